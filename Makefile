@@ -1,0 +1,29 @@
+# Entry points a person types. CMake does the real work (see CMakePresets.json).
+PRESET ?= release
+BUILD_DIR := build/$(PRESET)
+
+.PHONY: deps build run test test-unit test-integration clean
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake --preset $(PRESET) >/dev/null
+	@cmake --build --preset $(PRESET)
+
+# Builds and starts natterd on its embedded defaults (data in ./natter-data).
+run: build
+	$(BUILD_DIR)/natterd
+
+# Everything CI runs: unit tests, then integration tests against real natterd processes.
+test: build
+	@bash scripts/run-tests.sh $(BUILD_DIR)
+
+test-unit: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -L unit
+
+test-integration: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+clean:
+	rm -rf build

@@ -1,0 +1,143 @@
+#include "accounts/account_service.h"
+
+#include "auth/refresh_token.h"
+#include "chat/text_rules.h"
+
+namespace natter::accounts {
+namespace {
+Error Busy() { return Unavailable("server is busy, retry shortly"); }
+Error BadCredentials() { return Unauthorized("wrong handle or password"); }
+}  // namespace
+
+AccountService::AccountService(Store& store, ThreadPool& hash_pool, const auth::AccessTokenCodec& tokens,
+                               IdGenerator& ids, const Clock& clock, AccountOptions options)
+    : store_(store),
+      hash_pool_(hash_pool),
+      tokens_(tokens),
+      ids_(ids),
+      clock_(clock),
+      options_(options),
+      throttle_(options.max_login_failures, options.login_window_ms) {
+  auto dummy = auth::HashPassword("natter-dummy-password", options_.password_params);
+  if (dummy.ok()) dummy_hash_ = *dummy;
+}
+
+void AccountService::Register(std::string handle, std::string password,
+                              std::function<void(Result<User>)> done) {
+  if (auto st = chat::CheckHandle(handle); !st.ok()) return done(st.take_error());
+  if (auto st = auth::CheckPasswordPolicy(password); !st.ok()) return done(st.take_error());
+  bool queued = hash_pool_.Submit([this, handle = std::move(handle), password = std::move(password),
+                                   done]() mutable {
+    auto hash = auth::HashPassword(password, options_.password_params);
+    if (!hash.ok()) return done(hash.take_error());
+    User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
+    store_.WriteResult<User>(
+        [user](StoreTxn& txn) -> Result<User> {
+          NATTER_RETURN_IF_ERROR(txn.InsertUser(user));
+          return user;
+        },
+        std::move(done));
+  });
+  if (!queued) done(Busy());
+}
+
+void AccountService::Login(std::string handle, std::string password, std::string device,
+                           std::string address, std::function<void(Result<LoginResult>)> done) {
+  if (handle.empty() || password.empty()) return done(BadRequest("handle and password are required"));
+  if (device.size() > 128) return done(BadRequest("device name is too long"));
+  int64_t now = clock_.NowMs();
+  std::string account_key = "h:" + handle, address_key = "a:" + address;
+  if (!throttle_.Allowed(account_key, now) || !throttle_.Allowed(address_key, now)) {
+    return done(RateLimited("too many failed logins; wait and try again"));
+  }
+  store_.ReadResult<std::optional<User>>(
+      [handle](StoreTxn& txn) { return txn.FindUserByHandle(handle); },
+      [=, this, password = std::move(password), device = std::move(device)](
+          Result<std::optional<User>> found) mutable {
+        if (!found.ok()) return done(found.take_error());
+        bool queued = hash_pool_.Submit([=, this, user = std::move(*found)]() mutable {
+          bool good = auth::VerifyPassword(user ? user->password_hash : dummy_hash_, password) && user;
+          if (!good) {
+            throttle_.RecordFailure(account_key, clock_.NowMs());
+            throttle_.RecordFailure(address_key, clock_.NowMs());
+            return done(BadCredentials());
+          }
+          throttle_.RecordSuccess(account_key);
+          StartSession(*user, std::move(device), std::move(done));
+        });
+        if (!queued) done(Busy());
+      });
+}
+
+void AccountService::StartSession(const User& user, std::string device,
+                                  std::function<void(Result<LoginResult>)> done) {
+  Session session{ids_.Next(), user.id, device.empty() ? "unnamed" : std::move(device), false,
+                  clock_.NowMs()};
+  std::string refresh = auth::NewRefreshToken();
+  RefreshTokenRecord record{auth::HashRefreshToken(refresh), session.id, false};
+  store_.Write(
+      [session, record](StoreTxn& txn) -> Status {
+        NATTER_RETURN_IF_ERROR(txn.InsertSession(session));
+        return txn.InsertRefreshToken(record);
+      },
+      [this, session, refresh = std::move(refresh), done = std::move(done)](Status st) mutable {
+        if (!st.ok()) return done(st.take_error());
+        done(Issue(session.user_id, session.id, std::move(refresh)));
+      });
+}
+
+void AccountService::Refresh(std::string refresh_token, std::function<void(Result<LoginResult>)> done) {
+  if (refresh_token.empty() || refresh_token.size() > 256) return done(Unauthorized("invalid refresh token"));
+  struct Outcome {
+    Session session;
+    bool reused = false;
+  };
+  std::string old_hash = auth::HashRefreshToken(refresh_token);
+  std::string fresh = auth::NewRefreshToken();
+  std::string fresh_hash = auth::HashRefreshToken(fresh);
+  store_.WriteResult<Outcome>(
+      [old_hash, fresh_hash](StoreTxn& txn) -> Result<Outcome> {
+        NATTER_TRY(auto record, txn.FindRefreshToken(old_hash));
+        if (!record) return Unauthorized("invalid refresh token");
+        NATTER_TRY(auto session, txn.FindSession(record->session_id));
+        if (!session || session->revoked) return Unauthorized("session has ended; log in again");
+        if (record->used) {
+          // Reuse of a rotated token: someone else holds a copy. The
+          // revocation must commit, so this path returns success.
+          NATTER_RETURN_IF_ERROR(txn.RevokeSession(session->id));
+          return Outcome{*session, true};
+        }
+        NATTER_RETURN_IF_ERROR(txn.MarkRefreshTokenUsed(old_hash));
+        NATTER_RETURN_IF_ERROR(txn.InsertRefreshToken({fresh_hash, session->id, false}));
+        return Outcome{*session, false};
+      },
+      [this, fresh = std::move(fresh), done = std::move(done)](Result<Outcome> outcome) mutable {
+        if (!outcome.ok()) return done(outcome.take_error());
+        if (outcome->reused) {
+          return done(Unauthorized("refresh token was already used; session revoked, log in again"));
+        }
+        done(Issue(outcome->session.user_id, outcome->session.id, std::move(fresh)));
+      });
+}
+
+void AccountService::Logout(SessionId session, std::function<void(Status)> done) {
+  store_.Write([session](StoreTxn& txn) { return txn.RevokeSession(session); }, std::move(done));
+}
+
+Result<auth::AccessClaims> AccountService::Authenticate(std::string_view access_token) const {
+  return tokens_.Verify(access_token, clock_.NowSeconds());
+}
+
+LoginResult AccountService::Issue(UserId user, SessionId session, std::string refresh_token) const {
+  int64_t now = clock_.NowSeconds();
+  LoginResult r;
+  r.user_id = user;
+  r.session_id = session;
+  r.access_token = tokens_.Issue(user, session, now);
+  auto claims = tokens_.Verify(r.access_token, now);
+  r.access_expires_at = claims.ok() ? claims->expires_at : now;
+  r.refresh_token = std::move(refresh_token);
+  return r;
+}
+
+}  // namespace natter::accounts

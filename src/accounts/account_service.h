@@ -1,0 +1,64 @@
+// Registration, login, token refresh and logout. Password hashing runs on the
+// hashing pool and storage on the store's threads: no call here blocks its
+// caller. Callbacks run on a pool or store thread; callers post back.
+// Thread-safety: all methods may be called from any thread.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "accounts/login_throttle.h"
+#include "auth/access_token.h"
+#include "auth/password_hasher.h"
+#include "common/id_generator.h"
+#include "common/thread_pool.h"
+#include "natter/clock.h"
+#include "store/store.h"
+
+namespace natter::accounts {
+
+struct LoginResult {
+  UserId user_id = 0;
+  SessionId session_id = 0;
+  std::string access_token;
+  int64_t access_expires_at = 0;  // seconds since epoch
+  std::string refresh_token;
+};
+
+struct AccountOptions {
+  auth::PasswordParams password_params = auth::PasswordParams::Interactive();
+  int max_login_failures = 10;
+  int64_t login_window_ms = 15 * 60 * 1000;
+};
+
+class AccountService {
+ public:
+  AccountService(Store& store, ThreadPool& hash_pool, const auth::AccessTokenCodec& tokens,
+                 IdGenerator& ids, const Clock& clock, AccountOptions options);
+
+  void Register(std::string handle, std::string password, std::function<void(Result<User>)> done);
+  void Login(std::string handle, std::string password, std::string device, std::string address,
+             std::function<void(Result<LoginResult>)> done);
+  // Rotates the refresh token. Presenting a token that was already used means
+  // it leaked: the whole session is revoked.
+  void Refresh(std::string refresh_token, std::function<void(Result<LoginResult>)> done);
+  void Logout(SessionId session, std::function<void(Status)> done);
+
+  // Checks an access token; cheap (HMAC), safe on an I/O thread.
+  Result<auth::AccessClaims> Authenticate(std::string_view access_token) const;
+
+ private:
+  void StartSession(const User& user, std::string device, std::function<void(Result<LoginResult>)> done);
+  LoginResult Issue(UserId user, SessionId session, std::string refresh_token) const;
+
+  Store& store_;
+  ThreadPool& hash_pool_;
+  const auth::AccessTokenCodec& tokens_;
+  IdGenerator& ids_;
+  const Clock& clock_;
+  const AccountOptions options_;
+  LoginThrottle throttle_;
+  std::string dummy_hash_;  // verified against for unknown handles, so timing reveals nothing
+};
+
+}  // namespace natter::accounts

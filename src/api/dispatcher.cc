@@ -1,0 +1,300 @@
+#include "api/dispatcher.h"
+
+#include <boost/json/serialize.hpp>
+#include <chrono>
+
+#include "api/json_fields.h"
+#include "api/json_views.h"
+#include "chat/conversations.h"
+#include "chat/history_query.h"
+#include "chat/send_message.h"
+
+namespace natter::api {
+
+namespace json = boost::json;
+
+namespace {
+
+// Adapts a typed use-case result into the JSON reply.
+template <class T, class ToJsonFn>
+auto Respond(Reply reply, ToJsonFn to_json) {
+  return [reply = std::move(reply), to_json](Result<T> r) {
+    if (!r.ok()) return reply(r.take_error());
+    reply(json::value(to_json(*r)));
+  };
+}
+
+std::shared_ptr<const std::string> Frame(json::object event) {
+  return std::make_shared<const std::string>(json::serialize(event));
+}
+
+int64_t MonotonicUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+bool Dispatcher::IsPublic(std::string_view method) {
+  return method == "auth.register" || method == "auth.login" || method == "auth.refresh";
+}
+
+void Dispatcher::Dispatch(const Caller& caller, std::string_view method, const json::object& params,
+                          Reply reply) {
+  if (!IsPublic(method) && caller.user == 0) return reply(Unauthorized("authenticate first"));
+  if (method == "messages.send") return SendMessage(caller, params, std::move(reply));
+  if (method == "messages.history") return History(caller, params, std::move(reply));
+  if (method == "messages.read") return MarkRead(caller, params, std::move(reply));
+  if (method == "conversations.list") return ListConversations(caller, params, std::move(reply));
+  if (method == "conversations.create") return CreateConversation(caller, params, std::move(reply));
+  if (method == "conversations.get") return GetConversation(caller, params, std::move(reply));
+  if (method == "conversations.rename" || method == "members.add" || method == "members.remove" ||
+      method == "members.leave" || method == "members.set_role") {
+    return ChangeConversation(caller, method, params, std::move(reply));
+  }
+  if (method == "users.get") return GetUser(params, std::move(reply));
+  if (method == "auth.register") return Register(params, std::move(reply));
+  if (method == "auth.login") return Login(caller, params, std::move(reply));
+  if (method == "auth.refresh") return Refresh(params, std::move(reply));
+  if (method == "auth.logout") return Logout(caller, std::move(reply));
+  reply(BadRequest("unknown method '" + std::string(method) + "'"));
+}
+
+void Dispatcher::Register(const json::object& p, Reply reply) {
+  auto handle = RequireString(p, "handle");
+  if (!handle.ok()) return reply(handle.take_error());
+  auto password = RequireString(p, "password");
+  if (!password.ok()) return reply(password.take_error());
+  d_.accounts.Register(std::move(*handle), std::move(*password),
+                       Respond<User>(std::move(reply), [](const User& u) { return ToJson(u); }));
+}
+
+void Dispatcher::Login(const Caller& c, const json::object& p, Reply reply) {
+  auto handle = RequireString(p, "handle");
+  if (!handle.ok()) return reply(handle.take_error());
+  auto password = RequireString(p, "password");
+  if (!password.ok()) return reply(password.take_error());
+  auto device = OptionalString(p, "device");
+  if (!device.ok()) return reply(device.take_error());
+  d_.accounts.Login(std::move(*handle), std::move(*password), device->value_or(""), c.address,
+                    Respond<accounts::LoginResult>(std::move(reply),
+                                                   [](const auto& r) { return ToJson(r); }));
+}
+
+void Dispatcher::Refresh(const json::object& p, Reply reply) {
+  auto token = RequireString(p, "refresh_token");
+  if (!token.ok()) return reply(token.take_error());
+  d_.accounts.Refresh(std::move(*token), Respond<accounts::LoginResult>(
+                                             std::move(reply), [](const auto& r) { return ToJson(r); }));
+}
+
+void Dispatcher::Logout(const Caller& c, Reply reply) {
+  d_.accounts.Logout(c.session, [reply = std::move(reply)](Status st) {
+    if (!st.ok()) return reply(st.take_error());
+    reply(json::value(json::object{}));
+  });
+}
+
+void Dispatcher::GetUser(const json::object& p, Reply reply) {
+  auto handle = OptionalString(p, "handle");
+  if (!handle.ok()) return reply(handle.take_error());
+  auto id = OptionalInt(p, "user_id");
+  if (!id.ok()) return reply(id.take_error());
+  if (!*handle && !*id) return reply(BadRequest("give handle or user_id"));
+  d_.store.ReadResult<User>(
+      [handle = *handle, id = *id](StoreTxn& txn) -> Result<User> {
+        NATTER_TRY(auto user, handle ? txn.FindUserByHandle(*handle) : txn.FindUser(*id));
+        if (!user) return NotFound("user not found");
+        return std::move(*user);
+      },
+      Respond<User>(std::move(reply), [](const User& u) { return ToJson(u); }));
+}
+
+void Dispatcher::ListConversations(const Caller& c, const json::object& p, Reply reply) {
+  auto limit = OptionalInt(p, "limit");
+  if (!limit.ok()) return reply(limit.take_error());
+  chat::Context ctx{c.user, d_.clock.NowMs()};
+  int n = static_cast<int>(std::clamp<int64_t>(limit->value_or(0), 0, 100000));
+  d_.store.ReadResult<std::vector<ConversationSummary>>(
+      [ctx, n, &limits = d_.limits](StoreTxn& txn) { return chat::ListMyConversations(txn, ctx, limits, n); },
+      Respond<std::vector<ConversationSummary>>(std::move(reply), [](const auto& list) {
+        json::array items;
+        for (const auto& s : list) items.push_back(ToJson(s));
+        return json::object{{"conversations", std::move(items)}};
+      }));
+}
+
+void Dispatcher::CreateConversation(const Caller& c, const json::object& p, Reply reply) {
+  auto kind_name = RequireString(p, "kind");
+  if (!kind_name.ok()) return reply(kind_name.take_error());
+  auto kind = ParseKind(*kind_name);
+  if (!kind) return reply(BadRequest("kind must be direct, group or channel"));
+  chat::Context ctx{c.user, d_.clock.NowMs()};
+  auto done = [this, reply = std::move(reply), origin = c.connection](Result<chat::ConversationView> r) {
+    if (!r.ok()) return reply(r.take_error());
+    PublishConversation(*r, 0, origin);
+    reply(json::value(ToJson(*r)));
+  };
+  if (*kind == ConversationKind::kDirect) {
+    auto peer = RequireInt(p, "peer_id");
+    if (!peer.ok()) return reply(peer.take_error());
+    d_.store.WriteResult<chat::ConversationView>(
+        [ctx, peer = *peer, &ids = d_.ids](StoreTxn& txn) { return chat::CreateDirect(txn, ctx, ids, peer); },
+        std::move(done));
+    return;
+  }
+  chat::CreateGroupRequest req;
+  req.kind = *kind;
+  auto title = OptionalString(p, "title");
+  if (!title.ok()) return reply(title.take_error());
+  req.title = title->value_or("");
+  auto members = IntArray(p, "members");
+  if (!members.ok()) return reply(members.take_error());
+  req.members = std::move(*members);
+  d_.store.WriteResult<chat::ConversationView>(
+      [ctx, req = std::move(req), &ids = d_.ids, &limits = d_.limits](StoreTxn& txn) {
+        return chat::CreateGroup(txn, ctx, ids, limits, req);
+      },
+      std::move(done));
+}
+
+void Dispatcher::GetConversation(const Caller& c, const json::object& p, Reply reply) {
+  auto id = RequireInt(p, "conversation_id");
+  if (!id.ok()) return reply(id.take_error());
+  chat::Context ctx{c.user, d_.clock.NowMs()};
+  d_.store.ReadResult<chat::ConversationView>(
+      [ctx, id = *id](StoreTxn& txn) { return chat::GetConversation(txn, ctx, id); },
+      Respond<chat::ConversationView>(std::move(reply), [](const auto& v) { return ToJson(v); }));
+}
+
+void Dispatcher::ChangeConversation(const Caller& c, std::string_view method, const json::object& p,
+                                    Reply reply) {
+  auto id = RequireInt(p, "conversation_id");
+  if (!id.ok()) return reply(id.take_error());
+  chat::Context ctx{c.user, d_.clock.NowMs()};
+  const chat::ChatLimits& limits = d_.limits;
+  std::function<Result<chat::ConversationView>(StoreTxn&)> op;
+  UserId removed = 0;
+  if (method == "conversations.rename") {
+    auto title = RequireString(p, "title");
+    if (!title.ok()) return reply(title.take_error());
+    op = [=, &limits, title = *title](StoreTxn& txn) { return chat::Rename(txn, ctx, limits, *id, title); };
+  } else if (method == "members.add") {
+    auto users = IntArray(p, "user_ids");
+    if (!users.ok()) return reply(users.take_error());
+    auto role_name = OptionalString(p, "role");
+    if (!role_name.ok()) return reply(role_name.take_error());
+    auto role = ParseRole(role_name->value_or("member"));
+    if (!role) return reply(BadRequest("role must be read_only, member, admin or owner"));
+    op = [=, &limits, users = *users](StoreTxn& txn) {
+      return chat::AddMembers(txn, ctx, limits, *id, users, *role);
+    };
+  } else if (method == "members.remove" || method == "members.leave") {
+    auto user = method == "members.leave" ? Result<int64_t>(c.user) : RequireInt(p, "user_id");
+    if (!user.ok()) return reply(user.take_error());
+    removed = *user;
+    op = [=](StoreTxn& txn) { return chat::RemoveMember(txn, ctx, *id, removed); };
+  } else {  // members.set_role
+    auto user = RequireInt(p, "user_id");
+    if (!user.ok()) return reply(user.take_error());
+    auto role_name = RequireString(p, "role");
+    if (!role_name.ok()) return reply(role_name.take_error());
+    auto role = ParseRole(*role_name);
+    if (!role) return reply(BadRequest("role must be read_only, member, admin or owner"));
+    op = [=](StoreTxn& txn) { return chat::ChangeRole(txn, ctx, *id, *user, *role); };
+  }
+  d_.store.WriteResult<chat::ConversationView>(
+      std::move(op), [this, reply = std::move(reply), removed, origin = c.connection](auto r) {
+        if (!r.ok()) return reply(r.take_error());
+        PublishConversation(*r, removed, origin);
+        reply(json::value(ToJson(*r)));
+      });
+}
+
+void Dispatcher::SendMessage(const Caller& c, const json::object& p, Reply reply) {
+  chat::SendRequest req;
+  auto id = RequireInt(p, "conversation_id");
+  if (!id.ok()) return reply(id.take_error());
+  req.conversation_id = *id;
+  auto client_id = RequireString(p, "client_msg_id");
+  if (!client_id.ok()) return reply(client_id.take_error());
+  req.client_msg_id = std::move(*client_id);
+  auto text = RequireString(p, "text");
+  if (!text.ok()) return reply(text.take_error());
+  req.text = std::move(*text);
+  auto reply_to = OptionalInt(p, "reply_to");
+  if (!reply_to.ok()) return reply(reply_to.take_error());
+  req.reply_to = *reply_to;
+  // Cheap checks first, so bad input never reaches the writer thread.
+  if (auto st = chat::ValidateSend(d_.limits, req); !st.ok()) return reply(st.take_error());
+
+  chat::Context ctx{c.user, d_.clock.NowMs()};
+  int64_t started = MonotonicUs();
+  d_.store.WriteResult<chat::SendResult>(
+      [ctx, req = std::move(req), &limits = d_.limits](StoreTxn& txn) {
+        return chat::SendMessage(txn, ctx, limits, req);
+      },
+      [this, reply = std::move(reply), started, origin = c.connection](Result<chat::SendResult> r) {
+        if (!r.ok()) return reply(r.take_error());
+        // Durable now: acknowledge, then fan out.
+        d_.metrics.commit_latency.Observe(MonotonicUs() - started);
+        json::object ack = ToJson(r->message);
+        ack["duplicate"] = r->duplicate;
+        if (r->duplicate) {
+          d_.metrics.messages_duplicate.fetch_add(1, std::memory_order_relaxed);
+          return reply(json::value(std::move(ack)));
+        }
+        d_.metrics.messages_accepted.fetch_add(1, std::memory_order_relaxed);
+        Event event;
+        event.payload = Frame({{"type", "message"}, {"message", ToJson(r->message)}});
+        event.recipients = std::move(r->recipients);
+        event.origin_connection = origin;
+        reply(json::value(std::move(ack)));
+        d_.broker.Publish(std::move(event));
+      });
+}
+
+void Dispatcher::History(const Caller& c, const json::object& p, Reply reply) {
+  HistoryQuery q;
+  auto id = RequireInt(p, "conversation_id");
+  if (!id.ok()) return reply(id.take_error());
+  q.conversation_id = *id;
+  auto before = OptionalInt(p, "before");
+  if (!before.ok()) return reply(before.take_error());
+  auto after = OptionalInt(p, "after");
+  if (!after.ok()) return reply(after.take_error());
+  auto limit = OptionalInt(p, "limit");
+  if (!limit.ok()) return reply(limit.take_error());
+  q.before = *before;
+  q.after = *after;
+  q.limit = static_cast<int>(std::clamp<int64_t>(limit->value_or(50), 0, 100000));
+  chat::Context ctx{c.user, d_.clock.NowMs()};
+  d_.store.ReadResult<chat::HistoryPage>(
+      [ctx, q, &limits = d_.limits](StoreTxn& txn) { return chat::ReadHistory(txn, ctx, limits, q); },
+      Respond<chat::HistoryPage>(std::move(reply), [](const auto& page) { return ToJson(page); }));
+}
+
+void Dispatcher::MarkRead(const Caller& c, const json::object& p, Reply reply) {
+  auto id = RequireInt(p, "conversation_id");
+  if (!id.ok()) return reply(id.take_error());
+  auto seq = RequireInt(p, "seq");
+  if (!seq.ok()) return reply(seq.take_error());
+  chat::Context ctx{c.user, d_.clock.NowMs()};
+  d_.store.Write([ctx, id = *id, seq = *seq](StoreTxn& txn) { return chat::MarkRead(txn, ctx, id, seq); },
+                 [reply = std::move(reply), id = *id, seq = *seq](Status st) {
+                   if (!st.ok()) return reply(st.take_error());
+                   reply(json::value(json::object{{"conversation_id", id}, {"read_seq", seq}}));
+                 });
+}
+
+void Dispatcher::PublishConversation(const chat::ConversationView& view, UserId removed, uint64_t origin) {
+  Event event;
+  event.payload = Frame({{"type", "conversation"}, {"conversation", ToJson(view)}});
+  for (const auto& m : view.members) event.recipients.push_back(m.user_id);
+  if (removed != 0) event.recipients.push_back(removed);
+  event.origin_connection = origin;
+  d_.broker.Publish(std::move(event));
+}
+
+}  // namespace natter::api

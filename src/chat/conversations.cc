@@ -1,0 +1,170 @@
+#include "chat/conversations.h"
+
+#include <algorithm>
+#include <set>
+
+#include "chat/permissions.h"
+#include "chat/text_rules.h"
+
+namespace natter::chat {
+namespace {
+
+Status CheckTitle(const ChatLimits& limits, const std::string& title) {
+  if (title.size() > limits.max_title_bytes) return TooLarge("title is too long");
+  if (!IsValidUtf8Text(title)) return BadRequest("title must be valid UTF-8 text");
+  return OkStatus();
+}
+
+Status RequireUserExists(StoreTxn& txn, UserId id) {
+  NATTER_TRY(auto user, txn.FindUser(id));
+  if (!user) return NotFound("user " + std::to_string(id) + " not found");
+  return OkStatus();
+}
+
+Result<ConversationView> View(StoreTxn& txn, ConversationId id) {
+  NATTER_TRY(auto conversation, txn.FindConversation(id));
+  if (!conversation) return NotFound("conversation not found");
+  NATTER_TRY(auto members, txn.ListMembers(id));
+  return ConversationView{std::move(*conversation), std::move(members)};
+}
+
+}  // namespace
+
+Result<std::pair<Conversation, Member>> RequireMember(StoreTxn& txn, UserId caller, ConversationId id) {
+  NATTER_TRY(auto member, txn.FindMember(id, caller));
+  if (!member) return NotFound("conversation not found");
+  NATTER_TRY(auto conversation, txn.FindConversation(id));
+  if (!conversation) return NotFound("conversation not found");
+  return std::make_pair(std::move(*conversation), std::move(*member));
+}
+
+Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGenerator& ids, UserId peer) {
+  if (peer == ctx.caller) return BadRequest("a direct conversation needs another user");
+  NATTER_RETURN_IF_ERROR(RequireUserExists(txn, peer));
+  UserId low = std::min(ctx.caller, peer), high = std::max(ctx.caller, peer);
+  std::string key = std::to_string(low) + ":" + std::to_string(high);
+  NATTER_TRY(auto existing, txn.FindDirect(key));
+  if (existing) return View(txn, *existing);
+
+  Conversation c;
+  c.id = ids.Next();
+  c.kind = ConversationKind::kDirect;
+  c.direct_key = key;
+  c.created_by = ctx.caller;
+  c.created_at = c.last_activity = ctx.now_ms;
+  NATTER_RETURN_IF_ERROR(txn.InsertConversation(c));
+  for (UserId u : {low, high}) {
+    NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, u, Role::kMember, ctx.now_ms, 0}));
+  }
+  return View(txn, c.id);
+}
+
+Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, IdGenerator& ids,
+                                     const ChatLimits& limits, const CreateGroupRequest& req) {
+  if (req.kind == ConversationKind::kDirect) return BadRequest("use a direct request for direct chats");
+  NATTER_RETURN_IF_ERROR(CheckTitle(limits, req.title));
+  std::set<UserId> members(req.members.begin(), req.members.end());
+  members.erase(ctx.caller);
+  if (static_cast<int64_t>(members.size()) + 1 > limits.max_group_members) {
+    return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) +
+                    " members");
+  }
+  for (UserId u : members) NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
+
+  Conversation c;
+  c.id = ids.Next();
+  c.kind = req.kind;
+  c.title = req.title;
+  c.created_by = ctx.caller;
+  c.created_at = c.last_activity = ctx.now_ms;
+  NATTER_RETURN_IF_ERROR(txn.InsertConversation(c));
+  NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, ctx.caller, Role::kOwner, ctx.now_ms, 0}));
+  for (UserId u : members) {
+    NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, u, DefaultRole(req.kind), ctx.now_ms, 0}));
+  }
+  return View(txn, c.id);
+}
+
+Result<ConversationView> GetConversation(StoreTxn& txn, const Context& ctx, ConversationId id) {
+  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
+  (void)membership;
+  return View(txn, id);
+}
+
+Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                    ConversationId id, const std::vector<UserId>& users, Role role) {
+  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
+  auto& [conversation, me] = membership;
+  if (!CanAddMembers(conversation.kind, me.role)) return Forbidden("your role may not add members");
+  if (role >= me.role && me.role != Role::kOwner) return Forbidden("you may not grant a role as high as yours");
+  if (role == Role::kOwner) return BadRequest("a conversation has one owner");
+  if (users.empty()) return BadRequest("no users to add");
+  NATTER_TRY(int64_t count, txn.CountMembers(id));
+  std::set<UserId> to_add;
+  for (UserId u : users) {
+    NATTER_TRY(auto existing, txn.FindMember(id, u));
+    if (!existing) to_add.insert(u);
+  }
+  if (count + static_cast<int64_t>(to_add.size()) > limits.max_group_members) {
+    return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) +
+                    " members");
+  }
+  for (UserId u : to_add) {
+    NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
+    NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{id, u, role, ctx.now_ms, 0}));
+  }
+  return View(txn, id);
+}
+
+Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, ConversationId id, UserId user) {
+  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
+  auto& [conversation, me] = membership;
+  if (user == ctx.caller) {
+    if (!CanLeave(conversation.kind, me.role)) {
+      return Forbidden(conversation.kind == ConversationKind::kDirect
+                           ? "a direct conversation cannot be left"
+                           : "the owner must hand ownership to someone else before leaving");
+    }
+  } else {
+    NATTER_TRY(auto target, txn.FindMember(id, user));
+    if (!target) return NotFound("that user is not a member");
+    if (!CanRemoveMember(conversation.kind, me.role, target->role)) {
+      return Forbidden("your role may not remove this member");
+    }
+  }
+  NATTER_RETURN_IF_ERROR(txn.DeleteMember(id, user));
+  return View(txn, id);
+}
+
+Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, ConversationId id, UserId user,
+                                    Role role) {
+  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
+  auto& [conversation, me] = membership;
+  NATTER_TRY(auto target, txn.FindMember(id, user));
+  if (!target) return NotFound("that user is not a member");
+  if (!CanChangeRole(conversation.kind, me.role, target->role, role)) {
+    return Forbidden("your role may not change this member's role");
+  }
+  NATTER_RETURN_IF_ERROR(txn.UpdateRole(id, user, role));
+  // Handing ownership over: there stays exactly one owner.
+  if (role == Role::kOwner) NATTER_RETURN_IF_ERROR(txn.UpdateRole(id, ctx.caller, Role::kAdmin));
+  return View(txn, id);
+}
+
+Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                ConversationId id, const std::string& title) {
+  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
+  auto& [conversation, me] = membership;
+  if (!CanRename(conversation.kind, me.role)) return Forbidden("your role may not rename this conversation");
+  NATTER_RETURN_IF_ERROR(CheckTitle(limits, title));
+  NATTER_RETURN_IF_ERROR(txn.UpdateTitle(id, title));
+  return View(txn, id);
+}
+
+Result<std::vector<ConversationSummary>> ListMyConversations(StoreTxn& txn, const Context& ctx,
+                                                             const ChatLimits& limits, int limit) {
+  if (limit <= 0 || limit > limits.max_conversation_list) limit = limits.max_conversation_list;
+  return txn.ListConversations(ctx.caller, limit);
+}
+
+}  // namespace natter::chat

@@ -1,0 +1,59 @@
+// Conversation use cases: create, change membership and roles, rename, list.
+// Each runs inside one store transaction (StoreTxn), so its checks and writes
+// are atomic. Knows nothing of sockets or SQL.
+//
+// Privacy rule: a conversation the caller is not a member of answers exactly
+// like one that does not exist (not_found), so ids reveal nothing.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "chat/limits.h"
+#include "common/id_generator.h"
+#include "natter/model.h"
+#include "natter/status.h"
+#include "store/store.h"
+
+namespace natter::chat {
+
+struct Context {
+  UserId caller = 0;
+  int64_t now_ms = 0;
+};
+
+struct ConversationView {
+  Conversation conversation;
+  std::vector<Member> members;
+};
+
+// Direct chat between caller and peer; returns the existing one if there is one.
+Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGenerator& ids, UserId peer);
+
+struct CreateGroupRequest {
+  ConversationKind kind = ConversationKind::kGroup;  // group or channel
+  std::string title;
+  std::vector<UserId> members;  // besides the caller, who becomes owner
+};
+Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, IdGenerator& ids,
+                                     const ChatLimits& limits, const CreateGroupRequest& req);
+
+// The conversation with its members, if the caller is a member.
+Result<ConversationView> GetConversation(StoreTxn& txn, const Context& ctx, ConversationId id);
+
+Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                    ConversationId id, const std::vector<UserId>& users, Role role);
+// Removes `user`; when user == caller this is "leave".
+Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, ConversationId id, UserId user);
+Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, ConversationId id, UserId user,
+                                    Role role);
+Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                ConversationId id, const std::string& title);
+
+Result<std::vector<ConversationSummary>> ListMyConversations(StoreTxn& txn, const Context& ctx,
+                                                             const ChatLimits& limits, int limit);
+
+// Loads the caller's membership of `id`, or not_found when there is none.
+Result<std::pair<Conversation, Member>> RequireMember(StoreTxn& txn, UserId caller, ConversationId id);
+
+}  // namespace natter::chat

@@ -1,0 +1,32 @@
+#include "chat/history_query.h"
+
+#include <algorithm>
+
+namespace natter::chat {
+
+Result<HistoryPage> ReadHistory(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                HistoryQuery query) {
+  if (query.before && query.after) return BadRequest("give before or after, not both");
+  if (query.limit <= 0 || query.limit > limits.max_history_page) query.limit = limits.max_history_page;
+  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, query.conversation_id));
+  HistoryPage page;
+  page.last_seq = membership.first.last_seq;
+  // One extra row tells whether more remain without a second query.
+  HistoryQuery probe = query;
+  probe.limit = query.limit + 1;
+  NATTER_TRY(page.messages, txn.History(probe));
+  if (static_cast<int>(page.messages.size()) > query.limit) {
+    page.has_more = true;
+    page.messages.pop_back();
+  }
+  if (!query.after) std::reverse(page.messages.begin(), page.messages.end());
+  return page;
+}
+
+Status MarkRead(StoreTxn& txn, const Context& ctx, ConversationId id, Seq seq) {
+  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
+  if (seq < 0 || seq > membership.first.last_seq) return BadRequest("seq is past the last message");
+  return txn.UpdateReadSeq(id, ctx.caller, seq);
+}
+
+}  // namespace natter::chat

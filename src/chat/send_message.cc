@@ -1,0 +1,60 @@
+#include "chat/send_message.h"
+
+#include "chat/permissions.h"
+#include "chat/text_rules.h"
+
+namespace natter::chat {
+
+Status ValidateSend(const ChatLimits& limits, const SendRequest& req) {
+  if (req.conversation_id <= 0) return BadRequest("conversation_id is required");
+  if (req.client_msg_id.empty()) return BadRequest("client_msg_id is required");
+  if (req.client_msg_id.size() > limits.max_client_msg_id_bytes) return TooLarge("client_msg_id is too long");
+  if (!IsValidUtf8Text(req.client_msg_id)) return BadRequest("client_msg_id must be UTF-8 text");
+  if (req.text.empty()) return BadRequest("text is empty");
+  if (req.text.size() > limits.max_text_bytes) {
+    return TooLarge("text is longer than " + std::to_string(limits.max_text_bytes) + " bytes");
+  }
+  if (!IsValidUtf8Text(req.text)) return BadRequest("text must be valid UTF-8");
+  if (req.reply_to && *req.reply_to <= 0) return BadRequest("reply_to must be a sequence number");
+  return OkStatus();
+}
+
+Result<SendResult> SendMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                               const SendRequest& req) {
+  NATTER_RETURN_IF_ERROR(ValidateSend(limits, req));
+  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, req.conversation_id));
+  auto& [conversation, me] = membership;
+
+  SendResult result;
+  NATTER_TRY(auto earlier, txn.FindByClientMsgId(req.conversation_id, ctx.caller, req.client_msg_id));
+  if (earlier) {
+    // A retry after a lost ack. The same id with other content is a client bug.
+    if (earlier->text != req.text) return Conflict("client_msg_id was already used for another message");
+    result.message = std::move(*earlier);
+    result.duplicate = true;
+    return result;
+  }
+  if (!CanPost(conversation.kind, me.role)) return Forbidden("your role may not post here");
+  if (req.reply_to) {
+    NATTER_TRY(auto target, txn.FindMessage(req.conversation_id, *req.reply_to));
+    if (!target) return NotFound("the message replied to does not exist");
+  }
+
+  Message& m = result.message;
+  NATTER_TRY(m.seq, txn.NextSeq(req.conversation_id, ctx.now_ms));
+  m.conversation_id = req.conversation_id;
+  m.sender_id = ctx.caller;
+  m.client_msg_id = req.client_msg_id;
+  m.text = req.text;
+  m.reply_to = req.reply_to;
+  m.created_at = ctx.now_ms;
+  NATTER_RETURN_IF_ERROR(txn.InsertMessage(m));
+  // The sender has read what they wrote.
+  NATTER_RETURN_IF_ERROR(txn.UpdateReadSeq(req.conversation_id, ctx.caller, m.seq));
+  NATTER_TRY(auto members, txn.ListMembers(req.conversation_id));
+  result.recipients.reserve(members.size());
+  for (const auto& member : members) result.recipients.push_back(member.user_id);
+  return result;
+}
+
+}  // namespace natter::chat

@@ -1,0 +1,35 @@
+// Sending a message: validate, check the sender may post, deduplicate by the
+// client's id, assign the conversation's next sequence number and store it, all
+// in one transaction. The caller acknowledges only after that transaction has
+// committed (Store::Write's `done`).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/conversations.h"
+
+namespace natter::chat {
+
+struct SendRequest {
+  ConversationId conversation_id = 0;
+  std::string client_msg_id;
+  std::string text;
+  std::optional<Seq> reply_to;
+};
+
+struct SendResult {
+  Message message;
+  bool duplicate = false;           // a retry: the first result, nothing stored again
+  std::vector<UserId> recipients;   // every member, the sender included (their other devices)
+};
+
+// Checks that need no storage; run before queueing the write so bad input
+// never reaches the writer thread.
+Status ValidateSend(const ChatLimits& limits, const SendRequest& req);
+
+Result<SendResult> SendMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                               const SendRequest& req);
+
+}  // namespace natter::chat

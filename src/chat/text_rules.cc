@@ -1,0 +1,28 @@
+#include "chat/text_rules.h"
+
+#include "common/utf8.h"
+
+namespace natter::chat {
+
+bool IsValidUtf8Text(std::string_view text) {
+  if (!IsValidUtf8(text)) return false;
+  for (unsigned char c : text) {
+    if (c == 0) return false;  // NUL breaks C clients and proves nothing useful
+  }
+  return true;
+}
+
+Status CheckHandle(std::string_view handle) {
+  if (handle.size() < 3 || handle.size() > 32) return BadRequest("handle must be 3 to 32 characters");
+  for (size_t i = 0; i < handle.size(); ++i) {
+    char c = handle[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (i == 0 && !alnum) return BadRequest("handle must start with a letter or digit");
+    if (!alnum && c != '_' && c != '.' && c != '-') {
+      return BadRequest("handle may contain only letters, digits, '_', '.' and '-'");
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace natter::chat

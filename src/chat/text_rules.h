@@ -1,0 +1,14 @@
+// Checks on user-supplied text shared by every use case (titles, messages).
+#pragma once
+
+#include <string_view>
+
+#include "natter/status.h"
+
+namespace natter::chat {
+
+bool IsValidUtf8Text(std::string_view text);
+// Handles: 3-32 characters of [a-z0-9_.-], starting with a letter or digit.
+Status CheckHandle(std::string_view handle);
+
+}  // namespace natter::chat

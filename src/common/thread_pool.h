@@ -1,0 +1,40 @@
+// A named pool of threads with a bounded queue, for work that must never run
+// on an I/O thread (password hashing, media, push). When the queue is full,
+// Submit() refuses instead of growing memory; the caller answers `unavailable`.
+// Thread-safety: Submit() may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace natter {
+
+class ThreadPool {
+ public:
+  ThreadPool(std::string name, int threads, size_t max_queued);
+  ~ThreadPool();  // finishes queued work, then joins
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  // Returns false (and drops `task`) when the queue is full or the pool is stopping.
+  bool Submit(std::function<void()> task);
+  void Stop();
+
+ private:
+  void Run();
+
+  const std::string name_;
+  const size_t max_queued_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace natter

@@ -1,0 +1,222 @@
+#include "gateway/http_session.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json/serialize.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/json_views.h"
+#include "gateway/http_routes.h"
+#include "gateway/ws/handshake.h"
+
+namespace natter::gateway {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using boost::asio::ip::tcp;
+
+namespace {
+
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+bool HeaderHasToken(std::string_view value, std::string_view token) {
+  // Comma-separated, case-insensitive tokens (RFC 7230 section 7).
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view part = value.substr(0, comma);
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+    while (!part.empty() && (part.back() == ' ' || part.back() == '\t')) part.remove_suffix(1);
+    if (beast::iequals(part, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::string BearerToken(const Request& req) {
+  auto it = req.find(http::field::authorization);
+  if (it == req.end()) return {};
+  std::string_view v = it->value();
+  if (v.size() > 7 && beast::iequals(v.substr(0, 7), "Bearer ")) return std::string(v.substr(7));
+  return {};
+}
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(const HttpDeps& deps, Worker& worker, tcp::socket socket)
+      : deps_(deps), worker_(worker), stream_(std::move(socket)) {
+    boost::system::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    address_ = ec ? "unknown" : ep.address().to_string();
+  }
+
+  void Read() {
+    const auto& o = deps_.connection.options;
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(o.max_http_header_bytes));
+    parser_->body_limit(o.max_http_body_bytes);
+    stream_.expires_after(std::chrono::milliseconds(o.http_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+ private:
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream) return Shutdown();
+    if (ec == http::error::body_limit) return SendError(TooLarge("request body is too large"), 11, false);
+    if (ec == http::error::header_limit) return SendError(TooLarge("request headers are too large"), 11, false);
+    if (ec) return;  // timeout, reset or garbage: drop the connection
+    deps_.connection.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
+    req_ = parser_->release();
+    parser_.reset();
+    if (HeaderHasToken(req_[http::field::upgrade], "websocket")) return Upgrade();
+    Route();
+  }
+
+  void Route() {
+    std::string_view target = req_.target();
+    std::string_view path = target.substr(0, target.find('?'));
+    auto& metrics = deps_.connection.metrics;
+    if (path == "/healthz") return SendText(http::status::ok, "ok\n", "text/plain");
+    if (path == "/readyz") {
+      bool ready = deps_.ready();
+      return SendText(ready ? http::status::ok : http::status::service_unavailable,
+                      ready ? "ready\n" : "not ready\n", "text/plain");
+    }
+    if (path == "/metrics") return SendText(http::status::ok, metrics.Render(), "text/plain; version=0.0.4");
+
+    auto route = MatchRoute(req_.method_string(), target, req_.body());
+    if (!route.ok()) return SendError(route.error(), req_.version(), req_.keep_alive());
+    api::Caller caller;
+    caller.address = address_;
+    if (!api::Dispatcher::IsPublic(route->method)) {
+      auto claims = deps_.connection.accounts.Authenticate(BearerToken(req_));
+      if (!claims.ok()) return SendError(claims.error(), req_.version(), req_.keep_alive());
+      caller.user = claims->user_id;
+      caller.session = claims->session_id;
+    }
+    auto self = shared_from_this();
+    auto& ioc = worker_.context();
+    deps_.connection.dispatcher.Dispatch(
+        caller, route->method, route->params, [self, &ioc](Result<json::value> result) mutable {
+          boost::asio::post(ioc, [self, result = std::move(result)]() mutable {
+            if (!result.ok()) return self->SendError(result.error(), self->req_.version(), self->req_.keep_alive());
+            self->SendText(http::status::ok, json::serialize(*result), "application/json");
+          });
+        });
+  }
+
+  bool OriginAllowed() const {
+    auto it = req_.find(http::field::origin);
+    if (it == req_.end()) return true;  // not a browser: mobile apps send no Origin
+    std::string_view origin = it->value();
+    for (const auto& allowed : deps_.connection.options.allowed_origins) {
+      if (allowed == "*" || origin == allowed) return true;
+    }
+    // The page natterd serves itself is always allowed.
+    std::string_view host = req_[http::field::host];
+    return origin == "http://" + std::string(host) || origin == "https://" + std::string(host);
+  }
+
+  void Upgrade() {
+    const auto& o = deps_.connection.options;
+    std::string_view path = req_.target();
+    path = path.substr(0, path.find('?'));
+    if (path != "/v1/ws") return SendError(NotFound("WebSocket endpoint is /v1/ws"), req_.version(), false);
+    if (req_.method() != http::verb::get || !HeaderHasToken(req_[http::field::connection], "upgrade")) {
+      return SendError(BadRequest("malformed WebSocket upgrade"), req_.version(), false);
+    }
+    if (req_[http::field::sec_websocket_version] != "13") {
+      Response res{http::status::upgrade_required, req_.version()};
+      res.set(http::field::sec_websocket_version, "13");
+      return Write(std::move(res), false);
+    }
+    std::string key(req_[http::field::sec_websocket_key]);
+    if (!ws::IsValidClientKey(key)) return SendError(BadRequest("bad Sec-WebSocket-Key"), req_.version(), false);
+    if (!OriginAllowed()) return SendError(Forbidden("origin not allowed"), req_.version(), false);
+
+    std::optional<auth::AccessClaims> claims;
+    if (std::string token = BearerToken(req_); !token.empty()) {
+      auto verified = deps_.connection.accounts.Authenticate(token);
+      if (!verified.ok()) return SendError(verified.error(), req_.version(), false);
+      claims = *verified;
+    }
+    std::optional<std::string> deflate;
+    if (o.deflate) {
+      ws::DeflateConfig config{true, o.deflate_window_bits};
+      deflate = ws::NegotiateDeflate(req_[http::field::sec_websocket_extensions], config);
+    }
+    auto response = std::make_shared<std::string>(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: " + ws::ComputeAcceptKey(key) + "\r\n");
+    if (deflate) *response += "Sec-WebSocket-Extensions: " + *deflate + "\r\n";
+    *response += "\r\n";
+    stream_.expires_after(std::chrono::milliseconds(o.http_timeout_ms));
+    boost::asio::async_write(
+        stream_, boost::asio::buffer(*response),
+        [self = shared_from_this(), response, claims, deflated = deflate.has_value()](beast::error_code ec, size_t) {
+          if (ec) return;
+          self->stream_.expires_never();
+          auto data = self->buffer_.data();
+          std::string leftover(static_cast<const char*>(data.data()), data.size());
+          auto conn = std::make_shared<WsConnection>(self->deps_.connection, self->worker_,
+                                                     self->stream_.release_socket(), deflated,
+                                                     std::move(leftover), claims, self->address_);
+          conn->Start();
+        });
+  }
+
+  void SendText(http::status status, std::string body, const char* content_type) {
+    Response res{status, req_.version()};
+    res.set(http::field::content_type, content_type);
+    res.set(http::field::cache_control, "no-store");
+    res.body() = std::move(body);
+    Write(std::move(res), req_.keep_alive());
+  }
+
+  void SendError(const Error& error, unsigned version, bool keep_alive) {
+    deps_.connection.metrics.errors_sent.fetch_add(1, std::memory_order_relaxed);
+    Response res{static_cast<http::status>(HttpStatusFor(error.code)), version};
+    res.set(http::field::content_type, "application/json");
+    res.body() = json::serialize(json::object{{"error", api::ErrorJson(error)}});
+    Write(std::move(res), keep_alive);
+  }
+
+  void Write(Response res, bool keep_alive) {
+    res.keep_alive(keep_alive);
+    res.set(http::field::server, "natterd");
+    res.prepare_payload();
+    auto shared = std::make_shared<Response>(std::move(res));
+    stream_.expires_after(std::chrono::milliseconds(deps_.connection.options.http_timeout_ms));
+    http::async_write(stream_, *shared,
+                      [self = shared_from_this(), shared, keep_alive](beast::error_code ec, size_t) {
+                        if (ec) return;
+                        if (!keep_alive) return self->Shutdown();
+                        self->Read();
+                      });
+  }
+
+  void Shutdown() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  const HttpDeps& deps_;
+  Worker& worker_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;  // bounded by the parser's header and body limits
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Request req_;
+  std::string address_;
+};
+
+}  // namespace
+
+void StartHttpSession(const HttpDeps& deps, Worker& worker, tcp::socket socket) {
+  std::make_shared<HttpSession>(deps, worker, std::move(socket))->Read();
+}
+
+}  // namespace natter::gateway

@@ -1,0 +1,24 @@
+// One HTTP/1.1 connection (Boost.Beast): serves the REST API, the operations
+// endpoints and, on a WebSocket upgrade, hands its socket to a WsConnection.
+// Every request must arrive within the HTTP timeout and the header and body
+// limits, so a slow or endless handshake costs nothing for long.
+// Thread-safety: lives on one worker, like the connection it may become.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <memory>
+
+#include "gateway/ws_connection.h"
+
+namespace natter::gateway {
+
+struct HttpDeps {
+  ConnectionDeps connection;
+  std::function<bool()> ready;  // for /readyz
+};
+
+// Starts serving `socket` (which belongs to `worker`'s io_context).
+void StartHttpSession(const HttpDeps& deps, Worker& worker, boost::asio::ip::tcp::socket socket);
+
+}  // namespace natter::gateway

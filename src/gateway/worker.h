@@ -1,0 +1,63 @@
+// One I/O thread and its event loop. Connections are pinned to one worker for
+// life; the worker's registry maps users to the connections it holds, so
+// fan-out needs no locks: an event is posted to each worker, and each worker
+// looks up only its own connections.
+// Thread-safety: registry_ and read_buffer() only on this worker's thread;
+// context() and Post from anywhere.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <unordered_set>
+#include <memory>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "natter/model.h"
+
+namespace natter::gateway {
+
+class WsConnection;
+
+class Worker {
+ public:
+  explicit Worker(int index);
+  ~Worker();
+
+  boost::asio::io_context& context() { return ioc_; }
+  int index() const { return index_; }
+  void Start();
+  void Stop();  // stops the loop; pending handlers are dropped
+  void Join();
+
+  // A scratch buffer for socket reads, shared by every connection on this
+  // worker, so an idle connection holds no read buffer of its own.
+  char* read_buffer() { return read_buffer_.get(); }
+  static constexpr size_t kReadBufferSize = 64 * 1024;
+
+  void AddConnection(UserId user, WsConnection* conn);
+  void RemoveConnection(UserId user, WsConnection* conn);
+  const std::vector<WsConnection*>* ConnectionsOf(UserId user) const;
+  // Every live connection, authenticated or not: ticked once a second for
+  // timeouts, and closed at shutdown.
+  void Attach(WsConnection* conn) { live_.insert(conn); }
+  void Detach(WsConnection* conn) { live_.erase(conn); }
+  // Sends every connection a close frame (server shutting down).
+  void CloseAll(uint16_t code, const char* reason);
+  size_t connection_count() const { return live_.size(); }
+
+ private:
+  void Tick();
+
+  const int index_;
+  boost::asio::io_context ioc_{1};
+  std::unique_ptr<char[]> read_buffer_;
+  std::unordered_map<UserId, std::vector<WsConnection*>> registry_;
+  std::unordered_set<WsConnection*> live_;
+  boost::asio::steady_timer tick_timer_{ioc_};
+  std::thread thread_;
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_;
+};
+
+}  // namespace natter::gateway

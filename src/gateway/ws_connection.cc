@@ -1,0 +1,347 @@
+#include "gateway/ws_connection.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <spdlog/spdlog.h>
+
+#include "gateway/ws/frame_writer.h"
+
+namespace natter::gateway {
+
+namespace json = boost::json;
+using boost::asio::ip::tcp;
+
+namespace {
+
+std::atomic<uint64_t> next_connection_id{1};
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::shared_ptr<const std::string> TextFrame(const json::object& object) {
+  return std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kText, json::serialize(object)));
+}
+
+constexpr size_t kMaxFramesPerWrite = 64;
+
+}  // namespace
+
+WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, tcp::socket socket, bool deflate,
+                           std::string leftover, std::optional<auth::AccessClaims> claims,
+                           std::string address)
+    : deps_(deps),
+      worker_(worker),
+      socket_(std::move(socket)),
+      id_(next_connection_id.fetch_add(1)),
+      reader_(ws::ReaderLimits{deps.options.max_frame_bytes}, deflate),
+      leftover_(std::move(leftover)),
+      bucket_(deps.options.requests_per_second, deps.options.request_burst) {
+  caller_.connection = id_;
+  caller_.address = std::move(address);
+  opened_ms_ = last_heard_ms_ = NowMs();
+  deps_.metrics.connections.fetch_add(1, std::memory_order_relaxed);
+  deps_.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
+  if (claims) Authenticated(*claims);
+}
+
+WsConnection::~WsConnection() { deps_.metrics.connections.fetch_sub(1, std::memory_order_relaxed); }
+
+void WsConnection::Start() {
+  worker_.Attach(this);
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(tcp::no_delay(true), ec);
+  std::string leftover = std::move(leftover_);
+  leftover_ = std::string();
+  if (!leftover.empty() && !Consume(leftover)) return;
+  WaitReadable();
+}
+
+void WsConnection::WaitReadable() {
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& ec) { self->OnReadable(ec); });
+}
+
+void WsConnection::OnReadable(const boost::system::error_code& ec) {
+  if (ec || closed_) return Teardown();
+  // Bounded so one busy peer cannot starve the others on this worker.
+  for (int round = 0; round < 16; ++round) {
+    boost::system::error_code read_ec;
+    size_t n = socket_.read_some(boost::asio::buffer(worker_.read_buffer(), Worker::kReadBufferSize), read_ec);
+    if (read_ec == boost::asio::error::would_block) break;
+    if (read_ec) return Teardown();  // peer closed or reset
+    last_heard_ms_ = NowMs();
+    pinged_ = false;
+    if (!Consume(std::string_view(worker_.read_buffer(), n))) return;
+    if (n < Worker::kReadBufferSize) break;
+  }
+  if (!closed_) WaitReadable();
+}
+
+bool WsConnection::Consume(std::string_view input) {
+  ws::InboundMessage message;
+  while (!closed_) {
+    switch (reader_.Next(input, message)) {
+      case ws::MessageReader::State::kNeedMore:
+        return true;
+      case ws::MessageReader::State::kError:
+        Close(reader_.close_code(), reader_.reason());
+        return false;
+      case ws::MessageReader::State::kMessage:
+        if (!HandleFrame(message)) return false;
+        break;
+    }
+  }
+  return false;
+}
+
+bool WsConnection::HandleFrame(ws::InboundMessage& message) {
+  switch (message.opcode) {
+    case ws::Opcode::kText:
+      if (closing_) return true;  // after our close frame, data is ignored
+      HandleText(message.payload);
+      return !closed_;
+    case ws::Opcode::kBinary:
+      Close(ws::close_code::kUnsupportedData, "binary frames are not part of the protocol; send JSON text");
+      return false;
+    case ws::Opcode::kPing:
+      if (!closing_) Queue(std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kPong, message.payload)), false);
+      return true;
+    case ws::Opcode::kPong:
+      return true;
+    case ws::Opcode::kClose: {
+      // Echo the peer's code (RFC 6455 5.5.1), then end.
+      uint16_t code = ws::close_code::kNormal;
+      if (message.payload.size() >= 2) {
+        code = static_cast<uint16_t>((static_cast<uint8_t>(message.payload[0]) << 8) |
+                                     static_cast<uint8_t>(message.payload[1]));
+      }
+      Close(code, "");
+      return false;
+    }
+    default:
+      Close(ws::close_code::kProtocolError, "unexpected frame");
+      return false;
+  }
+}
+
+void WsConnection::HandleText(std::string_view text) {
+  boost::system::error_code ec;
+  json::parse_options opts;
+  opts.max_depth = 16;
+  json::value parsed = json::parse(text, ec, {}, opts);
+  json::value no_id = nullptr;
+  if (ec || !parsed.is_object()) {
+    SendError(no_id, BadRequest("a frame must be one JSON object"));
+    return;
+  }
+  const json::object& request = parsed.get_object();
+  const json::value* request_id = request.if_contains("id");
+  const json::value& rid = request_id ? *request_id : no_id;
+  if (request_id && !request_id->is_string() && !request_id->is_int64() && !request_id->is_uint64()) {
+    SendError(no_id, BadRequest("'id' must be a string or an integer"));
+    return;
+  }
+  const json::value* type = request.if_contains("type");
+  if (!type || !type->is_string()) {
+    SendError(rid, BadRequest("field 'type' is required and must be a string"));
+    return;
+  }
+  if (!bucket_.TryTake(NowUs())) {
+    SendError(rid, RateLimited("too many requests on this connection; slow down"));
+    return;
+  }
+  std::string_view method = type->get_string();
+  if (method == "auth") return HandleAuth(request, rid);
+  if (method == "ping") return SendResult(rid, json::object{{"pong", true}});
+  if (caller_.user == 0 && !api::Dispatcher::IsPublic(method)) {
+    SendError(rid, Unauthorized("authenticate first: send {\"type\":\"auth\",\"token\":...}"));
+    return;
+  }
+  auto self = shared_from_this();
+  auto& ioc = worker_.context();
+  deps_.dispatcher.Dispatch(caller_, method, request,
+                            [self, &ioc, rid = json::value(rid)](Result<json::value> result) mutable {
+                              boost::asio::post(ioc, [self, rid = std::move(rid), result = std::move(result)]() mutable {
+                                if (self->closed_ || self->closing_) return;
+                                if (result.ok()) self->SendResult(rid, std::move(*result));
+                                else self->SendError(rid, result.error());
+                              });
+                            });
+}
+
+void WsConnection::HandleAuth(const json::object& request, const json::value& request_id) {
+  const json::value* token = request.if_contains("token");
+  if (!token || !token->is_string()) {
+    SendError(request_id, BadRequest("field 'token' is required and must be a string"));
+    return;
+  }
+  auto claims = deps_.accounts.Authenticate(token->get_string());
+  if (!claims.ok()) {
+    SendError(request_id, claims.error());
+    if (caller_.user == 0) {
+      Close(claims.error().message == "token_expired" ? ws::close_code::kTokenExpired
+                                                      : ws::close_code::kUnauthorized,
+            claims.error().message);
+    }
+    return;
+  }
+  if (caller_.user != 0 && caller_.user != claims->user_id) {
+    SendError(request_id, Forbidden("a connection cannot change user; open a new one"));
+    return;
+  }
+  Authenticated(*claims);
+  SendResult(request_id, json::object{{"user_id", claims->user_id}, {"expires_at", claims->expires_at}});
+}
+
+void WsConnection::Authenticated(const auth::AccessClaims& claims) {
+  if (caller_.user == 0) {
+    caller_.user = claims.user_id;
+    worker_.AddConnection(caller_.user, this);
+  }
+  caller_.session = claims.session_id;
+  token_expires_at_ = claims.expires_at;
+}
+
+void WsConnection::SendResult(const json::value& request_id, json::value data) {
+  SendJson({{"type", "result"}, {"id", request_id}, {"data", std::move(data)}});
+}
+
+void WsConnection::SendError(const json::value& request_id, const Error& error) {
+  deps_.metrics.errors_sent.fetch_add(1, std::memory_order_relaxed);
+  SendJson({{"type", "error"}, {"id", request_id}, {"code", ErrorCodeName(error.code)},
+            {"message", error.message}});
+}
+
+void WsConnection::SendJson(const json::object& object) { Queue(TextFrame(object), false); }
+
+void WsConnection::EnqueueEvent(const std::shared_ptr<const std::string>& frame) {
+  if (closing_ || closed_) return;
+  if (behind_) {
+    deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  if (queued_bytes_ + frame->size() > deps_.options.send_queue_bytes) {
+    // Too far behind: drop queued events (not answers, not what is being
+    // written) and tell the client to pull what it missed by sequence number.
+    size_t dropped = 0;
+    for (size_t i = queue_.size(); i > in_flight_; --i) {
+      auto& out = queue_[i - 1];
+      if (!out.droppable) continue;
+      queued_bytes_ -= out.frame->size();
+      queue_.erase(queue_.begin() + static_cast<long>(i - 1));
+      ++dropped;
+    }
+    deps_.metrics.deliveries_dropped.fetch_add(dropped + 1, std::memory_order_relaxed);
+    behind_ = true;
+    SendJson({{"type", "resync"}, {"reason", "slow_consumer"}});
+    return;
+  }
+  deps_.metrics.messages_delivered.fetch_add(1, std::memory_order_relaxed);
+  Queue(frame, true);
+}
+
+void WsConnection::Queue(std::shared_ptr<const std::string> frame, bool droppable) {
+  if (closing_ || closed_) return;
+  queued_bytes_ += frame->size();
+  queue_.push_back({std::move(frame), droppable});
+  ScheduleFlush();
+}
+
+void WsConnection::ScheduleFlush() {
+  // Frames queued in one loop turn leave in one gathered write.
+  if (flush_scheduled_ || in_flight_ > 0) return;
+  flush_scheduled_ = true;
+  boost::asio::post(worker_.context(), [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->Flush();
+  });
+}
+
+void WsConnection::Flush() {
+  if (closed_ || in_flight_ > 0 || queue_.empty()) return;
+  size_t n = std::min(queue_.size(), kMaxFramesPerWrite);
+  std::vector<boost::asio::const_buffer> buffers;
+  buffers.reserve(n);
+  for (size_t i = 0; i < n; ++i) buffers.push_back(boost::asio::buffer(*queue_[i].frame));
+  in_flight_ = n;
+  boost::asio::async_write(socket_, buffers,
+                           [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                             self->OnWritten(ec);
+                           });
+}
+
+void WsConnection::OnWritten(const boost::system::error_code& ec) {
+  if (ec || closed_) return Teardown();
+  for (size_t i = 0; i < in_flight_; ++i) {
+    queued_bytes_ -= queue_.front().frame->size();
+    queue_.pop_front();
+  }
+  in_flight_ = 0;
+  if (behind_ && queue_.empty()) behind_ = false;  // the notice is out; events may flow again
+  if (!queue_.empty()) return Flush();
+  if (closing_) {
+    // Our close frame is written: half-close and let the peer finish (or the tick end it).
+    boost::system::error_code ignored;
+    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    Teardown();
+  }
+}
+
+void WsConnection::Close(uint16_t code, std::string_view reason) {
+  if (closing_ || closed_) return;
+  // Frames not yet in flight are dropped: after Close, nothing else may be sent.
+  while (queue_.size() > in_flight_) {
+    queued_bytes_ -= queue_.back().frame->size();
+    queue_.pop_back();
+  }
+  uint16_t wire_code = ws::IsValidCloseCodeOnWire(code) ? code : ws::close_code::kNormal;
+  auto frame = std::make_shared<const std::string>(ws::EncodeCloseFrame(wire_code, reason));
+  queued_bytes_ += frame->size();
+  queue_.push_back({std::move(frame), false});
+  closing_ = true;
+  if (in_flight_ == 0) Flush();
+}
+
+void WsConnection::OnTick(int64_t now_ms) {
+  if (closed_) return;
+  const auto& o = deps_.options;
+  if (closing_) {
+    if (now_ms - last_heard_ms_ > 5000) Teardown();  // peer never finished the close
+    return;
+  }
+  if (caller_.user == 0 && now_ms - opened_ms_ > o.auth_timeout_ms) {
+    return Close(ws::close_code::kUnauthorized, "authentication timed out");
+  }
+  if (caller_.user != 0 && token_expires_at_ * 1000 < now_ms) {
+    return Close(ws::close_code::kTokenExpired, "token_expired");
+  }
+  int64_t quiet = now_ms - last_heard_ms_;
+  if (quiet > o.idle_timeout_ms) return Close(ws::close_code::kGoingAway, "idle timeout");
+  if (quiet > o.idle_ping_ms && !pinged_) {
+    pinged_ = true;
+    Queue(std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kPing, "")), false);
+  }
+}
+
+void WsConnection::Teardown() {
+  if (closed_) return;
+  closed_ = true;
+  if (caller_.user != 0) worker_.RemoveConnection(caller_.user, this);
+  worker_.Detach(this);
+  boost::system::error_code ignored;
+  // Cancels the pending wait and write; their handlers drop the last
+  // references. Queued frames stay alive until then, as a write may point at them.
+  socket_.close(ignored);
+}
+
+}  // namespace natter::gateway

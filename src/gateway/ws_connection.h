@@ -1,0 +1,99 @@
+// One live WebSocket connection on our own RFC 6455 codec (design section 4):
+// the upgrade is done by the HTTP session; from then on this object reads
+// frames, authenticates, rate-limits, passes requests to the dispatcher and
+// writes answers and events.
+//
+// Memory: nothing is buffered while idle. Reads wait for readability and then
+// read into the worker's shared buffer; only a partial frame is kept. Writes
+// queue shared, immutable frames (one serialisation per fan-out) and flush
+// them with one gathered write per loop turn.
+//
+// Thread-safety: lives on one worker; every method runs on that worker's thread.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "api/dispatcher.h"
+#include "auth/access_token.h"
+#include "gateway/gateway_options.h"
+#include "gateway/token_bucket.h"
+#include "gateway/worker.h"
+#include "gateway/ws/message_reader.h"
+#include "ops/metrics.h"
+
+namespace natter::gateway {
+
+struct ConnectionDeps {
+  api::Dispatcher& dispatcher;
+  accounts::AccountService& accounts;
+  ops::Metrics& metrics;
+  const GatewayOptions& options;
+};
+
+class WsConnection : public std::enable_shared_from_this<WsConnection> {
+ public:
+  WsConnection(const ConnectionDeps& deps, Worker& worker, boost::asio::ip::tcp::socket socket,
+               bool deflate, std::string leftover, std::optional<auth::AccessClaims> claims,
+               std::string address);
+  ~WsConnection();
+
+  void Start();
+  uint64_t id() const { return id_; }
+  UserId user() const { return caller_.user; }
+
+  // Queues an event frame (already encoded). Droppable: if this connection
+  // falls behind, queued events give way to one "resync" notice.
+  void EnqueueEvent(const std::shared_ptr<const std::string>& frame);
+  // Sends a close frame and ends the connection once it is written.
+  void Close(uint16_t code, std::string_view reason);
+  // Called by the worker about once a second: timeouts, pings, token expiry.
+  void OnTick(int64_t now_ms);
+
+ private:
+  struct Outgoing {
+    std::shared_ptr<const std::string> frame;
+    bool droppable;
+  };
+
+  void WaitReadable();
+  void OnReadable(const boost::system::error_code& ec);
+  bool Consume(std::string_view input);  // false when the connection is ending
+  bool HandleFrame(ws::InboundMessage& message);
+  void HandleText(std::string_view text);
+  void HandleAuth(const boost::json::object& request, const boost::json::value& request_id);
+  void Authenticated(const auth::AccessClaims& claims);
+  void SendResult(const boost::json::value& request_id, boost::json::value data);
+  void SendError(const boost::json::value& request_id, const Error& error);
+  void SendJson(const boost::json::object& object);
+  void Queue(std::shared_ptr<const std::string> frame, bool droppable);
+  void ScheduleFlush();
+  void Flush();
+  void OnWritten(const boost::system::error_code& ec);
+  void Teardown();
+
+  const ConnectionDeps& deps_;
+  Worker& worker_;
+  boost::asio::ip::tcp::socket socket_;
+  const uint64_t id_;
+  ws::MessageReader reader_;
+  std::string leftover_;
+  api::Caller caller_;
+  int64_t token_expires_at_ = 0;  // seconds
+  int64_t opened_ms_ = 0;
+  int64_t last_heard_ms_ = 0;
+  TokenBucket bucket_;
+  std::deque<Outgoing> queue_;
+  size_t queued_bytes_ = 0;
+  size_t in_flight_ = 0;       // frames at the queue's front being written
+  bool flush_scheduled_ = false;
+  bool behind_ = false;        // events were dropped; a resync notice is queued
+  bool closing_ = false;       // a close frame is queued: send nothing more
+  bool closed_ = false;        // socket closed, registry entries gone
+  bool pinged_ = false;
+};
+
+}  // namespace natter::gateway

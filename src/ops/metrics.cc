@@ -1,0 +1,52 @@
+#include "ops/metrics.h"
+
+#include <fmt/format.h>
+
+namespace natter::ops {
+
+void LatencyHistogram::Observe(int64_t us) {
+  size_t i = 0;
+  while (i < kBoundsUs.size() && us > kBoundsUs[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_us_.fetch_add(static_cast<uint64_t>(us < 0 ? 0 : us), std::memory_order_relaxed);
+}
+
+void LatencyHistogram::Render(std::string& out, const char* name, const char* help) const {
+  out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kBoundsUs.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBoundsUs[i] / 1e6, cumulative);
+  }
+  cumulative += buckets_.back().load(std::memory_order_relaxed);
+  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
+  out += fmt::format("{}_sum {}\n{}_count {}\n", name, sum_us_.load(std::memory_order_relaxed) / 1e6, name,
+                     count_.load(std::memory_order_relaxed));
+}
+
+std::string Metrics::Render() const {
+  std::string out;
+  auto counter = [&out](const char* name, const char* help, uint64_t v) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
+  };
+  out += fmt::format("# HELP natter_connections Open WebSocket connections.\n"
+                     "# TYPE natter_connections gauge\nnatter_connections {}\n",
+                     connections.load());
+  counter("natter_connections_total", "WebSocket connections accepted.", connections_total.load());
+  counter("natter_http_requests_total", "HTTP requests served.", http_requests.load());
+  counter("natter_messages_accepted_total", "Messages durably committed and acknowledged.",
+          messages_accepted.load());
+  counter("natter_messages_duplicate_total", "Sends answered from the store as retries.",
+          messages_duplicate.load());
+  counter("natter_messages_delivered_total", "Message frames queued to recipient connections.",
+          messages_delivered.load());
+  counter("natter_deliveries_dropped_total", "Frames dropped because a consumer fell behind.",
+          deliveries_dropped.load());
+  counter("natter_errors_sent_total", "Typed errors answered to clients.", errors_sent.load());
+  commit_latency.Render(out, "natter_commit_latency_seconds",
+                        "Time from a send request to its durable commit.");
+  return out;
+}
+
+}  // namespace natter::ops

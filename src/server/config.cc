@@ -1,0 +1,130 @@
+#include "server/config.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <toml++/toml.h>
+
+namespace natter::server {
+namespace {
+
+// Every setting is declared once here: its flag, its environment variable
+// (NATTER_ + upper-case name), its TOML key (the same name) and its help.
+template <class T>
+void Setting(CLI::App& app, const toml::table* file, const std::string& name, T& value, const std::string& help) {
+  if (file) {
+    if (const toml::node* node = file->get(name)) {
+      if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+        if (auto* arr = node->as_array()) {
+          value.clear();
+          for (auto& item : *arr) {
+            if (auto s = item.value<std::string>()) value.push_back(*s);
+          }
+        }
+      } else if (auto v = node->value<T>()) {
+        value = *v;
+      } else {
+        throw std::runtime_error("config key '" + name + "' has the wrong type");
+      }
+    }
+  }
+  std::string env = "NATTER_";
+  for (char c : name) env += static_cast<char>(c == '-' ? '_' : std::toupper(static_cast<unsigned char>(c)));
+  auto* opt = app.add_option("--" + name, value, help)->envname(env);
+  if constexpr (!std::is_same_v<T, std::vector<std::string>>) opt->capture_default_str();
+  if constexpr (std::is_same_v<T, std::vector<std::string>>) opt->delimiter(',');
+}
+
+void Declare(CLI::App& app, const toml::table* f, Config& c) {
+  auto& g = c.gateway;
+  auto& l = c.limits;
+  Setting(app, f, "data-dir", c.data_dir, "Directory for the database and the signing keys");
+  Setting(app, f, "listen", g.listen_address, "Address to listen on");
+  Setting(app, f, "port", g.port, "TCP port for HTTP and WebSocket (0 picks a free one)");
+  Setting(app, f, "workers", g.workers, "I/O threads (0: one per core)");
+  Setting(app, f, "tls-cert", g.tls_cert, "PEM certificate chain; with --tls-key serves https and wss");
+  Setting(app, f, "tls-key", g.tls_key, "PEM private key for --tls-cert");
+  Setting(app, f, "allowed-origins", g.allowed_origins,
+          "Browser Origins allowed to open a WebSocket, comma separated ('*' for any)");
+  Setting(app, f, "log-level", c.log_level, "trace, debug, info, warn or error");
+  Setting(app, f, "log-json", c.log_json, "Write logs as one JSON object a line");
+  Setting(app, f, "node-id", c.node_id, "This node's number (0-15), part of every id it makes");
+  Setting(app, f, "access-token-ttl", c.access_token_ttl_seconds, "Access token lifetime in seconds");
+  Setting(app, f, "password-profile", c.password_profile,
+          "Argon2id cost: interactive, or minimal (for tests only)");
+  Setting(app, f, "hash-threads", c.hash_threads, "Threads for password hashing");
+  Setting(app, f, "max-login-failures", c.max_login_failures,
+          "Failed logins per account and per address in 15 minutes before logins are refused");
+  Setting(app, f, "max-frame-bytes", g.max_frame_bytes, "Largest WebSocket message accepted, after inflation");
+  Setting(app, f, "max-text-bytes", l.max_text_bytes, "Largest message text");
+  Setting(app, f, "max-group-members", l.max_group_members, "Most members a group or channel may have");
+  Setting(app, f, "max-history-page", l.max_history_page, "Most messages one history page returns");
+  Setting(app, f, "max-http-body-bytes", g.max_http_body_bytes, "Largest HTTP request body");
+  Setting(app, f, "http-timeout-ms", g.http_timeout_ms, "Time allowed for one HTTP request or handshake");
+  Setting(app, f, "requests-per-second", g.requests_per_second, "Requests a second per WebSocket connection");
+  Setting(app, f, "request-burst", g.request_burst, "Requests a WebSocket connection may send at once");
+  Setting(app, f, "send-queue-bytes", g.send_queue_bytes,
+          "Bytes queued per connection before its events give way to a resync notice");
+  Setting(app, f, "deflate", g.deflate, "Offer permessage-deflate to WebSocket clients");
+  Setting(app, f, "deflate-window-bits", g.deflate_window_bits, "permessage-deflate window (9-15)");
+  Setting(app, f, "auth-timeout-ms", g.auth_timeout_ms, "Time a WebSocket has to authenticate");
+  Setting(app, f, "idle-ping-ms", g.idle_ping_ms, "Ping a WebSocket quiet for this long");
+  Setting(app, f, "idle-timeout-ms", g.idle_timeout_ms, "Close a WebSocket quiet for this long");
+}
+
+}  // namespace
+
+std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
+  // First pass: only find --config, so the file's values can become defaults
+  // that the environment and flags then override.
+  std::string config_path;
+  {
+    CLI::App pre;
+    pre.allow_extras();
+    pre.set_help_flag();
+    pre.add_option("--config", config_path)->envname("NATTER_CONFIG");
+    try {
+      pre.parse(argc, argv);
+    } catch (const CLI::ParseError&) {
+    }
+  }
+  toml::table file;
+  if (!config_path.empty()) {
+    try {
+      file = toml::parse_file(config_path);
+    } catch (const toml::parse_error& e) {
+      std::cerr << "natterd: cannot read " << config_path << ": " << e.description() << "\n";
+      exit_code = 2;
+      return std::nullopt;
+    }
+  }
+  Config config;
+  CLI::App app{"natterd: the natter chat server.\n"
+               "Every setting can also come from a TOML file (--config, same key names)\n"
+               "or an environment variable (NATTER_ plus the name in capitals, '-' as '_').\n"
+               "Flags win over the environment, which wins over the file."};
+  app.add_option("--config", config_path, "TOML configuration file")->envname("NATTER_CONFIG");
+  try {
+    Declare(app, config_path.empty() ? nullptr : &file, config);
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    exit_code = app.exit(e);
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    std::cerr << "natterd: " << e.what() << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (config.password_profile != "interactive" && config.password_profile != "minimal") {
+    std::cerr << "natterd: --password-profile must be interactive or minimal\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (config.gateway.tls_cert.empty() != config.gateway.tls_key.empty()) {
+    std::cerr << "natterd: --tls-cert and --tls-key go together\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  return config;
+}
+
+}  // namespace natter::server

@@ -1,0 +1,30 @@
+// natterd's configuration: zero config works; a TOML file, NATTER_* environment
+// variables and command-line flags override, in that order (flags win).
+#pragma once
+
+#include <string>
+
+#include "accounts/account_service.h"
+#include "chat/limits.h"
+#include "gateway/gateway_options.h"
+
+namespace natter::server {
+
+struct Config {
+  std::string data_dir = "./natter-data";
+  std::string log_level = "info";
+  bool log_json = false;
+  std::string password_profile = "interactive";  // or "minimal" (tests only: fast, weak)
+  int64_t access_token_ttl_seconds = 900;
+  int hash_threads = 1;
+  int node_id = 0;
+  gateway::GatewayOptions gateway;
+  chat::ChatLimits limits;
+  int max_login_failures = 10;
+};
+
+// Parses flags, environment and the TOML file named by --config. Returns
+// nullopt after printing --help or a usage error (exit code in `exit_code`).
+std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code);
+
+}  // namespace natter::server

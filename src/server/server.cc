@@ -1,0 +1,95 @@
+#include "server/server.h"
+
+#include <filesystem>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "api/dispatcher.h"
+#include "auth/key_ring.h"
+#include "broker/broker.h"
+#include "gateway/hub.h"
+#include "gateway/listener.h"
+#include "gateway/ws/frame.h"
+#include "store/store.h"
+
+namespace natter::server {
+
+struct Server::Parts {
+  SystemClock clock;
+  std::unique_ptr<IdGenerator> ids;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<auth::KeyRing> keys;
+  std::unique_ptr<auth::AccessTokenCodec> tokens;
+  std::unique_ptr<ThreadPool> hash_pool;
+  std::unique_ptr<accounts::AccountService> accounts;
+  ops::Metrics metrics;
+  std::vector<std::unique_ptr<gateway::Worker>> workers;
+  std::unique_ptr<gateway::Hub> hub;
+  std::unique_ptr<Broker> broker;
+  std::unique_ptr<api::Dispatcher> dispatcher;
+  std::unique_ptr<gateway::HttpDeps> http_deps;
+  std::unique_ptr<gateway::Listener> listener;
+  std::atomic<bool> ready{false};
+};
+
+Server::Server(Config config) : config_(std::move(config)), parts_(std::make_unique<Parts>()) {}
+
+Server::~Server() { Stop(); }
+
+uint16_t Server::Start() {
+  auto& p = *parts_;
+  std::filesystem::create_directories(config_.data_dir);
+  p.ids = std::make_unique<IdGenerator>(p.clock, config_.node_id);
+  p.store = OpenSqliteStore(SqliteOptions{(std::filesystem::path(config_.data_dir) / "natter.db").string()});
+  p.keys = std::make_unique<auth::KeyRing>(auth::KeyRing::LoadOrCreate(config_.data_dir));
+  auth::TokenPolicy policy;
+  policy.ttl_seconds = config_.access_token_ttl_seconds;
+  p.tokens = std::make_unique<auth::AccessTokenCodec>(*p.keys, policy);
+  p.hash_pool = std::make_unique<ThreadPool>("hash", std::max(1, config_.hash_threads), 1024);
+  accounts::AccountOptions account_options;
+  account_options.password_params = config_.password_profile == "minimal" ? auth::PasswordParams::Minimal()
+                                                                          : auth::PasswordParams::Interactive();
+  account_options.max_login_failures = config_.max_login_failures;
+  p.accounts = std::make_unique<accounts::AccountService>(*p.store, *p.hash_pool, *p.tokens, *p.ids, p.clock,
+                                                          account_options);
+
+  int workers = config_.gateway.workers > 0 ? config_.gateway.workers
+                                            : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < workers; ++i) p.workers.push_back(std::make_unique<gateway::Worker>(i));
+  p.hub = std::make_unique<gateway::Hub>(p.workers);
+  p.broker = MakeLocalBroker(*p.hub);
+  p.dispatcher = std::make_unique<api::Dispatcher>(
+      api::DispatcherDeps{*p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics});
+  p.http_deps = std::make_unique<gateway::HttpDeps>(gateway::HttpDeps{
+      gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway},
+      [&ready = p.ready] { return ready.load(); }});
+  p.listener = std::make_unique<gateway::Listener>(*p.http_deps, p.workers);
+  uint16_t port = p.listener->Listen(config_.gateway.listen_address, config_.gateway.port);
+  for (auto& w : p.workers) w->Start();
+  p.listener->Start();
+  p.ready = true;
+  return port;
+}
+
+void Server::Stop() {
+  auto& p = *parts_;
+  if (!p.listener) return;
+  p.ready = false;
+  p.listener->Stop();
+  // Commit what is queued; the acknowledgements are posted to the workers,
+  // which are still running and write them out.
+  p.store->Shutdown();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (auto& w : p.workers) {
+    gateway::Worker* worker = w.get();
+    boost::asio::post(worker->context(),
+                      [worker] { worker->CloseAll(ws::close_code::kGoingAway, "server shutting down"); });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (auto& w : p.workers) w->Stop();
+  for (auto& w : p.workers) w->Join();
+  p.hash_pool->Stop();
+  p.listener.reset();
+}
+
+}  // namespace natter::server

@@ -1,0 +1,33 @@
+// The composition root: builds every part from the Config and wires them
+// together (store, accounts, broker, dispatcher, gateway). Nothing else in the
+// project names concrete implementations.
+// Thread-safety: Start/Stop from one thread (main).
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "server/config.h"
+
+namespace natter::server {
+
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+
+  // Opens storage, binds and starts serving. Throws on start-up failure.
+  // Returns the bound port.
+  uint16_t Start();
+  // Graceful stop: no new connections, in-flight commits finish, every client
+  // gets a close frame.
+  void Stop();
+
+ private:
+  struct Parts;
+  Config config_;
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace natter::server

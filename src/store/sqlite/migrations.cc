@@ -1,0 +1,92 @@
+#include "store/sqlite/migrations.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace natter::sqlite {
+namespace {
+
+// Append only: never edit a migration that has shipped.
+const char* const kMigrations[] = {
+    // 1: accounts, sessions, conversations, members, messages.
+    R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  handle TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  device TEXT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE refresh_tokens (
+  token_hash TEXT PRIMARY KEY,
+  session_id INTEGER NOT NULL REFERENCES sessions(id),
+  used INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE conversations (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  title TEXT NOT NULL DEFAULT '',
+  direct_key TEXT UNIQUE,
+  created_by INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL DEFAULT 0,
+  last_activity INTEGER NOT NULL
+);
+CREATE TABLE members (
+  conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  role TEXT NOT NULL,
+  joined_at INTEGER NOT NULL,
+  read_seq INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX members_by_user ON members(user_id, conversation_id);
+CREATE TABLE messages (
+  conversation_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  sender_id INTEGER NOT NULL,
+  client_msg_id TEXT NOT NULL,
+  body TEXT NOT NULL,
+  reply_to INTEGER,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, seq)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX messages_idempotency ON messages(conversation_id, sender_id, client_msg_id);
+)sql",
+};
+
+int UserVersion(Database& db) {
+  auto stmt = db.Prepare("PRAGMA user_version");
+  auto row = stmt.Step();
+  return row.ok() && *row ? static_cast<int>(stmt.Int(0)) : 0;
+}
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+void Migrate(Database& db) {
+  int version = UserVersion(db);
+  if (version > LatestSchemaVersion()) {
+    throw std::runtime_error("database schema version " + std::to_string(version) +
+                             " is newer than this natterd (" +
+                             std::to_string(LatestSchemaVersion()) + ")");
+  }
+  for (int v = version; v < LatestSchemaVersion(); ++v) {
+    std::string sql = std::string("BEGIN IMMEDIATE;") + kMigrations[v] +
+                      "PRAGMA user_version = " + std::to_string(v + 1) + "; COMMIT;";
+    auto st = db.Exec(sql.c_str());
+    if (!st.ok()) {
+      (void)db.Exec("ROLLBACK");
+      throw std::runtime_error("migration " + std::to_string(v + 1) + " failed: " + st.error().message);
+    }
+  }
+}
+
+}  // namespace natter::sqlite

@@ -1,0 +1,76 @@
+#include "store/sqlite/sqlite_db.h"
+
+#include <stdexcept>
+
+namespace natter::sqlite {
+
+Error SqliteError(sqlite3* db, int rc) {
+  std::string msg = std::string("storage: ") + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT: return Conflict(std::move(msg));
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR: return Unavailable(std::move(msg));
+    default: return Internal(std::move(msg));
+  }
+}
+
+Result<bool> Statement::Step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return SqliteError(sqlite3_db_handle(stmt_), rc);
+}
+
+Status Statement::Run() {
+  for (;;) {
+    NATTER_TRY(bool row, Step());
+    if (!row) return OkStatus();
+  }
+}
+
+Database::Database(const std::string& path, bool read_only) {
+  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  flags |= SQLITE_OPEN_NOMUTEX;  // one thread owns this connection
+  int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    sqlite3_close(db_);
+    throw std::runtime_error("cannot open database " + path + ": " + msg);
+  }
+  sqlite3_busy_timeout(db_, 5000);
+}
+
+Database::~Database() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+Statement Database::Prepare(const char* sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) return Statement(it->second);
+  sqlite3_stmt* stmt = nullptr;
+  int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+  if (rc != SQLITE_OK) {
+    // Statements are compiled into the binary; a failure is a programming error.
+    throw std::logic_error(std::string("bad SQL: ") + sqlite3_errmsg(db_) + " in: " + sql);
+  }
+  cache_.emplace(sql, stmt);
+  return Statement(stmt);
+}
+
+Status Database::Exec(const char* sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    Error e = SqliteError(nullptr, rc);
+    e.message = "storage: " + msg;
+    return e;
+  }
+  return OkStatus();
+}
+
+}  // namespace natter::sqlite

@@ -1,0 +1,180 @@
+// The embedded store: SQLite in WAL mode, one writer thread that commits
+// queued writes in groups (many operations, one transaction, one fsync), and
+// reader threads with their own read-only connections.
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_txn.h"
+#include "store/store.h"
+
+namespace natter {
+namespace {
+
+using sqlite::Database;
+
+void Configure(Database& db, bool writer) {
+  // WAL lets readers work beside the writer; synchronous=FULL fsyncs the WAL at
+  // every commit, which is what makes an acknowledgement durable.
+  if (writer) {
+    (void)db.Exec("PRAGMA journal_mode=WAL");
+    (void)db.Exec("PRAGMA synchronous=FULL");
+  }
+  (void)db.Exec("PRAGMA foreign_keys=ON");
+  (void)db.Exec("PRAGMA cache_size=-16000");
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const SqliteOptions& options) : options_(options) {
+    writer_db_ = std::make_unique<Database>(options.path, false);
+    Configure(*writer_db_, true);
+    sqlite::Migrate(*writer_db_);
+    writer_ = std::thread([this] { WriterLoop(); });
+    pthread_setname_np(writer_.native_handle(), "store-writer");
+    for (int i = 0; i < options.reader_threads; ++i) {
+      auto db = std::make_shared<Database>(options.path, true);
+      Configure(*db, false);
+      readers_.emplace_back([this, db] { ReaderLoop(*db); });
+      pthread_setname_np(readers_.back().native_handle(), "store-reader");
+    }
+  }
+
+  ~SqliteStore() override { Shutdown(); }
+
+  void Write(std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_ && writes_.size() < options_.max_queued_writes) {
+        writes_.push_back({std::move(op), std::move(done)});
+        write_cv_.notify_one();
+        return;
+      }
+    }
+    done(Unavailable(stopping_ ? "server is shutting down" : "storage is overloaded, retry later"));
+  }
+
+  void Read(std::function<void(StoreTxn&)> op) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_) {
+        reads_.push_back(std::move(op));
+        read_cv_.notify_one();
+        return;
+      }
+    }
+    // Shutting down: run nothing; the callback's owner is going away too.
+  }
+
+  void Shutdown() override {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    write_cv_.notify_all();
+    read_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    for (auto& t : readers_) t.join();
+    readers_.clear();
+  }
+
+ private:
+  struct PendingWrite {
+    std::function<Status(StoreTxn&)> op;
+    std::function<void(Status)> done;
+  };
+
+  void WriterLoop() {
+    sqlite::SqliteTxn txn(*writer_db_);
+    std::vector<PendingWrite> batch;
+    std::vector<Status> results;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        write_cv_.wait(lock, [this] { return stopping_ || !writes_.empty(); });
+        if (writes_.empty()) return;  // stopping and drained
+        while (!writes_.empty() && batch.size() < static_cast<size_t>(options_.max_batch)) {
+          batch.push_back(std::move(writes_.front()));
+          writes_.pop_front();
+        }
+      }
+      results.clear();
+      Status begun = writer_db_->Exec("BEGIN IMMEDIATE");
+      if (begun.ok()) {
+        for (auto& w : batch) {
+          // A savepoint per operation: one failing op must not undo the others.
+          (void)writer_db_->Exec("SAVEPOINT op");
+          Status st = RunGuarded(w.op, txn);
+          if (!st.ok()) (void)writer_db_->Exec("ROLLBACK TO op");
+          (void)writer_db_->Exec("RELEASE op");
+          results.push_back(std::move(st));
+        }
+        Status committed = writer_db_->Exec("COMMIT");
+        if (!committed.ok()) {
+          spdlog::error("commit failed: {}", committed.error().message);
+          (void)writer_db_->Exec("ROLLBACK");
+          for (auto& r : results) r = Unavailable("storage commit failed");
+        }
+      } else {
+        spdlog::error("begin failed: {}", begun.error().message);
+        for (size_t i = 0; i < batch.size(); ++i) results.push_back(Unavailable("storage unavailable"));
+      }
+      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+      batch.clear();
+    }
+  }
+
+  void ReaderLoop(Database& db) {
+    sqlite::SqliteTxn txn(db);
+    for (;;) {
+      std::function<void(StoreTxn&)> op;
+      {
+        std::unique_lock lock(mu_);
+        read_cv_.wait(lock, [this] { return stopping_ || !reads_.empty(); });
+        if (stopping_) return;
+        op = std::move(reads_.front());
+        reads_.pop_front();
+      }
+      // A read transaction pins one snapshot for the whole operation.
+      (void)db.Exec("BEGIN");
+      op(txn);
+      (void)db.Exec("COMMIT");
+    }
+  }
+
+  static Status RunGuarded(const std::function<Status(StoreTxn&)>& op, StoreTxn& txn) {
+    try {
+      return op(txn);
+    } catch (const std::exception& e) {
+      spdlog::error("write operation threw: {}", e.what());
+      return Internal("internal error");
+    }
+  }
+
+  const SqliteOptions options_;
+  std::unique_ptr<Database> writer_db_;
+  std::mutex mu_;
+  std::condition_variable write_cv_;
+  std::condition_variable read_cv_;
+  std::deque<PendingWrite> writes_;
+  std::deque<std::function<void(StoreTxn&)>> reads_;
+  bool stopping_ = false;
+  std::thread writer_;
+  std::vector<std::thread> readers_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> OpenSqliteStore(const SqliteOptions& options) {
+  return std::make_unique<SqliteStore>(options);
+}
+
+}  // namespace natter

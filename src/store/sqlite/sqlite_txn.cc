@@ -1,0 +1,280 @@
+#include "store/sqlite/sqlite_txn.h"
+
+namespace natter::sqlite {
+namespace {
+
+User ReadUser(const Statement& s) {
+  return User{s.Int(0), s.Text(1), s.Text(2), s.Int(3)};
+}
+
+Conversation ReadConversation(const Statement& s, int first = 0) {
+  Conversation c;
+  c.id = s.Int(first);
+  c.kind = ParseKind(s.Text(first + 1)).value_or(ConversationKind::kGroup);
+  c.title = s.Text(first + 2);
+  c.direct_key = s.Text(first + 3);
+  c.created_by = s.Int(first + 4);
+  c.created_at = s.Int(first + 5);
+  c.last_seq = s.Int(first + 6);
+  c.last_activity = s.Int(first + 7);
+  return c;
+}
+
+Member ReadMember(const Statement& s) {
+  return Member{s.Int(0), s.Int(1), ParseRole(s.Text(2)).value_or(Role::kReadOnly), s.Int(3), s.Int(4)};
+}
+
+Message ReadMessage(const Statement& s, int first = 0) {
+  Message m;
+  m.conversation_id = s.Int(first);
+  m.seq = s.Int(first + 1);
+  m.sender_id = s.Int(first + 2);
+  m.client_msg_id = s.Text(first + 3);
+  m.text = s.Text(first + 4);
+  m.reply_to = s.OptInt(first + 5);
+  m.created_at = s.Int(first + 6);
+  return m;
+}
+
+#define CONVERSATION_COLUMNS \
+  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity"
+#define MESSAGE_COLUMNS "conversation_id, seq, sender_id, client_msg_id, body, reply_to, created_at"
+
+template <class T, class Reader>
+Result<std::optional<T>> One(Statement& s, Reader read) {
+  NATTER_TRY(bool row, s.Step());
+  if (!row) return std::optional<T>();
+  return std::optional<T>(read(s));
+}
+
+}  // namespace
+
+Status SqliteTxn::InsertUser(const User& user) {
+  auto s = db_.Prepare("INSERT INTO users(id, handle, password_hash, created_at) VALUES(?,?,?,?)");
+  s.Bind(1, user.id).Bind(2, user.handle).Bind(3, user.password_hash).Bind(4, user.created_at);
+  auto st = s.Run();
+  if (!st.ok() && st.error().code == ErrorCode::kConflict) return Conflict("handle is taken");
+  return st;
+}
+
+Result<std::optional<User>> SqliteTxn::FindUserByHandle(std::string_view handle) {
+  auto s = db_.Prepare("SELECT id, handle, password_hash, created_at FROM users WHERE handle = ?");
+  s.Bind(1, handle);
+  return One<User>(s, ReadUser);
+}
+
+Result<std::optional<User>> SqliteTxn::FindUser(UserId id) {
+  auto s = db_.Prepare("SELECT id, handle, password_hash, created_at FROM users WHERE id = ?");
+  s.Bind(1, id);
+  return One<User>(s, ReadUser);
+}
+
+Status SqliteTxn::InsertSession(const Session& session) {
+  auto s = db_.Prepare("INSERT INTO sessions(id, user_id, device, revoked, created_at) VALUES(?,?,?,?,?)");
+  s.Bind(1, session.id).Bind(2, session.user_id).Bind(3, session.device)
+      .Bind(4, int64_t{session.revoked}).Bind(5, session.created_at);
+  return s.Run();
+}
+
+Result<std::optional<Session>> SqliteTxn::FindSession(SessionId id) {
+  auto s = db_.Prepare("SELECT id, user_id, device, revoked, created_at FROM sessions WHERE id = ?");
+  s.Bind(1, id);
+  return One<Session>(s, [](const Statement& s) {
+    return Session{s.Int(0), s.Int(1), s.Text(2), s.Int(3) != 0, s.Int(4)};
+  });
+}
+
+Status SqliteTxn::RevokeSession(SessionId id) {
+  auto s = db_.Prepare("UPDATE sessions SET revoked = 1 WHERE id = ?");
+  s.Bind(1, id);
+  return s.Run();
+}
+
+Status SqliteTxn::InsertRefreshToken(const RefreshTokenRecord& token) {
+  auto s = db_.Prepare("INSERT INTO refresh_tokens(token_hash, session_id, used) VALUES(?,?,?)");
+  s.Bind(1, token.token_hash).Bind(2, token.session_id).Bind(3, int64_t{token.used});
+  return s.Run();
+}
+
+Result<std::optional<RefreshTokenRecord>> SqliteTxn::FindRefreshToken(std::string_view hash) {
+  auto s = db_.Prepare("SELECT token_hash, session_id, used FROM refresh_tokens WHERE token_hash = ?");
+  s.Bind(1, hash);
+  return One<RefreshTokenRecord>(s, [](const Statement& s) {
+    return RefreshTokenRecord{s.Text(0), s.Int(1), s.Int(2) != 0};
+  });
+}
+
+Status SqliteTxn::MarkRefreshTokenUsed(std::string_view hash) {
+  auto s = db_.Prepare("UPDATE refresh_tokens SET used = 1 WHERE token_hash = ?");
+  s.Bind(1, hash);
+  return s.Run();
+}
+
+Status SqliteTxn::InsertConversation(const Conversation& c) {
+  auto s = db_.Prepare(
+      "INSERT INTO conversations(id, kind, title, direct_key, created_by, created_at, last_seq, "
+      "last_activity) VALUES(?,?,?,?,?,?,?,?)");
+  s.Bind(1, c.id).Bind(2, KindName(c.kind)).Bind(3, c.title);
+  if (c.direct_key.empty()) s.BindNull(4); else s.Bind(4, c.direct_key);
+  s.Bind(5, c.created_by).Bind(6, c.created_at).Bind(7, c.last_seq).Bind(8, c.last_activity);
+  return s.Run();
+}
+
+Result<std::optional<Conversation>> SqliteTxn::FindConversation(ConversationId id) {
+  auto s = db_.Prepare("SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE id = ?");
+  s.Bind(1, id);
+  return One<Conversation>(s, [](const Statement& s) { return ReadConversation(s); });
+}
+
+Result<std::optional<ConversationId>> SqliteTxn::FindDirect(std::string_view direct_key) {
+  auto s = db_.Prepare("SELECT id FROM conversations WHERE direct_key = ?");
+  s.Bind(1, direct_key);
+  return One<ConversationId>(s, [](const Statement& s) { return s.Int(0); });
+}
+
+Status SqliteTxn::UpdateTitle(ConversationId id, std::string_view title) {
+  auto s = db_.Prepare("UPDATE conversations SET title = ? WHERE id = ?");
+  s.Bind(1, title).Bind(2, id);
+  return s.Run();
+}
+
+Result<Seq> SqliteTxn::NextSeq(ConversationId id, int64_t now_ms) {
+  auto s = db_.Prepare(
+      "UPDATE conversations SET last_seq = last_seq + 1, last_activity = ? WHERE id = ? "
+      "RETURNING last_seq");
+  s.Bind(1, now_ms).Bind(2, id);
+  NATTER_TRY(bool row, s.Step());
+  if (!row) return NotFound("conversation not found");
+  Seq seq = s.Int(0);
+  NATTER_RETURN_IF_ERROR(s.Run());  // finish the statement so the update is complete
+  return seq;
+}
+
+Status SqliteTxn::InsertMember(const Member& m) {
+  auto s = db_.Prepare(
+      "INSERT INTO members(conversation_id, user_id, role, joined_at, read_seq) VALUES(?,?,?,?,?)");
+  s.Bind(1, m.conversation_id).Bind(2, m.user_id).Bind(3, RoleName(m.role)).Bind(4, m.joined_at)
+      .Bind(5, m.read_seq);
+  return s.Run();
+}
+
+Status SqliteTxn::DeleteMember(ConversationId c, UserId u) {
+  auto s = db_.Prepare("DELETE FROM members WHERE conversation_id = ? AND user_id = ?");
+  s.Bind(1, c).Bind(2, u);
+  return s.Run();
+}
+
+Status SqliteTxn::UpdateRole(ConversationId c, UserId u, Role role) {
+  auto s = db_.Prepare("UPDATE members SET role = ? WHERE conversation_id = ? AND user_id = ?");
+  s.Bind(1, RoleName(role)).Bind(2, c).Bind(3, u);
+  return s.Run();
+}
+
+Status SqliteTxn::UpdateReadSeq(ConversationId c, UserId u, Seq seq) {
+  auto s = db_.Prepare(
+      "UPDATE members SET read_seq = max(read_seq, ?) WHERE conversation_id = ? AND user_id = ?");
+  s.Bind(1, seq).Bind(2, c).Bind(3, u);
+  return s.Run();
+}
+
+Result<std::optional<Member>> SqliteTxn::FindMember(ConversationId c, UserId u) {
+  auto s = db_.Prepare(
+      "SELECT conversation_id, user_id, role, joined_at, read_seq FROM members "
+      "WHERE conversation_id = ? AND user_id = ?");
+  s.Bind(1, c).Bind(2, u);
+  return One<Member>(s, ReadMember);
+}
+
+Result<std::vector<Member>> SqliteTxn::ListMembers(ConversationId c) {
+  auto s = db_.Prepare(
+      "SELECT conversation_id, user_id, role, joined_at, read_seq FROM members "
+      "WHERE conversation_id = ? ORDER BY joined_at, user_id");
+  s.Bind(1, c);
+  std::vector<Member> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(ReadMember(s));
+  }
+}
+
+Result<int64_t> SqliteTxn::CountMembers(ConversationId c) {
+  auto s = db_.Prepare("SELECT count(*) FROM members WHERE conversation_id = ?");
+  s.Bind(1, c);
+  NATTER_TRY(bool row, s.Step());
+  return row ? s.Int(0) : 0;
+}
+
+Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, int limit) {
+  // Unread excludes the member's own messages, so it is counted, bounded by
+  // the (usually small) span between read_seq and last_seq.
+  auto s = db_.Prepare(
+      "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
+      "c.last_seq, c.last_activity, m.role, m.read_seq, "
+      "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
+      "   AND x.sender_id != m.user_id) "
+      "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+      "WHERE m.user_id = ? ORDER BY c.last_activity DESC, c.id DESC LIMIT ?");
+  s.Bind(1, u).Bind(2, int64_t{limit});
+  std::vector<ConversationSummary> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) break;
+    ConversationSummary summary;
+    summary.conversation = ReadConversation(s);
+    summary.my_role = ParseRole(s.Text(8)).value_or(Role::kReadOnly);
+    summary.my_read_seq = s.Int(9);
+    summary.unread = s.Int(10);
+    out.push_back(std::move(summary));
+  }
+  for (auto& summary : out) {
+    if (summary.conversation.last_seq == 0) continue;
+    NATTER_TRY(summary.last_message,
+               FindMessage(summary.conversation.id, summary.conversation.last_seq));
+  }
+  return out;
+}
+
+Status SqliteTxn::InsertMessage(const Message& m) {
+  auto s = db_.Prepare("INSERT INTO messages(" MESSAGE_COLUMNS ") VALUES(?,?,?,?,?,?,?)");
+  s.Bind(1, m.conversation_id).Bind(2, m.seq).Bind(3, m.sender_id).Bind(4, m.client_msg_id)
+      .Bind(5, m.text).Bind(6, m.reply_to).Bind(7, m.created_at);
+  return s.Run();
+}
+
+Result<std::optional<Message>> SqliteTxn::FindMessage(ConversationId c, Seq seq) {
+  auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = ? AND seq = ?");
+  s.Bind(1, c).Bind(2, seq);
+  return One<Message>(s, [](const Statement& s) { return ReadMessage(s); });
+}
+
+Result<std::optional<Message>> SqliteTxn::FindByClientMsgId(ConversationId c, UserId sender,
+                                                            std::string_view client_msg_id) {
+  auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS " FROM messages "
+                       "WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?");
+  s.Bind(1, c).Bind(2, sender).Bind(3, client_msg_id);
+  return One<Message>(s, [](const Statement& s) { return ReadMessage(s); });
+}
+
+Result<std::vector<Message>> SqliteTxn::History(const HistoryQuery& q) {
+  std::vector<Message> out;
+  auto collect = [&](Statement& s) -> Result<std::vector<Message>> {
+    for (;;) {
+      NATTER_TRY(bool row, s.Step());
+      if (!row) return std::move(out);
+      out.push_back(ReadMessage(s));
+    }
+  };
+  if (q.after) {
+    auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS " FROM messages "
+                         "WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?");
+    s.Bind(1, q.conversation_id).Bind(2, *q.after).Bind(3, int64_t{q.limit});
+    return collect(s);
+  }
+  auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS " FROM messages "
+                       "WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?");
+  s.Bind(1, q.conversation_id).Bind(2, q.before.value_or(INT64_MAX)).Bind(3, int64_t{q.limit});
+  return collect(s);
+}
+
+}  // namespace natter::sqlite

@@ -1,0 +1,49 @@
+// StoreTxn over one SQLite connection. The transaction itself (BEGIN/COMMIT,
+// savepoints) is managed by the store threads; this class only runs the
+// statements. Not thread-safe: used on the thread that owns the connection.
+#pragma once
+
+#include "store/sqlite/sqlite_db.h"
+#include "store/store.h"
+
+namespace natter::sqlite {
+
+class SqliteTxn final : public StoreTxn {
+ public:
+  explicit SqliteTxn(Database& db) : db_(db) {}
+
+  Status InsertUser(const User& user) override;
+  Result<std::optional<User>> FindUserByHandle(std::string_view handle) override;
+  Result<std::optional<User>> FindUser(UserId id) override;
+  Status InsertSession(const Session& session) override;
+  Result<std::optional<Session>> FindSession(SessionId id) override;
+  Status RevokeSession(SessionId id) override;
+  Status InsertRefreshToken(const RefreshTokenRecord& token) override;
+  Result<std::optional<RefreshTokenRecord>> FindRefreshToken(std::string_view hash) override;
+  Status MarkRefreshTokenUsed(std::string_view hash) override;
+
+  Status InsertConversation(const Conversation& c) override;
+  Result<std::optional<Conversation>> FindConversation(ConversationId id) override;
+  Result<std::optional<ConversationId>> FindDirect(std::string_view direct_key) override;
+  Status UpdateTitle(ConversationId id, std::string_view title) override;
+  Result<Seq> NextSeq(ConversationId id, int64_t now_ms) override;
+  Status InsertMember(const Member& m) override;
+  Status DeleteMember(ConversationId c, UserId u) override;
+  Status UpdateRole(ConversationId c, UserId u, Role role) override;
+  Status UpdateReadSeq(ConversationId c, UserId u, Seq seq) override;
+  Result<std::optional<Member>> FindMember(ConversationId c, UserId u) override;
+  Result<std::vector<Member>> ListMembers(ConversationId c) override;
+  Result<int64_t> CountMembers(ConversationId c) override;
+  Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) override;
+
+  Status InsertMessage(const Message& m) override;
+  Result<std::optional<Message>> FindMessage(ConversationId c, Seq seq) override;
+  Result<std::optional<Message>> FindByClientMsgId(ConversationId c, UserId sender,
+                                                   std::string_view client_msg_id) override;
+  Result<std::vector<Message>> History(const HistoryQuery& q) override;
+
+ private:
+  Database& db_;
+};
+
+}  // namespace natter::sqlite

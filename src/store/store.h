@@ -1,0 +1,131 @@
+// The Store seam: durable state behind one small interface, with an embedded
+// implementation (store/sqlite) and, later, a scale one (store/postgres).
+//
+// Domain logic runs *inside* a transaction through StoreTxn, so every check it
+// makes (membership, role, idempotency) and every write it does commit
+// atomically. Store decides where the transaction runs: writes on one writer
+// thread that commits many of them in one group (one fsync), reads on reader
+// threads with their own connections.
+//
+// Thread-safety: Store methods may be called from any thread. A StoreTxn is
+// only valid inside the callback it was passed to, on that thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "natter/model.h"
+#include "natter/status.h"
+
+namespace natter {
+
+struct HistoryQuery {
+  ConversationId conversation_id = 0;
+  std::optional<Seq> before;  // messages with seq < before, newest first
+  std::optional<Seq> after;   // messages with seq > after, oldest first
+  int limit = 50;
+};
+
+// The operations domain logic may perform inside one transaction. Methods
+// return Result where the storage itself can fail.
+class StoreTxn {
+ public:
+  virtual ~StoreTxn() = default;
+
+  // Accounts and sessions.
+  virtual Status InsertUser(const User& user) = 0;  // Conflict when the handle is taken
+  virtual Result<std::optional<User>> FindUserByHandle(std::string_view handle) = 0;
+  virtual Result<std::optional<User>> FindUser(UserId id) = 0;
+  virtual Status InsertSession(const Session& session) = 0;
+  virtual Result<std::optional<Session>> FindSession(SessionId id) = 0;
+  virtual Status RevokeSession(SessionId id) = 0;
+  virtual Status InsertRefreshToken(const RefreshTokenRecord& token) = 0;
+  virtual Result<std::optional<RefreshTokenRecord>> FindRefreshToken(std::string_view hash) = 0;
+  virtual Status MarkRefreshTokenUsed(std::string_view hash) = 0;
+
+  // Conversations and members.
+  virtual Status InsertConversation(const Conversation& c) = 0;
+  virtual Result<std::optional<Conversation>> FindConversation(ConversationId id) = 0;
+  virtual Result<std::optional<ConversationId>> FindDirect(std::string_view direct_key) = 0;
+  virtual Status UpdateTitle(ConversationId id, std::string_view title) = 0;
+  // Assigns the conversation's next sequence number; dense and gap-free
+  // because it runs inside the same transaction as the insert that uses it.
+  virtual Result<Seq> NextSeq(ConversationId id, int64_t now_ms) = 0;
+  virtual Status InsertMember(const Member& m) = 0;
+  virtual Status DeleteMember(ConversationId c, UserId u) = 0;
+  virtual Status UpdateRole(ConversationId c, UserId u, Role role) = 0;
+  virtual Status UpdateReadSeq(ConversationId c, UserId u, Seq seq) = 0;  // only moves forward
+  virtual Result<std::optional<Member>> FindMember(ConversationId c, UserId u) = 0;
+  virtual Result<std::vector<Member>> ListMembers(ConversationId c) = 0;
+  virtual Result<int64_t> CountMembers(ConversationId c) = 0;
+  virtual Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) = 0;
+
+  // Messages.
+  virtual Status InsertMessage(const Message& m) = 0;
+  virtual Result<std::optional<Message>> FindMessage(ConversationId c, Seq seq) = 0;
+  virtual Result<std::optional<Message>> FindByClientMsgId(ConversationId c, UserId sender,
+                                                           std::string_view client_msg_id) = 0;
+  virtual Result<std::vector<Message>> History(const HistoryQuery& q) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs `op` inside a write transaction, possibly batched with others. If `op`
+  // fails, only its own changes are undone. `done` gets `op`'s status after the
+  // batch is durably committed (or the commit's error); it runs on a store
+  // thread, so callers post back to their own thread.
+  virtual void Write(std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) = 0;
+
+  // Runs `op` in a read transaction (a consistent snapshot) on a reader thread.
+  virtual void Read(std::function<void(StoreTxn&)> op) = 0;
+
+  // Stops accepting work, finishes and commits what is queued.
+  virtual void Shutdown() = 0;
+
+  // Typed helpers over Write/Read: `fn(StoreTxn&) -> Result<T>`, `done(Result<T>)`.
+  template <class T, class Fn, class Done>
+  void WriteResult(Fn fn, Done done);
+  template <class T, class Fn, class Done>
+  void ReadResult(Fn fn, Done done);
+};
+
+template <class T, class Fn, class Done>
+void Store::WriteResult(Fn fn, Done done) {
+  auto slot = std::make_shared<std::optional<Result<T>>>();
+  Write(
+      [fn = std::move(fn), slot](StoreTxn& txn) -> Status {
+        slot->emplace(fn(txn));
+        if (!(*slot)->ok()) return (*slot)->error();
+        return OkStatus();
+      },
+      [slot, done = std::move(done)](Status status) mutable {
+        // A failed commit overrides the op's own success.
+        if (!status.ok() || !slot->has_value()) {
+          done(Result<T>(status.ok() ? Internal("transaction produced no result") : status.take_error()));
+          return;
+        }
+        done(std::move(**slot));
+      });
+}
+
+template <class T, class Fn, class Done>
+void Store::ReadResult(Fn fn, Done done) {
+  Read([fn = std::move(fn), done = std::move(done)](StoreTxn& txn) mutable { done(fn(txn)); });
+}
+
+// Opens the embedded SQLite store in `dir` (created if absent), applying
+// migrations. Throws std::runtime_error when the database cannot be opened.
+struct SqliteOptions {
+  std::string path;
+  int reader_threads = 2;
+  int max_batch = 512;
+  size_t max_queued_writes = 100000;
+};
+std::unique_ptr<Store> OpenSqliteStore(const SqliteOptions& options);
+
+}  // namespace natter
