@@ -8,6 +8,7 @@
 
 #include "api/json_views.h"
 #include "gateway/http_routes.h"
+#include "gateway/tls_transport.h"
 #include "gateway/ws/handshake.h"
 
 namespace natter::gateway {
@@ -44,13 +45,35 @@ std::string BearerToken(const Request& req) {
   return {};
 }
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+// Stream is beast::tcp_stream (plain) or TlsStream.
+template <class Stream>
+class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(const HttpDeps& deps, Worker& worker, tcp::socket socket)
-      : deps_(deps), worker_(worker), stream_(std::move(socket)) {
+  template <class... Args>
+  HttpSession(const HttpDeps& deps, Worker& worker, Args&&... stream_args)
+      : deps_(deps), worker_(worker), stream_(std::forward<Args>(stream_args)...) {
     boost::system::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
+    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     address_ = ec ? "unknown" : ep.address().to_string();
+  }
+
+  void Begin() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      // The TLS handshake shares the HTTP timeout: a peer that never finishes it is dropped.
+      Expire();
+      stream_.async_handshake(boost::asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (!ec) self->Read();
+                              });
+    } else {
+      Read();
+    }
+  }
+
+ private:
+  void Expire() {
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::milliseconds(deps_.connection.options.http_timeout_ms));
   }
 
   void Read() {
@@ -58,12 +81,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(o.max_http_header_bytes));
     parser_->body_limit(o.max_http_body_bytes);
-    stream_.expires_after(std::chrono::milliseconds(o.http_timeout_ms));
+    Expire();
     http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
- private:
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream) return Shutdown();
     if (ec == http::error::body_limit) return SendError(TooLarge("request body is too large"), 11, false);
@@ -98,7 +120,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       caller.user = claims->user_id;
       caller.session = claims->session_id;
     }
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     auto& ioc = worker_.context();
     deps_.connection.dispatcher.Dispatch(
         caller, route->method, route->params, [self, &ioc](Result<json::value> result) mutable {
@@ -154,19 +176,28 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         "Sec-WebSocket-Accept: " + ws::ComputeAcceptKey(key) + "\r\n");
     if (deflate) *response += "Sec-WebSocket-Extensions: " + *deflate + "\r\n";
     *response += "\r\n";
-    stream_.expires_after(std::chrono::milliseconds(o.http_timeout_ms));
+    Expire();
     boost::asio::async_write(
         stream_, boost::asio::buffer(*response),
-        [self = shared_from_this(), response, claims, deflated = deflate.has_value()](beast::error_code ec, size_t) {
+        [self = this->shared_from_this(), response, claims, deflated = deflate.has_value()](beast::error_code ec,
+                                                                                           size_t) {
           if (ec) return;
-          self->stream_.expires_never();
+          beast::get_lowest_layer(self->stream_).expires_never();
           auto data = self->buffer_.data();
           std::string leftover(static_cast<const char*>(data.data()), data.size());
           auto conn = std::make_shared<WsConnection>(self->deps_.connection, self->worker_,
-                                                     self->stream_.release_socket(), deflated,
-                                                     std::move(leftover), claims, self->address_);
+                                                     self->ReleaseTransport(), deflated, std::move(leftover),
+                                                     claims, self->address_);
           conn->Start();
         });
+  }
+
+  std::unique_ptr<Transport> ReleaseTransport() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      return MakeTlsTransport(std::move(stream_));
+    } else {
+      return MakePlainTransport(stream_.release_socket(), worker_.read_buffer(), Worker::kReadBufferSize);
+    }
   }
 
   void SendText(http::status status, std::string body, const char* content_type) {
@@ -190,9 +221,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     res.set(http::field::server, "natterd");
     res.prepare_payload();
     auto shared = std::make_shared<Response>(std::move(res));
-    stream_.expires_after(std::chrono::milliseconds(deps_.connection.options.http_timeout_ms));
+    Expire();
     http::async_write(stream_, *shared,
-                      [self = shared_from_this(), shared, keep_alive](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), shared, keep_alive](beast::error_code ec, size_t) {
                         if (ec) return;
                         if (!keep_alive) return self->Shutdown();
                         self->Read();
@@ -201,12 +232,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void Shutdown() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   const HttpDeps& deps_;
   Worker& worker_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;  // bounded by the parser's header and body limits
   std::optional<http::request_parser<http::string_body>> parser_;
   Request req_;
@@ -216,7 +247,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 }  // namespace
 
 void StartHttpSession(const HttpDeps& deps, Worker& worker, tcp::socket socket) {
-  std::make_shared<HttpSession>(deps, worker, std::move(socket))->Read();
+  if (deps.tls) {
+    std::make_shared<HttpSession<TlsStream>>(deps, worker, beast::tcp_stream(std::move(socket)), *deps.tls)
+        ->Begin();
+  } else {
+    std::make_shared<HttpSession<beast::tcp_stream>>(deps, worker, std::move(socket))->Begin();
+  }
 }
 
 }  // namespace natter::gateway

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <functional>
 #include <memory>
 
@@ -16,6 +17,7 @@ namespace natter::gateway {
 struct HttpDeps {
   ConnectionDeps connection;
   std::function<bool()> ready;  // for /readyz
+  std::shared_ptr<boost::asio::ssl::context> tls;  // set: https and wss only
 };
 
 // Starts serving `socket` (which belongs to `worker`'s io_context).

@@ -1,7 +1,6 @@
 #include "gateway/ws_connection.h"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
@@ -12,7 +11,6 @@
 namespace natter::gateway {
 
 namespace json = boost::json;
-using boost::asio::ip::tcp;
 
 namespace {
 
@@ -35,12 +33,13 @@ constexpr size_t kMaxFramesPerWrite = 64;
 
 }  // namespace
 
-WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, tcp::socket socket, bool deflate,
+WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::unique_ptr<Transport> transport,
+                           bool deflate,
                            std::string leftover, std::optional<auth::AccessClaims> claims,
                            std::string address)
     : deps_(deps),
       worker_(worker),
-      socket_(std::move(socket)),
+      transport_(std::move(transport)),
       id_(next_connection_id.fetch_add(1)),
       reader_(ws::ReaderLimits{deps.options.max_frame_bytes}, deflate),
       leftover_(std::move(leftover)),
@@ -57,34 +56,23 @@ WsConnection::~WsConnection() { deps_.metrics.connections.fetch_sub(1, std::memo
 
 void WsConnection::Start() {
   worker_.Attach(this);
-  boost::system::error_code ec;
-  socket_.non_blocking(true, ec);
-  socket_.set_option(tcp::no_delay(true), ec);
   std::string leftover = std::move(leftover_);
   leftover_ = std::string();
   if (!leftover.empty() && !Consume(leftover)) return;
-  WaitReadable();
+  ReadMore();
 }
 
-void WsConnection::WaitReadable() {
-  socket_.async_wait(tcp::socket::wait_read,
-                     [self = shared_from_this()](const boost::system::error_code& ec) { self->OnReadable(ec); });
+void WsConnection::ReadMore() {
+  transport_->ReadSome([self = shared_from_this()](const boost::system::error_code& ec, std::string_view data) {
+    self->OnRead(ec, data);
+  });
 }
 
-void WsConnection::OnReadable(const boost::system::error_code& ec) {
-  if (ec || closed_) return Teardown();
-  // Bounded so one busy peer cannot starve the others on this worker.
-  for (int round = 0; round < 16; ++round) {
-    boost::system::error_code read_ec;
-    size_t n = socket_.read_some(boost::asio::buffer(worker_.read_buffer(), Worker::kReadBufferSize), read_ec);
-    if (read_ec == boost::asio::error::would_block) break;
-    if (read_ec) return Teardown();  // peer closed or reset
-    last_heard_ms_ = NowMs();
-    pinged_ = false;
-    if (!Consume(std::string_view(worker_.read_buffer(), n))) return;
-    if (n < Worker::kReadBufferSize) break;
-  }
-  if (!closed_) WaitReadable();
+void WsConnection::OnRead(const boost::system::error_code& ec, std::string_view data) {
+  if (ec || closed_) return Teardown();  // peer closed, reset, or we closed
+  last_heard_ms_ = NowMs();
+  pinged_ = false;
+  if (Consume(data) && !closed_) ReadMore();
 }
 
 bool WsConnection::Consume(std::string_view input) {
@@ -274,10 +262,9 @@ void WsConnection::Flush() {
   buffers.reserve(n);
   for (size_t i = 0; i < n; ++i) buffers.push_back(boost::asio::buffer(*queue_[i].frame));
   in_flight_ = n;
-  boost::asio::async_write(socket_, buffers,
-                           [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                             self->OnWritten(ec);
-                           });
+  transport_->Write(buffers, [self = shared_from_this()](const boost::system::error_code& ec) {
+    self->OnWritten(ec);
+  });
 }
 
 void WsConnection::OnWritten(const boost::system::error_code& ec) {
@@ -291,8 +278,7 @@ void WsConnection::OnWritten(const boost::system::error_code& ec) {
   if (!queue_.empty()) return Flush();
   if (closing_) {
     // Our close frame is written: half-close and let the peer finish (or the tick end it).
-    boost::system::error_code ignored;
-    socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ignored);
+    transport_->ShutdownSend();
     Teardown();
   }
 }
@@ -338,10 +324,9 @@ void WsConnection::Teardown() {
   closed_ = true;
   if (caller_.user != 0) worker_.RemoveConnection(caller_.user, this);
   worker_.Detach(this);
-  boost::system::error_code ignored;
-  // Cancels the pending wait and write; their handlers drop the last
+  // Cancels the pending read and write; their handlers drop the last
   // references. Queued frames stay alive until then, as a write may point at them.
-  socket_.close(ignored);
+  transport_->Close();
 }
 
 }  // namespace natter::gateway

@@ -11,7 +11,6 @@
 // Thread-safety: lives on one worker; every method runs on that worker's thread.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -21,6 +20,7 @@
 #include "auth/access_token.h"
 #include "gateway/gateway_options.h"
 #include "gateway/token_bucket.h"
+#include "gateway/transport.h"
 #include "gateway/worker.h"
 #include "gateway/ws/message_reader.h"
 #include "ops/metrics.h"
@@ -36,7 +36,7 @@ struct ConnectionDeps {
 
 class WsConnection : public std::enable_shared_from_this<WsConnection> {
  public:
-  WsConnection(const ConnectionDeps& deps, Worker& worker, boost::asio::ip::tcp::socket socket,
+  WsConnection(const ConnectionDeps& deps, Worker& worker, std::unique_ptr<Transport> transport,
                bool deflate, std::string leftover, std::optional<auth::AccessClaims> claims,
                std::string address);
   ~WsConnection();
@@ -59,8 +59,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     bool droppable;
   };
 
-  void WaitReadable();
-  void OnReadable(const boost::system::error_code& ec);
+  void ReadMore();
+  void OnRead(const boost::system::error_code& ec, std::string_view data);
   bool Consume(std::string_view input);  // false when the connection is ending
   bool HandleFrame(ws::InboundMessage& message);
   void HandleText(std::string_view text);
@@ -77,7 +77,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
 
   const ConnectionDeps& deps_;
   Worker& worker_;
-  boost::asio::ip::tcp::socket socket_;
+  std::unique_ptr<Transport> transport_;
   const uint64_t id_;
   ws::MessageReader reader_;
   std::string leftover_;

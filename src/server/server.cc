@@ -9,6 +9,7 @@
 #include "broker/broker.h"
 #include "gateway/hub.h"
 #include "gateway/listener.h"
+#include "gateway/tls_transport.h"
 #include "gateway/ws/frame.h"
 #include "store/store.h"
 
@@ -62,7 +63,10 @@ uint16_t Server::Start() {
       api::DispatcherDeps{*p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics});
   p.http_deps = std::make_unique<gateway::HttpDeps>(gateway::HttpDeps{
       gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway},
-      [&ready = p.ready] { return ready.load(); }});
+      [&ready = p.ready] { return ready.load(); }, nullptr});
+  if (!config_.gateway.tls_cert.empty()) {
+    p.http_deps->tls = gateway::MakeServerTlsContext(config_.gateway.tls_cert, config_.gateway.tls_key);
+  }
   p.listener = std::make_unique<gateway::Listener>(*p.http_deps, p.workers);
   uint16_t port = p.listener->Listen(config_.gateway.listen_address, config_.gateway.port);
   for (auto& w : p.workers) w->Start();
