@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace natter {
 
@@ -19,6 +20,23 @@ struct User {
   std::string handle;
   std::string password_hash;
   int64_t created_at = 0;  // ms since epoch
+  int64_t last_seen = 0;   // ms since epoch; 0: never
+  bool presence_hidden = false;
+};
+
+// A user's position in their own update log (design: Telegram's pts).
+struct UpdateLogState {
+  int64_t pts = 0;        // the newest entry
+  int64_t pts_floor = 0;  // entries at or below were pruned
+};
+
+// One entry of a user's update log: conversation `conversation_id` changed,
+// from timeline position `seq` on (0: a change outside the timeline, such as
+// receipts).
+struct UserUpdate {
+  int64_t pts = 0;
+  ConversationId conversation_id = 0;
+  int64_t seq = 0;
 };
 
 // One logged-in device. Refresh tokens rotate within a session; revoking the
@@ -55,6 +73,9 @@ struct Conversation {
   int64_t created_at = 0;
   Seq last_seq = 0;
   int64_t last_activity = 0;
+  // Large groups and channels keep their own sequence and write no per-member
+  // update-log rows for their events.
+  bool large = false;
 };
 
 struct Member {
@@ -62,17 +83,46 @@ struct Member {
   UserId user_id = 0;
   Role role = Role::kMember;
   int64_t joined_at = 0;
-  Seq read_seq = 0;
+  Seq read_seq = 0;       // watermarks: only move forward
+  Seq delivered_seq = 0;
 };
 
+// What a timeline entry is. Messages hold their current state; the other kinds
+// are events about a message or the conversation, each with its own seq.
+enum class EventKind {
+  kMessage,
+  kEdit,           // target_seq edited; text is the new text
+  kDelete,         // target_seq deleted for everyone
+  kReaction,       // text is the emoji, empty when removed; target_seq the message
+  kMemberJoined,   // target_user joined or was added (sender: who added)
+  kMemberLeft,     // target_user left
+  kMemberRemoved,  // target_user removed by sender
+  kRoleChanged,    // target_user's role is now `text`
+  kTitleChanged,   // the title is now `text`
+};
+std::string_view EventKindName(EventKind kind);
+std::optional<EventKind> ParseEventKind(std::string_view name);
+
+struct Reaction {
+  UserId user_id = 0;
+  std::string emoji;
+};
+
+// One timeline entry (a message or an event), in the conversation's sequence.
 struct Message {
   ConversationId conversation_id = 0;
   Seq seq = 0;
+  EventKind kind = EventKind::kMessage;
   UserId sender_id = 0;
-  std::string client_msg_id;
+  std::string client_msg_id;  // messages only
   std::string text;
   std::optional<Seq> reply_to;
+  std::optional<Seq> target_seq;
+  std::optional<UserId> target_user;
   int64_t created_at = 0;  // ms since epoch, assigned at commit
+  std::optional<int64_t> edited_at;
+  bool deleted = false;             // a tombstone: the text is gone
+  std::vector<Reaction> reactions;  // messages only, when loaded with them
 };
 
 // One row of "my conversations".
@@ -80,6 +130,7 @@ struct ConversationSummary {
   Conversation conversation;
   Role my_role = Role::kMember;
   Seq my_read_seq = 0;
+  Seq my_delivered_seq = 0;
   int64_t unread = 0;
   std::optional<Message> last_message;
 };

@@ -46,7 +46,10 @@ void AccountService::Login(std::string handle, std::string password, std::string
   if (handle.empty() || password.empty()) return done(BadRequest("handle and password are required"));
   if (device.size() > 128) return done(BadRequest("device name is too long"));
   int64_t now = clock_.NowMs();
-  std::string account_key = "h:" + handle, address_key = "a:" + address;
+  // Handles match case-insensitively, so the throttle must too.
+  std::string account_key = "h:";
+  for (char c : handle) account_key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string address_key = "a:" + address;
   if (!throttle_.Allowed(account_key, now) || !throttle_.Allowed(address_key, now)) {
     return done(RateLimited("too many failed logins; wait and try again"));
   }

@@ -6,7 +6,13 @@
 #include "api/json_fields.h"
 #include "api/json_views.h"
 #include "chat/conversations.h"
+#include "api/sync_token.h"
 #include "chat/history_query.h"
+#include "chat/message_lifecycle.h"
+#include "chat/receipts.h"
+#include "chat/permissions.h"
+#include "chat/sync.h"
+#include "presence/presence_service.h"
 #include "chat/send_message.h"
 
 namespace natter::api {
@@ -28,6 +34,15 @@ std::shared_ptr<const std::string> Frame(json::object event) {
   return std::make_shared<const std::string>(json::serialize(event));
 }
 
+std::vector<EventRecipient> ToRecipients(const std::vector<chat::Recipient>& in) {
+  std::vector<EventRecipient> out;
+  out.reserve(in.size());
+  for (const auto& r : in) out.push_back(EventRecipient{r.user, r.pts});
+  return out;
+}
+
+constexpr int64_t kTypingExpiresMs = 6000;
+
 int64_t MonotonicUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -45,7 +60,17 @@ void Dispatcher::Dispatch(const Caller& caller, std::string_view method, const j
   if (!IsPublic(method) && caller.user == 0) return reply(Unauthorized("authenticate first"));
   if (method == "messages.send") return SendMessage(caller, params, std::move(reply));
   if (method == "messages.history") return History(caller, params, std::move(reply));
-  if (method == "messages.read") return MarkRead(caller, params, std::move(reply));
+  if (method == "messages.read" || method == "messages.delivered") {
+    return MarkReceipt(caller, method, params, std::move(reply));
+  }
+  if (method == "messages.edit" || method == "messages.delete" || method == "messages.react") {
+    return ChangeMessage(caller, method, params, std::move(reply));
+  }
+  if (method == "receipts.get") return CountReceipts(caller, params, std::move(reply));
+  if (method == "sync") return Sync(caller, params, std::move(reply));
+  if (method == "typing") return Typing(caller, params, std::move(reply));
+  if (method == "presence.get") return GetPresence(caller, params, std::move(reply));
+  if (method == "presence.set") return SetPresence(caller, params, std::move(reply));
   if (method == "conversations.list") return ListConversations(caller, params, std::move(reply));
   if (method == "conversations.create") return CreateConversation(caller, params, std::move(reply));
   if (method == "conversations.get") return GetConversation(caller, params, std::move(reply));
@@ -90,9 +115,14 @@ void Dispatcher::Refresh(const json::object& p, Reply reply) {
 }
 
 void Dispatcher::Logout(const Caller& c, Reply reply) {
-  d_.accounts.Logout(c.session, [reply = std::move(reply)](Status st) {
+  d_.accounts.Logout(c.session, [this, reply = std::move(reply), user = c.user, session = c.session](Status st) {
     if (!st.ok()) return reply(st.take_error());
     reply(json::value(json::object{}));
+    // Open sockets of this session end too, on every node.
+    Event revoke;
+    revoke.recipients.push_back(EventRecipient{user, 0});
+    revoke.revoke_session = session;
+    d_.broker.Publish(std::move(revoke));
   });
 }
 
@@ -131,32 +161,33 @@ void Dispatcher::CreateConversation(const Caller& c, const json::object& p, Repl
   auto kind = ParseKind(*kind_name);
   if (!kind) return reply(BadRequest("kind must be direct, group or channel"));
   chat::Context ctx{c.user, d_.clock.NowMs()};
-  auto done = [this, reply = std::move(reply), origin = c.connection](Result<chat::ConversationView> r) {
-    if (!r.ok()) return reply(r.take_error());
-    PublishConversation(*r, 0, origin);
-    reply(json::value(ToJson(*r)));
-  };
+  // Every field is read before `reply` moves into the completion.
+  std::function<Result<chat::ConversationView>(StoreTxn&)> op;
   if (*kind == ConversationKind::kDirect) {
     auto peer = RequireInt(p, "peer_id");
     if (!peer.ok()) return reply(peer.take_error());
-    d_.store.WriteResult<chat::ConversationView>(
-        [ctx, peer = *peer, &ids = d_.ids](StoreTxn& txn) { return chat::CreateDirect(txn, ctx, ids, peer); },
-        std::move(done));
-    return;
+    op = [ctx, peer = *peer, &ids = d_.ids, &limits = d_.limits](StoreTxn& txn) {
+      return chat::CreateDirect(txn, ctx, ids, limits, peer);
+    };
+  } else {
+    chat::CreateGroupRequest req;
+    req.kind = *kind;
+    auto title = OptionalString(p, "title");
+    if (!title.ok()) return reply(title.take_error());
+    req.title = title->value_or("");
+    auto members = IntArray(p, "members");
+    if (!members.ok()) return reply(members.take_error());
+    req.members = std::move(*members);
+    op = [ctx, req = std::move(req), &ids = d_.ids, &limits = d_.limits](StoreTxn& txn) {
+      return chat::CreateGroup(txn, ctx, ids, limits, req);
+    };
   }
-  chat::CreateGroupRequest req;
-  req.kind = *kind;
-  auto title = OptionalString(p, "title");
-  if (!title.ok()) return reply(title.take_error());
-  req.title = title->value_or("");
-  auto members = IntArray(p, "members");
-  if (!members.ok()) return reply(members.take_error());
-  req.members = std::move(*members);
   d_.store.WriteResult<chat::ConversationView>(
-      [ctx, req = std::move(req), &ids = d_.ids, &limits = d_.limits](StoreTxn& txn) {
-        return chat::CreateGroup(txn, ctx, ids, limits, req);
-      },
-      std::move(done));
+      std::move(op), [this, reply = std::move(reply), origin = c.connection](Result<chat::ConversationView> r) {
+        if (!r.ok()) return reply(r.take_error());
+        PublishConversation(*r, origin);
+        reply(json::value(ToJson(*r)));
+      });
 }
 
 void Dispatcher::GetConversation(const Caller& c, const json::object& p, Reply reply) {
@@ -175,7 +206,6 @@ void Dispatcher::ChangeConversation(const Caller& c, std::string_view method, co
   chat::Context ctx{c.user, d_.clock.NowMs()};
   const chat::ChatLimits& limits = d_.limits;
   std::function<Result<chat::ConversationView>(StoreTxn&)> op;
-  UserId removed = 0;
   if (method == "conversations.rename") {
     auto title = RequireString(p, "title");
     if (!title.ok()) return reply(title.take_error());
@@ -193,8 +223,7 @@ void Dispatcher::ChangeConversation(const Caller& c, std::string_view method, co
   } else if (method == "members.remove" || method == "members.leave") {
     auto user = method == "members.leave" ? Result<int64_t>(c.user) : RequireInt(p, "user_id");
     if (!user.ok()) return reply(user.take_error());
-    removed = *user;
-    op = [=](StoreTxn& txn) { return chat::RemoveMember(txn, ctx, *id, removed); };
+    op = [=, &limits, user = *user](StoreTxn& txn) { return chat::RemoveMember(txn, ctx, limits, *id, user); };
   } else {  // members.set_role
     auto user = RequireInt(p, "user_id");
     if (!user.ok()) return reply(user.take_error());
@@ -202,12 +231,12 @@ void Dispatcher::ChangeConversation(const Caller& c, std::string_view method, co
     if (!role_name.ok()) return reply(role_name.take_error());
     auto role = ParseRole(*role_name);
     if (!role) return reply(BadRequest("role must be read_only, member, admin or owner"));
-    op = [=](StoreTxn& txn) { return chat::ChangeRole(txn, ctx, *id, *user, *role); };
+    op = [=, &limits](StoreTxn& txn) { return chat::ChangeRole(txn, ctx, limits, *id, *user, *role); };
   }
   d_.store.WriteResult<chat::ConversationView>(
-      std::move(op), [this, reply = std::move(reply), removed, origin = c.connection](auto r) {
+      std::move(op), [this, reply = std::move(reply), origin = c.connection](auto r) {
         if (!r.ok()) return reply(r.take_error());
-        PublishConversation(*r, removed, origin);
+        PublishConversation(*r, origin);
         reply(json::value(ToJson(*r)));
       });
 }
@@ -246,12 +275,8 @@ void Dispatcher::SendMessage(const Caller& c, const json::object& p, Reply reply
           return reply(json::value(std::move(ack)));
         }
         d_.metrics.messages_accepted.fetch_add(1, std::memory_order_relaxed);
-        Event event;
-        event.payload = Frame({{"type", "message"}, {"message", ToJson(r->message)}});
-        event.recipients = std::move(r->recipients);
-        event.origin_connection = origin;
         reply(json::value(std::move(ack)));
-        d_.broker.Publish(std::move(event));
+        PublishTimeline(chat::Appended{std::move(r->message), std::move(r->recipients)}, origin);
       });
 }
 
@@ -275,25 +300,193 @@ void Dispatcher::History(const Caller& c, const json::object& p, Reply reply) {
       Respond<chat::HistoryPage>(std::move(reply), [](const auto& page) { return ToJson(page); }));
 }
 
-void Dispatcher::MarkRead(const Caller& c, const json::object& p, Reply reply) {
+void Dispatcher::MarkReceipt(const Caller& c, std::string_view method, const json::object& p, Reply reply) {
+  auto id = RequireInt(p, "conversation_id");
+  if (!id.ok()) return reply(id.take_error());
+  auto seq = RequireInt(p, "seq");
+  if (!seq.ok()) return reply(seq.take_error());
+  std::optional<Seq> delivered, read;
+  (method == "messages.read" ? read : delivered) = *seq;
+  chat::Context ctx{c.user, d_.clock.NowMs()};
+  d_.store.WriteResult<chat::ReceiptChange>(
+      [ctx, id = *id, delivered, read, &limits = d_.limits](StoreTxn& txn) {
+        return chat::MarkReceipt(txn, ctx, limits, id, delivered, read);
+      },
+      [this, reply = std::move(reply), origin = c.connection](Result<chat::ReceiptChange> r) {
+        if (!r.ok()) return reply(r.take_error());
+        json::object receipt = ToJson(*r);
+        reply(json::value(receipt));
+        if (!r->changed) return;
+        receipt["type"] = "receipt";
+        Event event;
+        event.payload = Frame(std::move(receipt));
+        event.recipients = ToRecipients(r->recipients);
+        event.origin_connection = origin;
+        d_.broker.Publish(std::move(event));
+      });
+}
+
+void Dispatcher::CountReceipts(const Caller& c, const json::object& p, Reply reply) {
   auto id = RequireInt(p, "conversation_id");
   if (!id.ok()) return reply(id.take_error());
   auto seq = RequireInt(p, "seq");
   if (!seq.ok()) return reply(seq.take_error());
   chat::Context ctx{c.user, d_.clock.NowMs()};
-  d_.store.Write([ctx, id = *id, seq = *seq](StoreTxn& txn) { return chat::MarkRead(txn, ctx, id, seq); },
-                 [reply = std::move(reply), id = *id, seq = *seq](Status st) {
+  d_.store.ReadResult<chat::ReceiptCounts>(
+      [ctx, id = *id, seq = *seq](StoreTxn& txn) { return chat::CountReceipts(txn, ctx, id, seq); },
+      Respond<chat::ReceiptCounts>(std::move(reply), [](const auto& counts) { return ToJson(counts); }));
+}
+
+void Dispatcher::ChangeMessage(const Caller& c, std::string_view method, const json::object& p, Reply reply) {
+  auto id = RequireInt(p, "conversation_id");
+  if (!id.ok()) return reply(id.take_error());
+  auto seq = RequireInt(p, "seq");
+  if (!seq.ok()) return reply(seq.take_error());
+  chat::Context ctx{c.user, d_.clock.NowMs()};
+  const chat::ChatLimits& limits = d_.limits;
+  std::function<Result<chat::Appended>(StoreTxn&)> op;
+  if (method == "messages.edit") {
+    auto text = RequireString(p, "text");
+    if (!text.ok()) return reply(text.take_error());
+    op = [=, &limits, text = *text](StoreTxn& txn) { return chat::EditMessage(txn, ctx, limits, *id, *seq, text); };
+  } else if (method == "messages.delete") {
+    op = [=, &limits](StoreTxn& txn) { return chat::DeleteMessage(txn, ctx, limits, *id, *seq); };
+  } else {
+    auto emoji = OptionalString(p, "emoji");
+    if (!emoji.ok()) return reply(emoji.take_error());
+    op = [=, &limits, emoji = emoji->value_or("")](StoreTxn& txn) {
+      return chat::React(txn, ctx, limits, *id, *seq, emoji);
+    };
+  }
+  d_.store.WriteResult<chat::Appended>(std::move(op), [this, reply = std::move(reply), origin = c.connection](
+                                                          Result<chat::Appended> r) {
+    if (!r.ok()) return reply(r.take_error());
+    reply(json::value(ToJson(r->event)));
+    PublishTimeline(*r, origin);
+  });
+}
+
+void Dispatcher::Sync(const Caller& c, const json::object& p, Reply reply) {
+  auto token = OptionalString(p, "token");
+  if (!token.ok()) return reply(token.take_error());
+  std::optional<chat::SyncPosition> since;
+  if (*token && !(*token)->empty()) {
+    auto decoded = DecodeSyncToken(d_.keys, c.user, **token);
+    if (!decoded.ok()) return reply(decoded.take_error());
+    since = std::move(*decoded);
+  }
+  chat::Context ctx{c.user, d_.clock.NowMs()};
+  d_.store.ReadResult<chat::SyncResult>(
+      [ctx, since = std::move(since), &limits = d_.limits](StoreTxn& txn) {
+        return chat::CatchUp(txn, ctx, limits, since);
+      },
+      [this, reply = std::move(reply), user = c.user](Result<chat::SyncResult> r) {
+        if (!r.ok()) return reply(r.take_error());
+        if (r->resync_required) {
+          return reply(json::value(json::object{
+              {"resync_required", true}, {"reason", r->reason}, {"conversations", json::array{}}}));
+        }
+        json::array conversations;
+        for (const auto& entry : r->conversations) conversations.push_back(ToJson(entry));
+        reply(json::value(json::object{{"resync_required", false},
+                                       {"conversations", std::move(conversations)},
+                                       {"pts", r->position.pts},
+                                       {"token", EncodeSyncToken(d_.keys, user, r->position)}}));
+      });
+}
+
+void Dispatcher::Typing(const Caller& c, const json::object& p, Reply reply) {
+  auto id = RequireInt(p, "conversation_id");
+  if (!id.ok()) return reply(id.take_error());
+  d_.store.ReadResult<std::vector<Member>>(
+      [user = c.user, id = *id](StoreTxn& txn) -> Result<std::vector<Member>> {
+        NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
+        if (!chat::CanPost(membership.first.kind, membership.second.role)) {
+          return Forbidden("your role may not post here");
+        }
+        // Large conversations get no typing storm.
+        if (membership.first.large) return std::vector<Member>{};
+        return txn.ListMembers(id);
+      },
+      [this, reply = std::move(reply), user = c.user, id = *id, origin = c.connection](auto r) {
+        if (!r.ok()) return reply(r.take_error());
+        reply(json::value(json::object{{"conversation_id", id}}));
+        if (r->empty()) return;
+        Event event;
+        event.payload = Frame({{"type", "typing"}, {"conversation_id", id}, {"user_id", user},
+                               {"expires_in_ms", kTypingExpiresMs}});
+        for (const auto& m : *r) event.recipients.push_back(EventRecipient{m.user_id, 0});
+        event.origin_connection = origin;
+        d_.broker.Publish(std::move(event));
+      });
+}
+
+void Dispatcher::GetPresence(const Caller& c, const json::object& p, Reply reply) {
+  auto users = IntArray(p, "user_ids");
+  if (!users.ok()) return reply(users.take_error());
+  if (users->size() > 500) return reply(TooLarge("ask for at most 500 users at once"));
+  d_.store.ReadResult<std::vector<User>>(
+      [caller = c.user, users = *users](StoreTxn& txn) -> Result<std::vector<User>> {
+        std::vector<User> visible;
+        for (UserId u : users) {
+          // Only users who share a conversation with the caller; others are
+          // left out exactly like users who do not exist.
+          if (u == caller) continue;
+          NATTER_TRY(bool shared, txn.ShareConversation(caller, u));
+          if (!shared) continue;
+          NATTER_TRY(auto user, txn.FindUser(u));
+          if (user) visible.push_back(std::move(*user));
+        }
+        return visible;
+      },
+      [this, reply = std::move(reply)](Result<std::vector<User>> r) {
+        if (!r.ok()) return reply(r.take_error());
+        json::array out;
+        for (const auto& u : *r) {
+          json::object o{{"user_id", u.id}};
+          if (u.presence_hidden) {
+            o["status"] = "hidden";
+          } else if (d_.presence && d_.presence->IsOnline(u.id)) {
+            o["status"] = "online";
+          } else {
+            o["status"] = "offline";
+            o["last_seen"] = u.last_seen;
+          }
+          out.push_back(std::move(o));
+        }
+        reply(json::value(json::object{{"presence", std::move(out)}}));
+      });
+}
+
+void Dispatcher::SetPresence(const Caller& c, const json::object& p, Reply reply) {
+  const auto* hidden = p.if_contains("hidden");
+  if (!hidden || !hidden->is_bool()) return reply(BadRequest("field 'hidden' must be true or false"));
+  bool h = hidden->get_bool();
+  d_.store.Write([user = c.user, h](StoreTxn& txn) { return txn.SetPresenceHidden(user, h); },
+                 [this, reply = std::move(reply), user = c.user, h](Status st) {
                    if (!st.ok()) return reply(st.take_error());
-                   reply(json::value(json::object{{"conversation_id", id}, {"read_seq", seq}}));
+                   reply(json::value(json::object{{"hidden", h}}));
+                   if (d_.presence) d_.presence->VisibilityChanged(user, h);
                  });
 }
 
-void Dispatcher::PublishConversation(const chat::ConversationView& view, UserId removed, uint64_t origin) {
+void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_t origin) {
+  for (const auto& appended : view.events) PublishTimeline(appended, origin);
+  if (view.notified.empty()) return;
   Event event;
   event.payload = Frame({{"type", "conversation"}, {"conversation", ToJson(view)}});
-  for (const auto& m : view.members) event.recipients.push_back(m.user_id);
-  if (removed != 0) event.recipients.push_back(removed);
+  event.recipients = ToRecipients(view.notified);
   event.origin_connection = origin;
+  d_.broker.Publish(std::move(event));
+}
+
+void Dispatcher::PublishTimeline(const chat::Appended& appended, uint64_t origin) {
+  Event event;
+  event.payload = Frame({{"type", "message"}, {"message", ToJson(appended.event)}});
+  event.recipients = ToRecipients(appended.recipients);
+  event.origin_connection = origin;
+  event.conversation_id = appended.event.conversation_id;
+  event.seq = appended.event.seq;
   d_.broker.Publish(std::move(event));
 }
 

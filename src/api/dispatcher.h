@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "accounts/account_service.h"
+#include "auth/key_ring.h"
 #include "broker/broker.h"
 #include "chat/conversations.h"
 #include "chat/limits.h"
@@ -22,6 +23,10 @@
 #include "natter/clock.h"
 #include "ops/metrics.h"
 #include "store/store.h"
+
+namespace natter::presence {
+class PresenceService;
+}
 
 namespace natter::api {
 
@@ -42,6 +47,8 @@ struct DispatcherDeps {
   const Clock& clock;
   const chat::ChatLimits& limits;
   ops::Metrics& metrics;
+  const auth::KeyRing& keys;                      // signs sync tokens
+  presence::PresenceService* presence = nullptr;  // online state, for presence.get
 };
 
 class Dispatcher {
@@ -66,10 +73,19 @@ class Dispatcher {
                           Reply reply);
   void SendMessage(const Caller& c, const boost::json::object& p, Reply reply);
   void History(const Caller& c, const boost::json::object& p, Reply reply);
-  void MarkRead(const Caller& c, const boost::json::object& p, Reply reply);
+  void MarkReceipt(const Caller& c, std::string_view method, const boost::json::object& p, Reply reply);
+  void CountReceipts(const Caller& c, const boost::json::object& p, Reply reply);
+  void ChangeMessage(const Caller& c, std::string_view method, const boost::json::object& p, Reply reply);
+  void Sync(const Caller& c, const boost::json::object& p, Reply reply);
+  void Typing(const Caller& c, const boost::json::object& p, Reply reply);
+  void GetPresence(const Caller& c, const boost::json::object& p, Reply reply);
+  void SetPresence(const Caller& c, const boost::json::object& p, Reply reply);
 
-  // Tells every member (and anyone just removed) what a conversation looks like now.
-  void PublishConversation(const chat::ConversationView& view, UserId removed, uint64_t origin);
+  // Tells everyone concerned what a conversation looks like now, and fans out
+  // the system events the change appended.
+  void PublishConversation(const chat::ConversationView& view, uint64_t origin);
+  // Fans out one timeline event ({"type":"message"}) with each recipient's pts.
+  void PublishTimeline(const chat::Appended& appended, uint64_t origin);
 
   DispatcherDeps d_;
 };

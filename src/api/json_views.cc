@@ -10,22 +10,33 @@ json::object ToJson(const Message& m) {
   json::object o;
   o["conversation_id"] = m.conversation_id;
   o["seq"] = m.seq;
+  o["kind"] = EventKindName(m.kind);
   o["sender_id"] = m.sender_id;
-  o["client_msg_id"] = m.client_msg_id;
-  o["text"] = m.text;
+  if (!m.client_msg_id.empty()) o["client_msg_id"] = m.client_msg_id;
+  if (m.kind != EventKind::kDelete && !m.deleted) o["text"] = m.text;
   if (m.reply_to) o["reply_to"] = *m.reply_to;
+  if (m.target_seq) o["target_seq"] = *m.target_seq;
+  if (m.target_user) o["target_user"] = *m.target_user;
   o["created_at"] = m.created_at;
+  if (m.edited_at) o["edited_at"] = *m.edited_at;
+  if (m.deleted) o["deleted"] = true;
+  if (!m.reactions.empty()) {
+    json::array reactions;
+    for (const auto& r : m.reactions) reactions.push_back(json::object{{"user_id", r.user_id}, {"emoji", r.emoji}});
+    o["reactions"] = std::move(reactions);
+  }
   return o;
 }
 
 json::object ToJson(const Member& m) {
-  return {{"user_id", m.user_id}, {"role", RoleName(m.role)}, {"joined_at", m.joined_at}};
+  return {{"user_id", m.user_id},   {"role", RoleName(m.role)},         {"joined_at", m.joined_at},
+          {"read_seq", m.read_seq}, {"delivered_seq", m.delivered_seq}};
 }
 
 json::object ToJson(const Conversation& c) {
   return {{"id", c.id},           {"kind", KindName(c.kind)},     {"title", c.title},
           {"created_by", c.created_by}, {"created_at", c.created_at}, {"last_seq", c.last_seq},
-          {"last_activity", c.last_activity}};
+          {"last_activity", c.last_activity}, {"large", c.large}};
 }
 
 json::object ToJson(const chat::ConversationView& v) {
@@ -40,6 +51,7 @@ json::object ToJson(const ConversationSummary& s) {
   json::object o = ToJson(s.conversation);
   o["my_role"] = RoleName(s.my_role);
   o["read_seq"] = s.my_read_seq;
+  o["delivered_seq"] = s.my_delivered_seq;
   o["unread"] = s.unread;
   o["last_message"] = s.last_message ? json::value(ToJson(*s.last_message)) : json::value(nullptr);
   return o;
@@ -60,6 +72,31 @@ json::object ToJson(const accounts::LoginResult& r) {
 }
 
 json::object ToJson(const User& u) { return {{"user_id", u.id}, {"handle", u.handle}}; }
+
+json::object ToJson(const chat::ConversationCatchUp& c) {
+  if (c.removed) return {{"conversation_id", c.id}, {"removed", true}};
+  json::array members, events;
+  for (const auto& m : c.members) members.push_back(ToJson(m));
+  for (const auto& e : c.events) events.push_back(ToJson(e));
+  json::object o{{"conversation_id", c.id},
+                 {"conversation", ToJson(c.conversation)},
+                 {"my_role", RoleName(c.my_role)},
+                 {"members", std::move(members)},
+                 {"events", std::move(events)}};
+  if (c.gap_to >= c.gap_from && c.gap_from > 0) o["gap"] = json::object{{"from", c.gap_from}, {"to", c.gap_to}};
+  return o;
+}
+
+json::object ToJson(const chat::ReceiptChange& r) {
+  return {{"conversation_id", r.conversation_id},
+          {"user_id", r.user_id},
+          {"delivered_seq", r.delivered_seq},
+          {"read_seq", r.read_seq}};
+}
+
+json::object ToJson(const chat::ReceiptCounts& r) {
+  return {{"seq", r.seq}, {"members", r.members}, {"delivered", r.delivered}, {"read", r.read}};
+}
 
 json::object ErrorJson(const Error& e) {
   return {{"code", ErrorCodeName(e.code)}, {"message", e.message}};

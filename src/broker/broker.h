@@ -15,12 +15,27 @@
 
 namespace natter {
 
+// A user an event goes to, and the pts of the entry it made in their update
+// log (0: none). A non-zero pts is added to the frame as "pts", so a live
+// client sees at once when it missed something.
+struct EventRecipient {
+  UserId user = 0;
+  int64_t pts = 0;
+};
+
 struct Event {
-  std::vector<UserId> recipients;
-  // The JSON text of one server-to-client frame, serialised once for everyone.
+  std::vector<EventRecipient> recipients;
+  // The JSON text of one server-to-client frame (an object), serialised once
+  // for everyone; per-recipient "pts" is spliced in at its end.
   std::shared_ptr<const std::string> payload;
   // The connection that caused the event already has its answer; skip it.
   uint64_t origin_connection = 0;
+  // For timeline events: where it stands, so a connection catching up can drop
+  // what its catch-up already contained. 0 for other events.
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+  // Close the connections of this session (logout); no payload.
+  SessionId revoke_session = 0;
 };
 
 // Where a broker hands events for users connected to this node (the gateway).

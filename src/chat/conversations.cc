@@ -25,7 +25,38 @@ Result<ConversationView> View(StoreTxn& txn, ConversationId id) {
   NATTER_TRY(auto conversation, txn.FindConversation(id));
   if (!conversation) return NotFound("conversation not found");
   NATTER_TRY(auto members, txn.ListMembers(id));
-  return ConversationView{std::move(*conversation), std::move(members)};
+  return ConversationView{std::move(*conversation), std::move(members), {}, {}};
+}
+
+// The view after a change, with the events it appended; everyone who is (or
+// just was) a member hears of the new state.
+Result<ConversationView> ViewAfter(StoreTxn& txn, ConversationId id, std::vector<Appended> events,
+                                   UserId removed = 0) {
+  NATTER_TRY(auto view, View(txn, id));
+  for (const auto& m : view.members) view.notified.push_back(Recipient{m.user_id, 0});
+  if (removed != 0) view.notified.push_back(Recipient{removed, 0});
+  view.events = std::move(events);
+  return view;
+}
+
+Message SystemEvent(EventKind kind, UserId actor, std::optional<UserId> target, std::string text = {}) {
+  Message e;
+  e.kind = kind;
+  e.sender_id = actor;
+  e.target_user = target;
+  e.text = std::move(text);
+  return e;
+}
+
+// A new conversation has no timeline yet: each member's log records that it
+// exists, so their next sync finds it.
+Result<ConversationView> Created(StoreTxn& txn, const ChatLimits& limits, ConversationId id) {
+  NATTER_TRY(auto view, View(txn, id));
+  for (const auto& m : view.members) {
+    NATTER_TRY(int64_t pts, LogForUser(txn, limits, m.user_id, id, 0));
+    view.notified.push_back(Recipient{m.user_id, pts});
+  }
+  return view;
 }
 
 }  // namespace
@@ -38,13 +69,14 @@ Result<std::pair<Conversation, Member>> RequireMember(StoreTxn& txn, UserId call
   return std::make_pair(std::move(*conversation), std::move(*member));
 }
 
-Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGenerator& ids, UserId peer) {
+Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGenerator& ids,
+                                      const ChatLimits& limits, UserId peer) {
   if (peer == ctx.caller) return BadRequest("a direct conversation needs another user");
   NATTER_RETURN_IF_ERROR(RequireUserExists(txn, peer));
   UserId low = std::min(ctx.caller, peer), high = std::max(ctx.caller, peer);
   std::string key = std::to_string(low) + ":" + std::to_string(high);
   NATTER_TRY(auto existing, txn.FindDirect(key));
-  if (existing) return View(txn, *existing);
+  if (existing) return View(txn, *existing);  // nothing changed: nobody to notify
 
   Conversation c;
   c.id = ids.Next();
@@ -54,9 +86,9 @@ Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGener
   c.created_at = c.last_activity = ctx.now_ms;
   NATTER_RETURN_IF_ERROR(txn.InsertConversation(c));
   for (UserId u : {low, high}) {
-    NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, u, Role::kMember, ctx.now_ms, 0}));
+    NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, u, Role::kMember, ctx.now_ms, 0, 0}));
   }
-  return View(txn, c.id);
+  return Created(txn, limits, c.id);
 }
 
 Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, IdGenerator& ids,
@@ -77,12 +109,13 @@ Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, IdGenera
   c.title = req.title;
   c.created_by = ctx.caller;
   c.created_at = c.last_activity = ctx.now_ms;
+  c.large = ShouldBeLarge(c, static_cast<int64_t>(members.size()) + 1, limits);
   NATTER_RETURN_IF_ERROR(txn.InsertConversation(c));
-  NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, ctx.caller, Role::kOwner, ctx.now_ms, 0}));
+  NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, ctx.caller, Role::kOwner, ctx.now_ms, 0, 0}));
   for (UserId u : members) {
-    NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, u, DefaultRole(req.kind), ctx.now_ms, 0}));
+    NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, u, DefaultRole(req.kind), ctx.now_ms, 0, 0}));
   }
-  return View(txn, c.id);
+  return Created(txn, limits, c.id);
 }
 
 Result<ConversationView> GetConversation(StoreTxn& txn, const Context& ctx, ConversationId id) {
@@ -105,21 +138,39 @@ Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const Cha
     NATTER_TRY(auto existing, txn.FindMember(id, u));
     if (!existing) to_add.insert(u);
   }
-  if (count + static_cast<int64_t>(to_add.size()) > limits.max_group_members) {
+  int64_t new_count = count + static_cast<int64_t>(to_add.size());
+  if (new_count > limits.max_group_members) {
     return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) +
                     " members");
   }
+  if (!conversation.large && ShouldBeLarge(conversation, new_count, limits)) {
+    // From now on members follow this conversation by its own seq. Each gets
+    // one log entry at the switch, so their next sync learns where they are.
+    NATTER_RETURN_IF_ERROR(txn.SetLarge(id));
+    NATTER_TRY(auto current, txn.ListMembers(id));
+    for (const auto& m : current) {
+      NATTER_TRY(int64_t pts, LogForUser(txn, limits, m.user_id, id, conversation.last_seq + 1));
+      (void)pts;
+    }
+    conversation.large = true;
+  }
+  std::vector<Appended> events;
   for (UserId u : to_add) {
     NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
-    NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{id, u, role, ctx.now_ms, 0}));
+    NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{id, u, role, ctx.now_ms, 0, 0}));
+    NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(EventKind::kMemberJoined, ctx.caller, u),
+                                   ctx.now_ms, limits));
+    events.push_back(std::move(e));
   }
-  return View(txn, id);
+  return ViewAfter(txn, id, std::move(events));
 }
 
-Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, ConversationId id, UserId user) {
+Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                      ConversationId id, UserId user) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   auto& [conversation, me] = membership;
-  if (user == ctx.caller) {
+  bool leaving = user == ctx.caller;
+  if (leaving) {
     if (!CanLeave(conversation.kind, me.role)) {
       return Forbidden(conversation.kind == ConversationKind::kDirect
                            ? "a direct conversation cannot be left"
@@ -133,11 +184,15 @@ Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, Convers
     }
   }
   NATTER_RETURN_IF_ERROR(txn.DeleteMember(id, user));
-  return View(txn, id);
+  auto kind = leaving ? EventKind::kMemberLeft : EventKind::kMemberRemoved;
+  NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(kind, ctx.caller, user), ctx.now_ms, limits, user));
+  std::vector<Appended> events;
+  events.push_back(std::move(e));
+  return ViewAfter(txn, id, std::move(events), user);
 }
 
-Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, ConversationId id, UserId user,
-                                    Role role) {
+Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                    ConversationId id, UserId user, Role role) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   auto& [conversation, me] = membership;
   NATTER_TRY(auto target, txn.FindMember(id, user));
@@ -145,10 +200,22 @@ Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, Conversat
   if (!CanChangeRole(conversation.kind, me.role, target->role, role)) {
     return Forbidden("your role may not change this member's role");
   }
+  std::vector<Appended> events;
   NATTER_RETURN_IF_ERROR(txn.UpdateRole(id, user, role));
+  NATTER_TRY(auto e, AppendEvent(txn, conversation,
+                                 SystemEvent(EventKind::kRoleChanged, ctx.caller, user, std::string(RoleName(role))),
+                                 ctx.now_ms, limits));
+  events.push_back(std::move(e));
   // Handing ownership over: there stays exactly one owner.
-  if (role == Role::kOwner) NATTER_RETURN_IF_ERROR(txn.UpdateRole(id, ctx.caller, Role::kAdmin));
-  return View(txn, id);
+  if (role == Role::kOwner) {
+    NATTER_RETURN_IF_ERROR(txn.UpdateRole(id, ctx.caller, Role::kAdmin));
+    NATTER_TRY(auto demoted, AppendEvent(txn, conversation,
+                                         SystemEvent(EventKind::kRoleChanged, ctx.caller, ctx.caller,
+                                                     std::string(RoleName(Role::kAdmin))),
+                                         ctx.now_ms, limits));
+    events.push_back(std::move(demoted));
+  }
+  return ViewAfter(txn, id, std::move(events));
 }
 
 Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
@@ -158,7 +225,11 @@ Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLim
   if (!CanRename(conversation.kind, me.role)) return Forbidden("your role may not rename this conversation");
   NATTER_RETURN_IF_ERROR(CheckTitle(limits, title));
   NATTER_RETURN_IF_ERROR(txn.UpdateTitle(id, title));
-  return View(txn, id);
+  std::vector<Appended> events;
+  NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(EventKind::kTitleChanged, ctx.caller, {}, title),
+                                 ctx.now_ms, limits));
+  events.push_back(std::move(e));
+  return ViewAfter(txn, id, std::move(events));
 }
 
 Result<std::vector<ConversationSummary>> ListMyConversations(StoreTxn& txn, const Context& ctx,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "chat/limits.h"
+#include "chat/timeline.h"
 #include "common/id_generator.h"
 #include "natter/model.h"
 #include "natter/status.h"
@@ -25,10 +26,16 @@ struct Context {
 struct ConversationView {
   Conversation conversation;
   std::vector<Member> members;
+  // What a change appended to the timeline (system events), for fan-out.
+  std::vector<Appended> events;
+  // Who gets the conversation's new state, with the pts of the log entry the
+  // change made for them (0: none). Empty for reads.
+  std::vector<Recipient> notified;
 };
 
 // Direct chat between caller and peer; returns the existing one if there is one.
-Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGenerator& ids, UserId peer);
+Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGenerator& ids,
+                                      const ChatLimits& limits, UserId peer);
 
 struct CreateGroupRequest {
   ConversationKind kind = ConversationKind::kGroup;  // group or channel
@@ -44,9 +51,10 @@ Result<ConversationView> GetConversation(StoreTxn& txn, const Context& ctx, Conv
 Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
                                     ConversationId id, const std::vector<UserId>& users, Role role);
 // Removes `user`; when user == caller this is "leave".
-Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, ConversationId id, UserId user);
-Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, ConversationId id, UserId user,
-                                    Role role);
+Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                      ConversationId id, UserId user);
+Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                    ConversationId id, UserId user, Role role);
 Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
                                 ConversationId id, const std::string& title);
 

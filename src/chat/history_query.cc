@@ -20,13 +20,9 @@ Result<HistoryPage> ReadHistory(StoreTxn& txn, const Context& ctx, const ChatLim
     page.messages.pop_back();
   }
   if (!query.after) std::reverse(page.messages.begin(), page.messages.end());
+  NATTER_RETURN_IF_ERROR(txn.LoadReactions(page.messages));
   return page;
 }
 
-Status MarkRead(StoreTxn& txn, const Context& ctx, ConversationId id, Seq seq) {
-  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
-  if (seq < 0 || seq > membership.first.last_seq) return BadRequest("seq is past the last message");
-  return txn.UpdateReadSeq(id, ctx.caller, seq);
-}
 
 }  // namespace natter::chat

@@ -1,4 +1,5 @@
-// Reading history: a page of messages before or after a sequence number, for
+// Reading history: a page of timeline entries (messages with their current
+// state and reactions, and events) before or after a sequence number, for
 // members only.
 #pragma once
 
@@ -16,9 +17,5 @@ struct HistoryPage {
 
 Result<HistoryPage> ReadHistory(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
                                 HistoryQuery query);
-
-// Moves the caller's read watermark forward to `seq` (never back, never past
-// the last message).
-Status MarkRead(StoreTxn& txn, const Context& ctx, ConversationId id, Seq seq);
 
 }  // namespace natter::chat

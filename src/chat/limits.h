@@ -13,6 +13,18 @@ struct ChatLimits {
   int64_t max_group_members = 1000;
   int max_history_page = 100;
   int max_conversation_list = 500;
+  // Groups with more members keep their own sequence instead of one update-log
+  // row per member and event; channels always do.
+  int64_t large_conversation_members = 100;
+  // Update-log entries kept per user; older sync tokens get "resync required".
+  int64_t update_log_retention = 100000;
+  // Newest events per conversation in one catch-up; older ones are a gap marker.
+  int sync_page = 50;
+  // Most conversations one catch-up returns before asking for a full resync.
+  int max_sync_conversations = 2000;
+  // Edits are allowed this long after sending.
+  int64_t edit_window_ms = 48LL * 3600 * 1000;
+  size_t max_emoji_bytes = 32;
 };
 
 }  // namespace natter::chat

@@ -19,7 +19,7 @@ bool CanChangeRole(ConversationKind kind, Role actor, Role target_current, Role 
   if (kind == ConversationKind::kDirect) return false;
   if (target_current == Role::kOwner) return false;  // the owner's role changes only by hand-over
   if (actor == Role::kOwner) return true;            // includes handing ownership over
-  return actor == Role::kAdmin && target_current < Role::kAdmin && target_new < Role::kOwner;
+  return actor == Role::kAdmin && target_current < Role::kAdmin && target_new < Role::kAdmin;
 }
 
 bool CanRename(ConversationKind kind, Role role) {

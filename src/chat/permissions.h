@@ -5,7 +5,8 @@
 //   post                member+  member+                    admin+
 //   add members         no       admin+                     admin+
 //   remove someone      no       admin+, only weaker roles  same
-//   change a role       no       admin+ up to admin; owner anything; never the owner's own
+//   change a role       no       admin: members and read-only, below admin;
+//                                owner: anyone but itself (naming a new owner hands over)
 //   rename              no       admin+                     admin+
 //   leave               no       anyone but the owner (who must hand over first)
 #pragma once

@@ -29,7 +29,9 @@ Result<SendResult> SendMessage(StoreTxn& txn, const Context& ctx, const ChatLimi
   NATTER_TRY(auto earlier, txn.FindByClientMsgId(req.conversation_id, ctx.caller, req.client_msg_id));
   if (earlier) {
     // A retry after a lost ack. The same id with other content is a client bug.
-    if (earlier->text != req.text) return Conflict("client_msg_id was already used for another message");
+    if (earlier->text != req.text || earlier->reply_to != req.reply_to) {
+      return Conflict("client_msg_id was already used for another message");
+    }
     result.message = std::move(*earlier);
     result.duplicate = true;
     return result;
@@ -37,23 +39,21 @@ Result<SendResult> SendMessage(StoreTxn& txn, const Context& ctx, const ChatLimi
   if (!CanPost(conversation.kind, me.role)) return Forbidden("your role may not post here");
   if (req.reply_to) {
     NATTER_TRY(auto target, txn.FindMessage(req.conversation_id, *req.reply_to));
-    if (!target) return NotFound("the message replied to does not exist");
+    if (!target || target->kind != EventKind::kMessage) return NotFound("the message replied to does not exist");
   }
 
-  Message& m = result.message;
-  NATTER_TRY(m.seq, txn.NextSeq(req.conversation_id, ctx.now_ms));
-  m.conversation_id = req.conversation_id;
+  Message m;
+  m.kind = EventKind::kMessage;
   m.sender_id = ctx.caller;
   m.client_msg_id = req.client_msg_id;
   m.text = req.text;
   m.reply_to = req.reply_to;
-  m.created_at = ctx.now_ms;
-  NATTER_RETURN_IF_ERROR(txn.InsertMessage(m));
-  // The sender has read what they wrote.
-  NATTER_RETURN_IF_ERROR(txn.UpdateReadSeq(req.conversation_id, ctx.caller, m.seq));
-  NATTER_TRY(auto members, txn.ListMembers(req.conversation_id));
-  result.recipients.reserve(members.size());
-  for (const auto& member : members) result.recipients.push_back(member.user_id);
+  NATTER_TRY(auto appended, AppendEvent(txn, conversation, std::move(m), ctx.now_ms, limits));
+  // The sender has read (and received) what they wrote.
+  NATTER_RETURN_IF_ERROR(txn.UpdateReadSeq(req.conversation_id, ctx.caller, appended.event.seq));
+  NATTER_RETURN_IF_ERROR(txn.UpdateDeliveredSeq(req.conversation_id, ctx.caller, appended.event.seq));
+  result.message = std::move(appended.event);
+  result.recipients = std::move(appended.recipients);
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "chat/conversations.h"
+#include "chat/timeline.h"
 
 namespace natter::chat {
 
@@ -21,8 +22,8 @@ struct SendRequest {
 
 struct SendResult {
   Message message;
-  bool duplicate = false;           // a retry: the first result, nothing stored again
-  std::vector<UserId> recipients;   // every member, the sender included (their other devices)
+  bool duplicate = false;            // a retry: the first result, nothing stored again
+  std::vector<Recipient> recipients;  // every member, the sender included (their other devices)
 };
 
 // Checks that need no storage; run before queueing the write so bad input

@@ -17,7 +17,9 @@ Status CheckHandle(std::string_view handle) {
   for (size_t i = 0; i < handle.size(); ++i) {
     char c = handle[i];
     bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (i == 0 && !alnum) return BadRequest("handle must start with a letter or digit");
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    // A leading letter keeps handles apart from numeric user ids in paths.
+    if (i == 0 && !letter) return BadRequest("handle must start with a letter");
     if (!alnum && c != '_' && c != '.' && c != '-') {
       return BadRequest("handle may contain only letters, digits, '_', '.' and '-'");
     }

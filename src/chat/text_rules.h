@@ -8,7 +8,8 @@
 namespace natter::chat {
 
 bool IsValidUtf8Text(std::string_view text);
-// Handles: 3-32 characters of [a-z0-9_.-], starting with a letter or digit.
+// Handles: 3-32 characters of [A-Za-z0-9_.-], starting with a letter; unique
+// regardless of case.
 Status CheckHandle(std::string_view handle);
 
 }  // namespace natter::chat

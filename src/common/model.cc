@@ -1,5 +1,7 @@
 #include "natter/model.h"
 
+#include <utility>
+
 namespace natter {
 
 std::string_view KindName(ConversationKind kind) {
@@ -33,6 +35,30 @@ std::optional<Role> ParseRole(std::string_view name) {
   if (name == "member") return Role::kMember;
   if (name == "admin") return Role::kAdmin;
   if (name == "owner") return Role::kOwner;
+  return std::nullopt;
+}
+
+namespace {
+constexpr std::pair<EventKind, std::string_view> kEventKinds[] = {
+    {EventKind::kMessage, "message"},         {EventKind::kEdit, "edit"},
+    {EventKind::kDelete, "delete"},           {EventKind::kReaction, "reaction"},
+    {EventKind::kMemberJoined, "member_joined"}, {EventKind::kMemberLeft, "member_left"},
+    {EventKind::kMemberRemoved, "member_removed"}, {EventKind::kRoleChanged, "role_changed"},
+    {EventKind::kTitleChanged, "title_changed"},
+};
+}  // namespace
+
+std::string_view EventKindName(EventKind kind) {
+  for (const auto& [k, name] : kEventKinds) {
+    if (k == kind) return name;
+  }
+  return "message";
+}
+
+std::optional<EventKind> ParseEventKind(std::string_view name) {
+  for (const auto& [k, n] : kEventKinds) {
+    if (n == name) return k;
+  }
   return std::nullopt;
 }
 

@@ -25,6 +25,9 @@ struct GatewayOptions {
   int idle_timeout_ms = 75000;                  // close one quiet for this long
   double requests_per_second = 50;              // per connection, token bucket rate
   double request_burst = 100;                   // per connection, token bucket size
+  double typing_per_second = 0.5;               // typing notices per connection
+  double typing_burst = 3;
+  int slow_consumer_timeout_ms = 30000;         // behind this long after the resync notice: closed
   std::string tls_cert;                         // PEM files; both set = https/wss
   std::string tls_key;
 };

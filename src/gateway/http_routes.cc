@@ -20,7 +20,9 @@ std::optional<int64_t> ParseId(std::string_view s) {
 
 // Query values that are all digits become numbers, so ?before=10 reads like {"before":10}.
 json::value QueryValue(std::string_view v) {
-  if (auto id = ParseId(v)) return *id;
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec == std::errc() && p == v.data() + v.size() && !v.empty() && v[0] != '+') return n;
   return json::string(v);
 }
 
@@ -61,6 +63,18 @@ Result<RouteMatch> MatchRoute(std::string_view verb, std::string_view target, st
       return m;
     }
   }
+  if (area == "sync" && n == 2 && verb == "GET") {
+    m.method = "sync";
+    return m;
+  }
+  if (area == "presence" && n == 3 && seg[2] == "query" && verb == "POST") {
+    m.method = "presence.get";
+    return m;
+  }
+  if (area == "me" && n == 3 && seg[2] == "presence" && verb == "PUT") {
+    m.method = "presence.set";
+    return m;
+  }
   if (area == "users" && n == 3 && verb == "GET") {
     if (auto id = ParseId(seg[2])) m.params["user_id"] = *id; else m.params["handle"] = seg[2];
     m.method = "users.get";
@@ -77,6 +91,19 @@ Result<RouteMatch> MatchRoute(std::string_view verb, std::string_view target, st
       if (n == 4 && seg[3] == "messages" && verb == "GET") m.method = "messages.history";
       if (n == 4 && seg[3] == "messages" && verb == "POST") m.method = "messages.send";
       if (n == 4 && seg[3] == "read" && verb == "POST") m.method = "messages.read";
+      if (n == 4 && seg[3] == "delivered" && verb == "POST") m.method = "messages.delivered";
+      if (n == 4 && seg[3] == "typing" && verb == "POST") m.method = "typing";
+      if (n == 4 && seg[3] == "receipts" && verb == "GET") m.method = "receipts.get";
+      if (n >= 5 && seg[3] == "messages") {
+        NATTER_RETURN_IF_ERROR(id_at(4, "seq"));
+        if (n == 5 && verb == "PATCH") m.method = "messages.edit";
+        if (n == 5 && verb == "DELETE") m.method = "messages.delete";
+        if (n == 6 && seg[5] == "reactions" && verb == "PUT") m.method = "messages.react";
+        if (n == 6 && seg[5] == "reactions" && verb == "DELETE") {
+          m.params["emoji"] = "";
+          m.method = "messages.react";
+        }
+      }
       if (n == 4 && seg[3] == "members" && verb == "POST") m.method = "members.add";
       if (n == 5 && seg[3] == "members") {
         NATTER_RETURN_IF_ERROR(id_at(4, "user_id"));

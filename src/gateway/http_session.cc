@@ -138,7 +138,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     for (const auto& allowed : deps_.connection.options.allowed_origins) {
       if (allowed == "*" || origin == allowed) return true;
     }
-    // The page natterd serves itself is always allowed.
+    // A page served from the same host and port as natterd is allowed.
     std::string_view host = req_[http::field::host];
     return origin == "http://" + std::string(host) || origin == "https://" + std::string(host);
   }

@@ -18,6 +18,9 @@ class Hub final : public EventSink {
   void Deliver(const Event& event) override;
 
  private:
+  // Closes every connection of a logged-out session, wherever it is.
+  void RevokeSession(const Event& event);
+
   std::vector<std::unique_ptr<Worker>>& workers_;
 };
 

@@ -4,8 +4,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "presence/presence_service.h"
 #include "gateway/ws/frame_writer.h"
 
 namespace natter::gateway {
@@ -43,7 +45,8 @@ WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::uniq
       id_(next_connection_id.fetch_add(1)),
       reader_(ws::ReaderLimits{deps.options.max_frame_bytes}, deflate),
       leftover_(std::move(leftover)),
-      bucket_(deps.options.requests_per_second, deps.options.request_burst) {
+      bucket_(deps.options.requests_per_second, deps.options.request_burst),
+      typing_bucket_(deps.options.typing_per_second, deps.options.typing_burst) {
   caller_.connection = id_;
   caller_.address = std::move(address);
   opened_ms_ = last_heard_ms_ = NowMs();
@@ -150,6 +153,8 @@ void WsConnection::HandleText(std::string_view text) {
   }
   std::string_view method = type->get_string();
   if (method == "auth") return HandleAuth(request, rid);
+  if (method == "sync" && caller_.user != 0) return HandleSync(request, rid);
+  if (method == "typing" && caller_.user != 0) return HandleTyping(request, rid);
   if (method == "ping") return SendResult(rid, json::object{{"pong", true}});
   if (caller_.user == 0 && !api::Dispatcher::IsPublic(method)) {
     SendError(rid, Unauthorized("authenticate first: send {\"type\":\"auth\",\"token\":...}"));
@@ -195,6 +200,7 @@ void WsConnection::Authenticated(const auth::AccessClaims& claims) {
   if (caller_.user == 0) {
     caller_.user = claims.user_id;
     worker_.AddConnection(caller_.user, this);
+    if (deps_.presence) deps_.presence->Connected(caller_.user);
   }
   caller_.session = claims.session_id;
   token_expires_at_ = claims.expires_at;
@@ -212,38 +218,148 @@ void WsConnection::SendError(const json::value& request_id, const Error& error) 
 
 void WsConnection::SendJson(const json::object& object) { Queue(TextFrame(object), false); }
 
-void WsConnection::EnqueueEvent(const std::shared_ptr<const std::string>& frame) {
+void WsConnection::HandleSync(const json::object& request, const json::value& request_id) {
+  if (syncing_) {
+    SendError(request_id, Conflict("a sync is already running on this connection"));
+    return;
+  }
+  // From here until the catch-up is written, live events are held, so none is
+  // lost between the snapshot and the live stream, and none is sent twice.
+  syncing_ = true;
+  auto self = shared_from_this();
+  auto& ioc = worker_.context();
+  deps_.dispatcher.Dispatch(caller_, "sync", request,
+                            [self, &ioc, rid = json::value(request_id)](Result<json::value> result) mutable {
+                              boost::asio::post(ioc, [self, rid = std::move(rid), result = std::move(result)]() mutable {
+                                self->FinishSync(rid, std::move(result));
+                              });
+                            });
+}
+
+void WsConnection::FinishSync(const json::value& request_id, Result<json::value> result) {
+  syncing_ = false;
+  std::vector<HeldEvent> held = std::move(held_);
+  held_ = {};
+  held_bytes_ = 0;
+  if (closed_ || closing_) return;
+  if (!result.ok()) {
+    SendError(request_id, result.error());
+    for (auto& h : held) QueueEvent(h.event);
+    return;
+  }
+  // One frame per changed conversation, then the answer with the new token.
+  std::unordered_map<ConversationId, Seq> covered;
+  json::object& data = result->as_object();
+  json::array conversations = std::move(data["conversations"].as_array());
+  data["conversations"] = conversations.size();
+  for (auto& c : conversations) {
+    const json::object& entry = c.as_object();
+    if (const auto* conv = entry.if_contains("conversation")) {
+      const json::object& o = conv->as_object();
+      covered[o.at("id").to_number<int64_t>()] = o.at("last_seq").to_number<int64_t>();
+    }
+    SendJson({{"type", "sync.conversation"}, {"id", request_id}, {"data", std::move(c)}});
+  }
+  SendResult(request_id, std::move(*result));
+  for (auto& h : held) {
+    auto it = covered.find(h.event.conversation_id);
+    if (h.event.seq != 0 && it != covered.end() && h.event.seq <= it->second) continue;  // in the catch-up
+    QueueEvent(h.event);
+  }
+}
+
+void WsConnection::HandleTyping(const json::object& request, const json::value& request_id) {
+  // Typing is cheap to send and ephemeral: over its own limit it is dropped
+  // with an answer, and it never costs the request budget of real work.
+  if (!typing_bucket_.TryTake(NowUs())) {
+    SendError(request_id, RateLimited("typing notices are limited; send one every few seconds"));
+    return;
+  }
+  auto self = shared_from_this();
+  auto& ioc = worker_.context();
+  deps_.dispatcher.Dispatch(caller_, "typing", request,
+                            [self, &ioc, rid = json::value(request_id)](Result<json::value> result) mutable {
+                              boost::asio::post(ioc, [self, rid = std::move(rid), result = std::move(result)]() mutable {
+                                if (self->closed_ || self->closing_ || rid.is_null()) return;
+                                if (result.ok()) self->SendResult(rid, std::move(*result));
+                                else self->SendError(rid, result.error());
+                              });
+                            });
+}
+
+void WsConnection::EnqueueEvent(const EventFrame& event) {
   if (closing_ || closed_) return;
+  if (syncing_) {
+    held_bytes_ += event.payload->size();
+    if (held_bytes_ > deps_.options.send_queue_bytes) {
+      // Too much arrived during the catch-up: this client pulls instead.
+      held_.clear();
+      FallBehind();
+      return;
+    }
+    held_.push_back({event});
+    return;
+  }
+  QueueEvent(event);
+}
+
+void WsConnection::QueueEvent(const EventFrame& event) {
   if (behind_) {
     deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (queued_bytes_ + frame->size() > deps_.options.send_queue_bytes) {
-    // Too far behind: drop queued events (not answers, not what is being
-    // written) and tell the client to pull what it missed by sequence number.
-    size_t dropped = 0;
-    for (size_t i = queue_.size(); i > in_flight_; --i) {
-      auto& out = queue_[i - 1];
-      if (!out.droppable) continue;
-      queued_bytes_ -= out.frame->size();
-      queue_.erase(queue_.begin() + static_cast<long>(i - 1));
-      ++dropped;
-    }
-    deps_.metrics.deliveries_dropped.fetch_add(dropped + 1, std::memory_order_relaxed);
-    behind_ = true;
-    SendJson({{"type", "resync"}, {"reason", "slow_consumer"}});
-    return;
+  Outgoing out;
+  out.droppable = true;
+  if (event.pts == 0) {
+    out.body = event.frame;
+    out.body_len = static_cast<uint32_t>(event.frame->size());
+  } else {
+    // {...} becomes {...,"pts":N}: the shared payload minus its closing brace,
+    // this recipient's tail, and a header sized for both.
+    auto tail = fmt::format_to_n(out.tail.data(), out.tail.size(), ",\"pts\":{}}}", event.pts);
+    out.tail_len = static_cast<uint8_t>(tail.size);
+    out.body = event.payload;
+    out.body_len = static_cast<uint32_t>(event.payload->size() - 1);
+    out.head_len = static_cast<uint8_t>(
+        ws::EncodeFrameHeader(ws::Opcode::kText, out.body_len + out.tail_len, false, out.head.data()));
   }
+  if (queued_bytes_ + out.size() > deps_.options.send_queue_bytes) return FallBehind();
   deps_.metrics.messages_delivered.fetch_add(1, std::memory_order_relaxed);
-  Queue(frame, true);
+  QueueOutgoing(std::move(out));
+}
+
+void WsConnection::FallBehind() {
+  // Too far behind: drop queued events (not answers, not what is being
+  // written) and tell the client to pull what it missed by sequence number.
+  size_t dropped = 0;
+  for (size_t i = queue_.size(); i > in_flight_; --i) {
+    auto& out = queue_[i - 1];
+    if (!out.droppable) continue;
+    queued_bytes_ -= out.size();
+    queue_.erase(queue_.begin() + static_cast<long>(i - 1));
+    ++dropped;
+  }
+  deps_.metrics.deliveries_dropped.fetch_add(dropped + 1, std::memory_order_relaxed);
+  behind_ = true;
+  behind_since_ms_ = NowMs();
+  SendJson({{"type", "resync"}, {"reason", "slow_consumer"}});
 }
 
 void WsConnection::Queue(std::shared_ptr<const std::string> frame, bool droppable) {
+  Outgoing out;
+  out.body_len = static_cast<uint32_t>(frame->size());
+  out.body = std::move(frame);
+  out.droppable = droppable;
+  QueueOutgoing(std::move(out));
+}
+
+void WsConnection::QueueOutgoing(Outgoing out) {
   if (closing_ || closed_) return;
-  queued_bytes_ += frame->size();
-  queue_.push_back({std::move(frame), droppable});
+  queued_bytes_ += out.size();
+  queue_.push_back(std::move(out));
   ScheduleFlush();
 }
+
 
 void WsConnection::ScheduleFlush() {
   // Frames queued in one loop turn leave in one gathered write.
@@ -259,8 +375,13 @@ void WsConnection::Flush() {
   if (closed_ || in_flight_ > 0 || queue_.empty()) return;
   size_t n = std::min(queue_.size(), kMaxFramesPerWrite);
   std::vector<boost::asio::const_buffer> buffers;
-  buffers.reserve(n);
-  for (size_t i = 0; i < n; ++i) buffers.push_back(boost::asio::buffer(*queue_[i].frame));
+  buffers.reserve(n * 3);
+  for (size_t i = 0; i < n; ++i) {
+    const Outgoing& out = queue_[i];
+    if (out.head_len) buffers.emplace_back(out.head.data(), out.head_len);
+    buffers.emplace_back(out.body->data(), out.body_len);
+    if (out.tail_len) buffers.emplace_back(out.tail.data(), out.tail_len);
+  }
   in_flight_ = n;
   transport_->Write(buffers, [self = shared_from_this()](const boost::system::error_code& ec) {
     self->OnWritten(ec);
@@ -269,10 +390,9 @@ void WsConnection::Flush() {
 
 void WsConnection::OnWritten(const boost::system::error_code& ec) {
   if (ec || closed_) return Teardown();
-  for (size_t i = 0; i < in_flight_; ++i) {
-    queued_bytes_ -= queue_.front().frame->size();
-    queue_.pop_front();
-  }
+  for (size_t i = 0; i < in_flight_; ++i) queued_bytes_ -= queue_[i].size();
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(in_flight_));
+  if (queue_.empty() && queue_.capacity() > 16) queue_ = {};  // idle connections hold nothing
   in_flight_ = 0;
   if (behind_ && queue_.empty()) behind_ = false;  // the notice is out; events may flow again
   if (!queue_.empty()) return Flush();
@@ -285,15 +405,15 @@ void WsConnection::OnWritten(const boost::system::error_code& ec) {
 
 void WsConnection::Close(uint16_t code, std::string_view reason) {
   if (closing_ || closed_) return;
-  // Frames not yet in flight are dropped: after Close, nothing else may be sent.
-  while (queue_.size() > in_flight_) {
-    queued_bytes_ -= queue_.back().frame->size();
-    queue_.pop_back();
+  // Queued events are dropped; answers already queued (such as the error that
+  // explains this close) still go out before the close frame.
+  for (size_t i = queue_.size(); i > in_flight_; --i) {
+    if (!queue_[i - 1].droppable) continue;
+    queued_bytes_ -= queue_[i - 1].size();
+    queue_.erase(queue_.begin() + static_cast<long>(i - 1));
   }
   uint16_t wire_code = ws::IsValidCloseCodeOnWire(code) ? code : ws::close_code::kNormal;
-  auto frame = std::make_shared<const std::string>(ws::EncodeCloseFrame(wire_code, reason));
-  queued_bytes_ += frame->size();
-  queue_.push_back({std::move(frame), false});
+  Queue(std::make_shared<const std::string>(ws::EncodeCloseFrame(wire_code, reason)), false);
   closing_ = true;
   if (in_flight_ == 0) Flush();
 }
@@ -308,8 +428,15 @@ void WsConnection::OnTick(int64_t now_ms) {
   if (caller_.user == 0 && now_ms - opened_ms_ > o.auth_timeout_ms) {
     return Close(ws::close_code::kUnauthorized, "authentication timed out");
   }
+  // An open socket lives exactly as long as its token: the client re-sends
+  // `auth` with a fresh one before it expires. (The leeway token checks allow
+  // is for clocks of different nodes, not for this one.)
   if (caller_.user != 0 && token_expires_at_ * 1000 < now_ms) {
     return Close(ws::close_code::kTokenExpired, "token_expired");
+  }
+  if (behind_ && now_ms - behind_since_ms_ > o.slow_consumer_timeout_ms) {
+    // It was told to pull and has not drained its queue since: give up on it.
+    return Close(ws::close_code::kSlowConsumer, "too far behind; reconnect and sync");
   }
   int64_t quiet = now_ms - last_heard_ms_;
   if (quiet > o.idle_timeout_ms) return Close(ws::close_code::kGoingAway, "idle timeout");
@@ -322,7 +449,10 @@ void WsConnection::OnTick(int64_t now_ms) {
 void WsConnection::Teardown() {
   if (closed_) return;
   closed_ = true;
-  if (caller_.user != 0) worker_.RemoveConnection(caller_.user, this);
+  if (caller_.user != 0) {
+    worker_.RemoveConnection(caller_.user, this);
+    if (deps_.presence) deps_.presence->Disconnected(caller_.user);
+  }
   worker_.Detach(this);
   // Cancels the pending read and write; their handlers drop the last
   // references. Queued frames stay alive until then, as a write may point at them.

@@ -11,7 +11,9 @@
 // Thread-safety: lives on one worker; every method runs on that worker's thread.
 #pragma once
 
-#include <deque>
+#include <array>
+#include <unordered_map>
+#include <vector>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,13 +27,30 @@
 #include "gateway/ws/message_reader.h"
 #include "ops/metrics.h"
 
+namespace natter::presence {
+class PresenceService;
+}
+
 namespace natter::gateway {
+
 
 struct ConnectionDeps {
   api::Dispatcher& dispatcher;
   accounts::AccountService& accounts;
   ops::Metrics& metrics;
   const GatewayOptions& options;
+  presence::PresenceService* presence = nullptr;  // told when a user's connections come and go
+};
+
+// One event as a connection receives it: the whole frame, shared by every
+// recipient without a pts, and the JSON payload, for splicing in a recipient's
+// pts without copying it.
+struct EventFrame {
+  std::shared_ptr<const std::string> frame;
+  std::shared_ptr<const std::string> payload;
+  int64_t pts = 0;
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
 };
 
 class WsConnection : public std::enable_shared_from_this<WsConnection> {
@@ -44,19 +63,32 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void Start();
   uint64_t id() const { return id_; }
   UserId user() const { return caller_.user; }
+  SessionId session() const { return caller_.session; }
 
-  // Queues an event frame (already encoded). Droppable: if this connection
-  // falls behind, queued events give way to one "resync" notice.
-  void EnqueueEvent(const std::shared_ptr<const std::string>& frame);
+  // Queues an event. Droppable: if this connection falls behind, queued events
+  // give way to one "resync" notice. During a catch-up, events are held and
+  // released after it, minus what the catch-up already contained.
+  void EnqueueEvent(const EventFrame& event);
   // Sends a close frame and ends the connection once it is written.
   void Close(uint16_t code, std::string_view reason);
   // Called by the worker about once a second: timeouts, pings, token expiry.
   void OnTick(int64_t now_ms);
 
  private:
+  // A frame to write: [head] body[0, body_len) [tail]. head and tail are set
+  // only for events with a spliced pts; otherwise body is the whole frame.
   struct Outgoing {
-    std::shared_ptr<const std::string> frame;
-    bool droppable;
+    std::shared_ptr<const std::string> body;
+    uint32_t body_len = 0;
+    uint8_t head_len = 0;
+    uint8_t tail_len = 0;
+    bool droppable = false;
+    std::array<uint8_t, 10> head;
+    std::array<char, 28> tail;
+    size_t size() const { return head_len + body_len + tail_len; }
+  };
+  struct HeldEvent {
+    EventFrame event;
   };
 
   void ReadMore();
@@ -69,7 +101,13 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void SendResult(const boost::json::value& request_id, boost::json::value data);
   void SendError(const boost::json::value& request_id, const Error& error);
   void SendJson(const boost::json::object& object);
+  void HandleSync(const boost::json::object& request, const boost::json::value& request_id);
+  void FinishSync(const boost::json::value& request_id, Result<boost::json::value> result);
+  void HandleTyping(const boost::json::object& request, const boost::json::value& request_id);
+  void QueueEvent(const EventFrame& event);
+  void FallBehind();
   void Queue(std::shared_ptr<const std::string> frame, bool droppable);
+  void QueueOutgoing(Outgoing out);
   void ScheduleFlush();
   void Flush();
   void OnWritten(const boost::system::error_code& ec);
@@ -86,7 +124,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   int64_t opened_ms_ = 0;
   int64_t last_heard_ms_ = 0;
   TokenBucket bucket_;
-  std::deque<Outgoing> queue_;
+  TokenBucket typing_bucket_;
+  std::vector<Outgoing> queue_;  // a vector: it holds no memory when empty, unlike a deque
+  std::vector<HeldEvent> held_;  // events that arrived during a catch-up
+  size_t held_bytes_ = 0;
+  int64_t behind_since_ms_ = 0;
   size_t queued_bytes_ = 0;
   size_t in_flight_ = 0;       // frames at the queue's front being written
   bool flush_scheduled_ = false;
@@ -94,6 +136,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   bool closing_ = false;       // a close frame is queued: send nothing more
   bool closed_ = false;        // socket closed, registry entries gone
   bool pinged_ = false;
+  bool syncing_ = false;       // a catch-up is running: events are held
 };
 
 }  // namespace natter::gateway

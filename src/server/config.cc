@@ -69,6 +69,17 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "auth-timeout-ms", g.auth_timeout_ms, "Time a WebSocket has to authenticate");
   Setting(app, f, "idle-ping-ms", g.idle_ping_ms, "Ping a WebSocket quiet for this long");
   Setting(app, f, "idle-timeout-ms", g.idle_timeout_ms, "Close a WebSocket quiet for this long");
+  Setting(app, f, "slow-consumer-timeout-ms", g.slow_consumer_timeout_ms,
+          "Close a connection still behind this long after its resync notice");
+  Setting(app, f, "typing-per-second", g.typing_per_second, "Typing notices a second per connection");
+  Setting(app, f, "presence-grace-ms", c.presence_grace_ms,
+          "How long a user with no connection still shows online (flaky networks do not flap)");
+  Setting(app, f, "large-conversation-members", l.large_conversation_members,
+          "Groups with more members keep their own sequence instead of per-member update-log rows");
+  Setting(app, f, "update-log-retention", l.update_log_retention,
+          "Update-log entries kept per user; older sync tokens must resync");
+  Setting(app, f, "sync-page", l.sync_page, "Newest events per conversation in one catch-up");
+  Setting(app, f, "edit-window-ms", l.edit_window_ms, "How long after sending a message may be edited");
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ struct Config {
   gateway::GatewayOptions gateway;
   chat::ChatLimits limits;
   int max_login_failures = 10;
+  int64_t presence_grace_ms = 5000;
 };
 
 // Parses flags, environment and the TOML file named by --config. Returns

@@ -10,6 +10,7 @@
 #include "gateway/hub.h"
 #include "gateway/listener.h"
 #include "gateway/tls_transport.h"
+#include "presence/presence_service.h"
 #include "gateway/ws/frame.h"
 #include "store/store.h"
 
@@ -27,6 +28,7 @@ struct Server::Parts {
   std::vector<std::unique_ptr<gateway::Worker>> workers;
   std::unique_ptr<gateway::Hub> hub;
   std::unique_ptr<Broker> broker;
+  std::unique_ptr<presence::PresenceService> presence;
   std::unique_ptr<api::Dispatcher> dispatcher;
   std::unique_ptr<gateway::HttpDeps> http_deps;
   std::unique_ptr<gateway::Listener> listener;
@@ -59,10 +61,12 @@ uint16_t Server::Start() {
   for (int i = 0; i < workers; ++i) p.workers.push_back(std::make_unique<gateway::Worker>(i));
   p.hub = std::make_unique<gateway::Hub>(p.workers);
   p.broker = MakeLocalBroker(*p.hub);
-  p.dispatcher = std::make_unique<api::Dispatcher>(
-      api::DispatcherDeps{*p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics});
+  p.presence = std::make_unique<presence::PresenceService>(*p.store, *p.broker, p.clock,
+                                                           p.workers.front()->context(), config_.presence_grace_ms);
+  p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
+      *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get()});
   p.http_deps = std::make_unique<gateway::HttpDeps>(gateway::HttpDeps{
-      gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway},
+      gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.presence.get()},
       [&ready = p.ready] { return ready.load(); }, nullptr});
   if (!config_.gateway.tls_cert.empty()) {
     p.http_deps->tls = gateway::MakeServerTlsContext(config_.gateway.tls_cert, config_.gateway.tls_key);

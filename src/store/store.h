@@ -45,6 +45,21 @@ class StoreTxn {
   virtual Status InsertRefreshToken(const RefreshTokenRecord& token) = 0;
   virtual Result<std::optional<RefreshTokenRecord>> FindRefreshToken(std::string_view hash) = 0;
   virtual Status MarkRefreshTokenUsed(std::string_view hash) = 0;
+  virtual Status SetLastSeen(UserId id, int64_t ms) = 0;
+  virtual Status SetPresenceHidden(UserId id, bool hidden) = 0;
+  // Users who share a conversation with `id` that is not large (presence is
+  // shown to them), at most `limit`.
+  virtual Result<std::vector<UserId>> ListContacts(UserId id, int limit) = 0;
+  virtual Result<bool> ShareConversation(UserId a, UserId b) = 0;
+
+  // The per-user update log (pts).
+  virtual Result<UpdateLogState> GetUpdateLogState(UserId id) = 0;
+  // Appends one entry and returns its pts.
+  virtual Result<int64_t> AppendUserUpdate(UserId id, ConversationId c, Seq seq) = 0;
+  // Entries with pts > after, oldest first, at most `limit`.
+  virtual Result<std::vector<UserUpdate>> UserUpdatesSince(UserId id, int64_t after, int limit) = 0;
+  // Drops entries at or below `floor` and records the new floor.
+  virtual Status PruneUserUpdates(UserId id, int64_t floor) = 0;
 
   // Conversations and members.
   virtual Status InsertConversation(const Conversation& c) = 0;
@@ -57,11 +72,15 @@ class StoreTxn {
   virtual Status InsertMember(const Member& m) = 0;
   virtual Status DeleteMember(ConversationId c, UserId u) = 0;
   virtual Status UpdateRole(ConversationId c, UserId u, Role role) = 0;
-  virtual Status UpdateReadSeq(ConversationId c, UserId u, Seq seq) = 0;  // only moves forward
+  virtual Status SetLarge(ConversationId id) = 0;
+  virtual Status UpdateReadSeq(ConversationId c, UserId u, Seq seq) = 0;       // only moves forward
+  virtual Status UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) = 0;  // only moves forward
   virtual Result<std::optional<Member>> FindMember(ConversationId c, UserId u) = 0;
   virtual Result<std::vector<Member>> ListMembers(ConversationId c) = 0;
   virtual Result<int64_t> CountMembers(ConversationId c) = 0;
   virtual Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) = 0;
+  // Every conversation `u` is a member of that is large, with its last seq.
+  virtual Result<std::vector<Conversation>> ListLargeConversations(UserId u) = 0;
 
   // Messages.
   virtual Status InsertMessage(const Message& m) = 0;
@@ -69,6 +88,13 @@ class StoreTxn {
   virtual Result<std::optional<Message>> FindByClientMsgId(ConversationId c, UserId sender,
                                                            std::string_view client_msg_id) = 0;
   virtual Result<std::vector<Message>> History(const HistoryQuery& q) = 0;
+  virtual Status UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) = 0;
+  // Makes `seq` a tombstone: its text, and the text of every edit of it, is erased.
+  virtual Status EraseMessage(ConversationId c, Seq seq) = 0;
+  virtual Status SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) = 0;
+  virtual Status RemoveReaction(ConversationId c, Seq seq, UserId u) = 0;
+  // Fills `reactions` of every message in `messages`.
+  virtual Status LoadReactions(std::vector<Message>& messages) = 0;
 };
 
 class Store {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "chat/history_query.h"
+#include "chat/receipts.h"
 #include "chat/send_message.h"
 #include "fakes/temp_db.h"
 
@@ -20,7 +21,7 @@ class ConversationsTest : public ::testing::Test {
                          CreateGroupRequest{ConversationKind::kGroup, "team", {admin, member}});
     ASSERT_TRUE(g.ok()) << g.error().message;
     group = g->conversation.id;
-    ASSERT_TRUE(ChangeRole(db.txn(), Ctx(owner), group, admin, Role::kAdmin).ok());
+    ASSERT_TRUE(ChangeRole(db.txn(), Ctx(owner), limits, group, admin, Role::kAdmin).ok());
   }
   Context Ctx(UserId u) { return Context{u, db.clock.NowMs()}; }
   std::optional<Role> RoleOf(UserId u) {
@@ -36,14 +37,14 @@ class ConversationsTest : public ::testing::Test {
 };
 
 TEST_F(ConversationsTest, DirectIsCreatedOncePerPair) {
-  auto first = CreateDirect(db.txn(), Ctx(owner), db.ids, member);
-  auto second = CreateDirect(db.txn(), Ctx(member), db.ids, owner);
+  auto first = CreateDirect(db.txn(), Ctx(owner), db.ids, limits, member);
+  auto second = CreateDirect(db.txn(), Ctx(member), db.ids, limits, owner);
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(first->conversation.id, second->conversation.id);
   EXPECT_EQ(first->members.size(), 2u);
-  EXPECT_EQ(CreateDirect(db.txn(), Ctx(owner), db.ids, owner).error().code, ErrorCode::kBadRequest);
-  EXPECT_EQ(CreateDirect(db.txn(), Ctx(owner), db.ids, 424242).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(CreateDirect(db.txn(), Ctx(owner), db.ids, limits, owner).error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(CreateDirect(db.txn(), Ctx(owner), db.ids, limits, 424242).error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(ConversationsTest, CreatorOwnsTheGroup) {
@@ -66,8 +67,8 @@ TEST_F(ConversationsTest, GroupSizeIsLimited) {
 TEST_F(ConversationsTest, PlainMemberCannotManage) {
   EXPECT_EQ(AddMembers(db.txn(), Ctx(member), limits, group, {outsider}, Role::kMember).error().code,
             ErrorCode::kForbidden);
-  EXPECT_EQ(ChangeRole(db.txn(), Ctx(member), group, member, Role::kAdmin).error().code, ErrorCode::kForbidden);
-  EXPECT_EQ(RemoveMember(db.txn(), Ctx(member), group, admin).error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(ChangeRole(db.txn(), Ctx(member), limits, group, member, Role::kAdmin).error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(RemoveMember(db.txn(), Ctx(member), limits, group, admin).error().code, ErrorCode::kForbidden);
   EXPECT_EQ(Rename(db.txn(), Ctx(member), limits, group, "mine").error().code, ErrorCode::kForbidden);
   EXPECT_EQ(RoleOf(member), Role::kMember);
   EXPECT_EQ(RoleOf(admin), Role::kAdmin);
@@ -78,19 +79,19 @@ TEST_F(ConversationsTest, AdminManagesWeakerMembersOnly) {
   EXPECT_EQ(RoleOf(outsider), Role::kMember);
   EXPECT_EQ(AddMembers(db.txn(), Ctx(admin), limits, group, {outsider}, Role::kAdmin).error().code,
             ErrorCode::kForbidden);
-  ASSERT_TRUE(ChangeRole(db.txn(), Ctx(admin), group, outsider, Role::kReadOnly).ok());
+  ASSERT_TRUE(ChangeRole(db.txn(), Ctx(admin), limits, group, outsider, Role::kReadOnly).ok());
   EXPECT_EQ(RoleOf(outsider), Role::kReadOnly);
-  ASSERT_TRUE(RemoveMember(db.txn(), Ctx(admin), group, outsider).ok());
+  ASSERT_TRUE(RemoveMember(db.txn(), Ctx(admin), limits, group, outsider).ok());
   EXPECT_EQ(RoleOf(outsider), std::nullopt);
-  EXPECT_EQ(RemoveMember(db.txn(), Ctx(admin), group, owner).error().code, ErrorCode::kForbidden);
+  EXPECT_EQ(RemoveMember(db.txn(), Ctx(admin), limits, group, owner).error().code, ErrorCode::kForbidden);
 }
 
 TEST_F(ConversationsTest, OwnershipIsHandedOverNotDuplicated) {
-  EXPECT_EQ(RemoveMember(db.txn(), Ctx(owner), group, owner).error().code, ErrorCode::kForbidden);
-  ASSERT_TRUE(ChangeRole(db.txn(), Ctx(owner), group, admin, Role::kOwner).ok());
+  EXPECT_EQ(RemoveMember(db.txn(), Ctx(owner), limits, group, owner).error().code, ErrorCode::kForbidden);
+  ASSERT_TRUE(ChangeRole(db.txn(), Ctx(owner), limits, group, admin, Role::kOwner).ok());
   EXPECT_EQ(RoleOf(admin), Role::kOwner);
   EXPECT_EQ(RoleOf(owner), Role::kAdmin);
-  ASSERT_TRUE(RemoveMember(db.txn(), Ctx(owner), group, owner).ok());  // now may leave
+  ASSERT_TRUE(RemoveMember(db.txn(), Ctx(owner), limits, group, owner).ok());  // now may leave
   EXPECT_EQ(RoleOf(owner), std::nullopt);
 }
 
@@ -108,14 +109,16 @@ TEST_F(ConversationsTest, ListIsNewestFirstWithUnreadCounts) {
                            CreateGroupRequest{ConversationKind::kGroup, "other", {member}});
   ASSERT_TRUE(other.ok());
   db.clock.Advance(1000);
-  ASSERT_TRUE(SendMessage(db.txn(), Ctx(owner), limits, SendRequest{group, "1", "one", {}}).ok());
-  ASSERT_TRUE(SendMessage(db.txn(), Ctx(owner), limits, SendRequest{group, "2", "two", {}}).ok());
+  auto one = SendMessage(db.txn(), Ctx(owner), limits, SendRequest{group, "1", "one", {}});
+  ASSERT_TRUE(one.ok());
+  auto two = SendMessage(db.txn(), Ctx(owner), limits, SendRequest{group, "2", "two", {}});
+  ASSERT_TRUE(two.ok());
   ASSERT_TRUE(SendMessage(db.txn(), Ctx(member), limits, SendRequest{group, "3", "mine", {}}).ok());
   auto list = ListMyConversations(db.txn(), Ctx(member), limits, 0);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].conversation.id, group);
-  // Sending moved member's read mark to its own message (3), so nothing is unread.
+  // Sending moved member's read mark to its own message, so nothing is unread.
   EXPECT_EQ((*list)[0].unread, 0);
   ASSERT_TRUE((*list)[0].last_message.has_value());
   EXPECT_EQ((*list)[0].last_message->text, "mine");
@@ -123,32 +126,35 @@ TEST_F(ConversationsTest, ListIsNewestFirstWithUnreadCounts) {
   auto admin_list = ListMyConversations(db.txn(), Ctx(admin), limits, 0);
   ASSERT_TRUE(admin_list.ok());
   EXPECT_EQ((*admin_list)[0].unread, 3);
-  ASSERT_TRUE(MarkRead(db.txn(), Ctx(admin), group, 2).ok());
+  // System events (the role change in SetUp) are not unread messages.
+  ASSERT_TRUE(MarkReceipt(db.txn(), Ctx(admin), limits, group, {}, two->message.seq).ok());
   admin_list = ListMyConversations(db.txn(), Ctx(admin), limits, 0);
   EXPECT_EQ((*admin_list)[0].unread, 1);
   // Watermarks never move back, nor past the end.
-  ASSERT_TRUE(MarkRead(db.txn(), Ctx(admin), group, 1).ok());
+  ASSERT_TRUE(MarkReceipt(db.txn(), Ctx(admin), limits, group, {}, one->message.seq).ok());
   EXPECT_EQ(ListMyConversations(db.txn(), Ctx(admin), limits, 0).value()[0].unread, 1);
-  EXPECT_EQ(MarkRead(db.txn(), Ctx(admin), group, 99).error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(MarkReceipt(db.txn(), Ctx(admin), limits, group, {}, 99).error().code, ErrorCode::kBadRequest);
 }
 
 TEST_F(ConversationsTest, HistoryPagesBothWays) {
+  // SetUp's role change is seq 1, a system event in the timeline; messages are 2..8.
   for (int i = 1; i <= 7; ++i) {
     ASSERT_TRUE(SendMessage(db.txn(), Ctx(owner), limits, SendRequest{group, std::to_string(i), "m", {}}).ok());
   }
   auto latest = ReadHistory(db.txn(), Ctx(member), limits, HistoryQuery{group, {}, {}, 3});
   ASSERT_TRUE(latest.ok());
   ASSERT_EQ(latest->messages.size(), 3u);
-  EXPECT_EQ(latest->messages.front().seq, 5);
-  EXPECT_EQ(latest->messages.back().seq, 7);
+  EXPECT_EQ(latest->messages.front().seq, 6);
+  EXPECT_EQ(latest->messages.back().seq, 8);
   EXPECT_TRUE(latest->has_more);
-  EXPECT_EQ(latest->last_seq, 7);
+  EXPECT_EQ(latest->last_seq, 8);
   auto older = ReadHistory(db.txn(), Ctx(member), limits, HistoryQuery{group, 2, {}, 3});
   ASSERT_EQ(older->messages.size(), 1u);
+  EXPECT_EQ(older->messages[0].kind, EventKind::kRoleChanged);
   EXPECT_FALSE(older->has_more);
-  auto newer = ReadHistory(db.txn(), Ctx(member), limits, HistoryQuery{group, {}, 4, 10});
+  auto newer = ReadHistory(db.txn(), Ctx(member), limits, HistoryQuery{group, {}, 5, 10});
   ASSERT_EQ(newer->messages.size(), 3u);
-  EXPECT_EQ(newer->messages.front().seq, 5);
+  EXPECT_EQ(newer->messages.front().seq, 6);
   EXPECT_FALSE(newer->has_more);
   limits.max_history_page = 2;
   auto capped = ReadHistory(db.txn(), Ctx(member), limits, HistoryQuery{group, {}, {}, 100});

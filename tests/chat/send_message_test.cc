@@ -14,7 +14,7 @@ class SendMessageTest : public ::testing::Test {
     alice = db.AddUser("alice");
     bob = db.AddUser("bob");
     carol = db.AddUser("carol");
-    auto direct = CreateDirect(db.txn(), Ctx(alice), db.ids, bob);
+    auto direct = CreateDirect(db.txn(), Ctx(alice), db.ids, limits, bob);
     ASSERT_TRUE(direct.ok());
     conversation = direct->conversation.id;
   }
@@ -87,7 +87,8 @@ TEST_F(SendMessageTest, NonMemberSeesTheSameAnswerAsForANonexistentConversation)
 TEST_F(SendMessageTest, RecipientsAreEveryMemberIncludingTheSender) {
   auto r = Send(alice, "a", "hi");
   ASSERT_TRUE(r.ok());
-  std::vector<UserId> got = r->recipients;
+  std::vector<UserId> got;
+  for (const auto& recipient : r->recipients) got.push_back(recipient.user);
   std::sort(got.begin(), got.end());
   std::vector<UserId> want{alice, bob};
   std::sort(want.begin(), want.end());

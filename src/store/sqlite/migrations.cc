@@ -8,13 +8,17 @@ namespace {
 
 // Append only: never edit a migration that has shipped.
 const char* const kMigrations[] = {
-    // 1: accounts, sessions, conversations, members, messages.
+    // 1: accounts, sessions, conversations and their timelines, per-user update log.
     R"sql(
 CREATE TABLE users (
   id INTEGER PRIMARY KEY,
   handle TEXT NOT NULL UNIQUE COLLATE NOCASE,
   password_hash TEXT NOT NULL,
-  created_at INTEGER NOT NULL
+  created_at INTEGER NOT NULL,
+  pts INTEGER NOT NULL DEFAULT 0,          -- last entry of this user's update log
+  pts_floor INTEGER NOT NULL DEFAULT 0,    -- entries at or below were pruned
+  last_seen INTEGER NOT NULL DEFAULT 0,
+  presence_hidden INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE sessions (
   id INTEGER PRIMARY KEY,
@@ -36,7 +40,8 @@ CREATE TABLE conversations (
   created_by INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
   last_seq INTEGER NOT NULL DEFAULT 0,
-  last_activity INTEGER NOT NULL
+  last_activity INTEGER NOT NULL,
+  large INTEGER NOT NULL DEFAULT 0         -- keeps its own sequence, no per-member log rows
 );
 CREATE TABLE members (
   conversation_id INTEGER NOT NULL REFERENCES conversations(id),
@@ -44,20 +49,46 @@ CREATE TABLE members (
   role TEXT NOT NULL,
   joined_at INTEGER NOT NULL,
   read_seq INTEGER NOT NULL DEFAULT 0,
+  delivered_seq INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (conversation_id, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX members_by_user ON members(user_id, conversation_id);
+-- Every event of a conversation, messages and system events alike, in one
+-- dense sequence. A message row holds the message's current state.
 CREATE TABLE messages (
   conversation_id INTEGER NOT NULL,
   seq INTEGER NOT NULL,
+  kind TEXT NOT NULL,
   sender_id INTEGER NOT NULL,
-  client_msg_id TEXT NOT NULL,
+  client_msg_id TEXT,
   body TEXT NOT NULL,
   reply_to INTEGER,
+  target_seq INTEGER,
+  target_user INTEGER,
   created_at INTEGER NOT NULL,
+  edited_at INTEGER,
+  deleted INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (conversation_id, seq)
 ) WITHOUT ROWID;
-CREATE UNIQUE INDEX messages_idempotency ON messages(conversation_id, sender_id, client_msg_id);
+CREATE UNIQUE INDEX messages_idempotency ON messages(conversation_id, sender_id, client_msg_id)
+  WHERE client_msg_id IS NOT NULL;
+CREATE TABLE reactions (
+  conversation_id INTEGER NOT NULL,
+  message_seq INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  emoji TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, message_seq, user_id)
+) WITHOUT ROWID;
+-- Each user's dense log of the changes that concern them (Telegram's pts):
+-- which conversation changed and at which seq. Large conversations write no
+-- rows here for their messages.
+CREATE TABLE user_updates (
+  user_id INTEGER NOT NULL,
+  pts INTEGER NOT NULL,
+  conversation_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,          -- the conversation seq the change is at (0: receipts, membership)
+  PRIMARY KEY (user_id, pts)
+) WITHOUT ROWID;
 )sql",
 };
 

@@ -1,10 +1,14 @@
 #include "store/sqlite/sqlite_txn.h"
 
+#include <algorithm>
+
 namespace natter::sqlite {
 namespace {
 
+#define USER_COLUMNS "id, handle, password_hash, created_at, last_seen, presence_hidden"
+
 User ReadUser(const Statement& s) {
-  return User{s.Int(0), s.Text(1), s.Text(2), s.Int(3)};
+  return User{s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5) != 0};
 }
 
 Conversation ReadConversation(const Statement& s, int first = 0) {
@@ -17,11 +21,14 @@ Conversation ReadConversation(const Statement& s, int first = 0) {
   c.created_at = s.Int(first + 5);
   c.last_seq = s.Int(first + 6);
   c.last_activity = s.Int(first + 7);
+  c.large = s.Int(first + 8) != 0;
   return c;
 }
 
+#define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
+
 Member ReadMember(const Statement& s) {
-  return Member{s.Int(0), s.Int(1), ParseRole(s.Text(2)).value_or(Role::kReadOnly), s.Int(3), s.Int(4)};
+  return Member{s.Int(0), s.Int(1), ParseRole(s.Text(2)).value_or(Role::kReadOnly), s.Int(3), s.Int(4), s.Int(5)};
 }
 
 Message ReadMessage(const Statement& s, int first = 0) {
@@ -33,12 +40,19 @@ Message ReadMessage(const Statement& s, int first = 0) {
   m.text = s.Text(first + 4);
   m.reply_to = s.OptInt(first + 5);
   m.created_at = s.Int(first + 6);
+  m.kind = ParseEventKind(s.Text(first + 7)).value_or(EventKind::kMessage);
+  m.target_seq = s.OptInt(first + 8);
+  m.target_user = s.OptInt(first + 9);
+  m.edited_at = s.OptInt(first + 10);
+  m.deleted = s.Int(first + 11) != 0;
   return m;
 }
 
 #define CONVERSATION_COLUMNS \
-  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity"
-#define MESSAGE_COLUMNS "conversation_id, seq, sender_id, client_msg_id, body, reply_to, created_at"
+  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
+#define MESSAGE_COLUMNS                                                                           \
+  "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
+  "target_seq, target_user, edited_at, deleted"
 
 template <class T, class Reader>
 Result<std::optional<T>> One(Statement& s, Reader read) {
@@ -58,13 +72,13 @@ Status SqliteTxn::InsertUser(const User& user) {
 }
 
 Result<std::optional<User>> SqliteTxn::FindUserByHandle(std::string_view handle) {
-  auto s = db_.Prepare("SELECT id, handle, password_hash, created_at FROM users WHERE handle = ?");
+  auto s = db_.Prepare("SELECT " USER_COLUMNS " FROM users WHERE handle = ?");
   s.Bind(1, handle);
   return One<User>(s, ReadUser);
 }
 
 Result<std::optional<User>> SqliteTxn::FindUser(UserId id) {
-  auto s = db_.Prepare("SELECT id, handle, password_hash, created_at FROM users WHERE id = ?");
+  auto s = db_.Prepare("SELECT " USER_COLUMNS " FROM users WHERE id = ?");
   s.Bind(1, id);
   return One<User>(s, ReadUser);
 }
@@ -113,10 +127,11 @@ Status SqliteTxn::MarkRefreshTokenUsed(std::string_view hash) {
 Status SqliteTxn::InsertConversation(const Conversation& c) {
   auto s = db_.Prepare(
       "INSERT INTO conversations(id, kind, title, direct_key, created_by, created_at, last_seq, "
-      "last_activity) VALUES(?,?,?,?,?,?,?,?)");
+      "last_activity, large) VALUES(?,?,?,?,?,?,?,?,?)");
   s.Bind(1, c.id).Bind(2, KindName(c.kind)).Bind(3, c.title);
   if (c.direct_key.empty()) s.BindNull(4); else s.Bind(4, c.direct_key);
-  s.Bind(5, c.created_by).Bind(6, c.created_at).Bind(7, c.last_seq).Bind(8, c.last_activity);
+  s.Bind(5, c.created_by).Bind(6, c.created_at).Bind(7, c.last_seq).Bind(8, c.last_activity)
+      .Bind(9, int64_t{c.large});
   return s.Run();
 }
 
@@ -152,9 +167,9 @@ Result<Seq> SqliteTxn::NextSeq(ConversationId id, int64_t now_ms) {
 
 Status SqliteTxn::InsertMember(const Member& m) {
   auto s = db_.Prepare(
-      "INSERT INTO members(conversation_id, user_id, role, joined_at, read_seq) VALUES(?,?,?,?,?)");
+      "INSERT INTO members(" MEMBER_COLUMNS ") VALUES(?,?,?,?,?,?)");
   s.Bind(1, m.conversation_id).Bind(2, m.user_id).Bind(3, RoleName(m.role)).Bind(4, m.joined_at)
-      .Bind(5, m.read_seq);
+      .Bind(5, m.read_seq).Bind(6, m.delivered_seq);
   return s.Run();
 }
 
@@ -179,16 +194,14 @@ Status SqliteTxn::UpdateReadSeq(ConversationId c, UserId u, Seq seq) {
 
 Result<std::optional<Member>> SqliteTxn::FindMember(ConversationId c, UserId u) {
   auto s = db_.Prepare(
-      "SELECT conversation_id, user_id, role, joined_at, read_seq FROM members "
-      "WHERE conversation_id = ? AND user_id = ?");
+      "SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? AND user_id = ?");
   s.Bind(1, c).Bind(2, u);
   return One<Member>(s, ReadMember);
 }
 
 Result<std::vector<Member>> SqliteTxn::ListMembers(ConversationId c) {
   auto s = db_.Prepare(
-      "SELECT conversation_id, user_id, role, joined_at, read_seq FROM members "
-      "WHERE conversation_id = ? ORDER BY joined_at, user_id");
+      "SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id");
   s.Bind(1, c);
   std::vector<Member> out;
   for (;;) {
@@ -210,9 +223,9 @@ Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, 
   // the (usually small) span between read_seq and last_seq.
   auto s = db_.Prepare(
       "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
-      "c.last_seq, c.last_activity, m.role, m.read_seq, "
+      "c.last_seq, c.last_activity, c.large, m.role, m.read_seq, m.delivered_seq, "
       "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
-      "   AND x.sender_id != m.user_id) "
+      "   AND x.kind = 'message' AND x.deleted = 0 AND x.sender_id != m.user_id) "
       "FROM members m JOIN conversations c ON c.id = m.conversation_id "
       "WHERE m.user_id = ? ORDER BY c.last_activity DESC, c.id DESC LIMIT ?");
   s.Bind(1, u).Bind(2, int64_t{limit});
@@ -222,23 +235,31 @@ Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, 
     if (!row) break;
     ConversationSummary summary;
     summary.conversation = ReadConversation(s);
-    summary.my_role = ParseRole(s.Text(8)).value_or(Role::kReadOnly);
-    summary.my_read_seq = s.Int(9);
-    summary.unread = s.Int(10);
+    summary.my_role = ParseRole(s.Text(9)).value_or(Role::kReadOnly);
+    summary.my_read_seq = s.Int(10);
+    summary.my_delivered_seq = s.Int(11);
+    summary.unread = s.Int(12);
     out.push_back(std::move(summary));
   }
+  // The newest message, not the newest event: a reaction is not a preview.
   for (auto& summary : out) {
     if (summary.conversation.last_seq == 0) continue;
-    NATTER_TRY(summary.last_message,
-               FindMessage(summary.conversation.id, summary.conversation.last_seq));
+    auto last = db_.Prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = ? "
+                            "AND kind = 'message' ORDER BY seq DESC LIMIT 1");
+    last.Bind(1, summary.conversation.id);
+    NATTER_TRY(summary.last_message, One<Message>(last, [](const Statement& s) { return ReadMessage(s); }));
   }
   return out;
 }
 
 Status SqliteTxn::InsertMessage(const Message& m) {
-  auto s = db_.Prepare("INSERT INTO messages(" MESSAGE_COLUMNS ") VALUES(?,?,?,?,?,?,?)");
-  s.Bind(1, m.conversation_id).Bind(2, m.seq).Bind(3, m.sender_id).Bind(4, m.client_msg_id)
-      .Bind(5, m.text).Bind(6, m.reply_to).Bind(7, m.created_at);
+  auto s = db_.Prepare(
+      "INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, created_at, "
+      "kind, target_seq, target_user, edited_at, deleted) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+  s.Bind(1, m.conversation_id).Bind(2, m.seq).Bind(3, m.sender_id);
+  if (m.client_msg_id.empty()) s.BindNull(4); else s.Bind(4, m.client_msg_id);
+  s.Bind(5, m.text).Bind(6, m.reply_to).Bind(7, m.created_at).Bind(8, EventKindName(m.kind))
+      .Bind(9, m.target_seq).Bind(10, m.target_user).Bind(11, m.edited_at).Bind(12, int64_t{m.deleted});
   return s.Run();
 }
 
@@ -275,6 +296,164 @@ Result<std::vector<Message>> SqliteTxn::History(const HistoryQuery& q) {
                        "WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?");
   s.Bind(1, q.conversation_id).Bind(2, q.before.value_or(INT64_MAX)).Bind(3, int64_t{q.limit});
   return collect(s);
+}
+
+Status SqliteTxn::SetLastSeen(UserId id, int64_t ms) {
+  auto s = db_.Prepare("UPDATE users SET last_seen = ? WHERE id = ?");
+  s.Bind(1, ms).Bind(2, id);
+  return s.Run();
+}
+
+Status SqliteTxn::SetPresenceHidden(UserId id, bool hidden) {
+  auto s = db_.Prepare("UPDATE users SET presence_hidden = ? WHERE id = ?");
+  s.Bind(1, int64_t{hidden}).Bind(2, id);
+  return s.Run();
+}
+
+Result<std::vector<UserId>> SqliteTxn::ListContacts(UserId id, int limit) {
+  auto s = db_.Prepare(
+      "SELECT DISTINCT o.user_id FROM members m JOIN conversations c ON c.id = m.conversation_id "
+      "JOIN members o ON o.conversation_id = m.conversation_id "
+      "WHERE m.user_id = ? AND c.large = 0 AND o.user_id != m.user_id LIMIT ?");
+  s.Bind(1, id).Bind(2, int64_t{limit});
+  std::vector<UserId> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(s.Int(0));
+  }
+}
+
+Result<bool> SqliteTxn::ShareConversation(UserId a, UserId b) {
+  auto s = db_.Prepare(
+      "SELECT 1 FROM members m JOIN members o ON o.conversation_id = m.conversation_id "
+      "WHERE m.user_id = ? AND o.user_id = ? LIMIT 1");
+  s.Bind(1, a).Bind(2, b);
+  NATTER_TRY(bool row, s.Step());
+  return row;
+}
+
+Result<UpdateLogState> SqliteTxn::GetUpdateLogState(UserId id) {
+  auto s = db_.Prepare("SELECT pts, pts_floor FROM users WHERE id = ?");
+  s.Bind(1, id);
+  NATTER_TRY(bool row, s.Step());
+  if (!row) return NotFound("user not found");
+  return UpdateLogState{s.Int(0), s.Int(1)};
+}
+
+Result<int64_t> SqliteTxn::AppendUserUpdate(UserId id, ConversationId c, Seq seq) {
+  auto bump = db_.Prepare("UPDATE users SET pts = pts + 1 WHERE id = ? RETURNING pts");
+  bump.Bind(1, id);
+  NATTER_TRY(bool row, bump.Step());
+  if (!row) return NotFound("user not found");
+  int64_t pts = bump.Int(0);
+  NATTER_RETURN_IF_ERROR(bump.Run());
+  auto s = db_.Prepare("INSERT INTO user_updates(user_id, pts, conversation_id, seq) VALUES(?,?,?,?)");
+  s.Bind(1, id).Bind(2, pts).Bind(3, c).Bind(4, seq);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return pts;
+}
+
+Result<std::vector<UserUpdate>> SqliteTxn::UserUpdatesSince(UserId id, int64_t after, int limit) {
+  auto s = db_.Prepare(
+      "SELECT pts, conversation_id, seq FROM user_updates WHERE user_id = ? AND pts > ? ORDER BY pts LIMIT ?");
+  s.Bind(1, id).Bind(2, after).Bind(3, int64_t{limit});
+  std::vector<UserUpdate> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(UserUpdate{s.Int(0), s.Int(1), s.Int(2)});
+  }
+}
+
+Status SqliteTxn::PruneUserUpdates(UserId id, int64_t floor) {
+  auto del = db_.Prepare("DELETE FROM user_updates WHERE user_id = ? AND pts <= ?");
+  del.Bind(1, id).Bind(2, floor);
+  NATTER_RETURN_IF_ERROR(del.Run());
+  auto s = db_.Prepare("UPDATE users SET pts_floor = max(pts_floor, ?) WHERE id = ?");
+  s.Bind(1, floor).Bind(2, id);
+  return s.Run();
+}
+
+Status SqliteTxn::SetLarge(ConversationId id) {
+  auto s = db_.Prepare("UPDATE conversations SET large = 1 WHERE id = ?");
+  s.Bind(1, id);
+  return s.Run();
+}
+
+Status SqliteTxn::UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) {
+  auto s = db_.Prepare(
+      "UPDATE members SET delivered_seq = max(delivered_seq, ?) WHERE conversation_id = ? AND user_id = ?");
+  s.Bind(1, seq).Bind(2, c).Bind(3, u);
+  return s.Run();
+}
+
+Result<std::vector<Conversation>> SqliteTxn::ListLargeConversations(UserId u) {
+  auto s = db_.Prepare(
+      "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, c.last_seq, "
+      "c.last_activity, c.large FROM members m JOIN conversations c ON c.id = m.conversation_id "
+      "WHERE m.user_id = ? AND c.large = 1");
+  s.Bind(1, u);
+  std::vector<Conversation> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(ReadConversation(s));
+  }
+}
+
+Status SqliteTxn::UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) {
+  auto s = db_.Prepare("UPDATE messages SET body = ?, edited_at = ? WHERE conversation_id = ? AND seq = ?");
+  s.Bind(1, text).Bind(2, edited_at).Bind(3, c).Bind(4, seq);
+  return s.Run();
+}
+
+Status SqliteTxn::EraseMessage(ConversationId c, Seq seq) {
+  auto s = db_.Prepare("UPDATE messages SET body = '', deleted = 1 WHERE conversation_id = ? AND seq = ?");
+  s.Bind(1, c).Bind(2, seq);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  auto edits = db_.Prepare(
+      "UPDATE messages SET body = '' WHERE conversation_id = ? AND target_seq = ? AND kind = 'edit'");
+  edits.Bind(1, c).Bind(2, seq);
+  NATTER_RETURN_IF_ERROR(edits.Run());
+  auto reactions = db_.Prepare("DELETE FROM reactions WHERE conversation_id = ? AND message_seq = ?");
+  reactions.Bind(1, c).Bind(2, seq);
+  return reactions.Run();
+}
+
+Status SqliteTxn::SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) {
+  auto s = db_.Prepare(
+      "INSERT INTO reactions(conversation_id, message_seq, user_id, emoji) VALUES(?,?,?,?) "
+      "ON CONFLICT(conversation_id, message_seq, user_id) DO UPDATE SET emoji = excluded.emoji");
+  s.Bind(1, c).Bind(2, seq).Bind(3, u).Bind(4, emoji);
+  return s.Run();
+}
+
+Status SqliteTxn::RemoveReaction(ConversationId c, Seq seq, UserId u) {
+  auto s = db_.Prepare("DELETE FROM reactions WHERE conversation_id = ? AND message_seq = ? AND user_id = ?");
+  s.Bind(1, c).Bind(2, seq).Bind(3, u);
+  return s.Run();
+}
+
+Status SqliteTxn::LoadReactions(std::vector<Message>& messages) {
+  if (messages.empty()) return OkStatus();
+  Seq low = messages.front().seq, high = messages.front().seq;
+  for (const auto& m : messages) {
+    low = std::min(low, m.seq);
+    high = std::max(high, m.seq);
+  }
+  auto s = db_.Prepare(
+      "SELECT message_seq, user_id, emoji FROM reactions WHERE conversation_id = ? "
+      "AND message_seq BETWEEN ? AND ? ORDER BY message_seq, user_id");
+  s.Bind(1, messages.front().conversation_id).Bind(2, low).Bind(3, high);
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return OkStatus();
+    Seq seq = s.Int(0);
+    for (auto& m : messages) {
+      if (m.seq == seq) m.reactions.push_back(Reaction{s.Int(1), s.Text(2)});
+    }
+  }
 }
 
 }  // namespace natter::sqlite

@@ -21,6 +21,14 @@ class SqliteTxn final : public StoreTxn {
   Status InsertRefreshToken(const RefreshTokenRecord& token) override;
   Result<std::optional<RefreshTokenRecord>> FindRefreshToken(std::string_view hash) override;
   Status MarkRefreshTokenUsed(std::string_view hash) override;
+  Status SetLastSeen(UserId id, int64_t ms) override;
+  Status SetPresenceHidden(UserId id, bool hidden) override;
+  Result<std::vector<UserId>> ListContacts(UserId id, int limit) override;
+  Result<bool> ShareConversation(UserId a, UserId b) override;
+  Result<UpdateLogState> GetUpdateLogState(UserId id) override;
+  Result<int64_t> AppendUserUpdate(UserId id, ConversationId c, Seq seq) override;
+  Result<std::vector<UserUpdate>> UserUpdatesSince(UserId id, int64_t after, int limit) override;
+  Status PruneUserUpdates(UserId id, int64_t floor) override;
 
   Status InsertConversation(const Conversation& c) override;
   Result<std::optional<Conversation>> FindConversation(ConversationId id) override;
@@ -30,17 +38,25 @@ class SqliteTxn final : public StoreTxn {
   Status InsertMember(const Member& m) override;
   Status DeleteMember(ConversationId c, UserId u) override;
   Status UpdateRole(ConversationId c, UserId u, Role role) override;
+  Status SetLarge(ConversationId id) override;
   Status UpdateReadSeq(ConversationId c, UserId u, Seq seq) override;
+  Status UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) override;
   Result<std::optional<Member>> FindMember(ConversationId c, UserId u) override;
   Result<std::vector<Member>> ListMembers(ConversationId c) override;
   Result<int64_t> CountMembers(ConversationId c) override;
   Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) override;
+  Result<std::vector<Conversation>> ListLargeConversations(UserId u) override;
 
   Status InsertMessage(const Message& m) override;
   Result<std::optional<Message>> FindMessage(ConversationId c, Seq seq) override;
   Result<std::optional<Message>> FindByClientMsgId(ConversationId c, UserId sender,
                                                    std::string_view client_msg_id) override;
   Result<std::vector<Message>> History(const HistoryQuery& q) override;
+  Status UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) override;
+  Status EraseMessage(ConversationId c, Seq seq) override;
+  Status SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) override;
+  Status RemoveReaction(ConversationId c, Seq seq, UserId u) override;
+  Status LoadReactions(std::vector<Message>& messages) override;
 
  private:
   Database& db_;

@@ -1,0 +1,22 @@
+// The opaque sync token a client resumes from: its position (pts and the seq
+// of each large conversation) for one user, signed with the server's current
+// key so any node can check it, and a client can neither forge nor borrow one.
+// It names no database instance, so it keeps working when conversations are
+// spread over several.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "auth/key_ring.h"
+#include "chat/sync.h"
+#include "natter/status.h"
+
+namespace natter::api {
+
+std::string EncodeSyncToken(const auth::KeyRing& keys, UserId user, const chat::SyncPosition& position);
+// bad_request "invalid sync token" for anything tampered, malformed, signed
+// with an unknown key, or made for another user.
+Result<chat::SyncPosition> DecodeSyncToken(const auth::KeyRing& keys, UserId user, std::string_view token);
+
+}  // namespace natter::api

@@ -1,0 +1,81 @@
+#include "chat/message_lifecycle.h"
+
+#include "chat/permissions.h"
+#include "chat/send_message.h"
+#include "chat/text_rules.h"
+
+namespace natter::chat {
+namespace {
+
+// The live message `seq` in a conversation the caller belongs to. Deleted
+// messages and system events answer not_found: there is nothing to act on.
+Result<std::pair<std::pair<Conversation, Member>, Message>> LiveMessage(StoreTxn& txn, const Context& ctx,
+                                                                        ConversationId id, Seq seq) {
+  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
+  NATTER_TRY(auto message, txn.FindMessage(id, seq));
+  if (!message || message->kind != EventKind::kMessage || message->deleted) {
+    return NotFound("message not found");
+  }
+  return std::make_pair(std::move(membership), std::move(*message));
+}
+
+Message About(EventKind kind, UserId actor, Seq target, std::string text = {}) {
+  Message e;
+  e.kind = kind;
+  e.sender_id = actor;
+  e.target_seq = target;
+  e.text = std::move(text);
+  return e;
+}
+
+}  // namespace
+
+Result<Appended> EditMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                             Seq seq, const std::string& text) {
+  if (text.empty()) return BadRequest("text is empty");
+  if (text.size() > limits.max_text_bytes) return TooLarge("text is too long");
+  if (!IsValidUtf8Text(text)) return BadRequest("text must be valid UTF-8");
+  NATTER_TRY(auto found, LiveMessage(txn, ctx, id, seq));
+  auto& [membership, message] = found;
+  if (message.sender_id != ctx.caller) return Forbidden("only the author may edit a message");
+  if (!CanPost(membership.first.kind, membership.second.role)) return Forbidden("your role may not post here");
+  if (ctx.now_ms - message.created_at > limits.edit_window_ms) {
+    return Forbidden("the edit window for this message has passed");
+  }
+  NATTER_RETURN_IF_ERROR(txn.UpdateMessageText(id, seq, text, ctx.now_ms));
+  return AppendEvent(txn, membership.first, About(EventKind::kEdit, ctx.caller, seq, text), ctx.now_ms, limits);
+}
+
+Result<Appended> DeleteMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                               Seq seq) {
+  NATTER_TRY(auto found, LiveMessage(txn, ctx, id, seq));
+  auto& [membership, message] = found;
+  const auto& [conversation, me] = membership;
+  bool moderator = conversation.kind != ConversationKind::kDirect && me.role >= Role::kAdmin;
+  if (message.sender_id != ctx.caller && !moderator) {
+    return Forbidden("only the author or an admin may delete this message");
+  }
+  NATTER_RETURN_IF_ERROR(txn.EraseMessage(id, seq));
+  return AppendEvent(txn, conversation, About(EventKind::kDelete, ctx.caller, seq), ctx.now_ms, limits);
+}
+
+Result<Appended> React(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
+                       const std::string& emoji) {
+  if (emoji.size() > limits.max_emoji_bytes) return TooLarge("emoji is too long");
+  if (!IsValidUtf8Text(emoji)) return BadRequest("emoji must be valid UTF-8");
+  for (unsigned char c : emoji) {
+    if (c < 0x20) return BadRequest("emoji must be printable");
+  }
+  NATTER_TRY(auto found, LiveMessage(txn, ctx, id, seq));
+  auto& [membership, message] = found;
+  if (membership.second.role == Role::kReadOnly) return Forbidden("read-only members may not react");
+  if (emoji.empty()) {
+    NATTER_RETURN_IF_ERROR(txn.RemoveReaction(id, seq, ctx.caller));
+  } else {
+    NATTER_RETURN_IF_ERROR(txn.SetReaction(id, seq, ctx.caller, emoji));
+  }
+  return AppendEvent(txn, membership.first, About(EventKind::kReaction, ctx.caller, seq, emoji), ctx.now_ms,
+                     limits);
+}
+
+}  // namespace natter::chat

@@ -1,0 +1,24 @@
+// What happens to a message after it is sent: edits (author only, within a
+// window), delete for everyone (author; admins and owner in groups and
+// channels), reactions (one emoji per member per message). Each change is an
+// event with its own seq, so sync carries it like a message.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "chat/conversations.h"
+#include "chat/timeline.h"
+
+namespace natter::chat {
+
+Result<Appended> EditMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                             Seq seq, const std::string& text);
+// Leaves a tombstone: the text, and every earlier edit's text, is erased from storage.
+Result<Appended> DeleteMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                               Seq seq);
+// Sets the caller's reaction to `emoji`, or removes it when `emoji` is empty.
+Result<Appended> React(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
+                       const std::string& emoji);
+
+}  // namespace natter::chat

@@ -1,0 +1,52 @@
+// Catch-up after being away: everything that concerns a user since a known
+// position, with a bounded page of the newest events per conversation and a
+// gap marker for the rest. Cost grows with what changed, not with history or
+// the number of conversations: the user's update log names the small
+// conversations that changed; large ones are compared by their own seq.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/conversations.h"
+
+namespace natter::chat {
+
+// Where a client was: its pts, and its seq in each large conversation. The
+// API layer wraps this in a signed, opaque token.
+struct SyncPosition {
+  int64_t pts = 0;
+  std::map<ConversationId, Seq> large;
+};
+
+struct ConversationCatchUp {
+  ConversationId id = 0;
+  bool removed = false;  // the user is no longer a member; nothing else is set
+  Conversation conversation;
+  Role my_role = Role::kMember;
+  // Small conversations: every member with their watermarks. Large: only the caller.
+  std::vector<Member> members;
+  std::vector<Message> events;  // ascending seq, the newest page
+  // Missed events not in this page: [gap_from, gap_to]; load them through history.
+  Seq gap_from = 0;
+  Seq gap_to = 0;
+};
+
+struct SyncResult {
+  // The position is too old (pruned) or too far behind: drop local state and
+  // sync again without a position.
+  bool resync_required = false;
+  std::string reason;
+  std::vector<ConversationCatchUp> conversations;
+  SyncPosition position;  // the new position, to resume from next time
+  int64_t rows_read = 0;  // what the catch-up read, so tests can bound its cost
+};
+
+// `since` empty: a fresh install; every conversation (newest activity first, up
+// to ChatLimits::max_sync_conversations) with its newest page.
+Result<SyncResult> CatchUp(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+                           const std::optional<SyncPosition>& since);
+
+}  // namespace natter::chat

@@ -1,0 +1,90 @@
+#include "presence/presence_service.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace natter::presence {
+
+namespace json = boost::json;
+
+namespace {
+constexpr int kMaxContacts = 10000;
+}
+
+PresenceService::PresenceService(Store& store, Broker& broker, const Clock& clock,
+                                 boost::asio::io_context& timers, int64_t grace_ms)
+    : store_(store), broker_(broker), clock_(clock), timers_(timers), grace_ms_(grace_ms) {}
+
+void PresenceService::Connected(UserId user) {
+  bool announce = false;
+  {
+    std::lock_guard lock(mu_);
+    State& s = users_[user];
+    if (++s.connections == 1) {
+      if (s.going_offline) {
+        s.going_offline->cancel();  // back within the grace period: nobody saw it leave
+        s.going_offline.reset();
+      } else {
+        announce = true;
+      }
+    }
+  }
+  if (announce) Announce(user, true, 0, false);
+}
+
+void PresenceService::Disconnected(UserId user) {
+  std::lock_guard lock(mu_);
+  auto it = users_.find(user);
+  if (it == users_.end() || --it->second.connections > 0) return;
+  auto timer = std::make_shared<boost::asio::steady_timer>(timers_, std::chrono::milliseconds(grace_ms_));
+  it->second.going_offline = timer;
+  timer->async_wait([this, user, timer](const boost::system::error_code& ec) {
+    if (!ec) WentOffline(user);
+  });
+}
+
+bool PresenceService::IsOnline(UserId user) const {
+  std::lock_guard lock(mu_);
+  auto it = users_.find(user);
+  // Within the grace period a user still counts as online.
+  return it != users_.end() && (it->second.connections > 0 || it->second.going_offline);
+}
+
+void PresenceService::WentOffline(UserId user) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = users_.find(user);
+    if (it == users_.end() || it->second.connections > 0) return;
+    users_.erase(it);
+  }
+  int64_t now = clock_.NowMs();
+  store_.Write([user, now](StoreTxn& txn) { return txn.SetLastSeen(user, now); },
+               [this, user, now](Status st) {
+                 if (st.ok()) Announce(user, false, now, false);
+               });
+}
+
+void PresenceService::VisibilityChanged(UserId user, bool hidden) {
+  // Hiding looks like going offline to contacts; showing again tells the truth.
+  bool online = IsOnline(user);
+  Announce(user, online && !hidden, 0, true);
+}
+
+void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool force) {
+  store_.Read([this, user, online, last_seen, force](StoreTxn& txn) {
+    auto me = txn.FindUser(user);
+    if (!me.ok() || !me->has_value()) return;
+    if ((*me)->presence_hidden && !force) return;
+    auto contacts = txn.ListContacts(user, kMaxContacts);
+    if (!contacts.ok() || contacts->empty()) return;
+    json::object frame{{"type", "presence"}, {"user_id", user}, {"status", online ? "online" : "offline"}};
+    // A hidden user's last-seen is never shown.
+    if (!online && !(*me)->presence_hidden) frame["last_seen"] = last_seen ? last_seen : (*me)->last_seen;
+    Event event;
+    event.payload = std::make_shared<const std::string>(json::serialize(frame));
+    for (UserId c : *contacts) event.recipients.push_back(EventRecipient{c, 0});
+    broker_.Publish(std::move(event));
+  });
+}
+
+}  // namespace natter::presence

@@ -1,0 +1,52 @@
+// Presence: a user is online while at least one of their devices is
+// connected; when the last one leaves, they turn offline (with last-seen
+// stored) only after a grace period, so a flaky mobile network does not flap.
+// Changes are told to the users who share a small conversation with them,
+// unless they chose to hide their presence. Never stored but for last-seen.
+//
+// Thread-safety: Connected/Disconnected/IsOnline may be called from any
+// thread (one mutex); timers run on the io_context given at construction.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "broker/broker.h"
+#include "natter/clock.h"
+#include "store/store.h"
+
+namespace natter::presence {
+
+class PresenceService {
+ public:
+  PresenceService(Store& store, Broker& broker, const Clock& clock, boost::asio::io_context& timers,
+                  int64_t grace_ms);
+
+  void Connected(UserId user);
+  void Disconnected(UserId user);
+  bool IsOnline(UserId user) const;
+  // Tells the user's contacts of a change of visibility (hidden or shown).
+  void VisibilityChanged(UserId user, bool hidden);
+
+ private:
+  struct State {
+    int connections = 0;
+    std::shared_ptr<boost::asio::steady_timer> going_offline;  // set during the grace period
+  };
+  void WentOffline(UserId user);
+  // Publishes {"type":"presence",...} to the user's contacts, unless hidden.
+  void Announce(UserId user, bool online, int64_t last_seen, bool force);
+
+  Store& store_;
+  Broker& broker_;
+  const Clock& clock_;
+  boost::asio::io_context& timers_;
+  const int64_t grace_ms_;
+  mutable std::mutex mu_;
+  std::unordered_map<UserId, State> users_;
+};
+
+}  // namespace natter::presence

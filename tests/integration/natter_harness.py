@@ -1,0 +1,824 @@
+"""Shared helpers for natter's integration tests.
+
+Each test file is run as
+    /usr/bin/python3 tests/integration/test_x.py --natterd /path/to/natterd [unittest args]
+
+What is here:
+  * Natterd: starts a real natterd on 127.0.0.1, port 0, with a temporary data
+    directory (deleted at the end); stop (SIGTERM), kill (SIGKILL), restart.
+  * http_request / Natterd.http: tiny HTTP client returning (status, json).
+  * register / login helpers (Natterd.new_user).
+  * WsClient: asyncio WebSocket client (python3-websockets) that sends requests
+    and waits for the answer with the same id while collecting events.
+  * RawWebSocket: a blocking WebSocket client over a plain socket, for frames a
+    well-behaved library refuses to send (invalid UTF-8, oversized, deflated...).
+  * Token forging helpers (for expired / alg:none / foreign-key tokens).
+  * AsyncTestCase: IsolatedAsyncioTestCase whose every test has a hard timeout.
+  * main(): parses --natterd, runs unittest, exits non-zero on failure or skip.
+
+Standard library plus websockets only. Everything talks to 127.0.0.1 and every
+wait is bounded.
+"""
+
+import argparse
+import asyncio
+import atexit
+import base64
+import functools
+import hashlib
+import hmac
+import http.client
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import zlib
+
+import websockets
+import websockets.exceptions
+
+HOST = "127.0.0.1"
+NATTERD = os.environ.get("NATTERD_BIN", "")
+DEFAULT_TIMEOUT = 10.0
+LISTEN_RE = re.compile(r"natterd listening on https?://[0-9.]+:(\d+)")
+
+_live_servers = []
+
+
+def _cleanup_all():
+    for server in list(_live_servers):
+        try:
+            server.close()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+atexit.register(_cleanup_all)
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+# ---------------------------------------------------------------------------
+
+
+def is_chat_message(frame):
+    """A {"type":"message"} frame that carries a chat message, not a system event."""
+    return frame.get("message", {}).get("kind", "message") == "message"
+
+
+def http_request(port, method, path, body=None, token=None, headers=None, raw=None,
+                 timeout=DEFAULT_TIMEOUT, source=None):
+    """One HTTP request to 127.0.0.1:port. Returns (status, parsed JSON or text).
+
+    body: a JSON-able value sent as the request body; raw: bytes sent as is.
+    source: a local address to bind (e.g. "127.0.0.2") to look like another client.
+    """
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
+    try:
+        hdrs = {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        elif raw is not None:
+            data = raw
+        if token is not None:
+            hdrs["Authorization"] = "Bearer " + token
+        if headers:
+            hdrs.update(headers)
+        conn.request(method, path, body=data, headers=hdrs)
+        resp = conn.getresponse()
+        payload = resp.read()
+        status = resp.status
+    finally:
+        conn.close()
+    text = payload.decode("utf-8", "replace")
+    try:
+        return status, json.loads(text)
+    except ValueError:
+        return status, text
+
+
+def error_of(body):
+    """(code, message) of an HTTP error body, or (None, None)."""
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return body["error"].get("code"), body["error"].get("message")
+    return None, None
+
+
+class User:
+    def __init__(self, handle, password, user_id, login):
+        self.handle = handle
+        self.password = password
+        self.id = user_id
+        self.token = login["access_token"]
+        self.refresh = login["refresh_token"]
+        self.session = login["session_id"]
+        self.login = login
+
+    def __repr__(self):
+        return f"User({self.handle}, {self.id})"
+
+
+# ---------------------------------------------------------------------------
+# The server process
+# ---------------------------------------------------------------------------
+
+
+def _binary():
+    if not NATTERD:
+        raise RuntimeError("no natterd binary: pass --natterd PATH")
+    return NATTERD
+
+
+class Natterd:
+    """A natterd process on 127.0.0.1 with its own temporary data directory."""
+
+    _handle_counter = itertools.count(1)
+
+    def __init__(self, *args, data_dir=None, name="natterd"):
+        self.args = list(args)
+        self.name = name
+        self._own_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="natter-it-")
+        self.proc = None
+        self.port = None
+        self.log = []
+        self._log_lock = threading.Lock()
+        _live_servers.append(self)
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def start(self, timeout=20.0):
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        if self.proc is not None and self.proc.stdout:
+            self.proc.stdout.close()
+        deadline = time.monotonic() + timeout
+        binary = _binary()
+        cmd = [binary, "--data-dir", os.path.join(self.data_dir, "data"), "--port", "0",
+               "--password-profile", "minimal", *self.args]
+        attempt = 0
+        while True:
+            attempt += 1
+            # The binary may be rebuilt under us: wait for it to exist again.
+            while not os.path.exists(binary):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{binary} does not exist")
+                time.sleep(0.2)
+            try:
+                self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                             stdin=subprocess.DEVNULL)
+            except OSError:  # ETXTBSY / ENOEXEC while being rewritten
+                if time.monotonic() > deadline or attempt > 20:
+                    raise
+                time.sleep(0.3)
+                continue
+            port_holder = {}
+            ready = threading.Event()
+            threading.Thread(target=self._pump, args=(self.proc, port_holder, ready),
+                             daemon=True).start()
+            while not ready.wait(0.05):
+                if self.proc.poll() is not None:
+                    ready.wait(0.5)  # let the pump drain the last lines
+                    break
+                if time.monotonic() > deadline:
+                    self.proc.kill()
+                    self.proc.wait(5)
+                    raise RuntimeError("natterd did not start in time:\n" + self.log_text())
+            if "port" in port_holder:
+                self.port = port_holder["port"]
+                return self
+            # Exited before listening: retry only when it died abnormally
+            # (a half-written binary being replaced), otherwise report.
+            rc = self.proc.wait(5)
+            if rc >= 0 or attempt >= 3 or time.monotonic() > deadline:
+                raise RuntimeError(f"natterd exited with {rc} before listening:\n" + self.log_text())
+            time.sleep(1.0)
+
+    def _pump(self, proc, port_holder, ready):
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            with self._log_lock:
+                self.log.append(line)
+            m = LISTEN_RE.search(line)
+            if m and "port" not in port_holder:
+                port_holder["port"] = int(m.group(1))
+                ready.set()
+        ready.set()
+
+    def log_text(self):
+        with self._log_lock:
+            return "\n".join(self.log[-200:])
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout=15.0):
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+                raise AssertionError("natterd did not stop within %.0fs of SIGTERM" % timeout)
+        return self.proc.returncode
+
+    def kill(self):
+        """SIGKILL and wait."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+        return self.proc.returncode if self.proc else None
+
+    def restart(self, timeout=20.0):
+        """Starts again on the same data directory (a new port)."""
+        if self.running():
+            self.stop()
+        self.port = None
+        return self.start(timeout)
+
+    def close(self):
+        """Stops the process (SIGKILL if needed) and removes the data dir."""
+        try:
+            if self.running():
+                try:
+                    self.stop(timeout=10)
+                except AssertionError:
+                    pass
+            self.kill()
+        finally:
+            if self.proc is not None and self.proc.stdout:
+                try:
+                    self.proc.stdout.close()
+                except Exception:
+                    pass
+            if self._own_dir:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
+            if self in _live_servers:
+                _live_servers.remove(self)
+
+    # -- addresses ----------------------------------------------------------
+
+    @property
+    def ws_url(self):
+        return f"ws://{HOST}:{self.port}/v1/ws"
+
+    @property
+    def key_file(self):
+        return os.path.join(self.data_dir, "data", "jwt-keys.json")
+
+    # -- HTTP helpers -------------------------------------------------------
+
+    def http(self, method, path, body=None, token=None, **kw):
+        return http_request(self.port, method, path, body=body, token=token, **kw)
+
+    def text(self, path, timeout=DEFAULT_TIMEOUT):
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+
+    def metrics(self):
+        status, text = self.text("/metrics")
+        assert status == 200, (status, text)
+        values = {}
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            name, _, value = line.rpartition(" ")
+            try:
+                values[name] = float(value)
+            except ValueError:
+                pass
+        return values
+
+    def register(self, handle, password, **kw):
+        return self.http("POST", "/v1/auth/register", {"handle": handle, "password": password}, **kw)
+
+    def login(self, handle, password, device="test", **kw):
+        return self.http("POST", "/v1/auth/login",
+                         {"handle": handle, "password": password, "device": device}, **kw)
+
+    def new_user(self, prefix="u", password=None, device="test"):
+        """Registers a fresh user and logs in; returns a User."""
+        handle = f"{prefix}{next(self._handle_counter):03d}"[-32:]
+        password = password or f"pw-{handle}-secret"
+        status, body = self.register(handle, password)
+        assert status == 200, (status, body)
+        assert body["handle"] == handle, body
+        user_id = body["user_id"]
+        status, login = self.login(handle, password, device)
+        assert status == 200, (status, login)
+        assert login["user_id"] == user_id, login
+        return User(handle, password, user_id, login)
+
+    def relogin(self, user, device="second"):
+        status, login = self.login(user.handle, user.password, device)
+        assert status == 200, (status, login)
+        return User(user.handle, user.password, user.id, login)
+
+
+# ---------------------------------------------------------------------------
+# Async WebSocket client
+# ---------------------------------------------------------------------------
+
+
+class WsError(AssertionError):
+    """A request answered with {"type":"error"}."""
+
+    def __init__(self, frame):
+        super().__init__(f"{frame.get('code')}: {frame.get('message')}")
+        self.frame = frame
+        self.code = frame.get("code")
+        self.message = frame.get("message")
+
+
+def close_code_of(exc):
+    rcvd = getattr(exc, "rcvd", None)
+    return (rcvd.code, rcvd.reason) if rcvd is not None else (None, None)
+
+
+def _id_key(rid):
+    return json.dumps(rid, sort_keys=True)
+
+
+class WsClient:
+    """A WebSocket connection that matches answers to requests by id and keeps
+    every other frame (events) in order."""
+
+    def __init__(self, ws, keep_events=True):
+        self.ws = ws
+        self.keep_events = keep_events
+        self.frames = []           # unconsumed frames other than answers, in arrival order
+        self.answers = {}          # answers (result/error with an id) not yet claimed, by id
+        self.all_frames = []       # everything ever received (when keep_events)
+        self.events_seen = 0
+        self._changed = asyncio.Event()
+        self._ids = itertools.count(1)
+        self.closed = asyncio.Event()
+        self.close_code = None
+        self.close_reason = None
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    @classmethod
+    async def connect(cls, server_or_url, token=None, origin=None, compression=None,
+                      extra_headers=None, timeout=DEFAULT_TIMEOUT, keep_events=True, **kw):
+        """Opens a connection; with token, authenticates with the upgrade's
+        Authorization header. Raises websockets.exceptions.InvalidStatusCode if refused."""
+        url = server_or_url if isinstance(server_or_url, str) else server_or_url.ws_url
+        headers = dict(extra_headers or {})
+        if token is not None:
+            headers["Authorization"] = "Bearer " + token
+        ws = await asyncio.wait_for(
+            websockets.connect(url, extra_headers=headers, origin=origin, compression=compression,
+                               ping_interval=None, close_timeout=3, max_size=2 ** 24,
+                               open_timeout=timeout, **kw),
+            timeout + 1)
+        return cls(ws, keep_events=keep_events)
+
+    @classmethod
+    async def connect_auth_frame(cls, server, token, timeout=DEFAULT_TIMEOUT):
+        """Connects without a header and authenticates with the first frame."""
+        client = await cls.connect(server, timeout=timeout)
+        await client.call("auth", token=token)
+        return client
+
+    async def _read(self):
+        try:
+            async for raw in self.ws:
+                try:
+                    frame = json.loads(raw) if isinstance(raw, str) else {"type": "_binary", "raw": raw}
+                except ValueError:
+                    frame = {"type": "_unparsable", "raw": raw}
+                rid = frame.get("id")
+                if frame.get("type") in ("result", "error") and rid is not None:
+                    self.answers[_id_key(rid)] = frame
+                elif self.keep_events:
+                    self.frames.append(frame)
+                else:
+                    self.events_seen += 1
+                if self.keep_events:
+                    self.all_frames.append(frame)
+                self._changed.set()
+        except websockets.exceptions.ConnectionClosed as e:
+            self.close_code, self.close_reason = close_code_of(e)
+        except Exception as e:  # transport errors: treat as abnormal close
+            self.close_code, self.close_reason = None, repr(e)
+        finally:
+            if self.close_code is None and self.ws.close_rcvd is not None:
+                self.close_code = self.ws.close_rcvd.code
+                self.close_reason = self.ws.close_rcvd.reason
+            self.closed.set()
+            self._changed.set()
+
+    async def wait_for(self, predicate, timeout=DEFAULT_TIMEOUT, what="frame"):
+        """Removes and returns the first frame matching predicate; waits up to timeout."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for i, frame in enumerate(self.frames):
+                if predicate(frame):
+                    del self.frames[i]
+                    return frame
+            if self.closed.is_set():
+                raise AssertionError(f"connection closed ({self.close_code} {self.close_reason!r}) "
+                                     f"while waiting for {what}; unconsumed: {self.frames[-5:]}")
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"timed out after {timeout}s waiting for {what}; "
+                                     f"unconsumed: {self.frames[-5:]}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    async def send_json(self, obj):
+        await asyncio.wait_for(self.ws.send(json.dumps(obj)), DEFAULT_TIMEOUT)
+
+    async def send_raw(self, data):
+        await asyncio.wait_for(self.ws.send(data), DEFAULT_TIMEOUT)
+
+    async def send_request(self, method, **params):
+        """Sends a request without waiting; returns its id."""
+        rid = params.pop("id", None)
+        if rid is None:
+            rid = next(self._ids)
+        await self.send_json({"type": method, "id": rid, **params})
+        return rid
+
+    async def answer(self, rid, timeout=DEFAULT_TIMEOUT):
+        """The answer (result or error) to request id rid; waits up to timeout."""
+        key = _id_key(rid)
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if key in self.answers:
+                return self.answers.pop(key)
+            if self.closed.is_set():
+                raise AssertionError(f"connection closed ({self.close_code} {self.close_reason!r}) "
+                                     f"while waiting for the answer to id {rid!r}")
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"timed out after {timeout}s waiting for the answer to id {rid!r}")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    async def request(self, method, timeout=DEFAULT_TIMEOUT, **params):
+        """Sends a request and returns its answer frame (result or error)."""
+        rid = await self.send_request(method, **params)
+        return await self.answer(rid, timeout)
+
+    async def call(self, method, timeout=DEFAULT_TIMEOUT, **params):
+        """Sends a request and returns its data; raises WsError on an error answer."""
+        frame = await self.request(method, timeout, **params)
+        if frame["type"] == "error":
+            raise WsError(frame)
+        return frame["data"]
+
+    async def error(self, method, timeout=DEFAULT_TIMEOUT, **params):
+        """Sends a request that must fail; returns the error frame."""
+        frame = await self.request(method, timeout, **params)
+        if frame["type"] != "error":
+            raise AssertionError(f"{method} {params} should have failed, got {frame}")
+        return frame
+
+    async def event(self, kind="message", timeout=DEFAULT_TIMEOUT, predicate=None):
+        """The next event of `kind`. For "message", only chat messages count unless
+        a predicate says otherwise: system events (joins, role changes, edits...)
+        share the frame type and are left in the buffer."""
+        if kind == "message" and predicate is None:
+            predicate = is_chat_message
+        return await self.wait_for(
+            lambda f: f.get("type") == kind and (predicate is None or predicate(f)),
+            timeout, what=f"{kind} event")
+
+    async def expect_no_event(self, kind="message", within=0.5):
+        await asyncio.sleep(within)
+        stray = [f for f in self.frames if f.get("type") == kind and (kind != "message" or is_chat_message(f))]
+        if stray:
+            raise AssertionError(f"unexpected {kind} events: {stray}")
+
+    def events(self, kind):
+        return [f for f in self.frames if f.get("type") == kind]
+
+    async def wait_closed(self, timeout=DEFAULT_TIMEOUT):
+        """Waits for the server to close; returns (code, reason) of its close frame
+        (code None if the connection ended without one)."""
+        try:
+            await asyncio.wait_for(self.closed.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"connection still open after {timeout}s")
+        return self.close_code, self.close_reason
+
+    async def close(self):
+        try:
+            await asyncio.wait_for(self.ws.close(), 5)
+        except Exception:
+            pass
+        self._reader.cancel()
+        try:
+            await asyncio.wait_for(self._reader, 2)
+        except BaseException:
+            pass
+
+
+async def ws_refused_status(server, timeout=DEFAULT_TIMEOUT, **kw):
+    """Tries to connect; returns the HTTP status of a refused upgrade (fails if accepted)."""
+    try:
+        client = await WsClient.connect(server, timeout=timeout, **kw)
+    except websockets.exceptions.InvalidStatusCode as e:
+        return e.status_code
+    await client.close()
+    raise AssertionError("the WebSocket upgrade was accepted")
+
+
+# ---------------------------------------------------------------------------
+# Raw WebSocket over a plain socket
+# ---------------------------------------------------------------------------
+
+OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
+
+
+class RawWebSocket:
+    """Blocking WebSocket client that can send any frame, valid or not."""
+
+    def __init__(self, port, token=None, headers=None, extensions=None, path="/v1/ws",
+                 timeout=DEFAULT_TIMEOUT, source=None):
+        self.sock = socket.create_connection((HOST, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
+        self.buf = b""
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{port}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+        if token:
+            lines.append(f"Authorization: Bearer {token}")
+        if extensions:
+            lines.append(f"Sec-WebSocket-Extensions: {extensions}")
+        for k, v in (headers or {}).items():
+            lines.append(f"{k}: {v}")
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        deadline = time.monotonic() + timeout
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self._recv_some(deadline)
+            if not chunk:
+                raise AssertionError(f"connection closed during the handshake: {self.buf!r}")
+            if len(self.buf) > 65536:
+                raise AssertionError("handshake response too long")
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        head_lines = head.decode("latin-1").split("\r\n")
+        self.status = int(head_lines[0].split()[1])
+        self.headers = {}
+        for line in head_lines[1:]:
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        if self.status == 101:
+            expected = base64.b64encode(hashlib.sha1(
+                (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            assert self.headers.get("sec-websocket-accept") == expected, self.headers
+
+    def _recv_some(self, deadline):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("deadline passed")
+        self.sock.settimeout(remaining)
+        chunk = self.sock.recv(65536)
+        self.buf += chunk
+        return chunk
+
+    @staticmethod
+    def encode_frame(opcode, payload, fin=True, rsv1=False, mask=True):
+        b0 = (0x80 if fin else 0) | (0x40 if rsv1 else 0) | opcode
+        n = len(payload)
+        if n < 126:
+            header = struct.pack("!BB", b0, (0x80 if mask else 0) | n)
+        elif n <= 0xFFFF:
+            header = struct.pack("!BBH", b0, (0x80 if mask else 0) | 126, n)
+        else:
+            header = struct.pack("!BBQ", b0, (0x80 if mask else 0) | 127, n)
+        if not mask:
+            return header + payload
+        key = os.urandom(4)
+        masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+        return header + key + masked
+
+    def send_frame(self, opcode, payload, **kw):
+        self.sock.sendall(self.encode_frame(opcode, payload, **kw))
+
+    def send_text(self, text):
+        self.send_frame(OP_TEXT, text.encode() if isinstance(text, str) else text)
+
+    def send_json(self, obj):
+        self.send_text(json.dumps(obj))
+
+    def send_deflated(self, data, opcode=OP_TEXT):
+        """Sends one permessage-deflate compressed message."""
+        c = zlib.compressobj(9, zlib.DEFLATED, -15)
+        body = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+        assert body.endswith(b"\x00\x00\xff\xff")
+        self.send_frame(opcode, body[:-4], rsv1=True)
+        return len(body) - 4
+
+    def recv_frame(self, timeout=DEFAULT_TIMEOUT):
+        """(opcode, payload) of the next frame; None on EOF."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self._parse()
+            if frame is not None:
+                return frame
+            try:
+                chunk = self._recv_some(deadline)
+            except ConnectionResetError:
+                return None
+            if not chunk:
+                return None
+
+    def _parse(self):
+        b = self.buf
+        if len(b) < 2:
+            return None
+        b0, b1 = b[0], b[1]
+        n = b1 & 0x7F
+        pos = 2
+        if n == 126:
+            if len(b) < 4:
+                return None
+            n = struct.unpack("!H", b[2:4])[0]
+            pos = 4
+        elif n == 127:
+            if len(b) < 10:
+                return None
+            n = struct.unpack("!Q", b[2:10])[0]
+            pos = 10
+        if b1 & 0x80:
+            raise AssertionError("server frames must not be masked")
+        if len(b) < pos + n:
+            return None
+        payload = b[pos:pos + n]
+        self.buf = b[pos + n:]
+        if b0 & 0x40:
+            payload = zlib.decompress(payload + b"\x00\x00\xff\xff", -15)
+        return b0 & 0x0F, payload
+
+    def recv_json(self, timeout=DEFAULT_TIMEOUT):
+        """Next text frame as JSON (skipping pings); None on close/EOF."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = self.recv_frame(max(0.01, deadline - time.monotonic()))
+            if frame is None:
+                return None
+            op, payload = frame
+            if op == OP_TEXT:
+                return json.loads(payload)
+            if op == OP_CLOSE:
+                self.pending_close = payload
+                return None
+
+    def expect_close(self, timeout=DEFAULT_TIMEOUT):
+        """Reads until the server's close frame; returns (code, reason).
+        Fails if the connection ends without one."""
+        deadline = time.monotonic() + timeout
+        pending = getattr(self, "pending_close", None)
+        while pending is None:
+            frame = self.recv_frame(max(0.01, deadline - time.monotonic()))
+            if frame is None:
+                raise AssertionError("connection ended without a close frame")
+            op, payload = frame
+            if op == OP_CLOSE:
+                pending = payload
+        if len(pending) < 2:
+            return None, ""
+        return struct.unpack("!H", pending[:2])[0], pending[2:].decode("utf-8", "replace")
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def socket_closed_within(sock, timeout):
+    """Reads (discarding) until the peer closes; returns seconds taken, or None if
+    still open after timeout."""
+    start = time.monotonic()
+    deadline = start + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        sock.settimeout(remaining)
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            return None
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - start
+        if not data:
+            return time.monotonic() - start
+
+
+# ---------------------------------------------------------------------------
+# Tokens
+# ---------------------------------------------------------------------------
+
+
+def b64url(data):
+    if isinstance(data, str):
+        data = data.encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_decode(text):
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def read_signing_key(server):
+    """(kid, secret bytes) of the server's current signing key."""
+    with open(server.key_file) as f:
+        keys = json.load(f)["keys"]
+    return keys[0]["kid"], b64url_decode(keys[0]["secret"])
+
+
+def decode_token(token):
+    header, payload, _ = token.split(".")
+    return json.loads(b64url_decode(header)), json.loads(b64url_decode(payload))
+
+
+def forge_token(header, payload, secret):
+    """Compact JWS; secret None leaves the signature empty."""
+    signing_input = b64url(json.dumps(header, separators=(",", ":"))) + "." + \
+        b64url(json.dumps(payload, separators=(",", ":")))
+    sig = "" if secret is None else b64url(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
+    return signing_input + "." + sig
+
+
+# ---------------------------------------------------------------------------
+# unittest glue
+# ---------------------------------------------------------------------------
+
+TEST_TIMEOUT = 60.0
+
+
+def _with_timeout(fn, seconds):
+    @functools.wraps(fn)
+    async def wrapper(self, *a, **kw):
+        # The harness makes short blocking calls (process start, HTTP); they are
+        # not the slow callbacks asyncio's debug mode is meant to point out.
+        asyncio.get_running_loop().slow_callback_duration = 30
+        return await asyncio.wait_for(fn(self, *a, **kw), seconds)
+    return wrapper
+
+
+class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
+    """Every async test_* method gets a hard timeout (class attribute `timeout`)."""
+
+    timeout = TEST_TIMEOUT
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        for name, value in list(vars(cls).items()):
+            if name.startswith("test") and asyncio.iscoroutinefunction(value):
+                setattr(cls, name, _with_timeout(value, cls.timeout))
+
+
+def main():
+    global NATTERD
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--natterd", default=NATTERD or None)
+    args, rest = parser.parse_known_args()
+    if not args.natterd:
+        here = os.path.dirname(os.path.abspath(__file__))
+        args.natterd = os.path.join(here, "..", "..", "build", "release", "natterd")
+    NATTERD = os.path.abspath(args.natterd)
+    # Test modules do `import natter_harness`; when run as a script the module
+    # is also __main__, so keep both views in sync.
+    sys.modules[__name__].NATTERD = NATTERD
+    if "natter_harness" in sys.modules:
+        sys.modules["natter_harness"].NATTERD = NATTERD
+    program = unittest.main(module="__main__", argv=[sys.argv[0]] + rest, exit=False, verbosity=2)
+    result = program.result
+    _cleanup_all()
+    if result.skipped:
+        print(f"FAILED: {len(result.skipped)} test(s) skipped; skips do not count as passes",
+              file=sys.stderr)
+        sys.exit(1)
+    sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
