@@ -1,0 +1,192 @@
+#include "chat/sync.h"
+
+#include <gtest/gtest.h>
+
+#include "chat/message_lifecycle.h"
+#include "chat/receipts.h"
+#include "chat/send_message.h"
+#include "fakes/temp_db.h"
+
+namespace natter::chat {
+namespace {
+
+class SyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    me = db.AddUser("me");
+    friend_ = db.AddUser("friend");
+  }
+  Context Ctx(UserId u) { return Context{u, db.clock.NowMs()}; }
+  ConversationId Direct(UserId a, UserId b) {
+    auto v = CreateDirect(db.txn(), Ctx(a), db.ids, limits, b);
+    EXPECT_TRUE(v.ok());
+    return v->conversation.id;
+  }
+  ConversationId Group(UserId owner, std::vector<UserId> members, ConversationKind kind = ConversationKind::kGroup) {
+    auto v = CreateGroup(db.txn(), Ctx(owner), db.ids, limits, CreateGroupRequest{kind, "g", std::move(members)});
+    EXPECT_TRUE(v.ok()) << v.error().message;
+    return v->conversation.id;
+  }
+  Seq Send(UserId from, ConversationId c, const std::string& text) {
+    auto r = SendMessage(db.txn(), Ctx(from), limits, SendRequest{c, "id-" + std::to_string(++counter), text, {}});
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r->message.seq;
+  }
+  SyncResult Sync(UserId u, const std::optional<SyncPosition>& since) {
+    auto r = CatchUp(db.txn(), Ctx(u), limits, since);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return std::move(*r);
+  }
+  const ConversationCatchUp* Find(const SyncResult& r, ConversationId c) {
+    for (const auto& e : r.conversations) {
+      if (e.id == c) return &e;
+    }
+    return nullptr;
+  }
+
+  testing::TempDb db;
+  ChatLimits limits;
+  UserId me = 0, friend_ = 0;
+  int counter = 0;
+};
+
+TEST_F(SyncTest, FreshInstallGetsEveryConversationWithItsNewestPage) {
+  ConversationId d = Direct(me, friend_);
+  ConversationId g = Group(friend_, {me});
+  Send(friend_, d, "hello");
+  auto r = Sync(me, std::nullopt);
+  EXPECT_FALSE(r.resync_required);
+  ASSERT_EQ(r.conversations.size(), 2u);
+  ASSERT_NE(Find(r, d), nullptr);
+  ASSERT_EQ(Find(r, d)->events.size(), 1u);
+  EXPECT_EQ(Find(r, d)->events[0].text, "hello");
+  EXPECT_NE(Find(r, g), nullptr);
+  EXPECT_GT(r.position.pts, 0);
+}
+
+TEST_F(SyncTest, ResumingReturnsOnlyWhatChanged) {
+  ConversationId d = Direct(me, friend_);
+  Send(friend_, d, "before");
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  Seq second = Send(friend_, d, "after");
+  auto r = Sync(me, pos);
+  ASSERT_EQ(r.conversations.size(), 1u);
+  ASSERT_EQ(r.conversations[0].events.size(), 1u);
+  EXPECT_EQ(r.conversations[0].events[0].seq, second);
+  EXPECT_EQ(r.conversations[0].events[0].text, "after");
+  // Nothing new: nothing returned, same position.
+  auto again = Sync(me, r.position);
+  EXPECT_TRUE(again.conversations.empty());
+  EXPECT_EQ(again.position.pts, r.position.pts);
+}
+
+TEST_F(SyncTest, CostGrowsWithChangesNotWithConversations) {
+  std::vector<ConversationId> all;
+  for (int i = 0; i < 2000; ++i) {
+    UserId other = db.AddUser("peer" + std::to_string(i));
+    all.push_back(Direct(me, other));
+  }
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  for (int i = 0; i < 5; ++i) Send(me, all[i * 300], "ping");
+  auto r = Sync(me, pos);
+  EXPECT_EQ(r.conversations.size(), 5u);
+  // The log entries, the five conversations and their rows: nowhere near 2000.
+  EXPECT_LT(r.rows_read, 60) << "catch-up read " << r.rows_read << " rows";
+}
+
+TEST_F(SyncTest, MoreThanAPageLeavesAGapMarker) {
+  limits.sync_page = 5;
+  ConversationId d = Direct(me, friend_);
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  for (int i = 0; i < 12; ++i) Send(friend_, d, "m" + std::to_string(i));
+  auto r = Sync(me, pos);
+  ASSERT_EQ(r.conversations.size(), 1u);
+  const auto& c = r.conversations[0];
+  ASSERT_EQ(c.events.size(), 5u);
+  EXPECT_EQ(c.events.front().seq, 8);
+  EXPECT_EQ(c.events.back().seq, 12);
+  EXPECT_EQ(c.gap_from, 1);
+  EXPECT_EQ(c.gap_to, 7);
+}
+
+TEST_F(SyncTest, EditsDeletesAndReactionsAreEventsWithTheCurrentState) {
+  ConversationId d = Direct(me, friend_);
+  Seq first = Send(friend_, d, "typo");
+  Seq second = Send(friend_, d, "secret");
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  ASSERT_TRUE(EditMessage(db.txn(), Ctx(friend_), limits, d, first, "fixed").ok());
+  ASSERT_TRUE(DeleteMessage(db.txn(), Ctx(friend_), limits, d, second).ok());
+  ASSERT_TRUE(React(db.txn(), Ctx(me), limits, d, first, "+1").ok());
+  auto r = Sync(me, pos);
+  ASSERT_EQ(r.conversations.size(), 1u);
+  const auto& events = r.conversations[0].events;
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].kind, EventKind::kEdit);
+  EXPECT_EQ(events[0].text, "fixed");
+  EXPECT_EQ(events[1].kind, EventKind::kDelete);
+  EXPECT_EQ(events[1].target_seq, second);
+  EXPECT_EQ(events[2].kind, EventKind::kReaction);
+  // The deleted text is gone from storage, not only hidden.
+  auto stored = db.txn().FindMessage(d, second);
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_TRUE((*stored)->deleted);
+  EXPECT_EQ((*stored)->text, "");
+}
+
+TEST_F(SyncTest, RemovedConversationIsReportedAsRemoved) {
+  ConversationId g = Group(friend_, {me});
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  ASSERT_TRUE(RemoveMember(db.txn(), Ctx(friend_), limits, g, me).ok());
+  auto r = Sync(me, pos);
+  ASSERT_EQ(r.conversations.size(), 1u);
+  EXPECT_TRUE(r.conversations[0].removed);
+}
+
+TEST_F(SyncTest, ReceiptsOfOthersArriveWithoutEvents) {
+  ConversationId d = Direct(me, friend_);
+  Seq s = Send(me, d, "did you read it?");
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  ASSERT_TRUE(MarkReceipt(db.txn(), Ctx(friend_), limits, d, {}, s).ok());
+  auto r = Sync(me, pos);
+  ASSERT_EQ(r.conversations.size(), 1u);
+  EXPECT_TRUE(r.conversations[0].events.empty());
+  bool seen = false;
+  for (const auto& m : r.conversations[0].members) {
+    if (m.user_id == friend_) seen = m.read_seq == s && m.delivered_seq == s;
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(SyncTest, LargeConversationsAreFollowedByTheirOwnSeq) {
+  ConversationId channel = Group(friend_, {me}, ConversationKind::kChannel);
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  ASSERT_EQ(pos.large.count(channel), 1u);
+  int64_t pts_before = db.txn().GetUpdateLogState(me).value().pts;
+  Seq s = Send(friend_, channel, "broadcast");
+  // No per-member log row for a channel post.
+  EXPECT_EQ(db.txn().GetUpdateLogState(me).value().pts, pts_before);
+  auto r = Sync(me, pos);
+  ASSERT_EQ(r.conversations.size(), 1u);
+  ASSERT_EQ(r.conversations[0].events.size(), 1u);
+  EXPECT_EQ(r.conversations[0].events[0].seq, s);
+  EXPECT_EQ(r.position.large.at(channel), s);
+  EXPECT_EQ(r.conversations[0].members.size(), 1u);  // only me, not the whole audience
+}
+
+TEST_F(SyncTest, TokenFromTheFutureIsRefusedAndTooOldAsksForResync) {
+  limits.update_log_retention = 4;
+  ConversationId d = Direct(me, friend_);
+  SyncPosition old = Sync(me, std::nullopt).position;
+  for (int i = 0; i < 20; ++i) Send(friend_, d, "m");
+  auto r = Sync(me, old);
+  EXPECT_TRUE(r.resync_required);
+  EXPECT_TRUE(r.conversations.empty());
+  SyncPosition future;
+  future.pts = 1'000'000;
+  auto bad = CatchUp(db.txn(), Ctx(me), limits, future);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kBadRequest);
+}
+
+}  // namespace
+}  // namespace natter::chat
