@@ -32,6 +32,7 @@ std::shared_ptr<const std::string> TextFrame(const json::object& object) {
 }
 
 constexpr size_t kMaxFramesPerWrite = 64;
+constexpr int64_t kCloseLingerMs = 3000;
 
 }  // namespace
 
@@ -75,12 +76,16 @@ void WsConnection::OnRead(const boost::system::error_code& ec, std::string_view 
   if (ec || closed_) return Teardown();  // peer closed, reset, or we closed
   last_heard_ms_ = NowMs();
   pinged_ = false;
-  if (Consume(data) && !closed_) ReadMore();
+  // After our close frame, what the peer sends is read and dropped until it
+  // closes its side: closing first with unread input would reset the
+  // connection and could destroy our close frame in the peer's buffer.
+  if (!closing_) Consume(data);
+  if (!closed_) ReadMore();
 }
 
 bool WsConnection::Consume(std::string_view input) {
   ws::InboundMessage message;
-  while (!closed_) {
+  while (!closed_ && !closing_) {
     switch (reader_.Next(input, message)) {
       case ws::MessageReader::State::kNeedMore:
         return true;
@@ -397,9 +402,9 @@ void WsConnection::OnWritten(const boost::system::error_code& ec) {
   if (behind_ && queue_.empty()) behind_ = false;  // the notice is out; events may flow again
   if (!queue_.empty()) return Flush();
   if (closing_) {
-    // Our close frame is written: half-close and let the peer finish (or the tick end it).
+    // Our close frame is written: half-close, and let the peer finish (its
+    // EOF ends us in OnRead) or the tick end it.
     transport_->ShutdownSend();
-    Teardown();
   }
 }
 
@@ -415,6 +420,7 @@ void WsConnection::Close(uint16_t code, std::string_view reason) {
   uint16_t wire_code = ws::IsValidCloseCodeOnWire(code) ? code : ws::close_code::kNormal;
   Queue(std::make_shared<const std::string>(ws::EncodeCloseFrame(wire_code, reason)), false);
   closing_ = true;
+  closing_since_ms_ = NowMs();
   if (in_flight_ == 0) Flush();
 }
 
@@ -422,7 +428,7 @@ void WsConnection::OnTick(int64_t now_ms) {
   if (closed_) return;
   const auto& o = deps_.options;
   if (closing_) {
-    if (now_ms - last_heard_ms_ > 5000) Teardown();  // peer never finished the close
+    if (now_ms - closing_since_ms_ > kCloseLingerMs) Teardown();  // the peer never finished the close
     return;
   }
   if (caller_.user == 0 && now_ms - opened_ms_ > o.auth_timeout_ms) {

@@ -129,6 +129,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   std::vector<HeldEvent> held_;  // events that arrived during a catch-up
   size_t held_bytes_ = 0;
   int64_t behind_since_ms_ = 0;
+  int64_t closing_since_ms_ = 0;
   size_t queued_bytes_ = 0;
   size_t in_flight_ = 0;       // frames at the queue's front being written
   bool flush_scheduled_ = false;
