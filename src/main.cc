@@ -34,9 +34,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string scheme = config->gateway.tls_cert.empty() ? "http" : "https";
+  spdlog::info("data in {}", std::filesystem::weakly_canonical(std::filesystem::absolute(config->data_dir)).string());
   spdlog::info("natterd listening on {}://{}:{} (WebSocket at /v1/ws)", scheme, config->gateway.listen_address,
                port);
-  spdlog::info("data in {}", std::filesystem::absolute(config->data_dir).string());
   std::fflush(stdout);
 
   int received = 0;

@@ -1,0 +1,143 @@
+"""natterd's configuration: zero config, a TOML file, NATTER_* environment
+variables and flags, in that order of precedence; --help documents every
+setting; the data directory and signing key persist across restarts."""
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+
+import natter_harness as h
+
+
+def run_natterd(args, cwd, env_extra=None, timeout=20):
+    """Starts natterd with exactly `args` (no harness defaults) in `cwd`;
+    returns (process, port)."""
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    proc = subprocess.Popen([h._binary(), *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    seen = b""
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen += line
+        m = h.LISTEN_RE.search(line.decode("utf-8", "replace"))
+        if m:
+            return proc, int(m.group(1)), seen.decode()
+    proc.kill()
+    proc.wait(5)
+    raise AssertionError("natterd did not start:\n" + seen.decode())
+
+
+def stop(proc):
+    proc.terminate()
+    rc = proc.wait(10)
+    proc.stdout.close()
+    return rc
+
+
+class ConfigTest(h.unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="natter-config-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def text_limit(self, port, token, cid, size):
+        status, body = h.http_request(port, "POST", f"/v1/conversations/{cid}/messages",
+                                      {"client_msg_id": f"c{size}", "text": "x" * size}, token=token)
+        return status
+
+    def setup_chat(self, port):
+        for handle in ("cfgalice", "cfgbob"):
+            status, _ = h.http_request(port, "POST", "/v1/auth/register",
+                                       {"handle": handle, "password": "password-" + handle})
+            self.assertIn(status, (200, 409))
+        _, a = h.http_request(port, "POST", "/v1/auth/login", {"handle": "cfgalice", "password": "password-cfgalice"})
+        _, b = h.http_request(port, "POST", "/v1/auth/login", {"handle": "cfgbob", "password": "password-cfgbob"})
+        _, conv = h.http_request(port, "POST", "/v1/conversations", {"kind": "direct", "peer_id": b["user_id"]},
+                                 token=a["access_token"])
+        return a["access_token"], conv["id"]
+
+    def test_help_documents_every_setting(self):
+        out = subprocess.run([h._binary(), "--help"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 0)
+        for flag in ("--data-dir", "--listen", "--port", "--tls-cert", "--tls-key", "--allowed-origins",
+                     "--max-frame-bytes", "--max-text-bytes", "--max-group-members", "--requests-per-second",
+                     "--max-login-failures", "--access-token-ttl", "--config", "--log-json"):
+            self.assertIn(flag, out.stdout)
+        self.assertIn("NATTER_PORT", out.stdout)
+        bad = subprocess.run([h._binary(), "--no-such-flag"], capture_output=True, text=True, timeout=10)
+        self.assertNotEqual(bad.returncode, 0)
+
+    def test_zero_config_keeps_data_and_key_in_natter_data(self):
+        # Only the port is given (the default 8080 may be taken on a test machine).
+        proc, port, log = run_natterd(["--port", "0", "--password-profile", "minimal"], cwd=self.dir)
+        self.assertIn("127.0.0.1", log)  # listens on loopback by default
+        self.assertIn("data in " + os.path.realpath(os.path.join(self.dir, "natter-data")), log)
+        token, cid = self.setup_chat(port)
+        self.assertEqual(stop(proc), 0)
+        data = os.path.join(self.dir, "natter-data")
+        self.assertTrue(os.path.exists(os.path.join(data, "natter.db")))
+        keys = os.path.join(data, "jwt-keys.json")
+        self.assertEqual(stat.S_IMODE(os.stat(keys).st_mode), 0o600)
+        # Restarted, it keeps the users, the conversation and the signing key:
+        # the token from the first run still works.
+        proc, port, _ = run_natterd(["--port", "0", "--password-profile", "minimal"], cwd=self.dir)
+        try:
+            status, body = h.http_request(port, "GET", f"/v1/conversations/{cid}", token=token)
+            self.assertEqual(status, 200, body)
+        finally:
+            self.assertEqual(stop(proc), 0)
+
+    def test_file_then_environment_then_flags(self):
+        toml = os.path.join(self.dir, "natter.toml")
+        with open(toml, "w") as f:
+            f.write('data-dir = "%s"\nport = 0\npassword-profile = "minimal"\nmax-text-bytes = 100\n'
+                    % os.path.join(self.dir, "data"))
+        # The file alone.
+        proc, port, _ = run_natterd(["--config", toml], cwd=self.dir)
+        try:
+            token, cid = self.setup_chat(port)
+            self.assertEqual(self.text_limit(port, token, cid, 100), 200)
+            self.assertEqual(self.text_limit(port, token, cid, 150), 413)
+        finally:
+            stop(proc)
+        # The environment wins over the file.
+        proc, port, _ = run_natterd(["--config", toml], cwd=self.dir, env_extra={"NATTER_MAX_TEXT_BYTES": "200"})
+        try:
+            token, cid = self.setup_chat(port)
+            self.assertEqual(self.text_limit(port, token, cid, 150), 200)
+            self.assertEqual(self.text_limit(port, token, cid, 250), 413)
+        finally:
+            stop(proc)
+        # A flag wins over both.
+        proc, port, _ = run_natterd(["--config", toml, "--max-text-bytes", "300"], cwd=self.dir,
+                                    env_extra={"NATTER_MAX_TEXT_BYTES": "200"})
+        try:
+            token, cid = self.setup_chat(port)
+            self.assertEqual(self.text_limit(port, token, cid, 250), 200)
+            self.assertEqual(self.text_limit(port, token, cid, 350), 413)
+        finally:
+            stop(proc)
+
+    def test_bad_configuration_is_refused_at_start(self):
+        toml = os.path.join(self.dir, "bad.toml")
+        with open(toml, "w") as f:
+            f.write("port = \"not a number\"\n")
+        out = subprocess.run([h._binary(), "--config", toml], capture_output=True, text=True, timeout=10)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("port", out.stderr + out.stdout)
+        out = subprocess.run([h._binary(), "--tls-cert", "/nonexistent.pem", "--port", "0",
+                              "--data-dir", os.path.join(self.dir, "d")], capture_output=True, text=True, timeout=10)
+        self.assertNotEqual(out.returncode, 0)  # a cert without a key
+
+
+if __name__ == "__main__":
+    h.main()
