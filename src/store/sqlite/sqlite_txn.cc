@@ -54,6 +54,17 @@ Message ReadMessage(const Statement& s, int first = 0) {
   "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
   "target_seq, target_user, edited_at, deleted"
 
+// Every row of `s`, each made by `read`.
+template <class T, class Reader>
+Result<std::vector<T>> All(Statement& s, Reader read) {
+  std::vector<T> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(read(s));
+  }
+}
+
 template <class T, class Reader>
 Result<std::optional<T>> One(Statement& s, Reader read) {
   NATTER_TRY(bool row, s.Step());
@@ -203,12 +214,7 @@ Result<std::vector<Member>> SqliteTxn::ListMembers(ConversationId c) {
   auto s = db_.Prepare(
       "SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id");
   s.Bind(1, c);
-  std::vector<Member> out;
-  for (;;) {
-    NATTER_TRY(bool row, s.Step());
-    if (!row) return out;
-    out.push_back(ReadMember(s));
-  }
+  return All<Member>(s, ReadMember);
 }
 
 Result<int64_t> SqliteTxn::CountMembers(ConversationId c) {
@@ -278,14 +284,7 @@ Result<std::optional<Message>> SqliteTxn::FindByClientMsgId(ConversationId c, Us
 }
 
 Result<std::vector<Message>> SqliteTxn::History(const HistoryQuery& q) {
-  std::vector<Message> out;
-  auto collect = [&](Statement& s) -> Result<std::vector<Message>> {
-    for (;;) {
-      NATTER_TRY(bool row, s.Step());
-      if (!row) return std::move(out);
-      out.push_back(ReadMessage(s));
-    }
-  };
+  auto collect = [](Statement& s) { return All<Message>(s, [](const Statement& s) { return ReadMessage(s); }); };
   if (q.after) {
     auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS " FROM messages "
                          "WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?");
@@ -316,12 +315,7 @@ Result<std::vector<UserId>> SqliteTxn::ListContacts(UserId id, int limit) {
       "JOIN members o ON o.conversation_id = m.conversation_id "
       "WHERE m.user_id = ? AND c.large = 0 AND o.user_id != m.user_id LIMIT ?");
   s.Bind(1, id).Bind(2, int64_t{limit});
-  std::vector<UserId> out;
-  for (;;) {
-    NATTER_TRY(bool row, s.Step());
-    if (!row) return out;
-    out.push_back(s.Int(0));
-  }
+  return All<UserId>(s, [](const Statement& s) { return s.Int(0); });
 }
 
 Result<bool> SqliteTxn::ShareConversation(UserId a, UserId b) {
@@ -358,12 +352,7 @@ Result<std::vector<UserUpdate>> SqliteTxn::UserUpdatesSince(UserId id, int64_t a
   auto s = db_.Prepare(
       "SELECT pts, conversation_id, seq FROM user_updates WHERE user_id = ? AND pts > ? ORDER BY pts LIMIT ?");
   s.Bind(1, id).Bind(2, after).Bind(3, int64_t{limit});
-  std::vector<UserUpdate> out;
-  for (;;) {
-    NATTER_TRY(bool row, s.Step());
-    if (!row) return out;
-    out.push_back(UserUpdate{s.Int(0), s.Int(1), s.Int(2)});
-  }
+  return All<UserUpdate>(s, [](const Statement& s) { return UserUpdate{s.Int(0), s.Int(1), s.Int(2)}; });
 }
 
 Status SqliteTxn::PruneUserUpdates(UserId id, int64_t floor) {
@@ -390,16 +379,10 @@ Status SqliteTxn::UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) {
 
 Result<std::vector<Conversation>> SqliteTxn::ListLargeConversations(UserId u) {
   auto s = db_.Prepare(
-      "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, c.last_seq, "
-      "c.last_activity, c.large FROM members m JOIN conversations c ON c.id = m.conversation_id "
-      "WHERE m.user_id = ? AND c.large = 1");
+      "SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE large = 1 AND id IN "
+      "(SELECT conversation_id FROM members WHERE user_id = ?)");
   s.Bind(1, u);
-  std::vector<Conversation> out;
-  for (;;) {
-    NATTER_TRY(bool row, s.Step());
-    if (!row) return out;
-    out.push_back(ReadConversation(s));
-  }
+  return All<Conversation>(s, [](const Statement& s) { return ReadConversation(s); });
 }
 
 Status SqliteTxn::UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) {
