@@ -117,6 +117,7 @@ void AccountService::Refresh(std::string refresh_token, std::function<void(Resul
       [this, fresh = std::move(fresh), done = std::move(done)](Result<Outcome> outcome) mutable {
         if (!outcome.ok()) return done(outcome.take_error());
         if (outcome->reused) {
+          ForgetSession(outcome->session.id);
           return done(Unauthorized("refresh token was already used; session revoked, log in again"));
         }
         done(Issue(outcome->session.user_id, outcome->session.id, std::move(fresh)));
@@ -124,11 +125,29 @@ void AccountService::Refresh(std::string refresh_token, std::function<void(Resul
 }
 
 void AccountService::Logout(SessionId session, std::function<void(Status)> done) {
-  store_.Write([session](StoreTxn& txn) { return txn.RevokeSession(session); }, std::move(done));
+  store_.Write([session](StoreTxn& txn) { return txn.RevokeSession(session); },
+               [this, session, done = std::move(done)](Status st) {
+                 if (st.ok()) ForgetSession(session);
+                 done(std::move(st));
+               });
+}
+
+void AccountService::ForgetSession(SessionId session) {
+  int64_t now = clock_.NowSeconds();
+  std::lock_guard lock(revoked_mu_);
+  for (auto it = revoked_.begin(); it != revoked_.end();) {
+    if (it->second < now) it = revoked_.erase(it); else ++it;
+  }
+  // Every access token of the session has expired by then (with the leeway).
+  revoked_[session] = now + tokens_.max_lifetime_seconds();
 }
 
 Result<auth::AccessClaims> AccountService::Authenticate(std::string_view access_token) const {
-  return tokens_.Verify(access_token, clock_.NowSeconds());
+  auto claims = tokens_.Verify(access_token, clock_.NowSeconds());
+  if (!claims.ok()) return claims;
+  std::lock_guard lock(revoked_mu_);
+  if (revoked_.count(claims->session_id)) return Unauthorized("session has ended; log in again");
+  return claims;
 }
 
 LoginResult AccountService::Issue(UserId user, SessionId session, std::string refresh_token) const {

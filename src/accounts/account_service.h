@@ -5,6 +5,8 @@
 #pragma once
 
 #include <functional>
+#include <mutex>
+#include <unordered_map>
 #include <string>
 
 #include "accounts/login_throttle.h"
@@ -44,7 +46,9 @@ class AccountService {
   void Refresh(std::string refresh_token, std::function<void(Result<LoginResult>)> done);
   void Logout(SessionId session, std::function<void(Status)> done);
 
-  // Checks an access token; cheap (HMAC), safe on an I/O thread.
+  // Checks an access token; cheap (HMAC and a lookup), safe on an I/O thread.
+  // Tokens of a session that ended on this node (logout, refresh reuse) are
+  // refused at once, not only when they expire.
   Result<auth::AccessClaims> Authenticate(std::string_view access_token) const;
 
  private:
@@ -58,6 +62,11 @@ class AccountService {
   const Clock& clock_;
   const AccountOptions options_;
   LoginThrottle throttle_;
+  // Ended sessions whose access tokens may not have expired yet: session -> when
+  // the last one does (seconds). Pruned as they pass.
+  void ForgetSession(SessionId session);
+  mutable std::mutex revoked_mu_;
+  std::unordered_map<SessionId, int64_t> revoked_;
   std::string dummy_hash_;  // verified against for unknown handles, so timing reveals nothing
 };
 

@@ -43,6 +43,25 @@ std::vector<EventRecipient> ToRecipients(const std::vector<chat::Recipient>& in)
 
 constexpr int64_t kTypingExpiresMs = 6000;
 
+// The caller's own connection gets an answer, not the event, so the answer
+// carries the caller's new pts: a client can then tell its own changes from
+// missed ones.
+void AddCallerPts(json::object& answer, const std::vector<chat::Recipient>& recipients, UserId caller) {
+  for (const auto& r : recipients) {
+    if (r.user == caller && r.pts > 0) {
+      int64_t current = answer.contains("pts") ? answer["pts"].as_int64() : 0;
+      answer["pts"] = std::max(current, r.pts);
+    }
+  }
+}
+
+json::object ViewAnswer(const chat::ConversationView& view, UserId caller) {
+  json::object answer = ToJson(view);
+  for (const auto& e : view.events) AddCallerPts(answer, e.recipients, caller);
+  AddCallerPts(answer, view.notified, caller);
+  return answer;
+}
+
 int64_t MonotonicUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -183,10 +202,11 @@ void Dispatcher::CreateConversation(const Caller& c, const json::object& p, Repl
     };
   }
   d_.store.WriteResult<chat::ConversationView>(
-      std::move(op), [this, reply = std::move(reply), origin = c.connection](Result<chat::ConversationView> r) {
+      std::move(op),
+      [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ConversationView> r) {
         if (!r.ok()) return reply(r.take_error());
         PublishConversation(*r, origin);
-        reply(json::value(ToJson(*r)));
+        reply(json::value(ViewAnswer(*r, user)));
       });
 }
 
@@ -234,10 +254,10 @@ void Dispatcher::ChangeConversation(const Caller& c, std::string_view method, co
     op = [=, &limits](StoreTxn& txn) { return chat::ChangeRole(txn, ctx, limits, *id, *user, *role); };
   }
   d_.store.WriteResult<chat::ConversationView>(
-      std::move(op), [this, reply = std::move(reply), origin = c.connection](auto r) {
+      std::move(op), [this, reply = std::move(reply), origin = c.connection, user = c.user](auto r) {
         if (!r.ok()) return reply(r.take_error());
         PublishConversation(*r, origin);
-        reply(json::value(ToJson(*r)));
+        reply(json::value(ViewAnswer(*r, user)));
       });
 }
 
@@ -264,12 +284,13 @@ void Dispatcher::SendMessage(const Caller& c, const json::object& p, Reply reply
       [ctx, req = std::move(req), &limits = d_.limits](StoreTxn& txn) {
         return chat::SendMessage(txn, ctx, limits, req);
       },
-      [this, reply = std::move(reply), started, origin = c.connection](Result<chat::SendResult> r) {
+      [this, reply = std::move(reply), started, origin = c.connection, user = c.user](Result<chat::SendResult> r) {
         if (!r.ok()) return reply(r.take_error());
         // Durable now: acknowledge, then fan out.
         d_.metrics.commit_latency.Observe(MonotonicUs() - started);
         json::object ack = ToJson(r->message);
         ack["duplicate"] = r->duplicate;
+        AddCallerPts(ack, r->recipients, user);
         if (r->duplicate) {
           d_.metrics.messages_duplicate.fetch_add(1, std::memory_order_relaxed);
           return reply(json::value(std::move(ack)));
@@ -312,10 +333,12 @@ void Dispatcher::MarkReceipt(const Caller& c, std::string_view method, const jso
       [ctx, id = *id, delivered, read, &limits = d_.limits](StoreTxn& txn) {
         return chat::MarkReceipt(txn, ctx, limits, id, delivered, read);
       },
-      [this, reply = std::move(reply), origin = c.connection](Result<chat::ReceiptChange> r) {
+      [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ReceiptChange> r) {
         if (!r.ok()) return reply(r.take_error());
         json::object receipt = ToJson(*r);
-        reply(json::value(receipt));
+        json::object answer = receipt;
+        AddCallerPts(answer, r->recipients, user);
+        reply(json::value(std::move(answer)));
         if (!r->changed) return;
         receipt["type"] = "receipt";
         Event event;
@@ -358,12 +381,14 @@ void Dispatcher::ChangeMessage(const Caller& c, std::string_view method, const j
       return chat::React(txn, ctx, limits, *id, *seq, emoji);
     };
   }
-  d_.store.WriteResult<chat::Appended>(std::move(op), [this, reply = std::move(reply), origin = c.connection](
-                                                          Result<chat::Appended> r) {
-    if (!r.ok()) return reply(r.take_error());
-    reply(json::value(ToJson(r->event)));
-    PublishTimeline(*r, origin);
-  });
+  d_.store.WriteResult<chat::Appended>(
+      std::move(op), [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::Appended> r) {
+        if (!r.ok()) return reply(r.take_error());
+        json::object answer = ToJson(r->event);
+        AddCallerPts(answer, r->recipients, user);
+        reply(json::value(std::move(answer)));
+        if (!r->recipients.empty()) PublishTimeline(*r, origin);  // empty: nothing changed
+      });
 }
 
 void Dispatcher::Sync(const Caller& c, const json::object& p, Reply reply) {
@@ -373,7 +398,13 @@ void Dispatcher::Sync(const Caller& c, const json::object& p, Reply reply) {
   if (*token && !(*token)->empty()) {
     auto decoded = DecodeSyncToken(d_.keys, c.user, **token);
     if (!decoded.ok()) return reply(decoded.take_error());
-    since = std::move(*decoded);
+    if (!decoded->has_value()) {
+      // Signed with a key this server no longer has: the client starts over.
+      return reply(json::value(json::object{{"resync_required", true},
+                                            {"reason", "the sync token's signing key was retired"},
+                                            {"conversations", json::array{}}}));
+    }
+    since = std::move(**decoded);
   }
   chat::Context ctx{c.user, d_.clock.NowMs()};
   d_.store.ReadResult<chat::SyncResult>(
@@ -415,8 +446,9 @@ void Dispatcher::Typing(const Caller& c, const json::object& p, Reply reply) {
         Event event;
         event.payload = Frame({{"type", "typing"}, {"conversation_id", id}, {"user_id", user},
                                {"expires_in_ms", kTypingExpiresMs}});
-        for (const auto& m : *r) event.recipients.push_back(EventRecipient{m.user_id, 0});
-        event.origin_connection = origin;
+        for (const auto& m : *r) {
+          if (m.user_id != user) event.recipients.push_back(EventRecipient{m.user_id, 0});
+        }
         d_.broker.Publish(std::move(event));
       });
 }

@@ -45,7 +45,8 @@ std::string EncodeSyncToken(const auth::KeyRing& keys, UserId user, const chat::
   return signed_part + "." + auth::Base64UrlEncode(Mac(key, signed_part));
 }
 
-Result<chat::SyncPosition> DecodeSyncToken(const auth::KeyRing& keys, UserId user, std::string_view token) {
+Result<std::optional<chat::SyncPosition>> DecodeSyncToken(const auth::KeyRing& keys, UserId user,
+                                                          std::string_view token) {
   if (token.size() > kMaxTokenBytes) return Invalid();
   size_t last_dot = token.rfind('.');
   if (last_dot == std::string_view::npos || token.substr(0, 3) != "v1.") return Invalid();
@@ -53,7 +54,7 @@ Result<chat::SyncPosition> DecodeSyncToken(const auth::KeyRing& keys, UserId use
   size_t kid_end = signed_part.find('.', 3);
   if (kid_end == std::string_view::npos) return Invalid();
   const auth::SigningKey* key = keys.Find(signed_part.substr(3, kid_end - 3));
-  if (!key) return Invalid();
+  if (!key) return std::optional<chat::SyncPosition>();
   auto mac = auth::Base64UrlDecode(token.substr(last_dot + 1));
   std::string expected = Mac(*key, signed_part);
   // Check the signature before reading anything the token says.
@@ -85,7 +86,7 @@ Result<chat::SyncPosition> DecodeSyncToken(const auth::KeyRing& keys, UserId use
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
-  return position;
+  return std::optional<chat::SyncPosition>(std::move(position));
 }
 
 }  // namespace natter::api

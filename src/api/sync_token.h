@@ -15,8 +15,10 @@
 namespace natter::api {
 
 std::string EncodeSyncToken(const auth::KeyRing& keys, UserId user, const chat::SyncPosition& position);
-// bad_request "invalid sync token" for anything tampered, malformed, signed
-// with an unknown key, or made for another user.
-Result<chat::SyncPosition> DecodeSyncToken(const auth::KeyRing& keys, UserId user, std::string_view token);
+// bad_request "invalid sync token" for anything tampered, malformed, or made
+// for another user. An empty optional when it names a key this server no longer
+// has (rotated out): the client must resync, which reveals nothing.
+Result<std::optional<chat::SyncPosition>> DecodeSyncToken(const auth::KeyRing& keys, UserId user,
+                                                          std::string_view token);
 
 }  // namespace natter::api

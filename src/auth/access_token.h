@@ -68,6 +68,9 @@ class AccessTokenCodec {
   // integers; nbf an optional integer; all time checks allow the leeway.
   Result<AccessClaims> Verify(std::string_view token, int64_t now) const;
 
+  // The longest a token issued now can still verify: its lifetime plus the leeway.
+  int64_t max_lifetime_seconds() const { return policy_.ttl_seconds + policy_.leeway_seconds; }
+
  private:
   const KeyRing& keys_;
   TokenPolicy policy_;

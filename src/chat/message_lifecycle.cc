@@ -69,10 +69,13 @@ Result<Appended> React(StoreTxn& txn, const Context& ctx, const ChatLimits& limi
   NATTER_TRY(auto found, LiveMessage(txn, ctx, id, seq));
   auto& [membership, message] = found;
   if (membership.second.role == Role::kReadOnly) return Forbidden("read-only members may not react");
-  if (emoji.empty()) {
-    NATTER_RETURN_IF_ERROR(txn.RemoveReaction(id, seq, ctx.caller));
-  } else {
-    NATTER_RETURN_IF_ERROR(txn.SetReaction(id, seq, ctx.caller, emoji));
+  NATTER_TRY(bool changed, emoji.empty() ? txn.RemoveReaction(id, seq, ctx.caller)
+                                         : txn.SetReaction(id, seq, ctx.caller, emoji));
+  if (!changed) {
+    // The same reaction again, or removing none: nothing happened, nobody is told.
+    Appended unchanged;
+    unchanged.event = std::move(message);
+    return unchanged;
   }
   return AppendEvent(txn, membership.first, About(EventKind::kReaction, ctx.caller, seq, emoji), ctx.now_ms,
                      limits);

@@ -18,6 +18,7 @@ Result<Appended> EditMessage(StoreTxn& txn, const Context& ctx, const ChatLimits
 Result<Appended> DeleteMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                                Seq seq);
 // Sets the caller's reaction to `emoji`, or removes it when `emoji` is empty.
+// When nothing changes, returns the message itself with no recipients.
 Result<Appended> React(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
                        const std::string& emoji);
 

@@ -28,8 +28,11 @@ Result<SendResult> SendMessage(StoreTxn& txn, const Context& ctx, const ChatLimi
   SendResult result;
   NATTER_TRY(auto earlier, txn.FindByClientMsgId(req.conversation_id, ctx.caller, req.client_msg_id));
   if (earlier) {
-    // A retry after a lost ack. The same id with other content is a client bug.
-    if (earlier->text != req.text || earlier->reply_to != req.reply_to) {
+    // A retry after a lost ack. The same id with other content is a client
+    // bug; once the message was edited or deleted its first text is gone, so
+    // the id alone decides.
+    bool unchanged = !earlier->edited_at && !earlier->deleted;
+    if (earlier->reply_to != req.reply_to || (unchanged && earlier->text != req.text)) {
       return Conflict("client_msg_id was already used for another message");
     }
     result.message = std::move(*earlier);

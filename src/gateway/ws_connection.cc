@@ -274,8 +274,8 @@ void WsConnection::FinishSync(const json::value& request_id, Result<json::value>
 }
 
 void WsConnection::HandleTyping(const json::object& request, const json::value& request_id) {
-  // Typing is cheap to send and ephemeral: over its own limit it is dropped
-  // with an answer, and it never costs the request budget of real work.
+  // Typing is ephemeral and frequent: besides the request budget it has a
+  // tighter limit of its own; over it, the notice is dropped with an answer.
   if (!typing_bucket_.TryTake(NowUs())) {
     SendError(request_id, RateLimited("typing notices are limited; send one every few seconds"));
     return;
@@ -294,6 +294,10 @@ void WsConnection::HandleTyping(const json::object& request, const json::value& 
 
 void WsConnection::EnqueueEvent(const EventFrame& event) {
   if (closing_ || closed_) return;
+  if (behind_) {  // told to pull; nothing more until the notice is out
+    deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
   if (syncing_) {
     held_bytes_ += event.payload->size();
     if (held_bytes_ > deps_.options.send_queue_bytes) {
@@ -328,7 +332,8 @@ void WsConnection::QueueEvent(const EventFrame& event) {
     out.head_len = static_cast<uint8_t>(
         ws::EncodeFrameHeader(ws::Opcode::kText, out.body_len + out.tail_len, false, out.head.data()));
   }
-  if (queued_bytes_ + out.size() > deps_.options.send_queue_bytes) return FallBehind();
+  // One event larger than the whole bound still goes out when nothing else waits.
+  if (queued_bytes_ > 0 && queued_bytes_ + out.size() > deps_.options.send_queue_bytes) return FallBehind();
   deps_.metrics.messages_delivered.fetch_add(1, std::memory_order_relaxed);
   QueueOutgoing(std::move(out));
 }

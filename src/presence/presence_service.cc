@@ -65,21 +65,23 @@ void PresenceService::WentOffline(UserId user) {
 }
 
 void PresenceService::VisibilityChanged(UserId user, bool hidden) {
-  // Hiding looks like going offline to contacts; showing again tells the truth.
-  bool online = IsOnline(user);
-  Announce(user, online && !hidden, 0, true);
+  (void)hidden;  // the stored flag, read with the contacts, decides what is said
+  Announce(user, IsOnline(user), 0, true);
 }
 
-void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool force) {
-  store_.Read([this, user, online, last_seen, force](StoreTxn& txn) {
+void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool visibility_change) {
+  store_.Read([this, user, online, last_seen, visibility_change](StoreTxn& txn) {
     auto me = txn.FindUser(user);
     if (!me.ok() || !me->has_value()) return;
-    if ((*me)->presence_hidden && !force) return;
+    bool hidden = (*me)->presence_hidden;
+    if (hidden && !visibility_change) return;
     auto contacts = txn.ListContacts(user, kMaxContacts);
     if (!contacts.ok() || contacts->empty()) return;
-    json::object frame{{"type", "presence"}, {"user_id", user}, {"status", online ? "online" : "offline"}};
-    // A hidden user's last-seen is never shown.
-    if (!online && !(*me)->presence_hidden) frame["last_seen"] = last_seen ? last_seen : (*me)->last_seen;
+    // Contacts see the same as presence.get answers: "hidden" with no
+    // last-seen, or the truth.
+    const char* status = hidden ? "hidden" : online ? "online" : "offline";
+    json::object frame{{"type", "presence"}, {"user_id", user}, {"status", status}};
+    if (!hidden && !online) frame["last_seen"] = last_seen ? last_seen : (*me)->last_seen;
     Event event;
     event.payload = std::make_shared<const std::string>(json::serialize(frame));
     for (UserId c : *contacts) event.recipients.push_back(EventRecipient{c, 0});

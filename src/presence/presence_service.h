@@ -37,8 +37,9 @@ class PresenceService {
     std::shared_ptr<boost::asio::steady_timer> going_offline;  // set during the grace period
   };
   void WentOffline(UserId user);
-  // Publishes {"type":"presence",...} to the user's contacts, unless hidden.
-  void Announce(UserId user, bool online, int64_t last_seen, bool force);
+  // Publishes {"type":"presence",...} to the user's contacts. A hidden user is
+  // announced only when `visibility_change` (as "hidden", without last-seen).
+  void Announce(UserId user, bool online, int64_t last_seen, bool visibility_change);
 
   Store& store_;
   Broker& broker_;

@@ -91,8 +91,9 @@ class StoreTxn {
   virtual Status UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) = 0;
   // Makes `seq` a tombstone: its text, and the text of every edit of it, is erased.
   virtual Status EraseMessage(ConversationId c, Seq seq) = 0;
-  virtual Status SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) = 0;
-  virtual Status RemoveReaction(ConversationId c, Seq seq, UserId u) = 0;
+  // Both return whether anything changed.
+  virtual Result<bool> SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) = 0;
+  virtual Result<bool> RemoveReaction(ConversationId c, Seq seq, UserId u) = 0;
   // Fills `reactions` of every message in `messages`.
   virtual Status LoadReactions(std::vector<Message>& messages) = 0;
 };

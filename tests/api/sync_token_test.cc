@@ -16,9 +16,9 @@ TEST(SyncToken, RoundTrip) {
   p.large = {{7, 100}, {9, 3}};
   auto token = EncodeSyncToken(keys, 5, p);
   auto back = DecodeSyncToken(keys, 5, token);
-  ASSERT_TRUE(back.ok());
-  EXPECT_EQ(back->pts, 42);
-  EXPECT_EQ(back->large, p.large);
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->pts, 42);
+  EXPECT_EQ((*back)->large, p.large);
 }
 
 TEST(SyncToken, AnotherUsersTokenIsInvalid) {
@@ -35,16 +35,23 @@ TEST(SyncToken, TamperingAndGarbageAreInvalid) {
   chat::SyncPosition p;
   p.pts = 1;
   std::string token = EncodeSyncToken(keys, 5, p);
+  size_t kid_end = token.find('.', 3);
   for (size_t i = 0; i < token.size(); ++i) {
     std::string t = token;
     t[i] = t[i] == 'A' ? 'B' : 'A';
     if (t == token) continue;
-    EXPECT_FALSE(DecodeSyncToken(keys, 5, t).ok()) << "position " << i;
+    auto r = DecodeSyncToken(keys, 5, t);
+    // A changed key id names a key we do not have: resync, never a position.
+    bool kid = i >= 3 && i < kid_end;
+    EXPECT_TRUE(kid ? (r.ok() && !r->has_value()) : !r.ok()) << "position " << i;
   }
   for (const char* g : {"", "v1", "v1..", "v1.k1.x.y", "v2.k1.AA.AA", "garbage"}) {
     EXPECT_FALSE(DecodeSyncToken(keys, 5, g).ok()) << g;
   }
-  EXPECT_FALSE(DecodeSyncToken(Ring("k1", 'b'), 5, token).ok());  // another server's key
+  EXPECT_FALSE(DecodeSyncToken(Ring("k1", 'b'), 5, token).ok());  // another server's key under our kid
+  auto retired = DecodeSyncToken(Ring("k2", 'a'), 5, token);  // our old key, rotated out
+  ASSERT_TRUE(retired.ok());
+  EXPECT_FALSE(retired->has_value());
   EXPECT_FALSE(DecodeSyncToken(keys, 5, std::string(70000, 'a')).ok());
 }
 

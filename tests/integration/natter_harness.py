@@ -822,3 +822,291 @@ def main():
               file=sys.stderr)
         sys.exit(1)
     sys.exit(0 if result.wasSuccessful() and result.testsRun > 0 else 1)
+
+
+# ---------------------------------------------------------------------------
+# A client's local view built from sync frames, live events and history
+# (additive helper for the sync / receipts / slow-consumer suites)
+# ---------------------------------------------------------------------------
+
+EFFECT_KINDS = ("edit", "delete", "reaction")
+
+
+class ConversationView:
+    """What one device knows about one conversation.
+
+    rows: seq -> {"row": event dict as the server shows it, "asof": N}, where
+    asof is the conversation position the row's state is known to include (a
+    row from sync or history includes every change up to that snapshot's
+    last_seq; a row first seen live includes changes up to its own seq).
+    applied: seqs of edit/delete/reaction events whose effect is applied, so a
+    repeated event (at-least-once delivery) is applied once.
+    """
+
+    def __init__(self, cid):
+        self.id = cid
+        self.rows = {}
+        self.applied = set()
+        self.meta = {}       # the conversation object from the last sync frame
+        self.members = {}    # user_id -> member dict (watermarks), from sync and receipts
+        self.title = None
+
+    def store_row(self, row, asof):
+        row = {k: v for k, v in row.items() if k != "duplicate"}
+        cur = self.rows.get(row["seq"])
+        if cur is None or cur["asof"] < asof:
+            self.rows[row["seq"]] = {"row": json.loads(json.dumps(row)), "asof": asof}
+
+    def apply_effect(self, ev):
+        s = ev["seq"]
+        kind = ev.get("kind", "message")
+        if kind == "title_changed":
+            if self.title is None or s >= self.meta.get("_title_seq", 0):
+                self.title = ev.get("text", "")
+                self.meta["_title_seq"] = s
+        if kind not in EFFECT_KINDS or s in self.applied:
+            return
+        self.applied.add(s)
+        t = ev["target_seq"]
+        if kind == "delete":
+            for r in self.rows.values():
+                if r["row"].get("kind") == "edit" and r["row"].get("target_seq") == t and r["asof"] < s:
+                    r["row"]["text"] = ""
+        target = self.rows.get(t)
+        if target is None or target["asof"] >= s:
+            return
+        row = target["row"]
+        if kind == "edit":
+            row["text"] = ev.get("text", "")
+            row["edited_at"] = ev["created_at"]
+        elif kind == "delete":
+            row["deleted"] = True
+            row.pop("text", None)
+            row.pop("reactions", None)
+        else:
+            reactions = [r for r in row.get("reactions", []) if r["user_id"] != ev["sender_id"]]
+            if ev.get("text"):
+                reactions.append({"user_id": ev["sender_id"], "emoji": ev["text"]})
+            reactions.sort(key=lambda r: r["user_id"])
+            if reactions:
+                row["reactions"] = reactions
+            else:
+                row.pop("reactions", None)
+        target["asof"] = s
+
+    def apply_live(self, ev):
+        self.store_row(ev, ev["seq"])
+        self.apply_effect(ev)
+
+    def apply_snapshot(self, rows, asof):
+        for row in sorted(rows, key=lambda r: r["seq"]):
+            self.store_row(row, asof)
+            self.apply_effect(row)
+
+    def listing(self):
+        """The rows in seq order, as the server's history shows them."""
+        return [self.rows[s]["row"] for s in sorted(self.rows)]
+
+    def max_seq(self):
+        return max(self.rows) if self.rows else 0
+
+
+async def history_from(client, cid, after=0, upto=None, page=100, max_pages=1000):
+    """Every row of conversation cid after `after` (up to `upto` if given), ascending,
+    and the last_seq of the last page read."""
+    rows, last_seq = [], 0
+    for _ in range(max_pages):
+        data = await client.call("messages.history", conversation_id=cid, after=after, limit=page)
+        rows.extend(data["messages"])
+        last_seq = data["last_seq"]
+        if not data["messages"] or not data["has_more"]:
+            return rows, last_seq
+        after = data["messages"][-1]["seq"]
+        if upto is not None and after >= upto:
+            return rows, last_seq
+    raise AssertionError(f"history of {cid} did not end within {max_pages} pages")
+
+
+class Device:
+    """One device of a user: a WsClient plus a local view kept from sync frames,
+    live events, its own acknowledgements and history (for gap ranges).
+
+    Frames are processed in arrival order through a cursor over
+    client.all_frames, so a sync's frames, its answer and the live events
+    released after it are applied in the order the server sent them."""
+
+    def __init__(self, server, user, name="dev"):
+        self.server = server
+        self.user = user
+        self.name = name
+        self.client = None
+        self.token = None
+        self.cursor = 0
+        self.convs = {}
+        self.removed = set()
+        self.act_ids = set()
+        self.sync_results = []   # (answer data, [sync.conversation data]) per sync
+        self.live = []           # live message frames in arrival order
+        self.receipts = []       # live receipt frames
+        self.pts_seen = []       # pts of live frames that carried one, in order
+        self.other = []          # any other event frame
+        self._batch = {}
+
+    # -- connection ---------------------------------------------------------
+
+    @property
+    def online(self):
+        return self.client is not None and not self.client.closed.is_set()
+
+    async def connect(self):
+        assert self.client is None
+        self.client = await WsClient.connect(self.server, token=self.user.token)
+        self.cursor = 0
+        self.act_ids = set()
+        self._batch = {}
+        return self
+
+    async def disconnect(self):
+        if self.client is None:
+            return
+        await self.pump()
+        await self.client.close()
+        self.client = None
+
+    # -- the view -----------------------------------------------------------
+
+    def conv(self, cid):
+        if cid not in self.convs:
+            self.convs[cid] = ConversationView(cid)
+        return self.convs[cid]
+
+    def _live_event(self, frame):
+        ev = frame["message"]
+        cid = ev["conversation_id"]
+        kind = ev.get("kind")
+        if ev.get("target_user") == self.user.id and kind in ("member_removed", "member_left"):
+            self.removed.add(cid)
+            self.convs.pop(cid, None)
+            return
+        if ev.get("target_user") == self.user.id and kind == "member_joined":
+            self.removed.discard(cid)
+        if cid in self.removed:
+            return
+        self.conv(cid).apply_live(ev)
+
+    async def _finish_sync(self, rid, frame):
+        entries = self._batch.pop(_id_key(rid), [])
+        if frame.get("type") == "error":
+            self.sync_results.append((frame, entries))
+            return
+        data = frame["data"]
+        self.sync_results.append((data, entries))
+        if data.get("resync_required"):
+            return
+        for entry in entries:
+            cid = entry["conversation_id"]
+            if entry.get("removed"):
+                self.removed.add(cid)
+                self.convs.pop(cid, None)
+                continue
+            self.removed.discard(cid)
+            cv = self.conv(cid)
+            cv.meta = dict(entry["conversation"])
+            cv.title = entry["conversation"].get("title")
+            cv.meta["_title_seq"] = entry["conversation"]["last_seq"]
+            cv.members = {m["user_id"]: dict(m) for m in entry["members"]}
+            rows = list(entry["events"])
+            snapshot = entry["conversation"]["last_seq"]
+            gap = entry.get("gap")
+            if gap:
+                # Load the missed range first, then apply everything in seq order.
+                hist, hist_last = await history_from(self.client, cid, after=gap["from"] - 1, upto=gap["to"])
+                cv.apply_snapshot(hist, hist_last)
+            cv.apply_snapshot(rows, snapshot)
+        self.token = data["token"]
+
+    async def pump(self):
+        """Applies every frame received so far (and what arrives while gap
+        ranges load)."""
+        if self.client is None:
+            return
+        frames = self.client.all_frames
+        while self.cursor < len(frames):
+            frame = frames[self.cursor]
+            self.cursor += 1
+            kind = frame.get("type")
+            rid = frame.get("id")
+            if kind == "sync.conversation":
+                self._batch.setdefault(_id_key(rid), []).append(frame["data"])
+            elif kind in ("result", "error") and rid is not None:
+                key = _id_key(rid)
+                if key in self._batch or (kind == "result" and isinstance(frame.get("data"), dict)
+                                          and "resync_required" in frame["data"]):
+                    await self._finish_sync(rid, frame)
+                elif key in self.act_ids and kind == "result":
+                    self.act_ids.discard(key)
+                    ev = frame["data"]
+                    if isinstance(ev, dict) and "seq" in ev and "conversation_id" in ev:
+                        if ev["conversation_id"] not in self.removed:
+                            self.conv(ev["conversation_id"]).apply_live(ev)
+            elif kind == "message":
+                if "pts" in frame:
+                    self.pts_seen.append(frame["pts"])
+                self.live.append(frame)
+                self._live_event(frame)
+            elif kind == "receipt":
+                if "pts" in frame:
+                    self.pts_seen.append(frame["pts"])
+                self.receipts.append(frame)
+                cid = frame["conversation_id"]
+                if cid in self.convs:
+                    m = self.convs[cid].members.setdefault(frame["user_id"], {"user_id": frame["user_id"]})
+                    m["read_seq"] = max(m.get("read_seq", 0), frame["read_seq"])
+                    m["delivered_seq"] = max(m.get("delivered_seq", 0), frame["delivered_seq"])
+            else:
+                if "pts" in frame:
+                    self.pts_seen.append(frame["pts"])
+                self.other.append(frame)
+
+    async def sync(self, token=...):
+        """Sends sync (with this device's last token unless given), applies the
+        catch-up and what came before it; returns the answer frame."""
+        if token is ...:
+            token = self.token
+        await self.pump()
+        params = {"token": token} if token is not None else {}
+        rid = await self.client.send_request("sync", **params)
+        self._batch.setdefault(_id_key(rid), [])
+        frame = await self.client.answer(rid, timeout=20)
+        await self.pump()
+        return frame
+
+    async def act(self, method, **params):
+        """A request whose answer is an event this connection will not get live
+        (send, edit, delete, react): applied to the view when its answer is
+        reached. Returns the answer frame."""
+        rid = await self.client.send_request(method, **params)
+        self.act_ids.add(_id_key(rid))
+        frame = await self.client.answer(rid)
+        await self.pump()
+        return frame
+
+    async def settle(self, targets, timeout=10.0):
+        """Pumps until every conversation in targets {cid: last_seq} is known up to
+        that seq (or timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            await self.pump()
+            if all(cid in self.removed or (cid in self.convs and self.convs[cid].max_seq() >= last)
+                   for cid, last in targets.items()):
+                return
+            if time.monotonic() > deadline:
+                got = {cid: self.convs[cid].max_seq() if cid in self.convs else None for cid in targets}
+                raise AssertionError(f"{self.name}: view did not reach {targets} within {timeout}s: {got}")
+            await asyncio.sleep(0.02)
+
+
+async def server_view(client, cid):
+    """The server's rows of conversation cid from seq 0 (messages.history), as a list."""
+    rows, _ = await history_from(client, cid, after=0)
+    return rows

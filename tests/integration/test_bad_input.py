@@ -531,9 +531,16 @@ class TokenTest(Base):
         self.assertEqual((status, h.error_of(body)[0]), (401, "unauthorized"), body)
         status, body = self.server.http("POST", "/v1/auth/refresh", {"refresh_token": r1["refresh_token"]})
         self.assertEqual((status, h.error_of(body)[0]), (401, "unauthorized"), body)
+        # The revoked session's access tokens stop at once, not at their expiry.
+        for token in (self.alice.token, r1["access_token"]):
+            status, body = self.server.http("GET", "/v1/conversations", token=token)
+            self.assertEqual((status, h.error_of(body)[0]), (401, "unauthorized"), body)
         status, body = self.server.http("POST", "/v1/auth/refresh",
                                         {"refresh_token": other_session.refresh})
         self.assertEqual(status, 200, body)
+        status, _ = self.server.http("GET", "/v1/conversations", token=other_session.token)
+        self.assertEqual(status, 200)
+        self.alice = other_session  # what follows reads as alice, through her live session
         # Malformed refresh requests.
         for payload, expected in (({"refresh_token": "nonsense"}, 401), ({"refresh_token": "x" * 300}, 401),
                                   ({"refresh_token": ""}, 401), ({}, 400), ({"refresh_token": 5}, 400)):
@@ -546,6 +553,9 @@ class TokenTest(Base):
         self.assertEqual((status, body), (200, {}))
         status, body = self.server.http("POST", "/v1/auth/refresh", {"refresh_token": self.bob.refresh})
         self.assertEqual((status, h.error_of(body)[0]), (401, "unauthorized"), body)
+        # The access token of the ended session is refused at once.
+        status, body = self.server.http("GET", "/v1/conversations", token=self.bob.token)
+        self.assertEqual(status, 401, body)
         # Over WebSocket.
         second = self.server.relogin(self.bob, "ws-device")
         c = await self.connect(second)

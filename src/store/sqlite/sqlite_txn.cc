@@ -321,7 +321,8 @@ Result<std::vector<UserId>> SqliteTxn::ListContacts(UserId id, int limit) {
 Result<bool> SqliteTxn::ShareConversation(UserId a, UserId b) {
   auto s = db_.Prepare(
       "SELECT 1 FROM members m JOIN members o ON o.conversation_id = m.conversation_id "
-      "WHERE m.user_id = ? AND o.user_id = ? LIMIT 1");
+      "JOIN conversations c ON c.id = m.conversation_id "
+      "WHERE m.user_id = ? AND o.user_id = ? AND c.large = 0 LIMIT 1");
   s.Bind(1, a).Bind(2, b);
   NATTER_TRY(bool row, s.Step());
   return row;
@@ -396,7 +397,8 @@ Status SqliteTxn::EraseMessage(ConversationId c, Seq seq) {
   s.Bind(1, c).Bind(2, seq);
   NATTER_RETURN_IF_ERROR(s.Run());
   auto edits = db_.Prepare(
-      "UPDATE messages SET body = '' WHERE conversation_id = ? AND target_seq = ? AND kind = 'edit'");
+      "UPDATE messages SET body = '' WHERE conversation_id = ? AND target_seq = ? "
+      "AND kind IN ('edit', 'reaction')");
   edits.Bind(1, c).Bind(2, seq);
   NATTER_RETURN_IF_ERROR(edits.Run());
   auto reactions = db_.Prepare("DELETE FROM reactions WHERE conversation_id = ? AND message_seq = ?");
@@ -404,18 +406,21 @@ Status SqliteTxn::EraseMessage(ConversationId c, Seq seq) {
   return reactions.Run();
 }
 
-Status SqliteTxn::SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) {
+Result<bool> SqliteTxn::SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) {
   auto s = db_.Prepare(
       "INSERT INTO reactions(conversation_id, message_seq, user_id, emoji) VALUES(?,?,?,?) "
-      "ON CONFLICT(conversation_id, message_seq, user_id) DO UPDATE SET emoji = excluded.emoji");
+      "ON CONFLICT(conversation_id, message_seq, user_id) DO UPDATE SET emoji = excluded.emoji "
+      "WHERE emoji != excluded.emoji");
   s.Bind(1, c).Bind(2, seq).Bind(3, u).Bind(4, emoji);
-  return s.Run();
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
 }
 
-Status SqliteTxn::RemoveReaction(ConversationId c, Seq seq, UserId u) {
+Result<bool> SqliteTxn::RemoveReaction(ConversationId c, Seq seq, UserId u) {
   auto s = db_.Prepare("DELETE FROM reactions WHERE conversation_id = ? AND message_seq = ? AND user_id = ?");
   s.Bind(1, c).Bind(2, seq).Bind(3, u);
-  return s.Run();
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
 }
 
 Status SqliteTxn::LoadReactions(std::vector<Message>& messages) {

@@ -54,8 +54,8 @@ class SqliteTxn final : public StoreTxn {
   Result<std::vector<Message>> History(const HistoryQuery& q) override;
   Status UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) override;
   Status EraseMessage(ConversationId c, Seq seq) override;
-  Status SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) override;
-  Status RemoveReaction(ConversationId c, Seq seq, UserId u) override;
+  Result<bool> SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) override;
+  Result<bool> RemoveReaction(ConversationId c, Seq seq, UserId u) override;
   Status LoadReactions(std::vector<Message>& messages) override;
 
  private:

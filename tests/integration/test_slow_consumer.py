@@ -1,0 +1,295 @@
+"""Slow consumers against a real natterd: a connection that stops reading in a
+busy group costs the server a bounded amount of memory (its send queue is
+capped by --send-queue-bytes), is told {"type":"resync","reason":"slow_consumer"}
+where it lost events, stays connected and can pull what it missed by seq; one
+that stays behind past --slow-consumer-timeout-ms is closed with 4030."""
+
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import socket
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import natter_harness as h  # noqa: E402
+from natter_harness import OP_CLOSE, OP_PING, OP_TEXT, WsClient  # noqa: E402
+
+QUEUE_BYTES = 20000
+TEXT = "x" * 15000   # big messages: 4000 of them are 60 MB of frames for a reader
+MAX_RSS_GROWTH_MB = 30
+
+
+class SlowSocket(h.RawWebSocket):
+    """A RawWebSocket whose socket has a small receive buffer (set before
+    connecting, so the window stays small) and that the test reads only when
+    it chooses to."""
+
+    def __init__(self, port, token, rcvbuf=4096, timeout=h.DEFAULT_TIMEOUT):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        sock.settimeout(timeout)
+        sock.connect((h.HOST, port))
+        self.sock = sock
+        self.buf = b""
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET /v1/ws HTTP/1.1", f"Host: {h.HOST}:{port}", "Upgrade: websocket",
+                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13",
+                 f"Authorization: Bearer {token}"]
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        deadline = time.monotonic() + timeout
+        while b"\r\n\r\n" not in self.buf:
+            if not self._recv_some(deadline):
+                raise AssertionError(f"connection closed during the handshake: {self.buf!r}")
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        head_lines = head.decode("latin-1").split("\r\n")
+        self.status = int(head_lines[0].split()[1])
+        self.headers = {}
+        for line in head_lines[1:]:
+            k, _, v = line.partition(":")
+            self.headers[k.strip().lower()] = v.strip()
+        assert self.status == 101, head
+        expected = base64.b64encode(hashlib.sha1(
+            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        assert self.headers.get("sec-websocket-accept") == expected, self.headers
+        self.closed_with = None
+
+    def read_until(self, stop, max_frames, timeout):
+        """Reads frames (answering nothing) until stop(frame) is true, a close frame
+        or EOF, max_frames or timeout. Returns (frames, problem) where problem
+        describes anything that was not a well-formed JSON text frame."""
+        frames = []
+        deadline = time.monotonic() + timeout
+        while len(frames) < max_frames:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return frames, f"no end after {timeout}s ({len(frames)} frames read)"
+            try:
+                frame = self.recv_frame(remaining)
+            except socket.timeout:
+                return frames, f"no end after {timeout}s ({len(frames)} frames read)"
+            except AssertionError as e:  # e.g. a masked server frame: bytes out of step
+                return frames, f"malformed frame after {len(frames)} frames: {e}"
+            if frame is None:
+                return frames, "EOF"
+            op, payload = frame
+            if op == OP_CLOSE:
+                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                self.closed_with = (code, payload[2:].decode("utf-8", "replace"))
+                return frames, None
+            if op != OP_TEXT:
+                continue
+            try:
+                obj = json.loads(payload.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                return frames, (f"frame {len(frames)} is not UTF-8 JSON (corrupt bytes on the wire): "
+                                f"{payload[:80]!r}...{payload[-40:]!r}")
+            if not isinstance(obj, dict):
+                return frames, f"frame {len(frames)} is not a JSON object: {obj!r}"
+            frames.append(obj)
+            if stop(obj):
+                return frames, None
+        return frames, f"more than {max_frames} frames"
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+async def flood(client, cid, n, window=50, tag="f", on_progress=None):
+    """n pipelined messages.send (at most `window` unanswered); returns the seqs."""
+    pending, seqs = [], []
+    for i in range(n):
+        pending.append(await client.send_request("messages.send", conversation_id=cid,
+                                                 client_msg_id=f"{tag}{i}", text=TEXT))
+        if len(pending) >= window:
+            frame = await client.answer(pending.pop(0), timeout=30)
+            assert frame["type"] == "result", frame
+            seqs.append(frame["data"]["seq"])
+        if on_progress and i % 50 == 0:
+            on_progress(i)
+    for rid in pending:
+        frame = await client.answer(rid, timeout=30)
+        assert frame["type"] == "result", frame
+        seqs.append(frame["data"]["seq"])
+    return seqs
+
+
+class SlowBase(h.AsyncTestCase):
+    server_args = ()
+    timeout = 60
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = h.Natterd("--send-queue-bytes", str(QUEUE_BYTES), "--requests-per-second", "100000",
+                               "--request-burst", "100000", *cls.server_args).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    async def asyncSetUp(self):
+        self.clients = []
+        self.raws = []
+
+    async def asyncTearDown(self):
+        for c in self.clients:
+            await c.close()
+        for r in self.raws:
+            r.close()
+
+    async def ws(self, user, **kw):
+        c = await WsClient.connect(self.server, token=user.token, **kw)
+        self.clients.append(c)
+        return c
+
+    def slow(self, user):
+        s = SlowSocket(self.server.port, user.token)
+        self.raws.append(s)
+        return s
+
+    def dropped(self):
+        return self.server.metrics().get("natter_deliveries_dropped_total", 0)
+
+
+class SlowButAliveTest(SlowBase):
+    server_args = ("--slow-consumer-timeout-ms", "20000")
+
+    async def test_stalled_reader_bounded_memory_resync_and_complete_after_pull(self):
+        sender, slowpoke = self.server.new_user("snd"), self.server.new_user("slow")
+        S = await self.ws(sender, keep_events=False)
+        g = (await S.call("conversations.create", kind="group", title="busy", members=[slowpoke.id]))["id"]
+        L = self.slow(slowpoke)
+        pid = self.server.proc.pid
+        # Warm up (allocator, statements) before the baseline.
+        await flood(S, g, 20, tag="warm")
+        base = rss_mb(pid)
+        peak = [base]
+        dropped_before = self.dropped()
+        seqs = await flood(S, g, 4000, on_progress=lambda i: peak.append(rss_mb(pid)))
+        peak.append(rss_mb(pid))
+        growth = max(peak) - base
+        self.assertLess(growth, MAX_RSS_GROWTH_MB,
+                        f"server RSS grew {growth:.1f} MB while a stalled reader was sent "
+                        f"{4000 * len(TEXT) / 1e6:.0f} MB (baseline {base:.1f} MB)")
+        self.assertGreater(self.dropped(), dropped_before, "the stalled reader never fell behind")
+        last = seqs[-1]
+
+        # The reader wakes up: asks for a pong (queued after everything) and reads.
+        L.send_json({"type": "ping", "id": "awake"})
+        frames, problem = L.read_until(lambda f: f.get("id") == "awake", max_frames=len(seqs) + 200,
+                                       timeout=20)
+        self.assertIsNone(problem, f"reading the stalled connection: {problem}; last frames: {frames[-3:]}")
+        self.assertIsNone(L.closed_with, "the connection was closed")
+        self.assertEqual(frames[-1], {"type": "result", "id": "awake", "data": {"pong": True}})
+        notices = [i for i, f in enumerate(frames) if f.get("type") == "resync"]
+        self.assertGreaterEqual(len(notices), 1, "no resync notice")
+        for i in notices:
+            self.assertEqual(frames[i], {"type": "resync", "reason": "slow_consumer"})
+        live = [f["message"]["seq"] for f in frames if f.get("type") == "message"]
+        self.assertEqual(live, sorted(set(live)), "live events out of order or doubled")
+        # Every loss is announced where it happened, and no notice without a loss:
+        # between two consecutive live messages there is a notice iff seqs skip.
+        stream = [("m", f["message"]["seq"]) if f.get("type") == "message" else ("r", None)
+                  for f in frames if f.get("type") in ("message", "resync")]
+        prev, saw_notice = 0, False
+        for kind, seq in stream:
+            if kind == "r":
+                saw_notice = True
+                continue
+            if seq != prev + 1:
+                self.assertTrue(saw_notice, f"seqs {prev + 1}..{seq - 1} lost without a resync notice")
+            saw_notice = False
+            prev = seq
+        # Still connected: a new message arrives live.
+        extra = (await S.call("messages.send", conversation_id=g, client_msg_id="after", text="back?"))["seq"]
+        frames2, problem = L.read_until(lambda f: f.get("type") == "message", max_frames=50, timeout=10)
+        self.assertIsNone(problem, problem)
+        self.assertEqual(frames2[-1]["message"]["seq"], extra)
+
+        # Pull what was missed by seq, from the last seq seen before the first loss.
+        have = set(live) | {extra}
+        first_lost = next(s for s in range(1, extra + 1) if s not in have)
+        after, pulled = first_lost - 1, {}
+        for _ in range(200):
+            L.send_json({"type": "messages.history", "id": f"h{after}", "conversation_id": g,
+                         "after": after, "limit": 100})
+            got, problem = L.read_until(lambda f: f.get("id") == f"h{after}", max_frames=20, timeout=10)
+            self.assertIsNone(problem, problem)
+            page = got[-1]
+            self.assertEqual(page["type"], "result", page)
+            for m in page["data"]["messages"]:
+                pulled[m["seq"]] = m
+            if not page["data"]["has_more"]:
+                break
+            after = page["data"]["messages"][-1]["seq"]
+        view = sorted(have | set(pulled))
+        self.assertEqual(view, list(range(1, extra + 1)), "the view has holes after pulling history")
+        self.assertEqual(extra, last + 1)
+        self.assertTrue(all(pulled[s]["text"] == TEXT for s in pulled if s in seqs))
+        texts = {f["message"]["seq"]: f["message"].get("text") for f in frames if f.get("type") == "message"}
+        self.assertTrue(all(t == TEXT for s, t in texts.items() if s in seqs), "a live frame's text differs")
+
+
+class SlowConsumerClosedTest(SlowBase):
+    server_args = ("--slow-consumer-timeout-ms", "2000")
+
+    async def test_reader_that_never_reads_is_closed_with_4030(self):
+        sender, stuck, lagging = (self.server.new_user(p) for p in ("snd", "stuck", "lag"))
+        S = await self.ws(sender, keep_events=False)
+        g = (await S.call("conversations.create", kind="group", title="busy",
+                          members=[stuck.id, lagging.id]))["id"]
+        never = self.slow(stuck)     # never reads until the end
+        late = self.slow(lagging)    # falls behind too, but reads again within the timeout
+        dropped_before = self.dropped()
+        behind_at = []
+
+        def progress(i):
+            if not behind_at and self.dropped() > dropped_before:
+                behind_at.append(time.monotonic())
+
+        await flood(S, g, 600, on_progress=progress)
+        if not behind_at and self.dropped() > dropped_before:
+            behind_at.append(time.monotonic())
+        self.assertTrue(behind_at, "nobody fell behind")
+        t_behind = behind_at[0]
+
+        # The late reader catches up well inside the timeout and stays.
+        await asyncio.sleep(max(0.0, t_behind + 0.6 - time.monotonic()))
+        late.send_json({"type": "ping", "id": "late"})
+        frames, problem = late.read_until(lambda f: f.get("id") == "late", max_frames=2000, timeout=10)
+        self.assertIsNone(problem, problem)
+        self.assertIn({"type": "resync", "reason": "slow_consumer"}, frames)
+
+        # The stuck one: keep its connection otherwise alive (a ping frame; the server
+        # hears it) but never read, well past the timeout.
+        await asyncio.sleep(max(0.0, t_behind + 1.5 - time.monotonic()))
+        never.send_frame(OP_PING, b"still here")
+        await asyncio.sleep(max(0.0, t_behind + 2.0 + 1.6 - time.monotonic()))
+        frames, problem = never.read_until(lambda f: False, max_frames=5000, timeout=10)
+        self.assertIsNone(problem, f"{problem}; last frames: {frames[-3:]}")
+        self.assertEqual(never.closed_with and never.closed_with[0], 4030,
+                         f"closed with {never.closed_with}, frames: {len(frames)}")
+        self.assertIn({"type": "resync", "reason": "slow_consumer"}, frames)
+        self.assertEqual(frames[-1], {"type": "resync", "reason": "slow_consumer"},
+                         "events were sent after the resync notice to a connection that never read")
+
+        # The late reader is still there: ping over the protocol, and a new message.
+        late.send_json({"type": "ping", "id": "still"})
+        frames, problem = late.read_until(lambda f: f.get("id") == "still", max_frames=2000, timeout=10)
+        self.assertIsNone(problem, problem)
+        self.assertIsNone(late.closed_with)
+        await S.call("messages.send", conversation_id=g, client_msg_id="after", text="after")
+        frames, problem = late.read_until(lambda f: f.get("type") == "message", max_frames=50, timeout=10)
+        self.assertIsNone(problem, problem)
+        self.assertEqual(frames[-1]["message"]["text"], "after")
+
+
+if __name__ == "__main__":
+    h.main()
