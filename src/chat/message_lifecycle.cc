@@ -73,8 +73,10 @@ Result<Appended> React(StoreTxn& txn, const Context& ctx, const ChatLimits& limi
                                          : txn.SetReaction(id, seq, ctx.caller, emoji));
   if (!changed) {
     // The same reaction again, or removing none: nothing happened, nobody is told.
+    std::vector<Message> current{std::move(message)};
+    NATTER_RETURN_IF_ERROR(txn.LoadReactions(current));
     Appended unchanged;
-    unchanged.event = std::move(message);
+    unchanged.event = std::move(current.front());
     return unchanged;
   }
   return AppendEvent(txn, membership.first, About(EventKind::kReaction, ctx.caller, seq, emoji), ctx.now_ms,

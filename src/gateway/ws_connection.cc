@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <cstring>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -33,6 +34,8 @@ std::shared_ptr<const std::string> TextFrame(const json::object& object) {
 
 constexpr size_t kMaxFramesPerWrite = 64;
 constexpr int64_t kCloseLingerMs = 3000;
+// Publishing follows a commit by far less than this.
+constexpr int64_t kCoveredKeepMs = 10000;
 
 }  // namespace
 
@@ -266,11 +269,17 @@ void WsConnection::FinishSync(const json::value& request_id, Result<json::value>
     SendJson({{"type", "sync.conversation"}, {"id", request_id}, {"data", std::move(c)}});
   }
   SendResult(request_id, std::move(*result));
-  for (auto& h : held) {
-    auto it = covered.find(h.event.conversation_id);
-    if (h.event.seq != 0 && it != covered.end() && h.event.seq <= it->second) continue;  // in the catch-up
-    QueueEvent(h.event);
-  }
+  // An event committed before the snapshot may still be on its way here (the
+  // store publishes after it commits): keep what the catch-up covered for a
+  // little while and drop such late copies too.
+  covered_ = std::make_unique<Covered>(Covered{std::move(covered), NowMs()});
+  for (auto& h : held) QueueEvent(h.event);
+}
+
+bool WsConnection::AlreadyCaughtUp(const EventFrame& event) const {
+  if (!covered_ || event.seq == 0) return false;
+  auto it = covered_->last_seq.find(event.conversation_id);
+  return it != covered_->last_seq.end() && event.seq <= it->second;
 }
 
 void WsConnection::HandleTyping(const json::object& request, const json::value& request_id) {
@@ -313,6 +322,7 @@ void WsConnection::EnqueueEvent(const EventFrame& event) {
 }
 
 void WsConnection::QueueEvent(const EventFrame& event) {
+  if (AlreadyCaughtUp(event)) return;
   if (behind_) {
     deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -384,13 +394,27 @@ void WsConnection::ScheduleFlush() {
 void WsConnection::Flush() {
   if (closed_ || in_flight_ > 0 || queue_.empty()) return;
   size_t n = std::min(queue_.size(), kMaxFramesPerWrite);
+  // Heads and tails live inside queue entries, which move when the queue
+  // grows during the write; the write reads copies that stay put until it ends.
+  size_t spliced = 0;
+  for (size_t i = 0; i < n; ++i) spliced += queue_[i].head_len + queue_[i].tail_len;
+  write_scratch_.resize(spliced);
+  char* scratch = write_scratch_.data();
   std::vector<boost::asio::const_buffer> buffers;
   buffers.reserve(n * 3);
   for (size_t i = 0; i < n; ++i) {
     const Outgoing& out = queue_[i];
-    if (out.head_len) buffers.emplace_back(out.head.data(), out.head_len);
+    if (out.head_len) {
+      std::memcpy(scratch, out.head.data(), out.head_len);
+      buffers.emplace_back(scratch, out.head_len);
+      scratch += out.head_len;
+    }
     buffers.emplace_back(out.body->data(), out.body_len);
-    if (out.tail_len) buffers.emplace_back(out.tail.data(), out.tail_len);
+    if (out.tail_len) {
+      std::memcpy(scratch, out.tail.data(), out.tail_len);
+      buffers.emplace_back(scratch, out.tail_len);
+      scratch += out.tail_len;
+    }
   }
   in_flight_ = n;
   transport_->Write(buffers, [self = shared_from_this()](const boost::system::error_code& ec) {
@@ -402,8 +426,11 @@ void WsConnection::OnWritten(const boost::system::error_code& ec) {
   if (ec || closed_) return Teardown();
   for (size_t i = 0; i < in_flight_; ++i) queued_bytes_ -= queue_[i].size();
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(in_flight_));
-  if (queue_.empty() && queue_.capacity() > 16) queue_ = {};  // idle connections hold nothing
   in_flight_ = 0;
+  if (queue_.empty()) {  // idle connections hold nothing
+    queue_ = {};
+    write_scratch_ = {};
+  }
   if (behind_ && queue_.empty()) behind_ = false;  // the notice is out; events may flow again
   if (!queue_.empty()) return Flush();
   if (closing_) {
@@ -445,6 +472,7 @@ void WsConnection::OnTick(int64_t now_ms) {
   if (caller_.user != 0 && token_expires_at_ * 1000 < now_ms) {
     return Close(ws::close_code::kTokenExpired, "token_expired");
   }
+  if (covered_ && now_ms - covered_->since_ms > kCoveredKeepMs) covered_.reset();
   if (behind_ && now_ms - behind_since_ms_ > o.slow_consumer_timeout_ms) {
     // It was told to pull and has not drained its queue since: give up on it.
     return Close(ws::close_code::kSlowConsumer, "too far behind; reconnect and sync");

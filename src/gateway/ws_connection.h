@@ -90,6 +90,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   struct HeldEvent {
     EventFrame event;
   };
+  // What the last catch-up contained: conversation -> its last seq then.
+  struct Covered {
+    std::unordered_map<ConversationId, Seq> last_seq;
+    int64_t since_ms = 0;
+  };
 
   void ReadMore();
   void OnRead(const boost::system::error_code& ec, std::string_view data);
@@ -105,6 +110,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void FinishSync(const boost::json::value& request_id, Result<boost::json::value> result);
   void HandleTyping(const boost::json::object& request, const boost::json::value& request_id);
   void QueueEvent(const EventFrame& event);
+  bool AlreadyCaughtUp(const EventFrame& event) const;
   void FallBehind();
   void Queue(std::shared_ptr<const std::string> frame, bool droppable);
   void QueueOutgoing(Outgoing out);
@@ -127,6 +133,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   TokenBucket typing_bucket_;
   std::vector<Outgoing> queue_;  // a vector: it holds no memory when empty, unlike a deque
   std::vector<HeldEvent> held_;  // events that arrived during a catch-up
+  std::unique_ptr<Covered> covered_;  // set for a while after a catch-up
+  std::vector<char> write_scratch_;   // spliced heads and tails of the write in flight
   size_t held_bytes_ = 0;
   int64_t behind_since_ms_ = 0;
   int64_t closing_since_ms_ = 0;

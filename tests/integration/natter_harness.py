@@ -852,7 +852,7 @@ class ConversationView:
         self.title = None
 
     def store_row(self, row, asof):
-        row = {k: v for k, v in row.items() if k != "duplicate"}
+        row = {k: v for k, v in row.items() if k not in ("duplicate", "pts")}
         cur = self.rows.get(row["seq"])
         if cur is None or cur["asof"] < asof:
             self.rows[row["seq"]] = {"row": json.loads(json.dumps(row)), "asof": asof}
@@ -870,7 +870,8 @@ class ConversationView:
         t = ev["target_seq"]
         if kind == "delete":
             for r in self.rows.values():
-                if r["row"].get("kind") == "edit" and r["row"].get("target_seq") == t and r["asof"] < s:
+                if (r["row"].get("kind") in ("edit", "reaction") and r["row"].get("target_seq") == t
+                        and r["asof"] < s):
                     r["row"]["text"] = ""
         target = self.rows.get(t)
         if target is None or target["asof"] >= s:
@@ -944,12 +945,15 @@ class Device:
         self.cursor = 0
         self.convs = {}
         self.removed = set()
-        self.act_ids = set()
+        self.act_ids = {}        # request id key -> method, for answers that are events
+        self.ack_pts = []        # pts carried by the answers to this device's own changes
         self.sync_results = []   # (answer data, [sync.conversation data]) per sync
         self.live = []           # live message frames in arrival order
         self.receipts = []       # live receipt frames
         self.pts_seen = []       # pts of live frames that carried one, in order
         self.other = []          # any other event frame
+        self.redelivered = []    # live entries after a sync answer that the catch-up already held
+        self._covered = {}       # conversation -> last_seq of the latest catch-up on this connection
         self._batch = {}
 
     # -- connection ---------------------------------------------------------
@@ -962,8 +966,10 @@ class Device:
         assert self.client is None
         self.client = await WsClient.connect(self.server, token=self.user.token)
         self.cursor = 0
-        self.act_ids = set()
+        self.act_ids = {}
         self._batch = {}
+        self._covered = {}
+        self.live = []           # per connection
         return self
 
     async def disconnect(self):
@@ -1010,6 +1016,7 @@ class Device:
                 self.convs.pop(cid, None)
                 continue
             self.removed.discard(cid)
+            self._covered[cid] = max(self._covered.get(cid, 0), entry["conversation"]["last_seq"])
             cv = self.conv(cid)
             cv.meta = dict(entry["conversation"])
             cv.title = entry["conversation"].get("title")
@@ -1044,15 +1051,22 @@ class Device:
                                           and "resync_required" in frame["data"]):
                     await self._finish_sync(rid, frame)
                 elif key in self.act_ids and kind == "result":
-                    self.act_ids.discard(key)
+                    method = self.act_ids.pop(key)
                     ev = frame["data"]
-                    if isinstance(ev, dict) and "seq" in ev and "conversation_id" in ev:
+                    if isinstance(ev, dict) and "pts" in ev:
+                        self.ack_pts.append(ev["pts"])
+                    if method == "messages.react" and ev.get("kind") == "message":
+                        pass  # a reaction that changed nothing: the answer is the message itself
+                    elif isinstance(ev, dict) and "seq" in ev and "conversation_id" in ev:
                         if ev["conversation_id"] not in self.removed:
                             self.conv(ev["conversation_id"]).apply_live(ev)
             elif kind == "message":
                 if "pts" in frame:
                     self.pts_seen.append(frame["pts"])
                 self.live.append(frame)
+                ev = frame["message"]
+                if ev["seq"] <= self._covered.get(ev["conversation_id"], 0):
+                    self.redelivered.append((ev["conversation_id"], ev["seq"]))
                 self._live_event(frame)
             elif kind == "receipt":
                 if "pts" in frame:
@@ -1086,7 +1100,7 @@ class Device:
         (send, edit, delete, react): applied to the view when its answer is
         reached. Returns the answer frame."""
         rid = await self.client.send_request(method, **params)
-        self.act_ids.add(_id_key(rid))
+        self.act_ids[_id_key(rid)] = method
         frame = await self.client.answer(rid)
         await self.pump()
         return frame

@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -35,7 +36,7 @@ class SlowSocket(h.RawWebSocket):
         self.sock = sock
         self.buf = b""
         key = base64.b64encode(os.urandom(16)).decode()
-        lines = [f"GET /v1/ws HTTP/1.1", f"Host: {h.HOST}:{port}", "Upgrade: websocket",
+        lines = ["GET /v1/ws HTTP/1.1", f"Host: {h.HOST}:{port}", "Upgrade: websocket",
                  "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13",
                  f"Authorization: Bearer {token}"]
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
@@ -123,11 +124,12 @@ async def flood(client, cid, n, window=50, tag="f", on_progress=None):
 
 class SlowBase(h.AsyncTestCase):
     server_args = ()
+    queue_bytes = QUEUE_BYTES
     timeout = 60
 
     @classmethod
     def setUpClass(cls):
-        cls.server = h.Natterd("--send-queue-bytes", str(QUEUE_BYTES), "--requests-per-second", "100000",
+        cls.server = h.Natterd("--send-queue-bytes", str(cls.queue_bytes), "--requests-per-second", "100000",
                                "--request-burst", "100000", *cls.server_args).start()
 
     @classmethod
@@ -289,6 +291,94 @@ class SlowConsumerClosedTest(SlowBase):
         frames, problem = late.read_until(lambda f: f.get("type") == "message", max_frames=50, timeout=10)
         self.assertIsNone(problem, problem)
         self.assertEqual(frames[-1]["message"]["text"], "after")
+
+
+class SlowButKeepingUpTest(SlowBase):
+    """Readers that are slow but never too slow (the default 1 MB queue holds
+    everything): every frame arrives intact, none is dropped or doubled, and
+    seq and pts are dense. Frames wait in the send queue while earlier ones are
+    still being written, which is exactly when the queue grows."""
+    queue_bytes = 1 << 20
+
+    async def test_slow_readers_receive_every_frame_intact(self):
+        readers_n, per_round = 6, 2000
+        problems = []
+        rounds = 0
+        started = time.monotonic()
+        while rounds < 16 and time.monotonic() - started < 15 and not problems:
+            rounds += 1
+            sender = self.server.new_user("snd")
+            readers = [self.server.new_user("rd") for _ in range(readers_n)]
+            S = await self.ws(sender, keep_events=False)
+            g = (await S.call("conversations.create", kind="group", title="fast",
+                              members=[u.id for u in readers]))["id"]
+            socks = [SlowSocket(self.server.port, u.token, rcvbuf=2048) for u in readers]
+            self.raws.extend(socks)
+            results = [{"frames": [], "problem": None} for _ in socks]
+
+            def read(sock, res, deadline):
+                while True:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        res["problem"] = f"END not reached ({len(res['frames'])} frames read)"
+                        return
+                    try:
+                        frame = sock.recv_frame(remaining)
+                    except socket.timeout:
+                        continue
+                    except Exception as e:  # a corrupt header: bad RSV bits, a masked frame...
+                        res["problem"] = f"undecodable frame after {len(res['frames'])} frames: {e!r}"
+                        return
+                    if frame is None:
+                        res["problem"] = f"EOF after {len(res['frames'])} frames"
+                        return
+                    op, payload = frame
+                    if op != OP_TEXT:
+                        continue
+                    try:
+                        obj = json.loads(payload.decode("utf-8"))
+                    except (UnicodeDecodeError, ValueError):
+                        res["problem"] = (f"frame {len(res['frames'])} is not UTF-8 JSON: "
+                                          f"{payload[:70]!r} ... {payload[-50:]!r}")
+                        return
+                    res["frames"].append(obj)
+                    if len(res["frames"]) % 20 == 0:
+                        time.sleep(0.002)  # a slow reader
+                    if obj.get("type") == "message" and obj["message"].get("text") == "END":
+                        return
+
+            deadline = time.monotonic() + 30
+            threads = [threading.Thread(target=read, args=(sk, res, deadline), daemon=True)
+                       for sk, res in zip(socks, results)]
+            for t in threads:
+                t.start()
+            pending = []
+            for i in range(per_round):
+                pending.append(await S.send_request("messages.send", conversation_id=g, client_msg_id=f"k{i}",
+                                                    text="y" * 50 if i < per_round - 1 else "END"))
+                if len(pending) >= 200:
+                    self.assertEqual((await S.answer(pending.pop(0), timeout=30))["type"], "result")
+            for rid in pending:
+                self.assertEqual((await S.answer(rid, timeout=30))["type"], "result")
+            while any(t.is_alive() for t in threads) and time.monotonic() < deadline + 1:
+                await asyncio.sleep(0.05)
+            for n, res in enumerate(results):
+                who = f"round {rounds}, reader {n}"
+                if res["problem"]:
+                    problems.append(f"{who}: {res['problem']}")
+                    continue
+                frames = res["frames"]
+                seqs = [f["message"]["seq"] for f in frames if f.get("type") == "message"]
+                pts = [f["pts"] for f in frames if "pts" in f]
+                if seqs != list(range(1, per_round + 1)):
+                    problems.append(f"{who}: seqs not 1..{per_round}: {len(seqs)} frames")
+                if pts != list(range(pts[0], pts[0] + len(pts))):
+                    problems.append(f"{who}: pts not dense")
+                if any(f.get("type") == "resync" for f in frames):
+                    problems.append(f"{who}: a resync notice although the queue never filled")
+            for sk in socks:
+                sk.close()
+        self.assertEqual(problems, [], f"in {rounds} round(s):\n" + "\n".join(problems))
 
 
 if __name__ == "__main__":

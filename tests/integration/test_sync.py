@@ -320,7 +320,7 @@ class CatchUpTest(SyncBase):
         # Five change (messages, an edit, a reaction, a rename): exactly those five.
         changed = [cids[7], cids[77], cids[150], cids[222], cids[299]]
         for cid in changed[:4]:
-            ack = await send(O, cid, "news")
+            await send(O, cid, "news")
         await O.call("messages.edit", conversation_id=changed[0], seq=1, text="news (edited)")
         await O.call("messages.react", conversation_id=changed[1], seq=1, emoji="\U0001F44D")
         await O.call("conversations.rename", conversation_id=changed[4], title="renamed")
@@ -335,7 +335,6 @@ class CatchUpTest(SyncBase):
         self.assertEqual([(e["kind"], e.get("text")) for e in by_id[changed[0]]["events"]],
                          [("message", "news (edited)"), ("edit", "news (edited)")])
         self.assertEqual(by_id[changed[4]]["conversation"]["title"], "renamed")
-        del ack
         await self.assert_view_matches(phone, changed)
         # Not a timing benchmark, only a sanity bound: five is not slower than 300.
         self.assertLess(delta_time, max(1.0, full_time), (delta_time, full_time))
@@ -492,6 +491,33 @@ class CatchUpTest(SyncBase):
         entries = watch.sync_results[-1][1]
         self.assertEqual(sorted(e["conversation_id"] for e in entries), sorted([g, dm]))
 
+        # The device's own changes: its socket gets answers carrying its new pts
+        # instead of frames, so answers and frames together stay dense, with no
+        # false jump; the other device sees all of them as frames.
+        start = last_pts + 4
+        phone.ack_pts.clear()
+        phone.pts_seen.clear()
+        watch.pts_seen.clear()
+        await phone.act("messages.send", conversation_id=g, client_msg_id="own-1", text="mine")
+        await send(A, g, "theirs")
+        await phone.act("messages.react", conversation_id=dm, seq=1, emoji="\U0001F44D")
+        last_g = (await A.call("conversations.get", conversation_id=g))["last_seq"]
+        await phone.settle({g: last_g})
+        await phone.act("messages.read", conversation_id=g, seq=last_g)
+        await send(B, dm, "theirs too")
+        await phone.act("conversations.create", kind="group", title="mine", members=[b.id])
+        await B.call("messages.read", conversation_id=g, seq=last_g)  # a receipt to every member
+        end = start + 7
+        for d in (phone, watch):
+            deadline = time.monotonic() + 5
+            while max(d.pts_seen + d.ack_pts + [0]) < end and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+                await d.pump()
+        self.assertEqual(len(phone.ack_pts), 4, phone.ack_pts)
+        self.assertEqual(sorted(phone.ack_pts + phone.pts_seen), list(range(start + 1, end + 1)),
+                         f"answers {phone.ack_pts}, frames {phone.pts_seen}")
+        self.assertEqual(watch.pts_seen, list(range(start + 1, end + 1)))
+
 
 class TokenTest(SyncBase):
     server_args = ("--sync-page", str(PAGE), "--update-log-retention", "20")
@@ -566,7 +592,6 @@ class TokenTest(SyncBase):
             "another user's token": foreign,
             "garbage": "hello",
             "wrong version": "v2" + good[2:],
-            "unknown key id": "v1.nokey." + payload + "." + sig,
         }
         for what, token in bad.items():
             ans = await phone.client.request("sync", token=token)
@@ -574,6 +599,13 @@ class TokenTest(SyncBase):
                              ("error", "bad_request", "invalid sync token"), f"{what}: {ans}")
             status, body = h.http_request(self.server.port, "GET", "/v1/sync?token=" + token, token=u.token)
             self.assertEqual((status, h.error_of(body)[0]), (400, "bad_request"), f"{what} over HTTP: {body}")
+        # A key id the server does not hold reads as a retired signing key: start over
+        # (nothing about the account is served for it).
+        for token in ("v1.nokey." + payload + "." + sig, "v1.x.y.z"):
+            ans = await phone.client.request("sync", token=token)
+            self.assertEqual(ans["type"], "result", ans)
+            self.assertEqual(ans["data"], {"resync_required": True, "conversations": 0,
+                                           "reason": "the sync token's signing key was retired"})
         # The connection is fine after all that, live events still flow, and the
         # genuine token still works.
         await send(A, dm, "still here")
@@ -585,6 +617,58 @@ class TokenTest(SyncBase):
         self.assertEqual((err["type"], err.get("code")), ("error", "bad_request"), err)
         with self.assertRaises(WsError):
             await phone.client.call("sync", token=foreign)
+
+
+class BecomingLargeTest(SyncBase):
+    server_args = ("--sync-page", str(PAGE), "--large-conversation-members", "3")
+
+    async def test_group_growing_large_while_away(self):
+        """A group passes --large-conversation-members while a member's device is
+        away: resuming from the old token still brings everything (the switch leaves
+        one log entry per member), and from then on the conversation is followed by
+        its own seq through the token."""
+        u, o, x, y, z = self.users(5, "grow")
+        O = await self.ws(o)
+        g = (await O.call("conversations.create", kind="group", title="small", members=[u.id, x.id]))["id"]
+        await send(O, g, "while small")
+        phone = await self.device(u, "phone")
+        await phone.sync(token=None)
+        self.assertFalse(phone.convs[g].meta["large"])
+        await phone.disconnect()
+        await send(O, g, "before growing")
+        grown = await O.call("members.add", conversation_id=g, user_ids=[y.id, z.id])
+        self.assertTrue(grown["large"], grown)
+        for i in range(PAGE + 3):
+            await send(O, g, f"large {i}")
+        await phone.connect()
+        ans = await phone.sync()
+        self.assertEqual(ans["type"], "result", ans)
+        entries = {e["conversation_id"]: e for e in phone.sync_results[-1][1]}
+        self.assertIn(g, entries)
+        self.assertTrue(entries[g]["conversation"]["large"])
+        self.assertEqual([m["user_id"] for m in entries[g]["members"]], [u.id])
+        await self.assert_view_matches(phone, [g])
+        # Live in the large group: no pts on frames; away again and back: the token's
+        # own position for the group brings what was missed.
+        await send(O, g, "live while large")
+        last = (await O.call("conversations.get", conversation_id=g))["last_seq"]
+        await phone.settle({g: last})
+        live = [f for f in phone.live if f["message"]["conversation_id"] == g]
+        self.assertTrue(live)
+        self.assertTrue(all("pts" not in f for f in live), live)
+        await phone.disconnect()
+        for i in range(3):
+            await send(O, g, f"missed while large {i}")
+        await O.call("messages.edit", conversation_id=g, seq=last, text="live while large (edited)")
+        await phone.connect()
+        ans = await phone.sync()
+        entries = {e["conversation_id"]: e for e in phone.sync_results[-1][1]}
+        self.assertEqual(list(entries), [g])
+        self.assertEqual(seqs_of(entries[g]["events"]), list(range(last, last + 5)))
+        await self.assert_view_matches(phone, [g])
+        # Nothing new: nothing comes.
+        await phone.sync()
+        self.assertEqual(phone.sync_results[-1][1], [])
 
 
 if __name__ == "__main__":
