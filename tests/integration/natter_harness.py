@@ -800,6 +800,55 @@ class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
                 setattr(cls, name, _with_timeout(value, cls.timeout))
 
 
+class ServerTestCase(AsyncTestCase):
+    """One natterd for the whole class, started with natterd_args() (by default
+    the class's server_args). WebSocket clients opened with ws()/connect(), and
+    anything put in self.devices (objects with a .client) or self.raws, are
+    closed after each test."""
+
+    server_args = ()
+    timeout = 60
+
+    @classmethod
+    def natterd_args(cls):
+        return tuple(cls.server_args)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Natterd(*cls.natterd_args()).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    async def asyncSetUp(self):
+        self.clients = []
+        self.devices = []
+        self.raws = []
+
+    async def asyncTearDown(self):
+        for d in self.devices:
+            if d.client is not None:
+                await d.client.close()
+        for c in self.clients:
+            await c.close()
+        for r in self.raws:
+            r.close()
+
+    async def ws(self, user, **kw):
+        c = await WsClient.connect(self.server, token=user.token, **kw)
+        self.clients.append(c)
+        return c
+
+    async def connect(self, user, first_frame=False):
+        if first_frame:
+            c = await WsClient.connect_auth_frame(self.server, user.token)
+        else:
+            c = await WsClient.connect(self.server, token=user.token)
+        self.clients.append(c)
+        return c
+
+
 def main():
     global NATTERD
     parser = argparse.ArgumentParser(add_help=False)

@@ -24,33 +24,7 @@ def strip_ack(ack):
     return {k: v for k, v in ack.items() if k not in ("duplicate", "pts")}
 
 
-class ChatTestBase(h.AsyncTestCase):
-    server_args = ()
-    timeout = 60
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = h.Natterd(*cls.server_args).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.close()
-
-    async def asyncSetUp(self):
-        self.clients = []
-
-    async def asyncTearDown(self):
-        for c in self.clients:
-            await c.close()
-
-    async def connect(self, user, first_frame=False):
-        if first_frame:
-            c = await WsClient.connect_auth_frame(self.server, user.token)
-        else:
-            c = await WsClient.connect(self.server, token=user.token)
-        self.clients.append(c)
-        return c
-
+class ChatTestBase(h.ServerTestCase):
     def users(self, n, prefix="u"):
         return [self.server.new_user(prefix) for _ in range(n)]
 

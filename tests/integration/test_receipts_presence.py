@@ -29,33 +29,7 @@ def receipt_tuple(frame):
     return (frame["conversation_id"], frame["user_id"], frame["delivered_seq"], frame["read_seq"])
 
 
-class Base(h.AsyncTestCase):
-    server_args = ()
-    timeout = 60
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = h.Natterd(*cls.server_args).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.close()
-
-    async def asyncSetUp(self):
-        self.clients = []
-        self.devices = []
-
-    async def asyncTearDown(self):
-        for d in self.devices:
-            if d.client is not None:
-                await d.client.close()
-        for c in self.clients:
-            await c.close()
-
-    async def ws(self, user):
-        c = await WsClient.connect(self.server, token=user.token)
-        self.clients.append(c)
-        return c
+class Base(h.ServerTestCase):
 
     async def drop(self, client):
         await client.close()

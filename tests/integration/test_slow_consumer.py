@@ -122,34 +122,14 @@ async def flood(client, cid, n, window=50, tag="f", on_progress=None):
     return seqs
 
 
-class SlowBase(h.AsyncTestCase):
+class SlowBase(h.ServerTestCase):
     server_args = ()
     queue_bytes = QUEUE_BYTES
-    timeout = 60
 
     @classmethod
-    def setUpClass(cls):
-        cls.server = h.Natterd("--send-queue-bytes", str(cls.queue_bytes), "--requests-per-second", "100000",
-                               "--request-burst", "100000", *cls.server_args).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.close()
-
-    async def asyncSetUp(self):
-        self.clients = []
-        self.raws = []
-
-    async def asyncTearDown(self):
-        for c in self.clients:
-            await c.close()
-        for r in self.raws:
-            r.close()
-
-    async def ws(self, user, **kw):
-        c = await WsClient.connect(self.server, token=user.token, **kw)
-        self.clients.append(c)
-        return c
+    def natterd_args(cls):
+        return ("--send-queue-bytes", str(cls.queue_bytes), "--requests-per-second", "100000",
+                "--request-burst", "100000", *cls.server_args)
 
     def slow(self, user):
         s = SlowSocket(self.server.port, user.token)

@@ -31,33 +31,8 @@ def seqs_of(events):
     return [e["seq"] for e in events]
 
 
-class SyncBase(h.AsyncTestCase):
+class SyncBase(h.ServerTestCase):
     server_args = ("--sync-page", str(PAGE), "--requests-per-second", "3000", "--request-burst", "3000")
-    timeout = 60
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = h.Natterd(*cls.server_args).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.close()
-
-    async def asyncSetUp(self):
-        self.clients = []
-        self.devices = []
-
-    async def asyncTearDown(self):
-        for d in self.devices:
-            if d.client is not None:
-                await d.client.close()
-        for c in self.clients:
-            await c.close()
-
-    async def ws(self, user):
-        c = await WsClient.connect(self.server, token=user.token)
-        self.clients.append(c)
-        return c
 
     def users(self, n, prefix="s"):
         return [self.server.new_user(prefix) for _ in range(n)]
@@ -354,7 +329,8 @@ class CatchUpTest(SyncBase):
         problems = []
         rounds = 0
         started = time.monotonic()
-        while rounds < 12 and time.monotonic() - started < 12:
+        # Bounded in rounds and time; a loaded machine gets fewer rounds, never fewer than 3.
+        while rounds < 12 and (time.monotonic() - started < 12 or rounds < 3):
             round_no = rounds
             rounds += 1
             phone = await self.device(u, f"phone{round_no}")
@@ -436,7 +412,6 @@ class CatchUpTest(SyncBase):
                                 f"i.e. the server sent a corrupt frame")
             await c.close()
             self.clients.remove(c)
-        self.assertGreaterEqual(rounds, 3)
         self.assertEqual(problems, [], f"{len(problems)} violation(s) in {rounds} rounds:\n" + "\n".join(problems))
 
     async def test_pts_dense_per_frame_and_jump_when_missed(self):

@@ -22,28 +22,8 @@ EMOJI = ["\U0001F44D", "\u2764", "\U0001F602", "\U0001F389", ""]
 WORDS = ["alpha", "beta", "gamma", "delta", "hello", "later", "ok", "\u00e9t\u00e9", "\u263a", "x"]
 
 
-class SyncPropertyTest(h.AsyncTestCase):
-    timeout = 60
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = h.Natterd("--sync-page", str(PAGE), "--requests-per-second", "2000",
-                               "--request-burst", "2000").start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.close()
-
-    async def asyncSetUp(self):
-        self.devices = []
-        self.clients = []
-
-    async def asyncTearDown(self):
-        for d in self.devices:
-            if d.client is not None:
-                await d.client.close()
-        for c in self.clients:
-            await c.close()
+class SyncPropertyTest(h.ServerTestCase):
+    server_args = ("--sync-page", str(PAGE), "--requests-per-second", "2000", "--request-burst", "2000")
 
     async def world(self):
         users = [self.server.new_user("p") for _ in range(4)]
