@@ -1,0 +1,41 @@
+/* libnatter's C API: one client object, JSON requests in, JSON events out
+ * (the TDLib model), so Swift, Kotlin/JNI, Dart FFI or anything with a C FFI
+ * can bind it. See docs/client.md for every request and event.
+ *
+ * Thread-safety: every function may be called from any thread. The client
+ * does its work on a thread of its own; no call blocks on the network or disk
+ * except natter_client_receive, which waits at most `timeout_seconds`.
+ */
+#ifndef NATTER_NATTER_H_
+#define NATTER_NATTER_H_
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct natter_client natter_client;
+
+/* Creates a client. options_json: {"server":"http://127.0.0.1:8080",
+ * "database_directory":"/path", "device":"name"}. Returns NULL (and nothing
+ * else happens) when the options are not valid JSON or lack a field. */
+natter_client* natter_client_create(const char* options_json);
+
+/* Queues a request: {"@type":"send_message", ..., "@extra": anything}. Its
+ * answer comes back as an event carrying the same "@extra". Malformed JSON
+ * produces an "error" event, never a crash. */
+void natter_client_send(natter_client* client, const char* request_json);
+
+/* The next event as JSON, waiting up to timeout_seconds; NULL when none came.
+ * The string stays valid until the next call of natter_client_receive on this
+ * client. */
+const char* natter_client_receive(natter_client* client, double timeout_seconds);
+
+/* Stops the client's thread and frees it. Pending sends stay in the local
+ * store and go out after the next start. */
+void natter_client_destroy(natter_client* client);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NATTER_NATTER_H_ */

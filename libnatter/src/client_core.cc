@@ -1,0 +1,592 @@
+#include "client_core.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <chrono>
+
+#include "http_call.h"
+
+namespace natter::client {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace json = boost::json;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+int64_t Int(const json::object& o, const char* key, int64_t fallback = 0) {
+  auto* v = o.if_contains(key);
+  return v && v->is_int64() ? v->as_int64() : fallback;
+}
+std::string Str(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+// Errors that retrying will not fix: the message is marked failed with the reason.
+bool Permanent(const std::string& code) {
+  return code == "bad_request" || code == "forbidden" || code == "not_found" || code == "too_large" ||
+         code == "conflict";
+}
+
+}  // namespace
+
+std::unique_ptr<Client> Client::Create(ClientOptions options) { return std::make_unique<ClientCore>(std::move(options)); }
+
+ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {
+  auto url = boost::urls::parse_uri(options_.server);
+  if (!url || url->scheme() != "http" || url->host().empty()) {
+    throw std::runtime_error("server must be http://host:port (got " + options_.server + ")");
+  }
+  host_ = url->host();
+  port_ = url->has_port() ? std::string(url->port()) : "80";
+  store_ = std::make_unique<LocalStore>(options_.database_directory);
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(ioc_);
+    asio::post(ioc_, [this] {
+      if (auto id = store_->Get("user_id")) user_id_ = std::stoll(*id);
+      if (store_->Get("refresh_token")) {
+        Emit({{"@type", "auth_state"}, {"state", "logged_in"}, {"user_id", user_id_}});
+        Connect();
+      } else {
+        Emit({{"@type", "auth_state"}, {"state", "logged_out"}});
+      }
+    });
+    while (!stopping_) {
+      ioc_.run();
+      if (!stopping_) ioc_.restart();
+    }
+  });
+}
+
+ClientCore::~ClientCore() {
+  asio::post(ioc_, [this] {
+    stopping_ = true;
+    reconnect_timer_.cancel();
+    refresh_timer_.cancel();
+    if (ws_) beast::get_lowest_layer(*ws_).close();
+    ioc_.stop();
+  });
+  thread_.join();
+}
+
+void ClientCore::Send(std::string request_json) {
+  asio::post(ioc_, [this, text = std::move(request_json)] {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object()) {
+      Emit({{"@type", "error"}, {"code", "bad_request"}, {"message", "a request must be one JSON object"}});
+      return;
+    }
+    Handle(std::move(v.as_object()));
+  });
+}
+
+std::optional<std::string> ClientCore::Receive(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(events_mu_);
+  if (!events_cv_.wait_for(lock, timeout, [this] { return !events_.empty(); })) return std::nullopt;
+  std::string e = std::move(events_.front());
+  events_.pop_front();
+  return e;
+}
+
+void ClientCore::Emit(Json event) {
+  std::string text = json::serialize(event);
+  if (options_.on_event) return options_.on_event(text);
+  {
+    std::lock_guard lock(events_mu_);
+    events_.push_back(std::move(text));
+  }
+  events_cv_.notify_one();
+}
+
+void ClientCore::Answer(const Json& req, Json data) {
+  data["@type"] = "result";
+  data["request"] = Str(req, "@type");
+  if (auto* extra = req.if_contains("@extra")) data["@extra"] = *extra;
+  Emit(std::move(data));
+}
+
+void ClientCore::Fail(const Json& req, const std::string& code, const std::string& message) {
+  Json e{{"@type", "error"}, {"request", Str(req, "@type")}, {"code", code}, {"message", message}};
+  if (auto* extra = req.if_contains("@extra")) e["@extra"] = *extra;
+  Emit(std::move(e));
+}
+
+// ---- requests from the app ----------------------------------------------------
+
+void ClientCore::Handle(Json req) {
+  std::string type = Str(req, "@type");
+  if (type == "register") return Register(req);
+  if (type == "login") return Login(req);
+  if (type == "logout") return Logout(req);
+  if (type == "send_message") return SendMessage(req);
+  if (type == "get_history") return GetHistory(req);
+  if (type == "mark_read") return MarkRead(req);
+  if (type == "get_conversations") return Answer(req, {{"conversations", store_->Conversations(user_id_)}});
+  if (type == "get_state") {
+    return Answer(req, {{"user_id", user_id_}, {"connection", connection_state_}, {"pending",
+                        static_cast<int64_t>(store_->PendingOutbox().size())}});
+  }
+  if (type == "create_direct") return Forward(req, "conversations.create");
+  if (type == "create_group") return Forward(req, "conversations.create");
+  if (type == "add_members") return Forward(req, "members.add");
+  if (type == "get_user") return Forward(req, "users.get");
+  if (type == "typing") return Forward(req, "typing");
+  if (type == "network_changed" || type == "app_foreground") {
+    // Reconnect now rather than when the backoff says.
+    attempt_ = 0;
+    if (!ws_ && !connecting_ && store_->Get("refresh_token")) {
+      reconnect_timer_.cancel();
+      Connect();
+    }
+    return Answer(req, {});
+  }
+  if (type == "app_background") {
+    if (ws_) Disconnected("app in background");
+    reconnect_timer_.cancel();
+    return Answer(req, {});
+  }
+  Fail(req, "bad_request", "unknown request type '" + type + "'");
+}
+
+void ClientCore::Register(const Json& req) {
+  auto answer = HttpCall(host_, port_, "POST", "/v1/auth/register",
+                         Json{{"handle", Str(req, "handle")}, {"password", Str(req, "password")}});
+  if (answer.status == 0) return Fail(req, "unavailable", "server unreachable: " + answer.transport_error);
+  if (answer.status != 200 || !answer.body.is_object()) {
+    const auto* err = answer.body.is_object() ? answer.body.as_object().if_contains("error") : nullptr;
+    return Fail(req, err ? Str(err->as_object(), "code") : "internal", err ? Str(err->as_object(), "message") : "");
+  }
+  Answer(req, answer.body.as_object());
+}
+
+void ClientCore::Login(const Json& req) {
+  auto answer = HttpCall(host_, port_, "POST", "/v1/auth/login",
+                         Json{{"handle", Str(req, "handle")}, {"password", Str(req, "password")},
+                              {"device", options_.device}});
+  if (answer.status == 0) return Fail(req, "unavailable", "server unreachable: " + answer.transport_error);
+  if (answer.status != 200 || !answer.body.is_object()) {
+    const auto* err = answer.body.is_object() ? answer.body.as_object().if_contains("error") : nullptr;
+    return Fail(req, err ? Str(err->as_object(), "code") : "internal", err ? Str(err->as_object(), "message") : "");
+  }
+  const Json& login = answer.body.as_object();
+  int64_t user = Int(login, "user_id");
+  if (user != user_id_) store_->ClearAll();  // another account: nothing of the old one stays
+  user_id_ = user;
+  store_->Put("user_id", std::to_string(user));
+  store_->Put("access_token", Str(login, "access_token"));
+  store_->Put("access_expires_at", std::to_string(Int(login, "access_expires_at")));
+  store_->Put("refresh_token", Str(login, "refresh_token"));
+  Answer(req, {{"user_id", user}});
+  Emit({{"@type", "auth_state"}, {"state", "logged_in"}, {"user_id", user}});
+  if (ws_) Disconnected("new login");
+  attempt_ = 0;
+  Connect();
+}
+
+void ClientCore::Logout(const Json& req) {
+  auto token = store_->Get("access_token");
+  if (token) (void)HttpCall(host_, port_, "POST", "/v1/auth/logout", nullptr, *token);
+  if (ws_) Disconnected("logged out");
+  reconnect_timer_.cancel();
+  store_->ClearAll();
+  user_id_ = 0;
+  Answer(req, {});
+  Emit({{"@type", "auth_state"}, {"state", "logged_out"}});
+}
+
+void ClientCore::SendMessage(const Json& req) {
+  OutboxEntry e;
+  e.conversation_id = Int(req, "conversation_id");
+  e.text = Str(req, "text");
+  if (auto* r = req.if_contains("reply_to"); r && r->is_int64()) e.reply_to = r->as_int64();
+  if (e.conversation_id <= 0 || e.text.empty()) return Fail(req, "bad_request", "conversation_id and text are required");
+  if (user_id_ == 0) return Fail(req, "unauthorized", "log in first");
+  // The id makes every retry the same message on the server.
+  char id[40];
+  snprintf(id, sizeof(id), "%016llx%016llx", static_cast<unsigned long long>(rng_()),
+           static_cast<unsigned long long>(rng_()));
+  e.client_msg_id = id;
+  store_->AddToOutbox(e);  // durable before anything leaves
+  Answer(req, {{"client_msg_id", e.client_msg_id}, {"state", "pending"}});
+  Emit({{"@type", "message_state"}, {"conversation_id", e.conversation_id}, {"client_msg_id", e.client_msg_id},
+        {"state", "pending"}});
+  if (ready_) SendFromOutbox(e);
+}
+
+void ClientCore::GetHistory(const Json& req) {
+  int64_t conv = Int(req, "conversation_id");
+  int limit = static_cast<int>(std::clamp<int64_t>(Int(req, "limit", 50), 1, 100));
+  std::optional<int64_t> before;
+  if (auto* b = req.if_contains("before"); b && b->is_int64()) before = b->as_int64();
+  auto local = [this, req, conv, before, limit] {
+    Answer(req, {{"conversation_id", conv}, {"messages", store_->History(conv, before, limit)}});
+  };
+  if (!ready_) return local();  // offline: what is here
+  // Fill what the local store lacks in the asked page (gaps left by catch-up).
+  Json q{{"type", "messages.history"}, {"conversation_id", conv}, {"limit", limit}};
+  if (before) q["before"] = *before;
+  Call(std::move(q), [this, local](const Json& frame) {
+    if (Str(frame, "type") == "result") {
+      for (const auto& m : frame.at("data").as_object().at("messages").as_array()) ApplyEntry(m.as_object(), false);
+    }
+    local();
+  });
+}
+
+void ClientCore::MarkRead(const Json& req) {
+  int64_t conv = Int(req, "conversation_id"), seq = Int(req, "seq");
+  store_->SetReceipt(conv, user_id_, seq, seq);
+  store_->Put("pending_read:" + std::to_string(conv), std::to_string(seq));
+  Answer(req, {{"conversation_id", conv}, {"read_seq", seq}});
+  if (!ready_) return;  // sent after the next sync
+  Call({{"type", "messages.read"}, {"conversation_id", conv}, {"seq", seq}}, [this, conv](const Json& frame) {
+    if (Str(frame, "type") == "result") store_->Erase("pending_read:" + std::to_string(conv));
+  });
+}
+
+void ClientCore::Forward(const Json& req, const std::string& method) {
+  if (!ready_) return Fail(req, "unavailable", "offline; try again when connected");
+  Json call = req;
+  call.erase("@type");
+  call.erase("@extra");
+  if (Str(req, "@type") == "create_direct") call["kind"] = "direct";
+  if (Str(req, "@type") == "create_group" && !call.contains("kind")) call["kind"] = "group";
+  call["type"] = method;
+  Call(std::move(call), [this, req](const Json& frame) {
+    if (Str(frame, "type") == "error") return Fail(req, Str(frame, "code"), Str(frame, "message"));
+    const json::value& data = frame.at("data");
+    if (data.is_object() && data.as_object().contains("members") && data.as_object().contains("kind")) {
+      store_->UpsertConversation(data.as_object(), "");
+    }
+    Answer(req, data.is_object() ? data.as_object() : Json{{"data", data}});
+  });
+}
+
+// ---- connection ---------------------------------------------------------------
+
+bool ClientCore::EnsureFreshToken() {
+  auto exp = store_->Get("access_expires_at");
+  if (exp && std::stoll(*exp) - NowSeconds() > 60) return true;
+  auto refresh = store_->Get("refresh_token");
+  if (!refresh) return false;
+  auto answer = HttpCall(host_, port_, "POST", "/v1/auth/refresh", Json{{"refresh_token", *refresh}});
+  if (answer.status == 0) return false;  // unreachable: try again later
+  if (answer.status == 401) {
+    // The session is over (expired, revoked or reused elsewhere): the app must log in.
+    store_->Erase("refresh_token");
+    store_->Erase("access_token");
+    Emit({{"@type", "auth_state"}, {"state", "needs_login"}});
+    return false;
+  }
+  if (answer.status != 200 || !answer.body.is_object()) return false;
+  const Json& r = answer.body.as_object();
+  store_->Put("access_token", Str(r, "access_token"));
+  store_->Put("access_expires_at", std::to_string(Int(r, "access_expires_at")));
+  store_->Put("refresh_token", Str(r, "refresh_token"));
+  return true;
+}
+
+void ClientCore::Connect() {
+  if (stopping_ || ws_ || connecting_) return;
+  connecting_ = true;
+  SetConnectionState("connecting");
+  if (!EnsureFreshToken()) {
+    connecting_ = false;
+    if (store_->Get("refresh_token")) ScheduleReconnect();
+    return;
+  }
+  auto token = store_->Get("access_token").value_or("");
+  auto ws = std::make_unique<websocket::stream<beast::tcp_stream>>(ioc_);
+  try {
+    tcp::resolver resolver(ioc_);
+    beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(10));
+    beast::get_lowest_layer(*ws).connect(resolver.resolve(host_, port_));
+    ws->set_option(websocket::stream_base::decorator([token](websocket::request_type& r) {
+      r.set(beast::http::field::authorization, "Bearer " + token);
+    }));
+    ws->handshake(host_, "/v1/ws");
+    beast::get_lowest_layer(*ws).expires_never();
+    // Pings while idle, and a dead connection noticed within the timeout.
+    ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+  } catch (const std::exception&) {
+    connecting_ = false;
+    return ScheduleReconnect();
+  }
+  ws_ = std::move(ws);
+  connecting_ = false;
+  attempt_ = 0;
+  OnConnected();
+}
+
+void ClientCore::ScheduleReconnect() {
+  if (stopping_) return;
+  SetConnectionState("waiting");
+  // Exponential backoff with full jitter: a fleet of phones does not return at once.
+  double cap = std::min(30.0, 0.25 * (1 << std::min(attempt_, 7)));
+  ++attempt_;
+  std::uniform_real_distribution<double> jitter(cap / 2, cap);
+  reconnect_timer_.expires_after(std::chrono::milliseconds(static_cast<int64_t>(jitter(rng_) * 1000)));
+  reconnect_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) Connect();
+  });
+}
+
+void ClientCore::Disconnected(const std::string& why) {
+  if (ws_) {
+    beast::error_code ec;
+    beast::get_lowest_layer(*ws_).close();
+    // The socket object may still have handlers queued; let them run first.
+    asio::post(ioc_, [old = std::shared_ptr<websocket::stream<beast::tcp_stream>>(std::move(ws_))] {});
+  }
+  ready_ = false;
+  writing_ = false;
+  writes_.clear();
+  for (auto& [id, reply] : pending_) reply({{"type", "error"}, {"code", "unavailable"}, {"message", why}});
+  pending_.clear();
+  refresh_timer_.cancel();
+}
+
+void ClientCore::OnConnected() {
+  SetConnectionState("syncing");
+  ReadNext();
+  RefreshSoon();
+  StartSync();
+}
+
+void ClientCore::RefreshSoon() {
+  auto exp = store_->Get("access_expires_at");
+  if (!exp) return;
+  int64_t wait = std::max<int64_t>(5, std::stoll(*exp) - NowSeconds() - 60);
+  refresh_timer_.expires_after(std::chrono::seconds(wait));
+  refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || !ws_) return;
+    // Re-authenticate the open socket before the token lapses.
+    if (EnsureFreshToken()) Call({{"type", "auth"}, {"token", store_->Get("access_token").value_or("")}},
+                                 [](const Json&) {});
+    RefreshSoon();
+  });
+}
+
+void ClientCore::ReadNext() {
+  auto buffer = std::make_shared<beast::flat_buffer>();
+  auto* ws = ws_.get();
+  ws_->async_read(*buffer, [this, buffer, ws](beast::error_code ec, size_t) {
+    if (ws != ws_.get()) return;  // an old socket
+    if (ec) {
+      Disconnected("connection lost");
+      return ScheduleReconnect();
+    }
+    boost::system::error_code parse_ec;
+    json::value v = json::parse(beast::buffers_to_string(buffer->data()), parse_ec);
+    if (!parse_ec && v.is_object()) OnFrame(v.as_object());
+    if (ws_.get() == ws) ReadNext();
+  });
+}
+
+void ClientCore::Call(Json request, ServerReply reply) {
+  std::string id = "c" + std::to_string(next_id_++);
+  request["id"] = id;
+  pending_[id] = std::move(reply);
+  writes_.push_back(json::serialize(request));
+  WriteNext();
+}
+
+void ClientCore::WriteNext() {
+  if (writing_ || writes_.empty() || !ws_) return;
+  writing_ = true;
+  auto* ws = ws_.get();
+  ws_->async_write(asio::buffer(writes_.front()), [this, ws](beast::error_code ec, size_t) {
+    if (ws != ws_.get()) return;
+    writing_ = false;
+    if (ec) {
+      Disconnected("write failed");
+      return ScheduleReconnect();
+    }
+    writes_.pop_front();
+    WriteNext();
+  });
+}
+
+void ClientCore::OnFrame(const Json& frame) {
+  std::string type = Str(frame, "type");
+  if (type == "result" || type == "error") {
+    if (auto* id = frame.if_contains("id"); id && id->is_string()) {
+      auto it = pending_.find(std::string(id->as_string()));
+      if (it != pending_.end()) {
+        auto reply = std::move(it->second);
+        pending_.erase(it);
+        reply(frame);
+      }
+    }
+    return;
+  }
+  if (type == "message") return ApplyEntry(frame.at("message").as_object(), true);
+  if (type == "receipt") {
+    return ApplyReceipt(Int(frame, "conversation_id"), Int(frame, "user_id"), Int(frame, "delivered_seq"),
+                        Int(frame, "read_seq"), true);
+  }
+  if (type == "conversation") {
+    const Json& c = frame.at("conversation").as_object();
+    store_->UpsertConversation(c, "");
+    return Emit({{"@type", "conversation"}, {"conversation", c}});
+  }
+  if (type == "sync.conversation") {
+    const Json& d = frame.at("data").as_object();
+    if (d.contains("removed")) {
+      store_->RemoveConversation(Int(d, "conversation_id"));
+      return Emit({{"@type", "conversation_removed"}, {"conversation_id", Int(d, "conversation_id")}});
+    }
+    store_->UpsertConversation(d.at("conversation").as_object(), Str(d, "my_role"));
+    for (const auto& m : d.at("members").as_array()) {
+      const Json& mo = m.as_object();
+      ApplyReceipt(Int(d, "conversation_id"), Int(mo, "user_id"), Int(mo, "delivered_seq"), Int(mo, "read_seq"), false);
+    }
+    for (const auto& e : d.at("events").as_array()) ApplyEntry(e.as_object(), false);
+    return;
+  }
+  if (type == "resync") return StartSync();  // fell behind: pull what was dropped
+  if (type == "typing" || type == "presence") {
+    Json e = frame;
+    e["@type"] = type;
+    e.erase("type");
+    return Emit(std::move(e));
+  }
+  // Unknown frame types come from newer servers: ignore them.
+}
+
+// ---- sync and outbox ----------------------------------------------------------
+
+void ClientCore::StartSync() {
+  Json req{{"type", "sync"}};
+  if (auto token = store_->Get("sync_token")) req["token"] = *token;
+  Call(std::move(req), [this](const Json& frame) {
+    if (Str(frame, "type") == "error") {
+      if (Str(frame, "code") == "bad_request") {  // a token the server refuses: start over
+        store_->ClearSyncedState();
+        return StartSync();
+      }
+      return;  // unavailable: the reconnect path syncs again
+    }
+    const Json& data = frame.at("data").as_object();
+    if (data.at("resync_required").as_bool()) {
+      store_->ClearSyncedState();
+      return StartSync();
+    }
+    store_->Put("sync_token", Str(data, "token"));
+    ready_ = true;
+    SetConnectionState("ready");
+    Emit({{"@type", "sync_done"}, {"conversations", Int(data, "conversations")}});
+    AckDelivered();
+    // Read marks made offline, then the outbox, in order.
+    for (const auto& c : store_->Conversations(user_id_)) {
+      int64_t id = c.as_object().at("id").as_int64();
+      if (auto seq = store_->Get("pending_read:" + std::to_string(id))) {
+        Call({{"type", "messages.read"}, {"conversation_id", id}, {"seq", std::stoll(*seq)}}, [this, id](const Json& f) {
+          if (Str(f, "type") == "result" || Str(f, "code") == "bad_request") store_->Erase("pending_read:" + std::to_string(id));
+        });
+      }
+    }
+    FlushOutbox();
+  });
+}
+
+void ClientCore::FlushOutbox() {
+  for (const auto& e : store_->PendingOutbox()) SendFromOutbox(e);
+}
+
+void ClientCore::SendFromOutbox(const OutboxEntry& e) {
+  Json req{{"type", "messages.send"}, {"conversation_id", e.conversation_id}, {"client_msg_id", e.client_msg_id},
+           {"text", e.text}};
+  if (e.reply_to) req["reply_to"] = *e.reply_to;
+  Call(std::move(req), [this, e](const Json& frame) {
+    if (Str(frame, "type") == "error") {
+      std::string code = Str(frame, "code");
+      if (!Permanent(code)) return;  // stays pending; the next connection retries it
+      store_->MarkFailed(e.client_msg_id, Str(frame, "message"));
+      return Emit({{"@type", "message_state"}, {"conversation_id", e.conversation_id},
+                   {"client_msg_id", e.client_msg_id}, {"state", "failed"}, {"code", code},
+                   {"reason", Str(frame, "message")}});
+    }
+    const Json& ack = frame.at("data").as_object();
+    store_->MarkSent(e.client_msg_id, Int(ack, "seq"));
+    ApplyEntry(ack, false);
+    reported_state_[Int(ack, "seq")] = "sent";
+    Emit({{"@type", "message_state"}, {"conversation_id", e.conversation_id}, {"client_msg_id", e.client_msg_id},
+          {"seq", Int(ack, "seq")}, {"state", "sent"}});
+    UpdateOutgoingStates(e.conversation_id);
+  });
+}
+
+void ClientCore::ApplyEntry(const Json& entry, bool live) {
+  Json clean = entry;
+  clean.erase("duplicate");
+  clean.erase("pts");
+  store_->ApplyEntry(clean);
+  // My own message arriving by sync (sent from another device or before a
+  // crash lost the ack) settles its outbox entry.
+  if (Int(entry, "sender_id") == user_id_) {
+    std::string id = Str(entry, "client_msg_id");
+    if (!id.empty()) {
+      auto out = store_->FindOutbox(id);
+      if (out && out->state == "pending") {
+        store_->MarkSent(id, Int(entry, "seq"));
+        Emit({{"@type", "message_state"}, {"conversation_id", Int(entry, "conversation_id")},
+              {"client_msg_id", id}, {"seq", Int(entry, "seq")}, {"state", "sent"}});
+      }
+    }
+  }
+  if (Int(entry, "sender_id") != user_id_ && Str(entry, "kind") == "message") {
+    auto& seq = to_ack_[Int(entry, "conversation_id")];
+    seq = std::max(seq, Int(entry, "seq"));
+    if (live && ready_) AckDelivered();
+  }
+  Emit({{"@type", "new_entry"}, {"live", live}, {"entry", clean}});
+}
+
+void ClientCore::AckDelivered() {
+  for (const auto& [conv, seq] : to_ack_) {
+    Call({{"type", "messages.delivered"}, {"conversation_id", conv}, {"seq", seq}}, [](const Json&) {});
+  }
+  to_ack_.clear();
+}
+
+void ClientCore::ApplyReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read, bool live) {
+  store_->SetReceipt(conversation_id, user_id, delivered, read);
+  if (live) {
+    Emit({{"@type", "receipt"}, {"conversation_id", conversation_id}, {"user_id", user_id},
+          {"delivered_seq", delivered}, {"read_seq", read}});
+  }
+  if (user_id != user_id_) UpdateOutgoingStates(conversation_id);
+}
+
+void ClientCore::UpdateOutgoingStates(int64_t conversation_id) {
+  auto [delivered, read] = store_->OthersWatermarks(conversation_id, user_id_);
+  for (const auto& e : store_->SentIn(conversation_id)) {
+    std::string state = e.seq <= read ? "read" : e.seq <= delivered ? "delivered" : "sent";
+    auto& told = reported_state_[e.seq];
+    if (told == state) continue;
+    told = state;
+    Emit({{"@type", "message_state"}, {"conversation_id", conversation_id}, {"client_msg_id", e.client_msg_id},
+          {"seq", e.seq}, {"state", state}});
+  }
+}
+
+void ClientCore::SetConnectionState(const std::string& state) {
+  if (state == connection_state_) return;
+  connection_state_ = state;
+  Emit({{"@type", "connection_state"}, {"state", state}});
+}
+
+}  // namespace natter::client

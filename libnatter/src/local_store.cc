@@ -1,0 +1,295 @@
+#include "local_store.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <filesystem>
+#include <stdexcept>
+
+namespace natter::client {
+
+namespace json = boost::json;
+
+namespace {
+
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS conversations (
+  id INTEGER PRIMARY KEY, kind TEXT, title TEXT, last_seq INTEGER, large INTEGER, my_role TEXT,
+  last_activity INTEGER);
+CREATE TABLE IF NOT EXISTS entries (
+  conversation_id INTEGER, seq INTEGER, kind TEXT, sender_id INTEGER, client_msg_id TEXT,
+  text TEXT, reply_to INTEGER, target_seq INTEGER, created_at INTEGER, edited_at INTEGER,
+  deleted INTEGER NOT NULL DEFAULT 0, json TEXT, PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS receipts (
+  conversation_id INTEGER, user_id INTEGER, delivered_seq INTEGER, read_seq INTEGER,
+  PRIMARY KEY (conversation_id, user_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox (
+  client_msg_id TEXT PRIMARY KEY, conversation_id INTEGER, text TEXT, reply_to INTEGER,
+  state TEXT, seq INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created INTEGER);
+)sql";
+
+int64_t Int(const json::object& o, const char* key, int64_t fallback = 0) {
+  auto* v = o.if_contains(key);
+  return v && v->is_int64() ? v->as_int64() : fallback;
+}
+std::string Str(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+void Check(const Status& st) {
+  if (!st.ok()) throw std::runtime_error(st.error().message);
+}
+
+}  // namespace
+
+LocalStore::LocalStore(const std::string& directory) {
+  std::filesystem::create_directories(directory);
+  path_ = (std::filesystem::path(directory) / "natter-client.db").string();
+  try {
+    Open(path_);
+  } catch (const std::exception&) {
+    // A corrupt store is not worth a crash: start empty and resync. Unsent
+    // messages in it are lost with it; there is nothing better to do.
+    db_.reset();
+    std::filesystem::remove(path_);
+    std::filesystem::remove(path_ + "-wal");
+    std::filesystem::remove(path_ + "-shm");
+    Open(path_);
+  }
+}
+
+void LocalStore::Open(const std::string& path) {
+  db_ = std::make_unique<sqlite::Database>(path, false);
+  Check(db_->Exec("PRAGMA journal_mode=WAL"));
+  Check(db_->Exec("PRAGMA synchronous=FULL"));  // the outbox must survive a crash
+  Check(db_->Exec("PRAGMA quick_check"));
+  Check(db_->Exec(kSchema));
+}
+
+std::optional<std::string> LocalStore::Get(const std::string& key) {
+  auto s = db_->Prepare("SELECT value FROM kv WHERE key = ?");
+  s.Bind(1, key);
+  auto row = s.Step();
+  if (!row.ok() || !*row) return std::nullopt;
+  return s.Text(0);
+}
+
+void LocalStore::Put(const std::string& key, const std::string& value) {
+  auto s = db_->Prepare("INSERT INTO kv(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  s.Bind(1, key).Bind(2, value);
+  Check(s.Run());
+}
+
+void LocalStore::Erase(const std::string& key) {
+  auto s = db_->Prepare("DELETE FROM kv WHERE key = ?");
+  s.Bind(1, key);
+  Check(s.Run());
+}
+
+void LocalStore::ClearSyncedState() {
+  Check(db_->Exec("DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; "
+                  "DELETE FROM kv WHERE key = 'sync_token' OR key = 'pts';"));
+}
+
+void LocalStore::ClearAll() {
+  Check(db_->Exec("DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; DELETE FROM kv; "
+                  "DELETE FROM outbox;"));
+}
+
+void LocalStore::UpsertConversation(const json::object& c, const std::string& my_role) {
+  auto s = db_->Prepare(
+      "INSERT INTO conversations(id, kind, title, last_seq, large, my_role, last_activity) VALUES(?,?,?,?,?,?,?) "
+      "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, title = excluded.title, "
+      "last_seq = max(last_seq, excluded.last_seq), large = excluded.large, "
+      "my_role = CASE WHEN excluded.my_role = '' THEN my_role ELSE excluded.my_role END, "
+      "last_activity = max(last_activity, excluded.last_activity)");
+  const json::value* large = c.if_contains("large");
+  s.Bind(1, Int(c, "id")).Bind(2, Str(c, "kind")).Bind(3, Str(c, "title")).Bind(4, Int(c, "last_seq"))
+      .Bind(5, int64_t{large && large->is_bool() && large->as_bool()}).Bind(6, my_role)
+      .Bind(7, Int(c, "last_activity"));
+  Check(s.Run());
+}
+
+void LocalStore::RemoveConversation(int64_t id) {
+  for (const char* sql : {"DELETE FROM conversations WHERE id = ?", "DELETE FROM entries WHERE conversation_id = ?",
+                          "DELETE FROM receipts WHERE conversation_id = ?"}) {
+    auto s = db_->Prepare(sql);
+    s.Bind(1, id);
+    Check(s.Run());
+  }
+}
+
+json::array LocalStore::Conversations(int64_t me) {
+  auto s = db_->Prepare(
+      "SELECT c.id, c.kind, c.title, c.last_seq, c.large, c.my_role, c.last_activity, "
+      "coalesce((SELECT read_seq FROM receipts r WHERE r.conversation_id = c.id AND r.user_id = ?), 0), "
+      "(SELECT json FROM entries e WHERE e.conversation_id = c.id AND e.kind = 'message' "
+      "   ORDER BY seq DESC LIMIT 1) "
+      "FROM conversations c ORDER BY c.last_activity DESC, c.id DESC");
+  s.Bind(1, me);
+  json::array out;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok() || !*row) break;
+    int64_t id = s.Int(0), read_seq = s.Int(7);
+    json::object c{{"id", id},        {"kind", s.Text(1)},     {"title", s.Text(2)},       {"last_seq", s.Int(3)},
+                   {"large", s.Int(4) != 0}, {"my_role", s.Text(5)}, {"last_activity", s.Int(6)}, {"read_seq", read_seq}};
+    c["last_message"] = s.IsNull(8) ? json::value(nullptr) : json::parse(s.Text(8));
+    // Unread as the server counts it: others' messages after my read mark, not deleted.
+    auto u = db_->Prepare(
+        "SELECT count(*) FROM entries WHERE conversation_id = ? AND seq > ? AND kind = 'message' "
+        "AND deleted = 0 AND sender_id != ?");
+    u.Bind(1, id).Bind(2, read_seq).Bind(3, me);
+    auto urow = u.Step();
+    c["unread"] = urow.ok() && *urow ? u.Int(0) : 0;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+void LocalStore::ApplyEntry(const json::object& e) {
+  int64_t conv = Int(e, "conversation_id"), seq = Int(e, "seq");
+  std::string kind = Str(e, "kind");
+  if (kind.empty()) kind = "message";
+  auto s = db_->Prepare(
+      "INSERT INTO entries(conversation_id, seq, kind, sender_id, client_msg_id, text, reply_to, target_seq, "
+      "created_at, edited_at, deleted, json) VALUES(?,?,?,?,?,?,?,?,?,?,?,?) "
+      "ON CONFLICT(conversation_id, seq) DO UPDATE SET text = excluded.text, edited_at = excluded.edited_at, "
+      "deleted = max(deleted, excluded.deleted), json = excluded.json");
+  auto opt = [&](const char* key) -> std::optional<int64_t> {
+    auto* v = e.if_contains(key);
+    return v && v->is_int64() ? std::optional<int64_t>(v->as_int64()) : std::nullopt;
+  };
+  const json::value* deleted = e.if_contains("deleted");
+  s.Bind(1, conv).Bind(2, seq).Bind(3, kind).Bind(4, Int(e, "sender_id")).Bind(5, Str(e, "client_msg_id"))
+      .Bind(6, Str(e, "text")).Bind(7, opt("reply_to")).Bind(8, opt("target_seq")).Bind(9, Int(e, "created_at"))
+      .Bind(10, opt("edited_at")).Bind(11, int64_t{deleted && deleted->is_bool() && deleted->as_bool()})
+      .Bind(12, json::serialize(e));
+  Check(s.Run());
+  // Events change the message they are about.
+  auto target = opt("target_seq");
+  if (kind == "edit" && target) {
+    auto u = db_->Prepare("UPDATE entries SET text = ?, edited_at = ?, "
+                          "json = json_set(json, '$.text', ?, '$.edited_at', ?) WHERE conversation_id = ? AND seq = ?");
+    u.Bind(1, Str(e, "text")).Bind(2, Int(e, "created_at")).Bind(3, Str(e, "text")).Bind(4, Int(e, "created_at"))
+        .Bind(5, conv).Bind(6, *target);
+    Check(u.Run());
+  } else if (kind == "delete" && target) {
+    auto u = db_->Prepare("UPDATE entries SET text = '', deleted = 1, "
+                          "json = json_set(json_remove(json, '$.text'), '$.deleted', json('true')) "
+                          "WHERE conversation_id = ? AND (seq = ? OR (target_seq = ? AND kind IN ('edit','reaction')))");
+    u.Bind(1, conv).Bind(2, *target).Bind(3, *target);
+    Check(u.Run());
+  }
+  auto c = db_->Prepare("UPDATE conversations SET last_seq = max(last_seq, ?), last_activity = max(last_activity, ?) "
+                        "WHERE id = ?");
+  c.Bind(1, seq).Bind(2, Int(e, "created_at")).Bind(3, conv);
+  Check(c.Run());
+}
+
+json::array LocalStore::History(int64_t conversation_id, std::optional<int64_t> before, int limit) {
+  auto s = db_->Prepare("SELECT json FROM entries WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?");
+  s.Bind(1, conversation_id).Bind(2, before.value_or(INT64_MAX)).Bind(3, int64_t{limit});
+  std::vector<json::value> rows;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok() || !*row) break;
+    rows.push_back(json::parse(s.Text(0)));
+  }
+  json::array out;
+  for (auto it = rows.rbegin(); it != rows.rend(); ++it) out.push_back(std::move(*it));
+  return out;
+}
+
+std::vector<std::pair<int64_t, int64_t>> LocalStore::Missing(int64_t conversation_id, int64_t upto) {
+  auto s = db_->Prepare("SELECT seq FROM entries WHERE conversation_id = ? AND seq <= ? ORDER BY seq DESC");
+  s.Bind(1, conversation_id).Bind(2, upto);
+  std::vector<std::pair<int64_t, int64_t>> gaps;
+  int64_t expected = upto;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok() || !*row) break;
+    int64_t seq = s.Int(0);
+    if (seq < expected) gaps.emplace_back(seq + 1, expected);
+    expected = seq - 1;
+  }
+  if (expected >= 1) gaps.emplace_back(1, expected);
+  return gaps;
+}
+
+void LocalStore::SetReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read) {
+  auto s = db_->Prepare(
+      "INSERT INTO receipts(conversation_id, user_id, delivered_seq, read_seq) VALUES(?,?,?,?) "
+      "ON CONFLICT(conversation_id, user_id) DO UPDATE SET delivered_seq = max(delivered_seq, excluded.delivered_seq), "
+      "read_seq = max(read_seq, excluded.read_seq)");
+  s.Bind(1, conversation_id).Bind(2, user_id).Bind(3, delivered).Bind(4, read);
+  Check(s.Run());
+}
+
+std::pair<int64_t, int64_t> LocalStore::OthersWatermarks(int64_t conversation_id, int64_t me) {
+  auto s = db_->Prepare("SELECT coalesce(max(delivered_seq), 0), coalesce(max(read_seq), 0) FROM receipts "
+                        "WHERE conversation_id = ? AND user_id != ?");
+  s.Bind(1, conversation_id).Bind(2, me);
+  auto row = s.Step();
+  if (!row.ok() || !*row) return {0, 0};
+  return {s.Int(0), s.Int(1)};
+}
+
+void LocalStore::AddToOutbox(const OutboxEntry& e) {
+  auto s = db_->Prepare("INSERT INTO outbox(client_msg_id, conversation_id, text, reply_to, state, created) "
+                        "VALUES(?,?,?,?, 'pending', (SELECT coalesce(max(created), 0) + 1 FROM outbox))");
+  s.Bind(1, e.client_msg_id).Bind(2, e.conversation_id).Bind(3, e.text).Bind(4, e.reply_to);
+  Check(s.Run());
+}
+
+namespace {
+OutboxEntry ReadOutbox(const sqlite::Statement& s) {
+  return OutboxEntry{s.Text(0), s.Int(1), s.Text(2), s.OptInt(3), s.Text(4), s.Int(5), s.Text(6)};
+}
+#define OUTBOX_COLUMNS "client_msg_id, conversation_id, text, reply_to, state, seq, error"
+}  // namespace
+
+std::vector<OutboxEntry> LocalStore::PendingOutbox() {
+  auto s = db_->Prepare("SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'pending' ORDER BY created");
+  std::vector<OutboxEntry> out;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok() || !*row) return out;
+    out.push_back(ReadOutbox(s));
+  }
+}
+
+std::optional<OutboxEntry> LocalStore::FindOutbox(const std::string& client_msg_id) {
+  auto s = db_->Prepare("SELECT " OUTBOX_COLUMNS " FROM outbox WHERE client_msg_id = ?");
+  s.Bind(1, client_msg_id);
+  auto row = s.Step();
+  if (!row.ok() || !*row) return std::nullopt;
+  return ReadOutbox(s);
+}
+
+void LocalStore::MarkSent(const std::string& client_msg_id, int64_t seq) {
+  auto s = db_->Prepare("UPDATE outbox SET state = 'sent', seq = ? WHERE client_msg_id = ?");
+  s.Bind(1, seq).Bind(2, client_msg_id);
+  Check(s.Run());
+}
+
+void LocalStore::MarkFailed(const std::string& client_msg_id, const std::string& error) {
+  auto s = db_->Prepare("UPDATE outbox SET state = 'failed', error = ? WHERE client_msg_id = ?");
+  s.Bind(1, error).Bind(2, client_msg_id);
+  Check(s.Run());
+}
+
+std::vector<OutboxEntry> LocalStore::SentIn(int64_t conversation_id) {
+  auto s = db_->Prepare("SELECT " OUTBOX_COLUMNS " FROM outbox WHERE state = 'sent' AND conversation_id = ?");
+  s.Bind(1, conversation_id);
+  std::vector<OutboxEntry> out;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok() || !*row) return out;
+    out.push_back(ReadOutbox(s));
+  }
+}
+
+}  // namespace natter::client

@@ -1,0 +1,69 @@
+// The client's local store (SQLite, one file per profile): the account and
+// its tokens, conversations, the timeline entries the client has, receipts,
+// the sync token, and the outbox. The UI reads from here, so it works offline.
+// A corrupt or missing file is replaced by an empty one (the next sync fills it).
+//
+// Thread-safety: not thread-safe; used on the client's thread only.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/sqlite/sqlite_db.h"
+
+namespace natter::client {
+
+struct OutboxEntry {
+  std::string client_msg_id;
+  int64_t conversation_id = 0;
+  std::string text;
+  std::optional<int64_t> reply_to;
+  std::string state;  // pending, sent, failed
+  int64_t seq = 0;    // once sent
+  std::string error;  // why it failed
+};
+
+class LocalStore {
+ public:
+  explicit LocalStore(const std::string& directory);
+
+  // Key-value settings: tokens, user id, sync token.
+  std::optional<std::string> Get(const std::string& key);
+  void Put(const std::string& key, const std::string& value);
+  void Erase(const std::string& key);
+  // Forgets everything but the outbox (after a resync or logout).
+  void ClearSyncedState();
+  void ClearAll();
+
+  void UpsertConversation(const boost::json::object& conversation, const std::string& my_role);
+  void RemoveConversation(int64_t id);
+  boost::json::array Conversations(int64_t me);
+
+  // Applies one timeline entry (message or event): idempotent by (conversation, seq).
+  void ApplyEntry(const boost::json::object& entry);
+  boost::json::array History(int64_t conversation_id, std::optional<int64_t> before, int limit);
+  // The seqs at and below `upto` this store lacks, as [from, to] ranges (newest first).
+  std::vector<std::pair<int64_t, int64_t>> Missing(int64_t conversation_id, int64_t upto);
+
+  void SetReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read);
+  // The highest delivered and read watermark of anyone but `me`.
+  std::pair<int64_t, int64_t> OthersWatermarks(int64_t conversation_id, int64_t me);
+
+  void AddToOutbox(const OutboxEntry& e);
+  std::vector<OutboxEntry> PendingOutbox();
+  std::optional<OutboxEntry> FindOutbox(const std::string& client_msg_id);
+  void MarkSent(const std::string& client_msg_id, int64_t seq);
+  void MarkFailed(const std::string& client_msg_id, const std::string& error);
+  // Sent messages of mine in a conversation, with seqs, for receipt states.
+  std::vector<OutboxEntry> SentIn(int64_t conversation_id);
+
+ private:
+  void Open(const std::string& path);
+  std::string path_;
+  std::unique_ptr<sqlite::Database> db_;
+};
+
+}  // namespace natter::client
