@@ -9,7 +9,7 @@ packages=(
   libsqlite3-dev libsodium-dev libssl-dev zlib1g-dev
   libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev
-  python3 python3-websockets curl openssl
+  python3 python3-websockets curl openssl tmux
 )
 
 missing=()

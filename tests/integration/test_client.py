@@ -1,0 +1,293 @@
+"""libnatter and the natter CLI against a real natterd: two profiles chat; a
+client offline sends, is killed, and its messages still arrive exactly once
+when the server is back; a client reconnects by itself when the server
+restarts; gaps fill on request; the C API through a whole session (ctypes);
+the interactive CLI under tmux."""
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import natter_harness as h
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = os.path.join(HERE, "..", "..", "build", "release")
+CLI = os.environ.get("NATTER_CLI") or os.path.join(BUILD, "natter")
+LIB = os.environ.get("LIBNATTER") or os.path.join(BUILD, "libnatter", "libnatter.so")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """natterd on a fixed port, so it can be stopped and started again where clients expect it."""
+
+    def __init__(self, data_dir, *args):
+        self.data_dir, self.args, self.port, self.proc = data_dir, args, free_port(), None
+
+    def start(self):
+        self.proc = subprocess.Popen([h._binary(), "--data-dir", self.data_dir, "--port", str(self.port),
+                                      "--password-profile", "minimal", *self.args],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError("natterd did not start")
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+
+class CApiClient:
+    """libnatter through its C API, as an app binding would use it."""
+
+    lib = None
+
+    def __init__(self, server, directory):
+        if CApiClient.lib is None:
+            lib = ctypes.CDLL(LIB)
+            lib.natter_client_create.restype = ctypes.c_void_p
+            lib.natter_client_create.argtypes = [ctypes.c_char_p]
+            lib.natter_client_send.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
+            lib.natter_client_receive.restype = ctypes.c_char_p
+            lib.natter_client_receive.argtypes = [ctypes.c_void_p, ctypes.c_double]
+            lib.natter_client_destroy.argtypes = [ctypes.c_void_p]
+            CApiClient.lib = lib
+        opts = json.dumps({"server": server.url, "database_directory": directory, "device": "ctypes"})
+        self.handle = self.lib.natter_client_create(opts.encode())
+        assert self.handle, "natter_client_create failed"
+        self.events = []
+        self.extra = 0
+
+    def send_raw(self, text):
+        self.lib.natter_client_send(self.handle, text.encode())
+
+    def pump(self, timeout=0.1):
+        raw = self.lib.natter_client_receive(self.handle, timeout)
+        if raw is None:
+            return None
+        event = json.loads(raw.decode())
+        self.events.append(event)
+        return event
+
+    def wait(self, pred, timeout=10.0, what="event"):
+        for e in self.events:
+            if pred(e):
+                self.events.remove(e)
+                return e
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            e = self.pump(0.1)
+            if e is not None and pred(e):
+                self.events.remove(e)
+                return e
+        raise AssertionError(f"no {what} within {timeout}s; seen: {[x.get('@type') for x in self.events][-20:]}")
+
+    def call(self, request, timeout=10.0):
+        self.extra += 1
+        request = dict(request, **{"@extra": self.extra})
+        self.send_raw(json.dumps(request))
+        return self.wait(lambda e: e.get("@extra") == self.extra and e["@type"] in ("result", "error"), timeout,
+                         f"answer to {request['@type']}")
+
+    def close(self):
+        if self.handle:
+            self.lib.natter_client_destroy(self.handle)
+            self.handle = None
+
+
+class ClientTest(h.unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="natter-client-")
+        self.server = Server(os.path.join(self.dir, "server"), "--sync-page", "5").start()
+        self.to_close = []
+
+    def tearDown(self):
+        for c in self.to_close:
+            c.close()
+        self.server.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def cli(self, profile, *args, check=True, timeout=30):
+        out = subprocess.run([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, profile),
+                              "--timeout", "5", *args], capture_output=True, text=True, timeout=timeout)
+        if check:
+            self.assertEqual(out.returncode, 0, out.stderr + out.stdout)
+        return out
+
+    def cli_json(self, profile, *args):
+        return json.loads(self.cli(profile, "--json", *args).stdout)
+
+    def two_profiles(self):
+        for who in ("alice", "bob"):
+            self.cli(who, "register", who, f"password-{who}")
+            self.cli(who, "login", who, f"password-{who}")
+        conv = self.cli_json("alice", "create-direct", "bob")["id"]
+        return conv
+
+    def bob_history(self, conv):
+        self.cli("bob", "sync")
+        return [m for m in self.cli_json("bob", "history", conv, "--limit", "100")["messages"] if m["kind"] == "message"]
+
+    def test_two_profiles_chat_with_the_cli(self):
+        conv = self.two_profiles()
+        sent = self.cli_json("alice", "send", str(conv), "hello bob")
+        self.assertEqual((sent["state"], sent["seq"]), ("sent", 1))
+        self.assertEqual([m["text"] for m in self.bob_history(str(conv))], ["hello bob"])
+        self.cli("bob", "send", str(conv), "hi alice")
+        listing = self.cli_json("alice", "conversations")["conversations"]
+        self.assertEqual([(c["id"], c["unread"]) for c in listing], [(conv, 1)])
+        self.cli("alice", "read", str(conv), "2")
+        listing = self.cli_json("alice", "conversations")["conversations"]
+        self.assertEqual(listing[0]["unread"], 0)
+        bad = self.cli("alice", "send", "12345", "to nowhere", check=False)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("failed", bad.stdout + bad.stderr)
+
+    def test_offline_sends_survive_a_killed_process_and_arrive_once_in_order(self):
+        conv = self.two_profiles()
+        self.cli("alice", "send", str(conv), "before")
+        self.server.kill()  # the server is unreachable now
+        chat = subprocess.Popen([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, "alice"),
+                                 "--timeout", "1", "chat", str(conv)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            for i in range(3):
+                chat.stdin.write(f"offline {i}\n")
+                chat.stdin.flush()
+            # Each send is in the outbox (durable) once its pending state is printed.
+            seen, deadline = 0, time.monotonic() + 15
+            while seen < 3 and time.monotonic() < deadline:
+                line = chat.stdout.readline()
+                seen += "pending" in line
+            self.assertEqual(seen, 3)
+        finally:
+            chat.send_signal(signal.SIGKILL)  # no chance to flush anything
+            chat.wait(10)
+        self.server.start()
+        self.cli("alice", "sync")
+        self.cli("alice", "sync")  # a second run must not send them again
+        texts = [m["text"] for m in self.bob_history(str(conv))]
+        self.assertEqual(texts, ["before", "offline 0", "offline 1", "offline 2"])
+        # Bob's client acknowledged delivery; alice's sees her messages delivered.
+        alice = CApiClient(self.server, os.path.join(self.dir, "alice"))
+        self.to_close.append(alice)
+        states = {}
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not all(states.get(s) in ("delivered", "read") for s in (2, 3, 4)):
+            e = alice.pump(0.2)
+            if e and e["@type"] == "message_state" and "seq" in e:
+                states[e["seq"]] = e["state"]
+        self.assertTrue(all(states.get(s) in ("delivered", "read") for s in (2, 3, 4)), states)
+
+    def test_c_api_session_and_automatic_reconnect(self):
+        bob_profile = os.path.join(self.dir, "bob-capi")
+        self.cli("alice", "register", "alice", "password-alice")
+        self.cli("alice", "login", "alice", "password-alice")
+        bob = CApiClient(self.server, bob_profile)
+        self.to_close.append(bob)
+        bob.wait(lambda e: e["@type"] == "auth_state" and e["state"] == "logged_out", what="logged_out state")
+        # Malformed requests produce error events, never a crash.
+        bob.send_raw("{not json")
+        bob.wait(lambda e: e["@type"] == "error" and e["code"] == "bad_request", what="error event")
+        self.assertEqual(bob.call({"@type": "no_such_request"})["code"], "bad_request")
+        self.assertEqual(bob.call({"@type": "register", "handle": "bob", "password": "password-bob"})["@type"],
+                         "result")
+        login = bob.call({"@type": "login", "handle": "bob", "password": "password-bob"})
+        self.assertEqual(login["@type"], "result", login)
+        bob.wait(lambda e: e["@type"] == "sync_done", what="sync_done")
+        conv = self.cli_json("alice", "create-direct", "bob")["id"]
+        self.cli("alice", "send", str(conv), "one")
+        got = bob.wait(lambda e: e["@type"] == "new_entry" and e["entry"].get("text") == "one", what="live message")
+        self.assertTrue(got["live"])
+        sent = bob.call({"@type": "send_message", "conversation_id": conv, "text": "two"})
+        self.assertEqual(sent["state"], "pending")
+        bob.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == sent["client_msg_id"]
+                 and e["state"] == "sent", what="sent state")
+        # The server dies and comes back: the client reconnects by itself and resumes.
+        self.server.kill()
+        bob.wait(lambda e: e["@type"] == "connection_state" and e["state"] == "waiting", what="waiting state")
+        queued = bob.call({"@type": "send_message", "conversation_id": conv, "text": "while down"})
+        self.server.start()
+        self.cli("alice", "send", str(conv), "three")
+        bob.wait(lambda e: e["@type"] == "connection_state" and e["state"] == "ready", 40, "ready again")
+        bob.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == queued["client_msg_id"]
+                 and e["state"] in ("sent", "delivered", "read"), 20, "queued message sent")
+        bob.wait(lambda e: e["@type"] == "new_entry" and e["entry"].get("text") == "three", 20, "missed message")
+        history = bob.call({"@type": "get_history", "conversation_id": conv, "limit": 50})
+        texts = [m["text"] for m in history["messages"] if m["kind"] == "message"]
+        # Each exactly once, in the server's order (which depends on who reached it first).
+        server_order = [m["text"] for m in self.cli_json("alice", "history", str(conv))["messages"]
+                        if m["kind"] == "message"]
+        self.assertEqual(sorted(texts), sorted(["one", "two", "while down", "three"]))
+        self.assertEqual(texts, server_order)
+        self.assertEqual(bob.call({"@type": "logout"})["@type"], "result")
+
+    def test_gap_beyond_one_page_fills_on_request(self):
+        conv = self.two_profiles()
+        self.cli("bob", "sync")
+        for i in range(12):  # more than the server's sync page (5)
+            self.cli("alice", "send", str(conv), f"m{i}")
+        bob = CApiClient(self.server, os.path.join(self.dir, "bob"))
+        self.to_close.append(bob)
+        bob.wait(lambda e: e["@type"] == "sync_done", what="sync_done")
+        # The catch-up brought only the newest page; the rest is a gap.
+        caught = sorted(e["entry"]["seq"] for e in bob.events if e["@type"] == "new_entry")
+        self.assertEqual(caught, list(range(8, 13)))
+        page = bob.call({"@type": "get_history", "conversation_id": conv, "limit": 50})
+        self.assertEqual([m["seq"] for m in page["messages"]], list(range(1, 13)))
+
+    def test_interactive_chat_under_tmux(self):
+        if shutil.which("tmux") is None:
+            self.fail("tmux is not installed (scripts/install-deps.sh installs it)")
+        conv = self.two_profiles()
+        session = f"natter-test-{os.getpid()}"
+        base = [CLI, "--server", self.server.url, "--timeout", "5", "chat", str(conv)]
+        env = dict(os.environ, TMUX="")
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "30",
+                        " ".join(base[:1] + ["--profile", os.path.join(self.dir, "alice")] + base[1:])],
+                       check=True, env=env)
+        try:
+            subprocess.run(["tmux", "new-window", "-t", session,
+                            " ".join(base[:1] + ["--profile", os.path.join(self.dir, "bob")] + base[1:])],
+                           check=True, env=env)
+            time.sleep(1.5)
+            subprocess.run(["tmux", "send-keys", "-t", f"{session}:0", "hello from tmux", "Enter"], check=True, env=env)
+            deadline, screen = time.monotonic() + 15, ""
+            while time.monotonic() < deadline and "hello from tmux" not in screen:
+                time.sleep(0.3)
+                screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", f"{session}:1"], capture_output=True,
+                                        text=True, env=env).stdout
+            self.assertIn("hello from tmux", screen)
+            alice_screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", f"{session}:0"], capture_output=True,
+                                          text=True, env=env).stdout
+            self.assertIn("sent", alice_screen)
+        finally:
+            subprocess.run(["tmux", "kill-session", "-t", session], env=env)
+
+
+if __name__ == "__main__":
+    h.main()
