@@ -51,17 +51,18 @@ ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {
   host_ = url->host();
   port_ = url->has_port() ? std::string(url->port()) : "80";
   store_ = std::make_unique<LocalStore>(options_.database_directory);
+  // Queued before any request can be, so the first event says where we stand.
+  asio::post(ioc_, [this] {
+    if (auto id = store_->Get("user_id")) user_id_ = std::stoll(*id);
+    if (store_->Get("refresh_token")) {
+      Emit({{"@type", "auth_state"}, {"state", "logged_in"}, {"user_id", user_id_}});
+      Connect();
+    } else {
+      Emit({{"@type", "auth_state"}, {"state", "logged_out"}});
+    }
+  });
   thread_ = std::thread([this] {
     auto guard = asio::make_work_guard(ioc_);
-    asio::post(ioc_, [this] {
-      if (auto id = store_->Get("user_id")) user_id_ = std::stoll(*id);
-      if (store_->Get("refresh_token")) {
-        Emit({{"@type", "auth_state"}, {"state", "logged_in"}, {"user_id", user_id_}});
-        Connect();
-      } else {
-        Emit({{"@type", "auth_state"}, {"state", "logged_out"}});
-      }
-    });
     while (!stopping_) {
       ioc_.run();
       if (!stopping_) ioc_.restart();
