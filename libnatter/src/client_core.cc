@@ -277,9 +277,9 @@ void ClientCore::Forward(const Json& req, const std::string& method) {
 
 // ---- connection ---------------------------------------------------------------
 
-bool ClientCore::EnsureFreshToken() {
+bool ClientCore::EnsureFreshToken(bool force) {
   auto exp = store_->Get("access_expires_at");
-  if (exp && std::stoll(*exp) - NowSeconds() > 60) return true;
+  if (!force && exp && std::stoll(*exp) - NowSeconds() > 60) return true;
   auto refresh = store_->Get("refresh_token");
   if (!refresh) return false;
   auto answer = HttpCall(host_, port_, "POST", "/v1/auth/refresh", Json{{"refresh_token", *refresh}});
@@ -310,6 +310,7 @@ void ClientCore::Connect() {
   }
   auto token = store_->Get("access_token").value_or("");
   auto ws = std::make_unique<websocket::stream<beast::tcp_stream>>(ioc_);
+  websocket::response_type upgrade;
   try {
     tcp::resolver resolver(ioc_);
     beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(10));
@@ -317,12 +318,17 @@ void ClientCore::Connect() {
     ws->set_option(websocket::stream_base::decorator([token](websocket::request_type& r) {
       r.set(beast::http::field::authorization, "Bearer " + token);
     }));
-    ws->handshake(host_, "/v1/ws");
+    ws->handshake(upgrade, host_, "/v1/ws");
     beast::get_lowest_layer(*ws).expires_never();
     // Pings while idle, and a dead connection noticed within the timeout.
     ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
   } catch (const std::exception&) {
     connecting_ = false;
+    if (upgrade.result() == beast::http::status::unauthorized) {
+      // The access token was refused (revoked, or the server's keys changed):
+      // refresh now; if the refresh token is refused too, the app must log in.
+      if (!EnsureFreshToken(true) && !store_->Get("refresh_token")) return SetConnectionState("logged_out");
+    }
     return ScheduleReconnect();
   }
   ws_ = std::move(ws);

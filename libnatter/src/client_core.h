@@ -57,7 +57,9 @@ class ClientCore final : public Client {
   void OnFrame(const Json& frame);
   void Call(Json request, ServerReply reply);  // a request on the socket, answered by id
   void WriteNext();
-  bool EnsureFreshToken();
+  // Refreshes the access token when it is close to expiry (or `force`); false
+  // when there is no usable token now.
+  bool EnsureFreshToken(bool force = false);
   void RefreshSoon();
 
   // Sync and outbox.
