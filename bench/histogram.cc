@@ -66,6 +66,7 @@ int64_t Histogram::Percentile(double p) const {
   p = std::clamp(p, 0.0, 100.0);
   int64_t rank = static_cast<int64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
   rank = std::clamp<int64_t>(rank, 1, count_);
+  if (rank == count_) return max_;  // the top sample is known exactly
   int64_t seen = 0;
   for (size_t i = 0; i < counts_.size(); ++i) {
     seen += counts_[i];

@@ -31,7 +31,7 @@ class Histogram {
 
   // The value at percentile p (0..100): the smallest bucket whose cumulative
   // count reaches ceil(p/100 * count), reported as that bucket's midpoint
-  // (clamped to [min, max] so p0 and p100 are exact).
+  // (clamped to [min, max]); p100 is the exact max.
   int64_t Percentile(double p) const;
 
   // Sparse bucket list and totals; FromJson(ToJson()) is exact.
