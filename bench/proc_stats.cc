@@ -4,6 +4,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -12,7 +13,40 @@
 
 namespace natter::bench {
 
-ProcSample ReadProc(int pid) {
+namespace {
+
+// utime + stime of a /proc/.../stat line, in seconds; false if unreadable or a zombie.
+bool ParseStat(const std::string& line, double& cpu, std::string* name) {
+  const size_t open = line.find('(');
+  const size_t close = line.rfind(')');
+  if (open == std::string::npos || close == std::string::npos) return false;
+  if (name) *name = line.substr(open + 1, close - open - 1);
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  char state = '?';
+  rest >> state;
+  if (state == 'Z' || state == 'X') return false;
+  for (int i = 4; i <= 13; ++i) rest >> field;
+  long long utime = 0, stime = 0;
+  rest >> utime >> stime;
+  cpu = static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return true;
+}
+
+}  // namespace
+
+std::pair<std::string, double> BusiestThread(const ProcSample& start, const ProcSample& end, double seconds) {
+  std::pair<std::string, double> best{"", 0};
+  for (const auto& t : end.threads) {
+    double before = 0;
+    for (const auto& b : start.threads) if (b.tid == t.tid) before = b.cpu_seconds;
+    const double pct = seconds > 0 ? 100.0 * (t.cpu_seconds - before) / seconds : 0;
+    if (pct > best.second) best = {t.name + " (tid " + std::to_string(t.tid) + ")", pct};
+  }
+  return best;
+}
+
+ProcSample ReadProc(int pid, bool threads) {
   ProcSample s;
   s.at_ns = NowNs();
   if (pid <= 0) return s;
@@ -37,6 +71,18 @@ ProcSample ReadProc(int pid) {
     if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::stoll(line.substr(6));
   }
   s.alive = true;
+  if (threads) {
+    const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(task_dir, ec)) {
+      std::ifstream tstat(entry.path() / "stat");
+      std::string tline;
+      ThreadCpu t;
+      if (!std::getline(tstat, tline) || !ParseStat(tline, t.cpu_seconds, &t.name)) continue;
+      t.tid = std::atoi(entry.path().filename().c_str());
+      s.threads.push_back(std::move(t));
+    }
+  }
   return s;
 }
 

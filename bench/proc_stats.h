@@ -7,17 +7,30 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace natter::bench {
 
+struct ThreadCpu {
+  int tid = 0;
+  std::string name;  // comm
+  double cpu_seconds = 0;
+};
+
 struct ProcSample {
   bool alive = false;
+  std::vector<ThreadCpu> threads;  // per thread (/proc/<pid>/task), to name a saturated one
   double cpu_seconds = 0;  // utime + stime
   int64_t rss_kb = 0;      // VmRSS
   int64_t at_ns = 0;       // when it was read (CLOCK_MONOTONIC)
 };
 
-ProcSample ReadProc(int pid);
+// `threads`: also read every thread's CPU time.
+ProcSample ReadProc(int pid, bool threads = false);
+
+// The thread that used the most CPU between two samples: its name and the
+// share of one core it used over `seconds`.
+std::pair<std::string, double> BusiestThread(const ProcSample& start, const ProcSample& end, double seconds);
 
 struct MachineInfo {
   int nproc = 0;

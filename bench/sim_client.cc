@@ -65,6 +65,9 @@ void SimClient::Connect(int timeout_ms, bool bearer, DoneFn done) {
       [weak](const std::string& reason) {
         auto s = weak.lock();
         if (!s) return;
+        // Sends in flight when the connection died may or may not be stored:
+        // the check treats their seqs as possibly delivered.
+        if (s->sends_outstanding_ > 0) s->stats().Add("unanswered_sends", s->sends_outstanding_);
         s->pending_.clear();
         s->sends_outstanding_ = 0;
         if (!s->expect_close) {

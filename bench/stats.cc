@@ -14,6 +14,15 @@ int64_t g_series_epoch_ns = 0;
 
 namespace {
 constexpr size_t kMaxListed = 40;  // examples kept; the totals count everything
+
+// Texts may quote bytes off the wire: keep them printable ASCII so the JSON
+// a worker sends (and the report) stays valid UTF-8.
+std::string Printable(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  return text;
+}
 }
 
 int64_t NowNs() {
@@ -37,12 +46,12 @@ void Stats::Tick(const std::string& name, int64_t now_ns, int64_t n) {
 
 void Stats::Error(std::string text) {
   ++errors_total;
-  if (errors.size() < kMaxListed) errors.push_back(std::move(text));
+  if (errors.size() < kMaxListed) errors.push_back(Printable(std::move(text)));
 }
 
 void Stats::Problem(std::string text) {
   ++problems_total;
-  if (problems.size() < kMaxListed) problems.push_back(std::move(text));
+  if (problems.size() < kMaxListed) problems.push_back(Printable(std::move(text)));
 }
 
 void Stats::Merge(const Stats& o) {

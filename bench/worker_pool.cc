@@ -170,7 +170,7 @@ PoolOutcome RunWorkers(int workers, double deadline_s, const std::function<Stats
         try {
           outcome.merged.Merge(Stats::FromJson(boost::json::parse(line.substr(2))));
         } catch (const std::exception& e) {
-          outcome.failures.push_back("worker " + std::to_string(index[k]) + " sent an unreadable result");
+          outcome.failures.push_back("worker " + std::to_string(index[k]) + " sent an unreadable result: " + e.what());
         }
       }
     }

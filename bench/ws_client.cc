@@ -171,7 +171,9 @@ void WsClient::OnReadable() {
     for (;;) {
       auto r = decoder_.Next(input, frame);
       if (r == FrameDecoder::Result::kNeedMore) break;
-      if (r == FrameDecoder::Result::kError) return Finish(std::string("protocol: ") + decoder_.error());
+      if (r == FrameDecoder::Result::kError) {
+        return Finish(std::string("protocol: ") + decoder_.error() + " [" + decoder_.error_bytes() + "]");
+      }
       switch (frame.opcode) {
         case WsOpcode::kText:
           on_text_(frame.payload);

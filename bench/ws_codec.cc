@@ -38,9 +38,18 @@ FrameDecoder::Result FrameDecoder::Fail(const char* why) {
 
 long FrameDecoder::Parse(const char* data, size_t size, RawFrame& raw) {
   if (size < 2) return 0;
+  auto fail = [&](const char* why) {
+    static const char kHex[] = "0123456789abcdef";
+    for (size_t i = 0; i < size && i < 24; ++i) {
+      error_bytes_ += kHex[static_cast<uint8_t>(data[i]) >> 4];
+      error_bytes_ += kHex[static_cast<uint8_t>(data[i]) & 15];
+    }
+    error_ = why;
+    return -1L;
+  };
   const auto* p = reinterpret_cast<const uint8_t*>(data);
-  if (p[0] & 0x70) { error_ = "reserved bits set without an extension"; return -1; }
-  if (p[1] & 0x80) { error_ = "masked frame from the server"; return -1; }
+  if (p[0] & 0x70) return fail("reserved bits set without an extension");
+  if (p[1] & 0x80) return fail("masked frame from the server");
   raw.fin = (p[0] & 0x80) != 0;
   raw.opcode = static_cast<WsOpcode>(p[0] & 0x0F);
   uint64_t len = p[1] & 0x7F;
@@ -58,11 +67,11 @@ long FrameDecoder::Parse(const char* data, size_t size, RawFrame& raw) {
   switch (raw.opcode) {
     case WsOpcode::kContinuation: case WsOpcode::kText: case WsOpcode::kBinary: break;
     case WsOpcode::kClose: case WsOpcode::kPing: case WsOpcode::kPong:
-      if (len > 125 || !raw.fin) { error_ = "bad control frame"; return -1; }
+      if (len > 125 || !raw.fin) return fail("bad control frame");
       break;
-    default: error_ = "reserved opcode"; return -1;
+    default: return fail("reserved opcode");
   }
-  if (len > max_message_bytes_) { error_ = "frame too large"; return -1; }
+  if (len > max_message_bytes_) return fail("frame too large");
   if (size - pos < len) return 0;
   raw.payload = std::string_view(data + pos, static_cast<size_t>(len));
   return static_cast<long>(pos + len);
@@ -76,7 +85,11 @@ FrameDecoder::Result FrameDecoder::Deliver(const RawFrame& raw, WsFrame& out) {
     return Result::kFrame;
   }
   if (raw.opcode == WsOpcode::kContinuation) {
-    if (!in_message_) return Fail("continuation without a message");
+    if (!in_message_) {
+      error_bytes_ = "continuation of " + std::to_string(raw.payload.size()) + " bytes: " +
+                     std::string(raw.payload.substr(0, 40));
+      return Fail("continuation without a message");
+    }
     if (message_.size() + raw.payload.size() > max_message_bytes_) return Fail("message too large");
     message_.append(raw.payload);
     if (!raw.fin) return Result::kNeedMore;

@@ -39,6 +39,8 @@ class FrameDecoder {
   Result Next(std::string_view& input, WsFrame& out);
 
   const char* error() const { return error_; }
+  // Hex of the first bytes of the frame that failed, for the report.
+  const std::string& error_bytes() const { return error_bytes_; }
   // Bytes held for a split frame or an unfinished fragmented message.
   size_t buffered_bytes() const { return partial_.size() + message_.size(); }
 
@@ -64,6 +66,7 @@ class FrameDecoder {
   bool deliver_message_ = false;
   WsOpcode message_opcode_ = WsOpcode::kText;
   const char* error_ = nullptr;
+  std::string error_bytes_;
 };
 
 }  // namespace natter::bench
