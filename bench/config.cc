@@ -30,7 +30,7 @@ json::value BenchConfig::ToJson() const {
   json::array servers_json;
   for (const auto& s : servers) servers_json.push_back(json::string(s.host + ":" + std::to_string(s.port)));
   return json::object{{"servers", std::move(servers_json)},
-                      {"server_pid", server_pid},
+                      {"server_pids", json::value_from(server_pids)},
                       {"profile", profile},
                       {"scenarios", json::value_from(scenarios)},
                       {"threads_per_worker", threads},

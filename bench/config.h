@@ -16,7 +16,8 @@ namespace natter::bench {
 
 struct BenchConfig {
   std::vector<Endpoint> servers;
-  int server_pid = 0;
+  int server_pid = 0;              // the first of server_pids (0: none)
+  std::vector<int> server_pids;     // one per natterd process measured
   std::string profile = "quick";
   std::vector<std::string> scenarios;
   std::string out_dir = "bench-results";

@@ -86,6 +86,20 @@ ProcSample ReadProc(int pid, bool threads) {
   return s;
 }
 
+ProcSample ReadProcs(const std::vector<int>& pids, bool threads) {
+  ProcSample all;
+  all.at_ns = NowNs();
+  all.alive = !pids.empty();
+  for (int pid : pids) {
+    ProcSample s = ReadProc(pid, threads);
+    all.alive = all.alive && s.alive;
+    all.cpu_seconds += s.cpu_seconds;
+    all.rss_kb += s.rss_kb;
+    for (auto& t : s.threads) all.threads.push_back(std::move(t));
+  }
+  return all;
+}
+
 MachineInfo ReadMachine() {
   MachineInfo m;
   m.nproc = static_cast<int>(std::thread::hardware_concurrency());

@@ -27,6 +27,9 @@ struct ProcSample {
 
 // `threads`: also read every thread's CPU time.
 ProcSample ReadProc(int pid, bool threads = false);
+// Several processes as one (a cluster on this machine): CPU and memory
+// summed, threads concatenated; alive only if every one is.
+ProcSample ReadProcs(const std::vector<int>& pids, bool threads = false);
 
 // The thread that used the most CPU between two samples: its name and the
 // share of one core it used over `seconds`.

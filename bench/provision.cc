@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -15,9 +16,10 @@ namespace json = boost::json;
 
 namespace {
 
-// Runs job(i, client) for i in [0, n) on `parallel` threads with their own
-// keep-alive connection; stops at the first failure.
-bool ParallelFor(const Endpoint& server, int parallel, size_t n,
+// Runs job(i, client) for i in [0, n) on `parallel` threads, each with a
+// keep-alive connection per server; `server_of(i)` picks the server.
+bool ParallelFor(const std::vector<Endpoint>& servers, int parallel, size_t n,
+                 const std::function<size_t(size_t)>& server_of,
                  const std::function<bool(size_t, HttpClient&, std::string&)>& job, std::string& error) {
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -25,12 +27,13 @@ bool ParallelFor(const Endpoint& server, int parallel, size_t n,
   std::vector<std::thread> threads;
   for (int t = 0; t < parallel; ++t) {
     threads.emplace_back([&] {
-      HttpClient client(server.host, server.port);
+      std::vector<std::unique_ptr<HttpClient>> clients;
+      for (const auto& s : servers) clients.push_back(std::make_unique<HttpClient>(s.host, s.port));
       for (;;) {
         const size_t i = next.fetch_add(1);
         if (i >= n || failed.load()) return;
         std::string e;
-        if (!job(i, client, e)) {
+        if (!job(i, *clients[server_of(i) % clients.size()], e)) {
           std::lock_guard lock(mu);
           if (!failed.exchange(true)) error = e;
           return;
@@ -67,7 +70,7 @@ bool Provisioner::EnsureUsers(std::vector<BenchUser>& users, size_t n, std::stri
     users[i].password = "bench-password-" + std::to_string(i);
   }
   bool ok = ParallelFor(
-      server_, parallel_, n - have,
+      servers_, parallel_, n - have, [have](size_t k) { return have + k; },
       [&](size_t k, HttpClient& http, std::string& e) {
         BenchUser& u = users[have + k];
         json::object body{{"handle", u.handle}, {"password", u.password}};
@@ -87,7 +90,7 @@ bool Provisioner::EnsureUsers(std::vector<BenchUser>& users, size_t n, std::stri
 bool Provisioner::Relogin(std::vector<BenchUser>& users, size_t n, std::string& error) {
   const int64_t start = NowNs();
   bool ok = ParallelFor(
-      server_, parallel_, std::min(n, users.size()),
+      servers_, parallel_, std::min(n, users.size()), [](size_t i) { return i; },
       [&](size_t i, HttpClient& http, std::string& e) { return Login(users[i], http, e); }, error);
   seconds_ += (NowNs() - start) / 1e9;
   return ok;
@@ -98,7 +101,7 @@ bool Provisioner::CreateDirect(const std::vector<BenchUser>& users, const std::v
   const int64_t start = NowNs();
   ids.assign(pairs.size(), 0);
   bool ok = ParallelFor(
-      server_, parallel_, pairs.size(),
+      servers_, parallel_, pairs.size(), [&](size_t i) { return static_cast<size_t>(pairs[i].first); },
       [&](size_t i, HttpClient& http, std::string& e) {
         const BenchUser& a = users[pairs[i].first];
         const BenchUser& b = users[pairs[i].second];
@@ -121,7 +124,7 @@ bool Provisioner::CreateGroups(const std::vector<BenchUser>& users, const std::v
   const int64_t start = NowNs();
   ids.assign(groups.size(), 0);
   bool ok = ParallelFor(
-      server_, parallel_, groups.size(),
+      servers_, parallel_, groups.size(), [&](size_t i) { return static_cast<size_t>(groups[i][0]); },
       [&](size_t i, HttpClient& http, std::string& e) {
         const auto& g = groups[i];
         json::array members;

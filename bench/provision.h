@@ -21,8 +21,11 @@ struct Endpoint {
 
 class Provisioner {
  public:
-  Provisioner(Endpoint server, int parallel, std::string run_tag)
-      : server_(std::move(server)), parallel_(parallel), run_tag_(std::move(run_tag)) {}
+  // With several servers (separate natterd processes without a shared
+  // store), user i lives on servers[i % size]; conversations are created on
+  // the server of their first member.
+  Provisioner(std::vector<Endpoint> servers, int parallel, std::string run_tag)
+      : servers_(std::move(servers)), parallel_(parallel), run_tag_(std::move(run_tag)) {}
 
   // Makes sure users[0..n) exist and are logged in (new ones are appended).
   // False with `error` set when the server refuses or does not answer.
@@ -39,7 +42,7 @@ class Provisioner {
   double seconds_spent() const { return seconds_; }
 
  private:
-  Endpoint server_;
+  std::vector<Endpoint> servers_;
   int parallel_;
   std::string run_tag_;
   double seconds_ = 0;

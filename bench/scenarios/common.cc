@@ -80,7 +80,7 @@ void RunScenarioWorkers(RunContext& ctx, ScenarioReport& report, int workers, do
   g_series_epoch_ns = NowNs();
   const int64_t start = g_series_epoch_ns;
   PoolOutcome outcome = RunWorkers(workers, deadline_s, body, [&](const std::string& name, double sum) {
-    ProcSample s = ReadProc(ctx.cfg.server_pid, true);
+    ProcSample s = ReadProcs(ctx.cfg.server_pids, true);
     if (name.rfind("start:", 0) == 0) {
       auto& p = report.phases[name.substr(6)];
       p.start_ns = s.at_ns;
@@ -92,7 +92,7 @@ void RunScenarioWorkers(RunContext& ctx, ScenarioReport& report, int workers, do
     }
     if (ctx.cfg.server_pid > 0 && !s.alive && !server_gone) {
       server_gone = true;
-      report.problems.push_back("server pid " + std::to_string(ctx.cfg.server_pid) + " is gone (at " + name + ")");
+      report.problems.push_back("a server process is gone (at " + name + ")");
     }
     return on_barrier ? on_barrier(name, sum, report) : 0.0;
   });

@@ -40,7 +40,7 @@ ScenarioReport RunConnections(RunContext& ctx) {
         return s;
       },
       [&](const std::string& name, double, ScenarioReport&) {
-        at[name] = ReadProc(cfg.server_pid);
+        at[name] = ReadProcs(cfg.server_pids);
         return 0.0;
       });
   const Stats& s = report.stats;
