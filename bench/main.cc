@@ -197,6 +197,10 @@ int main(int argc, char** argv) {
   }
   run.exit_code = errors ? 1 : problems ? 2 : 0;
 
+  if (ctx.machine.load_average_1m > 0.5 * ctx.machine.nproc) {
+    std::cerr << "natter-bench: the load average was " << ctx.machine.load_average_1m
+              << " at start: other processes share these cores, so the figures are low\n";
+  }
   PrintTable(std::cout, ctx, run, reports);
   mkdir(cfg.out_dir.c_str(), 0755);
   const std::string stem = cfg.out_dir + "/bench-" + cfg.profile + "-" + UtcNow("%Y%m%dT%H%M%SZ");

@@ -117,6 +117,8 @@ MachineInfo ReadMachine() {
   }
   utsname u{};
   if (uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release;
+  std::ifstream loadavg("/proc/loadavg");
+  loadavg >> m.load_average_1m;
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
     m.nofile_soft = static_cast<int64_t>(rl.rlim_cur);

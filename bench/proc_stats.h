@@ -42,6 +42,7 @@ struct MachineInfo {
   std::string cpu_model;
   int64_t nofile_soft = 0;
   int64_t nofile_hard = 0;
+  double load_average_1m = 0;  // other work competing for the same cores
 };
 
 MachineInfo ReadMachine();

@@ -122,7 +122,7 @@ std::string ReportHtml(const RunContext& ctx, const RunSummary& run, const std::
   h << "<p>" << Escape(run.started_utc) << ", commit <code>" << Escape(run.commit) << "</code>, " << Num(run.seconds, "%.1f")
     << " s; exit " << run.exit_code << ".</p>";
   h << "<p>Machine: " << m.nproc << " cores, " << m.mem_total_kb / 1024 << " MiB, " << Escape(m.kernel) << ", "
-    << Escape(m.cpu_model) << ". Limits: RLIMIT_NOFILE " << m.nofile_soft << ", up to "
+    << Escape(m.cpu_model) << ", load average " << m.load_average_1m << " at start. Limits: RLIMIT_NOFILE " << m.nofile_soft << ", up to "
     << ctx.cfg.max_conns_per_worker << " connections per worker process, " << ctx.cfg.threads
     << " event loop(s) per worker, " << (ctx.sources.empty() ? 1 : ctx.sources.size()) << " source address(es).</p>";
   for (const auto& f : run.fatal) h << "<p class='err'>FATAL: " << Escape(f) << "</p>";

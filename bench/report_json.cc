@@ -65,7 +65,7 @@ json::value ReportJson(const RunContext& ctx, const RunSummary& run, const std::
       {"exit_code", run.exit_code},
       {"fatal", json::value_from(run.fatal)},
       {"machine", json::object{{"nproc", m.nproc}, {"mem_total_kb", m.mem_total_kb}, {"kernel", m.kernel},
-                               {"cpu_model", m.cpu_model}}},
+                               {"cpu_model", m.cpu_model}, {"load_average_1m_at_start", m.load_average_1m}}},
       {"limits", json::object{{"rlimit_nofile_soft", m.nofile_soft},
                               {"rlimit_nofile_hard", m.nofile_hard},
                               {"max_connections_per_worker", ctx.cfg.max_conns_per_worker},

@@ -21,7 +21,7 @@ void PrintTable(std::ostream& out, const RunContext& ctx, const RunSummary& run,
   const MachineInfo& m = ctx.machine;
   out << "\nnatter-bench " << ctx.cfg.profile << " profile, " << run.started_utc << ", commit " << run.commit << "\n";
   out << "machine: " << m.nproc << " cores, " << m.mem_total_kb / 1024 << " MiB, " << m.kernel << ", " << m.cpu_model
-      << "\n";
+      << ", load average " << m.load_average_1m << " at start\n";
   out << "limits: RLIMIT_NOFILE " << m.nofile_soft << "/" << m.nofile_hard << ", up to "
       << ctx.cfg.max_conns_per_worker << " connections per worker process, " << ctx.cfg.threads
       << " event loop(s) per worker, source addresses:";
