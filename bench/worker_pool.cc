@@ -59,6 +59,8 @@ struct Child {
 
 }  // namespace
 
+int g_worker_index = 0;
+
 double WorkerControl::Barrier(const std::string& name, double value) {
   if (to_parent_ < 0) return 0;
   char buf[64];
@@ -90,6 +92,7 @@ PoolOutcome RunWorkers(int workers, double deadline_s, const std::function<Stats
         close(children[j].to_child);
         close(children[j].from_child);
       }
+      g_worker_index = i;
       WorkerControl control(i, workers, up[1], down[0]);
       std::string line;
       try {

@@ -19,6 +19,9 @@
 
 namespace natter::bench {
 
+// This process's worker index (set in each forked worker), for progress lines.
+extern int g_worker_index;
+
 class WorkerControl {
  public:
   WorkerControl(int index, int count, int to_parent, int from_parent)

@@ -263,7 +263,7 @@ void ConnectAll(Engine& engine, const RunContext& ctx, const std::vector<std::sh
     });
   }
   const int64_t total = static_cast<int64_t>(clients.size());
-  WaitUntil([&] { return done->load() >= total; }, timeout_s, label, WorkerControl(0, 1, -1, -1));
+  WaitUntil([&] { return done->load() >= total; }, timeout_s, label, WorkerControl(g_worker_index, 1, -1, -1));
   if (done->load() < total) {
     OnEachLoop(engine, {clients.front()}, [n = total - done->load(), label](SimClient& c) {
       c.stats().Add("connect_timeouts", n);
