@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
 
   if (ctx.machine.load_average_1m > 0.5 * ctx.machine.nproc) {
     std::cerr << "natter-bench: the load average was " << ctx.machine.load_average_1m
-              << " at start: other processes share these cores, so the figures are low\n";
+              << " at start (other work on these cores, or an earlier run still decaying): figures may be low\n";
   }
   PrintTable(std::cout, ctx, run, reports);
   mkdir(cfg.out_dir.c_str(), 0755);

@@ -56,6 +56,9 @@ void ScenarioReport::AddPhaseCpu(const std::string& phase, const std::string& ke
     if (thread_pct > 85) {
       notes.push_back("server bound in " + phase + ": its thread " + thread + " used " +
                       std::to_string(static_cast<int>(thread_pct)) + "% of a core");
+    } else {
+      notes.push_back("busiest server thread in " + phase + ": " + thread + ", " +
+                      std::to_string(static_cast<int>(thread_pct)) + "% of a core");
     }
   }
   const double bench_pct = p.max_worker_cpu_pct();
