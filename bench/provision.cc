@@ -1,6 +1,8 @@
 #include "bench/provision.h"
 
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -40,6 +42,15 @@ bool ParallelFor(const std::vector<Endpoint>& servers, int parallel, size_t n,
         }
       }
     });
+  }
+  // Long provisioning (150,000 users take about a minute) says how far it got.
+  int64_t next_print = NowNs() + 1'000'000'000;
+  while (next.load() < n && !failed.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (NowNs() >= next_print) {
+      std::fprintf(stderr, "[provisioning] %zu of %zu\n", std::min(next.load(), n), n);
+      next_print += 1'000'000'000;
+    }
   }
   for (auto& t : threads) t.join();
   return !failed.load();

@@ -44,11 +44,13 @@ ScenarioReport RunFanout(RunContext& ctx) {
                          const int k = sizes[g];
                          const std::string tag = "k" + std::to_string(k);
                          std::vector<SenderSpec> specs;
+                         std::vector<std::shared_ptr<SimClient>> members;
                          for (auto& c : clients) {
                            if (c->index() >= k) continue;
-                           OnEachLoop(engine, {c}, [conv = convs[g]](SimClient& sc) { sc.Expect(conv); });
+                           members.push_back(c);
                            if (c->index() < senders) specs.push_back(SenderSpec{c, convs[g]});
                          }
+                         OnEachLoop(engine, members, [conv = convs[g]](SimClient& sc) { sc.Expect(conv); });
                          SetPhase("flat_" + tag);
                          control.Barrier("start:flat_" + tag);
                          RunLoad(engine, ctx, specs, 0, cfg.window, cfg.fanout_s, 15, "fanout flat " + tag, control);
