@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> servers{"127.0.0.1:8080"};
   std::string commit = "unknown";
   CLI::App app{"natter-bench: load generator for natterd"};
-  app.add_option("--server", servers, "natterd host:port (repeat for a cluster)");
+  app.add_option("--server", servers, "natterd host:port (repeat for several natterd processes)");
   app.add_option("--server-pid", cfg.server_pids, "natterd pid, to read its CPU and memory from /proc (repeat for several)");
   std::string profile = cfg.profile;
   app.add_option("--profile", profile, "quick or full (design.md section 5 sizes)")->check(CLI::IsMember({"quick", "full"}));
@@ -80,14 +80,14 @@ int main(int argc, char** argv) {
                  "bind to 127.0.0.2..127.0.0.(N+1) (0: one per 25,000 connections when above 25,000)");
   app.add_option("--connect-concurrency", cfg.connect_concurrency, "connects in flight per worker");
   app.add_option("--timeout-ms", cfg.timeout_ms, "connect and upgrade timeout");
-  app.add_option("--text-bytes", cfg.text_bytes, "message text size");
-  app.add_option("--connections", cfg.connections, "connections: how many");
+  app.add_option("--text-bytes", cfg.text_bytes, "message text size")->check(CLI::Range(1, 16000));
+  app.add_option("--connections", cfg.connections, "connections: how many")->check(CLI::Range(1, 1000000));
   app.add_option("--hold", cfg.hold_s, "connections: seconds to hold them idle");
-  app.add_option("--pairs", cfg.pairs, "direct: pairs of users");
+  app.add_option("--pairs", cfg.pairs, "direct: pairs of users")->check(CLI::Range(1, 100000));
   app.add_option("--direct-seconds", cfg.direct_s, "direct: seconds per phase");
   app.add_option("--direct-rate", cfg.direct_rate, "direct: fixed total rate, msg/s (0: 75% of flat-out peak)");
-  app.add_option("--window", cfg.window, "sends in flight per sender when flat out");
-  app.add_option("--group-size", cfg.group_sizes, "fanout: members per group (repeat)");
+  app.add_option("--window", cfg.window, "sends in flight per sender when flat out")->check(CLI::Range(1, 4096));
+  app.add_option("--group-size", cfg.group_sizes, "fanout: members per group (repeat)")->check(CLI::Range(2, 10000));
   app.add_option("--fanout-senders", cfg.fanout_senders, "fanout: senders per group");
   app.add_option("--fanout-seconds", cfg.fanout_s, "fanout: seconds per phase");
   app.add_option("--fanout-deliveries", cfg.fanout_fixed_deliveries, "fanout: deliveries/s in the fixed phase");
@@ -98,7 +98,8 @@ int main(int argc, char** argv) {
   app.add_option("--history-prefill", cfg.history_prefill, "history: messages written before reading");
   app.add_option("--history-write-rate", cfg.history_write_rate, "history: writes/s during the reads");
   app.add_option("--history-seconds", cfg.history_s, "history: seconds of reads");
-  app.add_option("--reconnect-clients", cfg.reconnect_clients, "reconnect: clients that drop and return");
+  app.add_option("--reconnect-clients", cfg.reconnect_clients, "reconnect: clients that drop and return")
+      ->check(CLI::Range(1, 1000000));
   CLI11_PARSE(app, argc, argv);
   if (cfg.scenarios.empty()) cfg.scenarios = kAllScenarios;
   cfg.server_pid = cfg.server_pids.empty() ? 0 : cfg.server_pids.front();
