@@ -2,7 +2,7 @@
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: deps build run test test-unit test-integration clean
+.PHONY: deps build run test test-unit test-integration bench bench-full clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -24,6 +24,15 @@ test-unit: build
 
 test-integration: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+# Load tests (docs/benchmarks.md): natter-bench against a natterd of their own,
+# reports in bench-results/. Quick: every scenario, small sizes, under 3 minutes.
+bench:
+	@bash scripts/bench.sh quick
+
+# The sizes of design.md section 5 (19,000 connections, 1,000-member groups...).
+bench-full:
+	@bash scripts/bench.sh full
 
 clean:
 	rm -rf build
