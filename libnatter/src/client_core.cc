@@ -144,6 +144,9 @@ void ClientCore::Handle(Json req) {
   if (type == "add_members") return Forward(req, "members.add");
   if (type == "get_user") return Forward(req, "users.get");
   if (type == "typing") return Forward(req, "typing");
+  if (type == "get_presence") return Forward(req, "presence.get");
+  if (type == "set_presence_hidden") return Forward(req, "presence.set");
+  if (type == "get_receipts") return Forward(req, "receipts.get");
   if (type == "network_changed" || type == "app_foreground") {
     // Reconnect now rather than when the backoff says.
     attempt_ = 0;

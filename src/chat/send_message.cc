@@ -53,8 +53,7 @@ Result<SendResult> SendMessage(StoreTxn& txn, const Context& ctx, const ChatLimi
   m.reply_to = req.reply_to;
   NATTER_TRY(auto appended, AppendEvent(txn, conversation, std::move(m), ctx.now_ms, limits));
   // The sender has read (and received) what they wrote.
-  NATTER_RETURN_IF_ERROR(txn.UpdateReadSeq(req.conversation_id, ctx.caller, appended.event.seq));
-  NATTER_RETURN_IF_ERROR(txn.UpdateDeliveredSeq(req.conversation_id, ctx.caller, appended.event.seq));
+  NATTER_RETURN_IF_ERROR(txn.UpdateWatermarks(req.conversation_id, ctx.caller, appended.event.seq));
   result.message = std::move(appended.event);
   result.recipients = std::move(appended.recipients);
   return result;

@@ -75,6 +75,8 @@ class StoreTxn {
   virtual Status SetLarge(ConversationId id) = 0;
   virtual Status UpdateReadSeq(ConversationId c, UserId u, Seq seq) = 0;       // only moves forward
   virtual Status UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) = 0;  // only moves forward
+  // Moves both watermarks forward to `seq` in one statement (a sender has seen its own message).
+  virtual Status UpdateWatermarks(ConversationId c, UserId u, Seq seq) = 0;
   virtual Result<std::optional<Member>> FindMember(ConversationId c, UserId u) = 0;
   virtual Result<std::vector<Member>> ListMembers(ConversationId c) = 0;
   virtual Result<int64_t> CountMembers(ConversationId c) = 0;

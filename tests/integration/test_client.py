@@ -260,6 +260,39 @@ class ClientTest(h.unittest.TestCase):
         page = bob.call({"@type": "get_history", "conversation_id": conv, "limit": 50})
         self.assertEqual([m["seq"] for m in page["messages"]], list(range(1, 13)))
 
+    def test_corrupt_local_store_is_replaced_and_refilled(self):
+        conv = self.two_profiles()
+        self.cli("alice", "send", str(conv), "kept on the server")
+        db = os.path.join(self.dir, "bob", "natter-client.db")
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        with open(db, "wb") as f:
+            f.write(b"this is not a database" * 100)
+        # No crash: the store starts empty, so bob is logged out...
+        out = self.cli("bob", "--json", "conversations", check=False)
+        self.assertNotIn("Segmentation", out.stderr)
+        self.assertIn(out.returncode, (0, 1, 3), out.stderr)
+        # ...and after logging in again, sync brings everything back.
+        self.cli("bob", "login", "bob", "password-bob")
+        self.assertEqual([m["text"] for m in self.bob_history(str(conv))], ["kept on the server"])
+
+    def test_refused_refresh_token_asks_the_app_to_log_in(self):
+        self.two_profiles()
+        bob_dir = os.path.join(self.dir, "bob")
+        import sqlite3
+        with sqlite3.connect(os.path.join(bob_dir, "natter-client.db")) as db:
+            token = db.execute("SELECT value FROM kv WHERE key = 'access_token'").fetchone()[0]
+        # The session ends elsewhere (as if the user logged out on the web).
+        status, _ = h.http_request(self.server.port, "POST", "/v1/auth/logout", token=token)
+        self.assertEqual(status, 200)
+        bob = CApiClient(self.server, bob_dir)
+        self.to_close.append(bob)
+        bob.wait(lambda e: e["@type"] == "auth_state" and e["state"] == "needs_login", 15, "needs_login")
+        # Logging in again works and the client is back.
+        self.assertEqual(bob.call({"@type": "login", "handle": "bob", "password": "password-bob"})["@type"], "result")
+        bob.wait(lambda e: e["@type"] == "sync_done", 15, "sync after login")
+
     def test_interactive_chat_under_tmux(self):
         if shutil.which("tmux") is None:
             self.fail("tmux is not installed (scripts/install-deps.sh installs it)")

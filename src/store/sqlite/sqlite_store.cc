@@ -111,10 +111,11 @@ class SqliteStore final : public Store {
       if (begun.ok()) {
         for (auto& w : batch) {
           // A savepoint per operation: one failing op must not undo the others.
-          (void)writer_db_->Exec("SAVEPOINT op");
+          // Prepared once: these run for every operation of every batch.
+          (void)writer_db_->Prepare("SAVEPOINT op").Run();
           Status st = RunGuarded(w.op, txn);
-          if (!st.ok()) (void)writer_db_->Exec("ROLLBACK TO op");
-          (void)writer_db_->Exec("RELEASE op");
+          if (!st.ok()) (void)writer_db_->Prepare("ROLLBACK TO op").Run();
+          (void)writer_db_->Prepare("RELEASE op").Run();
           results.push_back(std::move(st));
         }
         Status committed = writer_db_->Exec("COMMIT");

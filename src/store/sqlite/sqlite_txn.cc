@@ -378,6 +378,14 @@ Status SqliteTxn::UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) {
   return s.Run();
 }
 
+Status SqliteTxn::UpdateWatermarks(ConversationId c, UserId u, Seq seq) {
+  auto s = db_.Prepare(
+      "UPDATE members SET read_seq = max(read_seq, ?1), delivered_seq = max(delivered_seq, ?1) "
+      "WHERE conversation_id = ?2 AND user_id = ?3");
+  s.Bind(1, seq).Bind(2, c).Bind(3, u);
+  return s.Run();
+}
+
 Result<std::vector<Conversation>> SqliteTxn::ListLargeConversations(UserId u) {
   auto s = db_.Prepare(
       "SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE large = 1 AND id IN "

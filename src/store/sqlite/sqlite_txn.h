@@ -41,6 +41,7 @@ class SqliteTxn final : public StoreTxn {
   Status SetLarge(ConversationId id) override;
   Status UpdateReadSeq(ConversationId c, UserId u, Seq seq) override;
   Status UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) override;
+  Status UpdateWatermarks(ConversationId c, UserId u, Seq seq) override;
   Result<std::optional<Member>> FindMember(ConversationId c, UserId u) override;
   Result<std::vector<Member>> ListMembers(ConversationId c) override;
   Result<int64_t> CountMembers(ConversationId c) override;
