@@ -62,11 +62,9 @@ Result<ConversationView> Created(StoreTxn& txn, const ChatLimits& limits, Conver
 }  // namespace
 
 Result<std::pair<Conversation, Member>> RequireMember(StoreTxn& txn, UserId caller, ConversationId id) {
-  NATTER_TRY(auto member, txn.FindMember(id, caller));
-  if (!member) return NotFound("conversation not found");
-  NATTER_TRY(auto conversation, txn.FindConversation(id));
-  if (!conversation) return NotFound("conversation not found");
-  return std::make_pair(std::move(*conversation), std::move(*member));
+  NATTER_TRY(auto membership, txn.FindMembership(id, caller));
+  if (!membership) return NotFound("conversation not found");
+  return std::move(*membership);
 }
 
 Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGenerator& ids,

@@ -78,6 +78,8 @@ class StoreTxn {
   // Moves both watermarks forward to `seq` in one statement (a sender has seen its own message).
   virtual Status UpdateWatermarks(ConversationId c, UserId u, Seq seq) = 0;
   virtual Result<std::optional<Member>> FindMember(ConversationId c, UserId u) = 0;
+  // The conversation and `u`'s membership of it, in one lookup; empty when not a member.
+  virtual Result<std::optional<std::pair<Conversation, Member>>> FindMembership(ConversationId c, UserId u) = 0;
   virtual Result<std::vector<Member>> ListMembers(ConversationId c) = 0;
   virtual Result<int64_t> CountMembers(ConversationId c) = 0;
   virtual Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) = 0;

@@ -15,8 +15,7 @@ CREATE TABLE users (
   handle TEXT NOT NULL UNIQUE COLLATE NOCASE,
   password_hash TEXT NOT NULL,
   created_at INTEGER NOT NULL,
-  pts INTEGER NOT NULL DEFAULT 0,          -- last entry of this user's update log
-  pts_floor INTEGER NOT NULL DEFAULT 0,    -- entries at or below were pruned
+  pts_floor INTEGER NOT NULL DEFAULT 0,    -- update-log entries at or below were pruned
   last_seen INTEGER NOT NULL DEFAULT 0,
   presence_hidden INTEGER NOT NULL DEFAULT 0
 );

@@ -210,6 +210,20 @@ Result<std::optional<Member>> SqliteTxn::FindMember(ConversationId c, UserId u) 
   return One<Member>(s, ReadMember);
 }
 
+Result<std::optional<std::pair<Conversation, Member>>> SqliteTxn::FindMembership(ConversationId c, UserId u) {
+  auto s = db_.Prepare(
+      "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, c.last_seq, "
+      "c.last_activity, c.large, m.role, m.joined_at, m.read_seq, m.delivered_seq "
+      "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+      "WHERE m.conversation_id = ? AND m.user_id = ?");
+  s.Bind(1, c).Bind(2, u);
+  return One<std::pair<Conversation, Member>>(s, [u](const Statement& s) {
+    Conversation conv = ReadConversation(s);
+    Member m{conv.id, u, ParseRole(s.Text(9)).value_or(Role::kReadOnly), s.Int(10), s.Int(11), s.Int(12)};
+    return std::make_pair(std::move(conv), std::move(m));
+  });
+}
+
 Result<std::vector<Member>> SqliteTxn::ListMembers(ConversationId c) {
   auto s = db_.Prepare(
       "SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id");
@@ -329,7 +343,9 @@ Result<bool> SqliteTxn::ShareConversation(UserId a, UserId b) {
 }
 
 Result<UpdateLogState> SqliteTxn::GetUpdateLogState(UserId id) {
-  auto s = db_.Prepare("SELECT pts, pts_floor FROM users WHERE id = ?");
+  // The newest entry is never pruned, so the log's last row is the user's pts.
+  auto s = db_.Prepare(
+      "SELECT (SELECT coalesce(max(pts), 0) FROM user_updates WHERE user_id = ?1), pts_floor FROM users WHERE id = ?1");
   s.Bind(1, id);
   NATTER_TRY(bool row, s.Step());
   if (!row) return NotFound("user not found");
@@ -337,12 +353,12 @@ Result<UpdateLogState> SqliteTxn::GetUpdateLogState(UserId id) {
 }
 
 Result<int64_t> SqliteTxn::AppendUserUpdate(UserId id, ConversationId c, Seq seq) {
-  auto bump = db_.Prepare("UPDATE users SET pts = pts + 1 WHERE id = ? RETURNING pts");
-  bump.Bind(1, id);
-  NATTER_TRY(bool row, bump.Step());
-  if (!row) return NotFound("user not found");
-  int64_t pts = bump.Int(0);
-  NATTER_RETURN_IF_ERROR(bump.Run());
+  // A read of the log's last key instead of an update of the (wide) users row:
+  // this runs once per member for every event in a small conversation.
+  auto last = db_.Prepare("SELECT coalesce(max(pts), 0) FROM user_updates WHERE user_id = ?");
+  last.Bind(1, id);
+  NATTER_TRY(bool row, last.Step());
+  int64_t pts = (row ? last.Int(0) : 0) + 1;
   auto s = db_.Prepare("INSERT INTO user_updates(user_id, pts, conversation_id, seq) VALUES(?,?,?,?)");
   s.Bind(1, id).Bind(2, pts).Bind(3, c).Bind(4, seq);
   NATTER_RETURN_IF_ERROR(s.Run());

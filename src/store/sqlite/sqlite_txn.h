@@ -43,6 +43,7 @@ class SqliteTxn final : public StoreTxn {
   Status UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) override;
   Status UpdateWatermarks(ConversationId c, UserId u, Seq seq) override;
   Result<std::optional<Member>> FindMember(ConversationId c, UserId u) override;
+  Result<std::optional<std::pair<Conversation, Member>>> FindMembership(ConversationId c, UserId u) override;
   Result<std::vector<Member>> ListMembers(ConversationId c) override;
   Result<int64_t> CountMembers(ConversationId c) override;
   Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) override;
