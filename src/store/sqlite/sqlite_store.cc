@@ -26,6 +26,9 @@ void Configure(Database& db, bool writer) {
   if (writer) {
     (void)db.Exec("PRAGMA journal_mode=WAL");
     (void)db.Exec("PRAGMA synchronous=FULL");
+    // Checkpoints run on their own thread (CheckpointLoop), never inside a
+    // commit that acknowledgements wait for.
+    (void)db.Exec("PRAGMA wal_autocheckpoint=0");
   }
   (void)db.Exec("PRAGMA foreign_keys=ON");
   (void)db.Exec("PRAGMA cache_size=-16000");
@@ -39,6 +42,8 @@ class SqliteStore final : public Store {
     sqlite::Migrate(*writer_db_);
     writer_ = std::thread([this] { WriterLoop(); });
     pthread_setname_np(writer_.native_handle(), "store-writer");
+    checkpointer_ = std::thread([this] { CheckpointLoop(); });
+    pthread_setname_np(checkpointer_.native_handle(), "store-ckpt");
     for (int i = 0; i < options.reader_threads; ++i) {
       auto db = std::make_shared<Database>(options.path, true);
       Configure(*db, false);
@@ -81,7 +86,9 @@ class SqliteStore final : public Store {
     }
     write_cv_.notify_all();
     read_cv_.notify_all();
+    checkpoint_cv_.notify_all();
     if (writer_.joinable()) writer_.join();
+    if (checkpointer_.joinable()) checkpointer_.join();
     for (auto& t : readers_) t.join();
     readers_.clear();
   }
@@ -133,6 +140,21 @@ class SqliteStore final : public Store {
     }
   }
 
+  // Copies committed WAL pages into the database file every half second, beside
+  // the writer (PASSIVE never blocks it), so the WAL stays small and no commit
+  // pays for a checkpoint.
+  void CheckpointLoop() {
+    Database db(options_.path, false);
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        if (checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) break;
+      }
+      (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    }
+    (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+  }
+
   void ReaderLoop(Database& db) {
     sqlite::SqliteTxn txn(db);
     for (;;) {
@@ -165,10 +187,12 @@ class SqliteStore final : public Store {
   std::mutex mu_;
   std::condition_variable write_cv_;
   std::condition_variable read_cv_;
+  std::condition_variable checkpoint_cv_;
   std::deque<PendingWrite> writes_;
   std::deque<std::function<void(StoreTxn&)>> reads_;
   bool stopping_ = false;
   std::thread writer_;
+  std::thread checkpointer_;
   std::vector<std::thread> readers_;
 };
 
