@@ -1,0 +1,71 @@
+"""natter-bench against a server that fails: nothing listening, or natterd
+killed mid-run. It must report what happened, keep its partial results, exit
+non-zero and never hang. And a small clean run must produce its three outputs."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+import natter_harness as h
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.environ.get("NATTER_BENCH") or os.path.join(HERE, "..", "..", "build", "release", "bench", "natter-bench")
+
+
+def run_bench(args, timeout=120):
+    out = tempfile.mkdtemp(prefix="natter-bench-it-")
+    started = time.monotonic()
+    proc = subprocess.run([BENCH, "--out", out, *args], capture_output=True, text=True, timeout=timeout)
+    return proc, out, time.monotonic() - started
+
+
+class BenchTest(h.unittest.TestCase):
+    def test_refused_connection_is_reported_and_exits_non_zero(self):
+        with h.socket.socket() as s:  # a port with nothing listening
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc, out, took = run_bench(["--server", f"127.0.0.1:{port}", "--scenario", "connections",
+                                     "--connections", "10", "--hold", "1"])
+        self.assertNotEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+        self.assertLess(took, 60)
+        self.assertRegex((proc.stdout + proc.stderr).lower(), "refused|connect|unreachable")
+
+    def test_clean_small_run_writes_table_json_and_html(self):
+        server = h.Natterd("--requests-per-second", "1000000", "--request-burst", "1000000").start()
+        try:
+            proc, out, _ = run_bench(["--server", f"127.0.0.1:{server.port}", "--server-pid", str(server.proc.pid),
+                                      "--scenario", "direct", "--pairs", "5", "--direct-seconds", "1"])
+            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
+            self.assertIn("acknowledged sends", proc.stdout)
+            reports = glob.glob(os.path.join(out, "*.json"))
+            self.assertEqual(len(reports), 1)
+            with open(reports[0]) as f:
+                report = json.load(f)
+            self.assertIn("direct", json.dumps(report))
+            self.assertEqual(len(glob.glob(os.path.join(out, "*.html"))), 1)
+        finally:
+            server.close()
+
+    def test_server_killed_mid_run_keeps_partial_results(self):
+        server = h.Natterd("--requests-per-second", "1000000", "--request-burst", "1000000").start()
+        try:
+            killer = threading.Timer(2.5, lambda: server.proc.send_signal(signal.SIGKILL))
+            killer.start()
+            proc, out, took = run_bench(["--server", f"127.0.0.1:{server.port}", "--server-pid", str(server.proc.pid),
+                                         "--scenario", "direct", "--pairs", "10", "--direct-seconds", "4"])
+            killer.cancel()
+            self.assertNotEqual(proc.returncode, 0, proc.stdout[-2000:])
+            self.assertLess(took, 90)
+            # The partial results are kept in the reports.
+            self.assertEqual(len(glob.glob(os.path.join(out, "*.json"))), 1, proc.stdout[-2000:] + proc.stderr[-2000:])
+        finally:
+            server.close()
+
+
+if __name__ == "__main__":
+    h.main()
