@@ -135,6 +135,10 @@ void ClientCore::Handle(Json req) {
   if (type == "get_history") return GetHistory(req);
   if (type == "mark_read") return MarkRead(req);
   if (type == "get_conversations") return Answer(req, {{"conversations", store_->Conversations(user_id_)}});
+  if (type == "get_members") {
+    int64_t conv = Int(req, "conversation_id");
+    return Answer(req, {{"conversation_id", conv}, {"members", store_->Members(conv)}});
+  }
   if (type == "get_state") {
     return Answer(req, {{"user_id", user_id_}, {"connection", connection_state_}, {"pending",
                         static_cast<int64_t>(store_->PendingOutbox().size())}});
@@ -273,6 +277,7 @@ void ClientCore::Forward(const Json& req, const std::string& method) {
     const json::value& data = frame.at("data");
     if (data.is_object() && data.as_object().contains("members") && data.as_object().contains("kind")) {
       store_->UpsertConversation(data.as_object(), "");
+      store_->ReplaceMembers(Int(data.as_object(), "id"), data.as_object().at("members").as_array());
     }
     Answer(req, data.is_object() ? data.as_object() : Json{{"data", data}});
   });
@@ -450,6 +455,9 @@ void ClientCore::OnFrame(const Json& frame) {
   if (type == "conversation") {
     const Json& c = frame.at("conversation").as_object();
     store_->UpsertConversation(c, "");
+    if (auto* members = c.if_contains("members"); members && members->is_array()) {
+      store_->ReplaceMembers(Int(c, "id"), members->as_array());
+    }
     return Emit({{"@type", "conversation"}, {"conversation", c}});
   }
   if (type == "sync.conversation") {
@@ -459,6 +467,10 @@ void ClientCore::OnFrame(const Json& frame) {
       return Emit({{"@type", "conversation_removed"}, {"conversation_id", Int(d, "conversation_id")}});
     }
     store_->UpsertConversation(d.at("conversation").as_object(), Str(d, "my_role"));
+    // Small conversations list every member; large ones only the caller.
+    if (!d.at("conversation").as_object().at("large").as_bool()) {
+      store_->ReplaceMembers(Int(d, "conversation_id"), d.at("members").as_array());
+    }
     for (const auto& m : d.at("members").as_array()) {
       const Json& mo = m.as_object();
       ApplyReceipt(Int(d, "conversation_id"), Int(mo, "user_id"), Int(mo, "delivered_seq"), Int(mo, "read_seq"), false);

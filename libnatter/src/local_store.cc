@@ -12,6 +12,8 @@ namespace json = boost::json;
 
 namespace {
 
+constexpr int64_t kSchemaVersion = 2;
+
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (
@@ -23,7 +25,7 @@ CREATE TABLE IF NOT EXISTS entries (
   deleted INTEGER NOT NULL DEFAULT 0, json TEXT, PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS receipts (
   conversation_id INTEGER, user_id INTEGER, delivered_seq INTEGER, read_seq INTEGER,
-  PRIMARY KEY (conversation_id, user_id)) WITHOUT ROWID;
+  role TEXT NOT NULL DEFAULT '', PRIMARY KEY (conversation_id, user_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS outbox (
   client_msg_id TEXT PRIMARY KEY, conversation_id INTEGER, text TEXT, reply_to INTEGER,
   state TEXT, seq INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created INTEGER);
@@ -65,7 +67,19 @@ void LocalStore::Open(const std::string& path) {
   Check(db_->Exec("PRAGMA journal_mode=WAL"));
   Check(db_->Exec("PRAGMA synchronous=FULL"));  // the outbox must survive a crash
   Check(db_->Exec("PRAGMA quick_check"));
+  auto version = db_->Prepare("PRAGMA user_version");
+  auto row = version.Step();
+  int64_t found = row.ok() && *row ? version.Int(0) : 0;
+  auto tables = db_->Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+  auto trow = tables.Step();
+  bool empty = trow.ok() && *trow && tables.Int(0) == 0;
+  if (found != kSchemaVersion && !empty) {
+    // A store from another version of the library: start over (the server
+    // has everything but what was never sent).
+    throw std::runtime_error("local store has schema " + std::to_string(found));
+  }
   Check(db_->Exec(kSchema));
+  Check(db_->Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str()));
 }
 
 std::optional<std::string> LocalStore::Get(const std::string& key) {
@@ -226,6 +240,36 @@ void LocalStore::SetReceipt(int64_t conversation_id, int64_t user_id, int64_t de
       "read_seq = max(read_seq, excluded.read_seq)");
   s.Bind(1, conversation_id).Bind(2, user_id).Bind(3, delivered).Bind(4, read);
   Check(s.Run());
+}
+
+void LocalStore::ReplaceMembers(int64_t conversation_id, const json::array& members) {
+  // The list is the conversation's whole membership: who is not in it left.
+  auto clear = db_->Prepare("UPDATE receipts SET role = '' WHERE conversation_id = ?");
+  clear.Bind(1, conversation_id);
+  Check(clear.Run());
+  for (const auto& m : members) {
+    const json::object& o = m.as_object();
+    auto s = db_->Prepare(
+        "INSERT INTO receipts(conversation_id, user_id, delivered_seq, read_seq, role) VALUES(?,?,?,?,?) "
+        "ON CONFLICT(conversation_id, user_id) DO UPDATE SET role = excluded.role, "
+        "delivered_seq = max(delivered_seq, excluded.delivered_seq), read_seq = max(read_seq, excluded.read_seq)");
+    s.Bind(1, conversation_id).Bind(2, Int(o, "user_id")).Bind(3, Int(o, "delivered_seq")).Bind(4, Int(o, "read_seq"))
+        .Bind(5, Str(o, "role"));
+    Check(s.Run());
+  }
+}
+
+json::array LocalStore::Members(int64_t conversation_id) {
+  auto s = db_->Prepare("SELECT user_id, role, delivered_seq, read_seq FROM receipts "
+                        "WHERE conversation_id = ? AND role != '' ORDER BY user_id");
+  s.Bind(1, conversation_id);
+  json::array out;
+  for (;;) {
+    auto row = s.Step();
+    if (!row.ok() || !*row) return out;
+    out.push_back(json::object{{"user_id", s.Int(0)}, {"role", s.Text(1)}, {"delivered_seq", s.Int(2)},
+                               {"read_seq", s.Int(3)}});
+  }
 }
 
 std::pair<int64_t, int64_t> LocalStore::OthersWatermarks(int64_t conversation_id, int64_t me) {

@@ -49,6 +49,9 @@ class LocalStore {
   std::vector<std::pair<int64_t, int64_t>> Missing(int64_t conversation_id, int64_t upto);
 
   void SetReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read);
+  // The members as the server last listed them (roles and watermarks).
+  void ReplaceMembers(int64_t conversation_id, const boost::json::array& members);
+  boost::json::array Members(int64_t conversation_id);
   // The highest delivered and read watermark of anyone but `me`.
   std::pair<int64_t, int64_t> OthersWatermarks(int64_t conversation_id, int64_t me);
 

@@ -223,6 +223,10 @@ class ClientTest(h.unittest.TestCase):
         self.cli("alice", "send", str(conv), "one")
         got = bob.wait(lambda e: e["@type"] == "new_entry" and e["entry"].get("text") == "one", what="live message")
         self.assertTrue(got["live"])
+        # The local store knows the members (from the live conversation event).
+        members = bob.call({"@type": "get_members", "conversation_id": conv})["members"]
+        self.assertEqual(sorted(m["role"] for m in members), ["member", "member"])
+        self.assertEqual(len({m["user_id"] for m in members}), 2)
         sent = bob.call({"@type": "send_message", "conversation_id": conv, "text": "two"})
         self.assertEqual(sent["state"], "pending")
         bob.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == sent["client_msg_id"]
