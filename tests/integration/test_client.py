@@ -264,6 +264,34 @@ class ClientTest(h.unittest.TestCase):
         page = bob.call({"@type": "get_history", "conversation_id": conv, "limit": 50})
         self.assertEqual([m["seq"] for m in page["messages"]], list(range(1, 13)))
 
+    def test_access_token_is_refreshed_before_it_expires(self):
+        self.server.stop()
+        self.server = Server(os.path.join(self.dir, "server2"), "--access-token-ttl", "62").start()
+        self.cli("bob", "register", "bob", "password-bob")
+        bob_dir = os.path.join(self.dir, "bob")
+        bob = CApiClient(self.server, bob_dir)
+        self.to_close.append(bob)
+        self.assertEqual(bob.call({"@type": "login", "handle": "bob", "password": "password-bob"})["@type"], "result")
+        bob.wait(lambda e: e["@type"] == "sync_done", 15, "sync_done")
+        import sqlite3
+
+        def tokens():
+            with sqlite3.connect(os.path.join(bob_dir, "natter-client.db")) as db:
+                return dict(db.execute("SELECT key, value FROM kv WHERE key IN ('access_token', 'refresh_token')"))
+        first = tokens()
+        # A minute before expiry (here: about 2 s after login) the client rotates
+        # both tokens and re-authenticates its open socket.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and tokens() == first:
+            bob.pump(0.2)
+        now = tokens()
+        self.assertNotEqual(now["access_token"], first["access_token"])
+        self.assertNotEqual(now["refresh_token"], first["refresh_token"])
+        self.assertEqual(bob.call({"@type": "get_state"})["connection"], "ready")
+        # The old refresh token was rotated away: presenting it again ends the session.
+        status, _ = h.http_request(self.server.port, "POST", "/v1/auth/refresh", {"refresh_token": first["refresh_token"]})
+        self.assertEqual(status, 401)
+
     def test_corrupt_local_store_is_replaced_and_refilled(self):
         conv = self.two_profiles()
         self.cli("alice", "send", str(conv), "kept on the server")
