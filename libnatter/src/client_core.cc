@@ -368,6 +368,7 @@ void ClientCore::Disconnected(const std::string& why) {
   ready_ = false;
   writing_ = false;
   writes_.clear();
+  sending_.clear();
   for (auto& [id, reply] : pending_) reply({{"type", "error"}, {"code", "unavailable"}, {"message", why}});
   pending_.clear();
   refresh_timer_.cancel();
@@ -529,13 +530,26 @@ void ClientCore::FlushOutbox() {
 }
 
 void ClientCore::SendFromOutbox(const OutboxEntry& e) {
+  if (!sending_.insert(e.client_msg_id).second) return;  // already on the wire
   Json req{{"type", "messages.send"}, {"conversation_id", e.conversation_id}, {"client_msg_id", e.client_msg_id},
            {"text", e.text}};
   if (e.reply_to) req["reply_to"] = *e.reply_to;
   Call(std::move(req), [this, e](const Json& frame) {
+    sending_.erase(e.client_msg_id);
     if (Str(frame, "type") == "error") {
       std::string code = Str(frame, "code");
-      if (!Permanent(code)) return;  // stays pending; the next connection retries it
+      if (!Permanent(code)) {
+        // Stays pending. A lost connection retries it after the next sync;
+        // anything else (rate limited, a busy server) retries in a moment.
+        if (code == "unavailable" && !ready_) return;
+        auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::seconds(1));
+        timer->async_wait([this, timer, id = e.client_msg_id](const boost::system::error_code& ec) {
+          if (ec || !ready_) return;
+          auto current = store_->FindOutbox(id);
+          if (current && current->state == "pending") SendFromOutbox(*current);
+        });
+        return;
+      }
       store_->MarkFailed(e.client_msg_id, Str(frame, "message"));
       return Emit({{"@type", "message_state"}, {"conversation_id", e.conversation_id},
                    {"client_msg_id", e.client_msg_id}, {"state", "failed"}, {"code", code},

@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "local_store.h"
@@ -92,6 +93,7 @@ class ClientCore final : public Client {
   std::map<std::string, ServerReply> pending_;
   std::map<int64_t, std::string> reported_state_;  // last state told per outgoing seq
   std::map<int64_t, int64_t> to_ack_;              // conversation -> highest seq received, not yet acked
+  std::set<std::string> sending_;                  // outbox entries on the wire, awaiting their answer
   std::string connection_state_;
   int64_t user_id_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};

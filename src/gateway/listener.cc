@@ -27,6 +27,7 @@ void Listener::Stop() {
   boost::asio::post(acceptor_.get_executor(), [this] {
     boost::system::error_code ec;
     acceptor_.close(ec);
+    pause_.cancel();
   });
 }
 
@@ -37,6 +38,11 @@ void Listener::Accept() {
     if (ec) {
       // Out of file descriptors and the like: log, pause a moment, keep serving.
       spdlog::warn("accept failed: {}", ec.message());
+      pause_.expires_after(std::chrono::milliseconds(100));
+      pause_.async_wait([this](const boost::system::error_code& wait_ec) {
+        if (!wait_ec) Accept();
+      });
+      return;
     } else {
       boost::asio::post(worker.context(), [this, &worker, s = std::move(socket)]() mutable {
         StartHttpSession(deps_, worker, std::move(s));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <vector>
 
@@ -26,6 +27,7 @@ class Listener {
   const HttpDeps& deps_;
   std::vector<std::unique_ptr<Worker>>& workers_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer pause_{acceptor_.get_executor()};  // after a failed accept
   size_t next_ = 0;
 };
 

@@ -65,8 +65,10 @@ void WsConnection::Start() {
   worker_.Attach(this);
   std::string leftover = std::move(leftover_);
   leftover_ = std::string();
-  if (!leftover.empty() && !Consume(leftover)) return;
-  ReadMore();
+  if (!leftover.empty()) Consume(leftover);
+  // Even when those bytes ended in a close, keep reading: the peer's EOF (or
+  // the linger timeout) is what tears the connection down.
+  if (!closed_) ReadMore();
 }
 
 void WsConnection::ReadMore() {
@@ -249,9 +251,12 @@ void WsConnection::FinishSync(const json::value& request_id, Result<json::value>
   std::vector<HeldEvent> held = std::move(held_);
   held_ = {};
   held_bytes_ = 0;
+  bool overflowed = held_overflowed_;
+  held_overflowed_ = false;
   if (closed_ || closing_) return;
   if (!result.ok()) {
     SendError(request_id, result.error());
+    if (overflowed) return FallBehind();
     for (auto& h : held) QueueEvent(h.event);
     return;
   }
@@ -273,6 +278,7 @@ void WsConnection::FinishSync(const json::value& request_id, Result<json::value>
   // store publishes after it commits): keep what the catch-up covered for a
   // little while and drop such late copies too.
   covered_ = std::make_unique<Covered>(Covered{std::move(covered), NowMs()});
+  if (overflowed) return FallBehind();  // events were dropped while it ran: pull again
   for (auto& h : held) QueueEvent(h.event);
 }
 
@@ -308,11 +314,14 @@ void WsConnection::EnqueueEvent(const EventFrame& event) {
     return;
   }
   if (syncing_) {
+    if (held_overflowed_) return;
     held_bytes_ += event.payload->size();
     if (held_bytes_ > deps_.options.send_queue_bytes) {
-      // Too much arrived during the catch-up: this client pulls instead.
+      // Too much arrived during the catch-up: this client pulls instead, told
+      // once the catch-up is written (a notice now would ask for a second sync
+      // while this one runs).
       held_.clear();
-      FallBehind();
+      held_overflowed_ = true;
       return;
     }
     held_.push_back({event});
@@ -425,6 +434,10 @@ void WsConnection::Flush() {
 void WsConnection::OnWritten(const boost::system::error_code& ec) {
   if (ec || closed_) return Teardown();
   for (size_t i = 0; i < in_flight_; ++i) queued_bytes_ -= queue_[i].size();
+  // Timeouts measure a peer that stopped reading, not one that reads slowly.
+  int64_t now = NowMs();
+  if (behind_) behind_since_ms_ = now;
+  if (closing_) closing_since_ms_ = now;
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(in_flight_));
   in_flight_ = 0;
   if (queue_.empty()) {  // idle connections hold nothing

@@ -146,6 +146,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   bool closed_ = false;        // socket closed, registry entries gone
   bool pinged_ = false;
   bool syncing_ = false;       // a catch-up is running: events are held
+  bool held_overflowed_ = false;  // events were dropped during this catch-up
 };
 
 }  // namespace natter::gateway

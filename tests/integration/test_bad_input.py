@@ -355,6 +355,37 @@ class FrameTest(Base):
         self.assertEqual(await b.call("ping"), {"pong": True})
         await self.assert_unchanged()
 
+    async def test_frames_sent_with_the_upgrade_request(self):
+        """Bytes that arrive in the same packet as the upgrade (here: a binary frame
+        that ends the connection) are handled like any others, and the connection is
+        fully released: the server stays up, counts it gone, and keeps serving."""
+        for token in (self.alice.token, None):
+            sock = h.socket.create_connection((h.HOST, self.server.port), timeout=5)
+            key = h.base64.b64encode(os.urandom(16)).decode()
+            lines = ["GET /v1/ws HTTP/1.1", f"Host: {h.HOST}", "Upgrade: websocket", "Connection: Upgrade",
+                     f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
+            if token:
+                lines.append(f"Authorization: Bearer {token}")
+            request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+            sock.sendall(request + h.RawWebSocket.encode_frame(0x2, b"\x01\x02"))
+            data = b""
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+            sock.close()
+            self.assertIn(b"101 Switching Protocols", data)
+            self.assertIn(h.struct.pack("!H", 1003), data)  # the close frame's code
+        # A second past the worker's tick: nothing left behind points at them.
+        await asyncio.sleep(1.5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and self.server.metrics().get("natter_connections", 0) != 0:
+            await asyncio.sleep(0.1)
+        self.assertEqual(self.server.metrics().get("natter_connections"), 0)
+        await self.assert_unchanged()
+
     async def test_deflate_bomb_closes_1009(self):
         # With the library's permessage-deflate.
         c = await self.connect(compression="deflate")

@@ -91,6 +91,13 @@ class SqliteStore final : public Store {
     if (checkpointer_.joinable()) checkpointer_.join();
     for (auto& t : readers_) t.join();
     readers_.clear();
+    // Reads still queued hold their callers' objects (connections, sessions);
+    // release them now, while the threads those belong to still exist.
+    std::deque<std::function<void(StoreTxn&)>> dropped;
+    {
+      std::lock_guard lock(mu_);
+      dropped.swap(reads_);
+    }
   }
 
  private:
@@ -114,6 +121,7 @@ class SqliteStore final : public Store {
         }
       }
       results.clear();
+      bool aborted = false;
       Status begun = writer_db_->Exec("BEGIN IMMEDIATE");
       if (begun.ok()) {
         for (auto& w : batch) {
@@ -124,8 +132,14 @@ class SqliteStore final : public Store {
           if (!st.ok()) (void)writer_db_->Prepare("ROLLBACK TO op").Run();
           (void)writer_db_->Prepare("RELEASE op").Run();
           results.push_back(std::move(st));
+          if (sqlite3_get_autocommit(writer_db_->handle())) {
+            // The failure took the whole transaction with it (disk full, I/O
+            // error): what remains of the batch must not run outside one.
+            aborted = true;
+            break;
+          }
         }
-        Status committed = writer_db_->Exec("COMMIT");
+        Status committed = aborted ? Status(Unavailable("transaction aborted")) : writer_db_->Exec("COMMIT");
         if (!committed.ok()) {
           spdlog::error("commit failed: {}", committed.error().message);
           (void)writer_db_->Exec("ROLLBACK");
@@ -133,8 +147,9 @@ class SqliteStore final : public Store {
         }
       } else {
         spdlog::error("begin failed: {}", begun.error().message);
-        for (size_t i = 0; i < batch.size(); ++i) results.push_back(Unavailable("storage unavailable"));
       }
+      // Ops that never ran (no transaction, or it aborted under them) fail too.
+      while (results.size() < batch.size()) results.push_back(Unavailable("storage unavailable"));
       for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
       batch.clear();
     }
