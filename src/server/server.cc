@@ -98,6 +98,8 @@ void Server::Stop() {
   for (auto& w : p.workers) w->Join();
   p.hash_pool->Stop();
   p.listener.reset();
+  // Presence holds timers on worker 0: they go before the workers do.
+  p.presence.reset();
   // Destroying a worker destroys the handlers still queued on it, and with them
   // the last references to connections; everything they use is still alive here.
   p.workers.clear();
