@@ -79,10 +79,13 @@ class ConfigTest(h.unittest.TestCase):
     def test_zero_config_keeps_data_and_key_in_natter_data(self):
         # Only the port is given (the default 8080 may be taken on a test machine).
         proc, port, log = run_natterd(["--port", "0", "--password-profile", "minimal"], cwd=self.dir)
-        self.assertIn("127.0.0.1", log)  # listens on loopback by default
-        self.assertIn("data in " + os.path.realpath(os.path.join(self.dir, "natter-data")), log)
-        token, cid = self.setup_chat(port)
-        self.assertEqual(stop(proc), 0)
+        try:
+            self.assertIn("127.0.0.1", log)  # listens on loopback by default
+            self.assertIn("data in " + os.path.realpath(os.path.join(self.dir, "natter-data")), log)
+            token, cid = self.setup_chat(port)
+        finally:
+            rc = stop(proc)  # never leave it running, whatever failed
+        self.assertEqual(rc, 0)
         data = os.path.join(self.dir, "natter-data")
         self.assertTrue(os.path.exists(os.path.join(data, "natter.db")))
         keys = os.path.join(data, "jwt-keys.json")
