@@ -419,6 +419,9 @@ class MessageRulesTest(Base):
         # The same reaction again changes nothing: no entry, nobody told; the answer
         # is the message (test_noop_reaction_answer checks its content).
         before = (await O.call("conversations.get", conversation_id=g))["last_seq"]
+        # The admin's real reaction (entry `before`) may still be on its way to O.
+        await O.wait_for(lambda f: f.get("type") == "message" and f["message"]["seq"] == before, 5,
+                         "the admin's reaction event")
         O.frames.clear()
         same = await AD.call("messages.react", conversation_id=g, seq=s3, emoji="\U0001F44D")
         self.assertEqual((same["kind"], same["seq"], same["text"]), ("message", s3, "owner's"))
