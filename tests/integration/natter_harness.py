@@ -563,9 +563,18 @@ class RawWebSocket:
     """Blocking WebSocket client that can send any frame, valid or not."""
 
     def __init__(self, port, token=None, headers=None, extensions=None, path="/v1/ws",
-                 timeout=DEFAULT_TIMEOUT, source=None):
-        self.sock = socket.create_connection((HOST, port), timeout=timeout,
-                                             source_address=(source, 0) if source else None)
+                 timeout=DEFAULT_TIMEOUT, source=None, rcvbuf=None):
+        if rcvbuf is None:
+            self.sock = socket.create_connection((HOST, port), timeout=timeout,
+                                                 source_address=(source, 0) if source else None)
+        else:
+            # A small receive buffer must be set before connecting to bound the window.
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            if source:
+                self.sock.bind((source, 0))
+            self.sock.connect((HOST, port))
         self.buf = b""
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{port}", "Upgrade: websocket",
@@ -595,6 +604,7 @@ class RawWebSocket:
             expected = base64.b64encode(hashlib.sha1(
                 (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
             assert self.headers.get("sec-websocket-accept") == expected, self.headers
+        self.closed_with = None
 
     def _recv_some(self, deadline):
         remaining = deadline - time.monotonic()

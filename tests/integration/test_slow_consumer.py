@@ -5,8 +5,6 @@ where it lost events, stays connected and can pull what it missed by seq; one
 that stays behind past --slow-consumer-timeout-ms is closed with 4030."""
 
 import asyncio
-import base64
-import hashlib
 import json
 import os
 import socket
@@ -29,33 +27,8 @@ class SlowSocket(h.RawWebSocket):
     it chooses to."""
 
     def __init__(self, port, token, rcvbuf=4096, timeout=h.DEFAULT_TIMEOUT):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        sock.settimeout(timeout)
-        sock.connect((h.HOST, port))
-        self.sock = sock
-        self.buf = b""
-        key = base64.b64encode(os.urandom(16)).decode()
-        lines = ["GET /v1/ws HTTP/1.1", f"Host: {h.HOST}:{port}", "Upgrade: websocket",
-                 "Connection: Upgrade", f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13",
-                 f"Authorization: Bearer {token}"]
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
-        deadline = time.monotonic() + timeout
-        while b"\r\n\r\n" not in self.buf:
-            if not self._recv_some(deadline):
-                raise AssertionError(f"connection closed during the handshake: {self.buf!r}")
-        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        head_lines = head.decode("latin-1").split("\r\n")
-        self.status = int(head_lines[0].split()[1])
-        self.headers = {}
-        for line in head_lines[1:]:
-            k, _, v = line.partition(":")
-            self.headers[k.strip().lower()] = v.strip()
-        assert self.status == 101, head
-        expected = base64.b64encode(hashlib.sha1(
-            (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
-        assert self.headers.get("sec-websocket-accept") == expected, self.headers
-        self.closed_with = None
+        super().__init__(port, token=token, timeout=timeout, rcvbuf=rcvbuf)
+        assert self.status == 101, self.status
 
     def read_until(self, stop, max_frames, timeout):
         """Reads frames (answering nothing) until stop(frame) is true, a close frame
