@@ -156,8 +156,7 @@ LoginResult AccountService::Issue(UserId user, SessionId session, std::string re
   r.user_id = user;
   r.session_id = session;
   r.access_token = tokens_.Issue(user, session, now);
-  auto claims = tokens_.Verify(r.access_token, now);
-  r.access_expires_at = claims.ok() ? claims->expires_at : now;
+  r.access_expires_at = tokens_.ExpiresAt(now);
   r.refresh_token = std::move(refresh_token);
   return r;
 }

@@ -168,7 +168,7 @@ std::string AccessTokenCodec::Issue(int64_t user_id, int64_t session_id,
       {"sid", session_id},
       {"iat", now},
       {"nbf", now},
-      {"exp", now + policy_.ttl_seconds},
+      {"exp", ExpiresAt(now)},
       {"jti", Base64UrlEncode(RandomBytes(kJtiRandomBytes))},
   };
   std::string token = Base64UrlEncode(boost::json::serialize(header));

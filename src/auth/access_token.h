@@ -68,6 +68,8 @@ class AccessTokenCodec {
   // integers; nbf an optional integer; all time checks allow the leeway.
   Result<AccessClaims> Verify(std::string_view token, int64_t now) const;
 
+  // When a token issued at `now` expires (its exp claim).
+  int64_t ExpiresAt(int64_t now) const { return now + policy_.ttl_seconds; }
   // The longest a token issued now can still verify: its lifetime plus the leeway.
   int64_t max_lifetime_seconds() const { return policy_.ttl_seconds + policy_.leeway_seconds; }
 
