@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,12 +44,23 @@ class EventSink {
  public:
   virtual ~EventSink() = default;
   virtual void Deliver(const Event& event) = 0;
+  // Events may have been lost (the link between nodes was down): every local
+  // connection is told to pull what it missed with a sync.
+  virtual void EventsMayBeLost() {}
 };
 
 class Broker {
  public:
   virtual ~Broker() = default;
   virtual void Publish(Event event) = 0;
+
+  // The gateway reports a user's first connection to this node and the end of
+  // their last one, so a cluster broker listens only for what they need.
+  virtual void UserOnline(UserId) {}
+  virtual void UserOffline(UserId) {}
+
+  // For /readyz and logs: "local", "connected", "reconnecting" or "disconnected".
+  virtual std::string State() const { return "local"; }
 };
 
 // The embedded broker: every event goes straight to this process's sink.
