@@ -6,10 +6,11 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-  libsqlite3-dev libsodium-dev libssl-dev zlib1g-dev
+  libsqlite3-dev libpq-dev libsodium-dev libssl-dev zlib1g-dev
   libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev
   python3 python3-websockets curl openssl tmux
+  postgresql haproxy nginx-light
 )
 
 missing=()

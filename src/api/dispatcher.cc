@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 #include <chrono>
+#include <map>
 
 #include "api/json_fields.h"
 #include "api/json_views.h"
@@ -60,6 +61,21 @@ json::object ViewAnswer(const chat::ConversationView& view, UserId caller) {
   for (const auto& e : view.events) AddCallerPts(answer, e.recipients, caller);
   AddCallerPts(answer, view.notified, caller);
   return answer;
+}
+
+// A sync answer's "pts": the count of every change the client has, summed
+// over the store's partitions (each keeps its own log).
+int64_t TotalPts(const chat::SyncPosition& position) {
+  int64_t total = 0;
+  for (int64_t p : position.pts) total += p;
+  return total;
+}
+
+// FNV-1a: the same on every node and every build, unlike std::hash.
+uint64_t StableHash(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
 }
 
 int64_t MonotonicUs() {
@@ -165,13 +181,16 @@ void Dispatcher::ListConversations(const Caller& c, const json::object& p, Reply
   if (!limit.ok()) return reply(limit.take_error());
   chat::Context ctx{c.user, d_.clock.NowMs()};
   int n = static_cast<int>(std::clamp<int64_t>(limit->value_or(0), 0, 100000));
-  d_.store.ReadResult<std::vector<ConversationSummary>>(
-      [ctx, n, &limits = d_.limits](StoreTxn& txn) { return chat::ListMyConversations(txn, ctx, limits, n); },
-      Respond<std::vector<ConversationSummary>>(std::move(reply), [](const auto& list) {
-        json::array items;
-        for (const auto& s : list) items.push_back(ToJson(s));
-        return json::object{{"conversations", std::move(items)}};
-      }));
+  auto respond = Respond<std::vector<ConversationSummary>>(std::move(reply), [](const auto& list) {
+    json::array items;
+    for (const auto& s : list) items.push_back(ToJson(s));
+    return json::object{{"conversations", std::move(items)}};
+  });
+  d_.store.ReadEach<std::vector<ConversationSummary>>(
+      [ctx, n, &limits = d_.limits](StoreTxn& txn, int) { return chat::ListMyConversations(txn, ctx, limits, n); },
+      [respond = std::move(respond), n, &limits = d_.limits](auto parts) mutable {
+        respond(chat::MergeConversationLists(std::move(parts), limits, n));
+      });
 }
 
 void Dispatcher::CreateConversation(const Caller& c, const json::object& p, Reply reply) {
@@ -182,11 +201,17 @@ void Dispatcher::CreateConversation(const Caller& c, const json::object& p, Repl
   chat::Context ctx{c.user, d_.clock.NowMs()};
   // Every field is read before `reply` moves into the completion.
   std::function<Result<chat::ConversationView>(StoreTxn&)> op;
+  // The id decides the partition. A direct chat's partition comes from its
+  // pair of users, so every node looks for an existing one in the same place.
+  ConversationId new_id = d_.ids.Next();
+  int partition = d_.store.PartitionOf(new_id);
   if (*kind == ConversationKind::kDirect) {
     auto peer = RequireInt(p, "peer_id");
     if (!peer.ok()) return reply(peer.take_error());
-    op = [ctx, peer = *peer, &ids = d_.ids, &limits = d_.limits](StoreTxn& txn) {
-      return chat::CreateDirect(txn, ctx, ids, limits, peer);
+    partition = d_.store.PartitionOfKey(StableHash(chat::DirectKey(c.user, *peer)));
+    while (d_.store.PartitionOf(new_id) != partition) new_id = d_.ids.Next();
+    op = [ctx, peer = *peer, new_id, &limits = d_.limits](StoreTxn& txn) {
+      return chat::CreateDirect(txn, ctx, new_id, limits, peer);
     };
   } else {
     chat::CreateGroupRequest req;
@@ -197,12 +222,12 @@ void Dispatcher::CreateConversation(const Caller& c, const json::object& p, Repl
     auto members = IntArray(p, "members");
     if (!members.ok()) return reply(members.take_error());
     req.members = std::move(*members);
-    op = [ctx, req = std::move(req), &ids = d_.ids, &limits = d_.limits](StoreTxn& txn) {
-      return chat::CreateGroup(txn, ctx, ids, limits, req);
+    op = [ctx, req = std::move(req), new_id, &limits = d_.limits](StoreTxn& txn) {
+      return chat::CreateGroup(txn, ctx, new_id, limits, req);
     };
   }
   d_.store.WriteResult<chat::ConversationView>(
-      std::move(op),
+      partition, std::move(op),
       [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ConversationView> r) {
         if (!r.ok()) return reply(r.take_error());
         PublishConversation(*r, origin);
@@ -215,7 +240,7 @@ void Dispatcher::GetConversation(const Caller& c, const json::object& p, Reply r
   if (!id.ok()) return reply(id.take_error());
   chat::Context ctx{c.user, d_.clock.NowMs()};
   d_.store.ReadResult<chat::ConversationView>(
-      [ctx, id = *id](StoreTxn& txn) { return chat::GetConversation(txn, ctx, id); },
+      d_.store.PartitionOf(*id), [ctx, id = *id](StoreTxn& txn) { return chat::GetConversation(txn, ctx, id); },
       Respond<chat::ConversationView>(std::move(reply), [](const auto& v) { return ToJson(v); }));
 }
 
@@ -254,7 +279,8 @@ void Dispatcher::ChangeConversation(const Caller& c, std::string_view method, co
     op = [=, &limits](StoreTxn& txn) { return chat::ChangeRole(txn, ctx, limits, *id, *user, *role); };
   }
   d_.store.WriteResult<chat::ConversationView>(
-      std::move(op), [this, reply = std::move(reply), origin = c.connection, user = c.user](auto r) {
+      d_.store.PartitionOf(*id), std::move(op),
+      [this, reply = std::move(reply), origin = c.connection, user = c.user](auto r) {
         if (!r.ok()) return reply(r.take_error());
         PublishConversation(*r, origin);
         reply(json::value(ViewAnswer(*r, user)));
@@ -281,7 +307,7 @@ void Dispatcher::SendMessage(const Caller& c, const json::object& p, Reply reply
   chat::Context ctx{c.user, d_.clock.NowMs()};
   int64_t started = MonotonicUs();
   d_.store.WriteResult<chat::SendResult>(
-      [ctx, req = std::move(req), &limits = d_.limits](StoreTxn& txn) {
+      d_.store.PartitionOf(*id), [ctx, req = std::move(req), &limits = d_.limits](StoreTxn& txn) {
         return chat::SendMessage(txn, ctx, limits, req);
       },
       [this, reply = std::move(reply), started, origin = c.connection, user = c.user](Result<chat::SendResult> r) {
@@ -317,7 +343,7 @@ void Dispatcher::History(const Caller& c, const json::object& p, Reply reply) {
   q.limit = static_cast<int>(std::clamp<int64_t>(limit->value_or(50), 0, 100000));
   chat::Context ctx{c.user, d_.clock.NowMs()};
   d_.store.ReadResult<chat::HistoryPage>(
-      [ctx, q, &limits = d_.limits](StoreTxn& txn) { return chat::ReadHistory(txn, ctx, limits, q); },
+      d_.store.PartitionOf(*id), [ctx, q, &limits = d_.limits](StoreTxn& txn) { return chat::ReadHistory(txn, ctx, limits, q); },
       Respond<chat::HistoryPage>(std::move(reply), [](const auto& page) { return ToJson(page); }));
 }
 
@@ -330,7 +356,7 @@ void Dispatcher::MarkReceipt(const Caller& c, std::string_view method, const jso
   (method == "messages.read" ? read : delivered) = *seq;
   chat::Context ctx{c.user, d_.clock.NowMs()};
   d_.store.WriteResult<chat::ReceiptChange>(
-      [ctx, id = *id, delivered, read, &limits = d_.limits](StoreTxn& txn) {
+      d_.store.PartitionOf(*id), [ctx, id = *id, delivered, read, &limits = d_.limits](StoreTxn& txn) {
         return chat::MarkReceipt(txn, ctx, limits, id, delivered, read);
       },
       [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ReceiptChange> r) {
@@ -342,6 +368,7 @@ void Dispatcher::MarkReceipt(const Caller& c, std::string_view method, const jso
         if (!r->changed) return;
         receipt["type"] = "receipt";
         Event event;
+        event.conversation_id = r->conversation_id;
         event.payload = Frame(std::move(receipt));
         event.recipients = ToRecipients(r->recipients);
         event.origin_connection = origin;
@@ -356,7 +383,7 @@ void Dispatcher::CountReceipts(const Caller& c, const json::object& p, Reply rep
   if (!seq.ok()) return reply(seq.take_error());
   chat::Context ctx{c.user, d_.clock.NowMs()};
   d_.store.ReadResult<chat::ReceiptCounts>(
-      [ctx, id = *id, seq = *seq](StoreTxn& txn) { return chat::CountReceipts(txn, ctx, id, seq); },
+      d_.store.PartitionOf(*id), [ctx, id = *id, seq = *seq](StoreTxn& txn) { return chat::CountReceipts(txn, ctx, id, seq); },
       Respond<chat::ReceiptCounts>(std::move(reply), [](const auto& counts) { return ToJson(counts); }));
 }
 
@@ -382,7 +409,7 @@ void Dispatcher::ChangeMessage(const Caller& c, std::string_view method, const j
     };
   }
   d_.store.WriteResult<chat::Appended>(
-      std::move(op), [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::Appended> r) {
+      d_.store.PartitionOf(*id), std::move(op), [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::Appended> r) {
         if (!r.ok()) return reply(r.take_error());
         json::object answer = ToJson(r->event);
         AddCallerPts(answer, r->recipients, user);
@@ -407,11 +434,20 @@ void Dispatcher::Sync(const Caller& c, const json::object& p, Reply reply) {
     since = std::move(**decoded);
   }
   chat::Context ctx{c.user, d_.clock.NowMs()};
-  d_.store.ReadResult<chat::SyncResult>(
-      [ctx, since = std::move(since), &limits = d_.limits](StoreTxn& txn) {
-        return chat::CatchUp(txn, ctx, limits, since);
+  if (since && since->pts.size() != static_cast<size_t>(d_.store.Partitions())) {
+    // Made when the store had another number of partitions.
+    return reply(json::value(json::object{{"resync_required", true},
+                                          {"reason", "the server's storage layout changed"},
+                                          {"conversations", json::array{}}}));
+  }
+  auto shared_since = std::make_shared<const std::optional<chat::SyncPosition>>(std::move(since));
+  d_.store.ReadEach<chat::SyncResult>(
+      [ctx, shared_since, &limits = d_.limits](StoreTxn& txn, int partition) {
+        return chat::CatchUp(txn, ctx, limits, *shared_since, partition);
       },
-      [this, reply = std::move(reply), user = c.user](Result<chat::SyncResult> r) {
+      [this, reply = std::move(reply), user = c.user, shared_since](std::vector<Result<chat::SyncResult>> parts) {
+        auto r = chat::MergeCatchUps(std::move(parts), *shared_since,
+                                     [this](ConversationId id) { return d_.store.PartitionOf(id); });
         if (!r.ok()) return reply(r.take_error());
         if (r->resync_required) {
           return reply(json::value(json::object{
@@ -421,7 +457,7 @@ void Dispatcher::Sync(const Caller& c, const json::object& p, Reply reply) {
         for (const auto& entry : r->conversations) conversations.push_back(ToJson(entry));
         reply(json::value(json::object{{"resync_required", false},
                                        {"conversations", std::move(conversations)},
-                                       {"pts", r->position.pts},
+                                       {"pts", TotalPts(r->position)},
                                        {"token", EncodeSyncToken(d_.keys, user, r->position)}}));
       });
 }
@@ -430,7 +466,7 @@ void Dispatcher::Typing(const Caller& c, const json::object& p, Reply reply) {
   auto id = RequireInt(p, "conversation_id");
   if (!id.ok()) return reply(id.take_error());
   d_.store.ReadResult<std::vector<Member>>(
-      [user = c.user, id = *id](StoreTxn& txn) -> Result<std::vector<Member>> {
+      d_.store.PartitionOf(*id), [user = c.user, id = *id](StoreTxn& txn) -> Result<std::vector<Member>> {
         NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
         if (!chat::CanPost(membership.first.kind, membership.second.role)) {
           return Forbidden("your role may not post here");
@@ -444,6 +480,7 @@ void Dispatcher::Typing(const Caller& c, const json::object& p, Reply reply) {
         reply(json::value(json::object{{"conversation_id", id}}));
         if (r->empty()) return;
         Event event;
+        event.conversation_id = id;
         event.payload = Frame({{"type", "typing"}, {"conversation_id", id}, {"user_id", user},
                                {"expires_in_ms", kTypingExpiresMs}});
         for (const auto& m : *r) {
@@ -457,8 +494,10 @@ void Dispatcher::GetPresence(const Caller& c, const json::object& p, Reply reply
   auto users = IntArray(p, "user_ids");
   if (!users.ok()) return reply(users.take_error());
   if (users->size() > 500) return reply(TooLarge("ask for at most 500 users at once"));
-  d_.store.ReadResult<std::vector<User>>(
-      [caller = c.user, users = *users](StoreTxn& txn) -> Result<std::vector<User>> {
+  // Each partition answers for the conversations it holds; a user shows up
+  // when any of them has one shared with the caller.
+  d_.store.ReadEach<std::vector<User>>(
+      [caller = c.user, users = *users](StoreTxn& txn, int) -> Result<std::vector<User>> {
         std::vector<User> visible;
         for (UserId u : users) {
           // Only users who share a conversation with the caller; others are
@@ -471,10 +510,14 @@ void Dispatcher::GetPresence(const Caller& c, const json::object& p, Reply reply
         }
         return visible;
       },
-      [this, reply = std::move(reply)](Result<std::vector<User>> r) {
-        if (!r.ok()) return reply(r.take_error());
+      [this, reply = std::move(reply)](std::vector<Result<std::vector<User>>> parts) {
+        std::map<UserId, User> visible;
+        for (auto& part : parts) {
+          if (!part.ok()) return reply(part.take_error());
+          for (auto& u : *part) visible.emplace(u.id, std::move(u));
+        }
         json::array out;
-        for (const auto& u : *r) {
+        for (const auto& [id, u] : visible) {
           json::object o{{"user_id", u.id}};
           if (u.presence_hidden) {
             o["status"] = "hidden";

@@ -10,8 +10,9 @@ namespace natter::api {
 namespace {
 
 // v1.<kid>.<base64url payload>.<base64url HMAC-SHA256 over "v1.<kid>.<payload>">
-// payload: "<user>;<pts>;<conv>:<seq>,<conv>:<seq>..."
+// payload: "<user>;<pts>[/<pts>...];<conv>:<seq>,<conv>:<seq>..." (a pts per store partition)
 constexpr size_t kMaxTokenBytes = 64 * 1024;
+constexpr size_t kMaxPartitions = 1024;
 
 std::string Mac(const auth::SigningKey& key, std::string_view signed_part) {
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
@@ -33,7 +34,12 @@ Error Invalid() { return BadRequest("invalid sync token"); }
 }  // namespace
 
 std::string EncodeSyncToken(const auth::KeyRing& keys, UserId user, const chat::SyncPosition& position) {
-  std::string payload = std::to_string(user) + ";" + std::to_string(position.pts) + ";";
+  std::string payload = std::to_string(user) + ";";
+  for (size_t i = 0; i < position.pts.size(); ++i) {
+    if (i > 0) payload += "/";
+    payload += std::to_string(position.pts[i]);
+  }
+  payload += ";";
   bool first = true;
   for (const auto& [conv, seq] : position.large) {
     if (!first) payload += ",";
@@ -68,8 +74,14 @@ Result<std::optional<chat::SyncPosition>> DecodeSyncToken(const auth::KeyRing& k
   if (b == std::string_view::npos) return Invalid();
   int64_t token_user = 0;
   chat::SyncPosition position;
-  if (!ParseInt(p.substr(0, a), token_user) || !ParseInt(p.substr(a + 1, b - a - 1), position.pts)) {
-    return Invalid();
+  if (!ParseInt(p.substr(0, a), token_user)) return Invalid();
+  for (std::string_view pts = p.substr(a + 1, b - a - 1);;) {
+    size_t slash = pts.find('/');
+    int64_t value = 0;
+    if (!ParseInt(pts.substr(0, slash), value) || position.pts.size() >= kMaxPartitions) return Invalid();
+    position.pts.push_back(value);
+    if (slash == std::string_view::npos) break;
+    pts.remove_prefix(slash + 1);
   }
   if (token_user != user) return Invalid();  // the same answer as a forgery: nothing to learn
   std::string_view rest = p.substr(b + 1);

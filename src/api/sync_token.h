@@ -1,8 +1,8 @@
 // The opaque sync token a client resumes from: its position (pts and the seq
 // of each large conversation) for one user, signed with the server's current
 // key so any node can check it, and a client can neither forge nor borrow one.
-// It names no database instance, so it keeps working when conversations are
-// spread over several.
+// It holds a pts for each store partition by position, not the instances'
+// names or addresses, so it keeps working on every node of a cluster.
 #pragma once
 
 #include <string>

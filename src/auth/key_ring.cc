@@ -1,5 +1,7 @@
 #include "auth/key_ring.h"
 
+#include <filesystem>
+
 #include <fcntl.h>
 #include <sodium.h>
 #include <sys/stat.h>
@@ -205,9 +207,11 @@ SigningKey KeyRing::GenerateKey() {
   return {ToHex(RandomBytes(kKidRandomBytes)), RandomBytes(kSigningKeyBytes)};
 }
 
-KeyRing KeyRing::LoadOrCreate(const std::string& dir) {
+KeyRing KeyRing::LoadOrCreate(const std::string& dir) { return LoadOrCreateFile(dir + "/" + kKeyFileName); }
+
+KeyRing KeyRing::LoadOrCreateFile(const std::string& path) {
   EnsureSodiumInitialized();
-  const std::string path = dir + "/" + kKeyFileName;
+  const std::string dir = std::filesystem::path(path).parent_path().string();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno != ENOENT) FailErrno(path, "cannot open");

@@ -48,6 +48,8 @@ class KeyRing {
   // Throws std::runtime_error on an unreadable or malformed file, or when the
   // file cannot be created: start-up failures.
   static KeyRing LoadOrCreate(const std::string& dir);
+  // The same for a key file anywhere (a cluster's nodes share one ring).
+  static KeyRing LoadOrCreateFile(const std::string& path);
 
  private:
   std::vector<SigningKey> keys_;

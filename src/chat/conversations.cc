@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "chat/permissions.h"
 #include "chat/text_rules.h"
@@ -67,17 +68,21 @@ Result<std::pair<Conversation, Member>> RequireMember(StoreTxn& txn, UserId call
   return std::move(*membership);
 }
 
-Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGenerator& ids,
+std::string DirectKey(UserId a, UserId b) {
+  return std::to_string(std::min(a, b)) + ":" + std::to_string(std::max(a, b));
+}
+
+Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, ConversationId new_id,
                                       const ChatLimits& limits, UserId peer) {
   if (peer == ctx.caller) return BadRequest("a direct conversation needs another user");
   NATTER_RETURN_IF_ERROR(RequireUserExists(txn, peer));
   UserId low = std::min(ctx.caller, peer), high = std::max(ctx.caller, peer);
-  std::string key = std::to_string(low) + ":" + std::to_string(high);
+  std::string key = DirectKey(low, high);
   NATTER_TRY(auto existing, txn.FindDirect(key));
   if (existing) return View(txn, *existing);  // nothing changed: nobody to notify
 
   Conversation c;
-  c.id = ids.Next();
+  c.id = new_id;
   c.kind = ConversationKind::kDirect;
   c.direct_key = key;
   c.created_by = ctx.caller;
@@ -89,7 +94,7 @@ Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGener
   return Created(txn, limits, c.id);
 }
 
-Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, IdGenerator& ids,
+Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, ConversationId new_id,
                                      const ChatLimits& limits, const CreateGroupRequest& req) {
   if (req.kind == ConversationKind::kDirect) return BadRequest("use a direct request for direct chats");
   NATTER_RETURN_IF_ERROR(CheckTitle(limits, req.title));
@@ -102,7 +107,7 @@ Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, IdGenera
   for (UserId u : members) NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
 
   Conversation c;
-  c.id = ids.Next();
+  c.id = new_id;
   c.kind = req.kind;
   c.title = req.title;
   c.created_by = ctx.caller;
@@ -234,6 +239,29 @@ Result<std::vector<ConversationSummary>> ListMyConversations(StoreTxn& txn, cons
                                                              const ChatLimits& limits, int limit) {
   if (limit <= 0 || limit > limits.max_conversation_list) limit = limits.max_conversation_list;
   return txn.ListConversations(ctx.caller, limit);
+}
+
+Result<std::vector<ConversationSummary>> MergeConversationLists(
+    std::vector<Result<std::vector<ConversationSummary>>> parts, const ChatLimits& limits, int limit) {
+  if (limit <= 0 || limit > limits.max_conversation_list) limit = limits.max_conversation_list;
+  std::vector<ConversationSummary> all;
+  std::optional<Error> failure;
+  size_t failed = 0;
+  for (auto& part : parts) {
+    if (!part.ok()) {
+      ++failed;
+      if (!failure) failure = part.take_error();
+      continue;
+    }
+    for (auto& s : *part) all.push_back(std::move(s));
+  }
+  if (failed == parts.size() && failure) return std::move(*failure);
+  std::sort(all.begin(), all.end(), [](const ConversationSummary& a, const ConversationSummary& b) {
+    return std::tie(a.conversation.last_activity, a.conversation.id) >
+           std::tie(b.conversation.last_activity, b.conversation.id);
+  });
+  if (all.size() > static_cast<size_t>(limit)) all.resize(limit);
+  return all;
 }
 
 }  // namespace natter::chat

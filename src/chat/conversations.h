@@ -33,8 +33,13 @@ struct ConversationView {
   std::vector<Recipient> notified;
 };
 
-// Direct chat between caller and peer; returns the existing one if there is one.
-Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, IdGenerator& ids,
+// The key that makes a direct chat unique: its two users, lower id first.
+std::string DirectKey(UserId a, UserId b);
+
+// Direct chat between caller and peer; returns the existing one if there is
+// one, or creates it with `new_id`. The caller picks the id, so it knows the
+// store partition before the transaction starts.
+Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, ConversationId new_id,
                                       const ChatLimits& limits, UserId peer);
 
 struct CreateGroupRequest {
@@ -42,7 +47,7 @@ struct CreateGroupRequest {
   std::string title;
   std::vector<UserId> members;  // besides the caller, who becomes owner
 };
-Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, IdGenerator& ids,
+Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, ConversationId new_id,
                                      const ChatLimits& limits, const CreateGroupRequest& req);
 
 // The conversation with its members, if the caller is a member.
@@ -57,6 +62,12 @@ Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const Cha
                                     ConversationId id, UserId user, Role role);
 Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
                                 ConversationId id, const std::string& title);
+
+// Joins the lists of every store partition, newest activity first. A
+// partition that failed leaves its conversations out until it is back; when
+// all failed, the first error.
+Result<std::vector<ConversationSummary>> MergeConversationLists(
+    std::vector<Result<std::vector<ConversationSummary>>> parts, const ChatLimits& limits, int limit);
 
 Result<std::vector<ConversationSummary>> ListMyConversations(StoreTxn& txn, const Context& ctx,
                                                              const ChatLimits& limits, int limit);

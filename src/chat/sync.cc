@@ -54,12 +54,12 @@ Result<ConversationCatchUp> LoadChanged(StoreTxn& txn, const Context& ctx, const
 }  // namespace
 
 Result<SyncResult> CatchUp(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                           const std::optional<SyncPosition>& since) {
+                           const std::optional<SyncPosition>& since, int partition) {
   SyncResult result;
   NATTER_TRY(auto state, txn.GetUpdateLogState(ctx.caller));
   NATTER_TRY(auto larges, txn.ListLargeConversations(ctx.caller));
   result.rows_read += 1 + static_cast<int64_t>(larges.size());
-  result.position.pts = state.pts;
+  result.position.pts = {state.pts};
   for (const auto& c : larges) result.position.large[c.id] = c.last_seq;
 
   // Conversation -> the seq after which events are missing (or kNoEvents).
@@ -69,13 +69,15 @@ Result<SyncResult> CatchUp(StoreTxn& txn, const Context& ctx, const ChatLimits& 
     result.rows_read += static_cast<int64_t>(all.size());
     for (const auto& s : all) changed[s.conversation.id] = 0;
   } else {
-    if (since->pts > state.pts) return BadRequest("invalid sync token");  // from the future
-    if (since->pts < state.pts_floor) {
+    if (since->pts.size() <= static_cast<size_t>(partition)) return BadRequest("invalid sync token");
+    int64_t since_pts = since->pts[partition];
+    if (since_pts > state.pts) return BadRequest("invalid sync token");  // from the future
+    if (since_pts < state.pts_floor) {
       result.resync_required = true;
       result.reason = "the sync token is older than the server keeps";
       return result;
     }
-    NATTER_TRY(auto updates, txn.UserUpdatesSince(ctx.caller, since->pts, kMaxUpdates));
+    NATTER_TRY(auto updates, txn.UserUpdatesSince(ctx.caller, since_pts, kMaxUpdates));
     result.rows_read += static_cast<int64_t>(updates.size());
     if (updates.size() >= static_cast<size_t>(kMaxUpdates)) {
       result.resync_required = true;
@@ -108,6 +110,29 @@ Result<SyncResult> CatchUp(StoreTxn& txn, const Context& ctx, const ChatLimits& 
     result.conversations.push_back(std::move(entry));
   }
   return result;
+}
+
+Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const std::optional<SyncPosition>& since,
+                                 const std::function<int(ConversationId)>& partition_of) {
+  SyncResult merged;
+  merged.position.pts.resize(parts.size());
+  for (size_t p = 0; p < parts.size(); ++p) {
+    if (!parts[p].ok()) {
+      if (!since) return parts[p].take_error();
+      merged.position.pts[p] = since->pts[p];
+      for (const auto& [id, seq] : since->large) {
+        if (partition_of(id) == static_cast<int>(p)) merged.position.large[id] = seq;
+      }
+      continue;
+    }
+    SyncResult& part = *parts[p];
+    if (part.resync_required) return std::move(part);
+    merged.position.pts[p] = part.position.pts.front();
+    merged.position.large.merge(part.position.large);
+    merged.rows_read += part.rows_read;
+    for (auto& c : part.conversations) merged.conversations.push_back(std::move(c));
+  }
+  return merged;
 }
 
 }  // namespace natter::chat

@@ -5,6 +5,7 @@
 // conversations that changed; large ones are compared by their own seq.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -14,10 +15,11 @@
 
 namespace natter::chat {
 
-// Where a client was: its pts, and its seq in each large conversation. The
-// API layer wraps this in a signed, opaque token.
+// Where a client was: its pts in each store partition (one in the embedded
+// store; a user has an update log per partition), and its seq in each large
+// conversation. The API layer wraps this in a signed, opaque token.
 struct SyncPosition {
-  int64_t pts = 0;
+  std::vector<int64_t> pts;
   std::map<ConversationId, Seq> large;
 };
 
@@ -44,9 +46,18 @@ struct SyncResult {
   int64_t rows_read = 0;  // what the catch-up read, so tests can bound its cost
 };
 
-// `since` empty: a fresh install; every conversation (newest activity first, up
-// to ChatLimits::max_sync_conversations) with its newest page.
+// The catch-up of one partition (`txn` runs there). `since` empty: a fresh
+// install; every conversation (newest activity first, up to
+// ChatLimits::max_sync_conversations) with its newest page. The result's
+// position has one pts, this partition's.
 Result<SyncResult> CatchUp(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                           const std::optional<SyncPosition>& since);
+                           const std::optional<SyncPosition>& since, int partition = 0);
+
+// Joins the catch-ups of every partition, in partition order. A partition that
+// failed keeps the client's old position there (its changes come with a later
+// sync), unless there is no old position: then the whole sync fails.
+// `partition_of` says where a conversation lives.
+Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const std::optional<SyncPosition>& since,
+                                 const std::function<int(ConversationId)>& partition_of);
 
 }  // namespace natter::chat

@@ -105,8 +105,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (path == "/healthz") return SendText(http::status::ok, "ok\n", "text/plain");
     if (path == "/readyz") {
       bool ready = deps_.ready();
-      return SendText(ready ? http::status::ok : http::status::service_unavailable,
-                      ready ? "ready\n" : "not ready\n", "text/plain");
+      std::string body = ready ? "ready\n" : "not ready\n";
+      if (deps_.ready_details) body += deps_.ready_details();
+      return SendText(ready ? http::status::ok : http::status::service_unavailable, body, "text/plain");
     }
     if (path == "/metrics") return SendText(http::status::ok, metrics.Render(), "text/plain; version=0.0.4");
 

@@ -18,6 +18,9 @@ struct HttpDeps {
   ConnectionDeps connection;
   std::function<bool()> ready;  // for /readyz
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: https and wss only
+  // More /readyz lines ("broker: reconnecting\n"): the state of the links a
+  // cluster node depends on. Null when there are none.
+  std::function<std::string()> ready_details = nullptr;
 };
 
 // Starts serving `socket` (which belongs to `worker`'s io_context).

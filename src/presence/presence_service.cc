@@ -1,5 +1,7 @@
 #include "presence/presence_service.h"
 
+#include <set>
+
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -29,7 +31,10 @@ void PresenceService::Connected(UserId user) {
       }
     }
   }
-  if (announce) Announce(user, true, 0, false);
+  if (announce) {
+    broker_.UserOnline(user);  // a cluster broker starts listening for their events
+    Announce(user, true, 0, false);
+  }
 }
 
 void PresenceService::Disconnected(UserId user) {
@@ -57,6 +62,7 @@ void PresenceService::WentOffline(UserId user) {
     if (it == users_.end() || it->second.connections > 0) return;
     users_.erase(it);
   }
+  broker_.UserOffline(user);
   int64_t now = clock_.NowMs();
   store_.Write([user, now](StoreTxn& txn) { return txn.SetLastSeen(user, now); },
                [this, user, now](Status st) {
@@ -75,17 +81,26 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
     if (!me.ok() || !me->has_value()) return;
     bool hidden = (*me)->presence_hidden;
     if (hidden && !visibility_change) return;
-    auto contacts = txn.ListContacts(user, kMaxContacts);
-    if (!contacts.ok() || contacts->empty()) return;
     // Contacts see the same as presence.get answers: "hidden" with no
     // last-seen, or the truth.
     const char* status = hidden ? "hidden" : online ? "online" : "offline";
     json::object frame{{"type", "presence"}, {"user_id", user}, {"status", status}};
     if (!hidden && !online) frame["last_seen"] = last_seen ? last_seen : (*me)->last_seen;
-    Event event;
-    event.payload = std::make_shared<const std::string>(json::serialize(frame));
-    for (UserId c : *contacts) event.recipients.push_back(EventRecipient{c, 0});
-    broker_.Publish(std::move(event));
+    auto payload = std::make_shared<const std::string>(json::serialize(frame));
+    // Contacts come from the conversations of every partition.
+    store_.ReadEach<std::vector<UserId>>(
+        [user](StoreTxn& txn, int) { return txn.ListContacts(user, kMaxContacts); },
+        [this, payload](std::vector<Result<std::vector<UserId>>> parts) {
+          std::set<UserId> contacts;
+          for (const auto& part : parts) {
+            if (part.ok()) contacts.insert(part->begin(), part->end());
+          }
+          if (contacts.empty()) return;
+          Event event;
+          event.payload = payload;
+          for (UserId c : contacts) event.recipients.push_back(EventRecipient{c, 0});
+          broker_.Publish(std::move(event));
+        });
   });
 }
 

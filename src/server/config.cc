@@ -48,6 +48,10 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "log-level", c.log_level, "trace, debug, info, warn or error");
   Setting(app, f, "log-json", c.log_json, "Write logs as one JSON object a line");
   Setting(app, f, "node-id", c.node_id, "This node's number (0-15), part of every id it makes");
+  Setting(app, f, "jwt-keys", c.jwt_keys, "Signing key file (default <data-dir>/jwt-keys.json); shared by a cluster");
+  Setting(app, f, "postgres", c.postgres,
+          "PostgreSQL instances, comma separated (libpq URLs, order fixed); replaces SQLite");
+  Setting(app, f, "nats", c.nats, "NATS servers, comma separated (nats://host:port); links the nodes of a cluster");
   Setting(app, f, "access-token-ttl", c.access_token_ttl_seconds, "Access token lifetime in seconds");
   Setting(app, f, "password-profile", c.password_profile,
           "Argon2id cost: interactive, or minimal (for tests only)");

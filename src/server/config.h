@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "accounts/account_service.h"
 #include "chat/limits.h"
@@ -18,6 +19,12 @@ struct Config {
   int64_t access_token_ttl_seconds = 900;
   int hash_threads = 1;
   int node_id = 0;
+  // Signing keys; empty: <data_dir>/jwt-keys.json. Every node of a cluster uses the same ring.
+  std::string jwt_keys;
+  // Cluster mode: PostgreSQL instances (libpq connection strings, order fixed)
+  // instead of SQLite, and NATS servers between nodes.
+  std::vector<std::string> postgres;
+  std::vector<std::string> nats;
   gateway::GatewayOptions gateway;
   chat::ChatLimits limits;
   int max_login_failures = 10;

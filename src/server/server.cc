@@ -43,8 +43,15 @@ uint16_t Server::Start() {
   auto& p = *parts_;
   std::filesystem::create_directories(config_.data_dir);
   p.ids = std::make_unique<IdGenerator>(p.clock, config_.node_id);
-  p.store = OpenSqliteStore(SqliteOptions{(std::filesystem::path(config_.data_dir) / "natter.db").string()});
-  p.keys = std::make_unique<auth::KeyRing>(auth::KeyRing::LoadOrCreate(config_.data_dir));
+  if (config_.postgres.empty()) {
+    p.store = OpenSqliteStore(SqliteOptions{(std::filesystem::path(config_.data_dir) / "natter.db").string()});
+  } else {
+    p.store = OpenPostgresStore(PostgresOptions{config_.postgres});
+    spdlog::info("store: {} PostgreSQL partition(s)", p.store->Partitions());
+  }
+  p.keys = std::make_unique<auth::KeyRing>(config_.jwt_keys.empty()
+                                               ? auth::KeyRing::LoadOrCreate(config_.data_dir)
+                                               : auth::KeyRing::LoadOrCreateFile(config_.jwt_keys));
   auth::TokenPolicy policy;
   policy.ttl_seconds = config_.access_token_ttl_seconds;
   p.tokens = std::make_unique<auth::AccessTokenCodec>(*p.keys, policy);

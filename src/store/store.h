@@ -1,5 +1,5 @@
 // The Store seam: durable state behind one small interface, with an embedded
-// implementation (store/sqlite) and, later, a scale one (store/postgres).
+// implementation (store/sqlite) and a scale one (store/postgres).
 //
 // Domain logic runs *inside* a transaction through StoreTxn, so every check it
 // makes (membership, role, idempotency) and every write it does commit
@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -83,6 +84,8 @@ class StoreTxn {
   virtual Result<std::vector<Member>> ListMembers(ConversationId c) = 0;
   virtual Result<int64_t> CountMembers(ConversationId c) = 0;
   virtual Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) = 0;
+  // The ids of every conversation `u` is a member of.
+  virtual Result<std::vector<ConversationId>> ListConversationIds(UserId u) = 0;
   // Every conversation `u` is a member of that is large, with its last seq.
   virtual Result<std::vector<Conversation>> ListLargeConversations(UserId u) = 0;
 
@@ -102,33 +105,61 @@ class StoreTxn {
   virtual Status LoadReactions(std::vector<Message>& messages) = 0;
 };
 
+// Where data lives. The embedded store has one partition. A partitioned store
+// (PostgreSQL instances) keeps accounts on partition 0 and each conversation,
+// with its members, timeline and the update-log entries it makes, on the
+// partition its id picks; a user's update log is kept per partition, so a
+// write never spans two of them.
 class Store {
  public:
   virtual ~Store() = default;
 
-  // Runs `op` inside a write transaction, possibly batched with others. If `op`
-  // fails, only its own changes are undone. `done` gets `op`'s status after the
-  // batch is durably committed (or the commit's error); it runs on a store
-  // thread, so callers post back to their own thread.
-  virtual void Write(std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) = 0;
+  virtual int Partitions() const { return 1; }
+  // The partition that holds conversation `id`.
+  int PartitionOf(ConversationId id) const { return PartitionOfKey(static_cast<uint64_t>(id)); }
+  // The partition for any other stable key (a direct conversation's pair of users).
+  int PartitionOfKey(uint64_t key) const;
 
-  // Runs `op` in a read transaction (a consistent snapshot) on a reader thread.
-  virtual void Read(std::function<void(StoreTxn&)> op) = 0;
+  // Runs `op` inside a write transaction on `partition`, possibly batched with
+  // others. If `op` fails, only its own changes are undone. `done` gets `op`'s
+  // status after the batch is durably committed (or the commit's error); it
+  // runs on a store thread, so callers post back to their own thread.
+  virtual void Write(int partition, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) = 0;
+
+  // Runs `op` in a read transaction (a consistent snapshot) on a reader thread
+  // of `partition`.
+  virtual void Read(int partition, std::function<void(StoreTxn&)> op) = 0;
+
+  // Accounts, sessions and presence settings: partition 0.
+  void Write(std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) {
+    Write(0, std::move(op), std::move(done));
+  }
+  void Read(std::function<void(StoreTxn&)> op) { Read(0, std::move(op)); }
 
   // Stops accepting work, finishes and commits what is queued.
   virtual void Shutdown() = 0;
 
   // Typed helpers over Write/Read: `fn(StoreTxn&) -> Result<T>`, `done(Result<T>)`.
   template <class T, class Fn, class Done>
-  void WriteResult(Fn fn, Done done);
+  void WriteResult(int partition, Fn fn, Done done);
   template <class T, class Fn, class Done>
-  void ReadResult(Fn fn, Done done);
+  void ReadResult(int partition, Fn fn, Done done);
+  template <class T, class Fn, class Done>
+  void WriteResult(Fn fn, Done done) { WriteResult<T>(0, std::move(fn), std::move(done)); }
+  template <class T, class Fn, class Done>
+  void ReadResult(Fn fn, Done done) { ReadResult<T>(0, std::move(fn), std::move(done)); }
+
+  // Runs `fn(StoreTxn&, partition) -> Result<T>` on every partition at once;
+  // `done` gets each partition's result, in partition order, once all answered.
+  template <class T, class Fn, class Done>
+  void ReadEach(Fn fn, Done done);
 };
 
 template <class T, class Fn, class Done>
-void Store::WriteResult(Fn fn, Done done) {
+void Store::WriteResult(int partition, Fn fn, Done done) {
   auto slot = std::make_shared<std::optional<Result<T>>>();
   Write(
+      partition,
       [fn = std::move(fn), slot](StoreTxn& txn) -> Status {
         slot->emplace(fn(txn));
         if (!(*slot)->ok()) return (*slot)->error();
@@ -145,8 +176,36 @@ void Store::WriteResult(Fn fn, Done done) {
 }
 
 template <class T, class Fn, class Done>
-void Store::ReadResult(Fn fn, Done done) {
-  Read([fn = std::move(fn), done = std::move(done)](StoreTxn& txn) mutable { done(fn(txn)); });
+void Store::ReadResult(int partition, Fn fn, Done done) {
+  Read(partition, [fn = std::move(fn), done = std::move(done)](StoreTxn& txn) mutable { done(fn(txn)); });
+}
+
+template <class T, class Fn, class Done>
+void Store::ReadEach(Fn fn, Done done) {
+  struct Gather {
+    explicit Gather(Done d) : done(std::move(d)) {}
+    std::mutex mu;
+    std::vector<std::optional<Result<T>>> results;
+    int pending = 0;
+    Done done;
+  };
+  int n = Partitions();
+  auto gather = std::make_shared<Gather>(std::move(done));
+  gather->results.resize(n);
+  gather->pending = n;
+  for (int p = 0; p < n; ++p) {
+    Read(p, [fn, gather, p](StoreTxn& txn) {
+      Result<T> r = fn(txn, p);
+      std::unique_lock lock(gather->mu);
+      gather->results[p].emplace(std::move(r));
+      if (--gather->pending > 0) return;
+      std::vector<Result<T>> all;
+      all.reserve(gather->results.size());
+      for (auto& slot : gather->results) all.push_back(std::move(*slot));
+      lock.unlock();
+      gather->done(std::move(all));
+    });
+  }
 }
 
 // Opens the embedded SQLite store in `dir` (created if absent), applying
@@ -158,5 +217,17 @@ struct SqliteOptions {
   size_t max_queued_writes = 100000;
 };
 std::unique_ptr<Store> OpenSqliteStore(const SqliteOptions& options);
+
+// Opens the PostgreSQL store over `instances` (libpq connection strings, in a
+// fixed order: the order decides where conversations live), applying
+// migrations on each. Throws std::runtime_error when one cannot be reached or
+// migrated at start.
+struct PostgresOptions {
+  std::vector<std::string> instances;
+  int reader_threads = 2;
+  int max_batch = 256;
+  size_t max_queued_writes = 100000;
+};
+std::unique_ptr<Store> OpenPostgresStore(const PostgresOptions& options);
 
 }  // namespace natter

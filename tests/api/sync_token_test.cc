@@ -12,12 +12,23 @@ auth::KeyRing Ring(const std::string& kid, char fill) {
 TEST(SyncToken, RoundTrip) {
   auto keys = Ring("k1", 'a');
   chat::SyncPosition p;
-  p.pts = 42;
+  p.pts = {42};
   p.large = {{7, 100}, {9, 3}};
   auto token = EncodeSyncToken(keys, 5, p);
   auto back = DecodeSyncToken(keys, 5, token);
   ASSERT_TRUE(back.ok() && back->has_value());
-  EXPECT_EQ((*back)->pts, 42);
+  EXPECT_EQ((*back)->pts, std::vector<int64_t>{42});
+  EXPECT_EQ((*back)->large, p.large);
+}
+
+TEST(SyncToken, CarriesAPtsPerPartition) {
+  auto keys = Ring("k1", 'a');
+  chat::SyncPosition p;
+  p.pts = {3, 0, 17};
+  p.large = {{11, 2}};
+  auto back = DecodeSyncToken(keys, 5, EncodeSyncToken(keys, 5, p));
+  ASSERT_TRUE(back.ok() && back->has_value());
+  EXPECT_EQ((*back)->pts, p.pts);
   EXPECT_EQ((*back)->large, p.large);
 }
 
@@ -33,7 +44,7 @@ TEST(SyncToken, AnotherUsersTokenIsInvalid) {
 TEST(SyncToken, TamperingAndGarbageAreInvalid) {
   auto keys = Ring("k1", 'a');
   chat::SyncPosition p;
-  p.pts = 1;
+  p.pts = {1};
   std::string token = EncodeSyncToken(keys, 5, p);
   size_t kid_end = token.find('.', 3);
   for (size_t i = 0; i < token.size(); ++i) {

@@ -17,7 +17,7 @@ class ConversationsTest : public ::testing::Test {
     admin = db.AddUser("admin");
     member = db.AddUser("member");
     outsider = db.AddUser("outsider");
-    auto g = CreateGroup(db.txn(), Ctx(owner), db.ids, limits,
+    auto g = CreateGroup(db.txn(), Ctx(owner), db.ids.Next(), limits,
                          CreateGroupRequest{ConversationKind::kGroup, "team", {admin, member}});
     ASSERT_TRUE(g.ok()) << g.error().message;
     group = g->conversation.id;
@@ -37,14 +37,14 @@ class ConversationsTest : public ::testing::Test {
 };
 
 TEST_F(ConversationsTest, DirectIsCreatedOncePerPair) {
-  auto first = CreateDirect(db.txn(), Ctx(owner), db.ids, limits, member);
-  auto second = CreateDirect(db.txn(), Ctx(member), db.ids, limits, owner);
+  auto first = CreateDirect(db.txn(), Ctx(owner), db.ids.Next(), limits, member);
+  auto second = CreateDirect(db.txn(), Ctx(member), db.ids.Next(), limits, owner);
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(first->conversation.id, second->conversation.id);
   EXPECT_EQ(first->members.size(), 2u);
-  EXPECT_EQ(CreateDirect(db.txn(), Ctx(owner), db.ids, limits, owner).error().code, ErrorCode::kBadRequest);
-  EXPECT_EQ(CreateDirect(db.txn(), Ctx(owner), db.ids, limits, 424242).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(CreateDirect(db.txn(), Ctx(owner), db.ids.Next(), limits, owner).error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(CreateDirect(db.txn(), Ctx(owner), db.ids.Next(), limits, 424242).error().code, ErrorCode::kNotFound);
 }
 
 TEST_F(ConversationsTest, CreatorOwnsTheGroup) {
@@ -54,7 +54,7 @@ TEST_F(ConversationsTest, CreatorOwnsTheGroup) {
 
 TEST_F(ConversationsTest, GroupSizeIsLimited) {
   limits.max_group_members = 3;
-  auto too_big = CreateGroup(db.txn(), Ctx(owner), db.ids, limits,
+  auto too_big = CreateGroup(db.txn(), Ctx(owner), db.ids.Next(), limits,
                              CreateGroupRequest{ConversationKind::kGroup, "big", {admin, member, outsider}});
   ASSERT_FALSE(too_big.ok());
   EXPECT_EQ(too_big.error().code, ErrorCode::kTooLarge);
@@ -105,7 +105,7 @@ TEST_F(ConversationsTest, OutsiderLearnsNothing) {
 }
 
 TEST_F(ConversationsTest, ListIsNewestFirstWithUnreadCounts) {
-  auto other = CreateGroup(db.txn(), Ctx(owner), db.ids, limits,
+  auto other = CreateGroup(db.txn(), Ctx(owner), db.ids.Next(), limits,
                            CreateGroupRequest{ConversationKind::kGroup, "other", {member}});
   ASSERT_TRUE(other.ok());
   db.clock.Advance(1000);

@@ -14,7 +14,7 @@ class SendMessageTest : public ::testing::Test {
     alice = db.AddUser("alice");
     bob = db.AddUser("bob");
     carol = db.AddUser("carol");
-    auto direct = CreateDirect(db.txn(), Ctx(alice), db.ids, limits, bob);
+    auto direct = CreateDirect(db.txn(), Ctx(alice), db.ids.Next(), limits, bob);
     ASSERT_TRUE(direct.ok());
     conversation = direct->conversation.id;
   }
@@ -119,7 +119,7 @@ TEST_F(SendMessageTest, ReplyToMustExist) {
 
 TEST_F(SendMessageTest, OnlyAdminsPostInChannels) {
   CreateGroupRequest req{ConversationKind::kChannel, "news", {bob}};
-  auto channel = CreateGroup(db.txn(), Ctx(alice), db.ids, limits, req);
+  auto channel = CreateGroup(db.txn(), Ctx(alice), db.ids.Next(), limits, req);
   ASSERT_TRUE(channel.ok());
   ConversationId id = channel->conversation.id;
   EXPECT_EQ(Send(bob, "b", "may I?", id).error().code, ErrorCode::kForbidden);

@@ -18,12 +18,12 @@ class SyncTest : public ::testing::Test {
   }
   Context Ctx(UserId u) { return Context{u, db.clock.NowMs()}; }
   ConversationId Direct(UserId a, UserId b) {
-    auto v = CreateDirect(db.txn(), Ctx(a), db.ids, limits, b);
+    auto v = CreateDirect(db.txn(), Ctx(a), db.ids.Next(), limits, b);
     EXPECT_TRUE(v.ok());
     return v->conversation.id;
   }
   ConversationId Group(UserId owner, std::vector<UserId> members, ConversationKind kind = ConversationKind::kGroup) {
-    auto v = CreateGroup(db.txn(), Ctx(owner), db.ids, limits, CreateGroupRequest{kind, "g", std::move(members)});
+    auto v = CreateGroup(db.txn(), Ctx(owner), db.ids.Next(), limits, CreateGroupRequest{kind, "g", std::move(members)});
     EXPECT_TRUE(v.ok()) << v.error().message;
     return v->conversation.id;
   }
@@ -61,7 +61,7 @@ TEST_F(SyncTest, FreshInstallGetsEveryConversationWithItsNewestPage) {
   ASSERT_EQ(Find(r, d)->events.size(), 1u);
   EXPECT_EQ(Find(r, d)->events[0].text, "hello");
   EXPECT_NE(Find(r, g), nullptr);
-  EXPECT_GT(r.position.pts, 0);
+  EXPECT_GT(r.position.pts.at(0), 0);
 }
 
 TEST_F(SyncTest, ResumingReturnsOnlyWhatChanged) {
@@ -182,7 +182,7 @@ TEST_F(SyncTest, TokenFromTheFutureIsRefusedAndTooOldAsksForResync) {
   EXPECT_TRUE(r.resync_required);
   EXPECT_TRUE(r.conversations.empty());
   SyncPosition future;
-  future.pts = 1'000'000;
+  future.pts = {1'000'000};
   auto bad = CatchUp(db.txn(), Ctx(me), limits, future);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, ErrorCode::kBadRequest);

@@ -59,7 +59,7 @@ TEST_F(SqliteStoreTest, ConcurrentSendsGetDenseUniqueSequenceNumbers) {
       [&](StoreTxn& txn) -> Result<ConversationId> {
         NATTER_RETURN_IF_ERROR(txn.InsertUser(User{a, "a", "h", 0}));
         NATTER_RETURN_IF_ERROR(txn.InsertUser(User{b, "b", "h", 0}));
-        NATTER_TRY(auto view, chat::CreateDirect(txn, chat::Context{a, 0}, ids, chat::ChatLimits{}, b));
+        NATTER_TRY(auto view, chat::CreateDirect(txn, chat::Context{a, 0}, ids.Next(), chat::ChatLimits{}, b));
         return view.conversation.id;
       },
       [&](Result<ConversationId> r) {

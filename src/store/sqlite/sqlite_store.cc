@@ -59,7 +59,8 @@ class SqliteStore final : public Store {
 
   ~SqliteStore() override { Shutdown(); }
 
-  void Write(std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
+  // One partition: `partition` is always 0.
+  void Write(int, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
     {
       std::lock_guard lock(mu_);
       if (!stopping_ && writes_.size() < options_.max_queued_writes) {
@@ -71,7 +72,7 @@ class SqliteStore final : public Store {
     done(Unavailable(stopping_ ? "server is shutting down" : "storage is overloaded, retry later"));
   }
 
-  void Read(std::function<void(StoreTxn&)> op) override {
+  void Read(int, std::function<void(StoreTxn&)> op) override {
     {
       std::lock_guard lock(mu_);
       if (!stopping_) {

@@ -402,6 +402,12 @@ Status SqliteTxn::UpdateWatermarks(ConversationId c, UserId u, Seq seq) {
   return s.Run();
 }
 
+Result<std::vector<ConversationId>> SqliteTxn::ListConversationIds(UserId u) {
+  auto s = db_.Prepare("SELECT conversation_id FROM members WHERE user_id = ?");
+  s.Bind(1, u);
+  return All<ConversationId>(s, [](const Statement& s) { return s.Int(0); });
+}
+
 Result<std::vector<Conversation>> SqliteTxn::ListLargeConversations(UserId u) {
   auto s = db_.Prepare(
       "SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE large = 1 AND id IN "

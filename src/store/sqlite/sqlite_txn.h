@@ -47,6 +47,7 @@ class SqliteTxn final : public StoreTxn {
   Result<std::vector<Member>> ListMembers(ConversationId c) override;
   Result<int64_t> CountMembers(ConversationId c) override;
   Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) override;
+  Result<std::vector<ConversationId>> ListConversationIds(UserId u) override;
   Result<std::vector<Conversation>> ListLargeConversations(UserId u) override;
 
   Status InsertMessage(const Message& m) override;

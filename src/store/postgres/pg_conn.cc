@@ -1,0 +1,98 @@
+#include "store/postgres/pg_conn.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace natter::pg {
+
+int64_t Rows::Int(int row, int col) const {
+  const char* v = PQgetvalue(r_, row, col);
+  if (v[0] == 't') return 1;  // booleans read as numbers
+  if (v[0] == 'f') return 0;
+  return std::strtoll(v, nullptr, 10);
+}
+
+int64_t Rows::affected() const {
+  const char* n = PQcmdTuples(r_);
+  return n && *n ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+bool IsRetryable(std::string_view sqlstate) { return sqlstate == "40P01" || sqlstate == "40001"; }
+
+Connection::Connection(std::string conninfo, std::string label)
+    : conninfo_(std::move(conninfo)), label_(std::move(label)) {}
+
+Connection::~Connection() {
+  if (conn_) PQfinish(conn_);
+}
+
+Status Connection::EnsureConnected() {
+  if (!broken()) return OkStatus();
+  auto now = std::chrono::steady_clock::now();
+  if (conn_ != nullptr && now - last_attempt_ < std::chrono::seconds(1)) {
+    return Unavailable("storage " + label_ + " is unavailable");
+  }
+  last_attempt_ = now;
+  if (conn_) PQfinish(conn_);
+  prepared_.clear();
+  conn_ = PQconnectdb(conninfo_.c_str());
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    spdlog::warn("store: cannot connect to {}: {}", label_, PQerrorMessage(conn_));
+    return Unavailable("storage " + label_ + " is unavailable");
+  }
+  // Keep the server's notices (e.g. "relation already exists") out of stderr.
+  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  return OkStatus();
+}
+
+Error Connection::Failure(PGresult* r, std::string_view what) {
+  const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  last_sqlstate_ = state ? state : "";
+  std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
+  if (r) PQclear(r);
+  // Class 08 (connection), 57P0x (server shutting down), or no answer at all.
+  if (broken() || last_sqlstate_.empty() || last_sqlstate_.starts_with("08") ||
+      last_sqlstate_.starts_with("57P")) {
+    spdlog::warn("store: {} failed on {}: {}", what, label_, message);
+    return Unavailable("storage " + label_ + " is unavailable");
+  }
+  if (last_sqlstate_ == "23505") return Conflict("already exists");
+  if (IsRetryable(last_sqlstate_)) return Unavailable("storage conflict, retry");
+  spdlog::error("store: {} failed on {}: {}", what, label_, message);
+  return Internal("storage error");
+}
+
+Result<Rows> Connection::Query(const char* sql, std::initializer_list<Param> params) {
+  last_sqlstate_.clear();
+  NATTER_RETURN_IF_ERROR(EnsureConnected());
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    std::string name = "s" + std::to_string(prepared_.size());
+    PGresult* r = PQprepare(conn_, name.c_str(), sql, static_cast<int>(params.size()), nullptr);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) return Failure(r, "prepare");
+    PQclear(r);
+    it = prepared_.emplace(sql, std::move(name)).first;
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p.c_str());
+  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(),
+                               nullptr, nullptr, 0);
+  auto status = PQresultStatus(r);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return Failure(r, "query");
+  return Rows(r);
+}
+
+Status Connection::Exec(const std::string& sql) {
+  last_sqlstate_.clear();
+  NATTER_RETURN_IF_ERROR(EnsureConnected());
+  PGresult* r = PQexec(conn_, sql.c_str());
+  auto status = PQresultStatus(r);
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return Failure(r, "statement");
+  PQclear(r);
+  return OkStatus();
+}
+
+}  // namespace natter::pg

@@ -1,0 +1,134 @@
+#include "store/postgres/pg_migrations.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace natter::pg {
+namespace {
+
+// Append only: never edit a migration that has shipped.
+const char* const kMigrations[] = {
+    // 1: accounts, sessions, conversations and their timelines, per-user update log.
+    R"sql(
+CREATE TABLE users (
+  id BIGINT PRIMARY KEY,
+  handle TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_seen BIGINT NOT NULL DEFAULT 0,
+  presence_hidden BOOLEAN NOT NULL DEFAULT false
+);
+CREATE UNIQUE INDEX users_handle ON users (lower(handle));
+CREATE TABLE sessions (
+  id BIGINT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id),
+  device TEXT NOT NULL,
+  revoked BOOLEAN NOT NULL DEFAULT false,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE refresh_tokens (
+  token_hash TEXT PRIMARY KEY,
+  session_id BIGINT NOT NULL REFERENCES sessions(id),
+  used BOOLEAN NOT NULL DEFAULT false
+);
+CREATE TABLE conversations (
+  id BIGINT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  title TEXT NOT NULL DEFAULT '',
+  direct_key TEXT UNIQUE,
+  created_by BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_seq BIGINT NOT NULL DEFAULT 0,
+  last_activity BIGINT NOT NULL,
+  large BOOLEAN NOT NULL DEFAULT false
+);
+-- Members reference users on the accounts instance, so no foreign key to users.
+CREATE TABLE members (
+  conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+  user_id BIGINT NOT NULL,
+  role TEXT NOT NULL,
+  joined_at BIGINT NOT NULL,
+  read_seq BIGINT NOT NULL DEFAULT 0,
+  delivered_seq BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (conversation_id, user_id)
+);
+CREATE INDEX members_by_user ON members (user_id, conversation_id);
+CREATE TABLE messages (
+  conversation_id BIGINT NOT NULL,
+  seq BIGINT NOT NULL,
+  kind TEXT NOT NULL,
+  sender_id BIGINT NOT NULL,
+  client_msg_id TEXT,
+  body TEXT NOT NULL,
+  reply_to BIGINT,
+  target_seq BIGINT,
+  target_user BIGINT,
+  created_at BIGINT NOT NULL,
+  edited_at BIGINT,
+  deleted BOOLEAN NOT NULL DEFAULT false,
+  PRIMARY KEY (conversation_id, seq)
+);
+CREATE UNIQUE INDEX messages_idempotency ON messages (conversation_id, sender_id, client_msg_id)
+  WHERE client_msg_id IS NOT NULL;
+CREATE INDEX messages_targets ON messages (conversation_id, target_seq) WHERE target_seq IS NOT NULL;
+CREATE TABLE reactions (
+  conversation_id BIGINT NOT NULL,
+  message_seq BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  emoji TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, message_seq, user_id)
+);
+-- Each user's update log for the conversations on this instance: its head
+-- (pts, and the floor below which entries were pruned) and its entries.
+CREATE TABLE user_logs (
+  user_id BIGINT PRIMARY KEY,
+  pts BIGINT NOT NULL,
+  pts_floor BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE user_updates (
+  user_id BIGINT NOT NULL,
+  pts BIGINT NOT NULL,
+  conversation_id BIGINT NOT NULL,
+  seq BIGINT NOT NULL,
+  PRIMARY KEY (user_id, pts)
+);
+)sql",
+};
+
+}  // namespace
+
+int LatestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+void Migrate(Connection& conn) {
+  auto fail = [&](const std::string& what) {
+    throw std::runtime_error("migrating " + conn.label() + ": " + what);
+  };
+  if (auto st = conn.EnsureConnected(); !st.ok()) fail(st.error().message);
+  auto run = [&](const std::string& sql) {
+    if (auto st = conn.Exec(sql); !st.ok()) {
+      (void)conn.Exec("ROLLBACK");
+      fail(st.error().message);
+    }
+  };
+  run("BEGIN; SELECT pg_advisory_xact_lock(7368519);"
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL "
+      "DEFAULT now())");
+  auto current = conn.Query("SELECT coalesce(max(version), 0) FROM schema_migrations");
+  if (!current.ok()) {
+    (void)conn.Exec("ROLLBACK");
+    fail(current.error().message);
+  }
+  int version = static_cast<int>(current->Int(0, 0));
+  if (version > LatestSchemaVersion()) {
+    (void)conn.Exec("ROLLBACK");
+    fail("schema version " + std::to_string(version) + " is newer than this natterd (" +
+         std::to_string(LatestSchemaVersion()) + ")");
+  }
+  for (int v = version; v < LatestSchemaVersion(); ++v) {
+    run(std::string(kMigrations[v]) + "; INSERT INTO schema_migrations(version) VALUES (" +
+        std::to_string(v + 1) + ")");
+  }
+  run("COMMIT");
+}
+
+}  // namespace natter::pg

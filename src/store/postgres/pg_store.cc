@@ -1,0 +1,250 @@
+// The scale store: PostgreSQL instances, each one partition. Conversations are
+// spread over them by id (Store::PartitionOf); accounts live on the first.
+// Each partition has its own writer thread, which commits queued writes in
+// groups (many operations, one transaction, one commit), and reader threads;
+// every thread owns its connections, so nothing here blocks an I/O thread.
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include "store/postgres/pg_conn.h"
+#include "store/postgres/pg_migrations.h"
+#include "store/postgres/pg_txn.h"
+#include "store/store.h"
+
+namespace natter {
+namespace {
+
+using pg::Connection;
+
+// How often a batch that lost a deadlock or serialization race is run again.
+constexpr int kMaxBatchAttempts = 5;
+
+std::string Label(int partition) { return "postgres partition " + std::to_string(partition); }
+
+// One instance: its queues and threads.
+class Partition {
+ public:
+  Partition(const PostgresOptions& options, int index)
+      : options_(options), index_(index), conninfo_(options.instances[index]) {}
+
+  void Start() {
+    writer_ = std::thread([this] { WriterLoop(); });
+    pthread_setname_np(writer_.native_handle(), "pg-writer");
+    for (int i = 0; i < options_.reader_threads; ++i) {
+      readers_.emplace_back([this] { ReaderLoop(); });
+      pthread_setname_np(readers_.back().native_handle(), "pg-reader");
+    }
+  }
+
+  void Write(std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) {
+    {
+      std::lock_guard lock(mu_);
+      if (!stopping_ && writes_.size() < options_.max_queued_writes) {
+        writes_.push_back({std::move(op), std::move(done)});
+        write_cv_.notify_one();
+        return;
+      }
+    }
+    done(Unavailable(stopping_ ? "server is shutting down" : "storage is overloaded, retry later"));
+  }
+
+  void Read(std::function<void(StoreTxn&)> op) {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;  // shutting down: the callback's owner is going away too
+    reads_.push_back(std::move(op));
+    read_cv_.notify_one();
+  }
+
+  void Stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    write_cv_.notify_all();
+    read_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+    for (auto& t : readers_) t.join();
+    readers_.clear();
+    std::deque<std::function<void(StoreTxn&)>> dropped;
+    std::lock_guard lock(mu_);
+    dropped.swap(reads_);
+  }
+
+ private:
+  struct PendingWrite {
+    std::function<Status(StoreTxn&)> op;
+    std::function<void(Status)> done;
+  };
+
+  // Accounts live on partition 0; other partitions reach them over a
+  // connection of their own.
+  std::unique_ptr<Connection> AccountsConnection() const {
+    if (index_ == 0) return nullptr;
+    return std::make_unique<Connection>(options_.instances[0], Label(0));
+  }
+
+  void WriterLoop() {
+    Connection conn(conninfo_, Label(index_));
+    auto accounts = AccountsConnection();
+    pg::PgTxn txn(conn, accounts.get());
+    std::vector<PendingWrite> batch;
+    std::vector<Status> results;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        write_cv_.wait(lock, [this] { return stopping_ || !writes_.empty(); });
+        if (writes_.empty()) return;  // stopping and drained
+        while (!writes_.empty() && batch.size() < static_cast<size_t>(options_.max_batch)) {
+          batch.push_back(std::move(writes_.front()));
+          writes_.pop_front();
+        }
+      }
+      for (int attempt = 1;; ++attempt) {
+        bool retry = RunBatch(conn, txn, batch, results);
+        if (!retry || attempt == kMaxBatchAttempts) break;
+      }
+      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+      batch.clear();
+    }
+  }
+
+  // Runs `batch` in one transaction, a savepoint per operation so one failing
+  // operation undoes only itself. Returns true when the whole transaction lost
+  // a deadlock or serialization race and should run again.
+  bool RunBatch(Connection& conn, pg::PgTxn& txn, std::vector<PendingWrite>& batch, std::vector<Status>& results) {
+    results.clear();
+    Status begun = conn.Exec("BEGIN");
+    if (!begun.ok()) {
+      results.assign(batch.size(), Status(Unavailable("storage " + conn.label() + " is unavailable")));
+      return false;
+    }
+    for (auto& w : batch) {
+      Status st = RunOp(conn, txn, w.op);
+      if (!st.ok() && (conn.broken() || pg::IsRetryable(conn.last_sqlstate()))) {
+        bool retry = !conn.broken();
+        (void)conn.Exec("ROLLBACK");
+        results.assign(batch.size(), Status(Unavailable("storage " + conn.label() + " is unavailable")));
+        return retry;
+      }
+      results.push_back(std::move(st));
+    }
+    Status committed = conn.Exec("COMMIT");
+    if (!committed.ok()) {
+      // The outcome of a commit whose answer was lost is unknown: the client's
+      // retry with the same client_msg_id settles it (sends are idempotent).
+      bool retry = !conn.broken() && pg::IsRetryable(conn.last_sqlstate());
+      (void)conn.Exec("ROLLBACK");
+      results.assign(batch.size(), Status(Unavailable("storage commit failed")));
+      return retry;
+    }
+    return false;
+  }
+
+  // One operation inside its savepoint. An operation that hit a unique key
+  // another node committed meanwhile (two devices sending the same
+  // client_msg_id) runs once more: it then sees the committed row.
+  static Status RunOp(Connection& conn, pg::PgTxn& txn, const std::function<Status(StoreTxn&)>& op) {
+    Status st = OkStatus();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (Status sp = conn.Exec("SAVEPOINT op"); !sp.ok()) return sp;
+      st = RunGuarded(op, txn);
+      bool unique_race = !st.ok() && conn.last_sqlstate() == "23505";
+      if (st.ok()) return conn.Exec("RELEASE op");
+      if (conn.broken() || pg::IsRetryable(conn.last_sqlstate())) return st;
+      if (Status rb = conn.Exec("ROLLBACK TO op"); !rb.ok()) return rb;
+      if (!unique_race) return st;
+    }
+    return st;
+  }
+
+  static Status RunGuarded(const std::function<Status(StoreTxn&)>& op, StoreTxn& txn) {
+    try {
+      return op(txn);
+    } catch (const std::exception& e) {
+      spdlog::error("write operation threw: {}", e.what());
+      return Internal("internal error");
+    }
+  }
+
+  void ReaderLoop() {
+    Connection conn(conninfo_, Label(index_));
+    auto accounts = AccountsConnection();
+    pg::PgTxn txn(conn, accounts.get());
+    for (;;) {
+      std::function<void(StoreTxn&)> op;
+      {
+        std::unique_lock lock(mu_);
+        read_cv_.wait(lock, [this] { return stopping_ || !reads_.empty(); });
+        if (stopping_) return;
+        op = std::move(reads_.front());
+        reads_.pop_front();
+      }
+      // One snapshot for the whole operation (a catch-up reads the log and the
+      // timelines it points at). When the instance is down, the op still runs:
+      // its queries answer `unavailable`, which it passes on.
+      bool in_txn = conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();
+      op(txn);
+      if (in_txn) (void)conn.Exec("COMMIT");
+    }
+  }
+
+  const PostgresOptions& options_;
+  const int index_;
+  const std::string conninfo_;
+  std::mutex mu_;
+  std::condition_variable write_cv_;
+  std::condition_variable read_cv_;
+  std::deque<PendingWrite> writes_;
+  std::deque<std::function<void(StoreTxn&)>> reads_;
+  bool stopping_ = false;
+  std::thread writer_;
+  std::vector<std::thread> readers_;
+};
+
+class PostgresStore final : public Store {
+ public:
+  explicit PostgresStore(PostgresOptions options) : options_(std::move(options)) {
+    if (options_.instances.empty()) throw std::runtime_error("no PostgreSQL instance configured");
+    for (size_t i = 0; i < options_.instances.size(); ++i) {
+      Connection conn(options_.instances[i], Label(static_cast<int>(i)));
+      pg::Migrate(conn);
+      partitions_.push_back(std::make_unique<Partition>(options_, static_cast<int>(i)));
+    }
+    for (auto& p : partitions_) p->Start();
+  }
+
+  ~PostgresStore() override { Shutdown(); }
+
+  int Partitions() const override { return static_cast<int>(partitions_.size()); }
+
+  void Write(int partition, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
+    partitions_.at(partition)->Write(std::move(op), std::move(done));
+  }
+
+  void Read(int partition, std::function<void(StoreTxn&)> op) override {
+    partitions_.at(partition)->Read(std::move(op));
+  }
+
+  void Shutdown() override {
+    for (auto& p : partitions_) p->Stop();
+  }
+
+ private:
+  const PostgresOptions options_;
+  std::vector<std::unique_ptr<Partition>> partitions_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> OpenPostgresStore(const PostgresOptions& options) {
+  return std::make_unique<PostgresStore>(options);
+}
+
+}  // namespace natter

@@ -1,0 +1,440 @@
+#include "store/postgres/pg_txn.h"
+
+#include <algorithm>
+
+namespace natter::pg {
+namespace {
+
+#define USER_COLUMNS "id, handle, password_hash, created_at, last_seen, presence_hidden"
+#define CONVERSATION_COLUMNS \
+  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
+#define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
+#define MESSAGE_COLUMNS                                                                           \
+  "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
+  "target_seq, target_user, edited_at, deleted"
+
+User ReadUser(const Rows& r, int i) {
+  return User{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4), r.Bool(i, 5)};
+}
+
+Conversation ReadConversation(const Rows& r, int i) {
+  Conversation c;
+  c.id = r.Int(i, 0);
+  c.kind = ParseKind(r.Text(i, 1)).value_or(ConversationKind::kGroup);
+  c.title = r.Text(i, 2);
+  c.direct_key = r.Text(i, 3);
+  c.created_by = r.Int(i, 4);
+  c.created_at = r.Int(i, 5);
+  c.last_seq = r.Int(i, 6);
+  c.last_activity = r.Int(i, 7);
+  c.large = r.Bool(i, 8);
+  return c;
+}
+
+Member ReadMember(const Rows& r, int i) {
+  return Member{r.Int(i, 0), r.Int(i, 1), ParseRole(r.Text(i, 2)).value_or(Role::kReadOnly),
+                r.Int(i, 3), r.Int(i, 4), r.Int(i, 5)};
+}
+
+Message ReadMessage(const Rows& r, int i) {
+  Message m;
+  m.conversation_id = r.Int(i, 0);
+  m.seq = r.Int(i, 1);
+  m.sender_id = r.Int(i, 2);
+  m.client_msg_id = r.Text(i, 3);
+  m.text = r.Text(i, 4);
+  m.reply_to = r.OptInt(i, 5);
+  m.created_at = r.Int(i, 6);
+  m.kind = ParseEventKind(r.Text(i, 7)).value_or(EventKind::kMessage);
+  m.target_seq = r.OptInt(i, 8);
+  m.target_user = r.OptInt(i, 9);
+  m.edited_at = r.OptInt(i, 10);
+  m.deleted = r.Bool(i, 11);
+  return m;
+}
+
+template <class T, class Reader>
+std::vector<T> All(const Rows& r, Reader read) {
+  std::vector<T> out;
+  out.reserve(r.size());
+  for (int i = 0; i < r.size(); ++i) out.push_back(read(r, i));
+  return out;
+}
+
+template <class T, class Reader>
+std::optional<T> One(const Rows& r, Reader read) {
+  if (r.empty()) return std::nullopt;
+  return read(r, 0);
+}
+
+Param OptText(const std::string& s) { return s.empty() ? Param::Null() : Param(s); }
+
+}  // namespace
+
+Status PgTxn::InsertUser(const User& user) {
+  auto st = accounts_.Query("INSERT INTO users(id, handle, password_hash, created_at) VALUES($1,$2,$3,$4)",
+                            {user.id, user.handle, user.password_hash, user.created_at});
+  if (!st.ok() && st.error().code == ErrorCode::kConflict) return Conflict("handle is taken");
+  return st.ok() ? OkStatus() : Status(st.error());
+}
+
+Result<std::optional<User>> PgTxn::FindUserByHandle(std::string_view handle) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT " USER_COLUMNS " FROM users WHERE lower(handle) = lower($1)", {handle}));
+  return One<User>(r, ReadUser);
+}
+
+Result<std::optional<User>> PgTxn::FindUser(UserId id) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT " USER_COLUMNS " FROM users WHERE id = $1", {id}));
+  return One<User>(r, ReadUser);
+}
+
+Status PgTxn::InsertSession(const Session& s) {
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO sessions(id, user_id, device, revoked, created_at) "
+                                     "VALUES($1,$2,$3,$4,$5)",
+                                     {s.id, s.user_id, s.device, s.revoked, s.created_at}));
+  return OkStatus();
+}
+
+Result<std::optional<Session>> PgTxn::FindSession(SessionId id) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT id, user_id, device, revoked, created_at FROM sessions WHERE id = $1",
+                                     {id}));
+  return One<Session>(r, [](const Rows& r, int i) {
+    return Session{r.Int(i, 0), r.Int(i, 1), r.Text(i, 2), r.Bool(i, 3), r.Int(i, 4)};
+  });
+}
+
+Status PgTxn::RevokeSession(SessionId id) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE sessions SET revoked = true WHERE id = $1", {id}));
+  return OkStatus();
+}
+
+Status PgTxn::InsertRefreshToken(const RefreshTokenRecord& t) {
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO refresh_tokens(token_hash, session_id, used) VALUES($1,$2,$3)",
+                                     {t.token_hash, t.session_id, t.used}));
+  return OkStatus();
+}
+
+Result<std::optional<RefreshTokenRecord>> PgTxn::FindRefreshToken(std::string_view hash) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT token_hash, session_id, used FROM refresh_tokens WHERE token_hash = $1",
+                                     {hash}));
+  return One<RefreshTokenRecord>(r, [](const Rows& r, int i) {
+    return RefreshTokenRecord{r.Text(i, 0), r.Int(i, 1), r.Bool(i, 2)};
+  });
+}
+
+Status PgTxn::MarkRefreshTokenUsed(std::string_view hash) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE refresh_tokens SET used = true WHERE token_hash = $1", {hash}));
+  return OkStatus();
+}
+
+Status PgTxn::SetLastSeen(UserId id, int64_t ms) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE users SET last_seen = $1 WHERE id = $2", {ms, id}));
+  return OkStatus();
+}
+
+Status PgTxn::SetPresenceHidden(UserId id, bool hidden) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE users SET presence_hidden = $1 WHERE id = $2", {hidden, id}));
+  return OkStatus();
+}
+
+Result<std::vector<UserId>> PgTxn::ListContacts(UserId id, int limit) {
+  NATTER_TRY(auto r, db_.Query("SELECT DISTINCT o.user_id FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                               "JOIN members o ON o.conversation_id = m.conversation_id "
+                               "WHERE m.user_id = $1 AND NOT c.large AND o.user_id != m.user_id LIMIT $2",
+                               {id, limit}));
+  return All<UserId>(r, [](const Rows& r, int i) { return r.Int(i, 0); });
+}
+
+Result<bool> PgTxn::ShareConversation(UserId a, UserId b) {
+  NATTER_TRY(auto r, db_.Query("SELECT 1 FROM members m JOIN members o ON o.conversation_id = m.conversation_id "
+                               "JOIN conversations c ON c.id = m.conversation_id "
+                               "WHERE m.user_id = $1 AND o.user_id = $2 AND NOT c.large LIMIT 1",
+                               {a, b}));
+  return !r.empty();
+}
+
+Result<UpdateLogState> PgTxn::GetUpdateLogState(UserId id) {
+  NATTER_TRY(auto r, db_.Query("SELECT pts, pts_floor FROM user_logs WHERE user_id = $1", {id}));
+  if (r.empty()) return UpdateLogState{0, 0};
+  return UpdateLogState{r.Int(0, 0), r.Int(0, 1)};
+}
+
+Result<int64_t> PgTxn::AppendUserUpdate(UserId id, ConversationId c, Seq seq) {
+  // The log's head row is locked until commit, so concurrent writers (other
+  // nodes) number a user's entries one after the other, without gaps.
+  NATTER_TRY(auto head, db_.Query("INSERT INTO user_logs(user_id, pts) VALUES($1, 1) ON CONFLICT (user_id) "
+                                  "DO UPDATE SET pts = user_logs.pts + 1 RETURNING pts",
+                                  {id}));
+  int64_t pts = head.Int(0, 0);
+  NATTER_TRY(auto r, db_.Query("INSERT INTO user_updates(user_id, pts, conversation_id, seq) VALUES($1,$2,$3,$4)",
+                               {id, pts, c, seq}));
+  return pts;
+}
+
+Result<std::vector<UserUpdate>> PgTxn::UserUpdatesSince(UserId id, int64_t after, int limit) {
+  NATTER_TRY(auto r, db_.Query("SELECT pts, conversation_id, seq FROM user_updates WHERE user_id = $1 AND pts > $2 "
+                               "ORDER BY pts LIMIT $3",
+                               {id, after, limit}));
+  return All<UserUpdate>(r, [](const Rows& r, int i) { return UserUpdate{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2)}; });
+}
+
+Status PgTxn::PruneUserUpdates(UserId id, int64_t floor) {
+  NATTER_TRY(auto del, db_.Query("DELETE FROM user_updates WHERE user_id = $1 AND pts <= $2", {id, floor}));
+  NATTER_TRY(auto r, db_.Query("UPDATE user_logs SET pts_floor = greatest(pts_floor, $1) WHERE user_id = $2",
+                               {floor, id}));
+  return OkStatus();
+}
+
+Status PgTxn::InsertConversation(const Conversation& c) {
+  NATTER_TRY(auto r, db_.Query("INSERT INTO conversations(id, kind, title, direct_key, created_by, created_at, "
+                               "last_seq, last_activity, large) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                               {c.id, KindName(c.kind), c.title, OptText(c.direct_key), c.created_by, c.created_at,
+                                c.last_seq, c.last_activity, c.large}));
+  return OkStatus();
+}
+
+Result<std::optional<Conversation>> PgTxn::FindConversation(ConversationId id) {
+  NATTER_TRY(auto r, db_.Query("SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE id = $1", {id}));
+  return One<Conversation>(r, ReadConversation);
+}
+
+Result<std::optional<ConversationId>> PgTxn::FindDirect(std::string_view direct_key) {
+  NATTER_TRY(auto r, db_.Query("SELECT id FROM conversations WHERE direct_key = $1", {direct_key}));
+  return One<ConversationId>(r, [](const Rows& r, int i) { return r.Int(i, 0); });
+}
+
+Status PgTxn::UpdateTitle(ConversationId id, std::string_view title) {
+  NATTER_TRY(auto r, db_.Query("UPDATE conversations SET title = $1 WHERE id = $2", {title, id}));
+  return OkStatus();
+}
+
+Result<Seq> PgTxn::NextSeq(ConversationId id, int64_t now_ms) {
+  // The row lock this takes is held until commit: a second writer (on this or
+  // another node) waits, then continues from the committed value, so numbers
+  // stay dense, and a rolled-back transaction gives its number back.
+  NATTER_TRY(auto r, db_.Query("UPDATE conversations SET last_seq = last_seq + 1, last_activity = $1 WHERE id = $2 "
+                               "RETURNING last_seq",
+                               {now_ms, id}));
+  if (r.empty()) return NotFound("conversation not found");
+  return r.Int(0, 0);
+}
+
+Status PgTxn::InsertMember(const Member& m) {
+  NATTER_TRY(auto r, db_.Query("INSERT INTO members(" MEMBER_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6)",
+                               {m.conversation_id, m.user_id, RoleName(m.role), m.joined_at, m.read_seq,
+                                m.delivered_seq}));
+  return OkStatus();
+}
+
+Status PgTxn::DeleteMember(ConversationId c, UserId u) {
+  NATTER_TRY(auto r, db_.Query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2", {c, u}));
+  return OkStatus();
+}
+
+Status PgTxn::UpdateRole(ConversationId c, UserId u, Role role) {
+  NATTER_TRY(auto r, db_.Query("UPDATE members SET role = $1 WHERE conversation_id = $2 AND user_id = $3",
+                               {RoleName(role), c, u}));
+  return OkStatus();
+}
+
+Status PgTxn::SetLarge(ConversationId id) {
+  NATTER_TRY(auto r, db_.Query("UPDATE conversations SET large = true WHERE id = $1", {id}));
+  return OkStatus();
+}
+
+Status PgTxn::UpdateReadSeq(ConversationId c, UserId u, Seq seq) {
+  NATTER_TRY(auto r, db_.Query("UPDATE members SET read_seq = greatest(read_seq, $1) "
+                               "WHERE conversation_id = $2 AND user_id = $3",
+                               {seq, c, u}));
+  return OkStatus();
+}
+
+Status PgTxn::UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) {
+  NATTER_TRY(auto r, db_.Query("UPDATE members SET delivered_seq = greatest(delivered_seq, $1) "
+                               "WHERE conversation_id = $2 AND user_id = $3",
+                               {seq, c, u}));
+  return OkStatus();
+}
+
+Status PgTxn::UpdateWatermarks(ConversationId c, UserId u, Seq seq) {
+  NATTER_TRY(auto r, db_.Query("UPDATE members SET read_seq = greatest(read_seq, $1), "
+                               "delivered_seq = greatest(delivered_seq, $1) WHERE conversation_id = $2 AND user_id = $3",
+                               {seq, c, u}));
+  return OkStatus();
+}
+
+Result<std::optional<Member>> PgTxn::FindMember(ConversationId c, UserId u) {
+  NATTER_TRY(auto r, db_.Query("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = $1 AND user_id = $2",
+                               {c, u}));
+  return One<Member>(r, ReadMember);
+}
+
+Result<std::optional<std::pair<Conversation, Member>>> PgTxn::FindMembership(ConversationId c, UserId u) {
+  NATTER_TRY(auto r, db_.Query("SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
+                               "c.last_seq, c.last_activity, c.large, m.role, m.joined_at, m.read_seq, m.delivered_seq "
+                               "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                               "WHERE m.conversation_id = $1 AND m.user_id = $2",
+                               {c, u}));
+  return One<std::pair<Conversation, Member>>(r, [u](const Rows& r, int i) {
+    Conversation conv = ReadConversation(r, i);
+    Member m{conv.id, u, ParseRole(r.Text(i, 9)).value_or(Role::kReadOnly), r.Int(i, 10), r.Int(i, 11), r.Int(i, 12)};
+    return std::make_pair(std::move(conv), std::move(m));
+  });
+}
+
+Result<std::vector<Member>> PgTxn::ListMembers(ConversationId c) {
+  NATTER_TRY(auto r, db_.Query("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = $1 "
+                               "ORDER BY joined_at, user_id",
+                               {c}));
+  return All<Member>(r, ReadMember);
+}
+
+Result<int64_t> PgTxn::CountMembers(ConversationId c) {
+  NATTER_TRY(auto r, db_.Query("SELECT count(*) FROM members WHERE conversation_id = $1", {c}));
+  return r.Int(0, 0);
+}
+
+Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int limit) {
+  // One query: the conversations, the caller's membership, the unread count
+  // (others' live messages after the read mark) and the newest message.
+  NATTER_TRY(auto r, db_.Query(
+      "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
+      "c.last_seq, c.last_activity, c.large, m.role, m.read_seq, m.delivered_seq, "
+      "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
+      "   AND x.kind = 'message' AND NOT x.deleted AND x.sender_id != m.user_id), "
+      "l.conversation_id, l.seq, l.sender_id, coalesce(l.client_msg_id, ''), l.body, l.reply_to, l.created_at, "
+      "l.kind, l.target_seq, l.target_user, l.edited_at, l.deleted "
+      "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+      "LEFT JOIN LATERAL (SELECT * FROM messages y WHERE y.conversation_id = c.id AND y.kind = 'message' "
+      "   ORDER BY y.seq DESC LIMIT 1) l ON true "
+      "WHERE m.user_id = $1 ORDER BY c.last_activity DESC, c.id DESC LIMIT $2",
+      {u, limit}));
+  std::vector<ConversationSummary> out;
+  out.reserve(r.size());
+  for (int i = 0; i < r.size(); ++i) {
+    ConversationSummary summary;
+    summary.conversation = ReadConversation(r, i);
+    summary.my_role = ParseRole(r.Text(i, 9)).value_or(Role::kReadOnly);
+    summary.my_read_seq = r.Int(i, 10);
+    summary.my_delivered_seq = r.Int(i, 11);
+    summary.unread = r.Int(i, 12);
+    if (!r.IsNull(i, 13)) {
+      Message m;
+      m.conversation_id = r.Int(i, 13);
+      m.seq = r.Int(i, 14);
+      m.sender_id = r.Int(i, 15);
+      m.client_msg_id = r.Text(i, 16);
+      m.text = r.Text(i, 17);
+      m.reply_to = r.OptInt(i, 18);
+      m.created_at = r.Int(i, 19);
+      m.kind = ParseEventKind(r.Text(i, 20)).value_or(EventKind::kMessage);
+      m.target_seq = r.OptInt(i, 21);
+      m.target_user = r.OptInt(i, 22);
+      m.edited_at = r.OptInt(i, 23);
+      m.deleted = r.Bool(i, 24);
+      summary.last_message = std::move(m);
+    }
+    out.push_back(std::move(summary));
+  }
+  return out;
+}
+
+Result<std::vector<ConversationId>> PgTxn::ListConversationIds(UserId u) {
+  NATTER_TRY(auto r, db_.Query("SELECT conversation_id FROM members WHERE user_id = $1", {u}));
+  return All<ConversationId>(r, [](const Rows& r, int i) { return r.Int(i, 0); });
+}
+
+Result<std::vector<Conversation>> PgTxn::ListLargeConversations(UserId u) {
+  NATTER_TRY(auto r, db_.Query("SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE large AND id IN "
+                               "(SELECT conversation_id FROM members WHERE user_id = $1)",
+                               {u}));
+  return All<Conversation>(r, ReadConversation);
+}
+
+Status PgTxn::InsertMessage(const Message& m) {
+  NATTER_TRY(auto r, db_.Query("INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, "
+                               "created_at, kind, target_seq, target_user, edited_at, deleted) "
+                               "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+                               {m.conversation_id, m.seq, m.sender_id, OptText(m.client_msg_id), m.text, m.reply_to,
+                                m.created_at, EventKindName(m.kind), m.target_seq, m.target_user, m.edited_at,
+                                m.deleted}));
+  return OkStatus();
+}
+
+Result<std::optional<Message>> PgTxn::FindMessage(ConversationId c, Seq seq) {
+  NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq = $2",
+                               {c, seq}));
+  return One<Message>(r, ReadMessage);
+}
+
+Result<std::optional<Message>> PgTxn::FindByClientMsgId(ConversationId c, UserId sender,
+                                                        std::string_view client_msg_id) {
+  NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages "
+                               "WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3",
+                               {c, sender, client_msg_id}));
+  return One<Message>(r, ReadMessage);
+}
+
+Result<std::vector<Message>> PgTxn::History(const HistoryQuery& q) {
+  if (q.after) {
+    NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq > $2 "
+                                 "ORDER BY seq ASC LIMIT $3",
+                                 {q.conversation_id, *q.after, q.limit}));
+    return All<Message>(r, ReadMessage);
+  }
+  NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq < $2 "
+                               "ORDER BY seq DESC LIMIT $3",
+                               {q.conversation_id, q.before.value_or(INT64_MAX), q.limit}));
+  return All<Message>(r, ReadMessage);
+}
+
+Status PgTxn::UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) {
+  NATTER_TRY(auto r, db_.Query("UPDATE messages SET body = $1, edited_at = $2 WHERE conversation_id = $3 AND seq = $4",
+                               {text, edited_at, c, seq}));
+  return OkStatus();
+}
+
+Status PgTxn::EraseMessage(ConversationId c, Seq seq) {
+  NATTER_TRY(auto a, db_.Query("UPDATE messages SET body = '', deleted = true WHERE conversation_id = $1 AND seq = $2",
+                               {c, seq}));
+  NATTER_TRY(auto b, db_.Query("UPDATE messages SET body = '' WHERE conversation_id = $1 AND target_seq = $2 "
+                               "AND kind IN ('edit', 'reaction')",
+                               {c, seq}));
+  NATTER_TRY(auto d, db_.Query("DELETE FROM reactions WHERE conversation_id = $1 AND message_seq = $2", {c, seq}));
+  return OkStatus();
+}
+
+Result<bool> PgTxn::SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) {
+  NATTER_TRY(auto r, db_.Query("INSERT INTO reactions(conversation_id, message_seq, user_id, emoji) "
+                               "VALUES($1,$2,$3,$4) ON CONFLICT (conversation_id, message_seq, user_id) "
+                               "DO UPDATE SET emoji = excluded.emoji WHERE reactions.emoji != excluded.emoji",
+                               {c, seq, u, emoji}));
+  return r.affected() > 0;
+}
+
+Result<bool> PgTxn::RemoveReaction(ConversationId c, Seq seq, UserId u) {
+  NATTER_TRY(auto r, db_.Query("DELETE FROM reactions WHERE conversation_id = $1 AND message_seq = $2 AND user_id = $3",
+                               {c, seq, u}));
+  return r.affected() > 0;
+}
+
+Status PgTxn::LoadReactions(std::vector<Message>& messages) {
+  if (messages.empty()) return OkStatus();
+  Seq low = messages.front().seq, high = messages.front().seq;
+  for (const auto& m : messages) {
+    low = std::min(low, m.seq);
+    high = std::max(high, m.seq);
+  }
+  NATTER_TRY(auto r, db_.Query("SELECT message_seq, user_id, emoji FROM reactions WHERE conversation_id = $1 "
+                               "AND message_seq BETWEEN $2 AND $3 ORDER BY message_seq, user_id",
+                               {messages.front().conversation_id, low, high}));
+  for (int i = 0; i < r.size(); ++i) {
+    Seq seq = r.Int(i, 0);
+    for (auto& m : messages) {
+      if (m.seq == seq) m.reactions.push_back(Reaction{r.Int(i, 1), r.Text(i, 2)});
+    }
+  }
+  return OkStatus();
+}
+
+}  // namespace natter::pg

@@ -1,0 +1,74 @@
+// StoreTxn over one PostgreSQL connection, on one partition. The transaction
+// itself (BEGIN/COMMIT, savepoints) is managed by the store threads; this
+// class only runs the statements. Accounts (users, sessions, refresh tokens)
+// live on the first instance: on other partitions they are read and written
+// through `accounts`, outside this partition's transaction (an account never
+// goes away, so nothing a transaction here decides can be undone there).
+// Not thread-safe: used on the thread that owns the connections.
+#pragma once
+
+#include "store/postgres/pg_conn.h"
+#include "store/store.h"
+
+namespace natter::pg {
+
+class PgTxn final : public StoreTxn {
+ public:
+  // `accounts` is null on the first partition (its own connection serves).
+  PgTxn(Connection& conn, Connection* accounts) : db_(conn), accounts_(accounts ? *accounts : conn) {}
+
+  Status InsertUser(const User& user) override;
+  Result<std::optional<User>> FindUserByHandle(std::string_view handle) override;
+  Result<std::optional<User>> FindUser(UserId id) override;
+  Status InsertSession(const Session& session) override;
+  Result<std::optional<Session>> FindSession(SessionId id) override;
+  Status RevokeSession(SessionId id) override;
+  Status InsertRefreshToken(const RefreshTokenRecord& token) override;
+  Result<std::optional<RefreshTokenRecord>> FindRefreshToken(std::string_view hash) override;
+  Status MarkRefreshTokenUsed(std::string_view hash) override;
+  Status SetLastSeen(UserId id, int64_t ms) override;
+  Status SetPresenceHidden(UserId id, bool hidden) override;
+  Result<std::vector<UserId>> ListContacts(UserId id, int limit) override;
+  Result<bool> ShareConversation(UserId a, UserId b) override;
+  Result<UpdateLogState> GetUpdateLogState(UserId id) override;
+  Result<int64_t> AppendUserUpdate(UserId id, ConversationId c, Seq seq) override;
+  Result<std::vector<UserUpdate>> UserUpdatesSince(UserId id, int64_t after, int limit) override;
+  Status PruneUserUpdates(UserId id, int64_t floor) override;
+
+  Status InsertConversation(const Conversation& c) override;
+  Result<std::optional<Conversation>> FindConversation(ConversationId id) override;
+  Result<std::optional<ConversationId>> FindDirect(std::string_view direct_key) override;
+  Status UpdateTitle(ConversationId id, std::string_view title) override;
+  Result<Seq> NextSeq(ConversationId id, int64_t now_ms) override;
+  Status InsertMember(const Member& m) override;
+  Status DeleteMember(ConversationId c, UserId u) override;
+  Status UpdateRole(ConversationId c, UserId u, Role role) override;
+  Status SetLarge(ConversationId id) override;
+  Status UpdateReadSeq(ConversationId c, UserId u, Seq seq) override;
+  Status UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) override;
+  Status UpdateWatermarks(ConversationId c, UserId u, Seq seq) override;
+  Result<std::optional<Member>> FindMember(ConversationId c, UserId u) override;
+  Result<std::optional<std::pair<Conversation, Member>>> FindMembership(ConversationId c, UserId u) override;
+  Result<std::vector<Member>> ListMembers(ConversationId c) override;
+  Result<int64_t> CountMembers(ConversationId c) override;
+  Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) override;
+  Result<std::vector<ConversationId>> ListConversationIds(UserId u) override;
+  Result<std::vector<Conversation>> ListLargeConversations(UserId u) override;
+
+  Status InsertMessage(const Message& m) override;
+  Result<std::optional<Message>> FindMessage(ConversationId c, Seq seq) override;
+  Result<std::optional<Message>> FindByClientMsgId(ConversationId c, UserId sender,
+                                                   std::string_view client_msg_id) override;
+  Result<std::vector<Message>> History(const HistoryQuery& q) override;
+  Status UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) override;
+  Status EraseMessage(ConversationId c, Seq seq) override;
+  Result<bool> SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) override;
+  Result<bool> RemoveReaction(ConversationId c, Seq seq, UserId u) override;
+  Status LoadReactions(std::vector<Message>& messages) override;
+
+ private:
+  Connection& db_;
+  Connection& accounts_;
+};
+
+}  // namespace natter::pg
