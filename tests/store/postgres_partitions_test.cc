@@ -1,0 +1,116 @@
+// What only a partitioned store must get right: conversations live on the
+// instance their id picks, and two nodes (two stores over the same
+// instances) writing to one conversation at once keep its sequence dense and
+// its sends idempotent.
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "store/store_contract.h"
+
+namespace natter::testing {
+namespace {
+
+using PostgresPartitions = StoreContractTest;
+
+int64_t CountRows(const std::string& url, const std::string& sql) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  PGresult* r = PQexec(conn, sql.c_str());
+  int64_t n = PQresultStatus(r) == PGRES_TUPLES_OK ? std::atoll(PQgetvalue(r, 0, 0)) : -1;
+  PQclear(r);
+  PQfinish(conn);
+  return n;
+}
+
+TEST_P(PostgresPartitions, ConversationsLiveOnTheInstanceTheirIdPicks) {
+  ASSERT_EQ(store->Partitions(), 2);
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId on0 = AddGroup(a, {b}, 0), on1 = AddGroup(a, {b}, 1);
+  ASSERT_TRUE(Send(*store, on0, a, "x").ok());
+  ASSERT_TRUE(Send(*store, on1, a, "x").ok());
+  ASSERT_TRUE(Send(*store, on1, b, "y").ok());
+  auto count = [&](int instance, ConversationId c) {
+    return CountRows(urls[instance], "SELECT count(*) FROM messages WHERE conversation_id = " + std::to_string(c));
+  };
+  EXPECT_EQ(count(0, on0), 1);
+  EXPECT_EQ(count(1, on0), 0);
+  EXPECT_EQ(count(0, on1), 0);
+  EXPECT_EQ(count(1, on1), 2);
+  // Accounts only on the first instance.
+  EXPECT_EQ(CountRows(urls[0], "SELECT count(*) FROM users"), 2);
+  EXPECT_EQ(CountRows(urls[1], "SELECT count(*) FROM users"), 0);
+  // Each partition keeps its own update log per user: b's pts counts b's
+  // changes there (the group's creation, then a's message; b's own send too).
+  auto state = ReadSync<UpdateLogState>(*store, 1, [=](StoreTxn& txn) { return txn.GetUpdateLogState(b); });
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->pts, 3);
+  state = ReadSync<UpdateLogState>(*store, 0, [=](StoreTxn& txn) { return txn.GetUpdateLogState(b); });
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->pts, 2);
+}
+
+TEST_P(PostgresPartitions, TwoNodesWritingOneConversationKeepSeqDense) {
+  auto other = Open();
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId conv = AddGroup(a, {b}, 1);
+  constexpr int kPerNode = 200;
+  std::mutex mu;
+  std::multiset<Seq> seqs;
+  std::atomic<int> failures{0};
+  auto run = [&](Store& node, UserId from, const std::string& prefix) {
+    std::atomic<int> done{0};
+    for (int i = 0; i < kPerNode; ++i) {
+      chat::SendRequest req{conv, prefix + std::to_string(i), "hi", {}};
+      node.WriteResult<chat::SendResult>(
+          node.PartitionOf(conv),
+          [=, this](StoreTxn& txn) { return chat::SendMessage(txn, chat::Context{from, 0}, limits, req); },
+          [&](Result<chat::SendResult> r) {
+            if (r.ok()) {
+              std::lock_guard lock(mu);
+              seqs.insert(r->message.seq);
+            } else {
+              ++failures;
+            }
+            ++done;
+          });
+    }
+    for (int i = 0; i < 3000 && done.load() < kPerNode; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  };
+  std::thread t1([&] { run(*store, a, "n1-"); });
+  std::thread t2([&] { run(*other, b, "n2-"); });
+  t1.join();
+  t2.join();
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_EQ(seqs.size(), 2u * kPerNode);
+  EXPECT_EQ(std::set<Seq>(seqs.begin(), seqs.end()).size(), seqs.size()) << "a seq was given twice";
+  EXPECT_EQ(*seqs.begin(), 1);
+  EXPECT_EQ(*seqs.rbegin(), 2 * kPerNode);
+  EXPECT_EQ(CountRows(urls[1], "SELECT count(*) FROM messages WHERE conversation_id = " + std::to_string(conv)),
+            2 * kPerNode);
+}
+
+TEST_P(PostgresPartitions, SameClientMsgIdOnTwoNodesIsStoredOnce) {
+  auto other = Open();
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId conv = AddGroup(a, {b}, 1);
+  for (int round = 0; round < 20; ++round) {
+    std::string id = "retry-" + std::to_string(round);
+    Result<chat::SendResult> r1 = Internal("unset"), r2 = Internal("unset");
+    std::thread t1([&] { r1 = Send(*store, conv, a, id); });
+    std::thread t2([&] { r2 = Send(*other, conv, a, id); });
+    t1.join();
+    t2.join();
+    ASSERT_TRUE(r1.ok()) << r1.error().message;
+    ASSERT_TRUE(r2.ok()) << r2.error().message;
+    EXPECT_EQ(r1->message.seq, r2->message.seq);
+    EXPECT_NE(r1->duplicate, r2->duplicate);
+  }
+  EXPECT_EQ(CountRows(urls[1], "SELECT count(*) FROM messages WHERE conversation_id = " + std::to_string(conv)), 20);
+  EXPECT_EQ(CountRows(urls[1], "SELECT max(seq) FROM messages WHERE conversation_id = " + std::to_string(conv)), 20);
+}
+
+INSTANTIATE_TEST_SUITE_P(Postgres, PostgresPartitions, ::testing::ValuesIn(PostgresParams()));
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PostgresPartitions);
+
+}  // namespace
+}  // namespace natter::testing

@@ -1,0 +1,142 @@
+// The fixture of the Store contract suite: one store of the kind named by the
+// test parameter ("sqlite", or "postgres" over NATTER_TEST_POSTGRES), empty
+// at the start of every test, and synchronous helpers over its callbacks.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "chat/conversations.h"
+#include "chat/send_message.h"
+#include "fakes/temp_db.h"
+#include "store/store.h"
+
+namespace natter::testing {
+
+// The PostgreSQL instances of NATTER_TEST_POSTGRES (libpq URLs, comma separated).
+inline std::vector<std::string> PostgresUrls() {
+  const char* env = std::getenv("NATTER_TEST_POSTGRES");
+  std::vector<std::string> urls;
+  if (!env) return urls;
+  std::string s = env;
+  for (size_t start = 0; start < s.size();) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    if (comma > start) urls.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return urls;
+}
+
+// The "postgres" parameter when instances are configured, none otherwise
+// (ctest runs the PostgreSQL suite apart, with instances, and fails it if it
+// finds no test).
+inline std::vector<std::string> PostgresParams() {
+  return PostgresUrls().empty() ? std::vector<std::string>{} : std::vector<std::string>{"postgres"};
+}
+
+// Every table gone, so a test starts from an empty, freshly migrated store.
+inline void ResetPostgres(const std::string& url) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  ASSERT_EQ(PQstatus(conn), CONNECTION_OK) << PQerrorMessage(conn);
+  PGresult* r = PQexec(conn, "SET client_min_messages = warning; DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+  EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn);
+  PQclear(r);
+  PQfinish(conn);
+}
+
+// Runs `fn` as one write on `partition` and waits for its durable result.
+template <class T, class Fn>
+Result<T> WriteSync(Store& store, int partition, Fn fn) {
+  auto promise = std::make_shared<std::promise<Result<T>>>();
+  auto future = promise->get_future();
+  store.WriteResult<T>(partition, std::move(fn), [promise](Result<T> r) { promise->set_value(std::move(r)); });
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return Internal("timed out");
+  return future.get();
+}
+
+template <class T, class Fn>
+Result<T> ReadSync(Store& store, int partition, Fn fn) {
+  auto promise = std::make_shared<std::promise<Result<T>>>();
+  auto future = promise->get_future();
+  store.ReadResult<T>(partition, std::move(fn), [promise](Result<T> r) { promise->set_value(std::move(r)); });
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return Internal("timed out");
+  return future.get();
+}
+
+class StoreContractTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == "sqlite") {
+      dir = MakeTempDir("natter-store");
+    } else {
+      urls = PostgresUrls();
+      ASSERT_FALSE(urls.empty());
+      for (const auto& url : urls) ResetPostgres(url);
+    }
+    store = Open();
+  }
+  void TearDown() override {
+    store.reset();
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+
+  // Another store over the same data: a second node of a cluster.
+  std::unique_ptr<Store> Open() {
+    if (GetParam() == "sqlite") return OpenSqliteStore(SqliteOptions{dir + "/natter.db"});
+    return OpenPostgresStore(PostgresOptions{urls});
+  }
+
+  UserId AddUser(const std::string& handle) {
+    UserId id = ids.Next();
+    auto r = WriteSync<bool>(*store, 0, [=](StoreTxn& txn) -> Result<bool> {
+      NATTER_RETURN_IF_ERROR(txn.InsertUser(User{id, handle, "hash", 0}));
+      return true;
+    });
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return id;
+  }
+
+  // A new conversation id that places it on `partition`.
+  ConversationId NewConversationId(int partition) {
+    ConversationId id = ids.Next();
+    while (store->PartitionOf(id) != partition) id = ids.Next();
+    return id;
+  }
+
+  ConversationId AddGroup(UserId owner, std::vector<UserId> members, int partition = 0) {
+    ConversationId id = NewConversationId(partition);
+    auto r = WriteSync<ConversationId>(*store, partition, [=, this](StoreTxn& txn) -> Result<ConversationId> {
+      NATTER_TRY(auto view, chat::CreateGroup(txn, chat::Context{owner, 1000}, id, limits,
+                                              chat::CreateGroupRequest{ConversationKind::kGroup, "g", members}));
+      return view.conversation.id;
+    });
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : 0;
+  }
+
+  Result<chat::SendResult> Send(Store& s, ConversationId conv, UserId from, const std::string& client_id,
+                                const std::string& text = "hello") {
+    chat::SendRequest req{conv, client_id, text, {}};
+    return WriteSync<chat::SendResult>(s, s.PartitionOf(conv), [=, this](StoreTxn& txn) {
+      return chat::SendMessage(txn, chat::Context{from, 2000}, limits, req);
+    });
+  }
+
+  std::string dir;
+  std::vector<std::string> urls;
+  std::unique_ptr<Store> store;
+  ManualClock clock{1'800'000'000'000};
+  IdGenerator ids{clock, 2};
+  chat::ChatLimits limits;
+};
+
+}  // namespace natter::testing

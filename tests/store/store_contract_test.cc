@@ -1,0 +1,227 @@
+// The Store contract: every implementation (embedded SQLite, PostgreSQL with
+// two instances) must pass the same tests. Writes from many threads commit in
+// groups, each op isolated by its savepoint, `done` only after the commit;
+// sequence numbers stay dense; the StoreTxn operations mean the same thing.
+//
+// The PostgreSQL instances come from NATTER_TEST_POSTGRES (libpq URLs, comma
+// separated), which scripts/with-postgres.sh sets; ctest runs this suite that
+// way (tests/CMakeLists.txt), and fails it when no instance is there.
+#include "store/store_contract.h"
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+namespace natter::testing {
+namespace {
+
+using StoreContract = StoreContractTest;
+
+TEST_P(StoreContract, ConcurrentSendsGetDenseUniqueSequenceNumbers) {
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
+  constexpr int kThreads = 8, kPerThread = 150;
+  std::mutex mu;
+  std::set<Seq> seqs;
+  std::atomic<int> failures{0}, done{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        chat::SendRequest req{conv, std::to_string(t) + "-" + std::to_string(i), "hello", {}};
+        store->WriteResult<chat::SendResult>(
+            store->PartitionOf(conv),
+            [=, this](StoreTxn& txn) { return chat::SendMessage(txn, chat::Context{t % 2 ? a : b, 0}, limits, req); },
+            [&](Result<chat::SendResult> r) {
+              if (r.ok()) {
+                std::lock_guard lock(mu);
+                seqs.insert(r->message.seq);
+              } else {
+                ++failures;
+              }
+              ++done;
+            });
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 3000 && done.load() < kThreads * kPerThread; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(done.load(), kThreads * kPerThread);
+  EXPECT_EQ(failures.load(), 0);
+  ASSERT_EQ(seqs.size(), static_cast<size_t>(kThreads * kPerThread));
+  EXPECT_EQ(*seqs.begin(), 1);  // the group's creation made no timeline entry
+  EXPECT_EQ(*seqs.rbegin(), kThreads * kPerThread);
+}
+
+TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
+  std::vector<std::future<Status>> results;
+  for (int i = 0; i < 3; ++i) {
+    auto p = std::make_shared<std::promise<Status>>();
+    results.push_back(p->get_future());
+    UserId id = ids.Next();
+    store->Write(
+        0,
+        [id, i](StoreTxn& txn) -> Status {
+          NATTER_RETURN_IF_ERROR(txn.InsertUser(User{id, "user" + std::to_string(i), "h", 0}));
+          if (i == 1) return Conflict("made to fail after writing");
+          return OkStatus();
+        },
+        [p](Status st) { p->set_value(std::move(st)); });
+  }
+  EXPECT_TRUE(results[0].get().ok());
+  Status failed = results[1].get();
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::kConflict);
+  EXPECT_TRUE(results[2].get().ok());
+  for (int i = 0; i < 3; ++i) {
+    auto found = ReadSync<bool>(*store, 0, [i](StoreTxn& txn) -> Result<bool> {
+      NATTER_TRY(auto u, txn.FindUserByHandle("user" + std::to_string(i)));
+      return u.has_value();
+    });
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(*found, i != 1) << i;  // the failing op's savepoint was rolled back
+  }
+}
+
+TEST_P(StoreContract, DataSurvivesReopening) {
+  UserId a = AddUser("kept"), b = AddUser("other");
+  ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
+  ASSERT_TRUE(Send(*store, conv, a, "m1").ok());
+  store.reset();
+  store = Open();
+  auto user = ReadSync<bool>(*store, 0, [](StoreTxn& txn) -> Result<bool> {
+    NATTER_TRY(auto u, txn.FindUserByHandle("KEPT"));  // handles compare case-insensitively
+    return u.has_value();
+  });
+  ASSERT_TRUE(user.ok());
+  EXPECT_TRUE(*user);
+  auto message = ReadSync<std::optional<Message>>(*store, store->PartitionOf(conv),
+                                                  [conv](StoreTxn& txn) { return txn.FindMessage(conv, 1); });
+  ASSERT_TRUE(message.ok() && message->has_value());
+  EXPECT_EQ((*message)->text, "hello");
+}
+
+TEST_P(StoreContract, HandleTakenIsAConflict) {
+  AddUser("dup");
+  UserId id = ids.Next();
+  auto r = WriteSync<bool>(*store, 0, [=](StoreTxn& txn) -> Result<bool> {
+    NATTER_RETURN_IF_ERROR(txn.InsertUser(User{id, "DUP", "h", 0}));
+    return true;
+  });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kConflict);
+}
+
+TEST_P(StoreContract, RetriedSendIsIdempotent) {
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId conv = AddGroup(a, {b});
+  auto first = Send(*store, conv, a, "same", "one");
+  auto again = Send(*store, conv, a, "same", "one");
+  ASSERT_TRUE(first.ok() && again.ok());
+  EXPECT_FALSE(first->duplicate);
+  EXPECT_TRUE(again->duplicate);
+  EXPECT_EQ(again->message.seq, first->message.seq);
+  // The same id for other text is a client bug, not a retry.
+  auto reused = Send(*store, conv, a, "same", "two");
+  ASSERT_FALSE(reused.ok());
+  EXPECT_EQ(reused.error().code, ErrorCode::kConflict);
+  // Another sender may use the same client id.
+  auto other = Send(*store, conv, b, "same");
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->duplicate);
+}
+
+TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
+  UserId a = AddUser("a"), b = AddUser("b"), c = AddUser("c");
+  int last = store->Partitions() - 1;
+  ConversationId conv = AddGroup(a, {b}, last);
+  ASSERT_TRUE(Send(*store, conv, a, "m1", "first").ok());
+  ASSERT_TRUE(Send(*store, conv, b, "m2", "second").ok());
+  auto r = WriteSync<bool>(*store, last, [=](StoreTxn& txn) -> Result<bool> {
+    // Watermarks only move forward.
+    NATTER_RETURN_IF_ERROR(txn.UpdateReadSeq(conv, b, 2));
+    NATTER_RETURN_IF_ERROR(txn.UpdateReadSeq(conv, b, 1));
+    NATTER_TRY(auto m, txn.FindMember(conv, b));
+    if (!m || m->read_seq != 2) return Internal("read_seq went back");
+    // Reactions report whether anything changed.
+    NATTER_TRY(bool set, txn.SetReaction(conv, 1, b, "👍"));
+    NATTER_TRY(bool same, txn.SetReaction(conv, 1, b, "👍"));
+    NATTER_TRY(bool removed, txn.RemoveReaction(conv, 1, c));
+    if (!set || same || removed) return Internal("reaction changes misreported");
+    // Erasing a message erases its text.
+    NATTER_RETURN_IF_ERROR(txn.EraseMessage(conv, 2));
+    NATTER_TRY(auto erased, txn.FindMessage(conv, 2));
+    if (!erased || !erased->deleted || !erased->text.empty()) return Internal("not erased");
+    return true;
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+
+  auto history = ReadSync<std::vector<Message>>(*store, last, [=](StoreTxn& txn) -> Result<std::vector<Message>> {
+    HistoryQuery q;
+    q.conversation_id = conv;
+    q.before = 3;
+    NATTER_TRY(auto page, txn.History(q));
+    NATTER_RETURN_IF_ERROR(txn.LoadReactions(page));
+    return page;
+  });
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].seq, 2);  // newest first
+  EXPECT_EQ((*history)[1].text, "first");
+  ASSERT_EQ((*history)[1].reactions.size(), 1u);
+  EXPECT_EQ((*history)[1].reactions[0].emoji, "👍");
+
+  // A's list: unread counts others' live messages after the read mark; the
+  // preview is the newest message.
+  auto list = ReadSync<std::vector<ConversationSummary>>(*store, last,
+                                                         [=](StoreTxn& txn) { return txn.ListConversations(a, 10); });
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].unread, 0);  // b's message was erased
+  ASSERT_TRUE((*list)[0].last_message.has_value());
+  EXPECT_EQ((*list)[0].last_message->seq, 2);
+
+  auto of_c = ReadSync<std::vector<ConversationId>>(*store, last,
+                                                    [=](StoreTxn& txn) { return txn.ListConversationIds(c); });
+  ASSERT_TRUE(of_c.ok());
+  EXPECT_TRUE(of_c->empty());
+  auto of_b = ReadSync<std::vector<ConversationId>>(*store, last,
+                                                    [=](StoreTxn& txn) { return txn.ListConversationIds(b); });
+  ASSERT_TRUE(of_b.ok());
+  EXPECT_EQ(*of_b, std::vector<ConversationId>{conv});
+  auto contacts = ReadSync<std::vector<UserId>>(*store, last, [=](StoreTxn& txn) { return txn.ListContacts(a, 10); });
+  ASSERT_TRUE(contacts.ok());
+  EXPECT_EQ(*contacts, std::vector<UserId>{b});
+}
+
+TEST_P(StoreContract, UpdateLogIsDenseAndPrunes) {
+  UserId a = AddUser("a");
+  int last = store->Partitions() - 1;
+  auto r = WriteSync<bool>(*store, last, [=](StoreTxn& txn) -> Result<bool> {
+    for (int i = 1; i <= 5; ++i) {
+      NATTER_TRY(int64_t pts, txn.AppendUserUpdate(a, 77, i));
+      if (pts != i) return Internal("pts " + std::to_string(pts) + " at append " + std::to_string(i));
+    }
+    NATTER_RETURN_IF_ERROR(txn.PruneUserUpdates(a, 3));
+    return true;
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto state = ReadSync<UpdateLogState>(*store, last, [=](StoreTxn& txn) { return txn.GetUpdateLogState(a); });
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->pts, 5);
+  EXPECT_EQ(state->pts_floor, 3);
+  auto since = ReadSync<std::vector<UserUpdate>>(*store, last,
+                                                 [=](StoreTxn& txn) { return txn.UserUpdatesSince(a, 0, 100); });
+  ASSERT_TRUE(since.ok());
+  ASSERT_EQ(since->size(), 2u);
+  EXPECT_EQ((*since)[0].pts, 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Values("sqlite"));
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreContract, ::testing::ValuesIn(PostgresParams()));
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StoreContract);
+
+}  // namespace
+}  // namespace natter::testing
