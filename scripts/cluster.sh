@@ -284,6 +284,7 @@ stop_components() {
       kill -s "$sig" "$rec_pid" 2>/dev/null || true
       signalled+=("$name")
     else
+      say "$name is not running"
       rm -f "$run_dir/$name.pid"
     fi
   done
