@@ -36,8 +36,8 @@ Commands:
   status                what runs, each node's /readyz, NATS routes, HAProxy's view of the nodes
   env                   KEY=VALUE lines for scripts and tests: URLs, ports, pids of what runs
   clean                 stop, then delete the state directory
-  start-node N|all [--no-wait]   start natterd node(s); waits for /readyz 200
-                                 (--no-wait: only for the process to answer /healthz)
+  start-node N|all [--no-wait]   start natterd node(s); waits for /readyz 200 and for HAProxy
+                                 to see it UP (--no-wait: only for /healthz)
   stop-node N|all       SIGTERM: the node finishes in-flight commits and closes clients with 1001
   kill-node N|all       SIGKILL
   start-nats N|all      start NATS server(s); waits for its routes to the others that run
@@ -677,11 +677,17 @@ start_proxy() {
   # Ready when it sends traffic to every node that runs.
   for ((n = 1; n <= node_count; n++)); do
     running "node-$n" || continue
-    if ! wait_until "$name" proxy_server_up "$n"; then
-      warn "HAProxy does not see node$n UP after ${wait_s}s (state: $(proxy_server_state "$n" || true))"
-      return $EXIT_FAILED
-    fi
+    wait_proxy_sees "$n" || return $EXIT_FAILED
   done
+}
+
+# Waits until HAProxy (when it runs) has node N UP, so a test's next request through the
+# proxy can reach it.
+wait_proxy_sees() {
+  running proxy || return 0
+  wait_until proxy proxy_server_up "$1" && return 0
+  warn "HAProxy does not see node$1 UP after ${wait_s}s (state: $(proxy_server_state "$1" || true))"
+  return $EXIT_FAILED
 }
 
 # ---------------------------------------------------------------------------------------
@@ -943,7 +949,12 @@ main() {
       ((node_count > 0)) || fail $EXIT_USAGE "this cluster has no natterd nodes (NATTER_CLUSTER_NODES=0)"
       select_instances "$arg" "$node_count" node "node"
       case $cmd in
-        start-node) start_nodes "${target_numbers[@]}" ;;
+        start-node)
+          start_nodes "${target_numbers[@]}"
+          if [[ $no_wait == 0 ]]; then
+            for n in "${target_numbers[@]}"; do wait_proxy_sees "$n"; done
+          fi
+          ;;
         stop-node) stop_components TERM "${targets[@]}" ;;
         kill-node) stop_components KILL "${targets[@]}" ;;
       esac
