@@ -9,6 +9,7 @@
 namespace natter::gateway {
 
 struct GatewayOptions {
+  int node_id = 0;  // told to a client on auth: where its socket landed (a cluster's node)
   std::string listen_address = "127.0.0.1";
   uint16_t port = 8080;
   int workers = 0;                              // 0: one per core

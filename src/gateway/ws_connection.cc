@@ -203,7 +203,9 @@ void WsConnection::HandleAuth(const json::object& request, const json::value& re
     return;
   }
   Authenticated(*claims);
-  SendResult(request_id, json::object{{"user_id", claims->user_id}, {"expires_at", claims->expires_at}});
+  SendResult(request_id, json::object{{"user_id", claims->user_id},
+                                      {"expires_at", claims->expires_at},
+                                      {"node_id", deps_.options.node_id}});
 }
 
 void WsConnection::Authenticated(const auth::AccessClaims& claims) {

@@ -43,6 +43,7 @@ uint16_t Server::Start() {
   auto& p = *parts_;
   std::filesystem::create_directories(config_.data_dir);
   p.ids = std::make_unique<IdGenerator>(p.clock, config_.node_id);
+  config_.gateway.node_id = config_.node_id;
   if (config_.postgres.empty()) {
     p.store = OpenSqliteStore(SqliteOptions{(std::filesystem::path(config_.data_dir) / "natter.db").string()});
   } else {

@@ -1,0 +1,270 @@
+"""Cluster mode end to end: scripts/cluster.sh starts two PostgreSQL instances,
+three NATS servers, three natterd nodes and HAProxy on loopback; clients talk
+through HAProxy or to one node, and parts of the cluster are stopped, killed
+and restarted under them.
+
+Every acknowledged message must be found afterwards, every sequence stays
+dense, and clients converge through sync."""
+
+import asyncio
+import time
+import unittest
+
+import natter_harness as h
+from cluster_harness import LocalCluster, partition_of, wait_until
+
+
+async def connect(endpoint, user):
+    """A socket authenticated with an auth frame; returns (client, node_id)."""
+    client = await h.WsClient.connect(endpoint.ws_url)
+    data = await client.call("auth", token=user.token)
+    return client, data["node_id"]
+
+
+class ClusterTest(h.AsyncTestCase):
+    timeout = 150
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = LocalCluster("--presence-grace-ms 300 --request-burst 1000 --requests-per-second 5000").start()
+        cls.proxy = cls.cluster.proxy
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+
+    async def asyncSetUp(self):
+        self.clients = []
+
+    async def asyncTearDown(self):
+        for c in self.clients:
+            await c.close()
+
+    async def on_node(self, node, user):
+        client, node_id = await connect(self.cluster.nodes[node], user)
+        self.assertEqual(node_id, node)
+        self.clients.append(client)
+        return client
+
+    async def through_proxy(self, user, avoid=()):
+        """Connects through HAProxy until the socket lands on a node not in
+        `avoid` (round robin over three nodes: a few tries at most)."""
+        for _ in range(12):
+            client, node_id = await connect(self.proxy, user)
+            if node_id not in avoid:
+                self.clients.append(client)
+                return client, node_id
+            await client.close()
+        raise AssertionError(f"HAProxy kept sending {user} to nodes {avoid}")
+
+    def direct(self, a, b, endpoint=None):
+        status, body = (endpoint or self.proxy).http("POST", "/v1/conversations",
+                                                    {"kind": "direct", "peer_id": b.id}, token=a.token)
+        self.assertEqual(status, 200, body)
+        return body["conversation"]["id"] if "conversation" in body else body["id"]
+
+    def history(self, user, conversation_id, endpoint=None):
+        seqs, after = [], 0
+        while True:
+            status, body = (endpoint or self.proxy).http(
+                "GET", f"/v1/conversations/{conversation_id}/messages?after={after}&limit=500", token=user.token)
+            self.assertEqual(status, 200, body)
+            page = body["messages"]
+            if not page:
+                return seqs
+            seqs.extend(page)
+            after = page[-1]["seq"]
+
+    # ------------------------------------------------------------------
+
+    async def test_clients_on_different_nodes_chat_with_receipts_typing_presence(self):
+        alice, bob, carol = (self.proxy.new_user(p) for p in ("alice", "bob", "carol"))
+        a, node_a = await self.through_proxy(alice)
+        b, node_b = await self.through_proxy(bob, avoid={node_a})
+        self.assertNotEqual(node_a, node_b)
+
+        conv = self.direct(alice, bob)
+        sent = await a.call("messages.send", conversation_id=conv, client_msg_id="a1", text="across nodes")
+        got = await b.event("message")
+        self.assertEqual(got["message"]["seq"], sent["seq"])
+        self.assertEqual(got["message"]["text"], "across nodes")
+
+        await b.call("messages.read", conversation_id=conv, seq=sent["seq"])
+        receipt = await a.event("receipt")
+        self.assertEqual((receipt["user_id"], receipt["read_seq"]), (bob.id, sent["seq"]))
+
+        await a.call("typing", conversation_id=conv)
+        typing = await b.event("typing")
+        self.assertEqual(typing["user_id"], alice.id)
+
+        # Carol joins a group with both and comes online on the third node:
+        # both see her presence, and her messages.
+        status, body = self.proxy.http("POST", "/v1/conversations",
+                                       {"kind": "group", "title": "trio", "members": [bob.id, carol.id]},
+                                       token=alice.token)
+        self.assertEqual(status, 200, body)
+        group = body["conversation"]["id"] if "conversation" in body else body["id"]
+        await a.event("conversation")
+        await b.event("conversation")
+        c, node_c = await self.through_proxy(carol, avoid={node_a, node_b})
+        self.assertEqual(len({node_a, node_b, node_c}), 3)
+        for client in (a, b):
+            presence = await client.event("presence", predicate=lambda f: f["user_id"] == carol.id)
+            self.assertEqual(presence["status"], "online")
+        sent = await c.call("messages.send", conversation_id=group, client_msg_id="c1", text="hi both")
+        for client in (a, b):
+            got = await client.event("message", predicate=lambda f: f["message"]["conversation_id"] == group)
+            self.assertEqual(got["message"]["seq"], sent["seq"])
+        # Carol leaves: after the grace period both see her offline.
+        await c.close()
+        self.clients.remove(c)
+        for client in (a, b):
+            presence = await client.event("presence", predicate=lambda f: f["user_id"] == carol.id
+                                          and f["status"] == "offline")
+            self.assertIn("last_seen", presence)
+
+    async def test_two_nodes_writing_one_conversation_keep_seq_dense(self):
+        alice, bob = self.proxy.new_user("w1"), self.proxy.new_user("w2")
+        conv = self.direct(alice, bob)
+        a = await self.on_node(1, alice)
+        b = await self.on_node(2, bob)
+        n = 150
+
+        async def burst(client, prefix):
+            ids = [await client.send_request("messages.send", conversation_id=conv,
+                                             client_msg_id=f"{prefix}{i}", text=f"{prefix}{i}")
+                   for i in range(n)]
+            return [await client.answer(rid, timeout=60) for rid in ids]
+
+        answers = await asyncio.gather(burst(a, "a"), burst(b, "b"))
+        seqs = []
+        for frames in answers:
+            for f in frames:
+                self.assertEqual(f["type"], "result", f)
+                seqs.append(f["data"]["seq"])
+        self.assertEqual(sorted(seqs), list(range(1, 2 * n + 1)))
+        stored = self.history(alice, conv)
+        self.assertEqual([m["seq"] for m in stored], list(range(1, 2 * n + 1)))
+        self.assertEqual(len({m["client_msg_id"] for m in stored}), 2 * n)
+
+    async def test_nats_outage_loses_nothing_and_clients_converge(self):
+        alice, bob = self.proxy.new_user("n1"), self.proxy.new_user("n2")
+        conv = self.direct(alice, bob)
+        a = await self.on_node(1, alice)
+        b = await self.on_node(2, bob)
+        first = await b.call("sync")
+        await a.call("messages.send", conversation_id=conv, client_msg_id="before", text="before")
+        await b.event("message")
+
+        self.cluster.command("stop-nats", "all")
+        node1 = self.cluster.nodes[1]
+        wait_until(lambda: "broker: connected" not in node1.text("/readyz")[1], what="node 1 to notice NATS is gone")
+        status, ready = node1.text("/readyz")
+        self.assertEqual(status, 200, ready)  # still takes traffic: it stores and delivers locally
+        acked = []
+        for i in range(20):
+            data = await a.call("messages.send", conversation_id=conv, client_msg_id=f"out{i}", text=f"out{i}")
+            acked.append(data["seq"])
+        # A client on the sender's own node still gets them live.
+        a2 = await self.on_node(1, bob)
+        await a.call("messages.send", conversation_id=conv, client_msg_id="local", text="local")
+        await a2.event("message", predicate=lambda f: f["message"].get("client_msg_id") == "local")
+        acked.append(acked[-1] + 1)
+
+        self.cluster.command("start-nats", "all")
+        wait_until(lambda: "broker: connected" in node1.text("/readyz")[1], timeout=30,
+                   what="node 1 to reconnect to NATS")
+        # Bob's node tells him to pull what he may have missed; his sync has it all.
+        await b.event("resync", timeout=30)
+        caught = await b.call("sync", token=first["token"])
+        self.assertFalse(caught["resync_required"])
+        frames = [f["data"] for f in b.events("sync.conversation") if f["data"]["conversation_id"] == conv]
+        self.assertTrue(frames)
+        seen = {e["seq"] for f in frames for e in f.get("events", [])}
+        seen |= {f["message"]["seq"] for f in b.events("message") if f["message"]["conversation_id"] == conv}
+        for seq in acked:
+            self.assertIn(seq, seen)
+        # After NATS is back, events cross again.
+        await a.call("messages.send", conversation_id=conv, client_msg_id="after", text="after")
+        await b.event("message", predicate=lambda f: f["message"].get("client_msg_id") == "after")
+
+    async def test_postgres_instance_down_is_unavailable_for_its_conversations_only(self):
+        alice = self.proxy.new_user("p")
+        by_partition = {}
+        while len(by_partition) < 2:
+            peer = self.proxy.new_user("q")
+            conv = self.direct(alice, peer)
+            by_partition.setdefault(partition_of(conv), conv)
+        a = await self.on_node(3, alice)
+        self.cluster.command("stop-pg", "2")
+        try:
+            err = await a.error("messages.send", conversation_id=by_partition[1], client_msg_id="x", text="x")
+            self.assertEqual(err["code"], "unavailable", err)
+            ok = await a.call("messages.send", conversation_id=by_partition[0], client_msg_id="y", text="y")
+            self.assertEqual(ok["seq"], 1)
+            status, body = self.cluster.nodes[3].http("GET", "/v1/conversations", token=alice.token)
+            self.assertEqual(status, 200, body)  # the list still answers, from what is up
+        finally:
+            self.cluster.command("start-pg", "2")
+        deadline = time.monotonic() + 20
+        while True:
+            frame = await a.request("messages.send", conversation_id=by_partition[1], client_msg_id="x", text="x")
+            if frame["type"] == "result":
+                self.assertEqual(frame["data"]["seq"], 1)
+                break
+            self.assertEqual(frame["code"], "unavailable", frame)
+            self.assertLess(time.monotonic(), deadline, "the partition did not come back")
+            await asyncio.sleep(0.5)
+
+    async def test_node_killed_mid_load_clients_resume_through_proxy(self):
+        senders = [self.proxy.new_user("k") for _ in range(4)]
+        reader = self.proxy.new_user("r")
+        convs = {s.id: self.direct(s, reader) for s in senders}
+        clients = {}
+        for s in senders:
+            clients[s.id] = (await self.through_proxy(s))
+        victim = clients[senders[0].id][1]
+        acked = {s.id: {} for s in senders}  # client_msg_id -> seq
+
+        async def load(user, client, count):
+            for i in range(count):
+                try:
+                    data = await client.call("messages.send", conversation_id=convs[user.id],
+                                             client_msg_id=f"m{i}", text=f"m{i}", timeout=5)
+                    acked[user.id][f"m{i}"] = data["seq"]
+                except (AssertionError, h.websockets.exceptions.ConnectionClosed):
+                    return i  # the connection died with this send's outcome unknown
+            return count
+
+        tasks = [asyncio.create_task(load(s, clients[s.id][0], 400)) for s in senders]
+        await asyncio.sleep(0.5)
+        self.cluster.command("kill-node", str(victim))
+        done = await asyncio.gather(*tasks)
+        try:
+            # Clients of the dead node reconnect through HAProxy, land elsewhere,
+            # and resend what was not acknowledged with the same ids.
+            for s, stopped in zip(senders, done):
+                client, node = clients[s.id]
+                if stopped == 400:
+                    continue
+                self.assertEqual(node, victim)
+                again, new_node = await self.through_proxy(s, avoid={victim})
+                for i in range(stopped, 400):
+                    data = await again.call("messages.send", conversation_id=convs[s.id],
+                                            client_msg_id=f"m{i}", text=f"m{i}")
+                    acked[s.id][f"m{i}"] = data["seq"]
+            self.assertTrue(any(n < 400 for n in done), "the kill interrupted nobody")
+            for s in senders:
+                stored = self.history(reader, convs[s.id])
+                by_id = {m["client_msg_id"]: m["seq"] for m in stored}
+                self.assertEqual(len(by_id), len(stored), "a message was stored twice")
+                self.assertEqual([m["seq"] for m in stored], list(range(1, len(stored) + 1)))
+                for cid, seq in acked[s.id].items():
+                    self.assertEqual(by_id.get(cid), seq, f"acknowledged {cid} lost")
+                self.assertEqual(len(stored), 400)
+        finally:
+            self.cluster.command("start-node", str(victim))
+
+
+if __name__ == "__main__":
+    h.main()
