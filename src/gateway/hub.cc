@@ -34,6 +34,13 @@ void Hub::Deliver(const Event& event) {
   }
 }
 
+void Hub::EventsMayBeLost() {
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    boost::asio::post(w->context(), [w] { w->TellAllToResync("events_lost"); });
+  }
+}
+
 void Hub::RevokeSession(const Event& event) {
   for (auto& worker : workers_) {
     Worker* w = worker.get();

@@ -16,6 +16,7 @@ class Hub final : public EventSink {
  public:
   explicit Hub(std::vector<std::unique_ptr<Worker>>& workers) : workers_(workers) {}
   void Deliver(const Event& event) override;
+  void EventsMayBeLost() override;
 
  private:
   // Closes every connection of a logged-out session, wherever it is.

@@ -57,6 +57,12 @@ void Worker::CloseAll(uint16_t code, const char* reason) {
   for (auto* conn : all) conn->Close(code, reason);
 }
 
+void Worker::TellAllToResync(const char* reason) {
+  for (auto& [user, conns] : registry_) {
+    for (auto* conn : conns) conn->TellToResync(reason);
+  }
+}
+
 void Worker::Tick() {
   int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();

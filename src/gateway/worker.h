@@ -45,6 +45,8 @@ class Worker {
   void Detach(WsConnection* conn) { live_.erase(conn); }
   // Sends every connection a close frame (server shutting down).
   void CloseAll(uint16_t code, const char* reason);
+  // Sends a resync notice to every authenticated connection.
+  void TellAllToResync(const char* reason);
   size_t connection_count() const { return live_.size(); }
 
  private:

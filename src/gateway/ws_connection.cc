@@ -359,6 +359,8 @@ void WsConnection::QueueEvent(const EventFrame& event) {
   QueueOutgoing(std::move(out));
 }
 
+void WsConnection::TellToResync(const char* reason) { SendJson({{"type", "resync"}, {"reason", reason}}); }
+
 void WsConnection::FallBehind() {
   // Too far behind: drop queued events (not answers, not what is being
   // written) and tell the client to pull what it missed by sequence number.

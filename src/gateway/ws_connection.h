@@ -71,6 +71,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void EnqueueEvent(const EventFrame& event);
   // Sends a close frame and ends the connection once it is written.
   void Close(uint16_t code, std::string_view reason);
+  // Tells the client that events may have been lost (the link between nodes
+  // was down) and that it should sync.
+  void TellToResync(const char* reason);
   // Called by the worker about once a second: timeouts, pings, token expiry.
   void OnTick(int64_t now_ms);
 

@@ -7,6 +7,7 @@
 #include "api/dispatcher.h"
 #include "auth/key_ring.h"
 #include "broker/broker.h"
+#include "broker/nats/nats_broker.h"
 #include "gateway/hub.h"
 #include "gateway/listener.h"
 #include "gateway/tls_transport.h"
@@ -15,6 +16,41 @@
 #include "store/store.h"
 
 namespace natter::server {
+namespace {
+
+// Where the broker hands events: the gateway's hub. A logout on any node also
+// ends the session's access tokens on this one.
+class NodeSink final : public EventSink {
+ public:
+  NodeSink(gateway::Hub& hub, accounts::AccountService& accounts) : hub_(hub), accounts_(accounts) {}
+  void Deliver(const Event& event) override {
+    if (event.revoke_session != 0) accounts_.ForgetSession(event.revoke_session);
+    hub_.Deliver(event);
+  }
+  void EventsMayBeLost() override { hub_.EventsMayBeLost(); }
+
+ private:
+  gateway::Hub& hub_;
+  accounts::AccountService& accounts_;
+};
+
+// The conversations a user belongs to, from every partition (a partition that
+// is down leaves its conversations out; their events come with the next sync).
+ConversationLister ListConversationsOf(Store& store) {
+  return [&store](UserId user, std::function<void(Result<std::vector<ConversationId>>)> done) {
+    store.ReadEach<std::vector<ConversationId>>(
+        [user](StoreTxn& txn, int) { return txn.ListConversationIds(user); },
+        [done = std::move(done)](std::vector<Result<std::vector<ConversationId>>> parts) {
+          std::vector<ConversationId> all;
+          for (auto& part : parts) {
+            if (part.ok()) all.insert(all.end(), part->begin(), part->end());
+          }
+          done(std::move(all));
+        });
+  };
+}
+
+}  // namespace
 
 struct Server::Parts {
   SystemClock clock;
@@ -27,6 +63,7 @@ struct Server::Parts {
   ops::Metrics metrics;
   std::vector<std::unique_ptr<gateway::Worker>> workers;
   std::unique_ptr<gateway::Hub> hub;
+  std::unique_ptr<NodeSink> sink;
   std::unique_ptr<Broker> broker;
   std::unique_ptr<presence::PresenceService> presence;
   std::unique_ptr<api::Dispatcher> dispatcher;
@@ -68,7 +105,13 @@ uint16_t Server::Start() {
                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < workers; ++i) p.workers.push_back(std::make_unique<gateway::Worker>(i));
   p.hub = std::make_unique<gateway::Hub>(p.workers);
-  p.broker = MakeLocalBroker(*p.hub);
+  p.sink = std::make_unique<NodeSink>(*p.hub, *p.accounts);
+  if (config_.nats.empty()) {
+    p.broker = MakeLocalBroker(*p.sink);
+  } else {
+    p.broker = MakeNatsBroker(NatsBrokerOptions{config_.nats, "natterd-" + std::to_string(config_.node_id)},
+                              *p.sink, ListConversationsOf(*p.store));
+  }
   p.presence = std::make_unique<presence::PresenceService>(*p.store, *p.broker, p.clock,
                                                            p.workers.front()->context(), config_.presence_grace_ms);
   p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
@@ -76,6 +119,14 @@ uint16_t Server::Start() {
   p.http_deps = std::make_unique<gateway::HttpDeps>(gateway::HttpDeps{
       gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.presence.get()},
       [&ready = p.ready] { return ready.load(); }, nullptr});
+  if (!config_.nats.empty() || !config_.postgres.empty()) {
+    // A cluster node stays ready while NATS is down (it stores and delivers
+    // locally); these lines tell an operator what it is running on.
+    p.http_deps->ready_details = [&p, node = config_.node_id] {
+      return "node: " + std::to_string(node) + "\nstore: " + std::to_string(p.store->Partitions()) +
+             " partition(s)\nbroker: " + p.broker->State() + "\n";
+    };
+  }
   if (!config_.gateway.tls_cert.empty()) {
     p.http_deps->tls = gateway::MakeServerTlsContext(config_.gateway.tls_cert, config_.gateway.tls_key);
   }
@@ -108,6 +159,8 @@ void Server::Stop() {
   p.listener.reset();
   // Presence holds timers on worker 0: they go before the workers do.
   p.presence.reset();
+  // The broker's threads hand events to the workers: they end first.
+  p.broker.reset();
   // Destroying a worker destroys the handlers still queued on it, and with them
   // the last references to connections; everything they use is still alive here.
   p.workers.clear();
