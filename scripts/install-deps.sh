@@ -9,6 +9,7 @@ packages=(
   libsqlite3-dev libpq-dev libsodium-dev libssl-dev zlib1g-dev
   libspdlog-dev libcli11-dev libtomlplusplus-dev
   libgtest-dev
+  libnats-dev nats-server
   python3 python3-websockets curl openssl tmux
   postgresql haproxy nginx-light
 )

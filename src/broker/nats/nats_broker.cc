@@ -1,0 +1,401 @@
+#include "broker/nats/nats_broker.h"
+
+#include <nats/nats.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "broker/nats/event_codec.h"
+#include "broker/nats/interest_table.h"
+#include "broker/nats/log_throttle.h"
+#include "broker/nats/recent_ids.h"
+#include "broker/nats/subjects.h"
+
+namespace natter {
+namespace {
+
+using namespace std::chrono_literals;
+using nats::InterestChange;
+
+// Copies of one event arrive within moments of each other.
+constexpr size_t kRecentIds = 4096;
+// What libnats may hold while the link is down. Publish() drops events itself
+// when not connected, so this only takes what raced with the break; libnats
+// would otherwise default to 8 MB.
+constexpr int kReconnectBufferBytes = 256 * 1024;
+// Per subscription, what may wait for delivery to the sink before libnats
+// drops messages and reports a slow consumer.
+constexpr int kPendingMessages = 10'000;
+constexpr int kPendingBytes = 16 * 1024 * 1024;
+constexpr int64_t kDrainTimeoutMs = 2000;
+// Longer than the drain, which closes the connection when it times out.
+constexpr auto kCloseTimeout = 5s;
+constexpr auto kLogInterval = 10s;
+
+std::string ConnectedUrl(natsConnection* nc) {
+  char url[256] = {0};
+  if (natsConnection_GetConnectedUrl(nc, url, sizeof(url)) != NATS_OK) return "?";
+  return url;
+}
+
+uint64_t RandomIdBase() {
+  std::random_device rd;
+  return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+}
+
+// Everything libnats's callbacks touch. Owned through a shared_ptr so that a
+// lister answering after the broker is gone finds nothing, not freed memory.
+class Core : public std::enable_shared_from_this<Core> {
+ public:
+  Core(NatsBrokerOptions options, EventSink& sink, ConversationLister lister)
+      : options_(std::move(options)), sink_(sink), lister_(std::move(lister)), id_base_(RandomIdBase()) {}
+  ~Core() {
+    if (conn_ != nullptr) natsConnection_Destroy(conn_);
+    if (nats_options_ != nullptr) natsOptions_Destroy(nats_options_);
+  }
+
+  // Sets up the connection; throws on unusable options.
+  void Connect();
+  // Drains and closes. True once no libnats callback can run any more; false
+  // if that was not seen in time (the Core must then never be freed).
+  bool Shutdown();
+
+  void Publish(Event event);
+  void UserOnline(UserId user);
+  void UserOffline(UserId user);
+  std::string State() const;
+
+ private:
+  // libnats's callbacks; `closure` is the Core.
+  static void OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure);
+  static void OnSubscriptionDone(void* closure);
+  static void OnConnected(natsConnection* nc, void* closure);
+  static void OnDisconnected(natsConnection* nc, void* closure);
+  static void OnReconnected(natsConnection* nc, void* closure);
+  static void OnClosed(natsConnection* nc, void* closure);
+  static void OnError(natsConnection* nc, natsSubscription* sub, natsStatus err, void* closure);
+
+  void Received(std::string_view bytes);
+  void ListerAnswered(UserId user, uint64_t generation, Result<std::vector<ConversationId>> answer);
+  // Holds mu_. Local users among `event`'s recipients start listening on the
+  // conversation it belongs to or announces.
+  void JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change);
+  // Holds mu_. Makes the subscriptions match the change.
+  void Apply(const InterestChange& change);
+  void LinkUp(natsConnection* nc, const char* how);
+
+  const NatsBrokerOptions options_;
+  EventSink& sink_;
+  const ConversationLister lister_;
+  natsOptions* nats_options_ = nullptr;
+  natsConnection* conn_ = nullptr;
+  // Event ids: random per node, so ids from different nodes do not collide.
+  const uint64_t id_base_;
+  std::atomic<uint64_t> next_id_{0};
+  // Set if Shutdown() gave up waiting: late callbacks then leave the sink alone.
+  std::atomic<bool> abandoned_{false};
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool closing_ = false;
+  bool closed_ = false;
+  int open_subscriptions_ = 0;  // with a completion callback still to come
+  nats::InterestTable interest_;
+  std::unordered_map<std::string, natsSubscription*> subscriptions_;
+  nats::RecentIds recent_{kRecentIds};
+
+  nats::LogThrottle bad_input_log_{kLogInterval};
+  nats::LogThrottle publish_log_{kLogInterval};
+  nats::LogThrottle error_log_{kLogInterval};
+};
+
+void Core::Connect() {
+  if (options_.servers.empty()) throw std::invalid_argument("nats broker: no servers configured");
+  if (options_.reconnect_wait_ms <= 0) throw std::invalid_argument("nats broker: reconnect wait must be positive");
+  auto check = [](natsStatus s, const char* what) {
+    if (s != NATS_OK) throw std::runtime_error(std::string("nats broker: ") + what + ": " + natsStatus_GetText(s));
+  };
+  check(natsOptions_Create(&nats_options_), "options");
+  std::vector<const char*> urls;
+  for (const auto& s : options_.servers) urls.push_back(s.c_str());
+  check(natsOptions_SetServers(nats_options_, urls.data(), static_cast<int>(urls.size())), "servers");
+  if (!options_.name.empty()) check(natsOptions_SetName(nats_options_, options_.name.c_str()), "name");
+  check(natsOptions_SetNoEcho(nats_options_, true), "no echo");
+  check(natsOptions_SetAllowReconnect(nats_options_, true), "reconnect");
+  check(natsOptions_SetMaxReconnect(nats_options_, -1), "max reconnect");  // negative: for ever
+  check(natsOptions_SetReconnectWait(nats_options_, options_.reconnect_wait_ms), "reconnect wait");
+  check(natsOptions_SetReconnectBufSize(nats_options_, kReconnectBufferBytes), "reconnect buffer");
+  // With a callback, a first connect that fails returns at once and goes on
+  // trying in the background: the node starts without NATS.
+  check(natsOptions_SetRetryOnFailedConnect(nats_options_, true, &Core::OnConnected, this), "retry connect");
+  check(natsOptions_SetDisconnectedCB(nats_options_, &Core::OnDisconnected, this), "disconnected callback");
+  check(natsOptions_SetReconnectedCB(nats_options_, &Core::OnReconnected, this), "reconnected callback");
+  check(natsOptions_SetClosedCB(nats_options_, &Core::OnClosed, this), "closed callback");
+  check(natsOptions_SetErrorHandler(nats_options_, &Core::OnError, this), "error handler");
+  // One subscription per online user and conversation: a thread each would
+  // not scale, so libnats's shared delivery pool runs the handlers.
+  check(natsOptions_UseGlobalMessageDelivery(nats_options_, true), "global delivery");
+
+  natsStatus s = natsConnection_Connect(&conn_, nats_options_);
+  if (s == NATS_OK) {
+    spdlog::info("nats broker: connected to {}", ConnectedUrl(conn_));
+  } else if (s == NATS_NOT_YET_CONNECTED) {
+    spdlog::warn("nats broker: NATS unreachable; events stay on this node until it connects (retrying every {} ms)",
+                 options_.reconnect_wait_ms);
+  } else {
+    conn_ = nullptr;
+    check(s, "connect");
+  }
+}
+
+bool Core::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;  // no subscription changes from here on
+  }
+  // Draining lets messages already received reach the sink and flushes what
+  // was published; without a live link there is nothing to drain.
+  if (natsConnection_DrainTimeout(conn_, kDrainTimeoutMs) != NATS_OK) natsConnection_Close(conn_);
+  std::unique_lock lock(mu_);
+  bool clean = cv_.wait_for(lock, kCloseTimeout, [&] { return closed_ && open_subscriptions_ == 0; });
+  for (auto& [subject, sub] : subscriptions_) natsSubscription_Destroy(sub);
+  subscriptions_.clear();
+  if (!clean) abandoned_ = true;
+  return clean;
+}
+
+void Core::Publish(Event event) {
+  // Local recipients first, whatever the state of the link.
+  sink_.Deliver(event);
+  std::optional<ConversationId> announced;
+  if (event.payload) announced = nats::ConversationFrameId(*event.payload);
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+    InterestChange change;
+    JoinRecipients(event, announced, change);
+    Apply(change);
+  }
+  std::vector<std::string> subjects = nats::SubjectsFor(event, announced);
+  if (subjects.empty()) return;
+  uint64_t suppressed = 0;
+  if (natsConnection_Status(conn_) != NATS_CONN_STATUS_CONNECTED) {
+    // Dropped, not queued: other nodes catch up by sync once the link is back.
+    if (publish_log_.Allow(suppressed)) {
+      spdlog::debug("nats broker: not connected, event not sent to other nodes (+{} more)", suppressed);
+    }
+    return;
+  }
+  Result<std::string> wire = nats::EncodeEvent(id_base_ + next_id_.fetch_add(1), event);
+  if (!wire.ok()) {
+    if (publish_log_.Allow(suppressed)) {
+      spdlog::warn("nats broker: event not sent: {} (+{} more)", wire.error().message, suppressed);
+    }
+    return;
+  }
+  for (const auto& subject : subjects) {
+    natsStatus s = natsConnection_Publish(conn_, subject.c_str(), wire->data(), static_cast<int>(wire->size()));
+    if (s != NATS_OK && publish_log_.Allow(suppressed)) {
+      spdlog::warn("nats broker: publish to {} failed: {} (+{} more)", subject, natsStatus_GetText(s), suppressed);
+    }
+  }
+}
+
+void Core::UserOnline(UserId user) {
+  uint64_t generation = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+    InterestChange change;
+    generation = interest_.UserOnline(user, change);
+    Apply(change);
+    // Only the first start asks for the user's conversations.
+    if (change.subscribe.empty()) return;
+  }
+  std::weak_ptr<Core> weak = weak_from_this();
+  lister_(user, [weak, user, generation](Result<std::vector<ConversationId>> answer) {
+    if (auto core = weak.lock()) core->ListerAnswered(user, generation, std::move(answer));
+  });
+}
+
+void Core::ListerAnswered(UserId user, uint64_t generation, Result<std::vector<ConversationId>> answer) {
+  if (!answer.ok()) {
+    // The user still gets what is sent to them directly and what other local
+    // members' subscriptions bring; the rest reaches them by sync.
+    spdlog::warn("nats broker: cannot list the conversations of user {}: {}", user, answer.error().message);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  if (closing_) return;
+  InterestChange change;
+  for (ConversationId c : *answer) interest_.Join(user, c, change, generation);
+  Apply(change);
+}
+
+void Core::UserOffline(UserId user) {
+  std::lock_guard lock(mu_);
+  if (closing_) return;
+  InterestChange change;
+  interest_.UserOffline(user, change);
+  Apply(change);
+}
+
+std::string Core::State() const {
+  switch (natsConnection_Status(conn_)) {
+    case NATS_CONN_STATUS_CONNECTED:
+    case NATS_CONN_STATUS_DRAINING_SUBS:
+    case NATS_CONN_STATUS_DRAINING_PUBS:
+      return "connected";
+    case NATS_CONN_STATUS_CONNECTING:
+    case NATS_CONN_STATUS_RECONNECTING:
+      return "reconnecting";
+    default:
+      return "disconnected";
+  }
+}
+
+void Core::JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change) {
+  // A new member is not listening on the conversation yet; the events that
+  // name them as a recipient are the first this node hears of it. Join() does
+  // nothing for users not online here or already listening.
+  for (const auto& r : event.recipients) {
+    if (announced) interest_.Join(r.user, *announced, change);
+    if (event.conversation_id != 0) interest_.Join(r.user, event.conversation_id, change);
+  }
+}
+
+void Core::Apply(const InterestChange& change) {
+  for (const auto& subject : change.subscribe) {
+    natsSubscription* sub = nullptr;
+    natsStatus s = natsConnection_Subscribe(&sub, conn_, subject.c_str(), &Core::OnMessage, this);
+    if (s != NATS_OK) {
+      spdlog::warn("nats broker: cannot subscribe to {}: {}", subject, natsStatus_GetText(s));
+      continue;
+    }
+    natsSubscription_SetPendingLimits(sub, kPendingMessages, kPendingBytes);
+    // Shutdown waits for this callback: after it, the handler never runs again.
+    if (natsSubscription_SetOnCompleteCB(sub, &Core::OnSubscriptionDone, this) == NATS_OK) ++open_subscriptions_;
+    subscriptions_[subject] = sub;
+  }
+  for (const auto& subject : change.unsubscribe) {
+    auto it = subscriptions_.find(subject);
+    if (it == subscriptions_.end()) continue;
+    natsSubscription_Unsubscribe(it->second);
+    natsSubscription_Destroy(it->second);
+    subscriptions_.erase(it);
+  }
+}
+
+void Core::Received(std::string_view bytes) {
+  Result<nats::WireEvent> decoded = nats::DecodeEvent(bytes);
+  if (!decoded.ok()) {
+    uint64_t suppressed = 0;
+    if (bad_input_log_.Allow(suppressed)) {
+      spdlog::warn("nats broker: dropped a bad message ({}; +{} more)", decoded.error().message, suppressed);
+    }
+    return;
+  }
+  const Event& event = decoded->event;
+  std::optional<ConversationId> announced;
+  if (event.payload) announced = nats::ConversationFrameId(*event.payload);
+  {
+    std::lock_guard lock(mu_);
+    if (!recent_.Insert(decoded->id)) return;  // a copy from another subject
+    if (!closing_) {
+      InterestChange change;
+      JoinRecipients(event, announced, change);
+      Apply(change);
+    }
+  }
+  if (!abandoned_) sink_.Deliver(event);
+}
+
+void Core::LinkUp(natsConnection* nc, const char* how) {
+  spdlog::info("nats broker: {} {}; clients resync what they missed", how, ConnectedUrl(nc));
+  if (!abandoned_) sink_.EventsMayBeLost();
+}
+
+void Core::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  auto* core = static_cast<Core*>(closure);
+  core->Received(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+  natsMsg_Destroy(msg);
+}
+
+void Core::OnSubscriptionDone(void* closure) {
+  auto* core = static_cast<Core*>(closure);
+  std::lock_guard lock(core->mu_);
+  --core->open_subscriptions_;
+  core->cv_.notify_all();
+}
+
+// Only for a first connect that had to be retried: events from other nodes
+// were missed meanwhile.
+void Core::OnConnected(natsConnection* nc, void* closure) { static_cast<Core*>(closure)->LinkUp(nc, "connected to"); }
+
+void Core::OnReconnected(natsConnection* nc, void* closure) {
+  static_cast<Core*>(closure)->LinkUp(nc, "reconnected to");
+}
+
+void Core::OnDisconnected(natsConnection*, void* closure) {
+  auto* core = static_cast<Core*>(closure);
+  {
+    std::lock_guard lock(core->mu_);
+    if (core->closing_) return;  // our own close, not a failure
+  }
+  spdlog::warn("nats broker: lost the NATS link; reconnecting every {} ms, events stay on this node meanwhile",
+               core->options_.reconnect_wait_ms);
+}
+
+void Core::OnClosed(natsConnection*, void* closure) {
+  auto* core = static_cast<Core*>(closure);
+  std::lock_guard lock(core->mu_);
+  core->closed_ = true;
+  core->cv_.notify_all();
+}
+
+void Core::OnError(natsConnection*, natsSubscription* sub, natsStatus err, void* closure) {
+  auto* core = static_cast<Core*>(closure);
+  uint64_t suppressed = 0;
+  if (core->error_log_.Allow(suppressed)) {
+    spdlog::warn("nats broker: {} (+{} more)", natsStatus_GetText(err), suppressed);
+  }
+  // Messages were dropped before reaching the sink: clients must resync.
+  if (err == NATS_SLOW_CONSUMER && !core->abandoned_) core->sink_.EventsMayBeLost();
+}
+
+class NatsBroker final : public Broker {
+ public:
+  explicit NatsBroker(std::shared_ptr<Core> core) : core_(std::move(core)) {}
+  ~NatsBroker() override {
+    if (!core_->Shutdown()) {
+      spdlog::error("nats broker: connection did not close in time; leaking its state rather than risk a late callback");
+      new std::shared_ptr<Core>(core_);  // deliberately never freed
+    }
+  }
+
+  void Publish(Event event) override { core_->Publish(std::move(event)); }
+  void UserOnline(UserId user) override { core_->UserOnline(user); }
+  void UserOffline(UserId user) override { core_->UserOffline(user); }
+  std::string State() const override { return core_->State(); }
+
+ private:
+  std::shared_ptr<Core> core_;
+};
+
+}  // namespace
+
+std::unique_ptr<Broker> MakeNatsBroker(const NatsBrokerOptions& options, EventSink& sink, ConversationLister lister) {
+  if (!lister) throw std::invalid_argument("nats broker: a conversation lister is required");
+  auto core = std::make_shared<Core>(options, sink, std::move(lister));
+  core->Connect();
+  return std::make_unique<NatsBroker>(std::move(core));
+}
+
+}  // namespace natter

@@ -1,0 +1,34 @@
+// Which NATS subjects an event travels on. Interest-based: a node subscribes
+// only to what its online users need, so an event crosses only to nodes with
+// a recipient there.
+//   natter.c.<conversation_id>  timeline events, one publish per event
+//   natter.u.<user_id>          events for a user outside any timeline
+//                               (presence, logout), and conversation frames,
+//                               which also reach members the node has not yet
+//                               subscribed to that conversation for
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/broker.h"
+
+namespace natter::nats {
+
+std::string ConversationSubject(ConversationId id);
+std::string UserSubject(UserId id);
+
+// The id of the conversation a {"type":"conversation","conversation":{"id":..}}
+// frame announces (a conversation created, or its members changed), or
+// nullopt for any other frame. Never throws on bad input.
+std::optional<ConversationId> ConversationFrameId(std::string_view payload);
+
+// Every subject `event` is published on, each once. `frame_conversation` is
+// ConversationFrameId() of its payload.
+std::vector<std::string> SubjectsFor(const Event& event, std::optional<ConversationId> frame_conversation);
+
+}  // namespace natter::nats
