@@ -51,6 +51,10 @@ class AccountService {
   // refused at once, not only when they expire.
   Result<auth::AccessClaims> Authenticate(std::string_view access_token) const;
 
+ // Refuses the session's access tokens from now on (it ended, here or on
+  // another node of a cluster).
+  void ForgetSession(SessionId session);
+
  private:
   void StartSession(const User& user, std::string device, std::function<void(Result<LoginResult>)> done);
   LoginResult Issue(UserId user, SessionId session, std::string refresh_token) const;
@@ -64,7 +68,6 @@ class AccountService {
   LoginThrottle throttle_;
   // Ended sessions whose access tokens may not have expired yet: session -> when
   // the last one does (seconds). Pruned as they pass.
-  void ForgetSession(SessionId session);
   mutable std::mutex revoked_mu_;
   std::unordered_map<SessionId, int64_t> revoked_;
   std::string dummy_hash_;  // verified against for unknown handles, so timing reveals nothing

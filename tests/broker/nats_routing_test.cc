@@ -37,6 +37,13 @@ TEST(NatsSubjects, EventsOutsideTimelinesGoToEachRecipientOnce) {
   EXPECT_TRUE(SubjectsFor(EventFor(0, {}), std::nullopt).empty());
 }
 
+TEST(NatsSubjects, LogoutsGoToEveryNode) {
+  Event e = EventFor(0, {5});
+  e.payload.reset();
+  e.revoke_session = 77;
+  EXPECT_EQ(SubjectsFor(e, std::nullopt), (Subjects{"natter.sessions"}));
+}
+
 TEST(NatsSubjects, ConversationFramesAlsoGoToTheMembers) {
   Event e = EventFor(42, {1, 2});
   EXPECT_EQ(Sorted(SubjectsFor(e, 42)), (Subjects{"natter.c.42", "natter.u.1", "natter.u.2"}));

@@ -153,6 +153,11 @@ void Core::Connect() {
     conn_ = nullptr;
     check(s, "connect");
   }
+  // Logouts reach every node, whoever is online where.
+  std::lock_guard lock(mu_);
+  InterestChange always;
+  always.subscribe.push_back(nats::SessionsSubject());
+  Apply(always);
 }
 
 bool Core::Shutdown() {

@@ -8,6 +8,7 @@ namespace natter::nats {
 
 std::string ConversationSubject(ConversationId id) { return "natter.c." + std::to_string(id); }
 std::string UserSubject(UserId id) { return "natter.u." + std::to_string(id); }
+std::string SessionsSubject() { return "natter.sessions"; }
 
 std::optional<ConversationId> ConversationFrameId(std::string_view payload) {
   // Every frame passes through here on publish, so most are turned away
@@ -32,6 +33,7 @@ std::optional<ConversationId> ConversationFrameId(std::string_view payload) {
 
 std::vector<std::string> SubjectsFor(const Event& event, std::optional<ConversationId> frame_conversation) {
   std::vector<std::string> subjects;
+  if (event.revoke_session != 0) return {SessionsSubject()};
   if (event.conversation_id != 0) subjects.push_back(ConversationSubject(event.conversation_id));
   if (event.conversation_id == 0 || frame_conversation) {
     std::unordered_set<UserId> seen;

@@ -6,6 +6,8 @@
 //                               (presence, logout), and conversation frames,
 //                               which also reach members the node has not yet
 //                               subscribed to that conversation for
+//   natter.sessions             logouts: every node listens, so a session's
+//                               access tokens stop working on all of them
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -21,6 +23,7 @@ namespace natter::nats {
 
 std::string ConversationSubject(ConversationId id);
 std::string UserSubject(UserId id);
+std::string SessionsSubject();
 
 // The id of the conversation a {"type":"conversation","conversation":{"id":..}}
 // frame announces (a conversation created, or its members changed), or
