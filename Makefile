@@ -2,7 +2,7 @@
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: deps build run test test-unit test-integration bench bench-full clean
+.PHONY: deps build run test test-unit test-integration bench bench-full bench-cluster cluster clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -33,6 +33,10 @@ bench:
 # The sizes of design.md section 5 (19,000 connections, 1,000-member groups...).
 bench-full:
 	@bash scripts/bench.sh full
+
+# The same load through HAProxy against a local cluster of three nodes.
+bench-cluster:
+	@bash scripts/bench-cluster.sh
 
 clean:
 	rm -rf build

@@ -279,7 +279,7 @@ void Dispatcher::ChangeConversation(const Caller& c, std::string_view method, co
     op = [=, &limits](StoreTxn& txn) { return chat::ChangeRole(txn, ctx, limits, *id, *user, *role); };
   }
   d_.store.WriteResult<chat::ConversationView>(
-      d_.store.PartitionOf(*id), std::move(op),
+      d_.store.For(*id), std::move(op),
       [this, reply = std::move(reply), origin = c.connection, user = c.user](auto r) {
         if (!r.ok()) return reply(r.take_error());
         PublishConversation(*r, origin);
@@ -307,7 +307,7 @@ void Dispatcher::SendMessage(const Caller& c, const json::object& p, Reply reply
   chat::Context ctx{c.user, d_.clock.NowMs()};
   int64_t started = MonotonicUs();
   d_.store.WriteResult<chat::SendResult>(
-      d_.store.PartitionOf(*id), [ctx, req = std::move(req), &limits = d_.limits](StoreTxn& txn) {
+      d_.store.For(*id), [ctx, req = std::move(req), &limits = d_.limits](StoreTxn& txn) {
         return chat::SendMessage(txn, ctx, limits, req);
       },
       [this, reply = std::move(reply), started, origin = c.connection, user = c.user](Result<chat::SendResult> r) {
@@ -356,7 +356,7 @@ void Dispatcher::MarkReceipt(const Caller& c, std::string_view method, const jso
   (method == "messages.read" ? read : delivered) = *seq;
   chat::Context ctx{c.user, d_.clock.NowMs()};
   d_.store.WriteResult<chat::ReceiptChange>(
-      d_.store.PartitionOf(*id), [ctx, id = *id, delivered, read, &limits = d_.limits](StoreTxn& txn) {
+      d_.store.For(*id), [ctx, id = *id, delivered, read, &limits = d_.limits](StoreTxn& txn) {
         return chat::MarkReceipt(txn, ctx, limits, id, delivered, read);
       },
       [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ReceiptChange> r) {
@@ -409,7 +409,7 @@ void Dispatcher::ChangeMessage(const Caller& c, std::string_view method, const j
     };
   }
   d_.store.WriteResult<chat::Appended>(
-      d_.store.PartitionOf(*id), std::move(op), [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::Appended> r) {
+      d_.store.For(*id), std::move(op), [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::Appended> r) {
         if (!r.ok()) return reply(r.take_error());
         json::object answer = ToJson(r->event);
         AddCallerPts(answer, r->recipients, user);

@@ -105,6 +105,15 @@ class StoreTxn {
   virtual Status LoadReactions(std::vector<Message>& messages) = 0;
 };
 
+// Where a write goes: its partition, and the conversation it changes (0:
+// none, or a new one), so a store can take the locks a batch needs in one
+// order (store/postgres).
+struct WriteKey {
+  WriteKey(int p = 0, ConversationId c = 0) : partition(p), conversation(c) {}  // NOLINT: a partition alone converts
+  int partition;
+  ConversationId conversation;
+};
+
 // Where data lives. The embedded store has one partition. A partitioned store
 // (PostgreSQL instances) keeps accounts on partition 0 and each conversation,
 // with its members, timeline and the update-log entries it makes, on the
@@ -119,12 +128,14 @@ class Store {
   int PartitionOf(ConversationId id) const { return PartitionOfKey(static_cast<uint64_t>(id)); }
   // The partition for any other stable key (a direct conversation's pair of users).
   int PartitionOfKey(uint64_t key) const;
+  // The key of a write that changes conversation `id`.
+  WriteKey For(ConversationId id) const { return WriteKey(PartitionOf(id), id); }
 
-  // Runs `op` inside a write transaction on `partition`, possibly batched with
+  // Runs `op` inside a write transaction on `key.partition`, possibly batched with
   // others. If `op` fails, only its own changes are undone. `done` gets `op`'s
   // status after the batch is durably committed (or the commit's error); it
   // runs on a store thread, so callers post back to their own thread.
-  virtual void Write(int partition, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) = 0;
+  virtual void Write(WriteKey key, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) = 0;
 
   // Runs `op` in a read transaction (a consistent snapshot) on a reader thread
   // of `partition`.
@@ -132,7 +143,7 @@ class Store {
 
   // Accounts, sessions and presence settings: partition 0.
   void Write(std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) {
-    Write(0, std::move(op), std::move(done));
+    Write(WriteKey(), std::move(op), std::move(done));
   }
   void Read(std::function<void(StoreTxn&)> op) { Read(0, std::move(op)); }
 
@@ -141,11 +152,11 @@ class Store {
 
   // Typed helpers over Write/Read: `fn(StoreTxn&) -> Result<T>`, `done(Result<T>)`.
   template <class T, class Fn, class Done>
-  void WriteResult(int partition, Fn fn, Done done);
+  void WriteResult(WriteKey key, Fn fn, Done done);
   template <class T, class Fn, class Done>
   void ReadResult(int partition, Fn fn, Done done);
   template <class T, class Fn, class Done>
-  void WriteResult(Fn fn, Done done) { WriteResult<T>(0, std::move(fn), std::move(done)); }
+  void WriteResult(Fn fn, Done done) { WriteResult<T>(WriteKey(), std::move(fn), std::move(done)); }
   template <class T, class Fn, class Done>
   void ReadResult(Fn fn, Done done) { ReadResult<T>(0, std::move(fn), std::move(done)); }
 
@@ -156,10 +167,10 @@ class Store {
 };
 
 template <class T, class Fn, class Done>
-void Store::WriteResult(int partition, Fn fn, Done done) {
+void Store::WriteResult(WriteKey key, Fn fn, Done done) {
   auto slot = std::make_shared<std::optional<Result<T>>>();
   Write(
-      partition,
+      key,
       [fn = std::move(fn), slot](StoreTxn& txn) -> Status {
         slot->emplace(fn(txn));
         if (!(*slot)->ok()) return (*slot)->error();
@@ -224,8 +235,13 @@ std::unique_ptr<Store> OpenSqliteStore(const SqliteOptions& options);
 // migrated at start.
 struct PostgresOptions {
   std::vector<std::string> instances;
+  // Per instance. Writers commit batches side by side: PostgreSQL flushes
+  // their commits together, and locks are taken in one order (no deadlock).
+  int writer_threads = 2;
   int reader_threads = 2;
-  int max_batch = 256;
+  // Each operation of a batch is a subtransaction; past 64 PostgreSQL's
+  // snapshots slow down for everyone.
+  int max_batch = 60;
   size_t max_queued_writes = 100000;
 };
 std::unique_ptr<Store> OpenPostgresStore(const PostgresOptions& options);

@@ -62,7 +62,7 @@ TEST_P(PostgresPartitions, TwoNodesWritingOneConversationKeepSeqDense) {
     for (int i = 0; i < kPerNode; ++i) {
       chat::SendRequest req{conv, prefix + std::to_string(i), "hi", {}};
       node.WriteResult<chat::SendResult>(
-          node.PartitionOf(conv),
+          node.For(conv),
           [=, this](StoreTxn& txn) { return chat::SendMessage(txn, chat::Context{from, 0}, limits, req); },
           [&](Result<chat::SendResult> r) {
             if (r.ok()) {

@@ -53,12 +53,12 @@ inline void ResetPostgres(const std::string& url) {
   PQfinish(conn);
 }
 
-// Runs `fn` as one write on `partition` and waits for its durable result.
+// Runs `fn` as one write (on `key.partition`) and waits for its durable result.
 template <class T, class Fn>
-Result<T> WriteSync(Store& store, int partition, Fn fn) {
+Result<T> WriteSync(Store& store, WriteKey key, Fn fn) {
   auto promise = std::make_shared<std::promise<Result<T>>>();
   auto future = promise->get_future();
-  store.WriteResult<T>(partition, std::move(fn), [promise](Result<T> r) { promise->set_value(std::move(r)); });
+  store.WriteResult<T>(key, std::move(fn), [promise](Result<T> r) { promise->set_value(std::move(r)); });
   if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return Internal("timed out");
   return future.get();
 }
@@ -126,7 +126,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   Result<chat::SendResult> Send(Store& s, ConversationId conv, UserId from, const std::string& client_id,
                                 const std::string& text = "hello") {
     chat::SendRequest req{conv, client_id, text, {}};
-    return WriteSync<chat::SendResult>(s, s.PartitionOf(conv), [=, this](StoreTxn& txn) {
+    return WriteSync<chat::SendResult>(s, s.For(conv), [=, this](StoreTxn& txn) {
       return chat::SendMessage(txn, chat::Context{from, 2000}, limits, req);
     });
   }

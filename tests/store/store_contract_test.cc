@@ -30,7 +30,7 @@ TEST_P(StoreContract, ConcurrentSendsGetDenseUniqueSequenceNumbers) {
       for (int i = 0; i < kPerThread; ++i) {
         chat::SendRequest req{conv, std::to_string(t) + "-" + std::to_string(i), "hello", {}};
         store->WriteResult<chat::SendResult>(
-            store->PartitionOf(conv),
+            store->For(conv),
             [=, this](StoreTxn& txn) { return chat::SendMessage(txn, chat::Context{t % 2 ? a : b, 0}, limits, req); },
             [&](Result<chat::SendResult> r) {
               if (r.ok()) {

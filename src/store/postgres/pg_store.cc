@@ -3,6 +3,7 @@
 // Each partition has its own writer thread, which commits queued writes in
 // groups (many operations, one transaction, one commit), and reader threads;
 // every thread owns its connections, so nothing here blocks an I/O thread.
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -31,23 +32,29 @@ std::string Label(int partition) { return "postgres partition " + std::to_string
 class Partition {
  public:
   Partition(const PostgresOptions& options, int index)
-      : options_(options), index_(index), conninfo_(options.instances[index]) {}
+      : options_(options), index_(index), conninfo_(options.instances[index]),
+        queues_(std::max(1, options.writer_threads)) {}
 
   void Start() {
-    writer_ = std::thread([this] { WriterLoop(); });
-    pthread_setname_np(writer_.native_handle(), "pg-writer");
+    for (size_t i = 0; i < queues_.size(); ++i) {
+      writers_.emplace_back([this, i] { WriterLoop(queues_[i]); });
+      pthread_setname_np(writers_.back().native_handle(), "pg-writer");
+    }
     for (int i = 0; i < options_.reader_threads; ++i) {
       readers_.emplace_back([this] { ReaderLoop(); });
       pthread_setname_np(readers_.back().native_handle(), "pg-reader");
     }
   }
 
-  void Write(std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) {
+  void Write(ConversationId conversation, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) {
+    // One conversation's writes always go to the same writer, so they commit
+    // in the order they came (a client's pipelined sends keep their order).
+    WriteQueue& queue = queues_[static_cast<uint64_t>(conversation) % queues_.size()];
     {
       std::lock_guard lock(mu_);
-      if (!stopping_ && writes_.size() < options_.max_queued_writes) {
-        writes_.push_back({std::move(op), std::move(done)});
-        write_cv_.notify_one();
+      if (!stopping_ && queue.writes.size() < options_.max_queued_writes) {
+        queue.writes.push_back({conversation, std::move(op), std::move(done)});
+        queue.cv.notify_one();
         return;
       }
     }
@@ -67,9 +74,10 @@ class Partition {
       if (stopping_) return;
       stopping_ = true;
     }
-    write_cv_.notify_all();
+    for (auto& q : queues_) q.cv.notify_all();
     read_cv_.notify_all();
-    if (writer_.joinable()) writer_.join();
+    for (auto& t : writers_) t.join();
+    writers_.clear();
     for (auto& t : readers_) t.join();
     readers_.clear();
     std::deque<std::function<void(StoreTxn&)>> dropped;
@@ -79,8 +87,14 @@ class Partition {
 
  private:
   struct PendingWrite {
+    ConversationId conversation;  // 0: none, or a new one
     std::function<Status(StoreTxn&)> op;
     std::function<void(Status)> done;
+  };
+
+  struct WriteQueue {
+    std::condition_variable cv;
+    std::deque<PendingWrite> writes;
   };
 
   // Accounts live on partition 0; other partitions reach them over a
@@ -90,7 +104,7 @@ class Partition {
     return std::make_unique<Connection>(options_.instances[0], Label(0));
   }
 
-  void WriterLoop() {
+  void WriterLoop(WriteQueue& queue) {
     Connection conn(conninfo_, Label(index_));
     auto accounts = AccountsConnection();
     pg::PgTxn txn(conn, accounts.get());
@@ -99,11 +113,11 @@ class Partition {
     for (;;) {
       {
         std::unique_lock lock(mu_);
-        write_cv_.wait(lock, [this] { return stopping_ || !writes_.empty(); });
-        if (writes_.empty()) return;  // stopping and drained
-        while (!writes_.empty() && batch.size() < static_cast<size_t>(options_.max_batch)) {
-          batch.push_back(std::move(writes_.front()));
-          writes_.pop_front();
+        queue.cv.wait(lock, [&] { return stopping_ || !queue.writes.empty(); });
+        if (queue.writes.empty()) return;  // stopping and drained
+        while (!queue.writes.empty() && batch.size() < static_cast<size_t>(options_.max_batch)) {
+          batch.push_back(std::move(queue.writes.front()));
+          queue.writes.pop_front();
         }
       }
       for (int attempt = 1;; ++attempt) {
@@ -121,9 +135,12 @@ class Partition {
   bool RunBatch(Connection& conn, pg::PgTxn& txn, std::vector<PendingWrite>& batch, std::vector<Status>& results) {
     results.clear();
     Status begun = conn.Exec("BEGIN");
+    if (begun.ok()) begun = LockAhead(conn, batch);
     if (!begun.ok()) {
+      bool retry = !conn.broken() && pg::IsRetryable(conn.last_sqlstate());
+      (void)conn.Exec("ROLLBACK");
       results.assign(batch.size(), Status(Unavailable("storage " + conn.label() + " is unavailable")));
-      return false;
+      return retry;
     }
     for (auto& w : batch) {
       Status st = RunOp(conn, txn, w.op);
@@ -147,6 +164,39 @@ class Partition {
     return false;
   }
 
+  // Takes, before any operation runs, the row locks the batch's operations
+  // will take: the conversations they change, in id order, then the update-log
+  // heads of those conversations' members (small conversations only: large
+  // ones log no member), in user order. Batches of several nodes then always
+  // lock in the same order and never deadlock; one that changes members
+  // (whose new heads were not locked here) may, and is run again.
+  static Status LockAhead(Connection& conn, const std::vector<PendingWrite>& batch) {
+    std::vector<ConversationId> ids;
+    for (const auto& w : batch) {
+      if (w.conversation != 0) ids.push_back(w.conversation);
+    }
+    if (ids.empty()) return OkStatus();
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    std::string array = "{";
+    for (size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::to_string(ids[i]);
+    array += "}";
+    NATTER_TRY(auto conversations, conn.Query("SELECT id FROM conversations WHERE id = ANY($1::bigint[]) "
+                                              "ORDER BY id FOR UPDATE",
+                                              {array}));
+    NATTER_TRY(auto heads, conn.Query("INSERT INTO user_logs(user_id, pts) "
+                                      "SELECT DISTINCT m.user_id, 0 FROM members m JOIN conversations c "
+                                      "ON c.id = m.conversation_id WHERE m.conversation_id = ANY($1::bigint[]) "
+                                      "AND NOT c.large ORDER BY 1 ON CONFLICT (user_id) DO NOTHING",
+                                      {array}));
+    NATTER_TRY(auto locked, conn.Query("SELECT user_id FROM user_logs WHERE user_id IN (SELECT m.user_id FROM members m "
+                                       "JOIN conversations c ON c.id = m.conversation_id "
+                                       "WHERE m.conversation_id = ANY($1::bigint[]) AND NOT c.large) "
+                                       "ORDER BY user_id FOR UPDATE",
+                                       {array}));
+    return OkStatus();
+  }
+
   // One operation inside its savepoint. An operation that hit a unique key
   // another node committed meanwhile (two devices sending the same
   // client_msg_id) runs once more: it then sees the committed row.
@@ -156,7 +206,9 @@ class Partition {
       if (Status sp = conn.Exec("SAVEPOINT op"); !sp.ok()) return sp;
       st = RunGuarded(op, txn);
       bool unique_race = !st.ok() && conn.last_sqlstate() == "23505";
-      if (st.ok()) return conn.Exec("RELEASE op");
+      // A savepoint that is not rolled back stays until commit: releasing it
+      // would cost a round trip per operation.
+      if (st.ok()) return st;
       if (conn.broken() || pg::IsRetryable(conn.last_sqlstate())) return st;
       if (Status rb = conn.Exec("ROLLBACK TO op"); !rb.ok()) return rb;
       if (!unique_race) return st;
@@ -199,12 +251,11 @@ class Partition {
   const int index_;
   const std::string conninfo_;
   std::mutex mu_;
-  std::condition_variable write_cv_;
+  std::vector<WriteQueue> queues_;  // one a writer thread
   std::condition_variable read_cv_;
-  std::deque<PendingWrite> writes_;
   std::deque<std::function<void(StoreTxn&)>> reads_;
   bool stopping_ = false;
-  std::thread writer_;
+  std::vector<std::thread> writers_;
   std::vector<std::thread> readers_;
 };
 
@@ -224,8 +275,8 @@ class PostgresStore final : public Store {
 
   int Partitions() const override { return static_cast<int>(partitions_.size()); }
 
-  void Write(int partition, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
-    partitions_.at(partition)->Write(std::move(op), std::move(done));
+  void Write(WriteKey key, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
+    partitions_.at(key.partition)->Write(key.conversation, std::move(op), std::move(done));
   }
 
   void Read(int partition, std::function<void(StoreTxn&)> op) override {

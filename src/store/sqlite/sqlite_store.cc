@@ -60,7 +60,7 @@ class SqliteStore final : public Store {
   ~SqliteStore() override { Shutdown(); }
 
   // One partition: `partition` is always 0.
-  void Write(int, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
+  void Write(WriteKey, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
     {
       std::lock_guard lock(mu_);
       if (!stopping_ && writes_.size() < options_.max_queued_writes) {
