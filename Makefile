@@ -34,6 +34,10 @@ bench:
 bench-full:
 	@bash scripts/bench.sh full
 
+# A local cluster on loopback (docs/operations.md): build, then start it.
+cluster: build
+	@bash scripts/cluster.sh start
+
 # The same load through HAProxy against a local cluster of three nodes.
 bench-cluster:
 	@bash scripts/bench-cluster.sh

@@ -545,7 +545,7 @@ launch_node() {
   mkdir -p "$state_dir/nodes/$n"
   say "starting $name on port $(node_port "$n")"
   launch "$name" "$natterd" \
-    --listen 127.0.0.1 --port "$(node_port "$n")" --node-id "$n" \
+    --listen 127.0.0.1 --port "$(node_port "$n")" --node-id "$n" --trusted-proxies 127.0.0.1 \
     --data-dir "$state_dir/nodes/$n" --jwt-keys "$jwt_keys" \
     --postgres "$(join_urls pg_url "$pg_count")" \
     --nats "$(join_urls nats_url "$nats_count")" \

@@ -14,6 +14,7 @@ struct GatewayOptions {
   uint16_t port = 8080;
   int workers = 0;                              // 0: one per core
   std::vector<std::string> allowed_origins;     // browser Origins allowed to upgrade
+  std::vector<std::string> trusted_proxies;     // peers whose X-Forwarded-For names the client
   size_t max_http_body_bytes = 64 * 1024;
   size_t max_http_header_bytes = 8 * 1024;
   int http_timeout_ms = 10000;                  // a request or handshake must finish in this

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/json_views.h"
+#include "gateway/client_address.h"
 #include "gateway/http_routes.h"
 #include "gateway/tls_transport.h"
 #include "gateway/ws/handshake.h"
@@ -54,7 +55,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       : deps_(deps), worker_(worker), stream_(std::forward<Args>(stream_args)...) {
     boost::system::error_code ec;
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
-    address_ = ec ? "unknown" : ep.address().to_string();
+    peer_ = ec ? "unknown" : ep.address().to_string();
+    address_ = peer_;
   }
 
   void Begin() {
@@ -94,6 +96,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     deps_.connection.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
     req_ = parser_->release();
     parser_.reset();
+    address_ = ClientAddress(peer_, req_["X-Forwarded-For"], deps_.connection.options.trusted_proxies);
     if (HeaderHasToken(req_[http::field::upgrade], "websocket")) return Upgrade();
     Route();
   }
@@ -242,7 +245,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   beast::flat_buffer buffer_;  // bounded by the parser's header and body limits
   std::optional<http::request_parser<http::string_body>> parser_;
   Request req_;
-  std::string address_;
+  std::string peer_;     // the socket's remote address
+  std::string address_;  // the client's, when peer_ is a trusted proxy
 };
 
 }  // namespace

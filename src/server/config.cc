@@ -45,12 +45,16 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "tls-key", g.tls_key, "PEM private key for --tls-cert");
   Setting(app, f, "allowed-origins", g.allowed_origins,
           "Browser Origins allowed to open a WebSocket, comma separated ('*' for any)");
+  Setting(app, f, "trusted-proxies", g.trusted_proxies,
+          "Proxy addresses, comma separated, whose X-Forwarded-For names the client (login limits per address)");
   Setting(app, f, "log-level", c.log_level, "trace, debug, info, warn or error");
   Setting(app, f, "log-json", c.log_json, "Write logs as one JSON object a line");
   Setting(app, f, "node-id", c.node_id, "This node's number (0-15), part of every id it makes");
   Setting(app, f, "jwt-keys", c.jwt_keys, "Signing key file (default <data-dir>/jwt-keys.json); shared by a cluster");
   Setting(app, f, "postgres", c.postgres,
           "PostgreSQL instances, comma separated (libpq URLs, order fixed); replaces SQLite");
+  Setting(app, f, "postgres-writers", c.postgres_writers, "Writer connections per PostgreSQL instance");
+  Setting(app, f, "postgres-readers", c.postgres_readers, "Reader connections per PostgreSQL instance");
   Setting(app, f, "nats", c.nats, "NATS servers, comma separated (nats://host:port); links the nodes of a cluster");
   Setting(app, f, "access-token-ttl", c.access_token_ttl_seconds, "Access token lifetime in seconds");
   Setting(app, f, "password-profile", c.password_profile,

@@ -24,6 +24,8 @@ struct Config {
   // Cluster mode: PostgreSQL instances (libpq connection strings, order fixed)
   // instead of SQLite, and NATS servers between nodes.
   std::vector<std::string> postgres;
+  int postgres_writers = 2;  // connections per instance, each committing batches
+  int postgres_readers = 2;
   std::vector<std::string> nats;
   gateway::GatewayOptions gateway;
   chat::ChatLimits limits;

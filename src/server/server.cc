@@ -84,7 +84,11 @@ uint16_t Server::Start() {
   if (config_.postgres.empty()) {
     p.store = OpenSqliteStore(SqliteOptions{(std::filesystem::path(config_.data_dir) / "natter.db").string()});
   } else {
-    p.store = OpenPostgresStore(PostgresOptions{config_.postgres});
+    PostgresOptions options;
+    options.instances = config_.postgres;
+    options.writer_threads = std::max(1, config_.postgres_writers);
+    options.reader_threads = std::max(1, config_.postgres_readers);
+    p.store = OpenPostgresStore(options);
     spdlog::info("store: {} PostgreSQL partition(s)", p.store->Partitions());
   }
   p.keys = std::make_unique<auth::KeyRing>(config_.jwt_keys.empty()

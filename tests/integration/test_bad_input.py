@@ -987,5 +987,47 @@ class LoginThrottleTest(h.AsyncTestCase):
             self.assertEqual(status, 429, f"a guess as {variant!r} was checked while 'frank' is locked")
 
 
+class TrustedProxyAddressTest(h.AsyncTestCase):
+    """Behind a trusted proxy (here 127.0.0.9) the client's address comes from
+    X-Forwarded-For; from anyone else the header changes nothing."""
+    timeout = 60
+    MAX = 2
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = h.Natterd("--max-login-failures", str(cls.MAX), "--trusted-proxies", "127.0.0.9",
+                               name="proxied").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def login(self, handle, password, source, forwarded):
+        return self.server.login(handle, password, source=source, headers={"X-Forwarded-For": forwarded})
+
+    async def test_clients_behind_the_proxy_are_limited_apart(self):
+        status, body = self.server.register("gina", "gina-right-password")
+        self.assertEqual(status, 200, body)
+        # One client behind the proxy fails on accounts that do not exist...
+        for i in range(self.MAX):
+            status, body = self.login(f"nobody{i}", "wrong-password", "127.0.0.9", "198.51.100.7")
+            self.assertEqual(status, 401, body)
+        status, body = self.login("gina", "gina-right-password", "127.0.0.9", "198.51.100.7")
+        self.assertEqual((status, h.error_of(body)[0]), (429, "rate_limited"), body)
+        # ...and another client behind the same proxy still logs in.
+        status, body = self.login("gina", "gina-right-password", "127.0.0.9", "203.0.113.5")
+        self.assertEqual(status, 200, body)
+
+    async def test_an_untrusted_peer_cannot_choose_its_address(self):
+        status, body = self.server.register("hank", "hank-right-password")
+        self.assertEqual(status, 200, body)
+        for i in range(self.MAX):
+            status, body = self.login(f"noone{i}", "wrong-password", "127.0.0.10", f"192.0.2.{i}")
+            self.assertEqual(status, 401, body)
+        # A new forwarded address does not help: the peer itself is limited.
+        status, body = self.login("hank", "hank-right-password", "127.0.0.10", "192.0.2.200")
+        self.assertEqual((status, h.error_of(body)[0]), (429, "rate_limited"), body)
+
+
 if __name__ == "__main__":
     h.main()

@@ -109,6 +109,13 @@ TEST_P(PostgresPartitions, SameClientMsgIdOnTwoNodesIsStoredOnce) {
   EXPECT_EQ(CountRows(urls[1], "SELECT max(seq) FROM messages WHERE conversation_id = " + std::to_string(conv)), 20);
 }
 
+TEST_P(PostgresPartitions, AChangedInstanceListIsRefusedAtStart) {
+  std::vector<std::string> reversed(urls.rbegin(), urls.rend());
+  EXPECT_THROW(OpenPostgresStore(PostgresOptions{reversed}), std::runtime_error);
+  EXPECT_THROW(OpenPostgresStore(PostgresOptions{{urls[0]}}), std::runtime_error);
+  EXPECT_NE(Open(), nullptr);  // the list it was created with still opens
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, PostgresPartitions, ::testing::ValuesIn(PostgresParams()));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PostgresPartitions);
 

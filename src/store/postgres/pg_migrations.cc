@@ -131,4 +131,25 @@ void Migrate(Connection& conn) {
   run("COMMIT");
 }
 
+void CheckLayout(Connection& conn, int index, int count) {
+  auto fail = [&](const std::string& what) {
+    throw std::runtime_error("checking the layout of " + conn.label() + ": " + what);
+  };
+  if (auto st = conn.Exec("CREATE TABLE IF NOT EXISTS natter_layout (id INT PRIMARY KEY CHECK (id = 1), "
+                          "partition_index INT NOT NULL, partition_count INT NOT NULL)");
+      !st.ok()) {
+    fail(st.error().message);
+  }
+  auto rows = conn.Query("INSERT INTO natter_layout VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET id = 1 "
+                         "RETURNING partition_index, partition_count",
+                         {index, count});
+  if (!rows.ok()) fail(rows.error().message);
+  int was_index = static_cast<int>(rows->Int(0, 0)), was_count = static_cast<int>(rows->Int(0, 1));
+  if (was_index != index || was_count != count) {
+    fail("it holds partition " + std::to_string(was_index + 1) + " of " + std::to_string(was_count) +
+         ", but --postgres lists it as " + std::to_string(index + 1) + " of " + std::to_string(count) +
+         "; list the instances as when the cluster was created");
+  }
+}
+
 }  // namespace natter::pg

@@ -15,4 +15,10 @@ int LatestSchemaVersion();
 // (start-up only).
 void Migrate(Connection& conn);
 
+// Records, on first start, that this instance is partition `index` of
+// `count`, and refuses (throws) a later start that names it otherwise: the
+// count and order decide where every conversation lives, so a changed list
+// would look for conversations where they are not.
+void CheckLayout(Connection& conn, int index, int count);
+
 }  // namespace natter::pg

@@ -266,6 +266,7 @@ class PostgresStore final : public Store {
     for (size_t i = 0; i < options_.instances.size(); ++i) {
       Connection conn(options_.instances[i], Label(static_cast<int>(i)));
       pg::Migrate(conn);
+      pg::CheckLayout(conn, static_cast<int>(i), static_cast<int>(options_.instances.size()));
       partitions_.push_back(std::make_unique<Partition>(options_, static_cast<int>(i)));
     }
     for (auto& p : partitions_) p->Start();
