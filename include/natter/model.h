@@ -22,6 +22,9 @@ struct User {
   int64_t created_at = 0;  // ms since epoch
   int64_t last_seen = 0;   // ms since epoch; 0: never
   bool presence_hidden = false;
+  // Bit n set: node n of a cluster holds a connection of this user (node 0
+  // alone on a single server). Other nodes read it to answer presence.get.
+  int64_t online_nodes = 0;
 };
 
 // A user's position in their own update log (design: Telegram's pts).

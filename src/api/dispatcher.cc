@@ -521,7 +521,7 @@ void Dispatcher::GetPresence(const Caller& c, const json::object& p, Reply reply
           json::object o{{"user_id", u.id}};
           if (u.presence_hidden) {
             o["status"] = "hidden";
-          } else if (d_.presence && d_.presence->IsOnline(u.id)) {
+          } else if (d_.presence && d_.presence->IsOnline(u)) {
             o["status"] = "online";
           } else {
             o["status"] = "offline";

@@ -1,6 +1,9 @@
 #include "presence/presence_service.h"
 
+#include <future>
 #include <set>
+
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
@@ -14,8 +17,20 @@ constexpr int kMaxContacts = 10000;
 }
 
 PresenceService::PresenceService(Store& store, Broker& broker, const Clock& clock,
-                                 boost::asio::io_context& timers, int64_t grace_ms)
-    : store_(store), broker_(broker), clock_(clock), timers_(timers), grace_ms_(grace_ms) {}
+                                 boost::asio::io_context& timers, int64_t grace_ms, int node_id)
+    : store_(store), broker_(broker), clock_(clock), timers_(timers), grace_ms_(grace_ms), node_id_(node_id) {}
+
+void PresenceService::ForgetStoredConnections() {
+  std::promise<Status> cleared;
+  store_.Write([node = node_id_](StoreTxn& txn) { return txn.ClearOnlineAt(node); },
+               [&cleared](Status st) { cleared.set_value(std::move(st)); });
+  Status st = cleared.get_future().get();
+  if (!st.ok()) spdlog::warn("presence: could not clear this node's stored connections: {}", st.error().message);
+}
+
+bool PresenceService::IsOnline(const User& user) const {
+  return IsOnline(user.id) || (user.online_nodes & ~(int64_t{1} << node_id_)) != 0;
+}
 
 void PresenceService::Connected(UserId user) {
   bool announce = false;
@@ -33,6 +48,8 @@ void PresenceService::Connected(UserId user) {
   }
   if (announce) {
     broker_.UserOnline(user);  // a cluster broker starts listening for their events
+    store_.Write([user, node = node_id_](StoreTxn& txn) { return txn.SetOnlineAt(user, node, true); },
+                 [](Status) {});
     Announce(user, true, 0, false);
   }
 }
@@ -64,7 +81,11 @@ void PresenceService::WentOffline(UserId user) {
   }
   broker_.UserOffline(user);
   int64_t now = clock_.NowMs();
-  store_.Write([user, now](StoreTxn& txn) { return txn.SetLastSeen(user, now); },
+  store_.Write(
+      [user, now, node = node_id_](StoreTxn& txn) -> Status {
+        NATTER_RETURN_IF_ERROR(txn.SetLastSeen(user, now));
+        return txn.SetOnlineAt(user, node, false);
+      },
                [this, user, now](Status st) {
                  if (st.ok()) Announce(user, false, now, false);
                });
@@ -81,6 +102,8 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
     if (!me.ok() || !me->has_value()) return;
     bool hidden = (*me)->presence_hidden;
     if (hidden && !visibility_change) return;
+    // Still connected to another node of the cluster: not offline.
+    if (!online && !visibility_change && (*me)->online_nodes != 0) return;
     // Contacts see the same as presence.get answers: "hidden" with no
     // last-seen, or the truth.
     const char* status = hidden ? "hidden" : online ? "online" : "offline";

@@ -2,7 +2,9 @@
 // connected; when the last one leaves, they turn offline (with last-seen
 // stored) only after a grace period, so a flaky mobile network does not flap.
 // Changes are told to the users who share a small conversation with them,
-// unless they chose to hide their presence. Never stored but for last-seen.
+// unless they chose to hide their presence. Stored: last-seen, and which
+// nodes hold a connection of the user (so any node of a cluster can answer
+// presence.get).
 //
 // Thread-safety: Connected/Disconnected/IsOnline may be called from any
 // thread (one mutex); timers run on the io_context given at construction.
@@ -23,11 +25,18 @@ namespace natter::presence {
 class PresenceService {
  public:
   PresenceService(Store& store, Broker& broker, const Clock& clock, boost::asio::io_context& timers,
-                  int64_t grace_ms);
+                  int64_t grace_ms, int node_id = 0);
+
+  // At start-up, before serving (blocks): this node holds no connection yet,
+  // whatever a previous run that was killed left stored.
+  void ForgetStoredConnections();
 
   void Connected(UserId user);
   void Disconnected(UserId user);
+  // Online here (including the grace period).
   bool IsOnline(UserId user) const;
+  // Online here or on another node, as `user` (freshly read) records.
+  bool IsOnline(const User& user) const;
   // Tells the user's contacts of a change of visibility (hidden or shown).
   void VisibilityChanged(UserId user, bool hidden);
 
@@ -46,6 +55,7 @@ class PresenceService {
   const Clock& clock_;
   boost::asio::io_context& timers_;
   const int64_t grace_ms_;
+  const int node_id_;
   mutable std::mutex mu_;
   std::unordered_map<UserId, State> users_;
 };

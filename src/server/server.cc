@@ -117,7 +117,9 @@ uint16_t Server::Start() {
                               *p.sink, ListConversationsOf(*p.store));
   }
   p.presence = std::make_unique<presence::PresenceService>(*p.store, *p.broker, p.clock,
-                                                           p.workers.front()->context(), config_.presence_grace_ms);
+                                                           p.workers.front()->context(), config_.presence_grace_ms,
+                                                           config_.node_id);
+  p.presence->ForgetStoredConnections();
   p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
       *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get()});
   p.http_deps = std::make_unique<gateway::HttpDeps>(gateway::HttpDeps{

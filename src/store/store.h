@@ -48,6 +48,10 @@ class StoreTxn {
   virtual Status MarkRefreshTokenUsed(std::string_view hash) = 0;
   virtual Status SetLastSeen(UserId id, int64_t ms) = 0;
   virtual Status SetPresenceHidden(UserId id, bool hidden) = 0;
+  // Marks `id` online at `node` (a bit of User::online_nodes), or not.
+  virtual Status SetOnlineAt(UserId id, int node, bool online) = 0;
+  // Clears `node`'s bit of every user: a node starting holds no connection.
+  virtual Status ClearOnlineAt(int node) = 0;
   // Users who share a conversation with `id` that is not large (presence is
   // shown to them), at most `limit`.
   virtual Result<std::vector<UserId>> ListContacts(UserId id, int limit) = 0;

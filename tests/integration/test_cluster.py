@@ -115,6 +115,10 @@ class ClusterTest(h.AsyncTestCase):
         for client in (a, b):
             got = await client.event("message", predicate=lambda f: f["message"]["conversation_id"] == group)
             self.assertEqual(got["message"]["seq"], sent["seq"])
+        # presence.get on any node knows who is online on the others.
+        answer = await a.call("presence.get", user_ids=[bob.id, carol.id])
+        self.assertEqual({p["user_id"]: p["status"] for p in answer["presence"]},
+                         {bob.id: "online", carol.id: "online"})
         # Carol leaves: after the grace period both see her offline.
         await c.close()
         self.clients.remove(c)
@@ -122,6 +126,8 @@ class ClusterTest(h.AsyncTestCase):
             presence = await client.event("presence", predicate=lambda f: f["user_id"] == carol.id
                                           and f["status"] == "offline")
             self.assertIn("last_seen", presence)
+        answer = await a.call("presence.get", user_ids=[carol.id])
+        self.assertEqual(answer["presence"][0]["status"], "offline")
 
     async def test_two_nodes_writing_one_conversation_keep_seq_dense(self):
         alice, bob = self.proxy.new_user("w1"), self.proxy.new_user("w2")

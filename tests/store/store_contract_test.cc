@@ -196,6 +196,29 @@ TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
   EXPECT_EQ(*contacts, std::vector<UserId>{b});
 }
 
+TEST_P(StoreContract, OnlineNodesAreBitsPerNode) {
+  UserId a = AddUser("a"), b = AddUser("b");
+  auto r = WriteSync<bool>(*store, 0, [=](StoreTxn& txn) -> Result<bool> {
+    NATTER_RETURN_IF_ERROR(txn.SetOnlineAt(a, 1, true));
+    NATTER_RETURN_IF_ERROR(txn.SetOnlineAt(a, 15, true));
+    NATTER_RETURN_IF_ERROR(txn.SetOnlineAt(b, 15, true));
+    NATTER_RETURN_IF_ERROR(txn.SetOnlineAt(a, 1, false));
+    return true;
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto nodes = [&](UserId u) {
+    auto user = ReadSync<std::optional<User>>(*store, 0, [u](StoreTxn& txn) { return txn.FindUser(u); });
+    return user.ok() && user->has_value() ? (*user)->online_nodes : -1;
+  };
+  EXPECT_EQ(nodes(a), int64_t{1} << 15);
+  ASSERT_TRUE(WriteSync<bool>(*store, 0, [](StoreTxn& txn) -> Result<bool> {
+                NATTER_RETURN_IF_ERROR(txn.ClearOnlineAt(15));
+                return true;
+              }).ok());
+  EXPECT_EQ(nodes(a), 0);
+  EXPECT_EQ(nodes(b), 0);
+}
+
 TEST_P(StoreContract, UpdateLogIsDenseAndPrunes) {
   UserId a = AddUser("a");
   int last = store->Partitions() - 1;

@@ -93,6 +93,11 @@ CREATE TABLE user_updates (
   PRIMARY KEY (user_id, pts)
 );
 )sql",
+    // 2: which nodes hold a connection of each user (presence across a cluster).
+    R"sql(
+ALTER TABLE users ADD COLUMN online_nodes BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX users_online ON users (id) WHERE online_nodes <> 0;
+)sql",
 };
 
 }  // namespace

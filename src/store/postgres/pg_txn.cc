@@ -5,7 +5,7 @@
 namespace natter::pg {
 namespace {
 
-#define USER_COLUMNS "id, handle, password_hash, created_at, last_seen, presence_hidden"
+#define USER_COLUMNS "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes"
 #define CONVERSATION_COLUMNS \
   "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
 #define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
@@ -14,7 +14,7 @@ namespace {
   "target_seq, target_user, edited_at, deleted"
 
 User ReadUser(const Rows& r, int i) {
-  return User{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4), r.Bool(i, 5)};
+  return User{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4), r.Bool(i, 5), r.Int(i, 6)};
 }
 
 Conversation ReadConversation(const Rows& r, int i) {
@@ -134,6 +134,20 @@ Status PgTxn::SetLastSeen(UserId id, int64_t ms) {
 
 Status PgTxn::SetPresenceHidden(UserId id, bool hidden) {
   NATTER_TRY(auto r, accounts_.Query("UPDATE users SET presence_hidden = $1 WHERE id = $2", {hidden, id}));
+  return OkStatus();
+}
+
+Status PgTxn::SetOnlineAt(UserId id, int node, bool online) {
+  NATTER_TRY(auto r, accounts_.Query(online ? "UPDATE users SET online_nodes = online_nodes | (1::bigint << $1) WHERE id = $2"
+                                            : "UPDATE users SET online_nodes = online_nodes & ~(1::bigint << $1) WHERE id = $2",
+                                     {node, id}));
+  return OkStatus();
+}
+
+Status PgTxn::ClearOnlineAt(int node) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE users SET online_nodes = online_nodes & ~(1::bigint << $1) "
+                                     "WHERE online_nodes & (1::bigint << $1) <> 0",
+                                     {node}));
   return OkStatus();
 }
 

@@ -28,6 +28,8 @@ class PgTxn final : public StoreTxn {
   Status MarkRefreshTokenUsed(std::string_view hash) override;
   Status SetLastSeen(UserId id, int64_t ms) override;
   Status SetPresenceHidden(UserId id, bool hidden) override;
+  Status SetOnlineAt(UserId id, int node, bool online) override;
+  Status ClearOnlineAt(int node) override;
   Result<std::vector<UserId>> ListContacts(UserId id, int limit) override;
   Result<bool> ShareConversation(UserId a, UserId b) override;
   Result<UpdateLogState> GetUpdateLogState(UserId id) override;

@@ -5,10 +5,10 @@
 namespace natter::sqlite {
 namespace {
 
-#define USER_COLUMNS "id, handle, password_hash, created_at, last_seen, presence_hidden"
+#define USER_COLUMNS "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes"
 
 User ReadUser(const Statement& s) {
-  return User{s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5) != 0};
+  return User{s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5) != 0, s.Int(6)};
 }
 
 Conversation ReadConversation(const Statement& s, int first = 0) {
@@ -320,6 +320,19 @@ Status SqliteTxn::SetLastSeen(UserId id, int64_t ms) {
 Status SqliteTxn::SetPresenceHidden(UserId id, bool hidden) {
   auto s = db_.Prepare("UPDATE users SET presence_hidden = ? WHERE id = ?");
   s.Bind(1, int64_t{hidden}).Bind(2, id);
+  return s.Run();
+}
+
+Status SqliteTxn::SetOnlineAt(UserId id, int node, bool online) {
+  auto s = db_.Prepare(online ? "UPDATE users SET online_nodes = online_nodes | (1 << ?) WHERE id = ?"
+                              : "UPDATE users SET online_nodes = online_nodes & ~(1 << ?) WHERE id = ?");
+  s.Bind(1, int64_t{node}).Bind(2, id);
+  return s.Run();
+}
+
+Status SqliteTxn::ClearOnlineAt(int node) {
+  auto s = db_.Prepare("UPDATE users SET online_nodes = online_nodes & ~(1 << ?1) WHERE online_nodes & (1 << ?1) != 0");
+  s.Bind(1, int64_t{node});
   return s.Run();
 }
 
