@@ -546,13 +546,17 @@ void Dispatcher::SetPresence(const Caller& c, const json::object& p, Reply reply
 }
 
 void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_t origin) {
+  // The conversation's new state first: in a cluster it is what makes a new
+  // member's node listen to the conversation, so the events that follow reach
+  // them there too.
+  if (!view.notified.empty()) {
+    Event event;
+    event.payload = Frame({{"type", "conversation"}, {"conversation", ToJson(view)}});
+    event.recipients = ToRecipients(view.notified);
+    event.origin_connection = origin;
+    d_.broker.Publish(std::move(event));
+  }
   for (const auto& appended : view.events) PublishTimeline(appended, origin);
-  if (view.notified.empty()) return;
-  Event event;
-  event.payload = Frame({{"type", "conversation"}, {"conversation", ToJson(view)}});
-  event.recipients = ToRecipients(view.notified);
-  event.origin_connection = origin;
-  d_.broker.Publish(std::move(event));
 }
 
 void Dispatcher::PublishTimeline(const chat::Appended& appended, uint64_t origin) {
