@@ -53,10 +53,10 @@ Message SystemEvent(EventKind kind, UserId actor, std::optional<UserId> target, 
 // exists, so their next sync finds it.
 Result<ConversationView> Created(StoreTxn& txn, const ChatLimits& limits, ConversationId id) {
   NATTER_TRY(auto view, View(txn, id));
-  for (const auto& m : view.members) {
-    NATTER_TRY(int64_t pts, LogForUser(txn, limits, m.user_id, id, 0));
-    view.notified.push_back(Recipient{m.user_id, pts});
-  }
+  std::vector<UserId> users;
+  for (const auto& m : view.members) users.push_back(m.user_id);
+  NATTER_TRY(auto pts, LogForUsers(txn, limits, users, id, 0));
+  for (size_t i = 0; i < users.size(); ++i) view.notified.push_back(Recipient{users[i], pts[i]});
   return view;
 }
 

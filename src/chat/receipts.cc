@@ -30,10 +30,11 @@ Result<ReceiptChange> MarkReceipt(StoreTxn& txn, const Context& ctx, const ChatL
     return out;
   }
   NATTER_TRY(auto members, txn.ListMembers(id));
-  for (const auto& m : members) {
-    NATTER_TRY(int64_t pts, LogForUser(txn, limits, m.user_id, id, 0));
-    out.recipients.push_back(Recipient{m.user_id, pts});
-  }
+  std::vector<UserId> users;
+  users.reserve(members.size());
+  for (const auto& m : members) users.push_back(m.user_id);
+  NATTER_TRY(auto pts, LogForUsers(txn, limits, users, id, 0));
+  for (size_t i = 0; i < users.size(); ++i) out.recipients.push_back(Recipient{users[i], pts[i]});
   return out;
 }
 

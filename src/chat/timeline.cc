@@ -8,14 +8,30 @@ bool ShouldBeLarge(const Conversation& c, int64_t member_count, const ChatLimits
   return c.kind == ConversationKind::kChannel || member_count > limits.large_conversation_members;
 }
 
-Result<int64_t> LogForUser(StoreTxn& txn, const ChatLimits& limits, UserId user, ConversationId c, Seq seq) {
-  NATTER_TRY(int64_t pts, txn.AppendUserUpdate(user, c, seq));
-  // Keep the log bounded: once it holds twice the retention, drop the older
-  // half. A sync token from before the floor gets "resync required".
+namespace {
+
+// Keeps the log bounded: once it holds twice the retention, drops the older
+// half. A sync token from before the floor gets "resync required".
+Status PruneIfDue(StoreTxn& txn, const ChatLimits& limits, UserId user, int64_t pts) {
   if (limits.update_log_retention > 0 && pts % limits.update_log_retention == 0 &&
       pts > 2 * limits.update_log_retention) {
-    NATTER_RETURN_IF_ERROR(txn.PruneUserUpdates(user, pts - limits.update_log_retention));
+    return txn.PruneUserUpdates(user, pts - limits.update_log_retention);
   }
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<int64_t> LogForUser(StoreTxn& txn, const ChatLimits& limits, UserId user, ConversationId c, Seq seq) {
+  NATTER_TRY(int64_t pts, txn.AppendUserUpdate(user, c, seq));
+  NATTER_RETURN_IF_ERROR(PruneIfDue(txn, limits, user, pts));
+  return pts;
+}
+
+Result<std::vector<int64_t>> LogForUsers(StoreTxn& txn, const ChatLimits& limits, const std::vector<UserId>& users,
+                                         ConversationId c, Seq seq) {
+  NATTER_TRY(auto pts, txn.AppendUserUpdates(users, c, seq));
+  for (size_t i = 0; i < users.size(); ++i) NATTER_RETURN_IF_ERROR(PruneIfDue(txn, limits, users[i], pts[i]));
   return pts;
 }
 
@@ -31,16 +47,18 @@ Result<Appended> AppendEvent(StoreTxn& txn, const Conversation& conversation, Me
   users.reserve(members.size() + 1);
   for (const auto& m : members) users.push_back(m.user_id);
   if (also != 0 && std::find(users.begin(), users.end(), also) == users.end()) users.push_back(also);
-  out.recipients.reserve(users.size());
+  // In large conversations only the user an event is about (added, removed,
+  // role changed) gets a log entry, so their next sync finds it.
+  std::vector<UserId> logged;
   for (UserId u : users) {
-    int64_t pts = 0;
-    // In large conversations only the user an event is about (added, removed,
-    // role changed) gets a log entry, so their next sync finds it.
     bool concerns_them = u == also || (event.target_user && u == *event.target_user);
-    if (!conversation.large || concerns_them) {
-      NATTER_TRY(pts, LogForUser(txn, limits, u, conversation.id, event.seq));
-    }
-    out.recipients.push_back(Recipient{u, pts});
+    if (!conversation.large || concerns_them) logged.push_back(u);
+  }
+  NATTER_TRY(auto pts, LogForUsers(txn, limits, logged, conversation.id, event.seq));
+  out.recipients.reserve(users.size());
+  for (size_t i = 0, j = 0; i < users.size(); ++i) {
+    bool has_entry = j < logged.size() && logged[j] == users[i];
+    out.recipients.push_back(Recipient{users[i], has_entry ? pts[j++] : 0});
   }
   out.event = std::move(event);
   return out;

@@ -39,6 +39,9 @@ Result<Appended> AppendEvent(StoreTxn& txn, const Conversation& conversation, Me
 // Logs a change for one user outside the timeline (a receipt, being added to a
 // large conversation): returns its pts.
 Result<int64_t> LogForUser(StoreTxn& txn, const ChatLimits& limits, UserId user, ConversationId c, Seq seq);
+// The same for several users at once (distinct); their pts in that order.
+Result<std::vector<int64_t>> LogForUsers(StoreTxn& txn, const ChatLimits& limits, const std::vector<UserId>& users,
+                                         ConversationId c, Seq seq);
 
 // True when this conversation should stop writing per-member log entries.
 bool ShouldBeLarge(const Conversation& c, int64_t member_count, const ChatLimits& limits);

@@ -61,6 +61,19 @@ class StoreTxn {
   virtual Result<UpdateLogState> GetUpdateLogState(UserId id) = 0;
   // Appends one entry and returns its pts.
   virtual Result<int64_t> AppendUserUpdate(UserId id, ConversationId c, Seq seq) = 0;
+  // The same change for each of `users` (distinct), their pts in that order.
+  // A store that can do it in one statement does (every member of a group
+  // gets an entry for every message).
+  virtual Result<std::vector<int64_t>> AppendUserUpdates(const std::vector<UserId>& users, ConversationId c,
+                                                         Seq seq) {
+    std::vector<int64_t> pts;
+    pts.reserve(users.size());
+    for (UserId u : users) {
+      NATTER_TRY(int64_t p, AppendUserUpdate(u, c, seq));
+      pts.push_back(p);
+    }
+    return pts;
+  }
   // Entries with pts > after, oldest first, at most `limit`.
   virtual Result<std::vector<UserUpdate>> UserUpdatesSince(UserId id, int64_t after, int limit) = 0;
   // Drops entries at or below `floor` and records the new floor.

@@ -242,6 +242,24 @@ TEST_P(StoreContract, UpdateLogIsDenseAndPrunes) {
   EXPECT_EQ((*since)[0].pts, 4);
 }
 
+TEST_P(StoreContract, UpdatesForSeveralUsersAreEachDense) {
+  UserId a = AddUser("a"), b = AddUser("b"), c = AddUser("c");
+  auto r = WriteSync<std::vector<int64_t>>(*store, 0, [=](StoreTxn& txn) -> Result<std::vector<int64_t>> {
+    NATTER_TRY(int64_t ignored, txn.AppendUserUpdate(b, 5, 1));
+    (void)ignored;
+    NATTER_TRY(auto first, txn.AppendUserUpdates({c, a, b}, 5, 2));
+    NATTER_TRY(auto second, txn.AppendUserUpdates({a, b}, 5, 3));
+    first.insert(first.end(), second.begin(), second.end());
+    return first;
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (std::vector<int64_t>{1, 1, 2, 2, 3}));  // in the order asked, each user's own count
+  auto since = ReadSync<std::vector<UserUpdate>>(*store, 0, [=](StoreTxn& txn) { return txn.UserUpdatesSince(b, 0, 10); });
+  ASSERT_TRUE(since.ok());
+  ASSERT_EQ(since->size(), 3u);
+  EXPECT_EQ((*since)[2].seq, 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Sqlite, StoreContract, ::testing::Values("sqlite"));
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreContract, ::testing::ValuesIn(PostgresParams()));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StoreContract);

@@ -1,6 +1,7 @@
 #include "store/postgres/pg_txn.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace natter::pg {
 namespace {
@@ -183,6 +184,37 @@ Result<int64_t> PgTxn::AppendUserUpdate(UserId id, ConversationId c, Seq seq) {
                                "SELECT $1, pts, $2, $3 FROM head RETURNING pts",
                                {id, c, seq}));
   return r.Int(0, 0);
+}
+
+Result<std::vector<int64_t>> PgTxn::AppendUserUpdates(const std::vector<UserId>& users, ConversationId c,
+                                                      Seq seq) {
+  if (users.size() == 1) {
+    NATTER_TRY(int64_t pts, AppendUserUpdate(users.front(), c, seq));
+    return std::vector<int64_t>{pts};
+  }
+  std::vector<int64_t> out;
+  if (users.empty()) return out;
+  // One multi-row statement for the whole group: a round trip per member was
+  // most of a group send's cost. Heads are taken in user order (as LockAhead
+  // does), so this never waits on another transaction in a cycle.
+  std::string array = "{";
+  for (size_t i = 0; i < users.size(); ++i) array += (i ? "," : "") + std::to_string(users[i]);
+  array += "}";
+  NATTER_TRY(auto r, db_.Query("WITH heads AS (INSERT INTO user_logs(user_id, pts) "
+                               "SELECT u, 1 FROM unnest($1::bigint[]) AS u ORDER BY u "
+                               "ON CONFLICT (user_id) DO UPDATE SET pts = user_logs.pts + 1 RETURNING user_id, pts) "
+                               "INSERT INTO user_updates(user_id, pts, conversation_id, seq) "
+                               "SELECT user_id, pts, $2, $3 FROM heads RETURNING user_id, pts",
+                               {array, c, seq}));
+  std::unordered_map<UserId, int64_t> by_user;
+  for (int i = 0; i < r.size(); ++i) by_user[r.Int(i, 0)] = r.Int(i, 1);
+  out.reserve(users.size());
+  for (UserId u : users) {
+    auto it = by_user.find(u);
+    if (it == by_user.end()) return Internal("update log entry missing for a member");
+    out.push_back(it->second);
+  }
+  return out;
 }
 
 Result<std::vector<UserUpdate>> PgTxn::UserUpdatesSince(UserId id, int64_t after, int limit) {

@@ -34,6 +34,8 @@ class PgTxn final : public StoreTxn {
   Result<bool> ShareConversation(UserId a, UserId b) override;
   Result<UpdateLogState> GetUpdateLogState(UserId id) override;
   Result<int64_t> AppendUserUpdate(UserId id, ConversationId c, Seq seq) override;
+  Result<std::vector<int64_t>> AppendUserUpdates(const std::vector<UserId>& users, ConversationId c,
+                                                 Seq seq) override;
   Result<std::vector<UserUpdate>> UserUpdatesSince(UserId id, int64_t after, int limit) override;
   Status PruneUserUpdates(UserId id, int64_t floor) override;
 
