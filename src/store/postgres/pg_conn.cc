@@ -30,6 +30,7 @@ Connection::~Connection() {
 
 Status Connection::EnsureConnected() {
   if (!broken()) return OkStatus();
+  if (in_transaction_) return Unavailable("storage " + label_ + " went away during a transaction");
   auto now = std::chrono::steady_clock::now();
   if (conn_ != nullptr && now - last_attempt_ < std::chrono::seconds(1)) {
     return Unavailable("storage " + label_ + " is unavailable");
@@ -37,11 +38,22 @@ Status Connection::EnsureConnected() {
   last_attempt_ = now;
   if (conn_) PQfinish(conn_);
   prepared_.clear();
-  conn_ = PQconnectdb(conninfo_.c_str());
+  // Bounded waits: an instance that stops answering (packets dropped, not
+  // refused) must cost its callers an error in seconds, not a thread for the
+  // kernel's two hours. The URL's own settings come last and win.
+  const char* keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
+  const char* values[] = {"3", "1", "5", "2", "3", "10000", conninfo_.c_str(), nullptr};
+  conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (PQstatus(conn_) != CONNECTION_OK) {
     spdlog::warn("store: cannot connect to {}: {}", label_, PQerrorMessage(conn_));
     return Unavailable("storage " + label_ + " is unavailable");
   }
+  // Nor may a statement, a lock wait or a transaction left open by a stalled
+  // node hold rows (a conversation, members' log heads) for long.
+  PGresult* limits = PQexec(conn_, "SET statement_timeout = '15s'; SET lock_timeout = '10s'; "
+                                   "SET idle_in_transaction_session_timeout = '30s'");
+  PQclear(limits);
   // Keep the server's notices (e.g. "relation already exists") out of stderr.
   PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
   return OkStatus();
@@ -93,6 +105,36 @@ Status Connection::Exec(const std::string& sql) {
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return Failure(r, "statement");
   PQclear(r);
   return OkStatus();
+}
+
+Status Connection::Begin(const std::string& sql) {
+  Status st = Exec(sql);
+  in_transaction_ = st.ok();
+  return st;
+}
+
+Status Connection::Commit() {
+  if (!TransactionUsable()) {
+    Rollback();
+    return Unavailable("storage " + label_ + ": the transaction failed");
+  }
+  last_sqlstate_.clear();
+  PGresult* r = PQexec(conn_, "COMMIT");
+  auto status = PQresultStatus(r);
+  if (status != PGRES_COMMAND_OK) {
+    in_transaction_ = false;
+    return Failure(r, "commit");
+  }
+  bool committed = std::string_view(PQcmdStatus(r)) == "COMMIT";
+  PQclear(r);
+  in_transaction_ = false;
+  if (!committed) return Unavailable("storage " + label_ + ": the transaction was rolled back");
+  return OkStatus();
+}
+
+void Connection::Rollback() {
+  if (conn_ && !broken()) PQclear(PQexec(conn_, "ROLLBACK"));
+  in_transaction_ = false;
 }
 
 }  // namespace natter::pg

@@ -80,6 +80,17 @@ class Connection {
   // Runs one or more statements without parameters or results.
   Status Exec(const std::string& sql);
 
+  // A transaction: from Begin() until Commit() or Rollback(), a broken
+  // connection is not silently replaced (statements on a new session would
+  // run outside the transaction), and Commit() succeeds only when the
+  // transaction is intact and the server answered COMMIT (an aborted one
+  // answers ROLLBACK to a COMMIT).
+  Status Begin(const std::string& sql);
+  Status Commit();
+  void Rollback();
+  // Inside a transaction that has not failed.
+  bool TransactionUsable() const { return conn_ && PQtransactionStatus(conn_) == PQTRANS_INTRANS; }
+
   // The SQLSTATE of the last failure ("" when none): callers retry a batch
   // after a deadlock or serialization failure.
   const std::string& last_sqlstate() const { return last_sqlstate_; }
@@ -95,6 +106,7 @@ class Connection {
   std::chrono::steady_clock::time_point last_attempt_{};
   std::unordered_map<const char*, std::string> prepared_;
   std::string last_sqlstate_;
+  bool in_transaction_ = false;
 };
 
 // True for SQLSTATEs where running the same transaction again can succeed.

@@ -1,8 +1,9 @@
 // The scale store: PostgreSQL instances, each one partition. Conversations are
 // spread over them by id (Store::PartitionOf); accounts live on the first.
-// Each partition has its own writer thread, which commits queued writes in
-// groups (many operations, one transaction, one commit), and reader threads;
-// every thread owns its connections, so nothing here blocks an I/O thread.
+// Each partition has writer threads, each with its own queue (a conversation
+// always on the same one), which commit queued writes in groups (many
+// operations, one transaction, one commit), and reader threads; every thread
+// owns its connections, so nothing here blocks an I/O thread.
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -49,16 +50,20 @@ class Partition {
   void Write(ConversationId conversation, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) {
     // One conversation's writes always go to the same writer, so they commit
     // in the order they came (a client's pipelined sends keep their order).
-    WriteQueue& queue = queues_[static_cast<uint64_t>(conversation) % queues_.size()];
+    // Ids made in one millisecond differ only in their low bits: mix first.
+    uint64_t mixed = static_cast<uint64_t>(conversation) * 0x9e3779b97f4a7c15ULL;
+    WriteQueue& queue = queues_[(mixed >> 32) % queues_.size()];
+    bool stopping = false;
     {
       std::lock_guard lock(mu_);
-      if (!stopping_ && queue.writes.size() < options_.max_queued_writes) {
+      stopping = stopping_;
+      if (!stopping && queue.writes.size() < options_.max_queued_writes) {
         queue.writes.push_back({conversation, std::move(op), std::move(done)});
         queue.cv.notify_one();
         return;
       }
     }
-    done(Unavailable(stopping_ ? "server is shutting down" : "storage is overloaded, retry later"));
+    done(Unavailable(stopping ? "server is shutting down" : "storage is overloaded, retry later"));
   }
 
   void Read(std::function<void(StoreTxn&)> op) {
@@ -134,30 +139,33 @@ class Partition {
   // a deadlock or serialization race and should run again.
   bool RunBatch(Connection& conn, pg::PgTxn& txn, std::vector<PendingWrite>& batch, std::vector<Status>& results) {
     results.clear();
-    Status begun = conn.Exec("BEGIN");
+    Status begun = conn.EnsureConnected();
+    if (begun.ok()) begun = conn.Begin("BEGIN");
     if (begun.ok()) begun = LockAhead(conn, batch);
     if (!begun.ok()) {
       bool retry = !conn.broken() && pg::IsRetryable(conn.last_sqlstate());
-      (void)conn.Exec("ROLLBACK");
+      conn.Rollback();
       results.assign(batch.size(), Status(Unavailable("storage " + conn.label() + " is unavailable")));
       return retry;
     }
     for (auto& w : batch) {
       Status st = RunOp(conn, txn, w.op);
-      if (!st.ok() && (conn.broken() || pg::IsRetryable(conn.last_sqlstate()))) {
-        bool retry = !conn.broken();
-        (void)conn.Exec("ROLLBACK");
+      // The whole transaction is gone (connection lost, deadlock), or an op
+      // left it failed: nothing of the batch may be acknowledged.
+      if (!conn.TransactionUsable()) {
+        bool retry = !conn.broken() && pg::IsRetryable(conn.last_sqlstate());
+        conn.Rollback();
         results.assign(batch.size(), Status(Unavailable("storage " + conn.label() + " is unavailable")));
         return retry;
       }
       results.push_back(std::move(st));
     }
-    Status committed = conn.Exec("COMMIT");
+    Status committed = conn.Commit();
     if (!committed.ok()) {
       // The outcome of a commit whose answer was lost is unknown: the client's
       // retry with the same client_msg_id settles it (sends are idempotent).
       bool retry = !conn.broken() && pg::IsRetryable(conn.last_sqlstate());
-      (void)conn.Exec("ROLLBACK");
+      conn.Rollback();
       results.assign(batch.size(), Status(Unavailable("storage commit failed")));
       return retry;
     }
@@ -241,9 +249,9 @@ class Partition {
       // One snapshot for the whole operation (a catch-up reads the log and the
       // timelines it points at). When the instance is down, the op still runs:
       // its queries answer `unavailable`, which it passes on.
-      bool in_txn = conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();
+      bool in_txn = conn.EnsureConnected().ok() && conn.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();
       op(txn);
-      if (in_txn) (void)conn.Exec("COMMIT");
+      if (in_txn) conn.Rollback();  // read only: nothing to commit
     }
   }
 
