@@ -104,13 +104,14 @@ void AccountService::Refresh(std::string refresh_token, std::function<void(Resul
         if (!record) return Unauthorized("invalid refresh token");
         NATTER_TRY(auto session, txn.FindSession(record->session_id));
         if (!session || session->revoked) return Unauthorized("session has ended; log in again");
-        if (record->used) {
-          // Reuse of a rotated token: someone else holds a copy. The
-          // revocation must commit, so this path returns success.
+        NATTER_TRY(bool fresh_use, txn.MarkRefreshTokenUsed(old_hash));
+        if (!fresh_use) {
+          // Reuse of a rotated token (or two nodes rotating it at once):
+          // someone else holds a copy. The revocation must commit, so this
+          // path returns success.
           NATTER_RETURN_IF_ERROR(txn.RevokeSession(session->id));
           return Outcome{*session, true};
         }
-        NATTER_RETURN_IF_ERROR(txn.MarkRefreshTokenUsed(old_hash));
         NATTER_RETURN_IF_ERROR(txn.InsertRefreshToken({fresh_hash, session->id, false}));
         return Outcome{*session, false};
       },
@@ -118,6 +119,7 @@ void AccountService::Refresh(std::string refresh_token, std::function<void(Resul
         if (!outcome.ok()) return done(outcome.take_error());
         if (outcome->reused) {
           ForgetSession(outcome->session.id);
+          if (session_ended_) session_ended_(outcome->session.user_id, outcome->session.id);
           return done(Unauthorized("refresh token was already used; session revoked, log in again"));
         }
         done(Issue(outcome->session.user_id, outcome->session.id, std::move(fresh)));

@@ -55,6 +55,11 @@ class AccountService {
   // another node of a cluster).
   void ForgetSession(SessionId session);
 
+  // Called when a session ends here for a reason no request reports (a
+  // refresh token reused), so every node and socket can learn of it. Set once
+  // at start-up.
+  void OnSessionEnded(std::function<void(UserId, SessionId)> hook) { session_ended_ = std::move(hook); }
+
  private:
   void StartSession(const User& user, std::string device, std::function<void(Result<LoginResult>)> done);
   LoginResult Issue(UserId user, SessionId session, std::string refresh_token) const;
@@ -68,6 +73,7 @@ class AccountService {
   LoginThrottle throttle_;
   // Ended sessions whose access tokens may not have expired yet: session -> when
   // the last one does (seconds). Pruned as they pass.
+  std::function<void(UserId, SessionId)> session_ended_;
   mutable std::mutex revoked_mu_;
   std::unordered_map<SessionId, int64_t> revoked_;
   std::string dummy_hash_;  // verified against for unknown handles, so timing reveals nothing

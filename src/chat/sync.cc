@@ -71,7 +71,13 @@ Result<SyncResult> CatchUp(StoreTxn& txn, const Context& ctx, const ChatLimits& 
   } else {
     if (since->pts.size() <= static_cast<size_t>(partition)) return BadRequest("invalid sync token");
     int64_t since_pts = since->pts[partition];
-    if (since_pts > state.pts) return BadRequest("invalid sync token");  // from the future
+    if (since_pts > state.pts) {
+      // Ahead of the log: the store was restored from an older copy. The
+      // entries after it will reuse those numbers, so start over.
+      result.resync_required = true;
+      result.reason = "the server's data was restored to an earlier point";
+      return result;
+    }
     if (since_pts < state.pts_floor) {
       result.resync_required = true;
       result.reason = "the sync token is older than the server keeps";
@@ -118,7 +124,10 @@ Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const st
   merged.position.pts.resize(parts.size());
   for (size_t p = 0; p < parts.size(); ++p) {
     if (!parts[p].ok()) {
-      if (!since) return parts[p].take_error();
+      // Only an instance that is down keeps the client's old position there;
+      // any other failure (a token from the future after a restore) is the
+      // whole answer.
+      if (!since || parts[p].error().code != ErrorCode::kUnavailable) return parts[p].take_error();
       merged.position.pts[p] = since->pts[p];
       for (const auto& [id, seq] : since->large) {
         if (partition_of(id) == static_cast<int>(p)) merged.position.large[id] = seq;

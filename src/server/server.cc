@@ -116,6 +116,13 @@ uint16_t Server::Start() {
     p.broker = MakeNatsBroker(NatsBrokerOptions{config_.nats, "natterd-" + std::to_string(config_.node_id)},
                               *p.sink, ListConversationsOf(*p.store));
   }
+  // A reused refresh token ends its session on every node and closes its sockets.
+  p.accounts->OnSessionEnded([&broker = *p.broker](UserId user, SessionId session) {
+    Event revoke;
+    revoke.recipients.push_back(EventRecipient{user, 0});
+    revoke.revoke_session = session;
+    broker.Publish(std::move(revoke));
+  });
   p.presence = std::make_unique<presence::PresenceService>(*p.store, *p.broker, p.clock,
                                                            p.workers.front()->context(), config_.presence_grace_ms,
                                                            config_.node_id);

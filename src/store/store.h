@@ -45,7 +45,9 @@ class StoreTxn {
   virtual Status RevokeSession(SessionId id) = 0;
   virtual Status InsertRefreshToken(const RefreshTokenRecord& token) = 0;
   virtual Result<std::optional<RefreshTokenRecord>> FindRefreshToken(std::string_view hash) = 0;
-  virtual Status MarkRefreshTokenUsed(std::string_view hash) = 0;
+  // Marks the token used; false when it already was (checked and set in one
+  // statement, so two nodes rotating the same token cannot both succeed).
+  virtual Result<bool> MarkRefreshTokenUsed(std::string_view hash) = 0;
   virtual Status SetLastSeen(UserId id, int64_t ms) = 0;
   virtual Status SetPresenceHidden(UserId id, bool hidden) = 0;
   // Marks `id` online at `node` (a bit of User::online_nodes), or not.

@@ -173,7 +173,7 @@ TEST_F(SyncTest, LargeConversationsAreFollowedByTheirOwnSeq) {
   EXPECT_EQ(r.conversations[0].members.size(), 1u);  // only me, not the whole audience
 }
 
-TEST_F(SyncTest, TokenFromTheFutureIsRefusedAndTooOldAsksForResync) {
+TEST_F(SyncTest, TokensTooOldOrAheadOfTheLogAskForResync) {
   limits.update_log_retention = 4;
   ConversationId d = Direct(me, friend_);
   SyncPosition old = Sync(me, std::nullopt).position;
@@ -181,11 +181,37 @@ TEST_F(SyncTest, TokenFromTheFutureIsRefusedAndTooOldAsksForResync) {
   auto r = Sync(me, old);
   EXPECT_TRUE(r.resync_required);
   EXPECT_TRUE(r.conversations.empty());
+  // Ahead of the log (only a signed token of ours can say so): the data was
+  // restored to an earlier point, and later entries will reuse those numbers.
   SyncPosition future;
   future.pts = {1'000'000};
-  auto bad = CatchUp(db.txn(), Ctx(me), limits, future);
-  ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.error().code, ErrorCode::kBadRequest);
+  auto ahead = CatchUp(db.txn(), Ctx(me), limits, future);
+  ASSERT_TRUE(ahead.ok());
+  EXPECT_TRUE(ahead->resync_required);
+}
+
+TEST(MergeCatchUps, OnlyAnInstanceThatIsDownKeepsTheOldPosition) {
+  SyncPosition since;
+  since.pts = {4, 9};
+  since.large = {{100, 3}, {101, 7}};
+  auto on_partition = [](ConversationId id) { return static_cast<int>(id % 2); };
+  SyncResult up;
+  up.position.pts = {6};
+  up.position.large = {{100, 5}};
+  std::vector<Result<SyncResult>> parts;
+  parts.emplace_back(up);
+  parts.emplace_back(Unavailable("partition 1 is down"));
+  auto merged = MergeCatchUps(std::move(parts), since, on_partition);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_EQ(merged->position.pts, (std::vector<int64_t>{6, 9}));
+  EXPECT_EQ(merged->position.large, (std::map<ConversationId, Seq>{{100, 5}, {101, 7}}));
+
+  std::vector<Result<SyncResult>> broken;
+  broken.emplace_back(up);
+  broken.emplace_back(Internal("storage error"));
+  auto failed = MergeCatchUps(std::move(broken), since, on_partition);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.error().code, ErrorCode::kInternal);
 }
 
 }  // namespace

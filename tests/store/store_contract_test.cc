@@ -196,6 +196,19 @@ TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
   EXPECT_EQ(*contacts, std::vector<UserId>{b});
 }
 
+TEST_P(StoreContract, ARefreshTokenIsMarkedUsedOnce) {
+  UserId a = AddUser("a");
+  auto r = WriteSync<std::vector<bool>>(*store, 0, [=](StoreTxn& txn) -> Result<std::vector<bool>> {
+    NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{a + 1, a, "phone", false, 0}));
+    NATTER_RETURN_IF_ERROR(txn.InsertRefreshToken(RefreshTokenRecord{"hash-1", a + 1, false}));
+    NATTER_TRY(bool first, txn.MarkRefreshTokenUsed("hash-1"));
+    NATTER_TRY(bool second, txn.MarkRefreshTokenUsed("hash-1"));
+    return std::vector<bool>{first, second};
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (std::vector<bool>{true, false}));
+}
+
 TEST_P(StoreContract, OnlineNodesAreBitsPerNode) {
   UserId a = AddUser("a"), b = AddUser("b");
   auto r = WriteSync<bool>(*store, 0, [=](StoreTxn& txn) -> Result<bool> {

@@ -123,9 +123,9 @@ Result<std::optional<RefreshTokenRecord>> PgTxn::FindRefreshToken(std::string_vi
   });
 }
 
-Status PgTxn::MarkRefreshTokenUsed(std::string_view hash) {
-  NATTER_TRY(auto r, accounts_.Query("UPDATE refresh_tokens SET used = true WHERE token_hash = $1", {hash}));
-  return OkStatus();
+Result<bool> PgTxn::MarkRefreshTokenUsed(std::string_view hash) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE refresh_tokens SET used = true WHERE token_hash = $1 AND NOT used", {hash}));
+  return r.affected() > 0;
 }
 
 Status PgTxn::SetLastSeen(UserId id, int64_t ms) {

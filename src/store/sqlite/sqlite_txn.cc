@@ -129,10 +129,11 @@ Result<std::optional<RefreshTokenRecord>> SqliteTxn::FindRefreshToken(std::strin
   });
 }
 
-Status SqliteTxn::MarkRefreshTokenUsed(std::string_view hash) {
-  auto s = db_.Prepare("UPDATE refresh_tokens SET used = 1 WHERE token_hash = ?");
+Result<bool> SqliteTxn::MarkRefreshTokenUsed(std::string_view hash) {
+  auto s = db_.Prepare("UPDATE refresh_tokens SET used = 1 WHERE token_hash = ? AND used = 0");
   s.Bind(1, hash);
-  return s.Run();
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
 }
 
 Status SqliteTxn::InsertConversation(const Conversation& c) {

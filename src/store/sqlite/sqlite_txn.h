@@ -20,7 +20,7 @@ class SqliteTxn final : public StoreTxn {
   Status RevokeSession(SessionId id) override;
   Status InsertRefreshToken(const RefreshTokenRecord& token) override;
   Result<std::optional<RefreshTokenRecord>> FindRefreshToken(std::string_view hash) override;
-  Status MarkRefreshTokenUsed(std::string_view hash) override;
+  Result<bool> MarkRefreshTokenUsed(std::string_view hash) override;
   Status SetLastSeen(UserId id, int64_t ms) override;
   Status SetPresenceHidden(UserId id, bool hidden) override;
   Status SetOnlineAt(UserId id, int node, bool online) override;
