@@ -21,6 +21,18 @@ using boost::asio::ip::tcp;
 
 namespace {
 
+// Every X-Forwarded-For field, in order, as one list: a proxy may add its own
+// field after the one a client sent, and only the proxy's part is trusted.
+std::string ForwardedFor(const http::request<http::string_body>& req) {
+  std::string all;
+  auto range = req.equal_range("X-Forwarded-For");
+  for (auto it = range.first; it != range.second; ++it) {
+    if (!all.empty()) all += ", ";
+    all += std::string(it->value());
+  }
+  return all;
+}
+
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
@@ -96,7 +108,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     deps_.connection.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
     req_ = parser_->release();
     parser_.reset();
-    address_ = ClientAddress(peer_, req_["X-Forwarded-For"], deps_.connection.options.trusted_proxies);
+    address_ = ClientAddress(peer_, ForwardedFor(req_), deps_.connection.options.trusted_proxies);
     if (HeaderHasToken(req_[http::field::upgrade], "websocket")) return Upgrade();
     Route();
   }

@@ -1018,6 +1018,29 @@ class TrustedProxyAddressTest(h.AsyncTestCase):
         status, body = self.login("gina", "gina-right-password", "127.0.0.9", "203.0.113.5")
         self.assertEqual(status, 200, body)
 
+    async def test_a_client_cannot_choose_its_address_with_its_own_header_field(self):
+        status, body = self.server.register("ivy", "ivy-right-password")
+        self.assertEqual(status, 200, body)
+        for i in range(self.MAX):
+            status, body = self.login(f"nothere{i}", "wrong-password", "127.0.0.9", "198.51.100.50")
+            self.assertEqual(status, 401, body)
+        # The client sends its own X-Forwarded-For; the proxy adds another field
+        # with the address it saw (HAProxy's option forwardfor does exactly this).
+        conn = h.http.client.HTTPConnection(h.HOST, self.server.port, timeout=10, source_address=("127.0.0.9", 0))
+        try:
+            data = h.json.dumps({"handle": "ivy", "password": "ivy-right-password", "device": "t"}).encode()
+            conn.putrequest("POST", "/v1/auth/login")
+            conn.putheader("Content-Type", "application/json")
+            conn.putheader("Content-Length", str(len(data)))
+            conn.putheader("X-Forwarded-For", "203.0.113.77")
+            conn.putheader("X-Forwarded-For", "198.51.100.50")
+            conn.endheaders(data)
+            resp = conn.getresponse()
+            status, body = resp.status, resp.read()
+        finally:
+            conn.close()
+        self.assertEqual(status, 429, body)
+
     async def test_an_untrusted_peer_cannot_choose_its_address(self):
         status, body = self.server.register("hank", "hank-right-password")
         self.assertEqual(status, 200, body)
