@@ -9,6 +9,7 @@ namespace natter::gateway {
 
 void Hub::Deliver(const Event& event) {
   if (event.revoke_session != 0) return RevokeSession(event);
+  if (!event.payload) return;  // nothing to send
   // Encoded once; every worker and connection shares these buffers.
   EventFrame shared;
   shared.payload = event.payload;

@@ -64,6 +64,15 @@ TEST(EventCodec, NoPayloadStaysNoPayloadAndEmptyStaysEmpty) {
   EXPECT_TRUE(out->event.recipients.empty());
 }
 
+TEST(EventCodec, AnEventWithoutPayloadMustBeALogout) {
+  Event hollow;
+  hollow.recipients = {{9, 0}};
+  hollow.conversation_id = 4;
+  Result<WireEvent> out = DecodeEvent(Encode(3, hollow));
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::kBadRequest);
+}
+
 TEST(EventCodec, SmallEventsAreSmall) {
   Event e;
   e.recipients = {{1001, 55}, {1002, 56}};
@@ -130,8 +139,8 @@ TEST(EventCodec, OverlongVarintsAreRejected) {
   // Ten bytes whose last carries more than the 64th bit.
   wire = Header() + std::string(9, '\xff') + '\x02' + std::string(3, '\0');
   EXPECT_FALSE(DecodeEvent(wire).ok());
-  // The largest value that fits is fine.
-  wire = Header() + std::string(9, '\xff') + '\x01' + std::string(3, '\0');
+  // The largest value that fits is fine (in a logout: seq 0, session 1, no recipient).
+  wire = Header() + std::string(9, '\xff') + '\x01' + std::string("\0\x02\0", 3);
   Result<WireEvent> out = DecodeEvent(wire);
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_EQ(out->event.conversation_id, INT64_MIN);  // zigzag of all ones

@@ -145,6 +145,8 @@ Result<WireEvent> DecodeEvent(std::string_view bytes) {
     out.event.payload = std::make_shared<const std::string>(in.Take(*size));
   }
   if (in.remaining() != 0) return Bad("trailing bytes");
+  // Only a logout carries no frame; anything else without one is garbage.
+  if (!out.event.payload && out.event.revoke_session == 0) return Bad("an event without a payload");
   return out;
 }
 
