@@ -556,11 +556,12 @@ void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_
     event.origin_connection = origin;
     d_.broker.Publish(std::move(event));
   }
-  for (const auto& appended : view.events) PublishTimeline(appended, origin);
+  for (const auto& appended : view.events) PublishTimeline(appended, origin, /*to_each_recipient=*/true);
 }
 
-void Dispatcher::PublishTimeline(const chat::Appended& appended, uint64_t origin) {
+void Dispatcher::PublishTimeline(const chat::Appended& appended, uint64_t origin, bool to_each_recipient) {
   Event event;
+  event.to_each_recipient = to_each_recipient;
   event.payload = Frame({{"type", "message"}, {"message", ToJson(appended.event)}});
   event.recipients = ToRecipients(appended.recipients);
   event.origin_connection = origin;

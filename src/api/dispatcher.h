@@ -85,7 +85,7 @@ class Dispatcher {
   // the system events the change appended.
   void PublishConversation(const chat::ConversationView& view, uint64_t origin);
   // Fans out one timeline event ({"type":"message"}) with each recipient's pts.
-  void PublishTimeline(const chat::Appended& appended, uint64_t origin);
+  void PublishTimeline(const chat::Appended& appended, uint64_t origin, bool to_each_recipient = false);
 
   DispatcherDeps d_;
 };

@@ -31,10 +31,15 @@ struct Event {
   std::shared_ptr<const std::string> payload;
   // The connection that caused the event already has its answer; skip it.
   uint64_t origin_connection = 0;
-  // For timeline events: where it stands, so a connection catching up can drop
-  // what its catch-up already contained. 0 for other events.
+  // The conversation the event belongs to (timeline, receipts, typing), 0 for
+  // others; with `seq` (timeline events only) a connection catching up drops
+  // what its catch-up already contained.
   ConversationId conversation_id = 0;
   Seq seq = 0;
+  // Also to each recipient directly, not only to whoever follows the
+  // conversation: the events of a membership change reach new members before
+  // their node follows it (cluster brokers).
+  bool to_each_recipient = false;
   // Close the connections of this session (logout); no payload.
   SessionId revoke_session = 0;
 };

@@ -9,6 +9,7 @@
 #include "broker/nats/nats_broker.h"
 
 #include <gtest/gtest.h>
+#include <nats/nats.h>
 
 #include <atomic>
 #include <chrono>
@@ -53,6 +54,16 @@ class RecordingSink : public EventSink {
     std::lock_guard lock(mu_);
     int n = 0;
     for (const auto& e : events_) n += e.conversation_id == c;
+    return n;
+  }
+  // Events with `needle` in their frame that name `user` as a recipient.
+  int CountFor(UserId user, const std::string& needle) const {
+    std::lock_guard lock(mu_);
+    int n = 0;
+    for (const auto& e : events_) {
+      if (!e.payload || e.payload->find(needle) == std::string::npos) continue;
+      for (const auto& r : e.recipients) n += r.user == user;
+    }
     return n;
   }
   int CountPayload(const std::string& needle) const {
@@ -254,16 +265,36 @@ TEST_F(NatsBrokerTest, PresenceReachesRemoteOnlineUsersOncePerNode) {
   Barrier(*b, *a, 1);
   Barrier(*c, *a, 1);
 
-  // Two recipients on b: published on two user subjects, delivered once.
+  // Two recipients on b: a copy for each on their own subject, each naming
+  // only its recipient (a copy does not carry every contact of the user).
   a->broker->Publish(Presence({2, 4, 99}, "online-1"));
-  ASSERT_TRUE(Eventually([&] { return b->sink.CountPayload("online-1") == 1; }));
+  ASSERT_TRUE(Eventually([&] { return b->sink.CountFor(2, "online-1") == 1 && b->sink.CountFor(4, "online-1") == 1; }));
 
   Barrier(*a, *c, 3);
   Barrier(*a, *b, 2);
   std::this_thread::sleep_for(100ms);
-  EXPECT_EQ(b->sink.CountPayload("online-1"), 1) << "the copy on the second user subject was not dropped";
+  EXPECT_EQ(b->sink.CountFor(2, "online-1"), 1) << "delivered twice to user 2";
+  EXPECT_EQ(b->sink.CountFor(4, "online-1"), 1) << "delivered twice to user 4";
+  EXPECT_EQ(b->sink.CountPayload("online-1"), 2) << "a copy carried more than its recipient";
   EXPECT_EQ(c->sink.CountPayload("online-1"), 0);
   EXPECT_EQ(a->sink.CountPayload("online-1"), 1);
+}
+
+TEST_F(NatsBrokerTest, ANodeThatLostEventsMakesEveryNodeResync) {
+  auto a = MakeNode("a", {{1, {}}});
+  auto b = MakeNode("b", {{2, {}}});
+  a->broker->UserOnline(1);
+  b->broker->UserOnline(2);
+  Barrier(*b, *a, 1);
+  Barrier(*a, *b, 2);
+  int a_before = a->sink.lost(), b_before = b->sink.lost();
+  // What a node sends on reconnecting (its own link was down; the others' was not).
+  natsConnection* raw = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&raw, server_->Url().c_str()), NATS_OK);
+  ASSERT_EQ(natsConnection_PublishString(raw, "natter.lost", ""), NATS_OK);
+  ASSERT_EQ(natsConnection_Flush(raw), NATS_OK);
+  natsConnection_Destroy(raw);
+  EXPECT_TRUE(Eventually([&] { return a->sink.lost() > a_before && b->sink.lost() > b_before; }));
 }
 
 TEST_F(NatsBrokerTest, SessionRevocationCrossesWithoutPayload) {

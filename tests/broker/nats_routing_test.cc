@@ -37,6 +37,12 @@ TEST(NatsSubjects, EventsOutsideTimelinesGoToEachRecipientOnce) {
   EXPECT_TRUE(SubjectsFor(EventFor(0, {}), std::nullopt).empty());
 }
 
+TEST(NatsSubjects, MembershipEventsAlsoGoToEachRecipient) {
+  Event e = EventFor(42, {1, 2});
+  e.to_each_recipient = true;
+  EXPECT_EQ(Sorted(SubjectsFor(e, std::nullopt)), (Subjects{"natter.c.42", "natter.u.1", "natter.u.2"}));
+}
+
 TEST(NatsSubjects, LogoutsGoToEveryNode) {
   Event e = EventFor(0, {5});
   e.payload.reset();

@@ -157,6 +157,7 @@ void Core::Connect() {
   std::lock_guard lock(mu_);
   InterestChange always;
   always.subscribe.push_back(nats::SessionsSubject());
+  always.subscribe.push_back(nats::LostSubject());
   Apply(always);
 }
 
@@ -191,10 +192,30 @@ void Core::Publish(Event event) {
   std::vector<std::string> subjects = nats::SubjectsFor(event, announced);
   if (subjects.empty()) return;
   uint64_t suppressed = 0;
+  // Presence and other per-user events go to each recipient alone: with the
+  // whole recipient list in every copy, a user with many contacts would cost
+  // the square of their number in bytes. Each copy has its own id, so a node
+  // holding several of them delivers each.
+  bool per_user = event.conversation_id == 0 && !announced && event.revoke_session == 0 &&
+                  event.recipients.size() > 1;
   if (natsConnection_Status(conn_) != NATS_CONN_STATUS_CONNECTED) {
     // Dropped, not queued: other nodes catch up by sync once the link is back.
     if (publish_log_.Allow(suppressed)) {
       spdlog::debug("nats broker: not connected, event not sent to other nodes (+{} more)", suppressed);
+    }
+    return;
+  }
+  if (per_user) {
+    Event copy = event;
+    for (const auto& r : event.recipients) {
+      copy.recipients.assign(1, r);
+      Result<std::string> wire = nats::EncodeEvent(id_base_ + next_id_.fetch_add(1), copy);
+      if (!wire.ok()) continue;
+      std::string subject = nats::UserSubject(r.user);
+      natsStatus s = natsConnection_Publish(conn_, subject.c_str(), wire->data(), static_cast<int>(wire->size()));
+      if (s != NATS_OK && publish_log_.Allow(suppressed)) {
+        spdlog::warn("nats broker: publish to {} failed: {} (+{} more)", subject, natsStatus_GetText(s), suppressed);
+      }
     }
     return;
   }
@@ -324,12 +345,21 @@ void Core::Received(std::string_view bytes) {
 
 void Core::LinkUp(natsConnection* nc, const char* how) {
   spdlog::info("nats broker: {} {}; clients resync what they missed", how, ConnectedUrl(nc));
-  if (!abandoned_) sink_.EventsMayBeLost();
+  if (abandoned_) return;
+  sink_.EventsMayBeLost();
+  // What this node published while its link was down reached no other node:
+  // their clients must sync too.
+  std::string lost = nats::LostSubject();
+  natsConnection_Publish(nc, lost.c_str(), "", 0);
 }
 
 void Core::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto* core = static_cast<Core*>(closure);
-  core->Received(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+  if (nats::LostSubject() == natsMsg_GetSubject(msg)) {
+    if (!core->abandoned_) core->sink_.EventsMayBeLost();
+  } else {
+    core->Received(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+  }
   natsMsg_Destroy(msg);
 }
 

@@ -9,6 +9,7 @@ namespace natter::nats {
 std::string ConversationSubject(ConversationId id) { return "natter.c." + std::to_string(id); }
 std::string UserSubject(UserId id) { return "natter.u." + std::to_string(id); }
 std::string SessionsSubject() { return "natter.sessions"; }
+std::string LostSubject() { return "natter.lost"; }
 
 std::optional<ConversationId> ConversationFrameId(std::string_view payload) {
   // Every frame passes through here on publish, so most are turned away
@@ -35,7 +36,7 @@ std::vector<std::string> SubjectsFor(const Event& event, std::optional<Conversat
   std::vector<std::string> subjects;
   if (event.revoke_session != 0) return {SessionsSubject()};
   if (event.conversation_id != 0) subjects.push_back(ConversationSubject(event.conversation_id));
-  if (event.conversation_id == 0 || frame_conversation) {
+  if (event.conversation_id == 0 || frame_conversation || event.to_each_recipient) {
     std::unordered_set<UserId> seen;
     for (const auto& r : event.recipients) {
       if (seen.insert(r.user).second) subjects.push_back(UserSubject(r.user));

@@ -8,6 +8,8 @@
 //                               subscribed to that conversation for
 //   natter.sessions             logouts: every node listens, so a session's
 //                               access tokens stop working on all of them
+//   natter.lost                 a node's link was down and its events did not
+//                               go out: every node tells its clients to sync
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -24,6 +26,7 @@ namespace natter::nats {
 std::string ConversationSubject(ConversationId id);
 std::string UserSubject(UserId id);
 std::string SessionsSubject();
+std::string LostSubject();
 
 // The id of the conversation a {"type":"conversation","conversation":{"id":..}}
 // frame announces (a conversation created, or its members changed), or
