@@ -162,6 +162,32 @@ TEST_P(PostgresPartitions, ConnectionsKilledMidBatchLoseNoAcknowledgedSend) {
   }
 }
 
+TEST_P(PostgresPartitions, TwoNodesCreatingOneDirectChatGetTheSameOne) {
+  auto other = Open();
+  for (int round = 0; round < 10; ++round) {
+    UserId a = AddUser("a" + std::to_string(round)), b = AddUser("b" + std::to_string(round));
+    // Both nodes look for the pair's chat on its partition, find none, and
+    // insert: the second hits the unique key, runs again and finds the first.
+    int partition = store->PartitionOfKey(static_cast<uint64_t>(a) * 31 + static_cast<uint64_t>(b));
+    auto create = [&](Store& node, UserId from, UserId to) {
+      ConversationId id = ids.Next();
+      while (node.PartitionOf(id) != partition) id = ids.Next();
+      return WriteSync<ConversationId>(node, WriteKey(partition), [=, this](StoreTxn& txn) -> Result<ConversationId> {
+        NATTER_TRY(auto view, chat::CreateDirect(txn, chat::Context{from, 0}, id, limits, to));
+        return view.conversation.id;
+      });
+    };
+    Result<ConversationId> r1 = Internal("unset"), r2 = Internal("unset");
+    std::thread t1([&] { r1 = create(*store, a, b); });
+    std::thread t2([&] { r2 = create(*other, b, a); });
+    t1.join();
+    t2.join();
+    ASSERT_TRUE(r1.ok()) << r1.error().message;
+    ASSERT_TRUE(r2.ok()) << r2.error().message;
+    EXPECT_EQ(*r1, *r2);
+  }
+}
+
 TEST_P(PostgresPartitions, AChangedInstanceListIsRefusedAtStart) {
   std::vector<std::string> reversed(urls.rbegin(), urls.rend());
   EXPECT_THROW(OpenPostgresStore(PostgresOptions{reversed}), std::runtime_error);
