@@ -71,13 +71,6 @@ int64_t TotalPts(const chat::SyncPosition& position) {
   return total;
 }
 
-// FNV-1a: the same on every node and every build, unlike std::hash.
-uint64_t StableHash(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
 int64_t MonotonicUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -208,7 +201,7 @@ void Dispatcher::CreateConversation(const Caller& c, const json::object& p, Repl
   if (*kind == ConversationKind::kDirect) {
     auto peer = RequireInt(p, "peer_id");
     if (!peer.ok()) return reply(peer.take_error());
-    partition = d_.store.PartitionOfKey(StableHash(chat::DirectKey(c.user, *peer)));
+    partition = d_.store.PartitionOfPair(c.user, *peer);
     while (d_.store.PartitionOf(new_id) != partition) new_id = d_.ids.Next();
     op = [ctx, peer = *peer, new_id, &limits = d_.limits](StoreTxn& txn) {
       return chat::CreateDirect(txn, ctx, new_id, limits, peer);

@@ -11,6 +11,7 @@
 // only valid inside the callback it was passed to, on that thread.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -145,8 +146,13 @@ class Store {
   virtual int Partitions() const { return 1; }
   // The partition that holds conversation `id`.
   int PartitionOf(ConversationId id) const { return PartitionOfKey(static_cast<uint64_t>(id)); }
-  // The partition for any other stable key (a direct conversation's pair of users).
+  // The partition for any other stable key.
   int PartitionOfKey(uint64_t key) const;
+  // Where the direct chat of two users lives, whichever of them asks.
+  int PartitionOfPair(UserId a, UserId b) const {
+    uint64_t low = static_cast<uint64_t>(std::min(a, b)), high = static_cast<uint64_t>(std::max(a, b));
+    return PartitionOfKey(low * 0x9e3779b97f4a7c15ULL ^ high);
+  }
   // The key of a write that changes conversation `id`.
   WriteKey For(ConversationId id) const { return WriteKey(PartitionOf(id), id); }
 
@@ -255,7 +261,8 @@ std::unique_ptr<Store> OpenSqliteStore(const SqliteOptions& options);
 struct PostgresOptions {
   std::vector<std::string> instances;
   // Per instance. Writers commit batches side by side: PostgreSQL flushes
-  // their commits together, and locks are taken in one order (no deadlock).
+  // their commits together, and batches lock the rows they change in one order
+  // (the rare deadlock left, through rows not locked ahead, is run again).
   int writer_threads = 2;
   int reader_threads = 2;
   // Each operation of a batch is a subtransaction; past 64 PostgreSQL's

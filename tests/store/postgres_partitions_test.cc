@@ -168,7 +168,7 @@ TEST_P(PostgresPartitions, TwoNodesCreatingOneDirectChatGetTheSameOne) {
     UserId a = AddUser("a" + std::to_string(round)), b = AddUser("b" + std::to_string(round));
     // Both nodes look for the pair's chat on its partition, find none, and
     // insert: the second hits the unique key, runs again and finds the first.
-    int partition = store->PartitionOfKey(static_cast<uint64_t>(a) * 31 + static_cast<uint64_t>(b));
+    int partition = store->PartitionOfPair(a, b);
     auto create = [&](Store& node, UserId from, UserId to) {
       ConversationId id = ids.Next();
       while (node.PartitionOf(id) != partition) id = ids.Next();

@@ -1,9 +1,9 @@
 // StoreTxn over one PostgreSQL connection, on one partition. The transaction
 // itself (BEGIN/COMMIT, savepoints) is managed by the store threads; this
 // class only runs the statements. Accounts (users, sessions, refresh tokens)
-// live on the first instance: on other partitions they are read and written
-// through `accounts`, outside this partition's transaction (an account never
-// goes away, so nothing a transaction here decides can be undone there).
+// live on the first instance, and every write to them runs there (Store::Write
+// without a key). On other partitions they are only read, through `accounts`,
+// outside this partition's transaction: a user found there never goes away.
 // Not thread-safe: used on the thread that owns the connections.
 #pragma once
 
