@@ -3,6 +3,7 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "api/json_fields.h"
 #include "api/json_views.h"
@@ -487,43 +488,49 @@ void Dispatcher::GetPresence(const Caller& c, const json::object& p, Reply reply
   auto users = IntArray(p, "user_ids");
   if (!users.ok()) return reply(users.take_error());
   if (users->size() > 500) return reply(TooLarge("ask for at most 500 users at once"));
-  // Each partition answers for the conversations it holds; a user shows up
-  // when any of them has one shared with the caller.
-  d_.store.ReadEach<std::vector<User>>(
-      [caller = c.user, users = *users](StoreTxn& txn, int) -> Result<std::vector<User>> {
-        std::vector<User> visible;
-        for (UserId u : users) {
-          // Only users who share a conversation with the caller; others are
-          // left out exactly like users who do not exist.
-          if (u == caller) continue;
-          NATTER_TRY(bool shared, txn.ShareConversation(caller, u));
-          if (!shared) continue;
-          NATTER_TRY(auto user, txn.FindUser(u));
-          if (user) visible.push_back(std::move(*user));
-        }
-        return visible;
-      },
-      [this, reply = std::move(reply)](std::vector<Result<std::vector<User>>> parts) {
-        std::map<UserId, User> visible;
+  // Only users who share a conversation with the caller are answered; others
+  // are left out exactly like users who do not exist. Each partition answers
+  // for the conversations it holds (one query each); an instance that is down
+  // hides only the users shared there.
+  d_.store.ReadEach<std::vector<UserId>>(
+      [caller = c.user, users = *users](StoreTxn& txn, int) { return txn.WhoShareWith(caller, users); },
+      [this, reply = std::move(reply)](std::vector<Result<std::vector<UserId>>> parts) mutable {
+        std::set<UserId> shared;
+        size_t failed = 0;
         for (auto& part : parts) {
-          if (!part.ok()) return reply(part.take_error());
-          for (auto& u : *part) visible.emplace(u.id, std::move(u));
+          if (part.ok()) shared.insert(part->begin(), part->end()); else ++failed;
         }
-        json::array out;
-        for (const auto& [id, u] : visible) {
-          json::object o{{"user_id", u.id}};
-          if (u.presence_hidden) {
-            o["status"] = "hidden";
-          } else if (d_.presence && d_.presence->IsOnline(u)) {
-            o["status"] = "online";
-          } else {
-            o["status"] = "offline";
-            o["last_seen"] = u.last_seen;
-          }
-          out.push_back(std::move(o));
-        }
-        reply(json::value(json::object{{"presence", std::move(out)}}));
+        if (failed == parts.size()) return reply(parts.front().take_error());
+        d_.store.ReadResult<std::vector<User>>(
+            0,
+            [shared = std::move(shared)](StoreTxn& txn) -> Result<std::vector<User>> {
+              std::vector<User> visible;
+              for (UserId u : shared) {
+                NATTER_TRY(auto user, txn.FindUser(u));
+                if (user) visible.push_back(std::move(*user));
+              }
+              return visible;
+            },
+            [this, reply = std::move(reply)](Result<std::vector<User>> r) { AnswerPresence(std::move(r), reply); });
       });
+}
+
+void Dispatcher::AnswerPresence(Result<std::vector<User>> visible, const Reply& reply) {
+  if (!visible.ok()) return reply(visible.take_error());
+  json::array out;
+  for (const auto& u : *visible) {
+    json::object o{{"user_id", u.id}};
+    if (u.presence_hidden) {
+      o["status"] = "hidden";
+    } else if (d_.presence && d_.presence->IsOnline(u)) {
+      o["status"] = "online";
+    } else {
+      o["status"] = "offline";
+      o["last_seen"] = u.last_seen;
+    }
+    out.push_back(std::move(o));
+  }
+  reply(json::value(json::object{{"presence", std::move(out)}}));
 }
 
 void Dispatcher::SetPresence(const Caller& c, const json::object& p, Reply reply) {

@@ -85,6 +85,8 @@ class Dispatcher {
   // the system events the change appended.
   void PublishConversation(const chat::ConversationView& view, uint64_t origin);
   // Fans out one timeline event ({"type":"message"}) with each recipient's pts.
+  // The presence.get answer for the users the caller may see.
+  void AnswerPresence(Result<std::vector<User>> visible, const Reply& reply);
   void PublishTimeline(const chat::Appended& appended, uint64_t origin, bool to_each_recipient = false);
 
   DispatcherDeps d_;

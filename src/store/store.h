@@ -59,6 +59,17 @@ class StoreTxn {
   // shown to them), at most `limit`.
   virtual Result<std::vector<UserId>> ListContacts(UserId id, int limit) = 0;
   virtual Result<bool> ShareConversation(UserId a, UserId b) = 0;
+  // Those of `others` who share a conversation that is not large with `id`.
+  // A store that can ask in one statement does.
+  virtual Result<std::vector<UserId>> WhoShareWith(UserId id, const std::vector<UserId>& others) {
+    std::vector<UserId> out;
+    for (UserId o : others) {
+      if (o == id) continue;
+      NATTER_TRY(bool shared, ShareConversation(id, o));
+      if (shared) out.push_back(o);
+    }
+    return out;
+  }
 
   // The per-user update log (pts).
   virtual Result<UpdateLogState> GetUpdateLogState(UserId id) = 0;

@@ -194,6 +194,9 @@ TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
   auto contacts = ReadSync<std::vector<UserId>>(*store, last, [=](StoreTxn& txn) { return txn.ListContacts(a, 10); });
   ASSERT_TRUE(contacts.ok());
   EXPECT_EQ(*contacts, std::vector<UserId>{b});
+  auto shared = ReadSync<std::vector<UserId>>(*store, last, [=](StoreTxn& txn) { return txn.WhoShareWith(a, {c, b, a}); });
+  ASSERT_TRUE(shared.ok());
+  EXPECT_EQ(*shared, std::vector<UserId>{b});
 }
 
 TEST_P(StoreContract, ARefreshTokenIsMarkedUsedOnce) {

@@ -70,6 +70,13 @@ std::optional<T> One(const Rows& r, Reader read) {
 
 Param OptText(const std::string& s) { return s.empty() ? Param::Null() : Param(s); }
 
+// A PostgreSQL array literal of ids ("{1,2,3}"), for `= ANY($n::bigint[])`.
+std::string IdArray(const std::vector<int64_t>& ids) {
+  std::string array = "{";
+  for (size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::to_string(ids[i]);
+  return array + "}";
+}
+
 }  // namespace
 
 Status PgTxn::InsertUser(const User& user) {
@@ -168,6 +175,15 @@ Result<bool> PgTxn::ShareConversation(UserId a, UserId b) {
   return !r.empty();
 }
 
+Result<std::vector<UserId>> PgTxn::WhoShareWith(UserId id, const std::vector<UserId>& others) {
+  if (others.empty()) return std::vector<UserId>{};
+  NATTER_TRY(auto r, db_.Query("SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id "
+                               "JOIN conversations c ON c.id = m.conversation_id "
+                               "WHERE m.user_id = $1 AND o.user_id = ANY($2::bigint[]) AND o.user_id != $1 AND NOT c.large",
+                               {id, IdArray(others)}));
+  return All<UserId>(r, [](const Rows& r, int i) { return r.Int(i, 0); });
+}
+
 Result<UpdateLogState> PgTxn::GetUpdateLogState(UserId id) {
   NATTER_TRY(auto r, db_.Query("SELECT pts, pts_floor FROM user_logs WHERE user_id = $1", {id}));
   if (r.empty()) return UpdateLogState{0, 0};
@@ -197,9 +213,7 @@ Result<std::vector<int64_t>> PgTxn::AppendUserUpdates(const std::vector<UserId>&
   // One multi-row statement for the whole group: a round trip per member was
   // most of a group send's cost. Heads are taken in user order (as LockAhead
   // does), so this never waits on another transaction in a cycle.
-  std::string array = "{";
-  for (size_t i = 0; i < users.size(); ++i) array += (i ? "," : "") + std::to_string(users[i]);
-  array += "}";
+  std::string array = IdArray(users);
   NATTER_TRY(auto r, db_.Query("WITH heads AS (INSERT INTO user_logs(user_id, pts) "
                                "SELECT u, 1 FROM unnest($1::bigint[]) AS u ORDER BY u "
                                "ON CONFLICT (user_id) DO UPDATE SET pts = user_logs.pts + 1 RETURNING user_id, pts) "

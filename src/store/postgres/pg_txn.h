@@ -32,6 +32,7 @@ class PgTxn final : public StoreTxn {
   Status ClearOnlineAt(int node) override;
   Result<std::vector<UserId>> ListContacts(UserId id, int limit) override;
   Result<bool> ShareConversation(UserId a, UserId b) override;
+  Result<std::vector<UserId>> WhoShareWith(UserId id, const std::vector<UserId>& others) override;
   Result<UpdateLogState> GetUpdateLogState(UserId id) override;
   Result<int64_t> AppendUserUpdate(UserId id, ConversationId c, Seq seq) override;
   Result<std::vector<int64_t>> AppendUserUpdates(const std::vector<UserId>& users, ConversationId c,
