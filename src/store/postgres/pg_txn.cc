@@ -37,22 +37,25 @@ Member ReadMember(const Rows& r, int i) {
                 r.Int(i, 3), r.Int(i, 4), r.Int(i, 5)};
 }
 
-Message ReadMessage(const Rows& r, int i) {
+// The MESSAGE_COLUMNS of row i, starting at column `first`.
+Message ReadMessage(const Rows& r, int i, int first = 0) {
   Message m;
-  m.conversation_id = r.Int(i, 0);
-  m.seq = r.Int(i, 1);
-  m.sender_id = r.Int(i, 2);
-  m.client_msg_id = r.Text(i, 3);
-  m.text = r.Text(i, 4);
-  m.reply_to = r.OptInt(i, 5);
-  m.created_at = r.Int(i, 6);
-  m.kind = ParseEventKind(r.Text(i, 7)).value_or(EventKind::kMessage);
-  m.target_seq = r.OptInt(i, 8);
-  m.target_user = r.OptInt(i, 9);
-  m.edited_at = r.OptInt(i, 10);
-  m.deleted = r.Bool(i, 11);
+  m.conversation_id = r.Int(i, first);
+  m.seq = r.Int(i, first + 1);
+  m.sender_id = r.Int(i, first + 2);
+  m.client_msg_id = r.Text(i, first + 3);
+  m.text = r.Text(i, first + 4);
+  m.reply_to = r.OptInt(i, first + 5);
+  m.created_at = r.Int(i, first + 6);
+  m.kind = ParseEventKind(r.Text(i, first + 7)).value_or(EventKind::kMessage);
+  m.target_seq = r.OptInt(i, first + 8);
+  m.target_user = r.OptInt(i, first + 9);
+  m.edited_at = r.OptInt(i, first + 10);
+  m.deleted = r.Bool(i, first + 11);
   return m;
 }
+
+Message ReadMessageRow(const Rows& r, int i) { return ReadMessage(r, i); }
 
 template <class T, class Reader>
 std::vector<T> All(const Rows& r, Reader read) {
@@ -378,22 +381,7 @@ Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int 
     summary.my_read_seq = r.Int(i, 10);
     summary.my_delivered_seq = r.Int(i, 11);
     summary.unread = r.Int(i, 12);
-    if (!r.IsNull(i, 13)) {
-      Message m;
-      m.conversation_id = r.Int(i, 13);
-      m.seq = r.Int(i, 14);
-      m.sender_id = r.Int(i, 15);
-      m.client_msg_id = r.Text(i, 16);
-      m.text = r.Text(i, 17);
-      m.reply_to = r.OptInt(i, 18);
-      m.created_at = r.Int(i, 19);
-      m.kind = ParseEventKind(r.Text(i, 20)).value_or(EventKind::kMessage);
-      m.target_seq = r.OptInt(i, 21);
-      m.target_user = r.OptInt(i, 22);
-      m.edited_at = r.OptInt(i, 23);
-      m.deleted = r.Bool(i, 24);
-      summary.last_message = std::move(m);
-    }
+    if (!r.IsNull(i, 13)) summary.last_message = ReadMessage(r, i, 13);
     out.push_back(std::move(summary));
   }
   return out;
@@ -424,7 +412,7 @@ Status PgTxn::InsertMessage(const Message& m) {
 Result<std::optional<Message>> PgTxn::FindMessage(ConversationId c, Seq seq) {
   NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq = $2",
                                {c, seq}));
-  return One<Message>(r, ReadMessage);
+  return One<Message>(r, ReadMessageRow);
 }
 
 Result<std::optional<Message>> PgTxn::FindByClientMsgId(ConversationId c, UserId sender,
@@ -432,7 +420,7 @@ Result<std::optional<Message>> PgTxn::FindByClientMsgId(ConversationId c, UserId
   NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages "
                                "WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3",
                                {c, sender, client_msg_id}));
-  return One<Message>(r, ReadMessage);
+  return One<Message>(r, ReadMessageRow);
 }
 
 Result<std::vector<Message>> PgTxn::History(const HistoryQuery& q) {
@@ -440,12 +428,12 @@ Result<std::vector<Message>> PgTxn::History(const HistoryQuery& q) {
     NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq > $2 "
                                  "ORDER BY seq ASC LIMIT $3",
                                  {q.conversation_id, *q.after, q.limit}));
-    return All<Message>(r, ReadMessage);
+    return All<Message>(r, ReadMessageRow);
   }
   NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq < $2 "
                                "ORDER BY seq DESC LIMIT $3",
                                {q.conversation_id, q.before.value_or(INT64_MAX), q.limit}));
-  return All<Message>(r, ReadMessage);
+  return All<Message>(r, ReadMessageRow);
 }
 
 Status PgTxn::UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) {
