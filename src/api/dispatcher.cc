@@ -441,7 +441,8 @@ void Dispatcher::Sync(const Caller& c, const json::object& p, Reply reply) {
       },
       [this, reply = std::move(reply), user = c.user, shared_since](std::vector<Result<chat::SyncResult>> parts) {
         auto r = chat::MergeCatchUps(std::move(parts), *shared_since,
-                                     [this](ConversationId id) { return d_.store.PartitionOf(id); });
+                                     [this](ConversationId id) { return d_.store.PartitionOf(id); },
+                                     static_cast<size_t>(d_.limits.max_sync_conversations));
         if (!r.ok()) return reply(r.take_error());
         if (r->resync_required) {
           return reply(json::value(json::object{

@@ -119,7 +119,7 @@ Result<SyncResult> CatchUp(StoreTxn& txn, const Context& ctx, const ChatLimits& 
 }
 
 Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const std::optional<SyncPosition>& since,
-                                 const std::function<int(ConversationId)>& partition_of) {
+                                 const std::function<int(ConversationId)>& partition_of, size_t max_conversations) {
   SyncResult merged;
   merged.position.pts.resize(parts.size());
   for (size_t p = 0; p < parts.size(); ++p) {
@@ -140,6 +140,14 @@ Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const st
     merged.position.large.merge(part.position.large);
     merged.rows_read += part.rows_read;
     for (auto& c : part.conversations) merged.conversations.push_back(std::move(c));
+  }
+  if (!since && merged.conversations.size() > max_conversations) {
+    // Each partition sent its newest; keep the newest of all, as one store would.
+    std::sort(merged.conversations.begin(), merged.conversations.end(),
+              [](const ConversationCatchUp& a, const ConversationCatchUp& b) {
+                return a.conversation.last_activity > b.conversation.last_activity;
+              });
+    merged.conversations.resize(max_conversations);
   }
   return merged;
 }

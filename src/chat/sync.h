@@ -5,6 +5,7 @@
 // conversations that changed; large ones are compared by their own seq.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -56,8 +57,10 @@ Result<SyncResult> CatchUp(StoreTxn& txn, const Context& ctx, const ChatLimits& 
 // Joins the catch-ups of every partition, in partition order. A partition that
 // failed keeps the client's old position there (its changes come with a later
 // sync), unless there is no old position: then the whole sync fails.
-// `partition_of` says where a conversation lives.
+// `partition_of` says where a conversation lives. A fresh catch-up keeps the
+// `max_conversations` most recently active of all partitions.
 Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const std::optional<SyncPosition>& since,
-                                 const std::function<int(ConversationId)>& partition_of);
+                                 const std::function<int(ConversationId)>& partition_of,
+                                 size_t max_conversations = SIZE_MAX);
 
 }  // namespace natter::chat

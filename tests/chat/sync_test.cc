@@ -214,5 +214,27 @@ TEST(MergeCatchUps, OnlyAnInstanceThatIsDownKeepsTheOldPosition) {
   EXPECT_EQ(failed.error().code, ErrorCode::kInternal);
 }
 
+TEST(MergeCatchUps, AFreshCatchUpKeepsTheNewestOfAllPartitions) {
+  auto part = [](std::vector<std::pair<ConversationId, int64_t>> convs) {
+    SyncResult r;
+    r.position.pts = {1};
+    for (auto [id, activity] : convs) {
+      ConversationCatchUp c;
+      c.id = c.conversation.id = id;
+      c.conversation.last_activity = activity;
+      r.conversations.push_back(c);
+    }
+    return r;
+  };
+  std::vector<Result<SyncResult>> parts;
+  parts.emplace_back(part({{1, 10}, {3, 30}}));
+  parts.emplace_back(part({{2, 20}, {4, 40}}));
+  auto merged = MergeCatchUps(std::move(parts), std::nullopt, [](ConversationId id) { return int(id % 2); }, 3);
+  ASSERT_TRUE(merged.ok());
+  std::vector<ConversationId> ids;
+  for (const auto& c : merged->conversations) ids.push_back(c.id);
+  EXPECT_EQ(ids, (std::vector<ConversationId>{4, 3, 2}));
+}
+
 }  // namespace
 }  // namespace natter::chat
