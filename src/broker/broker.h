@@ -61,7 +61,11 @@ class Broker {
 
   // The gateway reports a user's first connection to this node and the end of
   // their last one, so a cluster broker listens only for what they need.
-  virtual void UserOnline(UserId) {}
+  // `ready` (may be empty) runs, on any thread, once this node receives the
+  // user's events: a catch-up read after that misses nothing in between.
+  virtual void UserOnline(UserId, std::function<void()> ready = {}) {
+    if (ready) ready();
+  }
   virtual void UserOffline(UserId) {}
 
   // For /readyz and logs: "local", "connected", "reconnecting" or "disconnected".

@@ -56,13 +56,16 @@ WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::uniq
   opened_ms_ = last_heard_ms_ = NowMs();
   deps_.metrics.connections.fetch_add(1, std::memory_order_relaxed);
   deps_.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
-  if (claims) Authenticated(*claims);
+  upgrade_claims_ = std::move(claims);
 }
 
 WsConnection::~WsConnection() { deps_.metrics.connections.fetch_sub(1, std::memory_order_relaxed); }
 
 void WsConnection::Start() {
   worker_.Attach(this);
+  // Authenticated by the upgrade's header: owned by a shared_ptr only now.
+  if (upgrade_claims_) Authenticated(*upgrade_claims_);
+  upgrade_claims_.reset();
   std::string leftover = std::move(leftover_);
   leftover_ = std::string();
   if (!leftover.empty()) Consume(leftover);
@@ -203,16 +206,43 @@ void WsConnection::HandleAuth(const json::object& request, const json::value& re
     return;
   }
   Authenticated(*claims);
-  SendResult(request_id, json::object{{"user_id", claims->user_id},
-                                      {"expires_at", claims->expires_at},
-                                      {"node_id", deps_.options.node_id}});
+  json::value answer = json::object{{"user_id", claims->user_id},
+                                    {"expires_at", claims->expires_at},
+                                    {"node_id", deps_.options.node_id}};
+  if (!interest_ready_) {
+    pending_auth_.emplace(request_id, std::move(answer));
+    return;
+  }
+  SendResult(request_id, std::move(answer));
+}
+
+void WsConnection::InterestReady() {
+  interest_ready_ = true;
+  if (closed_ || closing_) return;
+  if (pending_auth_) {
+    auto [rid, answer] = std::move(*pending_auth_);
+    pending_auth_.reset();
+    SendResult(rid, std::move(answer));
+  }
+  if (pending_sync_) {
+    auto [request, rid] = std::move(*pending_sync_);
+    pending_sync_.reset();
+    HandleSync(request, rid);
+  }
 }
 
 void WsConnection::Authenticated(const auth::AccessClaims& claims) {
   if (caller_.user == 0) {
     caller_.user = claims.user_id;
     worker_.AddConnection(caller_.user, this);
-    if (deps_.presence) deps_.presence->Connected(caller_.user);
+    if (deps_.presence) {
+      interest_ready_ = false;
+      auto self = shared_from_this();
+      auto& ioc = worker_.context();
+      deps_.presence->Connected(caller_.user, [self, &ioc] {
+        boost::asio::post(ioc, [self] { self->InterestReady(); });
+      });
+    }
   }
   caller_.session = claims.session_id;
   token_expires_at_ = claims.expires_at;
@@ -231,7 +261,11 @@ void WsConnection::SendError(const json::value& request_id, const Error& error) 
 void WsConnection::SendJson(const json::object& object) { Queue(TextFrame(object), false); }
 
 void WsConnection::HandleSync(const json::object& request, const json::value& request_id) {
-  if (syncing_) {
+  if (!interest_ready_ && !pending_sync_) {
+    pending_sync_.emplace(request, request_id);
+    return;
+  }
+  if (syncing_ || pending_sync_) {
     SendError(request_id, Conflict("a sync is already running on this connection"));
     return;
   }

@@ -106,6 +106,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void HandleText(std::string_view text);
   void HandleAuth(const boost::json::object& request, const boost::json::value& request_id);
   void Authenticated(const auth::AccessClaims& claims);
+  // This node now receives the user's events (a cluster broker subscribed):
+  // answers the auth and runs the sync that waited for it.
+  void InterestReady();
   void SendResult(const boost::json::value& request_id, boost::json::value data);
   void SendError(const boost::json::value& request_id, const Error& error);
   void SendJson(const boost::json::object& object);
@@ -149,6 +152,12 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   bool closed_ = false;        // socket closed, registry entries gone
   bool pinged_ = false;
   bool syncing_ = false;       // a catch-up is running: events are held
+  // Until the node receives the user's events, the auth answer and a sync
+  // wait, so a catch-up never misses what happens before live events flow.
+  bool interest_ready_ = true;
+  std::optional<auth::AccessClaims> upgrade_claims_;  // until Start()
+  std::optional<std::pair<boost::json::value, boost::json::value>> pending_auth_;  // request id, answer
+  std::optional<std::pair<boost::json::object, boost::json::value>> pending_sync_;  // request, id
   bool held_overflowed_ = false;  // events were dropped during this catch-up
 };
 

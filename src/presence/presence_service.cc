@@ -32,7 +32,7 @@ bool PresenceService::IsOnline(const User& user) const {
   return IsOnline(user.id) || (user.online_nodes & ~(int64_t{1} << node_id_)) != 0;
 }
 
-void PresenceService::Connected(UserId user) {
+void PresenceService::Connected(UserId user, std::function<void()> ready) {
   bool announce = false;
   {
     std::lock_guard lock(mu_);
@@ -46,12 +46,14 @@ void PresenceService::Connected(UserId user) {
       }
     }
   }
-  if (announce) {
-    broker_.UserOnline(user);  // a cluster broker starts listening for their events
-    store_.Write([user, node = node_id_](StoreTxn& txn) { return txn.SetOnlineAt(user, node, true); },
-                 [](Status) {});
-    Announce(user, true, 0, false);
+  if (!announce) {
+    if (ready) ready();  // already listened for on this node
+    return;
   }
+  broker_.UserOnline(user, std::move(ready));  // a cluster broker starts listening for their events
+  store_.Write([user, node = node_id_](StoreTxn& txn) { return txn.SetOnlineAt(user, node, true); },
+               [](Status) {});
+  Announce(user, true, 0, false);
 }
 
 void PresenceService::Disconnected(UserId user) {

@@ -12,6 +12,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -31,7 +32,9 @@ class PresenceService {
   // whatever a previous run that was killed left stored.
   void ForgetStoredConnections();
 
-  void Connected(UserId user);
+  // `ready` (may be empty) runs, on any thread, once this node receives the
+  // user's events (Broker::UserOnline).
+  void Connected(UserId user, std::function<void()> ready = {});
   void Disconnected(UserId user);
   // Online here (including the grace period).
   bool IsOnline(UserId user) const;

@@ -35,6 +35,7 @@ constexpr int kReconnectBufferBytes = 256 * 1024;
 constexpr int kPendingMessages = 10'000;
 constexpr int kPendingBytes = 16 * 1024 * 1024;
 constexpr int64_t kDrainTimeoutMs = 2000;
+constexpr int64_t kInterestFlushTimeoutMs = 1000;  // bounded: NATS may be slow or gone
 // Longer than the drain, which closes the connection when it times out.
 constexpr auto kCloseTimeout = 5s;
 constexpr auto kLogInterval = 10s;
@@ -68,7 +69,7 @@ class Core : public std::enable_shared_from_this<Core> {
   bool Shutdown();
 
   void Publish(Event event);
-  void UserOnline(UserId user);
+  void UserOnline(UserId user, std::function<void()> ready);
   void UserOffline(UserId user);
   std::string State() const;
 
@@ -83,7 +84,8 @@ class Core : public std::enable_shared_from_this<Core> {
   static void OnError(natsConnection* nc, natsSubscription* sub, natsStatus err, void* closure);
 
   void Received(std::string_view bytes);
-  void ListerAnswered(UserId user, uint64_t generation, Result<std::vector<ConversationId>> answer);
+  void ListerAnswered(UserId user, uint64_t generation, Result<std::vector<ConversationId>> answer,
+                      const std::function<void()>& ready);
   // Holds mu_. Local users among `event`'s recipients start listening on the
   // conversation it belongs to or announces.
   void JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change);
@@ -234,35 +236,50 @@ void Core::Publish(Event event) {
   }
 }
 
-void Core::UserOnline(UserId user) {
+void Core::UserOnline(UserId user, std::function<void()> ready) {
+  auto done = [&ready] {
+    if (ready) ready();
+  };
   uint64_t generation = 0;
   {
     std::lock_guard lock(mu_);
-    if (closing_) return;
+    if (closing_) return done();
     InterestChange change;
     generation = interest_.UserOnline(user, change);
     Apply(change);
     // Only the first start asks for the user's conversations.
-    if (change.subscribe.empty()) return;
+    if (change.subscribe.empty()) return done();
   }
   std::weak_ptr<Core> weak = weak_from_this();
-  lister_(user, [weak, user, generation](Result<std::vector<ConversationId>> answer) {
-    if (auto core = weak.lock()) core->ListerAnswered(user, generation, std::move(answer));
+  lister_(user, [weak, user, generation, ready = std::move(ready)](Result<std::vector<ConversationId>> answer) {
+    if (auto core = weak.lock()) {
+      core->ListerAnswered(user, generation, std::move(answer), ready);
+    } else if (ready) {
+      ready();
+    }
   });
 }
 
-void Core::ListerAnswered(UserId user, uint64_t generation, Result<std::vector<ConversationId>> answer) {
+void Core::ListerAnswered(UserId user, uint64_t generation, Result<std::vector<ConversationId>> answer,
+                          const std::function<void()>& ready) {
   if (!answer.ok()) {
     // The user still gets what is sent to them directly and what other local
     // members' subscriptions bring; the rest reaches them by sync.
     spdlog::warn("nats broker: cannot list the conversations of user {}: {}", user, answer.error().message);
-    return;
+  } else {
+    std::lock_guard lock(mu_);
+    if (!closing_) {
+      InterestChange change;
+      for (ConversationId c : *answer) interest_.Join(user, c, change, generation);
+      Apply(change);
+    }
   }
-  std::lock_guard lock(mu_);
-  if (closing_) return;
-  InterestChange change;
-  for (ConversationId c : *answer) interest_.Join(user, c, change, generation);
-  Apply(change);
+  // One round trip to the server: once it answers, it has every subscription
+  // sent before, and events for the user reach this node.
+  if (natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED) {
+    (void)natsConnection_FlushTimeout(conn_, kInterestFlushTimeoutMs);
+  }
+  if (ready) ready();
 }
 
 void Core::UserOffline(UserId user) {
@@ -416,7 +433,7 @@ class NatsBroker final : public Broker {
   }
 
   void Publish(Event event) override { core_->Publish(std::move(event)); }
-  void UserOnline(UserId user) override { core_->UserOnline(user); }
+  void UserOnline(UserId user, std::function<void()> ready) override { core_->UserOnline(user, std::move(ready)); }
   void UserOffline(UserId user) override { core_->UserOffline(user); }
   std::string State() const override { return core_->State(); }
 
