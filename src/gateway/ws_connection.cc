@@ -166,6 +166,21 @@ void WsConnection::HandleText(std::string_view text) {
   }
   std::string_view method = type->get_string();
   if (method == "auth") return HandleAuth(request, rid);
+  if (!interest_ready_) {
+    // Served once the node receives the user's events: an answer then means
+    // nothing sent to the user from now on can miss this socket.
+    if (waiting_.size() >= kMaxWaitingRequests) {
+      SendError(rid, RateLimited("too many requests before the connection is ready; slow down"));
+      return;
+    }
+    waiting_.push_back(std::move(parsed));
+    return;
+  }
+  Serve(request, rid);
+}
+
+void WsConnection::Serve(const json::object& request, const json::value& rid) {
+  std::string_view method = request.at("type").get_string();
   if (method == "sync" && caller_.user != 0) return HandleSync(request, rid);
   if (method == "typing" && caller_.user != 0) return HandleTyping(request, rid);
   if (method == "ping") return SendResult(rid, json::object{{"pong", true}});
@@ -224,10 +239,12 @@ void WsConnection::InterestReady() {
     pending_auth_.reset();
     SendResult(rid, std::move(answer));
   }
-  if (pending_sync_) {
-    auto [request, rid] = std::move(*pending_sync_);
-    pending_sync_.reset();
-    HandleSync(request, rid);
+  std::deque<json::value> waiting = std::move(waiting_);
+  waiting_.clear();
+  for (const auto& request : waiting) {
+    if (closed_ || closing_) return;
+    const json::value* id = request.get_object().if_contains("id");
+    Serve(request.get_object(), id ? *id : json::value(nullptr));
   }
 }
 
@@ -261,11 +278,7 @@ void WsConnection::SendError(const json::value& request_id, const Error& error) 
 void WsConnection::SendJson(const json::object& object) { Queue(TextFrame(object), false); }
 
 void WsConnection::HandleSync(const json::object& request, const json::value& request_id) {
-  if (!interest_ready_ && !pending_sync_) {
-    pending_sync_.emplace(request, request_id);
-    return;
-  }
-  if (syncing_ || pending_sync_) {
+  if (syncing_) {
     SendError(request_id, Conflict("a sync is already running on this connection"));
     return;
   }

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 #include <memory>
+#include <deque>
 #include <optional>
 #include <string>
 
@@ -109,6 +110,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   // This node now receives the user's events (a cluster broker subscribed):
   // answers the auth and runs the sync that waited for it.
   void InterestReady();
+  // Runs one valid request (after parsing, checks and rate limiting).
+  void Serve(const boost::json::object& request, const boost::json::value& request_id);
   void SendResult(const boost::json::value& request_id, boost::json::value data);
   void SendError(const boost::json::value& request_id, const Error& error);
   void SendJson(const boost::json::object& object);
@@ -152,12 +155,14 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   bool closed_ = false;        // socket closed, registry entries gone
   bool pinged_ = false;
   bool syncing_ = false;       // a catch-up is running: events are held
-  // Until the node receives the user's events, the auth answer and a sync
-  // wait, so a catch-up never misses what happens before live events flow.
+  // Until the node receives the user's events, the auth answer and every
+  // request wait, so a catch-up never misses what happens before live events
+  // flow, and a client's first answer means live events reach it.
   bool interest_ready_ = true;
   std::optional<auth::AccessClaims> upgrade_claims_;  // until Start()
   std::optional<std::pair<boost::json::value, boost::json::value>> pending_auth_;  // request id, answer
-  std::optional<std::pair<boost::json::object, boost::json::value>> pending_sync_;  // request, id
+  std::deque<boost::json::value> waiting_;  // requests that came before that
+  static constexpr size_t kMaxWaitingRequests = 64;
   bool held_overflowed_ = false;  // events were dropped during this catch-up
 };
 
