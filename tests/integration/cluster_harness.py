@@ -58,14 +58,19 @@ class LocalCluster:
         env.update({"NATTER_CLUSTER_DIR": self.dir, "NATTERD": h.NATTERD,
                     "NATTER_CLUSTER_NATTERD_ARGS": self.natterd_args,
                     "NATTER_CLUSTER_PASSWORD_PROFILE": "minimal"})
-        # Ports come from one base; try a few bases until one is free.
+        # Ports come from one base, below the kernel's ephemeral range (32768
+        # and up), where outgoing connections could take one at any moment; try
+        # a few bases until one is free.
+        failures = []
         for _ in range(8):
-            env["NATTER_CLUSTER_BASE_PORT"] = str(random.randrange(20000, 59000, 100))
+            env["NATTER_CLUSTER_BASE_PORT"] = str(random.randrange(20000, 32000, 100))
             proc = subprocess.run([SCRIPT, "start"], env=env, capture_output=True, text=True, timeout=180)
             if proc.returncode == 0:
                 break
             if proc.returncode != 4:  # 4: a port is taken; anything else is a failure
-                raise AssertionError(f"cluster.sh start exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+                failures.append(f"cluster.sh start exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+                if len(failures) > 1:
+                    raise AssertionError("\n".join(failures))
         else:
             raise AssertionError("no free port range for the cluster")
         self.env = self.read_env()

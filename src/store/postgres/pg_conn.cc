@@ -32,7 +32,9 @@ Status Connection::EnsureConnected() {
   if (!broken()) return OkStatus();
   if (in_transaction_) return Unavailable("storage " + label_ + " went away during a transaction");
   auto now = std::chrono::steady_clock::now();
-  if (conn_ != nullptr && now - last_attempt_ < std::chrono::seconds(1)) {
+  // A connection that worked may be replaced at once (the instance came
+  // back); one that failed to connect is tried again after a second.
+  if (conn_ != nullptr && !was_connected_ && now - last_attempt_ < std::chrono::seconds(1)) {
     return Unavailable("storage " + label_ + " is unavailable");
   }
   last_attempt_ = now;
@@ -45,7 +47,8 @@ Status Connection::EnsureConnected() {
                         "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
   const char* values[] = {"3", "1", "5", "2", "3", "10000", conninfo_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
-  if (PQstatus(conn_) != CONNECTION_OK) {
+  was_connected_ = PQstatus(conn_) == CONNECTION_OK;
+  if (!was_connected_) {
     spdlog::warn("store: cannot connect to {}: {}", label_, PQerrorMessage(conn_));
     return Unavailable("storage " + label_ + " is unavailable");
   }

@@ -107,6 +107,7 @@ class Connection {
   std::unordered_map<const char*, std::string> prepared_;
   std::string last_sqlstate_;
   bool in_transaction_ = false;
+  bool was_connected_ = false;  // the last connect succeeded
 };
 
 // True for SQLSTATEs where running the same transaction again can succeed.

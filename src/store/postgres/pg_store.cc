@@ -141,6 +141,12 @@ class Partition {
     results.clear();
     Status begun = conn.EnsureConnected();
     if (begun.ok()) begun = conn.Begin("BEGIN");
+    if (!begun.ok() && conn.broken()) {
+      // The connection died while idle (the instance restarted): nothing ran
+      // yet, so a new one may start the batch.
+      begun = conn.EnsureConnected();
+      if (begun.ok()) begun = conn.Begin("BEGIN");
+    }
     if (begun.ok()) begun = LockAhead(conn, batch);
     if (!begun.ok()) {
       bool retry = !conn.broken() && pg::IsRetryable(conn.last_sqlstate());
