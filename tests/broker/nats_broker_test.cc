@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -278,6 +279,21 @@ TEST_F(NatsBrokerTest, PresenceReachesRemoteOnlineUsersOncePerNode) {
   EXPECT_EQ(b->sink.CountPayload("online-1"), 2) << "a copy carried more than its recipient";
   EXPECT_EQ(c->sink.CountPayload("online-1"), 0);
   EXPECT_EQ(a->sink.CountPayload("online-1"), 1);
+}
+
+TEST_F(NatsBrokerTest, OnceUserOnlineIsReadyEventsForTheUserArrive) {
+  auto a = MakeNode("a", {{1, {7}}});
+  a->broker->UserOnline(1);
+  for (int round = 0; round < 20; ++round) {
+    // A fresh node each round: its subscriptions are new at the server.
+    auto b = MakeNode("b" + std::to_string(round), {{2, {7}}});
+    std::promise<void> ready;
+    b->broker->UserOnline(2, [&ready] { ready.set_value(); });
+    ASSERT_EQ(ready.get_future().wait_for(10s), std::future_status::ready);
+    // No barrier: "ready" alone must mean the server routes conversation 7 to b.
+    a->broker->Publish(Timeline(7, 100 + round, {1, 2}));
+    ASSERT_TRUE(Eventually([&] { return b->sink.Count(7, 100 + round) == 1; }, 3s)) << "round " << round;
+  }
 }
 
 TEST_F(NatsBrokerTest, ANodeThatLostEventsMakesEveryNodeResync) {

@@ -6,10 +6,12 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <random>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include "broker/nats/event_codec.h"
@@ -58,6 +60,14 @@ class Core : public std::enable_shared_from_this<Core> {
   Core(NatsBrokerOptions options, EventSink& sink, ConversationLister lister)
       : options_(std::move(options)), sink_(sink), lister_(std::move(lister)), id_base_(RandomIdBase()) {}
   ~Core() {
+    if (control_.joinable()) {  // Shutdown() never ran (a failed start)
+      {
+        std::lock_guard lock(control_mu_);
+        control_stop_ = true;
+      }
+      control_cv_.notify_all();
+      control_.join();
+    }
     if (conn_ != nullptr) natsConnection_Destroy(conn_);
     if (nats_options_ != nullptr) natsOptions_Destroy(nats_options_);
   }
@@ -84,8 +94,15 @@ class Core : public std::enable_shared_from_this<Core> {
   static void OnError(natsConnection* nc, natsSubscription* sub, natsStatus err, void* closure);
 
   void Received(std::string_view bytes);
+  // On the control thread: follows the listed conversations; `ready` runs
+  // once the server has the subscriptions.
   void ListerAnswered(UserId user, uint64_t generation, Result<std::vector<ConversationId>> answer,
-                      const std::function<void()>& ready);
+                      std::function<void()> ready);
+  // Interest work runs on one control thread, off the I/O threads: a user's
+  // subscriptions, and the round trip that makes sure the server has them
+  // (one round trip for everything queued together).
+  void Post(std::function<void()> task);
+  void ControlLoop();
   // Holds mu_. Local users among `event`'s recipients start listening on the
   // conversation it belongs to or announces.
   void JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change);
@@ -112,6 +129,14 @@ class Core : public std::enable_shared_from_this<Core> {
   nats::InterestTable interest_;
   std::unordered_map<std::string, natsSubscription*> subscriptions_;
   nats::RecentIds recent_{kRecentIds};
+
+  std::thread control_;
+  std::mutex control_mu_;
+  std::condition_variable control_cv_;
+  std::deque<std::function<void()>> control_queue_;
+  bool control_stop_ = false;
+  // Control thread only: what runs after the next round trip to the server.
+  std::vector<std::function<void()>> after_flush_;
 
   nats::LogThrottle bad_input_log_{kLogInterval};
   nats::LogThrottle publish_log_{kLogInterval};
@@ -161,6 +186,39 @@ void Core::Connect() {
   always.subscribe.push_back(nats::SessionsSubject());
   always.subscribe.push_back(nats::LostSubject());
   Apply(always);
+  control_ = std::thread([this] { ControlLoop(); });
+}
+
+void Core::Post(std::function<void()> task) {
+  {
+    std::lock_guard lock(control_mu_);
+    if (!control_stop_) {
+      control_queue_.push_back(std::move(task));
+      control_cv_.notify_one();
+      return;
+    }
+  }
+  task();  // shutting down: the task sees closing_ and only answers
+}
+
+void Core::ControlLoop() {
+  for (;;) {
+    std::deque<std::function<void()>> tasks;
+    {
+      std::unique_lock lock(control_mu_);
+      control_cv_.wait(lock, [&] { return control_stop_ || !control_queue_.empty(); });
+      if (control_queue_.empty()) return;  // stopping and drained
+      tasks.swap(control_queue_);
+    }
+    for (auto& task : tasks) task();
+    if (after_flush_.empty()) continue;
+    if (natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED) {
+      (void)natsConnection_FlushTimeout(conn_, kInterestFlushTimeoutMs);
+    }
+    std::vector<std::function<void()>> continuations = std::move(after_flush_);
+    after_flush_.clear();
+    for (auto& next : continuations) next();
+  }
 }
 
 bool Core::Shutdown() {
@@ -168,6 +226,12 @@ bool Core::Shutdown() {
     std::lock_guard lock(mu_);
     closing_ = true;  // no subscription changes from here on
   }
+  {
+    std::lock_guard lock(control_mu_);
+    control_stop_ = true;
+  }
+  control_cv_.notify_all();
+  if (control_.joinable()) control_.join();
   // Draining lets messages already received reach the sink and flushes what
   // was published; without a live link there is nothing to drain.
   if (natsConnection_DrainTimeout(conn_, kDrainTimeoutMs) != NATS_OK) natsConnection_Close(conn_);
@@ -237,31 +301,44 @@ void Core::Publish(Event event) {
 }
 
 void Core::UserOnline(UserId user, std::function<void()> ready) {
-  auto done = [&ready] {
-    if (ready) ready();
-  };
-  uint64_t generation = 0;
-  {
-    std::lock_guard lock(mu_);
-    if (closing_) return done();
-    InterestChange change;
-    generation = interest_.UserOnline(user, change);
-    Apply(change);
-    // Only the first start asks for the user's conversations.
-    if (change.subscribe.empty()) return done();
-  }
-  std::weak_ptr<Core> weak = weak_from_this();
-  lister_(user, [weak, user, generation, ready = std::move(ready)](Result<std::vector<ConversationId>> answer) {
-    if (auto core = weak.lock()) {
-      core->ListerAnswered(user, generation, std::move(answer), ready);
-    } else if (ready) {
-      ready();
+  Post([this, user, ready = std::move(ready)]() mutable {
+    uint64_t generation = 0;
+    bool first = false;
+    {
+      std::lock_guard lock(mu_);
+      if (!closing_) {
+        InterestChange change;
+        generation = interest_.UserOnline(user, change);
+        Apply(change);
+        first = !change.subscribe.empty();
+      }
     }
+    if (!first) {  // already followed here, or shutting down
+      if (ready) ready();
+      return;
+    }
+    // List the conversations only once the server has the user's own
+    // subject: a conversation created after the list is read announces
+    // itself there, so none falls between the two.
+    after_flush_.push_back([this, user, generation, ready = std::move(ready)]() mutable {
+      std::weak_ptr<Core> weak = weak_from_this();
+      lister_(user, [weak, user, generation, ready = std::move(ready)](
+                        Result<std::vector<ConversationId>> answer) mutable {
+        auto core = weak.lock();
+        if (!core) {
+          if (ready) ready();
+          return;
+        }
+        core->Post([core, user, generation, answer = std::move(answer), ready = std::move(ready)]() mutable {
+          core->ListerAnswered(user, generation, std::move(answer), std::move(ready));
+        });
+      });
+    });
   });
 }
 
 void Core::ListerAnswered(UserId user, uint64_t generation, Result<std::vector<ConversationId>> answer,
-                          const std::function<void()>& ready) {
+                          std::function<void()> ready) {
   if (!answer.ok()) {
     // The user still gets what is sent to them directly and what other local
     // members' subscriptions bring; the rest reaches them by sync.
@@ -274,20 +351,17 @@ void Core::ListerAnswered(UserId user, uint64_t generation, Result<std::vector<C
       Apply(change);
     }
   }
-  // One round trip to the server: once it answers, it has every subscription
-  // sent before, and events for the user reach this node.
-  if (natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED) {
-    (void)natsConnection_FlushTimeout(conn_, kInterestFlushTimeoutMs);
-  }
-  if (ready) ready();
+  if (ready) after_flush_.push_back(std::move(ready));
 }
 
 void Core::UserOffline(UserId user) {
-  std::lock_guard lock(mu_);
-  if (closing_) return;
-  InterestChange change;
-  interest_.UserOffline(user, change);
-  Apply(change);
+  Post([this, user] {
+    std::lock_guard lock(mu_);
+    if (closing_) return;
+    InterestChange change;
+    interest_.UserOffline(user, change);
+    Apply(change);
+  });
 }
 
 std::string Core::State() const {
