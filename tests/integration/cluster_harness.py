@@ -54,6 +54,13 @@ class LocalCluster:
         return proc
 
     def start(self):
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # tearDownClass does not run when setUpClass fails
+            raise
+
+    def _start(self):
         env = dict(os.environ)
         env.update({"NATTER_CLUSTER_DIR": self.dir, "NATTERD": h.NATTERD,
                     "NATTER_CLUSTER_NATTERD_ARGS": self.natterd_args,
