@@ -113,6 +113,11 @@ class FakeLister {
   ConversationLister Function() {
     return [this](UserId user, Answer answer) { List(user, std::move(answer)); };
   }
+  // How many list requests are held back.
+  size_t Held() const {
+    std::lock_guard lock(mu_);
+    return held_.size();
+  }
   // Answers everything held back, from another thread.
   void Release() {
     std::vector<std::pair<UserId, Answer>> held;
@@ -143,7 +148,7 @@ class FakeLister {
     return it == memberships_.end() ? std::vector<ConversationId>{} : it->second;
   }
 
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<UserId, std::vector<ConversationId>> memberships_;
   bool defer_ = false;
   std::vector<std::pair<UserId, Answer>> held_;
@@ -417,12 +422,15 @@ TEST_F(NatsBrokerTest, MembershipAnswerForAnEarlierTimeOnlineIsIgnored) {
   EXPECT_TRUE(Eventually([&] { return b->sink.Count(7, 2) == 1; }));
 }
 
-TEST_F(NatsBrokerTest, MembershipAnswerAfterTheBrokerIsGoneIsHarmless) {
+TEST_F(NatsBrokerTest, MembershipAnswerAfterTheBrokerIsGoneStillSaysReady) {
   auto b = MakeNode("b", {{2, {7}}}, /*defer_lister=*/true);
-  b->broker->UserOnline(2);
+  std::atomic<int> ready{0};
+  b->broker->UserOnline(2, [&ready] { ++ready; });
+  ASSERT_TRUE(Eventually([&] { return b->lister.Held() == 1; })) << "the broker never listed the user's conversations";
+  EXPECT_EQ(ready.load(), 0) << "ready before the conversations were followed";
   b->broker.reset();
-  b->lister.Release();  // must find nothing to do
-  SUCCEED();
+  b->lister.Release();  // the answer finds no broker: nothing to follow, but the socket must not wait for ever
+  EXPECT_EQ(ready.load(), 1);
 }
 
 TEST_F(NatsBrokerTest, OutageKeepsLocalDeliveryDropsRemoteAndRecovers) {

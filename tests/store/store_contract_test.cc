@@ -56,6 +56,18 @@ TEST_P(StoreContract, ConcurrentSendsGetDenseUniqueSequenceNumbers) {
 }
 
 TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
+  // Hold the writer inside a first operation while the three are queued, so
+  // they commit as one batch.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<Status> held;
+  auto held_done = held.get_future();
+  store->Write(
+      0, [released](StoreTxn&) -> Status {
+        released.wait_for(std::chrono::seconds(10));
+        return OkStatus();
+      },
+      [&held](Status st) { held.set_value(std::move(st)); });
   std::vector<std::future<Status>> results;
   for (int i = 0; i < 3; ++i) {
     auto p = std::make_shared<std::promise<Status>>();
@@ -70,6 +82,8 @@ TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
         },
         [p](Status st) { p->set_value(std::move(st)); });
   }
+  release.set_value();
+  EXPECT_TRUE(held_done.get().ok());
   EXPECT_TRUE(results[0].get().ok());
   Status failed = results[1].get();
   ASSERT_FALSE(failed.ok());
