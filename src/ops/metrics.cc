@@ -46,6 +46,11 @@ std::string Metrics::Render() const {
   counter("natter_errors_sent_total", "Typed errors answered to clients.", errors_sent.load());
   commit_latency.Render(out, "natter_commit_latency_seconds",
                         "Time from a send request to its durable commit.");
+  if (broker_connected) {
+    out += fmt::format("# HELP natter_broker_connected 1 while this node is linked to the others (NATS).\n"
+                       "# TYPE natter_broker_connected gauge\nnatter_broker_connected {}\n",
+                       broker_connected() ? 1 : 0);
+  }
   return out;
 }
 

@@ -3,6 +3,8 @@
 // thread, and updates are relaxed atomics (a scrape may see them a moment late).
 #pragma once
 
+#include <functional>
+
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -34,6 +36,9 @@ struct Metrics {
   std::atomic<uint64_t> deliveries_dropped{0};  // frames dropped for slow consumers
   std::atomic<uint64_t> errors_sent{0};
   LatencyHistogram commit_latency;              // request parsed -> commit durable
+  // Cluster: whether the link to the other nodes (NATS) is up, rendered as
+  // natter_broker_connected; null on a single server. Set once at start-up.
+  std::function<bool()> broker_connected;
 
   std::string Render() const;
 };

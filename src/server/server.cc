@@ -115,6 +115,7 @@ uint16_t Server::Start() {
   } else {
     p.broker = MakeNatsBroker(NatsBrokerOptions{config_.nats, "natterd-" + std::to_string(config_.node_id)},
                               *p.sink, ListConversationsOf(*p.store));
+    p.metrics.broker_connected = [&broker = *p.broker] { return broker.State() == "connected"; };
   }
   // A reused refresh token ends its session on every node and closes its sockets.
   p.accounts->OnSessionEnded([&broker = *p.broker](UserId user, SessionId session) {
@@ -173,6 +174,7 @@ void Server::Stop() {
   // Presence holds timers on worker 0: they go before the workers do.
   p.presence.reset();
   // The broker's threads hand events to the workers: they end first.
+  p.metrics.broker_connected = nullptr;
   p.broker.reset();
   // Destroying a worker destroys the handlers still queued on it, and with them
   // the last references to connections; everything they use is still alive here.

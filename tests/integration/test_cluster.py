@@ -167,6 +167,7 @@ class ClusterTest(h.AsyncTestCase):
         wait_until(lambda: "broker: connected" not in node1.text("/readyz")[1], what="node 1 to notice NATS is gone")
         status, ready = node1.text("/readyz")
         self.assertEqual(status, 200, ready)  # still takes traffic: it stores and delivers locally
+        self.assertEqual(node1.metrics().get("natter_broker_connected"), 0)
         acked = []
         for i in range(20):
             data = await a.call("messages.send", conversation_id=conv, client_msg_id=f"out{i}", text=f"out{i}")
@@ -180,6 +181,7 @@ class ClusterTest(h.AsyncTestCase):
         self.cluster.command("start-nats", "all")
         wait_until(lambda: "broker: connected" in node1.text("/readyz")[1], timeout=30,
                    what="node 1 to reconnect to NATS")
+        self.assertEqual(node1.metrics().get("natter_broker_connected"), 1)
         # Bob's node tells him to pull what he may have missed; his sync has it all.
         await b.event("resync", timeout=30)
         caught = await b.call("sync", token=first["token"])
