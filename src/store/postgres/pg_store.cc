@@ -5,9 +5,6 @@
 // operations, one transaction, one commit), and reader threads; every thread
 // owns its connections, so nothing here blocks an I/O thread.
 #include <algorithm>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -18,6 +15,7 @@
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_txn.h"
 #include "store/store.h"
+#include "store/work_queue.h"
 
 namespace natter {
 namespace {
@@ -33,12 +31,15 @@ std::string Label(int partition) { return "postgres partition " + std::to_string
 class Partition {
  public:
   Partition(const PostgresOptions& options, int index)
-      : options_(options), index_(index), conninfo_(options.instances[index]),
-        queues_(std::max(1, options.writer_threads)) {}
+      : options_(options), index_(index), conninfo_(options.instances[index]), reads_(SIZE_MAX) {
+    for (int i = 0; i < std::max(1, options.writer_threads); ++i) {
+      queues_.push_back(std::make_unique<WorkQueue<PendingWrite>>(options.max_queued_writes));
+    }
+  }
 
   void Start() {
     for (size_t i = 0; i < queues_.size(); ++i) {
-      writers_.emplace_back([this, i] { WriterLoop(queues_[i]); });
+      writers_.emplace_back([this, i] { WriterLoop(*queues_[i]); });
       pthread_setname_np(writers_.back().native_handle(), "pg-writer");
     }
     for (int i = 0; i < options_.reader_threads; ++i) {
@@ -52,42 +53,26 @@ class Partition {
     // in the order they came (a client's pipelined sends keep their order).
     // Ids made in one millisecond differ only in their low bits: mix first.
     uint64_t mixed = static_cast<uint64_t>(conversation) * 0x9e3779b97f4a7c15ULL;
-    WriteQueue& queue = queues_[(mixed >> 32) % queues_.size()];
-    bool stopping = false;
-    {
-      std::lock_guard lock(mu_);
-      stopping = stopping_;
-      if (!stopping && queue.writes.size() < options_.max_queued_writes) {
-        queue.writes.push_back({conversation, std::move(op), std::move(done)});
-        queue.cv.notify_one();
-        return;
-      }
-    }
-    done(Unavailable(stopping ? "server is shutting down" : "storage is overloaded, retry later"));
+    auto& queue = *queues_[(mixed >> 32) % queues_.size()];
+    PendingWrite write{conversation, std::move(op), std::move(done)};
+    auto refusal = queue.Push(std::move(write));
+    if (refusal == WorkQueue<PendingWrite>::Refusal::kNone) return;
+    write.done(Unavailable(refusal == WorkQueue<PendingWrite>::Refusal::kStopping
+                               ? "server is shutting down"
+                               : "storage is overloaded, retry later"));
   }
 
-  void Read(std::function<void(StoreTxn&)> op) {
-    std::lock_guard lock(mu_);
-    if (stopping_) return;  // shutting down: the callback's owner is going away too
-    reads_.push_back(std::move(op));
-    read_cv_.notify_one();
-  }
+  // Shutting down: runs nothing; the callback's owner is going away too.
+  void Read(std::function<void(StoreTxn&)> op) { (void)reads_.Push(std::move(op)); }
 
   void Stop() {
-    {
-      std::lock_guard lock(mu_);
-      if (stopping_) return;
-      stopping_ = true;
-    }
-    for (auto& q : queues_) q.cv.notify_all();
-    read_cv_.notify_all();
+    if (!reads_.Stop()) return;
+    for (auto& q : queues_) q->Stop();
     for (auto& t : writers_) t.join();
     writers_.clear();
     for (auto& t : readers_) t.join();
     readers_.clear();
-    std::deque<std::function<void(StoreTxn&)>> dropped;
-    std::lock_guard lock(mu_);
-    dropped.swap(reads_);
+    (void)reads_.TakeRest();  // what queued reads hold goes now, on this thread
   }
 
  private:
@@ -97,11 +82,6 @@ class Partition {
     std::function<void(Status)> done;
   };
 
-  struct WriteQueue {
-    std::condition_variable cv;
-    std::deque<PendingWrite> writes;
-  };
-
   // Accounts live on partition 0; other partitions reach them over a
   // connection of their own.
   std::unique_ptr<Connection> AccountsConnection() const {
@@ -109,22 +89,13 @@ class Partition {
     return std::make_unique<Connection>(options_.instances[0], Label(0));
   }
 
-  void WriterLoop(WriteQueue& queue) {
+  void WriterLoop(WorkQueue<PendingWrite>& queue) {
     Connection conn(conninfo_, Label(index_));
     auto accounts = AccountsConnection();
     pg::PgTxn txn(conn, accounts.get());
     std::vector<PendingWrite> batch;
     std::vector<Status> results;
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        queue.cv.wait(lock, [&] { return stopping_ || !queue.writes.empty(); });
-        if (queue.writes.empty()) return;  // stopping and drained
-        while (!queue.writes.empty() && batch.size() < static_cast<size_t>(options_.max_batch)) {
-          batch.push_back(std::move(queue.writes.front()));
-          queue.writes.pop_front();
-        }
-      }
+    while (queue.PopBatch(batch, static_cast<size_t>(options_.max_batch))) {
       for (int attempt = 1;; ++attempt) {
         bool retry = RunBatch(conn, txn, batch, results);
         if (!retry || attempt == kMaxBatchAttempts) break;
@@ -243,32 +214,23 @@ class Partition {
     Connection conn(conninfo_, Label(index_));
     auto accounts = AccountsConnection();
     pg::PgTxn txn(conn, accounts.get());
-    for (;;) {
-      std::function<void(StoreTxn&)> op;
-      {
-        std::unique_lock lock(mu_);
-        read_cv_.wait(lock, [this] { return stopping_ || !reads_.empty(); });
-        if (stopping_) return;
-        op = std::move(reads_.front());
-        reads_.pop_front();
-      }
+    std::function<void(StoreTxn&)> op;
+    while (reads_.PopOne(op)) {
       // One snapshot for the whole operation (a catch-up reads the log and the
       // timelines it points at). When the instance is down, the op still runs:
       // its queries answer `unavailable`, which it passes on.
       bool in_txn = conn.EnsureConnected().ok() && conn.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();
       op(txn);
       if (in_txn) conn.Rollback();  // read only: nothing to commit
+      op = nullptr;  // what it holds goes now, not with the next read
     }
   }
 
   const PostgresOptions& options_;
   const int index_;
   const std::string conninfo_;
-  std::mutex mu_;
-  std::vector<WriteQueue> queues_;  // one a writer thread
-  std::condition_variable read_cv_;
-  std::deque<std::function<void(StoreTxn&)>> reads_;
-  bool stopping_ = false;
+  std::vector<std::unique_ptr<WorkQueue<PendingWrite>>> queues_;  // one a writer thread
+  WorkQueue<std::function<void(StoreTxn&)>> reads_;
   std::vector<std::thread> writers_;
   std::vector<std::thread> readers_;
 };

@@ -2,7 +2,6 @@
 // queued writes in groups (many operations, one transaction, one fsync), and
 // reader threads with their own read-only connections.
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -14,6 +13,7 @@
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_txn.h"
 #include "store/store.h"
+#include "store/work_queue.h"
 
 namespace natter {
 namespace {
@@ -41,7 +41,8 @@ void Configure(Database& db, bool writer) {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const SqliteOptions& options) : options_(options) {
+  explicit SqliteStore(const SqliteOptions& options)
+      : options_(options), writes_(options.max_queued_writes), reads_(SIZE_MAX) {
     writer_db_ = std::make_unique<Database>(options.path, false);
     Configure(*writer_db_, true);
     sqlite::Migrate(*writer_db_);
@@ -61,37 +62,24 @@ class SqliteStore final : public Store {
 
   // One partition: `partition` is always 0.
   void Write(WriteKey, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
-    {
-      std::lock_guard lock(mu_);
-      if (!stopping_ && writes_.size() < options_.max_queued_writes) {
-        writes_.push_back({std::move(op), std::move(done)});
-        write_cv_.notify_one();
-        return;
-      }
-    }
-    done(Unavailable(stopping_ ? "server is shutting down" : "storage is overloaded, retry later"));
+    PendingWrite write{std::move(op), std::move(done)};
+    auto refusal = writes_.Push(std::move(write));
+    if (refusal == WorkQueue<PendingWrite>::Refusal::kNone) return;
+    write.done(Unavailable(refusal == WorkQueue<PendingWrite>::Refusal::kStopping
+                               ? "server is shutting down"
+                               : "storage is overloaded, retry later"));
   }
 
-  void Read(int, std::function<void(StoreTxn&)> op) override {
-    {
-      std::lock_guard lock(mu_);
-      if (!stopping_) {
-        reads_.push_back(std::move(op));
-        read_cv_.notify_one();
-        return;
-      }
-    }
-    // Shutting down: run nothing; the callback's owner is going away too.
-  }
+  // Shutting down: runs nothing; the callback's owner is going away too.
+  void Read(int, std::function<void(StoreTxn&)> op) override { (void)reads_.Push(std::move(op)); }
 
   void Shutdown() override {
+    if (!writes_.Stop()) return;
+    reads_.Stop();
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return;
       stopping_ = true;
     }
-    write_cv_.notify_all();
-    read_cv_.notify_all();
     checkpoint_cv_.notify_all();
     if (writer_.joinable()) writer_.join();
     if (checkpointer_.joinable()) checkpointer_.join();
@@ -99,11 +87,7 @@ class SqliteStore final : public Store {
     readers_.clear();
     // Reads still queued hold their callers' objects (connections, sessions);
     // release them now, while the threads those belong to still exist.
-    std::deque<std::function<void(StoreTxn&)>> dropped;
-    {
-      std::lock_guard lock(mu_);
-      dropped.swap(reads_);
-    }
+    (void)reads_.TakeRest();
   }
 
  private:
@@ -116,16 +100,7 @@ class SqliteStore final : public Store {
     sqlite::SqliteTxn txn(*writer_db_);
     std::vector<PendingWrite> batch;
     std::vector<Status> results;
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        write_cv_.wait(lock, [this] { return stopping_ || !writes_.empty(); });
-        if (writes_.empty()) return;  // stopping and drained
-        while (!writes_.empty() && batch.size() < static_cast<size_t>(options_.max_batch)) {
-          batch.push_back(std::move(writes_.front()));
-          writes_.pop_front();
-        }
-      }
+    while (writes_.PopBatch(batch, static_cast<size_t>(options_.max_batch))) {
       results.clear();
       bool aborted = false;
       Status begun = writer_db_->Exec("BEGIN IMMEDIATE");
@@ -178,19 +153,13 @@ class SqliteStore final : public Store {
 
   void ReaderLoop(Database& db) {
     sqlite::SqliteTxn txn(db);
-    for (;;) {
-      std::function<void(StoreTxn&)> op;
-      {
-        std::unique_lock lock(mu_);
-        read_cv_.wait(lock, [this] { return stopping_ || !reads_.empty(); });
-        if (stopping_) return;
-        op = std::move(reads_.front());
-        reads_.pop_front();
-      }
+    std::function<void(StoreTxn&)> op;
+    while (reads_.PopOne(op)) {
       // A read transaction pins one snapshot for the whole operation.
       (void)db.Exec("BEGIN");
       op(txn);
       (void)db.Exec("COMMIT");
+      op = nullptr;  // what it holds goes now, not with the next read
     }
   }
 
@@ -205,12 +174,10 @@ class SqliteStore final : public Store {
 
   const SqliteOptions options_;
   std::unique_ptr<Database> writer_db_;
-  std::mutex mu_;
-  std::condition_variable write_cv_;
-  std::condition_variable read_cv_;
+  WorkQueue<PendingWrite> writes_;
+  WorkQueue<std::function<void(StoreTxn&)>> reads_;
+  std::mutex mu_;  // for the checkpointer's wait
   std::condition_variable checkpoint_cv_;
-  std::deque<PendingWrite> writes_;
-  std::deque<std::function<void(StoreTxn&)>> reads_;
   bool stopping_ = false;
   std::thread writer_;
   std::thread checkpointer_;

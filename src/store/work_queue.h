@@ -1,0 +1,85 @@
+// The queue between the threads that ask a store for work and the store
+// thread that does it: bounded (a full queue answers at once instead of
+// growing), taken a batch at a time (a writer commits many operations in one
+// transaction), and stopped once: then nothing new comes in, writers finish
+// what is queued, readers stop at once.
+//
+// Thread-safety: every method may be called from any thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+namespace natter {
+
+template <class T>
+class WorkQueue {
+ public:
+  explicit WorkQueue(size_t capacity) : capacity_(capacity) {}
+
+  enum class Refusal { kNone, kStopping, kFull };
+
+  // Queues `item`, or says why not (the caller answers `unavailable`).
+  Refusal Push(T&& item) {
+    std::lock_guard lock(mu_);
+    if (stopping_) return Refusal::kStopping;
+    if (items_.size() >= capacity_) return Refusal::kFull;
+    items_.push_back(std::move(item));
+    cv_.notify_one();
+    return Refusal::kNone;
+  }
+
+  // Waits for work and moves up to `max` items into `batch`. False once
+  // stopped and drained.
+  bool PopBatch(std::vector<T>& batch, size_t max) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
+    if (items_.empty()) return false;
+    while (!items_.empty() && batch.size() < max) {
+      batch.push_back(std::move(items_.front()));
+      items_.pop_front();
+    }
+    return true;
+  }
+
+  // Waits for one item. False once stopped, whatever is left (readers).
+  bool PopOne(T& item) {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
+    if (stopping_) return false;
+    item = std::move(items_.front());
+    items_.pop_front();
+    return true;
+  }
+
+  // Refuses new items and wakes every waiting thread. Returns false if it was
+  // already stopped.
+  bool Stop() {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return false;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    return true;
+  }
+
+  // What is left after the threads are gone: the caller destroys it on its
+  // own thread (queued reads hold their callers' objects).
+  std::deque<T> TakeRest() {
+    std::lock_guard lock(mu_);
+    return std::move(items_);
+  }
+
+ private:
+  const size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<T> items_;
+  bool stopping_ = false;
+};
+
+}  // namespace natter

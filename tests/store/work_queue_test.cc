@@ -1,0 +1,66 @@
+#include "store/work_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace natter {
+namespace {
+
+using Queue = WorkQueue<int>;
+
+TEST(WorkQueue, RefusesWhenFullAndWhenStopped) {
+  Queue q(2);
+  int a = 1, b = 2, c = 3;
+  EXPECT_EQ(q.Push(std::move(a)), Queue::Refusal::kNone);
+  EXPECT_EQ(q.Push(std::move(b)), Queue::Refusal::kNone);
+  EXPECT_EQ(q.Push(std::move(c)), Queue::Refusal::kFull);
+  EXPECT_TRUE(q.Stop());
+  EXPECT_FALSE(q.Stop());
+  int d = 4;
+  EXPECT_EQ(q.Push(std::move(d)), Queue::Refusal::kStopping);
+}
+
+TEST(WorkQueue, WritersDrainAfterStopReadersDoNot) {
+  Queue writes(10), reads(10);
+  for (int i = 0; i < 5; ++i) {
+    int w = i, r = i;
+    (void)writes.Push(std::move(w));
+    (void)reads.Push(std::move(r));
+  }
+  writes.Stop();
+  reads.Stop();
+  std::vector<int> batch;
+  ASSERT_TRUE(writes.PopBatch(batch, 3));
+  EXPECT_EQ(batch, (std::vector<int>{0, 1, 2}));
+  batch.clear();
+  ASSERT_TRUE(writes.PopBatch(batch, 3));
+  EXPECT_EQ(batch, (std::vector<int>{3, 4}));
+  batch.clear();
+  EXPECT_FALSE(writes.PopBatch(batch, 3));  // stopped and drained
+  int item = -1;
+  EXPECT_FALSE(reads.PopOne(item));         // readers stop at once
+  EXPECT_EQ(reads.TakeRest().size(), 5u);   // the rest goes to whoever stops
+}
+
+TEST(WorkQueue, AWaitingThreadWakesForWorkAndForStop) {
+  Queue q(10);
+  std::vector<int> got;
+  std::thread consumer([&] {
+    std::vector<int> batch;
+    while (q.PopBatch(batch, 10)) {
+      got.insert(got.end(), batch.begin(), batch.end());
+      batch.clear();
+    }
+  });
+  for (int i = 0; i < 3; ++i) {
+    int v = i;
+    ASSERT_EQ(q.Push(std::move(v)), Queue::Refusal::kNone);
+  }
+  q.Stop();
+  consumer.join();  // returns: stop wakes it, and it drained what was queued
+  EXPECT_EQ(got, (std::vector<int>{0, 1, 2}));
+}
+
+}  // namespace
+}  // namespace natter
