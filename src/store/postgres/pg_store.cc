@@ -14,6 +14,7 @@
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_txn.h"
+#include "store/run_guarded.h"
 #include "store/store.h"
 #include "store/work_queue.h"
 
@@ -199,15 +200,6 @@ class Partition {
       if (!unique_race) return st;
     }
     return st;
-  }
-
-  static Status RunGuarded(const std::function<Status(StoreTxn&)>& op, StoreTxn& txn) {
-    try {
-      return op(txn);
-    } catch (const std::exception& e) {
-      spdlog::error("write operation threw: {}", e.what());
-      return Internal("internal error");
-    }
   }
 
   void ReaderLoop() {

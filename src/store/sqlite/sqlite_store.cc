@@ -12,6 +12,7 @@
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_txn.h"
+#include "store/run_guarded.h"
 #include "store/store.h"
 #include "store/work_queue.h"
 
@@ -160,15 +161,6 @@ class SqliteStore final : public Store {
       op(txn);
       (void)db.Exec("COMMIT");
       op = nullptr;  // what it holds goes now, not with the next read
-    }
-  }
-
-  static Status RunGuarded(const std::function<Status(StoreTxn&)>& op, StoreTxn& txn) {
-    try {
-      return op(txn);
-    } catch (const std::exception& e) {
-      spdlog::error("write operation threw: {}", e.what());
-      return Internal("internal error");
     }
   }
 
