@@ -11,7 +11,7 @@ packages=(
   libgtest-dev
   libnats-dev nats-server
   python3 python3-websockets curl openssl tmux
-  postgresql haproxy nginx-light
+  postgresql haproxy
 )
 
 missing=()
