@@ -230,6 +230,9 @@ class ClusterTest(h.AsyncTestCase):
             self.assertEqual(ok["seq"], 1)
             status, body = self.cluster.nodes[3].http("GET", "/v1/conversations", token=alice.token)
             self.assertEqual(status, 200, body)  # the list still answers, from what is up
+            listed = {c["id"] for c in body["conversations"]}
+            self.assertIn(by_partition[0], listed)
+            self.assertNotIn(by_partition[1], listed)
         finally:
             self.cluster.command("start-pg", "2")
         deadline = time.monotonic() + 20
