@@ -496,12 +496,9 @@ void Dispatcher::GetPresence(const Caller& c, const json::object& p, Reply reply
   d_.store.ReadEach<std::vector<UserId>>(
       [caller = c.user, users = *users](StoreTxn& txn, int) { return txn.WhoShareWith(caller, users); },
       [this, reply = std::move(reply)](std::vector<Result<std::vector<UserId>>> parts) mutable {
-        std::set<UserId> shared;
-        size_t failed = 0;
-        for (auto& part : parts) {
-          if (part.ok()) shared.insert(part->begin(), part->end()); else ++failed;
-        }
-        if (failed == parts.size()) return reply(parts.front().take_error());
+        auto answered = JoinAnswered(std::move(parts));
+        if (!answered.ok()) return reply(answered.take_error());
+        std::set<UserId> shared(answered->begin(), answered->end());
         d_.store.ReadResult<std::vector<User>>(
             0,
             [shared = std::move(shared)](StoreTxn& txn) -> Result<std::vector<User>> {

@@ -244,18 +244,7 @@ Result<std::vector<ConversationSummary>> ListMyConversations(StoreTxn& txn, cons
 Result<std::vector<ConversationSummary>> MergeConversationLists(
     std::vector<Result<std::vector<ConversationSummary>>> parts, const ChatLimits& limits, int limit) {
   if (limit <= 0 || limit > limits.max_conversation_list) limit = limits.max_conversation_list;
-  std::vector<ConversationSummary> all;
-  std::optional<Error> failure;
-  size_t failed = 0;
-  for (auto& part : parts) {
-    if (!part.ok()) {
-      ++failed;
-      if (!failure) failure = part.take_error();
-      continue;
-    }
-    for (auto& s : *part) all.push_back(std::move(s));
-  }
-  if (failed == parts.size() && failure) return std::move(*failure);
+  NATTER_TRY(auto all, JoinAnswered(std::move(parts)));
   std::sort(all.begin(), all.end(), [](const ConversationSummary& a, const ConversationSummary& b) {
     return std::tie(a.conversation.last_activity, a.conversation.id) >
            std::tie(b.conversation.last_activity, b.conversation.id);

@@ -116,10 +116,9 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
     store_.ReadEach<std::vector<UserId>>(
         [user](StoreTxn& txn, int) { return txn.ListContacts(user, kMaxContacts); },
         [this, payload](std::vector<Result<std::vector<UserId>>> parts) {
-          std::set<UserId> contacts;
-          for (const auto& part : parts) {
-            if (part.ok()) contacts.insert(part->begin(), part->end());
-          }
+          auto answered = JoinAnswered(std::move(parts));
+          if (!answered.ok()) return;
+          std::set<UserId> contacts(answered->begin(), answered->end());
           if (contacts.empty()) return;
           Event event;
           event.payload = payload;

@@ -41,11 +41,7 @@ ConversationLister ListConversationsOf(Store& store) {
     store.ReadEach<std::vector<ConversationId>>(
         [user](StoreTxn& txn, int) { return txn.ListConversationIds(user); },
         [done = std::move(done)](std::vector<Result<std::vector<ConversationId>>> parts) {
-          std::vector<ConversationId> all;
-          for (auto& part : parts) {
-            if (part.ok()) all.insert(all.end(), part->begin(), part->end());
-          }
-          done(std::move(all));
+          done(JoinAnswered(std::move(parts)));
         });
   };
 }

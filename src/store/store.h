@@ -202,6 +202,26 @@ class Store {
   void ReadEach(Fn fn, Done done);
 };
 
+// How a read over every partition treats one that is down: the items of the
+// partitions that answered, in partition order; the first error only when
+// none answered (an instance that is down hides its own part, not the rest).
+template <class T>
+Result<std::vector<T>> JoinAnswered(std::vector<Result<std::vector<T>>> parts) {
+  std::vector<T> all;
+  std::optional<Error> failure;
+  bool any = false;
+  for (auto& part : parts) {
+    if (!part.ok()) {
+      if (!failure) failure = part.take_error();
+      continue;
+    }
+    any = true;
+    for (auto& item : *part) all.push_back(std::move(item));
+  }
+  if (!any && failure) return std::move(*failure);
+  return all;
+}
+
 template <class T, class Fn, class Done>
 void Store::WriteResult(WriteKey key, Fn fn, Done done) {
   auto slot = std::make_shared<std::optional<Result<T>>>();
