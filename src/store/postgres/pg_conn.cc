@@ -8,10 +8,7 @@
 namespace natter::pg {
 
 int64_t Rows::Int(int row, int col) const {
-  const char* v = PQgetvalue(r_, row, col);
-  if (v[0] == 't') return 1;  // booleans read as numbers
-  if (v[0] == 'f') return 0;
-  return std::strtoll(v, nullptr, 10);
+  return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
 }
 
 int64_t Rows::affected() const {
