@@ -61,21 +61,17 @@ TEST_P(PostgresPartitions, TwoNodesWritingOneConversationKeepSeqDense) {
   auto run = [&](Store& node, UserId from, const std::string& prefix) {
     std::atomic<int> done{0};
     for (int i = 0; i < kPerNode; ++i) {
-      chat::SendRequest req{conv, prefix + std::to_string(i), "hi", {}};
-      node.WriteResult<chat::SendResult>(
-          node.For(conv),
-          [=, this](StoreTxn& txn) { return chat::SendMessage(txn, chat::Context{from, 0}, limits, req); },
-          [&](Result<chat::SendResult> r) {
-            if (r.ok()) {
-              std::lock_guard lock(mu);
-              seqs.insert(r->message.seq);
-            } else {
-              ++failures;
-            }
-            ++done;
-          });
+      SendAsync(node, conv, from, prefix + std::to_string(i), [&](Result<chat::SendResult> r) {
+        if (r.ok()) {
+          std::lock_guard lock(mu);
+          seqs.insert(r->message.seq);
+        } else {
+          ++failures;
+        }
+        ++done;
+      });
     }
-    for (int i = 0; i < 3000 && done.load() < kPerNode; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    WaitForCount(done, kPerNode);
   };
   std::thread t1([&] { run(*store, a, "n1-"); });
   std::thread t2([&] { run(*other, b, "n2-"); });
@@ -118,27 +114,25 @@ TEST_P(PostgresPartitions, ConnectionsKilledMidBatchLoseNoAcknowledgedSend) {
   std::map<std::string, Seq> acked;
   std::atomic<int> done{0}, failed{0};
   for (int i = 0; i < kSends; ++i) {
-    chat::SendRequest req{conv, "k" + std::to_string(i), "hi", {}};
-    store->WriteResult<chat::SendResult>(
-        store->For(conv), [=, this](StoreTxn& txn) { return chat::SendMessage(txn, chat::Context{a, 0}, limits, req); },
-        [&, id = req.client_msg_id](Result<chat::SendResult> r) {
-          if (r.ok()) {
-            std::lock_guard lock(mu);
-            acked[id] = r->message.seq;
-          } else {
-            EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().message;
-            ++failed;
-          }
-          ++done;
-        });
+    SendAsync(*store, conv, a, "k" + std::to_string(i), [&, id = "k" + std::to_string(i)](Result<chat::SendResult> r) {
+      if (r.ok()) {
+        std::lock_guard lock(mu);
+        acked[id] = r->message.seq;
+      } else {
+        EXPECT_EQ(r.error().code, ErrorCode::kUnavailable) << r.error().message;
+        ++failed;
+      }
+      ++done;
+    });
   }
   // Cut the store's connections to the instance while the batches run.
   for (int round = 0; round < 5 && done.load() < kSends; ++round) {
-    CountRows(urls[1], "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'natter' "
-                       "AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
+    CountRows(urls[1],
+              "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = 'natter' "
+              "AND pid <> pg_backend_pid() AND backend_type = 'client backend'");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  for (int i = 0; i < 3000 && done.load() < kSends; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  WaitForCount(done, kSends);
   ASSERT_EQ(done.load(), kSends);
   EXPECT_GT(failed.load(), 0) << "no batch was cut: the test proved nothing";
   // Every acknowledged send is stored with its seq; the sequence has no gap.

@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "chat/conversations.h"
@@ -129,6 +131,21 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
     return WriteSync<chat::SendResult>(s, s.For(conv), [=, this](StoreTxn& txn) {
       return chat::SendMessage(txn, chat::Context{from, 2000}, limits, req);
     });
+  }
+
+  // Queues a send without waiting; `done` gets its result on a store thread.
+  void SendAsync(Store& s, ConversationId conv, UserId from, const std::string& client_id,
+                 std::function<void(Result<chat::SendResult>)> done) {
+    chat::SendRequest req{conv, client_id, "hi", {}};
+    s.WriteResult<chat::SendResult>(
+        s.For(conv), [=, this](StoreTxn& txn) { return chat::SendMessage(txn, chat::Context{from, 0}, limits, req); },
+        std::move(done));
+  }
+
+  // Waits (at most 30 s) until `count` reaches `n`.
+  static bool WaitForCount(const std::atomic<int>& count, int n) {
+    for (int i = 0; i < 3000 && count.load() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return count.load() >= n;
   }
 
   std::string dir;

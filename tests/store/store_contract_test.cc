@@ -28,26 +28,21 @@ TEST_P(StoreContract, ConcurrentSendsGetDenseUniqueSequenceNumbers) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        chat::SendRequest req{conv, std::to_string(t) + "-" + std::to_string(i), "hello", {}};
-        store->WriteResult<chat::SendResult>(
-            store->For(conv),
-            [=, this](StoreTxn& txn) { return chat::SendMessage(txn, chat::Context{t % 2 ? a : b, 0}, limits, req); },
-            [&](Result<chat::SendResult> r) {
-              if (r.ok()) {
-                std::lock_guard lock(mu);
-                seqs.insert(r->message.seq);
-              } else {
-                ++failures;
-              }
-              ++done;
-            });
+        SendAsync(*store, conv, t % 2 ? a : b, std::to_string(t) + "-" + std::to_string(i),
+                  [&](Result<chat::SendResult> r) {
+                    if (r.ok()) {
+                      std::lock_guard lock(mu);
+                      seqs.insert(r->message.seq);
+                    } else {
+                      ++failures;
+                    }
+                    ++done;
+                  });
       }
     });
   }
   for (auto& t : threads) t.join();
-  for (int i = 0; i < 3000 && done.load() < kThreads * kPerThread; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitForCount(done, kThreads * kPerThread);
   ASSERT_EQ(done.load(), kThreads * kPerThread);
   EXPECT_EQ(failures.load(), 0);
   ASSERT_EQ(seqs.size(), static_cast<size_t>(kThreads * kPerThread));
