@@ -103,8 +103,8 @@ class Core : public std::enable_shared_from_this<Core> {
   // (one round trip for everything queued together).
   void Post(std::function<void()> task);
   void ControlLoop();
-  // Holds mu_. Local users among `event`'s recipients start listening on the
-  // conversation it belongs to or announces.
+  // Holds mu_. For the events of a membership change: local users among the
+  // recipients start listening on the conversation it belongs to or announces.
   void JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change);
   // Holds mu_. Makes the subscriptions match the change.
   void Apply(const InterestChange& change);
@@ -379,9 +379,13 @@ std::string Core::State() const {
 }
 
 void Core::JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change) {
-  // A new member is not listening on the conversation yet; the events that
-  // name them as a recipient are the first this node hears of it. Join() does
-  // nothing for users not online here or already listening.
+  // A new member is not listening on the conversation yet; the events of the
+  // change that added them (the conversation frame, and the membership events
+  // sent to each recipient) are the first this node hears of it. The listing
+  // at connect covers every other conversation, so other events skip this: a
+  // message to 1,000 members would cost 1,000 lookups under the lock. Join()
+  // does nothing for users not online here or already listening.
+  if (!announced && !event.to_each_recipient) return;
   for (const auto& r : event.recipients) {
     if (announced) interest_.Join(r.user, *announced, change);
     if (event.conversation_id != 0) interest_.Join(r.user, event.conversation_id, change);
