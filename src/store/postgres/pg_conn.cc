@@ -16,6 +16,12 @@ int64_t Rows::affected() const {
   return n && *n ? std::strtoll(n, nullptr, 10) : 0;
 }
 
+std::string IdArray(const std::vector<int64_t>& ids) {
+  std::string array = "{";
+  for (size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::to_string(ids[i]);
+  return array + "}";
+}
+
 bool IsRetryable(std::string_view sqlstate) { return sqlstate == "40P01" || sqlstate == "40001"; }
 
 Connection::Connection(std::string conninfo, std::string label)

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "natter/status.h"
 
@@ -109,6 +110,9 @@ class Connection {
   bool in_transaction_ = false;
   bool was_connected_ = false;  // the last connect succeeded
 };
+
+// A PostgreSQL array literal of ids ("{1,2,3}"), for `= ANY($n::bigint[])`.
+std::string IdArray(const std::vector<int64_t>& ids);
 
 // True for SQLSTATEs where running the same transaction again can succeed.
 bool IsRetryable(std::string_view sqlstate);

@@ -164,9 +164,7 @@ class Partition {
     if (ids.empty()) return OkStatus();
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    std::string array = "{";
-    for (size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::to_string(ids[i]);
-    array += "}";
+    std::string array = pg::IdArray(ids);
     NATTER_TRY(auto conversations, conn.Query("SELECT id FROM conversations WHERE id = ANY($1::bigint[]) "
                                               "ORDER BY id FOR UPDATE",
                                               {array}));

@@ -73,13 +73,6 @@ std::optional<T> One(const Rows& r, Reader read) {
 
 Param OptText(const std::string& s) { return s.empty() ? Param::Null() : Param(s); }
 
-// A PostgreSQL array literal of ids ("{1,2,3}"), for `= ANY($n::bigint[])`.
-std::string IdArray(const std::vector<int64_t>& ids) {
-  std::string array = "{";
-  for (size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::to_string(ids[i]);
-  return array + "}";
-}
-
 }  // namespace
 
 Status PgTxn::InsertUser(const User& user) {
