@@ -1,6 +1,7 @@
 #include "common/id_generator.h"
 
-#include <thread>
+#include <stdexcept>
+#include <string>
 
 namespace natter {
 namespace {
@@ -9,8 +10,11 @@ constexpr int kCounterBits = 8;
 constexpr int kNodeBits = 4;
 }  // namespace
 
-IdGenerator::IdGenerator(const Clock& clock, int node_id)
-    : clock_(clock), node_id_(node_id & ((1 << kNodeBits) - 1)) {}
+static_assert(IdGenerator::kMaxNodeId == (1 << kNodeBits) - 1);
+
+IdGenerator::IdGenerator(const Clock& clock, int node_id) : clock_(clock), node_id_(node_id) {
+  if (!ValidNodeId(node_id)) throw std::invalid_argument("node id " + std::to_string(node_id) + " is not 0-15");
+}
 
 int64_t IdGenerator::Next() {
   std::lock_guard lock(mu_);

@@ -14,6 +14,12 @@ namespace natter {
 
 class IdGenerator {
  public:
+  // Node ids are 4 bits: 0 to kMaxNodeId. A node id outside that range would
+  // make ids another node also makes, so the constructor refuses it
+  // (std::invalid_argument); the configuration checks it first.
+  static constexpr int kMaxNodeId = 15;
+  static bool ValidNodeId(int node_id) { return node_id >= 0 && node_id <= kMaxNodeId; }
+
   IdGenerator(const Clock& clock, int node_id);
   int64_t Next();
 

@@ -4,6 +4,8 @@
 #include <iostream>
 #include <toml++/toml.h>
 
+#include "common/id_generator.h"
+
 namespace natter::server {
 namespace {
 
@@ -135,6 +137,13 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
   }
   if (config.password_profile != "interactive" && config.password_profile != "minimal") {
     std::cerr << "natterd: --password-profile must be interactive or minimal\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (!IdGenerator::ValidNodeId(config.node_id)) {
+    // Ids carry 4 bits of node id and online_nodes one bit per node: node 16
+    // would make node 0's ids, and a shift by 64 or more is undefined.
+    std::cerr << "natterd: --node-id must be 0 to " << IdGenerator::kMaxNodeId << "\n";
     exit_code = 2;
     return std::nullopt;
   }

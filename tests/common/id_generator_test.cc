@@ -33,6 +33,14 @@ TEST(IdGenerator, NodesNeverCollide) {
   EXPECT_EQ(seen.size(), 1000u);
 }
 
+TEST(IdGenerator, RefusesNodeIdsOutsideItsFourBits) {
+  ManualClock clock(1'800'000'000'000);
+  EXPECT_THROW(IdGenerator(clock, 16), std::invalid_argument);  // would repeat node 0's ids
+  EXPECT_THROW(IdGenerator(clock, -1), std::invalid_argument);
+  EXPECT_THROW(IdGenerator(clock, 64), std::invalid_argument);
+  EXPECT_NO_THROW(IdGenerator(clock, 15));
+}
+
 TEST(IdGenerator, ClockGoingBackDoesNotRepeat) {
   ManualClock clock(1'800'000'000'000);
   IdGenerator ids(clock, 0);

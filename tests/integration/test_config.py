@@ -141,6 +141,17 @@ class ConfigTest(h.unittest.TestCase):
                               "--data-dir", os.path.join(self.dir, "d")], capture_output=True, text=True, timeout=10)
         self.assertNotEqual(out.returncode, 0)  # a cert without a key
 
+    def test_node_id_outside_the_id_layout_is_refused(self):
+        # Ids hold 4 bits of node id: node 16 would make node 0's ids, and the
+        # online_nodes bit of node 64 or -1 is an undefined shift.
+        for node in ("16", "64", "-1"):
+            out = subprocess.run([h._binary(), "--node-id", node, "--port", "0",
+                                  "--data-dir", os.path.join(self.dir, "n" + node)],
+                                 capture_output=True, text=True, timeout=10)
+            self.assertEqual(out.returncode, 2, node)
+            self.assertIn("--node-id must be 0 to 15", out.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.dir, "n" + node)), node)
+
 
 if __name__ == "__main__":
     h.main()
