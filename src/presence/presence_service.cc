@@ -33,27 +33,29 @@ bool PresenceService::IsOnline(const User& user) const {
 }
 
 void PresenceService::Connected(UserId user, std::function<void()> ready) {
-  bool announce = false;
-  {
-    std::lock_guard lock(mu_);
-    State& s = users_[user];
-    if (++s.connections == 1) {
-      if (s.going_offline) {
-        s.going_offline->cancel();  // back within the grace period: nobody saw it leave
-        s.going_offline.reset();
-      } else {
-        announce = true;
-      }
+  // The broker and store calls below only queue work; they are made under
+  // the lock so that the order they are queued in is the order of the
+  // decisions (a WentOffline racing this call is either wholly before or
+  // wholly after it).
+  std::unique_lock lock(mu_);
+  State& s = users_[user];
+  if (++s.connections > 1 || s.going_offline) {
+    if (s.going_offline) {
+      s.going_offline->cancel();  // back within the grace period: nobody saw it leave
+      s.going_offline.reset();
     }
-  }
-  if (!announce) {
+    lock.unlock();
     if (ready) ready();  // already listened for on this node
     return;
   }
   broker_.UserOnline(user, std::move(ready));  // a cluster broker starts listening for their events
   store_.Write([user, node = node_id_](StoreTxn& txn) { return txn.SetOnlineAt(user, node, true); },
                [](Status) {});
-  Announce(user, true, 0, false);
+  // Back while the offline change is still being stored: contacts were not
+  // told of it (its completion sees this connection), so nothing to tell.
+  bool announce = s.offline_writes == 0;
+  lock.unlock();
+  if (announce) Announce(user, true, 0, false);
 }
 
 void PresenceService::Disconnected(UserId user) {
@@ -75,22 +77,41 @@ bool PresenceService::IsOnline(UserId user) const {
 }
 
 void PresenceService::WentOffline(UserId user) {
+  int64_t now = clock_.NowMs();
   {
     std::lock_guard lock(mu_);
     auto it = users_.find(user);
     if (it == users_.end() || it->second.connections > 0) return;
+    it->second.going_offline.reset();
+    ++it->second.offline_writes;
+    // Queued under the lock: a Connected that follows queues its UserOnline
+    // and its online write after these, so the user is not left marked
+    // offline (in the store, and by the broker) while connected.
+    broker_.UserOffline(user);
+    store_.Write(
+        [user, now, node = node_id_](StoreTxn& txn) -> Status {
+          NATTER_RETURN_IF_ERROR(txn.SetLastSeen(user, now));
+          return txn.SetOnlineAt(user, node, false);
+        },
+        [this, user, now](Status st) {
+          // Posted: a refused write answers inline, while the lock is held.
+          boost::asio::post(timers_, [this, user, now, stored = st.ok()] { OfflineStored(user, now, stored); });
+        });
+  }
+}
+
+void PresenceService::OfflineStored(UserId user, int64_t last_seen, bool stored) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = users_.find(user);
+    if (it == users_.end()) return;
+    State& s = it->second;
+    // Reconnected meanwhile (contacts never heard of the absence), or a later
+    // offline write is still queued and will tell.
+    if (--s.offline_writes > 0 || s.connections > 0 || s.going_offline) return;
     users_.erase(it);
   }
-  broker_.UserOffline(user);
-  int64_t now = clock_.NowMs();
-  store_.Write(
-      [user, now, node = node_id_](StoreTxn& txn) -> Status {
-        NATTER_RETURN_IF_ERROR(txn.SetLastSeen(user, now));
-        return txn.SetOnlineAt(user, node, false);
-      },
-               [this, user, now](Status st) {
-                 if (st.ok()) Announce(user, false, now, false);
-               });
+  if (stored) Announce(user, false, last_seen, false);
 }
 
 void PresenceService::VisibilityChanged(UserId user, bool hidden) {
@@ -125,7 +146,7 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
           for (UserId c : contacts) event.recipients.push_back(EventRecipient{c, 0});
           broker_.Publish(std::move(event));
         });
-  });
+  }, [](Error) {});  // storage overloaded: this change goes untold; presence.get still answers
 }
 
 }  // namespace natter::presence

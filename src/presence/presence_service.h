@@ -47,8 +47,13 @@ class PresenceService {
   struct State {
     int connections = 0;
     std::shared_ptr<boost::asio::steady_timer> going_offline;  // set during the grace period
+    int offline_writes = 0;  // grace periods that ended whose offline write is not stored yet
   };
+  // The grace period ended: stores last-seen and that this node no longer
+  // holds the user, then OfflineStored runs on the timers' io_context.
   void WentOffline(UserId user);
+  // Tells contacts the user is offline, unless they came back meanwhile.
+  void OfflineStored(UserId user, int64_t last_seen, bool stored);
   // Publishes {"type":"presence",...} to the user's contacts. A hidden user is
   // announced only when `visibility_change` (as "hidden", without last-seen).
   void Announce(UserId user, bool online, int64_t last_seen, bool visibility_change);

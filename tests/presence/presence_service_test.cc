@@ -1,0 +1,129 @@
+#include "presence/presence_service.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+#include <utility>
+
+#include "fakes/temp_db.h"
+#include "store/store.h"
+
+namespace natter {
+namespace {
+
+// Records what presence asks of the broker; `on_offline` runs inside
+// UserOffline, the moment a racing connect used to slip into.
+class RecordingBroker final : public Broker {
+ public:
+  void Publish(Event) override {}
+  void UserOnline(UserId, std::function<void()> ready) override {
+    following = true;
+    if (ready) ready();
+  }
+  void UserOffline(UserId) override {
+    following = false;
+    if (on_offline) on_offline();
+  }
+  std::atomic<bool> following{false};
+  std::function<void()> on_offline;
+};
+
+// Waits until every write queued before it is committed (one writer, FIFO).
+void Drain(Store& store) {
+  std::promise<void> done;
+  store.Write([](StoreTxn&) { return OkStatus(); }, [&](Status) { done.set_value(); });
+  done.get_future().wait();
+}
+
+User Stored(Store& store, UserId id) {
+  std::promise<User> out;
+  store.Read([&](StoreTxn& txn) { out.set_value(**txn.FindUser(id)); }, [](Error) { FAIL() << "read refused"; });
+  return out.get_future().get();
+}
+
+// A store with one user, and timers the test runs by hand.
+class PresenceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store = OpenSqliteStore(SqliteOptions{dir + "/natter.db"});
+    user = User{ids.Next(), "someone", "hash", clock.NowMs()};
+    std::promise<Status> inserted;
+    store->Write([&](StoreTxn& txn) { return txn.InsertUser(user); }, [&](Status st) { inserted.set_value(st); });
+    ASSERT_TRUE(inserted.get_future().get().ok());
+  }
+  void TearDown() override {
+    store->Shutdown();
+    std::filesystem::remove_all(dir);
+  }
+  // Runs the timers for `ms`, then lets what the store answered run too.
+  void RunTimers(int ms) {
+    timers.run_for(std::chrono::milliseconds(ms));
+    Drain(*store);
+    timers.restart();
+    timers.run_for(std::chrono::milliseconds(20));
+  }
+
+  std::string dir = testing::MakeTempDir("natter-presence");
+  std::unique_ptr<Store> store;
+  ManualClock clock{1'800'000'000'000};
+  IdGenerator ids{clock, 3};
+  User user;
+  boost::asio::io_context timers;
+  RecordingBroker broker;
+};
+
+// The grace period ends and, while its offline change is being queued, the
+// user's phone connects again. The user must end online: in the store (so
+// other nodes' presence.get agree), to the broker (so events keep coming)
+// and here.
+TEST_F(PresenceTest, ReconnectRacingTheEndOfTheGracePeriodLeavesTheUserOnline) {
+  const int node = 3;
+  presence::PresenceService presence(*store, broker, clock, timers, /*grace_ms=*/1, node);
+  std::thread reconnect;
+  std::atomic<bool> reconnected{false};
+  bool fired = false;
+  broker.on_offline = [&] {
+    if (std::exchange(fired, true)) return;
+    reconnect = std::thread([&] {
+      presence.Connected(user.id);
+      reconnected = true;
+    });
+    // Give the connect every chance to run inside the window; with the
+    // transitions serialised it waits for this one to finish instead.
+    for (int i = 0; i < 50 && !reconnected; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  };
+
+  presence.Connected(user.id);
+  presence.Disconnected(user.id);
+  timers.run_for(std::chrono::milliseconds(50));  // the grace period ends: WentOffline
+  ASSERT_TRUE(reconnect.joinable()) << "the grace period never ended";
+  reconnect.join();
+  RunTimers(0);  // the offline write's completion
+
+  EXPECT_TRUE(presence.IsOnline(user.id));
+  EXPECT_TRUE(broker.following) << "the node stopped following an online user";
+  EXPECT_NE(Stored(*store, user.id).online_nodes & (int64_t{1} << node), 0) << "stored as offline while connected";
+}
+
+// Without a race, the end of the grace period stores the user offline and
+// stops following them.
+TEST_F(PresenceTest, GracePeriodEndStoresOffline) {
+  presence::PresenceService presence(*store, broker, clock, timers, /*grace_ms=*/1, /*node_id=*/1);
+  presence.Connected(user.id);
+  Drain(*store);
+  EXPECT_NE(Stored(*store, user.id).online_nodes & 2, 0);
+  presence.Disconnected(user.id);
+  EXPECT_TRUE(presence.IsOnline(user.id));  // within the grace period
+  RunTimers(30);
+  EXPECT_FALSE(presence.IsOnline(user.id));
+  EXPECT_FALSE(broker.following);
+  User stored = Stored(*store, user.id);
+  EXPECT_EQ(stored.online_nodes, 0);
+  EXPECT_EQ(stored.last_seen, clock.NowMs());
+}
+
+}  // namespace
+}  // namespace natter
