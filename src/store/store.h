@@ -145,6 +145,12 @@ struct WriteKey {
   ConversationId conversation;
 };
 
+// A read waiting in a store's queue for a reader thread.
+struct QueuedRead {
+  std::function<void(StoreTxn&)> op;
+  std::function<void(Error)> refused;
+};
+
 // Where data lives. The embedded store has one partition. A partitioned store
 // (PostgreSQL instances) keeps accounts on partition 0 and each conversation,
 // with its members, timeline and the update-log entries it makes, on the
@@ -174,14 +180,18 @@ class Store {
   virtual void Write(WriteKey key, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) = 0;
 
   // Runs `op` in a read transaction (a consistent snapshot) on a reader thread
-  // of `partition`.
-  virtual void Read(int partition, std::function<void(StoreTxn&)> op) = 0;
+  // of `partition`. When the read cannot be queued (the queue is full, or the
+  // store is stopping) `refused` gets `unavailable` instead, on the calling
+  // thread, and `op` never runs. Reads still queued at shutdown get neither.
+  virtual void Read(int partition, std::function<void(StoreTxn&)> op, std::function<void(Error)> refused) = 0;
 
   // Accounts, sessions and presence settings: partition 0.
   void Write(std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) {
     Write(WriteKey(), std::move(op), std::move(done));
   }
-  void Read(std::function<void(StoreTxn&)> op) { Read(0, std::move(op)); }
+  void Read(std::function<void(StoreTxn&)> op, std::function<void(Error)> refused) {
+    Read(0, std::move(op), std::move(refused));
+  }
 
   // Stops accepting work, finishes and commits what is queued.
   virtual void Shutdown() = 0;
@@ -244,13 +254,28 @@ void Store::WriteResult(WriteKey key, Fn fn, Done done) {
 
 template <class T, class Fn, class Done>
 void Store::ReadResult(int partition, Fn fn, Done done) {
-  Read(partition, [fn = std::move(fn), done = std::move(done)](StoreTxn& txn) mutable { done(fn(txn)); });
+  // One of the two callbacks runs, never both: they share `done`.
+  auto shared = std::make_shared<Done>(std::move(done));
+  Read(
+      partition, [fn = std::move(fn), shared](StoreTxn& txn) mutable { (*shared)(Result<T>(fn(txn))); },
+      [shared](Error e) { (*shared)(Result<T>(std::move(e))); });
 }
 
 template <class T, class Fn, class Done>
 void Store::ReadEach(Fn fn, Done done) {
   struct Gather {
     explicit Gather(Done d) : done(std::move(d)) {}
+    // Records partition `p`'s answer; the last one to answer calls `done`.
+    void Answer(int p, Result<T> r) {
+      std::unique_lock lock(mu);
+      results[p].emplace(std::move(r));
+      if (--pending > 0) return;
+      std::vector<Result<T>> all;
+      all.reserve(results.size());
+      for (auto& slot : results) all.push_back(std::move(*slot));
+      lock.unlock();
+      done(std::move(all));
+    }
     std::mutex mu;
     std::vector<std::optional<Result<T>>> results;
     int pending = 0;
@@ -261,17 +286,9 @@ void Store::ReadEach(Fn fn, Done done) {
   gather->results.resize(n);
   gather->pending = n;
   for (int p = 0; p < n; ++p) {
-    Read(p, [fn, gather, p](StoreTxn& txn) {
-      Result<T> r = fn(txn, p);
-      std::unique_lock lock(gather->mu);
-      gather->results[p].emplace(std::move(r));
-      if (--gather->pending > 0) return;
-      std::vector<Result<T>> all;
-      all.reserve(gather->results.size());
-      for (auto& slot : gather->results) all.push_back(std::move(*slot));
-      lock.unlock();
-      gather->done(std::move(all));
-    });
+    Read(
+        p, [fn, gather, p](StoreTxn& txn) { gather->Answer(p, fn(txn, p)); },
+        [gather, p](Error e) { gather->Answer(p, Result<T>(std::move(e))); });
   }
 }
 
@@ -282,6 +299,8 @@ struct SqliteOptions {
   int reader_threads = 2;
   int max_batch = 512;
   size_t max_queued_writes = 100000;
+  // Reads waiting for a reader thread; past it a read answers `unavailable`.
+  size_t max_queued_reads = 10000;
 };
 std::unique_ptr<Store> OpenSqliteStore(const SqliteOptions& options);
 
@@ -300,6 +319,7 @@ struct PostgresOptions {
   // snapshots slow down for everyone.
   int max_batch = 60;
   size_t max_queued_writes = 100000;
+  size_t max_queued_reads = 10000;  // per instance
 };
 std::unique_ptr<Store> OpenPostgresStore(const PostgresOptions& options);
 

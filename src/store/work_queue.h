@@ -13,6 +13,8 @@
 #include <mutex>
 #include <vector>
 
+#include "natter/status.h"
+
 namespace natter {
 
 template <class T>
@@ -21,6 +23,11 @@ class WorkQueue {
   explicit WorkQueue(size_t capacity) : capacity_(capacity) {}
 
   enum class Refusal { kNone, kStopping, kFull };
+
+  // What the caller of refused work is answered.
+  static Error RefusalError(Refusal r) {
+    return Unavailable(r == Refusal::kStopping ? "server is shutting down" : "storage is overloaded, retry later");
+  }
 
   // Queues `item`, or says why not (the caller answers `unavailable`).
   Refusal Push(T&& item) {

@@ -32,7 +32,7 @@ std::string Label(int partition) { return "postgres partition " + std::to_string
 class Partition {
  public:
   Partition(const PostgresOptions& options, int index)
-      : options_(options), index_(index), conninfo_(options.instances[index]), reads_(SIZE_MAX) {
+      : options_(options), index_(index), conninfo_(options.instances[index]), reads_(options.max_queued_reads) {
     for (int i = 0; i < std::max(1, options.writer_threads); ++i) {
       queues_.push_back(std::make_unique<WorkQueue<PendingWrite>>(options.max_queued_writes));
     }
@@ -58,13 +58,14 @@ class Partition {
     PendingWrite write{conversation, std::move(op), std::move(done)};
     auto refusal = queue.Push(std::move(write));
     if (refusal == WorkQueue<PendingWrite>::Refusal::kNone) return;
-    write.done(Unavailable(refusal == WorkQueue<PendingWrite>::Refusal::kStopping
-                               ? "server is shutting down"
-                               : "storage is overloaded, retry later"));
+    write.done(WorkQueue<PendingWrite>::RefusalError(refusal));
   }
 
-  // Shutting down: runs nothing; the callback's owner is going away too.
-  void Read(std::function<void(StoreTxn&)> op) { (void)reads_.Push(std::move(op)); }
+  void Read(std::function<void(StoreTxn&)> op, std::function<void(Error)> refused) {
+    QueuedRead read{std::move(op), std::move(refused)};
+    auto refusal = reads_.Push(std::move(read));
+    if (refusal != WorkQueue<QueuedRead>::Refusal::kNone) read.refused(WorkQueue<QueuedRead>::RefusalError(refusal));
+  }
 
   void Stop() {
     if (!reads_.Stop()) return;
@@ -204,15 +205,15 @@ class Partition {
     Connection conn(conninfo_, Label(index_));
     auto accounts = AccountsConnection();
     pg::PgTxn txn(conn, accounts.get());
-    std::function<void(StoreTxn&)> op;
-    while (reads_.PopOne(op)) {
+    QueuedRead read;
+    while (reads_.PopOne(read)) {
       // One snapshot for the whole operation (a catch-up reads the log and the
       // timelines it points at). When the instance is down, the op still runs:
       // its queries answer `unavailable`, which it passes on.
       bool in_txn = conn.EnsureConnected().ok() && conn.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();
-      op(txn);
+      read.op(txn);
       if (in_txn) conn.Rollback();  // read only: nothing to commit
-      op = nullptr;  // what it holds goes now, not with the next read
+      read = QueuedRead{};  // what it holds goes now, not with the next read
     }
   }
 
@@ -220,7 +221,7 @@ class Partition {
   const int index_;
   const std::string conninfo_;
   std::vector<std::unique_ptr<WorkQueue<PendingWrite>>> queues_;  // one a writer thread
-  WorkQueue<std::function<void(StoreTxn&)>> reads_;
+  WorkQueue<QueuedRead> reads_;
   std::vector<std::thread> writers_;
   std::vector<std::thread> readers_;
 };
@@ -246,8 +247,8 @@ class PostgresStore final : public Store {
     partitions_.at(key.partition)->Write(key.conversation, std::move(op), std::move(done));
   }
 
-  void Read(int partition, std::function<void(StoreTxn&)> op) override {
-    partitions_.at(partition)->Read(std::move(op));
+  void Read(int partition, std::function<void(StoreTxn&)> op, std::function<void(Error)> refused) override {
+    partitions_.at(partition)->Read(std::move(op), std::move(refused));
   }
 
   void Shutdown() override {

@@ -43,7 +43,7 @@ void Configure(Database& db, bool writer) {
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(const SqliteOptions& options)
-      : options_(options), writes_(options.max_queued_writes), reads_(SIZE_MAX) {
+      : options_(options), writes_(options.max_queued_writes), reads_(options.max_queued_reads) {
     writer_db_ = std::make_unique<Database>(options.path, false);
     Configure(*writer_db_, true);
     sqlite::Migrate(*writer_db_);
@@ -66,13 +66,14 @@ class SqliteStore final : public Store {
     PendingWrite write{std::move(op), std::move(done)};
     auto refusal = writes_.Push(std::move(write));
     if (refusal == WorkQueue<PendingWrite>::Refusal::kNone) return;
-    write.done(Unavailable(refusal == WorkQueue<PendingWrite>::Refusal::kStopping
-                               ? "server is shutting down"
-                               : "storage is overloaded, retry later"));
+    write.done(WorkQueue<PendingWrite>::RefusalError(refusal));
   }
 
-  // Shutting down: runs nothing; the callback's owner is going away too.
-  void Read(int, std::function<void(StoreTxn&)> op) override { (void)reads_.Push(std::move(op)); }
+  void Read(int, std::function<void(StoreTxn&)> op, std::function<void(Error)> refused) override {
+    QueuedRead read{std::move(op), std::move(refused)};
+    auto refusal = reads_.Push(std::move(read));
+    if (refusal != WorkQueue<QueuedRead>::Refusal::kNone) read.refused(WorkQueue<QueuedRead>::RefusalError(refusal));
+  }
 
   void Shutdown() override {
     if (!writes_.Stop()) return;
@@ -109,14 +110,22 @@ class SqliteStore final : public Store {
         for (auto& w : batch) {
           // A savepoint per operation: one failing op must not undo the others.
           // Prepared once: these run for every operation of every batch.
-          (void)writer_db_->Prepare("SAVEPOINT op").Run();
-          Status st = RunGuarded(w.op, txn);
-          if (!st.ok()) (void)writer_db_->Prepare("ROLLBACK TO op").Run();
-          (void)writer_db_->Prepare("RELEASE op").Run();
+          Status st = OkStatus();
+          if (Status sp = writer_db_->Prepare("SAVEPOINT op").Run(); !sp.ok()) {
+            st = sp;
+            aborted = true;  // the op would run with nothing to undo it
+          } else {
+            st = RunGuarded(w.op, txn);
+            // A failed op whose changes cannot be undone, or a savepoint that
+            // cannot be closed, must not commit with the batch: the whole
+            // batch fails (its ops are answered, none acknowledged).
+            if (!st.ok()) aborted |= !writer_db_->Prepare("ROLLBACK TO op").Run().ok();
+            if (!aborted) aborted |= !writer_db_->Prepare("RELEASE op").Run().ok();
+          }
           results.push_back(std::move(st));
-          if (sqlite3_get_autocommit(writer_db_->handle())) {
-            // The failure took the whole transaction with it (disk full, I/O
-            // error): what remains of the batch must not run outside one.
+          // The failure may have taken the whole transaction with it (disk
+          // full, I/O error): what remains of the batch must not run outside one.
+          if (aborted || sqlite3_get_autocommit(writer_db_->handle())) {
             aborted = true;
             break;
           }
@@ -154,20 +163,25 @@ class SqliteStore final : public Store {
 
   void ReaderLoop(Database& db) {
     sqlite::SqliteTxn txn(db);
-    std::function<void(StoreTxn&)> op;
-    while (reads_.PopOne(op)) {
-      // A read transaction pins one snapshot for the whole operation.
-      (void)db.Exec("BEGIN");
-      op(txn);
-      (void)db.Exec("COMMIT");
-      op = nullptr;  // what it holds goes now, not with the next read
+    QueuedRead read;
+    while (reads_.PopOne(read)) {
+      // A read transaction pins one snapshot for the whole operation; without
+      // one, a catch-up could see half of a commit.
+      if (Status begun = db.Exec("BEGIN"); !begun.ok()) {
+        spdlog::error("read transaction could not begin: {}", begun.error().message);
+        read.refused(Unavailable("storage unavailable"));
+      } else {
+        read.op(txn);
+        (void)db.Exec("COMMIT");  // read only: nothing to lose if it fails
+      }
+      read = QueuedRead{};  // what it holds goes now, not with the next read
     }
   }
 
   const SqliteOptions options_;
   std::unique_ptr<Database> writer_db_;
   WorkQueue<PendingWrite> writes_;
-  WorkQueue<std::function<void(StoreTxn&)>> reads_;
+  WorkQueue<QueuedRead> reads_;
   std::mutex mu_;  // for the checkpointer's wait
   std::condition_variable checkpoint_cv_;
   bool stopping_ = false;

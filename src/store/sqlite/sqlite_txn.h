@@ -11,6 +11,8 @@ namespace natter::sqlite {
 class SqliteTxn final : public StoreTxn {
  public:
   explicit SqliteTxn(Database& db) : db_(db) {}
+  // The connection underneath, for tests that break a transaction from inside.
+  Database& database() { return db_; }
 
   Status InsertUser(const User& user) override;
   Result<std::optional<User>> FindUserByHandle(std::string_view handle) override;
