@@ -15,6 +15,10 @@ namespace natter {
 enum class ErrorCode {
   kBadRequest,
   kUnauthorized,
+  // An access token valid in every respect but that it has expired: on the
+  // wire it is `unauthorized` (message `token_expired`); a WebSocket closes
+  // with 4002 instead of 4001, so the client refreshes rather than logs in.
+  kTokenExpired,
   kForbidden,
   kNotFound,
   kConflict,
@@ -36,6 +40,7 @@ struct Error {
 
 inline Error BadRequest(std::string m) { return {ErrorCode::kBadRequest, std::move(m)}; }
 inline Error Unauthorized(std::string m) { return {ErrorCode::kUnauthorized, std::move(m)}; }
+inline Error TokenExpired() { return {ErrorCode::kTokenExpired, "token_expired"}; }
 inline Error Forbidden(std::string m) { return {ErrorCode::kForbidden, std::move(m)}; }
 inline Error NotFound(std::string m) { return {ErrorCode::kNotFound, std::move(m)}; }
 inline Error Conflict(std::string m) { return {ErrorCode::kConflict, std::move(m)}; }

@@ -251,7 +251,7 @@ Result<AccessClaims> AccessTokenCodec::Verify(std::string_view token,
   // a token that is valid in every other respect (RFC 7519: the current time
   // must be before exp).
   if (now - policy_.leeway_seconds >= *expires_at) {
-    return Unauthorized(std::string(kTokenExpiredMessage));
+    return TokenExpired();
   }
 
   return AccessClaims{*user_id, *session_id, *issued_at, *expires_at};

@@ -33,9 +33,10 @@ struct TokenPolicy {
   int64_t leeway_seconds = 30;
 };
 
-// Verify() fails with this exact message (code kUnauthorized) when a token is
-// valid in every respect except that it has expired, so the gateway can tell
-// the client to refresh rather than to log in again.
+// Verify() fails with TokenExpired() (code kTokenExpired, message
+// "token_expired") when a token is valid in every respect except that it has
+// expired, so the gateway can tell the client to refresh rather than to log in
+// again.
 inline constexpr std::string_view kTokenExpiredMessage = "token_expired";
 
 // Tokens longer than this are rejected before any decoding, bounding the
@@ -54,8 +55,8 @@ class AccessTokenCodec {
   // exp = now + ttl, jti (random, unique per token).
   std::string Issue(int64_t user_id, int64_t session_id, int64_t now) const;
 
-  // Checks the token and returns its claims. Every failure is kUnauthorized;
-  // an expired but otherwise valid token yields kTokenExpiredMessage, other
+  // Checks the token and returns its claims. Every failure is kUnauthorized
+  // but an expired, otherwise valid token: kTokenExpired. Other
   // failures "invalid token: <short reason>". Never throws; arbitrary input
   // is safe.
   //

@@ -6,6 +6,7 @@ std::string_view ErrorCodeName(ErrorCode code) {
   switch (code) {
     case ErrorCode::kBadRequest: return "bad_request";
     case ErrorCode::kUnauthorized: return "unauthorized";
+    case ErrorCode::kTokenExpired: return "unauthorized";
     case ErrorCode::kForbidden: return "forbidden";
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kConflict: return "conflict";
@@ -21,6 +22,7 @@ int HttpStatusFor(ErrorCode code) {
   switch (code) {
     case ErrorCode::kBadRequest: return 400;
     case ErrorCode::kUnauthorized: return 401;
+    case ErrorCode::kTokenExpired: return 401;
     case ErrorCode::kForbidden: return 403;
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kConflict: return 409;

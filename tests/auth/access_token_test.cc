@@ -80,6 +80,15 @@ class AccessTokenTest : public ::testing::Test {
     EXPECT_EQ(result.error().code, ErrorCode::kUnauthorized);
     EXPECT_EQ(result.error().message, message);
   }
+  // Expiry has a code of its own, so the gateway chooses close code 4002
+  // without reading the message; on the wire it is still `unauthorized`.
+  static void ExpectExpired(const Result<AccessClaims>& result) {
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().code, ErrorCode::kTokenExpired);
+    EXPECT_EQ(result.error().message, kTokenExpiredMessage);
+    EXPECT_EQ(ErrorCodeName(result.error().code), "unauthorized");
+    EXPECT_EQ(HttpStatusFor(result.error().code), 401);
+  }
 
   KeyRing ring_{{{"k1", Secret('a')}}};
   AccessTokenCodec codec_{ring_, TokenPolicy{}};
@@ -148,8 +157,8 @@ TEST_F(AccessTokenTest, ExpiredTokenReportsTokenExpired) {
   // Still accepted within the leeway after exp...
   EXPECT_TRUE(codec_.Verify(token, kNow + 900 + 29).ok());
   // ...and rejected from exp + leeway on.
-  ExpectRejected(codec_.Verify(token, kNow + 900 + 30), "token_expired");
-  ExpectRejected(codec_.Verify(token, kNow + 100000), kTokenExpiredMessage);
+  ExpectExpired(codec_.Verify(token, kNow + 900 + 30));
+  ExpectExpired(codec_.Verify(token, kNow + 100000));
 }
 
 TEST_F(AccessTokenTest, ExpiredButOtherwiseInvalidIsNotTokenExpired) {
@@ -421,7 +430,7 @@ TEST_F(AccessTokenTest, ExtremeTimesDoNotOverflow) {
   claims["iat"] = INT64_MIN;
   claims["nbf"] = INT64_MIN;
   claims["exp"] = INT64_MIN + 1;
-  ExpectRejected(codec_.Verify(Sign(Header(), claims), kNow), "token_expired");
+  ExpectExpired(codec_.Verify(Sign(Header(), claims), kNow));
 }
 
 TEST_F(AccessTokenTest, GarbageIsRejectedWithoutCrashing) {
