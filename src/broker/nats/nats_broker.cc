@@ -102,6 +102,9 @@ class Core : public std::enable_shared_from_this<Core> {
   // subscriptions, and the round trip that makes sure the server has them
   // (one round trip for everything queued together).
   void Post(std::function<void()> task);
+  // Runs `task` on the control thread after its next round trip to the
+  // server; at once (on the caller's thread) once the control thread stops.
+  void AfterFlush(std::function<void()> task);
   void ControlLoop();
   // Holds mu_. For the events of a membership change: local users among the
   // recipients start listening on the conversation it belongs to or announces.
@@ -135,7 +138,8 @@ class Core : public std::enable_shared_from_this<Core> {
   std::condition_variable control_cv_;
   std::deque<std::function<void()>> control_queue_;
   bool control_stop_ = false;
-  // Control thread only: what runs after the next round trip to the server.
+  // Under control_mu_: what runs after the next round trip to the server. Once
+  // the control thread is stopping, AfterFlush runs its task at once instead.
   std::vector<std::function<void()>> after_flush_;
 
   nats::LogThrottle bad_input_log_{kLogInterval};
@@ -201,22 +205,39 @@ void Core::Post(std::function<void()> task) {
   task();  // shutting down: the task sees closing_ and only answers
 }
 
+void Core::AfterFlush(std::function<void()> task) {
+  {
+    std::lock_guard lock(control_mu_);
+    if (!control_stop_) {
+      after_flush_.push_back(std::move(task));
+      return;
+    }
+  }
+  // Stopping: tasks Post runs inline come here from other threads (a store
+  // reader answering the lister), and the control thread may be draining the
+  // list; nothing would run what is added now.
+  task();
+}
+
 void Core::ControlLoop() {
   for (;;) {
     std::deque<std::function<void()>> tasks;
     {
       std::unique_lock lock(control_mu_);
       control_cv_.wait(lock, [&] { return control_stop_ || !control_queue_.empty(); });
-      if (control_queue_.empty()) return;  // stopping and drained
+      if (control_queue_.empty() && after_flush_.empty()) return;  // stopping and drained
       tasks.swap(control_queue_);
     }
     for (auto& task : tasks) task();
-    if (after_flush_.empty()) continue;
+    std::vector<std::function<void()>> continuations;
+    {
+      std::lock_guard lock(control_mu_);
+      continuations.swap(after_flush_);
+    }
+    if (continuations.empty()) continue;
     if (natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED) {
       (void)natsConnection_FlushTimeout(conn_, kInterestFlushTimeoutMs);
     }
-    std::vector<std::function<void()>> continuations = std::move(after_flush_);
-    after_flush_.clear();
     for (auto& next : continuations) next();
   }
 }
@@ -320,7 +341,7 @@ void Core::UserOnline(UserId user, std::function<void()> ready) {
     // List the conversations only once the server has the user's own
     // subject: a conversation created after the list is read announces
     // itself there, so none falls between the two.
-    after_flush_.push_back([this, user, generation, ready = std::move(ready)]() mutable {
+    AfterFlush([this, user, generation, ready = std::move(ready)]() mutable {
       std::weak_ptr<Core> weak = weak_from_this();
       lister_(user, [weak, user, generation, ready = std::move(ready)](
                         Result<std::vector<ConversationId>> answer) mutable {
@@ -351,7 +372,7 @@ void Core::ListerAnswered(UserId user, uint64_t generation, Result<std::vector<C
       Apply(change);
     }
   }
-  if (ready) after_flush_.push_back(std::move(ready));
+  if (ready) AfterFlush(std::move(ready));
 }
 
 void Core::UserOffline(UserId user) {
