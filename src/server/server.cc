@@ -2,6 +2,9 @@
 
 #include <filesystem>
 #include <spdlog/spdlog.h>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <thread>
 
 #include "api/dispatcher.h"
@@ -17,6 +20,9 @@
 
 namespace natter::server {
 namespace {
+
+// The longest shutdown waits for the workers at each step, whatever clients do.
+constexpr auto kShutdownStepTimeout = std::chrono::seconds(2);
 
 // Where the broker hands events: the gateway's hub. A logout on any node also
 // ends the session's access tokens on this one.
@@ -44,6 +50,39 @@ ConversationLister ListConversationsOf(Store& store) {
           done(JoinAnswered(std::move(parts)));
         });
   };
+}
+
+// Runs `check` on each worker's own thread (it may read the worker's state)
+// until every worker answers true, or `deadline` passes; true if all did.
+// Each round also waits for everything posted to the workers before it.
+bool UntilEveryWorker(const std::vector<std::unique_ptr<gateway::Worker>>& workers,
+                      std::function<bool(gateway::Worker&)> check,
+                      std::chrono::steady_clock::time_point deadline) {
+  struct Round {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t answered = 0;
+    bool all = true;
+  };
+  for (;;) {
+    auto round = std::make_shared<Round>();
+    for (auto& w : workers) {
+      gateway::Worker* worker = w.get();
+      boost::asio::post(worker->context(), [round, worker, check] {
+        bool yes = check(*worker);
+        std::lock_guard lock(round->mu);
+        round->all = round->all && yes;
+        ++round->answered;
+        round->cv.notify_all();
+      });
+    }
+    std::unique_lock lock(round->mu);
+    if (!round->cv.wait_until(lock, deadline, [&] { return round->answered == workers.size(); })) return false;
+    if (round->all) return true;
+    lock.unlock();
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace
@@ -127,7 +166,7 @@ uint16_t Server::Start() {
   p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
       *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get()});
   p.http_deps = std::make_unique<gateway::HttpDeps>(gateway::HttpDeps{
-      gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.presence.get()},
+      gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock, p.presence.get()},
       [&ready = p.ready] { return ready.load(); }, nullptr});
   if (!config_.nats.empty() || !config_.postgres.empty()) {
     // A cluster node stays ready while NATS is down (it stores and delivers
@@ -154,15 +193,26 @@ void Server::Stop() {
   p.ready = false;
   p.listener->Stop();
   // Commit what is queued; the acknowledgements are posted to the workers,
-  // which are still running and write them out.
+  // which are still running. Closing every connection on its worker comes
+  // after them in each worker's queue, and a close frame goes out after the
+  // answers already queued (WsConnection::Close), so every acknowledgement is
+  // written before the close.
   p.store->Shutdown();
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  for (auto& w : p.workers) {
-    gateway::Worker* worker = w.get();
-    boost::asio::post(worker->context(),
-                      [worker] { worker->CloseAll(ws::close_code::kGoingAway, "server shutting down"); });
+  using Clock = std::chrono::steady_clock;
+  UntilEveryWorker(
+      p.workers,
+      [](gateway::Worker& worker) {
+        worker.CloseAll(ws::close_code::kGoingAway, "server shutting down");
+        return true;
+      },
+      Clock::now() + kShutdownStepTimeout);
+  // Then wait for the clients to finish their close handshakes, but not for
+  // a client that never answers (nor reads) longer than the bound.
+  if (!UntilEveryWorker(
+          p.workers, [](gateway::Worker& worker) { return worker.connection_count() == 0; },
+          Clock::now() + kShutdownStepTimeout)) {
+    spdlog::warn("shutdown: some clients did not finish their close handshake; closing their sockets");
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   for (auto& w : p.workers) w->Stop();
   for (auto& w : p.workers) w->Join();
   p.hash_pool->Stop();

@@ -534,6 +534,43 @@ class ShutdownTest(h.AsyncTestCase):
         finally:
             server.close()
 
+    async def test_sigterm_waits_for_work_not_for_fixed_pauses(self):
+        # SIGTERM with sends in flight: each acknowledgement is written before
+        # the close frame, and natterd exits as soon as its clients have
+        # answered their close, with no fixed pauses (they were 0.5 s).
+        server = h.Natterd()
+        try:
+            server.start()
+            alice, bob = server.new_user("sw"), server.new_user("sw")
+            a = await WsClient.connect(server, token=alice.token)
+            b = await WsClient.connect(server, token=bob.token)
+            cid = (await a.call("conversations.create", kind="direct", peer_id=bob.id))["id"]
+            await a.call("messages.send", conversation_id=cid, client_msg_id="first", text="first")
+            rids = [await a.send_request("messages.send", conversation_id=cid, client_msg_id=f"p{i}", text=f"t{i}")
+                    for i in range(60)]
+            started = time.monotonic()
+            server.proc.send_signal(h.signal.SIGTERM)
+            for client in (a, b):
+                code, reason = await client.wait_closed(timeout=10)
+                self.assertEqual(code, 1001, (code, reason))
+            rc = await asyncio.get_running_loop().run_in_executor(None, server.proc.wait, 15)
+            elapsed = time.monotonic() - started
+            self.assertEqual(rc, 0, server.log_text())
+            self.assertLess(elapsed, 0.45, "shutdown took %.3fs" % elapsed)
+            results = [a.answers.get(h._id_key(rid)) for rid in rids]
+            acked = {r["data"]["seq"]: r["data"]["text"] for r in results if r and r.get("type") == "result"}
+            self.assertTrue(acked, "no send was acknowledged before the close")
+            for client in (a, b):
+                await client.close()
+            server.start()
+            status, page = server.http("GET", f"/v1/conversations/{cid}/messages?limit=100", token=bob.token)
+            self.assertEqual(status, 200, page)
+            stored = {m["seq"]: m["text"] for m in page["messages"]}
+            for seq, text in acked.items():
+                self.assertEqual(stored.get(seq), text, "acknowledged, then lost by shutdown")
+        finally:
+            server.close()
+
 
 if __name__ == "__main__":
     h.main()
