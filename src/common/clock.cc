@@ -10,4 +10,10 @@ int64_t SystemClock::NowMs() const {
       .count();
 }
 
+int64_t SystemClock::SteadyMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace natter

@@ -64,11 +64,9 @@ void Worker::TellAllToResync(const char* reason) {
 }
 
 void Worker::Tick() {
-  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch()).count();
   std::vector<WsConnection*> all(live_.begin(), live_.end());
   for (auto* conn : all) {
-    if (live_.count(conn)) conn->OnTick(now);
+    if (live_.count(conn)) conn->OnTick();
   }
   tick_timer_.expires_after(std::chrono::seconds(1));
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {

@@ -19,10 +19,6 @@ namespace {
 
 std::atomic<uint64_t> next_connection_id{1};
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
-}
 int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -53,7 +49,7 @@ WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::uniq
       typing_bucket_(deps.options.typing_per_second, deps.options.typing_burst) {
   caller_.connection = id_;
   caller_.address = std::move(address);
-  opened_ms_ = last_heard_ms_ = NowMs();
+  opened_ms_ = last_heard_ms_ = deps_.clock.SteadyMs();
   deps_.metrics.connections.fetch_add(1, std::memory_order_relaxed);
   deps_.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
   upgrade_claims_ = std::move(claims);
@@ -82,7 +78,7 @@ void WsConnection::ReadMore() {
 
 void WsConnection::OnRead(const boost::system::error_code& ec, std::string_view data) {
   if (ec || closed_) return Teardown();  // peer closed, reset, or we closed
-  last_heard_ms_ = NowMs();
+  last_heard_ms_ = deps_.clock.SteadyMs();
   pinged_ = false;
   // After our close frame, what the peer sends is read and dropped until it
   // closes its side: closing first with unread input would reset the
@@ -210,8 +206,8 @@ void WsConnection::HandleAuth(const json::object& request, const json::value& re
   if (!claims.ok()) {
     SendError(request_id, claims.error());
     if (caller_.user == 0) {
-      Close(claims.error().message == "token_expired" ? ws::close_code::kTokenExpired
-                                                      : ws::close_code::kUnauthorized,
+      Close(claims.error().code == ErrorCode::kTokenExpired ? ws::close_code::kTokenExpired
+                                                            : ws::close_code::kUnauthorized,
             claims.error().message);
     }
     return;
@@ -326,7 +322,7 @@ void WsConnection::FinishSync(const json::value& request_id, Result<json::value>
   // An event committed before the snapshot may still be on its way here (the
   // store publishes after it commits): keep what the catch-up covered for a
   // little while and drop such late copies too.
-  covered_ = std::make_unique<Covered>(Covered{std::move(covered), NowMs()});
+  covered_ = std::make_unique<Covered>(Covered{std::move(covered), deps_.clock.SteadyMs()});
   if (overflowed) return FallBehind();  // events were dropped while it ran: pull again
   for (auto& h : held) QueueEvent(h.event);
 }
@@ -421,7 +417,7 @@ void WsConnection::FallBehind() {
   }
   deps_.metrics.deliveries_dropped.fetch_add(dropped + 1, std::memory_order_relaxed);
   behind_ = true;
-  behind_since_ms_ = NowMs();
+  behind_since_ms_ = deps_.clock.SteadyMs();
   SendJson({{"type", "resync"}, {"reason", "slow_consumer"}});
 }
 
@@ -486,7 +482,7 @@ void WsConnection::OnWritten(const boost::system::error_code& ec) {
   if (ec || closed_) return Teardown();
   for (size_t i = 0; i < in_flight_; ++i) queued_bytes_ -= queue_[i].size();
   // Timeouts measure a peer that stopped reading, not one that reads slowly.
-  int64_t now = NowMs();
+  int64_t now = deps_.clock.SteadyMs();
   if (behind_) behind_since_ms_ = now;
   if (closing_) closing_since_ms_ = now;
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(in_flight_));
@@ -516,12 +512,13 @@ void WsConnection::Close(uint16_t code, std::string_view reason) {
   uint16_t wire_code = ws::IsValidCloseCodeOnWire(code) ? code : ws::close_code::kNormal;
   Queue(std::make_shared<const std::string>(ws::EncodeCloseFrame(wire_code, reason)), false);
   closing_ = true;
-  closing_since_ms_ = NowMs();
+  closing_since_ms_ = deps_.clock.SteadyMs();
   if (in_flight_ == 0) Flush();
 }
 
-void WsConnection::OnTick(int64_t now_ms) {
+void WsConnection::OnTick() {
   if (closed_) return;
+  const int64_t now_ms = deps_.clock.SteadyMs();
   const auto& o = deps_.options;
   if (closing_) {
     if (now_ms - closing_since_ms_ > kCloseLingerMs) Teardown();  // the peer never finished the close
@@ -533,7 +530,7 @@ void WsConnection::OnTick(int64_t now_ms) {
   // An open socket lives exactly as long as its token: the client re-sends
   // `auth` with a fresh one before it expires. (The leeway token checks allow
   // is for clocks of different nodes, not for this one.)
-  if (caller_.user != 0 && token_expires_at_ * 1000 < now_ms) {
+  if (caller_.user != 0 && token_expires_at_ * 1000 < deps_.clock.NowMs()) {  // exp is wall time
     return Close(ws::close_code::kTokenExpired, "token_expired");
   }
   if (covered_ && now_ms - covered_->since_ms > kCoveredKeepMs) covered_.reset();

@@ -26,6 +26,7 @@
 #include "gateway/transport.h"
 #include "gateway/worker.h"
 #include "gateway/ws/message_reader.h"
+#include "natter/clock.h"
 #include "ops/metrics.h"
 
 namespace natter::presence {
@@ -40,6 +41,7 @@ struct ConnectionDeps {
   accounts::AccountService& accounts;
   ops::Metrics& metrics;
   const GatewayOptions& options;
+  const Clock& clock;  // steady time for timeouts; wall time for token expiry
   presence::PresenceService* presence = nullptr;  // told when a user's connections come and go
 };
 
@@ -76,7 +78,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   // was down) and that it should sync.
   void TellToResync(const char* reason);
   // Called by the worker about once a second: timeouts, pings, token expiry.
-  void OnTick(int64_t now_ms);
+  void OnTick();
 
  private:
   // A frame to write: [head] body[0, body_len) [tail]. head and tail are set
@@ -87,8 +89,8 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     uint8_t head_len = 0;
     uint8_t tail_len = 0;
     bool droppable = false;
-    std::array<uint8_t, 10> head;
-    std::array<char, 28> tail;
+    std::array<uint8_t, 10> head{};
+    std::array<char, 28> tail{};
     size_t size() const { return head_len + body_len + tail_len; }
   };
   struct HeldEvent {
