@@ -1,11 +1,11 @@
-// The one table of API methods, shared by the HTTP routes and WebSocket
-// frames: a method name and JSON params in, a JSON result or a typed Error out.
-// It runs the use cases on the store and hashing threads and publishes the
-// events they cause; it never touches a socket.
+// The handlers of the API methods (api/method_table.h names them): typed
+// params in, a JSON result or a typed Error out. They run the use cases on the
+// store and hashing threads and publish the events they cause; they never
+// touch a socket.
 //
-// Thread-safety: Dispatch() may be called from any thread; `reply` is called
-// exactly once, on a store or pool thread (or inline for early errors), so
-// callers post it back to their own thread.
+// Thread-safety: Call() and the handlers may be called from any thread;
+// `reply` is called exactly once, on a store or pool thread (or inline for
+// early errors), so callers post it back to their own thread.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "accounts/account_service.h"
+#include "api/params.h"
 #include "auth/key_ring.h"
 #include "broker/broker.h"
 #include "chat/conversations.h"
@@ -29,6 +30,8 @@ class PresenceService;
 }
 
 namespace natter::api {
+
+struct Method;
 
 struct Caller {
   UserId user = 0;          // 0 before authentication
@@ -55,39 +58,62 @@ class Dispatcher {
  public:
   explicit Dispatcher(DispatcherDeps deps) : d_(deps) {}
 
-  // True for methods that need no authenticated caller (register, login, refresh).
-  static bool IsPublic(std::string_view method);
-  void Dispatch(const Caller& caller, std::string_view method, const boost::json::object& params,
-                Reply reply);
+  // Runs `method`'s row: refuses a caller it needs but does not have, reads
+  // the params, runs the handler.
+  void Call(const Method& method, const Caller& caller, const boost::json::object& params, Reply reply);
+
+  // Accounts (dispatcher.cc).
+  void Register(const Caller& c, RegisterParams p, Reply reply);
+  void Login(const Caller& c, LoginParams p, Reply reply);
+  void Refresh(const Caller& c, RefreshParams p, Reply reply);
+  void Logout(const Caller& c, NoParams p, Reply reply);
+  void GetUser(const Caller& c, UserLookupParams p, Reply reply);
+  void Ping(const Caller& c, NoParams p, Reply reply);
+
+  // Conversations and members (conversation_methods.cc).
+  void ListConversations(const Caller& c, ListConversationsParams p, Reply reply);
+  void CreateConversation(const Caller& c, CreateConversationParams p, Reply reply);
+  void GetConversation(const Caller& c, ConversationParams p, Reply reply);
+  void Rename(const Caller& c, RenameParams p, Reply reply);
+  void AddMembers(const Caller& c, AddMembersParams p, Reply reply);
+  void RemoveMember(const Caller& c, RemoveMemberParams p, Reply reply);
+  void Leave(const Caller& c, ConversationParams p, Reply reply);
+  void SetRole(const Caller& c, SetRoleParams p, Reply reply);
+
+  // The timeline and receipts (message_methods.cc).
+  void SendMessage(const Caller& c, SendParams p, Reply reply);
+  void History(const Caller& c, HistoryParams p, Reply reply);
+  void Edit(const Caller& c, EditParams p, Reply reply);
+  void Delete(const Caller& c, MessageParams p, Reply reply);
+  void React(const Caller& c, ReactParams p, Reply reply);
+  void MarkRead(const Caller& c, MessageParams p, Reply reply);
+  void MarkDelivered(const Caller& c, MessageParams p, Reply reply);
+  void CountReceipts(const Caller& c, MessageParams p, Reply reply);
+  void Typing(const Caller& c, ConversationParams p, Reply reply);
+
+  // Catch-up and presence (sync_methods.cc).
+  void Sync(const Caller& c, SyncParams p, Reply reply);
+  void GetPresence(const Caller& c, PresenceQueryParams p, Reply reply);
+  void SetPresence(const Caller& c, SetPresenceParams p, Reply reply);
 
  private:
-  void Register(const boost::json::object& p, Reply reply);
-  void Login(const Caller& c, const boost::json::object& p, Reply reply);
-  void Refresh(const boost::json::object& p, Reply reply);
-  void Logout(const Caller& c, Reply reply);
-  void GetUser(const boost::json::object& p, Reply reply);
-  void ListConversations(const Caller& c, const boost::json::object& p, Reply reply);
-  void CreateConversation(const Caller& c, const boost::json::object& p, Reply reply);
-  void GetConversation(const Caller& c, const boost::json::object& p, Reply reply);
-  void ChangeConversation(const Caller& c, std::string_view method, const boost::json::object& p,
-                          Reply reply);
-  void SendMessage(const Caller& c, const boost::json::object& p, Reply reply);
-  void History(const Caller& c, const boost::json::object& p, Reply reply);
-  void MarkReceipt(const Caller& c, std::string_view method, const boost::json::object& p, Reply reply);
-  void CountReceipts(const Caller& c, const boost::json::object& p, Reply reply);
-  void ChangeMessage(const Caller& c, std::string_view method, const boost::json::object& p, Reply reply);
-  void Sync(const Caller& c, const boost::json::object& p, Reply reply);
-  void Typing(const Caller& c, const boost::json::object& p, Reply reply);
-  void GetPresence(const Caller& c, const boost::json::object& p, Reply reply);
-  void SetPresence(const Caller& c, const boost::json::object& p, Reply reply);
-
+  // Writes a conversation's creation or change, answers the view and tells
+  // everyone concerned.
+  void WriteConversation(const Caller& c, WriteKey key, std::function<Result<chat::ConversationView>(StoreTxn&)> op,
+                         Reply reply);
+  // Writes a change to a message, answers the event it appended and fans it out.
+  void ChangeMessage(const Caller& c, ConversationId id, std::function<Result<chat::Appended>(StoreTxn&)> op,
+                     Reply reply);
+  void MarkReceipt(const Caller& c, const MessageParams& p, std::optional<Seq> delivered, std::optional<Seq> read,
+                   Reply reply);
   // Tells everyone concerned what a conversation looks like now, and fans out
   // the system events the change appended.
   void PublishConversation(const chat::ConversationView& view, uint64_t origin);
   // Fans out one timeline event ({"type":"message"}) with each recipient's pts.
+  void PublishTimeline(const chat::Appended& appended, uint64_t origin, bool to_each_recipient = false);
   // The presence.get answer for the users the caller may see.
   void AnswerPresence(Result<std::vector<User>> visible, const Reply& reply);
-  void PublishTimeline(const chat::Appended& appended, uint64_t origin, bool to_each_recipient = false);
+  chat::Context ContextOf(const Caller& c) const { return chat::Context{c.user, d_.clock.NowMs()}; }
 
   DispatcherDeps d_;
 };

@@ -26,93 +26,93 @@ json::value QueryValue(std::string_view v) {
   return json::string(v);
 }
 
+std::vector<std::string_view> Split(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    if (path.front() == '/') path.remove_prefix(1);
+    size_t end = path.find('/');
+    out.push_back(path.substr(0, end));
+    path = end == std::string_view::npos ? std::string_view() : path.substr(end);
+  }
+  return out;
+}
+
+// The param a placeholder binds (docs/protocol.md's names for them).
+std::string_view BoundField(std::string_view placeholder) {
+  if (placeholder == "{id}") return "conversation_id";
+  if (placeholder == "{seq}") return "seq";
+  if (placeholder == "{user_id}") return "user_id";
+  return {};
+}
+
+// Whether `segments` have `pattern`'s shape: as many, and its literals.
+bool Fits(const std::vector<std::string>& segments, const std::vector<std::string_view>& pattern) {
+  if (pattern.size() != segments.size()) return false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i].front() != '{' && pattern[i] != segments[i]) return false;
+  }
+  return true;
+}
+
+// Binds `pattern`'s placeholders into `params`; a malformed id fails naming its field.
+Status Bind(const std::vector<std::string>& segments, const std::vector<std::string_view>& pattern,
+            json::object& params) {
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i].front() != '{') continue;
+    auto id = ParseId(segments[i]);
+    if (pattern[i] == "{handle or user_id}") {
+      if (id) params["user_id"] = *id; else params["handle"] = segments[i];
+      continue;
+    }
+    std::string_view field = BoundField(pattern[i]);
+    if (!id) return BadRequest("malformed " + std::string(field) + " in the path");
+    params[field] = *id;
+  }
+  return OkStatus();
+}
+
 }  // namespace
 
 Result<RouteMatch> MatchRoute(std::string_view verb, std::string_view target, std::string_view body) {
   auto url = boost::urls::parse_origin_form(target);
   if (!url) return BadRequest("malformed request target");
-  std::vector<std::string> seg;
-  for (auto s : url->segments()) seg.push_back(std::string(s));
-  if (seg.size() < 2 || seg[0] != "v1") return NotFound("no such endpoint");
+  std::vector<std::string> segments;
+  for (auto s : url->segments()) segments.push_back(std::string(s));
+  if (segments.size() < 2 || segments[0] != "v1") return NotFound("no such endpoint");
 
-  RouteMatch m;
+  json::object params;
   if (!body.empty()) {
     boost::system::error_code ec;
     json::parse_options opts;
     opts.max_depth = 16;
     json::value v = json::parse(body, ec, {}, opts);
     if (ec || !v.is_object()) return BadRequest("the request body must be one JSON object");
-    m.params = std::move(v.get_object());
+    params = std::move(v.get_object());
   }
   for (auto param : url->params()) {
-    if (param.has_value) m.params[param.key] = QueryValue(param.value);
+    if (param.has_value) params[param.key] = QueryValue(param.value);
   }
 
-  auto id_at = [&](size_t i, const char* field) -> Status {
-    auto id = ParseId(seg[i]);
-    if (!id) return BadRequest(std::string("malformed ") + field + " in the path");
-    m.params[field] = *id;
-    return OkStatus();
-  };
-  const size_t n = seg.size();
-  const std::string& area = seg[1];
-
-  if (area == "auth" && n == 3 && verb == "POST") {
-    if (seg[2] == "register" || seg[2] == "login" || seg[2] == "refresh" || seg[2] == "logout") {
-      m.method = "auth." + seg[2];
-      return m;
+  std::optional<Error> malformed;
+  for (const api::Method& method : api::Methods()) {
+    for (const api::HttpRoute& route : method.routes) {
+      std::vector<std::string_view> pattern = Split(route.pattern);
+      if (!Fits(segments, pattern)) continue;
+      // A malformed id answers for a path that some route has, whatever the verb.
+      json::object bound = params;  // copied only for the one or two routes of this shape
+      if (Status st = Bind(segments, pattern, bound); !st.ok()) {
+        if (!malformed) malformed = st.take_error();
+        continue;
+      }
+      if (route.verb != verb) continue;
+      if (!route.fixed.empty()) {
+        json::value fixed = json::parse(route.fixed);
+        for (auto& [key, value] : fixed.as_object()) bound[key] = value;
+      }
+      return RouteMatch{&method, std::move(bound)};
     }
   }
-  if (area == "sync" && n == 2 && verb == "GET") {
-    m.method = "sync";
-    return m;
-  }
-  if (area == "presence" && n == 3 && seg[2] == "query" && verb == "POST") {
-    m.method = "presence.get";
-    return m;
-  }
-  if (area == "me" && n == 3 && seg[2] == "presence" && verb == "PUT") {
-    m.method = "presence.set";
-    return m;
-  }
-  if (area == "users" && n == 3 && verb == "GET") {
-    if (auto id = ParseId(seg[2])) m.params["user_id"] = *id; else m.params["handle"] = seg[2];
-    m.method = "users.get";
-    return m;
-  }
-  if (area == "conversations") {
-    if (n == 2) {
-      if (verb == "GET") m.method = "conversations.list";
-      if (verb == "POST") m.method = "conversations.create";
-    } else {
-      NATTER_RETURN_IF_ERROR(id_at(2, "conversation_id"));
-      if (n == 3 && verb == "GET") m.method = "conversations.get";
-      if (n == 3 && verb == "PATCH") m.method = "conversations.rename";
-      if (n == 4 && seg[3] == "messages" && verb == "GET") m.method = "messages.history";
-      if (n == 4 && seg[3] == "messages" && verb == "POST") m.method = "messages.send";
-      if (n == 4 && seg[3] == "read" && verb == "POST") m.method = "messages.read";
-      if (n == 4 && seg[3] == "delivered" && verb == "POST") m.method = "messages.delivered";
-      if (n == 4 && seg[3] == "typing" && verb == "POST") m.method = "typing";
-      if (n == 4 && seg[3] == "receipts" && verb == "GET") m.method = "receipts.get";
-      if (n >= 5 && seg[3] == "messages") {
-        NATTER_RETURN_IF_ERROR(id_at(4, "seq"));
-        if (n == 5 && verb == "PATCH") m.method = "messages.edit";
-        if (n == 5 && verb == "DELETE") m.method = "messages.delete";
-        if (n == 6 && seg[5] == "reactions" && verb == "PUT") m.method = "messages.react";
-        if (n == 6 && seg[5] == "reactions" && verb == "DELETE") {
-          m.params["emoji"] = "";
-          m.method = "messages.react";
-        }
-      }
-      if (n == 4 && seg[3] == "members" && verb == "POST") m.method = "members.add";
-      if (n == 5 && seg[3] == "members") {
-        NATTER_RETURN_IF_ERROR(id_at(4, "user_id"));
-        if (verb == "DELETE") m.method = "members.remove";
-        if (verb == "PATCH") m.method = "members.set_role";
-      }
-    }
-    if (!m.method.empty()) return m;
-  }
+  if (malformed) return std::move(*malformed);
   return NotFound("no such endpoint");
 }
 

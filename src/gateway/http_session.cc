@@ -130,7 +130,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (!route.ok()) return SendError(route.error(), req_.version(), req_.keep_alive());
     api::Caller caller;
     caller.address = address_;
-    if (!api::Dispatcher::IsPublic(route->method)) {
+    if (route->method->access != api::Access::kPublic) {
       auto claims = deps_.connection.accounts.Authenticate(BearerToken(req_));
       if (!claims.ok()) return SendError(claims.error(), req_.version(), req_.keep_alive());
       caller.user = claims->user_id;
@@ -138,8 +138,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     auto self = this->shared_from_this();
     auto& ioc = worker_.context();
-    deps_.connection.dispatcher.Dispatch(
-        caller, route->method, route->params, [self, &ioc](Result<json::value> result) mutable {
+    deps_.connection.dispatcher.Call(
+        *route->method, caller, route->params, [self, &ioc](Result<json::value> result) mutable {
           boost::asio::post(ioc, [self, result = std::move(result)]() mutable {
             if (!result.ok()) return self->SendError(result.error(), self->req_.version(), self->req_.keep_alive());
             self->SendText(http::status::ok, json::serialize(*result), "application/json");

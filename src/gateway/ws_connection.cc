@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/method_table.h"
 #include "presence/presence_service.h"
 #include "gateway/ws/frame_writer.h"
 
@@ -160,8 +161,8 @@ void WsConnection::HandleText(std::string_view text) {
     SendError(rid, RateLimited("too many requests on this connection; slow down"));
     return;
   }
-  std::string_view method = type->get_string();
-  if (method == "auth") return HandleAuth(request, rid);
+  const api::Method* method = api::FindMethod(type->get_string());
+  if (method && method->on_socket == api::OnSocket::kAuthenticate) return HandleAuth(request, rid);
   if (!interest_ready_) {
     // Served once the node receives the user's events: an answer then means
     // nothing sent to the user from now on can miss this socket.
@@ -176,24 +177,35 @@ void WsConnection::HandleText(std::string_view text) {
 }
 
 void WsConnection::Serve(const json::object& request, const json::value& rid) {
-  std::string_view method = request.at("type").get_string();
-  if (method == "sync" && caller_.user != 0) return HandleSync(request, rid);
-  if (method == "typing" && caller_.user != 0) return HandleTyping(request, rid);
-  if (method == "ping") return SendResult(rid, json::object{{"pong", true}});
-  if (caller_.user == 0 && !api::Dispatcher::IsPublic(method)) {
+  std::string_view name = request.at("type").get_string();
+  const api::Method* method = api::FindMethod(name);
+  if (caller_.user == 0 && (!method || method->access != api::Access::kPublic)) {
     SendError(rid, Unauthorized("authenticate first: send {\"type\":\"auth\",\"token\":...}"));
     return;
   }
+  if (!method) {
+    SendError(rid, BadRequest("unknown method '" + std::string(name) + "'"));
+    return;
+  }
+  // Typing is ephemeral and frequent: besides the request budget it has a
+  // tighter limit of its own; over it, the notice is dropped with an answer.
+  if (method->rate == api::RateClass::kTyping && !typing_bucket_.TryTake(NowUs())) {
+    SendError(rid, RateLimited("typing notices are limited; send one every few seconds"));
+    return;
+  }
+  if (method->on_socket == api::OnSocket::kHoldEvents) return HandleSync(*method, request, rid);
+  // A typing notice without an id wants no answer.
+  bool answer = !(method->rate == api::RateClass::kTyping && rid.is_null());
   auto self = shared_from_this();
   auto& ioc = worker_.context();
-  deps_.dispatcher.Dispatch(caller_, method, request,
-                            [self, &ioc, rid = json::value(rid)](Result<json::value> result) mutable {
-                              boost::asio::post(ioc, [self, rid = std::move(rid), result = std::move(result)]() mutable {
-                                if (self->closed_ || self->closing_) return;
-                                if (result.ok()) self->SendResult(rid, std::move(*result));
-                                else self->SendError(rid, result.error());
-                              });
-                            });
+  deps_.dispatcher.Call(*method, caller_, request,
+                        [self, &ioc, answer, rid = json::value(rid)](Result<json::value> result) mutable {
+                          boost::asio::post(ioc, [self, answer, rid = std::move(rid), result = std::move(result)]() mutable {
+                            if (self->closed_ || self->closing_ || !answer) return;
+                            if (result.ok()) self->SendResult(rid, std::move(*result));
+                            else self->SendError(rid, result.error());
+                          });
+                        });
 }
 
 void WsConnection::HandleAuth(const json::object& request, const json::value& request_id) {
@@ -273,7 +285,7 @@ void WsConnection::SendError(const json::value& request_id, const Error& error) 
 
 void WsConnection::SendJson(const json::object& object) { Queue(TextFrame(object), false); }
 
-void WsConnection::HandleSync(const json::object& request, const json::value& request_id) {
+void WsConnection::HandleSync(const api::Method& method, const json::object& request, const json::value& request_id) {
   if (syncing_) {
     SendError(request_id, Conflict("a sync is already running on this connection"));
     return;
@@ -283,12 +295,12 @@ void WsConnection::HandleSync(const json::object& request, const json::value& re
   syncing_ = true;
   auto self = shared_from_this();
   auto& ioc = worker_.context();
-  deps_.dispatcher.Dispatch(caller_, "sync", request,
-                            [self, &ioc, rid = json::value(request_id)](Result<json::value> result) mutable {
-                              boost::asio::post(ioc, [self, rid = std::move(rid), result = std::move(result)]() mutable {
-                                self->FinishSync(rid, std::move(result));
-                              });
-                            });
+  deps_.dispatcher.Call(method, caller_, request,
+                        [self, &ioc, rid = json::value(request_id)](Result<json::value> result) mutable {
+                          boost::asio::post(ioc, [self, rid = std::move(rid), result = std::move(result)]() mutable {
+                            self->FinishSync(rid, std::move(result));
+                          });
+                        });
 }
 
 void WsConnection::FinishSync(const json::value& request_id, Result<json::value> result) {
@@ -331,25 +343,6 @@ bool WsConnection::AlreadyCaughtUp(const EventFrame& event) const {
   if (!covered_ || event.seq == 0) return false;
   auto it = covered_->last_seq.find(event.conversation_id);
   return it != covered_->last_seq.end() && event.seq <= it->second;
-}
-
-void WsConnection::HandleTyping(const json::object& request, const json::value& request_id) {
-  // Typing is ephemeral and frequent: besides the request budget it has a
-  // tighter limit of its own; over it, the notice is dropped with an answer.
-  if (!typing_bucket_.TryTake(NowUs())) {
-    SendError(request_id, RateLimited("typing notices are limited; send one every few seconds"));
-    return;
-  }
-  auto self = shared_from_this();
-  auto& ioc = worker_.context();
-  deps_.dispatcher.Dispatch(caller_, "typing", request,
-                            [self, &ioc, rid = json::value(request_id)](Result<json::value> result) mutable {
-                              boost::asio::post(ioc, [self, rid = std::move(rid), result = std::move(result)]() mutable {
-                                if (self->closed_ || self->closing_ || rid.is_null()) return;
-                                if (result.ok()) self->SendResult(rid, std::move(*result));
-                                else self->SendError(rid, result.error());
-                              });
-                            });
 }
 
 void WsConnection::EnqueueEvent(const EventFrame& event) {

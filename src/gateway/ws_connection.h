@@ -32,6 +32,9 @@
 namespace natter::presence {
 class PresenceService;
 }
+namespace natter::api {
+struct Method;
+}
 
 namespace natter::gateway {
 
@@ -117,9 +120,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void SendResult(const boost::json::value& request_id, boost::json::value data);
   void SendError(const boost::json::value& request_id, const Error& error);
   void SendJson(const boost::json::object& object);
-  void HandleSync(const boost::json::object& request, const boost::json::value& request_id);
+  // `method` holds live events until its answer (sync).
+  void HandleSync(const api::Method& method, const boost::json::object& request, const boost::json::value& request_id);
   void FinishSync(const boost::json::value& request_id, Result<boost::json::value> result);
-  void HandleTyping(const boost::json::object& request, const boost::json::value& request_id);
   void QueueEvent(const EventFrame& event);
   bool AlreadyCaughtUp(const EventFrame& event) const;
   void FallBehind();

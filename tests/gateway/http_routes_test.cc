@@ -30,7 +30,7 @@ TEST(HttpRoutes, MapsPathsToMethods) {
   for (const auto& c : cases) {
     auto m = MatchRoute(c.verb, c.target, "");
     ASSERT_TRUE(m.ok()) << c.verb << " " << c.target << ": " << m.error().message;
-    EXPECT_EQ(m->method, c.method) << c.target;
+    EXPECT_EQ(m->method->name, c.method) << c.target;
   }
 }
 

@@ -1,0 +1,101 @@
+// conversations.* and members.*: creating, reading and changing conversations.
+#include "api/answers.h"
+#include "api/dispatcher.h"
+#include "api/json_views.h"
+
+namespace natter::api {
+
+namespace json = boost::json;
+
+void Dispatcher::ListConversations(const Caller& c, ListConversationsParams p, Reply reply) {
+  chat::Context ctx = ContextOf(c);
+  int n = p.limit;
+  auto respond = Respond<std::vector<ConversationSummary>>(std::move(reply), [](const auto& list) {
+    json::array items;
+    for (const auto& s : list) items.push_back(ToJson(s));
+    return json::object{{"conversations", std::move(items)}};
+  });
+  d_.store.ReadEach<std::vector<ConversationSummary>>(
+      [ctx, n, &limits = d_.limits](StoreTxn& txn, int) { return chat::ListMyConversations(txn, ctx, limits, n); },
+      [respond = std::move(respond), n, &limits = d_.limits](auto parts) mutable {
+        respond(chat::MergeConversationLists(std::move(parts), limits, n));
+      });
+}
+
+void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p, Reply reply) {
+  chat::Context ctx = ContextOf(c);
+  std::function<Result<chat::ConversationView>(StoreTxn&)> op;
+  // The id decides the partition. A direct chat's partition comes from its
+  // pair of users, so every node looks for an existing one in the same place.
+  ConversationId new_id = d_.ids.Next();
+  int partition = d_.store.PartitionOf(new_id);
+  if (p.kind == ConversationKind::kDirect) {
+    partition = d_.store.PartitionOfPair(c.user, p.peer_id);
+    while (d_.store.PartitionOf(new_id) != partition) new_id = d_.ids.Next();
+    op = [ctx, peer = p.peer_id, new_id, &limits = d_.limits](StoreTxn& txn) {
+      return chat::CreateDirect(txn, ctx, new_id, limits, peer);
+    };
+  } else {
+    chat::CreateGroupRequest req{p.kind, std::move(p.title), std::move(p.members)};
+    op = [ctx, req = std::move(req), new_id, &limits = d_.limits](StoreTxn& txn) {
+      return chat::CreateGroup(txn, ctx, new_id, limits, req);
+    };
+  }
+  WriteConversation(c, WriteKey(partition), std::move(op), std::move(reply));
+}
+
+void Dispatcher::GetConversation(const Caller& c, ConversationParams p, Reply reply) {
+  d_.store.ReadResult<chat::ConversationView>(
+      d_.store.PartitionOf(p.conversation_id),
+      [ctx = ContextOf(c), id = p.conversation_id](StoreTxn& txn) { return chat::GetConversation(txn, ctx, id); },
+      Respond<chat::ConversationView>(std::move(reply), [](const auto& v) { return ToJson(v); }));
+}
+
+void Dispatcher::Rename(const Caller& c, RenameParams p, Reply reply) {
+  WriteConversation(c, d_.store.For(p.conversation_id),
+                     [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+                       return chat::Rename(txn, ctx, limits, p.conversation_id, p.title);
+                     },
+                     std::move(reply));
+}
+
+void Dispatcher::AddMembers(const Caller& c, AddMembersParams p, Reply reply) {
+  WriteConversation(c, d_.store.For(p.conversation_id),
+                     [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+                       return chat::AddMembers(txn, ctx, limits, p.conversation_id, p.user_ids, p.role);
+                     },
+                     std::move(reply));
+}
+
+void Dispatcher::RemoveMember(const Caller& c, RemoveMemberParams p, Reply reply) {
+  WriteConversation(c, d_.store.For(p.conversation_id),
+                     [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
+                       return chat::RemoveMember(txn, ctx, limits, p.conversation_id, p.user_id);
+                     },
+                     std::move(reply));
+}
+
+void Dispatcher::Leave(const Caller& c, ConversationParams p, Reply reply) {
+  RemoveMember(c, RemoveMemberParams{p.conversation_id, c.user}, std::move(reply));
+}
+
+void Dispatcher::SetRole(const Caller& c, SetRoleParams p, Reply reply) {
+  WriteConversation(c, d_.store.For(p.conversation_id),
+                     [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
+                       return chat::ChangeRole(txn, ctx, limits, p.conversation_id, p.user_id, p.role);
+                     },
+                     std::move(reply));
+}
+
+void Dispatcher::WriteConversation(const Caller& c, WriteKey key,
+                                   std::function<Result<chat::ConversationView>(StoreTxn&)> op, Reply reply) {
+  d_.store.WriteResult<chat::ConversationView>(
+      key, std::move(op),
+      [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ConversationView> r) {
+        if (!r.ok()) return reply(r.take_error());
+        PublishConversation(*r, origin);
+        reply(json::value(ViewAnswer(*r, user)));
+      });
+}
+
+}  // namespace natter::api

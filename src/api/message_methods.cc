@@ -1,0 +1,169 @@
+// messages.*, receipts and typing: the timeline of a conversation.
+#include <chrono>
+
+#include "api/answers.h"
+#include "api/dispatcher.h"
+#include "api/json_views.h"
+#include "chat/history_query.h"
+#include "chat/message_lifecycle.h"
+#include "chat/permissions.h"
+#include "chat/receipts.h"
+#include "chat/send_message.h"
+
+namespace natter::api {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr int64_t kTypingExpiresMs = 6000;
+
+int64_t MonotonicUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+void Dispatcher::SendMessage(const Caller& c, SendParams p, Reply reply) {
+  // Cheap checks first, so bad input never reaches the writer thread.
+  if (auto st = chat::ValidateSend(d_.limits, p.request); !st.ok()) return reply(st.take_error());
+  int64_t started = MonotonicUs();
+  ConversationId id = p.request.conversation_id;
+  d_.store.WriteResult<chat::SendResult>(
+      d_.store.For(id),
+      [ctx = ContextOf(c), req = std::move(p.request), &limits = d_.limits](StoreTxn& txn) {
+        return chat::SendMessage(txn, ctx, limits, req);
+      },
+      [this, reply = std::move(reply), started, origin = c.connection, user = c.user](Result<chat::SendResult> r) {
+        if (!r.ok()) return reply(r.take_error());
+        // Durable now: acknowledge, then fan out.
+        d_.metrics.commit_latency.Observe(MonotonicUs() - started);
+        json::object ack = ToJson(r->message);
+        ack["duplicate"] = r->duplicate;
+        AddCallerPts(ack, r->recipients, user);
+        if (r->duplicate) {
+          d_.metrics.messages_duplicate.fetch_add(1, std::memory_order_relaxed);
+          return reply(json::value(std::move(ack)));
+        }
+        d_.metrics.messages_accepted.fetch_add(1, std::memory_order_relaxed);
+        reply(json::value(std::move(ack)));
+        PublishTimeline(chat::Appended{std::move(r->message), std::move(r->recipients)}, origin);
+      });
+}
+
+void Dispatcher::History(const Caller& c, HistoryParams p, Reply reply) {
+  d_.store.ReadResult<chat::HistoryPage>(
+      d_.store.PartitionOf(p.query.conversation_id),
+      [ctx = ContextOf(c), q = p.query, &limits = d_.limits](StoreTxn& txn) {
+        return chat::ReadHistory(txn, ctx, limits, q);
+      },
+      Respond<chat::HistoryPage>(std::move(reply), [](const auto& page) { return ToJson(page); }));
+}
+
+void Dispatcher::Edit(const Caller& c, EditParams p, Reply reply) {
+  ChangeMessage(c, p.conversation_id,
+                [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+                  return chat::EditMessage(txn, ctx, limits, p.conversation_id, p.seq, p.text);
+                },
+                std::move(reply));
+}
+
+void Dispatcher::Delete(const Caller& c, MessageParams p, Reply reply) {
+  ChangeMessage(c, p.conversation_id,
+                [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
+                  return chat::DeleteMessage(txn, ctx, limits, p.conversation_id, p.seq);
+                },
+                std::move(reply));
+}
+
+void Dispatcher::React(const Caller& c, ReactParams p, Reply reply) {
+  ChangeMessage(c, p.conversation_id,
+                [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+                  return chat::React(txn, ctx, limits, p.conversation_id, p.seq, p.emoji);
+                },
+                std::move(reply));
+}
+
+void Dispatcher::ChangeMessage(const Caller& c, ConversationId id, std::function<Result<chat::Appended>(StoreTxn&)> op,
+                               Reply reply) {
+  d_.store.WriteResult<chat::Appended>(
+      d_.store.For(id), std::move(op),
+      [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::Appended> r) {
+        if (!r.ok()) return reply(r.take_error());
+        json::object answer = ToJson(r->event);
+        AddCallerPts(answer, r->recipients, user);
+        reply(json::value(std::move(answer)));
+        if (!r->recipients.empty()) PublishTimeline(*r, origin);  // empty: nothing changed
+      });
+}
+
+void Dispatcher::MarkRead(const Caller& c, MessageParams p, Reply reply) {
+  MarkReceipt(c, p, std::nullopt, p.seq, std::move(reply));
+}
+
+void Dispatcher::MarkDelivered(const Caller& c, MessageParams p, Reply reply) {
+  MarkReceipt(c, p, p.seq, std::nullopt, std::move(reply));
+}
+
+void Dispatcher::MarkReceipt(const Caller& c, const MessageParams& p, std::optional<Seq> delivered,
+                             std::optional<Seq> read, Reply reply) {
+  d_.store.WriteResult<chat::ReceiptChange>(
+      d_.store.For(p.conversation_id),
+      [ctx = ContextOf(c), id = p.conversation_id, delivered, read, &limits = d_.limits](StoreTxn& txn) {
+        return chat::MarkReceipt(txn, ctx, limits, id, delivered, read);
+      },
+      [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ReceiptChange> r) {
+        if (!r.ok()) return reply(r.take_error());
+        json::object receipt = ToJson(*r);
+        json::object answer = receipt;
+        AddCallerPts(answer, r->recipients, user);
+        reply(json::value(std::move(answer)));
+        if (!r->changed) return;
+        receipt["type"] = "receipt";
+        Event event;
+        event.conversation_id = r->conversation_id;
+        event.payload = Frame(receipt);
+        event.recipients = ToRecipients(r->recipients);
+        event.origin_connection = origin;
+        d_.broker.Publish(std::move(event));
+      });
+}
+
+void Dispatcher::CountReceipts(const Caller& c, MessageParams p, Reply reply) {
+  d_.store.ReadResult<chat::ReceiptCounts>(
+      d_.store.PartitionOf(p.conversation_id),
+      [ctx = ContextOf(c), p](StoreTxn& txn) { return chat::CountReceipts(txn, ctx, p.conversation_id, p.seq); },
+      Respond<chat::ReceiptCounts>(std::move(reply), [](const auto& counts) { return ToJson(counts); }));
+}
+
+void Dispatcher::Typing(const Caller& c, ConversationParams p, Reply reply) {
+  ConversationId id = p.conversation_id;
+  d_.store.ReadResult<std::vector<Member>>(
+      d_.store.PartitionOf(id),
+      [user = c.user, id](StoreTxn& txn) -> Result<std::vector<Member>> {
+        NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
+        if (!chat::CanPost(membership.first.kind, membership.second.role)) {
+          return Forbidden("your role may not post here");
+        }
+        // Large conversations get no typing storm.
+        if (membership.first.large) return std::vector<Member>{};
+        return txn.ListMembers(id);
+      },
+      [this, reply = std::move(reply), user = c.user, id](auto r) {
+        if (!r.ok()) return reply(r.take_error());
+        reply(json::value(json::object{{"conversation_id", id}}));
+        if (r->empty()) return;
+        Event event;
+        event.conversation_id = id;
+        event.payload = Frame({{"type", "typing"}, {"conversation_id", id}, {"user_id", user},
+                               {"expires_in_ms", kTypingExpiresMs}});
+        for (const auto& m : *r) {
+          if (m.user_id != user) event.recipients.push_back(EventRecipient{m.user_id, 0});
+        }
+        d_.broker.Publish(std::move(event));
+      });
+}
+
+}  // namespace natter::api

@@ -1,0 +1,160 @@
+#include "api/params.h"
+
+#include <algorithm>
+
+#include "api/json_fields.h"
+
+namespace natter::api {
+namespace {
+
+constexpr size_t kMaxPresenceQuery = 500;
+
+// Reads `key` as a role; `fallback` when absent (nullopt: required).
+Role ReadRole(Fields& f, std::string_view key, std::optional<Role> fallback) {
+  auto name = fallback ? f.OptionalString(key) : std::optional<std::string>(f.String(key));
+  if (!f.ok()) return Role::kMember;
+  if (!name) return *fallback;
+  auto role = ParseRole(*name);
+  if (!role) f.Fail(BadRequest("role must be read_only, member, admin or owner"));
+  return role.value_or(Role::kMember);
+}
+
+int ClampedLimit(std::optional<int64_t> limit, int64_t fallback) {
+  return static_cast<int>(std::clamp<int64_t>(limit.value_or(fallback), 0, 100000));
+}
+
+}  // namespace
+
+Result<RegisterParams> RegisterParams::Parse(const object& o) {
+  Fields f(o);
+  RegisterParams p{f.String("handle"), f.String("password")};
+  return f.Finish(std::move(p));
+}
+
+Result<LoginParams> LoginParams::Parse(const object& o) {
+  Fields f(o);
+  LoginParams p{f.String("handle"), f.String("password"), f.OptionalString("device").value_or("")};
+  return f.Finish(std::move(p));
+}
+
+Result<RefreshParams> RefreshParams::Parse(const object& o) {
+  Fields f(o);
+  RefreshParams p{f.String("refresh_token")};
+  return f.Finish(std::move(p));
+}
+
+Result<UserLookupParams> UserLookupParams::Parse(const object& o) {
+  Fields f(o);
+  UserLookupParams p{f.OptionalString("handle"), f.OptionalInt("user_id")};
+  if (f.ok() && !p.handle && !p.user_id) f.Fail(BadRequest("give handle or user_id"));
+  return f.Finish(std::move(p));
+}
+
+Result<ListConversationsParams> ListConversationsParams::Parse(const object& o) {
+  Fields f(o);
+  ListConversationsParams p{ClampedLimit(f.OptionalInt("limit"), 0)};
+  return f.Finish(p);
+}
+
+Result<CreateConversationParams> CreateConversationParams::Parse(const object& o) {
+  Fields f(o);
+  CreateConversationParams p;
+  std::string kind = f.String("kind");
+  if (!f.ok()) return f.Finish(std::move(p));
+  auto parsed = ParseKind(kind);
+  if (!parsed) return BadRequest("kind must be direct, group or channel");
+  p.kind = *parsed;
+  if (p.kind == ConversationKind::kDirect) {
+    p.peer_id = f.Int("peer_id");
+  } else {
+    p.title = f.OptionalString("title").value_or("");
+    p.members = f.IntArray("members");
+  }
+  return f.Finish(std::move(p));
+}
+
+Result<ConversationParams> ConversationParams::Parse(const object& o) {
+  Fields f(o);
+  ConversationParams p{f.Int("conversation_id")};
+  return f.Finish(p);
+}
+
+Result<RenameParams> RenameParams::Parse(const object& o) {
+  Fields f(o);
+  RenameParams p{f.Int("conversation_id"), f.String("title")};
+  return f.Finish(std::move(p));
+}
+
+Result<AddMembersParams> AddMembersParams::Parse(const object& o) {
+  Fields f(o);
+  AddMembersParams p{f.Int("conversation_id"), f.IntArray("user_ids"), ReadRole(f, "role", Role::kMember)};
+  return f.Finish(std::move(p));
+}
+
+Result<RemoveMemberParams> RemoveMemberParams::Parse(const object& o) {
+  Fields f(o);
+  RemoveMemberParams p{f.Int("conversation_id"), f.Int("user_id")};
+  return f.Finish(p);
+}
+
+Result<SetRoleParams> SetRoleParams::Parse(const object& o) {
+  Fields f(o);
+  SetRoleParams p{f.Int("conversation_id"), f.Int("user_id"), ReadRole(f, "role", std::nullopt)};
+  return f.Finish(p);
+}
+
+Result<SendParams> SendParams::Parse(const object& o) {
+  Fields f(o);
+  SendParams p{chat::SendRequest{f.Int("conversation_id"), f.String("client_msg_id"), f.String("text"),
+                                 f.OptionalInt("reply_to")}};
+  return f.Finish(std::move(p));
+}
+
+Result<HistoryParams> HistoryParams::Parse(const object& o) {
+  Fields f(o);
+  HistoryParams p;
+  p.query.conversation_id = f.Int("conversation_id");
+  p.query.before = f.OptionalInt("before");
+  p.query.after = f.OptionalInt("after");
+  p.query.limit = ClampedLimit(f.OptionalInt("limit"), 50);
+  return f.Finish(p);
+}
+
+Result<MessageParams> MessageParams::Parse(const object& o) {
+  Fields f(o);
+  MessageParams p{f.Int("conversation_id"), f.Int("seq")};
+  return f.Finish(p);
+}
+
+Result<EditParams> EditParams::Parse(const object& o) {
+  Fields f(o);
+  EditParams p{f.Int("conversation_id"), f.Int("seq"), f.String("text")};
+  return f.Finish(std::move(p));
+}
+
+Result<ReactParams> ReactParams::Parse(const object& o) {
+  Fields f(o);
+  ReactParams p{f.Int("conversation_id"), f.Int("seq"), f.OptionalString("emoji").value_or("")};
+  return f.Finish(std::move(p));
+}
+
+Result<SyncParams> SyncParams::Parse(const object& o) {
+  Fields f(o);
+  SyncParams p{f.OptionalString("token").value_or("")};
+  return f.Finish(std::move(p));
+}
+
+Result<PresenceQueryParams> PresenceQueryParams::Parse(const object& o) {
+  Fields f(o);
+  PresenceQueryParams p{f.IntArray("user_ids")};
+  if (f.ok() && p.user_ids.size() > kMaxPresenceQuery) f.Fail(TooLarge("ask for at most 500 users at once"));
+  return f.Finish(std::move(p));
+}
+
+Result<SetPresenceParams> SetPresenceParams::Parse(const object& o) {
+  Fields f(o);
+  SetPresenceParams p{f.Bool("hidden", "field 'hidden' must be true or false")};
+  return f.Finish(p);
+}
+
+}  // namespace natter::api

@@ -1,0 +1,143 @@
+// The typed parameters of every API method, read once from the request's JSON
+// object (HTTP body, query and path merged, or the WebSocket frame). Each
+// Parse answers bad_request naming the first missing or wrongly typed field,
+// in the order the fields are listed here, and reads nothing else.
+//
+// Thread-safety: plain values.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chat/send_message.h"
+#include "natter/model.h"
+#include "natter/status.h"
+#include "store/store.h"
+
+namespace natter::api {
+
+using boost::json::object;
+
+struct NoParams {
+  static Result<NoParams> Parse(const object&) { return NoParams{}; }
+};
+
+struct RegisterParams {
+  std::string handle;
+  std::string password;
+  static Result<RegisterParams> Parse(const object& o);
+};
+
+struct LoginParams {
+  std::string handle;
+  std::string password;
+  std::string device;  // optional, "" when absent
+  static Result<LoginParams> Parse(const object& o);
+};
+
+struct RefreshParams {
+  std::string refresh_token;
+  static Result<RefreshParams> Parse(const object& o);
+};
+
+// users.get: one of the two.
+struct UserLookupParams {
+  std::optional<std::string> handle;
+  std::optional<UserId> user_id;
+  static Result<UserLookupParams> Parse(const object& o);
+};
+
+struct ListConversationsParams {
+  int limit = 0;  // 0: the server's cap
+  static Result<ListConversationsParams> Parse(const object& o);
+};
+
+struct CreateConversationParams {
+  ConversationKind kind = ConversationKind::kGroup;
+  UserId peer_id = 0;  // direct
+  std::string title;   // group, channel
+  std::vector<UserId> members;
+  static Result<CreateConversationParams> Parse(const object& o);
+};
+
+// conversations.get, typing, members.leave.
+struct ConversationParams {
+  ConversationId conversation_id = 0;
+  static Result<ConversationParams> Parse(const object& o);
+};
+
+struct RenameParams {
+  ConversationId conversation_id = 0;
+  std::string title;
+  static Result<RenameParams> Parse(const object& o);
+};
+
+struct AddMembersParams {
+  ConversationId conversation_id = 0;
+  std::vector<UserId> user_ids;
+  Role role = Role::kMember;
+  static Result<AddMembersParams> Parse(const object& o);
+};
+
+struct RemoveMemberParams {
+  ConversationId conversation_id = 0;
+  UserId user_id = 0;
+  static Result<RemoveMemberParams> Parse(const object& o);
+};
+
+struct SetRoleParams {
+  ConversationId conversation_id = 0;
+  UserId user_id = 0;
+  Role role = Role::kMember;
+  static Result<SetRoleParams> Parse(const object& o);
+};
+
+struct SendParams {
+  chat::SendRequest request;
+  static Result<SendParams> Parse(const object& o);
+};
+
+struct HistoryParams {
+  HistoryQuery query;
+  static Result<HistoryParams> Parse(const object& o);
+};
+
+// messages.read, messages.delivered, messages.delete, receipts.get.
+struct MessageParams {
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+  static Result<MessageParams> Parse(const object& o);
+};
+
+struct EditParams {
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+  std::string text;
+  static Result<EditParams> Parse(const object& o);
+};
+
+struct ReactParams {
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+  std::string emoji;  // "" removes the caller's reaction
+  static Result<ReactParams> Parse(const object& o);
+};
+
+struct SyncParams {
+  std::string token;  // "" or absent: a fresh catch-up
+  static Result<SyncParams> Parse(const object& o);
+};
+
+struct PresenceQueryParams {
+  std::vector<UserId> user_ids;  // at most 500
+  static Result<PresenceQueryParams> Parse(const object& o);
+};
+
+struct SetPresenceParams {
+  bool hidden = false;
+  static Result<SetPresenceParams> Parse(const object& o);
+};
+
+}  // namespace natter::api

@@ -1,0 +1,116 @@
+// sync and presence: catching up, and who is online.
+#include <set>
+
+#include "api/answers.h"
+#include "api/dispatcher.h"
+#include "api/json_views.h"
+#include "api/sync_token.h"
+#include "chat/sync.h"
+#include "presence/presence_service.h"
+
+namespace natter::api {
+
+namespace json = boost::json;
+
+namespace {
+
+// A sync answer's "pts": the count of every change the client has, summed
+// over the store's partitions (each keeps its own log).
+int64_t TotalPts(const chat::SyncPosition& position) {
+  int64_t total = 0;
+  for (int64_t p : position.pts) total += p;
+  return total;
+}
+
+json::value ResyncRequired(std::string_view reason) {
+  return json::object{{"resync_required", true}, {"reason", reason}, {"conversations", json::array{}}};
+}
+
+}  // namespace
+
+void Dispatcher::Sync(const Caller& c, SyncParams p, Reply reply) {
+  std::optional<chat::SyncPosition> since;
+  if (!p.token.empty()) {
+    auto decoded = DecodeSyncToken(d_.keys, c.user, p.token);
+    if (!decoded.ok()) return reply(decoded.take_error());
+    // Signed with a key this server no longer has: the client starts over.
+    if (!decoded->has_value()) return reply(ResyncRequired("the sync token's signing key was retired"));
+    since = std::move(**decoded);
+  }
+  if (since && since->pts.size() != static_cast<size_t>(d_.store.Partitions())) {
+    // Made when the store had another number of partitions.
+    return reply(ResyncRequired("the server's storage layout changed"));
+  }
+  auto shared_since = std::make_shared<const std::optional<chat::SyncPosition>>(std::move(since));
+  d_.store.ReadEach<chat::SyncResult>(
+      [ctx = ContextOf(c), shared_since, &limits = d_.limits](StoreTxn& txn, int partition) {
+        return chat::CatchUp(txn, ctx, limits, *shared_since, partition);
+      },
+      [this, reply = std::move(reply), user = c.user, shared_since](std::vector<Result<chat::SyncResult>> parts) {
+        auto r = chat::MergeCatchUps(std::move(parts), *shared_since,
+                                     [this](ConversationId id) { return d_.store.PartitionOf(id); },
+                                     static_cast<size_t>(d_.limits.max_sync_conversations));
+        if (!r.ok()) return reply(r.take_error());
+        if (r->resync_required) return reply(ResyncRequired(r->reason));
+        json::array conversations;
+        for (const auto& entry : r->conversations) conversations.push_back(ToJson(entry));
+        reply(json::value(json::object{{"resync_required", false},
+                                       {"conversations", std::move(conversations)},
+                                       {"pts", TotalPts(r->position)},
+                                       {"token", EncodeSyncToken(d_.keys, user, r->position)}}));
+      });
+}
+
+void Dispatcher::GetPresence(const Caller& c, PresenceQueryParams p, Reply reply) {
+  // Only users who share a conversation with the caller are answered; others
+  // are left out exactly like users who do not exist. Each partition answers
+  // for the conversations it holds (one query each); an instance that is down
+  // hides only the users shared there.
+  d_.store.ReadEach<std::vector<UserId>>(
+      [caller = c.user, users = std::move(p.user_ids)](StoreTxn& txn, int) { return txn.WhoShareWith(caller, users); },
+      [this, reply = std::move(reply)](std::vector<Result<std::vector<UserId>>> parts) mutable {
+        auto answered = JoinAnswered(std::move(parts));
+        if (!answered.ok()) return reply(answered.take_error());
+        std::set<UserId> shared(answered->begin(), answered->end());
+        d_.store.ReadResult<std::vector<User>>(
+            0,
+            [shared = std::move(shared)](StoreTxn& txn) -> Result<std::vector<User>> {
+              std::vector<User> visible;
+              for (UserId u : shared) {
+                NATTER_TRY(auto user, txn.FindUser(u));
+                if (user) visible.push_back(std::move(*user));
+              }
+              return visible;
+            },
+            [this, reply = std::move(reply)](Result<std::vector<User>> r) { AnswerPresence(std::move(r), reply); });
+      });
+}
+
+void Dispatcher::AnswerPresence(Result<std::vector<User>> visible, const Reply& reply) {
+  if (!visible.ok()) return reply(visible.take_error());
+  json::array out;
+  for (const auto& u : *visible) {
+    json::object o{{"user_id", u.id}};
+    if (u.presence_hidden) {
+      o["status"] = "hidden";
+    } else if (d_.presence && d_.presence->IsOnline(u)) {
+      o["status"] = "online";
+    } else {
+      o["status"] = "offline";
+      o["last_seen"] = u.last_seen;
+    }
+    out.push_back(std::move(o));
+  }
+  reply(json::value(json::object{{"presence", std::move(out)}}));
+}
+
+void Dispatcher::SetPresence(const Caller& c, SetPresenceParams p, Reply reply) {
+  d_.store.Write([user = c.user, h = p.hidden](StoreTxn& txn) { return txn.SetPresenceHidden(user, h); },
+                 [this, reply = std::move(reply), user = c.user, h = p.hidden](Status st) {
+                   if (!st.ok()) return reply(st.take_error());
+                   reply(json::value(json::object{{"hidden", h}}));
+                   if (d_.presence) d_.presence->VisibilityChanged(user, h);
+                 });
+}
+
+}  // namespace natter::api
