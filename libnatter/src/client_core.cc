@@ -64,7 +64,15 @@ ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {
   thread_ = std::thread([this] {
     auto guard = asio::make_work_guard(ioc_);
     while (!stopping_) {
-      ioc_.run();
+      // A handler that throws is told to the app as an `internal` error and
+      // the client goes on: never std::terminate inside the app.
+      try {
+        ioc_.run();
+      } catch (const std::exception& e) {
+        Emit({{"@type", "error"}, {"code", "internal"}, {"message", std::string("client: ") + e.what()}});
+      } catch (...) {
+        Emit({{"@type", "error"}, {"code", "internal"}, {"message", "client: unexpected exception"}});
+      }
       if (!stopping_) ioc_.restart();
     }
   });

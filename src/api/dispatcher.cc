@@ -3,6 +3,7 @@
 #include "api/answers.h"
 #include "api/json_views.h"
 #include "api/method_table.h"
+#include "common/guarded.h"
 
 namespace natter::api {
 
@@ -34,7 +35,12 @@ json::object ViewAnswer(const chat::ConversationView& view, UserId caller) {
 void Dispatcher::Call(const Method& method, const Caller& caller, const json::object& params, Reply reply) {
   if (method.access == Access::kAuthenticated && caller.user == 0) return reply(Unauthorized("authenticate first"));
   if (!method.invoke) return reply(BadRequest("'" + std::string(method.name) + "' is served by the WebSocket only"));
-  method.invoke(*this, caller, params, std::move(reply));
+  // Handlers read params and queue work on this thread; one that throws (a
+  // bug) before it has queued anything is answered `internal`.
+  Reply kept = reply;
+  if (!RunCatching(method.name, [&] { method.invoke(*this, caller, params, std::move(reply)); })) {
+    kept(Internal("internal error"));
+  }
 }
 
 void Dispatcher::Register(const Caller&, RegisterParams p, Reply reply) {

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include "common/guarded.h"
+
 namespace natter {
 
 ThreadPool::ThreadPool(std::string name, int threads, size_t max_queued)
@@ -47,7 +49,7 @@ void ThreadPool::Run() {
       task = std::move(queue_.front());
       queue_.pop_front();
     }
-    task();
+    RunCatching(name_, task);
   }
 }
 

@@ -1,5 +1,7 @@
 #include "gateway/worker.h"
 
+#include "common/guarded.h"
+
 #include <pthread.h>
 
 #include <chrono>
@@ -22,7 +24,11 @@ void Worker::Start() {
   guard_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
       ioc_.get_executor());
   Tick();
-  thread_ = std::thread([this] { ioc_.run(); });
+  thread_ = std::thread([this] {
+    // A handler that throws is logged; the loop goes on with the others.
+    while (!RunCatching("io worker", [this] { ioc_.run(); })) {
+    }
+  });
   std::string name = "io-" + std::to_string(index_);
   pthread_setname_np(thread_.native_handle(), name.c_str());
 }

@@ -3,22 +3,19 @@
 // thread, and every write queued behind it, down.
 #pragma once
 
-#include <spdlog/spdlog.h>
-
-#include <exception>
 #include <functional>
+#include <optional>
+
+#include "common/guarded.h"
 
 #include "store/store.h"
 
 namespace natter {
 
 inline Status RunGuarded(const std::function<Status(StoreTxn&)>& op, StoreTxn& txn) {
-  try {
-    return op(txn);
-  } catch (const std::exception& e) {
-    spdlog::error("write operation threw: {}", e.what());
-    return Internal("internal error");
-  }
+  std::optional<Status> st;
+  if (!RunCatching("write operation", [&] { st.emplace(op(txn)); })) return Internal("internal error");
+  return std::move(*st);
 }
 
 }  // namespace natter

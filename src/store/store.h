@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/guarded.h"
 #include "natter/model.h"
 #include "natter/status.h"
 
@@ -232,6 +233,14 @@ Result<std::vector<T>> JoinAnswered(std::vector<Result<std::vector<T>>> parts) {
   return all;
 }
 
+// `fn(txn)`, or `internal` when it throws (a bug): the caller is still answered.
+template <class T, class Fn>
+Result<T> CatchingRead(Fn& fn, StoreTxn& txn) {
+  std::optional<Result<T>> out;
+  if (!RunCatching("store read", [&] { out.emplace(fn(txn)); })) return Internal("internal error");
+  return std::move(*out);
+}
+
 template <class T, class Fn, class Done>
 void Store::WriteResult(WriteKey key, Fn fn, Done done) {
   auto slot = std::make_shared<std::optional<Result<T>>>();
@@ -257,7 +266,7 @@ void Store::ReadResult(int partition, Fn fn, Done done) {
   // One of the two callbacks runs, never both: they share `done`.
   auto shared = std::make_shared<Done>(std::move(done));
   Read(
-      partition, [fn = std::move(fn), shared](StoreTxn& txn) mutable { (*shared)(Result<T>(fn(txn))); },
+      partition, [fn = std::move(fn), shared](StoreTxn& txn) mutable { (*shared)(CatchingRead<T>(fn, txn)); },
       [shared](Error e) { (*shared)(Result<T>(std::move(e))); });
 }
 
@@ -287,7 +296,11 @@ void Store::ReadEach(Fn fn, Done done) {
   gather->pending = n;
   for (int p = 0; p < n; ++p) {
     Read(
-        p, [fn, gather, p](StoreTxn& txn) { gather->Answer(p, fn(txn, p)); },
+        p,
+        [fn, gather, p](StoreTxn& txn) {
+          auto read = [&](StoreTxn& t) { return fn(t, p); };
+          gather->Answer(p, CatchingRead<T>(read, txn));
+        },
         [gather, p](Error e) { gather->Answer(p, Result<T>(std::move(e))); });
   }
 }

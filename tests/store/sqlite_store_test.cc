@@ -107,5 +107,31 @@ TEST_F(SqliteStoreTest, ReadsPastTheQueueBoundAreRefused) {
   EXPECT_EQ(ran.load(), 2);
 }
 
+// A read or a completion that throws (a bug) is answered `internal` and
+// logged; the store's threads live on and serve what comes next.
+TEST_F(SqliteStoreTest, AThrowingReadOrCallbackLeavesTheThreadsServing) {
+  SqliteOptions options;
+  options.reader_threads = 1;
+  Open(options);
+  std::promise<Result<int>> answered;
+  store->ReadResult<int>([](StoreTxn&) -> Result<int> { throw std::runtime_error("bug in a read"); },
+                         [&](Result<int> r) { answered.set_value(std::move(r)); });
+  Result<int> r = answered.get_future().get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kInternal);
+
+  std::promise<void> thrown;
+  store->Write([](StoreTxn&) { return OkStatus(); }, [&](Status) {
+    thrown.set_value();
+    throw std::runtime_error("bug in a completion");
+  });
+  thrown.get_future().wait();
+  std::promise<Status> after;
+  store->Write([this](StoreTxn& txn) { return txn.InsertUser(User{ids.Next(), "survivor", "h", 0}); },
+               [&](Status st) { after.set_value(st); });
+  EXPECT_TRUE(after.get_future().get().ok());
+  EXPECT_TRUE(UserExists("survivor"));  // the one reader still serves
+}
+
 }  // namespace
 }  // namespace natter::testing

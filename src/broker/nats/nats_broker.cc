@@ -1,3 +1,4 @@
+#include "common/guarded.h"
 #include "broker/nats/nats_broker.h"
 
 #include <nats/nats.h>
@@ -228,7 +229,7 @@ void Core::ControlLoop() {
       if (control_queue_.empty() && after_flush_.empty()) return;  // stopping and drained
       tasks.swap(control_queue_);
     }
-    for (auto& task : tasks) task();
+    for (auto& task : tasks) RunCatching("nats broker control", task);
     std::vector<std::function<void()>> continuations;
     {
       std::lock_guard lock(control_mu_);
@@ -238,7 +239,7 @@ void Core::ControlLoop() {
     if (natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED) {
       (void)natsConnection_FlushTimeout(conn_, kInterestFlushTimeoutMs);
     }
-    for (auto& next : continuations) next();
+    for (auto& next : continuations) RunCatching("nats broker control", next);
   }
 }
 
@@ -471,11 +472,14 @@ void Core::LinkUp(natsConnection* nc, const char* how) {
 
 void Core::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
   auto* core = static_cast<Core*>(closure);
-  if (nats::LostSubject() == natsMsg_GetSubject(msg)) {
-    if (!core->abandoned_) core->sink_.EventsMayBeLost();
-  } else {
-    core->Received(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
-  }
+  // A libnats delivery thread: nothing may escape into C.
+  RunCatching("nats broker delivery", [&] {
+    if (nats::LostSubject() == natsMsg_GetSubject(msg)) {
+      if (!core->abandoned_) core->sink_.EventsMayBeLost();
+    } else {
+      core->Received(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+    }
+  });
   natsMsg_Destroy(msg);
 }
 

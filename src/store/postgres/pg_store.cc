@@ -14,6 +14,7 @@
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_txn.h"
+#include "common/guarded.h"
 #include "store/run_guarded.h"
 #include "store/store.h"
 #include "store/work_queue.h"
@@ -102,7 +103,9 @@ class Partition {
         bool retry = RunBatch(conn, txn, batch, results);
         if (!retry || attempt == kMaxBatchAttempts) break;
       }
-      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+      for (size_t i = 0; i < batch.size(); ++i) {
+        RunCatching("pg writer callback", [&] { batch[i].done(std::move(results[i])); });
+      }
       batch.clear();
     }
   }
@@ -211,7 +214,7 @@ class Partition {
       // timelines it points at). When the instance is down, the op still runs:
       // its queries answer `unavailable`, which it passes on.
       bool in_txn = conn.EnsureConnected().ok() && conn.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();
-      read.op(txn);
+      RunCatching("pg reader", [&] { read.op(txn); });
       if (in_txn) conn.Rollback();  // read only: nothing to commit
       read = QueuedRead{};  // what it holds goes now, not with the next read
     }

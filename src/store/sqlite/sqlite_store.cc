@@ -12,6 +12,7 @@
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_txn.h"
+#include "common/guarded.h"
 #include "store/run_guarded.h"
 #include "store/store.h"
 #include "store/work_queue.h"
@@ -141,7 +142,9 @@ class SqliteStore final : public Store {
       }
       // Ops that never ran (no transaction, or it aborted under them) fail too.
       while (results.size() < batch.size()) results.push_back(Unavailable("storage unavailable"));
-      for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+      for (size_t i = 0; i < batch.size(); ++i) {
+        RunCatching("store writer callback", [&] { batch[i].done(std::move(results[i])); });
+      }
       batch.clear();
     }
   }
@@ -171,7 +174,7 @@ class SqliteStore final : public Store {
         spdlog::error("read transaction could not begin: {}", begun.error().message);
         read.refused(Unavailable("storage unavailable"));
       } else {
-        read.op(txn);
+        RunCatching("store reader", [&] { read.op(txn); });
         (void)db.Exec("COMMIT");  // read only: nothing to lose if it fails
       }
       read = QueuedRead{};  // what it holds goes now, not with the next read
