@@ -1,0 +1,107 @@
+// A WebSocket connection's timeouts count on the steady clock of the Clock
+// seam: setting the wall clock forward closes nothing; time that passes does.
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "accounts/account_service.h"
+#include "api/dispatcher.h"
+#include "auth/access_token.h"
+#include "auth/key_ring.h"
+#include "common/thread_pool.h"
+#include "fakes/temp_db.h"
+#include "gateway/worker.h"
+#include "gateway/ws/frame.h"
+#include "gateway/ws_connection.h"
+
+namespace natter::gateway {
+namespace {
+
+// Records what the connection writes; never reads anything.
+class RecordingTransport final : public Transport {
+ public:
+  explicit RecordingTransport(std::string* written) : written_(written) {}
+  void ReadSome(ReadHandler handler) override { read_ = std::move(handler); }
+  void Write(const std::vector<boost::asio::const_buffer>& buffers, WriteHandler handler) override {
+    for (const auto& b : buffers) written_->append(static_cast<const char*>(b.data()), b.size());
+    handler({});
+  }
+  void ShutdownSend() override {}
+  void Close() override { read_ = nullptr; }
+
+ private:
+  std::string* written_;
+  ReadHandler read_;
+};
+
+class NullSink final : public EventSink {
+ public:
+  void Deliver(const Event&) override {}
+};
+
+class WsConnectionClockTest : public ::testing::Test {
+ protected:
+  WsConnectionClockTest() {
+    store = OpenSqliteStore(SqliteOptions{dir + "/natter.db"});
+    broker = MakeLocalBroker(sink);
+    accounts = std::make_unique<accounts::AccountService>(*store, pool, tokens, ids, clock, accounts::AccountOptions{});
+    dispatcher = std::make_unique<api::Dispatcher>(
+        api::DispatcherDeps{*store, *broker, *accounts, ids, clock, limits, metrics, keys, nullptr});
+    deps = std::make_unique<ConnectionDeps>(ConnectionDeps{*dispatcher, *accounts, metrics, options, clock, nullptr});
+  }
+  ~WsConnectionClockTest() override {
+    store->Shutdown();
+    std::filesystem::remove_all(dir);
+  }
+
+  // An unauthenticated connection, started.
+  std::shared_ptr<WsConnection> Open() {
+    auto conn = std::make_shared<WsConnection>(*deps, worker, std::make_unique<RecordingTransport>(&written), false,
+                                               std::string(), std::nullopt, "127.0.0.1");
+    conn->Start();
+    return conn;
+  }
+
+  std::string dir = testing::MakeTempDir("natter-ws-clock");
+  ManualClock clock{1'800'000'000'000};
+  IdGenerator ids{clock, 1};
+  auth::KeyRing keys{{{"k1", std::string(auth::kSigningKeyBytes, 'a')}}};
+  auth::AccessTokenCodec tokens{keys, auth::TokenPolicy{}};
+  ThreadPool pool{"test-hash", 1, 16};
+  chat::ChatLimits limits;
+  ops::Metrics metrics;
+  GatewayOptions options;
+  NullSink sink;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Broker> broker;
+  std::unique_ptr<accounts::AccountService> accounts;
+  std::unique_ptr<api::Dispatcher> dispatcher;
+  std::unique_ptr<ConnectionDeps> deps;
+  Worker worker{0};
+  std::string written;
+};
+
+TEST_F(WsConnectionClockTest, AWallClockJumpClosesNothing) {
+  auto conn = Open();
+  clock.JumpWallClock(24LL * 3600 * 1000);  // an operator or NTP sets the clock a day ahead
+  conn->OnTick();
+  EXPECT_TRUE(written.empty()) << "a wall-clock jump closed a fresh connection";
+  EXPECT_EQ(worker.connection_count(), 1u);
+}
+
+TEST_F(WsConnectionClockTest, TheAuthTimeoutCountsSteadyTime) {
+  auto conn = Open();
+  clock.Advance(options.auth_timeout_ms - 1);
+  conn->OnTick();
+  EXPECT_TRUE(written.empty());
+  clock.Advance(2);
+  conn->OnTick();
+  // A close frame, 4001, "authentication timed out".
+  ASSERT_GE(written.size(), 4u);
+  EXPECT_EQ(static_cast<uint8_t>(written[0]), 0x88);
+  EXPECT_EQ((static_cast<uint8_t>(written[2]) << 8) | static_cast<uint8_t>(written[3]), ws::close_code::kUnauthorized);
+  EXPECT_NE(written.find("authentication timed out"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace natter::gateway
