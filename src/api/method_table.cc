@@ -13,66 +13,76 @@ void Invoke(Dispatcher& d, const Caller& c, const boost::json::object& o, Reply 
   (d.*H)(c, std::move(*params), std::move(reply));
 }
 
+template <class P>
+Status ReadParams(const boost::json::object& o) {
+  auto params = P::Parse(o);
+  if (!params.ok()) return params.take_error();
+  return OkStatus();
+}
+
+// A row whose params are a P, handled by H.
+template <class P, void (Dispatcher::*H)(const Caller&, P, Reply)>
+Method Row(std::string_view name, Access access, RateClass rate, OnSocket on_socket, std::vector<HttpRoute> routes) {
+  return Method{name, access, rate, on_socket, std::move(routes), Invoke<P, H>, ReadParams<P>};
+}
+
 constexpr auto kPublic = Access::kPublic;
 constexpr auto kUser = Access::kAuthenticated;
 constexpr auto kRequest = RateClass::kRequest;
+constexpr auto kAnswer = OnSocket::kAnswer;
 
 const std::vector<Method>& Table() {
   using D = Dispatcher;
   static const std::vector<Method> table = {
-      {"auth.register", kPublic, kRequest, OnSocket::kAnswer, {{"POST", "/v1/auth/register"}},
-       Invoke<RegisterParams, &D::Register>},
-      {"auth.login", kPublic, kRequest, OnSocket::kAnswer, {{"POST", "/v1/auth/login"}},
-       Invoke<LoginParams, &D::Login>},
-      {"auth.refresh", kPublic, kRequest, OnSocket::kAnswer, {{"POST", "/v1/auth/refresh"}},
-       Invoke<RefreshParams, &D::Refresh>},
-      {"auth.logout", kUser, kRequest, OnSocket::kAnswer, {{"POST", "/v1/auth/logout"}},
-       Invoke<NoParams, &D::Logout>},
-      {"users.get", kUser, kRequest, OnSocket::kAnswer, {{"GET", "/v1/users/{handle or user_id}"}},
-       Invoke<UserLookupParams, &D::GetUser>},
-      {"conversations.list", kUser, kRequest, OnSocket::kAnswer, {{"GET", "/v1/conversations"}},
-       Invoke<ListConversationsParams, &D::ListConversations>},
-      {"conversations.create", kUser, kRequest, OnSocket::kAnswer, {{"POST", "/v1/conversations"}},
-       Invoke<CreateConversationParams, &D::CreateConversation>},
-      {"conversations.get", kUser, kRequest, OnSocket::kAnswer, {{"GET", "/v1/conversations/{id}"}},
-       Invoke<ConversationParams, &D::GetConversation>},
-      {"conversations.rename", kUser, kRequest, OnSocket::kAnswer, {{"PATCH", "/v1/conversations/{id}"}},
-       Invoke<RenameParams, &D::Rename>},
-      {"messages.history", kUser, kRequest, OnSocket::kAnswer, {{"GET", "/v1/conversations/{id}/messages"}},
-       Invoke<HistoryParams, &D::History>},
-      {"messages.send", kUser, kRequest, OnSocket::kAnswer, {{"POST", "/v1/conversations/{id}/messages"}},
-       Invoke<SendParams, &D::SendMessage>},
-      {"messages.edit", kUser, kRequest, OnSocket::kAnswer, {{"PATCH", "/v1/conversations/{id}/messages/{seq}"}},
-       Invoke<EditParams, &D::Edit>},
-      {"messages.delete", kUser, kRequest, OnSocket::kAnswer, {{"DELETE", "/v1/conversations/{id}/messages/{seq}"}},
-       Invoke<MessageParams, &D::Delete>},
-      {"messages.react", kUser, kRequest, OnSocket::kAnswer,
-       {{"PUT", "/v1/conversations/{id}/messages/{seq}/reactions"},
-        {"DELETE", "/v1/conversations/{id}/messages/{seq}/reactions", R"({"emoji":""})"}},
-       Invoke<ReactParams, &D::React>},
-      {"messages.delivered", kUser, kRequest, OnSocket::kAnswer, {{"POST", "/v1/conversations/{id}/delivered"}},
-       Invoke<MessageParams, &D::MarkDelivered>},
-      {"messages.read", kUser, kRequest, OnSocket::kAnswer, {{"POST", "/v1/conversations/{id}/read"}},
-       Invoke<MessageParams, &D::MarkRead>},
-      {"receipts.get", kUser, kRequest, OnSocket::kAnswer, {{"GET", "/v1/conversations/{id}/receipts"}},
-       Invoke<MessageParams, &D::CountReceipts>},
-      {"typing", kUser, RateClass::kTyping, OnSocket::kAnswer, {{"POST", "/v1/conversations/{id}/typing"}},
-       Invoke<ConversationParams, &D::Typing>},
-      {"members.add", kUser, kRequest, OnSocket::kAnswer, {{"POST", "/v1/conversations/{id}/members"}},
-       Invoke<AddMembersParams, &D::AddMembers>},
-      {"members.set_role", kUser, kRequest, OnSocket::kAnswer,
-       {{"PATCH", "/v1/conversations/{id}/members/{user_id}"}}, Invoke<SetRoleParams, &D::SetRole>},
-      {"members.remove", kUser, kRequest, OnSocket::kAnswer,
-       {{"DELETE", "/v1/conversations/{id}/members/{user_id}"}}, Invoke<RemoveMemberParams, &D::RemoveMember>},
-      {"members.leave", kUser, kRequest, OnSocket::kAnswer, {}, Invoke<ConversationParams, &D::Leave>},
-      {"sync", kUser, kRequest, OnSocket::kHoldEvents, {{"GET", "/v1/sync"}}, Invoke<SyncParams, &D::Sync>},
-      {"presence.get", kUser, kRequest, OnSocket::kAnswer, {{"POST", "/v1/presence/query"}},
-       Invoke<PresenceQueryParams, &D::GetPresence>},
-      {"presence.set", kUser, kRequest, OnSocket::kAnswer, {{"PUT", "/v1/me/presence"}},
-       Invoke<SetPresenceParams, &D::SetPresence>},
+      Row<RegisterParams, &D::Register>("auth.register", kPublic, kRequest, kAnswer,
+                                        {{"POST", "/v1/auth/register"}}),
+      Row<LoginParams, &D::Login>("auth.login", kPublic, kRequest, kAnswer, {{"POST", "/v1/auth/login"}}),
+      Row<RefreshParams, &D::Refresh>("auth.refresh", kPublic, kRequest, kAnswer, {{"POST", "/v1/auth/refresh"}}),
+      Row<NoParams, &D::Logout>("auth.logout", kUser, kRequest, kAnswer, {{"POST", "/v1/auth/logout"}}),
+      Row<UserLookupParams, &D::GetUser>("users.get", kUser, kRequest, kAnswer,
+                                         {{"GET", "/v1/users/{handle or user_id}"}}),
+      Row<ListConversationsParams, &D::ListConversations>("conversations.list", kUser, kRequest, kAnswer,
+                                                          {{"GET", "/v1/conversations"}}),
+      Row<CreateConversationParams, &D::CreateConversation>("conversations.create", kUser, kRequest, kAnswer,
+                                                            {{"POST", "/v1/conversations"}}),
+      Row<ConversationParams, &D::GetConversation>("conversations.get", kUser, kRequest, kAnswer,
+                                                   {{"GET", "/v1/conversations/{id}"}}),
+      Row<RenameParams, &D::Rename>("conversations.rename", kUser, kRequest, kAnswer,
+                                    {{"PATCH", "/v1/conversations/{id}"}}),
+      Row<HistoryParams, &D::History>("messages.history", kUser, kRequest, kAnswer,
+                                      {{"GET", "/v1/conversations/{id}/messages"}}),
+      Row<SendParams, &D::SendMessage>("messages.send", kUser, kRequest, kAnswer,
+                                       {{"POST", "/v1/conversations/{id}/messages"}}),
+      Row<EditParams, &D::Edit>("messages.edit", kUser, kRequest, kAnswer,
+                                {{"PATCH", "/v1/conversations/{id}/messages/{seq}"}}),
+      Row<MessageParams, &D::Delete>("messages.delete", kUser, kRequest, kAnswer,
+                                     {{"DELETE", "/v1/conversations/{id}/messages/{seq}"}}),
+      Row<ReactParams, &D::React>("messages.react", kUser, kRequest, kAnswer,
+                                  {{"PUT", "/v1/conversations/{id}/messages/{seq}/reactions"},
+                                   {"DELETE", "/v1/conversations/{id}/messages/{seq}/reactions", R"({"emoji":""})"}}),
+      Row<MessageParams, &D::MarkDelivered>("messages.delivered", kUser, kRequest, kAnswer,
+                                            {{"POST", "/v1/conversations/{id}/delivered"}}),
+      Row<MessageParams, &D::MarkRead>("messages.read", kUser, kRequest, kAnswer,
+                                       {{"POST", "/v1/conversations/{id}/read"}}),
+      Row<MessageParams, &D::CountReceipts>("receipts.get", kUser, kRequest, kAnswer,
+                                            {{"GET", "/v1/conversations/{id}/receipts"}}),
+      Row<ConversationParams, &D::Typing>("typing", kUser, RateClass::kTyping, kAnswer,
+                                          {{"POST", "/v1/conversations/{id}/typing"}}),
+      Row<AddMembersParams, &D::AddMembers>("members.add", kUser, kRequest, kAnswer,
+                                            {{"POST", "/v1/conversations/{id}/members"}}),
+      Row<SetRoleParams, &D::SetRole>("members.set_role", kUser, kRequest, kAnswer,
+                                      {{"PATCH", "/v1/conversations/{id}/members/{user_id}"}}),
+      Row<RemoveMemberParams, &D::RemoveMember>("members.remove", kUser, kRequest, kAnswer,
+                                                {{"DELETE", "/v1/conversations/{id}/members/{user_id}"}}),
+      Row<ConversationParams, &D::Leave>("members.leave", kUser, kRequest, kAnswer, {}),
+      Row<SyncParams, &D::Sync>("sync", kUser, kRequest, OnSocket::kHoldEvents, {{"GET", "/v1/sync"}}),
+      Row<PresenceQueryParams, &D::GetPresence>("presence.get", kUser, kRequest, kAnswer,
+                                                {{"POST", "/v1/presence/query"}}),
+      Row<SetPresenceParams, &D::SetPresence>("presence.set", kUser, kRequest, kAnswer,
+                                              {{"PUT", "/v1/me/presence"}}),
       // WebSocket only, served before or beside the rest (docs/protocol.md section 6).
-      {"auth", kPublic, kRequest, OnSocket::kAuthenticate, {}, nullptr},
-      {"ping", kPublic, kRequest, OnSocket::kAnswer, {}, Invoke<NoParams, &D::Ping>},
+      Method{"auth", kPublic, kRequest, OnSocket::kAuthenticate, {}},
+      Row<NoParams, &D::Ping>("ping", kPublic, kRequest, kAnswer, {}),
   };
   return table;
 }

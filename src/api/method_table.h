@@ -55,6 +55,9 @@ struct Method {
   // Reads the params and runs the handler; null for `auth`, which only the
   // connection serves. `reply` runs exactly once (see Dispatcher).
   void (*invoke)(Dispatcher&, const Caller&, const boost::json::object&, Reply) = nullptr;
+  // Only reads the params (bad_request or too_large when they are wrong);
+  // for checks that run nothing, such as the fuzzers. Null for `auth`.
+  Status (*read_params)(const boost::json::object&) = nullptr;
 };
 
 // Every method, in the order docs/protocol.md lists them.

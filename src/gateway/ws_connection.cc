@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "api/envelope.h"
 #include "api/method_table.h"
 #include "presence/presence_service.h"
 #include "gateway/ws/frame_writer.h"
@@ -136,32 +137,19 @@ bool WsConnection::HandleFrame(ws::InboundMessage& message) {
 }
 
 void WsConnection::HandleText(std::string_view text) {
-  boost::system::error_code ec;
-  json::parse_options opts;
-  opts.max_depth = 16;
-  json::value parsed = json::parse(text, ec, {}, opts);
-  json::value no_id = nullptr;
-  if (ec || !parsed.is_object()) {
-    SendError(no_id, BadRequest("a frame must be one JSON object"));
+  json::value rid;
+  auto envelope = api::ParseEnvelope(text, rid);
+  if (!envelope.ok()) {
+    SendError(rid, envelope.error());
     return;
   }
+  json::value& parsed = envelope->request;
   const json::object& request = parsed.get_object();
-  const json::value* request_id = request.if_contains("id");
-  const json::value& rid = request_id ? *request_id : no_id;
-  if (request_id && !request_id->is_string() && !request_id->is_int64() && !request_id->is_uint64()) {
-    SendError(no_id, BadRequest("'id' must be a string or an integer"));
-    return;
-  }
-  const json::value* type = request.if_contains("type");
-  if (!type || !type->is_string()) {
-    SendError(rid, BadRequest("field 'type' is required and must be a string"));
-    return;
-  }
   if (!bucket_.TryTake(NowUs())) {
     SendError(rid, RateLimited("too many requests on this connection; slow down"));
     return;
   }
-  const api::Method* method = api::FindMethod(type->get_string());
+  const api::Method* method = api::FindMethod(envelope->type);
   if (method && method->on_socket == api::OnSocket::kAuthenticate) return HandleAuth(request, rid);
   if (!interest_ready_) {
     // Served once the node receives the user's events: an answer then means
