@@ -2,7 +2,7 @@
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: deps build run test test-unit test-integration bench bench-full bench-cluster cluster clean
+.PHONY: deps build run test test-unit test-integration test-asan test-tsan fuzz check bench bench-full bench-cluster cluster clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -18,6 +18,21 @@ run: build
 # Everything CI runs: unit tests, then integration tests against real natterd processes.
 test: build
 	@bash scripts/run-tests.sh $(BUILD_DIR)
+
+# The same suites under AddressSanitizer with UBSan, and under ThreadSanitizer.
+test-asan:
+	@$(MAKE) --no-print-directory test PRESET=asan
+
+test-tsan:
+	@$(MAKE) --no-print-directory test PRESET=tsan
+
+# libFuzzer targets (fuzz/), each for FUZZ_SECONDS on its seed corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# Everything CI runs (.ci/run).
+check: test test-asan test-tsan fuzz
 
 test-unit: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -L unit

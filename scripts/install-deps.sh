@@ -12,6 +12,7 @@ packages=(
   libnats-dev nats-server
   python3 python3-websockets curl openssl tmux
   postgresql haproxy
+  clang-15 libfuzzer-15-dev clang-format-15 clang-tidy-15
 )
 
 missing=()
