@@ -16,17 +16,17 @@ namespace natter::bench {
 
 struct BenchConfig {
   std::vector<Endpoint> servers;
-  int server_pid = 0;              // the first of server_pids (0: none)
-  std::vector<int> server_pids;     // one per natterd process measured
+  int server_pid = 0;            // the first of server_pids (0: none)
+  std::vector<int> server_pids;  // one per natterd process measured
   std::string profile = "quick";
   std::vector<std::string> scenarios;
   std::string out_dir = "bench-results";
-  int threads = 1;                  // event loops per worker process
-  int workers = 0;                  // 0: as many as the connection count needs
+  int threads = 1;  // event loops per worker process
+  int workers = 0;  // 0: as many as the connection count needs
   int max_conns_per_worker = 15000;
-  int source_addresses = 0;         // 0: one per 25,000 connections (at least 1)
-  int connect_concurrency = 256;    // connects in flight per worker
-  int timeout_ms = 10000;           // connect, upgrade, answer waits
+  int source_addresses = 0;       // 0: one per 25,000 connections (at least 1)
+  int connect_concurrency = 256;  // connects in flight per worker
+  int timeout_ms = 10000;         // connect, upgrade, answer waits
   int provision_parallel = 8;
   int text_bytes = 64;
 
@@ -35,8 +35,8 @@ struct BenchConfig {
 
   int pairs = 50;
   double direct_s = 4;
-  double direct_rate = 0;           // msgs/s at the fixed phase; 0: 75% of the flat-out peak
-  int window = 8;                   // outstanding sends per sender, flat out
+  double direct_rate = 0;  // msgs/s at the fixed phase; 0: 75% of the flat-out peak
+  int window = 8;          // outstanding sends per sender, flat out
 
   std::vector<int> group_sizes{100, 1000};
   int fanout_senders = 1;

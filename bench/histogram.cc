@@ -10,7 +10,7 @@ namespace natter::bench {
 
 namespace {
 constexpr int64_t kLinear = int64_t{1} << (Histogram::kSubBits + 1);  // 256: exact below
-constexpr int kHalf = 1 << Histogram::kSubBits;                        // 128
+constexpr int kHalf = 1 << Histogram::kSubBits;                       // 128
 }  // namespace
 
 int Histogram::BucketIndex(int64_t value) {
@@ -85,8 +85,8 @@ boost::json::value Histogram::ToJson() const {
   for (size_t i = 0; i < counts_.size(); ++i) {
     if (counts_[i] != 0) buckets.push_back(boost::json::array{static_cast<int64_t>(i), counts_[i]});
   }
-  return boost::json::object{{"count", count_}, {"min", min()}, {"max", max_},
-                             {"sum", sum_},     {"buckets", std::move(buckets)}};
+  return boost::json::object{
+      {"count", count_}, {"min", min()}, {"max", max_}, {"sum", sum_}, {"buckets", std::move(buckets)}};
 }
 
 Histogram Histogram::FromJson(const boost::json::value& v) {

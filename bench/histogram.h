@@ -41,9 +41,9 @@ class Histogram {
   // Bucket geometry, exposed for tests and the HTML distribution plot.
   static int BucketIndex(int64_t value);
   static int64_t BucketLow(int index);
-  static int64_t BucketHigh(int index);  // exclusive
+  static int64_t BucketHigh(int index);                   // exclusive
   static constexpr int64_t kMaxValue = int64_t{1} << 44;  // ~4.9 hours in ns
-  static constexpr int kSubBits = 7;  // 128 sub-buckets per power of two
+  static constexpr int kSubBits = 7;                      // 128 sub-buckets per power of two
   int buckets() const { return static_cast<int>(counts_.size()); }
   int64_t bucket_count(int index) const { return counts_[index]; }
 

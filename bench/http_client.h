@@ -15,7 +15,7 @@
 namespace natter::bench {
 
 struct HttpAnswer {
-  int status = 0;       // 0: no answer (error says why)
+  int status = 0;  // 0: no answer (error says why)
   std::string body;
   std::string error;
   bool ok() const { return status == 200; }

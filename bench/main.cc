@@ -66,10 +66,13 @@ int main(int argc, char** argv) {
   std::string commit = "unknown";
   CLI::App app{"natter-bench: load generator for natterd"};
   app.add_option("--server", servers, "natterd host:port (repeat for several natterd processes)");
-  app.add_option("--server-pid", cfg.server_pids, "natterd pid, to read its CPU and memory from /proc (repeat for several)");
+  app.add_option("--server-pid", cfg.server_pids,
+                 "natterd pid, to read its CPU and memory from /proc (repeat for several)");
   std::string profile = cfg.profile;
-  app.add_option("--profile", profile, "quick or full (design.md section 5 sizes)")->check(CLI::IsMember({"quick", "full"}));
-  app.add_option("--scenario", cfg.scenarios, "scenario to run (repeat; default all)")->check(CLI::IsMember(kAllScenarios));
+  app.add_option("--profile", profile, "quick or full (design.md section 5 sizes)")
+      ->check(CLI::IsMember({"quick", "full"}));
+  app.add_option("--scenario", cfg.scenarios, "scenario to run (repeat; default all)")
+      ->check(CLI::IsMember(kAllScenarios));
   app.add_option("--out", cfg.out_dir, "directory for the JSON and HTML reports");
   app.add_option("--commit", commit, "commit id recorded in the reports");
   app.add_option("--threads", cfg.threads, "event loops per worker process")->check(CLI::Range(1, 64));
@@ -165,8 +168,9 @@ int main(int argc, char** argv) {
         ScenarioReport skipped;
         skipped.name = name;
         skipped.title = "not run";
-        skipped.notes.push_back("with several --server, the users of one conversation would live on different "
-                                "natterd processes, which share no store");
+        skipped.notes.push_back(
+            "with several --server, the users of one conversation would live on different "
+            "natterd processes, which share no store");
         reports.push_back(std::move(skipped));
         continue;
       }
@@ -178,12 +182,18 @@ int main(int argc, char** argv) {
       }
       std::cerr << "natter-bench: scenario " << name << "\n";
       ScenarioReport r;
-      if (name == "connections") r = RunConnections(ctx);
-      else if (name == "direct") r = RunDirect(ctx);
-      else if (name == "fanout") r = RunFanout(ctx);
-      else if (name == "catchup") r = RunCatchup(ctx);
-      else if (name == "history") r = RunHistory(ctx);
-      else if (name == "reconnect") r = RunReconnect(ctx);
+      if (name == "connections")
+        r = RunConnections(ctx);
+      else if (name == "direct")
+        r = RunDirect(ctx);
+      else if (name == "fanout")
+        r = RunFanout(ctx);
+      else if (name == "catchup")
+        r = RunCatchup(ctx);
+      else if (name == "history")
+        r = RunHistory(ctx);
+      else if (name == "reconnect")
+        r = RunReconnect(ctx);
       reports.push_back(std::move(r));
       // Let the server settle (closing sockets, commits) between scenarios.
       std::this_thread::sleep_for(std::chrono::milliseconds(500));

@@ -39,7 +39,8 @@ std::pair<std::string, double> BusiestThread(const ProcSample& start, const Proc
   std::pair<std::string, double> best{"", 0};
   for (const auto& t : end.threads) {
     double before = 0;
-    for (const auto& b : start.threads) if (b.tid == t.tid) before = b.cpu_seconds;
+    for (const auto& b : start.threads)
+      if (b.tid == t.tid) before = b.cpu_seconds;
     const double pct = seconds > 0 ? 100.0 * (t.cpu_seconds - before) / seconds : 0;
     if (pct > best.second) best = {t.name + " (tid " + std::to_string(t.tid) + ")", pct};
   }

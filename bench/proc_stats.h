@@ -20,9 +20,9 @@ struct ThreadCpu {
 struct ProcSample {
   bool alive = false;
   std::vector<ThreadCpu> threads;  // per thread (/proc/<pid>/task), to name a saturated one
-  double cpu_seconds = 0;  // utime + stime
-  int64_t rss_kb = 0;      // VmRSS
-  int64_t at_ns = 0;       // when it was read (CLOCK_MONOTONIC)
+  double cpu_seconds = 0;          // utime + stime
+  int64_t rss_kb = 0;              // VmRSS
+  int64_t at_ns = 0;               // when it was read (CLOCK_MONOTONIC)
 };
 
 // `threads`: also read every thread's CPU time.

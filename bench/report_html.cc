@@ -15,11 +15,20 @@ std::string Escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -47,7 +56,8 @@ std::string PercentileChart(const std::vector<std::pair<std::string, const Histo
   svg << "<svg width='" << kW << "' height='" << kH << "' xmlns='http://www.w3.org/2000/svg' font-size='11'>";
   svg << "<rect x='" << kL << "' y='" << kT << "' width='" << kW - kL - kR << "' height='" << kH - kT - kB
       << "' fill='none' stroke='#999'/>";
-  const std::pair<double, const char*> ticks[] = {{0, "0%"}, {std::log10(2), "50%"}, {1, "90%"}, {2, "99%"}, {3, "99.9%"}, {4, "99.99%"}};
+  const std::pair<double, const char*> ticks[] = {{0, "0%"},  {std::log10(2), "50%"}, {1, "90%"},
+                                                  {2, "99%"}, {3, "99.9%"},           {4, "99.99%"}};
   for (const auto& [x, label] : ticks) {
     svg << "<line x1='" << X(x) << "' x2='" << X(x) << "' y1='" << kT << "' y2='" << kH - kB << "' stroke='#eee'/>";
     svg << "<text x='" << X(x) << "' y='" << kH - kB + 14 << "' text-anchor='middle'>" << label << "</text>";
@@ -119,12 +129,13 @@ std::string ReportHtml(const RunContext& ctx, const RunSummary& run, const std::
        "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}td.n{text-align:right}.err{color:#b00}"
        ".note{color:#555}</style></head><body>";
   h << "<h1>natter-bench: " << Escape(ctx.cfg.profile) << " profile</h1>";
-  h << "<p>" << Escape(run.started_utc) << ", commit <code>" << Escape(run.commit) << "</code>, " << Num(run.seconds, "%.1f")
-    << " s; exit " << run.exit_code << ".</p>";
+  h << "<p>" << Escape(run.started_utc) << ", commit <code>" << Escape(run.commit) << "</code>, "
+    << Num(run.seconds, "%.1f") << " s; exit " << run.exit_code << ".</p>";
   h << "<p>Machine: " << m.nproc << " cores, " << m.mem_total_kb / 1024 << " MiB, " << Escape(m.kernel) << ", "
-    << Escape(m.cpu_model) << ", load average " << m.load_average_1m << " at start. Limits: RLIMIT_NOFILE " << m.nofile_soft << ", up to "
-    << ctx.cfg.max_conns_per_worker << " connections per worker process, " << ctx.cfg.threads
-    << " event loop(s) per worker, " << (ctx.sources.empty() ? 1 : ctx.sources.size()) << " source address(es).</p>";
+    << Escape(m.cpu_model) << ", load average " << m.load_average_1m << " at start. Limits: RLIMIT_NOFILE "
+    << m.nofile_soft << ", up to " << ctx.cfg.max_conns_per_worker << " connections per worker process, "
+    << ctx.cfg.threads << " event loop(s) per worker, " << (ctx.sources.empty() ? 1 : ctx.sources.size())
+    << " source address(es).</p>";
   for (const auto& f : run.fatal) h << "<p class='err'>FATAL: " << Escape(f) << "</p>";
   for (const auto& r : reports) {
     h << "<h2>" << Escape(r.name) << ": " << Escape(r.title) << "</h2><p>" << Num(r.seconds, "%.1f") << " s, "
@@ -138,7 +149,8 @@ std::string ReportHtml(const RunContext& ctx, const RunSummary& run, const std::
     for (const auto& p : r.problems) h << "<p class='err'>PROBLEM: " << Escape(p) << "</p>";
     for (const auto& n : r.notes) h << "<p class='note'>" << Escape(n) << "</p>";
     std::vector<std::pair<std::string, const Histogram*>> hists;
-    for (const auto& [name, hist] : r.stats.histograms) if (hist.count() > 0) hists.emplace_back(name, &hist);
+    for (const auto& [name, hist] : r.stats.histograms)
+      if (hist.count() > 0) hists.emplace_back(name, &hist);
     if (!hists.empty()) h << "<div>" << PercentileChart(hists) << "</div>";
     std::vector<std::pair<std::string, const std::vector<int64_t>*>> series;
     for (const auto& [name, s] : r.stats.series) series.emplace_back(name, &s);

@@ -13,7 +13,8 @@ json::value ReportJson(const RunContext& ctx, const RunSummary& run, const std::
   json::array scenarios;
   for (const auto& r : reports) {
     json::object figures;
-    for (const auto& f : r.figures) figures[f.key] = json::object{{"label", f.label}, {"value", f.value}, {"unit", f.unit}};
+    for (const auto& f : r.figures)
+      figures[f.key] = json::object{{"label", f.label}, {"value", f.value}, {"unit", f.unit}};
     json::object latency;
     for (const auto& [name, h] : r.stats.histograms) {
       json::object pct;
@@ -22,8 +23,11 @@ json::value ReportJson(const RunContext& ctx, const RunSummary& run, const std::
         std::snprintf(key, sizeof key, "p%g", p);
         pct[key] = h.Percentile(p);
       }
-      latency[name] = json::object{{"unit", "ns"}, {"count", h.count()}, {"mean", h.mean()},
-                                   {"percentiles", std::move(pct)}, {"histogram", h.ToJson()}};
+      latency[name] = json::object{{"unit", "ns"},
+                                   {"count", h.count()},
+                                   {"mean", h.mean()},
+                                   {"percentiles", std::move(pct)},
+                                   {"histogram", h.ToJson()}};
     }
     json::object phases;
     for (const auto& [name, p] : r.phases) {
@@ -56,22 +60,24 @@ json::value ReportJson(const RunContext& ctx, const RunSummary& run, const std::
                                      {"problems", json::value_from(r.problems)},
                                      {"notes", json::value_from(r.notes)}});
   }
-  return json::object{
-      {"tool", "natter-bench"},
-      {"started_utc", run.started_utc},
-      {"commit", run.commit},
-      {"seconds", run.seconds},
-      {"provisioning_seconds", run.provisioning_seconds},
-      {"exit_code", run.exit_code},
-      {"fatal", json::value_from(run.fatal)},
-      {"machine", json::object{{"nproc", m.nproc}, {"mem_total_kb", m.mem_total_kb}, {"kernel", m.kernel},
-                               {"cpu_model", m.cpu_model}, {"load_average_1m_at_start", m.load_average_1m}}},
-      {"limits", json::object{{"rlimit_nofile_soft", m.nofile_soft},
-                              {"rlimit_nofile_hard", m.nofile_hard},
-                              {"max_connections_per_worker", ctx.cfg.max_conns_per_worker},
-                              {"source_addresses", std::move(sources)}}},
-      {"config", ctx.cfg.ToJson()},
-      {"scenarios", std::move(scenarios)}};
+  return json::object{{"tool", "natter-bench"},
+                      {"started_utc", run.started_utc},
+                      {"commit", run.commit},
+                      {"seconds", run.seconds},
+                      {"provisioning_seconds", run.provisioning_seconds},
+                      {"exit_code", run.exit_code},
+                      {"fatal", json::value_from(run.fatal)},
+                      {"machine", json::object{{"nproc", m.nproc},
+                                               {"mem_total_kb", m.mem_total_kb},
+                                               {"kernel", m.kernel},
+                                               {"cpu_model", m.cpu_model},
+                                               {"load_average_1m_at_start", m.load_average_1m}}},
+                      {"limits", json::object{{"rlimit_nofile_soft", m.nofile_soft},
+                                              {"rlimit_nofile_hard", m.nofile_hard},
+                                              {"max_connections_per_worker", ctx.cfg.max_conns_per_worker},
+                                              {"source_addresses", std::move(sources)}}},
+                      {"config", ctx.cfg.ToJson()},
+                      {"scenarios", std::move(scenarios)}};
 }
 
 }  // namespace natter::bench

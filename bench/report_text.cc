@@ -9,9 +9,12 @@ namespace {
 std::string Format(double v) {
   char buf[64];
   if (std::isnan(v)) return "-";
-  if (std::fabs(v) >= 1000 || v == std::floor(v)) std::snprintf(buf, sizeof buf, "%.0f", v);
-  else if (std::fabs(v) >= 10) std::snprintf(buf, sizeof buf, "%.1f", v);
-  else std::snprintf(buf, sizeof buf, "%.3g", v);
+  if (std::fabs(v) >= 1000 || v == std::floor(v))
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+  else if (std::fabs(v) >= 10)
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.3g", v);
   return buf;
 }
 }  // namespace
@@ -22,9 +25,8 @@ void PrintTable(std::ostream& out, const RunContext& ctx, const RunSummary& run,
   out << "\nnatter-bench " << ctx.cfg.profile << " profile, " << run.started_utc << ", commit " << run.commit << "\n";
   out << "machine: " << m.nproc << " cores, " << m.mem_total_kb / 1024 << " MiB, " << m.kernel << ", " << m.cpu_model
       << ", load average " << m.load_average_1m << " at start\n";
-  out << "limits: RLIMIT_NOFILE " << m.nofile_soft << "/" << m.nofile_hard << ", up to "
-      << ctx.cfg.max_conns_per_worker << " connections per worker process, " << ctx.cfg.threads
-      << " event loop(s) per worker, source addresses:";
+  out << "limits: RLIMIT_NOFILE " << m.nofile_soft << "/" << m.nofile_hard << ", up to " << ctx.cfg.max_conns_per_worker
+      << " connections per worker process, " << ctx.cfg.threads << " event loop(s) per worker, source addresses:";
   if (ctx.sources.empty()) out << " kernel's choice";
   for (const auto& a : ctx.sources) out << " " << a.to_string();
   out << "\n";
@@ -43,7 +45,8 @@ void PrintTable(std::ostream& out, const RunContext& ctx, const RunSummary& run,
     for (const auto& n : r.notes) out << "  note: " << n << "\n";
   }
   for (const auto& f : run.fatal) out << "\nFATAL: " << f << "\n";
-  out << "\n" << (run.exit_code == 0 ? "OK" : "FAILED (exit " + std::to_string(run.exit_code) + ")") << " in "
+  out << "\n"
+      << (run.exit_code == 0 ? "OK" : "FAILED (exit " + std::to_string(run.exit_code) + ")") << " in "
       << Format(run.seconds) << " s (provisioning " << Format(run.provisioning_seconds) << " s)\n";
 }
 

@@ -80,9 +80,10 @@ struct ScenarioReport {
 // Coordinator side: runs `body` in `workers` processes, sampling the server
 // (and the workers) at every barrier, and merges what they found.
 // `on_barrier` may return a value for the workers (e.g. a target rate).
-void RunScenarioWorkers(RunContext& ctx, ScenarioReport& report, int workers, double deadline_s,
-                        const std::function<Stats(WorkerControl&)>& body,
-                        const std::function<double(const std::string& barrier, double sum, ScenarioReport&)>& on_barrier = nullptr);
+void RunScenarioWorkers(
+    RunContext& ctx, ScenarioReport& report, int workers, double deadline_s,
+    const std::function<Stats(WorkerControl&)>& body,
+    const std::function<double(const std::string& barrier, double sum, ScenarioReport&)>& on_barrier = nullptr);
 
 // Checks every conversation: each receiver must hold seq 1..acked. Loss,
 // duplicates and reordering were recorded as they happened; this adds the
@@ -93,7 +94,6 @@ void CheckDelivery(ScenarioReport& report, bool unanswered_sends_possible);
 int WorkersFor(const BenchConfig& cfg, int clients);
 
 // ---- Worker side --------------------------------------------------------
-
 
 // The clients of this worker: global indices [begin, end) of `total`.
 struct Slice {

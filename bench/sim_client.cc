@@ -61,7 +61,10 @@ void SimClient::Connect(int timeout_ms, bool bearer, DoneFn done) {
   expect_close = false;
   std::weak_ptr<SimClient> weak = weak_from_this();
   ws_ = std::make_shared<WsClient>(
-      io(), [weak](std::string_view text) { if (auto s = weak.lock()) s->OnText(text); },
+      io(),
+      [weak](std::string_view text) {
+        if (auto s = weak.lock()) s->OnText(text);
+      },
       [weak](const std::string& reason) {
         auto s = weak.lock();
         if (!s) return;
@@ -132,41 +135,41 @@ void SimClient::SendMessage(int64_t conversation, int64_t intended_ns, int text_
   ++sends_outstanding_;
   stats().Add("sends");
   g_progress.sent.fetch_add(1, std::memory_order_relaxed);
-  Request("messages.send", params, [conversation, intended_ns, fn = std::move(fn)](SimClient& c, bool ok,
-                                                                                 std::string_view frame) {
-    c.sends_outstanding_ = std::max(0, c.sends_outstanding_ - 1);
-    const int64_t now = NowNs();
-    Stats& st = c.stats();
-    if (!ok) {
-      st.Add("send_errors");
-      g_progress.errors.fetch_add(1, std::memory_order_relaxed);
-      std::string_view code;
-      if (FindString(frame, "\"code\":", code)) st.Add("send_error." + std::string(code));
-      if (st.Get("send_errors") <= 3) st.Problem("send refused: " + std::string(frame.substr(0, 200)));
-    } else {
-      int64_t seq = 0;
-      if (!FindInt(frame, "\"seq\":", seq)) {
-        st.Error("send answer without seq: " + std::string(frame.substr(0, 200)));
-      } else {
-        if (frame.find("\"duplicate\":true") != std::string_view::npos) {
-          st.Error("conversation " + std::to_string(conversation) + " seq " + std::to_string(seq) +
-                   ": a first send was answered as a duplicate");
-        }
-        const PhaseNames& p = Phase();
-        st.Add("acked");
-        g_progress.acked.fetch_add(1, std::memory_order_relaxed);
-        st.Record(p.ack, now - intended_ns);
-        st.Tick(p.acked, now);
-        auto& check = st.convs[conversation];
-        check.acked_max = std::max(check.acked_max, seq);
-        if (!c.held(conversation).Mark(seq)) {
-          st.Error("conversation " + std::to_string(conversation) + " seq " + std::to_string(seq) +
-                   ": acknowledged twice or also delivered to its sender");
-        }
-      }
-    }
-    if (fn) fn(c, ok, frame);
-  });
+  Request("messages.send", params,
+          [conversation, intended_ns, fn = std::move(fn)](SimClient& c, bool ok, std::string_view frame) {
+            c.sends_outstanding_ = std::max(0, c.sends_outstanding_ - 1);
+            const int64_t now = NowNs();
+            Stats& st = c.stats();
+            if (!ok) {
+              st.Add("send_errors");
+              g_progress.errors.fetch_add(1, std::memory_order_relaxed);
+              std::string_view code;
+              if (FindString(frame, "\"code\":", code)) st.Add("send_error." + std::string(code));
+              if (st.Get("send_errors") <= 3) st.Problem("send refused: " + std::string(frame.substr(0, 200)));
+            } else {
+              int64_t seq = 0;
+              if (!FindInt(frame, "\"seq\":", seq)) {
+                st.Error("send answer without seq: " + std::string(frame.substr(0, 200)));
+              } else {
+                if (frame.find("\"duplicate\":true") != std::string_view::npos) {
+                  st.Error("conversation " + std::to_string(conversation) + " seq " + std::to_string(seq) +
+                           ": a first send was answered as a duplicate");
+                }
+                const PhaseNames& p = Phase();
+                st.Add("acked");
+                g_progress.acked.fetch_add(1, std::memory_order_relaxed);
+                st.Record(p.ack, now - intended_ns);
+                st.Tick(p.acked, now);
+                auto& check = st.convs[conversation];
+                check.acked_max = std::max(check.acked_max, seq);
+                if (!c.held(conversation).Mark(seq)) {
+                  st.Error("conversation " + std::to_string(conversation) + " seq " + std::to_string(seq) +
+                           ": acknowledged twice or also delivered to its sender");
+                }
+              }
+            }
+            if (fn) fn(c, ok, frame);
+          });
 }
 
 void SimClient::Abort() {

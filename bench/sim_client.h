@@ -54,7 +54,7 @@ struct PhaseNames {
   void Set(const std::string& phase);
 };
 extern PhaseNames g_phases[2];
-extern std::atomic<int> g_phase;  // index into g_phases (double-buffered)
+extern std::atomic<int> g_phase;          // index into g_phases (double-buffered)
 void SetPhase(const std::string& phase);  // from the worker's main thread, between phases
 
 // Live counters for the once-a-second progress line (all loops add to them).
@@ -80,7 +80,9 @@ class SimClient : public std::enable_shared_from_this<SimClient> {
   // records ack latency from `intended_ns` and marks the acked seq as held.
   void SendMessage(int64_t conversation, int64_t intended_ns, int text_bytes, ResultFn fn = nullptr);
   void Abort();
-  void Close() { if (ws_) ws_->CloseGracefully(); }
+  void Close() {
+    if (ws_) ws_->CloseGracefully();
+  }
   bool open() const { return ws_ && ws_->open(); }
 
   // Conversations whose every message this client must end up holding.

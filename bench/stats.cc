@@ -23,7 +23,7 @@ std::string Printable(std::string text) {
   }
   return text;
 }
-}
+}  // namespace
 
 int64_t NowNs() {
   timespec ts;
@@ -69,8 +69,10 @@ void Stats::Merge(const Stats& o) {
     m.seen_max = std::max(m.seen_max, c.seen_max);
     m.receivers += c.receivers;
   }
-  for (const auto& e : o.errors) if (errors.size() < kMaxListed) errors.push_back(e);
-  for (const auto& e : o.problems) if (problems.size() < kMaxListed) problems.push_back(e);
+  for (const auto& e : o.errors)
+    if (errors.size() < kMaxListed) errors.push_back(e);
+  for (const auto& e : o.problems)
+    if (problems.size() < kMaxListed) problems.push_back(e);
   errors_total += o.errors_total;
   problems_total += o.problems_total;
 }
@@ -83,14 +85,10 @@ json::value Stats::ToJson() const {
   for (const auto& [id, c] : convs) {
     convs_json[std::to_string(id)] = json::array{c.acked_max, c.held_min, c.seen_max, c.receivers};
   }
-  return json::object{{"counters", std::move(counters_json)},
-                      {"histograms", std::move(hist_json)},
-                      {"series", std::move(series_json)},
-                      {"convs", std::move(convs_json)},
-                      {"errors", json::value_from(errors)},
-                      {"problems", json::value_from(problems)},
-                      {"errors_total", errors_total},
-                      {"problems_total", problems_total}};
+  return json::object{{"counters", std::move(counters_json)}, {"histograms", std::move(hist_json)},
+                      {"series", std::move(series_json)},     {"convs", std::move(convs_json)},
+                      {"errors", json::value_from(errors)},   {"problems", json::value_from(problems)},
+                      {"errors_total", errors_total},         {"problems_total", problems_total}};
 }
 
 Stats Stats::FromJson(const json::value& v) {

@@ -26,10 +26,10 @@ int64_t NowNs();
 extern int64_t g_series_epoch_ns;
 
 struct ConvCheck {
-  int64_t acked_max = 0;      // highest seq acknowledged to a sender (max)
-  int64_t held_min = -1;      // lowest contiguous prefix held by a receiver (min; -1 none)
-  int64_t seen_max = 0;       // highest seq any receiver saw (max)
-  int64_t receivers = 0;      // receivers that reported (sum)
+  int64_t acked_max = 0;  // highest seq acknowledged to a sender (max)
+  int64_t held_min = -1;  // lowest contiguous prefix held by a receiver (min; -1 none)
+  int64_t seen_max = 0;   // highest seq any receiver saw (max)
+  int64_t receivers = 0;  // receivers that reported (sum)
 };
 
 struct Stats {

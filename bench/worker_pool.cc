@@ -148,7 +148,8 @@ PoolOutcome RunWorkers(int workers, double deadline_s, const std::function<Stats
     }
     // Keep the last CPU reading of each live worker (a dead one cannot be read).
     std::vector<double> now_cpu = sample_cpu();
-    for (size_t i = 0; i < now_cpu.size(); ++i) if (now_cpu[i] > 0) last_cpu[i] = now_cpu[i];
+    for (size_t i = 0; i < now_cpu.size(); ++i)
+      if (now_cpu[i] > 0) last_cpu[i] = now_cpu[i];
     int ready = poll(fds.data(), fds.size(), 1000);
     if (ready < 0 && errno != EINTR) break;
     for (size_t k = 0; k < fds.size(); ++k) {
@@ -185,8 +186,13 @@ PoolOutcome RunWorkers(int workers, double deadline_s, const std::function<Stats
     for (auto& c : children) {
       if (c.done) continue;
       any = true;
-      if (!c.at_barrier) all = false;
-      else { name = c.barrier; ++arrived; sum += c.value; }
+      if (!c.at_barrier)
+        all = false;
+      else {
+        name = c.barrier;
+        ++arrived;
+        sum += c.value;
+      }
     }
     if (any && all) {
       BarrierInfo info;

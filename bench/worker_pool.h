@@ -45,14 +45,14 @@ struct BarrierInfo {
   std::string name;
   int64_t at_ns = 0;
   int arrived = 0;
-  double sum = 0;  // of the values the workers brought
+  double sum = 0;                  // of the values the workers brought
   std::vector<double> worker_cpu;  // CPU seconds used so far, per worker
 };
 
 struct PoolOutcome {
   Stats merged;
   std::vector<BarrierInfo> barriers;
-  std::vector<std::string> failures;  // workers that crashed or timed out
+  std::vector<std::string> failures;       // workers that crashed or timed out
   std::vector<double> worker_cpu_seconds;  // per worker, whole run
 };
 

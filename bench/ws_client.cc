@@ -82,14 +82,13 @@ void WsClient::Open(const Target& target, int timeout_ms, OpenHandler on_open) {
     self->out_.clear();
     self->writing_ = std::move(request);
     self->write_in_flight_ = true;
-    asio::async_write(self->socket_, asio::buffer(self->writing_),
-                      [self](boost::system::error_code ec, size_t) {
-                        self->write_in_flight_ = false;
-                        std::string().swap(self->writing_);
-                        if (self->state_ != State::kConnecting) return;
-                        if (ec) return self->FailOpen("write upgrade: " + ec.message());
-                        self->ReadHandshake();
-                      });
+    asio::async_write(self->socket_, asio::buffer(self->writing_), [self](boost::system::error_code ec, size_t) {
+      self->write_in_flight_ = false;
+      std::string().swap(self->writing_);
+      if (self->state_ != State::kConnecting) return;
+      if (ec) return self->FailOpen("write upgrade: " + ec.message());
+      self->ReadHandshake();
+    });
   });
 }
 
@@ -119,7 +118,8 @@ void WsClient::ReadHandshake() {
     std::string().swap(self->handshake_);
     if (head.rfind("HTTP/1.1 101", 0) != 0) {
       const size_t eol = head.find("\r\n");
-      return self->FailOpen("upgrade refused: " + head.substr(0, eol) + (rest.empty() ? "" : " " + rest.substr(0, 200)));
+      return self->FailOpen("upgrade refused: " + head.substr(0, eol) +
+                            (rest.empty() ? "" : " " + rest.substr(0, 200)));
     }
     std::string lower = head;
     for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -65,11 +65,17 @@ long FrameDecoder::Parse(const char* data, size_t size, RawFrame& raw) {
     pos = 10;
   }
   switch (raw.opcode) {
-    case WsOpcode::kContinuation: case WsOpcode::kText: case WsOpcode::kBinary: break;
-    case WsOpcode::kClose: case WsOpcode::kPing: case WsOpcode::kPong:
+    case WsOpcode::kContinuation:
+    case WsOpcode::kText:
+    case WsOpcode::kBinary:
+      break;
+    case WsOpcode::kClose:
+    case WsOpcode::kPing:
+    case WsOpcode::kPong:
       if (len > 125 || !raw.fin) return fail("bad control frame");
       break;
-    default: return fail("reserved opcode");
+    default:
+      return fail("reserved opcode");
   }
   if (len > max_message_bytes_) return fail("frame too large");
   if (size - pos < len) return 0;
@@ -86,8 +92,8 @@ FrameDecoder::Result FrameDecoder::Deliver(const RawFrame& raw, WsFrame& out) {
   }
   if (raw.opcode == WsOpcode::kContinuation) {
     if (!in_message_) {
-      error_bytes_ = "continuation of " + std::to_string(raw.payload.size()) + " bytes: " +
-                     std::string(raw.payload.substr(0, 40));
+      error_bytes_ =
+          "continuation of " + std::to_string(raw.payload.size()) + " bytes: " + std::string(raw.payload.substr(0, 40));
       return Fail("continuation without a message");
     }
     if (message_.size() + raw.payload.size() > max_message_bytes_) return Fail("message too large");

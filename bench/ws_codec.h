@@ -59,9 +59,9 @@ class FrameDecoder {
   Result Fail(const char* why);
 
   size_t max_message_bytes_;
-  std::string partial_;    // a frame split across reads
+  std::string partial_;  // a frame split across reads
   size_t partial_used_ = 0;
-  std::string message_;    // fragments of a data message
+  std::string message_;  // fragments of a data message
   bool in_message_ = false;
   bool deliver_message_ = false;
   WsOpcode message_opcode_ = WsOpcode::kText;

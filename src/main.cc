@@ -1,9 +1,9 @@
 // natterd: parses the configuration, starts the server, and stops it cleanly
 // on SIGINT or SIGTERM.
+#include <spdlog/spdlog.h>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <spdlog/spdlog.h>
 
 #include "server/server.h"
 
@@ -35,8 +35,7 @@ int main(int argc, char** argv) {
   }
   std::string scheme = config->gateway.tls_cert.empty() ? "http" : "https";
   spdlog::info("data in {}", std::filesystem::weakly_canonical(std::filesystem::absolute(config->data_dir)).string());
-  spdlog::info("natterd listening on {}://{}:{} (WebSocket at /v1/ws)", scheme, config->gateway.listen_address,
-               port);
+  spdlog::info("natterd listening on {}://{}:{} (WebSocket at /v1/ws)", scheme, config->gateway.listen_address, port);
   std::fflush(stdout);
 
   int received = 0;

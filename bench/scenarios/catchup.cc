@@ -21,9 +21,11 @@ ScenarioReport RunCatchup(RunContext& ctx) {
   // a group of all of them, owned by the writer.
   std::string error;
   std::vector<std::vector<int>> groups(c_count);
-  for (auto& g : groups) for (int i = 0; i <= readers; ++i) g.push_back(i);
+  for (auto& g : groups)
+    for (int i = 0; i <= readers; ++i) g.push_back(i);
   std::vector<int64_t> convs;
-  if (!ctx.prov->EnsureUsers(ctx.users, readers + 1, error) || !ctx.prov->CreateGroups(ctx.users, groups, convs, error)) {
+  if (!ctx.prov->EnsureUsers(ctx.users, readers + 1, error) ||
+      !ctx.prov->CreateGroups(ctx.users, groups, convs, error)) {
     report.problems.push_back("provisioning failed: " + error);
     return report;
   }
@@ -70,8 +72,9 @@ ScenarioReport RunCatchup(RunContext& ctx) {
         if (!FindInt(frame, "\"conversation_id\":", conv)) return;
         const size_t events_at = frame.find("\"events\":");
         const size_t gap_at = frame.find("\"gap\":");
-        std::string_view events = frame.substr(events_at == std::string_view::npos ? frame.size() : events_at,
-                                               gap_at == std::string_view::npos ? std::string_view::npos : gap_at - events_at);
+        std::string_view events =
+            frame.substr(events_at == std::string_view::npos ? frame.size() : events_at,
+                         gap_at == std::string_view::npos ? std::string_view::npos : gap_at - events_at);
         int64_t from_page = 0;
         for (int64_t seq : SimClient::SeqsIn(events)) {
           ++from_page;
@@ -126,7 +129,8 @@ ScenarioReport RunCatchup(RunContext& ctx) {
   report.Add("gaps", "gaps fetched by history", static_cast<double>(s.Get("catchup_gaps")), "");
   report.Add("fetched", "messages fetched by history", static_cast<double>(s.Get("fetched")), "");
   report.AddLatency("offline_ack", "writes while offline: ack latency", "offline_writes.ack");
-  report.AddPhaseCpu("catchup", "catchup", static_cast<double>(s.Get("acked")) * readers, "message caught up", cfg.threads);
+  report.AddPhaseCpu("catchup", "catchup", static_cast<double>(s.Get("acked")) * readers, "message caught up",
+                     cfg.threads);
   report.notes.push_back("the phase time includes each reader's reconnect (upgrade, ping) before its sync");
   CheckDelivery(report, false);
   return report;

@@ -24,7 +24,8 @@ double PhaseSample::max_worker_cpu_pct() const {
 }
 
 double ScenarioReport::Get(const std::string& key) const {
-  for (const auto& f : figures) if (f.key == key) return f.value;
+  for (const auto& f : figures)
+    if (f.key == key) return f.value;
   return std::nan("");
 }
 
@@ -48,7 +49,8 @@ void ScenarioReport::AddPhaseCpu(const std::string& phase, const std::string& ke
   const PhaseSample& p = it->second;
   if (p.server_start.alive && p.server_end.alive && events > 0) {
     Add(key + "_server_cpu_us", "server CPU per " + per_what, p.server_cpu() / events * 1e6, "us");
-    Add(key + "_server_cpu_pct", "server CPU in " + phase, 100.0 * p.server_cpu() / std::max(1e-9, p.seconds()), "% of a core");
+    Add(key + "_server_cpu_pct", "server CPU in " + phase, 100.0 * p.server_cpu() / std::max(1e-9, p.seconds()),
+        "% of a core");
   }
   const auto [thread, thread_pct] = BusiestThread(p.server_start, p.server_end, p.seconds());
   if (!thread.empty() && p.seconds() >= 0.5) {
@@ -106,7 +108,8 @@ void RunScenarioWorkers(RunContext& ctx, ScenarioReport& report, int workers, do
   report.stats = std::move(outcome.merged);
   for (auto& f : outcome.failures) report.problems.push_back(f);
   // A few examples; the total says how many.
-  for (size_t i = 0; i < report.stats.problems.size() && i < 10; ++i) report.problems.push_back(report.stats.problems[i]);
+  for (size_t i = 0; i < report.stats.problems.size() && i < 10; ++i)
+    report.problems.push_back(report.stats.problems[i]);
   if (report.stats.Get("disconnects") > 0) {
     report.problems.push_back(std::to_string(report.stats.Get("disconnects")) + " connections dropped unexpectedly");
   }
@@ -145,12 +148,13 @@ void CheckDelivery(ScenarioReport& report, bool unanswered_sends_possible) {
       if (lost_convs <= 10) {
         loss_list.push_back(std::string(dropped ? "not delivered before the connections dropped: " : "loss: ") +
                             "conversation " + std::to_string(conv) + " acknowledged up to seq " +
-                                std::to_string(c.acked_max) + " but a receiver holds only 1.." + std::to_string(held));
+                            std::to_string(c.acked_max) + " but a receiver holds only 1.." + std::to_string(held));
       }
     }
     if (c.seen_max > c.acked_max) extra += c.seen_max - c.acked_max;
   }
-  if (lost_convs > 10) loss_list.push_back("missing messages in " + std::to_string(lost_convs) + " conversations in all");
+  if (lost_convs > 10)
+    loss_list.push_back("missing messages in " + std::to_string(lost_convs) + " conversations in all");
   report.Add("lost_messages", "acknowledged messages missing at a receiver", static_cast<double>(lost_msgs), "");
   if (extra > 0) {
     (unanswered_sends_possible ? report.notes : report.errors)
@@ -192,12 +196,12 @@ bool WaitUntil(const std::function<bool()>& done, double timeout_s, const std::s
     if (now - start > static_cast<int64_t>(timeout_s * 1e9)) return false;
     if (now >= next_print) {
       const int64_t sent = g_progress.sent.load(), delivered = g_progress.delivered.load();
-      std::fprintf(stderr, "[%s w%d] %.0fs conns %lld (failed %lld) sent %lld/s delivered %lld/s acked %lld errors %lld\n",
-                   label.c_str(), control.index(), (now - start) / 1e9,
-                   static_cast<long long>(g_progress.connected.load()),
-                   static_cast<long long>(g_progress.connect_failed.load()),
-                   static_cast<long long>(sent - last_sent), static_cast<long long>(delivered - last_delivered),
-                   static_cast<long long>(g_progress.acked.load()), static_cast<long long>(g_progress.errors.load()));
+      std::fprintf(
+          stderr, "[%s w%d] %.0fs conns %lld (failed %lld) sent %lld/s delivered %lld/s acked %lld errors %lld\n",
+          label.c_str(), control.index(), (now - start) / 1e9, static_cast<long long>(g_progress.connected.load()),
+          static_cast<long long>(g_progress.connect_failed.load()), static_cast<long long>(sent - last_sent),
+          static_cast<long long>(delivered - last_delivered), static_cast<long long>(g_progress.acked.load()),
+          static_cast<long long>(g_progress.errors.load()));
       last_sent = sent;
       last_delivered = delivered;
       next_print += 1'000'000'000;
@@ -299,7 +303,8 @@ void SendCount(Engine& engine, const RunContext& ctx, const std::shared_ptr<SimC
   };
   asio::post(client->io(), [client, pump] { (*pump)(*client); });
   if (!WaitUntil([&] { return state->done.load(); }, timeout_s, label, control)) {
-    OnEachLoop(engine, {client}, [label](SimClient& c) { c.stats().Problem(label + ": sends not all answered in time"); });
+    OnEachLoop(engine, {client},
+               [label](SimClient& c) { c.stats().Problem(label + ": sends not all answered in time"); });
   }
   OnEachLoop(engine, {client}, [pump](SimClient&) {});  // the last use of pump is on the loop
 }

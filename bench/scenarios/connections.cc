@@ -31,7 +31,9 @@ ScenarioReport RunConnections(RunContext& ctx) {
         control.Barrier("end:connect");
         WaitUntil([] { return false; }, cfg.hold_s, "connections hold", control);
         auto open = std::make_shared<std::atomic<int64_t>>(0);
-        OnEachLoop(engine, clients, [open](SimClient& c) { if (c.open()) open->fetch_add(1); });
+        OnEachLoop(engine, clients, [open](SimClient& c) {
+          if (c.open()) open->fetch_add(1);
+        });
         control.Barrier("held");
         OnEachLoop(engine, clients, [](SimClient& c) { c.Abort(); });
         engine.Stop();
@@ -52,14 +54,17 @@ ScenarioReport RunConnections(RunContext& ctx) {
   if (phase.seconds() > 0) report.Add("connect_rate", "connect rate", connected / phase.seconds(), "conn/s");
   report.AddLatency("connect", "connect + upgrade + ping", "connect");
   if (cfg.server_pid > 0 && at.count("start:connect") && at.count("held") && at["held"].alive) {
-    const double before = static_cast<double>(at["start:connect"].rss_kb), after = static_cast<double>(at["held"].rss_kb);
+    const double before = static_cast<double>(at["start:connect"].rss_kb),
+                 after = static_cast<double>(at["held"].rss_kb);
     report.Add("server_rss_before_mb", "server VmRSS before", before / 1024, "MiB");
     report.Add("server_rss_after_mb", "server VmRSS with all connected", after / 1024, "MiB");
     if (connected > 0) {
-      report.Add("server_bytes_per_conn", "server memory per idle connection", (after - before) * 1024 / connected, "B");
+      report.Add("server_bytes_per_conn", "server memory per idle connection", (after - before) * 1024 / connected,
+                 "B");
     }
-    report.notes.push_back("memory per connection is the VmRSS growth of the server process; the kernel's socket "
-                           "buffers (about 3.9 KB per idle TCP socket here) are not part of it");
+    report.notes.push_back(
+        "memory per connection is the VmRSS growth of the server process; the kernel's socket "
+        "buffers (about 3.9 KB per idle TCP socket here) are not part of it");
   } else if (cfg.server_pid <= 0) {
     report.notes.push_back("no --server-pid: server memory not measured");
   }

@@ -26,8 +26,8 @@ ScenarioReport RunDirect(RunContext& ctx) {
   }
   const int workers = WorkersFor(cfg, n);
   double fixed_rate = cfg.direct_rate;
-  report.parameters = {{"pairs", pairs}, {"seconds_per_phase", cfg.direct_s}, {"window", cfg.window},
-                       {"text_bytes", cfg.text_bytes}};
+  report.parameters = {
+      {"pairs", pairs}, {"seconds_per_phase", cfg.direct_s}, {"window", cfg.window}, {"text_bytes", cfg.text_bytes}};
   RunScenarioWorkers(
       ctx, report, workers, 120 + 3 * cfg.direct_s + n / 100.0,
       [&](WorkerControl& control) {
@@ -82,12 +82,14 @@ ScenarioReport RunDirect(RunContext& ctx) {
                            std::to_string(static_cast<int64_t>(fixed_rate)) + " msg/s acknowledged)");
   }
   if (s.Get("late_sends") > 0) {
-    report.notes.push_back(std::to_string(s.Get("late_sends")) +
-                           " fixed-rate sends left more than 1 ms after their scheduled time (counted from the schedule)");
+    report.notes.push_back(
+        std::to_string(s.Get("late_sends")) +
+        " fixed-rate sends left more than 1 ms after their scheduled time (counted from the schedule)");
   }
   report.Add("send_errors", "sends refused", static_cast<double>(s.Get("send_errors")), "");
   report.Add("unanswered_sends", "sends without an answer", static_cast<double>(s.Get("unanswered_sends")), "");
-  if (s.Get("unanswered_sends") > 0) report.problems.push_back(std::to_string(s.Get("unanswered_sends")) + " sends never answered");
+  if (s.Get("unanswered_sends") > 0)
+    report.problems.push_back(std::to_string(s.Get("unanswered_sends")) + " sends never answered");
   CheckDelivery(report, s.Get("unanswered_sends") > 0);
   return report;
 }

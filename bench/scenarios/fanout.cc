@@ -30,8 +30,10 @@ ScenarioReport RunFanout(RunContext& ctx) {
     report.problems.push_back("provisioning failed: " + error);
     return report;
   }
-  report.parameters = {{"group_sizes", boost::json::value_from(sizes)}, {"senders_per_group", senders},
-                       {"seconds_per_phase", cfg.fanout_s}, {"fixed_deliveries_per_s", cfg.fanout_fixed_deliveries},
+  report.parameters = {{"group_sizes", boost::json::value_from(sizes)},
+                       {"senders_per_group", senders},
+                       {"seconds_per_phase", cfg.fanout_s},
+                       {"fixed_deliveries_per_s", cfg.fanout_fixed_deliveries},
                        {"window", cfg.window}};
   const int workers = WorkersFor(cfg, n);
   RunScenarioWorkers(ctx, report, workers, 120 + sizes.size() * (2 * cfg.fanout_s + 25) + n / 100.0,
@@ -92,11 +94,13 @@ ScenarioReport RunFanout(RunContext& ctx) {
   if (s.Get("resync_notices") > 0) {
     report.notes.push_back(std::to_string(s.Get("resync_notices")) +
                            " slow-consumer notices (the server dropped queued events for clients that read too "
-                           "slowly; they pulled the rest by history, " + std::to_string(s.Get("fetched")) + " messages)");
+                           "slowly; they pulled the rest by history, " +
+                           std::to_string(s.Get("fetched")) + " messages)");
   }
   report.Add("resync_notices", "slow-consumer notices", static_cast<double>(s.Get("resync_notices")), "");
   report.Add("unanswered_sends", "sends without an answer", static_cast<double>(s.Get("unanswered_sends")), "");
-  if (s.Get("unanswered_sends") > 0) report.problems.push_back(std::to_string(s.Get("unanswered_sends")) + " sends never answered");
+  if (s.Get("unanswered_sends") > 0)
+    report.problems.push_back(std::to_string(s.Get("unanswered_sends")) + " sends never answered");
   CheckDelivery(report, s.Get("unanswered_sends") > 0);
   return report;
 }

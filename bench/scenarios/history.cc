@@ -19,13 +19,17 @@ ScenarioReport RunHistory(RunContext& ctx) {
   std::vector<std::vector<int>> groups(1);
   for (int i = 0; i <= readers; ++i) groups[0].push_back(i);
   std::vector<int64_t> convs;
-  if (!ctx.prov->EnsureUsers(ctx.users, readers + 1, error) || !ctx.prov->CreateGroups(ctx.users, groups, convs, error)) {
+  if (!ctx.prov->EnsureUsers(ctx.users, readers + 1, error) ||
+      !ctx.prov->CreateGroups(ctx.users, groups, convs, error)) {
     report.problems.push_back("provisioning failed: " + error);
     return report;
   }
   const int64_t conv = convs[0];
-  report.parameters = {{"readers", readers}, {"prefill", cfg.history_prefill},
-                       {"write_rate", cfg.history_write_rate}, {"seconds", cfg.history_s}, {"limit", 50}};
+  report.parameters = {{"readers", readers},
+                       {"prefill", cfg.history_prefill},
+                       {"write_rate", cfg.history_write_rate},
+                       {"seconds", cfg.history_s},
+                       {"limit", 50}};
   RunScenarioWorkers(ctx, report, 1, 240 + cfg.history_s + cfg.history_prefill / 500.0, [&](WorkerControl& control) {
     Engine engine(cfg.threads);
     auto clients = MakeClients(engine, ctx, Slice{0, readers + 1}, [](int i) { return i; });
@@ -54,8 +58,8 @@ ScenarioReport RunHistory(RunContext& ctx) {
         }
         const int64_t before = std::uniform_int_distribution<int64_t>(2, known + 1)(*rng);
         const int64_t began = NowNs();
-        std::string params = "\"conversation_id\":" + std::to_string(conv) + ",\"before\":" + std::to_string(before) +
-                             ",\"limit\":50";
+        std::string params =
+            "\"conversation_id\":" + std::to_string(conv) + ",\"before\":" + std::to_string(before) + ",\"limit\":50";
         c2.Request("messages.history", params, [self, before, began](SimClient& c3, bool ok, std::string_view frame) {
           const int64_t now = NowNs();
           Stats& st = c3.stats();
@@ -100,11 +104,13 @@ ScenarioReport RunHistory(RunContext& ctx) {
   report.Add("pages_per_s", "history pages read", phase.seconds() > 0 ? pages / phase.seconds() : 0, "pages/s");
   report.AddLatency("history", "history page (50 messages)", "reads.history");
   report.Add("write_target_per_s", "writes: target", cfg.history_write_rate, "msg/s");
-  report.Add("writes_per_s", "writes: acknowledged", static_cast<double>(SeriesTotal(s, "reads.acked")) / cfg.history_s, "msg/s");
+  report.Add("writes_per_s", "writes: acknowledged", static_cast<double>(SeriesTotal(s, "reads.acked")) / cfg.history_s,
+             "msg/s");
   report.AddLatency("write_ack", "writes: ack latency (from schedule)", "reads.ack");
   report.AddPhaseCpu("reads", "reads", pages, "history page", cfg.threads);
-  report.notes.push_back("readers run a closed loop (one request in flight each), so page latency has no "
-                         "coordinated-omission correction; the write load is on a fixed schedule");
+  report.notes.push_back(
+      "readers run a closed loop (one request in flight each), so page latency has no "
+      "coordinated-omission correction; the write load is on a fixed schedule");
   CheckDelivery(report, s.Get("unanswered_sends") > 0);
   return report;
 }

@@ -86,7 +86,7 @@ struct Member {
   UserId user_id = 0;
   Role role = Role::kMember;
   int64_t joined_at = 0;
-  Seq read_seq = 0;       // watermarks: only move forward
+  Seq read_seq = 0;  // watermarks: only move forward
   Seq delivered_seq = 0;
 };
 

@@ -54,7 +54,7 @@ inline Error Internal(std::string m) { return {ErrorCode::kInternal, std::move(m
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return v_.index() == 0; }
@@ -87,13 +87,13 @@ inline Status OkStatus() { return Ok{}; }
 #define NATTER_CONCAT_INNER(a, b) a##b
 #define NATTER_CONCAT(a, b) NATTER_CONCAT_INNER(a, b)
 #define NATTER_TRY(var, expr) NATTER_TRY_IMPL(NATTER_CONCAT(natter_try_, __LINE__), var, expr)
-#define NATTER_TRY_IMPL(tmp, var, expr) \
-  auto tmp = (expr);                    \
+#define NATTER_TRY_IMPL(tmp, var, expr)   \
+  auto tmp = (expr);                      \
   if (!tmp.ok()) return tmp.take_error(); \
   var = std::move(tmp).value()
 // Like NATTER_TRY for a Status whose value is not needed.
-#define NATTER_RETURN_IF_ERROR(expr)                        \
-  do {                                                      \
-    auto natter_status_ = (expr);                           \
+#define NATTER_RETURN_IF_ERROR(expr)                              \
+  do {                                                            \
+    auto natter_status_ = (expr);                                 \
     if (!natter_status_.ok()) return natter_status_.take_error(); \
   } while (0)

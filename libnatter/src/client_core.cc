@@ -41,7 +41,9 @@ bool Permanent(const std::string& code) {
 
 }  // namespace
 
-std::unique_ptr<Client> Client::Create(ClientOptions options) { return std::make_unique<ClientCore>(std::move(options)); }
+std::unique_ptr<Client> Client::Create(ClientOptions options) {
+  return std::make_unique<ClientCore>(std::move(options));
+}
 
 ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {
   auto url = boost::urls::parse_uri(options_.server);
@@ -148,8 +150,9 @@ void ClientCore::Handle(Json req) {
     return Answer(req, {{"conversation_id", conv}, {"members", store_->Members(conv)}});
   }
   if (type == "get_state") {
-    return Answer(req, {{"user_id", user_id_}, {"connection", connection_state_}, {"pending",
-                        static_cast<int64_t>(store_->PendingOutbox().size())}});
+    return Answer(req, {{"user_id", user_id_},
+                        {"connection", connection_state_},
+                        {"pending", static_cast<int64_t>(store_->PendingOutbox().size())}});
   }
   if (type == "create_direct") return Forward(req, "conversations.create");
   if (type == "create_group") return Forward(req, "conversations.create");
@@ -188,9 +191,9 @@ void ClientCore::Register(const Json& req) {
 }
 
 void ClientCore::Login(const Json& req) {
-  auto answer = HttpCall(host_, port_, "POST", "/v1/auth/login",
-                         Json{{"handle", Str(req, "handle")}, {"password", Str(req, "password")},
-                              {"device", options_.device}});
+  auto answer =
+      HttpCall(host_, port_, "POST", "/v1/auth/login",
+               Json{{"handle", Str(req, "handle")}, {"password", Str(req, "password")}, {"device", options_.device}});
   if (answer.status == 0) return Fail(req, "unavailable", "server unreachable: " + answer.transport_error);
   if (answer.status != 200 || !answer.body.is_object()) {
     const auto* err = answer.body.is_object() ? answer.body.as_object().if_contains("error") : nullptr;
@@ -227,7 +230,8 @@ void ClientCore::SendMessage(const Json& req) {
   e.conversation_id = Int(req, "conversation_id");
   e.text = Str(req, "text");
   if (auto* r = req.if_contains("reply_to"); r && r->is_int64()) e.reply_to = r->as_int64();
-  if (e.conversation_id <= 0 || e.text.empty()) return Fail(req, "bad_request", "conversation_id and text are required");
+  if (e.conversation_id <= 0 || e.text.empty())
+    return Fail(req, "bad_request", "conversation_id and text are required");
   if (user_id_ == 0) return Fail(req, "unauthorized", "log in first");
   // The id makes every retry the same message on the server.
   char id[40];
@@ -236,7 +240,9 @@ void ClientCore::SendMessage(const Json& req) {
   e.client_msg_id = id;
   store_->AddToOutbox(e);  // durable before anything leaves
   Answer(req, {{"client_msg_id", e.client_msg_id}, {"state", "pending"}});
-  Emit({{"@type", "message_state"}, {"conversation_id", e.conversation_id}, {"client_msg_id", e.client_msg_id},
+  Emit({{"@type", "message_state"},
+        {"conversation_id", e.conversation_id},
+        {"client_msg_id", e.client_msg_id},
         {"state", "pending"}});
   if (ready_) SendFromOutbox(e);
 }
@@ -331,9 +337,8 @@ void ClientCore::Connect() {
     tcp::resolver resolver(ioc_);
     beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(10));
     beast::get_lowest_layer(*ws).connect(resolver.resolve(host_, port_));
-    ws->set_option(websocket::stream_base::decorator([token](websocket::request_type& r) {
-      r.set(beast::http::field::authorization, "Bearer " + token);
-    }));
+    ws->set_option(websocket::stream_base::decorator(
+        [token](websocket::request_type& r) { r.set(beast::http::field::authorization, "Bearer " + token); }));
     ws->handshake(upgrade, host_, "/v1/ws");
     beast::get_lowest_layer(*ws).expires_never();
     // Pings while idle, and a dead connection noticed within the timeout.
@@ -397,8 +402,8 @@ void ClientCore::RefreshSoon() {
   refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !ws_) return;
     // Re-authenticate the open socket before the token lapses.
-    if (EnsureFreshToken()) Call({{"type", "auth"}, {"token", store_->Get("access_token").value_or("")}},
-                                 [](const Json&) {});
+    if (EnsureFreshToken())
+      Call({{"type", "auth"}, {"token", store_->Get("access_token").value_or("")}}, [](const Json&) {});
     RefreshSoon();
   });
 }
@@ -524,9 +529,11 @@ void ClientCore::StartSync() {
     for (const auto& c : store_->Conversations(user_id_)) {
       int64_t id = c.as_object().at("id").as_int64();
       if (auto seq = store_->Get("pending_read:" + std::to_string(id))) {
-        Call({{"type", "messages.read"}, {"conversation_id", id}, {"seq", std::stoll(*seq)}}, [this, id](const Json& f) {
-          if (Str(f, "type") == "result" || Str(f, "code") == "bad_request") store_->Erase("pending_read:" + std::to_string(id));
-        });
+        Call({{"type", "messages.read"}, {"conversation_id", id}, {"seq", std::stoll(*seq)}},
+             [this, id](const Json& f) {
+               if (Str(f, "type") == "result" || Str(f, "code") == "bad_request")
+                 store_->Erase("pending_read:" + std::to_string(id));
+             });
       }
     }
     FlushOutbox();
@@ -539,7 +546,9 @@ void ClientCore::FlushOutbox() {
 
 void ClientCore::SendFromOutbox(const OutboxEntry& e) {
   if (!sending_.insert(e.client_msg_id).second) return;  // already on the wire
-  Json req{{"type", "messages.send"}, {"conversation_id", e.conversation_id}, {"client_msg_id", e.client_msg_id},
+  Json req{{"type", "messages.send"},
+           {"conversation_id", e.conversation_id},
+           {"client_msg_id", e.client_msg_id},
            {"text", e.text}};
   if (e.reply_to) req["reply_to"] = *e.reply_to;
   Call(std::move(req), [this, e](const Json& frame) {
@@ -559,16 +568,22 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
         return;
       }
       store_->MarkFailed(e.client_msg_id, Str(frame, "message"));
-      return Emit({{"@type", "message_state"}, {"conversation_id", e.conversation_id},
-                   {"client_msg_id", e.client_msg_id}, {"state", "failed"}, {"code", code},
+      return Emit({{"@type", "message_state"},
+                   {"conversation_id", e.conversation_id},
+                   {"client_msg_id", e.client_msg_id},
+                   {"state", "failed"},
+                   {"code", code},
                    {"reason", Str(frame, "message")}});
     }
     const Json& ack = frame.at("data").as_object();
     store_->MarkSent(e.client_msg_id, Int(ack, "seq"));
     ApplyEntry(ack, false);
     reported_state_[Int(ack, "seq")] = "sent";
-    Emit({{"@type", "message_state"}, {"conversation_id", e.conversation_id}, {"client_msg_id", e.client_msg_id},
-          {"seq", Int(ack, "seq")}, {"state", "sent"}});
+    Emit({{"@type", "message_state"},
+          {"conversation_id", e.conversation_id},
+          {"client_msg_id", e.client_msg_id},
+          {"seq", Int(ack, "seq")},
+          {"state", "sent"}});
     UpdateOutgoingStates(e.conversation_id);
   });
 }
@@ -586,8 +601,11 @@ void ClientCore::ApplyEntry(const Json& entry, bool live) {
       auto out = store_->FindOutbox(id);
       if (out && out->state == "pending") {
         store_->MarkSent(id, Int(entry, "seq"));
-        Emit({{"@type", "message_state"}, {"conversation_id", Int(entry, "conversation_id")},
-              {"client_msg_id", id}, {"seq", Int(entry, "seq")}, {"state", "sent"}});
+        Emit({{"@type", "message_state"},
+              {"conversation_id", Int(entry, "conversation_id")},
+              {"client_msg_id", id},
+              {"seq", Int(entry, "seq")},
+              {"state", "sent"}});
       }
     }
   }
@@ -609,8 +627,11 @@ void ClientCore::AckDelivered() {
 void ClientCore::ApplyReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read, bool live) {
   store_->SetReceipt(conversation_id, user_id, delivered, read);
   if (live) {
-    Emit({{"@type", "receipt"}, {"conversation_id", conversation_id}, {"user_id", user_id},
-          {"delivered_seq", delivered}, {"read_seq", read}});
+    Emit({{"@type", "receipt"},
+          {"conversation_id", conversation_id},
+          {"user_id", user_id},
+          {"delivered_seq", delivered},
+          {"read_seq", read}});
   }
   if (user_id != user_id_) UpdateOutgoingStates(conversation_id);
 }
@@ -622,8 +643,11 @@ void ClientCore::UpdateOutgoingStates(int64_t conversation_id) {
     auto& told = reported_state_[e.seq];
     if (told == state) continue;
     told = state;
-    Emit({{"@type", "message_state"}, {"conversation_id", conversation_id}, {"client_msg_id", e.client_msg_id},
-          {"seq", e.seq}, {"state", state}});
+    Emit({{"@type", "message_state"},
+          {"conversation_id", conversation_id},
+          {"client_msg_id", e.client_msg_id},
+          {"seq", e.seq},
+          {"state", state}});
   }
 }
 

@@ -91,7 +91,8 @@ std::optional<std::string> LocalStore::Get(const std::string& key) {
 }
 
 void LocalStore::Put(const std::string& key, const std::string& value) {
-  auto s = db_->Prepare("INSERT INTO kv(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  auto s =
+      db_->Prepare("INSERT INTO kv(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
   s.Bind(1, key).Bind(2, value);
   Check(s.Run());
 }
@@ -103,13 +104,15 @@ void LocalStore::Erase(const std::string& key) {
 }
 
 void LocalStore::ClearSyncedState() {
-  Check(db_->Exec("DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; "
-                  "DELETE FROM kv WHERE key = 'sync_token' OR key = 'pts';"));
+  Check(
+      db_->Exec("DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; "
+                "DELETE FROM kv WHERE key = 'sync_token' OR key = 'pts';"));
 }
 
 void LocalStore::ClearAll() {
-  Check(db_->Exec("DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; DELETE FROM kv; "
-                  "DELETE FROM outbox;"));
+  Check(
+      db_->Exec("DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; DELETE FROM kv; "
+                "DELETE FROM outbox;"));
 }
 
 void LocalStore::UpsertConversation(const json::object& c, const std::string& my_role) {
@@ -120,8 +123,12 @@ void LocalStore::UpsertConversation(const json::object& c, const std::string& my
       "my_role = CASE WHEN excluded.my_role = '' THEN my_role ELSE excluded.my_role END, "
       "last_activity = max(last_activity, excluded.last_activity)");
   const json::value* large = c.if_contains("large");
-  s.Bind(1, Int(c, "id")).Bind(2, Str(c, "kind")).Bind(3, Str(c, "title")).Bind(4, Int(c, "last_seq"))
-      .Bind(5, int64_t{large && large->is_bool() && large->as_bool()}).Bind(6, my_role)
+  s.Bind(1, Int(c, "id"))
+      .Bind(2, Str(c, "kind"))
+      .Bind(3, Str(c, "title"))
+      .Bind(4, Int(c, "last_seq"))
+      .Bind(5, int64_t{large && large->is_bool() && large->as_bool()})
+      .Bind(6, my_role)
       .Bind(7, Int(c, "last_activity"));
   Check(s.Run());
 }
@@ -148,8 +155,14 @@ json::array LocalStore::Conversations(int64_t me) {
     auto row = s.Step();
     if (!row.ok() || !*row) break;
     int64_t id = s.Int(0), read_seq = s.Int(7);
-    json::object c{{"id", id},        {"kind", s.Text(1)},     {"title", s.Text(2)},       {"last_seq", s.Int(3)},
-                   {"large", s.Int(4) != 0}, {"my_role", s.Text(5)}, {"last_activity", s.Int(6)}, {"read_seq", read_seq}};
+    json::object c{{"id", id},
+                   {"kind", s.Text(1)},
+                   {"title", s.Text(2)},
+                   {"last_seq", s.Int(3)},
+                   {"large", s.Int(4) != 0},
+                   {"my_role", s.Text(5)},
+                   {"last_activity", s.Int(6)},
+                   {"read_seq", read_seq}};
     c["last_message"] = s.IsNull(8) ? json::value(nullptr) : json::parse(s.Text(8));
     // Unread as the server counts it: others' messages after my read mark, not deleted.
     auto u = db_->Prepare(
@@ -177,28 +190,43 @@ void LocalStore::ApplyEntry(const json::object& e) {
     return v && v->is_int64() ? std::optional<int64_t>(v->as_int64()) : std::nullopt;
   };
   const json::value* deleted = e.if_contains("deleted");
-  s.Bind(1, conv).Bind(2, seq).Bind(3, kind).Bind(4, Int(e, "sender_id")).Bind(5, Str(e, "client_msg_id"))
-      .Bind(6, Str(e, "text")).Bind(7, opt("reply_to")).Bind(8, opt("target_seq")).Bind(9, Int(e, "created_at"))
-      .Bind(10, opt("edited_at")).Bind(11, int64_t{deleted && deleted->is_bool() && deleted->as_bool()})
+  s.Bind(1, conv)
+      .Bind(2, seq)
+      .Bind(3, kind)
+      .Bind(4, Int(e, "sender_id"))
+      .Bind(5, Str(e, "client_msg_id"))
+      .Bind(6, Str(e, "text"))
+      .Bind(7, opt("reply_to"))
+      .Bind(8, opt("target_seq"))
+      .Bind(9, Int(e, "created_at"))
+      .Bind(10, opt("edited_at"))
+      .Bind(11, int64_t{deleted && deleted->is_bool() && deleted->as_bool()})
       .Bind(12, json::serialize(e));
   Check(s.Run());
   // Events change the message they are about.
   auto target = opt("target_seq");
   if (kind == "edit" && target) {
-    auto u = db_->Prepare("UPDATE entries SET text = ?, edited_at = ?, "
-                          "json = json_set(json, '$.text', ?, '$.edited_at', ?) WHERE conversation_id = ? AND seq = ?");
-    u.Bind(1, Str(e, "text")).Bind(2, Int(e, "created_at")).Bind(3, Str(e, "text")).Bind(4, Int(e, "created_at"))
-        .Bind(5, conv).Bind(6, *target);
+    auto u = db_->Prepare(
+        "UPDATE entries SET text = ?, edited_at = ?, "
+        "json = json_set(json, '$.text', ?, '$.edited_at', ?) WHERE conversation_id = ? AND seq = ?");
+    u.Bind(1, Str(e, "text"))
+        .Bind(2, Int(e, "created_at"))
+        .Bind(3, Str(e, "text"))
+        .Bind(4, Int(e, "created_at"))
+        .Bind(5, conv)
+        .Bind(6, *target);
     Check(u.Run());
   } else if (kind == "delete" && target) {
-    auto u = db_->Prepare("UPDATE entries SET text = '', deleted = 1, "
-                          "json = json_set(json_remove(json, '$.text'), '$.deleted', json('true')) "
-                          "WHERE conversation_id = ? AND (seq = ? OR (target_seq = ? AND kind IN ('edit','reaction')))");
+    auto u = db_->Prepare(
+        "UPDATE entries SET text = '', deleted = 1, "
+        "json = json_set(json_remove(json, '$.text'), '$.deleted', json('true')) "
+        "WHERE conversation_id = ? AND (seq = ? OR (target_seq = ? AND kind IN ('edit','reaction')))");
     u.Bind(1, conv).Bind(2, *target).Bind(3, *target);
     Check(u.Run());
   }
-  auto c = db_->Prepare("UPDATE conversations SET last_seq = max(last_seq, ?), last_activity = max(last_activity, ?) "
-                        "WHERE id = ?");
+  auto c = db_->Prepare(
+      "UPDATE conversations SET last_seq = max(last_seq, ?), last_activity = max(last_activity, ?) "
+      "WHERE id = ?");
   c.Bind(1, seq).Bind(2, Int(e, "created_at")).Bind(3, conv);
   Check(c.Run());
 }
@@ -253,28 +281,33 @@ void LocalStore::ReplaceMembers(int64_t conversation_id, const json::array& memb
         "INSERT INTO receipts(conversation_id, user_id, delivered_seq, read_seq, role) VALUES(?,?,?,?,?) "
         "ON CONFLICT(conversation_id, user_id) DO UPDATE SET role = excluded.role, "
         "delivered_seq = max(delivered_seq, excluded.delivered_seq), read_seq = max(read_seq, excluded.read_seq)");
-    s.Bind(1, conversation_id).Bind(2, Int(o, "user_id")).Bind(3, Int(o, "delivered_seq")).Bind(4, Int(o, "read_seq"))
+    s.Bind(1, conversation_id)
+        .Bind(2, Int(o, "user_id"))
+        .Bind(3, Int(o, "delivered_seq"))
+        .Bind(4, Int(o, "read_seq"))
         .Bind(5, Str(o, "role"));
     Check(s.Run());
   }
 }
 
 json::array LocalStore::Members(int64_t conversation_id) {
-  auto s = db_->Prepare("SELECT user_id, role, delivered_seq, read_seq FROM receipts "
-                        "WHERE conversation_id = ? AND role != '' ORDER BY user_id");
+  auto s = db_->Prepare(
+      "SELECT user_id, role, delivered_seq, read_seq FROM receipts "
+      "WHERE conversation_id = ? AND role != '' ORDER BY user_id");
   s.Bind(1, conversation_id);
   json::array out;
   for (;;) {
     auto row = s.Step();
     if (!row.ok() || !*row) return out;
-    out.push_back(json::object{{"user_id", s.Int(0)}, {"role", s.Text(1)}, {"delivered_seq", s.Int(2)},
-                               {"read_seq", s.Int(3)}});
+    out.push_back(
+        json::object{{"user_id", s.Int(0)}, {"role", s.Text(1)}, {"delivered_seq", s.Int(2)}, {"read_seq", s.Int(3)}});
   }
 }
 
 std::pair<int64_t, int64_t> LocalStore::OthersWatermarks(int64_t conversation_id, int64_t me) {
-  auto s = db_->Prepare("SELECT coalesce(max(delivered_seq), 0), coalesce(max(read_seq), 0) FROM receipts "
-                        "WHERE conversation_id = ? AND user_id != ?");
+  auto s = db_->Prepare(
+      "SELECT coalesce(max(delivered_seq), 0), coalesce(max(read_seq), 0) FROM receipts "
+      "WHERE conversation_id = ? AND user_id != ?");
   s.Bind(1, conversation_id).Bind(2, me);
   auto row = s.Step();
   if (!row.ok() || !*row) return {0, 0};
@@ -282,8 +315,9 @@ std::pair<int64_t, int64_t> LocalStore::OthersWatermarks(int64_t conversation_id
 }
 
 void LocalStore::AddToOutbox(const OutboxEntry& e) {
-  auto s = db_->Prepare("INSERT INTO outbox(client_msg_id, conversation_id, text, reply_to, state, created) "
-                        "VALUES(?,?,?,?, 'pending', (SELECT coalesce(max(created), 0) + 1 FROM outbox))");
+  auto s = db_->Prepare(
+      "INSERT INTO outbox(client_msg_id, conversation_id, text, reply_to, state, created) "
+      "VALUES(?,?,?,?, 'pending', (SELECT coalesce(max(created), 0) + 1 FROM outbox))");
   s.Bind(1, e.client_msg_id).Bind(2, e.conversation_id).Bind(3, e.text).Bind(4, e.reply_to);
   Check(s.Run());
 }

@@ -22,12 +22,10 @@ AccountService::AccountService(Store& store, ThreadPool& hash_pool, const auth::
   if (dummy.ok()) dummy_hash_ = *dummy;
 }
 
-void AccountService::Register(std::string handle, std::string password,
-                              std::function<void(Result<User>)> done) {
+void AccountService::Register(std::string handle, std::string password, std::function<void(Result<User>)> done) {
   if (auto st = chat::CheckHandle(handle); !st.ok()) return done(st.take_error());
   if (auto st = auth::CheckPasswordPolicy(password); !st.ok()) return done(st.take_error());
-  bool queued = hash_pool_.Submit([this, handle = std::move(handle), password = std::move(password),
-                                   done]() mutable {
+  bool queued = hash_pool_.Submit([this, handle = std::move(handle), password = std::move(password), done]() mutable {
     auto hash = auth::HashPassword(password, options_.password_params);
     if (!hash.ok()) return done(hash.take_error());
     User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
@@ -41,8 +39,8 @@ void AccountService::Register(std::string handle, std::string password,
   if (!queued) done(Busy());
 }
 
-void AccountService::Login(std::string handle, std::string password, std::string device,
-                           std::string address, std::function<void(Result<LoginResult>)> done) {
+void AccountService::Login(std::string handle, std::string password, std::string device, std::string address,
+                           std::function<void(Result<LoginResult>)> done) {
   if (handle.empty() || password.empty()) return done(BadRequest("handle and password are required"));
   if (device.size() > 128) return done(BadRequest("device name is too long"));
   int64_t now = clock_.NowMs();
@@ -55,8 +53,7 @@ void AccountService::Login(std::string handle, std::string password, std::string
   }
   store_.ReadResult<std::optional<User>>(
       [handle](StoreTxn& txn) { return txn.FindUserByHandle(handle); },
-      [=, this, password = std::move(password), device = std::move(device)](
-          Result<std::optional<User>> found) mutable {
+      [=, this, password = std::move(password), device = std::move(device)](Result<std::optional<User>> found) mutable {
         if (!found.ok()) return done(found.take_error());
         bool queued = hash_pool_.Submit([=, this, user = std::move(*found)]() mutable {
           bool good = auth::VerifyPassword(user ? user->password_hash : dummy_hash_, password) && user;
@@ -72,10 +69,8 @@ void AccountService::Login(std::string handle, std::string password, std::string
       });
 }
 
-void AccountService::StartSession(const User& user, std::string device,
-                                  std::function<void(Result<LoginResult>)> done) {
-  Session session{ids_.Next(), user.id, device.empty() ? "unnamed" : std::move(device), false,
-                  clock_.NowMs()};
+void AccountService::StartSession(const User& user, std::string device, std::function<void(Result<LoginResult>)> done) {
+  Session session{ids_.Next(), user.id, device.empty() ? "unnamed" : std::move(device), false, clock_.NowMs()};
   std::string refresh = auth::NewRefreshToken();
   RefreshTokenRecord record{auth::HashRefreshToken(refresh), session.id, false};
   store_.Write(
@@ -138,7 +133,10 @@ void AccountService::ForgetSession(SessionId session) {
   int64_t now = clock_.NowSeconds();
   std::lock_guard lock(revoked_mu_);
   for (auto it = revoked_.begin(); it != revoked_.end();) {
-    if (it->second < now) it = revoked_.erase(it); else ++it;
+    if (it->second < now)
+      it = revoked_.erase(it);
+    else
+      ++it;
   }
   // Every access token of the session has expired by then (with the leeway).
   revoked_[session] = now + tokens_.max_lifetime_seconds();

@@ -6,8 +6,8 @@
 
 #include <functional>
 #include <mutex>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 
 #include "accounts/login_throttle.h"
 #include "auth/access_token.h"
@@ -35,8 +35,8 @@ struct AccountOptions {
 
 class AccountService {
  public:
-  AccountService(Store& store, ThreadPool& hash_pool, const auth::AccessTokenCodec& tokens,
-                 IdGenerator& ids, const Clock& clock, AccountOptions options);
+  AccountService(Store& store, ThreadPool& hash_pool, const auth::AccessTokenCodec& tokens, IdGenerator& ids,
+                 const Clock& clock, AccountOptions options);
 
   void Register(std::string handle, std::string password, std::function<void(Result<User>)> done);
   void Login(std::string handle, std::string password, std::string device, std::string address,
@@ -51,7 +51,7 @@ class AccountService {
   // refused at once, not only when they expire.
   Result<auth::AccessClaims> Authenticate(std::string_view access_token) const;
 
- // Refuses the session's access tokens from now on (it ended, here or on
+  // Refuses the session's access tokens from now on (it ended, here or on
   // another node of a cluster).
   void ForgetSession(SessionId session);
 

@@ -35,7 +35,10 @@ void LoginThrottle::RecordSuccess(const std::string& key) {
 
 void LoginThrottle::EvictExpired(int64_t now_ms) {
   for (auto it = entries_.begin(); it != entries_.end();) {
-    if (now_ms - it->second.window_start >= window_ms_) it = entries_.erase(it); else ++it;
+    if (now_ms - it->second.window_start >= window_ms_)
+      it = entries_.erase(it);
+    else
+      ++it;
   }
 }
 

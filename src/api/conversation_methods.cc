@@ -52,27 +52,30 @@ void Dispatcher::GetConversation(const Caller& c, ConversationParams p, Reply re
 }
 
 void Dispatcher::Rename(const Caller& c, RenameParams p, Reply reply) {
-  WriteConversation(c, d_.store.For(p.conversation_id),
-                     [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
-                       return chat::Rename(txn, ctx, limits, p.conversation_id, p.title);
-                     },
-                     std::move(reply));
+  WriteConversation(
+      c, d_.store.For(p.conversation_id),
+      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+        return chat::Rename(txn, ctx, limits, p.conversation_id, p.title);
+      },
+      std::move(reply));
 }
 
 void Dispatcher::AddMembers(const Caller& c, AddMembersParams p, Reply reply) {
-  WriteConversation(c, d_.store.For(p.conversation_id),
-                     [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
-                       return chat::AddMembers(txn, ctx, limits, p.conversation_id, p.user_ids, p.role);
-                     },
-                     std::move(reply));
+  WriteConversation(
+      c, d_.store.For(p.conversation_id),
+      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+        return chat::AddMembers(txn, ctx, limits, p.conversation_id, p.user_ids, p.role);
+      },
+      std::move(reply));
 }
 
 void Dispatcher::RemoveMember(const Caller& c, RemoveMemberParams p, Reply reply) {
-  WriteConversation(c, d_.store.For(p.conversation_id),
-                     [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
-                       return chat::RemoveMember(txn, ctx, limits, p.conversation_id, p.user_id);
-                     },
-                     std::move(reply));
+  WriteConversation(
+      c, d_.store.For(p.conversation_id),
+      [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
+        return chat::RemoveMember(txn, ctx, limits, p.conversation_id, p.user_id);
+      },
+      std::move(reply));
 }
 
 void Dispatcher::Leave(const Caller& c, ConversationParams p, Reply reply) {
@@ -80,11 +83,12 @@ void Dispatcher::Leave(const Caller& c, ConversationParams p, Reply reply) {
 }
 
 void Dispatcher::SetRole(const Caller& c, SetRoleParams p, Reply reply) {
-  WriteConversation(c, d_.store.For(p.conversation_id),
-                     [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
-                       return chat::ChangeRole(txn, ctx, limits, p.conversation_id, p.user_id, p.role);
-                     },
-                     std::move(reply));
+  WriteConversation(
+      c, d_.store.For(p.conversation_id),
+      [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
+        return chat::ChangeRole(txn, ctx, limits, p.conversation_id, p.user_id, p.role);
+      },
+      std::move(reply));
 }
 
 void Dispatcher::WriteConversation(const Caller& c, WriteKey key,

@@ -34,7 +34,7 @@ namespace natter::api {
 struct Method;
 
 struct Caller {
-  UserId user = 0;          // 0 before authentication
+  UserId user = 0;  // 0 before authentication
   SessionId session = 0;
   uint64_t connection = 0;  // the WebSocket connection, 0 for HTTP
   std::string address;      // the client's address, for login throttling

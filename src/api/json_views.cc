@@ -29,14 +29,22 @@ json::object ToJson(const Message& m) {
 }
 
 json::object ToJson(const Member& m) {
-  return {{"user_id", m.user_id},   {"role", RoleName(m.role)},         {"joined_at", m.joined_at},
-          {"read_seq", m.read_seq}, {"delivered_seq", m.delivered_seq}};
+  return {{"user_id", m.user_id},
+          {"role", RoleName(m.role)},
+          {"joined_at", m.joined_at},
+          {"read_seq", m.read_seq},
+          {"delivered_seq", m.delivered_seq}};
 }
 
 json::object ToJson(const Conversation& c) {
-  return {{"id", c.id},           {"kind", KindName(c.kind)},     {"title", c.title},
-          {"created_by", c.created_by}, {"created_at", c.created_at}, {"last_seq", c.last_seq},
-          {"last_activity", c.last_activity}, {"large", c.large}};
+  return {{"id", c.id},
+          {"kind", KindName(c.kind)},
+          {"title", c.title},
+          {"created_by", c.created_by},
+          {"created_at", c.created_at},
+          {"last_seq", c.last_seq},
+          {"last_activity", c.last_activity},
+          {"large", c.large}};
 }
 
 json::object ToJson(const chat::ConversationView& v) {
@@ -98,8 +106,6 @@ json::object ToJson(const chat::ReceiptCounts& r) {
   return {{"seq", r.seq}, {"members", r.members}, {"delivered", r.delivered}, {"read", r.read}};
 }
 
-json::object ErrorJson(const Error& e) {
-  return {{"code", ErrorCodeName(e.code)}, {"message", e.message}};
-}
+json::object ErrorJson(const Error& e) { return {{"code", ErrorCodeName(e.code)}, {"message", e.message}}; }
 
 }  // namespace natter::api

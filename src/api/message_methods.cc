@@ -19,8 +19,7 @@ namespace {
 constexpr int64_t kTypingExpiresMs = 6000;
 
 int64_t MonotonicUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -63,27 +62,30 @@ void Dispatcher::History(const Caller& c, HistoryParams p, Reply reply) {
 }
 
 void Dispatcher::Edit(const Caller& c, EditParams p, Reply reply) {
-  ChangeMessage(c, p.conversation_id,
-                [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
-                  return chat::EditMessage(txn, ctx, limits, p.conversation_id, p.seq, p.text);
-                },
-                std::move(reply));
+  ChangeMessage(
+      c, p.conversation_id,
+      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+        return chat::EditMessage(txn, ctx, limits, p.conversation_id, p.seq, p.text);
+      },
+      std::move(reply));
 }
 
 void Dispatcher::Delete(const Caller& c, MessageParams p, Reply reply) {
-  ChangeMessage(c, p.conversation_id,
-                [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
-                  return chat::DeleteMessage(txn, ctx, limits, p.conversation_id, p.seq);
-                },
-                std::move(reply));
+  ChangeMessage(
+      c, p.conversation_id,
+      [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
+        return chat::DeleteMessage(txn, ctx, limits, p.conversation_id, p.seq);
+      },
+      std::move(reply));
 }
 
 void Dispatcher::React(const Caller& c, ReactParams p, Reply reply) {
-  ChangeMessage(c, p.conversation_id,
-                [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
-                  return chat::React(txn, ctx, limits, p.conversation_id, p.seq, p.emoji);
-                },
-                std::move(reply));
+  ChangeMessage(
+      c, p.conversation_id,
+      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+        return chat::React(txn, ctx, limits, p.conversation_id, p.seq, p.emoji);
+      },
+      std::move(reply));
 }
 
 void Dispatcher::ChangeMessage(const Caller& c, ConversationId id, std::function<Result<chat::Appended>(StoreTxn&)> op,
@@ -157,8 +159,8 @@ void Dispatcher::Typing(const Caller& c, ConversationParams p, Reply reply) {
         if (r->empty()) return;
         Event event;
         event.conversation_id = id;
-        event.payload = Frame({{"type", "typing"}, {"conversation_id", id}, {"user_id", user},
-                               {"expires_in_ms", kTypingExpiresMs}});
+        event.payload = Frame(
+            {{"type", "typing"}, {"conversation_id", id}, {"user_id", user}, {"expires_in_ms", kTypingExpiresMs}});
         for (const auto& m : *r) {
           if (m.user_id != user) event.recipients.push_back(EventRecipient{m.user_id, 0});
         }

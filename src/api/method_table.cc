@@ -34,8 +34,7 @@ constexpr auto kAnswer = OnSocket::kAnswer;
 const std::vector<Method>& Table() {
   using D = Dispatcher;
   static const std::vector<Method> table = {
-      Row<RegisterParams, &D::Register>("auth.register", kPublic, kRequest, kAnswer,
-                                        {{"POST", "/v1/auth/register"}}),
+      Row<RegisterParams, &D::Register>("auth.register", kPublic, kRequest, kAnswer, {{"POST", "/v1/auth/register"}}),
       Row<LoginParams, &D::Login>("auth.login", kPublic, kRequest, kAnswer, {{"POST", "/v1/auth/login"}}),
       Row<RefreshParams, &D::Refresh>("auth.refresh", kPublic, kRequest, kAnswer, {{"POST", "/v1/auth/refresh"}}),
       Row<NoParams, &D::Logout>("auth.logout", kUser, kRequest, kAnswer, {{"POST", "/v1/auth/logout"}}),
@@ -78,8 +77,7 @@ const std::vector<Method>& Table() {
       Row<SyncParams, &D::Sync>("sync", kUser, kRequest, OnSocket::kHoldEvents, {{"GET", "/v1/sync"}}),
       Row<PresenceQueryParams, &D::GetPresence>("presence.get", kUser, kRequest, kAnswer,
                                                 {{"POST", "/v1/presence/query"}}),
-      Row<SetPresenceParams, &D::SetPresence>("presence.set", kUser, kRequest, kAnswer,
-                                              {{"PUT", "/v1/me/presence"}}),
+      Row<SetPresenceParams, &D::SetPresence>("presence.set", kUser, kRequest, kAnswer, {{"PUT", "/v1/me/presence"}}),
       // WebSocket only, served before or beside the rest (docs/protocol.md section 6).
       Method{"auth", kPublic, kRequest, OnSocket::kAuthenticate, {}},
       Row<NoParams, &D::Ping>("ping", kPublic, kRequest, kAnswer, {}),

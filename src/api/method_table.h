@@ -34,9 +34,9 @@ enum class RateClass {
 
 // How the WebSocket connection takes part, beyond passing the request on.
 enum class OnSocket {
-  kAnswer,         // answer it
-  kAuthenticate,   // `auth`: the connection authenticates itself
-  kHoldEvents,     // `sync`: live events are held until the catch-up is written
+  kAnswer,        // answer it
+  kAuthenticate,  // `auth`: the connection authenticates itself
+  kHoldEvents,    // `sync`: live events are held until the catch-up is written
 };
 
 struct HttpRoute {

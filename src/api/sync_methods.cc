@@ -47,9 +47,9 @@ void Dispatcher::Sync(const Caller& c, SyncParams p, Reply reply) {
         return chat::CatchUp(txn, ctx, limits, *shared_since, partition);
       },
       [this, reply = std::move(reply), user = c.user, shared_since](std::vector<Result<chat::SyncResult>> parts) {
-        auto r = chat::MergeCatchUps(std::move(parts), *shared_since,
-                                     [this](ConversationId id) { return d_.store.PartitionOf(id); },
-                                     static_cast<size_t>(d_.limits.max_sync_conversations));
+        auto r = chat::MergeCatchUps(
+            std::move(parts), *shared_since, [this](ConversationId id) { return d_.store.PartitionOf(id); },
+            static_cast<size_t>(d_.limits.max_sync_conversations));
         if (!r.ok()) return reply(r.take_error());
         if (r->resync_required) return reply(ResyncRequired(r->reason));
         json::array conversations;

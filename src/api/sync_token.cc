@@ -18,8 +18,7 @@ std::string Mac(const auth::SigningKey& key, std::string_view signed_part) {
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_state state;
   crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.secret.data()), key.secret.size());
-  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(signed_part.data()),
-                                signed_part.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size());
   crypto_auth_hmacsha256_final(&state, mac);
   return std::string(reinterpret_cast<const char*>(mac), sizeof(mac));
 }

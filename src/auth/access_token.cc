@@ -18,9 +18,7 @@ namespace {
 constexpr std::string_view kAlgorithm = "HS256";
 constexpr size_t kJtiRandomBytes = 16;
 
-Error Invalid(std::string_view reason) {
-  return Unauthorized("invalid token: " + std::string(reason));
-}
+Error Invalid(std::string_view reason) { return Unauthorized("invalid token: " + std::string(reason)); }
 
 std::string HmacSha256(std::string_view key, std::string_view message) {
   EnsureSodiumInitialized();
@@ -28,19 +26,14 @@ std::string HmacSha256(std::string_view key, std::string_view message) {
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   // The streaming API accepts keys of any length, unlike
   // crypto_auth_hmacsha256() which wants exactly 32 bytes.
-  crypto_auth_hmacsha256_init(
-      &state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  crypto_auth_hmacsha256_update(
-      &state, reinterpret_cast<const unsigned char*>(message.data()),
-      message.size());
+  crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
+  crypto_auth_hmacsha256_update(&state, reinterpret_cast<const unsigned char*>(message.data()), message.size());
   crypto_auth_hmacsha256_final(&state, mac);
   sodium_memzero(&state, sizeof state);  // it holds key-derived pads
   return std::string(reinterpret_cast<const char*>(mac), sizeof mac);
 }
 
-std::string_view View(const boost::json::string& s) {
-  return std::string_view(s.data(), s.size());
-}
+std::string_view View(const boost::json::string& s) { return std::string_view(s.data(), s.size()); }
 
 // Decodes one base64url segment into a JSON object. Any decoding or parsing
 // problem yields nullopt; boost::json's error_code overload does not throw on
@@ -63,8 +56,7 @@ std::optional<boost::json::object> DecodeJsonObject(std::string_view segment) {
 }
 
 // The string member `name`, or nullopt if it is absent or not a string.
-std::optional<std::string_view> StringMember(const boost::json::object& object,
-                                             std::string_view name) {
+std::optional<std::string_view> StringMember(const boost::json::object& object, std::string_view name) {
   const boost::json::value* value = object.if_contains(name);
   if (value == nullptr || !value->is_string()) return std::nullopt;
   return View(value->get_string());
@@ -73,8 +65,7 @@ std::optional<std::string_view> StringMember(const boost::json::object& object,
 // The integer member `name`, or nullopt if it is absent or not an integer
 // that fits int64. Fractional NumericDates are legal in RFC 7519 but we never
 // issue them, so they are refused rather than rounded.
-std::optional<int64_t> IntMember(const boost::json::object& object,
-                                 std::string_view name) {
+std::optional<int64_t> IntMember(const boost::json::object& object, std::string_view name) {
   const boost::json::value* value = object.if_contains(name);
   if (value == nullptr || !value->is_int64()) return std::nullopt;
   return value->get_int64();
@@ -120,8 +111,7 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
 // Validates the header and returns the key it names. Only the members we
 // issue are allowed: extension members such as "crit" or key-carrying ones
 // such as "jku"/"jwk"/"x5u" would let a token steer its own verification.
-Result<const SigningKey*> CheckHeader(const boost::json::object& header,
-                                      const KeyRing& keys) {
+Result<const SigningKey*> CheckHeader(const boost::json::object& header, const KeyRing& keys) {
   for (const auto& member : header) {
     const std::string_view name(member.key().data(), member.key().size());
     if (name != "alg" && name != "typ" && name != "kid") {
@@ -146,8 +136,7 @@ Result<const SigningKey*> CheckHeader(const boost::json::object& header,
 
 }  // namespace
 
-AccessTokenCodec::AccessTokenCodec(const KeyRing& keys, TokenPolicy policy)
-    : keys_(keys), policy_(std::move(policy)) {
+AccessTokenCodec::AccessTokenCodec(const KeyRing& keys, TokenPolicy policy) : keys_(keys), policy_(std::move(policy)) {
   if (policy_.ttl_seconds <= 0) {
     throw std::invalid_argument("access token ttl must be positive");
   }
@@ -156,11 +145,9 @@ AccessTokenCodec::AccessTokenCodec(const KeyRing& keys, TokenPolicy policy)
   }
 }
 
-std::string AccessTokenCodec::Issue(int64_t user_id, int64_t session_id,
-                                    int64_t now) const {
+std::string AccessTokenCodec::Issue(int64_t user_id, int64_t session_id, int64_t now) const {
   const SigningKey& key = keys_.current();
-  const boost::json::object header{
-      {"alg", kAlgorithm}, {"typ", "JWT"}, {"kid", key.kid}};
+  const boost::json::object header{{"alg", kAlgorithm}, {"typ", "JWT"}, {"kid", key.kid}};
   const boost::json::object payload{
       {"iss", policy_.issuer},
       {"aud", policy_.audience},
@@ -180,46 +167,39 @@ std::string AccessTokenCodec::Issue(int64_t user_id, int64_t session_id,
   return token;
 }
 
-Result<AccessClaims> AccessTokenCodec::Verify(std::string_view token,
-                                              int64_t now) const {
+Result<AccessClaims> AccessTokenCodec::Verify(std::string_view token, int64_t now) const {
   if (token.size() > kMaxAccessTokenBytes) return Invalid("too long");
 
   // Compact form: exactly three segments separated by two dots.
   const size_t first_dot = token.find('.');
   if (first_dot == std::string_view::npos) return Invalid("malformed");
   const size_t second_dot = token.find('.', first_dot + 1);
-  if (second_dot == std::string_view::npos ||
-      token.find('.', second_dot + 1) != std::string_view::npos) {
+  if (second_dot == std::string_view::npos || token.find('.', second_dot + 1) != std::string_view::npos) {
     return Invalid("malformed");
   }
   const std::string_view header_segment = token.substr(0, first_dot);
-  const std::string_view payload_segment =
-      token.substr(first_dot + 1, second_dot - first_dot - 1);
+  const std::string_view payload_segment = token.substr(first_dot + 1, second_dot - first_dot - 1);
   const std::string_view signature_segment = token.substr(second_dot + 1);
   const std::string_view signing_input = token.substr(0, second_dot);
 
   // The header must be read to choose the key, but it only selects among
   // keys we hold and an algorithm we fixed; nothing else is read from the
   // token before the signature checks out.
-  const std::optional<boost::json::object> header =
-      DecodeJsonObject(header_segment);
+  const std::optional<boost::json::object> header = DecodeJsonObject(header_segment);
   if (!header) return Invalid("malformed");
   NATTER_TRY(const SigningKey* key, CheckHeader(*header, keys_));
 
-  const std::optional<std::string> signature =
-      Base64UrlDecode(signature_segment);
+  const std::optional<std::string> signature = Base64UrlDecode(signature_segment);
   const std::string expected = HmacSha256(key->secret, signing_input);
   // The lengths are public; the comparison of the bytes is constant-time so
   // response timing reveals nothing about the expected MAC.
   if (!signature || signature->size() != expected.size() ||
-      sodium_memcmp(signature->data(), expected.data(), expected.size()) !=
-          0) {
+      sodium_memcmp(signature->data(), expected.data(), expected.size()) != 0) {
     return Invalid("bad signature");
   }
 
   // From here on the payload is authentic: it was produced by us.
-  const std::optional<boost::json::object> claims =
-      DecodeJsonObject(payload_segment);
+  const std::optional<boost::json::object> claims = DecodeJsonObject(payload_segment);
   if (!claims) return Invalid("malformed");
 
   const std::optional<std::string_view> issuer = StringMember(*claims, "iss");

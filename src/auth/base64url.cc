@@ -5,8 +5,7 @@
 namespace natter::auth {
 namespace {
 
-constexpr char kAlphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 // The 6-bit value of a base64url character, or -1 for anything else.
 int DecodeChar(char c) {
@@ -18,9 +17,7 @@ int DecodeChar(char c) {
   return -1;
 }
 
-uint32_t Byte(std::string_view bytes, size_t i) {
-  return static_cast<unsigned char>(bytes[i]);
-}
+uint32_t Byte(std::string_view bytes, size_t i) { return static_cast<unsigned char>(bytes[i]); }
 
 }  // namespace
 
@@ -29,8 +26,7 @@ std::string Base64UrlEncode(std::string_view bytes) {
   out.reserve((bytes.size() * 4 + 2) / 3);
   size_t i = 0;
   for (; i + 3 <= bytes.size(); i += 3) {
-    const uint32_t n =
-        (Byte(bytes, i) << 16) | (Byte(bytes, i + 1) << 8) | Byte(bytes, i + 2);
+    const uint32_t n = (Byte(bytes, i) << 16) | (Byte(bytes, i + 1) << 8) | Byte(bytes, i + 2);
     out.push_back(kAlphabet[(n >> 18) & 63]);
     out.push_back(kAlphabet[(n >> 12) & 63]);
     out.push_back(kAlphabet[(n >> 6) & 63]);

@@ -29,9 +29,7 @@ constexpr off_t kMaxKeyFileBytes = 1 << 20;
 
 std::string ToHex(std::string_view bytes) {
   std::string hex(bytes.size() * 2 + 1, '\0');
-  sodium_bin2hex(hex.data(), hex.size(),
-                 reinterpret_cast<const unsigned char*>(bytes.data()),
-                 bytes.size());
+  sodium_bin2hex(hex.data(), hex.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   hex.pop_back();  // sodium_bin2hex's terminating NUL
   return hex;
 }
@@ -86,16 +84,13 @@ std::string ReadWholeFile(int fd, const std::string& path) {
   return text;
 }
 
-std::vector<SigningKey> ParseKeyFile(std::string_view text,
-                                     const std::string& path) {
+std::vector<SigningKey> ParseKeyFile(std::string_view text, const std::string& path) {
   boost::system::error_code ec;
   const boost::json::value root = boost::json::parse(text, ec);
   if (ec) Fail(path, "not valid JSON");
   const boost::json::object* object = root.if_object();
-  const boost::json::value* keys_value =
-      object ? object->if_contains("keys") : nullptr;
-  const boost::json::array* keys =
-      keys_value ? keys_value->if_array() : nullptr;
+  const boost::json::value* keys_value = object ? object->if_contains("keys") : nullptr;
+  const boost::json::array* keys = keys_value ? keys_value->if_array() : nullptr;
   if (keys == nullptr) Fail(path, "expected {\"keys\":[...]}");
   if (keys->empty()) Fail(path, "\"keys\" is empty");
 
@@ -103,19 +98,15 @@ std::vector<SigningKey> ParseKeyFile(std::string_view text,
   for (const boost::json::value& entry : *keys) {
     const boost::json::object* key = entry.if_object();
     const boost::json::value* kid = key ? key->if_contains("kid") : nullptr;
-    const boost::json::value* secret =
-        key ? key->if_contains("secret") : nullptr;
-    if (kid == nullptr || !kid->is_string() || secret == nullptr ||
-        !secret->is_string()) {
+    const boost::json::value* secret = key ? key->if_contains("secret") : nullptr;
+    if (kid == nullptr || !kid->is_string() || secret == nullptr || !secret->is_string()) {
       Fail(path, "each key needs string \"kid\" and \"secret\"");
     }
     const boost::json::string& secret_text = secret->get_string();
-    std::optional<std::string> raw = Base64UrlDecode(
-        std::string_view(secret_text.data(), secret_text.size()));
+    std::optional<std::string> raw = Base64UrlDecode(std::string_view(secret_text.data(), secret_text.size()));
     if (!raw) Fail(path, "a \"secret\" is not unpadded base64url");
     const boost::json::string& kid_text = kid->get_string();
-    result.push_back(
-        {std::string(kid_text.data(), kid_text.size()), std::move(*raw)});
+    result.push_back({std::string(kid_text.data(), kid_text.size()), std::move(*raw)});
   }
   return result;
 }
@@ -123,8 +114,7 @@ std::vector<SigningKey> ParseKeyFile(std::string_view text,
 std::string SerializeKeyFile(const std::vector<SigningKey>& keys) {
   boost::json::array array;
   for (const SigningKey& key : keys) {
-    array.push_back(boost::json::object{
-        {"kid", key.kid}, {"secret", Base64UrlEncode(key.secret)}});
+    array.push_back(boost::json::object{{"kid", key.kid}, {"secret", Base64UrlEncode(key.secret)}});
   }
   boost::json::object root;
   root["keys"] = std::move(array);
@@ -146,13 +136,10 @@ void WriteAll(int fd, std::string_view data, const std::string& path) {
 // see either no file or the complete file, never a partial one: the data
 // goes to a temp file in the same directory, is flushed, then renamed over
 // the final name.
-void WriteFileAtomically(const std::string& dir, const std::string& path,
-                         std::string_view contents) {
+void WriteFileAtomically(const std::string& dir, const std::string& path, std::string_view contents) {
   const std::string temp_path = path + ".tmp-" + ToHex(RandomBytes(8));
   // O_EXCL: never reuse or follow a file someone else placed there.
-  const int fd = ::open(temp_path.c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-                        0600);
+  const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) FailErrno(temp_path, "cannot create");
   try {
     FdCloser closer(fd);
@@ -203,9 +190,7 @@ const SigningKey* KeyRing::Find(std::string_view kid) const {
   return nullptr;
 }
 
-SigningKey KeyRing::GenerateKey() {
-  return {ToHex(RandomBytes(kKidRandomBytes)), RandomBytes(kSigningKeyBytes)};
-}
+SigningKey KeyRing::GenerateKey() { return {ToHex(RandomBytes(kKidRandomBytes)), RandomBytes(kSigningKeyBytes)}; }
 
 KeyRing KeyRing::LoadOrCreate(const std::string& dir) { return LoadOrCreateFile(dir + "/" + kKeyFileName); }
 

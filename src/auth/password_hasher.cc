@@ -28,17 +28,14 @@ bool ToHashBuffer(std::string_view stored_hash, HashBuffer& buffer) {
 }  // namespace
 
 PasswordParams PasswordParams::Interactive() {
-  return {crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE,
-          crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE};
+  return {crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE, crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE};
 }
 
 PasswordParams PasswordParams::Minimal() {
-  return {crypto_pwhash_argon2id_OPSLIMIT_MIN,
-          crypto_pwhash_argon2id_MEMLIMIT_MIN};
+  return {crypto_pwhash_argon2id_OPSLIMIT_MIN, crypto_pwhash_argon2id_MEMLIMIT_MIN};
 }
 
-Result<std::string> HashPassword(std::string_view password,
-                                 const PasswordParams& params) {
+Result<std::string> HashPassword(std::string_view password, const PasswordParams& params) {
   EnsureSodiumInitialized();
   if (params.ops_limit < crypto_pwhash_argon2id_OPSLIMIT_MIN ||
       params.ops_limit > crypto_pwhash_argon2id_OPSLIMIT_MAX ||
@@ -52,8 +49,7 @@ Result<std::string> HashPassword(std::string_view password,
   HashBuffer out{};
   // The algorithm is named explicitly rather than relying on libsodium's
   // default, so a library upgrade cannot silently change it.
-  if (crypto_pwhash_str_alg(out.data(), password.data(), password.size(),
-                            params.ops_limit, params.mem_limit,
+  if (crypto_pwhash_str_alg(out.data(), password.data(), password.size(), params.ops_limit, params.mem_limit,
                             crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return Internal("password hashing failed");
   }
@@ -64,20 +60,17 @@ bool VerifyPassword(std::string_view stored_hash, std::string_view password) {
   EnsureSodiumInitialized();
   HashBuffer buffer;
   if (!ToHashBuffer(stored_hash, buffer)) return false;
-  return crypto_pwhash_str_verify(buffer.data(), password.data(),
-                                  password.size()) == 0;
+  return crypto_pwhash_str_verify(buffer.data(), password.data(), password.size()) == 0;
 }
 
-bool PasswordNeedsRehash(std::string_view stored_hash,
-                         const PasswordParams& params) {
+bool PasswordNeedsRehash(std::string_view stored_hash, const PasswordParams& params) {
   EnsureSodiumInitialized();
   HashBuffer buffer;
   if (!ToHashBuffer(stored_hash, buffer)) return true;
   // The argon2id-specific check (not the generic one) also reports a hash of
   // another algorithm, such as argon2i, as needing a rehash: we want every
   // stored hash to end up as argon2id.
-  return crypto_pwhash_argon2id_str_needs_rehash(
-             buffer.data(), params.ops_limit, params.mem_limit) != 0;
+  return crypto_pwhash_argon2id_str_needs_rehash(buffer.data(), params.ops_limit, params.mem_limit) != 0;
 }
 
 Status CheckPasswordPolicy(std::string_view password) {

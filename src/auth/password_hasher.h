@@ -38,8 +38,7 @@ struct PasswordParams {
 // (out of memory), and kBadRequest if the password exceeds libsodium's limit.
 // Does not apply CheckPasswordPolicy(); callers check the policy when a
 // password is chosen, not when one is hashed.
-Result<std::string> HashPassword(std::string_view password,
-                                 const PasswordParams& params);
+Result<std::string> HashPassword(std::string_view password, const PasswordParams& params);
 
 // True only if `stored_hash` is a well-formed hash string produced from
 // `password`. A malformed stored hash yields false, never an error: the
@@ -51,8 +50,7 @@ bool VerifyPassword(std::string_view stored_hash, std::string_view password);
 // True if `stored_hash` was made with parameters other than `params` (or is
 // unreadable), so the caller should re-hash the password after a successful
 // login.
-bool PasswordNeedsRehash(std::string_view stored_hash,
-                         const PasswordParams& params);
+bool PasswordNeedsRehash(std::string_view stored_hash, const PasswordParams& params);
 
 // Policy for newly chosen passwords: 8..1024 bytes and no NUL bytes. Valid
 // UTF-8 is not required, so any passphrase in any encoding works. The upper

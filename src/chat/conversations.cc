@@ -31,8 +31,7 @@ Result<ConversationView> View(StoreTxn& txn, ConversationId id) {
 
 // The view after a change, with the events it appended; everyone who is (or
 // just was) a member hears of the new state.
-Result<ConversationView> ViewAfter(StoreTxn& txn, ConversationId id, std::vector<Appended> events,
-                                   UserId removed = 0) {
+Result<ConversationView> ViewAfter(StoreTxn& txn, ConversationId id, std::vector<Appended> events, UserId removed = 0) {
   NATTER_TRY(auto view, View(txn, id));
   for (const auto& m : view.members) view.notified.push_back(Recipient{m.user_id, 0});
   if (removed != 0) view.notified.push_back(Recipient{removed, 0});
@@ -94,15 +93,14 @@ Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, Convers
   return Created(txn, limits, c.id);
 }
 
-Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, ConversationId new_id,
-                                     const ChatLimits& limits, const CreateGroupRequest& req) {
+Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, ConversationId new_id, const ChatLimits& limits,
+                                     const CreateGroupRequest& req) {
   if (req.kind == ConversationKind::kDirect) return BadRequest("use a direct request for direct chats");
   NATTER_RETURN_IF_ERROR(CheckTitle(limits, req.title));
   std::set<UserId> members(req.members.begin(), req.members.end());
   members.erase(ctx.caller);
   if (static_cast<int64_t>(members.size()) + 1 > limits.max_group_members) {
-    return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) +
-                    " members");
+    return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) + " members");
   }
   for (UserId u : members) NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
 
@@ -127,8 +125,8 @@ Result<ConversationView> GetConversation(StoreTxn& txn, const Context& ctx, Conv
   return View(txn, id);
 }
 
-Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                    ConversationId id, const std::vector<UserId>& users, Role role) {
+Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                                    const std::vector<UserId>& users, Role role) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   auto& [conversation, me] = membership;
   if (!CanAddMembers(conversation.kind, me.role)) return Forbidden("your role may not add members");
@@ -143,8 +141,7 @@ Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const Cha
   }
   int64_t new_count = count + static_cast<int64_t>(to_add.size());
   if (new_count > limits.max_group_members) {
-    return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) +
-                    " members");
+    return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) + " members");
   }
   if (!conversation.large && ShouldBeLarge(conversation, new_count, limits)) {
     // From now on members follow this conversation by its own seq. Each gets
@@ -161,15 +158,15 @@ Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const Cha
   for (UserId u : to_add) {
     NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
     NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{id, u, role, ctx.now_ms, 0, 0}));
-    NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(EventKind::kMemberJoined, ctx.caller, u),
-                                   ctx.now_ms, limits));
+    NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(EventKind::kMemberJoined, ctx.caller, u), ctx.now_ms,
+                                   limits));
     events.push_back(std::move(e));
   }
   return ViewAfter(txn, id, std::move(events));
 }
 
-Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                      ConversationId id, UserId user) {
+Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                                      UserId user) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   auto& [conversation, me] = membership;
   bool leaving = user == ctx.caller;
@@ -194,8 +191,8 @@ Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, const C
   return ViewAfter(txn, id, std::move(events), user);
 }
 
-Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                    ConversationId id, UserId user, Role role) {
+Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                                    UserId user, Role role) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   auto& [conversation, me] = membership;
   NATTER_TRY(auto target, txn.FindMember(id, user));
@@ -221,8 +218,8 @@ Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const Cha
   return ViewAfter(txn, id, std::move(events));
 }
 
-Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                ConversationId id, const std::string& title) {
+Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                                const std::string& title) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   auto& [conversation, me] = membership;
   if (!CanRename(conversation.kind, me.role)) return Forbidden("your role may not rename this conversation");

@@ -47,21 +47,21 @@ struct CreateGroupRequest {
   std::string title;
   std::vector<UserId> members;  // besides the caller, who becomes owner
 };
-Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, ConversationId new_id,
-                                     const ChatLimits& limits, const CreateGroupRequest& req);
+Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, ConversationId new_id, const ChatLimits& limits,
+                                     const CreateGroupRequest& req);
 
 // The conversation with its members, if the caller is a member.
 Result<ConversationView> GetConversation(StoreTxn& txn, const Context& ctx, ConversationId id);
 
-Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                    ConversationId id, const std::vector<UserId>& users, Role role);
+Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                                    const std::vector<UserId>& users, Role role);
 // Removes `user`; when user == caller this is "leave".
-Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                      ConversationId id, UserId user);
-Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                    ConversationId id, UserId user, Role role);
-Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                ConversationId id, const std::string& title);
+Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                                      UserId user);
+Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                                    UserId user, Role role);
+Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                                const std::string& title);
 
 // Joins the lists of every store partition, newest activity first. A
 // partition that failed leaves its conversations out until it is back; when

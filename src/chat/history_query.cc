@@ -4,8 +4,7 @@
 
 namespace natter::chat {
 
-Result<HistoryPage> ReadHistory(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                HistoryQuery query) {
+Result<HistoryPage> ReadHistory(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, HistoryQuery query) {
   if (query.before && query.after) return BadRequest("give before or after, not both");
   if (query.limit <= 0 || query.limit > limits.max_history_page) query.limit = limits.max_history_page;
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, query.conversation_id));
@@ -23,6 +22,5 @@ Result<HistoryPage> ReadHistory(StoreTxn& txn, const Context& ctx, const ChatLim
   NATTER_RETURN_IF_ERROR(txn.LoadReactions(page.messages));
   return page;
 }
-
 
 }  // namespace natter::chat

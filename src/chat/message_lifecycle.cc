@@ -30,8 +30,8 @@ Message About(EventKind kind, UserId actor, Seq target, std::string text = {}) {
 
 }  // namespace
 
-Result<Appended> EditMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
-                             Seq seq, const std::string& text) {
+Result<Appended> EditMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
+                             const std::string& text) {
   if (text.empty()) return BadRequest("text is empty");
   if (text.size() > limits.max_text_bytes) return TooLarge("text is too long");
   if (!IsValidUtf8Text(text)) return BadRequest("text must be valid UTF-8");
@@ -69,8 +69,8 @@ Result<Appended> React(StoreTxn& txn, const Context& ctx, const ChatLimits& limi
   NATTER_TRY(auto found, LiveMessage(txn, ctx, id, seq));
   auto& [membership, message] = found;
   if (membership.second.role == Role::kReadOnly) return Forbidden("read-only members may not react");
-  NATTER_TRY(bool changed, emoji.empty() ? txn.RemoveReaction(id, seq, ctx.caller)
-                                         : txn.SetReaction(id, seq, ctx.caller, emoji));
+  NATTER_TRY(bool changed,
+             emoji.empty() ? txn.RemoveReaction(id, seq, ctx.caller) : txn.SetReaction(id, seq, ctx.caller, emoji));
   if (!changed) {
     // The same reaction again, or removing none: nothing happened, nobody is told.
     std::vector<Message> current{std::move(message)};
@@ -79,8 +79,7 @@ Result<Appended> React(StoreTxn& txn, const Context& ctx, const ChatLimits& limi
     unchanged.event = std::move(current.front());
     return unchanged;
   }
-  return AppendEvent(txn, membership.first, About(EventKind::kReaction, ctx.caller, seq, emoji), ctx.now_ms,
-                     limits);
+  return AppendEvent(txn, membership.first, About(EventKind::kReaction, ctx.caller, seq, emoji), ctx.now_ms, limits);
 }
 
 }  // namespace natter::chat

@@ -22,13 +22,9 @@ bool CanChangeRole(ConversationKind kind, Role actor, Role target_current, Role 
   return actor == Role::kAdmin && target_current < Role::kAdmin && target_new < Role::kAdmin;
 }
 
-bool CanRename(ConversationKind kind, Role role) {
-  return kind != ConversationKind::kDirect && role >= Role::kAdmin;
-}
+bool CanRename(ConversationKind kind, Role role) { return kind != ConversationKind::kDirect && role >= Role::kAdmin; }
 
-bool CanLeave(ConversationKind kind, Role role) {
-  return kind != ConversationKind::kDirect && role != Role::kOwner;
-}
+bool CanLeave(ConversationKind kind, Role role) { return kind != ConversationKind::kDirect && role != Role::kOwner; }
 
 Role DefaultRole(ConversationKind kind) {
   (void)kind;  // channels differ in who may post, not in the default role

@@ -16,8 +16,8 @@ struct ReceiptChange {
   UserId user_id = 0;
   Seq delivered_seq = 0;  // after the change
   Seq read_seq = 0;
-  bool changed = false;                // false: nothing moved (an old or repeated mark)
-  std::vector<Recipient> recipients;   // who hears of it, with their pts
+  bool changed = false;               // false: nothing moved (an old or repeated mark)
+  std::vector<Recipient> recipients;  // who hears of it, with their pts
 };
 
 // Moves the caller's watermarks: read implies delivered. A seq past the last

@@ -22,7 +22,7 @@ struct SendRequest {
 
 struct SendResult {
   Message message;
-  bool duplicate = false;            // a retry: the first result, nothing stored again
+  bool duplicate = false;             // a retry: the first result, nothing stored again
   std::vector<Recipient> recipients;  // every member, the sender included (their other devices)
 };
 
@@ -30,7 +30,6 @@ struct SendResult {
 // never reaches the writer thread.
 Status ValidateSend(const ChatLimits& limits, const SendRequest& req);
 
-Result<SendResult> SendMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
-                               const SendRequest& req);
+Result<SendResult> SendMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, const SendRequest& req);
 
 }  // namespace natter::chat

@@ -6,9 +6,12 @@ namespace natter {
 
 std::string_view KindName(ConversationKind kind) {
   switch (kind) {
-    case ConversationKind::kDirect: return "direct";
-    case ConversationKind::kGroup: return "group";
-    case ConversationKind::kChannel: return "channel";
+    case ConversationKind::kDirect:
+      return "direct";
+    case ConversationKind::kGroup:
+      return "group";
+    case ConversationKind::kChannel:
+      return "channel";
   }
   return "group";
 }
@@ -22,10 +25,14 @@ std::optional<ConversationKind> ParseKind(std::string_view name) {
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kReadOnly: return "read_only";
-    case Role::kMember: return "member";
-    case Role::kAdmin: return "admin";
-    case Role::kOwner: return "owner";
+    case Role::kReadOnly:
+      return "read_only";
+    case Role::kMember:
+      return "member";
+    case Role::kAdmin:
+      return "admin";
+    case Role::kOwner:
+      return "owner";
   }
   return "member";
 }
@@ -40,10 +47,14 @@ std::optional<Role> ParseRole(std::string_view name) {
 
 namespace {
 constexpr std::pair<EventKind, std::string_view> kEventKinds[] = {
-    {EventKind::kMessage, "message"},         {EventKind::kEdit, "edit"},
-    {EventKind::kDelete, "delete"},           {EventKind::kReaction, "reaction"},
-    {EventKind::kMemberJoined, "member_joined"}, {EventKind::kMemberLeft, "member_left"},
-    {EventKind::kMemberRemoved, "member_removed"}, {EventKind::kRoleChanged, "role_changed"},
+    {EventKind::kMessage, "message"},
+    {EventKind::kEdit, "edit"},
+    {EventKind::kDelete, "delete"},
+    {EventKind::kReaction, "reaction"},
+    {EventKind::kMemberJoined, "member_joined"},
+    {EventKind::kMemberLeft, "member_left"},
+    {EventKind::kMemberRemoved, "member_removed"},
+    {EventKind::kRoleChanged, "role_changed"},
     {EventKind::kTitleChanged, "title_changed"},
 };
 }  // namespace

@@ -61,7 +61,10 @@ Status Bind(const std::vector<std::string>& segments, const std::vector<std::str
     if (pattern[i].front() != '{') continue;
     auto id = ParseId(segments[i]);
     if (pattern[i] == "{handle or user_id}") {
-      if (id) params["user_id"] = *id; else params["handle"] = segments[i];
+      if (id)
+        params["user_id"] = *id;
+      else
+        params["handle"] = segments[i];
       continue;
     }
     std::string_view field = BoundField(pattern[i]);

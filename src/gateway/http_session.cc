@@ -1,10 +1,10 @@
 #include "gateway/http_session.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/serialize.hpp>
-#include <spdlog/spdlog.h>
 
 #include "api/json_views.h"
 #include "gateway/client_address.h"
@@ -86,8 +86,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
  private:
   void Expire() {
-    beast::get_lowest_layer(stream_).expires_after(
-        std::chrono::milliseconds(deps_.connection.options.http_timeout_ms));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(deps_.connection.options.http_timeout_ms));
   }
 
   void Read() {
@@ -189,23 +188,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     auto response = std::make_shared<std::string>(
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Accept: " + ws::ComputeAcceptKey(key) + "\r\n");
+        "Sec-WebSocket-Accept: " +
+        ws::ComputeAcceptKey(key) + "\r\n");
     if (deflate) *response += "Sec-WebSocket-Extensions: " + *deflate + "\r\n";
     *response += "\r\n";
     Expire();
-    boost::asio::async_write(
-        stream_, boost::asio::buffer(*response),
-        [self = this->shared_from_this(), response, claims, deflated = deflate.has_value()](beast::error_code ec,
-                                                                                           size_t) {
-          if (ec) return;
-          beast::get_lowest_layer(self->stream_).expires_never();
-          auto data = self->buffer_.data();
-          std::string leftover(static_cast<const char*>(data.data()), data.size());
-          auto conn = std::make_shared<WsConnection>(self->deps_.connection, self->worker_,
-                                                     self->ReleaseTransport(), deflated, std::move(leftover),
-                                                     claims, self->address_);
-          conn->Start();
-        });
+    boost::asio::async_write(stream_, boost::asio::buffer(*response),
+                             [self = this->shared_from_this(), response, claims, deflated = deflate.has_value()](
+                                 beast::error_code ec, size_t) {
+                               if (ec) return;
+                               beast::get_lowest_layer(self->stream_).expires_never();
+                               auto data = self->buffer_.data();
+                               std::string leftover(static_cast<const char*>(data.data()), data.size());
+                               auto conn = std::make_shared<WsConnection>(self->deps_.connection, self->worker_,
+                                                                          self->ReleaseTransport(), deflated,
+                                                                          std::move(leftover), claims, self->address_);
+                               conn->Start();
+                             });
   }
 
   std::unique_ptr<Transport> ReleaseTransport() {
@@ -265,8 +264,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
 void StartHttpSession(const HttpDeps& deps, Worker& worker, tcp::socket socket) {
   if (deps.tls) {
-    std::make_shared<HttpSession<TlsStream>>(deps, worker, beast::tcp_stream(std::move(socket)), *deps.tls)
-        ->Begin();
+    std::make_shared<HttpSession<TlsStream>>(deps, worker, beast::tcp_stream(std::move(socket)), *deps.tls)->Begin();
   } else {
     std::make_shared<HttpSession<beast::tcp_stream>>(deps, worker, std::move(socket))->Begin();
   }

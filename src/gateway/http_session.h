@@ -16,7 +16,7 @@ namespace natter::gateway {
 
 struct HttpDeps {
   ConnectionDeps connection;
-  std::function<bool()> ready;  // for /readyz
+  std::function<bool()> ready;                     // for /readyz
   std::shared_ptr<boost::asio::ssl::context> tls;  // set: https and wss only
   // More /readyz lines ("broker: reconnecting\n"): the state of the links a
   // cluster node depends on. Null when there are none.

@@ -1,7 +1,7 @@
 #include "gateway/listener.h"
 
-#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
 
 namespace natter::gateway {
 

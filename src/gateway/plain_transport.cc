@@ -17,21 +17,19 @@ class PlainTransport final : public Transport {
   }
 
   void ReadSome(ReadHandler handler) override {
-    socket_.async_wait(tcp::socket::wait_read, [this, handler = std::move(handler)](
-                                                   const boost::system::error_code& ec) mutable {
-      if (ec) return handler(ec, {});
-      boost::system::error_code read_ec;
-      size_t n = socket_.read_some(boost::asio::buffer(buffer_, size_), read_ec);
-      if (read_ec == boost::asio::error::would_block) return ReadSome(std::move(handler));
-      handler(read_ec, std::string_view(buffer_, read_ec ? 0 : n));
-    });
+    socket_.async_wait(tcp::socket::wait_read,
+                       [this, handler = std::move(handler)](const boost::system::error_code& ec) mutable {
+                         if (ec) return handler(ec, {});
+                         boost::system::error_code read_ec;
+                         size_t n = socket_.read_some(boost::asio::buffer(buffer_, size_), read_ec);
+                         if (read_ec == boost::asio::error::would_block) return ReadSome(std::move(handler));
+                         handler(read_ec, std::string_view(buffer_, read_ec ? 0 : n));
+                       });
   }
 
   void Write(const std::vector<boost::asio::const_buffer>& buffers, WriteHandler handler) override {
-    boost::asio::async_write(socket_, buffers,
-                             [handler = std::move(handler)](const boost::system::error_code& ec, size_t) {
-                               handler(ec);
-                             });
+    boost::asio::async_write(
+        socket_, buffers, [handler = std::move(handler)](const boost::system::error_code& ec, size_t) { handler(ec); });
   }
 
   void ShutdownSend() override {

@@ -27,10 +27,9 @@ class TlsTransport final : public Transport {
     // set of records and one socket write instead of one per frame.
     scratch_.clear();
     for (const auto& b : buffers) scratch_.append(static_cast<const char*>(b.data()), b.size());
-    boost::asio::async_write(stream_, boost::asio::buffer(scratch_),
-                             [handler = std::move(handler)](const boost::system::error_code& ec, size_t) {
-                               handler(ec);
-                             });
+    boost::asio::async_write(
+        stream_, boost::asio::buffer(scratch_),
+        [handler = std::move(handler)](const boost::system::error_code& ec, size_t) { handler(ec); });
   }
 
   void ShutdownSend() override {

@@ -21,8 +21,8 @@ Worker::~Worker() {
 }
 
 void Worker::Start() {
-  guard_ = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
-      ioc_.get_executor());
+  guard_ =
+      std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(ioc_.get_executor());
   Tick();
   thread_ = std::thread([this] {
     // A handler that throws is logged; the loop goes on with the others.

@@ -1,17 +1,17 @@
 #include "gateway/ws_connection.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
 #include <cstring>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "api/envelope.h"
 #include "api/method_table.h"
-#include "presence/presence_service.h"
 #include "gateway/ws/frame_writer.h"
+#include "presence/presence_service.h"
 
 namespace natter::gateway {
 
@@ -22,8 +22,8 @@ namespace {
 std::atomic<uint64_t> next_connection_id{1};
 
 int64_t NowUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 std::shared_ptr<const std::string> TextFrame(const json::object& object) {
@@ -38,8 +38,7 @@ constexpr int64_t kCoveredKeepMs = 10000;
 }  // namespace
 
 WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::unique_ptr<Transport> transport,
-                           bool deflate,
-                           std::string leftover, std::optional<auth::AccessClaims> claims,
+                           bool deflate, std::string leftover, std::optional<auth::AccessClaims> claims,
                            std::string address)
     : deps_(deps),
       worker_(worker),
@@ -116,7 +115,8 @@ bool WsConnection::HandleFrame(ws::InboundMessage& message) {
       Close(ws::close_code::kUnsupportedData, "binary frames are not part of the protocol; send JSON text");
       return false;
     case ws::Opcode::kPing:
-      if (!closing_) Queue(std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kPong, message.payload)), false);
+      if (!closing_)
+        Queue(std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kPong, message.payload)), false);
       return true;
     case ws::Opcode::kPong:
       return true;
@@ -186,14 +186,16 @@ void WsConnection::Serve(const json::object& request, const json::value& rid) {
   bool answer = !(method->rate == api::RateClass::kTyping && rid.is_null());
   auto self = shared_from_this();
   auto& ioc = worker_.context();
-  deps_.dispatcher.Call(*method, caller_, request,
-                        [self, &ioc, answer, rid = json::value(rid)](Result<json::value> result) mutable {
-                          boost::asio::post(ioc, [self, answer, rid = std::move(rid), result = std::move(result)]() mutable {
-                            if (self->closed_ || self->closing_ || !answer) return;
-                            if (result.ok()) self->SendResult(rid, std::move(*result));
-                            else self->SendError(rid, result.error());
-                          });
-                        });
+  deps_.dispatcher.Call(
+      *method, caller_, request, [self, &ioc, answer, rid = json::value(rid)](Result<json::value> result) mutable {
+        boost::asio::post(ioc, [self, answer, rid = std::move(rid), result = std::move(result)]() mutable {
+          if (self->closed_ || self->closing_ || !answer) return;
+          if (result.ok())
+            self->SendResult(rid, std::move(*result));
+          else
+            self->SendError(rid, result.error());
+        });
+      });
 }
 
 void WsConnection::HandleAuth(const json::object& request, const json::value& request_id) {
@@ -217,9 +219,8 @@ void WsConnection::HandleAuth(const json::object& request, const json::value& re
     return;
   }
   Authenticated(*claims);
-  json::value answer = json::object{{"user_id", claims->user_id},
-                                    {"expires_at", claims->expires_at},
-                                    {"node_id", deps_.options.node_id}};
+  json::value answer = json::object{
+      {"user_id", claims->user_id}, {"expires_at", claims->expires_at}, {"node_id", deps_.options.node_id}};
   if (!interest_ready_) {
     pending_auth_.emplace(request_id, std::move(answer));
     return;
@@ -252,9 +253,8 @@ void WsConnection::Authenticated(const auth::AccessClaims& claims) {
       interest_ready_ = false;
       auto self = shared_from_this();
       auto& ioc = worker_.context();
-      deps_.presence->Connected(caller_.user, [self, &ioc] {
-        boost::asio::post(ioc, [self] { self->InterestReady(); });
-      });
+      deps_.presence->Connected(caller_.user,
+                                [self, &ioc] { boost::asio::post(ioc, [self] { self->InterestReady(); }); });
     }
   }
   caller_.session = claims.session_id;
@@ -267,8 +267,7 @@ void WsConnection::SendResult(const json::value& request_id, json::value data) {
 
 void WsConnection::SendError(const json::value& request_id, const Error& error) {
   deps_.metrics.errors_sent.fetch_add(1, std::memory_order_relaxed);
-  SendJson({{"type", "error"}, {"id", request_id}, {"code", ErrorCodeName(error.code)},
-            {"message", error.message}});
+  SendJson({{"type", "error"}, {"id", request_id}, {"code", ErrorCodeName(error.code)}, {"message", error.message}});
 }
 
 void WsConnection::SendJson(const json::object& object) { Queue(TextFrame(object), false); }
@@ -417,7 +416,6 @@ void WsConnection::QueueOutgoing(Outgoing out) {
   ScheduleFlush();
 }
 
-
 void WsConnection::ScheduleFlush() {
   // Frames queued in one loop turn leave in one gathered write.
   if (flush_scheduled_ || in_flight_ > 0) return;
@@ -454,9 +452,7 @@ void WsConnection::Flush() {
     }
   }
   in_flight_ = n;
-  transport_->Write(buffers, [self = shared_from_this()](const boost::system::error_code& ec) {
-    self->OnWritten(ec);
-  });
+  transport_->Write(buffers, [self = shared_from_this()](const boost::system::error_code& ec) { self->OnWritten(ec); });
 }
 
 void WsConnection::OnWritten(const boost::system::error_code& ec) {

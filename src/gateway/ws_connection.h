@@ -12,12 +12,12 @@
 #pragma once
 
 #include <array>
-#include <unordered_map>
-#include <vector>
-#include <memory>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "api/dispatcher.h"
 #include "auth/access_token.h"
@@ -38,13 +38,12 @@ struct Method;
 
 namespace natter::gateway {
 
-
 struct ConnectionDeps {
   api::Dispatcher& dispatcher;
   accounts::AccountService& accounts;
   ops::Metrics& metrics;
   const GatewayOptions& options;
-  const Clock& clock;  // steady time for timeouts; wall time for token expiry
+  const Clock& clock;                             // steady time for timeouts; wall time for token expiry
   presence::PresenceService* presence = nullptr;  // told when a user's connections come and go
 };
 
@@ -61,9 +60,8 @@ struct EventFrame {
 
 class WsConnection : public std::enable_shared_from_this<WsConnection> {
  public:
-  WsConnection(const ConnectionDeps& deps, Worker& worker, std::unique_ptr<Transport> transport,
-               bool deflate, std::string leftover, std::optional<auth::AccessClaims> claims,
-               std::string address);
+  WsConnection(const ConnectionDeps& deps, Worker& worker, std::unique_ptr<Transport> transport, bool deflate,
+               std::string leftover, std::optional<auth::AccessClaims> claims, std::string address);
   ~WsConnection();
 
   void Start();
@@ -145,28 +143,28 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   int64_t last_heard_ms_ = 0;
   TokenBucket bucket_;
   TokenBucket typing_bucket_;
-  std::vector<Outgoing> queue_;  // a vector: it holds no memory when empty, unlike a deque
-  std::vector<HeldEvent> held_;  // events that arrived during a catch-up
+  std::vector<Outgoing> queue_;       // a vector: it holds no memory when empty, unlike a deque
+  std::vector<HeldEvent> held_;       // events that arrived during a catch-up
   std::unique_ptr<Covered> covered_;  // set for a while after a catch-up
   std::vector<char> write_scratch_;   // spliced heads and tails of the write in flight
   size_t held_bytes_ = 0;
   int64_t behind_since_ms_ = 0;
   int64_t closing_since_ms_ = 0;
   size_t queued_bytes_ = 0;
-  size_t in_flight_ = 0;       // frames at the queue's front being written
+  size_t in_flight_ = 0;  // frames at the queue's front being written
   bool flush_scheduled_ = false;
-  bool behind_ = false;        // events were dropped; a resync notice is queued
-  bool closing_ = false;       // a close frame is queued: send nothing more
-  bool closed_ = false;        // socket closed, registry entries gone
+  bool behind_ = false;   // events were dropped; a resync notice is queued
+  bool closing_ = false;  // a close frame is queued: send nothing more
+  bool closed_ = false;   // socket closed, registry entries gone
   bool pinged_ = false;
-  bool syncing_ = false;       // a catch-up is running: events are held
+  bool syncing_ = false;  // a catch-up is running: events are held
   // Until the node receives the user's events, the auth answer and every
   // request wait, so a catch-up never misses what happens before live events
   // flow, and a client's first answer means live events reach it.
   bool interest_ready_ = true;
-  std::optional<auth::AccessClaims> upgrade_claims_;  // until Start()
+  std::optional<auth::AccessClaims> upgrade_claims_;                               // until Start()
   std::optional<std::pair<boost::json::value, boost::json::value>> pending_auth_;  // request id, answer
-  std::deque<boost::json::value> waiting_;  // requests that came before that
+  std::deque<boost::json::value> waiting_;                                         // requests that came before that
   static constexpr size_t kMaxWaitingRequests = 64;
   bool held_overflowed_ = false;  // events were dropped during this catch-up
 };

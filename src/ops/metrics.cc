@@ -30,26 +30,25 @@ std::string Metrics::Render() const {
   auto counter = [&out](const char* name, const char* help, uint64_t v) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
   };
-  out += fmt::format("# HELP natter_connections Open WebSocket connections.\n"
-                     "# TYPE natter_connections gauge\nnatter_connections {}\n",
-                     connections.load());
+  out += fmt::format(
+      "# HELP natter_connections Open WebSocket connections.\n"
+      "# TYPE natter_connections gauge\nnatter_connections {}\n",
+      connections.load());
   counter("natter_connections_total", "WebSocket connections accepted.", connections_total.load());
   counter("natter_http_requests_total", "HTTP requests served.", http_requests.load());
-  counter("natter_messages_accepted_total", "Messages durably committed and acknowledged.",
-          messages_accepted.load());
-  counter("natter_messages_duplicate_total", "Sends answered from the store as retries.",
-          messages_duplicate.load());
+  counter("natter_messages_accepted_total", "Messages durably committed and acknowledged.", messages_accepted.load());
+  counter("natter_messages_duplicate_total", "Sends answered from the store as retries.", messages_duplicate.load());
   counter("natter_messages_delivered_total", "Message frames queued to recipient connections.",
           messages_delivered.load());
   counter("natter_deliveries_dropped_total", "Frames dropped because a consumer fell behind.",
           deliveries_dropped.load());
   counter("natter_errors_sent_total", "Typed errors answered to clients.", errors_sent.load());
-  commit_latency.Render(out, "natter_commit_latency_seconds",
-                        "Time from a send request to its durable commit.");
+  commit_latency.Render(out, "natter_commit_latency_seconds", "Time from a send request to its durable commit.");
   if (broker_connected) {
-    out += fmt::format("# HELP natter_broker_connected 1 while this node is linked to the others (NATS).\n"
-                       "# TYPE natter_broker_connected gauge\nnatter_broker_connected {}\n",
-                       broker_connected() ? 1 : 0);
+    out += fmt::format(
+        "# HELP natter_broker_connected 1 while this node is linked to the others (NATS).\n"
+        "# TYPE natter_broker_connected gauge\nnatter_broker_connected {}\n",
+        broker_connected() ? 1 : 0);
   }
   return out;
 }

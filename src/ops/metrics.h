@@ -15,8 +15,8 @@ namespace natter::ops {
 // A fixed-bucket histogram of durations in microseconds.
 class LatencyHistogram {
  public:
-  static constexpr std::array<int64_t, 12> kBoundsUs = {100,    250,    500,     1000,    2500,   5000,
-                                                        10000,  25000,  50000,   100000,  250000, 1000000};
+  static constexpr std::array<int64_t, 12> kBoundsUs = {100,   250,   500,   1000,   2500,   5000,
+                                                        10000, 25000, 50000, 100000, 250000, 1000000};
   void Observe(int64_t us);
   void Render(std::string& out, const char* name, const char* help) const;
 
@@ -27,7 +27,7 @@ class LatencyHistogram {
 };
 
 struct Metrics {
-  std::atomic<int64_t> connections{0};          // open WebSocket connections
+  std::atomic<int64_t> connections{0};  // open WebSocket connections
   std::atomic<uint64_t> connections_total{0};
   std::atomic<uint64_t> http_requests{0};
   std::atomic<uint64_t> messages_accepted{0};   // committed and acknowledged
@@ -35,7 +35,7 @@ struct Metrics {
   std::atomic<uint64_t> messages_delivered{0};  // frames queued to recipient connections
   std::atomic<uint64_t> deliveries_dropped{0};  // frames dropped for slow consumers
   std::atomic<uint64_t> errors_sent{0};
-  LatencyHistogram commit_latency;              // request parsed -> commit durable
+  LatencyHistogram commit_latency;  // request parsed -> commit durable
   // Cluster: whether the link to the other nodes (NATS) is up, rendered as
   // natter_broker_connected; null on a single server. Set once at start-up.
   std::function<bool()> broker_connected;

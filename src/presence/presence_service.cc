@@ -16,8 +16,8 @@ namespace {
 constexpr int kMaxContacts = 10000;
 }
 
-PresenceService::PresenceService(Store& store, Broker& broker, const Clock& clock,
-                                 boost::asio::io_context& timers, int64_t grace_ms, int node_id)
+PresenceService::PresenceService(Store& store, Broker& broker, const Clock& clock, boost::asio::io_context& timers,
+                                 int64_t grace_ms, int node_id)
     : store_(store), broker_(broker), clock_(clock), timers_(timers), grace_ms_(grace_ms), node_id_(node_id) {}
 
 void PresenceService::ForgetStoredConnections() {
@@ -49,8 +49,7 @@ void PresenceService::Connected(UserId user, std::function<void()> ready) {
     return;
   }
   broker_.UserOnline(user, std::move(ready));  // a cluster broker starts listening for their events
-  store_.Write([user, node = node_id_](StoreTxn& txn) { return txn.SetOnlineAt(user, node, true); },
-               [](Status) {});
+  store_.Write([user, node = node_id_](StoreTxn& txn) { return txn.SetOnlineAt(user, node, true); }, [](Status) {});
   // Back while the offline change is still being stored: contacts were not
   // told of it (its completion sees this connection), so nothing to tell.
   bool announce = s.offline_writes == 0;
@@ -120,33 +119,35 @@ void PresenceService::VisibilityChanged(UserId user, bool hidden) {
 }
 
 void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool visibility_change) {
-  store_.Read([this, user, online, last_seen, visibility_change](StoreTxn& txn) {
-    auto me = txn.FindUser(user);
-    if (!me.ok() || !me->has_value()) return;
-    bool hidden = (*me)->presence_hidden;
-    if (hidden && !visibility_change) return;
-    // Still connected to another node of the cluster: not offline.
-    if (!online && !visibility_change && (*me)->online_nodes != 0) return;
-    // Contacts see the same as presence.get answers: "hidden" with no
-    // last-seen, or the truth.
-    const char* status = hidden ? "hidden" : online ? "online" : "offline";
-    json::object frame{{"type", "presence"}, {"user_id", user}, {"status", status}};
-    if (!hidden && !online) frame["last_seen"] = last_seen ? last_seen : (*me)->last_seen;
-    auto payload = std::make_shared<const std::string>(json::serialize(frame));
-    // Contacts come from the conversations of every partition.
-    store_.ReadEach<std::vector<UserId>>(
-        [user](StoreTxn& txn, int) { return txn.ListContacts(user, kMaxContacts); },
-        [this, payload](std::vector<Result<std::vector<UserId>>> parts) {
-          auto answered = JoinAnswered(std::move(parts));
-          if (!answered.ok()) return;
-          std::set<UserId> contacts(answered->begin(), answered->end());
-          if (contacts.empty()) return;
-          Event event;
-          event.payload = payload;
-          for (UserId c : contacts) event.recipients.push_back(EventRecipient{c, 0});
-          broker_.Publish(std::move(event));
-        });
-  }, [](Error) {});  // storage overloaded: this change goes untold; presence.get still answers
+  store_.Read(
+      [this, user, online, last_seen, visibility_change](StoreTxn& txn) {
+        auto me = txn.FindUser(user);
+        if (!me.ok() || !me->has_value()) return;
+        bool hidden = (*me)->presence_hidden;
+        if (hidden && !visibility_change) return;
+        // Still connected to another node of the cluster: not offline.
+        if (!online && !visibility_change && (*me)->online_nodes != 0) return;
+        // Contacts see the same as presence.get answers: "hidden" with no
+        // last-seen, or the truth.
+        const char* status = hidden ? "hidden" : online ? "online" : "offline";
+        json::object frame{{"type", "presence"}, {"user_id", user}, {"status", status}};
+        if (!hidden && !online) frame["last_seen"] = last_seen ? last_seen : (*me)->last_seen;
+        auto payload = std::make_shared<const std::string>(json::serialize(frame));
+        // Contacts come from the conversations of every partition.
+        store_.ReadEach<std::vector<UserId>>(
+            [user](StoreTxn& txn, int) { return txn.ListContacts(user, kMaxContacts); },
+            [this, payload](std::vector<Result<std::vector<UserId>>> parts) {
+              auto answered = JoinAnswered(std::move(parts));
+              if (!answered.ok()) return;
+              std::set<UserId> contacts(answered->begin(), answered->end());
+              if (contacts.empty()) return;
+              Event event;
+              event.payload = payload;
+              for (UserId c : contacts) event.recipients.push_back(EventRecipient{c, 0});
+              broker_.Publish(std::move(event));
+            });
+      },
+      [](Error) {});  // storage overloaded: this change goes untold; presence.get still answers
 }
 
 }  // namespace natter::presence

@@ -25,8 +25,8 @@ namespace natter::presence {
 
 class PresenceService {
  public:
-  PresenceService(Store& store, Broker& broker, const Clock& clock, boost::asio::io_context& timers,
-                  int64_t grace_ms, int node_id = 0);
+  PresenceService(Store& store, Broker& broker, const Clock& clock, boost::asio::io_context& timers, int64_t grace_ms,
+                  int node_id = 0);
 
   // At start-up, before serving (blocks): this node holds no connection yet,
   // whatever a previous run that was killed left stored.

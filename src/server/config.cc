@@ -1,8 +1,8 @@
 #include "server/config.h"
 
+#include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 #include <iostream>
-#include <toml++/toml.h>
 
 #include "common/id_generator.h"
 
@@ -59,8 +59,7 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "postgres-readers", c.postgres_readers, "Reader connections per PostgreSQL instance");
   Setting(app, f, "nats", c.nats, "NATS servers, comma separated (nats://host:port); links the nodes of a cluster");
   Setting(app, f, "access-token-ttl", c.access_token_ttl_seconds, "Access token lifetime in seconds");
-  Setting(app, f, "password-profile", c.password_profile,
-          "Argon2id cost: interactive, or minimal (for tests only)");
+  Setting(app, f, "password-profile", c.password_profile, "Argon2id cost: interactive, or minimal (for tests only)");
   Setting(app, f, "hash-threads", c.hash_threads, "Threads for password hashing");
   Setting(app, f, "max-login-failures", c.max_login_failures,
           "Failed logins per account and per address in 15 minutes before logins are refused");
@@ -119,10 +118,11 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
     }
   }
   Config config;
-  CLI::App app{"natterd: the natter chat server.\n"
-               "Every setting can also come from a TOML file (--config, same key names)\n"
-               "or an environment variable (NATTER_ plus the name in capitals, '-' as '_').\n"
-               "Flags win over the environment, which wins over the file."};
+  CLI::App app{
+      "natterd: the natter chat server.\n"
+      "Every setting can also come from a TOML file (--config, same key names)\n"
+      "or an environment variable (NATTER_ plus the name in capitals, '-' as '_').\n"
+      "Flags win over the environment, which wins over the file."};
   app.add_option("--config", config_path, "TOML configuration file")->envname("NATTER_CONFIG");
   try {
     Declare(app, config_path.empty() ? nullptr : &file, config);

@@ -1,8 +1,8 @@
 #include "server/server.h"
 
-#include <filesystem>
 #include <spdlog/spdlog.h>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -14,8 +14,8 @@
 #include "gateway/hub.h"
 #include "gateway/listener.h"
 #include "gateway/tls_transport.h"
-#include "presence/presence_service.h"
 #include "gateway/ws/frame.h"
+#include "presence/presence_service.h"
 #include "store/store.h"
 
 namespace natter::server {
@@ -56,8 +56,7 @@ ConversationLister ListConversationsOf(Store& store) {
 // until every worker answers true, or `deadline` passes; true if all did.
 // Each round also waits for everything posted to the workers before it.
 bool UntilEveryWorker(const std::vector<std::unique_ptr<gateway::Worker>>& workers,
-                      std::function<bool(gateway::Worker&)> check,
-                      std::chrono::steady_clock::time_point deadline) {
+                      std::function<bool(gateway::Worker&)> check, std::chrono::steady_clock::time_point deadline) {
   struct Round {
     std::mutex mu;
     std::condition_variable cv;
@@ -126,19 +125,19 @@ uint16_t Server::Start() {
     p.store = OpenPostgresStore(options);
     spdlog::info("store: {} PostgreSQL partition(s)", p.store->Partitions());
   }
-  p.keys = std::make_unique<auth::KeyRing>(config_.jwt_keys.empty()
-                                               ? auth::KeyRing::LoadOrCreate(config_.data_dir)
-                                               : auth::KeyRing::LoadOrCreateFile(config_.jwt_keys));
+  p.keys =
+      std::make_unique<auth::KeyRing>(config_.jwt_keys.empty() ? auth::KeyRing::LoadOrCreate(config_.data_dir)
+                                                               : auth::KeyRing::LoadOrCreateFile(config_.jwt_keys));
   auth::TokenPolicy policy;
   policy.ttl_seconds = config_.access_token_ttl_seconds;
   p.tokens = std::make_unique<auth::AccessTokenCodec>(*p.keys, policy);
   p.hash_pool = std::make_unique<ThreadPool>("hash", std::max(1, config_.hash_threads), 1024);
   accounts::AccountOptions account_options;
-  account_options.password_params = config_.password_profile == "minimal" ? auth::PasswordParams::Minimal()
-                                                                          : auth::PasswordParams::Interactive();
+  account_options.password_params =
+      config_.password_profile == "minimal" ? auth::PasswordParams::Minimal() : auth::PasswordParams::Interactive();
   account_options.max_login_failures = config_.max_login_failures;
-  p.accounts = std::make_unique<accounts::AccountService>(*p.store, *p.hash_pool, *p.tokens, *p.ids, p.clock,
-                                                          account_options);
+  p.accounts =
+      std::make_unique<accounts::AccountService>(*p.store, *p.hash_pool, *p.tokens, *p.ids, p.clock, account_options);
 
   int workers = config_.gateway.workers > 0 ? config_.gateway.workers
                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -148,8 +147,8 @@ uint16_t Server::Start() {
   if (config_.nats.empty()) {
     p.broker = MakeLocalBroker(*p.sink);
   } else {
-    p.broker = MakeNatsBroker(NatsBrokerOptions{config_.nats, "natterd-" + std::to_string(config_.node_id)},
-                              *p.sink, ListConversationsOf(*p.store));
+    p.broker = MakeNatsBroker(NatsBrokerOptions{config_.nats, "natterd-" + std::to_string(config_.node_id)}, *p.sink,
+                              ListConversationsOf(*p.store));
     p.metrics.broker_connected = [&broker = *p.broker] { return broker.State() == "connected"; };
   }
   // A reused refresh token ends its session on every node and closes its sockets.
@@ -159,9 +158,8 @@ uint16_t Server::Start() {
     revoke.revoke_session = session;
     broker.Publish(std::move(revoke));
   });
-  p.presence = std::make_unique<presence::PresenceService>(*p.store, *p.broker, p.clock,
-                                                           p.workers.front()->context(), config_.presence_grace_ms,
-                                                           config_.node_id);
+  p.presence = std::make_unique<presence::PresenceService>(*p.store, *p.broker, p.clock, p.workers.front()->context(),
+                                                           config_.presence_grace_ms, config_.node_id);
   p.presence->ForgetStoredConnections();
   p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
       *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get()});

@@ -79,8 +79,7 @@ class StoreTxn {
   // The same change for each of `users` (distinct), their pts in that order.
   // A store that can do it in one statement does (every member of a group
   // gets an entry for every message).
-  virtual Result<std::vector<int64_t>> AppendUserUpdates(const std::vector<UserId>& users, ConversationId c,
-                                                         Seq seq) {
+  virtual Result<std::vector<int64_t>> AppendUserUpdates(const std::vector<UserId>& users, ConversationId c, Seq seq) {
     std::vector<int64_t> pts;
     pts.reserve(users.size());
     for (UserId u : users) {
@@ -203,9 +202,13 @@ class Store {
   template <class T, class Fn, class Done>
   void ReadResult(int partition, Fn fn, Done done);
   template <class T, class Fn, class Done>
-  void WriteResult(Fn fn, Done done) { WriteResult<T>(WriteKey(), std::move(fn), std::move(done)); }
+  void WriteResult(Fn fn, Done done) {
+    WriteResult<T>(WriteKey(), std::move(fn), std::move(done));
+  }
   template <class T, class Fn, class Done>
-  void ReadResult(Fn fn, Done done) { ReadResult<T>(0, std::move(fn), std::move(done)); }
+  void ReadResult(Fn fn, Done done) {
+    ReadResult<T>(0, std::move(fn), std::move(done));
+  }
 
   // Runs `fn(StoreTxn&, partition) -> Result<T>` on every partition at once;
   // `done` gets each partition's result, in partition order, once all answered.

@@ -30,7 +30,8 @@ std::string Protocol() {
 // the WebSocket-only ones under the key "".
 std::multimap<std::string, DocRow> DocumentedRoutes(const std::string& doc) {
   std::multimap<std::string, DocRow> out;
-  std::regex row(R"(^\| (?:`([A-Z]+ /v1/[^`?]*)(?:\?[^`]*)?`|— \(WebSocket only\)) \| `([a-z_.]+)`[^|]*\| (yes|no) \|)");
+  std::regex row(
+      R"(^\| (?:`([A-Z]+ /v1/[^`?]*)(?:\?[^`]*)?`|— \(WebSocket only\)) \| `([a-z_.]+)`[^|]*\| (yes|no) \|)");
   std::istringstream lines(doc);
   for (std::string line; std::getline(lines, line);) {
     std::smatch m;

@@ -60,7 +60,7 @@ TEST(SyncToken, TamperingAndGarbageAreInvalid) {
     EXPECT_FALSE(DecodeSyncToken(keys, 5, g).ok()) << g;
   }
   EXPECT_FALSE(DecodeSyncToken(Ring("k1", 'b'), 5, token).ok());  // another server's key under our kid
-  auto retired = DecodeSyncToken(Ring("k2", 'a'), 5, token);  // our old key, rotated out
+  auto retired = DecodeSyncToken(Ring("k2", 'a'), 5, token);      // our old key, rotated out
   ASSERT_TRUE(retired.ok());
   EXPECT_FALSE(retired->has_value());
   EXPECT_FALSE(DecodeSyncToken(keys, 5, std::string(70000, 'a')).ok());

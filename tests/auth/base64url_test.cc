@@ -44,8 +44,7 @@ TEST(Base64UrlTest, RoundTripsEveryByteValueAndLength) {
 }
 
 TEST(Base64UrlTest, DecodesEmbeddedNulBytes) {
-  EXPECT_EQ(Base64UrlDecode("AAA"),
-            std::optional<std::string>(std::string(2, '\0')));
+  EXPECT_EQ(Base64UrlDecode("AAA"), std::optional<std::string>(std::string(2, '\0')));
 }
 
 TEST(Base64UrlTest, RejectsPadding) {

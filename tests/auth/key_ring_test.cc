@@ -20,20 +20,15 @@ namespace fs = std::filesystem;
 class KeyRingFileTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern =
-        (fs::temp_directory_path() / "natter-keyring-XXXXXX").string();
+    std::string pattern = (fs::temp_directory_path() / "natter-keyring-XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  std::string KeyFile() const {
-    return (fs::path(dir_) / "jwt-keys.json").string();
-  }
+  std::string KeyFile() const { return (fs::path(dir_) / "jwt-keys.json").string(); }
 
-  void WriteKeyFile(const std::string& text) const {
-    std::ofstream(KeyFile(), std::ios::binary) << text;
-  }
+  void WriteKeyFile(const std::string& text) const { std::ofstream(KeyFile(), std::ios::binary) << text; }
 
   std::string ReadKeyFile() const {
     std::ifstream in(KeyFile(), std::ios::binary);
@@ -66,10 +61,8 @@ TEST(KeyRingTest, FrontKeySignsAndAllKeysAreFound) {
 TEST(KeyRingTest, RejectsInvalidKeySets) {
   EXPECT_THROW(KeyRing({}), std::invalid_argument);
   EXPECT_THROW(KeyRing({{"", kSecretA}}), std::invalid_argument);
-  EXPECT_THROW(KeyRing({{"k", kSecretA}, {"k", kSecretB}}),
-               std::invalid_argument);
-  EXPECT_THROW(KeyRing({{"k", std::string(kSigningKeyBytes - 1, 'a')}}),
-               std::invalid_argument);
+  EXPECT_THROW(KeyRing({{"k", kSecretA}, {"k", kSecretB}}), std::invalid_argument);
+  EXPECT_THROW(KeyRing({{"k", std::string(kSigningKeyBytes - 1, 'a')}}), std::invalid_argument);
 }
 
 TEST(KeyRingTest, GeneratedKeysAreFreshAndWellFormed) {
@@ -86,13 +79,10 @@ TEST_F(KeyRingFileTest, CreatesFileWithOneFreshKey) {
   const KeyRing ring = KeyRing::LoadOrCreate(dir_);
   ASSERT_EQ(ring.keys().size(), 1u);
   EXPECT_EQ(ring.current().kid.size(), 16u);
-  EXPECT_EQ(ring.current().kid.find_first_not_of("0123456789abcdef"),
-            std::string::npos);
+  EXPECT_EQ(ring.current().kid.find_first_not_of("0123456789abcdef"), std::string::npos);
   EXPECT_EQ(ring.current().secret.size(), kSigningKeyBytes);
-  EXPECT_EQ(ReadKeyFile(), "{\"keys\":[{\"kid\":\"" + ring.current().kid +
-                               "\",\"secret\":\"" +
-                               Base64UrlEncode(ring.current().secret) +
-                               "\"}]}\n");
+  EXPECT_EQ(ReadKeyFile(), "{\"keys\":[{\"kid\":\"" + ring.current().kid + "\",\"secret\":\"" +
+                               Base64UrlEncode(ring.current().secret) + "\"}]}\n");
 }
 
 TEST_F(KeyRingFileTest, CreatedFileIsOwnerOnly) {
@@ -124,8 +114,7 @@ TEST_F(KeyRingFileTest, ReloadReturnsTheSameKeys) {
 }
 
 TEST_F(KeyRingFileTest, LoadsSeveralKeysInOrder) {
-  WriteKeyFile(R"({"keys":[{"kid":"new","secret":")" +
-               Base64UrlEncode(kSecretA) + R"("},{"kid":"old","secret":")" +
+  WriteKeyFile(R"({"keys":[{"kid":"new","secret":")" + Base64UrlEncode(kSecretA) + R"("},{"kid":"old","secret":")" +
                Base64UrlEncode(kSecretB) + R"("}]})");
   const KeyRing ring = KeyRing::LoadOrCreate(dir_);
   ASSERT_EQ(ring.keys().size(), 2u);
@@ -146,21 +135,17 @@ TEST_F(KeyRingFileTest, MalformedFileThrows) {
   ExpectLoadThrows(R"({"keys":["k"]})");
   ExpectLoadThrows(R"({"keys":[{"kid":"k"}]})");
   ExpectLoadThrows(R"({"keys":[{"secret":")" + good_secret + R"("}]})");
-  ExpectLoadThrows(R"({"keys":[{"kid":7,"secret":")" + good_secret +
-                   R"("}]})");
+  ExpectLoadThrows(R"({"keys":[{"kid":7,"secret":")" + good_secret + R"("}]})");
   ExpectLoadThrows(R"({"keys":[{"kid":"k","secret":"not base64!"}]})");
-  ExpectLoadThrows(R"({"keys":[{"kid":"k","secret":")" + good_secret +
-                   R"(="}]})");
+  ExpectLoadThrows(R"({"keys":[{"kid":"k","secret":")" + good_secret + R"(="}]})");
   ExpectLoadThrows(R"({"keys":[{"kid":"k","secret":"c2hvcnQ"}]})");
-  ExpectLoadThrows(R"({"keys":[{"kid":"","secret":")" + good_secret +
+  ExpectLoadThrows(R"({"keys":[{"kid":"","secret":")" + good_secret + R"("}]})");
+  ExpectLoadThrows(R"({"keys":[{"kid":"k","secret":")" + good_secret + R"("},{"kid":"k","secret":")" + good_secret +
                    R"("}]})");
-  ExpectLoadThrows(R"({"keys":[{"kid":"k","secret":")" + good_secret +
-                   R"("},{"kid":"k","secret":")" + good_secret + R"("}]})");
 }
 
 TEST_F(KeyRingFileTest, UnusableDirectoryThrows) {
-  EXPECT_THROW(KeyRing::LoadOrCreate(dir_ + "/does-not-exist"),
-               std::runtime_error);
+  EXPECT_THROW(KeyRing::LoadOrCreate(dir_ + "/does-not-exist"), std::runtime_error);
   fs::create_directory(KeyFile());  // a directory where the file should be
   EXPECT_THROW(KeyRing::LoadOrCreate(dir_), std::runtime_error);
 }

@@ -51,8 +51,7 @@ TEST(PasswordHasherTest, MalformedStoredHashIsFalseNotCrash) {
   EXPECT_FALSE(VerifyPassword("", "password123"));
   EXPECT_FALSE(VerifyPassword("plaintext", "plaintext"));
   EXPECT_FALSE(VerifyPassword("$argon2id$", "password123"));
-  EXPECT_FALSE(
-      VerifyPassword(hash->substr(0, hash->size() - 5), "password123"));
+  EXPECT_FALSE(VerifyPassword(hash->substr(0, hash->size() - 5), "password123"));
   EXPECT_FALSE(VerifyPassword(*hash + std::string(200, 'A'), "password123"));
   EXPECT_FALSE(VerifyPassword(std::string(*hash) + '\0', "password123"));
   EXPECT_TRUE(PasswordNeedsRehash("garbage", kFast));
@@ -65,14 +64,10 @@ TEST(PasswordHasherTest, OutOfRangeParametersFail) {
 }
 
 TEST(PasswordHasherTest, PresetsMatchLibsodium) {
-  EXPECT_EQ(PasswordParams::Interactive().ops_limit,
-            crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE);
-  EXPECT_EQ(PasswordParams::Interactive().mem_limit,
-            crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE);
-  EXPECT_EQ(PasswordParams::Minimal().ops_limit,
-            crypto_pwhash_argon2id_OPSLIMIT_MIN);
-  EXPECT_EQ(PasswordParams::Minimal().mem_limit,
-            crypto_pwhash_argon2id_MEMLIMIT_MIN);
+  EXPECT_EQ(PasswordParams::Interactive().ops_limit, crypto_pwhash_argon2id_OPSLIMIT_INTERACTIVE);
+  EXPECT_EQ(PasswordParams::Interactive().mem_limit, crypto_pwhash_argon2id_MEMLIMIT_INTERACTIVE);
+  EXPECT_EQ(PasswordParams::Minimal().ops_limit, crypto_pwhash_argon2id_OPSLIMIT_MIN);
+  EXPECT_EQ(PasswordParams::Minimal().mem_limit, crypto_pwhash_argon2id_MEMLIMIT_MIN);
 }
 
 void ExpectPolicyError(std::string_view password, std::string_view message) {
@@ -87,13 +82,11 @@ TEST(PasswordPolicyTest, EnforcesLengthBounds) {
   ExpectPolicyError("1234567", "password must be at least 8 bytes long");
   EXPECT_TRUE(CheckPasswordPolicy("12345678").ok());
   EXPECT_TRUE(CheckPasswordPolicy(std::string(1024, 'x')).ok());
-  ExpectPolicyError(std::string(1025, 'x'),
-                    "password must be at most 1024 bytes long");
+  ExpectPolicyError(std::string(1025, 'x'), "password must be at most 1024 bytes long");
 }
 
 TEST(PasswordPolicyTest, RejectsNulButNotNonUtf8) {
-  ExpectPolicyError(std::string("abcd\0efgh", 9),
-                    "password must not contain NUL bytes");
+  ExpectPolicyError(std::string("abcd\0efgh", 9), "password must not contain NUL bytes");
   EXPECT_TRUE(CheckPasswordPolicy("\xff\xfe\xfd\xfc\xfb\xfa\xf9\xf8").ok());
   // Counts bytes, not characters: four two-byte characters are enough.
   EXPECT_TRUE(CheckPasswordPolicy("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9").ok());

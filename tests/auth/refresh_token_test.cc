@@ -32,8 +32,7 @@ TEST(RefreshTokenTest, HashIsStableLowercaseHexSha256) {
   EXPECT_EQ(HashRefreshToken(token), hash);
   EXPECT_NE(HashRefreshToken(NewRefreshToken()), hash);
   // FIPS 180-2 test vector.
-  EXPECT_EQ(HashRefreshToken("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(HashRefreshToken("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 }  // namespace

@@ -56,8 +56,10 @@ TEST(BenchWsCodec, ManyClientFramesInOneBufferAndSplit) {
       auto state = reader.Next(input, msg);
       ASSERT_NE(state, ws::MessageReader::State::kError) << reader.reason();
       if (state == ws::MessageReader::State::kMessage) {
-        if (msg.opcode == ws::Opcode::kPong) pong = msg.payload == "hb";
-        else got.push_back(msg.payload);
+        if (msg.opcode == ws::Opcode::kPong)
+          pong = msg.payload == "hb";
+        else
+          got.push_back(msg.payload);
       }
     }
   }
@@ -99,8 +101,10 @@ TEST(BenchWsCodec, ServerFramesSplitAtEveryByte) {
         auto r = decoder.Next(input, frame);
         ASSERT_NE(r, FrameDecoder::Result::kError) << decoder.error();
         if (r == FrameDecoder::Result::kNeedMore) break;
-        if (frame.opcode == WsOpcode::kPing) ping = frame.payload == "p";
-        else got.emplace_back(frame.payload);
+        if (frame.opcode == WsOpcode::kPing)
+          ping = frame.payload == "p";
+        else
+          got.emplace_back(frame.payload);
       }
     }
     EXPECT_EQ(got, sent) << "chunk " << chunk;
@@ -111,8 +115,8 @@ TEST(BenchWsCodec, ServerFramesSplitAtEveryByte) {
 
 TEST(BenchWsCodec, FragmentedMessageIsJoined) {
   // text "hel" (FIN=0), continuation "lo" (FIN=1), with a ping in between.
-  std::string wire = std::string("\x01\x03hel", 5) + ws::EncodeFrame(ws::Opcode::kPing, "x") +
-                     std::string("\x80\x02lo", 4);
+  std::string wire =
+      std::string("\x01\x03hel", 5) + ws::EncodeFrame(ws::Opcode::kPing, "x") + std::string("\x80\x02lo", 4);
   FrameDecoder decoder;
   std::string_view input(wire);
   WsFrame frame;

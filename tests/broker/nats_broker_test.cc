@@ -167,8 +167,8 @@ Event Timeline(ConversationId c, Seq seq, std::vector<UserId> users, uint64_t or
   e.seq = seq;
   e.origin_connection = origin;
   for (UserId u : users) e.recipients.push_back({u, seq * 10 + u});
-  e.payload = std::make_shared<const std::string>(R"({"type":"message","message":{"seq":)" +
-                                                  std::to_string(seq) + "}}");
+  e.payload =
+      std::make_shared<const std::string>(R"({"type":"message","message":{"seq":)" + std::to_string(seq) + "}}");
   return e;
 }
 

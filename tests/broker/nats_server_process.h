@@ -51,8 +51,12 @@ class NatsServerProcess {
     if (pid_ > 0) return true;
     std::string port = std::to_string(port_);
     const char* path = access("/usr/sbin/nats-server", X_OK) == 0 ? "/usr/sbin/nats-server" : "nats-server";
-    char* argv[] = {const_cast<char*>("nats-server"), const_cast<char*>("-a"), const_cast<char*>("127.0.0.1"),
-                    const_cast<char*>("-p"), port.data(), nullptr};
+    char* argv[] = {const_cast<char*>("nats-server"),
+                    const_cast<char*>("-a"),
+                    const_cast<char*>("127.0.0.1"),
+                    const_cast<char*>("-p"),
+                    port.data(),
+                    nullptr};
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);

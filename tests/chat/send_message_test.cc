@@ -19,8 +19,7 @@ class SendMessageTest : public ::testing::Test {
     conversation = direct->conversation.id;
   }
   Context Ctx(UserId u) { return Context{u, db.clock.NowMs()}; }
-  Result<SendResult> Send(UserId from, const std::string& client_id, const std::string& text,
-                          ConversationId c = 0) {
+  Result<SendResult> Send(UserId from, const std::string& client_id, const std::string& text, ConversationId c = 0) {
     return SendMessage(db.txn(), Ctx(from), limits, SendRequest{c ? c : conversation, client_id, text, {}});
   }
 

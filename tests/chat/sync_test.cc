@@ -23,7 +23,8 @@ class SyncTest : public ::testing::Test {
     return v->conversation.id;
   }
   ConversationId Group(UserId owner, std::vector<UserId> members, ConversationKind kind = ConversationKind::kGroup) {
-    auto v = CreateGroup(db.txn(), Ctx(owner), db.ids.Next(), limits, CreateGroupRequest{kind, "g", std::move(members)});
+    auto v =
+        CreateGroup(db.txn(), Ctx(owner), db.ids.Next(), limits, CreateGroupRequest{kind, "g", std::move(members)});
     EXPECT_TRUE(v.ok()) << v.error().message;
     return v->conversation.id;
   }
@@ -229,7 +230,8 @@ TEST(MergeCatchUps, AFreshCatchUpKeepsTheNewestOfAllPartitions) {
   std::vector<Result<SyncResult>> parts;
   parts.emplace_back(part({{1, 10}, {3, 30}}));
   parts.emplace_back(part({{2, 20}, {4, 40}}));
-  auto merged = MergeCatchUps(std::move(parts), std::nullopt, [](ConversationId id) { return int(id % 2); }, 3);
+  auto merged = MergeCatchUps(
+      std::move(parts), std::nullopt, [](ConversationId id) { return int(id % 2); }, 3);
   ASSERT_TRUE(merged.ok());
   std::vector<ConversationId> ids;
   for (const auto& c : merged->conversations) ids.push_back(c.id);

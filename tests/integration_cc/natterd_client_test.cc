@@ -153,9 +153,8 @@ TEST(NatterdEndToEnd, TwoClientsChatInADirectConversation) {
   json::object auth = a->Call({{"type", "auth"}, {"token", alice.token}}, "auth");
   ASSERT_EQ(auth.at("type").as_string(), "result") << json::serialize(auth);
 
-  json::object ack = a->Call({{"type", "messages.send"}, {"conversation_id", cid}, {"client_msg_id", "m1"},
-                              {"text", "hello from C++"}},
-                             "s1");
+  json::object ack = a->Call(
+      {{"type", "messages.send"}, {"conversation_id", cid}, {"client_msg_id", "m1"}, {"text", "hello from C++"}}, "s1");
   ASSERT_EQ(ack.at("type").as_string(), "result") << json::serialize(ack);
   EXPECT_EQ(ack.at("data").at("seq").as_int64(), 1);
   json::object event = b->ReadUntil("message");
@@ -165,8 +164,11 @@ TEST(NatterdEndToEnd, TwoClientsChatInADirectConversation) {
 
   // Bob answers with a long, compressible text: permessage-deflate inbound.
   std::string long_text(4000, 'z');
-  json::object reply = b->Call({{"type", "messages.send"}, {"conversation_id", cid}, {"client_msg_id", "r1"},
-                                {"text", long_text}, {"reply_to", 1}},
+  json::object reply = b->Call({{"type", "messages.send"},
+                                {"conversation_id", cid},
+                                {"client_msg_id", "r1"},
+                                {"text", long_text},
+                                {"reply_to", 1}},
                                "r1");
   ASSERT_EQ(reply.at("type").as_string(), "result") << json::serialize(reply);
   json::object got = a->ReadUntil("message");
@@ -194,9 +196,9 @@ TEST(NatterdEndToEnd, SyncResumesWhereTheClientLeft) {
     token = std::string(done.at("data").at("token").as_string());
   }
   for (int i = 0; i < 3; ++i) {
-    auto [st, ack] = Http(server.port(), http::verb::post, "/v1/conversations/" + std::to_string(cid) + "/messages",
-                          json::object{{"client_msg_id", "m" + std::to_string(i)}, {"text", "while away"}},
-                          alice.token);
+    auto [st, ack] =
+        Http(server.port(), http::verb::post, "/v1/conversations/" + std::to_string(cid) + "/messages",
+             json::object{{"client_msg_id", "m" + std::to_string(i)}, {"text", "while away"}}, alice.token);
     ASSERT_EQ(st, 200);
   }
   auto b = Connect(ioc, server.port(), bob.token, false);
@@ -239,8 +241,8 @@ TEST(NatterdEndToEnd, ProtocolViolationsCloseWithTheirCodes) {
 TEST(NatterdEndToEnd, HttpsAndWssWithACertificate) {
   std::string dir = MakeTempDir("natter-tls");
   std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
-  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + key +
-                    " -out " + cert + " >/dev/null 2>&1";
+  std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + key + " -out " +
+                    cert + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl could not make a test certificate";
   NatterdProcess server({"--tls-cert", cert, "--tls-key", key});
 

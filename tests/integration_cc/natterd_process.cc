@@ -16,8 +16,8 @@
 namespace natter::testing {
 
 NatterdProcess::NatterdProcess(std::vector<std::string> extra_args) : data_dir_(MakeTempDir("natter-cc-it")) {
-  std::vector<std::string> args = {NATTERD_PATH, "--data-dir", data_dir_, "--port", "0",
-                                   "--password-profile", "minimal", "--workers", "2"};
+  std::vector<std::string> args = {NATTERD_PATH,         "--data-dir", data_dir_,   "--port", "0",
+                                   "--password-profile", "minimal",    "--workers", "2"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");

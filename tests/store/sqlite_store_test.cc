@@ -44,13 +44,18 @@ TEST_F(SqliteStoreTest, AFailedOpThatCannotBeUndoneFailsItsWholeBatch) {
   std::shared_future<void> released = release.get_future().share();
   std::promise<Status> first, broken;
   // Hold the writer so that the next two are queued together.
-  store->Write([released](StoreTxn&) -> Status {
-    released.wait_for(std::chrono::seconds(10));
-    return OkStatus();
-  }, [&](Status st) { first.set_value(st); });
+  store->Write(
+      [released](StoreTxn&) -> Status {
+        released.wait_for(std::chrono::seconds(10));
+        return OkStatus();
+      },
+      [&](Status st) { first.set_value(st); });
   std::promise<Status> neighbour;
-  store->Write([this](StoreTxn& txn) { return txn.InsertUser(User{ids.Next(), "neighbour", "h", 0}); },
-               [&](Status st) { neighbour.set_value(st); });
+  store->Write(
+      [this](StoreTxn& txn) {
+        return txn.InsertUser(User{ids.Next(), "neighbour", "h", 0});
+      },
+      [&](Status st) { neighbour.set_value(st); });
   store->Write(
       [this](StoreTxn& txn) -> Status {
         auto& db = dynamic_cast<sqlite::SqliteTxn&>(txn).database();
@@ -71,8 +76,11 @@ TEST_F(SqliteStoreTest, AFailedOpThatCannotBeUndoneFailsItsWholeBatch) {
   EXPECT_FALSE(UserExists("neighbour"));
   // The writer goes on with the next batch.
   std::promise<Status> after;
-  store->Write([this](StoreTxn& txn) { return txn.InsertUser(User{ids.Next(), "after", "h", 0}); },
-               [&](Status st) { after.set_value(st); });
+  store->Write(
+      [this](StoreTxn& txn) {
+        return txn.InsertUser(User{ids.Next(), "after", "h", 0});
+      },
+      [&](Status st) { after.set_value(st); });
   EXPECT_TRUE(after.get_future().get().ok());
   EXPECT_TRUE(UserExists("after"));
 }
@@ -86,18 +94,21 @@ TEST_F(SqliteStoreTest, ReadsPastTheQueueBoundAreRefused) {
   Open(options);
   std::promise<void> release, reading;
   std::shared_future<void> released = release.get_future().share();
-  store->Read([&, released](StoreTxn&) {
-    reading.set_value();
-    released.wait_for(std::chrono::seconds(10));
-  }, [](Error) { ADD_FAILURE() << "the first read was refused"; });
+  store->Read(
+      [&, released](StoreTxn&) {
+        reading.set_value();
+        released.wait_for(std::chrono::seconds(10));
+      },
+      [](Error) { ADD_FAILURE() << "the first read was refused"; });
   reading.get_future().wait();  // the only reader is busy
   std::atomic<int> ran{0}, refused{0};
   std::optional<Error> refusal;
   for (int i = 0; i < 5; ++i) {
-    store->Read([&](StoreTxn&) { ++ran; }, [&](Error e) {
-      ++refused;
-      refusal = e;
-    });
+    store->Read([&](StoreTxn&) { ++ran; },
+                [&](Error e) {
+                  ++refused;
+                  refusal = e;
+                });
   }
   EXPECT_EQ(refused.load(), 3);
   ASSERT_TRUE(refusal);
@@ -121,14 +132,18 @@ TEST_F(SqliteStoreTest, AThrowingReadOrCallbackLeavesTheThreadsServing) {
   EXPECT_EQ(r.error().code, ErrorCode::kInternal);
 
   std::promise<void> thrown;
-  store->Write([](StoreTxn&) { return OkStatus(); }, [&](Status) {
-    thrown.set_value();
-    throw std::runtime_error("bug in a completion");
-  });
+  store->Write([](StoreTxn&) { return OkStatus(); },
+               [&](Status) {
+                 thrown.set_value();
+                 throw std::runtime_error("bug in a completion");
+               });
   thrown.get_future().wait();
   std::promise<Status> after;
-  store->Write([this](StoreTxn& txn) { return txn.InsertUser(User{ids.Next(), "survivor", "h", 0}); },
-               [&](Status st) { after.set_value(st); });
+  store->Write(
+      [this](StoreTxn& txn) {
+        return txn.InsertUser(User{ids.Next(), "survivor", "h", 0});
+      },
+      [&](Status st) { after.set_value(st); });
   EXPECT_TRUE(after.get_future().get().ok());
   EXPECT_TRUE(UserExists("survivor"));  // the one reader still serves
 }

@@ -138,7 +138,10 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
                  std::function<void(Result<chat::SendResult>)> done) {
     chat::SendRequest req{conv, client_id, "hi", {}};
     s.WriteResult<chat::SendResult>(
-        s.For(conv), [=, this](StoreTxn& txn) { return chat::SendMessage(txn, chat::Context{from, 0}, limits, req); },
+        s.For(conv),
+        [=, this](StoreTxn& txn) {
+          return chat::SendMessage(txn, chat::Context{from, 0}, limits, req);
+        },
         std::move(done));
   }
 

@@ -58,7 +58,8 @@ TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
   std::promise<Status> held;
   auto held_done = held.get_future();
   store->Write(
-      0, [released](StoreTxn&) -> Status {
+      0,
+      [released](StoreTxn&) -> Status {
         released.wait_for(std::chrono::seconds(10));
         return OkStatus();
       },
@@ -192,18 +193,20 @@ TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
   ASSERT_TRUE((*list)[0].last_message.has_value());
   EXPECT_EQ((*list)[0].last_message->seq, 2);
 
-  auto of_c = ReadSync<std::vector<ConversationId>>(*store, last,
-                                                    [=](StoreTxn& txn) { return txn.ListConversationIds(c); });
+  auto of_c =
+      ReadSync<std::vector<ConversationId>>(*store, last, [=](StoreTxn& txn) { return txn.ListConversationIds(c); });
   ASSERT_TRUE(of_c.ok());
   EXPECT_TRUE(of_c->empty());
-  auto of_b = ReadSync<std::vector<ConversationId>>(*store, last,
-                                                    [=](StoreTxn& txn) { return txn.ListConversationIds(b); });
+  auto of_b =
+      ReadSync<std::vector<ConversationId>>(*store, last, [=](StoreTxn& txn) { return txn.ListConversationIds(b); });
   ASSERT_TRUE(of_b.ok());
   EXPECT_EQ(*of_b, std::vector<ConversationId>{conv});
   auto contacts = ReadSync<std::vector<UserId>>(*store, last, [=](StoreTxn& txn) { return txn.ListContacts(a, 10); });
   ASSERT_TRUE(contacts.ok());
   EXPECT_EQ(*contacts, std::vector<UserId>{b});
-  auto shared = ReadSync<std::vector<UserId>>(*store, last, [=](StoreTxn& txn) { return txn.WhoShareWith(a, {c, b, a}); });
+  auto shared = ReadSync<std::vector<UserId>>(*store, last, [=](StoreTxn& txn) {
+    return txn.WhoShareWith(a, {c, b, a});
+  });
   ASSERT_TRUE(shared.ok());
   EXPECT_EQ(*shared, std::vector<UserId>{b});
 }
@@ -260,8 +263,8 @@ TEST_P(StoreContract, UpdateLogIsDenseAndPrunes) {
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->pts, 5);
   EXPECT_EQ(state->pts_floor, 3);
-  auto since = ReadSync<std::vector<UserUpdate>>(*store, last,
-                                                 [=](StoreTxn& txn) { return txn.UserUpdatesSince(a, 0, 100); });
+  auto since =
+      ReadSync<std::vector<UserUpdate>>(*store, last, [=](StoreTxn& txn) { return txn.UserUpdatesSince(a, 0, 100); });
   ASSERT_TRUE(since.ok());
   ASSERT_EQ(since->size(), 2u);
   EXPECT_EQ((*since)[0].pts, 4);
@@ -279,7 +282,8 @@ TEST_P(StoreContract, UpdatesForSeveralUsersAreEachDense) {
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(*r, (std::vector<int64_t>{1, 1, 2, 2, 3}));  // in the order asked, each user's own count
-  auto since = ReadSync<std::vector<UserUpdate>>(*store, 0, [=](StoreTxn& txn) { return txn.UserUpdatesSince(b, 0, 10); });
+  auto since =
+      ReadSync<std::vector<UserUpdate>>(*store, 0, [=](StoreTxn& txn) { return txn.UserUpdatesSince(b, 0, 10); });
   ASSERT_TRUE(since.ok());
   ASSERT_EQ(since->size(), 3u);
   EXPECT_EQ((*since)[2].seq, 3);

@@ -39,8 +39,8 @@ TEST(WorkQueue, WritersDrainAfterStopReadersDoNot) {
   batch.clear();
   EXPECT_FALSE(writes.PopBatch(batch, 3));  // stopped and drained
   int item = -1;
-  EXPECT_FALSE(reads.PopOne(item));         // readers stop at once
-  EXPECT_EQ(reads.TakeRest().size(), 5u);   // the rest goes to whoever stops
+  EXPECT_FALSE(reads.PopOne(item));        // readers stop at once
+  EXPECT_EQ(reads.TakeRest().size(), 5u);  // the rest goes to whoever stops
 }
 
 TEST(WorkQueue, AWaitingThreadWakesForWorkAndForStop) {

@@ -29,7 +29,7 @@ struct Session {
 
   // Sends a request and waits for its answer; other events go to `on_event`.
   std::optional<json::object> Call(json::object request, double timeout_s,
-                                    const std::function<void(const json::object&)>& on_event = {}) {
+                                   const std::function<void(const json::object&)>& on_event = {}) {
     uint64_t extra = next_extra++;
     request["@extra"] = extra;
     client->Send(json::serialize(request));
@@ -39,7 +39,8 @@ struct Session {
       if (!e) continue;
       json::object event = json::parse(*e).as_object();
       if (auto* x = event.if_contains("@extra"); x && x->is_uint64() && x->as_uint64() == extra) return event;
-      if (auto* x = event.if_contains("@extra"); x && x->is_int64() && x->as_int64() == static_cast<int64_t>(extra)) return event;
+      if (auto* x = event.if_contains("@extra"); x && x->is_int64() && x->as_int64() == static_cast<int64_t>(extra))
+        return event;
       if (event.at("@type") == "auth_state" && event.contains("user_id")) me = event.at("user_id").as_int64();
       if (on_event) on_event(event);
     }
@@ -65,13 +66,17 @@ struct Session {
       return 3;
     }
     if (answer->at("@type") == "error") {
-      if (json_output) std::cout << json::serialize(*answer) << "\n";
-      else std::cerr << "natter: " << answer->at("code").as_string().c_str() << ": "
-                     << answer->at("message").as_string().c_str() << "\n";
+      if (json_output)
+        std::cout << json::serialize(*answer) << "\n";
+      else
+        std::cerr << "natter: " << answer->at("code").as_string().c_str() << ": "
+                  << answer->at("message").as_string().c_str() << "\n";
       return 1;
     }
-    if (json_output) std::cout << json::serialize(*answer) << "\n";
-    else human(*answer);
+    if (json_output)
+      std::cout << json::serialize(*answer) << "\n";
+    else
+      human(*answer);
     return 0;
   }
 
@@ -109,8 +114,8 @@ int Chat(Session& s, int64_t conversation, double timeout_s) {
         std::string text = pending_line.substr(0, nl);
         pending_line.erase(0, nl + 1);
         if (text.empty()) continue;
-        s.client->Send(json::serialize(json::object{{"@type", "send_message"}, {"conversation_id", conversation},
-                                                     {"text", text}}));
+        s.client->Send(json::serialize(
+            json::object{{"@type", "send_message"}, {"conversation_id", conversation}, {"text", text}}));
       }
     }
     while (auto e = s.client->Receive(std::chrono::milliseconds(0))) {
@@ -121,8 +126,8 @@ int Chat(Session& s, int64_t conversation, double timeout_s) {
         if (m.at("conversation_id").as_int64() == conversation && event.at("live").as_bool()) {
           std::cout << Line(m, s.me) << std::endl;
           if (m.at("sender_id").as_int64() != s.me) {
-            s.client->Send(json::serialize(json::object{{"@type", "mark_read"}, {"conversation_id", conversation},
-                                                         {"seq", m.at("seq")}}));
+            s.client->Send(json::serialize(
+                json::object{{"@type", "mark_read"}, {"conversation_id", conversation}, {"seq", m.at("seq")}}));
           }
         }
       } else if (type == "message_state" && event.at("conversation_id").as_int64() == conversation) {
@@ -214,13 +219,16 @@ int main(int argc, char** argv) {
 
   if (sub == "register") {
     return s.Print(s.Call({{"@type", "register"}, {"handle", handle}, {"password", password}}, timeout_s),
-                   [](const json::object& a) { std::cout << "registered " << a.at("handle").as_string().c_str()
-                                                         << " (user " << a.at("user_id").as_int64() << ")\n"; });
+                   [](const json::object& a) {
+                     std::cout << "registered " << a.at("handle").as_string().c_str() << " (user "
+                               << a.at("user_id").as_int64() << ")\n";
+                   });
   }
   if (sub == "login") {
     int rc = s.Print(s.Call({{"@type", "login"}, {"handle", handle}, {"password", password}}, timeout_s),
-                     [&](const json::object& a) { std::cout << "logged in as " << handle << " (user "
-                                                           << a.at("user_id").as_int64() << ")\n"; });
+                     [&](const json::object& a) {
+                       std::cout << "logged in as " << handle << " (user " << a.at("user_id").as_int64() << ")\n";
+                     });
     if (rc == 0) s.WaitReady(timeout_s);
     return rc;
   }
@@ -244,8 +252,8 @@ int main(int argc, char** argv) {
       for (const auto& c : a.at("conversations").as_array()) {
         const auto& o = c.as_object();
         std::cout << o.at("id").as_int64() << "  " << o.at("kind").as_string().c_str() << "  "
-                  << (o.at("title").as_string().empty() ? "-" : o.at("title").as_string().c_str())
-                  << "  unread " << o.at("unread").as_int64() << "\n";
+                  << (o.at("title").as_string().empty() ? "-" : o.at("title").as_string().c_str()) << "  unread "
+                  << o.at("unread").as_int64() << "\n";
       }
     });
   }
@@ -265,9 +273,8 @@ int main(int argc, char** argv) {
     if (sub == "create-direct") req = {{"@type", "create_direct"}, {"peer_id", ids[0]}};
     if (sub == "create-group") req = {{"@type", "create_group"}, {"title", title}, {"members", ids}};
     if (sub == "add-members") req = {{"@type", "add_members"}, {"conversation_id", conversation}, {"user_ids", ids}};
-    return s.Print(s.Call(std::move(req), timeout_s), [](const json::object& a) {
-      std::cout << "conversation " << a.at("id").as_int64() << "\n";
-    });
+    return s.Print(s.Call(std::move(req), timeout_s),
+                   [](const json::object& a) { std::cout << "conversation " << a.at("id").as_int64() << "\n"; });
   }
   if (sub == "send") {
     bool online = s.WaitReady(std::min(timeout_s, 3.0));
@@ -276,17 +283,21 @@ int main(int argc, char** argv) {
     std::string id(answer->at("client_msg_id").as_string());
     std::optional<json::object> settled;
     if (online) {
-      settled = s.WaitFor([&](const json::object& e) {
-        return e.at("@type") == "message_state" && e.at("client_msg_id") == json::value(id) &&
-               e.at("state") != "pending";
-      }, timeout_s);
+      settled = s.WaitFor(
+          [&](const json::object& e) {
+            return e.at("@type") == "message_state" && e.at("client_msg_id") == json::value(id) &&
+                   e.at("state") != "pending";
+          },
+          timeout_s);
     }
     json::object out{{"client_msg_id", id}, {"state", settled ? settled->at("state") : json::value("pending")}};
     if (settled && settled->contains("seq")) out["seq"] = settled->at("seq");
     if (settled && settled->contains("reason")) out["reason"] = settled->at("reason");
-    if (json_output) std::cout << json::serialize(out) << "\n";
-    else std::cout << out.at("state").as_string().c_str()
-                   << (out.contains("seq") ? " as [" + std::to_string(out.at("seq").as_int64()) + "]" : "") << "\n";
+    if (json_output)
+      std::cout << json::serialize(out) << "\n";
+    else
+      std::cout << out.at("state").as_string().c_str()
+                << (out.contains("seq") ? " as [" + std::to_string(out.at("seq").as_int64()) + "]" : "") << "\n";
     return out.at("state") == "failed" ? 1 : 0;
   }
   if (sub == "history") {

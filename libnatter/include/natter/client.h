@@ -19,7 +19,7 @@ namespace natter::client {
 
 struct ClientOptions {
   std::string server = "http://127.0.0.1:8080";  // http(s)://host:port
-  std::string database_directory;               // the local store lives here (one per profile)
+  std::string database_directory;                // the local store lives here (one per profile)
   std::string device = "libnatter";
   // When set, events go to this callback on the client's thread instead of
   // the queue read by Receive().

@@ -19,9 +19,9 @@ class LogThrottle {
   // True when a line may be logged now; `suppressed` is then set to how many
   // were held back since the last one.
   bool Allow(uint64_t& suppressed) {
-    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::steady_clock::now().time_since_epoch())
-                      .count();
+    int64_t now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count();
     int64_t last = last_ms_.load(std::memory_order_relaxed);
     if (last != kNever && now - last < interval_ms_) {
       held_back_.fetch_add(1, std::memory_order_relaxed);

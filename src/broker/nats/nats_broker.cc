@@ -1,5 +1,5 @@
-#include "common/guarded.h"
 #include "broker/nats/nats_broker.h"
+#include "common/guarded.h"
 
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
@@ -284,8 +284,7 @@ void Core::Publish(Event event) {
   // whole recipient list in every copy, a user with many contacts would cost
   // the square of their number in bytes. Each copy has its own id, so a node
   // holding several of them delivers each.
-  bool per_user = event.conversation_id == 0 && !announced && event.revoke_session == 0 &&
-                  event.recipients.size() > 1;
+  bool per_user = event.conversation_id == 0 && !announced && event.revoke_session == 0 && event.recipients.size() > 1;
   if (natsConnection_Status(conn_) != NATS_CONN_STATUS_CONNECTED) {
     // Dropped, not queued: other nodes catch up by sync once the link is back.
     if (publish_log_.Allow(suppressed)) {
@@ -344,17 +343,17 @@ void Core::UserOnline(UserId user, std::function<void()> ready) {
     // itself there, so none falls between the two.
     AfterFlush([this, user, generation, ready = std::move(ready)]() mutable {
       std::weak_ptr<Core> weak = weak_from_this();
-      lister_(user, [weak, user, generation, ready = std::move(ready)](
-                        Result<std::vector<ConversationId>> answer) mutable {
-        auto core = weak.lock();
-        if (!core) {
-          if (ready) ready();
-          return;
-        }
-        core->Post([core, user, generation, answer = std::move(answer), ready = std::move(ready)]() mutable {
-          core->ListerAnswered(user, generation, std::move(answer), std::move(ready));
-        });
-      });
+      lister_(user,
+              [weak, user, generation, ready = std::move(ready)](Result<std::vector<ConversationId>> answer) mutable {
+                auto core = weak.lock();
+                if (!core) {
+                  if (ready) ready();
+                  return;
+                }
+                core->Post([core, user, generation, answer = std::move(answer), ready = std::move(ready)]() mutable {
+                  core->ListerAnswered(user, generation, std::move(answer), std::move(ready));
+                });
+              });
     });
   });
 }
@@ -530,7 +529,8 @@ class NatsBroker final : public Broker {
   explicit NatsBroker(std::shared_ptr<Core> core) : core_(std::move(core)) {}
   ~NatsBroker() override {
     if (!core_->Shutdown()) {
-      spdlog::error("nats broker: connection did not close in time; leaking its state rather than risk a late callback");
+      spdlog::error(
+          "nats broker: connection did not close in time; leaking its state rather than risk a late callback");
       new std::shared_ptr<Core>(core_);  // deliberately never freed
     }
   }

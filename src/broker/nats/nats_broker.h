@@ -44,12 +44,10 @@ struct NatsBrokerOptions {
 
 // Answers, asynchronously and on any thread, the ids of the conversations a
 // user belongs to (natterd reads them from the store).
-using ConversationLister =
-    std::function<void(UserId, std::function<void(Result<std::vector<ConversationId>>)>)>;
+using ConversationLister = std::function<void(UserId, std::function<void(Result<std::vector<ConversationId>>)>)>;
 
 // Starts connecting and returns at once, connected or not. Throws
 // std::invalid_argument or std::runtime_error on unusable options (start-up).
-std::unique_ptr<Broker> MakeNatsBroker(const NatsBrokerOptions& options, EventSink& sink,
-                                       ConversationLister lister);
+std::unique_ptr<Broker> MakeNatsBroker(const NatsBrokerOptions& options, EventSink& sink, ConversationLister lister);
 
 }  // namespace natter

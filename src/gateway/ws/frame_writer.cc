@@ -27,8 +27,7 @@ class DeflateStream {
 
   bool Init(int level, int window_bits) {
     // memLevel 8 is zlib's default; negative window bits select raw deflate.
-    initialized_ =
-        deflateInit2(&stream_, level, Z_DEFLATED, -window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK;
+    initialized_ = deflateInit2(&stream_, level, Z_DEFLATED, -window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK;
     return initialized_;
   }
   z_stream& get() { return stream_; }
@@ -114,8 +113,7 @@ std::optional<std::string> DeflateMessage(std::string_view payload, int window_b
   out.resize(used);
   // A sync flush always ends with an empty stored block: 00 00 ff ff.
   if (out.size() < sizeof(kDeflateTail) ||
-      std::memcmp(out.data() + out.size() - sizeof(kDeflateTail), kDeflateTail,
-                  sizeof(kDeflateTail)) != 0) {
+      std::memcmp(out.data() + out.size() - sizeof(kDeflateTail), kDeflateTail, sizeof(kDeflateTail)) != 0) {
     return std::nullopt;
   }
   out.resize(out.size() - sizeof(kDeflateTail));

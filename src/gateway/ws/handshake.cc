@@ -17,8 +17,7 @@ constexpr int kMaxWindowBits = 15;
 constexpr int kMinZlibWindowBits = 9;  // what zlib can do for raw deflate
 
 bool IsBase64Symbol(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/';
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
 // RFC 7230 3.2.6 tchar: what an extension or parameter name may contain.
@@ -27,9 +26,7 @@ bool IsTokenChar(char c) {
   return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
 }
 
-bool IsToken(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar);
-}
+bool IsToken(std::string_view s) { return !s.empty() && std::all_of(s.begin(), s.end(), IsTokenChar); }
 
 std::string_view TrimWhitespace(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -104,8 +101,7 @@ std::optional<int> ParseWindowBits(std::string_view value) {
 
 // The server window to use for one permessage-deflate offer's parameters,
 // or nullopt if the offer is unacceptable.
-std::optional<int> AcceptDeflateOffer(const std::vector<std::string_view>& params,
-                                      int server_bits) {
+std::optional<int> AcceptDeflateOffer(const std::vector<std::string_view>& params, int server_bits) {
   bool seen_server_no_takeover = false;
   bool seen_client_no_takeover = false;
   bool seen_server_bits = false;
@@ -166,11 +162,9 @@ std::string ComputeAcceptKey(std::string_view key) {
   return std::string(reinterpret_cast<const char*>(encoded), static_cast<size_t>(encoded_len));
 }
 
-std::optional<std::string> NegotiateDeflate(std::string_view extensions_header,
-                                            const DeflateConfig& config) {
+std::optional<std::string> NegotiateDeflate(std::string_view extensions_header, const DeflateConfig& config) {
   if (!config.enabled) return std::nullopt;
-  const int configured_bits =
-      std::clamp(config.server_max_window_bits, kMinZlibWindowBits, kMaxWindowBits);
+  const int configured_bits = std::clamp(config.server_max_window_bits, kMinZlibWindowBits, kMaxWindowBits);
   for (std::string_view offer : SplitOutsideQuotes(extensions_header, ',')) {
     std::vector<std::string_view> parts = SplitOutsideQuotes(offer, ';');
     if (!EqualsIgnoreCase(TrimWhitespace(parts.front()), "permessage-deflate")) continue;
@@ -180,8 +174,7 @@ std::optional<std::string> NegotiateDeflate(std::string_view extensions_header,
     // We always drop our context between messages (server_no_context_takeover)
     // and ask the client to do the same, so neither side keeps a 32 KiB
     // window per idle connection.
-    std::string response =
-        "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+    std::string response = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
     if (*bits < kMaxWindowBits) response += "; server_max_window_bits=" + std::to_string(*bits);
     return response;
   }

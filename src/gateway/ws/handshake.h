@@ -34,7 +34,6 @@ struct DeflateConfig {
 // parameters are skipped, as are offers that demand a window of 8 (which
 // zlib cannot honour). nullopt when disabled or nothing acceptable was
 // offered.
-std::optional<std::string> NegotiateDeflate(std::string_view extensions_header,
-                                            const DeflateConfig& config);
+std::optional<std::string> NegotiateDeflate(std::string_view extensions_header, const DeflateConfig& config);
 
 }  // namespace natter::ws

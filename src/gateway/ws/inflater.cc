@@ -34,8 +34,7 @@ MessageInflater::Status MessageInflater::Begin() {
   return Status::kOk;
 }
 
-MessageInflater::Status MessageInflater::Feed(std::string_view compressed, size_t max_out,
-                                              std::string& out) {
+MessageInflater::Status MessageInflater::Feed(std::string_view compressed, size_t max_out, std::string& out) {
   if (!stream_) return Status::kCorrupt;
   return Run(reinterpret_cast<const uint8_t*>(compressed.data()), compressed.size(), max_out, out);
 }
@@ -49,8 +48,7 @@ MessageInflater::Status MessageInflater::Finish(size_t max_out, std::string& out
 
 void MessageInflater::Reset() { stream_.reset(); }
 
-MessageInflater::Status MessageInflater::Run(const uint8_t* in, size_t len, size_t max_out,
-                                             std::string& out) {
+MessageInflater::Status MessageInflater::Run(const uint8_t* in, size_t len, size_t max_out, std::string& out) {
   z_stream& z = *stream_;
   z.next_in = const_cast<Bytef*>(in);   // zlib's API is not const-correct
   z.avail_in = static_cast<uInt>(len);  // callers pass small chunks

@@ -33,9 +33,7 @@ MessageReader::MessageReader(ReaderLimits limits, bool deflate_negotiated)
 
 bool MessageReader::idle() const { return !in_payload_ && header_len_ == 0 && !in_message_; }
 
-size_t MessageReader::buffered_bytes() const {
-  return header_len_ + message_.size() + control_.size();
-}
+size_t MessageReader::buffered_bytes() const { return header_len_ + message_.size() + control_.size(); }
 
 MessageReader::State MessageReader::Next(std::string_view& input, InboundMessage& out) {
   if (failed()) return State::kError;
@@ -179,15 +177,13 @@ size_t MessageReader::CompressedLimit() const {
   // peer from streaming endless empty deflate blocks.
   const size_t max = limits_.max_message_bytes;
   const size_t slack = max / 16 + 1024;
-  return max > std::numeric_limits<size_t>::max() - slack ? std::numeric_limits<size_t>::max()
-                                                          : max + slack;
+  return max > std::numeric_limits<size_t>::max() - slack ? std::numeric_limits<size_t>::max() : max + slack;
 }
 
 // ---- Payload --------------------------------------------------------------
 
 bool MessageReader::CanDeliverDirectly(std::string_view input) const {
-  return frame_fin_ && frame_opcode_ != Opcode::kContinuation && !frame_rsv1_ &&
-         input.size() >= frame_remaining_;
+  return frame_fin_ && frame_opcode_ != Opcode::kContinuation && !frame_rsv1_ && input.size() >= frame_remaining_;
 }
 
 MessageReader::State MessageReader::DeliverDirectly(std::string_view& input, InboundMessage& out) {
@@ -263,8 +259,7 @@ MessageReader::State MessageReader::FinishFrame(InboundMessage& out) {
 
   if (message_compressed_) {
     const size_t old_size = message_.size();
-    if (!MapInflateStatus(inflater_.Finish(limits_.max_message_bytes, message_)) ||
-        !ValidateTextFrom(old_size)) {
+    if (!MapInflateStatus(inflater_.Finish(limits_.max_message_bytes, message_)) || !ValidateTextFrom(old_size)) {
       return State::kError;
     }
   }
@@ -295,8 +290,8 @@ bool MessageReader::CheckControlFrame(const InboundMessage& frame) {
   if (frame.payload.size() == 1) {
     return Fail(close_code::kProtocolError, "close frame with a 1-byte payload");
   }
-  const auto code = static_cast<uint16_t>((static_cast<uint8_t>(frame.payload[0]) << 8) |
-                                          static_cast<uint8_t>(frame.payload[1]));
+  const auto code =
+      static_cast<uint16_t>((static_cast<uint8_t>(frame.payload[0]) << 8) | static_cast<uint8_t>(frame.payload[1]));
   if (!IsValidCloseCodeOnWire(code)) {
     return Fail(close_code::kProtocolError, "invalid close code");
   }

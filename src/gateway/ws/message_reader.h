@@ -13,10 +13,10 @@
 #include <string>
 #include <string_view>
 
+#include "common/utf8.h"
 #include "gateway/ws/frame.h"
 #include "gateway/ws/inflater.h"
 #include "gateway/ws/masking.h"
-#include "common/utf8.h"
 
 namespace natter::ws {
 

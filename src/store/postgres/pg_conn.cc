@@ -7,9 +7,7 @@
 
 namespace natter::pg {
 
-int64_t Rows::Int(int row, int col) const {
-  return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10);
-}
+int64_t Rows::Int(int row, int col) const { return std::strtoll(PQgetvalue(r_, row, col), nullptr, 10); }
 
 int64_t Rows::affected() const {
   const char* n = PQcmdTuples(r_);
@@ -46,8 +44,8 @@ Status Connection::EnsureConnected() {
   // Bounded waits: an instance that stops answering (packets dropped, not
   // refused) must cost its callers an error in seconds, not a thread for the
   // kernel's two hours. The URL's own settings come last and win.
-  const char* keys[] = {"connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval",
-                        "keepalives_count", "tcp_user_timeout", "dbname", nullptr};
+  const char* keys[] = {"connect_timeout",  "keepalives",       "keepalives_idle", "keepalives_interval",
+                        "keepalives_count", "tcp_user_timeout", "dbname",          nullptr};
   const char* values[] = {"3", "1", "5", "2", "3", "10000", conninfo_.c_str(), nullptr};
   conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   was_connected_ = PQstatus(conn_) == CONNECTION_OK;
@@ -57,11 +55,13 @@ Status Connection::EnsureConnected() {
   }
   // Nor may a statement, a lock wait or a transaction left open by a stalled
   // node hold rows (a conversation, members' log heads) for long.
-  PGresult* limits = PQexec(conn_, "SET statement_timeout = '15s'; SET lock_timeout = '10s'; "
-                                   "SET idle_in_transaction_session_timeout = '30s'");
+  PGresult* limits = PQexec(conn_,
+                            "SET statement_timeout = '15s'; SET lock_timeout = '10s'; "
+                            "SET idle_in_transaction_session_timeout = '30s'");
   PQclear(limits);
   // Keep the server's notices (e.g. "relation already exists") out of stderr.
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      conn_, [](void*, const char*) {}, nullptr);
   return OkStatus();
 }
 
@@ -71,8 +71,7 @@ Error Connection::Failure(PGresult* r, std::string_view what) {
   std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
   if (r) PQclear(r);
   // Class 08 (connection), 57P0x (server shutting down), or no answer at all.
-  if (broken() || last_sqlstate_.empty() || last_sqlstate_.starts_with("08") ||
-      last_sqlstate_.starts_with("57P")) {
+  if (broken() || last_sqlstate_.empty() || last_sqlstate_.starts_with("08") || last_sqlstate_.starts_with("57P")) {
     spdlog::warn("store: {} failed on {}: {}", what, label_, message);
     return Unavailable("storage " + label_ + " is unavailable");
   }
@@ -96,8 +95,8 @@ Result<Rows> Connection::Query(const char* sql, std::initializer_list<Param> par
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p.c_str());
-  PGresult* r = PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(),
-                               nullptr, nullptr, 0);
+  PGresult* r =
+      PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0);
   auto status = PQresultStatus(r);
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return Failure(r, "query");
   return Rows(r);

@@ -22,13 +22,13 @@ namespace natter::pg {
 // One statement parameter in text form; empty is SQL NULL.
 class Param {
  public:
-  Param(int64_t v) : value_(std::to_string(v)) {}  // NOLINT: implicit by design
-  Param(int v) : value_(std::to_string(v)) {}      // NOLINT
-  Param(bool v) : value_(v ? "t" : "f") {}         // NOLINT
+  Param(int64_t v) : value_(std::to_string(v)) {}        // NOLINT: implicit by design
+  Param(int v) : value_(std::to_string(v)) {}            // NOLINT
+  Param(bool v) : value_(v ? "t" : "f") {}               // NOLINT
   Param(std::string_view v) : value_(std::string(v)) {}  // NOLINT
-  Param(const std::string& v) : value_(v) {}       // NOLINT
-  Param(const char* v) : value_(std::string(v)) {}  // NOLINT
-  Param(const std::optional<int64_t>& v) {         // NOLINT
+  Param(const std::string& v) : value_(v) {}             // NOLINT
+  Param(const char* v) : value_(std::string(v)) {}       // NOLINT
+  Param(const std::optional<int64_t>& v) {               // NOLINT
     if (v) value_ = std::to_string(*v);
   }
   static Param Null() { return Param(std::optional<int64_t>()); }
@@ -41,9 +41,14 @@ class Param {
 class Rows {
  public:
   explicit Rows(PGresult* r) : r_(r) {}
-  ~Rows() { if (r_) PQclear(r_); }
+  ~Rows() {
+    if (r_) PQclear(r_);
+  }
   Rows(Rows&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
-  Rows& operator=(Rows&& o) noexcept { std::swap(r_, o.r_); return *this; }
+  Rows& operator=(Rows&& o) noexcept {
+    std::swap(r_, o.r_);
+    return *this;
+  }
   Rows(const Rows&) = delete;
 
   int size() const { return PQntuples(r_); }
@@ -51,9 +56,7 @@ class Rows {
   int64_t Int(int row, int col) const;
   bool Bool(int row, int col) const { return PQgetvalue(r_, row, col)[0] == 't'; }
   bool IsNull(int row, int col) const { return PQgetisnull(r_, row, col) != 0; }
-  std::string Text(int row, int col) const {
-    return std::string(PQgetvalue(r_, row, col), PQgetlength(r_, row, col));
-  }
+  std::string Text(int row, int col) const { return std::string(PQgetvalue(r_, row, col), PQgetlength(r_, row, col)); }
   std::optional<int64_t> OptInt(int row, int col) const {
     return IsNull(row, col) ? std::nullopt : std::optional<int64_t>(Int(row, col));
   }

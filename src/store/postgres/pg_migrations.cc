@@ -105,9 +105,7 @@ CREATE INDEX users_online ON users (id) WHERE online_nodes <> 0;
 int LatestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
 
 void Migrate(Connection& conn) {
-  auto fail = [&](const std::string& what) {
-    throw std::runtime_error("migrating " + conn.label() + ": " + what);
-  };
+  auto fail = [&](const std::string& what) { throw std::runtime_error("migrating " + conn.label() + ": " + what); };
   if (auto st = conn.EnsureConnected(); !st.ok()) fail(st.error().message);
   auto run = [&](const std::string& sql) {
     if (auto st = conn.Exec(sql); !st.ok()) {
@@ -130,8 +128,8 @@ void Migrate(Connection& conn) {
          std::to_string(LatestSchemaVersion()) + ")");
   }
   for (int v = version; v < LatestSchemaVersion(); ++v) {
-    run(std::string(kMigrations[v]) + "; INSERT INTO schema_migrations(version) VALUES (" +
-        std::to_string(v + 1) + ")");
+    run(std::string(kMigrations[v]) + "; INSERT INTO schema_migrations(version) VALUES (" + std::to_string(v + 1) +
+        ")");
   }
   run("COMMIT");
 }
@@ -145,9 +143,10 @@ void CheckLayout(Connection& conn, int index, int count) {
       !st.ok()) {
     fail(st.error().message);
   }
-  auto rows = conn.Query("INSERT INTO natter_layout VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET id = 1 "
-                         "RETURNING partition_index, partition_count",
-                         {index, count});
+  auto rows = conn.Query(
+      "INSERT INTO natter_layout VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET id = 1 "
+      "RETURNING partition_index, partition_count",
+      {index, count});
   if (!rows.ok()) fail(rows.error().message);
   int was_index = static_cast<int>(rows->Int(0, 0)), was_count = static_cast<int>(rows->Int(0, 1));
   if (was_index != index || was_count != count) {

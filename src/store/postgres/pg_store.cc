@@ -11,10 +11,10 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include "common/guarded.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_txn.h"
-#include "common/guarded.h"
 #include "store/run_guarded.h"
 #include "store/store.h"
 #include "store/work_queue.h"
@@ -177,11 +177,12 @@ class Partition {
                                       "ON c.id = m.conversation_id WHERE m.conversation_id = ANY($1::bigint[]) "
                                       "AND NOT c.large ORDER BY 1 ON CONFLICT (user_id) DO NOTHING",
                                       {array}));
-    NATTER_TRY(auto locked, conn.Query("SELECT user_id FROM user_logs WHERE user_id IN (SELECT m.user_id FROM members m "
-                                       "JOIN conversations c ON c.id = m.conversation_id "
-                                       "WHERE m.conversation_id = ANY($1::bigint[]) AND NOT c.large) "
-                                       "ORDER BY user_id FOR UPDATE",
-                                       {array}));
+    NATTER_TRY(auto locked,
+               conn.Query("SELECT user_id FROM user_logs WHERE user_id IN (SELECT m.user_id FROM members m "
+                          "JOIN conversations c ON c.id = m.conversation_id "
+                          "WHERE m.conversation_id = ANY($1::bigint[]) AND NOT c.large) "
+                          "ORDER BY user_id FOR UPDATE",
+                          {array}));
     return OkStatus();
   }
 
@@ -216,7 +217,7 @@ class Partition {
       bool in_txn = conn.EnsureConnected().ok() && conn.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();
       RunCatching("pg reader", [&] { read.op(txn); });
       if (in_txn) conn.Rollback();  // read only: nothing to commit
-      read = QueuedRead{};  // what it holds goes now, not with the next read
+      read = QueuedRead{};          // what it holds goes now, not with the next read
     }
   }
 

@@ -10,7 +10,7 @@ namespace {
 #define CONVERSATION_COLUMNS \
   "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
 #define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
-#define MESSAGE_COLUMNS                                                                           \
+#define MESSAGE_COLUMNS                                                                              \
   "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
   "target_seq, target_user, edited_at, deleted"
 
@@ -100,8 +100,8 @@ Status PgTxn::InsertSession(const Session& s) {
 }
 
 Result<std::optional<Session>> PgTxn::FindSession(SessionId id) {
-  NATTER_TRY(auto r, accounts_.Query("SELECT id, user_id, device, revoked, created_at FROM sessions WHERE id = $1",
-                                     {id}));
+  NATTER_TRY(auto r,
+             accounts_.Query("SELECT id, user_id, device, revoked, created_at FROM sessions WHERE id = $1", {id}));
   return One<Session>(r, [](const Rows& r, int i) {
     return Session{r.Int(i, 0), r.Int(i, 1), r.Text(i, 2), r.Bool(i, 3), r.Int(i, 4)};
   });
@@ -119,15 +119,16 @@ Status PgTxn::InsertRefreshToken(const RefreshTokenRecord& t) {
 }
 
 Result<std::optional<RefreshTokenRecord>> PgTxn::FindRefreshToken(std::string_view hash) {
-  NATTER_TRY(auto r, accounts_.Query("SELECT token_hash, session_id, used FROM refresh_tokens WHERE token_hash = $1",
-                                     {hash}));
+  NATTER_TRY(auto r,
+             accounts_.Query("SELECT token_hash, session_id, used FROM refresh_tokens WHERE token_hash = $1", {hash}));
   return One<RefreshTokenRecord>(r, [](const Rows& r, int i) {
     return RefreshTokenRecord{r.Text(i, 0), r.Int(i, 1), r.Bool(i, 2)};
   });
 }
 
 Result<bool> PgTxn::MarkRefreshTokenUsed(std::string_view hash) {
-  NATTER_TRY(auto r, accounts_.Query("UPDATE refresh_tokens SET used = true WHERE token_hash = $1 AND NOT used", {hash}));
+  NATTER_TRY(auto r,
+             accounts_.Query("UPDATE refresh_tokens SET used = true WHERE token_hash = $1 AND NOT used", {hash}));
   return r.affected() > 0;
 }
 
@@ -142,9 +143,10 @@ Status PgTxn::SetPresenceHidden(UserId id, bool hidden) {
 }
 
 Status PgTxn::SetOnlineAt(UserId id, int node, bool online) {
-  NATTER_TRY(auto r, accounts_.Query(online ? "UPDATE users SET online_nodes = online_nodes | (1::bigint << $1) WHERE id = $2"
-                                            : "UPDATE users SET online_nodes = online_nodes & ~(1::bigint << $1) WHERE id = $2",
-                                     {node, id}));
+  NATTER_TRY(auto r,
+             accounts_.Query(online ? "UPDATE users SET online_nodes = online_nodes | (1::bigint << $1) WHERE id = $2"
+                                    : "UPDATE users SET online_nodes = online_nodes & ~(1::bigint << $1) WHERE id = $2",
+                             {node, id}));
   return OkStatus();
 }
 
@@ -156,10 +158,11 @@ Status PgTxn::ClearOnlineAt(int node) {
 }
 
 Result<std::vector<UserId>> PgTxn::ListContacts(UserId id, int limit) {
-  NATTER_TRY(auto r, db_.Query("SELECT DISTINCT o.user_id FROM members m JOIN conversations c ON c.id = m.conversation_id "
-                               "JOIN members o ON o.conversation_id = m.conversation_id "
-                               "WHERE m.user_id = $1 AND NOT c.large AND o.user_id != m.user_id LIMIT $2",
-                               {id, limit}));
+  NATTER_TRY(auto r,
+             db_.Query("SELECT DISTINCT o.user_id FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                       "JOIN members o ON o.conversation_id = m.conversation_id "
+                       "WHERE m.user_id = $1 AND NOT c.large AND o.user_id != m.user_id LIMIT $2",
+                       {id, limit}));
   return All<UserId>(r, [](const Rows& r, int i) { return r.Int(i, 0); });
 }
 
@@ -173,10 +176,12 @@ Result<bool> PgTxn::ShareConversation(UserId a, UserId b) {
 
 Result<std::vector<UserId>> PgTxn::WhoShareWith(UserId id, const std::vector<UserId>& others) {
   if (others.empty()) return std::vector<UserId>{};
-  NATTER_TRY(auto r, db_.Query("SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id "
-                               "JOIN conversations c ON c.id = m.conversation_id "
-                               "WHERE m.user_id = $1 AND o.user_id = ANY($2::bigint[]) AND o.user_id != $1 AND NOT c.large",
-                               {id, IdArray(others)}));
+  NATTER_TRY(
+      auto r,
+      db_.Query("SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id "
+                "JOIN conversations c ON c.id = m.conversation_id "
+                "WHERE m.user_id = $1 AND o.user_id = ANY($2::bigint[]) AND o.user_id != $1 AND NOT c.large",
+                {id, IdArray(others)}));
   return All<UserId>(r, [](const Rows& r, int i) { return r.Int(i, 0); });
 }
 
@@ -198,8 +203,7 @@ Result<int64_t> PgTxn::AppendUserUpdate(UserId id, ConversationId c, Seq seq) {
   return r.Int(0, 0);
 }
 
-Result<std::vector<int64_t>> PgTxn::AppendUserUpdates(const std::vector<UserId>& users, ConversationId c,
-                                                      Seq seq) {
+Result<std::vector<int64_t>> PgTxn::AppendUserUpdates(const std::vector<UserId>& users, ConversationId c, Seq seq) {
   if (users.size() == 1) {
     NATTER_TRY(int64_t pts, AppendUserUpdate(users.front(), c, seq));
     return std::vector<int64_t>{pts};
@@ -236,8 +240,8 @@ Result<std::vector<UserUpdate>> PgTxn::UserUpdatesSince(UserId id, int64_t after
 
 Status PgTxn::PruneUserUpdates(UserId id, int64_t floor) {
   NATTER_TRY(auto del, db_.Query("DELETE FROM user_updates WHERE user_id = $1 AND pts <= $2", {id, floor}));
-  NATTER_TRY(auto r, db_.Query("UPDATE user_logs SET pts_floor = greatest(pts_floor, $1) WHERE user_id = $2",
-                               {floor, id}));
+  NATTER_TRY(auto r,
+             db_.Query("UPDATE user_logs SET pts_floor = greatest(pts_floor, $1) WHERE user_id = $2", {floor, id}));
   return OkStatus();
 }
 
@@ -276,9 +280,9 @@ Result<Seq> PgTxn::NextSeq(ConversationId id, int64_t now_ms) {
 }
 
 Status PgTxn::InsertMember(const Member& m) {
-  NATTER_TRY(auto r, db_.Query("INSERT INTO members(" MEMBER_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6)",
-                               {m.conversation_id, m.user_id, RoleName(m.role), m.joined_at, m.read_seq,
-                                m.delivered_seq}));
+  NATTER_TRY(auto r,
+             db_.Query("INSERT INTO members(" MEMBER_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6)",
+                       {m.conversation_id, m.user_id, RoleName(m.role), m.joined_at, m.read_seq, m.delivered_seq}));
   return OkStatus();
 }
 
@@ -313,15 +317,16 @@ Status PgTxn::UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) {
 }
 
 Status PgTxn::UpdateWatermarks(ConversationId c, UserId u, Seq seq) {
-  NATTER_TRY(auto r, db_.Query("UPDATE members SET read_seq = greatest(read_seq, $1), "
-                               "delivered_seq = greatest(delivered_seq, $1) WHERE conversation_id = $2 AND user_id = $3",
-                               {seq, c, u}));
+  NATTER_TRY(auto r,
+             db_.Query("UPDATE members SET read_seq = greatest(read_seq, $1), "
+                       "delivered_seq = greatest(delivered_seq, $1) WHERE conversation_id = $2 AND user_id = $3",
+                       {seq, c, u}));
   return OkStatus();
 }
 
 Result<std::optional<Member>> PgTxn::FindMember(ConversationId c, UserId u) {
-  NATTER_TRY(auto r, db_.Query("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = $1 AND user_id = $2",
-                               {c, u}));
+  NATTER_TRY(auto r,
+             db_.Query("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = $1 AND user_id = $2", {c, u}));
   return One<Member>(r, ReadMember);
 }
 
@@ -353,18 +358,20 @@ Result<int64_t> PgTxn::CountMembers(ConversationId c) {
 Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int limit) {
   // One query: the conversations, the caller's membership, the unread count
   // (others' live messages after the read mark) and the newest message.
-  NATTER_TRY(auto r, db_.Query(
-      "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
-      "c.last_seq, c.last_activity, c.large, m.role, m.read_seq, m.delivered_seq, "
-      "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
-      "   AND x.kind = 'message' AND NOT x.deleted AND x.sender_id != m.user_id), "
-      "l.conversation_id, l.seq, l.sender_id, coalesce(l.client_msg_id, ''), l.body, l.reply_to, l.created_at, "
-      "l.kind, l.target_seq, l.target_user, l.edited_at, l.deleted "
-      "FROM members m JOIN conversations c ON c.id = m.conversation_id "
-      "LEFT JOIN LATERAL (SELECT * FROM messages y WHERE y.conversation_id = c.id AND y.kind = 'message' "
-      "   ORDER BY y.seq DESC LIMIT 1) l ON true "
-      "WHERE m.user_id = $1 ORDER BY c.last_activity DESC, c.id DESC LIMIT $2",
-      {u, limit}));
+  NATTER_TRY(
+      auto r,
+      db_.Query(
+          "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
+          "c.last_seq, c.last_activity, c.large, m.role, m.read_seq, m.delivered_seq, "
+          "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
+          "   AND x.kind = 'message' AND NOT x.deleted AND x.sender_id != m.user_id), "
+          "l.conversation_id, l.seq, l.sender_id, coalesce(l.client_msg_id, ''), l.body, l.reply_to, l.created_at, "
+          "l.kind, l.target_seq, l.target_user, l.edited_at, l.deleted "
+          "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+          "LEFT JOIN LATERAL (SELECT * FROM messages y WHERE y.conversation_id = c.id AND y.kind = 'message' "
+          "   ORDER BY y.seq DESC LIMIT 1) l ON true "
+          "WHERE m.user_id = $1 ORDER BY c.last_activity DESC, c.id DESC LIMIT $2",
+          {u, limit}));
   std::vector<ConversationSummary> out;
   out.reserve(r.size());
   for (int i = 0; i < r.size(); ++i) {
@@ -393,18 +400,18 @@ Result<std::vector<Conversation>> PgTxn::ListLargeConversations(UserId u) {
 }
 
 Status PgTxn::InsertMessage(const Message& m) {
-  NATTER_TRY(auto r, db_.Query("INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, "
-                               "created_at, kind, target_seq, target_user, edited_at, deleted) "
-                               "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-                               {m.conversation_id, m.seq, m.sender_id, OptText(m.client_msg_id), m.text, m.reply_to,
-                                m.created_at, EventKindName(m.kind), m.target_seq, m.target_user, m.edited_at,
-                                m.deleted}));
+  NATTER_TRY(auto r,
+             db_.Query("INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, "
+                       "created_at, kind, target_seq, target_user, edited_at, deleted) "
+                       "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
+                       {m.conversation_id, m.seq, m.sender_id, OptText(m.client_msg_id), m.text, m.reply_to,
+                        m.created_at, EventKindName(m.kind), m.target_seq, m.target_user, m.edited_at, m.deleted}));
   return OkStatus();
 }
 
 Result<std::optional<Message>> PgTxn::FindMessage(ConversationId c, Seq seq) {
-  NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq = $2",
-                               {c, seq}));
+  NATTER_TRY(auto r,
+             db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq = $2", {c, seq}));
   return One<Message>(r, ReadMessageRow);
 }
 

@@ -35,8 +35,7 @@ class PgTxn final : public StoreTxn {
   Result<std::vector<UserId>> WhoShareWith(UserId id, const std::vector<UserId>& others) override;
   Result<UpdateLogState> GetUpdateLogState(UserId id) override;
   Result<int64_t> AppendUserUpdate(UserId id, ConversationId c, Seq seq) override;
-  Result<std::vector<int64_t>> AppendUserUpdates(const std::vector<UserId>& users, ConversationId c,
-                                                 Seq seq) override;
+  Result<std::vector<int64_t>> AppendUserUpdates(const std::vector<UserId>& users, ConversationId c, Seq seq) override;
   Result<std::vector<UserUpdate>> UserUpdatesSince(UserId id, int64_t after, int limit) override;
   Status PruneUserUpdates(UserId id, int64_t floor) override;
 

@@ -109,8 +109,7 @@ int LatestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
 void Migrate(Database& db) {
   int version = UserVersion(db);
   if (version > LatestSchemaVersion()) {
-    throw std::runtime_error("database schema version " + std::to_string(version) +
-                             " is newer than this natterd (" +
+    throw std::runtime_error("database schema version " + std::to_string(version) + " is newer than this natterd (" +
                              std::to_string(LatestSchemaVersion()) + ")");
   }
   for (int v = version; v < LatestSchemaVersion(); ++v) {

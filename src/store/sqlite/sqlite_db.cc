@@ -7,12 +7,15 @@ namespace natter::sqlite {
 Error SqliteError(sqlite3* db, int rc) {
   std::string msg = std::string("storage: ") + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
-    case SQLITE_CONSTRAINT: return Conflict(std::move(msg));
+    case SQLITE_CONSTRAINT:
+      return Conflict(std::move(msg));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_FULL:
-    case SQLITE_IOERR: return Unavailable(std::move(msg));
-    default: return Internal(std::move(msg));
+    case SQLITE_IOERR:
+      return Unavailable(std::move(msg));
+    default:
+      return Internal(std::move(msg));
   }
 }
 

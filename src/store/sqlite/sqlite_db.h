@@ -19,19 +19,26 @@ namespace natter::sqlite {
 class Statement {
  public:
   explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
-  ~Statement() { sqlite3_reset(stmt_); sqlite3_clear_bindings(stmt_); }
+  ~Statement() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
   Statement(const Statement&) = delete;
   Statement& operator=(const Statement&) = delete;
 
-  Statement& Bind(int index, int64_t v) { sqlite3_bind_int64(stmt_, index, v); return *this; }
+  Statement& Bind(int index, int64_t v) {
+    sqlite3_bind_int64(stmt_, index, v);
+    return *this;
+  }
   Statement& Bind(int index, std::string_view v) {
     sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
-  Statement& BindNull(int index) { sqlite3_bind_null(stmt_, index); return *this; }
-  Statement& Bind(int index, const std::optional<int64_t>& v) {
-    return v ? Bind(index, *v) : BindNull(index);
+  Statement& BindNull(int index) {
+    sqlite3_bind_null(stmt_, index);
+    return *this;
   }
+  Statement& Bind(int index, const std::optional<int64_t>& v) { return v ? Bind(index, *v) : BindNull(index); }
 
   // Steps once: true with a row, false when done. Errors come out as Status.
   Result<bool> Step();
@@ -44,9 +51,7 @@ class Statement {
     auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
     return p ? std::string(p, sqlite3_column_bytes(stmt_, col)) : std::string();
   }
-  std::optional<int64_t> OptInt(int col) const {
-    return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int(col));
-  }
+  std::optional<int64_t> OptInt(int col) const { return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int(col)); }
 
  private:
   sqlite3_stmt* stmt_;

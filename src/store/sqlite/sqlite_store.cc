@@ -9,11 +9,11 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include "common/guarded.h"
+#include "store/run_guarded.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_txn.h"
-#include "common/guarded.h"
-#include "store/run_guarded.h"
 #include "store/store.h"
 #include "store/work_queue.h"
 
@@ -195,8 +195,6 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-std::unique_ptr<Store> OpenSqliteStore(const SqliteOptions& options) {
-  return std::make_unique<SqliteStore>(options);
-}
+std::unique_ptr<Store> OpenSqliteStore(const SqliteOptions& options) { return std::make_unique<SqliteStore>(options); }
 
 }  // namespace natter

@@ -50,7 +50,7 @@ Message ReadMessage(const Statement& s, int first = 0) {
 
 #define CONVERSATION_COLUMNS \
   "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
-#define MESSAGE_COLUMNS                                                                           \
+#define MESSAGE_COLUMNS                                                                              \
   "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
   "target_seq, target_user, edited_at, deleted"
 
@@ -96,8 +96,11 @@ Result<std::optional<User>> SqliteTxn::FindUser(UserId id) {
 
 Status SqliteTxn::InsertSession(const Session& session) {
   auto s = db_.Prepare("INSERT INTO sessions(id, user_id, device, revoked, created_at) VALUES(?,?,?,?,?)");
-  s.Bind(1, session.id).Bind(2, session.user_id).Bind(3, session.device)
-      .Bind(4, int64_t{session.revoked}).Bind(5, session.created_at);
+  s.Bind(1, session.id)
+      .Bind(2, session.user_id)
+      .Bind(3, session.device)
+      .Bind(4, int64_t{session.revoked})
+      .Bind(5, session.created_at);
   return s.Run();
 }
 
@@ -141,9 +144,11 @@ Status SqliteTxn::InsertConversation(const Conversation& c) {
       "INSERT INTO conversations(id, kind, title, direct_key, created_by, created_at, last_seq, "
       "last_activity, large) VALUES(?,?,?,?,?,?,?,?,?)");
   s.Bind(1, c.id).Bind(2, KindName(c.kind)).Bind(3, c.title);
-  if (c.direct_key.empty()) s.BindNull(4); else s.Bind(4, c.direct_key);
-  s.Bind(5, c.created_by).Bind(6, c.created_at).Bind(7, c.last_seq).Bind(8, c.last_activity)
-      .Bind(9, int64_t{c.large});
+  if (c.direct_key.empty())
+    s.BindNull(4);
+  else
+    s.Bind(4, c.direct_key);
+  s.Bind(5, c.created_by).Bind(6, c.created_at).Bind(7, c.last_seq).Bind(8, c.last_activity).Bind(9, int64_t{c.large});
   return s.Run();
 }
 
@@ -178,10 +183,13 @@ Result<Seq> SqliteTxn::NextSeq(ConversationId id, int64_t now_ms) {
 }
 
 Status SqliteTxn::InsertMember(const Member& m) {
-  auto s = db_.Prepare(
-      "INSERT INTO members(" MEMBER_COLUMNS ") VALUES(?,?,?,?,?,?)");
-  s.Bind(1, m.conversation_id).Bind(2, m.user_id).Bind(3, RoleName(m.role)).Bind(4, m.joined_at)
-      .Bind(5, m.read_seq).Bind(6, m.delivered_seq);
+  auto s = db_.Prepare("INSERT INTO members(" MEMBER_COLUMNS ") VALUES(?,?,?,?,?,?)");
+  s.Bind(1, m.conversation_id)
+      .Bind(2, m.user_id)
+      .Bind(3, RoleName(m.role))
+      .Bind(4, m.joined_at)
+      .Bind(5, m.read_seq)
+      .Bind(6, m.delivered_seq);
   return s.Run();
 }
 
@@ -198,15 +206,13 @@ Status SqliteTxn::UpdateRole(ConversationId c, UserId u, Role role) {
 }
 
 Status SqliteTxn::UpdateReadSeq(ConversationId c, UserId u, Seq seq) {
-  auto s = db_.Prepare(
-      "UPDATE members SET read_seq = max(read_seq, ?) WHERE conversation_id = ? AND user_id = ?");
+  auto s = db_.Prepare("UPDATE members SET read_seq = max(read_seq, ?) WHERE conversation_id = ? AND user_id = ?");
   s.Bind(1, seq).Bind(2, c).Bind(3, u);
   return s.Run();
 }
 
 Result<std::optional<Member>> SqliteTxn::FindMember(ConversationId c, UserId u) {
-  auto s = db_.Prepare(
-      "SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? AND user_id = ?");
+  auto s = db_.Prepare("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? AND user_id = ?");
   s.Bind(1, c).Bind(2, u);
   return One<Member>(s, ReadMember);
 }
@@ -226,8 +232,7 @@ Result<std::optional<std::pair<Conversation, Member>>> SqliteTxn::FindMembership
 }
 
 Result<std::vector<Member>> SqliteTxn::ListMembers(ConversationId c) {
-  auto s = db_.Prepare(
-      "SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id");
+  auto s = db_.Prepare("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id");
   s.Bind(1, c);
   return All<Member>(s, ReadMember);
 }
@@ -265,7 +270,8 @@ Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, 
   // The newest message, not the newest event: a reaction is not a preview.
   for (auto& summary : out) {
     if (summary.conversation.last_seq == 0) continue;
-    auto last = db_.Prepare("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = ? "
+    auto last = db_.Prepare("SELECT " MESSAGE_COLUMNS
+                            " FROM messages WHERE conversation_id = ? "
                             "AND kind = 'message' ORDER BY seq DESC LIMIT 1");
     last.Bind(1, summary.conversation.id);
     NATTER_TRY(summary.last_message, One<Message>(last, [](const Statement& s) { return ReadMessage(s); }));
@@ -278,9 +284,18 @@ Status SqliteTxn::InsertMessage(const Message& m) {
       "INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, created_at, "
       "kind, target_seq, target_user, edited_at, deleted) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(1, m.conversation_id).Bind(2, m.seq).Bind(3, m.sender_id);
-  if (m.client_msg_id.empty()) s.BindNull(4); else s.Bind(4, m.client_msg_id);
-  s.Bind(5, m.text).Bind(6, m.reply_to).Bind(7, m.created_at).Bind(8, EventKindName(m.kind))
-      .Bind(9, m.target_seq).Bind(10, m.target_user).Bind(11, m.edited_at).Bind(12, int64_t{m.deleted});
+  if (m.client_msg_id.empty())
+    s.BindNull(4);
+  else
+    s.Bind(4, m.client_msg_id);
+  s.Bind(5, m.text)
+      .Bind(6, m.reply_to)
+      .Bind(7, m.created_at)
+      .Bind(8, EventKindName(m.kind))
+      .Bind(9, m.target_seq)
+      .Bind(10, m.target_user)
+      .Bind(11, m.edited_at)
+      .Bind(12, int64_t{m.deleted});
   return s.Run();
 }
 
@@ -292,7 +307,8 @@ Result<std::optional<Message>> SqliteTxn::FindMessage(ConversationId c, Seq seq)
 
 Result<std::optional<Message>> SqliteTxn::FindByClientMsgId(ConversationId c, UserId sender,
                                                             std::string_view client_msg_id) {
-  auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS " FROM messages "
+  auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS
+                       " FROM messages "
                        "WHERE conversation_id = ? AND sender_id = ? AND client_msg_id = ?");
   s.Bind(1, c).Bind(2, sender).Bind(3, client_msg_id);
   return One<Message>(s, [](const Statement& s) { return ReadMessage(s); });
@@ -301,12 +317,14 @@ Result<std::optional<Message>> SqliteTxn::FindByClientMsgId(ConversationId c, Us
 Result<std::vector<Message>> SqliteTxn::History(const HistoryQuery& q) {
   auto collect = [](Statement& s) { return All<Message>(s, [](const Statement& s) { return ReadMessage(s); }); };
   if (q.after) {
-    auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS " FROM messages "
+    auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS
+                         " FROM messages "
                          "WHERE conversation_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?");
     s.Bind(1, q.conversation_id).Bind(2, *q.after).Bind(3, int64_t{q.limit});
     return collect(s);
   }
-  auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS " FROM messages "
+  auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS
+                       " FROM messages "
                        "WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?");
   s.Bind(1, q.conversation_id).Bind(2, q.before.value_or(INT64_MAX)).Bind(3, int64_t{q.limit});
   return collect(s);
@@ -402,8 +420,8 @@ Status SqliteTxn::SetLarge(ConversationId id) {
 }
 
 Status SqliteTxn::UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) {
-  auto s = db_.Prepare(
-      "UPDATE members SET delivered_seq = max(delivered_seq, ?) WHERE conversation_id = ? AND user_id = ?");
+  auto s =
+      db_.Prepare("UPDATE members SET delivered_seq = max(delivered_seq, ?) WHERE conversation_id = ? AND user_id = ?");
   s.Bind(1, seq).Bind(2, c).Bind(3, u);
   return s.Run();
 }
@@ -423,9 +441,9 @@ Result<std::vector<ConversationId>> SqliteTxn::ListConversationIds(UserId u) {
 }
 
 Result<std::vector<Conversation>> SqliteTxn::ListLargeConversations(UserId u) {
-  auto s = db_.Prepare(
-      "SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE large = 1 AND id IN "
-      "(SELECT conversation_id FROM members WHERE user_id = ?)");
+  auto s = db_.Prepare("SELECT " CONVERSATION_COLUMNS
+                       " FROM conversations WHERE large = 1 AND id IN "
+                       "(SELECT conversation_id FROM members WHERE user_id = ?)");
   s.Bind(1, u);
   return All<Conversation>(s, [](const Statement& s) { return ReadConversation(s); });
 }

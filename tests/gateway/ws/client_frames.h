@@ -33,15 +33,13 @@ struct FrameSpec {
 
 inline std::string BuildFrame(const FrameSpec& spec) {
   std::string frame;
-  frame.push_back(static_cast<char>((spec.fin ? 0x80 : 0) | (spec.rsv1 ? 0x40 : 0) |
-                                    (spec.rsv2 ? 0x20 : 0) | (spec.rsv3 ? 0x10 : 0) |
-                                    (spec.opcode & 0x0F)));
+  frame.push_back(static_cast<char>((spec.fin ? 0x80 : 0) | (spec.rsv1 ? 0x40 : 0) | (spec.rsv2 ? 0x20 : 0) |
+                                    (spec.rsv3 ? 0x10 : 0) | (spec.opcode & 0x0F)));
   const uint8_t mask_bit = spec.masked ? 0x80 : 0;
   const uint64_t n = spec.payload.size();
   LengthEncoding encoding = spec.encoding;
   if (encoding == LengthEncoding::kMinimal) {
-    encoding = n < 126 ? LengthEncoding::kMinimal
-                       : (n <= 0xFFFF ? LengthEncoding::k16Bit : LengthEncoding::k64Bit);
+    encoding = n < 126 ? LengthEncoding::kMinimal : (n <= 0xFFFF ? LengthEncoding::k16Bit : LengthEncoding::k64Bit);
   }
   if (encoding == LengthEncoding::kMinimal) {
     frame.push_back(static_cast<char>(mask_bit | n));
@@ -65,8 +63,7 @@ inline std::string BuildFrame(const FrameSpec& spec) {
 }
 
 // A masked frame: the common case in tests.
-inline std::string ClientFrame(Opcode op, std::string_view payload, bool fin = true,
-                               bool rsv1 = false) {
+inline std::string ClientFrame(Opcode op, std::string_view payload, bool fin = true, bool rsv1 = false) {
   FrameSpec spec;
   spec.opcode = static_cast<uint8_t>(op);
   spec.payload = std::string(payload);
@@ -77,11 +74,9 @@ inline std::string ClientFrame(Opcode op, std::string_view payload, bool fin = t
 
 // Just the header of a masked frame that declares `declared_length` payload
 // bytes, for feeding a header without its payload.
-inline std::string ClientHeader(Opcode op, uint64_t declared_length, bool fin = true,
-                                bool rsv1 = false) {
+inline std::string ClientHeader(Opcode op, uint64_t declared_length, bool fin = true, bool rsv1 = false) {
   std::string header;
-  header.push_back(
-      static_cast<char>((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | static_cast<uint8_t>(op)));
+  header.push_back(static_cast<char>((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | static_cast<uint8_t>(op)));
   if (declared_length < 126) {
     header.push_back(static_cast<char>(0x80 | declared_length));
   } else if (declared_length <= 0xFFFF) {

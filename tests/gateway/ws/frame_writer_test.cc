@@ -61,10 +61,8 @@ TEST(WsFrameWriterTest, HeaderUsesMinimalLengthEncoding) {
   EXPECT_EQ(HeaderBytes(Opcode::kText, 125), "\x81\x7d");
   EXPECT_EQ(HeaderBytes(Opcode::kBinary, 126), std::string("\x82\x7e\x00\x7e", 4));
   EXPECT_EQ(HeaderBytes(Opcode::kBinary, 65535), "\x82\x7e\xff\xff");
-  EXPECT_EQ(HeaderBytes(Opcode::kBinary, 65536),
-            std::string("\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10));
-  EXPECT_EQ(HeaderBytes(Opcode::kText, 0x123456789aULL),
-            std::string("\x81\x7f\x00\x00\x00\x12\x34\x56\x78\x9a", 10));
+  EXPECT_EQ(HeaderBytes(Opcode::kBinary, 65536), std::string("\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10));
+  EXPECT_EQ(HeaderBytes(Opcode::kText, 0x123456789aULL), std::string("\x81\x7f\x00\x00\x00\x12\x34\x56\x78\x9a", 10));
 }
 
 TEST(WsFrameWriterTest, HeaderSetsFinAndRsv1AndNeverMasks) {

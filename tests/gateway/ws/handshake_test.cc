@@ -8,12 +8,9 @@
 namespace natter::ws {
 namespace {
 
-constexpr char kBase[] =
-    "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
+constexpr char kBase[] = "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
 
-std::string WithServerBits(int bits) {
-  return std::string(kBase) + "; server_max_window_bits=" + std::to_string(bits);
-}
+std::string WithServerBits(int bits) { return std::string(kBase) + "; server_max_window_bits=" + std::to_string(bits); }
 
 std::optional<std::string> Negotiate(std::string_view header, int server_bits = 15) {
   DeflateConfig config;
@@ -62,8 +59,7 @@ TEST(WsNegotiateDeflateTest, PlainOfferIsAccepted) {
   // What browsers send.
   EXPECT_EQ(Negotiate("permessage-deflate; client_max_window_bits"), kBase);
   EXPECT_EQ(Negotiate("permessage-deflate; client_max_window_bits=10"), kBase);
-  EXPECT_EQ(Negotiate("permessage-deflate; server_no_context_takeover; client_no_context_takeover"),
-            kBase);
+  EXPECT_EQ(Negotiate("permessage-deflate; server_no_context_takeover; client_no_context_takeover"), kBase);
 }
 
 TEST(WsNegotiateDeflateTest, DisabledOrAbsent) {
@@ -108,27 +104,21 @@ TEST(WsNegotiateDeflateTest, QuotedValues) {
   // Unterminated quote.
   EXPECT_EQ(Negotiate("permessage-deflate; server_max_window_bits=\"10"), std::nullopt);
   // A quoted string in another extension may hold ',' and ';'.
-  EXPECT_EQ(Negotiate("foo; bar=\"a,b;c\", permessage-deflate; server_max_window_bits=11"),
-            WithServerBits(11));
+  EXPECT_EQ(Negotiate("foo; bar=\"a,b;c\", permessage-deflate; server_max_window_bits=11"), WithServerBits(11));
   EXPECT_EQ(Negotiate("foo; bar=\"a\\\",permessage-deflate\""), std::nullopt);
 }
 
 TEST(WsNegotiateDeflateTest, UnknownParametersSkipTheOffer) {
   EXPECT_EQ(Negotiate("permessage-deflate; foo"), std::nullopt);
   EXPECT_EQ(Negotiate("permessage-deflate; foo=1"), std::nullopt);
-  EXPECT_EQ(Negotiate("permessage-deflate; foo, permessage-deflate; server_max_window_bits=12"),
-            WithServerBits(12));
+  EXPECT_EQ(Negotiate("permessage-deflate; foo, permessage-deflate; server_max_window_bits=12"), WithServerBits(12));
 }
 
 TEST(WsNegotiateDeflateTest, DuplicateParametersSkipTheOffer) {
-  EXPECT_EQ(Negotiate("permessage-deflate; server_no_context_takeover; server_no_context_takeover"),
-            std::nullopt);
-  EXPECT_EQ(Negotiate("permessage-deflate; client_no_context_takeover; client_no_context_takeover"),
-            std::nullopt);
-  EXPECT_EQ(Negotiate("permessage-deflate; server_max_window_bits=10; server_max_window_bits=10"),
-            std::nullopt);
-  EXPECT_EQ(Negotiate("permessage-deflate; client_max_window_bits; client_max_window_bits=9"),
-            std::nullopt);
+  EXPECT_EQ(Negotiate("permessage-deflate; server_no_context_takeover; server_no_context_takeover"), std::nullopt);
+  EXPECT_EQ(Negotiate("permessage-deflate; client_no_context_takeover; client_no_context_takeover"), std::nullopt);
+  EXPECT_EQ(Negotiate("permessage-deflate; server_max_window_bits=10; server_max_window_bits=10"), std::nullopt);
+  EXPECT_EQ(Negotiate("permessage-deflate; client_max_window_bits; client_max_window_bits=9"), std::nullopt);
 }
 
 TEST(WsNegotiateDeflateTest, BadValuesSkipTheOffer) {
@@ -153,15 +143,13 @@ TEST(WsNegotiateDeflateTest, BadValuesSkipTheOffer) {
 }
 
 TEST(WsNegotiateDeflateTest, WhitespaceCaseAndOtherExtensions) {
-  EXPECT_EQ(
-      Negotiate("  permessage-deflate ;\tserver_max_window_bits = 10 ; client_max_window_bits "),
-      WithServerBits(10));
+  EXPECT_EQ(Negotiate("  permessage-deflate ;\tserver_max_window_bits = 10 ; client_max_window_bits "),
+            WithServerBits(10));
   EXPECT_EQ(Negotiate("PerMessage-Deflate; Server_Max_Window_Bits=13"), WithServerBits(13));
   EXPECT_EQ(Negotiate("x-webkit-deflate-frame, permessage-deflate; client_max_window_bits"), kBase);
   EXPECT_EQ(Negotiate("foo; a=1; b, permessage-deflate"), kBase);
   // The first acceptable offer wins.
-  EXPECT_EQ(Negotiate("permessage-deflate; server_max_window_bits=10, permessage-deflate"),
-            WithServerBits(10));
+  EXPECT_EQ(Negotiate("permessage-deflate; server_max_window_bits=10, permessage-deflate"), WithServerBits(10));
 }
 
 }  // namespace

@@ -128,8 +128,7 @@ TEST(WsReaderFramingTest, NonMinimalLengthEncodingIsAccepted) {
 TEST(WsReaderFramingTest, SeveralFramesInOneInput) {
   const std::string first = ClientFrame(Opcode::kPing, "p");
   const std::string input = first + ClientFrame(Opcode::kText, "hello") +
-                            ClientFrame(Opcode::kBinary, std::string("\x00\xff", 2)) +
-                            ClientFrame(Opcode::kPong, "") +
+                            ClientFrame(Opcode::kBinary, std::string("\x00\xff", 2)) + ClientFrame(Opcode::kPong, "") +
                             ClientFrame(Opcode::kClose, ClosePayload(1000, "bye"));
   MessageReader reader = MakeReader();
 
@@ -180,8 +179,8 @@ TEST(WsReaderFramingTest, SameResultWhereverTheInputIsSplit) {
 TEST(WsReaderFramingTest, UnmasksWithAnyKeyAndAlignment) {
   // Lengths around the 8-byte word size, keys that exercise every byte,
   // and payloads split at every offset so the key phase carries over.
-  for (const MaskKey key : {MaskKey{0, 0, 0, 0}, MaskKey{0xff, 0xff, 0xff, 0xff},
-                            MaskKey{0x01, 0x02, 0x04, 0x80}, MaskKey{0x37, 0xfa, 0x21, 0x3d}}) {
+  for (const MaskKey key : {MaskKey{0, 0, 0, 0}, MaskKey{0xff, 0xff, 0xff, 0xff}, MaskKey{0x01, 0x02, 0x04, 0x80},
+                            MaskKey{0x37, 0xfa, 0x21, 0x3d}}) {
     for (size_t length = 0; length < 20; ++length) {
       FrameSpec spec;
       spec.opcode = static_cast<uint8_t>(Opcode::kBinary);
@@ -297,19 +296,17 @@ TEST(WsReaderFragmentationTest, BinaryFragmentsByteByByte) {
 
 TEST(WsReaderFragmentationTest, EmptyFragments) {
   MessageReader reader = MakeReader();
-  const ReadResult result = ReadAll(reader, ClientFrame(Opcode::kText, "", false) +
-                                                ClientFrame(Opcode::kContinuation, "abc", false) +
-                                                ClientFrame(Opcode::kContinuation, "", false) +
-                                                ClientFrame(Opcode::kContinuation, "", true));
+  const ReadResult result =
+      ReadAll(reader, ClientFrame(Opcode::kText, "", false) + ClientFrame(Opcode::kContinuation, "abc", false) +
+                          ClientFrame(Opcode::kContinuation, "", false) + ClientFrame(Opcode::kContinuation, "", true));
   ASSERT_EQ(result.messages.size(), 1u);
   EXPECT_EQ(result.messages[0].payload, "abc");
 }
 
 TEST(WsReaderFragmentationTest, ControlFramesInterleaveAndComeFirst) {
-  const std::string input =
-      ClientFrame(Opcode::kText, "Hel", false) + ClientFrame(Opcode::kPing, "1") +
-      ClientFrame(Opcode::kContinuation, "lo", false) + ClientFrame(Opcode::kPong, "2") +
-      ClientFrame(Opcode::kPing, Payload(125)) + ClientFrame(Opcode::kContinuation, "!", true);
+  const std::string input = ClientFrame(Opcode::kText, "Hel", false) + ClientFrame(Opcode::kPing, "1") +
+                            ClientFrame(Opcode::kContinuation, "lo", false) + ClientFrame(Opcode::kPong, "2") +
+                            ClientFrame(Opcode::kPing, Payload(125)) + ClientFrame(Opcode::kContinuation, "!", true);
   for (bool byte_by_byte : {false, true}) {
     MessageReader reader = MakeReader();
     const ReadResult result = byte_by_byte ? ReadByteByByte(reader, input) : ReadAll(reader, input);
@@ -326,9 +323,8 @@ TEST(WsReaderFragmentationTest, ControlFramesInterleaveAndComeFirst) {
 
 TEST(WsReaderFragmentationTest, CloseMayInterleaveToo) {
   MessageReader reader = MakeReader();
-  const ReadResult result =
-      ReadAll(reader, ClientFrame(Opcode::kText, "part", false) +
-                          ClientFrame(Opcode::kClose, ClosePayload(close_code::kGoingAway)));
+  const ReadResult result = ReadAll(reader, ClientFrame(Opcode::kText, "part", false) +
+                                                ClientFrame(Opcode::kClose, ClosePayload(close_code::kGoingAway)));
   EXPECT_EQ(result.last, State::kNeedMore);
   ASSERT_EQ(result.messages.size(), 1u);
   EXPECT_EQ(result.messages[0].opcode, Opcode::kClose);
@@ -346,8 +342,7 @@ TEST(WsReaderFragmentationTest, ContinuationWithNoMessageStarted) {
 }
 
 TEST(WsReaderFragmentationTest, NewDataFrameWhileMessageOpen) {
-  ExpectCloseCode(ClientFrame(Opcode::kText, "a", false) + ClientFrame(Opcode::kText, "b"),
-                  close_code::kProtocolError);
+  ExpectCloseCode(ClientFrame(Opcode::kText, "a", false) + ClientFrame(Opcode::kText, "b"), close_code::kProtocolError);
   ExpectCloseCode(ClientFrame(Opcode::kBinary, "a", false) + ClientFrame(Opcode::kText, "b"),
                   close_code::kProtocolError);
   ExpectCloseCode(ClientFrame(Opcode::kText, "a", false) + ClientFrame(Opcode::kPing, "") +
@@ -421,11 +416,9 @@ TEST(WsReaderControlFrameTest, ClosePayloadRules) {
   // if the missing second byte were taken as zero.
   ExpectCloseCode(ClientFrame(Opcode::kClose, "\x03"), close_code::kProtocolError);
   ExpectCloseCode(ClientFrame(Opcode::kClose, "\x0f"), close_code::kProtocolError);
-  ExpectCloseCode(
-      ClientFrame(Opcode::kClose, ClosePayload(1000, "\xCE\xBA\xE1\xBD\xB9\xED\xA0\x80")),
-      close_code::kInvalidPayload);
-  ExpectCloseCode(ClientFrame(Opcode::kClose, ClosePayload(1000, "\xE2\x82")),
+  ExpectCloseCode(ClientFrame(Opcode::kClose, ClosePayload(1000, "\xCE\xBA\xE1\xBD\xB9\xED\xA0\x80")),
                   close_code::kInvalidPayload);
+  ExpectCloseCode(ClientFrame(Opcode::kClose, ClosePayload(1000, "\xE2\x82")), close_code::kInvalidPayload);
 }
 
 TEST(WsReaderControlFrameTest, ClosePayloadSplitAcrossReadsIsStillChecked) {
@@ -450,8 +443,7 @@ const std::vector<uint16_t>& ValidWireCodes() {
 }
 
 const std::vector<uint16_t>& InvalidWireCodes() {
-  static const std::vector<uint16_t> codes = {0,    1,    999,  1004, 1005, 1006, 1015,
-                                              1016, 1100, 2000, 2999, 5000, 65535};
+  static const std::vector<uint16_t> codes = {0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535};
   return codes;
 }
 
@@ -462,11 +454,10 @@ TEST(WsCloseCodeTest, WireValidity) {
 
 TEST(WsCloseCodeTest, NatterCodesMayBeSent) {
   for (uint16_t code :
-       {close_code::kNormal, close_code::kGoingAway, close_code::kProtocolError,
-        close_code::kUnsupportedData, close_code::kInvalidPayload, close_code::kPolicyViolation,
-        close_code::kMessageTooBig, close_code::kInternalError, close_code::kTryAgainLater,
-        close_code::kUnauthorized, close_code::kTokenExpired, close_code::kRateLimited,
-        close_code::kSlowConsumer}) {
+       {close_code::kNormal, close_code::kGoingAway, close_code::kProtocolError, close_code::kUnsupportedData,
+        close_code::kInvalidPayload, close_code::kPolicyViolation, close_code::kMessageTooBig,
+        close_code::kInternalError, close_code::kTryAgainLater, close_code::kUnauthorized, close_code::kTokenExpired,
+        close_code::kRateLimited, close_code::kSlowConsumer}) {
     EXPECT_TRUE(IsValidCloseCodeOnWire(code)) << code;
   }
   EXPECT_FALSE(IsValidCloseCodeOnWire(close_code::kNoStatus));
@@ -479,8 +470,7 @@ TEST(WsCloseCodeTest, ReaderAcceptsValidAndRejectsInvalidCodes) {
     EXPECT_EQ(result.messages.size(), 1u) << code;
   }
   for (uint16_t code : InvalidWireCodes()) {
-    ExpectCloseCode(ClientFrame(Opcode::kClose, ClosePayload(code, "why")),
-                    close_code::kProtocolError);
+    ExpectCloseCode(ClientFrame(Opcode::kClose, ClosePayload(code, "why")), close_code::kProtocolError);
   }
 }
 
@@ -488,8 +478,7 @@ TEST(WsCloseCodeTest, ReaderAcceptsValidAndRejectsInvalidCodes) {
 
 TEST(WsReaderReservedTest, Rsv1WithoutDeflate) {
   ExpectCloseCode(ClientFrame(Opcode::kText, "x", true, /*rsv1=*/true), close_code::kProtocolError);
-  ExpectCloseCode(ClientFrame(Opcode::kBinary, "x", true, /*rsv1=*/true),
-                  close_code::kProtocolError);
+  ExpectCloseCode(ClientFrame(Opcode::kBinary, "x", true, /*rsv1=*/true), close_code::kProtocolError);
 }
 
 TEST(WsReaderReservedTest, Rsv2AndRsv3) {
@@ -587,18 +576,15 @@ TEST(WsReaderUtf8Test, InvalidContinuationByteFailsAtItsFragment) {
   // Autobahn 6.4.2: "\xF4" ends fragment 1 (could still be valid), "\x90"
   // starts fragment 2 and cannot be.
   MessageReader reader = MakeReader();
-  EXPECT_EQ(ReadAll(reader, ClientFrame(Opcode::kText, std::string(kKosme) + "\xF4", false)).last,
-            State::kNeedMore);
-  EXPECT_EQ(ReadAll(reader, ClientFrame(Opcode::kContinuation, "\x90\x80\x80", false)).last,
-            State::kError);
+  EXPECT_EQ(ReadAll(reader, ClientFrame(Opcode::kText, std::string(kKosme) + "\xF4", false)).last, State::kNeedMore);
+  EXPECT_EQ(ReadAll(reader, ClientFrame(Opcode::kContinuation, "\x90\x80\x80", false)).last, State::kError);
   EXPECT_EQ(reader.close_code(), close_code::kInvalidPayload);
 }
 
 TEST(WsReaderUtf8Test, InvalidBytesFailBeforeTheFrameEnds) {
   // Autobahn 6.4.3/6.4.4: one frame, delivered in chunks; the bad byte is in
   // the first chunk, so the reader fails without the rest.
-  const std::string frame =
-      ClientFrame(Opcode::kText, std::string(kKosme) + "\xF4\x90" + std::string(1000, 'x'));
+  const std::string frame = ClientFrame(Opcode::kText, std::string(kKosme) + "\xF4\x90" + std::string(1000, 'x'));
   MessageReader reader = MakeReader();
   const ReadResult result = ReadAll(reader, std::string_view(frame).substr(0, 30));
   EXPECT_EQ(result.last, State::kError);
@@ -607,16 +593,14 @@ TEST(WsReaderUtf8Test, InvalidBytesFailBeforeTheFrameEnds) {
 
 TEST(WsReaderUtf8Test, MessageEndingInsideASequence) {
   ExpectCloseCode(ClientFrame(Opcode::kText, "ok\xE2\x82"), close_code::kInvalidPayload);
-  ExpectCloseCode(
-      ClientFrame(Opcode::kText, "ok\xE2", false) + ClientFrame(Opcode::kContinuation, "\x82"),
-      close_code::kInvalidPayload);
+  ExpectCloseCode(ClientFrame(Opcode::kText, "ok\xE2", false) + ClientFrame(Opcode::kContinuation, "\x82"),
+                  close_code::kInvalidPayload);
 }
 
 TEST(WsReaderUtf8Test, BinaryIsNotValidated) {
   MessageReader reader = MakeReader();
-  const ReadResult result =
-      ReadAll(reader, ClientFrame(Opcode::kBinary, "\xED\xA0\x80\xFF", false) +
-                          ClientFrame(Opcode::kContinuation, "\xC0"));
+  const ReadResult result = ReadAll(
+      reader, ClientFrame(Opcode::kBinary, "\xED\xA0\x80\xFF", false) + ClientFrame(Opcode::kContinuation, "\xC0"));
   ASSERT_EQ(result.messages.size(), 1u);
   EXPECT_EQ(result.messages[0].payload, "\xED\xA0\x80\xFF\xC0");
 }
@@ -627,10 +611,8 @@ TEST(WsReaderLimitsTest, MessageAtTheLimitPassesOneMoreByteFails) {
   MessageReader reader = MakeReader(1000);
   const ReadResult ok = ReadAll(reader, ClientFrame(Opcode::kBinary, Payload(1000)));
   EXPECT_EQ(ok.messages.size(), 1u);
-  ExpectCloseCode(ClientFrame(Opcode::kBinary, Payload(1001)), close_code::kMessageTooBig, false,
-                  1000);
-  ExpectCloseCode(ClientFrame(Opcode::kText, Payload(1001)), close_code::kMessageTooBig, false,
-                  1000);
+  ExpectCloseCode(ClientFrame(Opcode::kBinary, Payload(1001)), close_code::kMessageTooBig, false, 1000);
+  ExpectCloseCode(ClientFrame(Opcode::kText, Payload(1001)), close_code::kMessageTooBig, false, 1000);
 }
 
 TEST(WsReaderLimitsTest, DeclaredLengthFailsBeforeThePayloadArrives) {
@@ -655,8 +637,8 @@ TEST(WsReaderLimitsTest, DeclaredLengthFailsBeforeThePayloadArrives) {
 TEST(WsReaderLimitsTest, FragmentsAddUpToTheLimit) {
   {
     MessageReader reader = MakeReader(100);
-    const ReadResult result = ReadAll(reader, ClientFrame(Opcode::kText, Payload(60), false) +
-                                                  ClientFrame(Opcode::kContinuation, Payload(40)));
+    const ReadResult result = ReadAll(
+        reader, ClientFrame(Opcode::kText, Payload(60), false) + ClientFrame(Opcode::kContinuation, Payload(40)));
     ASSERT_EQ(result.messages.size(), 1u);
     EXPECT_EQ(result.messages[0].payload.size(), 100u);
   }
@@ -702,9 +684,9 @@ TEST(WsReaderDeflateTest, RoundTripWithDeflateMessage) {
 
 TEST(WsReaderDeflateTest, Rfc7692Examples) {
   for (const std::string& compressed : {
-           std::string("\xf2\x48\xcd\xc9\xc9\x07\x00", 7),                   // 7.2.3.1
-           std::string("\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00", 11),  // 7.2.3.3 stored
-           std::string("\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8),               // 7.2.3.4 BFINAL
+           std::string("\xf2\x48\xcd\xc9\xc9\x07\x00", 7),                           // 7.2.3.1
+           std::string("\x00\x05\x00\xfa\xff\x48\x65\x6c\x6c\x6f\x00", 11),          // 7.2.3.3 stored
+           std::string("\xf3\x48\xcd\xc9\xc9\x07\x00\x00", 8),                       // 7.2.3.4 BFINAL
            std::string("\xf2\x48\x05\x00\x00\x00\xff\xff\xca\xc9\xc9\x07\x00", 13),  // 7.2.3.5
        }) {
     MessageReader reader = MakeReader(1024, true);
@@ -718,9 +700,8 @@ TEST(WsReaderDeflateTest, Rfc7692Examples) {
 TEST(WsReaderDeflateTest, RfcExampleInTwoFragments) {
   // RFC 7692 7.2.3.1's fragmented form: "\xf2\x48\xcd" then "\xc9\xc9\x07\x00".
   MessageReader reader = MakeReader(1024, true);
-  const ReadResult result =
-      ReadAll(reader, ClientFrame(Opcode::kText, "\xf2\x48\xcd", false, true) +
-                          ClientFrame(Opcode::kContinuation, std::string("\xc9\xc9\x07\x00", 4)));
+  const ReadResult result = ReadAll(reader, ClientFrame(Opcode::kText, "\xf2\x48\xcd", false, true) +
+                                                ClientFrame(Opcode::kContinuation, std::string("\xc9\xc9\x07\x00", 4)));
   ASSERT_EQ(result.messages.size(), 1u);
   EXPECT_EQ(result.messages[0].payload, "Hello");
 }
@@ -736,17 +717,15 @@ TEST(WsReaderDeflateTest, EmptyCompressedMessages) {
 
 TEST(WsReaderDeflateTest, MessageCompressedInSeveralFragments) {
   std::string text;
-  for (int i = 0; i < 500; ++i)
-    text += std::string(kKosme) + " message " + std::to_string(i) + "\n";
+  for (int i = 0; i < 500; ++i) text += std::string(kKosme) + " message " + std::to_string(i) + "\n";
   const std::string compressed = Deflate(text);
   ASSERT_GT(compressed.size(), 30u);
   const size_t a = compressed.size() / 3;
   const size_t b = 2 * compressed.size() / 3;
-  const std::string input = ClientFrame(Opcode::kText, compressed.substr(0, a), false, true) +
-                            ClientFrame(Opcode::kPing, "mid") +
-                            ClientFrame(Opcode::kContinuation, compressed.substr(a, b - a), false) +
-                            ClientFrame(Opcode::kContinuation, "", false) +
-                            ClientFrame(Opcode::kContinuation, compressed.substr(b), true);
+  const std::string input =
+      ClientFrame(Opcode::kText, compressed.substr(0, a), false, true) + ClientFrame(Opcode::kPing, "mid") +
+      ClientFrame(Opcode::kContinuation, compressed.substr(a, b - a), false) +
+      ClientFrame(Opcode::kContinuation, "", false) + ClientFrame(Opcode::kContinuation, compressed.substr(b), true);
   for (bool byte_by_byte : {false, true}) {
     MessageReader reader = MakeReader(64 * 1024, true);
     const ReadResult result = byte_by_byte ? ReadByteByByte(reader, input) : ReadAll(reader, input);
@@ -763,8 +742,7 @@ TEST(WsReaderDeflateTest, MessageCompressedInSeveralFragments) {
 TEST(WsReaderDeflateTest, CompressedAndPlainMessagesMix) {
   std::string binary;
   for (int i = 0; i < 3000; ++i) binary.push_back(static_cast<char>(i * i));
-  const std::string input = CompressedFrame(Opcode::kBinary, Deflate(binary)) +
-                            ClientFrame(Opcode::kText, "plain") +
+  const std::string input = CompressedFrame(Opcode::kBinary, Deflate(binary)) + ClientFrame(Opcode::kText, "plain") +
                             CompressedFrame(Opcode::kText, Deflate("again"));
   MessageReader reader = MakeReader(64 * 1024, true);
   const ReadResult result = ReadAll(reader, input);
@@ -779,8 +757,8 @@ TEST(WsReaderDeflateTest, InflatedSizeIsLimited) {
   const std::string exact = Deflate(std::string(1000, 'z'));
   MessageReader reader = MakeReader(1000, true);
   EXPECT_EQ(ReadAll(reader, CompressedFrame(Opcode::kText, exact)).messages.size(), 1u);
-  ExpectCloseCode(CompressedFrame(Opcode::kText, Deflate(std::string(1001, 'z'))),
-                  close_code::kMessageTooBig, true, 1000);
+  ExpectCloseCode(CompressedFrame(Opcode::kText, Deflate(std::string(1001, 'z'))), close_code::kMessageTooBig, true,
+                  1000);
 }
 
 TEST(WsReaderDeflateTest, CompressionBombFailsEarlyWithoutBufferingIt) {
@@ -821,17 +799,14 @@ TEST(WsReaderDeflateTest, DeclaredCompressedLengthFarOverTheLimitFailsFromTheHea
 
 TEST(WsReaderDeflateTest, CorruptStreamIsInvalidPayload) {
   // BTYPE 11 is reserved; a stored block whose NLEN is not ~LEN.
-  ExpectCloseCode(CompressedFrame(Opcode::kText, "\xff\xff\xff"), close_code::kInvalidPayload,
-                  true);
+  ExpectCloseCode(CompressedFrame(Opcode::kText, "\xff\xff\xff"), close_code::kInvalidPayload, true);
   ExpectCloseCode(CompressedFrame(Opcode::kBinary, std::string("\x00\x05\x00\x00\x00hello", 10)),
                   close_code::kInvalidPayload, true);
 }
 
 TEST(WsReaderDeflateTest, InflatedTextMustBeUtf8) {
-  ExpectCloseCode(CompressedFrame(Opcode::kText, Deflate("bad \xED\xA0\x80 text")),
-                  close_code::kInvalidPayload, true);
-  ExpectCloseCode(CompressedFrame(Opcode::kText, Deflate("cut \xE2\x82")),
-                  close_code::kInvalidPayload, true);
+  ExpectCloseCode(CompressedFrame(Opcode::kText, Deflate("bad \xED\xA0\x80 text")), close_code::kInvalidPayload, true);
+  ExpectCloseCode(CompressedFrame(Opcode::kText, Deflate("cut \xE2\x82")), close_code::kInvalidPayload, true);
 }
 
 // Compresses messages on one stream that keeps its window: what a client
@@ -893,8 +868,7 @@ TEST(WsReaderBufferTest, NothingHeldBetweenMessages) {
 
 TEST(WsReaderBufferTest, FragmentedMessageIsHeldUntilItsLastFrame) {
   MessageReader reader = MakeReader();
-  EXPECT_EQ(ReadAll(reader, ClientFrame(Opcode::kBinary, Payload(300), false)).last,
-            State::kNeedMore);
+  EXPECT_EQ(ReadAll(reader, ClientFrame(Opcode::kBinary, Payload(300), false)).last, State::kNeedMore);
   EXPECT_FALSE(reader.idle());
   EXPECT_EQ(reader.buffered_bytes(), 300u);
   const ReadResult result = ReadAll(reader, ClientFrame(Opcode::kContinuation, Payload(20)));
@@ -916,8 +890,7 @@ TEST(WsReaderBufferTest, PartialControlFrameIsCountedThenReleased) {
 
 TEST(WsReaderBufferTest, ErrorReleasesEverything) {
   MessageReader reader = MakeReader();
-  EXPECT_EQ(ReadAll(reader, ClientFrame(Opcode::kText, Payload(500), false)).last,
-            State::kNeedMore);
+  EXPECT_EQ(ReadAll(reader, ClientFrame(Opcode::kText, Payload(500), false)).last, State::kNeedMore);
   EXPECT_EQ(reader.buffered_bytes(), 500u);
   EXPECT_EQ(ReadAll(reader, ClientFrame(Opcode::kText, "x")).last, State::kError);
   EXPECT_EQ(reader.buffered_bytes(), 0u);
