@@ -131,7 +131,7 @@ void AccountService::Logout(SessionId session, std::function<void(Status)> done)
 
 void AccountService::ForgetSession(SessionId session) {
   int64_t now = clock_.NowSeconds();
-  std::lock_guard lock(revoked_mu_);
+  MutexLock lock(revoked_mu_);
   for (auto it = revoked_.begin(); it != revoked_.end();) {
     if (it->second < now)
       it = revoked_.erase(it);
@@ -145,7 +145,7 @@ void AccountService::ForgetSession(SessionId session) {
 Result<auth::AccessClaims> AccountService::Authenticate(std::string_view access_token) const {
   auto claims = tokens_.Verify(access_token, clock_.NowSeconds());
   if (!claims.ok()) return claims;
-  std::lock_guard lock(revoked_mu_);
+  MutexLock lock(revoked_mu_);
   if (revoked_.count(claims->session_id)) return Unauthorized("session has ended; log in again");
   return claims;
 }

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <functional>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -13,6 +12,7 @@
 #include "auth/access_token.h"
 #include "auth/password_hasher.h"
 #include "common/id_generator.h"
+#include "common/mutex.h"
 #include "common/thread_pool.h"
 #include "natter/clock.h"
 #include "store/store.h"
@@ -74,8 +74,8 @@ class AccountService {
   // Ended sessions whose access tokens may not have expired yet: session -> when
   // the last one does (seconds). Pruned as they pass.
   std::function<void(UserId, SessionId)> session_ended_;
-  mutable std::mutex revoked_mu_;
-  std::unordered_map<SessionId, int64_t> revoked_;
+  mutable Mutex revoked_mu_;
+  std::unordered_map<SessionId, int64_t> revoked_ GUARDED_BY(revoked_mu_);
   std::string dummy_hash_;  // verified against for unknown handles, so timing reveals nothing
 };
 

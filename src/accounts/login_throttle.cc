@@ -6,7 +6,7 @@ LoginThrottle::LoginThrottle(int max_failures, int64_t window_ms, size_t max_key
     : max_failures_(max_failures), window_ms_(window_ms), max_keys_(max_keys) {}
 
 bool LoginThrottle::Allowed(const std::string& key, int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(key);
   if (it == entries_.end()) return true;
   if (now_ms - it->second.window_start >= window_ms_) {
@@ -17,7 +17,7 @@ bool LoginThrottle::Allowed(const std::string& key, int64_t now_ms) {
 }
 
 void LoginThrottle::RecordFailure(const std::string& key, int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (entries_.size() >= max_keys_) EvictExpired(now_ms);
   if (entries_.size() >= max_keys_) return;  // bounded memory beats perfect accounting
   auto& e = entries_[key];
@@ -29,7 +29,7 @@ void LoginThrottle::RecordFailure(const std::string& key, int64_t now_ms) {
 }
 
 void LoginThrottle::RecordSuccess(const std::string& key) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   entries_.erase(key);
 }
 

@@ -6,9 +6,9 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <unordered_map>
+#include "common/mutex.h"
 
 namespace natter::accounts {
 
@@ -25,13 +25,13 @@ class LoginThrottle {
     int failures = 0;
     int64_t window_start = 0;
   };
-  void EvictExpired(int64_t now_ms);
+  void EvictExpired(int64_t now_ms) REQUIRES(mu_);
 
   const int max_failures_;
   const int64_t window_ms_;
   const size_t max_keys_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
+  Mutex mu_;
+  std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);
 };
 
 }  // namespace natter::accounts

@@ -17,7 +17,7 @@ IdGenerator::IdGenerator(const Clock& clock, int node_id) : clock_(clock), node_
 }
 
 int64_t IdGenerator::Next() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   for (;;) {
     int64_t now = clock_.NowMs() - kEpochMs;
     if (now < last_ms_) now = last_ms_;  // never go backwards with the wall clock

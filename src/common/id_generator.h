@@ -6,8 +6,8 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 
+#include "common/mutex.h"
 #include "natter/clock.h"
 
 namespace natter {
@@ -26,9 +26,9 @@ class IdGenerator {
  private:
   const Clock& clock_;
   const int64_t node_id_;
-  std::mutex mu_;
-  int64_t last_ms_ = 0;
-  int64_t counter_ = 0;
+  Mutex mu_;
+  int64_t last_ms_ GUARDED_BY(mu_) = 0;
+  int64_t counter_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace natter

@@ -37,14 +37,14 @@ void PresenceService::Connected(UserId user, std::function<void()> ready) {
   // the lock so that the order they are queued in is the order of the
   // decisions (a WentOffline racing this call is either wholly before or
   // wholly after it).
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   State& s = users_[user];
   if (++s.connections > 1 || s.going_offline) {
     if (s.going_offline) {
       s.going_offline->cancel();  // back within the grace period: nobody saw it leave
       s.going_offline.reset();
     }
-    lock.unlock();
+    lock.Unlock();
     if (ready) ready();  // already listened for on this node
     return;
   }
@@ -53,12 +53,12 @@ void PresenceService::Connected(UserId user, std::function<void()> ready) {
   // Back while the offline change is still being stored: contacts were not
   // told of it (its completion sees this connection), so nothing to tell.
   bool announce = s.offline_writes == 0;
-  lock.unlock();
+  lock.Unlock();
   if (announce) Announce(user, true, 0, false);
 }
 
 void PresenceService::Disconnected(UserId user) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = users_.find(user);
   if (it == users_.end() || --it->second.connections > 0) return;
   auto timer = std::make_shared<boost::asio::steady_timer>(timers_, std::chrono::milliseconds(grace_ms_));
@@ -69,7 +69,7 @@ void PresenceService::Disconnected(UserId user) {
 }
 
 bool PresenceService::IsOnline(UserId user) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = users_.find(user);
   // Within the grace period a user still counts as online.
   return it != users_.end() && (it->second.connections > 0 || it->second.going_offline);
@@ -78,7 +78,7 @@ bool PresenceService::IsOnline(UserId user) const {
 void PresenceService::WentOffline(UserId user) {
   int64_t now = clock_.NowMs();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = users_.find(user);
     if (it == users_.end() || it->second.connections > 0) return;
     it->second.going_offline.reset();
@@ -101,7 +101,7 @@ void PresenceService::WentOffline(UserId user) {
 
 void PresenceService::OfflineStored(UserId user, int64_t last_seen, bool stored) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = users_.find(user);
     if (it == users_.end()) return;
     State& s = it->second;

@@ -14,10 +14,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 
 #include "broker/broker.h"
+#include "common/mutex.h"
 #include "natter/clock.h"
 #include "store/store.h"
 
@@ -64,8 +64,8 @@ class PresenceService {
   boost::asio::io_context& timers_;
   const int64_t grace_ms_;
   const int node_id_;
-  mutable std::mutex mu_;
-  std::unordered_map<UserId, State> users_;
+  mutable Mutex mu_;
+  std::unordered_map<UserId, State> users_ GUARDED_BY(mu_);
 };
 
 }  // namespace natter::presence

@@ -10,8 +10,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
-#include <mutex>
 #include <vector>
+
+#include "common/mutex.h"
 
 #include "natter/status.h"
 
@@ -31,7 +32,7 @@ class WorkQueue {
 
   // Queues `item`, or says why not (the caller answers `unavailable`).
   Refusal Push(T&& item) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return Refusal::kStopping;
     if (items_.size() >= capacity_) return Refusal::kFull;
     items_.push_back(std::move(item));
@@ -42,8 +43,8 @@ class WorkQueue {
   // Waits for work and moves up to `max` items into `batch`. False once
   // stopped and drained.
   bool PopBatch(std::vector<T>& batch, size_t max) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
+    MutexLock lock(mu_);
+    lock.Wait(cv_, [&]() REQUIRES(mu_) { return stopping_ || !items_.empty(); });
     if (items_.empty()) return false;
     while (!items_.empty() && batch.size() < max) {
       batch.push_back(std::move(items_.front()));
@@ -54,8 +55,8 @@ class WorkQueue {
 
   // Waits for one item. False once stopped, whatever is left (readers).
   bool PopOne(T& item) {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return stopping_ || !items_.empty(); });
+    MutexLock lock(mu_);
+    lock.Wait(cv_, [&]() REQUIRES(mu_) { return stopping_ || !items_.empty(); });
     if (stopping_) return false;
     item = std::move(items_.front());
     items_.pop_front();
@@ -66,7 +67,7 @@ class WorkQueue {
   // already stopped.
   bool Stop() {
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (stopping_) return false;
       stopping_ = true;
     }
@@ -77,16 +78,16 @@ class WorkQueue {
   // What is left after the threads are gone: the caller destroys it on its
   // own thread (queued reads hold their callers' objects).
   std::deque<T> TakeRest() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return std::move(items_);
   }
 
  private:
   const size_t capacity_;
-  std::mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
-  std::deque<T> items_;
-  bool stopping_ = false;
+  std::deque<T> items_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace natter

@@ -1,5 +1,6 @@
 #include "broker/nats/nats_broker.h"
 #include "common/guarded.h"
+#include "common/mutex.h"
 
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
@@ -63,7 +64,7 @@ class Core : public std::enable_shared_from_this<Core> {
   ~Core() {
     if (control_.joinable()) {  // Shutdown() never ran (a failed start)
       {
-        std::lock_guard lock(control_mu_);
+        MutexLock lock(control_mu_);
         control_stop_ = true;
       }
       control_cv_.notify_all();
@@ -107,11 +108,12 @@ class Core : public std::enable_shared_from_this<Core> {
   // server; at once (on the caller's thread) once the control thread stops.
   void AfterFlush(std::function<void()> task);
   void ControlLoop();
-  // Holds mu_. For the events of a membership change: local users among the
-  // recipients start listening on the conversation it belongs to or announces.
-  void JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change);
-  // Holds mu_. Makes the subscriptions match the change.
-  void Apply(const InterestChange& change);
+  // For the events of a membership change: local users among the recipients
+  // start listening on the conversation it belongs to or announces.
+  void JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change)
+      REQUIRES(mu_);
+  // Makes the subscriptions match the change.
+  void Apply(const InterestChange& change) REQUIRES(mu_);
   void LinkUp(natsConnection* nc, const char* how);
 
   const NatsBrokerOptions options_;
@@ -125,23 +127,23 @@ class Core : public std::enable_shared_from_this<Core> {
   // Set if Shutdown() gave up waiting: late callbacks then leave the sink alone.
   std::atomic<bool> abandoned_{false};
 
-  mutable std::mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
-  bool closing_ = false;
-  bool closed_ = false;
-  int open_subscriptions_ = 0;  // with a completion callback still to come
-  nats::InterestTable interest_;
-  std::unordered_map<std::string, natsSubscription*> subscriptions_;
-  nats::RecentIds recent_{kRecentIds};
+  bool closing_ GUARDED_BY(mu_) = false;
+  bool closed_ GUARDED_BY(mu_) = false;
+  int open_subscriptions_ GUARDED_BY(mu_) = 0;  // with a completion callback still to come
+  nats::InterestTable interest_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, natsSubscription*> subscriptions_ GUARDED_BY(mu_);
+  nats::RecentIds recent_ GUARDED_BY(mu_){kRecentIds};
 
   std::thread control_;
-  std::mutex control_mu_;
+  Mutex control_mu_;
   std::condition_variable control_cv_;
-  std::deque<std::function<void()>> control_queue_;
-  bool control_stop_ = false;
-  // Under control_mu_: what runs after the next round trip to the server. Once
-  // the control thread is stopping, AfterFlush runs its task at once instead.
-  std::vector<std::function<void()>> after_flush_;
+  std::deque<std::function<void()>> control_queue_ GUARDED_BY(control_mu_);
+  bool control_stop_ GUARDED_BY(control_mu_) = false;
+  // What runs after the next round trip to the server. Once the control
+  // thread is stopping, AfterFlush runs its task at once instead.
+  std::vector<std::function<void()>> after_flush_ GUARDED_BY(control_mu_);
 
   nats::LogThrottle bad_input_log_{kLogInterval};
   nats::LogThrottle publish_log_{kLogInterval};
@@ -186,7 +188,7 @@ void Core::Connect() {
     check(s, "connect");
   }
   // Logouts reach every node, whoever is online where.
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   InterestChange always;
   always.subscribe.push_back(nats::SessionsSubject());
   always.subscribe.push_back(nats::LostSubject());
@@ -196,7 +198,7 @@ void Core::Connect() {
 
 void Core::Post(std::function<void()> task) {
   {
-    std::lock_guard lock(control_mu_);
+    MutexLock lock(control_mu_);
     if (!control_stop_) {
       control_queue_.push_back(std::move(task));
       control_cv_.notify_one();
@@ -208,7 +210,7 @@ void Core::Post(std::function<void()> task) {
 
 void Core::AfterFlush(std::function<void()> task) {
   {
-    std::lock_guard lock(control_mu_);
+    MutexLock lock(control_mu_);
     if (!control_stop_) {
       after_flush_.push_back(std::move(task));
       return;
@@ -224,15 +226,15 @@ void Core::ControlLoop() {
   for (;;) {
     std::deque<std::function<void()>> tasks;
     {
-      std::unique_lock lock(control_mu_);
-      control_cv_.wait(lock, [&] { return control_stop_ || !control_queue_.empty(); });
+      MutexLock lock(control_mu_);
+      lock.Wait(control_cv_, [&]() REQUIRES(control_mu_) { return control_stop_ || !control_queue_.empty(); });
       if (control_queue_.empty() && after_flush_.empty()) return;  // stopping and drained
       tasks.swap(control_queue_);
     }
     for (auto& task : tasks) RunCatching("nats broker control", task);
     std::vector<std::function<void()>> continuations;
     {
-      std::lock_guard lock(control_mu_);
+      MutexLock lock(control_mu_);
       continuations.swap(after_flush_);
     }
     if (continuations.empty()) continue;
@@ -245,11 +247,11 @@ void Core::ControlLoop() {
 
 bool Core::Shutdown() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     closing_ = true;  // no subscription changes from here on
   }
   {
-    std::lock_guard lock(control_mu_);
+    MutexLock lock(control_mu_);
     control_stop_ = true;
   }
   control_cv_.notify_all();
@@ -257,8 +259,8 @@ bool Core::Shutdown() {
   // Draining lets messages already received reach the sink and flushes what
   // was published; without a live link there is nothing to drain.
   if (natsConnection_DrainTimeout(conn_, kDrainTimeoutMs) != NATS_OK) natsConnection_Close(conn_);
-  std::unique_lock lock(mu_);
-  bool clean = cv_.wait_for(lock, kCloseTimeout, [&] { return closed_ && open_subscriptions_ == 0; });
+  MutexLock lock(mu_);
+  bool clean = lock.WaitFor(cv_, kCloseTimeout, [&]() REQUIRES(mu_) { return closed_ && open_subscriptions_ == 0; });
   for (auto& [subject, sub] : subscriptions_) natsSubscription_Destroy(sub);
   subscriptions_.clear();
   if (!clean) abandoned_ = true;
@@ -271,7 +273,7 @@ void Core::Publish(Event event) {
   std::optional<ConversationId> announced;
   if (event.payload) announced = nats::ConversationFrameId(*event.payload);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (closing_) return;
     InterestChange change;
     JoinRecipients(event, announced, change);
@@ -326,7 +328,7 @@ void Core::UserOnline(UserId user, std::function<void()> ready) {
     uint64_t generation = 0;
     bool first = false;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!closing_) {
         InterestChange change;
         generation = interest_.UserOnline(user, change);
@@ -365,7 +367,7 @@ void Core::ListerAnswered(UserId user, uint64_t generation, Result<std::vector<C
     // members' subscriptions bring; the rest reaches them by sync.
     spdlog::warn("nats broker: cannot list the conversations of user {}: {}", user, answer.error().message);
   } else {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!closing_) {
       InterestChange change;
       for (ConversationId c : *answer) interest_.Join(user, c, change, generation);
@@ -377,7 +379,7 @@ void Core::ListerAnswered(UserId user, uint64_t generation, Result<std::vector<C
 
 void Core::UserOffline(UserId user) {
   Post([this, user] {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (closing_) return;
     InterestChange change;
     interest_.UserOffline(user, change);
@@ -448,7 +450,7 @@ void Core::Received(std::string_view bytes) {
   std::optional<ConversationId> announced;
   if (event.payload) announced = nats::ConversationFrameId(*event.payload);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (!recent_.Insert(decoded->id)) return;  // a copy from another subject
     if (!closing_) {
       InterestChange change;
@@ -484,7 +486,7 @@ void Core::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* clo
 
 void Core::OnSubscriptionDone(void* closure) {
   auto* core = static_cast<Core*>(closure);
-  std::lock_guard lock(core->mu_);
+  MutexLock lock(core->mu_);
   --core->open_subscriptions_;
   core->cv_.notify_all();
 }
@@ -500,7 +502,7 @@ void Core::OnReconnected(natsConnection* nc, void* closure) {
 void Core::OnDisconnected(natsConnection*, void* closure) {
   auto* core = static_cast<Core*>(closure);
   {
-    std::lock_guard lock(core->mu_);
+    MutexLock lock(core->mu_);
     if (core->closing_) return;  // our own close, not a failure
   }
   spdlog::warn("nats broker: lost the NATS link; reconnecting every {} ms, events stay on this node meanwhile",
@@ -509,7 +511,7 @@ void Core::OnDisconnected(natsConnection*, void* closure) {
 
 void Core::OnClosed(natsConnection*, void* closure) {
   auto* core = static_cast<Core*>(closure);
-  std::lock_guard lock(core->mu_);
+  MutexLock lock(core->mu_);
   core->closed_ = true;
   core->cv_.notify_all();
 }

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/guarded.h"
+#include "common/mutex.h"
 #include "store/run_guarded.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_db.h"
@@ -80,7 +81,7 @@ class SqliteStore final : public Store {
     if (!writes_.Stop()) return;
     reads_.Stop();
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       stopping_ = true;
     }
     checkpoint_cv_.notify_all();
@@ -156,8 +157,11 @@ class SqliteStore final : public Store {
     Database db(options_.path, false);
     for (;;) {
       {
-        std::unique_lock lock(mu_);
-        if (checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; })) break;
+        MutexLock lock(mu_);
+        if (lock.WaitFor(checkpoint_cv_, std::chrono::milliseconds(500),
+                         [this]() REQUIRES(mu_) { return stopping_; })) {
+          break;
+        }
       }
       (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
     }
@@ -185,9 +189,9 @@ class SqliteStore final : public Store {
   std::unique_ptr<Database> writer_db_;
   WorkQueue<PendingWrite> writes_;
   WorkQueue<QueuedRead> reads_;
-  std::mutex mu_;  // for the checkpointer's wait
+  Mutex mu_;  // for the checkpointer's wait
   std::condition_variable checkpoint_cv_;
-  bool stopping_ = false;
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread writer_;
   std::thread checkpointer_;
   std::vector<std::thread> readers_;
