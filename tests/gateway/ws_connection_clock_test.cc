@@ -2,6 +2,7 @@
 // seam: setting the wall clock forward closes nothing; time that passes does.
 #include <gtest/gtest.h>
 
+#include <boost/asio/error.hpp>
 #include <memory>
 
 #include "accounts/account_service.h"
@@ -28,6 +29,11 @@ class RecordingTransport final : public Transport {
   }
   void ShutdownSend() override {}
   void Close() override { read_ = nullptr; }
+  // The peer goes away: the pending read fails, the connection tears down
+  // and lets go of itself (the read handler holds it).
+  void Hangup() {
+    if (auto read = std::move(read_)) read(boost::asio::error::connection_reset, {});
+  }
 
  private:
   std::string* written_;
@@ -50,14 +56,17 @@ class WsConnectionClockTest : public ::testing::Test {
     deps = std::make_unique<ConnectionDeps>(ConnectionDeps{*dispatcher, *accounts, metrics, options, clock, nullptr});
   }
   ~WsConnectionClockTest() override {
+    if (transport) transport->Hangup();
     store->Shutdown();
     std::filesystem::remove_all(dir);
   }
 
   // An unauthenticated connection, started.
   std::shared_ptr<WsConnection> Open() {
-    auto conn = std::make_shared<WsConnection>(*deps, worker, std::make_unique<RecordingTransport>(&written), false,
-                                               std::string(), std::nullopt, "127.0.0.1");
+    auto owned = std::make_unique<RecordingTransport>(&written);
+    transport = owned.get();
+    auto conn = std::make_shared<WsConnection>(*deps, worker, std::move(owned), false, std::string(), std::nullopt,
+                                               "127.0.0.1");
     conn->Start();
     return conn;
   }
@@ -79,6 +88,7 @@ class WsConnectionClockTest : public ::testing::Test {
   std::unique_ptr<ConnectionDeps> deps;
   Worker worker{0};
   std::string written;
+  RecordingTransport* transport = nullptr;  // owned by the connection
 };
 
 TEST_F(WsConnectionClockTest, AWallClockJumpClosesNothing) {
