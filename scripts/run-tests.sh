@@ -21,4 +21,4 @@ case "$build_dir" in
 esac
 cd "$build_dir"
 ctest --output-on-failure --timeout 600 -j2 -L unit
-ctest --output-on-failure --timeout 600 -L integration "${excluded[@]}"
+ctest --output-on-failure --timeout 600 -L integration ${excluded[@]+"${excluded[@]}"}

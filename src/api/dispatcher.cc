@@ -1,5 +1,8 @@
 #include "api/dispatcher.h"
 
+#include <atomic>
+#include <memory>
+
 #include "api/answers.h"
 #include "api/json_views.h"
 #include "api/method_table.h"
@@ -35,11 +38,20 @@ json::object ViewAnswer(const chat::ConversationView& view, UserId caller) {
 void Dispatcher::Call(const Method& method, const Caller& caller, const json::object& params, Reply reply) {
   if (method.access == Access::kAuthenticated && caller.user == 0) return reply(Unauthorized("authenticate first"));
   if (!method.invoke) return reply(BadRequest("'" + std::string(method.name) + "' is served by the WebSocket only"));
-  // Handlers read params and queue work on this thread; one that throws (a
-  // bug) before it has queued anything is answered `internal`.
-  Reply kept = reply;
-  if (!RunCatching(method.name, [&] { method.invoke(*this, caller, params, std::move(reply)); })) {
-    kept(Internal("internal error"));
+  // A handler that throws (a bug) is answered `internal`, unless it has
+  // answered already: an answer goes out once, whatever happens.
+  struct Once {
+    Reply reply;
+    std::atomic<bool> answered{false};
+    void operator()(Result<json::value> r) {
+      if (!answered.exchange(true)) reply(std::move(r));
+    }
+  };
+  auto once = std::make_shared<Once>();
+  once->reply = std::move(reply);
+  if (!RunCatching(method.name,
+                   [&] { method.invoke(*this, caller, params, [once](auto r) { (*once)(std::move(r)); }); })) {
+    (*once)(Internal("internal error"));
   }
 }
 

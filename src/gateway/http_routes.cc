@@ -74,6 +74,22 @@ Status Bind(const std::vector<std::string>& segments, const std::vector<std::str
   return OkStatus();
 }
 
+// A malformed id answers 400 in any path that starts like `pattern` up to
+// that id, whatever follows and whatever the verb (an id is checked before
+// the rest of the path is looked at).
+std::optional<Error> MalformedId(const std::vector<std::string>& segments,
+                                 const std::vector<std::string_view>& pattern) {
+  for (size_t i = 0; i < pattern.size() && i < segments.size(); ++i) {
+    if (pattern[i].front() != '{') {
+      if (pattern[i] != segments[i]) return std::nullopt;
+      continue;
+    }
+    if (pattern[i] == "{handle or user_id}" || ParseId(segments[i])) continue;
+    return BadRequest("malformed " + std::string(BoundField(pattern[i])) + " in the path");
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<RouteMatch> MatchRoute(std::string_view verb, std::string_view target, std::string_view body) {
@@ -100,14 +116,10 @@ Result<RouteMatch> MatchRoute(std::string_view verb, std::string_view target, st
   for (const api::Method& method : api::Methods()) {
     for (const api::HttpRoute& route : method.routes) {
       std::vector<std::string_view> pattern = Split(route.pattern);
-      if (!Fits(segments, pattern)) continue;
-      // A malformed id answers for a path that some route has, whatever the verb.
-      json::object bound = params;  // copied only for the one or two routes of this shape
-      if (Status st = Bind(segments, pattern, bound); !st.ok()) {
-        if (!malformed) malformed = st.take_error();
-        continue;
-      }
-      if (route.verb != verb) continue;
+      if (!malformed) malformed = MalformedId(segments, pattern);
+      if (route.verb != verb || !Fits(segments, pattern)) continue;
+      json::object bound = params;                                         // copied only for the route that matches
+      if (Status st = Bind(segments, pattern, bound); !st.ok()) continue;  // malformed: answered below
       if (!route.fixed.empty()) {
         json::value fixed = json::parse(route.fixed);
         for (auto& [key, value] : fixed.as_object()) bound[key] = value;

@@ -186,16 +186,21 @@ void WsConnection::Serve(const json::object& request, const json::value& rid) {
   bool answer = !(method->rate == api::RateClass::kTyping && rid.is_null());
   auto self = shared_from_this();
   auto& ioc = worker_.context();
-  deps_.dispatcher.Call(
-      *method, caller_, request, [self, &ioc, answer, rid = json::value(rid)](Result<json::value> result) mutable {
-        boost::asio::post(ioc, [self, answer, rid = std::move(rid), result = std::move(result)]() mutable {
-          if (self->closed_ || self->closing_ || !answer) return;
-          if (result.ok())
-            self->SendResult(rid, std::move(*result));
-          else
-            self->SendError(rid, result.error());
-        });
-      });
+  deps_.dispatcher.Call(*method, caller_, request,
+                        [self, &ioc, answer, rid = json::value(rid)](Result<json::value> result) mutable {
+                          auto deliver = [self, answer, rid = std::move(rid), result = std::move(result)]() mutable {
+                            if (self->closed_ || self->closing_ || !answer) return;
+                            if (result.ok())
+                              self->SendResult(rid, std::move(*result));
+                            else
+                              self->SendError(rid, result.error());
+                          };
+                          // Answered at once (ping, a bad field): in order with
+                          // what this read goes on to answer. From a store
+                          // thread: posted to the connection's worker.
+                          if (ioc.get_executor().running_in_this_thread()) return deliver();
+                          boost::asio::post(ioc, std::move(deliver));
+                        });
 }
 
 void WsConnection::HandleAuth(const json::object& request, const json::value& request_id) {

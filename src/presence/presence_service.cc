@@ -64,7 +64,7 @@ void PresenceService::Disconnected(UserId user) {
   auto timer = std::make_shared<boost::asio::steady_timer>(timers_, std::chrono::milliseconds(grace_ms_));
   it->second.going_offline = timer;
   timer->async_wait([this, user, timer](const boost::system::error_code& ec) {
-    if (!ec) WentOffline(user);
+    if (!ec) WentOffline(user, timer.get());
   });
 }
 
@@ -75,12 +75,14 @@ bool PresenceService::IsOnline(UserId user) const {
   return it != users_.end() && (it->second.connections > 0 || it->second.going_offline);
 }
 
-void PresenceService::WentOffline(UserId user) {
+void PresenceService::WentOffline(UserId user, const boost::asio::steady_timer* timer) {
   int64_t now = clock_.NowMs();
   {
     MutexLock lock(mu_);
     auto it = users_.find(user);
-    if (it == users_.end() || it->second.connections > 0) return;
+    // A timer cancelled after it fired still runs its handler: only the
+    // current grace period may end.
+    if (it == users_.end() || it->second.connections > 0 || it->second.going_offline.get() != timer) return;
     it->second.going_offline.reset();
     ++it->second.offline_writes;
     // Queued under the lock: a Connected that follows queues its UserOnline

@@ -33,7 +33,9 @@ class PresenceService {
   void ForgetStoredConnections();
 
   // `ready` (may be empty) runs, on any thread, once this node receives the
-  // user's events (Broker::UserOnline).
+  // user's events (Broker::UserOnline). It may run inside this call, with
+  // presence's mutex held: it must not call back into PresenceService (the
+  // gateway's only posts to the connection's worker).
   void Connected(UserId user, std::function<void()> ready = {});
   void Disconnected(UserId user);
   // Online here (including the grace period).
@@ -51,7 +53,7 @@ class PresenceService {
   };
   // The grace period ended: stores last-seen and that this node no longer
   // holds the user, then OfflineStored runs on the timers' io_context.
-  void WentOffline(UserId user);
+  void WentOffline(UserId user, const boost::asio::steady_timer* timer);
   // Tells contacts the user is offline, unless they came back meanwhile.
   void OfflineStored(UserId user, int64_t last_seen, bool stored);
   // Publishes {"type":"presence",...} to the user's contacts. A hidden user is

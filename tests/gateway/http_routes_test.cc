@@ -60,6 +60,14 @@ TEST(HttpRoutes, RejectsWhatItCannotRoute) {
   EXPECT_EQ(MatchRoute("GET", "/v1/conversations/-1", "").error().code, ErrorCode::kBadRequest);
   EXPECT_EQ(MatchRoute("POST", "/v1/conversations", "[1,2]").error().code, ErrorCode::kBadRequest);
   EXPECT_EQ(MatchRoute("POST", "/v1/conversations", "{bad json").error().code, ErrorCode::kBadRequest);
+  // An id is checked before the rest of the path: a malformed one answers 400
+  // even where nothing would have matched after it.
+  EXPECT_EQ(MatchRoute("GET", "/v1/conversations/abc/foo", "").error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(MatchRoute("GET", "/v1/conversations/abc/x/y/z", "").error().code, ErrorCode::kBadRequest);
+  EXPECT_EQ(MatchRoute("GET", "/v1/conversations/1/messages/abc/foo", "").error().message, "malformed seq in the path");
+  EXPECT_EQ(MatchRoute("PUT", "/v1/conversations/abc", "").error().message, "malformed conversation_id in the path");
+  EXPECT_EQ(MatchRoute("GET", "/v1/conversations/5/foo", "").error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(MatchRoute("GET", "/v1/users/abc/def", "").error().code, ErrorCode::kNotFound);
   std::string deep(100, '[');
   EXPECT_EQ(MatchRoute("POST", "/v1/conversations", deep).error().code, ErrorCode::kBadRequest);
 }

@@ -556,7 +556,10 @@ class ShutdownTest(h.AsyncTestCase):
             rc = await asyncio.get_running_loop().run_in_executor(None, server.proc.wait, 15)
             elapsed = time.monotonic() - started
             self.assertEqual(rc, 0, server.log_text())
-            self.assertLess(elapsed, 0.45, "shutdown took %.3fs" % elapsed)
+            # The old fixed pauses alone were 0.5 s. Under a sanitizer (slower,
+            # and checking for leaks at exit) only the bound of each step is asserted.
+            self.assertLess(elapsed, 3.0 if os.environ.get("NATTER_SANITIZER") else 0.45,
+                            "shutdown took %.3fs" % elapsed)
             results = [a.answers.get(h._id_key(rid)) for rid in rids]
             acked = {r["data"]["seq"]: r["data"]["text"] for r in results if r and r.get("type") == "result"}
             self.assertTrue(acked, "no send was acknowledged before the close")
