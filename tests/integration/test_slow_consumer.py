@@ -277,7 +277,12 @@ class SlowButKeepingUpTest(SlowBase):
             S = await self.ws(sender, keep_events=False)
             g = (await S.call("conversations.create", kind="group", title="fast",
                               members=[u.id for u in readers]))["id"]
-            socks = [SlowSocket(self.server.port, u.token, rcvbuf=2048) for u in readers]
+            # A 2 KB window, so writes back up in natterd. Under a sanitizer natterd is
+            # slow enough that the window closes, and Linux then reopens it one 1 KB
+            # segment per delayed ACK (200 ms): the kernel, not natterd, would set the
+            # pace. 8 KB keeps the writes backing up without that.
+            rcvbuf = 8192 if os.environ.get("NATTER_SANITIZER") else 2048
+            socks = [SlowSocket(self.server.port, u.token, rcvbuf=rcvbuf) for u in readers]
             self.raws.extend(socks)
             results = [{"frames": [], "problem": None} for _ in socks]
 
