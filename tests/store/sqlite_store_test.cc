@@ -43,13 +43,17 @@ TEST_F(SqliteStoreTest, AFailedOpThatCannotBeUndoneFailsItsWholeBatch) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::promise<Status> first, broken;
-  // Hold the writer so that the next two are queued together.
+  std::promise<void> holding;
+  // Hold the writer inside a batch of its own, so that the next two are
+  // queued together and form the next batch.
   store->Write(
-      [released](StoreTxn&) -> Status {
+      [released, &holding](StoreTxn&) -> Status {
+        holding.set_value();
         released.wait_for(std::chrono::seconds(10));
         return OkStatus();
       },
       [&](Status st) { first.set_value(st); });
+  holding.get_future().wait();
   std::promise<Status> neighbour;
   store->Write(
       [this](StoreTxn& txn) {
@@ -65,9 +69,7 @@ TEST_F(SqliteStoreTest, AFailedOpThatCannotBeUndoneFailsItsWholeBatch) {
       },
       [&](Status st) { broken.set_value(st); });
   release.set_value();
-  // The holder may have had a batch of its own or shared theirs; the next
-  // two are queued while it runs, so they share one.
-  (void)first.get_future().get();
+  EXPECT_TRUE(first.get_future().get().ok());  // its batch was done before theirs
   EXPECT_FALSE(broken.get_future().get().ok());
   Status n = neighbour.get_future().get();
   ASSERT_FALSE(n.ok()) << "acknowledged, but its batch could not commit cleanly";
