@@ -38,6 +38,23 @@ class Param {
   std::optional<std::string> value_;
 };
 
+class Rows;
+
+// One row of a result, read by column (the shape store/row_readers.h reads).
+class Row {
+ public:
+  Row(const Rows& rows, int index) : rows_(rows), index_(index) {}
+  int64_t Int(int col) const;
+  bool Bool(int col) const;
+  bool IsNull(int col) const;
+  std::string Text(int col) const;
+  std::optional<int64_t> OptInt(int col) const;
+
+ private:
+  const Rows& rows_;
+  int index_;
+};
+
 class Rows {
  public:
   explicit Rows(PGresult* r) : r_(r) {}
@@ -60,12 +77,19 @@ class Rows {
   std::optional<int64_t> OptInt(int row, int col) const {
     return IsNull(row, col) ? std::nullopt : std::optional<int64_t>(Int(row, col));
   }
+  Row At(int row) const { return Row(*this, row); }
   // Rows changed by an INSERT/UPDATE/DELETE.
   int64_t affected() const;
 
  private:
   PGresult* r_;
 };
+
+inline int64_t Row::Int(int col) const { return rows_.Int(index_, col); }
+inline bool Row::Bool(int col) const { return rows_.Bool(index_, col); }
+inline bool Row::IsNull(int col) const { return rows_.IsNull(index_, col); }
+inline std::string Row::Text(int col) const { return rows_.Text(index_, col); }
+inline std::optional<int64_t> Row::OptInt(int col) const { return rows_.OptInt(index_, col); }
 
 class Connection {
  public:

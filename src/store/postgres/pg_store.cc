@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/guarded.h"
+#include "store/group_commit.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_txn.h"
@@ -79,12 +80,6 @@ class Partition {
   }
 
  private:
-  struct PendingWrite {
-    ConversationId conversation;  // 0: none, or a new one
-    std::function<Status(StoreTxn&)> op;
-    std::function<void(Status)> done;
-  };
-
   // Accounts live on partition 0; other partitions reach them over a
   // connection of their own.
   std::unique_ptr<Connection> AccountsConnection() const {
@@ -92,66 +87,63 @@ class Partition {
     return std::make_unique<Connection>(options_.instances[0], Label(0));
   }
 
+  // PostgreSQL's side of group commit (store/group_commit.h) on one writer's
+  // connection.
+  class Backend {
+   public:
+    Backend(Connection& conn, pg::PgTxn& txn) : conn_(conn), txn_(txn) {}
+
+    Status Begin(const std::vector<PendingWrite>& batch) {
+      Status begun = conn_.EnsureConnected();
+      if (begun.ok()) begun = conn_.Begin("BEGIN");
+      if (!begun.ok() && conn_.broken()) {
+        // The connection died while idle (the instance restarted): nothing ran
+        // yet, so a new one may start the batch.
+        begun = conn_.EnsureConnected();
+        if (begun.ok()) begun = conn_.Begin("BEGIN");
+      }
+      if (begun.ok()) begun = LockAhead(conn_, batch);
+      return begun;
+    }
+
+    // One operation inside its savepoint. An operation that hit a unique key
+    // another node committed meanwhile (two devices sending the same
+    // client_msg_id) runs once more: it then sees the committed row.
+    Status RunOp(PendingWrite& w) {
+      Status st = OkStatus();
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        if (Status sp = conn_.Exec("SAVEPOINT op"); !sp.ok()) return sp;
+        st = RunGuarded(w.op, txn_);
+        bool unique_race = !st.ok() && conn_.last_sqlstate() == "23505";
+        // A savepoint that is not rolled back stays until commit: releasing it
+        // would cost a round trip per operation.
+        if (st.ok()) return st;
+        if (conn_.broken() || pg::IsRetryable(conn_.last_sqlstate())) return st;
+        if (Status rb = conn_.Exec("ROLLBACK TO op"); !rb.ok()) return rb;
+        if (!unique_race) return st;
+      }
+      return st;
+    }
+
+    // Lost with the connection, a deadlock, or an op that left it failed.
+    bool Usable() { return conn_.TransactionUsable(); }
+    // The outcome of a commit whose answer was lost is unknown: the client's
+    // retry with the same client_msg_id settles it (sends are idempotent).
+    Status Commit() { return conn_.Commit(); }
+    void Rollback() { conn_.Rollback(); }
+    bool LostRace() { return !conn_.broken() && pg::IsRetryable(conn_.last_sqlstate()); }
+
+   private:
+    Connection& conn_;
+    pg::PgTxn& txn_;
+  };
+
   void WriterLoop(WorkQueue<PendingWrite>& queue) {
     Connection conn(conninfo_, Label(index_));
     auto accounts = AccountsConnection();
     pg::PgTxn txn(conn, accounts.get());
-    std::vector<PendingWrite> batch;
-    std::vector<Status> results;
-    while (queue.PopBatch(batch, static_cast<size_t>(options_.max_batch))) {
-      for (int attempt = 1;; ++attempt) {
-        bool retry = RunBatch(conn, txn, batch, results);
-        if (!retry || attempt == kMaxBatchAttempts) break;
-      }
-      for (size_t i = 0; i < batch.size(); ++i) {
-        RunCatching("pg writer callback", [&] { batch[i].done(std::move(results[i])); });
-      }
-      batch.clear();
-    }
-  }
-
-  // Runs `batch` in one transaction, a savepoint per operation so one failing
-  // operation undoes only itself. Returns true when the whole transaction lost
-  // a deadlock or serialization race and should run again.
-  bool RunBatch(Connection& conn, pg::PgTxn& txn, std::vector<PendingWrite>& batch, std::vector<Status>& results) {
-    results.clear();
-    Status begun = conn.EnsureConnected();
-    if (begun.ok()) begun = conn.Begin("BEGIN");
-    if (!begun.ok() && conn.broken()) {
-      // The connection died while idle (the instance restarted): nothing ran
-      // yet, so a new one may start the batch.
-      begun = conn.EnsureConnected();
-      if (begun.ok()) begun = conn.Begin("BEGIN");
-    }
-    if (begun.ok()) begun = LockAhead(conn, batch);
-    if (!begun.ok()) {
-      bool retry = !conn.broken() && pg::IsRetryable(conn.last_sqlstate());
-      conn.Rollback();
-      results.assign(batch.size(), Status(Unavailable("storage " + conn.label() + " is unavailable")));
-      return retry;
-    }
-    for (auto& w : batch) {
-      Status st = RunOp(conn, txn, w.op);
-      // The whole transaction is gone (connection lost, deadlock), or an op
-      // left it failed: nothing of the batch may be acknowledged.
-      if (!conn.TransactionUsable()) {
-        bool retry = !conn.broken() && pg::IsRetryable(conn.last_sqlstate());
-        conn.Rollback();
-        results.assign(batch.size(), Status(Unavailable("storage " + conn.label() + " is unavailable")));
-        return retry;
-      }
-      results.push_back(std::move(st));
-    }
-    Status committed = conn.Commit();
-    if (!committed.ok()) {
-      // The outcome of a commit whose answer was lost is unknown: the client's
-      // retry with the same client_msg_id settles it (sends are idempotent).
-      bool retry = !conn.broken() && pg::IsRetryable(conn.last_sqlstate());
-      conn.Rollback();
-      results.assign(batch.size(), Status(Unavailable("storage commit failed")));
-      return retry;
-    }
-    return false;
+    Backend backend(conn, txn);
+    RunGroupCommit(queue, static_cast<size_t>(options_.max_batch), kMaxBatchAttempts, backend);
   }
 
   // Takes, before any operation runs, the row locks the batch's operations
@@ -184,25 +176,6 @@ class Partition {
                           "ORDER BY user_id FOR UPDATE",
                           {array}));
     return OkStatus();
-  }
-
-  // One operation inside its savepoint. An operation that hit a unique key
-  // another node committed meanwhile (two devices sending the same
-  // client_msg_id) runs once more: it then sees the committed row.
-  static Status RunOp(Connection& conn, pg::PgTxn& txn, const std::function<Status(StoreTxn&)>& op) {
-    Status st = OkStatus();
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      if (Status sp = conn.Exec("SAVEPOINT op"); !sp.ok()) return sp;
-      st = RunGuarded(op, txn);
-      bool unique_race = !st.ok() && conn.last_sqlstate() == "23505";
-      // A savepoint that is not rolled back stays until commit: releasing it
-      // would cost a round trip per operation.
-      if (st.ok()) return st;
-      if (conn.broken() || pg::IsRetryable(conn.last_sqlstate())) return st;
-      if (Status rb = conn.Exec("ROLLBACK TO op"); !rb.ok()) return rb;
-      if (!unique_race) return st;
-    }
-    return st;
   }
 
   void ReaderLoop() {

@@ -3,72 +3,29 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "store/row_readers.h"
+
 namespace natter::pg {
 namespace {
 
-#define USER_COLUMNS "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes"
-#define CONVERSATION_COLUMNS \
-  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
-#define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
-#define MESSAGE_COLUMNS                                                                              \
-  "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
-  "target_seq, target_user, edited_at, deleted"
-
-User ReadUser(const Rows& r, int i) {
-  return User{r.Int(i, 0), r.Text(i, 1), r.Text(i, 2), r.Int(i, 3), r.Int(i, 4), r.Bool(i, 5), r.Int(i, 6)};
-}
-
-Conversation ReadConversation(const Rows& r, int i) {
-  Conversation c;
-  c.id = r.Int(i, 0);
-  c.kind = ParseKind(r.Text(i, 1)).value_or(ConversationKind::kGroup);
-  c.title = r.Text(i, 2);
-  c.direct_key = r.Text(i, 3);
-  c.created_by = r.Int(i, 4);
-  c.created_at = r.Int(i, 5);
-  c.last_seq = r.Int(i, 6);
-  c.last_activity = r.Int(i, 7);
-  c.large = r.Bool(i, 8);
-  return c;
-}
-
-Member ReadMember(const Rows& r, int i) {
-  return Member{r.Int(i, 0), r.Int(i, 1), ParseRole(r.Text(i, 2)).value_or(Role::kReadOnly),
-                r.Int(i, 3), r.Int(i, 4), r.Int(i, 5)};
-}
-
-// The MESSAGE_COLUMNS of row i, starting at column `first`.
-Message ReadMessage(const Rows& r, int i, int first = 0) {
-  Message m;
-  m.conversation_id = r.Int(i, first);
-  m.seq = r.Int(i, first + 1);
-  m.sender_id = r.Int(i, first + 2);
-  m.client_msg_id = r.Text(i, first + 3);
-  m.text = r.Text(i, first + 4);
-  m.reply_to = r.OptInt(i, first + 5);
-  m.created_at = r.Int(i, first + 6);
-  m.kind = ParseEventKind(r.Text(i, first + 7)).value_or(EventKind::kMessage);
-  m.target_seq = r.OptInt(i, first + 8);
-  m.target_user = r.OptInt(i, first + 9);
-  m.edited_at = r.OptInt(i, first + 10);
-  m.deleted = r.Bool(i, first + 11);
-  return m;
-}
-
-Message ReadMessageRow(const Rows& r, int i) { return ReadMessage(r, i); }
+using rows::ReadConversation;
+using rows::ReadMember;
+using rows::ReadMembership;
+using rows::ReadMessage;
+using rows::ReadUser;
 
 template <class T, class Reader>
 std::vector<T> All(const Rows& r, Reader read) {
   std::vector<T> out;
   out.reserve(r.size());
-  for (int i = 0; i < r.size(); ++i) out.push_back(read(r, i));
+  for (int i = 0; i < r.size(); ++i) out.push_back(read(r.At(i)));
   return out;
 }
 
 template <class T, class Reader>
 std::optional<T> One(const Rows& r, Reader read) {
   if (r.empty()) return std::nullopt;
-  return read(r, 0);
+  return read(r.At(0));
 }
 
 Param OptText(const std::string& s) { return s.empty() ? Param::Null() : Param(s); }
@@ -84,12 +41,12 @@ Status PgTxn::InsertUser(const User& user) {
 
 Result<std::optional<User>> PgTxn::FindUserByHandle(std::string_view handle) {
   NATTER_TRY(auto r, accounts_.Query("SELECT " USER_COLUMNS " FROM users WHERE lower(handle) = lower($1)", {handle}));
-  return One<User>(r, ReadUser);
+  return One<User>(r, ReadUser<Row>);
 }
 
 Result<std::optional<User>> PgTxn::FindUser(UserId id) {
   NATTER_TRY(auto r, accounts_.Query("SELECT " USER_COLUMNS " FROM users WHERE id = $1", {id}));
-  return One<User>(r, ReadUser);
+  return One<User>(r, ReadUser<Row>);
 }
 
 Status PgTxn::InsertSession(const Session& s) {
@@ -101,10 +58,8 @@ Status PgTxn::InsertSession(const Session& s) {
 
 Result<std::optional<Session>> PgTxn::FindSession(SessionId id) {
   NATTER_TRY(auto r,
-             accounts_.Query("SELECT id, user_id, device, revoked, created_at FROM sessions WHERE id = $1", {id}));
-  return One<Session>(r, [](const Rows& r, int i) {
-    return Session{r.Int(i, 0), r.Int(i, 1), r.Text(i, 2), r.Bool(i, 3), r.Int(i, 4)};
-  });
+             accounts_.Query("SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1", {id}));
+  return One<Session>(r, rows::ReadSession<Row>);
 }
 
 Status PgTxn::RevokeSession(SessionId id) {
@@ -120,10 +75,8 @@ Status PgTxn::InsertRefreshToken(const RefreshTokenRecord& t) {
 
 Result<std::optional<RefreshTokenRecord>> PgTxn::FindRefreshToken(std::string_view hash) {
   NATTER_TRY(auto r,
-             accounts_.Query("SELECT token_hash, session_id, used FROM refresh_tokens WHERE token_hash = $1", {hash}));
-  return One<RefreshTokenRecord>(r, [](const Rows& r, int i) {
-    return RefreshTokenRecord{r.Text(i, 0), r.Int(i, 1), r.Bool(i, 2)};
-  });
+             accounts_.Query("SELECT " REFRESH_TOKEN_COLUMNS " FROM refresh_tokens WHERE token_hash = $1", {hash}));
+  return One<RefreshTokenRecord>(r, rows::ReadRefreshToken<Row>);
 }
 
 Result<bool> PgTxn::MarkRefreshTokenUsed(std::string_view hash) {
@@ -163,7 +116,7 @@ Result<std::vector<UserId>> PgTxn::ListContacts(UserId id, int limit) {
                        "JOIN members o ON o.conversation_id = m.conversation_id "
                        "WHERE m.user_id = $1 AND NOT c.large AND o.user_id != m.user_id LIMIT $2",
                        {id, limit}));
-  return All<UserId>(r, [](const Rows& r, int i) { return r.Int(i, 0); });
+  return All<UserId>(r, [](const Row& row) { return row.Int(0); });
 }
 
 Result<bool> PgTxn::ShareConversation(UserId a, UserId b) {
@@ -182,7 +135,7 @@ Result<std::vector<UserId>> PgTxn::WhoShareWith(UserId id, const std::vector<Use
                 "JOIN conversations c ON c.id = m.conversation_id "
                 "WHERE m.user_id = $1 AND o.user_id = ANY($2::bigint[]) AND o.user_id != $1 AND NOT c.large",
                 {id, IdArray(others)}));
-  return All<UserId>(r, [](const Rows& r, int i) { return r.Int(i, 0); });
+  return All<UserId>(r, [](const Row& row) { return row.Int(0); });
 }
 
 Result<UpdateLogState> PgTxn::GetUpdateLogState(UserId id) {
@@ -235,7 +188,7 @@ Result<std::vector<UserUpdate>> PgTxn::UserUpdatesSince(UserId id, int64_t after
   NATTER_TRY(auto r, db_.Query("SELECT pts, conversation_id, seq FROM user_updates WHERE user_id = $1 AND pts > $2 "
                                "ORDER BY pts LIMIT $3",
                                {id, after, limit}));
-  return All<UserUpdate>(r, [](const Rows& r, int i) { return UserUpdate{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2)}; });
+  return All<UserUpdate>(r, [](const Row& row) { return UserUpdate{row.Int(0), row.Int(1), row.Int(2)}; });
 }
 
 Status PgTxn::PruneUserUpdates(UserId id, int64_t floor) {
@@ -255,12 +208,12 @@ Status PgTxn::InsertConversation(const Conversation& c) {
 
 Result<std::optional<Conversation>> PgTxn::FindConversation(ConversationId id) {
   NATTER_TRY(auto r, db_.Query("SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE id = $1", {id}));
-  return One<Conversation>(r, ReadConversation);
+  return One<Conversation>(r, [](const Row& row) { return ReadConversation(row); });
 }
 
 Result<std::optional<ConversationId>> PgTxn::FindDirect(std::string_view direct_key) {
   NATTER_TRY(auto r, db_.Query("SELECT id FROM conversations WHERE direct_key = $1", {direct_key}));
-  return One<ConversationId>(r, [](const Rows& r, int i) { return r.Int(i, 0); });
+  return One<ConversationId>(r, [](const Row& row) { return row.Int(0); });
 }
 
 Status PgTxn::UpdateTitle(ConversationId id, std::string_view title) {
@@ -327,7 +280,7 @@ Status PgTxn::UpdateWatermarks(ConversationId c, UserId u, Seq seq) {
 Result<std::optional<Member>> PgTxn::FindMember(ConversationId c, UserId u) {
   NATTER_TRY(auto r,
              db_.Query("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = $1 AND user_id = $2", {c, u}));
-  return One<Member>(r, ReadMember);
+  return One<Member>(r, ReadMember<Row>);
 }
 
 Result<std::optional<std::pair<Conversation, Member>>> PgTxn::FindMembership(ConversationId c, UserId u) {
@@ -336,9 +289,9 @@ Result<std::optional<std::pair<Conversation, Member>>> PgTxn::FindMembership(Con
                                "FROM members m JOIN conversations c ON c.id = m.conversation_id "
                                "WHERE m.conversation_id = $1 AND m.user_id = $2",
                                {c, u}));
-  return One<std::pair<Conversation, Member>>(r, [u](const Rows& r, int i) {
-    Conversation conv = ReadConversation(r, i);
-    Member m{conv.id, u, ParseRole(r.Text(i, 9)).value_or(Role::kReadOnly), r.Int(i, 10), r.Int(i, 11), r.Int(i, 12)};
+  return One<std::pair<Conversation, Member>>(r, [u](const Row& row) {
+    Conversation conv = ReadConversation(row);
+    Member m = ReadMembership(row, conv.id, u, 9);
     return std::make_pair(std::move(conv), std::move(m));
   });
 }
@@ -347,7 +300,7 @@ Result<std::vector<Member>> PgTxn::ListMembers(ConversationId c) {
   NATTER_TRY(auto r, db_.Query("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = $1 "
                                "ORDER BY joined_at, user_id",
                                {c}));
-  return All<Member>(r, ReadMember);
+  return All<Member>(r, ReadMember<Row>);
 }
 
 Result<int64_t> PgTxn::CountMembers(ConversationId c) {
@@ -376,12 +329,12 @@ Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int 
   out.reserve(r.size());
   for (int i = 0; i < r.size(); ++i) {
     ConversationSummary summary;
-    summary.conversation = ReadConversation(r, i);
+    summary.conversation = ReadConversation(r.At(i));
     summary.my_role = ParseRole(r.Text(i, 9)).value_or(Role::kReadOnly);
     summary.my_read_seq = r.Int(i, 10);
     summary.my_delivered_seq = r.Int(i, 11);
     summary.unread = r.Int(i, 12);
-    if (!r.IsNull(i, 13)) summary.last_message = ReadMessage(r, i, 13);
+    if (!r.IsNull(i, 13)) summary.last_message = ReadMessage(r.At(i), 13);
     out.push_back(std::move(summary));
   }
   return out;
@@ -389,14 +342,14 @@ Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int 
 
 Result<std::vector<ConversationId>> PgTxn::ListConversationIds(UserId u) {
   NATTER_TRY(auto r, db_.Query("SELECT conversation_id FROM members WHERE user_id = $1", {u}));
-  return All<ConversationId>(r, [](const Rows& r, int i) { return r.Int(i, 0); });
+  return All<ConversationId>(r, [](const Row& row) { return row.Int(0); });
 }
 
 Result<std::vector<Conversation>> PgTxn::ListLargeConversations(UserId u) {
   NATTER_TRY(auto r, db_.Query("SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE large AND id IN "
                                "(SELECT conversation_id FROM members WHERE user_id = $1)",
                                {u}));
-  return All<Conversation>(r, ReadConversation);
+  return All<Conversation>(r, [](const Row& row) { return ReadConversation(row); });
 }
 
 Status PgTxn::InsertMessage(const Message& m) {
@@ -412,7 +365,7 @@ Status PgTxn::InsertMessage(const Message& m) {
 Result<std::optional<Message>> PgTxn::FindMessage(ConversationId c, Seq seq) {
   NATTER_TRY(auto r,
              db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq = $2", {c, seq}));
-  return One<Message>(r, ReadMessageRow);
+  return One<Message>(r, [](const Row& row) { return ReadMessage(row); });
 }
 
 Result<std::optional<Message>> PgTxn::FindByClientMsgId(ConversationId c, UserId sender,
@@ -420,7 +373,7 @@ Result<std::optional<Message>> PgTxn::FindByClientMsgId(ConversationId c, UserId
   NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages "
                                "WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3",
                                {c, sender, client_msg_id}));
-  return One<Message>(r, ReadMessageRow);
+  return One<Message>(r, [](const Row& row) { return ReadMessage(row); });
 }
 
 Result<std::vector<Message>> PgTxn::History(const HistoryQuery& q) {
@@ -428,12 +381,12 @@ Result<std::vector<Message>> PgTxn::History(const HistoryQuery& q) {
     NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq > $2 "
                                  "ORDER BY seq ASC LIMIT $3",
                                  {q.conversation_id, *q.after, q.limit}));
-    return All<Message>(r, ReadMessageRow);
+    return All<Message>(r, [](const Row& row) { return ReadMessage(row); });
   }
   NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq < $2 "
                                "ORDER BY seq DESC LIMIT $3",
                                {q.conversation_id, q.before.value_or(INT64_MAX), q.limit}));
-  return All<Message>(r, ReadMessageRow);
+  return All<Message>(r, [](const Row& row) { return ReadMessage(row); });
 }
 
 Status PgTxn::UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) {

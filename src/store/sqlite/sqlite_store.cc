@@ -11,6 +11,7 @@
 
 #include "common/guarded.h"
 #include "common/mutex.h"
+#include "store/group_commit.h"
 #include "store/run_guarded.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_db.h"
@@ -65,7 +66,7 @@ class SqliteStore final : public Store {
 
   // One partition: `partition` is always 0.
   void Write(WriteKey, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
-    PendingWrite write{std::move(op), std::move(done)};
+    PendingWrite write{0, std::move(op), std::move(done)};
     auto refusal = writes_.Push(std::move(write));
     if (refusal == WorkQueue<PendingWrite>::Refusal::kNone) return;
     write.done(WorkQueue<PendingWrite>::RefusalError(refusal));
@@ -95,59 +96,53 @@ class SqliteStore final : public Store {
   }
 
  private:
-  struct PendingWrite {
-    std::function<Status(StoreTxn&)> op;
-    std::function<void(Status)> done;
+  // SQLite's side of group commit (store/group_commit.h) on the writer connection.
+  class Backend {
+   public:
+    explicit Backend(Database& db) : db_(db), txn_(db) {}
+
+    Status Begin(const std::vector<PendingWrite>&) {
+      aborted_ = false;
+      return Logged("begin", db_.Exec("BEGIN IMMEDIATE"));
+    }
+
+    Status RunOp(PendingWrite& w) {
+      // Prepared once: these run for every operation of every batch.
+      if (Status sp = db_.Prepare("SAVEPOINT op").Run(); !sp.ok()) {
+        aborted_ = true;  // the op would run with nothing to undo it
+        return sp;
+      }
+      Status st = RunGuarded(w.op, txn_);
+      // A failed op whose changes cannot be undone, or a savepoint that cannot
+      // be closed, must not commit with the batch.
+      if (!st.ok()) aborted_ |= !db_.Prepare("ROLLBACK TO op").Run().ok();
+      if (!aborted_) aborted_ |= !db_.Prepare("RELEASE op").Run().ok();
+      return st;
+    }
+
+    // A failure may also have ended the transaction itself (disk full, I/O
+    // error): what remains of the batch must not run outside one.
+    bool Usable() { return !aborted_ && !sqlite3_get_autocommit(db_.handle()); }
+    Status Commit() { return Logged("commit", db_.Exec("COMMIT")); }
+    void Rollback() {
+      if (!sqlite3_get_autocommit(db_.handle())) (void)db_.Exec("ROLLBACK");
+    }
+    bool LostRace() { return false; }  // one writer: nobody to race
+
+   private:
+    static Status Logged(const char* what, Status st) {
+      if (!st.ok()) spdlog::error("store: {} failed: {}", what, st.error().message);
+      return st;
+    }
+
+    Database& db_;
+    sqlite::SqliteTxn txn_;
+    bool aborted_ = false;
   };
 
   void WriterLoop() {
-    sqlite::SqliteTxn txn(*writer_db_);
-    std::vector<PendingWrite> batch;
-    std::vector<Status> results;
-    while (writes_.PopBatch(batch, static_cast<size_t>(options_.max_batch))) {
-      results.clear();
-      bool aborted = false;
-      Status begun = writer_db_->Exec("BEGIN IMMEDIATE");
-      if (begun.ok()) {
-        for (auto& w : batch) {
-          // A savepoint per operation: one failing op must not undo the others.
-          // Prepared once: these run for every operation of every batch.
-          Status st = OkStatus();
-          if (Status sp = writer_db_->Prepare("SAVEPOINT op").Run(); !sp.ok()) {
-            st = sp;
-            aborted = true;  // the op would run with nothing to undo it
-          } else {
-            st = RunGuarded(w.op, txn);
-            // A failed op whose changes cannot be undone, or a savepoint that
-            // cannot be closed, must not commit with the batch: the whole
-            // batch fails (its ops are answered, none acknowledged).
-            if (!st.ok()) aborted |= !writer_db_->Prepare("ROLLBACK TO op").Run().ok();
-            if (!aborted) aborted |= !writer_db_->Prepare("RELEASE op").Run().ok();
-          }
-          results.push_back(std::move(st));
-          // The failure may have taken the whole transaction with it (disk
-          // full, I/O error): what remains of the batch must not run outside one.
-          if (aborted || sqlite3_get_autocommit(writer_db_->handle())) {
-            aborted = true;
-            break;
-          }
-        }
-        Status committed = aborted ? Status(Unavailable("transaction aborted")) : writer_db_->Exec("COMMIT");
-        if (!committed.ok()) {
-          spdlog::error("commit failed: {}", committed.error().message);
-          (void)writer_db_->Exec("ROLLBACK");
-          for (auto& r : results) r = Unavailable("storage commit failed");
-        }
-      } else {
-        spdlog::error("begin failed: {}", begun.error().message);
-      }
-      // Ops that never ran (no transaction, or it aborted under them) fail too.
-      while (results.size() < batch.size()) results.push_back(Unavailable("storage unavailable"));
-      for (size_t i = 0; i < batch.size(); ++i) {
-        RunCatching("store writer callback", [&] { batch[i].done(std::move(results[i])); });
-      }
-      batch.clear();
-    }
+    Backend backend(*writer_db_);
+    RunGroupCommit(writes_, static_cast<size_t>(options_.max_batch), 1, backend);
   }
 
   // Copies committed WAL pages into the database file every half second, beside

@@ -2,57 +2,16 @@
 
 #include <algorithm>
 
+#include "store/row_readers.h"
+
 namespace natter::sqlite {
 namespace {
 
-#define USER_COLUMNS "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes"
-
-User ReadUser(const Statement& s) {
-  return User{s.Int(0), s.Text(1), s.Text(2), s.Int(3), s.Int(4), s.Int(5) != 0, s.Int(6)};
-}
-
-Conversation ReadConversation(const Statement& s, int first = 0) {
-  Conversation c;
-  c.id = s.Int(first);
-  c.kind = ParseKind(s.Text(first + 1)).value_or(ConversationKind::kGroup);
-  c.title = s.Text(first + 2);
-  c.direct_key = s.Text(first + 3);
-  c.created_by = s.Int(first + 4);
-  c.created_at = s.Int(first + 5);
-  c.last_seq = s.Int(first + 6);
-  c.last_activity = s.Int(first + 7);
-  c.large = s.Int(first + 8) != 0;
-  return c;
-}
-
-#define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
-
-Member ReadMember(const Statement& s) {
-  return Member{s.Int(0), s.Int(1), ParseRole(s.Text(2)).value_or(Role::kReadOnly), s.Int(3), s.Int(4), s.Int(5)};
-}
-
-Message ReadMessage(const Statement& s, int first = 0) {
-  Message m;
-  m.conversation_id = s.Int(first);
-  m.seq = s.Int(first + 1);
-  m.sender_id = s.Int(first + 2);
-  m.client_msg_id = s.Text(first + 3);
-  m.text = s.Text(first + 4);
-  m.reply_to = s.OptInt(first + 5);
-  m.created_at = s.Int(first + 6);
-  m.kind = ParseEventKind(s.Text(first + 7)).value_or(EventKind::kMessage);
-  m.target_seq = s.OptInt(first + 8);
-  m.target_user = s.OptInt(first + 9);
-  m.edited_at = s.OptInt(first + 10);
-  m.deleted = s.Int(first + 11) != 0;
-  return m;
-}
-
-#define CONVERSATION_COLUMNS \
-  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
-#define MESSAGE_COLUMNS                                                                              \
-  "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
-  "target_seq, target_user, edited_at, deleted"
+using rows::ReadConversation;
+using rows::ReadMember;
+using rows::ReadMembership;
+using rows::ReadMessage;
+using rows::ReadUser;
 
 // Every row of `s`, each made by `read`.
 template <class T, class Reader>
@@ -85,13 +44,13 @@ Status SqliteTxn::InsertUser(const User& user) {
 Result<std::optional<User>> SqliteTxn::FindUserByHandle(std::string_view handle) {
   auto s = db_.Prepare("SELECT " USER_COLUMNS " FROM users WHERE handle = ?");
   s.Bind(1, handle);
-  return One<User>(s, ReadUser);
+  return One<User>(s, ReadUser<Statement>);
 }
 
 Result<std::optional<User>> SqliteTxn::FindUser(UserId id) {
   auto s = db_.Prepare("SELECT " USER_COLUMNS " FROM users WHERE id = ?");
   s.Bind(1, id);
-  return One<User>(s, ReadUser);
+  return One<User>(s, ReadUser<Statement>);
 }
 
 Status SqliteTxn::InsertSession(const Session& session) {
@@ -105,11 +64,9 @@ Status SqliteTxn::InsertSession(const Session& session) {
 }
 
 Result<std::optional<Session>> SqliteTxn::FindSession(SessionId id) {
-  auto s = db_.Prepare("SELECT id, user_id, device, revoked, created_at FROM sessions WHERE id = ?");
+  auto s = db_.Prepare("SELECT " SESSION_COLUMNS " FROM sessions WHERE id = ?");
   s.Bind(1, id);
-  return One<Session>(s, [](const Statement& s) {
-    return Session{s.Int(0), s.Int(1), s.Text(2), s.Int(3) != 0, s.Int(4)};
-  });
+  return One<Session>(s, rows::ReadSession<Statement>);
 }
 
 Status SqliteTxn::RevokeSession(SessionId id) {
@@ -125,11 +82,9 @@ Status SqliteTxn::InsertRefreshToken(const RefreshTokenRecord& token) {
 }
 
 Result<std::optional<RefreshTokenRecord>> SqliteTxn::FindRefreshToken(std::string_view hash) {
-  auto s = db_.Prepare("SELECT token_hash, session_id, used FROM refresh_tokens WHERE token_hash = ?");
+  auto s = db_.Prepare("SELECT " REFRESH_TOKEN_COLUMNS " FROM refresh_tokens WHERE token_hash = ?");
   s.Bind(1, hash);
-  return One<RefreshTokenRecord>(s, [](const Statement& s) {
-    return RefreshTokenRecord{s.Text(0), s.Int(1), s.Int(2) != 0};
-  });
+  return One<RefreshTokenRecord>(s, rows::ReadRefreshToken<Statement>);
 }
 
 Result<bool> SqliteTxn::MarkRefreshTokenUsed(std::string_view hash) {
@@ -214,7 +169,7 @@ Status SqliteTxn::UpdateReadSeq(ConversationId c, UserId u, Seq seq) {
 Result<std::optional<Member>> SqliteTxn::FindMember(ConversationId c, UserId u) {
   auto s = db_.Prepare("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? AND user_id = ?");
   s.Bind(1, c).Bind(2, u);
-  return One<Member>(s, ReadMember);
+  return One<Member>(s, ReadMember<Statement>);
 }
 
 Result<std::optional<std::pair<Conversation, Member>>> SqliteTxn::FindMembership(ConversationId c, UserId u) {
@@ -226,7 +181,7 @@ Result<std::optional<std::pair<Conversation, Member>>> SqliteTxn::FindMembership
   s.Bind(1, c).Bind(2, u);
   return One<std::pair<Conversation, Member>>(s, [u](const Statement& s) {
     Conversation conv = ReadConversation(s);
-    Member m{conv.id, u, ParseRole(s.Text(9)).value_or(Role::kReadOnly), s.Int(10), s.Int(11), s.Int(12)};
+    Member m = ReadMembership(s, conv.id, u, 9);
     return std::make_pair(std::move(conv), std::move(m));
   });
 }
@@ -234,7 +189,7 @@ Result<std::optional<std::pair<Conversation, Member>>> SqliteTxn::FindMembership
 Result<std::vector<Member>> SqliteTxn::ListMembers(ConversationId c) {
   auto s = db_.Prepare("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id");
   s.Bind(1, c);
-  return All<Member>(s, ReadMember);
+  return All<Member>(s, ReadMember<Statement>);
 }
 
 Result<int64_t> SqliteTxn::CountMembers(ConversationId c) {

@@ -1,0 +1,79 @@
+// Group commit, the write path both stores share: a writer thread takes the
+// writes queued for it a batch at a time and commits each batch as one
+// transaction, every operation inside its own savepoint so a failing one undoes
+// only itself. Nothing of a batch is acknowledged unless all of it committed.
+//
+// A store supplies the backend, one connection's side of it:
+//   Status Begin(const std::vector<W>& batch)  opens the batch's transaction
+//   Status RunOp(W& write)     runs one operation in its own savepoint
+//   bool Usable()              the transaction can still commit what ran
+//   Status Commit()
+//   void Rollback()            ends a failed transaction, whatever state it is in
+//   bool LostRace()            the last failure was a deadlock or serialization
+//                              race: the whole batch may run again
+// Not thread-safe: one writer thread runs one backend.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <utility>
+#include <vector>
+
+#include "common/guarded.h"
+#include "natter/status.h"
+#include "store/store.h"
+#include "store/work_queue.h"
+
+namespace natter {
+
+// One write waiting for its writer thread.
+struct PendingWrite {
+  ConversationId conversation = 0;  // the one it changes; 0: none, or a new one
+  std::function<Status(StoreTxn&)> op;
+  std::function<void(Status)> done;
+};
+
+// Runs `batch` in one transaction; `results` gets a status per write. Returns
+// true when the transaction lost a race and the batch should run again.
+template <class W, class Backend>
+bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<Status>& results) {
+  results.clear();
+  // The transaction is lost (or never began): no write of the batch may be
+  // acknowledged, not even the ones that ran.
+  auto fail_all = [&](const char* why) {
+    bool again = backend.LostRace();
+    backend.Rollback();
+    results.assign(batch.size(), Status(Unavailable(why)));
+    return again;
+  };
+  if (!backend.Begin(batch).ok()) return fail_all("storage is unavailable");
+  for (auto& w : batch) {
+    Status st = backend.RunOp(w);
+    if (!backend.Usable()) return fail_all("storage is unavailable");
+    results.push_back(std::move(st));
+  }
+  if (!backend.Commit().ok()) return fail_all("storage commit failed");
+  return false;
+}
+
+// The writer thread's loop: batches of at most `max_batch` until `queue`
+// stops and drains; a batch that lost a race runs again, at most
+// `max_attempts` times in all. Each write's `done` gets its status after the
+// batch's outcome is known.
+template <class W, class Backend>
+void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Backend& backend) {
+  std::vector<W> batch;
+  std::vector<Status> results;
+  while (queue.PopBatch(batch, max_batch)) {
+    for (int attempt = 1;; ++attempt) {
+      bool again = CommitBatch(backend, batch, results);
+      if (!again || attempt >= max_attempts) break;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      RunCatching("store writer callback", [&] { batch[i].done(std::move(results[i])); });
+    }
+    batch.clear();
+  }
+}
+
+}  // namespace natter

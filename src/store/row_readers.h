@@ -1,0 +1,88 @@
+// The columns both stores select for each model type, and how a row of them
+// becomes one. `Row` is a store's view of one result row: Int, Bool, Text and
+// OptInt by column index (sqlite::Statement, pg::Row).
+#pragma once
+
+#include "natter/model.h"
+
+// SQL text, spliced into statements as string literals.
+#define USER_COLUMNS "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes"
+#define SESSION_COLUMNS "id, user_id, device, revoked, created_at"
+#define REFRESH_TOKEN_COLUMNS "token_hash, session_id, used"
+#define CONVERSATION_COLUMNS \
+  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
+#define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
+#define MESSAGE_COLUMNS                                                                              \
+  "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
+  "target_seq, target_user, edited_at, deleted"
+
+namespace natter::rows {
+
+// The USER_COLUMNS of `r`.
+template <class Row>
+User ReadUser(const Row& r) {
+  return User{r.Int(0), r.Text(1), r.Text(2), r.Int(3), r.Int(4), r.Bool(5), r.Int(6)};
+}
+
+// The SESSION_COLUMNS of `r`.
+template <class Row>
+Session ReadSession(const Row& r) {
+  return Session{r.Int(0), r.Int(1), r.Text(2), r.Bool(3), r.Int(4)};
+}
+
+// The REFRESH_TOKEN_COLUMNS of `r`.
+template <class Row>
+RefreshTokenRecord ReadRefreshToken(const Row& r) {
+  return RefreshTokenRecord{r.Text(0), r.Int(1), r.Bool(2)};
+}
+
+// The CONVERSATION_COLUMNS of `r`, starting at column `first`.
+template <class Row>
+Conversation ReadConversation(const Row& r, int first = 0) {
+  Conversation c;
+  c.id = r.Int(first);
+  c.kind = ParseKind(r.Text(first + 1)).value_or(ConversationKind::kGroup);
+  c.title = r.Text(first + 2);
+  c.direct_key = r.Text(first + 3);
+  c.created_by = r.Int(first + 4);
+  c.created_at = r.Int(first + 5);
+  c.last_seq = r.Int(first + 6);
+  c.last_activity = r.Int(first + 7);
+  c.large = r.Bool(first + 8);
+  return c;
+}
+
+// The MEMBER_COLUMNS of `r`.
+template <class Row>
+Member ReadMember(const Row& r) {
+  return Member{r.Int(0), r.Int(1), ParseRole(r.Text(2)).value_or(Role::kReadOnly), r.Int(3), r.Int(4), r.Int(5)};
+}
+
+// The membership columns (role, joined_at, read_seq, delivered_seq) of `user`
+// in `conversation`, starting at column `first`.
+template <class Row>
+Member ReadMembership(const Row& r, ConversationId conversation, UserId user, int first) {
+  return Member{conversation, user, ParseRole(r.Text(first)).value_or(Role::kReadOnly), r.Int(first + 1),
+                r.Int(first + 2), r.Int(first + 3)};
+}
+
+// The MESSAGE_COLUMNS of `r`, starting at column `first`.
+template <class Row>
+Message ReadMessage(const Row& r, int first = 0) {
+  Message m;
+  m.conversation_id = r.Int(first);
+  m.seq = r.Int(first + 1);
+  m.sender_id = r.Int(first + 2);
+  m.client_msg_id = r.Text(first + 3);
+  m.text = r.Text(first + 4);
+  m.reply_to = r.OptInt(first + 5);
+  m.created_at = r.Int(first + 6);
+  m.kind = ParseEventKind(r.Text(first + 7)).value_or(EventKind::kMessage);
+  m.target_seq = r.OptInt(first + 8);
+  m.target_user = r.OptInt(first + 9);
+  m.edited_at = r.OptInt(first + 10);
+  m.deleted = r.Bool(first + 11);
+  return m;
+}
+
+}  // namespace natter::rows
