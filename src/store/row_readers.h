@@ -62,8 +62,9 @@ Member ReadMember(const Row& r) {
 // in `conversation`, starting at column `first`.
 template <class Row>
 Member ReadMembership(const Row& r, ConversationId conversation, UserId user, int first) {
-  return Member{conversation, user, ParseRole(r.Text(first)).value_or(Role::kReadOnly), r.Int(first + 1),
-                r.Int(first + 2), r.Int(first + 3)};
+  return Member{
+      conversation,    user, ParseRole(r.Text(first)).value_or(Role::kReadOnly), r.Int(first + 1), r.Int(first + 2),
+      r.Int(first + 3)};
 }
 
 // The MESSAGE_COLUMNS of `r`, starting at column `first`.

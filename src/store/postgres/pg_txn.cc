@@ -57,8 +57,7 @@ Status PgTxn::InsertSession(const Session& s) {
 }
 
 Result<std::optional<Session>> PgTxn::FindSession(SessionId id) {
-  NATTER_TRY(auto r,
-             accounts_.Query("SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1", {id}));
+  NATTER_TRY(auto r, accounts_.Query("SELECT " SESSION_COLUMNS " FROM sessions WHERE id = $1", {id}));
   return One<Session>(r, rows::ReadSession<Row>);
 }
 
