@@ -22,25 +22,28 @@ AccountService::AccountService(Store& store, ThreadPool& hash_pool, const auth::
   if (dummy.ok()) dummy_hash_ = *dummy;
 }
 
-void AccountService::Register(std::string handle, std::string password, std::function<void(Result<User>)> done) {
+void AccountService::Register(Executor& ex, std::string handle, std::string password,
+                              std::function<void(Result<User>)> done) {
   if (auto st = chat::CheckHandle(handle); !st.ok()) return done(st.take_error());
   if (auto st = auth::CheckPasswordPolicy(password); !st.ok()) return done(st.take_error());
-  bool queued = hash_pool_.Submit([this, handle = std::move(handle), password = std::move(password), done]() mutable {
-    auto hash = auth::HashPassword(password, options_.password_params);
-    if (!hash.ok()) return done(hash.take_error());
-    User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
-    store_.WriteResult<User>(
-        [user](StoreTxn& txn) -> Result<User> {
-          NATTER_RETURN_IF_ERROR(txn.InsertUser(user));
-          return user;
-        },
-        std::move(done));
-  });
+  bool queued =
+      hash_pool_.Submit([this, &ex, handle = std::move(handle), password = std::move(password), done]() mutable {
+        auto hash = auth::HashPassword(password, options_.password_params);
+        if (!hash.ok()) return done(hash.take_error());
+        User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
+        store_.WriteAccountsResult<User>(
+            ex,
+            [user](AccountsTxn& txn) -> Result<User> {
+              NATTER_RETURN_IF_ERROR(txn.InsertUser(user));
+              return user;
+            },
+            std::move(done));
+      });
   if (!queued) done(Busy());
 }
 
-void AccountService::Login(std::string handle, std::string password, std::string device, std::string address,
-                           std::function<void(Result<LoginResult>)> done) {
+void AccountService::Login(Executor& ex, std::string handle, std::string password, std::string device,
+                           std::string address, std::function<void(Result<LoginResult>)> done) {
   if (handle.empty() || password.empty()) return done(BadRequest("handle and password are required"));
   if (device.size() > 128) return done(BadRequest("device name is too long"));
   int64_t now = clock_.NowMs();
@@ -51,11 +54,12 @@ void AccountService::Login(std::string handle, std::string password, std::string
   if (!throttle_.Allowed(account_key, now) || !throttle_.Allowed(address_key, now)) {
     return done(RateLimited("too many failed logins; wait and try again"));
   }
-  store_.ReadResult<std::optional<User>>(
-      [handle](StoreTxn& txn) { return txn.FindUserByHandle(handle); },
-      [=, this, password = std::move(password), device = std::move(device)](Result<std::optional<User>> found) mutable {
+  store_.ReadAccountsResult<std::optional<User>>(
+      ex, [handle](AccountsTxn& txn) { return txn.FindUserByHandle(handle); },
+      [=, this, &ex, password = std::move(password),
+       device = std::move(device)](Result<std::optional<User>> found) mutable {
         if (!found.ok()) return done(found.take_error());
-        bool queued = hash_pool_.Submit([=, this, user = std::move(*found)]() mutable {
+        bool queued = hash_pool_.Submit([=, this, &ex, user = std::move(*found)]() mutable {
           bool good = auth::VerifyPassword(user ? user->password_hash : dummy_hash_, password) && user;
           if (!good) {
             throttle_.RecordFailure(account_key, clock_.NowMs());
@@ -63,18 +67,20 @@ void AccountService::Login(std::string handle, std::string password, std::string
             return done(BadCredentials());
           }
           throttle_.RecordSuccess(account_key);
-          StartSession(*user, std::move(device), std::move(done));
+          StartSession(ex, *user, std::move(device), std::move(done));
         });
         if (!queued) done(Busy());
       });
 }
 
-void AccountService::StartSession(const User& user, std::string device, std::function<void(Result<LoginResult>)> done) {
+void AccountService::StartSession(Executor& ex, const User& user, std::string device,
+                                  std::function<void(Result<LoginResult>)> done) {
   Session session{ids_.Next(), user.id, device.empty() ? "unnamed" : std::move(device), false, clock_.NowMs()};
   std::string refresh = auth::NewRefreshToken();
   RefreshTokenRecord record{auth::HashRefreshToken(refresh), session.id, false};
-  store_.Write(
-      [session, record](StoreTxn& txn) -> Status {
+  store_.WriteAccounts(
+      ex,
+      [session, record](AccountsTxn& txn) -> Status {
         NATTER_RETURN_IF_ERROR(txn.InsertSession(session));
         return txn.InsertRefreshToken(record);
       },
@@ -84,7 +90,7 @@ void AccountService::StartSession(const User& user, std::string device, std::fun
       });
 }
 
-void AccountService::Refresh(std::string refresh_token, std::function<void(Result<LoginResult>)> done) {
+void AccountService::Refresh(Executor& ex, std::string refresh_token, std::function<void(Result<LoginResult>)> done) {
   if (refresh_token.empty() || refresh_token.size() > 256) return done(Unauthorized("invalid refresh token"));
   struct Outcome {
     Session session;
@@ -93,8 +99,9 @@ void AccountService::Refresh(std::string refresh_token, std::function<void(Resul
   std::string old_hash = auth::HashRefreshToken(refresh_token);
   std::string fresh = auth::NewRefreshToken();
   std::string fresh_hash = auth::HashRefreshToken(fresh);
-  store_.WriteResult<Outcome>(
-      [old_hash, fresh_hash](StoreTxn& txn) -> Result<Outcome> {
+  store_.WriteAccountsResult<Outcome>(
+      ex,
+      [old_hash, fresh_hash](AccountsTxn& txn) -> Result<Outcome> {
         NATTER_TRY(auto record, txn.FindRefreshToken(old_hash));
         if (!record) return Unauthorized("invalid refresh token");
         NATTER_TRY(auto session, txn.FindSession(record->session_id));
@@ -121,12 +128,13 @@ void AccountService::Refresh(std::string refresh_token, std::function<void(Resul
       });
 }
 
-void AccountService::Logout(SessionId session, std::function<void(Status)> done) {
-  store_.Write([session](StoreTxn& txn) { return txn.RevokeSession(session); },
-               [this, session, done = std::move(done)](Status st) {
-                 if (st.ok()) ForgetSession(session);
-                 done(std::move(st));
-               });
+void AccountService::Logout(Executor& ex, SessionId session, std::function<void(Status)> done) {
+  store_.WriteAccounts(
+      ex, [session](AccountsTxn& txn) { return txn.RevokeSession(session); },
+      [this, session, done = std::move(done)](Status st) {
+        if (st.ok()) ForgetSession(session);
+        done(std::move(st));
+      });
 }
 
 void AccountService::ForgetSession(SessionId session) {

@@ -38,13 +38,13 @@ class AccountService {
   AccountService(Store& store, ThreadPool& hash_pool, const auth::AccessTokenCodec& tokens, IdGenerator& ids,
                  const Clock& clock, AccountOptions options);
 
-  void Register(std::string handle, std::string password, std::function<void(Result<User>)> done);
-  void Login(std::string handle, std::string password, std::string device, std::string address,
+  void Register(Executor& ex, std::string handle, std::string password, std::function<void(Result<User>)> done);
+  void Login(Executor& ex, std::string handle, std::string password, std::string device, std::string address,
              std::function<void(Result<LoginResult>)> done);
   // Rotates the refresh token. Presenting a token that was already used means
   // it leaked: the whole session is revoked.
-  void Refresh(std::string refresh_token, std::function<void(Result<LoginResult>)> done);
-  void Logout(SessionId session, std::function<void(Status)> done);
+  void Refresh(Executor& ex, std::string refresh_token, std::function<void(Result<LoginResult>)> done);
+  void Logout(Executor& ex, SessionId session, std::function<void(Status)> done);
 
   // Checks an access token; cheap (HMAC and a lookup), safe on an I/O thread.
   // Tokens of a session that ended on this node (logout, refresh reuse) are
@@ -61,7 +61,7 @@ class AccountService {
   void OnSessionEnded(std::function<void(UserId, SessionId)> hook) { session_ended_ = std::move(hook); }
 
  private:
-  void StartSession(const User& user, std::string device, std::function<void(Result<LoginResult>)> done);
+  void StartSession(Executor& ex, const User& user, std::string device, std::function<void(Result<LoginResult>)> done);
   LoginResult Issue(UserId user, SessionId session, std::string refresh_token) const;
 
   Store& store_;

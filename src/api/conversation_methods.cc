@@ -16,7 +16,10 @@ void Dispatcher::ListConversations(const Caller& c, ListConversationsParams p, R
     return json::object{{"conversations", std::move(items)}};
   });
   d_.store.ReadEach<std::vector<ConversationSummary>>(
-      [ctx, n, &limits = d_.limits](StoreTxn& txn, int) { return chat::ListMyConversations(txn, ctx, limits, n); },
+      ExecutorOf(c),
+      [ctx, n, &limits = d_.limits](ConversationTxn& txn, int) {
+        return chat::ListMyConversations(txn, ctx, limits, n);
+      },
       [respond = std::move(respond), n, &limits = d_.limits](auto parts) mutable {
         respond(chat::MergeConversationLists(std::move(parts), limits, n));
       });
@@ -24,7 +27,7 @@ void Dispatcher::ListConversations(const Caller& c, ListConversationsParams p, R
 
 void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p, Reply reply) {
   chat::Context ctx = ContextOf(c);
-  std::function<Result<chat::ConversationView>(StoreTxn&)> op;
+  std::function<Result<chat::ConversationView>(ConversationTxn&)> op;
   // The id decides the partition. A direct chat's partition comes from its
   // pair of users, so every node looks for an existing one in the same place.
   ConversationId new_id = d_.ids.Next();
@@ -32,12 +35,12 @@ void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p,
   if (p.kind == ConversationKind::kDirect) {
     partition = d_.store.PartitionOfPair(c.user, p.peer_id);
     while (d_.store.PartitionOf(new_id) != partition) new_id = d_.ids.Next();
-    op = [ctx, peer = p.peer_id, new_id, &limits = d_.limits](StoreTxn& txn) {
+    op = [ctx, peer = p.peer_id, new_id, &limits = d_.limits](ConversationTxn& txn) {
       return chat::CreateDirect(txn, ctx, new_id, limits, peer);
     };
   } else {
     chat::CreateGroupRequest req{p.kind, std::move(p.title), std::move(p.members)};
-    op = [ctx, req = std::move(req), new_id, &limits = d_.limits](StoreTxn& txn) {
+    op = [ctx, req = std::move(req), new_id, &limits = d_.limits](ConversationTxn& txn) {
       return chat::CreateGroup(txn, ctx, new_id, limits, req);
     };
   }
@@ -46,15 +49,17 @@ void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p,
 
 void Dispatcher::GetConversation(const Caller& c, ConversationParams p, Reply reply) {
   d_.store.ReadResult<chat::ConversationView>(
-      d_.store.PartitionOf(p.conversation_id),
-      [ctx = ContextOf(c), id = p.conversation_id](StoreTxn& txn) { return chat::GetConversation(txn, ctx, id); },
+      d_.store.PartitionOf(p.conversation_id), ExecutorOf(c),
+      [ctx = ContextOf(c), id = p.conversation_id](ConversationTxn& txn) {
+        return chat::GetConversation(txn, ctx, id);
+      },
       Respond<chat::ConversationView>(std::move(reply), [](const auto& v) { return ToJson(v); }));
 }
 
 void Dispatcher::Rename(const Caller& c, RenameParams p, Reply reply) {
   WriteConversation(
       c, d_.store.For(p.conversation_id),
-      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
         return chat::Rename(txn, ctx, limits, p.conversation_id, p.title);
       },
       std::move(reply));
@@ -63,7 +68,7 @@ void Dispatcher::Rename(const Caller& c, RenameParams p, Reply reply) {
 void Dispatcher::AddMembers(const Caller& c, AddMembersParams p, Reply reply) {
   WriteConversation(
       c, d_.store.For(p.conversation_id),
-      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
         return chat::AddMembers(txn, ctx, limits, p.conversation_id, p.user_ids, p.role);
       },
       std::move(reply));
@@ -72,7 +77,7 @@ void Dispatcher::AddMembers(const Caller& c, AddMembersParams p, Reply reply) {
 void Dispatcher::RemoveMember(const Caller& c, RemoveMemberParams p, Reply reply) {
   WriteConversation(
       c, d_.store.For(p.conversation_id),
-      [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
+      [ctx = ContextOf(c), &limits = d_.limits, p](ConversationTxn& txn) {
         return chat::RemoveMember(txn, ctx, limits, p.conversation_id, p.user_id);
       },
       std::move(reply));
@@ -85,21 +90,27 @@ void Dispatcher::Leave(const Caller& c, ConversationParams p, Reply reply) {
 void Dispatcher::SetRole(const Caller& c, SetRoleParams p, Reply reply) {
   WriteConversation(
       c, d_.store.For(p.conversation_id),
-      [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
+      [ctx = ContextOf(c), &limits = d_.limits, p](ConversationTxn& txn) {
         return chat::ChangeRole(txn, ctx, limits, p.conversation_id, p.user_id, p.role);
       },
       std::move(reply));
 }
 
 void Dispatcher::WriteConversation(const Caller& c, WriteKey key,
-                                   std::function<Result<chat::ConversationView>(StoreTxn&)> op, Reply reply) {
-  d_.store.WriteResult<chat::ConversationView>(
-      key, std::move(op),
-      [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ConversationView> r) {
-        if (!r.ok()) return reply(r.take_error());
-        PublishConversation(*r, origin);
-        reply(json::value(ViewAnswer(*r, user)));
-      });
+                                   std::function<Result<chat::ConversationView>(ConversationTxn&)> op, Reply reply) {
+  d_.store.WriteResult<chat::ConversationView>(key, ExecutorOf(c), std::move(op),
+                                               [this, reply = std::move(reply), origin = c.connection, user = c.user](
+                                                   Result<chat::ConversationView> r, CommitTurn turn) {
+                                                 if (!r.ok()) return reply(r.take_error());
+                                                 // Published before it is answered: in a cluster the new state is what
+                                                 // makes other nodes listen, so a send the answer prompts reaches them.
+                                                 auto view =
+                                                     std::make_shared<const chat::ConversationView>(std::move(*r));
+                                                 turn.Then([this, view, origin, user, reply] {
+                                                   PublishConversation(*view, origin);
+                                                   reply(json::value(ViewAnswer(*view, user)));
+                                                 });
+                                               });
 }
 
 }  // namespace natter::api

@@ -38,6 +38,7 @@ json::object ViewAnswer(const chat::ConversationView& view, UserId caller) {
 void Dispatcher::Call(const Method& method, const Caller& caller, const json::object& params, Reply reply) {
   if (method.access == Access::kAuthenticated && caller.user == 0) return reply(Unauthorized("authenticate first"));
   if (!method.invoke) return reply(BadRequest("'" + std::string(method.name) + "' is served by the WebSocket only"));
+  if (caller.executor == nullptr) return reply(Internal("no executor for the answer"));  // a wiring bug
   // A handler that throws (a bug) is answered `internal`, unless it has
   // answered already: an answer goes out once, whatever happens.
   struct Once {
@@ -55,36 +56,38 @@ void Dispatcher::Call(const Method& method, const Caller& caller, const json::ob
   }
 }
 
-void Dispatcher::Register(const Caller&, RegisterParams p, Reply reply) {
-  d_.accounts.Register(std::move(p.handle), std::move(p.password),
+void Dispatcher::Register(const Caller& c, RegisterParams p, Reply reply) {
+  d_.accounts.Register(ExecutorOf(c), std::move(p.handle), std::move(p.password),
                        Respond<User>(std::move(reply), [](const User& u) { return ToJson(u); }));
 }
 
 void Dispatcher::Login(const Caller& c, LoginParams p, Reply reply) {
-  d_.accounts.Login(std::move(p.handle), std::move(p.password), std::move(p.device), c.address,
+  d_.accounts.Login(ExecutorOf(c), std::move(p.handle), std::move(p.password), std::move(p.device), c.address,
                     Respond<accounts::LoginResult>(std::move(reply), [](const auto& r) { return ToJson(r); }));
 }
 
-void Dispatcher::Refresh(const Caller&, RefreshParams p, Reply reply) {
-  d_.accounts.Refresh(std::move(p.refresh_token),
+void Dispatcher::Refresh(const Caller& c, RefreshParams p, Reply reply) {
+  d_.accounts.Refresh(ExecutorOf(c), std::move(p.refresh_token),
                       Respond<accounts::LoginResult>(std::move(reply), [](const auto& r) { return ToJson(r); }));
 }
 
 void Dispatcher::Logout(const Caller& c, NoParams, Reply reply) {
-  d_.accounts.Logout(c.session, [this, reply = std::move(reply), user = c.user, session = c.session](Status st) {
-    if (!st.ok()) return reply(st.take_error());
-    reply(json::value(json::object{}));
-    // Open sockets of this session end too, on every node.
-    Event revoke;
-    revoke.recipients.push_back(EventRecipient{user, 0});
-    revoke.revoke_session = session;
-    d_.broker.Publish(std::move(revoke));
-  });
+  d_.accounts.Logout(ExecutorOf(c), c.session,
+                     [this, reply = std::move(reply), user = c.user, session = c.session](Status st) {
+                       if (!st.ok()) return reply(st.take_error());
+                       reply(json::value(json::object{}));
+                       // Open sockets of this session end too, on every node.
+                       Event revoke;
+                       revoke.recipients.push_back(EventRecipient{user, 0});
+                       revoke.revoke_session = session;
+                       d_.broker.Publish(std::move(revoke));
+                     });
 }
 
-void Dispatcher::GetUser(const Caller&, UserLookupParams p, Reply reply) {
-  d_.store.ReadResult<User>(
-      [p = std::move(p)](StoreTxn& txn) -> Result<User> {
+void Dispatcher::GetUser(const Caller& c, UserLookupParams p, Reply reply) {
+  d_.store.ReadAccountsResult<User>(
+      ExecutorOf(c),
+      [p = std::move(p)](AccountsTxn& txn) -> Result<User> {
         NATTER_TRY(auto user, p.handle ? txn.FindUserByHandle(*p.handle) : txn.FindUser(*p.user_id));
         if (!user) return NotFound("user not found");
         return std::move(*user);

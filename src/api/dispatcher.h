@@ -4,8 +4,9 @@
 // touch a socket.
 //
 // Thread-safety: Call() and the handlers may be called from any thread;
-// `reply` is called exactly once, on a store or pool thread (or inline for
-// early errors), so callers post it back to their own thread.
+// `reply` is called exactly once: on the caller's executor (store results),
+// inline (early errors), or on a hashing thread or whichever thread publishes
+// in commit order, so callers not already on their own thread post it there.
 #pragma once
 
 #include <boost/json/object.hpp>
@@ -38,6 +39,9 @@ struct Caller {
   SessionId session = 0;
   uint64_t connection = 0;  // the WebSocket connection, 0 for HTTP
   std::string address;      // the client's address, for login throttling
+  // Where the answer and whatever the handler does with store results run:
+  // the connection's worker. Required.
+  Executor* executor = nullptr;
 };
 
 using Reply = std::function<void(Result<boost::json::value>)>;
@@ -99,10 +103,10 @@ class Dispatcher {
  private:
   // Writes a conversation's creation or change, answers the view and tells
   // everyone concerned.
-  void WriteConversation(const Caller& c, WriteKey key, std::function<Result<chat::ConversationView>(StoreTxn&)> op,
-                         Reply reply);
+  void WriteConversation(const Caller& c, WriteKey key,
+                         std::function<Result<chat::ConversationView>(ConversationTxn&)> op, Reply reply);
   // Writes a change to a message, answers the event it appended and fans it out.
-  void ChangeMessage(const Caller& c, ConversationId id, std::function<Result<chat::Appended>(StoreTxn&)> op,
+  void ChangeMessage(const Caller& c, ConversationId id, std::function<Result<chat::Appended>(ConversationTxn&)> op,
                      Reply reply);
   void MarkReceipt(const Caller& c, const MessageParams& p, std::optional<Seq> delivered, std::optional<Seq> read,
                    Reply reply);
@@ -114,6 +118,7 @@ class Dispatcher {
   // The presence.get answer for the users the caller may see.
   void AnswerPresence(Result<std::vector<User>> visible, const Reply& reply);
   chat::Context ContextOf(const Caller& c) const { return chat::Context{c.user, d_.clock.NowMs()}; }
+  static Executor& ExecutorOf(const Caller& c) { return *c.executor; }
 
   DispatcherDeps d_;
 };

@@ -31,11 +31,12 @@ void Dispatcher::SendMessage(const Caller& c, SendParams p, Reply reply) {
   int64_t started = MonotonicUs();
   ConversationId id = p.request.conversation_id;
   d_.store.WriteResult<chat::SendResult>(
-      d_.store.For(id),
-      [ctx = ContextOf(c), req = std::move(p.request), &limits = d_.limits](StoreTxn& txn) {
+      d_.store.For(id), ExecutorOf(c),
+      [ctx = ContextOf(c), req = std::move(p.request), &limits = d_.limits](ConversationTxn& txn) {
         return chat::SendMessage(txn, ctx, limits, req);
       },
-      [this, reply = std::move(reply), started, origin = c.connection, user = c.user](Result<chat::SendResult> r) {
+      [this, reply = std::move(reply), started, origin = c.connection, user = c.user](Result<chat::SendResult> r,
+                                                                                      CommitTurn turn) {
         if (!r.ok()) return reply(r.take_error());
         // Durable now: acknowledge, then fan out.
         d_.metrics.commit_latency.Observe(MonotonicUs() - started);
@@ -48,14 +49,16 @@ void Dispatcher::SendMessage(const Caller& c, SendParams p, Reply reply) {
         }
         d_.metrics.messages_accepted.fetch_add(1, std::memory_order_relaxed);
         reply(json::value(std::move(ack)));
-        PublishTimeline(chat::Appended{std::move(r->message), std::move(r->recipients)}, origin);
+        auto appended =
+            std::make_shared<const chat::Appended>(chat::Appended{std::move(r->message), std::move(r->recipients)});
+        turn.Then([this, appended, origin] { PublishTimeline(*appended, origin); });
       });
 }
 
 void Dispatcher::History(const Caller& c, HistoryParams p, Reply reply) {
   d_.store.ReadResult<chat::HistoryPage>(
-      d_.store.PartitionOf(p.query.conversation_id),
-      [ctx = ContextOf(c), q = p.query, &limits = d_.limits](StoreTxn& txn) {
+      d_.store.PartitionOf(p.query.conversation_id), ExecutorOf(c),
+      [ctx = ContextOf(c), q = p.query, &limits = d_.limits](ConversationTxn& txn) {
         return chat::ReadHistory(txn, ctx, limits, q);
       },
       Respond<chat::HistoryPage>(std::move(reply), [](const auto& page) { return ToJson(page); }));
@@ -64,7 +67,7 @@ void Dispatcher::History(const Caller& c, HistoryParams p, Reply reply) {
 void Dispatcher::Edit(const Caller& c, EditParams p, Reply reply) {
   ChangeMessage(
       c, p.conversation_id,
-      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
         return chat::EditMessage(txn, ctx, limits, p.conversation_id, p.seq, p.text);
       },
       std::move(reply));
@@ -73,7 +76,7 @@ void Dispatcher::Edit(const Caller& c, EditParams p, Reply reply) {
 void Dispatcher::Delete(const Caller& c, MessageParams p, Reply reply) {
   ChangeMessage(
       c, p.conversation_id,
-      [ctx = ContextOf(c), &limits = d_.limits, p](StoreTxn& txn) {
+      [ctx = ContextOf(c), &limits = d_.limits, p](ConversationTxn& txn) {
         return chat::DeleteMessage(txn, ctx, limits, p.conversation_id, p.seq);
       },
       std::move(reply));
@@ -82,23 +85,25 @@ void Dispatcher::Delete(const Caller& c, MessageParams p, Reply reply) {
 void Dispatcher::React(const Caller& c, ReactParams p, Reply reply) {
   ChangeMessage(
       c, p.conversation_id,
-      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](StoreTxn& txn) {
+      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
         return chat::React(txn, ctx, limits, p.conversation_id, p.seq, p.emoji);
       },
       std::move(reply));
 }
 
-void Dispatcher::ChangeMessage(const Caller& c, ConversationId id, std::function<Result<chat::Appended>(StoreTxn&)> op,
-                               Reply reply) {
-  d_.store.WriteResult<chat::Appended>(
-      d_.store.For(id), std::move(op),
-      [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::Appended> r) {
-        if (!r.ok()) return reply(r.take_error());
-        json::object answer = ToJson(r->event);
-        AddCallerPts(answer, r->recipients, user);
-        reply(json::value(std::move(answer)));
-        if (!r->recipients.empty()) PublishTimeline(*r, origin);  // empty: nothing changed
-      });
+void Dispatcher::ChangeMessage(const Caller& c, ConversationId id,
+                               std::function<Result<chat::Appended>(ConversationTxn&)> op, Reply reply) {
+  d_.store.WriteResult<chat::Appended>(d_.store.For(id), ExecutorOf(c), std::move(op),
+                                       [this, reply = std::move(reply), origin = c.connection, user = c.user](
+                                           Result<chat::Appended> r, CommitTurn turn) {
+                                         if (!r.ok()) return reply(r.take_error());
+                                         json::object answer = ToJson(r->event);
+                                         AddCallerPts(answer, r->recipients, user);
+                                         reply(json::value(std::move(answer)));
+                                         if (r->recipients.empty()) return;  // nothing changed
+                                         auto appended = std::make_shared<const chat::Appended>(std::move(*r));
+                                         turn.Then([this, appended, origin] { PublishTimeline(*appended, origin); });
+                                       });
 }
 
 void Dispatcher::MarkRead(const Caller& c, MessageParams p, Reply reply) {
@@ -112,11 +117,12 @@ void Dispatcher::MarkDelivered(const Caller& c, MessageParams p, Reply reply) {
 void Dispatcher::MarkReceipt(const Caller& c, const MessageParams& p, std::optional<Seq> delivered,
                              std::optional<Seq> read, Reply reply) {
   d_.store.WriteResult<chat::ReceiptChange>(
-      d_.store.For(p.conversation_id),
-      [ctx = ContextOf(c), id = p.conversation_id, delivered, read, &limits = d_.limits](StoreTxn& txn) {
+      d_.store.For(p.conversation_id), ExecutorOf(c),
+      [ctx = ContextOf(c), id = p.conversation_id, delivered, read, &limits = d_.limits](ConversationTxn& txn) {
         return chat::MarkReceipt(txn, ctx, limits, id, delivered, read);
       },
-      [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ReceiptChange> r) {
+      [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ReceiptChange> r,
+                                                                             CommitTurn turn) {
         if (!r.ok()) return reply(r.take_error());
         json::object receipt = ToJson(*r);
         json::object answer = receipt;
@@ -129,22 +135,23 @@ void Dispatcher::MarkReceipt(const Caller& c, const MessageParams& p, std::optio
         event.payload = Frame(receipt);
         event.recipients = ToRecipients(r->recipients);
         event.origin_connection = origin;
-        d_.broker.Publish(std::move(event));
+        auto shared = std::make_shared<Event>(std::move(event));
+        turn.Then([this, shared] { d_.broker.Publish(std::move(*shared)); });
       });
 }
 
 void Dispatcher::CountReceipts(const Caller& c, MessageParams p, Reply reply) {
   d_.store.ReadResult<chat::ReceiptCounts>(
-      d_.store.PartitionOf(p.conversation_id),
-      [ctx = ContextOf(c), p](StoreTxn& txn) { return chat::CountReceipts(txn, ctx, p.conversation_id, p.seq); },
+      d_.store.PartitionOf(p.conversation_id), ExecutorOf(c),
+      [ctx = ContextOf(c), p](ConversationTxn& txn) { return chat::CountReceipts(txn, ctx, p.conversation_id, p.seq); },
       Respond<chat::ReceiptCounts>(std::move(reply), [](const auto& counts) { return ToJson(counts); }));
 }
 
 void Dispatcher::Typing(const Caller& c, ConversationParams p, Reply reply) {
   ConversationId id = p.conversation_id;
   d_.store.ReadResult<std::vector<Member>>(
-      d_.store.PartitionOf(id),
-      [user = c.user, id](StoreTxn& txn) -> Result<std::vector<Member>> {
+      d_.store.PartitionOf(id), ExecutorOf(c),
+      [user = c.user, id](ConversationTxn& txn) -> Result<std::vector<Member>> {
         NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
         if (!chat::CanPost(membership.first.kind, membership.second.role)) {
           return Forbidden("your role may not post here");

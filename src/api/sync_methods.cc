@@ -43,7 +43,8 @@ void Dispatcher::Sync(const Caller& c, SyncParams p, Reply reply) {
   }
   auto shared_since = std::make_shared<const std::optional<chat::SyncPosition>>(std::move(since));
   d_.store.ReadEach<chat::SyncResult>(
-      [ctx = ContextOf(c), shared_since, &limits = d_.limits](StoreTxn& txn, int partition) {
+      ExecutorOf(c),
+      [ctx = ContextOf(c), shared_since, &limits = d_.limits](ConversationTxn& txn, int partition) {
         return chat::CatchUp(txn, ctx, limits, *shared_since, partition);
       },
       [this, reply = std::move(reply), user = c.user, shared_since](std::vector<Result<chat::SyncResult>> parts) {
@@ -67,14 +68,17 @@ void Dispatcher::GetPresence(const Caller& c, PresenceQueryParams p, Reply reply
   // for the conversations it holds (one query each); an instance that is down
   // hides only the users shared there.
   d_.store.ReadEach<std::vector<UserId>>(
-      [caller = c.user, users = std::move(p.user_ids)](StoreTxn& txn, int) { return txn.WhoShareWith(caller, users); },
-      [this, reply = std::move(reply)](std::vector<Result<std::vector<UserId>>> parts) mutable {
+      ExecutorOf(c),
+      [caller = c.user, users = std::move(p.user_ids)](ConversationTxn& txn, int) {
+        return txn.WhoShareWith(caller, users);
+      },
+      [this, &ex = ExecutorOf(c), reply = std::move(reply)](std::vector<Result<std::vector<UserId>>> parts) mutable {
         auto answered = JoinAnswered(std::move(parts));
         if (!answered.ok()) return reply(answered.take_error());
         std::set<UserId> shared(answered->begin(), answered->end());
-        d_.store.ReadResult<std::vector<User>>(
-            0,
-            [shared = std::move(shared)](StoreTxn& txn) -> Result<std::vector<User>> {
+        d_.store.ReadAccountsResult<std::vector<User>>(
+            ex,
+            [shared = std::move(shared)](AccountsTxn& txn) -> Result<std::vector<User>> {
               std::vector<User> visible;
               for (UserId u : shared) {
                 NATTER_TRY(auto user, txn.FindUser(u));
@@ -105,12 +109,13 @@ void Dispatcher::AnswerPresence(Result<std::vector<User>> visible, const Reply& 
 }
 
 void Dispatcher::SetPresence(const Caller& c, SetPresenceParams p, Reply reply) {
-  d_.store.Write([user = c.user, h = p.hidden](StoreTxn& txn) { return txn.SetPresenceHidden(user, h); },
-                 [this, reply = std::move(reply), user = c.user, h = p.hidden](Status st) {
-                   if (!st.ok()) return reply(st.take_error());
-                   reply(json::value(json::object{{"hidden", h}}));
-                   if (d_.presence) d_.presence->VisibilityChanged(user, h);
-                 });
+  d_.store.WriteAccounts(
+      ExecutorOf(c), [user = c.user, h = p.hidden](AccountsTxn& txn) { return txn.SetPresenceHidden(user, h); },
+      [this, reply = std::move(reply), user = c.user, h = p.hidden](Status st) {
+        if (!st.ok()) return reply(st.take_error());
+        reply(json::value(json::object{{"hidden", h}}));
+        if (d_.presence) d_.presence->VisibilityChanged(user, h);
+      });
 }
 
 }  // namespace natter::api

@@ -16,13 +16,13 @@ Status CheckTitle(const ChatLimits& limits, const std::string& title) {
   return OkStatus();
 }
 
-Status RequireUserExists(StoreTxn& txn, UserId id) {
-  NATTER_TRY(auto user, txn.FindUser(id));
+Status RequireUserExists(ConversationTxn& txn, UserId id) {
+  NATTER_TRY(auto user, txn.accounts().FindUser(id));
   if (!user) return NotFound("user " + std::to_string(id) + " not found");
   return OkStatus();
 }
 
-Result<ConversationView> View(StoreTxn& txn, ConversationId id) {
+Result<ConversationView> View(ConversationTxn& txn, ConversationId id) {
   NATTER_TRY(auto conversation, txn.FindConversation(id));
   if (!conversation) return NotFound("conversation not found");
   NATTER_TRY(auto members, txn.ListMembers(id));
@@ -31,7 +31,8 @@ Result<ConversationView> View(StoreTxn& txn, ConversationId id) {
 
 // The view after a change, with the events it appended; everyone who is (or
 // just was) a member hears of the new state.
-Result<ConversationView> ViewAfter(StoreTxn& txn, ConversationId id, std::vector<Appended> events, UserId removed = 0) {
+Result<ConversationView> ViewAfter(ConversationTxn& txn, ConversationId id, std::vector<Appended> events,
+                                   UserId removed = 0) {
   NATTER_TRY(auto view, View(txn, id));
   for (const auto& m : view.members) view.notified.push_back(Recipient{m.user_id, 0});
   if (removed != 0) view.notified.push_back(Recipient{removed, 0});
@@ -50,7 +51,7 @@ Message SystemEvent(EventKind kind, UserId actor, std::optional<UserId> target, 
 
 // A new conversation has no timeline yet: each member's log records that it
 // exists, so their next sync finds it.
-Result<ConversationView> Created(StoreTxn& txn, const ChatLimits& limits, ConversationId id) {
+Result<ConversationView> Created(ConversationTxn& txn, const ChatLimits& limits, ConversationId id) {
   NATTER_TRY(auto view, View(txn, id));
   std::vector<UserId> users;
   for (const auto& m : view.members) users.push_back(m.user_id);
@@ -61,7 +62,7 @@ Result<ConversationView> Created(StoreTxn& txn, const ChatLimits& limits, Conver
 
 }  // namespace
 
-Result<std::pair<Conversation, Member>> RequireMember(StoreTxn& txn, UserId caller, ConversationId id) {
+Result<std::pair<Conversation, Member>> RequireMember(ConversationTxn& txn, UserId caller, ConversationId id) {
   NATTER_TRY(auto membership, txn.FindMembership(id, caller));
   if (!membership) return NotFound("conversation not found");
   return std::move(*membership);
@@ -71,7 +72,7 @@ std::string DirectKey(UserId a, UserId b) {
   return std::to_string(std::min(a, b)) + ":" + std::to_string(std::max(a, b));
 }
 
-Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, ConversationId new_id,
+Result<ConversationView> CreateDirect(ConversationTxn& txn, const Context& ctx, ConversationId new_id,
                                       const ChatLimits& limits, UserId peer) {
   if (peer == ctx.caller) return BadRequest("a direct conversation needs another user");
   NATTER_RETURN_IF_ERROR(RequireUserExists(txn, peer));
@@ -93,8 +94,8 @@ Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, Convers
   return Created(txn, limits, c.id);
 }
 
-Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, ConversationId new_id, const ChatLimits& limits,
-                                     const CreateGroupRequest& req) {
+Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, ConversationId new_id,
+                                     const ChatLimits& limits, const CreateGroupRequest& req) {
   if (req.kind == ConversationKind::kDirect) return BadRequest("use a direct request for direct chats");
   NATTER_RETURN_IF_ERROR(CheckTitle(limits, req.title));
   std::set<UserId> members(req.members.begin(), req.members.end());
@@ -119,14 +120,14 @@ Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, Conversa
   return Created(txn, limits, c.id);
 }
 
-Result<ConversationView> GetConversation(StoreTxn& txn, const Context& ctx, ConversationId id) {
+Result<ConversationView> GetConversation(ConversationTxn& txn, const Context& ctx, ConversationId id) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   (void)membership;
   return View(txn, id);
 }
 
-Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
-                                    const std::vector<UserId>& users, Role role) {
+Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                    ConversationId id, const std::vector<UserId>& users, Role role) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   auto& [conversation, me] = membership;
   if (!CanAddMembers(conversation.kind, me.role)) return Forbidden("your role may not add members");
@@ -165,8 +166,8 @@ Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const Cha
   return ViewAfter(txn, id, std::move(events));
 }
 
-Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
-                                      UserId user) {
+Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                      ConversationId id, UserId user) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   auto& [conversation, me] = membership;
   bool leaving = user == ctx.caller;
@@ -191,8 +192,8 @@ Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, const C
   return ViewAfter(txn, id, std::move(events), user);
 }
 
-Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
-                                    UserId user, Role role) {
+Result<ConversationView> ChangeRole(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                    ConversationId id, UserId user, Role role) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   auto& [conversation, me] = membership;
   NATTER_TRY(auto target, txn.FindMember(id, user));
@@ -218,7 +219,7 @@ Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const Cha
   return ViewAfter(txn, id, std::move(events));
 }
 
-Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+Result<ConversationView> Rename(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                                 const std::string& title) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   auto& [conversation, me] = membership;
@@ -232,7 +233,7 @@ Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLim
   return ViewAfter(txn, id, std::move(events));
 }
 
-Result<std::vector<ConversationSummary>> ListMyConversations(StoreTxn& txn, const Context& ctx,
+Result<std::vector<ConversationSummary>> ListMyConversations(ConversationTxn& txn, const Context& ctx,
                                                              const ChatLimits& limits, int limit) {
   if (limit <= 0 || limit > limits.max_conversation_list) limit = limits.max_conversation_list;
   return txn.ListConversations(ctx.caller, limit);

@@ -1,5 +1,5 @@
 // Conversation use cases: create, change membership and roles, rename, list.
-// Each runs inside one store transaction (StoreTxn), so its checks and writes
+// Each runs inside one store transaction (ConversationTxn), so its checks and writes
 // are atomic. Knows nothing of sockets or SQL.
 //
 // Privacy rule: a conversation the caller is not a member of answers exactly
@@ -39,7 +39,7 @@ std::string DirectKey(UserId a, UserId b);
 // Direct chat between caller and peer; returns the existing one if there is
 // one, or creates it with `new_id`. The caller picks the id, so it knows the
 // store partition before the transaction starts.
-Result<ConversationView> CreateDirect(StoreTxn& txn, const Context& ctx, ConversationId new_id,
+Result<ConversationView> CreateDirect(ConversationTxn& txn, const Context& ctx, ConversationId new_id,
                                       const ChatLimits& limits, UserId peer);
 
 struct CreateGroupRequest {
@@ -47,20 +47,20 @@ struct CreateGroupRequest {
   std::string title;
   std::vector<UserId> members;  // besides the caller, who becomes owner
 };
-Result<ConversationView> CreateGroup(StoreTxn& txn, const Context& ctx, ConversationId new_id, const ChatLimits& limits,
-                                     const CreateGroupRequest& req);
+Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, ConversationId new_id,
+                                     const ChatLimits& limits, const CreateGroupRequest& req);
 
 // The conversation with its members, if the caller is a member.
-Result<ConversationView> GetConversation(StoreTxn& txn, const Context& ctx, ConversationId id);
+Result<ConversationView> GetConversation(ConversationTxn& txn, const Context& ctx, ConversationId id);
 
-Result<ConversationView> AddMembers(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
-                                    const std::vector<UserId>& users, Role role);
+Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                    ConversationId id, const std::vector<UserId>& users, Role role);
 // Removes `user`; when user == caller this is "leave".
-Result<ConversationView> RemoveMember(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
-                                      UserId user);
-Result<ConversationView> ChangeRole(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
-                                    UserId user, Role role);
-Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                      ConversationId id, UserId user);
+Result<ConversationView> ChangeRole(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                    ConversationId id, UserId user, Role role);
+Result<ConversationView> Rename(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                                 const std::string& title);
 
 // Joins the lists of every store partition, newest activity first. A
@@ -69,10 +69,10 @@ Result<ConversationView> Rename(StoreTxn& txn, const Context& ctx, const ChatLim
 Result<std::vector<ConversationSummary>> MergeConversationLists(
     std::vector<Result<std::vector<ConversationSummary>>> parts, const ChatLimits& limits, int limit);
 
-Result<std::vector<ConversationSummary>> ListMyConversations(StoreTxn& txn, const Context& ctx,
+Result<std::vector<ConversationSummary>> ListMyConversations(ConversationTxn& txn, const Context& ctx,
                                                              const ChatLimits& limits, int limit);
 
 // Loads the caller's membership of `id`, or not_found when there is none.
-Result<std::pair<Conversation, Member>> RequireMember(StoreTxn& txn, UserId caller, ConversationId id);
+Result<std::pair<Conversation, Member>> RequireMember(ConversationTxn& txn, UserId caller, ConversationId id);
 
 }  // namespace natter::chat

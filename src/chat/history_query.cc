@@ -4,7 +4,8 @@
 
 namespace natter::chat {
 
-Result<HistoryPage> ReadHistory(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, HistoryQuery query) {
+Result<HistoryPage> ReadHistory(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                HistoryQuery query) {
   if (query.before && query.after) return BadRequest("give before or after, not both");
   if (query.limit <= 0 || query.limit > limits.max_history_page) query.limit = limits.max_history_page;
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, query.conversation_id));

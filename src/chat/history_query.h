@@ -15,6 +15,6 @@ struct HistoryPage {
   bool has_more = false;          // more messages exist beyond the page in the asked direction
 };
 
-Result<HistoryPage> ReadHistory(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, HistoryQuery query);
+Result<HistoryPage> ReadHistory(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, HistoryQuery query);
 
 }  // namespace natter::chat

@@ -9,7 +9,7 @@ namespace {
 
 // The live message `seq` in a conversation the caller belongs to. Deleted
 // messages and system events answer not_found: there is nothing to act on.
-Result<std::pair<std::pair<Conversation, Member>, Message>> LiveMessage(StoreTxn& txn, const Context& ctx,
+Result<std::pair<std::pair<Conversation, Member>, Message>> LiveMessage(ConversationTxn& txn, const Context& ctx,
                                                                         ConversationId id, Seq seq) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   NATTER_TRY(auto message, txn.FindMessage(id, seq));
@@ -30,8 +30,8 @@ Message About(EventKind kind, UserId actor, Seq target, std::string text = {}) {
 
 }  // namespace
 
-Result<Appended> EditMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
-                             const std::string& text) {
+Result<Appended> EditMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                             Seq seq, const std::string& text) {
   if (text.empty()) return BadRequest("text is empty");
   if (text.size() > limits.max_text_bytes) return TooLarge("text is too long");
   if (!IsValidUtf8Text(text)) return BadRequest("text must be valid UTF-8");
@@ -46,7 +46,7 @@ Result<Appended> EditMessage(StoreTxn& txn, const Context& ctx, const ChatLimits
   return AppendEvent(txn, membership.first, About(EventKind::kEdit, ctx.caller, seq, text), ctx.now_ms, limits);
 }
 
-Result<Appended> DeleteMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+Result<Appended> DeleteMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                                Seq seq) {
   NATTER_TRY(auto found, LiveMessage(txn, ctx, id, seq));
   auto& [membership, message] = found;
@@ -59,7 +59,7 @@ Result<Appended> DeleteMessage(StoreTxn& txn, const Context& ctx, const ChatLimi
   return AppendEvent(txn, conversation, About(EventKind::kDelete, ctx.caller, seq), ctx.now_ms, limits);
 }
 
-Result<Appended> React(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
+Result<Appended> React(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
                        const std::string& emoji) {
   if (emoji.size() > limits.max_emoji_bytes) return TooLarge("emoji is too long");
   if (!IsValidUtf8Text(emoji)) return BadRequest("emoji must be valid UTF-8");

@@ -12,13 +12,14 @@
 
 namespace natter::chat {
 
-Result<Appended> EditMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
-                             const std::string& text);
+Result<Appended> EditMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                             Seq seq, const std::string& text);
 // Leaves a tombstone: the text, and every earlier edit's text, is erased from storage.
-Result<Appended> DeleteMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq);
+Result<Appended> DeleteMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                               Seq seq);
 // Sets the caller's reaction to `emoji`, or removes it when `emoji` is empty.
 // When nothing changes, returns the message itself with no recipients.
-Result<Appended> React(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
+Result<Appended> React(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
                        const std::string& emoji);
 
 }  // namespace natter::chat

@@ -4,7 +4,7 @@
 
 namespace natter::chat {
 
-Result<ReceiptChange> MarkReceipt(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+Result<ReceiptChange> MarkReceipt(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                                   std::optional<Seq> delivered, std::optional<Seq> read) {
   if (!delivered && !read) return BadRequest("give delivered_seq or read_seq");
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
@@ -38,7 +38,7 @@ Result<ReceiptChange> MarkReceipt(StoreTxn& txn, const Context& ctx, const ChatL
   return out;
 }
 
-Result<ReceiptCounts> CountReceipts(StoreTxn& txn, const Context& ctx, ConversationId id, Seq seq) {
+Result<ReceiptCounts> CountReceipts(ConversationTxn& txn, const Context& ctx, ConversationId id, Seq seq) {
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
   if (seq <= 0 || seq > membership.first.last_seq) return BadRequest("seq is not in this conversation");
   NATTER_TRY(auto members, txn.ListMembers(id));

@@ -22,7 +22,7 @@ struct ReceiptChange {
 
 // Moves the caller's watermarks: read implies delivered. A seq past the last
 // one is bad_request; one behind the current watermark changes nothing.
-Result<ReceiptChange> MarkReceipt(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+Result<ReceiptChange> MarkReceipt(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                                   std::optional<Seq> delivered, std::optional<Seq> read);
 
 struct ReceiptCounts {
@@ -32,6 +32,6 @@ struct ReceiptCounts {
   int64_t read = 0;
 };
 // Aggregated receipts for one message, for any conversation size.
-Result<ReceiptCounts> CountReceipts(StoreTxn& txn, const Context& ctx, ConversationId id, Seq seq);
+Result<ReceiptCounts> CountReceipts(ConversationTxn& txn, const Context& ctx, ConversationId id, Seq seq);
 
 }  // namespace natter::chat

@@ -19,7 +19,8 @@ Status ValidateSend(const ChatLimits& limits, const SendRequest& req) {
   return OkStatus();
 }
 
-Result<SendResult> SendMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, const SendRequest& req) {
+Result<SendResult> SendMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                               const SendRequest& req) {
   NATTER_RETURN_IF_ERROR(ValidateSend(limits, req));
   NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, req.conversation_id));
   auto& [conversation, me] = membership;

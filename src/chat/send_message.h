@@ -30,6 +30,7 @@ struct SendResult {
 // never reaches the writer thread.
 Status ValidateSend(const ChatLimits& limits, const SendRequest& req);
 
-Result<SendResult> SendMessage(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, const SendRequest& req);
+Result<SendResult> SendMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                               const SendRequest& req);
 
 }  // namespace natter::chat

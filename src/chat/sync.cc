@@ -11,8 +11,8 @@ constexpr int kMaxUpdates = 100000;
 constexpr Seq kNoEvents = -1;
 
 // Loads one changed conversation: its state and the newest events after `since_seq`.
-Result<ConversationCatchUp> LoadChanged(StoreTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
-                                        Seq since_seq, int64_t& rows) {
+Result<ConversationCatchUp> LoadChanged(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                        ConversationId id, Seq since_seq, int64_t& rows) {
   ConversationCatchUp out;
   out.id = id;
   NATTER_TRY(auto me, txn.FindMember(id, ctx.caller));
@@ -53,7 +53,7 @@ Result<ConversationCatchUp> LoadChanged(StoreTxn& txn, const Context& ctx, const
 
 }  // namespace
 
-Result<SyncResult> CatchUp(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+Result<SyncResult> CatchUp(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                            const std::optional<SyncPosition>& since, int partition) {
   SyncResult result;
   NATTER_TRY(auto state, txn.GetUpdateLogState(ctx.caller));

@@ -51,7 +51,7 @@ struct SyncResult {
 // install; every conversation (newest activity first, up to
 // ChatLimits::max_sync_conversations) with its newest page. The result's
 // position has one pts, this partition's.
-Result<SyncResult> CatchUp(StoreTxn& txn, const Context& ctx, const ChatLimits& limits,
+Result<SyncResult> CatchUp(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                            const std::optional<SyncPosition>& since, int partition = 0);
 
 // Joins the catch-ups of every partition, in partition order. A partition that

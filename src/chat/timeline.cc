@@ -12,7 +12,7 @@ namespace {
 
 // Keeps the log bounded: once it holds twice the retention, drops the older
 // half. A sync token from before the floor gets "resync required".
-Status PruneIfDue(StoreTxn& txn, const ChatLimits& limits, UserId user, int64_t pts) {
+Status PruneIfDue(ConversationTxn& txn, const ChatLimits& limits, UserId user, int64_t pts) {
   if (limits.update_log_retention > 0 && pts % limits.update_log_retention == 0 &&
       pts > 2 * limits.update_log_retention) {
     return txn.PruneUserUpdates(user, pts - limits.update_log_retention);
@@ -22,20 +22,20 @@ Status PruneIfDue(StoreTxn& txn, const ChatLimits& limits, UserId user, int64_t 
 
 }  // namespace
 
-Result<int64_t> LogForUser(StoreTxn& txn, const ChatLimits& limits, UserId user, ConversationId c, Seq seq) {
+Result<int64_t> LogForUser(ConversationTxn& txn, const ChatLimits& limits, UserId user, ConversationId c, Seq seq) {
   NATTER_TRY(int64_t pts, txn.AppendUserUpdate(user, c, seq));
   NATTER_RETURN_IF_ERROR(PruneIfDue(txn, limits, user, pts));
   return pts;
 }
 
-Result<std::vector<int64_t>> LogForUsers(StoreTxn& txn, const ChatLimits& limits, const std::vector<UserId>& users,
-                                         ConversationId c, Seq seq) {
+Result<std::vector<int64_t>> LogForUsers(ConversationTxn& txn, const ChatLimits& limits,
+                                         const std::vector<UserId>& users, ConversationId c, Seq seq) {
   NATTER_TRY(auto pts, txn.AppendUserUpdates(users, c, seq));
   for (size_t i = 0; i < users.size(); ++i) NATTER_RETURN_IF_ERROR(PruneIfDue(txn, limits, users[i], pts[i]));
   return pts;
 }
 
-Result<Appended> AppendEvent(StoreTxn& txn, const Conversation& conversation, Message event, int64_t now_ms,
+Result<Appended> AppendEvent(ConversationTxn& txn, const Conversation& conversation, Message event, int64_t now_ms,
                              const ChatLimits& limits, UserId also) {
   Appended out;
   NATTER_TRY(event.seq, txn.NextSeq(conversation.id, now_ms));

@@ -33,15 +33,15 @@ struct Appended {
 // Stores `event` at the conversation's next seq (setting event.seq and
 // created_at), logs it for the members (small conversations), and returns it
 // with its recipients: every member, plus `also` (someone just removed).
-Result<Appended> AppendEvent(StoreTxn& txn, const Conversation& conversation, Message event, int64_t now_ms,
+Result<Appended> AppendEvent(ConversationTxn& txn, const Conversation& conversation, Message event, int64_t now_ms,
                              const ChatLimits& limits, UserId also = 0);
 
 // Logs a change for one user outside the timeline (a receipt, being added to a
 // large conversation): returns its pts.
-Result<int64_t> LogForUser(StoreTxn& txn, const ChatLimits& limits, UserId user, ConversationId c, Seq seq);
+Result<int64_t> LogForUser(ConversationTxn& txn, const ChatLimits& limits, UserId user, ConversationId c, Seq seq);
 // The same for several users at once (distinct); their pts in that order.
-Result<std::vector<int64_t>> LogForUsers(StoreTxn& txn, const ChatLimits& limits, const std::vector<UserId>& users,
-                                         ConversationId c, Seq seq);
+Result<std::vector<int64_t>> LogForUsers(ConversationTxn& txn, const ChatLimits& limits,
+                                         const std::vector<UserId>& users, ConversationId c, Seq seq);
 
 // True when this conversation should stop writing per-member log entries.
 bool ShouldBeLarge(const Conversation& c, int64_t member_count, const ChatLimits& limits);

@@ -129,6 +129,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (!route.ok()) return SendError(route.error(), req_.version(), req_.keep_alive());
     api::Caller caller;
     caller.address = address_;
+    caller.executor = &worker_.executor();
     if (route->method->access != api::Access::kPublic) {
       auto claims = deps_.connection.accounts.Authenticate(BearerToken(req_));
       if (!claims.ok()) return SendError(claims.error(), req_.version(), req_.keep_alive());

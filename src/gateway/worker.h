@@ -14,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/asio_executor.h"
 #include "natter/model.h"
 
 namespace natter::gateway {
@@ -26,6 +27,9 @@ class Worker {
   ~Worker();
 
   boost::asio::io_context& context() { return ioc_; }
+  // The same loop as an Executor: where store answers for this worker's
+  // connections run.
+  Executor& executor() { return executor_; }
   int index() const { return index_; }
   void Start();
   void Stop();  // stops the loop; pending handlers are dropped
@@ -54,6 +58,7 @@ class Worker {
 
   const int index_;
   boost::asio::io_context ioc_{1};
+  AsioExecutor executor_{ioc_};
   std::unique_ptr<char[]> read_buffer_;
   std::unordered_map<UserId, std::vector<WsConnection*>> registry_;
   std::unordered_set<WsConnection*> live_;

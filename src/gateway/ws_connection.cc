@@ -49,6 +49,7 @@ WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::uniq
       bucket_(deps.options.requests_per_second, deps.options.request_burst),
       typing_bucket_(deps.options.typing_per_second, deps.options.typing_burst) {
   caller_.connection = id_;
+  caller_.executor = &worker_.executor();
   caller_.address = std::move(address);
   opened_ms_ = last_heard_ms_ = deps_.clock.SteadyMs();
   deps_.metrics.connections.fetch_add(1, std::memory_order_relaxed);

@@ -22,8 +22,9 @@ PresenceService::PresenceService(Store& store, Broker& broker, const Clock& cloc
 
 void PresenceService::ForgetStoredConnections() {
   std::promise<Status> cleared;
-  store_.Write([node = node_id_](StoreTxn& txn) { return txn.ClearOnlineAt(node); },
-               [&cleared](Status st) { cleared.set_value(std::move(st)); });
+  store_.WriteAccounts(
+      InlineExecutor(), [node = node_id_](AccountsTxn& txn) { return txn.ClearOnlineAt(node); },
+      [&cleared](Status st) { cleared.set_value(std::move(st)); });
   Status st = cleared.get_future().get();
   if (!st.ok()) spdlog::warn("presence: could not clear this node's stored connections: {}", st.error().message);
 }
@@ -49,7 +50,9 @@ void PresenceService::Connected(UserId user, std::function<void()> ready) {
     return;
   }
   broker_.UserOnline(user, std::move(ready));  // a cluster broker starts listening for their events
-  store_.Write([user, node = node_id_](StoreTxn& txn) { return txn.SetOnlineAt(user, node, true); }, [](Status) {});
+  store_.WriteAccounts(
+      executor_, [user, node = node_id_](AccountsTxn& txn) { return txn.SetOnlineAt(user, node, true); },
+      [](Status) {});
   // Back while the offline change is still being stored: contacts were not
   // told of it (its completion sees this connection), so nothing to tell.
   bool announce = s.offline_writes == 0;
@@ -89,15 +92,14 @@ void PresenceService::WentOffline(UserId user, const boost::asio::steady_timer* 
     // and its online write after these, so the user is not left marked
     // offline (in the store, and by the broker) while connected.
     broker_.UserOffline(user);
-    store_.Write(
-        [user, now, node = node_id_](StoreTxn& txn) -> Status {
+    // Its answer runs on the timers' thread, never inline under this lock.
+    store_.WriteAccounts(
+        executor_,
+        [user, now, node = node_id_](AccountsTxn& txn) -> Status {
           NATTER_RETURN_IF_ERROR(txn.SetLastSeen(user, now));
           return txn.SetOnlineAt(user, node, false);
         },
-        [this, user, now](Status st) {
-          // Posted: a refused write answers inline, while the lock is held.
-          boost::asio::post(timers_, [this, user, now, stored = st.ok()] { OfflineStored(user, now, stored); });
-        });
+        [this, user, now](Status st) { OfflineStored(user, now, st.ok()); });
   }
 }
 
@@ -121,9 +123,11 @@ void PresenceService::VisibilityChanged(UserId user, bool hidden) {
 }
 
 void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool visibility_change) {
-  store_.Read(
-      [this, user, online, last_seen, visibility_change](StoreTxn& txn) {
-        auto me = txn.FindUser(user);
+  store_.ReadAccountsResult<std::optional<User>>(
+      executor_, [user](AccountsTxn& txn) { return txn.FindUser(user); },
+      [this, user, online, last_seen, visibility_change](Result<std::optional<User>> me) {
+        // Not found, or storage overloaded: this change goes untold;
+        // presence.get still answers.
         if (!me.ok() || !me->has_value()) return;
         bool hidden = (*me)->presence_hidden;
         if (hidden && !visibility_change) return;
@@ -137,7 +141,7 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
         auto payload = std::make_shared<const std::string>(json::serialize(frame));
         // Contacts come from the conversations of every partition.
         store_.ReadEach<std::vector<UserId>>(
-            [user](StoreTxn& txn, int) { return txn.ListContacts(user, kMaxContacts); },
+            executor_, [user](ConversationTxn& txn, int) { return txn.ListContacts(user, kMaxContacts); },
             [this, payload](std::vector<Result<std::vector<UserId>>> parts) {
               auto answered = JoinAnswered(std::move(parts));
               if (!answered.ok()) return;
@@ -148,8 +152,7 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
               for (UserId c : contacts) event.recipients.push_back(EventRecipient{c, 0});
               broker_.Publish(std::move(event));
             });
-      },
-      [](Error) {});  // storage overloaded: this change goes untold; presence.get still answers
+      });
 }
 
 }  // namespace natter::presence

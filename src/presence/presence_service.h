@@ -17,6 +17,7 @@
 #include <unordered_map>
 
 #include "broker/broker.h"
+#include "common/asio_executor.h"
 #include "common/mutex.h"
 #include "natter/clock.h"
 #include "store/store.h"
@@ -64,6 +65,7 @@ class PresenceService {
   Broker& broker_;
   const Clock& clock_;
   boost::asio::io_context& timers_;
+  AsioExecutor executor_{timers_};  // store answers run where the timers do
   const int64_t grace_ms_;
   const int node_id_;
   mutable Mutex mu_;

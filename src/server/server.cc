@@ -44,8 +44,9 @@ class NodeSink final : public EventSink {
 // is down leaves its conversations out; their events come with the next sync).
 ConversationLister ListConversationsOf(Store& store) {
   return [&store](UserId user, std::function<void(Result<std::vector<ConversationId>>)> done) {
+    // The broker's callback only posts the answer to its own thread.
     store.ReadEach<std::vector<ConversationId>>(
-        [user](StoreTxn& txn, int) { return txn.ListConversationIds(user); },
+        InlineExecutor(), [user](ConversationTxn& txn, int) { return txn.ListConversationIds(user); },
         [done = std::move(done)](std::vector<Result<std::vector<ConversationId>>> parts) {
           done(JoinAnswered(std::move(parts)));
         });

@@ -15,23 +15,15 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <utility>
 #include <vector>
 
 #include "common/guarded.h"
 #include "natter/status.h"
-#include "store/store.h"
+#include "store/commit_order.h"
 #include "store/work_queue.h"
 
 namespace natter {
-
-// One write waiting for its writer thread.
-struct PendingWrite {
-  ConversationId conversation = 0;  // the one it changes; 0: none, or a new one
-  std::function<Status(StoreTxn&)> op;
-  std::function<void(Status)> done;
-};
 
 // Runs `batch` in one transaction; `results` gets a status per write. Returns
 // true when the transaction lost a race and the batch should run again.
@@ -59,9 +51,9 @@ bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<Status>& r
 // The writer thread's loop: batches of at most `max_batch` until `queue`
 // stops and drains; a batch that lost a race runs again, at most
 // `max_attempts` times in all. Each write's `done` gets its status after the
-// batch's outcome is known.
+// batch's outcome is known, with its turn in `order`.
 template <class W, class Backend>
-void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Backend& backend) {
+void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Backend& backend, CommitOrder& order) {
   std::vector<W> batch;
   std::vector<Status> results;
   while (queue.PopBatch(batch, max_batch)) {
@@ -70,7 +62,7 @@ void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Bac
       if (!again || attempt >= max_attempts) break;
     }
     for (size_t i = 0; i < batch.size(); ++i) {
-      RunCatching("store writer callback", [&] { batch[i].done(std::move(results[i])); });
+      RunCatching("store writer callback", [&] { batch[i].done(std::move(results[i]), order.Next()); });
     }
     batch.clear();
   }

@@ -1,21 +1,35 @@
-// Runs one write operation for a store's writer thread. An operation that
-// throws (a bug) fails alone, as `internal`, instead of taking the writer
-// thread, and every write queued behind it, down.
+// Runs one queued operation for a store thread, on a transaction that serves
+// both kinds of work (conversations and accounts). An operation that throws
+// (a bug) fails alone, as `internal`, instead of taking the thread, and every
+// operation queued behind it, down.
 #pragma once
 
-#include <functional>
 #include <optional>
 
 #include "common/guarded.h"
-
 #include "store/store.h"
 
 namespace natter {
 
-inline Status RunGuarded(const std::function<Status(StoreTxn&)>& op, StoreTxn& txn) {
+template <class Txn>
+Status RunGuarded(QueuedWrite& write, Txn& txn) {
   std::optional<Status> st;
-  if (!RunCatching("write operation", [&] { st.emplace(op(txn)); })) return Internal("internal error");
+  bool returned = RunCatching("write operation", [&] {
+    st.emplace(write.op ? write.op(static_cast<ConversationTxn&>(txn))
+                        : write.accounts_op(static_cast<AccountsTxn&>(txn)));
+  });
+  if (!returned) return Internal("internal error");
   return std::move(*st);
+}
+
+template <class Txn>
+void RunGuarded(QueuedRead& read, Txn& txn, const char* where) {
+  RunCatching(where, [&] {
+    if (read.op)
+      read.op(static_cast<ConversationTxn&>(txn));
+    else
+      read.accounts_op(static_cast<AccountsTxn&>(txn));
+  });
 }
 
 }  // namespace natter

@@ -1,14 +1,16 @@
 // The Store seam: durable state behind one small interface, with an embedded
 // implementation (store/sqlite) and a scale one (store/postgres).
 //
-// Domain logic runs *inside* a transaction through StoreTxn, so every check it
-// makes (membership, role, idempotency) and every write it does commit
-// atomically. Store decides where the transaction runs: writes on one writer
-// thread that commits many of them in one group (one fsync), reads on reader
-// threads with their own connections.
+// Domain logic runs *inside* a transaction, through ConversationTxn (a
+// conversation's partition) or AccountsTxn (the accounts partition), so every
+// check it makes (membership, role, idempotency) and every write it does
+// commit atomically. Store decides where the transaction runs: writes on a
+// writer thread that commits many of them in one group (one fsync), reads on
+// reader threads with their own connections. Results come back on the
+// caller's Executor.
 //
-// Thread-safety: Store methods may be called from any thread. A StoreTxn is
-// only valid inside the callback it was passed to, on that thread.
+// Thread-safety: Store methods may be called from any thread. A transaction
+// is only valid inside the callback it was passed to, on that thread.
 #pragma once
 
 #include <algorithm>
@@ -19,9 +21,11 @@
 #include <string>
 #include <vector>
 
+#include "common/executor.h"
 #include "common/guarded.h"
 #include "natter/model.h"
 #include "natter/status.h"
+#include "store/commit_order.h"
 
 namespace natter {
 
@@ -32,16 +36,25 @@ struct HistoryQuery {
   int limit = 50;
 };
 
-// The operations domain logic may perform inside one transaction. Methods
-// return Result where the storage itself can fail.
-class StoreTxn {
+// Reads of accounts that any transaction may make. A conversation's
+// transaction on a partition other than the first makes them outside its own
+// transaction: a user, once made, never goes away, so what they find cannot
+// change under it.
+class AccountsReader {
  public:
-  virtual ~StoreTxn() = default;
-
-  // Accounts and sessions.
-  virtual Status InsertUser(const User& user) = 0;  // Conflict when the handle is taken
   virtual Result<std::optional<User>> FindUserByHandle(std::string_view handle) = 0;
   virtual Result<std::optional<User>> FindUser(UserId id) = 0;
+
+ protected:
+  ~AccountsReader() = default;
+};
+
+// What may be done inside one transaction on the accounts partition (the
+// first): users, sessions, refresh tokens and presence settings. Methods
+// return Result where the storage itself can fail.
+class AccountsTxn : public AccountsReader {
+ public:
+  virtual Status InsertUser(const User& user) = 0;  // Conflict when the handle is taken
   virtual Status InsertSession(const Session& session) = 0;
   virtual Result<std::optional<Session>> FindSession(SessionId id) = 0;
   virtual Status RevokeSession(SessionId id) = 0;
@@ -56,6 +69,21 @@ class StoreTxn {
   virtual Status SetOnlineAt(UserId id, int node, bool online) = 0;
   // Clears `node`'s bit of every user: a node starting holds no connection.
   virtual Status ClearOnlineAt(int node) = 0;
+
+ protected:
+  ~AccountsTxn() = default;
+};
+
+// What domain logic may do inside one transaction on a conversation's
+// partition: its conversations, members, timelines and the update-log entries
+// they make, every check (membership, role, idempotency) and every write
+// committing atomically. Accounts are only read from here (accounts()).
+class ConversationTxn {
+ public:
+  // Users, read-only: a write to an account is an AccountsTxn's.
+  virtual AccountsReader& accounts() = 0;
+
+  // Contacts: users who share a conversation held on this partition.
   // Users who share a conversation with `id` that is not large (presence is
   // shown to them), at most `limit`.
   virtual Result<std::vector<UserId>> ListContacts(UserId id, int limit) = 0;
@@ -134,6 +162,9 @@ class StoreTxn {
   virtual Result<bool> RemoveReaction(ConversationId c, Seq seq, UserId u) = 0;
   // Fills `reactions` of every message in `messages`.
   virtual Status LoadReactions(std::vector<Message>& messages) = 0;
+
+ protected:
+  ~ConversationTxn() = default;
 };
 
 // Where a write goes: its partition, and the conversation it changes (0:
@@ -145,17 +176,39 @@ struct WriteKey {
   ConversationId conversation;
 };
 
-// A read waiting in a store's queue for a reader thread.
+// A write waiting in a store's queue for its writer thread: exactly one of
+// `op` and `accounts_op` is set. `done` runs on the writer thread.
+struct QueuedWrite {
+  ConversationId conversation = 0;  // the one it changes; 0: none, or a new one
+  std::function<Status(ConversationTxn&)> op;
+  std::function<Status(AccountsTxn&)> accounts_op;
+  std::function<void(Status, CommitTurn)> done;
+};
+
+// A read waiting in a store's queue for a reader thread: exactly one of `op`
+// and `accounts_op` is set.
 struct QueuedRead {
-  std::function<void(StoreTxn&)> op;
+  std::function<void(ConversationTxn&)> op;
+  std::function<void(AccountsTxn&)> accounts_op;
   std::function<void(Error)> refused;
 };
+
+// `fn(txn)`, or `internal` when it throws (a bug): the caller is still answered.
+template <class T, class Fn, class Txn>
+Result<T> CatchingRead(Fn& fn, Txn& txn) {
+  std::optional<Result<T>> out;
+  if (!RunCatching("store read", [&] { out.emplace(fn(txn)); })) return Internal("internal error");
+  return std::move(*out);
+}
 
 // Where data lives. The embedded store has one partition. A partitioned store
 // (PostgreSQL instances) keeps accounts on partition 0 and each conversation,
 // with its members, timeline and the update-log entries it makes, on the
 // partition its id picks; a user's update log is kept per partition, so a
 // write never spans two of them.
+//
+// Every result comes back on the Executor the caller passes, never on a store
+// thread: the store's threads only run transactions.
 class Store {
  public:
   virtual ~Store() = default;
@@ -173,47 +226,51 @@ class Store {
   // The key of a write that changes conversation `id`.
   WriteKey For(ConversationId id) const { return WriteKey(PartitionOf(id), id); }
 
-  // Runs `op` inside a write transaction on `key.partition`, possibly batched with
-  // others. If `op` fails, only its own changes are undone. `done` gets `op`'s
-  // status after the batch is durably committed (or the commit's error); it
-  // runs on a store thread, so callers post back to their own thread.
-  virtual void Write(WriteKey key, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) = 0;
+  // Runs `op` inside a write transaction on `key.partition`, possibly batched
+  // with others. If `op` fails, only its own changes are undone. `done` gets
+  // `op`'s status once the batch is durably committed (or the commit's error,
+  // or `unavailable` when the write cannot be queued), on `ex`, with the
+  // commit's turn: what must follow commit order (publishing) runs through it.
+  void Write(WriteKey key, Executor& ex, std::function<Status(ConversationTxn&)> op,
+             std::function<void(Status, CommitTurn)> done);
+  // The same for accounts, sessions and presence settings, on partition 0.
+  void WriteAccounts(Executor& ex, std::function<Status(AccountsTxn&)> op, std::function<void(Status)> done);
 
-  // Runs `op` in a read transaction (a consistent snapshot) on a reader thread
-  // of `partition`. When the read cannot be queued (the queue is full, or the
-  // store is stopping) `refused` gets `unavailable` instead, on the calling
-  // thread, and `op` never runs. Reads still queued at shutdown get neither.
-  virtual void Read(int partition, std::function<void(StoreTxn&)> op, std::function<void(Error)> refused) = 0;
+  // Typed writes: `fn(txn) -> Result<T>`; `done(Result<T>, CommitTurn)`, or
+  // `done(Result<T>)` for accounts.
+  template <class T, class Fn, class Done>
+  void WriteResult(WriteKey key, Executor& ex, Fn fn, Done done);
+  template <class T, class Fn, class Done>
+  void WriteAccountsResult(Executor& ex, Fn fn, Done done);
 
-  // Accounts, sessions and presence settings: partition 0.
-  void Write(std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) {
-    Write(WriteKey(), std::move(op), std::move(done));
-  }
-  void Read(std::function<void(StoreTxn&)> op, std::function<void(Error)> refused) {
-    Read(0, std::move(op), std::move(refused));
-  }
+  // Runs `fn(txn) -> Result<T>` in a read transaction (a consistent snapshot)
+  // on a reader thread of `partition`; `done(Result<T>)` runs on `ex`. When the
+  // read cannot be queued (the queue is full, or the store is stopping) `done`
+  // gets `unavailable` and `fn` never runs. Reads still queued at shutdown get
+  // neither.
+  template <class T, class Fn, class Done>
+  void ReadResult(int partition, Executor& ex, Fn fn, Done done);
+  template <class T, class Fn, class Done>
+  void ReadAccountsResult(Executor& ex, Fn fn, Done done);
+  // Runs `fn(ConversationTxn&, partition) -> Result<T>` on every partition at
+  // once; `done` gets each partition's result, in partition order, once all
+  // answered.
+  template <class T, class Fn, class Done>
+  void ReadEach(Executor& ex, Fn fn, Done done);
 
   // Stops accepting work, finishes and commits what is queued.
   virtual void Shutdown() = 0;
 
-  // Typed helpers over Write/Read: `fn(StoreTxn&) -> Result<T>`, `done(Result<T>)`.
-  template <class T, class Fn, class Done>
-  void WriteResult(WriteKey key, Fn fn, Done done);
-  template <class T, class Fn, class Done>
-  void ReadResult(int partition, Fn fn, Done done);
-  template <class T, class Fn, class Done>
-  void WriteResult(Fn fn, Done done) {
-    WriteResult<T>(WriteKey(), std::move(fn), std::move(done));
-  }
-  template <class T, class Fn, class Done>
-  void ReadResult(Fn fn, Done done) {
-    ReadResult<T>(0, std::move(fn), std::move(done));
-  }
+ protected:
+  // What an implementation does. `write.done` and `read.refused` run on a
+  // store thread (or at once, when the work is refused); the public methods
+  // above move every result to the caller's executor.
+  virtual void QueueWrite(int partition, QueuedWrite write) = 0;
+  virtual void QueueRead(int partition, QueuedRead read) = 0;
 
-  // Runs `fn(StoreTxn&, partition) -> Result<T>` on every partition at once;
-  // `done` gets each partition's result, in partition order, once all answered.
-  template <class T, class Fn, class Done>
-  void ReadEach(Fn fn, Done done);
+ private:
+  template <class T, class Fn, class Done, class Queue>
+  void ReadOn(Executor& ex, Fn fn, Done done, Queue queue);
 };
 
 // How a read over every partition treats one that is down: the items of the
@@ -236,75 +293,138 @@ Result<std::vector<T>> JoinAnswered(std::vector<Result<std::vector<T>>> parts) {
   return all;
 }
 
-// `fn(txn)`, or `internal` when it throws (a bug): the caller is still answered.
-template <class T, class Fn>
-Result<T> CatchingRead(Fn& fn, StoreTxn& txn) {
-  std::optional<Result<T>> out;
-  if (!RunCatching("store read", [&] { out.emplace(fn(txn)); })) return Internal("internal error");
-  return std::move(*out);
+inline void Store::Write(WriteKey key, Executor& ex, std::function<Status(ConversationTxn&)> op,
+                         std::function<void(Status, CommitTurn)> done) {
+  QueuedWrite write;
+  write.conversation = key.conversation;
+  write.op = std::move(op);
+  write.done = [&ex, done = std::move(done)](Status st, CommitTurn turn) mutable {
+    ex.Post([done = std::move(done), st = std::move(st), turn = std::move(turn)]() mutable {
+      done(std::move(st), std::move(turn));
+    });
+  };
+  QueueWrite(key.partition, std::move(write));
+}
+
+inline void Store::WriteAccounts(Executor& ex, std::function<Status(AccountsTxn&)> op,
+                                 std::function<void(Status)> done) {
+  QueuedWrite write;
+  write.accounts_op = std::move(op);
+  write.done = [&ex, done = std::move(done)](Status st, CommitTurn) mutable {
+    ex.Post([done = std::move(done), st = std::move(st)]() mutable { done(std::move(st)); });
+  };
+  QueueWrite(0, std::move(write));
+}
+
+// What a typed write produced: set by the op, read once the batch committed.
+template <class T>
+using ResultSlot = std::shared_ptr<std::optional<Result<T>>>;
+
+// The op's result, unless the commit failed (which overrides its success).
+template <class T>
+Result<T> TakeCommitted(const ResultSlot<T>& slot, Status status) {
+  if (!status.ok() || !slot->has_value()) {
+    return Result<T>(status.ok() ? Internal("transaction produced no result") : status.take_error());
+  }
+  return std::move(**slot);
 }
 
 template <class T, class Fn, class Done>
-void Store::WriteResult(WriteKey key, Fn fn, Done done) {
+void Store::WriteResult(WriteKey key, Executor& ex, Fn fn, Done done) {
   auto slot = std::make_shared<std::optional<Result<T>>>();
   Write(
-      key,
-      [fn = std::move(fn), slot](StoreTxn& txn) -> Status {
+      key, ex,
+      [fn = std::move(fn), slot](ConversationTxn& txn) -> Status {
         slot->emplace(fn(txn));
         if (!(*slot)->ok()) return (*slot)->error();
         return OkStatus();
       },
-      [slot, done = std::move(done)](Status status) mutable {
-        // A failed commit overrides the op's own success.
-        if (!status.ok() || !slot->has_value()) {
-          done(Result<T>(status.ok() ? Internal("transaction produced no result") : status.take_error()));
-          return;
-        }
-        done(std::move(**slot));
+      [slot, done = std::move(done)](Status status, CommitTurn turn) mutable {
+        done(TakeCommitted<T>(slot, std::move(status)), std::move(turn));
       });
 }
 
 template <class T, class Fn, class Done>
-void Store::ReadResult(int partition, Fn fn, Done done) {
+void Store::WriteAccountsResult(Executor& ex, Fn fn, Done done) {
+  auto slot = std::make_shared<std::optional<Result<T>>>();
+  WriteAccounts(
+      ex,
+      [fn = std::move(fn), slot](AccountsTxn& txn) -> Status {
+        slot->emplace(fn(txn));
+        if (!(*slot)->ok()) return (*slot)->error();
+        return OkStatus();
+      },
+      [slot, done = std::move(done)](Status status) mutable { done(TakeCommitted<T>(slot, std::move(status))); });
+}
+
+// Queues a read whose answer (or refusal) reaches `done` on `ex`; `queue`
+// queues the read `fn` becomes.
+template <class T, class Fn, class Done, class Queue>
+void Store::ReadOn(Executor& ex, Fn fn, Done done, Queue queue) {
   // One of the two callbacks runs, never both: they share `done`.
   auto shared = std::make_shared<Done>(std::move(done));
-  Read(
-      partition, [fn = std::move(fn), shared](StoreTxn& txn) mutable { (*shared)(CatchingRead<T>(fn, txn)); },
-      [shared](Error e) { (*shared)(Result<T>(std::move(e))); });
+  auto answer = [&ex, shared](Result<T> r) {
+    ex.Post([shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
+  };
+  queue([fn = std::move(fn), answer](auto& txn) mutable { answer(CatchingRead<T>(fn, txn)); },
+        [answer](Error e) { answer(Result<T>(std::move(e))); });
 }
 
 template <class T, class Fn, class Done>
-void Store::ReadEach(Fn fn, Done done) {
+void Store::ReadResult(int partition, Executor& ex, Fn fn, Done done) {
+  ReadOn<T>(ex, std::move(fn), std::move(done), [&](auto op, auto refused) {
+    QueuedRead read;
+    read.op = [op](ConversationTxn& txn) mutable { op(txn); };
+    read.refused = std::move(refused);
+    QueueRead(partition, std::move(read));
+  });
+}
+
+template <class T, class Fn, class Done>
+void Store::ReadAccountsResult(Executor& ex, Fn fn, Done done) {
+  ReadOn<T>(ex, std::move(fn), std::move(done), [&](auto op, auto refused) {
+    QueuedRead read;
+    read.accounts_op = [op](AccountsTxn& txn) mutable { op(txn); };
+    read.refused = std::move(refused);
+    QueueRead(0, std::move(read));
+  });
+}
+
+template <class T, class Fn, class Done>
+void Store::ReadEach(Executor& ex, Fn fn, Done done) {
   struct Gather {
-    explicit Gather(Done d) : done(std::move(d)) {}
-    // Records partition `p`'s answer; the last one to answer calls `done`.
-    void Answer(int p, Result<T> r) {
+    Gather(Executor& e, Done d) : ex(e), done(std::move(d)) {}
+    // Records partition `p`'s answer; the last one to answer hands them all on.
+    void Answer(const std::shared_ptr<Gather>& self, int p, Result<T> r) {
       std::unique_lock lock(mu);
       results[p].emplace(std::move(r));
       if (--pending > 0) return;
-      std::vector<Result<T>> all;
-      all.reserve(results.size());
-      for (auto& slot : results) all.push_back(std::move(*slot));
       lock.unlock();
-      done(std::move(all));
+      ex.Post([self] {
+        std::vector<Result<T>> all;
+        all.reserve(self->results.size());
+        for (auto& slot : self->results) all.push_back(std::move(*slot));
+        self->done(std::move(all));
+      });
     }
+    Executor& ex;
     std::mutex mu;
     std::vector<std::optional<Result<T>>> results;
     int pending = 0;
     Done done;
   };
   int n = Partitions();
-  auto gather = std::make_shared<Gather>(std::move(done));
+  auto gather = std::make_shared<Gather>(ex, std::move(done));
   gather->results.resize(n);
   gather->pending = n;
   for (int p = 0; p < n; ++p) {
-    Read(
-        p,
-        [fn, gather, p](StoreTxn& txn) {
-          auto read = [&](StoreTxn& t) { return fn(t, p); };
-          gather->Answer(p, CatchingRead<T>(read, txn));
-        },
-        [gather, p](Error e) { gather->Answer(p, Result<T>(std::move(e))); });
+    QueuedRead read;
+    read.op = [fn, gather, p](ConversationTxn& txn) {
+      auto on_partition = [&](ConversationTxn& t) { return fn(t, p); };
+      gather->Answer(gather, p, CatchingRead<T>(on_partition, txn));
+    };
+    read.refused = [gather, p](Error e) { gather->Answer(gather, p, Result<T>(std::move(e))); };
+    QueueRead(p, std::move(read));
   }
 }
 

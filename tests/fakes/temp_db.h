@@ -1,5 +1,5 @@
 // A migrated SQLite database in a fresh temporary directory, with a
-// synchronous StoreTxn over it: domain tests call use cases directly, with no
+// synchronous transaction over it (both conversation and accounts work): domain tests call use cases directly, with no
 // threads and no network.
 #pragma once
 
@@ -31,7 +31,8 @@ class TempDb {
   }
   ~TempDb() { std::filesystem::remove_all(dir_); }
 
-  StoreTxn& txn() { return txn_; }
+  ConversationTxn& txn() { return txn_; }
+  AccountsTxn& accounts() { return txn_; }
   sqlite::Database& db() { return db_; }
   const std::string& dir() const { return dir_; }
 

@@ -34,13 +34,19 @@ class RecordingBroker final : public Broker {
 // Waits until every write queued before it is committed (one writer, FIFO).
 void Drain(Store& store) {
   std::promise<void> done;
-  store.Write([](StoreTxn&) { return OkStatus(); }, [&](Status) { done.set_value(); });
+  store.WriteAccounts(
+      InlineExecutor(), [](AccountsTxn&) { return OkStatus(); }, [&](Status) { done.set_value(); });
   done.get_future().wait();
 }
 
 User Stored(Store& store, UserId id) {
   std::promise<User> out;
-  store.Read([&](StoreTxn& txn) { out.set_value(**txn.FindUser(id)); }, [](Error) { FAIL() << "read refused"; });
+  store.ReadAccountsResult<User>(
+      InlineExecutor(), [&](AccountsTxn& txn) { return Result<User>(**txn.FindUser(id)); },
+      [&](Result<User> r) {
+        ASSERT_TRUE(r.ok()) << "read refused";
+        out.set_value(*r);
+      });
   return out.get_future().get();
 }
 
@@ -51,7 +57,9 @@ class PresenceTest : public ::testing::Test {
     store = OpenSqliteStore(SqliteOptions{dir + "/natter.db"});
     user = User{ids.Next(), "someone", "hash", clock.NowMs()};
     std::promise<Status> inserted;
-    store->Write([&](StoreTxn& txn) { return txn.InsertUser(user); }, [&](Status st) { inserted.set_value(st); });
+    store->WriteAccounts(
+        InlineExecutor(), [&](AccountsTxn& txn) { return txn.InsertUser(user); },
+        [&](Status st) { inserted.set_value(st); });
     ASSERT_TRUE(inserted.get_future().get().ok());
   }
   void TearDown() override {

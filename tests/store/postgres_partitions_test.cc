@@ -42,10 +42,10 @@ TEST_P(PostgresPartitions, ConversationsLiveOnTheInstanceTheirIdPicks) {
   EXPECT_EQ(CountRows(urls[1], "SELECT count(*) FROM users"), 0);
   // Each partition keeps its own update log per user: b's pts counts b's
   // changes there (the group's creation, then a's message; b's own send too).
-  auto state = ReadSync<UpdateLogState>(*store, 1, [=](StoreTxn& txn) { return txn.GetUpdateLogState(b); });
+  auto state = ReadSync<UpdateLogState>(*store, 1, [=](ConversationTxn& txn) { return txn.GetUpdateLogState(b); });
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->pts, 3);
-  state = ReadSync<UpdateLogState>(*store, 0, [=](StoreTxn& txn) { return txn.GetUpdateLogState(b); });
+  state = ReadSync<UpdateLogState>(*store, 0, [=](ConversationTxn& txn) { return txn.GetUpdateLogState(b); });
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->pts, 2);
 }
@@ -166,10 +166,11 @@ TEST_P(PostgresPartitions, TwoNodesCreatingOneDirectChatGetTheSameOne) {
     auto create = [&](Store& node, UserId from, UserId to) {
       ConversationId id = ids.Next();
       while (node.PartitionOf(id) != partition) id = ids.Next();
-      return WriteSync<ConversationId>(node, WriteKey(partition), [=, this](StoreTxn& txn) -> Result<ConversationId> {
-        NATTER_TRY(auto view, chat::CreateDirect(txn, chat::Context{from, 0}, id, limits, to));
-        return view.conversation.id;
-      });
+      return WriteSync<ConversationId>(
+          node, WriteKey(partition), [=, this](ConversationTxn& txn) -> Result<ConversationId> {
+            NATTER_TRY(auto view, chat::CreateDirect(txn, chat::Context{from, 0}, id, limits, to));
+            return view.conversation.id;
+          });
     };
     Result<ConversationId> r1 = Internal("unset"), r2 = Internal("unset");
     std::thread t1([&] { r1 = create(*store, a, b); });

@@ -1,16 +1,49 @@
-// The embedded store's own failure handling, beyond the Store contract: a
-// savepoint that cannot be undone fails its whole batch, and reads past the
-// queue's bound are refused at once.
+// The embedded store's own behaviour, beyond the Store contract: answers come
+// back on the caller's executor and publish in commit order; a savepoint that
+// cannot be undone fails its whole batch; reads past the queue's bound are
+// refused at once.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <deque>
 #include <future>
+#include <thread>
 
+#include "common/mutex.h"
 #include "fakes/temp_db.h"
 #include "store/sqlite/sqlite_txn.h"
 #include "store/store.h"
 
 namespace natter::testing {
 namespace {
+
+// Tasks wait until the test runs them, on its own thread (a busy worker).
+class ManualExecutor final : public Executor {
+ public:
+  void Post(std::function<void()> task) override {
+    MutexLock lock(mu_);
+    tasks_.push_back(std::move(task));
+    cv_.notify_all();
+  }
+  // Waits (at most 10 s) until `n` tasks are queued.
+  bool WaitForTasks(size_t n) {
+    MutexLock lock(mu_);
+    return lock.WaitFor(cv_, std::chrono::seconds(10), [&]() REQUIRES(mu_) { return tasks_.size() >= n; });
+  }
+  void RunAll() {
+    std::deque<std::function<void()>> tasks;
+    {
+      MutexLock lock(mu_);
+      tasks.swap(tasks_);
+    }
+    for (auto& task : tasks) task();
+  }
+
+ private:
+  Mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_ GUARDED_BY(mu_);
+};
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
@@ -24,8 +57,9 @@ class SqliteStoreTest : public ::testing::Test {
   }
   bool UserExists(const std::string& handle) {
     std::promise<bool> found;
-    store->Read([&](StoreTxn& txn) { found.set_value(txn.FindUserByHandle(handle)->has_value()); },
-                [&](Error) { found.set_value(false); });
+    store->ReadAccountsResult<bool>(
+        InlineExecutor(), [&](AccountsTxn& txn) { return Result<bool>(txn.FindUserByHandle(handle)->has_value()); },
+        [&](Result<bool> r) { found.set_value(r.ok() && *r); });
     return found.get_future().get();
   }
 
@@ -34,6 +68,40 @@ class SqliteStoreTest : public ::testing::Test {
   ManualClock clock{1'800'000'000'000};
   IdGenerator ids{clock, 1};
 };
+
+// A write's answer runs on the executor its caller gave, not on the writer
+// thread; what it publishes through its commit turn goes out in commit order
+// even when a later commit's answer runs first (its worker was free).
+TEST_F(SqliteStoreTest, AnswersRunOnTheCallersExecutorAndPublishInCommitOrder) {
+  Open({});
+  ManualExecutor busy_worker, free_worker;
+  std::atomic<int> answered{0};
+  std::vector<std::thread::id> answered_on;
+  std::vector<int> published;
+  auto write = [&](ManualExecutor& ex, int n) {
+    store->Write(
+        WriteKey(), ex, [](ConversationTxn&) { return OkStatus(); },
+        [&, n](Status st, CommitTurn turn) {
+          EXPECT_TRUE(st.ok());
+          ++answered;
+          answered_on.push_back(std::this_thread::get_id());
+          turn.Then([&published, n] { published.push_back(n); });
+        });
+  };
+  write(busy_worker, 1);
+  write(free_worker, 2);
+  ASSERT_TRUE(busy_worker.WaitForTasks(1));
+  ASSERT_TRUE(free_worker.WaitForTasks(1));
+  EXPECT_EQ(answered.load(), 0) << "an answer ran on the store's thread";
+  free_worker.RunAll();  // the later commit is answered first...
+  EXPECT_EQ(answered.load(), 1);
+  EXPECT_TRUE(published.empty()) << "published before the commit before it";
+  busy_worker.RunAll();  // ...and publishes once the earlier one has
+  EXPECT_EQ(published, (std::vector<int>{1, 2}));
+  ASSERT_EQ(answered_on.size(), 2u);
+  EXPECT_EQ(answered_on[0], std::this_thread::get_id());
+  EXPECT_EQ(answered_on[1], std::this_thread::get_id());
+}
 
 // An op fails after writing, and its savepoint is gone, so ROLLBACK TO
 // fails: its writes cannot be undone alone. They must not commit with the
@@ -46,8 +114,9 @@ TEST_F(SqliteStoreTest, AFailedOpThatCannotBeUndoneFailsItsWholeBatch) {
   std::promise<void> holding;
   // Hold the writer inside a batch of its own, so that the next two are
   // queued together and form the next batch.
-  store->Write(
-      [released, &holding](StoreTxn&) -> Status {
+  store->WriteAccounts(
+      InlineExecutor(),
+      [released, &holding](AccountsTxn&) -> Status {
         holding.set_value();
         released.wait_for(std::chrono::seconds(10));
         return OkStatus();
@@ -55,13 +124,15 @@ TEST_F(SqliteStoreTest, AFailedOpThatCannotBeUndoneFailsItsWholeBatch) {
       [&](Status st) { first.set_value(st); });
   holding.get_future().wait();
   std::promise<Status> neighbour;
-  store->Write(
-      [this](StoreTxn& txn) {
+  store->WriteAccounts(
+      InlineExecutor(),
+      [this](AccountsTxn& txn) {
         return txn.InsertUser(User{ids.Next(), "neighbour", "h", 0});
       },
       [&](Status st) { neighbour.set_value(st); });
-  store->Write(
-      [this](StoreTxn& txn) -> Status {
+  store->WriteAccounts(
+      InlineExecutor(),
+      [this](AccountsTxn& txn) -> Status {
         auto& db = dynamic_cast<sqlite::SqliteTxn&>(txn).database();
         EXPECT_TRUE(db.Exec("RELEASE op").ok());  // nothing left to roll back to
         NATTER_RETURN_IF_ERROR(txn.InsertUser(User{ids.Next(), "half-written", "h", 0}));
@@ -78,8 +149,9 @@ TEST_F(SqliteStoreTest, AFailedOpThatCannotBeUndoneFailsItsWholeBatch) {
   EXPECT_FALSE(UserExists("neighbour"));
   // The writer goes on with the next batch.
   std::promise<Status> after;
-  store->Write(
-      [this](StoreTxn& txn) {
+  store->WriteAccounts(
+      InlineExecutor(),
+      [this](AccountsTxn& txn) {
         return txn.InsertUser(User{ids.Next(), "after", "h", 0});
       },
       [&](Status st) { after.set_value(st); });
@@ -96,21 +168,29 @@ TEST_F(SqliteStoreTest, ReadsPastTheQueueBoundAreRefused) {
   Open(options);
   std::promise<void> release, reading;
   std::shared_future<void> released = release.get_future().share();
-  store->Read(
-      [&, released](StoreTxn&) {
+  store->ReadAccountsResult<int>(
+      InlineExecutor(),
+      [&, released](AccountsTxn&) -> Result<int> {
         reading.set_value();
         released.wait_for(std::chrono::seconds(10));
+        return 0;
       },
-      [](Error) { ADD_FAILURE() << "the first read was refused"; });
+      [](Result<int> r) { EXPECT_TRUE(r.ok()) << "the first read was refused"; });
   reading.get_future().wait();  // the only reader is busy
   std::atomic<int> ran{0}, refused{0};
   std::optional<Error> refusal;
   for (int i = 0; i < 5; ++i) {
-    store->Read([&](StoreTxn&) { ++ran; },
-                [&](Error e) {
-                  ++refused;
-                  refusal = e;
-                });
+    store->ReadAccountsResult<int>(
+        InlineExecutor(),
+        [&](AccountsTxn&) -> Result<int> {
+          ++ran;
+          return 0;
+        },
+        [&](Result<int> r) {
+          if (r.ok()) return;
+          ++refused;
+          refusal = r.error();
+        });
   }
   EXPECT_EQ(refused.load(), 3);
   ASSERT_TRUE(refusal);
@@ -127,22 +207,25 @@ TEST_F(SqliteStoreTest, AThrowingReadOrCallbackLeavesTheThreadsServing) {
   options.reader_threads = 1;
   Open(options);
   std::promise<Result<int>> answered;
-  store->ReadResult<int>([](StoreTxn&) -> Result<int> { throw std::runtime_error("bug in a read"); },
-                         [&](Result<int> r) { answered.set_value(std::move(r)); });
+  store->ReadResult<int>(
+      0, InlineExecutor(), [](ConversationTxn&) -> Result<int> { throw std::runtime_error("bug in a read"); },
+      [&](Result<int> r) { answered.set_value(std::move(r)); });
   Result<int> r = answered.get_future().get();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kInternal);
 
   std::promise<void> thrown;
-  store->Write([](StoreTxn&) { return OkStatus(); },
-               [&](Status) {
-                 thrown.set_value();
-                 throw std::runtime_error("bug in a completion");
-               });
+  store->WriteAccounts(
+      InlineExecutor(), [](AccountsTxn&) { return OkStatus(); },
+      [&](Status) {
+        thrown.set_value();
+        throw std::runtime_error("bug in a completion");
+      });
   thrown.get_future().wait();
   std::promise<Status> after;
-  store->Write(
-      [this](StoreTxn& txn) {
+  store->WriteAccounts(
+      InlineExecutor(),
+      [this](AccountsTxn& txn) {
         return txn.InsertUser(User{ids.Next(), "survivor", "h", 0});
       },
       [&](Status st) { after.set_value(st); });

@@ -60,7 +60,19 @@ template <class T, class Fn>
 Result<T> WriteSync(Store& store, WriteKey key, Fn fn) {
   auto promise = std::make_shared<std::promise<Result<T>>>();
   auto future = promise->get_future();
-  store.WriteResult<T>(key, std::move(fn), [promise](Result<T> r) { promise->set_value(std::move(r)); });
+  store.WriteResult<T>(key, InlineExecutor(), std::move(fn),
+                       [promise](Result<T> r, CommitTurn) { promise->set_value(std::move(r)); });
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return Internal("timed out");
+  return future.get();
+}
+
+// The same on the accounts partition.
+template <class T, class Fn>
+Result<T> WriteAccountsSync(Store& store, Fn fn) {
+  auto promise = std::make_shared<std::promise<Result<T>>>();
+  auto future = promise->get_future();
+  store.WriteAccountsResult<T>(InlineExecutor(), std::move(fn),
+                               [promise](Result<T> r) { promise->set_value(std::move(r)); });
   if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return Internal("timed out");
   return future.get();
 }
@@ -69,7 +81,18 @@ template <class T, class Fn>
 Result<T> ReadSync(Store& store, int partition, Fn fn) {
   auto promise = std::make_shared<std::promise<Result<T>>>();
   auto future = promise->get_future();
-  store.ReadResult<T>(partition, std::move(fn), [promise](Result<T> r) { promise->set_value(std::move(r)); });
+  store.ReadResult<T>(partition, InlineExecutor(), std::move(fn),
+                      [promise](Result<T> r) { promise->set_value(std::move(r)); });
+  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return Internal("timed out");
+  return future.get();
+}
+
+template <class T, class Fn>
+Result<T> ReadAccountsSync(Store& store, Fn fn) {
+  auto promise = std::make_shared<std::promise<Result<T>>>();
+  auto future = promise->get_future();
+  store.ReadAccountsResult<T>(InlineExecutor(), std::move(fn),
+                              [promise](Result<T> r) { promise->set_value(std::move(r)); });
   if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return Internal("timed out");
   return future.get();
 }
@@ -99,7 +122,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
 
   UserId AddUser(const std::string& handle) {
     UserId id = ids.Next();
-    auto r = WriteSync<bool>(*store, 0, [=](StoreTxn& txn) -> Result<bool> {
+    auto r = WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
       NATTER_RETURN_IF_ERROR(txn.InsertUser(User{id, handle, "hash", 0}));
       return true;
     });
@@ -116,7 +139,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
 
   ConversationId AddGroup(UserId owner, std::vector<UserId> members, int partition = 0) {
     ConversationId id = NewConversationId(partition);
-    auto r = WriteSync<ConversationId>(*store, partition, [=, this](StoreTxn& txn) -> Result<ConversationId> {
+    auto r = WriteSync<ConversationId>(*store, partition, [=, this](ConversationTxn& txn) -> Result<ConversationId> {
       NATTER_TRY(auto view, chat::CreateGroup(txn, chat::Context{owner, 1000}, id, limits,
                                               chat::CreateGroupRequest{ConversationKind::kGroup, "g", members}));
       return view.conversation.id;
@@ -128,7 +151,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   Result<chat::SendResult> Send(Store& s, ConversationId conv, UserId from, const std::string& client_id,
                                 const std::string& text = "hello") {
     chat::SendRequest req{conv, client_id, text, {}};
-    return WriteSync<chat::SendResult>(s, s.For(conv), [=, this](StoreTxn& txn) {
+    return WriteSync<chat::SendResult>(s, s.For(conv), [=, this](ConversationTxn& txn) {
       return chat::SendMessage(txn, chat::Context{from, 2000}, limits, req);
     });
   }
@@ -138,11 +161,11 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
                  std::function<void(Result<chat::SendResult>)> done) {
     chat::SendRequest req{conv, client_id, "hi", {}};
     s.WriteResult<chat::SendResult>(
-        s.For(conv),
-        [=, this](StoreTxn& txn) {
+        s.For(conv), InlineExecutor(),
+        [=, this](ConversationTxn& txn) {
           return chat::SendMessage(txn, chat::Context{from, 0}, limits, req);
         },
-        std::move(done));
+        [done = std::move(done)](Result<chat::SendResult> r, CommitTurn) { done(std::move(r)); });
   }
 
   // Waits (at most 30 s) until `count` reaches `n`.

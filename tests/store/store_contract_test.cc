@@ -1,7 +1,7 @@
 // The Store contract: every implementation (embedded SQLite, PostgreSQL with
 // two instances) must pass the same tests. Writes from many threads commit in
 // groups, each op isolated by its savepoint, `done` only after the commit;
-// sequence numbers stay dense; the StoreTxn operations mean the same thing.
+// sequence numbers stay dense; the transaction operations mean the same thing.
 //
 // The PostgreSQL instances come from NATTER_TEST_POSTGRES (libpq URLs, comma
 // separated), which scripts/with-postgres.sh sets; ctest runs this suite that
@@ -57,9 +57,9 @@ TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
   std::shared_future<void> released = release.get_future().share();
   std::promise<Status> held;
   auto held_done = held.get_future();
-  store->Write(
-      0,
-      [released](StoreTxn&) -> Status {
+  store->WriteAccounts(
+      InlineExecutor(),
+      [released](AccountsTxn&) -> Status {
         released.wait_for(std::chrono::seconds(10));
         return OkStatus();
       },
@@ -69,9 +69,9 @@ TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
     auto p = std::make_shared<std::promise<Status>>();
     results.push_back(p->get_future());
     UserId id = ids.Next();
-    store->Write(
-        0,
-        [id, i](StoreTxn& txn) -> Status {
+    store->WriteAccounts(
+        InlineExecutor(),
+        [id, i](AccountsTxn& txn) -> Status {
           NATTER_RETURN_IF_ERROR(txn.InsertUser(User{id, "user" + std::to_string(i), "h", 0}));
           if (i == 1) return Conflict("made to fail after writing");
           return OkStatus();
@@ -86,7 +86,7 @@ TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
   EXPECT_EQ(failed.error().code, ErrorCode::kConflict);
   EXPECT_TRUE(results[2].get().ok());
   for (int i = 0; i < 3; ++i) {
-    auto found = ReadSync<bool>(*store, 0, [i](StoreTxn& txn) -> Result<bool> {
+    auto found = ReadAccountsSync<bool>(*store, [i](AccountsTxn& txn) -> Result<bool> {
       NATTER_TRY(auto u, txn.FindUserByHandle("user" + std::to_string(i)));
       return u.has_value();
     });
@@ -101,14 +101,14 @@ TEST_P(StoreContract, DataSurvivesReopening) {
   ASSERT_TRUE(Send(*store, conv, a, "m1").ok());
   store.reset();
   store = Open();
-  auto user = ReadSync<bool>(*store, 0, [](StoreTxn& txn) -> Result<bool> {
+  auto user = ReadAccountsSync<bool>(*store, [](AccountsTxn& txn) -> Result<bool> {
     NATTER_TRY(auto u, txn.FindUserByHandle("KEPT"));  // handles compare case-insensitively
     return u.has_value();
   });
   ASSERT_TRUE(user.ok());
   EXPECT_TRUE(*user);
   auto message = ReadSync<std::optional<Message>>(*store, store->PartitionOf(conv),
-                                                  [conv](StoreTxn& txn) { return txn.FindMessage(conv, 1); });
+                                                  [conv](ConversationTxn& txn) { return txn.FindMessage(conv, 1); });
   ASSERT_TRUE(message.ok() && message->has_value());
   EXPECT_EQ((*message)->text, "hello");
 }
@@ -116,7 +116,7 @@ TEST_P(StoreContract, DataSurvivesReopening) {
 TEST_P(StoreContract, HandleTakenIsAConflict) {
   AddUser("dup");
   UserId id = ids.Next();
-  auto r = WriteSync<bool>(*store, 0, [=](StoreTxn& txn) -> Result<bool> {
+  auto r = WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
     NATTER_RETURN_IF_ERROR(txn.InsertUser(User{id, "DUP", "h", 0}));
     return true;
   });
@@ -149,7 +149,7 @@ TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
   ConversationId conv = AddGroup(a, {b}, last);
   ASSERT_TRUE(Send(*store, conv, a, "m1", "first").ok());
   ASSERT_TRUE(Send(*store, conv, b, "m2", "second").ok());
-  auto r = WriteSync<bool>(*store, last, [=](StoreTxn& txn) -> Result<bool> {
+  auto r = WriteSync<bool>(*store, last, [=](ConversationTxn& txn) -> Result<bool> {
     // Watermarks only move forward.
     NATTER_RETURN_IF_ERROR(txn.UpdateReadSeq(conv, b, 2));
     NATTER_RETURN_IF_ERROR(txn.UpdateReadSeq(conv, b, 1));
@@ -168,14 +168,15 @@ TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
 
-  auto history = ReadSync<std::vector<Message>>(*store, last, [=](StoreTxn& txn) -> Result<std::vector<Message>> {
-    HistoryQuery q;
-    q.conversation_id = conv;
-    q.before = 3;
-    NATTER_TRY(auto page, txn.History(q));
-    NATTER_RETURN_IF_ERROR(txn.LoadReactions(page));
-    return page;
-  });
+  auto history =
+      ReadSync<std::vector<Message>>(*store, last, [=](ConversationTxn& txn) -> Result<std::vector<Message>> {
+        HistoryQuery q;
+        q.conversation_id = conv;
+        q.before = 3;
+        NATTER_TRY(auto page, txn.History(q));
+        NATTER_RETURN_IF_ERROR(txn.LoadReactions(page));
+        return page;
+      });
   ASSERT_TRUE(history.ok());
   ASSERT_EQ(history->size(), 2u);
   EXPECT_EQ((*history)[0].seq, 2);  // newest first
@@ -185,26 +186,27 @@ TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
 
   // A's list: unread counts others' live messages after the read mark; the
   // preview is the newest message.
-  auto list = ReadSync<std::vector<ConversationSummary>>(*store, last,
-                                                         [=](StoreTxn& txn) { return txn.ListConversations(a, 10); });
+  auto list = ReadSync<std::vector<ConversationSummary>>(
+      *store, last, [=](ConversationTxn& txn) { return txn.ListConversations(a, 10); });
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].unread, 0);  // b's message was erased
   ASSERT_TRUE((*list)[0].last_message.has_value());
   EXPECT_EQ((*list)[0].last_message->seq, 2);
 
-  auto of_c =
-      ReadSync<std::vector<ConversationId>>(*store, last, [=](StoreTxn& txn) { return txn.ListConversationIds(c); });
+  auto of_c = ReadSync<std::vector<ConversationId>>(*store, last,
+                                                    [=](ConversationTxn& txn) { return txn.ListConversationIds(c); });
   ASSERT_TRUE(of_c.ok());
   EXPECT_TRUE(of_c->empty());
-  auto of_b =
-      ReadSync<std::vector<ConversationId>>(*store, last, [=](StoreTxn& txn) { return txn.ListConversationIds(b); });
+  auto of_b = ReadSync<std::vector<ConversationId>>(*store, last,
+                                                    [=](ConversationTxn& txn) { return txn.ListConversationIds(b); });
   ASSERT_TRUE(of_b.ok());
   EXPECT_EQ(*of_b, std::vector<ConversationId>{conv});
-  auto contacts = ReadSync<std::vector<UserId>>(*store, last, [=](StoreTxn& txn) { return txn.ListContacts(a, 10); });
+  auto contacts =
+      ReadSync<std::vector<UserId>>(*store, last, [=](ConversationTxn& txn) { return txn.ListContacts(a, 10); });
   ASSERT_TRUE(contacts.ok());
   EXPECT_EQ(*contacts, std::vector<UserId>{b});
-  auto shared = ReadSync<std::vector<UserId>>(*store, last, [=](StoreTxn& txn) {
+  auto shared = ReadSync<std::vector<UserId>>(*store, last, [=](ConversationTxn& txn) {
     return txn.WhoShareWith(a, {c, b, a});
   });
   ASSERT_TRUE(shared.ok());
@@ -213,7 +215,7 @@ TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
 
 TEST_P(StoreContract, ARefreshTokenIsMarkedUsedOnce) {
   UserId a = AddUser("a");
-  auto r = WriteSync<std::vector<bool>>(*store, 0, [=](StoreTxn& txn) -> Result<std::vector<bool>> {
+  auto r = WriteAccountsSync<std::vector<bool>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<bool>> {
     NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{a + 1, a, "phone", false, 0}));
     NATTER_RETURN_IF_ERROR(txn.InsertRefreshToken(RefreshTokenRecord{"hash-1", a + 1, false}));
     NATTER_TRY(bool first, txn.MarkRefreshTokenUsed("hash-1"));
@@ -226,7 +228,7 @@ TEST_P(StoreContract, ARefreshTokenIsMarkedUsedOnce) {
 
 TEST_P(StoreContract, OnlineNodesAreBitsPerNode) {
   UserId a = AddUser("a"), b = AddUser("b");
-  auto r = WriteSync<bool>(*store, 0, [=](StoreTxn& txn) -> Result<bool> {
+  auto r = WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
     NATTER_RETURN_IF_ERROR(txn.SetOnlineAt(a, 1, true));
     NATTER_RETURN_IF_ERROR(txn.SetOnlineAt(a, 15, true));
     NATTER_RETURN_IF_ERROR(txn.SetOnlineAt(b, 15, true));
@@ -235,11 +237,11 @@ TEST_P(StoreContract, OnlineNodesAreBitsPerNode) {
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
   auto nodes = [&](UserId u) {
-    auto user = ReadSync<std::optional<User>>(*store, 0, [u](StoreTxn& txn) { return txn.FindUser(u); });
+    auto user = ReadAccountsSync<std::optional<User>>(*store, [u](AccountsTxn& txn) { return txn.FindUser(u); });
     return user.ok() && user->has_value() ? (*user)->online_nodes : -1;
   };
   EXPECT_EQ(nodes(a), int64_t{1} << 15);
-  ASSERT_TRUE(WriteSync<bool>(*store, 0, [](StoreTxn& txn) -> Result<bool> {
+  ASSERT_TRUE(WriteAccountsSync<bool>(*store, [](AccountsTxn& txn) -> Result<bool> {
                 NATTER_RETURN_IF_ERROR(txn.ClearOnlineAt(15));
                 return true;
               }).ok());
@@ -250,7 +252,7 @@ TEST_P(StoreContract, OnlineNodesAreBitsPerNode) {
 TEST_P(StoreContract, UpdateLogIsDenseAndPrunes) {
   UserId a = AddUser("a");
   int last = store->Partitions() - 1;
-  auto r = WriteSync<bool>(*store, last, [=](StoreTxn& txn) -> Result<bool> {
+  auto r = WriteSync<bool>(*store, last, [=](ConversationTxn& txn) -> Result<bool> {
     for (int i = 1; i <= 5; ++i) {
       NATTER_TRY(int64_t pts, txn.AppendUserUpdate(a, 77, i));
       if (pts != i) return Internal("pts " + std::to_string(pts) + " at append " + std::to_string(i));
@@ -259,12 +261,12 @@ TEST_P(StoreContract, UpdateLogIsDenseAndPrunes) {
     return true;
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
-  auto state = ReadSync<UpdateLogState>(*store, last, [=](StoreTxn& txn) { return txn.GetUpdateLogState(a); });
+  auto state = ReadSync<UpdateLogState>(*store, last, [=](ConversationTxn& txn) { return txn.GetUpdateLogState(a); });
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->pts, 5);
   EXPECT_EQ(state->pts_floor, 3);
-  auto since =
-      ReadSync<std::vector<UserUpdate>>(*store, last, [=](StoreTxn& txn) { return txn.UserUpdatesSince(a, 0, 100); });
+  auto since = ReadSync<std::vector<UserUpdate>>(*store, last,
+                                                 [=](ConversationTxn& txn) { return txn.UserUpdatesSince(a, 0, 100); });
   ASSERT_TRUE(since.ok());
   ASSERT_EQ(since->size(), 2u);
   EXPECT_EQ((*since)[0].pts, 4);
@@ -272,7 +274,7 @@ TEST_P(StoreContract, UpdateLogIsDenseAndPrunes) {
 
 TEST_P(StoreContract, UpdatesForSeveralUsersAreEachDense) {
   UserId a = AddUser("a"), b = AddUser("b"), c = AddUser("c");
-  auto r = WriteSync<std::vector<int64_t>>(*store, 0, [=](StoreTxn& txn) -> Result<std::vector<int64_t>> {
+  auto r = WriteSync<std::vector<int64_t>>(*store, 0, [=](ConversationTxn& txn) -> Result<std::vector<int64_t>> {
     NATTER_TRY(int64_t ignored, txn.AppendUserUpdate(b, 5, 1));
     (void)ignored;
     NATTER_TRY(auto first, txn.AppendUserUpdates({c, a, b}, 5, 2));
@@ -282,8 +284,8 @@ TEST_P(StoreContract, UpdatesForSeveralUsersAreEachDense) {
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(*r, (std::vector<int64_t>{1, 1, 2, 2, 3}));  // in the order asked, each user's own count
-  auto since =
-      ReadSync<std::vector<UserUpdate>>(*store, 0, [=](StoreTxn& txn) { return txn.UserUpdatesSince(b, 0, 10); });
+  auto since = ReadSync<std::vector<UserUpdate>>(*store, 0,
+                                                 [=](ConversationTxn& txn) { return txn.UserUpdatesSince(b, 0, 10); });
   ASSERT_TRUE(since.ok());
   ASSERT_EQ(since->size(), 3u);
   EXPECT_EQ((*since)[2].seq, 3);

@@ -36,7 +36,7 @@ class Partition {
   Partition(const PostgresOptions& options, int index)
       : options_(options), index_(index), conninfo_(options.instances[index]), reads_(options.max_queued_reads) {
     for (int i = 0; i < std::max(1, options.writer_threads); ++i) {
-      queues_.push_back(std::make_unique<WorkQueue<PendingWrite>>(options.max_queued_writes));
+      queues_.push_back(std::make_unique<WorkQueue<QueuedWrite>>(options.max_queued_writes));
     }
   }
 
@@ -51,20 +51,18 @@ class Partition {
     }
   }
 
-  void Write(ConversationId conversation, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) {
+  void Write(QueuedWrite write) {
     // One conversation's writes always go to the same writer, so they commit
     // in the order they came (a client's pipelined sends keep their order).
     // Ids made in one millisecond differ only in their low bits: mix first.
-    uint64_t mixed = static_cast<uint64_t>(conversation) * 0x9e3779b97f4a7c15ULL;
+    uint64_t mixed = static_cast<uint64_t>(write.conversation) * 0x9e3779b97f4a7c15ULL;
     auto& queue = *queues_[(mixed >> 32) % queues_.size()];
-    PendingWrite write{conversation, std::move(op), std::move(done)};
     auto refusal = queue.Push(std::move(write));
-    if (refusal == WorkQueue<PendingWrite>::Refusal::kNone) return;
-    write.done(WorkQueue<PendingWrite>::RefusalError(refusal));
+    if (refusal == WorkQueue<QueuedWrite>::Refusal::kNone) return;
+    write.done(WorkQueue<QueuedWrite>::RefusalError(refusal), CommitTurn());
   }
 
-  void Read(std::function<void(StoreTxn&)> op, std::function<void(Error)> refused) {
-    QueuedRead read{std::move(op), std::move(refused)};
+  void Read(QueuedRead read) {
     auto refusal = reads_.Push(std::move(read));
     if (refusal != WorkQueue<QueuedRead>::Refusal::kNone) read.refused(WorkQueue<QueuedRead>::RefusalError(refusal));
   }
@@ -93,7 +91,7 @@ class Partition {
    public:
     Backend(Connection& conn, pg::PgTxn& txn) : conn_(conn), txn_(txn) {}
 
-    Status Begin(const std::vector<PendingWrite>& batch) {
+    Status Begin(const std::vector<QueuedWrite>& batch) {
       Status begun = conn_.EnsureConnected();
       if (begun.ok()) begun = conn_.Begin("BEGIN");
       if (!begun.ok() && conn_.broken()) {
@@ -109,11 +107,11 @@ class Partition {
     // One operation inside its savepoint. An operation that hit a unique key
     // another node committed meanwhile (two devices sending the same
     // client_msg_id) runs once more: it then sees the committed row.
-    Status RunOp(PendingWrite& w) {
+    Status RunOp(QueuedWrite& w) {
       Status st = OkStatus();
       for (int attempt = 0; attempt < 2; ++attempt) {
         if (Status sp = conn_.Exec("SAVEPOINT op"); !sp.ok()) return sp;
-        st = RunGuarded(w.op, txn_);
+        st = RunGuarded(w, txn_);
         bool unique_race = !st.ok() && conn_.last_sqlstate() == "23505";
         // A savepoint that is not rolled back stays until commit: releasing it
         // would cost a round trip per operation.
@@ -138,12 +136,15 @@ class Partition {
     pg::PgTxn& txn_;
   };
 
-  void WriterLoop(WorkQueue<PendingWrite>& queue) {
+  void WriterLoop(WorkQueue<QueuedWrite>& queue) {
+    // Each writer commits in its own order: one conversation's writes all go
+    // to the same writer.
+    auto order = std::make_shared<CommitOrder>();
     Connection conn(conninfo_, Label(index_));
     auto accounts = AccountsConnection();
     pg::PgTxn txn(conn, accounts.get());
     Backend backend(conn, txn);
-    RunGroupCommit(queue, static_cast<size_t>(options_.max_batch), kMaxBatchAttempts, backend);
+    RunGroupCommit(queue, static_cast<size_t>(options_.max_batch), kMaxBatchAttempts, backend, *order);
   }
 
   // Takes, before any operation runs, the row locks the batch's operations
@@ -152,7 +153,7 @@ class Partition {
   // ones log no member), in user order. Batches of several nodes then always
   // lock in the same order and never deadlock; one that changes members
   // (whose new heads were not locked here) may, and is run again.
-  static Status LockAhead(Connection& conn, const std::vector<PendingWrite>& batch) {
+  static Status LockAhead(Connection& conn, const std::vector<QueuedWrite>& batch) {
     std::vector<ConversationId> ids;
     for (const auto& w : batch) {
       if (w.conversation != 0) ids.push_back(w.conversation);
@@ -188,7 +189,7 @@ class Partition {
       // timelines it points at). When the instance is down, the op still runs:
       // its queries answer `unavailable`, which it passes on.
       bool in_txn = conn.EnsureConnected().ok() && conn.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();
-      RunCatching("pg reader", [&] { read.op(txn); });
+      RunGuarded(read, txn, "pg reader");
       if (in_txn) conn.Rollback();  // read only: nothing to commit
       read = QueuedRead{};          // what it holds goes now, not with the next read
     }
@@ -197,7 +198,7 @@ class Partition {
   const PostgresOptions& options_;
   const int index_;
   const std::string conninfo_;
-  std::vector<std::unique_ptr<WorkQueue<PendingWrite>>> queues_;  // one a writer thread
+  std::vector<std::unique_ptr<WorkQueue<QueuedWrite>>> queues_;  // one a writer thread
   WorkQueue<QueuedRead> reads_;
   std::vector<std::thread> writers_;
   std::vector<std::thread> readers_;
@@ -220,13 +221,9 @@ class PostgresStore final : public Store {
 
   int Partitions() const override { return static_cast<int>(partitions_.size()); }
 
-  void Write(WriteKey key, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
-    partitions_.at(key.partition)->Write(key.conversation, std::move(op), std::move(done));
-  }
+  void QueueWrite(int partition, QueuedWrite write) override { partitions_.at(partition)->Write(std::move(write)); }
 
-  void Read(int partition, std::function<void(StoreTxn&)> op, std::function<void(Error)> refused) override {
-    partitions_.at(partition)->Read(std::move(op), std::move(refused));
-  }
+  void QueueRead(int partition, QueuedRead read) override { partitions_.at(partition)->Read(std::move(read)); }
 
   void Shutdown() override {
     for (auto& p : partitions_) p->Stop();

@@ -1,9 +1,10 @@
-// StoreTxn over one PostgreSQL connection, on one partition. The transaction
-// itself (BEGIN/COMMIT, savepoints) is managed by the store threads; this
-// class only runs the statements. Accounts (users, sessions, refresh tokens)
-// live on the first instance, and every write to them runs there (Store::Write
-// without a key). On other partitions they are only read, through `accounts`,
-// outside this partition's transaction: a user found there never goes away.
+// AccountsTxn and ConversationTxn over one PostgreSQL connection, on one
+// partition. The transaction itself (BEGIN/COMMIT, savepoints) is managed by
+// the store threads; this class only runs the statements. Accounts (users,
+// sessions, refresh tokens) live on the first instance, and every write to
+// them runs there (Store::WriteAccounts). On other partitions a conversation's
+// transaction only reads them (ConversationTxn::accounts), through
+// `accounts`, outside its own transaction: a user found there never goes away.
 // Not thread-safe: used on the thread that owns the connections.
 #pragma once
 
@@ -12,11 +13,12 @@
 
 namespace natter::pg {
 
-class PgTxn final : public StoreTxn {
+class PgTxn final : public AccountsTxn, public ConversationTxn {
  public:
   // `accounts` is null on the first partition (its own connection serves).
   PgTxn(Connection& conn, Connection* accounts) : db_(conn), accounts_(accounts ? *accounts : conn) {}
 
+  // Accounts (AccountsTxn).
   Status InsertUser(const User& user) override;
   Result<std::optional<User>> FindUserByHandle(std::string_view handle) override;
   Result<std::optional<User>> FindUser(UserId id) override;
@@ -30,6 +32,9 @@ class PgTxn final : public StoreTxn {
   Status SetPresenceHidden(UserId id, bool hidden) override;
   Status SetOnlineAt(UserId id, int node, bool online) override;
   Status ClearOnlineAt(int node) override;
+
+  // Conversations (ConversationTxn).
+  AccountsReader& accounts() override { return *this; }
   Result<std::vector<UserId>> ListContacts(UserId id, int limit) override;
   Result<bool> ShareConversation(UserId a, UserId b) override;
   Result<std::vector<UserId>> WhoShareWith(UserId id, const std::vector<UserId>& others) override;

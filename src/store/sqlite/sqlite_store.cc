@@ -65,15 +65,13 @@ class SqliteStore final : public Store {
   ~SqliteStore() override { Shutdown(); }
 
   // One partition: `partition` is always 0.
-  void Write(WriteKey, std::function<Status(StoreTxn&)> op, std::function<void(Status)> done) override {
-    PendingWrite write{0, std::move(op), std::move(done)};
+  void QueueWrite(int, QueuedWrite write) override {
     auto refusal = writes_.Push(std::move(write));
-    if (refusal == WorkQueue<PendingWrite>::Refusal::kNone) return;
-    write.done(WorkQueue<PendingWrite>::RefusalError(refusal));
+    if (refusal == WorkQueue<QueuedWrite>::Refusal::kNone) return;
+    write.done(WorkQueue<QueuedWrite>::RefusalError(refusal), CommitTurn());
   }
 
-  void Read(int, std::function<void(StoreTxn&)> op, std::function<void(Error)> refused) override {
-    QueuedRead read{std::move(op), std::move(refused)};
+  void QueueRead(int, QueuedRead read) override {
     auto refusal = reads_.Push(std::move(read));
     if (refusal != WorkQueue<QueuedRead>::Refusal::kNone) read.refused(WorkQueue<QueuedRead>::RefusalError(refusal));
   }
@@ -101,18 +99,18 @@ class SqliteStore final : public Store {
    public:
     explicit Backend(Database& db) : db_(db), txn_(db) {}
 
-    Status Begin(const std::vector<PendingWrite>&) {
+    Status Begin(const std::vector<QueuedWrite>&) {
       aborted_ = false;
       return Logged("begin", db_.Exec("BEGIN IMMEDIATE"));
     }
 
-    Status RunOp(PendingWrite& w) {
+    Status RunOp(QueuedWrite& w) {
       // Prepared once: these run for every operation of every batch.
       if (Status sp = db_.Prepare("SAVEPOINT op").Run(); !sp.ok()) {
         aborted_ = true;  // the op would run with nothing to undo it
         return sp;
       }
-      Status st = RunGuarded(w.op, txn_);
+      Status st = RunGuarded(w, txn_);
       // A failed op whose changes cannot be undone, or a savepoint that cannot
       // be closed, must not commit with the batch.
       if (!st.ok()) aborted_ |= !db_.Prepare("ROLLBACK TO op").Run().ok();
@@ -142,7 +140,7 @@ class SqliteStore final : public Store {
 
   void WriterLoop() {
     Backend backend(*writer_db_);
-    RunGroupCommit(writes_, static_cast<size_t>(options_.max_batch), 1, backend);
+    RunGroupCommit(writes_, static_cast<size_t>(options_.max_batch), 1, backend, *commit_order_);
   }
 
   // Copies committed WAL pages into the database file every half second, beside
@@ -173,7 +171,7 @@ class SqliteStore final : public Store {
         spdlog::error("read transaction could not begin: {}", begun.error().message);
         read.refused(Unavailable("storage unavailable"));
       } else {
-        RunCatching("store reader", [&] { read.op(txn); });
+        RunGuarded(read, txn, "store reader");
         (void)db.Exec("COMMIT");  // read only: nothing to lose if it fails
       }
       read = QueuedRead{};  // what it holds goes now, not with the next read
@@ -182,7 +180,8 @@ class SqliteStore final : public Store {
 
   const SqliteOptions options_;
   std::unique_ptr<Database> writer_db_;
-  WorkQueue<PendingWrite> writes_;
+  WorkQueue<QueuedWrite> writes_;
+  std::shared_ptr<CommitOrder> commit_order_ = std::make_shared<CommitOrder>();
   WorkQueue<QueuedRead> reads_;
   Mutex mu_;  // for the checkpointer's wait
   std::condition_variable checkpoint_cv_;

@@ -1,4 +1,4 @@
-// StoreTxn over one SQLite connection. The transaction itself (BEGIN/COMMIT,
+// AccountsTxn and ConversationTxn over one SQLite connection. The transaction itself (BEGIN/COMMIT,
 // savepoints) is managed by the store threads; this class only runs the
 // statements. Not thread-safe: used on the thread that owns the connection.
 #pragma once
@@ -8,12 +8,13 @@
 
 namespace natter::sqlite {
 
-class SqliteTxn final : public StoreTxn {
+class SqliteTxn final : public AccountsTxn, public ConversationTxn {
  public:
   explicit SqliteTxn(Database& db) : db_(db) {}
   // The connection underneath, for tests that break a transaction from inside.
   Database& database() { return db_; }
 
+  // Accounts (AccountsTxn).
   Status InsertUser(const User& user) override;
   Result<std::optional<User>> FindUserByHandle(std::string_view handle) override;
   Result<std::optional<User>> FindUser(UserId id) override;
@@ -27,6 +28,9 @@ class SqliteTxn final : public StoreTxn {
   Status SetPresenceHidden(UserId id, bool hidden) override;
   Status SetOnlineAt(UserId id, int node, bool online) override;
   Status ClearOnlineAt(int node) override;
+
+  // Conversations (ConversationTxn).
+  AccountsReader& accounts() override { return *this; }
   Result<std::vector<UserId>> ListContacts(UserId id, int limit) override;
   Result<bool> ShareConversation(UserId a, UserId b) override;
   Result<UpdateLogState> GetUpdateLogState(UserId id) override;
