@@ -9,6 +9,7 @@
 // in commit order, so callers not already on their own thread post it there.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <functional>
@@ -45,6 +46,18 @@ struct Caller {
 };
 
 using Reply = std::function<void(Result<boost::json::value>)>;
+
+// A catch-up, typed for the WebSocket, which writes each changed conversation
+// as a frame of its own before the answer.
+struct CatchUpAnswer {
+  boost::json::array conversations;  // one entry per changed conversation
+  // resync_required, conversations (a placeholder the sender fills: the
+  // entries over HTTP, their count on the WebSocket), pts, token.
+  boost::json::object answer;
+  // Each conversation's last seq in the snapshot: a live event at or below it
+  // is a copy of what the catch-up already holds.
+  std::vector<std::pair<ConversationId, Seq>> covered;
+};
 
 struct DispatcherDeps {
   Store& store;
@@ -97,6 +110,7 @@ class Dispatcher {
 
   // Catch-up and presence (sync_methods.cc).
   void Sync(const Caller& c, SyncParams p, Reply reply);
+  void CatchUp(const Caller& c, SyncParams p, std::function<void(Result<CatchUpAnswer>)> done);
   void GetPresence(const Caller& c, PresenceQueryParams p, Reply reply);
   void SetPresence(const Caller& c, SetPresenceParams p, Reply reply);
 

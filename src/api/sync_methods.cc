@@ -22,13 +22,23 @@ int64_t TotalPts(const chat::SyncPosition& position) {
   return total;
 }
 
-json::value ResyncRequired(std::string_view reason) {
-  return json::object{{"resync_required", true}, {"reason", reason}, {"conversations", json::array{}}};
+CatchUpAnswer ResyncRequired(std::string_view reason) {
+  CatchUpAnswer out;
+  out.answer = json::object{{"resync_required", true}, {"reason", reason}, {"conversations", nullptr}};
+  return out;
 }
 
 }  // namespace
 
 void Dispatcher::Sync(const Caller& c, SyncParams p, Reply reply) {
+  CatchUp(c, std::move(p), [reply = std::move(reply)](Result<CatchUpAnswer> r) {
+    if (!r.ok()) return reply(r.take_error());
+    r->answer["conversations"] = std::move(r->conversations);
+    reply(json::value(std::move(r->answer)));
+  });
+}
+
+void Dispatcher::CatchUp(const Caller& c, SyncParams p, std::function<void(Result<CatchUpAnswer>)> reply) {
   std::optional<chat::SyncPosition> since;
   if (!p.token.empty()) {
     auto decoded = DecodeSyncToken(d_.keys, c.user, p.token);
@@ -53,12 +63,16 @@ void Dispatcher::Sync(const Caller& c, SyncParams p, Reply reply) {
             static_cast<size_t>(d_.limits.max_sync_conversations));
         if (!r.ok()) return reply(r.take_error());
         if (r->resync_required) return reply(ResyncRequired(r->reason));
-        json::array conversations;
-        for (const auto& entry : r->conversations) conversations.push_back(ToJson(entry));
-        reply(json::value(json::object{{"resync_required", false},
-                                       {"conversations", std::move(conversations)},
-                                       {"pts", TotalPts(r->position)},
-                                       {"token", EncodeSyncToken(d_.keys, user, r->position)}}));
+        CatchUpAnswer out;
+        for (const auto& entry : r->conversations) {
+          out.conversations.push_back(ToJson(entry));
+          if (!entry.removed) out.covered.emplace_back(entry.id, entry.conversation.last_seq);
+        }
+        out.answer = json::object{{"resync_required", false},
+                                  {"conversations", nullptr},
+                                  {"pts", TotalPts(r->position)},
+                                  {"token", EncodeSyncToken(d_.keys, user, r->position)}};
+        reply(std::move(out));
       });
 }
 

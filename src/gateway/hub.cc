@@ -1,9 +1,8 @@
 #include "gateway/hub.h"
 
-#include <boost/asio/post.hpp>
-
+#include "gateway/event_target.h"
+#include "gateway/worker.h"
 #include "gateway/ws/frame_writer.h"
-#include "gateway/ws_connection.h"
 
 namespace natter::gateway {
 
@@ -20,14 +19,14 @@ void Hub::Deliver(const Event& event) {
   uint64_t origin = event.origin_connection;
   for (auto& worker : workers_) {
     Worker* w = worker.get();
-    boost::asio::post(w->context(), [w, shared, recipients, origin] {
+    w->Post([w, shared, recipients, origin] {
       EventFrame frame = shared;
       for (const EventRecipient& r : *recipients) {
         const auto* conns = w->ConnectionsOf(r.user);
         if (!conns) continue;
         frame.pts = r.pts;
         // EnqueueEvent never removes a connection from the list synchronously.
-        for (WsConnection* conn : *conns) {
+        for (EventTarget* conn : *conns) {
           if (conn->id() != origin) conn->EnqueueEvent(frame);
         }
       }
@@ -38,7 +37,7 @@ void Hub::Deliver(const Event& event) {
 void Hub::EventsMayBeLost() {
   for (auto& worker : workers_) {
     Worker* w = worker.get();
-    boost::asio::post(w->context(), [w] { w->TellAllToResync("events_lost"); });
+    w->Post([w] { w->TellAllToResync("events_lost"); });
   }
 }
 
@@ -47,11 +46,11 @@ void Hub::RevokeSession(const Event& event) {
     Worker* w = worker.get();
     UserId user = event.recipients.empty() ? 0 : event.recipients.front().user;
     SessionId session = event.revoke_session;
-    boost::asio::post(w->context(), [w, user, session] {
+    w->Post([w, user, session] {
       const auto* conns = w->ConnectionsOf(user);
       if (!conns) return;
       auto snapshot = *conns;
-      for (WsConnection* conn : snapshot) {
+      for (EventTarget* conn : snapshot) {
         if (conn->session() == session) conn->Close(ws::close_code::kUnauthorized, "session ended");
       }
     });

@@ -1,19 +1,32 @@
 #include "gateway/worker.h"
 
-#include "common/guarded.h"
-
 #include <pthread.h>
 
-#include <chrono>
-
-#include "gateway/ws_connection.h"
-
 #include <algorithm>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <string>
+
+#include "common/asio_executor.h"
+#include "common/guarded.h"
+#include "gateway/ws_connection.h"
 
 namespace natter::gateway {
 
-Worker::Worker(int index) : index_(index), read_buffer_(new char[kReadBufferSize]) {}
+struct Worker::Loop {
+  boost::asio::io_context ioc{1};
+  AsioExecutor executor{ioc};
+  boost::asio::steady_timer tick_timer{ioc};
+  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
+};
+
+Worker::Worker(int index) : index_(index), loop_(std::make_unique<Loop>()), read_buffer_(new char[kReadBufferSize]) {}
+
+boost::asio::io_context& Worker::context() { return loop_->ioc; }
+
+Executor& Worker::executor() { return loop_->executor; }
 
 Worker::~Worker() {
   Stop();
@@ -21,12 +34,12 @@ Worker::~Worker() {
 }
 
 void Worker::Start() {
-  guard_ =
-      std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(ioc_.get_executor());
+  loop_->guard = std::make_unique<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>>(
+      loop_->ioc.get_executor());
   Tick();
   thread_ = std::thread([this] {
     // A handler that throws is logged; the loop goes on with the others.
-    while (!RunCatching("io worker", [this] { ioc_.run(); })) {
+    while (!RunCatching("io worker", [this] { loop_->ioc.run(); })) {
     }
   });
   std::string name = "io-" + std::to_string(index_);
@@ -34,17 +47,17 @@ void Worker::Start() {
 }
 
 void Worker::Stop() {
-  guard_.reset();
-  ioc_.stop();
+  loop_->guard.reset();
+  loop_->ioc.stop();
 }
 
 void Worker::Join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::AddConnection(UserId user, WsConnection* conn) { registry_[user].push_back(conn); }
+void Worker::AddConnection(UserId user, EventTarget* conn) { registry_[user].push_back(conn); }
 
-void Worker::RemoveConnection(UserId user, WsConnection* conn) {
+void Worker::RemoveConnection(UserId user, EventTarget* conn) {
   auto it = registry_.find(user);
   if (it == registry_.end()) return;
   auto& v = it->second;
@@ -52,7 +65,7 @@ void Worker::RemoveConnection(UserId user, WsConnection* conn) {
   if (v.empty()) registry_.erase(it);
 }
 
-const std::vector<WsConnection*>* Worker::ConnectionsOf(UserId user) const {
+const std::vector<EventTarget*>* Worker::ConnectionsOf(UserId user) const {
   auto it = registry_.find(user);
   return it == registry_.end() ? nullptr : &it->second;
 }
@@ -74,8 +87,8 @@ void Worker::Tick() {
   for (auto* conn : all) {
     if (live_.count(conn)) conn->OnTick();
   }
-  tick_timer_.expires_after(std::chrono::seconds(1));
-  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+  loop_->tick_timer.expires_after(std::chrono::seconds(1));
+  loop_->tick_timer.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) Tick();
   });
 }

@@ -6,19 +6,23 @@
 // context() and Post from anywhere.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include "common/asio_executor.h"
+#include "common/executor.h"
 #include "natter/model.h"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace natter::gateway {
 
+class EventTarget;
 class WsConnection;
 
 class Worker {
@@ -26,10 +30,12 @@ class Worker {
   explicit Worker(int index);
   ~Worker();
 
-  boost::asio::io_context& context() { return ioc_; }
+  boost::asio::io_context& context();
   // The same loop as an Executor: where store answers for this worker's
   // connections run.
-  Executor& executor() { return executor_; }
+  Executor& executor();
+  // Runs `task` on this worker's thread.
+  void Post(std::function<void()> task) { executor().Post(std::move(task)); }
   int index() const { return index_; }
   void Start();
   void Stop();  // stops the loop; pending handlers are dropped
@@ -40,9 +46,9 @@ class Worker {
   char* read_buffer() { return read_buffer_.get(); }
   static constexpr size_t kReadBufferSize = 64 * 1024;
 
-  void AddConnection(UserId user, WsConnection* conn);
-  void RemoveConnection(UserId user, WsConnection* conn);
-  const std::vector<WsConnection*>* ConnectionsOf(UserId user) const;
+  void AddConnection(UserId user, EventTarget* conn);
+  void RemoveConnection(UserId user, EventTarget* conn);
+  const std::vector<EventTarget*>* ConnectionsOf(UserId user) const;
   // Every live connection, authenticated or not: ticked once a second for
   // timeouts, and closed at shutdown.
   void Attach(WsConnection* conn) { live_.insert(conn); }
@@ -56,15 +62,16 @@ class Worker {
  private:
   void Tick();
 
+  // The event loop and what belongs to it (Asio stays out of this header, so
+  // the files that only fan out do not compile it).
+  struct Loop;
+
   const int index_;
-  boost::asio::io_context ioc_{1};
-  AsioExecutor executor_{ioc_};
+  std::unique_ptr<Loop> loop_;
   std::unique_ptr<char[]> read_buffer_;
-  std::unordered_map<UserId, std::vector<WsConnection*>> registry_;
+  std::unordered_map<UserId, std::vector<EventTarget*>> registry_;
   std::unordered_set<WsConnection*> live_;
-  boost::asio::steady_timer tick_timer_{ioc_};
   std::thread thread_;
-  std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard_;
 };
 
 }  // namespace natter::gateway

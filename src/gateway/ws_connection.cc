@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -10,6 +11,7 @@
 
 #include "api/envelope.h"
 #include "api/method_table.h"
+#include "common/guarded.h"
 #include "gateway/ws/frame_writer.h"
 #include "presence/presence_service.h"
 
@@ -182,7 +184,7 @@ void WsConnection::Serve(const json::object& request, const json::value& rid) {
     SendError(rid, RateLimited("typing notices are limited; send one every few seconds"));
     return;
   }
-  if (method->on_socket == api::OnSocket::kHoldEvents) return HandleSync(*method, request, rid);
+  if (method->on_socket == api::OnSocket::kHoldEvents) return HandleSync(request, rid);
   // A typing notice without an id wants no answer.
   bool answer = !(method->rate == api::RateClass::kTyping && rid.is_null());
   auto self = shared_from_this();
@@ -278,9 +280,14 @@ void WsConnection::SendError(const json::value& request_id, const Error& error) 
 
 void WsConnection::SendJson(const json::object& object) { Queue(TextFrame(object), false); }
 
-void WsConnection::HandleSync(const api::Method& method, const json::object& request, const json::value& request_id) {
+void WsConnection::HandleSync(const json::object& request, const json::value& request_id) {
   if (syncing_) {
     SendError(request_id, Conflict("a sync is already running on this connection"));
+    return;
+  }
+  auto params = api::SyncParams::Parse(request);
+  if (!params.ok()) {
+    SendError(request_id, params.error());
     return;
   }
   // From here until the catch-up is written, live events are held, so none is
@@ -288,15 +295,19 @@ void WsConnection::HandleSync(const api::Method& method, const json::object& req
   syncing_ = true;
   auto self = shared_from_this();
   auto& ioc = worker_.context();
-  deps_.dispatcher.Call(method, caller_, request,
-                        [self, &ioc, rid = json::value(request_id)](Result<json::value> result) mutable {
-                          boost::asio::post(ioc, [self, rid = std::move(rid), result = std::move(result)]() mutable {
-                            self->FinishSync(rid, std::move(result));
-                          });
-                        });
+  // Answered once, whatever happens (a handler that throws is answered here).
+  auto answered = std::make_shared<std::atomic<bool>>(false);
+  auto finish = [self, &ioc, answered, rid = json::value(request_id)](Result<api::CatchUpAnswer> result) {
+    if (answered->exchange(true)) return;
+    boost::asio::post(ioc,
+                      [self, rid, result = std::move(result)]() mutable { self->FinishSync(rid, std::move(result)); });
+  };
+  if (!RunCatching("sync", [&] { deps_.dispatcher.CatchUp(caller_, std::move(*params), finish); })) {
+    finish(Internal("internal error"));
+  }
 }
 
-void WsConnection::FinishSync(const json::value& request_id, Result<json::value> result) {
+void WsConnection::FinishSync(const json::value& request_id, Result<api::CatchUpAnswer> result) {
   syncing_ = false;
   std::vector<HeldEvent> held = std::move(held_);
   held_ = {};
@@ -311,19 +322,12 @@ void WsConnection::FinishSync(const json::value& request_id, Result<json::value>
     return;
   }
   // One frame per changed conversation, then the answer with the new token.
-  std::unordered_map<ConversationId, Seq> covered;
-  json::object& data = result->as_object();
-  json::array conversations = std::move(data["conversations"].as_array());
-  data["conversations"] = conversations.size();
-  for (auto& c : conversations) {
-    const json::object& entry = c.as_object();
-    if (const auto* conv = entry.if_contains("conversation")) {
-      const json::object& o = conv->as_object();
-      covered[o.at("id").to_number<int64_t>()] = o.at("last_seq").to_number<int64_t>();
-    }
+  result->answer["conversations"] = result->conversations.size();
+  for (auto& c : result->conversations) {
     SendJson({{"type", "sync.conversation"}, {"id", request_id}, {"data", std::move(c)}});
   }
-  SendResult(request_id, std::move(*result));
+  SendResult(request_id, std::move(result->answer));
+  std::unordered_map<ConversationId, Seq> covered(result->covered.begin(), result->covered.end());
   // An event committed before the snapshot may still be on its way here (the
   // store publishes after it commits): keep what the catch-up covered for a
   // little while and drop such late copies too.

@@ -21,6 +21,7 @@
 
 #include "api/dispatcher.h"
 #include "auth/access_token.h"
+#include "gateway/event_target.h"
 #include "gateway/gateway_options.h"
 #include "gateway/token_bucket.h"
 #include "gateway/transport.h"
@@ -47,37 +48,26 @@ struct ConnectionDeps {
   presence::PresenceService* presence = nullptr;  // told when a user's connections come and go
 };
 
-// One event as a connection receives it: the whole frame, shared by every
-// recipient without a pts, and the JSON payload, for splicing in a recipient's
-// pts without copying it.
-struct EventFrame {
-  std::shared_ptr<const std::string> frame;
-  std::shared_ptr<const std::string> payload;
-  int64_t pts = 0;
-  ConversationId conversation_id = 0;
-  Seq seq = 0;
-};
-
-class WsConnection : public std::enable_shared_from_this<WsConnection> {
+class WsConnection final : public EventTarget, public std::enable_shared_from_this<WsConnection> {
  public:
   WsConnection(const ConnectionDeps& deps, Worker& worker, std::unique_ptr<Transport> transport, bool deflate,
                std::string leftover, std::optional<auth::AccessClaims> claims, std::string address);
   ~WsConnection();
 
   void Start();
-  uint64_t id() const { return id_; }
+  uint64_t id() const override { return id_; }
   UserId user() const { return caller_.user; }
-  SessionId session() const { return caller_.session; }
+  SessionId session() const override { return caller_.session; }
 
   // Queues an event. Droppable: if this connection falls behind, queued events
   // give way to one "resync" notice. During a catch-up, events are held and
   // released after it, minus what the catch-up already contained.
-  void EnqueueEvent(const EventFrame& event);
+  void EnqueueEvent(const EventFrame& event) override;
   // Sends a close frame and ends the connection once it is written.
-  void Close(uint16_t code, std::string_view reason);
+  void Close(uint16_t code, std::string_view reason) override;
   // Tells the client that events may have been lost (the link between nodes
   // was down) and that it should sync.
-  void TellToResync(const char* reason);
+  void TellToResync(const char* reason) override;
   // Called by the worker about once a second: timeouts, pings, token expiry.
   void OnTick();
 
@@ -118,9 +108,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   void SendResult(const boost::json::value& request_id, boost::json::value data);
   void SendError(const boost::json::value& request_id, const Error& error);
   void SendJson(const boost::json::object& object);
-  // `method` holds live events until its answer (sync).
-  void HandleSync(const api::Method& method, const boost::json::object& request, const boost::json::value& request_id);
-  void FinishSync(const boost::json::value& request_id, Result<boost::json::value> result);
+  // Runs a catch-up (sync), holding live events until its answer is written.
+  void HandleSync(const boost::json::object& request, const boost::json::value& request_id);
+  void FinishSync(const boost::json::value& request_id, Result<api::CatchUpAnswer> result);
   void QueueEvent(const EventFrame& event);
   bool AlreadyCaughtUp(const EventFrame& event) const;
   void FallBehind();

@@ -17,7 +17,9 @@ struct CommitTurn::Place {
   bool taken = false;
 };
 
-CommitTurn CommitOrder::Next() { return CommitTurn(std::make_shared<CommitTurn::Place>(shared_from_this(), issued_++)); }
+CommitTurn CommitOrder::Next() {
+  return CommitTurn(std::make_shared<CommitTurn::Place>(shared_from_this(), issued_++));
+}
 
 void CommitOrder::Take(uint64_t ticket, std::function<void()> step) {
   {

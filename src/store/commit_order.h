@@ -35,7 +35,6 @@ class CommitOrder : public std::enable_shared_from_this<CommitOrder> {
   void Take(uint64_t ticket, std::function<void()> step);
 
  private:
-
   uint64_t issued_ = 0;  // writer thread only
   Mutex mu_;
   uint64_t head_ GUARDED_BY(mu_) = 0;  // the oldest turn not yet run

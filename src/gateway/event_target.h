@@ -1,0 +1,42 @@
+// What fan-out sees of a live connection: the Hub and a worker's registry
+// reach connections through this small interface, so they compile without
+// the connection's own machinery (the API, its codec, the transport).
+// Thread-safety: only on the connection's worker thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "natter/model.h"
+
+namespace natter::gateway {
+
+// One event as a connection receives it: the whole frame, shared by every
+// recipient without a pts, and the JSON payload, for splicing in a recipient's
+// pts without copying it.
+struct EventFrame {
+  std::shared_ptr<const std::string> frame;
+  std::shared_ptr<const std::string> payload;
+  int64_t pts = 0;
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+};
+
+class EventTarget {
+ public:
+  virtual uint64_t id() const = 0;
+  virtual SessionId session() const = 0;
+  // Queues an event. Droppable: a target that falls behind is told to pull.
+  virtual void EnqueueEvent(const EventFrame& event) = 0;
+  // Tells the client that events may have been lost and that it should sync.
+  virtual void TellToResync(const char* reason) = 0;
+  // Sends a close frame and ends the connection once it is written.
+  virtual void Close(uint16_t code, std::string_view reason) = 0;
+
+ protected:
+  ~EventTarget() = default;
+};
+
+}  // namespace natter::gateway
