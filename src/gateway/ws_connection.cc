@@ -164,12 +164,11 @@ void WsConnection::HandleText(std::string_view text) {
     waiting_.push_back(std::move(parsed));
     return;
   }
-  Serve(request, rid);
+  Serve(method, request, rid);
 }
 
-void WsConnection::Serve(const json::object& request, const json::value& rid) {
+void WsConnection::Serve(const api::Method* method, const json::object& request, const json::value& rid) {
   std::string_view name = request.at("type").get_string();
-  const api::Method* method = api::FindMethod(name);
   if (caller_.user == 0 && (!method || method->access != api::Access::kPublic)) {
     SendError(rid, Unauthorized("authenticate first: send {\"type\":\"auth\",\"token\":...}"));
     return;
@@ -249,7 +248,8 @@ void WsConnection::InterestReady() {
   for (const auto& request : waiting) {
     if (closed_ || closing_) return;
     const json::value* id = request.get_object().if_contains("id");
-    Serve(request.get_object(), id ? *id : json::value(nullptr));
+    const json::object& o = request.get_object();
+    Serve(api::FindMethod(o.at("type").get_string()), o, id ? *id : json::value(nullptr));
   }
 }
 

@@ -103,8 +103,9 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   // This node now receives the user's events (a cluster broker subscribed):
   // answers the auth and runs the sync that waited for it.
   void InterestReady();
-  // Runs one valid request (after parsing, checks and rate limiting).
-  void Serve(const boost::json::object& request, const boost::json::value& request_id);
+  // Runs one valid request (after parsing, checks and rate limiting) by its
+  // row of the method table (null: no such method).
+  void Serve(const api::Method* method, const boost::json::object& request, const boost::json::value& request_id);
   void SendResult(const boost::json::value& request_id, boost::json::value data);
   void SendError(const boost::json::value& request_id, const Error& error);
   void SendJson(const boost::json::object& object);
