@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "common/private_files.h"
+
 namespace natter::client {
 
 namespace json = boost::json;
@@ -47,7 +49,7 @@ void Check(const Status& st) {
 }  // namespace
 
 LocalStore::LocalStore(const std::string& directory) {
-  std::filesystem::create_directories(directory);
+  (void)MakePrivateDirectory(directory);  // an app's own directory; its files are 0600 either way
   path_ = (std::filesystem::path(directory) / "natter-client.db").string();
   try {
     Open(path_);

@@ -1,6 +1,7 @@
 #include "gateway/http_session.h"
 
 #include <spdlog/spdlog.h>
+#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -50,6 +51,19 @@ bool HeaderHasToken(std::string_view value, std::string_view token) {
   return false;
 }
 
+// Body bytes a request without credentials may send.
+constexpr size_t kPublicBodyBytes = 16 * 1024;
+// What one read may add to the buffer beyond the header.
+constexpr size_t kReadAhead = 64 * 1024;
+
+// A Transfer-Encoding of exactly "chunked" (one coding, no others before it:
+// natterd decodes none).
+bool IsOnlyChunked(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  return beast::iequals(value, "chunked");
+}
+
 std::string BearerToken(const Request& req) {
   auto it = req.find(http::field::authorization);
   if (it == req.end()) return {};
@@ -95,6 +109,32 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     parser_->header_limit(static_cast<uint32_t>(o.max_http_header_bytes));
     parser_->body_limit(o.max_http_body_bytes);
     Expire();
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // The header is in: decide how the body may be framed and how large it may
+  // be before reading it.
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    const Request& head = parser_->get();
+    // RFC 9112 section 6.1: a request whose body natterd cannot frame is
+    // refused and the connection closed, so the bytes after it are never read
+    // as a request of their own.
+    size_t encodings = head.count(http::field::transfer_encoding);
+    if (encodings > 1 || (encodings == 1 && !IsOnlyChunked(head[http::field::transfer_encoding]))) {
+      return SendError(BadRequest("unsupported Transfer-Encoding; only chunked is accepted"), head.version(), false);
+    }
+    // Before authentication a body is a login, a registration or a refresh:
+    // a small budget, so an anonymous client cannot make the server hold more.
+    if (BearerToken(head).empty()) {
+      size_t limit = std::min(deps_.connection.options.max_http_body_bytes, kPublicBodyBytes);
+      // A Content-Length was checked against the limit when the header was
+      // parsed, before this one applied; chunks are checked as they come.
+      auto length = parser_->content_length();
+      if (length && *length > limit) return SendError(TooLarge("request body is too large"), head.version(), false);
+      parser_->body_limit(limit);
+    }
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
@@ -103,6 +143,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (ec == http::error::end_of_stream) return Shutdown();
     if (ec == http::error::body_limit) return SendError(TooLarge("request body is too large"), 11, false);
     if (ec == http::error::header_limit) return SendError(TooLarge("request headers are too large"), 11, false);
+    // A line longer than the read buffer: a request line or header (caught by
+    // the header limit first) or a chunk header with an endless extension.
+    if (ec == http::error::buffer_overflow) return SendError(TooLarge("request framing line is too long"), 11, false);
     if (ec) return;  // timeout, reset or garbage: drop the connection
     deps_.connection.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
     req_ = parser_->release();
@@ -246,15 +289,35 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                       });
   }
 
+  // Ends the connection after the last answer: sends FIN, then reads and
+  // drops what the client still sends for a little while (at most 1 MiB or
+  // 2 s) before closing. Closing with unread bytes would reset the
+  // connection, and a reset can destroy the answer before the client reads it.
   void Shutdown() {
+    auto& lowest = beast::get_lowest_layer(stream_);
     beast::error_code ec;
-    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+    lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return;
+    lowest.expires_after(std::chrono::seconds(2));
+    Linger(std::make_shared<std::array<char, 16 * 1024>>(), 0);
+  }
+
+  void Linger(std::shared_ptr<std::array<char, 16 * 1024>> scratch, size_t dropped) {
+    if (dropped >= (size_t{1} << 20)) return;
+    beast::get_lowest_layer(stream_).async_read_some(
+        boost::asio::buffer(*scratch),
+        [self = this->shared_from_this(), scratch, dropped](beast::error_code ec, size_t n) {
+          if (!ec) self->Linger(scratch, dropped + n);
+        });
   }
 
   const HttpDeps& deps_;
   Worker& worker_;
   Stream stream_;
-  beast::flat_buffer buffer_;  // bounded by the parser's header and body limits
+  // Holds what is read and not yet parsed: the header, then at most a read's
+  // worth of body or one chunk header. Bounded, so a line that never ends
+  // (a chunk extension) cannot grow it.
+  beast::flat_buffer buffer_{deps_.connection.options.max_http_header_bytes + kReadAhead};
   std::optional<http::request_parser<http::string_body>> parser_;
   Request req_;
   std::string peer_;     // the socket's remote address

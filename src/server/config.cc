@@ -31,9 +31,18 @@ void Setting(CLI::App& app, const toml::table* file, const std::string& name, T&
   }
   std::string env = "NATTER_";
   for (char c : name) env += static_cast<char>(c == '-' ? '_' : std::toupper(static_cast<unsigned char>(c)));
+  if constexpr (std::is_same_v<T, bool>) {
+    app.add_flag("--" + name, value, help)->envname(env);  // a bare flag; --name=false also works
+    return;
+  }
   auto* opt = app.add_option("--" + name, value, help)->envname(env);
   if constexpr (!std::is_same_v<T, std::vector<std::string>>) opt->capture_default_str();
   if constexpr (std::is_same_v<T, std::vector<std::string>>) opt->delimiter(',');
+}
+
+// Only this host can reach an address on the loopback interface.
+bool IsLoopback(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
 }
 
 void Declare(CLI::App& app, const toml::table* f, Config& c) {
@@ -60,6 +69,8 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "nats", c.nats, "NATS servers, comma separated (nats://host:port); links the nodes of a cluster");
   Setting(app, f, "access-token-ttl", c.access_token_ttl_seconds, "Access token lifetime in seconds");
   Setting(app, f, "password-profile", c.password_profile, "Argon2id cost: interactive, or minimal (for tests only)");
+  Setting(app, f, "allow-minimal-passwords", c.allow_minimal_passwords,
+          "Allow --password-profile minimal on an address other hosts can reach (tests only)");
   Setting(app, f, "hash-threads", c.hash_threads, "Threads for password hashing");
   Setting(app, f, "max-login-failures", c.max_login_failures,
           "Failed logins per account and per address in 15 minutes before logins are refused");
@@ -137,6 +148,15 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
   }
   if (config.password_profile != "interactive" && config.password_profile != "minimal") {
     std::cerr << "natterd: --password-profile must be interactive or minimal\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (config.password_profile == "minimal" && !IsLoopback(config.gateway.listen_address) &&
+      !config.allow_minimal_passwords) {
+    // Minimal Argon2id makes a stolen hash cheap to crack: fine for tests on
+    // loopback, not for a server others reach by mistake.
+    std::cerr << "natterd: --password-profile minimal hashes passwords for tests only; on --listen "
+              << config.gateway.listen_address << " it also needs --allow-minimal-passwords\n";
     exit_code = 2;
     return std::nullopt;
   }

@@ -16,6 +16,7 @@ struct Config {
   std::string log_level = "info";
   bool log_json = false;
   std::string password_profile = "interactive";  // or "minimal" (tests only: fast, weak)
+  bool allow_minimal_passwords = false;          // minimal on a non-loopback address
   int64_t access_token_ttl_seconds = 900;
   int hash_threads = 1;
   int node_id = 0;

@@ -11,6 +11,7 @@
 #include "auth/key_ring.h"
 #include "broker/broker.h"
 #include "broker/nats/nats_broker.h"
+#include "common/private_files.h"
 #include "gateway/hub.h"
 #include "gateway/listener.h"
 #include "gateway/tls_transport.h"
@@ -113,7 +114,10 @@ Server::~Server() { Stop(); }
 
 uint16_t Server::Start() {
   auto& p = *parts_;
-  std::filesystem::create_directories(config_.data_dir);
+  if (!MakePrivateDirectory(config_.data_dir)) {
+    spdlog::warn("data directory {} may be read by other users; natterd keeps its own files in it 0600",
+                 config_.data_dir);
+  }
   p.ids = std::make_unique<IdGenerator>(p.clock, config_.node_id);
   config_.gateway.node_id = config_.node_id;
   if (config_.postgres.empty()) {
@@ -137,6 +141,9 @@ uint16_t Server::Start() {
   account_options.password_params =
       config_.password_profile == "minimal" ? auth::PasswordParams::Minimal() : auth::PasswordParams::Interactive();
   account_options.max_login_failures = config_.max_login_failures;
+  if (config_.password_profile == "minimal") {
+    spdlog::warn("password-profile minimal: passwords are hashed at the lowest Argon2id cost, not for production");
+  }
   p.accounts =
       std::make_unique<accounts::AccountService>(*p.store, *p.hash_pool, *p.tokens, *p.ids, p.clock, account_options);
 

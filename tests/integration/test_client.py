@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -166,6 +167,22 @@ class ClientTest(h.unittest.TestCase):
         bad = self.cli("alice", "send", "12345", "to nowhere", check=False)
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("failed", bad.stdout + bad.stderr)
+
+    def test_client_store_is_private_whatever_the_umask(self):
+        # The profile holds the refresh token: only its owner may read it.
+        old = os.umask(0o022)
+        try:
+            self.two_profiles()
+        finally:
+            os.umask(old)
+        for who in ("alice", "bob"):
+            profile = os.path.join(self.dir, who)
+            self.assertEqual(stat.S_IMODE(os.stat(profile).st_mode), 0o700, who)
+            names = os.listdir(profile)
+            self.assertIn("natter-client.db", names)
+            for name in names:
+                mode = stat.S_IMODE(os.stat(os.path.join(profile, name)).st_mode)
+                self.assertEqual(mode & 0o077, 0, f"{who}/{name} is {oct(mode)}")
 
     def test_offline_sends_survive_a_killed_process_and_arrive_once_in_order(self):
         conv = self.two_profiles()

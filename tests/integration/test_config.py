@@ -152,6 +152,62 @@ class ConfigTest(h.unittest.TestCase):
             self.assertIn("--node-id must be 0 to 15", out.stderr)
             self.assertFalse(os.path.exists(os.path.join(self.dir, "n" + node)), node)
 
+    def test_data_files_are_private_whatever_the_umask(self):
+        # Outside its systemd unit natterd inherits the shell's umask (022):
+        # the database holds password hashes and sessions, the directory the
+        # signing key.
+        data = os.path.join(self.dir, "private")
+        old = os.umask(0o022)
+        try:
+            proc, port, _ = run_natterd(["--port", "0", "--password-profile", "minimal", "--data-dir", data],
+                                        cwd=self.dir)
+        finally:
+            os.umask(old)
+        try:
+            self.setup_chat(port)  # the WAL and its index exist once something was written
+        finally:
+            self.assertEqual(stop(proc), 0)
+        self.assertEqual(stat.S_IMODE(os.stat(data).st_mode), 0o700)
+        for name in os.listdir(data):
+            mode = stat.S_IMODE(os.stat(os.path.join(data, name)).st_mode)
+            self.assertEqual(mode & 0o077, 0, f"{name} is {oct(mode)}")
+        self.assertIn("natter.db", os.listdir(data))
+
+    def test_existing_database_files_are_made_private(self):
+        # A data directory from an earlier version, with 0644 files: the files
+        # are natterd's and are made private; the directory may be shared on
+        # purpose, so natterd only says so.
+        data = os.path.join(self.dir, "older")
+        proc, port, _ = run_natterd(["--port", "0", "--password-profile", "minimal", "--data-dir", data],
+                                    cwd=self.dir)
+        self.assertEqual(stop(proc), 0)
+        os.chmod(os.path.join(data, "natter.db"), 0o644)
+        os.chmod(data, 0o755)
+        proc, port, log = run_natterd(["--port", "0", "--password-profile", "minimal", "--data-dir", data],
+                                      cwd=self.dir)
+        self.assertEqual(stop(proc), 0)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(data, "natter.db")).st_mode), 0o600)
+        self.assertIn("may be read by other users", log)
+
+    def test_minimal_password_profile_warns_and_stays_on_loopback(self):
+        proc, port, log = run_natterd(["--port", "0", "--password-profile", "minimal",
+                                       "--data-dir", os.path.join(self.dir, "m")], cwd=self.dir)
+        self.assertEqual(stop(proc), 0)
+        self.assertIn("password-profile minimal", log)
+        self.assertIn("not for production", log)
+        # On an address others can reach it is refused...
+        out = subprocess.run([h._binary(), "--port", "0", "--password-profile", "minimal", "--listen", "0.0.0.0",
+                              "--data-dir", os.path.join(self.dir, "m2")], capture_output=True, text=True,
+                             timeout=10)
+        self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
+        self.assertIn("--allow-minimal-passwords", out.stderr)
+        # ...unless the operator says so.
+        proc, port, log = run_natterd(["--port", "0", "--password-profile", "minimal", "--listen", "0.0.0.0",
+                                       "--allow-minimal-passwords", "--data-dir", os.path.join(self.dir, "m3")],
+                                      cwd=self.dir)
+        self.assertEqual(stop(proc), 0)
+        self.assertIn("not for production", log)
+
 
 if __name__ == "__main__":
     h.main()

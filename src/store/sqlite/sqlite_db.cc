@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "common/private_files.h"
+
 namespace natter::sqlite {
 
 Error SqliteError(sqlite3* db, int rc) {
@@ -34,6 +36,9 @@ Status Statement::Run() {
 }
 
 Database::Database(const std::string& path, bool read_only) {
+  // Only the owner may read what a database holds (SQLite gives its WAL and
+  // shared-memory files the database file's mode). Not for in-memory or URI names.
+  if (!read_only && !path.empty() && path[0] != ':' && path.rfind("file:", 0) != 0) MakePrivateFile(path);
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // one thread owns this connection
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
