@@ -6,31 +6,58 @@
 
 namespace natter::gateway {
 
+Hub::Hub(std::vector<std::unique_ptr<Worker>>& workers) : workers_(workers) {
+  for (size_t i = 0; i < workers_.size(); ++i) inboxes_.push_back(std::make_unique<Inbox>());
+}
+
+Hub::~Hub() = default;
+
 void Hub::Deliver(const Event& event) {
   if (event.revoke_session != 0) return RevokeSession(event);
   if (!event.payload) return;  // nothing to send
   // Encoded once; every worker and connection shares these buffers.
-  EventFrame shared;
-  shared.payload = event.payload;
-  shared.frame = std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kText, *event.payload));
-  shared.conversation_id = event.conversation_id;
-  shared.seq = event.seq;
-  auto recipients = std::make_shared<const std::vector<EventRecipient>>(event.recipients);
-  uint64_t origin = event.origin_connection;
-  for (auto& worker : workers_) {
-    Worker* w = worker.get();
-    w->Post([w, shared, recipients, origin] {
-      EventFrame frame = shared;
-      for (const EventRecipient& r : *recipients) {
-        const auto* conns = w->ConnectionsOf(r.user);
+  Fanout fanout;
+  fanout.frame.payload = event.payload;
+  fanout.frame.frame = std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kText, *event.payload));
+  fanout.frame.conversation_id = event.conversation_id;
+  fanout.frame.seq = event.seq;
+  fanout.recipients = std::make_shared<const std::vector<EventRecipient>>(event.recipients);
+  fanout.origin = event.origin_connection;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    Inbox& inbox = *inboxes_[i];
+    {
+      MutexLock lock(inbox.mu);
+      inbox.events.push_back(fanout);
+      if (inbox.draining) continue;  // the drain posted earlier takes this one too
+      inbox.draining = true;
+    }
+    Worker* w = workers_[i].get();
+    w->Post([this, w, &inbox] { Drain(*w, inbox); });
+  }
+}
+
+void Hub::Drain(Worker& w, Inbox& inbox) {
+  for (;;) {
+    std::deque<Fanout> events;
+    {
+      MutexLock lock(inbox.mu);
+      if (inbox.events.empty()) {
+        inbox.draining = false;
+        return;
+      }
+      events.swap(inbox.events);
+    }
+    for (Fanout& f : events) {
+      for (const EventRecipient& r : *f.recipients) {
+        const auto* conns = w.ConnectionsOf(r.user);
         if (!conns) continue;
-        frame.pts = r.pts;
+        f.frame.pts = r.pts;
         // EnqueueEvent never removes a connection from the list synchronously.
         for (EventTarget* conn : *conns) {
-          if (conn->id() != origin) conn->EnqueueEvent(frame);
+          if (conn->id() != f.origin) conn->EnqueueEvent(f.frame);
         }
       }
-    });
+    }
   }
 }
 
