@@ -6,6 +6,12 @@
 namespace natter::accounts {
 namespace {
 Error Busy() { return Unavailable("server is busy, retry shortly"); }
+// How long a session found live is trusted without reading it again, and how
+// many are remembered. A revocation anywhere ends it at once (ForgetSession,
+// also on the other nodes); the bound only covers a revocation this node
+// could not hear of (its broker link was down).
+constexpr int64_t kKnownSessionMs = 60'000;
+constexpr size_t kMaxKnownSessions = 100'000;
 Error BadCredentials() { return Unauthorized("wrong handle or password"); }
 }  // namespace
 
@@ -148,6 +154,48 @@ void AccountService::ForgetSession(SessionId session) {
   }
   // Every access token of the session has expired by then (with the leeway).
   revoked_[session] = now + tokens_.max_lifetime_seconds();
+  known_.erase(session);
+}
+
+void AccountService::AuthenticateSession(Executor& ex, std::string_view access_token,
+                                         std::function<void(Result<auth::AccessClaims>)> done) {
+  auto claims = Authenticate(access_token);
+  if (!claims.ok()) return done(std::move(claims));
+  int64_t now = clock_.NowMs();
+  bool known = false;
+  {
+    MutexLock lock(revoked_mu_);
+    auto it = known_.find(claims->session_id);
+    known = it != known_.end() && it->second.user == claims->user_id && it->second.until_ms > now;
+  }
+  if (known) return done(std::move(claims));
+  SessionId id = claims->session_id;
+  store_.ReadAccountsResult<std::optional<Session>>(
+      ex, [id](AccountsTxn& txn) { return txn.FindSession(id); },
+      [this, claims = *claims, done = std::move(done)](Result<std::optional<Session>> found) {
+        if (!found.ok()) return done(found.take_error());
+        // No such session, or another user's: the token was made with the
+        // key but not by a login (or names a user that does not exist).
+        if (!found->has_value() || (*found)->user_id != claims.user_id) {
+          return done(Unauthorized("unknown session; log in again"));
+        }
+        if ((*found)->revoked) {
+          ForgetSession(claims.session_id);
+          return done(Unauthorized("session has ended; log in again"));
+        }
+        bool ended = false;
+        {
+          MutexLock lock(revoked_mu_);
+          // Ended here while the read ran.
+          ended = revoked_.count(claims.session_id) > 0;
+          if (!ended) {
+            if (known_.size() >= kMaxKnownSessions) known_.clear();  // rare; they are read again
+            known_[claims.session_id] = KnownSession{claims.user_id, clock_.NowMs() + kKnownSessionMs};
+          }
+        }
+        if (ended) return done(Unauthorized("session has ended; log in again"));
+        done(claims);
+      });
 }
 
 Result<auth::AccessClaims> AccountService::Authenticate(std::string_view access_token) const {

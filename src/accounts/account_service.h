@@ -51,6 +51,15 @@ class AccountService {
   // refused at once, not only when they expire.
   Result<auth::AccessClaims> Authenticate(std::string_view access_token) const;
 
+  // Authenticate, and the token's session must exist, belong to the token's
+  // user and not be revoked: a correctly signed token for a user or session
+  // that does not exist is refused here, and so is a logged-out session's
+  // after a restart. The answer is remembered for a short while (revocations
+  // on any node end it at once). `done` runs inline when nothing needs
+  // reading, else on `ex`.
+  void AuthenticateSession(Executor& ex, std::string_view access_token,
+                           std::function<void(Result<auth::AccessClaims>)> done);
+
   // Refuses the session's access tokens from now on (it ended, here or on
   // another node of a cluster).
   void ForgetSession(SessionId session);
@@ -76,6 +85,13 @@ class AccountService {
   std::function<void(UserId, SessionId)> session_ended_;
   mutable Mutex revoked_mu_;
   std::unordered_map<SessionId, int64_t> revoked_ GUARDED_BY(revoked_mu_);
+  // Sessions found live in the store: session -> {its user, until when (ms)
+  // this node trusts that without asking again}.
+  struct KnownSession {
+    UserId user = 0;
+    int64_t until_ms = 0;
+  };
+  std::unordered_map<SessionId, KnownSession> known_ GUARDED_BY(revoked_mu_);
   std::string dummy_hash_;  // verified against for unknown handles, so timing reveals nothing
 };
 

@@ -173,16 +173,25 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     api::Caller caller;
     caller.address = address_;
     caller.executor = &worker_.executor();
-    if (route->method->access != api::Access::kPublic) {
-      auto claims = deps_.connection.accounts.Authenticate(BearerToken(req_));
-      if (!claims.ok()) return SendError(claims.error(), req_.version(), req_.keep_alive());
-      caller.user = claims->user_id;
-      caller.session = claims->session_id;
-    }
+    if (route->method->access == api::Access::kPublic) return Dispatch(*route, std::move(caller));
+    // The token, then its session (read unless this node knows it); the
+    // answer comes on this worker.
+    deps_.connection.accounts.AuthenticateSession(
+        worker_.executor(), BearerToken(req_),
+        [self = this->shared_from_this(), route = std::move(*route),
+         caller = std::move(caller)](Result<auth::AccessClaims> claims) mutable {
+          if (!claims.ok()) return self->SendError(claims.error(), self->req_.version(), self->req_.keep_alive());
+          caller.user = claims->user_id;
+          caller.session = claims->session_id;
+          self->Dispatch(route, std::move(caller));
+        });
+  }
+
+  void Dispatch(const RouteMatch& route, api::Caller caller) {
     auto self = this->shared_from_this();
     auto& ioc = worker_.context();
     deps_.connection.dispatcher.Call(
-        *route->method, caller, route->params, [self, &ioc](Result<json::value> result) mutable {
+        *route.method, caller, route.params, [self, &ioc](Result<json::value> result) mutable {
           boost::asio::post(ioc, [self, result = std::move(result)]() mutable {
             if (!result.ok()) return self->SendError(result.error(), self->req_.version(), self->req_.keep_alive());
             self->SendText(http::status::ok, json::serialize(*result), "application/json");
@@ -203,7 +212,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void Upgrade() {
-    const auto& o = deps_.connection.options;
     std::string_view path = req_.target();
     path = path.substr(0, path.find('?'));
     if (path != "/v1/ws") return SendError(NotFound("WebSocket endpoint is /v1/ws"), req_.version(), false);
@@ -219,12 +227,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (!ws::IsValidClientKey(key)) return SendError(BadRequest("bad Sec-WebSocket-Key"), req_.version(), false);
     if (!OriginAllowed()) return SendError(Forbidden("origin not allowed"), req_.version(), false);
 
-    std::optional<auth::AccessClaims> claims;
-    if (std::string token = BearerToken(req_); !token.empty()) {
-      auto verified = deps_.connection.accounts.Authenticate(token);
-      if (!verified.ok()) return SendError(verified.error(), req_.version(), false);
-      claims = *verified;
-    }
+    std::string token = BearerToken(req_);
+    if (token.empty()) return Accept(std::move(key), std::nullopt);
+    deps_.connection.accounts.AuthenticateSession(
+        worker_.executor(), token,
+        [self = this->shared_from_this(), key = std::move(key)](Result<auth::AccessClaims> claims) mutable {
+          if (!claims.ok()) return self->SendError(claims.error(), self->req_.version(), false);
+          self->Accept(std::move(key), *claims);
+        });
+  }
+
+  // Answers 101 and hands the socket to a WebSocket connection, authenticated
+  // by the upgrade's header when `claims` is set.
+  void Accept(std::string key, std::optional<auth::AccessClaims> claims) {
+    const auto& o = deps_.connection.options;
     std::optional<std::string> deflate;
     if (o.deflate) {
       ws::DeflateConfig config{true, o.deflate_window_bits};

@@ -153,10 +153,11 @@ void WsConnection::HandleText(std::string_view text) {
     return;
   }
   const api::Method* method = api::FindMethod(envelope->type);
-  if (method && method->on_socket == api::OnSocket::kAuthenticate) return HandleAuth(request, rid);
-  if (!interest_ready_) {
-    // Served once the node receives the user's events: an answer then means
-    // nothing sent to the user from now on can miss this socket.
+  if (authenticating_ || (!interest_ready_ && !(method && method->on_socket == api::OnSocket::kAuthenticate))) {
+    // Served once the token's session is checked (requests after an `auth`
+    // frame are served as its user), and once the node receives the user's
+    // events (an answer then means nothing sent to the user from now on can
+    // miss this socket).
     if (waiting_.size() >= kMaxWaitingRequests) {
       SendError(rid, RateLimited("too many requests before the connection is ready; slow down"));
       return;
@@ -164,7 +165,24 @@ void WsConnection::HandleText(std::string_view text) {
     waiting_.push_back(std::move(parsed));
     return;
   }
+  if (method && method->on_socket == api::OnSocket::kAuthenticate) return HandleAuth(request, rid);
   Serve(method, request, rid);
+}
+
+void WsConnection::ServeWaiting() {
+  while (!waiting_.empty() && interest_ready_ && !authenticating_ && !closed_ && !closing_) {
+    json::value request = std::move(waiting_.front());
+    waiting_.pop_front();
+    const json::object& o = request.get_object();
+    const json::value* id = o.if_contains("id");
+    json::value rid = id ? *id : json::value(nullptr);
+    const api::Method* method = api::FindMethod(o.at("type").get_string());
+    if (method && method->on_socket == api::OnSocket::kAuthenticate) {
+      HandleAuth(o, rid);
+    } else {
+      Serve(method, o, rid);
+    }
+  }
 }
 
 void WsConnection::Serve(const api::Method* method, const json::object& request, const json::value& rid) {
@@ -211,19 +229,32 @@ void WsConnection::HandleAuth(const json::object& request, const json::value& re
     SendError(request_id, BadRequest("field 'token' is required and must be a string"));
     return;
   }
-  auto claims = deps_.accounts.Authenticate(token->get_string());
+  // The session is checked in the store unless this node knows it: requests
+  // that come meanwhile wait (HandleText), so they are served as its user.
+  authenticating_ = true;
+  auto self = shared_from_this();
+  deps_.accounts.AuthenticateSession(worker_.executor(), token->get_string(),
+                                     [self, rid = json::value(request_id)](Result<auth::AccessClaims> claims) {
+                                       self->FinishAuth(rid, std::move(claims));
+                                     });
+}
+
+void WsConnection::FinishAuth(const json::value& request_id, Result<auth::AccessClaims> claims) {
+  authenticating_ = false;
+  if (closed_ || closing_) return;
   if (!claims.ok()) {
     SendError(request_id, claims.error());
     if (caller_.user == 0) {
       Close(claims.error().code == ErrorCode::kTokenExpired ? ws::close_code::kTokenExpired
                                                             : ws::close_code::kUnauthorized,
             claims.error().message);
+      return;
     }
-    return;
+    return ServeWaiting();
   }
   if (caller_.user != 0 && caller_.user != claims->user_id) {
     SendError(request_id, Forbidden("a connection cannot change user; open a new one"));
-    return;
+    return ServeWaiting();
   }
   Authenticated(*claims);
   json::value answer = json::object{
@@ -233,6 +264,7 @@ void WsConnection::HandleAuth(const json::object& request, const json::value& re
     return;
   }
   SendResult(request_id, std::move(answer));
+  ServeWaiting();
 }
 
 void WsConnection::InterestReady() {
@@ -243,14 +275,7 @@ void WsConnection::InterestReady() {
     pending_auth_.reset();
     SendResult(rid, std::move(answer));
   }
-  std::deque<json::value> waiting = std::move(waiting_);
-  waiting_.clear();
-  for (const auto& request : waiting) {
-    if (closed_ || closing_) return;
-    const json::value* id = request.get_object().if_contains("id");
-    const json::object& o = request.get_object();
-    Serve(api::FindMethod(o.at("type").get_string()), o, id ? *id : json::value(nullptr));
-  }
+  ServeWaiting();
 }
 
 void WsConnection::Authenticated(const auth::AccessClaims& claims) {

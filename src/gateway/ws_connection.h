@@ -99,6 +99,10 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   bool HandleFrame(ws::InboundMessage& message);
   void HandleText(std::string_view text);
   void HandleAuth(const boost::json::object& request, const boost::json::value& request_id);
+  // The token's session was checked (or refused): answers the `auth` frame.
+  void FinishAuth(const boost::json::value& request_id, Result<auth::AccessClaims> claims);
+  // Serves the requests that waited, in order, while nothing holds them.
+  void ServeWaiting();
   void Authenticated(const auth::AccessClaims& claims);
   // This node now receives the user's events (a cluster broker subscribed):
   // answers the auth and runs the sync that waited for it.
@@ -153,7 +157,8 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   // request wait, so a catch-up never misses what happens before live events
   // flow, and a client's first answer means live events reach it.
   bool interest_ready_ = true;
-  std::optional<auth::AccessClaims> upgrade_claims_;                               // until Start()
+  bool authenticating_ = false;                       // an `auth` frame's session is being checked
+  std::optional<auth::AccessClaims> upgrade_claims_;  // until Start()
   std::optional<std::pair<boost::json::value, boost::json::value>> pending_auth_;  // request id, answer
   std::deque<boost::json::value> waiting_;                                         // requests that came before that
   static constexpr size_t kMaxWaitingRequests = 64;
