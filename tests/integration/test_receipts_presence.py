@@ -262,10 +262,28 @@ class TypingTest(Base):
 
 
 class PresenceTest(Base):
-    server_args = ("--presence-grace-ms", str(GRACE_MS))
+    server_args = ("--presence-grace-ms", str(GRACE_MS), "--large-conversation-members", "3")
 
     async def presence_frames(self, client, user_id):
         return [f for f in client.frames if f.get("type") == "presence" and f.get("user_id") == user_id]
+
+    async def test_a_large_conversation_shares_no_presence(self):
+        # Being in a channel (or a group past the large threshold) with someone
+        # tells neither of you the other's presence: not pushed, not answered.
+        owner, m1, m2, m3 = self.users(4, "chan")
+        O = await self.ws(owner)
+        conv = await O.call("conversations.create", kind="group", title="big",
+                            members=[m1.id, m2.id, m3.id])
+        self.assertTrue(conv["large"], conv)
+        M1 = await self.ws(m1)
+        self.assertEqual((await O.call("presence.get", user_ids=[m1.id, m2.id]))["presence"], [])
+        self.assertEqual((await M1.call("presence.get", user_ids=[owner.id]))["presence"], [])
+        status, body = self.server.http("POST", "/v1/presence/query", {"user_ids": [m1.id]}, token=owner.token)
+        self.assertEqual((status, body), (200, {"presence": []}))
+        # A small conversation between the same two does share it.
+        await O.call("conversations.create", kind="direct", peer_id=m1.id)
+        self.assertEqual((await O.call("presence.get", user_ids=[m1.id]))["presence"],
+                         [{"user_id": m1.id, "status": "online"}])
 
     async def test_online_offline_grace_and_privacy(self):
         a, b, c = self.users(3, "pres")
