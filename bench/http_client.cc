@@ -28,7 +28,7 @@ bool HttpClient::Connect(std::string& error) {
   }
   socket_->open(tcp::v4(), ec);
   // Blocking calls with a kernel timeout: provisioning never hangs on a dead server.
-  timeval tv{timeout_ms_ / 1000, (timeout_ms_ % 1000) * 1000};
+  timeval tv{timeout_ms_ / 1000, static_cast<suseconds_t>(timeout_ms_ % 1000) * 1000};
   setsockopt(socket_->native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(socket_->native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
   socket_->connect(tcp::endpoint(address, port_), ec);
@@ -66,7 +66,11 @@ HttpAnswer HttpClient::Request(const std::string& method, const std::string& tar
         return answer;
       }
     }
-    answer.error = method + " " + target + ": " + ec.message();
+    answer.error = method;
+    answer.error += " ";
+    answer.error += target;
+    answer.error += ": ";
+    answer.error += ec.message();
     socket_.reset();  // stale keep-alive connection: reopen once
   }
   return answer;

@@ -158,7 +158,12 @@ int main(int argc, char** argv) {
       bool healthy = true;
       for (const auto& s : cfg.servers) healthy = healthy && ServerHealthy(s, why);
       if (!healthy) {
-        run.fatal.push_back("a server stopped answering (" + why + "); skipped " + name + " and after");
+        std::string fatal = "a server stopped answering (";
+        fatal += why;
+        fatal += "); skipped ";
+        fatal += name;
+        fatal += " and after";
+        run.fatal.push_back(std::move(fatal));
         break;
       }
       // Separate natterd processes share no store (there is no cluster

@@ -27,9 +27,11 @@ bool ParallelFor(const std::vector<Endpoint>& servers, int parallel, size_t n,
   std::atomic<bool> failed{false};
   std::mutex mu;
   std::vector<std::thread> threads;
+  threads.reserve(static_cast<size_t>(parallel));
   for (int t = 0; t < parallel; ++t) {
     threads.emplace_back([&] {
       std::vector<std::unique_ptr<HttpClient>> clients;
+      clients.reserve(servers.size());
       for (const auto& s : servers) clients.push_back(std::make_unique<HttpClient>(s.host, s.port));
       for (;;) {
         const size_t i = next.fetch_add(1);

@@ -149,10 +149,12 @@ std::string ReportHtml(const RunContext& ctx, const RunSummary& run, const std::
     for (const auto& p : r.problems) h << "<p class='err'>PROBLEM: " << Escape(p) << "</p>";
     for (const auto& n : r.notes) h << "<p class='note'>" << Escape(n) << "</p>";
     std::vector<std::pair<std::string, const Histogram*>> hists;
+    hists.reserve(r.stats.histograms.size());
     for (const auto& [name, hist] : r.stats.histograms)
       if (hist.count() > 0) hists.emplace_back(name, &hist);
     if (!hists.empty()) h << "<div>" << PercentileChart(hists) << "</div>";
     std::vector<std::pair<std::string, const std::vector<int64_t>*>> series;
+    series.reserve(r.stats.series.size());
     for (const auto& [name, s] : r.stats.series) series.emplace_back(name, &s);
     if (!series.empty()) h << "<div>" << SeriesChart(series) << "</div>";
   }

@@ -19,7 +19,7 @@ namespace {
 
 // One read buffer per thread, shared by all its connections: a read drains
 // into it and the decoder keeps only what belongs to a split frame.
-thread_local std::array<char, 256 * 1024> tls_read_buffer;
+thread_local std::array<char, size_t{256} * 1024> tls_read_buffer;
 
 std::string Base64(const unsigned char* data, size_t n) {
   std::string out(4 * ((n + 2) / 3) + 1, '\0');

@@ -38,7 +38,7 @@ ScenarioReport RunCatchup(RunContext& ctx) {
     engine.Start();
     // First sync (no token), as an installed app has done before going away.
     ConnectAll(engine, ctx, clients, true, 60, "catchup connect",
-               [](SimClient& c, std::function<void(const std::string&)> done) {
+               [](SimClient& c, const std::function<void(const std::string&)>& done) {
                  c.Sync([done](SimClient&, const std::string& e) { done(e); });
                });
     OnEachLoop(engine, reader_clients, [convs](SimClient& c) {

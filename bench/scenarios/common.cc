@@ -410,6 +410,7 @@ void RunLoad(Engine& engine, const RunContext& ctx, const std::vector<SenderSpec
   WaitUntil([&] { return NowNs() >= run->end_ns; }, seconds + 1, label, control);
   // Drain: every send answered and no delivery for 300 ms, or the drain timeout.
   std::vector<std::shared_ptr<SimClient>> clients;
+  clients.reserve(senders.size());
   for (const auto& s : senders) clients.push_back(s.client);
   auto outstanding = std::make_shared<std::atomic<int64_t>>(0);
   int64_t last_delivered = -1, quiet_since = NowNs();

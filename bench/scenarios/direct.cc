@@ -19,6 +19,7 @@ ScenarioReport RunDirect(RunContext& ctx) {
   std::string error;
   std::vector<int64_t> convs;
   std::vector<std::pair<int, int>> pair_users;
+  pair_users.reserve(static_cast<size_t>(pairs));
   for (int i = 0; i < pairs; ++i) pair_users.emplace_back(2 * i, 2 * i + 1);
   if (!ctx.prov->EnsureUsers(ctx.users, n, error) || !ctx.prov->CreateDirect(ctx.users, pair_users, convs, error)) {
     report.problems.push_back("provisioning failed: " + error);

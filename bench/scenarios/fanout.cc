@@ -22,6 +22,7 @@ ScenarioReport RunFanout(RunContext& ctx) {
   std::vector<std::vector<int>> groups;
   for (int k : sizes) {
     std::vector<int> members;
+    members.reserve(static_cast<size_t>(k));
     for (int i = 0; i < k; ++i) members.push_back(i);
     groups.push_back(std::move(members));
   }
@@ -74,7 +75,9 @@ ScenarioReport RunFanout(RunContext& ctx) {
   for (int k : sizes) {
     const std::string tag = "k" + std::to_string(k);
     for (const std::string mode : {"flat", "fixed"}) {
-      const std::string phase = mode + "_" + tag;
+      std::string phase = mode;
+      phase += "_";
+      phase += tag;
       const double delivered = static_cast<double>(SeriesTotal(s, phase + ".delivered"));
       const double acked = static_cast<double>(SeriesTotal(s, phase + ".acked"));
       const std::string what = (mode == "flat" ? "flat out, " : "fixed, ") + std::to_string(k) + " members";

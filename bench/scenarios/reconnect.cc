@@ -26,7 +26,7 @@ ScenarioReport RunReconnect(RunContext& ctx) {
     Engine engine(cfg.threads);
     auto clients = MakeClients(engine, ctx, SliceOf(n, control), [](int i) { return i; });
     engine.Start();
-    auto sync_after = [](SimClient& c, std::function<void(const std::string&)> done) {
+    auto sync_after = [](SimClient& c, const std::function<void(const std::string&)>& done) {
       c.Sync([done](SimClient&, const std::string& e) { done(e); });
     };
     ConnectAll(engine, ctx, clients, true, 60 + n / 100.0, "reconnect setup", sync_after, 0, "setup");

@@ -111,7 +111,7 @@ std::optional<std::string> ClientCore::Receive(std::chrono::milliseconds timeout
   return e;
 }
 
-void ClientCore::Emit(Json event) {
+void ClientCore::Emit(const Json& event) {
   std::string text = json::serialize(event);
   if (options_.on_event) return options_.on_event(text);
   {
@@ -136,7 +136,7 @@ void ClientCore::Fail(const Json& req, const std::string& code, const std::strin
 
 // ---- requests from the app ----------------------------------------------------
 
-void ClientCore::Handle(Json req) {
+void ClientCore::Handle(const Json& req) {
   std::string type = Str(req, "@type");
   if (type == "register") return Register(req);
   if (type == "login") return Login(req);
@@ -373,7 +373,6 @@ void ClientCore::ScheduleReconnect() {
 
 void ClientCore::Disconnected(const std::string& why) {
   if (ws_) {
-    beast::error_code ec;
     beast::get_lowest_layer(*ws_).close();
     // The socket object may still have handlers queued; let them run first.
     asio::post(ioc_, [old = std::shared_ptr<websocket::stream<beast::tcp_stream>>(std::move(ws_))] {});

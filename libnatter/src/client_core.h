@@ -38,7 +38,7 @@ class ClientCore final : public Client {
   using ServerReply = std::function<void(const Json& frame)>;  // a "result" or "error" frame
 
   // Requests from the app.
-  void Handle(Json request);
+  void Handle(const Json& request);
   void Register(const Json& req);
   void Login(const Json& req);
   void Logout(const Json& req);
@@ -73,7 +73,7 @@ class ClientCore final : public Client {
   // Tells the server what reached this device (delivered watermarks).
   void AckDelivered();
 
-  void Emit(Json event);
+  void Emit(const Json& event);
   void SetConnectionState(const std::string& state);
 
   ClientOptions options_;

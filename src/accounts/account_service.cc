@@ -48,8 +48,8 @@ void AccountService::Register(Executor& ex, std::string handle, std::string pass
   if (!queued) done(Busy());
 }
 
-void AccountService::Login(Executor& ex, std::string handle, std::string password, std::string device,
-                           std::string address, std::function<void(Result<LoginResult>)> done) {
+void AccountService::Login(Executor& ex, const std::string& handle, std::string password, std::string device,
+                           const std::string& address, std::function<void(Result<LoginResult>)> done) {
   if (handle.empty() || password.empty()) return done(BadRequest("handle and password are required"));
   if (device.size() > 128) return done(BadRequest("device name is too long"));
   int64_t now = clock_.NowMs();
@@ -96,7 +96,8 @@ void AccountService::StartSession(Executor& ex, const User& user, std::string de
       });
 }
 
-void AccountService::Refresh(Executor& ex, std::string refresh_token, std::function<void(Result<LoginResult>)> done) {
+void AccountService::Refresh(Executor& ex, const std::string& refresh_token,
+                             std::function<void(Result<LoginResult>)> done) {
   if (refresh_token.empty() || refresh_token.size() > 256) return done(Unauthorized("invalid refresh token"));
   struct Outcome {
     Session session;

@@ -30,7 +30,7 @@ struct LoginResult {
 struct AccountOptions {
   auth::PasswordParams password_params = auth::PasswordParams::Interactive();
   int max_login_failures = 10;
-  int64_t login_window_ms = 15 * 60 * 1000;
+  int64_t login_window_ms = int64_t{15} * 60 * 1000;
 };
 
 class AccountService {
@@ -39,11 +39,11 @@ class AccountService {
                  const Clock& clock, AccountOptions options);
 
   void Register(Executor& ex, std::string handle, std::string password, std::function<void(Result<User>)> done);
-  void Login(Executor& ex, std::string handle, std::string password, std::string device, std::string address,
-             std::function<void(Result<LoginResult>)> done);
+  void Login(Executor& ex, const std::string& handle, std::string password, std::string device,
+             const std::string& address, std::function<void(Result<LoginResult>)> done);
   // Rotates the refresh token. Presenting a token that was already used means
   // it leaked: the whole session is revoked.
-  void Refresh(Executor& ex, std::string refresh_token, std::function<void(Result<LoginResult>)> done);
+  void Refresh(Executor& ex, const std::string& refresh_token, std::function<void(Result<LoginResult>)> done);
   void Logout(Executor& ex, SessionId session, std::function<void(Status)> done);
 
   // Checks an access token; cheap (HMAC and a lookup), safe on an I/O thread.

@@ -173,13 +173,19 @@ uint16_t Server::Start() {
       *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get()});
   p.http_deps = std::make_unique<gateway::HttpDeps>(gateway::HttpDeps{
       gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock, p.presence.get()},
-      [&ready = p.ready] { return ready.load(); }, nullptr});
+      // Not ready while stopping or starting, or while the store cannot write.
+      [&p] { return p.ready.load() && p.store->WriteTrouble().empty(); }, nullptr});
   if (!config_.nats.empty() || !config_.postgres.empty()) {
     // A cluster node stays ready while NATS is down (it stores and delivers
     // locally); these lines tell an operator what it is running on.
     p.http_deps->ready_details = [&p, node = config_.node_id] {
       return "node: " + std::to_string(node) + "\nstore: " + std::to_string(p.store->Partitions()) +
              " partition(s)\nbroker: " + p.broker->State() + "\n";
+    };
+  } else {
+    p.http_deps->ready_details = [&p] {
+      std::string trouble = p.store->WriteTrouble();
+      return trouble.empty() ? std::string() : "store: " + trouble + " (see the log)\n";
     };
   }
   if (!config_.gateway.tls_cert.empty()) {

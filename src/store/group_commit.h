@@ -25,23 +25,29 @@
 
 namespace natter {
 
-// Runs `batch` in one transaction; `results` gets a status per write. Returns
-// true when the transaction lost a race and the batch should run again.
+// Runs `batch` in one transaction; `results` gets a status per write and
+// `outcome` whether the storage took it (not: the transaction was lost, or an
+// operation met storage that is unavailable). Returns true when the
+// transaction lost a race and the batch should run again.
 template <class W, class Backend>
-bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<Status>& results) {
+bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<Status>& results, Status& outcome) {
   results.clear();
+  outcome = OkStatus();
   // The transaction is lost (or never began): no write of the batch may be
   // acknowledged, not even the ones that ran.
   auto fail_all = [&](const char* why) {
     bool again = backend.LostRace();
     backend.Rollback();
     results.assign(batch.size(), Status(Unavailable(why)));
+    outcome = Unavailable(why);
     return again;
   };
   if (!backend.Begin(batch).ok()) return fail_all("storage is unavailable");
   for (auto& w : batch) {
     Status st = backend.RunOp(w);
     if (!backend.Usable()) return fail_all("storage is unavailable");
+    // Domain refusals are the op's own; `unavailable` is the storage's.
+    if (!st.ok() && st.error().code == ErrorCode::kUnavailable) outcome = st;
     results.push_back(std::move(st));
   }
   if (!backend.Commit().ok()) return fail_all("storage commit failed");
@@ -51,16 +57,20 @@ bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<Status>& r
 // The writer thread's loop: batches of at most `max_batch` until `queue`
 // stops and drains; a batch that lost a race runs again, at most
 // `max_attempts` times in all. Each write's `done` gets its status after the
-// batch's outcome is known, with its turn in `order`.
-template <class W, class Backend>
-void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Backend& backend, CommitOrder& order) {
+// batch's outcome is known, with its turn in `order`; `report` gets the
+// outcome of each batch.
+template <class W, class Backend, class Report>
+void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Backend& backend, CommitOrder& order,
+                    Report report) {
   std::vector<W> batch;
   std::vector<Status> results;
+  Status outcome = OkStatus();
   while (queue.PopBatch(batch, max_batch)) {
     for (int attempt = 1;; ++attempt) {
-      bool again = CommitBatch(backend, batch, results);
+      bool again = CommitBatch(backend, batch, results, outcome);
       if (!again || attempt >= max_attempts) break;
     }
+    report(outcome);
     for (size_t i = 0; i < batch.size(); ++i) {
       RunCatching("store writer callback", [&] { batch[i].done(std::move(results[i]), order.Next()); });
     }

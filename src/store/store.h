@@ -23,6 +23,7 @@
 
 #include "common/executor.h"
 #include "common/guarded.h"
+#include "common/mutex.h"
 #include "natter/model.h"
 #include "natter/status.h"
 #include "store/commit_order.h"
@@ -197,7 +198,7 @@ struct QueuedRead {
 template <class T, class Fn, class Txn>
 Result<T> CatchingRead(Fn& fn, Txn& txn) {
   std::optional<Result<T>> out;
-  if (!RunCatching("store read", [&] { out.emplace(fn(txn)); })) return Internal("internal error");
+  if (!RunCatching("store read", [&] { out.emplace(fn(txn)); }) || !out) return Internal("internal error");
   return std::move(*out);
 }
 
@@ -261,7 +262,21 @@ class Store {
   // Stops accepting work, finishes and commits what is queued.
   virtual void Shutdown() = 0;
 
+  // Empty while writes commit; otherwise why the last batch of writes could
+  // not (the storage is full, read-only, gone). /readyz reports it. Cleared
+  // by the next batch that commits.
+  std::string WriteTrouble() const {
+    MutexLock lock(trouble_mu_);
+    return trouble_;
+  }
+
  protected:
+  // Writers report each batch's outcome here (see WriteTrouble).
+  void ReportBatch(const Status& outcome) {
+    MutexLock lock(trouble_mu_);
+    trouble_ = outcome.ok() ? std::string() : outcome.error().message;
+  }
+
   // What an implementation does. `write.done` and `read.refused` run on a
   // store thread (or at once, when the work is refused); the public methods
   // above move every result to the caller's executor.
@@ -271,6 +286,9 @@ class Store {
  private:
   template <class T, class Fn, class Done, class Queue>
   void ReadOn(Executor& ex, Fn fn, Done done, Queue queue);
+
+  mutable Mutex trouble_mu_;
+  std::string trouble_ GUARDED_BY(trouble_mu_);
 };
 
 // How a read over every partition treats one that is down: the items of the
@@ -323,10 +341,10 @@ using ResultSlot = std::shared_ptr<std::optional<Result<T>>>;
 // The op's result, unless the commit failed (which overrides its success).
 template <class T>
 Result<T> TakeCommitted(const ResultSlot<T>& slot, Status status) {
-  if (!status.ok() || !slot->has_value()) {
-    return Result<T>(status.ok() ? Internal("transaction produced no result") : status.take_error());
-  }
-  return std::move(**slot);
+  std::optional<Result<T>>& value = *slot;
+  if (!status.ok()) return Result<T>(status.take_error());
+  if (!value) return Result<T>(Internal("transaction produced no result"));
+  return std::move(*value);
 }
 
 template <class T, class Fn, class Done>

@@ -233,5 +233,22 @@ TEST_F(SqliteStoreTest, AThrowingReadOrCallbackLeavesTheThreadsServing) {
   EXPECT_TRUE(UserExists("survivor"));  // the one reader still serves
 }
 
+// SQLite's words name tables and files: they go to the log, and the caller
+// gets a typed error in generic words (storage that fails is `unavailable`,
+// not a server bug).
+TEST(SqliteErrorTest, StorageFailuresAreUnavailableInGenericWords) {
+  for (int rc : {SQLITE_READONLY, SQLITE_FULL, SQLITE_IOERR, SQLITE_CANTOPEN, SQLITE_CORRUPT, SQLITE_BUSY}) {
+    Error e = sqlite::SqliteError(nullptr, rc);
+    EXPECT_EQ(e.code, ErrorCode::kUnavailable) << rc;
+    EXPECT_EQ(e.message, "storage is unavailable") << rc;
+  }
+  Error conflict = sqlite::SqliteError(nullptr, SQLITE_CONSTRAINT);
+  EXPECT_EQ(conflict.code, ErrorCode::kConflict);
+  EXPECT_EQ(conflict.message.find("constraint"), std::string::npos) << conflict.message;
+  Error bug = sqlite::SqliteError(nullptr, SQLITE_MISUSE);
+  EXPECT_EQ(bug.code, ErrorCode::kInternal);
+  EXPECT_EQ(bug.message, "internal error");
+}
+
 }  // namespace
 }  // namespace natter::testing

@@ -144,7 +144,10 @@ class Partition {
     auto accounts = AccountsConnection();
     pg::PgTxn txn(conn, accounts.get());
     Backend backend(conn, txn);
-    RunGroupCommit(queue, static_cast<size_t>(options_.max_batch), kMaxBatchAttempts, backend, *order);
+    // An instance that is down hides its own conversations, not the node: the
+    // node stays ready (WriteTrouble stays empty) and says so per request.
+    RunGroupCommit(queue, static_cast<size_t>(options_.max_batch), kMaxBatchAttempts, backend, *order,
+                   [](const Status&) {});
   }
 
   // Takes, before any operation runs, the row locks the batch's operations

@@ -2,22 +2,34 @@
 
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
+
 #include "common/private_files.h"
 
 namespace natter::sqlite {
 
 Error SqliteError(sqlite3* db, int rc) {
-  std::string msg = std::string("storage: ") + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  // SQLite's own words go to the log only: they name tables and files.
+  const char* detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   switch (rc & 0xff) {
     case SQLITE_CONSTRAINT:
-      return Conflict(std::move(msg));
+      return Conflict("conflicting write");  // expected (a taken handle): the caller names it
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_FULL:
     case SQLITE_IOERR:
-      return Unavailable(std::move(msg));
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+    case SQLITE_PERM:
+    case SQLITE_NOLFS:
+    case SQLITE_PROTOCOL:
+      spdlog::error("storage: {} (SQLite result {})", detail, rc);
+      return Unavailable("storage is unavailable");
     default:
-      return Internal(std::move(msg));
+      spdlog::error("storage: {} (SQLite result {})", detail, rc);
+      return Internal("internal error");
   }
 }
 

@@ -140,7 +140,8 @@ class SqliteStore final : public Store {
 
   void WriterLoop() {
     Backend backend(*writer_db_);
-    RunGroupCommit(writes_, static_cast<size_t>(options_.max_batch), 1, backend, *commit_order_);
+    RunGroupCommit(writes_, static_cast<size_t>(options_.max_batch), 1, backend, *commit_order_,
+                   [this](const Status& outcome) { ReportBatch(outcome); });
   }
 
   // Copies committed WAL pages into the database file every half second, beside
