@@ -99,7 +99,7 @@ void ClientCore::Send(std::string request_json) {
       Emit({{"@type", "error"}, {"code", "bad_request"}, {"message", "a request must be one JSON object"}});
       return;
     }
-    Handle(std::move(v.as_object()));
+    Handle(v.as_object());
   });
 }
 
@@ -125,13 +125,13 @@ void ClientCore::Answer(const Json& req, Json data) {
   data["@type"] = "result";
   data["request"] = Str(req, "@type");
   if (auto* extra = req.if_contains("@extra")) data["@extra"] = *extra;
-  Emit(std::move(data));
+  Emit(data);
 }
 
 void ClientCore::Fail(const Json& req, const std::string& code, const std::string& message) {
   Json e{{"@type", "error"}, {"request", Str(req, "@type")}, {"code", code}, {"message", message}};
   if (auto* extra = req.if_contains("@extra")) e["@extra"] = *extra;
-  Emit(std::move(e));
+  Emit(e);
 }
 
 // ---- requests from the app ----------------------------------------------------
@@ -496,7 +496,7 @@ void ClientCore::OnFrame(const Json& frame) {
     Json e = frame;
     e["@type"] = type;
     e.erase("type");
-    return Emit(std::move(e));
+    return Emit(e);
   }
   // Unknown frame types come from newer servers: ignore them.
 }

@@ -44,7 +44,7 @@ class Worker {
   // A scratch buffer for socket reads, shared by every connection on this
   // worker, so an idle connection holds no read buffer of its own.
   char* read_buffer() { return read_buffer_.get(); }
-  static constexpr size_t kReadBufferSize = 64 * 1024;
+  static constexpr size_t kReadBufferSize = size_t{64} * 1024;
 
   void AddConnection(UserId user, EventTarget* conn);
   void RemoveConnection(UserId user, EventTarget* conn);

@@ -35,11 +35,12 @@ void CommitOrder::Take(uint64_t ticket, std::function<void()> step) {
     std::function<void()> next;
     {
       MutexLock lock(mu_);
-      if (taken_.empty() || !taken_.front()) {
+      std::optional<std::function<void()>>* front = taken_.empty() ? nullptr : &taken_.front();
+      if (front == nullptr || !*front) {
         running_ = false;
         return;
       }
-      next = std::move(*taken_.front());
+      next = std::move(**front);
       taken_.pop_front();
       ++head_;
     }

@@ -18,7 +18,7 @@ Status RunGuarded(QueuedWrite& write, Txn& txn) {
     st.emplace(write.op ? write.op(static_cast<ConversationTxn&>(txn))
                         : write.accounts_op(static_cast<AccountsTxn&>(txn)));
   });
-  if (!returned) return Internal("internal error");
+  if (!returned || !st) return Internal("internal error");
   return std::move(*st);
 }
 

@@ -328,7 +328,8 @@ inline void Store::WriteAccounts(Executor& ex, std::function<Status(AccountsTxn&
                                  std::function<void(Status)> done) {
   QueuedWrite write;
   write.accounts_op = std::move(op);
-  write.done = [&ex, done = std::move(done)](Status st, CommitTurn) mutable {
+  // Accounts changes publish nothing that must follow commit order.
+  write.done = [&ex, done = std::move(done)](Status st, const CommitTurn&) mutable {
     ex.Post([done = std::move(done), st = std::move(st)]() mutable { done(std::move(st)); });
   };
   QueueWrite(0, std::move(write));

@@ -30,8 +30,9 @@ class WorkQueue {
     return Unavailable(r == Refusal::kStopping ? "server is shutting down" : "storage is overloaded, retry later");
   }
 
-  // Queues `item`, or says why not (the caller answers `unavailable`).
-  Refusal Push(T&& item) {
+  // Queues `item` (moving it in), or says why not and leaves it as it was
+  // (the caller answers `unavailable` through it).
+  Refusal Push(T& item) {
     MutexLock lock(mu_);
     if (stopping_) return Refusal::kStopping;
     if (items_.size() >= capacity_) return Refusal::kFull;

@@ -12,21 +12,21 @@ using Queue = WorkQueue<int>;
 TEST(WorkQueue, RefusesWhenFullAndWhenStopped) {
   Queue q(2);
   int a = 1, b = 2, c = 3;
-  EXPECT_EQ(q.Push(std::move(a)), Queue::Refusal::kNone);
-  EXPECT_EQ(q.Push(std::move(b)), Queue::Refusal::kNone);
-  EXPECT_EQ(q.Push(std::move(c)), Queue::Refusal::kFull);
+  EXPECT_EQ(q.Push(a), Queue::Refusal::kNone);
+  EXPECT_EQ(q.Push(b), Queue::Refusal::kNone);
+  EXPECT_EQ(q.Push(c), Queue::Refusal::kFull);
   EXPECT_TRUE(q.Stop());
   EXPECT_FALSE(q.Stop());
   int d = 4;
-  EXPECT_EQ(q.Push(std::move(d)), Queue::Refusal::kStopping);
+  EXPECT_EQ(q.Push(d), Queue::Refusal::kStopping);
 }
 
 TEST(WorkQueue, WritersDrainAfterStopReadersDoNot) {
   Queue writes(10), reads(10);
   for (int i = 0; i < 5; ++i) {
     int w = i, r = i;
-    (void)writes.Push(std::move(w));
-    (void)reads.Push(std::move(r));
+    (void)writes.Push(w);
+    (void)reads.Push(r);
   }
   writes.Stop();
   reads.Stop();
@@ -55,7 +55,7 @@ TEST(WorkQueue, AWaitingThreadWakesForWorkAndForStop) {
   });
   for (int i = 0; i < 3; ++i) {
     int v = i;
-    ASSERT_EQ(q.Push(std::move(v)), Queue::Refusal::kNone);
+    ASSERT_EQ(q.Push(v), Queue::Refusal::kNone);
   }
   q.Stop();
   consumer.join();  // returns: stop wakes it, and it drained what was queued

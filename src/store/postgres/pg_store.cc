@@ -57,13 +57,13 @@ class Partition {
     // Ids made in one millisecond differ only in their low bits: mix first.
     uint64_t mixed = static_cast<uint64_t>(write.conversation) * 0x9e3779b97f4a7c15ULL;
     auto& queue = *queues_[(mixed >> 32) % queues_.size()];
-    auto refusal = queue.Push(std::move(write));
+    auto refusal = queue.Push(write);
     if (refusal == WorkQueue<QueuedWrite>::Refusal::kNone) return;
     write.done(WorkQueue<QueuedWrite>::RefusalError(refusal), CommitTurn());
   }
 
   void Read(QueuedRead read) {
-    auto refusal = reads_.Push(std::move(read));
+    auto refusal = reads_.Push(read);
     if (refusal != WorkQueue<QueuedRead>::Refusal::kNone) read.refused(WorkQueue<QueuedRead>::RefusalError(refusal));
   }
 

@@ -66,13 +66,13 @@ class SqliteStore final : public Store {
 
   // One partition: `partition` is always 0.
   void QueueWrite(int, QueuedWrite write) override {
-    auto refusal = writes_.Push(std::move(write));
+    auto refusal = writes_.Push(write);
     if (refusal == WorkQueue<QueuedWrite>::Refusal::kNone) return;
     write.done(WorkQueue<QueuedWrite>::RefusalError(refusal), CommitTurn());
   }
 
   void QueueRead(int, QueuedRead read) override {
-    auto refusal = reads_.Push(std::move(read));
+    auto refusal = reads_.Push(read);
     if (refusal != WorkQueue<QueuedRead>::Refusal::kNone) read.refused(WorkQueue<QueuedRead>::RefusalError(refusal));
   }
 
