@@ -57,8 +57,9 @@ void Dispatcher::GetConversation(const Caller& c, ConversationParams p, Reply re
 }
 
 void Dispatcher::Rename(const Caller& c, RenameParams p, Reply reply) {
+  ConversationId id = p.conversation_id;  // read before `p` moves into the op
   WriteConversation(
-      c, d_.store.For(p.conversation_id),
+      c, d_.store.For(id),
       [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
         return chat::Rename(txn, ctx, limits, p.conversation_id, p.title);
       },
@@ -66,8 +67,9 @@ void Dispatcher::Rename(const Caller& c, RenameParams p, Reply reply) {
 }
 
 void Dispatcher::AddMembers(const Caller& c, AddMembersParams p, Reply reply) {
+  ConversationId id = p.conversation_id;  // read before `p` moves into the op
   WriteConversation(
-      c, d_.store.For(p.conversation_id),
+      c, d_.store.For(id),
       [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
         return chat::AddMembers(txn, ctx, limits, p.conversation_id, p.user_ids, p.role);
       },
@@ -100,7 +102,7 @@ void Dispatcher::WriteConversation(const Caller& c, WriteKey key,
                                    std::function<Result<chat::ConversationView>(ConversationTxn&)> op, Reply reply) {
   d_.store.WriteResult<chat::ConversationView>(key, ExecutorOf(c), std::move(op),
                                                [this, reply = std::move(reply), origin = c.connection, user = c.user](
-                                                   Result<chat::ConversationView> r, CommitTurn turn) {
+                                                   Result<chat::ConversationView> r, const CommitTurn& turn) {
                                                  if (!r.ok()) return reply(r.take_error());
                                                  // Published before it is answered: in a cluster the new state is what
                                                  // makes other nodes listen, so a send the answer prompts reaches them.

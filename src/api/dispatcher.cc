@@ -62,12 +62,13 @@ void Dispatcher::Register(const Caller& c, RegisterParams p, Reply reply) {
 }
 
 void Dispatcher::Login(const Caller& c, LoginParams p, Reply reply) {
-  d_.accounts.Login(ExecutorOf(c), std::move(p.handle), std::move(p.password), std::move(p.device), c.address,
+  d_.accounts.Login(ExecutorOf(c), p.handle, std::move(p.password), std::move(p.device), c.address,
                     Respond<accounts::LoginResult>(std::move(reply), [](const auto& r) { return ToJson(r); }));
 }
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): the method table's handler signature
 void Dispatcher::Refresh(const Caller& c, RefreshParams p, Reply reply) {
-  d_.accounts.Refresh(ExecutorOf(c), std::move(p.refresh_token),
+  d_.accounts.Refresh(ExecutorOf(c), p.refresh_token,
                       Respond<accounts::LoginResult>(std::move(reply), [](const auto& r) { return ToJson(r); }));
 }
 
@@ -95,6 +96,7 @@ void Dispatcher::GetUser(const Caller& c, UserLookupParams p, Reply reply) {
       Respond<User>(std::move(reply), [](const User& u) { return ToJson(u); }));
 }
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): the method table's handler signature
 void Dispatcher::Ping(const Caller&, NoParams, Reply reply) { reply(json::value(json::object{{"pong", true}})); }
 
 void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_t origin) {

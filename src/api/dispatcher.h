@@ -110,7 +110,7 @@ class Dispatcher {
 
   // Catch-up and presence (sync_methods.cc).
   void Sync(const Caller& c, SyncParams p, Reply reply);
-  void CatchUp(const Caller& c, SyncParams p, std::function<void(Result<CatchUpAnswer>)> done);
+  void CatchUp(const Caller& c, const SyncParams& p, std::function<void(Result<CatchUpAnswer>)> done);
   void GetPresence(const Caller& c, PresenceQueryParams p, Reply reply);
   void SetPresence(const Caller& c, SetPresenceParams p, Reply reply);
 

@@ -36,7 +36,7 @@ void Dispatcher::SendMessage(const Caller& c, SendParams p, Reply reply) {
         return chat::SendMessage(txn, ctx, limits, req);
       },
       [this, reply = std::move(reply), started, origin = c.connection, user = c.user](Result<chat::SendResult> r,
-                                                                                      CommitTurn turn) {
+                                                                                      const CommitTurn& turn) {
         if (!r.ok()) return reply(r.take_error());
         // Durable now: acknowledge, then fan out.
         d_.metrics.commit_latency.Observe(MonotonicUs() - started);
@@ -65,8 +65,9 @@ void Dispatcher::History(const Caller& c, HistoryParams p, Reply reply) {
 }
 
 void Dispatcher::Edit(const Caller& c, EditParams p, Reply reply) {
+  ConversationId id = p.conversation_id;  // read before `p` moves into the op
   ChangeMessage(
-      c, p.conversation_id,
+      c, id,
       [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
         return chat::EditMessage(txn, ctx, limits, p.conversation_id, p.seq, p.text);
       },
@@ -83,8 +84,9 @@ void Dispatcher::Delete(const Caller& c, MessageParams p, Reply reply) {
 }
 
 void Dispatcher::React(const Caller& c, ReactParams p, Reply reply) {
+  ConversationId id = p.conversation_id;  // read before `p` moves into the op
   ChangeMessage(
-      c, p.conversation_id,
+      c, id,
       [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
         return chat::React(txn, ctx, limits, p.conversation_id, p.seq, p.emoji);
       },
@@ -95,7 +97,7 @@ void Dispatcher::ChangeMessage(const Caller& c, ConversationId id,
                                std::function<Result<chat::Appended>(ConversationTxn&)> op, Reply reply) {
   d_.store.WriteResult<chat::Appended>(d_.store.For(id), ExecutorOf(c), std::move(op),
                                        [this, reply = std::move(reply), origin = c.connection, user = c.user](
-                                           Result<chat::Appended> r, CommitTurn turn) {
+                                           Result<chat::Appended> r, const CommitTurn& turn) {
                                          if (!r.ok()) return reply(r.take_error());
                                          json::object answer = ToJson(r->event);
                                          AddCallerPts(answer, r->recipients, user);
@@ -122,7 +124,7 @@ void Dispatcher::MarkReceipt(const Caller& c, const MessageParams& p, std::optio
         return chat::MarkReceipt(txn, ctx, limits, id, delivered, read);
       },
       [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ReceiptChange> r,
-                                                                             CommitTurn turn) {
+                                                                             const CommitTurn& turn) {
         if (!r.ok()) return reply(r.take_error());
         json::object receipt = ToJson(*r);
         json::object answer = receipt;

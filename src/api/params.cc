@@ -13,7 +13,7 @@ constexpr size_t kMaxPresenceQuery = 500;
 Role ReadRole(Fields& f, std::string_view key, std::optional<Role> fallback) {
   auto name = fallback ? f.OptionalString(key) : std::optional<std::string>(f.String(key));
   if (!f.ok()) return Role::kMember;
-  if (!name) return *fallback;
+  if (!name) return fallback.value_or(Role::kMember);
   auto role = ParseRole(*name);
   if (!role) f.Fail(BadRequest("role must be read_only, member, admin or owner"));
   return role.value_or(Role::kMember);

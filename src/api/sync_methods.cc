@@ -30,22 +30,24 @@ CatchUpAnswer ResyncRequired(std::string_view reason) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): the method table's handler signature
 void Dispatcher::Sync(const Caller& c, SyncParams p, Reply reply) {
-  CatchUp(c, std::move(p), [reply = std::move(reply)](Result<CatchUpAnswer> r) {
+  CatchUp(c, p, [reply = std::move(reply)](Result<CatchUpAnswer> r) {
     if (!r.ok()) return reply(r.take_error());
     r->answer["conversations"] = std::move(r->conversations);
     reply(json::value(std::move(r->answer)));
   });
 }
 
-void Dispatcher::CatchUp(const Caller& c, SyncParams p, std::function<void(Result<CatchUpAnswer>)> reply) {
+void Dispatcher::CatchUp(const Caller& c, const SyncParams& p, std::function<void(Result<CatchUpAnswer>)> reply) {
   std::optional<chat::SyncPosition> since;
   if (!p.token.empty()) {
     auto decoded = DecodeSyncToken(d_.keys, c.user, p.token);
     if (!decoded.ok()) return reply(decoded.take_error());
     // Signed with a key this server no longer has: the client starts over.
-    if (!decoded->has_value()) return reply(ResyncRequired("the sync token's signing key was retired"));
-    since = std::move(**decoded);
+    std::optional<chat::SyncPosition>& position = *decoded;
+    if (!position) return reply(ResyncRequired("the sync token's signing key was retired"));
+    since = std::move(*position);
   }
   if (since && since->pts.size() != static_cast<size_t>(d_.store.Partitions())) {
     // Made when the store had another number of partitions.

@@ -63,7 +63,8 @@ class Broker {
   // their last one, so a cluster broker listens only for what they need.
   // `ready` (may be empty) runs, on any thread, once this node receives the
   // user's events: a catch-up read after that misses nothing in between.
-  virtual void UserOnline(UserId, std::function<void()> ready = {}) {  // NOLINT(performance-unnecessary-value-param): overrides keep it
+  virtual void UserOnline(
+      UserId, std::function<void()> ready = {}) {  // NOLINT(performance-unnecessary-value-param): overrides keep it
     if (ready) ready();
   }
   virtual void UserOffline(UserId) {}

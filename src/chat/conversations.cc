@@ -54,6 +54,7 @@ Message SystemEvent(EventKind kind, UserId actor, std::optional<UserId> target, 
 Result<ConversationView> Created(ConversationTxn& txn, const ChatLimits& limits, ConversationId id) {
   NATTER_TRY(auto view, View(txn, id));
   std::vector<UserId> users;
+  users.reserve(view.members.size());
   for (const auto& m : view.members) users.push_back(m.user_id);
   NATTER_TRY(auto pts, LogForUsers(txn, limits, users, id, 0));
   for (size_t i = 0; i < users.size(); ++i) view.notified.push_back(Recipient{users[i], pts[i]});

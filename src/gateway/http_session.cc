@@ -116,7 +116,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   // The header is in: decide how the body may be framed and how large it may
   // be before reading it.
   void OnHeader(beast::error_code ec) {
-    if (ec) return OnRead(ec);
+    if (ec || !parser_) return OnRead(ec);
     const Request& head = parser_->get();
     // RFC 9112 section 6.1: a request whose body natterd cannot frame is
     // refused and the connection closed, so the bytes after it are never read
@@ -146,7 +146,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     // A line longer than the read buffer: a request line or header (caught by
     // the header limit first) or a chunk header with an endless extension.
     if (ec == http::error::buffer_overflow) return SendError(TooLarge("request framing line is too long"), 11, false);
-    if (ec) return;  // timeout, reset or garbage: drop the connection
+    if (ec || !parser_) return;  // timeout, reset or garbage: drop the connection
     deps_.connection.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
     req_ = parser_->release();
     parser_.reset();
@@ -173,7 +173,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     api::Caller caller;
     caller.address = address_;
     caller.executor = &worker_.executor();
-    if (route->method->access == api::Access::kPublic) return Dispatch(*route, std::move(caller));
+    if (route->method->access == api::Access::kPublic) return Dispatch(*route, caller);
     // The token, then its session (read unless this node knows it); the
     // answer comes on this worker.
     deps_.connection.accounts.AuthenticateSession(
@@ -183,11 +183,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
           if (!claims.ok()) return self->SendError(claims.error(), self->req_.version(), self->req_.keep_alive());
           caller.user = claims->user_id;
           caller.session = claims->session_id;
-          self->Dispatch(route, std::move(caller));
+          self->Dispatch(route, caller);
         });
   }
 
-  void Dispatch(const RouteMatch& route, api::Caller caller) {
+  void Dispatch(const RouteMatch& route, const api::Caller& caller) {
     auto self = this->shared_from_this();
     auto& ioc = worker_.context();
     deps_.connection.dispatcher.Call(
@@ -228,18 +228,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (!OriginAllowed()) return SendError(Forbidden("origin not allowed"), req_.version(), false);
 
     std::string token = BearerToken(req_);
-    if (token.empty()) return Accept(std::move(key), std::nullopt);
+    if (token.empty()) return Accept(key, std::nullopt);
     deps_.connection.accounts.AuthenticateSession(
         worker_.executor(), token,
         [self = this->shared_from_this(), key = std::move(key)](Result<auth::AccessClaims> claims) mutable {
           if (!claims.ok()) return self->SendError(claims.error(), self->req_.version(), false);
-          self->Accept(std::move(key), *claims);
+          self->Accept(key, *claims);
         });
   }
 
   // Answers 101 and hands the socket to a WebSocket connection, authenticated
   // by the upgrade's header when `claims` is set.
-  void Accept(std::string key, std::optional<auth::AccessClaims> claims) {
+  void Accept(const std::string& key, std::optional<auth::AccessClaims> claims) {
     const auto& o = deps_.connection.options;
     std::optional<std::string> deflate;
     if (o.deflate) {

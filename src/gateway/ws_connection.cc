@@ -56,7 +56,7 @@ WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::uniq
   opened_ms_ = last_heard_ms_ = deps_.clock.SteadyMs();
   deps_.metrics.connections.fetch_add(1, std::memory_order_relaxed);
   deps_.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
-  upgrade_claims_ = std::move(claims);
+  upgrade_claims_ = claims;
 }
 
 WsConnection::~WsConnection() { deps_.metrics.connections.fetch_sub(1, std::memory_order_relaxed); }
@@ -327,7 +327,7 @@ void WsConnection::HandleSync(const json::object& request, const json::value& re
     boost::asio::post(ioc,
                       [self, rid, result = std::move(result)]() mutable { self->FinishSync(rid, std::move(result)); });
   };
-  if (!RunCatching("sync", [&] { deps_.dispatcher.CatchUp(caller_, std::move(*params), finish); })) {
+  if (!RunCatching("sync", [&] { deps_.dispatcher.CatchUp(caller_, *params, finish); })) {
     finish(Internal("internal error"));
   }
 }

@@ -52,7 +52,7 @@ void PresenceService::Connected(UserId user, std::function<void()> ready) {
   broker_.UserOnline(user, std::move(ready));  // a cluster broker starts listening for their events
   store_.WriteAccounts(
       executor_, [user, node = node_id_](AccountsTxn& txn) { return txn.SetOnlineAt(user, node, true); },
-      [](Status) {});
+      [](const Status&) {});
   // Back while the offline change is still being stored: contacts were not
   // told of it (its completion sees this connection), so nothing to tell.
   bool announce = s.offline_writes == 0;
@@ -99,7 +99,7 @@ void PresenceService::WentOffline(UserId user, const boost::asio::steady_timer* 
           NATTER_RETURN_IF_ERROR(txn.SetLastSeen(user, now));
           return txn.SetOnlineAt(user, node, false);
         },
-        [this, user, now](Status st) { OfflineStored(user, now, st.ok()); });
+        [this, user, now](const Status& st) { OfflineStored(user, now, st.ok()); });
   }
 }
 

@@ -58,7 +58,8 @@ ConversationLister ListConversationsOf(Store& store) {
 // until every worker answers true, or `deadline` passes; true if all did.
 // Each round also waits for everything posted to the workers before it.
 bool UntilEveryWorker(const std::vector<std::unique_ptr<gateway::Worker>>& workers,
-                      std::function<bool(gateway::Worker&)> check, std::chrono::steady_clock::time_point deadline) {
+                      const std::function<bool(gateway::Worker&)>& check,
+                      std::chrono::steady_clock::time_point deadline) {
   struct Round {
     std::mutex mu;
     std::condition_variable cv;

@@ -111,13 +111,14 @@ Result<std::string> EncodeEvent(uint64_t id, const Event& event) {
 Result<WireEvent> DecodeEvent(std::string_view bytes) {
   Reader in(bytes);
   if (in.remaining() < kHeaderBytes) return Bad("truncated header");
-  if (*in.Byte() != static_cast<uint8_t>(kMagic)) return Bad("not an event (bad magic byte)");
-  if (*in.Byte() != kVersion) return Bad("unsupported version");
-  uint8_t flags = *in.Byte();
+  // The header's length was checked above: these reads cannot come up short.
+  if (in.Byte().value_or(0) != static_cast<uint8_t>(kMagic)) return Bad("not an event (bad magic byte)");
+  if (in.Byte().value_or(0) != kVersion) return Bad("unsupported version");
+  uint8_t flags = in.Byte().value_or(0xff);
   if ((flags & ~kHasPayload) != 0) return Bad("unknown flags");
 
   WireEvent out;
-  out.id = *in.Fixed64();
+  out.id = in.Fixed64().value_or(0);
   auto conversation_id = in.Signed();
   auto seq = in.Signed();
   auto revoke_session = in.Signed();

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -80,7 +81,7 @@ class Core : public std::enable_shared_from_this<Core> {
   // if that was not seen in time (the Core must then never be freed).
   bool Shutdown();
 
-  void Publish(Event event);
+  void Publish(const Event& event);
   void UserOnline(UserId user, std::function<void()> ready);
   void UserOffline(UserId user);
   std::string State() const;
@@ -158,6 +159,7 @@ void Core::Connect() {
   };
   check(natsOptions_Create(&nats_options_), "options");
   std::vector<const char*> urls;
+  urls.reserve(options_.servers.size());
   for (const auto& s : options_.servers) urls.push_back(s.c_str());
   check(natsOptions_SetServers(nats_options_, urls.data(), static_cast<int>(urls.size())), "servers");
   if (!options_.name.empty()) check(natsOptions_SetName(nats_options_, options_.name.c_str()), "name");
@@ -267,7 +269,7 @@ bool Core::Shutdown() {
   return clean;
 }
 
-void Core::Publish(Event event) {
+void Core::Publish(const Event& event) {
   // Local recipients first, whatever the state of the link.
   sink_.Deliver(event);
   std::optional<ConversationId> announced;
@@ -533,11 +535,13 @@ class NatsBroker final : public Broker {
     if (!core_->Shutdown()) {
       spdlog::error(
           "nats broker: connection did not close in time; leaking its state rather than risk a late callback");
-      new std::shared_ptr<Core>(core_);  // deliberately never freed
+      new (std::nothrow) std::shared_ptr<Core>(core_);  // deliberately never freed
     }
   }
 
-  void Publish(Event event) override { core_->Publish(std::move(event)); }
+  void Publish(Event event) override {
+    core_->Publish(event);
+  }  // NOLINT(performance-unnecessary-value-param): the Broker interface
   void UserOnline(UserId user, std::function<void()> ready) override { core_->UserOnline(user, std::move(ready)); }
   void UserOffline(UserId user) override { core_->UserOffline(user); }
   std::string State() const override { return core_->State(); }

@@ -291,7 +291,7 @@ Result<std::optional<std::pair<Conversation, Member>>> PgTxn::FindMembership(Con
   return One<std::pair<Conversation, Member>>(r, [u](const Row& row) {
     Conversation conv = ReadConversation(row);
     Member m = ReadMembership(row, conv.id, u, 9);
-    return std::make_pair(std::move(conv), std::move(m));
+    return std::make_pair(std::move(conv), m);
   });
 }
 

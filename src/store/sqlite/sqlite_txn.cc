@@ -182,7 +182,7 @@ Result<std::optional<std::pair<Conversation, Member>>> SqliteTxn::FindMembership
   return One<std::pair<Conversation, Member>>(s, [u](const Statement& s) {
     Conversation conv = ReadConversation(s);
     Member m = ReadMembership(s, conv.id, u, 9);
-    return std::make_pair(std::move(conv), std::move(m));
+    return std::make_pair(std::move(conv), m);
   });
 }
 
