@@ -726,6 +726,34 @@ class RawWebSocket:
             pass
 
 
+def rss_mb(pid):
+    """The resident set of process `pid`, in MiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def read_until_closed(sock, timeout=10.0):
+    """Everything the server sends on `sock` until it closes or resets it
+    (bounded by `timeout`; a server that neither answers nor closes fails)."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            break
+        except socket.timeout:
+            raise AssertionError("the server neither answered nor closed: " + repr(data[:200]))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
 def socket_closed_within(sock, timeout):
     """Reads (discarding) until the peer closes; returns seconds taken, or None if
     still open after timeout."""

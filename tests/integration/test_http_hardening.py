@@ -16,32 +16,6 @@ import natter_harness as h  # noqa: E402
 SANITIZER = os.environ.get("NATTER_SANITIZER", "")
 
 
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
-
-
-def read_until_closed(sock, timeout=10.0):
-    """Everything the server sends until it closes (bounded by `timeout`)."""
-    data = b""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sock.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            chunk = sock.recv(65536)
-        except (ConnectionResetError, BrokenPipeError):
-            break
-        except socket.timeout:
-            raise AssertionError("the server neither answered nor closed: " + repr(data[:200]))
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
 def status_of(response):
     return int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/1.1 ") else None
 
@@ -54,7 +28,7 @@ class HttpHardeningTest(h.ServerTestCase):
         # header never ends: `2;` then extension bytes, 48 MiB each. The
         # server must answer 413 and close, holding only a small bound.
         per_connection = 48 << 20
-        before = rss_mb(self.server.proc.pid)
+        before = h.rss_mb(self.server.proc.pid)
         results = []
 
         def attack():
@@ -71,7 +45,7 @@ class HttpHardeningTest(h.ServerTestCase):
                     except OSError:
                         break  # refused and closed: what this test wants
                     sent += len(block)
-                results.append((sent, read_until_closed(s)))
+                results.append((sent, h.read_until_closed(s)))
             finally:
                 s.close()
 
@@ -80,7 +54,7 @@ class HttpHardeningTest(h.ServerTestCase):
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads):
-            peak = max(peak, rss_mb(self.server.proc.pid))
+            peak = max(peak, h.rss_mb(self.server.proc.pid))
             time.sleep(0.05)
         for t in threads:
             t.join()
@@ -106,7 +80,7 @@ class HttpHardeningTest(h.ServerTestCase):
                 s.sendall(b" " * body_size)
             except OSError:
                 pass
-            response = read_until_closed(s)
+            response = h.read_until_closed(s)
         finally:
             s.close()
         self.assertEqual(status_of(response), 413, response[:200])
@@ -122,7 +96,7 @@ class HttpHardeningTest(h.ServerTestCase):
                 body = b"0\r\n\r\n" if encoding.endswith(b"chunked") else b""
                 s.sendall(b"POST /v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: " + encoding +
                           b"\r\nContent-Type: application/json\r\n\r\n" + body + smuggled)
-                response = read_until_closed(s)
+                response = h.read_until_closed(s)
             finally:
                 s.close()
             self.assertEqual(status_of(response), 400, (encoding, response[:300]))
@@ -133,7 +107,7 @@ class HttpHardeningTest(h.ServerTestCase):
         try:
             s.sendall(b"POST /v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n"
                       b"Connection: close\r\nContent-Type: application/json\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
-            response = read_until_closed(s)
+            response = h.read_until_closed(s)
         finally:
             s.close()
         self.assertEqual(status_of(response), 400, response[:300])  # the body is read: fields are missing

@@ -85,12 +85,6 @@ class SlowSocket(h.RawWebSocket):
         return frames, f"more than {max_frames} frames"
 
 
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 async def flood(client, cid, n, window=50, tag="f", on_progress=None):
@@ -141,11 +135,11 @@ class SlowButAliveTest(SlowBase):
         pid = self.server.proc.pid
         # Warm up (allocator, statements) before the baseline.
         await flood(S, g, 20, tag="warm")
-        base = rss_mb(pid)
+        base = h.rss_mb(pid)
         peak = [base]
         dropped_before = self.dropped()
-        seqs = await flood(S, g, 4000, on_progress=lambda i: peak.append(rss_mb(pid)))
-        peak.append(rss_mb(pid))
+        seqs = await flood(S, g, 4000, on_progress=lambda i: peak.append(h.rss_mb(pid)))
+        peak.append(h.rss_mb(pid))
         growth = max(peak) - base
         self.assertLess(growth, MAX_RSS_GROWTH_MB,
                         f"server RSS grew {growth:.1f} MB while a stalled reader was sent "
