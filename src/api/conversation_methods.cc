@@ -109,6 +109,7 @@ void Dispatcher::WriteConversation(const Caller& c, WriteKey key,
                                                  auto view =
                                                      std::make_shared<const chat::ConversationView>(std::move(*r));
                                                  turn.Then([this, view, origin, user, reply] {
+                                                   if (!Publishing()) return;
                                                    PublishConversation(*view, origin);
                                                    reply(json::value(ViewAnswer(*view, user)));
                                                  });

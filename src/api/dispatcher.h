@@ -9,6 +9,7 @@
 // in commit order, so callers not already on their own thread post it there.
 #pragma once
 
+#include <atomic>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
@@ -75,6 +76,12 @@ class Dispatcher {
  public:
   explicit Dispatcher(DispatcherDeps deps) : d_(deps) {}
 
+  // From now on the steps that follow a commit in commit order (publishing,
+  // and answers that wait for it) are dropped: the server is stopping and
+  // its broker and workers are about to go, while turns still queued on them
+  // may yet run.
+  void StopPublishing() { publishing_.store(false); }
+
   // Runs `method`'s row: refuses a caller it needs but does not have, reads
   // the params, runs the handler.
   void Call(const Method& method, const Caller& caller, const boost::json::object& params, Reply reply);
@@ -134,7 +141,11 @@ class Dispatcher {
   chat::Context ContextOf(const Caller& c) const { return chat::Context{c.user, d_.clock.NowMs()}; }
   static Executor& ExecutorOf(const Caller& c) { return *c.executor; }
 
+  // Whether a step taken in commit order still runs (StopPublishing).
+  bool Publishing() const { return publishing_.load(std::memory_order_acquire); }
+
   DispatcherDeps d_;
+  std::atomic<bool> publishing_{true};
 };
 
 }  // namespace natter::api

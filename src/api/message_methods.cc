@@ -51,7 +51,9 @@ void Dispatcher::SendMessage(const Caller& c, SendParams p, Reply reply) {
         reply(json::value(std::move(ack)));
         auto appended =
             std::make_shared<const chat::Appended>(chat::Appended{std::move(r->message), std::move(r->recipients)});
-        turn.Then([this, appended, origin] { PublishTimeline(*appended, origin); });
+        turn.Then([this, appended, origin] {
+          if (Publishing()) PublishTimeline(*appended, origin);
+        });
       });
 }
 
@@ -104,7 +106,9 @@ void Dispatcher::ChangeMessage(const Caller& c, ConversationId id,
                                          reply(json::value(std::move(answer)));
                                          if (r->recipients.empty()) return;  // nothing changed
                                          auto appended = std::make_shared<const chat::Appended>(std::move(*r));
-                                         turn.Then([this, appended, origin] { PublishTimeline(*appended, origin); });
+                                         turn.Then([this, appended, origin] {
+                                           if (Publishing()) PublishTimeline(*appended, origin);
+                                         });
                                        });
 }
 
@@ -138,7 +142,9 @@ void Dispatcher::MarkReceipt(const Caller& c, const MessageParams& p, std::optio
         event.recipients = ToRecipients(r->recipients);
         event.origin_connection = origin;
         auto shared = std::make_shared<Event>(std::move(event));
-        turn.Then([this, shared] { d_.broker.Publish(std::move(*shared)); });
+        turn.Then([this, shared] {
+          if (Publishing()) d_.broker.Publish(std::move(*shared));
+        });
       });
 }
 

@@ -1,7 +1,6 @@
 #include "gateway/http_session.h"
 
 #include <spdlog/spdlog.h>
-#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -127,7 +126,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     // Before authentication a body is a login, a registration or a refresh:
     // a small budget, so an anonymous client cannot make the server hold more.
-    if (BearerToken(head).empty()) {
+    // Only a token that verifies (HMAC and expiry, no store read) earns the
+    // larger one: any "Bearer x" must not.
+    std::string token = BearerToken(head);
+    if (token.empty() || !deps_.connection.accounts.Authenticate(token).ok()) {
       size_t limit = std::min(deps_.connection.options.max_http_body_bytes, kPublicBodyBytes);
       // A Content-Length was checked against the limit when the header was
       // parsed, before this one applied; chunks are checked as they come.
@@ -315,15 +317,21 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (ec) return;
     lowest.expires_after(std::chrono::seconds(2));
-    Linger(std::make_shared<std::array<char, 16 * 1024>>(), 0);
+    // What this session held for requests goes now, not after the linger.
+    buffer_.clear();
+    buffer_.shrink_to_fit();
+    req_ = {};
+    parser_.reset();
+    Linger(0);
   }
 
-  void Linger(std::shared_ptr<std::array<char, 16 * 1024>> scratch, size_t dropped) {
+  void Linger(size_t dropped) {
     if (dropped >= (size_t{1} << 20)) return;
+    // Into the worker's shared read buffer: what is read is dropped anyway.
     beast::get_lowest_layer(stream_).async_read_some(
-        boost::asio::buffer(*scratch),
-        [self = this->shared_from_this(), scratch, dropped](beast::error_code ec, size_t n) {
-          if (!ec) self->Linger(scratch, dropped + n);
+        boost::asio::buffer(worker_.read_buffer(), Worker::kReadBufferSize),
+        [self = this->shared_from_this(), dropped](beast::error_code ec, size_t n) {
+          if (!ec) self->Linger(dropped + n);
         });
   }
 

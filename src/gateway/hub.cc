@@ -1,5 +1,6 @@
 #include "gateway/hub.h"
 
+#include "common/guarded.h"
 #include "gateway/event_target.h"
 #include "gateway/worker.h"
 #include "gateway/ws/frame_writer.h"
@@ -37,16 +38,18 @@ void Hub::Deliver(const Event& event) {
 }
 
 void Hub::Drain(Worker& w, Inbox& inbox) {
-  for (;;) {
-    std::deque<Fanout> events;
-    {
-      MutexLock lock(inbox.mu);
-      if (inbox.events.empty()) {
-        inbox.draining = false;
-        return;
-      }
-      events.swap(inbox.events);
+  // One batch a turn, then back to the worker's loop (its sockets and timers
+  // wait meanwhile); the next batch is posted while the inbox is not empty.
+  std::deque<Fanout> events;
+  {
+    MutexLock lock(inbox.mu);
+    if (inbox.events.empty()) {
+      inbox.draining = false;
+      return;
     }
+    events.swap(inbox.events);
+  }
+  RunCatching("fan-out", [&] {
     for (Fanout& f : events) {
       for (const EventRecipient& r : *f.recipients) {
         const auto* conns = w.ConnectionsOf(r.user);
@@ -58,7 +61,9 @@ void Hub::Drain(Worker& w, Inbox& inbox) {
         }
       }
     }
-  }
+  });
+  // Still draining: events that came meanwhile (or none) get the next turn.
+  w.Post([this, &w, &inbox] { Drain(w, inbox); });
 }
 
 void Hub::EventsMayBeLost() {

@@ -153,7 +153,7 @@ void WsConnection::HandleText(std::string_view text) {
     return;
   }
   const api::Method* method = api::FindMethod(envelope->type);
-  if (authenticating_ || (!interest_ready_ && !(method && method->on_socket == api::OnSocket::kAuthenticate))) {
+  if (authenticating_ || !interest_ready_) {
     // Served once the token's session is checked (requests after an `auth`
     // frame are served as its user), and once the node receives the user's
     // events (an answer then means nothing sent to the user from now on can
@@ -244,7 +244,9 @@ void WsConnection::FinishAuth(const json::value& request_id, Result<auth::Access
   if (closed_ || closing_) return;
   if (!claims.ok()) {
     SendError(request_id, claims.error());
-    if (caller_.user == 0) {
+    // Storage that cannot answer now says nothing about the token: the client
+    // may send the same `auth` again (the auth timeout still applies).
+    if (caller_.user == 0 && claims.error().code != ErrorCode::kUnavailable) {
       Close(claims.error().code == ErrorCode::kTokenExpired ? ws::close_code::kTokenExpired
                                                             : ws::close_code::kUnauthorized,
             claims.error().message);

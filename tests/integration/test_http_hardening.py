@@ -85,6 +85,20 @@ class HttpHardeningTest(h.ServerTestCase):
             s.close()
         self.assertEqual(status_of(response), 413, response[:200])
         self.assertIn(b"too_large", response)
+        # Naming any bearer token does not buy the larger budget: only one
+        # that verifies does.
+        s = socket.create_connection((h.HOST, self.server.port), timeout=10)
+        try:
+            s.sendall(b"POST /v1/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer x\r\n"
+                      b"Content-Type: application/json\r\nContent-Length: " + str(body_size).encode() + b"\r\n\r\n")
+            try:
+                s.sendall(b" " * body_size)
+            except OSError:
+                pass
+            response = h.read_until_closed(s)
+        finally:
+            s.close()
+        self.assertEqual(status_of(response), 413, response[:200])
 
     def test_transfer_encoding_it_cannot_frame_is_refused_and_closed(self):
         # Each request carries a second, smuggled request after it. natterd
