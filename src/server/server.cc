@@ -232,6 +232,9 @@ void Server::Stop() {
   p.listener.reset();
   // Presence holds timers on worker 0: they go before the workers do.
   p.presence.reset();
+  // Commit turns still queued on the workers run their steps when the workers
+  // are destroyed below: those must not reach the broker, gone by then.
+  p.dispatcher->StopPublishing();
   // The broker's threads hand events to the workers: they end first.
   p.metrics.broker_connected = nullptr;
   p.broker.reset();
