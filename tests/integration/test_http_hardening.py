@@ -68,36 +68,30 @@ class HttpHardeningTest(h.ServerTestCase):
         status, _ = self.server.http("GET", "/healthz")
         self.assertEqual(status, 200)
 
+    def post_body(self, request_line, extra_headers, size):
+        """Sends a request with a `size`-byte body; returns what came back."""
+        s = socket.create_connection((h.HOST, self.server.port), timeout=10)
+        try:
+            s.sendall(request_line + b"\r\nHost: 127.0.0.1\r\n" + extra_headers +
+                      b"Content-Type: application/json\r\nContent-Length: " + str(size).encode() + b"\r\n\r\n")
+            try:
+                s.sendall(b" " * size)
+            except OSError:
+                pass  # refused and closed before the body was all sent
+            return h.read_until_closed(s)
+        finally:
+            s.close()
+
     def test_public_requests_get_a_small_body_budget(self):
         # Before authentication a body is a login or a registration: a few
         # hundred bytes. A large one is refused before it is read.
-        s = socket.create_connection((h.HOST, self.server.port), timeout=10)
-        try:
-            body_size = 32 * 1024  # under the general 64 KiB limit, over the public one
-            s.sendall(b"POST /v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                      b"Content-Length: " + str(body_size).encode() + b"\r\n\r\n")
-            try:
-                s.sendall(b" " * body_size)
-            except OSError:
-                pass
-            response = h.read_until_closed(s)
-        finally:
-            s.close()
+        body_size = 32 * 1024  # under the general 64 KiB limit, over the public one
+        response = self.post_body(b"POST /v1/auth/login HTTP/1.1", b"", body_size)
         self.assertEqual(status_of(response), 413, response[:200])
         self.assertIn(b"too_large", response)
         # Naming any bearer token does not buy the larger budget: only one
         # that verifies does.
-        s = socket.create_connection((h.HOST, self.server.port), timeout=10)
-        try:
-            s.sendall(b"POST /v1/conversations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer x\r\n"
-                      b"Content-Type: application/json\r\nContent-Length: " + str(body_size).encode() + b"\r\n\r\n")
-            try:
-                s.sendall(b" " * body_size)
-            except OSError:
-                pass
-            response = h.read_until_closed(s)
-        finally:
-            s.close()
+        response = self.post_body(b"POST /v1/conversations HTTP/1.1", b"Authorization: Bearer x\r\n", body_size)
         self.assertEqual(status_of(response), 413, response[:200])
 
     def test_transfer_encoding_it_cannot_frame_is_refused_and_closed(self):
