@@ -436,10 +436,13 @@ TEST_F(NatsBrokerTest, MembershipAnswerAfterTheBrokerIsGoneStillSaysReady) {
 TEST_F(NatsBrokerTest, OutageKeepsLocalDeliveryDropsRemoteAndRecovers) {
   auto a = MakeNode("a", {{1, {7}}});
   auto b = MakeNode("b", {{2, {7}}});
-  a->broker->UserOnline(1);
-  b->broker->UserOnline(2);
+  // Both nodes follow conversation 7 once UserOnline says ready (a barrier
+  // on the users' own subjects does not cover the conversation's).
+  std::atomic<int> ready{0};
+  a->broker->UserOnline(1, [&] { ++ready; });
+  b->broker->UserOnline(2, [&] { ++ready; });
+  ASSERT_TRUE(Eventually([&] { return ready.load() == 2; }));
   EXPECT_EQ(a->broker->State(), "connected");
-  Barrier(*b, *a, 1);
   a->broker->Publish(Timeline(7, 1, {1, 2}));
   ASSERT_TRUE(Eventually([&] { return b->sink.Count(7, 1) == 1; }));
   int lost_before = b->sink.lost();
