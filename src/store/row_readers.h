@@ -52,12 +52,6 @@ Conversation ReadConversation(const Row& r, int first = 0) {
   return c;
 }
 
-// The MEMBER_COLUMNS of `r`.
-template <class Row>
-Member ReadMember(const Row& r) {
-  return Member{r.Int(0), r.Int(1), ParseRole(r.Text(2)).value_or(Role::kReadOnly), r.Int(3), r.Int(4), r.Int(5)};
-}
-
 // The membership columns (role, joined_at, read_seq, delivered_seq) of `user`
 // in `conversation`, starting at column `first`.
 template <class Row>
@@ -65,6 +59,12 @@ Member ReadMembership(const Row& r, ConversationId conversation, UserId user, in
   return Member{
       conversation,    user, ParseRole(r.Text(first)).value_or(Role::kReadOnly), r.Int(first + 1), r.Int(first + 2),
       r.Int(first + 3)};
+}
+
+// The MEMBER_COLUMNS of `r`: its conversation and user, then a membership.
+template <class Row>
+Member ReadMember(const Row& r) {
+  return ReadMembership(r, r.Int(0), r.Int(1), 2);
 }
 
 // The MESSAGE_COLUMNS of `r`, starting at column `first`.
