@@ -17,11 +17,6 @@ case "$build_dir" in
     # library cannot be loaded into an interpreter without its runtime. The
     # release run covers it; sanitized natterd processes serve every other suite.
     excluded=(-E 'integration\.test_client$')
-    # Under TSan natterd is slow enough for test_slow_consumer's reader that never
-    # reads to meet the known defect of a slow consumer whose close frame cannot
-    # be written (closed without 4030: the hardening issue, item 15). Until that
-    # is fixed it runs in the release and ASan suites only.
-    case "$build_dir" in *tsan*) excluded=(-E 'integration\.(test_client|test_slow_consumer)$') ;; esac
     ;;
 esac
 cd "$build_dir"

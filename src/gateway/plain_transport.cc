@@ -1,5 +1,6 @@
 #include <boost/asio/write.hpp>
 
+#include "gateway/socket_buffers.h"
 #include "gateway/transport.h"
 
 namespace natter::gateway {
@@ -14,6 +15,7 @@ class PlainTransport final : public Transport {
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
     socket_.set_option(tcp::no_delay(true), ec);
+    BoundUnsentBytes(socket_);
   }
 
   void ReadSome(ReadHandler handler) override {
@@ -31,6 +33,8 @@ class PlainTransport final : public Transport {
     boost::asio::async_write(
         socket_, buffers, [handler = std::move(handler)](const boost::system::error_code& ec, size_t) { handler(ec); });
   }
+
+  void MakeRoomForLastFrames() override { gateway::MakeRoomForLastFrames(socket_); }
 
   void ShutdownSend() override {
     boost::system::error_code ec;

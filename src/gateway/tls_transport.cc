@@ -2,6 +2,8 @@
 
 #include <boost/asio/write.hpp>
 
+#include "gateway/socket_buffers.h"
+
 namespace natter::gateway {
 namespace {
 
@@ -11,7 +13,9 @@ class TlsTransport final : public Transport {
  public:
   explicit TlsTransport(TlsStream stream) : stream_(std::move(stream)) {
     boost::system::error_code ec;
-    boost::beast::get_lowest_layer(stream_).socket().set_option(boost::asio::ip::tcp::no_delay(true), ec);
+    auto& socket = boost::beast::get_lowest_layer(stream_).socket();
+    socket.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+    BoundUnsentBytes(socket);
   }
 
   void ReadSome(ReadHandler handler) override {
@@ -30,6 +34,10 @@ class TlsTransport final : public Transport {
     boost::asio::async_write(
         stream_, boost::asio::buffer(scratch_),
         [handler = std::move(handler)](const boost::system::error_code& ec, size_t) { handler(ec); });
+  }
+
+  void MakeRoomForLastFrames() override {
+    gateway::MakeRoomForLastFrames(boost::beast::get_lowest_layer(stream_).socket());
   }
 
   void ShutdownSend() override {

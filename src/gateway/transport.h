@@ -28,6 +28,9 @@ class Transport {
   virtual void ReadSome(ReadHandler handler) = 0;
   // Writes every buffer (one gathered write where the transport allows).
   virtual void Write(const std::vector<boost::asio::const_buffer>& buffers, WriteHandler handler) = 0;
+  // The connection ends: what is still to be written must fit in the
+  // kernel's buffers whether or not the peer reads (socket_buffers.h).
+  virtual void MakeRoomForLastFrames() = 0;
   virtual void ShutdownSend() = 0;
   virtual void Close() = 0;  // cancels pending operations
 };

@@ -32,7 +32,17 @@ std::shared_ptr<const std::string> TextFrame(const json::object& object) {
   return std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kText, json::serialize(object)));
 }
 
+// The notice a connection that falls behind gets: one frame for all.
+const std::shared_ptr<const std::string>& SlowConsumerNotice() {
+  static const auto frame = TextFrame({{"type", "resync"}, {"reason", "slow_consumer"}});
+  return frame;
+}
+
 constexpr size_t kMaxFramesPerWrite = 64;
+// What one write hands the kernel (or one larger frame): when the connection
+// ends, the rest of the write in flight must fit beside the last frames
+// (socket_buffers.h).
+constexpr size_t kMaxBytesPerWrite = 64 * 1024;
 constexpr int64_t kCloseLingerMs = 3000;
 // Publishing follows a commit by far less than this.
 constexpr int64_t kCoveredKeepMs = 10000;
@@ -71,7 +81,7 @@ void WsConnection::Start() {
   if (!leftover.empty()) Consume(leftover);
   // Even when those bytes ended in a close, keep reading: the peer's EOF (or
   // the linger timeout) is what tears the connection down.
-  if (!closed_) ReadMore();
+  if (!closed_ && !paused_) ReadMore();
 }
 
 void WsConnection::ReadMore() {
@@ -88,12 +98,20 @@ void WsConnection::OnRead(const boost::system::error_code& ec, std::string_view 
   // closes its side: closing first with unread input would reset the
   // connection and could destroy our close frame in the peer's buffer.
   if (!closing_) Consume(data);
-  if (!closed_) ReadMore();
+  if (!closed_ && !paused_) ReadMore();
 }
 
 bool WsConnection::Consume(std::string_view input) {
   ws::InboundMessage message;
   while (!closed_ && !closing_) {
+    if (OverBound()) {
+      // The client sends faster than it reads its answers (or than they are
+      // made): the rest waits here, the socket is not read, and TCP makes the
+      // client wait. Never more than one read's worth is kept.
+      paused_ = true;
+      stashed_.assign(input);
+      return true;
+    }
     switch (reader_.Next(input, message)) {
       case ws::MessageReader::State::kNeedMore:
         return true;
@@ -169,6 +187,23 @@ void WsConnection::HandleText(std::string_view text) {
   Serve(method, request, rid);
 }
 
+bool WsConnection::OverBound() const {
+  return queued_bytes_ >= deps_.options.send_queue_bytes || requests_in_flight_ >= kMaxRequestsInFlight;
+}
+
+bool WsConnection::Stalled() const {
+  return behind_ || (paused_ && queued_bytes_ >= deps_.options.send_queue_bytes);
+}
+
+void WsConnection::ResumeReading() {
+  if (!paused_ || closed_ || OverBound()) return;
+  paused_ = false;
+  std::string stashed = std::move(stashed_);
+  stashed_ = std::string();
+  if (!closing_ && !stashed.empty()) Consume(stashed);
+  if (!closed_ && !paused_) ReadMore();
+}
+
 void WsConnection::ServeWaiting() {
   while (!waiting_.empty() && interest_ready_ && !authenticating_ && !closed_ && !closing_) {
     json::value request = std::move(waiting_.front());
@@ -206,14 +241,19 @@ void WsConnection::Serve(const api::Method* method, const json::object& request,
   bool answer = !(method->rate == api::RateClass::kTyping && rid.is_null());
   auto self = shared_from_this();
   auto& ioc = worker_.context();
+  ++requests_in_flight_;
   deps_.dispatcher.Call(*method, caller_, request,
                         [self, &ioc, answer, rid = json::value(rid)](Result<json::value> result) mutable {
                           auto deliver = [self, answer, rid = std::move(rid), result = std::move(result)]() mutable {
-                            if (self->closed_ || self->closing_ || !answer) return;
-                            if (result.ok())
-                              self->SendResult(rid, std::move(*result));
-                            else
-                              self->SendError(rid, result.error());
+                            --self->requests_in_flight_;
+                            if (self->closed_ || self->closing_) return;
+                            if (answer) {
+                              if (result.ok())
+                                self->SendResult(rid, std::move(*result));
+                              else
+                                self->SendError(rid, result.error());
+                            }
+                            self->ResumeReading();
                           };
                           // Answered at once (ping, a bad field): in order with
                           // what this read goes on to answer. From a store
@@ -424,18 +464,22 @@ void WsConnection::TellToResync(const char* reason) { SendJson({{"type", "resync
 void WsConnection::FallBehind() {
   // Too far behind: drop queued events (not answers, not what is being
   // written) and tell the client to pull what it missed by sequence number.
+  size_t dropped = DropQueued(false);
+  deps_.metrics.deliveries_dropped.fetch_add(dropped + 1, std::memory_order_relaxed);
+  behind_ = true;
+  Queue(SlowConsumerNotice(), false);
+}
+
+size_t WsConnection::DropQueued(bool answers) {
   size_t dropped = 0;
   for (size_t i = queue_.size(); i > in_flight_; --i) {
     auto& out = queue_[i - 1];
-    if (!out.droppable) continue;
+    if (!out.droppable && (!answers || out.body == SlowConsumerNotice())) continue;
     queued_bytes_ -= out.size();
     queue_.erase(queue_.begin() + static_cast<long>(i - 1));
     ++dropped;
   }
-  deps_.metrics.deliveries_dropped.fetch_add(dropped + 1, std::memory_order_relaxed);
-  behind_ = true;
-  behind_since_ms_ = deps_.clock.SteadyMs();
-  SendJson({{"type", "resync"}, {"reason", "slow_consumer"}});
+  return dropped;
 }
 
 void WsConnection::Queue(std::shared_ptr<const std::string> frame, bool droppable) {
@@ -448,6 +492,7 @@ void WsConnection::Queue(std::shared_ptr<const std::string> frame, bool droppabl
 
 void WsConnection::QueueOutgoing(Outgoing out) {
   if (closing_ || closed_) return;
+  if (queue_.empty()) queue_moved_ms_ = deps_.clock.SteadyMs();
   queued_bytes_ += out.size();
   queue_.push_back(std::move(out));
   ScheduleFlush();
@@ -465,7 +510,11 @@ void WsConnection::ScheduleFlush() {
 
 void WsConnection::Flush() {
   if (closed_ || in_flight_ > 0 || queue_.empty()) return;
-  size_t n = std::min(queue_.size(), kMaxFramesPerWrite);
+  size_t n = 0;
+  for (size_t bytes = 0; n < std::min(queue_.size(), kMaxFramesPerWrite); ++n) {
+    bytes += queue_[n].size();
+    if (n > 0 && bytes > kMaxBytesPerWrite) break;
+  }
   // Heads and tails live inside queue entries, which move when the queue
   // grows during the write; the write reads copies that stay put until it ends.
   size_t spliced = 0;
@@ -497,7 +546,7 @@ void WsConnection::OnWritten(const boost::system::error_code& ec) {
   for (size_t i = 0; i < in_flight_; ++i) queued_bytes_ -= queue_[i].size();
   // Timeouts measure a peer that stopped reading, not one that reads slowly.
   int64_t now = deps_.clock.SteadyMs();
-  if (behind_) behind_since_ms_ = now;
+  queue_moved_ms_ = now;
   if (closing_) closing_since_ms_ = now;
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(in_flight_));
   in_flight_ = 0;
@@ -506,28 +555,35 @@ void WsConnection::OnWritten(const boost::system::error_code& ec) {
     write_scratch_ = {};
   }
   if (behind_ && queue_.empty()) behind_ = false;  // the notice is out; events may flow again
-  if (!queue_.empty()) return Flush();
-  if (closing_) {
+  if (!queue_.empty()) {
+    Flush();
+  } else if (closing_) {
     // Our close frame is written: half-close, and let the peer finish (its
     // EOF ends us in OnRead) or the tick end it.
     transport_->ShutdownSend();
   }
+  ResumeReading();
 }
 
 void WsConnection::Close(uint16_t code, std::string_view reason) {
   if (closing_ || closed_) return;
   // Queued events are dropped; answers already queued (such as the error that
   // explains this close) still go out before the close frame.
-  for (size_t i = queue_.size(); i > in_flight_; --i) {
-    if (!queue_[i - 1].droppable) continue;
-    queued_bytes_ -= queue_[i - 1].size();
-    queue_.erase(queue_.begin() + static_cast<long>(i - 1));
-  }
+  DropQueued(false);
   uint16_t wire_code = ws::IsValidCloseCodeOnWire(code) ? code : ws::close_code::kNormal;
+  // A peer that stopped reading still gets what is queued and the close frame
+  // when it reads again: it can tell why it was closed.
+  transport_->MakeRoomForLastFrames();
   Queue(std::make_shared<const std::string>(ws::EncodeCloseFrame(wire_code, reason)), false);
   closing_ = true;
   closing_since_ms_ = deps_.clock.SteadyMs();
   if (in_flight_ == 0) Flush();
+  if (paused_) {
+    // What the peer sends from now on is read and dropped (OnRead).
+    paused_ = false;
+    stashed_ = std::string();
+    ReadMore();
+  }
 }
 
 void WsConnection::OnTick() {
@@ -548,8 +604,11 @@ void WsConnection::OnTick() {
     return Close(ws::close_code::kTokenExpired, "token_expired");
   }
   if (covered_ && now_ms - covered_->since_ms > kCoveredKeepMs) covered_.reset();
-  if (behind_ && now_ms - behind_since_ms_ > o.slow_consumer_timeout_ms) {
-    // It was told to pull and has not drained its queue since: give up on it.
+  if (Stalled() && now_ms - queue_moved_ms_ > o.slow_consumer_timeout_ms) {
+    // It was told to pull, or its answers wait unread, and it has taken
+    // nothing since: give up on it. Answers not yet being written go too (the
+    // resync notice stays), so the last frames fit in what the kernel takes.
+    DropQueued(true);
     return Close(ws::close_code::kSlowConsumer, "too far behind; reconnect and sync");
   }
   int64_t quiet = now_ms - last_heard_ms_;

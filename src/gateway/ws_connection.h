@@ -95,7 +95,19 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
 
   void ReadMore();
   void OnRead(const boost::system::error_code& ec, std::string_view data);
-  bool Consume(std::string_view input);  // false when the connection is ending
+  // Runs the messages in `input` until the connection is over its bound;
+  // the rest waits in stashed_ and reading pauses. False when it is ending.
+  bool Consume(std::string_view input);
+  // Answers and events waiting to be written, or requests waiting for their
+  // answers, have reached this connection's bound: read no more for now.
+  bool OverBound() const;
+  // Behind, or over its bound with answers: waits for a peer that is not reading.
+  bool Stalled() const;
+  // Drops what is queued and not yet being written: events, and when
+  // `answers` answers too (never the resync notice). Returns how many went.
+  size_t DropQueued(bool answers);
+  // Called when an answer leaves the store or a write completes.
+  void ResumeReading();
   bool HandleFrame(ws::InboundMessage& message);
   void HandleText(std::string_view text);
   void HandleAuth(const boost::json::object& request, const boost::json::value& request_id);
@@ -143,7 +155,10 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   std::unique_ptr<Covered> covered_;  // set for a while after a catch-up
   std::vector<char> write_scratch_;   // spliced heads and tails of the write in flight
   size_t held_bytes_ = 0;
-  int64_t behind_since_ms_ = 0;
+  // When the write queue last moved (a write completed, or it was empty): a
+  // connection behind or over its bound that stays still past
+  // --slow-consumer-timeout-ms is closed.
+  int64_t queue_moved_ms_ = 0;
   int64_t closing_since_ms_ = 0;
   size_t queued_bytes_ = 0;
   size_t in_flight_ = 0;  // frames at the queue's front being written
@@ -152,6 +167,10 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   bool closing_ = false;  // a close frame is queued: send nothing more
   bool closed_ = false;   // socket closed, registry entries gone
   bool pinged_ = false;
+  bool paused_ = false;  // over its bound: the socket is not read (TCP backpressure)
+  std::string stashed_;  // read but not yet run while paused
+  size_t requests_in_flight_ = 0;  // dispatched, answer not yet back
+  static constexpr size_t kMaxRequestsInFlight = 16;
   bool syncing_ = false;  // a catch-up is running: events are held
   // Until the node receives the user's events, the auth answer and every
   // request wait, so a catch-up never misses what happens before live events

@@ -27,6 +27,7 @@ class RecordingTransport final : public Transport {
     for (const auto& b : buffers) written_->append(static_cast<const char*>(b.data()), b.size());
     handler({});
   }
+  void MakeRoomForLastFrames() override {}
   void ShutdownSend() override {}
   void Close() override { read_ = nullptr; }
   // The peer goes away: the pending read fails, the connection tears down

@@ -40,7 +40,7 @@ class SlowSocket(h.RawWebSocket):
     it chooses to."""
 
     def __init__(self, port, token, rcvbuf=4096, timeout=h.DEFAULT_TIMEOUT):
-        if SANITIZED:
+        if SANITIZED and rcvbuf is not None:  # None: the system's default buffers
             # A window of a few KB that closes while natterd runs slowly is reopened
             # by Linux one segment per delayed ACK: the kernel would set the pace.
             rcvbuf = max(rcvbuf, 8192)
@@ -255,6 +255,94 @@ class SlowConsumerClosedTest(SlowBase):
         frames, problem = late.read_until(lambda f: f.get("type") == "message", max_frames=50, timeout=10)
         self.assertIsNone(problem, problem)
         self.assertEqual(frames[-1]["message"]["text"], "after")
+
+
+class SlowConsumerToldTest(SlowBase):
+    """A client that stops reading altogether, long enough for every TCP buffer
+    between it and natterd to fill: when it reads again, it finds the events
+    that were already on their way, then the resync notice, then close 4030 -
+    it can tell it was too slow, not merely cut off."""
+    server_args = ("--slow-consumer-timeout-ms", "1500")
+
+    async def test_stalled_reader_with_full_buffers_reads_notice_and_4030(self):
+        sender, stuck = self.server.new_user("snd"), self.server.new_user("stuck")
+        S = await self.ws(sender, keep_events=False)
+        g = (await S.call("conversations.create", kind="group", title="busy", members=[stuck.id]))["id"]
+        # Default socket buffers, never read: 900 x 15 KB is far more than the
+        # kernel buffers of both ends hold, so natterd's writes block.
+        never = SlowSocket(self.server.port, stuck.token, rcvbuf=None)
+        self.raws.append(never)
+        await flood(S, g, 900)
+        self.assertGreater(self.dropped(), 0, "the stuck reader never fell behind")
+        # Past the timeout and the close linger (3 s) with nothing read.
+        await asyncio.sleep(1.5 + 3.0 + 2.0)
+        frames, problem = never.read_until(lambda f: False, max_frames=5000, timeout=20)
+        self.assertIsNone(problem, f"{problem} after {[f.get('type') for f in frames[-3:]]}")
+        self.assertEqual(never.closed_with and never.closed_with[0], 4030, f"closed with {never.closed_with}")
+        self.assertEqual(frames[-1], {"type": "resync", "reason": "slow_consumer"})
+
+
+class UnreadAnswersTest(SlowBase):
+    """Clients that ask and never read their answers: each connection holds at
+    most --send-queue-bytes of answers and events plus the answers to 16
+    requests; past that natterd stops reading it (the client's sends block),
+    so memory stays bounded, others are served meanwhile, and a connection
+    that stays so past --slow-consumer-timeout-ms is closed with 4030."""
+    queue_bytes = 1 << 20
+    server_args = ("--slow-consumer-timeout-ms", "2000")
+    MAX_GROWTH_MB = 40 if not SANITIZED else 120
+
+    async def test_history_requests_never_read_hold_bounded_memory_then_4030(self):
+        asker, other = self.server.new_user("ask"), self.server.new_user("other")
+        A = await self.ws(asker, keep_events=False)
+        g = (await A.call("conversations.create", kind="group", title="long", members=[other.id]))["id"]
+        for i in range(100):  # one history page: about 200 KB
+            await A.call("messages.send", conversation_id=g, client_msg_id=f"h{i}", text="h" * 2000)
+        polite = await self.ws(other, keep_events=False)
+        pid = self.server.proc.pid
+        before = h.rss_mb(pid)
+        peak = [before]
+        socks = [SlowSocket(self.server.port, asker.token, rcvbuf=None) for _ in range(3)]
+        self.raws.extend(socks)
+        blocked = [False] * len(socks)
+        stop = time.monotonic() + 6
+
+        def ask(k, sock):
+            # A small send buffer: once natterd stops reading, sends block at once.
+            sock.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16384)
+            sock.sock.settimeout(0.5)
+            n = 0
+            while time.monotonic() < stop:
+                try:
+                    sock.send_json({"type": "messages.history", "id": n, "conversation_id": g, "limit": 100})
+                except (socket.timeout, BlockingIOError):
+                    blocked[k] = True  # natterd stopped reading: a partial frame ends this sender
+                    return
+                n += 1
+
+        threads = [threading.Thread(target=ask, args=(k, sk), daemon=True) for k, sk in enumerate(socks)]
+        for t in threads:
+            t.start()
+        slowest = 0.0
+        while any(t.is_alive() for t in threads):
+            peak.append(h.rss_mb(pid))
+            t0 = time.monotonic()
+            await polite.call("ping")  # others are served meanwhile
+            slowest = max(slowest, time.monotonic() - t0)
+            await asyncio.sleep(0.2)
+        peak.append(h.rss_mb(pid))
+        self.assertTrue(all(blocked), f"natterd kept reading a client that reads nothing: {blocked}")
+        self.assertLess(max(peak) - before, self.MAX_GROWTH_MB,
+                        f"RSS grew from {before:.0f} to {max(peak):.0f} MiB")
+        self.assertLess(slowest, 2.0 * (3 if SANITIZED else 1), "a polite client waited")
+        # Past the timeout and the close linger: each reads answers, then 4030.
+        await asyncio.sleep(2.0 + 3.0 + 1.0)
+        for sock in socks:
+            frames, problem = sock.read_until(lambda f: False, max_frames=10000, timeout=20)
+            self.assertIsNone(problem, f"{problem} after {[f.get('type') for f in frames[-3:]]}")
+            self.assertEqual(sock.closed_with and sock.closed_with[0], 4030, f"closed with {sock.closed_with}")
+            self.assertTrue(frames and all(f["type"] == "result" for f in frames), [f.get("type") for f in frames])
+        self.assertEqual(await polite.call("ping"), {"pong": True})
 
 
 class SlowButKeepingUpTest(SlowBase):
