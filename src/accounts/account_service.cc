@@ -1,5 +1,7 @@
 #include "accounts/account_service.h"
 
+#include <atomic>
+
 #include "auth/refresh_token.h"
 #include "chat/text_rules.h"
 
@@ -13,12 +15,47 @@ Error Busy() { return Unavailable("server is busy, retry shortly"); }
 constexpr int64_t kKnownSessionMs = 60'000;
 constexpr size_t kMaxKnownSessions = 100'000;
 Error BadCredentials() { return Unauthorized("wrong handle or password"); }
+// Password hashing refused: one address has its share waiting, or all do.
+Error Refused(FairPool::Submitted why) {
+  if (why == FairPool::Submitted::kKeyFull) {
+    return RateLimited("too many logins and registrations in progress from this address; wait for them");
+  }
+  return Busy();
+}
+// A reserved login attempt. One that ends without a verdict (storage failed,
+// no room to hash, a task dropped at shutdown or by a throw) gives its place
+// back when the last copy goes.
+class ReservedAttempt {
+ public:
+  ReservedAttempt(LoginThrottle& throttle, const Clock& clock, std::string account, std::string address,
+                  LoginThrottle::Reservation held)
+      : throttle_(throttle), clock_(clock), account_(std::move(account)), address_(std::move(address)), held_(held) {}
+  ~ReservedAttempt() { End(LoginThrottle::Outcome::kUndecided); }
+  ReservedAttempt(const ReservedAttempt&) = delete;
+  ReservedAttempt& operator=(const ReservedAttempt&) = delete;
+
+  void End(LoginThrottle::Outcome outcome) {
+    if (ended_.exchange(true)) return;
+    throttle_.Finish(account_, address_, held_, outcome, clock_.NowMs());
+  }
+
+ private:
+  LoginThrottle& throttle_;
+  const Clock& clock_;
+  const std::string account_;
+  const std::string address_;
+  const LoginThrottle::Reservation held_;
+  std::atomic<bool> ended_{false};
+};
+
+// Hashes waiting per client address; beyond, that address is told to wait.
+constexpr size_t kHashesQueuedPerAddress = 8;
 }  // namespace
 
 AccountService::AccountService(Store& store, ThreadPool& hash_pool, const auth::AccessTokenCodec& tokens,
                                IdGenerator& ids, const Clock& clock, AccountOptions options)
     : store_(store),
-      hash_pool_(hash_pool),
+      hashing_(hash_pool, kHashesQueuedPerAddress),
       tokens_(tokens),
       ids_(ids),
       clock_(clock),
@@ -28,12 +65,12 @@ AccountService::AccountService(Store& store, ThreadPool& hash_pool, const auth::
   if (dummy.ok()) dummy_hash_ = *dummy;
 }
 
-void AccountService::Register(Executor& ex, std::string handle, std::string password,
+void AccountService::Register(Executor& ex, std::string handle, std::string password, const std::string& address,
                               std::function<void(Result<User>)> done) {
   if (auto st = chat::CheckHandle(handle); !st.ok()) return done(st.take_error());
   if (auto st = auth::CheckPasswordPolicy(password); !st.ok()) return done(st.take_error());
-  bool queued =
-      hash_pool_.Submit([this, &ex, handle = std::move(handle), password = std::move(password), done]() mutable {
+  auto queued =
+      hashing_.Submit(address, [this, &ex, handle = std::move(handle), password = std::move(password), done]() mutable {
         auto hash = auth::HashPassword(password, options_.password_params);
         if (!hash.ok()) return done(hash.take_error());
         User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
@@ -45,7 +82,7 @@ void AccountService::Register(Executor& ex, std::string handle, std::string pass
             },
             std::move(done));
       });
-  if (!queued) done(Busy());
+  if (queued != FairPool::Submitted::kQueued) done(Refused(queued));
 }
 
 void AccountService::Login(Executor& ex, const std::string& handle, std::string password, std::string device,
@@ -57,25 +94,29 @@ void AccountService::Login(Executor& ex, const std::string& handle, std::string 
   std::string account_key = "h:";
   for (char c : handle) account_key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::string address_key = "a:" + address;
-  if (!throttle_.Allowed(account_key, now) || !throttle_.Allowed(address_key, now)) {
+  // The attempt is counted from here, before its password is checked, so a
+  // burst of guesses at once is refused like the same guesses one by one.
+  LoginThrottle::Reservation held;
+  if (!throttle_.Reserve(account_key, address_key, now, held)) {
     return done(RateLimited("too many failed logins; wait and try again"));
   }
+  auto attempt = std::make_shared<ReservedAttempt>(throttle_, clock_, account_key, address_key, held);
   store_.ReadAccountsResult<std::optional<User>>(
       ex, [handle](AccountsTxn& txn) { return txn.FindUserByHandle(handle); },
       [=, this, &ex, password = std::move(password),
        device = std::move(device)](Result<std::optional<User>> found) mutable {
-        if (!found.ok()) return done(found.take_error());
-        bool queued = hash_pool_.Submit([=, this, &ex, user = std::move(*found)]() mutable {
+        if (!found.ok()) {
+          return done(found.take_error());  // the attempt gives its place back
+        }
+        // Hashing is shared fairly between addresses: a flood from one
+        // waits behind itself, not in front of everyone else's logins.
+        auto queued = hashing_.Submit(address, [=, this, &ex, user = std::move(*found)]() mutable {
           bool good = auth::VerifyPassword(user ? user->password_hash : dummy_hash_, password) && user;
-          if (!good) {
-            throttle_.RecordFailure(account_key, clock_.NowMs());
-            throttle_.RecordFailure(address_key, clock_.NowMs());
-            return done(BadCredentials());
-          }
-          throttle_.RecordSuccess(account_key);
+          attempt->End(good ? LoginThrottle::Outcome::kSucceeded : LoginThrottle::Outcome::kFailed);
+          if (!good) return done(BadCredentials());
           StartSession(ex, *user, std::move(device), std::move(done));
         });
-        if (!queued) done(Busy());
+        if (queued != FairPool::Submitted::kQueued) done(Refused(queued));
       });
 }
 

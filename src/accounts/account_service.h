@@ -13,6 +13,7 @@
 #include "auth/password_hasher.h"
 #include "common/id_generator.h"
 #include "common/mutex.h"
+#include "common/fair_pool.h"
 #include "common/thread_pool.h"
 #include "natter/clock.h"
 #include "store/store.h"
@@ -38,7 +39,9 @@ class AccountService {
   AccountService(Store& store, ThreadPool& hash_pool, const auth::AccessTokenCodec& tokens, IdGenerator& ids,
                  const Clock& clock, AccountOptions options);
 
-  void Register(Executor& ex, std::string handle, std::string password, std::function<void(Result<User>)> done);
+  // `address`: the client's, for its fair share of password hashing.
+  void Register(Executor& ex, std::string handle, std::string password, const std::string& address,
+                std::function<void(Result<User>)> done);
   void Login(Executor& ex, const std::string& handle, std::string password, std::string device,
              const std::string& address, std::function<void(Result<LoginResult>)> done);
   // Rotates the refresh token. Presenting a token that was already used means
@@ -74,7 +77,7 @@ class AccountService {
   LoginResult Issue(UserId user, SessionId session, std::string refresh_token) const;
 
   Store& store_;
-  ThreadPool& hash_pool_;
+  FairPool hashing_;  // password hashing, shared fairly between client addresses
   const auth::AccessTokenCodec& tokens_;
   IdGenerator& ids_;
   const Clock& clock_;

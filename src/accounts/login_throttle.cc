@@ -5,37 +5,63 @@ namespace natter::accounts {
 LoginThrottle::LoginThrottle(int max_failures, int64_t window_ms, size_t max_keys)
     : max_failures_(max_failures), window_ms_(window_ms), max_keys_(max_keys) {}
 
-bool LoginThrottle::Allowed(const std::string& key, int64_t now_ms) {
-  MutexLock lock(mu_);
+LoginThrottle::Entry* LoginThrottle::Find(const std::string& key, int64_t now_ms) {
   auto it = entries_.find(key);
-  if (it == entries_.end()) return true;
-  if (now_ms - it->second.window_start >= window_ms_) {
-    entries_.erase(it);
-    return true;
-  }
-  return it->second.failures < max_failures_;
-}
-
-void LoginThrottle::RecordFailure(const std::string& key, int64_t now_ms) {
-  MutexLock lock(mu_);
-  if (entries_.size() >= max_keys_) EvictExpired(now_ms);
-  if (entries_.size() >= max_keys_) return;  // bounded memory beats perfect accounting
-  auto& e = entries_[key];
-  if (e.failures == 0 || now_ms - e.window_start >= window_ms_) {
+  if (it == entries_.end()) return nullptr;
+  Entry& e = it->second;
+  if (now_ms - e.window_start >= window_ms_) {
     e.failures = 0;
     e.window_start = now_ms;
   }
-  ++e.failures;
+  return &e;
 }
 
-void LoginThrottle::RecordSuccess(const std::string& key) {
+bool LoginThrottle::Reserve(const std::string& account, const std::string& address, int64_t now_ms,
+                            Reservation& held) {
   MutexLock lock(mu_);
-  entries_.erase(key);
+  for (const std::string* key : {&account, &address}) {
+    const Entry* e = Find(*key, now_ms);
+    if (e && e->failures + e->in_flight >= max_failures_) return false;
+  }
+  held.account = Hold(account, now_ms);
+  held.address = Hold(address, now_ms);
+  return true;
 }
 
-void LoginThrottle::EvictExpired(int64_t now_ms) {
+bool LoginThrottle::Hold(const std::string& key, int64_t now_ms) {
+  Entry* e = Find(key, now_ms);
+  if (!e) {
+    if (entries_.size() >= max_keys_) EvictIdle(now_ms);
+    if (entries_.size() >= max_keys_) return false;
+    e = &entries_[key];
+    e->window_start = now_ms;
+  }
+  ++e->in_flight;
+  return true;
+}
+
+void LoginThrottle::Finish(const std::string& account, const std::string& address, const Reservation& held,
+                           Outcome outcome, int64_t now_ms) {
+  MutexLock lock(mu_);
+  bool failed = outcome == Outcome::kFailed;
+  if (held.account) Release(account, failed, outcome == Outcome::kSucceeded, now_ms);
+  if (held.address) Release(address, failed, false, now_ms);
+}
+
+void LoginThrottle::Release(const std::string& key, bool failed, bool clear, int64_t now_ms) {
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  Entry* e = Find(key, now_ms);
+  --e->in_flight;
+  if (failed) ++e->failures;
+  if (clear) e->failures = 0;
+  if (e->failures == 0 && e->in_flight == 0) entries_.erase(it);
+}
+
+void LoginThrottle::EvictIdle(int64_t now_ms) {
   for (auto it = entries_.begin(); it != entries_.end();) {
-    if (now_ms - it->second.window_start >= window_ms_)
+    const Entry& e = it->second;
+    if (e.in_flight == 0 && now_ms - e.window_start >= window_ms_)
       it = entries_.erase(it);
     else
       ++it;

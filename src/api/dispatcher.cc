@@ -57,7 +57,7 @@ void Dispatcher::Call(const Method& method, const Caller& caller, const json::ob
 }
 
 void Dispatcher::Register(const Caller& c, RegisterParams p, Reply reply) {
-  d_.accounts.Register(ExecutorOf(c), std::move(p.handle), std::move(p.password),
+  d_.accounts.Register(ExecutorOf(c), std::move(p.handle), std::move(p.password), c.address,
                        Respond<User>(std::move(reply), [](const User& u) { return ToJson(u); }));
 }
 

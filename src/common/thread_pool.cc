@@ -7,7 +7,7 @@
 namespace natter {
 
 ThreadPool::ThreadPool(std::string name, int threads, size_t max_queued)
-    : name_(std::move(name)), max_queued_(max_queued) {
+    : name_(std::move(name)), max_queued_(max_queued), thread_count_(static_cast<size_t>(threads)) {
   for (int i = 0; i < threads; ++i) {
     threads_.emplace_back([this] { Run(); });
     pthread_setname_np(threads_.back().native_handle(), name_.substr(0, 15).c_str());

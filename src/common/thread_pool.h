@@ -25,12 +25,15 @@ class ThreadPool {
   // Returns false (and drops `task`) when the queue is full or the pool is stopping.
   bool Submit(std::function<void()> task);
   void Stop();
+  size_t threads() const { return thread_count_; }
+  size_t max_queued() const { return max_queued_; }
 
  private:
   void Run();
 
   const std::string name_;
   const size_t max_queued_;
+  const size_t thread_count_;
   Mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
