@@ -16,8 +16,7 @@ LoginThrottle::Entry* LoginThrottle::Find(const std::string& key, int64_t now_ms
   return &e;
 }
 
-bool LoginThrottle::Reserve(const std::string& account, const std::string& address, int64_t now_ms,
-                            Reservation& held) {
+bool LoginThrottle::Reserve(const std::string& account, const std::string& address, int64_t now_ms, Reservation& held) {
   MutexLock lock(mu_);
   for (const std::string* key : {&account, &address}) {
     const Entry* e = Find(*key, now_ms);

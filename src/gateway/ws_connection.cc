@@ -191,9 +191,7 @@ bool WsConnection::OverBound() const {
   return queued_bytes_ >= deps_.options.send_queue_bytes || requests_in_flight_ >= kMaxRequestsInFlight;
 }
 
-bool WsConnection::Stalled() const {
-  return behind_ || (paused_ && queued_bytes_ >= deps_.options.send_queue_bytes);
-}
+bool WsConnection::Stalled() const { return behind_ || (paused_ && queued_bytes_ >= deps_.options.send_queue_bytes); }
 
 void WsConnection::ResumeReading() {
   if (!paused_ || closed_ || OverBound()) return;

@@ -167,8 +167,8 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   bool closing_ = false;  // a close frame is queued: send nothing more
   bool closed_ = false;   // socket closed, registry entries gone
   bool pinged_ = false;
-  bool paused_ = false;  // over its bound: the socket is not read (TCP backpressure)
-  std::string stashed_;  // read but not yet run while paused
+  bool paused_ = false;            // over its bound: the socket is not read (TCP backpressure)
+  std::string stashed_;            // read but not yet run while paused
   size_t requests_in_flight_ = 0;  // dispatched, answer not yet back
   static constexpr size_t kMaxRequestsInFlight = 16;
   bool syncing_ = false;  // a catch-up is running: events are held

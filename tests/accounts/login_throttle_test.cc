@@ -17,7 +17,7 @@ bool Attempt(LoginThrottle& t, const std::string& account, const std::string& ad
 TEST(LoginThrottle, RefusesAfterTooManyFailuresUntilTheWindowPasses) {
   LoginThrottle t(3, 1000);
   for (int i = 0; i < 3; ++i) EXPECT_TRUE(Attempt(t, "h:k", "a:1", 100, Outcome::kFailed));
-  EXPECT_FALSE(Attempt(t, "h:k", "a:2", 200, Outcome::kFailed));     // the account is used up
+  EXPECT_FALSE(Attempt(t, "h:k", "a:2", 200, Outcome::kFailed));      // the account is used up
   EXPECT_FALSE(Attempt(t, "h:other", "a:1", 200, Outcome::kFailed));  // and so is the address
   EXPECT_TRUE(Attempt(t, "h:other", "a:2", 200, Outcome::kFailed));
   EXPECT_TRUE(Attempt(t, "h:k", "a:1", 1100, Outcome::kFailed));
@@ -48,7 +48,7 @@ TEST(LoginThrottle, SuccessClearsTheAccountNotTheAddress) {
   EXPECT_TRUE(Attempt(t, "h:y", "a:1", 0, Outcome::kFailed));
   EXPECT_FALSE(Attempt(t, "h:z", "a:1", 0, Outcome::kFailed));  // a:1 kept its first failure
   EXPECT_TRUE(Attempt(t, "h:k", "a:8", 0, Outcome::kFailed));
-  EXPECT_TRUE(Attempt(t, "h:k", "a:9", 0, Outcome::kFailed));   // h:k's first failure was cleared
+  EXPECT_TRUE(Attempt(t, "h:k", "a:9", 0, Outcome::kFailed));  // h:k's first failure was cleared
   EXPECT_FALSE(Attempt(t, "h:k", "a:7", 0, Outcome::kFailed));
 }
 

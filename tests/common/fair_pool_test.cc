@@ -43,7 +43,12 @@ TEST(FairPoolTest, AKeyWithMuchQueuedDoesNotStandInFrontOfAnother) {
   ThreadPool pool("fair-test", 1, 64);
   FairPool fair(pool, 16);
   Gate gate;
-  ASSERT_EQ(fair.Submit("flood", [&] { gate.Wait(); gate.Ran("flood0"); }), FairPool::Submitted::kQueued);
+  ASSERT_EQ(fair.Submit("flood",
+                        [&] {
+                          gate.Wait();
+                          gate.Ran("flood0");
+                        }),
+            FairPool::Submitted::kQueued);
   for (int i = 1; i < 10; ++i) {
     ASSERT_EQ(fair.Submit("flood", [&, i] { gate.Ran("flood" + std::to_string(i)); }), FairPool::Submitted::kQueued);
   }
