@@ -194,6 +194,8 @@ SigningKey KeyRing::GenerateKey() { return {ToHex(RandomBytes(kKidRandomBytes)),
 
 KeyRing KeyRing::LoadOrCreate(const std::string& dir) { return LoadOrCreateFile(dir + "/" + kKeyFileName); }
 
+bool KeyRing::ExistsIn(const std::string& dir) { return std::filesystem::exists(dir + "/" + kKeyFileName); }
+
 KeyRing KeyRing::LoadOrCreateFile(const std::string& path) {
   EnsureSodiumInitialized();
   const std::string dir = std::filesystem::path(path).parent_path().string();

@@ -50,6 +50,8 @@ class KeyRing {
   static KeyRing LoadOrCreate(const std::string& dir);
   // The same for a key file anywhere (a cluster's nodes share one ring).
   static KeyRing LoadOrCreateFile(const std::string& path);
+  // Whether LoadOrCreate(dir) would load keys made before.
+  static bool ExistsIn(const std::string& dir);
 
  private:
   std::vector<SigningKey> keys_;

@@ -190,6 +190,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void Dispatch(const RouteMatch& route, const api::Caller& caller) {
+    // The budgets a WebSocket connection has, here per user (or, without a
+    // token, per address): a new connection per request gains nothing.
+    auto& limiter = deps_.connection.limiter;
+    int64_t now_us = deps_.connection.clock.SteadyMs() * 1000;
+    if (!limiter.TakeHttp(caller.user, caller.address, now_us)) {
+      return SendError(RateLimited(caller.user != 0 ? "too many requests; slow down"
+                                                    : "too many requests from this address; slow down"),
+                       req_.version(), req_.keep_alive());
+    }
+    if (route.method->rate == api::RateClass::kTyping && !limiter.TakeHttpTyping(caller.user, now_us)) {
+      return SendError(RateLimited("typing notices are limited; send one every few seconds"), req_.version(),
+                       req_.keep_alive());
+    }
     auto self = this->shared_from_this();
     auto& ioc = worker_.context();
     deps_.connection.dispatcher.Call(

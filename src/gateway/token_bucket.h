@@ -1,5 +1,5 @@
 // A token bucket: `rate` requests a second on average, `burst` at once.
-// Not thread-safe: one per connection, used on its thread.
+// Not thread-safe: one per connection, used on its thread (or under a lock).
 #pragma once
 
 #include <algorithm>
@@ -18,6 +18,9 @@ class TokenBucket {
     tokens_ -= 1;
     return true;
   }
+
+  // Back to a full bucket by `now_us`: as if never used.
+  bool Refilled(int64_t now_us) const { return tokens_ + (now_us - last_us_) * rate_ / 1e6 >= burst_; }
 
  private:
   double rate_;

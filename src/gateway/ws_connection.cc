@@ -166,11 +166,19 @@ void WsConnection::HandleText(std::string_view text) {
   }
   json::value& parsed = envelope->request;
   const json::object& request = parsed.get_object();
-  if (!bucket_.TryTake(NowUs())) {
+  const api::Method* method = api::FindMethod(envelope->type);
+  int64_t now_us = NowUs();
+  if (!bucket_.TryTake(now_us)) {
     SendError(rid, RateLimited("too many requests on this connection; slow down"));
     return;
   }
-  const api::Method* method = api::FindMethod(envelope->type);
+  // Before `auth`, what a connection asks (a login, a registration) is paid
+  // for by its address too, as over HTTP: reconnecting gains nothing.
+  bool authenticates = method && method->on_socket == api::OnSocket::kAuthenticate;
+  if (caller_.user == 0 && !authenticates && !deps_.limiter.TakeAnonymous(caller_.address, now_us)) {
+    SendError(rid, RateLimited("too many requests from this address; slow down"));
+    return;
+  }
   if (authenticating_ || !interest_ready_) {
     // Served once the token's session is checked (requests after an `auth`
     // frame are served as its user), and once the node receives the user's

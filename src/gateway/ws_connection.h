@@ -23,6 +23,7 @@
 #include "auth/access_token.h"
 #include "gateway/event_target.h"
 #include "gateway/gateway_options.h"
+#include "gateway/request_limiter.h"
 #include "gateway/token_bucket.h"
 #include "gateway/transport.h"
 #include "gateway/worker.h"
@@ -45,6 +46,7 @@ struct ConnectionDeps {
   ops::Metrics& metrics;
   const GatewayOptions& options;
   const Clock& clock;                             // steady time for timeouts; wall time for token expiry
+  RequestLimiter& limiter;                        // budgets across connections: per user, per address
   presence::PresenceService* presence = nullptr;  // told when a user's connections come and go
 };
 

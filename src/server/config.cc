@@ -72,6 +72,8 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "allow-minimal-passwords", c.allow_minimal_passwords,
           "Allow --password-profile minimal on an address other hosts can reach (tests only)");
   Setting(app, f, "hash-threads", c.hash_threads, "Threads for password hashing");
+  Setting(app, f, "create-database", c.create_database,
+          "Start with a new, empty database although the data directory holds signing keys (its database was lost)");
   Setting(app, f, "max-login-failures", c.max_login_failures,
           "Failed logins per account and per address in 15 minutes before logins are refused");
   Setting(app, f, "max-frame-bytes", g.max_frame_bytes, "Largest WebSocket message accepted, after inflation");

@@ -13,6 +13,7 @@ namespace natter::server {
 
 struct Config {
   std::string data_dir = "./natter-data";
+  bool create_database = false;  // start empty although the data directory shows one was there
   std::string log_level = "info";
   bool log_json = false;
   std::string password_profile = "interactive";  // or "minimal" (tests only: fast, weak)

@@ -98,6 +98,7 @@ struct Server::Parts {
   std::unique_ptr<ThreadPool> hash_pool;
   std::unique_ptr<accounts::AccountService> accounts;
   ops::Metrics metrics;
+  std::unique_ptr<gateway::RequestLimiter> limiter;
   std::vector<std::unique_ptr<gateway::Worker>> workers;
   std::unique_ptr<gateway::Hub> hub;
   std::unique_ptr<NodeSink> sink;
@@ -122,7 +123,17 @@ uint16_t Server::Start() {
   p.ids = std::make_unique<IdGenerator>(p.clock, config_.node_id);
   config_.gateway.node_id = config_.node_id;
   if (config_.postgres.empty()) {
-    p.store = OpenSqliteStore(SqliteOptions{(std::filesystem::path(config_.data_dir) / "natter.db").string()});
+    std::filesystem::path db = std::filesystem::path(config_.data_dir) / "natter.db";
+    // Signing keys without a database: the database was there and is gone
+    // (deleted, a volume not mounted). Starting empty would look healthy and
+    // lose every account and message: only the operator may choose that.
+    if (config_.jwt_keys.empty() && auth::KeyRing::ExistsIn(config_.data_dir) && !std::filesystem::exists(db) &&
+        !config_.create_database) {
+      throw std::runtime_error("the data directory " + config_.data_dir +
+                               " holds signing keys but no natter.db: its database is missing (deleted, moved, or a "
+                               "volume not mounted?). Restore it, or pass --create-database to start with an empty one");
+    }
+    p.store = OpenSqliteStore(SqliteOptions{db.string()});
   } else {
     PostgresOptions options;
     options.instances = config_.postgres;
@@ -172,8 +183,10 @@ uint16_t Server::Start() {
   p.presence->ForgetStoredConnections();
   p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
       *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get()});
+  p.limiter = std::make_unique<gateway::RequestLimiter>(config_.gateway);
   p.http_deps = std::make_unique<gateway::HttpDeps>(gateway::HttpDeps{
-      gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock, p.presence.get()},
+      gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock, *p.limiter,
+                              p.presence.get()},
       // Not ready while stopping or starting, or while the store cannot write.
       [&p] { return p.ready.load() && p.store->WriteTrouble().empty(); }, nullptr});
   if (!config_.nats.empty() || !config_.postgres.empty()) {

@@ -54,7 +54,7 @@ class WsConnectionClockTest : public ::testing::Test {
     accounts = std::make_unique<accounts::AccountService>(*store, pool, tokens, ids, clock, accounts::AccountOptions{});
     dispatcher = std::make_unique<api::Dispatcher>(
         api::DispatcherDeps{*store, *broker, *accounts, ids, clock, limits, metrics, keys, nullptr});
-    deps = std::make_unique<ConnectionDeps>(ConnectionDeps{*dispatcher, *accounts, metrics, options, clock, nullptr});
+    deps = std::make_unique<ConnectionDeps>(ConnectionDeps{*dispatcher, *accounts, metrics, options, clock, limiter, nullptr});
   }
   ~WsConnectionClockTest() override {
     if (transport) transport->Hangup();
@@ -81,6 +81,7 @@ class WsConnectionClockTest : public ::testing::Test {
   chat::ChatLimits limits;
   ops::Metrics metrics;
   GatewayOptions options;
+  RequestLimiter limiter{options};
   NullSink sink;
   std::unique_ptr<Store> store;
   std::unique_ptr<Broker> broker;

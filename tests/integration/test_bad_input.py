@@ -907,6 +907,86 @@ class RequestRateTest(h.AsyncTestCase):
             await y.close()
 
 
+class HttpRequestRateTest(h.AsyncTestCase):
+    """HTTP has the budgets a WebSocket connection has (--requests-per-second
+    2, --request-burst 5): per user however many connections it opens, per
+    address for requests without a token (and for WebSocket requests before
+    `auth`), and typing notices per user. Each case uses addresses of its own."""
+    timeout = 60
+    RATE, BURST = 2, 5
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = h.Natterd("--requests-per-second", str(cls.RATE), "--request-burst", str(cls.BURST),
+                               name="httprate").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def user(self, handle, source):
+        password = f"{handle}-secret-pw"
+        status, body = self.server.register(handle, password, source=source)
+        self.assertEqual(status, 200, body)
+        status, body = self.server.login(handle, password, source=source)
+        self.assertEqual(status, 200, body)
+        return body["user_id"], body["access_token"]
+
+    async def test_sends_over_http_are_limited_per_user(self):
+        me, token = self.user("hsender", "127.0.2.1")
+        peer, _ = self.user("hpeer", "127.0.2.2")
+        status, conv = self.server.http("POST", "/v1/conversations", {"kind": "direct", "peer_id": peer}, token=token)
+        self.assertEqual(status, 200, conv)
+        started = time.monotonic()
+        results = []
+        for i in range(20):  # a new connection each time: no socket to hold a budget
+            results.append(self.server.http("POST", f"/v1/conversations/{conv['id']}/messages",
+                                            {"client_msg_id": f"h{i}", "text": f"over http {i}"}, token=token))
+        elapsed = time.monotonic() - started
+        accepted = [body for status, body in results if status == 200]
+        limited = [(status, body) for status, body in results if status != 200]
+        self.assertTrue(limited, results)
+        for status, body in limited:
+            self.assertEqual((status, h.error_of(body)[0]), (429, "rate_limited"), body)
+        # The conversation create took one token of the burst.
+        self.assertLessEqual(len(accepted), self.BURST + self.RATE * elapsed, (len(accepted), elapsed))
+        # Only the accepted sends were stored.
+        await asyncio.sleep(1.0)
+        status, page = self.server.http("GET", f"/v1/conversations/{conv['id']}/messages", token=token)
+        self.assertEqual(status, 200, page)
+        self.assertEqual(sorted(m["client_msg_id"] for m in page["messages"]),
+                         sorted(b["client_msg_id"] for b in accepted))
+
+    async def test_requests_without_a_token_are_limited_per_address(self):
+        # Refreshes with a made-up token: no login limit is involved, each costs a store read.
+        def refresh(source):
+            return self.server.http("POST", "/v1/auth/refresh", {"refresh_token": "r" * 43}, source=source)[0]
+
+        results = [refresh("127.0.2.3") for _ in range(12)]
+        self.assertEqual(results[:self.BURST], [401] * self.BURST)
+        self.assertIn(429, results[self.BURST:])
+        # Another address has its own budget.
+        self.assertEqual(refresh("127.0.2.4"), 401)
+        # A WebSocket opened from the limited address before `auth` pays there too.
+        raw = RawWebSocket(self.server.port, source="127.0.2.3")
+        try:
+            raw.send_json({"type": "auth.refresh", "id": 1, "refresh_token": "r" * 43})
+            frame = raw.recv_json()
+            self.assertEqual((frame["type"], frame["code"]), ("error", "rate_limited"), frame)
+        finally:
+            raw.close()
+
+    async def test_typing_over_http_is_limited_per_user(self):
+        me, token = self.user("htyper", "127.0.2.5")
+        peer, _ = self.user("htpeer", "127.0.2.6")
+        status, conv = self.server.http("POST", "/v1/conversations", {"kind": "direct", "peer_id": peer}, token=token)
+        self.assertEqual(status, 200, conv)
+        statuses = [self.server.http("POST", f"/v1/conversations/{conv['id']}/typing", token=token)[0]
+                    for _ in range(4)]
+        self.assertEqual(statuses[:3], [200, 200, 200])  # the typing burst
+        self.assertEqual(statuses[3], 429)
+
+
 class LoginThrottleTest(h.AsyncTestCase):
     """--max-login-failures 3. Distinct loopback source addresses stand for
     distinct clients (the throttle counts per account and per address)."""

@@ -341,7 +341,9 @@ class UnreadAnswersTest(SlowBase):
             frames, problem = sock.read_until(lambda f: False, max_frames=10000, timeout=20)
             self.assertIsNone(problem, f"{problem} after {[f.get('type') for f in frames[-3:]]}")
             self.assertEqual(sock.closed_with and sock.closed_with[0], 4030, f"closed with {sock.closed_with}")
-            self.assertTrue(frames and all(f["type"] == "result" for f in frames), [f.get("type") for f in frames])
+            kinds = {f.get("type") for f in frames}
+            self.assertIn("result", kinds)
+            self.assertNotIn("error", kinds)  # nothing was refused: the client was made to wait
         self.assertEqual(await polite.call("ping"), {"pong": True})
 
 

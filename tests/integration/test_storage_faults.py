@@ -119,5 +119,67 @@ class StorageFaultTest(h.AsyncTestCase):
         self.assertEqual(stored, sorted(acked))
 
 
+class DeletedDatabaseTest(h.AsyncTestCase):
+    """The database files are deleted while natterd runs (an operator's slip, a
+    cleanup job): SQLite goes on writing into the unlinked files, so natterd
+    must notice (the file's link is gone) and stop acknowledging writes, say so
+    in /readyz and its log, and refuse to start afresh over signing keys
+    without a database unless told to."""
+    timeout = 90
+
+    def setUp(self):
+        self.server = h.Natterd(name="deleted-db").start()
+
+    def tearDown(self):
+        self.server.close()
+
+    def send(self, token, cid, i):
+        return self.server.http("POST", f"/v1/conversations/{cid}/messages",
+                                {"client_msg_id": f"d{i}", "text": f"message {i}"}, token=token)
+
+    async def test_deleted_database_stops_writes_and_blocks_a_fresh_start(self):
+        a, b = self.server.new_user("del"), self.server.new_user("del")
+        status, conv = self.server.http("POST", "/v1/conversations", {"kind": "direct", "peer_id": b.id},
+                                        token=a.token)
+        self.assertEqual(status, 200, conv)
+        for i in range(3):
+            self.assertEqual(self.send(a.token, conv["id"], i)[0], 200)
+        data = os.path.join(self.server.data_dir, "data")
+        for suffix in ("", "-wal", "-shm"):
+            os.unlink(os.path.join(data, "natter.db" + suffix))
+        # From the first write after the deletion, nothing is acknowledged.
+        for i in range(3, 8):
+            status, body = self.send(a.token, conv["id"], i)
+            self.assertEqual((status, h.error_of(body)[0]), (503, "unavailable"), body)
+        status, text = self.server.text("/readyz")
+        self.assertEqual(status, 503, text)
+        self.assertIn("store: storage unavailable: the database file was deleted or replaced", text)
+        self.assertIn("was deleted or replaced while open", self.server.log_text())
+        self.assertEqual(self.server.stop(), 0)
+        # Keys without a database: refused, with what to do.
+        with self.assertRaises(RuntimeError) as refused:
+            self.server.start()
+        self.assertIn("holds signing keys but no natter.db", str(refused.exception))
+        self.assertIn("--create-database", str(refused.exception))
+        self.assertFalse(os.path.exists(os.path.join(data, "natter.db")))
+        # The operator chooses to start empty.
+        self.server.args.append("--create-database")
+        self.server.start()
+        self.assertEqual(self.server.text("/readyz")[0], 200)
+        status, _ = self.server.login(a.handle, a.password)
+        self.assertEqual(status, 401)  # the accounts went with the database
+
+    async def test_readyz_notices_a_deleted_database_without_writes(self):
+        data = os.path.join(self.server.data_dir, "data")
+        self.assertEqual(self.server.text("/readyz")[0], 200)
+        os.unlink(os.path.join(data, "natter.db"))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.server.text("/readyz")[0] == 200:
+            time.sleep(0.1)
+        status, text = self.server.text("/readyz")
+        self.assertEqual(status, 503, text)
+        self.assertIn("deleted or replaced", text)
+
+
 if __name__ == "__main__":
     h.main()

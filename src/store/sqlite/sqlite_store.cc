@@ -1,6 +1,7 @@
 // The embedded store: SQLite in WAL mode, one writer thread that commits
 // queued writes in groups (many operations, one transaction, one fsync), and
 // reader threads with their own read-only connections.
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -97,10 +98,11 @@ class SqliteStore final : public Store {
   // SQLite's side of group commit (store/group_commit.h) on the writer connection.
   class Backend {
    public:
-    explicit Backend(Database& db) : db_(db), txn_(db) {}
+    Backend(SqliteStore& store, Database& db) : store_(store), db_(db), txn_(db) {}
 
     Status Begin(const std::vector<QueuedWrite>&) {
       aborted_ = false;
+      if (store_.Gone(db_)) return GoneError();
       return Logged("begin", db_.Exec("BEGIN IMMEDIATE"));
     }
 
@@ -121,7 +123,13 @@ class SqliteStore final : public Store {
     // A failure may also have ended the transaction itself (disk full, I/O
     // error): what remains of the batch must not run outside one.
     bool Usable() { return !aborted_ && !sqlite3_get_autocommit(db_.handle()); }
-    Status Commit() { return Logged("commit", db_.Exec("COMMIT")); }
+    Status Commit() {
+      Status st = Logged("commit", db_.Exec("COMMIT"));
+      // Committed into a file that was deleted meanwhile is not durable:
+      // checked after the commit and before anyone is told it succeeded.
+      if (st.ok() && store_.Gone(db_)) return GoneError();
+      return st;
+    }
     void Rollback() {
       if (!sqlite3_get_autocommit(db_.handle())) (void)db_.Exec("ROLLBACK");
     }
@@ -133,15 +141,37 @@ class SqliteStore final : public Store {
       return st;
     }
 
+    SqliteStore& store_;
     Database& db_;
     sqlite::SqliteTxn txn_;
     bool aborted_ = false;
   };
 
+  static Error GoneError() { return Unavailable("storage unavailable: the database file was deleted or replaced"); }
+
+  // Whether the database file was unlinked or replaced while open (SQLite's
+  // SQLITE_FCNTL_HAS_MOVED: its link is gone, or the path names another
+  // file). Writes would go on succeeding into a file nobody opens again, and
+  // the next start would find an empty database: from then on every write is
+  // refused, /readyz says so, until the file is restored and natterd restarts.
+  bool Gone(Database& db) {
+    if (gone_.load(std::memory_order_relaxed)) return true;
+    int moved = 0;
+    if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK || !moved) return false;
+    if (!gone_.exchange(true)) {
+      spdlog::critical("store: {} was deleted or replaced while open; writes are refused from now on. Restore the "
+                       "file (or move it back) and restart natterd",
+                       options_.path);
+      ReportBatch(GoneError());
+    }
+    return true;
+  }
+
   void WriterLoop() {
-    Backend backend(*writer_db_);
+    Backend backend(*this, *writer_db_);
+    // Once the file is gone, that (not the batch's generic failure) is why.
     RunGroupCommit(writes_, static_cast<size_t>(options_.max_batch), 1, backend, *commit_order_,
-                   [this](const Status& outcome) { ReportBatch(outcome); });
+                   [this](const Status& outcome) { ReportBatch(gone_.load() ? Status(GoneError()) : outcome); });
   }
 
   // Copies committed WAL pages into the database file every half second, beside
@@ -157,9 +187,11 @@ class SqliteStore final : public Store {
           break;
         }
       }
+      // Also noticed when nothing is written: /readyz tells at once.
+      if (Gone(db)) continue;
       (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
     }
-    (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    if (!Gone(db)) (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
   }
 
   void ReaderLoop(Database& db) {
@@ -183,6 +215,7 @@ class SqliteStore final : public Store {
   std::unique_ptr<Database> writer_db_;
   WorkQueue<QueuedWrite> writes_;
   std::shared_ptr<CommitOrder> commit_order_ = std::make_shared<CommitOrder>();
+  std::atomic<bool> gone_{false};  // see Gone()
   WorkQueue<QueuedRead> reads_;
   Mutex mu_;  // for the checkpointer's wait
   std::condition_variable checkpoint_cv_;
