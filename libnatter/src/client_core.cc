@@ -466,12 +466,33 @@ void ClientCore::OnFrame(const Json& frame) {
                         Int(frame, "read_seq"), true);
   }
   if (type == "conversation") {
+    // New to us: all of it (its members unless large). Known: what changed.
     const Json& c = frame.at("conversation").as_object();
+    int64_t id = Int(c, "id");
+    const auto* changed = frame.if_contains("members_changed");
+    const auto* removed = frame.if_contains("members_removed");
+    if (removed && removed->is_array()) {
+      for (const auto& u : removed->as_array()) {
+        if (u.is_int64() && u.get_int64() == user_id_) {  // we were removed, or left
+          store_->RemoveConversation(id);
+          return Emit({{"@type", "conversation_removed"}, {"conversation_id", id}});
+        }
+      }
+    }
     store_->UpsertConversation(c, "");
     if (auto* members = c.if_contains("members"); members && members->is_array()) {
-      store_->ReplaceMembers(Int(c, "id"), members->as_array());
+      store_->ReplaceMembers(id, members->as_array());
     }
-    return Emit({{"@type", "conversation"}, {"conversation", c}});
+    Json event{{"@type", "conversation"}, {"conversation", c}};
+    if (changed && changed->is_array()) {
+      store_->UpsertMembers(id, changed->as_array());
+      event["members_changed"] = *changed;
+    }
+    if (removed && removed->is_array()) {
+      store_->RemoveMembers(id, removed->as_array());
+      event["members_removed"] = *removed;
+    }
+    return Emit(event);
   }
   if (type == "sync.conversation") {
     const Json& d = frame.at("data").as_object();

@@ -277,6 +277,10 @@ void LocalStore::ReplaceMembers(int64_t conversation_id, const json::array& memb
   auto clear = db_->Prepare("UPDATE receipts SET role = '' WHERE conversation_id = ?");
   clear.Bind(1, conversation_id);
   Check(clear.Run());
+  UpsertMembers(conversation_id, members);
+}
+
+void LocalStore::UpsertMembers(int64_t conversation_id, const json::array& members) {
   for (const auto& m : members) {
     const json::object& o = m.as_object();
     auto s = db_->Prepare(
@@ -288,6 +292,14 @@ void LocalStore::ReplaceMembers(int64_t conversation_id, const json::array& memb
         .Bind(3, Int(o, "delivered_seq"))
         .Bind(4, Int(o, "read_seq"))
         .Bind(5, Str(o, "role"));
+    Check(s.Run());
+  }
+}
+
+void LocalStore::RemoveMembers(int64_t conversation_id, const json::array& user_ids) {
+  for (const auto& u : user_ids) {
+    auto s = db_->Prepare("UPDATE receipts SET role = '' WHERE conversation_id = ? AND user_id = ?");
+    s.Bind(1, conversation_id).Bind(2, u.to_number<int64_t>());
     Check(s.Run());
   }
 }

@@ -51,6 +51,9 @@ class LocalStore {
   void SetReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read);
   // The members as the server last listed them (roles and watermarks).
   void ReplaceMembers(int64_t conversation_id, const boost::json::array& members);
+  // A change to the list: members added or with a new role; users gone.
+  void UpsertMembers(int64_t conversation_id, const boost::json::array& members);
+  void RemoveMembers(int64_t conversation_id, const boost::json::array& user_ids);
   boost::json::array Members(int64_t conversation_id);
   // The highest delivered and read watermark of anyone but `me`.
   std::pair<int64_t, int64_t> OthersWatermarks(int64_t conversation_id, int64_t me);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <memory>
+#include <unordered_set>
 
 #include "api/answers.h"
 #include "api/json_views.h"
@@ -100,16 +101,34 @@ void Dispatcher::GetUser(const Caller& c, UserLookupParams p, Reply reply) {
 void Dispatcher::Ping(const Caller&, NoParams, Reply reply) { reply(json::value(json::object{{"pong", true}})); }
 
 void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_t origin) {
-  // The conversation's new state first: in a cluster it is what makes a new
-  // member's node listen to the conversation, so the events that follow reach
-  // them there too.
-  if (!view.notified.empty()) {
+  // Who just joined gets the whole conversation, first: in a cluster that
+  // frame is what makes a new member's node listen to the conversation, so the
+  // events that follow reach them there too. Who knew it gets what changed:
+  // a change in a 1,000-member group sends each member one member, not 1,000.
+  std::unordered_set<UserId> joined(view.joined.begin(), view.joined.end());
+  std::vector<chat::Recipient> whole, changed;
+  for (const auto& r : view.notified) (joined.contains(r.user) ? whole : changed).push_back(r);
+  auto publish = [&](json::object frame, const std::vector<chat::Recipient>& to) {
+    if (to.empty()) return;
     Event event;
-    event.payload = Frame({{"type", "conversation"}, {"conversation", ToJson(view)}});
-    event.recipients = ToRecipients(view.notified);
+    event.payload = Frame(frame);
+    event.recipients = ToRecipients(to);
     event.origin_connection = origin;
     d_.broker.Publish(std::move(event));
+  };
+  // A large conversation's member list is read on request (conversations.get), never pushed.
+  publish({{"type", "conversation"}, {"conversation", view.conversation.large ? ToJson(view.conversation) : ToJson(view)}},
+          whole);
+  json::object change{{"type", "conversation"}, {"conversation", ToJson(view.conversation)}};
+  if (!view.members_changed.empty()) {
+    json::array members;
+    for (const auto& m : view.members_changed) members.push_back(ToJson(m));
+    change["members_changed"] = std::move(members);
   }
+  if (!view.members_removed.empty()) {
+    change["members_removed"] = json::array(view.members_removed.begin(), view.members_removed.end());
+  }
+  publish(std::move(change), changed);
   for (const auto& appended : view.events) PublishTimeline(appended, origin, /*to_each_recipient=*/true);
 }
 

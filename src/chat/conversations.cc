@@ -26,16 +26,32 @@ Result<ConversationView> View(ConversationTxn& txn, ConversationId id) {
   NATTER_TRY(auto conversation, txn.FindConversation(id));
   if (!conversation) return NotFound("conversation not found");
   NATTER_TRY(auto members, txn.ListMembers(id));
-  return ConversationView{std::move(*conversation), std::move(members), {}, {}};
+  ConversationView view;
+  view.conversation = std::move(*conversation);
+  view.members = std::move(members);
+  return view;
 }
 
+// What a change did to the member list.
+struct MemberChange {
+  std::vector<Member> changed;  // new members (who also join) or new roles
+  std::vector<UserId> removed;
+  bool added = false;  // `changed` holds new members
+};
+
 // The view after a change, with the events it appended; everyone who is (or
-// just was) a member hears of the new state.
+// just was) a member hears of the new state: new members all of it, the
+// others what changed.
 Result<ConversationView> ViewAfter(ConversationTxn& txn, ConversationId id, std::vector<Appended> events,
-                                   UserId removed = 0) {
+                                   MemberChange change = {}) {
   NATTER_TRY(auto view, View(txn, id));
   for (const auto& m : view.members) view.notified.push_back(Recipient{m.user_id, 0});
-  if (removed != 0) view.notified.push_back(Recipient{removed, 0});
+  for (UserId u : change.removed) view.notified.push_back(Recipient{u, 0});
+  if (change.added) {
+    for (const auto& m : change.changed) view.joined.push_back(m.user_id);
+  }
+  view.members_changed = std::move(change.changed);
+  view.members_removed = std::move(change.removed);
   view.events = std::move(events);
   return view;
 }
@@ -58,6 +74,7 @@ Result<ConversationView> Created(ConversationTxn& txn, const ChatLimits& limits,
   for (const auto& m : view.members) users.push_back(m.user_id);
   NATTER_TRY(auto pts, LogForUsers(txn, limits, users, id, 0));
   for (size_t i = 0; i < users.size(); ++i) view.notified.push_back(Recipient{users[i], pts[i]});
+  view.joined = std::move(users);
   return view;
 }
 
@@ -157,14 +174,18 @@ Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, co
     conversation.large = true;
   }
   std::vector<Appended> events;
+  MemberChange change;
+  change.added = true;
   for (UserId u : to_add) {
     NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
-    NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{id, u, role, ctx.now_ms, 0, 0}));
+    Member member{id, u, role, ctx.now_ms, 0, 0};
+    NATTER_RETURN_IF_ERROR(txn.InsertMember(member));
     NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(EventKind::kMemberJoined, ctx.caller, u), ctx.now_ms,
                                    limits));
     events.push_back(std::move(e));
+    change.changed.push_back(member);
   }
-  return ViewAfter(txn, id, std::move(events));
+  return ViewAfter(txn, id, std::move(events), std::move(change));
 }
 
 Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
@@ -190,7 +211,9 @@ Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, 
   NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(kind, ctx.caller, user), ctx.now_ms, limits, user));
   std::vector<Appended> events;
   events.push_back(std::move(e));
-  return ViewAfter(txn, id, std::move(events), user);
+  MemberChange change;
+  change.removed.push_back(user);
+  return ViewAfter(txn, id, std::move(events), std::move(change));
 }
 
 Result<ConversationView> ChangeRole(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
@@ -203,7 +226,10 @@ Result<ConversationView> ChangeRole(ConversationTxn& txn, const Context& ctx, co
     return Forbidden("your role may not change this member's role");
   }
   std::vector<Appended> events;
+  MemberChange change;
   NATTER_RETURN_IF_ERROR(txn.UpdateRole(id, user, role));
+  target->role = role;
+  change.changed.push_back(*target);
   NATTER_TRY(auto e, AppendEvent(txn, conversation,
                                  SystemEvent(EventKind::kRoleChanged, ctx.caller, user, std::string(RoleName(role))),
                                  ctx.now_ms, limits));
@@ -216,8 +242,10 @@ Result<ConversationView> ChangeRole(ConversationTxn& txn, const Context& ctx, co
                                                      std::string(RoleName(Role::kAdmin))),
                                          ctx.now_ms, limits));
     events.push_back(std::move(demoted));
+    me.role = Role::kAdmin;
+    change.changed.push_back(me);
   }
-  return ViewAfter(txn, id, std::move(events));
+  return ViewAfter(txn, id, std::move(events), std::move(change));
 }
 
 Result<ConversationView> Rename(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,

@@ -31,6 +31,12 @@ struct ConversationView {
   // Who gets the conversation's new state, with the pts of the log entry the
   // change made for them (0: none). Empty for reads.
   std::vector<Recipient> notified;
+  // Of those, who learns of the conversation by this change (created, added):
+  // they get all of it. The others knew it and get only what changed, so a
+  // change in a large group never sends every member the whole list.
+  std::vector<UserId> joined;
+  std::vector<Member> members_changed;  // added, or with a new role
+  std::vector<UserId> members_removed;  // removed, or left
 };
 
 // The key that makes a direct chat unique: its two users, lower id first.

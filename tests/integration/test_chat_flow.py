@@ -3,6 +3,7 @@ channels, membership and role rules, live delivery, conversation lists with
 unread counts, history paging, replies, health and metrics, clean shutdown."""
 
 import asyncio
+import json
 import os
 import sys
 import time
@@ -191,10 +192,12 @@ class GroupAndChannelTest(ChatTestBase):
 
         added = await a.call("members.add", conversation_id=cid, user_ids=[carol.id])
         self.assertEqual(roles(added)[carol.id], "member")
-        ev = await c.event("conversation", timeout=5)
+        ev = await c.event("conversation", timeout=5)  # carol is new to it: all of it
         self.assertIn(carol.id, roles(ev["conversation"]))
         self.assertEqual((await c.call("conversations.get", conversation_id=cid))["id"], cid)
-        await b.event("conversation", timeout=5)  # bob hears about the change too
+        ev = await b.event("conversation", timeout=5)  # bob knew it: what changed
+        self.assertNotIn("members", ev["conversation"])
+        self.assertEqual([(m["user_id"], m["role"]) for m in ev["members_changed"]], [(carol.id, "member")])
 
         renamed = await a.call("conversations.rename", conversation_id=cid, title="Team 2")
         self.assertEqual(renamed["title"], "Team 2")
@@ -204,6 +207,9 @@ class GroupAndChannelTest(ChatTestBase):
 
         promoted = await a.call("members.set_role", conversation_id=cid, user_id=bob.id, role="admin")
         self.assertEqual(roles(promoted)[bob.id], "admin")
+        for other in (b, c):
+            ev = await other.event("conversation", timeout=5)
+            self.assertEqual([(m["user_id"], m["role"]) for m in ev["members_changed"]], [(bob.id, "admin")])
         # An admin cannot grant a role as high as their own, but may add members.
         await self.expect_error(b, "forbidden", "members.add", conversation_id=cid,
                                 user_ids=[dave.id], role="admin")
@@ -220,7 +226,8 @@ class GroupAndChannelTest(ChatTestBase):
         without_dave = await b.call("members.remove", conversation_id=cid, user_id=dave.id)
         self.assertNotIn(dave.id, roles(without_dave))
         ev = await d.event("conversation", timeout=5)
-        self.assertNotIn(dave.id, roles(ev["conversation"]))
+        self.assertEqual(ev["members_removed"], [dave.id])  # dave learns he is out
+        self.assertNotIn("members", ev["conversation"])
         await self.expect_error(d, "not_found", "conversations.get", conversation_id=cid)
         await self.expect_error(d, "not_found", "messages.send", conversation_id=cid,
                                 client_msg_id="x", text="let me in")
@@ -457,6 +464,50 @@ class ListsAndHistoryTest(ChatTestBase):
         history = (await a.call("messages.history", conversation_id=cid))["messages"]
         self.assertEqual([(m["seq"], m.get("reply_to")) for m in history], [(1, None), (2, 1)])
         await a.expect_no_event("message", within=0.3)
+
+
+class MembershipChangesTest(ChatTestBase):
+    """A membership change sends members what changed, not the member list: in
+    a big group every add or remove used to push the whole list to every
+    member (a few KB of requests became hundreds of MB on the wire)."""
+    server_args = ("--requests-per-second", "100000", "--request-burst", "100000")
+    timeout = 120
+
+    async def test_changes_in_a_big_group_send_the_change_not_the_list(self):
+        owner = self.server.new_user("big")
+        members = [self.server.new_user("bm") for _ in range(90)]  # a group, not yet large
+        newcomers = [self.server.new_user("bn") for _ in range(3)]
+        g = (await (await self.ws(owner)).call("conversations.create", kind="group", title="big",
+                                               members=[u.id for u in members]))["id"]
+        online = [await self.ws(u) for u in members[:5]]
+        joiner = await self.ws(newcomers[0])
+        o = await self.ws(owner)
+        await o.call("members.add", conversation_id=g, user_ids=[newcomers[0].id])
+        await o.call("members.remove", conversation_id=g, user_id=members[-1].id)
+        await o.call("members.set_role", conversation_id=g, user_id=members[0].id, role="admin")
+        for c in online:
+            added, removed, promoted = [await c.event("conversation", timeout=5) for _ in range(3)]
+            for ev in (added, removed, promoted):
+                self.assertFalse("members" in ev["conversation"], "the whole member list was pushed again")
+                self.assertLess(len(json.dumps(ev)), 1000, ev)
+            self.assertEqual([m["user_id"] for m in added["members_changed"]], [newcomers[0].id])
+            self.assertEqual(removed["members_removed"], [members[-1].id])
+            self.assertEqual([(m["user_id"], m["role"]) for m in promoted["members_changed"]],
+                             [(members[0].id, "admin")])
+        # The newcomer learns the whole conversation once, with its members.
+        ev = await joiner.event("conversation", timeout=5)
+        self.assertEqual(len(ev["conversation"]["members"]), 92)
+
+        # Past the large threshold (100 members) nobody is pushed the list, not
+        # even a new member: it reads it when it wants it.
+        late = await self.ws(newcomers[1])
+        await o.call("members.add", conversation_id=g, user_ids=[u.id for u in newcomers[1:]] +
+                     [self.server.new_user("bx").id for _ in range(10)])
+        ev = await late.event("conversation", timeout=5)
+        self.assertTrue(ev["conversation"]["large"])
+        self.assertFalse("members" in ev["conversation"], "a large conversation's list was pushed")
+        got = await late.call("conversations.get", conversation_id=g)
+        self.assertEqual(len(got["members"]), 103)
 
 
 class OpsTest(ChatTestBase):
