@@ -267,6 +267,39 @@ class ClientTest(h.unittest.TestCase):
         self.assertEqual(texts, server_order)
         self.assertEqual(bob.call({"@type": "logout"})["@type"], "result")
 
+    def test_membership_changes_reach_the_local_store(self):
+        """Members who knew a group hear what changed, not the list: the local
+        member list follows, and a member removed drops the conversation."""
+        for who in ("alice", "carol"):
+            self.cli(who, "register", who, f"password-{who}")
+        bob = CApiClient(self.server, os.path.join(self.dir, "bob-members"))
+        self.to_close.append(bob)
+        bob.wait(lambda e: e["@type"] == "auth_state" and e["state"] == "logged_out", what="logged_out state")
+        self.assertEqual(bob.call({"@type": "register", "handle": "bob", "password": "password-bob"})["@type"],
+                         "result")
+        self.assertEqual(bob.call({"@type": "login", "handle": "bob", "password": "password-bob"})["@type"], "result")
+        bob.wait(lambda e: e["@type"] == "sync_done", what="sync_done")
+        self.cli("alice", "login", "alice", "password-alice")
+        group = self.cli_json("alice", "create-group", "team", "bob")["id"]
+        bob.wait(lambda e: e["@type"] == "conversation" and e["conversation"]["id"] == group, what="the group")
+        self.cli("alice", "add-members", str(group), "carol")
+        ev = bob.wait(lambda e: e["@type"] == "conversation" and "members_changed" in e, what="carol added")
+        self.assertNotIn("members", ev["conversation"])
+        members = bob.call({"@type": "get_members", "conversation_id": group})["members"]
+        self.assertEqual(len(members), 3)
+        # alice removes bob (through the HTTP API): bob's client drops the group.
+        status, login = h.http_request(self.server.port, "POST", "/v1/auth/login",
+                                       body={"handle": "alice", "password": "password-alice"})
+        self.assertEqual(status, 200, login)
+        bob_id = next(m["user_id"] for m in members if m["role"] == "member" and
+                      m["user_id"] not in (ev["members_changed"][0]["user_id"],))
+        status, body = h.http_request(self.server.port, "DELETE", f"/v1/conversations/{group}/members/{bob_id}",
+                                      token=login["access_token"])
+        self.assertEqual(status, 200, body)
+        bob.wait(lambda e: e["@type"] == "conversation_removed" and e["conversation_id"] == group,
+                 what="conversation_removed")
+        self.assertNotIn(group, [c["id"] for c in bob.call({"@type": "get_conversations"})["conversations"]])
+
     def test_gap_beyond_one_page_fills_on_request(self):
         conv = self.two_profiles()
         self.cli("bob", "sync")
