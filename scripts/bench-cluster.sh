@@ -16,7 +16,7 @@ state="$(mktemp -d /tmp/natter-bench-cluster.XXXXXX)"
 chmod 755 "$state"  # PostgreSQL runs as its own user when we are root
 export NATTER_CLUSTER_DIR="$state" NATTERD="$PWD/$build_dir/natterd"
 export NATTER_CLUSTER_BASE_PORT="${NATTER_CLUSTER_BASE_PORT:-26000}"
-export NATTER_CLUSTER_NATTERD_ARGS="--requests-per-second 1000000 --request-burst 1000000"
+export NATTER_CLUSTER_NATTERD_ARGS="--requests-per-second 1000000 --request-burst 1000000 --max-conversations-per-hour 1000000 --max-member-adds-per-hour 100000000"
 cleanup() {
   scripts/cluster.sh stop >/dev/null 2>&1 || true
   rm -rf "$state"

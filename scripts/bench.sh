@@ -16,7 +16,8 @@ nice cmake --build "$build_dir" --target natterd natter-bench -- -j"${BENCH_BUIL
 data_dir="$(mktemp -d /tmp/natter-bench-data.XXXXXX)"
 log="$data_dir/natterd.log"
 "$build_dir/natterd" --data-dir "$data_dir" --port 0 --password-profile minimal \
-  --requests-per-second 1000000 --request-burst 1000000 >"$log" 2>&1 &
+  --requests-per-second 1000000 --request-burst 1000000 \
+  --max-conversations-per-hour 1000000 --max-member-adds-per-hour 100000000 >"$log" 2>&1 &
 natterd_pid=$!
 cleanup() {
   if kill -0 "$natterd_pid" 2>/dev/null; then

@@ -25,7 +25,23 @@ void Dispatcher::ListConversations(const Caller& c, ListConversationsParams p, R
       });
 }
 
+std::optional<Error> Dispatcher::ChargeForMembership(UserId user, size_t members, bool creates) {
+  // The creation first: a refused one costs no additions.
+  int64_t now_us = d_.clock.SteadyMs() * 1000;
+  if (creates && !creations_.Take(user, now_us)) {
+    return RateLimited("you have created too many conversations this hour (" +
+                       std::to_string(d_.limits.max_conversations_per_hour) + "); try again later");
+  }
+  if (members > 0 && !additions_.Take(user, now_us, static_cast<double>(members))) {
+    return RateLimited("you have put too many people into conversations this hour (" +
+                       std::to_string(d_.limits.max_member_adds_per_hour) + "); try again later");
+  }
+  return std::nullopt;
+}
+
 void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p, Reply reply) {
+  size_t others = p.kind == ConversationKind::kDirect ? 1 : p.members.size();
+  if (auto refused = ChargeForMembership(c.user, others, true)) return reply(std::move(*refused));
   chat::Context ctx = ContextOf(c);
   std::function<Result<chat::ConversationView>(ConversationTxn&)> op;
   // The id decides the partition. A direct chat's partition comes from its
@@ -67,6 +83,7 @@ void Dispatcher::Rename(const Caller& c, RenameParams p, Reply reply) {
 }
 
 void Dispatcher::AddMembers(const Caller& c, AddMembersParams p, Reply reply) {
+  if (auto refused = ChargeForMembership(c.user, p.user_ids.size(), false)) return reply(std::move(*refused));
   ConversationId id = p.conversation_id;  // read before `p` moves into the op
   WriteConversation(
       c, d_.store.For(id),

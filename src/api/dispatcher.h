@@ -24,6 +24,7 @@
 #include "chat/conversations.h"
 #include "chat/limits.h"
 #include "common/id_generator.h"
+#include "common/token_bucket.h"
 #include "natter/clock.h"
 #include "ops/metrics.h"
 #include "store/store.h"
@@ -74,7 +75,10 @@ struct DispatcherDeps {
 
 class Dispatcher {
  public:
-  explicit Dispatcher(DispatcherDeps deps) : d_(deps) {}
+  explicit Dispatcher(DispatcherDeps deps)
+      : d_(deps),
+        creations_(d_.limits.max_conversations_per_hour / 3600.0, d_.limits.max_conversations_per_hour),
+        additions_(d_.limits.max_member_adds_per_hour / 3600.0, d_.limits.max_member_adds_per_hour) {}
 
   // From now on the steps that follow a commit in commit order (publishing,
   // and answers that wait for it) are dropped: the server is stopping and
@@ -144,7 +148,15 @@ class Dispatcher {
   // Whether a step taken in commit order still runs (StopPublishing).
   bool Publishing() const { return publishing_.load(std::memory_order_acquire); }
 
+  // Takes what creating a conversation with `members` others (or adding them)
+  // costs `user` from the hourly budgets; the refusal to answer otherwise.
+  std::optional<Error> ChargeForMembership(UserId user, size_t members, bool creates);
+
   DispatcherDeps d_;
+  // Per user per hour: nobody can bury someone's conversations under
+  // thousands of groups (per node; see docs/protocol.md).
+  KeyedBuckets<UserId> creations_;
+  KeyedBuckets<UserId> additions_;
   std::atomic<bool> publishing_{true};
 };
 

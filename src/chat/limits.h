@@ -11,6 +11,10 @@ struct ChatLimits {
   size_t max_title_bytes = 256;
   size_t max_client_msg_id_bytes = 64;
   int64_t max_group_members = 1000;
+  // What one user may do per hour: create conversations, and put people in
+  // them (each member of a new group, each user added, counts one).
+  int max_conversations_per_hour = 100;
+  int max_member_adds_per_hour = 1000;
   int max_history_page = 100;
   int max_conversation_list = 500;
   // Groups with more members keep their own sequence instead of one update-log

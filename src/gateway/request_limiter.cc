@@ -2,20 +2,6 @@
 
 namespace natter::gateway {
 
-template <typename Key>
-bool RequestLimiter::Table<Key>::Take(const Key& key, int64_t now_us) {
-  MutexLock lock(mu_);
-  auto it = buckets_.find(key);
-  if (it == buckets_.end()) {
-    if (buckets_.size() >= max_keys_) {
-      std::erase_if(buckets_, [now_us](const auto& entry) { return entry.second.Refilled(now_us); });
-      if (buckets_.size() >= max_keys_) return true;
-    }
-    it = buckets_.emplace(key, TokenBucket(rate_, burst_)).first;
-  }
-  return it->second.TryTake(now_us);
-}
-
 RequestLimiter::RequestLimiter(const GatewayOptions& o, size_t max_keys)
     : users_(o.requests_per_second, o.request_burst, max_keys),
       addresses_(o.requests_per_second, o.request_burst, max_keys),

@@ -12,11 +12,9 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
-#include "common/mutex.h"
 #include "gateway/gateway_options.h"
-#include "gateway/token_bucket.h"
+#include "common/token_bucket.h"
 #include "natter/model.h"
 
 namespace natter::gateway {
@@ -33,26 +31,9 @@ class RequestLimiter {
   bool TakeHttpTyping(UserId user, int64_t now_us);
 
  private:
-  // Buckets by key. Bounded: past max_keys, buckets that have refilled (and
-  // so hold no memory of the past) are forgotten; when none has, a new key
-  // goes unlimited rather than growing the table.
-  template <typename Key>
-  class Table {
-   public:
-    Table(double rate, double burst, size_t max_keys) : rate_(rate), burst_(burst), max_keys_(max_keys) {}
-    bool Take(const Key& key, int64_t now_us);
-
-   private:
-    const double rate_;
-    const double burst_;
-    const size_t max_keys_;
-    Mutex mu_;
-    std::unordered_map<Key, TokenBucket> buckets_ GUARDED_BY(mu_);
-  };
-
-  Table<UserId> users_;
-  Table<std::string> addresses_;
-  Table<UserId> typing_;
+  KeyedBuckets<UserId> users_;
+  KeyedBuckets<std::string> addresses_;
+  KeyedBuckets<UserId> typing_;
 };
 
 }  // namespace natter::gateway

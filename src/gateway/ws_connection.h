@@ -24,7 +24,7 @@
 #include "gateway/event_target.h"
 #include "gateway/gateway_options.h"
 #include "gateway/request_limiter.h"
-#include "gateway/token_bucket.h"
+#include "common/token_bucket.h"
 #include "gateway/transport.h"
 #include "gateway/worker.h"
 #include "gateway/ws/message_reader.h"

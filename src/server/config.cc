@@ -79,6 +79,10 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "max-frame-bytes", g.max_frame_bytes, "Largest WebSocket message accepted, after inflation");
   Setting(app, f, "max-text-bytes", l.max_text_bytes, "Largest message text");
   Setting(app, f, "max-group-members", l.max_group_members, "Most members a group or channel may have");
+  Setting(app, f, "max-conversations-per-hour", l.max_conversations_per_hour,
+          "Conversations one user may create per hour");
+  Setting(app, f, "max-member-adds-per-hour", l.max_member_adds_per_hour,
+          "People one user may put into conversations per hour (new groups' members and members.add)");
   Setting(app, f, "max-history-page", l.max_history_page, "Most messages one history page returns");
   Setting(app, f, "max-http-body-bytes", g.max_http_body_bytes, "Largest HTTP request body");
   Setting(app, f, "http-timeout-ms", g.http_timeout_ms, "Time allowed for one HTTP request or handshake");

@@ -987,6 +987,41 @@ class HttpRequestRateTest(h.AsyncTestCase):
         self.assertEqual(statuses[3], 429)
 
 
+class ConversationFloodTest(h.ServerTestCase):
+    """Creating conversations and putting people in them are budgeted per user
+    per hour (--max-conversations-per-hour 5, --max-member-adds-per-hour 12):
+    nobody can bury someone's chats under thousands of groups."""
+    server_args = ("--max-conversations-per-hour", "5", "--max-member-adds-per-hour", "12")
+
+    async def test_creating_and_adding_are_limited_per_user(self):
+        spammer, victim, other = (self.server.new_user(p) for p in ("spam", "victim", "other"))
+        extra = [self.server.new_user("x") for _ in range(8)]
+        s = await self.ws(spammer)
+        groups = [(await s.call("conversations.create", kind="group", title=f"g{i}", members=[victim.id]))["id"]
+                  for i in range(5)]
+        frame = await s.error("conversations.create", kind="group", title="g6", members=[victim.id])
+        self.assertEqual(frame["code"], "rate_limited", frame)
+        self.assertIn("created too many conversations", frame["message"])
+        frame = await s.error("conversations.create", kind="direct", peer_id=other.id)
+        self.assertEqual(frame["code"], "rate_limited", frame)
+        # 5 people put in so far; 7 more fit the 12, the 8th does not.
+        added = await s.call("members.add", conversation_id=groups[0], user_ids=[u.id for u in extra[:7]])
+        self.assertEqual(len(added["members"]), 9)
+        frame = await s.error("members.add", conversation_id=groups[0], user_ids=[extra[7].id])
+        self.assertEqual(frame["code"], "rate_limited", frame)
+        self.assertIn("too many people", frame["message"])
+        # The victim sees the five, and another user has a budget of its own.
+        v = await self.ws(victim)
+        listed = (await v.call("conversations.list"))["conversations"]
+        self.assertEqual(len(listed), 5)
+        o = await self.ws(other)
+        await o.call("conversations.create", kind="group", title="mine", members=[victim.id])
+        # Over HTTP the same budget applies.
+        status, body = self.server.http("POST", "/v1/conversations",
+                                        {"kind": "group", "title": "g7", "members": [victim.id]}, token=spammer.token)
+        self.assertEqual((status, h.error_of(body)[0]), (429, "rate_limited"), body)
+
+
 class LoginThrottleTest(h.AsyncTestCase):
     """--max-login-failures 3. Distinct loopback source addresses stand for
     distinct clients (the throttle counts per account and per address)."""

@@ -13,6 +13,9 @@ import time
 
 import natter_harness as h
 
+# Neither provisioning nor load is throttled (as scripts/bench.sh starts natterd).
+BENCH_LIMITS = ("--max-conversations-per-hour", "1000000", "--max-member-adds-per-hour", "100000000")
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BENCH = os.environ.get("NATTER_BENCH") or os.path.join(HERE, "..", "..", "build", "release", "bench", "natter-bench")
 
@@ -36,7 +39,7 @@ class BenchTest(h.unittest.TestCase):
         self.assertRegex((proc.stdout + proc.stderr).lower(), "refused|connect|unreachable")
 
     def test_clean_small_run_writes_table_json_and_html(self):
-        server = h.Natterd("--requests-per-second", "1000000", "--request-burst", "1000000").start()
+        server = h.Natterd("--requests-per-second", "1000000", "--request-burst", "1000000", *BENCH_LIMITS).start()
         try:
             proc, out, _ = run_bench(["--server", f"127.0.0.1:{server.port}", "--server-pid", str(server.proc.pid),
                                       "--scenario", "direct", "--pairs", "5", "--direct-seconds", "1"])
@@ -52,7 +55,7 @@ class BenchTest(h.unittest.TestCase):
             server.close()
 
     def test_server_killed_mid_run_keeps_partial_results(self):
-        server = h.Natterd("--requests-per-second", "1000000", "--request-burst", "1000000").start()
+        server = h.Natterd("--requests-per-second", "1000000", "--request-burst", "1000000", *BENCH_LIMITS).start()
         try:
             killer = threading.Timer(2.5, lambda: server.proc.send_signal(signal.SIGKILL))
             killer.start()

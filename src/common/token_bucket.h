@@ -1,0 +1,69 @@
+// A token bucket: `rate` requests a second on average, `burst` at once; and
+// a table of them by key (a user, an address) for budgets shared by threads.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <unordered_map>
+
+#include "common/mutex.h"
+
+namespace natter {
+
+// Not thread-safe: one per connection, used on its thread (or under a lock).
+class TokenBucket {
+ public:
+  TokenBucket(double rate, double burst) : rate_(rate), burst_(burst), tokens_(burst) {}
+
+  bool TryTake(int64_t now_us, double n = 1) {
+    if (last_us_ != 0) tokens_ = std::min(burst_, tokens_ + (now_us - last_us_) * rate_ / 1e6);
+    last_us_ = now_us;
+    if (tokens_ < n) return false;
+    tokens_ -= n;
+    return true;
+  }
+
+  // Back to a full bucket by `now_us`: as if never used.
+  bool Refilled(int64_t now_us) const { return tokens_ + (now_us - last_us_) * rate_ / 1e6 >= burst_; }
+
+ private:
+  double rate_;
+  double burst_;
+  double tokens_;
+  int64_t last_us_ = 0;
+};
+
+// Buckets by key. Bounded: past max_keys, buckets that have refilled (and so
+// hold no memory of the past) are forgotten; when none has, a new key goes
+// unlimited rather than growing the table.
+// Thread-safety: Take() may be called from any thread.
+template <typename Key>
+class KeyedBuckets {
+ public:
+  KeyedBuckets(double rate, double burst, size_t max_keys = 100000)
+      : rate_(rate), burst_(burst), max_keys_(max_keys) {}
+
+  // Takes `n` tokens, or none when fewer are left.
+  bool Take(const Key& key, int64_t now_us, double n = 1) {
+    MutexLock lock(mu_);
+    auto it = buckets_.find(key);
+    if (it == buckets_.end()) {
+      if (buckets_.size() >= max_keys_) {
+        std::erase_if(buckets_, [now_us](const auto& entry) { return entry.second.Refilled(now_us); });
+        if (buckets_.size() >= max_keys_) return true;
+      }
+      it = buckets_.emplace(key, TokenBucket(rate_, burst_)).first;
+    }
+    return it->second.TryTake(now_us, n);
+  }
+
+ private:
+  const double rate_;
+  const double burst_;
+  const size_t max_keys_;
+  Mutex mu_;
+  std::unordered_map<Key, TokenBucket> buckets_ GUARDED_BY(mu_);
+};
+
+}  // namespace natter
