@@ -128,6 +128,13 @@ struct Message {
   std::vector<Reaction> reactions;  // messages only, when loaded with them
 };
 
+// Where a listing of a user's conversations, newest activity first, goes on:
+// with those ordered after (last_activity, id). The default is the top.
+struct ListCursor {
+  int64_t last_activity = INT64_MAX;
+  ConversationId id = INT64_MAX;
+};
+
 // One row of "my conversations".
 struct ConversationSummary {
   Conversation conversation;

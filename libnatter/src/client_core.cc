@@ -541,6 +541,8 @@ void ClientCore::StartSync() {
       return StartSync();
     }
     store_->Put("sync_token", Str(data, "token"));
+    // Not all of it fit one answer: the next page, before anything else.
+    if (const auto* more = data.if_contains("more"); more && more->is_bool() && more->get_bool()) return StartSync();
     ready_ = true;
     SetConnectionState("ready");
     Emit({{"@type", "sync_done"}, {"conversations", Int(data, "conversations")}});

@@ -9,16 +9,21 @@ namespace json = boost::json;
 
 void Dispatcher::ListConversations(const Caller& c, ListConversationsParams p, Reply reply) {
   chat::Context ctx = ContextOf(c);
-  int n = p.limit;
-  auto respond = Respond<std::vector<ConversationSummary>>(std::move(reply), [](const auto& list) {
+  int n = p.limit <= 0 || p.limit > d_.limits.max_conversation_list ? d_.limits.max_conversation_list : p.limit;
+  // A full page may have more after it: "next" says where they go on.
+  auto respond = Respond<std::vector<ConversationSummary>>(std::move(reply), [n](const auto& list) {
     json::array items;
     for (const auto& s : list) items.push_back(ToJson(s));
-    return json::object{{"conversations", std::move(items)}};
+    json::object answer{{"conversations", std::move(items)}};
+    if (!list.empty() && list.size() == static_cast<size_t>(n)) {
+      answer["next"] = FormatListCursor(ListCursor{list.back().conversation.last_activity, list.back().conversation.id});
+    }
+    return answer;
   });
   d_.store.ReadEach<std::vector<ConversationSummary>>(
       ExecutorOf(c),
-      [ctx, n, &limits = d_.limits](ConversationTxn& txn, int) {
-        return chat::ListMyConversations(txn, ctx, limits, n);
+      [ctx, n, before = p.before, &limits = d_.limits](ConversationTxn& txn, int) {
+        return chat::ListMyConversations(txn, ctx, before, limits, n);
       },
       [respond = std::move(respond), n, &limits = d_.limits](auto parts) mutable {
         respond(chat::MergeConversationLists(std::move(parts), limits, n));

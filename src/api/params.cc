@@ -1,5 +1,7 @@
 #include "api/params.h"
 
+#include <charconv>
+
 #include <algorithm>
 
 #include "api/json_fields.h"
@@ -52,8 +54,29 @@ Result<UserLookupParams> UserLookupParams::Parse(const object& o) {
 
 Result<ListConversationsParams> ListConversationsParams::Parse(const object& o) {
   Fields f(o);
-  ListConversationsParams p{ClampedLimit(f.OptionalInt("limit"), 0)};
+  ListConversationsParams p{ClampedLimit(f.OptionalInt("limit"), 0), ListCursor{}};
+  if (auto before = f.OptionalString("before")) {
+    auto cursor = ParseListCursor(*before);
+    if (!cursor) return BadRequest("'before' must be the 'next' of a previous answer");
+    p.before = *cursor;
+  }
   return f.Finish(p);
+}
+
+std::string FormatListCursor(const ListCursor& c) {
+  return std::to_string(c.last_activity) + "." + std::to_string(c.id);
+}
+
+std::optional<ListCursor> ParseListCursor(std::string_view text) {
+  size_t dot = text.find('.');
+  if (dot == std::string_view::npos) return std::nullopt;
+  ListCursor c;
+  auto whole = [](std::string_view s, int64_t& out) {
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && end == s.data() + s.size() && !s.empty() && out >= 0;
+  };
+  if (!whole(text.substr(0, dot), c.last_activity) || !whole(text.substr(dot + 1), c.id)) return std::nullopt;
+  return c;
 }
 
 Result<CreateConversationParams> CreateConversationParams::Parse(const object& o) {

@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "chat/send_message.h"
@@ -49,8 +50,13 @@ struct UserLookupParams {
   static Result<UserLookupParams> Parse(const object& o);
 };
 
+// A conversation list's "next": "<last_activity>.<id>" of the last one listed.
+std::string FormatListCursor(const ListCursor& c);
+std::optional<ListCursor> ParseListCursor(std::string_view text);
+
 struct ListConversationsParams {
   int limit = 0;  // 0: the server's cap
+  ListCursor before;  // from a previous answer's "next"; the top by default
   static Result<ListConversationsParams> Parse(const object& o);
 };
 

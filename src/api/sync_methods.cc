@@ -73,6 +73,7 @@ void Dispatcher::CatchUp(const Caller& c, const SyncParams& p, std::function<voi
         out.answer = json::object{{"resync_required", false},
                                   {"conversations", nullptr},
                                   {"pts", TotalPts(r->position)},
+                                  {"more", r->more},
                                   {"token", EncodeSyncToken(d_.keys, user, r->position)}};
         reply(std::move(out));
       });

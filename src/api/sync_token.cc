@@ -10,7 +10,8 @@ namespace natter::api {
 namespace {
 
 // v1.<kid>.<base64url payload>.<base64url HMAC-SHA256 over "v1.<kid>.<payload>">
-// payload: "<user>;<pts>[/<pts>...];<conv>:<seq>,<conv>:<seq>..." (a pts per store partition)
+// payload: "<user>;<pts>[/<pts>...];<conv>:<seq>,<conv>:<seq>...[;<last_activity>.<id>]"
+// (a pts per store partition; the last part while a fresh sync is listing)
 constexpr size_t kMaxTokenBytes = 64 * 1024;
 constexpr size_t kMaxPartitions = 1024;
 
@@ -44,6 +45,9 @@ std::string EncodeSyncToken(const auth::KeyRing& keys, UserId user, const chat::
     if (!first) payload += ",";
     first = false;
     payload += std::to_string(conv) + ":" + std::to_string(seq);
+  }
+  if (position.listing) {
+    payload += ";" + std::to_string(position.listing->last_activity) + "." + std::to_string(position.listing->id);
   }
   const auth::SigningKey& key = keys.current();
   std::string signed_part = "v1." + key.kid + "." + auth::Base64UrlEncode(payload);
@@ -84,6 +88,17 @@ Result<std::optional<chat::SyncPosition>> DecodeSyncToken(const auth::KeyRing& k
   }
   if (token_user != user) return Invalid();  // the same answer as a forgery: nothing to learn
   std::string_view rest = p.substr(b + 1);
+  if (size_t c = rest.find(';'); c != std::string_view::npos) {
+    std::string_view listing = rest.substr(c + 1);
+    rest = rest.substr(0, c);
+    size_t dot = listing.find('.');
+    ListCursor cursor;
+    if (dot == std::string_view::npos || !ParseInt(listing.substr(0, dot), cursor.last_activity) ||
+        !ParseInt(listing.substr(dot + 1), cursor.id)) {
+      return Invalid();
+    }
+    position.listing = cursor;
+  }
   while (!rest.empty()) {
     size_t comma = rest.find(',');
     std::string_view item = rest.substr(0, comma);

@@ -75,7 +75,9 @@ Result<ConversationView> Rename(ConversationTxn& txn, const Context& ctx, const 
 Result<std::vector<ConversationSummary>> MergeConversationLists(
     std::vector<Result<std::vector<ConversationSummary>>> parts, const ChatLimits& limits, int limit);
 
-Result<std::vector<ConversationSummary>> ListMyConversations(ConversationTxn& txn, const Context& ctx,
+// The caller's conversations after `before`, newest activity first; at most
+// `limit` (0 or over the cap: the cap), so a list of any length pages.
+Result<std::vector<ConversationSummary>> ListMyConversations(ConversationTxn& txn, const Context& ctx, ListCursor before,
                                                              const ChatLimits& limits, int limit);
 
 // Loads the caller's membership of `id`, or not_found when there is none.

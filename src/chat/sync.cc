@@ -1,11 +1,13 @@
 #include "chat/sync.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace natter::chat {
 namespace {
 
-constexpr int kMaxUpdates = 100000;
+// Update-log entries read at a time; a catch-up with more takes several answers.
+constexpr int kUpdatesPerRead = 10000;
 // Marks a conversation that changed without new timeline events (receipts,
 // being created): its metadata and watermarks are sent, no events.
 constexpr Seq kNoEvents = -1;
@@ -51,68 +53,109 @@ Result<ConversationCatchUp> LoadChanged(ConversationTxn& txn, const Context& ctx
   return out;
 }
 
+ListCursor CursorOf(const Conversation& c) { return ListCursor{c.last_activity, c.id}; }
+
+// A page of a fresh catch-up's listing: conversations after `after`, each
+// with its newest page of events. True when more follow.
+Result<bool> ListingPage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ListCursor after,
+                         std::map<ConversationId, Seq>& changed, SyncResult& result) {
+  // One more than a page: whether anything follows is known without asking again.
+  const size_t size = static_cast<size_t>(limits.max_sync_conversations);
+  NATTER_TRY(auto page, txn.ListConversations(ctx.caller, limits.max_sync_conversations + 1, after));
+  result.rows_read += static_cast<int64_t>(page.size());
+  bool full = page.size() > size;
+  if (full) page.resize(size);
+  for (const auto& s : page) changed[s.conversation.id] = 0;
+  if (full) result.position.listing = CursorOf(page.back().conversation);
+  return full;
+}
+
+// What changed since `since_pts`, by the update log, up to a page of
+// conversations: false when the log was read to its end, true when the page
+// stopped early (the position's pts then stops at the last entry it took).
+Result<bool> ChangedSince(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, int64_t since_pts,
+                          std::map<ConversationId, Seq>& changed, SyncResult& result) {
+  const size_t page = static_cast<size_t>(limits.max_sync_conversations);
+  NATTER_TRY(auto updates, txn.UserUpdatesSince(ctx.caller, since_pts, kUpdatesPerRead));
+  result.rows_read += static_cast<int64_t>(updates.size());
+  int64_t taken = since_pts;
+  for (const auto& u : updates) {
+    if (!changed.contains(u.conversation_id) && changed.size() >= page) {
+      result.position.pts = {taken};
+      return true;
+    }
+    Seq from = u.seq > 0 ? u.seq - 1 : kNoEvents;
+    auto [it, inserted] = changed.emplace(u.conversation_id, from);
+    if (!inserted && from != kNoEvents && (it->second == kNoEvents || from < it->second)) it->second = from;
+    taken = u.pts;
+  }
+  if (updates.size() < static_cast<size_t>(kUpdatesPerRead)) return false;
+  result.position.pts = {taken};
+  return true;
+}
+
 }  // namespace
 
 Result<SyncResult> CatchUp(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                            const std::optional<SyncPosition>& since, int partition) {
   SyncResult result;
-  NATTER_TRY(auto state, txn.GetUpdateLogState(ctx.caller));
-  NATTER_TRY(auto larges, txn.ListLargeConversations(ctx.caller));
-  result.rows_read += 1 + static_cast<int64_t>(larges.size());
-  result.position.pts = {state.pts};
-  for (const auto& c : larges) result.position.large[c.id] = c.last_seq;
-
   // Conversation -> the seq after which events are missing (or kNoEvents).
   std::map<ConversationId, Seq> changed;
-  if (!since) {
-    NATTER_TRY(auto all, txn.ListConversations(ctx.caller, limits.max_sync_conversations));
-    result.rows_read += static_cast<int64_t>(all.size());
-    for (const auto& s : all) changed[s.conversation.id] = 0;
+  if (since && since->pts.size() <= static_cast<size_t>(partition)) return BadRequest("invalid sync token");
+  if (since && since->listing) {
+    // A fresh catch-up's next page: the position stays where its first page
+    // found it, so what changes meanwhile comes with the syncs after.
+    result.position = *since;
+    result.position.pts = {since->pts[partition]};
+    result.position.listing.reset();
+    if (auto page = ListingPage(txn, ctx, limits, *since->listing, changed, result); !page.ok()) {
+      return page.take_error();
+    }
+    result.more = true;  // at least the changes made while it was listing
   } else {
-    if (since->pts.size() <= static_cast<size_t>(partition)) return BadRequest("invalid sync token");
-    int64_t since_pts = since->pts[partition];
-    if (since_pts > state.pts) {
-      // Ahead of the log: the store was restored from an older copy. The
-      // entries after it will reuse those numbers, so start over.
-      result.resync_required = true;
-      result.reason = "the server's data was restored to an earlier point";
-      return result;
-    }
-    if (since_pts < state.pts_floor) {
-      result.resync_required = true;
-      result.reason = "the sync token is older than the server keeps";
-      return result;
-    }
-    NATTER_TRY(auto updates, txn.UserUpdatesSince(ctx.caller, since_pts, kMaxUpdates));
-    result.rows_read += static_cast<int64_t>(updates.size());
-    if (updates.size() >= static_cast<size_t>(kMaxUpdates)) {
-      result.resync_required = true;
-      result.reason = "too much changed since the sync token";
-      return result;
-    }
-    for (const auto& u : updates) {
-      Seq from = u.seq > 0 ? u.seq - 1 : kNoEvents;
-      auto [it, inserted] = changed.emplace(u.conversation_id, from);
-      if (!inserted && from != kNoEvents && (it->second == kNoEvents || from < it->second)) it->second = from;
-    }
-    for (const auto& c : larges) {
-      auto known = since->large.find(c.id);
-      Seq pos = known != since->large.end() ? known->second : 0;
-      auto it = changed.find(c.id);
-      if (known == since->large.end() && it != changed.end()) continue;  // joined since: the log says where
-      if (c.last_seq > pos) {
-        if (it == changed.end() || it->second == kNoEvents || pos < it->second) changed[c.id] = pos;
+    NATTER_TRY(auto state, txn.GetUpdateLogState(ctx.caller));
+    NATTER_TRY(auto larges, txn.ListLargeConversations(ctx.caller));
+    result.rows_read += 1 + static_cast<int64_t>(larges.size());
+    result.position.pts = {state.pts};
+    for (const auto& c : larges) result.position.large[c.id] = c.last_seq;
+    if (!since) {
+      NATTER_TRY(result.more, ListingPage(txn, ctx, limits, ListCursor{}, changed, result));
+    } else {
+      int64_t since_pts = since->pts[partition];
+      if (since_pts > state.pts) {
+        // Ahead of the log: the store was restored from an older copy. The
+        // entries after it will reuse those numbers, so start over.
+        result.resync_required = true;
+        result.reason = "the server's data was restored to an earlier point";
+        return result;
+      }
+      if (since_pts < state.pts_floor) {
+        result.resync_required = true;
+        result.reason = "the sync token is older than the server keeps";
+        return result;
+      }
+      NATTER_TRY(result.more, ChangedSince(txn, ctx, limits, since_pts, changed, result));
+      if (result.more) {
+        // Large conversations are compared on the last page; until then
+        // their positions stay (those this page loads move on below).
+        result.position.large = since->large;
+      } else {
+        for (const auto& c : larges) {
+          auto known = since->large.find(c.id);
+          Seq pos = known != since->large.end() ? known->second : 0;
+          auto it = changed.find(c.id);
+          if (known == since->large.end() && it != changed.end()) continue;  // joined since: the log says where
+          if (c.last_seq > pos) {
+            if (it == changed.end() || it->second == kNoEvents || pos < it->second) changed[c.id] = pos;
+          }
+        }
       }
     }
-  }
-  if (changed.size() > static_cast<size_t>(limits.max_sync_conversations) && since) {
-    result.resync_required = true;
-    result.reason = "too many conversations changed since the sync token";
-    return result;
   }
   result.conversations.reserve(changed.size());
   for (const auto& [id, since_seq] : changed) {
     NATTER_TRY(auto entry, LoadChanged(txn, ctx, limits, id, since_seq, result.rows_read));
+    if (!entry.removed && entry.conversation.large) result.position.large[id] = entry.conversation.last_seq;
     result.conversations.push_back(std::move(entry));
   }
   return result;
@@ -122,12 +165,14 @@ Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const st
                                  const std::function<int(ConversationId)>& partition_of, size_t max_conversations) {
   SyncResult merged;
   merged.position.pts.resize(parts.size());
+  const bool listing = !since || since->listing;
+  bool listing_goes_on = false;
   for (size_t p = 0; p < parts.size(); ++p) {
     if (!parts[p].ok()) {
       // Only an instance that is down keeps the client's old position there;
       // any other failure (a token from the future after a restore) is the
-      // whole answer.
-      if (!since || parts[p].error().code != ErrorCode::kUnavailable) return parts[p].take_error();
+      // whole answer. A listing cannot skip an instance: it is retried.
+      if (listing || parts[p].error().code != ErrorCode::kUnavailable) return parts[p].take_error();
       merged.position.pts[p] = since->pts[p];
       for (const auto& [id, seq] : since->large) {
         if (partition_of(id) == static_cast<int>(p)) merged.position.large[id] = seq;
@@ -139,15 +184,24 @@ Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const st
     merged.position.pts[p] = part.position.pts.front();
     merged.position.large.merge(part.position.large);
     merged.rows_read += part.rows_read;
+    merged.more |= part.more;
+    listing_goes_on |= part.position.listing.has_value();
     for (auto& c : part.conversations) merged.conversations.push_back(std::move(c));
   }
-  if (!since && merged.conversations.size() > max_conversations) {
-    // Each partition sent its newest; keep the newest of all, as one store would.
+  if (listing && (listing_goes_on || merged.conversations.size() > max_conversations)) {
+    // Each partition sent its newest after the cursor; keep the newest of
+    // all, as one store would, and go on after the last one kept.
     std::sort(merged.conversations.begin(), merged.conversations.end(),
               [](const ConversationCatchUp& a, const ConversationCatchUp& b) {
-                return a.conversation.last_activity > b.conversation.last_activity;
+                return std::tie(a.conversation.last_activity, a.id) > std::tie(b.conversation.last_activity, b.id);
               });
-    merged.conversations.resize(max_conversations);
+    if (merged.conversations.size() > max_conversations) merged.conversations.resize(max_conversations);
+    if (!merged.conversations.empty()) {
+      merged.position.listing = CursorOf(merged.conversations.back().conversation);
+    } else if (since && since->listing) {
+      merged.position.listing = since->listing;
+    }
+    merged.more = true;
   }
   return merged;
 }

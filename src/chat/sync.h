@@ -22,6 +22,9 @@ namespace natter::chat {
 struct SyncPosition {
   std::vector<int64_t> pts;
   std::map<ConversationId, Seq> large;
+  // A fresh sync that has more conversations to send: the listing goes on
+  // after this point; pts and large stay where its first page found them.
+  std::optional<ListCursor> listing;
 };
 
 struct ConversationCatchUp {
@@ -44,21 +47,29 @@ struct SyncResult {
   std::string reason;
   std::vector<ConversationCatchUp> conversations;
   SyncPosition position;  // the new position, to resume from next time
+  // Not all of it fit one answer: sync again from `position` at once. So
+  // nothing is cut off and no answer depends on how many conversations the
+  // user is in or how many changed.
+  bool more = false;
   int64_t rows_read = 0;  // what the catch-up read, so tests can bound its cost
 };
 
-// The catch-up of one partition (`txn` runs there). `since` empty: a fresh
-// install; every conversation (newest activity first, up to
-// ChatLimits::max_sync_conversations) with its newest page. The result's
-// position has one pts, this partition's.
+// The catch-up of one partition (`txn` runs there), at most
+// ChatLimits::max_sync_conversations conversations per answer (`more` when
+// there is more). `since` empty: a fresh install; the conversations, newest
+// activity first, each with its newest page, in pages (the position's
+// `listing` says where the next goes on). With a position: what changed since,
+// in pages that move the position's pts forward. The result's position has one
+// pts, this partition's.
 Result<SyncResult> CatchUp(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                            const std::optional<SyncPosition>& since, int partition = 0);
 
 // Joins the catch-ups of every partition, in partition order. A partition that
 // failed keeps the client's old position there (its changes come with a later
 // sync), unless there is no old position: then the whole sync fails.
-// `partition_of` says where a conversation lives. A fresh catch-up keeps the
-// `max_conversations` most recently active of all partitions.
+// `partition_of` says where a conversation lives. A page of a fresh
+// catch-up keeps the `max_conversations` most recently active of all
+// partitions; the listing goes on after the last one kept.
 Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const std::optional<SyncPosition>& since,
                                  const std::function<int(ConversationId)>& partition_of,
                                  size_t max_conversations = SIZE_MAX);

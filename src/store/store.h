@@ -143,7 +143,8 @@ class ConversationTxn {
   virtual Result<std::optional<std::pair<Conversation, Member>>> FindMembership(ConversationId c, UserId u) = 0;
   virtual Result<std::vector<Member>> ListMembers(ConversationId c) = 0;
   virtual Result<int64_t> CountMembers(ConversationId c) = 0;
-  virtual Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) = 0;
+  // The user's conversations after `after`, newest activity first.
+  virtual Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit, ListCursor after) = 0;
   // The ids of every conversation `u` is a member of.
   virtual Result<std::vector<ConversationId>> ListConversationIds(UserId u) = 0;
   // Every conversation `u` is a member of that is large, with its last seq.

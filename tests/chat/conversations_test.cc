@@ -114,7 +114,7 @@ TEST_F(ConversationsTest, ListIsNewestFirstWithUnreadCounts) {
   auto two = SendMessage(db.txn(), Ctx(owner), limits, SendRequest{group, "2", "two", {}});
   ASSERT_TRUE(two.ok());
   ASSERT_TRUE(SendMessage(db.txn(), Ctx(member), limits, SendRequest{group, "3", "mine", {}}).ok());
-  auto list = ListMyConversations(db.txn(), Ctx(member), limits, 0);
+  auto list = ListMyConversations(db.txn(), Ctx(member), ListCursor{}, limits, 0);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
   EXPECT_EQ((*list)[0].conversation.id, group);
@@ -123,16 +123,16 @@ TEST_F(ConversationsTest, ListIsNewestFirstWithUnreadCounts) {
   ASSERT_TRUE((*list)[0].last_message.has_value());
   EXPECT_EQ((*list)[0].last_message->text, "mine");
 
-  auto admin_list = ListMyConversations(db.txn(), Ctx(admin), limits, 0);
+  auto admin_list = ListMyConversations(db.txn(), Ctx(admin), ListCursor{}, limits, 0);
   ASSERT_TRUE(admin_list.ok());
   EXPECT_EQ((*admin_list)[0].unread, 3);
   // System events (the role change in SetUp) are not unread messages.
   ASSERT_TRUE(MarkReceipt(db.txn(), Ctx(admin), limits, group, {}, two->message.seq).ok());
-  admin_list = ListMyConversations(db.txn(), Ctx(admin), limits, 0);
+  admin_list = ListMyConversations(db.txn(), Ctx(admin), ListCursor{}, limits, 0);
   EXPECT_EQ((*admin_list)[0].unread, 1);
   // Watermarks never move back, nor past the end.
   ASSERT_TRUE(MarkReceipt(db.txn(), Ctx(admin), limits, group, {}, one->message.seq).ok());
-  EXPECT_EQ(ListMyConversations(db.txn(), Ctx(admin), limits, 0).value()[0].unread, 1);
+  EXPECT_EQ(ListMyConversations(db.txn(), Ctx(admin), ListCursor{}, limits, 0).value()[0].unread, 1);
   EXPECT_EQ(MarkReceipt(db.txn(), Ctx(admin), limits, group, {}, 99).error().code, ErrorCode::kBadRequest);
 }
 

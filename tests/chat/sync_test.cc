@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "chat/message_lifecycle.h"
 #include "chat/receipts.h"
 #include "chat/send_message.h"
@@ -236,6 +238,91 @@ TEST(MergeCatchUps, AFreshCatchUpKeepsTheNewestOfAllPartitions) {
   std::vector<ConversationId> ids;
   for (const auto& c : merged->conversations) ids.push_back(c.id);
   EXPECT_EQ(ids, (std::vector<ConversationId>{4, 3, 2}));
+}
+
+// Pages through a catch-up as a client does, joined as for one partition:
+// every answer until `more` is false. Returns the answers.
+std::vector<SyncResult> SyncToTheEnd(testing::TempDb& db, const ChatLimits& limits, UserId u,
+                                     std::optional<SyncPosition> since) {
+  std::vector<SyncResult> answers;
+  for (int i = 0; i < 100; ++i) {
+    std::vector<Result<SyncResult>> parts;
+    parts.push_back(CatchUp(db.txn(), Context{u, db.clock.NowMs()}, limits, since));
+    auto r = MergeCatchUps(std::move(parts), since, [](ConversationId) { return 0; },
+                           static_cast<size_t>(limits.max_sync_conversations));
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    EXPECT_FALSE(r->resync_required) << r->reason;
+    EXPECT_LE(r->conversations.size(), static_cast<size_t>(limits.max_sync_conversations));
+    since = r->position;
+    bool more = r->more;
+    answers.push_back(std::move(*r));
+    if (!more) break;
+  }
+  return answers;
+}
+
+std::set<ConversationId> Ids(const std::vector<SyncResult>& answers) {
+  std::set<ConversationId> ids;
+  for (const auto& a : answers) {
+    for (const auto& c : a.conversations) ids.insert(c.id);
+  }
+  return ids;
+}
+
+// The defect this guards against: a fresh sync kept only the newest 2,000
+// conversations, so a user put into thousands of groups lost real chats.
+TEST_F(SyncTest, AFreshSyncPagesThroughEveryConversation) {
+  limits.max_sync_conversations = 3;
+  std::set<ConversationId> all;
+  for (int i = 0; i < 7; ++i) all.insert(Direct(me, db.AddUser("p" + std::to_string(i))));
+  auto answers = SyncToTheEnd(db, limits, me, std::nullopt);
+  // 3 + 3 + 1 listed, then the changes made while listing (none here).
+  ASSERT_EQ(answers.size(), 4u);
+  EXPECT_EQ(answers[0].conversations.size(), 3u);
+  EXPECT_TRUE(answers[0].position.listing.has_value());
+  EXPECT_EQ(answers[2].conversations.size(), 1u);
+  EXPECT_FALSE(answers[2].position.listing.has_value());
+  EXPECT_TRUE(answers[3].conversations.empty());
+  EXPECT_EQ(Ids(answers), all);
+}
+
+TEST_F(SyncTest, WhatChangesWhileAFreshSyncPagesComesWithTheSyncsAfter) {
+  limits.max_sync_conversations = 2;
+  std::vector<ConversationId> convs;
+  for (int i = 0; i < 5; ++i) convs.push_back(Direct(me, db.AddUser("q" + std::to_string(i))));
+  std::vector<Result<SyncResult>> parts;
+  parts.push_back(CatchUp(db.txn(), Ctx(me), limits, std::nullopt));
+  auto first = MergeCatchUps(std::move(parts), std::nullopt, [](ConversationId) { return 0; }, 2);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(first->more);
+  // A message in a conversation the first page already sent.
+  ConversationId listed = first->conversations.front().id;
+  Send(me, listed, "news");
+  auto rest = SyncToTheEnd(db, limits, me, first->position);
+  bool seen = false;
+  for (const auto& a : rest) {
+    for (const auto& c : a.conversations) {
+      for (const auto& e : c.events) seen |= c.id == listed && e.text == "news";
+    }
+  }
+  EXPECT_TRUE(seen) << "a change after the first page was lost";
+}
+
+// The defect this guards against: a sync with a token answered
+// resync_required once more than 2,000 conversations had changed.
+TEST_F(SyncTest, ManyChangedConversationsComeInPagesNotAsResyncRequired) {
+  limits.max_sync_conversations = 3;
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  std::set<ConversationId> changed;
+  for (int i = 0; i < 8; ++i) changed.insert(Direct(db.AddUser("r" + std::to_string(i)), me));
+  auto answers = SyncToTheEnd(db, limits, me, pos);
+  ASSERT_EQ(answers.size(), 3u);  // 3 + 3 + 2
+  EXPECT_TRUE(answers[0].more);
+  EXPECT_FALSE(answers[2].more);
+  EXPECT_EQ(Ids(answers), changed);
+  // The position moved to the end: nothing is left.
+  auto after = Sync(me, answers.back().position);
+  EXPECT_TRUE(after.conversations.empty());
 }
 
 }  // namespace

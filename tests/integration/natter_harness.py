@@ -1183,6 +1183,14 @@ class Device:
         await self.pump()
         return frame
 
+    async def sync_all(self, token=..., max_answers=100):
+        """Syncs, then again while the answer says "more"; returns the answer frames."""
+        frames = [await self.sync(token)]
+        while (len(frames) < max_answers and frames[-1].get("type") == "result"
+               and frames[-1]["data"].get("more")):
+            frames.append(await self.sync())
+        return frames
+
     async def act(self, method, **params):
         """A request whose answer is an event this connection will not get live
         (send, edit, delete, react): applied to the view when its answer is

@@ -646,5 +646,66 @@ class BecomingLargeTest(SyncBase):
         self.assertEqual(phone.sync_results[-1][1], [])
 
 
+class BuriedUnderGroupsTest(SyncBase):
+    """One user puts another into 2,100 groups (the hourly budgets raised for
+    it): the victim's real chat stays reachable. The conversation list pages,
+    a fresh sync pages, and a sync with a token pages instead of answering
+    resync_required. Each answer holds at most 2,000 conversations."""
+    server_args = ("--sync-page", str(PAGE), "--requests-per-second", "100000", "--request-burst", "100000",
+                   "--max-conversations-per-hour", "100000", "--max-member-adds-per-hour", "100000")
+    timeout = 240
+    GROUPS = 2100
+
+    async def test_a_real_chat_is_never_buried(self):
+        victim, friend, spammer = self.users(3, "bury")
+        f = await self.ws(friend)
+        direct = (await f.call("conversations.create", kind="direct", peer_id=victim.id))["id"]
+        await f.call("messages.send", conversation_id=direct, client_msg_id="real", text="the real chat")
+        before = await self.device(victim, "old-phone")
+        await before.sync_all()  # a token from before the flood
+        old_token = before.token
+
+        s = await self.ws(spammer)
+        pending = []
+        for i in range(self.GROUPS):
+            pending.append(await s.send_request("conversations.create", kind="group", title=f"spam {i}",
+                                                members=[victim.id]))
+            if len(pending) >= 200:
+                self.assertEqual((await s.answer(pending.pop(0), timeout=30))["type"], "result")
+        for rid in pending:
+            self.assertEqual((await s.answer(rid, timeout=30))["type"], "result")
+        everything = self.GROUPS + 1
+
+        # The list pages to the end; the real chat is on the last page.
+        v = await self.ws(victim)
+        listed, page, cursor = [], None, None
+        for _ in range(20):
+            params = {"before": cursor} if cursor else {}
+            page = await v.call("conversations.list", **params)
+            listed += [c["id"] for c in page["conversations"]]
+            cursor = page.get("next")
+            if not cursor:
+                break
+        self.assertEqual(len(set(listed)), everything)
+        self.assertIn(direct, listed)
+
+        # A fresh install: pages, every conversation once, the real chat with its message.
+        phone = await self.device(victim, "new-phone")
+        answers = await phone.sync_all(token=None)
+        self.assertTrue(all(a["type"] == "result" and not a["data"]["resync_required"] for a in answers), answers[-1])
+        self.assertTrue(all(a["data"]["conversations"] <= 2000 for a in answers))
+        self.assertGreater(len(answers), 1)
+        self.assertFalse(answers[-1]["data"]["more"])
+        self.assertEqual(set(phone.convs), set(listed))
+        self.assertEqual([r["text"] for r in phone.convs[direct].listing()], ["the real chat"])
+
+        # The old phone's token: pages too, never resync_required.
+        old = await self.device(victim, "old-phone-again")
+        answers = await old.sync_all(token=old_token)
+        self.assertTrue(all(not a["data"]["resync_required"] for a in answers), answers[-1])
+        self.assertGreater(len(answers), 1)
+        self.assertEqual(len(set(old.convs)), self.GROUPS)  # what changed: the new groups
+
+
 if __name__ == "__main__":
     h.main()

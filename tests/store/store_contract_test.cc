@@ -187,7 +187,7 @@ TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
   // A's list: unread counts others' live messages after the read mark; the
   // preview is the newest message.
   auto list = ReadSync<std::vector<ConversationSummary>>(
-      *store, last, [=](ConversationTxn& txn) { return txn.ListConversations(a, 10); });
+      *store, last, [=](ConversationTxn& txn) { return txn.ListConversations(a, 10, ListCursor{}); });
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
   EXPECT_EQ((*list)[0].unread, 0);  // b's message was erased

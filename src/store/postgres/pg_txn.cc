@@ -307,7 +307,7 @@ Result<int64_t> PgTxn::CountMembers(ConversationId c) {
   return r.Int(0, 0);
 }
 
-Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int limit) {
+Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int limit, ListCursor after) {
   // One query: the conversations, the caller's membership, the unread count
   // (others' live messages after the read mark) and the newest message.
   NATTER_TRY(
@@ -322,8 +322,9 @@ Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int 
           "FROM members m JOIN conversations c ON c.id = m.conversation_id "
           "LEFT JOIN LATERAL (SELECT * FROM messages y WHERE y.conversation_id = c.id AND y.kind = 'message' "
           "   ORDER BY y.seq DESC LIMIT 1) l ON true "
-          "WHERE m.user_id = $1 ORDER BY c.last_activity DESC, c.id DESC LIMIT $2",
-          {u, limit}));
+          "WHERE m.user_id = $1 AND (c.last_activity, c.id) < ($2, $3) "
+          "ORDER BY c.last_activity DESC, c.id DESC LIMIT $4",
+          {u, after.last_activity, after.id, limit}));
   std::vector<ConversationSummary> out;
   out.reserve(r.size());
   for (int i = 0; i < r.size(); ++i) {

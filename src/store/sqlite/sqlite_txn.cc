@@ -199,7 +199,7 @@ Result<int64_t> SqliteTxn::CountMembers(ConversationId c) {
   return row ? s.Int(0) : 0;
 }
 
-Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, int limit) {
+Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, int limit, ListCursor after) {
   // Unread excludes the member's own messages, so it is counted, bounded by
   // the (usually small) span between read_seq and last_seq.
   auto s = db_.Prepare(
@@ -208,8 +208,9 @@ Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, 
       "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
       "   AND x.kind = 'message' AND x.deleted = 0 AND x.sender_id != m.user_id) "
       "FROM members m JOIN conversations c ON c.id = m.conversation_id "
-      "WHERE m.user_id = ? ORDER BY c.last_activity DESC, c.id DESC LIMIT ?");
-  s.Bind(1, u).Bind(2, int64_t{limit});
+      "WHERE m.user_id = ? AND (c.last_activity, c.id) < (?, ?) "
+      "ORDER BY c.last_activity DESC, c.id DESC LIMIT ?");
+  s.Bind(1, u).Bind(2, after.last_activity).Bind(3, after.id).Bind(4, int64_t{limit});
   std::vector<ConversationSummary> out;
   for (;;) {
     NATTER_TRY(bool row, s.Step());

@@ -54,7 +54,7 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::optional<std::pair<Conversation, Member>>> FindMembership(ConversationId c, UserId u) override;
   Result<std::vector<Member>> ListMembers(ConversationId c) override;
   Result<int64_t> CountMembers(ConversationId c) override;
-  Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit) override;
+  Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit, ListCursor after) override;
   Result<std::vector<ConversationId>> ListConversationIds(UserId u) override;
   Result<std::vector<Conversation>> ListLargeConversations(UserId u) override;
 
