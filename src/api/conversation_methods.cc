@@ -16,7 +16,8 @@ void Dispatcher::ListConversations(const Caller& c, ListConversationsParams p, R
     for (const auto& s : list) items.push_back(ToJson(s));
     json::object answer{{"conversations", std::move(items)}};
     if (!list.empty() && list.size() == static_cast<size_t>(n)) {
-      answer["next"] = FormatListCursor(ListCursor{list.back().conversation.last_activity, list.back().conversation.id});
+      answer["next"] =
+          FormatListCursor(ListCursor{list.back().conversation.last_activity, list.back().conversation.id});
     }
     return answer;
   });

@@ -117,8 +117,9 @@ void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_
     d_.broker.Publish(std::move(event));
   };
   // A large conversation's member list is read on request (conversations.get), never pushed.
-  publish({{"type", "conversation"}, {"conversation", view.conversation.large ? ToJson(view.conversation) : ToJson(view)}},
-          whole);
+  publish(
+      {{"type", "conversation"}, {"conversation", view.conversation.large ? ToJson(view.conversation) : ToJson(view)}},
+      whole);
   json::object change{{"type", "conversation"}, {"conversation", ToJson(view.conversation)}};
   if (!view.members_changed.empty()) {
     json::array members;

@@ -55,7 +55,7 @@ std::string FormatListCursor(const ListCursor& c);
 std::optional<ListCursor> ParseListCursor(std::string_view text);
 
 struct ListConversationsParams {
-  int limit = 0;  // 0: the server's cap
+  int limit = 0;      // 0: the server's cap
   ListCursor before;  // from a previous answer's "next"; the top by default
   static Result<ListConversationsParams> Parse(const object& o);
 };

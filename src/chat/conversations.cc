@@ -262,8 +262,8 @@ Result<ConversationView> Rename(ConversationTxn& txn, const Context& ctx, const 
   return ViewAfter(txn, id, std::move(events));
 }
 
-Result<std::vector<ConversationSummary>> ListMyConversations(ConversationTxn& txn, const Context& ctx, ListCursor before,
-                                                             const ChatLimits& limits, int limit) {
+Result<std::vector<ConversationSummary>> ListMyConversations(ConversationTxn& txn, const Context& ctx,
+                                                             ListCursor before, const ChatLimits& limits, int limit) {
   if (limit <= 0 || limit > limits.max_conversation_list) limit = limits.max_conversation_list;
   return txn.ListConversations(ctx.caller, limit, before);
 }

@@ -77,8 +77,8 @@ Result<std::vector<ConversationSummary>> MergeConversationLists(
 
 // The caller's conversations after `before`, newest activity first; at most
 // `limit` (0 or over the cap: the cap), so a list of any length pages.
-Result<std::vector<ConversationSummary>> ListMyConversations(ConversationTxn& txn, const Context& ctx, ListCursor before,
-                                                             const ChatLimits& limits, int limit);
+Result<std::vector<ConversationSummary>> ListMyConversations(ConversationTxn& txn, const Context& ctx,
+                                                             ListCursor before, const ChatLimits& limits, int limit);
 
 // Loads the caller's membership of `id`, or not_found when there is none.
 Result<std::pair<Conversation, Member>> RequireMember(ConversationTxn& txn, UserId caller, ConversationId id);

@@ -41,8 +41,7 @@ class TokenBucket {
 template <typename Key>
 class KeyedBuckets {
  public:
-  KeyedBuckets(double rate, double burst, size_t max_keys = 100000)
-      : rate_(rate), burst_(burst), max_keys_(max_keys) {}
+  KeyedBuckets(double rate, double burst, size_t max_keys = 100000) : rate_(rate), burst_(burst), max_keys_(max_keys) {}
 
   // Takes `n` tokens, or none when fewer are left.
   bool Take(const Key& key, int64_t now_us, double n = 1) {

@@ -22,13 +22,17 @@ struct EventFrame {
   int64_t pts = 0;
   ConversationId conversation_id = 0;
   Seq seq = 0;
+  // The target's own request made it (it has the answer): nothing is sent,
+  // but the target knows this seq was not missed.
+  bool own = false;
 };
 
 class EventTarget {
  public:
   virtual uint64_t id() const = 0;
   virtual SessionId session() const = 0;
-  // Queues an event. Droppable: a target that falls behind is told to pull.
+  // Queues an event (or, `own`, notes its seq). Droppable: a target that
+  // falls behind is told to pull.
   virtual void EnqueueEvent(const EventFrame& event) = 0;
   // Tells the client that events may have been lost and that it should sync.
   virtual void TellToResync(const char* reason) = 0;

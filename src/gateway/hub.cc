@@ -57,8 +57,10 @@ void Hub::Drain(Worker& w, Inbox& inbox) {
         f.frame.pts = r.pts;
         // EnqueueEvent never removes a connection from the list synchronously.
         for (EventTarget* conn : *conns) {
-          if (conn->id() != f.origin) conn->EnqueueEvent(f.frame);
+          f.frame.own = conn->id() == f.origin;
+          conn->EnqueueEvent(f.frame);
         }
+        f.frame.own = false;
       }
     }
   });

@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "gateway/gateway_options.h"
 #include "common/token_bucket.h"
+#include "gateway/gateway_options.h"
 #include "natter/model.h"
 
 namespace natter::gateway {

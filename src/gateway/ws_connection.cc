@@ -46,6 +46,10 @@ constexpr size_t kMaxBytesPerWrite = 64 * 1024;
 constexpr int64_t kCloseLingerMs = 3000;
 // Publishing follows a commit by far less than this.
 constexpr int64_t kCoveredKeepMs = 10000;
+// How long a later seq waits for an earlier one (checked each tick: up to
+// twice this), and how many may wait per conversation.
+constexpr int64_t kHoldMs = 1000;
+constexpr size_t kMaxWaitingEvents = 256;
 
 }  // namespace
 
@@ -406,6 +410,11 @@ void WsConnection::FinishSync(const json::value& request_id, Result<api::CatchUp
   // little while and drop such late copies too.
   covered_ = std::make_unique<Covered>(Covered{std::move(covered), deps_.clock.SteadyMs()});
   if (overflowed) return FallBehind();  // events were dropped while it ran: pull again
+  // Live events go on in seq order from what the catch-up held.
+  for (const auto& [conversation, seq] : covered_->last_seq) {
+    Advance(conversation, seq);
+    if (behind_) return;
+  }
   for (auto& h : held) QueueEvent(h.event);
 }
 
@@ -417,13 +426,14 @@ bool WsConnection::AlreadyCaughtUp(const EventFrame& event) const {
 
 void WsConnection::EnqueueEvent(const EventFrame& event) {
   if (closing_ || closed_) return;
-  if (behind_) {  // told to pull; nothing more until the notice is out
-    deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
+  if (event.own && event.seq == 0) return;  // the sender has its answer
+  if (behind_) {                            // told to pull; nothing more until the notice is out
+    if (!event.own) deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   if (syncing_) {
     if (held_overflowed_) return;
-    held_bytes_ += event.payload->size();
+    if (!event.own) held_bytes_ += event.payload->size();
     if (held_bytes_ > deps_.options.send_queue_bytes) {
       // Too much arrived during the catch-up: this client pulls instead, told
       // once the catch-up is written (a notice now would ask for a second sync
@@ -441,9 +451,76 @@ void WsConnection::EnqueueEvent(const EventFrame& event) {
 void WsConnection::QueueEvent(const EventFrame& event) {
   if (AlreadyCaughtUp(event)) return;
   if (behind_) {
-    deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
+    if (!event.own) deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
+  if (event.seq == 0) return SendEvent(event);  // receipts, typing, conversation changes
+  QueueInSeqOrder(event);
+}
+
+void WsConnection::QueueInSeqOrder(const EventFrame& event) {
+  // The first event of a conversation this socket sees sets where it is.
+  auto [it, first] = sent_seq_.try_emplace(event.conversation_id, event.seq - 1);
+  Seq sent = it->second;
+  if (event.seq <= sent) return;  // sent already, or given up on: the sync brings it
+  if (event.seq > sent + 1) {
+    Waiting& w = waiting_seq_[event.conversation_id];
+    if (w.events.empty()) w.since_ms = deps_.clock.SteadyMs();
+    w.events.emplace(event.seq, event);
+    if (w.events.size() > kMaxWaitingEvents) GiveUpWaiting(INT64_MAX);
+    return;
+  }
+  if (!event.own) SendEvent(event);
+  if (!behind_) Advance(event.conversation_id, event.seq);
+}
+
+void WsConnection::Advance(ConversationId conversation, Seq seq) {
+  Seq sent = std::max(sent_seq_[conversation], seq);
+  sent_seq_[conversation] = sent;
+  for (;;) {
+    auto it = waiting_seq_.find(conversation);
+    if (it == waiting_seq_.end()) return;
+    auto& events = it->second.events;
+    while (!events.empty() && events.begin()->first <= sent) events.erase(events.begin());
+    if (events.empty()) {
+      waiting_seq_.erase(it);
+      return;
+    }
+    if (events.begin()->first > sent + 1) return;  // still waiting for an earlier one
+    EventFrame next = std::move(events.begin()->second);
+    events.erase(events.begin());
+    sent = next.seq;
+    sent_seq_[conversation] = sent;
+    // Sending may make the connection fall behind, which forgets the order:
+    // look everything up again.
+    if (!next.own) SendEvent(next);
+    if (behind_ || closing_) return;
+  }
+}
+
+void WsConnection::GiveUpWaiting(int64_t now_ms) {
+  bool gave_up = false;
+  for (auto it = waiting_seq_.begin(); it != waiting_seq_.end();) {
+    if (now_ms - it->second.since_ms <= kHoldMs && it->second.events.size() <= kMaxWaitingEvents) {
+      ++it;
+      continue;
+    }
+    // What waited goes; later seqs follow on from the newest of it.
+    sent_seq_[it->first] = it->second.events.rbegin()->first;
+    deps_.metrics.deliveries_dropped.fetch_add(it->second.events.size(), std::memory_order_relaxed);
+    it = waiting_seq_.erase(it);
+    gave_up = true;
+  }
+  // (Not TellToResync: the order goes on from what was given up.)
+  if (gave_up) SendJson({{"type", "resync"}, {"reason", "events_lost"}});
+}
+
+void WsConnection::ForgetSeqOrder() {
+  sent_seq_.clear();
+  waiting_seq_.clear();
+}
+
+void WsConnection::SendEvent(const EventFrame& event) {
   Outgoing out;
   out.droppable = true;
   if (event.pts == 0) {
@@ -465,7 +542,11 @@ void WsConnection::QueueEvent(const EventFrame& event) {
   QueueOutgoing(std::move(out));
 }
 
-void WsConnection::TellToResync(const char* reason) { SendJson({{"type", "resync"}, {"reason", reason}}); }
+void WsConnection::TellToResync(const char* reason) {
+  // The client syncs: the seq order starts again from what comes next.
+  ForgetSeqOrder();
+  SendJson({{"type", "resync"}, {"reason", reason}});
+}
 
 void WsConnection::FallBehind() {
   // Too far behind: drop queued events (not answers, not what is being
@@ -473,6 +554,7 @@ void WsConnection::FallBehind() {
   size_t dropped = DropQueued(false);
   deps_.metrics.deliveries_dropped.fetch_add(dropped + 1, std::memory_order_relaxed);
   behind_ = true;
+  ForgetSeqOrder();
   Queue(SlowConsumerNotice(), false);
 }
 
@@ -610,6 +692,7 @@ void WsConnection::OnTick() {
     return Close(ws::close_code::kTokenExpired, "token_expired");
   }
   if (covered_ && now_ms - covered_->since_ms > kCoveredKeepMs) covered_.reset();
+  if (!waiting_seq_.empty()) GiveUpWaiting(now_ms);
   if (Stalled() && now_ms - queue_moved_ms_ > o.slow_consumer_timeout_ms) {
     // It was told to pull, or its answers wait unread, and it has taken
     // nothing since: give up on it. Answers not yet being written go too (the

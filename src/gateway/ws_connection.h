@@ -13,6 +13,7 @@
 
 #include <array>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,10 +22,10 @@
 
 #include "api/dispatcher.h"
 #include "auth/access_token.h"
+#include "common/token_bucket.h"
 #include "gateway/event_target.h"
 #include "gateway/gateway_options.h"
 #include "gateway/request_limiter.h"
-#include "common/token_bucket.h"
 #include "gateway/transport.h"
 #include "gateway/worker.h"
 #include "gateway/ws/message_reader.h"
@@ -89,6 +90,11 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   struct HeldEvent {
     EventFrame event;
   };
+  // Timeline events that came before an earlier seq of their conversation.
+  struct Waiting {
+    std::map<Seq, EventFrame> events;
+    int64_t since_ms = 0;
+  };
   // What the last catch-up contained: conversation -> its last seq then.
   struct Covered {
     std::unordered_map<ConversationId, Seq> last_seq;
@@ -131,6 +137,18 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   void HandleSync(const boost::json::object& request, const boost::json::value& request_id);
   void FinishSync(const boost::json::value& request_id, Result<api::CatchUpAnswer> result);
   void QueueEvent(const EventFrame& event);
+  // Sends a timeline event in its conversation's seq order: a later seq
+  // waits (kHoldMs) for the ones before it, which in a cluster may come from
+  // another node after this node's own later commit.
+  void QueueInSeqOrder(const EventFrame& event);
+  void SendEvent(const EventFrame& event);
+  // Everything up to `seq` of `conversation` was sent (or caught up): what
+  // waited on it goes out.
+  void Advance(ConversationId conversation, Seq seq);
+  // The seqs a socket still waits for did not come: the client is told to
+  // sync, and what waited is dropped (the sync brings it).
+  void GiveUpWaiting(int64_t now_ms);
+  void ForgetSeqOrder();
   bool AlreadyCaughtUp(const EventFrame& event) const;
   void FallBehind();
   void Queue(std::shared_ptr<const std::string> frame, bool droppable);
@@ -152,10 +170,12 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   int64_t last_heard_ms_ = 0;
   TokenBucket bucket_;
   TokenBucket typing_bucket_;
-  std::vector<Outgoing> queue_;       // a vector: it holds no memory when empty, unlike a deque
-  std::vector<HeldEvent> held_;       // events that arrived during a catch-up
-  std::unique_ptr<Covered> covered_;  // set for a while after a catch-up
-  std::vector<char> write_scratch_;   // spliced heads and tails of the write in flight
+  std::vector<Outgoing> queue_;                              // a vector: it holds no memory when empty, unlike a deque
+  std::vector<HeldEvent> held_;                              // events that arrived during a catch-up
+  std::unique_ptr<Covered> covered_;                         // set for a while after a catch-up
+  std::unordered_map<ConversationId, Seq> sent_seq_;         // per conversation: the last seq sent (or own)
+  std::unordered_map<ConversationId, Waiting> waiting_seq_;  // later seqs waiting for earlier ones
+  std::vector<char> write_scratch_;                          // spliced heads and tails of the write in flight
   size_t held_bytes_ = 0;
   // When the write queue last moved (a write completed, or it was empty): a
   // connection behind or over its bound that stays still past

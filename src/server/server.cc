@@ -129,9 +129,10 @@ uint16_t Server::Start() {
     // lose every account and message: only the operator may choose that.
     if (config_.jwt_keys.empty() && auth::KeyRing::ExistsIn(config_.data_dir) && !std::filesystem::exists(db) &&
         !config_.create_database) {
-      throw std::runtime_error("the data directory " + config_.data_dir +
-                               " holds signing keys but no natter.db: its database is missing (deleted, moved, or a "
-                               "volume not mounted?). Restore it, or pass --create-database to start with an empty one");
+      throw std::runtime_error(
+          "the data directory " + config_.data_dir +
+          " holds signing keys but no natter.db: its database is missing (deleted, moved, or a "
+          "volume not mounted?). Restore it, or pass --create-database to start with an empty one");
     }
     p.store = OpenSqliteStore(SqliteOptions{db.string()});
   } else {
@@ -184,11 +185,11 @@ uint16_t Server::Start() {
   p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
       *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get()});
   p.limiter = std::make_unique<gateway::RequestLimiter>(config_.gateway);
-  p.http_deps = std::make_unique<gateway::HttpDeps>(gateway::HttpDeps{
-      gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock, *p.limiter,
-                              p.presence.get()},
-      // Not ready while stopping or starting, or while the store cannot write.
-      [&p] { return p.ready.load() && p.store->WriteTrouble().empty(); }, nullptr});
+  p.http_deps = std::make_unique<gateway::HttpDeps>(
+      gateway::HttpDeps{gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock,
+                                                *p.limiter, p.presence.get()},
+                        // Not ready while stopping or starting, or while the store cannot write.
+                        [&p] { return p.ready.load() && p.store->WriteTrouble().empty(); }, nullptr});
   if (!config_.nats.empty() || !config_.postgres.empty()) {
     // A cluster node stays ready while NATS is down (it stores and delivers
     // locally); these lines tell an operator what it is running on.

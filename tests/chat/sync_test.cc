@@ -248,8 +248,8 @@ std::vector<SyncResult> SyncToTheEnd(testing::TempDb& db, const ChatLimits& limi
   for (int i = 0; i < 100; ++i) {
     std::vector<Result<SyncResult>> parts;
     parts.push_back(CatchUp(db.txn(), Context{u, db.clock.NowMs()}, limits, since));
-    auto r = MergeCatchUps(std::move(parts), since, [](ConversationId) { return 0; },
-                           static_cast<size_t>(limits.max_sync_conversations));
+    auto r = MergeCatchUps(
+        std::move(parts), since, [](ConversationId) { return 0; }, static_cast<size_t>(limits.max_sync_conversations));
     EXPECT_TRUE(r.ok()) << r.error().message;
     EXPECT_FALSE(r->resync_required) << r->reason;
     EXPECT_LE(r->conversations.size(), static_cast<size_t>(limits.max_sync_conversations));
@@ -292,7 +292,8 @@ TEST_F(SyncTest, WhatChangesWhileAFreshSyncPagesComesWithTheSyncsAfter) {
   for (int i = 0; i < 5; ++i) convs.push_back(Direct(me, db.AddUser("q" + std::to_string(i))));
   std::vector<Result<SyncResult>> parts;
   parts.push_back(CatchUp(db.txn(), Ctx(me), limits, std::nullopt));
-  auto first = MergeCatchUps(std::move(parts), std::nullopt, [](ConversationId) { return 0; }, 2);
+  auto first = MergeCatchUps(
+      std::move(parts), std::nullopt, [](ConversationId) { return 0; }, 2);
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(first->more);
   // A message in a conversation the first page already sent.

@@ -32,8 +32,8 @@ TEST(KeyedBuckets, MemoryIsBoundedByForgettingRefilledBuckets) {
   int64_t t = 1'000'000;
   EXPECT_TRUE(b.Take(1, t));
   EXPECT_TRUE(b.Take(2, t));
-  EXPECT_TRUE(b.Take(3, t));   // the table is full and nothing refilled: not held
-  EXPECT_FALSE(b.Take(1, t));  // key 1 is still held and empty
+  EXPECT_TRUE(b.Take(3, t));              // the table is full and nothing refilled: not held
+  EXPECT_FALSE(b.Take(1, t));             // key 1 is still held and empty
   EXPECT_TRUE(b.Take(4, t + 2'000'000));  // 1 and 2 refilled and were forgotten
   EXPECT_TRUE(b.Take(1, t + 2'000'000));
 }

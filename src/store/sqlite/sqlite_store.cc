@@ -159,9 +159,10 @@ class SqliteStore final : public Store {
     int moved = 0;
     if (sqlite3_file_control(db.handle(), "main", SQLITE_FCNTL_HAS_MOVED, &moved) != SQLITE_OK || !moved) return false;
     if (!gone_.exchange(true)) {
-      spdlog::critical("store: {} was deleted or replaced while open; writes are refused from now on. Restore the "
-                       "file (or move it back) and restart natterd",
-                       options_.path);
+      spdlog::critical(
+          "store: {} was deleted or replaced while open; writes are refused from now on. Restore the "
+          "file (or move it back) and restart natterd",
+          options_.path);
       ReportBatch(GoneError());
     }
     return true;
