@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "auth/refresh_token.h"
+#include "common/network_key.h"
 #include "chat/text_rules.h"
 
 namespace natter::accounts {
@@ -70,7 +71,7 @@ void AccountService::Register(Executor& ex, std::string handle, std::string pass
   if (auto st = chat::CheckHandle(handle); !st.ok()) return done(st.take_error());
   if (auto st = auth::CheckPasswordPolicy(password); !st.ok()) return done(st.take_error());
   auto queued =
-      hashing_.Submit(address, [this, &ex, handle = std::move(handle), password = std::move(password), done]() mutable {
+      hashing_.Submit(NetworkKey(address), [this, &ex, handle = std::move(handle), password = std::move(password), done]() mutable {
         auto hash = auth::HashPassword(password, options_.password_params);
         if (!hash.ok()) return done(hash.take_error());
         User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
@@ -93,7 +94,7 @@ void AccountService::Login(Executor& ex, const std::string& handle, std::string 
   // Handles match case-insensitively, so the throttle must too.
   std::string account_key = "h:";
   for (char c : handle) account_key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string address_key = "a:" + address;
+  std::string address_key = "a:" + NetworkKey(address);
   // The attempt is counted from here, before its password is checked, so a
   // burst of guesses at once is refused like the same guesses one by one.
   LoginThrottle::Reservation held;
@@ -110,7 +111,7 @@ void AccountService::Login(Executor& ex, const std::string& handle, std::string 
         }
         // Hashing is shared fairly between addresses: a flood from one
         // waits behind itself, not in front of everyone else's logins.
-        auto queued = hashing_.Submit(address, [=, this, &ex, user = std::move(*found)]() mutable {
+        auto queued = hashing_.Submit(NetworkKey(address), [=, this, &ex, user = std::move(*found)]() mutable {
           bool good = auth::VerifyPassword(user ? user->password_hash : dummy_hash_, password) && user;
           attempt->End(good ? LoginThrottle::Outcome::kSucceeded : LoginThrottle::Outcome::kFailed);
           if (!good) return done(BadCredentials());

@@ -45,6 +45,15 @@ std::optional<Error> Dispatcher::ChargeForMembership(UserId user, size_t members
   return std::nullopt;
 }
 
+void Dispatcher::SettleMembership(UserId user, size_t members, bool creates, const chat::ConversationView* view) {
+  // A new conversation tells everyone in it (`joined`); an existing direct
+  // chat, nobody. Added users are the members that changed.
+  bool created = creates && view && !view->joined.empty();
+  size_t added = !view ? 0 : creates ? (created ? view->joined.size() - 1 : 0) : view->members_changed.size();
+  if (creates && !created) creations_.Give(user, 1);
+  if (members > added) additions_.Give(user, static_cast<double>(members - added));
+}
+
 void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p, Reply reply) {
   size_t others = p.kind == ConversationKind::kDirect ? 1 : p.members.size();
   if (auto refused = ChargeForMembership(c.user, others, true)) return reply(std::move(*refused));
@@ -66,7 +75,10 @@ void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p,
       return chat::CreateGroup(txn, ctx, new_id, limits, req);
     };
   }
-  WriteConversation(c, WriteKey(partition), std::move(op), std::move(reply));
+  WriteConversation(c, WriteKey(partition), std::move(op), std::move(reply),
+                    [this, user = c.user, others](const chat::ConversationView* view) {
+                      SettleMembership(user, others, true, view);
+                    });
 }
 
 void Dispatcher::GetConversation(const Caller& c, ConversationParams p, Reply reply) {
@@ -89,14 +101,16 @@ void Dispatcher::Rename(const Caller& c, RenameParams p, Reply reply) {
 }
 
 void Dispatcher::AddMembers(const Caller& c, AddMembersParams p, Reply reply) {
-  if (auto refused = ChargeForMembership(c.user, p.user_ids.size(), false)) return reply(std::move(*refused));
+  size_t named = p.user_ids.size();
+  if (auto refused = ChargeForMembership(c.user, named, false)) return reply(std::move(*refused));
   ConversationId id = p.conversation_id;  // read before `p` moves into the op
   WriteConversation(
       c, d_.store.For(id),
       [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
         return chat::AddMembers(txn, ctx, limits, p.conversation_id, p.user_ids, p.role);
       },
-      std::move(reply));
+      std::move(reply),
+      [this, user = c.user, named](const chat::ConversationView* view) { SettleMembership(user, named, false, view); });
 }
 
 void Dispatcher::RemoveMember(const Caller& c, RemoveMemberParams p, Reply reply) {
@@ -122,10 +136,13 @@ void Dispatcher::SetRole(const Caller& c, SetRoleParams p, Reply reply) {
 }
 
 void Dispatcher::WriteConversation(const Caller& c, WriteKey key,
-                                   std::function<Result<chat::ConversationView>(ConversationTxn&)> op, Reply reply) {
+                                   std::function<Result<chat::ConversationView>(ConversationTxn&)> op, Reply reply,
+                                   Settle settle) {
   d_.store.WriteResult<chat::ConversationView>(key, ExecutorOf(c), std::move(op),
-                                               [this, reply = std::move(reply), origin = c.connection, user = c.user](
-                                                   Result<chat::ConversationView> r, const CommitTurn& turn) {
+                                               [this, reply = std::move(reply), origin = c.connection, user = c.user,
+                                                settle = std::move(settle)](Result<chat::ConversationView> r,
+                                                                            const CommitTurn& turn) {
+                                                 if (settle) settle(r.ok() ? &*r : nullptr);
                                                  if (!r.ok()) return reply(r.take_error());
                                                  // Published before it is answered: in a cluster the new state is what
                                                  // makes other nodes listen, so a send the answer prompts reaches them.

@@ -108,10 +108,14 @@ void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_
   std::unordered_set<UserId> joined(view.joined.begin(), view.joined.end());
   std::vector<chat::Recipient> whole, changed;
   for (const auto& r : view.notified) (joined.contains(r.user) ? whole : changed).push_back(r);
-  auto publish = [&](json::object frame, const std::vector<chat::Recipient>& to) {
+  auto publish = [&](json::object frame, const std::vector<chat::Recipient>& to, bool joins) {
     if (to.empty()) return;
     Event event;
     event.payload = Frame(frame);
+    if (joins) {  // their sockets follow the conversation's seq order from here
+      event.joins = true;
+      event.conversation_id = view.conversation.id;
+    }
     event.recipients = ToRecipients(to);
     event.origin_connection = origin;
     d_.broker.Publish(std::move(event));
@@ -119,7 +123,7 @@ void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_
   // A large conversation's member list is read on request (conversations.get), never pushed.
   publish(
       {{"type", "conversation"}, {"conversation", view.conversation.large ? ToJson(view.conversation) : ToJson(view)}},
-      whole);
+      whole, true);
   json::object change{{"type", "conversation"}, {"conversation", ToJson(view.conversation)}};
   if (!view.members_changed.empty()) {
     json::array members;
@@ -129,7 +133,7 @@ void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_
   if (!view.members_removed.empty()) {
     change["members_removed"] = json::array(view.members_removed.begin(), view.members_removed.end());
   }
-  publish(std::move(change), changed);
+  publish(std::move(change), changed, false);
   for (const auto& appended : view.events) PublishTimeline(appended, origin, /*to_each_recipient=*/true);
 }
 

@@ -128,8 +128,11 @@ class Dispatcher {
  private:
   // Writes a conversation's creation or change, answers the view and tells
   // everyone concerned.
+  // `settle` (optional) learns the outcome first: the view, or null when refused.
+  using Settle = std::function<void(const chat::ConversationView*)>;
   void WriteConversation(const Caller& c, WriteKey key,
-                         std::function<Result<chat::ConversationView>(ConversationTxn&)> op, Reply reply);
+                         std::function<Result<chat::ConversationView>(ConversationTxn&)> op, Reply reply,
+                         Settle settle = {});
   // Writes a change to a message, answers the event it appended and fans it out.
   void ChangeMessage(const Caller& c, ConversationId id, std::function<Result<chat::Appended>(ConversationTxn&)> op,
                      Reply reply);
@@ -151,6 +154,9 @@ class Dispatcher {
   // Takes what creating a conversation with `members` others (or adding them)
   // costs `user` from the hourly budgets; the refusal to answer otherwise.
   std::optional<Error> ChargeForMembership(UserId user, size_t members, bool creates);
+  // Gives back what was charged and did not happen: a direct chat that
+  // existed, users already in, a request refused (`view` null).
+  void SettleMembership(UserId user, size_t members, bool creates, const chat::ConversationView* view);
 
   DispatcherDeps d_;
   // Per user per hour: nobody can bury someone's conversations under

@@ -40,6 +40,10 @@ struct Event {
   // conversation: the events of a membership change reach new members before
   // their node follows it (cluster brokers).
   bool to_each_recipient = false;
+  // The recipients just joined `conversation_id` (this is the frame that tells
+  // them all of it): their sockets start its seq order afresh, whatever seq
+  // they saw there before they left.
+  bool joins = false;
   // Close the connections of this session (logout); no payload.
   SessionId revoke_session = 0;
 };

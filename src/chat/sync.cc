@@ -137,8 +137,14 @@ Result<SyncResult> CatchUp(ConversationTxn& txn, const Context& ctx, const ChatL
       NATTER_TRY(result.more, ChangedSince(txn, ctx, limits, since_pts, changed, result));
       if (result.more) {
         // Large conversations are compared on the last page; until then
-        // their positions stay (those this page loads move on below).
+        // their positions stay. One this page loads anyway (the log named
+        // it) is sent from the token's position in it, so nothing between is
+        // skipped, and its position moves on below.
         result.position.large = since->large;
+        for (auto& [id, from] : changed) {
+          auto known = since->large.find(id);
+          if (known != since->large.end() && (from == kNoEvents || known->second < from)) from = known->second;
+        }
       } else {
         for (const auto& c : larges) {
           auto known = since->large.find(c.id);
@@ -182,7 +188,11 @@ Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const st
     SyncResult& part = *parts[p];
     if (part.resync_required) return std::move(part);
     merged.position.pts[p] = part.position.pts.front();
-    merged.position.large.merge(part.position.large);
+    // A partition answers for its own large conversations (a page that kept
+    // the token's positions holds every partition's: only its own count).
+    for (const auto& [id, seq] : part.position.large) {
+      if (partition_of(id) == static_cast<int>(p)) merged.position.large.insert_or_assign(id, seq);
+    }
     merged.rows_read += part.rows_read;
     merged.more |= part.more;
     listing_goes_on |= part.position.listing.has_value();

@@ -17,7 +17,8 @@ FairPool::Submitted FairPool::Submit(const std::string& key, std::function<void(
   if (queued_ >= max_queued_) return Submitted::kFull;
   auto& queue = queues_[key];
   if (queue.size() >= max_queued_per_key_) return Submitted::kKeyFull;
-  if (queue.empty()) turns_.push_back(key);
+  // A key that had nothing waiting goes first: of all, it has had the least.
+  if (queue.empty()) turns_.push_front(key);
   queue.push_back(std::move(task));
   ++queued_;
   Dispatch();

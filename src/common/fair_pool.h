@@ -1,8 +1,9 @@
 // Shares a ThreadPool fairly between keys (for password hashing: client
-// addresses). Each key has its own queue and keys take turns; the pool is
-// handed no more tasks than it has threads, so a burst from one key never
-// stands in front of another key's task: a login from one address waits for
-// at most one task of each other busy address, however many that one queued.
+// addresses). Each key has its own queue and keys take turns, a key that had
+// nothing waiting first; the pool is handed no more tasks than it has
+// threads, so a burst from one key never stands in front of another key's
+// task: a login from a quiet address waits only for the tasks already
+// running, however many a busy one queued.
 // Thread-safety: Submit() may be called from any thread.
 #pragma once
 

@@ -24,6 +24,9 @@ class TokenBucket {
     return true;
   }
 
+  // Gives back `n` tokens taken for what did not happen (at most a full bucket).
+  void Give(double n) { tokens_ = std::min(burst_, tokens_ + n); }
+
   // Back to a full bucket by `now_us`: as if never used.
   bool Refilled(int64_t now_us) const { return tokens_ + (now_us - last_us_) * rate_ / 1e6 >= burst_; }
 
@@ -49,12 +52,23 @@ class KeyedBuckets {
     auto it = buckets_.find(key);
     if (it == buckets_.end()) {
       if (buckets_.size() >= max_keys_) {
-        std::erase_if(buckets_, [now_us](const auto& entry) { return entry.second.Refilled(now_us); });
+        // At most one sweep a second: a flood of new keys must not make each
+        // of them scan the table.
+        if (now_us - last_sweep_us_ >= 1'000'000) {
+          last_sweep_us_ = now_us;
+          std::erase_if(buckets_, [now_us](const auto& entry) { return entry.second.Refilled(now_us); });
+        }
         if (buckets_.size() >= max_keys_) return true;
       }
       it = buckets_.emplace(key, TokenBucket(rate_, burst_)).first;
     }
     return it->second.TryTake(now_us, n);
+  }
+
+  // Gives back `n` tokens that Take took for what did not happen.
+  void Give(const Key& key, double n) {
+    MutexLock lock(mu_);
+    if (auto it = buckets_.find(key); it != buckets_.end()) it->second.Give(n);
   }
 
  private:
@@ -63,6 +77,7 @@ class KeyedBuckets {
   const size_t max_keys_;
   Mutex mu_;
   std::unordered_map<Key, TokenBucket> buckets_ GUARDED_BY(mu_);
+  int64_t last_sweep_us_ GUARDED_BY(mu_) = INT64_MIN / 2;
 };
 
 }  // namespace natter

@@ -25,6 +25,8 @@ struct EventFrame {
   // The target's own request made it (it has the answer): nothing is sent,
   // but the target knows this seq was not missed.
   bool own = false;
+  // The recipient just joined `conversation_id`: its seq order starts afresh.
+  bool joins = false;
 };
 
 class EventTarget {

@@ -22,6 +22,7 @@ void Hub::Deliver(const Event& event) {
   fanout.frame.frame = std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kText, *event.payload));
   fanout.frame.conversation_id = event.conversation_id;
   fanout.frame.seq = event.seq;
+  fanout.frame.joins = event.joins;
   fanout.recipients = std::make_shared<const std::vector<EventRecipient>>(event.recipients);
   fanout.origin = event.origin_connection;
   for (size_t i = 0; i < workers_.size(); ++i) {

@@ -178,8 +178,10 @@ void WsConnection::HandleText(std::string_view text) {
   }
   // Before `auth`, what a connection asks (a login, a registration) is paid
   // for by its address too, as over HTTP: reconnecting gains nothing.
+  // (Requests that wait for an `auth` being checked are served as its user.)
   bool authenticates = method && method->on_socket == api::OnSocket::kAuthenticate;
-  if (caller_.user == 0 && !authenticates && !deps_.limiter.TakeAnonymous(caller_.address, now_us)) {
+  if (caller_.user == 0 && !authenticates && !authenticating_ &&
+      !deps_.limiter.TakeAnonymous(caller_.address, now_us)) {
     SendError(rid, RateLimited("too many requests from this address; slow down"));
     return;
   }
@@ -412,6 +414,7 @@ void WsConnection::FinishSync(const json::value& request_id, Result<api::CatchUp
   if (overflowed) return FallBehind();  // events were dropped while it ran: pull again
   // Live events go on in seq order from what the catch-up held.
   for (const auto& [conversation, seq] : covered_->last_seq) {
+    sent_seq_[conversation].from = 0;  // everything up to `seq` was in the catch-up
     Advance(conversation, seq);
     if (behind_) return;
   }
@@ -454,29 +457,47 @@ void WsConnection::QueueEvent(const EventFrame& event) {
     if (!event.own) deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  if (event.seq == 0) return SendEvent(event);  // receipts, typing, conversation changes
+  if (event.seq == 0) {  // receipts, typing, conversation changes
+    if (event.joins) {
+      // Joined (again): whatever seq this socket saw there before is no guide.
+      sent_seq_.erase(event.conversation_id);
+      waiting_seq_.erase(event.conversation_id);
+    }
+    return SendEvent(event);
+  }
   QueueInSeqOrder(event);
 }
 
 void WsConnection::QueueInSeqOrder(const EventFrame& event) {
   // The first event of a conversation this socket sees sets where it is.
-  auto [it, first] = sent_seq_.try_emplace(event.conversation_id, event.seq - 1);
-  Seq sent = it->second;
-  if (event.seq <= sent) return;  // sent already, or given up on: the sync brings it
-  if (event.seq > sent + 1) {
+  auto [it, first] = sent_seq_.try_emplace(event.conversation_id, SeqOrder{event.seq - 1, event.seq});
+  SeqOrder& order = it->second;
+  if (event.seq <= order.sent) {
+    // Sent already, or given up on: the sync brings it. But one from before
+    // the first this socket saw here came too late to go in order: rather
+    // than drop it unsaid, the client is told to sync.
+    if (event.seq < order.from && !event.own) {
+      order.from = 0;
+      SendJson({{"type", "resync"}, {"reason", "events_lost"}});
+    }
+    return;
+  }
+  if (event.seq > order.sent + 1) {
     Waiting& w = waiting_seq_[event.conversation_id];
     if (w.events.empty()) w.since_ms = deps_.clock.SteadyMs();
     w.events.emplace(event.seq, event);
     if (w.events.size() > kMaxWaitingEvents) GiveUpWaiting(INT64_MAX);
     return;
   }
+  // In order (nearly always): one lookup, and nothing waits unless some seq did.
+  order.sent = event.seq;
   if (!event.own) SendEvent(event);
-  if (!behind_) Advance(event.conversation_id, event.seq);
+  if (!behind_ && !waiting_seq_.empty()) Advance(event.conversation_id, event.seq);
 }
 
 void WsConnection::Advance(ConversationId conversation, Seq seq) {
-  Seq sent = std::max(sent_seq_[conversation], seq);
-  sent_seq_[conversation] = sent;
+  Seq sent = std::max(sent_seq_[conversation].sent, seq);
+  sent_seq_[conversation].sent = sent;
   for (;;) {
     auto it = waiting_seq_.find(conversation);
     if (it == waiting_seq_.end()) return;
@@ -490,7 +511,7 @@ void WsConnection::Advance(ConversationId conversation, Seq seq) {
     EventFrame next = std::move(events.begin()->second);
     events.erase(events.begin());
     sent = next.seq;
-    sent_seq_[conversation] = sent;
+    sent_seq_[conversation].sent = sent;
     // Sending may make the connection fall behind, which forgets the order:
     // look everything up again.
     if (!next.own) SendEvent(next);
@@ -506,7 +527,7 @@ void WsConnection::GiveUpWaiting(int64_t now_ms) {
       continue;
     }
     // What waited goes; later seqs follow on from the newest of it.
-    sent_seq_[it->first] = it->second.events.rbegin()->first;
+    sent_seq_[it->first].sent = it->second.events.rbegin()->first;
     deps_.metrics.deliveries_dropped.fetch_add(it->second.events.size(), std::memory_order_relaxed);
     it = waiting_seq_.erase(it);
     gave_up = true;

@@ -90,6 +90,13 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   struct HeldEvent {
     EventFrame event;
   };
+  // Where a conversation's events stand on this socket: the last seq sent (or
+  // its own), and from which seq on everything before `sent` is accounted for
+  // (0: all of it; else the first seq this socket saw there).
+  struct SeqOrder {
+    Seq sent = 0;
+    Seq from = 0;
+  };
   // Timeline events that came before an earlier seq of their conversation.
   struct Waiting {
     std::map<Seq, EventFrame> events;
@@ -173,7 +180,7 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   std::vector<Outgoing> queue_;                              // a vector: it holds no memory when empty, unlike a deque
   std::vector<HeldEvent> held_;                              // events that arrived during a catch-up
   std::unique_ptr<Covered> covered_;                         // set for a while after a catch-up
-  std::unordered_map<ConversationId, Seq> sent_seq_;         // per conversation: the last seq sent (or own)
+  std::unordered_map<ConversationId, SeqOrder> sent_seq_;  // per conversation
   std::unordered_map<ConversationId, Waiting> waiting_seq_;  // later seqs waiting for earlier ones
   std::vector<char> write_scratch_;                          // spliced heads and tails of the write in flight
   size_t held_bytes_ = 0;

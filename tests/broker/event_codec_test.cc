@@ -42,6 +42,11 @@ TEST(EventCodec, RoundTripKeepsEverythingButTheOrigin) {
   EXPECT_EQ(out->event.conversation_id, in.conversation_id);
   EXPECT_EQ(out->event.seq, in.seq);
   EXPECT_EQ(out->event.revoke_session, in.revoke_session);
+  EXPECT_FALSE(out->event.joins);
+  in.joins = true;
+  out = DecodeEvent(Encode(2, in));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_TRUE(out->event.joins);
   // Connection ids mean nothing on another node.
   EXPECT_EQ(out->event.origin_connection, 0u);
 }

@@ -326,5 +326,33 @@ TEST_F(SyncTest, ManyChangedConversationsComeInPagesNotAsResyncRequired) {
   EXPECT_TRUE(after.conversations.empty());
 }
 
+// The defect this guards against: a page that stops early kept the token's
+// large-conversation positions but still moved a large conversation it loaded
+// (named by a log entry about the user) to its last seq, so the events before
+// that entry were never sent.
+TEST_F(SyncTest, AnEarlyPageSendsALargeConversationFromTheTokensPosition) {
+  limits.max_sync_conversations = 2;
+  ConversationId ch = Group(friend_, {me}, ConversationKind::kChannel);
+  SyncPosition pos;
+  for (const auto& a : SyncToTheEnd(db, limits, me, std::nullopt)) pos = a.position;
+  for (int i = 0; i < 5; ++i) Send(friend_, ch, "post " + std::to_string(i));
+  // A log entry about me in the channel, then three other changes: two pages.
+  ASSERT_TRUE(ChangeRole(db.txn(), Ctx(friend_), limits, ch, me, Role::kReadOnly).ok());
+  for (int i = 0; i < 3; ++i) Direct(db.AddUser("t" + std::to_string(i)), me);
+  auto answers = SyncToTheEnd(db, limits, me, pos);
+  ASSERT_GE(answers.size(), 2u);
+  std::set<Seq> got;
+  for (const auto& a : answers) {
+    for (const auto& c : a.conversations) {
+      if (c.id != ch) continue;
+      for (const auto& e : c.events) got.insert(e.seq);
+      for (Seq s = c.gap_from; c.gap_from > 0 && s <= c.gap_to; ++s) got.insert(s);
+    }
+  }
+  std::set<Seq> all;
+  for (Seq s = 1; s <= 6; ++s) all.insert(s);
+  EXPECT_EQ(got, all) << "events of the large channel were skipped";
+}
+
 }  // namespace
 }  // namespace natter::chat

@@ -25,7 +25,8 @@ class WsConnectionOrderTest : public testing_support::WsConnectionTest {
     return e;
   }
 
-  // What the connection wrote, frame by frame: a message's seq, or -1 for a resync notice.
+  // What the connection wrote, frame by frame: a message's seq, -1 for a
+  // resync notice, -2 for anything else.
   std::vector<int64_t> Written() {
     worker.context().restart();
     worker.context().poll();
@@ -38,7 +39,11 @@ class WsConnectionOrderTest : public testing_support::WsConnectionTest {
         head = 4;
       }
       auto v = boost::json::parse(written.substr(at + head, len)).as_object();
-      out.push_back(v.contains("message") ? v.at("message").at("seq").as_int64() : -1);
+      if (v.contains("message")) {
+        out.push_back(v.at("message").at("seq").as_int64());
+      } else {
+        out.push_back(v.at("type").as_string() == "resync" ? -1 : -2);
+      }
       at += head + len;
     }
     return out;
@@ -81,6 +86,32 @@ TEST_F(WsConnectionOrderTest, TheSocketsOwnEventsAreNotAwaited) {
   conn->EnqueueEvent(Event(2, /*own=*/true));
   conn->EnqueueEvent(Event(3));
   EXPECT_EQ(Written(), (std::vector<int64_t>{1, 3}));
+}
+
+TEST_F(WsConnectionOrderTest, JoiningAgainStartsTheOrderAfresh) {
+  // Removed at seq 5, added again at seq 9: nothing between is this socket's.
+  auto conn = Open();
+  conn->EnqueueEvent(Event(4));
+  conn->EnqueueEvent(Event(5));
+  EventFrame joined;
+  joined.payload = std::make_shared<const std::string>(R"({"type":"conversation","conversation":{"id":7}})");
+  joined.frame = std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kText, *joined.payload));
+  joined.conversation_id = kConversation;
+  joined.joins = true;
+  conn->EnqueueEvent(joined);
+  conn->EnqueueEvent(Event(9));
+  EXPECT_EQ(Written(), (std::vector<int64_t>{4, 5, -2, 9}));
+}
+
+TEST_F(WsConnectionOrderTest, AnEarlierSeqArrivingAfterTheFirstOneSeenIsAResyncNotice) {
+  // The first event this socket saw was 22; 21 (another node's) comes after
+  // it and can no longer go in order: the client is told, not left with a gap.
+  auto conn = Open();
+  conn->EnqueueEvent(Event(22));
+  conn->EnqueueEvent(Event(21));
+  conn->EnqueueEvent(Event(20));  // told once
+  conn->EnqueueEvent(Event(23));
+  EXPECT_EQ(Written(), (std::vector<int64_t>{22, -1, 23}));
 }
 
 }  // namespace

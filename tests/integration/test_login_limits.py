@@ -66,7 +66,7 @@ class LoginLimitsTest(h.ServerTestCase):
                 flood_statuses.append(login(self.server.port, attacker.handle, attacker.password,
                                             source="127.0.0.2")[0])
 
-        threads = [threading.Thread(target=flood, daemon=True) for _ in range(48)]
+        threads = [threading.Thread(target=flood, daemon=True) for _ in range(32)]
         for t in threads:
             t.start()
         try:

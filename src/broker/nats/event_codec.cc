@@ -9,6 +9,7 @@ namespace {
 constexpr char kMagic = 'N';
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kHasPayload = 0x01;
+constexpr uint8_t kJoins = 0x02;
 // The fixed part: magic, version, flags and the 8-byte id.
 constexpr size_t kHeaderBytes = 11;
 // The smallest recipient: two one-byte varints.
@@ -91,7 +92,7 @@ Result<std::string> EncodeEvent(uint64_t id, const Event& event) {
   out.reserve(kHeaderBytes + 30 + event.recipients.size() * 8 + (event.payload ? event.payload->size() + 5 : 0));
   out.push_back(kMagic);
   out.push_back(static_cast<char>(kVersion));
-  out.push_back(static_cast<char>(event.payload ? kHasPayload : 0));
+  out.push_back(static_cast<char>((event.payload ? kHasPayload : 0) | (event.joins ? kJoins : 0)));
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((id >> (8 * i)) & 0xff));
   PutSigned(out, event.conversation_id);
   PutSigned(out, event.seq);
@@ -115,7 +116,7 @@ Result<WireEvent> DecodeEvent(std::string_view bytes) {
   if (in.Byte().value_or(0) != static_cast<uint8_t>(kMagic)) return Bad("not an event (bad magic byte)");
   if (in.Byte().value_or(0) != kVersion) return Bad("unsupported version");
   uint8_t flags = in.Byte().value_or(0xff);
-  if ((flags & ~kHasPayload) != 0) return Bad("unknown flags");
+  if ((flags & ~(kHasPayload | kJoins)) != 0) return Bad("unknown flags");
 
   WireEvent out;
   out.id = in.Fixed64().value_or(0);
@@ -129,6 +130,7 @@ Result<WireEvent> DecodeEvent(std::string_view bytes) {
   out.event.conversation_id = *conversation_id;
   out.event.seq = *seq;
   out.event.revoke_session = *revoke_session;
+  out.event.joins = (flags & kJoins) != 0;
 
   out.event.recipients.reserve(*count);
   for (uint64_t i = 0; i < *count; ++i) {

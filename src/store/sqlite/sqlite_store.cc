@@ -188,8 +188,12 @@ class SqliteStore final : public Store {
           break;
         }
       }
-      // Also noticed when nothing is written: /readyz tells at once.
-      if (Gone(db)) continue;
+      // Also noticed when nothing is written: /readyz tells at once (and
+      // again each time, should a batch's outcome have been reported over it).
+      if (Gone(db)) {
+        ReportBatch(GoneError());
+        continue;
+      }
       (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
     }
     if (!Gone(db)) (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
