@@ -3,8 +3,8 @@
 #include <atomic>
 
 #include "auth/refresh_token.h"
-#include "common/network_key.h"
 #include "chat/text_rules.h"
+#include "common/network_key.h"
 
 namespace natter::accounts {
 namespace {
@@ -70,8 +70,8 @@ void AccountService::Register(Executor& ex, std::string handle, std::string pass
                               std::function<void(Result<User>)> done) {
   if (auto st = chat::CheckHandle(handle); !st.ok()) return done(st.take_error());
   if (auto st = auth::CheckPasswordPolicy(password); !st.ok()) return done(st.take_error());
-  auto queued =
-      hashing_.Submit(NetworkKey(address), [this, &ex, handle = std::move(handle), password = std::move(password), done]() mutable {
+  auto queued = hashing_.Submit(
+      NetworkKey(address), [this, &ex, handle = std::move(handle), password = std::move(password), done]() mutable {
         auto hash = auth::HashPassword(password, options_.password_params);
         if (!hash.ok()) return done(hash.take_error());
         User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};

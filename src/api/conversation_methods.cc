@@ -138,22 +138,21 @@ void Dispatcher::SetRole(const Caller& c, SetRoleParams p, Reply reply) {
 void Dispatcher::WriteConversation(const Caller& c, WriteKey key,
                                    std::function<Result<chat::ConversationView>(ConversationTxn&)> op, Reply reply,
                                    Settle settle) {
-  d_.store.WriteResult<chat::ConversationView>(key, ExecutorOf(c), std::move(op),
-                                               [this, reply = std::move(reply), origin = c.connection, user = c.user,
-                                                settle = std::move(settle)](Result<chat::ConversationView> r,
-                                                                            const CommitTurn& turn) {
-                                                 if (settle) settle(r.ok() ? &*r : nullptr);
-                                                 if (!r.ok()) return reply(r.take_error());
-                                                 // Published before it is answered: in a cluster the new state is what
-                                                 // makes other nodes listen, so a send the answer prompts reaches them.
-                                                 auto view =
-                                                     std::make_shared<const chat::ConversationView>(std::move(*r));
-                                                 turn.Then([this, view, origin, user, reply] {
-                                                   if (!Publishing()) return;
-                                                   PublishConversation(*view, origin);
-                                                   reply(json::value(ViewAnswer(*view, user)));
-                                                 });
-                                               });
+  d_.store.WriteResult<chat::ConversationView>(
+      key, ExecutorOf(c), std::move(op),
+      [this, reply = std::move(reply), origin = c.connection, user = c.user, settle = std::move(settle)](
+          Result<chat::ConversationView> r, const CommitTurn& turn) {
+        if (settle) settle(r.ok() ? &*r : nullptr);
+        if (!r.ok()) return reply(r.take_error());
+        // Published before it is answered: in a cluster the new state is what
+        // makes other nodes listen, so a send the answer prompts reaches them.
+        auto view = std::make_shared<const chat::ConversationView>(std::move(*r));
+        turn.Then([this, view, origin, user, reply] {
+          if (!Publishing()) return;
+          PublishConversation(*view, origin);
+          reply(json::value(ViewAnswer(*view, user)));
+        });
+      });
 }
 
 }  // namespace natter::api

@@ -180,7 +180,7 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   std::vector<Outgoing> queue_;                              // a vector: it holds no memory when empty, unlike a deque
   std::vector<HeldEvent> held_;                              // events that arrived during a catch-up
   std::unique_ptr<Covered> covered_;                         // set for a while after a catch-up
-  std::unordered_map<ConversationId, SeqOrder> sent_seq_;  // per conversation
+  std::unordered_map<ConversationId, SeqOrder> sent_seq_;    // per conversation
   std::unordered_map<ConversationId, Waiting> waiting_seq_;  // later seqs waiting for earlier ones
   std::vector<char> write_scratch_;                          // spliced heads and tails of the write in flight
   size_t held_bytes_ = 0;

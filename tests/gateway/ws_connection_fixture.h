@@ -23,7 +23,6 @@
 
 namespace natter::gateway::testing_support {
 
-
 // Records what the connection writes; never reads anything.
 class RecordingTransport final : public Transport {
  public:
@@ -60,7 +59,8 @@ class WsConnectionTest : public ::testing::Test {
     accounts = std::make_unique<accounts::AccountService>(*store, pool, tokens, ids, clock, accounts::AccountOptions{});
     dispatcher = std::make_unique<api::Dispatcher>(
         api::DispatcherDeps{*store, *broker, *accounts, ids, clock, limits, metrics, keys, nullptr});
-    deps = std::make_unique<ConnectionDeps>(ConnectionDeps{*dispatcher, *accounts, metrics, options, clock, limiter, nullptr});
+    deps = std::make_unique<ConnectionDeps>(
+        ConnectionDeps{*dispatcher, *accounts, metrics, options, clock, limiter, nullptr});
   }
   ~WsConnectionTest() override {
     if (transport) transport->Hangup();

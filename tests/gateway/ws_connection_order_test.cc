@@ -14,8 +14,8 @@ class WsConnectionOrderTest : public testing_support::WsConnectionTest {
   static constexpr ConversationId kConversation = 7;
 
   EventFrame Event(Seq seq, bool own = false) {
-    auto payload = std::make_shared<const std::string>(R"({"type":"message","message":{"seq":)" +
-                                                       std::to_string(seq) + "}}");
+    auto payload =
+        std::make_shared<const std::string>(R"({"type":"message","message":{"seq":)" + std::to_string(seq) + "}}");
     EventFrame e;
     e.payload = payload;
     e.frame = std::make_shared<const std::string>(ws::EncodeFrame(ws::Opcode::kText, *payload));
