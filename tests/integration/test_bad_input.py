@@ -907,22 +907,13 @@ class RequestRateTest(h.AsyncTestCase):
             await y.close()
 
 
-class HttpRequestRateTest(h.AsyncTestCase):
+class HttpRequestRateTest(h.ServerTestCase):
     """HTTP has the budgets a WebSocket connection has (--requests-per-second
     2, --request-burst 5): per user however many connections it opens, per
     address for requests without a token (and for WebSocket requests before
     `auth`), and typing notices per user. Each case uses addresses of its own."""
-    timeout = 60
     RATE, BURST = 2, 5
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = h.Natterd("--requests-per-second", str(cls.RATE), "--request-burst", str(cls.BURST),
-                               name="httprate").start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.close()
+    server_args = ("--requests-per-second", str(RATE), "--request-burst", str(BURST))
 
     def user(self, handle, source):
         password = f"{handle}-secret-pw"

@@ -21,6 +21,14 @@ async def connect(endpoint, user):
     return client, data["node_id"]
 
 
+async def burst(client, conv, prefix, n):
+    """n pipelined sends into conv; returns their answers in order."""
+    ids = [await client.send_request("messages.send", conversation_id=conv,
+                                     client_msg_id=f"{prefix}{i}", text=f"{prefix}{i}")
+           for i in range(n)]
+    return [await client.answer(rid, timeout=60) for rid in ids]
+
+
 class ClusterTest(h.AsyncTestCase):
     timeout = 150
 
@@ -135,14 +143,7 @@ class ClusterTest(h.AsyncTestCase):
         a = await self.on_node(1, alice)
         b = await self.on_node(2, bob)
         n = 150
-
-        async def burst(client, prefix):
-            ids = [await client.send_request("messages.send", conversation_id=conv,
-                                             client_msg_id=f"{prefix}{i}", text=f"{prefix}{i}")
-                   for i in range(n)]
-            return [await client.answer(rid, timeout=60) for rid in ids]
-
-        answers = await asyncio.gather(burst(a, "a"), burst(b, "b"))
+        answers = await asyncio.gather(burst(a, conv, "a", n), burst(b, conv, "b", n))
         seqs = []
         for frames in answers:
             for f in frames:
@@ -167,15 +168,8 @@ class ClusterTest(h.AsyncTestCase):
         b = await self.on_node(2, bob)
         c = await self.on_node(2, carol)
         n = 300
-
-        async def burst(client, prefix):
-            ids = [await client.send_request("messages.send", conversation_id=conv,
-                                             client_msg_id=f"{prefix}{i}", text=f"{prefix}{i}")
-                   for i in range(n)]
-            for rid in ids:
-                self.assertEqual((await client.answer(rid, timeout=60))["type"], "result")
-
-        await asyncio.gather(burst(a, "a"), burst(b, "b"))
+        for frames in await asyncio.gather(burst(a, conv, "a", n), burst(b, conv, "b", n)):
+            self.assertTrue(all(f["type"] == "result" for f in frames))
         live = []
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
