@@ -418,7 +418,30 @@ void ClientCore::ReadNext() {
     }
     boost::system::error_code parse_ec;
     json::value v = json::parse(beast::buffers_to_string(buffer->data()), parse_ec);
-    if (!parse_ec && v.is_object()) OnFrame(v.as_object());
+    if (parse_ec || !v.is_object()) {
+      Emit({{"@type", "error"},
+            {"code", "bad_frame"},
+            {"message", "a frame from the server that is not a JSON object"}});
+    } else {
+      try {
+        OnFrame(v.as_object());
+      } catch (const std::exception& e) {
+        // A frame without what its type needs: the app is told, the frame
+        // skipped, and what it may have carried is pulled again by a sync.
+        Emit({{"@type", "error"},
+              {"code", "bad_frame"},
+              {"message",
+               "skipped a malformed '" + Str(v.as_object(), "type") + "' frame from the server: " + e.what()}});
+        if (ws_.get() == ws && ready_) StartSync();
+        if (ws_.get() == ws && !ready_) {
+          // The catch-up itself was malformed: start over on a new connection
+          // (after the reconnect backoff) rather than wait without one.
+          Disconnected("malformed frame during catch-up");
+          return ScheduleReconnect();
+        }
+      }
+    }
+    // The next frame is read whatever this one was: the connection goes on.
     if (ws_.get() == ws) ReadNext();
   });
 }

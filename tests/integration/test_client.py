@@ -120,6 +120,68 @@ class CApiClient:
             self.handle = None
 
 
+class MisbehavingServer:
+    """A WebSocket server that speaks just enough of the protocol and sends the
+    frames a test gives it: malformed ones included. `script(n)` returns, for
+    the n-th connection (from 0), the frames to send after a sync's answer and
+    the frames to send before it."""
+
+    def __init__(self, script):
+        import asyncio
+        import threading
+        import websockets
+        self.script = script
+        self.connections = 0
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        async def handle(ws, path=None):
+            n = self.connections
+            self.connections += 1
+            after_sync, during_sync = script(n)
+            try:
+                await serve_requests(ws, n, after_sync, during_sync)
+            except websockets.ConnectionClosed:
+                pass  # the client went away (as it does after a malformed catch-up)
+
+        async def serve_requests(ws, n, after_sync, during_sync):
+            async for raw in ws:
+                request = json.loads(raw)
+                rid = request.get("id")
+                if request.get("type") == "sync":
+                    for frame in during_sync:
+                        await ws.send(frame if isinstance(frame, str) else json.dumps(dict(frame, id=rid)))
+                    await ws.send(json.dumps({"type": "result", "id": rid, "data": {
+                        "resync_required": False, "conversations": 0, "pts": 0, "more": False, "token": f"t{n}"}}))
+                    for frame in after_sync:
+                        await ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+                else:
+                    await ws.send(json.dumps({"type": "result", "id": rid, "data": {}}))
+
+        async def serve():
+            self.server = await websockets.serve(handle, "127.0.0.1", self.port)
+            started.set()
+
+        def run():
+            self.loop.run_until_complete(serve())
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        assert started.wait(10), "the scripted server did not start"
+
+    def close(self):
+        async def stop():
+            self.server.close()
+            await self.server.wait_closed()
+        import asyncio
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
 class ClientTest(h.unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="natter-client-")
@@ -299,6 +361,44 @@ class ClientTest(h.unittest.TestCase):
         bob.wait(lambda e: e["@type"] == "conversation_removed" and e["conversation_id"] == group,
                  what="conversation_removed")
         self.assertNotIn(group, [c["id"] for c in bob.call({"@type": "get_conversations"})["conversations"]])
+
+    def test_malformed_frames_are_reported_and_skipped_and_the_client_goes_on(self):
+        """Frames of a known type without the fields it needs: each is an error
+        event the app sees, never an exception that ends the client's reading
+        (before, the first one stopped every later frame from being read)."""
+        profile = os.path.join(self.dir, "bob-misbehaving")
+        bob = CApiClient(self.server, profile)
+        self.to_close.append(bob)
+        bob.wait(lambda e: e["@type"] == "auth_state", what="auth state")
+        self.assertEqual(bob.call({"@type": "register", "handle": "bob", "password": "password-bob"})["@type"],
+                         "result")
+        login = bob.call({"@type": "login", "handle": "bob", "password": "password-bob"})
+        bob.wait(lambda e: e["@type"] == "sync_done", what="sync_done")
+        bob.close()
+        good = {"type": "message", "message": {"conversation_id": 5, "seq": 1, "kind": "message", "sender_id": 77,
+                                               "client_msg_id": "x1", "text": "still here", "created_at": 1}}
+
+        def script(n):
+            if n == 0:  # a malformed catch-up: the client starts over on a new connection
+                return [], [{"type": "sync.conversation", "data": {}}]
+            return [{"type": "message"}, "[1,2,3]", good], []
+
+        fake = MisbehavingServer(script)
+        try:
+            bob = CApiClient(fake, profile)
+            self.to_close.append(bob)
+            first = bob.wait(lambda e: e["@type"] == "error" and e["code"] == "bad_frame", 15, "bad_frame")
+            self.assertIn("sync.conversation", first["message"])
+            got = bob.wait(lambda e: e["@type"] == "new_entry", 20, "the good message after the bad ones")
+            self.assertEqual(got["entry"]["text"], "still here")
+            codes = [e.get("code") for e in bob.events if e["@type"] == "error"]
+            self.assertGreaterEqual(codes.count("bad_frame"), 2, bob.events[-10:])
+            self.assertNotIn("internal", codes)
+            self.assertGreaterEqual(fake.connections, 2)
+            bob.close()
+        finally:
+            fake.close()
+        self.assertEqual(login["@type"], "result")
 
     def test_gap_beyond_one_page_fills_on_request(self):
         conv = self.two_profiles()
