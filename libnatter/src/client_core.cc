@@ -269,6 +269,12 @@ void ClientCore::GetHistory(const Json& req) {
 
 void ClientCore::MarkRead(const Json& req) {
   int64_t conv = Int(req, "conversation_id"), seq = Int(req, "seq");
+  // As the server would: only what exists can be read. (Locally that is what
+  // this device knows of: nothing it has not seen counts as read.)
+  if (seq < 0 || seq > store_->LastKnownSeq(conv)) {
+    return Fail(req, "bad_request", "seq " + std::to_string(seq) + " is past the newest entry of conversation " +
+                                        std::to_string(conv) + " known here");
+  }
   store_->SetReceipt(conv, user_id_, seq, seq);
   store_->Put("pending_read:" + std::to_string(conv), std::to_string(seq));
   Answer(req, {{"conversation_id", conv}, {"read_seq", seq}});

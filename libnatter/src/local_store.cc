@@ -272,6 +272,15 @@ void LocalStore::SetReceipt(int64_t conversation_id, int64_t user_id, int64_t de
   Check(s.Run());
 }
 
+int64_t LocalStore::LastKnownSeq(int64_t conversation_id) {
+  auto s = db_->Prepare(
+      "SELECT max(coalesce((SELECT last_seq FROM conversations WHERE id = ?), 0), "
+      "coalesce((SELECT max(seq) FROM entries WHERE conversation_id = ?), 0))");
+  s.Bind(1, conversation_id).Bind(2, conversation_id);
+  auto row = s.Step();
+  return row.ok() && *row ? s.Int(0) : 0;
+}
+
 void LocalStore::ReplaceMembers(int64_t conversation_id, const json::array& members) {
   // The list is the conversation's whole membership: who is not in it left.
   auto clear = db_->Prepare("UPDATE receipts SET role = '' WHERE conversation_id = ?");

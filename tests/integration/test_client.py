@@ -223,6 +223,13 @@ class ClientTest(h.unittest.TestCase):
         self.cli("bob", "send", str(conv), "hi alice")
         listing = self.cli_json("alice", "conversations")["conversations"]
         self.assertEqual([(c["id"], c["unread"]) for c in listing], [(conv, 1)])
+        # Past the newest entry: refused as the server refuses it, the local
+        # state unchanged (before, the profile kept read_seq 99 and showed no
+        # unread while the server said 1).
+        past = self.cli("alice", "read", str(conv), "99", check=False)
+        self.assertEqual(past.returncode, 1, past.stdout + past.stderr)
+        self.assertIn("bad_request", past.stderr)
+        self.assertEqual(self.cli_json("alice", "conversations")["conversations"][0]["unread"], 1)
         self.cli("alice", "read", str(conv), "2")
         listing = self.cli_json("alice", "conversations")["conversations"]
         self.assertEqual(listing[0]["unread"], 0)
