@@ -272,8 +272,9 @@ void ClientCore::MarkRead(const Json& req) {
   // As the server would: only what exists can be read. (Locally that is what
   // this device knows of: nothing it has not seen counts as read.)
   if (seq < 0 || seq > store_->LastKnownSeq(conv)) {
-    return Fail(req, "bad_request", "seq " + std::to_string(seq) + " is past the newest entry of conversation " +
-                                        std::to_string(conv) + " known here");
+    return Fail(req, "bad_request",
+                "seq " + std::to_string(seq) + " is past the newest entry of conversation " + std::to_string(conv) +
+                    " known here");
   }
   store_->SetReceipt(conv, user_id_, seq, seq);
   store_->Put("pending_read:" + std::to_string(conv), std::to_string(seq));

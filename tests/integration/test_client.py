@@ -182,6 +182,71 @@ class MisbehavingServer:
         self.thread.join(10)
 
 
+class SwitchableProxy:
+    """A TCP forwarder to `port` that the test can cut: while off it closes
+    what it carries and refuses new connections."""
+
+    def __init__(self, port):
+        import threading
+        self.target, self.on, self.pairs = port, True, []
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(16)
+        self.port = self.listener.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import threading
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.on:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            with self.lock:
+                self.pairs.append((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def set(self, on):
+        self.on = on
+        if not on:
+            with self.lock:
+                pairs, self.pairs = self.pairs, []
+            for pair in pairs:
+                for x in pair:
+                    try:
+                        x.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+    def close(self):
+        self.set(False)
+        self.listener.close()
+
+
 class ClientTest(h.unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="natter-client-")
@@ -481,6 +546,42 @@ class ClientTest(h.unittest.TestCase):
         # Logging in again works and the client is back.
         self.assertEqual(bob.call({"@type": "login", "handle": "bob", "password": "password-bob"})["@type"], "result")
         bob.wait(lambda e: e["@type"] == "sync_done", 15, "sync after login")
+
+    def test_interactive_chat_shows_what_a_reconnect_catches_up(self):
+        """A message sent while bob's chat was cut off reaches it by catch-up,
+        not live: the chat shows it all the same (before, only live entries)."""
+        if shutil.which("tmux") is None:
+            self.fail("tmux is not installed (scripts/install-deps.sh installs it)")
+        conv = self.two_profiles()
+        proxy = SwitchableProxy(self.server.port)
+        session = f"natter-catchup-{os.getpid()}"
+        env = dict(os.environ, TMUX="")
+        cmd = [CLI, "--server", proxy.url, "--timeout", "5", "--profile", os.path.join(self.dir, "bob"), "chat",
+               str(conv)]
+
+        def screen():
+            return subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True,
+                                  env=env).stdout
+
+        def wait_for(text, timeout):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and text not in screen():
+                time.sleep(0.2)
+            self.assertIn(text, screen())
+
+        subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "30", " ".join(cmd)],
+                       check=True, env=env)
+        try:
+            wait_for("Ctrl-D to quit", 15)
+            time.sleep(0.5)
+            proxy.set(False)  # bob is cut off...
+            wait_for("(waiting)", 10)
+            self.cli("alice", "send", str(conv), "sent while you were away")  # ...so this is not live for him
+            proxy.set(True)
+            wait_for("sent while you were away", 30)
+        finally:
+            subprocess.run(["tmux", "kill-session", "-t", session], env=env)
+            proxy.close()
 
     def test_interactive_chat_under_tmux(self):
         if shutil.which("tmux") is None:

@@ -4,6 +4,7 @@
 // holds one local store, so two profiles on one machine can chat.
 #include <poll.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -97,8 +98,14 @@ std::string Line(const json::object& m, int64_t me) {
 int Chat(Session& s, int64_t conversation, double timeout_s) {
   if (!s.WaitReady(timeout_s)) std::cout << "(offline: showing what is stored here; messages will go out later)\n";
   auto history = s.Call({{"@type", "get_history"}, {"conversation_id", conversation}, {"limit", 20}}, timeout_s);
+  // Entries are shown once, in seq order: live ones, and those a catch-up
+  // brings after a reconnect, newer than anything shown.
+  int64_t shown = 0;
   if (history && history->contains("messages")) {
-    for (const auto& m : history->at("messages").as_array()) std::cout << Line(m.as_object(), s.me) << "\n";
+    for (const auto& m : history->at("messages").as_array()) {
+      std::cout << Line(m.as_object(), s.me) << "\n";
+      shown = std::max(shown, m.as_object().at("seq").as_int64());
+    }
   }
   std::cout << "(type a message and Enter to send; Ctrl-D to quit)" << std::endl;
   std::string pending_line;
@@ -123,7 +130,8 @@ int Chat(Session& s, int64_t conversation, double timeout_s) {
       std::string type(event.at("@type").as_string());
       if (type == "new_entry") {
         const auto& m = event.at("entry").as_object();
-        if (m.at("conversation_id").as_int64() == conversation && event.at("live").as_bool()) {
+        if (m.at("conversation_id").as_int64() == conversation && m.at("seq").as_int64() > shown) {
+          shown = m.at("seq").as_int64();
           std::cout << Line(m, s.me) << std::endl;
           if (m.at("sender_id").as_int64() != s.me) {
             s.client->Send(json::serialize(
