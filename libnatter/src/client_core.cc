@@ -645,6 +645,11 @@ void ClientCore::ApplyEntry(const Json& entry, bool live) {
   clean.erase("duplicate");
   clean.erase("pts");
   store_->ApplyEntry(clean);
+  // My own message: the server moved my watermarks to it (who writes has
+  // read what came before), so local unread agrees with the server's.
+  if (Int(entry, "sender_id") == user_id_ && Str(entry, "kind") == "message") {
+    store_->SetReceipt(Int(entry, "conversation_id"), user_id_, Int(entry, "seq"), Int(entry, "seq"));
+  }
   // My own message arriving by sync (sent from another device or before a
   // crash lost the ack) settles its outbox entry.
   if (Int(entry, "sender_id") == user_id_) {

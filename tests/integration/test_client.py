@@ -298,6 +298,7 @@ class ClientTest(h.unittest.TestCase):
         self.cli("alice", "read", str(conv), "2")
         listing = self.cli_json("alice", "conversations")["conversations"]
         self.assertEqual(listing[0]["unread"], 0)
+
         bad = self.cli("alice", "send", "12345", "to nowhere", check=False)
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("failed", bad.stdout + bad.stderr)
@@ -471,6 +472,24 @@ class ClientTest(h.unittest.TestCase):
         finally:
             fake.close()
         self.assertEqual(login["@type"], "result")
+
+    def test_writing_reads_what_came_before_locally_too(self):
+        """The server moves a sender's watermarks to its own message; a running
+        client does too, so its unread count agrees with the server's (before,
+        it kept counting the message it answered)."""
+        conv = self.two_profiles()
+        bob = CApiClient(self.server, os.path.join(self.dir, "bob"))
+        self.to_close.append(bob)
+        bob.wait(lambda e: e["@type"] == "sync_done", what="sync_done")
+        self.cli("alice", "send", str(conv), "are you there?")
+        bob.wait(lambda e: e["@type"] == "new_entry" and e["entry"].get("text") == "are you there?", what="message")
+        unread = lambda: next(c["unread"] for c in bob.call({"@type": "get_conversations"})["conversations"]
+                              if c["id"] == conv)
+        self.assertEqual(unread(), 1)
+        sent = bob.call({"@type": "send_message", "conversation_id": conv, "text": "yes"})
+        bob.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == sent["client_msg_id"]
+                 and e["state"] == "sent", what="sent")
+        self.assertEqual(unread(), 0)
 
     def test_gap_beyond_one_page_fills_on_request(self):
         conv = self.two_profiles()
