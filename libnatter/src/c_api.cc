@@ -1,6 +1,7 @@
 // The C API over ClientCore. Each handle keeps the last event's text alive
 // until the next receive, as natter.h promises.
 #include <boost/json/parse.hpp>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -13,29 +14,45 @@ struct natter_client {
   std::string last;
 };
 
+namespace {
+// What natter_last_error() reports, per calling thread.
+thread_local std::string last_error;
+
+natter_client* Refuse(std::string why) {
+  last_error = std::move(why);
+  return nullptr;
+}
+}  // namespace
+
 extern "C" {
 
+const char* natter_last_error(void) { return last_error.c_str(); }
+
 natter_client* natter_client_create(const char* options_json) {
-  if (!options_json) return nullptr;
+  if (!options_json) return Refuse("options are NULL");
   boost::system::error_code ec;
   boost::json::value v = boost::json::parse(options_json, ec);
-  if (ec || !v.is_object()) return nullptr;
+  if (ec || !v.is_object()) return Refuse("options are not a JSON object");
   const auto& o = v.as_object();
   natter::client::ClientOptions options;
   auto str = [&o](const char* key) -> const boost::json::string* {
     auto* f = o.if_contains(key);
     return f && f->is_string() ? &f->as_string() : nullptr;
   };
-  if (!str("server") || !str("database_directory")) return nullptr;
+  if (!str("server") || !str("database_directory")) {
+    return Refuse("options need \"server\" and \"database_directory\" strings");
+  }
   options.server = std::string(*str("server"));
   options.database_directory = std::string(*str("database_directory"));
   if (str("device")) options.device = std::string(*str("device"));
+  std::string server = options.server;
   try {
-    auto* handle = new natter_client;
+    auto handle = std::make_unique<natter_client>();
     handle->client = natter::client::Client::Create(std::move(options));
-    return handle;
-  } catch (const std::exception&) {
-    return nullptr;
+    last_error.clear();
+    return handle.release();
+  } catch (const std::exception& e) {
+    return Refuse(std::string(e.what()) + " (server \"" + server + "\")");
   }
 }
 

@@ -76,6 +76,7 @@ class CApiClient:
             lib.natter_client_receive.restype = ctypes.c_char_p
             lib.natter_client_receive.argtypes = [ctypes.c_void_p, ctypes.c_double]
             lib.natter_client_destroy.argtypes = [ctypes.c_void_p]
+            lib.natter_last_error.restype = ctypes.c_char_p
             CApiClient.lib = lib
         opts = json.dumps({"server": server.url, "database_directory": directory, "device": "ctypes"})
         self.handle = self.lib.natter_client_create(opts.encode())
@@ -301,7 +302,11 @@ class ClientTest(h.unittest.TestCase):
 
         bad = self.cli("alice", "send", "12345", "to nowhere", check=False)
         self.assertNotEqual(bad.returncode, 0)
-        self.assertIn("failed", bad.stdout + bad.stderr)
+        self.assertIn("failed: conversation not found", bad.stdout + bad.stderr)  # the reason, not only "failed"
+        bad = subprocess.run([CLI, "--server", "gopher://127.0.0.1:1", "--profile", os.path.join(self.dir, "alice"),
+                              "conversations"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(bad.returncode, 2, bad.stderr)
+        self.assertIn("gopher://127.0.0.1:1", bad.stderr)  # what it tried
 
     def test_client_store_is_private_whatever_the_umask(self):
         # The profile holds the refresh token: only its owner may read it.
@@ -472,6 +477,20 @@ class ClientTest(h.unittest.TestCase):
         finally:
             fake.close()
         self.assertEqual(login["@type"], "result")
+
+    def test_a_client_that_cannot_be_made_says_why(self):
+        CApiClient(self.server, os.path.join(self.dir, "probe")).close()  # loads the library
+        lib = CApiClient.lib
+        for options, why in (("{not json", "not a JSON object"),
+                             (json.dumps({"server": "http://127.0.0.1:1"}), "database_directory"),
+                             (json.dumps({"server": "gopher://x:1", "database_directory": self.dir}), "gopher://x:1")):
+            self.assertIsNone(lib.natter_client_create(options.encode()))
+            self.assertIn(why, lib.natter_last_error().decode())
+        handle = lib.natter_client_create(json.dumps({"server": self.server.url,
+                                                      "database_directory": os.path.join(self.dir, "ok")}).encode())
+        self.assertTrue(handle)
+        self.assertEqual(lib.natter_last_error().decode(), "")
+        lib.natter_client_destroy(handle)
 
     def test_writing_reads_what_came_before_locally_too(self):
         """The server moves a sender's watermarks to its own message; a running

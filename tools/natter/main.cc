@@ -207,7 +207,7 @@ int main(int argc, char** argv) {
     options.device = "natter-cli";
     s.client = Client::Create(std::move(options));
   } catch (const std::exception& e) {
-    std::cerr << "natter: " << e.what() << "\n";
+    std::cerr << "natter: " << e.what() << " (server " << server << ", profile " << profile << ")\n";
     return 2;
   }
   auto state = s.Call({{"@type", "get_state"}}, 5);
@@ -305,7 +305,8 @@ int main(int argc, char** argv) {
       std::cout << json::serialize(out) << "\n";
     else
       std::cout << out.at("state").as_string().c_str()
-                << (out.contains("seq") ? " as [" + std::to_string(out.at("seq").as_int64()) + "]" : "") << "\n";
+                << (out.contains("seq") ? " as [" + std::to_string(out.at("seq").as_int64()) + "]" : "")
+                << (out.contains("reason") ? std::string(": ") + out.at("reason").as_string().c_str() : "") << "\n";
     return out.at("state") == "failed" ? 1 : 0;
   }
   if (sub == "history") {

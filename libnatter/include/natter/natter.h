@@ -17,8 +17,14 @@ typedef struct natter_client natter_client;
 
 /* Creates a client. options_json: {"server":"http://127.0.0.1:8080",
  * "database_directory":"/path", "device":"name"}. Returns NULL (and nothing
- * else happens) when the options are not valid JSON or lack a field. */
+ * else happens) when the options are not valid JSON, lack a field, or name a
+ * server or directory that cannot be used; natter_last_error() says which. */
 natter_client* natter_client_create(const char* options_json);
+
+/* Why the last natter_client_create on this thread returned NULL: a sentence
+ * naming what was wrong ("" after one that succeeded). Valid until the next
+ * natter_client_create on this thread. */
+const char* natter_last_error(void);
 
 /* Queues a request: {"@type":"send_message", ..., "@extra": anything}. Its
  * answer comes back as an event carrying the same "@extra". Malformed JSON
