@@ -255,13 +255,20 @@ void ClientCore::GetHistory(const Json& req) {
   auto local = [this, req, conv, before, limit] {
     Answer(req, {{"conversation_id", conv}, {"messages", store_->History(conv, before, limit)}});
   };
-  if (!ready_) return local();  // offline: what is here
+  if (!ready_) {  // offline: what is here
+    if (!store_->HasConversation(conv)) {
+      return Fail(req, "not_found", "conversation " + std::to_string(conv) + " is not known here (offline)");
+    }
+    return local();
+  }
   // Fill what the local store lacks in the asked page (gaps left by catch-up).
   Json q{{"type", "messages.history"}, {"conversation_id", conv}, {"limit", limit}};
   if (before) q["before"] = *before;
-  Call(std::move(q), [this, local](const Json& frame) {
+  Call(std::move(q), [this, req, local](const Json& frame) {
     if (Str(frame, "type") == "result") {
       for (const auto& m : frame.at("data").as_object().at("messages").as_array()) ApplyEntry(m.as_object(), false);
+    } else if (Str(frame, "code") == "not_found" || Str(frame, "code") == "bad_request") {
+      return Fail(req, Str(frame, "code"), Str(frame, "message"));  // no such conversation for you
     }
     local();
   });

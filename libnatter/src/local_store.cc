@@ -272,6 +272,13 @@ void LocalStore::SetReceipt(int64_t conversation_id, int64_t user_id, int64_t de
   Check(s.Run());
 }
 
+bool LocalStore::HasConversation(int64_t conversation_id) {
+  auto s = db_->Prepare("SELECT 1 FROM conversations WHERE id = ?");
+  s.Bind(1, conversation_id);
+  auto row = s.Step();
+  return row.ok() && *row;
+}
+
 int64_t LocalStore::LastKnownSeq(int64_t conversation_id) {
   auto s = db_->Prepare(
       "SELECT max(coalesce((SELECT last_seq FROM conversations WHERE id = ?), 0), "

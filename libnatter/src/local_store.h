@@ -49,6 +49,7 @@ class LocalStore {
   std::vector<std::pair<int64_t, int64_t>> Missing(int64_t conversation_id, int64_t upto);
 
   void SetReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read);
+  bool HasConversation(int64_t conversation_id);
   // The newest seq this device knows of in the conversation (0: none).
   int64_t LastKnownSeq(int64_t conversation_id);
   // The members as the server last listed them (roles and watermarks).

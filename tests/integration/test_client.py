@@ -303,6 +303,9 @@ class ClientTest(h.unittest.TestCase):
         bad = self.cli("alice", "send", "12345", "to nowhere", check=False)
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn("failed: conversation not found", bad.stdout + bad.stderr)  # the reason, not only "failed"
+        bad = self.cli("alice", "history", "12345", check=False)  # says so, and exits non-zero
+        self.assertEqual(bad.returncode, 1, bad.stdout + bad.stderr)
+        self.assertIn("not_found", bad.stderr)
         bad = subprocess.run([CLI, "--server", "gopher://127.0.0.1:1", "--profile", os.path.join(self.dir, "alice"),
                               "conversations"], capture_output=True, text=True, timeout=30)
         self.assertEqual(bad.returncode, 2, bad.stderr)
