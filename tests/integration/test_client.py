@@ -20,6 +20,7 @@ import natter_harness as h
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(HERE, "..", "..", "build", "release")
 CLI = os.environ.get("NATTER_CLI") or os.path.join(BUILD, "natter")
+EXAMPLE = os.path.join(HERE, "..", "..", "examples", "chat_client.py")
 LIB = os.environ.get("LIBNATTER") or os.path.join(BUILD, "libnatter", "libnatter.so")
 
 
@@ -651,6 +652,64 @@ class ClientTest(h.unittest.TestCase):
             self.assertIn("sent", alice_screen)
         finally:
             subprocess.run(["tmux", "kill-session", "-t", session], env=env)
+
+
+class ExampleChatClientTest(h.ServerTestCase):
+    """examples/chat_client.py against natterd: deleted messages, edits and
+    reactions print (before, a deleted message's missing text crashed it), and
+    it renews its token on the open socket, so it outlives the token."""
+    server_args = ("--access-token-ttl", "4")
+    timeout = 60
+
+    def test_the_example_shows_every_kind_of_entry_and_outlives_its_token(self):
+        alice, bob = self.server.new_user("exa"), self.server.new_user("exb")
+        status, conv = self.server.http("POST", "/v1/conversations", {"kind": "direct", "peer_id": bob.id},
+                                        token=alice.token)
+        self.assertEqual(status, 200, conv)
+        cid = conv["id"]
+
+        def send(text, token=alice.token):
+            status, body = self.server.http("POST", f"/v1/conversations/{cid}/messages",
+                                            {"client_msg_id": str(time.monotonic_ns()), "text": text}, token=token)
+            self.assertEqual(status, 200, body)
+            return body["seq"]
+
+        one, two = send("one"), send("two")
+        for method, path, body, token in (
+                ("DELETE", f"/v1/conversations/{cid}/messages/{two}", None, alice.token),
+                ("PATCH", f"/v1/conversations/{cid}/messages/{one}", {"text": "one!"}, alice.token),
+                ("PUT", f"/v1/conversations/{cid}/messages/{one}/reactions", {"emoji": "+1"}, bob.token)):
+            status, answer = self.server.http(method, path, body, token=token)
+            self.assertEqual(status, 200, answer)
+        proc = subprocess.Popen(["/usr/bin/python3", EXAMPLE, "--server", f"http://127.0.0.1:{self.server.port}",
+                                 "--handle", bob.handle, "--password", bob.password, "--conversation", str(cid)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out = []
+        try:
+            def read_until(text, timeout):
+                deadline = time.monotonic() + timeout
+                while time.monotonic() < deadline:
+                    line = proc.stdout.readline()
+                    if not line:
+                        break
+                    out.append(line)
+                    if text in line:
+                        return
+                self.fail(f"no {text!r} in {out}; stderr: {proc.stderr.read() if proc.poll() is not None else ''}")
+
+            read_until("reacted +1", 10)
+            joined = "".join(out)
+            self.assertIn("(deleted)", joined)
+            self.assertIn("edited", joined)
+            time.sleep(6)  # past the 4 s token: the socket stays open only if the example renewed it
+            send("after the token")
+            read_until("after the token", 10)
+            proc.stdin.write("hi from the example\n")
+            proc.stdin.flush()
+            read_until("me: hi from the example", 10)
+        finally:
+            proc.terminate()
+            proc.wait(10)
 
 
 if __name__ == "__main__":
