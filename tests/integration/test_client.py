@@ -482,6 +482,30 @@ class ClientTest(h.unittest.TestCase):
             fake.close()
         self.assertEqual(login["@type"], "result")
 
+    def test_the_c_example_in_the_docs_builds_and_sends(self):
+        """docs/client.md's C program, compiled and run as written, with this
+        test's server, user and conversation put in its literals."""
+        doc = open(os.path.join(HERE, "..", "..", "docs", "client.md")).read()
+        start = doc.index("```c\n#include <natter/natter.h>")
+        program = doc[start + len("```c\n"):doc.index("```", start + 4)]
+        self.cli("alice", "register", "alice", "correct horse")
+        self.cli("bob", "register", "bob", "password-bob")
+        self.cli("alice", "login", "alice", "correct horse")
+        conv = self.cli_json("alice", "create-direct", "bob")["id"]
+        program = (program.replace("http://127.0.0.1:8080", self.server.url)
+                   .replace("./alice", os.path.join(self.dir, "alice-c"))
+                   .replace("246895571091456", str(conv)))
+        source, binary = os.path.join(self.dir, "demo.c"), os.path.join(self.dir, "demo")
+        with open(source, "w") as f:
+            f.write(program)
+        include = os.path.join(HERE, "..", "..", "libnatter", "include")
+        subprocess.run(["cc", source, "-I" + include, "-L" + os.path.dirname(LIB), "-lnatter", "-o", binary],
+                       check=True, capture_output=True, text=True)
+        run = subprocess.run([binary], capture_output=True, text=True, timeout=60,
+                             env=dict(os.environ, LD_LIBRARY_PATH=os.path.dirname(LIB)))
+        self.assertEqual(run.returncode, 0, run.stdout[-2000:] + run.stderr)
+        self.assertIn('"state":"sent"', run.stdout)
+
     def test_a_client_that_cannot_be_made_says_why(self):
         CApiClient(self.server, os.path.join(self.dir, "probe")).close()  # loads the library
         lib = CApiClient.lib
