@@ -652,10 +652,16 @@ void ClientCore::ApplyEntry(const Json& entry, bool live) {
   clean.erase("duplicate");
   clean.erase("pts");
   store_->ApplyEntry(clean);
-  // My own message: the server moved my watermarks to it (who writes has
-  // read what came before), so local unread agrees with the server's.
-  if (Int(entry, "sender_id") == user_id_ && Str(entry, "kind") == "message") {
-    store_->SetReceipt(Int(entry, "conversation_id"), user_id_, Int(entry, "seq"), Int(entry, "seq"));
+  // A message moved its sender's watermarks to it (who writes has read what
+  // came before; the server sends no receipt for that, protocol 5.12): my own
+  // unread agrees with the server's, and my messages before another
+  // member's answer show as read.
+  if (Str(entry, "kind") == "message") {
+    int64_t sender = Int(entry, "sender_id"), conversation = Int(entry, "conversation_id");
+    store_->SetReceipt(conversation, sender, Int(entry, "seq"), Int(entry, "seq"));
+    // (A catch-up brings the members' watermarks themselves and updates the
+    // states from those.)
+    if (sender != user_id_ && live) UpdateOutgoingStates(conversation);
   }
   // My own message arriving by sync (sent from another device or before a
   // crash lost the ack) settles its outbox entry.

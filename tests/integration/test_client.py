@@ -520,6 +520,21 @@ class ClientTest(h.unittest.TestCase):
         self.assertEqual(lib.natter_last_error().decode(), "")
         lib.natter_client_destroy(handle)
 
+    def test_an_answer_shows_the_question_as_read(self):
+        """Bob answers without marking anything read: his message moved his
+        watermarks (the server sends no receipt for that), so alice's client
+        shows her question as read (before, it stayed sent)."""
+        conv = self.two_profiles()
+        alice = CApiClient(self.server, os.path.join(self.dir, "alice"))
+        self.to_close.append(alice)
+        alice.wait(lambda e: e["@type"] == "sync_done", what="sync_done")
+        sent = alice.call({"@type": "send_message", "conversation_id": conv, "text": "lunch?"})
+        alice.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == sent["client_msg_id"]
+                   and e["state"] == "sent", what="sent")
+        self.cli("bob", "send", str(conv), "yes!")
+        alice.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == sent["client_msg_id"]
+                   and e["state"] == "read", 15, "lunch? shown as read")
+
     def test_writing_reads_what_came_before_locally_too(self):
         """The server moves a sender's watermarks to its own message; a running
         client does too, so its unread count agrees with the server's (before,
