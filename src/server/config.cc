@@ -141,6 +141,7 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
       "or an environment variable (NATTER_ plus the name in capitals, '-' as '_').\n"
       "Flags win over the environment, which wins over the file."};
   app.add_option("--config", config_path, "TOML configuration file")->envname("NATTER_CONFIG");
+  app.set_version_flag("--version", std::string("natterd ") + NATTER_VERSION);
   try {
     Declare(app, config_path.empty() ? nullptr : &file, config);
     app.parse(argc, argv);

@@ -76,6 +76,15 @@ class ConfigTest(h.unittest.TestCase):
         bad = subprocess.run([h._binary(), "--no-such-flag"], capture_output=True, text=True, timeout=10)
         self.assertNotEqual(bad.returncode, 0)
 
+    def test_version_is_printed_without_starting(self):
+        out = subprocess.run([h._binary(), "--version"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout.strip(), r"^natterd \d+\.\d+\.\d+$")
+        cli = os.path.join(os.path.dirname(h._binary()), "natter")
+        out = subprocess.run([cli, "--version"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout.strip(), r"^natter \d+\.\d+\.\d+$")
+
     def test_zero_config_keeps_data_and_key_in_natter_data(self):
         # Only the port is given (the default 8080 may be taken on a test machine).
         proc, port, log = run_natterd(["--port", "0", "--password-profile", "minimal"], cwd=self.dir)

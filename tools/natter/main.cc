@@ -162,6 +162,7 @@ int main(int argc, char** argv) {
   app.add_option("--server", server, "natterd's URL")->envname("NATTER_SERVER");
   app.add_flag("--json", json_output, "Print answers as JSON, one object a line");
   app.add_option("--timeout", timeout_s, "Seconds to wait for the server");
+  app.set_version_flag("--version", std::string("natter ") + NATTER_VERSION);
   app.require_subcommand(1);
 
   std::string handle, password, title, text;
