@@ -45,6 +45,19 @@ natter_client* natter_client_create(const char* options_json) {
   options.server = std::string(*str("server"));
   options.database_directory = std::string(*str("database_directory"));
   if (str("device")) options.device = std::string(*str("device"));
+  if (str("ca_file")) options.ca_file = std::string(*str("ca_file"));
+  if (auto* pins = o.if_contains("pins")) {
+    if (!pins->is_array()) return Refuse("\"pins\" must be an array of \"sha256/<base64>\" strings");
+    for (const auto& pin : pins->as_array()) {
+      if (!pin.is_string()) return Refuse("\"pins\" must be an array of \"sha256/<base64>\" strings");
+      options.pins.emplace_back(pin.as_string());
+    }
+  }
+  if (auto* t = o.if_contains("timeout_seconds")) {
+    double seconds = t->is_number() ? t->to_number<double>() : 0;
+    if (!(seconds > 0 && seconds <= 3600)) return Refuse("\"timeout_seconds\" must be a number in (0, 3600]");
+    options.timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  }
   std::string server = options.server;
   try {
     auto handle = std::make_unique<natter_client>();

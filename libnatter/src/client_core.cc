@@ -1,24 +1,15 @@
 #include "client_core.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <boost/url/parse.hpp>
 #include <chrono>
-
-#include "http_call.h"
 
 namespace natter::client {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace websocket = beast::websocket;
 namespace json = boost::json;
-using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -45,13 +36,7 @@ std::unique_ptr<Client> Client::Create(ClientOptions options) {
   return std::make_unique<ClientCore>(std::move(options));
 }
 
-ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)) {
-  auto url = boost::urls::parse_uri(options_.server);
-  if (!url || url->scheme() != "http" || url->host().empty()) {
-    throw std::runtime_error("server must be http://host:port (got " + options_.server + ")");
-  }
-  host_ = url->host();
-  port_ = url->has_port() ? std::string(url->port()) : "80";
+ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)), server_(MakeServerEndpoint(options_)) {
   store_ = std::make_unique<LocalStore>(options_.database_directory);
   // Queued before any request can be, so the first event says where we stand.
   asio::post(ioc_, [this] {
@@ -85,7 +70,9 @@ ClientCore::~ClientCore() {
     stopping_ = true;
     reconnect_timer_.cancel();
     refresh_timer_.cancel();
-    if (ws_) beast::get_lowest_layer(*ws_).close();
+    if (ws_) ws_->Close();
+    // Whatever is still under way (a connection attempt, an HTTP call) is
+    // dropped unfinished with the io_context: nothing here waits for it.
     ioc_.stop();
   });
   thread_.join();
@@ -137,6 +124,7 @@ void ClientCore::Fail(const Json& req, const std::string& code, const std::strin
 // ---- requests from the app ----------------------------------------------------
 
 void ClientCore::Handle(const Json& req) {
+  if (logging_in_) return held_.push_back(req);
   std::string type = Str(req, "@type");
   if (type == "register") return Register(req);
   if (type == "login") return Login(req);
@@ -173,56 +161,80 @@ void ClientCore::Handle(const Json& req) {
   }
   if (type == "app_background") {
     if (ws_) Disconnected("app in background");
+    AbandonConnect();
     reconnect_timer_.cancel();
+    SetConnectionState("offline");
     return Answer(req, {});
   }
   Fail(req, "bad_request", "unknown request type '" + type + "'");
 }
 
-void ClientCore::Register(const Json& req) {
-  auto answer = HttpCall(host_, port_, "POST", "/v1/auth/register",
-                         Json{{"handle", Str(req, "handle")}, {"password", Str(req, "password")}});
-  if (answer.status == 0) return Fail(req, "unavailable", "server unreachable: " + answer.transport_error);
-  if (answer.status != 200 || !answer.body.is_object()) {
-    const auto* err = answer.body.is_object() ? answer.body.as_object().if_contains("error") : nullptr;
-    return Fail(req, err ? Str(err->as_object(), "code") : "internal", err ? Str(err->as_object(), "message") : "");
+void ClientCore::FailHttp(const Json& req, const HttpAnswer& answer) {
+  if (answer.status == 0) return Fail(req, "unavailable", answer.error);
+  const auto* err = answer.body.is_object() ? answer.body.as_object().if_contains("error") : nullptr;
+  if (err && err->is_object()) return Fail(req, Str(err->as_object(), "code"), Str(err->as_object(), "message"));
+  Fail(req, "internal", "HTTP " + std::to_string(answer.status) + " without an error from " + server_.origin);
+}
+
+void ClientCore::ReleaseHeld() {
+  logging_in_ = false;
+  while (!held_.empty() && !logging_in_) {
+    Json req = std::move(held_.front());
+    held_.pop_front();
+    Handle(req);
   }
-  Answer(req, answer.body.as_object());
+}
+
+void ClientCore::Register(const Json& req) {
+  HttpCall(ioc_, server_,
+           {"POST", "/v1/auth/register", Json{{"handle", Str(req, "handle")}, {"password", Str(req, "password")}}, ""},
+           [this, req](HttpAnswer answer) {
+             if (answer.status != 200 || !answer.body.is_object()) return FailHttp(req, answer);
+             Answer(req, answer.body.as_object());
+           });
 }
 
 void ClientCore::Login(const Json& req) {
-  auto answer =
-      HttpCall(host_, port_, "POST", "/v1/auth/login",
-               Json{{"handle", Str(req, "handle")}, {"password", Str(req, "password")}, {"device", options_.device}});
-  if (answer.status == 0) return Fail(req, "unavailable", "server unreachable: " + answer.transport_error);
-  if (answer.status != 200 || !answer.body.is_object()) {
-    const auto* err = answer.body.is_object() ? answer.body.as_object().if_contains("error") : nullptr;
-    return Fail(req, err ? Str(err->as_object(), "code") : "internal", err ? Str(err->as_object(), "message") : "");
-  }
-  const Json& login = answer.body.as_object();
-  int64_t user = Int(login, "user_id");
-  if (user != user_id_) store_->ClearAll();  // another account: nothing of the old one stays
-  user_id_ = user;
-  store_->Put("user_id", std::to_string(user));
-  store_->Put("access_token", Str(login, "access_token"));
-  store_->Put("access_expires_at", std::to_string(Int(login, "access_expires_at")));
-  store_->Put("refresh_token", Str(login, "refresh_token"));
-  Answer(req, {{"user_id", user}});
-  Emit({{"@type", "auth_state"}, {"state", "logged_in"}, {"user_id", user}});
-  if (ws_) Disconnected("new login");
-  attempt_ = 0;
-  Connect();
+  Json body{{"handle", Str(req, "handle")}, {"password", Str(req, "password")}, {"device", options_.device}};
+  ++session_;  // a token refresh under way belongs to the session before
+  logging_in_ = true;
+  HttpCall(ioc_, server_, {"POST", "/v1/auth/login", std::move(body), ""}, [this, req](HttpAnswer answer) {
+    struct Release {
+      ClientCore* core;
+      ~Release() { core->ReleaseHeld(); }
+    } release{this};
+    if (answer.status != 200 || !answer.body.is_object()) return FailHttp(req, answer);
+    const Json& login = answer.body.as_object();
+    int64_t user = Int(login, "user_id");
+    if (user != user_id_) store_->ClearAll();  // another account: nothing of the old one stays
+    user_id_ = user;
+    store_->Put("user_id", std::to_string(user));
+    store_->Put("access_token", Str(login, "access_token"));
+    store_->Put("access_expires_at", std::to_string(Int(login, "access_expires_at")));
+    store_->Put("refresh_token", Str(login, "refresh_token"));
+    Answer(req, {{"user_id", user}});
+    Emit({{"@type", "auth_state"}, {"state", "logged_in"}, {"user_id", user}});
+    if (ws_) Disconnected("new login");
+    AbandonConnect();
+    attempt_ = 0;
+    Connect();
+  });
 }
 
 void ClientCore::Logout(const Json& req) {
-  auto token = store_->Get("access_token");
-  if (token) (void)HttpCall(host_, port_, "POST", "/v1/auth/logout", nullptr, *token);
+  // The server is told if it can be reached; the device forgets either way.
+  if (auto token = store_->Get("access_token")) {
+    HttpCall(ioc_, server_, {"POST", "/v1/auth/logout", nullptr, *token}, [](const HttpAnswer&) {});
+  }
+  ++session_;
   if (ws_) Disconnected("logged out");
+  AbandonConnect();
   reconnect_timer_.cancel();
   store_->ClearAll();
   user_id_ = 0;
   Answer(req, {});
   Emit({{"@type", "auth_state"}, {"state", "logged_out"}});
+  SetConnectionState("logged_out");
 }
 
 void ClientCore::SendMessage(const Json& req) {
@@ -313,68 +325,91 @@ void ClientCore::Forward(const Json& req, const std::string& method) {
 
 // ---- connection ---------------------------------------------------------------
 
-bool ClientCore::EnsureFreshToken(bool force) {
+void ClientCore::WithFreshToken(bool force, std::function<void(Token, const std::string&)> then) {
   auto exp = store_->Get("access_expires_at");
-  if (!force && exp && std::stoll(*exp) - NowSeconds() > 60) return true;
+  if (!force && exp && std::stoll(*exp) - NowSeconds() > 60) return then(Token::kFresh, "");
   auto refresh = store_->Get("refresh_token");
-  if (!refresh) return false;
-  auto answer = HttpCall(host_, port_, "POST", "/v1/auth/refresh", Json{{"refresh_token", *refresh}});
-  if (answer.status == 0) return false;  // unreachable: try again later
-  if (answer.status == 401) {
-    // The session is over (expired, revoked or reused elsewhere): the app must log in.
-    store_->Erase("refresh_token");
-    store_->Erase("access_token");
-    Emit({{"@type", "auth_state"}, {"state", "needs_login"}});
-    return false;
-  }
-  if (answer.status != 200 || !answer.body.is_object()) return false;
-  const Json& r = answer.body.as_object();
-  store_->Put("access_token", Str(r, "access_token"));
-  store_->Put("access_expires_at", std::to_string(Int(r, "access_expires_at")));
-  store_->Put("refresh_token", Str(r, "refresh_token"));
-  return true;
+  if (!refresh) return then(Token::kEnded, "logged out");
+  after_refresh_.push_back(std::move(then));
+  if (refreshing_) return;  // joins the refresh under way
+  refreshing_ = true;
+  uint64_t session = session_;
+  HttpCall(ioc_, server_, {"POST", "/v1/auth/refresh", Json{{"refresh_token", *refresh}}, ""},
+           [this, session](HttpAnswer answer) {
+             refreshing_ = false;
+             auto waiting = std::move(after_refresh_);
+             after_refresh_.clear();
+             Token result = Token::kUnreachable;
+             std::string why = answer.error;
+             if (session != session_) {
+               result = Token::kEnded;  // logged out (or in again) meanwhile: this answer is not wanted
+               why = "the session changed";
+             } else if (answer.status == 401) {
+               // The session is over (expired, revoked or reused elsewhere): the app must log in.
+               store_->Erase("refresh_token");
+               store_->Erase("access_token");
+               Emit({{"@type", "auth_state"}, {"state", "needs_login"}});
+               result = Token::kEnded;
+               why = "the session ended; log in again";
+             } else if (answer.status == 200 && answer.body.is_object()) {
+               const Json& r = answer.body.as_object();
+               store_->Put("access_token", Str(r, "access_token"));
+               store_->Put("access_expires_at", std::to_string(Int(r, "access_expires_at")));
+               store_->Put("refresh_token", Str(r, "refresh_token"));
+               result = Token::kFresh;
+             } else if (answer.status != 0) {
+               why = server_.Url("/v1/auth/refresh") + ": HTTP " + std::to_string(answer.status);
+             }
+             for (auto& then : waiting) then(result, why);
+           });
 }
 
 void ClientCore::Connect() {
   if (stopping_ || ws_ || connecting_) return;
   connecting_ = true;
+  uint64_t attempt = ++connect_attempt_;
   SetConnectionState("connecting");
-  if (!EnsureFreshToken()) {
-    connecting_ = false;
-    if (store_->Get("refresh_token")) ScheduleReconnect();
-    return;
-  }
-  auto token = store_->Get("access_token").value_or("");
-  auto ws = std::make_unique<websocket::stream<beast::tcp_stream>>(ioc_);
-  websocket::response_type upgrade;
-  try {
-    tcp::resolver resolver(ioc_);
-    beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(10));
-    beast::get_lowest_layer(*ws).connect(resolver.resolve(host_, port_));
-    ws->set_option(websocket::stream_base::decorator(
-        [token](websocket::request_type& r) { r.set(beast::http::field::authorization, "Bearer " + token); }));
-    ws->handshake(upgrade, host_, "/v1/ws");
-    beast::get_lowest_layer(*ws).expires_never();
-    // Pings while idle, and a dead connection noticed within the timeout.
-    ws->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-  } catch (const std::exception&) {
-    connecting_ = false;
-    if (upgrade.result() == beast::http::status::unauthorized) {
-      // The access token was refused (revoked, or the server's keys changed):
-      // refresh now; if the refresh token is refused too, the app must log in.
-      if (!EnsureFreshToken(true) && !store_->Get("refresh_token")) return SetConnectionState("logged_out");
+  WithFreshToken(false, [this, attempt](Token token, const std::string& why) {
+    if (attempt != connect_attempt_) return;  // abandoned meanwhile
+    if (token != Token::kFresh) {
+      connecting_ = false;
+      if (token == Token::kEnded) return SetConnectionState("logged_out", why);
+      return ScheduleReconnect(why);
     }
-    return ScheduleReconnect();
-  }
-  ws_ = std::move(ws);
+    OpenWebSocket(ioc_, server_, store_->Get("access_token").value_or(""), [this, attempt](WsOpened opened) {
+      if (attempt != connect_attempt_ || stopping_) {
+        if (opened.connection) opened.connection->Close();
+        return;
+      }
+      OnOpened(std::move(opened));
+    });
+  });
+}
+
+void ClientCore::OnOpened(WsOpened opened) {
   connecting_ = false;
+  if (!opened.connection) {
+    if (opened.refused_status != 401) return ScheduleReconnect(opened.error);
+    // The access token was refused (revoked, or the server's keys changed):
+    // refresh now; if the refresh token is refused too, the app must log in.
+    return WithFreshToken(true, [this, error = opened.error](Token token, const std::string& why) {
+      if (token == Token::kEnded) return SetConnectionState("logged_out", why);
+      ScheduleReconnect(token == Token::kFresh ? error : why);
+    });
+  }
+  ws_ = std::move(opened.connection);
   attempt_ = 0;
   OnConnected();
 }
 
-void ClientCore::ScheduleReconnect() {
+void ClientCore::AbandonConnect() {
+  ++connect_attempt_;
+  connecting_ = false;
+}
+
+void ClientCore::ScheduleReconnect(const std::string& why) {
   if (stopping_) return;
-  SetConnectionState("waiting");
+  SetConnectionState("waiting", why);
   // Exponential backoff with full jitter: a fleet of phones does not return at once.
   double cap = std::min(30.0, 0.25 * (1 << std::min(attempt_, 7)));
   ++attempt_;
@@ -387,16 +422,19 @@ void ClientCore::ScheduleReconnect() {
 
 void ClientCore::Disconnected(const std::string& why) {
   if (ws_) {
-    beast::get_lowest_layer(*ws_).close();
-    // The socket object may still have handlers queued; let them run first.
-    asio::post(ioc_, [old = std::shared_ptr<websocket::stream<beast::tcp_stream>>(std::move(ws_))] {});
+    ws_->Close();  // its handlers still run (with an error) and see it is not ws_ any more
+    ws_.reset();
   }
   ready_ = false;
   writing_ = false;
   writes_.clear();
   sending_.clear();
-  for (auto& [id, reply] : pending_) reply({{"type", "error"}, {"code", "unavailable"}, {"message", why}});
+  auto pending = std::move(pending_);
   pending_.clear();
+  for (auto& [id, p] : pending) {
+    p.deadline->cancel();
+    p.reply({{"type", "error"}, {"code", "unavailable"}, {"message", why}});
+  }
   refresh_timer_.cancel();
 }
 
@@ -415,23 +453,26 @@ void ClientCore::RefreshSoon() {
   refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !ws_) return;
     // Re-authenticate the open socket before the token lapses.
-    if (EnsureFreshToken())
-      Call({{"type", "auth"}, {"token", store_->Get("access_token").value_or("")}}, [](const Json&) {});
-    RefreshSoon();
+    WithFreshToken(false, [this, ws = ws_.get()](Token token, const std::string&) {
+      if (ws != ws_.get()) return;  // that connection is gone; the next one starts its own timer
+      if (token == Token::kFresh) {
+        Call({{"type", "auth"}, {"token", store_->Get("access_token").value_or("")}}, [](const Json&) {});
+      }
+      RefreshSoon();
+    });
   });
 }
 
 void ClientCore::ReadNext() {
-  auto buffer = std::make_shared<beast::flat_buffer>();
   auto* ws = ws_.get();
-  ws_->async_read(*buffer, [this, buffer, ws](beast::error_code ec, size_t) {
+  ws_->Read([this, ws](const boost::system::error_code& ec, std::string text) {
     if (ws != ws_.get()) return;  // an old socket
     if (ec) {
       Disconnected("connection lost");
-      return ScheduleReconnect();
+      return ScheduleReconnect(server_.ws_origin + "/v1/ws" + ": connection lost: " + ec.message());
     }
     boost::system::error_code parse_ec;
-    json::value v = json::parse(beast::buffers_to_string(buffer->data()), parse_ec);
+    json::value v = json::parse(text, parse_ec);
     if (parse_ec || !v.is_object()) {
       Emit({{"@type", "error"},
             {"code", "bad_frame"},
@@ -451,7 +492,7 @@ void ClientCore::ReadNext() {
           // The catch-up itself was malformed: start over on a new connection
           // (after the reconnect backoff) rather than wait without one.
           Disconnected("malformed frame during catch-up");
-          return ScheduleReconnect();
+          return ScheduleReconnect("a malformed frame during catch-up");
         }
       }
     }
@@ -463,7 +504,17 @@ void ClientCore::ReadNext() {
 void ClientCore::Call(Json request, ServerReply reply) {
   std::string id = "c" + std::to_string(next_id_++);
   request["id"] = id;
-  pending_[id] = std::move(reply);
+  // A server that takes the request and never answers is as good as gone:
+  // start over on a new connection rather than wait for ever.
+  auto deadline = std::make_shared<asio::steady_timer>(ioc_, server_.timeout * 3);
+  deadline->async_wait([this, id, type = Str(request, "type"), ws = ws_.get()](const boost::system::error_code& ec) {
+    if (ec || ws != ws_.get() || !pending_.contains(id)) return;
+    std::string why = server_.ws_origin + "/v1/ws: no answer to '" + type + "' within " +
+                      std::to_string((server_.timeout * 3).count()) + " ms";
+    Disconnected(why);
+    ScheduleReconnect(why);
+  });
+  pending_[id] = Pending{std::move(reply), std::move(deadline)};
   writes_.push_back(json::serialize(request));
   WriteNext();
 }
@@ -472,12 +523,12 @@ void ClientCore::WriteNext() {
   if (writing_ || writes_.empty() || !ws_) return;
   writing_ = true;
   auto* ws = ws_.get();
-  ws_->async_write(asio::buffer(writes_.front()), [this, ws](beast::error_code ec, size_t) {
+  ws_->Write(writes_.front(), [this, ws](const boost::system::error_code& ec) {
     if (ws != ws_.get()) return;
     writing_ = false;
     if (ec) {
       Disconnected("write failed");
-      return ScheduleReconnect();
+      return ScheduleReconnect(server_.ws_origin + "/v1/ws" + ": write failed: " + ec.message());
     }
     writes_.pop_front();
     WriteNext();
@@ -490,7 +541,8 @@ void ClientCore::OnFrame(const Json& frame) {
     if (auto* id = frame.if_contains("id"); id && id->is_string()) {
       auto it = pending_.find(std::string(id->as_string()));
       if (it != pending_.end()) {
-        auto reply = std::move(it->second);
+        auto reply = std::move(it->second.reply);
+        it->second.deadline->cancel();
         pending_.erase(it);
         reply(frame);
       }
@@ -721,10 +773,12 @@ void ClientCore::UpdateOutgoingStates(int64_t conversation_id) {
   }
 }
 
-void ClientCore::SetConnectionState(const std::string& state) {
-  if (state == connection_state_) return;
+void ClientCore::SetConnectionState(const std::string& state, const std::string& reason) {
+  if (state == connection_state_ && reason.empty()) return;
   connection_state_ = state;
-  Emit({{"@type", "connection_state"}, {"state", state}});
+  Json event{{"@type", "connection_state"}, {"state", state}};
+  if (!reason.empty()) event["reason"] = reason;
+  Emit(event);
 }
 
 }  // namespace natter::client

@@ -3,13 +3,12 @@
 // leave through a queue or the app's callback.
 //
 // Thread-safety: Send/Receive from any thread; everything else runs on the
-// client's thread.
+// client's thread, which never waits on the network: every network step is
+// asynchronous and bounded by the endpoint's timeout.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/websocket/stream.hpp>
 #include <boost/json/object.hpp>
 #include <condition_variable>
 #include <deque>
@@ -19,9 +18,13 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <vector>
 
+#include "http_call.h"
 #include "local_store.h"
 #include "natter/client.h"
+#include "server_endpoint.h"
+#include "ws_connection.h"
 
 namespace natter::client {
 
@@ -37,10 +40,15 @@ class ClientCore final : public Client {
   using Json = boost::json::object;
   using ServerReply = std::function<void(const Json& frame)>;  // a "result" or "error" frame
 
-  // Requests from the app.
+  // Requests from the app, in the order they came: while a login is under
+  // way the ones after it wait for its answer (a send right after a login
+  // is the logged-in user's).
   void Handle(const Json& request);
+  void ReleaseHeld();
   void Register(const Json& req);
   void Login(const Json& req);
+  // A register or login answer that is not a success, as an error event.
+  void FailHttp(const Json& req, const HttpAnswer& answer);
   void Logout(const Json& req);
   void SendMessage(const Json& req);
   void GetHistory(const Json& req);
@@ -51,16 +59,21 @@ class ClientCore final : public Client {
 
   // Connection.
   void Connect();
+  void OnOpened(WsOpened opened);
   void OnConnected();
-  void ScheduleReconnect();
+  // Forgets a connection attempt under way (logout, new login, background).
+  void AbandonConnect();
+  void ScheduleReconnect(const std::string& why);
   void Disconnected(const std::string& why);
   void ReadNext();
   void OnFrame(const Json& frame);
   void Call(Json request, ServerReply reply);  // a request on the socket, answered by id
   void WriteNext();
-  // Refreshes the access token when it is close to expiry (or `force`); false
-  // when there is no usable token now.
-  bool EnsureFreshToken(bool force = false);
+  // Refreshes the access token when it is close to expiry (or `force`), then
+  // calls `then`. One refresh at a time: the refresh token rotates, and using
+  // it twice would end the session.
+  enum class Token { kFresh, kUnreachable, kEnded };
+  void WithFreshToken(bool force, std::function<void(Token, const std::string& why)> then);
   void RefreshSoon();
 
   // Sync and outbox.
@@ -74,23 +87,33 @@ class ClientCore final : public Client {
   void AckDelivered();
 
   void Emit(const Json& event);
-  void SetConnectionState(const std::string& state);
+  void SetConnectionState(const std::string& state, const std::string& reason = "");
 
   ClientOptions options_;
-  std::string host_, port_;
+  ServerEndpoint server_;
   boost::asio::io_context ioc_;
   std::unique_ptr<LocalStore> store_;
-  std::unique_ptr<boost::beast::websocket::stream<boost::beast::tcp_stream>> ws_;
+  std::shared_ptr<WsConnection> ws_;
   boost::asio::steady_timer reconnect_timer_{ioc_};
   boost::asio::steady_timer refresh_timer_{ioc_};
   std::deque<std::string> writes_;
   bool writing_ = false;
   bool connecting_ = false;
+  uint64_t connect_attempt_ = 0;  // which attempt's completion is still wanted
+  uint64_t session_ = 0;          // bumped by login and logout: older token answers are stale
+  bool refreshing_ = false;
+  bool logging_in_ = false;
+  std::deque<Json> held_;  // requests that came during a login
+  std::vector<std::function<void(Token, const std::string&)>> after_refresh_;
   bool ready_ = false;  // authenticated and caught up
   bool stopping_ = false;
   int attempt_ = 0;
   uint64_t next_id_ = 1;
-  std::map<std::string, ServerReply> pending_;
+  struct Pending {
+    ServerReply reply;
+    std::shared_ptr<boost::asio::steady_timer> deadline;  // no answer by then: the connection is dead
+  };
+  std::map<std::string, Pending> pending_;
   std::map<int64_t, std::string> reported_state_;  // last state told per outgoing seq
   std::map<int64_t, int64_t> to_ack_;              // conversation -> highest seq received, not yet acked
   std::set<std::string> sending_;                  // outbox entries on the wire, awaiting their answer

@@ -1,11 +1,13 @@
 #include "http_call.h"
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+
+#include "stream_open.h"
 
 namespace natter::client {
 
@@ -13,36 +15,56 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-HttpAnswer HttpCall(const std::string& host, const std::string& port, const std::string& method,
-                    const std::string& target, const boost::json::value& body, const std::string& token) {
+namespace {
+
+template <class Stream>
+asio::awaitable<HttpAnswer> Call(ServerEndpoint server, HttpRequest request) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::ip::tcp::resolver resolver(ex);
+  Stream stream = [&] {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      return Stream(ex, *server.tls_context);
+    } else {
+      return Stream(ex);
+    }
+  }();
+  Deadline deadline(ex, server.timeout, resolver, RawSocket(stream));
   HttpAnswer answer;
   try {
-    asio::io_context ioc;
-    asio::ip::tcp::resolver resolver(ioc);
-    beast::tcp_stream stream(ioc);
-    stream.expires_after(std::chrono::seconds(10));
-    stream.connect(resolver.resolve(host, port));
-    timeval tv{10, 0};  // blocking reads end too
-    setsockopt(stream.socket().native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-    req.set(http::field::host, host);
+    co_await OpenStream(stream, server, deadline, resolver);
+    http::request<http::string_body> req{http::string_to_verb(request.method), request.target, 11};
+    req.set(http::field::host, server.HostHeader());
     req.set(http::field::content_type, "application/json");
-    if (!token.empty()) req.set(http::field::authorization, "Bearer " + token);
-    if (!body.is_null()) req.body() = boost::json::serialize(body);
+    if (!request.token.empty()) req.set(http::field::authorization, "Bearer " + request.token);
+    if (!request.body.is_null()) req.body() = boost::json::serialize(request.body);
     req.prepare_payload();
-    http::write(stream, req);
+    boost::system::error_code ec;
+    co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
+    deadline.Check("send request", ec);
     beast::flat_buffer buffer;
     http::response<http::string_body> res;
-    http::read(stream, buffer, res);
+    co_await http::async_read(stream, buffer, res, asio::redirect_error(asio::use_awaitable, ec));
+    deadline.Check("read answer", ec);
     answer.status = res.result_int();
-    boost::system::error_code ec;
     answer.body = boost::json::parse(res.body(), ec);
     if (ec) answer.body = nullptr;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // NetFailure, or a body Beast refused to parse
     answer.status = 0;
-    answer.transport_error = e.what();
+    answer.error = server.Url(request.target) + ": " + e.what();
   }
-  return answer;
+  co_return answer;
+}
+
+}  // namespace
+
+void HttpCall(asio::io_context& ioc, const ServerEndpoint& server, HttpRequest request,
+              std::function<void(HttpAnswer)> done) {
+  auto finish = [done = std::move(done)](std::exception_ptr, HttpAnswer answer) { done(std::move(answer)); };
+  if (server.tls) {
+    asio::co_spawn(ioc, Call<TlsStream>(server, std::move(request)), std::move(finish));
+  } else {
+    asio::co_spawn(ioc, Call<PlainStream>(server, std::move(request)), std::move(finish));
+  }
 }
 
 }  // namespace natter::client

@@ -27,6 +27,16 @@ struct Session {
   bool json_output = false;
   int64_t me = 0;
   uint64_t next_extra = 1;
+  std::string connection_problem;  // why the last connection attempt failed, with the URL
+
+  // What every event tells the session, whoever waits for it.
+  void Note(const json::object& event) {
+    if (event.at("@type") == "auth_state" && event.contains("user_id")) me = event.at("user_id").as_int64();
+    if (event.at("@type") == "connection_state") {
+      auto* reason = event.if_contains("reason");
+      connection_problem = reason && reason->is_string() ? std::string(reason->as_string()) : "";
+    }
+  }
 
   // Sends a request and waits for its answer; other events go to `on_event`.
   std::optional<json::object> Call(json::object request, double timeout_s,
@@ -42,7 +52,7 @@ struct Session {
       if (auto* x = event.if_contains("@extra"); x && x->is_uint64() && x->as_uint64() == extra) return event;
       if (auto* x = event.if_contains("@extra"); x && x->is_int64() && x->as_int64() == static_cast<int64_t>(extra))
         return event;
-      if (event.at("@type") == "auth_state" && event.contains("user_id")) me = event.at("user_id").as_int64();
+      Note(event);
       if (on_event) on_event(event);
     }
     return std::nullopt;
@@ -55,7 +65,7 @@ struct Session {
       auto e = client->Receive(std::chrono::milliseconds(100));
       if (!e) continue;
       json::object event = json::parse(*e).as_object();
-      if (event.at("@type") == "auth_state" && event.contains("user_id")) me = event.at("user_id").as_int64();
+      Note(event);
       if (pred(event)) return event;
     }
     return std::nullopt;
@@ -155,13 +165,19 @@ int Chat(Session& s, int64_t conversation, double timeout_s) {
 
 int main(int argc, char** argv) {
   CLI::App app{"natter: a command-line chat client for natterd"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   std::string profile = "./natter-profile", server = "http://127.0.0.1:8080";
   bool json_output = false;
   double timeout_s = 10;
+  std::string ca_file;
+  std::vector<std::string> pins;
   app.add_option("--profile", profile, "Directory of this profile's local store")->envname("NATTER_PROFILE");
-  app.add_option("--server", server, "natterd's URL")->envname("NATTER_SERVER");
+  app.add_option("--server", server, "natterd's URL: http://host:port or https://host:port")->envname("NATTER_SERVER");
   app.add_flag("--json", json_output, "Print answers as JSON, one object a line");
   app.add_option("--timeout", timeout_s, "Seconds to wait for the server");
+  app.add_option("--ca-file", ca_file, "PEM file of the only CAs to trust for https (default: the system's)")
+      ->envname("NATTER_CA_FILE");
+  app.add_option("--pin", pins, "Require this public key in the server's chain: sha256/<base64> (repeatable)");
   app.set_version_flag("--version", std::string("natter ") + NATTER_VERSION);
   app.require_subcommand(1);
 
@@ -206,6 +222,9 @@ int main(int argc, char** argv) {
     options.server = server;
     options.database_directory = profile;
     options.device = "natter-cli";
+    options.ca_file = ca_file;
+    options.pins = pins;
+    options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
     s.client = Client::Create(std::move(options));
   } catch (const std::exception& e) {
     std::cerr << "natter: " << e.what() << " (server " << server << ", profile " << profile << ")\n";
@@ -222,7 +241,13 @@ int main(int argc, char** argv) {
   };
   auto need_online = [&]() -> bool {
     if (s.WaitReady(timeout_s)) return true;
-    std::cerr << "natter: cannot reach " << server << " (or not logged in)\n";
+    if (!s.connection_problem.empty()) {
+      std::cerr << "natter: cannot reach the server: " << s.connection_problem << "\n";
+    } else if (s.me == 0) {
+      std::cerr << "natter: not logged in (profile " << profile << ")\n";
+    } else {
+      std::cerr << "natter: " << server << " did not answer in time\n";
+    }
     return false;
   };
 

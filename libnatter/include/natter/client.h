@@ -14,12 +14,23 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace natter::client {
 
 struct ClientOptions {
-  std::string server = "http://127.0.0.1:8080";  // http(s)://host:port
-  std::string database_directory;                // the local store lives here (one per profile)
+  // http://host:port, or https://host:port for TLS (ws:// and wss:// mean the same).
+  std::string server = "http://127.0.0.1:8080";
+  // TLS trusts the system's CA store, or only the PEM certificates in ca_file
+  // when it is set (a private deployment's own CA). Pins, when given, also
+  // require one of these public keys ("sha256/<base64 of the SHA-256 of the
+  // DER SubjectPublicKeyInfo>") in the server's verified chain.
+  std::string ca_file;
+  std::vector<std::string> pins;
+  // A connection attempt (resolve, connect, TLS and upgrade together) or an
+  // HTTP call gives up after this long.
+  std::chrono::milliseconds timeout{10000};
+  std::string database_directory;  // the local store lives here (one per profile)
   std::string device = "libnatter";
   // When set, events go to this callback on the client's thread instead of
   // the queue read by Receive().

@@ -1,0 +1,200 @@
+"""libnatter (through its C API, in this process) against servers that
+misbehave: one that accepts and never answers, one that closes in the middle
+of the upgrade or of a frame, one that takes requests and never answers them,
+and one that sends hundreds of random and mutilated frames. The process never
+crashes, the client thread never blocks (requests are answered, destroy
+returns at once), and every failure says which URL and what went wrong."""
+
+import copy
+import json
+import os
+import random
+import shutil
+import tempfile
+import threading
+import time
+
+import natter_harness as h
+from client_harness import CApiClient, MisbehavingServer, RawServer, Server
+
+
+def destroy_within(client, seconds):
+    """Destroys the client on another thread; True when that returned in time."""
+    done = threading.Thread(target=client.close, daemon=True)
+    done.start()
+    done.join(seconds)
+    return not done.is_alive()
+
+
+class HostileServerTest(h.unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # A profile logged in against a real natterd, then pointed at the hostile ones.
+        cls.dir = tempfile.mkdtemp(prefix="natter-hostile-")
+        cls.server = Server(os.path.join(cls.dir, "server")).start()
+        cls.profile = os.path.join(cls.dir, "template")
+        client = CApiClient(cls.server, cls.profile)
+        assert client.call({"@type": "register", "handle": "carol", "password": "password-carol"})["@type"] == "result"
+        assert client.call({"@type": "login", "handle": "carol", "password": "password-carol"})["@type"] == "result"
+        client.wait(lambda e: e["@type"] == "sync_done", what="sync_done")
+        client.close()
+        cls.server.stop()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def setUp(self):
+        self.to_close = []
+
+    def tearDown(self):
+        for c in self.to_close:
+            c.close()
+
+    def client(self, server, **options):
+        """A client on a copy of the logged-in profile, talking to `server`."""
+        profile = tempfile.mkdtemp(dir=self.dir)
+        shutil.copytree(self.profile, profile, dirs_exist_ok=True)
+        client = CApiClient(server, profile, **options)
+        self.to_close.append(client)
+        return client
+
+    def test_a_server_that_never_answers_blocks_nothing_and_destroy_returns_at_once(self):
+        silent = RawServer(lambda sock, n: (RawServer.read_request(sock), time.sleep(60)))
+        self.to_close.append(silent)
+        client = self.client(silent, timeout_seconds=1)
+        client.wait(lambda e: e.get("state") == "connecting", 5, "connecting")
+        started = time.monotonic()
+        state = client.call({"@type": "get_state"}, timeout=2)
+        self.assertLess(time.monotonic() - started, 0.5)
+        self.assertEqual(state["connection"], "connecting")
+
+        waiting = client.wait(lambda e: e.get("state") == "waiting", 5, "waiting")
+        self.assertEqual(waiting["reason"], f"ws://127.0.0.1:{silent.port}/v1/ws: upgrade: timed out after 1000 ms")
+
+        started = time.monotonic()
+        login = client.call({"@type": "login", "handle": "carol", "password": "password-carol"}, timeout=5)
+        self.assertEqual(login["code"], "unavailable")
+        self.assertIn(f"http://127.0.0.1:{silent.port}/v1/auth/login: read answer: timed out after 1000 ms",
+                      login["message"])
+        self.assertLess(time.monotonic() - started, 3)
+
+        # Destroyed while a login and a connection attempt are both under way.
+        client.send_raw(json.dumps({"@type": "login", "handle": "carol", "password": "password-carol"}))
+        client.send_raw(json.dumps({"@type": "network_changed"}))
+        time.sleep(0.1)
+        started = time.monotonic()
+        self.assertTrue(destroy_within(client, 5), "natter_client_destroy did not return")
+        self.assertLess(time.monotonic() - started, 1)
+
+    def test_a_server_that_closes_mid_upgrade_or_mid_frame(self):
+        def handler(sock, n):
+            if n == 0:  # half a response to the upgrade
+                RawServer.read_request(sock)
+                sock.sendall(b"HTTP/1.1 101 Swi")
+            elif n == 1:  # a frame header cut short
+                RawServer.upgrade(sock)
+                sock.sendall(b"\x81\x7e\x01")
+            elif n == 2:  # a frame whose payload stops half way
+                RawServer.upgrade(sock)
+                sock.sendall(b"\x81\x09{\"type\":")
+            else:
+                RawServer.read_request(sock)
+                time.sleep(60)
+                return
+            sock.close()
+
+        raw = RawServer(handler)
+        self.to_close.append(raw)
+        client = self.client(raw, timeout_seconds=2)
+        reasons = [client.wait(lambda e: e.get("state") == "waiting", 10, f"failure {i}")["reason"] for i in range(3)]
+        ws = f"ws://127.0.0.1:{raw.port}/v1/ws"
+        self.assertTrue(reasons[0].startswith(f"{ws}: upgrade: "), reasons)
+        for reason in reasons[1:]:
+            self.assertTrue(reason.startswith(f"{ws}: connection lost: "), reasons)
+        self.assertEqual(client.call({"@type": "get_state"}, timeout=2)["@type"], "result")
+        self.assertNotIn("internal", [e.get("code") for e in client.events])
+
+    def test_a_server_that_takes_requests_and_never_answers_is_left_for_a_new_connection(self):
+        fake = MisbehavingServer(lambda n: ([], None if n == 0 else []))
+        self.to_close.append(fake)
+        client = self.client(fake, timeout_seconds=0.5)
+        waiting = client.wait(lambda e: e.get("state") == "waiting", 10, "waiting")
+        self.assertEqual(waiting["reason"], f"ws://127.0.0.1:{fake.port}/v1/ws: no answer to 'sync' within 1500 ms")
+        client.wait(lambda e: e["@type"] == "sync_done", 10, "sync_done on the next connection")
+        self.assertEqual(fake.connections, 2)
+
+    def test_random_and_mutilated_frames_never_crash_or_hang_the_process(self):
+        seed = int(os.environ.get("NATTER_FRAME_SEED", time.time_ns() % 1_000_000))
+        rng = random.Random(seed)
+        frames = [random_frame(rng) for _ in range(400)]
+        marker = {"type": "message", "message": dict(ENTRY, seq=999, client_msg_id="m", text="still here")}
+        fake = MisbehavingServer(lambda n: (frames + [marker], []) if n == 0 else ([marker], []))
+        self.to_close.append(fake)
+        client = self.client(fake, timeout_seconds=2)
+        got = client.wait(lambda e: e["@type"] == "new_entry" and e["entry"].get("text") == "still here", 30,
+                          f"the good frame after the hostile ones (seed {seed})")
+        self.assertEqual(got["entry"]["seq"], 999)
+        self.assertEqual(client.call({"@type": "get_state"}, timeout=2)["@type"], "result", f"seed {seed}")
+        codes = [e.get("code") for e in client.events if e["@type"] == "error"]
+        self.assertNotIn("internal", codes, f"seed {seed}: {client.events[-20:]}")
+        self.assertGreater(codes.count("bad_frame"), 10, f"seed {seed}")
+        self.assertTrue(destroy_within(client, 5), f"seed {seed}: destroy did not return")
+
+
+ENTRY = {"conversation_id": 5, "seq": 2, "kind": "message", "sender_id": 77, "client_msg_id": "r", "text": "t",
+         "created_at": 1}
+VALID = [
+    {"type": "message", "message": ENTRY},
+    {"type": "receipt", "conversation_id": 5, "user_id": 77, "delivered_seq": 1, "read_seq": 1},
+    {"type": "conversation", "conversation": {"id": 5, "kind": "group", "title": "g", "large": False,
+                                              "members": [{"user_id": 77, "role": "member"}]},
+     "members_changed": [{"user_id": 78, "role": "member"}], "members_removed": [79]},
+    {"type": "sync.conversation", "data": {"conversation_id": 5, "my_role": "member",
+                                           "conversation": {"id": 5, "kind": "direct", "large": False},
+                                           "members": [{"user_id": 77, "delivered_seq": 1, "read_seq": 1}],
+                                           "events": [ENTRY]}},
+    {"type": "typing", "conversation_id": 5, "user_id": 77},
+    {"type": "presence", "user_id": 77, "online": True},
+    {"type": "resync"},
+    {"type": "result", "id": "c2", "data": {"seq": 3}},
+    {"type": "error", "id": "c3", "code": "internal", "message": "x"},
+]
+ODD_VALUES = [None, "", "x", -1, 0, 2 ** 63 - 1, -2 ** 63, 2 ** 64, 1.5, 1e308, [], {}, True, [1, "a"], {"a": 1},
+              "\u0000", "\ud7ff" * 3]
+
+
+def random_frame(rng):
+    """A valid frame with one to three parts deleted or replaced, or text that is not a frame at all."""
+    roll = rng.random()
+    if roll < 0.1:
+        text = json.dumps(rng.choice(VALID))
+        return text[:rng.randrange(len(text))]  # truncated JSON
+    if roll < 0.15:
+        return rng.choice(["[1,2,3]", "null", "42", "\"s\"", "[" * 5000, "{\"type\":" * 300, "1e999",
+                           "{\"type\":\"message\",\"message\":" + "[" * 100 + "]" * 100 + "}"])
+    frame = copy.deepcopy(rng.choice(VALID))
+    for _ in range(rng.randint(1, 3)):
+        mutate(frame, rng)
+    return frame
+
+
+def mutate(node, rng):
+    while True:
+        keys = list(node.keys()) if isinstance(node, dict) else list(range(len(node)))
+        if not keys:
+            return
+        key = rng.choice(keys)
+        child = node[key]
+        if isinstance(child, (dict, list)) and child and rng.random() < 0.6:
+            node = child
+            continue
+        if isinstance(node, dict) and rng.random() < 0.4:
+            del node[key]
+        else:
+            node[key] = rng.choice(ODD_VALUES)
+        return
+
+
+if __name__ == "__main__":
+    h.main()
