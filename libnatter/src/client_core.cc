@@ -276,13 +276,17 @@ void ClientCore::GetHistory(const Json& req) {
   // Fill what the local store lacks in the asked page (gaps left by catch-up).
   Json q{{"type", "messages.history"}, {"conversation_id", conv}, {"limit", limit}};
   if (before) q["before"] = *before;
-  Call(std::move(q), [this, req, local](const Json& frame) {
-    if (Str(frame, "type") == "result") {
-      for (const auto& m : frame.at("data").as_object().at("messages").as_array()) ApplyEntry(m.as_object(), false);
-    } else if (Str(frame, "code") == "not_found" || Str(frame, "code") == "bad_request") {
-      return Fail(req, Str(frame, "code"), Str(frame, "message"));  // no such conversation for you
+  Call(std::move(q), [this, req, local](const ReplyFrame& reply) {
+    if (!reply.ok && (reply.code == "not_found" || reply.code == "bad_request")) {
+      return Fail(req, reply.code, reply.message);  // no such conversation for you
     }
-    local();
+    std::string why;
+    auto page = reply.ok ? DecodeHistory(reply.data, why) : std::nullopt;
+    if (reply.ok && !page) ReportBadAnswer("messages.history", why);
+    for (const auto& entry : page.value_or(std::vector<Entry>{})) {
+      if (entry.conversation_id == Int(req, "conversation_id")) ApplyEntry(entry, false);
+    }
+    local();  // what is here, whatever the server said
   });
 }
 
@@ -299,8 +303,8 @@ void ClientCore::MarkRead(const Json& req) {
   store_->Put("pending_read:" + std::to_string(conv), std::to_string(seq));
   Answer(req, {{"conversation_id", conv}, {"read_seq", seq}});
   if (!ready_) return;  // sent after the next sync
-  Call({{"type", "messages.read"}, {"conversation_id", conv}, {"seq", seq}}, [this, conv](const Json& frame) {
-    if (Str(frame, "type") == "result") store_->Erase("pending_read:" + std::to_string(conv));
+  Call({{"type", "messages.read"}, {"conversation_id", conv}, {"seq", seq}}, [this, conv](const ReplyFrame& reply) {
+    if (reply.ok) store_->Erase("pending_read:" + std::to_string(conv));
   });
 }
 
@@ -312,14 +316,16 @@ void ClientCore::Forward(const Json& req, const std::string& method) {
   if (Str(req, "@type") == "create_direct") call["kind"] = "direct";
   if (Str(req, "@type") == "create_group" && !call.contains("kind")) call["kind"] = "group";
   call["type"] = method;
-  Call(std::move(call), [this, req](const Json& frame) {
-    if (Str(frame, "type") == "error") return Fail(req, Str(frame, "code"), Str(frame, "message"));
-    const json::value& data = frame.at("data");
-    if (data.is_object() && data.as_object().contains("members") && data.as_object().contains("kind")) {
-      store_->UpsertConversation(data.as_object(), "");
-      store_->ReplaceMembers(Int(data.as_object(), "id"), data.as_object().at("members").as_array());
+  Call(std::move(call), [this, req, method](const ReplyFrame& reply) {
+    if (!reply.ok) return Fail(req, reply.code, reply.message);
+    if (method == "conversations.create") {  // kept here, so it shows offline too
+      std::string why;
+      auto c = DecodeConversation(reply.data, why);
+      if (!c) return Fail(req, "bad_frame", "a malformed answer to conversations.create: " + why);
+      store_->UpsertConversation(c->fields, "");
+      if (c->members) store_->ReplaceMembers(c->id, *c->members);
     }
-    Answer(req, data.is_object() ? data.as_object() : Json{{"data", data}});
+    Answer(req, reply.data.is_object() ? reply.data.as_object() : Json{{"data", reply.data}});
   });
 }
 
@@ -433,7 +439,7 @@ void ClientCore::Disconnected(const std::string& why) {
   pending_.clear();
   for (auto& [id, p] : pending) {
     p.deadline->cancel();
-    p.reply({{"type", "error"}, {"code", "unavailable"}, {"message", why}});
+    p.reply(ReplyFrame{id, false, nullptr, "unavailable", why});
   }
   refresh_timer_.cancel();
 }
@@ -456,7 +462,7 @@ void ClientCore::RefreshSoon() {
     WithFreshToken(false, [this, ws = ws_.get()](Token token, const std::string&) {
       if (ws != ws_.get()) return;  // that connection is gone; the next one starts its own timer
       if (token == Token::kFresh) {
-        Call({{"type", "auth"}, {"token", store_->Get("access_token").value_or("")}}, [](const Json&) {});
+        Call({{"type", "auth"}, {"token", store_->Get("access_token").value_or("")}}, [](const ReplyFrame&) {});
       }
       RefreshSoon();
     });
@@ -471,31 +477,7 @@ void ClientCore::ReadNext() {
       Disconnected("connection lost");
       return ScheduleReconnect(server_.ws_origin + "/v1/ws" + ": connection lost: " + ec.message());
     }
-    boost::system::error_code parse_ec;
-    json::value v = json::parse(text, parse_ec);
-    if (parse_ec || !v.is_object()) {
-      Emit({{"@type", "error"},
-            {"code", "bad_frame"},
-            {"message", "a frame from the server that is not a JSON object"}});
-    } else {
-      try {
-        OnFrame(v.as_object());
-      } catch (const std::exception& e) {
-        // A frame without what its type needs: the app is told, the frame
-        // skipped, and what it may have carried is pulled again by a sync.
-        Emit({{"@type", "error"},
-              {"code", "bad_frame"},
-              {"message",
-               "skipped a malformed '" + Str(v.as_object(), "type") + "' frame from the server: " + e.what()}});
-        if (ws_.get() == ws && ready_) StartSync();
-        if (ws_.get() == ws && !ready_) {
-          // The catch-up itself was malformed: start over on a new connection
-          // (after the reconnect backoff) rather than wait without one.
-          Disconnected("malformed frame during catch-up");
-          return ScheduleReconnect("a malformed frame during catch-up");
-        }
-      }
-    }
+    OnFrame(DecodeServerFrame(text));
     // The next frame is read whatever this one was: the connection goes on.
     if (ws_.get() == ws) ReadNext();
   });
@@ -535,115 +517,123 @@ void ClientCore::WriteNext() {
   });
 }
 
-void ClientCore::OnFrame(const Json& frame) {
-  std::string type = Str(frame, "type");
-  if (type == "result" || type == "error") {
-    if (auto* id = frame.if_contains("id"); id && id->is_string()) {
-      auto it = pending_.find(std::string(id->as_string()));
-      if (it != pending_.end()) {
-        auto reply = std::move(it->second.reply);
-        it->second.deadline->cancel();
-        pending_.erase(it);
-        reply(frame);
-      }
-    }
-    return;
-  }
-  if (type == "message") return ApplyEntry(frame.at("message").as_object(), true);
-  if (type == "receipt") {
-    return ApplyReceipt(Int(frame, "conversation_id"), Int(frame, "user_id"), Int(frame, "delivered_seq"),
-                        Int(frame, "read_seq"), true);
-  }
-  if (type == "conversation") {
-    // New to us: all of it (its members unless large). Known: what changed.
-    const Json& c = frame.at("conversation").as_object();
-    int64_t id = Int(c, "id");
-    const auto* changed = frame.if_contains("members_changed");
-    const auto* removed = frame.if_contains("members_removed");
-    if (removed && removed->is_array()) {
-      for (const auto& u : removed->as_array()) {
-        if (u.is_int64() && u.get_int64() == user_id_) {  // we were removed, or left
-          store_->RemoveConversation(id);
-          return Emit({{"@type", "conversation_removed"}, {"conversation_id", id}});
-        }
-      }
-    }
-    store_->UpsertConversation(c, "");
-    if (auto* members = c.if_contains("members"); members && members->is_array()) {
-      store_->ReplaceMembers(id, members->as_array());
-    }
-    Json event{{"@type", "conversation"}, {"conversation", c}};
-    if (changed && changed->is_array()) {
-      store_->UpsertMembers(id, changed->as_array());
-      event["members_changed"] = *changed;
-    }
-    if (removed && removed->is_array()) {
-      store_->RemoveMembers(id, removed->as_array());
-      event["members_removed"] = *removed;
-    }
-    return Emit(event);
-  }
-  if (type == "sync.conversation") {
-    const Json& d = frame.at("data").as_object();
-    if (d.contains("removed")) {
-      store_->RemoveConversation(Int(d, "conversation_id"));
-      return Emit({{"@type", "conversation_removed"}, {"conversation_id", Int(d, "conversation_id")}});
-    }
-    store_->UpsertConversation(d.at("conversation").as_object(), Str(d, "my_role"));
-    // Small conversations list every member; large ones only the caller.
-    if (!d.at("conversation").as_object().at("large").as_bool()) {
-      store_->ReplaceMembers(Int(d, "conversation_id"), d.at("members").as_array());
-    }
-    for (const auto& m : d.at("members").as_array()) {
-      const Json& mo = m.as_object();
-      ApplyReceipt(Int(d, "conversation_id"), Int(mo, "user_id"), Int(mo, "delivered_seq"), Int(mo, "read_seq"), false);
-    }
-    for (const auto& e : d.at("events").as_array()) ApplyEntry(e.as_object(), false);
-    return;
-  }
-  if (type == "resync") return StartSync();  // fell behind: pull what was dropped
-  if (type == "typing" || type == "presence") {
-    Json e = frame;
-    e["@type"] = type;
-    e.erase("type");
-    return Emit(e);
-  }
-  // Unknown frame types come from newer servers: ignore them.
+void ClientCore::OnFrame(const ServerFrame& frame) {
+  std::visit([this](const auto& f) { On(f); }, frame);
 }
+
+void ClientCore::On(const BadFrame& f) {
+  // The app is told, the frame skipped, and what it may have carried is
+  // pulled again by a sync.
+  Emit({{"@type", "error"},
+        {"code", "bad_frame"},
+        {"message", "skipped a malformed " + (f.type.empty() ? std::string("frame") : "'" + f.type + "' frame") +
+                        " from the server: " + f.why}});
+  if (ready_) return StartSync();
+  // The catch-up itself was malformed: start over on a new connection (after
+  // the reconnect backoff) rather than wait without one.
+  Disconnected("malformed frame during catch-up");
+  ScheduleReconnect(server_.ws_origin + "/v1/ws: a malformed frame during catch-up: " + f.why);
+}
+
+void ClientCore::On(const ReplyFrame& f) {
+  auto it = pending_.find(f.id);
+  if (it == pending_.end()) return;  // answers a request that was given up
+  auto reply = std::move(it->second.reply);
+  it->second.deadline->cancel();
+  pending_.erase(it);
+  reply(f);
+}
+
+void ClientCore::On(const MessageFrame& f) { ApplyEntry(f.entry, true); }
+
+void ClientCore::On(const ReceiptFrame& f) {
+  ApplyReceipt(f.conversation_id, f.user_id, f.delivered_seq, f.read_seq, true);
+}
+
+void ClientCore::On(const ConversationFrame& f) {
+  // New to us: all of it (its members unless large). Known: what changed.
+  int64_t id = f.conversation.id;
+  if (std::find(f.members_removed.begin(), f.members_removed.end(), user_id_) != f.members_removed.end()) {
+    store_->RemoveConversation(id);  // we were removed, or left
+    return Emit({{"@type", "conversation_removed"}, {"conversation_id", id}});
+  }
+  store_->UpsertConversation(f.conversation.fields, "");
+  if (f.conversation.members) store_->ReplaceMembers(id, *f.conversation.members);
+  Json event{{"@type", "conversation"}, {"conversation", f.conversation.fields}};
+  if (f.members_changed) {
+    store_->UpsertMembers(id, *f.members_changed);
+    json::array changed;
+    for (const auto& m : *f.members_changed) changed.push_back({{"user_id", m.user_id}, {"role", m.role}});
+    event["members_changed"] = std::move(changed);
+  }
+  if (!f.members_removed.empty()) {
+    store_->RemoveMembers(id, f.members_removed);
+    event["members_removed"] = json::array(f.members_removed.begin(), f.members_removed.end());
+  }
+  Emit(event);
+}
+
+void ClientCore::On(const SyncConversationFrame& f) {
+  if (f.removed) {
+    store_->RemoveConversation(f.conversation_id);
+    return Emit({{"@type", "conversation_removed"}, {"conversation_id", f.conversation_id}});
+  }
+  store_->UpsertConversation(f.conversation.fields, f.my_role);
+  // Small conversations list every member; large ones only the caller.
+  if (!f.conversation.large) store_->ReplaceMembers(f.conversation_id, f.members);
+  for (const auto& m : f.members) ApplyReceipt(f.conversation_id, m.user_id, m.delivered_seq, m.read_seq, false);
+  for (const auto& e : f.events) ApplyEntry(e, false);
+}
+
+void ClientCore::On(const ResyncFrame&) { StartSync(); }  // fell behind: pull what was dropped
+
+void ClientCore::On(const NoticeFrame& f) {
+  Json e = f.fields;
+  e["@type"] = f.type;
+  Emit(e);
+}
+
+void ClientCore::On(const UnknownFrame&) {}  // from a newer server: ignored
 
 // ---- sync and outbox ----------------------------------------------------------
 
 void ClientCore::StartSync() {
   Json req{{"type", "sync"}};
   if (auto token = store_->Get("sync_token")) req["token"] = *token;
-  Call(std::move(req), [this](const Json& frame) {
-    if (Str(frame, "type") == "error") {
-      if (Str(frame, "code") == "bad_request") {  // a token the server refuses: start over
+  Call(std::move(req), [this](const ReplyFrame& reply) {
+    if (!reply.ok) {
+      if (reply.code == "bad_request") {  // a token the server refuses: start over
         store_->ClearSyncedState();
         return StartSync();
       }
       return;  // unavailable: the reconnect path syncs again
     }
-    const Json& data = frame.at("data").as_object();
-    if (data.at("resync_required").as_bool()) {
+    std::string why;
+    auto answer = DecodeSyncAnswer(reply.data, why);
+    if (!answer) {
+      ReportBadAnswer("sync", why);
+      if (ready_) return;  // a sync that a 'resync' asked for: the connection and its live events go on
+      Disconnected("malformed sync answer");
+      return ScheduleReconnect(server_.ws_origin + "/v1/ws: a malformed answer to sync: " + why);
+    }
+    if (answer->resync_required) {
       store_->ClearSyncedState();
       return StartSync();
     }
-    store_->Put("sync_token", Str(data, "token"));
+    store_->Put("sync_token", answer->token);
     // Not all of it fit one answer: the next page, before anything else.
-    if (const auto* more = data.if_contains("more"); more && more->is_bool() && more->get_bool()) return StartSync();
+    if (answer->more) return StartSync();
     ready_ = true;
     SetConnectionState("ready");
-    Emit({{"@type", "sync_done"}, {"conversations", Int(data, "conversations")}});
+    Emit({{"@type", "sync_done"}, {"conversations", answer->conversations}});
     AckDelivered();
     // Read marks made offline, then the outbox, in order.
     for (const auto& c : store_->Conversations(user_id_)) {
-      int64_t id = c.as_object().at("id").as_int64();
+      int64_t id = Int(c.as_object(), "id");
       if (auto seq = store_->Get("pending_read:" + std::to_string(id))) {
         Call({{"type", "messages.read"}, {"conversation_id", id}, {"seq", std::stoll(*seq)}},
-             [this, id](const Json& f) {
-               if (Str(f, "type") == "result" || Str(f, "code") == "bad_request")
-                 store_->Erase("pending_read:" + std::to_string(id));
+             [this, id](const ReplyFrame& read) {
+               if (read.ok || read.code == "bad_request") store_->Erase("pending_read:" + std::to_string(id));
              });
       }
     }
@@ -662,10 +652,13 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
            {"client_msg_id", e.client_msg_id},
            {"text", e.text}};
   if (e.reply_to) req["reply_to"] = *e.reply_to;
-  Call(std::move(req), [this, e](const Json& frame) {
+  Call(std::move(req), [this, e](const ReplyFrame& reply) {
     sending_.erase(e.client_msg_id);
-    if (Str(frame, "type") == "error") {
-      std::string code = Str(frame, "code");
+    std::string why;
+    auto ack = reply.ok ? DecodeEntry(reply.data, why) : std::nullopt;
+    if (reply.ok && !ack) ReportBadAnswer("messages.send", why);  // retried: the id makes it one message
+    if (!ack) {
+      std::string code = reply.ok ? "bad_frame" : reply.code;
       if (!Permanent(code)) {
         // Stays pending. A lost connection retries it after the next sync;
         // anything else (rate limited, a busy server) retries in a moment.
@@ -678,70 +671,68 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
         });
         return;
       }
-      store_->MarkFailed(e.client_msg_id, Str(frame, "message"));
+      store_->MarkFailed(e.client_msg_id, reply.message);
       return Emit({{"@type", "message_state"},
                    {"conversation_id", e.conversation_id},
                    {"client_msg_id", e.client_msg_id},
                    {"state", "failed"},
                    {"code", code},
-                   {"reason", Str(frame, "message")}});
+                   {"reason", reply.message}});
     }
-    const Json& ack = frame.at("data").as_object();
-    store_->MarkSent(e.client_msg_id, Int(ack, "seq"));
-    ApplyEntry(ack, false);
-    reported_state_[Int(ack, "seq")] = "sent";
+    store_->MarkSent(e.client_msg_id, ack->seq);
+    ApplyEntry(*ack, false);
+    reported_state_[ack->seq] = "sent";
     Emit({{"@type", "message_state"},
           {"conversation_id", e.conversation_id},
           {"client_msg_id", e.client_msg_id},
-          {"seq", Int(ack, "seq")},
+          {"seq", ack->seq},
           {"state", "sent"}});
     UpdateOutgoingStates(e.conversation_id);
   });
 }
 
-void ClientCore::ApplyEntry(const Json& entry, bool live) {
-  Json clean = entry;
-  clean.erase("duplicate");
-  clean.erase("pts");
-  store_->ApplyEntry(clean);
+void ClientCore::ApplyEntry(const Entry& entry, bool live) {
+  store_->ApplyEntry(entry.fields);
   // A message moved its sender's watermarks to it (who writes has read what
   // came before; the server sends no receipt for that, protocol 5.12): my own
   // unread agrees with the server's, and my messages before another
   // member's answer show as read.
-  if (Str(entry, "kind") == "message") {
-    int64_t sender = Int(entry, "sender_id"), conversation = Int(entry, "conversation_id");
-    store_->SetReceipt(conversation, sender, Int(entry, "seq"), Int(entry, "seq"));
+  if (entry.kind == "message") {
+    store_->SetReceipt(entry.conversation_id, entry.sender_id, entry.seq, entry.seq);
     // (A catch-up brings the members' watermarks themselves and updates the
     // states from those.)
-    if (sender != user_id_ && live) UpdateOutgoingStates(conversation);
+    if (entry.sender_id != user_id_ && live) UpdateOutgoingStates(entry.conversation_id);
   }
   // My own message arriving by sync (sent from another device or before a
   // crash lost the ack) settles its outbox entry.
-  if (Int(entry, "sender_id") == user_id_) {
-    std::string id = Str(entry, "client_msg_id");
-    if (!id.empty()) {
-      auto out = store_->FindOutbox(id);
-      if (out && out->state == "pending") {
-        store_->MarkSent(id, Int(entry, "seq"));
-        Emit({{"@type", "message_state"},
-              {"conversation_id", Int(entry, "conversation_id")},
-              {"client_msg_id", id},
-              {"seq", Int(entry, "seq")},
-              {"state", "sent"}});
-      }
+  if (entry.sender_id == user_id_ && !entry.client_msg_id.empty()) {
+    auto out = store_->FindOutbox(entry.client_msg_id);
+    if (out && out->state == "pending") {
+      store_->MarkSent(entry.client_msg_id, entry.seq);
+      Emit({{"@type", "message_state"},
+            {"conversation_id", entry.conversation_id},
+            {"client_msg_id", entry.client_msg_id},
+            {"seq", entry.seq},
+            {"state", "sent"}});
     }
   }
-  if (Int(entry, "sender_id") != user_id_ && Str(entry, "kind") == "message") {
-    auto& seq = to_ack_[Int(entry, "conversation_id")];
-    seq = std::max(seq, Int(entry, "seq"));
+  if (entry.sender_id != user_id_ && entry.kind == "message") {
+    auto& seq = to_ack_[entry.conversation_id];
+    seq = std::max(seq, entry.seq);
     if (live && ready_) AckDelivered();
   }
-  Emit({{"@type", "new_entry"}, {"live", live}, {"entry", clean}});
+  Emit({{"@type", "new_entry"}, {"live", live}, {"entry", entry.fields}});
+}
+
+void ClientCore::ReportBadAnswer(const std::string& method, const std::string& why) {
+  Emit({{"@type", "error"},
+        {"code", "bad_frame"},
+        {"message", "skipped a malformed answer to " + method + " from the server: " + why}});
 }
 
 void ClientCore::AckDelivered() {
   for (const auto& [conv, seq] : to_ack_) {
-    Call({{"type", "messages.delivered"}, {"conversation_id", conv}, {"seq", seq}}, [](const Json&) {});
+    Call({{"type", "messages.delivered"}, {"conversation_id", conv}, {"seq", seq}}, [](const ReplyFrame&) {});
   }
   to_ack_.clear();
 }

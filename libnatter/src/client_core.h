@@ -24,6 +24,7 @@
 #include "local_store.h"
 #include "natter/client.h"
 #include "server_endpoint.h"
+#include "server_frames.h"
 #include "ws_connection.h"
 
 namespace natter::client {
@@ -38,7 +39,7 @@ class ClientCore final : public Client {
 
  private:
   using Json = boost::json::object;
-  using ServerReply = std::function<void(const Json& frame)>;  // a "result" or "error" frame
+  using ServerReply = std::function<void(const ReplyFrame& reply)>;
 
   // Requests from the app, in the order they came: while a login is under
   // way the ones after it wait for its answer (a send right after a login
@@ -66,7 +67,19 @@ class ClientCore final : public Client {
   void ScheduleReconnect(const std::string& why);
   void Disconnected(const std::string& why);
   void ReadNext();
-  void OnFrame(const Json& frame);
+  // Frames from the server, decoded (server_frames.h): one handler a type.
+  void OnFrame(const ServerFrame& frame);
+  void On(const BadFrame& f);
+  void On(const ReplyFrame& f);
+  void On(const MessageFrame& f);
+  void On(const ReceiptFrame& f);
+  void On(const ConversationFrame& f);
+  void On(const SyncConversationFrame& f);
+  void On(const ResyncFrame& f);
+  void On(const NoticeFrame& f);
+  void On(const UnknownFrame& f);
+  // An answer whose data lacks what it needs, told to the app as bad_frame.
+  void ReportBadAnswer(const std::string& method, const std::string& why);
   void Call(Json request, ServerReply reply);  // a request on the socket, answered by id
   void WriteNext();
   // Refreshes the access token when it is close to expiry (or `force`), then
@@ -78,7 +91,7 @@ class ClientCore final : public Client {
 
   // Sync and outbox.
   void StartSync();
-  void ApplyEntry(const Json& entry, bool live);
+  void ApplyEntry(const Entry& entry, bool live);
   void ApplyReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read, bool live);
   void FlushOutbox();
   void SendFromOutbox(const OutboxEntry& e);

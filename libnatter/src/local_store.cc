@@ -288,7 +288,7 @@ int64_t LocalStore::LastKnownSeq(int64_t conversation_id) {
   return row.ok() && *row ? s.Int(0) : 0;
 }
 
-void LocalStore::ReplaceMembers(int64_t conversation_id, const json::array& members) {
+void LocalStore::ReplaceMembers(int64_t conversation_id, const std::vector<Member>& members) {
   // The list is the conversation's whole membership: who is not in it left.
   auto clear = db_->Prepare("UPDATE receipts SET role = '' WHERE conversation_id = ?");
   clear.Bind(1, conversation_id);
@@ -296,26 +296,21 @@ void LocalStore::ReplaceMembers(int64_t conversation_id, const json::array& memb
   UpsertMembers(conversation_id, members);
 }
 
-void LocalStore::UpsertMembers(int64_t conversation_id, const json::array& members) {
+void LocalStore::UpsertMembers(int64_t conversation_id, const std::vector<Member>& members) {
   for (const auto& m : members) {
-    const json::object& o = m.as_object();
     auto s = db_->Prepare(
         "INSERT INTO receipts(conversation_id, user_id, delivered_seq, read_seq, role) VALUES(?,?,?,?,?) "
         "ON CONFLICT(conversation_id, user_id) DO UPDATE SET role = excluded.role, "
         "delivered_seq = max(delivered_seq, excluded.delivered_seq), read_seq = max(read_seq, excluded.read_seq)");
-    s.Bind(1, conversation_id)
-        .Bind(2, Int(o, "user_id"))
-        .Bind(3, Int(o, "delivered_seq"))
-        .Bind(4, Int(o, "read_seq"))
-        .Bind(5, Str(o, "role"));
+    s.Bind(1, conversation_id).Bind(2, m.user_id).Bind(3, m.delivered_seq).Bind(4, m.read_seq).Bind(5, m.role);
     Check(s.Run());
   }
 }
 
-void LocalStore::RemoveMembers(int64_t conversation_id, const json::array& user_ids) {
-  for (const auto& u : user_ids) {
+void LocalStore::RemoveMembers(int64_t conversation_id, const std::vector<int64_t>& user_ids) {
+  for (int64_t u : user_ids) {
     auto s = db_->Prepare("UPDATE receipts SET role = '' WHERE conversation_id = ? AND user_id = ?");
-    s.Bind(1, conversation_id).Bind(2, u.to_number<int64_t>());
+    s.Bind(1, conversation_id).Bind(2, u);
     Check(s.Run());
   }
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "server_frames.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace natter::client {
@@ -53,10 +54,10 @@ class LocalStore {
   // The newest seq this device knows of in the conversation (0: none).
   int64_t LastKnownSeq(int64_t conversation_id);
   // The members as the server last listed them (roles and watermarks).
-  void ReplaceMembers(int64_t conversation_id, const boost::json::array& members);
+  void ReplaceMembers(int64_t conversation_id, const std::vector<Member>& members);
   // A change to the list: members added or with a new role; users gone.
-  void UpsertMembers(int64_t conversation_id, const boost::json::array& members);
-  void RemoveMembers(int64_t conversation_id, const boost::json::array& user_ids);
+  void UpsertMembers(int64_t conversation_id, const std::vector<Member>& members);
+  void RemoveMembers(int64_t conversation_id, const std::vector<int64_t>& user_ids);
   boost::json::array Members(int64_t conversation_id);
   // The highest delivered and read watermark of anyone but `me`.
   std::pair<int64_t, int64_t> OthersWatermarks(int64_t conversation_id, int64_t me);

@@ -19,8 +19,8 @@ struct ServerEndpoint {
   bool tls = false;
   std::string host;  // without IPv6 brackets
   std::string port;
-  std::string origin;     // http(s)://host:port, for reasons an app developer reads
-  std::string ws_origin;  // ws(s)://host:port
+  std::string origin;                                      // http(s)://host:port, for reasons an app developer reads
+  std::string ws_origin;                                   // ws(s)://host:port
   std::shared_ptr<boost::asio::ssl::context> tls_context;  // set when tls
   std::vector<std::string> pins;                           // "sha256/<base64>"
   std::chrono::milliseconds timeout{10000};

@@ -86,7 +86,8 @@ boost::asio::awaitable<void> OpenStream(Stream& stream, const ServerEndpoint& se
                                         boost::asio::ip::tcp::resolver& resolver) {
   namespace asio = boost::asio;
   boost::system::error_code ec;
-  auto endpoints = co_await resolver.async_resolve(server.host, server.port, asio::redirect_error(asio::use_awaitable, ec));
+  auto endpoints =
+      co_await resolver.async_resolve(server.host, server.port, asio::redirect_error(asio::use_awaitable, ec));
   deadline.Check("resolve " + server.host, ec);
   auto& tcp = boost::beast::get_lowest_layer(stream);
   co_await tcp.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
