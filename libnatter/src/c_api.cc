@@ -53,6 +53,13 @@ natter_client* natter_client_create(const char* options_json) {
       options.pins.emplace_back(pin.as_string());
     }
   }
+  for (auto [key, field] : {std::pair{"keep_messages", &options.keep_messages}, {"keep_days", &options.keep_days}}) {
+    if (auto* v = o.if_contains(key)) {
+      if (!v->is_int64() || v->get_int64() < 0)
+        return Refuse(std::string("\"") + key + "\" must be a whole number >= 0");
+      *field = v->get_int64();
+    }
+  }
   if (auto* t = o.if_contains("timeout_seconds")) {
     double seconds = t->is_number() ? t->to_number<double>() : 0;
     if (!(seconds > 0 && seconds <= 3600)) return Refuse("\"timeout_seconds\" must be a number in (0, 3600]");

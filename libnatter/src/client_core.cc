@@ -284,7 +284,7 @@ void ClientCore::GetHistory(const Json& req) {
     auto page = reply.ok ? DecodeHistory(reply.data, why) : std::nullopt;
     if (reply.ok && !page) ReportBadAnswer("messages.history", why);
     for (const auto& entry : page.value_or(std::vector<Entry>{})) {
-      if (entry.conversation_id == Int(req, "conversation_id")) ApplyEntry(entry, false);
+      if (entry.conversation_id == Int(req, "conversation_id")) ApplyEntry(entry, false, /*from_history=*/true);
     }
     local();  // what is here, whatever the server said
   });
@@ -626,6 +626,7 @@ void ClientCore::StartSync() {
     ready_ = true;
     SetConnectionState("ready");
     Emit({{"@type", "sync_done"}, {"conversations", answer->conversations}});
+    Compact(std::nullopt);
     AckDelivered();
     // Read marks made offline, then the outbox, in order.
     for (const auto& c : store_->Conversations(user_id_)) {
@@ -681,7 +682,7 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
     }
     store_->MarkSent(e.client_msg_id, ack->seq);
     ApplyEntry(*ack, false);
-    reported_state_[ack->seq] = "sent";
+    reported_state_[e.conversation_id][ack->seq] = "sent";
     Emit({{"@type", "message_state"},
           {"conversation_id", e.conversation_id},
           {"client_msg_id", e.client_msg_id},
@@ -691,8 +692,16 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
   });
 }
 
-void ClientCore::ApplyEntry(const Entry& entry, bool live) {
+void ClientCore::ApplyEntry(const Entry& entry, bool live, bool from_history) {
   store_->ApplyEntry(entry.fields);
+  // New entries push old ones out (retention); a history page the app asked
+  // for stays until the next compaction.
+  int64_t every = options_.keep_messages > 0 ? std::max<int64_t>(options_.keep_messages / 10, 10) : 100;
+  if (!from_history && (options_.keep_messages > 0 || options_.keep_days > 0) &&
+      ++since_compaction_[entry.conversation_id] >= every) {
+    since_compaction_[entry.conversation_id] = 0;
+    Compact(entry.conversation_id);
+  }
   // A message moved its sender's watermarks to it (who writes has read what
   // came before; the server sends no receipt for that, protocol 5.12): my own
   // unread agrees with the server's, and my messages before another
@@ -751,17 +760,31 @@ void ClientCore::ApplyReceipt(int64_t conversation_id, int64_t user_id, int64_t 
 
 void ClientCore::UpdateOutgoingStates(int64_t conversation_id) {
   auto [delivered, read] = store_->OthersWatermarks(conversation_id, user_id_);
+  // Rebuilt from what is sent and still kept, so it forgets what retention dropped.
+  auto& told_before = reported_state_[conversation_id];
+  std::map<int64_t, std::string> told_now;
   for (const auto& e : store_->SentIn(conversation_id)) {
     std::string state = e.seq <= read ? "read" : e.seq <= delivered ? "delivered" : "sent";
-    auto& told = reported_state_[e.seq];
-    if (told == state) continue;
-    told = state;
+    told_now[e.seq] = state;
+    auto it = told_before.find(e.seq);
+    if (it != told_before.end() && it->second == state) continue;
     Emit({{"@type", "message_state"},
           {"conversation_id", conversation_id},
           {"client_msg_id", e.client_msg_id},
           {"seq", e.seq},
           {"state", state}});
   }
+  told_before = std::move(told_now);
+}
+
+void ClientCore::Compact(std::optional<int64_t> conversation_id) {
+  int64_t cutoff = 0;
+  if (options_.keep_days > 0) {
+    auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+    cutoff = now.count() - options_.keep_days * 86'400'000;
+  }
+  store_->Compact(options_.keep_messages, cutoff, conversation_id);
 }
 
 void ClientCore::SetConnectionState(const std::string& state, const std::string& reason) {

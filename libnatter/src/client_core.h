@@ -91,7 +91,9 @@ class ClientCore final : public Client {
 
   // Sync and outbox.
   void StartSync();
-  void ApplyEntry(const Entry& entry, bool live);
+  void ApplyEntry(const Entry& entry, bool live, bool from_history = false);
+  // Retention (ClientOptions::keep_messages, keep_days): of one conversation, or all.
+  void Compact(std::optional<int64_t> conversation_id);
   void ApplyReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read, bool live);
   void FlushOutbox();
   void SendFromOutbox(const OutboxEntry& e);
@@ -127,9 +129,11 @@ class ClientCore final : public Client {
     std::shared_ptr<boost::asio::steady_timer> deadline;  // no answer by then: the connection is dead
   };
   std::map<std::string, Pending> pending_;
-  std::map<int64_t, std::string> reported_state_;  // last state told per outgoing seq
-  std::map<int64_t, int64_t> to_ack_;              // conversation -> highest seq received, not yet acked
-  std::set<std::string> sending_;                  // outbox entries on the wire, awaiting their answer
+  // conversation -> seq -> the last state told of my message there
+  std::map<int64_t, std::map<int64_t, std::string>> reported_state_;
+  std::map<int64_t, int64_t> since_compaction_;  // conversation -> entries applied since its last compaction
+  std::map<int64_t, int64_t> to_ack_;            // conversation -> highest seq received, not yet acked
+  std::set<std::string> sending_;                // outbox entries on the wire, awaiting their answer
   std::string connection_state_;
   int64_t user_id_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};

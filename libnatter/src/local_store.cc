@@ -66,6 +66,17 @@ LocalStore::LocalStore(const std::string& directory) {
 
 void LocalStore::Open(const std::string& path) {
   db_ = std::make_unique<sqlite::Database>(path, false);
+  // Pages freed by retention go back to the file system (Compact). A store
+  // made before that was set is rewritten once, keeping what it holds.
+  bool incremental = [&] {
+    auto mode = db_->Prepare("PRAGMA auto_vacuum");
+    auto row = mode.Step();
+    return row.ok() && *row && mode.Int(0) == 2;
+  }();  // (the statement is finished before VACUUM, which needs none running)
+  if (!incremental) {
+    Check(db_->Exec("PRAGMA auto_vacuum = INCREMENTAL"));
+    Check(db_->Exec("VACUUM"));
+  }
   Check(db_->Exec("PRAGMA journal_mode=WAL"));
   Check(db_->Exec("PRAGMA synchronous=FULL"));  // the outbox must survive a crash
   Check(db_->Exec("PRAGMA quick_check"));
@@ -247,20 +258,34 @@ json::array LocalStore::History(int64_t conversation_id, std::optional<int64_t> 
   return out;
 }
 
-std::vector<std::pair<int64_t, int64_t>> LocalStore::Missing(int64_t conversation_id, int64_t upto) {
-  auto s = db_->Prepare("SELECT seq FROM entries WHERE conversation_id = ? AND seq <= ? ORDER BY seq DESC");
-  s.Bind(1, conversation_id).Bind(2, upto);
-  std::vector<std::pair<int64_t, int64_t>> gaps;
-  int64_t expected = upto;
-  for (;;) {
-    auto row = s.Step();
-    if (!row.ok() || !*row) break;
-    int64_t seq = s.Int(0);
-    if (seq < expected) gaps.emplace_back(seq + 1, expected);
-    expected = seq - 1;
+void LocalStore::Compact(int64_t keep, int64_t created_before_ms, std::optional<int64_t> conversation_id) {
+  // -1 stands for every conversation.
+  int64_t only = conversation_id.value_or(-1);
+  if (keep > 0) {
+    auto s = db_->Prepare(
+        "DELETE FROM entries WHERE (conversation_id, seq) IN ("
+        "  SELECT conversation_id, seq FROM ("
+        "    SELECT conversation_id, seq, row_number() OVER (PARTITION BY conversation_id ORDER BY seq DESC) AS n "
+        "    FROM entries WHERE ?1 = -1 OR conversation_id = ?1) "
+        "  WHERE n > ?2)");
+    s.Bind(1, only).Bind(2, keep);
+    Check(s.Run());
   }
-  if (expected >= 1) gaps.emplace_back(1, expected);
-  return gaps;
+  if (created_before_ms > 0) {
+    auto s = db_->Prepare(
+        "DELETE FROM entries WHERE (?1 = -1 OR conversation_id = ?1) AND created_at < ?2 "
+        "AND seq != (SELECT coalesce(max(seq), 0) FROM entries newest "
+        "           WHERE newest.conversation_id = entries.conversation_id AND newest.kind = 'message')");
+    s.Bind(1, only).Bind(2, created_before_ms);
+    Check(s.Run());
+  }
+  // What I sent is remembered for its receipt states while its entry is here.
+  auto sent = db_->Prepare(
+      "DELETE FROM outbox WHERE state = 'sent' AND (?1 = -1 OR conversation_id = ?1) AND NOT EXISTS "
+      "(SELECT 1 FROM entries e WHERE e.conversation_id = outbox.conversation_id AND e.seq = outbox.seq)");
+  sent.Bind(1, only);
+  Check(sent.Run());
+  Check(db_->Exec("PRAGMA incremental_vacuum"));
 }
 
 void LocalStore::SetReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read) {

@@ -46,8 +46,13 @@ class LocalStore {
   // Applies one timeline entry (message or event): idempotent by (conversation, seq).
   void ApplyEntry(const boost::json::object& entry);
   boost::json::array History(int64_t conversation_id, std::optional<int64_t> before, int limit);
-  // The seqs at and below `upto` this store lacks, as [from, to] ranges (newest first).
-  std::vector<std::pair<int64_t, int64_t>> Missing(int64_t conversation_id, int64_t upto);
+
+  // Retention: drops all but the newest `keep` entries of each conversation
+  // (of one when `conversation_id` is set; keep 0: no count limit) and those
+  // created before `created_before_ms` (0: no age limit) except each
+  // conversation's newest message; then my sent messages whose entries went,
+  // and gives the freed pages back to the file system.
+  void Compact(int64_t keep, int64_t created_before_ms, std::optional<int64_t> conversation_id = std::nullopt);
 
   void SetReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read);
   bool HasConversation(int64_t conversation_id);

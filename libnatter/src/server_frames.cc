@@ -177,7 +177,8 @@ ServerFrame ReadSyncConversation(Reader& frame) {
   auto m = ReadMembers(members, "data.members", why);
   auto e = c && m ? ReadEntries(events, "data.events", why) : std::nullopt;
   if (!c || !m || !e) return BadFrame{"sync.conversation", why};
-  if (c->id != f.conversation_id) return BadFrame{"sync.conversation", "data.conversation.id is not data.conversation_id"};
+  if (c->id != f.conversation_id)
+    return BadFrame{"sync.conversation", "data.conversation.id is not data.conversation_id"};
   for (const auto& entry : *e) {
     if (entry.conversation_id != f.conversation_id) {
       return BadFrame{"sync.conversation", "an event of data.events is of another conversation"};

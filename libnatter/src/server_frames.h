@@ -38,7 +38,7 @@ struct Member {
 struct Conversation {
   int64_t id = 0;
   bool large = false;
-  boost::json::object fields;          // as the server sent it (checked), for the store and the app
+  boost::json::object fields;                  // as the server sent it (checked), for the store and the app
   std::optional<std::vector<Member>> members;  // when the server listed them
 };
 

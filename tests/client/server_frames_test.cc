@@ -15,9 +15,9 @@ T As(const ServerFrame& f) {
 }
 
 TEST(ServerFramesTest, MessageDecodesWithoutTheServersBookkeeping) {
-  auto f = DecodeServerFrame(
-      R"({"type":"message","message":{"conversation_id":5,"seq":2,"kind":"message","sender_id":7,)"
-      R"("client_msg_id":"x","text":"hi","created_at":1,"pts":9,"duplicate":false}})");
+  auto f =
+      DecodeServerFrame(R"({"type":"message","message":{"conversation_id":5,"seq":2,"kind":"message","sender_id":7,)"
+                        R"("client_msg_id":"x","text":"hi","created_at":1,"pts":9,"duplicate":false}})");
   auto m = As<MessageFrame>(f);
   EXPECT_EQ(m.entry.conversation_id, 5);
   EXPECT_EQ(m.entry.seq, 2);
@@ -30,11 +30,11 @@ TEST(ServerFramesTest, MessageDecodesWithoutTheServersBookkeeping) {
 
 TEST(ServerFramesTest, AMissingOrMistypedFieldIsABadFrameThatNamesIt) {
   EXPECT_EQ(As<BadFrame>(DecodeServerFrame(R"({"type":"message"})")).why, "frame.message is missing");
-  EXPECT_EQ(As<BadFrame>(DecodeServerFrame(R"({"type":"message","message":{"conversation_id":5,"kind":"message"}})"))
-                .why,
-            "message.seq is missing");
-  EXPECT_EQ(As<BadFrame>(DecodeServerFrame(
-                             R"({"type":"message","message":{"conversation_id":5,"seq":"2","kind":"message"}})"))
+  EXPECT_EQ(
+      As<BadFrame>(DecodeServerFrame(R"({"type":"message","message":{"conversation_id":5,"kind":"message"}})")).why,
+      "message.seq is missing");
+  EXPECT_EQ(As<BadFrame>(
+                DecodeServerFrame(R"({"type":"message","message":{"conversation_id":5,"seq":"2","kind":"message"}})"))
                 .why,
             "message.seq is not an integer");
   EXPECT_EQ(As<BadFrame>(DecodeServerFrame(
@@ -43,17 +43,15 @@ TEST(ServerFramesTest, AMissingOrMistypedFieldIsABadFrameThatNamesIt) {
             "message.text is not a string");
   EXPECT_EQ(As<BadFrame>(DecodeServerFrame(R"({"type":"sync.conversation","data":{}})")).why,
             "data.conversation_id is missing");
-  EXPECT_EQ(As<BadFrame>(DecodeServerFrame(R"({"type":"receipt","conversation_id":5,"user_id":1,"read_seq":-1})"))
-                .why,
+  EXPECT_EQ(As<BadFrame>(DecodeServerFrame(R"({"type":"receipt","conversation_id":5,"user_id":1,"read_seq":-1})")).why,
             "frame.delivered_seq is missing");
   EXPECT_EQ(As<BadFrame>(DecodeServerFrame("[1,2,3]")).why, "frame is not an object");
   EXPECT_EQ(As<BadFrame>(DecodeServerFrame("{\"type\":")).type, "");
 }
 
 TEST(ServerFramesTest, SyncConversationChecksEveryMemberAndEvent) {
-  std::string head =
-      R"({"type":"sync.conversation","id":"c1","data":{"conversation_id":5,"my_role":"member",)"
-      R"("conversation":{"id":5,"kind":"group","large":false},)";
+  std::string head = R"({"type":"sync.conversation","id":"c1","data":{"conversation_id":5,"my_role":"member",)"
+                     R"("conversation":{"id":5,"kind":"group","large":false},)";
   auto good = DecodeServerFrame(head + R"("members":[{"user_id":3,"read_seq":2,"delivered_seq":2}],)" +
                                 R"("events":[{"conversation_id":5,"seq":2,"kind":"message","sender_id":3}]}})");
   auto s = As<SyncConversationFrame>(good);
@@ -66,8 +64,8 @@ TEST(ServerFramesTest, SyncConversationChecksEveryMemberAndEvent) {
                                            R"("kind":"message"}]}})"))
                 .why,
             "an event of data.events is of another conversation");
-  EXPECT_TRUE(As<SyncConversationFrame>(DecodeServerFrame(
-                  R"({"type":"sync.conversation","data":{"conversation_id":5,"removed":true}})"))
+  EXPECT_TRUE(As<SyncConversationFrame>(
+                  DecodeServerFrame(R"({"type":"sync.conversation","data":{"conversation_id":5,"removed":true}})"))
                   .removed);
 }
 

@@ -304,6 +304,29 @@ class ClientTest(h.unittest.TestCase):
         alice.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == sent["client_msg_id"]
                    and e["state"] == "read", 15, "lunch? shown as read")
 
+    def test_states_of_my_messages_in_two_conversations_are_told_apart(self):
+        """Seqs count per conversation: alice's first message to bob and her
+        first to carol are both seq 1, and each is told delivered when its own
+        peer's device has it (before, the state was remembered by seq alone, so
+        carol's delivery was taken for told already and never reported)."""
+        to_bob = self.two_profiles()
+        self.cli("carol", "register", "carol", "password-carol")
+        self.cli("carol", "login", "carol", "password-carol")
+        to_carol = self.cli_json("alice", "create-direct", "carol")["id"]
+        alice = CApiClient(self.server, os.path.join(self.dir, "alice"))
+        self.to_close.append(alice)
+        alice.wait(lambda e: e["@type"] == "sync_done", what="sync_done")
+        ids = {}
+        for conv in (to_bob, to_carol):
+            ids[conv] = alice.call({"@type": "send_message", "conversation_id": conv, "text": "hi"})["client_msg_id"]
+            sent = alice.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == ids[conv]
+                              and e["state"] == "sent", what="sent")
+            self.assertEqual(sent["seq"], 1)
+        for who, conv in (("bob", to_bob), ("carol", to_carol)):
+            self.cli(who, "sync")
+            alice.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == ids[conv]
+                       and e["state"] == "delivered", 10, f"delivered to {who}")
+
     def test_writing_reads_what_came_before_locally_too(self):
         """The server moves a sender's watermarks to its own message; a running
         client does too, so its unread count agrees with the server's (before,

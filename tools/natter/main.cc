@@ -171,12 +171,15 @@ int main(int argc, char** argv) {
   double timeout_s = 10;
   std::string ca_file;
   std::vector<std::string> pins;
+  int64_t keep_messages = ClientOptions{}.keep_messages, keep_days = 0;
   app.add_option("--profile", profile, "Directory of this profile's local store")->envname("NATTER_PROFILE");
   app.add_option("--server", server, "natterd's URL: http://host:port or https://host:port")->envname("NATTER_SERVER");
   app.add_flag("--json", json_output, "Print answers as JSON, one object a line");
   app.add_option("--timeout", timeout_s, "Seconds to wait for the server");
   app.add_option("--ca-file", ca_file, "PEM file of the only CAs to trust for https (default: the system's)")
       ->envname("NATTER_CA_FILE");
+  app.add_option("--keep-messages", keep_messages, "Newest entries kept per conversation here (0: all)");
+  app.add_option("--keep-days", keep_days, "Entries older than this are dropped here (0: none)");
   app.add_option("--pin", pins, "Require this public key in the server's chain: sha256/<base64> (repeatable)");
   app.set_version_flag("--version", std::string("natter ") + NATTER_VERSION);
   app.require_subcommand(1);
@@ -224,6 +227,8 @@ int main(int argc, char** argv) {
     options.device = "natter-cli";
     options.ca_file = ca_file;
     options.pins = pins;
+    options.keep_messages = keep_messages;
+    options.keep_days = keep_days;
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
     s.client = Client::Create(std::move(options));
   } catch (const std::exception& e) {

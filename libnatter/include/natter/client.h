@@ -30,6 +30,12 @@ struct ClientOptions {
   // A connection attempt (resolve, connect, TLS and upgrade together) or an
   // HTTP call gives up after this long.
   std::chrono::milliseconds timeout{10000};
+  // Retention of the local store: the newest keep_messages entries of each
+  // conversation (0: all), and none older than keep_days days (0: no age
+  // limit; the newest message of a conversation stays for its preview).
+  // History beyond that is fetched from the server when the app asks for it.
+  int64_t keep_messages = 1000;
+  int64_t keep_days = 0;
   std::string database_directory;  // the local store lives here (one per profile)
   std::string device = "libnatter";
   // When set, events go to this callback on the client's thread instead of

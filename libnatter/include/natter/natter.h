@@ -19,10 +19,11 @@ typedef struct natter_client natter_client;
  * "database_directory":"/path", "device":"name"}, and optionally "ca_file"
  * (PEM: the only CAs trusted; default the system's store), "pins" (an array
  * of "sha256/<base64>" public key hashes, one of which must be in the
- * server's chain) and "timeout_seconds" (for each connection attempt and HTTP
- * call; default 10). Returns NULL (and nothing else happens) when the options
- * are not valid JSON, lack a field, or name a server, directory, CA file or
- * pin that cannot be used; natter_last_error() says which. */
+ * server's chain), "timeout_seconds" (for each connection attempt and HTTP
+ * call; default 10), "keep_messages" (per conversation in the local store;
+ * default 1000, 0: all) and "keep_days" (default 0: no age limit). Returns NULL (and nothing else happens) when the
+ * options are not valid JSON, lack a field, or name a server, directory, CA file or pin that cannot be used;
+ * natter_last_error() says which. */
 natter_client* natter_client_create(const char* options_json);
 
 /* Why the last natter_client_create on this thread returned NULL: a sentence

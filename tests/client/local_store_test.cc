@@ -1,0 +1,73 @@
+#include "local_store.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "fakes/temp_db.h"
+
+namespace natter::client {
+namespace {
+
+class LocalStoreRetentionTest : public ::testing::Test {
+ protected:
+  void SetUp() override { store_ = std::make_unique<LocalStore>(dir_); }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Add(int64_t conversation, int64_t seq, int64_t created_at, const char* kind = "message") {
+    store_->ApplyEntry({{"conversation_id", conversation},
+                        {"seq", seq},
+                        {"kind", kind},
+                        {"sender_id", 7},
+                        {"text", "m" + std::to_string(seq)},
+                        {"created_at", created_at}});
+  }
+  std::vector<int64_t> Seqs(int64_t conversation) {
+    std::vector<int64_t> out;
+    for (const auto& e : store_->History(conversation, std::nullopt, 100)) {
+      out.push_back(e.as_object().at("seq").as_int64());
+    }
+    return out;
+  }
+
+  std::string dir_ = testing::MakeTempDir("natter-local-store");
+  std::unique_ptr<LocalStore> store_;
+};
+
+TEST_F(LocalStoreRetentionTest, KeepsTheNewestEntriesOfEachConversation) {
+  for (int64_t seq = 1; seq <= 30; ++seq) Add(1, seq, seq * 1000);
+  for (int64_t seq = 1; seq <= 5; ++seq) Add(2, seq, seq * 1000);
+  store_->Compact(10, 0, 2);  // one conversation: the other is not touched
+  EXPECT_EQ(Seqs(1).size(), 30u);
+  store_->Compact(10, 0);
+  EXPECT_EQ(Seqs(1), (std::vector<int64_t>{21, 22, 23, 24, 25, 26, 27, 28, 29, 30}));
+  EXPECT_EQ(Seqs(2).size(), 5u);
+}
+
+TEST_F(LocalStoreRetentionTest, DropsOldEntriesButEachConversationsNewestMessage) {
+  for (int64_t seq = 1; seq <= 30; ++seq) Add(1, seq, seq * 1000);
+  for (int64_t seq = 1; seq <= 4; ++seq) Add(2, seq, seq * 1000);
+  Add(2, 5, 5000, "reaction");  // an event is no preview: the newest message is seq 4
+  store_->Compact(0, 25'000);
+  EXPECT_EQ(Seqs(1), (std::vector<int64_t>{25, 26, 27, 28, 29, 30}));
+  EXPECT_EQ(Seqs(2), (std::vector<int64_t>{4}));
+}
+
+TEST_F(LocalStoreRetentionTest, ForgetsMySentMessagesWithTheirEntriesButNotPendingOnes) {
+  for (int64_t seq = 1; seq <= 20; ++seq) Add(1, seq, seq * 1000);
+  store_->AddToOutbox({"old", 1, "hi", std::nullopt, "", 0, ""});
+  store_->MarkSent("old", 2);
+  store_->AddToOutbox({"new", 1, "hi", std::nullopt, "", 0, ""});
+  store_->MarkSent("new", 19);
+  store_->AddToOutbox({"waiting", 1, "hi", std::nullopt, "", 0, ""});
+  store_->Compact(5, 0);
+  EXPECT_FALSE(store_->FindOutbox("old"));
+  EXPECT_TRUE(store_->FindOutbox("new"));
+  EXPECT_EQ(store_->PendingOutbox().size(), 1u);
+}
+
+}  // namespace
+}  // namespace natter::client
