@@ -145,7 +145,14 @@ void ClientCore::Handle(const Json& req) {
   if (type == "create_direct") return Forward(req, "conversations.create");
   if (type == "create_group") return Forward(req, "conversations.create");
   if (type == "add_members") return Forward(req, "members.add");
-  if (type == "get_user") return Forward(req, "users.get");
+  if (type == "remove_member") return Forward(req, "members.remove");
+  if (type == "set_role") return Forward(req, "members.set_role");
+  if (type == "leave") return Forward(req, "members.leave");
+  if (type == "rename") return Forward(req, "conversations.rename");
+  if (type == "edit_message") return Forward(req, "messages.edit");
+  if (type == "delete_message") return Forward(req, "messages.delete");
+  if (type == "react") return Forward(req, "messages.react");
+  if (type == "get_user") return GetUser(req);
   if (type == "typing") return Forward(req, "typing");
   if (type == "get_presence") return Forward(req, "presence.get");
   if (type == "set_presence_hidden") return Forward(req, "presence.set");
@@ -308,6 +315,18 @@ void ClientCore::MarkRead(const Json& req) {
   });
 }
 
+void ClientCore::GetUser(const Json& req) {
+  // Handles do not change: one looked up once is answered from here, online or not.
+  std::optional<int64_t> id;
+  std::optional<std::string> handle;
+  if (auto* v = req.if_contains("user_id"); v && v->is_int64()) id = v->get_int64();
+  if (auto* v = req.if_contains("handle"); v && v->is_string()) handle = std::string(v->get_string());
+  if (auto known = store_->FindUser(id, handle)) {
+    return Answer(req, {{"user_id", known->first}, {"handle", known->second}});
+  }
+  Forward(req, "users.get");
+}
+
 void ClientCore::Forward(const Json& req, const std::string& method) {
   if (!ready_) return Fail(req, "unavailable", "offline; try again when connected");
   Json call = req;
@@ -318,12 +337,29 @@ void ClientCore::Forward(const Json& req, const std::string& method) {
   call["type"] = method;
   Call(std::move(call), [this, req, method](const ReplyFrame& reply) {
     if (!reply.ok) return Fail(req, reply.code, reply.message);
-    if (method == "conversations.create") {  // kept here, so it shows offline too
-      std::string why;
+    // What the answer changed is kept here at once, so it shows offline too
+    // (the live event that follows finds it there already).
+    std::string why;
+    if (method == "conversations.create" || method == "conversations.rename" || method.starts_with("members.")) {
       auto c = DecodeConversation(reply.data, why);
-      if (!c) return Fail(req, "bad_frame", "a malformed answer to conversations.create: " + why);
-      store_->UpsertConversation(c->fields, "");
-      if (c->members) store_->ReplaceMembers(c->id, *c->members);
+      if (!c) return Fail(req, "bad_frame", "a malformed answer to " + method + ": " + why);
+      if (method == "members.leave") {
+        store_->RemoveConversation(c->id);
+        Emit({{"@type", "conversation_removed"}, {"conversation_id", c->id}});
+      } else {
+        store_->UpsertConversation(c->fields, "");
+        if (c->members) store_->ReplaceMembers(c->id, *c->members);
+      }
+    } else if (method == "messages.edit" || method == "messages.delete" || method == "messages.react") {
+      auto entry = DecodeEntry(reply.data, why);
+      if (!entry) return Fail(req, "bad_frame", "a malformed answer to " + method + ": " + why);
+      ApplyEntry(*entry, false);
+    } else if (method == "users.get") {
+      const Json* user = reply.data.if_object();
+      if (!user || Int(*user, "user_id") <= 0 || Str(*user, "handle").empty()) {
+        return Fail(req, "bad_frame", "a malformed answer to users.get");
+      }
+      store_->RememberUser(Int(*user, "user_id"), Str(*user, "handle"));
     }
     Answer(req, reply.data.is_object() ? reply.data.as_object() : Json{{"data", reply.data}});
   });

@@ -55,6 +55,7 @@ class ClientCore final : public Client {
   void GetHistory(const Json& req);
   void MarkRead(const Json& req);
   void Forward(const Json& req, const std::string& method);  // online-only calls
+  void GetUser(const Json& req);
   void Answer(const Json& req, Json data);
   void Fail(const Json& req, const std::string& code, const std::string& message);
 

@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS entries (
 CREATE TABLE IF NOT EXISTS receipts (
   conversation_id INTEGER, user_id INTEGER, delivered_seq INTEGER, read_seq INTEGER,
   role TEXT NOT NULL DEFAULT '', PRIMARY KEY (conversation_id, user_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (user_id INTEGER PRIMARY KEY, handle TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS outbox (
   client_msg_id TEXT PRIMARY KEY, conversation_id INTEGER, text TEXT, reply_to INTEGER,
   state TEXT, seq INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created INTEGER);
@@ -125,7 +126,7 @@ void LocalStore::ClearSyncedState() {
 void LocalStore::ClearAll() {
   Check(
       db_->Exec("DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; DELETE FROM kv; "
-                "DELETE FROM outbox;"));
+                "DELETE FROM outbox; DELETE FROM users;"));
 }
 
 void LocalStore::UpsertConversation(const json::object& c, const std::string& my_role) {
@@ -158,10 +159,16 @@ void LocalStore::RemoveConversation(int64_t id) {
 json::array LocalStore::Conversations(int64_t me) {
   auto s = db_->Prepare(
       "SELECT c.id, c.kind, c.title, c.last_seq, c.large, c.my_role, c.last_activity, "
-      "coalesce((SELECT read_seq FROM receipts r WHERE r.conversation_id = c.id AND r.user_id = ?), 0), "
+      "coalesce((SELECT read_seq FROM receipts r WHERE r.conversation_id = c.id AND r.user_id = ?1), 0), "
       "(SELECT json FROM entries e WHERE e.conversation_id = c.id AND e.kind = 'message' "
-      "   ORDER BY seq DESC LIMIT 1) "
-      "FROM conversations c ORDER BY c.last_activity DESC, c.id DESC");
+      "   ORDER BY seq DESC LIMIT 1), "
+      "p.peer, (SELECT handle FROM users u WHERE u.user_id = p.peer) "
+      "FROM conversations c "
+      // A direct conversation is named by the other member.
+      "LEFT JOIN (SELECT conversation_id, min(user_id) AS peer FROM receipts "
+      "           WHERE user_id != ?1 AND role != '' GROUP BY conversation_id) p "
+      "  ON p.conversation_id = c.id AND c.kind = 'direct' "
+      "ORDER BY c.last_activity DESC, c.id DESC");
   s.Bind(1, me);
   json::array out;
   for (;;) {
@@ -177,6 +184,8 @@ json::array LocalStore::Conversations(int64_t me) {
                    {"last_activity", s.Int(6)},
                    {"read_seq", read_seq}};
     c["last_message"] = s.IsNull(8) ? json::value(nullptr) : json::parse(s.Text(8));
+    if (!s.IsNull(9)) c["peer_id"] = s.Int(9);
+    if (!s.IsNull(10)) c["peer_handle"] = s.Text(10);
     // Unread as the server counts it: others' messages after my read mark, not deleted.
     auto u = db_->Prepare(
         "SELECT count(*) FROM entries WHERE conversation_id = ? AND seq > ? AND kind = 'message' "
@@ -342,15 +351,16 @@ void LocalStore::RemoveMembers(int64_t conversation_id, const std::vector<int64_
 
 json::array LocalStore::Members(int64_t conversation_id) {
   auto s = db_->Prepare(
-      "SELECT user_id, role, delivered_seq, read_seq FROM receipts "
-      "WHERE conversation_id = ? AND role != '' ORDER BY user_id");
+      "SELECT r.user_id, r.role, r.delivered_seq, r.read_seq, u.handle FROM receipts r "
+      "LEFT JOIN users u ON u.user_id = r.user_id WHERE r.conversation_id = ? AND r.role != '' ORDER BY r.user_id");
   s.Bind(1, conversation_id);
   json::array out;
   for (;;) {
     auto row = s.Step();
     if (!row.ok() || !*row) return out;
-    out.push_back(
-        json::object{{"user_id", s.Int(0)}, {"role", s.Text(1)}, {"delivered_seq", s.Int(2)}, {"read_seq", s.Int(3)}});
+    json::object m{{"user_id", s.Int(0)}, {"role", s.Text(1)}, {"delivered_seq", s.Int(2)}, {"read_seq", s.Int(3)}};
+    if (!s.IsNull(4)) m["handle"] = s.Text(4);
+    out.push_back(std::move(m));
   }
 }
 
@@ -362,6 +372,21 @@ std::pair<int64_t, int64_t> LocalStore::OthersWatermarks(int64_t conversation_id
   auto row = s.Step();
   if (!row.ok() || !*row) return {0, 0};
   return {s.Int(0), s.Int(1)};
+}
+
+void LocalStore::RememberUser(int64_t user_id, const std::string& handle) {
+  auto s = db_->Prepare("INSERT OR REPLACE INTO users(user_id, handle) VALUES(?, ?)");
+  s.Bind(1, user_id).Bind(2, handle);
+  Check(s.Run());
+}
+
+std::optional<std::pair<int64_t, std::string>> LocalStore::FindUser(std::optional<int64_t> user_id,
+                                                                    const std::optional<std::string>& handle) {
+  auto s = db_->Prepare("SELECT user_id, handle FROM users WHERE user_id = ? OR handle = ? LIMIT 1");
+  s.Bind(1, user_id.value_or(0)).Bind(2, user_id ? std::string() : handle.value_or(""));
+  auto row = s.Step();
+  if (!row.ok() || !*row) return std::nullopt;
+  return std::pair{s.Int(0), s.Text(1)};
 }
 
 void LocalStore::AddToOutbox(const OutboxEntry& e) {

@@ -67,6 +67,12 @@ class LocalStore {
   // The highest delivered and read watermark of anyone but `me`.
   std::pair<int64_t, int64_t> OthersWatermarks(int64_t conversation_id, int64_t me);
 
+  // Users looked up (handles do not change), for names offline.
+  void RememberUser(int64_t user_id, const std::string& handle);
+  // By id, else by handle: (user_id, handle).
+  std::optional<std::pair<int64_t, std::string>> FindUser(std::optional<int64_t> user_id,
+                                                          const std::optional<std::string>& handle);
+
   void AddToOutbox(const OutboxEntry& e);
   std::vector<OutboxEntry> PendingOutbox();
   std::optional<OutboxEntry> FindOutbox(const std::string& client_msg_id);

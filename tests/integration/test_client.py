@@ -448,7 +448,7 @@ class ClientTest(h.unittest.TestCase):
             wait_for("Ctrl-D to quit", 15)
             time.sleep(0.5)
             proxy.set(False)  # bob is cut off...
-            wait_for("(waiting)", 10)
+            wait_for("(waiting: ", 10)
             self.cli("alice", "send", str(conv), "sent while you were away")  # ...so this is not live for him
             proxy.set(True)
             wait_for("sent while you were away", 30)
@@ -471,16 +471,24 @@ class ClientTest(h.unittest.TestCase):
                             " ".join(base[:1] + ["--profile", os.path.join(self.dir, "bob")] + base[1:])],
                            check=True, env=env)
             time.sleep(1.5)
-            subprocess.run(["tmux", "send-keys", "-t", f"{session}:0", "hello from tmux", "Enter"], check=True, env=env)
-            deadline, screen = time.monotonic() + 15, ""
-            while time.monotonic() < deadline and "hello from tmux" not in screen:
-                time.sleep(0.3)
-                screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", f"{session}:1"], capture_output=True,
-                                        text=True, env=env).stdout
-            self.assertIn("hello from tmux", screen)
-            alice_screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", f"{session}:0"], capture_output=True,
-                                          text=True, env=env).stdout
-            self.assertIn("sent", alice_screen)
+
+            def screen_shows(window, text, timeout=15):
+                deadline, screen = time.monotonic() + timeout, ""
+                while time.monotonic() < deadline and text not in screen:
+                    time.sleep(0.3)
+                    screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", f"{session}:{window}"],
+                                            capture_output=True, text=True, env=env).stdout
+                self.assertIn(text, screen)
+
+            # Keys as they are typed: bob sees alice typing before she sends.
+            subprocess.run(["tmux", "send-keys", "-t", f"{session}:0", "hello from"], check=True, env=env)
+            screen_shows(1, "(alice is typing)")
+            subprocess.run(["tmux", "send-keys", "-t", f"{session}:0", " tmux", "Enter"], check=True, env=env)
+            screen_shows(1, "alice: hello from tmux")
+            screen_shows(0, "sent)")
+            # A /command: bob reacts to it, and both see it by name.
+            subprocess.run(["tmux", "send-keys", "-t", f"{session}:1", "/react 1 +1", "Enter"], check=True, env=env)
+            screen_shows(0, "* bob reacted +1 to [1]")
         finally:
             subprocess.run(["tmux", "kill-session", "-t", session], env=env)
 

@@ -1,0 +1,121 @@
+"""The natter CLI's commands against a real natterd, as a person or a script
+uses them: groups with roles, replies, edits, deletes and reactions shown by
+handle, direct chats named by the peer, members, presence, leaving and being
+removed, and --help that shows every default."""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+import natter_harness as h
+from client_harness import CLI, Server
+
+
+class CliTest(h.unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="natter-cli-")
+        cls.server = Server(os.path.join(cls.dir, "server")).start()
+        for who in ("alice", "bob", "carol"):
+            cls.run_cli(who, "register", who, f"password-{who}")
+            cls.run_cli(who, "login", who, f"password-{who}")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def run_cli(cls, profile, *args, check=True):
+        out = subprocess.run([CLI, "--server", cls.server.url, "--profile", os.path.join(cls.dir, profile),
+                              "--timeout", "5", *args], capture_output=True, text=True, timeout=60)
+        if check and out.returncode != 0:
+            raise AssertionError(f"natter {' '.join(args)}: {out.returncode}\n{out.stderr}{out.stdout}")
+        return out
+
+    def cli(self, profile, *args, check=True):
+        return self.run_cli(profile, *args, check=check)
+
+    def seq_of(self, output):
+        found = re.search(r"as \[(\d+)\]", output)
+        self.assertIsNotNone(found, output)
+        return found.group(1)
+
+    def test_a_group_conversation_through_every_message_command(self):
+        group = self.cli("alice", "create-group", "team", "bob").stdout.split()[1]
+        hello = self.seq_of(self.cli("alice", "send", group, "hello").stdout)
+        self.seq_of(self.cli("bob", "reply", group, hello, "hi back").stdout)
+        self.assertIn("reacted as [", self.cli("bob", "react", group, hello, "+1").stdout)
+        self.assertIn("edited as [", self.cli("alice", "edit", group, hello, "hello all").stdout)
+        oops = self.seq_of(self.cli("alice", "send", group, "oops").stdout)
+        self.assertIn("deleted as [", self.cli("alice", "delete", group, oops).stdout)
+
+        history = self.cli("carol", "history", group, check=False)
+        self.assertEqual(history.returncode, 1, "carol is not in the group")
+        history = self.cli("bob", "history", group).stdout
+        self.assertIn(f"[{hello}] alice: hello all (edited)  +1 bob", history)
+        self.assertIn(f"bob: (reply to [{hello}]) hi back", history)
+        self.assertIn(f"[{oops}] alice: (deleted)", history)
+        self.assertIn(f"* alice edited [{hello}]: hello all", history)
+
+        # Someone else's message cannot be edited: the server's reason is printed.
+        out = self.cli("bob", "edit", group, hello, "mine now", check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("natter: forbidden: ", out.stderr)
+
+        # A reaction taken back.
+        self.assertIn("reaction taken back", self.cli("bob", "react", group, hello).stdout)
+        self.assertNotIn("+1 bob", self.cli("bob", "history", group).stdout.split("\n")[0])
+
+    def test_members_roles_removal_and_leaving(self):
+        group = self.cli("alice", "create-group", "roles", "bob").stdout.split()[1]
+        self.cli("alice", "add-members", group, "carol")
+        self.assertIn("carol is admin in", self.cli("alice", "role", group, "carol", "admin").stdout)
+        members = self.cli("alice", "members", group).stdout
+        self.assertRegex(members, r"alice  owner")
+        self.assertRegex(members, r"carol  admin")
+        self.assertRegex(members, r"bob  member")
+        self.assertIn(f"renamed {group} (crew)", self.cli("carol", "rename", group, "crew").stdout)
+
+        self.cli("alice", "remove", group, "carol")
+        self.assertNotIn("carol", self.cli("alice", "members", group).stdout)
+        self.cli("carol", "sync")
+        self.assertNotIn(f"{group}  group", self.cli("carol", "conversations").stdout)
+
+        self.assertIn(f"left {group}", self.cli("bob", "leave", group).stdout)
+        self.assertNotIn(f"{group}  group", self.cli("bob", "conversations").stdout)
+        history = self.cli("alice", "history", group).stdout
+        self.assertIn("* carol is now admin", history)
+        self.assertIn("* alice removed carol", history)
+        self.assertIn("* bob left", history)
+        self.assertIn('* carol renamed the conversation to "crew"', history)
+
+    def test_direct_chats_are_named_by_the_peer_and_presence_by_handle(self):
+        direct = self.cli("carol", "create-direct", "alice").stdout.split()[1]
+        self.cli("carol", "send", direct, "hey")
+        self.assertIn(f"{direct}  direct  carol  unread 1", self.cli("alice", "conversations").stdout)
+        self.assertIn(f"{direct}  direct  alice  unread 0", self.cli("carol", "conversations").stdout)
+        self.cli("bob", "create-direct", "carol")  # presence is shown to those who share a conversation
+        self.cli("bob", "create-direct", "alice")
+        presence = self.cli("bob", "presence", "alice", "carol").stdout
+        self.assertRegex(presence, r"(?m)^alice  (online|offline)")
+        self.assertRegex(presence, r"(?m)^carol  (online|offline)")
+        out = self.cli("bob", "presence", "nobody-here", check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("no user nobody-here", out.stderr)
+
+    def test_help_shows_defaults_and_version(self):
+        out = subprocess.run([CLI, "--help"], capture_output=True, text=True).stdout
+        for default in ("--timeout FLOAT=10", "--server TEXT=http://127.0.0.1:8080", "--keep-messages INT=1000",
+                        "--profile TEXT=./natter-profile"):
+            self.assertIn(default, out)
+        for command in ("reply", "edit", "delete", "react", "leave", "remove", "role", "presence", "members"):
+            self.assertRegex(out, rf"(?m)^  {command} ")
+        self.assertRegex(subprocess.run([CLI, "--version"], capture_output=True, text=True).stdout,
+                         r"^natter \d+\.\d+")
+
+
+if __name__ == "__main__":
+    h.main()

@@ -1,0 +1,165 @@
+#include "session.h"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <iostream>
+
+namespace natter::cli {
+
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int64_t Int(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_int64() ? v->get_int64() : 0;
+}
+std::string Str(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : "";
+}
+Clock::time_point After(double seconds) {
+  return Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+}  // namespace
+
+Session::Session(std::unique_ptr<client::Client> client, bool json_output, double timeout_s)
+    : client_(std::move(client)), json_output_(json_output), timeout_s_(timeout_s) {
+  if (auto state = Call({{"@type", "get_state"}}, 5.0)) me_ = Int(*state, "user_id");
+}
+
+void Session::Note(const json::object& event) {
+  std::string type = Str(event, "@type");
+  if (type == "auth_state" && event.contains("user_id")) me_ = Int(event, "user_id");
+  if (type == "connection_state") connection_problem_ = Str(event, "reason");
+}
+
+std::optional<json::object> Session::Receive(int timeout_ms) {
+  auto text = client_->Receive(std::chrono::milliseconds(timeout_ms));
+  if (!text) return std::nullopt;
+  json::object event = json::parse(*text).as_object();
+  Note(event);
+  return event;
+}
+
+void Session::Send(const json::object& request) { client_->Send(json::serialize(request)); }
+
+std::optional<json::object> Session::Call(json::object request, std::optional<double> timeout_s) {
+  uint64_t extra = next_extra_++;
+  request["@extra"] = extra;
+  Send(request);
+  auto deadline = After(timeout_s.value_or(timeout_s_));
+  while (Clock::now() < deadline) {
+    auto e = Receive(100);
+    if (!e) continue;
+    if (auto* x = e->if_contains("@extra"); x && x->is_number() && x->to_number<uint64_t>() == extra) return e;
+    kept_.push_back(std::move(*e));
+  }
+  return std::nullopt;
+}
+
+std::optional<json::object> Session::WaitFor(const std::function<bool(const json::object&)>& pred,
+                                             double timeout_s) {
+  for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+    if (pred(*it)) {
+      json::object e = std::move(*it);
+      kept_.erase(it);
+      return e;
+    }
+  }
+  auto deadline = After(timeout_s);
+  while (Clock::now() < deadline) {
+    auto e = Receive(100);
+    if (e && pred(*e)) return e;
+  }
+  return std::nullopt;
+}
+
+std::optional<json::object> Session::NextEvent(int timeout_ms) {
+  if (!kept_.empty()) {
+    json::object e = std::move(kept_.front());
+    kept_.pop_front();
+    return e;
+  }
+  return Receive(timeout_ms);
+}
+
+bool Session::WaitReady(double timeout_s) {
+  return WaitFor([](const json::object& e) { return Str(e, "@type") == "sync_done"; }, timeout_s).has_value();
+}
+
+int Session::Print(const std::optional<json::object>& answer, const std::function<void(const json::object&)>& human) {
+  if (!answer) {
+    std::cerr << "natter: no answer in time\n";
+    return 3;
+  }
+  if (Str(*answer, "@type") == "error") {
+    if (json_output_) {
+      std::cout << json::serialize(*answer) << "\n";
+    } else {
+      std::cerr << "natter: " << Str(*answer, "code") << ": " << Str(*answer, "message") << "\n";
+    }
+    return 1;
+  }
+  if (json_output_) {
+    std::cout << json::serialize(*answer) << "\n";
+  } else {
+    human(*answer);
+  }
+  return 0;
+}
+
+std::string Session::Name(int64_t user_id) {
+  if (user_id == 0) return "someone";
+  if (auto it = names_.find(user_id); it != names_.end()) return it->second;
+  auto user = Call({{"@type", "get_user"}, {"user_id", user_id}}, std::min(timeout_s_, 5.0));
+  std::string name = user && Str(*user, "@type") == "result" ? Str(*user, "handle") : "";
+  if (name.empty()) return "user " + std::to_string(user_id);  // asked again later: it may be known then
+  names_[user_id] = name;
+  return name;
+}
+
+std::optional<int64_t> Session::UserId(const std::string& handle) {
+  auto user = Call({{"@type", "get_user"}, {"handle", handle}});
+  if (!user || Str(*user, "@type") != "result") return std::nullopt;
+  names_[Int(*user, "user_id")] = handle;
+  return Int(*user, "user_id");
+}
+
+std::string Session::Line(const json::object& m) {
+  std::string kind = Str(m, "kind"), text = Str(m, "text");
+  std::string who = Name(Int(m, "sender_id"));
+  std::string seq = "[" + std::to_string(Int(m, "seq")) + "] ";
+  std::string target = "[" + std::to_string(Int(m, "target_seq")) + "]";
+  std::string target_user = m.contains("target_user") ? Name(Int(m, "target_user")) : "someone";
+  if (kind == "message") {
+    std::string line = seq + who + ": ";
+    if (m.contains("reply_to")) line += "(reply to [" + std::to_string(Int(m, "reply_to")) + "]) ";
+    if (m.contains("deleted")) return line + "(deleted)";
+    line += text;
+    if (m.contains("edited_at")) line += " (edited)";
+    if (auto* r = m.if_contains("reactions"); r && r->is_array()) {
+      for (const auto& reaction : r->get_array()) {
+        if (!reaction.is_object()) continue;
+        line += "  " + Str(reaction.get_object(), "emoji") + " " + Name(Int(reaction.get_object(), "user_id"));
+      }
+    }
+    return line;
+  }
+  if (kind == "edit") return seq + "* " + who + " edited " + target + ": " + text;
+  if (kind == "delete") return seq + "* " + who + " deleted " + target;
+  if (kind == "reaction") {
+    return seq + "* " + who + (text.empty() ? " took back a reaction to " + target : " reacted " + text + " to " + target);
+  }
+  if (kind == "member_joined") return seq + "* " + who + " added " + target_user;
+  if (kind == "member_left") return seq + "* " + who + " left";
+  if (kind == "member_removed") return seq + "* " + who + " removed " + target_user;
+  if (kind == "role_changed") return seq + "* " + target_user + " is now " + text;
+  if (kind == "title_changed") return seq + "* " + who + " renamed the conversation to \"" + text + "\"";
+  return seq + "* " + who + " " + kind + (text.empty() ? "" : " " + text);
+}
+
+}  // namespace natter::cli
