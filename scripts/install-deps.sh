@@ -13,6 +13,7 @@ packages=(
   python3 python3-websockets curl openssl tmux
   postgresql haproxy
   clang-15 libfuzzer-15-dev clang-format-15 clang-tidy-15
+  openjdk-17-jdk-headless junit5
 )
 
 missing=()
