@@ -55,14 +55,15 @@ natter_client* natter_client_create(const char* options_json) {
   }
   for (auto [key, field] : {std::pair{"keep_messages", &options.keep_messages}, {"keep_days", &options.keep_days}}) {
     if (auto* v = o.if_contains(key)) {
-      if (!v->is_int64() || v->get_int64() < 0)
-        return Refuse(std::string("\"") + key + "\" must be a whole number >= 0");
+      if (!v->is_int64() || v->get_int64() < 0 || v->get_int64() > 1'000'000'000) {
+        return Refuse(std::string("\"") + key + "\" must be a whole number from 0 to 1000000000");
+      }
       *field = v->get_int64();
     }
   }
   if (auto* t = o.if_contains("timeout_seconds")) {
     double seconds = t->is_number() ? t->to_number<double>() : 0;
-    if (!(seconds > 0 && seconds <= 3600)) return Refuse("\"timeout_seconds\" must be a number in (0, 3600]");
+    if (!(seconds >= 0.01 && seconds <= 3600)) return Refuse("\"timeout_seconds\" must be from 0.01 to 3600");
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
   }
   std::string server = options.server;

@@ -13,6 +13,14 @@ namespace json = boost::json;
 
 namespace {
 
+// Keys that start with @ belong to the app's side of the API (@type, @extra):
+// a server cannot put them in what the app receives.
+void WithoutAppKeys(json::object& o) {
+  for (auto it = o.begin(); it != o.end();) {
+    it = !it->key().empty() && it->key().front() == '@' ? o.erase(it) : std::next(it);
+  }
+}
+
 int64_t Int(const json::object& o, const char* key, int64_t fallback = 0) {
   auto* v = o.if_contains(key);
   return v && v->is_int64() ? v->as_int64() : fallback;
@@ -188,7 +196,11 @@ void ClientCore::ReleaseHeld() {
   while (!held_.empty() && !logging_in_) {
     Json req = std::move(held_.front());
     held_.pop_front();
-    Handle(req);
+    try {
+      Handle(req);
+    } catch (const std::exception& e) {  // one request's failure does not keep the others held
+      Fail(req, "internal", std::string("client: ") + e.what());
+    }
   }
 }
 
@@ -203,29 +215,60 @@ void ClientCore::Register(const Json& req) {
 
 void ClientCore::Login(const Json& req) {
   Json body{{"handle", Str(req, "handle")}, {"password", Str(req, "password")}, {"device", options_.device}};
-  ++session_;  // a token refresh under way belongs to the session before
   logging_in_ = true;
   HttpCall(ioc_, server_, {"POST", "/v1/auth/login", std::move(body), ""}, [this, req](HttpAnswer answer) {
-    struct Release {
-      ClientCore* core;
-      ~Release() { core->ReleaseHeld(); }
-    } release{this};
-    if (answer.status != 200 || !answer.body.is_object()) return FailHttp(req, answer);
-    const Json& login = answer.body.as_object();
-    int64_t user = Int(login, "user_id");
-    if (user != user_id_) store_->ClearAll();  // another account: nothing of the old one stays
-    user_id_ = user;
-    store_->Put("user_id", std::to_string(user));
-    store_->Put("access_token", Str(login, "access_token"));
-    store_->Put("access_expires_at", std::to_string(Int(login, "access_expires_at")));
-    store_->Put("refresh_token", Str(login, "refresh_token"));
+    try {
+      OnLoginAnswer(req, answer);
+    } catch (...) {
+      ReleaseHeld();
+      throw;
+    }
+    ReleaseHeld();
+  });
+}
+
+void ClientCore::OnLoginAnswer(const Json& req, const HttpAnswer& answer) {
+  if (answer.status != 200) return FailHttp(req, answer);
+  std::string why;
+  auto login = DecodeTokens(answer.body, why);
+  if (!login || login->user_id == 0) return Fail(req, "bad_frame", "a malformed login answer: " + why);
+  // Only a login that worked ends the session before: a token refresh still
+  // under way for it is not wanted now (a failed login changes nothing).
+  ++session_;
+  int64_t user = login->user_id;
+  if (user != user_id_) ForgetAccount();  // another account: nothing of the old one stays
+  user_id_ = user;
+  store_->Put("user_id", std::to_string(user));
+  StoreTokens(*login);
+  {
     Answer(req, {{"user_id", user}});
     Emit({{"@type", "auth_state"}, {"state", "logged_in"}, {"user_id", user}});
     if (ws_) Disconnected("new login");
     AbandonConnect();
     attempt_ = 0;
     Connect();
-  });
+  }
+}
+
+void ClientCore::StoreTokens(const Tokens& t) {
+  store_->Put("access_token", t.access_token);
+  store_->Put("access_expires_at", std::to_string(t.access_expires_at));
+  store_->Put("refresh_token", t.refresh_token);
+}
+
+void ClientCore::DropConversation(int64_t id) {
+  store_->RemoveConversation(id);
+  to_ack_.erase(id);
+  reported_state_.erase(id);
+  since_compaction_.erase(id);
+  Emit({{"@type", "conversation_removed"}, {"conversation_id", id}});
+}
+
+void ClientCore::ForgetAccount() {
+  store_->ClearAll();
+  to_ack_.clear();
+  reported_state_.clear();
+  since_compaction_.clear();
 }
 
 void ClientCore::Logout(const Json& req) {
@@ -237,7 +280,7 @@ void ClientCore::Logout(const Json& req) {
   if (ws_) Disconnected("logged out");
   AbandonConnect();
   reconnect_timer_.cancel();
-  store_->ClearAll();
+  ForgetAccount();
   user_id_ = 0;
   Answer(req, {});
   Emit({{"@type", "auth_state"}, {"state", "logged_out"}});
@@ -290,9 +333,11 @@ void ClientCore::GetHistory(const Json& req) {
     std::string why;
     auto page = reply.ok ? DecodeHistory(reply.data, why) : std::nullopt;
     if (reply.ok && !page) ReportBadAnswer("messages.history", why);
+    LocalStore::Batch batch(*store_);
     for (const auto& entry : page.value_or(std::vector<Entry>{})) {
       if (entry.conversation_id == Int(req, "conversation_id")) ApplyEntry(entry, false, /*from_history=*/true);
     }
+    batch.Commit();
     local();  // what is here, whatever the server said
   });
 }
@@ -344,8 +389,7 @@ void ClientCore::Forward(const Json& req, const std::string& method) {
       auto c = DecodeConversation(reply.data, why);
       if (!c) return Fail(req, "bad_frame", "a malformed answer to " + method + ": " + why);
       if (method == "members.leave") {
-        store_->RemoveConversation(c->id);
-        Emit({{"@type", "conversation_removed"}, {"conversation_id", c->id}});
+        DropConversation(c->id);
       } else {
         store_->UpsertConversation(c->fields, "");
         if (c->members) store_->ReplaceMembers(c->id, *c->members);
@@ -361,7 +405,9 @@ void ClientCore::Forward(const Json& req, const std::string& method) {
       }
       store_->RememberUser(Int(*user, "user_id"), Str(*user, "handle"));
     }
-    Answer(req, reply.data.is_object() ? reply.data.as_object() : Json{{"data", reply.data}});
+    Json data = reply.data.is_object() ? reply.data.as_object() : Json{{"data", reply.data}};
+    WithoutAppKeys(data);
+    Answer(req, std::move(data));
   });
 }
 
@@ -377,30 +423,40 @@ void ClientCore::WithFreshToken(bool force, std::function<void(Token, const std:
   refreshing_ = true;
   uint64_t session = session_;
   HttpCall(ioc_, server_, {"POST", "/v1/auth/refresh", Json{{"refresh_token", *refresh}}, ""},
-           [this, session](HttpAnswer answer) {
+           [this, session, sent = *refresh](HttpAnswer answer) {
              refreshing_ = false;
              auto waiting = std::move(after_refresh_);
              after_refresh_.clear();
+             if (session != session_ || store_->Get("refresh_token") != sent) {
+               // Logged out, or in again, meanwhile: this answer belongs to a
+               // session that is over. Each waiter asks again for the one there is now.
+               for (auto& then : waiting) WithFreshToken(false, std::move(then));
+               return;
+             }
              Token result = Token::kUnreachable;
              std::string why = answer.error;
-             if (session != session_) {
-               result = Token::kEnded;  // logged out (or in again) meanwhile: this answer is not wanted
-               why = "the session changed";
-             } else if (answer.status == 401) {
-               // The session is over (expired, revoked or reused elsewhere): the app must log in.
-               store_->Erase("refresh_token");
-               store_->Erase("access_token");
-               Emit({{"@type", "auth_state"}, {"state", "needs_login"}});
-               result = Token::kEnded;
-               why = "the session ended; log in again";
-             } else if (answer.status == 200 && answer.body.is_object()) {
-               const Json& r = answer.body.as_object();
-               store_->Put("access_token", Str(r, "access_token"));
-               store_->Put("access_expires_at", std::to_string(Int(r, "access_expires_at")));
-               store_->Put("refresh_token", Str(r, "refresh_token"));
-               result = Token::kFresh;
-             } else if (answer.status != 0) {
-               why = server_.Url("/v1/auth/refresh") + ": HTTP " + std::to_string(answer.status);
+             try {
+               if (answer.status == 401) {
+                 // The session is over (expired, revoked or reused elsewhere): the app must log in.
+                 store_->Erase("refresh_token");
+                 store_->Erase("access_token");
+                 Emit({{"@type", "auth_state"}, {"state", "needs_login"}});
+                 result = Token::kEnded;
+                 why = "the session ended; log in again";
+               } else if (answer.status == 200) {
+                 auto tokens = DecodeTokens(answer.body, why);
+                 if (tokens) {
+                   StoreTokens(*tokens);
+                   result = Token::kFresh;
+                 } else {
+                   why = server_.Url("/v1/auth/refresh") + ": a malformed answer: " + why;
+                 }
+               } else if (answer.status != 0) {
+                 why = server_.Url("/v1/auth/refresh") + ": HTTP " + std::to_string(answer.status);
+               }
+             } catch (const std::exception& e) {  // the waiters hear of it, whatever happened
+               result = Token::kUnreachable;
+               why = std::string("client: ") + e.what();
              }
              for (auto& then : waiting) then(result, why);
            });
@@ -434,10 +490,12 @@ void ClientCore::OnOpened(WsOpened opened) {
     if (opened.refused_status != 401) return ScheduleReconnect(opened.error);
     // The access token was refused (revoked, or the server's keys changed):
     // refresh now; if the refresh token is refused too, the app must log in.
-    return WithFreshToken(true, [this, error = opened.error](Token token, const std::string& why) {
-      if (token == Token::kEnded) return SetConnectionState("logged_out", why);
-      ScheduleReconnect(token == Token::kFresh ? error : why);
-    });
+    return WithFreshToken(
+        true, [this, attempt = connect_attempt_, error = opened.error](Token token, const std::string& why) {
+          if (attempt != connect_attempt_ || ws_ || connecting_) return;  // another attempt took over meanwhile
+          if (token == Token::kEnded) return SetConnectionState("logged_out", why);
+          ScheduleReconnect(token == Token::kFresh ? error : why);
+        });
   }
   ws_ = std::move(opened.connection);
   attempt_ = 0;
@@ -468,6 +526,8 @@ void ClientCore::Disconnected(const std::string& why) {
     ws_.reset();
   }
   ready_ = false;
+  syncing_ = false;
+  sync_again_ = false;
   writing_ = false;
   writes_.clear();
   sending_.clear();
@@ -481,6 +541,7 @@ void ClientCore::Disconnected(const std::string& why) {
 }
 
 void ClientCore::OnConnected() {
+  sync_restarts_ = 0;
   SetConnectionState("syncing");
   ReadNext();
   RefreshSoon();
@@ -490,7 +551,7 @@ void ClientCore::OnConnected() {
 void ClientCore::RefreshSoon() {
   auto exp = store_->Get("access_expires_at");
   if (!exp) return;
-  int64_t wait = std::max<int64_t>(5, std::stoll(*exp) - NowSeconds() - 60);
+  int64_t wait = std::clamp<int64_t>(std::stoll(*exp) - NowSeconds() - 60, 5, 86'400);
   refresh_timer_.expires_after(std::chrono::seconds(wait));
   refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || !ws_) return;
@@ -513,6 +574,7 @@ void ClientCore::ReadNext() {
       Disconnected("connection lost");
       return ScheduleReconnect(server_.ws_origin + "/v1/ws" + ": connection lost: " + ec.message());
     }
+    last_heard_ = std::chrono::steady_clock::now();
     OnFrame(DecodeServerFrame(text));
     // The next frame is read whatever this one was: the connection goes on.
     if (ws_.get() == ws) ReadNext();
@@ -522,19 +584,31 @@ void ClientCore::ReadNext() {
 void ClientCore::Call(Json request, ServerReply reply) {
   std::string id = "c" + std::to_string(next_id_++);
   request["id"] = id;
-  // A server that takes the request and never answers is as good as gone:
-  // start over on a new connection rather than wait for ever.
   auto deadline = std::make_shared<asio::steady_timer>(ioc_, server_.timeout * 3);
-  deadline->async_wait([this, id, type = Str(request, "type"), ws = ws_.get()](const boost::system::error_code& ec) {
-    if (ec || ws != ws_.get() || !pending_.contains(id)) return;
-    std::string why = server_.ws_origin + "/v1/ws: no answer to '" + type + "' within " +
-                      std::to_string((server_.timeout * 3).count()) + " ms";
-    Disconnected(why);
-    ScheduleReconnect(why);
-  });
+  AwaitAnswer(deadline, id, Str(request, "type"));
   pending_[id] = Pending{std::move(reply), std::move(deadline)};
   writes_.push_back(json::serialize(request));
   WriteNext();
+}
+
+void ClientCore::AwaitAnswer(const std::shared_ptr<asio::steady_timer>& deadline, const std::string& id,
+                             const std::string& type) {
+  deadline->async_wait([this, deadline, id, type, ws = ws_.get()](const boost::system::error_code& ec) {
+    if (ec || ws != ws_.get() || !pending_.contains(id)) return;
+    // Frames still coming (a long catch-up streams them before its answer):
+    // the server is there; wait on from the last one.
+    auto limit = server_.timeout * 3;
+    if (std::chrono::steady_clock::now() - last_heard_ < limit) {
+      deadline->expires_at(last_heard_ + limit);
+      return AwaitAnswer(deadline, id, type);
+    }
+    // A server that takes a request and goes quiet is as good as gone: start
+    // over on a new connection rather than wait for ever.
+    std::string why = server_.ws_origin + "/v1/ws: no answer to '" + type + "' and nothing else within " +
+                      std::to_string(limit.count()) + " ms";
+    Disconnected(why);
+    ScheduleReconnect(why);
+  });
 }
 
 void ClientCore::WriteNext() {
@@ -590,8 +664,7 @@ void ClientCore::On(const ConversationFrame& f) {
   // New to us: all of it (its members unless large). Known: what changed.
   int64_t id = f.conversation.id;
   if (std::find(f.members_removed.begin(), f.members_removed.end(), user_id_) != f.members_removed.end()) {
-    store_->RemoveConversation(id);  // we were removed, or left
-    return Emit({{"@type", "conversation_removed"}, {"conversation_id", id}});
+    return DropConversation(id);  // we were removed, or left
   }
   store_->UpsertConversation(f.conversation.fields, "");
   if (f.conversation.members) store_->ReplaceMembers(id, *f.conversation.members);
@@ -611,20 +684,22 @@ void ClientCore::On(const ConversationFrame& f) {
 
 void ClientCore::On(const SyncConversationFrame& f) {
   if (f.removed) {
-    store_->RemoveConversation(f.conversation_id);
-    return Emit({{"@type", "conversation_removed"}, {"conversation_id", f.conversation_id}});
+    return DropConversation(f.conversation_id);
   }
+  LocalStore::Batch batch(*store_);  // a catch-up of thousands of entries is one write each frame
   store_->UpsertConversation(f.conversation.fields, f.my_role);
   // Small conversations list every member; large ones only the caller.
   if (!f.conversation.large) store_->ReplaceMembers(f.conversation_id, f.members);
   for (const auto& m : f.members) ApplyReceipt(f.conversation_id, m.user_id, m.delivered_seq, m.read_seq, false);
   for (const auto& e : f.events) ApplyEntry(e, false);
+  batch.Commit();
 }
 
 void ClientCore::On(const ResyncFrame&) { StartSync(); }  // fell behind: pull what was dropped
 
 void ClientCore::On(const NoticeFrame& f) {
   Json e = f.fields;
+  WithoutAppKeys(e);
   e["@type"] = f.type;
   Emit(e);
 }
@@ -634,25 +709,54 @@ void ClientCore::On(const UnknownFrame&) {}  // from a newer server: ignored
 // ---- sync and outbox ----------------------------------------------------------
 
 void ClientCore::StartSync() {
+  // One sync at a time on a connection (the server refuses a second): one
+  // asked for meanwhile (a resync notice, a bad frame) runs when this one ends.
+  if (syncing_) {
+    sync_again_ = true;
+    return;
+  }
+  syncing_ = true;
   Json req{{"type", "sync"}};
-  if (auto token = store_->Get("sync_token")) req["token"] = *token;
-  Call(std::move(req), [this](const ReplyFrame& reply) {
-    if (!reply.ok) {
-      if (reply.code == "bad_request") {  // a token the server refuses: start over
-        store_->ClearSyncedState();
-        return StartSync();
-      }
-      return;  // unavailable: the reconnect path syncs again
-    }
+  auto sent_token = store_->Get("sync_token");
+  if (sent_token) req["token"] = *sent_token;
+  Call(std::move(req), [this, sent_token](const ReplyFrame& reply) {
+    syncing_ = false;
+    if (!reply.ok && reply.code == "unavailable") return;  // the connection is gone: the next one syncs
     std::string why;
-    auto answer = DecodeSyncAnswer(reply.data, why);
-    if (!answer) {
+    auto answer = reply.ok ? DecodeSyncAnswer(reply.data, why) : std::nullopt;
+    if (reply.ok && answer && answer->more && sent_token && answer->token == *sent_token) {
+      answer.reset();  // "more", but no step forward: it would never end
+      why = "more with the token it was given";
+    }
+    if (reply.ok && !answer) {
       ReportBadAnswer("sync", why);
-      if (ready_) return;  // a sync that a 'resync' asked for: the connection and its live events go on
+      if (ready_) return SyncEnded();  // a sync a 'resync' asked for: the connection and its live events go on
       Disconnected("malformed sync answer");
       return ScheduleReconnect(server_.ws_origin + "/v1/ws: a malformed answer to sync: " + why);
     }
-    if (answer->resync_required) {
+    // A token the server refuses, or a server that says to start over: once
+    // or twice is normal; more often on one connection it is broken.
+    bool start_over = (!reply.ok && reply.code == "bad_request") || (answer && answer->resync_required);
+    if (!reply.ok && !start_over) {
+      // Refused for now (rate limited, the server's store unavailable).
+      std::string reason = server_.ws_origin + "/v1/ws: sync refused: " + reply.code + ": " + reply.message;
+      if (!ready_) {  // nothing works until it is caught up: start over with the backoff
+        Disconnected(reason);
+        return ScheduleReconnect(reason);
+      }
+      auto retry = std::make_shared<asio::steady_timer>(ioc_, std::chrono::seconds(1));
+      retry->async_wait([this, retry, ws = ws_.get()](const boost::system::error_code& ec) {
+        if (!ec && ws == ws_.get()) StartSync();
+      });
+      return SyncEnded();
+    }
+    if (start_over) {
+      if (++sync_restarts_ > 3) {
+        std::string reason = server_.ws_origin + "/v1/ws: the server asked to start the sync over " +
+                             std::to_string(sync_restarts_) + " times";
+        Disconnected(reason);
+        return ScheduleReconnect(reason);
+      }
       store_->ClearSyncedState();
       return StartSync();
     }
@@ -675,7 +779,14 @@ void ClientCore::StartSync() {
       }
     }
     FlushOutbox();
+    SyncEnded();
   });
+}
+
+void ClientCore::SyncEnded() {
+  if (!sync_again_) return;
+  sync_again_ = false;
+  StartSync();
 }
 
 void ClientCore::FlushOutbox() {
@@ -693,6 +804,10 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
     sending_.erase(e.client_msg_id);
     std::string why;
     auto ack = reply.ok ? DecodeEntry(reply.data, why) : std::nullopt;
+    if (ack && (ack->conversation_id != e.conversation_id || ack->client_msg_id != e.client_msg_id)) {
+      ack.reset();  // the answer to another request: this message is not known to be stored
+      why = "the entry is not the message sent (" + e.client_msg_id + ")";
+    }
     if (reply.ok && !ack) ReportBadAnswer("messages.send", why);  // retried: the id makes it one message
     if (!ack) {
       std::string code = reply.ok ? "bad_frame" : reply.code;

@@ -48,6 +48,12 @@ class ClientCore final : public Client {
   void ReleaseHeld();
   void Register(const Json& req);
   void Login(const Json& req);
+  void OnLoginAnswer(const Json& req, const HttpAnswer& answer);
+  void StoreTokens(const Tokens& tokens);
+  // Forgets the account's data here (logout, or a login as someone else).
+  void ForgetAccount();
+  // Gone from my conversations (left, removed): here too, and the app is told.
+  void DropConversation(int64_t id);
   // A register or login answer that is not a success, as an error event.
   void FailHttp(const Json& req, const HttpAnswer& answer);
   void Logout(const Json& req);
@@ -82,6 +88,10 @@ class ClientCore final : public Client {
   // An answer whose data lacks what it needs, told to the app as bad_frame.
   void ReportBadAnswer(const std::string& method, const std::string& why);
   void Call(Json request, ServerReply reply);  // a request on the socket, answered by id
+  // Ends the connection when the answer to `id` does not come and the server
+  // sends nothing else either for three times the timeout.
+  void AwaitAnswer(const std::shared_ptr<boost::asio::steady_timer>& deadline, const std::string& id,
+                   const std::string& type);
   void WriteNext();
   // Refreshes the access token when it is close to expiry (or `force`), then
   // calls `then`. One refresh at a time: the refresh token rotates, and using
@@ -92,6 +102,7 @@ class ClientCore final : public Client {
 
   // Sync and outbox.
   void StartSync();
+  void SyncEnded();  // runs a sync asked for while one was under way
   void ApplyEntry(const Entry& entry, bool live, bool from_history = false);
   // Retention (ClientOptions::keep_messages, keep_days): of one conversation, or all.
   void Compact(std::optional<int64_t> conversation_id);
@@ -122,6 +133,9 @@ class ClientCore final : public Client {
   std::deque<Json> held_;  // requests that came during a login
   std::vector<std::function<void(Token, const std::string&)>> after_refresh_;
   bool ready_ = false;  // authenticated and caught up
+  bool syncing_ = false;
+  bool sync_again_ = false;
+  int sync_restarts_ = 0;  // on this connection
   bool stopping_ = false;
   int attempt_ = 0;
   uint64_t next_id_ = 1;
@@ -130,6 +144,7 @@ class ClientCore final : public Client {
     std::shared_ptr<boost::asio::steady_timer> deadline;  // no answer by then: the connection is dead
   };
   std::map<std::string, Pending> pending_;
+  std::chrono::steady_clock::time_point last_heard_;  // the last frame from the server
   // conversation -> seq -> the last state told of my message there
   std::map<int64_t, std::map<int64_t, std::string>> reported_state_;
   std::map<int64_t, int64_t> since_compaction_;  // conversation -> entries applied since its last compaction

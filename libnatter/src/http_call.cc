@@ -20,7 +20,6 @@ namespace {
 template <class Stream>
 asio::awaitable<HttpAnswer> Call(ServerEndpoint server, HttpRequest request) {
   auto ex = co_await asio::this_coro::executor;
-  asio::ip::tcp::resolver resolver(ex);
   Stream stream = [&] {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
       return Stream(ex, *server.tls_context);
@@ -28,10 +27,10 @@ asio::awaitable<HttpAnswer> Call(ServerEndpoint server, HttpRequest request) {
       return Stream(ex);
     }
   }();
-  Deadline deadline(ex, server.timeout, resolver, RawSocket(stream));
+  Deadline deadline(ex, server.timeout, RawSocket(stream));
   HttpAnswer answer;
   try {
-    co_await OpenStream(stream, server, deadline, resolver);
+    co_await OpenStream(stream, server, deadline);
     http::request<http::string_body> req{http::string_to_verb(request.method), request.target, 11};
     req.set(http::field::host, server.HostHeader());
     req.set(http::field::content_type, "application/json");

@@ -75,8 +75,10 @@ void LocalStore::Open(const std::string& path) {
     return row.ok() && *row && mode.Int(0) == 2;
   }();  // (the statement is finished before VACUUM, which needs none running)
   if (!incremental) {
-    Check(db_->Exec("PRAGMA auto_vacuum = INCREMENTAL"));
-    Check(db_->Exec("VACUUM"));
+    // Best effort: a full disk or a busy file leaves the store as it is (it
+    // still works, only without giving pages back), never loses it.
+    (void)db_->Exec("PRAGMA auto_vacuum = INCREMENTAL");
+    (void)db_->Exec("VACUUM");
   }
   Check(db_->Exec("PRAGMA journal_mode=WAL"));
   Check(db_->Exec("PRAGMA synchronous=FULL"));  // the outbox must survive a crash
@@ -94,6 +96,17 @@ void LocalStore::Open(const std::string& path) {
   }
   Check(db_->Exec(kSchema));
   Check(db_->Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str()));
+}
+
+LocalStore::Batch::Batch(LocalStore& store) : store_(store) { Check(store_.db_->Exec("BEGIN IMMEDIATE")); }
+
+LocalStore::Batch::~Batch() {
+  if (open_) (void)store_.db_->Exec("ROLLBACK");
+}
+
+void LocalStore::Batch::Commit() {
+  Check(store_.db_->Exec("COMMIT"));
+  open_ = false;
 }
 
 std::optional<std::string> LocalStore::Get(const std::string& key) {

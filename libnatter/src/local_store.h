@@ -31,6 +31,21 @@ class LocalStore {
  public:
   explicit LocalStore(const std::string& directory);
 
+  // Many changes written as one (one sync to disk instead of one each):
+  // committed by Commit, rolled back if it is never called.
+  class Batch {
+   public:
+    explicit Batch(LocalStore& store);
+    ~Batch();
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+    void Commit();
+
+   private:
+    LocalStore& store_;
+    bool open_ = true;
+  };
+
   // Key-value settings: tokens, user id, sync token.
   std::optional<std::string> Get(const std::string& key);
   void Put(const std::string& key, const std::string& value);

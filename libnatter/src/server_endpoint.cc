@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <boost/url/parse.hpp>
 #include <stdexcept>
 
@@ -49,10 +50,24 @@ ServerEndpoint MakeServerEndpoint(const ClientOptions& options) {
   if (!url || !(tls || scheme == "http" || scheme == "ws") || url->host().empty()) {
     throw std::runtime_error("server must be http://host:port or https://host:port (got " + options.server + ")");
   }
+  if (options.timeout < std::chrono::milliseconds(10) || options.timeout > std::chrono::hours(1)) {
+    throw std::runtime_error("the timeout must be from 10 ms to an hour");
+  }
+  if (options.keep_messages < 0 || options.keep_days < 0 || options.keep_days > 100'000) {
+    throw std::runtime_error("keep_messages and keep_days must be >= 0 (and keep_days at most 100000)");
+  }
   ServerEndpoint e;
   e.tls = tls;
   e.host = url->host_type() == boost::urls::host_type::ipv6 ? std::string(url->host_address()) : url->host();
+  // A host name with control characters (a %00 among them) would be checked
+  // as one name and looked up as another.
+  if (std::any_of(e.host.begin(), e.host.end(), [](unsigned char c) { return c < 0x21 || c == 0x7f; })) {
+    throw std::runtime_error("server host has control characters or spaces (got " + options.server + ")");
+  }
   e.port = url->has_port() ? std::string(url->port()) : tls ? "443" : "80";
+  if (e.port.empty() || e.port.size() > 5 || std::stoul(e.port) == 0 || std::stoul(e.port) > 65535) {
+    throw std::runtime_error("server port must be 1 to 65535 (got " + options.server + ")");
+  }
   e.origin = std::string(tls ? "https" : "http") + "://" + e.HostHeader();
   e.ws_origin = std::string(tls ? "wss" : "ws") + "://" + e.HostHeader();
   e.timeout = options.timeout;

@@ -289,4 +289,17 @@ std::optional<Conversation> DecodeConversation(const json::value& data, std::str
   return ReadConversation(data, "data", why);
 }
 
+std::optional<Tokens> DecodeTokens(const json::value& data, std::string& why) {
+  Reader r(data, "answer", why);
+  Tokens t;
+  t.user_id = r.OptInt("user_id", 1).value_or(0);
+  t.access_token = r.Str("access_token");
+  t.refresh_token = r.Str("refresh_token");
+  t.access_expires_at = r.Int("access_expires_at", 1);
+  // Seconds since 1970, not milliseconds: timers are set from it.
+  if (r.ok() && t.access_expires_at > (int64_t{1} << 40)) why = "answer.access_expires_at is not in seconds";
+  if (!r.ok()) return std::nullopt;
+  return t;
+}
+
 }  // namespace natter::client

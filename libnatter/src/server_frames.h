@@ -99,5 +99,12 @@ std::optional<Entry> DecodeEntry(const boost::json::value& data, std::string& wh
 // messages.history: {"messages": [entries]}.
 std::optional<std::vector<Entry>> DecodeHistory(const boost::json::value& data, std::string& why);
 std::optional<Conversation> DecodeConversation(const boost::json::value& data, std::string& why);
+// The answer to login (with user_id) or refresh (without).
+struct Tokens {
+  int64_t user_id = 0;
+  std::string access_token, refresh_token;
+  int64_t access_expires_at = 0;  // seconds
+};
+std::optional<Tokens> DecodeTokens(const boost::json::value& data, std::string& why);
 
 }  // namespace natter::client

@@ -31,15 +31,12 @@ std::string SpkiPin(X509* cert) {
 
 }  // namespace
 
-void ExpectServerName(SSL* ssl, const std::string& host) {
+bool ExpectServerName(SSL* ssl, const std::string& host) {
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
-  if (IsIpAddress(host)) {
-    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
-    return;
-  }
-  SSL_set_tlsext_host_name(ssl, host.c_str());
+  if (IsIpAddress(host)) return X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str()) == 1;
   X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+  return SSL_set_tlsext_host_name(ssl, host.c_str()) == 1 &&
+         X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size()) == 1;
 }
 
 std::string CheckPins(SSL* ssl, const std::vector<std::string>& pins) {

@@ -15,7 +15,8 @@ namespace natter::client {
 
 // Sends `host` as SNI (unless it is an IP address) and makes the handshake
 // fail unless the certificate is for `host` (a DNS name or an IP address).
-void ExpectServerName(SSL* ssl, const std::string& host);
+// False when OpenSSL would not take the name: the connection must not go on.
+[[nodiscard]] bool ExpectServerName(SSL* ssl, const std::string& host);
 
 // "" when a pin matches a public key in the verified chain; otherwise why not,
 // listing the chain's pins so a pin can be corrected.

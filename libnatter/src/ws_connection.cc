@@ -54,7 +54,6 @@ class Connection final : public WsConnection, public std::enable_shared_from_thi
 template <class Stream>
 asio::awaitable<WsOpened> Open(ServerEndpoint server, std::string token) {
   auto ex = co_await asio::this_coro::executor;
-  asio::ip::tcp::resolver resolver(ex);
   std::shared_ptr<Connection<Stream>> conn;
   if constexpr (std::is_same_v<Stream, TlsStream>) {
     conn = std::make_shared<Connection<Stream>>(ex, *server.tls_context);
@@ -62,11 +61,11 @@ asio::awaitable<WsOpened> Open(ServerEndpoint server, std::string token) {
     conn = std::make_shared<Connection<Stream>>(ex);
   }
   auto& ws = conn->ws();
-  Deadline deadline(ex, server.timeout, resolver, RawSocket(ws.next_layer()));
+  Deadline deadline(ex, server.timeout, RawSocket(ws.next_layer()));
   WsOpened opened;
   websocket::response_type upgrade;
   try {
-    co_await OpenStream(ws.next_layer(), server, deadline, resolver);
+    co_await OpenStream(ws.next_layer(), server, deadline);
     ws.set_option(websocket::stream_base::decorator(
         [token](websocket::request_type& r) { r.set(beast::http::field::authorization, "Bearer " + token); }));
     ws.read_message_max(kMaxServerFrameBytes);

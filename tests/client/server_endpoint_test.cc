@@ -44,6 +44,8 @@ TEST(ServerEndpointTest, WhatCannotBeUsedIsRefusedWithAReason) {
   std::string pin = "sha256/" + std::string(43, 'A') + "=";
   EXPECT_EQ(Refusal("https://chat.example", {pin}), "accepted");
   EXPECT_EQ(Refusal("http://chat.example", {pin}), "pins need an https:// server (got http://chat.example)");
+  EXPECT_EQ(Refusal("https://evil.example%00.bank.example"),
+            "server host has control characters or spaces (got https://evil.example%00.bank.example)");
 }
 
 }  // namespace

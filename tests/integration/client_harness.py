@@ -148,6 +148,7 @@ class MisbehavingServer:
                 pass  # the client went away (as it does after a malformed catch-up)
 
         async def serve_requests(ws, n, after_sync, during_sync):
+            import asyncio
             async for raw in ws:
                 request = json.loads(raw)
                 rid = request.get("id")
@@ -155,6 +156,9 @@ class MisbehavingServer:
                     continue  # takes the request and never answers
                 if request.get("type") == "sync":
                     for frame in during_sync:
+                        if isinstance(frame, float):  # a pause, in seconds
+                            await asyncio.sleep(frame)
+                            continue
                         await ws.send(frame if isinstance(frame, str) else json.dumps(dict(frame, id=rid)))
                     await ws.send(json.dumps({"type": "result", "id": rid, "data": {
                         "resync_required": False, "conversations": 0, "pts": 0, "more": False, "token": f"t{n}"}}))

@@ -493,6 +493,47 @@ class ClientTest(h.unittest.TestCase):
             subprocess.run(["tmux", "kill-session", "-t", session], env=env)
 
 
+class SessionTest(h.unittest.TestCase):
+    """The session outlives what does not end it."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="natter-session-")
+        self.server = Server(os.path.join(self.dir, "server"), "--access-token-ttl", "4", "--requests-per-second",
+                             "5000", "--request-burst", "5000").start()
+
+    def tearDown(self):
+        self.server.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_failed_logins_during_token_refreshes_do_not_end_the_session(self):
+        """Wrong-password logins while the client refreshes its 4 s token every
+        5 s: each refresh's answer is kept (before, a login under way made the
+        client drop it though the server had already rotated the token, so the
+        next refresh reused the old one and the server ended the session)."""
+        client = CApiClient(self.server, os.path.join(self.dir, "profile"))
+        try:
+            self.assertEqual(client.call({"@type": "register", "handle": "erin", "password": "password-erin"})["@type"],
+                             "result")
+            self.assertEqual(client.call({"@type": "login", "handle": "erin", "password": "password-erin"})["@type"],
+                             "result")
+            client.wait(lambda e: e["@type"] == "sync_done", what="sync_done")
+            client.events.clear()
+            deadline = time.monotonic() + 12  # two refreshes or more
+            while time.monotonic() < deadline:
+                answer = client.call({"@type": "login", "handle": "erin", "password": "wrong-password"})
+                self.assertEqual(answer["@type"], "error")
+            self.assertFalse([e for e in client.events if e.get("state") in ("needs_login", "logged_out")],
+                             client.events[-10:])
+            for _ in range(100):  # (a socket whose token lapsed during the flood reconnects)
+                if client.call({"@type": "get_state"})["connection"] == "ready":
+                    break
+                time.sleep(0.1)
+            status = client.call({"@type": "get_user", "handle": "erin"})
+            self.assertEqual(status["@type"], "result", status)
+        finally:
+            client.close()
+
+
 class ExampleChatClientTest(h.ServerTestCase):
     """examples/chat_client.py against natterd: deleted messages, edits and
     reactions print (before, a deleted message's missing text crashed it), and

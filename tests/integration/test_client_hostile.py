@@ -120,16 +120,33 @@ class HostileServerTest(h.unittest.TestCase):
         self.to_close.append(fake)
         client = self.client(fake, timeout_seconds=0.5)
         waiting = client.wait(lambda e: e.get("state") == "waiting", 10, "waiting")
-        self.assertEqual(waiting["reason"], f"ws://127.0.0.1:{fake.port}/v1/ws: no answer to 'sync' within 1500 ms")
+        self.assertEqual(waiting["reason"], f"ws://127.0.0.1:{fake.port}/v1/ws: no answer to 'sync' and nothing else within 1500 ms")
         client.wait(lambda e: e["@type"] == "sync_done", 10, "sync_done on the next connection")
         self.assertEqual(fake.connections, 2)
+
+    def test_a_slow_catch_up_that_keeps_coming_is_waited_for(self):
+        """A catch-up of many frames may take longer than the answer deadline;
+        while frames keep coming the client waits (before, it gave the
+        connection up after three times the timeout and started over, for ever)."""
+        frame = {"type": "sync.conversation", "data": {
+            "conversation_id": 5, "my_role": "member", "conversation": {"id": 5, "kind": "group", "large": False},
+            "members": [{"user_id": 77, "delivered_seq": 0, "read_seq": 0}], "events": []}}
+        slow = [x for _ in range(8) for x in (0.3, frame)]  # 2.4 s, past the 1.5 s deadline
+        fake = MisbehavingServer(lambda n: ([], slow))
+        self.to_close.append(fake)
+        client = self.client(fake, timeout_seconds=0.5)
+        client.wait(lambda e: e["@type"] == "sync_done", 15, "sync_done")
+        self.assertEqual(fake.connections, 1)
+        self.assertNotIn("waiting", [e.get("state") for e in client.events])
 
     def test_random_and_mutilated_frames_never_crash_or_hang_the_process(self):
         seed = int(os.environ.get("NATTER_FRAME_SEED", time.time_ns() % 1_000_000))
         rng = random.Random(seed)
         frames = [random_frame(rng) for _ in range(400)]
         marker = {"type": "message", "message": dict(ENTRY, seq=999, client_msg_id="m", text="still here")}
-        fake = MisbehavingServer(lambda n: (frames + [marker], []) if n == 0 else ([marker], []))
+        # During the first catch-up (a bad frame there means a new connection),
+        # then after the second one's answer, then the good frame alone.
+        fake = MisbehavingServer(lambda n: [([], frames[:40] + ["not json"]), (frames + [marker], [])][n] if n < 2 else ([marker], []))
         self.to_close.append(fake)
         client = self.client(fake, timeout_seconds=2)
         got = client.wait(lambda e: e["@type"] == "new_entry" and e["entry"].get("text") == "still here", 30,

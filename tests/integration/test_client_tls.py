@@ -57,6 +57,24 @@ class TlsClientTest(h.unittest.TestCase):
         self.assertIn(f"{url}/v1/auth/register", out.stderr)
         self.assertIn("certificate verify failed: IP address mismatch", out.stderr)
 
+    def test_a_certificate_for_another_dns_name_is_refused(self):
+        cert, key = self.ca.issue("elsewhere", ["chat.example"])
+        other = Server(os.path.join(self.dir, "elsewhere-server"), "--tls-cert", cert, "--tls-key", key,
+                       scheme="https", host="localhost").start()
+        try:
+            out = self.cli("dns-name", "register", "mallory", "password-mallory", server=other.url, check=False)
+        finally:
+            other.stop()
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn(f"{other.url}/v1/auth/register: TLS handshake: certificate verify failed: hostname mismatch",
+                      out.stderr)
+
+    def test_pins_hold_for_https_calls_too(self):
+        wrong = ("--ca-file", self.ca.cert, "--pin", spki_pin(self.other_ca.key))
+        out = self.cli("pinned-http", "register", "dave", "password-dave", trust=wrong, check=False)
+        self.assertEqual(out.returncode, 1, out.stdout)
+        self.assertIn(f"{self.server.url}/v1/auth/register: TLS: no pinned public key", out.stderr)
+
     def test_a_ca_the_client_does_not_trust_is_refused(self):
         # The system's store does not hold the test CA; another CA file does not either.
         for trust in ((), ("--ca-file", self.other_ca.cert)):

@@ -104,9 +104,12 @@ class ChatView {
     }
     // Arrow and other keys come as ESC [ ... letter: nothing to edit with here.
     if (escape_ > 0) {
-      if (escape_ == 1 && c != '[') escape_ = 0;
-      else if (escape_ == 2 && c >= 0x40 && c <= 0x7e) escape_ = 0;
-      else escape_ = 2;
+      if (escape_ == 1 && c != '[')
+        escape_ = 0;
+      else if (escape_ == 2 && c >= 0x40 && c <= 0x7e)
+        escape_ = 0;
+      else
+        escape_ = 2;
       return true;
     }
     if (c == 27) {
@@ -146,8 +149,8 @@ class ChatView {
       return true;
     }
     if (command == "leave") return Answered(s_.Call({{"@type", "leave"}, {"conversation_id", conversation_}}));
-    bool with_seq = command == "reply" || command == "edit" || command == "delete" || command == "react" ||
-                    command == "unreact";
+    bool with_seq =
+        command == "reply" || command == "edit" || command == "delete" || command == "react" || command == "unreact";
     if (!with_seq || !(in >> seq)) {
       Print(kHelp);
       return true;
@@ -186,8 +189,7 @@ class ChatView {
     } else if (type == "message_state" && Int(event, "conversation_id") == conversation_) {
       std::string seq = event.contains("seq") ? "[" + std::to_string(Int(event, "seq")) + "] " : "";
       Print("  (" + seq + Str(event, "state") + (event.contains("reason") ? ": " + Str(event, "reason") : "") + ")");
-    } else if (type == "typing" && Int(event, "conversation_id") == conversation_ &&
-               Int(event, "user_id") != s_.me()) {
+    } else if (type == "typing" && Int(event, "conversation_id") == conversation_ && Int(event, "user_id") != s_.me()) {
       Print("  (" + s_.Name(Int(event, "user_id")) + " is typing)");
     } else if (type == "connection_state") {
       std::string reason = Str(event, "reason");

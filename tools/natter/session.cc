@@ -61,8 +61,7 @@ std::optional<json::object> Session::Call(json::object request, std::optional<do
   return std::nullopt;
 }
 
-std::optional<json::object> Session::WaitFor(const std::function<bool(const json::object&)>& pred,
-                                             double timeout_s) {
+std::optional<json::object> Session::WaitFor(const std::function<bool(const json::object&)>& pred, double timeout_s) {
   for (auto it = kept_.begin(); it != kept_.end(); ++it) {
     if (pred(*it)) {
       json::object e = std::move(*it);
@@ -152,7 +151,8 @@ std::string Session::Line(const json::object& m) {
   if (kind == "edit") return seq + "* " + who + " edited " + target + ": " + text;
   if (kind == "delete") return seq + "* " + who + " deleted " + target;
   if (kind == "reaction") {
-    return seq + "* " + who + (text.empty() ? " took back a reaction to " + target : " reacted " + text + " to " + target);
+    return seq + "* " + who +
+           (text.empty() ? " took back a reaction to " + target : " reacted " + text + " to " + target);
   }
   if (kind == "member_joined") return seq + "* " + who + " added " + target_user;
   if (kind == "member_left") return seq + "* " + who + " left";

@@ -35,7 +35,8 @@ class Session {
   bool WaitReady(double timeout_s);
   // Prints an answer (or its error) and gives the exit status: 0, 1 (an
   // error answer), 3 (no answer in time).
-  int Print(const std::optional<boost::json::object>& answer, const std::function<void(const boost::json::object&)>& human);
+  int Print(const std::optional<boost::json::object>& answer,
+            const std::function<void(const boost::json::object&)>& human);
 
   // A user's handle (looked up once, then kept by libnatter), or "user <id>".
   std::string Name(int64_t user_id);
