@@ -6,6 +6,8 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 
+#include "common/json_fields.h"
+
 namespace natter::client {
 
 namespace asio = boost::asio;
@@ -21,14 +23,9 @@ void WithoutAppKeys(json::object& o) {
   }
 }
 
-int64_t Int(const json::object& o, const char* key, int64_t fallback = 0) {
-  auto* v = o.if_contains(key);
-  return v && v->is_int64() ? v->as_int64() : fallback;
-}
-std::string Str(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
+using json_fields::Int;
+using json_fields::Str;
+
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }

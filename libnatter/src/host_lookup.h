@@ -19,7 +19,6 @@ namespace natter::client {
 
 // The addresses of host:port; fails through `deadline` ("resolve <host>: ...").
 boost::asio::awaitable<std::vector<boost::asio::ip::tcp::endpoint>> LookUp(const std::string& host,
-                                                                          const std::string& port,
-                                                                          Deadline& deadline);
+                                                                           const std::string& port, Deadline& deadline);
 
 }  // namespace natter::client

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "common/json_fields.h"
 #include "common/private_files.h"
 
 namespace natter::client {
@@ -34,14 +35,8 @@ CREATE TABLE IF NOT EXISTS outbox (
   state TEXT, seq INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created INTEGER);
 )sql";
 
-int64_t Int(const json::object& o, const char* key, int64_t fallback = 0) {
-  auto* v = o.if_contains(key);
-  return v && v->is_int64() ? v->as_int64() : fallback;
-}
-std::string Str(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
+using json_fields::Int;
+using json_fields::Str;
 
 void Check(const Status& st) {
   if (!st.ok()) throw std::runtime_error(st.error().message);

@@ -11,6 +11,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/json_fields.h"
+
 namespace natter::cli {
 
 namespace json = boost::json;
@@ -18,14 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-int64_t Int(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_int64() ? v->get_int64() : 0;
-}
-std::string Str(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : "";
-}
+using json_fields::Int;
+using json_fields::Str;
 
 constexpr const char* kHelp =
     "  /reply <seq> <text>   /edit <seq> <text>   /delete <seq>   /react <seq> <emoji>\n"

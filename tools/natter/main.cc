@@ -11,6 +11,7 @@
 #include <string>
 
 #include "chat.h"
+#include "common/json_fields.h"
 #include "natter/client.h"
 #include "session.h"
 
@@ -22,14 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string Str(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : "";
-}
-int64_t Int(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_int64() ? v->get_int64() : 0;
-}
+using natter::json_fields::Int;
+using natter::json_fields::Str;
 
 // What the command line says, filled in by CLI11.
 struct Args {

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <iostream>
 
+#include "common/json_fields.h"
+
 namespace natter::cli {
 
 namespace json = boost::json;
@@ -12,14 +14,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-int64_t Int(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_int64() ? v->get_int64() : 0;
-}
-std::string Str(const json::object& o, const char* key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : "";
-}
+using json_fields::Int;
+using json_fields::Str;
+
 Clock::time_point After(double seconds) {
   return Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
