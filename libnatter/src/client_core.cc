@@ -6,7 +6,7 @@
 #include <boost/json/serialize.hpp>
 #include <chrono>
 
-#include "common/json_fields.h"
+#include "common/json_lookup.h"
 
 namespace natter::client {
 
@@ -23,8 +23,8 @@ void WithoutAppKeys(json::object& o) {
   }
 }
 
-using json_fields::Int;
-using json_fields::Str;
+using json_lookup::Int;
+using json_lookup::Str;
 
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "common/json_fields.h"
+#include "common/json_lookup.h"
 #include "common/private_files.h"
 
 namespace natter::client {
@@ -35,8 +35,8 @@ CREATE TABLE IF NOT EXISTS outbox (
   state TEXT, seq INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created INTEGER);
 )sql";
 
-using json_fields::Int;
-using json_fields::Str;
+using json_lookup::Int;
+using json_lookup::Str;
 
 void Check(const Status& st) {
   if (!st.ok()) throw std::runtime_error(st.error().message);

@@ -11,7 +11,7 @@
 #include <iostream>
 #include <sstream>
 
-#include "common/json_fields.h"
+#include "common/json_lookup.h"
 
 namespace natter::cli {
 
@@ -20,8 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-using json_fields::Int;
-using json_fields::Str;
+using json_lookup::Int;
+using json_lookup::Str;
 
 constexpr const char* kHelp =
     "  /reply <seq> <text>   /edit <seq> <text>   /delete <seq>   /react <seq> <emoji>\n"

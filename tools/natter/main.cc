@@ -11,7 +11,7 @@
 #include <string>
 
 #include "chat.h"
-#include "common/json_fields.h"
+#include "common/json_lookup.h"
 #include "natter/client.h"
 #include "session.h"
 
@@ -23,8 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-using natter::json_fields::Int;
-using natter::json_fields::Str;
+using natter::json_lookup::Int;
+using natter::json_lookup::Str;
 
 // What the command line says, filled in by CLI11.
 struct Args {

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <iostream>
 
-#include "common/json_fields.h"
+#include "common/json_lookup.h"
 
 namespace natter::cli {
 
@@ -14,8 +14,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-using json_fields::Int;
-using json_fields::Str;
+using json_lookup::Int;
+using json_lookup::Str;
 
 Clock::time_point After(double seconds) {
   return Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));

@@ -1,6 +1,7 @@
-// Reading one field of a JSON object that may be missing or of another type:
-// the fallback then, never an exception. For JSON the reader made itself or
-// already checked (the client's requests, its own events, its store).
+// One field of a JSON object that may be missing or of another type: the
+// fallback then, never an exception. For JSON already checked or made here
+// (the client's requests, its own events, its store); requests to the server
+// are read with api/json_fields.h, frames from it with libnatter's decoder.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -9,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-namespace natter::json_fields {
+namespace natter::json_lookup {
 
 inline int64_t Int(const boost::json::object& o, const char* key, int64_t fallback = 0) {
   const boost::json::value* v = o.if_contains(key);
@@ -21,4 +22,4 @@ inline std::string Str(const boost::json::object& o, const char* key) {
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
-}  // namespace natter::json_fields
+}  // namespace natter::json_lookup
