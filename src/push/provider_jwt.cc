@@ -91,18 +91,16 @@ Result<std::string> ProviderSigner::Sign(json::object header, const json::object
   return input + "." + auth::Base64UrlEncode(signature);
 }
 
-Result<std::string> ApnsProviderToken(const ProviderSigner& signer, std::string_view key_id,
-                                      std::string_view team_id, int64_t issued_at) {
+Result<std::string> ApnsProviderToken(const ProviderSigner& signer, std::string_view key_id, std::string_view team_id,
+                                      int64_t issued_at) {
   return signer.Sign({{"kid", key_id}}, {{"iss", team_id}, {"iat", issued_at}});
 }
 
 Result<std::string> GoogleAssertion(const ProviderSigner& signer, std::string_view client_email,
                                     std::string_view token_uri, int64_t issued_at) {
-  return signer.Sign({{"typ", "JWT"}}, {{"iss", client_email},
-                          {"scope", kFcmScope},
-                          {"aud", token_uri},
-                          {"iat", issued_at},
-                          {"exp", issued_at + 3600}});
+  return signer.Sign(
+      {{"typ", "JWT"}},
+      {{"iss", client_email}, {"scope", kFcmScope}, {"aud", token_uri}, {"iat", issued_at}, {"exp", issued_at + 3600}});
 }
 
 }  // namespace natter::push

@@ -38,8 +38,8 @@ class ProviderSigner {
 
 // APNs: {"alg":"ES256","kid":key_id} {"iss":team_id,"iat":issued_at}. Apple
 // accepts one for an hour and refuses new ones more often than every 20 min.
-Result<std::string> ApnsProviderToken(const ProviderSigner& signer, std::string_view key_id,
-                                      std::string_view team_id, int64_t issued_at);
+Result<std::string> ApnsProviderToken(const ProviderSigner& signer, std::string_view key_id, std::string_view team_id,
+                                      int64_t issued_at);
 
 // Google: the assertion of the JWT bearer grant (RFC 7523) for a service
 // account, valid for an hour, for the FCM scope.
