@@ -125,9 +125,10 @@ class MisbehavingServer:
     frames a test gives it: malformed ones included. `script(n)` returns, for
     the n-th connection (from 0), the frames to send after the first sync's
     answer and the frames to send before each sync's answer (None: sync is
-    never answered)."""
+    never answered). `answer(request)`, when given, makes the data of the
+    result to every other request."""
 
-    def __init__(self, script):
+    def __init__(self, script, answer=None):
         import asyncio
         import threading
         import websockets
@@ -166,7 +167,9 @@ class MisbehavingServer:
                         await ws.send(frame if isinstance(frame, str) else json.dumps(frame))
                     after_sync = []  # once a connection: a frame that asks for a sync does not loop
                 else:
-                    await ws.send(json.dumps({"type": "result", "id": rid, "data": {}}))
+                    # `answer(request)` gives the data of other requests' results.
+                    data = answer(request) if answer else {}
+                    await ws.send(json.dumps({"type": "result", "id": rid, "data": data}))
 
         async def serve():
             self.server = await websockets.serve(handle, "127.0.0.1", self.port)

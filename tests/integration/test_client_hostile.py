@@ -139,6 +139,34 @@ class HostileServerTest(h.unittest.TestCase):
         self.assertEqual(fake.connections, 1)
         self.assertNotIn("waiting", [e.get("state") for e in client.events])
 
+    def test_an_acknowledgement_of_another_message_does_not_settle_mine(self):
+        """The first answer to messages.send names another message (seq 9):
+        the message stays pending and goes again (the same client_msg_id), and
+        only the answer that names it settles it (before, it was marked sent as
+        seq 9)."""
+        sends = []
+
+        def answer(request):
+            if request.get("type") != "messages.send":
+                return {}
+            sends.append(request["client_msg_id"])
+            entry = {"conversation_id": request["conversation_id"], "kind": "message", "sender_id": 1,
+                     "text": request["text"], "created_at": 1}
+            if len(sends) == 1:
+                return dict(entry, seq=9, client_msg_id="someone-elses")
+            return dict(entry, seq=10, client_msg_id=request["client_msg_id"])
+
+        fake = MisbehavingServer(lambda n: ([], []), answer)
+        self.to_close.append(fake)
+        client = self.client(fake, timeout_seconds=2)
+        client.wait(lambda e: e["@type"] == "sync_done", 10, "sync_done")
+        sent = client.call({"@type": "send_message", "conversation_id": 5, "text": "mine"})
+        state = client.wait(lambda e: e["@type"] == "message_state" and e["state"] == "sent", 10, "sent")
+        self.assertEqual(state["seq"], 10)
+        self.assertEqual(sends, [sent["client_msg_id"]] * 2)
+        bad = [e for e in client.events if e["@type"] == "error" and e["code"] == "bad_frame"]
+        self.assertIn("the entry is not the message sent", bad[0]["message"])
+
     def test_random_and_mutilated_frames_never_crash_or_hang_the_process(self):
         seed = int(os.environ.get("NATTER_FRAME_SEED", time.time_ns() % 1_000_000))
         rng = random.Random(seed)
@@ -209,7 +237,7 @@ def mutate(node, rng):
         if isinstance(node, dict) and rng.random() < 0.4:
             del node[key]
         else:
-            node[key] = rng.choice(ODD_VALUES)
+            node[key] = copy.deepcopy(rng.choice(ODD_VALUES))  # never the shared one: it could end up inside itself
         return
 
 
