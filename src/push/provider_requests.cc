@@ -63,7 +63,9 @@ std::string BuildFcmMessage(const Notification& n, std::string_view registration
   json::object data{{"conversation_id", std::to_string(n.conversation_id)},
                     {"seq", std::to_string(n.seq)},
                     {"badge", std::to_string(n.badge)},
-                    {"kind", alert ? "message" : n.kind == Notification::Kind::kClear ? "clear" : "badge"}};
+                    {"kind", alert                                  ? "message"
+                             : n.kind == Notification::Kind::kClear ? "clear"
+                                                                    : "badge"}};
   json::object android{{"priority", alert ? "HIGH" : "NORMAL"}, {"collapse_key", CollapseId(n.conversation_id)}};
   if (n.expires_at > 0) {
     auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
@@ -74,8 +76,7 @@ std::string BuildFcmMessage(const Notification& n, std::string_view registration
     json::object text{{"body", n.body}};
     if (!n.title.empty()) text["title"] = n.title;
     message["notification"] = std::move(text);
-    android["notification"] =
-        json::object{{"tag", CollapseId(n.conversation_id)}, {"notification_count", n.badge}};
+    android["notification"] = json::object{{"tag", CollapseId(n.conversation_id)}, {"notification_count", n.badge}};
   }
   message["android"] = std::move(android);
   return json::serialize(json::object{{"message", std::move(message)}});
@@ -112,7 +113,9 @@ Verdict ReadFcmAnswer(int status, std::string_view body, std::string_view retry_
       }
     }
   }
-  std::string reason = !code.empty() ? code : !Str(e, "status").empty() ? Str(e, "status") : "HTTP " + std::to_string(status);
+  std::string reason = !code.empty()               ? code
+                       : !Str(e, "status").empty() ? Str(e, "status")
+                                                   : "HTTP " + std::to_string(status);
   Verdict v{Next::kFail, reason, RetryAfter(retry_after)};
   if (code == "UNREGISTERED" || code == "INVALID_ARGUMENT" || code == "SENDER_ID_MISMATCH") {
     v.next = Next::kDropDevice;

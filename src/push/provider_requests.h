@@ -48,13 +48,13 @@ std::string BuildFcmMessage(const Notification& n, std::string_view registration
 struct Verdict {
   enum class Next {
     kSent,
-    kRetry,        // later: after retry_after when the provider said, else with backoff
-    kRenewAuth,    // the provider token or access token is stale: make a new one, then retry
-    kDropDevice,   // the device token is no longer valid: delete it, never retry
-    kFail,         // this notification cannot be sent as it is (logged, counted, dropped)
+    kRetry,       // later: after retry_after when the provider said, else with backoff
+    kRenewAuth,   // the provider token or access token is stale: make a new one, then retry
+    kDropDevice,  // the device token is no longer valid: delete it, never retry
+    kFail,        // this notification cannot be sent as it is (logged, counted, dropped)
   };
   Next next = Next::kFail;
-  std::string reason;                    // the provider's reason ("Unregistered", "QUOTA_EXCEEDED")
+  std::string reason;                   // the provider's reason ("Unregistered", "QUOTA_EXCEEDED")
   std::chrono::seconds retry_after{0};  // when the provider said
 };
 

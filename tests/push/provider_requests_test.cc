@@ -86,7 +86,9 @@ TEST(ProviderRequestsTest, FcmAnswersSayWhatToDo) {
   EXPECT_EQ(ReadFcmAnswer(400, error(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT"), "").next, Next::kDropDevice);
   // INVALID_ARGUMENT about a field of the message is not the token's fault.
   EXPECT_EQ(ReadFcmAnswer(400, R"({"error":{"code":400,"status":"INVALID_ARGUMENT","details":[
-      {"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[]}]}})", "").next,
+      {"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[]}]}})",
+                          "")
+                .next,
             Next::kFail);
   EXPECT_EQ(ReadFcmAnswer(401, R"({"error":{"code":401,"status":"UNAUTHENTICATED"}})", "").next, Next::kRenewAuth);
   EXPECT_EQ(ReadFcmAnswer(401, error(401, "UNAUTHENTICATED", "THIRD_PARTY_AUTH_ERROR"), "").next, Next::kFail);
