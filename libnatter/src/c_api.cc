@@ -1,8 +1,7 @@
-// The C API over ClientCore. Each handle keeps the last event's text alive
-// until the next receive, as natter.h promises.
+// The C API over ClientCore. The last event's text stays alive per calling
+// thread until that thread's next receive, as natter.h promises.
 #include <boost/json/parse.hpp>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "natter/client.h"
@@ -10,8 +9,6 @@
 
 struct natter_client {
   std::unique_ptr<natter::client::Client> client;
-  std::mutex last_mu;
-  std::string last;
 };
 
 namespace {
@@ -84,12 +81,14 @@ void natter_client_send(natter_client* client, const char* request_json) {
 
 const char* natter_client_receive(natter_client* client, double timeout_seconds) {
   if (!client) return nullptr;
-  auto ms = std::chrono::milliseconds(static_cast<int64_t>(std::max(0.0, timeout_seconds) * 1000));
-  auto event = client->client->Receive(ms);
+  // At most a day, and NaN as 0: the conversion below must stay defined.
+  double seconds = timeout_seconds > 0 ? std::min(timeout_seconds, 86'400.0) : 0.0;
+  auto event = client->client->Receive(std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000)));
   if (!event) return nullptr;
-  std::lock_guard lock(client->last_mu);
-  client->last = std::move(*event);
-  return client->last.c_str();
+  // Kept per calling thread: two threads receiving at once each keep their own.
+  thread_local std::string last_event;
+  last_event = std::move(*event);
+  return last_event.c_str();
 }
 
 void natter_client_destroy(natter_client* client) { delete client; }

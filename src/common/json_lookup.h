@@ -9,6 +9,7 @@
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace natter::json_lookup {
 
@@ -20,6 +21,17 @@ inline int64_t Int(const boost::json::object& o, const char* key, int64_t fallba
 inline std::string Str(const boost::json::object& o, const char* key) {
   const boost::json::value* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+// The objects of an array field, others skipped; none when it is missing.
+inline std::vector<const boost::json::object*> Objects(const boost::json::object& o, const char* key) {
+  std::vector<const boost::json::object*> out;
+  const boost::json::value* v = o.if_contains(key);
+  if (!v || !v->is_array()) return out;
+  for (const auto& item : v->get_array()) {
+    if (item.is_object()) out.push_back(&item.get_object());
+  }
+  return out;
 }
 
 }  // namespace natter::json_lookup

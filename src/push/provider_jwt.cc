@@ -3,6 +3,7 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -43,9 +44,15 @@ std::optional<std::string> DerToRaw(const unsigned char* der, size_t len) {
 Result<ProviderSigner> ProviderSigner::FromPem(std::string_view pem) {
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   if (!bio) return Refused("out of memory reading the key");
-  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  // No passphrase callback: an encrypted key is refused, never prompted for
+  // on a terminal.
+  auto no_passphrase = [](char*, int, int, void*) { return 0; };
+  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio, nullptr, no_passphrase, nullptr);
   BIO_free(bio);
-  if (!pkey) return Refused("not a PEM private key");
+  if (!pkey) {
+    ERR_clear_error();  // what failed is said here; later OpenSSL users on this thread see a clean queue
+    return Refused("not a PEM private key (or an encrypted one)");
+  }
   auto key = std::make_shared<Key>();
   key->pkey = pkey;
   if (EVP_PKEY_is_a(pkey, "EC")) {
@@ -82,7 +89,10 @@ Result<std::string> ProviderSigner::Sign(json::object header, const json::object
     signature.resize(len);
   }
   EVP_MD_CTX_free(ctx);
-  if (!ok) return Error{ErrorCode::kInternal, "signing a provider token failed"};
+  if (!ok) {
+    ERR_clear_error();
+    return Error{ErrorCode::kInternal, "signing a provider token failed"};
+  }
   if (key_->ec) {
     auto raw = DerToRaw(reinterpret_cast<const unsigned char*>(signature.data()), signature.size());
     if (!raw) return Error{ErrorCode::kInternal, "an ES256 signature OpenSSL made could not be read"};

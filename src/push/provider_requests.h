@@ -28,7 +28,7 @@ struct Notification {
   int64_t badge = 0;  // the user's total unread count
   int64_t conversation_id = 0;
   int64_t seq = 0;
-  int64_t expires_at = 0;  // seconds since 1970 after which the provider drops it; 0: its default
+  int64_t expires_at = 0;  // seconds since 1970 after which the provider drops it; 0: the provider's longest
 };
 
 // Several notifications of one conversation replace each other on the device.

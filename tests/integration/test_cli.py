@@ -106,11 +106,27 @@ class CliTest(h.unittest.TestCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn("no user nobody-here", out.stderr)
 
+    def test_control_characters_from_others_are_shown_not_obeyed(self):
+        """A message that would clear the screen, move the cursor back to fake
+        another sender's line, or set the clipboard prints as visible escapes."""
+        direct = self.cli("carol", "create-direct", "bob").stdout.split()[1]
+        evil = "\x1b[2J\r[1] alice: transfer approved\x1b]52;c;aGk=\x07\u009b"
+        self.cli("carol", "send", direct, evil)
+        history = self.cli("bob", "history", direct).stdout
+        self.assertNotIn("\x1b", history)
+        self.assertNotIn("\r", history)
+        self.assertNotIn("\u009b", history)
+        self.assertIn("carol: \\x1b[2J\\x0d[1] alice: transfer approved\\x1b]52;c;aGk=\\x07\\u009b", history)
+        # Scripts get the text as it is.
+        raw = self.cli("bob", "--json", "history", direct).stdout
+        self.assertIn("\\u001b[2J", raw)
+
     def test_help_shows_defaults_and_version(self):
         out = subprocess.run([CLI, "--help"], capture_output=True, text=True).stdout
-        for default in ("--timeout FLOAT=10", "--server TEXT=http://127.0.0.1:8080", "--keep-messages INT=1000",
+        for default in ("--server TEXT=http://127.0.0.1:8080", "--keep-messages INT=1000",
                         "--profile TEXT=./natter-profile"):
             self.assertIn(default, out)
+        self.assertRegex(out, r"--timeout FLOAT:FLOAT in \[0.01 - 3600\]=10\n")
         for command in ("reply", "edit", "delete", "react", "leave", "remove", "role", "presence", "members"):
             self.assertRegex(out, rf"(?m)^  {command} ")
         self.assertRegex(subprocess.run([CLI, "--version"], capture_output=True, text=True).stdout,

@@ -485,6 +485,11 @@ class ClientTest(h.unittest.TestCase):
             screen_shows(1, "(alice is typing)")
             subprocess.run(["tmux", "send-keys", "-t", f"{session}:0", " tmux", "Enter"], check=True, env=env)
             screen_shows(1, "alice: hello from tmux")
+            # Backspace takes a whole character: "é" typed and taken back leaves no stray byte
+            # (before, the line became invalid UTF-8 and the message was lost).
+            subprocess.run(["tmux", "send-keys", "-t", f"{session}:0", "café", "BSpace", "BSpace", "BSpace",
+                            "BSpace", "ok", "Enter"], check=True, env=env)
+            screen_shows(1, "alice: ok")
             screen_shows(0, "sent)")
             # A /command: bob reacts to it, and both see it by name.
             subprocess.run(["tmux", "send-keys", "-t", f"{session}:1", "/react 1 +1", "Enter"], check=True, env=env)

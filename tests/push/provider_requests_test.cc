@@ -29,12 +29,35 @@ TEST(ProviderRequestsTest, ApnsAlertHasTheHeadersAndPayloadAppleWants) {
   EXPECT_EQ(h["apns-push-type"], "alert");
   EXPECT_EQ(h["apns-priority"], "10");
   EXPECT_EQ(h["apns-collapse-id"], "c42");
-  EXPECT_EQ(h["apns-expiration"], "0");
+  EXPECT_FALSE(h.contains("apns-expiration"));  // APNs keeps it until the device comes back
+  Notification soon = Alert();
+  soon.expires_at = 1'800'000'000;
+  ApnsRequest expiring = BuildApnsRequest(soon, "a1b2c3", "t");
+  std::map<std::string, std::string> hs(expiring.headers.begin(), expiring.headers.end());
+  EXPECT_EQ(hs["apns-expiration"], "1800000000");
   EXPECT_EQ(json::parse(r.body), json::parse(R"({"aps":{"badge":3,"alert":{"body":"see you at 10","title":"alice"},
       "sound":"default","thread-id":"c42"},"natter":{"conversation_id":42,"seq":7}})"));
 }
 
-TEST(ProviderRequestsTest, ApnsBadgeAndClearAreSilentBackgroundPushes) {
+TEST(ProviderRequestsTest, LongPreviewsAreCutAtACharacterBoundary) {
+  Notification n = Alert();
+  n.body = std::string(1023, 'a') + "\xC3\xA9" + std::string(3000, 'b');  // an é across the cut
+  auto apns = json::parse(BuildApnsRequest(n, "t", "t").body);
+  std::string body(apns.at("aps").at("alert").at("body").as_string());
+  EXPECT_EQ(body, std::string(1023, 'a') + "\xE2\x80\xA6");
+  auto fcm = json::parse(BuildFcmMessage(n, "t"));
+  EXPECT_EQ(std::string(fcm.at("message").at("notification").at("body").as_string()), body);
+}
+
+TEST(ProviderRequestsTest, ApnsBadgeIsASilentAlertAndClearABackgroundPush) {
+  Notification badge = Alert();
+  badge.kind = Notification::Kind::kBadge;
+  ApnsRequest b = BuildApnsRequest(badge, "a1b2c3", "com.example.chat");
+  std::map<std::string, std::string> hb(b.headers.begin(), b.headers.end());
+  EXPECT_EQ(hb["apns-push-type"], "alert");
+  EXPECT_EQ(hb["apns-priority"], "5");
+  EXPECT_EQ(json::parse(b.body), json::parse(R"({"aps":{"badge":3},"natter":{"conversation_id":42,"seq":7}})"));
+
   Notification n = Alert();
   n.kind = Notification::Kind::kClear;
   ApnsRequest r = BuildApnsRequest(n, "a1b2c3", "com.example.chat");
@@ -66,6 +89,8 @@ TEST(ProviderRequestsTest, ApnsAnswersSayWhatToDo) {
   EXPECT_EQ(ReadApnsAnswer(410, R"({"reason":"Unregistered","timestamp":1})", "").next, Next::kDropDevice);
   EXPECT_EQ(ReadApnsAnswer(400, R"({"reason":"BadDeviceToken"})", "").next, Next::kDropDevice);
   EXPECT_EQ(ReadApnsAnswer(400, R"({"reason":"PayloadTooLarge"})", "").next, Next::kFail);
+  EXPECT_EQ(ReadApnsAnswer(400, R"({"reason":"DeviceTokenNotForTopic"})", "").next, Next::kFail);
+  EXPECT_EQ(ReadApnsAnswer(403, R"({"reason":"InvalidProviderToken"})", "").next, Next::kFail);
   EXPECT_EQ(ReadApnsAnswer(403, R"({"reason":"ExpiredProviderToken"})", "").next, Next::kRenewAuth);
   Verdict busy = ReadApnsAnswer(429, R"({"reason":"TooManyRequests"})", "30");
   EXPECT_EQ(busy.next, Next::kRetry);
@@ -83,13 +108,18 @@ TEST(ProviderRequestsTest, FcmAnswersSayWhatToDo) {
   };
   EXPECT_EQ(ReadFcmAnswer(200, R"({"name":"projects/p/messages/1"})", "").next, Next::kSent);
   EXPECT_EQ(ReadFcmAnswer(404, error(404, "NOT_FOUND", "UNREGISTERED"), "").next, Next::kDropDevice);
-  EXPECT_EQ(ReadFcmAnswer(400, error(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT"), "").next, Next::kDropDevice);
-  // INVALID_ARGUMENT about a field of the message is not the token's fault.
-  EXPECT_EQ(ReadFcmAnswer(400, R"({"error":{"code":400,"status":"INVALID_ARGUMENT","details":[
-      {"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[]}]}})",
-                          "")
-                .next,
-            Next::kFail);
+  // INVALID_ARGUMENT drops the token only when it names the token; a message
+  // too large is not the device's fault.
+  auto invalid = [](const char* field) {
+    return std::string(R"({"error":{"code":400,"status":"INVALID_ARGUMENT","details":[
+        {"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"INVALID_ARGUMENT"},
+        {"@type":"type.googleapis.com/google.rpc.BadRequest","fieldViolations":[{"field":")") +
+           field + R"(","description":"x"}]}]}})";
+  };
+  EXPECT_EQ(ReadFcmAnswer(400, invalid("message.token"), "").next, Next::kDropDevice);
+  EXPECT_EQ(ReadFcmAnswer(400, invalid("message.android.ttl"), "").next, Next::kFail);
+  EXPECT_EQ(ReadFcmAnswer(400, error(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT"), "").next, Next::kFail);
+  EXPECT_EQ(ReadFcmAnswer(403, error(403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH"), "").next, Next::kFail);
   EXPECT_EQ(ReadFcmAnswer(401, R"({"error":{"code":401,"status":"UNAUTHENTICATED"}})", "").next, Next::kRenewAuth);
   EXPECT_EQ(ReadFcmAnswer(401, error(401, "UNAUTHENTICATED", "THIRD_PARTY_AUTH_ERROR"), "").next, Next::kFail);
   Verdict quota = ReadFcmAnswer(429, error(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED"), "12");

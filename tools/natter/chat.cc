@@ -10,6 +10,8 @@
 #include <csignal>
 #include <iostream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "common/json_lookup.h"
 
@@ -30,16 +32,16 @@ constexpr const char* kHelp =
 // The terminal in key-at-a-time mode while the chat runs; put back on every
 // way out (Ctrl-C included).
 termios saved_terminal;
-bool terminal_changed = false;
+volatile sig_atomic_t terminal_changed = 0;
 
 void RestoreTerminal() {
   if (terminal_changed) tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);
-  terminal_changed = false;
+  terminal_changed = 0;
 }
 
-void OnInterrupt(int) {
+void OnSignal(int signal) {
   if (terminal_changed) tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);
-  _exit(130);
+  _exit(128 + signal);
 }
 
 class KeyMode {
@@ -51,12 +53,16 @@ class KeyMode {
     keys.c_cc[VMIN] = 1;
     keys.c_cc[VTIME] = 0;
     if (tcsetattr(STDIN_FILENO, TCSANOW, &keys) != 0) return;
-    terminal_changed = true;
-    std::signal(SIGINT, OnInterrupt);
-    std::signal(SIGTERM, OnInterrupt);
+    terminal_changed = 1;
+    for (int signal : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) std::signal(signal, OnSignal);
+    // An exception nobody catches does not unwind to ~KeyMode.
+    std::set_terminate([] {
+      RestoreTerminal();
+      std::abort();
+    });
   }
   ~KeyMode() { RestoreTerminal(); }
-  bool on() const { return terminal_changed; }
+  bool on() const { return terminal_changed != 0; }
 };
 
 class ChatView {
@@ -68,8 +74,8 @@ class ChatView {
       Print("(offline: showing what is stored here; messages go out later)");
     }
     auto history = s_.Call({{"@type", "get_history"}, {"conversation_id", conversation_}, {"limit", 20}});
-    if (history && history->contains("messages")) {
-      for (const auto& m : history->at("messages").as_array()) Show(m.as_object());
+    if (history && Str(*history, "@type") == "result") {
+      for (const auto* m : json_lookup::Objects(*history, "messages")) Show(*m);
     } else if (history) {
       Print("natter: " + Str(*history, "message"));
     }
@@ -79,9 +85,12 @@ class ChatView {
       if (poll(&p, 1, 50) > 0) {
         char buf[4096];
         ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-        if (n <= 0) return 0;
+        if (n <= 0) {  // the end of a pipe: a last line without a newline goes too
+          if (!line_.empty()) Enter(std::exchange(line_, ""));
+          return Drain();
+        }
         for (ssize_t i = 0; i < n; ++i) {
-          if (!Key(buf[i])) return 0;
+          if (!Key(buf[i])) return Drain();
         }
         Redraw();
       }
@@ -113,7 +122,8 @@ class ChatView {
       return true;
     }
     if (c == 4) return !line_.empty();  // Ctrl-D on an empty line
-    if (c == 127 || c == 8) {
+    if (c == 127 || c == 8) {           // a whole character, not a byte of one
+      while (!line_.empty() && (static_cast<unsigned char>(line_.back()) & 0xC0) == 0x80) line_.pop_back();
       if (!line_.empty()) line_.pop_back();
       return true;
     }
@@ -139,8 +149,8 @@ class ChatView {
     if (command == "quit") return false;
     if (command == "members") {
       auto a = s_.Call({{"@type", "get_members"}, {"conversation_id", conversation_}});
-      for (const auto& m : a ? a->at("members").as_array() : json::array{}) {
-        Print("  " + s_.Name(Int(m.as_object(), "user_id")) + " (" + Str(m.as_object(), "role") + ")");
+      for (const auto* m : a ? json_lookup::Objects(*a, "members") : std::vector<const json::object*>{}) {
+        Print("  " + s_.Name(Int(*m, "user_id")) + " (" + Str(*m, "role") + ")");
       }
       return true;
     }
@@ -176,7 +186,9 @@ class ChatView {
   void OnEvent(const json::object& event) {
     std::string type = Str(event, "@type");
     if (type == "new_entry") {
-      const auto& m = event.at("entry").as_object();
+      const auto* entry = event.if_contains("entry");
+      if (!entry || !entry->is_object()) return;
+      const auto& m = entry->get_object();
       if (Int(m, "conversation_id") != conversation_ || Int(m, "seq") <= shown_) return;
       Show(m);
       if (Int(m, "sender_id") != s_.me()) {
@@ -192,6 +204,8 @@ class ChatView {
       Print("  (" + Str(event, "state") + (reason.empty() ? "" : ": " + reason) + ")");
     } else if (type == "conversation_removed" && Int(event, "conversation_id") == conversation_) {
       Print("  (you are no longer in this conversation)");
+    } else if (type == "error") {  // one no request of ours waits for (a bad frame, a line that could not go)
+      Print("  (" + Str(event, "code") + ": " + Str(event, "message") + ")");
     }
   }
 
@@ -202,10 +216,22 @@ class ChatView {
     Print(s_.Line(m));
   }
 
-  // A line above what is being typed.
+  // Waits (up to the timeout) for what was typed to leave the outbox before
+  // the chat ends, showing what happens meanwhile.
+  int Drain() {
+    auto until = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(s_.timeout() * 1000));
+    while (Clock::now() < until) {
+      auto state = s_.Call({{"@type", "get_state"}}, 2.0);
+      if (!state || Int(*state, "pending") == 0) break;
+      for (auto e = s_.NextEvent(100); e && Clock::now() < until; e = s_.NextEvent(0)) OnEvent(*e);
+    }
+    return 0;
+  }
+
+  // A line above what is being typed, with the server's text made printable.
   void Print(const std::string& text) {
     if (keys_.on()) std::cout << "\r\033[K";
-    std::cout << text << "\n";
+    std::cout << Printable(text) << "\n";
     Redraw();
   }
   void Redraw() {

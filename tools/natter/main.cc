@@ -133,7 +133,8 @@ int Run(Session& s, const std::string& command, const Args& a) {
   // Online calls answered by a conversation.
   auto conversation_call = [&](json::object req, const std::string& done) {
     return s.Print(s.Call(std::move(req)), [&](const json::object& c) {
-      std::cout << done << " " << Int(c, "id") << (Str(c, "title").empty() ? "" : " (" + Str(c, "title") + ")") << "\n";
+      std::string title = natter::cli::Printable(Str(c, "title"));
+      std::cout << done << " " << Int(c, "id") << (title.empty() ? "" : " (" + title + ")") << "\n";
     });
   };
   auto entry_call = [&](json::object req, const std::string& done) {
@@ -162,9 +163,16 @@ int Run(Session& s, const std::string& command, const Args& a) {
     if (!need_online()) return 3;
     // Give the outbox a moment to drain.
     auto until = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(a.timeout_s * 1000));
-    while (Clock::now() < until) {
+    int64_t pending = 0;
+    for (;;) {
       auto st = s.Call({{"@type", "get_state"}}, 2.0);
-      if (st && Int(*st, "pending") == 0) break;
+      pending = st ? Int(*st, "pending") : pending;
+      if ((st && pending == 0) || Clock::now() >= until) break;
+      s.WaitFor([](const json::object& e) { return Str(e, "@type") == "message_state"; }, 0.2);
+    }
+    if (pending > 0) {
+      std::cerr << "natter: " << pending << " message(s) still pending (" << a.server << ")\n";
+      return 3;
     }
     std::cout << (a.json_output ? "{\"synced\":true}" : "synced") << "\n";
     return 0;
@@ -172,9 +180,9 @@ int Run(Session& s, const std::string& command, const Args& a) {
   if (command == "conversations") {
     s.WaitReady(std::min(a.timeout_s, 3.0));  // fresh if we can, stored if not
     return s.Print(s.Call({{"@type", "get_conversations"}}), [&](const json::object& r) {
-      for (const auto& c : r.at("conversations").as_array()) {
-        const auto& o = c.as_object();
-        std::string name = Str(o, "title");
+      for (const auto* c : natter::json_lookup::Objects(r, "conversations")) {
+        const auto& o = *c;
+        std::string name = natter::cli::Printable(Str(o, "title"));
         if (Str(o, "kind") == "direct") {
           name = o.contains("peer_handle") ? Str(o, "peer_handle")
                  : o.contains("peer_id")   ? s.Name(Int(o, "peer_id"))
@@ -188,8 +196,8 @@ int Run(Session& s, const std::string& command, const Args& a) {
   if (command == "members") {
     s.WaitReady(std::min(a.timeout_s, 3.0));
     return s.Print(s.Call({{"@type", "get_members"}, {"conversation_id", a.conversation}}), [&](const json::object& r) {
-      for (const auto& m : r.at("members").as_array()) {
-        const auto& o = m.as_object();
+      for (const auto* m : natter::json_lookup::Objects(r, "members")) {
+        const auto& o = *m;
         std::cout << s.Name(Int(o, "user_id")) << "  " << Str(o, "role") << "  read " << Int(o, "read_seq") << "\n";
       }
     });
@@ -199,10 +207,9 @@ int Run(Session& s, const std::string& command, const Args& a) {
     auto ids = ids_of(a.handles);
     if (!ids) return 1;
     return s.Print(s.Call({{"@type", "get_presence"}, {"user_ids", *ids}}), [&](const json::object& r) {
-      const auto* list = r.if_contains("presence");
-      for (const auto& p : list && list->is_array() ? list->get_array() : json::array{}) {
-        const auto& o = p.as_object();
-        std::cout << s.Name(Int(o, "user_id")) << "  " << Str(o, "status");
+      for (const auto* p : natter::json_lookup::Objects(r, "presence")) {
+        const auto& o = *p;
+        std::cout << s.Name(Int(o, "user_id")) << "  " << natter::cli::Printable(Str(o, "status"));
         if (Int(o, "last_seen") > 0) std::cout << "  last seen " << Int(o, "last_seen");
         std::cout << "\n";
       }
@@ -290,7 +297,7 @@ int Run(Session& s, const std::string& command, const Args& a) {
     s.WaitReady(std::min(a.timeout_s, 3.0));
     return s.Print(s.Call({{"@type", "get_history"}, {"conversation_id", a.conversation}, {"limit", a.limit}}),
                    [&](const json::object& r) {
-                     for (const auto& m : r.at("messages").as_array()) std::cout << s.Line(m.as_object()) << "\n";
+                     for (const auto* m : natter::json_lookup::Objects(r, "messages")) std::cout << s.Line(*m) << "\n";
                    });
   }
   if (command == "read") {
@@ -312,7 +319,7 @@ int main(int argc, char** argv) {
   app.add_option("--server", a.server, "natterd's URL: http://host:port or https://host:port")
       ->envname("NATTER_SERVER");
   app.add_flag("--json", a.json_output, "Print answers as JSON, one object a line");
-  app.add_option("--timeout", a.timeout_s, "Seconds to wait for the server");
+  app.add_option("--timeout", a.timeout_s, "Seconds to wait for the server")->check(CLI::Range(0.01, 3600.0));
   app.add_option("--ca-file", a.ca_file, "PEM file of the only CAs to trust for https (default: the system's)")
       ->envname("NATTER_CA_FILE");
   app.add_option("--pin", a.pins, "Require this public key in the server's chain: sha256/<base64> (repeatable)");
@@ -339,6 +346,11 @@ int main(int argc, char** argv) {
     std::cerr << "natter: " << e.what() << " (server " << a.server << ", profile " << a.profile << ")\n";
     return 2;
   }
-  Session session(std::move(client), a.json_output, a.timeout_s);
-  return Run(session, app.get_subcommands().front()->get_name(), a);
+  try {
+    Session session(std::move(client), a.json_output, a.timeout_s);
+    return Run(session, app.get_subcommands().front()->get_name(), a);
+  } catch (const std::exception& e) {  // an answer of a shape this CLI did not expect
+    std::cerr << "natter: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -18,10 +18,32 @@ using json_lookup::Int;
 using json_lookup::Str;
 
 Clock::time_point After(double seconds) {
+  seconds = seconds > 0 ? std::min(seconds, 86'400.0) : 0.0;  // (NaN as 0)
   return Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
 }  // namespace
+
+std::string Printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  char escaped[8];
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    bool c1 = c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+              static_cast<unsigned char>(text[i + 1]) <= 0x9F;  // U+0080..U+009F
+    if ((c < 0x20 && c != '\t') || c == 0x7F) {
+      snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    } else if (c1) {
+      snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned char>(text[++i]));
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
 
 Session::Session(std::unique_ptr<client::Client> client, bool json_output, double timeout_s)
     : client_(std::move(client)), json_output_(json_output), timeout_s_(timeout_s) {
@@ -69,7 +91,9 @@ std::optional<json::object> Session::WaitFor(const std::function<bool(const json
   auto deadline = After(timeout_s);
   while (Clock::now() < deadline) {
     auto e = Receive(100);
-    if (e && pred(*e)) return e;
+    if (!e) continue;
+    if (pred(*e)) return e;
+    kept_.push_back(std::move(*e));  // for whoever waits for it next
   }
   return std::nullopt;
 }
@@ -96,7 +120,7 @@ int Session::Print(const std::optional<json::object>& answer, const std::functio
     if (json_output_) {
       std::cout << json::serialize(*answer) << "\n";
     } else {
-      std::cerr << "natter: " << Str(*answer, "code") << ": " << Str(*answer, "message") << "\n";
+      std::cerr << "natter: " << Printable(Str(*answer, "code")) << ": " << Printable(Str(*answer, "message")) << "\n";
     }
     return 1;
   }
@@ -114,8 +138,8 @@ std::string Session::Name(int64_t user_id) {
   auto user = Call({{"@type", "get_user"}, {"user_id", user_id}}, std::min(timeout_s_, 5.0));
   std::string name = user && Str(*user, "@type") == "result" ? Str(*user, "handle") : "";
   if (name.empty()) return "user " + std::to_string(user_id);  // asked again later: it may be known then
-  names_[user_id] = name;
-  return name;
+  names_[user_id] = Printable(name);
+  return names_[user_id];
 }
 
 std::optional<int64_t> Session::UserId(const std::string& handle) {
@@ -125,7 +149,9 @@ std::optional<int64_t> Session::UserId(const std::string& handle) {
   return Int(*user, "user_id");
 }
 
-std::string Session::Line(const json::object& m) {
+std::string Session::Line(const json::object& m) { return Printable(RawLine(m)); }
+
+std::string Session::RawLine(const json::object& m) {
   std::string kind = Str(m, "kind"), text = Str(m, "text");
   std::string who = Name(Int(m, "sender_id"));
   std::string seq = "[" + std::to_string(Int(m, "seq")) + "] ";
@@ -137,11 +163,8 @@ std::string Session::Line(const json::object& m) {
     if (m.contains("deleted")) return line + "(deleted)";
     line += text;
     if (m.contains("edited_at")) line += " (edited)";
-    if (auto* r = m.if_contains("reactions"); r && r->is_array()) {
-      for (const auto& reaction : r->get_array()) {
-        if (!reaction.is_object()) continue;
-        line += "  " + Str(reaction.get_object(), "emoji") + " " + Name(Int(reaction.get_object(), "user_id"));
-      }
+    for (const auto* reaction : json_lookup::Objects(m, "reactions")) {
+      line += "  " + Str(*reaction, "emoji") + " " + Name(Int(*reaction, "user_id"));
     }
     return line;
   }

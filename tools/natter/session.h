@@ -12,10 +12,16 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "natter/client.h"
 
 namespace natter::cli {
+
+// Text from the server as a terminal may show it: control characters (ESC,
+// CR, the C1 range...) written as \xNN, so a message cannot move the cursor,
+// fake another line, retitle the window or reach the clipboard.
+std::string Printable(std::string_view text);
 
 class Session {
  public:
@@ -24,7 +30,8 @@ class Session {
   // Sends a request and waits for its answer; events meanwhile are kept for
   // NextEvent and WaitFor.
   std::optional<boost::json::object> Call(boost::json::object request, std::optional<double> timeout_s = {});
-  // The first event (kept or new) matching `pred`, within the timeout.
+  // The first event (kept or new) matching `pred`, within the timeout; the
+  // others are kept.
   std::optional<boost::json::object> WaitFor(const std::function<bool(const boost::json::object&)>& pred,
                                              double timeout_s);
   // The next event, kept ones first; nullopt when none came within `timeout_ms`.
@@ -52,6 +59,7 @@ class Session {
 
  private:
   void Note(const boost::json::object& event);
+  std::string RawLine(const boost::json::object& entry);
   std::optional<boost::json::object> Receive(int timeout_ms);
 
   std::unique_ptr<client::Client> client_;

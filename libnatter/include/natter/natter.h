@@ -37,8 +37,9 @@ const char* natter_last_error(void);
 void natter_client_send(natter_client* client, const char* request_json);
 
 /* The next event as JSON, waiting up to timeout_seconds; NULL when none came.
- * The string stays valid until the next call of natter_client_receive on this
- * client. */
+ * The string stays valid until the calling thread's next call of
+ * natter_client_receive (on any client); receiving on several threads at once
+ * is safe. */
 const char* natter_client_receive(natter_client* client, double timeout_seconds);
 
 /* Stops the client's thread and frees it. Pending sends stay in the local

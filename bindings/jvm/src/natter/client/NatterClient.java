@@ -73,18 +73,37 @@ public final class NatterClient implements AutoCloseable {
   /**
    * Hands every event to {@code onEvent} on a thread of the client's own (an Android app posts
    * them to its main looper from there). Events are no longer available to {@link #receive}.
+   * {@code onEvent} must not wait for the thread that calls {@link #close}: close waits for it.
+   * An exception it throws is reported to the thread's uncaught-exception handler and the
+   * events go on.
    */
   public synchronized void listen(Consumer<String> onEvent) {
     if (listener != null) throw new IllegalStateException("already listening");
+    if (isClosed()) throw new IllegalStateException("the client is closed");
     listening = true;
     listener = new Thread(() -> {
-      while (listening) {
+      while (listening && !isClosed()) {
         String event = receive(0.2);
-        if (event != null) onEvent.accept(event);
+        if (event == null) continue;
+        try {
+          onEvent.accept(event);
+        } catch (RuntimeException e) {
+          Thread self = Thread.currentThread();
+          self.getUncaughtExceptionHandler().uncaughtException(self, e);
+        }
       }
     }, "natter-events");
     listener.setDaemon(true);
     listener.start();
+  }
+
+  private boolean isClosed() {
+    lock.readLock().lock();
+    try {
+      return handle == 0;
+    } finally {
+      lock.readLock().unlock();
+    }
   }
 
   /** Stops the client; pending sends stay in the local store and go out after the next start. */
