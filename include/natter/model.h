@@ -142,6 +142,7 @@ struct ConversationSummary {
   Seq my_read_seq = 0;
   Seq my_delivered_seq = 0;
   int64_t unread = 0;
+  int64_t my_muted_until = 0;  // ms; 0: not muted
   std::optional<Message> last_message;
 };
 

@@ -27,10 +27,14 @@
 #include "common/token_bucket.h"
 #include "natter/clock.h"
 #include "ops/metrics.h"
+#include "push/push_triggers.h"
 #include "store/store.h"
 
 namespace natter::presence {
 class PresenceService;
+}
+namespace natter::push {
+class DeviceLiveness;
 }
 
 namespace natter::api {
@@ -71,6 +75,8 @@ struct DispatcherDeps {
   ops::Metrics& metrics;
   const auth::KeyRing& keys;                      // signs sync tokens
   presence::PresenceService* presence = nullptr;  // online state, for presence.get
+  push::PushTiming push_timing{};                 // whether messages queue pushes, and when
+  push::DeviceLiveness* liveness = nullptr;       // app.state; null when push is off
 };
 
 class Dispatcher {
@@ -124,6 +130,15 @@ class Dispatcher {
   void CatchUp(const Caller& c, const SyncParams& p, std::function<void(Result<CatchUpAnswer>)> done);
   void GetPresence(const Caller& c, PresenceQueryParams p, Reply reply);
   void SetPresence(const Caller& c, SetPresenceParams p, Reply reply);
+
+  // Push devices, settings and mutes (push_methods.cc).
+  void RegisterPushDevice(const Caller& c, PushDeviceParams p, Reply reply);
+  void UnregisterPushDevice(const Caller& c, NoParams p, Reply reply);
+  void GetPushSettings(const Caller& c, NoParams p, Reply reply);
+  void SetPushSettings(const Caller& c, PushSettingsParams p, Reply reply);
+  void Mute(const Caller& c, MuteParams p, Reply reply);
+  void Unmute(const Caller& c, ConversationParams p, Reply reply);
+  void SetAppState(const Caller& c, AppStateParams p, Reply reply);
 
  private:
   // Writes a conversation's creation or change, answers the view and tells

@@ -61,6 +61,8 @@ json::object ToJson(const ConversationSummary& s) {
   o["read_seq"] = s.my_read_seq;
   o["delivered_seq"] = s.my_delivered_seq;
   o["unread"] = s.unread;
+  // Forever reads as -1: JSON numbers past 2^53 lose precision in many clients.
+  o["muted_until"] = s.my_muted_until == kMutedForever ? -1 : s.my_muted_until;
   o["last_message"] = s.last_message ? json::value(ToJson(*s.last_message)) : json::value(nullptr);
   return o;
 }

@@ -9,6 +9,7 @@
 #include "chat/permissions.h"
 #include "chat/receipts.h"
 #include "chat/send_message.h"
+#include "push/push_triggers.h"
 
 namespace natter::api {
 
@@ -32,8 +33,11 @@ void Dispatcher::SendMessage(const Caller& c, SendParams p, Reply reply) {
   ConversationId id = p.request.conversation_id;
   d_.store.WriteResult<chat::SendResult>(
       d_.store.For(id), ExecutorOf(c),
-      [ctx = ContextOf(c), req = std::move(p.request), &limits = d_.limits](ConversationTxn& txn) {
-        return chat::SendMessage(txn, ctx, limits, req);
+      [ctx = ContextOf(c), req = std::move(p.request), &limits = d_.limits,
+       &timing = d_.push_timing](ConversationTxn& txn) -> Result<chat::SendResult> {
+        NATTER_TRY(auto sent, chat::SendMessage(txn, ctx, limits, req));
+        if (!sent.duplicate) NATTER_RETURN_IF_ERROR(push::OnMessageAppended(txn, timing, sent.message, ctx.now_ms));
+        return sent;
       },
       [this, reply = std::move(reply), started, origin = c.connection, user = c.user](Result<chat::SendResult> r,
                                                                                       const CommitTurn& turn) {
@@ -124,8 +128,13 @@ void Dispatcher::MarkReceipt(const Caller& c, const MessageParams& p, std::optio
                              std::optional<Seq> read, Reply reply) {
   d_.store.WriteResult<chat::ReceiptChange>(
       d_.store.For(p.conversation_id), ExecutorOf(c),
-      [ctx = ContextOf(c), id = p.conversation_id, delivered, read, &limits = d_.limits](ConversationTxn& txn) {
-        return chat::MarkReceipt(txn, ctx, limits, id, delivered, read);
+      [ctx = ContextOf(c), id = p.conversation_id, delivered, read, &limits = d_.limits,
+       &timing = d_.push_timing](ConversationTxn& txn) -> Result<chat::ReceiptChange> {
+        NATTER_TRY(auto change, chat::MarkReceipt(txn, ctx, limits, id, delivered, read));
+        if (read && change.changed) {
+          NATTER_RETURN_IF_ERROR(push::OnRead(txn, timing, id, ctx.caller, change.read_seq, ctx.now_ms));
+        }
+        return change;
       },
       [this, reply = std::move(reply), origin = c.connection, user = c.user](Result<chat::ReceiptChange> r,
                                                                              const CommitTurn& turn) {

@@ -1,5 +1,6 @@
 #include "api/params.h"
 
+#include <cctype>
 #include <charconv>
 
 #include <algorithm>
@@ -177,6 +178,57 @@ Result<PresenceQueryParams> PresenceQueryParams::Parse(const object& o) {
 Result<SetPresenceParams> SetPresenceParams::Parse(const object& o) {
   Fields f(o);
   SetPresenceParams p{f.Bool("hidden", "field 'hidden' must be true or false")};
+  return f.Finish(p);
+}
+
+namespace {
+
+// Whether `text` is 1 to `max` bytes, each a letter, digit or one of `extra`.
+bool MadeOf(std::string_view text, size_t max, std::string_view extra) {
+  if (text.empty() || text.size() > max) return false;
+  return std::all_of(text.begin(), text.end(), [extra](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || extra.find(ch) != std::string_view::npos;
+  });
+}
+
+}  // namespace
+
+Result<PushDeviceParams> PushDeviceParams::Parse(const object& o) {
+  Fields f(o);
+  PushDeviceParams p{f.String("platform"), f.String("token"), f.OptionalString("topic").value_or(""),
+                     f.OptionalString("environment").value_or("production"), f.OptionalString("locale").value_or("")};
+  if (!f.ok()) return f.Finish(std::move(p));
+  if (p.platform != "fcm" && p.platform != "apns") return BadRequest("field 'platform' must be fcm or apns");
+  if (!MadeOf(p.token, 4096, "_:.-")) {
+    return BadRequest("field 'token' must be 1 to 4096 letters, digits, '_', ':', '.' or '-'");
+  }
+  if (!p.topic.empty() && !MadeOf(p.topic, 255, "_.-")) {
+    return BadRequest("field 'topic' must be at most 255 letters, digits, '_', '.' or '-'");
+  }
+  if (p.environment != "production" && (p.environment != "sandbox" || p.platform != "apns")) {
+    return BadRequest("field 'environment' must be production, or sandbox for apns");
+  }
+  if (!p.locale.empty() && !MadeOf(p.locale, 35, "_-")) return BadRequest("field 'locale' must be a BCP 47 tag");
+  return p;
+}
+
+Result<PushSettingsParams> PushSettingsParams::Parse(const object& o) {
+  Fields f(o);
+  PushSettingsParams p{f.Bool("show_preview", "field 'show_preview' must be true or false")};
+  return f.Finish(p);
+}
+
+Result<MuteParams> MuteParams::Parse(const object& o) {
+  Fields f(o);
+  MuteParams p{f.Int("conversation_id"), f.OptionalInt("until").value_or(-1)};
+  if (f.ok() && p.until != -1 && p.until <= 0) f.Fail(BadRequest("field 'until' must be a time in ms, or -1"));
+  if (p.until == -1) p.until = kMutedForever;
+  return f.Finish(p);
+}
+
+Result<AppStateParams> AppStateParams::Parse(const object& o) {
+  Fields f(o);
+  AppStateParams p{f.Bool("foreground", "field 'foreground' must be true or false")};
   return f.Finish(p);
 }
 

@@ -146,4 +146,33 @@ struct SetPresenceParams {
   static Result<SetPresenceParams> Parse(const object& o);
 };
 
+// push.register: the calling session's device. The token goes into a
+// provider URL, so only the characters tokens are made of are accepted.
+struct PushDeviceParams {
+  std::string platform;     // fcm, apns
+  std::string token;        // at most 4096 of [A-Za-z0-9_:.-]
+  std::string topic;        // optional: APNs bundle id / FCM app id, [A-Za-z0-9_.-], at most 255
+  std::string environment;  // production (default), sandbox (APNs only)
+  std::string locale;       // optional BCP 47 tag, at most 35
+  static Result<PushDeviceParams> Parse(const object& o);
+};
+
+struct PushSettingsParams {
+  bool show_preview = true;
+  static Result<PushSettingsParams> Parse(const object& o);
+};
+
+// conversations.mute: until `until` (ms since 1970), or forever when absent or -1.
+struct MuteParams {
+  ConversationId conversation_id = 0;
+  int64_t until = kMutedForever;
+  static Result<MuteParams> Parse(const object& o);
+};
+
+// app.state: whether the app shows itself on this connection's device.
+struct AppStateParams {
+  bool foreground = true;
+  static Result<AppStateParams> Parse(const object& o);
+};
+
 }  // namespace natter::api

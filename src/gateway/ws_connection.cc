@@ -14,6 +14,7 @@
 #include "common/guarded.h"
 #include "gateway/ws/frame_writer.h"
 #include "presence/presence_service.h"
+#include "push/device_liveness.h"
 
 namespace natter::gateway {
 
@@ -335,7 +336,9 @@ void WsConnection::InterestReady() {
 void WsConnection::Authenticated(const auth::AccessClaims& claims) {
   if (caller_.user == 0) {
     caller_.user = claims.user_id;
+    liveness_session_ = claims.session_id;
     worker_.AddConnection(caller_.user, this);
+    if (deps_.liveness) deps_.liveness->Connected(liveness_session_, caller_.connection);
     if (deps_.presence) {
       interest_ready_ = false;
       auto self = shared_from_this();
@@ -735,6 +738,8 @@ void WsConnection::Teardown() {
   if (caller_.user != 0) {
     worker_.RemoveConnection(caller_.user, this);
     if (deps_.presence) deps_.presence->Disconnected(caller_.user);
+    // The session it was first authenticated as: a re-auth keeps the session.
+    if (deps_.liveness) deps_.liveness->Disconnected(liveness_session_, caller_.connection);
   }
   worker_.Detach(this);
   // Cancels the pending read and write; their handlers drop the last

@@ -32,6 +32,9 @@
 #include "natter/clock.h"
 #include "ops/metrics.h"
 
+namespace natter::push {
+class DeviceLiveness;
+}
 namespace natter::presence {
 class PresenceService;
 }
@@ -49,6 +52,7 @@ struct ConnectionDeps {
   const Clock& clock;                             // steady time for timeouts; wall time for token expiry
   RequestLimiter& limiter;                        // budgets across connections: per user, per address
   presence::PresenceService* presence = nullptr;  // told when a user's connections come and go
+  push::DeviceLiveness* liveness = nullptr;       // told when a session's connections come and go (push on)
 };
 
 class WsConnection final : public EventTarget, public std::enable_shared_from_this<WsConnection> {
@@ -172,7 +176,8 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   ws::MessageReader reader_;
   std::string leftover_;
   api::Caller caller_;
-  int64_t token_expires_at_ = 0;  // seconds
+  SessionId liveness_session_ = 0;  // the session first authenticated (push::DeviceLiveness)
+  int64_t token_expires_at_ = 0;    // seconds
   int64_t opened_ms_ = 0;
   int64_t last_heard_ms_ = 0;
   TokenBucket bucket_;

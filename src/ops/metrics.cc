@@ -14,15 +14,21 @@ void LatencyHistogram::Observe(int64_t us) {
 
 void LatencyHistogram::Render(std::string& out, const char* name, const char* help) const {
   out += fmt::format("# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  RenderSeries(out, name, "");
+}
+
+void LatencyHistogram::RenderSeries(std::string& out, const char* name, std::string_view labels) const {
+  std::string prefix = labels.empty() ? std::string() : std::string(labels) + ",";
+  std::string own = labels.empty() ? std::string() : "{" + std::string(labels) + "}";
   uint64_t cumulative = 0;
   for (size_t i = 0; i < kBoundsUs.size(); ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBoundsUs[i] / 1e6, cumulative);
+    out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, prefix, kBoundsUs[i] / 1e6, cumulative);
   }
   cumulative += buckets_.back().load(std::memory_order_relaxed);
-  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n", name, cumulative);
-  out += fmt::format("{}_sum {}\n{}_count {}\n", name, sum_us_.load(std::memory_order_relaxed) / 1e6, name,
-                     count_.load(std::memory_order_relaxed));
+  out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n", name, prefix, cumulative);
+  out += fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, own, sum_us_.load(std::memory_order_relaxed) / 1e6, name,
+                     own, count_.load(std::memory_order_relaxed));
 }
 
 std::string Metrics::Render() const {
@@ -50,6 +56,7 @@ std::string Metrics::Render() const {
         "# TYPE natter_broker_connected gauge\nnatter_broker_connected {}\n",
         broker_connected() ? 1 : 0);
   }
+  push.Render(out);
   return out;
 }
 

@@ -10,21 +10,10 @@
 #include <cstdint>
 #include <string>
 
+#include "ops/latency_histogram.h"
+#include "ops/push_metrics.h"
+
 namespace natter::ops {
-
-// A fixed-bucket histogram of durations in microseconds.
-class LatencyHistogram {
- public:
-  static constexpr std::array<int64_t, 12> kBoundsUs = {100,   250,   500,   1000,   2500,   5000,
-                                                        10000, 25000, 50000, 100000, 250000, 1000000};
-  void Observe(int64_t us);
-  void Render(std::string& out, const char* name, const char* help) const;
-
- private:
-  std::array<std::atomic<uint64_t>, kBoundsUs.size() + 1> buckets_{};
-  std::atomic<uint64_t> count_{0};
-  std::atomic<uint64_t> sum_us_{0};
-};
 
 struct Metrics {
   std::atomic<int64_t> connections{0};  // open WebSocket connections
@@ -39,6 +28,7 @@ struct Metrics {
   // Cluster: whether the link to the other nodes (NATS) is up, rendered as
   // natter_broker_connected; null on a single server. Set once at start-up.
   std::function<bool()> broker_connected;
+  PushMetrics push;
 
   std::string Render() const;
 };

@@ -106,6 +106,21 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "Update-log entries kept per user; older sync tokens must resync");
   Setting(app, f, "sync-page", l.sync_page, "Newest events per conversation in one catch-up");
   Setting(app, f, "edit-window-ms", l.edit_window_ms, "How long after sending a message may be edited");
+  auto& push = c.push;
+  Setting(app, f, "push-delay-ms", c.push_delay_ms,
+          "How long a message waits before its push (a device that connects meanwhile gets it live)");
+  Setting(app, f, "apns-key-file", push.apns.key_file, "APNs auth key (.p8); with the key and team ids enables APNs");
+  Setting(app, f, "apns-key-id", push.apns.key_id, "The APNs key's id (10 characters, from the developer account)");
+  Setting(app, f, "apns-team-id", push.apns.team_id, "The Apple developer team id");
+  Setting(app, f, "apns-topic", push.apns.topic, "The app's bundle id, for devices that register without a topic");
+  Setting(app, f, "apns-url", push.apns.url, "APNs production endpoint");
+  Setting(app, f, "apns-sandbox-url", push.apns.sandbox_url, "APNs endpoint for devices registered as sandbox");
+  Setting(app, f, "fcm-service-account", push.fcm.service_account_file,
+          "Firebase service account key (JSON); enables FCM");
+  Setting(app, f, "fcm-url", push.fcm.url, "FCM HTTP v1 endpoint");
+  Setting(app, f, "fcm-token-url", push.fcm.token_url, "OAuth 2.0 token endpoint (default: the key's token_uri)");
+  Setting(app, f, "push-ca-file", push.ca_file,
+          "CA certificates (PEM) trusted for the push providers instead of the system's");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "accounts/account_service.h"
 #include "chat/limits.h"
 #include "gateway/gateway_options.h"
+#include "push/push_providers.h"
 
 namespace natter::server {
 
@@ -33,6 +34,9 @@ struct Config {
   chat::ChatLimits limits;
   int max_login_failures = 10;
   int64_t presence_grace_ms = 5000;
+  // Push notifications: on when a provider's key is configured (docs/push.md).
+  push::ProvidersConfig push;
+  int64_t push_delay_ms = 3000;
 };
 
 // Parses flags, environment and the TOML file named by --config. Returns

@@ -17,6 +17,8 @@
 #include "gateway/tls_transport.h"
 #include "gateway/ws/frame.h"
 #include "presence/presence_service.h"
+#include "push/device_liveness.h"
+#include "push/push_worker.h"
 #include "store/store.h"
 
 namespace natter::server {
@@ -104,6 +106,9 @@ struct Server::Parts {
   std::unique_ptr<NodeSink> sink;
   std::unique_ptr<Broker> broker;
   std::unique_ptr<presence::PresenceService> presence;
+  std::unique_ptr<push::PushProviders> push_providers;  // null: push off
+  std::unique_ptr<push::DeviceLiveness> liveness;
+  std::unique_ptr<push::PushWorker> push_worker;
   std::unique_ptr<api::Dispatcher> dispatcher;
   std::unique_ptr<gateway::HttpDeps> http_deps;
   std::unique_ptr<gateway::Listener> listener;
@@ -182,12 +187,15 @@ uint16_t Server::Start() {
   p.presence = std::make_unique<presence::PresenceService>(*p.store, *p.broker, p.clock, p.workers.front()->context(),
                                                            config_.presence_grace_ms, config_.node_id);
   p.presence->ForgetStoredConnections();
-  p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
-      *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get()});
+  StartPush();
+  push::PushTiming timing{p.push_worker != nullptr, config_.push_delay_ms};
+  p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{*p.store, *p.broker, *p.accounts, *p.ids,
+                                                                       p.clock, config_.limits, p.metrics, *p.keys,
+                                                                       p.presence.get(), timing, p.liveness.get()});
   p.limiter = std::make_unique<gateway::RequestLimiter>(config_.gateway);
   p.http_deps = std::make_unique<gateway::HttpDeps>(
       gateway::HttpDeps{gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock,
-                                                *p.limiter, p.presence.get()},
+                                                *p.limiter, p.presence.get(), p.liveness.get()},
                         // Not ready while stopping or starting, or while the store cannot write.
                         [&p] { return p.ready.load() && p.store->WriteTrouble().empty(); }, nullptr});
   if (!config_.nats.empty() || !config_.postgres.empty()) {
@@ -219,6 +227,9 @@ void Server::Stop() {
   if (!p.listener) return;
   p.ready = false;
   p.listener->Stop();
+  // The push worker waits on the store: it stops first (a job under way is
+  // sent again once its lease ends).
+  if (p.push_worker) p.push_worker->Stop();
   // Commit what is queued; the acknowledgements are posted to the workers,
   // which are still running. Closing every connection on its worker comes
   // after them in each worker's queue, and a close frame goes out after the
@@ -255,6 +266,24 @@ void Server::Stop() {
   // Destroying a worker destroys the handlers still queued on it, and with them
   // the last references to connections; everything they use is still alive here.
   p.workers.clear();
+  p.liveness.reset();  // its store answers ran on the workers
+  p.push_worker.reset();
+  p.push_providers.reset();
+}
+
+void Server::StartPush() {
+  auto& p = *parts_;
+  const auto& push = config_.push;
+  if (push.apns.key_file.empty() && push.fcm.service_account_file.empty()) return;
+  auto providers = push::PushProviders::Open(push, p.clock);
+  if (!providers.ok()) throw std::runtime_error("push: " + providers.error().message);
+  p.push_providers = std::move(*providers);
+  p.liveness = std::make_unique<push::DeviceLiveness>(*p.store, p.clock, p.workers.front()->context(), config_.node_id);
+  p.push_worker =
+      std::make_unique<push::PushWorker>(*p.store, *p.push_providers, p.clock, p.metrics, push::PushWorkerOptions{});
+  p.push_worker->Start();
+  spdlog::info("push: on ({}{}), delay {} ms", push.apns.key_file.empty() ? "" : "APNs ",
+               push.fcm.service_account_file.empty() ? "" : "FCM", config_.push_delay_ms);
 }
 
 }  // namespace natter::server

@@ -25,6 +25,8 @@ class Server {
   void Stop();
 
  private:
+  // Opens the push providers and starts the push worker when one is configured.
+  void StartPush();
   struct Parts;
   Config config_;
   std::unique_ptr<Parts> parts_;

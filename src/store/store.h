@@ -27,6 +27,7 @@
 #include "natter/model.h"
 #include "natter/status.h"
 #include "store/commit_order.h"
+#include "store/push_records.h"
 
 namespace natter {
 
@@ -68,8 +69,24 @@ class AccountsTxn : public AccountsReader {
   virtual Status SetPresenceHidden(UserId id, bool hidden) = 0;
   // Marks `id` online at `node` (a bit of User::online_nodes), or not.
   virtual Status SetOnlineAt(UserId id, int node, bool online) = 0;
-  // Clears `node`'s bit of every user: a node starting holds no connection.
+  // Clears `node`'s bit of every user and push device: a node starting holds
+  // no connection.
   virtual Status ClearOnlineAt(int node) = 0;
+
+  // Push devices and settings. Put replaces the session's device and takes
+  // its token from any other session. Revoking a session deletes its device.
+  virtual Status PutPushDevice(const PushDevice& device) = 0;
+  virtual Status DeletePushDevice(SessionId session) = 0;
+  virtual Result<std::optional<PushDevice>> FindPushDevice(SessionId session) = 0;
+  // A token the provider says is dead; whether there was one.
+  virtual Result<bool> DeletePushToken(std::string_view platform, std::string_view token) = 0;
+  // The devices of `users`, with their live state and their user's settings.
+  virtual Result<std::vector<PushDevice>> ListPushDevices(const std::vector<UserId>& users) = 0;
+  // Marks `session` as holding a foreground connection at `node`, or not
+  // (then its last_live_at becomes `now_ms`).
+  virtual Status SetPushLive(SessionId session, int node, bool live, int64_t now_ms) = 0;
+  virtual Status SetPushPreview(UserId id, bool show) = 0;
+  virtual Result<bool> GetPushPreview(UserId id) = 0;
 
  protected:
   ~AccountsTxn() = default;
@@ -164,6 +181,31 @@ class ConversationTxn {
   virtual Result<bool> RemoveReaction(ConversationId c, Seq seq, UserId u) = 0;
   // Fills `reactions` of every message in `messages`.
   virtual Status LoadReactions(std::vector<Message>& messages) = 0;
+
+  // Push: mutes, the queue of pushes of this partition's conversations, and
+  // which conversations a user was last alerted of (to clear once read).
+  // `until` in ms; 0 unmutes, kMutedForever never ends.
+  virtual Status SetMute(ConversationId c, UserId u, int64_t until) = 0;
+  // A message job extends the conversation's queued one (keeping its due
+  // time) or is added; a clear job replaces the user's queued one.
+  virtual Status QueuePush(const PushJob& job) = 0;
+  // Up to `limit` jobs due at `now` and not claimed by another worker, now
+  // claimed until `lease_until` (a worker that dies loses them then).
+  virtual Result<std::vector<PushJob>> ClaimPushJobs(int64_t now, int64_t lease_until, int limit) = 0;
+  // The job was sent: deletes it, or, when messages came after its
+  // last_seq meanwhile, keeps those as a job due at `next_due`.
+  virtual Status FinishPushJob(const PushJob& job, int64_t next_due) = 0;
+  // Releases a claimed job to run again at `due_at`, one more attempt counted.
+  virtual Status RetryPushJob(int64_t id, int64_t due_at) = 0;
+  // Members of `c` whose read mark is below `seq`, with what they were shown.
+  virtual Result<std::vector<PushRecipient>> ListPushRecipients(ConversationId c, Seq seq) = 0;
+  // Others' live messages `u` has not read, in this partition's conversations.
+  virtual Result<int64_t> CountUnread(UserId u) = 0;
+  virtual Status MarkPushShown(ConversationId c, UserId u, Seq seq) = 0;
+  // Forgets that `u` was alerted of `c` up to a seq at or below `read_seq`;
+  // whether there was such an alert (its devices should clear it).
+  virtual Result<bool> TakePushShown(ConversationId c, UserId u, Seq read_seq) = 0;
+  virtual Result<PushQueueStats> GetPushQueueStats() = 0;
 
  protected:
   ~ConversationTxn() = default;

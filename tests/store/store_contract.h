@@ -20,6 +20,7 @@
 #include "chat/send_message.h"
 #include "fakes/temp_db.h"
 #include "store/store.h"
+#include "store/store_waits.h"
 
 namespace natter::testing {
 
@@ -53,40 +54,6 @@ inline void ResetPostgres(const std::string& url) {
   EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(conn);
   PQclear(r);
   PQfinish(conn);
-}
-
-// Starts a store call with a `done(Result<T>)` and waits (at most 30 s) for it.
-template <class T, class Start>
-Result<T> Await(Start start) {
-  auto promise = std::make_shared<std::promise<Result<T>>>();
-  auto future = promise->get_future();
-  start([promise](Result<T> r) { promise->set_value(std::move(r)); });
-  if (future.wait_for(std::chrono::seconds(30)) != std::future_status::ready) return Internal("timed out");
-  return future.get();
-}
-
-// Runs `fn` as one write (on `key.partition`) and waits for its durable result.
-template <class T, class Fn>
-Result<T> WriteSync(Store& store, WriteKey key, Fn fn) {
-  return Await<T>([&](auto done) {
-    store.WriteResult<T>(key, InlineExecutor(), std::move(fn), [done](Result<T> r, CommitTurn) { done(std::move(r)); });
-  });
-}
-
-// The same on the accounts partition.
-template <class T, class Fn>
-Result<T> WriteAccountsSync(Store& store, Fn fn) {
-  return Await<T>([&](auto done) { store.WriteAccountsResult<T>(InlineExecutor(), std::move(fn), done); });
-}
-
-template <class T, class Fn>
-Result<T> ReadSync(Store& store, int partition, Fn fn) {
-  return Await<T>([&](auto done) { store.ReadResult<T>(partition, InlineExecutor(), std::move(fn), done); });
-}
-
-template <class T, class Fn>
-Result<T> ReadAccountsSync(Store& store, Fn fn) {
-  return Await<T>([&](auto done) { store.ReadAccountsResult<T>(InlineExecutor(), std::move(fn), done); });
 }
 
 class StoreContractTest : public ::testing::TestWithParam<std::string> {

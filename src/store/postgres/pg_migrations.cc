@@ -98,6 +98,43 @@ CREATE TABLE user_updates (
 ALTER TABLE users ADD COLUMN online_nodes BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX users_online ON users (id) WHERE online_nodes <> 0;
 )sql",
+    // 3: push notifications: device tokens, settings, mutes, the push queue.
+    R"sql(
+ALTER TABLE users ADD COLUMN push_preview BOOLEAN NOT NULL DEFAULT true;
+ALTER TABLE members ADD COLUMN muted_until BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE push_devices (
+  session_id BIGINT PRIMARY KEY,
+  user_id BIGINT NOT NULL,
+  platform TEXT NOT NULL,
+  token TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  locale TEXT NOT NULL,
+  updated_at BIGINT NOT NULL,
+  live_nodes BIGINT NOT NULL DEFAULT 0,
+  last_live_at BIGINT NOT NULL DEFAULT 0,
+  UNIQUE (platform, token)
+);
+CREATE INDEX push_devices_by_user ON push_devices (user_id);
+CREATE TABLE push_queue (
+  id BIGSERIAL PRIMARY KEY,
+  conversation_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  first_seq BIGINT NOT NULL,
+  last_seq BIGINT NOT NULL,
+  due_at BIGINT NOT NULL,
+  claimed_until BIGINT NOT NULL DEFAULT 0,
+  attempts INT NOT NULL DEFAULT 0,
+  UNIQUE (conversation_id, user_id)
+);
+CREATE INDEX push_queue_due ON push_queue (due_at);
+CREATE TABLE push_shown (
+  conversation_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  seq BIGINT NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+);
+)sql",
 };
 
 }  // namespace

@@ -63,7 +63,7 @@ Result<std::optional<Session>> PgTxn::FindSession(SessionId id) {
 
 Status PgTxn::RevokeSession(SessionId id) {
   NATTER_TRY(auto r, accounts_.Query("UPDATE sessions SET revoked = true WHERE id = $1", {id}));
-  return OkStatus();
+  return DeletePushDevice(id);
 }
 
 Status PgTxn::InsertRefreshToken(const RefreshTokenRecord& t) {
@@ -105,6 +105,9 @@ Status PgTxn::SetOnlineAt(UserId id, int node, bool online) {
 Status PgTxn::ClearOnlineAt(int node) {
   NATTER_TRY(auto r, accounts_.Query("UPDATE users SET online_nodes = online_nodes & ~(1::bigint << $1) "
                                      "WHERE online_nodes & (1::bigint << $1) <> 0",
+                                     {node}));
+  NATTER_TRY(auto d, accounts_.Query("UPDATE push_devices SET live_nodes = live_nodes & ~(1::bigint << $1) "
+                                     "WHERE live_nodes & (1::bigint << $1) <> 0",
                                      {node}));
   return OkStatus();
 }
@@ -316,7 +319,7 @@ Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int 
           "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
           "c.last_seq, c.last_activity, c.large, m.role, m.read_seq, m.delivered_seq, "
           "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
-          "   AND x.kind = 'message' AND NOT x.deleted AND x.sender_id != m.user_id), "
+          "   AND x.kind = 'message' AND NOT x.deleted AND x.sender_id != m.user_id), m.muted_until, "
           "l.conversation_id, l.seq, l.sender_id, coalesce(l.client_msg_id, ''), l.body, l.reply_to, l.created_at, "
           "l.kind, l.target_seq, l.target_user, l.edited_at, l.deleted "
           "FROM members m JOIN conversations c ON c.id = m.conversation_id "
@@ -334,7 +337,8 @@ Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int 
     summary.my_read_seq = r.Int(i, 10);
     summary.my_delivered_seq = r.Int(i, 11);
     summary.unread = r.Int(i, 12);
-    if (!r.IsNull(i, 13)) summary.last_message = ReadMessage(r.At(i), 13);
+    summary.my_muted_until = r.Int(i, 13);
+    if (!r.IsNull(i, 14)) summary.last_message = ReadMessage(r.At(i), 14);
     out.push_back(std::move(summary));
   }
   return out;

@@ -94,6 +94,43 @@ CREATE TABLE user_updates (
 ALTER TABLE users ADD COLUMN online_nodes INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX users_online ON users(id) WHERE online_nodes != 0;
 )sql",
+    // 3: push notifications: device tokens, settings, mutes, the push queue.
+    R"sql(
+ALTER TABLE users ADD COLUMN push_preview INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE members ADD COLUMN muted_until INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE push_devices (
+  session_id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  platform TEXT NOT NULL,
+  token TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  environment TEXT NOT NULL,
+  locale TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  live_nodes INTEGER NOT NULL DEFAULT 0,
+  last_live_at INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (platform, token)
+);
+CREATE INDEX push_devices_by_user ON push_devices(user_id);
+CREATE TABLE push_queue (
+  id INTEGER PRIMARY KEY,
+  conversation_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,          -- 0: the conversation's messages; else a clear for this user
+  first_seq INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  claimed_until INTEGER NOT NULL DEFAULT 0,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (conversation_id, user_id)
+);
+CREATE INDEX push_queue_due ON push_queue(due_at);
+CREATE TABLE push_shown (
+  conversation_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 int UserVersion(Database& db) {

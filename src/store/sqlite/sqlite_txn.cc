@@ -72,7 +72,8 @@ Result<std::optional<Session>> SqliteTxn::FindSession(SessionId id) {
 Status SqliteTxn::RevokeSession(SessionId id) {
   auto s = db_.Prepare("UPDATE sessions SET revoked = 1 WHERE id = ?");
   s.Bind(1, id);
-  return s.Run();
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return DeletePushDevice(id);
 }
 
 Status SqliteTxn::InsertRefreshToken(const RefreshTokenRecord& token) {
@@ -206,7 +207,7 @@ Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, 
       "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
       "c.last_seq, c.last_activity, c.large, m.role, m.read_seq, m.delivered_seq, "
       "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
-      "   AND x.kind = 'message' AND x.deleted = 0 AND x.sender_id != m.user_id) "
+      "   AND x.kind = 'message' AND x.deleted = 0 AND x.sender_id != m.user_id), m.muted_until "
       "FROM members m JOIN conversations c ON c.id = m.conversation_id "
       "WHERE m.user_id = ? AND (c.last_activity, c.id) < (?, ?) "
       "ORDER BY c.last_activity DESC, c.id DESC LIMIT ?");
@@ -221,6 +222,7 @@ Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, 
     summary.my_read_seq = s.Int(10);
     summary.my_delivered_seq = s.Int(11);
     summary.unread = s.Int(12);
+    summary.my_muted_until = s.Int(13);
     out.push_back(std::move(summary));
   }
   // The newest message, not the newest event: a reaction is not a preview.
@@ -308,7 +310,11 @@ Status SqliteTxn::SetOnlineAt(UserId id, int node, bool online) {
 Status SqliteTxn::ClearOnlineAt(int node) {
   auto s = db_.Prepare("UPDATE users SET online_nodes = online_nodes & ~(1 << ?1) WHERE online_nodes & (1 << ?1) != 0");
   s.Bind(1, int64_t{node});
-  return s.Run();
+  NATTER_RETURN_IF_ERROR(s.Run());
+  auto devices =
+      db_.Prepare("UPDATE push_devices SET live_nodes = live_nodes & ~(1 << ?1) WHERE live_nodes & (1 << ?1) != 0");
+  devices.Bind(1, int64_t{node});
+  return devices.Run();
 }
 
 Result<std::vector<UserId>> SqliteTxn::ListContacts(UserId id, int limit) {

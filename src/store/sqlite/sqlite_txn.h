@@ -28,6 +28,14 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Status SetPresenceHidden(UserId id, bool hidden) override;
   Status SetOnlineAt(UserId id, int node, bool online) override;
   Status ClearOnlineAt(int node) override;
+  Status PutPushDevice(const PushDevice& device) override;
+  Status DeletePushDevice(SessionId session) override;
+  Result<std::optional<PushDevice>> FindPushDevice(SessionId session) override;
+  Result<bool> DeletePushToken(std::string_view platform, std::string_view token) override;
+  Result<std::vector<PushDevice>> ListPushDevices(const std::vector<UserId>& users) override;
+  Status SetPushLive(SessionId session, int node, bool live, int64_t now_ms) override;
+  Status SetPushPreview(UserId id, bool show) override;
+  Result<bool> GetPushPreview(UserId id) override;
 
   // Conversations (ConversationTxn).
   AccountsReader& accounts() override { return *this; }
@@ -68,6 +76,18 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<bool> SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) override;
   Result<bool> RemoveReaction(ConversationId c, Seq seq, UserId u) override;
   Status LoadReactions(std::vector<Message>& messages) override;
+
+  // Push (sqlite_push_txn.cc / pg_push_txn.cc).
+  Status SetMute(ConversationId c, UserId u, int64_t until) override;
+  Status QueuePush(const PushJob& job) override;
+  Result<std::vector<PushJob>> ClaimPushJobs(int64_t now, int64_t lease_until, int limit) override;
+  Status FinishPushJob(const PushJob& job, int64_t next_due) override;
+  Status RetryPushJob(int64_t id, int64_t due_at) override;
+  Result<std::vector<PushRecipient>> ListPushRecipients(ConversationId c, Seq seq) override;
+  Result<int64_t> CountUnread(UserId u) override;
+  Status MarkPushShown(ConversationId c, UserId u, Seq seq) override;
+  Result<bool> TakePushShown(ConversationId c, UserId u, Seq read_seq) override;
+  Result<PushQueueStats> GetPushQueueStats() override;
 
  private:
   Database& db_;

@@ -1,0 +1,32 @@
+// A fixed-bucket histogram of durations, rendered in seconds in the
+// Prometheus text format.
+//
+// Thread-safety: lock-free; Observe and Render may run on any thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace natter::ops {
+
+// A fixed-bucket histogram of durations in microseconds.
+class LatencyHistogram {
+ public:
+  static constexpr std::array<int64_t, 12> kBoundsUs = {100,   250,   500,   1000,   2500,   5000,
+                                                        10000, 25000, 50000, 100000, 250000, 1000000};
+  void Observe(int64_t us);
+  void Render(std::string& out, const char* name, const char* help) const;
+  // The series alone, each with `labels` (`provider="apns"`) before `le`: for
+  // one histogram family with several label sets, after its HELP and TYPE.
+  void RenderSeries(std::string& out, const char* name, std::string_view labels) const;
+
+ private:
+  std::array<std::atomic<uint64_t>, kBoundsUs.size() + 1> buckets_{};
+  std::atomic<uint64_t> count_{0};
+  std::atomic<uint64_t> sum_us_{0};
+};
+
+}  // namespace natter::ops

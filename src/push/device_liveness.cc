@@ -1,0 +1,83 @@
+#include "push/device_liveness.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace natter::push {
+
+DeviceLiveness::DeviceLiveness(Store& store, const Clock& clock, boost::asio::io_context& answers, int node_id)
+    : store_(store), clock_(clock), executor_(answers), node_id_(node_id) {}
+
+bool DeviceLiveness::LiveLocked(const State& s) const {
+  return std::any_of(s.connections.begin(), s.connections.end(), [](const auto& c) { return c.second; });
+}
+
+void DeviceLiveness::Connected(SessionId session, uint64_t connection) {
+  MutexLock lock(mu_);
+  sessions_[session].connections[connection] = true;
+  SyncLocked(session);
+}
+
+void DeviceLiveness::Disconnected(SessionId session, uint64_t connection) {
+  MutexLock lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  it->second.connections.erase(connection);
+  SyncLocked(session);
+}
+
+bool DeviceLiveness::SetForeground(SessionId session, uint64_t connection, bool foreground) {
+  MutexLock lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return false;
+  auto c = it->second.connections.find(connection);
+  if (c == it->second.connections.end()) return false;
+  c->second = foreground;
+  SyncLocked(session);
+  return true;
+}
+
+void DeviceLiveness::DeviceStored(SessionId session) {
+  MutexLock lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  // A new device row holds no live bit yet; a write under way may have
+  // landed before the row did.
+  it->second.stored_live = false;
+  it->second.row_replaced = it->second.writing;
+  SyncLocked(session);
+}
+
+void DeviceLiveness::SyncLocked(SessionId session) {
+  auto it = sessions_.find(session);
+  State& s = it->second;
+  if (s.writing) return;  // Written() looks again
+  bool live = LiveLocked(s);
+  if (live == s.stored_live) {
+    if (s.connections.empty()) sessions_.erase(it);
+    return;
+  }
+  s.writing = true;
+  int64_t now = clock_.NowMs();
+  store_.WriteAccounts(
+      executor_,
+      [session, node = node_id_, live, now](AccountsTxn& txn) { return txn.SetPushLive(session, node, live, now); },
+      [this, session, live](Status st) {
+        if (!st.ok()) spdlog::warn("push: storing whether session {} is live: {}", session, st.error().message);
+        Written(session, live, st.ok());
+      });
+}
+
+void DeviceLiveness::Written(SessionId session, bool live, bool ok) {
+  MutexLock lock(mu_);
+  auto it = sessions_.find(session);
+  if (it == sessions_.end()) return;
+  it->second.writing = false;
+  if (!ok) return;  // tried again at the session's next change
+  it->second.stored_live = it->second.row_replaced ? false : live;
+  it->second.row_replaced = false;
+  SyncLocked(session);
+}
+
+}  // namespace natter::push

@@ -1,0 +1,200 @@
+// PgTxn's push devices, settings, mutes and push queue. Devices and settings
+// live with the accounts (the first instance); mutes, the queue and who was
+// alerted live with each conversation.
+#include "store/postgres/pg_txn.h"
+
+namespace natter::pg {
+namespace {
+
+#define PUSH_DEVICE_COLUMNS                                                                                      \
+  "d.session_id, d.user_id, d.platform, d.token, d.topic, d.environment, d.locale, d.updated_at, d.live_nodes, " \
+  "d.last_live_at, u.push_preview"
+
+PushDevice ReadPushDevice(const Row& r) {
+  PushDevice d;
+  d.session_id = r.Int(0);
+  d.user_id = r.Int(1);
+  d.platform = r.Text(2);
+  d.token = r.Text(3);
+  d.topic = r.Text(4);
+  d.environment = r.Text(5);
+  d.locale = r.Text(6);
+  d.updated_at = r.Int(7);
+  d.live_nodes = r.Int(8);
+  d.last_live_at = r.Int(9);
+  d.show_preview = r.Bool(10);
+  return d;
+}
+
+#define PUSH_JOB_COLUMNS "id, conversation_id, user_id, first_seq, last_seq, due_at, attempts"
+
+PushJob ReadPushJob(const Row& r) {
+  return PushJob{r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5), static_cast<int>(r.Int(6))};
+}
+
+}  // namespace
+
+Status PgTxn::PutPushDevice(const PushDevice& d) {
+  // One token, one device: the token leaves whichever session held it.
+  NATTER_TRY(auto moved, accounts_.Query("DELETE FROM push_devices WHERE platform = $1 AND token = $2 "
+                                         "AND session_id <> $3",
+                                         {d.platform, d.token, d.session_id}));
+  NATTER_TRY(
+      auto r,
+      accounts_.Query("INSERT INTO push_devices(session_id, user_id, platform, token, topic, environment, "
+                      "locale, updated_at) VALUES($1,$2,$3,$4,$5,$6,$7,$8) ON CONFLICT (session_id) DO UPDATE "
+                      "SET platform = excluded.platform, token = excluded.token, topic = excluded.topic, "
+                      "environment = excluded.environment, locale = excluded.locale, "
+                      "updated_at = excluded.updated_at",
+                      {d.session_id, d.user_id, d.platform, d.token, d.topic, d.environment, d.locale, d.updated_at}));
+  return OkStatus();
+}
+
+Status PgTxn::DeletePushDevice(SessionId session) {
+  NATTER_TRY(auto r, accounts_.Query("DELETE FROM push_devices WHERE session_id = $1", {session}));
+  return OkStatus();
+}
+
+Result<std::optional<PushDevice>> PgTxn::FindPushDevice(SessionId session) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT " PUSH_DEVICE_COLUMNS " FROM push_devices d JOIN users u "
+                                     "ON u.id = d.user_id WHERE d.session_id = $1",
+                                     {session}));
+  if (r.empty()) return std::optional<PushDevice>();
+  return std::optional<PushDevice>(ReadPushDevice(r.At(0)));
+}
+
+Result<bool> PgTxn::DeletePushToken(std::string_view platform, std::string_view token) {
+  NATTER_TRY(auto r, accounts_.Query("DELETE FROM push_devices WHERE platform = $1 AND token = $2", {platform, token}));
+  return r.affected() > 0;
+}
+
+Result<std::vector<PushDevice>> PgTxn::ListPushDevices(const std::vector<UserId>& users) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT " PUSH_DEVICE_COLUMNS " FROM push_devices d JOIN users u "
+                                     "ON u.id = d.user_id WHERE d.user_id = ANY($1::bigint[]) "
+                                     "ORDER BY d.user_id, d.session_id",
+                                     {IdArray(users)}));
+  std::vector<PushDevice> out;
+  out.reserve(r.size());
+  for (int i = 0; i < r.size(); ++i) out.push_back(ReadPushDevice(r.At(i)));
+  return out;
+}
+
+Status PgTxn::SetPushLive(SessionId session, int node, bool live, int64_t now_ms) {
+  if (live) {
+    NATTER_TRY(auto r, accounts_.Query("UPDATE push_devices SET live_nodes = live_nodes | (1::bigint << $1) "
+                                       "WHERE session_id = $2",
+                                       {node, session}));
+    return OkStatus();
+  }
+  NATTER_TRY(auto r, accounts_.Query("UPDATE push_devices SET live_nodes = live_nodes & ~(1::bigint << $1), "
+                                     "last_live_at = $3 WHERE session_id = $2",
+                                     {node, session, now_ms}));
+  return OkStatus();
+}
+
+Status PgTxn::SetPushPreview(UserId id, bool show) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE users SET push_preview = $1 WHERE id = $2", {show, id}));
+  return OkStatus();
+}
+
+Result<bool> PgTxn::GetPushPreview(UserId id) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT push_preview FROM users WHERE id = $1", {id}));
+  return r.empty() || r.Bool(0, 0);
+}
+
+Status PgTxn::SetMute(ConversationId c, UserId u, int64_t until) {
+  NATTER_TRY(auto r, db_.Query("UPDATE members SET muted_until = $1 WHERE conversation_id = $2 AND user_id = $3",
+                               {until, c, u}));
+  return OkStatus();
+}
+
+Status PgTxn::QueuePush(const PushJob& job) {
+  if (job.user_id == 0) {
+    NATTER_TRY(auto r, db_.Query("INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
+                                 "VALUES($1,0,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
+                                 "SET last_seq = greatest(push_queue.last_seq, excluded.last_seq)",
+                                 {job.conversation_id, job.first_seq, job.last_seq, job.due_at}));
+    return OkStatus();
+  }
+  NATTER_TRY(auto r, db_.Query("INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
+                               "VALUES($1,$5,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
+                               "SET first_seq = excluded.first_seq, "
+                               "last_seq = greatest(push_queue.last_seq, excluded.last_seq), "
+                               "due_at = excluded.due_at, attempts = 0",
+                               {job.conversation_id, job.first_seq, job.last_seq, job.due_at, job.user_id}));
+  return OkStatus();
+}
+
+Result<std::vector<PushJob>> PgTxn::ClaimPushJobs(int64_t now, int64_t lease_until, int limit) {
+  // SKIP LOCKED: two nodes claiming at once take different jobs; a job one
+  // has claimed is past its lease check for the other once committed.
+  NATTER_TRY(auto r, db_.Query("UPDATE push_queue SET claimed_until = $1 WHERE id IN (SELECT id FROM push_queue "
+                               "WHERE due_at <= $2 AND claimed_until <= $2 ORDER BY due_at LIMIT $3 "
+                               "FOR UPDATE SKIP LOCKED) RETURNING " PUSH_JOB_COLUMNS,
+                               {lease_until, now, limit}));
+  std::vector<PushJob> out;
+  out.reserve(r.size());
+  for (int i = 0; i < r.size(); ++i) out.push_back(ReadPushJob(r.At(i)));
+  return out;
+}
+
+Status PgTxn::FinishPushJob(const PushJob& job, int64_t next_due) {
+  NATTER_TRY(auto done, db_.Query("DELETE FROM push_queue WHERE id = $1 AND last_seq <= $2", {job.id, job.last_seq}));
+  if (done.affected() > 0) return OkStatus();
+  NATTER_TRY(auto rest, db_.Query("UPDATE push_queue SET first_seq = $1, due_at = $2, claimed_until = 0, attempts = 0 "
+                                  "WHERE id = $3",
+                                  {job.last_seq + 1, next_due, job.id}));
+  return OkStatus();
+}
+
+Status PgTxn::RetryPushJob(int64_t id, int64_t due_at) {
+  NATTER_TRY(auto r, db_.Query("UPDATE push_queue SET due_at = $1, claimed_until = 0, attempts = attempts + 1 "
+                               "WHERE id = $2",
+                               {due_at, id}));
+  return OkStatus();
+}
+
+Result<std::vector<PushRecipient>> PgTxn::ListPushRecipients(ConversationId c, Seq seq) {
+  NATTER_TRY(auto r, db_.Query("SELECT m.user_id, m.read_seq, m.muted_until, coalesce(s.seq, 0) FROM members m "
+                               "LEFT JOIN push_shown s ON s.conversation_id = m.conversation_id "
+                               "AND s.user_id = m.user_id WHERE m.conversation_id = $1 AND m.read_seq < $2 "
+                               "ORDER BY m.user_id",
+                               {c, seq}));
+  std::vector<PushRecipient> out;
+  out.reserve(r.size());
+  for (int i = 0; i < r.size(); ++i) {
+    out.push_back(PushRecipient{r.Int(i, 0), r.Int(i, 1), r.Int(i, 2), r.Int(i, 3)});
+  }
+  return out;
+}
+
+Result<int64_t> PgTxn::CountUnread(UserId u) {
+  // The unread of conversations.list, summed.
+  NATTER_TRY(auto r, db_.Query("SELECT coalesce(sum((SELECT count(*) FROM messages x "
+                               "WHERE x.conversation_id = m.conversation_id AND x.seq > m.read_seq "
+                               "AND x.kind = 'message' AND NOT x.deleted AND x.sender_id <> m.user_id)), 0) "
+                               "FROM members m WHERE m.user_id = $1",
+                               {u}));
+  return r.Int(0, 0);
+}
+
+Status PgTxn::MarkPushShown(ConversationId c, UserId u, Seq seq) {
+  NATTER_TRY(auto r, db_.Query("INSERT INTO push_shown(conversation_id, user_id, seq) VALUES($1,$2,$3) "
+                               "ON CONFLICT (conversation_id, user_id) DO UPDATE "
+                               "SET seq = greatest(push_shown.seq, excluded.seq)",
+                               {c, u, seq}));
+  return OkStatus();
+}
+
+Result<bool> PgTxn::TakePushShown(ConversationId c, UserId u, Seq read_seq) {
+  NATTER_TRY(auto r, db_.Query("DELETE FROM push_shown WHERE conversation_id = $1 AND user_id = $2 AND seq <= $3",
+                               {c, u, read_seq}));
+  return r.affected() > 0;
+}
+
+Result<PushQueueStats> PgTxn::GetPushQueueStats() {
+  NATTER_TRY(auto r, db_.Query("SELECT count(*), coalesce(min(due_at), 0) FROM push_queue"));
+  return PushQueueStats{r.Int(0, 0), r.Int(0, 1)};
+}
+
+}  // namespace natter::pg

@@ -1,0 +1,222 @@
+// SqliteTxn's push devices, settings, mutes and push queue.
+#include <string>
+
+#include "store/sqlite/sqlite_txn.h"
+
+namespace natter::sqlite {
+namespace {
+
+#define PUSH_DEVICE_COLUMNS                                                                                      \
+  "d.session_id, d.user_id, d.platform, d.token, d.topic, d.environment, d.locale, d.updated_at, d.live_nodes, " \
+  "d.last_live_at, u.push_preview"
+
+PushDevice ReadPushDevice(const Statement& s) {
+  PushDevice d;
+  d.session_id = s.Int(0);
+  d.user_id = s.Int(1);
+  d.platform = s.Text(2);
+  d.token = s.Text(3);
+  d.topic = s.Text(4);
+  d.environment = s.Text(5);
+  d.locale = s.Text(6);
+  d.updated_at = s.Int(7);
+  d.live_nodes = s.Int(8);
+  d.last_live_at = s.Int(9);
+  d.show_preview = s.Bool(10);
+  return d;
+}
+
+#define PUSH_JOB_COLUMNS "id, conversation_id, user_id, first_seq, last_seq, due_at, attempts"
+
+PushJob ReadPushJob(const Statement& s) {
+  return PushJob{s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5), static_cast<int>(s.Int(6))};
+}
+
+// `ids` as a JSON array, for `IN (SELECT value FROM json_each(?))`.
+std::string JsonIds(const std::vector<int64_t>& ids) {
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+Status SqliteTxn::PutPushDevice(const PushDevice& d) {
+  // One token, one device: the token leaves whichever session held it.
+  auto moved = db_.Prepare("DELETE FROM push_devices WHERE platform = ? AND token = ? AND session_id != ?");
+  moved.Bind(1, d.platform).Bind(2, d.token).Bind(3, d.session_id);
+  NATTER_RETURN_IF_ERROR(moved.Run());
+  auto s = db_.Prepare(
+      "INSERT INTO push_devices(session_id, user_id, platform, token, topic, environment, locale, updated_at) "
+      "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(session_id) DO UPDATE SET platform = excluded.platform, "
+      "token = excluded.token, topic = excluded.topic, environment = excluded.environment, "
+      "locale = excluded.locale, updated_at = excluded.updated_at");
+  s.Bind(1, d.session_id)
+      .Bind(2, d.user_id)
+      .Bind(3, d.platform)
+      .Bind(4, d.token)
+      .Bind(5, d.topic)
+      .Bind(6, d.environment)
+      .Bind(7, d.locale)
+      .Bind(8, d.updated_at);
+  return s.Run();
+}
+
+Status SqliteTxn::DeletePushDevice(SessionId session) {
+  auto s = db_.Prepare("DELETE FROM push_devices WHERE session_id = ?");
+  s.Bind(1, session);
+  return s.Run();
+}
+
+Result<std::optional<PushDevice>> SqliteTxn::FindPushDevice(SessionId session) {
+  auto s = db_.Prepare("SELECT " PUSH_DEVICE_COLUMNS
+                       " FROM push_devices d JOIN users u ON u.id = d.user_id WHERE d.session_id = ?");
+  s.Bind(1, session);
+  NATTER_TRY(bool row, s.Step());
+  if (!row) return std::optional<PushDevice>();
+  return std::optional<PushDevice>(ReadPushDevice(s));
+}
+
+Result<bool> SqliteTxn::DeletePushToken(std::string_view platform, std::string_view token) {
+  auto s = db_.Prepare("DELETE FROM push_devices WHERE platform = ? AND token = ?");
+  s.Bind(1, platform).Bind(2, token);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
+}
+
+Result<std::vector<PushDevice>> SqliteTxn::ListPushDevices(const std::vector<UserId>& users) {
+  auto s = db_.Prepare("SELECT " PUSH_DEVICE_COLUMNS
+                       " FROM push_devices d JOIN users u ON u.id = d.user_id "
+                       "WHERE d.user_id IN (SELECT value FROM json_each(?)) ORDER BY d.user_id, d.session_id");
+  s.Bind(1, JsonIds(users));
+  std::vector<PushDevice> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(ReadPushDevice(s));
+  }
+}
+
+Status SqliteTxn::SetPushLive(SessionId session, int node, bool live, int64_t now_ms) {
+  auto s = db_.Prepare(live ? "UPDATE push_devices SET live_nodes = live_nodes | (1 << ?1) WHERE session_id = ?2"
+                            : "UPDATE push_devices SET live_nodes = live_nodes & ~(1 << ?1), last_live_at = ?3 "
+                              "WHERE session_id = ?2");
+  s.Bind(1, int64_t{node}).Bind(2, session);
+  if (!live) s.Bind(3, now_ms);
+  return s.Run();
+}
+
+Status SqliteTxn::SetPushPreview(UserId id, bool show) {
+  auto s = db_.Prepare("UPDATE users SET push_preview = ? WHERE id = ?");
+  s.Bind(1, int64_t{show}).Bind(2, id);
+  return s.Run();
+}
+
+Result<bool> SqliteTxn::GetPushPreview(UserId id) {
+  auto s = db_.Prepare("SELECT push_preview FROM users WHERE id = ?");
+  s.Bind(1, id);
+  NATTER_TRY(bool row, s.Step());
+  return !row || s.Bool(0);
+}
+
+Status SqliteTxn::SetMute(ConversationId c, UserId u, int64_t until) {
+  auto s = db_.Prepare("UPDATE members SET muted_until = ? WHERE conversation_id = ? AND user_id = ?");
+  s.Bind(1, until).Bind(2, c).Bind(3, u);
+  return s.Run();
+}
+
+Status SqliteTxn::QueuePush(const PushJob& job) {
+  auto s = db_.Prepare(
+      job.user_id == 0
+          ? "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) VALUES(?1,0,?2,?3,?4) "
+            "ON CONFLICT(conversation_id, user_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)"
+          : "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) VALUES(?1,?5,?2,?3,?4) "
+            "ON CONFLICT(conversation_id, user_id) DO UPDATE SET first_seq = excluded.first_seq, "
+            "last_seq = max(last_seq, excluded.last_seq), due_at = excluded.due_at, attempts = 0");
+  s.Bind(1, job.conversation_id).Bind(2, job.first_seq).Bind(3, job.last_seq).Bind(4, job.due_at);
+  if (job.user_id != 0) s.Bind(5, job.user_id);
+  return s.Run();
+}
+
+Result<std::vector<PushJob>> SqliteTxn::ClaimPushJobs(int64_t now, int64_t lease_until, int limit) {
+  auto s = db_.Prepare(
+      "UPDATE push_queue SET claimed_until = ?1 WHERE id IN (SELECT id FROM push_queue "
+      "WHERE due_at <= ?2 AND claimed_until <= ?2 ORDER BY due_at LIMIT ?3) "
+      "RETURNING " PUSH_JOB_COLUMNS);
+  s.Bind(1, lease_until).Bind(2, now).Bind(3, int64_t{limit});
+  std::vector<PushJob> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(ReadPushJob(s));
+  }
+}
+
+Status SqliteTxn::FinishPushJob(const PushJob& job, int64_t next_due) {
+  auto done = db_.Prepare("DELETE FROM push_queue WHERE id = ? AND last_seq <= ?");
+  done.Bind(1, job.id).Bind(2, job.last_seq);
+  NATTER_RETURN_IF_ERROR(done.Run());
+  if (db_.changes() > 0) return OkStatus();
+  auto rest =
+      db_.Prepare("UPDATE push_queue SET first_seq = ?, due_at = ?, claimed_until = 0, attempts = 0 WHERE id = ?");
+  rest.Bind(1, job.last_seq + 1).Bind(2, next_due).Bind(3, job.id);
+  return rest.Run();
+}
+
+Status SqliteTxn::RetryPushJob(int64_t id, int64_t due_at) {
+  auto s = db_.Prepare("UPDATE push_queue SET due_at = ?, claimed_until = 0, attempts = attempts + 1 WHERE id = ?");
+  s.Bind(1, due_at).Bind(2, id);
+  return s.Run();
+}
+
+Result<std::vector<PushRecipient>> SqliteTxn::ListPushRecipients(ConversationId c, Seq seq) {
+  auto s = db_.Prepare(
+      "SELECT m.user_id, m.read_seq, m.muted_until, coalesce(s.seq, 0) FROM members m LEFT JOIN push_shown s "
+      "ON s.conversation_id = m.conversation_id AND s.user_id = m.user_id "
+      "WHERE m.conversation_id = ? AND m.read_seq < ? ORDER BY m.user_id");
+  s.Bind(1, c).Bind(2, seq);
+  std::vector<PushRecipient> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(PushRecipient{s.Int(0), s.Int(1), s.Int(2), s.Int(3)});
+  }
+}
+
+Result<int64_t> SqliteTxn::CountUnread(UserId u) {
+  // The unread of conversations.list, summed.
+  auto s = db_.Prepare(
+      "SELECT coalesce(sum((SELECT count(*) FROM messages x WHERE x.conversation_id = m.conversation_id "
+      "AND x.seq > m.read_seq AND x.kind = 'message' AND x.deleted = 0 AND x.sender_id != m.user_id)), 0) "
+      "FROM members m WHERE m.user_id = ?");
+  s.Bind(1, u);
+  NATTER_TRY(bool row, s.Step());
+  return row ? s.Int(0) : 0;
+}
+
+Status SqliteTxn::MarkPushShown(ConversationId c, UserId u, Seq seq) {
+  auto s = db_.Prepare(
+      "INSERT INTO push_shown(conversation_id, user_id, seq) VALUES(?,?,?) "
+      "ON CONFLICT(conversation_id, user_id) DO UPDATE SET seq = max(seq, excluded.seq)");
+  s.Bind(1, c).Bind(2, u).Bind(3, seq);
+  return s.Run();
+}
+
+Result<bool> SqliteTxn::TakePushShown(ConversationId c, UserId u, Seq read_seq) {
+  auto s = db_.Prepare("DELETE FROM push_shown WHERE conversation_id = ? AND user_id = ? AND seq <= ?");
+  s.Bind(1, c).Bind(2, u).Bind(3, read_seq);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
+}
+
+Result<PushQueueStats> SqliteTxn::GetPushQueueStats() {
+  auto s = db_.Prepare("SELECT count(*), coalesce(min(due_at), 0) FROM push_queue");
+  NATTER_TRY(bool row, s.Step());
+  if (!row) return PushQueueStats{};
+  return PushQueueStats{s.Int(0), s.Int(1)};
+}
+
+}  // namespace natter::sqlite
