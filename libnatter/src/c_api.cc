@@ -1,11 +1,13 @@
 // The C API over ClientCore. The last event's text stays alive per calling
 // thread until that thread's next receive, as natter.h promises.
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <memory>
 #include <string>
 
 #include "natter/client.h"
 #include "natter/natter.h"
+#include "push_payload.h"
 
 struct natter_client {
   std::unique_ptr<natter::client::Client> client;
@@ -92,5 +94,17 @@ const char* natter_client_receive(natter_client* client, double timeout_seconds)
 }
 
 void natter_client_destroy(natter_client* client) { delete client; }
+
+const char* natter_read_push(const char* payload_json) {
+  std::string why;
+  auto target = natter::client::ReadPushPayload(payload_json ? payload_json : "", why);
+  if (!target) {
+    last_error = std::move(why);
+    return nullptr;
+  }
+  thread_local std::string answer;
+  answer = boost::json::serialize(natter::client::ToJson(*target));
+  return answer.c_str();
+}
 
 }  // extern "C"

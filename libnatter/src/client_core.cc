@@ -162,6 +162,13 @@ void ClientCore::Handle(const Json& req) {
   if (type == "get_presence") return Forward(req, "presence.get");
   if (type == "set_presence_hidden") return Forward(req, "presence.set");
   if (type == "get_receipts") return Forward(req, "receipts.get");
+  if (type == "register_push_token") return RegisterPushToken(req);
+  if (type == "unregister_push_token") return UnregisterPushToken(req);
+  if (type == "get_push_settings") return Forward(req, "push.get");
+  if (type == "set_push_preview") return Forward(req, "push.set");
+  if (type == "mute") return Forward(req, "conversations.mute");
+  if (type == "unmute") return Forward(req, "conversations.unmute");
+  if (type == "read_push") return ReadPush(req);
   if (type == "network_changed" || type == "app_foreground") {
     // Reconnect now rather than when the backoff says.
     attempt_ = 0;
@@ -776,6 +783,7 @@ void ClientCore::StartSync() {
       }
     }
     FlushOutbox();
+    SyncPushRegistration();
     SyncEnded();
   });
 }

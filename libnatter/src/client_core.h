@@ -62,6 +62,12 @@ class ClientCore final : public Client {
   void MarkRead(const Json& req);
   void Forward(const Json& req, const std::string& method);  // online-only calls
   void GetUser(const Json& req);
+  // Push (client_push.cc): the device's token, kept here and registered again
+  // on every connection, and what a push payload names.
+  void RegisterPushToken(const Json& req);
+  void UnregisterPushToken(const Json& req);
+  void ReadPush(const Json& req);
+  void SyncPushRegistration();  // once caught up: what the app asked for while offline
   void Answer(const Json& req, Json data);
   void Fail(const Json& req, const std::string& code, const std::string& message);
 

@@ -1,13 +1,16 @@
 """Push notifications end to end: natterd against local APNs and FCM
 stand-ins that check what the real services check (push_standins.py)."""
 
+import json
+import os
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 
 import natter_harness as h
-from client_harness import TestCA
+from client_harness import CLI, TestCA
 from push_standins import APNS_TOPIC, PushStandins, fcm_error
 
 DELAY_MS = 700
@@ -315,6 +318,54 @@ class RestartTest(PushTestCase):
         time.sleep(self.delay_ms / 1000 + 1.0)
         for token in tokens:
             self.assertEqual(len(self.standins.received(token)), 1, "a push was sent twice")
+
+
+class CliPushTest(PushTestCase):
+    def natter(self, profile, *args, server=None):
+        out = subprocess.run([CLI, "--server", server or f"http://127.0.0.1:{self.server.port}", "--profile",
+                              os.path.join(self.dir, profile), "--timeout", "5", *args],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, f"natter {' '.join(args)}: {out.stderr}{out.stdout}")
+        return out.stdout.strip()
+
+    async def test_the_cli_registers_a_token_mutes_and_reads_a_push(self):
+        alice = self.server.new_user("clia")
+        self.natter("bob", "register", "clibob", "password-bob")
+        self.natter("bob", "login", "clibob", "password-bob")
+        bob_id = self.call("GET", "/v1/users/clibob", None, alice)["user_id"]
+        token = apns_token()
+        self.assertEqual(self.natter("bob", "push-token", "apns", token), "push token registered")
+        cid = self.call("POST", "/v1/conversations", {"kind": "direct", "peer_id": bob_id}, alice)["id"]
+        self.send(alice, cid, "from http to the cli")
+        got = self.standins.wait_for(1, token)
+        self.assertEqual(len(got), 1)
+        payload = json.dumps(got[0]["payload"])
+        self.assertEqual(self.natter("bob", "read-push", payload), f"message in {cid} at [1]")
+        self.assertEqual(self.natter("bob", "mute", str(cid)), f"muted {cid} until unmuted")
+        self.send(alice, cid, "quietly")
+        got = self.standins.wait_for(2, token)
+        self.assertNotIn("alert", got[1]["payload"]["aps"])
+        self.assertEqual(self.natter("bob", "unmute", str(cid)), f"unmuted {cid}")
+        # An FCM data map reads the same.
+        data = {"conversation_id": str(cid), "seq": "7", "badge": "2", "kind": "clear"}
+        self.assertEqual(self.natter("bob", "read-push", json.dumps({"data": data})), f"clear in {cid} at [7]")
+        out = subprocess.run([CLI, "--profile", os.path.join(self.dir, "bob"), "read-push", '{"aps":{}}'],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("not natterd's", out.stderr)
+
+    async def test_a_token_registered_offline_is_registered_on_the_next_connection(self):
+        alice = self.server.new_user("offa")
+        self.natter("carol", "register", "clicarol", "password-carol")
+        self.natter("carol", "login", "clicarol", "password-carol")
+        carol_id = self.call("GET", "/v1/users/clicarol", None, alice)["user_id"]
+        token = apns_token()
+        self.assertEqual(self.natter("carol", "push-token", "apns", token, server="http://127.0.0.1:1"),
+                         "push token pending")
+        self.natter("carol", "sync")
+        cid = self.call("POST", "/v1/conversations", {"kind": "direct", "peer_id": carol_id}, alice)["id"]
+        self.send(alice, cid, "registered late")
+        self.assertEqual(len(self.standins.wait_for(1, token)), 1)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,9 @@ struct Args {
   int64_t conversation = 0, seq = 0;
   int limit = 20;
   std::vector<std::string> handles;
+  std::string platform, token, topic, payload, previews;
+  bool sandbox = false;
+  int64_t minutes = 0;
 };
 
 void AddCommands(CLI::App& app, Args& a) {
@@ -103,6 +106,20 @@ void AddCommands(CLI::App& app, Args& a) {
   presence->add_option("handles", a.handles)->required();
   auto* chat = app.add_subcommand("chat", "Chat interactively in one conversation");
   conv(chat);
+  auto* mute = app.add_subcommand("mute", "No push alerts from a conversation (for some minutes, or until unmuted)");
+  conv(mute);
+  mute->add_option("minutes", a.minutes, "For this long; without it, until unmuted")->check(CLI::PositiveNumber);
+  auto* unmute = app.add_subcommand("unmute", "Push alerts from a conversation again");
+  conv(unmute);
+  auto* push = app.add_subcommand("push-token", "Register this profile's push token (apns or fcm), as an app would");
+  push->add_option("platform", a.platform)->required()->check(CLI::IsMember({"apns", "fcm"}));
+  push->add_option("token", a.token)->required();
+  push->add_option("--topic", a.topic, "APNs: the app's bundle id, when not the server's default");
+  push->add_flag("--sandbox", a.sandbox, "APNs: a development build (the sandbox environment)");
+  auto* previews = app.add_subcommand("push-previews", "Whether pushes show who wrote and what: on or off");
+  previews->add_option("setting", a.previews)->required()->check(CLI::IsMember({"on", "off"}));
+  auto* read_push = app.add_subcommand("read-push", "Which conversation and seq a push payload (JSON) names");
+  read_push->add_option("payload", a.payload)->required();
 }
 
 // The command, with its client made; the exit status.
@@ -304,6 +321,41 @@ int Run(Session& s, const std::string& command, const Args& a) {
     s.WaitReady(std::min(a.timeout_s, 3.0));
     return s.Print(s.Call({{"@type", "mark_read"}, {"conversation_id", a.conversation}, {"seq", a.seq}}),
                    [](const json::object&) { std::cout << "marked read\n"; });
+  }
+  if (command == "mute" || command == "unmute") {
+    if (!need_online()) return 3;
+    json::object req{{"@type", command}, {"conversation_id", a.conversation}};
+    if (command == "mute" && a.minutes > 0) {
+      auto now =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+      req["until"] = now.count() + a.minutes * 60'000;
+    }
+    return s.Print(s.Call(std::move(req)), [&](const json::object& r) {
+      int64_t until = Int(r, "muted_until");
+      std::cout << (until == 0 ? "unmuted " : "muted ") << a.conversation
+                << (until > 0   ? " until " + std::to_string(until)
+                    : until < 0 ? " until unmuted"
+                                : "")
+                << "\n";
+    });
+  }
+  if (command == "push-token") {
+    s.WaitReady(std::min(a.timeout_s, 3.0));  // offline, it is registered on the next connection
+    json::object req{{"@type", "register_push_token"}, {"platform", a.platform}, {"token", a.token}};
+    if (!a.topic.empty()) req["topic"] = a.topic;
+    if (a.sandbox) req["environment"] = "sandbox";
+    return s.Print(s.Call(std::move(req)),
+                   [](const json::object& r) { std::cout << "push token " << Str(r, "state") << "\n"; });
+  }
+  if (command == "push-previews") {
+    if (!need_online()) return 3;
+    return s.Print(s.Call({{"@type", "set_push_preview"}, {"show_preview", a.previews == "on"}}),
+                   [&](const json::object&) { std::cout << "push previews " << a.previews << "\n"; });
+  }
+  if (command == "read-push") {
+    return s.Print(s.Call({{"@type", "read_push"}, {"payload", a.payload}}), [](const json::object& r) {
+      std::cout << Str(r, "kind") << " in " << Int(r, "conversation_id") << " at [" << Int(r, "seq") << "]\n";
+    });
   }
   if (command == "chat") return natter::cli::Chat(s, a.conversation);
   return 2;

@@ -46,6 +46,14 @@ const char* natter_client_receive(natter_client* client, double timeout_seconds)
  * store and go out after the next start. */
 void natter_client_destroy(natter_client* client);
 
+/* What a push notification from natterd names, so the app opens the right
+ * chat; needs no client (a notification extension may call it). payload_json:
+ * the APNs payload (the notification's userInfo), or the FCM message or its
+ * data map. Returns {"conversation_id", "seq", "kind", "badge"} as JSON
+ * ("kind": "message", "badge" or "clear"), valid until this thread's next
+ * call; NULL when it is not natterd's, and natter_last_error() says why. */
+const char* natter_read_push(const char* payload_json);
+
 #ifdef __cplusplus
 }
 #endif
