@@ -40,8 +40,10 @@ std::optional<PushTarget> ReadPushPayload(std::string_view text, std::string& wh
     const auto* aps = o.if_contains("aps");
     bool alert = aps && aps->is_object() && aps->get_object().contains("alert");
     t.kind = clear && clear->is_bool() && clear->get_bool() ? "clear" : alert ? "message" : "badge";
-    if (aps && aps->is_object()) {
-      if (const auto* badge = aps->get_object().if_contains("badge"); badge && badge->is_int64()) {
+    // A clear's badge is natter's (a background push carries none in aps).
+    for (const json::value* holder : {aps, static_cast<const json::value*>(natter)}) {
+      if (!holder || !holder->is_object()) continue;
+      if (const auto* badge = holder->get_object().if_contains("badge"); badge && badge->is_int64()) {
         t.badge = badge->get_int64();
       }
     }

@@ -33,9 +33,8 @@ void Dispatcher::RegisterPushDevice(const Caller& c, PushDeviceParams p, Reply r
   device.updated_at = d_.clock.NowMs();
   d_.store.WriteAccounts(
       ExecutorOf(c), [device](AccountsTxn& txn) { return txn.PutPushDevice(device); },
-      [this, reply = std::move(reply), device](Status st) {
+      [reply = std::move(reply), device](Status st) {
         if (!st.ok()) return reply(st.take_error());
-        if (d_.liveness) d_.liveness->DeviceStored(device.session_id);
         reply(DeviceJson(device));
       });
 }

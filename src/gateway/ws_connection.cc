@@ -739,7 +739,10 @@ void WsConnection::Teardown() {
     worker_.RemoveConnection(caller_.user, this);
     if (deps_.presence) deps_.presence->Disconnected(caller_.user);
     // The session it was first authenticated as: a re-auth keeps the session.
-    if (deps_.liveness) deps_.liveness->Disconnected(liveness_session_, caller_.connection);
+    if (deps_.liveness) {
+      int64_t heard = deps_.clock.NowMs() - (deps_.clock.SteadyMs() - last_heard_ms_);
+      deps_.liveness->Disconnected(liveness_session_, caller_.connection, heard);
+    }
   }
   worker_.Detach(this);
   // Cancels the pending read and write; their handlers drop the last

@@ -19,11 +19,14 @@ void DeviceLiveness::Connected(SessionId session, uint64_t connection) {
   SyncLocked(session);
 }
 
-void DeviceLiveness::Disconnected(SessionId session, uint64_t connection) {
+void DeviceLiveness::Disconnected(SessionId session, uint64_t connection, int64_t last_heard_ms) {
   MutexLock lock(mu_);
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
-  it->second.connections.erase(connection);
+  auto c = it->second.connections.find(connection);
+  if (c == it->second.connections.end()) return;
+  if (c->second) it->second.last_heard_ms = std::max(it->second.last_heard_ms, last_heard_ms);
+  it->second.connections.erase(c);
   SyncLocked(session);
 }
 
@@ -33,20 +36,11 @@ bool DeviceLiveness::SetForeground(SessionId session, uint64_t connection, bool 
   if (it == sessions_.end()) return false;
   auto c = it->second.connections.find(connection);
   if (c == it->second.connections.end()) return false;
+  // Going to the background ends what the app showed: from now on pushes.
+  if (c->second && !foreground) it->second.last_heard_ms = std::max(it->second.last_heard_ms, clock_.NowMs());
   c->second = foreground;
   SyncLocked(session);
   return true;
-}
-
-void DeviceLiveness::DeviceStored(SessionId session) {
-  MutexLock lock(mu_);
-  auto it = sessions_.find(session);
-  if (it == sessions_.end()) return;
-  // A new device row holds no live bit yet; a write under way may have
-  // landed before the row did.
-  it->second.stored_live = false;
-  it->second.row_replaced = it->second.writing;
-  SyncLocked(session);
 }
 
 void DeviceLiveness::SyncLocked(SessionId session) {
@@ -59,10 +53,10 @@ void DeviceLiveness::SyncLocked(SessionId session) {
     return;
   }
   s.writing = true;
-  int64_t now = clock_.NowMs();
+  int64_t heard = s.last_heard_ms;
   store_.WriteAccounts(
       executor_,
-      [session, node = node_id_, live, now](AccountsTxn& txn) { return txn.SetPushLive(session, node, live, now); },
+      [session, node = node_id_, live, heard](AccountsTxn& txn) { return txn.SetPushLive(session, node, live, heard); },
       [this, session, live](Status st) {
         if (!st.ok()) spdlog::warn("push: storing whether session {} is live: {}", session, st.error().message);
         Written(session, live, st.ok());
@@ -74,9 +68,13 @@ void DeviceLiveness::Written(SessionId session, bool live, bool ok) {
   auto it = sessions_.find(session);
   if (it == sessions_.end()) return;
   it->second.writing = false;
-  if (!ok) return;  // tried again at the session's next change
-  it->second.stored_live = it->second.row_replaced ? false : live;
-  it->second.row_replaced = false;
+  if (!ok) {
+    // Tried again at the session's next change (a node stopping, whose
+    // store is gone, ends here; its heartbeat ends too).
+    if (it->second.connections.empty()) sessions_.erase(it);
+    return;
+  }
+  it->second.stored_live = live;
   SyncLocked(session);
 }
 

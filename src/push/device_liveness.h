@@ -2,8 +2,9 @@
 // sees it from any node: a session is live while at least one of its
 // WebSocket connections on this node is open and its app did not say it went
 // to the background (app.state). Each change of a session's state is stored
-// (its push device's bit for this node, and when it stopped being live), one
-// write at a time per session so they cannot land out of order.
+// (its bit for this node, and when it was last heard from while live), one
+// write at a time per session so they cannot land out of order. Stored for
+// every session, so a device registered later (on any node) finds it.
 //
 // Thread-safety: every method may be called from any thread (one mutex);
 // store answers run on the io_context given at construction.
@@ -23,27 +24,27 @@ class DeviceLiveness {
  public:
   DeviceLiveness(Store& store, const Clock& clock, boost::asio::io_context& answers, int node_id);
 
-  // A connection of `session` opened (foreground until told otherwise) or closed.
+  // A connection of `session` opened (foreground until told otherwise) or
+  // closed; `last_heard_ms`: wall time the client last sent anything on it
+  // (a connection that died silently saw nothing after that).
   void Connected(SessionId session, uint64_t connection);
-  void Disconnected(SessionId session, uint64_t connection);
+  void Disconnected(SessionId session, uint64_t connection, int64_t last_heard_ms);
   // The app on that connection's device came to the foreground or left it.
   // False when the connection is not known here.
   bool SetForeground(SessionId session, uint64_t connection, bool foreground);
-  // `session` registered its push device: its live state is stored again.
-  void DeviceStored(SessionId session);
 
  private:
   struct State {
     std::unordered_map<uint64_t, bool> connections;  // connection -> foreground
     bool stored_live = false;
     bool writing = false;
-    bool row_replaced = false;  // the device was stored again while a write was under way
+    int64_t last_heard_ms = 0;  // of the foreground connections that closed
   };
   bool LiveLocked(const State& s) const;
   // Stores the session's state if it differs from what was stored and no
   // write is under way; forgets sessions with nothing left to say.
   void SyncLocked(SessionId session) REQUIRES(mu_);
-  void Written(SessionId session, bool live, bool ok);
+  void Written(SessionId session, bool live, bool ok) EXCLUDES(mu_);
 
   Store& store_;
   const Clock& clock_;

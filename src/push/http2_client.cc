@@ -111,8 +111,12 @@ std::vector<HttpResponse> Http2Client::Perform(const std::vector<HttpRequest>& r
     curl_multi_add_handle(multi, t.easy);
   }
   int running = static_cast<int>(requests.size());
+  const char* unanswered = "cancelled";
   while (running > 0 && !cancelled_.load()) {
-    if (curl_multi_perform(multi, &running) != CURLM_OK) break;
+    if (CURLMcode rc = curl_multi_perform(multi, &running); rc != CURLM_OK) {
+      unanswered = curl_multi_strerror(rc);
+      break;
+    }
     int messages = 0;
     while (CURLMsg* msg = curl_multi_info_read(multi, &messages)) {
       if (msg->msg != CURLMSG_DONE) continue;
@@ -130,7 +134,7 @@ std::vector<HttpResponse> Http2Client::Perform(const std::vector<HttpRequest>& r
     if (running > 0) curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
   }
   for (Transfer& t : transfers) {
-    if (t.response->status == 0 && t.response->error.empty()) t.response->error = "cancelled";
+    if (t.response->status == 0 && t.response->error.empty()) t.response->error = unanswered;
     curl_multi_remove_handle(multi, t.easy);
     curl_easy_cleanup(t.easy);
     curl_slist_free_all(t.headers);

@@ -48,11 +48,14 @@ std::string CollapseId(int64_t conversation_id) { return "c" + std::to_string(co
 ApnsRequest BuildApnsRequest(const Notification& n, std::string_view device_token, std::string_view topic) {
   ApnsRequest r;
   r.path = "/3/device/" + std::string(device_token);
-  json::object aps{{"badge", n.badge}};
+  json::object aps;
   bool alert = n.kind == Notification::Kind::kAlert;
   // A badge is user-visible: Apple takes it as an alert push (without text or
-  // sound); only a clear wakes the app in the background.
+  // sound); only a clear wakes the app in the background. A background push
+  // holds content-available alone in aps (Apple's rule): its badge rides in
+  // natter's part, for the app to set once it wakes.
   bool background = n.kind == Notification::Kind::kClear;
+  if (!background) aps["badge"] = n.badge;
   if (alert) {
     json::object text{{"body", Preview(n.body)}};
     if (!n.title.empty()) text["title"] = Preview(n.title);
@@ -63,7 +66,10 @@ ApnsRequest BuildApnsRequest(const Notification& n, std::string_view device_toke
     aps["content-available"] = 1;  // the app wakes to remove what it showed
   }
   json::object natter{{"conversation_id", n.conversation_id}, {"seq", n.seq}};
-  if (n.kind == Notification::Kind::kClear) natter["clear"] = true;
+  if (background) {
+    natter["clear"] = true;
+    natter["badge"] = n.badge;
+  }
   r.body = json::serialize(json::object{{"aps", std::move(aps)}, {"natter", std::move(natter)}});
   r.headers = {{"apns-topic", std::string(topic)},
                {"apns-push-type", background ? "background" : "alert"},

@@ -16,8 +16,8 @@ std::string NameOf(const PushContext& ctx, UserId user) {
 
 }  // namespace
 
-bool SawLive(const PushDevice& device, int64_t created_at) {
-  return device.live_nodes != 0 || device.last_live_at >= created_at;
+bool SawLive(const PushDevice& device, int64_t created_at, int64_t alive_nodes) {
+  return (device.live_nodes & alive_nodes) != 0 || device.last_live_at >= created_at;
 }
 
 std::vector<Due> DuePushes(const std::vector<PushRecipient>& recipients, const std::vector<Message>& messages,
@@ -44,7 +44,7 @@ std::vector<Outgoing> PlanPushes(const std::vector<Due>& due, const std::vector<
     auto it = by_user.find(device.user_id);
     if (it == by_user.end()) continue;
     const Due& d = *it->second;
-    if (SawLive(device, d.message->created_at)) continue;
+    if (SawLive(device, d.message->created_at, ctx.alive_nodes)) continue;
     Notification n;
     n.kind = d.muted ? Notification::Kind::kBadge : Notification::Kind::kAlert;
     n.conversation_id = d.message->conversation_id;

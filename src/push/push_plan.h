@@ -4,7 +4,8 @@
 //   own, is past their read mark, and newer than what they were last alerted
 //   of: a burst becomes one push, a retry skips who already got theirs.
 // - Each of their devices gets it unless it holds a foreground connection
-//   now, or held one after that message was committed (it saw it live).
+//   now (on a node that still runs), or was heard from on one after that
+//   message was committed (it saw it live).
 // - A muted conversation sends a silent badge update instead of an alert.
 // - The badge is the member's total unread count; the collapse id is the
 //   conversation's, so a newer push replaces the older on the device.
@@ -39,12 +40,14 @@ struct PushContext {
   const Conversation* conversation = nullptr;
   const std::unordered_map<UserId, int64_t>* unread = nullptr;
   const std::unordered_map<UserId, std::string>* names = nullptr;
+  int64_t alive_nodes = -1;  // nodes seen running: live bits of others do not count
 };
 std::vector<Outgoing> PlanPushes(const std::vector<Due>& due, const std::vector<PushDevice>& devices,
                                  const PushContext& context);
 
-// Whether `device` saw messages committed at `created_at` live.
-bool SawLive(const PushDevice& device, int64_t created_at);
+// Whether `device` saw messages committed at `created_at` live: it holds a
+// foreground connection on a node that runs, or was heard from on one after.
+bool SawLive(const PushDevice& device, int64_t created_at, int64_t alive_nodes = -1);
 
 // The clear a device gets once its user read conversation `c` elsewhere.
 Notification ClearNotification(ConversationId c, Seq read_seq, int64_t unread);

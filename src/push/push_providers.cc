@@ -17,6 +17,12 @@ namespace json = boost::json;
 // often than every 20 minutes.
 constexpr int64_t kApnsTokenAgeMs = 50 * 60 * 1000;
 constexpr int64_t kFcmRenewBeforeMs = 5 * 60 * 1000;
+constexpr int64_t kFcmRetryTokenMs = 10 * 1000;
+// Requests handed to curl at once: each one's timeout runs from then, so a
+// batch is not queued behind the provider's limit of concurrent streams.
+constexpr size_t kRequestsAtOnce = 100;
+// Paused device tokens kept at most (the oldest pauses go first).
+constexpr size_t kMaxPaused = 100000;
 
 Result<std::string> ReadFile(const std::string& path, const char* what) {
   std::ifstream in(path, std::ios::binary);
@@ -100,6 +106,17 @@ Result<std::string> PushProviders::ApnsToken() {
 Result<std::string> PushProviders::FcmAccessToken() {
   int64_t now = clock_.NowMs();
   if (!fcm_token_.empty() && now < fcm_token_renew_ms_) return fcm_token_;
+  // A token endpoint that fails is asked again after a pause, not once per device.
+  if (now < fcm_token_failed_until_) return Unavailable(fcm_token_failure_);
+  auto token = FetchFcmAccessToken(now);
+  if (!token.ok()) {
+    fcm_token_failed_until_ = now + kFcmRetryTokenMs;
+    fcm_token_failure_ = token.error().message;
+  }
+  return token;
+}
+
+Result<std::string> PushProviders::FetchFcmAccessToken(int64_t now) {
   NATTER_TRY(std::string assertion,
              GoogleAssertion(*fcm_signer_, account_.client_email, account_.token_uri, now / 1000));
   HttpRequest req;
@@ -107,7 +124,7 @@ Result<std::string> PushProviders::FcmAccessToken() {
   req.headers = {{"content-type", "application/x-www-form-urlencoded"}};
   req.body =
       "grant_type=" + FormEncode("urn:ietf:params:oauth:grant-type:jwt-bearer") + "&assertion=" + FormEncode(assertion);
-  HttpResponse answer = std::move(http_.Perform({req}).front());
+  HttpResponse answer = std::move(http_.Perform({req}).front());  // NOLINT: one request, one answer
   if (answer.status != 200) {
     std::string why =
         answer.status ? "HTTP " + std::to_string(answer.status) + " " + answer.body.substr(0, 200) : answer.error;
@@ -127,6 +144,7 @@ Result<std::string> PushProviders::FcmAccessToken() {
 Result<HttpRequest> PushProviders::RequestFor(const Outgoing& item) {
   const PushDevice& d = item.device;
   if (!Serves(d.platform)) return BadRequest("not_configured");
+
   HttpRequest req;
   if (d.platform == "apns") {
     std::string topic = d.topic.empty() ? config_.apns.topic : d.topic;
@@ -155,6 +173,15 @@ std::vector<Verdict> PushProviders::Send(const std::vector<Outgoing>& items, ops
     std::vector<HttpRequest> requests;
     std::vector<size_t> sent;
     for (size_t i : pending) {
+      if (auto p = paused_.find(items[i].device.token); p != paused_.end()) {
+        int64_t left = p->second - clock_.NowMs();
+        if (left > 0) {
+          verdicts[i] = RetryLater("waiting for the provider's Retry-After");
+          verdicts[i].retry_after = std::chrono::seconds((left + 999) / 1000);
+          continue;
+        }
+        paused_.erase(p);
+      }
       auto req = RequestFor(items[i]);
       if (!req.ok()) {
         const Error& e = req.error();
@@ -164,7 +191,13 @@ std::vector<Verdict> PushProviders::Send(const std::vector<Outgoing>& items, ops
       requests.push_back(std::move(*req));
       sent.push_back(i);
     }
-    std::vector<HttpResponse> answers = http_.Perform(requests);
+    std::vector<HttpResponse> answers;
+    for (size_t from = 0; from < requests.size(); from += kRequestsAtOnce) {
+      std::vector<HttpRequest> part(
+          requests.begin() + static_cast<std::ptrdiff_t>(from),
+          requests.begin() + static_cast<std::ptrdiff_t>(std::min(requests.size(), from + kRequestsAtOnce)));
+      for (auto& a : http_.Perform(part)) answers.push_back(std::move(a));
+    }
     pending.clear();
     for (size_t k = 0; k < sent.size(); ++k) {
       size_t i = sent[k];
@@ -178,6 +211,9 @@ std::vector<Verdict> PushProviders::Send(const std::vector<Outgoing>& items, ops
       bool apns = items[i].device.platform == "apns";
       verdicts[i] =
           apns ? ReadApnsAnswer(a.status, a.body, a.retry_after) : ReadFcmAnswer(a.status, a.body, a.retry_after);
+      if (a.status == 429 && verdicts[i].retry_after.count() > 0 && paused_.size() < kMaxPaused) {
+        paused_[items[i].device.token] = clock_.NowMs() + verdicts[i].retry_after.count() * 1000;
+      }
       if (verdicts[i].next != Verdict::Next::kRenewAuth) continue;
       if (apns) {
         apns_token_.clear();

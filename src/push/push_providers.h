@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "natter/clock.h"
@@ -73,6 +74,7 @@ class PushProviders {
   Result<HttpRequest> RequestFor(const Outgoing& item);
   Result<std::string> ApnsToken();
   Result<std::string> FcmAccessToken();
+  Result<std::string> FetchFcmAccessToken(int64_t now);
 
   ProvidersConfig config_;
   const Clock& clock_;
@@ -83,7 +85,12 @@ class PushProviders {
   std::optional<ProviderSigner> fcm_signer_;
   ServiceAccount account_;
   std::string fcm_token_;
-  int64_t fcm_token_renew_ms_ = 0;  // when to fetch a new one
+  int64_t fcm_token_renew_ms_ = 0;      // when to fetch a new one
+  int64_t fcm_token_failed_until_ = 0;  // a failed fetch is not tried again before this
+  std::string fcm_token_failure_;
+  // Device tokens a provider answered 429 for, and until when they wait
+  // (Retry-After): their notifications are not sent before.
+  std::unordered_map<std::string, int64_t> paused_;
 };
 
 }  // namespace natter::push

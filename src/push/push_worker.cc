@@ -30,17 +30,23 @@ PushWorker::PushWorker(Store& store, PushProviders& providers, const Clock& cloc
 PushWorker::~PushWorker() { Stop(); }
 
 void PushWorker::Start() {
+  Heartbeat();  // live connections of this node count from now
   thread_ = std::thread([this] { Run(); });
 }
 
 void PushWorker::Stop() {
   {
     std::lock_guard lock(mu_);
+    if (stopping_) return;
     stopping_ = true;
   }
   wake_.notify_all();
   providers_.Cancel();
   if (thread_.joinable()) thread_.join();
+  // The live connections this node held end with it.
+  auto st =
+      WriteAccountsStatus(store_, [node = options_.node_id](AccountsTxn& txn) { return txn.ForgetPushNode(node); });
+  if (!st.ok()) spdlog::warn("push: forgetting node {}: {}", options_.node_id, st.error().message);
 }
 
 bool PushWorker::Stopping() {
@@ -50,6 +56,7 @@ bool PushWorker::Stopping() {
 
 void PushWorker::Run() {
   while (!Stopping()) {
+    Heartbeat();
     bool worked = RunOnce();
     RecordQueueState();
     if (worked) continue;
@@ -58,13 +65,31 @@ void PushWorker::Run() {
   }
 }
 
+void PushWorker::Heartbeat() {
+  int64_t now = clock_.NowMs();
+  if (last_heartbeat_ms_ != 0 && now - last_heartbeat_ms_ < options_.heartbeat_ms) return;
+  last_heartbeat_ms_ = now;
+  auto st = WriteAccountsStatus(
+      store_, [node = options_.node_id, now](AccountsTxn& txn) { return txn.SeePushNode(node, now); });
+  if (!st.ok()) spdlog::warn("push: heartbeat of node {}: {}", options_.node_id, st.error().message);
+}
+
+int64_t PushWorker::AliveNodes() {
+  auto mask = ReadAccountsSync<int64_t>(store_, [since = clock_.NowMs() - options_.node_gone_ms](AccountsTxn& txn) {
+    return txn.PushNodesSeenSince(since);
+  });
+  return mask.ok() ? *mask : -1;
+}
+
 bool PushWorker::RunOnce() {
   bool worked = false;
   for (int p = 0; p < store_.Partitions() && !Stopping(); ++p) {
+    // One job at a time: a claim's lease covers what this worker is doing, not a backlog.
     int64_t now = clock_.NowMs();
-    auto jobs = WriteSync<std::vector<PushJob>>(
-        store_, p, [now, lease = now + options_.lease_ms, n = options_.claim_batch](ConversationTxn& txn) {
-          return txn.ClaimPushJobs(now, lease, n);
+    int64_t claim = static_cast<int64_t>(claims_() >> 1) | 1;
+    auto jobs =
+        WriteSync<std::vector<PushJob>>(store_, p, [now, lease = now + options_.lease_ms, claim](ConversationTxn& txn) {
+          return txn.ClaimPushJobs(now, lease, 1, claim);
         });
     if (!jobs.ok()) {
       spdlog::warn("push: claiming jobs on partition {}: {}", p, jobs.error().message);
@@ -80,28 +105,30 @@ bool PushWorker::RunOnce() {
 }
 
 void PushWorker::Process(int partition, const PushJob& job) {
-  int64_t retry_at = job.user_id == 0 ? SendMessages(partition, job) : SendClear(job);
-  if (Stopping()) return;  // the lease ends and the job runs again
+  std::optional<int64_t> retry_at = job.user_id == 0 ? SendMessages(partition, job) : SendClear(job);
+  if (Stopping() || !retry_at) return;  // the lease ends (or ended) and the job runs again
   Status st = OkStatus();
-  if (retry_at != 0 && job.attempts + 1 < options_.max_attempts) {
+  if (*retry_at != 0 && job.attempts + 1 < options_.max_attempts) {
     st = WriteSync<Ok>(store_, partition,
-                       [id = job.id, retry_at](ConversationTxn& txn) { return txn.RetryPushJob(id, retry_at); });
+                       [job, at = *retry_at](ConversationTxn& txn) { return txn.RetryPushJob(job, at); });
   } else {
-    if (retry_at != 0) {
+    if (*retry_at != 0) {
       spdlog::warn("push: giving up on conversation {} after {} attempts", job.conversation_id, job.attempts + 1);
     }
-    int64_t next_due = clock_.NowMs() + std::max<int64_t>(options_.poll_ms, 0);
+    // Messages that came while this one was sent wait like any other.
+    int64_t next_due = clock_.NowMs() + options_.delay_ms;
     st = WriteSync<Ok>(store_, partition,
                        [job, next_due](ConversationTxn& txn) { return txn.FinishPushJob(job, next_due); });
   }
   if (!st.ok()) spdlog::warn("push: recording job {}: {}", job.id, st.error().message);
 }
 
-Result<std::unordered_map<UserId, int64_t>> PushWorker::Unread(const std::vector<UserId>& users) {
+Result<std::unordered_map<UserId, int64_t>> PushWorker::Unread(std::vector<UserId> users) {
   std::unordered_map<UserId, int64_t> total;
   for (int p = 0; p < store_.Partitions(); ++p) {
+    // `users` by value: a read that outlives its wait must not point here.
     auto counts =
-        ReadSync<std::vector<int64_t>>(store_, p, [&users](ConversationTxn& txn) -> Result<std::vector<int64_t>> {
+        ReadSync<std::vector<int64_t>>(store_, p, [users](ConversationTxn& txn) -> Result<std::vector<int64_t>> {
           std::vector<int64_t> out;
           out.reserve(users.size());
           for (UserId u : users) {
@@ -116,7 +143,7 @@ Result<std::unordered_map<UserId, int64_t>> PushWorker::Unread(const std::vector
   return total;
 }
 
-int64_t PushWorker::SendMessages(int partition, const PushJob& job) {
+std::optional<int64_t> PushWorker::SendMessages(int partition, const PushJob& job) {
   struct Snapshot {
     std::optional<Conversation> conversation;
     std::vector<Message> messages;
@@ -141,22 +168,38 @@ int64_t PushWorker::SendMessages(int partition, const PushJob& job) {
   }
   if (!snapshot->conversation) return 0;  // gone
   std::vector<Due> due = DuePushes(snapshot->recipients, snapshot->messages, clock_.NowMs());
-  // Senders' names, read once.
-  std::unordered_map<UserId, std::string> names;
-  for (const Message& m : snapshot->messages) names.emplace(m.sender_id, "");
-  auto found = ReadAccountsSync<std::unordered_map<UserId, std::string>>(
-      store_, [names](AccountsTxn& txn) mutable -> Result<std::unordered_map<UserId, std::string>> {
-        for (auto& [id, name] : names) {
+  if (due.empty()) return 0;
+  // Senders' names, read once; one not found is named generically.
+  std::vector<UserId> senders;
+  for (const Message& m : snapshot->messages) senders.push_back(m.sender_id);
+  auto names = ReadAccountsSync<std::unordered_map<UserId, std::string>>(
+      store_, [senders](AccountsTxn& txn) -> Result<std::unordered_map<UserId, std::string>> {
+        std::unordered_map<UserId, std::string> out;
+        for (UserId id : senders) {
+          if (out.contains(id)) continue;
           NATTER_TRY(auto user, txn.FindUser(id));
-          if (user) name = user->handle;
+          if (user) out.emplace(id, user->handle);
         }
-        return names;
+        return out;
       });
-  if (found.ok()) names = std::move(*found);
+  std::unordered_map<UserId, std::string> no_names;
 
   int64_t retry_at = 0;
   size_t round = static_cast<size_t>(std::max(options_.members_per_round, 1));
-  for (size_t start = 0; start < due.size() && !Stopping(); start += round) {
+  for (size_t start = 0; start < due.size(); start += round) {
+    if (Stopping()) return std::nullopt;
+    if (start > 0) {
+      // A large channel takes several rounds: the claim must still be ours.
+      auto renewed =
+          WriteSync<bool>(store_, partition, [job, lease = clock_.NowMs() + options_.lease_ms](ConversationTxn& txn) {
+            return txn.RenewPushClaim(job, lease);
+          });
+      if (!renewed.ok() || !*renewed) {
+        spdlog::warn("push: lost the claim on conversation {}'s job; another worker sends the rest",
+                     job.conversation_id);
+        return std::nullopt;
+      }
+    }
     std::vector<Due> part(due.begin() + static_cast<std::ptrdiff_t>(start),
                           due.begin() + static_cast<std::ptrdiff_t>(std::min(due.size(), start + round)));
     std::vector<UserId> users;
@@ -172,7 +215,7 @@ int64_t PushWorker::SendMessages(int partition, const PushJob& job) {
     }
     auto unread = Unread(with_devices);
     if (!unread.ok()) return clock_.NowMs() + BackoffMs(job.attempts);
-    PushContext ctx{&*snapshot->conversation, &*unread, &names};
+    PushContext ctx{&*snapshot->conversation, &*unread, names.ok() ? &*names : &no_names, AliveNodes()};
     std::vector<Outgoing> items = PlanPushes(part, *devices, ctx);
     if (items.empty()) continue;
     std::unordered_map<UserId, bool> alerted;
@@ -217,10 +260,11 @@ int64_t PushWorker::Deliver(const std::vector<Outgoing>& items, int attempts,
     const PushDevice& d = items[i].device;
     auto provider = ops::PushMetrics::ProviderOf(d.platform);
     const Verdict& v = verdicts[i];
+    bool alert = items[i].notification.kind == Notification::Kind::kAlert;
     switch (v.next) {
       case Verdict::Next::kSent:
         metrics_.push.Sent(provider);
-        if (alerted && items[i].notification.kind == Notification::Kind::kAlert) (*alerted)[d.user_id] = true;
+        if (alerted && alert) alerted->try_emplace(d.user_id, true);
         break;
       case Verdict::Next::kDropDevice: {
         metrics_.push.Failed(provider, v.reason);
@@ -236,6 +280,10 @@ int64_t PushWorker::Deliver(const std::vector<Outgoing>& items, int attempts,
       case Verdict::Next::kRetry:
       case Verdict::Next::kRenewAuth: {
         metrics_.push.Retried(provider);
+        // The user is not recorded as alerted: the retry reaches this device
+        // (their others, already alerted, get the same notification again,
+        // which replaces the first: same collapse id).
+        if (alerted && alert) (*alerted)[d.user_id] = false;
         int64_t wait = std::max<int64_t>(BackoffMs(attempts), v.retry_after.count() * 1000);
         retry_at = std::max(retry_at, clock_.NowMs() + wait);
         spdlog::info("push: {} for session {}: {}; again in {} ms", d.platform, d.session_id, v.reason, wait);
@@ -247,6 +295,7 @@ int64_t PushWorker::Deliver(const std::vector<Outgoing>& items, int attempts,
         break;
     }
   }
+  if (alerted) std::erase_if(*alerted, [](const auto& entry) { return !entry.second; });
   return retry_at;
 }
 

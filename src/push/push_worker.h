@@ -1,10 +1,13 @@
 // The push worker: a thread of its own (never an I/O thread) that claims due
-// jobs from every partition's push queue, work out who gets what
-// (push/push_plan.h), send it through the providers, prune the device tokens
-// they refuse, and finish or reschedule each job. A job is claimed for a lease
-// (in a cluster, PostgreSQL's SKIP LOCKED gives each job to one node); a
-// node that dies mid-job loses the claim when the lease ends and another
-// sends it, skipping the members already recorded as alerted.
+// jobs from every partition's push queue, one at a time, works out who gets
+// what (push/push_plan.h), sends it through the providers, prunes the device
+// tokens they refuse, and finishes or reschedules the job. A claim holds a
+// job for a lease, renewed before each round of a large channel and fenced by
+// a token: in a cluster each job is one node's (PostgreSQL's SKIP LOCKED), and
+// a node that dies mid-job loses it when the lease ends; another sends it
+// then, skipping the members already recorded as alerted. The worker also
+// marks its node as running (a heartbeat), so live connections held by a
+// node that is gone stop counting.
 //
 // Thread-safety: Start and Stop from one thread; the rest is internal.
 #pragma once
@@ -12,6 +15,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -20,18 +24,20 @@
 #include "ops/metrics.h"
 #include "push/push_plan.h"
 #include "push/push_providers.h"
-#include "push/push_triggers.h"
 #include "store/store.h"
 #include "store/store_waits.h"
 
 namespace natter::push {
 
 struct PushWorkerOptions {
-  int64_t poll_ms = 200;        // how often an idle worker looks for due jobs
-  int64_t lease_ms = 60000;     // how long a claimed job is this worker's
-  int claim_batch = 16;         // jobs claimed at once per partition
-  int members_per_round = 500;  // a large channel's members are sent in rounds of this many
-  int max_attempts = 8;         // then a job that keeps failing is dropped (logged)
+  int node_id = 0;
+  int64_t delay_ms = 3000;       // what waits after a job for the messages that came during it
+  int64_t poll_ms = 200;         // how often an idle worker looks for due jobs
+  int64_t lease_ms = 60000;      // how long a claim holds a job without renewal
+  int64_t heartbeat_ms = 5000;   // how often the node says it runs
+  int64_t node_gone_ms = 30000;  // a node unseen this long holds no live connection
+  int members_per_round = 500;   // a large channel's members are sent in rounds of this many
+  int max_attempts = 8;          // then a job that keeps failing is dropped (logged)
 };
 
 class PushWorker {
@@ -41,22 +47,26 @@ class PushWorker {
   ~PushWorker();
 
   void Start();
-  // Ends the threads; a job under way is abandoned (its lease runs out and it
-  // is sent again, to whoever was not yet recorded as alerted).
+  // Ends the thread and tells the store this node's worker is gone. A job
+  // under way is abandoned: its lease ends and it is sent again, to whoever
+  // was not yet recorded as alerted.
   void Stop();
 
  private:
   void Run();
-  // Claims and works through due jobs; whether there were any.
+  // Claims and works through one due job per partition; whether there were any.
   bool RunOnce();
   void Process(int partition, const PushJob& job);
-  // Returns the job's retry time (0: done).
-  int64_t SendMessages(int partition, const PushJob& job);
+  // The job's retry time (0: done), or nullopt when its claim was lost.
+  std::optional<int64_t> SendMessages(int partition, const PushJob& job);
   int64_t SendClear(const PushJob& job);
-  // Sends `items`, prunes refused tokens; returns the retry time (0: none)
-  // and marks in `alerted` the users an alert reached.
+  // Sends `items`, prunes refused tokens; returns the retry time (0: none).
+  // `alerted`: the users every alert of whom went out (none to retry).
   int64_t Deliver(const std::vector<Outgoing>& items, int attempts, std::unordered_map<UserId, bool>* alerted);
-  Result<std::unordered_map<UserId, int64_t>> Unread(const std::vector<UserId>& users);
+  Result<std::unordered_map<UserId, int64_t>> Unread(std::vector<UserId> users);
+  // Nodes seen running lately (a bit each); -1 (all) when it cannot be read.
+  int64_t AliveNodes();
+  void Heartbeat();
   void RecordQueueState();
   bool Stopping();
 
@@ -65,11 +75,13 @@ class PushWorker {
   const Clock& clock_;
   ops::Metrics& metrics_;
   const PushWorkerOptions options_;
+  std::mt19937_64 claims_{std::random_device{}()};  // claim tokens
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;  // one: HTTP/2 multiplexing gives it the concurrency
   int64_t last_queue_check_ms_ = 0;
+  int64_t last_heartbeat_ms_ = 0;
 };
 
 }  // namespace natter::push

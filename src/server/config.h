@@ -37,6 +37,7 @@ struct Config {
   // Push notifications: on when a provider's key is configured (docs/push.md).
   push::ProvidersConfig push;
   int64_t push_delay_ms = 3000;
+  int64_t push_lease_ms = 60000;
 };
 
 // Parses flags, environment and the TOML file named by --config. Returns

@@ -279,8 +279,11 @@ void Server::StartPush() {
   if (!providers.ok()) throw std::runtime_error("push: " + providers.error().message);
   p.push_providers = std::move(*providers);
   p.liveness = std::make_unique<push::DeviceLiveness>(*p.store, p.clock, p.workers.front()->context(), config_.node_id);
-  p.push_worker =
-      std::make_unique<push::PushWorker>(*p.store, *p.push_providers, p.clock, p.metrics, push::PushWorkerOptions{});
+  push::PushWorkerOptions worker_options;
+  worker_options.node_id = config_.node_id;
+  worker_options.delay_ms = config_.push_delay_ms;
+  worker_options.lease_ms = std::max<int64_t>(config_.push_lease_ms, 1000);
+  p.push_worker = std::make_unique<push::PushWorker>(*p.store, *p.push_providers, p.clock, p.metrics, worker_options);
   p.push_worker->Start();
   spdlog::info("push: on ({}{}), delay {} ms", push.apns.key_file.empty() ? "" : "APNs ",
                push.fcm.service_account_file.empty() ? "" : "FCM", config_.push_delay_ms);

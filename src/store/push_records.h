@@ -23,7 +23,7 @@ struct PushDevice {
   int64_t updated_at = 0;
   // Read, never written through PutPushDevice:
   int64_t live_nodes = 0;    // bit n: node n holds a foreground connection of this session
-  int64_t last_live_at = 0;  // ms when it last stopped having one
+  int64_t last_live_at = 0;  // ms when it was last heard from on its last foreground connection
   bool show_preview = true;  // the user's setting
 };
 
@@ -43,6 +43,7 @@ struct PushJob {
   Seq last_seq = 0;
   int64_t due_at = 0;  // ms
   int attempts = 0;
+  int64_t claim = 0;  // the token of the claim that handed it out
 };
 
 // A member who may need a push for a conversation.

@@ -74,7 +74,8 @@ class AccountsTxn : public AccountsReader {
   virtual Status ClearOnlineAt(int node) = 0;
 
   // Push devices and settings. Put replaces the session's device and takes
-  // its token from any other session. Revoking a session deletes its device.
+  // its token from any other session; `unauthorized` when the session was
+  // revoked (or never was). Revoking a session deletes its device.
   virtual Status PutPushDevice(const PushDevice& device) = 0;
   virtual Status DeletePushDevice(SessionId session) = 0;
   virtual Result<std::optional<PushDevice>> FindPushDevice(SessionId session) = 0;
@@ -83,8 +84,14 @@ class AccountsTxn : public AccountsReader {
   // The devices of `users`, with their live state and their user's settings.
   virtual Result<std::vector<PushDevice>> ListPushDevices(const std::vector<UserId>& users) = 0;
   // Marks `session` as holding a foreground connection at `node`, or not
-  // (then its last_live_at becomes `now_ms`).
-  virtual Status SetPushLive(SessionId session, int node, bool live, int64_t now_ms) = 0;
+  // (then its last_live_at becomes `last_heard_ms`, when it was last heard
+  // from). Kept for every session, with or without a device.
+  virtual Status SetPushLive(SessionId session, int node, bool live, int64_t last_heard_ms) = 0;
+  // The nodes whose push worker runs, as seen by each at `now_ms`; `ForgetPushNode`
+  // when one stops. PushNodesSeenSince: a bit per node seen at or after `since_ms`.
+  virtual Status SeePushNode(int node, int64_t now_ms) = 0;
+  virtual Status ForgetPushNode(int node) = 0;
+  virtual Result<int64_t> PushNodesSeenSince(int64_t since_ms) = 0;
   virtual Status SetPushPreview(UserId id, bool show) = 0;
   virtual Result<bool> GetPushPreview(UserId id) = 0;
 
@@ -187,16 +194,24 @@ class ConversationTxn {
   // `until` in ms; 0 unmutes, kMutedForever never ends.
   virtual Status SetMute(ConversationId c, UserId u, int64_t until) = 0;
   // A message job extends the conversation's queued one (keeping its due
-  // time) or is added; a clear job replaces the user's queued one.
+  // time, or taking the job's when that is sooner: a job put off by a retry
+  // comes back for a new message) or is added; a clear job replaces the
+  // user's queued one.
   virtual Status QueuePush(const PushJob& job) = 0;
   // Up to `limit` jobs due at `now` and not claimed by another worker, now
-  // claimed until `lease_until` (a worker that dies loses them then).
-  virtual Result<std::vector<PushJob>> ClaimPushJobs(int64_t now, int64_t lease_until, int limit) = 0;
+  // claimed with the token `claim` until `lease_until` (a worker that dies
+  // loses them then).
+  virtual Result<std::vector<PushJob>> ClaimPushJobs(int64_t now, int64_t lease_until, int limit, int64_t claim) = 0;
+  // Extends the claim of `job` (job.claim); false when it was lost (the
+  // lease ran out and another worker took it).
+  virtual Result<bool> RenewPushClaim(const PushJob& job, int64_t lease_until) = 0;
   // The job was sent: deletes it, or, when messages came after its
-  // last_seq meanwhile, keeps those as a job due at `next_due`.
+  // last_seq meanwhile, keeps those as a job due at `next_due`. Nothing when
+  // the claim was lost.
   virtual Status FinishPushJob(const PushJob& job, int64_t next_due) = 0;
-  // Releases a claimed job to run again at `due_at`, one more attempt counted.
-  virtual Status RetryPushJob(int64_t id, int64_t due_at) = 0;
+  // Releases a claimed job to run again at `due_at`, one more attempt
+  // counted. Nothing when the claim was lost.
+  virtual Status RetryPushJob(const PushJob& job, int64_t due_at) = 0;
   // Members of `c` whose read mark is below `seq`, with what they were shown.
   virtual Result<std::vector<PushRecipient>> ListPushRecipients(ConversationId c, Seq seq) = 0;
   // Others' live messages `u` has not read, in this partition's conversations.

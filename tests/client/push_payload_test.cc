@@ -22,7 +22,7 @@ TEST(PushPayload, ApnsAlertBadgeAndClear) {
   EXPECT_EQ(alert.badge, 3);
   EXPECT_EQ(Read(R"({"aps":{"badge":4},"natter":{"conversation_id":42,"seq":8}})").kind, "badge");
   auto clear =
-      Read(R"({"aps":{"badge":0,"content-available":1},"natter":{"conversation_id":42,"seq":8,"clear":true}})");
+      Read(R"({"aps":{"content-available":1},"natter":{"conversation_id":42,"seq":8,"clear":true,"badge":0}})");
   EXPECT_EQ(clear.kind, "clear");
   EXPECT_EQ(clear.badge, 0);
 }

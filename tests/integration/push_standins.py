@@ -50,9 +50,10 @@ def split_jwt(token):
 
 
 class PushStandins:
-    """APNs and FCM on https://127.0.0.1:<port>. `answers[token]` is a list of
-    (status, body dict, headers dict) served in order for that device token
-    before the default success. `requests` records what was accepted."""
+    """APNs and FCM on https://localhost:<port>. `answers[token]` is a list of
+    (status, body dict, headers dict[, delay s]) served in order for that
+    device token before the default success. `requests` records what was
+    accepted; `connections` counts TLS connections (HTTP/2 reuses one)."""
 
     def __init__(self, directory, ca):
         self.dir = directory
@@ -152,6 +153,7 @@ class PushStandins:
         conn.initiate_connection()
         sock.sendall(conn.data_to_send())
         streams = {}
+        state = {}  # what this connection has seen
         try:
             while not self.stopped:
                 data = sock.recv(65536)
@@ -166,7 +168,7 @@ class PushStandins:
                         conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                     elif isinstance(event, h2.events.StreamEnded):
                         req = streams.pop(event.stream_id)
-                        status, body, headers = self._answer(req["headers"], req["body"])
+                        status, body, headers = self._answer(req["headers"], req["body"], state)
                         out = [(":status", str(status)), ("content-type", "application/json")]
                         out += list(headers.items())
                         payload = json.dumps(body).encode() if body is not None else b""
@@ -179,11 +181,11 @@ class PushStandins:
         finally:
             sock.close()
 
-    def _answer(self, headers, body):
+    def _answer(self, headers, body, connection):
         path = headers.get(":path", "")
         try:
             if path.startswith("/3/device/") or path.startswith("/sandbox/3/device/"):
-                return self._apns(headers, body, sandbox=path.startswith("/sandbox"))
+                return self._apns(headers, body, sandbox=path.startswith("/sandbox"), connection=connection)
             if path == "/token":
                 return self._token(headers, body)
             if path.startswith("/v1/projects/"):
@@ -193,16 +195,22 @@ class PushStandins:
             with self.lock:
                 self.refusals.append((path, e.status, e.reason))
             if path.startswith("/v1/") or path == "/token":
-                return e.status, {"error": {"code": e.status, "message": e.reason, "status": "INVALID_ARGUMENT"}}, {}
+                status = {401: "UNAUTHENTICATED", 404: "NOT_FOUND"}.get(e.status, "INVALID_ARGUMENT")
+                return e.status, {"error": {"code": e.status, "message": e.reason, "status": status}}, {}
             return e.status, {"reason": e.reason}, {}
 
     def _scripted(self, token):
+        """The next scripted (status, body, headers) for `token`; a fourth item
+        is seconds to wait before answering (a provider that hangs)."""
         with self.lock:
             queue = self.answers.get(token)
-            return queue.pop(0) if queue else None
+            answer = queue.pop(0) if queue else None
+        if answer and len(answer) > 3:
+            time.sleep(answer[3])
+        return answer[:3] if answer else None
 
     # APNs: https://developer.apple.com/documentation/usernotifications/sending-notification-requests-to-apns
-    def _apns(self, headers, body, sandbox):
+    def _apns(self, headers, body, sandbox, connection):
         if headers.get(":method") != "POST":
             raise Refused(405, "MethodNotAllowed")
         auth = headers.get("authorization", "")
@@ -220,6 +228,12 @@ class PushStandins:
             self.apns_key.public_key().verify(der, signed, ec.ECDSA(hashes.SHA256()))
         except InvalidSignature:
             raise Refused(403, "InvalidProviderToken")
+        # Apple refuses a provider token renewed more often than every 20 minutes on a connection.
+        seen = connection.setdefault("provider_iat", claims["iat"])
+        if claims["iat"] != seen:
+            if abs(claims["iat"] - seen) < 1200:
+                raise Refused(429, "TooManyProviderTokenUpdates")
+            connection["provider_iat"] = claims["iat"]
         token = headers[":path"].rsplit("/", 1)[1]
         if len(token) != 64 or any(c not in "0123456789abcdef" for c in token):
             raise Refused(400, "BadDeviceToken")
@@ -244,8 +258,8 @@ class PushStandins:
         aps = payload.get("aps")
         if not isinstance(aps, dict):
             raise Refused(400, "BadPayload")
-        if push_type == "background" and (aps.get("content-available") != 1 or "alert" in aps):
-            raise Refused(400, "BadPayload")
+        if push_type == "background" and aps != {"content-available": 1}:
+            raise Refused(400, "BadPayload")  # Apple: content-available alone, no alert, sound or badge
         scripted = self._scripted(token)
         if scripted:
             return scripted

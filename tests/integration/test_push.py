@@ -119,6 +119,10 @@ class DeliveryTest(PushTestCase):
         # It saw the message live; leaving afterwards does not bring it back as a push.
         await b.close()
         self.quiet(token, self.delay_ms / 1000 + 0.5)
+        # Gone now: the next message is pushed.
+        self.send(alice, cid, "and now?")
+        got = self.standins.wait_for(1, token)
+        self.assertEqual([p["payload"]["aps"]["alert"]["body"] for p in got], ["and now?"])
 
     async def test_a_burst_collapses_into_one_push(self):
         alice, bob = self.pair("burst")
@@ -186,8 +190,8 @@ class DeliveryTest(PushTestCase):
         clear = got[1]
         self.assertEqual(clear["headers"]["apns-push-type"], "background")
         self.assertEqual(clear["headers"]["apns-priority"], "5")
-        self.assertEqual(clear["payload"]["aps"], {"badge": 0, "content-available": 1})
-        self.assertEqual(clear["payload"]["natter"], {"conversation_id": cid, "seq": 1, "clear": True})
+        self.assertEqual(clear["payload"]["aps"], {"content-available": 1})
+        self.assertEqual(clear["payload"]["natter"], {"conversation_id": cid, "seq": 1, "clear": True, "badge": 0})
         # Reading again changes nothing: no second clear.
         self.call("POST", f"/v1/conversations/{cid}/read", {"seq": 1}, laptop)
         time.sleep(0.8)
@@ -218,6 +222,9 @@ class DeliveryTest(PushTestCase):
         cid = self.direct(alice, bob)
         self.send(alice, cid, "for bob")
         self.quiet(token, self.delay_ms / 1000 + 1.0)
+        # Carol's messages reach it.
+        self.send(alice, self.direct(alice, carol), "for carol")
+        self.assertEqual(len(self.standins.wait_for(1, token)), 1)
         # Unregistering ends pushes; so does logging out.
         other = self.register_device(bob)
         self.call("DELETE", "/v1/me/push-device", None, bob)
@@ -227,6 +234,23 @@ class DeliveryTest(PushTestCase):
         self.send(alice, cid, "for bob again")
         self.quiet(other, self.delay_ms / 1000 + 1.0)
         self.assertEqual(self.standins.received(third), [])
+
+    async def test_one_connection_carries_a_group_s_pushes(self):
+        alice = self.server.new_user("mux")
+        members = [self.server.new_user(f"mux{i}") for i in range(12)]
+        tokens = [self.register_device(m) for m in members]
+        group = self.call("POST", "/v1/conversations",
+                          {"kind": "group", "title": "twelve", "members": [m.id for m in members]}, alice)["id"]
+        self.send(alice, group, "to all twelve")  # a first push may open the connection
+        for token in tokens:
+            self.assertEqual(len(self.standins.wait_for(1, token)), 1)
+        before = self.standins.connections
+        self.send(alice, group, "again, to all twelve")
+        for token in tokens:
+            self.assertEqual(len(self.standins.wait_for(2, token)), 2)
+        self.assertEqual(self.standins.connections, before, "pushes opened new connections instead of reusing one")
+        self.assertEqual(self.standins.received(tokens[0])[1]["payload"]["aps"]["alert"],
+                         {"title": "twelve", "body": f"{alice.handle}: again, to all twelve"})
 
     async def test_bad_registrations_are_refused(self):
         bob = self.server.new_user("badreg")
@@ -286,10 +310,26 @@ class ProviderErrorsTest(PushTestCase):
         metrics = self.server.metrics()
         self.assertGreaterEqual(metrics['natter_push_retried_total{provider="apns"}'], 1)
 
+    async def test_a_device_that_must_wait_gets_its_push_without_holding_up_the_others(self):
+        alice, bob = self.pair("two")
+        phone, tablet = self.register_device(bob), None
+        tablet_user = self.server.relogin(bob, device="tablet")
+        tablet = self.register_device(tablet_user)
+        self.standins.script(tablet, (503, {"reason": "ServiceUnavailable"}, {}))
+        cid = self.direct(alice, bob)
+        self.send(alice, cid, "to both")
+        self.assertGreaterEqual(len(self.standins.wait_for(1, phone)), 1)
+        got = self.standins.wait_for(1, tablet, timeout=15)
+        self.assertEqual(len(got), 1, "the device answered 503 never got its push")
+        self.assertEqual(got[0]["payload"]["aps"]["alert"]["body"], "to both")
+        # The phone may get it again (the same collapse id: it replaces the first).
+        for push in self.standins.received(phone):
+            self.assertEqual(push["headers"]["apns-collapse-id"], f"c{cid}")
+
     async def test_a_refused_notification_is_counted_and_not_retried(self):
         alice, bob = self.pair("bad")
         token = self.register_device(bob)
-        self.standins.script(token, (400, {"reason": "PayloadTooLarge"}, {}))
+        self.standins.script(token, (413, {"reason": "PayloadTooLarge"}, {}))
         cid = self.direct(alice, bob)
         self.send(alice, cid, "too big, says the stand-in")
         time.sleep(self.delay_ms / 1000 + 2.0)
@@ -302,6 +342,25 @@ class ProviderErrorsTest(PushTestCase):
 class RestartTest(PushTestCase):
     delay_ms = 2500
 
+    @classmethod
+    def natterd_args(cls):
+        return (*cls.server_args, "--push-lease-ms", "3000")
+
+    async def test_a_push_under_way_when_natterd_is_killed_is_sent_after_restart(self):
+        alice, bob = self.pair("midway")
+        token = self.register_device(bob)
+        self.standins.script(token, (200, None, {}, 2.0))  # the provider takes its time
+        cid = self.direct(alice, bob)
+        self.send(alice, cid, "in flight")
+        deadline = time.monotonic() + 10
+        while self.standins.answers[token] and time.monotonic() < deadline:
+            time.sleep(0.05)  # the request reached the provider, which is still answering
+        self.assertEqual(self.standins.answers[token], [])
+        self.server.kill()
+        self.server.start()
+        got = self.standins.wait_for(1, token, timeout=20)
+        self.assertEqual(len(got), 1, "the job under way was lost with the process")
+
     async def test_pushes_queued_when_natterd_is_killed_are_sent_after_restart_once(self):
         users = [self.pair(f"kill{i}") for i in range(3)]
         tokens = []
@@ -311,7 +370,7 @@ class RestartTest(PushTestCase):
             cid = self.direct(alice, bob)
             self.send(alice, cid, "before the crash")
         self.server.kill()  # well within the delay: every push is still queued
-        self.assertEqual(self.standins.received(), [])
+        self.assertEqual([self.standins.received(t) for t in tokens], [[], [], []])
         self.server.start()
         for token in tokens:
             self.assertEqual(len(self.standins.wait_for(1, token, timeout=15)), 1)

@@ -64,8 +64,8 @@ TEST(ProviderRequestsTest, ApnsBadgeIsASilentAlertAndClearABackgroundPush) {
   std::map<std::string, std::string> h(r.headers.begin(), r.headers.end());
   EXPECT_EQ(h["apns-push-type"], "background");
   EXPECT_EQ(h["apns-priority"], "5");
-  EXPECT_EQ(json::parse(r.body), json::parse(R"({"aps":{"badge":3,"content-available":1},
-      "natter":{"conversation_id":42,"seq":7,"clear":true}})"));
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({"aps":{"content-available":1},
+      "natter":{"conversation_id":42,"seq":7,"clear":true,"badge":3}})"));
 }
 
 TEST(ProviderRequestsTest, FcmMessagesCarryStringDataAndCollapse) {

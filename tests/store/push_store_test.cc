@@ -21,9 +21,16 @@ PushDevice Device(SessionId session, UserId user, std::string token) {
   return d;
 }
 
+// Sessions for the devices (a device of a session that is not there is refused).
+Status AddSessions(AccountsTxn& txn, std::initializer_list<std::pair<SessionId, UserId>> sessions) {
+  for (auto [id, user] : sessions) NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{id, user, "phone", false, 0}));
+  return OkStatus();
+}
+
 TEST_P(PushStore, ATokenBelongsToOneSessionAndRevokingTheSessionDropsIt) {
   UserId a = AddUser("a"), b = AddUser("b");
   auto put = WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
+    NATTER_RETURN_IF_ERROR(AddSessions(txn, {{11, a}, {12, a}, {21, b}}));
     NATTER_RETURN_IF_ERROR(txn.PutPushDevice(Device(11, a, "tok-1")));
     NATTER_RETURN_IF_ERROR(txn.PutPushDevice(Device(12, a, "tok-2")));
     NATTER_RETURN_IF_ERROR(txn.PutPushDevice(Device(21, b, "tok-1")));  // the phone changed hands
@@ -54,15 +61,28 @@ TEST_P(PushStore, ATokenBelongsToOneSessionAndRevokingTheSessionDropsIt) {
   ASSERT_TRUE(changed.ok()) << changed.error().message;
   EXPECT_TRUE(*changed);
   EXPECT_EQ(list(), Rows{});
+  // A revoked session, or one never made, cannot register again.
+  for (SessionId gone : {SessionId{21}, SessionId{99}}) {
+    auto again = WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
+      NATTER_RETURN_IF_ERROR(txn.PutPushDevice(Device(gone, b, "tok-9")));
+      return true;
+    });
+    ASSERT_FALSE(again.ok());
+    EXPECT_EQ(again.error().code, ErrorCode::kUnauthorized);
+  }
+  EXPECT_EQ(list(), Rows{});
 }
 
 TEST_P(PushStore, LiveStateIsABitPerNodeAndPreviewsAreASetting) {
   UserId a = AddUser("a");
   auto r = WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
+    NATTER_RETURN_IF_ERROR(AddSessions(txn, {{11, a}}));
+    // Live before the device is registered (on another node, say): kept.
+    NATTER_RETURN_IF_ERROR(txn.SetPushLive(11, 3, true, 0));
     NATTER_RETURN_IF_ERROR(txn.PutPushDevice(Device(11, a, "tok")));
-    NATTER_RETURN_IF_ERROR(txn.SetPushLive(11, 3, true, 100));
-    NATTER_RETURN_IF_ERROR(txn.SetPushLive(11, 15, true, 100));
+    NATTER_RETURN_IF_ERROR(txn.SetPushLive(11, 15, true, 0));
     NATTER_RETURN_IF_ERROR(txn.SetPushLive(11, 3, false, 500));
+    NATTER_RETURN_IF_ERROR(txn.SetPushLive(11, 3, false, 400));  // heard from earlier: the later time stays
     NATTER_RETURN_IF_ERROR(txn.SetPushPreview(a, false));
     return true;
   });
@@ -88,6 +108,25 @@ TEST_P(PushStore, LiveStateIsABitPerNodeAndPreviewsAreASetting) {
   EXPECT_EQ(find().live_nodes, 0);
 }
 
+TEST_P(PushStore, NodesSeenLatelyAreTheOnesWhoseLiveBitsCount) {
+  auto r = WriteAccountsSync<bool>(*store, [](AccountsTxn& txn) -> Result<bool> {
+    NATTER_RETURN_IF_ERROR(txn.SeePushNode(1, 1000));
+    NATTER_RETURN_IF_ERROR(txn.SeePushNode(2, 5000));
+    NATTER_RETURN_IF_ERROR(txn.SeePushNode(3, 5000));
+    NATTER_RETURN_IF_ERROR(txn.SeePushNode(1, 6000));
+    NATTER_RETURN_IF_ERROR(txn.ForgetPushNode(3));
+    return true;
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  auto seen = [&](int64_t since) {
+    auto m = ReadAccountsSync<int64_t>(*store, [since](AccountsTxn& txn) { return txn.PushNodesSeenSince(since); });
+    EXPECT_TRUE(m.ok());
+    return m.ok() ? *m : -1;
+  };
+  EXPECT_EQ(seen(5000), (1 << 1) | (1 << 2));
+  EXPECT_EQ(seen(5500), 1 << 1);
+}
+
 TEST_P(PushStore, ABurstIsOneJobClaimedForItsLease) {
   int last = store->Partitions() - 1;
   auto job = [](Seq seq, int64_t due, UserId user = 0) {
@@ -100,18 +139,23 @@ TEST_P(PushStore, ABurstIsOneJobClaimedForItsLease) {
     return j;
   };
   auto write = [&](auto fn) {
-    auto r = WriteSync<std::vector<PushJob>>(*store, last, fn);
+    auto r = WriteSync<bool>(*store, last, fn);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() && *r;
+  };
+  int64_t token = 100;
+  auto claim = [&](int64_t now, int64_t lease) {
+    int64_t mine = ++token;
+    auto r = WriteSync<std::vector<PushJob>>(
+        *store, last, [=](ConversationTxn& txn) { return txn.ClaimPushJobs(now, lease, 10, mine); });
     EXPECT_TRUE(r.ok()) << r.error().message;
     return r.ok() ? *r : std::vector<PushJob>{};
   };
-  auto claim = [&](int64_t now, int64_t lease) {
-    return write([=](ConversationTxn& txn) { return txn.ClaimPushJobs(now, lease, 10); });
-  };
-  write([&](ConversationTxn& txn) -> Result<std::vector<PushJob>> {
+  write([&](ConversationTxn& txn) -> Result<bool> {
     NATTER_RETURN_IF_ERROR(txn.QueuePush(job(1, 1000)));
     NATTER_RETURN_IF_ERROR(txn.QueuePush(job(2, 5000)));     // extends the first, keeps its time
-    NATTER_RETURN_IF_ERROR(txn.QueuePush(job(2, 3000, 9)));  // a clear is a job of its own
-    return std::vector<PushJob>{};
+    NATTER_RETURN_IF_ERROR(txn.QueuePush(job(2, 7000, 9)));  // a clear is a job of its own
+    return true;
   });
   EXPECT_TRUE(claim(500, 2000).empty());
   auto claimed = claim(1000, 2000);
@@ -122,36 +166,51 @@ TEST_P(PushStore, ABurstIsOneJobClaimedForItsLease) {
   auto again = claim(2000, 4000);  // the lease ended: the worker died
   ASSERT_EQ(again.size(), 1u);
   EXPECT_EQ(again[0].id, claimed[0].id);
+  EXPECT_NE(again[0].claim, claimed[0].claim);
+
+  // The first claimer, back from the dead, can no longer renew, retry or finish it.
+  EXPECT_FALSE(write([&](ConversationTxn& txn) -> Result<bool> {
+    NATTER_TRY(bool renewed, txn.RenewPushClaim(claimed[0], 9000));
+    NATTER_RETURN_IF_ERROR(txn.RetryPushJob(claimed[0], 1));
+    NATTER_RETURN_IF_ERROR(txn.FinishPushJob(claimed[0], 1));
+    return renewed;
+  }));
+  EXPECT_TRUE(claim(3000, 5000).empty()) << "a stale claimer released the job";
+  EXPECT_TRUE(write([&](ConversationTxn& txn) { return txn.RenewPushClaim(again[0], 5000); }));
+  EXPECT_TRUE(claim(4500, 6000).empty()) << "a renewed lease was taken";
 
   // A message comes while it is sent: finishing keeps it, due later.
-  write([&](ConversationTxn& txn) -> Result<std::vector<PushJob>> {
+  write([&](ConversationTxn& txn) -> Result<bool> {
     NATTER_RETURN_IF_ERROR(txn.QueuePush(job(3, 2500)));
     NATTER_RETURN_IF_ERROR(txn.FinishPushJob(again[0], 6000));
-    return std::vector<PushJob>{};
+    return true;
   });
-  auto clears = claim(4000, 8000);
-  ASSERT_EQ(clears.size(), 1u);
-  EXPECT_EQ(clears[0].user_id, 9);
   EXPECT_TRUE(claim(5999, 8000).empty());
   auto rest = claim(6000, 8000);
   ASSERT_EQ(rest.size(), 1u);
   EXPECT_EQ(std::make_pair(rest[0].first_seq, rest[0].last_seq), std::make_pair(Seq{3}, Seq{3}));
+  auto clears = claim(7000, 9000);
+  ASSERT_EQ(clears.size(), 1u);
+  EXPECT_EQ(clears[0].user_id, 9);
 
-  // A retry counts an attempt and waits; finishing deletes.
-  write([&](ConversationTxn& txn) -> Result<std::vector<PushJob>> {
-    NATTER_RETURN_IF_ERROR(txn.RetryPushJob(rest[0].id, 9000));
+  // A retry counts an attempt and waits; a new message brings it back sooner;
+  // finishing deletes.
+  write([&](ConversationTxn& txn) -> Result<bool> {
+    NATTER_RETURN_IF_ERROR(txn.RetryPushJob(rest[0], 9500));
     NATTER_RETURN_IF_ERROR(txn.FinishPushJob(clears[0], 0));
-    return std::vector<PushJob>{};
+    NATTER_RETURN_IF_ERROR(txn.QueuePush(job(4, 8500)));
+    return true;
   });
-  auto retried = claim(9000, 10000);
+  auto retried = claim(8500, 10000);
   ASSERT_EQ(retried.size(), 1u);
   EXPECT_EQ(retried[0].attempts, 1);
+  EXPECT_EQ(retried[0].last_seq, 4);
   auto stats = ReadSync<PushQueueStats>(*store, last, [](ConversationTxn& txn) { return txn.GetPushQueueStats(); });
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->depth, 1);
-  write([&](ConversationTxn& txn) -> Result<std::vector<PushJob>> {
+  write([&](ConversationTxn& txn) -> Result<bool> {
     NATTER_RETURN_IF_ERROR(txn.FinishPushJob(retried[0], 0));
-    return std::vector<PushJob>{};
+    return true;
   });
   stats = ReadSync<PushQueueStats>(*store, last, [](ConversationTxn& txn) { return txn.GetPushQueueStats(); });
   ASSERT_TRUE(stats.ok());

@@ -6,9 +6,11 @@
 namespace natter::pg {
 namespace {
 
-#define PUSH_DEVICE_COLUMNS                                                                                      \
-  "d.session_id, d.user_id, d.platform, d.token, d.topic, d.environment, d.locale, d.updated_at, d.live_nodes, " \
-  "d.last_live_at, u.push_preview"
+#define PUSH_DEVICE_COLUMNS                                                                        \
+  "d.session_id, d.user_id, d.platform, d.token, d.topic, d.environment, d.locale, d.updated_at, " \
+  "coalesce(p.live_nodes, 0), coalesce(p.last_live_at, 0), u.push_preview"
+#define PUSH_DEVICE_TABLES \
+  "push_devices d JOIN users u ON u.id = d.user_id LEFT JOIN push_presence p ON p.session_id = d.session_id"
 
 PushDevice ReadPushDevice(const Row& r) {
   PushDevice d;
@@ -26,15 +28,19 @@ PushDevice ReadPushDevice(const Row& r) {
   return d;
 }
 
-#define PUSH_JOB_COLUMNS "id, conversation_id, user_id, first_seq, last_seq, due_at, attempts"
+#define PUSH_JOB_COLUMNS "id, conversation_id, user_id, first_seq, last_seq, due_at, attempts, claim"
 
 PushJob ReadPushJob(const Row& r) {
-  return PushJob{r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5), static_cast<int>(r.Int(6))};
+  return PushJob{r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5), static_cast<int>(r.Int(6)), r.Int(7)};
 }
 
 }  // namespace
 
 Status PgTxn::PutPushDevice(const PushDevice& d) {
+  // A revoked session's device would get pushes nobody may read. FOR SHARE:
+  // a revocation committing meanwhile waits for this, or this for it.
+  NATTER_TRY(auto session, accounts_.Query("SELECT revoked FROM sessions WHERE id = $1 FOR SHARE", {d.session_id}));
+  if (session.empty() || session.Bool(0, 0)) return Unauthorized("the session has ended");
   // One token, one device: the token leaves whichever session held it.
   NATTER_TRY(auto moved, accounts_.Query("DELETE FROM push_devices WHERE platform = $1 AND token = $2 "
                                          "AND session_id <> $3",
@@ -56,9 +62,9 @@ Status PgTxn::DeletePushDevice(SessionId session) {
 }
 
 Result<std::optional<PushDevice>> PgTxn::FindPushDevice(SessionId session) {
-  NATTER_TRY(auto r, accounts_.Query("SELECT " PUSH_DEVICE_COLUMNS " FROM push_devices d JOIN users u "
-                                     "ON u.id = d.user_id WHERE d.session_id = $1",
-                                     {session}));
+  NATTER_TRY(
+      auto r,
+      accounts_.Query("SELECT " PUSH_DEVICE_COLUMNS " FROM " PUSH_DEVICE_TABLES " WHERE d.session_id = $1", {session}));
   if (r.empty()) return std::optional<PushDevice>();
   return std::optional<PushDevice>(ReadPushDevice(r.At(0)));
 }
@@ -69,8 +75,8 @@ Result<bool> PgTxn::DeletePushToken(std::string_view platform, std::string_view 
 }
 
 Result<std::vector<PushDevice>> PgTxn::ListPushDevices(const std::vector<UserId>& users) {
-  NATTER_TRY(auto r, accounts_.Query("SELECT " PUSH_DEVICE_COLUMNS " FROM push_devices d JOIN users u "
-                                     "ON u.id = d.user_id WHERE d.user_id = ANY($1::bigint[]) "
+  NATTER_TRY(auto r, accounts_.Query("SELECT " PUSH_DEVICE_COLUMNS " FROM " PUSH_DEVICE_TABLES
+                                     " WHERE d.user_id = ANY($1::bigint[]) "
                                      "ORDER BY d.user_id, d.session_id",
                                      {IdArray(users)}));
   std::vector<PushDevice> out;
@@ -79,17 +85,40 @@ Result<std::vector<PushDevice>> PgTxn::ListPushDevices(const std::vector<UserId>
   return out;
 }
 
-Status PgTxn::SetPushLive(SessionId session, int node, bool live, int64_t now_ms) {
+Status PgTxn::SetPushLive(SessionId session, int node, bool live, int64_t last_heard_ms) {
   if (live) {
-    NATTER_TRY(auto r, accounts_.Query("UPDATE push_devices SET live_nodes = live_nodes | (1::bigint << $1) "
-                                       "WHERE session_id = $2",
+    NATTER_TRY(auto r, accounts_.Query("INSERT INTO push_presence(session_id, live_nodes) VALUES($2, 1::bigint << $1) "
+                                       "ON CONFLICT (session_id) DO UPDATE "
+                                       "SET live_nodes = push_presence.live_nodes | (1::bigint << $1)",
                                        {node, session}));
     return OkStatus();
   }
-  NATTER_TRY(auto r, accounts_.Query("UPDATE push_devices SET live_nodes = live_nodes & ~(1::bigint << $1), "
-                                     "last_live_at = $3 WHERE session_id = $2",
-                                     {node, session, now_ms}));
+  NATTER_TRY(auto r,
+             accounts_.Query("INSERT INTO push_presence(session_id, live_nodes, last_live_at) VALUES($2, 0, $3) "
+                             "ON CONFLICT (session_id) DO UPDATE "
+                             "SET live_nodes = push_presence.live_nodes & ~(1::bigint << $1), "
+                             "last_live_at = greatest(push_presence.last_live_at, $3)",
+                             {node, session, last_heard_ms}));
   return OkStatus();
+}
+
+Status PgTxn::SeePushNode(int node, int64_t now_ms) {
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO push_nodes(node_id, seen_at) VALUES($1, $2) "
+                                     "ON CONFLICT (node_id) DO UPDATE SET seen_at = excluded.seen_at",
+                                     {node, now_ms}));
+  return OkStatus();
+}
+
+Status PgTxn::ForgetPushNode(int node) {
+  NATTER_TRY(auto r, accounts_.Query("DELETE FROM push_nodes WHERE node_id = $1", {node}));
+  return OkStatus();
+}
+
+Result<int64_t> PgTxn::PushNodesSeenSince(int64_t since_ms) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT node_id FROM push_nodes WHERE seen_at >= $1", {since_ms}));
+  int64_t mask = 0;
+  for (int i = 0; i < r.size(); ++i) mask |= int64_t{1} << r.Int(i, 0);
+  return mask;
 }
 
 Status PgTxn::SetPushPreview(UserId id, bool show) {
@@ -112,7 +141,8 @@ Status PgTxn::QueuePush(const PushJob& job) {
   if (job.user_id == 0) {
     NATTER_TRY(auto r, db_.Query("INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
                                  "VALUES($1,0,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
-                                 "SET last_seq = greatest(push_queue.last_seq, excluded.last_seq)",
+                                 "SET last_seq = greatest(push_queue.last_seq, excluded.last_seq), "
+                                 "due_at = least(push_queue.due_at, excluded.due_at)",
                                  {job.conversation_id, job.first_seq, job.last_seq, job.due_at}));
     return OkStatus();
   }
@@ -125,32 +155,39 @@ Status PgTxn::QueuePush(const PushJob& job) {
   return OkStatus();
 }
 
-Result<std::vector<PushJob>> PgTxn::ClaimPushJobs(int64_t now, int64_t lease_until, int limit) {
+Result<std::vector<PushJob>> PgTxn::ClaimPushJobs(int64_t now, int64_t lease_until, int limit, int64_t claim) {
   // SKIP LOCKED: two nodes claiming at once take different jobs; a job one
   // has claimed is past its lease check for the other once committed.
-  NATTER_TRY(auto r, db_.Query("UPDATE push_queue SET claimed_until = $1 WHERE id IN (SELECT id FROM push_queue "
-                               "WHERE due_at <= $2 AND claimed_until <= $2 ORDER BY due_at LIMIT $3 "
+  NATTER_TRY(auto r, db_.Query("UPDATE push_queue SET claimed_until = $1, claim = $4 WHERE id IN (SELECT id "
+                               "FROM push_queue WHERE due_at <= $2 AND claimed_until <= $2 ORDER BY due_at LIMIT $3 "
                                "FOR UPDATE SKIP LOCKED) RETURNING " PUSH_JOB_COLUMNS,
-                               {lease_until, now, limit}));
+                               {lease_until, now, limit, claim}));
   std::vector<PushJob> out;
   out.reserve(r.size());
   for (int i = 0; i < r.size(); ++i) out.push_back(ReadPushJob(r.At(i)));
   return out;
 }
 
+Result<bool> PgTxn::RenewPushClaim(const PushJob& job, int64_t lease_until) {
+  NATTER_TRY(auto r, db_.Query("UPDATE push_queue SET claimed_until = $1 WHERE id = $2 AND claim = $3",
+                               {lease_until, job.id, job.claim}));
+  return r.affected() > 0;
+}
+
 Status PgTxn::FinishPushJob(const PushJob& job, int64_t next_due) {
-  NATTER_TRY(auto done, db_.Query("DELETE FROM push_queue WHERE id = $1 AND last_seq <= $2", {job.id, job.last_seq}));
+  NATTER_TRY(auto done, db_.Query("DELETE FROM push_queue WHERE id = $1 AND claim = $2 AND last_seq <= $3",
+                                  {job.id, job.claim, job.last_seq}));
   if (done.affected() > 0) return OkStatus();
-  NATTER_TRY(auto rest, db_.Query("UPDATE push_queue SET first_seq = $1, due_at = $2, claimed_until = 0, attempts = 0 "
-                                  "WHERE id = $3",
-                                  {job.last_seq + 1, next_due, job.id}));
+  NATTER_TRY(auto rest, db_.Query("UPDATE push_queue SET first_seq = $1, due_at = $2, claimed_until = 0, claim = 0, "
+                                  "attempts = 0 WHERE id = $3 AND claim = $4",
+                                  {job.last_seq + 1, next_due, job.id, job.claim}));
   return OkStatus();
 }
 
-Status PgTxn::RetryPushJob(int64_t id, int64_t due_at) {
-  NATTER_TRY(auto r, db_.Query("UPDATE push_queue SET due_at = $1, claimed_until = 0, attempts = attempts + 1 "
-                               "WHERE id = $2",
-                               {due_at, id}));
+Status PgTxn::RetryPushJob(const PushJob& job, int64_t due_at) {
+  NATTER_TRY(auto r, db_.Query("UPDATE push_queue SET due_at = $1, claimed_until = 0, claim = 0, "
+                               "attempts = attempts + 1 WHERE id = $2 AND claim = $3",
+                               {due_at, job.id, job.claim}));
   return OkStatus();
 }
 

@@ -63,6 +63,7 @@ Result<std::optional<Session>> PgTxn::FindSession(SessionId id) {
 
 Status PgTxn::RevokeSession(SessionId id) {
   NATTER_TRY(auto r, accounts_.Query("UPDATE sessions SET revoked = true WHERE id = $1", {id}));
+  NATTER_TRY(auto p, accounts_.Query("DELETE FROM push_presence WHERE session_id = $1", {id}));
   return DeletePushDevice(id);
 }
 
@@ -106,7 +107,7 @@ Status PgTxn::ClearOnlineAt(int node) {
   NATTER_TRY(auto r, accounts_.Query("UPDATE users SET online_nodes = online_nodes & ~(1::bigint << $1) "
                                      "WHERE online_nodes & (1::bigint << $1) <> 0",
                                      {node}));
-  NATTER_TRY(auto d, accounts_.Query("UPDATE push_devices SET live_nodes = live_nodes & ~(1::bigint << $1) "
+  NATTER_TRY(auto d, accounts_.Query("UPDATE push_presence SET live_nodes = live_nodes & ~(1::bigint << $1) "
                                      "WHERE live_nodes & (1::bigint << $1) <> 0",
                                      {node}));
   return OkStatus();

@@ -37,7 +37,10 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::optional<PushDevice>> FindPushDevice(SessionId session) override;
   Result<bool> DeletePushToken(std::string_view platform, std::string_view token) override;
   Result<std::vector<PushDevice>> ListPushDevices(const std::vector<UserId>& users) override;
-  Status SetPushLive(SessionId session, int node, bool live, int64_t now_ms) override;
+  Status SetPushLive(SessionId session, int node, bool live, int64_t last_heard_ms) override;
+  Status SeePushNode(int node, int64_t now_ms) override;
+  Status ForgetPushNode(int node) override;
+  Result<int64_t> PushNodesSeenSince(int64_t since_ms) override;
   Status SetPushPreview(UserId id, bool show) override;
   Result<bool> GetPushPreview(UserId id) override;
 
@@ -86,9 +89,10 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   // Push (sqlite_push_txn.cc / pg_push_txn.cc).
   Status SetMute(ConversationId c, UserId u, int64_t until) override;
   Status QueuePush(const PushJob& job) override;
-  Result<std::vector<PushJob>> ClaimPushJobs(int64_t now, int64_t lease_until, int limit) override;
+  Result<std::vector<PushJob>> ClaimPushJobs(int64_t now, int64_t lease_until, int limit, int64_t claim) override;
+  Result<bool> RenewPushClaim(const PushJob& job, int64_t lease_until) override;
   Status FinishPushJob(const PushJob& job, int64_t next_due) override;
-  Status RetryPushJob(int64_t id, int64_t due_at) override;
+  Status RetryPushJob(const PushJob& job, int64_t due_at) override;
   Result<std::vector<PushRecipient>> ListPushRecipients(ConversationId c, Seq seq) override;
   Result<int64_t> CountUnread(UserId u) override;
   Status MarkPushShown(ConversationId c, UserId u, Seq seq) override;

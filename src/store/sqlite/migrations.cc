@@ -107,9 +107,19 @@ CREATE TABLE push_devices (
   environment TEXT NOT NULL,
   locale TEXT NOT NULL,
   updated_at INTEGER NOT NULL,
-  live_nodes INTEGER NOT NULL DEFAULT 0,
-  last_live_at INTEGER NOT NULL DEFAULT 0,
   UNIQUE (platform, token)
+);
+-- Which nodes hold a foreground connection of each session, and when it last
+-- had one: kept for every session (a device may register on another node).
+CREATE TABLE push_presence (
+  session_id INTEGER PRIMARY KEY,
+  live_nodes INTEGER NOT NULL DEFAULT 0,
+  last_live_at INTEGER NOT NULL DEFAULT 0
+);
+-- Nodes whose push worker runs: a live bit counts only while its node is seen.
+CREATE TABLE push_nodes (
+  node_id INTEGER PRIMARY KEY,
+  seen_at INTEGER NOT NULL
 );
 CREATE INDEX push_devices_by_user ON push_devices(user_id);
 CREATE TABLE push_queue (
@@ -120,6 +130,7 @@ CREATE TABLE push_queue (
   last_seq INTEGER NOT NULL,
   due_at INTEGER NOT NULL,
   claimed_until INTEGER NOT NULL DEFAULT 0,
+  claim INTEGER NOT NULL DEFAULT 0,          -- the claimer's token: only it may finish the job
   attempts INTEGER NOT NULL DEFAULT 0,
   UNIQUE (conversation_id, user_id)
 );

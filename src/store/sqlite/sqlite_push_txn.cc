@@ -6,9 +6,11 @@
 namespace natter::sqlite {
 namespace {
 
-#define PUSH_DEVICE_COLUMNS                                                                                      \
-  "d.session_id, d.user_id, d.platform, d.token, d.topic, d.environment, d.locale, d.updated_at, d.live_nodes, " \
-  "d.last_live_at, u.push_preview"
+#define PUSH_DEVICE_COLUMNS                                                                        \
+  "d.session_id, d.user_id, d.platform, d.token, d.topic, d.environment, d.locale, d.updated_at, " \
+  "coalesce(p.live_nodes, 0), coalesce(p.last_live_at, 0), u.push_preview"
+#define PUSH_DEVICE_TABLES \
+  "push_devices d JOIN users u ON u.id = d.user_id LEFT JOIN push_presence p ON p.session_id = d.session_id"
 
 PushDevice ReadPushDevice(const Statement& s) {
   PushDevice d;
@@ -26,10 +28,10 @@ PushDevice ReadPushDevice(const Statement& s) {
   return d;
 }
 
-#define PUSH_JOB_COLUMNS "id, conversation_id, user_id, first_seq, last_seq, due_at, attempts"
+#define PUSH_JOB_COLUMNS "id, conversation_id, user_id, first_seq, last_seq, due_at, attempts, claim"
 
 PushJob ReadPushJob(const Statement& s) {
-  return PushJob{s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5), static_cast<int>(s.Int(6))};
+  return PushJob{s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5), static_cast<int>(s.Int(6)), s.Int(7)};
 }
 
 // `ids` as a JSON array, for `IN (SELECT value FROM json_each(?))`.
@@ -45,6 +47,11 @@ std::string JsonIds(const std::vector<int64_t>& ids) {
 }  // namespace
 
 Status SqliteTxn::PutPushDevice(const PushDevice& d) {
+  // A revoked session's device would get pushes nobody may read.
+  auto session = db_.Prepare("SELECT revoked FROM sessions WHERE id = ?");
+  session.Bind(1, d.session_id);
+  NATTER_TRY(bool found, session.Step());
+  if (!found || session.Bool(0)) return Unauthorized("the session has ended");
   // One token, one device: the token leaves whichever session held it.
   auto moved = db_.Prepare("DELETE FROM push_devices WHERE platform = ? AND token = ? AND session_id != ?");
   moved.Bind(1, d.platform).Bind(2, d.token).Bind(3, d.session_id);
@@ -72,8 +79,7 @@ Status SqliteTxn::DeletePushDevice(SessionId session) {
 }
 
 Result<std::optional<PushDevice>> SqliteTxn::FindPushDevice(SessionId session) {
-  auto s = db_.Prepare("SELECT " PUSH_DEVICE_COLUMNS
-                       " FROM push_devices d JOIN users u ON u.id = d.user_id WHERE d.session_id = ?");
+  auto s = db_.Prepare("SELECT " PUSH_DEVICE_COLUMNS " FROM " PUSH_DEVICE_TABLES " WHERE d.session_id = ?");
   s.Bind(1, session);
   NATTER_TRY(bool row, s.Step());
   if (!row) return std::optional<PushDevice>();
@@ -88,9 +94,8 @@ Result<bool> SqliteTxn::DeletePushToken(std::string_view platform, std::string_v
 }
 
 Result<std::vector<PushDevice>> SqliteTxn::ListPushDevices(const std::vector<UserId>& users) {
-  auto s = db_.Prepare("SELECT " PUSH_DEVICE_COLUMNS
-                       " FROM push_devices d JOIN users u ON u.id = d.user_id "
-                       "WHERE d.user_id IN (SELECT value FROM json_each(?)) ORDER BY d.user_id, d.session_id");
+  auto s = db_.Prepare("SELECT " PUSH_DEVICE_COLUMNS " FROM " PUSH_DEVICE_TABLES
+                       " WHERE d.user_id IN (SELECT value FROM json_each(?)) ORDER BY d.user_id, d.session_id");
   s.Bind(1, JsonIds(users));
   std::vector<PushDevice> out;
   for (;;) {
@@ -100,13 +105,40 @@ Result<std::vector<PushDevice>> SqliteTxn::ListPushDevices(const std::vector<Use
   }
 }
 
-Status SqliteTxn::SetPushLive(SessionId session, int node, bool live, int64_t now_ms) {
-  auto s = db_.Prepare(live ? "UPDATE push_devices SET live_nodes = live_nodes | (1 << ?1) WHERE session_id = ?2"
-                            : "UPDATE push_devices SET live_nodes = live_nodes & ~(1 << ?1), last_live_at = ?3 "
-                              "WHERE session_id = ?2");
+Status SqliteTxn::SetPushLive(SessionId session, int node, bool live, int64_t last_heard_ms) {
+  auto s = db_.Prepare(live ? "INSERT INTO push_presence(session_id, live_nodes) VALUES(?2, 1 << ?1) "
+                              "ON CONFLICT(session_id) DO UPDATE SET live_nodes = live_nodes | (1 << ?1)"
+                            : "INSERT INTO push_presence(session_id, live_nodes, last_live_at) VALUES(?2, 0, ?3) "
+                              "ON CONFLICT(session_id) DO UPDATE SET live_nodes = live_nodes & ~(1 << ?1), "
+                              "last_live_at = max(last_live_at, ?3)");
   s.Bind(1, int64_t{node}).Bind(2, session);
-  if (!live) s.Bind(3, now_ms);
+  if (!live) s.Bind(3, last_heard_ms);
   return s.Run();
+}
+
+Status SqliteTxn::SeePushNode(int node, int64_t now_ms) {
+  auto s = db_.Prepare(
+      "INSERT INTO push_nodes(node_id, seen_at) VALUES(?, ?) ON CONFLICT(node_id) DO UPDATE SET seen_at = "
+      "excluded.seen_at");
+  s.Bind(1, int64_t{node}).Bind(2, now_ms);
+  return s.Run();
+}
+
+Status SqliteTxn::ForgetPushNode(int node) {
+  auto s = db_.Prepare("DELETE FROM push_nodes WHERE node_id = ?");
+  s.Bind(1, int64_t{node});
+  return s.Run();
+}
+
+Result<int64_t> SqliteTxn::PushNodesSeenSince(int64_t since_ms) {
+  auto s = db_.Prepare("SELECT node_id FROM push_nodes WHERE seen_at >= ?");
+  s.Bind(1, since_ms);
+  int64_t mask = 0;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return mask;
+    mask |= int64_t{1} << s.Int(0);
+  }
 }
 
 Status SqliteTxn::SetPushPreview(UserId id, bool show) {
@@ -132,7 +164,8 @@ Status SqliteTxn::QueuePush(const PushJob& job) {
   auto s = db_.Prepare(
       job.user_id == 0
           ? "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) VALUES(?1,0,?2,?3,?4) "
-            "ON CONFLICT(conversation_id, user_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)"
+            "ON CONFLICT(conversation_id, user_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq), "
+            "due_at = min(due_at, excluded.due_at)"
           : "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) VALUES(?1,?5,?2,?3,?4) "
             "ON CONFLICT(conversation_id, user_id) DO UPDATE SET first_seq = excluded.first_seq, "
             "last_seq = max(last_seq, excluded.last_seq), due_at = excluded.due_at, attempts = 0");
@@ -141,12 +174,12 @@ Status SqliteTxn::QueuePush(const PushJob& job) {
   return s.Run();
 }
 
-Result<std::vector<PushJob>> SqliteTxn::ClaimPushJobs(int64_t now, int64_t lease_until, int limit) {
+Result<std::vector<PushJob>> SqliteTxn::ClaimPushJobs(int64_t now, int64_t lease_until, int limit, int64_t claim) {
   auto s = db_.Prepare(
-      "UPDATE push_queue SET claimed_until = ?1 WHERE id IN (SELECT id FROM push_queue "
+      "UPDATE push_queue SET claimed_until = ?1, claim = ?4 WHERE id IN (SELECT id FROM push_queue "
       "WHERE due_at <= ?2 AND claimed_until <= ?2 ORDER BY due_at LIMIT ?3) "
       "RETURNING " PUSH_JOB_COLUMNS);
-  s.Bind(1, lease_until).Bind(2, now).Bind(3, int64_t{limit});
+  s.Bind(1, lease_until).Bind(2, now).Bind(3, int64_t{limit}).Bind(4, claim);
   std::vector<PushJob> out;
   for (;;) {
     NATTER_TRY(bool row, s.Step());
@@ -155,20 +188,30 @@ Result<std::vector<PushJob>> SqliteTxn::ClaimPushJobs(int64_t now, int64_t lease
   }
 }
 
+Result<bool> SqliteTxn::RenewPushClaim(const PushJob& job, int64_t lease_until) {
+  auto s = db_.Prepare("UPDATE push_queue SET claimed_until = ? WHERE id = ? AND claim = ?");
+  s.Bind(1, lease_until).Bind(2, job.id).Bind(3, job.claim);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
+}
+
 Status SqliteTxn::FinishPushJob(const PushJob& job, int64_t next_due) {
-  auto done = db_.Prepare("DELETE FROM push_queue WHERE id = ? AND last_seq <= ?");
-  done.Bind(1, job.id).Bind(2, job.last_seq);
+  auto done = db_.Prepare("DELETE FROM push_queue WHERE id = ? AND claim = ? AND last_seq <= ?");
+  done.Bind(1, job.id).Bind(2, job.claim).Bind(3, job.last_seq);
   NATTER_RETURN_IF_ERROR(done.Run());
   if (db_.changes() > 0) return OkStatus();
-  auto rest =
-      db_.Prepare("UPDATE push_queue SET first_seq = ?, due_at = ?, claimed_until = 0, attempts = 0 WHERE id = ?");
-  rest.Bind(1, job.last_seq + 1).Bind(2, next_due).Bind(3, job.id);
+  auto rest = db_.Prepare(
+      "UPDATE push_queue SET first_seq = ?, due_at = ?, claimed_until = 0, claim = 0, attempts = 0 "
+      "WHERE id = ? AND claim = ?");
+  rest.Bind(1, job.last_seq + 1).Bind(2, next_due).Bind(3, job.id).Bind(4, job.claim);
   return rest.Run();
 }
 
-Status SqliteTxn::RetryPushJob(int64_t id, int64_t due_at) {
-  auto s = db_.Prepare("UPDATE push_queue SET due_at = ?, claimed_until = 0, attempts = attempts + 1 WHERE id = ?");
-  s.Bind(1, due_at).Bind(2, id);
+Status SqliteTxn::RetryPushJob(const PushJob& job, int64_t due_at) {
+  auto s = db_.Prepare(
+      "UPDATE push_queue SET due_at = ?, claimed_until = 0, claim = 0, attempts = attempts + 1 "
+      "WHERE id = ? AND claim = ?");
+  s.Bind(1, due_at).Bind(2, job.id).Bind(3, job.claim);
   return s.Run();
 }
 

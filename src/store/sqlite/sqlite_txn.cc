@@ -73,6 +73,9 @@ Status SqliteTxn::RevokeSession(SessionId id) {
   auto s = db_.Prepare("UPDATE sessions SET revoked = 1 WHERE id = ?");
   s.Bind(1, id);
   NATTER_RETURN_IF_ERROR(s.Run());
+  auto presence = db_.Prepare("DELETE FROM push_presence WHERE session_id = ?");
+  presence.Bind(1, id);
+  NATTER_RETURN_IF_ERROR(presence.Run());
   return DeletePushDevice(id);
 }
 
@@ -312,7 +315,7 @@ Status SqliteTxn::ClearOnlineAt(int node) {
   s.Bind(1, int64_t{node});
   NATTER_RETURN_IF_ERROR(s.Run());
   auto devices =
-      db_.Prepare("UPDATE push_devices SET live_nodes = live_nodes & ~(1 << ?1) WHERE live_nodes & (1 << ?1) != 0");
+      db_.Prepare("UPDATE push_presence SET live_nodes = live_nodes & ~(1 << ?1) WHERE live_nodes & (1 << ?1) != 0");
   devices.Bind(1, int64_t{node});
   return devices.Run();
 }
