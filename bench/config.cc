@@ -40,6 +40,7 @@ json::value BenchConfig::ToJson() const {
                       {"connect_concurrency", connect_concurrency},
                       {"timeout_ms", timeout_ms},
                       {"text_bytes", text_bytes},
+                      {"push_tokens", push_tokens},
                       {"connections", connections},
                       {"hold_s", hold_s},
                       {"pairs", pairs},

@@ -29,6 +29,7 @@ struct BenchConfig {
   int timeout_ms = 10000;         // connect, upgrade, answer waits
   int provision_parallel = 8;
   int text_bytes = 64;
+  bool push_tokens = false;  // every user registers an APNs token (natterd's push cost)
 
   int connections = 2000;
   double hold_s = 3;

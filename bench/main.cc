@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   app.add_option("--connect-concurrency", cfg.connect_concurrency, "connects in flight per worker");
   app.add_option("--timeout-ms", cfg.timeout_ms, "connect and upgrade timeout");
   app.add_option("--text-bytes", cfg.text_bytes, "message text size")->check(CLI::Range(1, 16000));
+  app.add_flag("--push-tokens", cfg.push_tokens, "every user registers a push token (APNs) after logging in");
   app.add_option("--connections", cfg.connections, "connections: how many")->check(CLI::Range(1, 1000000));
   app.add_option("--hold", cfg.hold_s, "connections: seconds to hold them idle");
   app.add_option("--pairs", cfg.pairs, "direct: pairs of users")->check(CLI::Range(1, 100000));
@@ -142,7 +143,7 @@ int main(int argc, char** argv) {
   char tag[16];
   std::snprintf(tag, sizeof tag, "%06x", rd() & 0xFFFFFF);
   ctx.run_tag = tag;
-  ctx.prov = std::make_unique<Provisioner>(cfg.servers, cfg.provision_parallel, ctx.run_tag);
+  ctx.prov = std::make_unique<Provisioner>(cfg.servers, cfg.provision_parallel, ctx.run_tag, cfg.push_tokens);
 
   std::vector<ScenarioReport> reports;
   std::string why;

@@ -71,6 +71,17 @@ bool Login(BenchUser& u, HttpClient& http, std::string& error) {
   return true;
 }
 
+// A device token of APNs's shape (64 hex digits), distinct per user.
+bool RegisterPushToken(const BenchUser& u, size_t index, HttpClient& http, std::string& error) {
+  char token[65];
+  std::snprintf(token, sizeof token, "%032zx%032zx", index, index * 2654435761u + 1);
+  json::object body{{"platform", "apns"}, {"token", token}};
+  HttpAnswer a = http.Request("PUT", "/v1/me/push-device", json::serialize(body), u.token);
+  if (a.ok()) return true;
+  error = "push token of " + u.handle + ": " + (a.status ? std::to_string(a.status) + " " + a.body : a.error);
+  return false;
+}
+
 }  // namespace
 
 bool Provisioner::EnsureUsers(std::vector<BenchUser>& users, size_t n, std::string& error) {
@@ -92,7 +103,8 @@ bool Provisioner::EnsureUsers(std::vector<BenchUser>& users, size_t n, std::stri
           e = "register " + u.handle + ": " + (a.status ? std::to_string(a.status) + " " + a.body : a.error);
           return false;
         }
-        return Login(u, http, e);
+        if (!Login(u, http, e)) return false;
+        return !push_tokens_ || RegisterPushToken(u, have + k, http, e);
       },
       error);
   if (!ok) users.resize(have);

@@ -24,8 +24,9 @@ class Provisioner {
   // With several servers (separate natterd processes without a shared
   // store), user i lives on servers[i % size]; conversations are created on
   // the server of their first member.
-  Provisioner(std::vector<Endpoint> servers, int parallel, std::string run_tag)
-      : servers_(std::move(servers)), parallel_(parallel), run_tag_(std::move(run_tag)) {}
+  // `push_tokens`: each new user registers an APNs device token after logging in.
+  Provisioner(std::vector<Endpoint> servers, int parallel, std::string run_tag, bool push_tokens = false)
+      : servers_(std::move(servers)), parallel_(parallel), run_tag_(std::move(run_tag)), push_tokens_(push_tokens) {}
 
   // Makes sure users[0..n) exist and are logged in (new ones are appended).
   // False with `error` set when the server refuses or does not answer.
@@ -45,6 +46,7 @@ class Provisioner {
   std::vector<Endpoint> servers_;
   int parallel_;
   std::string run_tag_;
+  bool push_tokens_ = false;
   double seconds_ = 0;
 };
 

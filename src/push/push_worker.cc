@@ -169,20 +169,26 @@ std::optional<int64_t> PushWorker::SendMessages(int partition, const PushJob& jo
   if (!snapshot->conversation) return 0;  // gone
   std::vector<Due> due = DuePushes(snapshot->recipients, snapshot->messages, clock_.NowMs());
   if (due.empty()) return 0;
-  // Senders' names, read once; one not found is named generically.
-  std::vector<UserId> senders;
-  for (const Message& m : snapshot->messages) senders.push_back(m.sender_id);
-  auto names = ReadAccountsSync<std::unordered_map<UserId, std::string>>(
-      store_, [senders](AccountsTxn& txn) -> Result<std::unordered_map<UserId, std::string>> {
-        std::unordered_map<UserId, std::string> out;
-        for (UserId id : senders) {
-          if (out.contains(id)) continue;
-          NATTER_TRY(auto user, txn.FindUser(id));
-          if (user) out.emplace(id, user->handle);
-        }
-        return out;
-      });
-  std::unordered_map<UserId, std::string> no_names;
+  // Senders' names, read once when a notification needs them; one not found
+  // is named generically.
+  std::optional<std::unordered_map<UserId, std::string>> names;
+  auto sender_names = [&]() -> const std::unordered_map<UserId, std::string>& {
+    if (names) return *names;
+    std::vector<UserId> senders;
+    for (const Message& m : snapshot->messages) senders.push_back(m.sender_id);
+    auto found = ReadAccountsSync<std::unordered_map<UserId, std::string>>(
+        store_, [senders](AccountsTxn& txn) -> Result<std::unordered_map<UserId, std::string>> {
+          std::unordered_map<UserId, std::string> out;
+          for (UserId id : senders) {
+            if (out.contains(id)) continue;
+            NATTER_TRY(auto user, txn.FindUser(id));
+            if (user) out.emplace(id, user->handle);
+          }
+          return out;
+        });
+    names.emplace(found.ok() ? std::move(*found) : std::unordered_map<UserId, std::string>{});
+    return *names;
+  };
 
   int64_t retry_at = 0;
   size_t round = static_cast<size_t>(std::max(options_.members_per_round, 1));
@@ -207,7 +213,14 @@ std::optional<int64_t> PushWorker::SendMessages(int partition, const PushJob& jo
     auto devices = ReadAccountsSync<std::vector<PushDevice>>(
         store_, [users](AccountsTxn& txn) { return txn.ListPushDevices(users); });
     if (!devices.ok()) return clock_.NowMs() + BackoffMs(job.attempts);
+    // Devices that saw the message live need nothing: they are dropped before
+    // anything is counted for them (most devices, while their users chat).
+    std::unordered_map<UserId, int64_t> due_at_ms;
+    for (const Due& d : part) due_at_ms[d.recipient.user_id] = d.message->created_at;
     std::erase_if(*devices, [this](const PushDevice& d) { return !providers_.Serves(d.platform); });
+    if (devices->empty()) continue;
+    int64_t alive = AliveNodes();
+    std::erase_if(*devices, [&](const PushDevice& d) { return SawLive(d, due_at_ms[d.user_id], alive); });
     if (devices->empty()) continue;
     std::vector<UserId> with_devices;
     for (const PushDevice& d : *devices) {
@@ -215,7 +228,7 @@ std::optional<int64_t> PushWorker::SendMessages(int partition, const PushJob& jo
     }
     auto unread = Unread(with_devices);
     if (!unread.ok()) return clock_.NowMs() + BackoffMs(job.attempts);
-    PushContext ctx{&*snapshot->conversation, &*unread, names.ok() ? &*names : &no_names, AliveNodes()};
+    PushContext ctx{&*snapshot->conversation, &*unread, &sender_names(), alive};
     std::vector<Outgoing> items = PlanPushes(part, *devices, ctx);
     if (items.empty()) continue;
     std::unordered_map<UserId, bool> alerted;

@@ -336,3 +336,21 @@ def fcm_error(status, code, fcm_code=None, field=None):
         details.append({"@type": "type.googleapis.com/google.rpc.BadRequest",
                         "fieldViolations": [{"field": field, "description": "Invalid registration token"}]})
     return {"error": {"code": status, "message": code, "status": code, "details": details}}
+
+
+def main():
+    """Serves the stand-ins until SIGTERM (for benchmarks): prints the natterd
+    flags that point at them on one line, then waits."""
+    import signal
+    import sys
+    from client_harness import TestCA
+    directory = sys.argv[1]
+    standins = PushStandins(directory, TestCA(directory, "push-ca"))
+    print(" ".join(standins.natterd_args()), flush=True)
+    signal.sigwait([signal.SIGTERM, signal.SIGINT])
+    standins.close()
+    print(f"accepted {len(standins.received())} notifications", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
