@@ -3,7 +3,8 @@
 # flat out, every user with an APNs token registered) against natterd without
 # push and with push on (APNs and FCM pointed at the local stand-ins), the two
 # alternating in one sitting, PUSH_BENCH_ROUNDS times each (3). Prints the
-# acknowledged sends a second of each run and the ratio of the medians.
+# acknowledged sends a second of each run, and what push costs by the
+# medians and by the means.
 #   scripts/bench-push.sh                 # quick sizes
 #   scripts/bench-push.sh --pairs 200     # extra arguments go to natter-bench
 set -euo pipefail
@@ -75,6 +76,8 @@ import statistics, sys
 half = (len(sys.argv) - 1) // 2
 off = [float(x) for x in sys.argv[1:1 + half]]
 on = [float(x) for x in sys.argv[1 + half:]]
-m_off, m_on = statistics.median(off), statistics.median(on)
-print(f"median: push off {m_off:.0f} msg/s, push on {m_on:.0f} msg/s: push costs {100 * (1 - m_on / m_off):.1f}% of durable sends")
+for name, average in (("median", statistics.median), ("mean", statistics.mean)):
+    a_off, a_on = average(off), average(on)
+    print(f"{name}: push off {a_off:.0f} msg/s, push on {a_on:.0f} msg/s: "
+          f"push costs {100 * (1 - a_on / a_off):.1f}% of durable sends")
 ' "${off[@]}" "${on[@]}"
