@@ -48,7 +48,7 @@ void DeviceLiveness::SyncLocked(SessionId session) {
   State& s = it->second;
   if (s.writing) return;  // Written() looks again
   bool live = LiveLocked(s);
-  if (live == s.stored_live) {
+  if (live == s.stored_live && !s.failed) {
     if (s.connections.empty()) sessions_.erase(it);
     return;
   }
@@ -69,13 +69,22 @@ void DeviceLiveness::Written(SessionId session, bool live, bool ok) {
   if (it == sessions_.end()) return;
   it->second.writing = false;
   if (!ok) {
-    // Tried again at the session's next change (a node stopping, whose
-    // store is gone, ends here; its heartbeat ends too).
-    if (it->second.connections.empty()) sessions_.erase(it);
+    // Kept, and tried again at the session's next change or by RetryFailed:
+    // a "not live" that never lands would keep the device from every push.
+    it->second.failed = true;
     return;
   }
+  it->second.failed = false;
   it->second.stored_live = live;
   SyncLocked(session);
 }
 
+void DeviceLiveness::RetryFailed() {
+  MutexLock lock(mu_);
+  std::vector<SessionId> failed;
+  for (const auto& [session, state] : sessions_) {
+    if (state.failed && !state.writing) failed.push_back(session);
+  }
+  for (SessionId session : failed) SyncLocked(session);
+}
 }  // namespace natter::push

@@ -32,6 +32,9 @@ class DeviceLiveness {
   // The app on that connection's device came to the foreground or left it.
   // False when the connection is not known here.
   bool SetForeground(SessionId session, uint64_t connection, bool foreground);
+  // Writes again what failed to be stored (the push worker's keeper calls it
+  // every few seconds).
+  void RetryFailed();
 
  private:
   struct State {
@@ -39,6 +42,7 @@ class DeviceLiveness {
     bool stored_live = false;
     bool writing = false;
     int64_t last_heard_ms = 0;  // of the foreground connections that closed
+    bool failed = false;        // the last write failed: stored_live may be wrong
   };
   bool LiveLocked(const State& s) const;
   // Stores the session's state if it differs from what was stored and no

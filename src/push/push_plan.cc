@@ -49,6 +49,7 @@ std::vector<Outgoing> PlanPushes(const std::vector<Due>& due, const std::vector<
     n.kind = d.muted ? Notification::Kind::kBadge : Notification::Kind::kAlert;
     n.conversation_id = d.message->conversation_id;
     n.seq = d.message->seq;
+    if (ctx.now_ms > 0) n.expires_at = ctx.now_ms / 1000 + kAlertLifetimeS;
     if (ctx.unread) {
       if (auto u = ctx.unread->find(device.user_id); u != ctx.unread->end()) n.badge = u->second;
     }
@@ -68,9 +69,10 @@ std::vector<Outgoing> PlanPushes(const std::vector<Due>& due, const std::vector<
   return out;
 }
 
-Notification ClearNotification(ConversationId c, Seq read_seq, int64_t unread) {
+Notification ClearNotification(ConversationId c, Seq read_seq, int64_t unread, int64_t now_ms) {
   Notification n;
   n.kind = Notification::Kind::kClear;
+  n.expires_at = now_ms / 1000 + kClearLifetimeS;
   n.conversation_id = c;
   n.seq = read_seq;
   n.badge = unread;

@@ -41,7 +41,13 @@ struct PushContext {
   const std::unordered_map<UserId, int64_t>* unread = nullptr;
   const std::unordered_map<UserId, std::string>* names = nullptr;
   int64_t alive_nodes = -1;  // nodes seen running: live bits of others do not count
+  int64_t now_ms = 0;        // when set, notifications expire (kAlertLifetime) after it
 };
+
+// How long a provider keeps trying a device that is off: a week for an alert
+// or a badge, a day for a clear.
+inline constexpr int64_t kAlertLifetimeS = 7 * 24 * 3600;
+inline constexpr int64_t kClearLifetimeS = 24 * 3600;
 std::vector<Outgoing> PlanPushes(const std::vector<Due>& due, const std::vector<PushDevice>& devices,
                                  const PushContext& context);
 
@@ -50,6 +56,6 @@ std::vector<Outgoing> PlanPushes(const std::vector<Due>& due, const std::vector<
 bool SawLive(const PushDevice& device, int64_t created_at, int64_t alive_nodes = -1);
 
 // The clear a device gets once its user read conversation `c` elsewhere.
-Notification ClearNotification(ConversationId c, Seq read_seq, int64_t unread);
+Notification ClearNotification(ConversationId c, Seq read_seq, int64_t unread, int64_t now_ms);
 
 }  // namespace natter::push

@@ -21,7 +21,8 @@ constexpr int64_t kFcmRetryTokenMs = 10 * 1000;
 // Requests handed to curl at once: each one's timeout runs from then, so a
 // batch is not queued behind the provider's limit of concurrent streams.
 constexpr size_t kRequestsAtOnce = 100;
-// Paused device tokens kept at most (the oldest pauses go first).
+// Paused device tokens kept at most: past it, those whose pause ended go, and
+// while it is still full a new 429 is only retried with backoff.
 constexpr size_t kMaxPaused = 100000;
 
 Result<std::string> ReadFile(const std::string& path, const char* what) {
@@ -211,8 +212,10 @@ std::vector<Verdict> PushProviders::Send(const std::vector<Outgoing>& items, ops
       bool apns = items[i].device.platform == "apns";
       verdicts[i] =
           apns ? ReadApnsAnswer(a.status, a.body, a.retry_after) : ReadFcmAnswer(a.status, a.body, a.retry_after);
-      if (a.status == 429 && verdicts[i].retry_after.count() > 0 && paused_.size() < kMaxPaused) {
-        paused_[items[i].device.token] = clock_.NowMs() + verdicts[i].retry_after.count() * 1000;
+      if (a.status == 429 && verdicts[i].retry_after.count() > 0) {
+        int64_t now = clock_.NowMs();
+        if (paused_.size() >= kMaxPaused) std::erase_if(paused_, [now](const auto& p) { return p.second <= now; });
+        if (paused_.size() < kMaxPaused) paused_[items[i].device.token] = now + verdicts[i].retry_after.count() * 1000;
       }
       if (verdicts[i].next != Verdict::Next::kRenewAuth) continue;
       if (apns) {

@@ -9,7 +9,8 @@ Status OnMessageAppended(ConversationTxn& txn, const PushTiming& timing, const M
   job.first_seq = m.seq;
   job.last_seq = m.seq;
   job.due_at = now_ms + timing.delay_ms;
-  return txn.QueuePush(job);
+  NATTER_RETURN_IF_ERROR(txn.QueuePush(job));
+  return OnRead(txn, timing, m.conversation_id, m.sender_id, m.seq, now_ms);
 }
 
 Status OnRead(ConversationTxn& txn, const PushTiming& timing, ConversationId c, UserId user, Seq read_seq,

@@ -20,9 +20,9 @@ struct PushTiming {
   int64_t delay_ms = 3000;
 };
 
-// A message `m` was appended (not a retry): one statement in the send's
-// transaction (the sender's own alerts clear when their client marks the
-// conversation read, not here: a send costs no more than it must).
+// A message `m` was appended (not a retry). Its sender has read up to it, so
+// their own alerts of this conversation clear too (a reply from the laptop
+// takes the phone's notification away).
 Status OnMessageAppended(ConversationTxn& txn, const PushTiming& timing, const Message& m, int64_t now_ms);
 
 // `user` has read conversation `c` up to `read_seq`.

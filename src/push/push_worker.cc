@@ -21,6 +21,9 @@ int64_t BackoffMs(int attempts) { return std::min<int64_t>(int64_t{1000} << std:
 // The job's messages still worth a push: live messages, newest 50.
 constexpr int kMessagesPerJob = 50;
 
+constexpr int64_t kPrunePresenceEveryMs = 3600 * 1000;
+constexpr int64_t kPresenceKeptMs = 24 * 3600 * 1000;
+
 }  // namespace
 
 PushWorker::PushWorker(Store& store, PushProviders& providers, const Clock& clock, ops::Metrics& metrics,
@@ -29,8 +32,9 @@ PushWorker::PushWorker(Store& store, PushProviders& providers, const Clock& cloc
 
 PushWorker::~PushWorker() { Stop(); }
 
-void PushWorker::Start() {
-  Heartbeat();  // live connections of this node count from now
+void PushWorker::Start(std::function<void()> each_heartbeat) {
+  Heartbeat(clock_.NowMs());  // live connections of this node count from now
+  keeper_ = std::thread([this, hook = std::move(each_heartbeat)] { Keep(hook); });
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -43,6 +47,7 @@ void PushWorker::Stop() {
   wake_.notify_all();
   providers_.Cancel();
   if (thread_.joinable()) thread_.join();
+  if (keeper_.joinable()) keeper_.join();
   // The live connections this node held end with it.
   auto st =
       WriteAccountsStatus(store_, [node = options_.node_id](AccountsTxn& txn) { return txn.ForgetPushNode(node); });
@@ -54,9 +59,13 @@ bool PushWorker::Stopping() {
   return stopping_;
 }
 
+bool PushWorker::ClaimLost() {
+  std::lock_guard lock(mu_);
+  return claim_lost_;
+}
+
 void PushWorker::Run() {
   while (!Stopping()) {
-    Heartbeat();
     bool worked = RunOnce();
     RecordQueueState();
     if (worked) continue;
@@ -65,20 +74,53 @@ void PushWorker::Run() {
   }
 }
 
-void PushWorker::Heartbeat() {
-  int64_t now = clock_.NowMs();
-  if (last_heartbeat_ms_ != 0 && now - last_heartbeat_ms_ < options_.heartbeat_ms) return;
-  last_heartbeat_ms_ = now;
+void PushWorker::Keep(std::function<void()> each_heartbeat) {
+  int64_t last_prune = 0;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (wake_.wait_for(lock, std::chrono::milliseconds(options_.heartbeat_ms), [this] { return stopping_; })) return;
+    }
+    int64_t now = clock_.NowMs();
+    Heartbeat(now);
+    std::optional<std::pair<int, PushJob>> current;
+    {
+      std::lock_guard lock(mu_);
+      current = current_;
+    }
+    if (current) {
+      auto renewed = WriteSync<bool>(store_, current->first,
+                                     [job = current->second, lease = now + options_.lease_ms](ConversationTxn& txn) {
+                                       return txn.RenewPushClaim(job, lease);
+                                     });
+      if (renewed.ok() && !*renewed) {
+        std::lock_guard lock(mu_);
+        if (current_ && current_->second.id == current->second.id) claim_lost_ = true;
+      }
+    }
+    if (each_heartbeat) each_heartbeat();
+    // Live state of sessions gone for a day tells nothing any more.
+    if (now - last_prune > kPrunePresenceEveryMs) {
+      last_prune = now;
+      auto st = WriteAccountsStatus(
+          store_, [before = now - kPresenceKeptMs](AccountsTxn& txn) { return txn.PrunePushPresence(before); });
+      if (!st.ok()) spdlog::warn("push: pruning old live state: {}", st.error().message);
+    }
+  }
+}
+
+void PushWorker::Heartbeat(int64_t now) {
   auto st = WriteAccountsStatus(
       store_, [node = options_.node_id, now](AccountsTxn& txn) { return txn.SeePushNode(node, now); });
   if (!st.ok()) spdlog::warn("push: heartbeat of node {}: {}", options_.node_id, st.error().message);
 }
 
 int64_t PushWorker::AliveNodes() {
+  int64_t own = int64_t{1} << options_.node_id;
   auto mask = ReadAccountsSync<int64_t>(store_, [since = clock_.NowMs() - options_.node_gone_ms](AccountsTxn& txn) {
     return txn.PushNodesSeenSince(since);
   });
-  return mask.ok() ? *mask : -1;
+  return (mask.ok() ? *mask : 0) | own;
 }
 
 bool PushWorker::RunOnce() {
@@ -105,8 +147,17 @@ bool PushWorker::RunOnce() {
 }
 
 void PushWorker::Process(int partition, const PushJob& job) {
+  {
+    std::lock_guard lock(mu_);
+    current_.emplace(partition, job);
+    claim_lost_ = false;
+  }
   std::optional<int64_t> retry_at = job.user_id == 0 ? SendMessages(partition, job) : SendClear(job);
-  if (Stopping() || !retry_at) return;  // the lease ends (or ended) and the job runs again
+  {
+    std::lock_guard lock(mu_);
+    current_.reset();
+  }
+  if (Stopping() || !retry_at || ClaimLost()) return;  // the lease ends (or ended) and the job runs again
   Status st = OkStatus();
   if (*retry_at != 0 && job.attempts + 1 < options_.max_attempts) {
     st = WriteSync<Ok>(store_, partition,
@@ -194,17 +245,9 @@ std::optional<int64_t> PushWorker::SendMessages(int partition, const PushJob& jo
   size_t round = static_cast<size_t>(std::max(options_.members_per_round, 1));
   for (size_t start = 0; start < due.size(); start += round) {
     if (Stopping()) return std::nullopt;
-    if (start > 0) {
-      // A large channel takes several rounds: the claim must still be ours.
-      auto renewed =
-          WriteSync<bool>(store_, partition, [job, lease = clock_.NowMs() + options_.lease_ms](ConversationTxn& txn) {
-            return txn.RenewPushClaim(job, lease);
-          });
-      if (!renewed.ok() || !*renewed) {
-        spdlog::warn("push: lost the claim on conversation {}'s job; another worker sends the rest",
-                     job.conversation_id);
-        return std::nullopt;
-      }
+    if (ClaimLost()) {
+      spdlog::warn("push: lost the claim on conversation {}'s job; another worker sends the rest", job.conversation_id);
+      return std::nullopt;
     }
     std::vector<Due> part(due.begin() + static_cast<std::ptrdiff_t>(start),
                           due.begin() + static_cast<std::ptrdiff_t>(std::min(due.size(), start + round)));
@@ -228,7 +271,7 @@ std::optional<int64_t> PushWorker::SendMessages(int partition, const PushJob& jo
     }
     auto unread = Unread(with_devices);
     if (!unread.ok()) return clock_.NowMs() + BackoffMs(job.attempts);
-    PushContext ctx{&*snapshot->conversation, &*unread, &sender_names(), alive};
+    PushContext ctx{&*snapshot->conversation, &*unread, &sender_names(), alive, clock_.NowMs()};
     std::vector<Outgoing> items = PlanPushes(part, *devices, ctx);
     if (items.empty()) continue;
     std::unordered_map<UserId, bool> alerted;
@@ -260,7 +303,8 @@ int64_t PushWorker::SendClear(const PushJob& job) {
   if (!unread.ok()) return clock_.NowMs() + BackoffMs(job.attempts);
   std::vector<Outgoing> items;
   for (const PushDevice& d : *devices) {
-    items.push_back(Outgoing{d, ClearNotification(job.conversation_id, job.last_seq, (*unread)[job.user_id])});
+    items.push_back(
+        Outgoing{d, ClearNotification(job.conversation_id, job.last_seq, (*unread)[job.user_id], clock_.NowMs())});
   }
   return Deliver(items, job.attempts, nullptr);
 }
@@ -277,7 +321,7 @@ int64_t PushWorker::Deliver(const std::vector<Outgoing>& items, int attempts,
     switch (v.next) {
       case Verdict::Next::kSent:
         metrics_.push.Sent(provider);
-        if (alerted && alert) alerted->try_emplace(d.user_id, true);
+        if (alerted && alert) (*alerted)[d.user_id] = true;
         break;
       case Verdict::Next::kDropDevice: {
         metrics_.push.Failed(provider, v.reason);
@@ -293,10 +337,6 @@ int64_t PushWorker::Deliver(const std::vector<Outgoing>& items, int attempts,
       case Verdict::Next::kRetry:
       case Verdict::Next::kRenewAuth: {
         metrics_.push.Retried(provider);
-        // The user is not recorded as alerted: the retry reaches this device
-        // (their others, already alerted, get the same notification again,
-        // which replaces the first: same collapse id).
-        if (alerted && alert) (*alerted)[d.user_id] = false;
         int64_t wait = std::max<int64_t>(BackoffMs(attempts), v.retry_after.count() * 1000);
         retry_at = std::max(retry_at, clock_.NowMs() + wait);
         spdlog::info("push: {} for session {}: {}; again in {} ms", d.platform, d.session_id, v.reason, wait);
@@ -308,7 +348,6 @@ int64_t PushWorker::Deliver(const std::vector<Outgoing>& items, int attempts,
         break;
     }
   }
-  if (alerted) std::erase_if(*alerted, [](const auto& entry) { return !entry.second; });
   return retry_at;
 }
 

@@ -5,16 +5,19 @@
 // job for a lease, renewed before each round of a large channel and fenced by
 // a token: in a cluster each job is one node's (PostgreSQL's SKIP LOCKED), and
 // a node that dies mid-job loses it when the lease ends; another sends it
-// then, skipping the members already recorded as alerted. The worker also
-// marks its node as running (a heartbeat), so live connections held by a
-// node that is gone stop counting.
+// then, skipping the members already recorded as alerted. A second thread,
+// the keeper, renews the lease of the job under way and marks the node as
+// running (a heartbeat, so live connections held by a node that is gone stop
+// counting) every few seconds, however long a provider takes.
 //
 // Thread-safety: Start and Stop from one thread; the rest is internal.
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -34,9 +37,9 @@ struct PushWorkerOptions {
   int64_t delay_ms = 3000;       // what waits after a job for the messages that came during it
   int64_t poll_ms = 200;         // how often an idle worker looks for due jobs
   int64_t lease_ms = 60000;      // how long a claim holds a job without renewal
-  int64_t heartbeat_ms = 5000;   // how often the node says it runs
+  int64_t heartbeat_ms = 5000;   // how often the keeper renews the lease and says the node runs
   int64_t node_gone_ms = 30000;  // a node unseen this long holds no live connection
-  int members_per_round = 500;   // a large channel's members are sent in rounds of this many
+  int members_per_round = 500;   // a large channel's devices are read and sent in rounds of this many members
   int max_attempts = 8;          // then a job that keeps failing is dropped (logged)
 };
 
@@ -46,8 +49,10 @@ class PushWorker {
              PushWorkerOptions options);
   ~PushWorker();
 
-  void Start();
-  // Ends the thread and tells the store this node's worker is gone. A job
+  // `each_heartbeat` (may be empty) runs on the keeper thread at every
+  // heartbeat: what must be tried again now and then (a liveness write that failed).
+  void Start(std::function<void()> each_heartbeat = {});
+  // Ends the threads and tells the store this node's worker is gone. A job
   // under way is abandoned: its lease ends and it is sent again, to whoever
   // was not yet recorded as alerted.
   void Stop();
@@ -61,12 +66,17 @@ class PushWorker {
   std::optional<int64_t> SendMessages(int partition, const PushJob& job);
   int64_t SendClear(const PushJob& job);
   // Sends `items`, prunes refused tokens; returns the retry time (0: none).
-  // `alerted`: the users every alert of whom went out (none to retry).
+  // `alerted`: the users an alert reached, on any of their devices (a device
+  // that must wait gets the next alert instead: the user has seen this one).
   int64_t Deliver(const std::vector<Outgoing>& items, int attempts, std::unordered_map<UserId, bool>* alerted);
   Result<std::unordered_map<UserId, int64_t>> Unread(std::vector<UserId> users);
-  // Nodes seen running lately (a bit each); -1 (all) when it cannot be read.
+  // Nodes seen running lately (a bit each), this one always.
   int64_t AliveNodes();
-  void Heartbeat();
+  // The keeper: heartbeats, the lease of the job under way, old live state pruned.
+  void Keep(std::function<void()> each_heartbeat);
+  void Heartbeat(int64_t now);
+  // Whether the job under way lost its claim (its lease ran out under another worker).
+  bool ClaimLost();
   void RecordQueueState();
   bool Stopping();
 
@@ -80,8 +90,11 @@ class PushWorker {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread thread_;  // one: HTTP/2 multiplexing gives it the concurrency
+  std::thread keeper_;
+  // The job under way (its partition), for the keeper to renew; set by the worker.
+  std::optional<std::pair<int, PushJob>> current_;
+  bool claim_lost_ = false;
   int64_t last_queue_check_ms_ = 0;
-  int64_t last_heartbeat_ms_ = 0;
 };
 
 }  // namespace natter::push

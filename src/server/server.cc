@@ -284,7 +284,7 @@ void Server::StartPush() {
   worker_options.delay_ms = config_.push_delay_ms;
   worker_options.lease_ms = std::max<int64_t>(config_.push_lease_ms, 1000);
   p.push_worker = std::make_unique<push::PushWorker>(*p.store, *p.push_providers, p.clock, p.metrics, worker_options);
-  p.push_worker->Start();
+  p.push_worker->Start([liveness = p.liveness.get()] { liveness->RetryFailed(); });
   spdlog::info("push: on ({}{}), delay {} ms", push.apns.key_file.empty() ? "" : "APNs ",
                push.fcm.service_account_file.empty() ? "" : "FCM", config_.push_delay_ms);
 }

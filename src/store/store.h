@@ -92,6 +92,8 @@ class AccountsTxn : public AccountsReader {
   virtual Status SeePushNode(int node, int64_t now_ms) = 0;
   virtual Status ForgetPushNode(int node) = 0;
   virtual Result<int64_t> PushNodesSeenSince(int64_t since_ms) = 0;
+  // Forgets the live state of sessions not live anywhere since `before_ms`.
+  virtual Status PrunePushPresence(int64_t before_ms) = 0;
   virtual Status SetPushPreview(UserId id, bool show) = 0;
   virtual Result<bool> GetPushPreview(UserId id) = 0;
 
@@ -195,8 +197,8 @@ class ConversationTxn {
   virtual Status SetMute(ConversationId c, UserId u, int64_t until) = 0;
   // A message job extends the conversation's queued one (keeping its due
   // time, or taking the job's when that is sooner: a job put off by a retry
-  // comes back for a new message) or is added; a clear job replaces the
-  // user's queued one.
+  // comes back for a new message, its attempts counted afresh) or is added;
+  // a clear job replaces the user's queued one.
   virtual Status QueuePush(const PushJob& job) = 0;
   // Up to `limit` jobs due at `now` and not claimed by another worker, now
   // claimed with the token `claim` until `lease_until` (a worker that dies

@@ -72,6 +72,32 @@ TEST(PushPlan, ADeviceThatWasLiveSinceTheMessageGetsNothing) {
   EXPECT_EQ(items[0].device.session_id, 22);
 }
 
+TEST(PushPlan, LiveOnANodeThatIsGoneDoesNotCount) {
+  std::vector<Message> messages = {Msg(1, kAlice, "hi", 1000)};
+  auto due = DuePushes({{kBob, 0, 0, 0}}, messages, 5000);
+  PushDevice on_gone_node = Device(kBob, 20), on_running_node = Device(kBob, 21);
+  on_gone_node.live_nodes = 1 << 2;
+  on_running_node.live_nodes = 1 << 3;
+  PushContext ctx;
+  ctx.alive_nodes = (1 << 1) | (1 << 3);
+  auto items = PlanPushes(due, {on_gone_node, on_running_node}, ctx);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].device.session_id, 20);
+}
+
+TEST(PushPlan, AlertsLastAWeekAndClearsADay) {
+  std::vector<Message> messages = {Msg(1, kAlice, "hi")};
+  auto due = DuePushes({{kBob, 0, 0, 0}}, messages, 5000);
+  PushContext ctx;
+  ctx.now_ms = 1'700'000'000'000;
+  auto items = PlanPushes(due, {Device(kBob, 20)}, ctx);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].notification.expires_at, 1'700'000'000 + 7 * 24 * 3600);
+  Notification clear = ClearNotification(50, 3, 0, ctx.now_ms);
+  EXPECT_EQ(clear.kind, Notification::Kind::kClear);
+  EXPECT_EQ(clear.expires_at, 1'700'000'000 + 24 * 3600);
+}
+
 TEST(PushPlan, PreviewsNameTheSenderAndGroupUnlessHidden) {
   Conversation group;
   group.kind = ConversationKind::kGroup;

@@ -193,8 +193,8 @@ TEST_P(PushStore, ABurstIsOneJobClaimedForItsLease) {
   ASSERT_EQ(clears.size(), 1u);
   EXPECT_EQ(clears[0].user_id, 9);
 
-  // A retry counts an attempt and waits; a new message brings it back sooner;
-  // finishing deletes.
+  // A retry counts an attempt and waits; a new message brings it back sooner,
+  // its attempts counted afresh; finishing deletes.
   write([&](ConversationTxn& txn) -> Result<bool> {
     NATTER_RETURN_IF_ERROR(txn.RetryPushJob(rest[0], 9500));
     NATTER_RETURN_IF_ERROR(txn.FinishPushJob(clears[0], 0));
@@ -203,8 +203,17 @@ TEST_P(PushStore, ABurstIsOneJobClaimedForItsLease) {
   });
   auto retried = claim(8500, 10000);
   ASSERT_EQ(retried.size(), 1u);
-  EXPECT_EQ(retried[0].attempts, 1);
+  EXPECT_EQ(retried[0].attempts, 0);
   EXPECT_EQ(retried[0].last_seq, 4);
+  write([&](ConversationTxn& txn) -> Result<bool> {
+    NATTER_RETURN_IF_ERROR(txn.RetryPushJob(retried[0], 9500));
+    NATTER_RETURN_IF_ERROR(txn.QueuePush(job(5, 9600)));  // later than the retry: changes nothing of it
+    return true;
+  });
+  retried = claim(9500, 10000);
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].attempts, 1);
+  EXPECT_EQ(retried[0].last_seq, 5);
   auto stats = ReadSync<PushQueueStats>(*store, last, [](ConversationTxn& txn) { return txn.GetPushQueueStats(); });
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->depth, 1);

@@ -53,7 +53,13 @@ Session::Session(std::unique_ptr<client::Client> client, bool json_output, doubl
 void Session::Note(const json::object& event) {
   std::string type = Str(event, "@type");
   if (type == "auth_state" && event.contains("user_id")) me_ = Int(event, "user_id");
-  if (type == "connection_state") connection_problem_ = Str(event, "reason");
+  // The last failure stays the answer to "why not connected" while the next
+  // attempt is under way (a "connecting" state has no reason); ready clears it.
+  if (type == "connection_state") {
+    std::string reason = Str(event, "reason");
+    if (!reason.empty()) connection_problem_ = std::move(reason);
+    if (Str(event, "state") == "ready") connection_problem_.clear();
+  }
 }
 
 std::optional<json::object> Session::Receive(int timeout_ms) {

@@ -121,6 +121,12 @@ Result<int64_t> PgTxn::PushNodesSeenSince(int64_t since_ms) {
   return mask;
 }
 
+Status PgTxn::PrunePushPresence(int64_t before_ms) {
+  NATTER_TRY(auto r,
+             accounts_.Query("DELETE FROM push_presence WHERE live_nodes = 0 AND last_live_at < $1", {before_ms}));
+  return OkStatus();
+}
+
 Status PgTxn::SetPushPreview(UserId id, bool show) {
   NATTER_TRY(auto r, accounts_.Query("UPDATE users SET push_preview = $1 WHERE id = $2", {show, id}));
   return OkStatus();
@@ -142,7 +148,9 @@ Status PgTxn::QueuePush(const PushJob& job) {
     NATTER_TRY(auto r, db_.Query("INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
                                  "VALUES($1,0,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
                                  "SET last_seq = greatest(push_queue.last_seq, excluded.last_seq), "
-                                 "due_at = least(push_queue.due_at, excluded.due_at)",
+                                 "due_at = least(push_queue.due_at, excluded.due_at), "
+                                 "attempts = CASE WHEN excluded.due_at < push_queue.due_at THEN 0 "
+                                 "ELSE push_queue.attempts END",
                                  {job.conversation_id, job.first_seq, job.last_seq, job.due_at}));
     return OkStatus();
   }

@@ -41,6 +41,7 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Status SeePushNode(int node, int64_t now_ms) override;
   Status ForgetPushNode(int node) override;
   Result<int64_t> PushNodesSeenSince(int64_t since_ms) override;
+  Status PrunePushPresence(int64_t before_ms) override;
   Status SetPushPreview(UserId id, bool show) override;
   Result<bool> GetPushPreview(UserId id) override;
 

@@ -141,6 +141,12 @@ Result<int64_t> SqliteTxn::PushNodesSeenSince(int64_t since_ms) {
   }
 }
 
+Status SqliteTxn::PrunePushPresence(int64_t before_ms) {
+  auto s = db_.Prepare("DELETE FROM push_presence WHERE live_nodes = 0 AND last_live_at < ?");
+  s.Bind(1, before_ms);
+  return s.Run();
+}
+
 Status SqliteTxn::SetPushPreview(UserId id, bool show) {
   auto s = db_.Prepare("UPDATE users SET push_preview = ? WHERE id = ?");
   s.Bind(1, int64_t{show}).Bind(2, id);
@@ -165,7 +171,8 @@ Status SqliteTxn::QueuePush(const PushJob& job) {
       job.user_id == 0
           ? "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) VALUES(?1,0,?2,?3,?4) "
             "ON CONFLICT(conversation_id, user_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq), "
-            "due_at = min(due_at, excluded.due_at)"
+            "due_at = min(due_at, excluded.due_at), "
+            "attempts = CASE WHEN excluded.due_at < due_at THEN 0 ELSE attempts END"
           : "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) VALUES(?1,?5,?2,?3,?4) "
             "ON CONFLICT(conversation_id, user_id) DO UPDATE SET first_seq = excluded.first_seq, "
             "last_seq = max(last_seq, excluded.last_seq), due_at = excluded.due_at, attempts = 0");
