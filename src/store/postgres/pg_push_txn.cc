@@ -2,37 +2,13 @@
 // live with the accounts (the first instance); mutes, the queue and who was
 // alerted live with each conversation.
 #include "store/postgres/pg_txn.h"
+#include "store/push_row_readers.h"
 
 namespace natter::pg {
 namespace {
 
-#define PUSH_DEVICE_COLUMNS                                                                        \
-  "d.session_id, d.user_id, d.platform, d.token, d.topic, d.environment, d.locale, d.updated_at, " \
-  "coalesce(p.live_nodes, 0), coalesce(p.last_live_at, 0), u.push_preview"
-#define PUSH_DEVICE_TABLES \
-  "push_devices d JOIN users u ON u.id = d.user_id LEFT JOIN push_presence p ON p.session_id = d.session_id"
-
-PushDevice ReadPushDevice(const Row& r) {
-  PushDevice d;
-  d.session_id = r.Int(0);
-  d.user_id = r.Int(1);
-  d.platform = r.Text(2);
-  d.token = r.Text(3);
-  d.topic = r.Text(4);
-  d.environment = r.Text(5);
-  d.locale = r.Text(6);
-  d.updated_at = r.Int(7);
-  d.live_nodes = r.Int(8);
-  d.last_live_at = r.Int(9);
-  d.show_preview = r.Bool(10);
-  return d;
-}
-
-#define PUSH_JOB_COLUMNS "id, conversation_id, user_id, first_seq, last_seq, due_at, attempts, claim"
-
-PushJob ReadPushJob(const Row& r) {
-  return PushJob{r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Int(4), r.Int(5), static_cast<int>(r.Int(6)), r.Int(7)};
-}
+using rows::ReadPushDevice;
+using rows::ReadPushJob;
 
 }  // namespace
 
@@ -66,7 +42,7 @@ Result<std::optional<PushDevice>> PgTxn::FindPushDevice(SessionId session) {
       auto r,
       accounts_.Query("SELECT " PUSH_DEVICE_COLUMNS " FROM " PUSH_DEVICE_TABLES " WHERE d.session_id = $1", {session}));
   if (r.empty()) return std::optional<PushDevice>();
-  return std::optional<PushDevice>(ReadPushDevice(r.At(0)));
+  return std::optional<PushDevice>(ReadPushDevice<Row>(r.At(0)));
 }
 
 Result<bool> PgTxn::DeletePushToken(std::string_view platform, std::string_view token) {
@@ -81,7 +57,7 @@ Result<std::vector<PushDevice>> PgTxn::ListPushDevices(const std::vector<UserId>
                                      {IdArray(users)}));
   std::vector<PushDevice> out;
   out.reserve(r.size());
-  for (int i = 0; i < r.size(); ++i) out.push_back(ReadPushDevice(r.At(i)));
+  for (int i = 0; i < r.size(); ++i) out.push_back(ReadPushDevice<Row>(r.At(i)));
   return out;
 }
 
@@ -172,7 +148,7 @@ Result<std::vector<PushJob>> PgTxn::ClaimPushJobs(int64_t now, int64_t lease_unt
                                {lease_until, now, limit, claim}));
   std::vector<PushJob> out;
   out.reserve(r.size());
-  for (int i = 0; i < r.size(); ++i) out.push_back(ReadPushJob(r.At(i)));
+  for (int i = 0; i < r.size(); ++i) out.push_back(ReadPushJob<Row>(r.At(i)));
   return out;
 }
 

@@ -1,38 +1,14 @@
 // SqliteTxn's push devices, settings, mutes and push queue.
 #include <string>
 
+#include "store/push_row_readers.h"
 #include "store/sqlite/sqlite_txn.h"
 
 namespace natter::sqlite {
 namespace {
 
-#define PUSH_DEVICE_COLUMNS                                                                        \
-  "d.session_id, d.user_id, d.platform, d.token, d.topic, d.environment, d.locale, d.updated_at, " \
-  "coalesce(p.live_nodes, 0), coalesce(p.last_live_at, 0), u.push_preview"
-#define PUSH_DEVICE_TABLES \
-  "push_devices d JOIN users u ON u.id = d.user_id LEFT JOIN push_presence p ON p.session_id = d.session_id"
-
-PushDevice ReadPushDevice(const Statement& s) {
-  PushDevice d;
-  d.session_id = s.Int(0);
-  d.user_id = s.Int(1);
-  d.platform = s.Text(2);
-  d.token = s.Text(3);
-  d.topic = s.Text(4);
-  d.environment = s.Text(5);
-  d.locale = s.Text(6);
-  d.updated_at = s.Int(7);
-  d.live_nodes = s.Int(8);
-  d.last_live_at = s.Int(9);
-  d.show_preview = s.Bool(10);
-  return d;
-}
-
-#define PUSH_JOB_COLUMNS "id, conversation_id, user_id, first_seq, last_seq, due_at, attempts, claim"
-
-PushJob ReadPushJob(const Statement& s) {
-  return PushJob{s.Int(0), s.Int(1), s.Int(2), s.Int(3), s.Int(4), s.Int(5), static_cast<int>(s.Int(6)), s.Int(7)};
-}
+using rows::ReadPushDevice;
+using rows::ReadPushJob;
 
 // `ids` as a JSON array, for `IN (SELECT value FROM json_each(?))`.
 std::string JsonIds(const std::vector<int64_t>& ids) {
@@ -83,7 +59,7 @@ Result<std::optional<PushDevice>> SqliteTxn::FindPushDevice(SessionId session) {
   s.Bind(1, session);
   NATTER_TRY(bool row, s.Step());
   if (!row) return std::optional<PushDevice>();
-  return std::optional<PushDevice>(ReadPushDevice(s));
+  return std::optional<PushDevice>(ReadPushDevice<Statement>(s));
 }
 
 Result<bool> SqliteTxn::DeletePushToken(std::string_view platform, std::string_view token) {
@@ -101,7 +77,7 @@ Result<std::vector<PushDevice>> SqliteTxn::ListPushDevices(const std::vector<Use
   for (;;) {
     NATTER_TRY(bool row, s.Step());
     if (!row) return out;
-    out.push_back(ReadPushDevice(s));
+    out.push_back(ReadPushDevice<Statement>(s));
   }
 }
 
@@ -191,7 +167,7 @@ Result<std::vector<PushJob>> SqliteTxn::ClaimPushJobs(int64_t now, int64_t lease
   for (;;) {
     NATTER_TRY(bool row, s.Step());
     if (!row) return out;
-    out.push_back(ReadPushJob(s));
+    out.push_back(ReadPushJob<Statement>(s));
   }
 }
 
