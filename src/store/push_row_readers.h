@@ -4,7 +4,7 @@
 
 #include "store/push_records.h"
 
-#define PUSH_DEVICE_COLUMNS                                                                          \
+#define PUSH_DEVICE_COLUMNS                                                                        \
   "d.session_id, d.user_id, d.platform, d.token, d.topic, d.environment, d.locale, d.updated_at, " \
   "coalesce(p.live_nodes, 0), coalesce(p.last_live_at, 0), u.push_preview"
 #define PUSH_DEVICE_TABLES \
