@@ -109,6 +109,8 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   auto& push = c.push;
   Setting(app, f, "push-delay-ms", c.push_delay_ms,
           "How long a message waits before its push (a device that connects meanwhile gets it live)");
+  Setting(app, f, "push-timeout-ms", push.timeout_ms,
+          "Time allowed for one push provider request, connection included (then it is retried)");
   Setting(app, f, "push-lease-ms", c.push_lease_ms,
           "How long a claimed push job is this node's before another may take it (renewed while sending)");
   Setting(app, f, "apns-key-file", push.apns.key_file, "APNs auth key (.p8); with the key and team ids enables APNs");

@@ -10,7 +10,7 @@ import tempfile
 import time
 
 import natter_harness as h
-from client_harness import CLI, TestCA
+from client_harness import CLI, RawServer, TestCA
 from push_standins import APNS_TOPIC, PushStandins, fcm_error
 
 DELAY_MS = 700
@@ -356,6 +356,36 @@ class ProviderErrorsTest(PushTestCase):
         metrics = self.server.metrics()
         self.assertEqual(metrics['natter_push_failed_total{provider="apns",reason="PayloadTooLarge"}'], 1)
         self.assertIsNotNone(self.call("GET", "/v1/me/push", None, bob)["device"], "a valid token was dropped")
+
+
+class SilentProviderTest(PushTestCase):
+    """APNs accepts connections and never answers (not even the TLS handshake)."""
+
+    @classmethod
+    def natterd_args(cls):
+        cls.silent = RawServer(lambda sock, n: time.sleep(60))
+        silent_url = f"https://127.0.0.1:{cls.silent.port}"
+        args = list(cls.server_args)
+        for flag in ("--apns-url", "--apns-sandbox-url"):
+            args[args.index(flag) + 1] = silent_url
+        return (*args, "--push-timeout-ms", "1000")
+
+    async def test_a_provider_that_never_answers_holds_up_neither_the_server_nor_the_other_provider(self):
+        alice, bob = self.pair("silent")
+        carol = self.server.new_user("silentc")
+        self.register_device(bob)
+        android = self.register_device(carol, "fcm")
+        self.send(alice, self.direct(alice, bob), "to the silent provider")
+        retried = 'natter_push_retried_total{provider="apns"}'
+        deadline = time.monotonic() + 10
+        while self.server.metrics().get(retried, 0) < 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertGreaterEqual(self.server.metrics().get(retried, 0), 1, "the silent request was never given up")
+        # The API still answers, and FCM devices still get theirs while APNs stays silent.
+        status, _ = self.server.http("GET", "/v1/me/push", token=bob.token)
+        self.assertEqual(status, 200)
+        self.send(alice, self.direct(alice, carol), "over the provider that answers")
+        self.assertEqual(len(self.standins.wait_for(1, android, timeout=10)), 1)
 
 
 class RestartTest(PushTestCase):
