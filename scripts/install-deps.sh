@@ -11,6 +11,7 @@ packages=(
   libgtest-dev
   libnats-dev nats-server
   libcurl4-openssl-dev python3-h2 python3-cryptography
+  libvips-dev libvips-tools python3-pil
   python3 python3-websockets curl openssl tmux
   postgresql haproxy
   clang-15 libfuzzer-15-dev clang-format-15 clang-tidy-15

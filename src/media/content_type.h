@@ -1,0 +1,40 @@
+// What a file is, read from its first bytes (magic numbers), never from the
+// name or the type a client declares; and whether the declared type agrees.
+// Thread-safety: pure functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "natter/status.h"
+
+namespace natter::media {
+
+// How natterd treats an attachment: images get derivatives, audio and video a
+// duration, files are kept as sent.
+enum class MediaKind { kImage, kAudio, kVideo, kFile };
+std::string_view MediaKindName(MediaKind kind);
+std::optional<MediaKind> ParseMediaKind(std::string_view name);
+
+struct Sniffed {
+  std::string mime;  // "image/jpeg"; "application/octet-stream" when nothing is recognised
+  MediaKind kind = MediaKind::kFile;
+};
+
+// Bytes SniffContent wants to see (it decides on fewer when the file is shorter).
+inline constexpr size_t kSniffBytes = 64;
+
+Sniffed SniffContent(std::string_view head);
+
+// "image/JPEG; charset=x" -> "image/jpeg", and the usual aliases ("image/jpg",
+// "audio/x-m4a", "audio/opus") to the name SniffContent gives.
+std::string NormalizeMime(std::string_view declared);
+
+// OK when `declared` agrees with the bytes: a type natterd knows the magic of
+// must be what the bytes are; another type must not be bytes natterd
+// recognises as something else; "application/octet-stream" takes anything.
+// BadRequest naming both types otherwise.
+Status CheckDeclaredType(std::string_view declared, const Sniffed& sniffed);
+
+}  // namespace natter::media
