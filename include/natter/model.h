@@ -124,7 +124,10 @@ struct Message {
   std::optional<UserId> target_user;
   int64_t created_at = 0;  // ms since epoch, assigned at commit
   std::optional<int64_t> edited_at;
-  bool deleted = false;             // a tombstone: the text is gone
+  bool deleted = false;  // a tombstone: the text is gone
+  // Messages only: the attachments as a JSON array (media/attachment.h), or
+  // empty. Opaque to the chat domain and the store.
+  std::string attachments;
   std::vector<Reaction> reactions;  // messages only, when loaded with them
 };
 

@@ -36,6 +36,9 @@ class PresenceService;
 namespace natter::push {
 class DeviceLiveness;
 }
+namespace natter::media {
+class MediaService;
+}
 
 namespace natter::api {
 
@@ -77,6 +80,7 @@ struct DispatcherDeps {
   presence::PresenceService* presence = nullptr;  // online state, for presence.get
   push::PushTiming push_timing{};                 // whether messages queue pushes, and when
   push::DeviceLiveness* liveness = nullptr;       // app.state; null when push is off
+  media::MediaService* media = nullptr;           // uploads and downloads; null: media.* unavailable
 };
 
 class Dispatcher {
@@ -140,6 +144,10 @@ class Dispatcher {
   void Unmute(const Caller& c, ConversationParams p, Reply reply);
   void SetAppState(const Caller& c, AppStateParams p, Reply reply);
 
+  // Uploads and attachments (media_methods.cc).
+  void GetUpload(const Caller& c, UploadParams p, Reply reply);
+  void MediaUrl(const Caller& c, MediaUrlParams p, Reply reply);
+
  private:
   // Writes a conversation's creation or change, answers the view and tells
   // everyone concerned.
@@ -148,6 +156,10 @@ class Dispatcher {
   void WriteConversation(const Caller& c, WriteKey key,
                          std::function<Result<chat::ConversationView>(ConversationTxn&)> op, Reply reply,
                          Settle settle = {});
+  // Sends `p` once its attachments (if any) are the sender's and ready,
+  // marked attached (which keeps them from expiring).
+  void AttachThenSend(const Caller& c, SendParams p, Reply reply);
+  void Send(const Caller& c, chat::SendRequest request, Reply reply);
   // Writes a change to a message, answers the event it appended and fans it out.
   void ChangeMessage(const Caller& c, ConversationId id, std::function<Result<chat::Appended>(ConversationTxn&)> op,
                      Reply reply);

@@ -2,6 +2,8 @@
 
 #include <boost/json/array.hpp>
 
+#include "media/attachment.h"
+
 namespace natter::api {
 
 namespace json = boost::json;
@@ -20,6 +22,7 @@ json::object ToJson(const Message& m) {
   o["created_at"] = m.created_at;
   if (m.edited_at) o["edited_at"] = *m.edited_at;
   if (m.deleted) o["deleted"] = true;
+  if (!m.attachments.empty()) o["attachments"] = media::PublicAttachments(m.attachments);
   if (!m.reactions.empty()) {
     json::array reactions;
     for (const auto& r : m.reactions) reactions.push_back(json::object{{"user_id", r.user_id}, {"emoji", r.emoji}});

@@ -9,6 +9,7 @@
 #include "chat/permissions.h"
 #include "chat/receipts.h"
 #include "chat/send_message.h"
+#include "media/attachment.h"
 #include "push/push_triggers.h"
 
 namespace natter::api {
@@ -28,12 +29,49 @@ int64_t MonotonicUs() {
 
 void Dispatcher::SendMessage(const Caller& c, SendParams p, Reply reply) {
   // Cheap checks first, so bad input never reaches the writer thread.
-  if (auto st = chat::ValidateSend(d_.limits, p.request); !st.ok()) return reply(st.take_error());
+  chat::SendRequest probe = p.request;
+  if (!p.attachments.empty()) probe.attachments = "[]";  // made below, from the uploads
+  if (auto st = chat::ValidateSend(d_.limits, probe); !st.ok()) return reply(st.take_error());
+  if (p.attachments.empty()) return Send(c, std::move(p.request), std::move(reply));
+  AttachThenSend(c, std::move(p), std::move(reply));
+}
+
+void Dispatcher::AttachThenSend(const Caller& c, SendParams p, Reply reply) {
+  // The uploads live with the accounts, the message with its conversation:
+  // attached first, so a message never names an upload that could expire.
+  // A send refused afterwards leaves them attached, and a retry finds them so.
+  d_.store.WriteAccountsResult<std::vector<media::Attachment>>(
+      ExecutorOf(c),
+      [refs = p.attachments, user = c.user,
+       now = d_.clock.NowMs()](AccountsTxn& txn) -> Result<std::vector<media::Attachment>> {
+        std::vector<media::Attachment> out;
+        for (const auto& ref : refs) {
+          std::string name = "attachment " + std::to_string(ref.id);
+          NATTER_TRY(auto upload, txn.FindUpload(ref.id));
+          if (!upload || upload->user_id != user) return NotFound(name + " is not one of your uploads");
+          if (upload->state == UploadState::kUploading) return Conflict(name + " is still uploading");
+          NATTER_TRY(bool attached, txn.AttachUpload(ref.id, user, now));
+          if (!attached) return NotFound(name + " has expired");
+          NATTER_TRY(auto a, media::ParseInfo(upload->info));
+          a.caption = ref.caption;
+          out.push_back(std::move(a));
+        }
+        return out;
+      },
+      [this, c, request = std::move(p.request),
+       reply = std::move(reply)](Result<std::vector<media::Attachment>> r) mutable {
+        if (!r.ok()) return reply(r.take_error());
+        request.attachments = media::AttachmentsText(*r);
+        Send(c, std::move(request), std::move(reply));
+      });
+}
+
+void Dispatcher::Send(const Caller& c, chat::SendRequest request, Reply reply) {
   int64_t started = MonotonicUs();
-  ConversationId id = p.request.conversation_id;
+  ConversationId id = request.conversation_id;
   d_.store.WriteResult<chat::SendResult>(
       d_.store.For(id), ExecutorOf(c),
-      [ctx = ContextOf(c), req = std::move(p.request), &limits = d_.limits,
+      [ctx = ContextOf(c), req = std::move(request), &limits = d_.limits,
        &timing = d_.push_timing](ConversationTxn& txn) -> Result<chat::SendResult> {
         NATTER_TRY(auto sent, chat::SendMessage(txn, ctx, limits, req));
         if (!sent.duplicate) NATTER_RETURN_IF_ERROR(push::OnMessageAppended(txn, timing, sent.message, ctx.now_ms));

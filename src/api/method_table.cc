@@ -89,6 +89,9 @@ const std::vector<Method>& Table() {
       Row<ConversationParams, &D::Unmute>("conversations.unmute", kUser, kRequest, kAnswer,
                                           {{"DELETE", "/v1/conversations/{id}/mute"}}),
       Row<AppStateParams, &D::SetAppState>("app.state", kUser, kRequest, kAnswer, {}),
+      Row<UploadParams, &D::GetUpload>("media.get", kUser, kRequest, kAnswer, {{"GET", "/v1/uploads/{media_id}"}}),
+      Row<MediaUrlParams, &D::MediaUrl>("media.url", kUser, kRequest, kAnswer,
+                                        {{"GET", "/v1/conversations/{id}/messages/{seq}/media/{media_id}"}}),
       // WebSocket only, served before or beside the rest (docs/protocol.md section 6).
       Method{"auth", kPublic, kRequest, OnSocket::kAuthenticate, {}},
       Row<NoParams, &D::Ping>("ping", kPublic, kRequest, kAnswer, {}),

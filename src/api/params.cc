@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "api/json_fields.h"
+#include "common/utf8.h"
+#include "media/attachment.h"
 
 namespace natter::api {
 namespace {
@@ -129,8 +131,34 @@ Result<SetRoleParams> SetRoleParams::Parse(const object& o) {
 
 Result<SendParams> SendParams::Parse(const object& o) {
   Fields f(o);
-  SendParams p{chat::SendRequest{f.Int("conversation_id"), f.String("client_msg_id"), f.String("text"),
-                                 f.OptionalInt("reply_to")}};
+  SendParams p;
+  p.request.conversation_id = f.Int("conversation_id");
+  p.request.client_msg_id = f.String("client_msg_id");
+  p.request.reply_to = f.OptionalInt("reply_to");
+  auto* list = o.if_contains("attachments");
+  if (list && !list->is_null()) {
+    if (!list->is_array()) return BadRequest("field 'attachments' must be an array of {id, caption}");
+    if (list->get_array().size() > media::kMaxAttachmentsPerMessage) {
+      return TooLarge("a message has at most " + std::to_string(media::kMaxAttachmentsPerMessage) + " attachments");
+    }
+    for (const auto& item : list->get_array()) {
+      if (!item.is_object()) return BadRequest("field 'attachments' must be an array of {id, caption}");
+      Fields a(item.get_object());
+      AttachmentRef ref{a.Int("id"), a.OptionalString("caption").value_or("")};
+      NATTER_TRY(ref, a.Finish(std::move(ref)));
+      if (ref.caption.size() > media::kMaxCaptionBytes) return TooLarge("a caption is too long");
+      if (!IsValidUtf8(ref.caption)) return BadRequest("a caption must be valid UTF-8");
+      for (const auto& other : p.attachments) {
+        if (other.id == ref.id) return BadRequest("an attachment is listed twice");
+      }
+      p.attachments.push_back(std::move(ref));
+    }
+  }
+  // Text is required, unless there are attachments to carry the message.
+  if (p.attachments.empty())
+    p.request.text = f.String("text");
+  else
+    p.request.text = f.OptionalString("text").value_or("");
   return f.Finish(std::move(p));
 }
 
@@ -230,6 +258,23 @@ Result<AppStateParams> AppStateParams::Parse(const object& o) {
   Fields f(o);
   AppStateParams p{f.Bool("foreground", "field 'foreground' must be true or false")};
   return f.Finish(p);
+}
+
+Result<UploadParams> UploadParams::Parse(const object& o) {
+  Fields f(o);
+  UploadParams p{f.Int("media_id")};
+  return f.Finish(p);
+}
+
+Result<MediaUrlParams> MediaUrlParams::Parse(const object& o) {
+  Fields f(o);
+  MediaUrlParams p;
+  p.conversation_id = f.Int("conversation_id");
+  p.seq = f.Int("seq");
+  p.media_id = f.Int("media_id");
+  p.variant = f.OptionalString("variant").value_or("main");
+  if (f.ok() && p.variant != "main" && p.variant != "thumb") return BadRequest("variant must be main or thumb");
+  return f.Finish(std::move(p));
 }
 
 }  // namespace natter::api

@@ -100,9 +100,31 @@ struct SetRoleParams {
   static Result<SetRoleParams> Parse(const object& o);
 };
 
+// One attachment of a send: an upload of the sender's, with its caption.
+struct AttachmentRef {
+  int64_t id = 0;
+  std::string caption;
+};
+
 struct SendParams {
   chat::SendRequest request;
+  std::vector<AttachmentRef> attachments;  // at most 10, distinct; text may then be empty
   static Result<SendParams> Parse(const object& o);
+};
+
+// media.get, media.delete: one of the caller's uploads.
+struct UploadParams {
+  int64_t media_id = 0;
+  static Result<UploadParams> Parse(const object& o);
+};
+
+// media.url: a download URL for an attachment of a message the caller can read.
+struct MediaUrlParams {
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+  int64_t media_id = 0;
+  std::string variant;  // "main" (default) or "thumb"
+  static Result<MediaUrlParams> Parse(const object& o);
 };
 
 struct HistoryParams {

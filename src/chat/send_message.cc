@@ -10,7 +10,8 @@ Status ValidateSend(const ChatLimits& limits, const SendRequest& req) {
   if (req.client_msg_id.empty()) return BadRequest("client_msg_id is required");
   if (req.client_msg_id.size() > limits.max_client_msg_id_bytes) return TooLarge("client_msg_id is too long");
   if (!IsValidUtf8Text(req.client_msg_id)) return BadRequest("client_msg_id must be UTF-8 text");
-  if (req.text.empty()) return BadRequest("text is empty");
+  // A photo may go without words; a message with neither is refused.
+  if (req.text.empty() && req.attachments.empty()) return BadRequest("text is empty");
   if (req.text.size() > limits.max_text_bytes) {
     return TooLarge("text is longer than " + std::to_string(limits.max_text_bytes) + " bytes");
   }
@@ -32,7 +33,8 @@ Result<SendResult> SendMessage(ConversationTxn& txn, const Context& ctx, const C
     // bug; once the message was edited or deleted its first text is gone, so
     // the id alone decides.
     bool unchanged = !earlier->edited_at && !earlier->deleted;
-    if (earlier->reply_to != req.reply_to || (unchanged && earlier->text != req.text)) {
+    if (earlier->reply_to != req.reply_to ||
+        (unchanged && (earlier->text != req.text || earlier->attachments != req.attachments))) {
       return Conflict("client_msg_id was already used for another message");
     }
     result.message = std::move(*earlier);
@@ -51,6 +53,7 @@ Result<SendResult> SendMessage(ConversationTxn& txn, const Context& ctx, const C
   m.client_msg_id = req.client_msg_id;
   m.text = req.text;
   m.reply_to = req.reply_to;
+  m.attachments = req.attachments;
   NATTER_TRY(auto appended, AppendEvent(txn, conversation, std::move(m), ctx.now_ms, limits));
   // The sender has read (and received) what they wrote.
   NATTER_RETURN_IF_ERROR(txn.UpdateWatermarks(req.conversation_id, ctx.caller, appended.event.seq));

@@ -18,6 +18,9 @@ struct SendRequest {
   std::string client_msg_id;
   std::string text;
   std::optional<Seq> reply_to;
+  // The attachments as a JSON array (media/attachment.h), checked and made by
+  // the caller from the sender's uploads; empty: none.
+  std::string attachments = {};
 };
 
 struct SendResult {

@@ -42,6 +42,7 @@ std::string_view BoundField(std::string_view placeholder) {
   if (placeholder == "{id}") return "conversation_id";
   if (placeholder == "{seq}") return "seq";
   if (placeholder == "{user_id}") return "user_id";
+  if (placeholder == "{media_id}") return "media_id";
   return {};
 }
 

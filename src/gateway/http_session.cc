@@ -7,10 +7,14 @@
 #include <boost/json/serialize.hpp>
 
 #include "api/json_views.h"
+#include "common/utf8.h"
 #include "gateway/client_address.h"
 #include "gateway/http_routes.h"
 #include "gateway/tls_transport.h"
+#include "gateway/tus_protocol.h"
 #include "gateway/ws/handshake.h"
+#include "media/media_service.h"
+#include "media/sigv4.h"
 
 namespace natter::gateway {
 
@@ -54,6 +58,16 @@ bool HeaderHasToken(std::string_view value, std::string_view token) {
 constexpr size_t kPublicBodyBytes = 16 * 1024;
 // What one read may add to the buffer beyond the header.
 constexpr size_t kReadAhead = 64 * 1024;
+
+// What one read of an upload's body takes, and one write of a download gives.
+constexpr size_t kMediaChunk = 256 * 1024;
+
+// Types a browser may show inline; anything else is a download, so a file
+// that claims to be HTML never runs as a page of natterd's origin.
+bool ShownInline(std::string_view mime) {
+  return (mime.starts_with("image/") && mime != "image/svg+xml") || mime.starts_with("audio/") ||
+         mime.starts_with("video/");
+}
 
 // A Transfer-Encoding of exactly "chunked" (one coding, no others before it:
 // natterd decodes none).
@@ -103,10 +117,14 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void Read() {
+    tus_ = false;
     const auto& o = deps_.connection.options;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(o.max_http_header_bytes));
-    parser_->body_limit(o.max_http_body_bytes);
+    // No limit while the header is read: which one applies (an upload's
+    // length, the authenticated one, the anonymous one) is decided from the
+    // header, in OnHeader, before any body byte is read.
+    parser_->body_limit(boost::none);
     Expire();
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
@@ -124,19 +142,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (encodings > 1 || (encodings == 1 && !IsOnlyChunked(head[http::field::transfer_encoding]))) {
       return SendError(BadRequest("unsupported Transfer-Encoding; only chunked is accepted"), head.version(), false);
     }
+    // An upload's bytes stream to disk as they come, past the body limit.
+    if (deps_.media && head.method() == http::verb::patch) {
+      auto upload = tus::ParseUploadPath(head.target().substr(0, head.target().find('?')));
+      if (upload.matches) return BeginPatch(upload.id.value_or(0));
+    }
     // Before authentication a body is a login, a registration or a refresh:
     // a small budget, so an anonymous client cannot make the server hold more.
     // Only a token that verifies (HMAC and expiry, no store read) earns the
     // larger one: any "Bearer x" must not.
     std::string token = BearerToken(head);
-    if (token.empty() || !deps_.connection.accounts.Authenticate(token).ok()) {
-      size_t limit = std::min(deps_.connection.options.max_http_body_bytes, kPublicBodyBytes);
-      // A Content-Length was checked against the limit when the header was
-      // parsed, before this one applied; chunks are checked as they come.
-      auto length = parser_->content_length();
-      if (length && *length > limit) return SendError(TooLarge("request body is too large"), head.version(), false);
-      parser_->body_limit(limit);
-    }
+    size_t limit = deps_.connection.options.max_http_body_bytes;
+    if (token.empty() || !deps_.connection.accounts.Authenticate(token).ok()) limit = std::min(limit, kPublicBodyBytes);
+    // A Content-Length is checked now; chunks are checked as they come.
+    auto length = parser_->content_length();
+    if (length && *length > limit) return SendError(TooLarge("request body is too large"), head.version(), false);
+    parser_->body_limit(limit);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
@@ -169,6 +190,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return SendText(ready ? http::status::ok : http::status::service_unavailable, body, "text/plain");
     }
     if (path == "/metrics") return SendText(http::status::ok, metrics.Render(), "text/plain; version=0.0.4");
+
+    if (deps_.media) {
+      if (path.starts_with(media::DownloadUrls::kPrefix)) return ServeBlob();
+      auto upload = tus::ParseUploadPath(path);
+      if (upload.matches && req_.method() != http::verb::get) return RouteTus(upload);
+    }
 
     auto route = MatchRoute(req_.method_string(), target, req_.body());
     if (!route.ok()) return SendError(route.error(), req_.version(), req_.keep_alive());
@@ -212,6 +239,305 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
             self->SendText(http::status::ok, json::serialize(*result), "application/json");
           });
         });
+  }
+
+  // --- Uploads: tus 1.0 (gateway/tus_protocol.h) and downloads of objects. ---
+
+  bool TusVersionOk() const { return req_["Tus-Resumable"] == tus::kVersion; }
+
+  // 412 with the versions natterd speaks (tus core protocol).
+  void SendTusVersionMismatch(bool keep_alive) {
+    Response res{http::status::precondition_failed, req_.version()};
+    res.set("Tus-Version", tus::kVersion);
+    res.set(http::field::content_type, "application/json");
+    res.body() = json::serialize(
+        json::object{{"error", api::ErrorJson(BadRequest("Tus-Resumable must be " + std::string(tus::kVersion)))}});
+    Write(std::move(res), keep_alive);
+  }
+
+  // The request budget of `user` (as Dispatch takes it); answers when spent.
+  bool TakeBudget(UserId user) {
+    int64_t now_us = deps_.connection.clock.SteadyMs() * 1000;
+    if (deps_.connection.limiter.TakeHttp(user, address_, now_us)) return true;
+    SendError(RateLimited("too many requests; slow down"), req_.version(), false);
+    return false;
+  }
+
+  // Runs `then(user)` once the request's token names a live session and its
+  // user has budget left; answers otherwise.
+  void AuthenticateThen(std::function<void(UserId)> then) {
+    deps_.connection.accounts.AuthenticateSession(
+        worker_.executor(), BearerToken(req_),
+        [self = this->shared_from_this(), then = std::move(then)](Result<auth::AccessClaims> claims) {
+          if (!claims.ok()) return self->SendError(claims.error(), self->req_.version(), false);
+          if (self->TakeBudget(claims->user_id)) then(claims->user_id);
+        });
+  }
+
+  void RouteTus(const tus::UploadPath& upload) {
+    tus_ = true;
+    if (req_.method() == http::verb::options) {
+      Response res{http::status::no_content, req_.version()};
+      res.set("Tus-Version", tus::kVersion);
+      res.set("Tus-Extension", tus::kExtensions);
+      const auto& limits = deps_.media->limits();
+      res.set("Tus-Max-Size", std::to_string(std::max({limits.max_image_bytes, limits.max_audio_bytes,
+                                                       limits.max_video_bytes, limits.max_file_bytes})));
+      return Write(std::move(res), req_.keep_alive());
+    }
+    if (!TusVersionOk()) return SendTusVersionMismatch(req_.keep_alive());
+    http::verb verb = req_.method();
+    if (!upload.id) {
+      if (verb != http::verb::post) return SendError(NotFound("create an upload with POST"), req_.version(), false);
+      return AuthenticateThen([self = this->shared_from_this()](UserId user) { self->CreateUpload(user); });
+    }
+    int64_t id = *upload.id;
+    if (id <= 0) return SendError(NotFound("no such upload"), req_.version(), req_.keep_alive());
+    if (verb == http::verb::head) {
+      return AuthenticateThen([self = this->shared_from_this(), id](UserId user) { self->DescribeUpload(user, id); });
+    }
+    if (verb == http::verb::delete_) {
+      return AuthenticateThen([self = this->shared_from_this(), id](UserId user) { self->TerminateUpload(user, id); });
+    }
+    SendError(NotFound("an upload takes HEAD, PATCH and DELETE"), req_.version(), false);
+  }
+
+  void CreateUpload(UserId user) {
+    unsigned version = req_.version();
+    if (req_.count("Upload-Defer-Length")) {
+      return SendError(BadRequest("Upload-Defer-Length is not supported; send Upload-Length"), version, false);
+    }
+    auto length = tus::ParseDecimal(req_["Upload-Length"]);
+    if (!length) return SendError(BadRequest("Upload-Length is required"), version, false);
+    auto meta = tus::ParseMetadata(req_["Upload-Metadata"]);
+    if (!meta.ok()) return SendError(meta.error(), version, false);
+    std::string filename = (*meta)["filename"];
+    // Only the name: a path from the client's device says nothing we keep.
+    filename =
+        filename.substr(filename.find_last_of("/\\") == std::string::npos ? 0 : filename.find_last_of("/\\") + 1);
+    if (filename.size() > 255 || !IsValidUtf8(filename)) {
+      return SendError(BadRequest("filename must be UTF-8 of at most 255 bytes"), version, false);
+    }
+    deps_.media->Create(worker_.executor(), user, *length, (*meta)["filetype"], std::move(filename),
+                        [self = this->shared_from_this()](Result<MediaUpload> r) {
+                          if (!r.ok()) return self->SendError(r.error(), self->req_.version(), false);
+                          Response res{http::status::created, self->req_.version()};
+                          res.set(http::field::location, std::string(tus::kCollection) + "/" + std::to_string(r->id));
+                          res.set("Upload-Expires", tus::HttpDate(r->expires_at));
+                          self->Write(std::move(res), self->req_.keep_alive());
+                        });
+  }
+
+  void DescribeUpload(UserId user, int64_t id) {
+    deps_.media->Lookup(worker_.executor(), user, id, [self = this->shared_from_this()](Result<media::UploadStatus> r) {
+      if (!r.ok()) return self->SendError(r.error(), self->req_.version(), self->req_.keep_alive());
+      Response res{http::status::ok, self->req_.version()};
+      res.set("Upload-Offset", std::to_string(r->offset));
+      res.set("Upload-Length", std::to_string(r->upload.size));
+      if (r->upload.expires_at != 0) res.set("Upload-Expires", tus::HttpDate(r->upload.expires_at));
+      res.set(http::field::cache_control, "no-store");
+      self->Write(std::move(res), self->req_.keep_alive());
+    });
+  }
+
+  void TerminateUpload(UserId user, int64_t id) {
+    deps_.media->Terminate(worker_.executor(), user, id, [self = this->shared_from_this()](Result<bool> r) {
+      if (!r.ok()) return self->SendError(r.error(), self->req_.version(), self->req_.keep_alive());
+      self->Write(Response{http::status::no_content, self->req_.version()}, self->req_.keep_alive());
+    });
+  }
+
+  // A PATCH's header is in: check it, authenticate, take the upload's lock at
+  // its offset, then stream the body to disk a chunk at a time. Any refusal
+  // closes the connection after answering (the body is left unread).
+  void BeginPatch(int64_t id) {
+    tus_ = true;
+    req_ = {};
+    req_.base() = parser_->get().base();
+    if (!TusVersionOk()) return SendTusVersionMismatch(false);
+    if (id <= 0) return SendError(NotFound("no such upload"), req_.version(), false);
+    if (req_[http::field::content_type] != tus::kOffsetContentType) {
+      Response res{http::status::unsupported_media_type, req_.version()};
+      res.set(http::field::content_type, "application/json");
+      res.body() = json::serialize(json::object{
+          {"error", api::ErrorJson(BadRequest("Content-Type must be " + std::string(tus::kOffsetContentType)))}});
+      return Write(std::move(res), false);
+    }
+    auto offset = tus::ParseDecimal(req_["Upload-Offset"]);
+    if (!offset) return SendError(BadRequest("Upload-Offset is required"), req_.version(), false);
+    AuthenticateThen([self = this->shared_from_this(), id, offset = *offset](UserId user) {
+      self->deps_.media->BeginPatch(self->worker_.executor(), user, id, offset,
+                                    [self](Result<std::shared_ptr<media::PatchTicket>> ticket) {
+                                      if (!ticket.ok())
+                                        return self->SendError(ticket.error(), self->req_.version(), false);
+                                      self->StreamPatch(std::move(*ticket));
+                                    });
+    });
+  }
+
+  void StreamPatch(std::shared_ptr<media::PatchTicket> ticket) {
+    uint64_t room = static_cast<uint64_t>(ticket->upload().size - ticket->offset());
+    auto length = parser_->content_length();
+    if (length && *length > room) return SendError(TooLarge("more bytes than Upload-Length"), req_.version(), false);
+    ticket_ = std::move(ticket);
+    upload_parser_.emplace(std::move(*parser_));
+    parser_.reset();
+    upload_parser_->body_limit(room);
+    ReadPatchChunk();
+  }
+
+  void ReadPatchChunk() {
+    chunk_.resize(kMediaChunk);
+    auto& body = upload_parser_->get().body();
+    body.data = chunk_.data();
+    body.size = chunk_.size();
+    Expire();
+    http::async_read(stream_, buffer_, *upload_parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnPatchChunk(ec); });
+  }
+
+  void OnPatchChunk(beast::error_code ec) {
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec == http::error::body_limit)
+      return SendError(TooLarge("more bytes than Upload-Length"), req_.version(), false);
+    size_t got = chunk_.size() - upload_parser_->get().body().size;
+    bool last = upload_parser_->is_done();
+    // The client went away (or stalled): what it sent is kept, and HEAD
+    // tells it where to resume.
+    bool cut = static_cast<bool>(ec);
+    if (got == 0) {
+      if (cut) return EndPatch();
+      return last ? FinishPatch() : ReadPatchChunk();
+    }
+    chunk_.resize(got);
+    deps_.media->Append(worker_.executor(), ticket_, std::move(chunk_),
+                        [self = this->shared_from_this(), last, cut](Result<int64_t> r) {
+                          if (cut) return self->EndPatch();
+                          if (!r.ok()) {
+                            self->EndPatch();
+                            return self->SendError(r.error(), self->req_.version(), false);
+                          }
+                          if (last) return self->FinishPatch();
+                          self->ReadPatchChunk();
+                        });
+  }
+
+  void FinishPatch() {
+    int64_t offset = ticket_->offset();
+    bool keep_alive = upload_parser_->keep_alive();
+    auto answer = [self = this->shared_from_this(), offset, keep_alive] {
+      Response res{http::status::no_content, self->req_.version()};
+      res.set("Upload-Offset", std::to_string(offset));
+      self->Write(std::move(res), keep_alive);
+    };
+    if (offset < ticket_->upload().size) {
+      EndPatch();
+      return answer();
+    }
+    // The last byte is in: the upload is checked and processed before the
+    // answer, so a message can carry it as soon as the client hears back.
+    auto ticket = std::move(ticket_);
+    EndPatch();
+    deps_.media->Complete(worker_.executor(), std::move(ticket),
+                          [self = this->shared_from_this(), answer, keep_alive](Result<media::Attachment> r) {
+                            if (!r.ok()) return self->SendError(r.error(), self->req_.version(), keep_alive);
+                            answer();
+                          });
+  }
+
+  // Lets the upload's lock go and what the PATCH held.
+  void EndPatch() {
+    ticket_.reset();
+    upload_parser_.reset();
+    chunk_.clear();
+    chunk_.shrink_to_fit();
+  }
+
+  // A signed download URL (media/download_url.h): the object, or the range
+  // asked for, a chunk at a time.
+  void ServeBlob() {
+    auto grant = deps_.media->VerifyDownload(req_.target());
+    if (!grant.ok()) return SendError(grant.error(), req_.version(), req_.keep_alive());
+    if (req_.method() != http::verb::get && req_.method() != http::verb::head) {
+      return SendError(NotFound("a download takes GET or HEAD"), req_.version(), false);
+    }
+    grant_ = std::move(*grant);
+    deps_.media->ReadBlob(worker_.executor(), grant_.sha256, 0, 0,
+                          [self = this->shared_from_this()](Result<media::BlobSlice> r) {
+                            if (!r.ok())
+                              return self->SendError(r.error(), self->req_.version(), self->req_.keep_alive());
+                            self->StartBlob(r->size);
+                          });
+  }
+
+  void StartBlob(int64_t size) {
+    int64_t first = 0, last = size - 1;
+    http::status status = http::status::ok;
+    auto range = tus::ParseRange(req_[http::field::range], size);
+    if (range) std::tie(first, last) = *range;
+    if (range) status = http::status::partial_content;
+    blob_res_.emplace(status, req_.version());
+    auto& res = *blob_res_;
+    res.set(http::field::server, "natterd");
+    bool inline_ok = ShownInline(grant_.mime);
+    res.set(http::field::content_type, inline_ok ? grant_.mime : "application/octet-stream");
+    std::string disposition = inline_ok ? "inline" : "attachment";
+    if (!grant_.filename.empty()) disposition += "; filename*=UTF-8''" + media::AwsUriEncode(grant_.filename, false);
+    res.set(http::field::content_disposition, disposition);
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Content-Security-Policy", "default-src 'none'; sandbox");
+    res.set(http::field::cache_control, "private, max-age=" + std::to_string(deps_.media->limits().url_ttl_s));
+    res.set(http::field::accept_ranges, "bytes");
+    if (range) {
+      res.set(http::field::content_range,
+              "bytes " + std::to_string(first) + "-" + std::to_string(last) + "/" + std::to_string(size));
+    }
+    res.content_length(static_cast<uint64_t>(last - first + 1));
+    res.keep_alive(req_.keep_alive());
+    blob_next_ = first;
+    blob_end_ = req_.method() == http::verb::head ? first : last + 1;
+    res.body().data = nullptr;
+    res.body().size = 0;
+    res.body().more = true;
+    blob_sr_.emplace(res);
+    Expire();
+    http::async_write_header(stream_, *blob_sr_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return;
+      if (self->req_.method() == http::verb::head) return self->EndBlob();
+      self->WriteBlobChunk();
+    });
+  }
+
+  void WriteBlobChunk() {
+    size_t want = static_cast<size_t>(std::min<int64_t>(kMediaChunk, blob_end_ - blob_next_));
+    deps_.media->ReadBlob(worker_.executor(), grant_.sha256, blob_next_, want,
+                          [self = this->shared_from_this(), want](Result<media::BlobSlice> r) {
+                            // The header went out: a failure now can only cut the response.
+                            if (!r.ok() || r->bytes.size() != want) return self->Shutdown();
+                            self->slice_ = std::move(r->bytes);
+                            self->blob_next_ += static_cast<int64_t>(want);
+                            auto& body = self->blob_res_->body();
+                            body.data = self->slice_.data();
+                            body.size = self->slice_.size();
+                            body.more = self->blob_next_ < self->blob_end_;
+                            self->Expire();
+                            http::async_write(self->stream_, *self->blob_sr_, [self](beast::error_code ec, size_t) {
+                              if (ec == http::error::need_buffer) ec = {};
+                              if (ec) return;
+                              if (self->blob_next_ < self->blob_end_) return self->WriteBlobChunk();
+                              self->EndBlob();
+                            });
+                          });
+  }
+
+  void EndBlob() {
+    bool keep_alive = blob_res_->keep_alive();
+    blob_sr_.reset();
+    blob_res_.reset();
+    slice_.clear();
+    slice_.shrink_to_fit();
+    if (!keep_alive) return Shutdown();
+    Read();
   }
 
   bool OriginAllowed() const {
@@ -309,7 +635,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void Write(Response res, bool keep_alive) {
     res.keep_alive(keep_alive);
     res.set(http::field::server, "natterd");
+    if (tus_) res.set("Tus-Resumable", tus::kVersion);
     res.prepare_payload();
+    // An answer to HEAD has no body, whatever an error would have said.
+    if (req_.method() == http::verb::head) res.body().clear();
     auto shared = std::make_shared<Response>(std::move(res));
     Expire();
     http::async_write(stream_, *shared,
@@ -357,6 +686,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   beast::flat_buffer buffer_{deps_.connection.options.max_http_header_bytes + kReadAhead};
   std::optional<http::request_parser<http::string_body>> parser_;
   Request req_;
+  // A tus request: every answer says which protocol version it speaks.
+  bool tus_ = false;
+  // A PATCH under way: its parser (the body goes to chunk_, then to disk)
+  // and the upload's lock.
+  std::optional<http::request_parser<http::buffer_body>> upload_parser_;
+  std::shared_ptr<media::PatchTicket> ticket_;
+  std::string chunk_;
+  // A download under way: what it may read, the response, and its next slice.
+  media::BlobGrant grant_;
+  std::optional<http::response<http::buffer_body>> blob_res_;
+  std::optional<http::response_serializer<http::buffer_body>> blob_sr_;
+  std::string slice_;
+  int64_t blob_next_ = 0;
+  int64_t blob_end_ = 0;
   std::string peer_;     // the socket's remote address
   std::string address_;  // the client's, when peer_ is a trusted proxy
 };

@@ -12,6 +12,10 @@
 
 #include "gateway/ws_connection.h"
 
+namespace natter::media {
+class MediaService;
+}
+
 namespace natter::gateway {
 
 struct HttpDeps {
@@ -21,6 +25,9 @@ struct HttpDeps {
   // More /readyz lines ("broker: reconnecting\n"): the state of the links a
   // cluster node depends on. Null when there are none.
   std::function<std::string()> ready_details = nullptr;
+  // Uploads (tus at /v1/uploads) and signed downloads (/v1/media/blob/...);
+  // null: those paths are not found.
+  media::MediaService* media = nullptr;
 };
 
 // Starts serving `socket` (which belongs to `worker`'s io_context).

@@ -125,6 +125,20 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "fcm-token-url", push.fcm.token_url, "OAuth 2.0 token endpoint (default: the key's token_uri)");
   Setting(app, f, "push-ca-file", push.ca_file,
           "CA certificates (PEM) trusted for the push providers instead of the system's");
+  auto& m = c.media;
+  Setting(app, f, "media-threads", c.media_threads, "Threads that check and process uploads (libvips, hashing)");
+  Setting(app, f, "media-max-image-bytes", m.max_image_bytes, "Largest image upload");
+  Setting(app, f, "media-max-audio-bytes", m.max_audio_bytes, "Largest audio upload (voice notes)");
+  Setting(app, f, "media-max-video-bytes", m.max_video_bytes, "Largest video upload");
+  Setting(app, f, "media-max-file-bytes", m.max_file_bytes, "Largest upload of any other file");
+  Setting(app, f, "media-uploads-per-hour", m.uploads_per_hour, "Uploads a user may start in an hour");
+  Setting(app, f, "media-quota-bytes", m.quota_bytes, "Bytes of uploads a user may hold (attached or pending)");
+  Setting(app, f, "media-upload-expiry-ms", m.upload_expiry_ms,
+          "How long an upload may wait, unfinished or unattached, before it is deleted");
+  Setting(app, f, "media-url-ttl-seconds", m.url_ttl_s, "How long a download URL stays valid");
+  Setting(app, f, "media-sweep-ms", c.media_sweep_ms, "How often expired uploads are looked for and deleted");
+  Setting(app, f, "media-max-pixels", m.image.max_pixels,
+          "Largest image (width x height, read from its header before decoding)");
 }
 
 }  // namespace

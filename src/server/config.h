@@ -8,6 +8,7 @@
 #include "accounts/account_service.h"
 #include "chat/limits.h"
 #include "gateway/gateway_options.h"
+#include "media/media_limits.h"
 #include "push/push_providers.h"
 
 namespace natter::server {
@@ -38,6 +39,12 @@ struct Config {
   push::ProvidersConfig push;
   int64_t push_delay_ms = 3000;
   int64_t push_lease_ms = 60000;
+  // Media: uploads and attachments (docs/media.md). Kept under
+  // <data_dir>/media; a cluster (which would need a shared object store) has
+  // none yet.
+  media::MediaLimits media;
+  int media_threads = 2;
+  int64_t media_sweep_ms = 60000;
 };
 
 // Parses flags, environment and the TOML file named by --config. Returns

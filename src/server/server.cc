@@ -16,6 +16,7 @@
 #include "gateway/listener.h"
 #include "gateway/tls_transport.h"
 #include "gateway/ws/frame.h"
+#include "media/media_service.h"
 #include "presence/presence_service.h"
 #include "push/device_liveness.h"
 #include "push/push_worker.h"
@@ -109,6 +110,7 @@ struct Server::Parts {
   std::unique_ptr<push::PushProviders> push_providers;  // null: push off
   std::unique_ptr<push::DeviceLiveness> liveness;
   std::unique_ptr<push::PushWorker> push_worker;
+  std::unique_ptr<media::MediaService> media;  // null in a cluster
   std::unique_ptr<api::Dispatcher> dispatcher;
   std::unique_ptr<gateway::HttpDeps> http_deps;
   std::unique_ptr<gateway::Listener> listener;
@@ -189,15 +191,17 @@ uint16_t Server::Start() {
   p.presence->ForgetStoredConnections();
   StartPush();
   push::PushTiming timing{p.push_worker != nullptr, config_.push_delay_ms};
-  p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{*p.store, *p.broker, *p.accounts, *p.ids,
-                                                                       p.clock, config_.limits, p.metrics, *p.keys,
-                                                                       p.presence.get(), timing, p.liveness.get()});
+  StartMedia();
+  p.dispatcher = std::make_unique<api::Dispatcher>(
+      api::DispatcherDeps{*p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys,
+                          p.presence.get(), timing, p.liveness.get(), p.media.get()});
   p.limiter = std::make_unique<gateway::RequestLimiter>(config_.gateway);
   p.http_deps = std::make_unique<gateway::HttpDeps>(
       gateway::HttpDeps{gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock,
                                                 *p.limiter, p.presence.get(), p.liveness.get()},
                         // Not ready while stopping or starting, or while the store cannot write.
                         [&p] { return p.ready.load() && p.store->WriteTrouble().empty(); }, nullptr});
+  p.http_deps->media = p.media.get();
   if (!config_.nats.empty() || !config_.postgres.empty()) {
     // A cluster node stays ready while NATS is down (it stores and delivers
     // locally); these lines tell an operator what it is running on.
@@ -254,6 +258,7 @@ void Server::Stop() {
   for (auto& w : p.workers) w->Stop();
   for (auto& w : p.workers) w->Join();
   p.hash_pool->Stop();
+  if (p.media) p.media->Stop();  // finishes its queued work; the answers go to stopped workers
   p.listener.reset();
   // Presence holds timers on worker 0: they go before the workers do.
   p.presence.reset();
@@ -267,8 +272,27 @@ void Server::Stop() {
   // the last references to connections; everything they use is still alive here.
   p.workers.clear();
   p.liveness.reset();  // its store answers ran on the workers
+  p.media.reset();     // its pools post to the workers, stopped above; its answers ran there
   p.push_worker.reset();
   p.push_providers.reset();
+}
+
+void Server::StartMedia() {
+  auto& p = *parts_;
+  if (!config_.postgres.empty()) {
+    spdlog::info("media: off (a cluster keeps media in an object store, which is not configured)");
+    return;
+  }
+  std::string root = config_.data_dir + "/media";
+  auto key = media::LoadOrCreateUrlKey(config_.data_dir + "/media-url.key");
+  if (!key.ok()) throw std::runtime_error("media: " + key.error().message);
+  media::MediaOptions options;
+  options.root = root;
+  options.limits = config_.media;
+  options.threads = std::max(1, config_.media_threads);
+  options.sweep_interval_ms = std::max<int64_t>(config_.media_sweep_ms, 10);
+  p.media = std::make_unique<media::MediaService>(*p.store, *p.ids, p.clock, options, std::move(*key));
+  spdlog::info("media: local, under {}", root);
 }
 
 void Server::StartPush() {

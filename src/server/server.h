@@ -27,6 +27,7 @@ class Server {
  private:
   // Opens the push providers and starts the push worker when one is configured.
   void StartPush();
+  void StartMedia();
   struct Parts;
   Config config_;
   std::unique_ptr<Parts> parts_;

@@ -14,7 +14,7 @@
 #define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
 #define MESSAGE_COLUMNS                                                                              \
   "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
-  "target_seq, target_user, edited_at, deleted"
+  "target_seq, target_user, edited_at, deleted, attachments"
 
 namespace natter::rows {
 
@@ -83,6 +83,7 @@ Message ReadMessage(const Row& r, int first = 0) {
   m.target_user = r.OptInt(first + 9);
   m.edited_at = r.OptInt(first + 10);
   m.deleted = r.Bool(first + 11);
+  m.attachments = r.Text(first + 12);
   return m;
 }
 

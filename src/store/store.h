@@ -27,6 +27,7 @@
 #include "natter/model.h"
 #include "natter/status.h"
 #include "store/commit_order.h"
+#include "store/media_records.h"
 #include "store/push_records.h"
 
 namespace natter {
@@ -96,6 +97,22 @@ class AccountsTxn : public AccountsReader {
   virtual Status PrunePushPresence(int64_t before_ms) = 0;
   virtual Status SetPushPreview(UserId id, bool show) = 0;
   virtual Result<bool> GetPushPreview(UserId id) = 0;
+
+  // Media uploads (store/media_records.h).
+  virtual Status InsertUpload(const MediaUpload& upload) = 0;
+  virtual Result<std::optional<MediaUpload>> FindUpload(int64_t id) = 0;
+  // Uploading -> ready with `info`, expiring at `expires_at`; false when the
+  // upload was not uploading (finished already, or gone).
+  virtual Result<bool> FinishUpload(int64_t id, std::string_view info, int64_t expires_at) = 0;
+  // Ready (or attached) -> attached, never expiring; false when the upload is
+  // not `user`'s, not ready, or expires before `now_ms`.
+  virtual Result<bool> AttachUpload(int64_t id, UserId user, int64_t now_ms) = 0;
+  virtual Status DeleteUpload(int64_t id) = 0;
+  // Uploads of `user` created at or after `since_ms`, and the declared bytes
+  // of those not expired at `now_ms`.
+  virtual Result<MediaUsage> GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) = 0;
+  // Up to `limit` uploads that expired before `now_ms`, oldest first.
+  virtual Result<std::vector<MediaUpload>> ListExpiredUploads(int64_t now_ms, int limit) = 0;
 
  protected:
   ~AccountsTxn() = default;

@@ -146,6 +146,23 @@ CREATE TABLE push_shown (
   PRIMARY KEY (conversation_id, user_id)
 );
 )sql",
+    // 4: media: uploads, and the attachments a message carries.
+    R"sql(
+ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '';
+CREATE TABLE media_uploads (
+  id BIGINT PRIMARY KEY,
+  user_id BIGINT NOT NULL,
+  size BIGINT NOT NULL,
+  declared_mime TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  state INT NOT NULL,          -- 0 uploading, 1 ready, 2 attached
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,     -- 0 once attached
+  info TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX media_uploads_by_user ON media_uploads (user_id, created_at);
+CREATE INDEX media_uploads_expiry ON media_uploads (expires_at) WHERE expires_at != 0;
+)sql",
 };
 
 }  // namespace

@@ -322,7 +322,7 @@ Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int 
           "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
           "   AND x.kind = 'message' AND NOT x.deleted AND x.sender_id != m.user_id), m.muted_until, "
           "l.conversation_id, l.seq, l.sender_id, coalesce(l.client_msg_id, ''), l.body, l.reply_to, l.created_at, "
-          "l.kind, l.target_seq, l.target_user, l.edited_at, l.deleted "
+          "l.kind, l.target_seq, l.target_user, l.edited_at, l.deleted, l.attachments "
           "FROM members m JOIN conversations c ON c.id = m.conversation_id "
           "LEFT JOIN LATERAL (SELECT * FROM messages y WHERE y.conversation_id = c.id AND y.kind = 'message' "
           "   ORDER BY y.seq DESC LIMIT 1) l ON true "
@@ -358,12 +358,12 @@ Result<std::vector<Conversation>> PgTxn::ListLargeConversations(UserId u) {
 }
 
 Status PgTxn::InsertMessage(const Message& m) {
-  NATTER_TRY(auto r,
-             db_.Query("INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, "
-                       "created_at, kind, target_seq, target_user, edited_at, deleted) "
-                       "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-                       {m.conversation_id, m.seq, m.sender_id, OptText(m.client_msg_id), m.text, m.reply_to,
-                        m.created_at, EventKindName(m.kind), m.target_seq, m.target_user, m.edited_at, m.deleted}));
+  NATTER_TRY(auto r, db_.Query("INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, "
+                               "created_at, kind, target_seq, target_user, edited_at, deleted, attachments) "
+                               "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+                               {m.conversation_id, m.seq, m.sender_id, OptText(m.client_msg_id), m.text, m.reply_to,
+                                m.created_at, EventKindName(m.kind), m.target_seq, m.target_user, m.edited_at,
+                                m.deleted, m.attachments}));
   return OkStatus();
 }
 
@@ -401,8 +401,11 @@ Status PgTxn::UpdateMessageText(ConversationId c, Seq seq, std::string_view text
 }
 
 Status PgTxn::EraseMessage(ConversationId c, Seq seq) {
-  NATTER_TRY(auto a, db_.Query("UPDATE messages SET body = '', deleted = true WHERE conversation_id = $1 AND seq = $2",
-                               {c, seq}));
+  NATTER_TRY(
+      auto a,
+      db_.Query(
+          "UPDATE messages SET body = '', attachments = '', deleted = true WHERE conversation_id = $1 AND seq = $2",
+          {c, seq}));
   NATTER_TRY(auto b, db_.Query("UPDATE messages SET body = '' WHERE conversation_id = $1 AND target_seq = $2 "
                                "AND kind IN ('edit', 'reaction')",
                                {c, seq}));

@@ -45,6 +45,14 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Status SetPushPreview(UserId id, bool show) override;
   Result<bool> GetPushPreview(UserId id) override;
 
+  Status InsertUpload(const MediaUpload& upload) override;
+  Result<std::optional<MediaUpload>> FindUpload(int64_t id) override;
+  Result<bool> FinishUpload(int64_t id, std::string_view info, int64_t expires_at) override;
+  Result<bool> AttachUpload(int64_t id, UserId user, int64_t now_ms) override;
+  Status DeleteUpload(int64_t id) override;
+  Result<MediaUsage> GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) override;
+  Result<std::vector<MediaUpload>> ListExpiredUploads(int64_t now_ms, int limit) override;
+
   // Conversations (ConversationTxn).
   AccountsReader& accounts() override { return *this; }
   Result<std::vector<UserId>> ListContacts(UserId id, int limit) override;

@@ -142,6 +142,23 @@ CREATE TABLE push_shown (
   PRIMARY KEY (conversation_id, user_id)
 ) WITHOUT ROWID;
 )sql",
+    // 4: media: uploads, and the attachments a message carries.
+    R"sql(
+ALTER TABLE messages ADD COLUMN attachments TEXT NOT NULL DEFAULT '';
+CREATE TABLE media_uploads (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  declared_mime TEXT NOT NULL,
+  filename TEXT NOT NULL,
+  state INTEGER NOT NULL,          -- 0 uploading, 1 ready, 2 attached
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,     -- 0 once attached
+  info TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX media_uploads_by_user ON media_uploads(user_id, created_at);
+CREATE INDEX media_uploads_expiry ON media_uploads(expires_at) WHERE expires_at != 0;
+)sql",
 };
 
 int UserVersion(Database& db) {

@@ -243,7 +243,7 @@ Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, 
 Status SqliteTxn::InsertMessage(const Message& m) {
   auto s = db_.Prepare(
       "INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, created_at, "
-      "kind, target_seq, target_user, edited_at, deleted) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+      "kind, target_seq, target_user, edited_at, deleted, attachments) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(1, m.conversation_id).Bind(2, m.seq).Bind(3, m.sender_id);
   if (m.client_msg_id.empty())
     s.BindNull(4);
@@ -256,7 +256,8 @@ Status SqliteTxn::InsertMessage(const Message& m) {
       .Bind(9, m.target_seq)
       .Bind(10, m.target_user)
       .Bind(11, m.edited_at)
-      .Bind(12, int64_t{m.deleted});
+      .Bind(12, int64_t{m.deleted})
+      .Bind(13, m.attachments);
   return s.Run();
 }
 
@@ -420,7 +421,8 @@ Status SqliteTxn::UpdateMessageText(ConversationId c, Seq seq, std::string_view 
 }
 
 Status SqliteTxn::EraseMessage(ConversationId c, Seq seq) {
-  auto s = db_.Prepare("UPDATE messages SET body = '', deleted = 1 WHERE conversation_id = ? AND seq = ?");
+  auto s =
+      db_.Prepare("UPDATE messages SET body = '', attachments = '', deleted = 1 WHERE conversation_id = ? AND seq = ?");
   s.Bind(1, c).Bind(2, seq);
   NATTER_RETURN_IF_ERROR(s.Run());
   auto edits = db_.Prepare(

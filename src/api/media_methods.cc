@@ -1,0 +1,74 @@
+// media.*: an upload's state, and download URLs for attachments. Uploading
+// itself is tus over HTTP (gateway/tus_protocol.h); attaching is part of
+// messages.send (message_methods.cc).
+#include "api/dispatcher.h"
+#include "media/media_service.h"
+
+namespace natter::api {
+
+namespace json = boost::json;
+
+namespace {
+
+const char* StateName(UploadState s) {
+  switch (s) {
+    case UploadState::kUploading:
+      return "uploading";
+    case UploadState::kReady:
+      return "ready";
+    case UploadState::kAttached:
+      break;
+  }
+  return "attached";
+}
+
+}  // namespace
+
+void Dispatcher::GetUpload(const Caller& c, UploadParams p, Reply reply) {
+  if (!d_.media) return reply(Unavailable("media is not enabled on this server"));
+  d_.media->Lookup(ExecutorOf(c), c.user, p.media_id, [reply = std::move(reply)](Result<media::UploadStatus> r) {
+    if (!r.ok()) return reply(r.take_error());
+    const MediaUpload& u = r->upload;
+    json::object o{{"media_id", u.id},          {"state", StateName(u.state)}, {"size", u.size},
+                   {"offset", r->offset},       {"mime", u.declared_mime},     {"filename", u.filename},
+                   {"created_at", u.created_at}};
+    if (u.expires_at != 0) o["expires_at"] = u.expires_at;
+    if (!u.info.empty()) {
+      auto a = media::ParseInfo(u.info);
+      if (a.ok()) o["attachment"] = media::PublicJson(*a);
+    }
+    reply(json::value(std::move(o)));
+  });
+}
+
+void Dispatcher::MediaUrl(const Caller& c, MediaUrlParams p, Reply reply) {
+  if (!d_.media) return reply(Unavailable("media is not enabled on this server"));
+  d_.store.ReadResult<media::Attachment>(
+      d_.store.PartitionOf(p.conversation_id), ExecutorOf(c),
+      [user = c.user, p](ConversationTxn& txn) -> Result<media::Attachment> {
+        // A member now, of a conversation whose message holds it now: a
+        // removed member or a deleted message grants nothing.
+        NATTER_RETURN_IF_ERROR(chat::RequireMember(txn, user, p.conversation_id));
+        NATTER_TRY(auto message, txn.FindMessage(p.conversation_id, p.seq));
+        if (!message || message->deleted || message->kind != EventKind::kMessage) {
+          return NotFound("no such message");
+        }
+        NATTER_TRY(auto list, media::ParseAttachments(message->attachments));
+        for (auto& a : list) {
+          if (a.id == p.media_id) return std::move(a);
+        }
+        return NotFound("the message has no such attachment");
+      },
+      [this, variant = p.variant, reply = std::move(reply)](Result<media::Attachment> r) {
+        if (!r.ok()) return reply(r.take_error());
+        auto it = r->variants.find(variant);
+        if (it == r->variants.end()) return reply(NotFound("the attachment has no " + variant + " variant"));
+        json::object o{{"url", d_.media->DownloadUrl(it->second, r->filename)},
+                       {"expires_at", d_.media->DownloadUrlExpiry() * 1000},
+                       {"mime", it->second.mime},
+                       {"size", it->second.size}};
+        reply(json::value(std::move(o)));
+      });
+}
+
+}  // namespace natter::api

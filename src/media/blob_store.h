@@ -1,0 +1,25 @@
+// Where media objects live, named by the SHA-256 of their bytes: the same
+// photo sent twice (or forwarded) is one object. `local` keeps them under the
+// data directory; an S3 store keeps them in a bucket.
+// Thread-safety: implementations may be called from any media thread. Every
+// call may block on disk or network: never call one on an I/O thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "natter/status.h"
+
+namespace natter::media {
+
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+  // Stores the file at `path` (which it may move or delete) as `sha256`; an
+  // object already there is kept, the bytes being the same.
+  virtual Status PutFile(const std::string& path, std::string_view sha256) = 0;
+  virtual Status PutBytes(std::string_view bytes, std::string_view sha256) = 0;
+  virtual Status Delete(std::string_view sha256) = 0;
+};
+
+}  // namespace natter::media

@@ -1,0 +1,95 @@
+#include "media/local_blob_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "common/private_files.h"
+#include "media/file_io.h"
+
+namespace natter::media {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Makes a rename inside `dir` durable.
+void SyncDirectory(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
+bool IsSha256Hex(std::string_view s) {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+LocalBlobStore::LocalBlobStore(std::string root) : root_(std::move(root)) {
+  MakePrivateDirectory(root_);
+  MakePrivateDirectory(root_ + "/uploads");
+  MakePrivateDirectory(root_ + "/blobs");
+}
+
+std::string LocalBlobStore::UploadPath(int64_t upload_id) const {
+  return root_ + "/uploads/" + std::to_string(upload_id);
+}
+
+std::string LocalBlobStore::BlobPath(std::string_view sha256) const {
+  return root_ + "/blobs/" + std::string(sha256.substr(0, 2)) + "/" + std::string(sha256);
+}
+
+Result<std::string> LocalBlobStore::PrepareTarget(std::string_view sha256) const {
+  if (!IsSha256Hex(sha256)) return Internal("a blob name must be a SHA-256");
+  std::string target = BlobPath(sha256);
+  std::string dir = fs::path(target).parent_path().string();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Internal("cannot create " + dir + ": " + ec.message());
+  return target;
+}
+
+Status LocalBlobStore::PutFile(const std::string& path, std::string_view sha256) {
+  NATTER_TRY(std::string target, PrepareTarget(sha256));
+  std::string dir = fs::path(target).parent_path().string();
+  std::error_code ec;
+  NATTER_RETURN_IF_ERROR(SyncFile(path));
+  // Same name, same bytes: an object already there stays, the copy goes.
+  if (fs::exists(target, ec)) {
+    fs::remove(path, ec);
+    return OkStatus();
+  }
+  if (::rename(path.c_str(), target.c_str()) != 0) {
+    return Internal("cannot move " + path + " to " + target + ": " + std::strerror(errno));
+  }
+  SyncDirectory(dir);
+  return OkStatus();
+}
+
+Status LocalBlobStore::PutBytes(std::string_view bytes, std::string_view sha256) {
+  NATTER_TRY(std::string target, PrepareTarget(sha256));
+  std::string dir = fs::path(target).parent_path().string();
+  std::error_code ec;
+  if (fs::exists(target, ec)) return OkStatus();
+  NATTER_RETURN_IF_ERROR(WriteFileAtomically(target, bytes));
+  SyncDirectory(dir);
+  return OkStatus();
+}
+
+Status LocalBlobStore::Delete(std::string_view sha256) {
+  if (!IsSha256Hex(sha256)) return Internal("a blob name must be a SHA-256");
+  std::error_code ec;
+  fs::remove(BlobPath(sha256), ec);
+  if (ec) return Internal("cannot delete " + BlobPath(sha256) + ": " + ec.message());
+  return OkStatus();
+}
+
+}  // namespace natter::media

@@ -1,0 +1,81 @@
+#include "media/media_processor.h"
+
+#include <filesystem>
+
+#include "media/file_io.h"
+#include "media/sigv4.h"
+
+namespace natter::media {
+namespace {
+
+Result<StoredVariant> StoreBytes(BlobStore& blobs, const EncodedImage& image) {
+  StoredVariant v{HexSha256(image.bytes), image.mime, static_cast<int64_t>(image.bytes.size())};
+  NATTER_RETURN_IF_ERROR(blobs.PutBytes(image.bytes, v.sha256));
+  return v;
+}
+
+Status AddImage(Attachment& a, const std::string& path, BlobStore& blobs, const MediaLimits& limits) {
+  NATTER_TRY(auto header, ReadImageHeader(path, limits.image));
+  NATTER_TRY(auto derived, MakeImageDerivatives(path, limits.image));
+  NATTER_TRY(a.variants["thumb"], StoreBytes(blobs, derived.thumb));
+  a.blurhash = std::move(derived.blurhash);
+  if (a.mime == "image/gif") {
+    // Animation is the point of a GIF, and it carries no camera metadata.
+    NATTER_TRY(std::string sha, Sha256OfFile(path));
+    NATTER_RETURN_IF_ERROR(blobs.PutFile(path, sha));
+    a.variants["main"] = StoredVariant{sha, a.mime, a.size};
+    a.width = header.width;
+    a.height = header.height;
+    return OkStatus();
+  }
+  NATTER_TRY(a.variants["main"], StoreBytes(blobs, derived.display));
+  a.mime = derived.display.mime;
+  a.size = static_cast<int64_t>(derived.display.bytes.size());
+  a.width = derived.display.width;
+  a.height = derived.display.height;
+  return OkStatus();
+}
+
+Result<Attachment> Process(const MediaUpload& upload, const std::string& path, BlobStore& blobs,
+                           const MediaLimits& limits) {
+  NATTER_TRY(int64_t size, FileSize(path));
+  if (size != upload.size) {
+    return Conflict("the upload holds " + std::to_string(size) + " of its " + std::to_string(upload.size) + " bytes");
+  }
+  NATTER_TRY(std::string head, ReadSlice(path, 0, kSniffBytes));
+  Sniffed sniffed = SniffContent(head);
+  NATTER_RETURN_IF_ERROR(CheckDeclaredType(upload.declared_mime, sniffed));
+  if (size > MaxBytesFor(limits, sniffed.kind)) {
+    return TooLarge("a " + std::string(MediaKindName(sniffed.kind)) + " may have at most " +
+                    std::to_string(MaxBytesFor(limits, sniffed.kind)) + " bytes");
+  }
+  Attachment a;
+  a.id = upload.id;
+  a.kind = sniffed.kind;
+  // Bytes natterd cannot name keep the declared type for display; they are
+  // served as application/octet-stream whatever it says.
+  std::string declared = NormalizeMime(upload.declared_mime);
+  a.mime = sniffed.mime != "application/octet-stream" || declared.empty() ? sniffed.mime : declared;
+  a.size = size;
+  a.filename = upload.filename;
+  if (a.kind == MediaKind::kImage) {
+    NATTER_RETURN_IF_ERROR(AddImage(a, path, blobs, limits));
+    return a;
+  }
+  NATTER_TRY(std::string sha, Sha256OfFile(path));
+  NATTER_RETURN_IF_ERROR(blobs.PutFile(path, sha));
+  a.variants["main"] = StoredVariant{sha, a.mime, size};
+  return a;
+}
+
+}  // namespace
+
+Result<Attachment> ProcessUpload(const MediaUpload& upload, const std::string& path, BlobStore& blobs,
+                                 const MediaLimits& limits) {
+  auto result = Process(upload, path, blobs, limits);
+  std::error_code ec;
+  std::filesystem::remove(path, ec);  // moved already, or refused, or replaced by derivatives
+  return result;
+}
+
+}  // namespace natter::media

@@ -1,0 +1,58 @@
+// PgTxn's media uploads: they live with the accounts (the first instance).
+#include "store/media_records.h"
+#include "store/postgres/pg_txn.h"
+
+namespace natter::pg {
+
+Status PgTxn::InsertUpload(const MediaUpload& u) {
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO media_uploads(" UPLOAD_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                                     {u.id, u.user_id, u.size, u.declared_mime, u.filename,
+                                      static_cast<int64_t>(u.state), u.created_at, u.expires_at, u.info}));
+  return OkStatus();
+}
+
+Result<std::optional<MediaUpload>> PgTxn::FindUpload(int64_t id) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT " UPLOAD_COLUMNS " FROM media_uploads WHERE id = $1", {id}));
+  if (r.empty()) return std::optional<MediaUpload>();
+  return std::optional<MediaUpload>(rows::ReadUpload<Row>(r.At(0)));
+}
+
+Result<bool> PgTxn::FinishUpload(int64_t id, std::string_view info, int64_t expires_at) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE media_uploads SET state = 1, info = $1, expires_at = $2 "
+                                     "WHERE id = $3 AND state = 0",
+                                     {std::string(info), expires_at, id}));
+  return r.affected() > 0;
+}
+
+Result<bool> PgTxn::AttachUpload(int64_t id, UserId user, int64_t now_ms) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE media_uploads SET state = 2, expires_at = 0 WHERE id = $1 "
+                                     "AND user_id = $2 AND (state = 2 OR (state = 1 AND expires_at > $3))",
+                                     {id, user, now_ms}));
+  return r.affected() > 0;
+}
+
+Status PgTxn::DeleteUpload(int64_t id) {
+  NATTER_TRY(auto r, accounts_.Query("DELETE FROM media_uploads WHERE id = $1", {id}));
+  return OkStatus();
+}
+
+Result<MediaUsage> PgTxn::GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT count(*) FILTER (WHERE created_at >= $1), "
+                                     "coalesce(sum(size) FILTER (WHERE expires_at = 0 OR expires_at > $2), 0) "
+                                     "FROM media_uploads WHERE user_id = $3",
+                                     {since_ms, now_ms, user}));
+  if (r.empty()) return MediaUsage{};
+  return MediaUsage{r.Int(0, 0), r.Int(0, 1)};
+}
+
+Result<std::vector<MediaUpload>> PgTxn::ListExpiredUploads(int64_t now_ms, int limit) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT " UPLOAD_COLUMNS " FROM media_uploads WHERE expires_at <> 0 "
+                                     "AND expires_at < $1 ORDER BY expires_at LIMIT $2",
+                                     {now_ms, int64_t{limit}}));
+  std::vector<MediaUpload> out;
+  out.reserve(r.size());
+  for (int i = 0; i < r.size(); ++i) out.push_back(rows::ReadUpload<Row>(r.At(i)));
+  return out;
+}
+
+}  // namespace natter::pg

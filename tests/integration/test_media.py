@@ -1,0 +1,314 @@
+"""Attachments end to end on the embedded store: tus uploads (cut, resumed,
+across a restart), what natterd makes of a photo (upright, no location left),
+bombs and lying types refused, attachments on messages, and who may
+download them."""
+import hashlib
+import os
+import time
+import urllib.parse
+
+import natter_harness as h
+import tus_client as tus
+
+
+class MediaTestCase(h.ServerTestCase):
+    timeout = 120
+
+    def call(self, method, path, body=None, user=None, expect=200):
+        status, answer = self.server.http(method, path, body, token=user.token if user else None)
+        self.assertEqual(status, expect, answer)
+        return answer
+
+    def group(self, owner, *members):
+        return self.call("POST", "/v1/conversations",
+                         {"kind": "group", "title": "media", "members": [m.id for m in members]}, owner)["id"]
+
+    def upload(self, user, data, filetype, filename="file.bin"):
+        location, status, body = tus.upload(self.server.port, user.token, data, filetype, filename)
+        self.assertEqual(status, 204, body)
+        return int(location.rsplit("/", 1)[1])
+
+    def send(self, user, cid, attachments, text=None, expect=200):
+        body = {"client_msg_id": os.urandom(8).hex(), "attachments": attachments}
+        if text is not None:
+            body["text"] = text
+        return self.call("POST", f"/v1/conversations/{cid}/messages", body, user, expect)
+
+    def url(self, user, cid, seq, media_id, variant="main", expect=200):
+        return self.call("GET", f"/v1/conversations/{cid}/messages/{seq}/media/{media_id}?variant={variant}",
+                         None, user, expect)
+
+    def download(self, url, headers=None):
+        status, hdrs, body = tus.request(self.server.port, "GET", url, headers=headers)
+        return status, hdrs, body
+
+
+class TusProtocol(MediaTestCase):
+    def test_options_names_the_version_and_extensions(self):
+        status, hdrs, _ = tus.request(self.server.port, "OPTIONS", "/v1/uploads")
+        self.assertEqual(status, 204)
+        self.assertEqual(hdrs["tus-version"], "1.0.0")
+        self.assertIn("creation", hdrs["tus-extension"])
+        self.assertIn("expiration", hdrs["tus-extension"])
+        self.assertGreater(int(hdrs["tus-max-size"]), 0)
+
+    def test_creation_then_head_and_patch_in_pieces(self):
+        alice = self.server.new_user("tus")
+        data = os.urandom(700_000)
+        status, hdrs, _ = tus.create(self.server.port, alice.token, len(data), "application/octet-stream", "a.bin")
+        self.assertEqual(status, 201)
+        self.assertEqual(hdrs["tus-resumable"], "1.0.0")
+        self.assertIn("GMT", hdrs["upload-expires"])
+        location = hdrs["location"]
+        self.assertEqual(tus.offset(self.server.port, alice.token, location), (200, 0))
+        status, hdrs, _ = tus.patch(self.server.port, alice.token, location, 0, data[:300_000])
+        self.assertEqual((status, hdrs["upload-offset"]), (204, "300000"))
+        # The wrong offset is a conflict and changes nothing.
+        status, _, body = tus.patch(self.server.port, alice.token, location, 1234, data[1234:2000])
+        self.assertEqual(status, 409, body)
+        status, hdrs, _ = tus.patch(self.server.port, alice.token, location, 300_000, data[300_000:])
+        self.assertEqual((status, hdrs["upload-offset"]), (204, str(len(data))))
+        info = self.call("GET", location, None, alice)
+        self.assertEqual(info["state"], "ready")
+        self.assertEqual(info["attachment"]["size"], len(data))
+        self.assertEqual(info["attachment"]["kind"], "file")
+
+    def test_refuses_what_tus_forbids(self):
+        alice, bob = self.server.new_user("tusr"), self.server.new_user("tusr")
+        port = self.server.port
+        status, hdrs, _ = tus.request(port, "POST", "/v1/uploads", alice.token,
+                                      {"Tus-Resumable": "0.2.2", "Upload-Length": "10"})
+        self.assertEqual(status, 412)
+        self.assertEqual(hdrs["tus-version"], "1.0.0")
+        status, _, _ = tus.request(port, "POST", "/v1/uploads", None, {"Upload-Length": "10"})
+        self.assertEqual(status, 401)
+        status, _, _ = tus.request(port, "POST", "/v1/uploads", alice.token, {"Upload-Defer-Length": "1"})
+        self.assertEqual(status, 400)
+        status, _, _ = tus.create(port, alice.token, 10, "image/jpeg", **{"Upload-Metadata": "filename !!!"})
+        self.assertEqual(status, 400)
+        status, _, body = tus.create(port, alice.token, 1 << 40, "video/mp4")
+        self.assertEqual(status, 413, body)
+        status, hdrs, _ = tus.create(port, alice.token, 10, "text/plain")
+        location = hdrs["location"]
+        # Another user's upload is not there for them.
+        self.assertEqual(tus.offset(port, bob.token, location)[0], 404)
+        self.assertEqual(tus.patch(port, bob.token, location, 0, b"0123456789")[0], 404)
+        self.assertEqual(tus.patch(port, alice.token, location, 0, b"0123456789", "text/plain")[0], 415)
+        # More bytes than declared: refused, and nothing kept past the length.
+        self.assertEqual(tus.patch(port, alice.token, location, 0, b"0123456789AB")[0], 413)
+        self.assertEqual(tus.offset(port, alice.token, location), (200, 0))
+        status, _, _ = tus.request(port, "DELETE", location, alice.token)
+        self.assertEqual(status, 204)
+        self.assertEqual(tus.offset(port, alice.token, location)[0], 404)
+
+
+class Photos(MediaTestCase):
+    def test_a_photo_arrives_upright_without_its_location(self):
+        alice, bob = self.server.new_user("pho"), self.server.new_user("pho")
+        cid = self.group(alice, bob)
+        original = tus.jpeg_with_location(300, 200)
+        size, exif, _ = tus.exif_of(original)
+        self.assertEqual(size, (300, 200))
+        self.assertIn(0x8825, exif)  # the test photo really carries a location
+        media_id = self.upload(alice, original, "image/jpeg", "IMG_0001.jpg")
+        sent = self.send(alice, cid, [{"id": media_id, "caption": "the view"}], text="look")
+        att = sent["attachments"][0]
+        self.assertEqual((att["kind"], att["mime"], att["width"], att["height"]), ("image", "image/jpeg", 200, 300))
+        self.assertEqual(att["caption"], "the view")
+        self.assertEqual(att["filename"], "IMG_0001.jpg")
+        self.assertGreaterEqual(len(att["blurhash"]), 20)
+        self.assertEqual(sorted(att["variants"]), ["main", "thumb"])
+        self.assertNotIn("stored", att)
+
+        history = self.call("GET", f"/v1/conversations/{cid}/messages", None, bob)
+        got = [m for m in history["messages"] if m["seq"] == sent["seq"]][0]
+        self.assertEqual(got["attachments"][0]["id"], media_id)
+        for variant in ("main", "thumb"):
+            link = self.url(bob, cid, sent["seq"], media_id, variant)
+            status, hdrs, data = self.download(link["url"])
+            self.assertEqual(status, 200, data[:200])
+            self.assertEqual(hdrs["content-type"], "image/jpeg")
+            self.assertEqual(hdrs["x-content-type-options"], "nosniff")
+            self.assertEqual(int(hdrs["content-length"]), len(data))
+            self.assertEqual(len(data), link["size"])
+            size, exif, fmt = tus.exif_of(data)
+            self.assertEqual(fmt, "JPEG")
+            self.assertEqual(len(exif), 0, f"{variant} keeps metadata: {dict(exif)}")
+            self.assertNotIn(b"Exif", data)
+            self.assertNotIn(b"ExampleCam", data)
+            self.assertGreater(size[1], size[0], f"{variant} is not upright: {size}")
+
+    def test_the_same_photo_twice_is_stored_once(self):
+        alice, bob = self.server.new_user("dup"), self.server.new_user("dup")
+        cid = self.group(alice, bob)
+        photo = tus.jpeg_with_location(120, 80)
+        first = self.upload(alice, photo, "image/jpeg")
+        second = self.upload(alice, photo, "image/jpeg")
+        a = self.send(alice, cid, [{"id": first}])
+        b = self.send(alice, cid, [{"id": second}])
+        url_a = self.url(bob, cid, a["seq"], first)["url"]
+        url_b = self.url(bob, cid, b["seq"], second)["url"]
+        self.assertEqual(url_a.split("?")[0], url_b.split("?")[0])  # one object, named by its hash
+        blobs = os.path.join(self.server.data_dir, "data", "media", "blobs")
+        names = [f for _, _, files in os.walk(blobs) for f in files]
+        digest = url_a.split("?")[0].rsplit("/", 1)[1]
+        self.assertEqual(names.count(digest), 1)
+
+    def test_a_decompression_bomb_is_refused_from_its_header(self):
+        alice = self.server.new_user("bomb")
+        bomb = tus.png_bomb(50000)
+        started = time.monotonic()
+        location, status, body = tus.upload(self.server.port, alice.token, bomb, "image/png", "bomb.png")
+        self.assertEqual(status, 413, body)
+        self.assertIn(b"50000 x 50000", body)
+        self.assertLess(time.monotonic() - started, 5)
+        self.assertEqual(tus.offset(self.server.port, alice.token, location)[0], 404)
+        self.assertTrue(self.server.running())
+
+    def test_bytes_that_contradict_the_declared_type_are_refused(self):
+        alice = self.server.new_user("lie")
+        jpeg = tus.jpeg_with_location(40, 40)
+        for data, declared in ((jpeg, "image/png"), (b"just some text, not a photo", "image/jpeg"),
+                               (jpeg, "text/plain"), (b"%PDF-1.7 not really", "image/webp")):
+            location, status, body = tus.upload(self.server.port, alice.token, data, declared)
+            self.assertEqual(status, 400, (declared, body))
+            self.assertEqual(tus.offset(self.server.port, alice.token, location)[0], 404)
+        # And a plain file said to be one is fine.
+        location, status, body = tus.upload(self.server.port, alice.token, b"notes", "text/plain", "notes.txt")
+        self.assertEqual(status, 204, body)
+
+
+class Access(MediaTestCase):
+    server_args = ("--media-url-ttl-seconds", "2")
+
+    def test_only_members_read_and_removal_ends_it(self):
+        alice, bob, eve = (self.server.new_user("acc") for _ in range(3))
+        cid = self.group(alice, bob)
+        media_id = self.upload(alice, b"%PDF-1.4 a contract", "application/pdf", "contract.pdf")
+        sent = self.send(alice, cid, [{"id": media_id}])
+        self.assertNotIn("text", sent.get("text", "") or {})
+        link = self.url(bob, cid, sent["seq"], media_id)
+        status, hdrs, data = self.download(link["url"])
+        self.assertEqual((status, data), (200, b"%PDF-1.4 a contract"))
+        # Not shown inline: a download, whatever the file says it is.
+        self.assertEqual(hdrs["content-type"], "application/octet-stream")
+        self.assertTrue(hdrs["content-disposition"].startswith("attachment"))
+        self.assertIn("contract.pdf", hdrs["content-disposition"])
+        # A stranger gets nothing, with or without guessing ids.
+        self.url(eve, cid, sent["seq"], media_id, expect=404)
+        # Eve cannot attach Alice's upload either.
+        eves = self.group(eve, alice)
+        self.send(eve, eves, [{"id": media_id}], expect=404)
+        # Removed: no new URL.
+        self.call("DELETE", f"/v1/conversations/{cid}/members/{bob.id}", None, alice)
+        self.url(bob, cid, sent["seq"], media_id, expect=404)
+        # A tampered URL, and one past its time, are refused.
+        fresh = self.url(alice, cid, sent["seq"], media_id)["url"]
+        tampered = fresh.replace("name=contract.pdf", "name=other.pdf")
+        self.assertEqual(self.download(tampered)[0], 403)
+        self.assertEqual(self.download(fresh.replace("type=application%2Fpdf", "type=text%2Fhtml"))[0], 403)
+        time.sleep(3.1)
+        self.assertEqual(self.download(fresh)[0], 403)
+
+    def test_a_deleted_message_grants_nothing(self):
+        alice, bob = self.server.new_user("del"), self.server.new_user("del")
+        cid = self.group(alice, bob)
+        media_id = self.upload(alice, b"voice? no, bytes", "application/octet-stream")
+        sent = self.send(alice, cid, [{"id": media_id}])
+        self.call("DELETE", f"/v1/conversations/{cid}/messages/{sent['seq']}", None, alice)
+        self.url(bob, cid, sent["seq"], media_id, expect=404)
+        history = self.call("GET", f"/v1/conversations/{cid}/messages", None, bob)
+        got = [m for m in history["messages"] if m["seq"] == sent["seq"]][0]
+        self.assertNotIn("attachments", got)
+
+    def test_a_send_waits_for_its_upload(self):
+        alice, bob = self.server.new_user("wait"), self.server.new_user("wait")
+        cid = self.group(alice, bob)
+        status, hdrs, _ = tus.create(self.server.port, alice.token, 100, "application/octet-stream")
+        media_id = int(hdrs["location"].rsplit("/", 1)[1])
+        answer = self.send(alice, cid, [{"id": media_id}], expect=409)
+        self.assertIn("still uploading", h.error_of(answer)[1])
+        self.send(alice, cid, [{"id": media_id}, {"id": media_id}], expect=400)
+        self.send(alice, cid, [{"id": 12345}], expect=404)
+
+    def test_ranges_resume_a_download(self):
+        alice, bob = self.server.new_user("rng"), self.server.new_user("rng")
+        cid = self.group(alice, bob)
+        data = os.urandom(600_000)
+        media_id = self.upload(alice, data, "application/octet-stream")
+        sent = self.send(alice, cid, [{"id": media_id}])
+        link = self.url(bob, cid, sent["seq"], media_id)["url"]
+        status, hdrs, part = self.download(link, {"Range": "bytes=500000-"})
+        self.assertEqual(status, 206)
+        self.assertEqual(hdrs["content-range"], f"bytes 500000-599999/{len(data)}")
+        self.assertEqual(part, data[500000:])
+
+
+class Limits(MediaTestCase):
+    server_args = ("--media-uploads-per-hour", "3", "--media-quota-bytes", "1000", "--media-max-image-bytes", "600")
+
+    def test_per_kind_size_hourly_count_and_quota(self):
+        alice = self.server.new_user("lim")
+        port = self.server.port
+        self.assertEqual(tus.create(port, alice.token, 601, "image/png")[0], 413)
+        self.assertEqual(tus.create(port, alice.token, 700, "application/zip")[0], 201)
+        self.assertEqual(tus.create(port, alice.token, 400, "application/zip")[0], 413)  # past the quota
+        self.assertEqual(tus.create(port, alice.token, 100, "application/zip")[0], 201)
+        self.assertEqual(tus.create(port, alice.token, 100, "application/zip")[0], 201)
+        status, _, body = tus.create(port, alice.token, 1, "application/zip")
+        self.assertEqual(status, 429, body)
+
+
+class Expiry(MediaTestCase):
+    server_args = ("--media-upload-expiry-ms", "1500", "--media-sweep-ms", "200")
+
+    def test_an_upload_never_finished_or_attached_expires(self):
+        alice, bob = self.server.new_user("exp"), self.server.new_user("exp")
+        cid = self.group(alice, bob)
+        port = self.server.port
+        status, hdrs, _ = tus.create(port, alice.token, 1000, "application/octet-stream")
+        unfinished = hdrs["location"]
+        self.assertEqual(tus.patch(port, alice.token, unfinished, 0, b"x" * 400)[0], 204)
+        partial = os.path.join(self.server.data_dir, "data", "media", "uploads", unfinished.rsplit("/", 1)[1])
+        self.assertTrue(os.path.exists(partial))
+        ready = self.upload(alice, b"never attached", "application/octet-stream")
+        kept = self.upload(alice, b"attached in time", "application/octet-stream")
+        self.send(alice, cid, [{"id": kept}])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.exists(partial):
+            time.sleep(0.1)
+        self.assertFalse(os.path.exists(partial))
+        self.assertEqual(tus.offset(port, alice.token, unfinished)[0], 404)
+        self.call("GET", f"/v1/uploads/{ready}", None, alice, expect=404)
+        self.send(alice, cid, [{"id": ready}], expect=404)
+        self.assertEqual(self.call("GET", f"/v1/uploads/{kept}", None, alice)["state"], "attached")
+
+
+class Resume(MediaTestCase):
+    def test_an_upload_cut_halfway_resumes_across_a_restart(self):
+        alice, bob = self.server.new_user("res"), self.server.new_user("res")
+        cid = self.group(alice, bob)
+        data = os.urandom(1_500_000)
+        status, hdrs, _ = tus.create(self.server.port, alice.token, len(data), "application/octet-stream", "big.bin")
+        location = hdrs["location"]
+        tus.cut_patch(self.server.port, alice.token, location, 0, data, send=800_000)
+        status, got = tus.offset(self.server.port, alice.token, location)
+        self.assertEqual(status, 200)
+        self.assertEqual(got, 800_000)
+        self.server.restart()
+        alice_token = self.server.login(alice.handle, alice.password)[1]["access_token"]
+        status, got = tus.offset(self.server.port, alice_token, location)
+        self.assertEqual((status, got), (200, 800_000))
+        status, hdrs, body = tus.patch(self.server.port, alice_token, location, got, data[got:])
+        self.assertEqual(status, 204, body)
+        media_id = int(location.rsplit("/", 1)[1])
+        alice.token = alice_token
+        sent = self.send(alice, cid, [{"id": media_id}])
+        bob.token = self.server.login(bob.handle, bob.password)[1]["access_token"]
+        status, _, fetched = self.download(self.url(bob, cid, sent["seq"], media_id)["url"])
+        self.assertEqual(status, 200)
+        self.assertEqual(hashlib.sha256(fetched).hexdigest(), hashlib.sha256(data).hexdigest())
+
+
+if __name__ == "__main__":
+    h.main()

@@ -1,0 +1,107 @@
+// The media part of the Store contract: an upload goes uploading -> ready ->
+// attached once, only for its owner and before it expires; usage counts what
+// a user holds; a message keeps its attachments until it is deleted. Run on
+// SQLite and PostgreSQL alike.
+#include "store/store_contract.h"
+
+namespace natter::testing {
+namespace {
+
+using MediaStore = StoreContractTest;
+
+MediaUpload Upload(int64_t id, UserId user, int64_t size, int64_t created_at, int64_t expires_at) {
+  MediaUpload u;
+  u.id = id;
+  u.user_id = user;
+  u.size = size;
+  u.declared_mime = "image/jpeg";
+  u.filename = "cat.jpg";
+  u.created_at = created_at;
+  u.expires_at = expires_at;
+  return u;
+}
+
+TEST_P(MediaStore, AnUploadIsFinishedOnceAndAttachedOnlyByItsOwnerBeforeItExpires) {
+  UserId a = AddUser("a"), b = AddUser("b");
+  auto r = WriteAccountsSync<std::vector<bool>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<bool>> {
+    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(1, a, 100, 1000, 5000)));
+    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(2, a, 200, 1000, 5000)));
+    std::vector<bool> out;
+    NATTER_TRY(bool early, txn.AttachUpload(1, a, 2000));  // still uploading
+    NATTER_TRY(bool finished, txn.FinishUpload(1, R"({"kind":"image"})", 9000));
+    NATTER_TRY(bool again, txn.FinishUpload(1, "{}", 9000));
+    NATTER_TRY(bool by_other, txn.AttachUpload(1, b, 2000));
+    NATTER_TRY(bool expired, txn.AttachUpload(1, a, 9500));
+    NATTER_TRY(bool attached, txn.AttachUpload(1, a, 2000));
+    NATTER_TRY(bool twice, txn.AttachUpload(1, a, 99999));  // attached never expires
+    return std::vector<bool>{early, finished, again, by_other, expired, attached, twice};
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (std::vector<bool>{false, true, false, false, false, true, true}));
+
+  auto found = ReadAccountsSync<std::optional<MediaUpload>>(*store, [](AccountsTxn& txn) { return txn.FindUpload(1); });
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->state, UploadState::kAttached);
+  EXPECT_EQ((*found)->expires_at, 0);
+  EXPECT_EQ((*found)->info, R"({"kind":"image"})");
+  EXPECT_EQ((*found)->filename, "cat.jpg");
+  EXPECT_EQ((*found)->size, 100);
+}
+
+TEST_P(MediaStore, UsageCountsRecentUploadsAndBytesNotExpired) {
+  UserId a = AddUser("a"), b = AddUser("b");
+  auto r = WriteAccountsSync<std::vector<int64_t>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<int64_t>> {
+    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(1, a, 100, 1000, 3000)));  // expires at 3000
+    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(2, a, 200, 2000, 8000)));
+    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(3, a, 400, 2500, 8000)));
+    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(4, b, 800, 2500, 8000)));
+    NATTER_TRY(bool ok, txn.FinishUpload(3, "{}", 8000));
+    NATTER_TRY(bool attached, txn.AttachUpload(3, a, 4000));
+    if (!ok || !attached) return Internal("not finished");
+    NATTER_TRY(auto usage, txn.GetMediaUsage(a, 2000, 4000));
+    NATTER_TRY(auto expired, txn.ListExpiredUploads(4000, 10));
+    NATTER_RETURN_IF_ERROR(txn.DeleteUpload(1));
+    NATTER_TRY(auto after, txn.ListExpiredUploads(4000, 10));
+    NATTER_TRY(auto later, txn.ListExpiredUploads(100000, 10));  // 2 and b's 4; the attached 3 never
+    return std::vector<int64_t>{usage.uploads_since,
+                                usage.bytes,
+                                static_cast<int64_t>(expired.size()),
+                                expired.empty() ? 0 : expired[0].id,
+                                static_cast<int64_t>(after.size()),
+                                static_cast<int64_t>(later.size())};
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (std::vector<int64_t>{2, 600, 1, 1, 0, 2}));
+}
+
+TEST_P(MediaStore, AMessageKeepsItsAttachmentsUntilItIsDeleted) {
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId conv = AddGroup(a, {b});
+  chat::SendRequest req{conv, "m1", "", {}};
+  req.attachments = R"([{"id":"7","kind":"image"}])";
+  auto sent = WriteSync<chat::SendResult>(*store, store->For(conv), [=, this](ConversationTxn& txn) {
+    return chat::SendMessage(txn, chat::Context{a, 2000}, limits, req);
+  });
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  Seq seq = sent->message.seq;
+  auto read = [&] {
+    auto m = ReadSync<std::optional<Message>>(*store, store->PartitionOf(conv),
+                                              [=](ConversationTxn& txn) { return txn.FindMessage(conv, seq); });
+    EXPECT_TRUE(m.ok() && m->has_value());
+    return m.ok() && m->has_value() ? (*m)->attachments : "missing";
+  };
+  EXPECT_EQ(read(), req.attachments);
+  auto erased = WriteSync<bool>(*store, store->For(conv), [=](ConversationTxn& txn) -> Result<bool> {
+    NATTER_RETURN_IF_ERROR(txn.EraseMessage(conv, seq));
+    return true;
+  });
+  ASSERT_TRUE(erased.ok());
+  EXPECT_EQ(read(), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, MediaStore, ::testing::Values("sqlite"));
+INSTANTIATE_TEST_SUITE_P(Postgres, MediaStore, ::testing::ValuesIn(PostgresParams()));
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(MediaStore);
+
+}  // namespace
+}  // namespace natter::testing
