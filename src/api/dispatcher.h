@@ -159,6 +159,7 @@ class Dispatcher {
   // Sends `p` once its attachments (if any) are the sender's and ready,
   // marked attached (which keeps them from expiring).
   void AttachThenSend(const Caller& c, SendParams p, Reply reply);
+  void Attach(const Caller& c, SendParams p, Reply reply);
   void Send(const Caller& c, chat::SendRequest request, Reply reply);
   // Writes a change to a message, answers the event it appended and fans it out.
   void ChangeMessage(const Caller& c, ConversationId id, std::function<Result<chat::Appended>(ConversationTxn&)> op,

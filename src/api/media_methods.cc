@@ -17,9 +17,11 @@ const char* StateName(UploadState s) {
     case UploadState::kReady:
       return "ready";
     case UploadState::kAttached:
+      return "attached";
+    case UploadState::kExpired:
       break;
   }
-  return "attached";
+  return "expired";
 }
 
 }  // namespace

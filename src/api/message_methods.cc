@@ -37,6 +37,25 @@ void Dispatcher::SendMessage(const Caller& c, SendParams p, Reply reply) {
 }
 
 void Dispatcher::AttachThenSend(const Caller& c, SendParams p, Reply reply) {
+  // Whether the sender may post there, first: an upload is not attached for a
+  // send that is refused anyway.
+  ConversationId id = p.request.conversation_id;
+  d_.store.ReadResult<bool>(
+      d_.store.PartitionOf(id), ExecutorOf(c),
+      [user = c.user, id](ConversationTxn& txn) -> Result<bool> {
+        NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
+        if (!chat::CanPost(membership.first.kind, membership.second.role)) {
+          return Forbidden("your role may not post here");
+        }
+        return true;
+      },
+      [this, c, p = std::move(p), reply = std::move(reply)](Result<bool> may) mutable {
+        if (!may.ok()) return reply(may.take_error());
+        Attach(c, std::move(p), std::move(reply));
+      });
+}
+
+void Dispatcher::Attach(const Caller& c, SendParams p, Reply reply) {
   // The uploads live with the accounts, the message with its conversation:
   // attached first, so a message never names an upload that could expire.
   // A send refused afterwards leaves them attached, and a retry finds them so.

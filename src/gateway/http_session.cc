@@ -13,6 +13,7 @@
 #include "gateway/tls_transport.h"
 #include "gateway/tus_protocol.h"
 #include "gateway/ws/handshake.h"
+#include "media/content_type.h"
 #include "media/media_service.h"
 #include "media/sigv4.h"
 
@@ -61,13 +62,6 @@ constexpr size_t kReadAhead = 64 * 1024;
 
 // What one read of an upload's body takes, and one write of a download gives.
 constexpr size_t kMediaChunk = 256 * 1024;
-
-// Types a browser may show inline; anything else is a download, so a file
-// that claims to be HTML never runs as a page of natterd's origin.
-bool ShownInline(std::string_view mime) {
-  return (mime.starts_with("image/") && mime != "image/svg+xml") || mime.starts_with("audio/") ||
-         mime.starts_with("video/");
-}
 
 // A Transfer-Encoding of exactly "chunked" (one coding, no others before it:
 // natterd decodes none).
@@ -315,8 +309,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     // Only the name: a path from the client's device says nothing we keep.
     filename =
         filename.substr(filename.find_last_of("/\\") == std::string::npos ? 0 : filename.find_last_of("/\\") + 1);
-    if (filename.size() > 255 || !IsValidUtf8(filename)) {
-      return SendError(BadRequest("filename must be UTF-8 of at most 255 bytes"), version, false);
+    bool control = std::any_of(filename.begin(), filename.end(),
+                               [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+    if (filename.size() > 255 || !IsValidUtf8(filename) || control) {
+      return SendError(BadRequest("filename must be UTF-8 of at most 255 bytes, without control characters"), version,
+                       false);
     }
     deps_.media->Create(worker_.executor(), user, *length, (*meta)["filetype"], std::move(filename),
                         [self = this->shared_from_this()](Result<MediaUpload> r) {
@@ -354,6 +351,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     tus_ = true;
     req_ = {};
     req_.base() = parser_->get().base();
+    deps_.connection.metrics.http_requests.fetch_add(1, std::memory_order_relaxed);
+    address_ = ClientAddress(peer_, ForwardedFor(req_), deps_.connection.options.trusted_proxies);
     if (!TusVersionOk()) return SendTusVersionMismatch(false);
     if (id <= 0) return SendError(NotFound("no such upload"), req_.version(), false);
     if (req_[http::field::content_type] != tus::kOffsetContentType) {
@@ -398,8 +397,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void OnPatchChunk(beast::error_code ec) {
     if (ec == http::error::need_buffer) ec = {};
-    if (ec == http::error::body_limit)
+    if (ec == http::error::body_limit) {
+      EndPatch();
       return SendError(TooLarge("more bytes than Upload-Length"), req_.version(), false);
+    }
     size_t got = chunk_.size() - upload_parser_->get().body().size;
     bool last = upload_parser_->is_done();
     // The client went away (or stalled): what it sent is kept, and HEAD
@@ -425,14 +426,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void FinishPatch() {
     int64_t offset = ticket_->offset();
     bool keep_alive = upload_parser_->keep_alive();
-    auto answer = [self = this->shared_from_this(), offset, keep_alive] {
+    int64_t expires_at = ticket_->upload().expires_at;
+    auto answer = [self = this->shared_from_this(), offset, keep_alive](int64_t expires_at) {
       Response res{http::status::no_content, self->req_.version()};
       res.set("Upload-Offset", std::to_string(offset));
+      if (expires_at != 0) res.set("Upload-Expires", tus::HttpDate(expires_at));
       self->Write(std::move(res), keep_alive);
     };
     if (offset < ticket_->upload().size) {
-      EndPatch();
-      return answer();
+      // The offset answered is on disk for good: a power cut cannot take back
+      // bytes the client was told are there.
+      return deps_.media->SyncUpload(worker_.executor(), ticket_,
+                                     [self = this->shared_from_this(), answer, expires_at](Result<int64_t> r) {
+                                       self->EndPatch();
+                                       if (!r.ok()) return self->SendError(r.error(), self->req_.version(), false);
+                                       answer(expires_at);
+                                     });
     }
     // The last byte is in: the upload is checked and processed before the
     // answer, so a message can carry it as soon as the client hears back.
@@ -441,7 +450,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     deps_.media->Complete(worker_.executor(), std::move(ticket),
                           [self = this->shared_from_this(), answer, keep_alive](Result<media::Attachment> r) {
                             if (!r.ok()) return self->SendError(r.error(), self->req_.version(), keep_alive);
-                            answer();
+                            answer(0);
                           });
   }
 
@@ -474,12 +483,23 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     int64_t first = 0, last = size - 1;
     http::status status = http::status::ok;
     auto range = tus::ParseRange(req_[http::field::range], size);
-    if (range) std::tie(first, last) = *range;
-    if (range) status = http::status::partial_content;
+    if (range && !range->satisfiable) {
+      // Past the end: 416 with the size, so a resuming client knows it has it all.
+      Response res{http::status::range_not_satisfiable, req_.version()};
+      res.set(http::field::content_range, "bytes */" + std::to_string(size));
+      return Write(std::move(res), req_.keep_alive());
+    }
+    if (range) {
+      first = range->first;
+      last = range->last;
+      status = http::status::partial_content;
+    }
     blob_res_.emplace(status, req_.version());
     auto& res = *blob_res_;
     res.set(http::field::server, "natterd");
-    bool inline_ok = ShownInline(grant_.mime);
+    // Only media whose bytes natterd recognised is shown inline; anything
+    // else is a download, so a file never runs as a page of natterd's origin.
+    bool inline_ok = media::IsRecognisedMedia(grant_.mime);
     res.set(http::field::content_type, inline_ok ? grant_.mime : "application/octet-stream");
     std::string disposition = inline_ok ? "inline" : "attachment";
     if (!grant_.filename.empty()) disposition += "; filename*=UTF-8''" + media::AwsUriEncode(grant_.filename, false);

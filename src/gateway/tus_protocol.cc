@@ -63,22 +63,29 @@ std::string HttpDate(int64_t ms) {
   return buf;
 }
 
-std::optional<std::pair<int64_t, int64_t>> ParseRange(std::string_view header, int64_t size) {
+std::optional<ByteRange> ParseRange(std::string_view header, int64_t size) {
   constexpr std::string_view kUnit = "bytes=";
-  if (!header.starts_with(kUnit) || size <= 0) return std::nullopt;
+  if (!header.starts_with(kUnit)) return std::nullopt;
   header.remove_prefix(kUnit.size());
   size_t dash = header.find('-');
   if (dash == std::string_view::npos || header.find(',') != std::string_view::npos) return std::nullopt;
-  auto first = ParseDecimal(header.substr(0, dash));
-  if (!first || *first >= size) return std::nullopt;
-  std::string_view rest = header.substr(dash + 1);
+  std::string_view from = header.substr(0, dash), to = header.substr(dash + 1);
+  if (from.empty()) {  // the last `to` bytes
+    auto count = ParseDecimal(to);
+    if (!count) return std::nullopt;
+    if (*count == 0 || size == 0) return ByteRange{0, 0, false};
+    return ByteRange{std::max<int64_t>(0, size - *count), size - 1, true};
+  }
+  auto first = ParseDecimal(from);
+  if (!first) return std::nullopt;
+  if (*first >= size) return ByteRange{0, 0, false};
   int64_t last = size - 1;
-  if (!rest.empty()) {
-    auto l = ParseDecimal(rest);
+  if (!to.empty()) {
+    auto l = ParseDecimal(to);
     if (!l || *l < *first) return std::nullopt;
     last = std::min(*l, size - 1);
   }
-  return std::make_pair(*first, last);
+  return ByteRange{*first, last, true};
 }
 
 }  // namespace natter::gateway::tus

@@ -37,9 +37,15 @@ std::optional<int64_t> ParseDecimal(std::string_view s);
 // RFC 9110 IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), for Upload-Expires.
 std::string HttpDate(int64_t ms);
 
-// A Range header of one range, "bytes=first-" or "bytes=first-last", inside
-// `size`: [first, last]. nullopt when absent or not satisfiable in that
-// form (the whole object is sent then).
-std::optional<std::pair<int64_t, int64_t>> ParseRange(std::string_view header, int64_t size);
+// A Range header of one range ("bytes=first-", "bytes=first-last" or the
+// suffix "bytes=-count") over an object of `size` bytes: [first, last], or
+// not satisfiable (it starts past the end). nullopt when absent or in
+// another form (several ranges): the whole object is sent then.
+struct ByteRange {
+  int64_t first = 0;
+  int64_t last = 0;
+  bool satisfiable = true;
+};
+std::optional<ByteRange> ParseRange(std::string_view header, int64_t size);
 
 }  // namespace natter::gateway::tus

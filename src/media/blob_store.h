@@ -15,8 +15,8 @@ namespace natter::media {
 class BlobStore {
  public:
   virtual ~BlobStore() = default;
-  // Stores the file at `path` (which it may move or delete) as `sha256`; an
-  // object already there is kept, the bytes being the same.
+  // Stores the file at `path` (left in place) as `sha256`; an object already
+  // there is kept, the bytes being the same.
   virtual Status PutFile(const std::string& path, std::string_view sha256) = 0;
   virtual Status PutBytes(std::string_view bytes, std::string_view sha256) = 0;
   virtual Status Delete(std::string_view sha256) = 0;

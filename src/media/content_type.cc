@@ -25,10 +25,10 @@ std::optional<Sniffed> SniffIsoBmff(std::string_view head) {
   if (brand == "M4A " || brand == "M4B ") return Sniffed{"audio/mp4", MediaKind::kAudio};
   if (brand == "qt  ") return Sniffed{"video/quicktime", MediaKind::kVideo};
   if (StartsWith(brand, "3gp")) return Sniffed{"video/3gpp", MediaKind::kVideo};
-  for (std::string_view b : {"isom", "iso2", "iso4", "iso5", "iso6", "mp41", "mp42", "avc1", "M4V ", "dash"}) {
-    if (brand == b) return Sniffed{"video/mp4", MediaKind::kVideo};
-  }
-  return std::nullopt;
+  if (brand == "avif" || brand == "avis") return std::nullopt;  // AVIF: not an image natterd decodes
+  // Every other brand (isom, mp41, mp42, avc1, M4V, dash and the cameras'
+  // own, MSNV, XAVC...) is an MP4 movie.
+  return Sniffed{"video/mp4", MediaKind::kVideo};
 }
 
 struct Alias {
@@ -51,7 +51,25 @@ constexpr std::array kAliases{
     Alias{"audio/wave", "audio/wav"},
     Alias{"application/x-pdf", "application/pdf"},
     Alias{"application/x-zip-compressed", "application/zip"},
+    Alias{"audio/webm", "video/webm"},
+    Alias{"video/x-matroska", "video/webm"},
+    Alias{"audio/x-matroska", "video/webm"},
+    Alias{"audio/3gpp", "video/3gpp"},
+    Alias{"video/ogg", "audio/ogg"},
+    Alias{"audio/vorbis", "audio/ogg"},
 };
+
+// RFC 6838 restricted-name characters, for each side of "type/subtype".
+bool IsMimeToken(std::string_view s) {
+  if (s.empty() || s.size() > 127) return false;
+  for (unsigned char c : s) {
+    if (!(std::isalnum(c) || c == '!' || c == '#' || c == '$' || c == '&' || c == '^' || c == '_' || c == '.' ||
+          c == '+' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
 
 // Types whose files are ZIP archives underneath.
 bool IsZipBased(std::string_view mime) {
@@ -62,10 +80,10 @@ bool IsZipBased(std::string_view mime) {
 
 // Types SniffContent can name: a declared one must be what the bytes are.
 bool HasMagic(std::string_view mime) {
-  static constexpr std::array kKnown{"image/jpeg",      "image/png",  "image/gif",  "image/webp",
-                                     "image/heic",      "image/heif", "audio/mp4",  "audio/ogg",
-                                     "audio/aac",       "audio/mpeg", "audio/wav",  "video/mp4",
-                                     "video/quicktime", "video/3gpp", "video/webm", "application/pdf"};
+  static constexpr std::array kKnown{"image/jpeg",      "image/png", "image/gif",       "image/webp", "image/heic",
+                                     "image/heif",      "audio/mp4", "audio/ogg",       "audio/aac",  "audio/mpeg",
+                                     "audio/wav",       "video/mp4", "video/quicktime", "video/3gpp", "video/webm",
+                                     "application/pdf", "audio/amr"};
   return std::find(kKnown.begin(), kKnown.end(), mime) != kKnown.end();
 }
 
@@ -101,11 +119,18 @@ Sniffed SniffContent(std::string_view head) {
   if (auto iso = SniffIsoBmff(head)) return *iso;
   if (StartsWith(head, "OggS")) return {"audio/ogg", MediaKind::kAudio};
   if (StartsWith(head, "ID3")) return {"audio/mpeg", MediaKind::kAudio};
-  if (head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0xFF) {
+  if (head.size() >= 3 && static_cast<unsigned char>(head[0]) == 0xFF) {
     unsigned char b = static_cast<unsigned char>(head[1]);
-    if ((b & 0xF6) == 0xF0) return {"audio/aac", MediaKind::kAudio};   // ADTS: sync, layer 0
-    if ((b & 0xE0) == 0xE0) return {"audio/mpeg", MediaKind::kAudio};  // an MPEG audio frame
+    unsigned char c = static_cast<unsigned char>(head[2]);
+    if ((b & 0xF6) == 0xF0) return {"audio/aac", MediaKind::kAudio};  // ADTS: sync, layer 0
+    // An MPEG audio frame: sync, a version and a layer that exist, a bitrate
+    // that is not "bad" (so a UTF-16 byte order mark, FF FE, is none).
+    bool version_ok = (b & 0x18) != 0x08, layer_ok = (b & 0x06) != 0, bitrate_ok = (c & 0xF0) != 0xF0;
+    if ((b & 0xE0) == 0xE0 && version_ok && layer_ok && bitrate_ok && b != 0xFE && b != 0xFF) {
+      return {"audio/mpeg", MediaKind::kAudio};
+    }
   }
+  if (StartsWith(head, "#!AMR")) return {"audio/amr", MediaKind::kAudio};
   if (StartsWith(head, "\x1A\x45\xDF\xA3")) return {"video/webm", MediaKind::kVideo};
   if (StartsWith(head, "%PDF-")) return {"application/pdf", MediaKind::kFile};
   if (StartsWith(head, "PK\x03\x04")) return {"application/zip", MediaKind::kFile};
@@ -124,9 +149,28 @@ std::string NormalizeMime(std::string_view declared) {
   return mime;
 }
 
-Status CheckDeclaredType(std::string_view declared, const Sniffed& sniffed) {
+std::string CheckedMime(std::string_view declared) {
   std::string mime = NormalizeMime(declared);
-  if (mime.empty() || mime == "application/octet-stream") return OkStatus();
+  size_t slash = mime.find('/');
+  if (slash == std::string::npos || !IsMimeToken(mime.substr(0, slash)) || !IsMimeToken(mime.substr(slash + 1))) {
+    return "application/octet-stream";
+  }
+  return mime;
+}
+
+bool IsRecognisedMedia(std::string_view mime) {
+  return HasMagic(mime) && (mime.starts_with("image/") || mime.starts_with("audio/") || mime.starts_with("video/"));
+}
+
+Status CheckDeclaredType(std::string_view declared, const Sniffed& sniffed) {
+  std::string mime = CheckedMime(declared);
+  if (mime == "application/octet-stream") return OkStatus();
+  bool media = mime.starts_with("image/") || mime.starts_with("audio/") || mime.starts_with("video/");
+  if (media && !HasMagic(mime)) {
+    // Stored as sent and shown inline, an image natterd cannot read would
+    // keep its metadata: such files go as application/octet-stream.
+    return BadRequest(mime + " is not a type natterd can check; send it as application/octet-stream");
+  }
   bool agrees = false;
   if (HasMagic(mime)) {
     agrees = mime == sniffed.mime || (mime == "image/heif" && sniffed.mime == "image/heic") ||

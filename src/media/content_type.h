@@ -31,9 +31,18 @@ Sniffed SniffContent(std::string_view head);
 // "audio/x-m4a", "audio/opus") to the name SniffContent gives.
 std::string NormalizeMime(std::string_view declared);
 
+// The declared type normalized, or "application/octet-stream" when it is not
+// "type/subtype" of RFC 6838 characters (it may end up in a header).
+std::string CheckedMime(std::string_view declared);
+
+// Images, audio and video whose bytes natterd recognises (and so may be
+// shown inline).
+bool IsRecognisedMedia(std::string_view mime);
+
 // OK when `declared` agrees with the bytes: a type natterd knows the magic of
 // must be what the bytes are; another type must not be bytes natterd
 // recognises as something else; "application/octet-stream" takes anything.
+// An image, audio or video type natterd has no magic for is refused.
 // BadRequest naming both types otherwise.
 Status CheckDeclaredType(std::string_view declared, const Sniffed& sniffed);
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "auth/random_bytes.h"
+#include "media/content_type.h"
 #include "media/file_io.h"
 #include "media/local_blob_store.h"
 #include "media/sigv4.h"
@@ -15,7 +16,11 @@
 namespace natter::media {
 
 std::string DownloadUrls::Mac(const BlobGrant& g) const {
-  std::string message = g.sha256 + "\n" + g.mime + "\n" + g.filename + "\n" + std::to_string(g.expires_s);
+  // Each field with its length first: no two grants sign the same text.
+  std::string message;
+  for (const std::string& field : {g.sha256, g.mime, g.filename, std::to_string(g.expires_s)}) {
+    message += std::to_string(field.size()) + ":" + field;
+  }
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_state state;
   crypto_auth_hmacsha256_init(&state, reinterpret_cast<const unsigned char*>(key_.data()), key_.size());
@@ -53,6 +58,9 @@ Result<BlobGrant> DownloadUrls::Verify(std::string_view target, int64_t now_s) c
     return Forbidden("this download URL is not valid");
   }
   if (g.expires_s < now_s) return Forbidden("this download URL has expired; ask for a new one");
+  // Signed by this server, so made by it; checked again all the same, since
+  // the type becomes a header.
+  if (CheckedMime(g.mime) != g.mime) return Forbidden("this download URL is not valid");
   return g;
 }
 

@@ -33,11 +33,17 @@ struct Unref {
 using ImagePtr = std::unique_ptr<VipsImage, Unref>;
 
 std::string VipsError(std::string_view what) {
-  std::string message = std::string(what) + ": " + vips_error_buffer();
-  vips_error_clear();
+  // Taken and cleared under libvips' own lock: the buffer is shared by every
+  // media thread.
+  char* text = vips_error_buffer_copy();
+  std::string message = std::string(what) + ": " + (text ? text : "");
+  g_free(text);
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
   return message;
 }
+
+// A placeholder that cannot be made is left out; its error goes too.
+void DropVipsError() { g_free(vips_error_buffer_copy()); }
 
 Result<EncodedImage> Encode(VipsImage* image, int quality) {
   void* buf = nullptr;
@@ -68,21 +74,21 @@ Result<ImagePtr> Shrink(VipsImage* in, int edge) {
 std::string BlurHashOf(VipsImage* thumb) {
   ImagePtr small;
   VipsImage* tmp = nullptr;
-  if (vips_thumbnail_image(thumb, &tmp, 32, "height", 32, nullptr) != 0) return vips_error_clear(), "";
+  if (vips_thumbnail_image(thumb, &tmp, 32, "height", 32, nullptr) != 0) return DropVipsError(), "";
   small.reset(tmp);
   // Three 8-bit sRGB bands, whatever the source was (grey, alpha, 16-bit).
-  if (vips_colourspace(small.get(), &tmp, VIPS_INTERPRETATION_sRGB, nullptr) != 0) return vips_error_clear(), "";
+  if (vips_colourspace(small.get(), &tmp, VIPS_INTERPRETATION_sRGB, nullptr) != 0) return DropVipsError(), "";
   small.reset(tmp);
   if (vips_image_hasalpha(small.get())) {
-    if (vips_flatten(small.get(), &tmp, nullptr) != 0) return vips_error_clear(), "";
+    if (vips_flatten(small.get(), &tmp, nullptr) != 0) return DropVipsError(), "";
     small.reset(tmp);
   }
-  if (vips_cast_uchar(small.get(), &tmp, nullptr) != 0) return vips_error_clear(), "";
+  if (vips_cast_uchar(small.get(), &tmp, nullptr) != 0) return DropVipsError(), "";
   small.reset(tmp);
   if (vips_image_get_bands(small.get()) != 3) return "";
   size_t len = 0;
   void* pixels = vips_image_write_to_memory(small.get(), &len);
-  if (!pixels) return vips_error_clear(), "";
+  if (!pixels) return DropVipsError(), "";
   std::string hash = EncodeBlurHash(std::string_view(static_cast<const char*>(pixels), len),
                                     vips_image_get_width(small.get()), vips_image_get_height(small.get()));
   g_free(pixels);

@@ -16,7 +16,7 @@
 namespace natter::media {
 
 struct ImageLimits {
-  int64_t max_pixels = 100'000'000;  // width x height (x frames), read from the header
+  int64_t max_pixels = 100'000'000;  // width x height, read from the header
   int display_edge = 1600;           // the longer edge of the display version
   int thumb_edge = 320;
   int jpeg_quality = 82;

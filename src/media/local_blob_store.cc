@@ -62,13 +62,13 @@ Status LocalBlobStore::PutFile(const std::string& path, std::string_view sha256)
   std::string dir = fs::path(target).parent_path().string();
   std::error_code ec;
   NATTER_RETURN_IF_ERROR(SyncFile(path));
-  // Same name, same bytes: an object already there stays, the copy goes.
-  if (fs::exists(target, ec)) {
-    fs::remove(path, ec);
-    return OkStatus();
-  }
-  if (::rename(path.c_str(), target.c_str()) != 0) {
-    return Internal("cannot move " + path + " to " + target + ": " + std::strerror(errno));
+  // Same name, same bytes: an object already there stays.
+  if (fs::exists(target, ec)) return OkStatus();
+  // A second name for the same bytes (uploads and objects share a file
+  // system): nothing copied, and the upload's file stays until its caller
+  // has recorded the outcome.
+  if (::link(path.c_str(), target.c_str()) != 0 && errno != EEXIST) {
+    return Internal("cannot link " + path + " to " + target + ": " + std::strerror(errno));
   }
   SyncDirectory(dir);
   return OkStatus();

@@ -1,8 +1,7 @@
 #include "media/media_processor.h"
 
-#include <filesystem>
-
 #include "media/file_io.h"
+#include "media/media_probe.h"
 #include "media/sigv4.h"
 
 namespace natter::media {
@@ -36,8 +35,10 @@ Status AddImage(Attachment& a, const std::string& path, BlobStore& blobs, const 
   return OkStatus();
 }
 
-Result<Attachment> Process(const MediaUpload& upload, const std::string& path, BlobStore& blobs,
-                           const MediaLimits& limits) {
+}  // namespace
+
+Result<Attachment> ProcessUpload(const MediaUpload& upload, const std::string& path, BlobStore& blobs,
+                                 const MediaLimits& limits) {
   NATTER_TRY(int64_t size, FileSize(path));
   if (size != upload.size) {
     return Conflict("the upload holds " + std::to_string(size) + " of its " + std::to_string(upload.size) + " bytes");
@@ -54,28 +55,24 @@ Result<Attachment> Process(const MediaUpload& upload, const std::string& path, B
   a.kind = sniffed.kind;
   // Bytes natterd cannot name keep the declared type for display; they are
   // served as application/octet-stream whatever it says.
-  std::string declared = NormalizeMime(upload.declared_mime);
-  a.mime = sniffed.mime != "application/octet-stream" || declared.empty() ? sniffed.mime : declared;
+  std::string declared = CheckedMime(upload.declared_mime);
+  a.mime = sniffed.mime != "application/octet-stream" ? sniffed.mime : declared;
   a.size = size;
   a.filename = upload.filename;
   if (a.kind == MediaKind::kImage) {
     NATTER_RETURN_IF_ERROR(AddImage(a, path, blobs, limits));
     return a;
   }
+  if (a.kind == MediaKind::kAudio || a.kind == MediaKind::kVideo) {
+    MediaProbe probe = ProbeMedia(path, a.mime);
+    a.duration_ms = probe.duration_ms;
+    a.width = probe.width;
+    a.height = probe.height;
+  }
   NATTER_TRY(std::string sha, Sha256OfFile(path));
   NATTER_RETURN_IF_ERROR(blobs.PutFile(path, sha));
   a.variants["main"] = StoredVariant{sha, a.mime, size};
   return a;
-}
-
-}  // namespace
-
-Result<Attachment> ProcessUpload(const MediaUpload& upload, const std::string& path, BlobStore& blobs,
-                                 const MediaLimits& limits) {
-  auto result = Process(upload, path, blobs, limits);
-  std::error_code ec;
-  std::filesystem::remove(path, ec);  // moved already, or refused, or replaced by derivatives
-  return result;
 }
 
 }  // namespace natter::media

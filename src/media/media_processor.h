@@ -16,8 +16,8 @@
 
 namespace natter::media {
 
-// `path` holds the upload's bytes; it is gone afterwards whatever the
-// outcome. BadRequest when the bytes contradict the declared type or are not
+// `path` holds the upload's bytes; it is left where it is (the caller
+// removes it once the outcome is recorded). BadRequest when the bytes contradict the declared type or are not
 // what they claim to be, TooLarge past the limits of their kind.
 Result<Attachment> ProcessUpload(const MediaUpload& upload, const std::string& path, BlobStore& blobs,
                                  const MediaLimits& limits);

@@ -13,6 +13,10 @@ namespace {
 
 constexpr size_t kSweepBatch = 100;
 
+// The upload's own fault: its bytes are not what they claim, or too many.
+// Anything else (no room in a queue, a full disk) may pass on a retry.
+bool Refused(const Error& e) { return e.code == ErrorCode::kBadRequest || e.code == ErrorCode::kTooLarge; }
+
 }  // namespace
 
 PatchTicket::~PatchTicket() { owner_.Unlock(upload_.id); }
@@ -62,21 +66,31 @@ void MediaService::SweepLoop() {
 
 size_t MediaService::SweepOnce() {
   int64_t now = clock_.NowMs();
-  auto expired =
-      WriteAccountsSync<std::vector<MediaUpload>>(store_, [now](AccountsTxn& txn) -> Result<std::vector<MediaUpload>> {
-        NATTER_TRY(auto list, txn.ListExpiredUploads(now, static_cast<int>(kSweepBatch)));
-        for (const auto& u : list) NATTER_RETURN_IF_ERROR(txn.DeleteUpload(u.id));
-        return list;
-      });
+  auto expired = ReadAccountsSync<std::vector<MediaUpload>>(
+      store_, [now](AccountsTxn& txn) { return txn.ListExpiredUploads(now, static_cast<int>(kSweepBatch)); });
   if (!expired.ok()) {
-    spdlog::warn("media: expired uploads were not deleted: {}", expired.error().message);
+    spdlog::warn("media: expired uploads were not looked for: {}", expired.error().message);
     return 0;
   }
+  size_t swept = 0;
   for (const auto& u : *expired) {
-    std::error_code ec;
-    if (u.state == UploadState::kUploading) std::filesystem::remove(blobs_.UploadPath(u.id), ec);
+    // One under way (a PATCH, processing) is left for the next sweep.
+    if (!Lock(u.id)) continue;
+    bool unfinished = u.state == UploadState::kUploading;
+    auto st = WriteAccountsSync<bool>(store_, [&u, unfinished](AccountsTxn& txn) -> Result<bool> {
+      // An unfinished upload goes with its bytes; a ready one stays, expired,
+      // its objects counted against its user until they are deleted.
+      NATTER_RETURN_IF_ERROR(unfinished ? txn.DeleteUpload(u.id) : txn.ExpireUpload(u.id));
+      return true;
+    });
+    if (st.ok() && unfinished) {
+      std::error_code ec;
+      std::filesystem::remove(blobs_.UploadPath(u.id), ec);
+    }
+    Unlock(u.id);
+    if (st.ok()) ++swept;
   }
-  if (!expired->empty()) spdlog::info("media: deleted {} expired upload(s)", expired->size());
+  if (swept > 0) spdlog::info("media: {} upload(s) expired", swept);
   return expired->size();
 }
 
@@ -103,7 +117,7 @@ void MediaService::Unlock(int64_t id) {
 void MediaService::Create(Executor& ex, UserId user, int64_t length, std::string mime, std::string filename,
                           Done<MediaUpload> done) {
   const MediaLimits& limits = options_.limits;
-  std::string normalized = NormalizeMime(mime);
+  std::string normalized = CheckedMime(mime);
   MediaKind kind = KindOfMime(normalized);
   if (length <= 0) return done(BadRequest("Upload-Length must be a positive number of bytes"));
   if (length > MaxBytesFor(limits, kind)) {
@@ -114,7 +128,7 @@ void MediaService::Create(Executor& ex, UserId user, int64_t length, std::string
   upload.id = ids_.Next();
   upload.user_id = user;
   upload.size = length;
-  upload.declared_mime = normalized.empty() ? "application/octet-stream" : normalized;
+  upload.declared_mime = normalized;
   upload.filename = std::move(filename);
   upload.created_at = clock_.NowMs();
   upload.expires_at = upload.created_at + limits.upload_expiry_ms;
@@ -142,7 +156,9 @@ void MediaService::Lookup(Executor& ex, UserId user, int64_t id, Done<UploadStat
         NATTER_TRY(auto upload, txn.FindUpload(id));
         // Another user's upload reads as none at all.
         if (!upload || upload->user_id != user) return NotFound("no such upload");
-        if (upload->expires_at != 0 && upload->expires_at < now) return NotFound("the upload has expired");
+        if (upload->state == UploadState::kExpired || (upload->expires_at != 0 && upload->expires_at < now)) {
+          return NotFound("the upload has expired");
+        }
         return std::move(*upload);
       },
       [this, &ex, done = std::move(done)](Result<MediaUpload> r) mutable {
@@ -156,22 +172,52 @@ void MediaService::Lookup(Executor& ex, UserId user, int64_t id, Done<UploadStat
               NATTER_TRY(int64_t offset, FileSize(path));
               return UploadStatus{upload, offset};
             },
-            std::move(done));
+            [this, &ex, done = std::move(done)](Result<UploadStatus> status) mutable {
+              // Every byte is in but the upload was never processed (a crash
+              // after the last write, a refusal for want of room, a last
+              // chunk cut off): processing starts now, unless under way.
+              if (status.ok() && status->offset == status->upload.size && Lock(status->upload.id)) {
+                auto ticket = std::shared_ptr<PatchTicket>(new PatchTicket(*this, status->upload, status->offset));
+                Complete(ex, std::move(ticket), [](Result<Attachment>) {});
+              }
+              done(std::move(status));
+            });
       });
 }
 
 void MediaService::BeginPatch(Executor& ex, UserId user, int64_t id, int64_t offset,
                               Done<std::shared_ptr<PatchTicket>> done) {
-  Lookup(ex, user, id, [this, offset, done = std::move(done)](Result<UploadStatus> r) {
-    if (!r.ok()) return done(r.take_error());
-    if (r->upload.state != UploadState::kUploading) return done(Conflict("the upload is complete"));
-    if (r->offset != offset) {
-      return done(Conflict("Upload-Offset is " + std::to_string(offset) + " but the upload holds " +
-                           std::to_string(r->offset) + " bytes"));
-    }
-    if (!Lock(r->upload.id)) return done(Conflict("another request is uploading to this upload"));
-    done(std::shared_ptr<PatchTicket>(new PatchTicket(*this, std::move(r->upload), offset)));
-  });
+  // The lock first, then the state: nothing else changes the upload between
+  // what is checked here and the bytes written. The ticket holds the lock
+  // from now on; dropped on a refusal, it lets it go.
+  if (!Lock(id)) return done(Conflict("another request is working on this upload"));
+  MediaUpload pending;
+  pending.id = id;
+  auto ticket = std::shared_ptr<PatchTicket>(new PatchTicket(*this, std::move(pending), offset));
+  store_.ReadAccountsResult<MediaUpload>(
+      ex,
+      [id, user, now = clock_.NowMs()](AccountsTxn& txn) -> Result<MediaUpload> {
+        NATTER_TRY(auto upload, txn.FindUpload(id));
+        if (!upload || upload->user_id != user) return NotFound("no such upload");
+        if (upload->state != UploadState::kUploading) return Conflict("the upload is complete");
+        if (upload->expires_at < now) return NotFound("the upload has expired");
+        return std::move(*upload);
+      },
+      [this, &ex, ticket, done = std::move(done)](Result<MediaUpload> r) mutable {
+        if (!r.ok()) return done(r.take_error());
+        ticket->upload_ = std::move(*r);
+        std::string path = blobs_.UploadPath(ticket->upload_.id);
+        Run<int64_t>(
+            io_, ex, [path] { return FileSize(path); },
+            [ticket, done = std::move(done)](Result<int64_t> size) mutable {
+              if (!size.ok()) return done(size.take_error());
+              if (*size != ticket->offset_) {
+                return done(Conflict("Upload-Offset is " + std::to_string(ticket->offset_) + " but the upload holds " +
+                                     std::to_string(*size) + " bytes"));
+              }
+              done(std::move(ticket));
+            });
+      });
 }
 
 void MediaService::Append(Executor& ex, std::shared_ptr<PatchTicket> ticket, std::string bytes, Done<int64_t> done) {
@@ -190,18 +236,33 @@ void MediaService::Append(Executor& ex, std::shared_ptr<PatchTicket> ticket, std
       std::move(done));
 }
 
+void MediaService::SyncUpload(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<int64_t> done) {
+  std::string path = blobs_.UploadPath(ticket->upload_.id);
+  Run<int64_t>(
+      io_, ex,
+      [ticket, path]() -> Result<int64_t> {
+        NATTER_RETURN_IF_ERROR(SyncFile(path));
+        return ticket->offset_;
+      },
+      std::move(done));
+}
+
 void MediaService::Complete(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done) {
   std::string path = blobs_.UploadPath(ticket->upload_.id);
   Run<Attachment>(
       work_, ex, [this, ticket, path]() { return ProcessUpload(ticket->upload_, path, blobs_, options_.limits); },
-      [this, &ex, ticket, done = std::move(done)](Result<Attachment> r) mutable {
+      [this, &ex, ticket, path, done = std::move(done)](Result<Attachment> r) mutable {
         int64_t id = ticket->upload_.id;
         if (!r.ok()) {
-          // Refused: its bytes are gone, and so is the upload.
           auto error = std::make_shared<Error>(r.take_error());
+          // Kept as it is for another try (HEAD starts one), unless refused:
+          // then the upload and its bytes go.
+          if (!Refused(*error)) return done(*error);
           store_.WriteAccounts(
               ex, [id](AccountsTxn& txn) { return txn.DeleteUpload(id); },
-              [error, done = std::move(done)](Status) { done(*error); });
+              [this, &ex, ticket, path, error, done = std::move(done)](Status) mutable {
+                RemoveThen(ex, path, [ticket, error, done = std::move(done)] { done(*error); });
+              });
           return;
         }
         Attachment a = std::move(*r);
@@ -212,35 +273,48 @@ void MediaService::Complete(Executor& ex, std::shared_ptr<PatchTicket> ticket, D
             [id, info = std::move(info), expires_at](AccountsTxn& txn) {
               return txn.FinishUpload(id, info, expires_at);
             },
-            [a = std::move(a), done = std::move(done)](Result<bool> finished) mutable {
+            [this, &ex, ticket, path, a = std::move(a), done = std::move(done)](Result<bool> finished) mutable {
               if (!finished.ok()) return done(finished.take_error());
               if (!*finished) return done(Conflict("the upload was finished or removed meanwhile"));
-              done(std::move(a));
+              // Ready: the bytes it arrived in are not needed any more.
+              RemoveThen(ex, path,
+                         [ticket, a = std::move(a), done = std::move(done)]() mutable { done(std::move(a)); });
             });
       });
 }
 
+void MediaService::RemoveThen(Executor& ex, const std::string& path, std::function<void()> then) {
+  Run<bool>(
+      io_, ex,
+      [path]() -> Result<bool> {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+        return true;
+      },
+      [then = std::move(then)](Result<bool>) { then(); });
+}
+
 void MediaService::Terminate(Executor& ex, UserId user, int64_t id, Done<bool> done) {
+  if (!Lock(id)) return done(Conflict("another request is working on this upload"));
+  MediaUpload pending;
+  pending.id = id;
+  auto ticket = std::shared_ptr<PatchTicket>(new PatchTicket(*this, std::move(pending), 0));
   store_.WriteAccountsResult<bool>(
       ex,
       [id, user](AccountsTxn& txn) -> Result<bool> {
         NATTER_TRY(auto upload, txn.FindUpload(id));
-        if (!upload || upload->user_id != user) return NotFound("no such upload");
-        if (upload->state == UploadState::kAttached) return Conflict("the upload is attached to a message");
+        if (!upload || upload->user_id != user || upload->state == UploadState::kExpired) {
+          return NotFound("no such upload");
+        }
+        // A finished upload's objects may be another's too (content
+        // addressing): it is not deleted by hand; unattached, it expires.
+        if (upload->state != UploadState::kUploading) return Conflict("a finished upload cannot be deleted");
         NATTER_RETURN_IF_ERROR(txn.DeleteUpload(id));
         return true;
       },
-      [this, &ex, id, done = std::move(done)](Result<bool> r) mutable {
+      [this, &ex, ticket, done = std::move(done)](Result<bool> r) mutable {
         if (!r.ok()) return done(r.take_error());
-        std::string path = blobs_.UploadPath(id);
-        Run<bool>(
-            io_, ex,
-            [path]() -> Result<bool> {
-              std::error_code ec;
-              std::filesystem::remove(path, ec);
-              return true;
-            },
-            std::move(done));
+        RemoveThen(ex, blobs_.UploadPath(ticket->upload_.id), [ticket, done = std::move(done)] { done(true); });
       });
 }
 

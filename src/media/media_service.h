@@ -87,17 +87,22 @@ class MediaService {
   // user's hourly count and quota, then records the upload.
   void Create(Executor& ex, UserId user, int64_t length, std::string mime, std::string filename,
               Done<MediaUpload> done);
-  // The upload and its offset; NotFound for another user's.
+  // The upload and its offset; NotFound for another user's. An upload whose
+  // every byte is in but was never processed is processed now.
   void Lookup(Executor& ex, UserId user, int64_t id, Done<UploadStatus> done);
   // Takes the upload's lock when `offset` is where it stands (Conflict
   // otherwise, or when another PATCH runs).
   void BeginPatch(Executor& ex, UserId user, int64_t id, int64_t offset, Done<std::shared_ptr<PatchTicket>> done);
   // Appends the next bytes; the new offset.
   void Append(Executor& ex, std::shared_ptr<PatchTicket> ticket, std::string bytes, Done<int64_t> done);
+  // Makes the bytes appended so far durable; the offset.
+  void SyncUpload(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<int64_t> done);
   // After the last byte: checks and processes the upload and marks it ready.
-  // A refused upload is deleted.
+  // A refused upload is deleted; one that failed otherwise is kept for
+  // another try (Lookup starts one when every byte is in).
   void Complete(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done);
-  // tus termination: the upload and its bytes go (not once attached).
+  // tus termination of an unfinished upload: it and its bytes go (Conflict
+  // once finished).
   void Terminate(Executor& ex, UserId user, int64_t id, Done<bool> done);
 
   // A signed URL for one stored variant, valid for the configured time.
@@ -112,6 +117,8 @@ class MediaService {
   bool Lock(int64_t id);
   void Unlock(int64_t id);
   void SweepLoop();
+  // Removes a file on media-io, then runs `then` on `ex`.
+  void RemoveThen(Executor& ex, const std::string& path, std::function<void()> then);
   // Deletes up to a batch of expired uploads; how many.
   size_t SweepOnce();
   // Runs `work` on `pool` and posts its result to `ex`.

@@ -234,6 +234,10 @@ void Server::Stop() {
   // The push worker waits on the store: it stops first (a job under way is
   // sent again once its lease ends).
   if (p.push_worker) p.push_worker->Stop();
+  // Uploads being processed finish and are recorded while the store and the
+  // workers still run (one that cannot be is processed again when its client
+  // asks where it stands).
+  if (p.media) p.media->Stop();
   // Commit what is queued; the acknowledgements are posted to the workers,
   // which are still running. Closing every connection on its worker comes
   // after them in each worker's queue, and a close frame goes out after the
@@ -258,7 +262,6 @@ void Server::Stop() {
   for (auto& w : p.workers) w->Stop();
   for (auto& w : p.workers) w->Join();
   p.hash_pool->Stop();
-  if (p.media) p.media->Stop();  // finishes its queued work; the answers go to stopped workers
   p.listener.reset();
   // Presence holds timers on worker 0: they go before the workers do.
   p.presence.reset();

@@ -14,6 +14,7 @@ enum class UploadState {
   kUploading = 0,  // bytes still arriving; expires
   kReady = 1,      // checked and processed, `info` set; expires unless attached
   kAttached = 2,   // part of a sent message: kept while a message holds it
+  kExpired = 3,    // was ready, never attached: its objects stay (and count) until deleted
 };
 
 struct MediaUpload {
@@ -31,7 +32,7 @@ struct MediaUpload {
 // What a user's uploads add up to, for the per-user limits.
 struct MediaUsage {
   int64_t uploads_since = 0;  // uploads created since the time asked about
-  int64_t bytes = 0;          // declared sizes of every upload not yet expired
+  int64_t bytes = 0;          // sizes of uploads holding storage: all but unfinished ones that expired
 };
 
 }  // namespace natter

@@ -108,8 +108,11 @@ class AccountsTxn : public AccountsReader {
   // not `user`'s, not ready, or expires before `now_ms`.
   virtual Result<bool> AttachUpload(int64_t id, UserId user, int64_t now_ms) = 0;
   virtual Status DeleteUpload(int64_t id) = 0;
-  // Uploads of `user` created at or after `since_ms`, and the declared bytes
-  // of those not expired at `now_ms`.
+  // Ready -> expired (never attached; listed as expired no more).
+  virtual Status ExpireUpload(int64_t id) = 0;
+  // Uploads of `user` created at or after `since_ms`, and the bytes of those
+  // holding storage at `now_ms` (every one but an unfinished one past its
+  // expiry).
   virtual Result<MediaUsage> GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) = 0;
   // Up to `limit` uploads that expired before `now_ms`, oldest first.
   virtual Result<std::vector<MediaUpload>> ListExpiredUploads(int64_t now_ms, int limit) = 0;

@@ -202,6 +202,15 @@ class NatsBrokerTest : public ::testing::Test {
     return node;
   }
 
+  // Brings `user` online at `node` and returns once `node` follows the user's
+  // conversations at the server (UserOnline's ready): a barrier on a user
+  // subject does not cover conversation subscriptions.
+  void OnlineAndFollowing(Node& node, UserId user) {
+    std::promise<void> ready;
+    node.broker->UserOnline(user, [&ready] { ready.set_value(); });
+    ASSERT_EQ(ready.get_future().wait_for(10s), std::future_status::ready) << "user " << user << " not followed";
+  }
+
   // Returns once every subscription change `from` made before the call is in
   // force at the server: `from` pings `user`, online at `to`, until a ping
   // arrives there. The retries only cover `to`'s own subscription settling.
@@ -336,10 +345,10 @@ TEST_F(NatsBrokerTest, SessionRevocationCrossesWithoutPayload) {
 TEST_F(NatsBrokerTest, SharedConversationSubscriptionEndsWithItsLastLocalMember) {
   auto a = MakeNode("a", {{1, {7}}});
   auto b = MakeNode("b", {{2, {7}}, {4, {7}}, {5, {8}}});
-  a->broker->UserOnline(1);
-  b->broker->UserOnline(2);
-  b->broker->UserOnline(4);
-  b->broker->UserOnline(5);
+  OnlineAndFollowing(*a, 1);
+  OnlineAndFollowing(*b, 2);
+  OnlineAndFollowing(*b, 4);
+  OnlineAndFollowing(*b, 5);
   Barrier(*b, *a, 1);
   a->broker->Publish(Timeline(7, 1, {1, 2, 4}));
   ASSERT_TRUE(Eventually([&] { return b->sink.Count(7, 1) == 1; }));

@@ -100,6 +100,51 @@ class TusProtocol(MediaTestCase):
         status, _, _ = tus.request(port, "DELETE", location, alice.token)
         self.assertEqual(status, 204)
         self.assertEqual(tus.offset(port, alice.token, location)[0], 404)
+        # A finished upload is not deleted by hand (its objects may be shared).
+        location, status, _ = tus.upload(port, alice.token, b"done", "application/octet-stream")
+        self.assertEqual(status, 204)
+        self.assertEqual(tus.request(port, "DELETE", location, alice.token)[0], 409)
+
+    def test_a_partial_patch_answers_its_expiry(self):
+        alice = self.server.new_user("tuse")
+        status, hdrs, _ = tus.create(self.server.port, alice.token, 100, "application/octet-stream")
+        status, hdrs, _ = tus.patch(self.server.port, alice.token, hdrs["location"], 0, b"x" * 40)
+        self.assertEqual(status, 204)
+        self.assertIn("GMT", hdrs["upload-expires"])
+
+    def test_an_upload_whose_last_chunk_was_cut_is_processed_when_asked_about(self):
+        alice = self.server.new_user("tusc")
+        port = self.server.port
+        data = os.urandom(50_000)
+        status, hdrs, _ = tus.create(port, alice.token, len(data), "application/octet-stream")
+        location = hdrs["location"]
+        # Every byte in a chunk, then the connection goes before the last chunk.
+        tus.cut_chunked_patch(port, alice.token, location, 0, data)
+        status, got = tus.offset(port, alice.token, location)
+        self.assertEqual((status, got), (200, len(data)))
+        deadline = time.monotonic() + 10
+        state = None
+        while time.monotonic() < deadline and state != "ready":
+            state = self.call("GET", location, None, alice)["state"]
+            time.sleep(0.05)
+        self.assertEqual(state, "ready")
+
+    def test_a_declared_type_is_never_a_header(self):
+        alice, bob = self.server.new_user("tush"), self.server.new_user("tush")
+        cid = self.call("POST", "/v1/conversations", {"kind": "group", "title": "h", "members": [bob.id]}, alice)["id"]
+        evil = "video/x\r\ncontent-type: text/html\r\n\r\n<script>alert(1)</script>"
+        location, status, body = tus.upload(self.server.port, alice.token, b"plain bytes", evil)
+        self.assertEqual(status, 204, body)
+        media_id = int(location.rsplit("/", 1)[1])
+        self.assertEqual(self.call("GET", location, None, alice)["mime"], "application/octet-stream")
+        sent = self.call("POST", f"/v1/conversations/{cid}/messages",
+                         {"client_msg_id": "h1", "attachments": [{"id": media_id}]}, alice)
+        link = self.call("GET", f"/v1/conversations/{cid}/messages/{sent['seq']}/media/{media_id}", None, bob)
+        status, hdrs, data = tus.request(self.server.port, "GET", link["url"])
+        self.assertEqual((status, hdrs["content-type"], data), (200, "application/octet-stream", b"plain bytes"))
+        self.assertTrue(hdrs["content-disposition"].startswith("attachment"))
+        # An image type natterd cannot check is refused rather than served as sent.
+        self.assertEqual(tus.upload(self.server.port, alice.token, b"II*\0 a tiff", "image/tiff")[1], 400)
 
 
 class Photos(MediaTestCase):
@@ -178,6 +223,28 @@ class Photos(MediaTestCase):
         self.assertEqual(status, 204, body)
 
 
+class Voice(MediaTestCase):
+    def test_a_voice_note_is_kept_as_sent_with_its_duration(self):
+        import io
+        import wave
+        alice, bob = self.server.new_user("voi"), self.server.new_user("voi")
+        cid = self.group(alice, bob)
+        out = io.BytesIO()
+        with wave.open(out, "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(os.urandom(2 * 8000 * 3 // 2))  # 1.5 s
+        note = out.getvalue()
+        media_id = self.upload(alice, note, "audio/wav", "note.wav")
+        att = self.send(alice, cid, [{"id": media_id}])["attachments"][0]
+        self.assertEqual((att["kind"], att["mime"], att["duration_ms"], att["size"]), ("audio", "audio/wav", 1500, len(note)))
+        self.assertEqual(att["variants"], ["main"])
+        sent_seq = self.call("GET", f"/v1/conversations/{cid}/messages", None, bob)["messages"][-1]["seq"]
+        status, hdrs, data = self.download(self.url(bob, cid, sent_seq, media_id)["url"])
+        self.assertEqual((status, hdrs["content-type"], data), (200, "audio/wav", note))
+
+
 class Access(MediaTestCase):
     server_args = ("--media-url-ttl-seconds", "2")
 
@@ -242,6 +309,10 @@ class Access(MediaTestCase):
         self.assertEqual(status, 206)
         self.assertEqual(hdrs["content-range"], f"bytes 500000-599999/{len(data)}")
         self.assertEqual(part, data[500000:])
+        status, hdrs, part = self.download(link, {"Range": "bytes=-1000"})
+        self.assertEqual((status, part), (206, data[-1000:]))
+        status, hdrs, _ = self.download(link, {"Range": f"bytes={len(data)}-"})
+        self.assertEqual((status, hdrs["content-range"]), (416, f"bytes */{len(data)}"))
 
 
 class Limits(MediaTestCase):

@@ -58,14 +58,8 @@ def upload(port, token, data, filetype, filename="file.bin"):
     return location, status, body
 
 
-def cut_patch(port, token, location, at, data, send):
-    """A PATCH that declares all of `data` but sends only `send` bytes, then
-    drops the connection: a phone losing its network mid-upload."""
-    s = socket.create_connection((HOST, port))
-    head = (f"PATCH {location} HTTP/1.1\r\nHost: {HOST}\r\nTus-Resumable: 1.0.0\r\n"
-            f"Authorization: Bearer {token}\r\nUpload-Offset: {at}\r\n"
-            f"Content-Type: application/offset+octet-stream\r\nContent-Length: {len(data)}\r\n\r\n")
-    s.sendall(head.encode() + data[:send])
+def _drain_and_close(s):
+    """Sends nothing more, reads whatever the server answers, closes."""
     s.shutdown(socket.SHUT_WR)
     s.settimeout(10)
     try:
@@ -74,6 +68,28 @@ def cut_patch(port, token, location, at, data, send):
     except OSError:
         pass
     s.close()
+
+
+def cut_patch(port, token, location, at, data, send):
+    """A PATCH that declares all of `data` but sends only `send` bytes, then
+    drops the connection: a phone losing its network mid-upload."""
+    s = socket.create_connection((HOST, port))
+    head = (f"PATCH {location} HTTP/1.1\r\nHost: {HOST}\r\nTus-Resumable: 1.0.0\r\n"
+            f"Authorization: Bearer {token}\r\nUpload-Offset: {at}\r\n"
+            f"Content-Type: application/offset+octet-stream\r\nContent-Length: {len(data)}\r\n\r\n")
+    s.sendall(head.encode() + data[:send])
+    _drain_and_close(s)
+
+
+def cut_chunked_patch(port, token, location, at, data):
+    """A chunked PATCH whose bytes all arrive in one chunk, and whose last
+    (empty) chunk never does: the connection drops first."""
+    s = socket.create_connection((HOST, port))
+    head = (f"PATCH {location} HTTP/1.1\r\nHost: {HOST}\r\nTus-Resumable: 1.0.0\r\n"
+            f"Authorization: Bearer {token}\r\nUpload-Offset: {at}\r\n"
+            f"Content-Type: application/offset+octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+    s.sendall(head.encode() + f"{len(data):x}\r\n".encode() + data + b"\r\n")
+    _drain_and_close(s)
 
 
 def jpeg_with_location(width=300, height=200):

@@ -30,6 +30,25 @@ TEST(ContentType, RecognisesMagicNumbers) {
   EXPECT_EQ(SniffContent("").kind, MediaKind::kFile);
   // Too short to be what it starts like.
   EXPECT_EQ(SniffContent("RIFF").mime, "application/octet-stream");
+  EXPECT_EQ(SniffContent("\xFF\xFBP\xC4").mime, "audio/mpeg");
+  EXPECT_EQ(SniffContent("#!AMR\n").mime, "audio/amr");
+  EXPECT_EQ(SniffContent("\0\0\0\x18"
+                         "ftypMSNV\0\0\0\0"s)
+                .mime,
+            "video/mp4");  // a camera's own brand
+  // A UTF-16 text's byte order mark is not an MP3 frame.
+  EXPECT_EQ(SniffContent("\xFF\xFEh\0i\0").mime, "application/octet-stream");
+}
+
+TEST(ContentType, ADeclaredTypeThatCouldBeAHeaderIsNone) {
+  EXPECT_EQ(CheckedMime("image/JPEG"), "image/jpeg");
+  EXPECT_EQ(CheckedMime("application/vnd.ms-excel"), "application/vnd.ms-excel");
+  EXPECT_EQ(CheckedMime("video/x\r\ncontent-type: text/html"), "application/octet-stream");
+  EXPECT_EQ(CheckedMime("no-slash"), "application/octet-stream");
+  EXPECT_EQ(CheckedMime(""), "application/octet-stream");
+  EXPECT_TRUE(IsRecognisedMedia("image/png"));
+  EXPECT_FALSE(IsRecognisedMedia("image/svg+xml"));
+  EXPECT_FALSE(IsRecognisedMedia("application/pdf"));
 }
 
 TEST(ContentType, NormalisesDeclaredTypes) {
@@ -55,6 +74,9 @@ TEST(ContentType, DeclaredTypeMustAgreeWithTheBytes) {
   EXPECT_FALSE(CheckDeclaredType("text/plain", jpeg).ok());  // a photo is not text
   EXPECT_FALSE(CheckDeclaredType("image/jpeg", unknown).ok());
   EXPECT_FALSE(CheckDeclaredType("application/pdf", zip).ok());
+  // Media natterd cannot check is not taken as media.
+  EXPECT_FALSE(CheckDeclaredType("image/tiff", unknown).ok());
+  EXPECT_TRUE(CheckDeclaredType("audio/webm", SniffContent("\x1A\x45\xDF\xA3")).ok());
 }
 
 }  // namespace

@@ -99,6 +99,25 @@ TEST_P(MediaStore, AMessageKeepsItsAttachmentsUntilItIsDeleted) {
   EXPECT_EQ(read(), "");
 }
 
+TEST_P(MediaStore, AReadyUploadThatExpiresKeepsCountingUntilDeleted) {
+  UserId a = AddUser("a");
+  auto r = WriteAccountsSync<std::vector<int64_t>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<int64_t>> {
+    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(1, a, 100, 1000, 3000)));
+    NATTER_TRY(bool ok, txn.FinishUpload(1, "{}", 3000));
+    if (!ok) return Internal("not finished");
+    NATTER_TRY(auto before, txn.ListExpiredUploads(5000, 10));
+    NATTER_RETURN_IF_ERROR(txn.ExpireUpload(1));
+    NATTER_TRY(auto after, txn.ListExpiredUploads(5000, 10));
+    NATTER_TRY(bool attached, txn.AttachUpload(1, a, 2000));  // expired: never again
+    NATTER_TRY(auto usage, txn.GetMediaUsage(a, 0, 5000));
+    NATTER_TRY(auto found, txn.FindUpload(1));
+    return std::vector<int64_t>{static_cast<int64_t>(before.size()), static_cast<int64_t>(after.size()), attached,
+                                usage.bytes, found ? static_cast<int64_t>(found->state) : -1};
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (std::vector<int64_t>{1, 0, 0, 100, static_cast<int64_t>(UploadState::kExpired)}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Sqlite, MediaStore, ::testing::Values("sqlite"));
 INSTANTIATE_TEST_SUITE_P(Postgres, MediaStore, ::testing::ValuesIn(PostgresParams()));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(MediaStore);

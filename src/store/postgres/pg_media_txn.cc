@@ -36,9 +36,15 @@ Status PgTxn::DeleteUpload(int64_t id) {
   return OkStatus();
 }
 
+Status PgTxn::ExpireUpload(int64_t id) {
+  NATTER_TRY(auto r,
+             accounts_.Query("UPDATE media_uploads SET state = 3, expires_at = 0 WHERE id = $1 AND state = 1", {id}));
+  return OkStatus();
+}
+
 Result<MediaUsage> PgTxn::GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) {
   NATTER_TRY(auto r, accounts_.Query("SELECT count(*) FILTER (WHERE created_at >= $1), "
-                                     "coalesce(sum(size) FILTER (WHERE expires_at = 0 OR expires_at > $2), 0) "
+                                     "coalesce(sum(size) FILTER (WHERE state <> 0 OR expires_at > $2), 0) "
                                      "FROM media_uploads WHERE user_id = $3",
                                      {since_ms, now_ms, user}));
   if (r.empty()) return MediaUsage{};

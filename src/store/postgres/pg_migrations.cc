@@ -155,7 +155,7 @@ CREATE TABLE media_uploads (
   size BIGINT NOT NULL,
   declared_mime TEXT NOT NULL,
   filename TEXT NOT NULL,
-  state INT NOT NULL,          -- 0 uploading, 1 ready, 2 attached
+  state INT NOT NULL,          -- 0 uploading, 1 ready, 2 attached, 3 expired
   created_at BIGINT NOT NULL,
   expires_at BIGINT NOT NULL,     -- 0 once attached
   info TEXT NOT NULL DEFAULT ''

@@ -151,7 +151,7 @@ CREATE TABLE media_uploads (
   size INTEGER NOT NULL,
   declared_mime TEXT NOT NULL,
   filename TEXT NOT NULL,
-  state INTEGER NOT NULL,          -- 0 uploading, 1 ready, 2 attached
+  state INTEGER NOT NULL,          -- 0 uploading, 1 ready, 2 attached, 3 expired
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL,     -- 0 once attached
   info TEXT NOT NULL DEFAULT ''

@@ -48,10 +48,16 @@ Status SqliteTxn::DeleteUpload(int64_t id) {
   return s.Run();
 }
 
+Status SqliteTxn::ExpireUpload(int64_t id) {
+  auto s = db_.Prepare("UPDATE media_uploads SET state = 3, expires_at = 0 WHERE id = ? AND state = 1");
+  s.Bind(1, id);
+  return s.Run();
+}
+
 Result<MediaUsage> SqliteTxn::GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) {
   auto s = db_.Prepare(
       "SELECT count(*) FILTER (WHERE created_at >= ?), "
-      "coalesce(sum(size) FILTER (WHERE expires_at = 0 OR expires_at > ?), 0) "
+      "coalesce(sum(size) FILTER (WHERE state != 0 OR expires_at > ?), 0) "
       "FROM media_uploads WHERE user_id = ?");
   s.Bind(1, since_ms).Bind(2, now_ms).Bind(3, user);
   NATTER_TRY(bool row, s.Step());

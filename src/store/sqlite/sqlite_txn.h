@@ -46,6 +46,7 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<bool> FinishUpload(int64_t id, std::string_view info, int64_t expires_at) override;
   Result<bool> AttachUpload(int64_t id, UserId user, int64_t now_ms) override;
   Status DeleteUpload(int64_t id) override;
+  Status ExpireUpload(int64_t id) override;
   Result<MediaUsage> GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) override;
   Result<std::vector<MediaUpload>> ListExpiredUploads(int64_t now_ms, int limit) override;
 
