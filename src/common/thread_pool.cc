@@ -26,6 +26,17 @@ bool ThreadPool::Submit(std::function<void()> task) {
   return true;
 }
 
+void ThreadPool::StopDiscarding() {
+  std::deque<std::function<void()>> dropped;
+  {
+    MutexLock lock(mu_);
+    dropped.swap(queue_);
+    stopping_ = true;
+  }
+  dropped.clear();  // outside the lock: a task's captures may take it again
+  Stop();
+}
+
 void ThreadPool::Stop() {
   {
     MutexLock lock(mu_);

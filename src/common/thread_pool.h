@@ -25,6 +25,9 @@ class ThreadPool {
   // Returns false (and drops `task`) when the queue is full or the pool is stopping.
   bool Submit(std::function<void()> task);
   void Stop();
+  // Drops the tasks still queued (destroyed, never run), lets the running
+  // ones finish, and stops: for work that is redone after a restart anyway.
+  void StopDiscarding();
   size_t threads() const { return thread_count_; }
   size_t max_queued() const { return max_queued_; }
 

@@ -71,13 +71,6 @@ bool IsMimeToken(std::string_view s) {
   return true;
 }
 
-// Types whose files are ZIP archives underneath.
-bool IsZipBased(std::string_view mime) {
-  return mime == "application/zip" || StartsWith(mime, "application/vnd.openxmlformats-") ||
-         StartsWith(mime, "application/vnd.oasis.opendocument.") || mime == "application/epub+zip" ||
-         mime == "application/vnd.android.package-archive";
-}
-
 // Types SniffContent can name: a declared one must be what the bytes are.
 bool HasMagic(std::string_view mime) {
   static constexpr std::array kKnown{"image/jpeg",      "image/png", "image/gif",       "image/webp", "image/heic",
@@ -177,10 +170,10 @@ Status CheckDeclaredType(std::string_view declared, const Sniffed& sniffed) {
              (mime == "image/heic" && sniffed.mime == "image/heif") ||
              (mime == "video/mp4" && sniffed.mime == "audio/mp4") ||
              (mime == "audio/mp4" && sniffed.mime == "video/mp4");
-  } else if (IsZipBased(mime)) {
-    agrees = sniffed.mime == "application/zip";
   } else {
-    agrees = sniffed.mime == "application/octet-stream";
+    // Any file but one whose bytes are media (a photo is not a spreadsheet);
+    // such files are only ever served as downloads.
+    agrees = sniffed.kind == MediaKind::kFile;
   }
   if (agrees) return OkStatus();
   return BadRequest("the file's bytes are " + sniffed.mime + ", not the declared " + mime);

@@ -2,7 +2,7 @@
 // digits>/<sha256>, each written to a temporary name, synced and renamed, so
 // an object is whole or absent after a crash. Partial uploads live beside
 // them, in <data>/media/uploads/<id>, on the same file system (a finished
-// upload becomes an object by a rename).
+// upload becomes an object by a hard link, and its upload file then goes).
 // Thread-safety: any thread (each call works on its own files).
 #pragma once
 
@@ -15,6 +15,7 @@ class LocalBlobStore final : public BlobStore {
   // Creates the folders (mode 0700) under `root`.
   explicit LocalBlobStore(std::string root);
 
+  std::string UploadsDir() const { return root_ + "/uploads"; }
   std::string UploadPath(int64_t upload_id) const;
   std::string BlobPath(std::string_view sha256) const;
 

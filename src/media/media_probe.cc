@@ -48,7 +48,7 @@ struct Box {
 std::vector<Box> Boxes(const Slices& file, int64_t begin, int64_t end) {
   std::vector<Box> out;
   int64_t at = begin;
-  while (at + 8 <= end && out.size() < 4096) {
+  while (at + 8 <= end && out.size() < 256) {
     std::string head = file.Read(at, 16);
     if (head.size() < 8) break;
     int64_t size = static_cast<int64_t>(Be(head, 0, 4));
@@ -60,7 +60,7 @@ std::vector<Box> Boxes(const Slices& file, int64_t begin, int64_t end) {
     } else if (size == 0) {
       size = end - at;  // to the end
     }
-    if (size < header || at + size > end) break;
+    if (size < header || size > end - at) break;
     out.push_back(Box{at + header, at + size, head.substr(4, 4)});
     at += size;
   }
@@ -91,12 +91,14 @@ MediaProbe ProbeIsoBmff(const Slices& file) {
       }
     }
   }
+  int traks = 0;
   for (const auto& trak : inside) {
     if (trak.type != "trak") continue;
+    if (++traks > 16) break;  // a crafted file of thousands of tracks costs no more
     auto in_trak = Boxes(file, trak.start, trak.end);
     const Box* tkhd = Find(in_trak, "tkhd");
     if (!tkhd) continue;
-    std::string b = file.Read(tkhd->start, 92);
+    std::string b = file.Read(tkhd->start, 96);
     size_t dims = b.size() >= 1 && b[0] == 1 ? 88 : 76;  // width, height: 16.16 fixed point
     if (b.size() < dims + 8) continue;
     int width = static_cast<int>(Be(b, dims, 4) >> 16);

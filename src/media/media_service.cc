@@ -1,5 +1,6 @@
 #include "media/media_service.h"
 
+#include <charconv>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -13,9 +14,10 @@ namespace {
 
 constexpr size_t kSweepBatch = 100;
 
-// The upload's own fault: its bytes are not what they claim, or too many.
-// Anything else (no room in a queue, a full disk) may pass on a retry.
-bool Refused(const Error& e) { return e.code == ErrorCode::kBadRequest || e.code == ErrorCode::kTooLarge; }
+// Processing that did not run for want of room (a full queue, a stop) is
+// tried again; any other failure is the upload's outcome: it is refused, and
+// goes (a failure that would come back on every try must not stay).
+bool Refused(const Error& e) { return e.code != ErrorCode::kUnavailable; }
 
 }  // namespace
 
@@ -44,11 +46,15 @@ void MediaService::Stop() {
   }
   sweep_cv_.notify_all();
   if (sweeper_.joinable()) sweeper_.join();
-  work_.Stop();
-  io_.Stop();
+  // Work still queued is dropped, not waited for: an upload whose
+  // processing did not run is processed when its client next asks
+  // (Lookup), and a file whose removal did not run is removed by the sweep.
+  work_.StopDiscarding();
+  io_.StopDiscarding();
 }
 
 void MediaService::SweepLoop() {
+  RemoveStrayUploadFiles();  // what a stop or a crash left
   for (;;) {
     {
       MutexLock lock(mu_);
@@ -56,12 +62,18 @@ void MediaService::SweepLoop() {
                    [this]() REQUIRES(mu_) { return stopping_; });
       if (stopping_) return;
     }
-    // A full batch may mean more: go on until a batch is short.
+    // A full batch swept may mean more; one with rows left (locked, or a
+    // failing write) waits for the next round.
     while (SweepOnce() == kSweepBatch) {
-      MutexLock lock(mu_);
-      if (stopping_) return;
+      if (Stopping()) return;
     }
+    RemoveStrayUploadFiles();
   }
+}
+
+bool MediaService::Stopping() {
+  MutexLock lock(mu_);
+  return stopping_;
 }
 
 size_t MediaService::SweepOnce() {
@@ -74,24 +86,54 @@ size_t MediaService::SweepOnce() {
   }
   size_t swept = 0;
   for (const auto& u : *expired) {
+    if (Stopping()) break;
     // One under way (a PATCH, processing) is left for the next sweep.
     if (!Lock(u.id)) continue;
-    bool unfinished = u.state == UploadState::kUploading;
-    auto st = WriteAccountsSync<bool>(store_, [&u, unfinished](AccountsTxn& txn) -> Result<bool> {
+    int64_t id = u.id;
+    // Read again under the lock: the upload may have finished since it was
+    // listed. True when an unfinished one was deleted (its bytes go too).
+    auto deleted = WriteAccountsSync<bool>(store_, [id, now](AccountsTxn& txn) -> Result<bool> {
+      NATTER_TRY(auto upload, txn.FindUpload(id));
+      if (!upload || upload->expires_at == 0 || upload->expires_at >= now) return false;
       // An unfinished upload goes with its bytes; a ready one stays, expired,
       // its objects counted against its user until they are deleted.
-      NATTER_RETURN_IF_ERROR(unfinished ? txn.DeleteUpload(u.id) : txn.ExpireUpload(u.id));
-      return true;
+      if (upload->state == UploadState::kUploading) {
+        NATTER_RETURN_IF_ERROR(txn.DeleteUpload(id));
+        return true;
+      }
+      NATTER_RETURN_IF_ERROR(txn.ExpireUpload(id));
+      return false;
     });
-    if (st.ok() && unfinished) {
+    if (deleted.ok() && *deleted) {
       std::error_code ec;
-      std::filesystem::remove(blobs_.UploadPath(u.id), ec);
+      std::filesystem::remove(blobs_.UploadPath(id), ec);
     }
-    Unlock(u.id);
-    if (st.ok()) ++swept;
+    Unlock(id);
+    if (deleted.ok()) ++swept;
   }
   if (swept > 0) spdlog::info("media: {} upload(s) expired", swept);
-  return expired->size();
+  return swept;
+}
+
+void MediaService::RemoveStrayUploadFiles() {
+  // A file under uploads/ whose upload is not unfinished: its outcome was
+  // recorded but the file's removal was refused (a full queue, a stop), or
+  // the process died in between. An image's original must not stay.
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(blobs_.UploadsDir(), ec)) {
+    if (Stopping()) return;
+    int64_t id = 0;
+    std::string name = entry.path().filename().string();
+    auto [p, err] = std::from_chars(name.data(), name.data() + name.size(), id);
+    if (err != std::errc() || p != name.data() + name.size() || id <= 0 || !Lock(id)) continue;
+    auto upload =
+        ReadAccountsSync<std::optional<MediaUpload>>(store_, [id](AccountsTxn& txn) { return txn.FindUpload(id); });
+    if (upload.ok() && (!*upload || (*upload)->state != UploadState::kUploading)) {
+      std::error_code remove_ec;
+      std::filesystem::remove(entry.path(), remove_ec);
+    }
+    Unlock(id);
+  }
 }
 
 template <class T>
@@ -161,7 +203,7 @@ void MediaService::Lookup(Executor& ex, UserId user, int64_t id, Done<UploadStat
         }
         return std::move(*upload);
       },
-      [this, &ex, done = std::move(done)](Result<MediaUpload> r) mutable {
+      [this, &ex, user, done = std::move(done)](Result<MediaUpload> r) mutable {
         if (!r.ok()) return done(r.take_error());
         MediaUpload upload = std::move(*r);
         if (upload.state != UploadState::kUploading) return done(UploadStatus{upload, upload.size});
@@ -169,20 +211,41 @@ void MediaService::Lookup(Executor& ex, UserId user, int64_t id, Done<UploadStat
         Run<UploadStatus>(
             io_, ex,
             [upload, path]() -> Result<UploadStatus> {
+              std::error_code ec;
+              // No file: none arrived yet, or the upload was processed since
+              // it was read (its file goes once it is ready).
+              if (!std::filesystem::exists(path, ec)) return UploadStatus{upload, -1};
               NATTER_TRY(int64_t offset, FileSize(path));
               return UploadStatus{upload, offset};
             },
-            [this, &ex, done = std::move(done)](Result<UploadStatus> status) mutable {
+            [this, &ex, user, done = std::move(done)](Result<UploadStatus> status) mutable {
+              if (status.ok() && status->offset < 0) return Recheck(ex, user, status->upload.id, std::move(done));
               // Every byte is in but the upload was never processed (a crash
               // after the last write, a refusal for want of room, a last
               // chunk cut off): processing starts now, unless under way.
               if (status.ok() && status->offset == status->upload.size && Lock(status->upload.id)) {
                 auto ticket = std::shared_ptr<PatchTicket>(new PatchTicket(*this, status->upload, status->offset));
-                Complete(ex, std::move(ticket), [](Result<Attachment>) {});
+                Complete(ex, std::move(ticket), [id = status->upload.id](Result<Attachment> r) {
+                  if (!r.ok()) spdlog::info("media: upload {} not processed: {}", id, r.error().message);
+                });
               }
               done(std::move(status));
             });
       });
+}
+
+void MediaService::Recheck(Executor& ex, UserId user, int64_t id, Done<UploadStatus> done) {
+  store_.ReadAccountsResult<UploadStatus>(
+      ex,
+      [id, user](AccountsTxn& txn) -> Result<UploadStatus> {
+        NATTER_TRY(auto upload, txn.FindUpload(id));
+        if (!upload || upload->user_id != user || upload->state == UploadState::kExpired) {
+          return NotFound("no such upload");
+        }
+        int64_t offset = upload->state == UploadState::kUploading ? 0 : upload->size;
+        return UploadStatus{std::move(*upload), offset};
+      },
+      std::move(done));
 }
 
 void MediaService::BeginPatch(Executor& ex, UserId user, int64_t id, int64_t offset,
@@ -248,6 +311,22 @@ void MediaService::SyncUpload(Executor& ex, std::shared_ptr<PatchTicket> ticket,
 }
 
 void MediaService::Complete(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done) {
+  // Under the ticket's lock, the row read again: only an unfinished upload is
+  // processed (another request may have finished it since it was looked at).
+  store_.ReadAccountsResult<bool>(
+      ex,
+      [id = ticket->upload_.id](AccountsTxn& txn) -> Result<bool> {
+        NATTER_TRY(auto upload, txn.FindUpload(id));
+        if (!upload || upload->state != UploadState::kUploading) return Conflict("the upload is not unfinished");
+        return true;
+      },
+      [this, &ex, ticket, done = std::move(done)](Result<bool> r) mutable {
+        if (!r.ok()) return done(r.take_error());
+        Process(ex, std::move(ticket), std::move(done));
+      });
+}
+
+void MediaService::Process(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done) {
   std::string path = blobs_.UploadPath(ticket->upload_.id);
   Run<Attachment>(
       work_, ex, [this, ticket, path]() { return ProcessUpload(ticket->upload_, path, blobs_, options_.limits); },
@@ -259,7 +338,12 @@ void MediaService::Complete(Executor& ex, std::shared_ptr<PatchTicket> ticket, D
           // then the upload and its bytes go.
           if (!Refused(*error)) return done(*error);
           store_.WriteAccounts(
-              ex, [id](AccountsTxn& txn) { return txn.DeleteUpload(id); },
+              ex,
+              [id](AccountsTxn& txn) -> Status {
+                NATTER_TRY(auto upload, txn.FindUpload(id));
+                if (upload && upload->state == UploadState::kUploading) return txn.DeleteUpload(id);
+                return OkStatus();
+              },
               [this, &ex, ticket, path, error, done = std::move(done)](Status) mutable {
                 RemoveThen(ex, path, [ticket, error, done = std::move(done)] { done(*error); });
               });

@@ -117,10 +117,16 @@ class MediaService {
   bool Lock(int64_t id);
   void Unlock(int64_t id);
   void SweepLoop();
+  // Lookup's second read, when the upload's file was gone.
+  void Recheck(Executor& ex, UserId user, int64_t id, Done<UploadStatus> done);
+  // Complete's work once the row says the upload is unfinished.
+  void Process(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done);
   // Removes a file on media-io, then runs `then` on `ex`.
   void RemoveThen(Executor& ex, const std::string& path, std::function<void()> then);
-  // Deletes up to a batch of expired uploads; how many.
+  // Expires up to a batch of expired uploads; how many.
   size_t SweepOnce();
+  void RemoveStrayUploadFiles();
+  bool Stopping();
   // Runs `work` on `pool` and posts its result to `ex`.
   template <class T>
   void Run(ThreadPool& pool, Executor& ex, std::function<Result<T>()> work, Done<T> done);

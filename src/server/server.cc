@@ -235,8 +235,8 @@ void Server::Stop() {
   // sent again once its lease ends).
   if (p.push_worker) p.push_worker->Stop();
   // Uploads being processed finish and are recorded while the store and the
-  // workers still run (one that cannot be is processed again when its client
-  // asks where it stands).
+  // workers still run; queued ones are dropped (processed again when their
+  // client asks where they stand).
   if (p.media) p.media->Stop();
   // Commit what is queued; the acknowledgements are posted to the workers,
   // which are still running. Closing every connection on its worker comes
