@@ -456,6 +456,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   // Lets the upload's lock go and what the PATCH held.
   void EndPatch() {
+    if (ticket_) ticket_->Release();  // before the answer: the next PATCH must find the upload free
     ticket_.reset();
     upload_parser_.reset();
     chunk_.clear();

@@ -21,7 +21,9 @@ bool Refused(const Error& e) { return e.code != ErrorCode::kUnavailable; }
 
 }  // namespace
 
-PatchTicket::~PatchTicket() { owner_.Unlock(upload_.id); }
+void PatchTicket::Release() {
+  if (!released_.exchange(true)) owner_.Unlock(upload_.id);
+}
 
 MediaService::MediaService(Store& store, IdGenerator& ids, const Clock& clock, MediaOptions options,
                            std::string url_key)
@@ -257,6 +259,11 @@ void MediaService::BeginPatch(Executor& ex, UserId user, int64_t id, int64_t off
   MediaUpload pending;
   pending.id = id;
   auto ticket = std::shared_ptr<PatchTicket>(new PatchTicket(*this, std::move(pending), offset));
+  // A refusal lets the lock go before it is answered.
+  done = [ticket, done = std::move(done)](Result<std::shared_ptr<PatchTicket>> r) {
+    if (!r.ok()) ticket->Release();
+    done(std::move(r));
+  };
   store_.ReadAccountsResult<MediaUpload>(
       ex,
       [id, user, now = clock_.NowMs()](AccountsTxn& txn) -> Result<MediaUpload> {
@@ -267,7 +274,10 @@ void MediaService::BeginPatch(Executor& ex, UserId user, int64_t id, int64_t off
         return std::move(*upload);
       },
       [this, &ex, ticket, done = std::move(done)](Result<MediaUpload> r) mutable {
-        if (!r.ok()) return done(r.take_error());
+        if (!r.ok()) {
+          ticket->Release();
+          return done(r.take_error());
+        }
         ticket->upload_ = std::move(*r);
         std::string path = blobs_.UploadPath(ticket->upload_.id);
         Run<int64_t>(
@@ -311,6 +321,11 @@ void MediaService::SyncUpload(Executor& ex, std::shared_ptr<PatchTicket> ticket,
 }
 
 void MediaService::Complete(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done) {
+  // The outcome is recorded before it is answered; the lock goes in between.
+  done = [ticket, done = std::move(done)](Result<Attachment> r) {
+    ticket->Release();
+    done(std::move(r));
+  };
   // Under the ticket's lock, the row read again: only an unfinished upload is
   // processed (another request may have finished it since it was looked at).
   store_.ReadAccountsResult<bool>(
@@ -383,6 +398,10 @@ void MediaService::Terminate(Executor& ex, UserId user, int64_t id, Done<bool> d
   MediaUpload pending;
   pending.id = id;
   auto ticket = std::shared_ptr<PatchTicket>(new PatchTicket(*this, std::move(pending), 0));
+  done = [ticket, done = std::move(done)](Result<bool> r) {
+    ticket->Release();
+    done(std::move(r));
+  };
   store_.WriteAccountsResult<bool>(
       ex,
       [id, user](AccountsTxn& txn) -> Result<bool> {

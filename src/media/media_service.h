@@ -11,6 +11,7 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -52,13 +53,17 @@ struct BlobSlice {
 
 class MediaService;
 
-// A PATCH under way: holds the upload, its offset, and the upload's lock
-// (released when the last copy goes).
+// A PATCH under way (or processing, or a DELETE): holds the upload, its
+// offset, and the upload's lock. The lock goes with Release(), which is
+// called as soon as the work is answered: copies of the ticket may live a
+// little longer in closures on other threads, and the client's next request
+// must find the upload free. The last copy releases it in any case.
 class PatchTicket {
  public:
-  ~PatchTicket();
+  ~PatchTicket() { Release(); }
   const MediaUpload& upload() const { return upload_; }
   int64_t offset() const { return offset_; }
+  void Release();
 
  private:
   friend class MediaService;
@@ -67,6 +72,7 @@ class PatchTicket {
   MediaService& owner_;
   MediaUpload upload_;
   int64_t offset_;
+  std::atomic<bool> released_{false};
 };
 
 class MediaService {
