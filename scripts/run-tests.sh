@@ -6,7 +6,9 @@ build_dir="${1:-build/release}"
 # Sanitizer builds stop at their first report, so the test that caused it fails.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
-export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+# libvips' own threads synchronise where ThreadSanitizer cannot see (scripts/tsan.supp).
+tsan_suppressions="$(cd "$(dirname "$0")" && pwd)/tsan.supp"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$tsan_suppressions}"
 excluded=()
 case "$build_dir" in
   *asan*|*tsan*)
