@@ -146,6 +146,9 @@ class Dispatcher {
 
   // Uploads and attachments (media_methods.cc).
   void GetUpload(const Caller& c, UploadParams p, Reply reply);
+  void CreateUpload(const Caller& c, CreateUploadParams p, Reply reply);
+  void UploadParts(const Caller& c, UploadParams p, Reply reply);
+  void CompleteUpload(const Caller& c, CompleteUploadParams p, Reply reply);
   void MediaUrl(const Caller& c, MediaUrlParams p, Reply reply);
 
  private:

@@ -1,6 +1,7 @@
-// media.*: an upload's state, and download URLs for attachments. Uploading
-// itself is tus over HTTP (gateway/tus_protocol.h); attaching is part of
-// messages.send (message_methods.cc).
+// media.*: uploads (created here; their bytes go by tus over HTTP,
+// gateway/tus_protocol.h, or straight to the object store with the S3
+// backend), an upload's state, and download URLs for attachments. Attaching
+// is part of messages.send (message_methods.cc).
 #include "api/dispatcher.h"
 #include "media/media_service.h"
 
@@ -24,7 +25,50 @@ const char* StateName(UploadState s) {
   return "expired";
 }
 
+// Where the client sends the bytes: the tus URL, or each part's presigned URL.
+json::object TargetJson(const media::UploadTarget& t) {
+  json::object o{{"media_id", t.upload.id}, {"size", t.upload.size}, {"expires_at", t.upload.expires_at}};
+  if (t.parts.empty()) {
+    o["transport"] = "tus";
+    o["upload_url"] = "/v1/uploads/" + std::to_string(t.upload.id);
+    return o;
+  }
+  o["transport"] = "s3";
+  o["part_size"] = t.part_size;
+  o["urls_expire_at"] = t.urls_expire_at;
+  json::array parts;
+  for (const auto& p : t.parts) parts.push_back(json::object{{"part", p.number}, {"size", p.size}, {"url", p.url}});
+  o["parts"] = std::move(parts);
+  return o;
+}
+
 }  // namespace
+
+void Dispatcher::CreateUpload(const Caller& c, CreateUploadParams p, Reply reply) {
+  if (!d_.media) return reply(Unavailable("media is not enabled on this server"));
+  d_.media->CreateTarget(ExecutorOf(c), c.user, p.size, std::move(p.mime), std::move(p.filename),
+                         [reply = std::move(reply)](Result<media::UploadTarget> r) {
+                           if (!r.ok()) return reply(r.take_error());
+                           reply(json::value(TargetJson(*r)));
+                         });
+}
+
+void Dispatcher::UploadParts(const Caller& c, UploadParams p, Reply reply) {
+  if (!d_.media) return reply(Unavailable("media is not enabled on this server"));
+  d_.media->PartUrls(ExecutorOf(c), c.user, p.media_id, [reply = std::move(reply)](Result<media::UploadTarget> r) {
+    if (!r.ok()) return reply(r.take_error());
+    reply(json::value(TargetJson(*r)));
+  });
+}
+
+void Dispatcher::CompleteUpload(const Caller& c, CompleteUploadParams p, Reply reply) {
+  if (!d_.media) return reply(Unavailable("media is not enabled on this server"));
+  d_.media->CompleteParts(ExecutorOf(c), c.user, p.media_id, std::move(p.parts),
+                          [reply = std::move(reply)](Result<media::Attachment> r) {
+                            if (!r.ok()) return reply(r.take_error());
+                            reply(json::value(json::object{{"attachment", media::PublicJson(*r)}}));
+                          });
+}
 
 void Dispatcher::GetUpload(const Caller& c, UploadParams p, Reply reply) {
   if (!d_.media) return reply(Unavailable("media is not enabled on this server"));

@@ -90,6 +90,12 @@ const std::vector<Method>& Table() {
                                           {{"DELETE", "/v1/conversations/{id}/mute"}}),
       Row<AppStateParams, &D::SetAppState>("app.state", kUser, kRequest, kAnswer, {}),
       Row<UploadParams, &D::GetUpload>("media.get", kUser, kRequest, kAnswer, {{"GET", "/v1/uploads/{media_id}"}}),
+      Row<CreateUploadParams, &D::CreateUpload>("media.create", kUser, kRequest, kAnswer,
+                                                {{"POST", "/v1/media/uploads"}}),
+      Row<UploadParams, &D::UploadParts>("media.parts", kUser, kRequest, kAnswer,
+                                         {{"GET", "/v1/media/uploads/{media_id}/parts"}}),
+      Row<CompleteUploadParams, &D::CompleteUpload>("media.complete", kUser, kRequest, kAnswer,
+                                                    {{"POST", "/v1/media/uploads/{media_id}/complete"}}),
       Row<MediaUrlParams, &D::MediaUrl>("media.url", kUser, kRequest, kAnswer,
                                         {{"GET", "/v1/conversations/{id}/messages/{seq}/media/{media_id}"}}),
       // WebSocket only, served before or beside the rest (docs/protocol.md section 6).

@@ -266,6 +266,44 @@ Result<UploadParams> UploadParams::Parse(const object& o) {
   return f.Finish(p);
 }
 
+Result<CreateUploadParams> CreateUploadParams::Parse(const object& o) {
+  Fields f(o);
+  CreateUploadParams p;
+  p.size = f.Int("size");
+  p.mime = f.OptionalString("mime").value_or("application/octet-stream");
+  std::string name = f.OptionalString("filename").value_or("");
+  if (!f.ok()) return f.Finish(std::move(p));
+  NATTER_TRY(p.filename, media::CheckedFilename(name));
+  return p;
+}
+
+Result<CompleteUploadParams> CompleteUploadParams::Parse(const object& o) {
+  constexpr size_t kMaxParts = 10000;  // S3's own limit
+  Fields f(o);
+  CompleteUploadParams p;
+  p.media_id = f.Int("media_id");
+  auto* list = o.if_contains("parts");
+  if (!list || !list->is_array() || list->get_array().empty()) {
+    return BadRequest("field 'parts' must be an array of {part, etag}");
+  }
+  if (list->get_array().size() > kMaxParts) return TooLarge("an upload has at most 10000 parts");
+  for (const auto& item : list->get_array()) {
+    if (!item.is_object()) return BadRequest("field 'parts' must be an array of {part, etag}");
+    Fields part(item.get_object());
+    media::S3Part s3_part{static_cast<int>(part.Int("part")), part.String("etag")};
+    NATTER_TRY(s3_part, part.Finish(std::move(s3_part)));
+    int expected = static_cast<int>(p.parts.size()) + 1;
+    if (s3_part.number != expected) return BadRequest("parts must be listed in order, from 1, each once");
+    // An ETag is a short quoted token; nothing else may reach the store's XML.
+    bool printable = std::all_of(s3_part.etag.begin(), s3_part.etag.end(), [](char c) { return c > 0x20 && c < 0x7f; });
+    if (s3_part.etag.empty() || s3_part.etag.size() > 200 || !printable) {
+      return BadRequest("a part's etag must be the ETag the store answered");
+    }
+    p.parts.push_back(std::move(s3_part));
+  }
+  return f.Finish(std::move(p));
+}
+
 Result<MediaUrlParams> MediaUrlParams::Parse(const object& o) {
   Fields f(o);
   MediaUrlParams p;

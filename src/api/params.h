@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "chat/send_message.h"
+#include "media/s3_client.h"
 #include "natter/model.h"
 #include "natter/status.h"
 #include "store/store.h"
@@ -116,6 +117,22 @@ struct SendParams {
 struct UploadParams {
   int64_t media_id = 0;
   static Result<UploadParams> Parse(const object& o);
+};
+
+// media.create: a new upload of `size` bytes.
+struct CreateUploadParams {
+  int64_t size = 0;
+  std::string mime;      // as declared; checked against the bytes
+  std::string filename;  // without folders
+  static Result<CreateUploadParams> Parse(const object& o);
+};
+
+// media.complete: the parts of a direct upload, as the object store answered
+// them (number and ETag), in order.
+struct CompleteUploadParams {
+  int64_t media_id = 0;
+  std::vector<media::S3Part> parts;
+  static Result<CompleteUploadParams> Parse(const object& o);
 };
 
 // media.url: a download URL for an attachment of a message the caller can read.

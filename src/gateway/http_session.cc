@@ -305,17 +305,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     if (!length) return SendError(BadRequest("Upload-Length is required"), version, false);
     auto meta = tus::ParseMetadata(req_["Upload-Metadata"]);
     if (!meta.ok()) return SendError(meta.error(), version, false);
-    std::string filename = (*meta)["filename"];
-    // Only the name: a path from the client's device says nothing we keep.
-    filename =
-        filename.substr(filename.find_last_of("/\\") == std::string::npos ? 0 : filename.find_last_of("/\\") + 1);
-    bool control = std::any_of(filename.begin(), filename.end(),
-                               [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
-    if (filename.size() > 255 || !IsValidUtf8(filename) || control) {
-      return SendError(BadRequest("filename must be UTF-8 of at most 255 bytes, without control characters"), version,
-                       false);
-    }
-    deps_.media->Create(worker_.executor(), user, *length, (*meta)["filetype"], std::move(filename),
+    auto filename = media::CheckedFilename((*meta)["filename"]);
+    if (!filename.ok()) return SendError(filename.error(), version, false);
+    deps_.media->Create(worker_.executor(), user, *length, (*meta)["filetype"], std::move(*filename),
                         [self = this->shared_from_this()](Result<MediaUpload> r) {
                           if (!r.ok()) return self->SendError(r.error(), self->req_.version(), false);
                           Response res{http::status::created, self->req_.version()};
@@ -498,13 +490,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     blob_res_.emplace(status, req_.version());
     auto& res = *blob_res_;
     res.set(http::field::server, "natterd");
-    // Only media whose bytes natterd recognised is shown inline; anything
-    // else is a download, so a file never runs as a page of natterd's origin.
-    bool inline_ok = media::IsRecognisedMedia(grant_.mime);
-    res.set(http::field::content_type, inline_ok ? grant_.mime : "application/octet-stream");
-    std::string disposition = inline_ok ? "inline" : "attachment";
-    if (!grant_.filename.empty()) disposition += "; filename*=UTF-8''" + media::AwsUriEncode(grant_.filename, false);
-    res.set(http::field::content_disposition, disposition);
+    media::DownloadHeaders headers = media::HeadersFor(grant_.mime, grant_.filename);
+    res.set(http::field::content_type, headers.content_type);
+    res.set(http::field::content_disposition, headers.disposition);
     res.set("X-Content-Type-Options", "nosniff");
     res.set("Content-Security-Policy", "default-src 'none'; sandbox");
     res.set(http::field::cache_control, "private, max-age=" + std::to_string(deps_.media->limits().url_ttl_s));

@@ -4,6 +4,8 @@
 #include <array>
 #include <cctype>
 
+#include "common/utf8.h"
+
 namespace natter::media {
 namespace {
 
@@ -177,6 +179,17 @@ Status CheckDeclaredType(std::string_view declared, const Sniffed& sniffed) {
   }
   if (agrees) return OkStatus();
   return BadRequest("the file's bytes are " + sniffed.mime + ", not the declared " + mime);
+}
+
+Result<std::string> CheckedFilename(std::string_view name) {
+  size_t slash = name.find_last_of("/\\");
+  if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  bool control =
+      std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+  if (name.size() > 255 || !IsValidUtf8(name) || control) {
+    return BadRequest("filename must be UTF-8 of at most 255 bytes, without control characters");
+  }
+  return std::string(name);
 }
 
 }  // namespace natter::media

@@ -39,6 +39,10 @@ std::string CheckedMime(std::string_view declared);
 // shown inline).
 bool IsRecognisedMedia(std::string_view mime);
 
+// The name a client gave its file, without the folders of its device; a
+// BadRequest unless UTF-8 of at most 255 bytes without control characters.
+Result<std::string> CheckedFilename(std::string_view name);
+
 // OK when `declared` agrees with the bytes: a type natterd knows the magic of
 // must be what the bytes are; another type must not be bytes natterd
 // recognises as something else; "application/octet-stream" takes anything.

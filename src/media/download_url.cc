@@ -64,6 +64,13 @@ Result<BlobGrant> DownloadUrls::Verify(std::string_view target, int64_t now_s) c
   return g;
 }
 
+DownloadHeaders HeadersFor(std::string_view mime, std::string_view filename) {
+  bool inline_ok = IsRecognisedMedia(mime);
+  DownloadHeaders h{inline_ok ? std::string(mime) : "application/octet-stream", inline_ok ? "inline" : "attachment"};
+  if (!filename.empty()) h.disposition += "; filename*=UTF-8''" + AwsUriEncode(filename, false);
+  return h;
+}
+
 Result<std::string> LoadOrCreateUrlKey(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (in) {

@@ -38,6 +38,16 @@ class DownloadUrls {
   std::string key_;
 };
 
+// How a download is answered, whoever serves it (natterd's blob route, or
+// the object store through a presigned URL's response-* overrides). Only
+// media whose bytes natterd recognised is shown inline; anything else is
+// application/octet-stream as an attachment, so a file never runs as a page.
+struct DownloadHeaders {
+  std::string content_type;
+  std::string disposition;  // inline or attachment, with the file's name (RFC 6266)
+};
+DownloadHeaders HeadersFor(std::string_view mime, std::string_view filename);
+
 // The key kept at `path` (32 random bytes, made on first use, mode 0600).
 Result<std::string> LoadOrCreateUrlKey(const std::string& path);
 

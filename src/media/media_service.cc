@@ -7,6 +7,7 @@
 
 #include "media/file_io.h"
 #include "media/media_processor.h"
+#include "media/s3_blob_store.h"
 #include "store/store_waits.h"
 
 namespace natter::media {
@@ -26,12 +27,13 @@ void PatchTicket::Release() {
 }
 
 MediaService::MediaService(Store& store, IdGenerator& ids, const Clock& clock, MediaOptions options,
-                           std::string url_key)
+                           std::string url_key, std::unique_ptr<S3Client> s3)
     : store_(store),
       ids_(ids),
       clock_(clock),
       options_(std::move(options)),
       blobs_(options_.root),
+      s3_(std::move(s3)),
       urls_(std::move(url_key)),
       io_("media-io", 1, options_.max_queued),
       work_("media", options_.threads, options_.max_queued) {
@@ -106,10 +108,7 @@ size_t MediaService::SweepOnce() {
       NATTER_RETURN_IF_ERROR(txn.ExpireUpload(id));
       return false;
     });
-    if (deleted.ok() && *deleted) {
-      std::error_code ec;
-      std::filesystem::remove(blobs_.UploadPath(id), ec);
-    }
+    if (deleted.ok() && *deleted) DiscardNow(u);
     Unlock(id);
     if (deleted.ok()) ++swept;
   }
@@ -138,16 +137,6 @@ void MediaService::RemoveStrayUploadFiles() {
   }
 }
 
-template <class T>
-void MediaService::Run(ThreadPool& pool, Executor& ex, std::function<Result<T>()> work, Done<T> done) {
-  auto shared_done = std::make_shared<Done<T>>(std::move(done));
-  bool queued = pool.Submit([&ex, work = std::move(work), shared_done] {
-    auto result = std::make_shared<Result<T>>(work());
-    ex.Post([shared_done, result] { (*shared_done)(std::move(*result)); });
-  });
-  if (!queued) ex.Post([shared_done] { (*shared_done)(Unavailable("media work is queued to its limit; try again")); });
-}
-
 bool MediaService::Lock(int64_t id) {
   MutexLock lock(mu_);
   return busy_.insert(id).second;
@@ -158,15 +147,14 @@ void MediaService::Unlock(int64_t id) {
   busy_.erase(id);
 }
 
-void MediaService::Create(Executor& ex, UserId user, int64_t length, std::string mime, std::string filename,
-                          Done<MediaUpload> done) {
+Result<MediaUpload> MediaService::Admit(UserId user, int64_t length, std::string mime, std::string filename) {
   const MediaLimits& limits = options_.limits;
   std::string normalized = CheckedMime(mime);
   MediaKind kind = KindOfMime(normalized);
-  if (length <= 0) return done(BadRequest("Upload-Length must be a positive number of bytes"));
+  if (length <= 0) return BadRequest("the upload's length must be a positive number of bytes");
   if (length > MaxBytesFor(limits, kind)) {
-    return done(TooLarge("a " + std::string(MediaKindName(kind)) + " may have at most " +
-                         std::to_string(MaxBytesFor(limits, kind)) + " bytes"));
+    return TooLarge("a " + std::string(MediaKindName(kind)) + " may have at most " +
+                    std::to_string(MaxBytesFor(limits, kind)) + " bytes");
   }
   MediaUpload upload;
   upload.id = ids_.Next();
@@ -176,6 +164,19 @@ void MediaService::Create(Executor& ex, UserId user, int64_t length, std::string
   upload.filename = std::move(filename);
   upload.created_at = clock_.NowMs();
   upload.expires_at = upload.created_at + limits.upload_expiry_ms;
+  return upload;
+}
+
+void MediaService::Create(Executor& ex, UserId user, int64_t length, std::string mime, std::string filename,
+                          Done<MediaUpload> done) {
+  if (s3_) return done(BadRequest("uploads to this server go to its object store: start them with media.create"));
+  auto upload = Admit(user, length, std::move(mime), std::move(filename));
+  if (!upload.ok()) return done(upload.take_error());
+  Record(ex, std::move(*upload), std::move(done));
+}
+
+void MediaService::Record(Executor& ex, MediaUpload upload, Done<MediaUpload> done) {
+  const MediaLimits& limits = options_.limits;
   store_.WriteAccountsResult<MediaUpload>(
       ex,
       [upload, &limits](AccountsTxn& txn) -> Result<MediaUpload> {
@@ -209,6 +210,8 @@ void MediaService::Lookup(Executor& ex, UserId user, int64_t id, Done<UploadStat
         if (!r.ok()) return done(r.take_error());
         MediaUpload upload = std::move(*r);
         if (upload.state != UploadState::kUploading) return done(UploadStatus{upload, upload.size});
+        // A direct upload's bytes are in the object store until completed.
+        if (s3_) return done(UploadStatus{upload, 0});
         std::string path = blobs_.UploadPath(upload.id);
         Run<UploadStatus>(
             io_, ex,
@@ -250,20 +253,14 @@ void MediaService::Recheck(Executor& ex, UserId user, int64_t id, Done<UploadSta
       std::move(done));
 }
 
-void MediaService::BeginPatch(Executor& ex, UserId user, int64_t id, int64_t offset,
-                              Done<std::shared_ptr<PatchTicket>> done) {
+void MediaService::LockOwnUnfinished(Executor& ex, UserId user, int64_t id, Done<std::shared_ptr<PatchTicket>> done) {
   // The lock first, then the state: nothing else changes the upload between
-  // what is checked here and the bytes written. The ticket holds the lock
-  // from now on; dropped on a refusal, it lets it go.
+  // what is checked here and what the caller does with it. The ticket holds
+  // the lock from now on; a refusal lets it go before it is answered.
   if (!Lock(id)) return done(Conflict("another request is working on this upload"));
   MediaUpload pending;
   pending.id = id;
-  auto ticket = std::shared_ptr<PatchTicket>(new PatchTicket(*this, std::move(pending), offset));
-  // A refusal lets the lock go before it is answered.
-  done = [ticket, done = std::move(done)](Result<std::shared_ptr<PatchTicket>> r) {
-    if (!r.ok()) ticket->Release();
-    done(std::move(r));
-  };
+  auto ticket = std::shared_ptr<PatchTicket>(new PatchTicket(*this, std::move(pending), 0));
   store_.ReadAccountsResult<MediaUpload>(
       ex,
       [id, user, now = clock_.NowMs()](AccountsTxn& txn) -> Result<MediaUpload> {
@@ -273,24 +270,37 @@ void MediaService::BeginPatch(Executor& ex, UserId user, int64_t id, int64_t off
         if (upload->expires_at < now) return NotFound("the upload has expired");
         return std::move(*upload);
       },
-      [this, &ex, ticket, done = std::move(done)](Result<MediaUpload> r) mutable {
+      [ticket, done = std::move(done)](Result<MediaUpload> r) mutable {
         if (!r.ok()) {
           ticket->Release();
           return done(r.take_error());
         }
         ticket->upload_ = std::move(*r);
-        std::string path = blobs_.UploadPath(ticket->upload_.id);
-        Run<int64_t>(
-            io_, ex, [path] { return FileSize(path); },
-            [ticket, done = std::move(done)](Result<int64_t> size) mutable {
-              if (!size.ok()) return done(size.take_error());
-              if (*size != ticket->offset_) {
-                return done(Conflict("Upload-Offset is " + std::to_string(ticket->offset_) + " but the upload holds " +
-                                     std::to_string(*size) + " bytes"));
-              }
-              done(std::move(ticket));
-            });
+        done(std::move(ticket));
       });
+}
+
+void MediaService::BeginPatch(Executor& ex, UserId user, int64_t id, int64_t offset,
+                              Done<std::shared_ptr<PatchTicket>> done) {
+  if (s3_) return done(BadRequest("uploads to this server go to its object store: start them with media.create"));
+  LockOwnUnfinished(ex, user, id,
+                    [this, &ex, offset, done = std::move(done)](Result<std::shared_ptr<PatchTicket>> r) mutable {
+                      if (!r.ok()) return done(r.take_error());
+                      auto ticket = std::move(*r);
+                      ticket->offset_ = offset;
+                      std::string path = blobs_.UploadPath(ticket->upload_.id);
+                      Run<int64_t>(
+                          io_, ex, [path] { return FileSize(path); },
+                          [ticket, done = std::move(done)](Result<int64_t> size) mutable {
+                            if (!size.ok() || *size != ticket->offset_) ticket->Release();
+                            if (!size.ok()) return done(size.take_error());
+                            if (*size != ticket->offset_) {
+                              return done(Conflict("Upload-Offset is " + std::to_string(ticket->offset_) +
+                                                   " but the upload holds " + std::to_string(*size) + " bytes"));
+                            }
+                            done(std::move(ticket));
+                          });
+                    });
 }
 
 void MediaService::Append(Executor& ex, std::shared_ptr<PatchTicket> ticket, std::string bytes, Done<int64_t> done) {
@@ -345,49 +355,64 @@ void MediaService::Process(Executor& ex, std::shared_ptr<PatchTicket> ticket, Do
   std::string path = blobs_.UploadPath(ticket->upload_.id);
   Run<Attachment>(
       work_, ex, [this, ticket, path]() { return ProcessUpload(ticket->upload_, path, blobs_, options_.limits); },
-      [this, &ex, ticket, path, done = std::move(done)](Result<Attachment> r) mutable {
-        int64_t id = ticket->upload_.id;
-        if (!r.ok()) {
-          auto error = std::make_shared<Error>(r.take_error());
-          // Kept as it is for another try (HEAD starts one), unless refused:
-          // then the upload and its bytes go.
-          if (!Refused(*error)) return done(*error);
-          store_.WriteAccounts(
-              ex,
-              [id](AccountsTxn& txn) -> Status {
-                NATTER_TRY(auto upload, txn.FindUpload(id));
-                if (upload && upload->state == UploadState::kUploading) return txn.DeleteUpload(id);
-                return OkStatus();
-              },
-              [this, &ex, ticket, path, error, done = std::move(done)](Status) mutable {
-                RemoveThen(ex, path, [ticket, error, done = std::move(done)] { done(*error); });
-              });
-          return;
-        }
-        Attachment a = std::move(*r);
-        int64_t expires_at = clock_.NowMs() + options_.limits.upload_expiry_ms;
-        std::string info = InfoText(a);  // before `a` moves into the answer
-        store_.WriteAccountsResult<bool>(
-            ex,
-            [id, info = std::move(info), expires_at](AccountsTxn& txn) {
-              return txn.FinishUpload(id, info, expires_at);
-            },
-            [this, &ex, ticket, path, a = std::move(a), done = std::move(done)](Result<bool> finished) mutable {
-              if (!finished.ok()) return done(finished.take_error());
-              if (!*finished) return done(Conflict("the upload was finished or removed meanwhile"));
-              // Ready: the bytes it arrived in are not needed any more.
-              RemoveThen(ex, path,
-                         [ticket, a = std::move(a), done = std::move(done)]() mutable { done(std::move(a)); });
-            });
+      [this, &ex, ticket, done = std::move(done)](Result<Attachment> r) mutable {
+        Finish(ex, std::move(ticket), std::move(r), std::move(done));
       });
 }
 
-void MediaService::RemoveThen(Executor& ex, const std::string& path, std::function<void()> then) {
+void MediaService::Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Result<Attachment> r,
+                          Done<Attachment> done) {
+  int64_t id = ticket->upload_.id;
+  if (!r.ok()) {
+    auto error = std::make_shared<Error>(r.take_error());
+    // Kept as it is for another try (HEAD starts one), unless refused:
+    // then the upload and its bytes go.
+    if (!Refused(*error)) return done(*error);
+    store_.WriteAccounts(
+        ex,
+        [id](AccountsTxn& txn) -> Status {
+          NATTER_TRY(auto upload, txn.FindUpload(id));
+          if (upload && upload->state == UploadState::kUploading) return txn.DeleteUpload(id);
+          return OkStatus();
+        },
+        [this, &ex, ticket, error, done = std::move(done)](Status) mutable {
+          DiscardThen(ex, ticket->upload_, [ticket, error, done = std::move(done)] { done(*error); });
+        });
+    return;
+  }
+  Attachment a = std::move(*r);
+  int64_t expires_at = clock_.NowMs() + options_.limits.upload_expiry_ms;
+  std::string info = InfoText(a);  // before `a` moves into the answer
+  store_.WriteAccountsResult<bool>(
+      ex, [id, info = std::move(info), expires_at](AccountsTxn& txn) { return txn.FinishUpload(id, info, expires_at); },
+      [this, &ex, ticket, a = std::move(a), done = std::move(done)](Result<bool> finished) mutable {
+        if (!finished.ok()) return done(finished.take_error());
+        if (!*finished) return done(Conflict("the upload was finished or removed meanwhile"));
+        // Ready: the bytes it arrived in are not needed any more.
+        DiscardThen(ex, ticket->upload_,
+                    [ticket, a = std::move(a), done = std::move(done)]() mutable { done(std::move(a)); });
+      });
+}
+
+void MediaService::DiscardNow(const MediaUpload& upload) {
+  std::error_code ec;
+  std::filesystem::remove(blobs_.UploadPath(upload.id), ec);
+  if (!s3_) return;
+  // An unfinished multipart upload keeps its parts (and their cost) until
+  // aborted; a completed one is an object.
+  if (upload.state == UploadState::kUploading && !upload.store_ref.empty()) {
+    auto aborted = s3_->AbortMultipart(UploadKey(upload.id), upload.store_ref);
+    if (!aborted.ok()) spdlog::warn("media: upload {}: {}", upload.id, aborted.error().message);
+  }
+  auto deleted = s3_->Delete(UploadKey(upload.id));
+  if (!deleted.ok()) spdlog::warn("media: upload {}: {}", upload.id, deleted.error().message);
+}
+
+void MediaService::DiscardThen(Executor& ex, const MediaUpload& upload, std::function<void()> then) {
   Run<bool>(
       io_, ex,
-      [path]() -> Result<bool> {
-        std::error_code ec;
-        std::filesystem::remove(path, ec);
+      [this, upload]() -> Result<bool> {
+        DiscardNow(upload);
         return true;
       },
       [then = std::move(then)](Result<bool>) { then(); });
@@ -402,9 +427,9 @@ void MediaService::Terminate(Executor& ex, UserId user, int64_t id, Done<bool> d
     ticket->Release();
     done(std::move(r));
   };
-  store_.WriteAccountsResult<bool>(
+  store_.WriteAccountsResult<MediaUpload>(
       ex,
-      [id, user](AccountsTxn& txn) -> Result<bool> {
+      [id, user](AccountsTxn& txn) -> Result<MediaUpload> {
         NATTER_TRY(auto upload, txn.FindUpload(id));
         if (!upload || upload->user_id != user || upload->state == UploadState::kExpired) {
           return NotFound("no such upload");
@@ -413,17 +438,22 @@ void MediaService::Terminate(Executor& ex, UserId user, int64_t id, Done<bool> d
         // addressing): it is not deleted by hand; unattached, it expires.
         if (upload->state != UploadState::kUploading) return Conflict("a finished upload cannot be deleted");
         NATTER_RETURN_IF_ERROR(txn.DeleteUpload(id));
-        return true;
+        return std::move(*upload);
       },
-      [this, &ex, ticket, done = std::move(done)](Result<bool> r) mutable {
+      [this, &ex, ticket, done = std::move(done)](Result<MediaUpload> r) mutable {
         if (!r.ok()) return done(r.take_error());
-        RemoveThen(ex, blobs_.UploadPath(ticket->upload_.id), [ticket, done = std::move(done)] { done(true); });
+        DiscardThen(ex, *r, [ticket, done = std::move(done)] { done(true); });
       });
 }
 
 int64_t MediaService::DownloadUrlExpiry() const { return clock_.NowSeconds() + options_.limits.url_ttl_s; }
 
 std::string MediaService::DownloadUrl(const StoredVariant& variant, std::string_view filename) const {
+  if (s3_) {
+    DownloadHeaders headers = HeadersFor(variant.mime, filename);
+    return s3_->PresignGet(BlobKey(variant.sha256), options_.limits.url_ttl_s, headers.content_type,
+                           headers.disposition);
+  }
   return urls_.Sign(BlobGrant{variant.sha256, variant.mime, std::string(filename), DownloadUrlExpiry()});
 }
 

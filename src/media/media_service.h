@@ -1,13 +1,19 @@
-// Uploads and downloads with the local blob store: what the gateway's tus
-// endpoints and blob route call. Every step that touches a file runs on the
-// `media-io` thread, processing (hashing, libvips) on the `media` pool, rows
-// on the store's threads; each answer is posted to the caller's executor.
+// Uploads and downloads: what the gateway's tus endpoints and blob route and
+// the media.* methods call. Every step that touches a file or the object
+// store's small calls run on the `media-io` thread, processing (fetching,
+// hashing, libvips) on the `media` pool, rows on the store's threads; each
+// answer is posted to the caller's executor.
 //
-// An upload is a row (store/media_records.h) and, while bytes arrive, a file
-// under <data>/media/uploads named by its id: its size is the tus offset, so
-// an upload survives a restart. One PATCH at a time per upload (a second is
-// refused while one runs). A `media-sweep` thread deletes the rows of
-// uploads that expired, and the bytes of those never finished.
+// With the local store, an upload is a row (store/media_records.h) and, while
+// bytes arrive, a file under <data>/media/uploads named by its id: its size
+// is the tus offset, so an upload survives a restart. One PATCH at a time per
+// upload (a second is refused while one runs).
+// With the S3 backend (direct_uploads.cc), the client PUTs the parts of a
+// multipart upload straight to the bucket with presigned URLs; natterd then
+// completes it, fetches it once to check and process it, and hands out
+// presigned download URLs.
+// A `media-sweep` thread deletes the rows of uploads that expired, and the
+// bytes of those never finished.
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -27,6 +33,7 @@
 #include "media/download_url.h"
 #include "media/local_blob_store.h"
 #include "media/media_limits.h"
+#include "media/s3_client.h"
 #include "natter/clock.h"
 #include "store/store.h"
 
@@ -49,6 +56,23 @@ struct UploadStatus {
 struct BlobSlice {
   int64_t size = 0;  // the whole object's
   std::string bytes;
+};
+
+// One part of a direct upload: the client PUTs exactly `size` bytes to `url`
+// and keeps the ETag the store answers.
+struct PartUrl {
+  int number = 0;
+  int64_t size = 0;
+  std::string url;
+};
+
+// Where an upload's bytes go: natterd's tus endpoint (local store), or the
+// object store, part by part (S3).
+struct UploadTarget {
+  MediaUpload upload;
+  int64_t part_size = 0;            // S3 only
+  std::vector<PartUrl> parts = {};  // S3 only; empty for tus
+  int64_t urls_expire_at = 0;       // ms; S3 only
 };
 
 class MediaService;
@@ -80,7 +104,9 @@ class MediaService {
   template <class T>
   using Done = std::function<void(Result<T>)>;
 
-  MediaService(Store& store, IdGenerator& ids, const Clock& clock, MediaOptions options, std::string url_key);
+  // `s3`: the object store uploads go to; null keeps them on local disk.
+  MediaService(Store& store, IdGenerator& ids, const Clock& clock, MediaOptions options, std::string url_key,
+               std::unique_ptr<S3Client> s3 = nullptr);
   ~MediaService();  // Stop()
   // Finishes queued work and stops the pools; later calls are refused.
   void Stop();
@@ -88,6 +114,8 @@ class MediaService {
   MediaService& operator=(const MediaService&) = delete;
 
   const MediaLimits& limits() const { return options_.limits; }
+  // True when clients upload to the object store, not to natterd.
+  bool direct_uploads() const { return s3_ != nullptr; }
 
   // tus creation: checks the size against the declared type's limit and the
   // user's hourly count and quota, then records the upload.
@@ -111,6 +139,18 @@ class MediaService {
   // once finished).
   void Terminate(Executor& ex, UserId user, int64_t id, Done<bool> done);
 
+  // media.create: Create, and where the bytes go (a tus URL, or presigned
+  // part URLs with the S3 backend).
+  void CreateTarget(Executor& ex, UserId user, int64_t length, std::string mime, std::string filename,
+                    Done<UploadTarget> done);
+  // media.parts: fresh part URLs for an unfinished direct upload (the first
+  // ones may have expired while the phone was away).
+  void PartUrls(Executor& ex, UserId user, int64_t id, Done<UploadTarget> done);
+  // media.complete: the parts the client uploaded, by number and ETag; the
+  // store joins them, then the upload is checked and processed as Complete.
+  // A part list the store refuses leaves the upload as it was.
+  void CompleteParts(Executor& ex, UserId user, int64_t id, std::vector<S3Part> parts, Done<Attachment> done);
+
   // A signed URL for one stored variant, valid for the configured time.
   std::string DownloadUrl(const StoredVariant& variant, std::string_view filename) const;
   int64_t DownloadUrlExpiry() const;
@@ -127,8 +167,26 @@ class MediaService {
   void Recheck(Executor& ex, UserId user, int64_t id, Done<UploadStatus> done);
   // Complete's work once the row says the upload is unfinished.
   void Process(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done);
-  // Removes a file on media-io, then runs `then` on `ex`.
-  void RemoveThen(Executor& ex, const std::string& path, std::function<void()> then);
+  // The checks every new upload passes, and its row.
+  Result<MediaUpload> Admit(UserId user, int64_t length, std::string mime, std::string filename);
+  // Records a new upload, within the user's hourly count and quota.
+  void Record(Executor& ex, MediaUpload upload, Done<MediaUpload> done);
+  // Records what processing made of the upload: ready, or refused (then it
+  // goes); the bytes it arrived in go either way, unless it is kept to retry.
+  void Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Result<Attachment> r, Done<Attachment> done);
+  // Removes what holds an upload's bytes (its file, and with the S3 backend
+  // its object or unfinished multipart upload) on media-io, then runs `then`
+  // on `ex`.
+  void DiscardThen(Executor& ex, const MediaUpload& upload, std::function<void()> then);
+  void DiscardNow(const MediaUpload& upload);
+  // Where the client PUTs each part.
+  UploadTarget DirectTarget(MediaUpload upload) const;
+  // A direct upload's parts joined and its bytes fetched to its local file
+  // (media-pool work); false when they are not the size declared.
+  Result<bool> FetchDirect(const MediaUpload& upload, const std::vector<S3Part>& parts);
+  // Takes the upload's lock and reads it: the caller's, unfinished, not
+  // expired (PartUrls, CompleteParts).
+  void LockOwnUnfinished(Executor& ex, UserId user, int64_t id, Done<std::shared_ptr<PatchTicket>> done);
   // Expires up to a batch of expired uploads; how many.
   size_t SweepOnce();
   void RemoveStrayUploadFiles();
@@ -141,7 +199,8 @@ class MediaService {
   IdGenerator& ids_;
   const Clock& clock_;
   const MediaOptions options_;
-  LocalBlobStore blobs_;
+  LocalBlobStore blobs_;  // with S3: only the uploads' local copies
+  std::unique_ptr<S3Client> s3_;
   DownloadUrls urls_;
   Mutex mu_;
   std::set<int64_t> busy_ GUARDED_BY(mu_);
@@ -151,5 +210,15 @@ class MediaService {
   ThreadPool work_;      // processing
   std::thread sweeper_;  // last: it uses everything above
 };
+
+template <class T>
+void MediaService::Run(ThreadPool& pool, Executor& ex, std::function<Result<T>()> work, Done<T> done) {
+  auto shared_done = std::make_shared<Done<T>>(std::move(done));
+  bool queued = pool.Submit([&ex, work = std::move(work), shared_done] {
+    auto result = std::make_shared<Result<T>>(work());
+    ex.Post([shared_done, result] { (*shared_done)(std::move(*result)); });
+  });
+  if (!queued) ex.Post([shared_done] { (*shared_done)(Unavailable("media work is queued to its limit; try again")); });
+}
 
 }  // namespace natter::media

@@ -137,6 +137,21 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "How long an upload may wait, unfinished or unattached, before it is deleted");
   Setting(app, f, "media-url-ttl-seconds", m.url_ttl_s, "How long a download URL stays valid");
   Setting(app, f, "media-sweep-ms", c.media_sweep_ms, "How often expired uploads are looked for and deleted");
+  Setting(app, f, "media-backend", c.media_backend, "Where media lives: local (the data directory) or s3");
+  auto& s3 = c.s3;
+  Setting(app, f, "s3-endpoint", s3.endpoint,
+          "The object store's URL (default: https://s3.<region>.amazonaws.com), scheme://host[:port]");
+  Setting(app, f, "s3-region", s3.region, "The bucket's region (default: AWS_REGION, else us-east-1)");
+  Setting(app, f, "s3-bucket", s3.bucket, "The bucket media goes to (natterd's alone)");
+  Setting(app, f, "s3-path-style", s3.path_style,
+          "Address the bucket in the path (host/bucket/key) instead of the host name (bucket.host/key)");
+  Setting(app, f, "s3-access-key-id", s3.credentials.access_key_id, "Access key id (default: AWS_ACCESS_KEY_ID)");
+  Setting(app, f, "s3-secret-access-key", s3.credentials.secret_access_key,
+          "Secret access key (default: AWS_SECRET_ACCESS_KEY)");
+  Setting(app, f, "s3-session-token", s3.credentials.session_token,
+          "Session token of temporary credentials (default: AWS_SESSION_TOKEN)");
+  Setting(app, f, "s3-ca-file", s3.ca_file,
+          "CA certificates (PEM) trusted for the object store instead of the system's");
   Setting(app, f, "media-max-pixels", m.image.max_pixels,
           "Largest image (width x height, read from its header before decoding)");
 }

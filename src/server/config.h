@@ -9,6 +9,7 @@
 #include "chat/limits.h"
 #include "gateway/gateway_options.h"
 #include "media/media_limits.h"
+#include "media/s3_client.h"
 #include "push/push_providers.h"
 
 namespace natter::server {
@@ -39,12 +40,14 @@ struct Config {
   push::ProvidersConfig push;
   int64_t push_delay_ms = 3000;
   int64_t push_lease_ms = 60000;
-  // Media: uploads and attachments (docs/media.md). Kept under
-  // <data_dir>/media; a cluster (which would need a shared object store) has
-  // none yet.
+  // Media: uploads and attachments (docs/media.md). `local` keeps them under
+  // <data_dir>/media; `s3` in an S3-compatible bucket, which a cluster needs
+  // (credentials fall back to the AWS_* environment variables).
   media::MediaLimits media;
   int media_threads = 2;
   int64_t media_sweep_ms = 60000;
+  std::string media_backend = "local";
+  media::S3Config s3;
 };
 
 // Parses flags, environment and the TOML file named by --config. Returns

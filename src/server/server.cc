@@ -280,10 +280,45 @@ void Server::Stop() {
   p.push_providers.reset();
 }
 
+namespace {
+
+// The configured value, else the first environment variable set, else `fallback`.
+std::string OrEnv(const std::string& value, std::initializer_list<const char*> names, std::string fallback = "") {
+  if (!value.empty()) return value;
+  for (const char* name : names) {
+    const char* v = std::getenv(name);
+    if (v && *v) return v;
+  }
+  return fallback;
+}
+
+// The S3 settings with the AWS_* environment variables filling the gaps, as
+// the AWS tools do.
+Result<std::unique_ptr<media::S3Client>> OpenS3(media::S3Config s3, const Clock& clock) {
+  s3.region = OrEnv(s3.region, {"AWS_REGION", "AWS_DEFAULT_REGION"}, "us-east-1");
+  if (s3.endpoint.empty()) s3.endpoint = "https://s3." + s3.region + ".amazonaws.com";
+  auto& creds = s3.credentials;
+  bool from_env = creds.access_key_id.empty();
+  creds.access_key_id = OrEnv(creds.access_key_id, {"AWS_ACCESS_KEY_ID"});
+  creds.secret_access_key = OrEnv(creds.secret_access_key, {"AWS_SECRET_ACCESS_KEY"});
+  if (from_env) creds.session_token = OrEnv(creds.session_token, {"AWS_SESSION_TOKEN"});
+  return media::S3Client::Create(std::move(s3), clock);
+}
+
+}  // namespace
+
 void Server::StartMedia() {
   auto& p = *parts_;
-  if (!config_.postgres.empty()) {
-    spdlog::info("media: off (a cluster keeps media in an object store, which is not configured)");
+  std::unique_ptr<media::S3Client> s3;
+  if (config_.media_backend == "s3") {
+    auto opened = OpenS3(config_.s3, p.clock);
+    if (!opened.ok()) throw std::runtime_error("media: " + opened.error().message);
+    s3 = std::move(*opened);
+  } else if (config_.media_backend != "local") {
+    throw std::runtime_error("media-backend must be local or s3");
+  } else if (!config_.postgres.empty()) {
+    // Nodes do not share a disk: a cluster keeps media in an object store.
+    spdlog::info("media: off (a cluster needs media-backend = s3)");
     return;
   }
   std::string root = config_.data_dir + "/media";
@@ -294,8 +329,13 @@ void Server::StartMedia() {
   options.limits = config_.media;
   options.threads = std::max(1, config_.media_threads);
   options.sweep_interval_ms = std::max<int64_t>(config_.media_sweep_ms, 10);
-  p.media = std::make_unique<media::MediaService>(*p.store, *p.ids, p.clock, options, std::move(*key));
-  spdlog::info("media: local, under {}", root);
+  if (s3) {
+    spdlog::info("media: s3, bucket {} at {} ({} style)", s3->config().bucket, s3->config().endpoint,
+                 s3->config().path_style ? "path" : "virtual-host");
+  } else {
+    spdlog::info("media: local, under {}", root);
+  }
+  p.media = std::make_unique<media::MediaService>(*p.store, *p.ids, p.clock, options, std::move(*key), std::move(s3));
 }
 
 void Server::StartPush() {

@@ -27,6 +27,9 @@ struct MediaUpload {
   int64_t created_at = 0;  // ms
   int64_t expires_at = 0;  // ms; 0 once attached
   std::string info;        // set when ready
+  // The object store's name for the upload under way (an S3 multipart
+  // upload's id); empty with the local store.
+  std::string store_ref = {};
 };
 
 // What a user's uploads add up to, for the per-user limits.
@@ -37,7 +40,7 @@ struct MediaUsage {
 
 }  // namespace natter
 
-#define UPLOAD_COLUMNS "id, user_id, size, declared_mime, filename, state, created_at, expires_at, info"
+#define UPLOAD_COLUMNS "id, user_id, size, declared_mime, filename, state, created_at, expires_at, info, store_ref"
 
 namespace natter::rows {
 
@@ -54,6 +57,7 @@ MediaUpload ReadUpload(const Row& r) {
   u.created_at = r.Int(6);
   u.expires_at = r.Int(7);
   u.info = r.Text(8);
+  u.store_ref = r.Text(9);
   return u;
 }
 

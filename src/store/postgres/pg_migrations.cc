@@ -163,6 +163,10 @@ CREATE TABLE media_uploads (
 CREATE INDEX media_uploads_by_user ON media_uploads (user_id, created_at);
 CREATE INDEX media_uploads_expiry ON media_uploads (expires_at) WHERE expires_at != 0;
 )sql",
+    // 5: an upload's name in the object store (S3 multipart uploads).
+    R"sql(
+ALTER TABLE media_uploads ADD COLUMN store_ref TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 }  // namespace
