@@ -10,6 +10,7 @@
 #include "chat/receipts.h"
 #include "chat/send_message.h"
 #include "media/attachment.h"
+#include "media/media_service.h"
 #include "push/push_triggers.h"
 
 namespace natter::api {
@@ -138,10 +139,19 @@ void Dispatcher::Edit(const Caller& c, EditParams p, Reply reply) {
 }
 
 void Dispatcher::Delete(const Caller& c, MessageParams p, Reply reply) {
+  // A deleted message's attachments are released after a grace period, in
+  // the same transaction as the deletion (media/media_sweep.cc).
+  int64_t release_at = d_.media ? d_.clock.NowMs() + d_.media->limits().delete_grace_ms : 0;
   ChangeMessage(
       c, p.conversation_id,
-      [ctx = ContextOf(c), &limits = d_.limits, p](ConversationTxn& txn) {
-        return chat::DeleteMessage(txn, ctx, limits, p.conversation_id, p.seq);
+      [ctx = ContextOf(c), &limits = d_.limits, p, release_at](ConversationTxn& txn) -> Result<chat::Appended> {
+        NATTER_TRY(auto before, txn.FindMessage(p.conversation_id, p.seq));
+        NATTER_TRY(auto appended, chat::DeleteMessage(txn, ctx, limits, p.conversation_id, p.seq));
+        if (release_at != 0 && before && !before->attachments.empty()) {
+          NATTER_TRY(auto attachments, media::ParseAttachments(before->attachments));
+          for (const auto& a : attachments) NATTER_RETURN_IF_ERROR(txn.AddMediaRelease(a.id, release_at));
+        }
+        return appended;
       },
       std::move(reply));
 }

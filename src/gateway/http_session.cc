@@ -464,7 +464,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       return SendError(NotFound("a download takes GET or HEAD"), req_.version(), false);
     }
     grant_ = std::move(*grant);
-    deps_.media->ReadBlob(worker_.executor(), grant_.sha256, 0, 0,
+    deps_.media->ReadBlob(worker_.executor(), grant_.object, 0, 0,
                           [self = this->shared_from_this()](Result<media::BlobSlice> r) {
                             if (!r.ok())
                               return self->SendError(r.error(), self->req_.version(), self->req_.keep_alive());
@@ -519,7 +519,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void WriteBlobChunk() {
     size_t want = static_cast<size_t>(std::min<int64_t>(kMediaChunk, blob_end_ - blob_next_));
-    deps_.media->ReadBlob(worker_.executor(), grant_.sha256, blob_next_, want,
+    deps_.media->ReadBlob(worker_.executor(), grant_.object, blob_next_, want,
                           [self = this->shared_from_this(), want](Result<media::BlobSlice> r) {
                             // The header went out: a failure now can only cut the response.
                             if (!r.ok() || r->bytes.size() != want) return self->Shutdown();

@@ -24,7 +24,9 @@ json::object ToStoredJson(const Attachment& a) {
   json::object o = PublicJson(a);
   json::object stored;
   for (const auto& [name, v] : a.variants) {
-    stored[name] = json::object{{"sha256", v.sha256}, {"mime", v.mime}, {"size", v.size}};
+    json::object o{{"sha256", v.sha256}, {"mime", v.mime}, {"size", v.size}};
+    if (v.generation != 0) o["generation"] = v.generation;
+    stored[name] = std::move(o);
   }
   o["stored"] = std::move(stored);
   return o;
@@ -51,7 +53,8 @@ Result<Attachment> AttachmentFromJson(const json::value& v) {
     for (const auto& [name, value] : stored->value().as_object()) {
       if (!value.is_object()) continue;
       const json::object& s = value.as_object();
-      a.variants[std::string(name)] = StoredVariant{TextOr(s, "sha256"), TextOr(s, "mime"), IntOr(s, "size")};
+      a.variants[std::string(name)] =
+          StoredVariant{TextOr(s, "sha256"), TextOr(s, "mime"), IntOr(s, "size"), IntOr(s, "generation")};
     }
   }
   return a;

@@ -23,9 +23,12 @@
 namespace natter::media {
 
 struct StoredVariant {
-  std::string sha256;  // hex: the object's name in the blob store
+  std::string sha256;  // hex, of the bytes
   std::string mime;
   int64_t size = 0;
+  // Which object holds them (media/object_catalog.h); 0 for objects stored
+  // before the catalog, named by their hash alone.
+  int64_t generation = 0;
 };
 
 struct Attachment {

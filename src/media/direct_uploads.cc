@@ -125,8 +125,11 @@ void MediaService::CompleteParts(Executor& ex, UserId user, int64_t id, std::vec
               Run<Attachment>(
                   work_, ex,
                   [this, ticket, path] {
-                    S3UploadBlobs blobs(*s3_, path, UploadKey(ticket->upload().id));
-                    return ProcessUpload(ticket->upload(), path, blobs, options_.limits);
+                    S3Blobs blobs(*s3_, path, UploadKey(ticket->upload().id));
+                    ObjectCatalog objects(store_, ids_, blobs);
+                    auto a = ProcessUpload(ticket->upload(), path, objects, options_.limits);
+                    if (!a.ok()) objects.Undo();
+                    return a;
                   },
                   [this, &ex, ticket, done = std::move(done)](Result<Attachment> a) mutable {
                     Finish(ex, std::move(ticket), std::move(a), std::move(done));

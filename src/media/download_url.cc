@@ -11,6 +11,7 @@
 #include "media/content_type.h"
 #include "media/file_io.h"
 #include "media/local_blob_store.h"
+#include "media/object_catalog.h"
 #include "media/sigv4.h"
 
 namespace natter::media {
@@ -18,7 +19,7 @@ namespace natter::media {
 std::string DownloadUrls::Mac(const BlobGrant& g) const {
   // Each field with its length first: no two grants sign the same text.
   std::string message;
-  for (const std::string& field : {g.sha256, g.mime, g.filename, std::to_string(g.expires_s)}) {
+  for (const std::string& field : {g.object, g.mime, g.filename, std::to_string(g.expires_s)}) {
     message += std::to_string(field.size()) + ":" + field;
   }
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
@@ -32,7 +33,7 @@ std::string DownloadUrls::Mac(const BlobGrant& g) const {
 }
 
 std::string DownloadUrls::Sign(const BlobGrant& g) const {
-  return std::string(kPrefix) + g.sha256 + "?type=" + AwsUriEncode(g.mime, false) +
+  return std::string(kPrefix) + g.object + "?type=" + AwsUriEncode(g.mime, false) +
          "&name=" + AwsUriEncode(g.filename, false) + "&expires=" + std::to_string(g.expires_s) + "&sig=" + Mac(g);
 }
 
@@ -42,8 +43,8 @@ Result<BlobGrant> DownloadUrls::Verify(std::string_view target, int64_t now_s) c
   std::string path(url->path());
   if (!path.starts_with(kPrefix)) return NotFound("no such object");
   BlobGrant g;
-  g.sha256 = path.substr(kPrefix.size());
-  if (!IsSha256Hex(g.sha256)) return NotFound("no such object");
+  g.object = path.substr(kPrefix.size());
+  if (!IsObjectName(g.object)) return NotFound("no such object");
   std::string sig, expires;
   for (auto param : url->params()) {
     if (param.key == "type") g.mime = param.value;

@@ -15,8 +15,8 @@
 namespace natter::media {
 
 struct BlobGrant {
-  std::string sha256;
-  std::string mime;  // what the response's Content-Type says
+  std::string object;  // the stored object's name (media/object_catalog.h)
+  std::string mime;    // what the response's Content-Type says
   std::string filename;
   int64_t expires_s = 0;
 };

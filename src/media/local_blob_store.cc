@@ -1,5 +1,7 @@
 #include "media/local_blob_store.h"
 
+#include "media/object_catalog.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -25,14 +27,6 @@ void SyncDirectory(const std::string& dir) {
 
 }  // namespace
 
-bool IsSha256Hex(std::string_view s) {
-  if (s.size() != 64) return false;
-  for (char c : s) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 LocalBlobStore::LocalBlobStore(std::string root) : root_(std::move(root)) {
   MakePrivateDirectory(root_);
   MakePrivateDirectory(root_ + "/uploads");
@@ -43,13 +37,13 @@ std::string LocalBlobStore::UploadPath(int64_t upload_id) const {
   return root_ + "/uploads/" + std::to_string(upload_id);
 }
 
-std::string LocalBlobStore::BlobPath(std::string_view sha256) const {
-  return root_ + "/blobs/" + std::string(sha256.substr(0, 2)) + "/" + std::string(sha256);
+std::string LocalBlobStore::BlobPath(std::string_view name) const {
+  return root_ + "/blobs/" + std::string(name.substr(0, 2)) + "/" + std::string(name);
 }
 
-Result<std::string> LocalBlobStore::PrepareTarget(std::string_view sha256) const {
-  if (!IsSha256Hex(sha256)) return Internal("a blob name must be a SHA-256");
-  std::string target = BlobPath(sha256);
+Result<std::string> LocalBlobStore::PrepareTarget(std::string_view name) const {
+  if (!IsObjectName(name)) return Internal("not an object name: " + std::string(name));
+  std::string target = BlobPath(name);
   std::string dir = fs::path(target).parent_path().string();
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -57,8 +51,8 @@ Result<std::string> LocalBlobStore::PrepareTarget(std::string_view sha256) const
   return target;
 }
 
-Status LocalBlobStore::PutFile(const std::string& path, std::string_view sha256) {
-  NATTER_TRY(std::string target, PrepareTarget(sha256));
+Status LocalBlobStore::PutFile(const std::string& path, std::string_view name) {
+  NATTER_TRY(std::string target, PrepareTarget(name));
   std::string dir = fs::path(target).parent_path().string();
   std::error_code ec;
   NATTER_RETURN_IF_ERROR(SyncFile(path));
@@ -74,8 +68,8 @@ Status LocalBlobStore::PutFile(const std::string& path, std::string_view sha256)
   return OkStatus();
 }
 
-Status LocalBlobStore::PutBytes(std::string_view bytes, std::string_view sha256) {
-  NATTER_TRY(std::string target, PrepareTarget(sha256));
+Status LocalBlobStore::PutBytes(std::string_view bytes, std::string_view name) {
+  NATTER_TRY(std::string target, PrepareTarget(name));
   std::string dir = fs::path(target).parent_path().string();
   std::error_code ec;
   if (fs::exists(target, ec)) return OkStatus();
@@ -84,11 +78,11 @@ Status LocalBlobStore::PutBytes(std::string_view bytes, std::string_view sha256)
   return OkStatus();
 }
 
-Status LocalBlobStore::Delete(std::string_view sha256) {
-  if (!IsSha256Hex(sha256)) return Internal("a blob name must be a SHA-256");
+Status LocalBlobStore::Delete(std::string_view name) {
+  if (!IsObjectName(name)) return Internal("not an object name: " + std::string(name));
   std::error_code ec;
-  fs::remove(BlobPath(sha256), ec);
-  if (ec) return Internal("cannot delete " + BlobPath(sha256) + ": " + ec.message());
+  fs::remove(BlobPath(name), ec);
+  if (ec) return Internal("cannot delete " + BlobPath(name) + ": " + ec.message());
   return OkStatus();
 }
 

@@ -1,5 +1,5 @@
 // The embedded BlobStore: files under <data>/media/blobs/<first two hex
-// digits>/<sha256>, each written to a temporary name, synced and renamed, so
+// digits>/<name>, each written to a temporary name, synced and renamed, so
 // an object is whole or absent after a crash. Partial uploads live beside
 // them, in <data>/media/uploads/<id>, on the same file system (a finished
 // upload becomes an object by a hard link, and its upload file then goes).
@@ -17,19 +17,16 @@ class LocalBlobStore final : public BlobStore {
 
   std::string UploadsDir() const { return root_ + "/uploads"; }
   std::string UploadPath(int64_t upload_id) const;
-  std::string BlobPath(std::string_view sha256) const;
+  std::string BlobPath(std::string_view name) const;
 
-  Status PutFile(const std::string& path, std::string_view sha256) override;
-  Status PutBytes(std::string_view bytes, std::string_view sha256) override;
-  Status Delete(std::string_view sha256) override;
+  Status PutFile(const std::string& path, std::string_view name) override;
+  Status PutBytes(std::string_view bytes, std::string_view name) override;
+  Status Delete(std::string_view name) override;
 
  private:
   // The object's path, its folder made.
-  Result<std::string> PrepareTarget(std::string_view sha256) const;
+  Result<std::string> PrepareTarget(std::string_view name) const;
   std::string root_;
 };
-
-// A name is 64 lowercase hex digits (it becomes a path).
-bool IsSha256Hex(std::string_view s);
 
 }  // namespace natter::media

@@ -21,6 +21,8 @@ struct MediaLimits {
   int64_t quota_bytes = 4LL << 30;  // per user: every upload not expired
   int64_t upload_expiry_ms = 24LL * 3600 * 1000;
   int64_t url_ttl_s = 300;
+  // How long a deleted message's attachments stay (downloads under way end).
+  int64_t delete_grace_ms = 3600 * 1000;
   ImageLimits image;
 };
 

@@ -7,27 +7,27 @@
 namespace natter::media {
 namespace {
 
-Result<StoredVariant> StoreBytes(BlobStore& blobs, const EncodedImage& image) {
+Result<StoredVariant> StoreBytes(ObjectCatalog& objects, const EncodedImage& image) {
   StoredVariant v{HexSha256(image.bytes), image.mime, static_cast<int64_t>(image.bytes.size())};
-  NATTER_RETURN_IF_ERROR(blobs.PutBytes(image.bytes, v.sha256));
+  NATTER_TRY(v.generation, objects.StoreBytes(image.bytes, v.sha256));
   return v;
 }
 
-Status AddImage(Attachment& a, const std::string& path, BlobStore& blobs, const MediaLimits& limits) {
+Status AddImage(Attachment& a, const std::string& path, ObjectCatalog& objects, const MediaLimits& limits) {
   NATTER_TRY(auto header, ReadImageHeader(path, limits.image));
   NATTER_TRY(auto derived, MakeImageDerivatives(path, limits.image));
-  NATTER_TRY(a.variants["thumb"], StoreBytes(blobs, derived.thumb));
+  NATTER_TRY(a.variants["thumb"], StoreBytes(objects, derived.thumb));
   a.blurhash = std::move(derived.blurhash);
   if (a.mime == "image/gif") {
     // Animation is the point of a GIF, and it carries no camera metadata.
     NATTER_TRY(std::string sha, Sha256OfFile(path));
-    NATTER_RETURN_IF_ERROR(blobs.PutFile(path, sha));
-    a.variants["main"] = StoredVariant{sha, a.mime, a.size};
+    NATTER_TRY(int64_t generation, objects.StoreFile(path, sha));
+    a.variants["main"] = StoredVariant{sha, a.mime, a.size, generation};
     a.width = header.width;
     a.height = header.height;
     return OkStatus();
   }
-  NATTER_TRY(a.variants["main"], StoreBytes(blobs, derived.display));
+  NATTER_TRY(a.variants["main"], StoreBytes(objects, derived.display));
   a.mime = derived.display.mime;
   a.size = static_cast<int64_t>(derived.display.bytes.size());
   a.width = derived.display.width;
@@ -37,7 +37,7 @@ Status AddImage(Attachment& a, const std::string& path, BlobStore& blobs, const 
 
 }  // namespace
 
-Result<Attachment> ProcessUpload(const MediaUpload& upload, const std::string& path, BlobStore& blobs,
+Result<Attachment> ProcessUpload(const MediaUpload& upload, const std::string& path, ObjectCatalog& objects,
                                  const MediaLimits& limits) {
   NATTER_TRY(int64_t size, FileSize(path));
   if (size != upload.size) {
@@ -60,7 +60,7 @@ Result<Attachment> ProcessUpload(const MediaUpload& upload, const std::string& p
   a.size = size;
   a.filename = upload.filename;
   if (a.kind == MediaKind::kImage) {
-    NATTER_RETURN_IF_ERROR(AddImage(a, path, blobs, limits));
+    NATTER_RETURN_IF_ERROR(AddImage(a, path, objects, limits));
     return a;
   }
   if (a.kind == MediaKind::kAudio || a.kind == MediaKind::kVideo) {
@@ -70,8 +70,8 @@ Result<Attachment> ProcessUpload(const MediaUpload& upload, const std::string& p
     a.height = probe.height;
   }
   NATTER_TRY(std::string sha, Sha256OfFile(path));
-  NATTER_RETURN_IF_ERROR(blobs.PutFile(path, sha));
-  a.variants["main"] = StoredVariant{sha, a.mime, size};
+  NATTER_TRY(int64_t generation, objects.StoreFile(path, sha));
+  a.variants["main"] = StoredVariant{sha, a.mime, size, generation};
   return a;
 }
 

@@ -7,13 +7,12 @@
 
 #include "media/file_io.h"
 #include "media/media_processor.h"
+#include "media/object_catalog.h"
 #include "media/s3_blob_store.h"
 #include "store/store_waits.h"
 
 namespace natter::media {
 namespace {
-
-constexpr size_t kSweepBatch = 100;
 
 // Processing that did not run for want of room (a full queue, a stop) is
 // tried again; any other failure is the upload's outcome: it is refused, and
@@ -34,6 +33,7 @@ MediaService::MediaService(Store& store, IdGenerator& ids, const Clock& clock, M
       options_(std::move(options)),
       blobs_(options_.root),
       s3_(std::move(s3)),
+      s3_objects_(s3_ ? std::make_unique<S3Blobs>(*s3_) : nullptr),
       urls_(std::move(url_key)),
       io_("media-io", 1, options_.max_queued),
       work_("media", options_.threads, options_.max_queued) {
@@ -55,86 +55,6 @@ void MediaService::Stop() {
   // (Lookup), and a file whose removal did not run is removed by the sweep.
   work_.StopDiscarding();
   io_.StopDiscarding();
-}
-
-void MediaService::SweepLoop() {
-  RemoveStrayUploadFiles();  // what a stop or a crash left
-  for (;;) {
-    {
-      MutexLock lock(mu_);
-      lock.WaitFor(sweep_cv_, std::chrono::milliseconds(options_.sweep_interval_ms),
-                   [this]() REQUIRES(mu_) { return stopping_; });
-      if (stopping_) return;
-    }
-    // A full batch swept may mean more; one with rows left (locked, or a
-    // failing write) waits for the next round.
-    while (SweepOnce() == kSweepBatch) {
-      if (Stopping()) return;
-    }
-    RemoveStrayUploadFiles();
-  }
-}
-
-bool MediaService::Stopping() {
-  MutexLock lock(mu_);
-  return stopping_;
-}
-
-size_t MediaService::SweepOnce() {
-  int64_t now = clock_.NowMs();
-  auto expired = ReadAccountsSync<std::vector<MediaUpload>>(
-      store_, [now](AccountsTxn& txn) { return txn.ListExpiredUploads(now, static_cast<int>(kSweepBatch)); });
-  if (!expired.ok()) {
-    spdlog::warn("media: expired uploads were not looked for: {}", expired.error().message);
-    return 0;
-  }
-  size_t swept = 0;
-  for (const auto& u : *expired) {
-    if (Stopping()) break;
-    // One under way (a PATCH, processing) is left for the next sweep.
-    if (!Lock(u.id)) continue;
-    int64_t id = u.id;
-    // Read again under the lock: the upload may have finished since it was
-    // listed. True when an unfinished one was deleted (its bytes go too).
-    auto deleted = WriteAccountsSync<bool>(store_, [id, now](AccountsTxn& txn) -> Result<bool> {
-      NATTER_TRY(auto upload, txn.FindUpload(id));
-      if (!upload || upload->expires_at == 0 || upload->expires_at >= now) return false;
-      // An unfinished upload goes with its bytes; a ready one stays, expired,
-      // its objects counted against its user until they are deleted.
-      if (upload->state == UploadState::kUploading) {
-        NATTER_RETURN_IF_ERROR(txn.DeleteUpload(id));
-        return true;
-      }
-      NATTER_RETURN_IF_ERROR(txn.ExpireUpload(id));
-      return false;
-    });
-    if (deleted.ok() && *deleted) DiscardNow(u);
-    Unlock(id);
-    if (deleted.ok()) ++swept;
-  }
-  if (swept > 0) spdlog::info("media: {} upload(s) expired", swept);
-  return swept;
-}
-
-void MediaService::RemoveStrayUploadFiles() {
-  // A file under uploads/ whose upload is not unfinished: its outcome was
-  // recorded but the file's removal was refused (a full queue, a stop), or
-  // the process died in between. An image's original must not stay.
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(blobs_.UploadsDir(), ec)) {
-    if (Stopping()) return;
-    int64_t id = 0;
-    std::string name = entry.path().filename().string();
-    auto [p, err] = std::from_chars(name.data(), name.data() + name.size(), id);
-    if (err != std::errc() || p != name.data() + name.size() || id <= 0 || !Lock(id)) continue;
-    auto upload =
-        ReadAccountsSync<std::optional<MediaUpload>>(store_, [id](AccountsTxn& txn) { return txn.FindUpload(id); });
-    if (upload.ok() && (!*upload || (*upload)->state != UploadState::kUploading)) {
-      std::error_code remove_ec;
-      std::filesystem::remove(entry.path(), remove_ec);
-    }
-    Unlock(id);
-  }
 }
 
 bool MediaService::Lock(int64_t id) {
@@ -354,7 +274,13 @@ void MediaService::Complete(Executor& ex, std::shared_ptr<PatchTicket> ticket, D
 void MediaService::Process(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done) {
   std::string path = blobs_.UploadPath(ticket->upload_.id);
   Run<Attachment>(
-      work_, ex, [this, ticket, path]() { return ProcessUpload(ticket->upload_, path, blobs_, options_.limits); },
+      work_, ex,
+      [this, ticket, path]() {
+        ObjectCatalog objects(store_, ids_, blobs_);
+        auto a = ProcessUpload(ticket->upload_, path, objects, options_.limits);
+        if (!a.ok()) objects.Undo();
+        return a;
+      },
       [this, &ex, ticket, done = std::move(done)](Result<Attachment> r) mutable {
         Finish(ex, std::move(ticket), std::move(r), std::move(done));
       });
@@ -386,8 +312,20 @@ void MediaService::Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Res
   store_.WriteAccountsResult<bool>(
       ex, [id, info = std::move(info), expires_at](AccountsTxn& txn) { return txn.FinishUpload(id, info, expires_at); },
       [this, &ex, ticket, a = std::move(a), done = std::move(done)](Result<bool> finished) mutable {
-        if (!finished.ok()) return done(finished.take_error());
-        if (!*finished) return done(Conflict("the upload was finished or removed meanwhile"));
+        if (!finished.ok() || !*finished) {
+          // Not recorded: the uses of its objects taken for it go back.
+          auto error = std::make_shared<Error>(finished.ok() ? Conflict("the upload was finished or removed meanwhile")
+                                                             : finished.take_error());
+          Run<bool>(
+              io_, ex,
+              [this, a]() -> Result<bool> {
+                auto st = ObjectCatalog::Release(store_, Objects(), a);
+                if (!st.ok()) spdlog::warn("media: objects not released: {}", st.error().message);
+                return true;
+              },
+              [error, done = std::move(done)](Result<bool>) { done(*error); });
+          return;
+        }
         // Ready: the bytes it arrived in are not needed any more.
         DiscardThen(ex, ticket->upload_,
                     [ticket, a = std::move(a), done = std::move(done)]() mutable { done(std::move(a)); });
@@ -451,19 +389,19 @@ int64_t MediaService::DownloadUrlExpiry() const { return clock_.NowSeconds() + o
 std::string MediaService::DownloadUrl(const StoredVariant& variant, std::string_view filename) const {
   if (s3_) {
     DownloadHeaders headers = HeadersFor(variant.mime, filename);
-    return s3_->PresignGet(BlobKey(variant.sha256), options_.limits.url_ttl_s, headers.content_type,
+    return s3_->PresignGet(BlobKey(ObjectName(variant)), options_.limits.url_ttl_s, headers.content_type,
                            headers.disposition);
   }
-  return urls_.Sign(BlobGrant{variant.sha256, variant.mime, std::string(filename), DownloadUrlExpiry()});
+  return urls_.Sign(BlobGrant{ObjectName(variant), variant.mime, std::string(filename), DownloadUrlExpiry()});
 }
 
 Result<BlobGrant> MediaService::VerifyDownload(std::string_view target) const {
   return urls_.Verify(target, clock_.NowSeconds());
 }
 
-void MediaService::ReadBlob(Executor& ex, std::string sha256, int64_t offset, size_t max, Done<BlobSlice> done) {
-  if (!IsSha256Hex(sha256)) return done(NotFound("no such object"));
-  std::string path = blobs_.BlobPath(sha256);
+void MediaService::ReadBlob(Executor& ex, std::string name, int64_t offset, size_t max, Done<BlobSlice> done) {
+  if (!IsObjectName(name)) return done(NotFound("no such object"));
+  std::string path = blobs_.BlobPath(name);
   Run<BlobSlice>(
       io_, ex,
       [path, offset, max]() -> Result<BlobSlice> {

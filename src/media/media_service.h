@@ -156,7 +156,7 @@ class MediaService {
   int64_t DownloadUrlExpiry() const;
   Result<BlobGrant> VerifyDownload(std::string_view target) const;
   // Up to `max` bytes of an object from `offset`, and the object's size.
-  void ReadBlob(Executor& ex, std::string sha256, int64_t offset, size_t max, Done<BlobSlice> done);
+  void ReadBlob(Executor& ex, std::string name, int64_t offset, size_t max, Done<BlobSlice> done);
 
  private:
   friend class PatchTicket;
@@ -187,8 +187,14 @@ class MediaService {
   // Takes the upload's lock and reads it: the caller's, unfinished, not
   // expired (PartUrls, CompleteParts).
   void LockOwnUnfinished(Executor& ex, UserId user, int64_t id, Done<std::shared_ptr<PatchTicket>> done);
-  // Expires up to a batch of expired uploads; how many.
+  // Expires up to a batch of expired uploads; how many (media_sweep.cc).
   size_t SweepOnce();
+  // Releases up to a batch of the uploads of messages deleted on
+  // `partition` whose grace period is over; how many.
+  size_t ReleaseDue(int partition);
+  void DeleteObjects(const std::vector<std::string>& names);
+  // Where objects are stored: the data directory, or the bucket.
+  BlobStore& Objects() { return s3_objects_ ? *s3_objects_ : static_cast<BlobStore&>(blobs_); }
   void RemoveStrayUploadFiles();
   bool Stopping();
   // Runs `work` on `pool` and posts its result to `ex`.
@@ -201,6 +207,7 @@ class MediaService {
   const MediaOptions options_;
   LocalBlobStore blobs_;  // with S3: only the uploads' local copies
   std::unique_ptr<S3Client> s3_;
+  std::unique_ptr<BlobStore> s3_objects_;  // over s3_
   DownloadUrls urls_;
   Mutex mu_;
   std::set<int64_t> busy_ GUARDED_BY(mu_);

@@ -3,28 +3,28 @@
 namespace natter::media {
 
 std::string UploadKey(int64_t upload_id) { return "uploads/" + std::to_string(upload_id); }
-std::string BlobKey(std::string_view sha256) { return "blobs/" + std::string(sha256); }
+std::string BlobKey(std::string_view name) { return "blobs/" + std::string(name); }
 
-Result<bool> S3UploadBlobs::Exists(std::string_view sha256) {
-  auto size = s3_.Size(BlobKey(sha256));
+Result<bool> S3Blobs::Exists(std::string_view name) {
+  auto size = s3_.Size(BlobKey(name));
   if (size.ok()) return true;
   if (size.error().code == ErrorCode::kNotFound) return false;
   return size.take_error();
 }
 
-Status S3UploadBlobs::PutFile(const std::string& path, std::string_view sha256) {
-  NATTER_TRY(bool exists, Exists(sha256));
+Status S3Blobs::PutFile(const std::string& path, std::string_view name) {
+  NATTER_TRY(bool exists, Exists(name));
   if (exists) return OkStatus();
-  if (path == local_copy_) return s3_.Copy(upload_key_, BlobKey(sha256));
-  return s3_.PutFile(BlobKey(sha256), path, sha256, "application/octet-stream");
+  if (!local_copy_.empty() && path == local_copy_) return s3_.Copy(upload_key_, BlobKey(name));
+  return s3_.PutFile(BlobKey(name), path, name.substr(0, 64), "application/octet-stream");
 }
 
-Status S3UploadBlobs::PutBytes(std::string_view bytes, std::string_view sha256) {
-  NATTER_TRY(bool exists, Exists(sha256));
+Status S3Blobs::PutBytes(std::string_view bytes, std::string_view name) {
+  NATTER_TRY(bool exists, Exists(name));
   if (exists) return OkStatus();
-  return s3_.PutBytes(BlobKey(sha256), bytes, "application/octet-stream");
+  return s3_.PutBytes(BlobKey(name), bytes, "application/octet-stream");
 }
 
-Status S3UploadBlobs::Delete(std::string_view sha256) { return s3_.Delete(BlobKey(sha256)); }
+Status S3Blobs::Delete(std::string_view name) { return s3_.Delete(BlobKey(name)); }
 
 }  // namespace natter::media

@@ -136,6 +136,8 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "media-upload-expiry-ms", m.upload_expiry_ms,
           "How long an upload may wait, unfinished or unattached, before it is deleted");
   Setting(app, f, "media-url-ttl-seconds", m.url_ttl_s, "How long a download URL stays valid");
+  Setting(app, f, "media-delete-grace-ms", m.delete_grace_ms,
+          "How long a deleted message's attachments stay before their objects are deleted");
   Setting(app, f, "media-sweep-ms", c.media_sweep_ms, "How often expired uploads are looked for and deleted");
   Setting(app, f, "media-backend", c.media_backend, "Where media lives: local (the data directory) or s3");
   auto& s3 = c.s3;

@@ -108,14 +108,24 @@ class AccountsTxn : public AccountsReader {
   // not `user`'s, not ready, or expires before `now_ms`.
   virtual Result<bool> AttachUpload(int64_t id, UserId user, int64_t now_ms) = 0;
   virtual Status DeleteUpload(int64_t id) = 0;
-  // Ready -> expired (never attached; listed as expired no more).
-  virtual Status ExpireUpload(int64_t id) = 0;
   // Uploads of `user` created at or after `since_ms`, and the bytes of those
   // holding storage at `now_ms` (every one but an unfinished one past its
   // expiry).
   virtual Result<MediaUsage> GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) = 0;
   // Up to `limit` uploads that expired before `now_ms`, oldest first.
   virtual Result<std::vector<MediaUpload>> ListExpiredUploads(int64_t now_ms, int limit) = 0;
+  // The catalog of stored objects: one row per content hash, naming the
+  // generation its object is stored under and how many uploads use it. A row
+  // exists only once its object is written.
+  // One more use of `sha256`'s object: its generation; none when not stored.
+  virtual Result<std::optional<int64_t>> RefObject(std::string_view sha256) = 0;
+  // An object just written under `generation` is used once; if another was
+  // catalogued for `sha256` meanwhile, that one is used instead: the
+  // generation in use (the caller deletes its own when it differs).
+  virtual Result<int64_t> AddObject(std::string_view sha256, int64_t generation) = 0;
+  // One use less; true when it was the last (the row goes; the caller
+  // deletes the object). False for an object the catalog does not hold.
+  virtual Result<bool> UnrefObject(std::string_view sha256, int64_t generation) = 0;
 
  protected:
   ~AccountsTxn() = default;
@@ -219,6 +229,12 @@ class ConversationTxn {
   // time, or taking the job's when that is sooner: a job put off by a retry
   // comes back for a new message, its attempts counted afresh) or is added;
   // a clear job replaces the user's queued one.
+  // Media of deleted messages: uploads whose objects are released once
+  // `due_at` (ms) passes (a grace period for downloads under way).
+  virtual Status AddMediaRelease(int64_t upload_id, int64_t due_at) = 0;
+  virtual Result<std::vector<int64_t>> ListDueMediaReleases(int64_t now_ms, int limit) = 0;
+  virtual Status DeleteMediaRelease(int64_t upload_id) = 0;
+
   virtual Status QueuePush(const PushJob& job) = 0;
   // Up to `limit` jobs due at `now` and not claimed by another worker, now
   // claimed with the token `claim` until `lease_until` (a worker that dies

@@ -15,9 +15,16 @@ class MediaTestCase(h.ServerTestCase):
     timeout = 120
 
     def call(self, method, path, body=None, user=None, expect=200):
+        """The answer; with expect=None, whether the status was 200."""
         status, answer = self.server.http(method, path, body, token=user.token if user else None)
+        if expect is None:
+            return status == 200
         self.assertEqual(status, expect, answer)
         return answer
+
+    def objects(self):
+        blobs = os.path.join(self.server.data_dir, "data", "media", "blobs")
+        return sorted(f for _, _, files in os.walk(blobs) for f in files)
 
     def group(self, owner, *members):
         return self.call("POST", "/v1/conversations",
@@ -355,9 +362,10 @@ class Expiry(MediaTestCase):
         self.assertEqual(tus.patch(port, alice.token, unfinished, 0, b"x" * 400)[0], 204)
         partial = os.path.join(self.server.data_dir, "data", "media", "uploads", unfinished.rsplit("/", 1)[1])
         self.assertTrue(os.path.exists(partial))
-        ready = self.upload(alice, b"never attached", "application/octet-stream")
-        kept = self.upload(alice, b"attached in time", "application/octet-stream")
+        ready = self.upload(alice, b"never attached " + os.urandom(8), "application/octet-stream")
+        kept = self.upload(alice, b"attached in time " + os.urandom(8), "application/octet-stream")
         self.send(alice, cid, [{"id": kept}])
+        self.assertEqual(len(self.objects()), 2)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and os.path.exists(partial):
             time.sleep(0.1)
@@ -366,6 +374,49 @@ class Expiry(MediaTestCase):
         self.call("GET", f"/v1/uploads/{ready}", None, alice, expect=404)
         self.send(alice, cid, [{"id": ready}], expect=404)
         self.assertEqual(self.call("GET", f"/v1/uploads/{kept}", None, alice)["state"], "attached")
+        # The object of the upload never attached went with it.
+        self.assertEqual(len(self.objects()), 1)
+
+
+class Deletion(MediaTestCase):
+    server_args = ("--media-delete-grace-ms", "1000", "--media-sweep-ms", "100")
+
+    def wait_for_objects(self, count):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and len(self.objects()) != count:
+            time.sleep(0.1)
+        return len(self.objects())
+
+    def test_a_deleted_messages_objects_go_after_the_grace_period_unless_shared(self):
+        alice, bob = self.server.new_user("del"), self.server.new_user("del")
+        cid = self.group(alice, bob)
+        photo = tus.jpeg_with_location(800, 500)
+        mine, forwarded = self.upload(alice, photo, "image/jpeg"), self.upload(bob, photo, "image/jpeg")
+        a = self.send(alice, cid, [{"id": mine}])
+        b = self.send(bob, cid, [{"id": forwarded}])
+        self.assertEqual(len(self.objects()), 2)  # display and thumbnail, once for both
+        url = self.url(bob, cid, a["seq"], mine)["url"]
+        self.call("DELETE", f"/v1/conversations/{cid}/messages/{a['seq']}", None, alice)
+        # Within the grace period a download under way still works.
+        self.assertEqual(self.download(url)[0], 200)
+        self.url(bob, cid, a["seq"], mine, expect=404)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and self.call("GET", f"/v1/uploads/{mine}", None, alice, expect=None):
+            time.sleep(0.1)
+        # Released, but bob's message uses the same objects: they stay.
+        self.call("GET", f"/v1/uploads/{mine}", None, alice, expect=404)
+        self.assertEqual(len(self.objects()), 2)
+        status, _, body = self.download(self.url(alice, cid, b["seq"], forwarded)["url"])
+        self.assertEqual(status, 200)
+        self.call("DELETE", f"/v1/conversations/{cid}/messages/{b['seq']}", None, bob)
+        self.assertEqual(self.wait_for_objects(0), 0)
+        self.assertEqual(self.download(url)[0], 404)
+        # The same photo again is stored anew.
+        again = self.upload(alice, photo, "image/jpeg")
+        c = self.send(alice, cid, [{"id": again}])
+        self.assertEqual(len(self.objects()), 2)
+        status, _, fetched = self.download(self.url(bob, cid, c["seq"], again)["url"])
+        self.assertEqual((status, fetched), (200, body))
 
 
 class Resume(MediaTestCase):

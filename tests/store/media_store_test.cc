@@ -99,23 +99,46 @@ TEST_P(MediaStore, AMessageKeepsItsAttachmentsUntilItIsDeleted) {
   EXPECT_EQ(read(), "");
 }
 
-TEST_P(MediaStore, AReadyUploadThatExpiresKeepsCountingUntilDeleted) {
-  UserId a = AddUser("a");
-  auto r = WriteAccountsSync<std::vector<int64_t>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<int64_t>> {
-    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(1, a, 100, 1000, 3000)));
-    NATTER_TRY(bool ok, txn.FinishUpload(1, "{}", 3000));
-    if (!ok) return Internal("not finished");
-    NATTER_TRY(auto before, txn.ListExpiredUploads(5000, 10));
-    NATTER_RETURN_IF_ERROR(txn.ExpireUpload(1));
-    NATTER_TRY(auto after, txn.ListExpiredUploads(5000, 10));
-    NATTER_TRY(bool attached, txn.AttachUpload(1, a, 2000));  // expired: never again
-    NATTER_TRY(auto usage, txn.GetMediaUsage(a, 0, 5000));
-    NATTER_TRY(auto found, txn.FindUpload(1));
-    return std::vector<int64_t>{static_cast<int64_t>(before.size()), static_cast<int64_t>(after.size()), attached,
-                                usage.bytes, found ? static_cast<int64_t>(found->state) : -1};
+TEST_P(MediaStore, TheCatalogCountsUsesAndForgetsAnObjectAtItsLast) {
+  const std::string sha(64, 'c');
+  auto r = WriteAccountsSync<std::vector<int64_t>>(*store, [&](AccountsTxn& txn) -> Result<std::vector<int64_t>> {
+    std::vector<int64_t> out;
+    NATTER_TRY(auto none, txn.RefObject(sha));
+    out.push_back(none.value_or(-1));
+    NATTER_TRY(int64_t first, txn.AddObject(sha, 7));
+    NATTER_TRY(int64_t second, txn.AddObject(sha, 9));  // written meanwhile: the first stays
+    NATTER_TRY(auto third, txn.RefObject(sha));
+    out.insert(out.end(), {first, second, third.value_or(-1)});
+    NATTER_TRY(bool other_generation, txn.UnrefObject(sha, 9));
+    out.push_back(other_generation);
+    for (int i = 0; i < 3; ++i) {
+      NATTER_TRY(bool last, txn.UnrefObject(sha, 7));
+      out.push_back(last);
+    }
+    NATTER_TRY(auto gone, txn.RefObject(sha));
+    NATTER_TRY(int64_t again, txn.AddObject(sha, 11));  // stored anew: a new generation
+    NATTER_TRY(bool unknown, txn.UnrefObject(std::string(64, 'd'), 1));
+    out.insert(out.end(), {gone.value_or(-1), again, unknown});
+    return out;
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(*r, (std::vector<int64_t>{1, 0, 0, 100, static_cast<int64_t>(UploadState::kExpired)}));
+  EXPECT_EQ(*r, (std::vector<int64_t>{-1, 7, 7, 7, 0, 0, 0, 1, -1, 11, 0}));
+}
+
+TEST_P(MediaStore, ReleasesOfDeletedMessagesComeDueInOrder) {
+  auto r = WriteSync<std::vector<std::vector<int64_t>>>(
+      *store, WriteKey(0), [](ConversationTxn& txn) -> Result<std::vector<std::vector<int64_t>>> {
+        NATTER_RETURN_IF_ERROR(txn.AddMediaRelease(5, 1000));
+        NATTER_RETURN_IF_ERROR(txn.AddMediaRelease(5, 2000));  // released once
+        NATTER_RETURN_IF_ERROR(txn.AddMediaRelease(6, 3000));
+        NATTER_TRY(auto early, txn.ListDueMediaReleases(1500, 10));
+        NATTER_TRY(auto all, txn.ListDueMediaReleases(5000, 10));
+        NATTER_RETURN_IF_ERROR(txn.DeleteMediaRelease(5));
+        NATTER_TRY(auto left, txn.ListDueMediaReleases(5000, 10));
+        return std::vector<std::vector<int64_t>>{early, all, left};
+      });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (std::vector<std::vector<int64_t>>{{5}, {5, 6}, {6}}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, MediaStore, ::testing::Values("sqlite"));

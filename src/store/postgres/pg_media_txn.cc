@@ -37,12 +37,6 @@ Status PgTxn::DeleteUpload(int64_t id) {
   return OkStatus();
 }
 
-Status PgTxn::ExpireUpload(int64_t id) {
-  NATTER_TRY(auto r,
-             accounts_.Query("UPDATE media_uploads SET state = 3, expires_at = 0 WHERE id = $1 AND state = 1", {id}));
-  return OkStatus();
-}
-
 Result<MediaUsage> PgTxn::GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) {
   NATTER_TRY(auto r, accounts_.Query("SELECT count(*) FILTER (WHERE created_at >= $1), "
                                      "coalesce(sum(size) FILTER (WHERE state <> 0 OR expires_at > $2), 0) "
@@ -60,6 +54,51 @@ Result<std::vector<MediaUpload>> PgTxn::ListExpiredUploads(int64_t now_ms, int l
   out.reserve(r.size());
   for (int i = 0; i < r.size(); ++i) out.push_back(rows::ReadUpload<Row>(r.At(i)));
   return out;
+}
+
+Result<std::optional<int64_t>> PgTxn::RefObject(std::string_view sha256) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE media_objects SET refs = refs + 1 WHERE sha256 = $1 RETURNING generation",
+                                     {std::string(sha256)}));
+  if (r.empty()) return std::optional<int64_t>();
+  return std::optional<int64_t>(r.Int(0, 0));
+}
+
+Result<int64_t> PgTxn::AddObject(std::string_view sha256, int64_t generation) {
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO media_objects(sha256, generation, refs) VALUES($1, $2, 1) "
+                                     "ON CONFLICT (sha256) DO UPDATE SET refs = media_objects.refs + 1 "
+                                     "RETURNING generation",
+                                     {std::string(sha256), generation}));
+  if (r.empty()) return Internal("the object catalog answered nothing");
+  return r.Int(0, 0);
+}
+
+Result<bool> PgTxn::UnrefObject(std::string_view sha256, int64_t generation) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE media_objects SET refs = refs - 1 WHERE sha256 = $1 AND generation = $2 "
+                                     "AND refs > 0 RETURNING refs",
+                                     {std::string(sha256), generation}));
+  if (r.empty() || r.Int(0, 0) > 0) return false;
+  NATTER_TRY(auto gone, accounts_.Query("DELETE FROM media_objects WHERE sha256 = $1 AND generation = $2 AND refs = 0",
+                                        {std::string(sha256), generation}));
+  return true;
+}
+
+Status PgTxn::AddMediaRelease(int64_t upload_id, int64_t due_at) {
+  NATTER_TRY(auto r, db_.Query("INSERT INTO media_releases(upload_id, due_at) VALUES($1, $2) ON CONFLICT DO NOTHING",
+                               {upload_id, due_at}));
+  return OkStatus();
+}
+
+Result<std::vector<int64_t>> PgTxn::ListDueMediaReleases(int64_t now_ms, int limit) {
+  NATTER_TRY(auto r, db_.Query("SELECT upload_id FROM media_releases WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
+                               {now_ms, int64_t{limit}}));
+  std::vector<int64_t> out;
+  for (int i = 0; i < r.size(); ++i) out.push_back(r.Int(i, 0));
+  return out;
+}
+
+Status PgTxn::DeleteMediaRelease(int64_t upload_id) {
+  NATTER_TRY(auto r, db_.Query("DELETE FROM media_releases WHERE upload_id = $1", {upload_id}));
+  return OkStatus();
 }
 
 }  // namespace natter::pg

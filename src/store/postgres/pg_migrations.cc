@@ -167,6 +167,20 @@ CREATE INDEX media_uploads_expiry ON media_uploads (expires_at) WHERE expires_at
     R"sql(
 ALTER TABLE media_uploads ADD COLUMN store_ref TEXT NOT NULL DEFAULT '';
 )sql",
+    // 6: the catalog of stored objects (accounts), and the uploads of deleted
+    // messages waiting to be released (each conversation's partition).
+    R"sql(
+CREATE TABLE media_objects (
+  sha256 TEXT PRIMARY KEY,
+  generation BIGINT NOT NULL,
+  refs BIGINT NOT NULL
+);
+CREATE TABLE media_releases (
+  upload_id BIGINT PRIMARY KEY,
+  due_at BIGINT NOT NULL
+);
+CREATE INDEX media_releases_due ON media_releases (due_at);
+)sql",
 };
 
 }  // namespace

@@ -50,9 +50,14 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<bool> FinishUpload(int64_t id, std::string_view info, int64_t expires_at) override;
   Result<bool> AttachUpload(int64_t id, UserId user, int64_t now_ms) override;
   Status DeleteUpload(int64_t id) override;
-  Status ExpireUpload(int64_t id) override;
   Result<MediaUsage> GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) override;
   Result<std::vector<MediaUpload>> ListExpiredUploads(int64_t now_ms, int limit) override;
+  Result<std::optional<int64_t>> RefObject(std::string_view sha256) override;
+  Result<int64_t> AddObject(std::string_view sha256, int64_t generation) override;
+  Result<bool> UnrefObject(std::string_view sha256, int64_t generation) override;
+  Status AddMediaRelease(int64_t upload_id, int64_t due_at) override;
+  Result<std::vector<int64_t>> ListDueMediaReleases(int64_t now_ms, int limit) override;
+  Status DeleteMediaRelease(int64_t upload_id) override;
 
   // Conversations (ConversationTxn).
   AccountsReader& accounts() override { return *this; }

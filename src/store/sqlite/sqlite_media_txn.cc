@@ -49,12 +49,6 @@ Status SqliteTxn::DeleteUpload(int64_t id) {
   return s.Run();
 }
 
-Status SqliteTxn::ExpireUpload(int64_t id) {
-  auto s = db_.Prepare("UPDATE media_uploads SET state = 3, expires_at = 0 WHERE id = ? AND state = 1");
-  s.Bind(1, id);
-  return s.Run();
-}
-
 Result<MediaUsage> SqliteTxn::GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) {
   auto s = db_.Prepare(
       "SELECT count(*) FILTER (WHERE created_at >= ?), "
@@ -76,6 +70,59 @@ Result<std::vector<MediaUpload>> SqliteTxn::ListExpiredUploads(int64_t now_ms, i
     if (!row) return out;
     out.push_back(rows::ReadUpload(s));
   }
+}
+
+Result<std::optional<int64_t>> SqliteTxn::RefObject(std::string_view sha256) {
+  auto s = db_.Prepare("UPDATE media_objects SET refs = refs + 1 WHERE sha256 = ? RETURNING generation");
+  s.Bind(1, sha256);
+  NATTER_TRY(bool row, s.Step());
+  if (!row) return std::optional<int64_t>();
+  return std::optional<int64_t>(s.Int(0));
+}
+
+Result<int64_t> SqliteTxn::AddObject(std::string_view sha256, int64_t generation) {
+  auto s = db_.Prepare(
+      "INSERT INTO media_objects(sha256, generation, refs) VALUES(?, ?, 1) "
+      "ON CONFLICT(sha256) DO UPDATE SET refs = refs + 1 RETURNING generation");
+  s.Bind(1, sha256).Bind(2, generation);
+  NATTER_TRY(bool row, s.Step());
+  if (!row) return Internal("the object catalog answered nothing");
+  return s.Int(0);
+}
+
+Result<bool> SqliteTxn::UnrefObject(std::string_view sha256, int64_t generation) {
+  auto s = db_.Prepare(
+      "UPDATE media_objects SET refs = refs - 1 WHERE sha256 = ? AND generation = ? AND refs > 0 RETURNING refs");
+  s.Bind(1, sha256).Bind(2, generation);
+  NATTER_TRY(bool row, s.Step());
+  if (!row || s.Int(0) > 0) return false;
+  auto gone = db_.Prepare("DELETE FROM media_objects WHERE sha256 = ? AND generation = ? AND refs = 0");
+  gone.Bind(1, sha256).Bind(2, generation);
+  NATTER_RETURN_IF_ERROR(gone.Run());
+  return true;
+}
+
+Status SqliteTxn::AddMediaRelease(int64_t upload_id, int64_t due_at) {
+  auto s = db_.Prepare("INSERT OR IGNORE INTO media_releases(upload_id, due_at) VALUES(?, ?)");
+  s.Bind(1, upload_id).Bind(2, due_at);
+  return s.Run();
+}
+
+Result<std::vector<int64_t>> SqliteTxn::ListDueMediaReleases(int64_t now_ms, int limit) {
+  auto s = db_.Prepare("SELECT upload_id FROM media_releases WHERE due_at <= ? ORDER BY due_at LIMIT ?");
+  s.Bind(1, now_ms).Bind(2, int64_t{limit});
+  std::vector<int64_t> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(s.Int(0));
+  }
+}
+
+Status SqliteTxn::DeleteMediaRelease(int64_t upload_id) {
+  auto s = db_.Prepare("DELETE FROM media_releases WHERE upload_id = ?");
+  s.Bind(1, upload_id);
+  return s.Run();
 }
 
 }  // namespace natter::sqlite
