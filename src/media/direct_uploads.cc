@@ -23,11 +23,13 @@ constexpr int64_t kMaxParts = 10000;
 // A presigned URL lives at most a week.
 constexpr int64_t kMaxUrlSeconds = 7 * 24 * 3600;
 
+int64_t PartSizeFor(int64_t size) { return std::max(kPartSize, (size + kMaxParts - 1) / kMaxParts); }
+
 }  // namespace
 
 UploadTarget MediaService::DirectTarget(MediaUpload upload) const {
   UploadTarget target;
-  target.part_size = std::max(kPartSize, (upload.size + kMaxParts - 1) / kMaxParts);
+  target.part_size = PartSizeFor(upload.size);
   int64_t now_s = clock_.NowSeconds();
   int64_t expires_s = std::clamp<int64_t>(upload.expires_at / 1000 - now_s, 1, kMaxUrlSeconds);
   target.urls_expire_at = (now_s + expires_s) * 1000;
@@ -51,22 +53,32 @@ void MediaService::CreateTarget(Executor& ex, UserId user, int64_t length, std::
       done(UploadTarget{std::move(*r)});
     });
   }
-  // The multipart upload first: the row records its id. One refused by the
-  // limits is aborted again.
+  // The limits first (a user past them costs no request to the store), then
+  // the multipart upload, whose id the row records; the limits are checked
+  // again as the row is written, and an upload refused then is aborted.
   MediaUpload upload = std::move(*admitted);
-  Run<std::string>(
-      io_, ex, [this, id = upload.id] { return s3_->CreateMultipart(UploadKey(id)); },
-      [this, &ex, upload, done = std::move(done)](Result<std::string> ref) mutable {
-        if (!ref.ok()) {
-          spdlog::warn("media: {}", ref.error().message);
-          return done(Unavailable("the object store did not take the upload; try again"));
-        }
-        upload.store_ref = std::move(*ref);
-        Record(ex, upload, [this, &ex, upload, done = std::move(done)](Result<MediaUpload> r) mutable {
-          if (r.ok()) return done(DirectTarget(std::move(*r)));
-          auto error = std::make_shared<Error>(r.take_error());
-          DiscardThen(ex, upload, [error, done = std::move(done)] { done(*error); });
-        });
+  store_.ReadAccountsResult<bool>(
+      ex,
+      [upload, &limits = options_.limits](AccountsTxn& txn) -> Result<bool> {
+        NATTER_RETURN_IF_ERROR(CheckUsage(txn, upload, limits));
+        return true;
+      },
+      [this, &ex, upload, done = std::move(done)](Result<bool> within) mutable {
+        if (!within.ok()) return done(within.take_error());
+        Run<std::string>(
+            io_, ex, [this, id = upload.id] { return s3_->CreateMultipart(UploadKey(id)); },
+            [this, &ex, upload, done = std::move(done)](Result<std::string> ref) mutable {
+              if (!ref.ok()) {
+                spdlog::warn("media: {}", ref.error().message);
+                return done(Unavailable("the object store did not take the upload; try again"));
+              }
+              upload.store_ref = std::move(*ref);
+              Record(ex, upload, [this, &ex, upload, done = std::move(done)](Result<MediaUpload> r) mutable {
+                if (r.ok()) return done(DirectTarget(std::move(*r)));
+                auto error = std::make_shared<Error>(r.take_error());
+                DiscardThen(ex, upload, [error, done = std::move(done)] { done(*error); });
+              });
+            });
       });
 }
 
@@ -109,12 +121,21 @@ void MediaService::CompleteParts(Executor& ex, UserId user, int64_t id, std::vec
           ticket->Release();
           done(std::move(a));
         };
+        // Every part, or the store would join what is there and the upload
+        // would be refused for its size.
+        int64_t size = ticket->upload().size;
+        auto expected = static_cast<size_t>((size + PartSizeFor(size) - 1) / PartSizeFor(size));
+        if (parts.size() != expected) {
+          return done(BadRequest("parts must list all " + std::to_string(expected) + " parts of the upload"));
+        }
         Run<bool>(
             work_, ex, [this, ticket, parts = std::move(parts)] { return FetchDirect(ticket->upload(), parts); },
             [this, &ex, ticket, done = std::move(done)](Result<bool> whole) mutable {
               // Parts the store would not join leave the upload as it was:
               // the client may send the right list, or upload what is missing.
               if (!whole.ok()) return done(whole.take_error());
+              // Joined: no multipart upload is left to abort.
+              ticket->upload_.store_ref.clear();
               if (!*whole) {
                 return Finish(ex, std::move(ticket),
                               BadRequest("the uploaded parts do not add up to the " +

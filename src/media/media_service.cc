@@ -95,18 +95,23 @@ void MediaService::Create(Executor& ex, UserId user, int64_t length, std::string
   Record(ex, std::move(*upload), std::move(done));
 }
 
+Status MediaService::CheckUsage(AccountsTxn& txn, const MediaUpload& upload, const MediaLimits& limits) {
+  NATTER_TRY(auto usage, txn.GetMediaUsage(upload.user_id, upload.created_at - 3600 * 1000, upload.created_at));
+  if (usage.uploads_since >= limits.uploads_per_hour) {
+    return RateLimited("at most " + std::to_string(limits.uploads_per_hour) + " uploads an hour");
+  }
+  if (usage.bytes + upload.size > limits.quota_bytes) {
+    return TooLarge("your media would exceed " + std::to_string(limits.quota_bytes) + " bytes");
+  }
+  return OkStatus();
+}
+
 void MediaService::Record(Executor& ex, MediaUpload upload, Done<MediaUpload> done) {
   const MediaLimits& limits = options_.limits;
   store_.WriteAccountsResult<MediaUpload>(
       ex,
       [upload, &limits](AccountsTxn& txn) -> Result<MediaUpload> {
-        NATTER_TRY(auto usage, txn.GetMediaUsage(upload.user_id, upload.created_at - 3600 * 1000, upload.created_at));
-        if (usage.uploads_since >= limits.uploads_per_hour) {
-          return RateLimited("at most " + std::to_string(limits.uploads_per_hour) + " uploads an hour");
-        }
-        if (usage.bytes + upload.size > limits.quota_bytes) {
-          return TooLarge("your media would exceed " + std::to_string(limits.quota_bytes) + " bytes");
-        }
+        NATTER_RETURN_IF_ERROR(CheckUsage(txn, upload, limits));
         NATTER_RETURN_IF_ERROR(txn.InsertUpload(upload));
         return upload;
       },

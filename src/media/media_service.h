@@ -171,6 +171,7 @@ class MediaService {
   Result<MediaUpload> Admit(UserId user, int64_t length, std::string mime, std::string filename);
   // Records a new upload, within the user's hourly count and quota.
   void Record(Executor& ex, MediaUpload upload, Done<MediaUpload> done);
+  static Status CheckUsage(AccountsTxn& txn, const MediaUpload& upload, const MediaLimits& limits);
   // Records what processing made of the upload: ready, or refused (then it
   // goes); the bytes it arrived in go either way, unless it is kept to retry.
   void Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Result<Attachment> r, Done<Attachment> done);

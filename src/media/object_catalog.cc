@@ -28,25 +28,37 @@ bool IsObjectName(std::string_view s) {
   return true;
 }
 
+namespace {
+
+// The catalog's failures are the store's, never the upload's: processing is
+// tried again (`unavailable`) rather than the upload refused.
+Error Retry(Error e) {
+  if (e.code == ErrorCode::kUnavailable) return e;
+  spdlog::warn("media: the object catalog failed: {}", e.message);
+  return Unavailable("media storage is not available; try again");
+}
+
+}  // namespace
+
 template <class Put>
 Result<int64_t> ObjectCatalog::Take(std::string_view sha256, Put put) {
   std::string sha(sha256);
   auto existing =
       WriteAccountsSync<std::optional<int64_t>>(store_, [sha](AccountsTxn& txn) { return txn.RefObject(sha); });
-  if (!existing.ok()) return existing.take_error();
+  if (!existing.ok()) return Retry(existing.take_error());
   if (*existing) {
     taken_.emplace_back(sha, **existing);
     return **existing;
   }
   int64_t generation = ids_.Next();
   std::string name = ObjectName(sha, generation);
-  NATTER_RETURN_IF_ERROR(put(name));
+  if (Status put_status = put(name); !put_status.ok()) return Retry(put_status.error());
   auto used = WriteAccountsSync<int64_t>(
       store_, [sha, generation](AccountsTxn& txn) { return txn.AddObject(sha, generation); });
   // Not catalogued, or another object of the same bytes was first: this one
   // is nobody's.
   if (!used.ok() || *used != generation) (void)blobs_.Delete(name);
-  if (!used.ok()) return used.take_error();
+  if (!used.ok()) return Retry(used.take_error());
   taken_.emplace_back(sha, *used);
   return *used;
 }

@@ -3,6 +3,7 @@
 // (uploads/<id>, where the client put them) and fetched to a local copy:
 // storing that copy is a copy inside the store, not a second trip through
 // natterd. Derivatives (an image's display version and thumbnail) are PUT.
+// Failures are `unavailable`: the store's trouble never refuses an upload.
 // Thread-safety: any thread (each call is its own request).
 #pragma once
 
@@ -30,8 +31,6 @@ class S3Blobs final : public BlobStore {
   Status Delete(std::string_view name) override;
 
  private:
-  // True when the object is already there.
-  Result<bool> Exists(std::string_view name);
   S3Client& s3_;
   std::string local_copy_;
   std::string upload_key_;

@@ -89,6 +89,9 @@ struct S3Client::Call {
   int64_t upload_size = 0;
   std::FILE* download = nullptr;  // where a GET's body goes
   int64_t max_download = 0;
+  // S3 answers a multipart completion or a copy once the work is done,
+  // keeping the connection alive with spaces meanwhile: no speed limit.
+  bool slow_answer = false;
 };
 
 struct S3Client::Answer {
@@ -276,10 +279,14 @@ S3Client::Answer S3Client::Perform(Call& call) {
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-  // Large transfers may take long; a stalled one may not.
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
-  if (!call.upload && !call.download) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
+  if (call.slow_answer) {
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15L * 60 * 1000);
+  } else {
+    // Large transfers may take long; a stalled one may not.
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+    if (!call.upload && !call.download) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
+  }
   if (!config_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config_.ca_file.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
@@ -319,6 +326,8 @@ S3Client::Answer S3Client::Perform(Call& call) {
 
 Result<std::string> S3Client::CreateMultipart(std::string_view key) {
   Call call{"POST", std::string(key), {{"uploads", ""}}};
+  // The object's type once joined (libcurl would say a form otherwise).
+  call.headers = {{"content-type", "application/octet-stream"}};
   Answer a = Perform(call);
   if (a.status != 200) return ErrorOf(a.status, a.error, a.body, "starting a multipart upload");
   std::string id = XmlText(a.body, "UploadId");
@@ -337,6 +346,7 @@ Status S3Client::CompleteMultipart(std::string_view key, std::string_view upload
   call.headers = {{"content-type", "application/xml"}};
   call.payload_hash = HexSha256(xml);
   call.body = xml;
+  call.slow_answer = true;
   Answer a = Perform(call);
   // S3 may answer 200 and then report a failure in the body.
   if (a.status != 200 || a.body.find("<Error>") != std::string::npos) {
@@ -409,6 +419,7 @@ Status S3Client::PutBytes(std::string_view key, std::string_view bytes, std::str
 Status S3Client::Copy(std::string_view from_key, std::string_view to_key) {
   Call call{"PUT", std::string(to_key)};
   call.headers = {{"x-amz-copy-source", AwsUriEncode("/" + config_.bucket + "/" + std::string(from_key), true)}};
+  call.slow_answer = true;
   Answer a = Perform(call);
   if (a.status != 200 || a.body.find("<Error>") != std::string::npos) {
     return ErrorOf(a.status == 200 ? 500 : a.status, a.error, a.body, "copying an object");

@@ -11,8 +11,10 @@ namespace {
 
 // Every setting is declared once here: its flag, its environment variable
 // (NATTER_ + upper-case name), its TOML key (the same name) and its help.
+// `secret`: --help does not show its value.
 template <class T>
-void Setting(CLI::App& app, const toml::table* file, const std::string& name, T& value, const std::string& help) {
+void Setting(CLI::App& app, const toml::table* file, const std::string& name, T& value, const std::string& help,
+             bool secret = false) {
   if (file) {
     if (const toml::node* node = file->get(name)) {
       if constexpr (std::is_same_v<T, std::vector<std::string>>) {
@@ -36,7 +38,9 @@ void Setting(CLI::App& app, const toml::table* file, const std::string& name, T&
     return;
   }
   auto* opt = app.add_option("--" + name, value, help)->envname(env);
-  if constexpr (!std::is_same_v<T, std::vector<std::string>>) opt->capture_default_str();
+  if constexpr (!std::is_same_v<T, std::vector<std::string>>) {
+    if (!secret) opt->capture_default_str();
+  }
   if constexpr (std::is_same_v<T, std::vector<std::string>>) opt->delimiter(',');
 }
 
@@ -149,9 +153,9 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "Address the bucket in the path (host/bucket/key) instead of the host name (bucket.host/key)");
   Setting(app, f, "s3-access-key-id", s3.credentials.access_key_id, "Access key id (default: AWS_ACCESS_KEY_ID)");
   Setting(app, f, "s3-secret-access-key", s3.credentials.secret_access_key,
-          "Secret access key (default: AWS_SECRET_ACCESS_KEY)");
+          "Secret access key (default: AWS_SECRET_ACCESS_KEY)", true);
   Setting(app, f, "s3-session-token", s3.credentials.session_token,
-          "Session token of temporary credentials (default: AWS_SESSION_TOKEN)");
+          "Session token of temporary credentials (default: AWS_SESSION_TOKEN)", true);
   Setting(app, f, "s3-ca-file", s3.ca_file,
           "CA certificates (PEM) trusted for the object store instead of the system's");
   Setting(app, f, "media-max-pixels", m.image.max_pixels,

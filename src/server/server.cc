@@ -311,6 +311,9 @@ void Server::StartMedia() {
   auto& p = *parts_;
   std::unique_ptr<media::S3Client> s3;
   if (config_.media_backend == "s3") {
+    if (config_.media.url_ttl_s > 7 * 24 * 3600) {
+      throw std::runtime_error("media: with s3, media-url-ttl-seconds is at most 604800 (a presigned URL's limit)");
+    }
     auto opened = OpenS3(config_.s3, p.clock);
     if (!opened.ok()) throw std::runtime_error("media: " + opened.error().message);
     s3 = std::move(*opened);

@@ -95,6 +95,8 @@ class S3Standin:
         self.uploads = {}  # upload id -> {"key":, "parts": {n: (etag, bytes)}}
         self.requests = []
         self.refusals = []
+        # (method, key prefix) -> (status, code): the next such request fails.
+        self.faults = {}
         self.lock = threading.Lock()
         standin = self
 
@@ -153,6 +155,10 @@ class S3Standin:
                 raise S3Error(404, "NoSuchBucket", "The specified bucket does not exist")
             with self.lock:
                 self.requests.append((method, key, sorted(k for k, _ in query if not k.startswith("X-Amz-")), kind))
+                for (fault_method, prefix), (status, code) in list(self.faults.items()):
+                    if fault_method == method and key.startswith(prefix):
+                        del self.faults[(fault_method, prefix)]
+                        raise S3Error(status, code, "scripted by the test")
             status, out_headers, out = self._serve(method, key, dict(query), headers, body)
         except S3Error as e:
             with self.lock:

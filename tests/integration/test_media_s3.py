@@ -119,9 +119,12 @@ class DirectUploads(S3TestCase):
             self.assertNotIn(0x0110, exif)  # no camera model
         status, hdrs, body = fetch(grant["url"], headers={"Range": "bytes=0-9"})
         self.assertEqual((status, len(body)), (206, 10))
-        # A tampered URL is refused by the store.
-        status, _, body = fetch(grant["url"].replace("thumb", "main").replace("X-Amz-Expires=", "X-Amz-Expires=1"))
+        # A tampered URL is refused by the store: a longer life, another type.
+        status, _, body = fetch(grant["url"].replace("X-Amz-Expires=", "X-Amz-Expires=1"))
         self.assertEqual(status, 403, body)
+        status, _, body = fetch(grant["url"].replace("image%2Fjpeg", "text%2Fhtml"))
+        self.assertEqual(status, 403, body)
+        self.assertEqual(self.s3.refusals[-2:], ["SignatureDoesNotMatch"] * 2)
         # Not a member: no URL. Removed: no more URLs.
         self.url(carol, cid, seq, media_id, expect=404)
         self.call("DELETE", f"/v1/conversations/{cid}/members/{bob.id}", None, alice)
@@ -171,6 +174,32 @@ class DirectUploads(S3TestCase):
         self.assertIn("SignatureDoesNotMatch", self.s3.refusals)
         self.assertEqual(fetch(url, "PUT", os.urandom(1000))[0], 200)
 
+    def test_a_store_failure_keeps_the_upload_for_another_try(self):
+        alice = self.server.new_user("s3f")
+        data = os.urandom(20000)
+        target = self.create(alice, data, "application/octet-stream", "keep.bin")
+        part = self.put_part(target, 1, data)
+        path = f"/v1/media/uploads/{target['media_id']}/complete"
+        # The store refuses natterd's copy of the original (credentials
+        # revoked, say): unavailable, and nothing lost.
+        self.s3.faults[("PUT", "blobs/")] = (403, "AccessDenied")
+        status, answer = self.server.http("POST", path, {"parts": [part]}, token=alice.token)
+        self.assertEqual(status, 503, answer)
+        self.assertNotIn("AccessDenied", str(answer))
+        self.assertEqual(self.call("GET", f"/v1/uploads/{target['media_id']}", None, alice)["state"], "uploading")
+        attachment = self.call("POST", path, {"parts": [part]}, alice)["attachment"]
+        self.assertEqual(attachment["size"], len(data))
+
+    def test_a_part_list_without_every_part_changes_nothing(self):
+        alice = self.server.new_user("s3s")
+        data = os.urandom(8 * 1024 * 1024 + 100)
+        target = self.create(alice, data, "application/octet-stream")
+        first = self.put_part(target, 1, data[:8 << 20])
+        path = f"/v1/media/uploads/{target['media_id']}/complete"
+        self.call("POST", path, {"parts": [first]}, alice, expect=400)
+        second = self.put_part(target, 2, data[8 << 20:])
+        self.assertEqual(self.call("POST", path, {"parts": [first, second]}, alice)["attachment"]["size"], len(data))
+
     def test_bytes_that_contradict_their_type_are_refused_and_removed(self):
         alice = self.server.new_user("s3l")
         data = b"not a picture at all\n" * 50
@@ -189,10 +218,20 @@ class DirectUploads(S3TestCase):
         target = self.create(alice, 10, "text/plain")
         path = f"/v1/media/uploads/{target['media_id']}/complete"
         self.call("POST", path, {"parts": []}, alice, expect=400)
-        self.call("POST", path, {"parts": [{"part": 1, "etag": "a</ETag><x>"}]}, alice, expect=400)
         self.call("POST", path, {"parts": [{"part": 2, "etag": '"abc"'}]}, alice, expect=400)
         # The bytes never arrived: the store has no such part, nothing changes.
         self.call("POST", path, {"parts": [{"part": 1, "etag": '"abc"'}]}, alice, expect=400)
+        self.assertEqual(self.s3.refusals[-1], "InvalidPart")
+        self.put_part(target, 1, b"0123456789")
+        # An ETag is text in the store's XML, never markup: the store finds
+        # the XML well formed and the part's ETag wrong.
+        self.call("POST", path, {"parts": [{"part": 1, "etag": "a</ETag></Part><Part><x>"}]}, alice, expect=400)
+        self.assertEqual(self.s3.refusals[-1], "InvalidPart")
+        # Spaces and control characters are no ETag: refused before the store.
+        refusals = len(self.s3.refusals)
+        self.call("POST", path, {"parts": [{"part": 1, "etag": "a b"}]}, alice, expect=400)
+        self.call("POST", path, {"parts": [{"part": 1, "etag": "a\r\nb"}]}, alice, expect=400)
+        self.assertEqual(len(self.s3.refusals), refusals)
         self.assertEqual(self.call("GET", f"/v1/uploads/{target['media_id']}", None, alice)["state"], "uploading")
         # tus goes to natterd; with the S3 backend the bytes do not.
         status, _, body = tus.create(self.server.port, alice.token, 10, "text/plain")
