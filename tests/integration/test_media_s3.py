@@ -241,7 +241,25 @@ class DirectUploads(S3TestCase):
 
 class VirtualHostAndExpiry(S3TestCase):
     path_style = False
-    extra_args = ("--media-url-ttl-seconds", "1", "--media-upload-expiry-ms", "3000", "--media-sweep-ms", "200")
+    extra_args = ("--media-url-ttl-seconds", "1", "--media-upload-expiry-ms", "3000", "--media-sweep-ms", "200",
+                  "--media-delete-grace-ms", "500")
+
+    def test_deleting_the_message_deletes_its_objects_in_the_bucket(self):
+        alice, bob = self.server.new_user("s3d"), self.server.new_user("s3d")
+        before = set(self.s3.keys("blobs/"))
+        media_id, _ = self.upload(alice, tus.jpeg_with_location(900, 600), "image/jpeg", "gone.jpg")
+        objects = set(self.s3.keys("blobs/")) - before
+        self.assertEqual(len(objects), 2)  # display version and thumbnail
+        cid = self.group(alice, bob)
+        seq = self.send(alice, cid, media_id)["seq"]
+        self.call("DELETE", f"/v1/conversations/{cid}/messages/{seq}", None, alice)
+        deadline = time.time() + 15
+        while time.time() < deadline and objects & set(self.s3.keys("blobs/")):
+            time.sleep(0.1)
+        self.assertEqual(objects & set(self.s3.keys("blobs/")), set())
+        deletes = [r for r in self.s3.requests if r[0] == "DELETE" and r[1] in objects]
+        self.assertEqual(len(deletes), 2)
+        self.call("GET", f"/v1/uploads/{media_id}", None, alice, expect=404)
 
     def test_virtual_host_style_round_trip_and_urls_that_expire(self):
         alice, bob = self.server.new_user("s3v"), self.server.new_user("s3v")
