@@ -52,6 +52,12 @@ natter_client* natter_client_create(const char* options_json) {
       options.pins.emplace_back(pin.as_string());
     }
   }
+  if (auto* v = o.if_contains("upload_chunk_bytes")) {
+    if (!v->is_int64() || v->get_int64() < 1024 || v->get_int64() > (64 << 20)) {
+      return Refuse("\"upload_chunk_bytes\" must be a whole number from 1024 to 67108864");
+    }
+    options.upload_chunk_bytes = v->get_int64();
+  }
   for (auto [key, field] : {std::pair{"keep_messages", &options.keep_messages}, {"keep_days", &options.keep_days}}) {
     if (auto* v = o.if_contains(key)) {
       if (!v->is_int64() || v->get_int64() < 0 || v->get_int64() > 1'000'000'000) {

@@ -29,13 +29,12 @@ using json_lookup::Str;
 int64_t NowSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
-// Errors that retrying will not fix: the message is marked failed with the reason.
+}  // namespace
+
 bool Permanent(const std::string& code) {
   return code == "bad_request" || code == "forbidden" || code == "not_found" || code == "too_large" ||
          code == "conflict";
 }
-
-}  // namespace
 
 std::unique_ptr<Client> Client::Create(ClientOptions options) {
   return std::make_unique<ClientCore>(std::move(options));
@@ -296,8 +295,10 @@ void ClientCore::SendMessage(const Json& req) {
   e.conversation_id = Int(req, "conversation_id");
   e.text = Str(req, "text");
   if (auto* r = req.if_contains("reply_to"); r && r->is_int64()) e.reply_to = r->as_int64();
-  if (e.conversation_id <= 0 || e.text.empty())
-    return Fail(req, "bad_request", "conversation_id and text are required");
+  std::string why;
+  if (!AttachFiles(req, e, why)) return Fail(req, "bad_request", why);
+  if (e.conversation_id <= 0 || (e.text.empty() && e.files.empty()))
+    return Fail(req, "bad_request", "conversation_id and text (or files) are required");
   if (user_id_ == 0) return Fail(req, "unauthorized", "log in first");
   // The id makes every retry the same message on the server.
   char id[40];
@@ -799,12 +800,20 @@ void ClientCore::FlushOutbox() {
 }
 
 void ClientCore::SendFromOutbox(const OutboxEntry& e) {
+  // Its files go first (client_uploads.cc), which sends it once they are up.
+  bool uploaded = std::all_of(e.files.begin(), e.files.end(), [](const OutboxFile& f) { return f.ready; });
+  if (!uploaded) return UploadFiles(e);
   if (!sending_.insert(e.client_msg_id).second) return;  // already on the wire
   Json req{{"type", "messages.send"},
            {"conversation_id", e.conversation_id},
            {"client_msg_id", e.client_msg_id},
            {"text", e.text}};
   if (e.reply_to) req["reply_to"] = *e.reply_to;
+  if (!e.files.empty()) {
+    boost::json::array attachments;
+    for (const auto& f : e.files) attachments.push_back(Json{{"id", f.media_id}, {"caption", f.caption}});
+    req["attachments"] = std::move(attachments);
+  }
   Call(std::move(req), [this, e](const ReplyFrame& reply) {
     sending_.erase(e.client_msg_id);
     std::string why;

@@ -29,6 +29,9 @@
 
 namespace natter::client {
 
+// Errors that retrying will not fix: the message is marked failed with the reason.
+bool Permanent(const std::string& code);
+
 class ClientCore final : public Client {
  public:
   explicit ClientCore(ClientOptions options);
@@ -115,6 +118,24 @@ class ClientCore final : public Client {
   void ApplyReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read, bool live);
   void FlushOutbox();
   void SendFromOutbox(const OutboxEntry& e);
+  // A send's `files` ([{path, mime, caption}]) checked and added to `e`;
+  // false with `why` when one cannot be sent.
+  bool AttachFiles(const Json& req, OutboxEntry& e, std::string& why);
+
+  // Uploads (client_uploads.cc): the files of `e`, one step at a time.
+  void UploadFiles(const OutboxEntry& e);
+  void UploadStep(const std::string& client_msg_id);
+  void UploadLater(const std::string& client_msg_id);
+  void UploadFailed(const OutboxEntry& e, const std::string& code, const std::string& reason);
+  void UploadProgress(const OutboxEntry& e, const OutboxFile& f, int64_t sent);
+  void FileReady(const OutboxEntry& e, const OutboxFile& f);
+  void CreateUpload(const OutboxEntry& e, const OutboxFile& f);
+  void WithAuth(const std::string& client_msg_id, std::function<void(const std::string& token)> then);
+  void ResumeTus(const OutboxEntry& e, const OutboxFile& f);
+  void Patch(const OutboxEntry& e, const OutboxFile& f, int64_t offset);
+  void SendParts(const OutboxEntry& e, const OutboxFile& f);
+  // Where a presigned URL points: the object store, and the request target.
+  std::optional<ServerEndpoint> ObjectStore(const std::string& url, std::string& target);
   void UpdateOutgoingStates(int64_t conversation_id);
   // Tells the server what reached this device (delivered watermarks).
   void AckDelivered();
@@ -156,6 +177,8 @@ class ClientCore final : public Client {
   std::map<int64_t, int64_t> since_compaction_;  // conversation -> entries applied since its last compaction
   std::map<int64_t, int64_t> to_ack_;            // conversation -> highest seq received, not yet acked
   std::set<std::string> sending_;                // outbox entries on the wire, awaiting their answer
+  std::set<std::string> uploading_;              // outbox entries whose files are going up
+  std::map<int64_t, Json> parts_;                // media id -> the object store's part URLs (media.create, media.parts)
   std::string connection_state_;
   int64_t user_id_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};

@@ -18,7 +18,7 @@ namespace http = beast::http;
 namespace {
 
 template <class Stream>
-asio::awaitable<HttpAnswer> Call(ServerEndpoint server, HttpRequest request) {
+asio::awaitable<BytesAnswer> Call(ServerEndpoint server, BytesRequest request) {
   auto ex = co_await asio::this_coro::executor;
   Stream stream = [&] {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
@@ -28,26 +28,31 @@ asio::awaitable<HttpAnswer> Call(ServerEndpoint server, HttpRequest request) {
     }
   }();
   Deadline deadline(ex, server.timeout, RawSocket(stream));
-  HttpAnswer answer;
+  BytesAnswer answer;
   try {
     co_await OpenStream(stream, server, deadline);
     http::request<http::string_body> req{http::string_to_verb(request.method), request.target, 11};
     req.set(http::field::host, server.HostHeader());
-    req.set(http::field::content_type, "application/json");
-    if (!request.token.empty()) req.set(http::field::authorization, "Bearer " + request.token);
-    if (!request.body.is_null()) req.body() = boost::json::serialize(request.body);
+    for (const auto& [name, value] : request.headers) req.set(name, value);
+    req.body() = std::move(request.body);
     req.prepare_payload();
     boost::system::error_code ec;
     co_await http::async_write(stream, req, asio::redirect_error(asio::use_awaitable, ec));
     deadline.Check("send request", ec);
     beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    co_await http::async_read(stream, buffer, res, asio::redirect_error(asio::use_awaitable, ec));
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(1 << 20);  // answers to calls, never downloads
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     deadline.Check("read answer", ec);
+    auto& res = parser.get();
     answer.status = res.result_int();
-    answer.body = boost::json::parse(res.body(), ec);
-    if (ec) answer.body = nullptr;
-  } catch (const std::exception& e) {  // NetFailure, or a body Beast refused to parse
+    for (const auto& field : res) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      answer.headers[name] = std::string(field.value());
+    }
+    answer.body = std::move(res.body());
+  } catch (const std::exception& e) {  // NetFailure, or an answer Beast refused to parse
     answer.status = 0;
     answer.error = server.Url(request.target) + ": " + e.what();
   }
@@ -56,14 +61,28 @@ asio::awaitable<HttpAnswer> Call(ServerEndpoint server, HttpRequest request) {
 
 }  // namespace
 
-void HttpCall(asio::io_context& ioc, const ServerEndpoint& server, HttpRequest request,
-              std::function<void(HttpAnswer)> done) {
-  auto finish = [done = std::move(done)](std::exception_ptr, HttpAnswer answer) { done(std::move(answer)); };
+void BytesCall(asio::io_context& ioc, const ServerEndpoint& server, BytesRequest request,
+               std::function<void(BytesAnswer)> done) {
+  auto finish = [done = std::move(done)](std::exception_ptr, BytesAnswer answer) { done(std::move(answer)); };
   if (server.tls) {
     asio::co_spawn(ioc, Call<TlsStream>(server, std::move(request)), std::move(finish));
   } else {
     asio::co_spawn(ioc, Call<PlainStream>(server, std::move(request)), std::move(finish));
   }
+}
+
+void HttpCall(asio::io_context& ioc, const ServerEndpoint& server, HttpRequest request,
+              std::function<void(HttpAnswer)> done) {
+  BytesRequest bytes{request.method, request.target, {{"Content-Type", "application/json"}}, ""};
+  if (!request.token.empty()) bytes.headers.emplace_back("Authorization", "Bearer " + request.token);
+  if (!request.body.is_null()) bytes.body = boost::json::serialize(request.body);
+  BytesCall(ioc, server, std::move(bytes), [done = std::move(done)](BytesAnswer raw) {
+    HttpAnswer answer{raw.status, nullptr, std::move(raw.error)};
+    boost::system::error_code ec;
+    if (raw.status != 0) answer.body = boost::json::parse(raw.body, ec);
+    if (ec) answer.body = nullptr;
+    done(std::move(answer));
+  });
 }
 
 }  // namespace natter::client

@@ -1,6 +1,7 @@
-// One HTTP/1.1 JSON call to natterd (http or https), asynchronous on the
-// client's io_context and bounded by the endpoint's timeout. Used for the
-// calls that come before a WebSocket exists (register, login, refresh).
+// One HTTP/1.1 call (http or https), asynchronous on the client's io_context
+// and bounded by the endpoint's timeout: JSON calls to natterd for what comes
+// before a WebSocket exists (register, login, refresh), and byte transfers
+// (uploads by tus to natterd, parts to an object store).
 //
 // Thread-safety: call and complete on the io_context's thread.
 #pragma once
@@ -8,7 +9,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/value.hpp>
 #include <functional>
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "server_endpoint.h"
 
@@ -29,5 +33,22 @@ struct HttpAnswer {
 
 void HttpCall(boost::asio::io_context& ioc, const ServerEndpoint& server, HttpRequest request,
               std::function<void(HttpAnswer)> done);
+
+struct BytesRequest {
+  std::string method;  // "PATCH"
+  std::string target;  // the path and query
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct BytesAnswer {
+  int status = 0;                              // 0: no answer
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+  std::string error;  // when status is 0
+};
+
+void BytesCall(boost::asio::io_context& ioc, const ServerEndpoint& server, BytesRequest request,
+               std::function<void(BytesAnswer)> done);
 
 }  // namespace natter::client

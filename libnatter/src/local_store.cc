@@ -33,6 +33,10 @@ CREATE TABLE IF NOT EXISTS users (user_id INTEGER PRIMARY KEY, handle TEXT NOT N
 CREATE TABLE IF NOT EXISTS outbox (
   client_msg_id TEXT PRIMARY KEY, conversation_id INTEGER, text TEXT, reply_to INTEGER,
   state TEXT, seq INTEGER NOT NULL DEFAULT 0, error TEXT NOT NULL DEFAULT '', created INTEGER);
+CREATE TABLE IF NOT EXISTS outbox_files (
+  client_msg_id TEXT, idx INTEGER, path TEXT, mime TEXT, filename TEXT, caption TEXT, size INTEGER,
+  media_id INTEGER NOT NULL DEFAULT 0, upload_url TEXT NOT NULL DEFAULT '', etags TEXT NOT NULL DEFAULT '',
+  ready INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (client_msg_id, idx)) WITHOUT ROWID;
 )sql";
 
 using json_lookup::Int;
@@ -134,7 +138,7 @@ void LocalStore::ClearSyncedState() {
 void LocalStore::ClearAll() {
   Check(
       db_->Exec("DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; DELETE FROM kv; "
-                "DELETE FROM outbox; DELETE FROM users;"));
+                "DELETE FROM outbox; DELETE FROM outbox_files; DELETE FROM users;"));
 }
 
 void LocalStore::UpsertConversation(const json::object& c, const std::string& my_role) {
@@ -398,11 +402,14 @@ std::optional<std::pair<int64_t, std::string>> LocalStore::FindUser(std::optiona
 }
 
 void LocalStore::AddToOutbox(const OutboxEntry& e) {
+  Batch batch(*this);  // the message and its files, or nothing
   auto s = db_->Prepare(
       "INSERT INTO outbox(client_msg_id, conversation_id, text, reply_to, state, created) "
       "VALUES(?,?,?,?, 'pending', (SELECT coalesce(max(created), 0) + 1 FROM outbox))");
   s.Bind(1, e.client_msg_id).Bind(2, e.conversation_id).Bind(3, e.text).Bind(4, e.reply_to);
   Check(s.Run());
+  AddFiles(e);
+  batch.Commit();
 }
 
 namespace {
@@ -419,6 +426,7 @@ std::vector<OutboxEntry> LocalStore::PendingOutbox() {
     auto row = s.Step();
     if (!row.ok() || !*row) return out;
     out.push_back(ReadOutbox(s));
+    LoadFiles(out.back());
   }
 }
 
@@ -427,13 +435,18 @@ std::optional<OutboxEntry> LocalStore::FindOutbox(const std::string& client_msg_
   s.Bind(1, client_msg_id);
   auto row = s.Step();
   if (!row.ok() || !*row) return std::nullopt;
-  return ReadOutbox(s);
+  OutboxEntry e = ReadOutbox(s);
+  LoadFiles(e);
+  return e;
 }
 
 void LocalStore::MarkSent(const std::string& client_msg_id, int64_t seq) {
   auto s = db_->Prepare("UPDATE outbox SET state = 'sent', seq = ? WHERE client_msg_id = ?");
   s.Bind(1, seq).Bind(2, client_msg_id);
   Check(s.Run());
+  auto files = db_->Prepare("DELETE FROM outbox_files WHERE client_msg_id = ?");  // their uploads are done with
+  files.Bind(1, client_msg_id);
+  Check(files.Run());
 }
 
 void LocalStore::MarkFailed(const std::string& client_msg_id, const std::string& error) {

@@ -17,6 +17,22 @@
 
 namespace natter::client {
 
+// A file attached to a send: uploaded first (client_uploads.cc), then named
+// in the message. Every step of its upload is kept, so an upload resumes
+// where it was after a crash or a restart.
+struct OutboxFile {
+  int index = 0;  // its place among the message's attachments
+  std::string path;
+  std::string mime;
+  std::string filename;
+  std::string caption;
+  int64_t size = 0;
+  int64_t media_id = 0;    // once the server recorded the upload
+  std::string upload_url;  // tus: where its bytes go; "" when they go to an object store in parts
+  std::string etags;       // object store: the ETags of the parts sent, a JSON array
+  bool ready = false;      // uploaded and processed: the message may name it
+};
+
 struct OutboxEntry {
   std::string client_msg_id;
   int64_t conversation_id = 0;
@@ -25,6 +41,7 @@ struct OutboxEntry {
   std::string state;  // pending, sent, failed
   int64_t seq = 0;    // once sent
   std::string error;  // why it failed
+  std::vector<OutboxFile> files = {};
 };
 
 class LocalStore {
@@ -95,9 +112,17 @@ class LocalStore {
   void MarkFailed(const std::string& client_msg_id, const std::string& error);
   // Sent messages of mine in a conversation, with seqs, for receipt states.
   std::vector<OutboxEntry> SentIn(int64_t conversation_id);
+  // The upload of an outbox entry's file (local_store_files.cc).
+  void SetUploadTarget(const std::string& client_msg_id, int index, int64_t media_id, const std::string& upload_url);
+  void SetUploadEtags(const std::string& client_msg_id, int index, const std::string& etags);
+  void MarkFileReady(const std::string& client_msg_id, int index);
+  // The server forgot the upload (it expired): it starts again.
+  void ResetUpload(const std::string& client_msg_id, int index);
 
  private:
   void Open(const std::string& path);
+  void AddFiles(const OutboxEntry& e);
+  void LoadFiles(OutboxEntry& e);
   std::string path_;
   std::unique_ptr<sqlite::Database> db_;
 };

@@ -61,6 +61,30 @@ class Server:
         return f"{self.scheme}://{self.host}:{self.port}"
 
 
+class Profiles:
+    """The natter CLI on profiles under self.dir, against self.server."""
+
+    cli_timeout = "5"
+
+    def cli(self, profile, *args, check=True, timeout=30, wait=None):
+        out = subprocess.run([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, profile),
+                              "--timeout", wait or self.cli_timeout, *args], capture_output=True, text=True,
+                             timeout=timeout)
+        if check:
+            self.assertEqual(out.returncode, 0, out.stderr + out.stdout)
+        return out
+
+    def cli_json(self, profile, *args):
+        return json.loads(self.cli(profile, "--json", *args).stdout)
+
+    def two_profiles(self):
+        """alice and bob, logged in, and their direct conversation's id."""
+        for who in ("alice", "bob"):
+            self.cli(who, "register", who, f"password-{who}")
+            self.cli(who, "login", who, f"password-{who}")
+        return self.cli_json("alice", "create-direct", "bob")["id"]
+
+
 class CApiClient:
     """libnatter through its C API, as an app binding would use it."""
 

@@ -16,9 +16,9 @@ import tempfile
 import time
 
 import natter_harness as h
-from client_harness import CLI, EXAMPLE, HERE, LIB, CApiClient, MisbehavingServer, Server, SwitchableProxy
+from client_harness import CLI, EXAMPLE, HERE, LIB, CApiClient, MisbehavingServer, Profiles, Server, SwitchableProxy
 
-class ClientTest(h.unittest.TestCase):
+class ClientTest(Profiles, h.unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="natter-client-")
         self.server = Server(os.path.join(self.dir, "server"), "--sync-page", "5").start()
@@ -29,23 +29,6 @@ class ClientTest(h.unittest.TestCase):
             c.close()
         self.server.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def cli(self, profile, *args, check=True, timeout=30):
-        out = subprocess.run([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, profile),
-                              "--timeout", "5", *args], capture_output=True, text=True, timeout=timeout)
-        if check:
-            self.assertEqual(out.returncode, 0, out.stderr + out.stdout)
-        return out
-
-    def cli_json(self, profile, *args):
-        return json.loads(self.cli(profile, "--json", *args).stdout)
-
-    def two_profiles(self):
-        for who in ("alice", "bob"):
-            self.cli(who, "register", who, f"password-{who}")
-            self.cli(who, "login", who, f"password-{who}")
-        conv = self.cli_json("alice", "create-direct", "bob")["id"]
-        return conv
 
     def bob_history(self, conv):
         self.cli("bob", "sync")

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -33,10 +34,11 @@ struct Args {
   bool json_output = false;
   double timeout_s = 10;
   int64_t keep_messages = ClientOptions{}.keep_messages, keep_days = 0;
+  int64_t upload_chunk_bytes = ClientOptions{}.upload_chunk_bytes;
   std::string handle, password, title, text, emoji, role;
   int64_t conversation = 0, seq = 0;
   int limit = 20;
-  std::vector<std::string> handles;
+  std::vector<std::string> handles, files;
   std::string platform, token, topic, payload, previews;
   bool sandbox = false;
   int64_t minutes = 0;
@@ -80,7 +82,9 @@ void AddCommands(CLI::App& app, Args& a) {
   conv(leave);
   auto* send = app.add_subcommand("send", "Send a message (kept in the outbox until the server has it)");
   conv(send);
-  send->add_option("text", a.text)->required();
+  send->add_option("text", a.text, "The text (may be left out when files are attached)");
+  send->add_option("--file", a.files, "Attach a file: uploaded first, resumed after a cut or a restart (repeatable)")
+      ->check(CLI::ExistingFile);
   auto* reply = app.add_subcommand("reply", "Answer a message");
   conv(reply);
   seq(reply);
@@ -288,6 +292,16 @@ int Run(Session& s, const std::string& command, const Args& a) {
     bool online = s.WaitReady(std::min(a.timeout_s, 3.0));
     json::object req{{"@type", "send_message"}, {"conversation_id", a.conversation}, {"text", a.text}};
     if (command == "reply") req["reply_to"] = a.seq;
+    if (a.text.empty() && a.files.empty()) {
+      std::cerr << "natter: send needs a text or a --file\n";
+      return 2;
+    }
+    if (!a.files.empty()) {
+      json::array files;
+      for (const auto& path : a.files)
+        files.push_back(json::object{{"path", std::filesystem::absolute(path).string()}});
+      req["files"] = std::move(files);
+    }
     auto answer = s.Call(std::move(req));
     if (!answer || Str(*answer, "@type") != "result") return s.Print(answer, [](const json::object&) {});
     std::string id = Str(*answer, "client_msg_id");
@@ -295,7 +309,8 @@ int Run(Session& s, const std::string& command, const Args& a) {
     if (online) {
       settled = s.WaitFor(
           [&](const json::object& e) {
-            return Str(e, "@type") == "message_state" && Str(e, "client_msg_id") == id && Str(e, "state") != "pending";
+            return Str(e, "@type") == "message_state" && Str(e, "client_msg_id") == id &&
+                   Str(e, "state") != "pending" && Str(e, "state") != "uploading";
           },
           a.timeout_s);
     }
@@ -377,6 +392,8 @@ int main(int argc, char** argv) {
   app.add_option("--pin", a.pins, "Require this public key in the server's chain: sha256/<base64> (repeatable)");
   app.add_option("--keep-messages", a.keep_messages, "Newest entries kept per conversation here (0: all)");
   app.add_option("--keep-days", a.keep_days, "Entries older than this are dropped here (0: none)");
+  app.add_option("--upload-chunk-bytes", a.upload_chunk_bytes, "Bytes of a file sent in one upload request")
+      ->check(CLI::Range(int64_t{1024}, int64_t{64} << 20));
   app.set_version_flag("--version", std::string("natter ") + NATTER_VERSION);
   app.require_subcommand(1);
   AddCommands(app, a);
@@ -392,6 +409,7 @@ int main(int argc, char** argv) {
     options.pins = a.pins;
     options.keep_messages = a.keep_messages;
     options.keep_days = a.keep_days;
+    options.upload_chunk_bytes = a.upload_chunk_bytes;
     options.timeout = std::chrono::milliseconds(static_cast<int64_t>(a.timeout_s * 1000));
     client = Client::Create(std::move(options));
   } catch (const std::exception& e) {

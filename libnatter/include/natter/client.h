@@ -36,6 +36,9 @@ struct ClientOptions {
   // History beyond that is fetched from the server when the app asks for it.
   int64_t keep_messages = 1000;
   int64_t keep_days = 0;
+  // Bytes of a file sent in one upload request (tus PATCH): smaller ones
+  // lose less to a cut connection, larger ones cost fewer round trips.
+  int64_t upload_chunk_bytes = 1 << 20;
   std::string database_directory;  // the local store lives here (one per profile)
   std::string device = "libnatter";
   // When set, events go to this callback on the client's thread instead of

@@ -21,8 +21,9 @@ typedef struct natter_client natter_client;
  * of "sha256/<base64>" public key hashes, one of which must be in the
  * server's chain), "timeout_seconds" (for each connection attempt and HTTP
  * call; default 10), "keep_messages" (per conversation in the local store;
- * default 1000, 0: all) and "keep_days" (default 0: no age limit). Returns NULL (and nothing else happens) when the
- * options are not valid JSON, lack a field, or name a server, directory, CA file or pin that cannot be used;
+ * default 1000, 0: all), "keep_days" (default 0: no age limit) and
+ * "upload_chunk_bytes" (bytes of a file per upload request; default 1 MiB). Returns NULL (and nothing else happens)
+ * when the options are not valid JSON, lack a field, or name a server, directory, CA file or pin that cannot be used;
  * natter_last_error() says which. */
 natter_client* natter_client_create(const char* options_json);
 

@@ -1,0 +1,181 @@
+"""Attachments through libnatter and the natter CLI: a file sent while the
+server is down waits in the outbox; the client is killed halfway through the
+upload; started again it resumes where the server stands, and the message
+arrives once with its attachment, byte for byte. Also: a photo with the
+object store backend (parts PUT straight to the bucket), progress events,
+and files the server refuses."""
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import natter_harness as h
+import s3_standin
+from client_harness import CLI, CApiClient, Profiles, Server
+import tus_client as tus
+
+
+class ClientMediaTest(Profiles, h.unittest.TestCase):
+    server_args = ()
+    cli_timeout = "20"  # a sync waits for uploads
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="natter-client-media-")
+        self.s3 = None
+        self.server = Server(os.path.join(self.dir, "server"), *self.natterd_args()).start()
+        self.to_close = []
+
+    def natterd_args(self):
+        return self.server_args
+
+    def tearDown(self):
+        for c in self.to_close:
+            c.close()
+        self.server.stop()
+        if self.s3:
+            self.s3.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def bob_messages(self, conv):
+        self.cli("bob", "sync")
+        history = self.cli_json("bob", "history", str(conv), "--limit", "100")["messages"]
+        return [m for m in history if m["kind"] == "message"]
+
+    def http(self, method, path, body=None, token=None):
+        req = urllib.request.Request(self.server.url + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers=dict({"Content-Type": "application/json"},
+                                                  **({"Authorization": "Bearer " + token} if token else {})))
+        with urllib.request.urlopen(req, timeout=30) as res:
+            return json.loads(res.read())
+
+    def bob_token(self):
+        return self.http("POST", "/v1/auth/login", {"handle": "bob", "password": "password-bob"})["access_token"]
+
+    def fetch_attachment(self, conv, seq, media_id, token):
+        grant = self.http("GET", f"/v1/conversations/{conv}/messages/{seq}/media/{media_id}", token=token)
+        url = grant["url"] if grant["url"].startswith("http") else self.server.url + grant["url"]
+        with urllib.request.urlopen(url, timeout=30) as res:
+            return res.read()
+
+    def file(self, name, data):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+
+class LocalUploads(ClientMediaTest):
+    def test_sent_offline_killed_mid_upload_and_restarted_arrives_once(self):
+        conv = self.two_profiles()
+        data = os.urandom(6 * 1024 * 1024 + 777)
+        path = self.file("report.bin", data)
+        self.server.kill()  # offline: the send waits in the outbox with its file
+        out = self.cli("alice", "send", str(conv), "the report", "--file", path, check=False, wait="1")
+        self.assertIn("pending", out.stdout + out.stderr)
+        self.server.start()
+        uploads = os.path.join(self.server.data_dir, "media", "uploads")
+        sync = subprocess.Popen([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, "alice"),
+                                 "--timeout", "30", "--upload-chunk-bytes", "16384", "sync"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        partial = None
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and partial is None:
+                for name in os.listdir(uploads) if os.path.isdir(uploads) else []:
+                    size = os.path.getsize(os.path.join(uploads, name))
+                    if 0 < size < len(data) // 2:
+                        partial = (int(name), size)
+                time.sleep(0.005)
+        finally:
+            sync.send_signal(signal.SIGKILL)  # halfway: no chance to finish or tidy up
+            sync.wait(10)
+        self.assertIsNotNone(partial, "the upload was never seen halfway")
+        self.assertEqual(self.bob_messages(conv), [])
+        self.cli("alice", "sync")
+        self.cli("alice", "sync")  # a second run must not send it again
+        messages = self.bob_messages(conv)
+        self.assertEqual([m["text"] for m in messages], ["the report"])
+        attachment = messages[0]["attachments"][0]
+        # The same upload, resumed where the server stood, not started again.
+        self.assertEqual(attachment["id"], partial[0])
+        self.assertEqual((attachment["size"], attachment["filename"]), (len(data), "report.bin"))
+        fetched = self.fetch_attachment(conv, messages[0]["seq"], attachment["id"], self.bob_token())
+        self.assertEqual(hashlib.sha256(fetched).hexdigest(), hashlib.sha256(data).hexdigest())
+
+    def test_progress_events_and_a_refused_file_through_the_c_api(self):
+        conv = self.two_profiles()
+        alice = CApiClient(self.server, os.path.join(self.dir, "alice"), upload_chunk_bytes=65536)
+        self.to_close.append(alice)
+        alice.wait(lambda e: e.get("@type") == "connection_state" and e.get("state") == "ready", 20, "ready")
+        photo = self.file("IMG_1.jpg", tus.jpeg_with_location(640, 480))
+        sent = alice.call({"@type": "send_message", "conversation_id": conv,
+                           "files": [{"path": photo, "caption": "the beach"}]})
+        states, progress = [], []
+
+        def settled(e):
+            if e.get("@type") == "upload_progress":
+                progress.append(e["sent"])
+            if e.get("@type") == "message_state" and e.get("client_msg_id") == sent["client_msg_id"]:
+                states.append(e["state"])
+            return bool(states) and states[-1] in ("sent", "failed")
+
+        alice.wait(settled, timeout=30, what="sent")
+        self.assertEqual(states[0], "pending")
+        self.assertIn("uploading", states)
+        self.assertEqual(states[-1], "sent")
+        self.assertEqual(progress[-1], os.path.getsize(photo))
+        self.assertEqual(progress, sorted(progress))
+        message = self.bob_messages(conv)[0]
+        attachment = message["attachments"][0]
+        self.assertEqual((attachment["kind"], attachment["caption"]), ("image", "the beach"))
+        self.assertEqual((attachment["width"], attachment["height"]), (480, 640))  # upright
+        # A file whose bytes contradict what it claims fails, with the reason.
+        liar = self.file("fake.png", b"\x89PNG\r\n\x1a\n" + b"not really a picture" * 10)
+        sent = alice.call({"@type": "send_message", "conversation_id": conv, "files": [{"path": liar}]})
+        failed = alice.wait(lambda e: e.get("@type") == "message_state" and e.get("client_msg_id") ==
+                            sent["client_msg_id"] and e.get("state") == "failed", timeout=30, what="failed")
+        self.assertIn("fake.png", failed["reason"])
+        # Not a file at all: refused at once.
+        bad = alice.call({"@type": "send_message", "conversation_id": conv,
+                          "files": [{"path": os.path.join(self.dir, "missing.bin")}]})
+        self.assertEqual((bad["@type"], bad["code"]), ("error", "bad_request"))
+
+
+class ObjectStoreUploads(ClientMediaTest):
+    def natterd_args(self):
+        self.s3 = s3_standin.S3Standin()
+        return tuple(self.s3.natterd_args(path_style=True))
+
+    def test_a_file_goes_to_the_bucket_in_parts_and_resumes_after_a_kill(self):
+        conv = self.two_profiles()
+        data = os.urandom(17 * 1024 * 1024)
+        path = self.file("video.bin", data)
+        sync = subprocess.Popen([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, "alice"),
+                                 "--timeout", "30", "send", str(conv), "three parts", "--file", path],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not any(len(u["parts"]) for u in list(self.s3.uploads.values())):
+                time.sleep(0.005)
+        finally:
+            sync.send_signal(signal.SIGKILL)
+            sync.wait(10)
+        self.cli("alice", "sync")
+        messages = self.bob_messages(conv)
+        self.assertEqual([m["text"] for m in messages], ["three parts"])
+        attachment = messages[0]["attachments"][0]
+        fetched = self.fetch_attachment(conv, messages[0]["seq"], attachment["id"], self.bob_token())
+        self.assertEqual(hashlib.sha256(fetched).hexdigest(), hashlib.sha256(data).hexdigest())
+        puts = [r for r in self.s3.requests if r[0] == "PUT" and r[1].startswith("uploads/")]
+        self.assertTrue(all(r[3] == "presigned" for r in puts))
+        self.assertLessEqual(len(puts), 4)  # three parts, one perhaps sent twice (cut while under way)
+
+
+if __name__ == "__main__":
+    h.main()
