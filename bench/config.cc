@@ -23,6 +23,11 @@ void ApplyProfile(const std::string& profile, BenchConfig& c) {
     c.history_prefill = 20000;
     c.history_s = 15;
     c.reconnect_clients = 19000;
+    c.upload_files = 8;
+    c.upload_file_mib = 16;
+    c.upload_photos = 10;
+    c.photo_width = 4000;  // a 12-megapixel phone photo
+    c.photo_height = 3000;
   }
 }
 
@@ -57,6 +62,12 @@ json::value BenchConfig::ToJson() const {
                       {"history_readers", history_readers},
                       {"history_prefill", history_prefill},
                       {"history_write_rate", history_write_rate},
+                      {"upload_clients", upload_clients},
+                      {"upload_files", upload_files},
+                      {"upload_file_mib", upload_file_mib},
+                      {"upload_photos", upload_photos},
+                      {"photo_width", photo_width},
+                      {"photo_height", photo_height},
                       {"history_s", history_s},
                       {"reconnect_clients", reconnect_clients}};
 }

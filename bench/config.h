@@ -55,6 +55,13 @@ struct BenchConfig {
 
   int reconnect_clients = 2000;
 
+  int upload_clients = 4;
+  int upload_files = 4;  // each
+  int upload_file_mib = 4;
+  int upload_photos = 4;  // each
+  int photo_width = 2000;
+  int photo_height = 1500;
+
   boost::json::value ToJson() const;
 };
 

@@ -42,7 +42,8 @@ bool HttpClient::Connect(std::string& error) {
 }
 
 HttpAnswer HttpClient::Request(const std::string& method, const std::string& target, const std::string& body,
-                               const std::string& bearer) {
+                               const std::string& bearer,
+                               const std::vector<std::pair<std::string, std::string>>& headers) {
   HttpAnswer answer;
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (!socket_ && !Connect(answer.error)) return answer;
@@ -50,6 +51,7 @@ HttpAnswer HttpClient::Request(const std::string& method, const std::string& tar
     req.set(http::field::host, host_);
     req.keep_alive(true);
     if (!bearer.empty()) req.set(http::field::authorization, "Bearer " + bearer);
+    for (const auto& [name, value] : headers) req.set(name, value);
     req.body() = body;
     req.prepare_payload();
     boost::system::error_code ec;

@@ -8,6 +8,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,7 +29,8 @@ class HttpClient {
   ~HttpClient();
 
   HttpAnswer Request(const std::string& method, const std::string& target, const std::string& body,
-                     const std::string& bearer = "");
+                     const std::string& bearer = "",
+                     const std::vector<std::pair<std::string, std::string>>& headers = {});
 
  private:
   bool Connect(std::string& error);

@@ -23,7 +23,8 @@ using namespace natter::bench;
 
 namespace {
 
-const std::vector<std::string> kAllScenarios = {"connections", "direct", "fanout", "catchup", "history", "reconnect"};
+const std::vector<std::string> kAllScenarios = {"connections", "direct",    "fanout", "catchup",
+                                                "history",     "reconnect", "upload"};
 
 bool ParseEndpoint(const std::string& s, Endpoint& e) {
   const size_t colon = s.rfind(':');
@@ -102,9 +103,17 @@ int main(int argc, char** argv) {
   app.add_option("--history-prefill", cfg.history_prefill, "history: messages written before reading");
   app.add_option("--history-write-rate", cfg.history_write_rate, "history: writes/s during the reads");
   app.add_option("--history-seconds", cfg.history_s, "history: seconds of reads");
+  app.add_option("--upload-clients", cfg.upload_clients, "upload: uploaders at once")->check(CLI::Range(1, 64));
+  app.add_option("--upload-files", cfg.upload_files, "upload: files each uploader sends");
+  app.add_option("--upload-file-mib", cfg.upload_file_mib, "upload: size of each file (MiB)")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--upload-photos", cfg.upload_photos, "upload: photos each uploader sends");
+  app.add_option("--photo-width", cfg.photo_width, "upload: photo width (height: 3/4 of it)")
+      ->check(CLI::Range(64, 8000));
   app.add_option("--reconnect-clients", cfg.reconnect_clients, "reconnect: clients that drop and return")
       ->check(CLI::Range(1, 1000000));
   CLI11_PARSE(app, argc, argv);
+  cfg.photo_height = cfg.photo_width * 3 / 4;
   if (cfg.scenarios.empty()) cfg.scenarios = kAllScenarios;
   cfg.server_pid = cfg.server_pids.empty() ? 0 : cfg.server_pids.front();
 
@@ -200,6 +209,8 @@ int main(int argc, char** argv) {
         r = RunHistory(ctx);
       else if (name == "reconnect")
         r = RunReconnect(ctx);
+      else if (name == "upload")
+        r = RunUpload(ctx);
       reports.push_back(std::move(r));
       // Let the server settle (closing sockets, commits) between scenarios.
       std::this_thread::sleep_for(std::chrono::milliseconds(500));

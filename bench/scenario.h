@@ -161,5 +161,6 @@ ScenarioReport RunFanout(RunContext& ctx);
 ScenarioReport RunCatchup(RunContext& ctx);
 ScenarioReport RunHistory(RunContext& ctx);
 ScenarioReport RunReconnect(RunContext& ctx);
+ScenarioReport RunUpload(RunContext& ctx);
 
 }  // namespace natter::bench

@@ -135,6 +135,7 @@ void ClientCore::Handle(const Json& req) {
   if (type == "logout") return Logout(req);
   if (type == "send_message") return SendMessage(req);
   if (type == "get_history") return GetHistory(req);
+  if (type == "download_attachment") return DownloadAttachment(req);
   if (type == "mark_read") return MarkRead(req);
   if (type == "get_conversations") return Answer(req, {{"conversations", store_->Conversations(user_id_)}});
   if (type == "get_members") {
@@ -269,6 +270,7 @@ void ClientCore::DropConversation(int64_t id) {
 
 void ClientCore::ForgetAccount() {
   store_->ClearAll();
+  PruneMediaCache(true);
   to_ack_.clear();
   reported_state_.clear();
   since_compaction_.clear();
@@ -950,6 +952,7 @@ void ClientCore::Compact(std::optional<int64_t> conversation_id) {
     cutoff = now.count() - options_.keep_days * 86'400'000;
   }
   store_->Compact(options_.keep_messages, cutoff, conversation_id);
+  PruneMediaCache(false);
 }
 
 void ClientCore::SetConnectionState(const std::string& state, const std::string& reason) {

@@ -130,10 +130,17 @@ class ClientCore final : public Client {
   void UploadProgress(const OutboxEntry& e, const OutboxFile& f, int64_t sent);
   void FileReady(const OutboxEntry& e, const OutboxFile& f);
   void CreateUpload(const OutboxEntry& e, const OutboxFile& f);
-  void WithAuth(const std::string& client_msg_id, std::function<void(const std::string& token)> then);
-  void ResumeTus(const OutboxEntry& e, const OutboxFile& f);
+  void WithAuth(const std::string& client_msg_id, bool refused, std::function<void(const std::string& token)> then);
+  // Whether the server finished processing an upload whose bytes are all in.
+  void CheckReady(const OutboxEntry& e, const OutboxFile& f);
+  void ResumeTus(const OutboxEntry& e, const OutboxFile& f, bool refused = false);
   void Patch(const OutboxEntry& e, const OutboxFile& f, int64_t offset);
   void SendParts(const OutboxEntry& e, const OutboxFile& f);
+  // Downloads (client_downloads.cc): an attachment's variant into the media
+  // cache, which keeps only what the local store's entries still name.
+  void DownloadAttachment(const Json& req);
+  void PruneMediaCache(bool everything);
+  std::string MediaCachePath(int64_t conversation_id, int64_t seq, int64_t media_id, const std::string& variant);
   // Where a presigned URL points: the object store, and the request target.
   std::optional<ServerEndpoint> ObjectStore(const std::string& url, std::string& target);
   void UpdateOutgoingStates(int64_t conversation_id);

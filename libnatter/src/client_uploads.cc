@@ -166,7 +166,7 @@ void ClientCore::CreateUpload(const OutboxEntry& e, const OutboxFile& f) {
   Call({{"type", "media.create"}, {"size", f.size}, {"mime", f.mime}, {"filename", f.filename}},
        [this, e, f](const ReplyFrame& reply) {
          if (!reply.ok) {
-           if (Permanent(reply.code)) return UploadFailed(e, reply.code, reply.message);
+           if (Permanent(reply.code)) return UploadFailed(e, reply.code, f.filename + ": " + reply.message);
            return UploadLater(e.client_msg_id);
          }
          const auto* data = reply.data.if_object();
@@ -182,39 +182,49 @@ void ClientCore::CreateUpload(const OutboxEntry& e, const OutboxFile& f) {
        });
 }
 
-void ClientCore::WithAuth(const std::string& id, std::function<void(const std::string& token)> then) {
-  WithFreshToken(false, [this, id, then = std::move(then)](Token token, const std::string&) {
+void ClientCore::WithAuth(const std::string& id, bool refused, std::function<void(const std::string& token)> then) {
+  // `refused`: the server said the last token was no good; get a new one.
+  WithFreshToken(refused, [this, id, then = std::move(then)](Token token, const std::string&) {
     if (token != Token::kFresh) return UploadLater(id);
     then(store_->Get("access_token").value_or(""));
   });
 }
 
-void ClientCore::ResumeTus(const OutboxEntry& e, const OutboxFile& f) {
-  WithAuth(e.client_msg_id, [this, e, f](const std::string& token) {
+void ClientCore::CheckReady(const OutboxEntry& e, const OutboxFile& f) {
+  Call({{"type", "media.get"}, {"media_id", f.media_id}}, [this, e, f](const ReplyFrame& reply) {
+    const auto* data = reply.ok ? reply.data.if_object() : nullptr;
+    std::string state = data ? Str(*data, "state") : "";
+    if (state == "ready" || state == "attached") return FileReady(e, f);
+    if (!reply.ok && reply.code == "not_found") {  // gone (expired, refused): start again
+      parts_.erase(f.media_id);
+      store_->ResetUpload(e.client_msg_id, f.index);
+      return UploadStep(e.client_msg_id);
+    }
+    UploadLater(e.client_msg_id);
+  });
+}
+
+void ClientCore::ResumeTus(const OutboxEntry& e, const OutboxFile& f, bool refused) {
+  WithAuth(e.client_msg_id, refused, [this, e, f, refused](const std::string& token) {
     BytesRequest head{"HEAD", f.upload_url, {{"Tus-Resumable", "1.0.0"}, {"Authorization", "Bearer " + token}}, ""};
-    BytesCall(ioc_, server_, std::move(head), [this, e, f](BytesAnswer a) {
+    BytesCall(ioc_, server_, std::move(head), [this, e, f, refused](BytesAnswer a) {
       if (a.status == 404) {  // expired or refused meanwhile: start again
         store_->ResetUpload(e.client_msg_id, f.index);
         return UploadStep(e.client_msg_id);
       }
+      if (a.status == 401) return refused ? UploadLater(e.client_msg_id) : ResumeTus(e, f, true);
       if (a.status != 200 || !a.headers.count("upload-offset")) return UploadLater(e.client_msg_id);
       int64_t offset = std::strtoll(a.headers["upload-offset"].c_str(), nullptr, 10);
       if (offset < f.size) return Patch(e, f, offset);
-      // Every byte is there; the server may still be processing the file.
-      Call({{"type", "media.get"}, {"media_id", f.media_id}}, [this, e, f](const ReplyFrame& reply) {
-        const auto* data = reply.ok ? reply.data.if_object() : nullptr;
-        std::string state = data ? Str(*data, "state") : "";
-        if (state == "ready" || state == "attached") return FileReady(e, f);
-        UploadLater(e.client_msg_id);
-      });
+      CheckReady(e, f);  // every byte is there; the server may still be processing the file
     });
   });
 }
 
 void ClientCore::Patch(const OutboxEntry& e, const OutboxFile& f, int64_t offset) {
-  auto chunk = ReadChunk(f.path, offset, options_.upload_chunk_bytes);
+  auto chunk = ReadChunk(f.path, offset, std::min(options_.upload_chunk_bytes, f.size - offset));
   if (!chunk || chunk->empty()) return UploadFailed(e, "bad_request", "cannot read " + f.path);
-  WithAuth(e.client_msg_id, [this, e, f, offset, chunk = std::move(*chunk)](const std::string& token) mutable {
+  WithAuth(e.client_msg_id, false, [this, e, f, offset, chunk = std::move(*chunk)](const std::string& token) mutable {
     int64_t end = offset + static_cast<int64_t>(chunk.size());
     BytesRequest patch{"PATCH",
                        f.upload_url,
@@ -235,6 +245,7 @@ void ClientCore::Patch(const OutboxEntry& e, const OutboxFile& f, int64_t offset
         store_->ResetUpload(e.client_msg_id, f.index);
         return UploadStep(e.client_msg_id);
       }
+      if (a.status == 401) return ResumeTus(e, f, true);  // a new token, then HEAD says where to go on
       // Refused for what the file is (its type, its size): no retry helps.
       if (a.status == 400 || a.status == 413 || a.status == 415) {
         return UploadFailed(e, CodeOf(a.status), f.filename + ": " + ReasonOf(a));
@@ -272,6 +283,8 @@ void ClientCore::SendParts(const OutboxEntry& e, const OutboxFile& f) {
         store_->ResetUpload(e.client_msg_id, f.index);
         return UploadStep(e.client_msg_id);
       }
+      // Complete already: its media.complete went through, the answer was lost.
+      if (!reply.ok && reply.code == "conflict") return CheckReady(e, f);
       if (!reply.ok || !reply.data.is_object()) return UploadLater(e.client_msg_id);
       parts_[f.media_id] = reply.data.as_object();
       UploadStep(e.client_msg_id);
@@ -325,13 +338,11 @@ void ClientCore::SendParts(const OutboxEntry& e, const OutboxFile& f) {
            parts_.erase(f.media_id);
            return FileReady(e, f);
          }
-         if (reply.code == "conflict") {  // completed before, its answer lost
-           return Call({{"type", "media.get"}, {"media_id", f.media_id}}, [this, e, f](const ReplyFrame& r) {
-             const auto* data = r.ok ? r.data.if_object() : nullptr;
-             std::string state = data ? Str(*data, "state") : "";
-             if (state == "ready" || state == "attached") return FileReady(e, f);
-             UploadLater(e.client_msg_id);
-           });
+         if (reply.code == "conflict") return CheckReady(e, f);  // completed before, its answer lost
+         if (reply.code == "not_found") {                        // expired meanwhile: start again
+           parts_.erase(f.media_id);
+           store_->ResetUpload(e.client_msg_id, f.index);
+           return UploadStep(e.client_msg_id);
          }
          if (Permanent(reply.code)) return UploadFailed(e, reply.code, f.filename + ": " + reply.message);
          UploadLater(e.client_msg_id);

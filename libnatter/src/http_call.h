@@ -1,5 +1,5 @@
 // One HTTP/1.1 call (http or https), asynchronous on the client's io_context
-// and bounded by the endpoint's timeout: JSON calls to natterd for what comes
+// and bounded by the endpoint's timeout (longer for what carries bytes): JSON calls to natterd for what comes
 // before a WebSocket exists (register, login, refresh), and byte transfers
 // (uploads by tus to natterd, parts to an object store).
 //
@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json/value.hpp>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
@@ -50,5 +51,14 @@ struct BytesAnswer {
 
 void BytesCall(boost::asio::io_context& ioc, const ServerEndpoint& server, BytesRequest request,
                std::function<void(BytesAnswer)> done);
+
+// A GET whose body goes to `path` (written as `path`.part, renamed once
+// whole); at most `max_bytes`. The answer's body is empty.
+void DownloadCall(boost::asio::io_context& ioc, const ServerEndpoint& server, std::string target, std::string path,
+                  int64_t max_bytes, std::function<void(BytesAnswer)> done);
+
+// A call moving `bytes` may take the endpoint's timeout plus a second for
+// every 16 KiB: a slow uplink finishes, a stalled one does not go on for ever.
+std::chrono::milliseconds TransferLimit(std::chrono::milliseconds timeout, int64_t bytes);
 
 }  // namespace natter::client

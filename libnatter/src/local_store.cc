@@ -325,6 +325,13 @@ bool LocalStore::HasConversation(int64_t conversation_id) {
   return row.ok() && *row;
 }
 
+bool LocalStore::HasEntry(int64_t conversation_id, int64_t seq) {
+  auto s = db_->Prepare("SELECT 1 FROM entries WHERE conversation_id = ? AND seq = ?");
+  s.Bind(1, conversation_id).Bind(2, seq);
+  auto row = s.Step();
+  return row.ok() && *row;
+}
+
 int64_t LocalStore::LastKnownSeq(int64_t conversation_id) {
   auto s = db_->Prepare(
       "SELECT max(coalesce((SELECT last_seq FROM conversations WHERE id = ?), 0), "

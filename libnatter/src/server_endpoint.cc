@@ -40,6 +40,9 @@ std::shared_ptr<ssl::context> MakeTlsContext(const ClientOptions& options) {
 
 std::string ServerEndpoint::HostHeader() const {
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  // The scheme's own port goes unsaid, as a browser sends it: a presigned
+  // URL's signature covers the Host header exactly as its signer wrote it.
+  if (port == (tls ? "443" : "80")) return h;
   return h + ":" + port;
 }
 

@@ -62,15 +62,21 @@ void Dispatcher::Attach(const Caller& c, SendParams p, Reply reply) {
   // A send refused afterwards leaves them attached, and a retry finds them so.
   d_.store.WriteAccountsResult<std::vector<media::Attachment>>(
       ExecutorOf(c),
-      [refs = p.attachments, user = c.user,
-       now = d_.clock.NowMs()](AccountsTxn& txn) -> Result<std::vector<media::Attachment>> {
+      [refs = p.attachments, user = c.user, now = d_.clock.NowMs(),
+       send_key = std::to_string(p.request.conversation_id) + ":" +
+                  p.request.client_msg_id](AccountsTxn& txn) -> Result<std::vector<media::Attachment>> {
         std::vector<media::Attachment> out;
         for (const auto& ref : refs) {
           std::string name = "attachment " + std::to_string(ref.id);
           NATTER_TRY(auto upload, txn.FindUpload(ref.id));
           if (!upload || upload->user_id != user) return NotFound(name + " is not one of your uploads");
           if (upload->state == UploadState::kUploading) return Conflict(name + " is still uploading");
-          NATTER_TRY(bool attached, txn.AttachUpload(ref.id, user, now));
+          NATTER_TRY(bool attached, txn.AttachUpload(ref.id, user, now, send_key));
+          // An upload is one message's: sending a file again uploads it again
+          // (its bytes are stored once all the same).
+          if (!attached && upload->state == UploadState::kAttached) {
+            return Conflict(name + " belongs to another message; upload the file again to send it again");
+          }
           if (!attached) return NotFound(name + " has expired");
           NATTER_TRY(auto a, media::ParseInfo(upload->info));
           a.caption = ref.caption;
@@ -148,8 +154,11 @@ void Dispatcher::Delete(const Caller& c, MessageParams p, Reply reply) {
         NATTER_TRY(auto before, txn.FindMessage(p.conversation_id, p.seq));
         NATTER_TRY(auto appended, chat::DeleteMessage(txn, ctx, limits, p.conversation_id, p.seq));
         if (release_at != 0 && before && !before->attachments.empty()) {
-          NATTER_TRY(auto attachments, media::ParseAttachments(before->attachments));
-          for (const auto& a : attachments) NATTER_RETURN_IF_ERROR(txn.AddMediaRelease(a.id, release_at));
+          // Unreadable attachments never stop a deletion; their uploads stay.
+          auto attachments = media::ParseAttachments(before->attachments);
+          for (const auto& a : attachments.ok() ? *attachments : std::vector<media::Attachment>{}) {
+            NATTER_RETURN_IF_ERROR(txn.AddMediaRelease(a.id, release_at));
+          }
         }
         return appended;
       },

@@ -317,10 +317,11 @@ void MediaService::Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Res
   store_.WriteAccountsResult<bool>(
       ex, [id, info = std::move(info), expires_at](AccountsTxn& txn) { return txn.FinishUpload(id, info, expires_at); },
       [this, &ex, ticket, a = std::move(a), done = std::move(done)](Result<bool> finished) mutable {
-        if (!finished.ok() || !*finished) {
-          // Not recorded: the uses of its objects taken for it go back.
-          auto error = std::make_shared<Error>(finished.ok() ? Conflict("the upload was finished or removed meanwhile")
-                                                             : finished.take_error());
+        if (!finished.ok()) return done(finished.take_error());  // perhaps recorded: nothing is given back
+        if (!*finished) {
+          // Not recorded (finished or removed meanwhile): the uses of its
+          // objects taken for it go back.
+          auto error = std::make_shared<Error>(Conflict("the upload was finished or removed meanwhile"));
           Run<bool>(
               io_, ex,
               [this, a]() -> Result<bool> {

@@ -28,16 +28,19 @@ struct Leftovers {
   std::vector<std::string> unused;  // objects nobody uses any more
 };
 
-// Deletes a finished upload's row and gives back its objects' uses.
-Result<Leftovers> DropFinished(AccountsTxn& txn, const MediaUpload& upload) {
+// Deletes a finished upload's row, if it is still in the state it was read
+// in (and expired, for an expiry), and gives back its objects' uses: only the
+// one that deleted it, on whichever node.
+Result<Leftovers> DropFinished(AccountsTxn& txn, const MediaUpload& upload, int64_t expired_before) {
   Leftovers out;
+  NATTER_TRY(bool deleted, txn.DeleteUploadIf(upload.id, upload.state, expired_before));
+  if (!deleted) return out;
   auto attachment = ParseInfo(upload.info);
   if (attachment.ok()) {
     NATTER_TRY(out.unused, ObjectCatalog::Unref(txn, *attachment));
   } else {
     spdlog::warn("media: upload {} has no readable description: {}", upload.id, attachment.error().message);
   }
-  NATTER_RETURN_IF_ERROR(txn.DeleteUpload(upload.id));
   return out;
 }
 
@@ -98,10 +101,10 @@ size_t MediaService::SweepOnce() {
       NATTER_TRY(auto upload, txn.FindUpload(id));
       if (!upload || upload->expires_at == 0 || upload->expires_at >= now) return Leftovers{};
       if (upload->state == UploadState::kUploading) {
-        NATTER_RETURN_IF_ERROR(txn.DeleteUpload(id));
-        return Leftovers{true, {}};
+        NATTER_TRY(bool deleted, txn.DeleteUploadIf(id, UploadState::kUploading, now));
+        return Leftovers{deleted, {}};
       }
-      return DropFinished(txn, *upload);
+      return DropFinished(txn, *upload, now);
     });
     if (left.ok()) {
       if (left->discard_bytes) DiscardNow(u);
@@ -130,7 +133,7 @@ size_t MediaService::ReleaseDue(int partition) {
     auto left = WriteAccountsSync<Leftovers>(store_, [id](AccountsTxn& txn) -> Result<Leftovers> {
       NATTER_TRY(auto upload, txn.FindUpload(id));
       if (!upload || upload->state != UploadState::kAttached) return Leftovers{};  // gone already
-      return DropFinished(txn, *upload);
+      return DropFinished(txn, *upload, 0);
     });
     Unlock(id);
     if (!left.ok()) continue;

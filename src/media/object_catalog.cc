@@ -55,10 +55,11 @@ Result<int64_t> ObjectCatalog::Take(std::string_view sha256, Put put) {
   if (Status put_status = put(name); !put_status.ok()) return Retry(put_status.error());
   auto used = WriteAccountsSync<int64_t>(
       store_, [sha, generation](AccountsTxn& txn) { return txn.AddObject(sha, generation); });
-  // Not catalogued, or another object of the same bytes was first: this one
-  // is nobody's.
-  if (!used.ok() || *used != generation) (void)blobs_.Delete(name);
+  // A failure may have committed all the same: the object stays (storage
+  // lost at worst). Another object of the same bytes catalogued first: this
+  // one is nobody's.
   if (!used.ok()) return Retry(used.take_error());
+  if (*used != generation) (void)blobs_.Delete(name);
   taken_.emplace_back(sha, *used);
   return *used;
 }

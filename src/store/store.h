@@ -104,10 +104,14 @@ class AccountsTxn : public AccountsReader {
   // Uploading -> ready with `info`, expiring at `expires_at`; false when the
   // upload was not uploading (finished already, or gone).
   virtual Result<bool> FinishUpload(int64_t id, std::string_view info, int64_t expires_at) = 0;
-  // Ready (or attached) -> attached, never expiring; false when the upload is
-  // not `user`'s, not ready, or expires before `now_ms`.
-  virtual Result<bool> AttachUpload(int64_t id, UserId user, int64_t now_ms) = 0;
+  // Ready -> attached to the send `send_key`, never expiring; false when the
+  // upload is not `user`'s, not ready, expires before `now_ms`, or is
+  // attached to another send (the same send retried finds it attached).
+  virtual Result<bool> AttachUpload(int64_t id, UserId user, int64_t now_ms, std::string_view send_key) = 0;
   virtual Status DeleteUpload(int64_t id) = 0;
+  // Deletes the upload if it is in `state` and, when `expired_before` is not
+  // 0, expired before then; whether it did (another node may have been first).
+  virtual Result<bool> DeleteUploadIf(int64_t id, UploadState state, int64_t expired_before) = 0;
   // Uploads of `user` created at or after `since_ms`, and the bytes of those
   // holding storage at `now_ms` (every one but an unfinished one past its
   // expiry).

@@ -25,12 +25,17 @@ TEST(ServerEndpointTest, SchemesPortsAndHosts) {
   auto plain = Make("http://chat.example");
   EXPECT_FALSE(plain.tls);
   EXPECT_EQ(plain.port, "80");
-  EXPECT_EQ(plain.Url("/v1/auth/login"), "http://chat.example:80/v1/auth/login");
+  // The scheme's own port goes unsaid (a presigned URL signs the Host header
+  // as a browser sends it); any other is named.
+  EXPECT_EQ(plain.Url("/v1/auth/login"), "http://chat.example/v1/auth/login");
+  EXPECT_EQ(plain.HostHeader(), "chat.example");
+  EXPECT_EQ(Make("http://chat.example:443").HostHeader(), "chat.example:443");
   auto tls = Make("https://chat.example");
   EXPECT_TRUE(tls.tls);
   EXPECT_EQ(tls.port, "443");
   EXPECT_TRUE(tls.tls_context);
-  EXPECT_EQ(tls.ws_origin, "wss://chat.example:443");
+  EXPECT_EQ(tls.ws_origin, "wss://chat.example");
+  EXPECT_EQ(Make("https://chat.example:80").HostHeader(), "chat.example:80");
   EXPECT_TRUE(Make("wss://chat.example:8443").tls);
   auto v6 = Make("http://[::1]:8080");
   EXPECT_EQ(v6.host, "::1");

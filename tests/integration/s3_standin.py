@@ -107,7 +107,10 @@ class S3Standin:
                 pass
 
             def _any(self):
-                standin._handle(self)
+                try:
+                    standin._handle(self)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client went away (a killed test client)
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 

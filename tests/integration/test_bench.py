@@ -54,6 +54,26 @@ class BenchTest(h.unittest.TestCase):
         finally:
             server.close()
 
+    def test_upload_scenario_sends_files_and_photos_and_checks_them(self):
+        server = h.Natterd("--requests-per-second", "1000000", "--request-burst", "1000000", *BENCH_LIMITS).start()
+        try:
+            proc, out, _ = run_bench(["--server", f"127.0.0.1:{server.port}", "--server-pid", str(server.proc.pid),
+                                      "--scenario", "upload", "--upload-clients", "2", "--upload-files", "2",
+                                      "--upload-file-mib", "2", "--upload-photos", "2", "--photo-width", "800"])
+            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
+            with open(glob.glob(os.path.join(out, "*.json"))[0]) as f:
+                report = json.load(f)
+            upload = next(s for s in report["scenarios"] if s["name"] == "upload")
+            figures = {key: f["value"] for key, f in upload["figures"].items()}
+            self.assertGreater(figures["files_mib_per_s"], 0)
+            self.assertGreater(figures["photo_processing_p50_ms"], 0)
+            # Every upload was stored: 2 x 2 distinct files, and the photo (the
+            # same picture each time, stored once: display version, thumbnail).
+            blobs = os.path.join(server.data_dir, "data", "media", "blobs")
+            self.assertEqual(sum(len(files) for _, _, files in os.walk(blobs)), 4 + 2)
+        finally:
+            server.close()
+
     def test_server_killed_mid_run_keeps_partial_results(self):
         server = h.Natterd("--requests-per-second", "1000000", "--request-burst", "1000000", *BENCH_LIMITS).start()
         try:

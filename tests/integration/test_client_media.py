@@ -69,6 +69,28 @@ class ClientMediaTest(Profiles, h.unittest.TestCase):
             f.write(data)
         return path
 
+    def kill_mid_upload(self, size):
+        """Runs `natter sync` with small chunks and kills it once the server
+        holds part of an upload: (upload id, bytes it holds)."""
+        uploads = os.path.join(self.server.data_dir, "media", "uploads")
+        sync = subprocess.Popen([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, "alice"),
+                                 "--timeout", "30", "--upload-chunk-bytes", "16384", "sync"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        partial = None
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and partial is None:
+                for name in os.listdir(uploads) if os.path.isdir(uploads) else []:
+                    held = os.path.getsize(os.path.join(uploads, name))
+                    if 0 < held < size // 2:
+                        partial = (int(name), held)
+                time.sleep(0.005)
+        finally:
+            sync.send_signal(signal.SIGKILL)  # halfway: no chance to finish or tidy up
+            sync.wait(10)
+        self.assertIsNotNone(partial, "the upload was never seen halfway")
+        return partial
+
 
 class LocalUploads(ClientMediaTest):
     def test_sent_offline_killed_mid_upload_and_restarted_arrives_once(self):
@@ -79,23 +101,7 @@ class LocalUploads(ClientMediaTest):
         out = self.cli("alice", "send", str(conv), "the report", "--file", path, check=False, wait="1")
         self.assertIn("pending", out.stdout + out.stderr)
         self.server.start()
-        uploads = os.path.join(self.server.data_dir, "media", "uploads")
-        sync = subprocess.Popen([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, "alice"),
-                                 "--timeout", "30", "--upload-chunk-bytes", "16384", "sync"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        partial = None
-        try:
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and partial is None:
-                for name in os.listdir(uploads) if os.path.isdir(uploads) else []:
-                    size = os.path.getsize(os.path.join(uploads, name))
-                    if 0 < size < len(data) // 2:
-                        partial = (int(name), size)
-                time.sleep(0.005)
-        finally:
-            sync.send_signal(signal.SIGKILL)  # halfway: no chance to finish or tidy up
-            sync.wait(10)
-        self.assertIsNotNone(partial, "the upload was never seen halfway")
+        partial = self.kill_mid_upload(len(data))
         self.assertEqual(self.bob_messages(conv), [])
         self.cli("alice", "sync")
         self.cli("alice", "sync")  # a second run must not send it again
@@ -110,7 +116,7 @@ class LocalUploads(ClientMediaTest):
 
     def test_progress_events_and_a_refused_file_through_the_c_api(self):
         conv = self.two_profiles()
-        alice = CApiClient(self.server, os.path.join(self.dir, "alice"), upload_chunk_bytes=65536)
+        alice = CApiClient(self.server, os.path.join(self.dir, "alice"), upload_chunk_bytes=1024)
         self.to_close.append(alice)
         alice.wait(lambda e: e.get("@type") == "connection_state" and e.get("state") == "ready", 20, "ready")
         photo = self.file("IMG_1.jpg", tus.jpeg_with_location(640, 480))
@@ -130,11 +136,22 @@ class LocalUploads(ClientMediaTest):
         self.assertIn("uploading", states)
         self.assertEqual(states[-1], "sent")
         self.assertEqual(progress[-1], os.path.getsize(photo))
+        self.assertGreater(len(progress), 3)  # a chunk at a time
         self.assertEqual(progress, sorted(progress))
         message = self.bob_messages(conv)[0]
         attachment = message["attachments"][0]
         self.assertEqual((attachment["kind"], attachment["caption"]), ("image", "the beach"))
         self.assertEqual((attachment["width"], attachment["height"]), (480, 640))  # upright
+        # Downloads go to the media cache, then come from it.
+        ask = {"@type": "download_attachment", "conversation_id": conv, "seq": message["seq"],
+               "media_id": attachment["id"], "variant": "thumb"}
+        got = alice.call(ask)
+        self.assertEqual((got["@type"], got["cached"]), ("result", False), got)
+        with open(got["path"], "rb") as f:
+            self.assertEqual(tus.exif_of(f.read())[2], "JPEG")
+        self.assertEqual(alice.call(ask)["cached"], True)
+        other = alice.call(dict(ask, media_id=attachment["id"] + 1))
+        self.assertEqual((other["@type"], other["code"]), ("error", "not_found"))
         # A file whose bytes contradict what it claims fails, with the reason.
         liar = self.file("fake.png", b"\x89PNG\r\n\x1a\n" + b"not really a picture" * 10)
         sent = alice.call({"@type": "send_message", "conversation_id": conv, "files": [{"path": liar}]})
@@ -145,6 +162,31 @@ class LocalUploads(ClientMediaTest):
         bad = alice.call({"@type": "send_message", "conversation_id": conv,
                           "files": [{"path": os.path.join(self.dir, "missing.bin")}]})
         self.assertEqual((bad["@type"], bad["code"]), ("error", "bad_request"))
+
+
+class ExpiredUploads(ClientMediaTest):
+    server_args = ("--media-upload-expiry-ms", "2000", "--media-sweep-ms", "100")
+
+    def test_an_upload_that_expired_while_away_starts_again(self):
+        conv = self.two_profiles()
+        data = os.urandom(3 * 1024 * 1024)
+        path = self.file("late.bin", data)
+        self.server.kill()
+        self.cli("alice", "send", str(conv), "late", "--file", path, check=False, wait="1")
+        self.server.start()
+        partial = self.kill_mid_upload(len(data))
+        # Away longer than the upload lives: the server forgets it.
+        uploads = os.path.join(self.server.data_dir, "media", "uploads", str(partial[0]))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and os.path.exists(uploads):
+            time.sleep(0.1)
+        self.assertFalse(os.path.exists(uploads))
+        self.cli("alice", "sync")
+        messages = self.bob_messages(conv)
+        self.assertEqual([m["text"] for m in messages], ["late"])
+        attachment = messages[0]["attachments"][0]
+        self.assertNotEqual(attachment["id"], partial[0])  # a new upload
+        self.assertEqual(attachment["size"], len(data))
 
 
 class ObjectStoreUploads(ClientMediaTest):
@@ -159,22 +201,29 @@ class ObjectStoreUploads(ClientMediaTest):
         sync = subprocess.Popen([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, "alice"),
                                  "--timeout", "30", "send", str(conv), "three parts", "--file", path],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = None
         try:
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and not any(len(u["parts"]) for u in list(self.s3.uploads.values())):
-                time.sleep(0.005)
+            while time.monotonic() < deadline and started is None:
+                for u in list(self.s3.uploads.values()):
+                    # The second part arriving means the first's ETag is kept.
+                    if len(u["parts"]) >= 2:
+                        started = int(u["key"].rsplit("/", 1)[1])
+                time.sleep(0.002)
         finally:
             sync.send_signal(signal.SIGKILL)
             sync.wait(10)
+        self.assertIsNotNone(started, "the upload was never seen halfway")
         self.cli("alice", "sync")
         messages = self.bob_messages(conv)
         self.assertEqual([m["text"] for m in messages], ["three parts"])
         attachment = messages[0]["attachments"][0]
+        self.assertEqual(attachment["id"], started)  # resumed, not started again
         fetched = self.fetch_attachment(conv, messages[0]["seq"], attachment["id"], self.bob_token())
         self.assertEqual(hashlib.sha256(fetched).hexdigest(), hashlib.sha256(data).hexdigest())
         puts = [r for r in self.s3.requests if r[0] == "PUT" and r[1].startswith("uploads/")]
         self.assertTrue(all(r[3] == "presigned" for r in puts))
-        self.assertLessEqual(len(puts), 4)  # three parts, one perhaps sent twice (cut while under way)
+        self.assertLessEqual(len(puts), 4)  # three parts, the one under way at the kill perhaps twice
 
 
 if __name__ == "__main__":

@@ -27,17 +27,18 @@ TEST_P(MediaStore, AnUploadIsFinishedOnceAndAttachedOnlyByItsOwnerBeforeItExpire
     NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(1, a, 100, 1000, 5000)));
     NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(2, a, 200, 1000, 5000)));
     std::vector<bool> out;
-    NATTER_TRY(bool early, txn.AttachUpload(1, a, 2000));  // still uploading
+    NATTER_TRY(bool early, txn.AttachUpload(1, a, 2000, "7:m1"));  // still uploading
     NATTER_TRY(bool finished, txn.FinishUpload(1, R"({"kind":"image"})", 9000));
     NATTER_TRY(bool again, txn.FinishUpload(1, "{}", 9000));
-    NATTER_TRY(bool by_other, txn.AttachUpload(1, b, 2000));
-    NATTER_TRY(bool expired, txn.AttachUpload(1, a, 9500));
-    NATTER_TRY(bool attached, txn.AttachUpload(1, a, 2000));
-    NATTER_TRY(bool twice, txn.AttachUpload(1, a, 99999));  // attached never expires
-    return std::vector<bool>{early, finished, again, by_other, expired, attached, twice};
+    NATTER_TRY(bool by_other, txn.AttachUpload(1, b, 2000, "7:m1"));
+    NATTER_TRY(bool expired, txn.AttachUpload(1, a, 9500, "7:m1"));
+    NATTER_TRY(bool attached, txn.AttachUpload(1, a, 2000, "7:m1"));
+    NATTER_TRY(bool retried, txn.AttachUpload(1, a, 99999, "7:m1"));    // the same send; attached never expires
+    NATTER_TRY(bool other_send, txn.AttachUpload(1, a, 2000, "7:m2"));  // one upload, one message
+    return std::vector<bool>{early, finished, again, by_other, expired, attached, retried, other_send};
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(*r, (std::vector<bool>{false, true, false, false, false, true, true}));
+  EXPECT_EQ(*r, (std::vector<bool>{false, true, false, false, false, true, true, false}));
 
   auto found = ReadAccountsSync<std::optional<MediaUpload>>(*store, [](AccountsTxn& txn) { return txn.FindUpload(1); });
   ASSERT_TRUE(found.ok() && found->has_value());
@@ -56,7 +57,7 @@ TEST_P(MediaStore, UsageCountsRecentUploadsAndBytesNotExpired) {
     NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(3, a, 400, 2500, 8000)));
     NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(4, b, 800, 2500, 8000)));
     NATTER_TRY(bool ok, txn.FinishUpload(3, "{}", 8000));
-    NATTER_TRY(bool attached, txn.AttachUpload(3, a, 4000));
+    NATTER_TRY(bool attached, txn.AttachUpload(3, a, 4000, "1:x"));
     if (!ok || !attached) return Internal("not finished");
     NATTER_TRY(auto usage, txn.GetMediaUsage(a, 2000, 4000));
     NATTER_TRY(auto expired, txn.ListExpiredUploads(4000, 10));
@@ -139,6 +140,22 @@ TEST_P(MediaStore, ReleasesOfDeletedMessagesComeDueInOrder) {
       });
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(*r, (std::vector<std::vector<int64_t>>{{5}, {5, 6}, {6}}));
+}
+
+TEST_P(MediaStore, AConditionalDeleteTakesOnlyWhatIsStillAsItWasRead) {
+  UserId a = AddUser("a");
+  auto r = WriteAccountsSync<std::vector<bool>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<bool>> {
+    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(1, a, 100, 1000, 5000)));
+    NATTER_TRY(bool ok, txn.FinishUpload(1, "{}", 5000));
+    if (!ok) return Internal("not finished");
+    NATTER_TRY(bool wrong_state, txn.DeleteUploadIf(1, UploadState::kUploading, 0));
+    NATTER_TRY(bool not_expired, txn.DeleteUploadIf(1, UploadState::kReady, 4000));
+    NATTER_TRY(bool expired, txn.DeleteUploadIf(1, UploadState::kReady, 6000));
+    NATTER_TRY(bool second, txn.DeleteUploadIf(1, UploadState::kReady, 6000));  // another node, after
+    return std::vector<bool>{wrong_state, not_expired, expired, second};
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, (std::vector<bool>{false, false, true, false}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, MediaStore, ::testing::Values("sqlite"));

@@ -306,13 +306,19 @@ int Run(Session& s, const std::string& command, const Args& a) {
     if (!answer || Str(*answer, "@type") != "result") return s.Print(answer, [](const json::object&) {});
     std::string id = Str(*answer, "client_msg_id");
     std::optional<json::object> settled;
-    if (online) {
-      settled = s.WaitFor(
+    // Settled, or the timeout passes without news: a file still going up
+    // (progress keeps coming) is waited for.
+    while (online && !settled) {
+      auto news = s.WaitFor(
           [&](const json::object& e) {
-            return Str(e, "@type") == "message_state" && Str(e, "client_msg_id") == id &&
-                   Str(e, "state") != "pending" && Str(e, "state") != "uploading";
+            bool mine = Str(e, "client_msg_id") == id;
+            return mine && (Str(e, "@type") == "upload_progress" ||
+                            (Str(e, "@type") == "message_state" && Str(e, "state") != "pending" &&
+                             Str(e, "state") != "uploading"));
           },
           a.timeout_s);
+      if (!news) break;
+      if (Str(*news, "@type") == "message_state") settled = news;
     }
     json::object out{{"client_msg_id", id}, {"state", settled ? settled->at("state") : json::value("pending")}};
     if (settled && settled->contains("seq")) out["seq"] = settled->at("seq");

@@ -25,10 +25,20 @@ Result<bool> PgTxn::FinishUpload(int64_t id, std::string_view info, int64_t expi
   return r.affected() > 0;
 }
 
-Result<bool> PgTxn::AttachUpload(int64_t id, UserId user, int64_t now_ms) {
-  NATTER_TRY(auto r, accounts_.Query("UPDATE media_uploads SET state = 2, expires_at = 0 WHERE id = $1 "
-                                     "AND user_id = $2 AND (state = 2 OR (state = 1 AND expires_at > $3))",
-                                     {id, user, now_ms}));
+Result<bool> PgTxn::AttachUpload(int64_t id, UserId user, int64_t now_ms, std::string_view send_key) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE media_uploads SET state = 2, expires_at = 0, attached_to = $4 "
+                                     "WHERE id = $1 AND user_id = $2 "
+                                     "AND ((state = 2 AND attached_to = $4) OR (state = 1 AND expires_at > $3))",
+                                     {id, user, now_ms, std::string(send_key)}));
+  return r.affected() > 0;
+}
+
+Result<bool> PgTxn::DeleteUploadIf(int64_t id, UploadState state, int64_t expired_before) {
+  // Row locks make a second node's delete wait for the first and then find
+  // nothing: only one of them gives back the upload's object uses.
+  NATTER_TRY(auto r, accounts_.Query("DELETE FROM media_uploads WHERE id = $1 AND state = $2 "
+                                     "AND ($3 = 0 OR (expires_at <> 0 AND expires_at < $3))",
+                                     {id, static_cast<int64_t>(state), expired_before}));
   return r.affected() > 0;
 }
 

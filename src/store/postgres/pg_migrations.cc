@@ -167,8 +167,9 @@ CREATE INDEX media_uploads_expiry ON media_uploads (expires_at) WHERE expires_at
     R"sql(
 ALTER TABLE media_uploads ADD COLUMN store_ref TEXT NOT NULL DEFAULT '';
 )sql",
-    // 6: the catalog of stored objects (accounts), and the uploads of deleted
-    // messages waiting to be released (each conversation's partition).
+    // 6: the catalog of stored objects (accounts), the uploads of deleted
+    // messages waiting to be released (each conversation's partition), and
+    // the send an upload is attached to.
     R"sql(
 CREATE TABLE media_objects (
   sha256 TEXT PRIMARY KEY,
@@ -180,6 +181,7 @@ CREATE TABLE media_releases (
   due_at BIGINT NOT NULL
 );
 CREATE INDEX media_releases_due ON media_releases (due_at);
+ALTER TABLE media_uploads ADD COLUMN attached_to TEXT NOT NULL DEFAULT '';
 )sql",
 };
 

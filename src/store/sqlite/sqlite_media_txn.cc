@@ -34,11 +34,19 @@ Result<bool> SqliteTxn::FinishUpload(int64_t id, std::string_view info, int64_t 
   return db_.changes() > 0;
 }
 
-Result<bool> SqliteTxn::AttachUpload(int64_t id, UserId user, int64_t now_ms) {
+Result<bool> SqliteTxn::AttachUpload(int64_t id, UserId user, int64_t now_ms, std::string_view send_key) {
   auto s = db_.Prepare(
-      "UPDATE media_uploads SET state = 2, expires_at = 0 WHERE id = ? AND user_id = ? "
-      "AND (state = 2 OR (state = 1 AND expires_at > ?))");
-  s.Bind(1, id).Bind(2, user).Bind(3, now_ms);
+      "UPDATE media_uploads SET state = 2, expires_at = 0, attached_to = ? WHERE id = ? AND user_id = ? "
+      "AND ((state = 2 AND attached_to = ?) OR (state = 1 AND expires_at > ?))");
+  s.Bind(1, send_key).Bind(2, id).Bind(3, user).Bind(4, send_key).Bind(5, now_ms);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
+}
+
+Result<bool> SqliteTxn::DeleteUploadIf(int64_t id, UploadState state, int64_t expired_before) {
+  auto s = db_.Prepare(
+      "DELETE FROM media_uploads WHERE id = ? AND state = ? AND (? = 0 OR (expires_at != 0 AND expires_at < ?))");
+  s.Bind(1, id).Bind(2, static_cast<int64_t>(state)).Bind(3, expired_before).Bind(4, expired_before);
   NATTER_RETURN_IF_ERROR(s.Run());
   return db_.changes() > 0;
 }

@@ -44,7 +44,8 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Status InsertUpload(const MediaUpload& upload) override;
   Result<std::optional<MediaUpload>> FindUpload(int64_t id) override;
   Result<bool> FinishUpload(int64_t id, std::string_view info, int64_t expires_at) override;
-  Result<bool> AttachUpload(int64_t id, UserId user, int64_t now_ms) override;
+  Result<bool> AttachUpload(int64_t id, UserId user, int64_t now_ms, std::string_view send_key) override;
+  Result<bool> DeleteUploadIf(int64_t id, UploadState state, int64_t expired_before) override;
   Status DeleteUpload(int64_t id) override;
   Result<MediaUsage> GetMediaUsage(UserId user, int64_t since_ms, int64_t now_ms) override;
   Result<std::vector<MediaUpload>> ListExpiredUploads(int64_t now_ms, int limit) override;
