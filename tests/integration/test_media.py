@@ -286,6 +286,13 @@ class Access(MediaTestCase):
         # Eve cannot attach Alice's upload either.
         eves = self.group(eve, alice)
         self.send(eve, eves, [{"id": media_id}], expect=404)
+        # An upload is one message's: the same send retried finds it attached,
+        # another send is refused (deleting one message must not take the
+        # other's attachment).
+        retry = {"client_msg_id": sent["client_msg_id"], "attachments": [{"id": media_id}]}
+        again = self.call("POST", f"/v1/conversations/{cid}/messages", retry, alice)
+        self.assertEqual((again["seq"], again["duplicate"]), (sent["seq"], True))
+        self.send(alice, eves, [{"id": media_id}], expect=409)
         # Removed: no new URL.
         self.call("DELETE", f"/v1/conversations/{cid}/members/{bob.id}", None, alice)
         self.url(bob, cid, sent["seq"], media_id, expect=404)
