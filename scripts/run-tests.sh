@@ -19,7 +19,7 @@ case "$build_dir" in
     # test into a JVM: a sanitized library cannot be loaded into a process
     # without its runtime. The release run covers them; sanitized natterd
     # (and natter CLI) processes serve every other suite.
-    excluded=(-E 'integration\.test_client(_hostile|_retention)?$|^jvm\.')
+    excluded=(-E 'integration\.test_client(_hostile|_retention|_media_capi)?$|^jvm\.')
     ;;
 esac
 cd "$build_dir"
