@@ -342,6 +342,39 @@ class Access(MediaTestCase):
         self.assertEqual((status, hdrs["content-range"]), (416, f"bytes */{len(data)}"))
 
 
+class SlowReaders(MediaTestCase):
+    server_args = ("--http-timeout-ms", "1500")
+
+    def test_a_downloader_that_never_reads_is_dropped_and_costs_nothing_else(self):
+        alice, bob = self.server.new_user("slow"), self.server.new_user("slow")
+        cid = self.group(alice, bob)
+        data = os.urandom(32 * 1024 * 1024)  # more than socket buffers hold
+        media_id = self.upload(alice, data, "application/octet-stream", "big.bin")
+        seq = self.send(alice, cid, [{"id": media_id}])["seq"]
+        url = self.url(bob, cid, seq, media_id)["url"]
+        stalled = []
+        for _ in range(5):  # several at once, none reading a byte
+            sock = h.socket.socket()
+            sock.setsockopt(h.socket.SOL_SOCKET, h.socket.SO_RCVBUF, 4096)  # before connecting: a small window
+            sock.connect(("127.0.0.1", self.server.port))
+            sock.sendall(f"GET {url} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            stalled.append(sock)
+        # Meanwhile everyone else is served, downloads included.
+        status, _, body = self.download(url, {"Range": "bytes=0-99"})
+        self.assertEqual((status, body), (206, data[:100]))
+        time.sleep(3.5)  # past the time a write may wait
+        for sock in stalled:
+            sock.settimeout(5)
+            received, chunk = 0, b"x"
+            while chunk:
+                chunk = sock.recv(1 << 20)  # what was in flight, then the end: the server let go
+                received += len(chunk)
+            sock.close()
+            self.assertLess(received, len(data))
+        self.assertTrue(self.server.running())
+        self.assertEqual(self.download(url, {"Range": "bytes=-10"})[2], data[-10:])
+
+
 class Limits(MediaTestCase):
     server_args = ("--media-uploads-per-hour", "3", "--media-quota-bytes", "1000", "--media-max-image-bytes", "600")
 
