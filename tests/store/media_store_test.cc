@@ -144,14 +144,15 @@ TEST_P(MediaStore, ReleasesOfDeletedMessagesComeDueInOrder) {
 
 TEST_P(MediaStore, AConditionalDeleteTakesOnlyWhatIsStillAsItWasRead) {
   UserId a = AddUser("a");
+  const int64_t now = 1'764'000'000'000;  // real times: past 32 bits
   auto r = WriteAccountsSync<std::vector<bool>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<bool>> {
-    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(1, a, 100, 1000, 5000)));
-    NATTER_TRY(bool ok, txn.FinishUpload(1, "{}", 5000));
+    NATTER_RETURN_IF_ERROR(txn.InsertUpload(Upload(1, a, 100, now, now + 5000)));
+    NATTER_TRY(bool ok, txn.FinishUpload(1, "{}", now + 5000));
     if (!ok) return Internal("not finished");
     NATTER_TRY(bool wrong_state, txn.DeleteUploadIf(1, UploadState::kUploading, 0));
-    NATTER_TRY(bool not_expired, txn.DeleteUploadIf(1, UploadState::kReady, 4000));
-    NATTER_TRY(bool expired, txn.DeleteUploadIf(1, UploadState::kReady, 6000));
-    NATTER_TRY(bool second, txn.DeleteUploadIf(1, UploadState::kReady, 6000));  // another node, after
+    NATTER_TRY(bool not_expired, txn.DeleteUploadIf(1, UploadState::kReady, now + 4000));
+    NATTER_TRY(bool expired, txn.DeleteUploadIf(1, UploadState::kReady, now + 6000));
+    NATTER_TRY(bool second, txn.DeleteUploadIf(1, UploadState::kReady, now + 6000));  // another node, after
     return std::vector<bool>{wrong_state, not_expired, expired, second};
   });
   ASSERT_TRUE(r.ok()) << r.error().message;

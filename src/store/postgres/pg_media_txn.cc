@@ -37,7 +37,7 @@ Result<bool> PgTxn::DeleteUploadIf(int64_t id, UploadState state, int64_t expire
   // Row locks make a second node's delete wait for the first and then find
   // nothing: only one of them gives back the upload's object uses.
   NATTER_TRY(auto r, accounts_.Query("DELETE FROM media_uploads WHERE id = $1 AND state = $2 "
-                                     "AND ($3 = 0 OR (expires_at <> 0 AND expires_at < $3))",
+                                     "AND ($3::bigint = 0 OR (expires_at <> 0 AND expires_at < $3::bigint))",
                                      {id, static_cast<int64_t>(state), expired_before}));
   return r.affected() > 0;
 }
