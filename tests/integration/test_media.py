@@ -430,7 +430,7 @@ class Deletion(MediaTestCase):
     def test_a_deleted_messages_objects_go_after_the_grace_period_unless_shared(self):
         alice, bob = self.server.new_user("del"), self.server.new_user("del")
         cid = self.group(alice, bob)
-        photo = tus.jpeg_with_location(800, 500)
+        photo = tus.jpeg_with_location(400, 260)  # larger than a thumbnail, small for the sanitizers
         mine, forwarded = self.upload(alice, photo, "image/jpeg"), self.upload(bob, photo, "image/jpeg")
         a = self.send(alice, cid, [{"id": mine}])
         b = self.send(bob, cid, [{"id": forwarded}])

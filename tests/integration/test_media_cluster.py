@@ -26,14 +26,14 @@ class MediaCluster(h.unittest.TestCase):
         cls.s3.close()
 
     def call(self, node, method, path, body, user, expect=200):
-        status, answer = node.http(method, path, body, token=user.token)
+        status, answer = node.http(method, path, body, token=user.token, timeout=120)  # photos under the sanitizers
         self.assertEqual(status, expect, answer)
         return answer
 
     def test_an_upload_crosses_nodes_and_its_objects_go_with_its_message(self):
         one, two, three = (self.cluster.nodes[n] for n in (1, 2, 3))
         alice, bob = one.new_user("mc"), one.new_user("mc")
-        photo = tus.jpeg_with_location(900, 600)
+        photo = tus.jpeg_with_location(400, 260)
         target = self.call(one, "POST", "/v1/media/uploads",
                            {"size": len(photo), "mime": "image/jpeg", "filename": "p.jpg"}, alice)
         self.assertEqual(target["transport"], "s3")
