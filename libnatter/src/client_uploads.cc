@@ -14,11 +14,11 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <filesystem>
-#include <fstream>
 
 #include "client_core.h"
 #include "common/json_lookup.h"
 #include "media/content_type.h"
+#include "media/file_io.h"
 
 namespace natter::client {
 
@@ -28,18 +28,6 @@ using json_lookup::Int;
 using json_lookup::Str;
 
 namespace {
-
-// Up to `max` bytes of `path` from `offset`; nullopt when it cannot be read.
-std::optional<std::string> ReadChunk(const std::string& path, int64_t offset, int64_t max) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  in.seekg(offset);
-  std::string bytes(static_cast<size_t>(max), '\0');
-  in.read(bytes.data(), max);
-  if (in.bad()) return std::nullopt;
-  bytes.resize(static_cast<size_t>(in.gcount()));
-  return bytes;
-}
 
 // The reason in an HTTP error answer's JSON body, else its status.
 std::string ReasonOf(const BytesAnswer& a) {
@@ -93,8 +81,8 @@ bool ClientCore::AttachFiles(const Json& req, OutboxEntry& e, std::string& why) 
     f.caption = Str(*o, "caption");
     // The type its bytes say (natterd checks them against it); the app's
     // word only for what cannot be told from the bytes.
-    auto head = ReadChunk(f.path, 0, static_cast<int64_t>(media::kSniffBytes));
-    std::string sniffed = head ? media::SniffContent(*head).mime : "application/octet-stream";
+    auto head = media::ReadSlice(f.path, 0, media::kSniffBytes);
+    std::string sniffed = head.ok() ? media::SniffContent(*head).mime : "application/octet-stream";
     f.mime = sniffed != "application/octet-stream" || Str(*o, "mime").empty() ? sniffed : Str(*o, "mime");
     e.files.push_back(std::move(f));
   }
@@ -222,8 +210,9 @@ void ClientCore::ResumeTus(const OutboxEntry& e, const OutboxFile& f, bool refus
 }
 
 void ClientCore::Patch(const OutboxEntry& e, const OutboxFile& f, int64_t offset) {
-  auto chunk = ReadChunk(f.path, offset, std::min(options_.upload_chunk_bytes, f.size - offset));
-  if (!chunk || chunk->empty()) return UploadFailed(e, "bad_request", "cannot read " + f.path);
+  auto chunk =
+      media::ReadSlice(f.path, offset, static_cast<size_t>(std::min(options_.upload_chunk_bytes, f.size - offset)));
+  if (!chunk.ok() || chunk->empty()) return UploadFailed(e, "bad_request", "cannot read " + f.path);
   WithAuth(e.client_msg_id, false, [this, e, f, offset, chunk = std::move(*chunk)](const std::string& token) mutable {
     int64_t end = offset + static_cast<int64_t>(chunk.size());
     BytesRequest patch{"PATCH",
@@ -310,8 +299,8 @@ void ClientCore::SendParts(const OutboxEntry& e, const OutboxFile& f) {
       ReportBadAnswer("media.parts", "a part URL that is not one");
       return UploadLater(e.client_msg_id);
     }
-    auto bytes = ReadChunk(f.path, static_cast<int64_t>(i) * part_size, Int(*part, "size"));
-    if (!bytes || static_cast<int64_t>(bytes->size()) != Int(*part, "size")) {
+    auto bytes = media::ReadSlice(f.path, static_cast<int64_t>(i) * part_size, static_cast<size_t>(Int(*part, "size")));
+    if (!bytes.ok() || static_cast<int64_t>(bytes->size()) != Int(*part, "size")) {
       return UploadFailed(e, "bad_request", "cannot read " + f.path);
     }
     BytesCall(ioc_, *store, BytesRequest{"PUT", target, {}, std::move(*bytes)},
