@@ -21,6 +21,38 @@ namespace {
 
 constexpr int64_t kTypingExpiresMs = 6000;
 
+// One of the sender's uploads attached to the message `send_key` names (a
+// retry of that send finds it attached already).
+Result<media::Attachment> AttachUpload(AccountsTxn& txn, UserId user, int64_t id, int64_t now,
+                                       const std::string& send_key) {
+  std::string name = "attachment " + std::to_string(id);
+  NATTER_TRY(auto upload, txn.FindUpload(id));
+  if (!upload || upload->user_id != user) return NotFound(name + " is not one of your uploads");
+  if (upload->state == UploadState::kUploading) return Conflict(name + " is still uploading");
+  NATTER_TRY(bool attached, txn.AttachUpload(id, user, now, send_key));
+  // An upload is one message's: sending a file again uploads it again
+  // (its bytes are stored once all the same).
+  if (!attached && upload->state == UploadState::kAttached) {
+    return Conflict(name + " belongs to another message; upload the file again to send it again");
+  }
+  if (!attached) return NotFound(name + " has expired");
+  return media::ParseInfo(upload->info);
+}
+
+// A video shown by the image its sender made of it: the image's thumbnail
+// and placeholder become the video's, and the image is released with it.
+Status AddPoster(media::Attachment& video, const media::Attachment& image) {
+  if (video.kind != media::MediaKind::kVideo) return BadRequest("only a video takes a thumb");
+  if (image.kind != media::MediaKind::kImage) return BadRequest("a video's thumb must be an image");
+  auto thumb = image.variants.find("thumb");
+  if (thumb == image.variants.end()) thumb = image.variants.find("main");
+  if (thumb == image.variants.end()) return Internal("an image without variants");
+  video.variants["thumb"] = thumb->second;
+  video.blurhash = image.blurhash;
+  video.thumb_upload = image.id;
+  return OkStatus();
+}
+
 int64_t MonotonicUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -60,25 +92,20 @@ void Dispatcher::Attach(const Caller& c, SendParams p, Reply reply) {
   // The uploads live with the accounts, the message with its conversation:
   // attached first, so a message never names an upload that could expire.
   // A send refused afterwards leaves them attached, and a retry finds them so.
+  // Named before the call: its arguments are made in no set order, and the
+  // second one moves the request away.
+  std::string send_key = std::to_string(p.request.conversation_id) + ":" + p.request.client_msg_id;
   d_.store.WriteAccountsResult<std::vector<media::Attachment>>(
       ExecutorOf(c),
       [refs = p.attachments, user = c.user, now = d_.clock.NowMs(),
-       send_key = std::to_string(p.request.conversation_id) + ":" +
-                  p.request.client_msg_id](AccountsTxn& txn) -> Result<std::vector<media::Attachment>> {
+       send_key = std::move(send_key)](AccountsTxn& txn) -> Result<std::vector<media::Attachment>> {
         std::vector<media::Attachment> out;
         for (const auto& ref : refs) {
-          std::string name = "attachment " + std::to_string(ref.id);
-          NATTER_TRY(auto upload, txn.FindUpload(ref.id));
-          if (!upload || upload->user_id != user) return NotFound(name + " is not one of your uploads");
-          if (upload->state == UploadState::kUploading) return Conflict(name + " is still uploading");
-          NATTER_TRY(bool attached, txn.AttachUpload(ref.id, user, now, send_key));
-          // An upload is one message's: sending a file again uploads it again
-          // (its bytes are stored once all the same).
-          if (!attached && upload->state == UploadState::kAttached) {
-            return Conflict(name + " belongs to another message; upload the file again to send it again");
+          NATTER_TRY(auto a, AttachUpload(txn, user, ref.id, now, send_key));
+          if (ref.thumb != 0) {
+            NATTER_TRY(auto image, AttachUpload(txn, user, ref.thumb, now, send_key));
+            NATTER_RETURN_IF_ERROR(AddPoster(a, image));
           }
-          if (!attached) return NotFound(name + " has expired");
-          NATTER_TRY(auto a, media::ParseInfo(upload->info));
           a.caption = ref.caption;
           out.push_back(std::move(a));
         }
@@ -158,6 +185,7 @@ void Dispatcher::Delete(const Caller& c, MessageParams p, Reply reply) {
           auto attachments = media::ParseAttachments(before->attachments);
           for (const auto& a : attachments.ok() ? *attachments : std::vector<media::Attachment>{}) {
             NATTER_RETURN_IF_ERROR(txn.AddMediaRelease(a.id, release_at));
+            if (a.thumb_upload != 0) NATTER_RETURN_IF_ERROR(txn.AddMediaRelease(a.thumb_upload, release_at));
           }
         }
         return appended;

@@ -137,19 +137,22 @@ Result<SendParams> SendParams::Parse(const object& o) {
   p.request.reply_to = f.OptionalInt("reply_to");
   auto* list = o.if_contains("attachments");
   if (list && !list->is_null()) {
-    if (!list->is_array()) return BadRequest("field 'attachments' must be an array of {id, caption}");
+    if (!list->is_array()) return BadRequest("field 'attachments' must be an array of {id, caption, thumb}");
     if (list->get_array().size() > media::kMaxAttachmentsPerMessage) {
       return TooLarge("a message has at most " + std::to_string(media::kMaxAttachmentsPerMessage) + " attachments");
     }
     for (const auto& item : list->get_array()) {
-      if (!item.is_object()) return BadRequest("field 'attachments' must be an array of {id, caption}");
+      if (!item.is_object()) return BadRequest("field 'attachments' must be an array of {id, caption, thumb}");
       Fields a(item.get_object());
-      AttachmentRef ref{a.Int("id"), a.OptionalString("caption").value_or("")};
+      AttachmentRef ref{a.Int("id"), a.OptionalString("caption").value_or(""), a.OptionalInt("thumb").value_or(0)};
       NATTER_TRY(ref, a.Finish(std::move(ref)));
+      if (ref.thumb < 0 || ref.thumb == ref.id) return BadRequest("an attachment's thumb must be another upload");
       if (ref.caption.size() > media::kMaxCaptionBytes) return TooLarge("a caption is too long");
       if (!IsValidUtf8(ref.caption)) return BadRequest("a caption must be valid UTF-8");
       for (const auto& other : p.attachments) {
-        if (other.id == ref.id) return BadRequest("an attachment is listed twice");
+        bool again = other.id == ref.id || (ref.thumb != 0 && (other.id == ref.thumb || other.thumb == ref.thumb)) ||
+                     (other.thumb != 0 && other.thumb == ref.id);
+        if (again) return BadRequest("an attachment is listed twice");
       }
       p.attachments.push_back(std::move(ref));
     }

@@ -105,6 +105,9 @@ struct SetRoleParams {
 struct AttachmentRef {
   int64_t id = 0;
   std::string caption;
+  // A video's poster frame: the id of an image the sender uploaded for it
+  // (natterd does not decode video); 0 for none.
+  int64_t thumb = 0;
 };
 
 struct SendParams {

@@ -29,6 +29,7 @@ json::object ToStoredJson(const Attachment& a) {
     stored[name] = std::move(o);
   }
   o["stored"] = std::move(stored);
+  if (a.thumb_upload != 0) o["thumb_upload"] = a.thumb_upload;
   return o;
 }
 
@@ -48,6 +49,7 @@ Result<Attachment> AttachmentFromJson(const json::value& v) {
   a.blurhash = TextOr(o, "blurhash");
   a.filename = TextOr(o, "filename");
   a.caption = TextOr(o, "caption");
+  a.thumb_upload = IntOr(o, "thumb_upload");
   auto stored = o.find("stored");
   if (stored != o.end() && stored->value().is_object()) {
     for (const auto& [name, value] : stored->value().as_object()) {

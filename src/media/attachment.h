@@ -43,6 +43,9 @@ struct Attachment {
   std::string filename;
   std::string caption;
   std::map<std::string, StoredVariant> variants;  // "main", "thumb"
+  // A video's: the upload of the image its thumb comes from, released with
+  // it; 0 for none.
+  int64_t thumb_upload = 0;
 };
 
 inline constexpr size_t kMaxAttachmentsPerMessage = 10;

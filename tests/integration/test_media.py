@@ -265,6 +265,70 @@ class Voice(MediaTestCase):
         self.assertEqual((status, hdrs["content-type"], data), (200, "audio/wav", note))
 
 
+class Video(MediaTestCase):
+    server_args = ("--media-delete-grace-ms", "500", "--media-sweep-ms", "100")
+
+    def test_a_video_is_kept_as_sent_and_shown_by_its_senders_poster(self):
+        alice, bob = self.server.new_user("vid"), self.server.new_user("vid")
+        cid = self.group(alice, bob)
+        movie = tus.mp4(duration_ms=4200, width=640, height=360)
+        others = set(self.objects())
+        video = self.upload(alice, movie, "video/mp4", "clip.mp4")
+        poster = self.upload(alice, tus.jpeg_with_location(400, 260), "image/jpeg", "poster.jpg")
+        ours = set(self.objects()) - others
+        self.assertEqual(len(ours), 3)  # the video, and the poster's display size and thumbnail
+        sent = self.send(alice, cid, [{"id": video, "thumb": poster, "caption": "look"}])
+        att = sent["attachments"]
+        self.assertEqual(len(att), 1, att)  # the poster is the video's, not an attachment of its own
+        att = att[0]
+        self.assertEqual((att["kind"], att["mime"], att["size"], att["duration_ms"], att["width"], att["height"]),
+                         ("video", "video/mp4", len(movie), 4200, 640, 360))
+        self.assertEqual((sorted(att["variants"]), att["caption"]), (["main", "thumb"], "look"))
+        self.assertTrue(att["blurhash"])
+        status, hdrs, data = self.download(self.url(bob, cid, sent["seq"], video)["url"])
+        self.assertEqual((status, hdrs["content-type"], data), (200, "video/mp4", movie))
+        status, hdrs, thumb = self.download(self.url(bob, cid, sent["seq"], video, "thumb")["url"])
+        self.assertEqual((status, hdrs["content-type"]), (200, "image/jpeg"))
+        size, exif, _ = tus.exif_of(thumb)
+        self.assertLessEqual(max(size), 320)
+        self.assertNotIn(0x8825, exif)  # the poster went through what every photo does
+        self.url(bob, cid, sent["seq"], poster, expect=404)  # not an attachment of the message
+        # The same send again (a lost answer) finds both attached to it.
+        again = self.call("POST", f"/v1/conversations/{cid}/messages",
+                          {"client_msg_id": sent["client_msg_id"],
+                           "attachments": [{"id": video, "thumb": poster, "caption": "look"}]}, alice)
+        self.assertEqual((again["seq"], again["duplicate"]), (sent["seq"], True))
+        # The poster is one message's, like any upload.
+        self.send(alice, cid, [{"id": self.upload(alice, tus.mp4(), "video/mp4"), "thumb": poster}], expect=409)
+        # Deleting the message lets both go, with every object.
+        self.call("DELETE", f"/v1/conversations/{cid}/messages/{sent['seq']}", None, alice)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and ours & set(self.objects()):
+            time.sleep(0.1)
+        self.assertEqual(ours & set(self.objects()), set())
+        self.call("GET", f"/v1/uploads/{video}", None, alice, expect=404)
+        self.call("GET", f"/v1/uploads/{poster}", None, alice, expect=404)
+
+    def test_a_poster_must_be_the_senders_image_for_a_video(self):
+        alice, bob = self.server.new_user("vid"), self.server.new_user("vid")
+        cid = self.group(alice, bob)
+        video = self.upload(alice, tus.mp4(), "video/mp4")
+        photo = self.upload(alice, tus.jpeg_with_location(200, 120), "image/jpeg")
+        bobs = self.upload(bob, tus.jpeg_with_location(200, 120), "image/jpeg")
+        other_video = self.upload(alice, tus.mp4(), "video/mp4")
+        self.send(alice, cid, [{"id": video, "thumb": other_video}], expect=400)  # not an image
+        self.send(alice, cid, [{"id": photo, "thumb": video}], expect=400)  # not a video's
+        self.send(alice, cid, [{"id": video, "thumb": bobs}], expect=404)  # another user's
+        self.send(alice, cid, [{"id": video, "thumb": video}], expect=400)
+        self.send(alice, cid, [{"id": video, "thumb": photo}, {"id": photo}], expect=400)  # listed twice
+        self.send(alice, cid, [{"id": video, "thumb": "x"}], expect=400)
+        # Nothing of those was attached: the right send still works.
+        for media_id in (video, photo, other_video):
+            self.assertEqual(self.call("GET", f"/v1/uploads/{media_id}", None, alice)["state"], "ready")
+        sent = self.send(alice, cid, [{"id": video, "thumb": photo}])
+        self.assertEqual(sorted(sent["attachments"][0]["variants"]), ["main", "thumb"])
+
+
 class Access(MediaTestCase):
     server_args = ("--media-url-ttl-seconds", "2")
 
@@ -293,6 +357,7 @@ class Access(MediaTestCase):
         again = self.call("POST", f"/v1/conversations/{cid}/messages", retry, alice)
         self.assertEqual((again["seq"], again["duplicate"]), (sent["seq"], True))
         self.send(alice, eves, [{"id": media_id}], expect=409)
+        self.send(alice, cid, [{"id": media_id}], expect=409)  # in the same conversation too
         # Removed: no new URL.
         self.call("DELETE", f"/v1/conversations/{cid}/members/{bob.id}", None, alice)
         self.url(bob, cid, sent["seq"], media_id, expect=404)

@@ -5,6 +5,7 @@ GPS) and what an attacker writes (a PNG that claims 50,000 x 50,000 pixels)."""
 import base64
 import http.client
 import io
+import os
 import socket
 import struct
 import zlib
@@ -122,3 +123,14 @@ def png_bomb(side=50000):
     ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
     rows = zlib.compress(b"\0" * (1 << 20), 9)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
+
+
+def mp4(duration_ms=4000, width=640, height=360, payload=4096):
+    """A small MP4 as a phone's camera writes one: ftyp, a movie header with
+    its duration, one video track with its size, then the (random) frames."""
+    def box(kind, payload):
+        return struct.pack(">I", 8 + len(payload)) + kind + payload
+    mvhd = bytes(4) + struct.pack(">III", 0, 0, 1000) + struct.pack(">I", duration_ms) + bytes(80)
+    tkhd = bytes(4) + bytes(72) + struct.pack(">II", width << 16, height << 16)
+    moov = box(b"moov", box(b"mvhd", mvhd) + box(b"trak", box(b"tkhd", tkhd)))
+    return box(b"ftyp", b"isom" + struct.pack(">I", 512) + b"isomiso2mp41") + moov + box(b"mdat", os.urandom(payload))
