@@ -813,7 +813,14 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
   if (e.reply_to) req["reply_to"] = *e.reply_to;
   if (!e.files.empty()) {
     boost::json::array attachments;
-    for (const auto& f : e.files) attachments.push_back(Json{{"id", f.media_id}, {"caption", f.caption}});
+    for (const auto& f : e.files) {
+      if (f.thumb_of >= 0) continue;  // named with its video
+      Json a{{"id", f.media_id}, {"caption", f.caption}};
+      for (const auto& thumb : e.files) {
+        if (thumb.thumb_of == f.index) a["thumb"] = thumb.media_id;
+      }
+      attachments.push_back(std::move(a));
+    }
     req["attachments"] = std::move(attachments);
   }
   Call(std::move(req), [this, e](const ReplyFrame& reply) {

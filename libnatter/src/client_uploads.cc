@@ -19,6 +19,7 @@
 #include "common/json_lookup.h"
 #include "media/content_type.h"
 #include "media/file_io.h"
+#include "media/media_limits.h"
 
 namespace natter::client {
 
@@ -57,34 +58,60 @@ std::string CodeOf(int status) {
 
 }  // namespace
 
+// A file the app named, with its size and type; nullopt with `why` when it
+// cannot be sent.
+std::optional<OutboxFile> FileToSend(const std::string& path, const std::string& mime, std::string& why) {
+  OutboxFile f;
+  f.path = path;
+  std::error_code ec;
+  auto size = std::filesystem::file_size(f.path, ec);
+  if (f.path.empty() || ec || !std::filesystem::is_regular_file(f.path, ec) || size == 0) {
+    why = "cannot send " + (f.path.empty() ? std::string("a file without a path") : f.path) +
+          ": not a readable, non-empty file";
+    return std::nullopt;
+  }
+  f.size = static_cast<int64_t>(size);
+  f.filename = std::filesystem::path(f.path).filename().string();
+  // The type its bytes say (natterd checks them against it); the app's word
+  // only for what cannot be told from the bytes.
+  auto head = media::ReadSlice(f.path, 0, media::kSniffBytes);
+  std::string sniffed = head.ok() ? media::SniffContent(*head).mime : "application/octet-stream";
+  f.mime = sniffed != "application/octet-stream" || mime.empty() ? sniffed : mime;
+  return f;
+}
+
+bool IsKind(const OutboxFile& f, media::MediaKind kind) { return media::KindOfMime(f.mime) == kind; }
+
 bool ClientCore::AttachFiles(const Json& req, OutboxEntry& e, std::string& why) {
   const auto* files = req.if_contains("files");
   if (!files || files->is_null()) return true;
   if (!files->is_array() || files->as_array().size() > 10) {
-    why = "files must be an array of at most 10 {path, mime, caption}";
+    why = "files must be an array of at most 10 {path, mime, caption, thumb}";
     return false;
   }
+  std::vector<OutboxFile> thumbs;  // after the files, so a file's index is its place in `files`
   for (const auto& item : files->as_array()) {
     const auto* o = item.if_object();
-    OutboxFile f;
-    f.index = static_cast<int>(e.files.size());
-    f.path = o ? Str(*o, "path") : "";
-    std::error_code ec;
-    auto size = std::filesystem::file_size(f.path, ec);
-    if (f.path.empty() || ec || !std::filesystem::is_regular_file(f.path, ec) || size == 0) {
-      why = "cannot send " + (f.path.empty() ? std::string("a file without a path") : f.path) +
-            ": not a readable, non-empty file";
-      return false;
+    auto f = FileToSend(o ? Str(*o, "path") : "", o ? Str(*o, "mime") : "", why);
+    if (!f) return false;
+    f->index = static_cast<int>(e.files.size());
+    f->caption = Str(*o, "caption");
+    if (std::string thumb_path = Str(*o, "thumb"); !thumb_path.empty()) {
+      auto thumb = FileToSend(thumb_path, "", why);
+      if (!thumb) return false;
+      if (!IsKind(*f, media::MediaKind::kVideo) || !IsKind(*thumb, media::MediaKind::kImage)) {
+        why = "a thumb is an image for a video: " + f->filename + " is " + f->mime + ", " + thumb->filename + " is " +
+              thumb->mime;
+        return false;
+      }
+      thumb->thumb_of = f->index;
+      thumbs.push_back(std::move(*thumb));
     }
-    f.size = static_cast<int64_t>(size);
-    f.filename = std::filesystem::path(f.path).filename().string();
-    f.caption = Str(*o, "caption");
-    // The type its bytes say (natterd checks them against it); the app's
-    // word only for what cannot be told from the bytes.
-    auto head = media::ReadSlice(f.path, 0, media::kSniffBytes);
-    std::string sniffed = head.ok() ? media::SniffContent(*head).mime : "application/octet-stream";
-    f.mime = sniffed != "application/octet-stream" || Str(*o, "mime").empty() ? sniffed : Str(*o, "mime");
-    e.files.push_back(std::move(f));
+    e.files.push_back(std::move(*f));
+  }
+  for (auto& thumb : thumbs) {
+    thumb.index = static_cast<int>(e.files.size());
+    e.files.push_back(std::move(thumb));
   }
   return true;
 }

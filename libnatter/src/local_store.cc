@@ -15,7 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int64_t kSchemaVersion = 2;
+constexpr int64_t kSchemaVersion = 3;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE TABLE IF NOT EXISTS outbox_files (
   client_msg_id TEXT, idx INTEGER, path TEXT, mime TEXT, filename TEXT, caption TEXT, size INTEGER,
   media_id INTEGER NOT NULL DEFAULT 0, upload_url TEXT NOT NULL DEFAULT '', etags TEXT NOT NULL DEFAULT '',
-  ready INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (client_msg_id, idx)) WITHOUT ROWID;
+  ready INTEGER NOT NULL DEFAULT 0, thumb_of INTEGER NOT NULL DEFAULT -1,
+  PRIMARY KEY (client_msg_id, idx)) WITHOUT ROWID;
 )sql";
 
 using json_lookup::Int;
@@ -88,6 +89,11 @@ void LocalStore::Open(const std::string& path) {
   auto tables = db_->Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
   auto trow = tables.Step();
   bool empty = trow.ok() && *trow && tables.Int(0) == 0;
+  if (found == 2 && !empty) {
+    // Version 3 added videos' poster frames: an outbox of version 2 is kept.
+    Check(db_->Exec("ALTER TABLE outbox_files ADD COLUMN thumb_of INTEGER NOT NULL DEFAULT -1"));
+    found = kSchemaVersion;
+  }
   if (found != kSchemaVersion && !empty) {
     // A store from another version of the library: start over (the server
     // has everything but what was never sent).

@@ -31,6 +31,9 @@ struct OutboxFile {
   std::string upload_url;  // tus: where its bytes go; "" when they go to an object store in parts
   std::string etags;       // object store: the ETags of the parts sent, a JSON array
   bool ready = false;      // uploaded and processed: the message may name it
+  // A video's poster frame: the index of the video this image is the thumb
+  // of (it is named with it, not as an attachment of its own); -1 otherwise.
+  int thumb_of = -1;
 };
 
 struct OutboxEntry {

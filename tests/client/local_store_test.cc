@@ -71,3 +71,38 @@ TEST_F(LocalStoreRetentionTest, ForgetsMySentMessagesWithTheirEntriesButNotPendi
 
 }  // namespace
 }  // namespace natter::client
+
+namespace natter::client {
+namespace {
+
+TEST(LocalStoreSchema, AnOutboxOfTheVersionBeforePosterFramesIsKept) {
+  std::string dir = testing::MakeTempDir("natter-local-store-v2");
+  {
+    // What version 2 wrote: outbox files without `thumb_of`, one waiting.
+    sqlite::Database db((std::filesystem::path(dir) / "natter-client.db").string(), false);
+    ASSERT_TRUE(db.Exec("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                        "CREATE TABLE outbox (client_msg_id TEXT PRIMARY KEY, conversation_id INTEGER, text TEXT, "
+                        "reply_to INTEGER, state TEXT, seq INTEGER NOT NULL DEFAULT 0, "
+                        "error TEXT NOT NULL DEFAULT '', created INTEGER);"
+                        "CREATE TABLE outbox_files (client_msg_id TEXT, idx INTEGER, path TEXT, mime TEXT, "
+                        "filename TEXT, caption TEXT, size INTEGER, media_id INTEGER NOT NULL DEFAULT 0, "
+                        "upload_url TEXT NOT NULL DEFAULT '', etags TEXT NOT NULL DEFAULT '', "
+                        "ready INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (client_msg_id, idx)) WITHOUT ROWID;"
+                        "INSERT INTO outbox VALUES('m1', 5, 'hi', NULL, 'pending', 0, '', 1);"
+                        "INSERT INTO outbox_files VALUES('m1', 0, '/tmp/a.bin', 'application/octet-stream', "
+                        "'a.bin', '', 10, 77, '/v1/uploads/77', '', 0);"
+                        "PRAGMA user_version = 2;")
+                    .ok());
+  }
+  auto store = std::make_unique<LocalStore>(dir);
+  auto e = store->FindOutbox("m1");
+  ASSERT_TRUE(e);
+  ASSERT_EQ(e->files.size(), 1u);
+  EXPECT_EQ((std::tuple{e->files[0].media_id, e->files[0].upload_url, e->files[0].thumb_of}),
+            (std::tuple{77, std::string("/v1/uploads/77"), -1}));
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace natter::client

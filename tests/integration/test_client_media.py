@@ -59,8 +59,9 @@ class ClientMediaTest(Profiles, h.unittest.TestCase):
     def bob_token(self):
         return self.http("POST", "/v1/auth/login", {"handle": "bob", "password": "password-bob"})["access_token"]
 
-    def fetch_attachment(self, conv, seq, media_id, token):
-        grant = self.http("GET", f"/v1/conversations/{conv}/messages/{seq}/media/{media_id}", token=token)
+    def fetch_attachment(self, conv, seq, media_id, token, variant="main"):
+        grant = self.http("GET", f"/v1/conversations/{conv}/messages/{seq}/media/{media_id}?variant={variant}",
+                          token=token)
         url = grant["url"] if grant["url"].startswith("http") else self.server.url + grant["url"]
         with urllib.request.urlopen(url, timeout=30) as res:
             return res.read()
@@ -115,6 +116,35 @@ class LocalUploads(ClientMediaTest):
         self.assertEqual((attachment["size"], attachment["filename"]), (len(data), "report.bin"))
         fetched = self.fetch_attachment(conv, messages[0]["seq"], attachment["id"], self.bob_token())
         self.assertEqual(hashlib.sha256(fetched).hexdigest(), hashlib.sha256(data).hexdigest())
+
+
+class Videos(ClientMediaTest):
+    def test_a_video_goes_with_the_poster_frame_the_app_made(self):
+        conv = self.two_profiles()
+        movie = tus.mp4(duration_ms=3000, width=320, height=240, payload=200_000)
+        video, poster = self.file("clip.mp4", movie), self.file("poster.jpg", tus.jpeg_with_location(400, 260))
+        self.server.kill()  # both wait in the outbox
+        self.cli("alice", "send", str(conv), "--file", video, "--thumb", poster, check=False, wait="1")
+        self.server.start()
+        self.cli("alice", "sync")
+        messages = self.bob_messages(conv)
+        self.assertEqual(len(messages), 1)
+        attachments = messages[0]["attachments"]
+        self.assertEqual(len(attachments), 1, attachments)  # the poster is the video's, not an attachment
+        a = attachments[0]
+        self.assertEqual((a["kind"], a["filename"], a["duration_ms"], sorted(a["variants"])),
+                         ("video", "clip.mp4", 3000, ["main", "thumb"]))
+        token = self.bob_token()
+        self.assertEqual(self.fetch_attachment(conv, messages[0]["seq"], a["id"], token), movie)
+        size, exif, kind = tus.exif_of(self.fetch_attachment(conv, messages[0]["seq"], a["id"], token, "thumb"))
+        self.assertEqual(kind, "JPEG")
+        self.assertNotIn(0x8825, exif)
+        # A thumb is an image, for a video: refused before anything is queued.
+        out = self.cli("alice", "send", str(conv), "--file", poster, "--thumb", video, check=False)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("a thumb is an image for a video", out.stdout + out.stderr)
+        self.cli("alice", "sync")
+        self.assertEqual(len(self.bob_messages(conv)), 1)
 
 
 class ExpiredUploads(ClientMediaTest):

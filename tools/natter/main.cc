@@ -39,7 +39,7 @@ struct Args {
   int64_t conversation = 0, seq = 0;
   int limit = 20;
   std::vector<std::string> handles, files;
-  std::string platform, token, topic, payload, previews;
+  std::string platform, token, topic, payload, previews, thumb;
   bool sandbox = false;
   int64_t minutes = 0;
 };
@@ -84,6 +84,8 @@ void AddCommands(CLI::App& app, Args& a) {
   conv(send);
   send->add_option("text", a.text, "The text (may be left out when files are attached)");
   send->add_option("--file", a.files, "Attach a file: uploaded first, resumed after a cut or a restart (repeatable)")
+      ->check(CLI::ExistingFile);
+  send->add_option("--thumb", a.thumb, "A poster frame (an image) for the first --file, a video")
       ->check(CLI::ExistingFile);
   auto* reply = app.add_subcommand("reply", "Answer a message");
   conv(reply);
@@ -296,10 +298,15 @@ int Run(Session& s, const std::string& command, const Args& a) {
       std::cerr << "natter: send needs a text or a --file\n";
       return 2;
     }
+    if (!a.thumb.empty() && a.files.empty()) {
+      std::cerr << "natter: --thumb is the poster frame of a --file\n";
+      return 2;
+    }
     if (!a.files.empty()) {
       json::array files;
       for (const auto& path : a.files)
         files.push_back(json::object{{"path", std::filesystem::absolute(path).string()}});
+      if (!a.thumb.empty()) files[0].as_object()["thumb"] = std::filesystem::absolute(a.thumb).string();
       req["files"] = std::move(files);
     }
     auto answer = s.Call(std::move(req));
