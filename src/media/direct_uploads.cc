@@ -69,6 +69,7 @@ void MediaService::CreateTarget(Executor& ex, UserId user, int64_t length, std::
             io_, ex, [this, id = upload.id] { return s3_->CreateMultipart(UploadKey(id)); },
             [this, &ex, upload, done = std::move(done)](Result<std::string> ref) mutable {
               if (!ref.ok()) {
+                metrics_.StoreError();
                 spdlog::warn("media: {}", ref.error().message);
                 return done(Unavailable("the object store did not take the upload; try again"));
               }
@@ -133,7 +134,13 @@ void MediaService::CompleteParts(Executor& ex, UserId user, int64_t id, std::vec
             [this, &ex, ticket, done = std::move(done)](Result<bool> whole) mutable {
               // Parts the store would not join leave the upload as it was:
               // the client may send the right list, or upload what is missing.
-              if (!whole.ok()) return done(whole.take_error());
+              if (!whole.ok()) {
+                if (whole.error().code == ErrorCode::kUnavailable) {
+                  metrics_.StoreError();
+                  metrics_.Uploaded(ops::MediaMetrics::kFailed, 0);
+                }
+                return done(whole.take_error());
+              }
               // Joined: no multipart upload is left to abort.
               ticket->upload_.store_ref.clear();
               if (!*whole) {
@@ -147,10 +154,7 @@ void MediaService::CompleteParts(Executor& ex, UserId user, int64_t id, std::vec
                   work_, ex,
                   [this, ticket, path] {
                     S3Blobs blobs(*s3_, path, UploadKey(ticket->upload().id));
-                    ObjectCatalog objects(store_, ids_, blobs);
-                    auto a = ProcessUpload(ticket->upload(), path, objects, options_.limits);
-                    if (!a.ok()) objects.Undo();
-                    return a;
+                    return ProcessInto(blobs, ticket->upload(), path);
                   },
                   [this, &ex, ticket, done = std::move(done)](Result<Attachment> a) mutable {
                     Finish(ex, std::move(ticket), std::move(a), std::move(done));

@@ -1,6 +1,7 @@
 #include "media/media_service.h"
 
 #include <charconv>
+#include <chrono>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -31,6 +32,7 @@ MediaService::MediaService(Store& store, IdGenerator& ids, const Clock& clock, M
       ids_(ids),
       clock_(clock),
       options_(std::move(options)),
+      metrics_(options_.metrics ? *options_.metrics : own_metrics_),
       blobs_(options_.root),
       s3_(std::move(s3)),
       s3_objects_(s3_ ? std::make_unique<S3Blobs>(*s3_) : nullptr),
@@ -279,16 +281,20 @@ void MediaService::Complete(Executor& ex, std::shared_ptr<PatchTicket> ticket, D
 void MediaService::Process(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done) {
   std::string path = blobs_.UploadPath(ticket->upload_.id);
   Run<Attachment>(
-      work_, ex,
-      [this, ticket, path]() {
-        ObjectCatalog objects(store_, ids_, blobs_);
-        auto a = ProcessUpload(ticket->upload_, path, objects, options_.limits);
-        if (!a.ok()) objects.Undo();
-        return a;
-      },
+      work_, ex, [this, ticket, path]() { return ProcessInto(blobs_, ticket->upload_, path); },
       [this, &ex, ticket, done = std::move(done)](Result<Attachment> r) mutable {
         Finish(ex, std::move(ticket), std::move(r), std::move(done));
       });
+}
+
+Result<Attachment> MediaService::ProcessInto(BlobStore& store, const MediaUpload& upload, const std::string& path) {
+  auto started = std::chrono::steady_clock::now();
+  ObjectCatalog objects(store_, ids_, store);
+  auto a = ProcessUpload(upload, path, objects, options_.limits);
+  if (!a.ok()) objects.Undo();
+  metrics_.Processing(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+  return a;
 }
 
 void MediaService::Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Result<Attachment> r,
@@ -298,6 +304,7 @@ void MediaService::Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Res
     auto error = std::make_shared<Error>(r.take_error());
     // Kept as it is for another try (HEAD starts one), unless refused:
     // then the upload and its bytes go.
+    metrics_.Uploaded(Refused(*error) ? ops::MediaMetrics::kRefused : ops::MediaMetrics::kFailed, 0);
     if (!Refused(*error)) return done(*error);
     store_.WriteAccounts(
         ex,
@@ -326,12 +333,16 @@ void MediaService::Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Res
               io_, ex,
               [this, a]() -> Result<bool> {
                 auto st = ObjectCatalog::Release(store_, Objects(), a);
-                if (!st.ok()) spdlog::warn("media: objects not released: {}", st.error().message);
+                if (!st.ok()) {
+                  metrics_.StoreError();
+                  spdlog::warn("media: objects not released: {}", st.error().message);
+                }
                 return true;
               },
               [error, done = std::move(done)](Result<bool>) { done(*error); });
           return;
         }
+        metrics_.Uploaded(ops::MediaMetrics::kReady, ticket->upload_.size);
         // Ready: the bytes it arrived in are not needed any more.
         DiscardThen(ex, ticket->upload_,
                     [ticket, a = std::move(a), done = std::move(done)]() mutable { done(std::move(a)); });
@@ -346,10 +357,16 @@ void MediaService::DiscardNow(const MediaUpload& upload) {
   // aborted; a completed one is an object.
   if (upload.state == UploadState::kUploading && !upload.store_ref.empty()) {
     auto aborted = s3_->AbortMultipart(UploadKey(upload.id), upload.store_ref);
-    if (!aborted.ok()) spdlog::warn("media: upload {}: {}", upload.id, aborted.error().message);
+    if (!aborted.ok()) {
+      metrics_.StoreError();
+      spdlog::warn("media: upload {}: {}", upload.id, aborted.error().message);
+    }
   }
   auto deleted = s3_->Delete(UploadKey(upload.id));
-  if (!deleted.ok()) spdlog::warn("media: upload {}: {}", upload.id, deleted.error().message);
+  if (!deleted.ok()) {
+    metrics_.StoreError();
+    spdlog::warn("media: upload {}: {}", upload.id, deleted.error().message);
+  }
 }
 
 void MediaService::DiscardThen(Executor& ex, const MediaUpload& upload, std::function<void()> then) {
@@ -410,10 +427,11 @@ void MediaService::ReadBlob(Executor& ex, std::string name, int64_t offset, size
   std::string path = blobs_.BlobPath(name);
   Run<BlobSlice>(
       io_, ex,
-      [path, offset, max]() -> Result<BlobSlice> {
+      [this, path, offset, max]() -> Result<BlobSlice> {
         BlobSlice slice;
         NATTER_TRY(slice.bytes, ReadSlice(path, offset, max));  // NotFound when there is no such file
         NATTER_TRY(slice.size, FileSize(path));
+        metrics_.Served(slice.bytes.size());
         return slice;
       },
       std::move(done));

@@ -35,6 +35,7 @@
 #include "media/media_limits.h"
 #include "media/s3_client.h"
 #include "natter/clock.h"
+#include "ops/media_metrics.h"
 #include "store/store.h"
 
 namespace natter::media {
@@ -46,6 +47,8 @@ struct MediaOptions {
   size_t max_queued = 256;  // per pool; past it, `unavailable`
   // How often expired uploads are looked for and deleted.
   int64_t sweep_interval_ms = 60000;
+  // Where the service counts what it does; null: its own, unseen.
+  ops::MediaMetrics* metrics = nullptr;
 };
 
 struct UploadStatus {
@@ -167,6 +170,9 @@ class MediaService {
   void Recheck(Executor& ex, UserId user, int64_t id, Done<UploadStatus> done);
   // Complete's work once the row says the upload is unfinished.
   void Process(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done);
+  // Checks and processes the upload's bytes at `path`, storing its objects
+  // in `store` (media-pool work); what was stored goes back on failure.
+  Result<Attachment> ProcessInto(BlobStore& store, const MediaUpload& upload, const std::string& path);
   // The checks every new upload passes, and its row.
   Result<MediaUpload> Admit(UserId user, int64_t length, std::string mime, std::string filename);
   // Records a new upload, within the user's hourly count and quota.
@@ -201,11 +207,16 @@ class MediaService {
   // Runs `work` on `pool` and posts its result to `ex`.
   template <class T>
   void Run(ThreadPool& pool, Executor& ex, std::function<Result<T>()> work, Done<T> done);
+  ops::MediaMetrics::Pool PoolOf(const ThreadPool& pool) const {
+    return &pool == &io_ ? ops::MediaMetrics::kIo : ops::MediaMetrics::kWork;
+  }
 
   Store& store_;
   IdGenerator& ids_;
   const Clock& clock_;
   const MediaOptions options_;
+  ops::MediaMetrics own_metrics_;  // when the options name none
+  ops::MediaMetrics& metrics_;
   LocalBlobStore blobs_;  // with S3: only the uploads' local copies
   std::unique_ptr<S3Client> s3_;
   std::unique_ptr<BlobStore> s3_objects_;  // over s3_
@@ -222,11 +233,17 @@ class MediaService {
 template <class T>
 void MediaService::Run(ThreadPool& pool, Executor& ex, std::function<Result<T>()> work, Done<T> done) {
   auto shared_done = std::make_shared<Done<T>>(std::move(done));
-  bool queued = pool.Submit([&ex, work = std::move(work), shared_done] {
+  auto which = PoolOf(pool);
+  bool queued = pool.Submit([this, &pool, which, &ex, work = std::move(work), shared_done] {
+    metrics_.Queued(which, pool.queued());
     auto result = std::make_shared<Result<T>>(work());
     ex.Post([shared_done, result] { (*shared_done)(std::move(*result)); });
   });
-  if (!queued) ex.Post([shared_done] { (*shared_done)(Unavailable("media work is queued to its limit; try again")); });
+  metrics_.Queued(which, pool.queued());
+  if (!queued) {
+    metrics_.Rejected(which);
+    ex.Post([shared_done] { (*shared_done)(Unavailable("media work is queued to its limit; try again")); });
+  }
 }
 
 }  // namespace natter::media

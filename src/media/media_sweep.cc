@@ -77,7 +77,12 @@ bool MediaService::Stopping() {
 void MediaService::DeleteObjects(const std::vector<std::string>& names) {
   for (const auto& name : names) {
     auto st = Objects().Delete(name);
-    if (!st.ok()) spdlog::warn("media: object {} not deleted: {}", name, st.error().message);
+    if (st.ok()) {
+      metrics_.ObjectDeleted();
+    } else {
+      metrics_.StoreError();
+      spdlog::warn("media: object {} not deleted: {}", name, st.error().message);
+    }
   }
 }
 

@@ -278,14 +278,16 @@ S3Client::Answer S3Client::Perform(Call& call) {
   curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+  long timeout_ms = static_cast<long>(std::clamp<int64_t>(config_.timeout_ms, 100, 15L * 60 * 1000));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min(5000L, timeout_ms));
   if (call.slow_answer) {
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15L * 60 * 1000);
-  } else {
+  } else if (call.upload || call.download) {
     // Large transfers may take long; a stalled one may not.
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
-    if (!call.upload && !call.download) curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, timeout_ms / 2000));
+  } else {
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   }
   if (!config_.ca_file.empty()) curl_easy_setopt(curl, CURLOPT_CAINFO, config_.ca_file.c_str());
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, WriteBody);

@@ -29,6 +29,10 @@ struct S3Config {
   bool path_style = false;  // virtual-host style otherwise
   AwsCredentials credentials;
   std::string ca_file;  // empty: the system's trust store
+  // How long a call may wait for its answer; a transfer may go half of it
+  // without progress. A multipart completion or a copy, which S3 answers
+  // once done, may take up to 15 minutes.
+  int64_t timeout_ms = 60000;
 };
 
 struct S3Part {

@@ -57,6 +57,7 @@ std::string Metrics::Render() const {
         broker_connected() ? 1 : 0);
   }
   push.Render(out);
+  media.Render(out);
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "ops/latency_histogram.h"
+#include "ops/media_metrics.h"
 #include "ops/push_metrics.h"
 
 namespace natter::ops {
@@ -29,6 +30,7 @@ struct Metrics {
   // natter_broker_connected; null on a single server. Set once at start-up.
   std::function<bool()> broker_connected;
   PushMetrics push;
+  MediaMetrics media;
 
   std::string Render() const;
 };

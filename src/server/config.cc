@@ -131,6 +131,8 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "CA certificates (PEM) trusted for the push providers instead of the system's");
   auto& m = c.media;
   Setting(app, f, "media-threads", c.media_threads, "Threads that check and process uploads (libvips, hashing)");
+  Setting(app, f, "media-queue", c.media_queue,
+          "Media tasks that may wait per pool; past it, uploads are answered unavailable (503) to retry");
   Setting(app, f, "media-max-image-bytes", m.max_image_bytes, "Largest image upload");
   Setting(app, f, "media-max-audio-bytes", m.max_audio_bytes, "Largest audio upload (voice notes)");
   Setting(app, f, "media-max-video-bytes", m.max_video_bytes, "Largest video upload");
@@ -158,6 +160,8 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "Session token of temporary credentials (default: AWS_SESSION_TOKEN)", true);
   Setting(app, f, "s3-ca-file", s3.ca_file,
           "CA certificates (PEM) trusted for the object store instead of the system's");
+  Setting(app, f, "s3-timeout-ms", s3.timeout_ms,
+          "How long a call to the object store may wait for its answer (a transfer: half of it without progress)");
   Setting(app, f, "media-max-pixels", m.image.max_pixels,
           "Largest image (width x height, read from its header before decoding)");
 }

@@ -45,6 +45,7 @@ struct Config {
   // (credentials fall back to the AWS_* environment variables).
   media::MediaLimits media;
   int media_threads = 2;
+  int media_queue = 256;
   int64_t media_sweep_ms = 60000;
   std::string media_backend = "local";
   media::S3Config s3;

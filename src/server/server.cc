@@ -331,7 +331,9 @@ void Server::StartMedia() {
   options.root = root;
   options.limits = config_.media;
   options.threads = std::max(1, config_.media_threads);
+  options.max_queued = static_cast<size_t>(std::max(1, config_.media_queue));
   options.sweep_interval_ms = std::max<int64_t>(config_.media_sweep_ms, 10);
+  options.metrics = &p.metrics.media;
   if (s3) {
     spdlog::info("media: s3, bucket {} at {} ({} style)", s3->config().bucket, s3->config().endpoint,
                  s3->config().path_style ? "path" : "virtual-host");

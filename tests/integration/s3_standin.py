@@ -97,6 +97,11 @@ class S3Standin:
         self.refusals = []
         # (method, key prefix) -> (status, code): the next such request fails.
         self.faults = {}
+        # (method, key prefix): such requests get no answer until `unstall`
+        # (or 30 s), then their connection is closed: a store that hangs.
+        self.stalls = set()
+        self.stalled = 0  # requests held so far
+        self.unstalled = threading.Event()
         self.lock = threading.Lock()
         standin = self
 
@@ -128,6 +133,16 @@ class S3Standin:
         return ["--media-backend", "s3", "--s3-endpoint", endpoint, "--s3-region", REGION, "--s3-bucket",
                 self.bucket, "--s3-access-key-id", ACCESS_KEY, "--s3-secret-access-key", SECRET_KEY] + (
             ["--s3-path-style"] if path_style else [])
+
+    def stall(self, method, prefix):
+        with self.lock:
+            self.unstalled.clear()
+            self.stalls.add((method, prefix))
+
+    def unstall(self):
+        with self.lock:
+            self.stalls.clear()
+        self.unstalled.set()
 
     def keys(self, prefix=""):
         with self.lock:
@@ -162,6 +177,13 @@ class S3Standin:
                     if fault_method == method and key.startswith(prefix):
                         del self.faults[(fault_method, prefix)]
                         raise S3Error(status, code, "scripted by the test")
+                stall = any(m == method and key.startswith(prefix) for m, prefix in self.stalls)
+                if stall:
+                    self.stalled += 1
+            if stall:
+                self.unstalled.wait(30)
+                h.close_connection = True
+                return
             status, out_headers, out = self._serve(method, key, dict(query), headers, body)
         except S3Error as e:
             with self.lock:

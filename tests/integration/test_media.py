@@ -524,6 +524,86 @@ class Deletion(MediaTestCase):
         self.assertEqual((status, fetched), (200, body))
 
 
+class Burst(MediaTestCase):
+    # One thread and one queued task per pool: a burst of uploads overflows
+    # both at once.
+    server_args = ("--media-threads", "1", "--media-queue", "1")
+
+    def rejected(self):
+        m = self.server.metrics()
+        return sum(m.get(f'natter_media_queue_rejected_total{{pool="{p}"}}', 0) for p in ("io", "work"))
+
+    def finish(self, user, location, data):
+        """Sends what the server lacks until the upload is ready, as a client
+        does after a 503 (a HEAD that finds every byte in processes it)."""
+        state = None
+        for _ in range(100):
+            status, at = tus.offset(self.server.port, user.token, location)
+            if status == 200 and at < len(data):
+                tus.patch(self.server.port, user.token, location, at, data[at:])
+            state = self.call("GET", location, None, user).get("state")
+            if state == "ready":
+                break
+            time.sleep(0.05)
+        return state
+
+    def test_a_burst_past_the_queues_is_turned_away_and_nothing_is_lost(self):
+        from concurrent.futures import ThreadPoolExecutor
+        alice, bob = self.server.new_user("bur"), self.server.new_user("bur")
+        cid = self.group(alice, bob)
+        uploads = []
+        for round in range(3):  # bounded: a burst is turned away in the first round all but always
+            files = [os.urandom(200_000 + i) for i in range(16)]
+            locations = []
+            for i, data in enumerate(files):
+                status, hdrs, body = tus.create(self.server.port, alice.token, len(data), "application/octet-stream")
+                self.assertEqual(status, 201, body)
+                locations.append(hdrs["location"])
+            with ThreadPoolExecutor(len(files)) as pool:
+                first = list(pool.map(lambda i: tus.patch(self.server.port, alice.token, locations[i], 0, files[i])[0],
+                                      range(len(files))))
+            self.assertTrue(set(first) <= {204, 409, 503}, first)  # done, or turned away to try again
+            uploads += zip(locations, files)
+            if self.rejected() > 0:
+                break
+        self.assertGreater(self.rejected(), 0)
+        self.assertIn(503, first)
+        # Every client resumes; every upload completes, whole.
+        for location, data in uploads:
+            self.assertEqual(self.finish(alice, location, data), "ready")
+        ids = [int(location.rsplit("/", 1)[1]) for location, _ in uploads[-10:]]
+        sent = self.send(alice, cid, [{"id": i} for i in ids])
+        for media_id, (_, data) in zip(ids, uploads[-10:]):
+            status, _, body = self.download(self.url(bob, cid, sent["seq"], media_id)["url"])
+            self.assertEqual((status, hashlib.sha256(body).hexdigest()), (200, hashlib.sha256(data).hexdigest()))
+        m = self.server.metrics()
+        self.assertGreaterEqual(m['natter_media_uploads_total{result="ready"}'], len(uploads))
+        self.assertEqual(m["natter_media_queue_depth{pool=\"work\"}"], 0)
+
+
+class Metrics(MediaTestCase):
+    def test_what_media_does_is_counted(self):
+        alice, bob = self.server.new_user("met"), self.server.new_user("met")
+        cid = self.group(alice, bob)
+        before = self.server.metrics()
+        photo = self.upload(alice, tus.jpeg_with_location(200, 120), "image/jpeg")
+        _, status, _ = tus.upload(self.server.port, alice.token, b"<html>not a png</html>", "image/png")
+        self.assertEqual(status, 400)
+        sent = self.send(alice, cid, [{"id": photo}])
+        _, _, body = self.download(self.url(bob, cid, sent["seq"], photo)["url"])
+        after = self.server.metrics()
+
+        def grew(name):
+            return after.get(name, 0) - before.get(name, 0)
+        self.assertEqual(grew('natter_media_uploads_total{result="ready"}'), 1)
+        self.assertEqual(grew('natter_media_uploads_total{result="refused"}'), 1)
+        self.assertEqual(grew('natter_media_uploads_total{result="failed"}'), 0)
+        self.assertEqual(grew("natter_media_processing_seconds_count"), 2)
+        self.assertEqual(grew("natter_media_served_bytes_total"), len(body))
+        self.assertGreater(grew("natter_media_processed_bytes_total"), 0)
+        self.assertEqual(after['natter_media_queue_depth{pool="io"}'], 0)
+
+
 class Resume(MediaTestCase):
     def test_an_upload_cut_halfway_resumes_across_a_restart(self):
         alice, bob = self.server.new_user("res"), self.server.new_user("res")

@@ -8,6 +8,7 @@ virtual-host style addressing."""
 import hashlib
 import http.client
 import os
+import threading
 import time
 import urllib.parse
 
@@ -288,6 +289,68 @@ class VirtualHostAndExpiry(S3TestCase):
             time.sleep(0.1)
         self.assertEqual(self.s3.uploads, {})
         self.call("GET", f"/v1/uploads/{target['media_id']}", None, alice, expect=404)
+
+
+class StoreThatNeverAnswers(S3TestCase):
+    extra_args = ("--s3-timeout-ms", "3000")
+
+    def tearDown(self):
+        self.s3.unstall()
+        super().tearDown()
+
+    def in_background(self, fn):
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(answer=fn()), daemon=True)
+        thread.start()
+        return thread, result
+
+    def test_a_hung_store_makes_uploads_unavailable_and_chat_goes_on(self):
+        alice, bob = self.server.new_user("s3h"), self.server.new_user("s3h")
+        cid = self.group(alice, bob)
+        self.s3.stall("POST", "uploads/")  # starting a multipart upload hangs
+        stalled = self.s3.stalled
+        started = time.monotonic()
+        create, answer = self.in_background(lambda: self.server.http(
+            "POST", "/v1/media/uploads", {"size": 1000, "mime": "application/octet-stream"}, token=alice.token,
+            timeout=120))
+        while self.s3.stalled == stalled and time.monotonic() - started < 20:
+            time.sleep(0.01)
+        self.assertEqual(self.s3.stalled, stalled + 1)
+        # The store holds natterd's call; chat does not wait for it.
+        sent = self.call("POST", f"/v1/conversations/{cid}/messages",
+                         {"client_msg_id": "while-hung", "text": "still here"}, alice)
+        self.assertTrue(create.is_alive(), "the upload was answered before the store gave up")
+        create.join(60)
+        status, body = answer["answer"]
+        self.assertEqual(status, 503, body)
+        # The timeout decided, not the store (which holds calls for 30 s).
+        self.assertGreaterEqual(time.monotonic() - started, 3)
+        self.assertLess(time.monotonic() - started, 25)
+        self.assertEqual(self.call("GET", f"/v1/conversations/{cid}/messages", None, bob)["messages"][-1]["seq"],
+                         sent["seq"])
+        # The store answers again: the same upload goes through.
+        self.s3.unstall()
+        data = os.urandom(1000)
+        media_id, attachment = self.upload(alice, data, "application/octet-stream")
+        self.assertEqual(attachment["size"], len(data))
+
+    def test_a_store_that_hangs_while_natterd_fetches_an_upload_keeps_it(self):
+        alice = self.server.new_user("s3g")
+        data = os.urandom(20000)
+        target = self.create(alice, data, "application/octet-stream", "hang.bin")
+        part = self.put_part(target, 1, data)
+        path = f"/v1/media/uploads/{target['media_id']}/complete"
+        self.s3.stall("GET", "uploads/")  # natterd's one read of the joined upload hangs
+        stalled = self.s3.stalled
+        status, answer = self.server.http("POST", path, {"parts": [part]}, token=alice.token, timeout=120)
+        self.assertEqual(status, 503, answer)
+        self.assertEqual(self.s3.stalled, stalled + 1)
+        self.assertEqual(self.call("GET", f"/v1/uploads/{target['media_id']}", None, alice)["state"], "uploading")
+        self.s3.unstall()
+        attachment = self.call("POST", path, {"parts": [part]}, alice)["attachment"]
+        self.assertEqual(attachment["size"], len(data))
+        metrics = self.server.metrics()
+        self.assertGreaterEqual(metrics['natter_media_uploads_total{result="failed"}'], 1)
 
 
 if __name__ == "__main__":
