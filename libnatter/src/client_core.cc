@@ -838,14 +838,21 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
         // Stays pending. A lost connection retries it after the next sync;
         // anything else (rate limited, a busy server) retries in a moment.
         if (code == "unavailable" && !ready_) return;
-        auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::seconds(1));
-        timer->async_wait([this, timer, id = e.client_msg_id](const boost::system::error_code& ec) {
-          if (ec || !ready_) return;
+        return RetryLater(e.client_msg_id, [this, id = e.client_msg_id] {
           auto current = store_->FindOutbox(id);
           if (current && current->state == "pending") SendFromOutbox(*current);
         });
-        return;
       }
+      // An upload that expired after it was ready (the phone was away for
+      // longer than the server keeps unattached uploads): each file's upload
+      // is looked at again, and one the server forgot goes up anew. Once.
+      if (code == "not_found" && !e.files.empty() && rechecked_.insert(e.client_msg_id).second) {
+        store_->MarkFilesUnready(e.client_msg_id);
+        auto current = store_->FindOutbox(e.client_msg_id);
+        if (current) return UploadFiles(*current);
+      }
+      retries_.erase(e.client_msg_id);
+      rechecked_.erase(e.client_msg_id);
       store_->MarkFailed(e.client_msg_id, reply.message);
       return Emit({{"@type", "message_state"},
                    {"conversation_id", e.conversation_id},
@@ -854,6 +861,8 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
                    {"code", code},
                    {"reason", reply.message}});
     }
+    retries_.erase(e.client_msg_id);
+    rechecked_.erase(e.client_msg_id);
     store_->MarkSent(e.client_msg_id, ack->seq);
     ApplyEntry(*ack, false);
     reported_state_[e.conversation_id][ack->seq] = "sent";
@@ -863,6 +872,20 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
           {"seq", ack->seq},
           {"state", "sent"}});
     UpdateOutgoingStates(e.conversation_id);
+  });
+}
+
+std::chrono::milliseconds ClientCore::RetryDelay(const std::string& id) {
+  int tries = retries_[id]++;
+  int64_t cap = std::min<int64_t>(30000, int64_t{1000} << std::min(tries, 5));
+  std::uniform_int_distribution<int64_t> jitter(cap / 2, cap);
+  return std::chrono::milliseconds(jitter(rng_));
+}
+
+void ClientCore::RetryLater(const std::string& id, std::function<void()> then) {
+  auto timer = std::make_shared<asio::steady_timer>(ioc_, RetryDelay(id));
+  timer->async_wait([this, timer, then = std::move(then)](const boost::system::error_code& ec) {
+    if (!ec && ready_) then();
   });
 }
 

@@ -118,6 +118,13 @@ class ClientCore final : public Client {
   void ApplyReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read, bool live);
   void FlushOutbox();
   void SendFromOutbox(const OutboxEntry& e);
+  // How long before the next try of outbox entry `id` (its upload or its
+  // send): doubling from 1 s to 30 s, with jitter, so phones that lost the
+  // server do not all come back at once. Reset by progress.
+  std::chrono::milliseconds RetryDelay(const std::string& id);
+  // Runs `then` after RetryDelay(id) unless the client is offline by then
+  // (a reconnect flushes the outbox anyway).
+  void RetryLater(const std::string& id, std::function<void()> then);
   // A send's `files` ([{path, mime, caption}]) checked and added to `e`;
   // false with `why` when one cannot be sent.
   bool AttachFiles(const Json& req, OutboxEntry& e, std::string& why);
@@ -186,6 +193,8 @@ class ClientCore final : public Client {
   std::set<std::string> sending_;                // outbox entries on the wire, awaiting their answer
   std::set<std::string> uploading_;              // outbox entries whose files are going up
   std::map<int64_t, Json> parts_;                // media id -> the object store's part URLs (media.create, media.parts)
+  std::map<std::string, int> retries_;           // outbox entry -> tries since its last progress
+  std::set<std::string> rechecked_;              // outbox entries whose uploads were looked at again once
   std::string connection_state_;
   int64_t user_id_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};

@@ -143,9 +143,7 @@ void ClientCore::UploadStep(const std::string& id) {
 
 void ClientCore::UploadLater(const std::string& id) {
   uploading_.erase(id);
-  auto timer = std::make_shared<asio::steady_timer>(ioc_, std::chrono::seconds(1));
-  timer->async_wait([this, timer, id](const boost::system::error_code& ec) {
-    if (ec || !ready_) return;  // a reconnect flushes the outbox again
+  RetryLater(id, [this, id] {
     auto e = store_->FindOutbox(id);
     if (e && e->state == "pending") UploadFiles(*e);
   });
@@ -153,6 +151,7 @@ void ClientCore::UploadLater(const std::string& id) {
 
 void ClientCore::UploadFailed(const OutboxEntry& e, const std::string& code, const std::string& reason) {
   uploading_.erase(e.client_msg_id);
+  retries_.erase(e.client_msg_id);
   store_->MarkFailed(e.client_msg_id, reason);
   Emit({{"@type", "message_state"},
         {"conversation_id", e.conversation_id},
@@ -163,6 +162,7 @@ void ClientCore::UploadFailed(const OutboxEntry& e, const std::string& code, con
 }
 
 void ClientCore::UploadProgress(const OutboxEntry& e, const OutboxFile& f, int64_t sent) {
+  retries_.erase(e.client_msg_id);  // the next failure is tried again soon
   Emit({{"@type", "upload_progress"},
         {"conversation_id", e.conversation_id},
         {"client_msg_id", e.client_msg_id},

@@ -120,6 +120,8 @@ class LocalStore {
   void SetUploadTarget(const std::string& client_msg_id, int index, int64_t media_id, const std::string& upload_url);
   void SetUploadEtags(const std::string& client_msg_id, int index, const std::string& etags);
   void MarkFileReady(const std::string& client_msg_id, int index);
+  // Every file of the entry is to be checked again before it is named.
+  void MarkFilesUnready(const std::string& client_msg_id);
   // The server forgot the upload (it expired): it starts again.
   void ResetUpload(const std::string& client_msg_id, int index);
 

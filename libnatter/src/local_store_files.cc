@@ -61,6 +61,12 @@ void LocalStore::MarkFileReady(const std::string& client_msg_id, int index) {
   Check(s.Run());
 }
 
+void LocalStore::MarkFilesUnready(const std::string& client_msg_id) {
+  auto s = db_->Prepare("UPDATE outbox_files SET ready = 0 WHERE client_msg_id = ?");
+  s.Bind(1, client_msg_id);
+  Check(s.Run());
+}
+
 void LocalStore::ResetUpload(const std::string& client_msg_id, int index) {
   SetUploadTarget(client_msg_id, index, 0, "");
 }

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -170,6 +171,37 @@ class ExpiredUploads(ClientMediaTest):
         attachment = messages[0]["attachments"][0]
         self.assertNotEqual(attachment["id"], partial[0])  # a new upload
         self.assertEqual(attachment["size"], len(data))
+
+
+    def test_an_upload_that_expired_after_it_was_ready_goes_up_again(self):
+        conv = self.two_profiles()
+        data = os.urandom(100_000)
+        path = self.file("stale.bin", data)
+        token = self.http("POST", "/v1/auth/login", {"handle": "alice", "password": "password-alice"})["access_token"]
+        location, status, body = tus.upload(self.server.port, token, data, "application/octet-stream", "stale.bin")
+        self.assertEqual(status, 204, body)
+        stale = int(location.rsplit("/", 1)[1])
+        # The outbox as the app left it: the file up and ready, the message not
+        # yet sent, and then the phone away longer than the upload lives.
+        db = sqlite3.connect(os.path.join(self.dir, "alice", "natter-client.db"))
+        with db:
+            db.execute("INSERT INTO outbox(client_msg_id, conversation_id, text, reply_to, state, created) "
+                       "VALUES('stale-1', ?, 'after a while', NULL, 'pending', 1)", (conv,))
+            db.execute("INSERT INTO outbox_files(client_msg_id, idx, path, mime, filename, caption, size, media_id, "
+                       "upload_url, ready) VALUES('stale-1', 0, ?, 'application/octet-stream', 'stale.bin', '', ?, ?, "
+                       "?, 1)", (path, len(data), stale, location))
+        db.close()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and tus.offset(self.server.port, token, location)[0] != 404:
+            time.sleep(0.1)
+        self.assertEqual(tus.offset(self.server.port, token, location)[0], 404)
+        self.cli("alice", "sync")
+        messages = self.bob_messages(conv)
+        self.assertEqual([m["text"] for m in messages], ["after a while"])
+        attachment = messages[0]["attachments"][0]
+        self.assertNotEqual(attachment["id"], stale)  # uploaded again
+        fetched = self.fetch_attachment(conv, messages[0]["seq"], attachment["id"], self.bob_token())
+        self.assertEqual(fetched, data)
 
 
 class ObjectStoreUploads(ClientMediaTest):
