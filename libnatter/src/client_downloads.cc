@@ -32,8 +32,8 @@ std::string ClientCore::MediaCachePath(int64_t conversation_id, int64_t seq, int
 void ClientCore::DownloadAttachment(const Json& req) {
   int64_t conv = Int(req, "conversation_id"), seq = Int(req, "seq"), media_id = Int(req, "media_id");
   std::string variant = Str(req, "variant").empty() ? "main" : Str(req, "variant");
-  if (conv <= 0 || seq <= 0 || media_id <= 0 || (variant != "main" && variant != "thumb")) {
-    return Fail(req, "bad_request", "conversation_id, seq, media_id and variant (main or thumb) are required");
+  if (conv <= 0 || seq <= 0 || media_id <= 0 || (variant != "main" && variant != "thumb" && variant != "poster")) {
+    return Fail(req, "bad_request", "conversation_id, seq, media_id and variant (main, thumb or poster) are required");
   }
   std::string path = MediaCachePath(conv, seq, media_id, variant);
   std::error_code ec;

@@ -19,7 +19,6 @@
 #include "common/json_lookup.h"
 #include "media/content_type.h"
 #include "media/file_io.h"
-#include "media/media_limits.h"
 
 namespace natter::client {
 
@@ -56,11 +55,10 @@ std::string CodeOf(int status) {
   }
 }
 
-}  // namespace
-
-// A file the app named, with its size and type; nullopt with `why` when it
-// cannot be sent.
-std::optional<OutboxFile> FileToSend(const std::string& path, const std::string& mime, std::string& why) {
+// A file the app named, with its size and type, and the kind its bytes say
+// (what natterd will find); nullopt with `why` when it cannot be sent.
+std::optional<OutboxFile> FileToSend(const std::string& path, const std::string& mime, media::MediaKind& kind,
+                                     std::string& why) {
   OutboxFile f;
   f.path = path;
   std::error_code ec;
@@ -75,12 +73,13 @@ std::optional<OutboxFile> FileToSend(const std::string& path, const std::string&
   // The type its bytes say (natterd checks them against it); the app's word
   // only for what cannot be told from the bytes.
   auto head = media::ReadSlice(f.path, 0, media::kSniffBytes);
-  std::string sniffed = head.ok() ? media::SniffContent(*head).mime : "application/octet-stream";
-  f.mime = sniffed != "application/octet-stream" || mime.empty() ? sniffed : mime;
+  media::Sniffed sniffed = head.ok() ? media::SniffContent(*head) : media::Sniffed{"application/octet-stream"};
+  kind = sniffed.kind;
+  f.mime = sniffed.mime != "application/octet-stream" || mime.empty() ? sniffed.mime : mime;
   return f;
 }
 
-bool IsKind(const OutboxFile& f, media::MediaKind kind) { return media::KindOfMime(f.mime) == kind; }
+}  // namespace
 
 bool ClientCore::AttachFiles(const Json& req, OutboxEntry& e, std::string& why) {
   const auto* files = req.if_contains("files");
@@ -92,14 +91,16 @@ bool ClientCore::AttachFiles(const Json& req, OutboxEntry& e, std::string& why) 
   std::vector<OutboxFile> thumbs;  // after the files, so a file's index is its place in `files`
   for (const auto& item : files->as_array()) {
     const auto* o = item.if_object();
-    auto f = FileToSend(o ? Str(*o, "path") : "", o ? Str(*o, "mime") : "", why);
+    media::MediaKind kind = media::MediaKind::kFile;
+    auto f = FileToSend(o ? Str(*o, "path") : "", o ? Str(*o, "mime") : "", kind, why);
     if (!f) return false;
     f->index = static_cast<int>(e.files.size());
     f->caption = Str(*o, "caption");
     if (std::string thumb_path = Str(*o, "thumb"); !thumb_path.empty()) {
-      auto thumb = FileToSend(thumb_path, "", why);
+      media::MediaKind thumb_kind = media::MediaKind::kFile;
+      auto thumb = FileToSend(thumb_path, "", thumb_kind, why);
       if (!thumb) return false;
-      if (!IsKind(*f, media::MediaKind::kVideo) || !IsKind(*thumb, media::MediaKind::kImage)) {
+      if (kind != media::MediaKind::kVideo || thumb_kind != media::MediaKind::kImage) {
         why = "a thumb is an image for a video: " + f->filename + " is " + f->mime + ", " + thumb->filename + " is " +
               thumb->mime;
         return false;

@@ -90,8 +90,24 @@ void LocalStore::Open(const std::string& path) {
   auto trow = tables.Step();
   bool empty = trow.ok() && *trow && tables.Int(0) == 0;
   if (found == 2 && !empty) {
-    // Version 3 added videos' poster frames: an outbox of version 2 is kept.
-    Check(db_->Exec("ALTER TABLE outbox_files ADD COLUMN thumb_of INTEGER NOT NULL DEFAULT -1"));
+    // Version 3 added videos' poster frames: an outbox of version 2 is kept
+    // (its outbox_files may be missing, or have the column already if an
+    // earlier try was cut). One transaction: a kill leaves version 2.
+    Check(db_->Exec("BEGIN IMMEDIATE"));
+    bool has_files = false, has_thumb_of = false;
+    {
+      auto columns = db_->Prepare("PRAGMA table_info(outbox_files)");
+      for (auto row = columns.Step(); row.ok() && *row; row = columns.Step()) {
+        has_files = true;
+        has_thumb_of |= columns.Text(1) == "thumb_of";
+      }
+    }
+    if (has_files && !has_thumb_of) {
+      Check(db_->Exec("ALTER TABLE outbox_files ADD COLUMN thumb_of INTEGER NOT NULL DEFAULT -1"));
+    }
+    Check(db_->Exec(kSchema));
+    Check(db_->Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str()));
+    Check(db_->Exec("COMMIT"));
     found = kSchemaVersion;
   }
   if (found != kSchemaVersion && !empty) {

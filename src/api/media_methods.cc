@@ -109,7 +109,9 @@ void Dispatcher::MediaUrl(const Caller& c, MediaUrlParams p, Reply reply) {
         if (!r.ok()) return reply(r.take_error());
         auto it = r->variants.find(variant);
         if (it == r->variants.end()) return reply(NotFound("the attachment has no " + variant + " variant"));
-        json::object o{{"url", d_.media->DownloadUrl(it->second, r->filename)},
+        // A thumbnail or a poster is an image, not the file the name is of.
+        std::string filename = variant == "main" ? r->filename : std::string();
+        json::object o{{"url", d_.media->DownloadUrl(it->second, filename)},
                        {"expires_at", d_.media->DownloadUrlExpiry() * 1000},
                        {"mime", it->second.mime},
                        {"size", it->second.size}};

@@ -23,8 +23,8 @@ constexpr int64_t kTypingExpiresMs = 6000;
 
 // One of the sender's uploads attached to the message `send_key` names (a
 // retry of that send finds it attached already).
-Result<media::Attachment> AttachUpload(AccountsTxn& txn, UserId user, int64_t id, int64_t now,
-                                       const std::string& send_key) {
+Result<media::Attachment> TakeOwnUpload(AccountsTxn& txn, UserId user, int64_t id, int64_t now,
+                                        const std::string& send_key) {
   std::string name = "attachment " + std::to_string(id);
   NATTER_TRY(auto upload, txn.FindUpload(id));
   if (!upload || upload->user_id != user) return NotFound(name + " is not one of your uploads");
@@ -40,14 +40,16 @@ Result<media::Attachment> AttachUpload(AccountsTxn& txn, UserId user, int64_t id
 }
 
 // A video shown by the image its sender made of it: the image's thumbnail
-// and placeholder become the video's, and the image is released with it.
+// and display size become the video's `thumb` and `poster`, its placeholder
+// the video's, and the image is released with it.
 Status AddPoster(media::Attachment& video, const media::Attachment& image) {
   if (video.kind != media::MediaKind::kVideo) return BadRequest("only a video takes a thumb");
   if (image.kind != media::MediaKind::kImage) return BadRequest("a video's thumb must be an image");
+  auto main = image.variants.find("main");
+  if (main == image.variants.end()) return Internal("an image without its main variant");
   auto thumb = image.variants.find("thumb");
-  if (thumb == image.variants.end()) thumb = image.variants.find("main");
-  if (thumb == image.variants.end()) return Internal("an image without variants");
-  video.variants["thumb"] = thumb->second;
+  video.variants["thumb"] = thumb != image.variants.end() ? thumb->second : main->second;
+  video.variants["poster"] = main->second;
   video.blurhash = image.blurhash;
   video.thumb_upload = image.id;
   return OkStatus();
@@ -101,9 +103,9 @@ void Dispatcher::Attach(const Caller& c, SendParams p, Reply reply) {
        send_key = std::move(send_key)](AccountsTxn& txn) -> Result<std::vector<media::Attachment>> {
         std::vector<media::Attachment> out;
         for (const auto& ref : refs) {
-          NATTER_TRY(auto a, AttachUpload(txn, user, ref.id, now, send_key));
+          NATTER_TRY(auto a, TakeOwnUpload(txn, user, ref.id, now, send_key));
           if (ref.thumb != 0) {
-            NATTER_TRY(auto image, AttachUpload(txn, user, ref.thumb, now, send_key));
+            NATTER_TRY(auto image, TakeOwnUpload(txn, user, ref.thumb, now, send_key));
             NATTER_RETURN_IF_ERROR(AddPoster(a, image));
           }
           a.caption = ref.caption;

@@ -314,7 +314,9 @@ Result<MediaUrlParams> MediaUrlParams::Parse(const object& o) {
   p.seq = f.Int("seq");
   p.media_id = f.Int("media_id");
   p.variant = f.OptionalString("variant").value_or("main");
-  if (f.ok() && p.variant != "main" && p.variant != "thumb") return BadRequest("variant must be main or thumb");
+  if (f.ok() && p.variant != "main" && p.variant != "thumb" && p.variant != "poster") {
+    return BadRequest("variant must be main, thumb or poster");
+  }
   return f.Finish(std::move(p));
 }
 

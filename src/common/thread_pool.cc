@@ -16,11 +16,6 @@ ThreadPool::ThreadPool(std::string name, int threads, size_t max_queued)
 
 ThreadPool::~ThreadPool() { Stop(); }
 
-size_t ThreadPool::queued() const {
-  MutexLock lock(mu_);
-  return queue_.size();
-}
-
 bool ThreadPool::Submit(std::function<void()> task) {
   {
     MutexLock lock(mu_);

@@ -30,8 +30,6 @@ class ThreadPool {
   void StopDiscarding();
   size_t threads() const { return thread_count_; }
   size_t max_queued() const { return max_queued_; }
-  // Tasks waiting for a thread now.
-  size_t queued() const;
 
  private:
   void Run();
@@ -39,7 +37,7 @@ class ThreadPool {
   const std::string name_;
   const size_t max_queued_;
   const size_t thread_count_;
-  mutable Mutex mu_;
+  Mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;

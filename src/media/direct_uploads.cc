@@ -69,7 +69,6 @@ void MediaService::CreateTarget(Executor& ex, UserId user, int64_t length, std::
             io_, ex, [this, id = upload.id] { return s3_->CreateMultipart(UploadKey(id)); },
             [this, &ex, upload, done = std::move(done)](Result<std::string> ref) mutable {
               if (!ref.ok()) {
-                metrics_.StoreError();
                 spdlog::warn("media: {}", ref.error().message);
                 return done(Unavailable("the object store did not take the upload; try again"));
               }
@@ -135,10 +134,7 @@ void MediaService::CompleteParts(Executor& ex, UserId user, int64_t id, std::vec
               // Parts the store would not join leave the upload as it was:
               // the client may send the right list, or upload what is missing.
               if (!whole.ok()) {
-                if (whole.error().code == ErrorCode::kUnavailable) {
-                  metrics_.StoreError();
-                  metrics_.Uploaded(ops::MediaMetrics::kFailed, 0);
-                }
+                if (whole.error().code == ErrorCode::kUnavailable) metrics_.Processed(ops::MediaMetrics::kFailed);
                 return done(whole.take_error());
               }
               // Joined: no multipart upload is left to abort.

@@ -40,6 +40,7 @@ MediaService::MediaService(Store& store, IdGenerator& ids, const Clock& clock, M
       io_("media-io", 1, options_.max_queued),
       work_("media", options_.threads, options_.max_queued) {
   InitImageCodecs();
+  if (s3_) s3_->OnFailure([this] { metrics_.StoreError(); });
   sweeper_ = std::thread([this] { SweepLoop(); });
 }
 
@@ -237,8 +238,10 @@ void MediaService::Append(Executor& ex, std::shared_ptr<PatchTicket> ticket, std
   std::string path = blobs_.UploadPath(ticket->upload_.id);
   Run<int64_t>(
       io_, ex,
-      [ticket, path, bytes = std::move(bytes)]() -> Result<int64_t> {
-        NATTER_TRY(int64_t offset, AppendAt(path, ticket->offset_, bytes));
+      [this, ticket, path, bytes = std::move(bytes)]() -> Result<int64_t> {
+        auto appended = AppendAt(path, ticket->offset_, bytes);
+        if (!appended.ok()) metrics_.StoreError();
+        NATTER_TRY(int64_t offset, std::move(appended));
         // Read only on the caller's executor after this posts, in order.
         ticket->offset_ = offset;
         return offset;
@@ -250,8 +253,10 @@ void MediaService::SyncUpload(Executor& ex, std::shared_ptr<PatchTicket> ticket,
   std::string path = blobs_.UploadPath(ticket->upload_.id);
   Run<int64_t>(
       io_, ex,
-      [ticket, path]() -> Result<int64_t> {
-        NATTER_RETURN_IF_ERROR(SyncFile(path));
+      [this, ticket, path]() -> Result<int64_t> {
+        auto synced = SyncFile(path);
+        if (!synced.ok()) metrics_.StoreError();
+        NATTER_RETURN_IF_ERROR(synced);
         return ticket->offset_;
       },
       std::move(done));
@@ -287,12 +292,12 @@ void MediaService::Process(Executor& ex, std::shared_ptr<PatchTicket> ticket, Do
       });
 }
 
-Result<Attachment> MediaService::ProcessInto(BlobStore& store, const MediaUpload& upload, const std::string& path) {
+Result<Attachment> MediaService::ProcessInto(BlobStore& blobs, const MediaUpload& upload, const std::string& path) {
   auto started = std::chrono::steady_clock::now();
-  ObjectCatalog objects(store_, ids_, store);
+  ObjectCatalog objects(store_, ids_, blobs);
   auto a = ProcessUpload(upload, path, objects, options_.limits);
   if (!a.ok()) objects.Undo();
-  metrics_.Processing(
+  metrics_.ProcessingTime(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
   return a;
 }
@@ -304,7 +309,7 @@ void MediaService::Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Res
     auto error = std::make_shared<Error>(r.take_error());
     // Kept as it is for another try (HEAD starts one), unless refused:
     // then the upload and its bytes go.
-    metrics_.Uploaded(Refused(*error) ? ops::MediaMetrics::kRefused : ops::MediaMetrics::kFailed, 0);
+    metrics_.Processed(Refused(*error) ? ops::MediaMetrics::kRefused : ops::MediaMetrics::kFailed);
     if (!Refused(*error)) return done(*error);
     store_.WriteAccounts(
         ex,
@@ -333,16 +338,13 @@ void MediaService::Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Res
               io_, ex,
               [this, a]() -> Result<bool> {
                 auto st = ObjectCatalog::Release(store_, Objects(), a);
-                if (!st.ok()) {
-                  metrics_.StoreError();
-                  spdlog::warn("media: objects not released: {}", st.error().message);
-                }
+                if (!st.ok()) spdlog::warn("media: objects not released: {}", st.error().message);
                 return true;
               },
               [error, done = std::move(done)](Result<bool>) { done(*error); });
           return;
         }
-        metrics_.Uploaded(ops::MediaMetrics::kReady, ticket->upload_.size);
+        metrics_.Processed(ops::MediaMetrics::kReady, ticket->upload_.size);
         // Ready: the bytes it arrived in are not needed any more.
         DiscardThen(ex, ticket->upload_,
                     [ticket, a = std::move(a), done = std::move(done)]() mutable { done(std::move(a)); });
@@ -357,16 +359,10 @@ void MediaService::DiscardNow(const MediaUpload& upload) {
   // aborted; a completed one is an object.
   if (upload.state == UploadState::kUploading && !upload.store_ref.empty()) {
     auto aborted = s3_->AbortMultipart(UploadKey(upload.id), upload.store_ref);
-    if (!aborted.ok()) {
-      metrics_.StoreError();
-      spdlog::warn("media: upload {}: {}", upload.id, aborted.error().message);
-    }
+    if (!aborted.ok()) spdlog::warn("media: upload {}: {}", upload.id, aborted.error().message);
   }
   auto deleted = s3_->Delete(UploadKey(upload.id));
-  if (!deleted.ok()) {
-    metrics_.StoreError();
-    spdlog::warn("media: upload {}: {}", upload.id, deleted.error().message);
-  }
+  if (!deleted.ok()) spdlog::warn("media: upload {}: {}", upload.id, deleted.error().message);
 }
 
 void MediaService::DiscardThen(Executor& ex, const MediaUpload& upload, std::function<void()> then) {

@@ -171,8 +171,8 @@ class MediaService {
   // Complete's work once the row says the upload is unfinished.
   void Process(Executor& ex, std::shared_ptr<PatchTicket> ticket, Done<Attachment> done);
   // Checks and processes the upload's bytes at `path`, storing its objects
-  // in `store` (media-pool work); what was stored goes back on failure.
-  Result<Attachment> ProcessInto(BlobStore& store, const MediaUpload& upload, const std::string& path);
+  // in `blobs` (media-pool work); what was stored goes back on failure.
+  Result<Attachment> ProcessInto(BlobStore& blobs, const MediaUpload& upload, const std::string& path);
   // The checks every new upload passes, and its row.
   Result<MediaUpload> Admit(UserId user, int64_t length, std::string mime, std::string filename);
   // Records a new upload, within the user's hourly count and quota.
@@ -234,12 +234,12 @@ template <class T>
 void MediaService::Run(ThreadPool& pool, Executor& ex, std::function<Result<T>()> work, Done<T> done) {
   auto shared_done = std::make_shared<Done<T>>(std::move(done));
   auto which = PoolOf(pool);
-  bool queued = pool.Submit([this, &pool, which, &ex, work = std::move(work), shared_done] {
-    metrics_.Queued(which, pool.queued());
+  metrics_.Enqueued(which);  // before: the task may start before Submit returns
+  bool queued = pool.Submit([this, which, &ex, work = std::move(work), shared_done] {
+    metrics_.Started(which);
     auto result = std::make_shared<Result<T>>(work());
     ex.Post([shared_done, result] { (*shared_done)(std::move(*result)); });
   });
-  metrics_.Queued(which, pool.queued());
   if (!queued) {
     metrics_.Rejected(which);
     ex.Post([shared_done] { (*shared_done)(Unavailable("media work is queued to its limit; try again")); });

@@ -80,7 +80,7 @@ void MediaService::DeleteObjects(const std::vector<std::string>& names) {
     if (st.ok()) {
       metrics_.ObjectDeleted();
     } else {
-      metrics_.StoreError();
+      if (!s3_) metrics_.StoreError();  // the object store's failures are counted by its client
       spdlog::warn("media: object {} not deleted: {}", name, st.error().message);
     }
   }

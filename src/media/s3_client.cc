@@ -94,6 +94,10 @@ struct S3Client::Call {
   bool slow_answer = false;
 };
 
+// A body larger than this goes as a transfer (a derivative in memory), held
+// to a pace rather than a total time.
+constexpr size_t kSmallBody = 64 * 1024;
+
 struct S3Client::Answer {
   int status = 0;     // 0: no answer
   std::string error;  // why there was none
@@ -279,13 +283,18 @@ S3Client::Answer S3Client::Perform(Call& call) {
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   long timeout_ms = static_cast<long>(std::clamp<int64_t>(config_.timeout_ms, 100, 15L * 60 * 1000));
+  long timeout_s = (timeout_ms + 999) / 1000;
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, std::min(5000L, timeout_ms));
   if (call.slow_answer) {
+    // S3 sends spaces while it joins or copies: silence for the timeout
+    // means it hangs; 15 minutes in all is the most any such call takes.
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15L * 60 * 1000);
-  } else if (call.upload || call.download) {
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, timeout_s);
+  } else if (call.upload || call.download || call.body.size() > kSmallBody) {
     // Large transfers may take long; a stalled one may not.
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, timeout_ms / 2000));
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, std::max(1L, (timeout_s + 1) / 2));
   } else {
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   }
@@ -323,6 +332,7 @@ S3Client::Answer S3Client::Perform(Call& call) {
   answer.status = static_cast<int>(status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
+  if (on_failure_ && (status == 0 || status == 403 || status >= 500)) on_failure_();
   return answer;
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,6 +72,10 @@ class S3Client {
   Status Delete(std::string_view key);
 
   const S3Config& config() const { return config_; }
+  // Called (on the calling thread) for each call the store did not answer,
+  // answered with a server error, or refused access (credentials): what an
+  // operator must look at. Set before the client is shared.
+  void OnFailure(std::function<void()> counter) { on_failure_ = std::move(counter); }
 
  private:
   struct Call;
@@ -85,6 +90,7 @@ class S3Client {
   const Clock& clock_;
   std::string scheme_;  // "http" or "https"
   std::string host_;    // the endpoint's authority: host[:port]
+  std::function<void()> on_failure_;
 };
 
 // The text of the first <tag>...</tag> in an S3 XML answer (entities decoded);

@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,12 @@ class LatencyHistogram {
  public:
   static constexpr std::array<int64_t, 12> kBoundsUs = {100,   250,   500,   1000,   2500,   5000,
                                                         10000, 25000, 50000, 100000, 250000, 1000000};
+  static constexpr size_t kMaxBounds = 16;
+
+  LatencyHistogram() = default;
+  // Other upper bounds (microseconds, ascending, at most kMaxBounds), for
+  // durations far from a request's.
+  explicit LatencyHistogram(std::span<const int64_t> bounds_us) : bounds_(bounds_us) {}
   void Observe(int64_t us);
   void Render(std::string& out, const char* name, const char* help) const;
   // The series alone, each with `labels` (`provider="apns"`) before `le`: for
@@ -24,7 +31,8 @@ class LatencyHistogram {
   void RenderSeries(std::string& out, const char* name, std::string_view labels) const;
 
  private:
-  std::array<std::atomic<uint64_t>, kBoundsUs.size() + 1> buckets_{};
+  std::span<const int64_t> bounds_ = kBoundsUs;
+  std::array<std::atomic<uint64_t>, kMaxBounds + 1> buckets_{};
   std::atomic<uint64_t> count_{0};
   std::atomic<uint64_t> sum_us_{0};
 };

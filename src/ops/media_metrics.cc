@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace natter::ops {
 namespace {
 
@@ -12,10 +15,10 @@ constexpr const char* kPools[] = {"io", "work"};
 
 void MediaMetrics::Render(std::string& out) const {
   out +=
-      "# HELP natter_media_uploads_total Uploads processed: ready, refused (their bytes were not what they claimed, "
-      "or too large), or failed and kept to try again (a full queue, the object store).\n"
+      "# HELP natter_media_uploads_total Processings of uploads: ready, refused (their bytes were not what they "
+      "claimed, or too large), or failed with the upload kept to try again (a full queue, the object store).\n"
       "# TYPE natter_media_uploads_total counter\n";
-  for (int o = 0; o < 3; ++o) {
+  for (size_t o = 0; o < std::size(kOutcomes); ++o) {
     out += fmt::format("natter_media_uploads_total{{result=\"{}\"}} {}\n", kOutcomes[o],
                        outcomes_[o].load(std::memory_order_relaxed));
   }
@@ -31,14 +34,14 @@ void MediaMetrics::Render(std::string& out) const {
       "# HELP natter_media_queue_depth Work waiting in a media pool (io: files and the object store; work: "
       "processing).\n"
       "# TYPE natter_media_queue_depth gauge\n";
-  for (int p = 0; p < 2; ++p) {
+  for (size_t p = 0; p < std::size(kPools); ++p) {
     out += fmt::format("natter_media_queue_depth{{pool=\"{}\"}} {}\n", kPools[p],
-                       queued_[p].load(std::memory_order_relaxed));
+                       std::max<int64_t>(0, queued_[p].load(std::memory_order_relaxed)));
   }
   out +=
       "# HELP natter_media_queue_rejected_total Work a full media pool turned away (answered unavailable).\n"
       "# TYPE natter_media_queue_rejected_total counter\n";
-  for (int p = 0; p < 2; ++p) {
+  for (size_t p = 0; p < std::size(kPools); ++p) {
     out += fmt::format("natter_media_queue_rejected_total{{pool=\"{}\"}} {}\n", kPools[p],
                        rejected_[p].load(std::memory_order_relaxed));
   }

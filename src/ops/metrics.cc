@@ -6,7 +6,7 @@ namespace natter::ops {
 
 void LatencyHistogram::Observe(int64_t us) {
   size_t i = 0;
-  while (i < kBoundsUs.size() && us > kBoundsUs[i]) ++i;
+  while (i < bounds_.size() && i < kMaxBounds && us > bounds_[i]) ++i;
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   sum_us_.fetch_add(static_cast<uint64_t>(us < 0 ? 0 : us), std::memory_order_relaxed);
@@ -21,11 +21,12 @@ void LatencyHistogram::RenderSeries(std::string& out, const char* name, std::str
   std::string prefix = labels.empty() ? std::string() : std::string(labels) + ",";
   std::string own = labels.empty() ? std::string() : "{" + std::string(labels) + "}";
   uint64_t cumulative = 0;
-  for (size_t i = 0; i < kBoundsUs.size(); ++i) {
+  size_t bounds = std::min(bounds_.size(), kMaxBounds);
+  for (size_t i = 0; i < bounds; ++i) {
     cumulative += buckets_[i].load(std::memory_order_relaxed);
-    out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, prefix, kBoundsUs[i] / 1e6, cumulative);
+    out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, prefix, bounds_[i] / 1e6, cumulative);
   }
-  cumulative += buckets_.back().load(std::memory_order_relaxed);
+  cumulative += buckets_[bounds].load(std::memory_order_relaxed);
   out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n", name, prefix, cumulative);
   out += fmt::format("{}_sum{} {}\n{}_count{} {}\n", name, own, sum_us_.load(std::memory_order_relaxed) / 1e6, name,
                      own, count_.load(std::memory_order_relaxed));

@@ -104,5 +104,33 @@ TEST(LocalStoreSchema, AnOutboxOfTheVersionBeforePosterFramesIsKept) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(LocalStoreSchema, AVersion2StoreFromBeforeAttachmentsKeepsItsOutbox) {
+  std::string dir = testing::MakeTempDir("natter-local-store-v2-old");
+  {
+    // Version 2 as first released: no outbox_files at all.
+    sqlite::Database db((std::filesystem::path(dir) / "natter-client.db").string(), false);
+    ASSERT_TRUE(db.Exec("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                        "CREATE TABLE outbox (client_msg_id TEXT PRIMARY KEY, conversation_id INTEGER, text TEXT, "
+                        "reply_to INTEGER, state TEXT, seq INTEGER NOT NULL DEFAULT 0, "
+                        "error TEXT NOT NULL DEFAULT '', created INTEGER);"
+                        "INSERT INTO outbox VALUES('m2', 5, 'still here', NULL, 'pending', 0, '', 1);"
+                        "INSERT INTO kv VALUES('user_id', '42');"
+                        "PRAGMA user_version = 2;")
+                    .ok());
+  }
+  auto store = std::make_unique<LocalStore>(dir);
+  auto e = store->FindOutbox("m2");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->text, "still here");
+  EXPECT_TRUE(e->files.empty());
+  EXPECT_EQ(store->Get("user_id").value_or(""), "42");
+  store.reset();
+  // Opened again (now version 3), it is the same.
+  store = std::make_unique<LocalStore>(dir);
+  EXPECT_TRUE(store->FindOutbox("m2"));
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace natter::client

@@ -134,7 +134,7 @@ class Videos(ClientMediaTest):
         self.assertEqual(len(attachments), 1, attachments)  # the poster is the video's, not an attachment
         a = attachments[0]
         self.assertEqual((a["kind"], a["filename"], a["duration_ms"], sorted(a["variants"])),
-                         ("video", "clip.mp4", 3000, ["main", "thumb"]))
+                         ("video", "clip.mp4", 3000, ["main", "poster", "thumb"]))
         token = self.bob_token()
         self.assertEqual(self.fetch_attachment(conv, messages[0]["seq"], a["id"], token), movie)
         size, exif, kind = tus.exif_of(self.fetch_attachment(conv, messages[0]["seq"], a["id"], token, "thumb"))

@@ -283,15 +283,21 @@ class Video(MediaTestCase):
         att = att[0]
         self.assertEqual((att["kind"], att["mime"], att["size"], att["duration_ms"], att["width"], att["height"]),
                          ("video", "video/mp4", len(movie), 4200, 640, 360))
-        self.assertEqual((sorted(att["variants"]), att["caption"]), (["main", "thumb"], "look"))
+        self.assertEqual((sorted(att["variants"]), att["caption"]), (["main", "poster", "thumb"], "look"))
         self.assertTrue(att["blurhash"])
         status, hdrs, data = self.download(self.url(bob, cid, sent["seq"], video)["url"])
         self.assertEqual((status, hdrs["content-type"], data), (200, "video/mp4", movie))
         status, hdrs, thumb = self.download(self.url(bob, cid, sent["seq"], video, "thumb")["url"])
         self.assertEqual((status, hdrs["content-type"]), (200, "image/jpeg"))
+        self.assertEqual(hdrs["content-disposition"], "inline")  # an image, not clip.mp4
         size, exif, _ = tus.exif_of(thumb)
         self.assertLessEqual(max(size), 320)
         self.assertNotIn(0x8825, exif)  # the poster went through what every photo does
+        status, hdrs, poster_bytes = self.download(self.url(bob, cid, sent["seq"], video, "poster")["url"])
+        self.assertEqual((status, hdrs["content-type"]), (200, "image/jpeg"))
+        size, exif, _ = tus.exif_of(poster_bytes)
+        self.assertEqual(sorted(size), [260, 400])  # display size: as sent, upright
+        self.assertNotIn(0x8825, exif)
         self.url(bob, cid, sent["seq"], poster, expect=404)  # not an attachment of the message
         # The same send again (a lost answer) finds both attached to it.
         again = self.call("POST", f"/v1/conversations/{cid}/messages",
@@ -326,7 +332,7 @@ class Video(MediaTestCase):
         for media_id in (video, photo, other_video):
             self.assertEqual(self.call("GET", f"/v1/uploads/{media_id}", None, alice)["state"], "ready")
         sent = self.send(alice, cid, [{"id": video, "thumb": photo}])
-        self.assertEqual(sorted(sent["attachments"][0]["variants"]), ["main", "thumb"])
+        self.assertEqual(sorted(sent["attachments"][0]["variants"]), ["main", "poster", "thumb"])
 
 
 class Access(MediaTestCase):
@@ -541,7 +547,8 @@ class Burst(MediaTestCase):
             status, at = tus.offset(self.server.port, user.token, location)
             if status == 200 and at < len(data):
                 tus.patch(self.server.port, user.token, location, at, data[at:])
-            state = self.call("GET", location, None, user).get("state")
+            status, answer = self.server.http("GET", location, token=user.token)  # may be turned away too
+            state = answer.get("state") if status == 200 else state
             if state == "ready":
                 break
             time.sleep(0.05)
@@ -552,7 +559,7 @@ class Burst(MediaTestCase):
         alice, bob = self.server.new_user("bur"), self.server.new_user("bur")
         cid = self.group(alice, bob)
         uploads = []
-        for round in range(3):  # bounded: a burst is turned away in the first round all but always
+        for _ in range(3):  # bounded: a burst is turned away in the first round all but always
             files = [os.urandom(200_000 + i) for i in range(16)]
             locations = []
             for i, data in enumerate(files):
@@ -567,15 +574,17 @@ class Burst(MediaTestCase):
             if self.rejected() > 0:
                 break
         self.assertGreater(self.rejected(), 0)
-        self.assertIn(503, first)
         # Every client resumes; every upload completes, whole.
         for location, data in uploads:
             self.assertEqual(self.finish(alice, location, data), "ready")
-        ids = [int(location.rsplit("/", 1)[1]) for location, _ in uploads[-10:]]
-        sent = self.send(alice, cid, [{"id": i} for i in ids])
-        for media_id, (_, data) in zip(ids, uploads[-10:]):
-            status, _, body = self.download(self.url(bob, cid, sent["seq"], media_id)["url"])
-            self.assertEqual((status, hashlib.sha256(body).hexdigest()), (200, hashlib.sha256(data).hexdigest()))
+        for batch in range(0, len(uploads), 10):
+            some = uploads[batch:batch + 10]
+            ids = [int(location.rsplit("/", 1)[1]) for location, _ in some]
+            sent = self.send(alice, cid, [{"id": i} for i in ids])
+            for media_id, (_, data) in zip(ids, some):
+                status, _, body = self.download(self.url(bob, cid, sent["seq"], media_id)["url"])
+                self.assertEqual((status, hashlib.sha256(body).hexdigest()),
+                                 (200, hashlib.sha256(data).hexdigest()))
         m = self.server.metrics()
         self.assertGreaterEqual(m['natter_media_uploads_total{result="ready"}'], len(uploads))
         self.assertEqual(m["natter_media_queue_depth{pool=\"work\"}"], 0)

@@ -113,7 +113,8 @@ class DirectUploads(S3TestCase):
             status, hdrs, body = fetch(grant["url"])
             self.assertEqual(status, 200, body)
             self.assertEqual(hdrs["content-type"], "image/jpeg")
-            self.assertEqual(hdrs["content-disposition"], "inline; filename*=UTF-8''beach.jpg")
+            self.assertEqual(hdrs["content-disposition"],
+                             "inline; filename*=UTF-8''beach.jpg" if variant == "main" else "inline")
             size, exif, fmt = tus.exif_of(body)
             self.assertEqual(fmt, "JPEG")
             self.assertLess(size[0], size[1])  # upright
@@ -292,7 +293,7 @@ class VirtualHostAndExpiry(S3TestCase):
 
 
 class StoreThatNeverAnswers(S3TestCase):
-    extra_args = ("--s3-timeout-ms", "3000")
+    extra_args = ("--s3-timeout-ms", "8000")
 
     def tearDown(self):
         self.s3.unstall()
@@ -324,11 +325,11 @@ class StoreThatNeverAnswers(S3TestCase):
         status, body = answer["answer"]
         self.assertEqual(status, 503, body)
         # The timeout decided, not the store (which holds calls for 30 s).
-        self.assertGreaterEqual(time.monotonic() - started, 3)
+        self.assertGreaterEqual(time.monotonic() - started, 8)
         self.assertLess(time.monotonic() - started, 25)
         self.assertEqual(self.call("GET", f"/v1/conversations/{cid}/messages", None, bob)["messages"][-1]["seq"],
                          sent["seq"])
-        # The store answers again: the same upload goes through.
+        # The store answers again: uploads go through.
         self.s3.unstall()
         data = os.urandom(1000)
         media_id, attachment = self.upload(alice, data, "application/octet-stream")
@@ -342,8 +343,10 @@ class StoreThatNeverAnswers(S3TestCase):
         path = f"/v1/media/uploads/{target['media_id']}/complete"
         self.s3.stall("GET", "uploads/")  # natterd's one read of the joined upload hangs
         stalled = self.s3.stalled
+        started = time.monotonic()
         status, answer = self.server.http("POST", path, {"parts": [part]}, token=alice.token, timeout=120)
         self.assertEqual(status, 503, answer)
+        self.assertLess(time.monotonic() - started, 25)  # natterd gave up on the silence, not the store
         self.assertEqual(self.s3.stalled, stalled + 1)
         self.assertEqual(self.call("GET", f"/v1/uploads/{target['media_id']}", None, alice)["state"], "uploading")
         self.s3.unstall()
