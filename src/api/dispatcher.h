@@ -135,6 +135,10 @@ class Dispatcher {
   void GetPresence(const Caller& c, PresenceQueryParams p, Reply reply);
   void SetPresence(const Caller& c, SetPresenceParams p, Reply reply);
 
+  // Blocks (block_methods.cc).
+  void Block(const Caller& c, BlockParams p, Reply reply);
+  void ListBlocks(const Caller& c, NoParams p, Reply reply);
+
   // Push devices, settings and mutes (push_methods.cc).
   void RegisterPushDevice(const Caller& c, PushDeviceParams p, Reply reply);
   void UnregisterPushDevice(const Caller& c, NoParams p, Reply reply);

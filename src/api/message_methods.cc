@@ -4,6 +4,7 @@
 #include "api/answers.h"
 #include "api/dispatcher.h"
 #include "api/json_views.h"
+#include "chat/blocks.h"
 #include "chat/history_query.h"
 #include "chat/message_lifecycle.h"
 #include "chat/permissions.h"
@@ -281,7 +282,11 @@ void Dispatcher::Typing(const Caller& c, ConversationParams p, Reply reply) {
         }
         // Large conversations get no typing storm.
         if (membership.first.large) return std::vector<Member>{};
-        return txn.ListMembers(id);
+        NATTER_TRY(auto members, txn.ListMembers(id));
+        // Nobody hears typing from someone they blocked, or who blocked them.
+        NATTER_TRY(auto estranged, chat::Estranged(txn.accounts(), user));
+        std::erase_if(members, [&](const Member& m) { return estranged.contains(m.user_id); });
+        return members;
       },
       [this, reply = std::move(reply), user = c.user, id](auto r) {
         if (!r.ok()) return reply(r.take_error());

@@ -206,6 +206,12 @@ Result<PresenceQueryParams> PresenceQueryParams::Parse(const object& o) {
   return f.Finish(std::move(p));
 }
 
+Result<BlockParams> BlockParams::Parse(const object& o) {
+  Fields f(o);
+  BlockParams p{f.Int("user_id"), f.Bool("blocked", "field 'blocked' must be true or false")};
+  return f.Finish(p);
+}
+
 Result<SetPresenceParams> SetPresenceParams::Parse(const object& o) {
   Fields f(o);
   SetPresenceParams p{f.Bool("hidden", "field 'hidden' must be true or false")};

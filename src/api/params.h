@@ -183,6 +183,13 @@ struct PresenceQueryParams {
   static Result<PresenceQueryParams> Parse(const object& o);
 };
 
+// users.block and users.unblock (`blocked` set by the method's route).
+struct BlockParams {
+  UserId user_id = 0;
+  bool blocked = true;
+  static Result<BlockParams> Parse(const object& o);
+};
+
 struct SetPresenceParams {
   bool hidden = false;
   static Result<SetPresenceParams> Parse(const object& o);

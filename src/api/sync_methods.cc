@@ -5,6 +5,7 @@
 #include "api/dispatcher.h"
 #include "api/json_views.h"
 #include "api/sync_token.h"
+#include "chat/blocks.h"
 #include "chat/sync.h"
 #include "presence/presence_service.h"
 
@@ -89,15 +90,19 @@ void Dispatcher::GetPresence(const Caller& c, PresenceQueryParams p, Reply reply
       [caller = c.user, users = std::move(p.user_ids)](ConversationTxn& txn, int) {
         return txn.WhoShareWith(caller, users);
       },
-      [this, &ex = ExecutorOf(c), reply = std::move(reply)](std::vector<Result<std::vector<UserId>>> parts) mutable {
+      [this, &ex = ExecutorOf(c), caller = c.user,
+       reply = std::move(reply)](std::vector<Result<std::vector<UserId>>> parts) mutable {
         auto answered = JoinAnswered(std::move(parts));
         if (!answered.ok()) return reply(answered.take_error());
         std::set<UserId> shared(answered->begin(), answered->end());
         d_.store.ReadAccountsResult<std::vector<User>>(
             ex,
-            [shared = std::move(shared)](AccountsTxn& txn) -> Result<std::vector<User>> {
+            [caller, shared = std::move(shared)](AccountsTxn& txn) -> Result<std::vector<User>> {
+              // Blocked either way: left out like a stranger.
+              NATTER_TRY(auto estranged, chat::Estranged(txn, caller));
               std::vector<User> visible;
               for (UserId u : shared) {
+                if (estranged.contains(u)) continue;
                 NATTER_TRY(auto user, txn.FindUser(u));
                 if (user) visible.push_back(std::move(*user));
               }

@@ -1,4 +1,5 @@
 #include "chat/conversations.h"
+#include "chat/blocks.h"
 
 #include <algorithm>
 #include <set>
@@ -94,6 +95,7 @@ Result<ConversationView> CreateDirect(ConversationTxn& txn, const Context& ctx, 
                                       const ChatLimits& limits, UserId peer) {
   if (peer == ctx.caller) return BadRequest("a direct conversation needs another user");
   NATTER_RETURN_IF_ERROR(RequireUserExists(txn, peer));
+  NATTER_RETURN_IF_ERROR(CheckMayWrite(txn.accounts(), ctx.caller, peer));
   UserId low = std::min(ctx.caller, peer), high = std::max(ctx.caller, peer);
   std::string key = DirectKey(low, high);
   NATTER_TRY(auto existing, txn.FindDirect(key));
@@ -121,7 +123,10 @@ Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, C
   if (static_cast<int64_t>(members.size()) + 1 > limits.max_group_members) {
     return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) + " members");
   }
-  for (UserId u : members) NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
+  for (UserId u : members) {
+    NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
+    NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, u));
+  }
 
   Conversation c;
   c.id = new_id;
@@ -178,6 +183,7 @@ Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, co
   change.added = true;
   for (UserId u : to_add) {
     NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
+    NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, u));
     Member member{id, u, role, ctx.now_ms, 0, 0};
     NATTER_RETURN_IF_ERROR(txn.InsertMember(member));
     NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(EventKind::kMemberJoined, ctx.caller, u), ctx.now_ms,

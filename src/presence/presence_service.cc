@@ -1,5 +1,7 @@
 #include "presence/presence_service.h"
 
+#include "chat/blocks.h"
+
 #include <future>
 #include <set>
 
@@ -123,29 +125,44 @@ void PresenceService::VisibilityChanged(UserId user, bool hidden) {
 }
 
 void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool visibility_change) {
-  store_.ReadAccountsResult<std::optional<User>>(
-      executor_, [user](AccountsTxn& txn) { return txn.FindUser(user); },
-      [this, user, online, last_seen, visibility_change](Result<std::optional<User>> me) {
+  struct Me {
+    User user;
+    std::set<UserId> estranged;  // blocked either way: told nothing
+  };
+  store_.ReadAccountsResult<std::optional<Me>>(
+      executor_,
+      [user](AccountsTxn& txn) -> Result<std::optional<Me>> {
+        NATTER_TRY(auto found, txn.FindUser(user));
+        if (!found) return std::optional<Me>();
+        NATTER_TRY(auto estranged, chat::Estranged(txn, user));
+        return std::optional<Me>(Me{std::move(*found), std::move(estranged)});
+      },
+      [this, user, online, last_seen, visibility_change](Result<std::optional<Me>> found) {
         // Not found, or storage overloaded: this change goes untold;
         // presence.get still answers.
-        if (!me.ok() || !me->has_value()) return;
-        bool hidden = (*me)->presence_hidden;
+        if (!found.ok() || !found->has_value()) return;
+        auto estranged = std::make_shared<const std::set<UserId>>(std::move((*found)->estranged));
+        const User* me = &(*found)->user;
+        bool hidden = me->presence_hidden;
         if (hidden && !visibility_change) return;
         // Still connected to another node of the cluster: not offline.
-        if (!online && !visibility_change && (*me)->online_nodes != 0) return;
+        if (!online && !visibility_change && me->online_nodes != 0) return;
         // Contacts see the same as presence.get answers: "hidden" with no
         // last-seen, or the truth.
         const char* status = hidden ? "hidden" : online ? "online" : "offline";
         json::object frame{{"type", "presence"}, {"user_id", user}, {"status", status}};
-        if (!hidden && !online) frame["last_seen"] = last_seen ? last_seen : (*me)->last_seen;
+        if (!hidden && !online) frame["last_seen"] = last_seen ? last_seen : me->last_seen;
         auto payload = std::make_shared<const std::string>(json::serialize(frame));
         // Contacts come from the conversations of every partition.
         store_.ReadEach<std::vector<UserId>>(
             executor_, [user](ConversationTxn& txn, int) { return txn.ListContacts(user, kMaxContacts); },
-            [this, payload](std::vector<Result<std::vector<UserId>>> parts) {
+            [this, payload, estranged](std::vector<Result<std::vector<UserId>>> parts) {
               auto answered = JoinAnswered(std::move(parts));
               if (!answered.ok()) return;
-              std::set<UserId> contacts(answered->begin(), answered->end());
+              std::set<UserId> contacts;
+              for (UserId c : *answered) {
+                if (!estranged->contains(c)) contacts.insert(c);
+              }
               if (contacts.empty()) return;
               Event event;
               event.payload = payload;

@@ -32,6 +32,13 @@
 
 namespace natter {
 
+// A user someone blocked, as their list shows it.
+struct BlockedUser {
+  UserId user_id = 0;
+  std::string handle;
+  int64_t blocked_at = 0;  // ms
+};
+
 struct HistoryQuery {
   ConversationId conversation_id = 0;
   std::optional<Seq> before;  // messages with seq < before, newest first
@@ -47,6 +54,12 @@ class AccountsReader {
  public:
   virtual Result<std::optional<User>> FindUserByHandle(std::string_view handle) = 0;
   virtual Result<std::optional<User>> FindUser(UserId id) = 0;
+  // Whether `by` blocked `whom` (users.block).
+  virtual Result<bool> IsBlocked(UserId by, UserId whom) = 0;
+  // Everyone who blocked `whom`.
+  virtual Result<std::vector<UserId>> BlockersOf(UserId whom) = 0;
+  // Whom `by` blocked, newest first.
+  virtual Result<std::vector<BlockedUser>> ListBlocked(UserId by) = 0;
 
  protected:
   ~AccountsReader() = default;
@@ -68,6 +81,8 @@ class AccountsTxn : public AccountsReader {
   virtual Result<bool> MarkRefreshTokenUsed(std::string_view hash) = 0;
   virtual Status SetLastSeen(UserId id, int64_t ms) = 0;
   virtual Status SetPresenceHidden(UserId id, bool hidden) = 0;
+  // `by` blocks `whom` from `now_ms` on (again: unchanged), or unblocks.
+  virtual Status SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) = 0;
   // Marks `id` online at `node` (a bit of User::online_nodes), or not.
   virtual Status SetOnlineAt(UserId id, int node, bool online) = 0;
   // Clears `node`'s bit of every user and push device: a node starting holds

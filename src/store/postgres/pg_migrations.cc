@@ -183,6 +183,16 @@ CREATE TABLE media_releases (
 CREATE INDEX media_releases_due ON media_releases (due_at);
 ALTER TABLE media_uploads ADD COLUMN attached_to TEXT NOT NULL DEFAULT '';
 )sql",
+    // 7: whom each user blocked (accounts).
+    R"sql(
+CREATE TABLE blocks (
+  user_id BIGINT NOT NULL,
+  blocked_id BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, blocked_id)
+);
+CREATE INDEX blocks_by_blocked ON blocks (blocked_id);
+)sql",
 };
 
 }  // namespace

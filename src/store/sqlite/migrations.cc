@@ -179,6 +179,16 @@ CREATE TABLE media_releases (
 CREATE INDEX media_releases_due ON media_releases(due_at);
 ALTER TABLE media_uploads ADD COLUMN attached_to TEXT NOT NULL DEFAULT '';
 )sql",
+    // 7: whom each user blocked (accounts).
+    R"sql(
+CREATE TABLE blocks (
+  user_id INTEGER NOT NULL,
+  blocked_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, blocked_id)
+) WITHOUT ROWID;
+CREATE INDEX blocks_by_blocked ON blocks(blocked_id);
+)sql",
 };
 
 int UserVersion(Database& db) {

@@ -18,6 +18,11 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Status InsertUser(const User& user) override;
   Result<std::optional<User>> FindUserByHandle(std::string_view handle) override;
   Result<std::optional<User>> FindUser(UserId id) override;
+  // Blocks (sqlite_blocks_txn.cc).
+  Result<bool> IsBlocked(UserId by, UserId whom) override;
+  Result<std::vector<UserId>> BlockersOf(UserId whom) override;
+  Status SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) override;
+  Result<std::vector<BlockedUser>> ListBlocked(UserId by) override;
   Status InsertSession(const Session& session) override;
   Result<std::optional<Session>> FindSession(SessionId id) override;
   Status RevokeSession(SessionId id) override;

@@ -1,0 +1,43 @@
+// PgTxn's blocks: whom each user blocked. They live with the accounts (the
+// first instance).
+#include "store/postgres/pg_txn.h"
+
+namespace natter::pg {
+
+Result<bool> PgTxn::IsBlocked(UserId by, UserId whom) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT 1 FROM blocks WHERE user_id = $1 AND blocked_id = $2", {by, whom}));
+  return !r.empty();
+}
+
+Result<std::vector<UserId>> PgTxn::BlockersOf(UserId whom) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT user_id FROM blocks WHERE blocked_id = $1", {whom}));
+  std::vector<UserId> out;
+  for (int i = 0; i < r.size(); ++i) out.push_back(r.Int(i, 0));
+  return out;
+}
+
+Status PgTxn::SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) {
+  if (blocked) {
+    NATTER_TRY(auto r, accounts_.Query("INSERT INTO blocks(user_id, blocked_id, created_at) VALUES($1,$2,$3) "
+                                       "ON CONFLICT (user_id, blocked_id) DO NOTHING",
+                                       {by, whom, now_ms}));
+    return OkStatus();
+  }
+  NATTER_TRY(auto r, accounts_.Query("DELETE FROM blocks WHERE user_id = $1 AND blocked_id = $2", {by, whom}));
+  return OkStatus();
+}
+
+Result<std::vector<BlockedUser>> PgTxn::ListBlocked(UserId by) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT b.blocked_id, u.handle, b.created_at FROM blocks b "
+                                     "JOIN users u ON u.id = b.blocked_id WHERE b.user_id = $1 "
+                                     "ORDER BY b.created_at DESC, b.blocked_id",
+                                     {by}));
+  std::vector<BlockedUser> out;
+  for (int i = 0; i < r.size(); ++i) {
+    Row row = r.At(i);
+    out.push_back(BlockedUser{row.Int(0), row.Text(1), row.Int(2)});
+  }
+  return out;
+}
+
+}  // namespace natter::pg
