@@ -25,6 +25,12 @@ struct User {
   // Bit n set: node n of a cluster holds a connection of this user (node 0
   // alone on a single server). Other nodes read it to answer presence.get.
   int64_t online_nodes = 0;
+  // The profile others see: a name to show ("" for none) and a picture: the
+  // stored form of an image attachment (media/attachment.h), "" for none,
+  // and the upload it came from, released when it is replaced.
+  std::string display_name = {};
+  std::string avatar = {};
+  int64_t avatar_upload = 0;
 };
 
 // A user's position in their own update log (design: Telegram's pts).

@@ -162,6 +162,9 @@ void ClientCore::Handle(const Json& req) {
   if (type == "get_presence") return Forward(req, "presence.get");
   if (type == "set_presence_hidden") return Forward(req, "presence.set");
   if (type == "get_receipts") return Forward(req, "receipts.get");
+  if (type == "block_user") return BlockUser(req, true);
+  if (type == "unblock_user") return BlockUser(req, false);
+  if (type == "get_blocked") return Answer(req, {{"blocked", BlockedList()}});
   if (type == "register_push_token") return RegisterPushToken(req);
   if (type == "unregister_push_token") return UnregisterPushToken(req);
   if (type == "get_push_settings") return Forward(req, "push.get");
@@ -322,7 +325,7 @@ void ClientCore::GetHistory(const Json& req) {
   std::optional<int64_t> before;
   if (auto* b = req.if_contains("before"); b && b->is_int64()) before = b->as_int64();
   auto local = [this, req, conv, before, limit] {
-    Answer(req, {{"conversation_id", conv}, {"messages", store_->History(conv, before, limit)}});
+    Answer(req, {{"conversation_id", conv}, {"messages", FlagBlocked(store_->History(conv, before, limit))}});
   };
   if (!ready_) {  // offline: what is here
     if (!store_->HasConversation(conv)) {
@@ -787,6 +790,7 @@ void ClientCore::StartSync() {
     }
     FlushOutbox();
     SyncPushRegistration();
+    RefreshBlocks();
     SyncEnded();
   });
 }
@@ -927,7 +931,9 @@ void ClientCore::ApplyEntry(const Entry& entry, bool live, bool from_history) {
     seq = std::max(seq, entry.seq);
     if (live && ready_) AckDelivered();
   }
-  Emit({{"@type", "new_entry"}, {"live", live}, {"entry", entry.fields}});
+  Json fields = entry.fields;
+  FlagBlocked(fields, entry.kind == "message" && entry.sender_id != user_id_ ? BlockedIds() : std::set<int64_t>{});
+  Emit({{"@type", "new_entry"}, {"live", live}, {"entry", std::move(fields)}});
 }
 
 void ClientCore::ReportBadAnswer(const std::string& method, const std::string& why) {

@@ -143,6 +143,14 @@ class ClientCore final : public Client {
   void ResumeTus(const OutboxEntry& e, const OutboxFile& f, bool refused = false);
   void Patch(const OutboxEntry& e, const OutboxFile& f, int64_t offset);
   void SendParts(const OutboxEntry& e, const OutboxFile& f);
+  // Blocks (client_blocks.cc): the list, kept locally; `blocked_sender` on
+  // the messages of those in it.
+  boost::json::array BlockedList();
+  std::set<int64_t> BlockedIds();
+  void FlagBlocked(Json& entry, const std::set<int64_t>& blocked);
+  boost::json::array FlagBlocked(boost::json::array entries);
+  void RefreshBlocks();
+  void BlockUser(const Json& req, bool blocked);
   // Downloads (client_downloads.cc): an attachment's variant into the media
   // cache, which keeps only what the local store's entries still name.
   void DownloadAttachment(const Json& req);

@@ -1,5 +1,5 @@
-// users.block, users.unblock, users.blocks: whom a user does not hear from
-// (chat/blocks.h says what a block stops).
+// users.block and users.blocks: whom a user does not hear from (chat/blocks.h
+// says what a block stops).
 #include "api/dispatcher.h"
 
 namespace natter::api {
@@ -7,7 +7,6 @@ namespace natter::api {
 namespace json = boost::json;
 
 void Dispatcher::Block(const Caller& c, BlockParams p, Reply reply) {
-  bool blocked = p.blocked;
   d_.store.WriteAccounts(
       ExecutorOf(c),
       [user = c.user, p, now = d_.clock.NowMs()](AccountsTxn& txn) -> Status {
@@ -16,9 +15,9 @@ void Dispatcher::Block(const Caller& c, BlockParams p, Reply reply) {
         if (!whom) return NotFound("no such user");
         return txn.SetBlocked(user, p.user_id, p.blocked, now);
       },
-      [reply = std::move(reply), whom = p.user_id, blocked](Status st) {
+      [reply = std::move(reply), p](Status st) {
         if (!st.ok()) return reply(st.take_error());
-        reply(json::value(json::object{{"user_id", whom}, {"blocked", blocked}}));
+        reply(json::value(json::object{{"user_id", p.user_id}, {"blocked", p.blocked}}));
       });
 }
 

@@ -135,6 +135,10 @@ class Dispatcher {
   void GetPresence(const Caller& c, PresenceQueryParams p, Reply reply);
   void SetPresence(const Caller& c, SetPresenceParams p, Reply reply);
 
+  // Profiles (profile_methods.cc).
+  void SetProfile(const Caller& c, ProfileParams p, Reply reply);
+  void AvatarUrl(const Caller& c, AvatarParams p, Reply reply);
+
   // Blocks (block_methods.cc).
   void Block(const Caller& c, BlockParams p, Reply reply);
   void ListBlocks(const Caller& c, NoParams p, Reply reply);

@@ -72,7 +72,11 @@ json::object ToJson(const ConversationSummary& s) {
 
 json::object ToJson(const chat::HistoryPage& p) {
   json::array messages;
-  for (const auto& m : p.messages) messages.push_back(ToJson(m));
+  for (const auto& m : p.messages) {
+    json::object o = ToJson(m);
+    if (m.kind == EventKind::kMessage && p.blocked_senders.contains(m.sender_id)) o["blocked_sender"] = true;
+    messages.push_back(std::move(o));
+  }
   return {{"messages", std::move(messages)}, {"last_seq", p.last_seq}, {"has_more", p.has_more}};
 }
 
@@ -84,7 +88,15 @@ json::object ToJson(const accounts::LoginResult& r) {
           {"refresh_token", r.refresh_token}};
 }
 
-json::object ToJson(const User& u) { return {{"user_id", u.id}, {"handle", u.handle}}; }
+json::object ToJson(const User& u) {
+  json::object o{{"user_id", u.id}, {"handle", u.handle}};
+  if (!u.display_name.empty()) o["display_name"] = u.display_name;
+  if (!u.avatar.empty()) {
+    auto picture = media::ParseInfo(u.avatar);
+    if (picture.ok()) o["avatar"] = media::PublicJson(*picture);
+  }
+  return o;
+}
 
 json::object ToJson(const chat::ConversationCatchUp& c) {
   if (c.removed) return {{"conversation_id", c.id}, {"removed", true}};

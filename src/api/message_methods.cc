@@ -284,8 +284,8 @@ void Dispatcher::Typing(const Caller& c, ConversationParams p, Reply reply) {
         if (membership.first.large) return std::vector<Member>{};
         NATTER_TRY(auto members, txn.ListMembers(id));
         // Nobody hears typing from someone they blocked, or who blocked them.
-        NATTER_TRY(auto estranged, chat::Estranged(txn.accounts(), user));
-        std::erase_if(members, [&](const Member& m) { return estranged.contains(m.user_id); });
+        NATTER_TRY(auto blocked, chat::BlockedEitherWay(txn.accounts(), user));
+        std::erase_if(members, [&](const Member& m) { return blocked.contains(m.user_id); });
         return members;
       },
       [this, reply = std::move(reply), user = c.user, id](auto r) {

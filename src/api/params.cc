@@ -206,9 +206,34 @@ Result<PresenceQueryParams> PresenceQueryParams::Parse(const object& o) {
   return f.Finish(std::move(p));
 }
 
+Result<ProfileParams> ProfileParams::Parse(const object& o) {
+  Fields f(o);
+  ProfileParams p{f.OptionalString("display_name"), std::nullopt};
+  if (const auto* avatar = o.if_contains("avatar"); avatar && avatar->is_null()) {
+    p.avatar = 0;  // null: no picture
+  } else {
+    p.avatar = f.OptionalInt("avatar");
+  }
+  if (f.ok() && p.avatar && *p.avatar < 0) return BadRequest("field 'avatar' must be an upload's id, or null");
+  if (f.ok() && !p.display_name && !p.avatar) return BadRequest("nothing to change: give display_name or avatar");
+  return f.Finish(std::move(p));
+}
+
+Result<AvatarParams> AvatarParams::Parse(const object& o) {
+  Fields f(o);
+  NATTER_TRY(auto user, UserLookupParams::Parse(o));
+  AvatarParams p{std::move(user), f.OptionalString("variant").value_or("thumb")};
+  if (f.ok() && p.variant != "main" && p.variant != "thumb") return BadRequest("variant must be main or thumb");
+  return f.Finish(std::move(p));
+}
+
 Result<BlockParams> BlockParams::Parse(const object& o) {
   Fields f(o);
-  BlockParams p{f.Int("user_id"), f.Bool("blocked", "field 'blocked' must be true or false")};
+  BlockParams p{f.Int("user_id")};
+  if (const auto* blocked = o.if_contains("blocked"); blocked && !blocked->is_null()) {
+    if (!blocked->is_bool()) return BadRequest("field 'blocked' must be true or false");
+    p.blocked = blocked->as_bool();
+  }
   return f.Finish(p);
 }
 

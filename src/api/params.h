@@ -183,7 +183,21 @@ struct PresenceQueryParams {
   static Result<PresenceQueryParams> Parse(const object& o);
 };
 
-// users.block and users.unblock (`blocked` set by the method's route).
+// profile.set: what changes; what is absent stays.
+struct ProfileParams {
+  std::optional<std::string> display_name;
+  std::optional<int64_t> avatar;  // one of the caller's image uploads; 0 removes the picture
+  static Result<ProfileParams> Parse(const object& o);
+};
+
+// users.avatar: a URL for one variant of a user's picture.
+struct AvatarParams {
+  UserLookupParams user;
+  std::string variant = "thumb";  // or "main"
+  static Result<AvatarParams> Parse(const object& o);
+};
+
+// users.block: `blocked` false unblocks (over HTTP, DELETE says so).
 struct BlockParams {
   UserId user_id = 0;
   bool blocked = true;

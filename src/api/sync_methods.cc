@@ -99,10 +99,10 @@ void Dispatcher::GetPresence(const Caller& c, PresenceQueryParams p, Reply reply
             ex,
             [caller, shared = std::move(shared)](AccountsTxn& txn) -> Result<std::vector<User>> {
               // Blocked either way: left out like a stranger.
-              NATTER_TRY(auto estranged, chat::Estranged(txn, caller));
+              NATTER_TRY(auto blocked, chat::BlockedEitherWay(txn, caller));
               std::vector<User> visible;
               for (UserId u : shared) {
-                if (estranged.contains(u)) continue;
+                if (blocked.contains(u)) continue;
                 NATTER_TRY(auto user, txn.FindUser(u));
                 if (user) visible.push_back(std::move(*user));
               }

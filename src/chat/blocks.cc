@@ -1,45 +1,42 @@
 #include "chat/blocks.h"
 
-#include <charconv>
 #include <string>
+
+#include "chat/conversations.h"
 
 namespace natter::chat {
 
 std::optional<UserId> DirectPeer(const Conversation& c, UserId me) {
   if (c.kind != ConversationKind::kDirect) return std::nullopt;
-  // The key is "<low id>:<high id>" (DirectKey).
-  auto colon = c.direct_key.find(':');
-  if (colon == std::string::npos) return std::nullopt;
-  UserId low = 0, high = 0;
-  const char* begin = c.direct_key.data();
-  const char* end = begin + c.direct_key.size();
-  if (std::from_chars(begin, begin + colon, low).ec != std::errc() ||
-      std::from_chars(begin + colon + 1, end, high).ec != std::errc()) {
-    return std::nullopt;
-  }
-  return low == me ? high : low;
+  auto pair = ParseDirectKey(c.direct_key);
+  if (!pair) return std::nullopt;
+  if (pair->first == me) return pair->second;
+  if (pair->second == me) return pair->first;
+  return std::nullopt;
 }
 
 Status CheckMayWrite(AccountsReader& accounts, UserId writer, UserId reader) {
-  NATTER_TRY(bool refused, accounts.IsBlocked(reader, writer));
-  if (refused) return Forbidden("this user does not accept messages from you");
-  NATTER_TRY(bool blocked, accounts.IsBlocked(writer, reader));
-  if (blocked) return Forbidden("you blocked this user; unblock them to write to them");
+  NATTER_TRY(auto state, accounts.BlocksBetween(writer, reader));
+  if (state.b_blocked_a) return Forbidden("this user does not accept messages from you");
+  if (state.a_blocked_b) return Forbidden("you blocked this user; unblock them to write to them");
   return OkStatus();
 }
 
-Status CheckMayAdd(AccountsReader& accounts, UserId adder, UserId target) {
-  NATTER_TRY(bool refused, accounts.IsBlocked(target, adder));
-  if (refused) return Forbidden("user " + std::to_string(target) + " does not accept invitations from you");
-  return OkStatus();
+Status CheckMayWriteIn(AccountsReader& accounts, const Conversation& c, UserId writer) {
+  auto peer = DirectPeer(c, writer);
+  return peer ? CheckMayWrite(accounts, writer, *peer) : OkStatus();
 }
 
-Result<std::set<UserId>> Estranged(AccountsReader& accounts, UserId user) {
-  NATTER_TRY(auto blockers, accounts.BlockersOf(user));
-  NATTER_TRY(auto blocked, accounts.ListBlocked(user));
-  std::set<UserId> out(blockers.begin(), blockers.end());
-  for (const auto& b : blocked) out.insert(b.user_id);
-  return out;
+Status CheckMayAdd(AccountsReader& accounts, UserId adder, const std::vector<UserId>& targets) {
+  if (targets.empty()) return OkStatus();
+  NATTER_TRY(auto refusing, accounts.BlockersAmong(adder, targets));
+  if (refusing.empty()) return OkStatus();
+  return Forbidden("user " + std::to_string(refusing.front()) + " does not accept invitations from you");
+}
+
+Result<std::set<UserId>> BlockedEitherWay(AccountsReader& accounts, UserId user) {
+  NATTER_TRY(auto ids, accounts.BlockedEitherWay(user));
+  return std::set<UserId>(ids.begin(), ids.end());
 }
 
 }  // namespace natter::chat

@@ -1,10 +1,11 @@
 #include "chat/conversations.h"
-#include "chat/blocks.h"
 
 #include <algorithm>
+#include <charconv>
 #include <set>
 #include <tuple>
 
+#include "chat/blocks.h"
 #include "chat/permissions.h"
 #include "chat/text_rules.h"
 
@@ -91,15 +92,30 @@ std::string DirectKey(UserId a, UserId b) {
   return std::to_string(std::min(a, b)) + ":" + std::to_string(std::max(a, b));
 }
 
+std::optional<std::pair<UserId, UserId>> ParseDirectKey(std::string_view key) {
+  auto colon = key.find(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  UserId low = 0, high = 0;
+  const char* begin = key.data();
+  const char* end = begin + key.size();
+  auto [after_low, low_ec] = std::from_chars(begin, begin + colon, low);
+  auto [after_high, high_ec] = std::from_chars(begin + colon + 1, end, high);
+  if (low_ec != std::errc() || after_low != begin + colon || high_ec != std::errc() || after_high != end) {
+    return std::nullopt;
+  }
+  return std::pair{low, high};
+}
+
 Result<ConversationView> CreateDirect(ConversationTxn& txn, const Context& ctx, ConversationId new_id,
                                       const ChatLimits& limits, UserId peer) {
   if (peer == ctx.caller) return BadRequest("a direct conversation needs another user");
   NATTER_RETURN_IF_ERROR(RequireUserExists(txn, peer));
-  NATTER_RETURN_IF_ERROR(CheckMayWrite(txn.accounts(), ctx.caller, peer));
   UserId low = std::min(ctx.caller, peer), high = std::max(ctx.caller, peer);
   std::string key = DirectKey(low, high);
   NATTER_TRY(auto existing, txn.FindDirect(key));
   if (existing) return View(txn, *existing);  // nothing changed: nobody to notify
+  // A block stops a new one; one that exists stays readable.
+  NATTER_RETURN_IF_ERROR(CheckMayWrite(txn.accounts(), ctx.caller, peer));
 
   Conversation c;
   c.id = new_id;
@@ -123,10 +139,8 @@ Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, C
   if (static_cast<int64_t>(members.size()) + 1 > limits.max_group_members) {
     return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) + " members");
   }
-  for (UserId u : members) {
-    NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
-    NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, u));
-  }
+  for (UserId u : members) NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
+  NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, std::vector<UserId>(members.begin(), members.end())));
 
   Conversation c;
   c.id = new_id;
@@ -163,6 +177,7 @@ Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, co
     NATTER_TRY(auto existing, txn.FindMember(id, u));
     if (!existing) to_add.insert(u);
   }
+  NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, std::vector<UserId>(to_add.begin(), to_add.end())));
   int64_t new_count = count + static_cast<int64_t>(to_add.size());
   if (new_count > limits.max_group_members) {
     return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) + " members");
@@ -183,7 +198,6 @@ Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, co
   change.added = true;
   for (UserId u : to_add) {
     NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
-    NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, u));
     Member member{id, u, role, ctx.now_ms, 0, 0};
     NATTER_RETURN_IF_ERROR(txn.InsertMember(member));
     NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(EventKind::kMemberJoined, ctx.caller, u), ctx.now_ms,

@@ -41,6 +41,8 @@ struct ConversationView {
 
 // The key that makes a direct chat unique: its two users, lower id first.
 std::string DirectKey(UserId a, UserId b);
+// The two users of a DirectKey; nullopt for anything else.
+std::optional<std::pair<UserId, UserId>> ParseDirectKey(std::string_view key);
 
 // Direct chat between caller and peer; returns the existing one if there is
 // one, or creates it with `new_id`. The caller picks the id, so it knows the

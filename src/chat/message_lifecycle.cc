@@ -1,5 +1,6 @@
 #include "chat/message_lifecycle.h"
 
+#include "chat/blocks.h"
 #include "chat/permissions.h"
 #include "chat/send_message.h"
 #include "chat/text_rules.h"
@@ -42,6 +43,7 @@ Result<Appended> EditMessage(ConversationTxn& txn, const Context& ctx, const Cha
   if (ctx.now_ms - message.created_at > limits.edit_window_ms) {
     return Forbidden("the edit window for this message has passed");
   }
+  NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), membership.first, ctx.caller));
   NATTER_RETURN_IF_ERROR(txn.UpdateMessageText(id, seq, text, ctx.now_ms));
   return AppendEvent(txn, membership.first, About(EventKind::kEdit, ctx.caller, seq, text), ctx.now_ms, limits);
 }
@@ -69,6 +71,8 @@ Result<Appended> React(ConversationTxn& txn, const Context& ctx, const ChatLimit
   NATTER_TRY(auto found, LiveMessage(txn, ctx, id, seq));
   auto& [membership, message] = found;
   if (membership.second.role == Role::kReadOnly) return Forbidden("read-only members may not react");
+  // Taking a reaction back is always allowed; a new one is writing to them.
+  if (!emoji.empty()) NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), membership.first, ctx.caller));
   NATTER_TRY(bool changed,
              emoji.empty() ? txn.RemoveReaction(id, seq, ctx.caller) : txn.SetReaction(id, seq, ctx.caller, emoji));
   if (!changed) {

@@ -1,6 +1,6 @@
 #include "chat/send_message.h"
-#include "chat/blocks.h"
 
+#include "chat/blocks.h"
 #include "chat/permissions.h"
 #include "chat/text_rules.h"
 
@@ -43,9 +43,7 @@ Result<SendResult> SendMessage(ConversationTxn& txn, const Context& ctx, const C
     return result;
   }
   if (!CanPost(conversation.kind, me.role)) return Forbidden("your role may not post here");
-  if (auto peer = DirectPeer(conversation, ctx.caller)) {
-    NATTER_RETURN_IF_ERROR(CheckMayWrite(txn.accounts(), ctx.caller, *peer));
-  }
+  NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), conversation, ctx.caller));
   if (req.reply_to) {
     NATTER_TRY(auto target, txn.FindMessage(req.conversation_id, *req.reply_to));
     if (!target || target->kind != EventKind::kMessage) return NotFound("the message replied to does not exist");

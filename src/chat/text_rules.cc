@@ -12,6 +12,18 @@ bool IsValidUtf8Text(std::string_view text) {
   return true;
 }
 
+Status CheckDisplayName(std::string_view name) {
+  if (name.size() > kMaxDisplayNameBytes) return TooLarge("a display name is at most 64 bytes");
+  if (!IsValidUtf8Text(name)) return BadRequest("a display name must be valid UTF-8");
+  for (size_t i = 0; i < name.size(); ++i) {
+    auto c = static_cast<unsigned char>(name[i]);
+    bool c1 = c == 0xC2 && i + 1 < name.size() && static_cast<unsigned char>(name[i + 1]) >= 0x80 &&
+              static_cast<unsigned char>(name[i + 1]) <= 0x9F;  // U+0080..U+009F
+    if (c < 0x20 || c == 0x7F || c1) return BadRequest("a display name may not hold control characters");
+  }
+  return OkStatus();
+}
+
 Status CheckHandle(std::string_view handle) {
   if (handle.size() < 3 || handle.size() > 32) return BadRequest("handle must be 3 to 32 characters");
   for (size_t i = 0; i < handle.size(); ++i) {

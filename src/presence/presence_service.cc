@@ -1,7 +1,5 @@
 #include "presence/presence_service.h"
 
-#include "chat/blocks.h"
-
 #include <future>
 #include <set>
 
@@ -9,6 +7,8 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
+
+#include "chat/blocks.h"
 
 namespace natter::presence {
 
@@ -127,21 +127,25 @@ void PresenceService::VisibilityChanged(UserId user, bool hidden) {
 void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool visibility_change) {
   struct Me {
     User user;
-    std::set<UserId> estranged;  // blocked either way: told nothing
+    std::set<UserId> blocked;  // blocked either way: told nothing
   };
   store_.ReadAccountsResult<std::optional<Me>>(
       executor_,
-      [user](AccountsTxn& txn) -> Result<std::optional<Me>> {
+      [user, online, visibility_change](AccountsTxn& txn) -> Result<std::optional<Me>> {
         NATTER_TRY(auto found, txn.FindUser(user));
         if (!found) return std::optional<Me>();
-        NATTER_TRY(auto estranged, chat::Estranged(txn, user));
-        return std::optional<Me>(Me{std::move(*found), std::move(estranged)});
+        // What is not told needs no list of whom not to tell.
+        bool untold = (found->presence_hidden && !visibility_change) ||
+                      (!online && !visibility_change && found->online_nodes != 0);
+        if (untold) return std::optional<Me>(Me{std::move(*found), {}});
+        NATTER_TRY(auto blocked, chat::BlockedEitherWay(txn, user));
+        return std::optional<Me>(Me{std::move(*found), std::move(blocked)});
       },
       [this, user, online, last_seen, visibility_change](Result<std::optional<Me>> found) {
         // Not found, or storage overloaded: this change goes untold;
         // presence.get still answers.
         if (!found.ok() || !found->has_value()) return;
-        auto estranged = std::make_shared<const std::set<UserId>>(std::move((*found)->estranged));
+        auto blocked = std::make_shared<const std::set<UserId>>(std::move((*found)->blocked));
         const User* me = &(*found)->user;
         bool hidden = me->presence_hidden;
         if (hidden && !visibility_change) return;
@@ -156,12 +160,12 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
         // Contacts come from the conversations of every partition.
         store_.ReadEach<std::vector<UserId>>(
             executor_, [user](ConversationTxn& txn, int) { return txn.ListContacts(user, kMaxContacts); },
-            [this, payload, estranged](std::vector<Result<std::vector<UserId>>> parts) {
+            [this, payload, blocked](std::vector<Result<std::vector<UserId>>> parts) {
               auto answered = JoinAnswered(std::move(parts));
               if (!answered.ok()) return;
               std::set<UserId> contacts;
               for (UserId c : *answered) {
-                if (!estranged->contains(c)) contacts.insert(c);
+                if (!blocked->contains(c)) contacts.insert(c);
               }
               if (contacts.empty()) return;
               Event event;

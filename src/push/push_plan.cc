@@ -21,12 +21,13 @@ bool SawLive(const PushDevice& device, int64_t created_at, int64_t alive_nodes) 
 }
 
 std::vector<Due> DuePushes(const std::vector<PushRecipient>& recipients, const std::vector<Message>& messages,
-                           int64_t now_ms) {
+                           int64_t now_ms, const std::set<std::pair<UserId, UserId>>& blocked) {
   std::vector<Due> out;
   for (const PushRecipient& r : recipients) {
     const Message* newest = nullptr;
     for (const Message& m : messages) {
       if (m.kind != EventKind::kMessage || m.deleted || m.sender_id == r.user_id) continue;
+      if (blocked.contains({r.user_id, m.sender_id})) continue;
       if (m.seq <= r.read_seq || m.seq <= r.shown_seq) continue;
       if (!newest || m.seq > newest->seq) newest = &m;
     }

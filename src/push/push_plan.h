@@ -15,8 +15,10 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "push/push_providers.h"
@@ -30,9 +32,11 @@ struct Due {
   bool muted = false;
 };
 
-// `messages`: the job's live messages, any order.
+// `messages`: the job's live messages, any order. `blocked`: (recipient,
+// sender) pairs where the recipient blocked the sender: none of that sender's
+// messages alerts them.
 std::vector<Due> DuePushes(const std::vector<PushRecipient>& recipients, const std::vector<Message>& messages,
-                           int64_t now_ms);
+                           int64_t now_ms, const std::set<std::pair<UserId, UserId>>& blocked = {});
 
 // What each device of a due member gets. `devices`: of those members;
 // `unread` and `names` (user id -> handle) may miss entries (0 and "").

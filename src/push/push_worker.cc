@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 namespace natter::push {
 namespace {
@@ -218,7 +219,23 @@ std::optional<int64_t> PushWorker::SendMessages(int partition, const PushJob& jo
     return clock_.NowMs() + BackoffMs(job.attempts);
   }
   if (!snapshot->conversation) return 0;  // gone
-  std::vector<Due> due = DuePushes(snapshot->recipients, snapshot->messages, clock_.NowMs());
+  // Who blocked whom among them: a blocked sender alerts nobody who blocked
+  // them (read now, so a block made after the message counts).
+  std::set<UserId> senders;
+  for (const Message& m : snapshot->messages) senders.insert(m.sender_id);
+  std::vector<UserId> recipients;
+  for (const PushRecipient& r : snapshot->recipients) recipients.push_back(r.user_id);
+  auto blocked = ReadAccountsSync<std::set<std::pair<UserId, UserId>>>(
+      store_, [&senders, &recipients](AccountsTxn& txn) -> Result<std::set<std::pair<UserId, UserId>>> {
+        std::set<std::pair<UserId, UserId>> out;
+        for (UserId sender : senders) {
+          NATTER_TRY(auto blockers, txn.BlockersAmong(sender, recipients));
+          for (UserId b : blockers) out.emplace(b, sender);
+        }
+        return out;
+      });
+  if (!blocked.ok()) return clock_.NowMs() + BackoffMs(job.attempts);
+  std::vector<Due> due = DuePushes(snapshot->recipients, snapshot->messages, clock_.NowMs(), *blocked);
   if (due.empty()) return 0;
   // Senders' names, read once when a notification needs them; one not found
   // is named generically.

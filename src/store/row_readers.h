@@ -6,7 +6,9 @@
 #include "natter/model.h"
 
 // SQL text, spliced into statements as string literals.
-#define USER_COLUMNS "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes"
+#define USER_COLUMNS                                                                                        \
+  "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes, display_name, avatar, " \
+  "avatar_upload"
 #define SESSION_COLUMNS "id, user_id, device, revoked, created_at"
 #define REFRESH_TOKEN_COLUMNS "token_hash, session_id, used"
 #define CONVERSATION_COLUMNS \
@@ -21,7 +23,7 @@ namespace natter::rows {
 // The USER_COLUMNS of `r`.
 template <class Row>
 User ReadUser(const Row& r) {
-  return User{r.Int(0), r.Text(1), r.Text(2), r.Int(3), r.Int(4), r.Bool(5), r.Int(6)};
+  return User{r.Int(0), r.Text(1), r.Text(2), r.Int(3), r.Int(4), r.Bool(5), r.Int(6), r.Text(7), r.Text(8), r.Int(9)};
 }
 
 // The SESSION_COLUMNS of `r`.

@@ -32,6 +32,11 @@
 
 namespace natter {
 
+struct BlockState {
+  bool a_blocked_b = false;
+  bool b_blocked_a = false;
+};
+
 // A user someone blocked, as their list shows it.
 struct BlockedUser {
   UserId user_id = 0;
@@ -54,10 +59,12 @@ class AccountsReader {
  public:
   virtual Result<std::optional<User>> FindUserByHandle(std::string_view handle) = 0;
   virtual Result<std::optional<User>> FindUser(UserId id) = 0;
-  // Whether `by` blocked `whom` (users.block).
-  virtual Result<bool> IsBlocked(UserId by, UserId whom) = 0;
-  // Everyone who blocked `whom`.
-  virtual Result<std::vector<UserId>> BlockersOf(UserId whom) = 0;
+  // Whether `a` blocked `b` and whether `b` blocked `a` (users.block), in one read.
+  virtual Result<BlockState> BlocksBetween(UserId a, UserId b) = 0;
+  // Those of `among` who blocked `whom`.
+  virtual Result<std::vector<UserId>> BlockersAmong(UserId whom, const std::vector<UserId>& among) = 0;
+  // Everyone `user` blocked or was blocked by (ids only).
+  virtual Result<std::vector<UserId>> BlockedEitherWay(UserId user) = 0;
   // Whom `by` blocked, newest first.
   virtual Result<std::vector<BlockedUser>> ListBlocked(UserId by) = 0;
 
@@ -83,6 +90,13 @@ class AccountsTxn : public AccountsReader {
   virtual Status SetPresenceHidden(UserId id, bool hidden) = 0;
   // `by` blocks `whom` from `now_ms` on (again: unchanged), or unblocks.
   virtual Status SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) = 0;
+  // The profile others see (User::display_name, avatar, avatar_upload).
+  virtual Status SetProfile(UserId id, std::string_view display_name, std::string_view avatar,
+                            int64_t avatar_upload) = 0;
+  // The upload's objects go once `due_at` passes (a replaced avatar): the
+  // same release a deleted message's attachments get, written with the
+  // accounts.
+  virtual Status ReleaseUploadAt(int64_t upload_id, int64_t due_at) = 0;
   // Marks `id` online at `node` (a bit of User::online_nodes), or not.
   virtual Status SetOnlineAt(UserId id, int node, bool online) = 0;
   // Clears `node`'s bit of every user and push device: a node starting holds

@@ -44,19 +44,25 @@ class Blocks(h.ServerTestCase):
         answer = self.send(stranger, dm, "why no answer?", expect=403)
         self.assertEqual(h.error_of(answer), ("forbidden", "this user does not accept messages from you"))
         self.assertIn("unblock", h.error_of(self.send(alice, dm, "go away", expect=403))[1])
-        self.direct(stranger, alice, expect=403)
+        self.assertEqual(self.direct(stranger, alice)["id"], dm)  # found, still readable
+        # A new direct conversation with someone who blocked you is not made.
+        pest = self.server.new_user("blk")
+        self.block(alice, pest)
+        self.assertEqual(h.error_of(self.direct(pest, alice, expect=403))[0], "forbidden")
+        self.assertEqual(h.error_of(self.direct(alice, pest, expect=403))[0], "forbidden")
         history = self.call("GET", f"/v1/conversations/{dm}/messages", alice)["messages"]
         self.assertEqual([m["text"] for m in history if m["kind"] == "message"], ["hi there"])
         listed = self.call("GET", "/v1/me/blocks", alice)["blocked"]
-        self.assertEqual([(b["user_id"], b["handle"]) for b in listed], [(stranger.id, stranger.handle)])
-        self.assertGreater(listed[0]["blocked_at"], 0)
+        self.assertEqual(sorted((b["user_id"], b["handle"]) for b in listed),
+                         sorted([(pest.id, pest.handle), (stranger.id, stranger.handle)]))
+        self.assertTrue(all(b["blocked_at"] > 0 for b in listed))
         self.assertEqual(self.call("GET", "/v1/me/blocks", stranger)["blocked"], [])
         # It lasts across a restart.
         self.server.restart()
         self.send(stranger, dm, "still?", expect=403)
         self.assertEqual(self.unblock(alice, stranger), {"user_id": stranger.id, "blocked": False})
         self.send(stranger, dm, "sorry")
-        self.assertEqual(self.call("GET", "/v1/me/blocks", alice)["blocked"], [])
+        self.assertEqual([b["user_id"] for b in self.call("GET", "/v1/me/blocks", alice)["blocked"]], [pest.id])
 
     def test_nobody_is_put_into_a_group_by_someone_they_blocked(self):
         alice, stranger, friend = (self.server.new_user("grp") for _ in range(3))
@@ -73,6 +79,50 @@ class Blocks(h.ServerTestCase):
         shared = self.group(friend, alice, stranger)["id"]
         self.send(stranger, shared, "hello all")
         self.send(alice, shared, "hello friend")
+
+    async def test_edits_reactions_and_retries_after_a_block(self):
+        alice, stranger = self.server.new_user("edt"), self.server.new_user("edt")
+        dm = self.direct(stranger, alice)["id"]
+        body = {"client_msg_id": "before-the-block", "text": "hi"}
+        sent = self.call("POST", f"/v1/conversations/{dm}/messages", stranger, body)
+        mine = self.send(alice, dm, "who are you?")
+        self.call("PUT", f"/v1/conversations/{dm}/messages/{mine['seq']}/reactions", stranger, {"emoji": "+1"})
+        # Over the WebSocket, `blocked` may be left out: it blocks.
+        A = await self.ws(alice)
+        self.assertEqual(await A.call("users.block", user_id=stranger.id), {"user_id": stranger.id, "blocked": True})
+        self.call("PATCH", f"/v1/conversations/{dm}/messages/{sent['seq']}", stranger, {"text": "hi!!"}, expect=403)
+        self.call("PUT", f"/v1/conversations/{dm}/messages/{mine['seq']}/reactions", stranger, {"emoji": "<3"},
+                  expect=403)
+        # Taking a reaction back, and deleting one's own message, stay allowed.
+        self.call("DELETE", f"/v1/conversations/{dm}/messages/{mine['seq']}/reactions", stranger)
+        self.call("DELETE", f"/v1/conversations/{dm}/messages/{sent['seq']}", stranger)
+        # A retry of a message accepted before the block is answered as before.
+        again = self.call("POST", f"/v1/conversations/{dm}/messages", stranger, body)
+        self.assertEqual((again["seq"], again["duplicate"]), (sent["seq"], True))
+        # The conversation that exists is still found; it stays readable.
+        self.assertEqual(self.direct(stranger, alice)["id"], dm)
+        self.assertEqual(self.direct(alice, stranger)["id"], dm)
+
+    async def test_group_messages_of_a_blocked_user_are_flagged_for_the_blocker(self):
+        alice, stranger, friend = (self.server.new_user("flg") for _ in range(3))
+        g = self.group(friend, alice, stranger)["id"]
+        self.block(alice, stranger)
+        self.send(stranger, g, "spam")
+        self.send(friend, g, "hello")
+
+        def flagged(user):
+            history = self.call("GET", f"/v1/conversations/{g}/messages", user)["messages"]
+            return [(m["text"], m.get("blocked_sender", False)) for m in history if m["kind"] == "message"]
+        self.assertEqual(flagged(alice), [("spam", True), ("hello", False)])
+        self.assertEqual(flagged(friend), [("spam", False), ("hello", False)])
+        # A batch naming someone who blocked the adder adds nobody.
+        other, newcomer = self.server.new_user("flg"), self.server.new_user("flg")
+        spam = self.group(stranger, other)["id"]
+        answer = self.call("POST", f"/v1/conversations/{spam}/members", stranger,
+                           {"user_ids": [newcomer.id, alice.id]}, expect=403)
+        self.assertIn(str(alice.id), h.error_of(answer)[1])
+        members = self.call("GET", f"/v1/conversations/{spam}", stranger)["members"]
+        self.assertEqual(sorted(m["user_id"] for m in members), sorted([stranger.id, other.id]))
 
     def test_bad_requests(self):
         alice = self.server.new_user("bad")
@@ -103,8 +153,8 @@ class Blocks(h.ServerTestCase):
         A.frames.clear()
         await S.close()
         self.clients.remove(S)
-        frame = await F.event("presence", timeout=10)
-        self.assertEqual((frame["user_id"], frame["status"]), (stranger.id, "offline"))
+        await F.wait_for(lambda f: f.get("type") == "presence" and f.get("user_id") == stranger.id
+                         and f.get("status") == "offline", timeout=10, what="the stranger's offline presence")
         await asyncio.sleep(0.5)
         self.assertEqual([f for f in A.frames if f.get("type") == "presence" and f["user_id"] == stranger.id], [])
 

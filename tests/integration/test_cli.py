@@ -106,6 +106,24 @@ class CliTest(h.unittest.TestCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn("no user nobody-here", out.stderr)
 
+    def test_blocking_refuses_direct_messages_and_hides_group_ones(self):
+        for who in ("dave", "erin", "frank"):
+            self.cli(who, "register", who, f"password-{who}")
+            self.cli(who, "login", who, f"password-{who}")
+        direct = self.cli("erin", "create-direct", "dave").stdout.split()[1]
+        group = self.cli("frank", "create-group", "shared", "dave", "erin").stdout.split()[1]
+        self.assertIn("blocked erin", self.cli("dave", "block", "erin").stdout)
+        self.assertEqual(self.cli("dave", "blocked").stdout.split(), ["erin"])
+        out = self.cli("erin", "send", direct, "hello?", check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("failed: this user does not accept messages from you", out.stdout)
+        self.cli("erin", "send", group, "in the group")
+        self.assertIn("erin: (hidden: you blocked this user)", self.cli("dave", "history", group).stdout)
+        self.assertIn("erin: in the group", self.cli("frank", "history", group).stdout)
+        self.assertIn("unblocked erin", self.cli("dave", "unblock", "erin").stdout)
+        self.assertEqual(self.cli("dave", "blocked").stdout.strip(), "")
+        self.assertIn("erin: in the group", self.cli("dave", "history", group).stdout)
+
     def test_control_characters_from_others_are_shown_not_obeyed(self):
         """A message that would clear the screen, move the cursor back to fake
         another sender's line, or set the clipboard prints as visible escapes."""

@@ -46,6 +46,20 @@ TEST(PushPlan, EachMemberIsDueTheNewestMessageNotTheirsNorReadNorAlreadyShown) {
   EXPECT_EQ(due[1].message->seq, 3);
 }
 
+TEST(PushPlan, ASenderTheRecipientBlockedAlertsNothing) {
+  std::vector<Message> messages = {Msg(1, kAlice, "one"), Msg(2, kCarol, "from carol")};
+  std::vector<PushRecipient> recipients = {{kBob, 0, 0, 0}, {kAlice, 0, 0, 0}};
+  // Bob blocked Carol: Alice's earlier message is his newest due; Alice, who
+  // did not, is alerted of Carol's.
+  auto due = DuePushes(recipients, messages, 5000, {{kBob, kCarol}});
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ((std::pair{due[0].recipient.user_id, due[0].message->seq}), (std::pair{kBob, Seq{1}}));
+  EXPECT_EQ((std::pair{due[1].recipient.user_id, due[1].message->seq}), (std::pair{kAlice, Seq{2}}));
+  // Blocked Alice as well: nothing is due for him.
+  due = DuePushes({{kBob, 0, 0, 0}}, messages, 5000, {{kBob, kCarol}, {kBob, kAlice}});
+  EXPECT_TRUE(due.empty());
+}
+
 TEST(PushPlan, AMuteThatHasNotEndedSilencesTheAlert) {
   std::vector<Message> messages = {Msg(1, kAlice, "hi")};
   auto due = DuePushes({{kBob, 0, 6000, 0}, {kCarol, 0, 4000, 0}}, messages, 5000);

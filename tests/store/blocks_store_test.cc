@@ -3,6 +3,7 @@
 // partition's transaction, and gone with an unblock. Run on SQLite and
 // PostgreSQL alike.
 #include <algorithm>
+#include <tuple>
 
 #include "store/store_contract.h"
 
@@ -30,28 +31,31 @@ TEST_P(BlocksStore, BlocksAreKeptListedAndSeenFromEveryPartition) {
   EXPECT_EQ(((*listed)[1].user_id), b);
   EXPECT_EQ(((*listed)[1].blocked_at), 1'760'000'000'000);
   // Every partition's transaction reads the same blocks.
+  using Seen = std::tuple<BlockState, std::vector<UserId>, std::vector<UserId>>;
   for (int p = 0; p < store->Partitions(); ++p) {
-    auto seen = ReadSync<std::pair<bool, std::vector<UserId>>>(
-        *store, p, [=](ConversationTxn& txn) -> Result<std::pair<bool, std::vector<UserId>>> {
-          NATTER_TRY(bool blocked, txn.accounts().IsBlocked(a, b));
-          NATTER_TRY(bool reverse, txn.accounts().IsBlocked(b, a));
-          NATTER_TRY(auto blockers, txn.accounts().BlockersOf(b));
-          if (reverse) return Internal("a block goes one way");
-          std::sort(blockers.begin(), blockers.end());
-          return std::pair{blocked, blockers};
-        });
+    auto seen = ReadSync<Seen>(*store, p, [=](ConversationTxn& txn) -> Result<Seen> {
+      NATTER_TRY(auto between, txn.accounts().BlocksBetween(b, a));
+      NATTER_TRY(auto among, txn.accounts().BlockersAmong(b, {a, c, 12345}));
+      NATTER_TRY(auto either, txn.accounts().BlockedEitherWay(a));
+      std::sort(among.begin(), among.end());
+      std::sort(either.begin(), either.end());
+      return Seen{between, among, either};
+    });
     ASSERT_TRUE(seen.ok()) << seen.error().message;
-    EXPECT_TRUE(seen->first);
-    EXPECT_EQ(seen->second, (std::vector<UserId>{std::min(a, c), std::max(a, c)}));
+    const auto& [between, among, either] = *seen;
+    EXPECT_FALSE(between.a_blocked_b);  // b did not block a
+    EXPECT_TRUE(between.b_blocked_a);   // a blocked b
+    EXPECT_EQ(among, (std::vector<UserId>{std::min(a, c), std::max(a, c)}));
+    EXPECT_EQ(either, (std::vector<UserId>{std::min(b, c), std::max(b, c)}));
   }
   ASSERT_TRUE(WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
                 NATTER_RETURN_IF_ERROR(txn.SetBlocked(a, b, false, 0));
                 NATTER_RETURN_IF_ERROR(txn.SetBlocked(a, b, false, 0));  // again: nothing to undo
                 return true;
               }).ok());
-  auto after = ReadAccountsSync<bool>(*store, [=](AccountsTxn& txn) { return txn.IsBlocked(a, b); });
+  auto after = ReadAccountsSync<BlockState>(*store, [=](AccountsTxn& txn) { return txn.BlocksBetween(a, b); });
   ASSERT_TRUE(after.ok());
-  EXPECT_FALSE(*after);
+  EXPECT_FALSE(after->a_blocked_b);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, BlocksStore, ::testing::Values("sqlite"));

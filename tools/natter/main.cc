@@ -56,6 +56,12 @@ void AddCommands(CLI::App& app, Args& a) {
   app.add_subcommand("logout", "Log out and forget this profile's data");
   app.add_subcommand("sync", "Connect, catch up, send what is pending, and exit");
   app.add_subcommand("conversations", "List conversations (newest first) with unread counts");
+  auto* block =
+      app.add_subcommand("block", "Block a user: no direct messages, additions, typing or presence from them");
+  block->add_option("handle", a.handle)->required();
+  auto* unblock = app.add_subcommand("unblock", "Unblock a user");
+  unblock->add_option("handle", a.handle)->required();
+  app.add_subcommand("blocked", "List the users you blocked");
   auto* direct = app.add_subcommand("create-direct", "Start (or find) a direct conversation");
   direct->add_option("handle", a.handle)->required();
   auto* group = app.add_subcommand("create-group", "Create a group");
@@ -235,6 +241,22 @@ int Run(Session& s, const std::string& command, const Args& a) {
         std::cout << s.Name(Int(o, "user_id")) << "  " << natter::cli::Printable(Str(o, "status"));
         if (Int(o, "last_seen") > 0) std::cout << "  last seen " << Int(o, "last_seen");
         std::cout << "\n";
+      }
+    });
+  }
+  if (command == "block" || command == "unblock") {
+    if (!need_online()) return 3;
+    auto ids = ids_of({a.handle});
+    if (!ids) return 1;
+    return s.Print(s.Call({{"@type", command == "block" ? "block_user" : "unblock_user"}, {"user_id", (*ids)[0]}}),
+                   [&](const json::object&) { std::cout << command << "ed " << a.handle << "\n"; });
+  }
+  if (command == "blocked") {
+    s.WaitReady(std::min(a.timeout_s, 3.0));
+    return s.Print(s.Call({{"@type", "get_blocked"}}), [&](const json::object& r) {
+      for (const auto* b : natter::json_lookup::Objects(r, "blocked")) {
+        std::string handle = Str(*b, "handle");
+        std::cout << (handle.empty() ? s.Name(Int(*b, "user_id")) : natter::cli::Printable(handle)) << "\n";
       }
     });
   }

@@ -3,17 +3,37 @@
 #include "store/postgres/pg_txn.h"
 
 namespace natter::pg {
+namespace {
 
-Result<bool> PgTxn::IsBlocked(UserId by, UserId whom) {
-  NATTER_TRY(auto r, accounts_.Query("SELECT 1 FROM blocks WHERE user_id = $1 AND blocked_id = $2", {by, whom}));
-  return !r.empty();
-}
-
-Result<std::vector<UserId>> PgTxn::BlockersOf(UserId whom) {
-  NATTER_TRY(auto r, accounts_.Query("SELECT user_id FROM blocks WHERE blocked_id = $1", {whom}));
+std::vector<UserId> Ids(const Rows& r) {
   std::vector<UserId> out;
   for (int i = 0; i < r.size(); ++i) out.push_back(r.Int(i, 0));
   return out;
+}
+
+}  // namespace
+
+Result<BlockState> PgTxn::BlocksBetween(UserId a, UserId b) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT user_id FROM blocks WHERE (user_id = $1 AND blocked_id = $2) "
+                                     "OR (user_id = $2 AND blocked_id = $1)",
+                                     {a, b}));
+  BlockState state;
+  for (UserId u : Ids(r)) (u == a ? state.a_blocked_b : state.b_blocked_a) = true;
+  return state;
+}
+
+Result<std::vector<UserId>> PgTxn::BlockersAmong(UserId whom, const std::vector<UserId>& among) {
+  if (among.empty()) return std::vector<UserId>{};
+  NATTER_TRY(auto r, accounts_.Query("SELECT user_id FROM blocks WHERE blocked_id = $1 AND user_id = ANY($2::bigint[])",
+                                     {whom, IdArray(among)}));
+  return Ids(r);
+}
+
+Result<std::vector<UserId>> PgTxn::BlockedEitherWay(UserId user) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT blocked_id FROM blocks WHERE user_id = $1 "
+                                     "UNION SELECT user_id FROM blocks WHERE blocked_id = $1",
+                                     {user}));
+  return Ids(r);
 }
 
 Status PgTxn::SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) {

@@ -95,6 +95,21 @@ Status PgTxn::SetPresenceHidden(UserId id, bool hidden) {
   return OkStatus();
 }
 
+Status PgTxn::SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE users SET display_name = $1, avatar = $2, avatar_upload = $3::bigint "
+                                     "WHERE id = $4::bigint",
+                                     {display_name, avatar, avatar_upload, id}));
+  return OkStatus();
+}
+
+Status PgTxn::ReleaseUploadAt(int64_t upload_id, int64_t due_at) {
+  // The accounts' instance is the first partition: its sweep finds it there.
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO media_releases(upload_id, due_at) VALUES($1, $2) "
+                                     "ON CONFLICT DO NOTHING",
+                                     {upload_id, due_at}));
+  return OkStatus();
+}
+
 Status PgTxn::SetOnlineAt(UserId id, int node, bool online) {
   NATTER_TRY(auto r,
              accounts_.Query(online ? "UPDATE users SET online_nodes = online_nodes | (1::bigint << $1) WHERE id = $2"

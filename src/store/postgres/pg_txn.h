@@ -23,9 +23,12 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::optional<User>> FindUserByHandle(std::string_view handle) override;
   Result<std::optional<User>> FindUser(UserId id) override;
   // Blocks (pg_blocks_txn.cc).
-  Result<bool> IsBlocked(UserId by, UserId whom) override;
-  Result<std::vector<UserId>> BlockersOf(UserId whom) override;
+  Result<BlockState> BlocksBetween(UserId a, UserId b) override;
+  Result<std::vector<UserId>> BlockersAmong(UserId whom, const std::vector<UserId>& among) override;
+  Result<std::vector<UserId>> BlockedEitherWay(UserId user) override;
   Status SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) override;
+  Status SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload) override;
+  Status ReleaseUploadAt(int64_t upload_id, int64_t due_at) override;
   Result<std::vector<BlockedUser>> ListBlocked(UserId by) override;
   Status InsertSession(const Session& session) override;
   Result<std::optional<Session>> FindSession(SessionId id) override;

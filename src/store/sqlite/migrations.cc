@@ -189,6 +189,12 @@ CREATE TABLE blocks (
 ) WITHOUT ROWID;
 CREATE INDEX blocks_by_blocked ON blocks(blocked_id);
 )sql",
+    // 8: profiles: the name and picture others see.
+    R"sql(
+ALTER TABLE users ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN avatar TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN avatar_upload INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 int UserVersion(Database& db) {

@@ -1,23 +1,48 @@
 // SqliteTxn's blocks: whom each user blocked.
+#include <algorithm>
+
 #include "store/sqlite/sqlite_txn.h"
 
 namespace natter::sqlite {
+namespace {
 
-Result<bool> SqliteTxn::IsBlocked(UserId by, UserId whom) {
-  auto s = db_.Prepare("SELECT 1 FROM blocks WHERE user_id = ? AND blocked_id = ?");
-  s.Bind(1, by).Bind(2, whom);
-  return s.Step();
-}
-
-Result<std::vector<UserId>> SqliteTxn::BlockersOf(UserId whom) {
-  auto s = db_.Prepare("SELECT user_id FROM blocks WHERE blocked_id = ?");
-  s.Bind(1, whom);
+Result<std::vector<UserId>> Ids(Statement& s) {
   std::vector<UserId> out;
   for (;;) {
     NATTER_TRY(bool row, s.Step());
     if (!row) return out;
     out.push_back(s.Int(0));
   }
+}
+
+}  // namespace
+
+Result<BlockState> SqliteTxn::BlocksBetween(UserId a, UserId b) {
+  auto s = db_.Prepare(
+      "SELECT user_id FROM blocks WHERE (user_id = ? AND blocked_id = ?) OR (user_id = ? AND blocked_id = ?)");
+  s.Bind(1, a).Bind(2, b).Bind(3, b).Bind(4, a);
+  NATTER_TRY(auto blockers, Ids(s));
+  BlockState state;
+  for (UserId u : blockers) (u == a ? state.a_blocked_b : state.b_blocked_a) = true;
+  return state;
+}
+
+Result<std::vector<UserId>> SqliteTxn::BlockersAmong(UserId whom, const std::vector<UserId>& among) {
+  auto s = db_.Prepare("SELECT user_id FROM blocks WHERE blocked_id = ?");
+  s.Bind(1, whom);
+  NATTER_TRY(auto blockers, Ids(s));
+  std::vector<UserId> out;
+  for (UserId u : blockers) {
+    if (std::find(among.begin(), among.end(), u) != among.end()) out.push_back(u);
+  }
+  return out;
+}
+
+Result<std::vector<UserId>> SqliteTxn::BlockedEitherWay(UserId user) {
+  auto s = db_.Prepare(
+      "SELECT blocked_id FROM blocks WHERE user_id = ? UNION SELECT user_id FROM blocks WHERE blocked_id = ?");
+  s.Bind(1, user).Bind(2, user);
+  return Ids(s);
 }
 
 Status SqliteTxn::SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) {
