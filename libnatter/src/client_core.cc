@@ -45,6 +45,7 @@ ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)), se
   // Queued before any request can be, so the first event says where we stand.
   asio::post(ioc_, [this] {
     if (auto id = store_->Get("user_id")) user_id_ = std::stoll(*id);
+    LoadBlocked();
     if (store_->Get("refresh_token")) {
       Emit({{"@type", "auth_state"}, {"state", "logged_in"}, {"user_id", user_id_}});
       Connect();
@@ -274,6 +275,7 @@ void ClientCore::DropConversation(int64_t id) {
 void ClientCore::ForgetAccount() {
   store_->ClearAll();
   PruneMediaCache(true);
+  blocked_.clear();
   to_ack_.clear();
   reported_state_.clear();
   since_compaction_.clear();
@@ -932,7 +934,7 @@ void ClientCore::ApplyEntry(const Entry& entry, bool live, bool from_history) {
     if (live && ready_) AckDelivered();
   }
   Json fields = entry.fields;
-  FlagBlocked(fields, entry.kind == "message" && entry.sender_id != user_id_ ? BlockedIds() : std::set<int64_t>{});
+  FlagBlocked(fields);
   Emit({{"@type", "new_entry"}, {"live", live}, {"entry", std::move(fields)}});
 }
 

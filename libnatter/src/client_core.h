@@ -146,9 +146,11 @@ class ClientCore final : public Client {
   // Blocks (client_blocks.cc): the list, kept locally; `blocked_sender` on
   // the messages of those in it.
   boost::json::array BlockedList();
-  std::set<int64_t> BlockedIds();
-  void FlagBlocked(Json& entry, const std::set<int64_t>& blocked);
-  boost::json::array FlagBlocked(boost::json::array entries);
+  void LoadBlocked();
+  // Keeps the server's list; tells the app (`blocked_users`) when it changed.
+  void StoreBlocked(const boost::json::array& list);
+  void FlagBlocked(Json& entry) const;
+  boost::json::array FlagBlocked(boost::json::array entries) const;
   void RefreshBlocks();
   void BlockUser(const Json& req, bool blocked);
   // Downloads (client_downloads.cc): an attachment's variant into the media
@@ -203,6 +205,7 @@ class ClientCore final : public Client {
   std::map<int64_t, Json> parts_;                // media id -> the object store's part URLs (media.create, media.parts)
   std::map<std::string, int> retries_;           // outbox entry -> tries since its last progress
   std::set<std::string> rechecked_;              // outbox entries whose uploads were looked at again once
+  std::set<int64_t> blocked_;                    // whom this user blocked (the local store's list)
   std::string connection_state_;
   int64_t user_id_ = 0;
   std::mt19937_64 rng_{std::random_device{}()};

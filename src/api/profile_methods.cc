@@ -28,6 +28,10 @@ Result<std::string> TakeAvatar(AccountsTxn& txn, UserId user, int64_t id, int64_
     return Conflict("that upload belongs to a message; upload the picture again");
   }
   if (!attached) return NotFound("the avatar upload has expired");
+  // Taken back within the grace period after it was replaced: it stays.
+  NATTER_RETURN_IF_ERROR(txn.CancelUploadRelease(id));
+  // Others see the picture, not what the file was called on the phone.
+  picture.filename.clear();
   return media::InfoText(picture);
 }
 
@@ -46,8 +50,8 @@ void Dispatcher::SetProfile(const Caller& c, ProfileParams p, Reply reply) {
         NATTER_TRY(auto me, txn.FindUser(user));
         if (!me) return NotFound("user not found");
         if (p.display_name) me->display_name = *p.display_name;
-        if (p.avatar && *p.avatar != me->avatar_upload) {
-          int64_t before = me->avatar_upload;
+        int64_t before = me->avatar_upload;
+        if (p.avatar && *p.avatar != before) {
           me->avatar.clear();
           me->avatar_upload = 0;
           if (*p.avatar != 0) {
@@ -56,7 +60,8 @@ void Dispatcher::SetProfile(const Caller& c, ProfileParams p, Reply reply) {
           }
           if (before != 0) NATTER_RETURN_IF_ERROR(txn.ReleaseUploadAt(before, release_at));
         }
-        NATTER_RETURN_IF_ERROR(txn.SetProfile(user, me->display_name, me->avatar, me->avatar_upload));
+        NATTER_TRY(bool set, txn.SetProfile(user, me->display_name, me->avatar, me->avatar_upload, before));
+        if (!set) return Conflict("your profile changed meanwhile; try again");
         return std::move(*me);
       },
       Respond<User>(std::move(reply), [](const User& u) { return ToJson(u); }));

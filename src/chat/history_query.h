@@ -14,8 +14,8 @@ struct HistoryPage {
   std::vector<Message> messages;  // ascending by seq
   Seq last_seq = 0;               // the conversation's newest seq, so clients see what is left
   bool has_more = false;          // more messages exist beyond the page in the asked direction
-  // Those the caller blocked who wrote in the page: their messages are
-  // flagged `blocked_sender` for the caller's client to hide.
+  // Everyone the caller blocked: their messages in the page are flagged
+  // `blocked_sender` for the caller's client to hide.
   std::set<UserId> blocked_senders = {};
 };
 

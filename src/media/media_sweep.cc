@@ -2,9 +2,10 @@
 // - Uploads past their expiry: an unfinished one with its bytes (its file, or
 //   its multipart upload in the object store); a ready one never attached
 //   with its objects, unless another upload uses them (media/object_catalog.h).
-// - Uploads of deleted messages, once their grace period is over (a
-//   `media_releases` row in the message's partition, written with the
-//   deletion): the same.
+// - Uploads of deleted messages and replaced profile pictures, once their
+//   grace period is over (a `media_releases` row in the message's
+//   partition, or the accounts' for a picture, written with the change):
+//   the same.
 // - Files under uploads/ left by a stop or a crash.
 // Every step reads the upload again under its lock, so an upload that a
 // request is working on is left for the next round.
@@ -150,7 +151,7 @@ size_t MediaService::ReleaseDue(int partition) {
     });
     if (done.ok()) ++released;
   }
-  if (released > 0) spdlog::info("media: {} upload(s) of deleted messages released", released);
+  if (released > 0) spdlog::info("media: {} upload(s) of deleted messages or replaced pictures released", released);
   return released;
 }
 

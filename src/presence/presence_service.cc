@@ -16,7 +16,15 @@ namespace json = boost::json;
 
 namespace {
 constexpr int kMaxContacts = 10000;
+
+// Whether a change is kept from contacts: a hidden user's comings and goings
+// (only the change of visibility is told), or an offline while another node
+// of the cluster still holds a connection.
+bool Untold(const User& me, bool online, bool visibility_change) {
+  if (visibility_change) return false;
+  return me.presence_hidden || (!online && me.online_nodes != 0);
 }
+}  // namespace
 
 PresenceService::PresenceService(Store& store, Broker& broker, const Clock& clock, boost::asio::io_context& timers,
                                  int64_t grace_ms, int node_id)
@@ -135,9 +143,7 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
         NATTER_TRY(auto found, txn.FindUser(user));
         if (!found) return std::optional<Me>();
         // What is not told needs no list of whom not to tell.
-        bool untold = (found->presence_hidden && !visibility_change) ||
-                      (!online && !visibility_change && found->online_nodes != 0);
-        if (untold) return std::optional<Me>(Me{std::move(*found), {}});
+        if (Untold(*found, online, visibility_change)) return std::optional<Me>(Me{std::move(*found), {}});
         NATTER_TRY(auto blocked, chat::BlockedEitherWay(txn, user));
         return std::optional<Me>(Me{std::move(*found), std::move(blocked)});
       },
@@ -147,10 +153,8 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
         if (!found.ok() || !found->has_value()) return;
         auto blocked = std::make_shared<const std::set<UserId>>(std::move((*found)->blocked));
         const User* me = &(*found)->user;
+        if (Untold(*me, online, visibility_change)) return;
         bool hidden = me->presence_hidden;
-        if (hidden && !visibility_change) return;
-        // Still connected to another node of the cluster: not offline.
-        if (!online && !visibility_change && me->online_nodes != 0) return;
         // Contacts see the same as presence.get answers: "hidden" with no
         // last-seen, or the truth.
         const char* status = hidden ? "hidden" : online ? "online" : "offline";

@@ -90,13 +90,16 @@ class AccountsTxn : public AccountsReader {
   virtual Status SetPresenceHidden(UserId id, bool hidden) = 0;
   // `by` blocks `whom` from `now_ms` on (again: unchanged), or unblocks.
   virtual Status SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) = 0;
-  // The profile others see (User::display_name, avatar, avatar_upload).
-  virtual Status SetProfile(UserId id, std::string_view display_name, std::string_view avatar,
-                            int64_t avatar_upload) = 0;
+  // The profile others see (User::display_name, avatar, avatar_upload), if
+  // the picture is still `avatar_before`'s; false when another change came
+  // first (another node's).
+  virtual Result<bool> SetProfile(UserId id, std::string_view display_name, std::string_view avatar,
+                                  int64_t avatar_upload, int64_t avatar_before) = 0;
   // The upload's objects go once `due_at` passes (a replaced avatar): the
   // same release a deleted message's attachments get, written with the
-  // accounts.
+  // accounts. Cancelled when the upload is taken back into use.
   virtual Status ReleaseUploadAt(int64_t upload_id, int64_t due_at) = 0;
+  virtual Status CancelUploadRelease(int64_t upload_id) = 0;
   // Marks `id` online at `node` (a bit of User::online_nodes), or not.
   virtual Status SetOnlineAt(UserId id, int node, bool online) = 0;
   // Clears `node`'s bit of every user and push device: a node starting holds

@@ -11,11 +11,16 @@ using ProfileStore = StoreContractTest;
 TEST_P(ProfileStore, ANameAndAPictureAreKeptWithTheUser) {
   UserId a = AddUser("alice");
   auto set = WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
-    NATTER_RETURN_IF_ERROR(txn.SetProfile(a, "Alice Ä.", R"({"id":77,"kind":"image"})", 77));
+    NATTER_TRY(bool set, txn.SetProfile(a, "Alice Ä.", R"({"id":77,"kind":"image"})", 77, 0));
+    // Another change whose picture was not the stored one changes nothing.
+    NATTER_TRY(bool stale, txn.SetProfile(a, "Mallory", "", 0, 55));
     NATTER_RETURN_IF_ERROR(txn.ReleaseUploadAt(66, 1'760'000'000'000));
-    return true;
+    NATTER_RETURN_IF_ERROR(txn.ReleaseUploadAt(88, 1'760'000'000'000));
+    NATTER_RETURN_IF_ERROR(txn.CancelUploadRelease(88));
+    return set && !stale;
   });
   ASSERT_TRUE(set.ok()) << set.error().message;
+  EXPECT_TRUE(*set);
   auto found =
       ReadAccountsSync<std::optional<User>>(*store, [=](AccountsTxn& txn) { return txn.FindUserByHandle("ALICE"); });
   ASSERT_TRUE(found.ok() && found->has_value());

@@ -95,11 +95,14 @@ Status PgTxn::SetPresenceHidden(UserId id, bool hidden) {
   return OkStatus();
 }
 
-Status PgTxn::SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload) {
+Result<bool> PgTxn::SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload,
+                               int64_t avatar_before) {
+  // The row lock makes a second node's change wait for this one and then
+  // find the picture changed.
   NATTER_TRY(auto r, accounts_.Query("UPDATE users SET display_name = $1, avatar = $2, avatar_upload = $3::bigint "
-                                     "WHERE id = $4::bigint",
-                                     {display_name, avatar, avatar_upload, id}));
-  return OkStatus();
+                                     "WHERE id = $4::bigint AND avatar_upload = $5::bigint",
+                                     {display_name, avatar, avatar_upload, id, avatar_before}));
+  return r.affected() > 0;
 }
 
 Status PgTxn::ReleaseUploadAt(int64_t upload_id, int64_t due_at) {
@@ -107,6 +110,11 @@ Status PgTxn::ReleaseUploadAt(int64_t upload_id, int64_t due_at) {
   NATTER_TRY(auto r, accounts_.Query("INSERT INTO media_releases(upload_id, due_at) VALUES($1, $2) "
                                      "ON CONFLICT DO NOTHING",
                                      {upload_id, due_at}));
+  return OkStatus();
+}
+
+Status PgTxn::CancelUploadRelease(int64_t upload_id) {
+  NATTER_TRY(auto r, accounts_.Query("DELETE FROM media_releases WHERE upload_id = $1", {upload_id}));
   return OkStatus();
 }
 

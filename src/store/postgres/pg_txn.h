@@ -27,8 +27,10 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::vector<UserId>> BlockersAmong(UserId whom, const std::vector<UserId>& among) override;
   Result<std::vector<UserId>> BlockedEitherWay(UserId user) override;
   Status SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) override;
-  Status SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload) override;
+  Result<bool> SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload,
+                          int64_t avatar_before) override;
   Status ReleaseUploadAt(int64_t upload_id, int64_t due_at) override;
+  Status CancelUploadRelease(int64_t upload_id) override;
   Result<std::vector<BlockedUser>> ListBlocked(UserId by) override;
   Status InsertSession(const Session& session) override;
   Result<std::optional<Session>> FindSession(SessionId id) override;

@@ -1,5 +1,5 @@
 // SqliteTxn's blocks: whom each user blocked.
-#include <algorithm>
+#include <unordered_set>
 
 #include "store/sqlite/sqlite_txn.h"
 
@@ -31,11 +31,9 @@ Result<std::vector<UserId>> SqliteTxn::BlockersAmong(UserId whom, const std::vec
   auto s = db_.Prepare("SELECT user_id FROM blocks WHERE blocked_id = ?");
   s.Bind(1, whom);
   NATTER_TRY(auto blockers, Ids(s));
-  std::vector<UserId> out;
-  for (UserId u : blockers) {
-    if (std::find(among.begin(), among.end(), u) != among.end()) out.push_back(u);
-  }
-  return out;
+  std::unordered_set<UserId> wanted(among.begin(), among.end());
+  std::erase_if(blockers, [&](UserId u) { return !wanted.contains(u); });
+  return blockers;
 }
 
 Result<std::vector<UserId>> SqliteTxn::BlockedEitherWay(UserId user) {

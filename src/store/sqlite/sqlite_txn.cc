@@ -304,13 +304,18 @@ Status SqliteTxn::SetPresenceHidden(UserId id, bool hidden) {
   return s.Run();
 }
 
-Status SqliteTxn::SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload) {
-  auto s = db_.Prepare("UPDATE users SET display_name = ?, avatar = ?, avatar_upload = ? WHERE id = ?");
-  s.Bind(1, display_name).Bind(2, avatar).Bind(3, avatar_upload).Bind(4, id);
-  return s.Run();
+Result<bool> SqliteTxn::SetProfile(UserId id, std::string_view display_name, std::string_view avatar,
+                                   int64_t avatar_upload, int64_t avatar_before) {
+  auto s = db_.Prepare(
+      "UPDATE users SET display_name = ?, avatar = ?, avatar_upload = ? WHERE id = ? AND avatar_upload = ?");
+  s.Bind(1, display_name).Bind(2, avatar).Bind(3, avatar_upload).Bind(4, id).Bind(5, avatar_before);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
 }
 
 Status SqliteTxn::ReleaseUploadAt(int64_t upload_id, int64_t due_at) { return AddMediaRelease(upload_id, due_at); }
+
+Status SqliteTxn::CancelUploadRelease(int64_t upload_id) { return DeleteMediaRelease(upload_id); }
 
 Status SqliteTxn::SetOnlineAt(UserId id, int node, bool online) {
   auto s = db_.Prepare(online ? "UPDATE users SET online_nodes = online_nodes | (1 << ?) WHERE id = ?"
