@@ -15,6 +15,13 @@ using ConversationId = int64_t;
 using SessionId = int64_t;
 using Seq = int64_t;
 
+// Who may add a user to a group or channel straight away; anyone else's
+// addition is an invitation the user accepts or declines. Contacts are the
+// users who share a conversation with them that is not large.
+enum class GroupAdds { kEveryone, kContacts, kNobody };
+std::string_view GroupAddsName(GroupAdds who);
+std::optional<GroupAdds> ParseGroupAdds(std::string_view name);
+
 struct User {
   UserId id = 0;
   std::string handle;
@@ -31,6 +38,9 @@ struct User {
   std::string display_name = {};
   std::string avatar = {};
   int64_t avatar_upload = 0;
+  // Who may put this user into a group or channel without asking first;
+  // none: they never chose, the server's default applies.
+  std::optional<GroupAdds> group_adds = {};
 };
 
 // A user's position in their own update log (design: Telegram's pts).
@@ -94,6 +104,23 @@ struct Member {
   int64_t joined_at = 0;
   Seq read_seq = 0;  // watermarks: only move forward
   Seq delivered_seq = 0;
+};
+
+// An addition waiting for the added user's consent, kept with the
+// conversation.
+struct Invitation {
+  ConversationId conversation_id = 0;
+  UserId user_id = 0;     // who is invited
+  UserId invited_by = 0;  // who added them
+  Role role = Role::kMember;
+  int64_t created_at = 0;
+};
+
+// An invitation as its user sees it: with the conversation it leads to.
+struct PendingInvitation {
+  Invitation invitation;
+  Conversation conversation;
+  int64_t members = 0;
 };
 
 // What a timeline entry is. Messages hold their current state; the other kinds

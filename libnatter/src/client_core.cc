@@ -166,6 +166,11 @@ void ClientCore::Handle(const Json& req) {
   if (type == "block_user") return BlockUser(req, true);
   if (type == "unblock_user") return BlockUser(req, false);
   if (type == "get_blocked") return Answer(req, {{"blocked", BlockedList()}});
+  if (type == "get_invitations") return Forward(req, "invitations.list");
+  if (type == "accept_invitation") return Forward(req, "invitations.accept");
+  if (type == "decline_invitation") return Forward(req, "invitations.decline");
+  if (type == "get_privacy") return Forward(req, "privacy.get");
+  if (type == "set_group_adds") return Forward(req, "privacy.set");
   if (type == "register_push_token") return RegisterPushToken(req);
   if (type == "unregister_push_token") return UnregisterPushToken(req);
   if (type == "get_push_settings") return Forward(req, "push.get");
@@ -397,7 +402,8 @@ void ClientCore::Forward(const Json& req, const std::string& method) {
     // What the answer changed is kept here at once, so it shows offline too
     // (the live event that follows finds it there already).
     std::string why;
-    if (method == "conversations.create" || method == "conversations.rename" || method.starts_with("members.")) {
+    if (method == "conversations.create" || method == "conversations.rename" || method.starts_with("members.") ||
+        method == "invitations.accept") {
       auto c = DecodeConversation(reply.data, why);
       if (!c) return Fail(req, "bad_frame", "a malformed answer to " + method + ": " + why);
       if (method == "members.leave") {
@@ -793,6 +799,7 @@ void ClientCore::StartSync() {
     FlushOutbox();
     SyncPushRegistration();
     RefreshBlocks();
+    RefreshInvitations();
     SyncEnded();
   });
 }

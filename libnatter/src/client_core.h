@@ -153,6 +153,9 @@ class ClientCore final : public Client {
   boost::json::array FlagBlocked(boost::json::array entries) const;
   void RefreshBlocks();
   void BlockUser(const Json& req, bool blocked);
+  // Invitations (client_invitations.cc): the list the server keeps, handed
+  // to the app after each sync.
+  void RefreshInvitations();
   // Downloads (client_downloads.cc): an attachment's variant into the media
   // cache, which keeps only what the local store's entries still name.
   void DownloadAttachment(const Json& req);

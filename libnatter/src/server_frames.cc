@@ -252,6 +252,14 @@ ServerFrame ReadFrame(const json::value& v, std::string& why) {
     f.fields.erase("type");
     return f;
   }
+  if (type == "invitation" || type == "invitation_closed") {
+    if (type == "invitation") (void)frame.Value("invitation");
+    if (type == "invitation_closed") (void)frame.Int("conversation_id", 1);
+    if (!frame.ok()) return BadFrame{type, why};
+    NoticeFrame f{type, frame.object()};
+    f.fields.erase("type");
+    return f;
+  }
   return UnknownFrame{type};
 }
 

@@ -69,7 +69,7 @@ struct SyncConversationFrame {
   std::vector<Entry> events;
 };
 struct ResyncFrame {};
-struct NoticeFrame {  // typing and presence: passed to the app as they came
+struct NoticeFrame {  // typing, presence and invitations: passed to the app as they came
   std::string type;
   boost::json::object fields;
 };

@@ -48,8 +48,11 @@ std::optional<Error> Dispatcher::ChargeForMembership(UserId user, size_t members
 void Dispatcher::SettleMembership(UserId user, size_t members, bool creates, const chat::ConversationView* view) {
   // A new conversation tells everyone in it (`joined`); an existing direct
   // chat, nobody. Added users are the members that changed.
+  // Invitations it made count as additions: asking strangers costs the same.
   bool created = creates && view && !view->joined.empty();
-  size_t added = !view ? 0 : creates ? (created ? view->joined.size() - 1 : 0) : view->members_changed.size();
+  size_t added = !view     ? 0
+                 : creates ? (created ? view->joined.size() - 1 : 0) + view->invitations.size()
+                           : view->members_changed.size() + view->invitations.size();
   if (creates && !created) creations_.Give(user, 1);
   if (members > added) additions_.Give(user, static_cast<double>(members - added));
 }
@@ -57,8 +60,9 @@ void Dispatcher::SettleMembership(UserId user, size_t members, bool creates, con
 void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p, Reply reply) {
   size_t others = p.kind == ConversationKind::kDirect ? 1 : p.members.size();
   if (auto refused = ChargeForMembership(c.user, others, true)) return reply(std::move(*refused));
-  chat::Context ctx = ContextOf(c);
-  std::function<Result<chat::ConversationView>(ConversationTxn&)> op;
+  Settle settle = [this, user = c.user, others](const chat::ConversationView* view) {
+    SettleMembership(user, others, true, view);
+  };
   // The id decides the partition. A direct chat's partition comes from its
   // pair of users, so every node looks for an existing one in the same place.
   ConversationId new_id = d_.ids.Next();
@@ -66,19 +70,27 @@ void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p,
   if (p.kind == ConversationKind::kDirect) {
     partition = d_.store.PartitionOfPair(c.user, p.peer_id);
     while (d_.store.PartitionOf(new_id) != partition) new_id = d_.ids.Next();
-    op = [ctx, peer = p.peer_id, new_id, &limits = d_.limits](ConversationTxn& txn) {
+    auto op = [ctx = ContextOf(c), peer = p.peer_id, new_id, &limits = d_.limits](ConversationTxn& txn) {
       return chat::CreateDirect(txn, ctx, new_id, limits, peer);
     };
-  } else {
-    chat::CreateGroupRequest req{p.kind, std::move(p.title), std::move(p.members)};
-    op = [ctx, req = std::move(req), new_id, &limits = d_.limits](ConversationTxn& txn) {
-      return chat::CreateGroup(txn, ctx, new_id, limits, req);
-    };
+    WriteConversation(c, WriteKey(partition), std::move(op), std::move(reply), std::move(settle));
+    return;
   }
-  WriteConversation(c, WriteKey(partition), std::move(op), std::move(reply),
-                    [this, user = c.user, others](const chat::ConversationView* view) {
-                      SettleMembership(user, others, true, view);
-                    });
+  // Who may be added at once depends on who shares a conversation with the
+  // caller, on any partition: read first.
+  std::vector<UserId> named = p.members;
+  chat::CreateGroupRequest req{p.kind, std::move(p.title), std::move(p.members), {}};
+  ReadContacts(c, std::move(named),
+               [this, c, req = std::move(req), new_id, partition, settle = std::move(settle),
+                reply = std::move(reply)](chat::Contacts contacts) mutable {
+                 req.contacts = std::move(contacts);
+                 WriteConversation(
+                     c, WriteKey(partition),
+                     [ctx = ContextOf(c), req = std::move(req), new_id, &limits = d_.limits](ConversationTxn& txn) {
+                       return chat::CreateGroup(txn, ctx, new_id, limits, req);
+                     },
+                     std::move(reply), std::move(settle));
+               });
 }
 
 void Dispatcher::GetConversation(const Caller& c, ConversationParams p, Reply reply) {
@@ -103,14 +115,21 @@ void Dispatcher::Rename(const Caller& c, RenameParams p, Reply reply) {
 void Dispatcher::AddMembers(const Caller& c, AddMembersParams p, Reply reply) {
   size_t named = p.user_ids.size();
   if (auto refused = ChargeForMembership(c.user, named, false)) return reply(std::move(*refused));
-  ConversationId id = p.conversation_id;  // read before `p` moves into the op
-  WriteConversation(
-      c, d_.store.For(id),
-      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
-        return chat::AddMembers(txn, ctx, limits, p.conversation_id, p.user_ids, p.role);
-      },
-      std::move(reply),
-      [this, user = c.user, named](const chat::ConversationView* view) { SettleMembership(user, named, false, view); });
+  std::vector<UserId> users = p.user_ids;
+  ReadContacts(c, std::move(users),
+               [this, c, p = std::move(p), named, reply = std::move(reply)](chat::Contacts contacts) mutable {
+                 ConversationId id = p.conversation_id;  // read before `p` moves into the op
+                 WriteConversation(
+                     c, d_.store.For(id),
+                     [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p),
+                      contacts = std::move(contacts)](ConversationTxn& txn) {
+                       return chat::AddMembers(txn, ctx, limits, p.conversation_id, p.user_ids, p.role, contacts);
+                     },
+                     std::move(reply),
+                     [this, user = c.user, named](const chat::ConversationView* view) {
+                       SettleMembership(user, named, false, view);
+                     });
+               });
 }
 
 void Dispatcher::RemoveMember(const Caller& c, RemoveMemberParams p, Reply reply) {
@@ -150,6 +169,7 @@ void Dispatcher::WriteConversation(const Caller& c, WriteKey key,
         turn.Then([this, view, origin, user, reply] {
           if (!Publishing()) return;
           PublishConversation(*view, origin);
+          PublishInvitations(*view);
           reply(json::value(ViewAnswer(*view, user)));
         });
       });

@@ -31,6 +31,8 @@ void AddCallerPts(json::object& answer, const std::vector<chat::Recipient>& reci
 
 json::object ViewAnswer(const chat::ConversationView& view, UserId caller) {
   json::object answer = ToJson(view);
+  // Who was asked instead of added: only the one who added them hears of it.
+  if (!view.invited.empty()) answer["invited"] = json::array(view.invited.begin(), view.invited.end());
   for (const auto& e : view.events) AddCallerPts(answer, e.recipients, caller);
   AddCallerPts(answer, view.notified, caller);
   return answer;

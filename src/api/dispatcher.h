@@ -139,6 +139,13 @@ class Dispatcher {
   void SetProfile(const Caller& c, ProfileParams p, Reply reply);
   void AvatarUrl(const Caller& c, AvatarParams p, Reply reply);
 
+  // Invitations and who may add the caller (invitation_methods.cc).
+  void ListInvitations(const Caller& c, NoParams p, Reply reply);
+  void AcceptInvitation(const Caller& c, ConversationParams p, Reply reply);
+  void DeclineInvitation(const Caller& c, ConversationParams p, Reply reply);
+  void GetPrivacy(const Caller& c, NoParams p, Reply reply);
+  void SetPrivacy(const Caller& c, PrivacyParams p, Reply reply);
+
   // Blocks (block_methods.cc).
   void Block(const Caller& c, BlockParams p, Reply reply);
   void ListBlocks(const Caller& c, NoParams p, Reply reply);
@@ -180,6 +187,11 @@ class Dispatcher {
   // Tells everyone concerned what a conversation looks like now, and fans out
   // the system events the change appended.
   void PublishConversation(const chat::ConversationView& view, uint64_t origin);
+  // Tells each user a change invited their invitation ({"type":"invitation"}).
+  void PublishInvitations(const chat::ConversationView& view);
+  // Which of `users` share a conversation with `caller`, read from every
+  // partition (chat/consent.h), then `then` on the caller's executor.
+  void ReadContacts(const Caller& c, std::vector<UserId> users, std::function<void(chat::Contacts)> then);
   // Fans out one timeline event ({"type":"message"}) with each recipient's pts.
   void PublishTimeline(const chat::Appended& appended, uint64_t origin, bool to_each_recipient = false);
   // The presence.get answer for the users the caller may see.

@@ -70,6 +70,14 @@ json::object ToJson(const ConversationSummary& s) {
   return o;
 }
 
+json::object ToJson(const PendingInvitation& i) {
+  return {{"conversation", ToJson(i.conversation)},
+          {"invited_by", i.invitation.invited_by},
+          {"role", RoleName(i.invitation.role)},
+          {"members", i.members},
+          {"created_at", i.invitation.created_at}};
+}
+
 json::object ToJson(const chat::HistoryPage& p) {
   json::array messages;
   for (const auto& m : p.messages) {

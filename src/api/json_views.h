@@ -18,6 +18,7 @@ boost::json::object ToJson(const Member& m);
 boost::json::object ToJson(const Conversation& c);
 boost::json::object ToJson(const chat::ConversationView& v);
 boost::json::object ToJson(const ConversationSummary& s);
+boost::json::object ToJson(const PendingInvitation& i);
 boost::json::object ToJson(const chat::HistoryPage& p);
 boost::json::object ToJson(const accounts::LoginResult& r);
 boost::json::object ToJson(const User& u);  // public part only: never the password hash

@@ -237,6 +237,15 @@ Result<BlockParams> BlockParams::Parse(const object& o) {
   return f.Finish(p);
 }
 
+Result<PrivacyParams> PrivacyParams::Parse(const object& o) {
+  Fields f(o);
+  std::string who = f.String("group_adds");
+  if (!f.ok()) return f.Finish(PrivacyParams{});
+  auto parsed = ParseGroupAdds(who);
+  if (!parsed) return BadRequest("group_adds must be everyone, contacts or nobody");
+  return f.Finish(PrivacyParams{*parsed});
+}
+
 Result<SetPresenceParams> SetPresenceParams::Parse(const object& o) {
   Fields f(o);
   SetPresenceParams p{f.Bool("hidden", "field 'hidden' must be true or false")};

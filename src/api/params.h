@@ -204,6 +204,12 @@ struct BlockParams {
   static Result<BlockParams> Parse(const object& o);
 };
 
+// privacy.set: who may add the caller to groups without an invitation.
+struct PrivacyParams {
+  GroupAdds group_adds = GroupAdds::kContacts;
+  static Result<PrivacyParams> Parse(const object& o);
+};
+
 struct SetPresenceParams {
   bool hidden = false;
   static Result<SetPresenceParams> Parse(const object& o);

@@ -139,8 +139,8 @@ Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, C
   if (static_cast<int64_t>(members.size()) + 1 > limits.max_group_members) {
     return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) + " members");
   }
-  for (UserId u : members) NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
   NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, std::vector<UserId>(members.begin(), members.end())));
+  NATTER_TRY(auto split, SplitByConsent(txn, 0, members, req.contacts, limits.default_group_adds));
 
   Conversation c;
   c.id = new_id;
@@ -148,13 +148,17 @@ Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, C
   c.title = req.title;
   c.created_by = ctx.caller;
   c.created_at = c.last_activity = ctx.now_ms;
-  c.large = ShouldBeLarge(c, static_cast<int64_t>(members.size()) + 1, limits);
+  c.large = ShouldBeLarge(c, static_cast<int64_t>(split.added.size()) + 1, limits);
   NATTER_RETURN_IF_ERROR(txn.InsertConversation(c));
   NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, ctx.caller, Role::kOwner, ctx.now_ms, 0, 0}));
-  for (UserId u : members) {
+  for (UserId u : split.added) {
     NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, u, DefaultRole(req.kind), ctx.now_ms, 0, 0}));
   }
-  return Created(txn, limits, c.id);
+  NATTER_TRY(auto invitations, Invite(txn, ctx.caller, c.id, split.invited, DefaultRole(req.kind), ctx.now_ms));
+  NATTER_TRY(auto view, Created(txn, limits, c.id));
+  view.invited = std::move(split.invited);
+  view.invitations = std::move(invitations);
+  return view;
 }
 
 Result<ConversationView> GetConversation(ConversationTxn& txn, const Context& ctx, ConversationId id) {
@@ -163,22 +167,18 @@ Result<ConversationView> GetConversation(ConversationTxn& txn, const Context& ct
   return View(txn, id);
 }
 
-Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                    ConversationId id, const std::vector<UserId>& users, Role role) {
-  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
-  auto& [conversation, me] = membership;
-  if (!CanAddMembers(conversation.kind, me.role)) return Forbidden("your role may not add members");
-  if (role >= me.role && me.role != Role::kOwner) return Forbidden("you may not grant a role as high as yours");
-  if (role == Role::kOwner) return BadRequest("a conversation has one owner");
-  if (users.empty()) return BadRequest("no users to add");
+namespace {
+
+// Puts `users` (none of them members) into `conversation` with `role`, added
+// by `actor`: within the size cap, switching it to large when it grows past
+// the threshold, one member_joined event each. Settles what consent kept of
+// them: an invitation waiting, a departure.
+Result<MemberChange> Admit(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                           Conversation& conversation, const std::vector<UserId>& users, Role role, UserId actor,
+                           std::vector<Appended>& events) {
+  ConversationId id = conversation.id;
   NATTER_TRY(int64_t count, txn.CountMembers(id));
-  std::set<UserId> to_add;
-  for (UserId u : users) {
-    NATTER_TRY(auto existing, txn.FindMember(id, u));
-    if (!existing) to_add.insert(u);
-  }
-  NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, std::vector<UserId>(to_add.begin(), to_add.end())));
-  int64_t new_count = count + static_cast<int64_t>(to_add.size());
+  int64_t new_count = count + static_cast<int64_t>(users.size());
   if (new_count > limits.max_group_members) {
     return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) + " members");
   }
@@ -193,19 +193,72 @@ Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, co
     }
     conversation.large = true;
   }
-  std::vector<Appended> events;
   MemberChange change;
   change.added = true;
-  for (UserId u : to_add) {
-    NATTER_RETURN_IF_ERROR(RequireUserExists(txn, u));
+  for (UserId u : users) {
     Member member{id, u, role, ctx.now_ms, 0, 0};
     NATTER_RETURN_IF_ERROR(txn.InsertMember(member));
-    NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(EventKind::kMemberJoined, ctx.caller, u), ctx.now_ms,
-                                   limits));
+    NATTER_RETURN_IF_ERROR(txn.DeleteInvitation(id, u));
+    NATTER_RETURN_IF_ERROR(txn.SetDeparted(id, u, false, 0));
+    NATTER_TRY(auto e,
+               AppendEvent(txn, conversation, SystemEvent(EventKind::kMemberJoined, actor, u), ctx.now_ms, limits));
     events.push_back(std::move(e));
     change.changed.push_back(member);
   }
+  return change;
+}
+
+}  // namespace
+
+Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                    ConversationId id, const std::vector<UserId>& users, Role role,
+                                    const Contacts& contacts) {
+  NATTER_TRY(auto membership, RequireMember(txn, ctx.caller, id));
+  auto& [conversation, me] = membership;
+  if (!CanAddMembers(conversation.kind, me.role)) return Forbidden("your role may not add members");
+  if (role >= me.role && me.role != Role::kOwner) return Forbidden("you may not grant a role as high as yours");
+  if (role == Role::kOwner) return BadRequest("a conversation has one owner");
+  if (users.empty()) return BadRequest("no users to add");
+  std::set<UserId> to_add;
+  for (UserId u : users) {
+    NATTER_TRY(auto existing, txn.FindMember(id, u));
+    if (!existing) to_add.insert(u);
+  }
+  NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, std::vector<UserId>(to_add.begin(), to_add.end())));
+  NATTER_TRY(auto split, SplitByConsent(txn, id, to_add, contacts, limits.default_group_adds));
+  NATTER_TRY(auto invitations, Invite(txn, ctx.caller, id, split.invited, role, ctx.now_ms));
+  if (split.added.empty()) {  // nobody joined: the members hear of nothing
+    NATTER_TRY(auto view, View(txn, id));
+    view.invited = std::move(split.invited);
+    view.invitations = std::move(invitations);
+    return view;
+  }
+  std::vector<Appended> events;
+  NATTER_TRY(auto change, Admit(txn, ctx, limits, conversation, split.added, role, ctx.caller, events));
+  NATTER_TRY(auto view, ViewAfter(txn, id, std::move(events), std::move(change)));
+  view.invited = std::move(split.invited);
+  view.invitations = std::move(invitations);
+  return view;
+}
+
+Result<ConversationView> AcceptInvitation(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                          ConversationId id) {
+  NATTER_TRY(auto invitation, txn.FindInvitation(id, ctx.caller));
+  if (!invitation) return NotFound("no invitation to this conversation");
+  NATTER_TRY(auto conversation, txn.FindConversation(id));
+  if (!conversation) return NotFound("no invitation to this conversation");
+  std::vector<Appended> events;
+  NATTER_TRY(auto change,
+             Admit(txn, ctx, limits, *conversation, {ctx.caller}, invitation->role, invitation->invited_by, events));
   return ViewAfter(txn, id, std::move(events), std::move(change));
+}
+
+Result<Invitation> DeclineInvitation(ConversationTxn& txn, const Context& ctx, ConversationId id) {
+  NATTER_TRY(auto invitation, txn.FindInvitation(id, ctx.caller));
+  if (!invitation) return NotFound("no invitation to this conversation");
+  NATTER_RETURN_IF_ERROR(txn.DeleteInvitation(id, ctx.caller));
+  NATTER_RETURN_IF_ERROR(txn.SetDeparted(id, ctx.caller, true, ctx.now_ms));
+  return std::move(*invitation);
 }
 
 Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
@@ -227,6 +280,8 @@ Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, 
     }
   }
   NATTER_RETURN_IF_ERROR(txn.DeleteMember(id, user));
+  // Who left chose to: being put back takes their consent again.
+  if (leaving) NATTER_RETURN_IF_ERROR(txn.SetDeparted(id, user, true, ctx.now_ms));
   auto kind = leaving ? EventKind::kMemberLeft : EventKind::kMemberRemoved;
   NATTER_TRY(auto e, AppendEvent(txn, conversation, SystemEvent(kind, ctx.caller, user), ctx.now_ms, limits, user));
   std::vector<Appended> events;

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "chat/consent.h"
 #include "chat/limits.h"
 #include "chat/timeline.h"
 #include "common/id_generator.h"
@@ -37,6 +38,11 @@ struct ConversationView {
   std::vector<UserId> joined;
   std::vector<Member> members_changed;  // added, or with a new role
   std::vector<UserId> members_removed;  // removed, or left
+  // Users a creation or addition invited instead of adding (chat/consent.h),
+  // and of their invitations the ones it made (the others were waiting):
+  // each new one is told to its user.
+  std::vector<UserId> invited = {};
+  std::vector<Invitation> invitations = {};
 };
 
 // The key that makes a direct chat unique: its two users, lower id first.
@@ -54,6 +60,7 @@ struct CreateGroupRequest {
   ConversationKind kind = ConversationKind::kGroup;  // group or channel
   std::string title;
   std::vector<UserId> members;  // besides the caller, who becomes owner
+  Contacts contacts = {};       // of those, who share a conversation with the caller
 };
 Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, ConversationId new_id,
                                      const ChatLimits& limits, const CreateGroupRequest& req);
@@ -61,8 +68,18 @@ Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, C
 // The conversation with its members, if the caller is a member.
 Result<ConversationView> GetConversation(ConversationTxn& txn, const Context& ctx, ConversationId id);
 
+// Adds `users` who consent (chat/consent.h: `contacts` are those of them
+// who share a conversation with the caller) and invites the others.
 Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
-                                    ConversationId id, const std::vector<UserId>& users, Role role);
+                                    ConversationId id, const std::vector<UserId>& users, Role role,
+                                    const Contacts& contacts);
+// The caller takes up their invitation to `id` and becomes a member, with
+// the role they were invited to.
+Result<ConversationView> AcceptInvitation(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                                          ConversationId id);
+// The caller turns down their invitation to `id`: it is gone, and so is
+// being added to `id` without asking (chat/consent.h).
+Result<Invitation> DeclineInvitation(ConversationTxn& txn, const Context& ctx, ConversationId id);
 // Removes `user`; when user == caller this is "leave".
 Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                                       ConversationId id, UserId user);

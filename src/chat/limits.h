@@ -1,8 +1,10 @@
-// Limits the chat domain enforces; all come from configuration.
+// Limits and rules the chat domain enforces; all come from configuration.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+
+#include "natter/model.h"
 
 namespace natter::chat {
 
@@ -29,6 +31,8 @@ struct ChatLimits {
   // Edits are allowed this long after sending.
   int64_t edit_window_ms = 48LL * 3600 * 1000;
   size_t max_emoji_bytes = 32;
+  // Who may add a user who never chose (User::group_adds) without an invitation.
+  GroupAdds default_group_adds = GroupAdds::kContacts;
 };
 
 }  // namespace natter::chat

@@ -45,6 +45,25 @@ std::optional<Role> ParseRole(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view GroupAddsName(GroupAdds who) {
+  switch (who) {
+    case GroupAdds::kEveryone:
+      return "everyone";
+    case GroupAdds::kContacts:
+      return "contacts";
+    case GroupAdds::kNobody:
+      return "nobody";
+  }
+  return "contacts";
+}
+
+std::optional<GroupAdds> ParseGroupAdds(std::string_view name) {
+  if (name == "everyone") return GroupAdds::kEveryone;
+  if (name == "contacts") return GroupAdds::kContacts;
+  if (name == "nobody") return GroupAdds::kNobody;
+  return std::nullopt;
+}
+
 namespace {
 constexpr std::pair<EventKind, std::string_view> kEventKinds[] = {
     {EventKind::kMessage, "message"},

@@ -87,6 +87,8 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "Conversations one user may create per hour");
   Setting(app, f, "max-member-adds-per-hour", l.max_member_adds_per_hour,
           "People one user may put into conversations per hour (new groups' members and members.add)");
+  Setting(app, f, "group-adds", c.group_adds,
+          "Who may put a user into a group without an invitation, until they choose: everyone, contacts or nobody");
   Setting(app, f, "max-history-page", l.max_history_page, "Most messages one history page returns");
   Setting(app, f, "max-http-body-bytes", g.max_http_body_bytes, "Largest HTTP request body");
   Setting(app, f, "http-timeout-ms", g.http_timeout_ms, "Time allowed for one HTTP request or handshake");
@@ -222,6 +224,13 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
     // loopback, not for a server others reach by mistake.
     std::cerr << "natterd: --password-profile minimal hashes passwords for tests only; on --listen "
               << config.gateway.listen_address << " it also needs --allow-minimal-passwords\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (auto who = ParseGroupAdds(config.group_adds)) {
+    config.limits.default_group_adds = *who;
+  } else {
+    std::cerr << "natterd: --group-adds must be everyone, contacts or nobody\n";
     exit_code = 2;
     return std::nullopt;
   }

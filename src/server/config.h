@@ -20,7 +20,10 @@ struct Config {
   std::string log_level = "info";
   bool log_json = false;
   std::string password_profile = "interactive";  // or "minimal" (tests only: fast, weak)
-  bool allow_minimal_passwords = false;          // minimal on a non-loopback address
+  // Who may add users who never chose to groups without an invitation:
+  // everyone, contacts or nobody (becomes limits.default_group_adds).
+  std::string group_adds = "contacts";
+  bool allow_minimal_passwords = false;  // minimal on a non-loopback address
   int64_t access_token_ttl_seconds = 900;
   int hash_threads = 1;
   int node_id = 0;

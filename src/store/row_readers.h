@@ -8,12 +8,13 @@
 // SQL text, spliced into statements as string literals.
 #define USER_COLUMNS                                                                                        \
   "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes, display_name, avatar, " \
-  "avatar_upload"
+  "avatar_upload, group_adds"
 #define SESSION_COLUMNS "id, user_id, device, revoked, created_at"
 #define REFRESH_TOKEN_COLUMNS "token_hash, session_id, used"
 #define CONVERSATION_COLUMNS \
   "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
 #define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
+#define INVITATION_COLUMNS "conversation_id, user_id, invited_by, role, created_at"
 #define MESSAGE_COLUMNS                                                                              \
   "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
   "target_seq, target_user, edited_at, deleted, attachments"
@@ -23,7 +24,23 @@ namespace natter::rows {
 // The USER_COLUMNS of `r`.
 template <class Row>
 User ReadUser(const Row& r) {
-  return User{r.Int(0), r.Text(1), r.Text(2), r.Int(3), r.Int(4), r.Bool(5), r.Int(6), r.Text(7), r.Text(8), r.Int(9)};
+  return User{r.Int(0),
+              r.Text(1),
+              r.Text(2),
+              r.Int(3),
+              r.Int(4),
+              r.Bool(5),
+              r.Int(6),
+              r.Text(7),
+              r.Text(8),
+              r.Int(9),
+              ParseGroupAdds(r.Text(10))};
+}
+
+// The INVITATION_COLUMNS of `r`.
+template <class Row>
+Invitation ReadInvitation(const Row& r) {
+  return Invitation{r.Int(0), r.Int(1), r.Int(2), ParseRole(r.Text(3)).value_or(Role::kMember), r.Int(4)};
 }
 
 // The SESSION_COLUMNS of `r`.

@@ -90,6 +90,7 @@ class AccountsTxn : public AccountsReader {
   virtual Status SetPresenceHidden(UserId id, bool hidden) = 0;
   // `by` blocks `whom` from `now_ms` on (again: unchanged), or unblocks.
   virtual Status SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) = 0;
+  virtual Status SetGroupAdds(UserId id, GroupAdds who) = 0;
   // The profile others see (User::display_name, avatar, avatar_upload), if
   // the picture is still `avatar_before`'s; false when another change came
   // first (another node's).
@@ -256,6 +257,19 @@ class ConversationTxn {
   virtual Result<bool> RemoveReaction(ConversationId c, Seq seq, UserId u) = 0;
   // Fills `reactions` of every message in `messages`.
   virtual Status LoadReactions(std::vector<Message>& messages) = 0;
+
+  // Consent (chat/consent.h): additions waiting for an answer, and who left
+  // or declined a conversation (their next addition is an invitation again).
+  // Puts `invitation` unless its user has one to the conversation already:
+  // whether it was put.
+  virtual Result<bool> PutInvitation(const Invitation& invitation) = 0;
+  virtual Result<std::optional<Invitation>> FindInvitation(ConversationId c, UserId u) = 0;
+  virtual Status DeleteInvitation(ConversationId c, UserId u) = 0;
+  // `u`'s invitations to this partition's conversations, newest first, at most `limit`.
+  virtual Result<std::vector<PendingInvitation>> ListInvitations(UserId u, int limit) = 0;
+  // Records that `u` left or declined `c` at `at_ms`, or forgets it.
+  virtual Status SetDeparted(ConversationId c, UserId u, bool departed, int64_t at_ms) = 0;
+  virtual Result<bool> HasDeparted(ConversationId c, UserId u) = 0;
 
   // Push: mutes, the queue of pushes of this partition's conversations, and
   // which conversations a user was last alerted of (to clear once read).

@@ -5,6 +5,7 @@
 #include "chat/history_query.h"
 #include "chat/receipts.h"
 #include "chat/send_message.h"
+#include "fakes/chat_limits.h"
 #include "fakes/temp_db.h"
 
 namespace natter::chat {
@@ -31,7 +32,7 @@ class ConversationsTest : public ::testing::Test {
   }
 
   testing::TempDb db;
-  ChatLimits limits;
+  ChatLimits limits = testing::EveryoneMayAdd();
   UserId owner = 0, admin = 0, member = 0, outsider = 0;
   ConversationId group = 0;
 };
@@ -58,14 +59,14 @@ TEST_F(ConversationsTest, GroupSizeIsLimited) {
                              CreateGroupRequest{ConversationKind::kGroup, "big", {admin, member, outsider}});
   ASSERT_FALSE(too_big.ok());
   EXPECT_EQ(too_big.error().code, ErrorCode::kTooLarge);
-  auto add = AddMembers(db.txn(), Ctx(owner), limits, group, {outsider}, Role::kMember);
+  auto add = AddMembers(db.txn(), Ctx(owner), limits, group, {outsider}, Role::kMember, {});
   ASSERT_FALSE(add.ok());
   EXPECT_EQ(add.error().code, ErrorCode::kTooLarge);
   EXPECT_EQ(RoleOf(outsider), std::nullopt);
 }
 
 TEST_F(ConversationsTest, PlainMemberCannotManage) {
-  EXPECT_EQ(AddMembers(db.txn(), Ctx(member), limits, group, {outsider}, Role::kMember).error().code,
+  EXPECT_EQ(AddMembers(db.txn(), Ctx(member), limits, group, {outsider}, Role::kMember, {}).error().code,
             ErrorCode::kForbidden);
   EXPECT_EQ(ChangeRole(db.txn(), Ctx(member), limits, group, member, Role::kAdmin).error().code, ErrorCode::kForbidden);
   EXPECT_EQ(RemoveMember(db.txn(), Ctx(member), limits, group, admin).error().code, ErrorCode::kForbidden);
@@ -75,9 +76,9 @@ TEST_F(ConversationsTest, PlainMemberCannotManage) {
 }
 
 TEST_F(ConversationsTest, AdminManagesWeakerMembersOnly) {
-  ASSERT_TRUE(AddMembers(db.txn(), Ctx(admin), limits, group, {outsider}, Role::kMember).ok());
+  ASSERT_TRUE(AddMembers(db.txn(), Ctx(admin), limits, group, {outsider}, Role::kMember, {}).ok());
   EXPECT_EQ(RoleOf(outsider), Role::kMember);
-  EXPECT_EQ(AddMembers(db.txn(), Ctx(admin), limits, group, {outsider}, Role::kAdmin).error().code,
+  EXPECT_EQ(AddMembers(db.txn(), Ctx(admin), limits, group, {outsider}, Role::kAdmin, {}).error().code,
             ErrorCode::kForbidden);
   ASSERT_TRUE(ChangeRole(db.txn(), Ctx(admin), limits, group, outsider, Role::kReadOnly).ok());
   EXPECT_EQ(RoleOf(outsider), Role::kReadOnly);

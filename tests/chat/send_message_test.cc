@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "chat/history_query.h"
+#include "fakes/chat_limits.h"
 #include "fakes/temp_db.h"
 
 namespace natter::chat {
@@ -24,7 +25,7 @@ class SendMessageTest : public ::testing::Test {
   }
 
   testing::TempDb db;
-  ChatLimits limits;
+  ChatLimits limits = testing::EveryoneMayAdd();
   UserId alice = 0, bob = 0, carol = 0;
   ConversationId conversation = 0;
 };

@@ -7,6 +7,7 @@
 #include "chat/message_lifecycle.h"
 #include "chat/receipts.h"
 #include "chat/send_message.h"
+#include "fakes/chat_limits.h"
 #include "fakes/temp_db.h"
 
 namespace natter::chat {
@@ -48,7 +49,7 @@ class SyncTest : public ::testing::Test {
   }
 
   testing::TempDb db;
-  ChatLimits limits;
+  ChatLimits limits = testing::EveryoneMayAdd();
   UserId me = 0, friend_ = 0;
   int counter = 0;
 };

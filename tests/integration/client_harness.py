@@ -36,7 +36,8 @@ class Server:
 
     def start(self):
         self.proc = subprocess.Popen([h._binary(), "--data-dir", self.data_dir, "--port", str(self.port),
-                                      "--password-profile", "minimal", *self.args],
+                                      "--password-profile", "minimal", *h.group_adds_args(self.args),
+                                      *self.args],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

@@ -63,7 +63,8 @@ class LocalCluster:
     def _start(self):
         env = dict(os.environ)
         env.update({"NATTER_CLUSTER_DIR": self.dir, "NATTERD": h.NATTERD,
-                    "NATTER_CLUSTER_NATTERD_ARGS": self.natterd_args,
+                    "NATTER_CLUSTER_NATTERD_ARGS": " ".join(h.group_adds_args(self.natterd_args.split()) +
+                                                            self.natterd_args.split()),
                     "NATTER_CLUSTER_PASSWORD_PROFILE": "minimal"})
         # Ports come from one base, below the kernel's ephemeral range (32768
         # and up), where outgoing connections could take one at any moment; try

@@ -136,6 +136,13 @@ class User:
 # ---------------------------------------------------------------------------
 
 
+def group_adds_args(args):
+    """Suites put users who never met into groups all the time; consent is what
+    test_invitations tests, with the server's own default. The others let
+    anyone add anyone unless they say otherwise."""
+    return [] if "--group-adds" in " ".join(args) else ["--group-adds", "everyone"]
+
+
 def _binary():
     if not NATTERD:
         raise RuntimeError("no natterd binary: pass --natterd PATH")
@@ -168,6 +175,7 @@ class Natterd:
         binary = _binary()
         # Cheap password hashing unless the suite asks for the real cost.
         profile = [] if "--password-profile" in self.args else ["--password-profile", "minimal"]
+        profile += group_adds_args(self.args)
         cmd = [binary, "--data-dir", os.path.join(self.data_dir, "data"), "--port", "0", *profile, *self.args]
         attempt = 0
         while True:

@@ -124,6 +124,28 @@ class CliTest(h.unittest.TestCase):
         self.assertEqual(self.cli("dave", "blocked").stdout.strip(), "")
         self.assertIn("erin: in the group", self.cli("dave", "history", group).stdout)
 
+    def test_invitations_are_listed_accepted_and_declined(self):
+        for who in ("gina", "hank"):
+            self.cli(who, "register", who, f"password-{who}")
+            self.cli(who, "login", who, f"password-{who}")
+        self.assertIn("group adds: nobody", self.cli("gina", "group-adds", "nobody").stdout)
+        self.assertIn("group adds: nobody", self.cli("gina", "group-adds").stdout)
+        self.assertNotEqual(self.cli("gina", "group-adds", "friends", check=False).returncode, 0)
+        made = self.cli("hank", "create-group", "party", "gina").stdout
+        self.assertIn("invited gina (not a member until they accept)", made)
+        party = made.split()[1]
+        self.cli("gina", "sync")
+        self.assertNotIn(party, self.cli("gina", "conversations").stdout)
+        self.assertIn(f"{party}  group  party  from hank  members 1", self.cli("gina", "invitations").stdout)
+        self.assertIn(f"joined {party} (party)", self.cli("gina", "accept", party).stdout)
+        self.assertIn(party, self.cli("gina", "conversations").stdout)
+        again = self.cli("hank", "create-group", "again", "gina").stdout.split()[1]
+        self.assertIn(f"declined {again}", self.cli("gina", "decline", again).stdout)
+        self.assertEqual(self.cli("gina", "invitations").stdout.strip(), "")
+        out = self.cli("gina", "accept", again, check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("no invitation to this conversation", out.stdout + out.stderr)
+
     def test_control_characters_from_others_are_shown_not_obeyed(self):
         """A message that would clear the screen, move the cursor back to fake
         another sender's line, or set the clipboard prints as visible escapes."""

@@ -18,6 +18,7 @@
 
 #include "chat/conversations.h"
 #include "chat/send_message.h"
+#include "fakes/chat_limits.h"
 #include "fakes/temp_db.h"
 #include "store/store.h"
 #include "store/store_waits.h"
@@ -138,7 +139,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   std::unique_ptr<Store> store;
   ManualClock clock{1'800'000'000'000};
   IdGenerator ids{clock, 2};
-  chat::ChatLimits limits;
+  chat::ChatLimits limits = EveryoneMayAdd();
 };
 
 }  // namespace natter::testing

@@ -35,7 +35,7 @@ struct Args {
   double timeout_s = 10;
   int64_t keep_messages = ClientOptions{}.keep_messages, keep_days = 0;
   int64_t upload_chunk_bytes = ClientOptions{}.upload_chunk_bytes;
-  std::string handle, password, title, text, emoji, role;
+  std::string handle, password, title, text, emoji, role, group_adds;
   int64_t conversation = 0, seq = 0;
   int limit = 20;
   std::vector<std::string> handles, files;
@@ -62,6 +62,14 @@ void AddCommands(CLI::App& app, Args& a) {
   auto* unblock = app.add_subcommand("unblock", "Unblock a user");
   unblock->add_option("handle", a.handle)->required();
   app.add_subcommand("blocked", "List the users you blocked");
+  app.add_subcommand("invitations", "List the groups and channels you were invited to");
+  auto* accept = app.add_subcommand("accept", "Accept an invitation: join the conversation");
+  conv(accept);
+  auto* decline = app.add_subcommand("decline", "Decline an invitation");
+  conv(decline);
+  auto* adds = app.add_subcommand("group-adds", "Who may add you to groups without an invitation (no value: show)");
+  adds->add_option("who", a.group_adds, "everyone, contacts or nobody")
+      ->check(CLI::IsMember({"everyone", "contacts", "nobody"}));
   auto* direct = app.add_subcommand("create-direct", "Start (or find) a direct conversation");
   direct->add_option("handle", a.handle)->required();
   auto* group = app.add_subcommand("create-group", "Create a group");
@@ -164,6 +172,12 @@ int Run(Session& s, const std::string& command, const Args& a) {
     return s.Print(s.Call(std::move(req)), [&](const json::object& c) {
       std::string title = natter::cli::Printable(Str(c, "title"));
       std::cout << done << " " << Int(c, "id") << (title.empty() ? "" : " (" + title + ")") << "\n";
+      // Who has not consented to be added was asked instead.
+      if (const auto* invited = c.if_contains("invited"); invited && invited->is_array()) {
+        for (const auto& u : invited->as_array()) {
+          if (u.is_int64()) std::cout << "invited " << s.Name(u.as_int64()) << " (not a member until they accept)\n";
+        }
+      }
     });
   };
   auto entry_call = [&](json::object req, const std::string& done) {
@@ -258,6 +272,36 @@ int Run(Session& s, const std::string& command, const Args& a) {
         std::string handle = Str(*b, "handle");
         std::cout << (handle.empty() ? s.Name(Int(*b, "user_id")) : natter::cli::Printable(handle)) << "\n";
       }
+    });
+  }
+  if (command == "invitations") {
+    if (!need_online()) return 3;
+    return s.Print(s.Call({{"@type", "get_invitations"}}), [&](const json::object& r) {
+      for (const auto* i : natter::json_lookup::Objects(r, "invitations")) {
+        const json::value* c = i->if_contains("conversation");
+        if (!c || !c->is_object()) continue;
+        std::string title = natter::cli::Printable(Str(c->as_object(), "title"));
+        std::cout << Int(c->as_object(), "id") << "  " << Str(c->as_object(), "kind") << "  "
+                  << (title.empty() ? "-" : title) << "  from " << s.Name(Int(*i, "invited_by")) << "  members "
+                  << Int(*i, "members") << "\n";
+      }
+    });
+  }
+  if (command == "accept") {
+    if (!need_online()) return 3;
+    return conversation_call({{"@type", "accept_invitation"}, {"conversation_id", a.conversation}}, "joined");
+  }
+  if (command == "decline") {
+    if (!need_online()) return 3;
+    return s.Print(s.Call({{"@type", "decline_invitation"}, {"conversation_id", a.conversation}}),
+                   [&](const json::object&) { std::cout << "declined " << a.conversation << "\n"; });
+  }
+  if (command == "group-adds") {
+    if (!need_online()) return 3;
+    json::object req{{"@type", a.group_adds.empty() ? "get_privacy" : "set_group_adds"}};
+    if (!a.group_adds.empty()) req["group_adds"] = a.group_adds;
+    return s.Print(s.Call(std::move(req)), [&](const json::object& r) {
+      std::cout << "group adds: " << natter::cli::Printable(Str(r, "group_adds")) << "\n";
     });
   }
   if (command == "create-direct" || command == "create-group" || command == "create-channel" ||

@@ -199,6 +199,27 @@ ALTER TABLE users ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN avatar TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN avatar_upload BIGINT NOT NULL DEFAULT 0;
 )sql",
+    // 9: consent: who may add a user to a group straight away (accounts);
+    // invitations waiting for an answer and who left or declined a
+    // conversation (with the conversation).
+    R"sql(
+ALTER TABLE users ADD COLUMN group_adds TEXT NOT NULL DEFAULT '';  -- '': never chosen
+CREATE TABLE invitations (
+  conversation_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  invited_by BIGINT NOT NULL,
+  role TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+);
+CREATE INDEX invitations_by_user ON invitations (user_id, created_at);
+CREATE TABLE departures (
+  conversation_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  departed_at BIGINT NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+);
+)sql",
 };
 
 }  // namespace

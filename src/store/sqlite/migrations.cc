@@ -195,6 +195,27 @@ ALTER TABLE users ADD COLUMN display_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN avatar TEXT NOT NULL DEFAULT '';
 ALTER TABLE users ADD COLUMN avatar_upload INTEGER NOT NULL DEFAULT 0;
 )sql",
+    // 9: consent: who may add a user to a group straight away (accounts);
+    // invitations waiting for an answer and who left or declined a
+    // conversation (with the conversation).
+    R"sql(
+ALTER TABLE users ADD COLUMN group_adds TEXT NOT NULL DEFAULT '';  -- '': never chosen
+CREATE TABLE invitations (
+  conversation_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  invited_by INTEGER NOT NULL,
+  role TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX invitations_by_user ON invitations (user_id, created_at);
+CREATE TABLE departures (
+  conversation_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  departed_at INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 int UserVersion(Database& db) {

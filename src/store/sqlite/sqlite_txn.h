@@ -23,6 +23,7 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::vector<UserId>> BlockersAmong(UserId whom, const std::vector<UserId>& among) override;
   Result<std::vector<UserId>> BlockedEitherWay(UserId user) override;
   Status SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) override;
+  Status SetGroupAdds(UserId id, GroupAdds who) override;
   Result<bool> SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload,
                           int64_t avatar_before) override;
   Status ReleaseUploadAt(int64_t upload_id, int64_t due_at) override;
@@ -107,6 +108,13 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Status LoadReactions(std::vector<Message>& messages) override;
 
   // Push (sqlite_push_txn.cc / pg_push_txn.cc).
+  // Consent (sqlite_invitations_txn.cc).
+  Result<bool> PutInvitation(const Invitation& invitation) override;
+  Result<std::optional<Invitation>> FindInvitation(ConversationId c, UserId u) override;
+  Status DeleteInvitation(ConversationId c, UserId u) override;
+  Result<std::vector<PendingInvitation>> ListInvitations(UserId u, int limit) override;
+  Status SetDeparted(ConversationId c, UserId u, bool departed, int64_t at_ms) override;
+  Result<bool> HasDeparted(ConversationId c, UserId u) override;
   Status SetMute(ConversationId c, UserId u, int64_t until) override;
   Status QueuePush(const PushJob& job) override;
   Result<std::vector<PushJob>> ClaimPushJobs(int64_t now, int64_t lease_until, int limit, int64_t claim) override;
