@@ -22,6 +22,13 @@ enum class GroupAdds { kEveryone, kContacts, kNobody };
 std::string_view GroupAddsName(GroupAdds who);
 std::optional<GroupAdds> ParseGroupAdds(std::string_view name);
 
+// What a user may do to the server as a whole, beyond their own chats
+// (docs/admin.md): moderators handle reports and content, admins also
+// accounts and settings. Ordered by power.
+enum class ServerRole { kNone = 0, kModerator = 1, kAdmin = 2 };
+std::string_view ServerRoleName(ServerRole role);
+std::optional<ServerRole> ParseServerRole(std::string_view name);
+
 struct User {
   UserId id = 0;
   std::string handle;
@@ -41,6 +48,29 @@ struct User {
   // Who may put this user into a group or channel without asking first;
   // none: they never chose, the server's default applies.
   std::optional<GroupAdds> group_adds = {};
+  ServerRole server_role = ServerRole::kNone;  // as stored; the config may name more (docs/admin.md)
+  int64_t suspended_at = 0;                    // ms; 0: not suspended
+};
+
+// One line of the audit log: an operator's call, or a sign-in.
+struct AuditEntry {
+  int64_t id = 0;  // assigned by the store, increasing
+  int64_t at_ms = 0;
+  UserId actor = 0;      // who did it (0: not signed in)
+  std::string action;    // the method's name, or auth.login, auth.login_failed, auth.register
+  UserId target_user = 0;  // whom it was about, if anyone
+  std::string detail;    // a JSON object: the params, secrets left out
+  std::string address;   // the client's address
+  std::string outcome;   // "ok", or the error code
+};
+
+// Which audit lines to read: newest first, below `before_id`.
+struct AuditQuery {
+  UserId actor = 0;        // 0: anyone
+  UserId target_user = 0;  // 0: anyone
+  std::string action;      // empty: any
+  int64_t before_id = INT64_MAX;
+  int limit = 100;
 };
 
 // A user's position in their own update log (design: Telegram's pts).

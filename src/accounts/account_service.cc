@@ -1,12 +1,16 @@
 #include "accounts/account_service.h"
 
 #include <atomic>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "auth/refresh_token.h"
 #include "chat/text_rules.h"
 #include "common/network_key.h"
 
 namespace natter::accounts {
+
+namespace json = boost::json;
 namespace {
 Error Busy() { return Unavailable("server is busy, retry shortly"); }
 // How long a session found live is trusted without reading it again, and how
@@ -71,14 +75,17 @@ void AccountService::Register(Executor& ex, std::string handle, std::string pass
   if (auto st = chat::CheckHandle(handle); !st.ok()) return done(st.take_error());
   if (auto st = auth::CheckPasswordPolicy(password); !st.ok()) return done(st.take_error());
   auto queued = hashing_.Submit(
-      NetworkKey(address), [this, &ex, handle = std::move(handle), password = std::move(password), done]() mutable {
+      NetworkKey(address),
+      [this, &ex, handle = std::move(handle), password = std::move(password), address, done]() mutable {
         auto hash = auth::HashPassword(password, options_.password_params);
         if (!hash.ok()) return done(hash.take_error());
         User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
+        AuditEntry audit{0, user.created_at, user.id, "auth.register", user.id, "{}", address, "ok"};
         store_.WriteAccountsResult<User>(
             ex,
-            [user](AccountsTxn& txn) -> Result<User> {
+            [user, audit](AccountsTxn& txn) -> Result<User> {
               NATTER_RETURN_IF_ERROR(txn.InsertUser(user));
+              NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
               return user;
             },
             std::move(done));
@@ -114,22 +121,40 @@ void AccountService::Login(Executor& ex, const std::string& handle, std::string 
         auto queued = hashing_.Submit(NetworkKey(address), [=, this, &ex, user = std::move(*found)]() mutable {
           bool good = auth::VerifyPassword(user ? user->password_hash : dummy_hash_, password) && user;
           attempt->End(good ? LoginThrottle::Outcome::kSucceeded : LoginThrottle::Outcome::kFailed);
-          if (!good) return done(BadCredentials());
-          StartSession(ex, *user, std::move(device), std::move(done));
+          if (!good) {
+            AuditRefusedLogin(ex, handle, user ? user->id : 0, address, "unauthorized");
+            return done(BadCredentials());
+          }
+          if (user->suspended_at != 0) {
+            AuditRefusedLogin(ex, handle, user->id, address, "forbidden");
+            return done(Forbidden("this account is suspended"));
+          }
+          StartSession(ex, *user, std::move(device), address, std::move(done));
         });
         if (queued != FairPool::Submitted::kQueued) done(Refused(queued));
       });
 }
 
-void AccountService::StartSession(Executor& ex, const User& user, std::string device,
+void AccountService::AuditRefusedLogin(Executor& ex, const std::string& handle, UserId user,
+                                       const std::string& address, std::string_view outcome) {
+  json::object detail{{"handle", handle}};
+  AuditEntry audit{0, clock_.NowMs(), 0, "auth.login", user, json::serialize(detail), address, std::string(outcome)};
+  store_.WriteAccounts(
+      ex, [audit](AccountsTxn& txn) { return txn.InsertAudit(audit); }, [](const Status&) {});
+}
+
+void AccountService::StartSession(Executor& ex, const User& user, std::string device, const std::string& address,
                                   std::function<void(Result<LoginResult>)> done) {
   Session session{ids_.Next(), user.id, device.empty() ? "unnamed" : std::move(device), false, clock_.NowMs()};
   std::string refresh = auth::NewRefreshToken();
   RefreshTokenRecord record{auth::HashRefreshToken(refresh), session.id, false};
+  json::object detail{{"handle", user.handle}, {"device", session.device}, {"session_id", session.id}};
+  AuditEntry audit{0, session.created_at, user.id, "auth.login", user.id, json::serialize(detail), address, "ok"};
   store_.WriteAccounts(
       ex,
-      [session, record](AccountsTxn& txn) -> Status {
+      [session, record, audit](AccountsTxn& txn) -> Status {
         NATTER_RETURN_IF_ERROR(txn.InsertSession(session));
+        NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
         return txn.InsertRefreshToken(record);
       },
       [this, session, refresh = std::move(refresh), done = std::move(done)](Status st) mutable {
@@ -184,6 +209,35 @@ void AccountService::Logout(Executor& ex, SessionId session, std::function<void(
         if (st.ok()) ForgetSession(session);
         done(std::move(st));
       });
+}
+
+void AccountService::SessionsEnded(UserId user, const std::vector<SessionId>& sessions) {
+  for (SessionId session : sessions) {
+    ForgetSession(session);
+    if (session_ended_) session_ended_(user, session);
+  }
+}
+
+void AccountService::ResetPassword(Executor& ex, UserId user, std::string password, const std::string& address,
+                                   std::function<void(Result<std::vector<SessionId>>)> done) {
+  if (auto st = auth::CheckPasswordPolicy(password); !st.ok()) return done(st.take_error());
+  auto queued = hashing_.Submit(NetworkKey(address), [this, &ex, user, password = std::move(password), done]() {
+    auto hash = auth::HashPassword(password, options_.password_params);
+    if (!hash.ok()) return done(hash.take_error());
+    store_.WriteAccountsResult<std::vector<SessionId>>(
+        ex,
+        [user, hash = std::move(*hash)](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
+          NATTER_TRY(auto found, txn.FindUser(user));
+          if (!found) return NotFound("no such user");
+          NATTER_RETURN_IF_ERROR(txn.SetPasswordHash(user, hash));
+          return txn.RevokeUserSessions(user);
+        },
+        [this, user, done](Result<std::vector<SessionId>> ended) {
+          if (ended.ok()) SessionsEnded(user, *ended);
+          done(std::move(ended));
+        });
+  });
+  if (queued != FairPool::Submitted::kQueued) done(Refused(queued));
 }
 
 void AccountService::ForgetSession(SessionId session) {

@@ -72,8 +72,22 @@ class AccountService {
   // at start-up.
   void OnSessionEnded(std::function<void(UserId, SessionId)> hook) { session_ended_ = std::move(hook); }
 
+  // Sessions an operator ended (a suspension, a password reset): refused
+  // here at once, and on every other node and socket through the hook.
+  void SessionsEnded(UserId user, const std::vector<SessionId>& sessions);
+
+  // An operator sets `user`'s password: hashed as at registration, and every
+  // session of theirs ends. `done` gets the sessions it ended.
+  void ResetPassword(Executor& ex, UserId user, std::string password, const std::string& address,
+                     std::function<void(Result<std::vector<SessionId>>)> done);
+
  private:
-  void StartSession(Executor& ex, const User& user, std::string device, std::function<void(Result<LoginResult>)> done);
+  // Opens a session and writes the sign-in to the audit log, together.
+  void StartSession(Executor& ex, const User& user, std::string device, const std::string& address,
+                    std::function<void(Result<LoginResult>)> done);
+  // Writes a sign-in that did not open a session to the audit log.
+  void AuditRefusedLogin(Executor& ex, const std::string& handle, UserId user, const std::string& address,
+                         std::string_view outcome);
   LoginResult Issue(UserId user, SessionId session, std::string refresh_token) const;
 
   Store& store_;

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "accounts/account_service.h"
+#include "api/operators.h"
 #include "api/params.h"
 #include "auth/key_ring.h"
 #include "broker/broker.h"
@@ -52,6 +53,8 @@ struct Caller {
   // Where the answer and whatever the handler does with store results run:
   // the connection's worker. Required.
   Executor* executor = nullptr;
+  // An operator's role, read before an operator's method runs (none otherwise).
+  ServerRole role = ServerRole::kNone;
 };
 
 using Reply = std::function<void(Result<boost::json::value>)>;
@@ -81,6 +84,7 @@ struct DispatcherDeps {
   push::PushTiming push_timing{};                 // whether messages queue pushes, and when
   push::DeviceLiveness* liveness = nullptr;       // app.state; null when push is off
   media::MediaService* media = nullptr;           // uploads and downloads; null: media.* unavailable
+  OperatorRoles operators = {};                   // server roles the configuration gives
 };
 
 class Dispatcher {
@@ -150,6 +154,16 @@ class Dispatcher {
   void Block(const Caller& c, BlockParams p, Reply reply);
   void ListBlocks(const Caller& c, NoParams p, Reply reply);
 
+  // Operators (admin_methods.cc; docs/admin.md).
+  void AdminListUsers(const Caller& c, AdminUsersParams p, Reply reply);
+  void AdminGetUser(const Caller& c, UserIdParams p, Reply reply);
+  void AdminSuspend(const Caller& c, SuspendParams p, Reply reply);
+  void AdminRevokeSessions(const Caller& c, UserIdParams p, Reply reply);
+  void AdminResetPassword(const Caller& c, PasswordResetParams p, Reply reply);
+  void AdminSetRole(const Caller& c, ServerRoleParams p, Reply reply);
+  void AdminDeleteMessage(const Caller& c, MessageParams p, Reply reply);
+  void AdminAudit(const Caller& c, AuditParams p, Reply reply);
+
   // Push devices, settings and mutes (push_methods.cc).
   void RegisterPushDevice(const Caller& c, PushDeviceParams p, Reply reply);
   void UnregisterPushDevice(const Caller& c, NoParams p, Reply reply);
@@ -196,11 +210,17 @@ class Dispatcher {
   void PublishTimeline(const chat::Appended& appended, uint64_t origin, bool to_each_recipient = false);
   // The presence.get answer for the users the caller may see.
   void AnswerPresence(Result<std::vector<User>> visible, const Reply& reply);
-  chat::Context ContextOf(const Caller& c) const { return chat::Context{c.user, d_.clock.NowMs()}; }
+  chat::Context ContextOf(const Caller& c) const {
+    return chat::Context{c.user, d_.clock.NowMs(), c.role >= ServerRole::kModerator};
+  }
   static Executor& ExecutorOf(const Caller& c) { return *c.executor; }
 
   // Whether a step taken in commit order still runs (StopPublishing).
   bool Publishing() const { return publishing_.load(std::memory_order_acquire); }
+
+  // Runs an operator's method: the caller's server role first (refused below
+  // the method's), the call written to the audit log before it is answered.
+  void CallAsOperator(const Method& method, const Caller& caller, const boost::json::object& params, Reply reply);
 
   // Takes what creating a conversation with `members` others (or adding them)
   // costs `user` from the hourly budgets; the refusal to answer otherwise.

@@ -28,6 +28,8 @@ Method Row(std::string_view name, Access access, RateClass rate, OnSocket on_soc
 
 constexpr auto kPublic = Access::kPublic;
 constexpr auto kUser = Access::kAuthenticated;
+constexpr auto kModerator = Access::kModerator;
+constexpr auto kAdmin = Access::kAdmin;
 constexpr auto kRequest = RateClass::kRequest;
 constexpr auto kAnswer = OnSocket::kAnswer;
 
@@ -112,6 +114,23 @@ const std::vector<Method>& Table() {
                                                     {{"POST", "/v1/media/uploads/{media_id}/complete"}}),
       Row<MediaUrlParams, &D::MediaUrl>("media.url", kUser, kRequest, kAnswer,
                                         {{"GET", "/v1/conversations/{id}/messages/{seq}/media/{media_id}"}}),
+      // Operators, over HTTP only (docs/admin.md).
+      Row<AdminUsersParams, &D::AdminListUsers>("admin.users.list", kModerator, kRequest, kAnswer,
+                                                {{"GET", "/admin/v1/users"}}),
+      Row<UserIdParams, &D::AdminGetUser>("admin.users.get", kModerator, kRequest, kAnswer,
+                                          {{"GET", "/admin/v1/users/{user_id}"}}),
+      Row<SuspendParams, &D::AdminSuspend>("admin.users.suspend", kAdmin, kRequest, kAnswer,
+                                           {{"POST", "/admin/v1/users/{user_id}/suspend", R"({"suspended":true})"},
+                                            {"DELETE", "/admin/v1/users/{user_id}/suspend", R"({"suspended":false})"}}),
+      Row<UserIdParams, &D::AdminRevokeSessions>("admin.users.revoke_sessions", kAdmin, kRequest, kAnswer,
+                                                 {{"POST", "/admin/v1/users/{user_id}/revoke-sessions"}}),
+      Row<PasswordResetParams, &D::AdminResetPassword>("admin.users.reset_password", kAdmin, kRequest, kAnswer,
+                                                       {{"PUT", "/admin/v1/users/{user_id}/password"}}),
+      Row<ServerRoleParams, &D::AdminSetRole>("admin.users.set_role", kAdmin, kRequest, kAnswer,
+                                              {{"PUT", "/admin/v1/users/{user_id}/role"}}),
+      Row<MessageParams, &D::AdminDeleteMessage>("admin.messages.delete", kModerator, kRequest, kAnswer,
+                                                 {{"DELETE", "/admin/v1/conversations/{id}/messages/{seq}"}}),
+      Row<AuditParams, &D::AdminAudit>("admin.audit", kAdmin, kRequest, kAnswer, {{"GET", "/admin/v1/audit"}}),
       // WebSocket only, served before or beside the rest (docs/protocol.md section 6).
       Method{"auth", kPublic, kRequest, OnSocket::kAuthenticate, {}},
       Row<NoParams, &D::Ping>("ping", kPublic, kRequest, kAnswer, {}),

@@ -25,6 +25,10 @@ namespace natter::api {
 enum class Access {
   kPublic,         // no caller needed (register, login, refresh)
   kAuthenticated,  // an access token's user
+  // An operator: an access token's user with that server role or a higher
+  // one (docs/admin.md). HTTP only, under /admin/v1; every call is audited.
+  kModerator,
+  kAdmin,
 };
 
 enum class RateClass {

@@ -237,6 +237,63 @@ Result<BlockParams> BlockParams::Parse(const object& o) {
   return f.Finish(p);
 }
 
+Result<AdminUsersParams> AdminUsersParams::Parse(const object& o) {
+  Fields f(o);
+  AdminUsersParams p;
+  // A query of digits arrives from the URL as a number.
+  if (const auto* q = o.if_contains("query"); q && q->is_int64()) {
+    p.query = std::to_string(q->as_int64());
+  } else {
+    p.query = f.OptionalString("query").value_or("");
+  }
+  if (p.query.size() > 64) return TooLarge("query is too long");
+  p.after = f.OptionalInt("after").value_or(0);
+  p.limit = static_cast<int>(std::clamp<int64_t>(f.OptionalInt("limit").value_or(50), 1, 500));
+  return f.Finish(std::move(p));
+}
+
+Result<UserIdParams> UserIdParams::Parse(const object& o) {
+  Fields f(o);
+  UserIdParams p{f.Int("user_id")};
+  return f.Finish(p);
+}
+
+Result<SuspendParams> SuspendParams::Parse(const object& o) {
+  Fields f(o);
+  SuspendParams p{f.Int("user_id"), f.Bool("suspended", "field 'suspended' must be true or false"),
+                  f.OptionalString("reason").value_or("")};
+  if (p.reason.size() > 1000) return TooLarge("reason is too long");
+  return f.Finish(std::move(p));
+}
+
+Result<PasswordResetParams> PasswordResetParams::Parse(const object& o) {
+  Fields f(o);
+  PasswordResetParams p{f.Int("user_id"), f.String("password")};
+  return f.Finish(std::move(p));
+}
+
+Result<ServerRoleParams> ServerRoleParams::Parse(const object& o) {
+  Fields f(o);
+  ServerRoleParams p{f.Int("user_id")};
+  std::string role = f.String("role");
+  if (!f.ok()) return f.Finish(p);
+  auto parsed = ParseServerRole(role);
+  if (!parsed || role.empty()) return BadRequest("role must be none, moderator or admin");
+  p.role = *parsed;
+  return f.Finish(p);
+}
+
+Result<AuditParams> AuditParams::Parse(const object& o) {
+  Fields f(o);
+  AuditParams p;
+  p.query.actor = f.OptionalInt("actor").value_or(0);
+  p.query.target_user = f.OptionalInt("target").value_or(0);
+  p.query.action = f.OptionalString("action").value_or("");
+  p.query.before_id = f.OptionalInt("before").value_or(INT64_MAX);
+  p.query.limit = static_cast<int>(std::clamp<int64_t>(f.OptionalInt("limit").value_or(100), 1, 1000));
+  return f.Finish(std::move(p));
+}
+
 Result<PrivacyParams> PrivacyParams::Parse(const object& o) {
   Fields f(o);
   std::string who = f.String("group_adds");

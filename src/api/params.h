@@ -204,6 +204,45 @@ struct BlockParams {
   static Result<BlockParams> Parse(const object& o);
 };
 
+// Operators' methods (docs/admin.md).
+// admin.users.list: users whose handle or display name holds `query`, by id after `after`.
+struct AdminUsersParams {
+  std::string query;
+  UserId after = 0;
+  int limit = 50;
+  static Result<AdminUsersParams> Parse(const object& o);
+};
+
+struct UserIdParams {
+  UserId user_id = 0;
+  static Result<UserIdParams> Parse(const object& o);
+};
+
+struct SuspendParams {
+  UserId user_id = 0;
+  bool suspended = true;
+  std::string reason;
+  static Result<SuspendParams> Parse(const object& o);
+};
+
+struct PasswordResetParams {
+  UserId user_id = 0;
+  std::string password;
+  static Result<PasswordResetParams> Parse(const object& o);
+};
+
+struct ServerRoleParams {
+  UserId user_id = 0;
+  ServerRole role = ServerRole::kNone;
+  static Result<ServerRoleParams> Parse(const object& o);
+};
+
+// admin.audit: filters (0 or empty: any), newest first below `before`.
+struct AuditParams {
+  AuditQuery query;
+  static Result<AuditParams> Parse(const object& o);
+};
+
 // privacy.set: who may add the caller to groups without an invitation.
 struct PrivacyParams {
   GroupAdds group_adds = GroupAdds::kContacts;

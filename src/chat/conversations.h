@@ -22,6 +22,9 @@ namespace natter::chat {
 struct Context {
   UserId caller = 0;
   int64_t now_ms = 0;
+  // A server moderator acting through the admin API (docs/admin.md): may
+  // delete any message, member or not.
+  bool server_moderator = false;
 };
 
 struct ConversationView {

@@ -45,6 +45,25 @@ std::optional<Role> ParseRole(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view ServerRoleName(ServerRole role) {
+  switch (role) {
+    case ServerRole::kNone:
+      return "none";
+    case ServerRole::kModerator:
+      return "moderator";
+    case ServerRole::kAdmin:
+      return "admin";
+  }
+  return "none";
+}
+
+std::optional<ServerRole> ParseServerRole(std::string_view name) {
+  if (name == "none" || name.empty()) return ServerRole::kNone;
+  if (name == "moderator") return ServerRole::kModerator;
+  if (name == "admin") return ServerRole::kAdmin;
+  return std::nullopt;
+}
+
 std::string_view GroupAddsName(GroupAdds who) {
   switch (who) {
     case GroupAdds::kEveryone:

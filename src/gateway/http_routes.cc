@@ -98,7 +98,9 @@ Result<RouteMatch> MatchRoute(std::string_view verb, std::string_view target, st
   if (!url) return BadRequest("malformed request target");
   std::vector<std::string> segments;
   for (auto s : url->segments()) segments.push_back(std::string(s));
-  if (segments.size() < 2 || segments[0] != "v1") return NotFound("no such endpoint");
+  bool api = segments.size() >= 2 && segments[0] == "v1";
+  bool admin = segments.size() >= 3 && segments[0] == "admin" && segments[1] == "v1";
+  if (!api && !admin) return NotFound("no such endpoint");
 
   json::object params;
   if (!body.empty()) {

@@ -243,6 +243,12 @@ void WsConnection::Serve(const api::Method* method, const json::object& request,
     SendError(rid, BadRequest("unknown method '" + std::string(name) + "'"));
     return;
   }
+  // Operators' methods are audited HTTP calls under their own prefix, away
+  // from the chat socket.
+  if (method->access == api::Access::kModerator || method->access == api::Access::kAdmin) {
+    SendError(rid, BadRequest("'" + std::string(name) + "' is served over HTTP only, under /admin/v1"));
+    return;
+  }
   // Typing is ephemeral and frequent: besides the request budget it has a
   // tighter limit of its own; over it, the notice is dropped with an answer.
   if (method->rate == api::RateClass::kTyping && !typing_bucket_.TryTake(NowUs())) {

@@ -87,6 +87,8 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "Conversations one user may create per hour");
   Setting(app, f, "max-member-adds-per-hour", l.max_member_adds_per_hour,
           "People one user may put into conversations per hour (new groups' members and members.add)");
+  Setting(app, f, "admins", c.admins, "Handles of server admins, comma separated (docs/admin.md)");
+  Setting(app, f, "moderators", c.moderators, "Handles of server moderators, comma separated");
   Setting(app, f, "group-adds", c.group_adds,
           "Who may put a user into a group without an invitation, until they choose: everyone, contacts or nobody");
   Setting(app, f, "max-history-page", l.max_history_page, "Most messages one history page returns");

@@ -23,6 +23,10 @@ struct Config {
   // Who may add users who never chose to groups without an invitation:
   // everyone, contacts or nobody (becomes limits.default_group_adds).
   std::string group_adds = "contacts";
+  // Handles given a server role by the configuration (docs/admin.md); roles
+  // given through the admin API are kept in the store.
+  std::vector<std::string> admins;
+  std::vector<std::string> moderators;
   bool allow_minimal_passwords = false;  // minimal on a non-loopback address
   int64_t access_token_ttl_seconds = 900;
   int hash_threads = 1;

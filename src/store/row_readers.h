@@ -8,7 +8,7 @@
 // SQL text, spliced into statements as string literals.
 #define USER_COLUMNS                                                                                        \
   "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes, display_name, avatar, " \
-  "avatar_upload, group_adds"
+  "avatar_upload, group_adds, server_role, suspended_at"
 #define SESSION_COLUMNS "id, user_id, device, revoked, created_at"
 #define REFRESH_TOKEN_COLUMNS "token_hash, session_id, used"
 #define CONVERSATION_COLUMNS \
@@ -34,13 +34,23 @@ User ReadUser(const Row& r) {
               r.Text(7),
               r.Text(8),
               r.Int(9),
-              ParseGroupAdds(r.Text(10))};
+              ParseGroupAdds(r.Text(10)),
+              ParseServerRole(r.Text(11)).value_or(ServerRole::kNone),
+              r.Int(12)};
 }
 
 // The INVITATION_COLUMNS of `r`.
 template <class Row>
 Invitation ReadInvitation(const Row& r) {
   return Invitation{r.Int(0), r.Int(1), r.Int(2), ParseRole(r.Text(3)).value_or(Role::kMember), r.Int(4)};
+}
+
+#define AUDIT_COLUMNS "id, at_ms, actor_id, action, target_user, detail, address, outcome"
+
+// The AUDIT_COLUMNS of `r`.
+template <class Row>
+AuditEntry ReadAudit(const Row& r) {
+  return AuditEntry{r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Int(4), r.Text(5), r.Text(6), r.Text(7)};
 }
 
 // The SESSION_COLUMNS of `r`.

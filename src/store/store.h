@@ -91,6 +91,20 @@ class AccountsTxn : public AccountsReader {
   // `by` blocks `whom` from `now_ms` on (again: unchanged), or unblocks.
   virtual Status SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) = 0;
   virtual Status SetGroupAdds(UserId id, GroupAdds who) = 0;
+
+  // Operators (docs/admin.md).
+  virtual Status SetServerRole(UserId id, ServerRole role) = 0;
+  // Suspends the account from `at_ms` on; 0 lifts it.
+  virtual Status SetSuspended(UserId id, int64_t at_ms) = 0;
+  virtual Status SetPasswordHash(UserId id, std::string_view hash) = 0;
+  // Ends every session of `id` still open; the ones it ended.
+  virtual Result<std::vector<SessionId>> RevokeUserSessions(UserId id) = 0;
+  virtual Result<std::vector<Session>> ListSessions(UserId id) = 0;
+  // Users whose handle or display name holds `text` (any case; empty: all),
+  // by id after `after`, at most `limit`.
+  virtual Result<std::vector<User>> SearchUsers(std::string_view text, UserId after, int limit) = 0;
+  virtual Status InsertAudit(const AuditEntry& entry) = 0;
+  virtual Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) = 0;
   // The profile others see (User::display_name, avatar, avatar_upload), if
   // the picture is still `avatar_before`'s; false when another change came
   // first (another node's).

@@ -1,6 +1,6 @@
-// The method table against docs/protocol.md: every HTTP route and WebSocket
-// method the document lists is a row, with the same verb, path and whether it
-// needs authentication, and every row is documented.
+// The method table against docs/protocol.md and docs/admin.md: every HTTP
+// route and WebSocket method the documents list is a row, with the same verb,
+// path and who may call it, and every row is documented.
 #include "api/method_table.h"
 
 #include <gtest/gtest.h>
@@ -16,26 +16,42 @@ namespace {
 
 struct DocRow {
   std::string method;
-  bool authenticated = true;
+  std::string access;  // the table's column: yes (a user), no, moderator or admin
 };
 
-std::string Protocol() {
-  std::ifstream in(std::string(NATTER_SOURCE_DIR) + "/docs/protocol.md");
+std::string_view AccessColumn(Access access) {
+  switch (access) {
+    case Access::kPublic:
+      return "no";
+    case Access::kAuthenticated:
+      return "yes";
+    case Access::kModerator:
+      return "moderator";
+    case Access::kAdmin:
+      return "admin";
+  }
+  return "?";
+}
+
+std::string Doc(const char* name) {
+  std::ifstream in(std::string(NATTER_SOURCE_DIR) + "/docs/" + name);
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
 }
+
+std::string Protocol() { return Doc("protocol.md"); }
 
 // The rows of section 5's table: "VERB /path" (query dropped) -> method; and
 // the WebSocket-only ones under the key "".
 std::multimap<std::string, DocRow> DocumentedRoutes(const std::string& doc) {
   std::multimap<std::string, DocRow> out;
   std::regex row(
-      R"(^\| (?:`([A-Z]+ /v1/[^`?]*)(?:\?[^`]*)?`|— \(WebSocket only\)) \| `([a-z_.]+)`[^|]*\| (yes|no) \|)");
+      R"(^\| (?:`([A-Z]+ /(?:admin/)?v1/[^`?]*)(?:\?[^`]*)?`|— \(WebSocket only\)) \| `([a-z_.]+)`[^|]*\| (yes|no|moderator|admin) \|)");
   std::istringstream lines(doc);
   for (std::string line; std::getline(lines, line);) {
     std::smatch m;
-    if (std::regex_search(line, m, row)) out.emplace(m[1].str(), DocRow{m[2].str(), m[3].str() == "yes"});
+    if (std::regex_search(line, m, row)) out.emplace(m[1].str(), DocRow{m[2].str(), m[3].str()});
   }
   return out;
 }
@@ -43,7 +59,9 @@ std::multimap<std::string, DocRow> DocumentedRoutes(const std::string& doc) {
 TEST(MethodTable, EveryDocumentedRouteIsARowAndEveryRowIsDocumented) {
   const std::string doc = Protocol();
   ASSERT_FALSE(doc.empty()) << "docs/protocol.md not found";
-  auto documented = DocumentedRoutes(doc);
+  const std::string admin = Doc("admin.md");
+  ASSERT_FALSE(admin.empty()) << "docs/admin.md not found";
+  auto documented = DocumentedRoutes(doc + admin);
   ASSERT_GE(documented.size(), 20u) << "the table of section 5 was not found";
 
   std::set<std::string> seen;
@@ -55,9 +73,9 @@ TEST(MethodTable, EveryDocumentedRouteIsARowAndEveryRowIsDocumented) {
       for (auto it = from; it != to; ++it) {
         if (it->second.method != m.name) continue;
         found = true;
-        EXPECT_EQ(it->second.authenticated, m.access == Access::kAuthenticated) << key;
+        EXPECT_EQ(it->second.access, AccessColumn(m.access)) << key;
       }
-      EXPECT_TRUE(found) << key << " (" << m.name << ") is not in docs/protocol.md section 5";
+      EXPECT_TRUE(found) << key << " (" << m.name << ") is not in docs/protocol.md section 5 or docs/admin.md";
       seen.insert(key);
     }
     if (m.routes.empty() && m.on_socket == OnSocket::kAnswer && m.access == Access::kAuthenticated) {

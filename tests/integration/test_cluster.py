@@ -34,7 +34,8 @@ class ClusterTest(h.AsyncTestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = LocalCluster("--presence-grace-ms 300 --request-burst 1000 --requests-per-second 5000").start()
+        cls.cluster = LocalCluster("--presence-grace-ms 300 --request-burst 1000 --requests-per-second 5000 "
+                                   "--admins clusterroot").start()
         cls.proxy = cls.cluster.proxy
 
     @classmethod
@@ -136,6 +137,27 @@ class ClusterTest(h.AsyncTestCase):
             self.assertIn("last_seen", presence)
         answer = await a.call("presence.get", user_ids=[carol.id])
         self.assertEqual(answer["presence"][0]["status"], "offline")
+
+    async def test_a_suspension_closes_the_users_sockets_on_every_node(self):
+        node0 = self.cluster.nodes[1]
+        status, body = node0.register("clusterroot", "pw-clusterroot-secret")
+        self.assertEqual(status, 200, body)
+        status, login = node0.login("clusterroot", "pw-clusterroot-secret")
+        self.assertEqual(status, 200, login)
+        root = h.User("clusterroot", "pw-clusterroot-secret", body["user_id"], login)
+        victim = node0.new_user("susp")
+        sockets = [await self.on_node(n, victim) for n in (1, 2, 3)]
+        # Known to every node: each has answered a request with this token.
+        for n in (1, 2, 3):
+            self.assertEqual(self.cluster.nodes[n].http("GET", "/v1/conversations", token=victim.token)[0], 200)
+        status, body = node0.http("POST", f"/admin/v1/users/{victim.id}/suspend", {"reason": "spam"},
+                                  token=root.token)
+        self.assertEqual((status, body.get("sessions_ended")), (200, 1), body)
+        for ws in sockets:
+            self.assertEqual((await ws.wait_closed(timeout=5))[0], 4001)
+        for n in (1, 2, 3):
+            self.assertEqual(self.cluster.nodes[n].http("GET", "/v1/conversations", token=victim.token)[0], 401)
+        self.assertEqual(self.cluster.nodes[3].login(victim.handle, victim.password)[0], 403)
 
     async def test_two_nodes_writing_one_conversation_keep_seq_dense(self):
         alice, bob = self.proxy.new_user("w1"), self.proxy.new_user("w2")

@@ -220,6 +220,23 @@ CREATE TABLE departures (
   PRIMARY KEY (conversation_id, user_id)
 );
 )sql",
+    // 10: operators: server roles, suspensions, and the audit log (accounts).
+    R"sql(
+ALTER TABLE users ADD COLUMN server_role TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN suspended_at BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE audit_log (
+  id BIGSERIAL PRIMARY KEY,
+  at_ms BIGINT NOT NULL,
+  actor_id BIGINT NOT NULL,
+  action TEXT NOT NULL,
+  target_user BIGINT NOT NULL,
+  detail TEXT NOT NULL,
+  address TEXT NOT NULL,
+  outcome TEXT NOT NULL
+);
+CREATE INDEX audit_by_actor ON audit_log (actor_id, id);
+CREATE INDEX audit_by_target ON audit_log (target_user, id);
+)sql",
 };
 
 }  // namespace

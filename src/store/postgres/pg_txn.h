@@ -28,6 +28,15 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::vector<UserId>> BlockedEitherWay(UserId user) override;
   Status SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) override;
   Status SetGroupAdds(UserId id, GroupAdds who) override;
+  // Operators (pg_admin_txn.cc).
+  Status SetServerRole(UserId id, ServerRole role) override;
+  Status SetSuspended(UserId id, int64_t at_ms) override;
+  Status SetPasswordHash(UserId id, std::string_view hash) override;
+  Result<std::vector<SessionId>> RevokeUserSessions(UserId id) override;
+  Result<std::vector<Session>> ListSessions(UserId id) override;
+  Result<std::vector<User>> SearchUsers(std::string_view text, UserId after, int limit) override;
+  Status InsertAudit(const AuditEntry& entry) override;
+  Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) override;
   Result<bool> SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload,
                           int64_t avatar_before) override;
   Status ReleaseUploadAt(int64_t upload_id, int64_t due_at) override;

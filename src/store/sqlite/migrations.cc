@@ -216,6 +216,23 @@ CREATE TABLE departures (
   PRIMARY KEY (conversation_id, user_id)
 ) WITHOUT ROWID;
 )sql",
+    // 10: operators: server roles, suspensions, and the audit log (accounts).
+    R"sql(
+ALTER TABLE users ADD COLUMN server_role TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN suspended_at INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at_ms INTEGER NOT NULL,
+  actor_id INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  target_user INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  address TEXT NOT NULL,
+  outcome TEXT NOT NULL
+);
+CREATE INDEX audit_by_actor ON audit_log (actor_id, id);
+CREATE INDEX audit_by_target ON audit_log (target_user, id);
+)sql",
 };
 
 int UserVersion(Database& db) {

@@ -1,0 +1,42 @@
+#include "api/operators.h"
+
+#include <algorithm>
+#include <boost/json/serialize.hpp>
+#include <cctype>
+
+namespace natter::api {
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+}  // namespace
+
+OperatorRoles::OperatorRoles(const std::vector<std::string>& admins, const std::vector<std::string>& moderators) {
+  for (const auto& h : admins) admins_.insert(Lower(h));
+  for (const auto& h : moderators) moderators_.insert(Lower(h));
+}
+
+ServerRole OperatorRoles::Of(const User& user) const {
+  std::string handle = Lower(user.handle);
+  ServerRole configured = admins_.contains(handle)       ? ServerRole::kAdmin
+                          : moderators_.contains(handle) ? ServerRole::kModerator
+                                                         : ServerRole::kNone;
+  return std::max(configured, user.server_role);
+}
+
+std::string AuditDetail(const boost::json::object& params) {
+  boost::json::object kept = params;
+  kept.erase("password");
+  return boost::json::serialize(kept);
+}
+
+UserId AuditTarget(const boost::json::object& params) {
+  const auto* id = params.if_contains("user_id");
+  return id && id->is_int64() ? id->as_int64() : 0;
+}
+
+}  // namespace natter::api

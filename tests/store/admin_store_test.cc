@@ -1,0 +1,103 @@
+// The operators' part of the Store contract: server roles and suspensions are
+// kept with the account, a password hash is replaced, ending a user's sessions
+// ends only the open ones (and says which), users are found by any part of
+// their handle or display name in any case and paged by id, and the audit log
+// keeps every line in order, read newest first through its filters. Run on
+// SQLite and PostgreSQL alike.
+#include "store/store_contract.h"
+
+namespace natter::testing {
+namespace {
+
+using AdminStore = StoreContractTest;
+
+TEST_P(AdminStore, RolesSuspensionsPasswordsAndSessions) {
+  UserId alice = AddUser("Alice");
+  auto ended = WriteAccountsSync<std::vector<SessionId>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
+    NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{11, alice, "phone", false, 1}));
+    NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{12, alice, "tablet", false, 2}));
+    NATTER_RETURN_IF_ERROR(txn.RevokeSession(11));
+    NATTER_RETURN_IF_ERROR(txn.SetServerRole(alice, ServerRole::kModerator));
+    NATTER_RETURN_IF_ERROR(txn.SetSuspended(alice, 5000));
+    NATTER_RETURN_IF_ERROR(txn.SetPasswordHash(alice, "new-hash"));
+    return txn.RevokeUserSessions(alice);
+  });
+  ASSERT_TRUE(ended.ok()) << ended.error().message;
+  EXPECT_EQ(*ended, std::vector<SessionId>{12});  // 11 had ended already
+  auto user = ReadAccountsSync<std::optional<User>>(*store, [=](AccountsTxn& txn) { return txn.FindUser(alice); });
+  ASSERT_TRUE(user.ok() && *user);
+  EXPECT_EQ((*user)->server_role, ServerRole::kModerator);
+  EXPECT_EQ((*user)->suspended_at, 5000);
+  EXPECT_EQ((*user)->password_hash, "new-hash");
+  auto sessions = ReadAccountsSync<std::vector<Session>>(*store, [=](AccountsTxn& txn) { return txn.ListSessions(alice); });
+  ASSERT_TRUE(sessions.ok());
+  ASSERT_EQ(sessions->size(), 2u);
+  EXPECT_EQ((*sessions)[0].id, 12);  // newest first
+  EXPECT_TRUE((*sessions)[0].revoked && (*sessions)[1].revoked);
+  ASSERT_TRUE(WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
+                NATTER_RETURN_IF_ERROR(txn.SetServerRole(alice, ServerRole::kNone));
+                NATTER_RETURN_IF_ERROR(txn.SetSuspended(alice, 0));
+                return true;
+              }).ok());
+  user = ReadAccountsSync<std::optional<User>>(*store, [=](AccountsTxn& txn) { return txn.FindUser(alice); });
+  ASSERT_TRUE(user.ok() && *user);
+  EXPECT_EQ((*user)->server_role, ServerRole::kNone);
+  EXPECT_EQ((*user)->suspended_at, 0);
+}
+
+TEST_P(AdminStore, UsersAreFoundByAnyPartOfTheirNames) {
+  UserId a = AddUser("Mallory"), b = AddUser("smallville"), c = AddUser("bob");
+  ASSERT_TRUE(WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
+                NATTER_TRY(bool set, txn.SetProfile(c, "Bob Mall", "", 0, 0));
+                return set;
+              }).ok());
+  auto search = [&](std::string text, UserId after, int limit) {
+    auto r = ReadAccountsSync<std::vector<User>>(
+        *store, [=](AccountsTxn& txn) { return txn.SearchUsers(text, after, limit); });
+    std::vector<UserId> ids;
+    for (const auto& u : r.ok() ? *r : std::vector<User>{}) ids.push_back(u.id);
+    return ids;
+  };
+  EXPECT_EQ(search("MALL", 0, 10), (std::vector<UserId>{a, b, c}));  // ids grow with each user
+  EXPECT_EQ(search("mall", 0, 2), (std::vector<UserId>{a, b}));
+  EXPECT_EQ(search("mall", b, 2), (std::vector<UserId>{c}));
+  EXPECT_EQ(search("%", 0, 10), std::vector<UserId>{});  // no pattern characters
+  EXPECT_EQ(search("", 0, 10).size(), 3u);
+}
+
+TEST_P(AdminStore, TheAuditLogIsReadNewestFirstThroughItsFilters) {
+  auto add = [&](UserId actor, std::string action, UserId target) {
+    return WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
+      NATTER_RETURN_IF_ERROR(txn.InsertAudit(AuditEntry{0, 100, actor, action, target, "{}", "127.0.0.1", "ok"}));
+      return true;
+    });
+  };
+  ASSERT_TRUE(add(1, "auth.login", 1).ok());
+  ASSERT_TRUE(add(2, "admin.users.suspend", 1).ok());
+  ASSERT_TRUE(add(2, "admin.users.list", 0).ok());
+  auto read = [&](AuditQuery q) {
+    auto r = ReadAccountsSync<std::vector<AuditEntry>>(*store, [=](AccountsTxn& txn) { return txn.ListAudit(q); });
+    std::vector<std::string> actions;
+    for (const auto& e : r.ok() ? *r : std::vector<AuditEntry>{}) actions.push_back(e.action);
+    return actions;
+  };
+  EXPECT_EQ(read(AuditQuery{}), (std::vector<std::string>{"admin.users.list", "admin.users.suspend", "auth.login"}));
+  EXPECT_EQ(read(AuditQuery{2, 0, "", INT64_MAX, 100}),
+            (std::vector<std::string>{"admin.users.list", "admin.users.suspend"}));
+  EXPECT_EQ(read(AuditQuery{0, 1, "", INT64_MAX, 100}), (std::vector<std::string>{"admin.users.suspend", "auth.login"}));
+  EXPECT_EQ(read(AuditQuery{0, 0, "auth.login", INT64_MAX, 100}), std::vector<std::string>{"auth.login"});
+  auto all = ReadAccountsSync<std::vector<AuditEntry>>(*store, [](AccountsTxn& txn) { return txn.ListAudit({}); });
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_GT((*all)[0].id, (*all)[1].id);
+  EXPECT_EQ((*all)[2].address, "127.0.0.1");
+  EXPECT_EQ(read(AuditQuery{0, 0, "", (*all)[1].id, 100}), std::vector<std::string>{"auth.login"});
+  EXPECT_EQ(read(AuditQuery{0, 0, "", INT64_MAX, 1}), std::vector<std::string>{"admin.users.list"});
+}
+
+INSTANTIATE_TEST_SUITE_P(Sqlite, AdminStore, ::testing::Values("sqlite"));
+INSTANTIATE_TEST_SUITE_P(Postgres, AdminStore, ::testing::ValuesIn(PostgresParams()));
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(AdminStore);
+
+}  // namespace
+}  // namespace natter::testing
