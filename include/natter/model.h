@@ -56,12 +56,12 @@ struct User {
 struct AuditEntry {
   int64_t id = 0;  // assigned by the store, increasing
   int64_t at_ms = 0;
-  UserId actor = 0;      // who did it (0: not signed in)
-  std::string action;    // the method's name, or auth.login, auth.login_failed, auth.register
+  UserId actor = 0;        // who did it (0: not signed in)
+  std::string action;      // the method's name, or auth.login, auth.login_failed, auth.register
   UserId target_user = 0;  // whom it was about, if anyone
-  std::string detail;    // a JSON object: the params, secrets left out
-  std::string address;   // the client's address
-  std::string outcome;   // "ok", or the error code
+  std::string detail;      // a JSON object: the params, secrets left out
+  std::string address;     // the client's address
+  std::string outcome;     // "ok", or the error code
 };
 
 // Which audit lines to read: newest first, below `before_id`.

@@ -171,6 +171,7 @@ void ClientCore::Handle(const Json& req) {
   if (type == "decline_invitation") return Forward(req, "invitations.decline");
   if (type == "get_privacy") return Forward(req, "privacy.get");
   if (type == "set_group_adds") return Forward(req, "privacy.set");
+  if (type == "admin_request") return AdminRequest(req);
   if (type == "register_push_token") return RegisterPushToken(req);
   if (type == "unregister_push_token") return UnregisterPushToken(req);
   if (type == "get_push_settings") return Forward(req, "push.get");

@@ -156,6 +156,8 @@ class ClientCore final : public Client {
   // Invitations (client_invitations.cc): the list the server keeps, handed
   // to the app after each sync.
   void RefreshInvitations();
+  // Operator calls (client_admin.cc).
+  void AdminRequest(const Json& req);
   // Downloads (client_downloads.cc): an attachment's variant into the media
   // cache, which keeps only what the local store's entries still name.
   void DownloadAttachment(const Json& req);

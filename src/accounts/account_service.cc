@@ -74,22 +74,21 @@ void AccountService::Register(Executor& ex, std::string handle, std::string pass
                               std::function<void(Result<User>)> done) {
   if (auto st = chat::CheckHandle(handle); !st.ok()) return done(st.take_error());
   if (auto st = auth::CheckPasswordPolicy(password); !st.ok()) return done(st.take_error());
-  auto queued = hashing_.Submit(
-      NetworkKey(address),
-      [this, &ex, handle = std::move(handle), password = std::move(password), address, done]() mutable {
-        auto hash = auth::HashPassword(password, options_.password_params);
-        if (!hash.ok()) return done(hash.take_error());
-        User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
-        AuditEntry audit{0, user.created_at, user.id, "auth.register", user.id, "{}", address, "ok"};
-        store_.WriteAccountsResult<User>(
-            ex,
-            [user, audit](AccountsTxn& txn) -> Result<User> {
-              NATTER_RETURN_IF_ERROR(txn.InsertUser(user));
-              NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
-              return user;
-            },
-            std::move(done));
-      });
+  auto queued = hashing_.Submit(NetworkKey(address), [this, &ex, handle = std::move(handle),
+                                                      password = std::move(password), address, done]() mutable {
+    auto hash = auth::HashPassword(password, options_.password_params);
+    if (!hash.ok()) return done(hash.take_error());
+    User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
+    AuditEntry audit{0, user.created_at, user.id, "auth.register", user.id, "{}", address, "ok"};
+    store_.WriteAccountsResult<User>(
+        ex,
+        [user, audit](AccountsTxn& txn) -> Result<User> {
+          NATTER_RETURN_IF_ERROR(txn.InsertUser(user));
+          NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
+          return user;
+        },
+        std::move(done));
+  });
   if (queued != FairPool::Submitted::kQueued) done(Refused(queued));
 }
 
@@ -135,8 +134,8 @@ void AccountService::Login(Executor& ex, const std::string& handle, std::string 
       });
 }
 
-void AccountService::AuditRefusedLogin(Executor& ex, const std::string& handle, UserId user,
-                                       const std::string& address, std::string_view outcome) {
+void AccountService::AuditRefusedLogin(Executor& ex, const std::string& handle, UserId user, const std::string& address,
+                                       std::string_view outcome) {
   json::object detail{{"handle", handle}};
   AuditEntry audit{0, clock_.NowMs(), 0, "auth.login", user, json::serialize(detail), address, std::string(outcome)};
   store_.WriteAccounts(

@@ -32,8 +32,7 @@ json::object OperatorView(const User& u, ServerRole role) {
 
 }  // namespace
 
-void Dispatcher::CallAsOperator(const Method& method, const Caller& caller, const json::object& params,
-                                Reply reply) {
+void Dispatcher::CallAsOperator(const Method& method, const Caller& caller, const json::object& params, Reply reply) {
   AuditEntry entry;
   entry.at_ms = d_.clock.NowMs();
   entry.actor = caller.user;
@@ -143,19 +142,19 @@ void Dispatcher::AdminRevokeSessions(const Caller& c, UserIdParams p, Reply repl
       [this, reply = std::move(reply), p](Result<std::vector<SessionId>> ended) {
         if (!ended.ok()) return reply(ended.take_error());
         d_.accounts.SessionsEnded(p.user_id, *ended);
-        reply(json::value(
-            json::object{{"user_id", p.user_id}, {"sessions_ended", static_cast<int64_t>(ended->size())}}));
+        reply(
+            json::value(json::object{{"user_id", p.user_id}, {"sessions_ended", static_cast<int64_t>(ended->size())}}));
       });
 }
 
 void Dispatcher::AdminResetPassword(const Caller& c, PasswordResetParams p, Reply reply) {
-  d_.accounts.ResetPassword(ExecutorOf(c), p.user_id, std::move(p.password), c.address,
-                            [reply = std::move(reply), user = p.user_id](Result<std::vector<SessionId>> ended) {
-                              if (!ended.ok()) return reply(ended.take_error());
-                              reply(json::value(json::object{{"user_id", user},
-                                                             {"password_reset", true},
-                                                             {"sessions_ended", static_cast<int64_t>(ended->size())}}));
-                            });
+  d_.accounts.ResetPassword(
+      ExecutorOf(c), p.user_id, std::move(p.password), c.address,
+      [reply = std::move(reply), user = p.user_id](Result<std::vector<SessionId>> ended) {
+        if (!ended.ok()) return reply(ended.take_error());
+        reply(json::value(json::object{
+            {"user_id", user}, {"password_reset", true}, {"sessions_ended", static_cast<int64_t>(ended->size())}}));
+      });
 }
 
 void Dispatcher::AdminSetRole(const Caller& c, ServerRoleParams p, Reply reply) {

@@ -192,10 +192,9 @@ uint16_t Server::Start() {
   StartPush();
   push::PushTiming timing{p.push_worker != nullptr, config_.push_delay_ms};
   StartMedia();
-  p.dispatcher = std::make_unique<api::Dispatcher>(
-      api::DispatcherDeps{*p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys,
-                          p.presence.get(), timing, p.liveness.get(), p.media.get(),
-                          api::OperatorRoles(config_.admins, config_.moderators)});
+  p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
+      *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get(), timing,
+      p.liveness.get(), p.media.get(), api::OperatorRoles(config_.admins, config_.moderators)});
   p.limiter = std::make_unique<gateway::RequestLimiter>(config_.gateway);
   p.http_deps = std::make_unique<gateway::HttpDeps>(
       gateway::HttpDeps{gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock,

@@ -17,7 +17,7 @@ class CliTest(h.unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.mkdtemp(prefix="natter-cli-")
-        cls.server = Server(os.path.join(cls.dir, "server")).start()
+        cls.server = Server(os.path.join(cls.dir, "server"), "--admins", "alice").start()
         for who in ("alice", "bob", "carol"):
             cls.run_cli(who, "register", who, f"password-{who}")
             cls.run_cli(who, "login", who, f"password-{who}")
@@ -145,6 +145,37 @@ class CliTest(h.unittest.TestCase):
         out = self.cli("gina", "accept", again, check=False)
         self.assertEqual(out.returncode, 1)
         self.assertIn("no invitation to this conversation", out.stdout + out.stderr)
+
+    def test_admin_commands(self):
+        for who in ("mike", "nina"):
+            self.cli(who, "register", who, f"password-{who}")
+            self.cli(who, "login", who, f"password-{who}")
+        found = self.cli("alice", "admin", "users", "MIK").stdout
+        self.assertRegex(found, r"^\d+  mike\n$")
+        out = self.cli("nina", "admin", "users", check=False)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("needs the server role moderator", out.stdout + out.stderr)
+        self.assertIn("nina is moderator", self.cli("alice", "admin", "role", "nina", "moderator").stdout)
+        self.assertIn("mike", self.cli("nina", "admin", "users").stdout)
+        out = self.cli("alice", "admin", "suspend", "mike", "--reason", "spam").stdout
+        self.assertIn("suspended mike (1 session(s) ended)", out)
+        shown = self.cli("alice", "admin", "user", "mike").stdout
+        self.assertIn("mike  suspended", shown)
+        self.assertIn("natter-cli  ended", shown)
+        self.assertNotEqual(self.cli("mike", "sync", check=False).returncode, 0)
+        self.assertIn("unsuspended mike", self.cli("alice", "admin", "unsuspend", "mike").stdout)
+        self.cli("mike", "login", "mike", "password-mike")
+        direct = self.cli("mike", "create-direct", "nina").stdout.split()[1]
+        self.cli("mike", "send", direct, "rude words")
+        self.assertIn("deleted [1]", self.cli("nina", "admin", "delete", direct, "1").stdout)
+        self.assertIn("new password for mike", self.cli("alice", "admin", "reset-password", "mike",
+                                                       "another-password").stdout)
+        audit = self.cli("alice", "admin", "audit", "--target", "mike").stdout.splitlines()
+        actions = [line.split("  ")[2] for line in audit]
+        self.assertEqual(actions[:5], ["admin.users.reset_password", "auth.login", "admin.users.suspend",
+                                       "admin.users.get", "admin.users.suspend"])
+        self.assertIn("auth.register", actions)
+        self.assertIn("admin.messages.delete", self.cli("alice", "admin", "audit", "--actor", "nina").stdout)
 
     def test_control_characters_from_others_are_shown_not_obeyed(self):
         """A message that would clear the screen, move the cursor back to fake

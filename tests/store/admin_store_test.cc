@@ -13,15 +13,16 @@ using AdminStore = StoreContractTest;
 
 TEST_P(AdminStore, RolesSuspensionsPasswordsAndSessions) {
   UserId alice = AddUser("Alice");
-  auto ended = WriteAccountsSync<std::vector<SessionId>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
-    NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{11, alice, "phone", false, 1}));
-    NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{12, alice, "tablet", false, 2}));
-    NATTER_RETURN_IF_ERROR(txn.RevokeSession(11));
-    NATTER_RETURN_IF_ERROR(txn.SetServerRole(alice, ServerRole::kModerator));
-    NATTER_RETURN_IF_ERROR(txn.SetSuspended(alice, 5000));
-    NATTER_RETURN_IF_ERROR(txn.SetPasswordHash(alice, "new-hash"));
-    return txn.RevokeUserSessions(alice);
-  });
+  auto ended =
+      WriteAccountsSync<std::vector<SessionId>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
+        NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{11, alice, "phone", false, 1}));
+        NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{12, alice, "tablet", false, 2}));
+        NATTER_RETURN_IF_ERROR(txn.RevokeSession(11));
+        NATTER_RETURN_IF_ERROR(txn.SetServerRole(alice, ServerRole::kModerator));
+        NATTER_RETURN_IF_ERROR(txn.SetSuspended(alice, 5000));
+        NATTER_RETURN_IF_ERROR(txn.SetPasswordHash(alice, "new-hash"));
+        return txn.RevokeUserSessions(alice);
+      });
   ASSERT_TRUE(ended.ok()) << ended.error().message;
   EXPECT_EQ(*ended, std::vector<SessionId>{12});  // 11 had ended already
   auto user = ReadAccountsSync<std::optional<User>>(*store, [=](AccountsTxn& txn) { return txn.FindUser(alice); });
@@ -29,7 +30,8 @@ TEST_P(AdminStore, RolesSuspensionsPasswordsAndSessions) {
   EXPECT_EQ((*user)->server_role, ServerRole::kModerator);
   EXPECT_EQ((*user)->suspended_at, 5000);
   EXPECT_EQ((*user)->password_hash, "new-hash");
-  auto sessions = ReadAccountsSync<std::vector<Session>>(*store, [=](AccountsTxn& txn) { return txn.ListSessions(alice); });
+  auto sessions =
+      ReadAccountsSync<std::vector<Session>>(*store, [=](AccountsTxn& txn) { return txn.ListSessions(alice); });
   ASSERT_TRUE(sessions.ok());
   ASSERT_EQ(sessions->size(), 2u);
   EXPECT_EQ((*sessions)[0].id, 12);  // newest first
@@ -52,8 +54,8 @@ TEST_P(AdminStore, UsersAreFoundByAnyPartOfTheirNames) {
                 return set;
               }).ok());
   auto search = [&](std::string text, UserId after, int limit) {
-    auto r = ReadAccountsSync<std::vector<User>>(
-        *store, [=](AccountsTxn& txn) { return txn.SearchUsers(text, after, limit); });
+    auto r = ReadAccountsSync<std::vector<User>>(*store,
+                                                 [=](AccountsTxn& txn) { return txn.SearchUsers(text, after, limit); });
     std::vector<UserId> ids;
     for (const auto& u : r.ok() ? *r : std::vector<User>{}) ids.push_back(u.id);
     return ids;
@@ -84,7 +86,8 @@ TEST_P(AdminStore, TheAuditLogIsReadNewestFirstThroughItsFilters) {
   EXPECT_EQ(read(AuditQuery{}), (std::vector<std::string>{"admin.users.list", "admin.users.suspend", "auth.login"}));
   EXPECT_EQ(read(AuditQuery{2, 0, "", INT64_MAX, 100}),
             (std::vector<std::string>{"admin.users.list", "admin.users.suspend"}));
-  EXPECT_EQ(read(AuditQuery{0, 1, "", INT64_MAX, 100}), (std::vector<std::string>{"admin.users.suspend", "auth.login"}));
+  EXPECT_EQ(read(AuditQuery{0, 1, "", INT64_MAX, 100}),
+            (std::vector<std::string>{"admin.users.suspend", "auth.login"}));
   EXPECT_EQ(read(AuditQuery{0, 0, "auth.login", INT64_MAX, 100}), std::vector<std::string>{"auth.login"});
   auto all = ReadAccountsSync<std::vector<AuditEntry>>(*store, [](AccountsTxn& txn) { return txn.ListAudit({}); });
   ASSERT_TRUE(all.ok());

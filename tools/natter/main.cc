@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "admin.h"
 #include "chat.h"
 #include "common/json_lookup.h"
 #include "natter/client.h"
@@ -42,6 +43,7 @@ struct Args {
   std::string platform, token, topic, payload, previews, thumb;
   bool sandbox = false;
   int64_t minutes = 0;
+  natter::cli::AdminArgs admin;
 };
 
 void AddCommands(CLI::App& app, Args& a) {
@@ -140,6 +142,9 @@ void AddCommands(CLI::App& app, Args& a) {
   previews->add_option("setting", a.previews)->required()->check(CLI::IsMember({"on", "off"}));
   auto* read_push = app.add_subcommand("read-push", "Which conversation and seq a push payload (JSON) names");
   read_push->add_option("payload", a.payload)->required();
+  auto* admin = app.add_subcommand("admin", "Operator commands: need the server role moderator or admin");
+  admin->require_subcommand(1);
+  natter::cli::AddAdminCommands(*admin, a.admin);
 }
 
 // The command, with its client made; the exit status.
@@ -497,7 +502,11 @@ int main(int argc, char** argv) {
   }
   try {
     Session session(std::move(client), a.json_output, a.timeout_s);
-    return Run(session, app.get_subcommands().front()->get_name(), a);
+    const CLI::App* command = app.get_subcommands().front();
+    if (command->get_name() == "admin") {
+      return natter::cli::RunAdmin(session, command->get_subcommands().front()->get_name(), a.admin);
+    }
+    return Run(session, command->get_name(), a);
   } catch (const std::exception& e) {  // an answer of a shape this CLI did not expect
     std::cerr << "natter: " << e.what() << "\n";
     return 1;
