@@ -64,6 +64,24 @@ struct AuditEntry {
   std::string outcome;     // "ok", or the error code
 };
 
+// A user's report of a message or another user, for moderators to review.
+struct Report {
+  int64_t id = 0;  // assigned by the store, increasing
+  int64_t created_at = 0;
+  UserId reporter = 0;
+  UserId target_user = 0;              // who is reported (a message's sender)
+  ConversationId conversation_id = 0;  // with `seq`: the message reported; 0 for a user
+  Seq seq = 0;
+  std::string reason;          // spam, harassment, hate, sexual, violence, illegal, other
+  std::string text;            // the reporter's words
+  std::string message_text;    // the message as it was when reported
+  std::string state = "open";  // open, resolved
+  UserId resolved_by = 0;
+  int64_t resolved_at = 0;
+  std::string resolution = {};  // what was done: dismissed, message_deleted, user_suspended
+  std::string note = {};        // the moderator's words
+};
+
 // Which audit lines to read: newest first, below `before_id`.
 struct AuditQuery {
   UserId actor = 0;        // 0: anyone

@@ -92,7 +92,8 @@ class Dispatcher {
   explicit Dispatcher(DispatcherDeps deps)
       : d_(deps),
         creations_(d_.limits.max_conversations_per_hour / 3600.0, d_.limits.max_conversations_per_hour),
-        additions_(d_.limits.max_member_adds_per_hour / 3600.0, d_.limits.max_member_adds_per_hour) {}
+        additions_(d_.limits.max_member_adds_per_hour / 3600.0, d_.limits.max_member_adds_per_hour),
+        reports_(d_.limits.max_reports_per_hour / 3600.0, d_.limits.max_reports_per_hour) {}
 
   // From now on the steps that follow a commit in commit order (publishing,
   // and answers that wait for it) are dropped: the server is stopping and
@@ -164,6 +165,11 @@ class Dispatcher {
   void AdminDeleteMessage(const Caller& c, MessageParams p, Reply reply);
   void AdminAudit(const Caller& c, AuditParams p, Reply reply);
 
+  // Reports (report_methods.cc): filed by users, worked through by moderators.
+  void FileReport(const Caller& c, ReportParams p, Reply reply);
+  void AdminListReports(const Caller& c, ReportsParams p, Reply reply);
+  void AdminResolveReport(const Caller& c, ResolveReportParams p, Reply reply);
+
   // Push devices, settings and mutes (push_methods.cc).
   void RegisterPushDevice(const Caller& c, PushDeviceParams p, Reply reply);
   void UnregisterPushDevice(const Caller& c, NoParams p, Reply reply);
@@ -228,12 +234,15 @@ class Dispatcher {
   // Gives back what was charged and did not happen: a direct chat that
   // existed, users already in, a request refused (`view` null).
   void SettleMembership(UserId user, size_t members, bool creates, const chat::ConversationView* view);
+  // Writes `report` unless its reporter has it open already; answers it.
+  void StoreReport(Executor& ex, Report report, Reply reply);
 
   DispatcherDeps d_;
   // Per user per hour: nobody can bury someone's conversations under
   // thousands of groups (per node; see docs/protocol.md).
   KeyedBuckets<UserId> creations_;
   KeyedBuckets<UserId> additions_;
+  KeyedBuckets<UserId> reports_;  // reports.create, per user an hour
   std::atomic<bool> publishing_{true};
 };
 

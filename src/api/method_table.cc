@@ -84,6 +84,7 @@ const std::vector<Method>& Table() {
                                   {{"PUT", "/v1/me/blocks/{user_id}", R"({"blocked":true})"},
                                    {"DELETE", "/v1/me/blocks/{user_id}", R"({"blocked":false})"}}),
       Row<NoParams, &D::ListBlocks>("users.blocks", kUser, kRequest, kAnswer, {{"GET", "/v1/me/blocks"}}),
+      Row<ReportParams, &D::FileReport>("reports.create", kUser, kRequest, kAnswer, {{"POST", "/v1/reports"}}),
       Row<NoParams, &D::ListInvitations>("invitations.list", kUser, kRequest, kAnswer, {{"GET", "/v1/me/invitations"}}),
       Row<ConversationParams, &D::AcceptInvitation>("invitations.accept", kUser, kRequest, kAnswer,
                                                     {{"POST", "/v1/me/invitations/{id}/accept"}}),
@@ -130,6 +131,10 @@ const std::vector<Method>& Table() {
                                               {{"PUT", "/admin/v1/users/{user_id}/role"}}),
       Row<MessageParams, &D::AdminDeleteMessage>("admin.messages.delete", kModerator, kRequest, kAnswer,
                                                  {{"DELETE", "/admin/v1/conversations/{id}/messages/{seq}"}}),
+      Row<ReportsParams, &D::AdminListReports>("admin.reports.list", kModerator, kRequest, kAnswer,
+                                               {{"GET", "/admin/v1/reports"}}),
+      Row<ResolveReportParams, &D::AdminResolveReport>("admin.reports.resolve", kModerator, kRequest, kAnswer,
+                                                       {{"POST", "/admin/v1/reports/{report_id}/resolve"}}),
       Row<AuditParams, &D::AdminAudit>("admin.audit", kAdmin, kRequest, kAnswer, {{"GET", "/admin/v1/audit"}}),
       // WebSocket only, served before or beside the rest (docs/protocol.md section 6).
       Method{"auth", kPublic, kRequest, OnSocket::kAuthenticate, {}},

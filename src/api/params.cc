@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "api/json_fields.h"
+#include "chat/text_rules.h"
 #include "common/utf8.h"
 #include "media/attachment.h"
 
@@ -235,6 +236,52 @@ Result<BlockParams> BlockParams::Parse(const object& o) {
     p.blocked = blocked->as_bool();
   }
   return f.Finish(p);
+}
+
+Result<ReportParams> ReportParams::Parse(const object& o) {
+  Fields f(o);
+  ReportParams p;
+  p.conversation_id = f.OptionalInt("conversation_id").value_or(0);
+  p.seq = f.OptionalInt("seq").value_or(0);
+  p.user_id = f.OptionalInt("user_id").value_or(0);
+  p.reason = f.String("reason");
+  p.text = f.OptionalString("text").value_or("");
+  if (!f.ok()) return f.Finish(std::move(p));
+  bool message = p.conversation_id > 0 && p.seq > 0;
+  if (message == (p.user_id > 0) || (!message && (p.conversation_id != 0 || p.seq != 0))) {
+    return BadRequest("report a message (conversation_id and seq) or a user (user_id)");
+  }
+  static constexpr std::string_view kReasons[] = {"spam",     "harassment", "hate", "sexual",
+                                                  "violence", "illegal",    "other"};
+  if (std::find(std::begin(kReasons), std::end(kReasons), p.reason) == std::end(kReasons)) {
+    return BadRequest("reason must be spam, harassment, hate, sexual, violence, illegal or other");
+  }
+  if (p.text.size() > 1000) return TooLarge("text is too long (at most 1000 bytes)");
+  if (!chat::IsValidUtf8Text(p.text)) return BadRequest("text must be valid UTF-8");
+  return f.Finish(std::move(p));
+}
+
+Result<ReportsParams> ReportsParams::Parse(const object& o) {
+  Fields f(o);
+  ReportsParams p;
+  p.state = f.OptionalString("state").value_or("open");
+  if (p.state != "open" && p.state != "resolved" && p.state != "all") {
+    return BadRequest("state must be open, resolved or all");
+  }
+  p.before = f.OptionalInt("before").value_or(INT64_MAX);
+  p.limit = static_cast<int>(std::clamp<int64_t>(f.OptionalInt("limit").value_or(50), 1, 500));
+  return f.Finish(std::move(p));
+}
+
+Result<ResolveReportParams> ResolveReportParams::Parse(const object& o) {
+  Fields f(o);
+  ResolveReportParams p{f.Int("report_id"), f.String("action"), f.OptionalString("note").value_or("")};
+  if (!f.ok()) return f.Finish(std::move(p));
+  if (p.action != "dismiss" && p.action != "delete_message" && p.action != "suspend_user") {
+    return BadRequest("action must be dismiss, delete_message or suspend_user");
+  }
+  if (p.note.size() > 1000) return TooLarge("note is too long (at most 1000 bytes)");
+  return f.Finish(std::move(p));
 }
 
 Result<AdminUsersParams> AdminUsersParams::Parse(const object& o) {

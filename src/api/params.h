@@ -204,6 +204,16 @@ struct BlockParams {
   static Result<BlockParams> Parse(const object& o);
 };
 
+// reports.create: a message (conversation_id and seq) or a user (user_id).
+struct ReportParams {
+  ConversationId conversation_id = 0;
+  Seq seq = 0;
+  UserId user_id = 0;
+  std::string reason;
+  std::string text;
+  static Result<ReportParams> Parse(const object& o);
+};
+
 // Operators' methods (docs/admin.md).
 // admin.users.list: users whose handle or display name holds `query`, by id after `after`.
 struct AdminUsersParams {
@@ -235,6 +245,22 @@ struct ServerRoleParams {
   UserId user_id = 0;
   ServerRole role = ServerRole::kNone;
   static Result<ServerRoleParams> Parse(const object& o);
+};
+
+// admin.reports.list: by state (open, the default; resolved; all), newest first below `before`.
+struct ReportsParams {
+  std::string state = "open";
+  int64_t before = INT64_MAX;
+  int limit = 50;
+  static Result<ReportsParams> Parse(const object& o);
+};
+
+// admin.reports.resolve: what to do (dismiss, delete_message, suspend_user) and why.
+struct ResolveReportParams {
+  int64_t report_id = 0;
+  std::string action;
+  std::string note;
+  static Result<ResolveReportParams> Parse(const object& o);
 };
 
 // admin.audit: filters (0 or empty: any), newest first below `before`.

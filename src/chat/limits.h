@@ -17,6 +17,7 @@ struct ChatLimits {
   // them (each member of a new group, each user added, counts one).
   int max_conversations_per_hour = 100;
   int max_member_adds_per_hour = 1000;
+  int max_reports_per_hour = 20;
   int max_history_page = 100;
   int max_conversation_list = 500;
   // Groups with more members keep their own sequence instead of one update-log

@@ -91,6 +91,7 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "moderators", c.moderators, "Handles of server moderators, comma separated");
   Setting(app, f, "group-adds", c.group_adds,
           "Who may put a user into a group without an invitation, until they choose: everyone, contacts or nobody");
+  Setting(app, f, "max-reports-per-hour", l.max_reports_per_hour, "Reports one user may file per hour");
   Setting(app, f, "max-history-page", l.max_history_page, "Most messages one history page returns");
   Setting(app, f, "max-http-body-bytes", g.max_http_body_bytes, "Largest HTTP request body");
   Setting(app, f, "http-timeout-ms", g.http_timeout_ms, "Time allowed for one HTTP request or handshake");

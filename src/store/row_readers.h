@@ -45,6 +45,17 @@ Invitation ReadInvitation(const Row& r) {
   return Invitation{r.Int(0), r.Int(1), r.Int(2), ParseRole(r.Text(3)).value_or(Role::kMember), r.Int(4)};
 }
 
+#define REPORT_COLUMNS                                                                                               \
+  "id, created_at, reporter_id, target_user, conversation_id, seq, reason, text, message_text, state, resolved_by, " \
+  "resolved_at, resolution, note"
+
+// The REPORT_COLUMNS of `r`.
+template <class Row>
+Report ReadReport(const Row& r) {
+  return Report{r.Int(0),  r.Int(1),  r.Int(2),  r.Int(3),  r.Int(4),  r.Int(5),   r.Text(6),
+                r.Text(7), r.Text(8), r.Text(9), r.Int(10), r.Int(11), r.Text(12), r.Text(13)};
+}
+
 #define AUDIT_COLUMNS "id, at_ms, actor_id, action, target_user, detail, address, outcome"
 
 // The AUDIT_COLUMNS of `r`.

@@ -103,6 +103,17 @@ class AccountsTxn : public AccountsReader {
   // Users whose handle or display name holds `text` (any case; empty: all),
   // by id after `after`, at most `limit`.
   virtual Result<std::vector<User>> SearchUsers(std::string_view text, UserId after, int limit) = 0;
+  // Reports: the id the store gave.
+  virtual Result<int64_t> InsertReport(const Report& report) = 0;
+  // `reporter`'s open report of the same message (or user), if any.
+  virtual Result<std::optional<Report>> FindOpenReport(UserId reporter, UserId target_user, ConversationId c,
+                                                       Seq seq) = 0;
+  virtual Result<std::optional<Report>> FindReport(int64_t id) = 0;
+  // `state` "" for any; newest first below `before_id`.
+  virtual Result<std::vector<Report>> ListReports(std::string_view state, int64_t before_id, int limit) = 0;
+  // Closes an open report; false when it was not open (another moderator first).
+  virtual Result<bool> ResolveReport(int64_t id, UserId by, int64_t at_ms, std::string_view resolution,
+                                     std::string_view note) = 0;
   virtual Status InsertAudit(const AuditEntry& entry) = 0;
   virtual Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) = 0;
   // The profile others see (User::display_name, avatar, avatar_upload), if

@@ -4,6 +4,8 @@
 // their handle or display name in any case and paged by id, and the audit log
 // keeps every line in order, read newest first through its filters. Run on
 // SQLite and PostgreSQL alike.
+#include <tuple>
+
 #include "store/store_contract.h"
 
 namespace natter::testing {
@@ -96,6 +98,54 @@ TEST_P(AdminStore, TheAuditLogIsReadNewestFirstThroughItsFilters) {
   EXPECT_EQ((*all)[2].address, "127.0.0.1");
   EXPECT_EQ(read(AuditQuery{0, 0, "", (*all)[1].id, 100}), std::vector<std::string>{"auth.login"});
   EXPECT_EQ(read(AuditQuery{0, 0, "", INT64_MAX, 1}), std::vector<std::string>{"admin.users.list"});
+}
+
+TEST_P(AdminStore, ReportsAreQueuedAndResolvedOnce) {
+  Report message{0, 100, 1, 2, 77, 5, "spam", "again", "buy now"};
+  Report user{0, 200, 1, 3, 0, 0, "harassment", "", ""};
+  using Filed = std::tuple<int64_t, int64_t, std::optional<Report>, std::optional<Report>>;
+  auto filed = WriteAccountsSync<Filed>(*store, [=](AccountsTxn& txn) -> Result<Filed> {
+    NATTER_TRY(int64_t first, txn.InsertReport(message));
+    NATTER_TRY(int64_t second, txn.InsertReport(user));
+    NATTER_TRY(auto open, txn.FindOpenReport(1, 2, 77, 5));
+    NATTER_TRY(auto other, txn.FindOpenReport(1, 2, 77, 6));
+    return Filed{first, second, open, other};
+  });
+  ASSERT_TRUE(filed.ok()) << filed.error().message;
+  auto [first, second, open, other] = *filed;
+  EXPECT_GT(second, first);
+  ASSERT_TRUE(open.has_value());
+  EXPECT_EQ(open->id, first);
+  EXPECT_EQ(open->message_text, "buy now");
+  EXPECT_EQ(open->state, "open");
+  EXPECT_FALSE(other.has_value());
+  using Closed = std::pair<bool, bool>;
+  auto closed = WriteAccountsSync<Closed>(*store, [=](AccountsTxn& txn) -> Result<Closed> {
+    NATTER_TRY(bool once, txn.ResolveReport(first, 9, 300, "message_deleted", "gone"));
+    NATTER_TRY(bool twice, txn.ResolveReport(first, 9, 400, "dismissed", ""));
+    return Closed{once, twice};
+  });
+  ASSERT_TRUE(closed.ok()) << closed.error().message;
+  EXPECT_EQ(*closed, (Closed{true, false}));
+  auto list = [&](std::string state) {
+    auto r = ReadAccountsSync<std::vector<Report>>(
+        *store, [=](AccountsTxn& txn) { return txn.ListReports(state, INT64_MAX, 10); });
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : std::vector<Report>{};
+  };
+  ASSERT_EQ(list("open").size(), 1u);
+  EXPECT_EQ(list("open")[0].id, second);
+  auto all = list("");
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[1].id, first);  // newest first
+  EXPECT_EQ(all[1].resolution, "message_deleted");
+  EXPECT_EQ(all[1].resolved_by, 9);
+  EXPECT_EQ(all[1].resolved_at, 300);
+  EXPECT_EQ(all[1].note, "gone");
+  auto reopened = ReadAccountsSync<std::optional<Report>>(
+      *store, [=](AccountsTxn& txn) { return txn.FindOpenReport(1, 2, 77, 5); });
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_FALSE(reopened->has_value());  // resolved: a new report of it would be a new one
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, AdminStore, ::testing::Values("sqlite"));

@@ -35,6 +35,12 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::vector<SessionId>> RevokeUserSessions(UserId id) override;
   Result<std::vector<Session>> ListSessions(UserId id) override;
   Result<std::vector<User>> SearchUsers(std::string_view text, UserId after, int limit) override;
+  Result<int64_t> InsertReport(const Report& report) override;
+  Result<std::optional<Report>> FindOpenReport(UserId reporter, UserId target_user, ConversationId c, Seq seq) override;
+  Result<std::optional<Report>> FindReport(int64_t id) override;
+  Result<std::vector<Report>> ListReports(std::string_view state, int64_t before_id, int limit) override;
+  Result<bool> ResolveReport(int64_t id, UserId by, int64_t at_ms, std::string_view resolution,
+                             std::string_view note) override;
   Status InsertAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) override;
   Result<bool> SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload,

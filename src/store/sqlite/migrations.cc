@@ -233,6 +233,27 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_by_actor ON audit_log (actor_id, id);
 CREATE INDEX audit_by_target ON audit_log (target_user, id);
 )sql",
+    // 11: reports of messages and users, for moderators (accounts).
+    R"sql(
+CREATE TABLE reports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  created_at INTEGER NOT NULL,
+  reporter_id INTEGER NOT NULL,
+  target_user INTEGER NOT NULL,
+  conversation_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  text TEXT NOT NULL,
+  message_text TEXT NOT NULL,
+  state TEXT NOT NULL,
+  resolved_by INTEGER NOT NULL DEFAULT 0,
+  resolved_at INTEGER NOT NULL DEFAULT 0,
+  resolution TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX reports_by_state ON reports (state, id);
+CREATE INDEX reports_by_reporter ON reports (reporter_id, target_user, conversation_id, seq);
+)sql",
 };
 
 int UserVersion(Database& db) {
