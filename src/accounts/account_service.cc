@@ -96,6 +96,8 @@ void AccountService::Login(Executor& ex, const std::string& handle, std::string 
                            const std::string& address, std::function<void(Result<LoginResult>)> done) {
   if (handle.empty() || password.empty()) return done(BadRequest("handle and password are required"));
   if (device.size() > 128) return done(BadRequest("device name is too long"));
+  // No handle is this long: refused before it costs a hash or an audit line.
+  if (handle.size() > 64) return done(BadCredentials());
   int64_t now = clock_.NowMs();
   // Handles match case-insensitively, so the throttle must too.
   std::string account_key = "h:";
@@ -151,7 +153,12 @@ void AccountService::StartSession(Executor& ex, const User& user, std::string de
   AuditEntry audit{0, session.created_at, user.id, "auth.login", user.id, json::serialize(detail), address, "ok"};
   store_.WriteAccounts(
       ex,
-      [session, record, audit](AccountsTxn& txn) -> Status {
+      [session, record, audit, checked = user.password_hash](AccountsTxn& txn) -> Status {
+        // An operator may have suspended the account or reset its password
+        // while the password was being checked: the session is not opened.
+        NATTER_TRY(auto now, txn.FindUser(session.user_id));
+        if (!now || now->password_hash != checked) return BadCredentials();
+        if (now->suspended_at != 0) return Forbidden("this account is suspended");
         NATTER_RETURN_IF_ERROR(txn.InsertSession(session));
         NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
         return txn.InsertRefreshToken(record);
@@ -179,6 +186,8 @@ void AccountService::Refresh(Executor& ex, const std::string& refresh_token,
         if (!record) return Unauthorized("invalid refresh token");
         NATTER_TRY(auto session, txn.FindSession(record->session_id));
         if (!session || session->revoked) return Unauthorized("session has ended; log in again");
+        NATTER_TRY(auto user, txn.FindUser(session->user_id));
+        if (!user || user->suspended_at != 0) return Unauthorized("session has ended; log in again");
         NATTER_TRY(bool fresh_use, txn.MarkRefreshTokenUsed(old_hash));
         if (!fresh_use) {
           // Reuse of a rotated token (or two nodes rotating it at once):

@@ -33,21 +33,22 @@ json::object OperatorView(const User& u, ServerRole role) {
 }  // namespace
 
 void Dispatcher::CallAsOperator(const Method& method, const Caller& caller, const json::object& params, Reply reply) {
-  AuditEntry entry;
-  entry.at_ms = d_.clock.NowMs();
-  entry.actor = caller.user;
-  entry.action = std::string(method.name);
-  entry.target_user = AuditTarget(params);
-  entry.detail = AuditDetail(params);
-  entry.address = caller.address;
+  // The line the call leaves, written when it is answered.
+  auto line = std::make_shared<AuditEntry>();
+  line->at_ms = d_.clock.NowMs();
+  line->actor = caller.user;
+  line->action = std::string(method.name);
+  line->target_user = AuditTarget(method, params);
+  line->detail = AuditDetail(params);
+  line->address = caller.address;
   // The answer waits for its audit line: an operator's call is never answered
   // without being on record.
   Executor* ex = caller.executor;
-  Reply audited = [this, entry, ex, reply = std::move(reply)](Result<json::value> r) mutable {
-    entry.outcome = r.ok() ? "ok" : std::string(ErrorCodeName(r.error().code));
+  Reply audited = [this, line, ex, reply = std::move(reply)](Result<json::value> r) mutable {
+    line->outcome = r.ok() ? "ok" : std::string(ErrorCodeName(r.error().code));
     d_.store.WriteAccounts(
-        *ex, [entry](AccountsTxn& txn) { return txn.InsertAudit(entry); },
-        [reply = std::move(reply), r = std::move(r), action = entry.action](const Status& st) mutable {
+        *ex, [entry = *line](AccountsTxn& txn) { return txn.InsertAudit(entry); },
+        [reply = std::move(reply), r = std::move(r), action = line->action](const Status& st) mutable {
           if (!st.ok()) {
             spdlog::error("audit: could not record {}: {}", action, st.error().message);
             return reply(Unavailable("the call could not be recorded in the audit log: " + st.error().message));
@@ -57,12 +58,15 @@ void Dispatcher::CallAsOperator(const Method& method, const Caller& caller, cons
   };
   d_.store.ReadAccountsResult<std::optional<User>>(
       *ex, [user = caller.user](AccountsTxn& txn) { return txn.FindUser(user); },
-      [this, &method, caller, params, audited = std::move(audited)](Result<std::optional<User>> found) mutable {
+      [this, &method, caller, params, line, audited = std::move(audited)](Result<std::optional<User>> found) mutable {
         if (!found.ok()) return audited(found.take_error());
-        if (!*found || (*found)->suspended_at != 0) return audited(Forbidden("this account may not act"));
         Caller as = caller;
-        as.role = d_.operators.Of(**found);
+        as.role = *found && (*found)->suspended_at == 0 ? d_.operators.Of(**found) : ServerRole::kNone;
         if (as.role < Needs(method)) {
+          // Of a caller without the role, only that they tried is kept: what
+          // they sent is not worth the space, nor whom it named.
+          line->target_user = 0;
+          line->detail = "{}";
           return audited(Forbidden("'" + std::string(method.name) + "' needs the server role " +
                                    std::string(ServerRoleName(Needs(method)))));
         }
@@ -158,16 +162,20 @@ void Dispatcher::AdminResetPassword(const Caller& c, PasswordResetParams p, Repl
 }
 
 void Dispatcher::AdminSetRole(const Caller& c, ServerRoleParams p, Reply reply) {
-  d_.store.WriteAccounts(
+  d_.store.WriteAccountsResult<User>(
       ExecutorOf(c),
-      [p](AccountsTxn& txn) -> Status {
+      [p](AccountsTxn& txn) -> Result<User> {
         NATTER_TRY(auto user, txn.FindUser(p.user_id));
         if (!user) return NotFound("no such user");
-        return txn.SetServerRole(p.user_id, p.role);
+        NATTER_RETURN_IF_ERROR(txn.SetServerRole(p.user_id, p.role));
+        user->server_role = p.role;
+        return std::move(*user);
       },
-      [reply = std::move(reply), p](const Status& st) {
-        if (!st.ok()) return reply(st.error());
-        reply(json::value(json::object{{"user_id", p.user_id}, {"server_role", ServerRoleName(p.role)}}));
+      [this, reply = std::move(reply)](Result<User> user) {
+        if (!user.ok()) return reply(user.take_error());
+        // The role that counts: the configuration may give a higher one.
+        reply(
+            json::value(json::object{{"user_id", user->id}, {"server_role", ServerRoleName(d_.operators.Of(*user))}}));
       });
 }
 

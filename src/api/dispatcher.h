@@ -207,7 +207,8 @@ class Dispatcher {
   // Tells everyone concerned what a conversation looks like now, and fans out
   // the system events the change appended.
   void PublishConversation(const chat::ConversationView& view, uint64_t origin);
-  // Tells each user a change invited their invitation ({"type":"invitation"}).
+  // Tells each user a change invited their invitation ({"type":"invitation"}),
+  // and each one it added instead that theirs is gone.
   void PublishInvitations(const chat::ConversationView& view);
   // Which of `users` share a conversation with `caller`, read from every
   // partition (chat/consent.h), then `then` on the caller's executor.

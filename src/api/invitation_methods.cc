@@ -27,7 +27,8 @@ void Dispatcher::ReadContacts(const Caller& c, std::vector<UserId> users, std::f
   // A partition that cannot answer counts no contacts: its users are
   // invited rather than added, never the other way round.
   d_.store.ReadEach<std::vector<UserId>>(
-      ExecutorOf(c), [caller = c.user, shared](ConversationTxn& txn, int) { return txn.WhoShareWith(caller, *shared); },
+      ExecutorOf(c),
+      [caller = c.user, shared](ConversationTxn& txn, int) { return txn.ChosenContacts(caller, *shared); },
       [then = std::move(then)](std::vector<Result<std::vector<UserId>>> parts) {
         chat::Contacts contacts;
         for (const auto& part : parts) {
@@ -38,6 +39,7 @@ void Dispatcher::ReadContacts(const Caller& c, std::vector<UserId> users, std::f
 }
 
 void Dispatcher::PublishInvitations(const chat::ConversationView& view) {
+  for (UserId user : view.invitations_closed) PublishAnswered(d_.broker, user, view.conversation.id, "added", 0);
   for (const auto& invitation : view.invitations) {
     PendingInvitation pending{invitation, view.conversation, static_cast<int64_t>(view.members.size())};
     Event event;

@@ -1,5 +1,7 @@
 #include "api/operators.h"
 
+#include "api/method_table.h"
+
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <cctype>
@@ -29,14 +31,21 @@ ServerRole OperatorRoles::Of(const User& user) const {
 }
 
 std::string AuditDetail(const boost::json::object& params) {
+  constexpr size_t kMaxDetailBytes = 4096;
   boost::json::object kept = params;
   kept.erase("password");
-  return boost::json::serialize(kept);
+  std::string text = boost::json::serialize(kept);
+  if (text.size() > kMaxDetailBytes) {
+    return boost::json::serialize(boost::json::object{{"truncated", text.substr(0, kMaxDetailBytes)}});
+  }
+  return text;
 }
 
-UserId AuditTarget(const boost::json::object& params) {
+UserId AuditTarget(const Method& method, const boost::json::object& params) {
+  bool in_path = std::any_of(method.routes.begin(), method.routes.end(),
+                             [](const HttpRoute& r) { return r.pattern.find("{user_id}") != std::string_view::npos; });
   const auto* id = params.if_contains("user_id");
-  return id && id->is_int64() ? id->as_int64() : 0;
+  return in_path && id && id->is_int64() ? id->as_int64() : 0;
 }
 
 }  // namespace natter::api

@@ -26,9 +26,12 @@ class OperatorRoles {
   std::unordered_set<std::string> admins_, moderators_;  // lower-case handles
 };
 
-// The params as the audit log keeps them: secrets (a password) left out.
+struct Method;
+
+// The params as the audit log keeps them: secrets (a password) left out, at
+// most a few kilobytes.
 std::string AuditDetail(const boost::json::object& params);
-// Whom the call was about: its `user_id`, if it names one.
-UserId AuditTarget(const boost::json::object& params);
+// Whom the call was about: the user its path names, if it names one.
+UserId AuditTarget(const Method& method, const boost::json::object& params);
 
 }  // namespace natter::api

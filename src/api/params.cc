@@ -287,12 +287,7 @@ Result<ResolveReportParams> ResolveReportParams::Parse(const object& o) {
 Result<AdminUsersParams> AdminUsersParams::Parse(const object& o) {
   Fields f(o);
   AdminUsersParams p;
-  // A query of digits arrives from the URL as a number.
-  if (const auto* q = o.if_contains("query"); q && q->is_int64()) {
-    p.query = std::to_string(q->as_int64());
-  } else {
-    p.query = f.OptionalString("query").value_or("");
-  }
+  p.query = f.OptionalString("query").value_or("");
   if (p.query.size() > 64) return TooLarge("query is too long");
   p.after = f.OptionalInt("after").value_or(0);
   p.limit = static_cast<int>(std::clamp<int64_t>(f.OptionalInt("limit").value_or(50), 1, 500));

@@ -3,8 +3,10 @@
 //
 // A user is added at once when their setting (User::group_adds, or the
 // server's default while they never chose) allows the
-// adder (everyone; or contacts, and the adder shares a conversation that is
-// not large with them) and they have not left or declined this conversation
+// adder (everyone; or contacts, and they chose to be in touch with the adder:
+// a conversation that is not large is shared, and a direct one they started
+// or wrote in, since anyone may open one with anyone) and they have not left
+// or declined this conversation
 // since; anyone else gets an invitation to accept or decline. Blocks come
 // first (chat/blocks.h): a blocked adder is refused, not turned into an
 // invitation.
@@ -20,8 +22,9 @@
 
 namespace natter::chat {
 
-// Which of the users being added share a conversation with the adder. Read
-// from every partition before the write, which sees only its own.
+// Which of the users being added chose to be in touch with the adder
+// (ConversationTxn::ChosenContacts). Read from every partition before the
+// write, which sees only its own.
 using Contacts = std::unordered_set<UserId>;
 
 struct ConsentSplit {

@@ -38,7 +38,8 @@ Result<ConversationView> View(ConversationTxn& txn, ConversationId id) {
 struct MemberChange {
   std::vector<Member> changed;  // new members (who also join) or new roles
   std::vector<UserId> removed;
-  bool added = false;  // `changed` holds new members
+  bool added = false;                           // `changed` holds new members
+  std::vector<UserId> invitations_closed = {};  // added users who had an invitation waiting
 };
 
 // The view after a change, with the events it appended; everyone who is (or
@@ -54,6 +55,7 @@ Result<ConversationView> ViewAfter(ConversationTxn& txn, ConversationId id, std:
   }
   view.members_changed = std::move(change.changed);
   view.members_removed = std::move(change.removed);
+  view.invitations_closed = std::move(change.invitations_closed);
   view.events = std::move(events);
   return view;
 }
@@ -198,6 +200,8 @@ Result<MemberChange> Admit(ConversationTxn& txn, const Context& ctx, const ChatL
   for (UserId u : users) {
     Member member{id, u, role, ctx.now_ms, 0, 0};
     NATTER_RETURN_IF_ERROR(txn.InsertMember(member));
+    NATTER_TRY(auto waiting, txn.FindInvitation(id, u));
+    if (waiting) change.invitations_closed.push_back(u);
     NATTER_RETURN_IF_ERROR(txn.DeleteInvitation(id, u));
     NATTER_RETURN_IF_ERROR(txn.SetDeparted(id, u, false, 0));
     NATTER_TRY(auto e,
@@ -247,9 +251,17 @@ Result<ConversationView> AcceptInvitation(ConversationTxn& txn, const Context& c
   if (!invitation) return NotFound("no invitation to this conversation");
   NATTER_TRY(auto conversation, txn.FindConversation(id));
   if (!conversation) return NotFound("no invitation to this conversation");
+  // Whoever invited must still be able to add with that role: an admin
+  // removed or demoted since leaves invitations that no longer hold.
+  NATTER_TRY(auto inviter, txn.FindMember(id, invitation->invited_by));
+  if (!inviter || !CanAddMembers(conversation->kind, inviter->role) ||
+      (invitation->role >= inviter->role && inviter->role != Role::kOwner)) {
+    return Forbidden("this invitation no longer holds: who invited you may not add members now");
+  }
   std::vector<Appended> events;
   NATTER_TRY(auto change,
              Admit(txn, ctx, limits, *conversation, {ctx.caller}, invitation->role, invitation->invited_by, events));
+  change.invitations_closed.clear();  // answered: the accept tells the user's devices itself
   return ViewAfter(txn, id, std::move(events), std::move(change));
 }
 

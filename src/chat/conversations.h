@@ -46,6 +46,9 @@ struct ConversationView {
   // each new one is told to its user.
   std::vector<UserId> invited = {};
   std::vector<Invitation> invitations = {};
+  // Users whose waiting invitation an addition took the place of: their
+  // devices drop it.
+  std::vector<UserId> invitations_closed = {};
 };
 
 // The key that makes a direct chat unique: its two users, lower id first.

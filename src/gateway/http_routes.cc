@@ -113,7 +113,9 @@ Result<RouteMatch> MatchRoute(std::string_view verb, std::string_view target, st
     params = std::move(v.get_object());
   }
   for (auto param : url->params()) {
-    if (param.has_value) params[param.key] = QueryValue(param.value);
+    // A search is text even when it is all digits ("007" stays "007").
+    if (param.has_value)
+      params[param.key] = param.key == "query" ? json::value(std::string(param.value)) : QueryValue(param.value);
   }
 
   std::optional<Error> malformed;

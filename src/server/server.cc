@@ -21,6 +21,7 @@
 #include "push/device_liveness.h"
 #include "push/push_worker.h"
 #include "store/store.h"
+#include "store/store_waits.h"
 
 namespace natter::server {
 namespace {
@@ -150,6 +151,7 @@ uint16_t Server::Start() {
     p.store = OpenPostgresStore(options);
     spdlog::info("store: {} PostgreSQL partition(s)", p.store->Partitions());
   }
+  WarnOfUnclaimedOperators();
   p.keys =
       std::make_unique<auth::KeyRing>(config_.jwt_keys.empty() ? auth::KeyRing::LoadOrCreate(config_.data_dir)
                                                                : auth::KeyRing::LoadOrCreateFile(config_.jwt_keys));
@@ -306,6 +308,23 @@ Result<std::unique_ptr<media::S3Client>> OpenS3(media::S3Config s3, const Clock&
 }
 
 }  // namespace
+
+void Server::WarnOfUnclaimedOperators() {
+  auto check = [&](const std::vector<std::string>& handles, const char* flag) {
+    for (const auto& handle : handles) {
+      auto found = ReadAccountsSync<std::optional<User>>(
+          *parts_->store, [handle](AccountsTxn& txn) { return txn.FindUserByHandle(handle); });
+      if (found.ok() && !*found) {
+        spdlog::warn(
+            "{} names '{}', which has no account: whoever registers it first gets the role; register it "
+            "now or take it out",
+            flag, handle);
+      }
+    }
+  };
+  check(config_.admins, "--admins");
+  check(config_.moderators, "--moderators");
+}
 
 void Server::StartMedia() {
   auto& p = *parts_;

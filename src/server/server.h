@@ -28,6 +28,9 @@ class Server {
   // Opens the push providers and starts the push worker when one is configured.
   void StartPush();
   void StartMedia();
+  // Logs each handle --admins or --moderators names that has no account:
+  // whoever registers it first gets the role (docs/admin.md).
+  void WarnOfUnclaimedOperators();
   struct Parts;
   Config config_;
   std::unique_ptr<Parts> parts_;

@@ -219,6 +219,12 @@ class ConversationTxn {
     return out;
   }
 
+  // Those of `others` who chose to be in touch with `id` (consent to be
+  // added, chat/consent.h): they share a conversation that is not large and,
+  // when it is a direct one (which anyone may open with anyone), they started
+  // it or wrote in it.
+  virtual Result<std::vector<UserId>> ChosenContacts(UserId id, const std::vector<UserId>& others) = 0;
+
   // The per-user update log (pts).
   virtual Result<UpdateLogState> GetUpdateLogState(UserId id) = 0;
   // Appends one entry and returns its pts.

@@ -98,8 +98,40 @@ TEST_F(ConsentTest, AcceptingJoinsWithTheRoleOffered) {
   EXPECT_EQ(joined->events[0].event.sender_id, mallory);  // who invited
   EXPECT_EQ(joined->events[0].event.target_user, alice);
   EXPECT_TRUE(InvitationsOf(alice).empty());
+  auto role = db.txn().FindMember(group, alice);
+  ASSERT_TRUE(role.ok() && *role);
+  EXPECT_EQ((*role)->role, Role::kMember);
+  EXPECT_TRUE(joined->invitations_closed.empty());  // the accept answers for itself
   // Taken once: a second accept finds nothing.
   EXPECT_EQ(AcceptInvitation(db.txn(), Ctx(alice), limits, group).error().code, ErrorCode::kNotFound);
+}
+
+TEST_F(ConsentTest, AnInvitationHoldsOnlyWhileItsInviterMayAdd) {
+  auto made = Create(mallory, {bob}, Contacts{bob});
+  ASSERT_TRUE(made.ok());
+  ConversationId group = made->conversation.id;
+  ASSERT_TRUE(ChangeRole(db.txn(), Ctx(mallory), limits, group, bob, Role::kAdmin).ok());
+  auto invited = AddMembers(db.txn(), Ctx(bob), limits, group, {alice}, Role::kReadOnly, {});
+  ASSERT_TRUE(invited.ok());
+  ASSERT_EQ(invited->invitations.size(), 1u);
+  EXPECT_EQ(invited->invitations[0].role, Role::kReadOnly);
+  ASSERT_TRUE(RemoveMember(db.txn(), Ctx(mallory), limits, group, bob).ok());
+  auto late = AcceptInvitation(db.txn(), Ctx(alice), limits, group);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(late.error().code, ErrorCode::kForbidden);
+  EXPECT_FALSE(IsMember(group, alice));
+}
+
+TEST_F(ConsentTest, AnAdditionThatTakesAWaitingInvitationsPlaceSaysSo) {
+  auto made = Create(mallory, {alice});
+  ASSERT_TRUE(made.ok());
+  ConversationId group = made->conversation.id;
+  ASSERT_TRUE(db.accounts().SetGroupAdds(alice, GroupAdds::kEveryone).ok());
+  auto added = AddMembers(db.txn(), Ctx(mallory), limits, group, {alice}, Role::kMember, {});
+  ASSERT_TRUE(added.ok());
+  EXPECT_TRUE(IsMember(group, alice));
+  EXPECT_EQ(added->invitations_closed, std::vector<UserId>{alice});
+  EXPECT_TRUE(InvitationsOf(alice).empty());
 }
 
 TEST_F(ConsentTest, ADeclinedGroupCannotAddWithoutANewInvitation) {

@@ -53,6 +53,9 @@ class Admin(h.ServerTestCase):
         self.call("PUT", f"/admin/v1/users/{plain.id}/role", self.root, {"role": "none"})
         self.call("GET", "/admin/v1/users", plain, expect=403)
         self.call("PUT", f"/admin/v1/users/{plain.id}/role", self.root, {"role": "root"}, expect=400)
+        # Handles named before they had an account were warned of at start.
+        self.assertIn("--admins names 'Root', which has no account", self.server.log_text())
+        self.assertIn("--moderators names 'moddy', which has no account", self.server.log_text())
         # Configured roles show as such, whatever the case of the handle.
         me = self.call("GET", f"/admin/v1/users/{self.root.id}", self.root)
         self.assertEqual((me["server_role"], me["handle"]), ("admin", "root"))

@@ -1,7 +1,7 @@
 """Consent to be put into a group: a stranger's addition is an invitation
 that waits outside the conversation list until it is accepted or declined;
-contacts (who share a conversation) are added at once unless the user allows
-nobody; a user who left or declined is asked again before coming back."""
+contacts (who share a group, or a direct chat they started or wrote in) are
+added at once unless the user allows nobody; a user who left or declined is asked again before coming back."""
 import os
 
 import natter_harness as h
@@ -112,9 +112,18 @@ class Invitations(h.ServerTestCase):
         self.assertIn({"user_id": bystander.id, "role": "read_only"},
                       [{"user_id": m["user_id"], "role": m["role"]} for m in joined["members"]])
 
+    def test_a_direct_chat_counts_once_its_peer_answers(self):
+        """Anyone may open a direct chat with anyone: that alone makes no contact."""
+        alice, stranger = self.server.new_user("dm"), self.server.new_user("dm")
+        dm = self.call("POST", "/v1/conversations", stranger, {"kind": "direct", "peer_id": alice.id})["id"]
+        self.send(stranger, dm, "hi! join my group")
+        self.assertEqual(self.group(stranger, alice)["invited"], [alice.id])
+        self.send(alice, dm, "who are you?")  # she answered: she is in touch with him now
+        self.assertNotIn("invited", self.group(stranger, alice))
+
     def test_contacts_join_at_once_unless_they_allow_nobody(self):
         alice, bob, carol, stranger = (self.server.new_user("con") for _ in range(4))
-        self.call("POST", "/v1/conversations", bob, {"kind": "direct", "peer_id": alice.id})
+        self.call("POST", "/v1/conversations", alice, {"kind": "direct", "peer_id": bob.id})  # she started it
         self.assertEqual(self.call("GET", "/v1/me/privacy", alice), {"group_adds": "contacts"})
         made = self.group(bob, alice, carol)
         self.assertEqual(self.members(bob, made["id"]), sorted([alice.id, bob.id]))
@@ -135,7 +144,7 @@ class Invitations(h.ServerTestCase):
 
     def test_who_left_is_asked_before_coming_back(self):
         alice, bob = self.server.new_user("lft"), self.server.new_user("lft")
-        self.call("POST", "/v1/conversations", bob, {"kind": "direct", "peer_id": alice.id})
+        self.call("POST", "/v1/conversations", alice, {"kind": "direct", "peer_id": bob.id})
         g = self.group(bob, alice)["id"]
         self.assertIn(alice.id, self.members(bob, g))
         status, _ = self.server.http("DELETE", f"/v1/conversations/{g}/members/{alice.id}", None, token=alice.token)

@@ -1,6 +1,6 @@
 // The operators' part of the Store contract: server roles and suspensions are
 // kept with the account, a password hash is replaced, ending a user's sessions
-// ends only the open ones (and says which), users are found by any part of
+// ends only the open ones (and says which) and forgets their push devices, users are found by any part of
 // their handle or display name in any case and paged by id, and the audit log
 // keeps every line in order, read newest first through its filters. Run on
 // SQLite and PostgreSQL alike.
@@ -19,6 +19,7 @@ TEST_P(AdminStore, RolesSuspensionsPasswordsAndSessions) {
       WriteAccountsSync<std::vector<SessionId>>(*store, [=](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
         NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{11, alice, "phone", false, 1}));
         NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{12, alice, "tablet", false, 2}));
+        NATTER_RETURN_IF_ERROR(txn.PutPushDevice(PushDevice{12, alice, "fcm", "token-12", "", "production", "en", 2}));
         NATTER_RETURN_IF_ERROR(txn.RevokeSession(11));
         NATTER_RETURN_IF_ERROR(txn.SetServerRole(alice, ServerRole::kModerator));
         NATTER_RETURN_IF_ERROR(txn.SetSuspended(alice, 5000));
@@ -27,6 +28,11 @@ TEST_P(AdminStore, RolesSuspensionsPasswordsAndSessions) {
       });
   ASSERT_TRUE(ended.ok()) << ended.error().message;
   EXPECT_EQ(*ended, std::vector<SessionId>{12});  // 11 had ended already
+  // Their devices are told nothing more (as after a logout).
+  auto device =
+      ReadAccountsSync<std::optional<PushDevice>>(*store, [](AccountsTxn& txn) { return txn.FindPushDevice(12); });
+  ASSERT_TRUE(device.ok());
+  EXPECT_FALSE(device->has_value());
   auto user = ReadAccountsSync<std::optional<User>>(*store, [=](AccountsTxn& txn) { return txn.FindUser(alice); });
   ASSERT_TRUE(user.ok() && *user);
   EXPECT_EQ((*user)->server_role, ServerRole::kModerator);

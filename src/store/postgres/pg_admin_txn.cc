@@ -27,6 +27,8 @@ Result<std::vector<SessionId>> PgTxn::RevokeUserSessions(UserId id) {
                          "UPDATE sessions SET revoked = true WHERE user_id = $1 AND NOT revoked RETURNING id", {id}));
   std::vector<SessionId> out;
   for (int i = 0; i < r.size(); ++i) out.push_back(r.Int(i, 0));
+  // As at logout: their devices get no more pushes nobody may read.
+  for (SessionId session : out) NATTER_RETURN_IF_ERROR(RevokeSession(session));
   return out;
 }
 

@@ -10,6 +10,21 @@ Status PgTxn::SetGroupAdds(UserId id, GroupAdds who) {
   return OkStatus();
 }
 
+Result<std::vector<UserId>> PgTxn::ChosenContacts(UserId id, const std::vector<UserId>& others) {
+  if (others.empty()) return std::vector<UserId>{};
+  NATTER_TRY(auto r, db_.Query("SELECT DISTINCT o.user_id FROM members m "
+                               "JOIN members o ON o.conversation_id = m.conversation_id "
+                               "JOIN conversations c ON c.id = m.conversation_id "
+                               "WHERE m.user_id = $1 AND o.user_id = ANY($2::bigint[]) AND o.user_id != $1 "
+                               "AND NOT c.large AND (c.kind != 'direct' OR c.created_by = o.user_id "
+                               "OR EXISTS (SELECT 1 FROM messages x WHERE x.conversation_id = c.id "
+                               "AND x.sender_id = o.user_id AND x.kind = 'message'))",
+                               {id, IdArray(others)}));
+  std::vector<UserId> out;
+  for (int i = 0; i < r.size(); ++i) out.push_back(r.Int(i, 0));
+  return out;
+}
+
 Result<bool> PgTxn::PutInvitation(const Invitation& invitation) {
   NATTER_TRY(auto r, db_.Query("INSERT INTO invitations(" INVITATION_COLUMNS ") VALUES($1,$2,$3,$4,$5) "
                                "ON CONFLICT (conversation_id, user_id) DO NOTHING",

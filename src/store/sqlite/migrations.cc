@@ -215,6 +215,12 @@ CREATE TABLE departures (
   departed_at INTEGER NOT NULL,
   PRIMARY KEY (conversation_id, user_id)
 ) WITHOUT ROWID;
+-- Who left before this version is asked too before being put back.
+INSERT INTO departures (conversation_id, user_id, departed_at)
+SELECT x.conversation_id, x.target_user, max(x.created_at) FROM messages x
+WHERE x.kind = 'member_left' AND x.target_user IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM members m WHERE m.conversation_id = x.conversation_id AND m.user_id = x.target_user)
+GROUP BY x.conversation_id, x.target_user;
 )sql",
     // 10: operators: server roles, suspensions, and the audit log (accounts).
     R"sql(

@@ -29,9 +29,12 @@ Result<std::vector<SessionId>> SqliteTxn::RevokeUserSessions(UserId id) {
   std::vector<SessionId> out;
   for (;;) {
     NATTER_TRY(bool row, s.Step());
-    if (!row) return out;
+    if (!row) break;
     out.push_back(s.Int(0));
   }
+  // As at logout: their devices get no more pushes nobody may read.
+  for (SessionId session : out) NATTER_RETURN_IF_ERROR(RevokeSession(session));
+  return out;
 }
 
 Result<std::vector<Session>> SqliteTxn::ListSessions(UserId id) {

@@ -11,6 +11,23 @@ Status SqliteTxn::SetGroupAdds(UserId id, GroupAdds who) {
   return s.Run();
 }
 
+Result<std::vector<UserId>> SqliteTxn::ChosenContacts(UserId id, const std::vector<UserId>& others) {
+  std::vector<UserId> out;
+  for (UserId other : others) {
+    if (other == id) continue;
+    auto s = db_.Prepare(
+        "SELECT 1 FROM members m JOIN members o ON o.conversation_id = m.conversation_id "
+        "JOIN conversations c ON c.id = m.conversation_id "
+        "WHERE m.user_id = ? AND o.user_id = ? AND c.large = 0 AND (c.kind != 'direct' OR c.created_by = o.user_id "
+        "OR EXISTS (SELECT 1 FROM messages x WHERE x.conversation_id = c.id AND x.sender_id = o.user_id "
+        "AND x.kind = 'message')) LIMIT 1");
+    s.Bind(1, id).Bind(2, other);
+    NATTER_TRY(bool row, s.Step());
+    if (row) out.push_back(other);
+  }
+  return out;
+}
+
 Result<bool> SqliteTxn::PutInvitation(const Invitation& invitation) {
   auto s = db_.Prepare("INSERT INTO invitations(" INVITATION_COLUMNS
                        ") VALUES(?,?,?,?,?) "

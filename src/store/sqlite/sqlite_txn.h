@@ -124,6 +124,7 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
 
   // Push (sqlite_push_txn.cc / pg_push_txn.cc).
   // Consent (sqlite_invitations_txn.cc).
+  Result<std::vector<UserId>> ChosenContacts(UserId id, const std::vector<UserId>& others) override;
   Result<bool> PutInvitation(const Invitation& invitation) override;
   Result<std::optional<Invitation>> FindInvitation(ConversationId c, UserId u) override;
   Status DeleteInvitation(ConversationId c, UserId u) override;
