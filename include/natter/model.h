@@ -82,6 +82,18 @@ struct Report {
   std::string note = {};        // the moderator's words
 };
 
+// A code that lets its holders register while registration is by
+// invitation. Only a hash of the code is kept.
+struct InviteCode {
+  int64_t id = 0;  // assigned by the store
+  std::string code_hash;
+  std::string hint;  // the code's first characters, to tell codes apart
+  UserId created_by = 0;
+  int64_t created_at = 0;
+  int64_t expires_at = 0;  // ms; 0: never
+  int64_t uses_left = 0;
+};
+
 // Which audit lines to read: newest first, below `before_id`.
 struct AuditQuery {
   UserId actor = 0;        // 0: anyone

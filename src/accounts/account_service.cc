@@ -1,8 +1,10 @@
 #include "accounts/account_service.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 
 #include "auth/refresh_token.h"
 #include "chat/text_rules.h"
@@ -70,25 +72,62 @@ AccountService::AccountService(Store& store, ThreadPool& hash_pool, const auth::
   if (dummy.ok()) dummy_hash_ = *dummy;
 }
 
-void AccountService::Register(Executor& ex, std::string handle, std::string password, const std::string& address,
-                              std::function<void(Result<User>)> done) {
+std::optional<Registration> ParseRegistration(std::string_view name) {
+  if (name == "open") return Registration::kOpen;
+  if (name == "invite") return Registration::kInvite;
+  if (name == "closed") return Registration::kClosed;
+  return std::nullopt;
+}
+
+void AccountService::Register(Executor& ex, std::string handle, std::string password, std::string invite_code,
+                              const std::string& address, std::function<void(Result<User>)> done, UserId by_operator) {
+  std::string lower = handle;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  bool named_admin =
+      std::find(options_.admin_handles.begin(), options_.admin_handles.end(), lower) != options_.admin_handles.end();
+  bool free = by_operator != 0 || named_admin || options_.registration == Registration::kOpen;
+  bool by_invitation = !free && options_.registration == Registration::kInvite;
+  if (!free && options_.registration == Registration::kClosed) {
+    return done(Forbidden("registration is closed: accounts are made by the server's operators"));
+  }
+  if (by_invitation && invite_code.empty()) {
+    return done(Forbidden("registration is by invitation: give an invite_code"));
+  }
+  if (invite_code.size() > 128) return done(Forbidden("this invite code is not valid"));
   if (auto st = chat::CheckHandle(handle); !st.ok()) return done(st.take_error());
   if (auto st = auth::CheckPasswordPolicy(password); !st.ok()) return done(st.take_error());
-  auto queued = hashing_.Submit(NetworkKey(address), [this, &ex, handle = std::move(handle),
-                                                      password = std::move(password), address, done]() mutable {
-    auto hash = auth::HashPassword(password, options_.password_params);
-    if (!hash.ok()) return done(hash.take_error());
-    User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
-    AuditEntry audit{0, user.created_at, user.id, "auth.register", user.id, "{}", address, "ok"};
-    store_.WriteAccountsResult<User>(
-        ex,
-        [user, audit](AccountsTxn& txn) -> Result<User> {
-          NATTER_RETURN_IF_ERROR(txn.InsertUser(user));
-          NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
-          return user;
-        },
-        std::move(done));
-  });
+  auto queued = hashing_.Submit(
+      NetworkKey(address), [this, &ex, handle = std::move(handle), password = std::move(password), address, done,
+                            by_invitation, code = std::move(invite_code), by_operator]() mutable {
+        auto hash = auth::HashPassword(password, options_.password_params);
+        if (!hash.ok()) return done(hash.take_error());
+        User user{ids_.Next(), std::move(handle), std::move(*hash), clock_.NowMs()};
+        json::object detail;
+        if (by_invitation) detail["invite_code"] = code.substr(0, kInviteHintChars);
+        AuditEntry audit{0,
+                         user.created_at,
+                         by_operator != 0 ? by_operator : user.id,
+                         "auth.register",
+                         user.id,
+                         json::serialize(detail),
+                         address,
+                         "ok"};
+        // The code is used in the same transaction that makes the account: a
+        // refused registration uses none of it.
+        std::string code_hash = by_invitation ? auth::HashRefreshToken(code) : std::string();
+        store_.WriteAccountsResult<User>(
+            ex,
+            [user, audit, code_hash](AccountsTxn& txn) -> Result<User> {
+              if (!code_hash.empty()) {
+                NATTER_TRY(bool used, txn.UseInviteCode(code_hash, user.created_at));
+                if (!used) return Forbidden("this invite code is not valid (unknown, used up or expired)");
+              }
+              NATTER_RETURN_IF_ERROR(txn.InsertUser(user));
+              NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
+              return user;
+            },
+            std::move(done));
+      });
   if (queued != FairPool::Submitted::kQueued) done(Refused(queued));
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -28,8 +29,20 @@ struct LoginResult {
   std::string refresh_token;
 };
 
+// Who may make an account (docs/admin.md): anyone, holders of an invite code,
+// or only the server's operators.
+enum class Registration { kOpen, kInvite, kClosed };
+// How many characters of an invite code are shown and audited: enough to tell
+// codes apart, too few to use one.
+constexpr size_t kInviteHintChars = 4;
+std::optional<Registration> ParseRegistration(std::string_view name);
+
 struct AccountOptions {
   auth::PasswordParams password_params = auth::PasswordParams::Interactive();
+  Registration registration = Registration::kOpen;
+  // Handles the configuration names as admins (lower case): they may register
+  // whatever the mode, which is how a closed server gets its first admin.
+  std::vector<std::string> admin_handles = {};
   int max_login_failures = 10;
   int64_t login_window_ms = int64_t{15} * 60 * 1000;
 };
@@ -40,8 +53,11 @@ class AccountService {
                  const Clock& clock, AccountOptions options);
 
   // `address`: the client's, for its fair share of password hashing.
-  void Register(Executor& ex, std::string handle, std::string password, const std::string& address,
-                std::function<void(Result<User>)> done);
+  // `invite_code`: needed (and used up) while registration is by invitation.
+  // `by_operator`: the operator who makes the account (admin.users.create),
+  // whatever the registration mode; 0 for a user registering themselves.
+  void Register(Executor& ex, std::string handle, std::string password, std::string invite_code,
+                const std::string& address, std::function<void(Result<User>)> done, UserId by_operator = 0);
   void Login(Executor& ex, const std::string& handle, std::string password, std::string device,
              const std::string& address, std::function<void(Result<LoginResult>)> done);
   // Rotates the refresh token. Presenting a token that was already used means

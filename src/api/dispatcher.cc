@@ -63,7 +63,7 @@ void Dispatcher::Call(const Method& method, const Caller& caller, const json::ob
 }
 
 void Dispatcher::Register(const Caller& c, RegisterParams p, Reply reply) {
-  d_.accounts.Register(ExecutorOf(c), std::move(p.handle), std::move(p.password), c.address,
+  d_.accounts.Register(ExecutorOf(c), std::move(p.handle), std::move(p.password), std::move(p.invite_code), c.address,
                        Respond<User>(std::move(reply), [](const User& u) { return ToJson(u); }));
 }
 

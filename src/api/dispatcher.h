@@ -164,6 +164,10 @@ class Dispatcher {
   void AdminSetRole(const Caller& c, ServerRoleParams p, Reply reply);
   void AdminDeleteMessage(const Caller& c, MessageParams p, Reply reply);
   void AdminAudit(const Caller& c, AuditParams p, Reply reply);
+  void AdminCreateUser(const Caller& c, CreateUserParams p, Reply reply);
+  void AdminCreateInvite(const Caller& c, CreateInviteParams p, Reply reply);
+  void AdminListInvites(const Caller& c, NoParams p, Reply reply);
+  void AdminDeleteInvite(const Caller& c, InviteIdParams p, Reply reply);
 
   // Reports (report_methods.cc): filed by users, worked through by moderators.
   void FileReport(const Caller& c, ReportParams p, Reply reply);

@@ -33,7 +33,7 @@ int ClampedLimit(std::optional<int64_t> limit, int64_t fallback) {
 
 Result<RegisterParams> RegisterParams::Parse(const object& o) {
   Fields f(o);
-  RegisterParams p{f.String("handle"), f.String("password")};
+  RegisterParams p{f.String("handle"), f.String("password"), f.OptionalString("invite_code").value_or("")};
   return f.Finish(std::move(p));
 }
 
@@ -322,6 +322,31 @@ Result<ServerRoleParams> ServerRoleParams::Parse(const object& o) {
   auto parsed = ParseServerRole(role);
   if (!parsed || role.empty()) return BadRequest("role must be none, moderator or admin");
   p.role = *parsed;
+  return f.Finish(p);
+}
+
+Result<CreateUserParams> CreateUserParams::Parse(const object& o) {
+  Fields f(o);
+  CreateUserParams p{f.String("handle"), f.String("password")};
+  return f.Finish(std::move(p));
+}
+
+Result<CreateInviteParams> CreateInviteParams::Parse(const object& o) {
+  Fields f(o);
+  CreateInviteParams p;
+  p.uses = f.OptionalInt("uses").value_or(1);
+  p.expires_in_s = f.OptionalInt("expires_in_s").value_or(p.expires_in_s);
+  if (!f.ok()) return f.Finish(p);
+  if (p.uses < 1 || p.uses > 100000) return BadRequest("uses must be 1 to 100000");
+  if (p.expires_in_s < 0 || p.expires_in_s > int64_t{10} * 365 * 24 * 3600) {
+    return BadRequest("expires_in_s must be 0 (never) to ten years");
+  }
+  return f.Finish(p);
+}
+
+Result<InviteIdParams> InviteIdParams::Parse(const object& o) {
+  Fields f(o);
+  InviteIdParams p{f.Int("invite_id")};
   return f.Finish(p);
 }
 

@@ -29,6 +29,7 @@ struct NoParams {
 struct RegisterParams {
   std::string handle;
   std::string password;
+  std::string invite_code = {};  // while registration is by invitation
   static Result<RegisterParams> Parse(const object& o);
 };
 
@@ -261,6 +262,25 @@ struct ResolveReportParams {
   std::string action;
   std::string note;
   static Result<ResolveReportParams> Parse(const object& o);
+};
+
+// admin.users.create: an account made by an operator, whatever the registration mode.
+struct CreateUserParams {
+  std::string handle;
+  std::string password;
+  static Result<CreateUserParams> Parse(const object& o);
+};
+
+// admin.invites.create: a code good for `uses` registrations until `expires_in_s` passes (0: never).
+struct CreateInviteParams {
+  int64_t uses = 1;
+  int64_t expires_in_s = 7 * 24 * 3600;
+  static Result<CreateInviteParams> Parse(const object& o);
+};
+
+struct InviteIdParams {
+  int64_t invite_id = 0;
+  static Result<InviteIdParams> Parse(const object& o);
 };
 
 // admin.audit: filters (0 or empty: any), newest first below `before`.

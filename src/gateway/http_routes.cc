@@ -44,6 +44,7 @@ std::string_view BoundField(std::string_view placeholder) {
   if (placeholder == "{user_id}") return "user_id";
   if (placeholder == "{media_id}") return "media_id";
   if (placeholder == "{report_id}") return "report_id";
+  if (placeholder == "{invite_id}") return "invite_id";
   return {};
 }
 

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "accounts/account_service.h"
 #include "common/id_generator.h"
 
 namespace natter::server {
@@ -87,6 +88,8 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "Conversations one user may create per hour");
   Setting(app, f, "max-member-adds-per-hour", l.max_member_adds_per_hour,
           "People one user may put into conversations per hour (new groups' members and members.add)");
+  Setting(app, f, "registration", c.registration,
+          "Who may make an account: open (anyone), invite (with an invite code), closed (operators only)");
   Setting(app, f, "admins", c.admins, "Handles of server admins, comma separated (docs/admin.md)");
   Setting(app, f, "moderators", c.moderators, "Handles of server moderators, comma separated");
   Setting(app, f, "group-adds", c.group_adds,
@@ -227,6 +230,11 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
     // loopback, not for a server others reach by mistake.
     std::cerr << "natterd: --password-profile minimal hashes passwords for tests only; on --listen "
               << config.gateway.listen_address << " it also needs --allow-minimal-passwords\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (!accounts::ParseRegistration(config.registration)) {
+    std::cerr << "natterd: --registration must be open, invite or closed\n";
     exit_code = 2;
     return std::nullopt;
   }

@@ -25,6 +25,7 @@ struct Config {
   std::string group_adds = "contacts";
   // Handles given a server role by the configuration (docs/admin.md); roles
   // given through the admin API are kept in the store.
+  std::string registration = "open";  // open, invite or closed (docs/admin.md)
   std::vector<std::string> admins;
   std::vector<std::string> moderators;
   bool allow_minimal_passwords = false;  // minimal on a non-loopback address

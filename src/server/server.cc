@@ -1,6 +1,8 @@
 #include "server/server.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
+#include <cctype>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -163,6 +165,13 @@ uint16_t Server::Start() {
   account_options.password_params =
       config_.password_profile == "minimal" ? auth::PasswordParams::Minimal() : auth::PasswordParams::Interactive();
   account_options.max_login_failures = config_.max_login_failures;
+  account_options.registration =
+      accounts::ParseRegistration(config_.registration).value_or(accounts::Registration::kOpen);
+  for (const auto& handle : config_.admins) {
+    std::string lower = handle;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    account_options.admin_handles.push_back(lower);
+  }
   if (config_.password_profile == "minimal") {
     spdlog::warn("password-profile minimal: passwords are hashed at the lowest Argon2id cost, not for production");
   }

@@ -56,6 +56,14 @@ Report ReadReport(const Row& r) {
                 r.Text(7), r.Text(8), r.Text(9), r.Int(10), r.Int(11), r.Text(12), r.Text(13)};
 }
 
+#define INVITE_CODE_COLUMNS "id, code_hash, hint, created_by, created_at, expires_at, uses_left"
+
+// The INVITE_CODE_COLUMNS of `r`.
+template <class Row>
+InviteCode ReadInviteCode(const Row& r) {
+  return InviteCode{r.Int(0), r.Text(1), r.Text(2), r.Int(3), r.Int(4), r.Int(5), r.Int(6)};
+}
+
 #define AUDIT_COLUMNS "id, at_ms, actor_id, action, target_user, detail, address, outcome"
 
 // The AUDIT_COLUMNS of `r`.

@@ -114,6 +114,13 @@ class AccountsTxn : public AccountsReader {
   // Closes an open report; false when it was not open (another moderator first).
   virtual Result<bool> ResolveReport(int64_t id, UserId by, int64_t at_ms, std::string_view resolution,
                                      std::string_view note) = 0;
+  // Invite codes: the id the store gave.
+  virtual Result<int64_t> InsertInviteCode(const InviteCode& code) = 0;
+  // Takes one use of the code with hash `code_hash` if it has one left and
+  // has not expired at `now_ms`; whether it did.
+  virtual Result<bool> UseInviteCode(std::string_view code_hash, int64_t now_ms) = 0;
+  virtual Result<std::vector<InviteCode>> ListInviteCodes() = 0;
+  virtual Result<bool> DeleteInviteCode(int64_t id) = 0;
   virtual Status InsertAudit(const AuditEntry& entry) = 0;
   virtual Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) = 0;
   // The profile others see (User::display_name, avatar, avatar_upload), if

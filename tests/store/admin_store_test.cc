@@ -154,6 +154,43 @@ TEST_P(AdminStore, ReportsAreQueuedAndResolvedOnce) {
   EXPECT_FALSE(reopened->has_value());  // resolved: a new report of it would be a new one
 }
 
+TEST_P(AdminStore, InviteCodesAreUsedUpAndExpire) {
+  using Uses = std::vector<bool>;
+  auto used = WriteAccountsSync<Uses>(*store, [](AccountsTxn& txn) -> Result<Uses> {
+    NATTER_TRY(int64_t two, txn.InsertInviteCode(InviteCode{0, "hash-two", "abcd", 1, 100, 0, 2}));
+    NATTER_TRY(int64_t soon, txn.InsertInviteCode(InviteCode{0, "hash-soon", "efgh", 1, 100, 1000, 5}));
+    (void)two;
+    (void)soon;
+    Uses out;
+    for (int i = 0; i < 3; ++i) {
+      NATTER_TRY(bool ok, txn.UseInviteCode("hash-two", 500));
+      out.push_back(ok);
+    }
+    NATTER_TRY(bool before, txn.UseInviteCode("hash-soon", 999));
+    NATTER_TRY(bool after, txn.UseInviteCode("hash-soon", 1000));
+    NATTER_TRY(bool unknown, txn.UseInviteCode("hash-none", 1));
+    out.insert(out.end(), {before, after, unknown});
+    return out;
+  });
+  ASSERT_TRUE(used.ok()) << used.error().message;
+  EXPECT_EQ(*used, (Uses{true, true, false, true, false, false}));
+  auto codes =
+      ReadAccountsSync<std::vector<InviteCode>>(*store, [](AccountsTxn& txn) { return txn.ListInviteCodes(); });
+  ASSERT_TRUE(codes.ok());
+  ASSERT_EQ(codes->size(), 2u);
+  EXPECT_EQ((*codes)[0].hint, "efgh");  // newest first
+  EXPECT_EQ((*codes)[0].uses_left, 4);
+  EXPECT_EQ((*codes)[1].uses_left, 0);
+  int64_t id = (*codes)[1].id;
+  auto deleted = WriteAccountsSync<Uses>(*store, [id](AccountsTxn& txn) -> Result<Uses> {
+    NATTER_TRY(bool once, txn.DeleteInviteCode(id));
+    NATTER_TRY(bool twice, txn.DeleteInviteCode(id));
+    return Uses{once, twice};
+  });
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, (Uses{true, false}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Sqlite, AdminStore, ::testing::Values("sqlite"));
 INSTANTIATE_TEST_SUITE_P(Postgres, AdminStore, ::testing::ValuesIn(PostgresParams()));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(AdminStore);

@@ -68,4 +68,31 @@ Result<std::vector<AuditEntry>> PgTxn::ListAudit(const AuditQuery& q) {
   return out;
 }
 
+Result<int64_t> PgTxn::InsertInviteCode(const InviteCode& c) {
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO invite_codes(code_hash, hint, created_by, created_at, expires_at, "
+                                     "uses_left) VALUES($1,$2,$3,$4,$5,$6) RETURNING id",
+                                     {c.code_hash, c.hint, c.created_by, c.created_at, c.expires_at, c.uses_left}));
+  if (r.empty()) return Internal("an invite code was not given an id");
+  return r.Int(0, 0);
+}
+
+Result<bool> PgTxn::UseInviteCode(std::string_view code_hash, int64_t now_ms) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE invite_codes SET uses_left = uses_left - 1 WHERE code_hash = $1 "
+                                     "AND uses_left > 0 AND (expires_at = 0 OR expires_at > $2)",
+                                     {code_hash, now_ms}));
+  return r.affected() > 0;
+}
+
+Result<std::vector<InviteCode>> PgTxn::ListInviteCodes() {
+  NATTER_TRY(auto r, accounts_.Query("SELECT " INVITE_CODE_COLUMNS " FROM invite_codes ORDER BY id DESC"));
+  std::vector<InviteCode> out;
+  for (int i = 0; i < r.size(); ++i) out.push_back(rows::ReadInviteCode(r.At(i)));
+  return out;
+}
+
+Result<bool> PgTxn::DeleteInviteCode(int64_t id) {
+  NATTER_TRY(auto r, accounts_.Query("DELETE FROM invite_codes WHERE id = $1", {id}));
+  return r.affected() > 0;
+}
+
 }  // namespace natter::pg

@@ -264,6 +264,18 @@ CREATE TABLE reports (
 CREATE INDEX reports_by_state ON reports (state, id);
 CREATE INDEX reports_by_reporter ON reports (reporter_id, target_user, conversation_id, seq);
 )sql",
+    // 12: invite codes, for registration by invitation (accounts).
+    R"sql(
+CREATE TABLE invite_codes (
+  id BIGSERIAL PRIMARY KEY,
+  code_hash TEXT NOT NULL UNIQUE,
+  hint TEXT NOT NULL,
+  created_by BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  uses_left BIGINT NOT NULL
+);
+)sql",
 };
 
 }  // namespace

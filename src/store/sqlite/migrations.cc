@@ -260,6 +260,18 @@ CREATE TABLE reports (
 CREATE INDEX reports_by_state ON reports (state, id);
 CREATE INDEX reports_by_reporter ON reports (reporter_id, target_user, conversation_id, seq);
 )sql",
+    // 12: invite codes, for registration by invitation (accounts).
+    R"sql(
+CREATE TABLE invite_codes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  code_hash TEXT NOT NULL UNIQUE,
+  hint TEXT NOT NULL,
+  created_by INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  uses_left INTEGER NOT NULL
+);
+)sql",
 };
 
 int UserVersion(Database& db) {

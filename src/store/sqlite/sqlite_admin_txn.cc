@@ -95,4 +95,44 @@ Result<std::vector<AuditEntry>> SqliteTxn::ListAudit(const AuditQuery& q) {
   }
 }
 
+Result<int64_t> SqliteTxn::InsertInviteCode(const InviteCode& c) {
+  auto s = db_.Prepare(
+      "INSERT INTO invite_codes(code_hash, hint, created_by, created_at, expires_at, uses_left) "
+      "VALUES(?,?,?,?,?,?) RETURNING id");
+  s.Bind(1, c.code_hash).Bind(2, c.hint).Bind(3, c.created_by).Bind(4, c.created_at).Bind(5, c.expires_at);
+  s.Bind(6, c.uses_left);
+  NATTER_TRY(bool row, s.Step());
+  if (!row) return Internal("an invite code was not given an id");
+  int64_t id = s.Int(0);
+  NATTER_TRY(bool more, s.Step());  // finishes the statement
+  (void)more;
+  return id;
+}
+
+Result<bool> SqliteTxn::UseInviteCode(std::string_view code_hash, int64_t now_ms) {
+  auto s = db_.Prepare(
+      "UPDATE invite_codes SET uses_left = uses_left - 1 "
+      "WHERE code_hash = ? AND uses_left > 0 AND (expires_at = 0 OR expires_at > ?)");
+  s.Bind(1, code_hash).Bind(2, now_ms);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
+}
+
+Result<std::vector<InviteCode>> SqliteTxn::ListInviteCodes() {
+  auto s = db_.Prepare("SELECT " INVITE_CODE_COLUMNS " FROM invite_codes ORDER BY id DESC");
+  std::vector<InviteCode> out;
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(rows::ReadInviteCode(s));
+  }
+}
+
+Result<bool> SqliteTxn::DeleteInviteCode(int64_t id) {
+  auto s = db_.Prepare("DELETE FROM invite_codes WHERE id = ?");
+  s.Bind(1, id);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
+}
+
 }  // namespace natter::sqlite

@@ -37,6 +37,10 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::vector<Report>> ListReports(std::string_view state, int64_t before_id, int limit) override;
   Result<bool> ResolveReport(int64_t id, UserId by, int64_t at_ms, std::string_view resolution,
                              std::string_view note) override;
+  Result<int64_t> InsertInviteCode(const InviteCode& code) override;
+  Result<bool> UseInviteCode(std::string_view code_hash, int64_t now_ms) override;
+  Result<std::vector<InviteCode>> ListInviteCodes() override;
+  Result<bool> DeleteInviteCode(int64_t id) override;
   Status InsertAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) override;
   Result<bool> SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload,
