@@ -175,6 +175,41 @@ void AccountService::Login(Executor& ex, const std::string& handle, std::string 
       });
 }
 
+void AccountService::ExternalLogin(Executor& ex, auth::ExternalClaims claims, std::string device,
+                                   const std::string& address, std::function<void(Result<LoginResult>)> done) {
+  if (device.size() > 128) return done(BadRequest("device name is too long"));
+  // A new account has no password: only its issuer's tokens open it.
+  User fresh{ids_.Next(), claims.handle, "", clock_.NowMs()};
+  if (chat::CheckDisplayName(claims.name).ok()) fresh.display_name = claims.name;
+  json::object detail{{"issuer", claims.issuer}, {"subject", claims.subject}};
+  AuditEntry audit{0, fresh.created_at, fresh.id, "auth.register", fresh.id, json::serialize(detail), address, "ok"};
+  store_.WriteAccountsResult<User>(
+      ex,
+      [claims, fresh, audit](AccountsTxn& txn) -> Result<User> {
+        NATTER_TRY(auto linked, txn.FindExternalUser(claims.issuer, claims.subject));
+        if (linked) {
+          NATTER_TRY(auto user, txn.FindUser(*linked));
+          if (!user) return NotFound("the account of this external user is gone");
+          return std::move(*user);
+        }
+        if (claims.handle.empty()) return BadRequest("the token names no handle for a new account");
+        NATTER_RETURN_IF_ERROR(chat::CheckHandle(claims.handle));
+        NATTER_RETURN_IF_ERROR(txn.InsertUser(fresh));
+        if (!fresh.display_name.empty()) {
+          NATTER_TRY(bool named, txn.SetProfile(fresh.id, fresh.display_name, "", 0, 0));
+          (void)named;  // a new account: nothing came first
+        }
+        NATTER_RETURN_IF_ERROR(txn.LinkExternalUser(claims.issuer, claims.subject, fresh.id, fresh.created_at));
+        NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
+        return fresh;
+      },
+      [this, &ex, device = std::move(device), address, done = std::move(done)](Result<User> user) mutable {
+        if (!user.ok()) return done(user.take_error());
+        if (user->suspended_at != 0) return done(Forbidden("this account is suspended"));
+        StartSession(ex, *user, std::move(device), address, std::move(done));
+      });
+}
+
 void AccountService::AuditRefusedLogin(Executor& ex, const std::string& handle, UserId user, const std::string& address,
                                        std::string_view outcome) {
   json::object detail{{"handle", handle}};

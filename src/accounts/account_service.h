@@ -11,6 +11,7 @@
 
 #include "accounts/login_throttle.h"
 #include "auth/access_token.h"
+#include "auth/external_token.h"
 #include "auth/password_hasher.h"
 #include "common/fair_pool.h"
 #include "common/id_generator.h"
@@ -60,6 +61,12 @@ class AccountService {
                 const std::string& address, std::function<void(Result<User>)> done, UserId by_operator = 0);
   void Login(Executor& ex, const std::string& handle, std::string password, std::string device,
              const std::string& address, std::function<void(Result<LoginResult>)> done);
+  // Signs in a user of the operator's own backend (claims already verified,
+  // auth/external_token.h): the account linked to their issuer and subject,
+  // made at the first sign-in with the handle the token names, whatever the
+  // registration mode.
+  void ExternalLogin(Executor& ex, auth::ExternalClaims claims, std::string device, const std::string& address,
+                     std::function<void(Result<LoginResult>)> done);
   // Rotates the refresh token. Presenting a token that was already used means
   // it leaked: the whole session is revoked.
   void Refresh(Executor& ex, const std::string& refresh_token, std::function<void(Result<LoginResult>)> done);

@@ -67,6 +67,15 @@ void Dispatcher::Register(const Caller& c, RegisterParams p, Reply reply) {
                        Respond<User>(std::move(reply), [](const User& u) { return ToJson(u); }));
 }
 
+void Dispatcher::ExternalLogin(const Caller& c, ExternalLoginParams p, Reply reply) {
+  if (!d_.external) return reply(NotFound("this server accepts no external tokens"));
+  auto claims = d_.external->Verify(p.token, d_.clock.NowSeconds());
+  if (!claims.ok()) return reply(claims.take_error());
+  d_.accounts.ExternalLogin(
+      ExecutorOf(c), std::move(*claims), std::move(p.device), c.address,
+      Respond<accounts::LoginResult>(std::move(reply), [](const accounts::LoginResult& r) { return ToJson(r); }));
+}
+
 void Dispatcher::Login(const Caller& c, LoginParams p, Reply reply) {
   d_.accounts.Login(ExecutorOf(c), p.handle, std::move(p.password), std::move(p.device), c.address,
                     Respond<accounts::LoginResult>(std::move(reply), [](const auto& r) { return ToJson(r); }));

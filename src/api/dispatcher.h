@@ -20,6 +20,7 @@
 #include "accounts/account_service.h"
 #include "api/operators.h"
 #include "api/params.h"
+#include "auth/external_token.h"
 #include "auth/key_ring.h"
 #include "broker/broker.h"
 #include "chat/conversations.h"
@@ -85,6 +86,8 @@ struct DispatcherDeps {
   push::DeviceLiveness* liveness = nullptr;       // app.state; null when push is off
   media::MediaService* media = nullptr;           // uploads and downloads; null: media.* unavailable
   OperatorRoles operators = {};                   // server roles the configuration gives
+  // The operator's own token issuer (auth.external); null: none.
+  std::shared_ptr<const auth::ExternalTokenVerifier> external = {};
 };
 
 class Dispatcher {
@@ -108,6 +111,7 @@ class Dispatcher {
   // Accounts (dispatcher.cc).
   void Register(const Caller& c, RegisterParams p, Reply reply);
   void Login(const Caller& c, LoginParams p, Reply reply);
+  void ExternalLogin(const Caller& c, ExternalLoginParams p, Reply reply);
   void Refresh(const Caller& c, RefreshParams p, Reply reply);
   void Logout(const Caller& c, NoParams p, Reply reply);
   void GetUser(const Caller& c, UserLookupParams p, Reply reply);

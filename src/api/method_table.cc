@@ -38,6 +38,8 @@ const std::vector<Method>& Table() {
   static const std::vector<Method> table = {
       Row<RegisterParams, &D::Register>("auth.register", kPublic, kRequest, kAnswer, {{"POST", "/v1/auth/register"}}),
       Row<LoginParams, &D::Login>("auth.login", kPublic, kRequest, kAnswer, {{"POST", "/v1/auth/login"}}),
+      Row<ExternalLoginParams, &D::ExternalLogin>("auth.external", kPublic, kRequest, kAnswer,
+                                                  {{"POST", "/v1/auth/external"}}),
       Row<RefreshParams, &D::Refresh>("auth.refresh", kPublic, kRequest, kAnswer, {{"POST", "/v1/auth/refresh"}}),
       Row<NoParams, &D::Logout>("auth.logout", kUser, kRequest, kAnswer, {{"POST", "/v1/auth/logout"}}),
       Row<UserLookupParams, &D::GetUser>("users.get", kUser, kRequest, kAnswer,

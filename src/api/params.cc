@@ -37,6 +37,12 @@ Result<RegisterParams> RegisterParams::Parse(const object& o) {
   return f.Finish(std::move(p));
 }
 
+Result<ExternalLoginParams> ExternalLoginParams::Parse(const object& o) {
+  Fields f(o);
+  ExternalLoginParams p{f.String("token"), f.OptionalString("device").value_or("")};
+  return f.Finish(std::move(p));
+}
+
 Result<LoginParams> LoginParams::Parse(const object& o) {
   Fields f(o);
   LoginParams p{f.String("handle"), f.String("password"), f.OptionalString("device").value_or("")};

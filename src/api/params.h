@@ -33,6 +33,13 @@ struct RegisterParams {
   static Result<RegisterParams> Parse(const object& o);
 };
 
+// auth.external: a token of the operator's own backend (docs/admin.md).
+struct ExternalLoginParams {
+  std::string token;
+  std::string device;
+  static Result<ExternalLoginParams> Parse(const object& o);
+};
+
 struct LoginParams {
   std::string handle;
   std::string password;

@@ -90,6 +90,11 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "People one user may put into conversations per hour (new groups' members and members.add)");
   Setting(app, f, "registration", c.registration,
           "Who may make an account: open (anyone), invite (with an invite code), closed (operators only)");
+  Setting(app, f, "external-issuer", c.external.issuer,
+          "The iss of tokens from your own backend that auth.external accepts (docs/admin.md)");
+  Setting(app, f, "external-key", c.external.public_key_file, "PEM public key (Ed25519 or RSA) of --external-issuer");
+  Setting(app, f, "external-audience", c.external.audience, "The aud those tokens must hold (empty: not checked)");
+  Setting(app, f, "external-handle-claim", c.external.handle_claim, "The claim that names a new account's handle");
   Setting(app, f, "admins", c.admins, "Handles of server admins, comma separated (docs/admin.md)");
   Setting(app, f, "moderators", c.moderators, "Handles of server moderators, comma separated");
   Setting(app, f, "group-adds", c.group_adds,

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "accounts/account_service.h"
+#include "auth/external_token.h"
 #include "chat/limits.h"
 #include "gateway/gateway_options.h"
 #include "media/media_limits.h"
@@ -26,6 +27,7 @@ struct Config {
   // Handles given a server role by the configuration (docs/admin.md); roles
   // given through the admin API are kept in the store.
   std::string registration = "open";  // open, invite or closed (docs/admin.md)
+  auth::ExternalIssuer external;      // the operator's own token issuer; none without its iss
   std::vector<std::string> admins;
   std::vector<std::string> moderators;
   bool allow_minimal_passwords = false;  // minimal on a non-loopback address

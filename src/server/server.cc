@@ -103,6 +103,7 @@ struct Server::Parts {
   std::unique_ptr<auth::AccessTokenCodec> tokens;
   std::unique_ptr<ThreadPool> hash_pool;
   std::unique_ptr<accounts::AccountService> accounts;
+  std::shared_ptr<const auth::ExternalTokenVerifier> external;  // null: auth.external is off
   ops::Metrics metrics;
   std::unique_ptr<gateway::RequestLimiter> limiter;
   std::vector<std::unique_ptr<gateway::Worker>> workers;
@@ -154,6 +155,12 @@ uint16_t Server::Start() {
     spdlog::info("store: {} PostgreSQL partition(s)", p.store->Partitions());
   }
   WarnOfUnclaimedOperators();
+  if (!config_.external.issuer.empty()) {
+    auto verifier = auth::ExternalTokenVerifier::Load(config_.external);
+    if (!verifier.ok()) throw std::runtime_error("--external-key: " + verifier.error().message);
+    p.external = std::move(*verifier);
+    spdlog::info("auth.external: accepting tokens of {}", config_.external.issuer);
+  }
   p.keys =
       std::make_unique<auth::KeyRing>(config_.jwt_keys.empty() ? auth::KeyRing::LoadOrCreate(config_.data_dir)
                                                                : auth::KeyRing::LoadOrCreateFile(config_.jwt_keys));
@@ -205,7 +212,7 @@ uint16_t Server::Start() {
   StartMedia();
   p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
       *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get(), timing,
-      p.liveness.get(), p.media.get(), api::OperatorRoles(config_.admins, config_.moderators)});
+      p.liveness.get(), p.media.get(), api::OperatorRoles(config_.admins, config_.moderators), p.external});
   p.limiter = std::make_unique<gateway::RequestLimiter>(config_.gateway);
   p.http_deps = std::make_unique<gateway::HttpDeps>(
       gateway::HttpDeps{gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock,

@@ -121,6 +121,9 @@ class AccountsTxn : public AccountsReader {
   virtual Result<bool> UseInviteCode(std::string_view code_hash, int64_t now_ms) = 0;
   virtual Result<std::vector<InviteCode>> ListInviteCodes() = 0;
   virtual Result<bool> DeleteInviteCode(int64_t id) = 0;
+  // The account a user of an external issuer (docs/admin.md) was given.
+  virtual Result<std::optional<UserId>> FindExternalUser(std::string_view issuer, std::string_view subject) = 0;
+  virtual Status LinkExternalUser(std::string_view issuer, std::string_view subject, UserId user, int64_t at_ms) = 0;
   virtual Status InsertAudit(const AuditEntry& entry) = 0;
   virtual Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) = 0;
   // The profile others see (User::display_name, avatar, avatar_upload), if

@@ -95,4 +95,18 @@ Result<bool> PgTxn::DeleteInviteCode(int64_t id) {
   return r.affected() > 0;
 }
 
+Result<std::optional<UserId>> PgTxn::FindExternalUser(std::string_view issuer, std::string_view subject) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT user_id FROM external_identities WHERE issuer = $1 AND subject = $2",
+                                     {issuer, subject}));
+  if (r.empty()) return std::optional<UserId>();
+  return std::optional<UserId>(r.Int(0, 0));
+}
+
+Status PgTxn::LinkExternalUser(std::string_view issuer, std::string_view subject, UserId user, int64_t at_ms) {
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO external_identities(issuer, subject, user_id, created_at) "
+                                     "VALUES($1,$2,$3,$4)",
+                                     {issuer, subject, user, at_ms}));
+  return OkStatus();
+}
+
 }  // namespace natter::pg

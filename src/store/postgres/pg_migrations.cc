@@ -276,6 +276,16 @@ CREATE TABLE invite_codes (
   uses_left BIGINT NOT NULL
 );
 )sql",
+    // 13: accounts of users who sign in with the operator's own tokens (accounts).
+    R"sql(
+CREATE TABLE external_identities (
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  user_id BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (issuer, subject)
+);
+)sql",
 };
 
 }  // namespace

@@ -45,6 +45,8 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<bool> UseInviteCode(std::string_view code_hash, int64_t now_ms) override;
   Result<std::vector<InviteCode>> ListInviteCodes() override;
   Result<bool> DeleteInviteCode(int64_t id) override;
+  Result<std::optional<UserId>> FindExternalUser(std::string_view issuer, std::string_view subject) override;
+  Status LinkExternalUser(std::string_view issuer, std::string_view subject, UserId user, int64_t at_ms) override;
   Status InsertAudit(const AuditEntry& entry) override;
   Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) override;
   Result<bool> SetProfile(UserId id, std::string_view display_name, std::string_view avatar, int64_t avatar_upload,

@@ -272,6 +272,16 @@ CREATE TABLE invite_codes (
   uses_left INTEGER NOT NULL
 );
 )sql",
+    // 13: accounts of users who sign in with the operator's own tokens (accounts).
+    R"sql(
+CREATE TABLE external_identities (
+  issuer TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  user_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (issuer, subject)
+) WITHOUT ROWID;
+)sql",
 };
 
 int UserVersion(Database& db) {

@@ -135,4 +135,18 @@ Result<bool> SqliteTxn::DeleteInviteCode(int64_t id) {
   return db_.changes() > 0;
 }
 
+Result<std::optional<UserId>> SqliteTxn::FindExternalUser(std::string_view issuer, std::string_view subject) {
+  auto s = db_.Prepare("SELECT user_id FROM external_identities WHERE issuer = ? AND subject = ?");
+  s.Bind(1, issuer).Bind(2, subject);
+  NATTER_TRY(bool row, s.Step());
+  if (!row) return std::optional<UserId>();
+  return std::optional<UserId>(s.Int(0));
+}
+
+Status SqliteTxn::LinkExternalUser(std::string_view issuer, std::string_view subject, UserId user, int64_t at_ms) {
+  auto s = db_.Prepare("INSERT INTO external_identities(issuer, subject, user_id, created_at) VALUES(?,?,?,?)");
+  s.Bind(1, issuer).Bind(2, subject).Bind(3, user).Bind(4, at_ms);
+  return s.Run();
+}
+
 }  // namespace natter::sqlite
