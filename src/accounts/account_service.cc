@@ -85,7 +85,10 @@ void AccountService::Register(Executor& ex, std::string handle, std::string pass
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   bool named_admin =
       std::find(options_.admin_handles.begin(), options_.admin_handles.end(), lower) != options_.admin_handles.end();
-  bool free = by_operator != 0 || named_admin || options_.registration == Registration::kOpen;
+  // A named admin registers past the mode only from this host: anyone else
+  // could otherwise claim a handle the operator has not registered yet.
+  bool free =
+      by_operator != 0 || (named_admin && IsLoopbackAddress(address)) || options_.registration == Registration::kOpen;
   bool by_invitation = !free && options_.registration == Registration::kInvite;
   if (!free && options_.registration == Registration::kClosed) {
     return done(Forbidden("registration is closed: accounts are made by the server's operators"));
@@ -159,15 +162,14 @@ void AccountService::Login(Executor& ex, const std::string& handle, std::string 
         // Hashing is shared fairly between addresses: a flood from one
         // waits behind itself, not in front of everyone else's logins.
         auto queued = hashing_.Submit(NetworkKey(address), [=, this, &ex, user = std::move(*found)]() mutable {
-          bool good = auth::VerifyPassword(user ? user->password_hash : dummy_hash_, password) && user;
+          // An account without a password (external tokens) costs a guess the
+          // same time as any other, and never matches.
+          bool has_password = user && !user->password_hash.empty();
+          bool good = auth::VerifyPassword(has_password ? user->password_hash : dummy_hash_, password) && has_password;
           attempt->End(good ? LoginThrottle::Outcome::kSucceeded : LoginThrottle::Outcome::kFailed);
-          if (!good) {
-            AuditRefusedLogin(ex, handle, user ? user->id : 0, address, "unauthorized");
-            return done(BadCredentials());
-          }
+          if (!good) return AuditRefusedLogin(ex, handle, user ? user->id : 0, address, BadCredentials(), done);
           if (user->suspended_at != 0) {
-            AuditRefusedLogin(ex, handle, user->id, address, "forbidden");
-            return done(Forbidden("this account is suspended"));
+            return AuditRefusedLogin(ex, handle, user->id, address, Forbidden("this account is suspended"), done);
           }
           StartSession(ex, *user, std::move(device), address, std::move(done));
         });
@@ -183,9 +185,15 @@ void AccountService::ExternalLogin(Executor& ex, auth::ExternalClaims claims, st
   if (chat::CheckDisplayName(claims.name).ok()) fresh.display_name = claims.name;
   json::object detail{{"issuer", claims.issuer}, {"subject", claims.subject}};
   AuditEntry audit{0, fresh.created_at, fresh.id, "auth.register", fresh.id, json::serialize(detail), address, "ok"};
+  // A handle the configuration makes an operator is never given by a token:
+  // users choose what their backend names them.
+  std::string lower = claims.handle;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  bool reserved = std::find(options_.operator_handles.begin(), options_.operator_handles.end(), lower) !=
+                  options_.operator_handles.end();
   store_.WriteAccountsResult<User>(
       ex,
-      [claims, fresh, audit](AccountsTxn& txn) -> Result<User> {
+      [claims, fresh, audit, reserved](AccountsTxn& txn) -> Result<User> {
         NATTER_TRY(auto linked, txn.FindExternalUser(claims.issuer, claims.subject));
         if (linked) {
           NATTER_TRY(auto user, txn.FindUser(*linked));
@@ -194,6 +202,7 @@ void AccountService::ExternalLogin(Executor& ex, auth::ExternalClaims claims, st
         }
         if (claims.handle.empty()) return BadRequest("the token names no handle for a new account");
         NATTER_RETURN_IF_ERROR(chat::CheckHandle(claims.handle));
+        if (reserved) return Conflict("handle is reserved for the server's operators");
         NATTER_RETURN_IF_ERROR(txn.InsertUser(fresh));
         if (!fresh.display_name.empty()) {
           NATTER_TRY(bool named, txn.SetProfile(fresh.id, fresh.display_name, "", 0, 0));
@@ -205,17 +214,22 @@ void AccountService::ExternalLogin(Executor& ex, auth::ExternalClaims claims, st
       },
       [this, &ex, device = std::move(device), address, done = std::move(done)](Result<User> user) mutable {
         if (!user.ok()) return done(user.take_error());
-        if (user->suspended_at != 0) return done(Forbidden("this account is suspended"));
+        if (user->suspended_at != 0) {
+          return AuditRefusedLogin(ex, user->handle, user->id, address, Forbidden("this account is suspended"), done);
+        }
         StartSession(ex, *user, std::move(device), address, std::move(done));
       });
 }
 
 void AccountService::AuditRefusedLogin(Executor& ex, const std::string& handle, UserId user, const std::string& address,
-                                       std::string_view outcome) {
+                                       Error refusal, const std::function<void(Result<LoginResult>)>& done) {
   json::object detail{{"handle", handle}};
-  AuditEntry audit{0, clock_.NowMs(), 0, "auth.login", user, json::serialize(detail), address, std::string(outcome)};
+  AuditEntry audit{0,    clock_.NowMs(),          0,       "auth.login",
+                   user, json::serialize(detail), address, std::string(ErrorCodeName(refusal.code))};
+  // Answered once it is on record (or could not be: the refusal stands).
   store_.WriteAccounts(
-      ex, [audit](AccountsTxn& txn) { return txn.InsertAudit(audit); }, [](const Status&) {});
+      ex, [audit](AccountsTxn& txn) { return txn.InsertAudit(audit); },
+      [refusal = std::move(refusal), done](const Status&) { done(refusal); });
 }
 
 void AccountService::StartSession(Executor& ex, const User& user, std::string device, const std::string& address,

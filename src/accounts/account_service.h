@@ -42,8 +42,12 @@ struct AccountOptions {
   auth::PasswordParams password_params = auth::PasswordParams::Interactive();
   Registration registration = Registration::kOpen;
   // Handles the configuration names as admins (lower case): they may register
-  // whatever the mode, which is how a closed server gets its first admin.
+  // from this host whatever the mode, which is how a closed server gets its
+  // first admin.
   std::vector<std::string> admin_handles = {};
+  // Handles the configuration names as admins or moderators (lower case):
+  // never given to a new account by an external token.
+  std::vector<std::string> operator_handles = {};
   int max_login_failures = 10;
   int64_t login_window_ms = int64_t{15} * 60 * 1000;
 };
@@ -108,9 +112,10 @@ class AccountService {
   // Opens a session and writes the sign-in to the audit log, together.
   void StartSession(Executor& ex, const User& user, std::string device, const std::string& address,
                     std::function<void(Result<LoginResult>)> done);
-  // Writes a sign-in that did not open a session to the audit log.
+  // Writes a sign-in that did not open a session to the audit log, then
+  // answers `done` with `refusal`.
   void AuditRefusedLogin(Executor& ex, const std::string& handle, UserId user, const std::string& address,
-                         std::string_view outcome);
+                         Error refusal, const std::function<void(Result<LoginResult>)>& done);
   LoginResult Issue(UserId user, SessionId session, std::string refresh_token) const;
 
   Store& store_;

@@ -20,7 +20,7 @@ json::object ReportJson(const Report& r) {
     o["seq"] = r.seq;
     o["message_text"] = r.message_text;
   }
-  if (r.state != "open") {
+  if (r.state == "resolved") {
     o["resolved_by"] = r.resolved_by;
     o["resolved_at"] = r.resolved_at;
     o["resolution"] = r.resolution;
@@ -108,15 +108,26 @@ void Dispatcher::AdminResolveReport(const Caller& c, ResolveReportParams p, Repl
   if (p.action == "suspend_user" && c.role < ServerRole::kAdmin) {
     return reply(Forbidden("suspending a user needs the server role admin"));
   }
-  // The report as it is; then the action; then the report closed with what
-  // was done. An action that fails leaves the report open.
-  d_.store.ReadAccountsResult<std::optional<Report>>(
-      ExecutorOf(c), [id = p.report_id](AccountsTxn& txn) { return txn.FindReport(id); },
-      [this, c, p, reply = std::move(reply)](Result<std::optional<Report>> found) mutable {
-        if (!found.ok()) return reply(found.take_error());
-        if (!*found) return reply(NotFound("no such report"));
-        Report report = std::move(**found);
-        if (report.state != "open") return reply(Conflict("the report was resolved already"));
+  // The report is claimed first, so one moderator acts on it; then the
+  // action; then the report is closed with what was done, or given back
+  // (open again) when the action failed.
+  d_.store.WriteAccountsResult<Report>(
+      ExecutorOf(c),
+      [id = p.report_id, by = c.user](AccountsTxn& txn) -> Result<Report> {
+        NATTER_TRY(auto report, txn.FindReport(id));
+        if (!report) return NotFound("no such report");
+        NATTER_TRY(bool claimed, txn.ClaimReport(id, by));
+        if (!claimed) return Conflict("the report was resolved already, or is being resolved");
+        return std::move(*report);
+      },
+      [this, c, p, reply = std::move(reply)](Result<Report> claimed) mutable {
+        if (!claimed.ok()) return reply(claimed.take_error());
+        Report report = std::move(*claimed);
+        auto give_back = [this, c, p, reply](Error why) {
+          d_.store.WriteAccounts(
+              ExecutorOf(c), [id = p.report_id, by = c.user](AccountsTxn& txn) { return txn.ReleaseReport(id, by); },
+              [reply, why](const Status&) { reply(why); });
+        };
         auto close = [this, c, p, reply](std::string resolution) {
           d_.store.WriteAccountsResult<std::optional<Report>>(
               ExecutorOf(c),
@@ -131,17 +142,17 @@ void Dispatcher::AdminResolveReport(const Caller& c, ResolveReportParams p, Repl
                 reply(json::value(ReportJson(**r)));
               });
         };
-        auto then = [close, reply](std::string resolution) {
-          return [close, reply, resolution](Result<json::value> done) {
+        auto then = [close, give_back](std::string resolution) {
+          return [close, give_back, resolution](Result<json::value> done) {
             // A message deleted meanwhile (by its author, another moderator)
             // is what the action wanted.
-            if (!done.ok() && done.error().code != ErrorCode::kNotFound) return reply(done.take_error());
+            if (!done.ok() && done.error().code != ErrorCode::kNotFound) return give_back(done.take_error());
             close(resolution);
           };
         };
         if (p.action == "dismiss") return close("dismissed");
         if (p.action == "delete_message") {
-          if (report.conversation_id == 0) return reply(BadRequest("this report is about a user, not a message"));
+          if (report.conversation_id == 0) return give_back(BadRequest("this report is about a user, not a message"));
           return Delete(c, MessageParams{report.conversation_id, report.seq}, then("message_deleted"));
         }
         AdminSuspend(c, SuspendParams{report.target_user, true, p.note}, then("user_suspended"));

@@ -1,9 +1,11 @@
 #include "auth/external_token.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include <boost/json/parse.hpp>
+#include <cmath>
 #include <cstdio>
 
 #include "auth/base64url.h"
@@ -16,7 +18,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr int64_t kLeewaySeconds = 60;
-constexpr int64_t kMaxLifetimeSeconds = 24 * 3600;
+// Tokens to exchange are short-lived: each one may open sessions until it expires.
+constexpr int64_t kMaxLifetimeSeconds = 3600;
 
 Error Refused(const std::string& why) { return Unauthorized("external token refused: " + why); }
 
@@ -29,12 +32,15 @@ std::optional<json::object> DecodePart(std::string_view part) {
   return std::move(v.as_object());
 }
 
-std::optional<int64_t> IntClaim(const json::object& o, const char* key) {
+// A NumericDate claim: absent, or seconds since 1970 within reason; anything
+// else (a string, a huge or negative number) makes the token malformed.
+Result<std::optional<int64_t>> DateClaim(const json::object& o, const char* key) {
+  constexpr double kLatest = 1e11;  // the year 5138
   const auto* v = o.if_contains(key);
-  if (!v) return std::nullopt;
-  if (v->is_int64()) return v->as_int64();
-  if (v->is_double()) return static_cast<int64_t>(v->as_double());
-  return std::nullopt;
+  if (!v) return std::optional<int64_t>();
+  double seconds = v->is_int64() ? static_cast<double>(v->as_int64()) : v->is_double() ? v->as_double() : -1;
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > kLatest) return Refused(std::string(key) + " is not a date");
+  return std::optional<int64_t>(static_cast<int64_t>(seconds));
 }
 
 bool HoldsAudience(const json::object& o, const std::string& audience) {
@@ -56,7 +62,10 @@ Result<std::shared_ptr<const ExternalTokenVerifier>> ExternalTokenVerifier::Load
   if (!f) return BadRequest("cannot read the external issuer's key " + issuer.public_key_file);
   EVP_PKEY* key = PEM_read_PUBKEY(f, nullptr, nullptr, nullptr);
   std::fclose(f);
-  if (!key) return BadRequest(issuer.public_key_file + " holds no PEM public key");
+  if (!key) {
+    ERR_clear_error();
+    return BadRequest(issuer.public_key_file + " holds no PEM public key");
+  }
   std::string alg = EVP_PKEY_id(key) == EVP_PKEY_ED25519 ? "EdDSA" : EVP_PKEY_id(key) == EVP_PKEY_RSA ? "RS256" : "";
   if (alg.empty() || (alg == "RS256" && EVP_PKEY_get_bits(key) < 2048)) {
     EVP_PKEY_free(key);
@@ -88,18 +97,23 @@ Result<ExternalClaims> ExternalTokenVerifier::Verify(std::string_view token, int
               EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature->data()), signature->size(),
                                reinterpret_cast<const unsigned char*>(signed_part.data()), signed_part.size()) == 1;
   EVP_MD_CTX_free(ctx);
-  if (!good) return Refused("bad signature");
+  if (!good) {
+    ERR_clear_error();  // the thread's queue stays clean for the next OpenSSL user (TLS)
+    return Refused("bad signature");
+  }
 
   ExternalClaims out;
   out.issuer = json_lookup::Str(*claims, "iss");
   if (out.issuer != issuer_.issuer) return Refused("wrong issuer");
   if (!issuer_.audience.empty() && !HoldsAudience(*claims, issuer_.audience)) return Refused("wrong audience");
-  auto exp = IntClaim(*claims, "exp");
+  NATTER_TRY(auto exp, DateClaim(*claims, "exp"));
+  NATTER_TRY(auto nbf, DateClaim(*claims, "nbf"));
+  NATTER_TRY(auto iat, DateClaim(*claims, "iat"));
   if (!exp) return Refused("no expiry");
-  if (*exp + kLeewaySeconds < now) return Refused("expired");
+  if (*exp < now - kLeewaySeconds) return Refused("expired");
   if (*exp > now + kMaxLifetimeSeconds) return Refused("expires too far ahead");
-  if (auto nbf = IntClaim(*claims, "nbf"); nbf && *nbf > now + kLeewaySeconds) return Refused("not valid yet");
-  if (auto iat = IntClaim(*claims, "iat"); iat && *iat > now + kLeewaySeconds) return Refused("issued in the future");
+  if (nbf && *nbf > now + kLeewaySeconds) return Refused("not valid yet");
+  if (iat && *iat > now + kLeewaySeconds) return Refused("issued in the future");
   out.subject = json_lookup::Str(*claims, "sub");
   if (out.subject.empty() || out.subject.size() > 255) return Refused("no subject");
   out.handle = json_lookup::Str(*claims, issuer_.handle_claim.c_str());

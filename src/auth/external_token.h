@@ -4,7 +4,7 @@
 // own. Verification follows RFC 8725: the algorithm must be the one the
 // configured key is for (never "none", never chosen by the token), the
 // issuer must match, the audience must hold the configured one (if any), and
-// the token must have an expiry, not passed, at most a day away.
+// the token must have an expiry, not passed, at most an hour away.
 //
 // Thread-safety: an ExternalTokenVerifier is immutable after Load(); Verify()
 // may be called from any thread.

@@ -22,4 +22,9 @@ std::string NetworkKey(std::string_view address) {
   return std::string(prefix) + "/64";
 }
 
+bool IsLoopbackAddress(std::string_view address) {
+  return address.starts_with("127.") || address == "::1" || address == "localhost" ||
+         address.starts_with("::ffff:127.");
+}
+
 }  // namespace natter

@@ -12,4 +12,7 @@ namespace natter {
 
 std::string NetworkKey(std::string_view address);
 
+// Whether `address` is on the loopback interface: only this host reaches it.
+bool IsLoopbackAddress(std::string_view address);
+
 }  // namespace natter

@@ -6,6 +6,7 @@
 
 #include "accounts/account_service.h"
 #include "common/id_generator.h"
+#include "common/network_key.h"
 
 namespace natter::server {
 namespace {
@@ -43,11 +44,6 @@ void Setting(CLI::App& app, const toml::table* file, const std::string& name, T&
     if (!secret) opt->capture_default_str();
   }
   if constexpr (std::is_same_v<T, std::vector<std::string>>) opt->delimiter(',');
-}
-
-// Only this host can reach an address on the loopback interface.
-bool IsLoopback(const std::string& address) {
-  return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
 }
 
 void Declare(CLI::App& app, const toml::table* f, Config& c) {
@@ -229,7 +225,7 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
     exit_code = 2;
     return std::nullopt;
   }
-  if (config.password_profile == "minimal" && !IsLoopback(config.gateway.listen_address) &&
+  if (config.password_profile == "minimal" && !IsLoopbackAddress(config.gateway.listen_address) &&
       !config.allow_minimal_passwords) {
     // Minimal Argon2id makes a stolen hash cheap to crack: fine for tests on
     // loopback, not for a server others reach by mistake.

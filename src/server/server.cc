@@ -155,6 +155,12 @@ uint16_t Server::Start() {
     spdlog::info("store: {} PostgreSQL partition(s)", p.store->Partitions());
   }
   WarnOfUnclaimedOperators();
+  if (config_.external.issuer.empty() != config_.external.public_key_file.empty() ||
+      (!config_.external.issuer.empty() && config_.external.audience.empty())) {
+    throw std::runtime_error(
+        "--external-issuer, --external-key and --external-audience go together: a token made for another service "
+        "of the same issuer must not open a session here");
+  }
   if (!config_.external.issuer.empty()) {
     auto verifier = auth::ExternalTokenVerifier::Load(config_.external);
     if (!verifier.ok()) throw std::runtime_error("--external-key: " + verifier.error().message);
@@ -172,13 +178,16 @@ uint16_t Server::Start() {
   account_options.password_params =
       config_.password_profile == "minimal" ? auth::PasswordParams::Minimal() : auth::PasswordParams::Interactive();
   account_options.max_login_failures = config_.max_login_failures;
-  account_options.registration =
-      accounts::ParseRegistration(config_.registration).value_or(accounts::Registration::kOpen);
-  for (const auto& handle : config_.admins) {
-    std::string lower = handle;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-    account_options.admin_handles.push_back(lower);
-  }
+  auto registration = accounts::ParseRegistration(config_.registration);
+  if (!registration) throw std::runtime_error("--registration must be open, invite or closed");
+  account_options.registration = *registration;
+  auto lower = [](std::string handle) {
+    std::transform(handle.begin(), handle.end(), handle.begin(), [](unsigned char c) { return std::tolower(c); });
+    return handle;
+  };
+  for (const auto& handle : config_.admins) account_options.admin_handles.push_back(lower(handle));
+  account_options.operator_handles = account_options.admin_handles;
+  for (const auto& handle : config_.moderators) account_options.operator_handles.push_back(lower(handle));
   if (config_.password_profile == "minimal") {
     spdlog::warn("password-profile minimal: passwords are hashed at the lowest Argon2id cost, not for production");
   }

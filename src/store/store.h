@@ -111,7 +111,11 @@ class AccountsTxn : public AccountsReader {
   virtual Result<std::optional<Report>> FindReport(int64_t id) = 0;
   // `state` "" for any; newest first below `before_id`.
   virtual Result<std::vector<Report>> ListReports(std::string_view state, int64_t before_id, int limit) = 0;
-  // Closes an open report; false when it was not open (another moderator first).
+  // A moderator takes an open report to act on it (state "resolving"); false
+  // when it was not open (another moderator first). Released back to open
+  // when the action fails, closed with what was done when it succeeded.
+  virtual Result<bool> ClaimReport(int64_t id, UserId by) = 0;
+  virtual Status ReleaseReport(int64_t id, UserId by) = 0;
   virtual Result<bool> ResolveReport(int64_t id, UserId by, int64_t at_ms, std::string_view resolution,
                                      std::string_view note) = 0;
   // Invite codes: the id the store gave.

@@ -49,6 +49,15 @@ def token(key, alg, **claims):
     return f"{signed}.{b64(signature)}"
 
 
+def resign(key, header, payload):
+    signed = f"{header}.{b64(json.dumps(payload).encode())}"
+    with tempfile.NamedTemporaryFile(dir=KEYS) as f:
+        f.write(signed.encode())
+        f.flush()
+        signature = openssl("pkeyutl", "-sign", "-inkey", key, "-rawin", "-in", f.name)
+    return f"{signed}.{b64(signature)}"
+
+
 class Exchange:
     def exchange(self, jwt, expect=200):
         status, body = self.server.http("POST", "/v1/auth/external", {"token": jwt, "device": "app"})
@@ -91,6 +100,22 @@ class EdDsaIssuer(Exchange, h.ServerTestCase):
         for why, jwt in cases.items():
             answer = self.exchange(jwt, expect=401)
             self.assertEqual(h.error_of(answer), ("unauthorized", f"external token refused: {why}"), why)
+        # The claims changed under the original signature.
+        forged = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        forged["sub"] = "someone-else"
+        self.assertIn("bad signature", h.error_of(self.exchange(
+            f"{head}.{b64(json.dumps(forged).encode())}.{sig}", expect=401))[1])
+        for why, extra in (("no expiry", {"exp": None}), ("exp is not a date", {"exp": "tomorrow"}),
+                           ("not valid yet", {"nbf": int(time.time()) + 3600}),
+                           ("nbf is not a date", {"nbf": 1e300})):
+            claims = {"sub": "u-2", **extra}
+            jwt = token(ED, "EdDSA", **claims)
+            if extra.get("exp", 0) is None:  # drop exp entirely
+                h_, b_, _ = jwt.split(".")
+                payload = json.loads(base64.urlsafe_b64decode(b_ + "=" * (-len(b_) % 4)))
+                del payload["exp"]
+                jwt = resign(ED, h_, payload)
+            self.assertEqual(h.error_of(self.exchange(jwt, expect=401))[1], f"external token refused: {why}")
         none = f"{b64(json.dumps({'alg': 'none'}).encode())}.{body}."
         self.assertIn("alg must be EdDSA", h.error_of(self.exchange(none, expect=401))[1])
         # A new subject must name a usable handle, and not one that is taken.
@@ -101,6 +126,8 @@ class EdDsaIssuer(Exchange, h.ServerTestCase):
         self.assertEqual(status, 200)
         self.exchange(token(ED, "EdDSA", sub="u-3", preferred_username="takenhandle"), expect=409)
         self.exchange(good)
+        # A handle the configuration gives a server role is never a token's to take.
+        self.exchange(token(ED, "EdDSA", sub="u-5", preferred_username="Root"), expect=409)
 
     def test_a_suspended_external_account_is_refused(self):
         made = self.exchange(token(ED, "EdDSA", sub="u-4", preferred_username="extdan"))
@@ -115,13 +142,22 @@ class EdDsaIssuer(Exchange, h.ServerTestCase):
 
 class Rs256Issuer(Exchange, h.ServerTestCase):
     server_args = ("--external-issuer", ISSUER, "--external-key", os.path.join(KEYS, "rsa.pub"),
-                   "--registration", "closed")
+                   "--external-audience", "natter", "--registration", "closed")
 
     def test_rs256_tokens_make_accounts_even_when_registration_is_closed(self):
         made = self.exchange(token(RSA, "RS256", sub="r-1", preferred_username="rsauser", aud=["x", "natter"]))
         self.assertGreater(made["user_id"], 0)
         self.assertEqual(self.exchange(token(RSA, "RS256", sub="r-1"))["user_id"], made["user_id"])
         self.exchange(token(ED, "EdDSA", sub="r-1"), expect=401)
+        # Algorithm confusion: HS256 "signed" with the public key the server holds.
+        import hmac
+        import hashlib
+        with open(os.path.join(KEYS, "rsa.pub"), "rb") as f:
+            public = f.read()
+        body = {"iss": ISSUER, "aud": "natter", "sub": "r-1", "exp": int(time.time()) + 600}
+        signed = f"{b64(json.dumps({'alg': 'HS256'}).encode())}.{b64(json.dumps(body).encode())}"
+        mac = hmac.new(public, signed.encode(), hashlib.sha256).digest()
+        self.assertIn("alg must be RS256", h.error_of(self.exchange(f"{signed}.{b64(mac)}", expect=401))[1])
         self.assertEqual(self.server.register("walkin", "pw-walkin-secret")[0], 403)
 
 

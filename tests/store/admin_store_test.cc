@@ -106,7 +106,7 @@ TEST_P(AdminStore, TheAuditLogIsReadNewestFirstThroughItsFilters) {
   EXPECT_EQ(read(AuditQuery{0, 0, "", INT64_MAX, 1}), std::vector<std::string>{"admin.users.list"});
 }
 
-TEST_P(AdminStore, ReportsAreQueuedAndResolvedOnce) {
+TEST_P(AdminStore, ReportsAreQueuedClaimedAndResolvedOnce) {
   Report message{0, 100, 1, 2, 77, 5, "spam", "again", "buy now"};
   Report user{0, 200, 1, 3, 0, 0, "harassment", "", ""};
   using Filed = std::tuple<int64_t, int64_t, std::optional<Report>, std::optional<Report>>;
@@ -125,14 +125,20 @@ TEST_P(AdminStore, ReportsAreQueuedAndResolvedOnce) {
   EXPECT_EQ(open->message_text, "buy now");
   EXPECT_EQ(open->state, "open");
   EXPECT_FALSE(other.has_value());
-  using Closed = std::pair<bool, bool>;
-  auto closed = WriteAccountsSync<Closed>(*store, [=](AccountsTxn& txn) -> Result<Closed> {
+  using Steps = std::vector<bool>;
+  auto closed = WriteAccountsSync<Steps>(*store, [=](AccountsTxn& txn) -> Result<Steps> {
+    NATTER_TRY(bool unclaimed, txn.ResolveReport(first, 9, 300, "dismissed", ""));  // not claimed: no
+    NATTER_TRY(bool claimed, txn.ClaimReport(first, 8));
+    NATTER_RETURN_IF_ERROR(txn.ReleaseReport(first, 8));  // 8's action failed: open again
+    NATTER_TRY(bool again, txn.ClaimReport(first, 9));
+    NATTER_TRY(bool taken, txn.ClaimReport(first, 8));  // 9 holds it
+    NATTER_TRY(bool by_other, txn.ResolveReport(first, 8, 300, "dismissed", ""));
     NATTER_TRY(bool once, txn.ResolveReport(first, 9, 300, "message_deleted", "gone"));
     NATTER_TRY(bool twice, txn.ResolveReport(first, 9, 400, "dismissed", ""));
-    return Closed{once, twice};
+    return Steps{unclaimed, claimed, again, taken, by_other, once, twice};
   });
   ASSERT_TRUE(closed.ok()) << closed.error().message;
-  EXPECT_EQ(*closed, (Closed{true, false}));
+  EXPECT_EQ(*closed, (Steps{false, true, true, false, false, true, false}));
   auto list = [&](std::string state) {
     auto r = ReadAccountsSync<std::vector<Report>>(
         *store, [=](AccountsTxn& txn) { return txn.ListReports(state, INT64_MAX, 10); });
@@ -152,6 +158,13 @@ TEST_P(AdminStore, ReportsAreQueuedAndResolvedOnce) {
       *store, [=](AccountsTxn& txn) { return txn.FindOpenReport(1, 2, 77, 5); });
   ASSERT_TRUE(reopened.ok());
   EXPECT_FALSE(reopened->has_value());  // resolved: a new report of it would be a new one
+  // One open report per reporter and thing reported, whoever files it.
+  auto twice = WriteAccountsSync<int64_t>(*store, [=](AccountsTxn& txn) -> Result<int64_t> {
+    NATTER_TRY(int64_t id, txn.InsertReport(user));
+    (void)id;
+    return txn.InsertReport(user);
+  });
+  EXPECT_FALSE(twice.ok());
 }
 
 TEST_P(AdminStore, InviteCodesAreUsedUpAndExpire) {

@@ -50,11 +50,26 @@ Result<std::vector<Report>> PgTxn::ListReports(std::string_view state, int64_t b
   return Reports(r);
 }
 
+Result<bool> PgTxn::ClaimReport(int64_t id, UserId by) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE reports SET state = 'resolving', resolved_by = $1 WHERE id = $2 "
+                                     "AND state = 'open'",
+                                     {by, id}));
+  return r.affected() > 0;
+}
+
+Status PgTxn::ReleaseReport(int64_t id, UserId by) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE reports SET state = 'open', resolved_by = 0 WHERE id = $1 "
+                                     "AND state = 'resolving' AND resolved_by = $2",
+                                     {id, by}));
+  return OkStatus();
+}
+
 Result<bool> PgTxn::ResolveReport(int64_t id, UserId by, int64_t at_ms, std::string_view resolution,
                                   std::string_view note) {
-  NATTER_TRY(auto r, accounts_.Query("UPDATE reports SET state = 'resolved', resolved_by = $1, resolved_at = $2, "
-                                     "resolution = $3, note = $4 WHERE id = $5 AND state = 'open'",
-                                     {by, at_ms, resolution, note, id}));
+  NATTER_TRY(auto r,
+             accounts_.Query("UPDATE reports SET state = 'resolved', resolved_by = $1, resolved_at = $2, "
+                             "resolution = $3, note = $4 WHERE id = $5 AND state = 'resolving' AND resolved_by = $1",
+                             {by, at_ms, resolution, note, id}));
   return r.affected() > 0;
 }
 

@@ -258,7 +258,9 @@ CREATE TABLE reports (
   note TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX reports_by_state ON reports (state, id);
-CREATE INDEX reports_by_reporter ON reports (reporter_id, target_user, conversation_id, seq);
+-- One open report per reporter and thing reported, whichever node files it.
+CREATE UNIQUE INDEX reports_open_once ON reports (reporter_id, target_user, conversation_id, seq)
+  WHERE state = 'open';
 )sql",
     // 12: invite codes, for registration by invitation (accounts).
     R"sql(

@@ -66,12 +66,26 @@ Result<std::vector<Report>> SqliteTxn::ListReports(std::string_view state, int64
   return Reports(s);
 }
 
+Result<bool> SqliteTxn::ClaimReport(int64_t id, UserId by) {
+  auto s = db_.Prepare("UPDATE reports SET state = 'resolving', resolved_by = ? WHERE id = ? AND state = 'open'");
+  s.Bind(1, by).Bind(2, id);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
+}
+
+Status SqliteTxn::ReleaseReport(int64_t id, UserId by) {
+  auto s = db_.Prepare(
+      "UPDATE reports SET state = 'open', resolved_by = 0 WHERE id = ? AND state = 'resolving' AND resolved_by = ?");
+  s.Bind(1, id).Bind(2, by);
+  return s.Run();
+}
+
 Result<bool> SqliteTxn::ResolveReport(int64_t id, UserId by, int64_t at_ms, std::string_view resolution,
                                       std::string_view note) {
   auto s = db_.Prepare(
       "UPDATE reports SET state = 'resolved', resolved_by = ?, resolved_at = ?, resolution = ?, note = ? "
-      "WHERE id = ? AND state = 'open'");
-  s.Bind(1, by).Bind(2, at_ms).Bind(3, resolution).Bind(4, note).Bind(5, id);
+      "WHERE id = ? AND state = 'resolving' AND resolved_by = ?");
+  s.Bind(1, by).Bind(2, at_ms).Bind(3, resolution).Bind(4, note).Bind(5, id).Bind(6, by);
   NATTER_RETURN_IF_ERROR(s.Run());
   return db_.changes() > 0;
 }

@@ -35,6 +35,8 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::optional<Report>> FindOpenReport(UserId reporter, UserId target_user, ConversationId c, Seq seq) override;
   Result<std::optional<Report>> FindReport(int64_t id) override;
   Result<std::vector<Report>> ListReports(std::string_view state, int64_t before_id, int limit) override;
+  Result<bool> ClaimReport(int64_t id, UserId by) override;
+  Status ReleaseReport(int64_t id, UserId by) override;
   Result<bool> ResolveReport(int64_t id, UserId by, int64_t at_ms, std::string_view resolution,
                              std::string_view note) override;
   Result<int64_t> InsertInviteCode(const InviteCode& code) override;
