@@ -339,6 +339,16 @@ class Natterd:
         assert login["user_id"] == user_id, login
         return User(handle, password, user_id, login)
 
+    def named_user(self, handle, device="test"):
+        """Registers `handle` itself (a handle the server's flags name, such as
+        --admins) and logs in; returns a User."""
+        password = f"pw-{handle}-secret"
+        status, body = self.register(handle, password)
+        assert status == 200, (status, body)
+        status, login = self.login(handle, password, device)
+        assert status == 200, (status, login)
+        return User(handle, password, body["user_id"], login)
+
     def relogin(self, user, device="second"):
         status, login = self.login(user.handle, user.password, device)
         assert status == 200, (status, login)

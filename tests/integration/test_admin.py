@@ -14,17 +14,8 @@ class Admin(h.ServerTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.root = cls.named("root")
-        cls.moddy = cls.named("moddy")
-
-    @classmethod
-    def named(cls, handle):
-        password = f"pw-{handle}-secret"
-        status, body = cls.server.register(handle, password)
-        assert status == 200, body
-        status, login = cls.server.login(handle, password)
-        assert status == 200, login
-        return h.User(handle, password, body["user_id"], login)
+        cls.root = cls.server.named_user("root")
+        cls.moddy = cls.server.named_user("moddy")
 
     def call(self, method, path, user, body=None, expect=200):
         status, answer = self.server.http(method, path, body, token=user.token if user else None)

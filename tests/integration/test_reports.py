@@ -13,17 +13,8 @@ class Reports(h.ServerTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.boss = cls.named("boss")
-        cls.mod = cls.named("mod")
-
-    @classmethod
-    def named(cls, handle):
-        password = f"pw-{handle}-secret"
-        status, body = cls.server.register(handle, password)
-        assert status == 200, body
-        status, login = cls.server.login(handle, password)
-        assert status == 200, login
-        return h.User(handle, password, body["user_id"], login)
+        cls.boss = cls.server.named_user("boss")
+        cls.mod = cls.server.named_user("mod")
 
     def call(self, method, path, user, body=None, expect=200):
         status, answer = self.server.http(method, path, body, token=user.token)
