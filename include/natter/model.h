@@ -50,6 +50,8 @@ struct User {
   std::optional<GroupAdds> group_adds = {};
   ServerRole server_role = ServerRole::kNone;  // as stored; the config may name more (docs/admin.md)
   int64_t suspended_at = 0;                    // ms; 0: not suspended
+  // ms; 0: not erased. An erased account keeps only its id (docs/admin.md).
+  int64_t erased_at = 0;
 };
 
 // One line of the audit log: an operator's call, or a sign-in.

@@ -14,6 +14,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -168,6 +169,8 @@ class Dispatcher {
   void AdminSetRole(const Caller& c, ServerRoleParams p, Reply reply);
   void AdminDeleteMessage(const Caller& c, MessageParams p, Reply reply);
   void AdminAudit(const Caller& c, AuditParams p, Reply reply);
+  // Erasure (erase_methods.cc).
+  void AdminEraseUser(const Caller& c, UserIdParams p, Reply reply);
   void AdminCreateUser(const Caller& c, CreateUserParams p, Reply reply);
   void AdminCreateInvite(const Caller& c, CreateInviteParams p, Reply reply);
   void AdminListInvites(const Caller& c, NoParams p, Reply reply);
@@ -243,6 +246,14 @@ class Dispatcher {
   // Gives back what was charged and did not happen: a direct chat that
   // existed, users already in, a request refused (`view` null).
   void SettleMembership(UserId user, size_t members, bool creates, const chat::ConversationView* view);
+  // The steps of an erasure (erase_methods.cc), each on the caller's executor:
+  // the conversations the user touched, each in slices, then each
+  // partition's rows; FailErasure answers why it stopped.
+  struct Erasure;
+  void FindErasedConversations(std::shared_ptr<Erasure> run);
+  void EraseNextSlice(std::shared_ptr<Erasure> run);
+  void ForgetErased(std::shared_ptr<Erasure> run, int partition);
+  void FailErasure(const std::shared_ptr<Erasure>& run, Error error);
   // Writes `report` unless its reporter has it open already; answers it.
   void StoreReport(Executor& ex, Report report, Reply reply);
 

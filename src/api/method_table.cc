@@ -131,6 +131,8 @@ const std::vector<Method>& Table() {
                                                        {{"PUT", "/admin/v1/users/{user_id}/password"}}),
       Row<ServerRoleParams, &D::AdminSetRole>("admin.users.set_role", kAdmin, kRequest, kAnswer,
                                               {{"PUT", "/admin/v1/users/{user_id}/role"}}),
+      Row<UserIdParams, &D::AdminEraseUser>("admin.users.erase", kAdmin, kRequest, kAnswer,
+                                            {{"DELETE", "/admin/v1/users/{user_id}"}}),
       Row<MessageParams, &D::AdminDeleteMessage>("admin.messages.delete", kModerator, kRequest, kAnswer,
                                                  {{"DELETE", "/admin/v1/conversations/{id}/messages/{seq}"}}),
       Row<ReportsParams, &D::AdminListReports>("admin.reports.list", kModerator, kRequest, kAnswer,

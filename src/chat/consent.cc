@@ -10,7 +10,7 @@ Result<ConsentSplit> SplitByConsent(ConversationTxn& txn, ConversationId convers
   ConsentSplit split;
   for (UserId u : users) {
     NATTER_TRY(auto user, txn.accounts().FindUser(u));
-    if (!user) return NotFound("user " + std::to_string(u) + " not found");
+    if (!user || user->erased_at != 0) return NotFound("user " + std::to_string(u) + " not found");
     GroupAdds who = user->group_adds.value_or(default_group_adds);
     bool allows = who == GroupAdds::kEveryone || (who == GroupAdds::kContacts && contacts.contains(u));
     bool departed = false;

@@ -20,7 +20,7 @@ Status CheckTitle(const ChatLimits& limits, const std::string& title) {
 
 Status RequireUserExists(ConversationTxn& txn, UserId id) {
   NATTER_TRY(auto user, txn.accounts().FindUser(id));
-  if (!user) return NotFound("user " + std::to_string(id) + " not found");
+  if (!user || user->erased_at != 0) return NotFound("user " + std::to_string(id) + " not found");
   return OkStatus();
 }
 
@@ -301,6 +301,44 @@ Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, 
   MemberChange change;
   change.removed.push_back(user);
   return ViewAfter(txn, id, std::move(events), std::move(change));
+}
+
+Result<std::optional<ConversationView>> RemoveErasedMember(ConversationTxn& txn, const ChatLimits& limits,
+                                                           ConversationId id, UserId user, int64_t now_ms) {
+  NATTER_RETURN_IF_ERROR(txn.DeleteInvitation(id, user));
+  NATTER_TRY(auto membership, txn.FindMembership(id, user));
+  if (!membership) return std::optional<ConversationView>();
+  auto& [conversation, member] = *membership;
+  std::vector<Appended> events;
+  MemberChange change;
+  if (member.role == Role::kOwner) {
+    NATTER_TRY(auto members, txn.ListMembers(id));
+    const Member* heir = nullptr;
+    for (const auto& m : members) {
+      if (m.user_id == user) continue;
+      if (!heir || std::tie(m.role, heir->joined_at, heir->user_id) > std::tie(heir->role, m.joined_at, m.user_id)) {
+        heir = &m;
+      }
+    }
+    if (heir) {
+      Member owner = *heir;
+      owner.role = Role::kOwner;
+      NATTER_RETURN_IF_ERROR(txn.UpdateRole(id, owner.user_id, Role::kOwner));
+      NATTER_TRY(auto e, AppendEvent(txn, conversation,
+                                     SystemEvent(EventKind::kRoleChanged, user, owner.user_id,
+                                                 std::string(RoleName(Role::kOwner))),
+                                     now_ms, limits));
+      events.push_back(std::move(e));
+      change.changed.push_back(owner);
+    }
+  }
+  NATTER_RETURN_IF_ERROR(txn.DeleteMember(id, user));
+  NATTER_TRY(auto left,
+             AppendEvent(txn, conversation, SystemEvent(EventKind::kMemberLeft, user, user), now_ms, limits));
+  events.push_back(std::move(left));
+  change.removed.push_back(user);
+  NATTER_TRY(auto view, ViewAfter(txn, id, std::move(events), std::move(change)));
+  return std::optional<ConversationView>(std::move(view));
 }
 
 Result<ConversationView> ChangeRole(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,

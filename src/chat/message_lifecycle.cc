@@ -93,4 +93,27 @@ Result<Appended> React(ConversationTxn& txn, const Context& ctx, const ChatLimit
   return AppendEvent(txn, membership.first, About(EventKind::kReaction, ctx.caller, seq, emoji), ctx.now_ms, limits);
 }
 
+Result<ErasedContent> EraseContentBy(ConversationTxn& txn, const ChatLimits& limits, ConversationId id, UserId user,
+                                     int64_t now_ms, int max) {
+  ErasedContent erased;
+  NATTER_TRY(auto conversation, txn.FindConversation(id));
+  if (!conversation) return erased;
+  NATTER_TRY(auto seqs, txn.ListLiveMessagesBy(id, user, max + 1));
+  erased.more = seqs.size() > static_cast<size_t>(max);
+  if (erased.more) seqs.pop_back();
+  for (Seq seq : seqs) {
+    NATTER_RETURN_IF_ERROR(txn.EraseMessage(id, seq));
+    NATTER_TRY(auto e, AppendEvent(txn, *conversation, About(EventKind::kDelete, user, seq), now_ms, limits));
+    erased.events.push_back(std::move(e));
+  }
+  erased.messages = static_cast<int64_t>(seqs.size());
+  if (erased.more) return erased;
+  NATTER_TRY(auto reacted, txn.ForgetReactionsBy(id, user));
+  for (Seq seq : reacted) {
+    NATTER_TRY(auto e, AppendEvent(txn, *conversation, About(EventKind::kReaction, user, seq), now_ms, limits));
+    erased.events.push_back(std::move(e));
+  }
+  return erased;
+}
+
 }  // namespace natter::chat

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "chat/conversations.h"
 #include "chat/timeline.h"
@@ -21,5 +22,17 @@ Result<Appended> DeleteMessage(ConversationTxn& txn, const Context& ctx, const C
 // When nothing changes, returns the message itself with no recipients.
 Result<Appended> React(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
                        const std::string& emoji);
+
+// Erasing a user (docs/admin.md), in one conversation: up to `max` of their
+// live messages become tombstones, each with a delete event as though they
+// deleted it; once none is left, their reactions go, each with its event.
+// `more`: messages are left for another call.
+struct ErasedContent {
+  std::vector<Appended> events;
+  int64_t messages = 0;
+  bool more = false;
+};
+Result<ErasedContent> EraseContentBy(ConversationTxn& txn, const ChatLimits& limits, ConversationId id, UserId user,
+                                     int64_t now_ms, int max);
 
 }  // namespace natter::chat

@@ -8,7 +8,7 @@
 // SQL text, spliced into statements as string literals.
 #define USER_COLUMNS                                                                                        \
   "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes, display_name, avatar, " \
-  "avatar_upload, group_adds, server_role, suspended_at"
+  "avatar_upload, group_adds, server_role, suspended_at, erased_at"
 #define SESSION_COLUMNS "id, user_id, device, revoked, created_at"
 #define REFRESH_TOKEN_COLUMNS "token_hash, session_id, used"
 #define CONVERSATION_COLUMNS \
@@ -36,7 +36,8 @@ User ReadUser(const Row& r) {
               r.Int(9),
               ParseGroupAdds(r.Text(10)),
               ParseServerRole(r.Text(11)).value_or(ServerRole::kNone),
-              r.Int(12)};
+              r.Int(12),
+              r.Int(13)};
 }
 
 // The INVITATION_COLUMNS of `r`.

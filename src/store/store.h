@@ -128,6 +128,15 @@ class AccountsTxn : public AccountsReader {
   // The account a user of an external issuer (docs/admin.md) was given.
   virtual Result<std::optional<UserId>> FindExternalUser(std::string_view issuer, std::string_view subject) = 0;
   virtual Status LinkExternalUser(std::string_view issuer, std::string_view subject, UserId user, int64_t at_ms) = 0;
+  // Erasure (docs/admin.md): the accounts partition forgets `id` but for the
+  // row that keeps its id, erased at `now_ms`: the handle becomes
+  // `~erased-<id>` (which no one can register), and the profile, password,
+  // server role, sessions, refresh tokens, push devices, blocks either way,
+  // external identities, the words of their reports and the text of their
+  // reported messages go. Their uploads are released at `release_at` (those
+  // attached) or expire then (the others). The audit log stays. The sessions
+  // it ended.
+  virtual Result<std::vector<SessionId>> EraseAccount(UserId id, int64_t now_ms, int64_t release_at) = 0;
   virtual Status InsertAudit(const AuditEntry& entry) = 0;
   virtual Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) = 0;
   // The profile others see (User::display_name, avatar, avatar_upload), if
@@ -316,6 +325,19 @@ class ConversationTxn {
   virtual Status SetDeparted(ConversationId c, UserId u, bool departed, int64_t at_ms) = 0;
   virtual Result<bool> HasDeparted(ConversationId c, UserId u) = 0;
 
+  // Erasure (docs/admin.md), one conversation at a time, then the rest.
+  // This partition's conversations `u` is a member of, wrote or reacted in,
+  // or is invited to.
+  virtual Result<std::vector<ConversationId>> ListTouchedConversations(UserId u) = 0;
+  // Up to `limit` live messages `u` sent to `c`, oldest first.
+  virtual Result<std::vector<Seq>> ListLiveMessagesBy(ConversationId c, UserId u, int limit) = 0;
+  // Takes away `u`'s reactions in `c` and blanks the emoji of their reaction
+  // events: the seqs of the messages that lost one.
+  virtual Result<std::vector<Seq>> ForgetReactionsBy(ConversationId c, UserId u) = 0;
+  // What this partition holds of `u` outside timelines: their update log,
+  // invitations to them and from them, departures, pushes queued and shown.
+  virtual Status ForgetUserRows(UserId u) = 0;
+
   // Push: mutes, the queue of pushes of this partition's conversations, and
   // which conversations a user was last alerted of (to clear once read).
   // `until` in ms; 0 unmutes, kMutedForever never ends.
@@ -452,6 +474,11 @@ class Store {
 
   // Stops accepting work, finishes and commits what is queued.
   virtual void Shutdown() = 0;
+
+  // Asks the store to drop, soon, the old copies of overwritten rows its
+  // files may still hold (after an erasure). The embedded store truncates its
+  // write-ahead log at its next checkpoint; PostgreSQL leaves it to VACUUM.
+  virtual void ForgetOverwritten() {}
 
   // Empty while writes commit; otherwise why the last batch of writes could
   // not (the storage is full, read-only, gone). /readyz reports it. Cleared

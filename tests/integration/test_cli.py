@@ -176,6 +176,13 @@ class CliTest(h.unittest.TestCase):
                                        "admin.users.get", "admin.users.suspend"])
         self.assertIn("auth.register", actions)
         self.assertIn("admin.messages.delete", self.cli("alice", "admin", "audit", "--actor", "nina").stdout)
+        # His one message was deleted already; he leaves the direct chat.
+        out = self.cli("alice", "admin", "erase", "mike", check=False)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("add --yes", out.stderr)
+        self.assertIn("erased mike (0 message(s), left 1 conversation(s))",
+                      self.cli("alice", "admin", "erase", "mike", "--yes").stdout)
+        self.assertIn("~erased-", self.cli("alice", "admin", "user", "mike").stdout)  # the id alice knew
 
     def test_control_characters_from_others_are_shown_not_obeyed(self):
         """A message that would clear the screen, move the cursor back to fake

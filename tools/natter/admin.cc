@@ -49,6 +49,9 @@ void AddAdminCommands(CLI::App& admin, AdminArgs& a) {
   auto* role = admin.add_subcommand("role", "Give a server role: admin, moderator or none");
   user(role);
   role->add_option("role", a.role)->required()->check(CLI::IsMember({"admin", "moderator", "none"}));
+  auto* erase = admin.add_subcommand("erase", "Erase a user: account, messages, memberships and uploads, for good");
+  user(erase);
+  erase->add_flag("--yes", a.yes, "Yes, erase them (it cannot be undone)");
   auto* del = admin.add_subcommand("delete", "Delete any message for everyone");
   del->add_option("conversation", a.conversation)->required();
   del->add_option("seq", a.seq)->required();
@@ -143,6 +146,16 @@ int RunAdmin(Session& s, const std::string& command, const AdminArgs& a) {
   }
   if (command == "role") {
     return s.Print(call("PUT", path + "/role", {{"role", a.role}}), done(a.handle + " is " + a.role));
+  }
+  if (command == "erase") {
+    if (!a.yes) {
+      std::cerr << "natter: erasing " << a.handle << " cannot be undone; add --yes to do it\n";
+      return 2;
+    }
+    return s.Print(call("DELETE", path), [&](const json::object& r) {
+      std::cout << "erased " << a.handle << " (" << Int(r, "messages_erased") << " message(s), left "
+                << Int(r, "conversations_left") << " conversation(s))\n";
+    });
   }
   std::cerr << "natter: unknown admin command " << command << "\n";
   return 2;

@@ -14,6 +14,7 @@ struct AdminArgs {
   std::string handle, query, reason, password, role, actor, target, action;
   int64_t conversation = 0, seq = 0;
   int limit = 50;
+  bool yes = false;  // erase: the operator confirmed
 };
 
 void AddAdminCommands(CLI::App& admin, AdminArgs& a);

@@ -288,6 +288,10 @@ CREATE TABLE external_identities (
   PRIMARY KEY (issuer, subject)
 );
 )sql",
+    // 14: erased accounts (accounts): the row stays, holding only its id.
+    R"sql(
+ALTER TABLE users ADD COLUMN erased_at BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace

@@ -284,6 +284,10 @@ CREATE TABLE external_identities (
   PRIMARY KEY (issuer, subject)
 ) WITHOUT ROWID;
 )sql",
+    // 14: erased accounts (accounts): the row stays, holding only its id.
+    R"sql(
+ALTER TABLE users ADD COLUMN erased_at INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 int UserVersion(Database& db) {

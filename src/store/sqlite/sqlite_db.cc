@@ -59,7 +59,7 @@ Database::Database(const std::string& path, bool read_only) {
     sqlite3_close(db_);
     throw std::runtime_error("cannot open database " + path + ": " + msg);
   }
-  sqlite3_busy_timeout(db_, 5000);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
 }
 
 Database::~Database() {

@@ -58,6 +58,9 @@ class Statement {
   sqlite3_stmt* stmt_;
 };
 
+// How long a connection waits for a lock another holds before it gives up.
+inline constexpr int kBusyTimeoutMs = 5000;
+
 class Database {
  public:
   // Opens (creating if asked) the database at `path`. Throws on failure: this

@@ -39,6 +39,9 @@ void Configure(Database& db, bool writer) {
     // Checkpoints run on their own thread (CheckpointLoop), never inside a
     // commit that acknowledgements wait for.
     (void)db.Exec("PRAGMA wal_autocheckpoint=0");
+    // What a row held before an update or deletion is zeroed, not left in
+    // free space: an erased message must leave the file (docs/admin.md).
+    (void)db.Exec("PRAGMA secure_delete=ON");
   }
   (void)db.Exec("PRAGMA foreign_keys=ON");
   (void)db.Exec("PRAGMA cache_size=-16000");
@@ -76,6 +79,8 @@ class SqliteStore final : public Store {
     auto refusal = reads_.Push(read);
     if (refusal != WorkQueue<QueuedRead>::Refusal::kNone) read.refused(WorkQueue<QueuedRead>::RefusalError(refusal));
   }
+
+  void ForgetOverwritten() override { forget_overwritten_.store(true); }
 
   void Shutdown() override {
     if (!writes_.Stop()) return;
@@ -195,8 +200,24 @@ class SqliteStore final : public Store {
         continue;
       }
       (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+      if (forget_overwritten_.exchange(false) && !TruncateLog(db)) forget_overwritten_.store(true);
     }
     if (!Gone(db)) (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+  }
+
+  // A checkpoint that empties the log file, so no older copy of a page stays
+  // in it; taken only when no reader is in the way, since waiting for one
+  // would hold the writer back. Whether it was.
+  static bool TruncateLog(Database& db) {
+    sqlite3_busy_timeout(db.handle(), 0);
+    bool done = false;
+    {
+      auto s = db.Prepare("PRAGMA wal_checkpoint(TRUNCATE)");
+      auto row = s.Step();
+      done = row.ok() && *row && s.Int(0) == 0;
+    }
+    sqlite3_busy_timeout(db.handle(), sqlite::kBusyTimeoutMs);
+    return done;
   }
 
   void ReaderLoop(Database& db) {
@@ -220,7 +241,8 @@ class SqliteStore final : public Store {
   std::unique_ptr<Database> writer_db_;
   WorkQueue<QueuedWrite> writes_;
   std::shared_ptr<CommitOrder> commit_order_ = std::make_shared<CommitOrder>();
-  std::atomic<bool> gone_{false};  // see Gone()
+  std::atomic<bool> gone_{false};                // see Gone()
+  std::atomic<bool> forget_overwritten_{false};  // see ForgetOverwritten()
   WorkQueue<QueuedRead> reads_;
   Mutex mu_;  // for the checkpointer's wait
   std::condition_variable checkpoint_cv_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "store/row_readers.h"
+#include "store/sqlite/sqlite_rows.h"
 
 namespace natter::sqlite {
 namespace {
@@ -12,24 +13,6 @@ using rows::ReadMember;
 using rows::ReadMembership;
 using rows::ReadMessage;
 using rows::ReadUser;
-
-// Every row of `s`, each made by `read`.
-template <class T, class Reader>
-Result<std::vector<T>> All(Statement& s, Reader read) {
-  std::vector<T> out;
-  for (;;) {
-    NATTER_TRY(bool row, s.Step());
-    if (!row) return out;
-    out.push_back(read(s));
-  }
-}
-
-template <class T, class Reader>
-Result<std::optional<T>> One(Statement& s, Reader read) {
-  NATTER_TRY(bool row, s.Step());
-  if (!row) return std::optional<T>();
-  return std::optional<T>(read(s));
-}
 
 }  // namespace
 

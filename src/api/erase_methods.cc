@@ -1,0 +1,135 @@
+// admin.users.erase (docs/admin.md): a user's account, messages, reactions,
+// memberships and uploads are erased, as the right to erasure asks. The
+// account goes first (every session ends, nothing more can be sent as them),
+// then each conversation they touched, in slices, each slice telling the
+// members like a deletion would, then what each partition keeps of them. A
+// run cut short is finished by calling again: every step finds only what is
+// left.
+#include <spdlog/spdlog.h>
+
+#include "api/dispatcher.h"
+#include "chat/message_lifecycle.h"
+#include "media/media_service.h"
+
+namespace natter::api {
+
+namespace json = boost::json;
+
+namespace {
+
+// Messages erased per transaction: a user with years of messages never
+// holds a conversation's writes back for long.
+constexpr int kErasedPerSlice = 200;
+
+}  // namespace
+
+// One erasure under way.
+struct Dispatcher::Erasure {
+  UserId user = 0;
+  Executor* executor = nullptr;
+  Reply reply;
+  int64_t now_ms = 0;
+  std::vector<ConversationId> conversations = {};
+  size_t next = 0;  // in `conversations`
+  int64_t messages = 0;
+  int64_t memberships = 0;
+};
+
+// What one slice of a conversation's erasure did.
+struct ErasedSlice {
+  chat::ErasedContent content;
+  std::optional<chat::ConversationView> left;  // set once the user left it
+};
+
+void Dispatcher::AdminEraseUser(const Caller& c, UserIdParams p, Reply reply) {
+  if (p.user_id == c.user) return reply(BadRequest("you cannot erase yourself"));
+  auto run = std::make_shared<Erasure>();
+  run->user = p.user_id;
+  run->executor = c.executor;
+  run->reply = std::move(reply);
+  run->now_ms = d_.clock.NowMs();
+  int64_t release_at = run->now_ms + (d_.media ? d_.media->limits().delete_grace_ms : 0);
+  d_.store.WriteAccountsResult<std::vector<SessionId>>(
+      ExecutorOf(c),
+      [user = p.user_id, now = run->now_ms, release_at](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
+        NATTER_TRY(auto found, txn.FindUser(user));
+        if (!found) return NotFound("no such user");
+        return txn.EraseAccount(user, now, release_at);
+      },
+      [this, run](Result<std::vector<SessionId>> ended) {
+        if (!ended.ok()) return run->reply(ended.take_error());
+        d_.accounts.SessionsEnded(run->user, *ended);
+        FindErasedConversations(run);
+      });
+}
+
+void Dispatcher::FindErasedConversations(std::shared_ptr<Erasure> run) {
+  d_.store.ReadEach<std::vector<ConversationId>>(
+      *run->executor, [user = run->user](ConversationTxn& txn, int) { return txn.ListTouchedConversations(user); },
+      [this, run](std::vector<Result<std::vector<ConversationId>>> parts) {
+        // Every partition must answer: an erasure that skipped one would
+        // claim to be done.
+        for (auto& part : parts) {
+          if (!part.ok()) return FailErasure(run, part.take_error());
+          for (ConversationId id : *part) run->conversations.push_back(id);
+        }
+        EraseNextSlice(run);
+      });
+}
+
+void Dispatcher::EraseNextSlice(std::shared_ptr<Erasure> run) {
+  if (run->next == run->conversations.size()) return ForgetErased(run, 0);
+  ConversationId id = run->conversations[run->next];
+  d_.store.WriteResult<ErasedSlice>(
+      d_.store.For(id), *run->executor,
+      [id, user = run->user, now = run->now_ms, &limits = d_.limits](ConversationTxn& txn) -> Result<ErasedSlice> {
+        ErasedSlice slice;
+        NATTER_TRY(slice.content, chat::EraseContentBy(txn, limits, id, user, now, kErasedPerSlice));
+        if (slice.content.more) return slice;
+        NATTER_TRY(slice.left, chat::RemoveErasedMember(txn, limits, id, user, now));
+        return slice;
+      },
+      [this, run](Result<ErasedSlice> r, const CommitTurn& turn) {
+        if (!r.ok()) return FailErasure(run, r.take_error());
+        run->messages += r->content.messages;
+        if (r->left) ++run->memberships;
+        if (!r->content.more) ++run->next;
+        auto slice = std::make_shared<const ErasedSlice>(std::move(*r));
+        // Members hear of each tombstone and departure as they would of the
+        // user's own deletions.
+        turn.Then([this, slice] {
+          if (!Publishing()) return;
+          for (const auto& e : slice->content.events) PublishTimeline(e, 0);
+          if (slice->left) PublishConversation(*slice->left, 0);
+        });
+        EraseNextSlice(run);
+      });
+}
+
+void Dispatcher::ForgetErased(std::shared_ptr<Erasure> run, int partition) {
+  if (partition == d_.store.Partitions()) {
+    // The rows are overwritten; older copies leave the files next.
+    d_.store.ForgetOverwritten();
+    spdlog::info("erasure: user {} erased ({} messages, {} memberships)", run->user, run->messages, run->memberships);
+    return run->reply(json::value(json::object{{"user_id", run->user},
+                                               {"erased", true},
+                                               {"messages_erased", run->messages},
+                                               {"conversations_left", run->memberships}}));
+  }
+  d_.store.Write(
+      WriteKey(partition), *run->executor,
+      [user = run->user](ConversationTxn& txn) { return txn.ForgetUserRows(user); },
+      [this, run, partition](Status st, const CommitTurn&) {
+        if (!st.ok()) return FailErasure(run, st.take_error());
+        ForgetErased(run, partition + 1);
+      });
+}
+
+void Dispatcher::FailErasure(const std::shared_ptr<Erasure>& run, Error error) {
+  spdlog::warn("erasure: user {} is only partly erased ({} messages so far): {}", run->user, run->messages,
+               error.message);
+  error.message = "the erasure stopped before it was done (" + error.message + "); call it again to finish it";
+  run->reply(std::move(error));
+}
+
+}  // namespace natter::api

@@ -1,0 +1,90 @@
+// PgTxn's side of erasing a user (docs/admin.md): what the accounts (the
+// first instance) keep of them, and what each partition's rows hold.
+#include "store/postgres/pg_txn.h"
+
+namespace natter::pg {
+namespace {
+
+// Runs each of `statements` on `conn`, with `$1` = `id`.
+Status RunEach(Connection& conn, UserId id, std::initializer_list<const char*> statements) {
+  for (const char* sql : statements) {
+    NATTER_TRY(auto r, conn.Query(sql, {id}));
+  }
+  return OkStatus();
+}
+
+std::vector<int64_t> FirstColumn(const Rows& r) {
+  std::vector<int64_t> out;
+  out.reserve(r.size());
+  for (int i = 0; i < r.size(); ++i) out.push_back(r.Int(i, 0));
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<SessionId>> PgTxn::EraseAccount(UserId id, int64_t now_ms, int64_t release_at) {
+  NATTER_TRY(auto user,
+             accounts_.Query("UPDATE users SET handle = '~erased-' || id, password_hash = '', display_name = '', "
+                             "avatar = '', avatar_upload = 0, server_role = '', group_adds = 'nobody', last_seen = 0, "
+                             "presence_hidden = true, online_nodes = 0, push_preview = false, "
+                             "suspended_at = CASE suspended_at WHEN 0 THEN $1 ELSE suspended_at END, "
+                             "erased_at = CASE erased_at WHEN 0 THEN $1 ELSE erased_at END WHERE id = $2",
+                             {now_ms, id}));
+  NATTER_TRY(auto ended, RevokeUserSessions(id));
+  NATTER_RETURN_IF_ERROR(RunEach(
+      accounts_, id,
+      {"DELETE FROM push_presence WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+       "DELETE FROM push_devices WHERE user_id = $1",
+       "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+       "DELETE FROM sessions WHERE user_id = $1", "DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1",
+       "DELETE FROM external_identities WHERE user_id = $1", "UPDATE reports SET text = '' WHERE reporter_id = $1",
+       "UPDATE reports SET message_text = '' WHERE target_user = $1"}));
+  // Attached uploads go after the grace downloads under way get; the others
+  // expire, and the sweep takes them with their objects.
+  NATTER_TRY(auto attached, accounts_.Query("INSERT INTO media_releases(upload_id, due_at) "
+                                            "SELECT id, $1 FROM media_uploads WHERE user_id = $2 AND state = 2 "
+                                            "ON CONFLICT DO NOTHING",
+                                            {release_at, id}));
+  NATTER_TRY(
+      auto unattached,
+      accounts_.Query("UPDATE media_uploads SET expires_at = $1 WHERE user_id = $2 AND state IN (0, 1)", {now_ms, id}));
+  return ended;
+}
+
+Result<std::vector<ConversationId>> PgTxn::ListTouchedConversations(UserId u) {
+  // Messages have no index by sender: an erasure reads them all once.
+  NATTER_TRY(auto r, db_.Query("SELECT conversation_id FROM members WHERE user_id = $1 "
+                               "UNION SELECT conversation_id FROM invitations WHERE user_id = $1 "
+                               "UNION SELECT conversation_id FROM reactions WHERE user_id = $1 "
+                               "UNION SELECT conversation_id FROM messages WHERE sender_id = $1 "
+                               "AND ((kind = 'message' AND NOT deleted) OR (kind = 'reaction' AND body <> ''))",
+                               {u}));
+  return FirstColumn(r);
+}
+
+Result<std::vector<Seq>> PgTxn::ListLiveMessagesBy(ConversationId c, UserId u, int limit) {
+  NATTER_TRY(auto r, db_.Query("SELECT seq FROM messages WHERE conversation_id = $1 AND sender_id = $2 "
+                               "AND kind = 'message' AND NOT deleted ORDER BY seq LIMIT $3",
+                               {c, u, int64_t{limit}}));
+  return FirstColumn(r);
+}
+
+Result<std::vector<Seq>> PgTxn::ForgetReactionsBy(ConversationId c, UserId u) {
+  NATTER_TRY(
+      auto taken,
+      db_.Query("DELETE FROM reactions WHERE conversation_id = $1 AND user_id = $2 RETURNING message_seq", {c, u}));
+  NATTER_TRY(auto events, db_.Query("UPDATE messages SET body = '' WHERE conversation_id = $1 AND sender_id = $2 "
+                                    "AND kind = 'reaction' AND body <> ''",
+                                    {c, u}));
+  return FirstColumn(taken);
+}
+
+Status PgTxn::ForgetUserRows(UserId u) {
+  return RunEach(
+      db_, u,
+      {"DELETE FROM user_updates WHERE user_id = $1", "DELETE FROM invitations WHERE user_id = $1 OR invited_by = $1",
+       "DELETE FROM departures WHERE user_id = $1", "DELETE FROM push_queue WHERE user_id = $1",
+       "DELETE FROM push_shown WHERE user_id = $1"});
+}
+
+}  // namespace natter::pg
