@@ -3,8 +3,6 @@
 // log before it is answered (CallAsOperator).
 #include <spdlog/spdlog.h>
 
-#include <boost/json/parse.hpp>
-
 #include "api/answers.h"
 #include "api/dispatcher.h"
 #include "api/json_views.h"
@@ -191,18 +189,7 @@ void Dispatcher::AdminAudit(const Caller& c, AuditParams p, Reply reply) {
         if (!r.ok()) return reply(r.take_error());
         std::vector<AuditEntry> found = std::move(r).value();
         json::array entries;
-        for (const auto& e : found) {
-          boost::system::error_code ec;
-          json::value detail = json::parse(e.detail, ec);
-          entries.push_back(json::object{{"id", e.id},
-                                         {"at", e.at_ms},
-                                         {"actor", e.actor},
-                                         {"action", e.action},
-                                         {"user_id", e.target_user},
-                                         {"detail", ec ? json::value(e.detail) : std::move(detail)},
-                                         {"address", e.address},
-                                         {"outcome", e.outcome}});
-        }
+        for (const auto& e : found) entries.push_back(ToJson(e));
         json::object answer{{"entries", std::move(entries)}};
         if (found.size() == static_cast<size_t>(limit)) answer["next"] = found.back().id;
         reply(json::value(std::move(answer)));

@@ -169,7 +169,8 @@ class Dispatcher {
   void AdminSetRole(const Caller& c, ServerRoleParams p, Reply reply);
   void AdminDeleteMessage(const Caller& c, MessageParams p, Reply reply);
   void AdminAudit(const Caller& c, AuditParams p, Reply reply);
-  // Erasure (erase_methods.cc).
+  // Export and erasure (export_methods.cc, erase_methods.cc).
+  void AdminExportUser(const Caller& c, UserIdParams p, Reply reply);
   void AdminEraseUser(const Caller& c, UserIdParams p, Reply reply);
   void AdminCreateUser(const Caller& c, CreateUserParams p, Reply reply);
   void AdminCreateInvite(const Caller& c, CreateInviteParams p, Reply reply);

@@ -1,6 +1,7 @@
 #include "api/json_views.h"
 
 #include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
 
 #include "media/attachment.h"
 
@@ -130,6 +131,37 @@ json::object ToJson(const chat::ReceiptChange& r) {
 
 json::object ToJson(const chat::ReceiptCounts& r) {
   return {{"seq", r.seq}, {"members", r.members}, {"delivered", r.delivered}, {"read", r.read}};
+}
+
+json::object ToJson(const Report& r) {
+  json::object o{{"report_id", r.id},        {"created_at", r.created_at}, {"reporter", r.reporter},
+                 {"user_id", r.target_user}, {"reason", r.reason},         {"text", r.text},
+                 {"state", r.state}};
+  if (r.conversation_id != 0) {
+    o["conversation_id"] = r.conversation_id;
+    o["seq"] = r.seq;
+    o["message_text"] = r.message_text;
+  }
+  if (r.state == "resolved") {
+    o["resolved_by"] = r.resolved_by;
+    o["resolved_at"] = r.resolved_at;
+    o["resolution"] = r.resolution;
+    o["note"] = r.note;
+  }
+  return o;
+}
+
+json::object ToJson(const AuditEntry& e) {
+  boost::system::error_code ec;
+  json::value detail = json::parse(e.detail, ec);
+  return {{"id", e.id},
+          {"at", e.at_ms},
+          {"actor", e.actor},
+          {"action", e.action},
+          {"user_id", e.target_user},
+          {"detail", ec ? json::value(e.detail) : std::move(detail)},
+          {"address", e.address},
+          {"outcome", e.outcome}};
 }
 
 json::object ErrorJson(const Error& e) { return {{"code", ErrorCodeName(e.code)}, {"message", e.message}}; }

@@ -22,6 +22,8 @@ boost::json::object ToJson(const PendingInvitation& i);
 boost::json::object ToJson(const chat::HistoryPage& p);
 boost::json::object ToJson(const accounts::LoginResult& r);
 boost::json::object ToJson(const User& u);  // public part only: never the password hash
+boost::json::object ToJson(const Report& r);
+boost::json::object ToJson(const AuditEntry& e);  // `detail` parsed back into JSON
 boost::json::object ToJson(const chat::ConversationCatchUp& c);
 boost::json::object ToJson(const chat::ReceiptChange& r);
 boost::json::object ToJson(const chat::ReceiptCounts& r);

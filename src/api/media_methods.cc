@@ -11,20 +11,6 @@ namespace json = boost::json;
 
 namespace {
 
-const char* StateName(UploadState s) {
-  switch (s) {
-    case UploadState::kUploading:
-      return "uploading";
-    case UploadState::kReady:
-      return "ready";
-    case UploadState::kAttached:
-      return "attached";
-    case UploadState::kExpired:
-      break;
-  }
-  return "expired";
-}
-
 // Where the client sends the bytes: the tus URL, or each part's presigned URL.
 json::object TargetJson(const media::UploadTarget& t) {
   json::object o{{"media_id", t.upload.id}, {"size", t.upload.size}, {"expires_at", t.upload.expires_at}};
@@ -75,7 +61,7 @@ void Dispatcher::GetUpload(const Caller& c, UploadParams p, Reply reply) {
   d_.media->Lookup(ExecutorOf(c), c.user, p.media_id, [reply = std::move(reply)](Result<media::UploadStatus> r) {
     if (!r.ok()) return reply(r.take_error());
     const MediaUpload& u = r->upload;
-    json::object o{{"media_id", u.id},          {"state", StateName(u.state)}, {"size", u.size},
+    json::object o{{"media_id", u.id},          {"state", UploadStateName(u.state)}, {"size", u.size},
                    {"offset", r->offset},       {"mime", u.declared_mime},     {"filename", u.filename},
                    {"created_at", u.created_at}};
     if (u.expires_at != 0) o["expires_at"] = u.expires_at;

@@ -11,24 +11,6 @@ namespace json = boost::json;
 
 namespace {
 
-json::object ReportJson(const Report& r) {
-  json::object o{{"report_id", r.id},        {"created_at", r.created_at}, {"reporter", r.reporter},
-                 {"user_id", r.target_user}, {"reason", r.reason},         {"text", r.text},
-                 {"state", r.state}};
-  if (r.conversation_id != 0) {
-    o["conversation_id"] = r.conversation_id;
-    o["seq"] = r.seq;
-    o["message_text"] = r.message_text;
-  }
-  if (r.state == "resolved") {
-    o["resolved_by"] = r.resolved_by;
-    o["resolved_at"] = r.resolved_at;
-    o["resolution"] = r.resolution;
-    o["note"] = r.note;
-  }
-  return o;
-}
-
 // The message a member reports: a live one they can see.
 Result<Message> ReportedMessage(ConversationTxn& txn, UserId reporter, ConversationId id, Seq seq) {
   NATTER_TRY(auto membership, chat::RequireMember(txn, reporter, id));
@@ -97,7 +79,7 @@ void Dispatcher::AdminListReports(const Caller& c, ReportsParams p, Reply reply)
         if (!r.ok()) return reply(r.take_error());
         std::vector<Report> found = std::move(r).value();
         json::array reports;
-        for (const auto& report : found) reports.push_back(ReportJson(report));
+        for (const auto& report : found) reports.push_back(ToJson(report));
         json::object answer{{"reports", std::move(reports)}};
         if (found.size() == static_cast<size_t>(limit)) answer["next"] = found.back().id;
         reply(json::value(std::move(answer)));
@@ -139,7 +121,7 @@ void Dispatcher::AdminResolveReport(const Caller& c, ResolveReportParams p, Repl
               [reply](Result<std::optional<Report>> r) {
                 if (!r.ok()) return reply(r.take_error());
                 if (!*r) return reply(NotFound("no such report"));
-                reply(json::value(ReportJson(**r)));
+                reply(json::value(ToJson(**r)));
               });
         };
         auto then = [close, give_back](std::string resolution) {

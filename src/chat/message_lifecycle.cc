@@ -98,15 +98,16 @@ Result<ErasedContent> EraseContentBy(ConversationTxn& txn, const ChatLimits& lim
   ErasedContent erased;
   NATTER_TRY(auto conversation, txn.FindConversation(id));
   if (!conversation) return erased;
-  NATTER_TRY(auto seqs, txn.ListLiveMessagesBy(id, user, max + 1));
-  erased.more = seqs.size() > static_cast<size_t>(max);
-  if (erased.more) seqs.pop_back();
-  for (Seq seq : seqs) {
+  NATTER_TRY(auto messages, txn.ListMessagesBy(id, user, 0, max + 1));
+  erased.more = messages.size() > static_cast<size_t>(max);
+  if (erased.more) messages.pop_back();
+  for (const auto& m : messages) {
+    Seq seq = m.seq;
     NATTER_RETURN_IF_ERROR(txn.EraseMessage(id, seq));
     NATTER_TRY(auto e, AppendEvent(txn, *conversation, About(EventKind::kDelete, user, seq), now_ms, limits));
     erased.events.push_back(std::move(e));
   }
-  erased.messages = static_cast<int64_t>(seqs.size());
+  erased.messages = static_cast<int64_t>(messages.size());
   if (erased.more) return erased;
   NATTER_TRY(auto reacted, txn.ForgetReactionsBy(id, user));
   for (Seq seq : reacted) {

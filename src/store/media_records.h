@@ -16,6 +16,21 @@ enum class UploadState {
   kAttached = 2,   // part of a sent message: kept while a message holds it
   kExpired = 3,    // was ready, never attached: its objects stay (and count) until deleted
 };
+// How the API names a state.
+inline const char* UploadStateName(UploadState s) {
+  switch (s) {
+    case UploadState::kUploading:
+      return "uploading";
+    case UploadState::kReady:
+      return "ready";
+    case UploadState::kAttached:
+      return "attached";
+    case UploadState::kExpired:
+      break;
+  }
+  return "expired";
+}
+
 
 struct MediaUpload {
   int64_t id = 0;

@@ -137,6 +137,10 @@ class AccountsTxn : public AccountsReader {
   // attached) or expire then (the others). The audit log stays. The sessions
   // it ended.
   virtual Result<std::vector<SessionId>> EraseAccount(UserId id, int64_t now_ms, int64_t release_at) = 0;
+  // For an export (docs/admin.md): `id`'s uploads, and the reports they filed,
+  // oldest first.
+  virtual Result<std::vector<MediaUpload>> ListUploadsOf(UserId id) = 0;
+  virtual Result<std::vector<Report>> ListReportsBy(UserId reporter) = 0;
   virtual Status InsertAudit(const AuditEntry& entry) = 0;
   virtual Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) = 0;
   // The profile others see (User::display_name, avatar, avatar_upload), if
@@ -325,12 +329,16 @@ class ConversationTxn {
   virtual Status SetDeparted(ConversationId c, UserId u, bool departed, int64_t at_ms) = 0;
   virtual Result<bool> HasDeparted(ConversationId c, UserId u) = 0;
 
-  // Erasure (docs/admin.md), one conversation at a time, then the rest.
+  // What a partition holds of one person, to export or erase (docs/admin.md),
+  // one conversation at a time, then the rest.
   // This partition's conversations `u` is a member of, wrote or reacted in,
   // or is invited to.
   virtual Result<std::vector<ConversationId>> ListTouchedConversations(UserId u) = 0;
-  // Up to `limit` live messages `u` sent to `c`, oldest first.
-  virtual Result<std::vector<Seq>> ListLiveMessagesBy(ConversationId c, UserId u, int limit) = 0;
+  // The live messages `u` sent to `c` after `after_seq`, oldest first, at
+  // most `limit` (no reactions loaded).
+  virtual Result<std::vector<Message>> ListMessagesBy(ConversationId c, UserId u, Seq after_seq, int limit) = 0;
+  // `u`'s reactions in `c`: the message and the emoji.
+  virtual Result<std::vector<std::pair<Seq, std::string>>> ListReactionsBy(ConversationId c, UserId u) = 0;
   // Takes away `u`'s reactions in `c` and blanks the emoji of their reaction
   // events: the seqs of the messages that lost one.
   virtual Result<std::vector<Seq>> ForgetReactionsBy(ConversationId c, UserId u) = 0;

@@ -3,6 +3,7 @@ uses them: groups with roles, replies, edits, deletes and reactions shown by
 handle, direct chats named by the peer, members, presence, leaving and being
 removed, and --help that shows every default."""
 
+import json
 import os
 import re
 import shutil
@@ -176,6 +177,9 @@ class CliTest(h.unittest.TestCase):
                                        "admin.users.get", "admin.users.suspend"])
         self.assertIn("auth.register", actions)
         self.assertIn("admin.messages.delete", self.cli("alice", "admin", "audit", "--actor", "nina").stdout)
+        archive = json.loads(self.cli("alice", "admin", "export", "mike").stdout)
+        self.assertEqual((archive["format"], archive["account"]["handle"]), ("natter-export/1", "mike"))
+        self.assertNotIn("@type", archive)
         # His one message was deleted already; he leaves the direct chat.
         out = self.cli("alice", "admin", "erase", "mike", check=False)
         self.assertEqual(out.returncode, 2)

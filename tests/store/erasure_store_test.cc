@@ -54,6 +54,20 @@ TEST_P(ErasureStore, AnErasedAccountKeepsOnlyItsRow) {
   });
   ASSERT_TRUE(set_up.ok() && *set_up) << (set_up.ok() ? "not set up" : set_up.error().message);
 
+  // What an export reads of the accounts.
+  using Listed = std::pair<std::vector<MediaUpload>, std::vector<Report>>;
+  auto listed = ReadAccountsSync<Listed>(*store, [=](AccountsTxn& txn) -> Result<Listed> {
+    NATTER_TRY(auto uploads, txn.ListUploadsOf(bob));
+    NATTER_TRY(auto reports, txn.ListReportsBy(bob));
+    return Listed{std::move(uploads), std::move(reports)};
+  });
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  std::vector<int64_t> upload_ids;
+  for (const auto& up : listed->first) upload_ids.push_back(up.id);
+  EXPECT_EQ(upload_ids, (std::vector<int64_t>{501, 502, 503}));
+  ASSERT_EQ(listed->second.size(), 1u);
+  EXPECT_EQ(listed->second[0].text, "bob's words");
+
   auto erase = [&] {
     return WriteAccountsSync<std::vector<SessionId>>(
         *store, [=](AccountsTxn& txn) { return txn.EraseAccount(bob, 7000, 9000); });
@@ -154,6 +168,21 @@ TEST_P(ErasureStore, EveryConversationTheUserTouchedIsFoundAndEmptied) {
   ASSERT_TRUE(WriteSync<bool>(*store, store->For(owned), [=](ConversationTxn& txn) -> Result<bool> {
                 return txn.SetReaction(owned, alices_seq, bob, "👍");
               }).ok());
+
+  // What an export reads of a conversation: their live messages, paged, and reactions.
+  using Read = std::pair<std::vector<Message>, std::vector<std::pair<Seq, std::string>>>;
+  auto read = ReadSync<Read>(*store, store->PartitionOf(owned), [=](ConversationTxn& txn) -> Result<Read> {
+    NATTER_TRY(auto first_page, txn.ListMessagesBy(owned, bob, 0, 2));
+    if (first_page.size() != 2) return Internal("a page of two was not two");
+    NATTER_TRY(auto rest, txn.ListMessagesBy(owned, bob, first_page.back().seq, 2));
+    first_page.insert(first_page.end(), rest.begin(), rest.end());
+    NATTER_TRY(auto reactions, txn.ListReactionsBy(owned, bob));
+    return Read{std::move(first_page), std::move(reactions)};
+  });
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_EQ(read->first.size(), 3u);
+  EXPECT_EQ(read->first[2].text, "secret");
+  EXPECT_EQ(read->second, (std::vector<std::pair<Seq, std::string>>{{alices_seq, "👍"}}));
 
   auto touched = ReadAllPartitions(bob);
   EXPECT_EQ(touched, (std::vector<ConversationId>{owned, left, invited}));

@@ -49,6 +49,7 @@ void AddAdminCommands(CLI::App& admin, AdminArgs& a) {
   auto* role = admin.add_subcommand("role", "Give a server role: admin, moderator or none");
   user(role);
   role->add_option("role", a.role)->required()->check(CLI::IsMember({"admin", "moderator", "none"}));
+  user(admin.add_subcommand("export", "Print everything held of a user that is theirs, as one JSON document"));
   auto* erase = admin.add_subcommand("erase", "Erase a user: account, messages, memberships and uploads, for good");
   user(erase);
   erase->add_flag("--yes", a.yes, "Yes, erase them (it cannot be undone)");
@@ -146,6 +147,13 @@ int RunAdmin(Session& s, const std::string& command, const AdminArgs& a) {
   }
   if (command == "role") {
     return s.Print(call("PUT", path + "/role", {{"role", a.role}}), done(a.handle + " is " + a.role));
+  }
+  if (command == "export") {
+    return s.Print(call("GET", path + "/export"), [](const json::object& archive) {
+      json::object copy = archive;
+      copy.erase("@type");
+      std::cout << json::serialize(copy) << "\n";
+    });
   }
   if (command == "erase") {
     if (!a.yes) {

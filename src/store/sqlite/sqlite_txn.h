@@ -45,10 +45,13 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<bool> DeleteInviteCode(int64_t id) override;
   Result<std::optional<UserId>> FindExternalUser(std::string_view issuer, std::string_view subject) override;
   Status LinkExternalUser(std::string_view issuer, std::string_view subject, UserId user, int64_t at_ms) override;
-  // Erasure (sqlite_erasure_txn.cc).
+  // One person's data, to export or erase (sqlite_personal_data_txn.cc).
   Result<std::vector<SessionId>> EraseAccount(UserId id, int64_t now_ms, int64_t release_at) override;
   Result<std::vector<ConversationId>> ListTouchedConversations(UserId u) override;
-  Result<std::vector<Seq>> ListLiveMessagesBy(ConversationId c, UserId u, int limit) override;
+  Result<std::vector<Message>> ListMessagesBy(ConversationId c, UserId u, Seq after_seq, int limit) override;
+  Result<std::vector<std::pair<Seq, std::string>>> ListReactionsBy(ConversationId c, UserId u) override;
+  Result<std::vector<MediaUpload>> ListUploadsOf(UserId id) override;
+  Result<std::vector<Report>> ListReportsBy(UserId reporter) override;
   Result<std::vector<Seq>> ForgetReactionsBy(ConversationId c, UserId u) override;
   Status ForgetUserRows(UserId u) override;
   Status InsertAudit(const AuditEntry& entry) override;

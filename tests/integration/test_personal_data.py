@@ -1,4 +1,11 @@
-"""Erasing a user (admin.users.erase): their sessions end at once; every message
+"""A user's data, exported and erased by an admin.
+
+Exporting (admin.users.export): one JSON document with the account, sessions,
+devices, blocks, uploads, reports they filed, the audit lines by and about them
+and, for each conversation they touched, their membership, invitation, messages
+and reactions, and nothing others wrote.
+
+Erasing (admin.users.erase): their sessions end at once; every message
 they sent becomes a tombstone the other members are told of, in groups they
 still belong to and ones they left; their reactions, memberships, profile,
 blocks, reports' words and uploads go; a group they owned passes to its
@@ -12,7 +19,7 @@ import natter_harness as h
 import tus_client as tus
 
 
-class Erasure(h.ServerTestCase):
+class PersonalData(h.ServerTestCase):
     server_args = ("--admins", "boss", "--media-delete-grace-ms", "200", "--media-sweep-ms", "100")
 
     @classmethod
@@ -143,6 +150,59 @@ class Erasure(h.ServerTestCase):
         # Again: nothing left to do, and it says so.
         again = self.call("DELETE", f"/admin/v1/users/{bob.id}", self.boss)
         self.assertEqual((again["messages_erased"], again["conversations_left"]), (0, 0))
+        # An export now holds the bare account and the record of the erasure.
+        left_of_him = self.call("GET", f"/admin/v1/users/{bob.id}/export", self.boss)
+        self.assertEqual((left_of_him["conversations"], left_of_him["sessions"], left_of_him["uploads"]), ([], [], []))
+        self.assertTrue(left_of_him["account"]["erased"])
+        self.assertIn("admin.users.erase", [e["action"] for e in left_of_him["audit"]])
+        self.assertNotIn(words, str(left_of_him))
+
+    def test_an_export_holds_what_is_theirs_and_nothing_of_others(self):
+        alice, bob, carol = (self.server.new_user("ex") for _ in range(3))
+        self.server.relogin(bob, "tablet")
+        self.call("PATCH", "/v1/me/profile", bob, {"display_name": "Bob Exported"})
+        group = self.call("POST", "/v1/conversations", bob, {"kind": "group", "members": [alice.id]})["id"]
+        kept = [self.send(bob, group, f"bob's words {i}") for i in range(2)]
+        gone = self.send(bob, group, "bob's deleted words")
+        self.call("DELETE", f"/v1/conversations/{group}/messages/{gone['seq']}", bob)
+        hers = self.send(alice, group, "alice's own words")
+        self.call("PUT", f"/v1/conversations/{group}/messages/{hers['seq']}/reactions", bob, {"emoji": "🎉"})
+        self.call("PUT", f"/v1/me/blocks/{carol.id}", bob)
+        self.call("POST", "/v1/reports", bob, {"user_id": carol.id, "reason": "spam", "text": "bob's report"})
+        media_id = self.upload(bob, b"bob's file " + os.urandom(32))
+        self.call("PUT", "/v1/me/privacy", bob, {"group_adds": "nobody"})
+        asked = self.call("POST", "/v1/conversations", alice, {"kind": "group", "members": [bob.id]})["id"]
+
+        self.call("GET", f"/admin/v1/users/{bob.id}/export", alice, expect=403)
+        self.call("GET", "/admin/v1/users/999999999/export", self.boss, expect=404)
+        archive = self.call("GET", f"/admin/v1/users/{bob.id}/export", self.boss)
+        self.assertEqual(archive["format"], "natter-export/1")
+        account = archive["account"]
+        self.assertEqual((account["user_id"], account["handle"], account["display_name"], account["group_adds"]),
+                         (bob.id, bob.handle, "Bob Exported", "nobody"))
+        self.assertNotIn("password_hash", str(archive))
+        self.assertEqual(sorted(s["device"] for s in archive["sessions"]), ["tablet", "test"])
+        self.assertEqual([b["user_id"] for b in archive["blocked"]], [carol.id])
+        self.assertEqual([(u["media_id"], u["state"]) for u in archive["uploads"]], [(media_id, "ready")])
+        self.assertEqual([(r["user_id"], r["text"]) for r in archive["reports_filed"]], [(carol.id, "bob's report")])
+        actions = [e["action"] for e in archive["audit"]]
+        self.assertEqual(actions.count("auth.login"), 2)
+        self.assertIn("auth.register", actions)
+        conversations = {c["conversation"]["id"]: c for c in archive["conversations"]}
+        self.assertEqual(set(conversations), {group, asked})
+        mine = conversations[group]
+        self.assertEqual(mine["role"], "owner")
+        self.assertEqual([m["text"] for m in mine["messages"]], ["bob's words 0", "bob's words 1"])
+        self.assertEqual([m["seq"] for m in mine["messages"]], [m["seq"] for m in kept])
+        self.assertEqual(mine["reactions"], [{"seq": hers["seq"], "emoji": "🎉"}])
+        self.assertEqual(conversations[asked]["invitation"]["invited_by"], alice.id)
+        self.assertNotIn("role", conversations[asked])
+        self.assertEqual(archive["messages_exported"], 2)
+        # Neither others' words nor what he deleted.
+        self.assertNotIn("alice's own words", str(archive))
+        self.assertNotIn("bob's deleted words", str(archive))
+        audit = self.call("GET", f"/admin/v1/audit?action=admin.users.export&target={bob.id}", self.boss)["entries"]
+        self.assertEqual([e["outcome"] for e in audit], ["ok"])
 
     def history(self, user, cid):
         return self.call("GET", f"/v1/conversations/{cid}/messages?limit=100", user)["messages"]

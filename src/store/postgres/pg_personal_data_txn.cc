@@ -1,6 +1,9 @@
-// PgTxn's side of erasing a user (docs/admin.md): what the accounts (the
-// first instance) keep of them, and what each partition's rows hold.
+// PgTxn's side of exporting and erasing a user (docs/admin.md): what the
+// accounts (the first instance) keep of them, and what each partition's rows
+// hold.
+#include "store/media_records.h"
 #include "store/postgres/pg_txn.h"
+#include "store/row_readers.h"
 
 namespace natter::pg {
 namespace {
@@ -62,11 +65,40 @@ Result<std::vector<ConversationId>> PgTxn::ListTouchedConversations(UserId u) {
   return FirstColumn(r);
 }
 
-Result<std::vector<Seq>> PgTxn::ListLiveMessagesBy(ConversationId c, UserId u, int limit) {
-  NATTER_TRY(auto r, db_.Query("SELECT seq FROM messages WHERE conversation_id = $1 AND sender_id = $2 "
-                               "AND kind = 'message' AND NOT deleted ORDER BY seq LIMIT $3",
-                               {c, u, int64_t{limit}}));
-  return FirstColumn(r);
+Result<std::vector<Message>> PgTxn::ListMessagesBy(ConversationId c, UserId u, Seq after_seq, int limit) {
+  NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS
+                               " FROM messages WHERE conversation_id = $1 AND seq > $2 AND sender_id = $3 "
+                               "AND kind = 'message' AND NOT deleted ORDER BY seq LIMIT $4",
+                               {c, after_seq, u, int64_t{limit}}));
+  std::vector<Message> out;
+  for (int i = 0; i < r.size(); ++i) out.push_back(rows::ReadMessage(r.At(i)));
+  return out;
+}
+
+Result<std::vector<std::pair<Seq, std::string>>> PgTxn::ListReactionsBy(ConversationId c, UserId u) {
+  NATTER_TRY(auto r, db_.Query("SELECT message_seq, emoji FROM reactions WHERE conversation_id = $1 AND user_id = $2 "
+                               "ORDER BY 1",
+                               {c, u}));
+  std::vector<std::pair<Seq, std::string>> out;
+  for (int i = 0; i < r.size(); ++i) out.emplace_back(r.Int(i, 0), r.Text(i, 1));
+  return out;
+}
+
+Result<std::vector<MediaUpload>> PgTxn::ListUploadsOf(UserId id) {
+  NATTER_TRY(
+      auto r,
+      accounts_.Query("SELECT " UPLOAD_COLUMNS " FROM media_uploads WHERE user_id = $1 ORDER BY created_at, id", {id}));
+  std::vector<MediaUpload> out;
+  for (int i = 0; i < r.size(); ++i) out.push_back(rows::ReadUpload(r.At(i)));
+  return out;
+}
+
+Result<std::vector<Report>> PgTxn::ListReportsBy(UserId reporter) {
+  NATTER_TRY(auto r,
+             accounts_.Query("SELECT " REPORT_COLUMNS " FROM reports WHERE reporter_id = $1 ORDER BY id", {reporter}));
+  std::vector<Report> out;
+  for (int i = 0; i < r.size(); ++i) out.push_back(rows::ReadReport(r.At(i)));
+  return out;
 }
 
 Result<std::vector<Seq>> PgTxn::ForgetReactionsBy(ConversationId c, UserId u) {

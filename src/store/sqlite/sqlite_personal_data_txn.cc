@@ -1,5 +1,7 @@
-// SqliteTxn's side of erasing a user (docs/admin.md): what the accounts keep
-// of them, and what each conversation's rows hold.
+// SqliteTxn's side of exporting and erasing a user (docs/admin.md): what the
+// accounts keep of them, and what each conversation's rows hold.
+#include "store/media_records.h"
+#include "store/row_readers.h"
 #include "store/sqlite/sqlite_rows.h"
 #include "store/sqlite/sqlite_txn.h"
 
@@ -61,12 +63,30 @@ Result<std::vector<ConversationId>> SqliteTxn::ListTouchedConversations(UserId u
   return Ints(s);
 }
 
-Result<std::vector<Seq>> SqliteTxn::ListLiveMessagesBy(ConversationId c, UserId u, int limit) {
-  auto s = db_.Prepare(
-      "SELECT seq FROM messages WHERE conversation_id = ? AND sender_id = ? AND kind = 'message' AND deleted = 0 "
-      "ORDER BY seq LIMIT ?");
-  s.Bind(1, c).Bind(2, u).Bind(3, int64_t{limit});
-  return Ints(s);
+Result<std::vector<Message>> SqliteTxn::ListMessagesBy(ConversationId c, UserId u, Seq after_seq, int limit) {
+  auto s = db_.Prepare("SELECT " MESSAGE_COLUMNS
+                       " FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id = ? AND kind = 'message' "
+                       "AND deleted = 0 ORDER BY seq LIMIT ?");
+  s.Bind(1, c).Bind(2, after_seq).Bind(3, u).Bind(4, int64_t{limit});
+  return All<Message>(s, [](const Statement& row) { return rows::ReadMessage(row); });
+}
+
+Result<std::vector<std::pair<Seq, std::string>>> SqliteTxn::ListReactionsBy(ConversationId c, UserId u) {
+  auto s = db_.Prepare("SELECT message_seq, emoji FROM reactions WHERE conversation_id = ? AND user_id = ? ORDER BY 1");
+  s.Bind(1, c).Bind(2, u);
+  return All<std::pair<Seq, std::string>>(s, [](const Statement& row) { return std::pair(row.Int(0), row.Text(1)); });
+}
+
+Result<std::vector<MediaUpload>> SqliteTxn::ListUploadsOf(UserId id) {
+  auto s = db_.Prepare("SELECT " UPLOAD_COLUMNS " FROM media_uploads WHERE user_id = ? ORDER BY created_at, id");
+  s.Bind(1, id);
+  return All<MediaUpload>(s, [](const Statement& row) { return rows::ReadUpload(row); });
+}
+
+Result<std::vector<Report>> SqliteTxn::ListReportsBy(UserId reporter) {
+  auto s = db_.Prepare("SELECT " REPORT_COLUMNS " FROM reports WHERE reporter_id = ? ORDER BY id");
+  s.Bind(1, reporter);
+  return All<Report>(s, [](const Statement& row) { return rows::ReadReport(row); });
 }
 
 Result<std::vector<Seq>> SqliteTxn::ForgetReactionsBy(ConversationId c, UserId u) {
