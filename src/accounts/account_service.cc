@@ -325,6 +325,7 @@ void AccountService::ResetPassword(Executor& ex, UserId user, std::string passwo
         [user, hash = std::move(*hash)](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
           NATTER_TRY(auto found, txn.FindUser(user));
           if (!found) return NotFound("no such user");
+          if (found->erased_at != 0) return Conflict("this account was erased");
           NATTER_RETURN_IF_ERROR(txn.SetPasswordHash(user, hash));
           return txn.RevokeUserSessions(user);
         },

@@ -119,6 +119,7 @@ void Dispatcher::AdminSuspend(const Caller& c, SuspendParams p, Reply reply) {
       [p, now](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
         NATTER_TRY(auto user, txn.FindUser(p.user_id));
         if (!user) return NotFound("no such user");
+        if (user->erased_at != 0) return Conflict("this account was erased");
         NATTER_RETURN_IF_ERROR(txn.SetSuspended(p.user_id, p.suspended ? now : 0));
         if (!p.suspended) return std::vector<SessionId>{};
         return txn.RevokeUserSessions(p.user_id);
@@ -165,6 +166,7 @@ void Dispatcher::AdminSetRole(const Caller& c, ServerRoleParams p, Reply reply) 
       [p](AccountsTxn& txn) -> Result<User> {
         NATTER_TRY(auto user, txn.FindUser(p.user_id));
         if (!user) return NotFound("no such user");
+        if (user->erased_at != 0) return Conflict("this account was erased");
         NATTER_RETURN_IF_ERROR(txn.SetServerRole(p.user_id, p.role));
         user->server_role = p.role;
         return std::move(*user);

@@ -9,6 +9,7 @@
 
 #include "api/dispatcher.h"
 #include "chat/message_lifecycle.h"
+#include "media/attachment_release.h"
 #include "media/media_service.h"
 
 namespace natter::api {
@@ -30,7 +31,9 @@ struct Dispatcher::Erasure {
   Reply reply;
   int64_t now_ms = 0;
   std::vector<ConversationId> conversations = {};
-  size_t next = 0;  // in `conversations`
+  size_t next = 0;         // in `conversations`
+  Seq after_seq = 0;       // in the next one: where the last slice stopped
+  int64_t release_at = 0;  // when their attachments' uploads go
   int64_t messages = 0;
   int64_t memberships = 0;
 };
@@ -48,13 +51,22 @@ void Dispatcher::AdminEraseUser(const Caller& c, UserIdParams p, Reply reply) {
   run->executor = c.executor;
   run->reply = std::move(reply);
   run->now_ms = d_.clock.NowMs();
-  int64_t release_at = run->now_ms + (d_.media ? d_.media->limits().delete_grace_ms : 0);
+  run->release_at = run->now_ms + (d_.media ? d_.media->limits().delete_grace_ms : 0);
+  // A line on record from the first step: should the node die before the
+  // answer (and its line), the audit log still shows who began it.
+  AuditEntry begun{0, run->now_ms, c.user, "admin.users.erase", p.user_id, "{}", c.address, "started"};
   d_.store.WriteAccountsResult<std::vector<SessionId>>(
       ExecutorOf(c),
-      [user = p.user_id, now = run->now_ms, release_at](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
-        NATTER_TRY(auto found, txn.FindUser(user));
+      [this, run, begun](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
+        NATTER_TRY(auto found, txn.FindUser(run->user));
         if (!found) return NotFound("no such user");
-        return txn.EraseAccount(user, now, release_at);
+        // Its handle would be free to register, and the role with it.
+        if (d_.operators.Named(found->handle)) {
+          return Conflict("'" + found->handle +
+                          "' is named in --admins or --moderators: take it out of the configuration first");
+        }
+        NATTER_RETURN_IF_ERROR(txn.InsertAudit(begun));
+        return txn.EraseAccount(run->user, run->now_ms, run->release_at);
       },
       [this, run](Result<std::vector<SessionId>> ended) {
         if (!ended.ok()) return run->reply(ended.take_error());
@@ -82,18 +94,27 @@ void Dispatcher::EraseNextSlice(std::shared_ptr<Erasure> run) {
   ConversationId id = run->conversations[run->next];
   d_.store.WriteResult<ErasedSlice>(
       d_.store.For(id), *run->executor,
-      [id, user = run->user, now = run->now_ms, &limits = d_.limits](ConversationTxn& txn) -> Result<ErasedSlice> {
+      [id, user = run->user, now = run->now_ms, after = run->after_seq, release_at = run->release_at,
+       &limits = d_.limits](ConversationTxn& txn) -> Result<ErasedSlice> {
         ErasedSlice slice;
-        NATTER_TRY(slice.content, chat::EraseContentBy(txn, limits, id, user, now, kErasedPerSlice));
+        NATTER_TRY(slice.content, chat::EraseContentBy(txn, limits, id, user, now, after, kErasedPerSlice));
+        for (const auto& m : slice.content.erased) {
+          NATTER_RETURN_IF_ERROR(media::ReleaseAttachments(txn, m, release_at));
+        }
         if (slice.content.more) return slice;
         NATTER_TRY(slice.left, chat::RemoveErasedMember(txn, limits, id, user, now));
         return slice;
       },
       [this, run](Result<ErasedSlice> r, const CommitTurn& turn) {
         if (!r.ok()) return FailErasure(run, r.take_error());
-        run->messages += r->content.messages;
+        run->messages += static_cast<int64_t>(r->content.erased.size());
         if (r->left) ++run->memberships;
-        if (!r->content.more) ++run->next;
+        if (r->content.more) {
+          run->after_seq = r->content.erased.back().seq;
+        } else {
+          ++run->next;
+          run->after_seq = 0;
+        }
         auto slice = std::make_shared<const ErasedSlice>(std::move(*r));
         // Members hear of each tombstone and departure as they would of the
         // user's own deletions.

@@ -62,7 +62,7 @@ void Dispatcher::GetUpload(const Caller& c, UploadParams p, Reply reply) {
     if (!r.ok()) return reply(r.take_error());
     const MediaUpload& u = r->upload;
     json::object o{{"media_id", u.id},          {"state", UploadStateName(u.state)}, {"size", u.size},
-                   {"offset", r->offset},       {"mime", u.declared_mime},     {"filename", u.filename},
+                   {"offset", r->offset},       {"mime", u.declared_mime},           {"filename", u.filename},
                    {"created_at", u.created_at}};
     if (u.expires_at != 0) o["expires_at"] = u.expires_at;
     if (!u.info.empty()) {

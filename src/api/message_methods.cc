@@ -11,6 +11,7 @@
 #include "chat/receipts.h"
 #include "chat/send_message.h"
 #include "media/attachment.h"
+#include "media/attachment_release.h"
 #include "media/media_service.h"
 #include "push/push_triggers.h"
 
@@ -183,14 +184,7 @@ void Dispatcher::Delete(const Caller& c, MessageParams p, Reply reply) {
       [ctx = ContextOf(c), &limits = d_.limits, p, release_at](ConversationTxn& txn) -> Result<chat::Appended> {
         NATTER_TRY(auto before, txn.FindMessage(p.conversation_id, p.seq));
         NATTER_TRY(auto appended, chat::DeleteMessage(txn, ctx, limits, p.conversation_id, p.seq));
-        if (release_at != 0 && before && !before->attachments.empty()) {
-          // Unreadable attachments never stop a deletion; their uploads stay.
-          auto attachments = media::ParseAttachments(before->attachments);
-          for (const auto& a : attachments.ok() ? *attachments : std::vector<media::Attachment>{}) {
-            NATTER_RETURN_IF_ERROR(txn.AddMediaRelease(a.id, release_at));
-            if (a.thumb_upload != 0) NATTER_RETURN_IF_ERROR(txn.AddMediaRelease(a.thumb_upload, release_at));
-          }
-        }
+        if (release_at != 0 && before) NATTER_RETURN_IF_ERROR(media::ReleaseAttachments(txn, *before, release_at));
         return appended;
       },
       std::move(reply));

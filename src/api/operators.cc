@@ -30,6 +30,11 @@ ServerRole OperatorRoles::Of(const User& user) const {
   return std::max(configured, user.server_role);
 }
 
+bool OperatorRoles::Named(std::string_view handle) const {
+  std::string lower = Lower(handle);
+  return admins_.contains(lower) || moderators_.contains(lower);
+}
+
 std::string AuditDetail(const boost::json::object& params) {
   constexpr size_t kMaxDetailBytes = 4096;
   boost::json::object kept = params;

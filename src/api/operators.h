@@ -21,6 +21,8 @@ class OperatorRoles {
   OperatorRoles(const std::vector<std::string>& admins, const std::vector<std::string>& moderators);
   // The role `user` holds: stored or configured, whichever is higher.
   ServerRole Of(const User& user) const;
+  // Whether --admins or --moderators names `handle` (any case).
+  bool Named(std::string_view handle) const;
 
  private:
   std::unordered_set<std::string> admins_, moderators_;  // lower-case handles

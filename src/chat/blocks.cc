@@ -17,6 +17,7 @@ std::optional<UserId> DirectPeer(const Conversation& c, UserId me) {
 
 Status CheckMayWrite(AccountsReader& accounts, UserId writer, UserId reader) {
   NATTER_TRY(auto state, accounts.BlocksBetween(writer, reader));
+  if (state.b_erased) return Forbidden("this account was erased");
   if (state.b_blocked_a) return Forbidden("this user does not accept messages from you");
   if (state.a_blocked_b) return Forbidden("you blocked this user; unblock them to write to them");
   return OkStatus();

@@ -307,17 +307,23 @@ Result<std::optional<ConversationView>> RemoveErasedMember(ConversationTxn& txn,
                                                            ConversationId id, UserId user, int64_t now_ms) {
   NATTER_RETURN_IF_ERROR(txn.DeleteInvitation(id, user));
   NATTER_TRY(auto membership, txn.FindMembership(id, user));
-  if (!membership) return std::optional<ConversationView>();
+  if (!membership || membership->first.kind == ConversationKind::kDirect) return std::optional<ConversationView>();
   auto& [conversation, member] = *membership;
   std::vector<Appended> events;
   MemberChange change;
   if (member.role == Role::kOwner) {
     NATTER_TRY(auto members, txn.ListMembers(id));
+    std::erase_if(members, [user](const Member& m) { return m.user_id == user; });
+    // Highest role first, then who joined first.
+    std::sort(members.begin(), members.end(), [](const Member& a, const Member& b) {
+      return std::tie(b.role, a.joined_at, a.user_id) < std::tie(a.role, b.joined_at, b.user_id);
+    });
     const Member* heir = nullptr;
     for (const auto& m : members) {
-      if (m.user_id == user) continue;
-      if (!heir || std::tie(m.role, heir->joined_at, heir->user_id) > std::tie(heir->role, m.joined_at, m.user_id)) {
+      NATTER_TRY(auto candidate, txn.accounts().FindUser(m.user_id));
+      if (candidate && candidate->erased_at == 0) {
         heir = &m;
+        break;
       }
     }
     if (heir) {

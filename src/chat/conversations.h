@@ -90,9 +90,11 @@ Result<Invitation> DeclineInvitation(ConversationTxn& txn, const Context& ctx, C
 // Removes `user`; when user == caller this is "leave".
 Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                                       ConversationId id, UserId user);
-// Erasing a user (docs/admin.md): they leave `id`, a direct one too, and an
-// invitation they had to it goes. When they owned it, the member with the
-// highest role who joined first owns it now. None when they were not a member.
+// Erasing a user (docs/admin.md): they leave the group or channel `id`, and
+// an invitation they had to it goes. When they owned it, the member with the
+// highest role who joined first (and is not erased) owns it now. None when
+// they were not a member, or `id` is direct: a direct chat keeps its two
+// members, and nobody writes to an erased one (chat/blocks.h).
 Result<std::optional<ConversationView>> RemoveErasedMember(ConversationTxn& txn, const ChatLimits& limits,
                                                            ConversationId id, UserId user, int64_t now_ms);
 Result<ConversationView> ChangeRole(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,

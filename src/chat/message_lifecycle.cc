@@ -1,5 +1,7 @@
 #include "chat/message_lifecycle.h"
 
+#include <algorithm>
+
 #include "chat/blocks.h"
 #include "chat/permissions.h"
 #include "chat/send_message.h"
@@ -94,20 +96,25 @@ Result<Appended> React(ConversationTxn& txn, const Context& ctx, const ChatLimit
 }
 
 Result<ErasedContent> EraseContentBy(ConversationTxn& txn, const ChatLimits& limits, ConversationId id, UserId user,
-                                     int64_t now_ms, int max) {
+                                     int64_t now_ms, Seq after_seq, int max) {
+  // Update-log entries one slice may write: the same work as a burst of
+  // messages, never a long hold on the conversation's writes.
+  constexpr int64_t kLogEntriesPerSlice = 20000;
   ErasedContent erased;
   NATTER_TRY(auto conversation, txn.FindConversation(id));
   if (!conversation) return erased;
-  NATTER_TRY(auto messages, txn.ListMessagesBy(id, user, 0, max + 1));
-  erased.more = messages.size() > static_cast<size_t>(max);
-  if (erased.more) messages.pop_back();
-  for (const auto& m : messages) {
-    Seq seq = m.seq;
-    NATTER_RETURN_IF_ERROR(txn.EraseMessage(id, seq));
-    NATTER_TRY(auto e, AppendEvent(txn, *conversation, About(EventKind::kDelete, user, seq), now_ms, limits));
+  if (!conversation->large) {
+    NATTER_TRY(int64_t members, txn.CountMembers(id));
+    max = static_cast<int>(std::clamp<int64_t>(kLogEntriesPerSlice / std::max<int64_t>(members, 1), 1, max));
+  }
+  NATTER_TRY(erased.erased, txn.ListMessagesBy(id, user, after_seq, max + 1));
+  erased.more = erased.erased.size() > static_cast<size_t>(max);
+  if (erased.more) erased.erased.pop_back();
+  for (const auto& m : erased.erased) {
+    NATTER_RETURN_IF_ERROR(txn.EraseMessage(id, m.seq));
+    NATTER_TRY(auto e, AppendEvent(txn, *conversation, About(EventKind::kDelete, user, m.seq), now_ms, limits));
     erased.events.push_back(std::move(e));
   }
-  erased.messages = static_cast<int64_t>(messages.size());
   if (erased.more) return erased;
   NATTER_TRY(auto reacted, txn.ForgetReactionsBy(id, user));
   for (Seq seq : reacted) {

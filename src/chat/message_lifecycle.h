@@ -23,16 +23,18 @@ Result<Appended> DeleteMessage(ConversationTxn& txn, const Context& ctx, const C
 Result<Appended> React(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id, Seq seq,
                        const std::string& emoji);
 
-// Erasing a user (docs/admin.md), in one conversation: up to `max` of their
-// live messages become tombstones, each with a delete event as though they
-// deleted it; once none is left, their reactions go, each with its event.
-// `more`: messages are left for another call.
+// Erasing a user (docs/admin.md), in one conversation: their live messages
+// after `after_seq` become tombstones, each with a delete event as though
+// they deleted it, at most `max` of them, and fewer in a small conversation
+// with many members (each event is a log entry per member); once none is
+// left, their reactions go, each with its event. `more`: messages are left
+// for another call, after the last one erased.
 struct ErasedContent {
   std::vector<Appended> events;
-  int64_t messages = 0;
+  std::vector<Message> erased;  // as they were: their attachments are released
   bool more = false;
 };
 Result<ErasedContent> EraseContentBy(ConversationTxn& txn, const ChatLimits& limits, ConversationId id, UserId user,
-                                     int64_t now_ms, int max);
+                                     int64_t now_ms, Seq after_seq, int max);
 
 }  // namespace natter::chat

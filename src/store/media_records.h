@@ -31,7 +31,6 @@ inline const char* UploadStateName(UploadState s) {
   return "expired";
 }
 
-
 struct MediaUpload {
   int64_t id = 0;
   UserId user_id = 0;

@@ -35,6 +35,7 @@ namespace natter {
 struct BlockState {
   bool a_blocked_b = false;
   bool b_blocked_a = false;
+  bool b_erased = false;  // b's account was erased: nobody writes to it
 };
 
 // A user someone blocked, as their list shows it.
@@ -59,7 +60,8 @@ class AccountsReader {
  public:
   virtual Result<std::optional<User>> FindUserByHandle(std::string_view handle) = 0;
   virtual Result<std::optional<User>> FindUser(UserId id) = 0;
-  // Whether `a` blocked `b` and whether `b` blocked `a` (users.block), in one read.
+  // Whether `a` blocked `b` and whether `b` blocked `a` (users.block), and
+  // whether `b` was erased, in one read.
   virtual Result<BlockState> BlocksBetween(UserId a, UserId b) = 0;
   // Those of `among` who blocked `whom`.
   virtual Result<std::vector<UserId>> BlockersAmong(UserId whom, const std::vector<UserId>& among) = 0;
@@ -145,7 +147,7 @@ class AccountsTxn : public AccountsReader {
   virtual Result<std::vector<AuditEntry>> ListAudit(const AuditQuery& query) = 0;
   // The profile others see (User::display_name, avatar, avatar_upload), if
   // the picture is still `avatar_before`'s; false when another change came
-  // first (another node's).
+  // first (another node's), or the account was erased.
   virtual Result<bool> SetProfile(UserId id, std::string_view display_name, std::string_view avatar,
                                   int64_t avatar_upload, int64_t avatar_before) = 0;
   // The upload's objects go once `due_at` passes (a replaced avatar): the

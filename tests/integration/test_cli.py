@@ -180,11 +180,11 @@ class CliTest(h.unittest.TestCase):
         archive = json.loads(self.cli("alice", "admin", "export", "mike").stdout)
         self.assertEqual((archive["format"], archive["account"]["handle"]), ("natter-export/1", "mike"))
         self.assertNotIn("@type", archive)
-        # His one message was deleted already; he leaves the direct chat.
+        # His one message was deleted already; the direct chat keeps him.
         out = self.cli("alice", "admin", "erase", "mike", check=False)
         self.assertEqual(out.returncode, 2)
         self.assertIn("add --yes", out.stderr)
-        self.assertIn("erased mike (0 message(s), left 1 conversation(s))",
+        self.assertIn("erased mike (0 message(s), left 0 conversation(s))",
                       self.cli("alice", "admin", "erase", "mike", "--yes").stdout)
         self.assertIn("~erased-", self.cli("alice", "admin", "user", "mike").stdout)  # the id alice knew
 

@@ -20,7 +20,8 @@ import tus_client as tus
 
 
 class PersonalData(h.ServerTestCase):
-    server_args = ("--admins", "boss", "--media-delete-grace-ms", "200", "--media-sweep-ms", "100")
+    server_args = ("--admins", "boss", "--moderators", "mary", "--media-delete-grace-ms", "200",
+                   "--media-sweep-ms", "100")
 
     @classmethod
     def setUpClass(cls):
@@ -89,6 +90,7 @@ class PersonalData(h.ServerTestCase):
         to_alice = self.send(bob, direct, f"{words} to alice alone")
         self.call("PATCH", "/v1/me/profile", bob, {"display_name": f"Bob {words}"})
         self.call("PUT", f"/v1/me/blocks/{carol.id}", bob)
+        self.call("PUT", f"/v1/me/blocks/{bob.id}", carol)
         self.call("POST", "/v1/reports", bob, {"user_id": carol.id, "reason": "other", "text": f"{words} says bob"})
         reported = self.call("POST", "/v1/reports", alice,
                              {"conversation_id": direct, "seq": to_alice["seq"], "reason": "spam"})
@@ -100,16 +102,25 @@ class PersonalData(h.ServerTestCase):
         self.call("DELETE", f"/admin/v1/users/{bob.id}", alice, expect=403)
         self.call("DELETE", f"/admin/v1/users/{self.boss.id}", self.boss, expect=400)
         self.call("DELETE", "/admin/v1/users/999999999", self.boss, expect=404)
+        # A handle the configuration names would be free to register, with its role.
+        mary = self.server.named_user("mary")
+        refused = self.call("DELETE", f"/admin/v1/users/{mary.id}", self.boss, expect=409)
+        self.assertIn("--moderators", h.error_of(refused)[1])
+        self.call("GET", "/v1/conversations", mary)
 
         answer = self.call("DELETE", f"/admin/v1/users/{bob.id}", self.boss)
-        # first, the long one, the file, the one before leaving, the direct one
-        self.assertEqual(answer, {"user_id": bob.id, "erased": True, "messages_erased": 5, "conversations_left": 2})
+        # first, the long one, the file, the one before leaving, the direct one;
+        # he leaves the group (the direct chat keeps its two members)
+        self.assertEqual(answer, {"user_id": bob.id, "erased": True, "messages_erased": 5, "conversations_left": 1})
         self.assertEqual(await B.wait_closed(timeout=5), (4001, "session ended"))
         self.call("GET", "/v1/conversations", bob, expect=401)
         self.assertEqual(self.server.login(bob.handle, bob.password)[0], 401)
         self.assertEqual(self.server.http("POST", "/v1/auth/refresh", {"refresh_token": bob.refresh})[0], 401)
 
         # The members were told, as of deletions and a departure.
+        handed = await A.event("message", predicate=lambda f: f["message"]["kind"] == "role_changed"
+                               and f["message"]["conversation_id"] == group)
+        self.assertEqual((handed["message"]["target_user"], handed["message"]["text"]), (carol.id, "owner"))
         await A.event("message", predicate=lambda f: f["message"]["kind"] == "member_left"
                       and f["message"]["conversation_id"] == group)
         deleted = {e["message"]["target_seq"] for e in A.events("message")
@@ -126,7 +137,10 @@ class PersonalData(h.ServerTestCase):
         # carol, the admin, owns the group now; bob is in nothing.
         members = {m["user_id"]: m["role"] for m in self.call("GET", f"/v1/conversations/{group}", alice)["members"]}
         self.assertEqual(members, {alice.id: "member", carol.id: "owner"})
-        self.assertNotIn(bob.id, {m["user_id"] for m in self.call("GET", f"/v1/conversations/{direct}", alice)["members"]})
+        self.assertIn(bob.id, {m["user_id"] for m in self.call("GET", f"/v1/conversations/{direct}", alice)["members"]})
+        refused = self.call("POST", f"/v1/conversations/{direct}/messages", alice,
+                            {"client_msg_id": "to-nobody", "text": "are you there?"}, expect=403)
+        self.assertEqual(h.error_of(refused)[1], "this account was erased")
 
         # What others see of him, and what they can no longer do with him.
         shown = self.call("GET", f"/v1/users/{bob.id}", alice)
@@ -137,13 +151,17 @@ class PersonalData(h.ServerTestCase):
         self.assertNotIn(bob.id, [b["user_id"] for b in self.call("GET", "/v1/me/blocks", carol)["blocked"]])
         reports = {r["report_id"]: r for r in self.call("GET", "/admin/v1/reports?state=all", self.boss)["reports"]}
         self.assertEqual(reports[reported["report_id"]]["message_text"], "")
+        # No operator brings the account back.
+        self.call("DELETE", f"/admin/v1/users/{bob.id}/suspend", self.boss, expect=409)
+        self.call("PUT", f"/admin/v1/users/{bob.id}/password", self.boss, {"password": "a new password 1"}, expect=409)
+        self.call("PUT", f"/admin/v1/users/{bob.id}/role", self.boss, {"role": "admin"}, expect=409)
         # His handle is free again.
         self.assertEqual(self.server.register(bob.handle, "another-password-1")[0], 200)
 
         # The audit log keeps the call; the words leave the files and the
         # uploads go with their objects.
         audit = self.call("GET", f"/admin/v1/audit?action=admin.users.erase&target={bob.id}", self.boss)["entries"]
-        self.assertEqual([e["outcome"] for e in audit], ["ok"])
+        self.assertEqual([e["outcome"] for e in audit], ["ok", "started"])
         self.assertTrue(self.wait_until_gone(marker), "the erased words are still in the data directory")
         self.call("GET", f"/v1/uploads/{unattached}", self.boss, expect=404)
 
@@ -152,7 +170,9 @@ class PersonalData(h.ServerTestCase):
         self.assertEqual((again["messages_erased"], again["conversations_left"]), (0, 0))
         # An export now holds the bare account and the record of the erasure.
         left_of_him = self.call("GET", f"/admin/v1/users/{bob.id}/export", self.boss)
-        self.assertEqual((left_of_him["conversations"], left_of_him["sessions"], left_of_him["uploads"]), ([], [], []))
+        self.assertEqual((left_of_him["sessions"], left_of_him["uploads"]), ([], []))
+        self.assertEqual([(c["conversation"]["id"], c["messages"], c["reactions"]) for c in left_of_him["conversations"]],
+                         [(direct, [], [])])  # a member still, with nothing of his
         self.assertTrue(left_of_him["account"]["erased"])
         self.assertIn("admin.users.erase", [e["action"] for e in left_of_him["audit"]])
         self.assertNotIn(words, str(left_of_him))

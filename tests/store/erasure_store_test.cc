@@ -165,8 +165,9 @@ TEST_P(ErasureStore, EveryConversationTheUserTouchedIsFoundAndEmptied) {
                 NATTER_TRY(bool put, txn.PutInvitation(Invitation{invited, bob, alice, Role::kMember, 3000}));
                 return put;
               }).ok());
-  ASSERT_TRUE(WriteSync<bool>(*store, store->For(owned), [=](ConversationTxn& txn) -> Result<bool> {
-                return txn.SetReaction(owned, alices_seq, bob, "👍");
+  // A reaction through the timeline: a row, and an event naming the emoji.
+  ASSERT_TRUE(WriteSync<chat::Appended>(*store, store->For(owned), [=, this](ConversationTxn& txn) {
+                return chat::React(txn, chat::Context{bob, 2000}, limits, owned, alices_seq, "👍");
               }).ok());
 
   // What an export reads of a conversation: their live messages, paged, and reactions.
@@ -188,20 +189,21 @@ TEST_P(ErasureStore, EveryConversationTheUserTouchedIsFoundAndEmptied) {
   EXPECT_EQ(touched, (std::vector<ConversationId>{owned, left, invited}));
   (void)untouched;
 
-  auto slice = [&](ConversationId id, int max) {
+  auto slice = [&](ConversationId id, Seq after, int max) {
     return WriteSync<chat::ErasedContent>(*store, store->For(id), [=, this](ConversationTxn& txn) {
-      return chat::EraseContentBy(txn, limits, id, bob, 5000, max);
+      return chat::EraseContentBy(txn, limits, id, bob, 5000, after, max);
     });
   };
-  auto first = slice(owned, 2);
+  auto first = slice(owned, 0, 2);
   ASSERT_TRUE(first.ok()) << first.error().message;
-  EXPECT_EQ(std::make_tuple(first->messages, first->more, first->events.size()),
-            std::make_tuple(int64_t{2}, true, size_t{2}));
-  auto second = slice(owned, 2);
+  EXPECT_EQ(std::make_tuple(first->erased.size(), first->more, first->events.size()),
+            std::make_tuple(size_t{2}, true, size_t{2}));
+  auto second = slice(owned, first->erased.back().seq, 2);
   ASSERT_TRUE(second.ok());
   // The last message, then the reaction taken back.
-  EXPECT_EQ(std::make_tuple(second->messages, second->more, second->events.size()),
-            std::make_tuple(int64_t{1}, false, size_t{2}));
+  EXPECT_EQ(std::make_tuple(second->erased.size(), second->more, second->events.size()),
+            std::make_tuple(size_t{1}, false, size_t{2}));
+  EXPECT_EQ(second->erased[0].text, "secret");  // as it was, for its attachments
   EXPECT_EQ(second->events.back().event.kind, EventKind::kReaction);
   EXPECT_EQ(second->events.back().event.target_seq, alices_seq);
 
@@ -227,9 +229,12 @@ TEST_P(ErasureStore, EveryConversationTheUserTouchedIsFoundAndEmptied) {
     if (m.seq == alices_seq) {
       EXPECT_TRUE(m.reactions.empty());
     }
+    if (m.kind == EventKind::kReaction) {
+      EXPECT_EQ(m.text, "") << "the emoji of reaction event " << m.seq;
+    }
   }
 
-  ASSERT_TRUE(slice(left, 10).ok());
+  ASSERT_TRUE(slice(left, 0, 10).ok());
   for (int p = 0; p < store->Partitions(); ++p) {
     ASSERT_TRUE(WriteSync<bool>(*store, p, [=](ConversationTxn& txn) -> Result<bool> {
                   NATTER_RETURN_IF_ERROR(txn.ForgetUserRows(bob));

@@ -14,12 +14,12 @@ std::vector<UserId> Ids(const Rows& r) {
 }  // namespace
 
 Result<BlockState> PgTxn::BlocksBetween(UserId a, UserId b) {
-  NATTER_TRY(auto r, accounts_.Query("SELECT user_id FROM blocks WHERE (user_id = $1 AND blocked_id = $2) "
-                                     "OR (user_id = $2 AND blocked_id = $1)",
+  NATTER_TRY(auto r, accounts_.Query("SELECT EXISTS (SELECT 1 FROM blocks WHERE user_id = $1 AND blocked_id = $2), "
+                                     "EXISTS (SELECT 1 FROM blocks WHERE user_id = $2 AND blocked_id = $1), "
+                                     "EXISTS (SELECT 1 FROM users WHERE id = $2 AND erased_at <> 0)",
                                      {a, b}));
-  BlockState state;
-  for (UserId u : Ids(r)) (u == a ? state.a_blocked_b : state.b_blocked_a) = true;
-  return state;
+  if (r.size() != 1) return Internal("no answer to a block lookup");
+  return BlockState{r.Bool(0, 0), r.Bool(0, 1), r.Bool(0, 2)};
 }
 
 Result<std::vector<UserId>> PgTxn::BlockersAmong(UserId whom, const std::vector<UserId>& among) {

@@ -86,7 +86,7 @@ Result<bool> PgTxn::MarkRefreshTokenUsed(std::string_view hash) {
 }
 
 Status PgTxn::SetLastSeen(UserId id, int64_t ms) {
-  NATTER_TRY(auto r, accounts_.Query("UPDATE users SET last_seen = $1 WHERE id = $2", {ms, id}));
+  NATTER_TRY(auto r, accounts_.Query("UPDATE users SET last_seen = $1 WHERE id = $2 AND erased_at = 0", {ms, id}));
   return OkStatus();
 }
 
@@ -100,7 +100,7 @@ Result<bool> PgTxn::SetProfile(UserId id, std::string_view display_name, std::st
   // The row lock makes a second node's change wait for this one and then
   // find the picture changed.
   NATTER_TRY(auto r, accounts_.Query("UPDATE users SET display_name = $1, avatar = $2, avatar_upload = $3::bigint "
-                                     "WHERE id = $4::bigint AND avatar_upload = $5::bigint",
+                                     "WHERE id = $4::bigint AND avatar_upload = $5::bigint AND erased_at = 0",
                                      {display_name, avatar, avatar_upload, id, avatar_before}));
   return r.affected() > 0;
 }

@@ -284,9 +284,12 @@ CREATE TABLE external_identities (
   PRIMARY KEY (issuer, subject)
 ) WITHOUT ROWID;
 )sql",
-    // 14: erased accounts (accounts): the row stays, holding only its id.
+    // 14: erased accounts (accounts): the row stays, holding only its id;
+    // events found by the message they are about.
     R"sql(
 ALTER TABLE users ADD COLUMN erased_at INTEGER NOT NULL DEFAULT 0;
+-- Erasing a message finds its edits and reactions by their target.
+CREATE INDEX messages_targets ON messages (conversation_id, target_seq) WHERE target_seq IS NOT NULL;
 )sql",
 };
 

@@ -185,6 +185,7 @@ class SqliteStore final : public Store {
   // pays for a checkpoint.
   void CheckpointLoop() {
     Database db(options_.path, false);
+    int truncate_misses = 0;
     for (;;) {
       {
         MutexLock lock(mu_);
@@ -200,7 +201,19 @@ class SqliteStore final : public Store {
         continue;
       }
       (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
-      if (forget_overwritten_.exchange(false) && !TruncateLog(db)) forget_overwritten_.store(true);
+      if (forget_overwritten_.exchange(false)) {
+        if (TruncateLog(db)) {
+          truncate_misses = 0;
+        } else {
+          forget_overwritten_.store(true);
+          // Every reader or commit under way stops it; it tries again each
+          // round, and says so when that lasts.
+          if (++truncate_misses % 120 == 0) {
+            spdlog::warn("store: the write-ahead log could not be emptied for {} s: readers or writes never paused",
+                         truncate_misses / 2);
+          }
+        }
+      }
     }
     if (!Gone(db)) (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
   }
@@ -241,8 +254,10 @@ class SqliteStore final : public Store {
   std::unique_ptr<Database> writer_db_;
   WorkQueue<QueuedWrite> writes_;
   std::shared_ptr<CommitOrder> commit_order_ = std::make_shared<CommitOrder>();
-  std::atomic<bool> gone_{false};                // see Gone()
-  std::atomic<bool> forget_overwritten_{false};  // see ForgetOverwritten()
+  std::atomic<bool> gone_{false};  // see Gone()
+  // See ForgetOverwritten(). Set at start too: a process that died after an
+  // erasure may have left older copies in the log.
+  std::atomic<bool> forget_overwritten_{true};
   WorkQueue<QueuedRead> reads_;
   Mutex mu_;  // for the checkpointer's wait
   std::condition_variable checkpoint_cv_;

@@ -276,7 +276,7 @@ Result<std::vector<Message>> SqliteTxn::History(const HistoryQuery& q) {
 }
 
 Status SqliteTxn::SetLastSeen(UserId id, int64_t ms) {
-  auto s = db_.Prepare("UPDATE users SET last_seen = ? WHERE id = ?");
+  auto s = db_.Prepare("UPDATE users SET last_seen = ? WHERE id = ? AND erased_at = 0");
   s.Bind(1, ms).Bind(2, id);
   return s.Run();
 }
@@ -290,7 +290,8 @@ Status SqliteTxn::SetPresenceHidden(UserId id, bool hidden) {
 Result<bool> SqliteTxn::SetProfile(UserId id, std::string_view display_name, std::string_view avatar,
                                    int64_t avatar_upload, int64_t avatar_before) {
   auto s = db_.Prepare(
-      "UPDATE users SET display_name = ?, avatar = ?, avatar_upload = ? WHERE id = ? AND avatar_upload = ?");
+      "UPDATE users SET display_name = ?, avatar = ?, avatar_upload = ? WHERE id = ? AND avatar_upload = ? "
+      "AND erased_at = 0");
   s.Bind(1, display_name).Bind(2, avatar).Bind(3, avatar_upload).Bind(4, id).Bind(5, avatar_before);
   NATTER_RETURN_IF_ERROR(s.Run());
   return db_.changes() > 0;
