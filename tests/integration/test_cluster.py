@@ -140,11 +140,7 @@ class ClusterTest(h.AsyncTestCase):
 
     async def test_a_suspension_closes_the_users_sockets_on_every_node(self):
         node0 = self.cluster.nodes[1]
-        status, body = node0.register("clusterroot", "pw-clusterroot-secret")
-        self.assertEqual(status, 200, body)
-        status, login = node0.login("clusterroot", "pw-clusterroot-secret")
-        self.assertEqual(status, 200, login)
-        root = h.User("clusterroot", "pw-clusterroot-secret", body["user_id"], login)
+        root = self.root()
         victim = node0.new_user("susp")
         sockets = [await self.on_node(n, victim) for n in (1, 2, 3)]
         # Known to every node: each has answered a request with this token.
@@ -158,6 +154,54 @@ class ClusterTest(h.AsyncTestCase):
         for n in (1, 2, 3):
             self.assertEqual(self.cluster.nodes[n].http("GET", "/v1/conversations", token=victim.token)[0], 401)
         self.assertEqual(self.cluster.nodes[3].login(victim.handle, victim.password)[0], 403)
+
+    def root(self):
+        """The admin the configuration names, registered by whichever test needs it first."""
+        node = self.cluster.nodes[1]
+        node.register("clusterroot", "pw-clusterroot-secret")
+        status, login = node.login("clusterroot", "pw-clusterroot-secret")
+        self.assertEqual(status, 200, login)
+        return h.User("clusterroot", "pw-clusterroot-secret", login["user_id"], login)
+
+    async def test_an_erasure_reaches_every_partition_and_finishes_after_an_outage(self):
+        root, bob = self.root(), self.proxy.new_user("erased")
+        by_partition = {}
+        while len(by_partition) < 2:
+            peer = self.proxy.new_user("ep")
+            conv = self.direct(bob, peer)
+            by_partition.setdefault(partition_of(conv), (conv, peer))
+        for p, (conv, _) in by_partition.items():
+            status, body = self.proxy.http("POST", f"/v1/conversations/{conv}/messages",
+                                           {"client_msg_id": f"e{p}", "text": f"bob's words {p}"}, token=bob.token)
+            self.assertEqual(status, 200, body)
+        node = self.cluster.nodes[2]
+        status, archive = node.http("GET", f"/admin/v1/users/{bob.id}/export", token=root.token)
+        self.assertEqual((status, archive.get("messages_exported")), (200, 2), archive)
+        # With the second partition's instance down, neither is whole: each
+        # says so rather than answer half.
+        self.cluster.command("stop-pg", "2")
+        try:
+            status, body = node.http("GET", f"/admin/v1/users/{bob.id}/export", token=root.token)
+            self.assertEqual((status, h.error_of(body)[0]), (503, "unavailable"), body)
+            status, body = node.http("DELETE", f"/admin/v1/users/{bob.id}", token=root.token)
+            self.assertEqual((status, h.error_of(body)[0]), (503, "unavailable"), body)
+            self.assertIn("call it again", h.error_of(body)[1])
+        finally:
+            self.cluster.command("start-pg", "2")
+        # The account went at once; calling again finishes the rest.
+        self.assertEqual(self.proxy.http("GET", "/v1/conversations", token=bob.token)[0], 401)
+        deadline = time.monotonic() + 20
+        while True:
+            status, body = self.cluster.nodes[3].http("DELETE", f"/admin/v1/users/{bob.id}", token=root.token)
+            if status == 200:
+                break
+            self.assertEqual(status, 503, body)
+            self.assertLess(time.monotonic(), deadline, "the partition did not come back")
+            await asyncio.sleep(0.5)
+        self.assertEqual((body["messages_erased"], body["conversations_left"]), (2, 0))
+        for p, (conv, peer) in by_partition.items():
+            mine = [m for m in self.history(peer, conv) if m["sender_id"] == bob.id and m["kind"] == "message"]
+            self.assertEqual([(m.get("deleted"), m.get("text", "")) for m in mine], [(True, "")])
 
     async def test_two_nodes_writing_one_conversation_keep_seq_dense(self):
         alice, bob = self.proxy.new_user("w1"), self.proxy.new_user("w2")
