@@ -379,13 +379,16 @@ void ClientCore::MarkRead(const Json& req) {
 }
 
 void ClientCore::GetUser(const Json& req) {
-  // Handles do not change: one looked up once is answered from here, online or not.
-  std::optional<int64_t> id;
-  std::optional<std::string> handle;
-  if (auto* v = req.if_contains("user_id"); v && v->is_int64()) id = v->get_int64();
-  if (auto* v = req.if_contains("handle"); v && v->is_string()) handle = std::string(v->get_string());
-  if (auto known = store_->FindUser(id, handle)) {
-    return Answer(req, {{"user_id", known->first}, {"handle", known->second}});
+  // Online, the server answers: a profile changes, and an erased account's
+  // handle too (docs/admin.md). Offline, the last answer kept here does.
+  if (!ready_) {
+    std::optional<int64_t> id;
+    std::optional<std::string> handle;
+    if (auto* v = req.if_contains("user_id"); v && v->is_int64()) id = v->get_int64();
+    if (auto* v = req.if_contains("handle"); v && v->is_string()) handle = std::string(v->get_string());
+    if (auto known = store_->FindUser(id, handle)) {
+      return Answer(req, {{"user_id", known->first}, {"handle", known->second}});
+    }
   }
   Forward(req, "users.get");
 }

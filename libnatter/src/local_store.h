@@ -103,7 +103,8 @@ class LocalStore {
   // The highest delivered and read watermark of anyone but `me`.
   std::pair<int64_t, int64_t> OthersWatermarks(int64_t conversation_id, int64_t me);
 
-  // Users looked up (handles do not change), for names offline.
+  // Users looked up, for names offline (the last answer for each id; a
+  // handle taken by another id moves to it).
   void RememberUser(int64_t user_id, const std::string& handle);
   // By id, else by handle: (user_id, handle).
   std::optional<std::pair<int64_t, std::string>> FindUser(std::optional<int64_t> user_id,
