@@ -171,6 +171,7 @@ class Dispatcher {
   void AdminAudit(const Caller& c, AuditParams p, Reply reply);
   // Export and erasure (export_methods.cc, erase_methods.cc).
   void AdminExportUser(const Caller& c, UserIdParams p, Reply reply);
+  void AdminExportMessages(const Caller& c, ExportMessagesParams p, Reply reply);
   void AdminEraseUser(const Caller& c, UserIdParams p, Reply reply);
   void AdminCreateUser(const Caller& c, CreateUserParams p, Reply reply);
   void AdminCreateInvite(const Caller& c, CreateInviteParams p, Reply reply);

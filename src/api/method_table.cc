@@ -133,6 +133,8 @@ const std::vector<Method>& Table() {
                                               {{"PUT", "/admin/v1/users/{user_id}/role"}}),
       Row<UserIdParams, &D::AdminExportUser>("admin.users.export", kAdmin, kRequest, kAnswer,
                                              {{"GET", "/admin/v1/users/{user_id}/export"}}),
+      Row<ExportMessagesParams, &D::AdminExportMessages>("admin.users.export_messages", kAdmin, kRequest, kAnswer,
+                                                         {{"GET", "/admin/v1/users/{user_id}/export/messages"}}),
       Row<UserIdParams, &D::AdminEraseUser>("admin.users.erase", kAdmin, kRequest, kAnswer,
                                             {{"DELETE", "/admin/v1/users/{user_id}"}}),
       Row<MessageParams, &D::AdminDeleteMessage>("admin.messages.delete", kModerator, kRequest, kAnswer,

@@ -306,6 +306,13 @@ Result<UserIdParams> UserIdParams::Parse(const object& o) {
   return f.Finish(p);
 }
 
+Result<ExportMessagesParams> ExportMessagesParams::Parse(const object& o) {
+  Fields f(o);
+  ExportMessagesParams p{f.Int("user_id"), f.Int("conversation_id"), f.OptionalInt("after").value_or(0),
+                         ClampedLimit(f.OptionalInt("limit"), 200)};
+  return f.Finish(p);
+}
+
 Result<SuspendParams> SuspendParams::Parse(const object& o) {
   Fields f(o);
   SuspendParams p{f.Int("user_id"), f.Bool("suspended", "field 'suspended' must be true or false"),

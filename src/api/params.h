@@ -236,6 +236,16 @@ struct UserIdParams {
   static Result<UserIdParams> Parse(const object& o);
 };
 
+// admin.users.export_messages: a page of the messages a user sent to one
+// conversation, after `after`.
+struct ExportMessagesParams {
+  UserId user_id = 0;
+  ConversationId conversation_id = 0;
+  Seq after = 0;
+  int limit = 200;
+  static Result<ExportMessagesParams> Parse(const object& o);
+};
+
 struct SuspendParams {
   UserId user_id = 0;
   bool suspended = true;

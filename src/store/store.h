@@ -333,8 +333,8 @@ class ConversationTxn {
 
   // What a partition holds of one person, to export or erase (docs/admin.md),
   // one conversation at a time, then the rest.
-  // This partition's conversations `u` is a member of, wrote or reacted in,
-  // or is invited to.
+  // This partition's conversations `u` is a member of, left, wrote or
+  // reacted in, or is invited to.
   virtual Result<std::vector<ConversationId>> ListTouchedConversations(UserId u) = 0;
   // The live messages `u` sent to `c` after `after_seq`, oldest first, at
   // most `limit` (no reactions loaded).

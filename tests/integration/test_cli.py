@@ -168,6 +168,7 @@ class CliTest(h.unittest.TestCase):
         self.cli("mike", "login", "mike", "password-mike")
         direct = self.cli("mike", "create-direct", "nina").stdout.split()[1]
         self.cli("mike", "send", direct, "rude words")
+        self.cli("mike", "send", direct, "kind words")
         self.assertIn("deleted [1]", self.cli("nina", "admin", "delete", direct, "1").stdout)
         self.assertIn("new password for mike", self.cli("alice", "admin", "reset-password", "mike",
                                                        "another-password").stdout)
@@ -180,11 +181,12 @@ class CliTest(h.unittest.TestCase):
         archive = json.loads(self.cli("alice", "admin", "export", "mike").stdout)
         self.assertEqual((archive["format"], archive["account"]["handle"]), ("natter-export/1", "mike"))
         self.assertNotIn("@type", archive)
-        # His one message was deleted already; the direct chat keeps him.
+        self.assertEqual([[m["text"] for m in c["messages"]] for c in archive["conversations"]], [["kind words"]])
+        # One of his messages was deleted already; the direct chat keeps him.
         out = self.cli("alice", "admin", "erase", "mike", check=False)
         self.assertEqual(out.returncode, 2)
         self.assertIn("add --yes", out.stderr)
-        self.assertIn("erased mike (0 message(s), left 0 conversation(s))",
+        self.assertIn("erased mike (1 message(s), left 0 conversation(s))",
                       self.cli("alice", "admin", "erase", "mike", "--yes").stdout)
         self.assertNotEqual(self.cli("alice", "admin", "user", "mike", check=False).returncode, 0)  # no such handle
 

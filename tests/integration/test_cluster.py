@@ -165,10 +165,11 @@ class ClusterTest(h.AsyncTestCase):
 
     async def test_an_erasure_reaches_every_partition_and_finishes_after_an_outage(self):
         root, bob = self.root(), self.proxy.new_user("erased")
-        by_partition = {}
+        by_partition, made = {}, 0
         while len(by_partition) < 2:
             peer = self.proxy.new_user("ep")
             conv = self.direct(bob, peer)
+            made += 1
             by_partition.setdefault(partition_of(conv), (conv, peer))
         for p, (conv, _) in by_partition.items():
             status, body = self.proxy.http("POST", f"/v1/conversations/{conv}/messages",
@@ -176,7 +177,11 @@ class ClusterTest(h.AsyncTestCase):
             self.assertEqual(status, 200, body)
         node = self.cluster.nodes[2]
         status, archive = node.http("GET", f"/admin/v1/users/{bob.id}/export", token=root.token)
-        self.assertEqual((status, archive.get("messages_exported")), (200, 2), archive)
+        self.assertEqual((status, len(archive.get("conversations", []))), (200, made), archive)
+        for conv, _ in by_partition.values():
+            status, page = node.http("GET", f"/admin/v1/users/{bob.id}/export/messages?conversation_id={conv}",
+                                     token=root.token)
+            self.assertEqual((status, len(page.get("messages", []))), (200, 1), page)
         # With the second partition's instance down, neither is whole: each
         # says so rather than answer half.
         self.cluster.command("stop-pg", "2")

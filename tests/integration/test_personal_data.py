@@ -174,8 +174,10 @@ class PersonalData(h.ServerTestCase):
         # An export now holds the bare account and the record of the erasure.
         left_of_him = self.call("GET", f"/admin/v1/users/{bob.id}/export", self.boss)
         self.assertEqual((left_of_him["sessions"], left_of_him["uploads"]), ([], []))
-        self.assertEqual([(c["conversation"]["id"], c["messages"], c["reactions"]) for c in left_of_him["conversations"]],
-                         [(direct, [], [])])  # a member still, with nothing of his
+        self.assertEqual([(c["conversation_id"], c["reactions"]) for c in left_of_him["conversations"]],
+                         [(direct, [])])  # a member still, with nothing of his
+        self.assertEqual(self.call("GET", f"/admin/v1/users/{bob.id}/export/messages?conversation_id={direct}",
+                                   self.boss), {"messages": []})
         self.assertTrue(left_of_him["account"]["erased"])
         self.assertIn("admin.users.erase", [e["action"] for e in left_of_him["audit"]])
         self.assertNotIn(words, str(left_of_him))
@@ -192,6 +194,12 @@ class PersonalData(h.ServerTestCase):
         self.call("PUT", f"/v1/conversations/{group}/messages/{hers['seq']}/reactions", bob, {"emoji": "🎉"})
         self.call("PUT", f"/v1/me/blocks/{carol.id}", bob)
         self.call("POST", "/v1/reports", bob, {"user_id": carol.id, "reason": "spam", "text": "bob's report"})
+        self.call("POST", "/v1/reports", bob, {"conversation_id": group, "seq": hers["seq"], "reason": "other"})
+        self.call("POST", f"/admin/v1/users/{bob.id}/revoke-sessions", self.boss)
+        bob = self.server.relogin(bob, "test")
+        self.server.relogin(bob, "tablet")
+        left = self.call("POST", "/v1/conversations", alice, {"kind": "group", "members": [bob.id]})["id"]
+        self.call("DELETE", f"/v1/conversations/{left}/members/{bob.id}", bob)
         media_id = self.upload(bob, b"bob's file " + os.urandom(32))
         self.call("PUT", "/v1/me/privacy", bob, {"group_adds": "nobody"})
         asked = self.call("POST", "/v1/conversations", alice, {"kind": "group", "members": [bob.id]})["id"]
@@ -204,26 +212,40 @@ class PersonalData(h.ServerTestCase):
         self.assertEqual((account["user_id"], account["handle"], account["display_name"], account["group_adds"]),
                          (bob.id, bob.handle, "Bob Exported", "nobody"))
         self.assertNotIn("password_hash", str(archive))
-        self.assertEqual(sorted(s["device"] for s in archive["sessions"]), ["tablet", "test"])
+        self.assertEqual(sorted(s["device"] for s in archive["sessions"] if not s["revoked"]), ["tablet", "test"])
         self.assertEqual([b["user_id"] for b in archive["blocked"]], [carol.id])
         self.assertEqual([(u["media_id"], u["state"]) for u in archive["uploads"]], [(media_id, "ready")])
-        self.assertEqual([(r["user_id"], r["text"]) for r in archive["reports_filed"]], [(carol.id, "bob's report")])
+        self.assertEqual([(r["user_id"], r["text"]) for r in archive["reports_filed"]],
+                         [(carol.id, "bob's report"), (alice.id, "")])
         actions = [e["action"] for e in archive["audit"]]
-        self.assertEqual(actions.count("auth.login"), 2)
+        self.assertEqual(actions.count("auth.login"), 4)
         self.assertIn("auth.register", actions)
-        conversations = {c["conversation"]["id"]: c for c in archive["conversations"]}
-        self.assertEqual(set(conversations), {group, asked})
+        self.assertFalse(archive["audit_truncated"])
+        # Of the operator's call on him: what and when, not who or from where.
+        revoked = [e for e in archive["audit"] if e["action"] == "admin.users.revoke_sessions"]
+        self.assertEqual([sorted(e) for e in revoked], [["action", "at", "id", "outcome"]])
+        conversations = {c["conversation_id"]: c for c in archive["conversations"]}
+        self.assertEqual(set(conversations), {group, asked, left})
         mine = conversations[group]
         self.assertEqual(mine["role"], "owner")
-        self.assertEqual([m["text"] for m in mine["messages"]], ["bob's words 0", "bob's words 1"])
-        self.assertEqual([m["seq"] for m in mine["messages"]], [m["seq"] for m in kept])
         self.assertEqual(mine["reactions"], [{"seq": hers["seq"], "emoji": "🎉"}])
         self.assertEqual(conversations[asked]["invitation"]["invited_by"], alice.id)
         self.assertNotIn("role", conversations[asked])
-        self.assertEqual(archive["messages_exported"], 2)
-        # Neither others' words nor what he deleted.
+        self.assertTrue(conversations[left]["left"])
+        # Neither others' words (the message he reported is alice's) nor what he deleted.
         self.assertNotIn("alice's own words", str(archive))
-        self.assertNotIn("bob's deleted words", str(archive))
+        # His messages, a page at a time.
+        pages, after = [], 0
+        while True:
+            page = self.call("GET", f"/admin/v1/users/{bob.id}/export/messages?conversation_id={group}"
+                                    f"&after={after}&limit=1", self.boss)
+            pages.append([m["text"] for m in page["messages"]])
+            if "next" not in page:
+                break
+            after = page["next"]
+        self.assertEqual(pages, [["bob's words 0"], ["bob's words 1"], []])
+        self.assertNotIn("bob's deleted words", str(pages))
+        self.call("GET", f"/admin/v1/users/{bob.id}/export/messages?conversation_id={group}", alice, expect=403)
         audit = self.call("GET", f"/admin/v1/audit?action=admin.users.export&target={bob.id}", self.boss)["entries"]
         self.assertEqual([e["outcome"] for e in audit], ["ok"])
 

@@ -149,11 +149,30 @@ int RunAdmin(Session& s, const std::string& command, const AdminArgs& a) {
     return s.Print(call("PUT", path + "/role", {{"role", a.role}}), done(a.handle + " is " + a.role));
   }
   if (command == "export") {
-    return s.Print(call("GET", path + "/export"), [](const json::object& archive) {
-      json::object copy = archive;
-      copy.erase("@type");
-      std::cout << json::serialize(copy) << "\n";
-    });
+    // The document, then each conversation's messages a page at a time, put
+    // in their places: one JSON document, as the server would have sent it
+    // were it small.
+    auto archive = call("GET", path + "/export");
+    if (!archive || Str(*archive, "@type") == "error") return s.Print(archive, [](const json::object&) {});
+    for (const char* key : {"@type", "@extra", "request"}) archive->erase(key);
+    auto* listed = archive->if_contains("conversations");
+    json::array none;
+    for (auto& c : listed && listed->is_array() ? listed->as_array() : none) {
+      if (!c.is_object()) continue;
+      json::array messages;
+      for (int64_t after = 0;;) {
+        auto page = call(
+            "GET", path + "/export/messages?conversation_id=" + std::to_string(Int(c.as_object(), "conversation_id")) +
+                       "&after=" + std::to_string(after) + "&limit=500");
+        if (!page || Str(*page, "@type") == "error") return s.Print(page, [](const json::object&) {});
+        for (const auto* m : json_lookup::Objects(*page, "messages")) messages.push_back(*m);
+        if (!page->contains("next")) break;
+        after = Int(*page, "next");
+      }
+      c.as_object()["messages"] = std::move(messages);
+    }
+    std::cout << json::serialize(*archive) << "\n";
+    return 0;
   }
   if (command == "erase") {
     if (!a.yes) {

@@ -58,6 +58,7 @@ Result<std::vector<ConversationId>> PgTxn::ListTouchedConversations(UserId u) {
   // Messages have no index by sender: an erasure reads them all once.
   NATTER_TRY(auto r, db_.Query("SELECT conversation_id FROM members WHERE user_id = $1 "
                                "UNION SELECT conversation_id FROM invitations WHERE user_id = $1 "
+                               "UNION SELECT conversation_id FROM departures WHERE user_id = $1 "
                                "UNION SELECT conversation_id FROM reactions WHERE user_id = $1 "
                                "UNION SELECT conversation_id FROM messages WHERE sender_id = $1 "
                                "AND ((kind = 'message' AND NOT deleted) OR (kind = 'reaction' AND body <> ''))",

@@ -56,6 +56,7 @@ Result<std::vector<ConversationId>> SqliteTxn::ListTouchedConversations(UserId u
   auto s = db_.Prepare(
       "SELECT conversation_id FROM members WHERE user_id = ?1 "
       "UNION SELECT conversation_id FROM invitations WHERE user_id = ?1 "
+      "UNION SELECT conversation_id FROM departures WHERE user_id = ?1 "
       "UNION SELECT conversation_id FROM reactions WHERE user_id = ?1 "
       "UNION SELECT conversation_id FROM messages WHERE sender_id = ?1 "
       "AND ((kind = 'message' AND deleted = 0) OR (kind = 'reaction' AND body != ''))");
