@@ -204,6 +204,13 @@ class ClusterTest(h.AsyncTestCase):
             self.assertLess(time.monotonic(), deadline, "the partition did not come back")
             await asyncio.sleep(0.5)
         self.assertEqual((body["messages_erased"], body["conversations_left"]), (2, 0))
+        # Every node has the instance back before the next test (each
+        # reconnects on its own).
+        conv, peer = by_partition[1]
+        for n in (1, 2, 3):
+            while self.cluster.nodes[n].http("GET", f"/v1/conversations/{conv}/messages", token=peer.token)[0] != 200:
+                self.assertLess(time.monotonic(), deadline + 20, f"node {n} did not get the partition back")
+                await asyncio.sleep(0.5)
         for p, (conv, peer) in by_partition.items():
             mine = [m for m in self.history(peer, conv) if m["sender_id"] == bob.id and m["kind"] == "message"]
             self.assertEqual([(m.get("deleted"), m.get("text", "")) for m in mine], [(True, "")])
