@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "store/postgres/pg_conn.h"
 #include "store/store_contract.h"
 
 namespace natter::testing {
@@ -181,6 +182,17 @@ TEST_P(PostgresPartitions, TwoNodesCreatingOneDirectChatGetTheSameOne) {
     ASSERT_TRUE(r2.ok()) << r2.error().message;
     EXPECT_EQ(*r1, *r2);
   }
+}
+
+TEST_P(PostgresPartitions, AStatementPastItsTimeIsUnavailableNotInternal) {
+  pg::Connection conn(urls[0], "partition 0");
+  ASSERT_TRUE(conn.EnsureConnected().ok());
+  ASSERT_TRUE(conn.Exec("SET statement_timeout = '50ms'").ok());
+  auto slow = conn.Query("SELECT pg_sleep(2)");
+  ASSERT_FALSE(slow.ok());
+  EXPECT_EQ(slow.error().code, ErrorCode::kUnavailable) << slow.error().message;
+  EXPECT_EQ(slow.error().message, "storage partition 0 timed out");
+  EXPECT_TRUE(conn.Query("SELECT 1").ok());  // the connection is still good
 }
 
 TEST_P(PostgresPartitions, AChangedInstanceListIsRefusedAtStart) {

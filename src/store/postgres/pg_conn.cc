@@ -76,6 +76,12 @@ Error Connection::Failure(PGresult* r, std::string_view what) {
     return Unavailable("storage " + label_ + " is unavailable");
   }
   if (last_sqlstate_ == "23505") return Conflict("already exists");
+  // A statement or a lock wait past its time (statement_timeout,
+  // lock_timeout): the instance is too busy, or the work too big, for now.
+  if (last_sqlstate_ == "57014" || last_sqlstate_ == "55P03") {
+    spdlog::warn("store: {} ran out of time on {}: {}", what, label_, message);
+    return Unavailable("storage " + label_ + " timed out");
+  }
   if (IsRetryable(last_sqlstate_)) return Unavailable("storage conflict, retry");
   spdlog::error("store: {} failed on {}: {}", what, label_, message);
   return Internal("storage error");
