@@ -14,6 +14,7 @@ import stat
 import subprocess
 import tempfile
 import time
+import types
 
 import natter_harness as h
 from client_harness import CLI, EXAMPLE, HERE, LIB, CApiClient, MisbehavingServer, Profiles, Server, SwitchableProxy
@@ -578,6 +579,35 @@ class ExampleChatClientTest(h.ServerTestCase):
         finally:
             proc.terminate()
             proc.wait(10)
+
+class ErasedUserTest(h.ServerTestCase):
+    """A client that looked a user up learns of their erasure (docs/admin.md):
+    while online it asks the server, not what it kept."""
+    server_args = ("--admins", "boss")
+
+    def call(self, method, path, user, body=None, expect=200):
+        status, answer = self.server.http(method, path, body, token=user.token)
+        self.assertEqual(status, expect, answer)
+        return answer
+
+    def test_a_client_that_knew_the_user_learns_of_the_erasure(self):
+        boss = self.server.named_user("boss")
+        alice, bob = self.server.new_user("cl"), self.server.new_user("cl")
+        where = types.SimpleNamespace(url=f"http://127.0.0.1:{self.server.port}")
+        client = CApiClient(where, tempfile.mkdtemp(prefix="natter-erasure-client-"))
+        try:
+            self.assertEqual(client.call({"@type": "login", "handle": alice.handle, "password": alice.password})["@type"],
+                             "result")
+            client.wait(lambda e: e["@type"] == "sync_done", what="sync_done")
+            known = client.call({"@type": "get_user", "handle": bob.handle})
+            self.assertEqual(known["user_id"], bob.id)
+            self.call("DELETE", f"/admin/v1/users/{bob.id}", boss)
+            shown = client.call({"@type": "get_user", "user_id": bob.id})
+            self.assertEqual((shown["handle"], shown.get("erased")), (f"~erased-{bob.id}", True))
+            gone = client.call({"@type": "get_user", "handle": bob.handle})
+            self.assertEqual((gone["@type"], gone.get("code")), ("error", "not_found"), gone)
+        finally:
+            client.close()
 
 
 if __name__ == "__main__":
