@@ -57,8 +57,11 @@ void Dispatcher::AdminEraseUser(const Caller& c, UserIdParams p, Reply reply) {
   AuditEntry begun{0, run->now_ms, c.user, "admin.users.erase", p.user_id, "{}", c.address, "started"};
   d_.store.WriteAccountsResult<std::vector<SessionId>>(
       ExecutorOf(c),
-      [this, run, begun](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
-        NATTER_TRY(auto found, txn.FindUser(run->user));
+      // Values only: the run (and the caller's answer in it) stays with the
+      // caller's executor, never released on a store thread.
+      [this, user = run->user, now = run->now_ms, release_at = run->release_at,
+       begun](AccountsTxn& txn) -> Result<std::vector<SessionId>> {
+        NATTER_TRY(auto found, txn.FindUser(user));
         if (!found) return NotFound("no such user");
         // Its handle would be free to register, and the role with it.
         if (d_.operators.Named(found->handle)) {
@@ -66,7 +69,7 @@ void Dispatcher::AdminEraseUser(const Caller& c, UserIdParams p, Reply reply) {
                           "' is named in --admins or --moderators: take it out of the configuration first");
         }
         NATTER_RETURN_IF_ERROR(txn.InsertAudit(begun));
-        return txn.EraseAccount(run->user, run->now_ms, run->release_at);
+        return txn.EraseAccount(user, now, release_at);
       },
       [this, run](Result<std::vector<SessionId>> ended) {
         if (!ended.ok()) return run->reply(ended.take_error());
