@@ -1,17 +1,9 @@
 // PgTxn's blocks: whom each user blocked. They live with the accounts (the
 // first instance).
+#include "store/postgres/pg_rows.h"
 #include "store/postgres/pg_txn.h"
 
 namespace natter::pg {
-namespace {
-
-std::vector<UserId> Ids(const Rows& r) {
-  std::vector<UserId> out;
-  for (int i = 0; i < r.size(); ++i) out.push_back(r.Int(i, 0));
-  return out;
-}
-
-}  // namespace
 
 Result<BlockState> PgTxn::BlocksBetween(UserId a, UserId b) {
   NATTER_TRY(auto r, accounts_.Query("SELECT EXISTS (SELECT 1 FROM blocks WHERE user_id = $1 AND blocked_id = $2), "
@@ -26,14 +18,14 @@ Result<std::vector<UserId>> PgTxn::BlockersAmong(UserId whom, const std::vector<
   if (among.empty()) return std::vector<UserId>{};
   NATTER_TRY(auto r, accounts_.Query("SELECT user_id FROM blocks WHERE blocked_id = $1 AND user_id = ANY($2::bigint[])",
                                      {whom, IdArray(among)}));
-  return Ids(r);
+  return Ints(r);
 }
 
 Result<std::vector<UserId>> PgTxn::BlockedEitherWay(UserId user) {
   NATTER_TRY(auto r, accounts_.Query("SELECT blocked_id FROM blocks WHERE user_id = $1 "
                                      "UNION SELECT user_id FROM blocks WHERE blocked_id = $1",
                                      {user}));
-  return Ids(r);
+  return Ints(r);
 }
 
 Status PgTxn::SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) {

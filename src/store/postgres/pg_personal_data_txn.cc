@@ -2,6 +2,7 @@
 // accounts (the first instance) keep of them, and what each partition's rows
 // hold.
 #include "store/media_records.h"
+#include "store/postgres/pg_rows.h"
 #include "store/postgres/pg_txn.h"
 #include "store/row_readers.h"
 
@@ -14,13 +15,6 @@ Status RunEach(Connection& conn, UserId id, std::initializer_list<const char*> s
     NATTER_TRY(auto r, conn.Query(sql, {id}));
   }
   return OkStatus();
-}
-
-std::vector<int64_t> FirstColumn(const Rows& r) {
-  std::vector<int64_t> out;
-  out.reserve(r.size());
-  for (int i = 0; i < r.size(); ++i) out.push_back(r.Int(i, 0));
-  return out;
 }
 
 }  // namespace
@@ -63,7 +57,7 @@ Result<std::vector<ConversationId>> PgTxn::ListTouchedConversations(UserId u) {
                                "UNION SELECT conversation_id FROM messages WHERE sender_id = $1 "
                                "AND ((kind = 'message' AND NOT deleted) OR (kind = 'reaction' AND body <> ''))",
                                {u}));
-  return FirstColumn(r);
+  return Ints(r);
 }
 
 Result<std::vector<Message>> PgTxn::ListMessagesBy(ConversationId c, UserId u, Seq after_seq, int limit) {
@@ -71,35 +65,27 @@ Result<std::vector<Message>> PgTxn::ListMessagesBy(ConversationId c, UserId u, S
                                " FROM messages WHERE conversation_id = $1 AND seq > $2 AND sender_id = $3 "
                                "AND kind = 'message' AND NOT deleted ORDER BY seq LIMIT $4",
                                {c, after_seq, u, int64_t{limit}}));
-  std::vector<Message> out;
-  for (int i = 0; i < r.size(); ++i) out.push_back(rows::ReadMessage(r.At(i)));
-  return out;
+  return All<Message>(r, [](const Row& row) { return rows::ReadMessage(row); });
 }
 
 Result<std::vector<std::pair<Seq, std::string>>> PgTxn::ListReactionsBy(ConversationId c, UserId u) {
   NATTER_TRY(auto r, db_.Query("SELECT message_seq, emoji FROM reactions WHERE conversation_id = $1 AND user_id = $2 "
                                "ORDER BY 1",
                                {c, u}));
-  std::vector<std::pair<Seq, std::string>> out;
-  for (int i = 0; i < r.size(); ++i) out.emplace_back(r.Int(i, 0), r.Text(i, 1));
-  return out;
+  return All<std::pair<Seq, std::string>>(r, [](const Row& row) { return std::pair(row.Int(0), row.Text(1)); });
 }
 
 Result<std::vector<MediaUpload>> PgTxn::ListUploadsOf(UserId id) {
   NATTER_TRY(
       auto r,
       accounts_.Query("SELECT " UPLOAD_COLUMNS " FROM media_uploads WHERE user_id = $1 ORDER BY created_at, id", {id}));
-  std::vector<MediaUpload> out;
-  for (int i = 0; i < r.size(); ++i) out.push_back(rows::ReadUpload(r.At(i)));
-  return out;
+  return All<MediaUpload>(r, [](const Row& row) { return rows::ReadUpload(row); });
 }
 
 Result<std::vector<Report>> PgTxn::ListReportsBy(UserId reporter) {
   NATTER_TRY(auto r,
              accounts_.Query("SELECT " REPORT_COLUMNS " FROM reports WHERE reporter_id = $1 ORDER BY id", {reporter}));
-  std::vector<Report> out;
-  for (int i = 0; i < r.size(); ++i) out.push_back(rows::ReadReport(r.At(i)));
-  return out;
+  return All<Report>(r, [](const Row& row) { return rows::ReadReport(row); });
 }
 
 Result<std::vector<Seq>> PgTxn::ForgetReactionsBy(ConversationId c, UserId u) {
@@ -109,7 +95,7 @@ Result<std::vector<Seq>> PgTxn::ForgetReactionsBy(ConversationId c, UserId u) {
   NATTER_TRY(auto events, db_.Query("UPDATE messages SET body = '' WHERE conversation_id = $1 AND sender_id = $2 "
                                     "AND kind = 'reaction' AND body <> ''",
                                     {c, u}));
-  return FirstColumn(taken);
+  return Ints(taken);
 }
 
 Status PgTxn::ForgetUserRows(UserId u) {

@@ -1,4 +1,5 @@
 #include "store/postgres/pg_txn.h"
+#include "store/postgres/pg_rows.h"
 
 #include <algorithm>
 #include <unordered_map>
@@ -13,20 +14,6 @@ using rows::ReadMember;
 using rows::ReadMembership;
 using rows::ReadMessage;
 using rows::ReadUser;
-
-template <class T, class Reader>
-std::vector<T> All(const Rows& r, Reader read) {
-  std::vector<T> out;
-  out.reserve(r.size());
-  for (int i = 0; i < r.size(); ++i) out.push_back(read(r.At(i)));
-  return out;
-}
-
-template <class T, class Reader>
-std::optional<T> One(const Rows& r, Reader read) {
-  if (r.empty()) return std::nullopt;
-  return read(r.At(0));
-}
 
 Param OptText(const std::string& s) { return s.empty() ? Param::Null() : Param(s); }
 
@@ -370,7 +357,7 @@ Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int 
 
 Result<std::vector<ConversationId>> PgTxn::ListConversationIds(UserId u) {
   NATTER_TRY(auto r, db_.Query("SELECT conversation_id FROM members WHERE user_id = $1", {u}));
-  return All<ConversationId>(r, [](const Row& row) { return row.Int(0); });
+  return Ints(r);
 }
 
 Result<std::vector<Conversation>> PgTxn::ListLargeConversations(UserId u) {

@@ -1,21 +1,10 @@
 // SqliteTxn's blocks: whom each user blocked.
 #include <unordered_set>
 
+#include "store/sqlite/sqlite_rows.h"
 #include "store/sqlite/sqlite_txn.h"
 
 namespace natter::sqlite {
-namespace {
-
-Result<std::vector<UserId>> Ids(Statement& s) {
-  std::vector<UserId> out;
-  for (;;) {
-    NATTER_TRY(bool row, s.Step());
-    if (!row) return out;
-    out.push_back(s.Int(0));
-  }
-}
-
-}  // namespace
 
 Result<BlockState> SqliteTxn::BlocksBetween(UserId a, UserId b) {
   auto s = db_.Prepare(
@@ -31,7 +20,7 @@ Result<BlockState> SqliteTxn::BlocksBetween(UserId a, UserId b) {
 Result<std::vector<UserId>> SqliteTxn::BlockersAmong(UserId whom, const std::vector<UserId>& among) {
   auto s = db_.Prepare("SELECT user_id FROM blocks WHERE blocked_id = ?");
   s.Bind(1, whom);
-  NATTER_TRY(auto blockers, Ids(s));
+  NATTER_TRY(auto blockers, Ints(s));
   std::unordered_set<UserId> wanted(among.begin(), among.end());
   std::erase_if(blockers, [&](UserId u) { return !wanted.contains(u); });
   return blockers;
@@ -41,7 +30,7 @@ Result<std::vector<UserId>> SqliteTxn::BlockedEitherWay(UserId user) {
   auto s = db_.Prepare(
       "SELECT blocked_id FROM blocks WHERE user_id = ? UNION SELECT user_id FROM blocks WHERE blocked_id = ?");
   s.Bind(1, user).Bind(2, user);
-  return Ids(s);
+  return Ints(s);
 }
 
 Status SqliteTxn::SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) {

@@ -400,7 +400,7 @@ Status SqliteTxn::UpdateWatermarks(ConversationId c, UserId u, Seq seq) {
 Result<std::vector<ConversationId>> SqliteTxn::ListConversationIds(UserId u) {
   auto s = db_.Prepare("SELECT conversation_id FROM members WHERE user_id = ?");
   s.Bind(1, u);
-  return All<ConversationId>(s, [](const Statement& s) { return s.Int(0); });
+  return Ints(s);
 }
 
 Result<std::vector<Conversation>> SqliteTxn::ListLargeConversations(UserId u) {
