@@ -9,12 +9,19 @@
 #include "auth/refresh_token.h"
 #include "chat/text_rules.h"
 #include "common/network_key.h"
+#include "store/webhook_events.h"
 
 namespace natter::accounts {
 
 namespace json = boost::json;
 namespace {
 Error Busy() { return Unavailable("server is busy, retry shortly"); }
+
+// The user.registered webhook, queued with the account it tells of.
+Status QueueRegistered(AccountsTxn& txn, const User& user) {
+  return txn.QueueAccountWebhook(
+      AccountWebhookJob(WebhookEvent::kUserRegistered, user.id, user.created_at));
+}
 // How long a session found live is trusted without reading it again, and how
 // many are remembered. A revocation anywhere ends it at once (ForgetSession,
 // also on the other nodes); the bound only covers a revocation this node
@@ -120,13 +127,14 @@ void AccountService::Register(Executor& ex, std::string handle, std::string pass
         std::string code_hash = by_invitation ? auth::HashRefreshToken(code) : std::string();
         store_.WriteAccountsResult<User>(
             ex,
-            [user, audit, code_hash](AccountsTxn& txn) -> Result<User> {
+            [user, audit, code_hash, hook = options_.webhook_registrations](AccountsTxn& txn) -> Result<User> {
               if (!code_hash.empty()) {
                 NATTER_TRY(bool used, txn.UseInviteCode(code_hash, user.created_at));
                 if (!used) return Forbidden("this invite code is not valid (unknown, used up or expired)");
               }
               NATTER_RETURN_IF_ERROR(txn.InsertUser(user));
               NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
+              if (hook) NATTER_RETURN_IF_ERROR(QueueRegistered(txn, user));
               return user;
             },
             std::move(done));
@@ -193,7 +201,7 @@ void AccountService::ExternalLogin(Executor& ex, auth::ExternalClaims claims, st
                   options_.operator_handles.end();
   store_.WriteAccountsResult<User>(
       ex,
-      [claims, fresh, audit, reserved](AccountsTxn& txn) -> Result<User> {
+      [claims, fresh, audit, reserved, hook = options_.webhook_registrations](AccountsTxn& txn) -> Result<User> {
         NATTER_TRY(auto linked, txn.FindExternalUser(claims.issuer, claims.subject));
         if (linked) {
           NATTER_TRY(auto user, txn.FindUser(*linked));
@@ -210,6 +218,7 @@ void AccountService::ExternalLogin(Executor& ex, auth::ExternalClaims claims, st
         }
         NATTER_RETURN_IF_ERROR(txn.LinkExternalUser(claims.issuer, claims.subject, fresh.id, fresh.created_at));
         NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
+        if (hook) NATTER_RETURN_IF_ERROR(QueueRegistered(txn, fresh));
         return fresh;
       },
       [this, &ex, device = std::move(device), address, done = std::move(done)](Result<User> user) mutable {

@@ -48,6 +48,8 @@ struct AccountOptions {
   // Handles the configuration names as admins or moderators (lower case):
   // never given to a new account by an external token.
   std::vector<std::string> operator_handles = {};
+  // Whether a new account queues a user.registered webhook (docs/webhooks.md).
+  bool webhook_registrations = false;
   int max_login_failures = 10;
   int64_t login_window_ms = int64_t{15} * 60 * 1000;
 };

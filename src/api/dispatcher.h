@@ -42,6 +42,10 @@ class DeviceLiveness;
 namespace natter::media {
 class MediaService;
 }
+namespace natter::hooks {
+class PresendHook;
+struct PresendCall;
+}  // namespace natter::hooks
 
 namespace natter::api {
 
@@ -89,6 +93,8 @@ struct DispatcherDeps {
   OperatorRoles operators = {};                   // server roles the configuration gives
   // The operator's own token issuer (auth.external); null: none.
   std::shared_ptr<const auth::ExternalTokenVerifier> external = {};
+  // The operator's pre-send hook (docs/webhooks.md); null: none.
+  hooks::PresendHook* presend = nullptr;
 };
 
 class Dispatcher {
@@ -210,6 +216,15 @@ class Dispatcher {
   // Sends `p` once its attachments (if any) are the sender's and ready,
   // marked attached (which keeps them from expiring).
   void AttachThenSend(const Caller& c, SendParams p, Reply reply);
+  // A send or edit past the cheap checks (and the pre-send hook, if any).
+  void SendChecked(const Caller& c, SendParams p, Reply reply);
+  void EditChecked(const Caller& c, EditParams p, Reply reply);
+  // The pre-send hook (presend_methods.cc): asked first, then the send or
+  // edit goes on with the text it accepted; its refusal is the answer.
+  void CheckThenSend(const Caller& c, SendParams p, Reply reply);
+  void CheckThenEdit(const Caller& c, EditParams p, Reply reply);
+  void AskPresend(const Caller& c, const hooks::PresendCall& call, Reply reply,
+                  std::function<void(std::string text, Reply reply)> go);
   void Attach(const Caller& c, SendParams p, Reply reply);
   void Send(const Caller& c, chat::SendRequest request, Reply reply);
   // Writes a change to a message, answers the event it appended and fans it out.

@@ -69,6 +69,11 @@ void Dispatcher::SendMessage(const Caller& c, SendParams p, Reply reply) {
   chat::SendRequest probe = p.request;
   if (!p.attachments.empty()) probe.attachments = "[]";  // made below, from the uploads
   if (auto st = chat::ValidateSend(d_.limits, probe); !st.ok()) return reply(st.take_error());
+  if (d_.presend) return CheckThenSend(c, std::move(p), std::move(reply));  // presend_methods.cc
+  SendChecked(c, std::move(p), std::move(reply));
+}
+
+void Dispatcher::SendChecked(const Caller& c, SendParams p, Reply reply) {
   if (p.attachments.empty()) return Send(c, std::move(p.request), std::move(reply));
   AttachThenSend(c, std::move(p), std::move(reply));
 }
@@ -166,6 +171,11 @@ void Dispatcher::History(const Caller& c, HistoryParams p, Reply reply) {
 }
 
 void Dispatcher::Edit(const Caller& c, EditParams p, Reply reply) {
+  if (d_.presend) return CheckThenEdit(c, std::move(p), std::move(reply));  // presend_methods.cc
+  EditChecked(c, std::move(p), std::move(reply));
+}
+
+void Dispatcher::EditChecked(const Caller& c, EditParams p, Reply reply) {
   ConversationId id = p.conversation_id;  // read before `p` moves into the op
   ChangeMessage(
       c, id,

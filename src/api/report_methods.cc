@@ -53,7 +53,8 @@ void Dispatcher::StoreReport(Executor& ex, Report report, Reply reply) {
   using Filed = std::pair<Report, bool>;  // the report, and whether it was open already
   d_.store.WriteAccountsResult<Filed>(
       ex,
-      [filed = std::move(report)](AccountsTxn& txn) -> Result<Filed> {
+      [filed = std::move(report),
+       hook = d_.limits.webhooks.Has(WebhookEvent::kReportFiled)](AccountsTxn& txn) -> Result<Filed> {
         Report report = filed;
         if (report.target_user == report.reporter) return BadRequest("you cannot report yourself");
         NATTER_TRY(auto target, txn.FindUser(report.target_user));
@@ -62,6 +63,10 @@ void Dispatcher::StoreReport(Executor& ex, Report report, Reply reply) {
                    txn.FindOpenReport(report.reporter, report.target_user, report.conversation_id, report.seq));
         if (open) return Filed{std::move(*open), true};
         NATTER_TRY(report.id, txn.InsertReport(report));
+        if (hook) {
+          NATTER_RETURN_IF_ERROR(txn.QueueAccountWebhook(
+              AccountWebhookJob(WebhookEvent::kReportFiled, report.id, report.created_at)));
+        }
         return Filed{std::move(report), false};
       },
       [reply = std::move(reply)](Result<Filed> r) {

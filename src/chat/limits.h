@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "store/webhook_events.h"
 #include "natter/model.h"
 
 namespace natter::chat {
@@ -34,6 +35,9 @@ struct ChatLimits {
   size_t max_emoji_bytes = 32;
   // Who may add a user who never chose (User::group_adds) without an invitation.
   GroupAdds default_group_adds = GroupAdds::kContacts;
+  // The timeline events (and reports) queued for the operator's webhook, in
+  // the transaction that makes them (docs/webhooks.md); none without a URL.
+  WebhookSelection webhooks = {};
 };
 
 }  // namespace natter::chat

@@ -42,6 +42,8 @@ Result<Appended> AppendEvent(ConversationTxn& txn, const Conversation& conversat
   event.conversation_id = conversation.id;
   event.created_at = now_ms;
   NATTER_RETURN_IF_ERROR(txn.InsertMessage(event));
+  // Queued with the event it tells of: as durable, and never a wait for the sender.
+  if (limits.webhooks.Has(event.kind)) NATTER_RETURN_IF_ERROR(txn.QueueWebhook(TimelineWebhookJob(event)));
   NATTER_TRY(auto members, txn.ListMembers(conversation.id));
   std::vector<UserId> users;
   users.reserve(members.size() + 1);

@@ -59,6 +59,8 @@ std::string Metrics::Render() const {
   }
   push.Render(out);
   media.Render(out);
+  webhooks.Render(out);
+  presend.Render(out);
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "ops/latency_histogram.h"
 #include "ops/media_metrics.h"
 #include "ops/push_metrics.h"
+#include "ops/hook_metrics.h"
 
 namespace natter::ops {
 
@@ -31,6 +32,8 @@ struct Metrics {
   std::function<bool()> broker_connected;
   PushMetrics push;
   MediaMetrics media;
+  WebhookMetrics webhooks;
+  PresendMetrics presend;
 
   std::string Render() const;
 };

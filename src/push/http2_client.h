@@ -1,7 +1,8 @@
-// HTTP/2 requests to push providers through libcurl: every request of a batch
-// goes out at once, multiplexed on one connection per provider host, and the
-// connections stay open between batches (APNs and FCM both ask senders to
-// reuse them). Plain http:// URLs use HTTP/1.1.
+// Batches of HTTP requests through libcurl, for the push providers and the
+// webhook worker: every request of a batch goes out at once, multiplexed on
+// one connection per host over HTTP/2, and the connections stay open between
+// batches (APNs and FCM both ask senders to reuse them). Plain http:// URLs
+// use HTTP/1.1, a connection per request under way.
 //
 // Thread-safety: one thread at a time per client (a push worker's own);
 // Cancel() may be called from any thread.

@@ -1,12 +1,15 @@
 #include "server/config.h"
 
 #include <toml++/toml.h>
+
 #include <CLI/CLI.hpp>
+#include <boost/url/parse.hpp>
 #include <iostream>
 
 #include "accounts/account_service.h"
 #include "common/id_generator.h"
 #include "common/network_key.h"
+#include "hooks/webhook_signature.h"
 
 namespace natter::server {
 namespace {
@@ -20,11 +23,15 @@ void Setting(CLI::App& app, const toml::table* file, const std::string& name, T&
   if (file) {
     if (const toml::node* node = file->get(name)) {
       if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-        if (auto* arr = node->as_array()) {
-          value.clear();
-          for (auto& item : *arr) {
-            if (auto s = item.value<std::string>()) value.push_back(*s);
-          }
+        // A lone string would be easy to misread as a one-item list (or
+        // ignored, leaving the default: every webhook event): refused.
+        auto* arr = node->as_array();
+        if (!arr) throw std::runtime_error("config key '" + name + "' must be an array of strings");
+        value.clear();
+        for (auto& item : *arr) {
+          auto s = item.value<std::string>();
+          if (!s) throw std::runtime_error("config key '" + name + "' must be an array of strings");
+          value.push_back(*s);
         }
       } else if (auto v = node->value<T>()) {
         value = *v;
@@ -44,6 +51,51 @@ void Setting(CLI::App& app, const toml::table* file, const std::string& name, T&
     if (!secret) opt->capture_default_str();
   }
   if constexpr (std::is_same_v<T, std::vector<std::string>>) opt->delimiter(',');
+}
+
+// What is wrong with a hook's URL and secret (`name`: webhook or presend), or empty.
+std::string CheckHookUrl(const std::string& name, const std::string& url, const std::string& secret) {
+  auto parsed = boost::urls::parse_uri(url);
+  if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") || parsed->host().empty()) {
+    return "--" + name + "-url must be an http:// or https:// URL with a host";
+  }
+  if (secret.size() < hooks::kMinSecretBytes) {
+    return "--" + name + "-url needs a --" + name + "-secret of at least " + std::to_string(hooks::kMinSecretBytes) +
+           " bytes: the receiving end checks every call's signature with it";
+  }
+  return {};
+}
+
+// Checks the webhook settings and turns the events named into the selection
+// the chat domain queues; what is wrong, or empty.
+std::string CheckWebhooks(Config& c) {
+  const auto& w = c.webhooks;
+  if (w.url.empty()) return {};
+  if (auto problem = CheckHookUrl("webhook", w.url, w.secret); !problem.empty()) return problem;
+  if (w.timeout_ms < 100 || w.timeout_ms > 60000 || w.give_up_ms < 1000) {
+    return "--webhook-timeout-ms must be 100 to 60000 and --webhook-give-up-ms at least 1000";
+  }
+  std::string unknown;
+  auto selection = ParseWebhookSelection(c.webhook_events, &unknown);
+  if (!selection) return "--webhook-events: unknown event " + unknown;
+  c.limits.webhooks = *selection;
+  return {};
+}
+
+// Checks the pre-send hook's settings; what is wrong, or empty.
+std::string CheckPresend(Config& c) {
+  auto& p = c.presend;
+  if (c.presend_on_failure != "accept" && c.presend_on_failure != "reject") {
+    return "--presend-on-failure must be accept or reject";
+  }
+  p.accept_on_failure = c.presend_on_failure == "accept";
+  p.max_text_bytes = c.limits.max_text_bytes;
+  if (p.url.empty()) return {};
+  if (auto problem = CheckHookUrl("presend", p.url, p.secret); !problem.empty()) return problem;
+  if (p.timeout_ms < 10 || p.timeout_ms > 10000) {
+    return "--presend-timeout-ms must be 10 to 10000: every send waits for it";
+  }
+  return {};
 }
 
 void Declare(CLI::App& app, const toml::table* f, Config& c) {
@@ -173,6 +225,28 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "How long a call to the object store may wait for its answer (a transfer: half of it without progress)");
   Setting(app, f, "media-max-pixels", m.image.max_pixels,
           "Largest image (width x height, read from its header before decoding)");
+  auto& w = c.webhooks;
+  Setting(app, f, "webhook-url", w.url, "Where events are POSTed (http or https); enables webhooks");
+  Setting(app, f, "webhook-secret", w.secret, "The key webhook deliveries are signed with (at least 16 bytes)", true);
+  Setting(app, f, "webhook-events", c.webhook_events,
+          "Events sent, comma separated (message.created, message.edited, message.deleted, member.joined, "
+          "member.left, report.filed, user.registered); none: all");
+  Setting(app, f, "webhook-timeout-ms", w.timeout_ms,
+          "Time allowed for one delivery, connection included (then it is tried again later)");
+  Setting(app, f, "webhook-give-up-ms", w.give_up_ms,
+          "An event still undelivered this long after it happened is dropped");
+  Setting(app, f, "webhook-ca-file", w.ca_file,
+          "CA certificates (PEM) trusted for an https webhook URL instead of the system's");
+  auto& ps = c.presend;
+  Setting(app, f, "presend-url", ps.url,
+          "Where each message and edit is sent for a verdict before it is committed (http or https)");
+  Setting(app, f, "presend-secret", ps.secret, "The key pre-send calls are signed with (at least 16 bytes)", true);
+  Setting(app, f, "presend-timeout-ms", ps.timeout_ms,
+          "Time the pre-send hook has to answer (then the default applies)");
+  Setting(app, f, "presend-on-failure", c.presend_on_failure,
+          "What happens when the pre-send hook gives no usable answer: accept (the text as sent) or reject");
+  Setting(app, f, "presend-ca-file", ps.ca_file,
+          "CA certificates (PEM) trusted for an https pre-send URL instead of the system's");
 }
 
 }  // namespace
@@ -250,6 +324,13 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
     // Ids carry 4 bits of node id and online_nodes one bit per node: node 16
     // would make node 0's ids, and a shift by 64 or more is undefined.
     std::cerr << "natterd: --node-id must be 0 to " << IdGenerator::kMaxNodeId << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  std::string problem = CheckWebhooks(config);
+  if (problem.empty()) problem = CheckPresend(config);
+  if (!problem.empty()) {
+    std::cerr << "natterd: " << problem << "\n";
     exit_code = 2;
     return std::nullopt;
   }

@@ -9,6 +9,8 @@
 #include "auth/external_token.h"
 #include "chat/limits.h"
 #include "gateway/gateway_options.h"
+#include "hooks/presend_hook.h"
+#include "hooks/webhook_worker.h"
 #include "media/media_limits.h"
 #include "media/s3_client.h"
 #include "push/push_providers.h"
@@ -59,6 +61,13 @@ struct Config {
   int64_t media_sweep_ms = 60000;
   std::string media_backend = "local";
   media::S3Config s3;
+  // Webhooks (docs/webhooks.md): on when a URL is configured; the events
+  // (none named: all) become limits.webhooks.
+  hooks::WebhookOptions webhooks;
+  std::vector<std::string> webhook_events;
+  // The pre-send hook (docs/webhooks.md): on when a URL is configured.
+  hooks::PresendOptions presend;
+  std::string presend_on_failure = "accept";  // or "reject"
 };
 
 // Parses flags, environment and the TOML file named by --config. Returns

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/dispatcher.h"
+#include "api/webhook_body.h"
 #include "auth/key_ring.h"
 #include "broker/broker.h"
 #include "broker/nats/nats_broker.h"
@@ -18,6 +19,8 @@
 #include "gateway/listener.h"
 #include "gateway/tls_transport.h"
 #include "gateway/ws/frame.h"
+#include "hooks/presend_hook.h"
+#include "hooks/webhook_worker.h"
 #include "media/media_service.h"
 #include "presence/presence_service.h"
 #include "push/device_liveness.h"
@@ -114,7 +117,9 @@ struct Server::Parts {
   std::unique_ptr<push::PushProviders> push_providers;  // null: push off
   std::unique_ptr<push::DeviceLiveness> liveness;
   std::unique_ptr<push::PushWorker> push_worker;
-  std::unique_ptr<media::MediaService> media;  // null in a cluster
+  std::unique_ptr<hooks::WebhookWorker> webhooks;  // null: no webhook URL
+  std::unique_ptr<hooks::PresendHook> presend;     // null: no pre-send URL
+  std::unique_ptr<media::MediaService> media;      // null in a cluster
   std::unique_ptr<api::Dispatcher> dispatcher;
   std::unique_ptr<gateway::HttpDeps> http_deps;
   std::unique_ptr<gateway::Listener> listener;
@@ -178,6 +183,7 @@ uint16_t Server::Start() {
   account_options.password_params =
       config_.password_profile == "minimal" ? auth::PasswordParams::Minimal() : auth::PasswordParams::Interactive();
   account_options.max_login_failures = config_.max_login_failures;
+  account_options.webhook_registrations = config_.limits.webhooks.Has(WebhookEvent::kUserRegistered);
   auto registration = accounts::ParseRegistration(config_.registration);
   if (!registration) throw std::runtime_error("--registration must be open, invite or closed");
   account_options.registration = *registration;
@@ -217,11 +223,22 @@ uint16_t Server::Start() {
                                                            config_.presence_grace_ms, config_.node_id);
   p.presence->ForgetStoredConnections();
   StartPush();
+  if (!config_.webhooks.url.empty()) {
+    p.webhooks = std::make_unique<hooks::WebhookWorker>(*p.store, p.clock, p.metrics.webhooks, config_.webhooks,
+                                                        api::WebhookBody);
+    p.webhooks->Start();
+    spdlog::info("webhooks: on (the URL is not logged: it may carry a credential)");
+  }
+  if (!config_.presend.url.empty()) {
+    p.presend = std::make_unique<hooks::PresendHook>(config_.presend, p.clock, p.metrics.presend);
+    spdlog::info("presend: on, {} ms to answer, else {}", config_.presend.timeout_ms, config_.presend_on_failure);
+  }
   push::PushTiming timing{p.push_worker != nullptr, config_.push_delay_ms};
   StartMedia();
-  p.dispatcher = std::make_unique<api::Dispatcher>(api::DispatcherDeps{
-      *p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys, p.presence.get(), timing,
-      p.liveness.get(), p.media.get(), api::OperatorRoles(config_.admins, config_.moderators), p.external});
+  p.dispatcher = std::make_unique<api::Dispatcher>(
+      api::DispatcherDeps{*p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys,
+                          p.presence.get(), timing, p.liveness.get(), p.media.get(),
+                          api::OperatorRoles(config_.admins, config_.moderators), p.external, p.presend.get()});
   p.limiter = std::make_unique<gateway::RequestLimiter>(config_.gateway);
   p.http_deps = std::make_unique<gateway::HttpDeps>(
       gateway::HttpDeps{gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock,
@@ -258,9 +275,12 @@ void Server::Stop() {
   if (!p.listener) return;
   p.ready = false;
   p.listener->Stop();
+  // Checks under way are refused (unavailable): a stopping server waves nothing through unchecked.
+  if (p.presend) p.presend->Stop();
   // The push worker waits on the store: it stops first (a job under way is
   // sent again once its lease ends).
   if (p.push_worker) p.push_worker->Stop();
+  if (p.webhooks) p.webhooks->Stop();  // a batch under way is put back, due at once
   // Uploads being processed finish and are recorded while the store and the
   // workers still run; queued ones are dropped (processed again when their
   // client asks where they stand).
@@ -305,6 +325,8 @@ void Server::Stop() {
   p.media.reset();     // its pools post to the workers, stopped above; its answers ran there
   p.push_worker.reset();
   p.push_providers.reset();
+  p.webhooks.reset();
+  p.presend.reset();
 }
 
 namespace {

@@ -29,6 +29,7 @@
 #include "store/commit_order.h"
 #include "store/media_records.h"
 #include "store/push_records.h"
+#include "store/webhook_records.h"
 
 namespace natter {
 
@@ -155,6 +156,9 @@ class AccountsTxn : public AccountsReader {
   // accounts. Cancelled when the upload is taken back into use.
   virtual Status ReleaseUploadAt(int64_t upload_id, int64_t due_at) = 0;
   virtual Status CancelUploadRelease(int64_t upload_id) = 0;
+  // Queues an account event's webhook (a report filed, a user registered)
+  // with the write that makes it; nothing when its event_id is queued already.
+  virtual Status QueueAccountWebhook(const WebhookJob& job) = 0;
   // Marks `id` online at `node` (a bit of User::online_nodes), or not.
   virtual Status SetOnlineAt(UserId id, int node, bool online) = 0;
   // Clears `node`'s bit of every user and push device: a node starting holds
@@ -386,6 +390,19 @@ class ConversationTxn {
   // whether there was such an alert (its devices should clear it).
   virtual Result<bool> TakePushShown(ConversationId c, UserId u, Seq read_seq) = 0;
   virtual Result<PushQueueStats> GetPushQueueStats() = 0;
+
+  // Webhooks (store/webhook_records.h): the queue of this partition's events
+  // still to deliver. Queue puts a job unless its event_id is queued already.
+  virtual Status QueueWebhook(const WebhookJob& job) = 0;
+  // Up to `limit` jobs due at `now` and not claimed by another worker, oldest
+  // first, now claimed with the token `claim` until `lease_until`.
+  virtual Result<std::vector<WebhookJob>> ClaimWebhooks(int64_t now, int64_t lease_until, int limit, int64_t claim) = 0;
+  // Delivered (or given up): gone. Nothing when the claim was lost.
+  virtual Status FinishWebhook(const WebhookJob& job) = 0;
+  // Tried again at `due_at`, one more attempt counted unless it was never
+  // tried (cut short). Nothing when the claim was lost.
+  virtual Status RetryWebhook(const WebhookJob& job, int64_t due_at, bool attempted) = 0;
+  virtual Result<WebhookQueueStats> GetWebhookQueueStats() = 0;
 
  protected:
   ~ConversationTxn() = default;

@@ -12,6 +12,9 @@ import unittest
 
 import natter_harness as h
 from cluster_harness import LocalCluster, partition_of, wait_until
+from webhook_receiver import WebhookReceiver
+
+WEBHOOK_SECRET = "cluster-webhook-secret-0123456789"
 
 
 async def connect(endpoint, user):
@@ -34,13 +37,16 @@ class ClusterTest(h.AsyncTestCase):
 
     @classmethod
     def setUpClass(cls):
+        cls.receiver = WebhookReceiver(WEBHOOK_SECRET).start()
         cls.cluster = LocalCluster("--presence-grace-ms 300 --request-burst 1000 --requests-per-second 5000 "
-                                   "--admins clusterroot").start()
+                                   f"--admins clusterroot --webhook-url {cls.receiver.url} "
+                                   f"--webhook-secret {WEBHOOK_SECRET} --webhook-events message.created").start()
         cls.proxy = cls.cluster.proxy
 
     @classmethod
     def tearDownClass(cls):
         cls.cluster.stop()
+        cls.receiver.stop()
 
     async def asyncSetUp(self):
         self.clients = []
@@ -137,6 +143,34 @@ class ClusterTest(h.AsyncTestCase):
             self.assertIn("last_seen", presence)
         answer = await a.call("presence.get", user_ids=[carol.id])
         self.assertEqual(answer["presence"][0]["status"], "offline")
+
+    async def test_each_webhook_is_sent_once_by_one_of_the_nodes(self):
+        alice, bob = self.proxy.new_user("hooka"), self.proxy.new_user("hookb")
+        groups = []
+        for i in range(40):  # six groups at least, on both partitions
+            if len(groups) >= 6 and {partition_of(g) for g in groups} == {0, 1}:
+                break
+            node = self.cluster.nodes[i % 3 + 1]
+            status, body = node.http("POST", "/v1/conversations", {"kind": "group", "members": [bob.id]},
+                                     token=alice.token)
+            self.assertEqual(status, 200, body)
+            groups.append(body["id"])
+        self.assertEqual({partition_of(g) for g in groups}, {0, 1}, "the groups should span both partitions")
+        sent = set()
+        for i in range(30):
+            node, g = self.cluster.nodes[i % 3 + 1], groups[i % len(groups)]
+            status, body = node.http("POST", f"/v1/conversations/{g}/messages",
+                                     {"client_msg_id": f"hook{i}", "text": f"hook {i}"}, token=bob.token)
+            self.assertEqual(status, 200, body)
+            sent.add(f"{g}.{body['seq']}")
+
+        def ours(events):
+            return [e["id"] for e in events if e["id"] in sent]
+        self.receiver.wait_for(lambda events: len(set(ours(events))) == len(sent), timeout=30)
+        time.sleep(2.0)  # a second node sending one again would do it by now
+        ids = ours(self.receiver.snapshot())
+        self.assertEqual(sorted(ids), sorted(sent), "every event, once")
+        self.assertEqual(self.receiver.forged, [])
 
     async def test_a_suspension_closes_the_users_sockets_on_every_node(self):
         node0 = self.cluster.nodes[1]

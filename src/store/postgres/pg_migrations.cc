@@ -292,6 +292,24 @@ CREATE TABLE external_identities (
     R"sql(
 ALTER TABLE users ADD COLUMN erased_at BIGINT NOT NULL DEFAULT 0;
 )sql",
+    // 15: events waiting to be delivered by webhook (every partition).
+    R"sql(
+CREATE TABLE webhook_queue (
+  id BIGSERIAL PRIMARY KEY,
+  event_id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  conversation_id BIGINT NOT NULL,
+  seq BIGINT NOT NULL,
+  subject BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  due_at BIGINT NOT NULL,
+  claimed_until BIGINT NOT NULL DEFAULT 0,
+  claim BIGINT NOT NULL DEFAULT 0,
+  attempts INT NOT NULL DEFAULT 0
+);
+CREATE INDEX webhook_queue_due ON webhook_queue (due_at, id);
+CREATE INDEX webhook_queue_age ON webhook_queue (created_at);
+)sql",
 };
 
 }  // namespace

@@ -291,6 +291,24 @@ ALTER TABLE users ADD COLUMN erased_at INTEGER NOT NULL DEFAULT 0;
 -- Erasing a message finds its edits and reactions by their target.
 CREATE INDEX messages_targets ON messages (conversation_id, target_seq) WHERE target_seq IS NOT NULL;
 )sql",
+    // 15: events waiting to be delivered by webhook.
+    R"sql(
+CREATE TABLE webhook_queue (
+  id INTEGER PRIMARY KEY,
+  event_id TEXT NOT NULL UNIQUE,
+  type TEXT NOT NULL,
+  conversation_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  subject INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  claimed_until INTEGER NOT NULL DEFAULT 0,
+  claim INTEGER NOT NULL DEFAULT 0,          -- the claimer's token: only it may finish the job
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX webhook_queue_due ON webhook_queue (due_at, id);
+CREATE INDEX webhook_queue_age ON webhook_queue (created_at);
+)sql",
 };
 
 int UserVersion(Database& db) {

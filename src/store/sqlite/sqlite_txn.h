@@ -60,6 +60,7 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
                           int64_t avatar_before) override;
   Status ReleaseUploadAt(int64_t upload_id, int64_t due_at) override;
   Status CancelUploadRelease(int64_t upload_id) override;
+  Status QueueAccountWebhook(const WebhookJob& job) override;
   Result<std::vector<BlockedUser>> ListBlocked(UserId by) override;
   Status InsertSession(const Session& session) override;
   Result<std::optional<Session>> FindSession(SessionId id) override;
@@ -159,6 +160,11 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Status MarkPushShown(ConversationId c, UserId u, Seq seq) override;
   Result<bool> TakePushShown(ConversationId c, UserId u, Seq read_seq) override;
   Result<PushQueueStats> GetPushQueueStats() override;
+  Status QueueWebhook(const WebhookJob& job) override;
+  Result<std::vector<WebhookJob>> ClaimWebhooks(int64_t now, int64_t lease_until, int limit, int64_t claim) override;
+  Status FinishWebhook(const WebhookJob& job) override;
+  Status RetryWebhook(const WebhookJob& job, int64_t due_at, bool attempted) override;
+  Result<WebhookQueueStats> GetWebhookQueueStats() override;
 
  private:
   Database& db_;

@@ -1,0 +1,83 @@
+// messages.send and messages.edit through the operator's pre-send hook
+// (docs/webhooks.md): a read first, so that who may not post, an edit of
+// someone else's message and a retry of a message already committed never
+// reach the hook; then the hook's verdict on the caller's thread.
+#include "api/dispatcher.h"
+#include "chat/conversations.h"
+#include "chat/permissions.h"
+#include "hooks/presend_hook.h"
+
+namespace natter::api {
+
+void Dispatcher::AskPresend(const Caller& c, const hooks::PresendCall& call, Reply reply,
+                            std::function<void(std::string text, Reply reply)> go) {
+  d_.presend->Check(call, ExecutorOf(c), [go = std::move(go), reply = std::move(reply)](Result<std::string> text) {
+    if (!text.ok()) return reply(text.take_error());
+    go(std::move(*text), std::move(reply));
+  });
+}
+
+void Dispatcher::CheckThenSend(const Caller& c, SendParams p, Reply reply) {
+  // Named before the call: its arguments are made in no set order, and the
+  // last one moves `p` away.
+  ConversationId id = p.request.conversation_id;
+  std::string client_msg_id = p.request.client_msg_id;
+  // What a retry committed before: its text (as the hook left it), answered again without asking.
+  using Earlier = std::optional<std::string>;
+  d_.store.ReadResult<Earlier>(
+      d_.store.PartitionOf(id), ExecutorOf(c),
+      [user = c.user, id, client_msg_id = std::move(client_msg_id)](ConversationTxn& txn) -> Result<Earlier> {
+        NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
+        NATTER_TRY(auto earlier, txn.FindByClientMsgId(id, user, client_msg_id));
+        if (earlier) return Earlier(earlier->text);
+        if (!chat::CanPost(membership.first.kind, membership.second.role)) {
+          return Forbidden("your role may not post here");
+        }
+        return Earlier();
+      },
+      [this, c, p = std::move(p), reply = std::move(reply)](Result<Earlier> earlier) mutable {
+        if (!earlier.ok()) return reply(earlier.take_error());
+        if (*earlier) {
+          p.request.text = std::move(**earlier);
+          return SendChecked(c, std::move(p), std::move(reply));
+        }
+        hooks::PresendCall call;
+        call.sender = c.user;
+        call.conversation_id = p.request.conversation_id;
+        call.client_msg_id = p.request.client_msg_id;
+        call.text = p.request.text;
+        for (const auto& a : p.attachments) call.captions.push_back(a.caption);
+        AskPresend(c, call, std::move(reply), [this, c, p = std::move(p)](std::string text, Reply reply) mutable {
+          p.request.text = std::move(text);
+          SendChecked(c, std::move(p), std::move(reply));
+        });
+      });
+}
+
+void Dispatcher::CheckThenEdit(const Caller& c, EditParams p, Reply reply) {
+  ConversationId id = p.conversation_id;  // named before the call, as above
+  Seq seq = p.seq;
+  d_.store.ReadResult<bool>(
+      d_.store.PartitionOf(id), ExecutorOf(c),
+      [user = c.user, id, seq](ConversationTxn& txn) -> Result<bool> {
+        NATTER_TRY(auto m, txn.FindMessage(id, seq));
+        return m && m->kind == EventKind::kMessage && !m->deleted && m->sender_id == user;
+      },
+      [this, c, p = std::move(p), reply = std::move(reply)](Result<bool> own) mutable {
+        if (!own.ok()) return reply(own.take_error());
+        // Not theirs to edit: the edit is refused with its own reason, unasked.
+        if (!*own) return EditChecked(c, std::move(p), std::move(reply));
+        hooks::PresendCall call;
+        call.edit = true;
+        call.sender = c.user;
+        call.conversation_id = p.conversation_id;
+        call.seq = p.seq;
+        call.text = p.text;
+        AskPresend(c, call, std::move(reply), [this, c, p = std::move(p)](std::string text, Reply reply) mutable {
+          p.text = std::move(text);
+          EditChecked(c, std::move(p), std::move(reply));
+        });
+      });
+}
+
+}  // namespace natter::api
