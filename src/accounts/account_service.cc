@@ -19,8 +19,7 @@ Error Busy() { return Unavailable("server is busy, retry shortly"); }
 
 // The user.registered webhook, queued with the account it tells of.
 Status QueueRegistered(AccountsTxn& txn, const User& user) {
-  return txn.QueueAccountWebhook(
-      AccountWebhookJob(WebhookEvent::kUserRegistered, user.id, user.created_at));
+  return txn.QueueAccountWebhook(AccountWebhookJob(WebhookEvent::kUserRegistered, user.id, user.created_at));
 }
 // How long a session found live is trusted without reading it again, and how
 // many are remembered. A revocation anywhere ends it at once (ForgetSession,

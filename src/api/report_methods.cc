@@ -64,8 +64,8 @@ void Dispatcher::StoreReport(Executor& ex, Report report, Reply reply) {
         if (open) return Filed{std::move(*open), true};
         NATTER_TRY(report.id, txn.InsertReport(report));
         if (hook) {
-          NATTER_RETURN_IF_ERROR(txn.QueueAccountWebhook(
-              AccountWebhookJob(WebhookEvent::kReportFiled, report.id, report.created_at)));
+          NATTER_RETURN_IF_ERROR(
+              txn.QueueAccountWebhook(AccountWebhookJob(WebhookEvent::kReportFiled, report.id, report.created_at)));
         }
         return Filed{std::move(report), false};
       },

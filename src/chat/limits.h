@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "store/webhook_events.h"
 #include "natter/model.h"
+#include "store/webhook_events.h"
 
 namespace natter::chat {
 

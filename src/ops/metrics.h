@@ -10,10 +10,10 @@
 #include <cstdint>
 #include <string>
 
+#include "ops/hook_metrics.h"
 #include "ops/latency_histogram.h"
 #include "ops/media_metrics.h"
 #include "ops/push_metrics.h"
-#include "ops/hook_metrics.h"
 
 namespace natter::ops {
 
