@@ -52,6 +52,8 @@ struct User {
   int64_t suspended_at = 0;                    // ms; 0: not suspended
   // ms; 0: not erased. An erased account keeps only its id (docs/admin.md).
   int64_t erased_at = 0;
+  // A bot: made by an admin, signs in with its long-lived token, never a password.
+  bool bot = false;
 };
 
 // One line of the audit log: an operator's call, or a sign-in.
@@ -130,6 +132,15 @@ struct Session {
   int64_t created_at = 0;
 };
 
+// A bot's long-lived token (only its hash is kept), and the session the
+// access tokens it is exchanged for belong to.
+struct BotToken {
+  std::string token_hash;
+  UserId user_id = 0;
+  SessionId session_id = 0;
+  int64_t created_at = 0;
+};
+
 struct RefreshTokenRecord {
   std::string token_hash;
   SessionId session_id = 0;
@@ -166,6 +177,19 @@ struct Member {
   int64_t joined_at = 0;
   Seq read_seq = 0;  // watermarks: only move forward
   Seq delivered_seq = 0;
+  // ms: a server moderator muted them here until then (kMutedForever: until
+  // lifted); 0: not muted. A muted member reads but may not post or react.
+  int64_t silenced_until = 0;
+};
+
+// A server moderator's ban of a user from a conversation: they are out of it
+// and nobody may add them back until it is lifted.
+struct ConversationBan {
+  ConversationId conversation_id = 0;
+  UserId user_id = 0;
+  UserId banned_by = 0;
+  int64_t banned_at = 0;
+  std::string reason;
 };
 
 // An addition waiting for the added user's consent, kept with the

@@ -16,11 +16,6 @@ namespace natter::accounts {
 namespace json = boost::json;
 namespace {
 Error Busy() { return Unavailable("server is busy, retry shortly"); }
-
-// The user.registered webhook, queued with the account it tells of.
-Status QueueRegistered(AccountsTxn& txn, const User& user) {
-  return txn.QueueAccountWebhook(AccountWebhookJob(WebhookEvent::kUserRegistered, user.id, user.created_at));
-}
 // How long a session found live is trusted without reading it again, and how
 // many are remembered. A revocation anywhere ends it at once (ForgetSession,
 // also on the other nodes); the bound only covers a revocation this node
@@ -126,14 +121,14 @@ void AccountService::Register(Executor& ex, std::string handle, std::string pass
         std::string code_hash = by_invitation ? auth::HashRefreshToken(code) : std::string();
         store_.WriteAccountsResult<User>(
             ex,
-            [user, audit, code_hash, hook = options_.webhook_registrations](AccountsTxn& txn) -> Result<User> {
+            [this, user, audit, code_hash](AccountsTxn& txn) -> Result<User> {
               if (!code_hash.empty()) {
                 NATTER_TRY(bool used, txn.UseInviteCode(code_hash, user.created_at));
                 if (!used) return Forbidden("this invite code is not valid (unknown, used up or expired)");
               }
               NATTER_RETURN_IF_ERROR(txn.InsertUser(user));
               NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
-              if (hook) NATTER_RETURN_IF_ERROR(QueueRegistered(txn, user));
+              NATTER_RETURN_IF_ERROR(QueueRegistered(txn, user));
               return user;
             },
             std::move(done));
@@ -200,7 +195,7 @@ void AccountService::ExternalLogin(Executor& ex, auth::ExternalClaims claims, st
                   options_.operator_handles.end();
   store_.WriteAccountsResult<User>(
       ex,
-      [claims, fresh, audit, reserved, hook = options_.webhook_registrations](AccountsTxn& txn) -> Result<User> {
+      [this, claims, fresh, audit, reserved](AccountsTxn& txn) -> Result<User> {
         NATTER_TRY(auto linked, txn.FindExternalUser(claims.issuer, claims.subject));
         if (linked) {
           NATTER_TRY(auto user, txn.FindUser(*linked));
@@ -217,7 +212,7 @@ void AccountService::ExternalLogin(Executor& ex, auth::ExternalClaims claims, st
         }
         NATTER_RETURN_IF_ERROR(txn.LinkExternalUser(claims.issuer, claims.subject, fresh.id, fresh.created_at));
         NATTER_RETURN_IF_ERROR(txn.InsertAudit(audit));
-        if (hook) NATTER_RETURN_IF_ERROR(QueueRegistered(txn, fresh));
+        NATTER_RETURN_IF_ERROR(QueueRegistered(txn, fresh));
         return fresh;
       },
       [this, &ex, device = std::move(device), address, done = std::move(done)](Result<User> user) mutable {
@@ -334,6 +329,7 @@ void AccountService::ResetPassword(Executor& ex, UserId user, std::string passwo
           NATTER_TRY(auto found, txn.FindUser(user));
           if (!found) return NotFound("no such user");
           if (found->erased_at != 0) return Conflict("this account was erased");
+          if (found->bot) return Conflict("a bot has no password: rotate its token instead");
           NATTER_RETURN_IF_ERROR(txn.SetPasswordHash(user, hash));
           return txn.RevokeUserSessions(user);
         },
@@ -406,6 +402,11 @@ Result<auth::AccessClaims> AccountService::Authenticate(std::string_view access_
   MutexLock lock(revoked_mu_);
   if (revoked_.count(claims->session_id)) return Unauthorized("session has ended; log in again");
   return claims;
+}
+
+Status AccountService::QueueRegistered(AccountsTxn& txn, const User& user) const {
+  if (!options_.webhook_registrations) return OkStatus();
+  return txn.QueueAccountWebhook(AccountWebhookJob(WebhookEvent::kUserRegistered, user.id, user.created_at));
 }
 
 LoginResult AccountService::Issue(UserId user, SessionId session, std::string refresh_token) const {

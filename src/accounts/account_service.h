@@ -105,6 +105,20 @@ class AccountService {
   // here at once, and on every other node and socket through the hook.
   void SessionsEnded(UserId user, const std::vector<SessionId>& sessions);
 
+  // Bots (bot_accounts.cc, docs/admin.md): an admin makes one, with a
+  // handle and a display name, and gets its long-lived token, shown once;
+  // anyone may add it to a conversation. Rotating the token ends the old one
+  // and every session of the bot. A bot exchanges its token for an access
+  // token (no refresh token: the bot token is how it comes back).
+  struct BotMade {
+    User user;
+    std::string token;
+  };
+  void CreateBot(Executor& ex, std::string handle, std::string display_name, std::function<void(Result<BotMade>)> done);
+  void RotateBotToken(Executor& ex, UserId bot, std::function<void(Result<std::string>)> done);
+  void BotLogin(Executor& ex, const std::string& token, const std::string& address,
+                std::function<void(Result<LoginResult>)> done);
+
   // An operator sets `user`'s password: hashed as at registration, and every
   // session of theirs ends. `done` gets the sessions it ended.
   void ResetPassword(Executor& ex, UserId user, std::string password, const std::string& address,
@@ -119,6 +133,8 @@ class AccountService {
   void AuditRefusedLogin(Executor& ex, const std::string& handle, UserId user, const std::string& address,
                          Error refusal, const std::function<void(Result<LoginResult>)>& done);
   LoginResult Issue(UserId user, SessionId session, std::string refresh_token) const;
+  // The user.registered webhook of a new account, when the configuration selects it.
+  Status QueueRegistered(AccountsTxn& txn, const User& user) const;
 
   Store& store_;
   FairPool hashing_;  // password hashing, shared fairly between client addresses

@@ -138,6 +138,9 @@ class Dispatcher {
   void SendMessage(const Caller& c, SendParams p, Reply reply);
   void History(const Caller& c, HistoryParams p, Reply reply);
   void Edit(const Caller& c, EditParams p, Reply reply);
+  void BotLogin(const Caller& c, BotLoginParams p, Reply reply);
+  void AdminCreateBot(const Caller& c, CreateBotParams p, Reply reply);
+  void AdminRotateBotToken(const Caller& c, UserIdParams p, Reply reply);
   void Delete(const Caller& c, MessageParams p, Reply reply);
   void React(const Caller& c, ReactParams p, Reply reply);
   void MarkRead(const Caller& c, MessageParams p, Reply reply);
@@ -180,6 +183,9 @@ class Dispatcher {
   void AdminExportMessages(const Caller& c, ExportMessagesParams p, Reply reply);
   void AdminEraseUser(const Caller& c, UserIdParams p, Reply reply);
   void AdminCreateUser(const Caller& c, CreateUserParams p, Reply reply);
+  void AdminBan(const Caller& c, ConversationBanParams p, Reply reply);
+  void AdminListBans(const Caller& c, ConversationParams p, Reply reply);
+  void AdminMute(const Caller& c, ConversationMuteParams p, Reply reply);
   void AdminCreateInvite(const Caller& c, CreateInviteParams p, Reply reply);
   void AdminListInvites(const Caller& c, NoParams p, Reply reply);
   void AdminDeleteInvite(const Caller& c, InviteIdParams p, Reply reply);

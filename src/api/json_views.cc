@@ -90,16 +90,18 @@ json::object ToJson(const chat::HistoryPage& p) {
 }
 
 json::object ToJson(const accounts::LoginResult& r) {
-  return {{"user_id", r.user_id},
-          {"session_id", r.session_id},
-          {"access_token", r.access_token},
-          {"access_expires_at", r.access_expires_at},
-          {"refresh_token", r.refresh_token}};
+  json::object o{{"user_id", r.user_id},
+                 {"session_id", r.session_id},
+                 {"access_token", r.access_token},
+                 {"access_expires_at", r.access_expires_at}};
+  if (!r.refresh_token.empty()) o["refresh_token"] = r.refresh_token;  // none for a bot: its token is how it comes back
+  return o;
 }
 
 json::object ToJson(const User& u) {
   json::object o{{"user_id", u.id}, {"handle", u.handle}};
   if (u.erased_at != 0) o["erased"] = true;
+  if (u.bot) o["bot"] = true;
   if (!u.display_name.empty()) o["display_name"] = u.display_name;
   if (!u.avatar.empty()) {
     auto picture = media::ParseInfo(u.avatar);

@@ -43,6 +43,12 @@ Result<ExternalLoginParams> ExternalLoginParams::Parse(const object& o) {
   return f.Finish(std::move(p));
 }
 
+Result<BotLoginParams> BotLoginParams::Parse(const object& o) {
+  Fields f(o);
+  BotLoginParams p{f.String("token")};
+  return f.Finish(std::move(p));
+}
+
 Result<LoginParams> LoginParams::Parse(const object& o) {
   Fields f(o);
   LoginParams p{f.String("handle"), f.String("password"), f.OptionalString("device").value_or("")};
@@ -313,6 +319,26 @@ Result<ExportMessagesParams> ExportMessagesParams::Parse(const object& o) {
   return f.Finish(p);
 }
 
+Result<ConversationBanParams> ConversationBanParams::Parse(const object& o) {
+  Fields f(o);
+  ConversationBanParams p{f.Int("conversation_id"), f.Int("user_id"),
+                          f.Bool("banned", "field 'banned' must be true or false"),
+                          f.OptionalString("reason").value_or("")};
+  if (p.reason.size() > 1000) return TooLarge("reason is too long");
+  return f.Finish(std::move(p));
+}
+
+Result<ConversationMuteParams> ConversationMuteParams::Parse(const object& o) {
+  Fields f(o);
+  ConversationMuteParams p{f.Int("conversation_id"), f.Int("user_id"),
+                           f.Bool("muted", "field 'muted' must be true or false"), f.OptionalInt("for_s").value_or(0)};
+  // Ten years at most: a longer mute is one until lifted (for_s 0).
+  if (p.for_s < 0 || p.for_s > int64_t{10} * 365 * 24 * 3600) {
+    return BadRequest("for_s must be 0 (until lifted) to 315360000 seconds");
+  }
+  return f.Finish(std::move(p));
+}
+
 Result<SuspendParams> SuspendParams::Parse(const object& o) {
   Fields f(o);
   SuspendParams p{f.Int("user_id"), f.Bool("suspended", "field 'suspended' must be true or false"),
@@ -341,6 +367,12 @@ Result<ServerRoleParams> ServerRoleParams::Parse(const object& o) {
 Result<CreateUserParams> CreateUserParams::Parse(const object& o) {
   Fields f(o);
   CreateUserParams p{f.String("handle"), f.String("password")};
+  return f.Finish(std::move(p));
+}
+
+Result<CreateBotParams> CreateBotParams::Parse(const object& o) {
+  Fields f(o);
+  CreateBotParams p{f.String("handle"), f.OptionalString("display_name").value_or("")};
   return f.Finish(std::move(p));
 }
 

@@ -40,6 +40,12 @@ struct ExternalLoginParams {
   static Result<ExternalLoginParams> Parse(const object& o);
 };
 
+// auth.bot: a bot's long-lived token, for an access token.
+struct BotLoginParams {
+  std::string token;
+  static Result<BotLoginParams> Parse(const object& o);
+};
+
 struct LoginParams {
   std::string handle;
   std::string password;
@@ -246,6 +252,25 @@ struct ExportMessagesParams {
   static Result<ExportMessagesParams> Parse(const object& o);
 };
 
+// admin.conversations.ban: ban `user_id` from a conversation, or lift it.
+struct ConversationBanParams {
+  ConversationId conversation_id = 0;
+  UserId user_id = 0;
+  bool banned = true;
+  std::string reason;
+  static Result<ConversationBanParams> Parse(const object& o);
+};
+
+// admin.conversations.mute: mute a member for `for_s` seconds (0: until
+// lifted), or lift it.
+struct ConversationMuteParams {
+  ConversationId conversation_id = 0;
+  UserId user_id = 0;
+  bool muted = true;
+  int64_t for_s = 0;
+  static Result<ConversationMuteParams> Parse(const object& o);
+};
+
 struct SuspendParams {
   UserId user_id = 0;
   bool suspended = true;
@@ -286,6 +311,13 @@ struct CreateUserParams {
   std::string handle;
   std::string password;
   static Result<CreateUserParams> Parse(const object& o);
+};
+
+// admin.bots.create: a bot account with this handle and (optional) display name.
+struct CreateBotParams {
+  std::string handle;
+  std::string display_name;
+  static Result<CreateBotParams> Parse(const object& o);
 };
 
 // admin.invites.create: a code good for `uses` registrations until `expires_in_s` passes (0: never).

@@ -4,6 +4,7 @@
 // reach the hook; then the hook's verdict on the caller's thread.
 #include "api/dispatcher.h"
 #include "chat/conversations.h"
+#include "chat/moderation.h"
 #include "chat/permissions.h"
 #include "hooks/presend_hook.h"
 
@@ -26,13 +27,15 @@ void Dispatcher::CheckThenSend(const Caller& c, SendParams p, Reply reply) {
   using Earlier = std::optional<std::string>;
   d_.store.ReadResult<Earlier>(
       d_.store.PartitionOf(id), ExecutorOf(c),
-      [user = c.user, id, client_msg_id = std::move(client_msg_id)](ConversationTxn& txn) -> Result<Earlier> {
+      [user = c.user, id, client_msg_id = std::move(client_msg_id),
+       now = d_.clock.NowMs()](ConversationTxn& txn) -> Result<Earlier> {
         NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
         NATTER_TRY(auto earlier, txn.FindByClientMsgId(id, user, client_msg_id));
         if (earlier) return Earlier(earlier->text);
         if (!chat::CanPost(membership.first.kind, membership.second.role)) {
           return Forbidden("your role may not post here");
         }
+        NATTER_RETURN_IF_ERROR(chat::CheckNotSilenced(membership.second, now));
         return Earlier();
       },
       [this, c, p = std::move(p), reply = std::move(reply)](Result<Earlier> earlier) mutable {

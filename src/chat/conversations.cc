@@ -226,7 +226,10 @@ Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, co
   std::set<UserId> to_add;
   for (UserId u : users) {
     NATTER_TRY(auto existing, txn.FindMember(id, u));
-    if (!existing) to_add.insert(u);
+    if (existing) continue;
+    NATTER_TRY(bool banned, txn.IsBanned(id, u));
+    if (banned) return Forbidden("user " + std::to_string(u) + " is banned from this conversation by a moderator");
+    to_add.insert(u);
   }
   NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, std::vector<UserId>(to_add.begin(), to_add.end())));
   NATTER_TRY(auto split, SplitByConsent(txn, id, to_add, contacts, limits.default_group_adds));
@@ -249,6 +252,8 @@ Result<ConversationView> AcceptInvitation(ConversationTxn& txn, const Context& c
                                           ConversationId id) {
   NATTER_TRY(auto invitation, txn.FindInvitation(id, ctx.caller));
   if (!invitation) return NotFound("no invitation to this conversation");
+  NATTER_TRY(bool banned, txn.IsBanned(id, ctx.caller));
+  if (banned) return Forbidden("you are banned from this conversation by a moderator");
   NATTER_TRY(auto conversation, txn.FindConversation(id));
   if (!conversation) return NotFound("no invitation to this conversation");
   // Whoever invited must still be able to add with that role: an admin
@@ -303,8 +308,8 @@ Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, 
   return ViewAfter(txn, id, std::move(events), std::move(change));
 }
 
-Result<std::optional<ConversationView>> RemoveErasedMember(ConversationTxn& txn, const ChatLimits& limits,
-                                                           ConversationId id, UserId user, int64_t now_ms) {
+Result<std::optional<ConversationView>> ExpelMember(ConversationTxn& txn, const ChatLimits& limits, ConversationId id,
+                                                    UserId user, int64_t now_ms, UserId by) {
   NATTER_RETURN_IF_ERROR(txn.DeleteInvitation(id, user));
   NATTER_TRY(auto membership, txn.FindMembership(id, user));
   if (!membership || membership->first.kind == ConversationKind::kDirect) return std::optional<ConversationView>();
@@ -331,7 +336,7 @@ Result<std::optional<ConversationView>> RemoveErasedMember(ConversationTxn& txn,
       owner.role = Role::kOwner;
       NATTER_RETURN_IF_ERROR(txn.UpdateRole(id, owner.user_id, Role::kOwner));
       NATTER_TRY(auto e, AppendEvent(txn, conversation,
-                                     SystemEvent(EventKind::kRoleChanged, user, owner.user_id,
+                                     SystemEvent(EventKind::kRoleChanged, by, owner.user_id,
                                                  std::string(RoleName(Role::kOwner))),
                                      now_ms, limits));
       events.push_back(std::move(e));
@@ -339,8 +344,12 @@ Result<std::optional<ConversationView>> RemoveErasedMember(ConversationTxn& txn,
     }
   }
   NATTER_RETURN_IF_ERROR(txn.DeleteMember(id, user));
-  NATTER_TRY(auto left,
-             AppendEvent(txn, conversation, SystemEvent(EventKind::kMemberLeft, user, user), now_ms, limits));
+  // Who is banned hears of it at their next sync (a log entry of their own);
+  // an erased user never syncs again.
+  bool erased = by == user;
+  NATTER_TRY(auto left, AppendEvent(txn, conversation,
+                                    SystemEvent(erased ? EventKind::kMemberLeft : EventKind::kMemberRemoved, by, user),
+                                    now_ms, limits, erased ? 0 : user));
   events.push_back(std::move(left));
   change.removed.push_back(user);
   NATTER_TRY(auto view, ViewAfter(txn, id, std::move(events), std::move(change)));

@@ -90,13 +90,15 @@ Result<Invitation> DeclineInvitation(ConversationTxn& txn, const Context& ctx, C
 // Removes `user`; when user == caller this is "leave".
 Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                                       ConversationId id, UserId user);
-// Erasing a user (docs/admin.md): they leave the group or channel `id`, and
-// an invitation they had to it goes. When they owned it, the member with the
-// highest role who joined first (and is not erased) owns it now. None when
-// they were not a member, or `id` is direct: a direct chat keeps its two
-// members, and nobody writes to an erased one (chat/blocks.h).
-Result<std::optional<ConversationView>> RemoveErasedMember(ConversationTxn& txn, const ChatLimits& limits,
-                                                           ConversationId id, UserId user, int64_t now_ms);
+// The server takes `user` out of the group or channel `id`, whatever their
+// role (docs/admin.md): erasing them (`by` is the user: member_left), or a
+// moderator's ban (`by` is the moderator: member_removed). An invitation they
+// had to it goes. When they owned it, the member with the highest role who
+// joined first (and is not erased) owns it now. None when they were not a
+// member, or `id` is direct: a direct chat keeps its two members, and nobody
+// writes to an erased one (chat/blocks.h).
+Result<std::optional<ConversationView>> ExpelMember(ConversationTxn& txn, const ChatLimits& limits, ConversationId id,
+                                                    UserId user, int64_t now_ms, UserId by);
 Result<ConversationView> ChangeRole(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                                     ConversationId id, UserId user, Role role);
 Result<ConversationView> Rename(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,

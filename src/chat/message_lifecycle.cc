@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "chat/blocks.h"
+#include "chat/moderation.h"
 #include "chat/permissions.h"
 #include "chat/send_message.h"
 #include "chat/text_rules.h"
@@ -49,6 +50,7 @@ Result<Appended> EditMessage(ConversationTxn& txn, const Context& ctx, const Cha
   auto& [membership, message] = found;
   if (message.sender_id != ctx.caller) return Forbidden("only the author may edit a message");
   if (!CanPost(membership.first.kind, membership.second.role)) return Forbidden("your role may not post here");
+  NATTER_RETURN_IF_ERROR(CheckNotSilenced(membership.second, ctx.now_ms));
   if (ctx.now_ms - message.created_at > limits.edit_window_ms) {
     return Forbidden("the edit window for this message has passed");
   }
@@ -81,7 +83,10 @@ Result<Appended> React(ConversationTxn& txn, const Context& ctx, const ChatLimit
   auto& [membership, message] = found;
   if (membership.second.role == Role::kReadOnly) return Forbidden("read-only members may not react");
   // Taking a reaction back is always allowed; a new one is writing to them.
-  if (!emoji.empty()) NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), membership.first, ctx.caller));
+  if (!emoji.empty()) {
+    NATTER_RETURN_IF_ERROR(CheckNotSilenced(membership.second, ctx.now_ms));
+    NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), membership.first, ctx.caller));
+  }
   NATTER_TRY(bool changed,
              emoji.empty() ? txn.RemoveReaction(id, seq, ctx.caller) : txn.SetReaction(id, seq, ctx.caller, emoji));
   if (!changed) {

@@ -1,6 +1,7 @@
 #include "chat/send_message.h"
 
 #include "chat/blocks.h"
+#include "chat/moderation.h"
 #include "chat/permissions.h"
 #include "chat/text_rules.h"
 
@@ -43,6 +44,7 @@ Result<SendResult> SendMessage(ConversationTxn& txn, const Context& ctx, const C
     return result;
   }
   if (!CanPost(conversation.kind, me.role)) return Forbidden("your role may not post here");
+  NATTER_RETURN_IF_ERROR(CheckNotSilenced(me, ctx.now_ms));
   NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), conversation, ctx.caller));
   if (req.reply_to) {
     NATTER_TRY(auto target, txn.FindMessage(req.conversation_id, *req.reply_to));

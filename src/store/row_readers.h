@@ -8,12 +8,14 @@
 // SQL text, spliced into statements as string literals.
 #define USER_COLUMNS                                                                                        \
   "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes, display_name, avatar, " \
-  "avatar_upload, group_adds, server_role, suspended_at, erased_at"
+  "avatar_upload, group_adds, server_role, suspended_at, erased_at, bot"
 #define SESSION_COLUMNS "id, user_id, device, revoked, created_at"
 #define REFRESH_TOKEN_COLUMNS "token_hash, session_id, used"
 #define CONVERSATION_COLUMNS \
   "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
 #define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
+// What is read of a member: the columns written at insert, then what changes later.
+#define MEMBER_READ_COLUMNS MEMBER_COLUMNS ", silenced_until"
 #define INVITATION_COLUMNS "conversation_id, user_id, invited_by, role, created_at"
 #define MESSAGE_COLUMNS                                                                              \
   "conversation_id, seq, sender_id, coalesce(client_msg_id, ''), body, reply_to, created_at, kind, " \
@@ -37,7 +39,8 @@ User ReadUser(const Row& r) {
               ParseGroupAdds(r.Text(10)),
               ParseServerRole(r.Text(11)).value_or(ServerRole::kNone),
               r.Int(12),
-              r.Int(13)};
+              r.Int(13),
+              r.Bool(14)};
 }
 
 // The INVITATION_COLUMNS of `r`.
@@ -101,16 +104,20 @@ Conversation ReadConversation(const Row& r, int first = 0) {
   return c;
 }
 
-// The membership columns (role, joined_at, read_seq, delivered_seq) of `user`
-// in `conversation`, starting at column `first`.
+// The membership columns (role, joined_at, read_seq, delivered_seq,
+// silenced_until) of `user` in `conversation`, starting at column `first`.
 template <class Row>
 Member ReadMembership(const Row& r, ConversationId conversation, UserId user, int first) {
-  return Member{
-      conversation,    user, ParseRole(r.Text(first)).value_or(Role::kReadOnly), r.Int(first + 1), r.Int(first + 2),
-      r.Int(first + 3)};
+  return Member{conversation,
+                user,
+                ParseRole(r.Text(first)).value_or(Role::kReadOnly),
+                r.Int(first + 1),
+                r.Int(first + 2),
+                r.Int(first + 3),
+                r.Int(first + 4)};
 }
 
-// The MEMBER_COLUMNS of `r`: its conversation and user, then a membership.
+// The MEMBER_READ_COLUMNS of `r`: its conversation and user, then a membership.
 template <class Row>
 Member ReadMember(const Row& r) {
   return ReadMembership(r, r.Int(0), r.Int(1), 2);

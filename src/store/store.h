@@ -156,6 +156,10 @@ class AccountsTxn : public AccountsReader {
   // accounts. Cancelled when the upload is taken back into use.
   virtual Status ReleaseUploadAt(int64_t upload_id, int64_t due_at) = 0;
   virtual Status CancelUploadRelease(int64_t upload_id) = 0;
+  // Bots (docs/admin.md): makes `token.user_id` a bot whose token is
+  // `token` (its earlier one, if any, no longer works).
+  virtual Status PutBotToken(const BotToken& token) = 0;
+  virtual Result<std::optional<BotToken>> FindBotToken(std::string_view token_hash) = 0;
   // Queues an account event's webhook (a report filed, a user registered)
   // with the write that makes it; nothing when its event_id is queued already.
   virtual Status QueueAccountWebhook(const WebhookJob& job) = 0;
@@ -351,6 +355,16 @@ class ConversationTxn {
   // What this partition holds of `u` outside timelines: their update log,
   // invitations to them and from them, departures, pushes queued and shown.
   virtual Status ForgetUserRows(UserId u) = 0;
+
+  // A server moderator's say over a conversation (chat/moderation.h): a
+  // member muted until `until` (ms; 0 lifts it), and bans.
+  virtual Status SetSilenced(ConversationId c, UserId u, int64_t until) = 0;
+  virtual Status PutBan(const ConversationBan& ban) = 0;
+  // Whether there was a ban to lift.
+  virtual Result<bool> DeleteBan(ConversationId c, UserId u) = 0;
+  virtual Result<bool> IsBanned(ConversationId c, UserId u) = 0;
+  // The conversation's bans, oldest first.
+  virtual Result<std::vector<ConversationBan>> ListBans(ConversationId c) = 0;
 
   // Push: mutes, the queue of pushes of this partition's conversations, and
   // which conversations a user was last alerted of (to clear once read).

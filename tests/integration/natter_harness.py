@@ -892,6 +892,12 @@ class ServerTestCase(AsyncTestCase):
         for r in self.raws:
             r.close()
 
+    def call(self, method, path, user, body=None, expect=200):
+        """An HTTP call as `user` (None: without a token) that must answer `expect`; its body."""
+        status, answer = self.server.http(method, path, body, token=user.token if user else None)
+        self.assertEqual(status, expect, answer)
+        return answer
+
     async def ws(self, user, **kw):
         c = await WsClient.connect(self.server, token=user.token, **kw)
         self.clients.append(c)

@@ -190,6 +190,17 @@ class CliTest(h.unittest.TestCase):
                       self.cli("alice", "admin", "erase", "mike", "--yes").stdout)
         self.assertNotEqual(self.cli("alice", "admin", "user", "mike", check=False).returncode, 0)  # no such handle
 
+    def test_admin_bot_commands(self):
+        out = self.cli("alice", "admin", "bot", "clibot", "--name", "CLI bot").stdout.splitlines()
+        self.assertRegex(out[0], r"^bot clibot \(\d+\)$")
+        token = out[1].split()[1]
+        status, login = h.http_request(self.server.port, "POST", "/v1/auth/bot", body={"token": token})
+        self.assertEqual(status, 200, login)
+        rotated = self.cli("alice", "admin", "bot-token", "clibot").stdout.split()[1]
+        self.assertNotEqual(rotated, token)
+        self.assertEqual(h.http_request(self.server.port, "POST", "/v1/auth/bot", body={"token": token})[0], 401)
+        self.assertEqual(h.http_request(self.server.port, "POST", "/v1/auth/bot", body={"token": rotated})[0], 200)
+
     def test_control_characters_from_others_are_shown_not_obeyed(self):
         """A message that would clear the screen, move the cursor back to fake
         another sender's line, or set the clipboard prints as visible escapes."""

@@ -237,7 +237,11 @@ class ClusterTest(h.AsyncTestCase):
             self.assertEqual(status, 503, body)
             self.assertLess(time.monotonic(), deadline, "the partition did not come back")
             await asyncio.sleep(0.5)
-        self.assertEqual((body["messages_erased"], body["conversations_left"]), (2, 0))
+        # The first call may have erased the first partition's message before
+        # it found the second down (the instance stops while it runs); the
+        # end state below is what must hold.
+        self.assertIn(body["messages_erased"], (1, 2), body)
+        self.assertEqual(body["conversations_left"], 0, body)
         # Every node has the instance back before the next test (each
         # reconnects on its own).
         conv, peer = by_partition[1]

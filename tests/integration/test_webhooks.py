@@ -34,11 +34,6 @@ class WebhookCase(h.ServerTestCase):
             self.receiver.start()
         self.receiver.release()
 
-    def call(self, method, path, user, body=None, expect=200):
-        status, answer = self.server.http(method, path, body, token=user.token)
-        self.assertEqual(status, expect, answer)
-        return answer
-
     def group(self, owner, *members):
         return self.call("POST", "/v1/conversations", owner, {"kind": "group", "members": [m.id for m in members]})["id"]
 

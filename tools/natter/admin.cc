@@ -53,6 +53,10 @@ void AddAdminCommands(CLI::App& admin, AdminArgs& a) {
   auto* erase = admin.add_subcommand("erase", "Erase a user: account, messages, memberships and uploads, for good");
   user(erase);
   erase->add_flag("--yes", a.yes, "Yes, erase them (it cannot be undone)");
+  auto* bot = admin.add_subcommand("bot", "Make a bot account and print its token (shown this once)");
+  bot->add_option("handle", a.handle, "The bot's handle")->required();
+  bot->add_option("--name", a.name, "Its display name");
+  user(admin.add_subcommand("bot-token", "Give a bot a new token; the old one stops working at once"));
   auto* del = admin.add_subcommand("delete", "Delete any message for everyone");
   del->add_option("conversation", a.conversation)->required();
   del->add_option("seq", a.seq)->required();
@@ -90,6 +94,14 @@ int RunAdmin(Session& s, const std::string& command, const AdminArgs& a) {
     if (!a.query.empty()) path += "&query=" + QueryValue(a.query);
     return s.Print(call("GET", path), [&](const json::object& r) {
       for (const auto* u : json_lookup::Objects(r, "users")) std::cout << user_line(*u) << "\n";
+    });
+  }
+  if (command == "bot") {
+    json::object body{{"handle", a.handle}};
+    if (!a.name.empty()) body["display_name"] = a.name;
+    return s.Print(call("POST", "/admin/v1/bots", std::move(body)), [&](const json::object& r) {
+      std::cout << "bot " << Printable(Str(r, "handle")) << " (" << Int(r, "user_id") << ")\ntoken "
+                << Printable(Str(r, "token")) << "\n";
     });
   }
   if (command == "delete") {
@@ -133,6 +145,10 @@ int RunAdmin(Session& s, const std::string& command, const AdminArgs& a) {
       std::cout << "\n";
     };
   };
+  if (command == "bot-token") {
+    return s.Print(call("POST", "/admin/v1/bots/" + std::to_string(*id) + "/token"),
+                   [](const json::object& r) { std::cout << "token " << Printable(Str(r, "token")) << "\n"; });
+  }
   if (command == "suspend") {
     json::object body;
     if (!a.reason.empty()) body["reason"] = a.reason;

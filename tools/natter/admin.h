@@ -11,7 +11,7 @@
 namespace natter::cli {
 
 struct AdminArgs {
-  std::string handle, query, reason, password, role, actor, target, action;
+  std::string handle, query, reason, password, role, actor, target, action, name;
   int64_t conversation = 0, seq = 0;
   int limit = 50;
   bool yes = false;  // erase: the operator confirmed

@@ -310,6 +310,28 @@ CREATE TABLE webhook_queue (
 CREATE INDEX webhook_queue_due ON webhook_queue (due_at, id);
 CREATE INDEX webhook_queue_age ON webhook_queue (created_at);
 )sql",
+    // 16: bot accounts and their tokens (accounts).
+    R"sql(
+ALTER TABLE users ADD COLUMN bot BOOLEAN NOT NULL DEFAULT false;
+CREATE TABLE bot_tokens (
+  token_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL UNIQUE,
+  session_id BIGINT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+)sql",
+    // 17: server moderators' mutes and bans in a conversation (conversations).
+    R"sql(
+ALTER TABLE members ADD COLUMN silenced_until BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE conversation_bans (
+  conversation_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  banned_by BIGINT NOT NULL,
+  banned_at BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+);
+)sql",
 };
 
 }  // namespace

@@ -291,17 +291,21 @@ Status PgTxn::UpdateWatermarks(ConversationId c, UserId u, Seq seq) {
 }
 
 Result<std::optional<Member>> PgTxn::FindMember(ConversationId c, UserId u) {
-  NATTER_TRY(auto r,
-             db_.Query("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = $1 AND user_id = $2", {c, u}));
+  NATTER_TRY(
+      auto r,
+      db_.Query("SELECT " MEMBER_READ_COLUMNS " FROM members WHERE conversation_id = $1 AND user_id = $2", {c, u}));
   return One<Member>(r, ReadMember<Row>);
 }
 
 Result<std::optional<std::pair<Conversation, Member>>> PgTxn::FindMembership(ConversationId c, UserId u) {
-  NATTER_TRY(auto r, db_.Query("SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
-                               "c.last_seq, c.last_activity, c.large, m.role, m.joined_at, m.read_seq, m.delivered_seq "
-                               "FROM members m JOIN conversations c ON c.id = m.conversation_id "
-                               "WHERE m.conversation_id = $1 AND m.user_id = $2",
-                               {c, u}));
+  NATTER_TRY(
+      auto r,
+      db_.Query(
+          "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
+          "c.last_seq, c.last_activity, c.large, m.role, m.joined_at, m.read_seq, m.delivered_seq, m.silenced_until "
+          "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+          "WHERE m.conversation_id = $1 AND m.user_id = $2",
+          {c, u}));
   return One<std::pair<Conversation, Member>>(r, [u](const Row& row) {
     Conversation conv = ReadConversation(row);
     Member m = ReadMembership(row, conv.id, u, 9);
@@ -310,7 +314,7 @@ Result<std::optional<std::pair<Conversation, Member>>> PgTxn::FindMembership(Con
 }
 
 Result<std::vector<Member>> PgTxn::ListMembers(ConversationId c) {
-  NATTER_TRY(auto r, db_.Query("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = $1 "
+  NATTER_TRY(auto r, db_.Query("SELECT " MEMBER_READ_COLUMNS " FROM members WHERE conversation_id = $1 "
                                "ORDER BY joined_at, user_id",
                                {c}));
   return All<Member>(r, ReadMember<Row>);

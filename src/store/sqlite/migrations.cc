@@ -309,6 +309,28 @@ CREATE TABLE webhook_queue (
 CREATE INDEX webhook_queue_due ON webhook_queue (due_at, id);
 CREATE INDEX webhook_queue_age ON webhook_queue (created_at);
 )sql",
+    // 16: bot accounts and their tokens (accounts).
+    R"sql(
+ALTER TABLE users ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE bot_tokens (
+  token_hash TEXT PRIMARY KEY,
+  user_id INTEGER NOT NULL UNIQUE,
+  session_id INTEGER NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
+    // 17: server moderators' mutes and bans in a conversation (conversations).
+    R"sql(
+ALTER TABLE members ADD COLUMN silenced_until INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE conversation_bans (
+  conversation_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  banned_by INTEGER NOT NULL,
+  banned_at INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 int UserVersion(Database& db) {

@@ -154,7 +154,7 @@ Status SqliteTxn::UpdateReadSeq(ConversationId c, UserId u, Seq seq) {
 }
 
 Result<std::optional<Member>> SqliteTxn::FindMember(ConversationId c, UserId u) {
-  auto s = db_.Prepare("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? AND user_id = ?");
+  auto s = db_.Prepare("SELECT " MEMBER_READ_COLUMNS " FROM members WHERE conversation_id = ? AND user_id = ?");
   s.Bind(1, c).Bind(2, u);
   return One<Member>(s, ReadMember<Statement>);
 }
@@ -162,7 +162,7 @@ Result<std::optional<Member>> SqliteTxn::FindMember(ConversationId c, UserId u) 
 Result<std::optional<std::pair<Conversation, Member>>> SqliteTxn::FindMembership(ConversationId c, UserId u) {
   auto s = db_.Prepare(
       "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, c.last_seq, "
-      "c.last_activity, c.large, m.role, m.joined_at, m.read_seq, m.delivered_seq "
+      "c.last_activity, c.large, m.role, m.joined_at, m.read_seq, m.delivered_seq, m.silenced_until "
       "FROM members m JOIN conversations c ON c.id = m.conversation_id "
       "WHERE m.conversation_id = ? AND m.user_id = ?");
   s.Bind(1, c).Bind(2, u);
@@ -174,7 +174,8 @@ Result<std::optional<std::pair<Conversation, Member>>> SqliteTxn::FindMembership
 }
 
 Result<std::vector<Member>> SqliteTxn::ListMembers(ConversationId c) {
-  auto s = db_.Prepare("SELECT " MEMBER_COLUMNS " FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id");
+  auto s =
+      db_.Prepare("SELECT " MEMBER_READ_COLUMNS " FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id");
   s.Bind(1, c);
   return All<Member>(s, ReadMember<Statement>);
 }

@@ -60,6 +60,8 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
                           int64_t avatar_before) override;
   Status ReleaseUploadAt(int64_t upload_id, int64_t due_at) override;
   Status CancelUploadRelease(int64_t upload_id) override;
+  Status PutBotToken(const BotToken& token) override;
+  Result<std::optional<BotToken>> FindBotToken(std::string_view token_hash) override;
   Status QueueAccountWebhook(const WebhookJob& job) override;
   Result<std::vector<BlockedUser>> ListBlocked(UserId by) override;
   Status InsertSession(const Session& session) override;
@@ -160,6 +162,11 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Status MarkPushShown(ConversationId c, UserId u, Seq seq) override;
   Result<bool> TakePushShown(ConversationId c, UserId u, Seq read_seq) override;
   Result<PushQueueStats> GetPushQueueStats() override;
+  Status SetSilenced(ConversationId c, UserId u, int64_t until) override;
+  Status PutBan(const ConversationBan& ban) override;
+  Result<bool> DeleteBan(ConversationId c, UserId u) override;
+  Result<bool> IsBanned(ConversationId c, UserId u) override;
+  Result<std::vector<ConversationBan>> ListBans(ConversationId c) override;
   Status QueueWebhook(const WebhookJob& job) override;
   Result<std::vector<WebhookJob>> ClaimWebhooks(int64_t now, int64_t lease_until, int limit, int64_t claim) override;
   Status FinishWebhook(const WebhookJob& job) override;
