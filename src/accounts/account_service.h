@@ -133,6 +133,9 @@ class AccountService {
   void AuditRefusedLogin(Executor& ex, const std::string& handle, UserId user, const std::string& address,
                          Error refusal, const std::function<void(Result<LoginResult>)>& done);
   LoginResult Issue(UserId user, SessionId session, std::string refresh_token) const;
+  // auth.bot once the token is known to exist: the sign-in, written.
+  void SignInBot(Executor& ex, const std::string& hash, const std::string& address,
+                 std::function<void(Result<LoginResult>)> done);
   // The user.registered webhook of a new account, when the configuration selects it.
   Status QueueRegistered(AccountsTxn& txn, const User& user) const;
 

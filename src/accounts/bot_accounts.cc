@@ -73,10 +73,12 @@ void AccountService::RotateBotToken(Executor& ex, UserId bot, std::function<void
         if (!found) return NotFound("no such user");
         if (found->erased_at != 0) return Conflict("this account was erased");
         if (!found->bot) return Conflict("not a bot: people sign in with their password");
+        // The old token first: a sign-in with it under way holds its row, and
+        // the sessions are read (and ended) once that sign-in has committed.
+        NATTER_RETURN_IF_ERROR(txn.PutBotToken(record));
         NATTER_TRY(auto ended, txn.RevokeUserSessions(record.user_id));
         NATTER_RETURN_IF_ERROR(
             txn.InsertSession(Session{record.session_id, record.user_id, "bot", false, record.created_at}));
-        NATTER_RETURN_IF_ERROR(txn.PutBotToken(record));
         return ended;
       },
       [this, bot, token, done = std::move(done)](Result<std::vector<SessionId>> ended) {
@@ -90,6 +92,22 @@ void AccountService::BotLogin(Executor& ex, const std::string& token, const std:
                               std::function<void(Result<LoginResult>)> done) {
   if (!token.starts_with(kBotTokenPrefix) || token.size() > 128) return done(BadBotToken());
   std::string hash = auth::HashRefreshToken(token);
+  // A read first: a token nobody holds costs no write (nor an audit line).
+  store_.ReadAccountsResult<bool>(
+      ex,
+      [hash](AccountsTxn& txn) -> Result<bool> {
+        NATTER_TRY(auto record, txn.FindBotToken(hash));
+        return record.has_value();
+      },
+      [this, &ex, hash, address, done = std::move(done)](Result<bool> known) mutable {
+        if (!known.ok()) return done(known.take_error());
+        if (!*known) return done(BadBotToken());
+        SignInBot(ex, hash, address, std::move(done));
+      });
+}
+
+void AccountService::SignInBot(Executor& ex, const std::string& hash, const std::string& address,
+                               std::function<void(Result<LoginResult>)> done) {
   int64_t now = clock_.NowMs();
   SessionId fresh_session = ids_.Next();
   struct SignedIn {
@@ -107,10 +125,12 @@ void AccountService::BotLogin(Executor& ex, const std::string& token, const std:
         NATTER_TRY(auto session, txn.FindSession(record->session_id));
         if (!session || session->revoked) {
           // An operator ended its sessions (revoke, suspend): the token still
-          // holds, in a session of its own again.
+          // holds, in a session of its own again, unless a rotation or an
+          // erasure took it meanwhile.
+          NATTER_TRY(bool moved, txn.MoveBotSession(hash, fresh_session));
+          if (!moved) return BadBotToken();
           record->session_id = fresh_session;
           NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{fresh_session, bot->id, "bot", false, now}));
-          NATTER_RETURN_IF_ERROR(txn.PutBotToken(*record));
         }
         json::object detail{{"handle", bot->handle}, {"session_id", record->session_id}};
         NATTER_RETURN_IF_ERROR(

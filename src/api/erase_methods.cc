@@ -105,7 +105,7 @@ void Dispatcher::EraseNextSlice(std::shared_ptr<Erasure> run) {
           NATTER_RETURN_IF_ERROR(media::ReleaseAttachments(txn, m, release_at));
         }
         if (slice.content.more) return slice;
-        NATTER_TRY(slice.left, chat::ExpelMember(txn, limits, id, user, now, user));
+        NATTER_TRY(slice.left, chat::ExpelMember(txn, limits, id, user, now));
         return slice;
       },
       [this, run](Result<ErasedSlice> r, const CommitTurn& turn) {

@@ -101,7 +101,7 @@ json::object ToJson(const accounts::LoginResult& r) {
 json::object ToJson(const User& u) {
   json::object o{{"user_id", u.id}, {"handle", u.handle}};
   if (u.erased_at != 0) o["erased"] = true;
-  if (u.bot) o["bot"] = true;
+  if (u.bot && u.erased_at == 0) o["bot"] = true;
   if (!u.display_name.empty()) o["display_name"] = u.display_name;
   if (!u.avatar.empty()) {
     auto picture = media::ParseInfo(u.avatar);

@@ -7,6 +7,7 @@
 #include "chat/blocks.h"
 #include "chat/history_query.h"
 #include "chat/message_lifecycle.h"
+#include "chat/moderation.h"
 #include "chat/permissions.h"
 #include "chat/receipts.h"
 #include "chat/send_message.h"
@@ -84,11 +85,12 @@ void Dispatcher::AttachThenSend(const Caller& c, SendParams p, Reply reply) {
   ConversationId id = p.request.conversation_id;
   d_.store.ReadResult<bool>(
       d_.store.PartitionOf(id), ExecutorOf(c),
-      [user = c.user, id](ConversationTxn& txn) -> Result<bool> {
+      [user = c.user, id, now = d_.clock.NowMs()](ConversationTxn& txn) -> Result<bool> {
         NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
         if (!chat::CanPost(membership.first.kind, membership.second.role)) {
           return Forbidden("your role may not post here");
         }
+        NATTER_RETURN_IF_ERROR(chat::CheckNotSilenced(membership.second, now));
         return true;
       },
       [this, c, p = std::move(p), reply = std::move(reply)](Result<bool> may) mutable {

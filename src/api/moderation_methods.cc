@@ -41,7 +41,7 @@ void Dispatcher::AdminBan(const Caller& c, ConversationBanParams p, Reply reply)
 void Dispatcher::AdminListBans(const Caller& c, ConversationParams p, Reply reply) {
   d_.store.ReadResult<std::vector<ConversationBan>>(
       d_.store.PartitionOf(p.conversation_id), ExecutorOf(c),
-      [id = p.conversation_id](ConversationTxn& txn) { return txn.ListBans(id); },
+      [id = p.conversation_id](ConversationTxn& txn) { return chat::ListBans(txn, id); },
       [reply = std::move(reply)](Result<std::vector<ConversationBan>> r) {
         if (!r.ok()) return reply(r.take_error());
         json::array bans;

@@ -325,6 +325,7 @@ Result<ConversationBanParams> ConversationBanParams::Parse(const object& o) {
                           f.Bool("banned", "field 'banned' must be true or false"),
                           f.OptionalString("reason").value_or("")};
   if (p.reason.size() > 1000) return TooLarge("reason is too long");
+  if (!chat::IsValidUtf8Text(p.reason)) return BadRequest("reason must be UTF-8 text");
   return f.Finish(std::move(p));
 }
 

@@ -4,6 +4,7 @@
 // reach the hook; then the hook's verdict on the caller's thread.
 #include "api/dispatcher.h"
 #include "chat/conversations.h"
+#include "chat/message_lifecycle.h"
 #include "chat/moderation.h"
 #include "chat/permissions.h"
 #include "hooks/presend_hook.h"
@@ -60,16 +61,18 @@ void Dispatcher::CheckThenSend(const Caller& c, SendParams p, Reply reply) {
 void Dispatcher::CheckThenEdit(const Caller& c, EditParams p, Reply reply) {
   ConversationId id = p.conversation_id;  // named before the call, as above
   Seq seq = p.seq;
+  std::string text = p.text;
+  // Every check the edit makes, first: one that would be refused anyway
+  // (not theirs, muted, too late, bad text) is, with its own reason, unasked.
   d_.store.ReadResult<bool>(
       d_.store.PartitionOf(id), ExecutorOf(c),
-      [user = c.user, id, seq](ConversationTxn& txn) -> Result<bool> {
-        NATTER_TRY(auto m, txn.FindMessage(id, seq));
-        return m && m->kind == EventKind::kMessage && !m->deleted && m->sender_id == user;
+      [ctx = ContextOf(c), &limits = d_.limits, id, seq, text = std::move(text)](ConversationTxn& txn) -> Result<bool> {
+        NATTER_TRY(auto conversation, chat::CheckEdit(txn, ctx, limits, id, seq, text));
+        (void)conversation;
+        return true;
       },
-      [this, c, p = std::move(p), reply = std::move(reply)](Result<bool> own) mutable {
-        if (!own.ok()) return reply(own.take_error());
-        // Not theirs to edit: the edit is refused with its own reason, unasked.
-        if (!*own) return EditChecked(c, std::move(p), std::move(reply));
+      [this, c, p = std::move(p), reply = std::move(reply)](Result<bool> editable) mutable {
+        if (!editable.ok()) return reply(editable.take_error());
         hooks::PresendCall call;
         call.edit = true;
         call.sender = c.user;

@@ -200,6 +200,13 @@ Result<MemberChange> Admit(ConversationTxn& txn, const Context& ctx, const ChatL
   for (UserId u : users) {
     Member member{id, u, role, ctx.now_ms, 0, 0};
     NATTER_RETURN_IF_ERROR(txn.InsertMember(member));
+    // A moderator's mute outlives leaving and coming back.
+    NATTER_TRY(member.silenced_until, txn.FindSilenced(id, u));
+    if (member.silenced_until > ctx.now_ms) {
+      NATTER_RETURN_IF_ERROR(txn.SetSilenced(id, u, member.silenced_until));
+    } else {
+      member.silenced_until = 0;
+    }
     NATTER_TRY(auto waiting, txn.FindInvitation(id, u));
     if (waiting) change.invitations_closed.push_back(u);
     NATTER_RETURN_IF_ERROR(txn.DeleteInvitation(id, u));
@@ -309,7 +316,9 @@ Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, 
 }
 
 Result<std::optional<ConversationView>> ExpelMember(ConversationTxn& txn, const ChatLimits& limits, ConversationId id,
-                                                    UserId user, int64_t now_ms, UserId by) {
+                                                    UserId user, int64_t now_ms, UserId moderator) {
+  bool erased = moderator == 0;
+  UserId by = erased ? user : moderator;
   NATTER_RETURN_IF_ERROR(txn.DeleteInvitation(id, user));
   NATTER_TRY(auto membership, txn.FindMembership(id, user));
   if (!membership || membership->first.kind == ConversationKind::kDirect) return std::optional<ConversationView>();
@@ -346,7 +355,6 @@ Result<std::optional<ConversationView>> ExpelMember(ConversationTxn& txn, const 
   NATTER_RETURN_IF_ERROR(txn.DeleteMember(id, user));
   // Who is banned hears of it at their next sync (a log entry of their own);
   // an erased user never syncs again.
-  bool erased = by == user;
   NATTER_TRY(auto left, AppendEvent(txn, conversation,
                                     SystemEvent(erased ? EventKind::kMemberLeft : EventKind::kMemberRemoved, by, user),
                                     now_ms, limits, erased ? 0 : user));

@@ -91,14 +91,14 @@ Result<Invitation> DeclineInvitation(ConversationTxn& txn, const Context& ctx, C
 Result<ConversationView> RemoveMember(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                                       ConversationId id, UserId user);
 // The server takes `user` out of the group or channel `id`, whatever their
-// role (docs/admin.md): erasing them (`by` is the user: member_left), or a
-// moderator's ban (`by` is the moderator: member_removed). An invitation they
+// role (docs/admin.md): erasing them (no `moderator`: member_left), or a
+// moderator's ban (member_removed, by the moderator). An invitation they
 // had to it goes. When they owned it, the member with the highest role who
 // joined first (and is not erased) owns it now. None when they were not a
 // member, or `id` is direct: a direct chat keeps its two members, and nobody
 // writes to an erased one (chat/blocks.h).
 Result<std::optional<ConversationView>> ExpelMember(ConversationTxn& txn, const ChatLimits& limits, ConversationId id,
-                                                    UserId user, int64_t now_ms, UserId by);
+                                                    UserId user, int64_t now_ms, UserId moderator = 0);
 Result<ConversationView> ChangeRole(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                                     ConversationId id, UserId user, Role role);
 Result<ConversationView> Rename(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,

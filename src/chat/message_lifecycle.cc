@@ -43,6 +43,13 @@ Message About(EventKind kind, UserId actor, Seq target, std::string text = {}) {
 
 Result<Appended> EditMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                              Seq seq, const std::string& text) {
+  NATTER_TRY(auto conversation, CheckEdit(txn, ctx, limits, id, seq, text));
+  NATTER_RETURN_IF_ERROR(txn.UpdateMessageText(id, seq, text, ctx.now_ms));
+  return AppendEvent(txn, conversation, About(EventKind::kEdit, ctx.caller, seq, text), ctx.now_ms, limits);
+}
+
+Result<Conversation> CheckEdit(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                               Seq seq, const std::string& text) {
   if (text.empty()) return BadRequest("text is empty");
   if (text.size() > limits.max_text_bytes) return TooLarge("text is too long");
   if (!IsValidUtf8Text(text)) return BadRequest("text must be valid UTF-8");
@@ -55,8 +62,7 @@ Result<Appended> EditMessage(ConversationTxn& txn, const Context& ctx, const Cha
     return Forbidden("the edit window for this message has passed");
   }
   NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), membership.first, ctx.caller));
-  NATTER_RETURN_IF_ERROR(txn.UpdateMessageText(id, seq, text, ctx.now_ms));
-  return AppendEvent(txn, membership.first, About(EventKind::kEdit, ctx.caller, seq, text), ctx.now_ms, limits);
+  return std::move(membership.first);
 }
 
 Result<Appended> DeleteMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,

@@ -15,6 +15,10 @@ namespace natter::chat {
 
 Result<Appended> EditMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                              Seq seq, const std::string& text);
+// Everything EditMessage checks, without the write: the conversation, for
+// callers that ask first (the pre-send hook).
+Result<Conversation> CheckEdit(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                               Seq seq, const std::string& text);
 // Leaves a tombstone: the text, and every earlier edit's text, is erased from storage.
 Result<Appended> DeleteMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                                Seq seq);

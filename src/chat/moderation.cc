@@ -19,10 +19,11 @@ Result<Member> SilenceMember(ConversationTxn& txn, ConversationId id, UserId use
   NATTER_TRY(auto conversation, Moderated(txn, id));
   (void)conversation;
   NATTER_TRY(auto member, txn.FindMember(id, user));
-  if (!member) return NotFound("that user is not a member");
+  if (!member && until != 0) return NotFound("that user is not a member");
   NATTER_RETURN_IF_ERROR(txn.SetSilenced(id, user, until));
-  member->silenced_until = until;
-  return std::move(*member);
+  Member now = member.value_or(Member{id, user});
+  now.silenced_until = until;
+  return now;
 }
 
 Result<std::optional<ConversationView>> BanMember(ConversationTxn& txn, const ChatLimits& limits,
@@ -39,6 +40,12 @@ Result<bool> LiftBan(ConversationTxn& txn, ConversationId id, UserId user) {
   NATTER_TRY(auto conversation, Moderated(txn, id));
   (void)conversation;
   return txn.DeleteBan(id, user);
+}
+
+Result<std::vector<ConversationBan>> ListBans(ConversationTxn& txn, ConversationId id) {
+  NATTER_TRY(auto conversation, Moderated(txn, id));
+  (void)conversation;
+  return txn.ListBans(id);
 }
 
 Status CheckNotSilenced(const Member& member, int64_t now_ms) {

@@ -17,8 +17,9 @@
 
 namespace natter::chat {
 
-// Mutes `user` in `id` until `until` (ms; kMutedForever: until lifted; 0
-// lifts it). The member as they are now.
+// Mutes member `user` in `id` until `until` (ms; kMutedForever: until
+// lifted), or lifts a mute (0; also of one who left since). The member as
+// they are now (only the ids and the mute when they are not one).
 Result<Member> SilenceMember(ConversationTxn& txn, ConversationId id, UserId user, int64_t until);
 
 // Bans `user` from `id` (again: the reason and time are updated). The view
@@ -27,6 +28,7 @@ Result<std::optional<ConversationView>> BanMember(ConversationTxn& txn, const Ch
                                                   const ConversationBan& ban);
 // Whether there was a ban to lift.
 Result<bool> LiftBan(ConversationTxn& txn, ConversationId id, UserId user);
+Result<std::vector<ConversationBan>> ListBans(ConversationTxn& txn, ConversationId id);
 
 // A muted member's refusal, if `member` is muted at `now_ms`.
 Status CheckNotSilenced(const Member& member, int64_t now_ms);

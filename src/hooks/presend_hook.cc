@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/utf8.h"
+#include "chat/text_rules.h"
 #include "hooks/webhook_signature.h"
 
 namespace natter::hooks {
@@ -68,7 +68,7 @@ Result<std::string> ReadPresendAnswer(const push::HttpResponse& answer, const Pr
   if (action->get_string() == "reject") {
     std::string reason;
     if (const json::value* r = o.if_contains("reason"); r && r->is_string()) reason = std::string(r->get_string());
-    if (reason.size() > kMaxReasonBytes || !IsValidUtf8(reason)) reason.clear();
+    if (reason.size() > kMaxReasonBytes || !chat::IsValidUtf8Text(reason)) reason.clear();
     return Forbidden(reason.empty() ? "rejected by the server's message policy" : "rejected: " + reason);
   }
   if (action->get_string() != "accept") return fallback("unknown action");
@@ -76,7 +76,7 @@ Result<std::string> ReadPresendAnswer(const push::HttpResponse& answer, const Pr
   if (!text) return call.text;
   if (!text->is_string()) return fallback("its text is not a string");
   std::string rewritten(text->get_string());
-  if (rewritten.size() > options.max_text_bytes || !IsValidUtf8(rewritten)) {
+  if (rewritten.size() > options.max_text_bytes || !chat::IsValidUtf8Text(rewritten)) {
     return fallback("its text is too long or not UTF-8");
   }
   if (rewritten.empty() && call.captions.empty()) return fallback("its text is empty");
@@ -108,7 +108,8 @@ void PresendHook::Check(const PresendCall& call, Executor& ex, std::function<voi
                                                                         : "too many messages wait for their check; "
                                                                           "try again"))
             : ReadPresendAnswer(answer, call, options_, &failure);
-    if (!failure.empty()) {
+    bool unasked = answer.error == kStopping || answer.error == kTooManyRequests;
+    if (!failure.empty() || unasked) {
       metrics_.Checked(ops::PresendMetrics::kFailed);
       int64_t now = clock_.NowMs(), last = last_warning_ms_.load();
       if (now - last >= 10000 && last_warning_ms_.compare_exchange_strong(last, now)) {

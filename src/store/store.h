@@ -160,6 +160,10 @@ class AccountsTxn : public AccountsReader {
   // `token` (its earlier one, if any, no longer works).
   virtual Status PutBotToken(const BotToken& token) = 0;
   virtual Result<std::optional<BotToken>> FindBotToken(std::string_view token_hash) = 0;
+  // Points the token at another session (its own was ended); false when the
+  // token is gone (rotated or erased meanwhile). Its row stays locked to the
+  // end of the transaction, so a rotation waits for it.
+  virtual Result<bool> MoveBotSession(std::string_view token_hash, SessionId session) = 0;
   // Queues an account event's webhook (a report filed, a user registered)
   // with the write that makes it; nothing when its event_id is queued already.
   virtual Status QueueAccountWebhook(const WebhookJob& job) = 0;
@@ -356,9 +360,13 @@ class ConversationTxn {
   // invitations to them and from them, departures, pushes queued and shown.
   virtual Status ForgetUserRows(UserId u) = 0;
 
-  // A server moderator's say over a conversation (chat/moderation.h): a
-  // member muted until `until` (ms; 0 lifts it), and bans.
+  // A server moderator's say over a conversation (chat/moderation.h): `u`
+  // muted until `until` (ms; 0 lifts it), kept apart from the membership so it
+  // outlives leaving and coming back, and copied onto the membership, where
+  // a send reads it; and bans.
   virtual Status SetSilenced(ConversationId c, UserId u, int64_t until) = 0;
+  // The mute kept for `u` in `c` (ms), 0 if none.
+  virtual Result<int64_t> FindSilenced(ConversationId c, UserId u) = 0;
   virtual Status PutBan(const ConversationBan& ban) = 0;
   // Whether there was a ban to lift.
   virtual Result<bool> DeleteBan(ConversationId c, UserId u) = 0;

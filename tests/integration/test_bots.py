@@ -103,6 +103,15 @@ class Bots(h.ServerTestCase):
         self.call("DELETE", f"/admin/v1/users/{made['user_id']}/suspend", self.boss)
         self.bot_login(made["token"])
 
+    async def test_an_erased_bots_token_opens_nothing(self):
+        made = self.make_bot("doomed")
+        bot = self.as_user(made, self.bot_login(made["token"]))
+        self.call("DELETE", f"/admin/v1/users/{made['user_id']}", self.boss)
+        self.bot_login(made["token"], expect=401)
+        self.call("GET", "/v1/conversations", bot, expect=401)
+        shown = self.call("GET", f"/v1/users/{made['user_id']}", self.boss)
+        self.assertEqual((shown.get("erased"), shown.get("bot")), (True, None))
+
     async def test_the_token_survives_a_restart_and_every_call_is_audited(self):
         made = self.make_bot("durable")
         self.server.restart()

@@ -237,10 +237,10 @@ class ClusterTest(h.AsyncTestCase):
             self.assertEqual(status, 503, body)
             self.assertLess(time.monotonic(), deadline, "the partition did not come back")
             await asyncio.sleep(0.5)
-        # The first call may have erased the first partition's message before
-        # it found the second down (the instance stops while it runs); the
-        # end state below is what must hold.
-        self.assertIn(body["messages_erased"], (1, 2), body)
+        # Calls made while the instance comes back may erase some messages
+        # and still fail on a connection not yet back (each call is counted
+        # on its own); the end state below is what must hold.
+        self.assertIn(body["messages_erased"], (0, 1, 2), body)
         self.assertEqual(body["conversations_left"], 0, body)
         # Every node has the instance back before the next test (each
         # reconnects on its own).

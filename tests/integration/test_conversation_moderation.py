@@ -73,6 +73,31 @@ class ConversationModeration(h.ServerTestCase):
         self.call("DELETE", f"/admin/v1/conversations/{g}/mutes/{loud.id}", self.mod)
         self.send(loud, g, "thank you")
 
+    async def test_a_mute_outlives_leaving_and_coming_back(self):
+        alice, loud = self.server.new_user("back"), self.server.new_user("back")
+        g = self.group(alice, loud)
+        self.call("PUT", f"/admin/v1/conversations/{g}/mutes/{loud.id}", self.mod)
+        self.call("DELETE", f"/v1/conversations/{g}/members/{loud.id}", alice)  # a friendly owner
+        self.call("POST", f"/v1/conversations/{g}/members", alice, {"user_ids": [loud.id]})
+        self.send(loud, g, "am I back?", expect=403)
+        self.call("DELETE", f"/v1/conversations/{g}/members/{loud.id}", alice)
+        self.call("DELETE", f"/admin/v1/conversations/{g}/mutes/{loud.id}", self.mod)  # lifted while away
+        self.call("POST", f"/v1/conversations/{g}/members", alice, {"user_ids": [loud.id]})
+        self.send(loud, g, "back for real")
+
+    async def test_an_invitation_made_before_a_ban_cannot_be_taken_up(self):
+        alice, careful = self.server.new_user("inv"), self.server.new_user("inv")
+        self.call("PUT", "/v1/me/privacy", careful, {"group_adds": "nobody"})
+        g = self.group(alice, careful)
+        self.assertEqual([i["conversation"]["id"] for i in self.call("GET", "/v1/me/invitations", careful)["invitations"]],
+                         [g])
+        answer = self.call("PUT", f"/admin/v1/conversations/{g}/bans/{careful.id}", self.mod)
+        self.assertEqual(answer["removed"], False)
+        self.call("POST", f"/v1/me/invitations/{g}/accept", careful, expect=404)
+        self.assertEqual(self.call("GET", "/v1/me/invitations", careful)["invitations"], [])
+        members = [m["user_id"] for m in self.call("GET", f"/v1/conversations/{g}", alice)["members"]]
+        self.assertNotIn(careful.id, members)
+
     async def test_a_mute_with_an_end_ends_by_itself(self):
         alice, loud = self.server.new_user("tmute"), self.server.new_user("tmute")
         g = self.group(alice, loud)

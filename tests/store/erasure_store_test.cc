@@ -209,7 +209,7 @@ TEST_P(ErasureStore, EveryConversationTheUserTouchedIsFoundAndEmptied) {
 
   auto gone = WriteSync<std::optional<chat::ConversationView>>(
       *store, store->For(owned),
-      [=, this](ConversationTxn& txn) { return chat::ExpelMember(txn, limits, owned, bob, 5000, bob); });
+      [=, this](ConversationTxn& txn) { return chat::ExpelMember(txn, limits, owned, bob, 5000); });
   ASSERT_TRUE(gone.ok() && *gone) << (gone.ok() ? "not a member" : gone.error().message);
   auto roles = std::vector<std::pair<UserId, Role>>{};
   for (const auto& m : (*gone)->members) roles.emplace_back(m.user_id, m.role);

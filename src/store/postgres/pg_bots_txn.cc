@@ -20,4 +20,10 @@ Result<std::optional<BotToken>> PgTxn::FindBotToken(std::string_view token_hash)
   return One<BotToken>(r, [](const Row& row) { return BotToken{row.Text(0), row.Int(1), row.Int(2), row.Int(3)}; });
 }
 
+Result<bool> PgTxn::MoveBotSession(std::string_view token_hash, SessionId session) {
+  NATTER_TRY(auto r,
+             accounts_.Query("UPDATE bot_tokens SET session_id = $1 WHERE token_hash = $2", {session, token_hash}));
+  return r.affected() > 0;
+}
+
 }  // namespace natter::pg

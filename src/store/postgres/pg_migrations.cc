@@ -323,6 +323,13 @@ CREATE TABLE bot_tokens (
     // 17: server moderators' mutes and bans in a conversation (conversations).
     R"sql(
 ALTER TABLE members ADD COLUMN silenced_until BIGINT NOT NULL DEFAULT 0;
+-- The mute itself: it outlives leaving and being added back.
+CREATE TABLE conversation_mutes (
+  conversation_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  until BIGINT NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+);
 CREATE TABLE conversation_bans (
   conversation_id BIGINT NOT NULL,
   user_id BIGINT NOT NULL,

@@ -5,9 +5,23 @@
 namespace natter::pg {
 
 Status PgTxn::SetSilenced(ConversationId c, UserId u, int64_t until) {
+  if (until == 0) {
+    NATTER_TRY(auto gone,
+               db_.Query("DELETE FROM conversation_mutes WHERE conversation_id = $1 AND user_id = $2", {c, u}));
+  } else {
+    NATTER_TRY(auto kept, db_.Query("INSERT INTO conversation_mutes(conversation_id, user_id, until) VALUES($1,$2,$3) "
+                                    "ON CONFLICT(conversation_id, user_id) DO UPDATE SET until = excluded.until",
+                                    {c, u, until}));
+  }
   NATTER_TRY(auto r, db_.Query("UPDATE members SET silenced_until = $1 WHERE conversation_id = $2 AND user_id = $3",
                                {until, c, u}));
   return OkStatus();
+}
+
+Result<int64_t> PgTxn::FindSilenced(ConversationId c, UserId u) {
+  NATTER_TRY(auto r,
+             db_.Query("SELECT until FROM conversation_mutes WHERE conversation_id = $1 AND user_id = $2", {c, u}));
+  return r.empty() ? 0 : r.Int(0, 0);
 }
 
 Status PgTxn::PutBan(const ConversationBan& b) {

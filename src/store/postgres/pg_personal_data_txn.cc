@@ -27,16 +27,18 @@ Result<std::vector<SessionId>> PgTxn::EraseAccount(UserId id, int64_t now_ms, in
                              "suspended_at = CASE suspended_at WHEN 0 THEN $1 ELSE suspended_at END, "
                              "erased_at = CASE erased_at WHEN 0 THEN $1 ELSE erased_at END WHERE id = $2",
                              {now_ms, id}));
+  // The bot token first: a sign-in with it under way holds its row, and
+  // the sessions are read once that sign-in has committed its own.
+  NATTER_TRY(auto token, accounts_.Query("DELETE FROM bot_tokens WHERE user_id = $1", {id}));
   NATTER_TRY(auto ended, RevokeUserSessions(id));
-  NATTER_RETURN_IF_ERROR(
-      RunEach(accounts_, id,
-              {"DELETE FROM push_presence WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
-               "DELETE FROM push_devices WHERE user_id = $1",
-               "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
-               "DELETE FROM sessions WHERE user_id = $1", "DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1",
-               "DELETE FROM external_identities WHERE user_id = $1", "DELETE FROM bot_tokens WHERE user_id = $1",
-               "UPDATE reports SET text = '' WHERE reporter_id = $1",
-               "UPDATE reports SET message_text = '' WHERE target_user = $1"}));
+  NATTER_RETURN_IF_ERROR(RunEach(
+      accounts_, id,
+      {"DELETE FROM push_presence WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+       "DELETE FROM push_devices WHERE user_id = $1",
+       "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
+       "DELETE FROM sessions WHERE user_id = $1", "DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1",
+       "DELETE FROM external_identities WHERE user_id = $1", "UPDATE reports SET text = '' WHERE reporter_id = $1",
+       "UPDATE reports SET message_text = '' WHERE target_user = $1"}));
   // Attached uploads go after the grace downloads under way get; the others
   // expire, and the sweep takes them with their objects.
   NATTER_TRY(auto attached, accounts_.Query("INSERT INTO media_releases(upload_id, due_at) "
@@ -104,7 +106,8 @@ Status PgTxn::ForgetUserRows(UserId u) {
       db_, u,
       {"DELETE FROM user_updates WHERE user_id = $1", "DELETE FROM invitations WHERE user_id = $1 OR invited_by = $1",
        "DELETE FROM departures WHERE user_id = $1", "DELETE FROM push_queue WHERE user_id = $1",
-       "DELETE FROM push_shown WHERE user_id = $1", "DELETE FROM conversation_bans WHERE user_id = $1"});
+       "DELETE FROM push_shown WHERE user_id = $1", "DELETE FROM conversation_bans WHERE user_id = $1",
+       "DELETE FROM conversation_mutes WHERE user_id = $1"});
 }
 
 }  // namespace natter::pg

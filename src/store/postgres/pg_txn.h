@@ -66,6 +66,7 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Status CancelUploadRelease(int64_t upload_id) override;
   Status PutBotToken(const BotToken& token) override;
   Result<std::optional<BotToken>> FindBotToken(std::string_view token_hash) override;
+  Result<bool> MoveBotSession(std::string_view token_hash, SessionId session) override;
   Status QueueAccountWebhook(const WebhookJob& job) override;
   Result<std::vector<BlockedUser>> ListBlocked(UserId by) override;
   Status InsertSession(const Session& session) override;
@@ -169,6 +170,7 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<bool> TakePushShown(ConversationId c, UserId u, Seq read_seq) override;
   Result<PushQueueStats> GetPushQueueStats() override;
   Status SetSilenced(ConversationId c, UserId u, int64_t until) override;
+  Result<int64_t> FindSilenced(ConversationId c, UserId u) override;
   Status PutBan(const ConversationBan& ban) override;
   Result<bool> DeleteBan(ConversationId c, UserId u) override;
   Result<bool> IsBanned(ConversationId c, UserId u) override;

@@ -322,6 +322,13 @@ CREATE TABLE bot_tokens (
     // 17: server moderators' mutes and bans in a conversation (conversations).
     R"sql(
 ALTER TABLE members ADD COLUMN silenced_until INTEGER NOT NULL DEFAULT 0;
+-- The mute itself: it outlives leaving and being added back.
+CREATE TABLE conversation_mutes (
+  conversation_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  until INTEGER NOT NULL,
+  PRIMARY KEY (conversation_id, user_id)
+) WITHOUT ROWID;
 CREATE TABLE conversation_bans (
   conversation_id INTEGER NOT NULL,
   user_id INTEGER NOT NULL,

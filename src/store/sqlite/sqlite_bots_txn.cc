@@ -22,4 +22,11 @@ Result<std::optional<BotToken>> SqliteTxn::FindBotToken(std::string_view token_h
   return One<BotToken>(s, [](const Statement& r) { return BotToken{r.Text(0), r.Int(1), r.Int(2), r.Int(3)}; });
 }
 
+Result<bool> SqliteTxn::MoveBotSession(std::string_view token_hash, SessionId session) {
+  auto s = db_.Prepare("UPDATE bot_tokens SET session_id = ? WHERE token_hash = ?");
+  s.Bind(1, session).Bind(2, token_hash);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
+}
+
 }  // namespace natter::sqlite

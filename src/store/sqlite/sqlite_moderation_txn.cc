@@ -5,9 +5,23 @@
 namespace natter::sqlite {
 
 Status SqliteTxn::SetSilenced(ConversationId c, UserId u, int64_t until) {
+  auto kept =
+      db_.Prepare(until == 0 ? "DELETE FROM conversation_mutes WHERE conversation_id = ?1 AND user_id = ?2"
+                             : "INSERT INTO conversation_mutes(conversation_id, user_id, until) VALUES(?1,?2,?3) "
+                               "ON CONFLICT(conversation_id, user_id) DO UPDATE SET until = excluded.until");
+  kept.Bind(1, c).Bind(2, u);
+  if (until != 0) kept.Bind(3, until);
+  NATTER_RETURN_IF_ERROR(kept.Run());
   auto s = db_.Prepare("UPDATE members SET silenced_until = ? WHERE conversation_id = ? AND user_id = ?");
   s.Bind(1, until).Bind(2, c).Bind(3, u);
   return s.Run();
+}
+
+Result<int64_t> SqliteTxn::FindSilenced(ConversationId c, UserId u) {
+  auto s = db_.Prepare("SELECT until FROM conversation_mutes WHERE conversation_id = ? AND user_id = ?");
+  s.Bind(1, c).Bind(2, u);
+  NATTER_TRY(bool row, s.Step());
+  return row ? s.Int(0) : 0;
 }
 
 Status SqliteTxn::PutBan(const ConversationBan& b) {
