@@ -50,13 +50,15 @@ std::string Describe(const push::HttpResponse& answer) {
 }  // namespace
 
 WebhookWorker::WebhookWorker(Store& store, const Clock& clock, ops::WebhookMetrics& metrics, WebhookOptions options,
-                             Render render)
+                             Render render, Sender send)
     : store_(store),
       clock_(clock),
       metrics_(metrics),
       options_(std::move(options)),
       render_(std::move(render)),
-      http_(push::Http2Options{options_.ca_file, std::min<long>(options_.timeout_ms, 5000), options_.timeout_ms}) {}
+      http_(push::Http2Options{options_.ca_file, std::min<long>(options_.timeout_ms, 5000), options_.timeout_ms}),
+      send_(send ? std::move(send)
+                 : Sender([this](const std::vector<push::HttpRequest>& r) { return http_.Perform(r); })) {}
 
 WebhookWorker::~WebhookWorker() { Stop(); }
 
@@ -188,7 +190,7 @@ std::vector<WebhookWorker::Outcome> WebhookWorker::Send(const std::vector<Webhoo
     sent.push_back(i);
   }
   if (requests.empty()) return out;
-  auto answers = http_.Perform(requests);
+  auto answers = send_(requests);
   now = clock_.NowMs();
   for (size_t k = 0; k < answers.size(); ++k) {
     const auto& answer = answers[k];

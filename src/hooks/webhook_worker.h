@@ -48,13 +48,20 @@ class WebhookWorker {
  public:
   // The body of a delivery (api/webhook_body.h).
   using Render = std::function<std::string(const WebhookJob&, const WebhookSubject&)>;
+  // Sends a batch, answers in the same order; none: libcurl (push/http2_client.h).
+  using Sender = std::function<std::vector<push::HttpResponse>(const std::vector<push::HttpRequest>&)>;
 
-  WebhookWorker(Store& store, const Clock& clock, ops::WebhookMetrics& metrics, WebhookOptions options, Render render);
+  WebhookWorker(Store& store, const Clock& clock, ops::WebhookMetrics& metrics, WebhookOptions options, Render render,
+                Sender send = {});
   ~WebhookWorker();
 
   void Start();
   // Ends the thread; a batch under way is cut short and put back, due at once.
   void Stop();
+  // Claims and sends one batch per partition, on the caller's thread (what
+  // the thread does each round; tests call it without Start); whether there
+  // were any.
+  bool RunOnce();
 
  private:
   struct Outcome {
@@ -64,8 +71,6 @@ class WebhookWorker {
   };
 
   void Run();
-  // Claims and sends one batch per partition; whether there were any.
-  bool RunOnce();
   // The partition's due events, claimed by this worker until `lease_end`.
   std::vector<WebhookJob> Claim(int partition, int64_t lease_end);
   // Each job's body, in order; empty where it could not be read (tried again later).
@@ -86,6 +91,7 @@ class WebhookWorker {
   const WebhookOptions options_;
   const Render render_;
   push::Http2Client http_;
+  const Sender send_;
   std::mt19937_64 random_{std::random_device{}()};  // claim tokens and jitter
   std::mutex mu_;
   std::condition_variable wake_;
