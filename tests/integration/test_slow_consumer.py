@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -349,6 +350,19 @@ class UnreadAnswersTest(SlowBase):
         self.assertEqual(await polite.call("ping"), {"pong": True})
 
 
+def socket_queues(sock):
+    """Both ends of a reader's TCP connection as `ss` sees them: bytes waiting in
+    natterd's Send-Q mean the kernel is pacing the window; none there and none in
+    the reader's Recv-Q mean natterd stopped writing."""
+    try:
+        port = sock.sock.getsockname()[1]
+        out = subprocess.run(["ss", "-tni", f"( sport = :{port} or dport = :{port} )"],
+                             capture_output=True, text=True, timeout=5).stdout
+        return "ss: " + " | ".join(line.strip() for line in out.splitlines()[1:])
+    except Exception as e:  # a diagnostic only
+        return f"ss failed: {e!r}"
+
+
 class SlowButKeepingUpTest(SlowBase):
     """Readers that are slow but never too slow (the default 1 MB queue holds
     everything): every frame arrives intact, none is dropped or doubled, and
@@ -368,11 +382,12 @@ class SlowButKeepingUpTest(SlowBase):
             S = await self.ws(sender, keep_events=False)
             g = (await S.call("conversations.create", kind="group", title="fast",
                               members=[u.id for u in readers]))["id"]
-            # A 2 KB window, so writes back up in natterd. Under a sanitizer natterd is
-            # slow enough that the window closes, and Linux then reopens it one 1 KB
-            # segment per delayed ACK (200 ms): the kernel, not natterd, would set the
-            # pace. 8 KB keeps the writes backing up without that.
-            rcvbuf = 8192 if SANITIZED else 2048
+            # An 8 KB window, so writes back up in natterd. A smaller one (2 KB) closes
+            # whenever natterd writes faster than the reader reads, and Linux then
+            # reopens it one segment per delayed ACK or zero-window probe, which back
+            # off to seconds: the kernel, not natterd, would set the pace (seen on a
+            # busy machine as a reader stuck short of END with natterd's Send-Q full).
+            rcvbuf = 8192
             socks = [SlowSocket(self.server.port, u.token, rcvbuf=rcvbuf) for u in readers]
             self.raws.extend(socks)
             results = [{"frames": [], "problem": None} for _ in socks]
@@ -381,7 +396,8 @@ class SlowButKeepingUpTest(SlowBase):
                 while True:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        res["problem"] = f"END not reached ({len(res['frames'])} frames read)"
+                        res["problem"] = (f"END not reached ({len(res['frames'])} frames read); "
+                                          f"{socket_queues(sock)}")
                         return
                     try:
                         frame = sock.recv_frame(remaining)
