@@ -13,7 +13,7 @@ packages=(
   libcurl4-openssl-dev python3-h2 python3-cryptography
   libvips-dev libvips-tools python3-pil
   python3 python3-websockets curl openssl tmux
-  postgresql haproxy
+  postgresql haproxy prometheus
   clang-15 libfuzzer-15-dev clang-format-15 clang-tidy-15
   openjdk-17-jdk-headless junit5
 )

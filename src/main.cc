@@ -1,27 +1,68 @@
-// natterd: parses the configuration, starts the server, and stops it cleanly
-// on SIGINT or SIGTERM.
+// natterd: parses the configuration, starts the server, reloads what it can
+// on SIGHUP, and on SIGINT or SIGTERM drains and stops cleanly.
+// `natterd check-config [settings]` only checks the configuration.
 #include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
+#include <iostream>
+#include <string_view>
 
+#include "ops/log_format.h"
+#include "server/config_check.h"
 #include "server/server.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+using natter::server::Config;
+
+int CheckConfig(int argc, char** argv) {
   int exit_code = 0;
   auto config = natter::server::LoadConfig(argc, argv, exit_code);
   if (!config) return exit_code;
+  auto problems = natter::server::CheckConfigFiles(*config);
+  for (const auto& problem : problems) std::cerr << "natterd: " << problem << "\n";
+  if (!problems.empty()) return 2;
+  std::cout << "natterd: the configuration is valid\n";
+  return 0;
+}
 
-  spdlog::set_level(spdlog::level::from_str(config->log_level));
-  if (config->log_json) {
-    spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,"msg":"%v"})");
-  }
+natter::ops::LogFormat FormatOf(const Config& config) {
+  return *natter::ops::ParseLogFormat(config.log_format, isatty(STDOUT_FILENO) != 0);
+}
 
-  // Block the stop signals in every thread; main waits for them below.
+// SIGHUP: the configuration is read again (file, environment, the same
+// flags); the log level and the TLS certificate take effect at once. A
+// configuration that no longer loads changes nothing.
+void Reload(int argc, char** argv, natter::server::Server& server) {
+  int exit_code = 0;
+  auto fresh = natter::server::LoadConfig(argc, argv, exit_code);
+  if (!fresh) return spdlog::error("reload: the configuration did not load (see above); nothing changed");
+  spdlog::set_level(spdlog::level::from_str(fresh->log_level));
+  auto st = server.Reload(*fresh);
+  if (!st.ok()) return spdlog::error("reload: {}", st.error().message);
+  spdlog::info("reload: log level {}{}", fresh->log_level,
+               fresh->gateway.tls_cert.empty() ? "" : ", TLS certificate reloaded");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "check-config") return CheckConfig(argc - 1, argv + 1);
+  int exit_code = 0;
+  auto config = natter::server::LoadConfig(argc, argv, exit_code);
+  if (!config) return exit_code;
+  natter::ops::SetupLogging(FormatOf(*config), spdlog::level::from_str(config->log_level));
+
+  // Block the signals in every thread; main waits for them below.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -39,8 +80,18 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   int received = 0;
-  sigwait(&signals, &received);
+  for (;;) {
+    sigwait(&signals, &received);
+    if (received != SIGHUP) break;
+    Reload(argc, argv, server);
+  }
   spdlog::info("signal {} received, stopping", received);
+  // A second SIGINT or SIGTERM cuts the drain short.
+  server.Drain(std::chrono::milliseconds(config->drain_ms), [&signals](std::chrono::milliseconds step) {
+    timespec wait{static_cast<time_t>(step.count() / 1000), static_cast<long>(step.count() % 1000) * 1000000};
+    int again = sigtimedwait(&signals, nullptr, &wait);
+    return again == SIGINT || again == SIGTERM;
+  });
   server.Stop();
   spdlog::info("stopped");
   return 0;

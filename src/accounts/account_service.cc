@@ -9,6 +9,7 @@
 #include "auth/refresh_token.h"
 #include "chat/text_rules.h"
 #include "common/network_key.h"
+#include "ops/log_event.h"
 #include "store/webhook_events.h"
 
 namespace natter::accounts {
@@ -293,6 +294,8 @@ void AccountService::Refresh(Executor& ex, const std::string& refresh_token,
       [this, fresh = std::move(fresh), done = std::move(done)](Result<Outcome> outcome) mutable {
         if (!outcome.ok()) return done(outcome.take_error());
         if (outcome->reused) {
+          ops::LogEvent(spdlog::level::warn, "refresh_token_reused",
+                        ops::LogFields().Int("user", outcome->session.user_id).Int("session", outcome->session.id));
           ForgetSession(outcome->session.id);
           if (session_ended_) session_ended_(outcome->session.user_id, outcome->session.id);
           return done(Unauthorized("refresh token was already used; session revoked, log in again"));

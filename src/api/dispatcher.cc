@@ -1,6 +1,8 @@
 #include "api/dispatcher.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <unordered_set>
 
@@ -8,10 +10,20 @@
 #include "api/json_views.h"
 #include "api/method_table.h"
 #include "common/guarded.h"
+#include "ops/log_event.h"
 
 namespace natter::api {
 
 namespace json = boost::json;
+
+namespace {
+
+int64_t SteadyUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 std::vector<EventRecipient> ToRecipients(const std::vector<chat::Recipient>& in) {
   std::vector<EventRecipient> out;
@@ -39,26 +51,85 @@ json::object ViewAnswer(const chat::ConversationView& view, UserId caller) {
 }
 
 void Dispatcher::Call(const Method& method, const Caller& caller, const json::object& params, Reply reply) {
-  if (method.access != Access::kPublic && caller.user == 0) return reply(Unauthorized("authenticate first"));
-  if (!method.invoke) return reply(BadRequest("'" + std::string(method.name) + "' is served by the WebSocket only"));
   if (caller.executor == nullptr) return reply(Internal("no executor for the answer"));  // a wiring bug
   // A handler that throws (a bug) is answered `internal`, unless it has
   // answered already: an answer goes out once, whatever happens.
   struct Once {
+    const Dispatcher* dispatcher;
+    const Method* method;
+    Caller caller;
+    RequestSubject subject;
+    int64_t started_us;
     Reply reply;
     std::atomic<bool> answered{false};
     void operator()(Result<json::value> r) {
-      if (!answered.exchange(true)) reply(std::move(r));
+      if (answered.exchange(true)) return;
+      ScopedRequestId scope(caller.request_id);
+      dispatcher->Finished(*method, caller, subject, r, started_us);
+      reply(std::move(r));
     }
   };
   auto once = std::make_shared<Once>();
+  once->dispatcher = this;
+  once->method = &method;
+  once->caller = caller;
+  once->subject = RequestSubject::Of(params);
+  once->started_us = SteadyUs();
   once->reply = std::move(reply);
+  if (method.access != Access::kPublic && caller.user == 0) return (*once)(Unauthorized("authenticate first"));
+  if (!method.invoke) {
+    return (*once)(BadRequest("'" + std::string(method.name) + "' is served by the WebSocket only"));
+  }
   if (method.access == Access::kModerator || method.access == Access::kAdmin) {
     return CallAsOperator(method, caller, params, [once](auto r) { (*once)(std::move(r)); });
   }
   if (!RunCatching(method.name,
                    [&] { method.invoke(*this, caller, params, [once](auto r) { (*once)(std::move(r)); }); })) {
     (*once)(Internal("internal error"));
+  }
+}
+
+RequestSubject RequestSubject::Of(const json::object& params) {
+  RequestSubject s;
+  if (const auto* handle = params.if_contains("handle"); handle && handle->is_string()) {
+    s.handle = std::string(std::string_view(handle->get_string()).substr(0, 64));
+  }
+  if (const auto* user = params.if_contains("user_id"); user && user->is_int64()) s.user = user->get_int64();
+  return s;
+}
+
+void Dispatcher::Finished(const Method& method, const Caller& caller, const RequestSubject& subject,
+                          const Result<json::value>& result, int64_t started_us) const {
+  int64_t took_us = SteadyUs() - started_us;
+  std::optional<ErrorCode> error;
+  if (!result.ok()) error = result.error().code;
+  d_.metrics.requests.Record(static_cast<size_t>(&method - Methods().data()), error, took_us);
+  bool login = method.name == "auth.login" || method.name == "auth.external" || method.name == "auth.bot";
+  if (login && error && (*error == ErrorCode::kUnauthorized || *error == ErrorCode::kRateLimited)) {
+    ops::LogFields fields;
+    fields.Str("method", method.name).Str("address", caller.address);
+    if (!subject.handle.empty()) fields.Str("handle", subject.handle);
+    fields.Str("reason", result.error().message);
+    // Throttled: the account or the address has failed too often.
+    ops::LogEvent(spdlog::level::warn, *error == ErrorCode::kRateLimited ? "login_throttled" : "login_failed", fields);
+    return;
+  }
+  static constexpr std::string_view kEndsSessions[] = {"admin.users.suspend", "admin.users.revoke_sessions",
+                                                       "admin.users.reset_password", "admin.users.erase",
+                                                       "admin.bots.rotate_token"};
+  if (!error && std::find(std::begin(kEndsSessions), std::end(kEndsSessions), method.name) != std::end(kEndsSessions)) {
+    ops::LogFields fields;
+    fields.Str("method", method.name).Int("operator", caller.user);
+    if (subject.user) fields.Int("user", subject.user);
+    ops::LogEvent(spdlog::level::warn, "sessions_revoked", fields);
+    return;
+  }
+  if (ops::LogEnabled(spdlog::level::debug)) {
+    ops::LogFields fields;
+    fields.Str("method", method.name).Str("code", error ? ErrorCodeName(*error) : "ok").Int("duration_us", took_us);
+    if (caller.user) fields.Int("user", caller.user);
+    if (caller.connection) fields.Int("connection", static_cast<int64_t>(caller.connection));
+    ops::LogEvent(spdlog::level::debug, "request", fields);
   }
 }
 

@@ -27,6 +27,7 @@
 #include "chat/conversations.h"
 #include "chat/limits.h"
 #include "common/id_generator.h"
+#include "common/request_id.h"
 #include "common/token_bucket.h"
 #include "natter/clock.h"
 #include "ops/metrics.h"
@@ -61,9 +62,19 @@ struct Caller {
   Executor* executor = nullptr;
   // An operator's role, read before an operator's method runs (none otherwise).
   ServerRole role = ServerRole::kNone;
+  // Ties the request's log lines together (ops/request_id.h); empty: none.
+  RequestId request_id;
 };
 
 using Reply = std::function<void(Result<boost::json::value>)>;
+
+// Whom a request names, for its log line: the handle of a login, the user an
+// operator acts on. Never a token or a password.
+struct RequestSubject {
+  std::string handle;
+  int64_t user = 0;
+  static RequestSubject Of(const boost::json::object& params);
+};
 
 // A catch-up, typed for the WebSocket, which writes each changed conversation
 // as a frame of its own before the answer.
@@ -258,6 +269,12 @@ class Dispatcher {
 
   // Whether a step taken in commit order still runs (StopPublishing).
   bool Publishing() const { return publishing_.load(std::memory_order_acquire); }
+
+  // What a finished request leaves behind: its count and latency, a debug
+  // line, and a warning for what a security review looks for (failed and
+  // throttled logins, operators ending sessions).
+  void Finished(const Method& method, const Caller& caller, const RequestSubject& subject,
+                const Result<boost::json::value>& result, int64_t started_us) const;
 
   // Runs an operator's method: the caller's server role first (refused below
   // the method's), the call written to the audit log before it is answered.

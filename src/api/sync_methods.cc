@@ -66,6 +66,7 @@ void Dispatcher::CatchUp(const Caller& c, const SyncParams& p, std::function<voi
             static_cast<size_t>(d_.limits.max_sync_conversations));
         if (!r.ok()) return reply(r.take_error());
         if (r->resync_required) return reply(ResyncRequired(r->reason));
+        d_.metrics.catchup_conversations.Observe(static_cast<int64_t>(r->conversations.size()));
         CatchUpAnswer out;
         for (const auto& entry : r->conversations) {
           out.conversations.push_back(ToJson(entry));

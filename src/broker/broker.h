@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/request_id.h"
 #include "natter/model.h"
 
 namespace natter {
@@ -46,6 +47,9 @@ struct Event {
   bool joins = false;
   // Close the connections of this session (logout); no payload.
   SessionId revoke_session = 0;
+  // The request that caused it (empty: none), so its lines on every node
+  // that delivers it carry the same id.
+  RequestId request_id = CurrentRequestId();
 };
 
 // Where a broker hands events for users connected to this node (the gateway).

@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include "common/guarded.h"
+#include "common/request_id.h"
 
 namespace natter {
 
@@ -17,6 +18,13 @@ ThreadPool::ThreadPool(std::string name, int threads, size_t max_queued)
 ThreadPool::~ThreadPool() { Stop(); }
 
 bool ThreadPool::Submit(std::function<void()> task) {
+  // The request this work is for stays in its log lines on the pool's thread.
+  if (RequestId request = CurrentRequestId(); !request.empty()) {
+    task = [request, task = std::move(task)] {
+      ScopedRequestId scope(request);
+      task();
+    };
+  }
   {
     MutexLock lock(mu_);
     if (stopping_ || queue_.size() >= max_queued_) return false;
@@ -24,6 +32,11 @@ bool ThreadPool::Submit(std::function<void()> task) {
   }
   cv_.notify_one();
   return true;
+}
+
+size_t ThreadPool::Queued() const {
+  MutexLock lock(mu_);
+  return queue_.size();
 }
 
 void ThreadPool::StopDiscarding() {

@@ -30,6 +30,8 @@ class ThreadPool {
   void StopDiscarding();
   size_t threads() const { return thread_count_; }
   size_t max_queued() const { return max_queued_; }
+  // Tasks waiting for a thread now.
+  size_t Queued() const;
 
  private:
   void Run();
@@ -37,7 +39,7 @@ class ThreadPool {
   const std::string name_;
   const size_t max_queued_;
   const size_t thread_count_;
-  Mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;

@@ -7,6 +7,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "api/json_views.h"
+#include "common/request_id.h"
 #include "common/utf8.h"
 #include "gateway/client_address.h"
 #include "gateway/http_routes.h"
@@ -16,6 +17,7 @@
 #include "media/content_type.h"
 #include "media/media_service.h"
 #include "media/sigv4.h"
+#include "ops/log_event.h"
 
 namespace natter::gateway {
 
@@ -112,6 +114,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void Read() {
     tus_ = false;
+    request_id_ = {};
+    logged_ = false;
+    user_ = 0;
+    started_ = std::chrono::steady_clock::now();  // BeginAccessLog moves it to the header's arrival
     const auto& o = deps_.connection.options;
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(o.max_http_header_bytes));
@@ -129,6 +135,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void OnHeader(beast::error_code ec) {
     if (ec || !parser_) return OnRead(ec);
     const Request& head = parser_->get();
+    BeginAccessLog(head);
     // RFC 9112 section 6.1: a request whose body natterd cannot frame is
     // refused and the connection closed, so the bytes after it are never read
     // as a request of their own.
@@ -158,6 +165,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream) return Shutdown();
+    ScopedRequestId scope(request_id_);
     if (ec == http::error::body_limit) return SendError(TooLarge("request body is too large"), 11, false);
     if (ec == http::error::header_limit) return SendError(TooLarge("request headers are too large"), 11, false);
     // A line longer than the read buffer: a request line or header (caught by
@@ -173,6 +181,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   }
 
   void Route() {
+    ScopedRequestId scope(request_id_);
     std::string_view target = req_.target();
     std::string_view path = target.substr(0, target.find('?'));
     auto& metrics = deps_.connection.metrics;
@@ -196,6 +205,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     api::Caller caller;
     caller.address = address_;
     caller.executor = &worker_.executor();
+    caller.request_id = request_id_;
     if (route->method->access == api::Access::kPublic) return Dispatch(*route, caller);
     // The token, then its session (read unless this node knows it); the
     // answer comes on this worker.
@@ -203,9 +213,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         worker_.executor(), BearerToken(req_),
         [self = this->shared_from_this(), route = std::move(*route),
          caller = std::move(caller)](Result<auth::AccessClaims> claims) mutable {
+          ScopedRequestId scope(self->request_id_);
           if (!claims.ok()) return self->SendError(claims.error(), self->req_.version(), self->req_.keep_alive());
           caller.user = claims->user_id;
           caller.session = claims->session_id;
+          self->user_ = claims->user_id;
           self->Dispatch(route, caller);
         });
   }
@@ -216,11 +228,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     auto& limiter = deps_.connection.limiter;
     int64_t now_us = deps_.connection.clock.SteadyMs() * 1000;
     if (!limiter.TakeHttp(caller.user, caller.address, now_us)) {
+      deps_.connection.metrics.CountRateLimited(ops::RateLimit::kHttp);
       return SendError(RateLimited(caller.user != 0 ? "too many requests; slow down"
                                                     : "too many requests from this address; slow down"),
                        req_.version(), req_.keep_alive());
     }
     if (route.method->rate == api::RateClass::kTyping && !limiter.TakeHttpTyping(caller.user, now_us)) {
+      deps_.connection.metrics.CountRateLimited(ops::RateLimit::kTyping);
       return SendError(RateLimited("typing notices are limited; send one every few seconds"), req_.version(),
                        req_.keep_alive());
     }
@@ -229,6 +243,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     deps_.connection.dispatcher.Call(
         *route.method, caller, route.params, [self, &ioc](Result<json::value> result) mutable {
           boost::asio::post(ioc, [self, result = std::move(result)]() mutable {
+            ScopedRequestId scope(self->request_id_);
             if (!result.ok()) return self->SendError(result.error(), self->req_.version(), self->req_.keep_alive());
             self->SendText(http::status::ok, json::serialize(*result), "application/json");
           });
@@ -503,6 +518,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     }
     res.content_length(static_cast<uint64_t>(last - first + 1));
     res.keep_alive(req_.keep_alive());
+    LogAccess(res.result_int(), static_cast<size_t>(last - first + 1));
     blob_next_ = first;
     blob_end_ = req_.method() == http::verb::head ? first : last + 1;
     res.body().data = nullptr;
@@ -602,6 +618,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         ws::ComputeAcceptKey(key) + "\r\n");
     if (deflate) *response += "Sec-WebSocket-Extensions: " + *deflate + "\r\n";
     *response += "\r\n";
+    LogAccess(101, 0);
     Expire();
     boost::asio::async_write(stream_, boost::asio::buffer(*response),
                              [self = this->shared_from_this(), response, claims, deflated = deflate.has_value()](
@@ -644,6 +661,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   void Write(Response res, bool keep_alive) {
     res.keep_alive(keep_alive);
     res.set(http::field::server, "natterd");
+    LogAccess(res.result_int(), res.body().size());
+    if (!request_id_.empty()) res.set("X-Request-Id", request_id_.Hex());
     if (tus_) res.set("Tus-Resumable", tus::kVersion);
     res.prepare_payload();
     // An answer to HEAD has no body, whatever an error would have said.
@@ -656,6 +675,37 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
                         if (!keep_alive) return self->Shutdown();
                         self->Read();
                       });
+  }
+
+  // A request's header is in: what its access log line will say, and its id
+  // (the trace id of a W3C traceparent, when the client sent a valid one).
+  void BeginAccessLog(const Request& head) {
+    started_ = std::chrono::steady_clock::now();
+    auto traced = ParseTraceparent(head["traceparent"]);
+    request_id_ = traced ? *traced : NewRequestId();
+  }
+
+  // One line per request (docs/operations.md): never the query string, which
+  // may carry a download URL's signature.
+  void LogAccess(unsigned status, size_t bytes_out) {
+    if (logged_) return;
+    logged_ = true;
+    if (request_id_.empty()) request_id_ = NewRequestId();  // refused before its header was read
+    if (!ops::LogEnabled(spdlog::level::info)) return;
+    const Request& r = parser_ ? parser_->get() : req_;
+    std::string_view target = r.target();
+    ScopedRequestId scope(request_id_);
+    ops::LogFields fields;
+    fields.Str("method", r.method_string())
+        .Str("path", target.substr(0, target.find('?')))
+        .Int("status", status)
+        .Int("bytes_in", static_cast<int64_t>(r.body().size()))
+        .Int("bytes_out", static_cast<int64_t>(bytes_out))
+        .Int("duration_us",
+             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_).count())
+        .Str("address", address_);
+    if (user_) fields.Int("user", user_);
+    ops::LogEvent(spdlog::level::info, "http_request", fields);
   }
 
   // Ends the connection after the last answer: sends FIN, then reads and
@@ -709,6 +759,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
   std::string slice_;
   int64_t blob_next_ = 0;
   int64_t blob_end_ = 0;
+  // The request being served, for its access log line.
+  RequestId request_id_;
+  std::chrono::steady_clock::time_point started_;
+  UserId user_ = 0;
+  bool logged_ = false;
   std::string peer_;     // the socket's remote address
   std::string address_;  // the client's, when peer_ is a trusted proxy
 };
@@ -717,7 +772,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
 
 void StartHttpSession(const HttpDeps& deps, Worker& worker, tcp::socket socket) {
   if (deps.tls) {
-    std::make_shared<HttpSession<TlsStream>>(deps, worker, beast::tcp_stream(std::move(socket)), *deps.tls)->Begin();
+    auto context = deps.tls->Get();
+    std::make_shared<HttpSession<TlsStream>>(deps, worker, beast::tcp_stream(std::move(socket)), *context)->Begin();
   } else {
     std::make_shared<HttpSession<beast::tcp_stream>>(deps, worker, std::move(socket))->Begin();
   }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 
+#include "common/mutex.h"
 #include "gateway/ws_connection.h"
 
 namespace natter::media {
@@ -18,10 +19,32 @@ class MediaService;
 
 namespace natter::gateway {
 
+// The TLS context new connections get. Replaced when the certificate is
+// reloaded (SIGHUP); a connection keeps the one it began with, and whoever
+// replaces one keeps the old alive (a session's SSL still refers to it).
+class TlsContextSlot {
+ public:
+  explicit TlsContextSlot(std::shared_ptr<boost::asio::ssl::context> context) : context_(std::move(context)) {}
+  std::shared_ptr<boost::asio::ssl::context> Get() const {
+    MutexLock lock(mu_);
+    return context_;
+  }
+  // Returns the one it replaces.
+  std::shared_ptr<boost::asio::ssl::context> Replace(std::shared_ptr<boost::asio::ssl::context> context) {
+    MutexLock lock(mu_);
+    std::swap(context, context_);
+    return context;
+  }
+
+ private:
+  mutable Mutex mu_;
+  std::shared_ptr<boost::asio::ssl::context> context_ GUARDED_BY(mu_);
+};
+
 struct HttpDeps {
   ConnectionDeps connection;
-  std::function<bool()> ready;                     // for /readyz
-  std::shared_ptr<boost::asio::ssl::context> tls;  // set: https and wss only
+  std::function<bool()> ready;          // for /readyz
+  std::shared_ptr<TlsContextSlot> tls;  // set: https and wss only
   // More /readyz lines ("broker: reconnecting\n"): the state of the links a
   // cluster node depends on. Null when there are none.
   std::function<std::string()> ready_details = nullptr;

@@ -76,6 +76,20 @@ void Worker::CloseAll(uint16_t code, const char* reason) {
   for (auto* conn : all) conn->Close(code, reason);
 }
 
+size_t Worker::CloseShare(size_t parts, uint16_t code, const char* reason) {
+  std::vector<WsConnection*> open;
+  for (auto* conn : live_) {
+    if (!conn->closing()) open.push_back(conn);
+  }
+  // Fractions carry over: 6 connections over 30 parts close one every fifth
+  // call, not one a call for the first six.
+  drain_carry_ += parts == 0 ? static_cast<double>(open.size()) : static_cast<double>(open.size()) / parts;
+  auto share = std::min(open.size(), static_cast<size_t>(drain_carry_));
+  drain_carry_ -= static_cast<double>(share);
+  for (size_t i = 0; i < share; ++i) open[i]->Close(code, reason);
+  return open.size() - share;
+}
+
 void Worker::TellAllToResync(const char* reason) {
   for (auto& [user, conns] : registry_) {
     for (auto* conn : conns) conn->TellToResync(reason);

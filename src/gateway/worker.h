@@ -55,6 +55,11 @@ class Worker {
   void Detach(WsConnection* conn) { live_.erase(conn); }
   // Sends every connection a close frame (server shutting down).
   void CloseAll(uint16_t code, const char* reason);
+  // Sends a close frame to a share of the connections not yet closing: one
+  // in `parts` (a drain spreads its closes over a window; `parts` is the
+  // number of calls left, so the last call closes every one). Returns how
+  // many stay open.
+  size_t CloseShare(size_t parts, uint16_t code, const char* reason);
   // Sends a resync notice to every authenticated connection.
   void TellAllToResync(const char* reason);
   size_t connection_count() const { return live_.size(); }
@@ -71,6 +76,7 @@ class Worker {
   std::unique_ptr<char[]> read_buffer_;
   std::unordered_map<UserId, std::vector<EventTarget*>> registry_;
   std::unordered_set<WsConnection*> live_;
+  double drain_carry_ = 0;  // CloseShare's fraction of a connection still owed
   std::thread thread_;
 };
 

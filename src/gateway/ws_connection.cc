@@ -12,7 +12,9 @@
 #include "api/envelope.h"
 #include "api/method_table.h"
 #include "common/guarded.h"
+#include "common/request_id.h"
 #include "gateway/ws/frame_writer.h"
+#include "ops/log_event.h"
 #include "presence/presence_service.h"
 #include "push/device_liveness.h"
 
@@ -74,9 +76,14 @@ WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::uniq
   upgrade_claims_ = claims;
 }
 
-WsConnection::~WsConnection() { deps_.metrics.connections.fetch_sub(1, std::memory_order_relaxed); }
+WsConnection::~WsConnection() {
+  deps_.metrics.connections.fetch_sub(1, std::memory_order_relaxed);
+  if (caller_.user != 0) deps_.metrics.connections_authenticated.fetch_sub(1, std::memory_order_relaxed);
+}
 
 void WsConnection::Start() {
+  ops::LogEvent(spdlog::level::info, "ws_open",
+                ops::LogFields().Int("connection", static_cast<int64_t>(id_)).Str("address", caller_.address));
   worker_.Attach(this);
   // Authenticated by the upgrade's header: owned by a shared_ptr only now.
   if (upgrade_claims_) Authenticated(*upgrade_claims_);
@@ -97,6 +104,7 @@ void WsConnection::ReadMore() {
 
 void WsConnection::OnRead(const boost::system::error_code& ec, std::string_view data) {
   if (ec || closed_) return Teardown();  // peer closed, reset, or we closed
+  bytes_in_ += data.size();
   last_heard_ms_ = deps_.clock.SteadyMs();
   pinged_ = false;
   // After our close frame, what the peer sends is read and dropped until it
@@ -153,6 +161,7 @@ bool WsConnection::HandleFrame(ws::InboundMessage& message) {
         code = static_cast<uint16_t>((static_cast<uint8_t>(message.payload[0]) << 8) |
                                      static_cast<uint8_t>(message.payload[1]));
       }
+      closed_by_peer_ = true;
       Close(code, "");
       return false;
     }
@@ -174,6 +183,7 @@ void WsConnection::HandleText(std::string_view text) {
   const api::Method* method = api::FindMethod(envelope->type);
   int64_t now_us = NowUs();
   if (!bucket_.TryTake(now_us)) {
+    deps_.metrics.CountRateLimited(ops::RateLimit::kConnection);
     SendError(rid, RateLimited("too many requests on this connection; slow down"));
     return;
   }
@@ -183,6 +193,7 @@ void WsConnection::HandleText(std::string_view text) {
   bool authenticates = method && method->on_socket == api::OnSocket::kAuthenticate;
   if (caller_.user == 0 && !authenticates && !authenticating_ &&
       !deps_.limiter.TakeAnonymous(caller_.address, now_us)) {
+    deps_.metrics.CountRateLimited(ops::RateLimit::kAddress);
     SendError(rid, RateLimited("too many requests from this address; slow down"));
     return;
   }
@@ -252,6 +263,7 @@ void WsConnection::Serve(const api::Method* method, const json::object& request,
   // Typing is ephemeral and frequent: besides the request budget it has a
   // tighter limit of its own; over it, the notice is dropped with an answer.
   if (method->rate == api::RateClass::kTyping && !typing_bucket_.TryTake(NowUs())) {
+    deps_.metrics.CountRateLimited(ops::RateLimit::kTyping);
     SendError(rid, RateLimited("typing notices are limited; send one every few seconds"));
     return;
   }
@@ -261,6 +273,8 @@ void WsConnection::Serve(const api::Method* method, const json::object& request,
   auto self = shared_from_this();
   auto& ioc = worker_.context();
   ++requests_in_flight_;
+  caller_.request_id = NewRequestId();
+  ScopedRequestId scope(caller_.request_id);
   deps_.dispatcher.Call(*method, caller_, request,
                         [self, &ioc, answer, rid = json::value(rid)](Result<json::value> result) mutable {
                           auto deliver = [self, answer, rid = std::move(rid), result = std::move(result)]() mutable {
@@ -306,6 +320,13 @@ void WsConnection::FinishAuth(const json::value& request_id, Result<auth::Access
     // Storage that cannot answer now says nothing about the token: the client
     // may send the same `auth` again (the auth timeout still applies).
     if (caller_.user == 0 && claims.error().code != ErrorCode::kUnavailable) {
+      if (claims.error().code == ErrorCode::kUnauthorized) {  // forged, revoked, another server's: not expiry
+        ops::LogEvent(spdlog::level::warn, "ws_auth_refused",
+                      ops::LogFields()
+                          .Int("connection", static_cast<int64_t>(id_))
+                          .Str("address", caller_.address)
+                          .Str("reason", claims.error().message));
+      }
       Close(claims.error().code == ErrorCode::kTokenExpired ? ws::close_code::kTokenExpired
                                                             : ws::close_code::kUnauthorized,
             claims.error().message);
@@ -342,6 +363,12 @@ void WsConnection::InterestReady() {
 void WsConnection::Authenticated(const auth::AccessClaims& claims) {
   if (caller_.user == 0) {
     caller_.user = claims.user_id;
+    deps_.metrics.connections_authenticated.fetch_add(1, std::memory_order_relaxed);
+    ops::LogEvent(spdlog::level::info, "ws_auth",
+                  ops::LogFields()
+                      .Int("connection", static_cast<int64_t>(id_))
+                      .Int("user", claims.user_id)
+                      .Int("session", claims.session_id));
     liveness_session_ = claims.session_id;
     worker_.AddConnection(caller_.user, this);
     if (deps_.liveness) deps_.liveness->Connected(liveness_session_, caller_.connection);
@@ -583,6 +610,7 @@ void WsConnection::FallBehind() {
   // written) and tell the client to pull what it missed by sequence number.
   size_t dropped = DropQueued(false);
   deps_.metrics.deliveries_dropped.fetch_add(dropped + 1, std::memory_order_relaxed);
+  deps_.metrics.slow_consumers_told.fetch_add(1, std::memory_order_relaxed);
   behind_ = true;
   ForgetSeqOrder();
   Queue(SlowConsumerNotice(), false);
@@ -661,7 +689,10 @@ void WsConnection::Flush() {
 
 void WsConnection::OnWritten(const boost::system::error_code& ec) {
   if (ec || closed_) return Teardown();
-  for (size_t i = 0; i < in_flight_; ++i) queued_bytes_ -= queue_[i].size();
+  for (size_t i = 0; i < in_flight_; ++i) {
+    queued_bytes_ -= queue_[i].size();
+    bytes_out_ += queue_[i].size();
+  }
   // Timeouts measure a peer that stopped reading, not one that reads slowly.
   int64_t now = deps_.clock.SteadyMs();
   queue_moved_ms_ = now;
@@ -689,6 +720,7 @@ void WsConnection::Close(uint16_t code, std::string_view reason) {
   // explains this close) still go out before the close frame.
   DropQueued(false);
   uint16_t wire_code = ws::IsValidCloseCodeOnWire(code) ? code : ws::close_code::kNormal;
+  close_code_ = wire_code;
   // A peer that stopped reading still gets what is queued and the close frame
   // when it reads again: it can tell why it was closed.
   transport_->MakeRoomForLastFrames();
@@ -728,6 +760,7 @@ void WsConnection::OnTick() {
     // nothing since: give up on it. Answers not yet being written go too (the
     // resync notice stays), so the last frames fit in what the kernel takes.
     DropQueued(true);
+    deps_.metrics.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
     return Close(ws::close_code::kSlowConsumer, "too far behind; reconnect and sync");
   }
   int64_t quiet = now_ms - last_heard_ms_;
@@ -741,6 +774,18 @@ void WsConnection::OnTick() {
 void WsConnection::Teardown() {
   if (closed_) return;
   closed_ = true;
+  // 1006: the connection ended without a close frame (a reset, a timeout).
+  ops::LogFields fields;
+  fields.Int("connection", static_cast<int64_t>(id_))
+      .Int("code", close_code_ ? close_code_ : 1006)
+      .Str("by", !close_code_      ? "none"
+                 : closed_by_peer_ ? "client"
+                                   : "server")
+      .Int("bytes_in", static_cast<int64_t>(bytes_in_))
+      .Int("bytes_out", static_cast<int64_t>(bytes_out_))
+      .Int("duration_ms", deps_.clock.SteadyMs() - opened_ms_);
+  if (caller_.user != 0) fields.Int("user", caller_.user);
+  ops::LogEvent(spdlog::level::info, "ws_close", fields);
   if (caller_.user != 0) {
     worker_.RemoveConnection(caller_.user, this);
     if (deps_.presence) deps_.presence->Disconnected(caller_.user);

@@ -63,6 +63,8 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
 
   void Start();
   uint64_t id() const override { return id_; }
+  // A close frame is queued or the socket is gone: nothing more is sent.
+  bool closing() const { return closing_ || closed_; }
   UserId user() const { return caller_.user; }
   SessionId session() const override { return caller_.session; }
 
@@ -179,6 +181,11 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   SessionId liveness_session_ = 0;  // the session first authenticated (push::DeviceLiveness)
   int64_t token_expires_at_ = 0;    // seconds
   int64_t opened_ms_ = 0;
+  // For the access log (ws_close).
+  uint64_t bytes_in_ = 0;
+  uint64_t bytes_out_ = 0;
+  uint16_t close_code_ = 0;      // the close frame's code, once one is queued
+  bool closed_by_peer_ = false;  // the peer's close frame came first
   int64_t last_heard_ms_ = 0;
   TokenBucket bucket_;
   TokenBucket typing_bucket_;

@@ -1,5 +1,6 @@
 // A fixed-bucket histogram of durations, rendered in seconds in the
-// Prometheus text format.
+// Prometheus text format; or of other integer sizes (a batch's operations, a
+// catch-up's conversations), rendered as they are.
 //
 // Thread-safety: lock-free; Observe and Render may run on any thread.
 #pragma once
@@ -24,6 +25,9 @@ class LatencyHistogram {
   // Other upper bounds (microseconds, ascending, at most kMaxBounds), for
   // durations far from a request's.
   explicit LatencyHistogram(std::span<const int64_t> bounds_us) : bounds_(bounds_us) {}
+  // Values that are not durations: `bounds` in their own unit, rendered
+  // divided by `divisor` (1: as they are).
+  LatencyHistogram(std::span<const int64_t> bounds, double divisor) : bounds_(bounds), divisor_(divisor) {}
   void Observe(int64_t us);
   void Render(std::string& out, const char* name, const char* help) const;
   // The series alone, each with `labels` (`provider="apns"`) before `le`: for
@@ -32,6 +36,7 @@ class LatencyHistogram {
 
  private:
   std::span<const int64_t> bounds_ = kBoundsUs;
+  double divisor_ = 1e6;  // microseconds to seconds
   std::array<std::atomic<uint64_t>, kMaxBounds + 1> buckets_{};
   std::atomic<uint64_t> count_{0};
   std::atomic<uint64_t> sum_us_{0};

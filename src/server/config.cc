@@ -1,15 +1,22 @@
 #include "server/config.h"
 
+#include <spdlog/spdlog.h>
 #include <toml++/toml.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/url/parse.hpp>
 #include <iostream>
+#include <string_view>
+#include <vector>
 
 #include "accounts/account_service.h"
 #include "common/id_generator.h"
 #include "common/network_key.h"
+#include "common/version.h"
 #include "hooks/webhook_signature.h"
+#include "ops/log_format.h"
 
 namespace natter::server {
 namespace {
@@ -51,6 +58,82 @@ void Setting(CLI::App& app, const toml::table* file, const std::string& name, T&
     if (!secret) opt->capture_default_str();
   }
   if constexpr (std::is_same_v<T, std::vector<std::string>>) opt->delimiter(',');
+}
+
+// How far apart two names are (Levenshtein): for "did you mean".
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// " (did you mean 'port'?)" when one of `known` is close to `name`, else "".
+std::string DidYouMean(std::string_view name, const std::vector<std::string>& known) {
+  const std::string* best = nullptr;
+  size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
+  for (const auto& k : known) {
+    size_t d = EditDistance(name, k);
+    if (d < best_distance) {
+      best_distance = d;
+      best = &k;
+    }
+  }
+  return best ? " (did you mean '" + *best + "'?)" : std::string();
+}
+
+// Environment variables under NATTER_ that are not natterd's settings but
+// belong to natter's other tools: the natter CLI's, and those natter's own
+// scripts and test suites pass to each other. Anything else under the prefix
+// is a mistake (a misspelled setting that would silently not apply).
+bool BelongsToOtherTools(std::string_view name) {
+  static constexpr std::string_view kNames[] = {"NATTER_PROFILE", "NATTER_SERVER",    "NATTER_CA_FILE",   "NATTER_CLI",
+                                                "NATTER_BENCH",   "NATTER_SANITIZER", "NATTER_FRAME_SEED"};
+  static constexpr std::string_view kPrefixes[] = {"NATTER_CLUSTER_", "NATTER_TEST_"};
+  for (auto n : kNames) {
+    if (name == n) return true;
+  }
+  for (auto p : kPrefixes) {
+    if (name.starts_with(p)) return true;
+  }
+  return false;
+}
+
+// Refuses keys of the TOML file and NATTER_ variables that name no setting.
+void CheckNamesKnown(const CLI::App& app, const toml::table* file) {
+  std::vector<std::string> keys, variables{"NATTER_CONFIG"};
+  for (const CLI::Option* opt : app.get_options()) {
+    for (const auto& name : opt->get_lnames()) {
+      if (name != "help" && name != "version" && name != "config") keys.push_back(name);
+    }
+    if (!opt->get_envname().empty()) variables.push_back(opt->get_envname());
+  }
+  if (file) {
+    for (const auto& [key, value] : *file) {
+      std::string_view k = key.str();
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
+        throw std::runtime_error("config key '" + std::string(k) + "' is not a setting" + DidYouMean(k, keys) +
+                                 "; natterd --help lists them");
+      }
+    }
+  }
+  for (char** e = environ; *e; ++e) {
+    std::string_view entry(*e);
+    std::string_view name = entry.substr(0, entry.find('='));
+    if (!name.starts_with("NATTER_") || BelongsToOtherTools(name)) continue;
+    if (std::find(variables.begin(), variables.end(), name) == variables.end()) {
+      throw std::runtime_error("environment variable " + std::string(name) + " is not a setting" +
+                               DidYouMean(name, variables) + "; natterd --help lists them");
+    }
+  }
 }
 
 // What is wrong with a hook's URL and secret (`name`: webhook or presend), or empty.
@@ -112,7 +195,9 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "trusted-proxies", g.trusted_proxies,
           "Proxy addresses, comma separated, whose X-Forwarded-For names the client (login limits per address)");
   Setting(app, f, "log-level", c.log_level, "trace, debug, info, warn or error");
-  Setting(app, f, "log-json", c.log_json, "Write logs as one JSON object a line");
+  Setting(app, f, "log-format", c.log_format,
+          "Log lines as json (one object a line, for a collector), text, or auto: text on a terminal, else json");
+  Setting(app, f, "log-json", c.log_json, "Same as --log-format json (kept for older configurations)");
   Setting(app, f, "node-id", c.node_id, "This node's number (0-15), part of every id it makes");
   Setting(app, f, "jwt-keys", c.jwt_keys, "Signing key file (default <data-dir>/jwt-keys.json); shared by a cluster");
   Setting(app, f, "postgres", c.postgres,
@@ -160,6 +245,9 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
   Setting(app, f, "auth-timeout-ms", g.auth_timeout_ms, "Time a WebSocket has to authenticate");
   Setting(app, f, "idle-ping-ms", g.idle_ping_ms, "Ping a WebSocket quiet for this long");
   Setting(app, f, "idle-timeout-ms", g.idle_timeout_ms, "Close a WebSocket quiet for this long");
+  Setting(app, f, "drain-ms", c.drain_ms,
+          "On SIGTERM, close WebSocket connections (1012) a share at a time over this long, so their reconnects "
+          "spread over the other nodes; then stop");
   Setting(app, f, "slow-consumer-timeout-ms", g.slow_consumer_timeout_ms,
           "Close a connection still behind this long after its resync notice");
   Setting(app, f, "typing-per-second", g.typing_per_second, "Typing notices a second per connection");
@@ -282,15 +370,32 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
       "or an environment variable (NATTER_ plus the name in capitals, '-' as '_').\n"
       "Flags win over the environment, which wins over the file."};
   app.add_option("--config", config_path, "TOML configuration file")->envname("NATTER_CONFIG");
-  app.set_version_flag("--version", std::string("natterd ") + NATTER_VERSION);
+  app.set_version_flag("--version", std::string("natterd ") + Version());
   try {
     Declare(app, config_path.empty() ? nullptr : &file, config);
+    CheckNamesKnown(app, config_path.empty() ? nullptr : &file);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     exit_code = app.exit(e);
     return std::nullopt;
   } catch (const std::exception& e) {
     std::cerr << "natterd: " << e.what() << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (config.log_json) config.log_format = "json";
+  if (config.drain_ms < 0 || config.drain_ms > 600000) {
+    std::cerr << "natterd: --drain-ms must be 0 to 600000\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (!ops::ParseLogFormat(config.log_format, false)) {
+    std::cerr << "natterd: --log-format must be auto, json or text\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (spdlog::level::from_str(config.log_level) == spdlog::level::off && config.log_level != "off") {
+    std::cerr << "natterd: --log-level must be trace, debug, info, warn, error, critical or off\n";
     exit_code = 2;
     return std::nullopt;
   }

@@ -21,7 +21,8 @@ struct Config {
   std::string data_dir = "./natter-data";
   bool create_database = false;  // start empty although the data directory shows one was there
   std::string log_level = "info";
-  bool log_json = false;
+  std::string log_format = "auto";               // json, text, or auto: text on a terminal, else json
+  bool log_json = false;                         // the older spelling of log_format = "json"
   std::string password_profile = "interactive";  // or "minimal" (tests only: fast, weak)
   // Who may add users who never chose to groups without an invitation:
   // everyone, contacts or nobody (becomes limits.default_group_adds).
@@ -47,6 +48,8 @@ struct Config {
   gateway::GatewayOptions gateway;
   chat::ChatLimits limits;
   int max_login_failures = 10;
+  // How long a stop spreads its WebSocket closes over (docs/operations.md).
+  int64_t drain_ms = 5000;
   int64_t presence_grace_ms = 5000;
   // Push notifications: on when a provider's key is configured (docs/push.md).
   push::ProvidersConfig push;

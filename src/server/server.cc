@@ -10,11 +10,14 @@
 #include <thread>
 
 #include "api/dispatcher.h"
+#include "api/method_table.h"
 #include "api/webhook_body.h"
 #include "auth/key_ring.h"
 #include "broker/broker.h"
 #include "broker/nats/nats_broker.h"
 #include "common/private_files.h"
+#include "common/request_id.h"
+#include "common/version.h"
 #include "gateway/hub.h"
 #include "gateway/listener.h"
 #include "gateway/tls_transport.h"
@@ -22,6 +25,7 @@
 #include "hooks/presend_hook.h"
 #include "hooks/webhook_worker.h"
 #include "media/media_service.h"
+#include "ops/log_event.h"
 #include "presence/presence_service.h"
 #include "push/device_liveness.h"
 #include "push/push_worker.h"
@@ -40,6 +44,16 @@ class NodeSink final : public EventSink {
  public:
   NodeSink(gateway::Hub& hub, accounts::AccountService& accounts) : hub_(hub), accounts_(accounts) {}
   void Deliver(const Event& event) override {
+    // Whoever reads this node's log finds the request that caused the event
+    // by its id, also when it was made on another node.
+    ScopedRequestId scope(event.request_id);
+    if (ops::LogEnabled(spdlog::level::debug)) {
+      ops::LogEvent(spdlog::level::debug, "event_delivered",
+                    ops::LogFields()
+                        .Int("conversation", event.conversation_id)
+                        .Int("seq", event.seq)
+                        .Int("recipients", static_cast<int64_t>(event.recipients.size())));
+    }
     if (event.revoke_session != 0) accounts_.ForgetSession(event.revoke_session);
     hub_.Deliver(event);
   }
@@ -96,6 +110,14 @@ bool UntilEveryWorker(const std::vector<std::unique_ptr<gateway::Worker>>& worke
   }
 }
 
+// What a store writer reports of each batch, into the metrics.
+std::function<void(size_t, int64_t)> CommitObserver(ops::Metrics& metrics) {
+  return [&metrics](size_t ops, int64_t us) {
+    metrics.store_commit_latency.Observe(us);
+    metrics.store_commit_batch.Observe(static_cast<int64_t>(ops));
+  };
+}
+
 }  // namespace
 
 struct Server::Parts {
@@ -124,6 +146,9 @@ struct Server::Parts {
   std::unique_ptr<gateway::HttpDeps> http_deps;
   std::unique_ptr<gateway::Listener> listener;
   std::atomic<bool> ready{false};
+  // TLS contexts replaced by a reload: kept, as sessions begun with them may
+  // still refer to them.
+  std::vector<std::shared_ptr<boost::asio::ssl::context>> retired_tls;
 };
 
 Server::Server(Config config) : config_(std::move(config)), parts_(std::make_unique<Parts>()) {}
@@ -150,12 +175,15 @@ uint16_t Server::Start() {
           " holds signing keys but no natter.db: its database is missing (deleted, moved, or a "
           "volume not mounted?). Restore it, or pass --create-database to start with an empty one");
     }
-    p.store = OpenSqliteStore(SqliteOptions{db.string()});
+    SqliteOptions options{db.string()};
+    options.on_commit = CommitObserver(p.metrics);
+    p.store = OpenSqliteStore(options);
   } else {
     PostgresOptions options;
     options.instances = config_.postgres;
     options.writer_threads = std::max(1, config_.postgres_writers);
     options.reader_threads = std::max(1, config_.postgres_readers);
+    options.on_commit = CommitObserver(p.metrics);
     p.store = OpenPostgresStore(options);
     spdlog::info("store: {} PostgreSQL partition(s)", p.store->Partitions());
   }
@@ -179,6 +207,13 @@ uint16_t Server::Start() {
   policy.ttl_seconds = config_.access_token_ttl_seconds;
   p.tokens = std::make_unique<auth::AccessTokenCodec>(*p.keys, policy);
   p.hash_pool = std::make_unique<ThreadPool>("hash", std::max(1, config_.hash_threads), 1024);
+  p.metrics.version = Version();
+  std::vector<std::string_view> method_names;
+  for (const auto& method : api::Methods()) method_names.push_back(method.name);
+  p.metrics.requests.SetMethodNames(std::move(method_names));
+  p.metrics.queue_depths.emplace_back("store",
+                                      [&store = *p.store] { return static_cast<int64_t>(store.QueuedWrites()); });
+  p.metrics.queue_depths.emplace_back("hash", [&pool = *p.hash_pool] { return static_cast<int64_t>(pool.Queued()); });
   accounts::AccountOptions account_options;
   account_options.password_params =
       config_.password_profile == "minimal" ? auth::PasswordParams::Minimal() : auth::PasswordParams::Interactive();
@@ -208,8 +243,9 @@ uint16_t Server::Start() {
   if (config_.nats.empty()) {
     p.broker = MakeLocalBroker(*p.sink);
   } else {
-    p.broker = MakeNatsBroker(NatsBrokerOptions{config_.nats, "natterd-" + std::to_string(config_.node_id)}, *p.sink,
-                              ListConversationsOf(*p.store));
+    NatsBrokerOptions options{config_.nats, "natterd-" + std::to_string(config_.node_id)};
+    options.on_round_trip = [&metrics = p.metrics](int64_t us) { metrics.broker_round_trip.Observe(us); };
+    p.broker = MakeNatsBroker(options, *p.sink, ListConversationsOf(*p.store));
     p.metrics.broker_connected = [&broker = *p.broker] { return broker.State() == "connected"; };
   }
   // A reused refresh token ends its session on every node and closes its sockets.
@@ -260,7 +296,8 @@ uint16_t Server::Start() {
     };
   }
   if (!config_.gateway.tls_cert.empty()) {
-    p.http_deps->tls = gateway::MakeServerTlsContext(config_.gateway.tls_cert, config_.gateway.tls_key);
+    p.http_deps->tls = std::make_shared<gateway::TlsContextSlot>(
+        gateway::MakeServerTlsContext(config_.gateway.tls_cert, config_.gateway.tls_key));
   }
   p.listener = std::make_unique<gateway::Listener>(*p.http_deps, p.workers);
   uint16_t port = p.listener->Listen(config_.gateway.listen_address, config_.gateway.port);
@@ -268,6 +305,55 @@ uint16_t Server::Start() {
   p.listener->Start();
   p.ready = true;
   return port;
+}
+
+void Server::Drain(std::chrono::milliseconds window, const std::function<bool(std::chrono::milliseconds)>& wait) {
+  auto& p = *parts_;
+  if (!p.listener) return;
+  // Not ready: the proxy sends no one new; nothing new is accepted.
+  p.ready = false;
+  p.listener->Stop();
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kStep = std::chrono::milliseconds(100);
+  const auto deadline = Clock::now() + window;
+  bool logged = false;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left <= std::chrono::milliseconds(0)) return;
+    // Each step closes an equal share of what is left, so reconnects reach
+    // the other nodes at an even rate over the window.
+    auto parts = static_cast<size_t>((left + kStep - std::chrono::milliseconds(1)) / kStep);
+    auto open = std::make_shared<std::atomic<size_t>>(0);
+    UntilEveryWorker(
+        p.workers,
+        [open, parts](gateway::Worker& worker) {
+          *open += worker.CloseShare(parts, ws::close_code::kServiceRestart, "service restart");
+          return true;
+        },
+        Clock::now() + kShutdownStepTimeout);
+    if (!logged) {
+      spdlog::info("drain: closing the WebSocket connections over {} ms (1012 service restart)", left.count());
+      logged = true;
+    }
+    if (open->load() == 0) return;
+    if (wait(kStep)) {
+      spdlog::info("drain: cut short; closing the rest at once");
+      return;
+    }
+  }
+}
+
+Status Server::Reload(const Config& fresh) {
+  auto& p = *parts_;
+  if (p.http_deps && p.http_deps->tls && !fresh.gateway.tls_cert.empty()) {
+    try {
+      p.retired_tls.push_back(
+          p.http_deps->tls->Replace(gateway::MakeServerTlsContext(fresh.gateway.tls_cert, fresh.gateway.tls_key)));
+    } catch (const std::exception& e) {
+      return Unavailable(std::string("the TLS certificate was not reloaded: ") + e.what());
+    }
+  }
+  return OkStatus();
 }
 
 void Server::Stop() {
@@ -295,7 +381,7 @@ void Server::Stop() {
   UntilEveryWorker(
       p.workers,
       [](gateway::Worker& worker) {
-        worker.CloseAll(ws::close_code::kGoingAway, "server shutting down");
+        worker.CloseAll(ws::close_code::kServiceRestart, "server shutting down");
         return true;
       },
       Clock::now() + kShutdownStepTimeout);

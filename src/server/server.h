@@ -5,6 +5,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -20,9 +22,17 @@ class Server {
   // Opens storage, binds and starts serving. Throws on start-up failure.
   // Returns the bound port.
   uint16_t Start();
+  // The first half of a graceful stop: not ready, nothing new accepted, and
+  // open WebSocket connections closed with 1012 (service restart) a share at
+  // a time over `window`, while the rest keep working. `wait(step)` sleeps
+  // between shares and returns true to cut the window short (a second signal).
+  void Drain(std::chrono::milliseconds window, const std::function<bool(std::chrono::milliseconds)>& wait);
   // Graceful stop: no new connections, in-flight commits finish, every client
   // gets a close frame.
   void Stop();
+  // Applies what a running server can take from a new configuration (SIGHUP):
+  // the TLS certificate and key. What fails to load leaves the old in place.
+  Status Reload(const Config& fresh);
 
  private:
   // Opens the push providers and starts the push worker when one is configured.

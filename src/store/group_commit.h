@@ -14,11 +14,14 @@
 // Not thread-safe: one writer thread runs one backend.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 #include <vector>
 
 #include "common/guarded.h"
+#include "common/request_id.h"
 #include "natter/status.h"
 #include "store/commit_order.h"
 #include "store/work_queue.h"
@@ -58,7 +61,7 @@ bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<Status>& r
 // stops and drains; a batch that lost a race runs again, at most
 // `max_attempts` times in all. Each write's `done` gets its status after the
 // batch's outcome is known, with its turn in `order`; `report` gets the
-// outcome of each batch.
+// outcome of each batch, its size and how long it took (microseconds).
 template <class W, class Backend, class Report>
 void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Backend& backend, CommitOrder& order,
                     Report report) {
@@ -66,12 +69,15 @@ void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Bac
   std::vector<Status> results;
   Status outcome = OkStatus();
   while (queue.PopBatch(batch, max_batch)) {
+    auto started = std::chrono::steady_clock::now();
     for (int attempt = 1;; ++attempt) {
       bool again = CommitBatch(backend, batch, results, outcome);
       if (!again || attempt >= max_attempts) break;
     }
-    report(outcome);
+    report(outcome, batch.size(),
+           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
     for (size_t i = 0; i < batch.size(); ++i) {
+      ScopedRequestId scope(batch[i].request);  // the answer is posted with it
       RunCatching("store writer callback", [&] { batch[i].done(std::move(results[i]), order.Next()); });
     }
     batch.clear();

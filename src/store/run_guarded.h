@@ -13,6 +13,7 @@ namespace natter {
 
 template <class Txn>
 Status RunGuarded(QueuedWrite& write, Txn& txn) {
+  ScopedRequestId scope(write.request);
   std::optional<Status> st;
   bool returned = RunCatching("write operation", [&] {
     st.emplace(write.op ? write.op(static_cast<ConversationTxn&>(txn))
@@ -24,6 +25,7 @@ Status RunGuarded(QueuedWrite& write, Txn& txn) {
 
 template <class Txn>
 void RunGuarded(QueuedRead& read, Txn& txn, const char* where) {
+  ScopedRequestId scope(read.request);  // its answer is posted with it too
   RunCatching(where, [&] {
     if (read.op)
       read.op(static_cast<ConversationTxn&>(txn));

@@ -24,6 +24,7 @@
 #include "common/executor.h"
 #include "common/guarded.h"
 #include "common/mutex.h"
+#include "common/request_id.h"
 #include "natter/model.h"
 #include "natter/status.h"
 #include "store/commit_order.h"
@@ -446,6 +447,7 @@ struct QueuedWrite {
   std::function<Status(ConversationTxn&)> op;
   std::function<Status(AccountsTxn&)> accounts_op;
   std::function<void(Status, CommitTurn)> done;
+  RequestId request = CurrentRequestId();  // whose it is, for the log lines it causes
 };
 
 // A read waiting in a store's queue for a reader thread: exactly one of `op`
@@ -454,6 +456,7 @@ struct QueuedRead {
   std::function<void(ConversationTxn&)> op;
   std::function<void(AccountsTxn&)> accounts_op;
   std::function<void(Error)> refused;
+  RequestId request = CurrentRequestId();
 };
 
 // `fn(txn)`, or `internal` when it throws (a bug): the caller is still answered.
@@ -523,6 +526,9 @@ class Store {
 
   // Stops accepting work, finishes and commits what is queued.
   virtual void Shutdown() = 0;
+
+  // Writes queued and not yet taken by a writer, on every partition.
+  virtual size_t QueuedWrites() const { return 0; }
 
   // Asks the store to drop, soon, the old copies of overwritten rows its
   // files may still hold (after an erasure). The embedded store truncates its
@@ -723,6 +729,9 @@ struct SqliteOptions {
   size_t max_queued_writes = 100000;
   // Reads waiting for a reader thread; past it a read answers `unavailable`.
   size_t max_queued_reads = 10000;
+  // Learns each batch the writer ran: its operations and how long it took
+  // (microseconds). On the writer thread: it must be quick (metrics).
+  std::function<void(size_t ops, int64_t us)> on_commit = nullptr;
 };
 std::unique_ptr<Store> OpenSqliteStore(const SqliteOptions& options);
 
@@ -742,6 +751,8 @@ struct PostgresOptions {
   int max_batch = 60;
   size_t max_queued_writes = 100000;
   size_t max_queued_reads = 10000;  // per instance
+  // As SqliteOptions::on_commit, on every writer thread.
+  std::function<void(size_t ops, int64_t us)> on_commit = nullptr;
 };
 std::unique_ptr<Store> OpenPostgresStore(const PostgresOptions& options);
 

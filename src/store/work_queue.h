@@ -64,6 +64,12 @@ class WorkQueue {
     return true;
   }
 
+  // Items waiting now.
+  size_t Size() const {
+    MutexLock lock(mu_);
+    return items_.size();
+  }
+
   // Refuses new items and wakes every waiting thread. Returns false if it was
   // already stopped.
   bool Stop() {
@@ -85,7 +91,7 @@ class WorkQueue {
 
  private:
   const size_t capacity_;
-  Mutex mu_;
+  mutable Mutex mu_;
   std::condition_variable cv_;
   std::deque<T> items_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;

@@ -176,6 +176,9 @@ class Natterd:
         # Cheap password hashing unless the suite asks for the real cost.
         profile = [] if "--password-profile" in self.args else ["--password-profile", "minimal"]
         profile += group_adds_args(self.args)
+        # A stop closes every socket at once unless the suite tests the drain.
+        if "--drain-ms" not in self.args:
+            profile += ["--drain-ms", "0"]
         cmd = [binary, "--data-dir", os.path.join(self.data_dir, "data"), "--port", "0", *profile, *self.args]
         attempt = 0
         while True:
@@ -228,7 +231,7 @@ class Natterd:
 
     def log_text(self):
         with self._log_lock:
-            return "\n".join(self.log[-200:])
+            return "\n".join(self.log[-1000:])
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

@@ -570,7 +570,7 @@ class ShutdownTest(h.AsyncTestCase):
             server.proc.send_signal(h.signal.SIGTERM)
             for client in (a, b, pending):
                 code, reason = await client.wait_closed(timeout=10)
-                self.assertEqual(code, 1001, (code, reason))
+                self.assertEqual(code, 1012, (code, reason))
             rc = await asyncio.get_running_loop().run_in_executor(None, server.proc.wait, 15)
             self.assertEqual(rc, 0, server.log_text())
             self.assertLess(time.monotonic() - started, 10)
@@ -603,7 +603,7 @@ class ShutdownTest(h.AsyncTestCase):
             server.proc.send_signal(h.signal.SIGTERM)
             for client in (a, b):
                 code, reason = await client.wait_closed(timeout=10)
-                self.assertEqual(code, 1001, (code, reason))
+                self.assertEqual(code, 1012, (code, reason))
             rc = await asyncio.get_running_loop().run_in_executor(None, server.proc.wait, 15)
             elapsed = time.monotonic() - started
             self.assertEqual(rc, 0, server.log_text())

@@ -76,6 +76,64 @@ class ConfigTest(h.unittest.TestCase):
         bad = subprocess.run([h._binary(), "--no-such-flag"], capture_output=True, text=True, timeout=10)
         self.assertNotEqual(bad.returncode, 0)
 
+    def test_a_misspelled_key_or_variable_is_refused_with_a_suggestion(self):
+        toml = os.path.join(self.dir, "typo.toml")
+        with open(toml, "w") as f:
+            f.write("prot = 18481\n")
+        out = subprocess.run([h._binary(), "--config", toml, "--data-dir", os.path.join(self.dir, "t")],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
+        self.assertIn("config key 'prot' is not a setting (did you mean 'port'?)", out.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "t")))
+        env = dict(os.environ, NATTER_MAX_TEXT_BYTE="100")
+        out = subprocess.run([h._binary(), "--data-dir", os.path.join(self.dir, "t")], env=env,
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
+        self.assertIn("NATTER_MAX_TEXT_BYTE is not a setting (did you mean 'NATTER_MAX_TEXT_BYTES'?)", out.stderr)
+        # Nothing close: no guess.
+        with open(toml, "w") as f:
+            f.write("completely-unrelated-thing = 1\n")
+        out = subprocess.run([h._binary(), "--config", toml], capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("'completely-unrelated-thing' is not a setting;", out.stderr)
+        # A table is no setting either.
+        with open(toml, "w") as f:
+            f.write("[server]\nport = 1\n")
+        out = subprocess.run([h._binary(), "--config", toml], capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("'server' is not a setting", out.stderr)
+
+    def test_variables_of_other_natter_tools_are_left_alone(self):
+        env_extra = {"NATTER_SERVER": "https://chat.example.com", "NATTER_PROFILE": "/tmp/p",
+                     "NATTER_CLUSTER_NODES": "3", "NATTER_SANITIZER": "", "NATTER_PORT": "0"}
+        proc, port, _ = run_natterd(["--password-profile", "minimal", "--data-dir", os.path.join(self.dir, "d")],
+                                    cwd=self.dir, env_extra=env_extra)
+        self.assertEqual(stop(proc), 0)
+
+    def test_check_config_checks_without_starting(self):
+        data = os.path.join(self.dir, "cc")
+        out = subprocess.run([h._binary(), "check-config", "--data-dir", data, "--port", "1"],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertIn("the configuration is valid", out.stdout)
+        self.assertFalse(os.path.exists(data))  # nothing was made
+        bad_key = os.path.join(self.dir, "bad.key")
+        with open(bad_key, "w") as f:
+            f.write("not a key\n")
+        out = subprocess.run([h._binary(), "check-config", "--tls-cert", bad_key, "--tls-key", bad_key,
+                              "--external-issuer", "https://id.example.com", "--external-key", bad_key,
+                              "--external-audience", "natter", "--apns-key-file", "/nonexistent/key.p8",
+                              "--data-dir", os.path.join(bad_key, "data")],
+                             capture_output=True, text=True, timeout=10)
+        self.assertEqual(out.returncode, 2, out.stdout + out.stderr)
+        for problem in ("--tls-cert/--tls-key", "--external-key", "--apns-key-file: cannot read /nonexistent/key.p8",
+                        "--data-dir"):
+            self.assertIn(problem, out.stderr)
+        out = subprocess.run([h._binary(), "check-config", "--log-format", "xml"], capture_output=True, text=True,
+                             timeout=10)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("--log-format must be auto, json or text", out.stderr)
+
     def test_version_is_printed_without_starting(self):
         out = subprocess.run([h._binary(), "--version"], capture_output=True, text=True, timeout=10)
         self.assertEqual(out.returncode, 0, out.stderr)

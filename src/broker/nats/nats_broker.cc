@@ -241,7 +241,12 @@ void Core::ControlLoop() {
     }
     if (continuations.empty()) continue;
     if (natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED) {
-      (void)natsConnection_FlushTimeout(conn_, kInterestFlushTimeoutMs);
+      auto started = std::chrono::steady_clock::now();
+      natsStatus flushed = natsConnection_FlushTimeout(conn_, kInterestFlushTimeoutMs);
+      if (flushed == NATS_OK && options_.on_round_trip) {
+        options_.on_round_trip(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+      }
     }
     for (auto& next : continuations) RunCatching("nats broker control", next);
   }

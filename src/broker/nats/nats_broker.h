@@ -40,6 +40,9 @@ struct NatsBrokerOptions {
   // The connection's name, as the NATS server's monitoring shows it.
   std::string name;
   int reconnect_wait_ms = 250;
+  // Learns how long each round trip to NATS took (microseconds): a flush
+  // after subscribing, which a user's first connection waits for.
+  std::function<void(int64_t us)> on_round_trip = nullptr;
 };
 
 // Answers, asynchronously and on any thread, the ids of the conversations a

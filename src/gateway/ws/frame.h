@@ -21,7 +21,7 @@ enum class Opcode : uint8_t {
 namespace close_code {
 inline constexpr uint16_t kNormal = 1000, kGoingAway = 1001, kProtocolError = 1002, kUnsupportedData = 1003,
                           kNoStatus = 1005, kInvalidPayload = 1007, kPolicyViolation = 1008, kMessageTooBig = 1009,
-                          kInternalError = 1011, kTryAgainLater = 1013;
+                          kInternalError = 1011, kServiceRestart = 1012, kTryAgainLater = 1013;
 // Application codes (4000-4999) used by natter:
 inline constexpr uint16_t kUnauthorized = 4001, kTokenExpired = 4002, kRateLimited = 4029, kSlowConsumer = 4030;
 }  // namespace close_code

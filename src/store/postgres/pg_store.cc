@@ -33,6 +33,12 @@ std::string Label(int partition) { return "postgres partition " + std::to_string
 // One instance: its queues and threads.
 class Partition {
  public:
+  size_t QueuedWrites() const {
+    size_t n = 0;
+    for (const auto& q : queues_) n += q->Size();
+    return n;
+  }
+
   Partition(const PostgresOptions& options, int index)
       : options_(options), index_(index), conninfo_(options.instances[index]), reads_(options.max_queued_reads) {
     for (int i = 0; i < std::max(1, options.writer_threads); ++i) {
@@ -147,7 +153,9 @@ class Partition {
     // An instance that is down hides its own conversations, not the node: the
     // node stays ready (WriteTrouble stays empty) and says so per request.
     RunGroupCommit(queue, static_cast<size_t>(options_.max_batch), kMaxBatchAttempts, backend, *order,
-                   [](const Status&) {});
+                   [this](const Status&, size_t ops, int64_t us) {
+                     if (options_.on_commit) options_.on_commit(ops, us);
+                   });
   }
 
   // Takes, before any operation runs, the row locks the batch's operations
@@ -230,6 +238,12 @@ class PostgresStore final : public Store {
 
   void Shutdown() override {
     for (auto& p : partitions_) p->Stop();
+  }
+
+  size_t QueuedWrites() const override {
+    size_t n = 0;
+    for (const auto& p : partitions_) n += p->QueuedWrites();
+    return n;
   }
 
  private:

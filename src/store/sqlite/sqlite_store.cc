@@ -82,6 +82,8 @@ class SqliteStore final : public Store {
 
   void ForgetOverwritten() override { forget_overwritten_.store(true); }
 
+  size_t QueuedWrites() const override { return writes_.Size(); }
+
   void Shutdown() override {
     if (!writes_.Stop()) return;
     reads_.Stop();
@@ -177,7 +179,10 @@ class SqliteStore final : public Store {
     Backend backend(*this, *writer_db_);
     // Once the file is gone, that (not the batch's generic failure) is why.
     RunGroupCommit(writes_, static_cast<size_t>(options_.max_batch), 1, backend, *commit_order_,
-                   [this](const Status& outcome) { ReportBatch(gone_.load() ? Status(GoneError()) : outcome); });
+                   [this](const Status& outcome, size_t ops, int64_t us) {
+                     ReportBatch(gone_.load() ? Status(GoneError()) : outcome);
+                     if (options_.on_commit) options_.on_commit(ops, us);
+                   });
   }
 
   // Copies committed WAL pages into the database file every half second, beside

@@ -1,0 +1,200 @@
+"""Stopping and reloading a running natterd: SIGTERM drains (no new
+connections, /readyz down, WebSocket clients told 1012 "service restart" a
+share at a time over --drain-ms while the rest keep working; a second signal
+cuts it short); SIGHUP applies a new log level and a renewed TLS certificate
+without dropping anyone, and a configuration that no longer loads changes
+nothing."""
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import ssl
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import natter_harness as h  # noqa: E402
+from client_harness import TestCA  # noqa: E402
+from natter_harness import WsClient  # noqa: E402
+
+SANITIZED = bool(os.environ.get("NATTER_SANITIZER"))
+
+
+async def closed_at(client, timeout):
+    code, reason = await client.wait_closed(timeout=timeout)
+    return time.monotonic(), code, reason
+
+
+class DrainTest(h.AsyncTestCase):
+    timeout = 90
+
+    async def test_sigterm_spreads_1012_over_the_window_and_serves_meanwhile(self):
+        server = h.Natterd("--drain-ms", "3000")
+        try:
+            server.start()
+            users = [server.new_user("dr") for _ in range(12)]
+            clients = [await WsClient.connect(server, token=u.token) for u in users]
+            cid = (await clients[0].call("conversations.create", kind="group", title="drain",
+                                         members=[u.id for u in users[1:]]))["id"]
+            started = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            waits = [asyncio.ensure_future(closed_at(c, 15)) for c in clients]
+            # Nothing new is taken: the listener is closed (or /readyz says no).
+            await asyncio.sleep(0.3)
+            try:
+                status, _ = h.http_request(server.port, "GET", "/readyz", timeout=2)
+                self.assertEqual(status, 503)
+            except OSError:
+                pass  # refused: the listener is gone
+            # Who is still connected keeps working until told to go.
+            sent = None
+            for c in clients:
+                if not c.closed.is_set():
+                    sent = await c.call("messages.send", conversation_id=cid, client_msg_id="during", text="mid-drain")
+                    break
+            self.assertIsNotNone(sent, "every client was closed at once")
+            results = await asyncio.gather(*waits)
+            for _, code, reason in results:
+                self.assertEqual(code, 1012, reason)
+            times = sorted(t - started for t, _, _ in results)
+            # Spread over the window, not all at once, and all within it (plus slack).
+            self.assertGreater(times[-1] - times[0], 1.5, times)
+            self.assertLess(times[-1], 3.0 + (3 if SANITIZED else 1), times)
+            rc = await asyncio.get_running_loop().run_in_executor(None, server.proc.wait, 15)
+            self.assertEqual(rc, 0, server.log_text())
+            for c in clients:
+                await c.close()
+            # What was acknowledged during the drain is kept.
+            server.start()
+            status, page = server.http("GET", f"/v1/conversations/{cid}/messages", token=server.relogin(users[1]).token)
+            self.assertEqual(status, 200, page)
+            self.assertIn("mid-drain", [m.get("text") for m in page["messages"]])
+        finally:
+            server.close()
+
+    async def test_a_second_signal_cuts_the_drain_short(self):
+        server = h.Natterd("--drain-ms", "60000")
+        try:
+            server.start()
+            clients = [await WsClient.connect(server, token=server.new_user("dc").token) for _ in range(6)]
+            started = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.5)
+            server.proc.send_signal(signal.SIGTERM)
+            for c in clients:
+                code, reason = await c.wait_closed(timeout=10)
+                self.assertEqual(code, 1012, reason)
+            rc = await asyncio.get_running_loop().run_in_executor(None, server.proc.wait, 15)
+            self.assertEqual(rc, 0, server.log_text())
+            self.assertLess(time.monotonic() - started, 8)
+            self.assertIn("drain: cut short", server.log_text())
+            for c in clients:
+                await c.close()
+        finally:
+            server.close()
+
+
+def peer_serial(port):
+    """The serial number of the certificate natterd presents now."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((h.HOST, port), timeout=5) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            der = tls.getpeercert(binary_form=True)
+    return der
+
+
+class ReloadTest(h.AsyncTestCase):
+    timeout = 90
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="natter-reload-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def write_config(self, text):
+        path = os.path.join(self.dir, "natter.toml")
+        with open(path + ".new", "w") as f:
+            f.write(text)
+        os.replace(path + ".new", path)
+        return path
+
+    def wait_log(self, server, needle, timeout=5):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in "\n".join(server.log):
+                return
+            time.sleep(0.05)
+        self.fail(f"{needle!r} not logged:\n" + server.log_text())
+
+    async def test_sighup_changes_the_log_level_and_keeps_connections(self):
+        config = self.write_config('log-level = "info"\n')
+        server = h.Natterd("--config", config)
+        try:
+            server.start()
+            alice = server.new_user("hup")
+            a = await WsClient.connect(server, token=alice.token)
+            await a.call("ping")
+            self.assertNotIn('"msg":"request"', "\n".join(server.log))  # debug lines are off
+            self.write_config('log-level = "debug"\n')
+            server.proc.send_signal(signal.SIGHUP)
+            self.wait_log(server, "reload: log level debug")
+            await a.call("ping")  # the same connection, still served
+            self.wait_log(server, '"method":"ping"')
+            # A configuration that does not load changes nothing and stops nothing.
+            self.write_config('log-level = "debug"\nprot = 1\n')
+            server.proc.send_signal(signal.SIGHUP)
+            self.wait_log(server, "reload: the configuration did not load")
+            self.assertIn("did you mean 'port'", "\n".join(server.log))
+            await a.call("ping")
+            self.assertIsNone(server.proc.poll())
+            await a.close()
+        finally:
+            server.close()
+
+    async def test_sighup_presents_a_renewed_certificate_to_new_connections(self):
+        ca = TestCA(self.dir, "reload-ca")
+        cert, key = ca.issue("first", ["localhost"])
+        live_cert, live_key = os.path.join(self.dir, "live.pem"), os.path.join(self.dir, "live.key")
+        shutil.copy(cert, live_cert)
+        shutil.copy(key, live_key)
+        server = h.Natterd("--tls-cert", live_cert, "--tls-key", live_key)
+        try:
+            server.start()
+            before = await asyncio.get_running_loop().run_in_executor(None, peer_serial, server.port)
+            # An open TLS connection that must survive the reload.
+            ctx = ssl.create_default_context(cafile=ca.cert)
+            ctx.check_hostname = False
+            reader, writer = await asyncio.open_connection(h.HOST, server.port, ssl=ctx, server_hostname="localhost")
+            renewed, renewed_key = ca.issue("second", ["localhost"])
+            shutil.copy(renewed, live_cert)
+            shutil.copy(renewed_key, live_key)
+            server.proc.send_signal(signal.SIGHUP)
+            self.wait_log(server, "TLS certificate reloaded")
+            after = await asyncio.get_running_loop().run_in_executor(None, peer_serial, server.port)
+            self.assertNotEqual(before, after)
+            with open(renewed, "rb") as f:
+                self.assertEqual(ssl.DER_cert_to_PEM_cert(after).strip(), f.read().decode().strip())
+            # The connection made before still works.
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            await writer.drain()
+            head = await asyncio.wait_for(reader.readline(), 5)
+            self.assertIn(b"200", head)
+            writer.close()
+            # A broken pair is refused and the certificate in use stays.
+            with open(live_key, "w") as f:
+                f.write("not a key\n")
+            server.proc.send_signal(signal.SIGHUP)
+            self.wait_log(server, "the TLS certificate was not reloaded")
+            self.assertEqual(await asyncio.get_running_loop().run_in_executor(None, peer_serial, server.port), after)
+        finally:
+            server.close()
+
+
+if __name__ == "__main__":
+    h.main()
