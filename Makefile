@@ -2,7 +2,7 @@
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 
-.PHONY: deps build run test test-unit test-integration test-asan test-tsan fuzz check bench bench-full bench-cluster cluster clean
+.PHONY: deps build run test test-unit test-integration test-asan test-tsan fuzz check bench bench-full bench-cluster cluster deb clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -56,6 +56,13 @@ cluster: build
 # The same load through HAProxy against a local cluster of three nodes.
 bench-cluster:
 	@bash scripts/bench-cluster.sh
+
+# The Debian package (docs/operations.md, "Packaging"), always from the release preset:
+# build/release/natter_<version>_<arch>.deb.
+deb: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release
+	@cd build/release && cpack -G DEB
 
 clean:
 	rm -rf build
