@@ -267,7 +267,7 @@ void WsConnection::Serve(const api::Method* method, const json::object& request,
     SendError(rid, RateLimited("typing notices are limited; send one every few seconds"));
     return;
   }
-  if (method->on_socket == api::OnSocket::kHoldEvents) return HandleSync(request, rid);
+  if (method->on_socket == api::OnSocket::kHoldEvents) return HandleSync(*method, request, rid);
   // A typing notice without an id wants no answer.
   bool answer = !(method->rate == api::RateClass::kTyping && rid.is_null());
   auto self = shared_from_this();
@@ -395,7 +395,7 @@ void WsConnection::SendError(const json::value& request_id, const Error& error) 
 
 void WsConnection::SendJson(const json::object& object) { Queue(TextFrame(object), false); }
 
-void WsConnection::HandleSync(const json::object& request, const json::value& request_id) {
+void WsConnection::HandleSync(const api::Method& method, const json::object& request, const json::value& request_id) {
   if (syncing_) {
     SendError(request_id, Conflict("a sync is already running on this connection"));
     return;
@@ -412,8 +412,17 @@ void WsConnection::HandleSync(const json::object& request, const json::value& re
   auto& ioc = worker_.context();
   // Answered once, whatever happens (a handler that throws is answered here).
   auto answered = std::make_shared<std::atomic<bool>>(false);
-  auto finish = [self, &ioc, answered, rid = json::value(request_id)](Result<api::CatchUpAnswer> result) {
+  caller_.request_id = NewRequestId();
+  ScopedRequestId scope(caller_.request_id);
+  auto started = std::chrono::steady_clock::now();
+  auto index = static_cast<size_t>(&method - api::Methods().data());
+  auto finish = [self, &ioc, answered, rid = json::value(request_id), started,
+                 index](Result<api::CatchUpAnswer> result) {
     if (answered->exchange(true)) return;
+    // Counted as the dispatcher counts every other method.
+    self->deps_.metrics.requests.Record(
+        index, result.ok() ? std::nullopt : std::optional<ErrorCode>(result.error().code),
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
     boost::asio::post(ioc,
                       [self, rid, result = std::move(result)]() mutable { self->FinishSync(rid, std::move(result)); });
   };

@@ -147,7 +147,7 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   void SendError(const boost::json::value& request_id, const Error& error);
   void SendJson(const boost::json::object& object);
   // Runs a catch-up (sync), holding live events until its answer is written.
-  void HandleSync(const boost::json::object& request, const boost::json::value& request_id);
+  void HandleSync(const api::Method& method, const boost::json::object& request, const boost::json::value& request_id);
   void FinishSync(const boost::json::value& request_id, Result<api::CatchUpAnswer> result);
   void QueueEvent(const EventFrame& event);
   // Sends a timeline event in its conversation's seq order: a later seq

@@ -5,8 +5,8 @@
 
 #include <ctime>
 
-#include "ops/log_event.h"
 #include "common/request_id.h"
+#include "ops/log_event.h"
 
 namespace natter::ops {
 namespace {

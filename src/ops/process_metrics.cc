@@ -54,8 +54,7 @@ int64_t CountOpenFds() {
 
 // When this process started: the first scrape is later than that, so it is
 // taken when the library is loaded, before main.
-const double kStartSeconds =
-    std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+const double kStartSeconds = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
 void Gauge(std::string& out, std::string_view name, std::string_view help, std::string_view type, double value) {
   out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);

@@ -40,7 +40,8 @@ void RequestMetrics::Render(std::string& out) const {
   for (size_t m = 0; m < methods; ++m) {
     bool called = false;
     for (size_t c = 0; c < kCodes && !called; ++c) called = counts_[m][c].load(std::memory_order_relaxed) != 0;
-    if (called) latency_[m].RenderSeries(out, "natter_request_duration_seconds", fmt::format("method=\"{}\"", names_[m]));
+    if (called)
+      latency_[m].RenderSeries(out, "natter_request_duration_seconds", fmt::format("method=\"{}\"", names_[m]));
   }
 }
 

@@ -35,9 +35,7 @@ class RequestMetrics {
   uint64_t Count(size_t method, std::optional<ErrorCode> error) const;
 
  private:
-  static size_t CodeIndex(std::optional<ErrorCode> error) {
-    return error ? 1 + static_cast<size_t>(*error) : 0;
-  }
+  static size_t CodeIndex(std::optional<ErrorCode> error) { return error ? 1 + static_cast<size_t>(*error) : 0; }
   static std::string_view CodeName(size_t index);
 
   std::vector<std::string_view> names_;

@@ -7,6 +7,8 @@ Every acknowledged message must be found afterwards, every sequence stays
 dense, and clients converge through sync."""
 
 import asyncio
+import json
+import random
 import time
 import unittest
 
@@ -39,6 +41,7 @@ class ClusterTest(h.AsyncTestCase):
     def setUpClass(cls):
         cls.receiver = WebhookReceiver(WEBHOOK_SECRET).start()
         cls.cluster = LocalCluster("--presence-grace-ms 300 --request-burst 1000 --requests-per-second 5000 "
+                                   "--log-level debug "
                                    f"--admins clusterroot --webhook-url {cls.receiver.url} "
                                    f"--webhook-secret {WEBHOOK_SECRET} --webhook-events message.created").start()
         cls.proxy = cls.cluster.proxy
@@ -91,6 +94,31 @@ class ClusterTest(h.AsyncTestCase):
             after = page[-1]["seq"]
 
     # ------------------------------------------------------------------
+
+    async def test_a_requests_id_follows_its_event_to_the_other_node(self):
+        # A send made over HTTP on one node with a W3C traceparent: the node that
+        # delivers it to the recipient logs the delivery under the same id.
+        alice, bob = self.proxy.new_user("trace"), self.proxy.new_user("trace")
+        b, node_b = await self.through_proxy(bob)
+        node_a = 1 if node_b != 1 else 2
+        conv = self.direct(alice, bob, endpoint=self.cluster.nodes[node_a])
+        trace_id = "%032x" % random.getrandbits(128)
+        status, body = h.http_request(self.cluster.nodes[node_a].port, "POST", f"/v1/conversations/{conv}/messages",
+                                      {"client_msg_id": "t1", "text": "traced"}, token=alice.token,
+                                      headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+        self.assertEqual(status, 200, body)
+        got = await b.event("message")
+        self.assertEqual(got["message"]["text"], "traced")
+
+        def delivered_on(node):
+            return [json.loads(line) for line in self.cluster.log(f"node-{node}.log").splitlines()
+                    if trace_id in line and '"event_delivered"' in line]
+
+        wait_until(lambda: delivered_on(node_b), what=f"event_delivered with the trace id on node {node_b}")
+        line = delivered_on(node_b)[0]
+        self.assertEqual(line["conversation"], conv)
+        self.assertEqual(line["recipients"] >= 1, True)
+        self.assertIn(trace_id, self.cluster.log(f"node-{node_a}.log"))  # its access line on the first node
 
     async def test_clients_on_different_nodes_chat_with_receipts_typing_presence(self):
         alice, bob, carol = (self.proxy.new_user(p) for p in ("alice", "bob", "carol"))

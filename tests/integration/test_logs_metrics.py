@@ -165,6 +165,7 @@ class LogsAndMetricsTest(h.ServerTestCase):
         m = self.server.metrics()
         self.assertGreaterEqual(m['natter_requests_total{method="messages.send",code="ok"}'], 3)
         self.assertGreaterEqual(m['natter_requests_total{method="auth.login",code="unauthorized"}'], 1)
+        self.assertGreaterEqual(m['natter_requests_total{method="sync",code="ok"}'], 1)  # over the WebSocket
         self.assertGreaterEqual(m['natter_request_duration_seconds_count{method="messages.send"}'], 3)
         self.assertGreaterEqual(m['natter_request_duration_seconds_bucket{method="messages.send",le="+Inf"}'], 3)
         self.assertGreaterEqual(m['natter_websocket_connections{state="authenticated"}'], 1)

@@ -119,7 +119,7 @@ getent group natter >/dev/null || fail "no group natter"
 [ "$uid" -lt 1000 ] || fail "natter is not a system user (uid $uid)"
 [ "$home" = /var/lib/natter ] || fail "natter's home is $home"
 case "$shell" in */nologin | */false) ;; *) fail "natter's shell is $shell" ;; esac
-[ "$(stat -c '%U:%G %a' /var/lib/natter)" = "natter:natter 750" ] ||
+[ "$(stat -c '%U:%G %a' /var/lib/natter)" = "natter:natter 700" ] ||
   fail "/var/lib/natter is $(stat -c '%U:%G %a' /var/lib/natter)"
 
 # The conffile.
