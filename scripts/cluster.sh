@@ -38,7 +38,8 @@ Commands:
   clean                 stop, then delete the state directory
   start-node N|all [--no-wait]   start natterd node(s); waits for /readyz 200 and for HAProxy
                                  to see it UP (--no-wait: only for /healthz)
-  stop-node N|all       SIGTERM: the node finishes in-flight commits and closes clients with 1001
+  stop-node N|all       SIGTERM: the node drains (clients closed with 1012 over its drain-ms),
+                        finishes in-flight commits and exits
   kill-node N|all       SIGKILL
   start-nats N|all      start NATS server(s); waits for its routes to the others that run
   stop-nats N|all       SIGTERM

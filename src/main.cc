@@ -41,9 +41,9 @@ void Reload(int argc, char** argv, natter::server::Server& server) {
   int exit_code = 0;
   auto fresh = natter::server::LoadConfig(argc, argv, exit_code);
   if (!fresh) return spdlog::error("reload: the configuration did not load (see above); nothing changed");
-  spdlog::set_level(spdlog::level::from_str(fresh->log_level));
   auto st = server.Reload(*fresh);
-  if (!st.ok()) return spdlog::error("reload: {}", st.error().message);
+  if (!st.ok()) return spdlog::error("reload: {}; nothing changed", st.error().message);
+  spdlog::set_level(spdlog::level::from_str(fresh->log_level));
   spdlog::info("reload: log level {}{}", fresh->log_level,
                fresh->gateway.tls_cert.empty() ? "" : ", TLS certificate reloaded");
 }
@@ -52,12 +52,9 @@ void Reload(int argc, char** argv, natter::server::Server& server) {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "check-config") return CheckConfig(argc - 1, argv + 1);
-  int exit_code = 0;
-  auto config = natter::server::LoadConfig(argc, argv, exit_code);
-  if (!config) return exit_code;
-  natter::ops::SetupLogging(FormatOf(*config), spdlog::level::from_str(config->log_level));
-
-  // Block the signals in every thread; main waits for them below.
+  // Block the signals in every thread, first thing: a SIGHUP (systemctl
+  // reload) that comes while natterd starts must wait, not end it. Main
+  // waits for them below.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -65,6 +62,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+
+  int exit_code = 0;
+  auto config = natter::server::LoadConfig(argc, argv, exit_code);
+  if (!config) return exit_code;
+  natter::ops::SetupLogging(FormatOf(*config), spdlog::level::from_str(config->log_level));
 
   natter::server::Server server(*config);
   uint16_t port = 0;

@@ -95,6 +95,9 @@ RequestSubject RequestSubject::Of(const json::object& params) {
     s.handle = std::string(std::string_view(handle->get_string()).substr(0, 64));
   }
   if (const auto* user = params.if_contains("user_id"); user && user->is_int64()) s.user = user->get_int64();
+  if (const auto* suspended = params.if_contains("suspended"); suspended && suspended->is_bool()) {
+    s.lifts = !suspended->get_bool();
+  }
   return s;
 }
 
@@ -117,7 +120,8 @@ void Dispatcher::Finished(const Method& method, const Caller& caller, const Requ
   static constexpr std::string_view kEndsSessions[] = {"admin.users.suspend", "admin.users.revoke_sessions",
                                                        "admin.users.reset_password", "admin.users.erase",
                                                        "admin.bots.rotate_token"};
-  if (!error && std::find(std::begin(kEndsSessions), std::end(kEndsSessions), method.name) != std::end(kEndsSessions)) {
+  if (!error && !subject.lifts &&
+      std::find(std::begin(kEndsSessions), std::end(kEndsSessions), method.name) != std::end(kEndsSessions)) {
     ops::LogFields fields;
     fields.Str("method", method.name).Int("operator", caller.user);
     if (subject.user) fields.Int("user", subject.user);

@@ -73,6 +73,7 @@ using Reply = std::function<void(Result<boost::json::value>)>;
 struct RequestSubject {
   std::string handle;
   int64_t user = 0;
+  bool lifts = false;  // `suspended: false`: a suspension lifted, no session ended
   static RequestSubject Of(const boost::json::object& params);
 };
 

@@ -279,6 +279,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         worker_.executor(), BearerToken(req_),
         [self = this->shared_from_this(), then = std::move(then)](Result<auth::AccessClaims> claims) {
           if (!claims.ok()) return self->SendError(claims.error(), self->req_.version(), false);
+          self->user_ = claims->user_id;
           if (self->TakeBudget(claims->user_id)) then(claims->user_id);
         });
   }
@@ -519,6 +520,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     res.content_length(static_cast<uint64_t>(last - first + 1));
     res.keep_alive(req_.keep_alive());
     LogAccess(res.result_int(), static_cast<size_t>(last - first + 1));
+    res.set("X-Request-Id", request_id_.Hex());
     blob_next_ = first;
     blob_end_ = req_.method() == http::verb::head ? first : last + 1;
     res.body().data = nullptr;
@@ -617,8 +619,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
         "Sec-WebSocket-Accept: " +
         ws::ComputeAcceptKey(key) + "\r\n");
     if (deflate) *response += "Sec-WebSocket-Extensions: " + *deflate + "\r\n";
-    *response += "\r\n";
     LogAccess(101, 0);
+    *response += "X-Request-Id: " + request_id_.Hex() + "\r\n\r\n";
     Expire();
     boost::asio::async_write(stream_, boost::asio::buffer(*response),
                              [self = this->shared_from_this(), response, claims, deflated = deflate.has_value()](

@@ -20,8 +20,8 @@ class MediaService;
 namespace natter::gateway {
 
 // The TLS context new connections get. Replaced when the certificate is
-// reloaded (SIGHUP); a connection keeps the one it began with, and whoever
-// replaces one keeps the old alive (a session's SSL still refers to it).
+// reloaded (SIGHUP); a connection keeps the one it began with (its SSL holds
+// a reference to the SSL_CTX, whatever becomes of the asio context).
 class TlsContextSlot {
  public:
   explicit TlsContextSlot(std::shared_ptr<boost::asio::ssl::context> context) : context_(std::move(context)) {}

@@ -25,6 +25,7 @@ void Hub::Deliver(const Event& event) {
   fanout.frame.joins = event.joins;
   fanout.recipients = std::make_shared<const std::vector<EventRecipient>>(event.recipients);
   fanout.origin = event.origin_connection;
+  fanout.request_id = event.request_id;
   for (size_t i = 0; i < workers_.size(); ++i) {
     Inbox& inbox = *inboxes_[i];
     {
@@ -39,6 +40,9 @@ void Hub::Deliver(const Event& event) {
 }
 
 void Hub::Drain(Worker& w, Inbox& inbox) {
+  // This loop posts itself again: it must not carry the id of the request
+  // that first started it into every later turn. Each event has its own.
+  ScopedRequestId none(RequestId{});
   // One batch a turn, then back to the worker's loop (its sockets and timers
   // wait meanwhile); the next batch is posted while the inbox is not empty.
   std::deque<Fanout> events;
@@ -52,6 +56,7 @@ void Hub::Drain(Worker& w, Inbox& inbox) {
   }
   RunCatching("fan-out", [&] {
     for (Fanout& f : events) {
+      ScopedRequestId scope(f.request_id);
       for (const EventRecipient& r : *f.recipients) {
         const auto* conns = w.ConnectionsOf(r.user);
         if (!conns) continue;

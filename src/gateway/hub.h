@@ -35,6 +35,7 @@ class Hub final : public EventSink {
     EventFrame frame;
     std::shared_ptr<const std::vector<EventRecipient>> recipients;
     uint64_t origin = 0;
+    RequestId request_id;  // whose lines the deliveries belong to
   };
   // A worker's events not yet handed to its connections.
   struct Inbox {

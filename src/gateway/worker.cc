@@ -77,16 +77,21 @@ void Worker::CloseAll(uint16_t code, const char* reason) {
 }
 
 size_t Worker::CloseShare(size_t parts, uint16_t code, const char* reason) {
-  std::vector<WsConnection*> open;
+  // Connections waiting for an answer are left for a later share (or the
+  // stop, which writes every answer before its close): a close frame now
+  // would go out before the answer, and a committed send would look lost.
+  std::vector<WsConnection*> open, idle;
   for (auto* conn : live_) {
-    if (!conn->closing()) open.push_back(conn);
+    if (conn->closing()) continue;
+    open.push_back(conn);
+    if (!conn->busy()) idle.push_back(conn);
   }
   // Fractions carry over: 6 connections over 30 parts close one every fifth
   // call, not one a call for the first six.
   drain_carry_ += parts == 0 ? static_cast<double>(open.size()) : static_cast<double>(open.size()) / parts;
-  auto share = std::min(open.size(), static_cast<size_t>(drain_carry_));
+  auto share = std::min(idle.size(), static_cast<size_t>(drain_carry_));
   drain_carry_ -= static_cast<double>(share);
-  for (size_t i = 0; i < share; ++i) open[i]->Close(code, reason);
+  for (size_t i = 0; i < share; ++i) idle[i]->Close(code, reason);
   return open.size() - share;
 }
 

@@ -416,13 +416,26 @@ void WsConnection::HandleSync(const api::Method& method, const json::object& req
   ScopedRequestId scope(caller_.request_id);
   auto started = std::chrono::steady_clock::now();
   auto index = static_cast<size_t>(&method - api::Methods().data());
-  auto finish = [self, &ioc, answered, rid = json::value(request_id), started,
-                 index](Result<api::CatchUpAnswer> result) {
+  // It may run on another thread: what it logs is copied now.
+  auto finish = [self, &ioc, answered, rid = json::value(request_id), started, index,
+                 caller = caller_](Result<api::CatchUpAnswer> result) {
     if (answered->exchange(true)) return;
-    // Counted as the dispatcher counts every other method.
-    self->deps_.metrics.requests.Record(
-        index, result.ok() ? std::nullopt : std::optional<ErrorCode>(result.error().code),
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+    // Counted and logged as the dispatcher does every other method.
+    std::optional<ErrorCode> error;
+    if (!result.ok()) error = result.error().code;
+    int64_t took_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    self->deps_.metrics.requests.Record(index, error, took_us);
+    if (ops::LogEnabled(spdlog::level::debug)) {
+      ScopedRequestId scope(caller.request_id);
+      ops::LogEvent(spdlog::level::debug, "request",
+                    ops::LogFields()
+                        .Str("method", "sync")
+                        .Str("code", error ? ErrorCodeName(*error) : "ok")
+                        .Int("duration_us", took_us)
+                        .Int("user", caller.user)
+                        .Int("connection", static_cast<int64_t>(caller.connection)));
+    }
     boost::asio::post(ioc,
                       [self, rid, result = std::move(result)]() mutable { self->FinishSync(rid, std::move(result)); });
   };

@@ -65,6 +65,8 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   uint64_t id() const override { return id_; }
   // A close frame is queued or the socket is gone: nothing more is sent.
   bool closing() const { return closing_ || closed_; }
+  // Requests sent and not yet answered (a catch-up included).
+  bool busy() const { return requests_in_flight_ > 0 || syncing_; }
   UserId user() const { return caller_.user; }
   SessionId session() const override { return caller_.session; }
 

@@ -2,8 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "ops/process_metrics.h"
-
 namespace natter::ops {
 
 void LatencyHistogram::Observe(int64_t us) {
@@ -93,7 +91,7 @@ std::string Metrics::Render() const {
       "# HELP natter_build_info The running build; always 1.\n# TYPE natter_build_info gauge\n"
       "natter_build_info{{version=\"{}\"}} 1\n",
       version.empty() ? "unknown" : version);
-  RenderProcessMetrics(out);
+  if (process) process->Render(out);
   if (broker_connected) {
     out += fmt::format(
         "# HELP natter_broker_connected 1 while this node is linked to the others (NATS).\n"

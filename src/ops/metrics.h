@@ -15,6 +15,7 @@
 #include "ops/hook_metrics.h"
 #include "ops/latency_histogram.h"
 #include "ops/media_metrics.h"
+#include "ops/process_metrics.h"
 #include "ops/push_metrics.h"
 #include "ops/request_metrics.h"
 
@@ -51,6 +52,8 @@ struct Metrics {
   // once at start-up to what reads the queue's depth.
   std::vector<std::pair<std::string, std::function<int64_t()>>> queue_depths;
   std::string version;  // natter_build_info{version}
+  // The process's series; null: left out. Set once at start-up.
+  const ProcessSampler* process = nullptr;
   // Cluster: whether the link to the other nodes (NATS) is up, rendered as
   // natter_broker_connected; null on a single server. Set once at start-up.
   std::function<bool()> broker_connected;

@@ -1,6 +1,7 @@
 #include "ops/process_metrics.h"
 
 #include <fmt/format.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -62,23 +63,53 @@ void Gauge(std::string& out, std::string_view name, std::string_view help, std::
 
 }  // namespace
 
-void RenderProcessMetrics(std::string& out) {
+ProcessSampler::ProcessSampler(std::chrono::milliseconds period) {
+  Sample();
+  thread_ = std::thread([this, period] { Run(period); });
+}
+
+ProcessSampler::~ProcessSampler() {
+  {
+    MutexLock lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void ProcessSampler::Run(std::chrono::milliseconds period) {
+  pthread_setname_np(pthread_self(), "process-stats");
+  for (;;) {
+    {
+      MutexLock lock(mu_);
+      if (lock.WaitFor(cv_, period, [this]() REQUIRES(mu_) { return stopping_; })) return;
+    }
+    Sample();
+  }
+}
+
+void ProcessSampler::Sample() {
   ProcStat s = ReadProcStat();
   if (s.ok) {
-    Gauge(out, "process_cpu_seconds_total", "User and system CPU time spent, in seconds.", "counter", s.cpu_seconds);
-    Gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.", "gauge",
-          static_cast<double>(s.resident_bytes));
-    Gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge",
-          static_cast<double>(s.virtual_bytes));
-    Gauge(out, "process_threads", "Threads of the process.", "gauge", static_cast<double>(s.threads));
+    cpu_seconds_.store(s.cpu_seconds, std::memory_order_relaxed);
+    resident_bytes_.store(s.resident_bytes, std::memory_order_relaxed);
+    virtual_bytes_.store(s.virtual_bytes, std::memory_order_relaxed);
+    threads_.store(s.threads, std::memory_order_relaxed);
   }
-  Gauge(out, "process_open_fds", "Open file descriptors (sockets included).", "gauge",
-        static_cast<double>(CountOpenFds()));
+  open_fds_.store(CountOpenFds(), std::memory_order_relaxed);
   rlimit limit{};
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    Gauge(out, "process_max_fds", "The most file descriptors the process may open.", "gauge",
-          static_cast<double>(limit.rlim_cur));
-  }
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0) max_fds_.store(static_cast<int64_t>(limit.rlim_cur));
+}
+
+void ProcessSampler::Render(std::string& out) const {
+  auto as_double = [](const std::atomic<int64_t>& v) { return static_cast<double>(v.load(std::memory_order_relaxed)); };
+  Gauge(out, "process_cpu_seconds_total", "User and system CPU time spent, in seconds.", "counter",
+        cpu_seconds_.load(std::memory_order_relaxed));
+  Gauge(out, "process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", as_double(resident_bytes_));
+  Gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", as_double(virtual_bytes_));
+  Gauge(out, "process_threads", "Threads of the process.", "gauge", as_double(threads_));
+  Gauge(out, "process_open_fds", "Open file descriptors (sockets included).", "gauge", as_double(open_fds_));
+  Gauge(out, "process_max_fds", "The most file descriptors the process may open.", "gauge", as_double(max_fds_));
   Gauge(out, "process_start_time_seconds", "When the process started, in seconds since the Unix epoch.", "gauge",
         kStartSeconds);
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace natter::ops {
 
 std::string_view RequestMetrics::CodeName(size_t index) {
@@ -28,10 +30,17 @@ void RequestMetrics::Render(std::string& out) const {
   out +=
       "# HELP natter_requests_total API requests answered, by method and result code (ok or the error's code).\n"
       "# TYPE natter_requests_total counter\n";
+  // ok, internal and unavailable are always there, from 0: rate() and the
+  // error alerts then see a method's first failure after a restart too.
+  const size_t kAlways[] = {CodeIndex(std::nullopt), CodeIndex(ErrorCode::kInternal),
+                            CodeIndex(ErrorCode::kUnavailable)};
   for (size_t m = 0; m < methods; ++m) {
     for (size_t c = 0; c < kCodes; ++c) {
       uint64_t n = counts_[m][c].load(std::memory_order_relaxed);
-      if (n) out += fmt::format("natter_requests_total{{method=\"{}\",code=\"{}\"}} {}\n", names_[m], CodeName(c), n);
+      bool always = std::find(std::begin(kAlways), std::end(kAlways), c) != std::end(kAlways);
+      if (n || always) {
+        out += fmt::format("natter_requests_total{{method=\"{}\",code=\"{}\"}} {}\n", names_[m], CodeName(c), n);
+      }
     }
   }
   out +=

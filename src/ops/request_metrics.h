@@ -7,6 +7,7 @@
 // any thread (relaxed atomics).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -35,7 +36,10 @@ class RequestMetrics {
   uint64_t Count(size_t method, std::optional<ErrorCode> error) const;
 
  private:
-  static size_t CodeIndex(std::optional<ErrorCode> error) { return error ? 1 + static_cast<size_t>(*error) : 0; }
+  // A code added after kInternal would be counted as internal, never past the table.
+  static size_t CodeIndex(std::optional<ErrorCode> error) {
+    return error ? std::min(kCodes - 1, 1 + static_cast<size_t>(*error)) : 0;
+  }
   static std::string_view CodeName(size_t index);
 
   std::vector<std::string_view> names_;

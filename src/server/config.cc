@@ -91,12 +91,14 @@ std::string DidYouMean(std::string_view name, const std::vector<std::string>& kn
 }
 
 // Environment variables under NATTER_ that are not natterd's settings but
-// belong to natter's other tools: the natter CLI's, and those natter's own
-// scripts and test suites pass to each other. Anything else under the prefix
-// is a mistake (a misspelled setting that would silently not apply).
+// belong to natter's other tools: the natter CLI's, the NATS servers' password
+// (deploy/nats), and those natter's own scripts and test suites pass to each
+// other. Anything else under the prefix is a mistake (a misspelled setting
+// that would silently not apply).
 bool BelongsToOtherTools(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"NATTER_PROFILE", "NATTER_SERVER",    "NATTER_CA_FILE",   "NATTER_CLI",
-                                                "NATTER_BENCH",   "NATTER_SANITIZER", "NATTER_FRAME_SEED"};
+  static constexpr std::string_view kNames[] = {"NATTER_PROFILE",    "NATTER_SERVER",       "NATTER_CA_FILE",
+                                                "NATTER_CLI",        "NATTER_BENCH",        "NATTER_SANITIZER",
+                                                "NATTER_FRAME_SEED", "NATTER_NATS_PASSWORD"};
   static constexpr std::string_view kPrefixes[] = {"NATTER_CLUSTER_", "NATTER_TEST_"};
   for (auto n : kNames) {
     if (name == n) return true;

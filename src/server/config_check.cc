@@ -32,7 +32,9 @@ std::vector<std::string> CheckConfigFiles(const Config& c) {
     auto verifier = auth::ExternalTokenVerifier::Load(c.external);
     if (!verifier.ok()) problems.push_back("--external-key: " + verifier.error().message);
   }
-  CheckReadable(problems, "jwt-keys", c.jwt_keys.empty() || !std::filesystem::exists(c.jwt_keys) ? "" : c.jwt_keys);
+  std::error_code exists_ec;
+  CheckReadable(problems, "jwt-keys",
+                c.jwt_keys.empty() || !std::filesystem::exists(c.jwt_keys, exists_ec) ? "" : c.jwt_keys);
   CheckReadable(problems, "apns-key-file", c.push.apns.key_file);
   CheckReadable(problems, "fcm-service-account", c.push.fcm.service_account_file);
   CheckReadable(problems, "push-ca-file", c.push.ca_file);

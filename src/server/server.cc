@@ -130,6 +130,7 @@ struct Server::Parts {
   std::unique_ptr<accounts::AccountService> accounts;
   std::shared_ptr<const auth::ExternalTokenVerifier> external;  // null: auth.external is off
   ops::Metrics metrics;
+  std::unique_ptr<ops::ProcessSampler> process;
   std::unique_ptr<gateway::RequestLimiter> limiter;
   std::vector<std::unique_ptr<gateway::Worker>> workers;
   std::unique_ptr<gateway::Hub> hub;
@@ -146,9 +147,6 @@ struct Server::Parts {
   std::unique_ptr<gateway::HttpDeps> http_deps;
   std::unique_ptr<gateway::Listener> listener;
   std::atomic<bool> ready{false};
-  // TLS contexts replaced by a reload: kept, as sessions begun with them may
-  // still refer to them.
-  std::vector<std::shared_ptr<boost::asio::ssl::context>> retired_tls;
 };
 
 Server::Server(Config config) : config_(std::move(config)), parts_(std::make_unique<Parts>()) {}
@@ -208,6 +206,8 @@ uint16_t Server::Start() {
   p.tokens = std::make_unique<auth::AccessTokenCodec>(*p.keys, policy);
   p.hash_pool = std::make_unique<ThreadPool>("hash", std::max(1, config_.hash_threads), 1024);
   p.metrics.version = Version();
+  p.process = std::make_unique<ops::ProcessSampler>();
+  p.metrics.process = p.process.get();
   std::vector<std::string_view> method_names;
   for (const auto& method : api::Methods()) method_names.push_back(method.name);
   p.metrics.requests.SetMethodNames(std::move(method_names));
@@ -347,8 +347,9 @@ Status Server::Reload(const Config& fresh) {
   auto& p = *parts_;
   if (p.http_deps && p.http_deps->tls && !fresh.gateway.tls_cert.empty()) {
     try {
-      p.retired_tls.push_back(
-          p.http_deps->tls->Replace(gateway::MakeServerTlsContext(fresh.gateway.tls_cert, fresh.gateway.tls_key)));
+      // The old context may go: each open session's SSL holds a reference to
+      // its SSL_CTX, and natterd sets no callbacks the context would own.
+      p.http_deps->tls->Replace(gateway::MakeServerTlsContext(fresh.gateway.tls_cert, fresh.gateway.tls_key));
     } catch (const std::exception& e) {
       return Unavailable(std::string("the TLS certificate was not reloaded: ") + e.what());
     }

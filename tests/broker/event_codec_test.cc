@@ -51,22 +51,6 @@ TEST(EventCodec, RoundTripKeepsEverythingButTheOrigin) {
   EXPECT_EQ(out->event.origin_connection, 0u);
 }
 
-TEST(EventCodec, TheRequestIdTravelsWhenThereIsOne) {
-  Event in = FullEvent();
-  in.request_id = RequestId{0x0123456789abcdefULL, 0xfedcba9876543210ULL};
-  std::string bytes = Encode(3, in);
-  Result<WireEvent> out = DecodeEvent(bytes);
-  ASSERT_TRUE(out.ok()) << out.error().message;
-  EXPECT_EQ(out->event.request_id, in.request_id);
-  EXPECT_EQ(*out->event.payload, *in.payload);
-  // Cut inside the request id: refused, not read past the end.
-  EXPECT_FALSE(DecodeEvent(std::string_view(bytes).substr(0, 11 + 9)).ok());
-  in.request_id = {};
-  out = DecodeEvent(Encode(4, in));
-  ASSERT_TRUE(out.ok()) << out.error().message;
-  EXPECT_TRUE(out->event.request_id.empty());
-}
-
 TEST(EventCodec, NoPayloadStaysNoPayloadAndEmptyStaysEmpty) {
   Event revoke;
   revoke.recipients = {{9, 0}};

@@ -51,6 +51,14 @@ class RecordingSink : public EventSink {
     for (const auto& e : events_) n += e.conversation_id == c && e.seq == seq;
     return n;
   }
+  // The request id of the event with `seq` in conversation `c` (empty: none seen).
+  RequestId RequestOf(ConversationId c, Seq seq) const {
+    std::lock_guard lock(mu_);
+    for (const auto& e : events_) {
+      if (e.conversation_id == c && e.seq == seq) return e.request_id;
+    }
+    return {};
+  }
   int CountConversation(ConversationId c) const {
     std::lock_guard lock(mu_);
     int n = 0;
@@ -340,6 +348,30 @@ TEST_F(NatsBrokerTest, SessionRevocationCrossesWithoutPayload) {
   a->broker->Publish(logout);
   ASSERT_TRUE(Eventually([&] { return b->sink.Revocations(555) == 1; }));
   EXPECT_EQ(a->sink.Revocations(555), 1);
+}
+
+TEST_F(NatsBrokerTest, TheRequestIdCrossesInAHeader) {
+  auto a = MakeNode("a", {{1, {77}}});
+  auto b = MakeNode("b", {{2, {77}}});
+  a->broker->UserOnline(1);
+  b->broker->UserOnline(2);
+  Barrier(*b, *a, 1);
+
+  Event traced;
+  traced.recipients = {{1, 1}, {2, 1}};
+  traced.payload = std::make_shared<const std::string>(R"({"type":"message"})");
+  traced.conversation_id = 77;
+  traced.seq = 3;
+  traced.request_id = RequestId{0x1111, 0x2222};
+  a->broker->Publish(traced);
+  ASSERT_TRUE(Eventually([&] { return b->sink.Count(77, 3) == 1; }));
+  EXPECT_EQ(b->sink.RequestOf(77, 3), (RequestId{0x1111, 0x2222}));
+  // Without an id, no header, and none arrives.
+  traced.seq = 4;
+  traced.request_id = {};
+  a->broker->Publish(traced);
+  ASSERT_TRUE(Eventually([&] { return b->sink.Count(77, 4) == 1; }));
+  EXPECT_TRUE(b->sink.RequestOf(77, 4).empty());
 }
 
 TEST_F(NatsBrokerTest, SharedConversationSubscriptionEndsWithItsLastLocalMember) {

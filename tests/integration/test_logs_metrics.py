@@ -103,7 +103,7 @@ class LogsAndMetricsTest(h.ServerTestCase):
             for key in ("bytes_in", "bytes_out", "duration_us", "address", "request_id"):
                 self.assertIn(key, o, o)
         # The failed login: a warning, with the handle, tied to its access line.
-        failed = [o for o in lines if o["msg"] == "login_failed"]
+        failed = [o for o in lines if o["msg"] == "login_failed" and o.get("handle") == alice.handle]
         self.assertEqual(len(failed), 1, failed)
         self.assertEqual(failed[0]["level"], "warning")
         self.assertEqual(failed[0]["handle"], alice.handle)

@@ -5,7 +5,7 @@
 namespace natter::ops {
 namespace {
 
-TEST(RequestMetrics, CountsByMethodAndCodeAndLeavesOutMethodsNeverCalled) {
+TEST(RequestMetrics, CountsByMethodAndCodeAndStartsTheAlertedCodesAtZero) {
   RequestMetrics m;
   m.SetMethodNames({"ping", "messages.send", "auth.login"});
   m.Record(1, std::nullopt, 1500);
@@ -18,7 +18,12 @@ TEST(RequestMetrics, CountsByMethodAndCodeAndLeavesOutMethodsNeverCalled) {
   EXPECT_NE(out.find("natter_requests_total{method=\"messages.send\",code=\"ok\"} 2\n"), std::string::npos) << out;
   EXPECT_NE(out.find("natter_requests_total{method=\"messages.send\",code=\"forbidden\"} 1\n"), std::string::npos);
   EXPECT_NE(out.find("natter_requests_total{method=\"auth.login\",code=\"token_expired\"} 1\n"), std::string::npos);
-  EXPECT_EQ(out.find("method=\"ping\""), std::string::npos);
+  // A method never called has only the series alerts need, at 0; no latency.
+  EXPECT_NE(out.find("natter_requests_total{method=\"ping\",code=\"ok\"} 0\n"), std::string::npos);
+  EXPECT_NE(out.find("natter_requests_total{method=\"ping\",code=\"internal\"} 0\n"), std::string::npos);
+  EXPECT_NE(out.find("natter_requests_total{method=\"ping\",code=\"unavailable\"} 0\n"), std::string::npos);
+  EXPECT_EQ(out.find("natter_requests_total{method=\"ping\",code=\"forbidden\"}"), std::string::npos);
+  EXPECT_EQ(out.find("natter_request_duration_seconds_count{method=\"ping\"}"), std::string::npos);
   EXPECT_NE(out.find("natter_request_duration_seconds_bucket{method=\"messages.send\",le=\"0.0025\"} 3\n"),
             std::string::npos)
       << out;

@@ -10,8 +10,6 @@ constexpr char kMagic = 'N';
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kHasPayload = 0x01;
 constexpr uint8_t kJoins = 0x02;
-// The request id follows the event id: 16 more bytes.
-constexpr uint8_t kHasRequestId = 0x04;
 // The fixed part: magic, version, flags and the 8-byte id.
 constexpr size_t kHeaderBytes = 11;
 // The smallest recipient: two one-byte varints.
@@ -31,10 +29,6 @@ void PutVarint(std::string& out, uint64_t v) {
 }
 
 void PutSigned(std::string& out, int64_t v) { PutVarint(out, ZigZag(v)); }
-
-void PutFixed64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
 
 // Reads forward through the input; every read fails rather than run past it.
 class Reader {
@@ -98,14 +92,8 @@ Result<std::string> EncodeEvent(uint64_t id, const Event& event) {
   out.reserve(kHeaderBytes + 30 + event.recipients.size() * 8 + (event.payload ? event.payload->size() + 5 : 0));
   out.push_back(kMagic);
   out.push_back(static_cast<char>(kVersion));
-  bool traced = !event.request_id.empty();
-  out.push_back(
-      static_cast<char>((event.payload ? kHasPayload : 0) | (event.joins ? kJoins : 0) | (traced ? kHasRequestId : 0)));
-  PutFixed64(out, id);
-  if (traced) {
-    PutFixed64(out, event.request_id.hi);
-    PutFixed64(out, event.request_id.lo);
-  }
+  out.push_back(static_cast<char>((event.payload ? kHasPayload : 0) | (event.joins ? kJoins : 0)));
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((id >> (8 * i)) & 0xff));
   PutSigned(out, event.conversation_id);
   PutSigned(out, event.seq);
   PutSigned(out, event.revoke_session);
@@ -128,18 +116,10 @@ Result<WireEvent> DecodeEvent(std::string_view bytes) {
   if (in.Byte().value_or(0) != static_cast<uint8_t>(kMagic)) return Bad("not an event (bad magic byte)");
   if (in.Byte().value_or(0) != kVersion) return Bad("unsupported version");
   uint8_t flags = in.Byte().value_or(0xff);
-  if ((flags & ~(kHasPayload | kJoins | kHasRequestId)) != 0) return Bad("unknown flags");
+  if ((flags & ~(kHasPayload | kJoins)) != 0) return Bad("unknown flags");
 
   WireEvent out;
   out.id = in.Fixed64().value_or(0);
-  if (flags & kHasRequestId) {
-    auto hi = in.Fixed64();
-    auto lo = in.Fixed64();
-    if (!hi || !lo) return Bad("truncated request id");
-    out.event.request_id = RequestId{*hi, *lo};
-  } else {
-    out.event.request_id = {};
-  }
   auto conversation_id = in.Signed();
   auto seq = in.Signed();
   auto revoke_session = in.Signed();

@@ -31,6 +31,8 @@ using nats::InterestChange;
 
 // Copies of one event arrive within moments of each other.
 constexpr size_t kRecentIds = 4096;
+// The NATS header that carries the id of the request that caused an event.
+constexpr const char* kRequestIdHeader = "Natter-Request-Id";
 // What libnats may hold while the link is down. Publish() drops events itself
 // when not connected, so this only takes what raced with the break; libnats
 // would otherwise default to 8 MB.
@@ -96,7 +98,10 @@ class Core : public std::enable_shared_from_this<Core> {
   static void OnClosed(natsConnection* nc, void* closure);
   static void OnError(natsConnection* nc, natsSubscription* sub, natsStatus err, void* closure);
 
-  void Received(std::string_view bytes);
+  // `request`: the id in the message's header, if any.
+  void Received(std::string_view bytes, RequestId request);
+  // Publishes an encoded event, with the request id (if any) as a header.
+  natsStatus PublishWire(const std::string& subject, const std::string& wire, const RequestId& request);
   // On the control thread: follows the listed conversations; `ready` runs
   // once the server has the subscriptions.
   void ListerAnswered(UserId user, uint64_t generation, Result<std::vector<ConversationId>> answer,
@@ -308,7 +313,7 @@ void Core::Publish(const Event& event) {
       Result<std::string> wire = nats::EncodeEvent(id_base_ + next_id_.fetch_add(1), copy);
       if (!wire.ok()) continue;
       std::string subject = nats::UserSubject(r.user);
-      natsStatus s = natsConnection_Publish(conn_, subject.c_str(), wire->data(), static_cast<int>(wire->size()));
+      natsStatus s = PublishWire(subject, *wire, event.request_id);
       if (s != NATS_OK && publish_log_.Allow(suppressed)) {
         spdlog::warn("nats broker: publish to {} failed: {} (+{} more)", subject, natsStatus_GetText(s), suppressed);
       }
@@ -323,7 +328,7 @@ void Core::Publish(const Event& event) {
     return;
   }
   for (const auto& subject : subjects) {
-    natsStatus s = natsConnection_Publish(conn_, subject.c_str(), wire->data(), static_cast<int>(wire->size()));
+    natsStatus s = PublishWire(subject, *wire, event.request_id);
     if (s != NATS_OK && publish_log_.Allow(suppressed)) {
       spdlog::warn("nats broker: publish to {} failed: {} (+{} more)", subject, natsStatus_GetText(s), suppressed);
     }
@@ -444,7 +449,20 @@ void Core::Apply(const InterestChange& change) {
   }
 }
 
-void Core::Received(std::string_view bytes) {
+natsStatus Core::PublishWire(const std::string& subject, const std::string& wire, const RequestId& request) {
+  if (request.empty())
+    return natsConnection_Publish(conn_, subject.c_str(), wire.data(), static_cast<int>(wire.size()));
+  // The request id rides in a header, outside the event's own bytes: a node of
+  // an older version ignores headers, so a rolling upgrade keeps events flowing.
+  natsMsg* msg = nullptr;
+  natsStatus s = natsMsg_Create(&msg, subject.c_str(), nullptr, wire.data(), static_cast<int>(wire.size()));
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, kRequestIdHeader, request.Hex().c_str());
+  if (s == NATS_OK) s = natsConnection_PublishMsg(conn_, msg);
+  natsMsg_Destroy(msg);
+  return s;
+}
+
+void Core::Received(std::string_view bytes, RequestId request) {
   Result<nats::WireEvent> decoded = nats::DecodeEvent(bytes);
   if (!decoded.ok()) {
     uint64_t suppressed = 0;
@@ -453,7 +471,8 @@ void Core::Received(std::string_view bytes) {
     }
     return;
   }
-  const Event& event = decoded->event;
+  Event& event = decoded->event;
+  event.request_id = request;
   std::optional<ConversationId> announced;
   if (event.payload) announced = nats::ConversationFrameId(*event.payload);
   {
@@ -485,7 +504,12 @@ void Core::OnMessage(natsConnection*, natsSubscription*, natsMsg* msg, void* clo
     if (nats::LostSubject() == natsMsg_GetSubject(msg)) {
       if (!core->abandoned_) core->sink_.EventsMayBeLost();
     } else {
-      core->Received(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+      RequestId request;
+      const char* header = nullptr;
+      if (natsMsgHeader_Get(msg, kRequestIdHeader, &header) == NATS_OK && header != nullptr) {
+        request = ParseRequestIdHex(header).value_or(RequestId{});
+      }
+      core->Received(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))), request);
     }
   });
   natsMsg_Destroy(msg);
