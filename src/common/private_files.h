@@ -17,8 +17,11 @@ bool MakePrivateDirectory(const std::string& dir);
 
 // Creates `path` empty with mode 0600 if it is missing, or takes its group
 // and other permissions away if it exists; the same for the SQLite companions
-// `path`-wal and `path`-shm where they exist. Errors are left to whoever opens
-// the file next.
+// `path`-wal and `path`-shm where they exist. Links are not followed. An
+// existing file is never opened for reading or writing, so the POSIX locks
+// SQLite connections of this process hold on it stay (a close would drop
+// them): safe to call while the database is open. Errors are left to
+// whoever opens the file next.
 void MakePrivateFile(const std::string& path);
 
 }  // namespace natter
