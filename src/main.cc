@@ -1,6 +1,7 @@
 // natterd: parses the configuration, starts the server, reloads what it can
 // on SIGHUP, and on SIGINT or SIGTERM drains and stops cleanly.
-// `natterd check-config [settings]` only checks the configuration.
+// `natterd check-config [settings]` only checks the configuration;
+// `natterd backup [settings] DEST` copies a data directory instead.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <string_view>
 
 #include "ops/log_format.h"
+#include "server/backup_command.h"
 #include "server/config_check.h"
 #include "server/server.h"
 
@@ -52,6 +54,7 @@ void Reload(int argc, char** argv, natter::server::Server& server) {
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "check-config") return CheckConfig(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view(argv[1]) == "backup") return natter::server::RunBackupCommand(argc - 1, argv + 1);
   // Block the signals in every thread, first thing: a SIGHUP (systemctl
   // reload) that comes while natterd starts must wait, not end it. Main
   // waits for them below.

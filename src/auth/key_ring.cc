@@ -22,7 +22,6 @@
 namespace natter::auth {
 namespace {
 
-constexpr char kKeyFileName[] = "jwt-keys.json";
 constexpr size_t kKidRandomBytes = 8;  // 16 hex chars
 // A key file holds a handful of keys; anything much larger is not ours.
 constexpr off_t kMaxKeyFileBytes = 1 << 20;
@@ -192,9 +191,9 @@ const SigningKey* KeyRing::Find(std::string_view kid) const {
 
 SigningKey KeyRing::GenerateKey() { return {ToHex(RandomBytes(kKidRandomBytes)), RandomBytes(kSigningKeyBytes)}; }
 
-KeyRing KeyRing::LoadOrCreate(const std::string& dir) { return LoadOrCreateFile(dir + "/" + kKeyFileName); }
+KeyRing KeyRing::LoadOrCreate(const std::string& dir) { return LoadOrCreateFile(dir + "/" + kKeyRingFileName); }
 
-bool KeyRing::ExistsIn(const std::string& dir) { return std::filesystem::exists(dir + "/" + kKeyFileName); }
+bool KeyRing::ExistsIn(const std::string& dir) { return std::filesystem::exists(dir + "/" + kKeyRingFileName); }
 
 KeyRing KeyRing::LoadOrCreateFile(const std::string& path) {
   EnsureSodiumInitialized();

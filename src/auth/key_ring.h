@@ -19,6 +19,9 @@ namespace natter::auth {
 // output, 256 bits.
 inline constexpr size_t kSigningKeyBytes = 32;
 
+// The key ring's file in a data directory.
+inline constexpr char kKeyRingFileName[] = "jwt-keys.json";
+
 struct SigningKey {
   std::string kid;
   std::string secret;  // raw bytes, at least kSigningKeyBytes long

@@ -341,7 +341,7 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
 
 }  // namespace
 
-std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
+std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const ExtraOptions& extra) {
   // First pass: only find --config, so the file's values can become defaults
   // that the environment and flags then override.
   std::string config_path;
@@ -375,6 +375,7 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code) {
   app.set_version_flag("--version", std::string("natterd ") + Version());
   try {
     Declare(app, config_path.empty() ? nullptr : &file, config);
+    if (extra) extra(app);
     CheckNamesKnown(app, config_path.empty() ? nullptr : &file);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -2,6 +2,8 @@
 // variables and command-line flags override, in that order (flags win).
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,10 @@
 #include "media/media_limits.h"
 #include "media/s3_client.h"
 #include "push/push_providers.h"
+
+namespace CLI {
+class App;
+}
 
 namespace natter::server {
 
@@ -73,8 +79,12 @@ struct Config {
   std::string presend_on_failure = "accept";  // or "reject"
 };
 
+// What a subcommand adds to the settings before they are parsed (natterd
+// backup: its destination and pace; it may also replace the description).
+using ExtraOptions = std::function<void(CLI::App&)>;
+
 // Parses flags, environment and the TOML file named by --config. Returns
 // nullopt after printing --help or a usage error (exit code in `exit_code`).
-std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code);
+std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const ExtraOptions& extra = nullptr);
 
 }  // namespace natter::server

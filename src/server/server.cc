@@ -29,6 +29,7 @@
 #include "presence/presence_service.h"
 #include "push/device_liveness.h"
 #include "push/push_worker.h"
+#include "server/data_files.h"
 #include "store/store.h"
 #include "store/store_waits.h"
 
@@ -162,7 +163,7 @@ uint16_t Server::Start() {
   p.ids = std::make_unique<IdGenerator>(p.clock, config_.node_id);
   config_.gateway.node_id = config_.node_id;
   if (config_.postgres.empty()) {
-    std::filesystem::path db = std::filesystem::path(config_.data_dir) / "natter.db";
+    std::filesystem::path db = std::filesystem::path(config_.data_dir) / kDatabaseFile;
     // Signing keys without a database: the database was there and is gone
     // (deleted, a volume not mounted). Starting empty would look healthy and
     // lose every account and message: only the operator may choose that.
@@ -477,8 +478,8 @@ void Server::StartMedia() {
     spdlog::info("media: off (a cluster needs media-backend = s3)");
     return;
   }
-  std::string root = config_.data_dir + "/media";
-  auto key = media::LoadOrCreateUrlKey(config_.data_dir + "/media-url.key");
+  std::string root = config_.data_dir + "/" + kMediaDir;
+  auto key = media::LoadOrCreateUrlKey(config_.data_dir + "/" + kMediaUrlKeyFile);
   if (!key.ok()) throw std::runtime_error("media: " + key.error().message);
   media::MediaOptions options;
   options.root = root;

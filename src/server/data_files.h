@@ -1,0 +1,12 @@
+// What natterd keeps in its data directory (--data-dir), named once for the
+// server that uses it and for `natterd backup`, which copies part of it.
+// The signing keys' file is auth::kKeyRingFileName.
+#pragma once
+
+namespace natter::server {
+
+inline constexpr char kDatabaseFile[] = "natter.db";         // the embedded store (SQLite, WAL)
+inline constexpr char kMediaUrlKeyFile[] = "media-url.key";  // signs media download URLs
+inline constexpr char kMediaDir[] = "media";                 // local media: uploads and objects
+
+}  // namespace natter::server
