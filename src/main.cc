@@ -12,9 +12,13 @@
 #include <iostream>
 #include <string_view>
 
+#include "common/private_files.h"
+#include "common/version.h"
+#include "ops/crash_report.h"
 #include "ops/log_format.h"
 #include "server/backup_command.h"
 #include "server/config_check.h"
+#include "server/data_files.h"
 #include "server/server.h"
 
 namespace {
@@ -70,6 +74,14 @@ int main(int argc, char** argv) {
   auto config = natter::server::LoadConfig(argc, argv, exit_code);
   if (!config) return exit_code;
   natter::ops::SetupLogging(FormatOf(*config), spdlog::level::from_str(config->log_level));
+  try {
+    // The data directory first, so the crash directory's parent is made 0700 too.
+    (void)natter::MakePrivateDirectory(config->data_dir);
+    natter::ops::InstallCrashReporter(config->data_dir + "/" + natter::server::kCrashDir, natter::Version());
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
+  }
 
   natter::server::Server server(*config);
   uint16_t port = 0;

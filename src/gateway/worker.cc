@@ -12,6 +12,7 @@
 #include "common/asio_executor.h"
 #include "common/guarded.h"
 #include "gateway/ws_connection.h"
+#include "ops/crash_report.h"
 
 namespace natter::gateway {
 
@@ -38,6 +39,7 @@ void Worker::Start() {
       loop_->ioc.get_executor());
   Tick();
   thread_ = std::thread([this] {
+    ops::UseCrashStackOnThisThread();
     // A handler that throws is logged; the loop goes on with the others.
     while (!RunCatching("io worker", [this] { loop_->ioc.run(); })) {
     }

@@ -98,6 +98,12 @@ std::string Metrics::Render() const {
         "# TYPE natter_broker_connected gauge\nnatter_broker_connected {}\n",
         broker_connected() ? 1 : 0);
   }
+  counter("natter_crash_reports_total", "Crash reports of earlier runs found (and logged) when this process started.",
+          crash_reports_found.load());
+  out += fmt::format(
+      "# HELP natter_crash_reports_kept Crash reports kept in the data directory's crash/.\n"
+      "# TYPE natter_crash_reports_kept gauge\nnatter_crash_reports_kept {}\n",
+      crash_reports_kept.load());
   push.Render(out);
   media.Render(out);
   webhooks.Render(out);

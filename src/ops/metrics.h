@@ -57,6 +57,10 @@ struct Metrics {
   // Cluster: whether the link to the other nodes (NATS) is up, rendered as
   // natter_broker_connected; null on a single server. Set once at start-up.
   std::function<bool()> broker_connected;
+  // Crash reports of earlier runs (ops/crash_report_review.h), set at start:
+  // the new ones this start found and logged, and those kept on disk.
+  std::atomic<uint64_t> crash_reports_found{0};
+  std::atomic<int64_t> crash_reports_kept{0};
   PushMetrics push;
   MediaMetrics media;
   WebhookMetrics webhooks;

@@ -337,9 +337,13 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
           "What happens when the pre-send hook gives no usable answer: accept (the text as sent) or reject");
   Setting(app, f, "presend-ca-file", ps.ca_file,
           "CA certificates (PEM) trusted for an https pre-send URL instead of the system's");
+  Setting(app, f, "crash-reports-keep", c.crash_reports_keep,
+          "Crash reports kept in <data-dir>/crash: the newest; older ones are deleted at start");
 }
 
 }  // namespace
+
+const char* Version() { return NATTER_VERSION; }
 
 std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const ExtraOptions& extra) {
   // First pass: only find --config, so the file's values can become defaults
@@ -439,6 +443,11 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const Ex
   if (problem.empty()) problem = CheckPresend(config);
   if (!problem.empty()) {
     std::cerr << "natterd: " << problem << "\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (config.crash_reports_keep < 0) {
+    std::cerr << "natterd: --crash-reports-keep must be 0 or more\n";
     exit_code = 2;
     return std::nullopt;
   }

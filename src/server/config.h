@@ -77,6 +77,8 @@ struct Config {
   // The pre-send hook (docs/webhooks.md): on when a URL is configured.
   hooks::PresendOptions presend;
   std::string presend_on_failure = "accept";  // or "reject"
+  // Crash reports (ops/crash_report.h) kept in <data_dir>/crash, the newest.
+  int crash_reports_keep = 10;
 };
 
 // What a subcommand adds to the settings before they are parsed (natterd
@@ -86,5 +88,8 @@ using ExtraOptions = std::function<void(CLI::App&)>;
 // Parses flags, environment and the TOML file named by --config. Returns
 // nullopt after printing --help or a usage error (exit code in `exit_code`).
 std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const ExtraOptions& extra = nullptr);
+
+// natterd's version, for what reports it besides --version (crash reports).
+const char* Version();
 
 }  // namespace natter::server

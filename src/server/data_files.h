@@ -8,5 +8,6 @@ namespace natter::server {
 inline constexpr char kDatabaseFile[] = "natter.db";         // the embedded store (SQLite, WAL)
 inline constexpr char kMediaUrlKeyFile[] = "media-url.key";  // signs media download URLs
 inline constexpr char kMediaDir[] = "media";                 // local media: uploads and objects
+inline constexpr char kCrashDir[] = "crash";                 // crash reports (ops/crash_report.h)
 
 }  // namespace natter::server

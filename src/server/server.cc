@@ -25,7 +25,11 @@
 #include "hooks/presend_hook.h"
 #include "hooks/webhook_worker.h"
 #include "media/media_service.h"
+<<<<<<< HEAD
 #include "ops/log_event.h"
+=======
+#include "ops/crash_report_review.h"
+>>>>>>> 6e6346c (crash reports: a fatal signal leaves a report in <data-dir>/crash)
 #include "presence/presence_service.h"
 #include "push/device_liveness.h"
 #include "push/push_worker.h"
@@ -160,6 +164,9 @@ uint16_t Server::Start() {
     spdlog::warn("data directory {} may be read by other users; natterd keeps its own files in it 0600",
                  config_.data_dir);
   }
+  auto crashes = ops::ReviewCrashReports(config_.data_dir + "/" + kCrashDir, config_.crash_reports_keep);
+  p.metrics.crash_reports_found = crashes.found;
+  p.metrics.crash_reports_kept = crashes.kept;
   p.ids = std::make_unique<IdGenerator>(p.clock, config_.node_id);
   config_.gateway.node_id = config_.node_id;
   if (config_.postgres.empty()) {
