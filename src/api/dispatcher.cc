@@ -11,6 +11,7 @@
 #include "api/method_table.h"
 #include "common/guarded.h"
 #include "ops/log_event.h"
+#include "ops/recent_requests.h"
 
 namespace natter::api {
 
@@ -52,6 +53,7 @@ json::object ViewAnswer(const chat::ConversationView& view, UserId caller) {
 
 void Dispatcher::Call(const Method& method, const Caller& caller, const json::object& params, Reply reply) {
   if (caller.executor == nullptr) return reply(Internal("no executor for the answer"));  // a wiring bug
+  if (!caller.request_id.empty()) ops::RecordRecentRequest(caller.request_id);           // for a crash report
   // A handler that throws (a bug) is answered `internal`, unless it has
   // answered already: an answer goes out once, whatever happens.
   struct Once {

@@ -73,11 +73,11 @@ void Describe(SignalSafeText& t, int signo, const siginfo_t* info) {
   char thread_name[17] = {};
   (void)prctl(PR_GET_NAME, thread_name);
   t.Str("thread: ").Int(gettid()).Str(" (").Str(thread_name).Str(")\n");
-  uint64_t ids[kRecentRequests];
+  RequestId ids[kRecentRequests];
   size_t count = NewestRequests(ids, kRecentRequests);
   t.Str("recent request ids (newest first):");
   if (count == 0) t.Str(" none recorded");
-  for (size_t i = 0; i < count; ++i) t.Str(" ").Uint(ids[i]);
+  for (size_t i = 0; i < count; ++i) t.Str(" ").HexDigits(ids[i].hi, 16).HexDigits(ids[i].lo, 16);
   t.Str("\nbacktrace:\n");
 }
 

@@ -2,11 +2,12 @@
 // small lock-free ring that any thread may record into and a signal handler
 // may read.
 //
-// A hook: natterd's requests carry no server-wide id yet (a WebSocket request's
-// id is the client's, unique only on its connection). Code that gives them
-// one calls RecordRecentRequest as each starts, and crash reports list the
-// newest kRecentRequests; until then they say none was recorded.
+// Every API request records its id (common/request_id.h) as it starts
+// (Dispatcher::Call); a crash report lists the newest kRecentRequests, which
+// the log's request_id finds.
 #pragma once
+
+#include "common/request_id.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -16,10 +17,11 @@ namespace natter::ops {
 inline constexpr size_t kRecentRequests = 16;
 
 // Thread-safe, lock-free, never allocates.
-void RecordRecentRequest(uint64_t id);
+void RecordRecentRequest(RequestId id);
 
 // Copies up to `max` ids into `out`, the newest first; how many. Async-signal-
-// safe. An id recorded while this reads may show in its slot's older value.
-size_t NewestRequests(uint64_t* out, size_t max);
+// safe. An id recorded while this reads may show in its slot's older value
+// (or half of each: the two halves are stored apart).
+size_t NewestRequests(RequestId* out, size_t max);
 
 }  // namespace natter::ops

@@ -74,6 +74,15 @@ SignalSafeText& SignalSafeText::Hex(uint64_t v) {
   return Str(text);
 }
 
+SignalSafeText& SignalSafeText::HexDigits(uint64_t v, int n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char text[17];
+  n = n < 1 ? 1 : n > 16 ? 16 : n;
+  for (int i = 0; i < n; ++i) text[i] = kDigits[(v >> (4 * (n - 1 - i))) & 0xf];
+  text[n] = '\0';
+  return Str(text);
+}
+
 SignalSafeText& SignalSafeText::UtcTime(const timespec& t) {
   Clock c = Split(t.tv_sec);
   Int(c.date.year).Str("-").Uint(c.date.month, 2).Str("-").Uint(c.date.day, 2);

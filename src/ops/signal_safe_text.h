@@ -19,6 +19,7 @@ class SignalSafeText {
   SignalSafeText& Uint(uint64_t v, int min_digits = 1);  // zero-padded to min_digits
   SignalSafeText& Int(int64_t v);
   SignalSafeText& Hex(uint64_t v);               // 0x1f
+  SignalSafeText& HexDigits(uint64_t v, int n);  // the low n hex digits, zero-padded, no 0x
   SignalSafeText& UtcTime(const timespec& t);    // 2024-02-29T13:04:05.678Z
   SignalSafeText& FileStamp(const timespec& t);  // 20240229T130405.678Z: sorts as it reads
   SignalSafeText& Seconds(int64_t ms);           // 3725.042 s

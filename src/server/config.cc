@@ -343,8 +343,6 @@ void Declare(CLI::App& app, const toml::table* f, Config& c) {
 
 }  // namespace
 
-const char* Version() { return NATTER_VERSION; }
-
 std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const ExtraOptions& extra) {
   // First pass: only find --config, so the file's values can become defaults
   // that the environment and flags then override.

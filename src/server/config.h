@@ -89,7 +89,4 @@ using ExtraOptions = std::function<void(CLI::App&)>;
 // nullopt after printing --help or a usage error (exit code in `exit_code`).
 std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const ExtraOptions& extra = nullptr);
 
-// natterd's version, for what reports it besides --version (crash reports).
-const char* Version();
-
 }  // namespace natter::server

@@ -4,6 +4,7 @@ the time, its version and a backtrace, and still dies of that signal; the next
 start logs the report, marks it seen (.txt) and counts it in /metrics; only
 the newest --crash-reports-keep are kept."""
 
+import json
 import os
 import re
 import resource
@@ -72,7 +73,14 @@ class CrashReportTest(h.unittest.TestCase):
         self.assertRegex(text, r"\nuptime: \d+\.\d{3} s\n")
         self.assertRegex(text, r"\nversion: \d+\.\d+\.\d+\n")
         self.assertIn(f"\npid: {self.server.proc.pid}\n", text)
-        self.assertIn("\nrecent request ids (newest first): none recorded\n", text)
+        # The ids of the requests it served, newest first: the login after the registration,
+        # as the log's access lines name them.
+        logins = [json.loads(line)["request_id"] for line in self.server.log
+                  if '"msg":"http_request"' in line and '"path":"/v1/auth/login"' in line]
+        self.assertTrue(logins, self.server.log_text())
+        recent = re.search(r"\nrecent request ids \(newest first\): ([0-9a-f ]+)\n", text)
+        self.assertIsNotNone(recent, text)
+        self.assertEqual(recent.group(1).split()[0], logins[-1])
         frames = text.split("\nbacktrace:\n", 1)[1].strip().splitlines()
         self.assertGreaterEqual(len(frames), 3, text)
         self.assertTrue(any("natterd" in frame for frame in frames), text)
