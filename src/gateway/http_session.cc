@@ -614,26 +614,22 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       ws::DeflateConfig config{true, o.deflate_window_bits};
       deflate = ws::NegotiateDeflate(req_[http::field::sec_websocket_extensions], config);
     }
-    auto response = std::make_shared<std::string>(
+    std::string response =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Accept: " +
-        ws::ComputeAcceptKey(key) + "\r\n");
-    if (deflate) *response += "Sec-WebSocket-Extensions: " + *deflate + "\r\n";
+        ws::ComputeAcceptKey(key) + "\r\n";
+    if (deflate) response += "Sec-WebSocket-Extensions: " + *deflate + "\r\n";
     LogAccess(101, 0);
-    *response += "X-Request-Id: " + request_id_.Hex() + "\r\n\r\n";
-    Expire();
-    boost::asio::async_write(stream_, boost::asio::buffer(*response),
-                             [self = this->shared_from_this(), response, claims, deflated = deflate.has_value()](
-                                 beast::error_code ec, size_t) {
-                               if (ec) return;
-                               beast::get_lowest_layer(self->stream_).expires_never();
-                               auto data = self->buffer_.data();
-                               std::string leftover(static_cast<const char*>(data.data()), data.size());
-                               auto conn = std::make_shared<WsConnection>(self->deps_.connection, self->worker_,
-                                                                          self->ReleaseTransport(), deflated,
-                                                                          std::move(leftover), claims, self->address_);
-                               conn->Start();
-                             });
+    response += "X-Request-Id: " + request_id_.Hex() + "\r\n\r\n";
+    // The connection writes the 101 as its first bytes, after it is
+    // registered: a client that reads the 101 can count on every event from
+    // then on reaching this socket.
+    beast::get_lowest_layer(stream_).expires_never();
+    auto data = buffer_.data();
+    std::string leftover(static_cast<const char*>(data.data()), data.size());
+    auto conn = std::make_shared<WsConnection>(deps_.connection, worker_, ReleaseTransport(), deflate.has_value(),
+                                               std::move(leftover), claims, address_, std::move(response));
+    conn->Start();
   }
 
   std::unique_ptr<Transport> ReleaseTransport() {

@@ -58,13 +58,14 @@ constexpr size_t kMaxWaitingEvents = 256;
 
 WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::unique_ptr<Transport> transport,
                            bool deflate, std::string leftover, std::optional<auth::AccessClaims> claims,
-                           std::string address)
+                           std::string address, std::string handshake)
     : deps_(deps),
       worker_(worker),
       transport_(std::move(transport)),
       id_(next_connection_id.fetch_add(1)),
       reader_(ws::ReaderLimits{deps.options.max_frame_bytes}, deflate),
       leftover_(std::move(leftover)),
+      handshake_(std::move(handshake)),
       bucket_(deps.options.requests_per_second, deps.options.request_burst),
       typing_bucket_(deps.options.typing_per_second, deps.options.typing_burst) {
   caller_.connection = id_;
@@ -85,6 +86,12 @@ void WsConnection::Start() {
   ops::LogEvent(spdlog::level::info, "ws_open",
                 ops::LogFields().Int("connection", static_cast<int64_t>(id_)).Str("address", caller_.address));
   worker_.Attach(this);
+  // The 101 first, then registration, in one turn of this worker: events are
+  // handed over on this thread too, so none falls between the two.
+  if (!handshake_.empty()) {
+    Queue(std::make_shared<const std::string>(std::move(handshake_)), false);
+    handshake_ = std::string();
+  }
   // Authenticated by the upgrade's header: owned by a shared_ptr only now.
   if (upgrade_claims_) Authenticated(*upgrade_claims_);
   upgrade_claims_.reset();

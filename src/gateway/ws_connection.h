@@ -57,8 +57,11 @@ struct ConnectionDeps {
 
 class WsConnection final : public EventTarget, public std::enable_shared_from_this<WsConnection> {
  public:
+  // `handshake`: the upgrade's 101 answer, written first once Start() has
+  // registered the connection (empty: already written).
   WsConnection(const ConnectionDeps& deps, Worker& worker, std::unique_ptr<Transport> transport, bool deflate,
-               std::string leftover, std::optional<auth::AccessClaims> claims, std::string address);
+               std::string leftover, std::optional<auth::AccessClaims> claims, std::string address,
+               std::string handshake = std::string());
   ~WsConnection();
 
   void Start();
@@ -179,6 +182,7 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   const uint64_t id_;
   ws::MessageReader reader_;
   std::string leftover_;
+  std::string handshake_;  // the 101, until Start() queues it
   api::Caller caller_;
   SessionId liveness_session_ = 0;  // the session first authenticated (push::DeviceLiveness)
   int64_t token_expires_at_ = 0;    // seconds
