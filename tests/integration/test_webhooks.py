@@ -145,7 +145,7 @@ class Webhooks(WebhookCase):
         alice, bob = self.server.new_user("hang"), self.server.new_user("hang")
         g = self.group(alice, bob)
         failed = self.metric('natter_webhook_failed_total{reason="no_answer"}')
-        self.receiver.mode = "hang"
+        self.receiver.hold()
         first = self.send(alice, g, "held")
         self.receiver.wait_for(lambda _: self.receiver.hung >= 1, timeout=10)
         # A delivery is held for up to 3 s (--webhook-timeout-ms); sends go on meanwhile.
@@ -173,6 +173,22 @@ class Webhooks(WebhookCase):
         events = self.events_of(g, "message.created")
         self.assert_once(events)
         self.assertEqual(sorted(e["data"]["event"]["seq"] for e in events), sent)
+
+    async def test_an_event_being_sent_when_natterd_is_killed_goes_again_at_once_after_the_restart(self):
+        # The delivery holds its claim (a lease of over a minute) when the
+        # process dies; the restarted natterd must not wait for the lease.
+        alice, bob = self.server.new_user("held"), self.server.new_user("held")
+        g = self.group(alice, bob)
+        self.receiver.wait_for(lambda events: [e for e in events if e["id"] == f"user.registered.{bob.id}"])
+        self.receiver.hold()
+        hung = self.receiver.hung
+        sent = self.send(alice, g, "held at the crash")["seq"]
+        self.receiver.wait_for(lambda _: self.receiver.hung > hung, timeout=10)
+        self.server.kill()
+        self.receiver.release()
+        self.server.restart()
+        events = self.wait_events(g, 1, timeout=15)
+        self.assertEqual([e["data"]["event"]["seq"] for e in events], [sent])
 
     def wait_metric_zero(self, name, timeout=30.0):
         deadline = time.time() + timeout

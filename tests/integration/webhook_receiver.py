@@ -57,6 +57,7 @@ class WebhookReceiver:
         self._release = threading.Event()
         self._lock = threading.Lock()
         self._server = None
+        self._connections = set()  # open (kept-alive) connections: stop() ends them too
 
     @property
     def url(self):
@@ -70,6 +71,16 @@ class WebhookReceiver:
 
             def log_message(self, *args):
                 pass
+
+            def setup(self):
+                super().setup()
+                with receiver._lock:
+                    receiver._connections.add(self.connection)
+
+            def finish(self):
+                with receiver._lock:
+                    receiver._connections.discard(self.connection)
+                super().finish()
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
@@ -107,12 +118,25 @@ class WebhookReceiver:
         return self
 
     def stop(self):
-        """Stops listening: deliveries are refused at connect."""
+        """Stops listening and ends the open connections: deliveries are refused."""
         if self._server:
             self._release.set()
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            with self._lock:
+                connections, self._connections = self._connections, set()
+            for connection in connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def hold(self):
+        """Requests from now on are read and held without an answer until release()."""
+        with self._lock:
+            self.mode = "hang"
+            self._release.clear()
 
     def release(self):
         """Hung requests end (without an answer) and later ones are answered."""

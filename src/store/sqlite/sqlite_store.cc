@@ -47,6 +47,17 @@ void Configure(Database& db, bool writer) {
   (void)db.Exec("PRAGMA cache_size=-16000");
 }
 
+// The embedded database has one natterd: a claim on a push or webhook job
+// that is still held at start was made by a process that ended without
+// putting it back (a crash, a kill). It goes again now, not when its lease
+// ends a minute later; receivers dedupe by event id either way.
+void ReleaseClaimsOfAnEndedProcess(Database& db) {
+  auto released = db.Exec(
+      "UPDATE push_queue SET claimed_until = 0, claim = 0 WHERE claimed_until > 0;"
+      "UPDATE webhook_queue SET claimed_until = 0, claim = 0 WHERE claimed_until > 0;");
+  if (!released.ok()) spdlog::warn("releasing the claims of an ended process: {}", released.error().message);
+}
+
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(const SqliteOptions& options)
@@ -54,6 +65,7 @@ class SqliteStore final : public Store {
     writer_db_ = std::make_unique<Database>(options.path, false);
     Configure(*writer_db_, true);
     sqlite::Migrate(*writer_db_);
+    ReleaseClaimsOfAnEndedProcess(*writer_db_);
     writer_ = std::thread([this] { WriterLoop(); });
     pthread_setname_np(writer_.native_handle(), "store-writer");
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
