@@ -41,8 +41,9 @@ natter::ops::LogFormat FormatOf(const Config& config) {
 }
 
 // SIGHUP: the configuration is read again (file, environment, the same
-// flags); the log level and the TLS certificate take effect at once. A
-// configuration that no longer loads changes nothing.
+// flags); the log level, the TLS certificate and the limits take effect at
+// once (server/config_reload.h). A configuration that no longer loads
+// changes nothing.
 void Reload(int argc, char** argv, natter::server::Server& server) {
   int exit_code = 0;
   auto fresh = natter::server::LoadConfig(argc, argv, exit_code);
@@ -50,7 +51,7 @@ void Reload(int argc, char** argv, natter::server::Server& server) {
   auto st = server.Reload(*fresh);
   if (!st.ok()) return spdlog::error("reload: {}; nothing changed", st.error().message);
   spdlog::set_level(spdlog::level::from_str(fresh->log_level));
-  spdlog::info("reload: log level {}{}", fresh->log_level,
+  spdlog::info("reload: log level {}, limits{}", fresh->log_level,
                fresh->gateway.tls_cert.empty() ? "" : ", TLS certificate reloaded");
 }
 

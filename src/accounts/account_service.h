@@ -124,6 +124,9 @@ class AccountService {
   void ResetPassword(Executor& ex, UserId user, std::string password, const std::string& address,
                      std::function<void(Result<std::vector<SessionId>>)> done);
 
+  // A reload's max-login-failures (docs/operations.md, "Reloading").
+  void SetMaxLoginFailures(int max_failures) { throttle_.SetMaxFailures(max_failures); }
+
  private:
   // Opens a session and writes the sign-in to the audit log, together.
   void StartSession(Executor& ex, const User& user, std::string device, const std::string& address,

@@ -27,6 +27,11 @@ bool LoginThrottle::Reserve(const std::string& account, const std::string& addre
   return true;
 }
 
+void LoginThrottle::SetMaxFailures(int max_failures) {
+  MutexLock lock(mu_);
+  max_failures_ = max_failures;
+}
+
 bool LoginThrottle::Hold(const std::string& key, int64_t now_ms) {
   Entry* e = Find(key, now_ms);
   if (!e) {

@@ -34,6 +34,8 @@ class LoginThrottle {
   // account's failures (the address keeps its count).
   void Finish(const std::string& account, const std::string& address, const Reservation& held, Outcome outcome,
               int64_t now_ms);
+  // A reload: the failures already counted stay and are held to the new number.
+  void SetMaxFailures(int max_failures);
 
  private:
   struct Entry {
@@ -47,10 +49,10 @@ class LoginThrottle {
   void Release(const std::string& key, bool failed, bool clear, int64_t now_ms) REQUIRES(mu_);
   void EvictIdle(int64_t now_ms) REQUIRES(mu_);
 
-  const int max_failures_;
+  Mutex mu_;
+  int max_failures_ GUARDED_BY(mu_);
   const int64_t window_ms_;
   const size_t max_keys_;
-  Mutex mu_;
   std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);
 };
 

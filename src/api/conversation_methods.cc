@@ -9,7 +9,7 @@ namespace json = boost::json;
 
 void Dispatcher::ListConversations(const Caller& c, ListConversationsParams p, Reply reply) {
   chat::Context ctx = ContextOf(c);
-  int n = p.limit <= 0 || p.limit > d_.limits.max_conversation_list ? d_.limits.max_conversation_list : p.limit;
+  int n = p.limit <= 0 || p.limit > Limits()->max_conversation_list ? Limits()->max_conversation_list : p.limit;
   // A full page may have more after it: "next" says where they go on.
   auto respond = Respond<std::vector<ConversationSummary>>(std::move(reply), [n](const auto& list) {
     json::array items;
@@ -23,10 +23,10 @@ void Dispatcher::ListConversations(const Caller& c, ListConversationsParams p, R
   });
   d_.store.ReadEach<std::vector<ConversationSummary>>(
       ExecutorOf(c),
-      [ctx, n, before = p.before, &limits = d_.limits](ConversationTxn& txn, int) {
+      [ctx, n, before = p.before, limits = Limits()](ConversationTxn& txn, int) {
         return chat::ListMyConversations(txn, ctx, before, limits, n);
       },
-      [respond = std::move(respond), n, &limits = d_.limits](auto parts) mutable {
+      [respond = std::move(respond), n, limits = Limits()](auto parts) mutable {
         respond(chat::MergeConversationLists(std::move(parts), limits, n));
       });
 }
@@ -36,11 +36,11 @@ std::optional<Error> Dispatcher::ChargeForMembership(UserId user, size_t members
   int64_t now_us = d_.clock.SteadyMs() * 1000;
   if (creates && !creations_.Take(user, now_us)) {
     return RateLimited("you have created too many conversations this hour (" +
-                       std::to_string(d_.limits.max_conversations_per_hour) + "); try again later");
+                       std::to_string(Limits()->max_conversations_per_hour) + "); try again later");
   }
   if (members > 0 && !additions_.Take(user, now_us, static_cast<double>(members))) {
     return RateLimited("you have put too many people into conversations this hour (" +
-                       std::to_string(d_.limits.max_member_adds_per_hour) + "); try again later");
+                       std::to_string(Limits()->max_member_adds_per_hour) + "); try again later");
   }
   return std::nullopt;
 }
@@ -70,7 +70,7 @@ void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p,
   if (p.kind == ConversationKind::kDirect) {
     partition = d_.store.PartitionOfPair(c.user, p.peer_id);
     while (d_.store.PartitionOf(new_id) != partition) new_id = d_.ids.Next();
-    auto op = [ctx = ContextOf(c), peer = p.peer_id, new_id, &limits = d_.limits](ConversationTxn& txn) {
+    auto op = [ctx = ContextOf(c), peer = p.peer_id, new_id, limits = Limits()](ConversationTxn& txn) {
       return chat::CreateDirect(txn, ctx, new_id, limits, peer);
     };
     WriteConversation(c, WriteKey(partition), std::move(op), std::move(reply), std::move(settle));
@@ -86,7 +86,7 @@ void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p,
                  req.contacts = std::move(contacts);
                  WriteConversation(
                      c, WriteKey(partition),
-                     [ctx = ContextOf(c), req = std::move(req), new_id, &limits = d_.limits](ConversationTxn& txn) {
+                     [ctx = ContextOf(c), req = std::move(req), new_id, limits = Limits()](ConversationTxn& txn) {
                        return chat::CreateGroup(txn, ctx, new_id, limits, req);
                      },
                      std::move(reply), std::move(settle));
@@ -106,7 +106,7 @@ void Dispatcher::Rename(const Caller& c, RenameParams p, Reply reply) {
   ConversationId id = p.conversation_id;  // read before `p` moves into the op
   WriteConversation(
       c, d_.store.For(id),
-      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
+      [ctx = ContextOf(c), limits = Limits(), p = std::move(p)](ConversationTxn& txn) {
         return chat::Rename(txn, ctx, limits, p.conversation_id, p.title);
       },
       std::move(reply));
@@ -121,7 +121,7 @@ void Dispatcher::AddMembers(const Caller& c, AddMembersParams p, Reply reply) {
                  ConversationId id = p.conversation_id;  // read before `p` moves into the op
                  WriteConversation(
                      c, d_.store.For(id),
-                     [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p),
+                     [ctx = ContextOf(c), limits = Limits(), p = std::move(p),
                       contacts = std::move(contacts)](ConversationTxn& txn) {
                        return chat::AddMembers(txn, ctx, limits, p.conversation_id, p.user_ids, p.role, contacts);
                      },
@@ -135,7 +135,7 @@ void Dispatcher::AddMembers(const Caller& c, AddMembersParams p, Reply reply) {
 void Dispatcher::RemoveMember(const Caller& c, RemoveMemberParams p, Reply reply) {
   WriteConversation(
       c, d_.store.For(p.conversation_id),
-      [ctx = ContextOf(c), &limits = d_.limits, p](ConversationTxn& txn) {
+      [ctx = ContextOf(c), limits = Limits(), p](ConversationTxn& txn) {
         return chat::RemoveMember(txn, ctx, limits, p.conversation_id, p.user_id);
       },
       std::move(reply));
@@ -148,7 +148,7 @@ void Dispatcher::Leave(const Caller& c, ConversationParams p, Reply reply) {
 void Dispatcher::SetRole(const Caller& c, SetRoleParams p, Reply reply) {
   WriteConversation(
       c, d_.store.For(p.conversation_id),
-      [ctx = ContextOf(c), &limits = d_.limits, p](ConversationTxn& txn) {
+      [ctx = ContextOf(c), limits = Limits(), p](ConversationTxn& txn) {
         return chat::ChangeRole(txn, ctx, limits, p.conversation_id, p.user_id, p.role);
       },
       std::move(reply));

@@ -191,6 +191,13 @@ void Dispatcher::GetUser(const Caller& c, UserLookupParams p, Reply reply) {
 // NOLINTNEXTLINE(performance-unnecessary-value-param): the method table's handler signature
 void Dispatcher::Ping(const Caller&, NoParams, Reply reply) { reply(json::value(json::object{{"pong", true}})); }
 
+void Dispatcher::SetLimits(const chat::ChatLimits& limits) {
+  limits_.Set(limits);
+  creations_.SetRate(limits.max_conversations_per_hour / 3600.0, limits.max_conversations_per_hour);
+  additions_.SetRate(limits.max_member_adds_per_hour / 3600.0, limits.max_member_adds_per_hour);
+  reports_.SetRate(limits.max_reports_per_hour / 3600.0, limits.max_reports_per_hour);
+}
+
 void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_t origin) {
   // Who just joined gets the whole conversation, first: in a cluster that
   // frame is what makes a new member's node listen to the conversation, so the

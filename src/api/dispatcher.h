@@ -27,6 +27,7 @@
 #include "chat/conversations.h"
 #include "chat/limits.h"
 #include "common/id_generator.h"
+#include "common/reloadable.h"
 #include "common/request_id.h"
 #include "common/token_bucket.h"
 #include "natter/clock.h"
@@ -89,13 +90,26 @@ struct CatchUpAnswer {
   std::vector<std::pair<ConversationId, Seq>> covered;
 };
 
+// One request's limits: a snapshot that a reload does not change under it.
+// Converts to the `const ChatLimits&` the chat functions take.
+class LimitsSnapshot {
+ public:
+  explicit LimitsSnapshot(std::shared_ptr<const chat::ChatLimits> limits) : limits_(std::move(limits)) {}
+  operator const chat::ChatLimits&() const { return *limits_; }  // NOLINT(google-explicit-constructor)
+  const chat::ChatLimits* operator->() const { return limits_.get(); }
+  const chat::ChatLimits& operator*() const { return *limits_; }
+
+ private:
+  std::shared_ptr<const chat::ChatLimits> limits_;
+};
+
 struct DispatcherDeps {
   Store& store;
   Broker& broker;
   accounts::AccountService& accounts;
   IdGenerator& ids;
   const Clock& clock;
-  const chat::ChatLimits& limits;
+  const chat::ChatLimits& limits;  // at start; SetLimits() replaces them
   ops::Metrics& metrics;
   const auth::KeyRing& keys;                      // signs sync tokens
   presence::PresenceService* presence = nullptr;  // online state, for presence.get
@@ -113,9 +127,14 @@ class Dispatcher {
  public:
   explicit Dispatcher(DispatcherDeps deps)
       : d_(deps),
-        creations_(d_.limits.max_conversations_per_hour / 3600.0, d_.limits.max_conversations_per_hour),
-        additions_(d_.limits.max_member_adds_per_hour / 3600.0, d_.limits.max_member_adds_per_hour),
-        reports_(d_.limits.max_reports_per_hour / 3600.0, d_.limits.max_reports_per_hour) {}
+        limits_(deps.limits),
+        creations_(deps.limits.max_conversations_per_hour / 3600.0, deps.limits.max_conversations_per_hour),
+        additions_(deps.limits.max_member_adds_per_hour / 3600.0, deps.limits.max_member_adds_per_hour),
+        reports_(deps.limits.max_reports_per_hour / 3600.0, deps.limits.max_reports_per_hour) {}
+
+  // A reload's limits (docs/operations.md, "Reloading"): requests that start
+  // from now on use them; the hourly budgets keep what each user has spent.
+  void SetLimits(const chat::ChatLimits& limits);
 
   // From now on the steps that follow a commit in commit order (publishing,
   // and answers that wait for it) are dropped: the server is stopping and
@@ -263,6 +282,7 @@ class Dispatcher {
   void PublishTimeline(const chat::Appended& appended, uint64_t origin, bool to_each_recipient = false);
   // The presence.get answer for the users the caller may see.
   void AnswerPresence(Result<std::vector<User>> visible, const Reply& reply);
+  LimitsSnapshot Limits() const { return LimitsSnapshot(limits_.Get()); }
   chat::Context ContextOf(const Caller& c) const {
     return chat::Context{c.user, d_.clock.NowMs(), c.role >= ServerRole::kModerator};
   }
@@ -299,6 +319,7 @@ class Dispatcher {
   void StoreReport(Executor& ex, Report report, Reply reply);
 
   DispatcherDeps d_;
+  Reloadable<chat::ChatLimits> limits_;
   // Per user per hour: nobody can bury someone's conversations under
   // thousands of groups (per node; see docs/protocol.md).
   KeyedBuckets<UserId> creations_;

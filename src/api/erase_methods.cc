@@ -51,7 +51,7 @@ void Dispatcher::AdminEraseUser(const Caller& c, UserIdParams p, Reply reply) {
   run->executor = c.executor;
   run->reply = std::move(reply);
   run->now_ms = d_.clock.NowMs();
-  run->release_at = run->now_ms + (d_.media ? d_.media->limits().delete_grace_ms : 0);
+  run->release_at = run->now_ms + (d_.media ? d_.media->limits()->delete_grace_ms : 0);
   // A line on record from the first step: should the node die before the
   // answer (and its line), the audit log still shows who began it.
   AuditEntry begun{0, run->now_ms, c.user, "admin.users.erase", p.user_id, "{}", c.address, "started"};
@@ -98,7 +98,7 @@ void Dispatcher::EraseNextSlice(std::shared_ptr<Erasure> run) {
   d_.store.WriteResult<ErasedSlice>(
       d_.store.For(id), *run->executor,
       [id, user = run->user, now = run->now_ms, after = run->after_seq, release_at = run->release_at,
-       &limits = d_.limits](ConversationTxn& txn) -> Result<ErasedSlice> {
+       limits = Limits()](ConversationTxn& txn) -> Result<ErasedSlice> {
         ErasedSlice slice;
         NATTER_TRY(slice.content, chat::EraseContentBy(txn, limits, id, user, now, after, kErasedPerSlice));
         for (const auto& m : slice.content.erased) {

@@ -50,7 +50,7 @@ void Dispatcher::PublishInvitations(const chat::ConversationView& view) {
 }
 
 void Dispatcher::ListInvitations(const Caller& c, NoParams, Reply reply) {
-  size_t limit = static_cast<size_t>(d_.limits.max_conversation_list);
+  size_t limit = static_cast<size_t>(Limits()->max_conversation_list);
   d_.store.ReadEach<std::vector<PendingInvitation>>(
       ExecutorOf(c),
       [user = c.user, limit](ConversationTxn& txn, int) { return txn.ListInvitations(user, static_cast<int>(limit)); },
@@ -73,7 +73,7 @@ void Dispatcher::AcceptInvitation(const Caller& c, ConversationParams p, Reply r
   };
   WriteConversation(
       c, d_.store.For(p.conversation_id),
-      [ctx = ContextOf(c), &limits = d_.limits, id = p.conversation_id](ConversationTxn& txn) {
+      [ctx = ContextOf(c), limits = Limits(), id = p.conversation_id](ConversationTxn& txn) {
         return chat::AcceptInvitation(txn, ctx, limits, id);
       },
       std::move(answered));
@@ -98,7 +98,7 @@ void Dispatcher::DeclineInvitation(const Caller& c, ConversationParams p, Reply 
 void Dispatcher::GetPrivacy(const Caller& c, NoParams, Reply reply) {
   d_.store.ReadAccountsResult<std::optional<User>>(
       ExecutorOf(c), [user = c.user](AccountsTxn& txn) { return txn.FindUser(user); },
-      [reply = std::move(reply), fallback = d_.limits.default_group_adds](Result<std::optional<User>> r) {
+      [reply = std::move(reply), fallback = Limits()->default_group_adds](Result<std::optional<User>> r) {
         if (!r.ok()) return reply(r.take_error());
         if (!*r) return reply(NotFound("no such user"));
         reply(json::value(json::object{{"group_adds", GroupAddsName((*r)->group_adds.value_or(fallback))}}));

@@ -69,7 +69,7 @@ void Dispatcher::SendMessage(const Caller& c, SendParams p, Reply reply) {
   // Cheap checks first, so bad input never reaches the writer thread.
   chat::SendRequest probe = p.request;
   if (!p.attachments.empty()) probe.attachments = "[]";  // made below, from the uploads
-  if (auto st = chat::ValidateSend(d_.limits, probe); !st.ok()) return reply(st.take_error());
+  if (auto st = chat::ValidateSend(*Limits(), probe); !st.ok()) return reply(st.take_error());
   if (d_.presend) return CheckThenSend(c, std::move(p), std::move(reply));  // presend_methods.cc
   SendChecked(c, std::move(p), std::move(reply));
 }
@@ -135,7 +135,7 @@ void Dispatcher::Send(const Caller& c, chat::SendRequest request, Reply reply) {
   ConversationId id = request.conversation_id;
   d_.store.WriteResult<chat::SendResult>(
       d_.store.For(id), ExecutorOf(c),
-      [ctx = ContextOf(c), req = std::move(request), &limits = d_.limits,
+      [ctx = ContextOf(c), req = std::move(request), limits = Limits(),
        &timing = d_.push_timing](ConversationTxn& txn) -> Result<chat::SendResult> {
         NATTER_TRY(auto sent, chat::SendMessage(txn, ctx, limits, req));
         if (!sent.duplicate) NATTER_RETURN_IF_ERROR(push::OnMessageAppended(txn, timing, sent.message, ctx.now_ms));
@@ -166,7 +166,7 @@ void Dispatcher::Send(const Caller& c, chat::SendRequest request, Reply reply) {
 void Dispatcher::History(const Caller& c, HistoryParams p, Reply reply) {
   d_.store.ReadResult<chat::HistoryPage>(
       d_.store.PartitionOf(p.query.conversation_id), ExecutorOf(c),
-      [ctx = ContextOf(c), q = p.query, &limits = d_.limits](ConversationTxn& txn) {
+      [ctx = ContextOf(c), q = p.query, limits = Limits()](ConversationTxn& txn) {
         return chat::ReadHistory(txn, ctx, limits, q);
       },
       Respond<chat::HistoryPage>(std::move(reply), [](const auto& page) { return ToJson(page); }));
@@ -181,7 +181,7 @@ void Dispatcher::EditChecked(const Caller& c, EditParams p, Reply reply) {
   ConversationId id = p.conversation_id;  // read before `p` moves into the op
   ChangeMessage(
       c, id,
-      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
+      [ctx = ContextOf(c), limits = Limits(), p = std::move(p)](ConversationTxn& txn) {
         return chat::EditMessage(txn, ctx, limits, p.conversation_id, p.seq, p.text);
       },
       std::move(reply));
@@ -190,10 +190,10 @@ void Dispatcher::EditChecked(const Caller& c, EditParams p, Reply reply) {
 void Dispatcher::Delete(const Caller& c, MessageParams p, Reply reply) {
   // A deleted message's attachments are released after a grace period, in
   // the same transaction as the deletion (media/media_sweep.cc).
-  int64_t release_at = d_.media ? d_.clock.NowMs() + d_.media->limits().delete_grace_ms : 0;
+  int64_t release_at = d_.media ? d_.clock.NowMs() + d_.media->limits()->delete_grace_ms : 0;
   ChangeMessage(
       c, p.conversation_id,
-      [ctx = ContextOf(c), &limits = d_.limits, p, release_at](ConversationTxn& txn) -> Result<chat::Appended> {
+      [ctx = ContextOf(c), limits = Limits(), p, release_at](ConversationTxn& txn) -> Result<chat::Appended> {
         NATTER_TRY(auto before, txn.FindMessage(p.conversation_id, p.seq));
         NATTER_TRY(auto appended, chat::DeleteMessage(txn, ctx, limits, p.conversation_id, p.seq));
         if (release_at != 0 && before) NATTER_RETURN_IF_ERROR(media::ReleaseAttachments(txn, *before, release_at));
@@ -206,7 +206,7 @@ void Dispatcher::React(const Caller& c, ReactParams p, Reply reply) {
   ConversationId id = p.conversation_id;  // read before `p` moves into the op
   ChangeMessage(
       c, id,
-      [ctx = ContextOf(c), &limits = d_.limits, p = std::move(p)](ConversationTxn& txn) {
+      [ctx = ContextOf(c), limits = Limits(), p = std::move(p)](ConversationTxn& txn) {
         return chat::React(txn, ctx, limits, p.conversation_id, p.seq, p.emoji);
       },
       std::move(reply));
@@ -241,7 +241,7 @@ void Dispatcher::MarkReceipt(const Caller& c, const MessageParams& p, std::optio
                              std::optional<Seq> read, Reply reply) {
   d_.store.WriteResult<chat::ReceiptChange>(
       d_.store.For(p.conversation_id), ExecutorOf(c),
-      [ctx = ContextOf(c), id = p.conversation_id, delivered, read, &limits = d_.limits,
+      [ctx = ContextOf(c), id = p.conversation_id, delivered, read, limits = Limits(),
        &timing = d_.push_timing](ConversationTxn& txn) -> Result<chat::ReceiptChange> {
         NATTER_TRY(auto change, chat::MarkReceipt(txn, ctx, limits, id, delivered, read));
         if (read && change.changed) {

@@ -24,7 +24,7 @@ void Dispatcher::AdminBan(const Caller& c, ConversationBanParams p, Reply reply)
   using Banned = std::optional<chat::ConversationView>;
   d_.store.WriteResult<Banned>(
       d_.store.For(id), ExecutorOf(c),
-      [ban, &limits = d_.limits](ConversationTxn& txn) { return chat::BanMember(txn, limits, ban); },
+      [ban, limits = Limits()](ConversationTxn& txn) { return chat::BanMember(txn, limits, ban); },
       [this, reply = std::move(reply), user = ban.user_id](Result<Banned> r, const CommitTurn& turn) {
         if (!r.ok()) return reply(r.take_error());
         json::object answer{{"user_id", user}, {"banned", true}, {"removed", r->has_value()}};

@@ -50,6 +50,7 @@ void Dispatcher::CheckThenSend(const Caller& c, SendParams p, Reply reply) {
         call.conversation_id = p.request.conversation_id;
         call.client_msg_id = p.request.client_msg_id;
         call.text = p.request.text;
+        call.max_text_bytes = Limits()->max_text_bytes;
         for (const auto& a : p.attachments) call.captions.push_back(a.caption);
         AskPresend(c, call, std::move(reply), [this, c, p = std::move(p)](std::string text, Reply reply) mutable {
           p.request.text = std::move(text);
@@ -66,7 +67,7 @@ void Dispatcher::CheckThenEdit(const Caller& c, EditParams p, Reply reply) {
   // (not theirs, muted, too late, bad text) is, with its own reason, unasked.
   d_.store.ReadResult<bool>(
       d_.store.PartitionOf(id), ExecutorOf(c),
-      [ctx = ContextOf(c), &limits = d_.limits, id, seq, text = std::move(text)](ConversationTxn& txn) -> Result<bool> {
+      [ctx = ContextOf(c), limits = Limits(), id, seq, text = std::move(text)](ConversationTxn& txn) -> Result<bool> {
         NATTER_TRY(auto conversation, chat::CheckEdit(txn, ctx, limits, id, seq, text));
         (void)conversation;
         return true;
@@ -79,6 +80,7 @@ void Dispatcher::CheckThenEdit(const Caller& c, EditParams p, Reply reply) {
         call.conversation_id = p.conversation_id;
         call.seq = p.seq;
         call.text = p.text;
+        call.max_text_bytes = Limits()->max_text_bytes;
         AskPresend(c, call, std::move(reply), [this, c, p = std::move(p)](std::string text, Reply reply) mutable {
           p.text = std::move(text);
           EditChecked(c, std::move(p), std::move(reply));

@@ -43,7 +43,7 @@ void Dispatcher::SetProfile(const Caller& c, ProfileParams p, Reply reply) {
   }
   if (p.avatar && *p.avatar != 0 && !d_.media) return reply(Unavailable("media is not enabled on this server"));
   int64_t now = d_.clock.NowMs();
-  int64_t release_at = now + (d_.media ? d_.media->limits().delete_grace_ms : 0);
+  int64_t release_at = now + (d_.media ? d_.media->limits()->delete_grace_ms : 0);
   d_.store.WriteAccountsResult<User>(
       ExecutorOf(c),
       [user = c.user, p = std::move(p), now, release_at](AccountsTxn& txn) -> Result<User> {

@@ -25,7 +25,7 @@ Result<Message> ReportedMessage(ConversationTxn& txn, UserId reporter, Conversat
 void Dispatcher::FileReport(const Caller& c, ReportParams p, Reply reply) {
   if (!reports_.Take(c.user, d_.clock.SteadyMs() * 1000)) {
     return reply(RateLimited("you have filed too many reports this hour (" +
-                             std::to_string(d_.limits.max_reports_per_hour) + "); try again later"));
+                             std::to_string(Limits()->max_reports_per_hour) + "); try again later"));
   }
   Report report;
   report.created_at = d_.clock.NowMs();
@@ -54,7 +54,7 @@ void Dispatcher::StoreReport(Executor& ex, Report report, Reply reply) {
   d_.store.WriteAccountsResult<Filed>(
       ex,
       [filed = std::move(report),
-       hook = d_.limits.webhooks.Has(WebhookEvent::kReportFiled)](AccountsTxn& txn) -> Result<Filed> {
+       hook = Limits()->webhooks.Has(WebhookEvent::kReportFiled)](AccountsTxn& txn) -> Result<Filed> {
         Report report = filed;
         if (report.target_user == report.reporter) return BadRequest("you cannot report yourself");
         NATTER_TRY(auto target, txn.FindUser(report.target_user));

@@ -57,13 +57,13 @@ void Dispatcher::CatchUp(const Caller& c, const SyncParams& p, std::function<voi
   auto shared_since = std::make_shared<const std::optional<chat::SyncPosition>>(std::move(since));
   d_.store.ReadEach<chat::SyncResult>(
       ExecutorOf(c),
-      [ctx = ContextOf(c), shared_since, &limits = d_.limits](ConversationTxn& txn, int partition) {
+      [ctx = ContextOf(c), shared_since, limits = Limits()](ConversationTxn& txn, int partition) {
         return chat::CatchUp(txn, ctx, limits, *shared_since, partition);
       },
       [this, reply = std::move(reply), user = c.user, shared_since](std::vector<Result<chat::SyncResult>> parts) {
         auto r = chat::MergeCatchUps(
             std::move(parts), *shared_since, [this](ConversationId id) { return d_.store.PartitionOf(id); },
-            static_cast<size_t>(d_.limits.max_sync_conversations));
+            static_cast<size_t>(Limits()->max_sync_conversations));
         if (!r.ok()) return reply(r.take_error());
         if (r->resync_required) return reply(ResyncRequired(r->reason));
         d_.metrics.catchup_conversations.Observe(static_cast<int64_t>(r->conversations.size()));

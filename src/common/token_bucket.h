@@ -27,6 +27,13 @@ class TokenBucket {
   // Gives back `n` tokens taken for what did not happen (at most a full bucket).
   void Give(double n) { tokens_ = std::min(burst_, tokens_ + n); }
 
+  // A new rate and size (a reload): what is left stays, up to the new size.
+  void SetRate(double rate, double burst) {
+    rate_ = rate;
+    burst_ = burst;
+    tokens_ = std::min(tokens_, burst_);
+  }
+
   // Back to a full bucket by `now_us`: as if never used.
   bool Refilled(int64_t now_us) const { return tokens_ + (now_us - last_us_) * rate_ / 1e6 >= burst_; }
 
@@ -40,7 +47,7 @@ class TokenBucket {
 // Buckets by key. Bounded: past max_keys, buckets that have refilled (and so
 // hold no memory of the past) are forgotten; when none has, a new key goes
 // unlimited rather than growing the table.
-// Thread-safety: Take() may be called from any thread.
+// Thread-safety: all methods may be called from any thread.
 template <typename Key>
 class KeyedBuckets {
  public:
@@ -71,11 +78,19 @@ class KeyedBuckets {
     if (auto it = buckets_.find(key); it != buckets_.end()) it->second.Give(n);
   }
 
+  // A new rate and size for every key, those seen already included.
+  void SetRate(double rate, double burst) {
+    MutexLock lock(mu_);
+    rate_ = rate;
+    burst_ = burst;
+    for (auto& [key, bucket] : buckets_) bucket.SetRate(rate, burst);
+  }
+
  private:
-  const double rate_;
-  const double burst_;
-  const size_t max_keys_;
   Mutex mu_;
+  double rate_ GUARDED_BY(mu_);
+  double burst_ GUARDED_BY(mu_);
+  const size_t max_keys_;
   std::unordered_map<Key, TokenBucket> buckets_ GUARDED_BY(mu_);
   int64_t last_sweep_us_ GUARDED_BY(mu_) = INT64_MIN / 2;
 };

@@ -290,9 +290,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
       Response res{http::status::no_content, req_.version()};
       res.set("Tus-Version", tus::kVersion);
       res.set("Tus-Extension", tus::kExtensions);
-      const auto& limits = deps_.media->limits();
-      res.set("Tus-Max-Size", std::to_string(std::max({limits.max_image_bytes, limits.max_audio_bytes,
-                                                       limits.max_video_bytes, limits.max_file_bytes})));
+      auto limits = deps_.media->limits();
+      res.set("Tus-Max-Size", std::to_string(std::max({limits->max_image_bytes, limits->max_audio_bytes,
+                                                       limits->max_video_bytes, limits->max_file_bytes})));
       return Write(std::move(res), req_.keep_alive());
     }
     if (!TusVersionOk()) return SendTusVersionMismatch(req_.keep_alive());
@@ -511,7 +511,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession<Stream>> {
     res.set(http::field::content_disposition, headers.disposition);
     res.set("X-Content-Type-Options", "nosniff");
     res.set("Content-Security-Policy", "default-src 'none'; sandbox");
-    res.set(http::field::cache_control, "private, max-age=" + std::to_string(deps_.media->limits().url_ttl_s));
+    res.set(http::field::cache_control, "private, max-age=" + std::to_string(deps_.media->limits()->url_ttl_s));
     res.set(http::field::accept_ranges, "bytes");
     if (range) {
       res.set(http::field::content_range,

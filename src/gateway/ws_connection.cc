@@ -103,6 +103,15 @@ void WsConnection::Start() {
   if (!closed_ && !paused_) ReadMore();
 }
 
+void WsConnection::FollowRateReload() {
+  uint64_t generation = deps_.limiter.generation();
+  if (generation == rates_generation_) return;
+  rates_generation_ = generation;
+  auto rates = deps_.limiter.connection_rates();
+  bucket_.SetRate(rates.requests_per_second, rates.request_burst);
+  typing_bucket_.SetRate(rates.typing_per_second, rates.typing_burst);
+}
+
 void WsConnection::ReadMore() {
   transport_->ReadSome([self = shared_from_this()](const boost::system::error_code& ec, std::string_view data) {
     self->OnRead(ec, data);
@@ -189,6 +198,7 @@ void WsConnection::HandleText(std::string_view text) {
   const json::object& request = parsed.get_object();
   const api::Method* method = api::FindMethod(envelope->type);
   int64_t now_us = NowUs();
+  FollowRateReload();
   if (!bucket_.TryTake(now_us)) {
     deps_.metrics.CountRateLimited(ops::RateLimit::kConnection);
     SendError(rid, RateLimited("too many requests on this connection; slow down"));

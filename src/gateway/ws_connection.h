@@ -120,6 +120,8 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   };
 
   void ReadMore();
+  // Takes the limiter's rates when a reload changed them since the last request.
+  void FollowRateReload();
   void OnRead(const boost::system::error_code& ec, std::string_view data);
   // Runs the messages in `input` until the connection is over its bound;
   // the rest waits in stashed_ and reading pauses. False when it is ending.
@@ -195,6 +197,7 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   int64_t last_heard_ms_ = 0;
   TokenBucket bucket_;
   TokenBucket typing_bucket_;
+  uint64_t rates_generation_ = 0;                            // the limiter's reloads these buckets follow
   std::vector<Outgoing> queue_;                              // a vector: it holds no memory when empty, unlike a deque
   std::vector<HeldEvent> held_;                              // events that arrived during a catch-up
   std::unique_ptr<Covered> covered_;                         // set for a while after a catch-up

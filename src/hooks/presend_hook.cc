@@ -76,7 +76,7 @@ Result<std::string> ReadPresendAnswer(const push::HttpResponse& answer, const Pr
   if (!text) return call.text;
   if (!text->is_string()) return fallback("its text is not a string");
   std::string rewritten(text->get_string());
-  if (rewritten.size() > options.max_text_bytes || !chat::IsValidUtf8Text(rewritten)) {
+  if (rewritten.size() > call.max_text_bytes || !chat::IsValidUtf8Text(rewritten)) {
     return fallback("its text is too long or not UTF-8");
   }
   if (rewritten.empty() && call.captions.empty()) return fallback("its text is empty");

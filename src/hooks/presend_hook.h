@@ -31,9 +31,8 @@ struct PresendOptions {
   std::string secret;
   std::string ca_file;
   int64_t timeout_ms = 1000;
-  bool accept_on_failure = true;      // the default when the hook does not answer properly
-  size_t max_in_flight = 1024;        // checks waiting at once; past it the default applies
-  size_t max_text_bytes = 16 * 1024;  // a rewrite longer than a message may be is no answer
+  bool accept_on_failure = true;  // the default when the hook does not answer properly
+  size_t max_in_flight = 1024;    // checks waiting at once; past it the default applies
 };
 
 // What is about to be committed.
@@ -45,6 +44,8 @@ struct PresendCall {
   std::string client_msg_id;
   std::string text;
   std::vector<std::string> captions = {};  // one per attachment (a new message's)
+  // A rewrite longer than a message may be (the limit when the request began) is no answer.
+  size_t max_text_bytes = 16 * 1024;
 };
 
 // The hook's answer read: the text to commit, or why the send is refused

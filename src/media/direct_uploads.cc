@@ -59,8 +59,8 @@ void MediaService::CreateTarget(Executor& ex, UserId user, int64_t length, std::
   MediaUpload upload = std::move(*admitted);
   store_.ReadAccountsResult<bool>(
       ex,
-      [upload, &limits = options_.limits](AccountsTxn& txn) -> Result<bool> {
-        NATTER_RETURN_IF_ERROR(CheckUsage(txn, upload, limits));
+      [upload, limits = limits()](AccountsTxn& txn) -> Result<bool> {
+        NATTER_RETURN_IF_ERROR(CheckUsage(txn, upload, *limits));
         return true;
       },
       [this, &ex, upload, done = std::move(done)](Result<bool> within) mutable {

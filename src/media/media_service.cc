@@ -32,6 +32,7 @@ MediaService::MediaService(Store& store, IdGenerator& ids, const Clock& clock, M
       ids_(ids),
       clock_(clock),
       options_(std::move(options)),
+      limits_(options_.limits),
       metrics_(options_.metrics ? *options_.metrics : own_metrics_),
       blobs_(options_.root),
       s3_(std::move(s3)),
@@ -71,7 +72,8 @@ void MediaService::Unlock(int64_t id) {
 }
 
 Result<MediaUpload> MediaService::Admit(UserId user, int64_t length, std::string mime, std::string filename) {
-  const MediaLimits& limits = options_.limits;
+  auto snapshot = limits();
+  const MediaLimits& limits = *snapshot;
   std::string normalized = CheckedMime(mime);
   MediaKind kind = KindOfMime(normalized);
   if (length <= 0) return BadRequest("the upload's length must be a positive number of bytes");
@@ -110,11 +112,10 @@ Status MediaService::CheckUsage(AccountsTxn& txn, const MediaUpload& upload, con
 }
 
 void MediaService::Record(Executor& ex, MediaUpload upload, Done<MediaUpload> done) {
-  const MediaLimits& limits = options_.limits;
   store_.WriteAccountsResult<MediaUpload>(
       ex,
-      [upload, &limits](AccountsTxn& txn) -> Result<MediaUpload> {
-        NATTER_RETURN_IF_ERROR(CheckUsage(txn, upload, limits));
+      [upload, limits = limits()](AccountsTxn& txn) -> Result<MediaUpload> {
+        NATTER_RETURN_IF_ERROR(CheckUsage(txn, upload, *limits));
         NATTER_RETURN_IF_ERROR(txn.InsertUpload(upload));
         return upload;
       },
@@ -295,7 +296,7 @@ void MediaService::Process(Executor& ex, std::shared_ptr<PatchTicket> ticket, Do
 Result<Attachment> MediaService::ProcessInto(BlobStore& blobs, const MediaUpload& upload, const std::string& path) {
   auto started = std::chrono::steady_clock::now();
   ObjectCatalog objects(store_, ids_, blobs);
-  auto a = ProcessUpload(upload, path, objects, options_.limits);
+  auto a = ProcessUpload(upload, path, objects, *limits());
   if (!a.ok()) objects.Undo();
   metrics_.ProcessingTime(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
@@ -324,7 +325,7 @@ void MediaService::Finish(Executor& ex, std::shared_ptr<PatchTicket> ticket, Res
     return;
   }
   Attachment a = std::move(*r);
-  int64_t expires_at = clock_.NowMs() + options_.limits.upload_expiry_ms;
+  int64_t expires_at = clock_.NowMs() + limits()->upload_expiry_ms;
   std::string info = InfoText(a);  // before `a` moves into the answer
   store_.WriteAccountsResult<bool>(
       ex, [id, info = std::move(info), expires_at](AccountsTxn& txn) { return txn.FinishUpload(id, info, expires_at); },
@@ -403,12 +404,12 @@ void MediaService::Terminate(Executor& ex, UserId user, int64_t id, Done<bool> d
       });
 }
 
-int64_t MediaService::DownloadUrlExpiry() const { return clock_.NowSeconds() + options_.limits.url_ttl_s; }
+int64_t MediaService::DownloadUrlExpiry() const { return clock_.NowSeconds() + limits()->url_ttl_s; }
 
 std::string MediaService::DownloadUrl(const StoredVariant& variant, std::string_view filename) const {
   if (s3_) {
     DownloadHeaders headers = HeadersFor(variant.mime, filename);
-    return s3_->PresignGet(BlobKey(ObjectName(variant)), options_.limits.url_ttl_s, headers.content_type,
+    return s3_->PresignGet(BlobKey(ObjectName(variant)), limits()->url_ttl_s, headers.content_type,
                            headers.disposition);
   }
   return urls_.Sign(BlobGrant{ObjectName(variant), variant.mime, std::string(filename), DownloadUrlExpiry()});

@@ -28,6 +28,7 @@
 #include "common/executor.h"
 #include "common/id_generator.h"
 #include "common/mutex.h"
+#include "common/reloadable.h"
 #include "common/thread_pool.h"
 #include "media/attachment.h"
 #include "media/download_url.h"
@@ -116,7 +117,9 @@ class MediaService {
   MediaService(const MediaService&) = delete;
   MediaService& operator=(const MediaService&) = delete;
 
-  const MediaLimits& limits() const { return options_.limits; }
+  // The limits now: a reload (SetLimits) replaces them for uploads that start after it.
+  std::shared_ptr<const MediaLimits> limits() const { return limits_.Get(); }
+  void SetLimits(MediaLimits limits) { limits_.Set(std::move(limits)); }
   // True when clients upload to the object store, not to natterd.
   bool direct_uploads() const { return s3_ != nullptr; }
 
@@ -215,7 +218,8 @@ class MediaService {
   IdGenerator& ids_;
   const Clock& clock_;
   const MediaOptions options_;
-  ops::MediaMetrics own_metrics_;  // when the options name none
+  Reloadable<MediaLimits> limits_;  // options_.limits, then a reload's
+  ops::MediaMetrics own_metrics_;   // when the options name none
   ops::MediaMetrics& metrics_;
   LocalBlobStore blobs_;  // with S3: only the uploads' local copies
   std::unique_ptr<S3Client> s3_;

@@ -21,12 +21,36 @@
 namespace natter::server {
 namespace {
 
+template <class T>
+std::string AsText(const T& value) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    return value;
+  } else if constexpr (std::is_same_v<T, bool>) {
+    return value ? "true" : "false";
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    std::string out;
+    for (const auto& item : value) out += item + '\n';
+    return out;
+  } else {
+    return std::to_string(value);
+  }
+}
+
+// Where settings are declared, and how to read each one's final value.
+struct Declaring {
+  CLI::App& app;
+  const toml::table* file;
+  std::vector<std::pair<std::string, std::function<std::string()>>> values;
+};
+
 // Every setting is declared once here: its flag, its environment variable
 // (NATTER_ + upper-case name), its TOML key (the same name) and its help.
 // `secret`: --help does not show its value.
 template <class T>
-void Setting(CLI::App& app, const toml::table* file, const std::string& name, T& value, const std::string& help,
-             bool secret = false) {
+void Setting(Declaring& d, const std::string& name, T& value, const std::string& help, bool secret = false) {
+  CLI::App& app = d.app;
+  const toml::table* file = d.file;
+  d.values.emplace_back(name, [&value] { return AsText(value); });
   if (file) {
     if (const toml::node* node = file->get(name)) {
       if constexpr (std::is_same_v<T, std::vector<std::string>>) {
@@ -174,7 +198,6 @@ std::string CheckPresend(Config& c) {
     return "--presend-on-failure must be accept or reject";
   }
   p.accept_on_failure = c.presend_on_failure == "accept";
-  p.max_text_bytes = c.limits.max_text_bytes;
   if (p.url.empty()) return {};
   if (auto problem = CheckHookUrl("presend", p.url, p.secret); !problem.empty()) return problem;
   if (p.timeout_ms < 10 || p.timeout_ms > 10000) {
@@ -183,161 +206,156 @@ std::string CheckPresend(Config& c) {
   return {};
 }
 
-void Declare(CLI::App& app, const toml::table* f, Config& c) {
+void Declare(Declaring& d, Config& c) {
   auto& g = c.gateway;
   auto& l = c.limits;
-  Setting(app, f, "data-dir", c.data_dir, "Directory for the database and the signing keys");
-  Setting(app, f, "listen", g.listen_address, "Address to listen on");
-  Setting(app, f, "port", g.port, "TCP port for HTTP and WebSocket (0 picks a free one)");
-  Setting(app, f, "workers", g.workers, "I/O threads (0: one per core)");
-  Setting(app, f, "tls-cert", g.tls_cert, "PEM certificate chain; with --tls-key serves https and wss");
-  Setting(app, f, "tls-key", g.tls_key, "PEM private key for --tls-cert");
-  Setting(app, f, "allowed-origins", g.allowed_origins,
+  Setting(d, "data-dir", c.data_dir, "Directory for the database and the signing keys");
+  Setting(d, "listen", g.listen_address, "Address to listen on");
+  Setting(d, "port", g.port, "TCP port for HTTP and WebSocket (0 picks a free one)");
+  Setting(d, "workers", g.workers, "I/O threads (0: one per core)");
+  Setting(d, "tls-cert", g.tls_cert, "PEM certificate chain; with --tls-key serves https and wss");
+  Setting(d, "tls-key", g.tls_key, "PEM private key for --tls-cert");
+  Setting(d, "allowed-origins", g.allowed_origins,
           "Browser Origins allowed to open a WebSocket, comma separated ('*' for any)");
-  Setting(app, f, "trusted-proxies", g.trusted_proxies,
+  Setting(d, "trusted-proxies", g.trusted_proxies,
           "Proxy addresses, comma separated, whose X-Forwarded-For names the client (login limits per address)");
-  Setting(app, f, "log-level", c.log_level, "trace, debug, info, warn or error");
-  Setting(app, f, "log-format", c.log_format,
+  Setting(d, "log-level", c.log_level, "trace, debug, info, warn or error");
+  Setting(d, "log-format", c.log_format,
           "Log lines as json (one object a line, for a collector), text, or auto: text on a terminal, else json");
-  Setting(app, f, "log-json", c.log_json, "Same as --log-format json (kept for older configurations)");
-  Setting(app, f, "node-id", c.node_id, "This node's number (0-15), part of every id it makes");
-  Setting(app, f, "jwt-keys", c.jwt_keys, "Signing key file (default <data-dir>/jwt-keys.json); shared by a cluster");
-  Setting(app, f, "postgres", c.postgres,
+  Setting(d, "log-json", c.log_json, "Same as --log-format json (kept for older configurations)");
+  Setting(d, "node-id", c.node_id, "This node's number (0-15), part of every id it makes");
+  Setting(d, "jwt-keys", c.jwt_keys, "Signing key file (default <data-dir>/jwt-keys.json); shared by a cluster");
+  Setting(d, "postgres", c.postgres,
           "PostgreSQL instances, comma separated (libpq URLs, order fixed); replaces SQLite");
-  Setting(app, f, "postgres-writers", c.postgres_writers, "Writer connections per PostgreSQL instance");
-  Setting(app, f, "postgres-readers", c.postgres_readers, "Reader connections per PostgreSQL instance");
-  Setting(app, f, "nats", c.nats, "NATS servers, comma separated (nats://host:port); links the nodes of a cluster");
-  Setting(app, f, "access-token-ttl", c.access_token_ttl_seconds, "Access token lifetime in seconds");
-  Setting(app, f, "password-profile", c.password_profile, "Argon2id cost: interactive, or minimal (for tests only)");
-  Setting(app, f, "allow-minimal-passwords", c.allow_minimal_passwords,
+  Setting(d, "postgres-writers", c.postgres_writers, "Writer connections per PostgreSQL instance");
+  Setting(d, "postgres-readers", c.postgres_readers, "Reader connections per PostgreSQL instance");
+  Setting(d, "nats", c.nats, "NATS servers, comma separated (nats://host:port); links the nodes of a cluster");
+  Setting(d, "access-token-ttl", c.access_token_ttl_seconds, "Access token lifetime in seconds");
+  Setting(d, "password-profile", c.password_profile, "Argon2id cost: interactive, or minimal (for tests only)");
+  Setting(d, "allow-minimal-passwords", c.allow_minimal_passwords,
           "Allow --password-profile minimal on an address other hosts can reach (tests only)");
-  Setting(app, f, "hash-threads", c.hash_threads, "Threads for password hashing");
-  Setting(app, f, "create-database", c.create_database,
+  Setting(d, "hash-threads", c.hash_threads, "Threads for password hashing");
+  Setting(d, "create-database", c.create_database,
           "Start with a new, empty database although the data directory holds signing keys (its database was lost)");
-  Setting(app, f, "max-login-failures", c.max_login_failures,
+  Setting(d, "max-login-failures", c.max_login_failures,
           "Failed logins per account and per address in 15 minutes before logins are refused");
-  Setting(app, f, "max-frame-bytes", g.max_frame_bytes, "Largest WebSocket message accepted, after inflation");
-  Setting(app, f, "max-text-bytes", l.max_text_bytes, "Largest message text");
-  Setting(app, f, "max-group-members", l.max_group_members, "Most members a group or channel may have");
-  Setting(app, f, "max-conversations-per-hour", l.max_conversations_per_hour,
-          "Conversations one user may create per hour");
-  Setting(app, f, "max-member-adds-per-hour", l.max_member_adds_per_hour,
+  Setting(d, "max-frame-bytes", g.max_frame_bytes, "Largest WebSocket message accepted, after inflation");
+  Setting(d, "max-text-bytes", l.max_text_bytes, "Largest message text");
+  Setting(d, "max-group-members", l.max_group_members, "Most members a group or channel may have");
+  Setting(d, "max-conversations-per-hour", l.max_conversations_per_hour, "Conversations one user may create per hour");
+  Setting(d, "max-member-adds-per-hour", l.max_member_adds_per_hour,
           "People one user may put into conversations per hour (new groups' members and members.add)");
-  Setting(app, f, "registration", c.registration,
+  Setting(d, "registration", c.registration,
           "Who may make an account: open (anyone), invite (with an invite code), closed (operators only)");
-  Setting(app, f, "external-issuer", c.external.issuer,
+  Setting(d, "external-issuer", c.external.issuer,
           "The iss of tokens from your own backend that auth.external accepts (docs/admin.md)");
-  Setting(app, f, "external-key", c.external.public_key_file, "PEM public key (Ed25519 or RSA) of --external-issuer");
-  Setting(app, f, "external-audience", c.external.audience, "The aud those tokens must hold (empty: not checked)");
-  Setting(app, f, "external-handle-claim", c.external.handle_claim, "The claim that names a new account's handle");
-  Setting(app, f, "admins", c.admins, "Handles of server admins, comma separated (docs/admin.md)");
-  Setting(app, f, "moderators", c.moderators, "Handles of server moderators, comma separated");
-  Setting(app, f, "group-adds", c.group_adds,
+  Setting(d, "external-key", c.external.public_key_file, "PEM public key (Ed25519 or RSA) of --external-issuer");
+  Setting(d, "external-audience", c.external.audience, "The aud those tokens must hold (empty: not checked)");
+  Setting(d, "external-handle-claim", c.external.handle_claim, "The claim that names a new account's handle");
+  Setting(d, "admins", c.admins, "Handles of server admins, comma separated (docs/admin.md)");
+  Setting(d, "moderators", c.moderators, "Handles of server moderators, comma separated");
+  Setting(d, "group-adds", c.group_adds,
           "Who may put a user into a group without an invitation, until they choose: everyone, contacts or nobody");
-  Setting(app, f, "max-reports-per-hour", l.max_reports_per_hour, "Reports one user may file per hour");
-  Setting(app, f, "max-history-page", l.max_history_page, "Most messages one history page returns");
-  Setting(app, f, "max-http-body-bytes", g.max_http_body_bytes, "Largest HTTP request body");
-  Setting(app, f, "http-timeout-ms", g.http_timeout_ms, "Time allowed for one HTTP request or handshake");
-  Setting(app, f, "requests-per-second", g.requests_per_second, "Requests a second per WebSocket connection");
-  Setting(app, f, "request-burst", g.request_burst, "Requests a WebSocket connection may send at once");
-  Setting(app, f, "send-queue-bytes", g.send_queue_bytes,
+  Setting(d, "max-reports-per-hour", l.max_reports_per_hour, "Reports one user may file per hour");
+  Setting(d, "max-history-page", l.max_history_page, "Most messages one history page returns");
+  Setting(d, "max-http-body-bytes", g.max_http_body_bytes, "Largest HTTP request body");
+  Setting(d, "http-timeout-ms", g.http_timeout_ms, "Time allowed for one HTTP request or handshake");
+  Setting(d, "requests-per-second", g.requests_per_second, "Requests a second per WebSocket connection");
+  Setting(d, "request-burst", g.request_burst, "Requests a WebSocket connection may send at once");
+  Setting(d, "send-queue-bytes", g.send_queue_bytes,
           "Bytes queued per connection before its events give way to a resync notice");
-  Setting(app, f, "deflate", g.deflate, "Offer permessage-deflate to WebSocket clients");
-  Setting(app, f, "deflate-window-bits", g.deflate_window_bits, "permessage-deflate window (9-15)");
-  Setting(app, f, "auth-timeout-ms", g.auth_timeout_ms, "Time a WebSocket has to authenticate");
-  Setting(app, f, "idle-ping-ms", g.idle_ping_ms, "Ping a WebSocket quiet for this long");
-  Setting(app, f, "idle-timeout-ms", g.idle_timeout_ms, "Close a WebSocket quiet for this long");
-  Setting(app, f, "drain-ms", c.drain_ms,
+  Setting(d, "deflate", g.deflate, "Offer permessage-deflate to WebSocket clients");
+  Setting(d, "deflate-window-bits", g.deflate_window_bits, "permessage-deflate window (9-15)");
+  Setting(d, "auth-timeout-ms", g.auth_timeout_ms, "Time a WebSocket has to authenticate");
+  Setting(d, "idle-ping-ms", g.idle_ping_ms, "Ping a WebSocket quiet for this long");
+  Setting(d, "idle-timeout-ms", g.idle_timeout_ms, "Close a WebSocket quiet for this long");
+  Setting(d, "drain-ms", c.drain_ms,
           "On SIGTERM, close WebSocket connections (1012) a share at a time over this long, so their reconnects "
           "spread over the other nodes; then stop");
-  Setting(app, f, "slow-consumer-timeout-ms", g.slow_consumer_timeout_ms,
+  Setting(d, "slow-consumer-timeout-ms", g.slow_consumer_timeout_ms,
           "Close a connection still behind this long after its resync notice");
-  Setting(app, f, "typing-per-second", g.typing_per_second, "Typing notices a second per connection");
-  Setting(app, f, "presence-grace-ms", c.presence_grace_ms,
+  Setting(d, "typing-per-second", g.typing_per_second, "Typing notices a second per connection");
+  Setting(d, "presence-grace-ms", c.presence_grace_ms,
           "How long a user with no connection still shows online (flaky networks do not flap)");
-  Setting(app, f, "large-conversation-members", l.large_conversation_members,
+  Setting(d, "large-conversation-members", l.large_conversation_members,
           "Groups with more members keep their own sequence instead of per-member update-log rows");
-  Setting(app, f, "update-log-retention", l.update_log_retention,
+  Setting(d, "update-log-retention", l.update_log_retention,
           "Update-log entries kept per user; older sync tokens must resync");
-  Setting(app, f, "sync-page", l.sync_page, "Newest events per conversation in one catch-up");
-  Setting(app, f, "edit-window-ms", l.edit_window_ms, "How long after sending a message may be edited");
+  Setting(d, "sync-page", l.sync_page, "Newest events per conversation in one catch-up");
+  Setting(d, "edit-window-ms", l.edit_window_ms, "How long after sending a message may be edited");
   auto& push = c.push;
-  Setting(app, f, "push-delay-ms", c.push_delay_ms,
+  Setting(d, "push-delay-ms", c.push_delay_ms,
           "How long a message waits before its push (a device that connects meanwhile gets it live)");
-  Setting(app, f, "push-timeout-ms", push.timeout_ms,
+  Setting(d, "push-timeout-ms", push.timeout_ms,
           "Time allowed for one push provider request, connection included (then it is retried)");
-  Setting(app, f, "push-lease-ms", c.push_lease_ms,
+  Setting(d, "push-lease-ms", c.push_lease_ms,
           "How long a claimed push job is this node's before another may take it (renewed while sending)");
-  Setting(app, f, "apns-key-file", push.apns.key_file, "APNs auth key (.p8); with the key and team ids enables APNs");
-  Setting(app, f, "apns-key-id", push.apns.key_id, "The APNs key's id (10 characters, from the developer account)");
-  Setting(app, f, "apns-team-id", push.apns.team_id, "The Apple developer team id");
-  Setting(app, f, "apns-topic", push.apns.topic, "The app's bundle id, for devices that register without a topic");
-  Setting(app, f, "apns-url", push.apns.url, "APNs production endpoint");
-  Setting(app, f, "apns-sandbox-url", push.apns.sandbox_url, "APNs endpoint for devices registered as sandbox");
-  Setting(app, f, "fcm-service-account", push.fcm.service_account_file,
-          "Firebase service account key (JSON); enables FCM");
-  Setting(app, f, "fcm-url", push.fcm.url, "FCM HTTP v1 endpoint");
-  Setting(app, f, "fcm-token-url", push.fcm.token_url, "OAuth 2.0 token endpoint (default: the key's token_uri)");
-  Setting(app, f, "push-ca-file", push.ca_file,
+  Setting(d, "apns-key-file", push.apns.key_file, "APNs auth key (.p8); with the key and team ids enables APNs");
+  Setting(d, "apns-key-id", push.apns.key_id, "The APNs key's id (10 characters, from the developer account)");
+  Setting(d, "apns-team-id", push.apns.team_id, "The Apple developer team id");
+  Setting(d, "apns-topic", push.apns.topic, "The app's bundle id, for devices that register without a topic");
+  Setting(d, "apns-url", push.apns.url, "APNs production endpoint");
+  Setting(d, "apns-sandbox-url", push.apns.sandbox_url, "APNs endpoint for devices registered as sandbox");
+  Setting(d, "fcm-service-account", push.fcm.service_account_file, "Firebase service account key (JSON); enables FCM");
+  Setting(d, "fcm-url", push.fcm.url, "FCM HTTP v1 endpoint");
+  Setting(d, "fcm-token-url", push.fcm.token_url, "OAuth 2.0 token endpoint (default: the key's token_uri)");
+  Setting(d, "push-ca-file", push.ca_file,
           "CA certificates (PEM) trusted for the push providers instead of the system's");
   auto& m = c.media;
-  Setting(app, f, "media-threads", c.media_threads, "Threads that check and process uploads (libvips, hashing)");
-  Setting(app, f, "media-queue", c.media_queue,
+  Setting(d, "media-threads", c.media_threads, "Threads that check and process uploads (libvips, hashing)");
+  Setting(d, "media-queue", c.media_queue,
           "Media tasks that may wait per pool; past it, uploads are answered unavailable (503) to retry");
-  Setting(app, f, "media-max-image-bytes", m.max_image_bytes, "Largest image upload");
-  Setting(app, f, "media-max-audio-bytes", m.max_audio_bytes, "Largest audio upload (voice notes)");
-  Setting(app, f, "media-max-video-bytes", m.max_video_bytes, "Largest video upload");
-  Setting(app, f, "media-max-file-bytes", m.max_file_bytes, "Largest upload of any other file");
-  Setting(app, f, "media-uploads-per-hour", m.uploads_per_hour, "Uploads a user may start in an hour");
-  Setting(app, f, "media-quota-bytes", m.quota_bytes, "Bytes of uploads a user may hold (attached or pending)");
-  Setting(app, f, "media-upload-expiry-ms", m.upload_expiry_ms,
+  Setting(d, "media-max-image-bytes", m.max_image_bytes, "Largest image upload");
+  Setting(d, "media-max-audio-bytes", m.max_audio_bytes, "Largest audio upload (voice notes)");
+  Setting(d, "media-max-video-bytes", m.max_video_bytes, "Largest video upload");
+  Setting(d, "media-max-file-bytes", m.max_file_bytes, "Largest upload of any other file");
+  Setting(d, "media-uploads-per-hour", m.uploads_per_hour, "Uploads a user may start in an hour");
+  Setting(d, "media-quota-bytes", m.quota_bytes, "Bytes of uploads a user may hold (attached or pending)");
+  Setting(d, "media-upload-expiry-ms", m.upload_expiry_ms,
           "How long an upload may wait, unfinished or unattached, before it is deleted");
-  Setting(app, f, "media-url-ttl-seconds", m.url_ttl_s, "How long a download URL stays valid");
-  Setting(app, f, "media-delete-grace-ms", m.delete_grace_ms,
+  Setting(d, "media-url-ttl-seconds", m.url_ttl_s, "How long a download URL stays valid");
+  Setting(d, "media-delete-grace-ms", m.delete_grace_ms,
           "How long a deleted message's attachments stay before their objects are deleted");
-  Setting(app, f, "media-sweep-ms", c.media_sweep_ms, "How often expired uploads are looked for and deleted");
-  Setting(app, f, "media-backend", c.media_backend, "Where media lives: local (the data directory) or s3");
+  Setting(d, "media-sweep-ms", c.media_sweep_ms, "How often expired uploads are looked for and deleted");
+  Setting(d, "media-backend", c.media_backend, "Where media lives: local (the data directory) or s3");
   auto& s3 = c.s3;
-  Setting(app, f, "s3-endpoint", s3.endpoint,
+  Setting(d, "s3-endpoint", s3.endpoint,
           "The object store's URL (default: https://s3.<region>.amazonaws.com), scheme://host[:port]");
-  Setting(app, f, "s3-region", s3.region, "The bucket's region (default: AWS_REGION, else us-east-1)");
-  Setting(app, f, "s3-bucket", s3.bucket, "The bucket media goes to (natterd's alone)");
-  Setting(app, f, "s3-path-style", s3.path_style,
+  Setting(d, "s3-region", s3.region, "The bucket's region (default: AWS_REGION, else us-east-1)");
+  Setting(d, "s3-bucket", s3.bucket, "The bucket media goes to (natterd's alone)");
+  Setting(d, "s3-path-style", s3.path_style,
           "Address the bucket in the path (host/bucket/key) instead of the host name (bucket.host/key)");
-  Setting(app, f, "s3-access-key-id", s3.credentials.access_key_id, "Access key id (default: AWS_ACCESS_KEY_ID)");
-  Setting(app, f, "s3-secret-access-key", s3.credentials.secret_access_key,
+  Setting(d, "s3-access-key-id", s3.credentials.access_key_id, "Access key id (default: AWS_ACCESS_KEY_ID)");
+  Setting(d, "s3-secret-access-key", s3.credentials.secret_access_key,
           "Secret access key (default: AWS_SECRET_ACCESS_KEY)", true);
-  Setting(app, f, "s3-session-token", s3.credentials.session_token,
+  Setting(d, "s3-session-token", s3.credentials.session_token,
           "Session token of temporary credentials (default: AWS_SESSION_TOKEN)", true);
-  Setting(app, f, "s3-ca-file", s3.ca_file,
-          "CA certificates (PEM) trusted for the object store instead of the system's");
-  Setting(app, f, "s3-timeout-ms", s3.timeout_ms,
+  Setting(d, "s3-ca-file", s3.ca_file, "CA certificates (PEM) trusted for the object store instead of the system's");
+  Setting(d, "s3-timeout-ms", s3.timeout_ms,
           "How long a call to the object store may wait for its answer (a transfer: half of it without progress)");
-  Setting(app, f, "media-max-pixels", m.image.max_pixels,
+  Setting(d, "media-max-pixels", m.image.max_pixels,
           "Largest image (width x height, read from its header before decoding)");
   auto& w = c.webhooks;
-  Setting(app, f, "webhook-url", w.url, "Where events are POSTed (http or https); enables webhooks");
-  Setting(app, f, "webhook-secret", w.secret, "The key webhook deliveries are signed with (at least 16 bytes)", true);
-  Setting(app, f, "webhook-events", c.webhook_events,
+  Setting(d, "webhook-url", w.url, "Where events are POSTed (http or https); enables webhooks");
+  Setting(d, "webhook-secret", w.secret, "The key webhook deliveries are signed with (at least 16 bytes)", true);
+  Setting(d, "webhook-events", c.webhook_events,
           "Events sent, comma separated (message.created, message.edited, message.deleted, member.joined, "
           "member.left, report.filed, user.registered); none: all");
-  Setting(app, f, "webhook-timeout-ms", w.timeout_ms,
+  Setting(d, "webhook-timeout-ms", w.timeout_ms,
           "Time allowed for one delivery, connection included (then it is tried again later)");
-  Setting(app, f, "webhook-give-up-ms", w.give_up_ms,
-          "An event still undelivered this long after it happened is dropped");
-  Setting(app, f, "webhook-ca-file", w.ca_file,
+  Setting(d, "webhook-give-up-ms", w.give_up_ms, "An event still undelivered this long after it happened is dropped");
+  Setting(d, "webhook-ca-file", w.ca_file,
           "CA certificates (PEM) trusted for an https webhook URL instead of the system's");
   auto& ps = c.presend;
-  Setting(app, f, "presend-url", ps.url,
+  Setting(d, "presend-url", ps.url,
           "Where each message and edit is sent for a verdict before it is committed (http or https)");
-  Setting(app, f, "presend-secret", ps.secret, "The key pre-send calls are signed with (at least 16 bytes)", true);
-  Setting(app, f, "presend-timeout-ms", ps.timeout_ms,
-          "Time the pre-send hook has to answer (then the default applies)");
-  Setting(app, f, "presend-on-failure", c.presend_on_failure,
+  Setting(d, "presend-secret", ps.secret, "The key pre-send calls are signed with (at least 16 bytes)", true);
+  Setting(d, "presend-timeout-ms", ps.timeout_ms, "Time the pre-send hook has to answer (then the default applies)");
+  Setting(d, "presend-on-failure", c.presend_on_failure,
           "What happens when the pre-send hook gives no usable answer: accept (the text as sent) or reject");
-  Setting(app, f, "presend-ca-file", ps.ca_file,
+  Setting(d, "presend-ca-file", ps.ca_file,
           "CA certificates (PEM) trusted for an https pre-send URL instead of the system's");
-  Setting(app, f, "crash-reports-keep", c.crash_reports_keep,
+  Setting(d, "crash-reports-keep", c.crash_reports_keep,
           "Crash reports kept in <data-dir>/crash: the newest; older ones are deleted at start");
 }
 
@@ -375,8 +393,9 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const Ex
       "Flags win over the environment, which wins over the file."};
   app.add_option("--config", config_path, "TOML configuration file")->envname("NATTER_CONFIG");
   app.set_version_flag("--version", std::string("natterd ") + Version());
+  Declaring declaring{app, config_path.empty() ? nullptr : &file, {}};
   try {
-    Declare(app, config_path.empty() ? nullptr : &file, config);
+    Declare(declaring, config);
     if (extra) extra(app);
     CheckNamesKnown(app, config_path.empty() ? nullptr : &file);
     app.parse(argc, argv);
@@ -388,6 +407,7 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const Ex
     exit_code = 2;
     return std::nullopt;
   }
+  for (const auto& [name, read] : declaring.values) config.settings[name] = read();
   if (config.log_json) config.log_format = "json";
   if (config.drain_ms < 0 || config.drain_ms > 600000) {
     std::cerr << "natterd: --drain-ms must be 0 to 600000\n";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +80,8 @@ struct Config {
   std::string presend_on_failure = "accept";  // or "reject"
   // Crash reports (ops/crash_report.h) kept in <data_dir>/crash, the newest.
   int crash_reports_keep = 10;
+  // Every setting's value as loaded, by name (a reload compares them).
+  std::map<std::string, std::string> settings;
 };
 
 // What a subcommand adds to the settings before they are parsed (natterd

@@ -30,6 +30,7 @@
 #include "presence/presence_service.h"
 #include "push/device_liveness.h"
 #include "push/push_worker.h"
+#include "server/config_reload.h"
 #include "server/data_files.h"
 #include "store/store.h"
 #include "store/store_waits.h"
@@ -358,6 +359,17 @@ Status Server::Reload(const Config& fresh) {
     } catch (const std::exception& e) {
       return Unavailable(std::string("the TLS certificate was not reloaded: ") + e.what());
     }
+  }
+  // The limits: each part takes them for what starts after this (a request,
+  // a login, an upload); budgets keep what has been spent.
+  p.dispatcher->SetLimits(ReloadedLimits(config_.limits, fresh.limits));
+  p.limiter->SetRates(fresh.gateway);
+  p.accounts->SetMaxLoginFailures(fresh.max_login_failures);
+  if (p.media) p.media->SetLimits(fresh.media);
+  if (auto later = NeedRestart(config_, fresh); !later.empty()) {
+    std::string names;
+    for (const auto& name : later) names += (names.empty() ? "" : ", ") + name;
+    spdlog::warn("reload: {} changed; a restart applies {}", names, later.size() == 1 ? "it" : "them");
   }
   return OkStatus();
 }

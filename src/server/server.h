@@ -30,8 +30,10 @@ class Server {
   // Graceful stop: no new connections, in-flight commits finish, every client
   // gets a close frame.
   void Stop();
-  // Applies what a running server can take from a new configuration (SIGHUP):
-  // the TLS certificate and key. What fails to load leaves the old in place.
+  // Applies what a running server can take from a new configuration (SIGHUP,
+  // server/config_reload.h): the TLS certificate and key, then the limits.
+  // A certificate that fails to load leaves everything as it was. Settings
+  // only a restart applies are named in a warning.
   Status Reload(const Config& fresh);
 
  private:

@@ -23,6 +23,16 @@ TEST(LoginThrottle, RefusesAfterTooManyFailuresUntilTheWindowPasses) {
   EXPECT_TRUE(Attempt(t, "h:k", "a:1", 1100, Outcome::kFailed));
 }
 
+TEST(LoginThrottle, ANewLimitAppliesToFailuresAlreadyCounted) {
+  LoginThrottle t(5, 1000);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(Attempt(t, "h:k", "a:" + std::to_string(i), 100, Outcome::kFailed));
+  t.SetMaxFailures(3);
+  EXPECT_FALSE(Attempt(t, "h:k", "a:9", 200, Outcome::kFailed));
+  t.SetMaxFailures(4);
+  EXPECT_TRUE(Attempt(t, "h:k", "a:9", 200, Outcome::kFailed));
+  EXPECT_FALSE(Attempt(t, "h:k", "a:8", 200, Outcome::kFailed));
+}
+
 // The defect this guards against: the limit was checked before hashing and
 // failures counted after it, so a burst of simultaneous guesses was checked
 // whole. Attempts in progress now count.

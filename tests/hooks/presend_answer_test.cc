@@ -33,6 +33,13 @@ TEST_F(PresendAnswer, AcceptKeepsOrRewritesTheText) {
   EXPECT_TRUE(failure.empty());
 }
 
+TEST_F(PresendAnswer, ARewriteLongerThanTheRequestsLimitIsNoAnswer) {
+  call.max_text_bytes = 12;  // the limit when the request began (a reload may change it)
+  EXPECT_EQ(*Read(Answer(200, R"({"action":"accept","text":"twelve bytes"})")), "twelve bytes");
+  EXPECT_EQ(*Read(Answer(200, R"({"action":"accept","text":"thirteen byte"})")), "hello darn");  // accept on failure
+  EXPECT_FALSE(failure.empty());
+}
+
 TEST_F(PresendAnswer, RejectIsForbiddenWithTheReason) {
   auto r = Read(Answer(200, R"({"action":"reject","reason":"no links"})"));
   ASSERT_FALSE(r.ok());

@@ -1,8 +1,9 @@
 """Stopping and reloading a running natterd: SIGTERM drains (no new
 connections, /readyz down, WebSocket clients told 1012 "service restart" a
 share at a time over --drain-ms while the rest keep working; a second signal
-cuts it short); SIGHUP applies a new log level and a renewed TLS certificate
-without dropping anyone, and a configuration that no longer loads changes
+cuts it short); SIGHUP applies a new log level, a renewed TLS certificate and
+new limits without dropping anyone (and names the settings only a restart
+applies), and a configuration that no longer loads changes
 nothing."""
 
 import asyncio
@@ -163,6 +164,45 @@ class ReloadTest(h.AsyncTestCase):
             debug_lines = "\n".join(server.log).count('"method":"ping"')
             await a.call("ping")
             self.wait_for_count(server, '"method":"ping"', debug_lines + 1)
+            self.assertIsNone(server.proc.poll())
+            await a.close()
+        finally:
+            server.close()
+
+    async def test_sighup_applies_new_limits_to_open_connections(self):
+        config = self.write_config("max-text-bytes = 1000\nmax-login-failures = 10\n")
+        server = h.Natterd("--config", config)
+        try:
+            server.start()
+            alice = server.new_user("lim")
+            bob_pw = "bob-right-password"
+            self.assertEqual(server.register("limbob", bob_pw)[0], 200)
+            a = await WsClient.connect(server, token=alice.token)
+            conv = await a.call("conversations.create", kind="group", title="limits", members=[])
+            await a.call("messages.send", conversation_id=conv["id"], client_msg_id="long-1", text="x" * 500)
+            for i in range(3):
+                self.assertEqual(server.login("limbob", f"wrong-{i}-password")[0], 401)
+
+            self.write_config("max-text-bytes = 200\nmax-login-failures = 3\nrequests-per-second = 1\n"
+                              "request-burst = 3\nidle-timeout-ms = 99000\n")
+            server.proc.send_signal(signal.SIGHUP)
+            self.wait_log(server, "reload: log level")
+            # A setting only a restart applies is named, not silently ignored.
+            self.wait_log(server, "reload: idle-timeout-ms changed; a restart applies it")
+            self.assertNotIn("max-text-bytes changed", "\n".join(server.log))
+
+            # The connection opened before the reload is held to the new numbers.
+            refused = await a.error("messages.send", conversation_id=conv["id"], client_msg_id="long-2",
+                                    text="x" * 500)
+            self.assertEqual(refused["code"], "too_large", refused)
+            self.assertIn("200 bytes", refused["message"])
+            await asyncio.sleep(1.1)
+            await a.call("messages.send", conversation_id=conv["id"], client_msg_id="short", text="x" * 150)
+            answers = [await a.request("ping") for _ in range(6)]
+            self.assertIn("rate_limited", [f.get("code") for f in answers], answers)
+            # Three failures were counted before; three is now the limit.
+            status, body = server.login("limbob", bob_pw)
+            self.assertEqual((status, h.error_of(body)[0]), (429, "rate_limited"), body)
             self.assertIsNone(server.proc.poll())
             await a.close()
         finally:
