@@ -112,5 +112,6 @@ int main(int argc, char** argv) {
   });
   server.Stop();
   spdlog::info("stopped");
+  natter::ops::StopLogging();
   return 0;
 }

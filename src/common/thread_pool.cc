@@ -29,6 +29,7 @@ bool ThreadPool::Submit(std::function<void()> task) {
     MutexLock lock(mu_);
     if (stopping_ || queue_.size() >= max_queued_) return false;
     queue_.push_back(std::move(task));
+    since_.push_back(std::chrono::steady_clock::now());
   }
   cv_.notify_one();
   return true;
@@ -39,11 +40,18 @@ size_t ThreadPool::Queued() const {
   return queue_.size();
 }
 
+std::chrono::steady_clock::duration ThreadPool::OldestWait() const {
+  MutexLock lock(mu_);
+  if (since_.empty()) return {};
+  return std::chrono::steady_clock::now() - since_.front();
+}
+
 void ThreadPool::StopDiscarding() {
   std::deque<std::function<void()>> dropped;
   {
     MutexLock lock(mu_);
     dropped.swap(queue_);
+    since_.clear();
     stopping_ = true;
   }
   dropped.clear();  // outside the lock: a task's captures may take it again
@@ -72,6 +80,7 @@ void ThreadPool::Run() {
       if (queue_.empty()) return;  // stopping and drained
       task = std::move(queue_.front());
       queue_.pop_front();
+      since_.pop_front();
     }
     RunCatching(name_, task);
   }

@@ -4,6 +4,7 @@
 // Thread-safety: Submit() may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -30,8 +31,10 @@ class ThreadPool {
   void StopDiscarding();
   size_t threads() const { return thread_count_; }
   size_t max_queued() const { return max_queued_; }
-  // Tasks waiting for a thread now.
+  // Tasks waiting for a thread now, and how long the first of them has waited
+  // (zero when none waits).
   size_t Queued() const;
+  std::chrono::steady_clock::duration OldestWait() const;
 
  private:
   void Run();
@@ -42,6 +45,7 @@ class ThreadPool {
   mutable Mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_ GUARDED_BY(mu_);
+  std::deque<std::chrono::steady_clock::time_point> since_ GUARDED_BY(mu_);  // when each task came
   bool stopping_ GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;  // started in the constructor; joined by Stop()
 };

@@ -120,6 +120,8 @@ class MediaService {
   // The limits now: a reload (SetLimits) replaces them for uploads that start after it.
   std::shared_ptr<const MediaLimits> limits() const { return limits_.Get(); }
   void SetLimits(MediaLimits limits) { limits_.Set(std::move(limits)); }
+  // How long the oldest task waiting in the io pool, or the processing pool, has waited.
+  std::chrono::steady_clock::duration OldestQueued(bool io) const { return (io ? io_ : work_).OldestWait(); }
   // True when clients upload to the object store, not to natterd.
   bool direct_uploads() const { return s3_ != nullptr; }
 

@@ -1,15 +1,23 @@
 #include "ops/log_format.h"
 
 #include <spdlog/formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <ctime>
 
 #include "common/request_id.h"
 #include "ops/log_event.h"
+#include "ops/log_sink.h"
 
 namespace natter::ops {
 namespace {
+
+// Lines waiting for stdout (ops/log_sink.h): about 4,000 typical lines, a
+// few seconds of a busy node's access log.
+constexpr size_t kMaxQueuedLogBytes = 1 << 20;
+LogFormat queued_format = LogFormat::kJson;  // SetupLogging's, for StopLogging
 
 // "2026-12-06T06:25:11.123Z"
 void AppendTime(std::string& out, spdlog::log_clock::time_point t) {
@@ -111,8 +119,21 @@ std::unique_ptr<spdlog::formatter> MakeLogFormatter(LogFormat format) {
 }
 
 void SetupLogging(LogFormat format, spdlog::level::level_enum level) {
+  auto sink = std::make_shared<QueuedLogSink>(STDOUT_FILENO, kMaxQueuedLogBytes);
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("", std::move(sink)));
   spdlog::set_formatter(MakeLogFormatter(format));
   spdlog::set_level(level);
+  queued_format = format;
+}
+
+void StopLogging() {
+  auto queued = spdlog::default_logger();
+  auto direct = std::make_shared<spdlog::logger>("", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  direct->set_formatter(MakeLogFormatter(queued_format));
+  direct->set_level(queued->level());
+  spdlog::set_default_logger(std::move(direct));
+  queued->flush();
+  // The sink's writer stops as the last reference goes, here.
 }
 
 }  // namespace natter::ops

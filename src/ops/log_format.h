@@ -29,7 +29,12 @@ std::optional<LogFormat> ParseLogFormat(std::string_view name, bool stdout_is_te
 // A formatter that writes lines in `format`.
 std::unique_ptr<spdlog::formatter> MakeLogFormatter(LogFormat format);
 
-// Every logger's lines in `format`, from `level` up.
+// Every logger's lines in `format`, from `level` up, written to stdout by a
+// thread of their own (ops/log_sink.h).
 void SetupLogging(LogFormat format, spdlog::level::level_enum level);
+
+// Writes what is queued (waiting a few seconds at most) and stops the writer;
+// later lines are written to stdout by whoever logs them. Before exit.
+void StopLogging();
 
 }  // namespace natter::ops

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "ops/log_sink.h"
+
 namespace natter::ops {
 
 void LatencyHistogram::Observe(int64_t us) {
@@ -87,6 +89,14 @@ std::string Metrics::Render() const {
       out += fmt::format("natter_queue_depth{{queue=\"{}\"}} {}\n", queue, depth());
     }
   }
+  if (!queue_ages.empty()) {
+    out +=
+        "# HELP natter_queue_oldest_age_seconds How long the oldest work in a queue has waited for a thread.\n"
+        "# TYPE natter_queue_oldest_age_seconds gauge\n";
+    for (const auto& [queue, age] : queue_ages) {
+      out += fmt::format("natter_queue_oldest_age_seconds{{queue=\"{}\"}} {:.6f}\n", queue, age());
+    }
+  }
   out += fmt::format(
       "# HELP natter_build_info The running build; always 1.\n# TYPE natter_build_info gauge\n"
       "natter_build_info{{version=\"{}\"}} 1\n",
@@ -98,6 +108,8 @@ std::string Metrics::Render() const {
         "# TYPE natter_broker_connected gauge\nnatter_broker_connected {}\n",
         broker_connected() ? 1 : 0);
   }
+  counter("natter_log_lines_dropped_total", "Log lines dropped because stdout was not read fast enough.",
+          LogLinesDropped());
   counter("natter_crash_reports_total", "Crash reports of earlier runs found (and logged) when this process started.",
           crash_reports_found.load());
   out += fmt::format(

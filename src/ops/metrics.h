@@ -51,6 +51,8 @@ struct Metrics {
   // Work waiting for a thread, by queue (store, hash, media...); each set
   // once at start-up to what reads the queue's depth.
   std::vector<std::pair<std::string, std::function<int64_t()>>> queue_depths;
+  // How long the oldest waiting item of each queue has waited, in seconds.
+  std::vector<std::pair<std::string, std::function<double()>>> queue_ages;
   std::string version;  // natter_build_info{version}
   // The process's series; null: left out. Set once at start-up.
   const ProcessSampler* process = nullptr;

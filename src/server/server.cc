@@ -220,6 +220,15 @@ uint16_t Server::Start() {
   p.metrics.queue_depths.emplace_back("store",
                                       [&store = *p.store] { return static_cast<int64_t>(store.QueuedWrites()); });
   p.metrics.queue_depths.emplace_back("hash", [&pool = *p.hash_pool] { return static_cast<int64_t>(pool.Queued()); });
+  using Seconds = std::chrono::duration<double>;
+  p.metrics.queue_ages.emplace_back("store",
+                                    [&store = *p.store] { return Seconds(store.OldestQueuedWrite()).count(); });
+  p.metrics.queue_ages.emplace_back("hash", [&pool = *p.hash_pool] { return Seconds(pool.OldestWait()).count(); });
+  // The media pools exist once media is set up (below); they are gone only after the workers.
+  for (bool io : {true, false}) {
+    p.metrics.queue_ages.emplace_back(io ? "media_io" : "media_work",
+                                      [&p, io] { return p.media ? Seconds(p.media->OldestQueued(io)).count() : 0.0; });
+  }
   accounts::AccountOptions account_options;
   account_options.password_params =
       config_.password_profile == "minimal" ? auth::PasswordParams::Minimal() : auth::PasswordParams::Interactive();

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -527,8 +528,10 @@ class Store {
   // Stops accepting work, finishes and commits what is queued.
   virtual void Shutdown() = 0;
 
-  // Writes queued and not yet taken by a writer, on every partition.
+  // Writes queued and not yet taken by a writer, on every partition, and how
+  // long the one that has waited longest has waited (zero when none waits).
   virtual size_t QueuedWrites() const { return 0; }
+  virtual std::chrono::steady_clock::duration OldestQueuedWrite() const { return {}; }
 
   // Asks the store to drop, soon, the old copies of overwritten rows its
   // files may still hold (after an erasure). The embedded store truncates its

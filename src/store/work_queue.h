@@ -7,6 +7,7 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -37,6 +38,7 @@ class WorkQueue {
     if (stopping_) return Refusal::kStopping;
     if (items_.size() >= capacity_) return Refusal::kFull;
     items_.push_back(std::move(item));
+    since_.push_back(std::chrono::steady_clock::now());
     cv_.notify_one();
     return Refusal::kNone;
   }
@@ -50,6 +52,7 @@ class WorkQueue {
     while (!items_.empty() && batch.size() < max) {
       batch.push_back(std::move(items_.front()));
       items_.pop_front();
+      since_.pop_front();
     }
     return true;
   }
@@ -61,6 +64,7 @@ class WorkQueue {
     if (stopping_) return false;
     item = std::move(items_.front());
     items_.pop_front();
+    since_.pop_front();
     return true;
   }
 
@@ -68,6 +72,13 @@ class WorkQueue {
   size_t Size() const {
     MutexLock lock(mu_);
     return items_.size();
+  }
+
+  // How long the item that has waited longest has waited; zero when none waits.
+  std::chrono::steady_clock::duration OldestWait() const {
+    MutexLock lock(mu_);
+    if (since_.empty()) return {};
+    return std::chrono::steady_clock::now() - since_.front();
   }
 
   // Refuses new items and wakes every waiting thread. Returns false if it was
@@ -86,6 +97,7 @@ class WorkQueue {
   // own thread (queued reads hold their callers' objects).
   std::deque<T> TakeRest() {
     MutexLock lock(mu_);
+    since_.clear();
     return std::move(items_);
   }
 
@@ -94,6 +106,7 @@ class WorkQueue {
   mutable Mutex mu_;
   std::condition_variable cv_;
   std::deque<T> items_ GUARDED_BY(mu_);
+  std::deque<std::chrono::steady_clock::time_point> since_ GUARDED_BY(mu_);  // when each item came
   bool stopping_ GUARDED_BY(mu_) = false;
 };
 

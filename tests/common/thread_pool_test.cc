@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <memory>
 #include <stdexcept>
@@ -23,19 +24,48 @@ TEST(ThreadPool, ATaskThatThrowsLeavesThePoolServing) {
   EXPECT_EQ(f.get(), 7);
 }
 
+// Occupies the pool's one thread until Release(): what is submitted next waits.
+class Occupied {
+ public:
+  explicit Occupied(ThreadPool& pool, std::function<void()> after = {}) {
+    std::promise<void> started;
+    EXPECT_TRUE(pool.Submit([&started, released = release_.get_future().share(), after = std::move(after)] {
+      started.set_value();
+      released.wait();
+      if (after) after();
+    }));
+    started.get_future().wait();
+  }
+  ~Occupied() { Release(); }
+  void Release() {
+    if (!released_) release_.set_value();
+    released_ = true;
+  }
+
+ private:
+  std::promise<void> release_;
+  bool released_ = false;
+};
+
+TEST(ThreadPool, TheOldestWaitIsOfTheTaskQueuedFirst) {
+  ThreadPool pool("test-pool", 1, 8);
+  EXPECT_EQ(pool.OldestWait(), std::chrono::steady_clock::duration::zero());
+  Occupied busy(pool);
+  EXPECT_EQ(pool.OldestWait(), std::chrono::steady_clock::duration::zero());  // running is not waiting
+  std::promise<void> ran;
+  ASSERT_TRUE(pool.Submit([&] { ran.set_value(); }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_GE(pool.OldestWait(), std::chrono::milliseconds(30));
+  busy.Release();
+  ran.get_future().wait();
+  EXPECT_EQ(pool.OldestWait(), std::chrono::steady_clock::duration::zero());
+}
+
 TEST(ThreadPool, RefusesPastItsBound) {
   ThreadPool pool("test-pool", 1, 1);
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> started;
-  ASSERT_TRUE(pool.Submit([&, released] {
-    started.set_value();
-    released.wait();
-  }));
-  started.get_future().wait();
+  Occupied busy(pool);
   EXPECT_TRUE(pool.Submit([] {}));   // queued
   EXPECT_FALSE(pool.Submit([] {}));  // the queue holds one
-  release.set_value();
 }
 
 // Stopping without waiting for the queue: the task under way finishes, the
@@ -43,23 +73,15 @@ TEST(ThreadPool, RefusesPastItsBound) {
 // taken afterwards.
 TEST(ThreadPool, StopDiscardingDropsWhatIsQueued) {
   ThreadPool pool("test-pool", 1, 8);
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<void> started;
   std::atomic<int> ran{0};
-  ASSERT_TRUE(pool.Submit([&, released] {
-    started.set_value();
-    released.wait();
-    ++ran;
-  }));
-  started.get_future().wait();
+  Occupied busy(pool, [&ran] { ++ran; });
   auto held = std::make_shared<int>(1);
   ASSERT_TRUE(pool.Submit([&ran, held] { ran += 10; }));
   std::thread stopper([&] { pool.StopDiscarding(); });
   // The queued task is gone before the running one ends.
   for (int i = 0; i < 1000 && held.use_count() > 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(held.use_count(), 1);
-  release.set_value();
+  busy.Release();
   stopper.join();
   EXPECT_EQ(ran.load(), 1);
   EXPECT_FALSE(pool.Submit([] {}));

@@ -21,8 +21,8 @@ TEST(RequestLimiter, NewRatesChangeTheSharedBudgetsAndTellConnectionsByGeneratio
 
   limiter.SetRates(Rates(1, 10, 2));
   EXPECT_EQ(limiter.generation(), 1u);
-  EXPECT_TRUE(limiter.TakeHttp(7, "10.0.0.1", t));   // what was left
-  EXPECT_FALSE(limiter.TakeHttp(7, "10.0.0.1", t));  // a larger size gives nothing at once
+  EXPECT_TRUE(limiter.TakeHttp(7, "10.0.0.1", t));                               // what was left
+  EXPECT_FALSE(limiter.TakeHttp(7, "10.0.0.1", t));                              // a larger size gives nothing at once
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(limiter.TakeHttp(8, "10.0.0.1", t));  // a new user: the new size
 
   limiter.SetRates(Rates(1, 2, 0.5));

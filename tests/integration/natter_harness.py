@@ -163,6 +163,8 @@ class Natterd:
         self.port = None
         self.log = []
         self._log_lock = threading.Lock()
+        self._reading = threading.Event()  # cleared: stdout is left unread
+        self._reading.set()
         _live_servers.append(self)
 
     # -- lifecycle ----------------------------------------------------------
@@ -218,8 +220,16 @@ class Natterd:
                 raise RuntimeError(f"natterd exited with {rc} before listening:\n" + self.log_text())
             time.sleep(1.0)
 
+    def hold_stdout(self):
+        """Stops reading natterd's stdout (the pipe fills) until release_stdout()."""
+        self._reading.clear()
+
+    def release_stdout(self):
+        self._reading.set()
+
     def _pump(self, proc, port_holder, ready):
         for raw in proc.stdout:
+            self._reading.wait()
             line = raw.decode("utf-8", "replace").rstrip("\n")
             with self._log_lock:
                 self.log.append(line)

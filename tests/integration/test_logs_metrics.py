@@ -5,6 +5,7 @@ request's lines together (a W3C traceparent's trace id when one is sent), and
 never a password, a token or a message's text; /metrics in the Prometheus
 format with labelled series, process metrics and natter_build_info."""
 
+import asyncio
 import http.client
 import json
 import os
@@ -204,6 +205,42 @@ class LogsAndMetricsTest(h.ServerTestCase):
                     if family.endswith(suffix) and family[: -len(suffix)] in types:
                         base = family[: -len(suffix)]
                 self.assertIn(base, types, line)
+
+
+class UnreadStdoutTest(h.AsyncTestCase):
+    """A log reader that stops reading (a stalled collector) must hold up no
+    request: lines past what natterd queues are dropped and counted."""
+    timeout = 120
+
+    async def test_a_stdout_nobody_reads_holds_up_no_request(self):
+        server = h.Natterd("--log-level", "debug", "--requests-per-second", "1000000", "--request-burst", "1000000",
+                           name="unread")
+        try:
+            server.start()
+            alice = server.new_user("quiet")
+            c = await h.WsClient.connect(server, token=alice.token)
+            server.hold_stdout()
+            # Each ping logs a debug `request` line of about 200 bytes: 15,000
+            # are more than the pipe and natterd's queue (1 MiB) hold together.
+            for _ in range(150):
+                answers = await asyncio.gather(*(c.request("ping", timeout=10) for _ in range(100)))
+                self.assertTrue(all(a["type"] == "result" for a in answers), answers[:3])
+            dropped = server.metrics().get("natter_log_lines_dropped_total", 0)
+            self.assertGreater(dropped, 0)
+            server.release_stdout()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and "stdout was not read fast enough" not in server.log_text():
+                await asyncio.sleep(0.1)
+            self.assertIn("stdout was not read fast enough", server.log_text())
+            # Whole lines only: what was written is valid JSON, line by line.
+            with server._log_lock:
+                lines = list(server.log)
+            for line in lines:
+                if line.startswith("{"):
+                    json.loads(line)
+            await c.close()
+        finally:
+            server.close()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <thread>
+#include <vector>
 
 namespace natter {
 namespace {
@@ -19,6 +20,24 @@ TEST(WorkQueue, RefusesWhenFullAndWhenStopped) {
   EXPECT_FALSE(q.Stop());
   int d = 4;
   EXPECT_EQ(q.Push(d), Queue::Refusal::kStopping);
+}
+
+TEST(WorkQueue, TheOldestWaitIsTheFirstItemsAndZeroWhenEmpty) {
+  Queue q(10);
+  EXPECT_EQ(q.OldestWait(), std::chrono::steady_clock::duration::zero());
+  int first = 1;
+  (void)q.Push(first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  int second = 2;
+  (void)q.Push(second);
+  EXPECT_GE(q.OldestWait(), std::chrono::milliseconds(30));
+  std::vector<int> batch;
+  ASSERT_TRUE(q.PopBatch(batch, 1));
+  EXPECT_LT(q.OldestWait(), std::chrono::milliseconds(30));  // the second's wait now
+  batch.clear();
+  ASSERT_TRUE(q.PopBatch(batch, 1));
+  EXPECT_EQ(batch, std::vector<int>{2});
+  EXPECT_EQ(q.OldestWait(), std::chrono::steady_clock::duration::zero());
 }
 
 TEST(WorkQueue, WritersDrainAfterStopReadersDoNot) {

@@ -38,6 +38,11 @@ class Partition {
     for (const auto& q : queues_) n += q->Size();
     return n;
   }
+  std::chrono::steady_clock::duration OldestQueuedWrite() const {
+    std::chrono::steady_clock::duration oldest{};
+    for (const auto& q : queues_) oldest = std::max(oldest, q->OldestWait());
+    return oldest;
+  }
 
   Partition(const PostgresOptions& options, int index)
       : options_(options), index_(index), conninfo_(options.instances[index]), reads_(options.max_queued_reads) {
@@ -244,6 +249,11 @@ class PostgresStore final : public Store {
     size_t n = 0;
     for (const auto& p : partitions_) n += p->QueuedWrites();
     return n;
+  }
+  std::chrono::steady_clock::duration OldestQueuedWrite() const override {
+    std::chrono::steady_clock::duration oldest{};
+    for (const auto& p : partitions_) oldest = std::max(oldest, p->OldestQueuedWrite());
+    return oldest;
   }
 
  private:

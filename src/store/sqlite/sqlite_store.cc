@@ -95,6 +95,7 @@ class SqliteStore final : public Store {
   void ForgetOverwritten() override { forget_overwritten_.store(true); }
 
   size_t QueuedWrites() const override { return writes_.Size(); }
+  std::chrono::steady_clock::duration OldestQueuedWrite() const override { return writes_.OldestWait(); }
 
   void Shutdown() override {
     if (!writes_.Stop()) return;

@@ -1,0 +1,137 @@
+#include "ops/log_sink.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+namespace natter::ops {
+namespace {
+
+// How long a stop or a flush waits for a reader that does not read.
+constexpr std::chrono::milliseconds kGiveUpAfter{3000};
+constexpr int kPollMs = 100;
+
+std::atomic<uint64_t> dropped_by_every_sink{0};
+
+}  // namespace
+
+uint64_t LogLinesDropped() { return dropped_by_every_sink.load(std::memory_order_relaxed); }
+
+void QueuedLogSink::CountDropped(uint64_t lines) {
+  dropped_.fetch_add(lines, std::memory_order_relaxed);
+  dropped_by_every_sink.fetch_add(lines, std::memory_order_relaxed);
+}
+
+QueuedLogSink::QueuedLogSink(int fd, size_t max_queued_bytes)
+    : fd_(fd), max_queued_bytes_(max_queued_bytes), formatter_(std::make_shared<spdlog::pattern_formatter>()) {
+  writer_ = std::thread([this] { WriterLoop(); });
+  pthread_setname_np(writer_.native_handle(), "log-writer");
+}
+
+QueuedLogSink::~QueuedLogSink() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  writer_.join();
+}
+
+void QueuedLogSink::log(const spdlog::details::log_msg& msg) {
+  std::shared_ptr<spdlog::formatter> formatter;
+  {
+    std::lock_guard lock(mu_);
+    formatter = formatter_;
+  }
+  spdlog::memory_buf_t line;
+  formatter->format(msg, line);
+  {
+    std::lock_guard lock(mu_);
+    if (queued_.size() + line.size() > max_queued_bytes_) return CountDropped(1);
+    queued_.append(line.data(), line.size());
+    ++queued_through_;
+  }
+  wake_.notify_one();
+}
+
+void QueuedLogSink::flush() {
+  std::unique_lock lock(mu_);
+  uint64_t target = queued_through_;
+  written_.wait_for(lock, kGiveUpAfter, [&] { return written_through_ >= target || stopping_; });
+}
+
+void QueuedLogSink::set_pattern(const std::string& pattern) {
+  set_formatter(std::make_unique<spdlog::pattern_formatter>(pattern));
+}
+
+void QueuedLogSink::set_formatter(std::unique_ptr<spdlog::formatter> formatter) {
+  std::lock_guard lock(mu_);
+  formatter_ = std::move(formatter);
+}
+
+void QueuedLogSink::WriterLoop() {
+  uint64_t reported = 0;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [this] { return !queued_.empty() || stopping_; });
+    if (queued_.empty()) return;  // stopping, and everything is out
+    std::string batch;
+    batch.swap(queued_);
+    uint64_t through = queued_through_;
+    lock.unlock();
+    bool ok = WriteAll(batch);
+    // Lines dropped meanwhile are told of once there is room again.
+    uint64_t dropped = dropped_.load(std::memory_order_relaxed);
+    if (ok && dropped > reported) {
+      spdlog::warn("{} log lines were dropped: stdout was not read fast enough", dropped - reported);
+      reported = dropped;
+    }
+    lock.lock();
+    if (!ok) CountDropped(through - written_through_);  // the fd is broken, or a stop gave up on it
+    written_through_ = through;
+    written_.notify_all();
+    if (!ok && stopping_) return;
+  }
+}
+
+bool QueuedLogSink::WriteAll(const std::string& bytes) {
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  size_t done = 0;
+  while (done < bytes.size()) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_ && deadline == std::chrono::steady_clock::time_point::max()) {
+        deadline = std::chrono::steady_clock::now() + kGiveUpAfter;
+      }
+    }
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    // Writable means room for at least PIPE_BUF bytes: a write of at most
+    // that many then returns at once, and the loop can notice a stop.
+    pollfd p{fd_, POLLOUT, 0};
+    int ready = poll(&p, 1, kPollMs);
+    if (ready < 0 && errno != EINTR) return false;
+    if (ready <= 0) continue;
+    if (p.revents & (POLLERR | POLLNVAL)) return false;
+    // Whole lines where they fit, so giving up leaves no half line behind.
+    size_t chunk = std::min<size_t>(bytes.size() - done, PIPE_BUF);
+    if (done + chunk < bytes.size()) {
+      size_t end = bytes.rfind('\n', done + chunk - 1);
+      if (end != std::string::npos && end >= done) chunk = end + 1 - done;
+    }
+    ssize_t n = ::write(fd_, bytes.data() + done, chunk);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return false;  // EPIPE: nobody reads any more
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace natter::ops

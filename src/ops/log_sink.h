@@ -1,0 +1,66 @@
+// Where log lines go: stdout, written by a thread of its own, so a reader
+// that stops reading (a full pipe, a stalled journald or collector) holds up
+// that thread and never an I/O thread. Each line is formatted on the thread
+// that logs it (the request id is that thread's), then queued; past
+// `max_queued_bytes` lines are dropped and counted
+// (natter_log_lines_dropped_total), and once the writer catches up it logs
+// how many went missing.
+//
+// Thread-safety: log() and flush() may be called from any thread.
+#pragma once
+
+#include <spdlog/sinks/sink.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace natter::ops {
+
+class QueuedLogSink final : public spdlog::sinks::sink {
+ public:
+  QueuedLogSink(int fd, size_t max_queued_bytes);
+  // Writes what is queued, waiting at most a few seconds for a reader that
+  // does not read, then stops the writer.
+  ~QueuedLogSink() override;
+  QueuedLogSink(const QueuedLogSink&) = delete;
+  QueuedLogSink& operator=(const QueuedLogSink&) = delete;
+
+  void log(const spdlog::details::log_msg& msg) override;
+  // Waits until what was queued before it is written (at most a few seconds).
+  void flush() override;
+  void set_pattern(const std::string& pattern) override;
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override;
+
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  void WriterLoop();
+  // Writes `bytes` to fd_ a pipe's atomic chunk (whole lines) at a time, each
+  // once the fd can take it; false when told to give up (stopping and past
+  // the deadline) or the fd is broken.
+  bool WriteAll(const std::string& bytes);
+  void CountDropped(uint64_t lines);
+
+  const int fd_;
+  const size_t max_queued_bytes_;
+  std::mutex mu_;
+  std::condition_variable wake_;     // the writer: lines queued, or stopping
+  std::condition_variable written_;  // flush(): a batch went out
+  std::shared_ptr<spdlog::formatter> formatter_;
+  std::string queued_;
+  uint64_t queued_through_ = 0;   // lines queued so far
+  uint64_t written_through_ = 0;  // lines written (or given up on) so far
+  bool stopping_ = false;
+  std::atomic<uint64_t> dropped_{0};
+  std::thread writer_;  // last: it uses everything above
+};
+
+// The lines dropped since start by the sink SetupLogging installed.
+uint64_t LogLinesDropped();
+
+}  // namespace natter::ops

@@ -1,0 +1,99 @@
+// The log sink never makes the logging thread wait for stdout: a reader that
+// stops reading costs dropped (counted) lines, not time.
+#include "ops/log_sink.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spdlog/details/log_msg.h>
+#include <spdlog/pattern_formatter.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <string>
+
+namespace natter::ops {
+namespace {
+
+class Pipe {
+ public:
+  Pipe() { EXPECT_EQ(pipe2(fds_, O_CLOEXEC), 0); }
+  ~Pipe() {
+    CloseRead();
+    close(fds_[1]);
+  }
+  int read_end() const { return fds_[0]; }
+  int write_end() const { return fds_[1]; }
+  void CloseRead() {
+    if (fds_[0] >= 0) close(fds_[0]);
+    fds_[0] = -1;
+  }
+  std::string ReadAvailable() {
+    fcntl(fds_[0], F_SETFL, O_NONBLOCK);
+    std::string out;
+    char buf[65536];
+    for (;;) {
+      ssize_t n = read(fds_[0], buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+void Log(QueuedLogSink& sink, const std::string& text) {
+  spdlog::details::log_msg msg("", spdlog::level::info, text);
+  sink.log(msg);
+}
+
+TEST(QueuedLogSink, WritesEveryLineInOrderWhenRead) {
+  Pipe pipe;
+  {
+    QueuedLogSink sink(pipe.write_end(), 1 << 16);
+    sink.set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
+    for (int i = 0; i < 100; ++i) Log(sink, "line " + std::to_string(i));
+    sink.flush();
+    EXPECT_EQ(sink.dropped(), 0u);
+  }
+  std::string expected;
+  for (int i = 0; i < 100; ++i) expected += "line " + std::to_string(i) + "\n";
+  EXPECT_EQ(pipe.ReadAvailable(), expected);
+}
+
+TEST(QueuedLogSink, AReaderThatNeverReadsCostsDroppedLinesNotTime) {
+  Pipe pipe;
+  const std::string text(200, 'x');
+  auto started = std::chrono::steady_clock::now();
+  uint64_t dropped = 0;
+  {
+    QueuedLogSink sink(pipe.write_end(), 256 * 1024);
+    sink.set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
+    // Far more than the pipe (64 KiB) and the queue (256 KiB) hold.
+    for (int i = 0; i < 5000; ++i) Log(sink, text);
+    dropped = sink.dropped();
+    EXPECT_GT(dropped, 0u);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2));
+  }  // the destructor gives up on the reader after a few seconds
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  // What reached the pipe is whole lines, and fewer than were logged.
+  std::string written = pipe.ReadAvailable();
+  ASSERT_FALSE(written.empty());
+  EXPECT_EQ(written.back(), '\n');
+  EXPECT_EQ(written.size() % (text.size() + 1), 0u);
+  EXPECT_LT(written.size() / (text.size() + 1), 5000u);
+}
+
+TEST(QueuedLogSink, AReaderThatWentAwayCountsTheLinesAsDropped) {
+  Pipe pipe;
+  pipe.CloseRead();
+  QueuedLogSink sink(pipe.write_end(), 1 << 16);
+  sink.set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
+  for (int i = 0; i < 10; ++i) Log(sink, "gone");
+  sink.flush();
+  EXPECT_EQ(sink.dropped(), 10u);
+}
+
+}  // namespace
+}  // namespace natter::ops
