@@ -29,6 +29,7 @@
 #include "natter/model.h"
 #include "natter/status.h"
 #include "store/commit_order.h"
+#include "store/key_records.h"
 #include "store/media_records.h"
 #include "store/push_records.h"
 #include "store/webhook_records.h"
@@ -166,6 +167,20 @@ class AccountsTxn : public AccountsReader {
   // token is gone (rotated or erased meanwhile). Its row stays locked to the
   // end of the transaction, so a rotation waits for it.
   virtual Result<bool> MoveBotSession(std::string_view token_hash, SessionId session) = 0;
+  // The key directory (docs/e2ee.md), with the accounts. AddDevice assigns
+  // the next device id of the user and returns it.
+  virtual Result<std::optional<DeviceKeys>> FindDeviceOfSession(UserId user, SessionId session) = 0;
+  virtual Result<DeviceId> AddDevice(const DeviceKeys& device) = 0;
+  virtual Status SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& key) = 0;
+  // Adds those whose id the device has not published yet; the others stay.
+  virtual Status AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) = 0;
+  virtual Result<int64_t> CountPreKeys(UserId user, DeviceId device) = 0;
+  virtual Result<std::vector<DeviceKeys>> ListDevices(UserId user) = 0;
+  // Takes one of the device's one-time prekeys away, for good: two claims,
+  // on any node, never get the same key. Nullopt when none is left.
+  virtual Result<std::optional<OneTimePreKey>> ClaimPreKey(UserId user, DeviceId device) = 0;
+  // The device and its prekeys; false when it was not there.
+  virtual Result<bool> RemoveDevice(UserId user, DeviceId device) = 0;
   // Queues an account event's webhook (a report filed, a user registered)
   // with the write that makes it; nothing when its event_id is queued already.
   virtual Status QueueAccountWebhook(const WebhookJob& job) = 0;

@@ -339,6 +339,30 @@ CREATE TABLE conversation_bans (
   PRIMARY KEY (conversation_id, user_id)
 );
 )sql",
+    // 18: the key directory of end-to-end encryption (accounts): each device's
+    // public keys and its one-time prekeys.
+    R"sql(
+CREATE TABLE e2ee_devices (
+  user_id BIGINT NOT NULL,
+  device_id BIGINT NOT NULL,
+  session_id BIGINT NOT NULL,
+  registration_id BIGINT NOT NULL,
+  identity_key TEXT NOT NULL,
+  signed_prekey_id BIGINT NOT NULL,
+  signed_prekey TEXT NOT NULL,
+  signed_prekey_signature TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (user_id, device_id)
+);
+CREATE UNIQUE INDEX e2ee_devices_session ON e2ee_devices (user_id, session_id);
+CREATE TABLE e2ee_prekeys (
+  user_id BIGINT NOT NULL,
+  device_id BIGINT NOT NULL,
+  prekey_id BIGINT NOT NULL,
+  public_key TEXT NOT NULL,
+  PRIMARY KEY (user_id, device_id, prekey_id)
+);
+)sql",
 };
 
 }  // namespace

@@ -38,7 +38,8 @@ Result<std::vector<SessionId>> PgTxn::EraseAccount(UserId id, int64_t now_ms, in
        "DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE user_id = $1)",
        "DELETE FROM sessions WHERE user_id = $1", "DELETE FROM blocks WHERE user_id = $1 OR blocked_id = $1",
        "DELETE FROM external_identities WHERE user_id = $1", "UPDATE reports SET text = '' WHERE reporter_id = $1",
-       "UPDATE reports SET message_text = '' WHERE target_user = $1"}));
+       "UPDATE reports SET message_text = '' WHERE target_user = $1", "DELETE FROM e2ee_prekeys WHERE user_id = $1",
+       "DELETE FROM e2ee_devices WHERE user_id = $1"}));
   // Attached uploads go after the grace downloads under way get; the others
   // expire, and the sweep takes them with their objects.
   NATTER_TRY(auto attached, accounts_.Query("INSERT INTO media_releases(upload_id, due_at) "

@@ -338,6 +338,30 @@ CREATE TABLE conversation_bans (
   PRIMARY KEY (conversation_id, user_id)
 ) WITHOUT ROWID;
 )sql",
+    // 18: the key directory of end-to-end encryption (accounts): each device's
+    // public keys and its one-time prekeys.
+    R"sql(
+CREATE TABLE e2ee_devices (
+  user_id INTEGER NOT NULL,
+  device_id INTEGER NOT NULL,
+  session_id INTEGER NOT NULL,
+  registration_id INTEGER NOT NULL,
+  identity_key TEXT NOT NULL,
+  signed_prekey_id INTEGER NOT NULL,
+  signed_prekey TEXT NOT NULL,
+  signed_prekey_signature TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, device_id)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX e2ee_devices_session ON e2ee_devices (user_id, session_id);
+CREATE TABLE e2ee_prekeys (
+  user_id INTEGER NOT NULL,
+  device_id INTEGER NOT NULL,
+  prekey_id INTEGER NOT NULL,
+  public_key TEXT NOT NULL,
+  PRIMARY KEY (user_id, device_id, prekey_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 int UserVersion(Database& db) {

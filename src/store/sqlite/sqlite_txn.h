@@ -63,6 +63,14 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Status PutBotToken(const BotToken& token) override;
   Result<std::optional<BotToken>> FindBotToken(std::string_view token_hash) override;
   Result<bool> MoveBotSession(std::string_view token_hash, SessionId session) override;
+  Result<std::optional<DeviceKeys>> FindDeviceOfSession(UserId user, SessionId session) override;
+  Result<DeviceId> AddDevice(const DeviceKeys& device) override;
+  Status SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& key) override;
+  Status AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) override;
+  Result<int64_t> CountPreKeys(UserId user, DeviceId device) override;
+  Result<std::vector<DeviceKeys>> ListDevices(UserId user) override;
+  Result<std::optional<OneTimePreKey>> ClaimPreKey(UserId user, DeviceId device) override;
+  Result<bool> RemoveDevice(UserId user, DeviceId device) override;
   Status QueueAccountWebhook(const WebhookJob& job) override;
   Result<std::vector<BlockedUser>> ListBlocked(UserId by) override;
   Status InsertSession(const Session& session) override;

@@ -1,0 +1,85 @@
+// PgTxn's key directory (docs/e2ee.md), with the accounts on the first
+// instance: devices' public keys and their one-time prekeys.
+#include "store/postgres/pg_rows.h"
+#include "store/postgres/pg_txn.h"
+
+namespace natter::pg {
+namespace {
+
+#define DEVICE_COLUMNS                                                                              \
+  "user_id, device_id, session_id, registration_id, identity_key, signed_prekey_id, signed_prekey, " \
+  "signed_prekey_signature, created_at"
+
+DeviceKeys ReadDevice(const Row& r) {
+  return DeviceKeys{r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Text(4), SignedPreKey{r.Int(5), r.Text(6), r.Text(7)},
+                    r.Int(8)};
+}
+
+}  // namespace
+
+Result<std::optional<DeviceKeys>> PgTxn::FindDeviceOfSession(UserId user, SessionId session) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = $1 AND session_id = $2",
+                                     {user, session}));
+  return One<DeviceKeys>(r, ReadDevice);
+}
+
+Result<DeviceId> PgTxn::AddDevice(const DeviceKeys& d) {
+  // The user's row, locked, orders two of their devices published at once
+  // on different nodes: each gets its own next id.
+  NATTER_TRY(auto locked, accounts_.Query("SELECT id FROM users WHERE id = $1 FOR UPDATE", {d.user_id}));
+  if (locked.empty()) return NotFound("no such user");
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO e2ee_devices(" DEVICE_COLUMNS ") "
+                                     "SELECT $1, coalesce(max(device_id), 0) + 1, $2, $3, $4, $5, $6, $7, $8 "
+                                     "FROM e2ee_devices WHERE user_id = $1 RETURNING device_id",
+                                     {d.user_id, d.session_id, d.registration_id, d.identity_key, d.signed_prekey.id,
+                                      d.signed_prekey.public_key, d.signed_prekey.signature, d.created_at}));
+  if (r.empty()) return Internal("a device was not given an id");
+  return r.At(0).Int(0);
+}
+
+Status PgTxn::SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& key) {
+  NATTER_TRY(auto r, accounts_.Query("UPDATE e2ee_devices SET signed_prekey_id = $1, signed_prekey = $2, "
+                                     "signed_prekey_signature = $3 WHERE user_id = $4 AND device_id = $5",
+                                     {key.id, key.public_key, key.signature, user, device}));
+  return OkStatus();
+}
+
+Status PgTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) {
+  for (const auto& key : keys) {
+    NATTER_TRY(auto r, accounts_.Query("INSERT INTO e2ee_prekeys(user_id, device_id, prekey_id, public_key) "
+                                       "VALUES($1,$2,$3,$4) ON CONFLICT DO NOTHING",
+                                       {user, device, key.id, key.public_key}));
+  }
+  return OkStatus();
+}
+
+Result<int64_t> PgTxn::CountPreKeys(UserId user, DeviceId device) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT count(*) FROM e2ee_prekeys WHERE user_id = $1 AND device_id = $2",
+                                     {user, device}));
+  return r.empty() ? 0 : r.At(0).Int(0);
+}
+
+Result<std::vector<DeviceKeys>> PgTxn::ListDevices(UserId user) {
+  NATTER_TRY(auto r, accounts_.Query("SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = $1 ORDER BY device_id",
+                                     {user}));
+  return All<DeviceKeys>(r, ReadDevice);
+}
+
+Result<std::optional<OneTimePreKey>> PgTxn::ClaimPreKey(UserId user, DeviceId device) {
+  // SKIP LOCKED: claims at once, on any node, take different keys.
+  NATTER_TRY(auto r, accounts_.Query("DELETE FROM e2ee_prekeys WHERE (user_id, device_id, prekey_id) IN ("
+                                     "SELECT user_id, device_id, prekey_id FROM e2ee_prekeys "
+                                     "WHERE user_id = $1 AND device_id = $2 ORDER BY prekey_id LIMIT 1 "
+                                     "FOR UPDATE SKIP LOCKED) RETURNING prekey_id, public_key",
+                                     {user, device}));
+  return One<OneTimePreKey>(r, [](const Row& row) { return OneTimePreKey{row.Int(0), row.Text(1)}; });
+}
+
+Result<bool> PgTxn::RemoveDevice(UserId user, DeviceId device) {
+  NATTER_TRY(auto keys,
+             accounts_.Query("DELETE FROM e2ee_prekeys WHERE user_id = $1 AND device_id = $2", {user, device}));
+  NATTER_TRY(auto r, accounts_.Query("DELETE FROM e2ee_devices WHERE user_id = $1 AND device_id = $2", {user, device}));
+  return r.affected() > 0;
+}
+
+}  // namespace natter::pg

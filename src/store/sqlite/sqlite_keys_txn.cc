@@ -1,0 +1,102 @@
+// SqliteTxn's key directory (docs/e2ee.md): devices' public keys and their
+// one-time prekeys. One writer: a claim is never raced.
+#include "store/sqlite/sqlite_rows.h"
+#include "store/sqlite/sqlite_txn.h"
+
+namespace natter::sqlite {
+namespace {
+
+#define DEVICE_COLUMNS                                                                              \
+  "user_id, device_id, session_id, registration_id, identity_key, signed_prekey_id, signed_prekey, " \
+  "signed_prekey_signature, created_at"
+
+DeviceKeys ReadDevice(const Statement& r) {
+  return DeviceKeys{r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Text(4), SignedPreKey{r.Int(5), r.Text(6), r.Text(7)},
+                    r.Int(8)};
+}
+
+}  // namespace
+
+Result<std::optional<DeviceKeys>> SqliteTxn::FindDeviceOfSession(UserId user, SessionId session) {
+  auto s = db_.Prepare("SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = ? AND session_id = ?");
+  s.Bind(1, user).Bind(2, session);
+  return One<DeviceKeys>(s, ReadDevice);
+}
+
+Result<DeviceId> SqliteTxn::AddDevice(const DeviceKeys& d) {
+  auto next = db_.Prepare("SELECT coalesce(max(device_id), 0) + 1 FROM e2ee_devices WHERE user_id = ?");
+  next.Bind(1, d.user_id);
+  NATTER_TRY(bool row, next.Step());
+  DeviceId id = row ? next.Int(0) : 1;
+  auto s = db_.Prepare("INSERT INTO e2ee_devices(" DEVICE_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)");
+  s.Bind(1, d.user_id)
+      .Bind(2, id)
+      .Bind(3, d.session_id)
+      .Bind(4, d.registration_id)
+      .Bind(5, d.identity_key)
+      .Bind(6, d.signed_prekey.id)
+      .Bind(7, d.signed_prekey.public_key)
+      .Bind(8, d.signed_prekey.signature)
+      .Bind(9, d.created_at);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return id;
+}
+
+Status SqliteTxn::SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& key) {
+  auto s = db_.Prepare(
+      "UPDATE e2ee_devices SET signed_prekey_id = ?, signed_prekey = ?, signed_prekey_signature = ? "
+      "WHERE user_id = ? AND device_id = ?");
+  s.Bind(1, key.id).Bind(2, key.public_key).Bind(3, key.signature).Bind(4, user).Bind(5, device);
+  return s.Run();
+}
+
+Status SqliteTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) {
+  for (const auto& key : keys) {
+    auto s = db_.Prepare(
+        "INSERT INTO e2ee_prekeys(user_id, device_id, prekey_id, public_key) VALUES(?,?,?,?) ON CONFLICT DO NOTHING");
+    s.Bind(1, user).Bind(2, device).Bind(3, key.id).Bind(4, key.public_key);
+    NATTER_RETURN_IF_ERROR(s.Run());
+  }
+  return OkStatus();
+}
+
+Result<int64_t> SqliteTxn::CountPreKeys(UserId user, DeviceId device) {
+  auto s = db_.Prepare("SELECT count(*) FROM e2ee_prekeys WHERE user_id = ? AND device_id = ?");
+  s.Bind(1, user).Bind(2, device);
+  NATTER_TRY(bool row, s.Step());
+  return row ? s.Int(0) : 0;
+}
+
+Result<std::vector<DeviceKeys>> SqliteTxn::ListDevices(UserId user) {
+  auto s = db_.Prepare("SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = ? ORDER BY device_id");
+  s.Bind(1, user);
+  return All<DeviceKeys>(s, ReadDevice);
+}
+
+Result<std::optional<OneTimePreKey>> SqliteTxn::ClaimPreKey(UserId user, DeviceId device) {
+  auto s = db_.Prepare(
+      "DELETE FROM e2ee_prekeys WHERE user_id = ?1 AND device_id = ?2 AND prekey_id = "
+      "(SELECT min(prekey_id) FROM e2ee_prekeys WHERE user_id = ?1 AND device_id = ?2) "
+      "RETURNING prekey_id, public_key");
+  s.Bind(1, user).Bind(2, device);
+  NATTER_TRY(auto claimed, One<OneTimePreKey>(s, [](const Statement& r) {
+               return OneTimePreKey{r.Int(0), r.Text(1)};
+             }));
+  if (claimed) {
+    NATTER_TRY(bool more, s.Step());  // finishes the statement
+    (void)more;
+  }
+  return claimed;
+}
+
+Result<bool> SqliteTxn::RemoveDevice(UserId user, DeviceId device) {
+  auto keys = db_.Prepare("DELETE FROM e2ee_prekeys WHERE user_id = ? AND device_id = ?");
+  keys.Bind(1, user).Bind(2, device);
+  NATTER_RETURN_IF_ERROR(keys.Run());
+  auto s = db_.Prepare("DELETE FROM e2ee_devices WHERE user_id = ? AND device_id = ?");
+  s.Bind(1, user).Bind(2, device);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return db_.changes() > 0;
+}
+
+}  // namespace natter::sqlite
