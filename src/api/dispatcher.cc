@@ -196,6 +196,7 @@ void Dispatcher::SetLimits(const chat::ChatLimits& limits) {
   creations_.SetRate(limits.max_conversations_per_hour / 3600.0, limits.max_conversations_per_hour);
   additions_.SetRate(limits.max_member_adds_per_hour / 3600.0, limits.max_member_adds_per_hour);
   reports_.SetRate(limits.max_reports_per_hour / 3600.0, limits.max_reports_per_hour);
+  key_bundles_.SetRate(limits.max_key_bundles_per_hour / 3600.0, limits.max_key_bundles_per_hour);
 }
 
 void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_t origin) {

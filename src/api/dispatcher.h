@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include "accounts/account_service.h"
+#include "api/key_params.h"
 #include "api/operators.h"
 #include "api/params.h"
 #include "auth/external_token.h"
@@ -130,7 +131,8 @@ class Dispatcher {
         limits_(deps.limits),
         creations_(deps.limits.max_conversations_per_hour / 3600.0, deps.limits.max_conversations_per_hour),
         additions_(deps.limits.max_member_adds_per_hour / 3600.0, deps.limits.max_member_adds_per_hour),
-        reports_(deps.limits.max_reports_per_hour / 3600.0, deps.limits.max_reports_per_hour) {}
+        reports_(deps.limits.max_reports_per_hour / 3600.0, deps.limits.max_reports_per_hour),
+        key_bundles_(deps.limits.max_key_bundles_per_hour / 3600.0, deps.limits.max_key_bundles_per_hour) {}
 
   // A reload's limits (docs/operations.md, "Reloading"): requests that start
   // from now on use them; the hourly budgets keep what each user has spent.
@@ -197,6 +199,13 @@ class Dispatcher {
   void SetPrivacy(const Caller& c, PrivacyParams p, Reply reply);
 
   // Blocks (block_methods.cc).
+  // The key directory of end-to-end encryption (key_methods.cc).
+  void PublishKeys(const Caller& c, PublishKeysParams p, Reply reply);
+  void ClaimKeyBundles(const Caller& c, KeyBundleParams p, Reply reply);
+  void CountKeys(const Caller& c, NoParams p, Reply reply);
+  void ListKeyDevices(const Caller& c, UserLookupParams p, Reply reply);
+  void RemoveKeys(const Caller& c, NoParams p, Reply reply);
+
   void Block(const Caller& c, BlockParams p, Reply reply);
   void ListBlocks(const Caller& c, NoParams p, Reply reply);
 
@@ -275,6 +284,10 @@ class Dispatcher {
   // Tells each user a change invited their invitation ({"type":"invitation"}),
   // and each one it added instead that theirs is gone.
   void PublishInvitations(const chat::ConversationView& view);
+  // A user's devices changed (made or removed): the user's sockets learn the list.
+  void PublishDevices(UserId user, const std::vector<DeviceId>& devices);
+  // A device is short of one-time prekeys: its user's sockets are told.
+  void PublishPreKeysLow(UserId user, DeviceId device, int64_t left);
   // Which of `users` share a conversation with `caller`, read from every
   // partition (chat/consent.h), then `then` on the caller's executor.
   void ReadContacts(const Caller& c, std::vector<UserId> users, std::function<void(chat::Contacts)> then);
@@ -324,7 +337,8 @@ class Dispatcher {
   // thousands of groups (per node; see docs/protocol.md).
   KeyedBuckets<UserId> creations_;
   KeyedBuckets<UserId> additions_;
-  KeyedBuckets<UserId> reports_;  // reports.create, per user an hour
+  KeyedBuckets<UserId> reports_;      // reports.create, per user an hour
+  KeyedBuckets<UserId> key_bundles_;  // keys.bundle, per user an hour
   std::atomic<bool> publishing_{true};
 };
 

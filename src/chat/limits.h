@@ -19,6 +19,8 @@ struct ChatLimits {
   int max_conversations_per_hour = 100;
   int max_member_adds_per_hour = 1000;
   int max_reports_per_hour = 20;
+  // keys.bundle calls per user per hour: each hands out one-time prekeys.
+  int max_key_bundles_per_hour = 1000;
   int max_history_page = 100;
   int max_conversation_list = 500;
   // Groups with more members keep their own sequence instead of one update-log

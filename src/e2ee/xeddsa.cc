@@ -66,8 +66,8 @@ bool VerifySignature(std::string_view identity_key, std::string_view message, st
   std::memcpy(sig.data(), signature.data(), sig.size());
   edwards[31] = static_cast<unsigned char>((edwards[31] & 0x7f) | (sig[63] & 0x80));
   sig[63] &= 0x7f;
-  return crypto_sign_verify_detached(sig.data(), reinterpret_cast<const unsigned char*>(message.data()),
-                                     message.size(), edwards.data()) == 0;
+  return crypto_sign_verify_detached(sig.data(), reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+                                     edwards.data()) == 0;
 }
 
 }  // namespace natter::e2ee

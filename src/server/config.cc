@@ -257,6 +257,8 @@ void Declare(Declaring& d, Config& c) {
   Setting(d, "group-adds", c.group_adds,
           "Who may put a user into a group without an invitation, until they choose: everyone, contacts or nobody");
   Setting(d, "max-reports-per-hour", l.max_reports_per_hour, "Reports one user may file per hour");
+  Setting(d, "max-key-bundles-per-hour", l.max_key_bundles_per_hour,
+          "keys.bundle calls a user may make per hour (each hands out one-time prekeys)");
   Setting(d, "max-history-page", l.max_history_page, "Most messages one history page returns");
   Setting(d, "max-http-body-bytes", g.max_http_body_bytes, "Largest HTTP request body");
   Setting(d, "http-timeout-ms", g.http_timeout_ms, "Time allowed for one HTTP request or handshake");

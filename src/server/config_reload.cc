@@ -7,7 +7,7 @@
 namespace natter::server {
 namespace {
 
-constexpr std::array<std::string_view, 25> kReloadable = {
+constexpr std::array<std::string_view, 26> kReloadable = {
     "log-level",
     "tls-cert",
     "tls-key",
@@ -17,6 +17,7 @@ constexpr std::array<std::string_view, 25> kReloadable = {
     "max-conversations-per-hour",
     "max-member-adds-per-hour",
     "max-reports-per-hour",
+    "max-key-bundles-per-hour",
     "max-history-page",
     "edit-window-ms",
     "group-adds",

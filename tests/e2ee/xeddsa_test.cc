@@ -12,7 +12,8 @@ namespace {
 
 std::string Hex(std::string_view hex) {
   std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
   return out;
 }
 
@@ -22,17 +23,18 @@ struct Vector {
   const char* signature;
 };
 
-constexpr Vector kVectors[] = {
-{"05518ca4c68a4c6b74d2a389e236b9c629275646030bcae1d0e081349d4d6ee202",
- "05f4a41719dc8850f216e7ba7f6fa010729eb73bbd9a93c58c6a39c438b3777829",
- "64e7897868c1a065f8331a1ebc993eba6f38ac8cf729e690b381fd207c37e2a4518cd8aa567eaea4c50eeeef68b8ebc98a888dbb0501447790dd3ca3fd273c85"},
-{"0576971345c393f74bb0c5ea37c9666dc74f770af58ff896dde400ac9f7b42fc5a",
- "058bbac7b02914aa2138c611840712310196b173493077a29e69d64958a0ec3a57",
- "954e3592a01f48a21483002828a4dab533ddd7f30e916687d095615eab3c6a7b81a0457e197ed0ef89451d0d84780e3ce1786ba897b2b03d945dbff4e0abab81"},
-{"05942a3b421005fb419efbef81b28c38d449bb0919422d2481e5df27b80b21630f",
- "0507765d329be71b1d170acb3bf84761e92c062be87e76b96b92a4713b4993f411",
- "aee1769a627baeb36806df0fd4c16b75f408f0c94ebeba5501c2379b4c943b15bc26d15aadfc7737828d7a5707636f2914fea58f46c28e5d65aea754439bb781"}
-};
+constexpr Vector kVectors[] = {{"05518ca4c68a4c6b74d2a389e236b9c629275646030bcae1d0e081349d4d6ee202",
+                                "05f4a41719dc8850f216e7ba7f6fa010729eb73bbd9a93c58c6a39c438b3777829",
+                                "64e7897868c1a065f8331a1ebc993eba6f38ac8cf729e690b381fd207c37e2a4518cd8aa567eaea4c50eee"
+                                "ef68b8ebc98a888dbb0501447790dd3ca3fd273c85"},
+                               {"0576971345c393f74bb0c5ea37c9666dc74f770af58ff896dde400ac9f7b42fc5a",
+                                "058bbac7b02914aa2138c611840712310196b173493077a29e69d64958a0ec3a57",
+                                "954e3592a01f48a21483002828a4dab533ddd7f30e916687d095615eab3c6a7b81a0457e197ed0ef89451d"
+                                "0d84780e3ce1786ba897b2b03d945dbff4e0abab81"},
+                               {"05942a3b421005fb419efbef81b28c38d449bb0919422d2481e5df27b80b21630f",
+                                "0507765d329be71b1d170acb3bf84761e92c062be87e76b96b92a4713b4993f411",
+                                "aee1769a627baeb36806df0fd4c16b75f408f0c94ebeba5501c2379b4c943b15bc26d15aadfc7737828d7a"
+                                "5707636f2914fea58f46c28e5d65aea754439bb781"}};
 
 TEST(XEdDsa, SignaturesMadeBySignalsLibraryVerify) {
   for (const auto& v : kVectors) {
@@ -61,7 +63,7 @@ TEST(XEdDsa, MalformedKeysAndSignaturesAreRefused) {
   const auto& v = kVectors[0];
   std::string identity = Hex(v.identity), message = Hex(v.signed_prekey), signature = Hex(v.signature);
   EXPECT_TRUE(IsPublicKey(identity));
-  EXPECT_FALSE(IsPublicKey(identity.substr(1)));           // no type byte
+  EXPECT_FALSE(IsPublicKey(identity.substr(1)));                           // no type byte
   EXPECT_FALSE(IsPublicKey(std::string("\x06", 1) + identity.substr(1)));  // another type
   EXPECT_FALSE(IsPublicKey(identity + "x"));
   // u = 2^255 - 1 is not a field element below the prime.

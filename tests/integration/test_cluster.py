@@ -13,6 +13,7 @@ import time
 import unittest
 
 import natter_harness as h
+import test_keys
 from cluster_harness import LocalCluster, partition_of, wait_until
 from webhook_receiver import WebhookReceiver
 
@@ -280,6 +281,21 @@ class ClusterTest(h.AsyncTestCase):
         for p, (conv, peer) in by_partition.items():
             mine = [m for m in self.history(peer, conv) if m["sender_id"] == bob.id and m["kind"] == "message"]
             self.assertEqual([(m.get("deleted"), m.get("text", "")) for m in mine], [(True, "")])
+
+    async def test_prekeys_claimed_at_once_on_every_node_are_never_shared(self):
+        alice = self.proxy.new_user("e2ee")
+        keys = test_keys.device_keys(test_keys.VECTORS[0], prekeys=range(1, 46))
+        status, body = self.cluster.nodes[1].http("PUT", "/v1/me/keys", keys, token=alice.token)
+        self.assertEqual(status, 200, body)
+        claimers = [await self.on_node(n % 3 + 1, self.proxy.new_user("claim")) for n in range(9)]
+
+        async def claim_five(c):
+            return [(await c.call("keys.bundle", user_id=alice.id))["devices"][0].get("prekey", {}).get("id")
+                    for _ in range(5)]
+
+        ids = [i for r in await asyncio.gather(*(claim_five(c) for c in claimers)) for i in r]
+        self.assertNotIn(None, ids)
+        self.assertEqual(sorted(ids), list(range(1, 46)), "a prekey was handed out twice, or lost")
 
     async def test_two_nodes_writing_one_conversation_keep_seq_dense(self):
         alice, bob = self.proxy.new_user("w1"), self.proxy.new_user("w2")

@@ -6,7 +6,7 @@
 namespace natter::pg {
 namespace {
 
-#define DEVICE_COLUMNS                                                                              \
+#define DEVICE_COLUMNS                                                                               \
   "user_id, device_id, session_id, registration_id, identity_key, signed_prekey_id, signed_prekey, " \
   "signed_prekey_signature, created_at"
 
@@ -18,8 +18,9 @@ DeviceKeys ReadDevice(const Row& r) {
 }  // namespace
 
 Result<std::optional<DeviceKeys>> PgTxn::FindDeviceOfSession(UserId user, SessionId session) {
-  NATTER_TRY(auto r, accounts_.Query("SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = $1 AND session_id = $2",
-                                     {user, session}));
+  NATTER_TRY(auto r,
+             accounts_.Query("SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = $1 AND session_id = $2",
+                             {user, session}));
   return One<DeviceKeys>(r, ReadDevice);
 }
 
@@ -60,8 +61,8 @@ Result<int64_t> PgTxn::CountPreKeys(UserId user, DeviceId device) {
 }
 
 Result<std::vector<DeviceKeys>> PgTxn::ListDevices(UserId user) {
-  NATTER_TRY(auto r, accounts_.Query("SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = $1 ORDER BY device_id",
-                                     {user}));
+  NATTER_TRY(auto r, accounts_.Query(
+                         "SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = $1 ORDER BY device_id", {user}));
   return All<DeviceKeys>(r, ReadDevice);
 }
 

@@ -6,7 +6,7 @@
 namespace natter::sqlite {
 namespace {
 
-#define DEVICE_COLUMNS                                                                              \
+#define DEVICE_COLUMNS                                                                               \
   "user_id, device_id, session_id, registration_id, identity_key, signed_prekey_id, signed_prekey, " \
   "signed_prekey_signature, created_at"
 

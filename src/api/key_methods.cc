@@ -1,0 +1,226 @@
+// keys.* and devices.list: the key directory of end-to-end encryption
+// (docs/e2ee.md). natterd keeps each device's public keys and hands out its
+// one-time prekeys, each once; it never sees a private key.
+#include "api/answers.h"
+#include "api/dispatcher.h"
+#include "auth/base64url.h"
+#include "e2ee/xeddsa.h"
+
+namespace natter::api {
+namespace {
+
+namespace json = boost::json;
+
+// Below this many one-time prekeys left, the device is told to publish more.
+constexpr int64_t kPreKeysLow = 10;
+
+json::object SignedPreKeyJson(const SignedPreKey& k) {
+  return json::object{{"id", k.id}, {"key", k.public_key}, {"signature", k.signature}};
+}
+
+json::object DeviceJson(const DeviceKeys& d) {
+  return json::object{{"device_id", d.device_id},
+                      {"registration_id", d.registration_id},
+                      {"identity_key", d.identity_key},
+                      {"signed_prekey", SignedPreKeyJson(d.signed_prekey)}};
+}
+
+// The device's identity key signed its signed prekey (the 33 bytes, as Signal does).
+Status CheckSignature(const std::string& identity_key, const SignedPreKey& key) {
+  auto identity = auth::Base64UrlDecode(identity_key);
+  auto signed_key = auth::Base64UrlDecode(key.public_key);
+  auto signature = auth::Base64UrlDecode(key.signature);
+  if (!identity || !signed_key || !signature || !e2ee::VerifySignature(*identity, *signed_key, *signature)) {
+    return BadRequest("signed_prekey.signature is not the identity key's signature of signed_prekey.key");
+  }
+  return OkStatus();
+}
+
+struct Published {
+  DeviceId device = 0;
+  int64_t prekeys = 0;
+  bool created = false;
+  std::vector<DeviceId> devices;  // the user's, when a device was made
+};
+
+// The user a lookup names, unless erased.
+Result<User> FindKeyOwner(AccountsTxn& txn, const UserLookupParams& p) {
+  NATTER_TRY(auto user, p.handle ? txn.FindUserByHandle(*p.handle) : txn.FindUser(*p.user_id));
+  if (!user || user->erased_at != 0) return NotFound("no such user");
+  return std::move(*user);
+}
+
+struct Bundles {
+  UserId user = 0;
+  std::vector<KeyBundle> bundles;
+  std::vector<std::pair<DeviceId, int64_t>> low;  // devices now short of prekeys, and how many they have
+};
+
+}  // namespace
+
+void Dispatcher::PublishKeys(const Caller& c, PublishKeysParams p, Reply reply) {
+  // The signature is checked here, before the store is asked anything: one
+  // Ed25519 verification, as cheap as reading a token. The transaction then
+  // checks that the identity key is the device's.
+  if (p.signed_prekey) {
+    if (!p.identity_key) return reply(BadRequest("a signed_prekey goes with the identity_key that signed it"));
+    if (auto st = CheckSignature(*p.identity_key, *p.signed_prekey); !st.ok()) return reply(st.take_error());
+  }
+  d_.store.WriteAccountsResult<Published>(
+      ExecutorOf(c),
+      [user = c.user, session = c.session, p = std::move(p), now = d_.clock.NowMs()](
+          AccountsTxn& txn) -> Result<Published> {
+        NATTER_TRY(auto device, txn.FindDeviceOfSession(user, session));
+        Published out;
+        if (!device) {
+          if (!p.registration_id || !p.identity_key || !p.signed_prekey) {
+            return BadRequest("a session's first keys.publish needs registration_id, identity_key and signed_prekey");
+          }
+          DeviceKeys made{user, 0, session, *p.registration_id, *p.identity_key, *p.signed_prekey, now};
+          NATTER_TRY(out.device, txn.AddDevice(made));
+          out.created = true;
+        } else {
+          out.device = device->device_id;
+          if (p.identity_key && *p.identity_key != device->identity_key) {
+            return Conflict("this session's device has another identity key; sign in again for a new device");
+          }
+          if (p.registration_id && *p.registration_id != device->registration_id) {
+            return Conflict("this session's device has another registration_id");
+          }
+          if (p.signed_prekey) NATTER_RETURN_IF_ERROR(txn.SetSignedPreKey(user, out.device, *p.signed_prekey));
+        }
+        NATTER_TRY(int64_t held, txn.CountPreKeys(user, out.device));
+        if (held + static_cast<int64_t>(p.prekeys.size()) > kMaxPreKeysPerDevice) {
+          return TooLarge("a device holds at most " + std::to_string(kMaxPreKeysPerDevice) + " prekeys; it has " +
+                          std::to_string(held));
+        }
+        NATTER_RETURN_IF_ERROR(txn.AddPreKeys(user, out.device, p.prekeys));
+        NATTER_TRY(out.prekeys, txn.CountPreKeys(user, out.device));
+        if (out.created) {
+          NATTER_TRY(auto all, txn.ListDevices(user));
+          for (const auto& d : all) out.devices.push_back(d.device_id);
+        }
+        return out;
+      },
+      [this, reply = std::move(reply), user = c.user](Result<Published> r) {
+        if (!r.ok()) return reply(r.take_error());
+        if (r->created) PublishDevices(user, r->devices);
+        reply(json::value(json::object{{"device_id", r->device}, {"prekeys", r->prekeys}}));
+      });
+}
+
+void Dispatcher::ClaimKeyBundles(const Caller& c, KeyBundleParams p, Reply reply) {
+  // Each fetch spends one of the caller's hourly budget: handing out
+  // one-time prekeys fast would drain them (docs/e2ee.md, "Limits").
+  if (!key_bundles_.Take(c.user, d_.clock.SteadyMs() * 1000)) {
+    return reply(RateLimited("you have fetched too many key bundles this hour (" +
+                             std::to_string(Limits()->max_key_bundles_per_hour) + "); try again later"));
+  }
+  d_.store.WriteAccountsResult<Bundles>(
+      ExecutorOf(c),
+      [p = std::move(p)](AccountsTxn& txn) -> Result<Bundles> {
+        NATTER_TRY(auto target, FindKeyOwner(txn, p.user));
+        Bundles out;
+        out.user = target.id;
+        NATTER_TRY(auto devices, txn.ListDevices(target.id));
+        for (auto& d : devices) {
+          if (p.device_id != 0 && d.device_id != p.device_id) continue;
+          NATTER_TRY(auto prekey, txn.ClaimPreKey(target.id, d.device_id));
+          if (prekey) {
+            NATTER_TRY(int64_t left, txn.CountPreKeys(target.id, d.device_id));
+            if (left < kPreKeysLow) out.low.emplace_back(d.device_id, left);
+          }
+          out.bundles.push_back(natter::KeyBundle{std::move(d), std::move(prekey)});
+        }
+        if (p.device_id != 0 && out.bundles.empty()) return NotFound("no such device");
+        return out;
+      },
+      [this, reply = std::move(reply)](Result<Bundles> r) {
+        if (!r.ok()) return reply(r.take_error());
+        UserId user = r->user;
+        for (const auto& [device, left] : r->low) PublishPreKeysLow(user, device, left);
+        json::array list;
+        for (const auto& b : r->bundles) {
+          json::object entry = DeviceJson(b.device);
+          if (b.prekey) entry["prekey"] = json::object{{"id", b.prekey->id}, {"key", b.prekey->public_key}};
+          list.push_back(std::move(entry));
+        }
+        reply(json::value(json::object{{"user_id", user}, {"devices", std::move(list)}}));
+      });
+}
+
+void Dispatcher::CountKeys(const Caller& c, NoParams, Reply reply) {
+  d_.store.ReadAccountsResult<std::pair<DeviceId, int64_t>>(
+      ExecutorOf(c),
+      [user = c.user, session = c.session](AccountsTxn& txn) -> Result<std::pair<DeviceId, int64_t>> {
+        NATTER_TRY(auto device, txn.FindDeviceOfSession(user, session));
+        if (!device) return NotFound("this session has published no keys");
+        NATTER_TRY(int64_t left, txn.CountPreKeys(user, device->device_id));
+        return std::make_pair(device->device_id, left);
+      },
+      [reply = std::move(reply)](Result<std::pair<DeviceId, int64_t>> r) {
+        if (!r.ok()) return reply(r.take_error());
+        reply(json::value(json::object{{"device_id", r->first}, {"prekeys", r->second}}));
+      });
+}
+
+void Dispatcher::ListKeyDevices(const Caller& c, UserLookupParams p, Reply reply) {
+  using Listed = std::pair<UserId, std::vector<DeviceKeys>>;
+  d_.store.ReadAccountsResult<Listed>(
+      ExecutorOf(c),
+      [p = std::move(p)](AccountsTxn& txn) -> Result<Listed> {
+        NATTER_TRY(auto target, FindKeyOwner(txn, p));
+        NATTER_TRY(auto devices, txn.ListDevices(target.id));
+        return Listed{target.id, std::move(devices)};
+      },
+      [reply = std::move(reply)](Result<Listed> r) {
+        if (!r.ok()) return reply(r.take_error());
+        auto& [user, devices] = *r;
+        json::array list;
+        for (const auto& d : devices) {
+          list.push_back(json::object{{"device_id", d.device_id},
+                                      {"registration_id", d.registration_id},
+                                      {"identity_key", d.identity_key},
+                                      {"created_at", d.created_at}});
+        }
+        reply(json::value(json::object{{"user_id", user}, {"devices", std::move(list)}}));
+      });
+}
+
+void Dispatcher::RemoveKeys(const Caller& c, NoParams, Reply reply) {
+  d_.store.WriteAccountsResult<std::vector<DeviceId>>(
+      ExecutorOf(c),
+      [user = c.user, session = c.session](AccountsTxn& txn) -> Result<std::vector<DeviceId>> {
+        NATTER_TRY(auto device, txn.FindDeviceOfSession(user, session));
+        if (!device) return NotFound("this session has published no keys");
+        NATTER_TRY(bool removed, txn.RemoveDevice(user, device->device_id));
+        (void)removed;
+        NATTER_TRY(auto all, txn.ListDevices(user));
+        std::vector<DeviceId> left;
+        for (const auto& d : all) left.push_back(d.device_id);
+        return left;
+      },
+      [this, reply = std::move(reply), user = c.user](Result<std::vector<DeviceId>> r) {
+        if (!r.ok()) return reply(r.take_error());
+        PublishDevices(user, *r);
+        reply(json::value(json::object{{"removed", true}}));
+      });
+}
+
+void Dispatcher::PublishDevices(UserId user, const std::vector<DeviceId>& devices) {
+  json::array ids;
+  for (DeviceId d : devices) ids.push_back(d);
+  Event event;
+  event.payload = Frame({{"type", "devices"}, {"user_id", user}, {"devices", std::move(ids)}});
+  event.recipients = {EventRecipient{user, 0}};
+  d_.broker.Publish(std::move(event));
+}
+
+void Dispatcher::PublishPreKeysLow(UserId user, DeviceId device, int64_t left) {
+  Event event;
+  event.payload = Frame({{"type", "keys.low"}, {"device_id", device}, {"prekeys", left}});
+  event.recipients = {EventRecipient{user, 0}};
+  d_.broker.Publish(std::move(event));
+}
+
+}  // namespace natter::api
