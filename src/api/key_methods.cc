@@ -68,8 +68,8 @@ void Dispatcher::PublishKeys(const Caller& c, PublishKeysParams p, Reply reply) 
   }
   d_.store.WriteAccountsResult<Published>(
       ExecutorOf(c),
-      [user = c.user, session = c.session, p = std::move(p), now = d_.clock.NowMs()](
-          AccountsTxn& txn) -> Result<Published> {
+      [user = c.user, session = c.session, p = std::move(p),
+       now = d_.clock.NowMs()](AccountsTxn& txn) -> Result<Published> {
         NATTER_TRY(auto device, txn.FindDeviceOfSession(user, session));
         Published out;
         if (!device) {

@@ -117,6 +117,15 @@ class KeyDirectoryTest(h.ServerTestCase):
         self.assertEqual([d["device_id"] for d in self.call("GET", f"/v1/users/{alice.id}/devices", alice)["devices"]],
                          [1])
 
+    async def test_signing_out_takes_the_sessions_device_with_it(self):
+        alice = self.server.new_user("signout")
+        self.publish(alice, device_keys(VECTORS[0]))
+        tablet = self.server.relogin(alice, "tablet")
+        self.assertEqual(self.publish(tablet, device_keys(VECTORS[1]))["device_id"], 2)
+        self.call("POST", "/v1/auth/logout", tablet)
+        devices = self.call("GET", f"/v1/users/{alice.id}/devices", alice)["devices"]
+        self.assertEqual([d["device_id"] for d in devices], [1])
+
     async def test_a_device_short_of_prekeys_is_told(self):
         alice, bob = self.server.new_user("low"), self.server.new_user("low")
         phone = await self.ws(alice)

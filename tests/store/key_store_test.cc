@@ -125,6 +125,31 @@ TEST_P(KeyStore, ClaimsAtOnceFromTwoNodesNeverShareAKey) {
   EXPECT_EQ(Count(alice, device), 0);
 }
 
+TEST_P(KeyStore, AnEndedSessionTakesItsDeviceAndNoOther) {
+  UserId alice = AddUser("alice");
+  SessionId phone = 0, laptop = 0;
+  auto opened = WriteAccountsSync<bool>(*store, [&](AccountsTxn& txn) -> Result<bool> {
+    phone = ids.Next();
+    laptop = ids.Next();
+    NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{phone, alice, "phone", false, 1000}));
+    NATTER_RETURN_IF_ERROR(txn.InsertSession(Session{laptop, alice, "laptop", false, 1000}));
+    return true;
+  });
+  ASSERT_TRUE(opened.ok()) << opened.error().message;
+  DeviceId on_phone = Add(*store, alice, phone, "a1");
+  DeviceId on_laptop = Add(*store, alice, laptop, "a2");
+  AddPreKeys(alice, on_phone, 1, 3);
+  auto revoked = WriteAccountsSync<bool>(*store, [phone](AccountsTxn& txn) -> Result<bool> {
+    NATTER_RETURN_IF_ERROR(txn.RevokeSession(phone));
+    return true;
+  });
+  ASSERT_TRUE(revoked.ok()) << revoked.error().message;
+  auto devices = Devices(alice);
+  ASSERT_EQ(devices.size(), 1u);
+  EXPECT_EQ(devices[0].device_id, on_laptop);
+  EXPECT_EQ(Count(alice, on_phone), 0);
+}
+
 TEST_P(KeyStore, ErasingAUserRemovesTheirDevicesAndKeys) {
   UserId alice = AddUser("alice");
   DeviceId device = Add(*store, alice, 10, "a1");

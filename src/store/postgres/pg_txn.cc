@@ -51,6 +51,15 @@ Result<std::optional<Session>> PgTxn::FindSession(SessionId id) {
 Status PgTxn::RevokeSession(SessionId id) {
   NATTER_TRY(auto r, accounts_.Query("UPDATE sessions SET revoked = true WHERE id = $1", {id}));
   NATTER_TRY(auto p, accounts_.Query("DELETE FROM push_presence WHERE session_id = $1", {id}));
+  // Its end-to-end encryption device goes with it: nobody should encrypt
+  // for an app install that can no longer sign in.
+  NATTER_TRY(auto keys, accounts_.Query("DELETE FROM e2ee_prekeys WHERE (user_id, device_id) IN ("
+                                        "SELECT user_id, device_id FROM e2ee_devices WHERE user_id = "
+                                        "(SELECT user_id FROM sessions WHERE id = $1) AND session_id = $1)",
+                                        {id}));
+  NATTER_TRY(auto device, accounts_.Query("DELETE FROM e2ee_devices WHERE user_id = "
+                                          "(SELECT user_id FROM sessions WHERE id = $1) AND session_id = $1",
+                                          {id}));
   return DeletePushDevice(id);
 }
 

@@ -59,6 +59,16 @@ Status SqliteTxn::RevokeSession(SessionId id) {
   auto presence = db_.Prepare("DELETE FROM push_presence WHERE session_id = ?");
   presence.Bind(1, id);
   NATTER_RETURN_IF_ERROR(presence.Run());
+  // Its end-to-end encryption device goes with it: nobody should encrypt
+  // for an app install that can no longer sign in.
+  for (const char* sql :
+       {"DELETE FROM e2ee_prekeys WHERE (user_id, device_id) IN (SELECT user_id, device_id FROM e2ee_devices "
+        "WHERE user_id = (SELECT user_id FROM sessions WHERE id = ?1) AND session_id = ?1)",
+        "DELETE FROM e2ee_devices WHERE user_id = (SELECT user_id FROM sessions WHERE id = ?1) AND session_id = ?1"}) {
+    auto keys = db_.Prepare(sql);
+    keys.Bind(1, id);
+    NATTER_RETURN_IF_ERROR(keys.Run());
+  }
   return DeletePushDevice(id);
 }
 
