@@ -75,6 +75,11 @@ int main(int argc, char** argv) {
   auto config = natter::server::LoadConfig(argc, argv, exit_code);
   if (!config) return exit_code;
   natter::ops::SetupLogging(FormatOf(*config), spdlog::level::from_str(config->log_level));
+  // On every way out of main: the log's writer thread stops before the
+  // statics (spdlog's registry among them) are destroyed.
+  struct LoggingStop {
+    ~LoggingStop() { natter::ops::StopLogging(); }
+  } logging_stop;
   try {
     // The data directory first, so the crash directory's parent is made 0700 too.
     (void)natter::MakePrivateDirectory(config->data_dir);
@@ -112,6 +117,5 @@ int main(int argc, char** argv) {
   });
   server.Stop();
   spdlog::info("stopped");
-  natter::ops::StopLogging();
   return 0;
 }

@@ -339,6 +339,8 @@ class Dispatcher {
   KeyedBuckets<UserId> additions_;
   KeyedBuckets<UserId> reports_;      // reports.create, per user an hour
   KeyedBuckets<UserId> key_bundles_;  // keys.bundle, per user an hour
+  // keys.bundle, per caller and user an hour ("<caller>:<user>").
+  KeyedBuckets<std::string> key_claims_per_peer_{kKeyClaimsPerPeerPerHour / 3600.0, kKeyClaimsPerPeerPerHour};
   std::atomic<bool> publishing_{true};
 };
 

@@ -43,12 +43,22 @@ struct Published {
   std::vector<DeviceId> devices;  // the user's, when a device was made
 };
 
-// The user a lookup names, unless erased.
-Result<User> FindKeyOwner(AccountsTxn& txn, const UserLookupParams& p) {
+// The user a lookup names, unless erased or they blocked `caller` (who then
+// learns nothing of their devices, as of an unknown user).
+Result<User> FindKeyOwner(AccountsTxn& txn, const UserLookupParams& p, UserId caller) {
   NATTER_TRY(auto user, p.handle ? txn.FindUserByHandle(*p.handle) : txn.FindUser(*p.user_id));
   if (!user || user->erased_at != 0) return NotFound("no such user");
+  if (user->id != caller) {
+    NATTER_TRY(auto blocks, txn.BlocksBetween(caller, user->id));
+    if (blocks.b_blocked_a) return NotFound("no such user");
+  }
   return std::move(*user);
 }
+
+struct Listed {
+  UserId user = 0;
+  std::vector<DeviceKeys> devices;
+};
 
 struct Bundles {
   UserId user = 0;
@@ -70,11 +80,19 @@ void Dispatcher::PublishKeys(const Caller& c, PublishKeysParams p, Reply reply) 
       ExecutorOf(c),
       [user = c.user, session = c.session, p = std::move(p),
        now = d_.clock.NowMs()](AccountsTxn& txn) -> Result<Published> {
+        // A session signing out meanwhile must not leave a device behind it.
+        NATTER_TRY(bool live, txn.LockLiveSession(session));
+        if (!live) return Unauthorized("this session has ended");
         NATTER_TRY(auto device, txn.FindDeviceOfSession(user, session));
         Published out;
         if (!device) {
           if (!p.registration_id || !p.identity_key || !p.signed_prekey) {
             return BadRequest("a session's first keys.publish needs registration_id, identity_key and signed_prekey");
+          }
+          NATTER_TRY(auto existing, txn.ListDevices(user));
+          if (static_cast<int64_t>(existing.size()) >= kMaxDevicesPerUser) {
+            return Conflict("a user has at most " + std::to_string(kMaxDevicesPerUser) +
+                            " devices; sign one out (or keys.remove on it) first");
           }
           DeviceKeys made{user, 0, session, *p.registration_id, *p.identity_key, *p.signed_prekey, now};
           NATTER_TRY(out.device, txn.AddDevice(made));
@@ -89,13 +107,14 @@ void Dispatcher::PublishKeys(const Caller& c, PublishKeysParams p, Reply reply) 
           }
           if (p.signed_prekey) NATTER_RETURN_IF_ERROR(txn.SetSignedPreKey(user, out.device, *p.signed_prekey));
         }
-        NATTER_TRY(int64_t held, txn.CountPreKeys(user, out.device));
-        if (held + static_cast<int64_t>(p.prekeys.size()) > kMaxPreKeysPerDevice) {
-          return TooLarge("a device holds at most " + std::to_string(kMaxPreKeysPerDevice) + " prekeys; it has " +
-                          std::to_string(held));
-        }
-        NATTER_RETURN_IF_ERROR(txn.AddPreKeys(user, out.device, p.prekeys));
+        // Ids at or below the highest the device published are skipped: a
+        // retried publish cannot bring back a key someone already claimed.
+        NATTER_TRY(int64_t added, txn.AddPreKeys(user, out.device, p.prekeys));
+        (void)added;
         NATTER_TRY(out.prekeys, txn.CountPreKeys(user, out.device));
+        if (out.prekeys > kMaxPreKeysPerDevice) {  // the whole publish is undone
+          return TooLarge("a device holds at most " + std::to_string(kMaxPreKeysPerDevice) + " prekeys");
+        }
         if (out.created) {
           NATTER_TRY(auto all, txn.ListDevices(user));
           for (const auto& d : all) out.devices.push_back(d.device_id);
@@ -118,8 +137,14 @@ void Dispatcher::ClaimKeyBundles(const Caller& c, KeyBundleParams p, Reply reply
   }
   d_.store.WriteAccountsResult<Bundles>(
       ExecutorOf(c),
-      [p = std::move(p)](AccountsTxn& txn) -> Result<Bundles> {
-        NATTER_TRY(auto target, FindKeyOwner(txn, p.user));
+      [p = std::move(p), caller = c.user, &per_peer = key_claims_per_peer_,
+       now_us = d_.clock.SteadyMs() * 1000](AccountsTxn& txn) -> Result<Bundles> {
+        NATTER_TRY(auto target, FindKeyOwner(txn, p.user, caller));
+        // And a few an hour from one caller to one user: draining someone's
+        // prekeys takes many accounts, not one.
+        if (!per_peer.Take(std::to_string(caller) + ":" + std::to_string(target.id), now_us)) {
+          return RateLimited("you have fetched this user's keys too often this hour; try again later");
+        }
         Bundles out;
         out.user = target.id;
         NATTER_TRY(auto devices, txn.ListDevices(target.id));
@@ -165,25 +190,24 @@ void Dispatcher::CountKeys(const Caller& c, NoParams, Reply reply) {
 }
 
 void Dispatcher::ListKeyDevices(const Caller& c, UserLookupParams p, Reply reply) {
-  using Listed = std::pair<UserId, std::vector<DeviceKeys>>;
   d_.store.ReadAccountsResult<Listed>(
       ExecutorOf(c),
-      [p = std::move(p)](AccountsTxn& txn) -> Result<Listed> {
-        NATTER_TRY(auto target, FindKeyOwner(txn, p));
-        NATTER_TRY(auto devices, txn.ListDevices(target.id));
-        return Listed{target.id, std::move(devices)};
+      [p = std::move(p), caller = c.user](AccountsTxn& txn) -> Result<Listed> {
+        NATTER_TRY(auto target, FindKeyOwner(txn, p, caller));
+        Listed out;
+        out.user = target.id;
+        NATTER_TRY(out.devices, txn.ListDevices(target.id));
+        return out;
       },
       [reply = std::move(reply)](Result<Listed> r) {
         if (!r.ok()) return reply(r.take_error());
-        auto& [user, devices] = *r;
+        Listed listed = std::move(*r);
         json::array list;
-        for (const auto& d : devices) {
-          list.push_back(json::object{{"device_id", d.device_id},
-                                      {"registration_id", d.registration_id},
-                                      {"identity_key", d.identity_key},
-                                      {"created_at", d.created_at}});
+        for (const auto& d : listed.devices) {
+          list.push_back(json::object{
+              {"device_id", d.device_id}, {"registration_id", d.registration_id}, {"identity_key", d.identity_key}});
         }
-        reply(json::value(json::object{{"user_id", user}, {"devices", std::move(list)}}));
+        reply(json::value(json::object{{"user_id", listed.user}, {"devices", std::move(list)}}));
       });
 }
 

@@ -19,6 +19,10 @@ namespace natter::api {
 // At most this many one-time prekeys in one keys.publish, and stored per device.
 inline constexpr size_t kMaxPreKeysPerPublish = 100;
 inline constexpr int64_t kMaxPreKeysPerDevice = 1000;
+// keys.bundle calls one user may make for one other user per hour.
+inline constexpr double kKeyClaimsPerPeerPerHour = 10;
+// Devices (sessions with keys) one user may have at once.
+inline constexpr int64_t kMaxDevicesPerUser = 20;
 // Signal's prekey ids are 24 bits; registration ids are below 2^31 here.
 inline constexpr int64_t kMaxPreKeyId = (1 << 24) - 1;
 

@@ -64,4 +64,11 @@ chat::ChatLimits ReloadedLimits(const chat::ChatLimits& running, const chat::Cha
   return out;
 }
 
+std::string CheckMediaLimits(const std::string& backend, const media::MediaLimits& limits) {
+  if (backend == "s3" && limits.url_ttl_s > 7 * 24 * 3600) {
+    return "with s3, media-url-ttl-seconds is at most 604800 (a presigned URL's limit)";
+  }
+  return {};
+}
+
 }  // namespace natter::server

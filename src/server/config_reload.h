@@ -22,4 +22,8 @@ std::vector<std::string> NeedRestart(const Config& running, const Config& fresh)
 // and the webhook selection, which stay as `running` has them.
 chat::ChatLimits ReloadedLimits(const chat::ChatLimits& running, const chat::ChatLimits& fresh);
 
+// What is wrong with media limits on `backend`, or empty: checked at start
+// and before a reload applies them.
+std::string CheckMediaLimits(const std::string& backend, const media::MediaLimits& limits);
+
 }  // namespace natter::server

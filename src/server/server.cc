@@ -360,6 +360,10 @@ void Server::Drain(std::chrono::milliseconds window, const std::function<bool(st
 
 Status Server::Reload(const Config& fresh) {
   auto& p = *parts_;
+  // What a start would refuse, a reload refuses before it changes anything.
+  if (auto problem = CheckMediaLimits(config_.media_backend, fresh.media); !problem.empty()) {
+    return BadRequest(problem);
+  }
   if (p.http_deps && p.http_deps->tls && !fresh.gateway.tls_cert.empty()) {
     try {
       // The old context may go: each open session's SSL holds a reference to
@@ -490,8 +494,8 @@ void Server::StartMedia() {
   auto& p = *parts_;
   std::unique_ptr<media::S3Client> s3;
   if (config_.media_backend == "s3") {
-    if (config_.media.url_ttl_s > 7 * 24 * 3600) {
-      throw std::runtime_error("media: with s3, media-url-ttl-seconds is at most 604800 (a presigned URL's limit)");
+    if (auto problem = CheckMediaLimits(config_.media_backend, config_.media); !problem.empty()) {
+      throw std::runtime_error("media: " + problem);
     }
     auto opened = OpenS3(config_.s3, p.clock);
     if (!opened.ok()) throw std::runtime_error("media: " + opened.error().message);

@@ -168,12 +168,17 @@ class AccountsTxn : public AccountsReader {
   // end of the transaction, so a rotation waits for it.
   virtual Result<bool> MoveBotSession(std::string_view token_hash, SessionId session) = 0;
   // The key directory (docs/e2ee.md), with the accounts. AddDevice assigns
-  // the next device id of the user and returns it.
+  // the user's next device id (never one given before) and returns it.
   virtual Result<std::optional<DeviceKeys>> FindDeviceOfSession(UserId user, SessionId session) = 0;
   virtual Result<DeviceId> AddDevice(const DeviceKeys& device) = 0;
   virtual Status SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& key) = 0;
-  // Adds those whose id the device has not published yet; the others stay.
-  virtual Status AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) = 0;
+  // Adds those above the highest id the device ever published (so a key
+  // claimed and gone never comes back); returns how many it added.
+  virtual Result<int64_t> AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) = 0;
+  // False when the session has ended. Until the transaction ends, an ending
+  // of it waits (PostgreSQL: a share lock), so nothing is added for a
+  // session that a revocation is removing the device of.
+  virtual Result<bool> LockLiveSession(SessionId session) = 0;
   virtual Result<int64_t> CountPreKeys(UserId user, DeviceId device) = 0;
   virtual Result<std::vector<DeviceKeys>> ListDevices(UserId user) = 0;
   // Takes one of the device's one-time prekeys away, for good: two claims,

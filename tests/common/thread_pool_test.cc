@@ -28,13 +28,15 @@ TEST(ThreadPool, ATaskThatThrowsLeavesThePoolServing) {
 class Occupied {
  public:
   explicit Occupied(ThreadPool& pool, std::function<void()> after = {}) {
-    std::promise<void> started;
-    EXPECT_TRUE(pool.Submit([&started, released = release_.get_future().share(), after = std::move(after)] {
-      started.set_value();
+    // Shared: the task may still be inside set_value() when the wait returns.
+    auto started = std::make_shared<std::promise<void>>();
+    auto running = started->get_future();
+    EXPECT_TRUE(pool.Submit([started, released = release_.get_future().share(), after = std::move(after)] {
+      started->set_value();
       released.wait();
       if (after) after();
     }));
-    started.get_future().wait();
+    running.wait();
   }
   ~Occupied() { Release(); }
   void Release() {

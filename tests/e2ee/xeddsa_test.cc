@@ -4,6 +4,9 @@
 #include "e2ee/xeddsa.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <cstring>
 
 #include <string>
 
@@ -72,9 +75,34 @@ TEST(XEdDsa, MalformedKeysAndSignaturesAreRefused) {
   EXPECT_FALSE(VerifySignature(identity, message, signature.substr(1)));
   EXPECT_FALSE(VerifySignature(identity, message, signature + "x"));
   EXPECT_FALSE(VerifySignature(identity, message, std::string(64, '\0')));
-  // u = 0 and u = 1 are small-order points: nothing verifies against them.
   EXPECT_FALSE(VerifySignature(std::string("\x05", 1) + std::string(32, '\0'), message, signature));
-  EXPECT_FALSE(VerifySignature(std::string("\x05\x01", 2) + std::string(31, '\0'), message, signature));
+}
+
+// u = 0 is the Edwards point (0, -1), of order 2. With R the identity and
+// S = 0, the verification equation [S]B = R + [h]A holds whenever h is even:
+// a signature anyone can forge for such a key. It must be refused.
+TEST(XEdDsa, ASmallOrderKeyCannotBeForgedFor) {
+  ASSERT_GE(sodium_init(), 0);
+  std::string key = std::string("\x05", 1) + std::string(32, '\0');  // u = 0
+  unsigned char edwards[32];                                         // y = -1 = p - 1, sign bit clear
+  std::memset(edwards, 0xff, sizeof edwards);
+  edwards[0] = 0xec;
+  edwards[31] = 0x7f;
+  unsigned char forged[64] = {1};  // R: the identity (y = 1); S: 0
+  std::string message;
+  for (int i = 0; i < 64; ++i) {
+    message = "message " + std::to_string(i);
+    unsigned char hash[64], h[32];
+    crypto_hash_sha512_state state;
+    crypto_hash_sha512_init(&state);
+    crypto_hash_sha512_update(&state, forged, 32);
+    crypto_hash_sha512_update(&state, edwards, 32);
+    crypto_hash_sha512_update(&state, reinterpret_cast<const unsigned char*>(message.data()), message.size());
+    crypto_hash_sha512_final(&state, hash);
+    crypto_core_ed25519_scalar_reduce(h, hash);
+    if ((h[0] & 1) == 0) break;  // h even: the equation holds
+  }
+  EXPECT_FALSE(VerifySignature(key, message, std::string(reinterpret_cast<const char*>(forged), 64)));
 }
 
 }  // namespace

@@ -66,8 +66,14 @@ class KeyDirectoryTest(h.ServerTestCase):
         [device] = self.claim(bob, alice)["devices"]
         self.assertNotIn("prekey", device)
         self.assertEqual(self.call("GET", "/v1/me/keys", alice)["prekeys"], 0)
-        # More prekeys; the ones already published keep their place.
+        # More prekeys; a retry that names claimed ones brings none of them back.
         self.assertEqual(self.publish(alice, {"prekeys": [prekey(i) for i in range(6, 9)]})["prekeys"], 3)
+        self.assertEqual(self.publish(alice, {"prekeys": [prekey(i) for i in range(1, 9)]})["prekeys"], 3)
+        # Whom alice blocked learns nothing of her keys.
+        self.call("PUT", f"/v1/me/blocks/{bob.id}", alice)
+        for path, verb in ((f"/v1/users/{alice.id}/keys/claim", "POST"), (f"/v1/users/{alice.id}/devices", "GET")):
+            status, answer = self.server.http(verb, path, {} if verb == "POST" else None, token=bob.token)
+            self.assertEqual((status, h.error_of(answer)[0]), (404, "not_found"), answer)
 
     async def test_bad_keys_are_refused_and_change_nothing(self):
         alice = self.server.new_user("badkeys")
@@ -117,6 +123,17 @@ class KeyDirectoryTest(h.ServerTestCase):
         self.assertEqual([d["device_id"] for d in self.call("GET", f"/v1/users/{alice.id}/devices", alice)["devices"]],
                          [1])
 
+    async def test_a_user_has_at_most_twenty_devices(self):
+        alice = self.server.new_user("many")
+        sessions = [alice] + [self.server.relogin(alice, f"install-{i}") for i in range(20)]
+        for i, session in enumerate(sessions[:20]):
+            self.assertEqual(self.publish(session, device_keys(VECTORS[i % 8]))["device_id"], i + 1)
+        status, answer = self.server.http("PUT", "/v1/me/keys", device_keys(VECTORS[0]), token=sessions[20].token)
+        self.assertEqual((status, h.error_of(answer)[0]), (409, "conflict"), answer)
+        # One signed out makes room, under a new number.
+        self.call("POST", "/v1/auth/logout", sessions[3])
+        self.assertEqual(self.publish(sessions[20], device_keys(VECTORS[0]))["device_id"], 21)
+
     async def test_signing_out_takes_the_sessions_device_with_it(self):
         alice = self.server.new_user("signout")
         self.publish(alice, device_keys(VECTORS[0]))
@@ -153,13 +170,25 @@ class KeyDirectoryTest(h.ServerTestCase):
         self.assertNotIn(None, ids)
         self.assertEqual(sorted(ids), list(range(1, 31)))
 
-    async def test_bundle_fetches_have_an_hourly_budget(self):
+    async def test_bundle_fetches_have_an_hourly_budget_per_user_and_per_pair(self):
         alice, greedy = self.server.new_user("budget"), self.server.new_user("greedy")
-        self.publish(alice, device_keys(VECTORS[7]))
-        for _ in range(40):
+        self.publish(alice, device_keys(VECTORS[7], prekeys=range(1, 31)))
+        # Ten an hour from one user to another: one account cannot drain anyone.
+        for _ in range(10):
             self.claim(greedy, alice)
         status, answer = self.server.http("POST", f"/v1/users/{alice.id}/keys/claim", {}, token=greedy.token)
         self.assertEqual((status, h.error_of(answer)[0]), (429, "rate_limited"), answer)
+        self.assertEqual(self.call("GET", "/v1/me/keys", alice)["prekeys"], 20)
+        # And --max-key-bundles-per-hour (40 here) over everyone; the refused call counted too.
+        target = self.server.new_user("target")
+        for _ in range(10):
+            self.claim(greedy, target)
+        others = [self.server.new_user("other") for _ in range(20)]
+        for other in others[:19]:
+            self.claim(greedy, other)
+        status, answer = self.server.http("POST", f"/v1/users/{others[19].id}/keys/claim", {}, token=greedy.token)
+        self.assertEqual((status, h.error_of(answer)[0]), (429, "rate_limited"), answer)
+        self.assertIn("(40)", answer["error"]["message"])
         status, answer = self.server.http("POST", "/v1/users/999999/keys/claim", {}, token=alice.token)
         self.assertEqual((status, h.error_of(answer)[0]), (404, "not_found"), answer)
 

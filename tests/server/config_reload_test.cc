@@ -39,5 +39,14 @@ TEST(ConfigReload, TheLimitsTheStoredDataDependsOnStayAsTheyWere) {
   EXPECT_TRUE(applied.webhooks.Has(WebhookEvent::kReportFiled));
 }
 
+TEST(ConfigReload, APresignedUrlCannotOutliveAWeek) {
+  media::MediaLimits limits;
+  limits.url_ttl_s = 8 * 24 * 3600;
+  EXPECT_FALSE(CheckMediaLimits("s3", limits).empty());
+  EXPECT_TRUE(CheckMediaLimits("local", limits).empty());
+  limits.url_ttl_s = 7 * 24 * 3600;
+  EXPECT_TRUE(CheckMediaLimits("s3", limits).empty());
+}
+
 }  // namespace
 }  // namespace natter::server

@@ -76,14 +76,17 @@ TEST_P(KeyStore, DevicesAreNumberedPerUserAndFoundByTheirSession) {
   ASSERT_EQ(devices.size(), 1u);
   EXPECT_EQ(devices[0].signed_prekey.id, 2);
   EXPECT_EQ(devices[0].signed_prekey.public_key, "spk-new");
-  EXPECT_EQ(Add(*store, alice, 12, "a3"), 3);  // after the highest there is
+  EXPECT_EQ(Add(*store, alice, 12, "a3"), 3);
+  auto gone = WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) { return txn.RemoveDevice(alice, 3); });
+  ASSERT_TRUE(gone.ok() && *gone);
+  EXPECT_EQ(Add(*store, alice, 13, "a4"), 4) << "a removed device's id was given again";
 }
 
 TEST_P(KeyStore, PreKeysAreClaimedLowestFirstOnceAndRepublishingKeepsThem) {
   UserId alice = AddUser("alice");
   DeviceId device = Add(*store, alice, 10, "a1");
   AddPreKeys(alice, device, 1, 3);
-  AddPreKeys(alice, device, 3, 2);  // 3 again: kept as it was
+  AddPreKeys(alice, device, 3, 2);  // 3 again: kept as it was, 4 added
   EXPECT_EQ(Count(alice, device), 4);
   auto first = Claim(*store, alice, device);
   ASSERT_TRUE(first);
@@ -92,6 +95,12 @@ TEST_P(KeyStore, PreKeysAreClaimedLowestFirstOnceAndRepublishingKeepsThem) {
   EXPECT_EQ(Count(alice, device), 3);
   for (int id : {2, 3, 4}) EXPECT_EQ(Claim(*store, alice, device)->id, id);
   EXPECT_FALSE(Claim(*store, alice, device));
+  // A retried publish of keys already claimed brings none of them back.
+  AddPreKeys(alice, device, 1, 4);
+  EXPECT_EQ(Count(alice, device), 0);
+  AddPreKeys(alice, device, 1, 6);  // only 5 and 6 are new
+  EXPECT_EQ(Count(alice, device), 2);
+  EXPECT_EQ(Claim(*store, alice, device)->id, 5);
 }
 
 TEST_P(KeyStore, ClaimsAtOnceFromTwoNodesNeverShareAKey) {

@@ -1,5 +1,7 @@
 // PgTxn's key directory (docs/e2ee.md), with the accounts on the first
 // instance: devices' public keys and their one-time prekeys.
+#include <algorithm>
+
 #include "store/postgres/pg_rows.h"
 #include "store/postgres/pg_txn.h"
 
@@ -25,17 +27,19 @@ Result<std::optional<DeviceKeys>> PgTxn::FindDeviceOfSession(UserId user, Sessio
 }
 
 Result<DeviceId> PgTxn::AddDevice(const DeviceKeys& d) {
-  // The user's row, locked, orders two of their devices published at once
-  // on different nodes: each gets its own next id.
-  NATTER_TRY(auto locked, accounts_.Query("SELECT id FROM users WHERE id = $1 FOR UPDATE", {d.user_id}));
-  if (locked.empty()) return NotFound("no such user");
-  NATTER_TRY(auto r, accounts_.Query("INSERT INTO e2ee_devices(" DEVICE_COLUMNS ") "
-                                     "SELECT $1, coalesce(max(device_id), 0) + 1, $2, $3, $4, $5, $6, $7, $8 "
-                                     "FROM e2ee_devices WHERE user_id = $1 RETURNING device_id",
-                                     {d.user_id, d.session_id, d.registration_id, d.identity_key, d.signed_prekey.id,
-                                      d.signed_prekey.public_key, d.signed_prekey.signature, d.created_at}));
-  if (r.empty()) return Internal("a device was not given an id");
-  return r.At(0).Int(0);
+  // The counter's row, locked by the upsert, orders two of a user's devices
+  // published at once on different nodes: each gets its own id, never reused.
+  NATTER_TRY(auto next, accounts_.Query("INSERT INTO e2ee_device_ids(user_id, last_device_id) VALUES($1, 1) "
+                                        "ON CONFLICT(user_id) DO UPDATE SET last_device_id = "
+                                        "e2ee_device_ids.last_device_id + 1 RETURNING last_device_id",
+                                        {d.user_id}));
+  if (next.empty()) return Internal("a device was not given an id");
+  DeviceId id = next.At(0).Int(0);
+  NATTER_TRY(auto r,
+             accounts_.Query("INSERT INTO e2ee_devices(" DEVICE_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                             {d.user_id, id, d.session_id, d.registration_id, d.identity_key, d.signed_prekey.id,
+                              d.signed_prekey.public_key, d.signed_prekey.signature, d.created_at}));
+  return id;
 }
 
 Status PgTxn::SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& key) {
@@ -45,13 +49,31 @@ Status PgTxn::SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& 
   return OkStatus();
 }
 
-Status PgTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) {
+Result<int64_t> PgTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) {
+  NATTER_TRY(auto high, accounts_.Query("SELECT prekey_high FROM e2ee_devices WHERE user_id = $1 AND device_id = $2 "
+                                        "FOR NO KEY UPDATE",
+                                        {user, device}));
+  if (high.empty()) return NotFound("no such device");
+  int64_t above = high.At(0).Int(0), highest = above, added = 0;
   for (const auto& key : keys) {
+    if (key.id <= above) continue;
     NATTER_TRY(auto r, accounts_.Query("INSERT INTO e2ee_prekeys(user_id, device_id, prekey_id, public_key) "
-                                       "VALUES($1,$2,$3,$4) ON CONFLICT DO NOTHING",
+                                       "VALUES($1,$2,$3,$4)",
                                        {user, device, key.id, key.public_key}));
+    highest = std::max(highest, key.id);
+    ++added;
   }
-  return OkStatus();
+  NATTER_TRY(auto raised,
+             accounts_.Query("UPDATE e2ee_devices SET prekey_high = $1 WHERE user_id = $2 AND device_id = $3",
+                             {highest, user, device}));
+  return added;
+}
+
+Result<bool> PgTxn::LockLiveSession(SessionId session) {
+  // FOR SHARE: a revocation's UPDATE of the row waits for this transaction,
+  // then removes what it added; or this one waits and sees it revoked.
+  NATTER_TRY(auto r, accounts_.Query("SELECT revoked FROM sessions WHERE id = $1 FOR SHARE", {session}));
+  return !r.empty() && !r.At(0).Bool(0);
 }
 
 Result<int64_t> PgTxn::CountPreKeys(UserId user, DeviceId device) {

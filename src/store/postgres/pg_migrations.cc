@@ -352,9 +352,15 @@ CREATE TABLE e2ee_devices (
   signed_prekey TEXT NOT NULL,
   signed_prekey_signature TEXT NOT NULL,
   created_at BIGINT NOT NULL,
+  prekey_high BIGINT NOT NULL DEFAULT 0,     -- the highest one-time prekey id published: never again
   PRIMARY KEY (user_id, device_id)
 );
 CREATE UNIQUE INDEX e2ee_devices_session ON e2ee_devices (user_id, session_id);
+-- The last device id each user was given: ids are never reused.
+CREATE TABLE e2ee_device_ids (
+  user_id BIGINT PRIMARY KEY,
+  last_device_id BIGINT NOT NULL
+);
 CREATE TABLE e2ee_prekeys (
   user_id BIGINT NOT NULL,
   device_id BIGINT NOT NULL,

@@ -70,7 +70,8 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::optional<DeviceKeys>> FindDeviceOfSession(UserId user, SessionId session) override;
   Result<DeviceId> AddDevice(const DeviceKeys& device) override;
   Status SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& key) override;
-  Status AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) override;
+  Result<int64_t> AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) override;
+  Result<bool> LockLiveSession(SessionId session) override;
   Result<int64_t> CountPreKeys(UserId user, DeviceId device) override;
   Result<std::vector<DeviceKeys>> ListDevices(UserId user) override;
   Result<std::optional<OneTimePreKey>> ClaimPreKey(UserId user, DeviceId device) override;

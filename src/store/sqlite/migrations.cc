@@ -351,9 +351,15 @@ CREATE TABLE e2ee_devices (
   signed_prekey TEXT NOT NULL,
   signed_prekey_signature TEXT NOT NULL,
   created_at INTEGER NOT NULL,
+  prekey_high INTEGER NOT NULL DEFAULT 0,     -- the highest one-time prekey id published: never again
   PRIMARY KEY (user_id, device_id)
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX e2ee_devices_session ON e2ee_devices (user_id, session_id);
+-- The last device id each user was given: ids are never reused.
+CREATE TABLE e2ee_device_ids (
+  user_id INTEGER PRIMARY KEY,
+  last_device_id INTEGER NOT NULL
+);
 CREATE TABLE e2ee_prekeys (
   user_id INTEGER NOT NULL,
   device_id INTEGER NOT NULL,

@@ -1,5 +1,7 @@
 // SqliteTxn's key directory (docs/e2ee.md): devices' public keys and their
 // one-time prekeys. One writer: a claim is never raced.
+#include <algorithm>
+
 #include "store/sqlite/sqlite_rows.h"
 #include "store/sqlite/sqlite_txn.h"
 
@@ -24,10 +26,15 @@ Result<std::optional<DeviceKeys>> SqliteTxn::FindDeviceOfSession(UserId user, Se
 }
 
 Result<DeviceId> SqliteTxn::AddDevice(const DeviceKeys& d) {
-  auto next = db_.Prepare("SELECT coalesce(max(device_id), 0) + 1 FROM e2ee_devices WHERE user_id = ?");
+  auto next = db_.Prepare(
+      "INSERT INTO e2ee_device_ids(user_id, last_device_id) VALUES(?, 1) "
+      "ON CONFLICT(user_id) DO UPDATE SET last_device_id = last_device_id + 1 RETURNING last_device_id");
   next.Bind(1, d.user_id);
   NATTER_TRY(bool row, next.Step());
-  DeviceId id = row ? next.Int(0) : 1;
+  if (!row) return Internal("a device was not given an id");
+  DeviceId id = next.Int(0);
+  NATTER_TRY(bool more, next.Step());  // finishes the statement
+  (void)more;
   auto s = db_.Prepare("INSERT INTO e2ee_devices(" DEVICE_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)");
   s.Bind(1, d.user_id)
       .Bind(2, id)
@@ -50,14 +57,32 @@ Status SqliteTxn::SetSignedPreKey(UserId user, DeviceId device, const SignedPreK
   return s.Run();
 }
 
-Status SqliteTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) {
+Result<int64_t> SqliteTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) {
+  auto high = db_.Prepare("SELECT prekey_high FROM e2ee_devices WHERE user_id = ? AND device_id = ?");
+  high.Bind(1, user).Bind(2, device);
+  NATTER_TRY(bool found, high.Step());
+  if (!found) return NotFound("no such device");
+  int64_t above = high.Int(0), highest = above, added = 0;
   for (const auto& key : keys) {
-    auto s = db_.Prepare(
-        "INSERT INTO e2ee_prekeys(user_id, device_id, prekey_id, public_key) VALUES(?,?,?,?) ON CONFLICT DO NOTHING");
+    if (key.id <= above) continue;
+    auto s = db_.Prepare("INSERT INTO e2ee_prekeys(user_id, device_id, prekey_id, public_key) VALUES(?,?,?,?)");
     s.Bind(1, user).Bind(2, device).Bind(3, key.id).Bind(4, key.public_key);
     NATTER_RETURN_IF_ERROR(s.Run());
+    highest = std::max(highest, key.id);
+    ++added;
   }
-  return OkStatus();
+  auto raise = db_.Prepare("UPDATE e2ee_devices SET prekey_high = ? WHERE user_id = ? AND device_id = ?");
+  raise.Bind(1, highest).Bind(2, user).Bind(3, device);
+  NATTER_RETURN_IF_ERROR(raise.Run());
+  return added;
+}
+
+Result<bool> SqliteTxn::LockLiveSession(SessionId session) {
+  // One writer: a revocation cannot run between this and the commit.
+  auto s = db_.Prepare("SELECT revoked FROM sessions WHERE id = ?");
+  s.Bind(1, session);
+  NATTER_TRY(bool found, s.Step());
+  return found && !s.Bool(0);
 }
 
 Result<int64_t> SqliteTxn::CountPreKeys(UserId user, DeviceId device) {
