@@ -124,6 +124,9 @@ class AccountService {
   void ResetPassword(Executor& ex, UserId user, std::string password, const std::string& address,
                      std::function<void(Result<std::vector<SessionId>>)> done);
 
+  // Password checks waiting for a hashing thread, per client address.
+  const FairPool& hashing() const { return hashing_; }
+
   // A reload's max-login-failures (docs/operations.md, "Reloading").
   void SetMaxLoginFailures(int max_failures) { throttle_.SetMaxFailures(max_failures); }
 

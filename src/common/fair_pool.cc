@@ -19,7 +19,7 @@ FairPool::Submitted FairPool::Submit(const std::string& key, std::function<void(
   if (queue.size() >= max_queued_per_key_) return Submitted::kKeyFull;
   // A key that had nothing waiting goes first: of all, it has had the least.
   if (queue.empty()) turns_.push_front(key);
-  queue.push_back(std::move(task));
+  queue.push_back(Waiting{std::move(task), std::chrono::steady_clock::now()});
   ++queued_;
   Dispatch();
   return Submitted::kQueued;
@@ -30,7 +30,7 @@ void FairPool::Dispatch() {
     std::string key = std::move(turns_.front());
     turns_.pop_front();
     auto it = queues_.find(key);
-    std::function<void()> task = std::move(it->second.front());
+    std::function<void()> task = std::move(it->second.front().task);
     it->second.pop_front();
     --queued_;
     if (it->second.empty()) {
@@ -47,6 +47,20 @@ void FairPool::Dispatch() {
     // ours): the task is dropped with the server.
     if (!handed) --running_;
   }
+}
+
+size_t FairPool::Queued() const {
+  MutexLock lock(mu_);
+  return queued_;
+}
+
+std::chrono::steady_clock::duration FairPool::OldestWait() const {
+  MutexLock lock(mu_);
+  // Each key's queue is in arrival order: its front waited longest.
+  auto oldest = std::chrono::steady_clock::time_point::max();
+  for (const auto& [key, queue] : queues_) oldest = std::min(oldest, queue.front().since);
+  if (oldest == std::chrono::steady_clock::time_point::max()) return {};
+  return std::chrono::steady_clock::now() - oldest;
 }
 
 void FairPool::Finished() {

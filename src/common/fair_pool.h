@@ -7,6 +7,7 @@
 // Thread-safety: Submit() may be called from any thread.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -29,7 +30,18 @@ class FairPool {
   // (or the pool stopped). Either way `task` is dropped.
   Submitted Submit(const std::string& key, std::function<void()> task);
 
+  // Tasks waiting (not yet handed to the pool), and how long the one that has
+  // waited longest has waited (zero when none waits): the hashing queue's
+  // metrics.
+  size_t Queued() const;
+  std::chrono::steady_clock::duration OldestWait() const;
+
  private:
+  struct Waiting {
+    std::function<void()> task;
+    std::chrono::steady_clock::time_point since;
+  };
+
   // Hands the pool the next tasks, one key at a time in turn.
   void Dispatch() REQUIRES(mu_);
   void Finished();
@@ -38,8 +50,8 @@ class FairPool {
   const size_t concurrency_;
   const size_t max_queued_;
   const size_t max_queued_per_key_;
-  Mutex mu_;
-  std::unordered_map<std::string, std::deque<std::function<void()>>> queues_ GUARDED_BY(mu_);
+  mutable Mutex mu_;
+  std::unordered_map<std::string, std::deque<Waiting>> queues_ GUARDED_BY(mu_);
   std::deque<std::string> turns_ GUARDED_BY(mu_);  // keys with waiting tasks, next first
   size_t queued_ GUARDED_BY(mu_) = 0;
   size_t running_ GUARDED_BY(mu_) = 0;  // handed to the pool, not finished

@@ -219,11 +219,14 @@ uint16_t Server::Start() {
   p.metrics.requests.SetMethodNames(std::move(method_names));
   p.metrics.queue_depths.emplace_back("store",
                                       [&store = *p.store] { return static_cast<int64_t>(store.QueuedWrites()); });
-  p.metrics.queue_depths.emplace_back("hash", [&pool = *p.hash_pool] { return static_cast<int64_t>(pool.Queued()); });
+  // Logins wait in the accounts' fair queue (one per client address) before the hash pool.
+  p.metrics.queue_depths.emplace_back(
+      "hash", [&p] { return p.accounts ? static_cast<int64_t>(p.accounts->hashing().Queued()) : int64_t{0}; });
   using Seconds = std::chrono::duration<double>;
   p.metrics.queue_ages.emplace_back("store",
                                     [&store = *p.store] { return Seconds(store.OldestQueuedWrite()).count(); });
-  p.metrics.queue_ages.emplace_back("hash", [&pool = *p.hash_pool] { return Seconds(pool.OldestWait()).count(); });
+  p.metrics.queue_ages.emplace_back(
+      "hash", [&p] { return p.accounts ? Seconds(p.accounts->hashing().OldestWait()).count() : 0.0; });
   // The media pools exist once media is set up (below); they are gone only after the workers.
   for (bool io : {true, false}) {
     p.metrics.queue_ages.emplace_back(io ? "media_io" : "media_work",

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace natter {
@@ -71,6 +72,28 @@ TEST(FairPoolTest, RefusesPastAKeysShareAndPastTheWhole) {
   for (int i = 0; i < 3; ++i) EXPECT_EQ(fair.Submit("b" + std::to_string(i), [] {}), FairPool::Submitted::kQueued);
   EXPECT_EQ(fair.Submit("c", [] {}), FairPool::Submitted::kFull);
   gate.Open();
+  pool.Stop();
+}
+
+// What the hashing queue's metrics read: the tasks waiting for the pool
+// (not those running) and how long the first of them has waited.
+TEST(FairPoolTest, CountsAndAgesWhatWaitsForThePool) {
+  ThreadPool pool("fair-test", 1, 6);
+  FairPool fair(pool, 3);
+  Gate gate;
+  EXPECT_EQ(fair.Queued(), 0u);
+  EXPECT_EQ(fair.OldestWait(), std::chrono::steady_clock::duration::zero());
+  ASSERT_EQ(fair.Submit("a", [&] { gate.Wait(); }), FairPool::Submitted::kQueued);  // running, not waiting
+  EXPECT_EQ(fair.Queued(), 0u);
+  ASSERT_EQ(fair.Submit("a", [&] { gate.Ran("a"); }), FairPool::Submitted::kQueued);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  ASSERT_EQ(fair.Submit("b", [&] { gate.Ran("b"); }), FairPool::Submitted::kQueued);
+  EXPECT_EQ(fair.Queued(), 2u);
+  EXPECT_GE(fair.OldestWait(), std::chrono::milliseconds(30));
+  gate.Open();
+  gate.WaitDone(2);
+  EXPECT_EQ(fair.Queued(), 0u);
+  EXPECT_EQ(fair.OldestWait(), std::chrono::steady_clock::duration::zero());
   pool.Stop();
 }
 
