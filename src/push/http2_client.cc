@@ -1,5 +1,8 @@
 #include "push/http2_client.h"
 
+#include <algorithm>
+#include <chrono>
+
 #include "push/curl_transfer.h"
 
 namespace natter::push {
@@ -33,6 +36,13 @@ std::vector<HttpResponse> Http2Client::Perform(const std::vector<HttpRequest>& r
   }
   int running = static_cast<int>(requests.size());
   const char* unanswered = "cancelled";
+  // curl times each transfer out itself; this bounds the whole call whatever
+  // state a transfer is stuck in (one waiting to share a connection that
+  // never came was seen to outlive its own timeout), so a peer that never
+  // answers can hold the caller no longer than the timeout and a margin.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point deadline =
+      Clock::now() + std::chrono::milliseconds(options_.timeout_ms + options_.connect_timeout_ms + 1000);
   while (running > 0 && !cancelled_.load()) {
     if (CURLMcode rc = curl_multi_perform(multi, &running); rc != CURLM_OK) {
       unanswered = curl_multi_strerror(rc);
@@ -45,7 +55,13 @@ std::vector<HttpResponse> Http2Client::Perform(const std::vector<HttpRequest>& r
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
       FinishTransfer(*t, msg->data.result);
     }
-    if (running > 0) curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+    if (running == 0) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) {
+      unanswered = "no answer within the timeout";
+      break;
+    }
+    curl_multi_poll(multi, nullptr, 0, static_cast<int>(std::min<int64_t>(left, 1000)), nullptr);
   }
   for (CurlTransfer& t : transfers) {
     if (t.response->status == 0 && t.response->error.empty()) t.response->error = unanswered;

@@ -1,6 +1,7 @@
 // What natterd keeps in its data directory (--data-dir), named once for the
 // server that uses it and for `natterd backup`, which copies part of it.
-// The signing keys' file is auth::kKeyRingFileName.
+// The signing keys' file is auth::kKeyRingFileName; the lock only one
+// natterd holds, DataDirLock::kFileName (common/data_dir_lock.h).
 #pragma once
 
 namespace natter::server {

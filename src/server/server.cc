@@ -15,6 +15,7 @@
 #include "auth/key_ring.h"
 #include "broker/broker.h"
 #include "broker/nats/nats_broker.h"
+#include "common/data_dir_lock.h"
 #include "common/private_files.h"
 #include "common/request_id.h"
 #include "common/version.h"
@@ -124,6 +125,8 @@ std::function<void(size_t, int64_t)> CommitObserver(ops::Metrics& metrics) {
 }  // namespace
 
 struct Server::Parts {
+  // First, so it is released last: after the store has closed its files.
+  std::unique_ptr<DataDirLock> data_lock;
   SystemClock clock;
   std::unique_ptr<IdGenerator> ids;
   std::unique_ptr<Store> store;
@@ -162,6 +165,7 @@ uint16_t Server::Start() {
     spdlog::warn("data directory {} may be read by other users; natterd keeps its own files in it 0600",
                  config_.data_dir);
   }
+  p.data_lock = std::make_unique<DataDirLock>(config_.data_dir);
   auto crashes = ops::ReviewCrashReports(config_.data_dir + "/" + kCrashDir, config_.crash_reports_keep);
   p.metrics.crash_reports_found = crashes.found;
   p.metrics.crash_reports_kept = crashes.kept;

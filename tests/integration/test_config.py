@@ -166,6 +166,21 @@ class ConfigTest(h.unittest.TestCase):
         finally:
             self.assertEqual(stop(proc), 0)
 
+    def test_a_second_natterd_on_the_same_data_directory_is_refused(self):
+        args = ["--port", "0", "--password-profile", "minimal", "--data-dir", os.path.join(self.dir, "data")]
+        first, port, _ = run_natterd(args, cwd=self.dir)
+        try:
+            second = subprocess.run([h._binary(), *args], cwd=self.dir, capture_output=True, text=True, timeout=20)
+            self.assertNotEqual(second.returncode, 0)
+            self.assertIn("another natterd is running on the data directory", second.stdout + second.stderr)
+            # The first goes on serving.
+            self.assertEqual(h.http_request(port, "GET", "/healthz")[0], 200)
+        finally:
+            self.assertEqual(stop(first), 0)
+        # Once it has stopped (or died), the directory is free again.
+        again, _, _ = run_natterd(args, cwd=self.dir)
+        self.assertEqual(stop(again), 0)
+
     def test_file_then_environment_then_flags(self):
         toml = os.path.join(self.dir, "natter.toml")
         with open(toml, "w") as f:
