@@ -4,12 +4,16 @@
 #pragma once
 
 #include "natter/model.h"
+#include "store/key_records.h"
 
 // SQL text, spliced into statements as string literals.
 #define USER_COLUMNS                                                                                        \
   "id, handle, password_hash, created_at, last_seen, presence_hidden, online_nodes, display_name, avatar, " \
   "avatar_upload, group_adds, server_role, suspended_at, erased_at, bot"
 #define SESSION_COLUMNS "id, user_id, device, revoked, created_at"
+#define DEVICE_KEYS_COLUMNS                                                                          \
+  "user_id, device_id, session_id, registration_id, identity_key, signed_prekey_id, signed_prekey, " \
+  "signed_prekey_signature, created_at"
 #define REFRESH_TOKEN_COLUMNS "token_hash, session_id, used"
 #define CONVERSATION_COLUMNS \
   "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
@@ -74,6 +78,13 @@ InviteCode ReadInviteCode(const Row& r) {
 template <class Row>
 AuditEntry ReadAudit(const Row& r) {
   return AuditEntry{r.Int(0), r.Int(1), r.Int(2), r.Text(3), r.Int(4), r.Text(5), r.Text(6), r.Text(7)};
+}
+
+// The DEVICE_KEYS_COLUMNS of `r` (the key directory, store/key_records.h).
+template <class Row>
+DeviceKeys ReadDeviceKeys(const Row& r) {
+  return DeviceKeys{r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Text(4), SignedPreKey{r.Int(5), r.Text(6), r.Text(7)},
+                    r.Int(8)};
 }
 
 // The SESSION_COLUMNS of `r`.

@@ -4,26 +4,15 @@
 
 #include "store/postgres/pg_rows.h"
 #include "store/postgres/pg_txn.h"
+#include "store/row_readers.h"
 
 namespace natter::pg {
-namespace {
-
-#define DEVICE_COLUMNS                                                                               \
-  "user_id, device_id, session_id, registration_id, identity_key, signed_prekey_id, signed_prekey, " \
-  "signed_prekey_signature, created_at"
-
-DeviceKeys ReadDevice(const Row& r) {
-  return DeviceKeys{r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Text(4), SignedPreKey{r.Int(5), r.Text(6), r.Text(7)},
-                    r.Int(8)};
-}
-
-}  // namespace
 
 Result<std::optional<DeviceKeys>> PgTxn::FindDeviceOfSession(UserId user, SessionId session) {
   NATTER_TRY(auto r,
-             accounts_.Query("SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = $1 AND session_id = $2",
+             accounts_.Query("SELECT " DEVICE_KEYS_COLUMNS " FROM e2ee_devices WHERE user_id = $1 AND session_id = $2",
                              {user, session}));
-  return One<DeviceKeys>(r, ReadDevice);
+  return One<DeviceKeys>(r, rows::ReadDeviceKeys<Row>);
 }
 
 Result<DeviceId> PgTxn::AddDevice(const DeviceKeys& d) {
@@ -36,7 +25,7 @@ Result<DeviceId> PgTxn::AddDevice(const DeviceKeys& d) {
   if (next.empty()) return Internal("a device was not given an id");
   DeviceId id = next.At(0).Int(0);
   NATTER_TRY(auto r,
-             accounts_.Query("INSERT INTO e2ee_devices(" DEVICE_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+             accounts_.Query("INSERT INTO e2ee_devices(" DEVICE_KEYS_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
                              {d.user_id, id, d.session_id, d.registration_id, d.identity_key, d.signed_prekey.id,
                               d.signed_prekey.public_key, d.signed_prekey.signature, d.created_at}));
   return id;
@@ -83,9 +72,10 @@ Result<int64_t> PgTxn::CountPreKeys(UserId user, DeviceId device) {
 }
 
 Result<std::vector<DeviceKeys>> PgTxn::ListDevices(UserId user) {
-  NATTER_TRY(auto r, accounts_.Query(
-                         "SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = $1 ORDER BY device_id", {user}));
-  return All<DeviceKeys>(r, ReadDevice);
+  NATTER_TRY(auto r,
+             accounts_.Query("SELECT " DEVICE_KEYS_COLUMNS " FROM e2ee_devices WHERE user_id = $1 ORDER BY device_id",
+                             {user}));
+  return All<DeviceKeys>(r, rows::ReadDeviceKeys<Row>);
 }
 
 Result<std::optional<OneTimePreKey>> PgTxn::ClaimPreKey(UserId user, DeviceId device) {

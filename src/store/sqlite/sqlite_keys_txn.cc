@@ -2,27 +2,16 @@
 // one-time prekeys. One writer: a claim is never raced.
 #include <algorithm>
 
+#include "store/row_readers.h"
 #include "store/sqlite/sqlite_rows.h"
 #include "store/sqlite/sqlite_txn.h"
 
 namespace natter::sqlite {
-namespace {
-
-#define DEVICE_COLUMNS                                                                               \
-  "user_id, device_id, session_id, registration_id, identity_key, signed_prekey_id, signed_prekey, " \
-  "signed_prekey_signature, created_at"
-
-DeviceKeys ReadDevice(const Statement& r) {
-  return DeviceKeys{r.Int(0), r.Int(1), r.Int(2), r.Int(3), r.Text(4), SignedPreKey{r.Int(5), r.Text(6), r.Text(7)},
-                    r.Int(8)};
-}
-
-}  // namespace
 
 Result<std::optional<DeviceKeys>> SqliteTxn::FindDeviceOfSession(UserId user, SessionId session) {
-  auto s = db_.Prepare("SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = ? AND session_id = ?");
+  auto s = db_.Prepare("SELECT " DEVICE_KEYS_COLUMNS " FROM e2ee_devices WHERE user_id = ? AND session_id = ?");
   s.Bind(1, user).Bind(2, session);
-  return One<DeviceKeys>(s, ReadDevice);
+  return One<DeviceKeys>(s, rows::ReadDeviceKeys<Statement>);
 }
 
 Result<DeviceId> SqliteTxn::AddDevice(const DeviceKeys& d) {
@@ -35,7 +24,7 @@ Result<DeviceId> SqliteTxn::AddDevice(const DeviceKeys& d) {
   DeviceId id = next.Int(0);
   NATTER_TRY(bool more, next.Step());  // finishes the statement
   (void)more;
-  auto s = db_.Prepare("INSERT INTO e2ee_devices(" DEVICE_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)");
+  auto s = db_.Prepare("INSERT INTO e2ee_devices(" DEVICE_KEYS_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?)");
   s.Bind(1, d.user_id)
       .Bind(2, id)
       .Bind(3, d.session_id)
@@ -93,9 +82,9 @@ Result<int64_t> SqliteTxn::CountPreKeys(UserId user, DeviceId device) {
 }
 
 Result<std::vector<DeviceKeys>> SqliteTxn::ListDevices(UserId user) {
-  auto s = db_.Prepare("SELECT " DEVICE_COLUMNS " FROM e2ee_devices WHERE user_id = ? ORDER BY device_id");
+  auto s = db_.Prepare("SELECT " DEVICE_KEYS_COLUMNS " FROM e2ee_devices WHERE user_id = ? ORDER BY device_id");
   s.Bind(1, user);
-  return All<DeviceKeys>(s, ReadDevice);
+  return All<DeviceKeys>(s, rows::ReadDeviceKeys<Statement>);
 }
 
 Result<std::optional<OneTimePreKey>> SqliteTxn::ClaimPreKey(UserId user, DeviceId device) {
