@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -85,7 +86,8 @@ void QueuedLogSink::WriterLoop() {
     batch.swap(queued_);
     uint64_t through = queued_through_;
     lock.unlock();
-    bool ok = WriteAll(batch);
+    size_t written = 0;
+    bool ok = WriteAll(batch, written);
     // Lines dropped meanwhile are told of once there is room again.
     uint64_t dropped = dropped_.load(std::memory_order_relaxed);
     if (ok && dropped > reported) {
@@ -93,16 +95,24 @@ void QueuedLogSink::WriterLoop() {
       reported = dropped;
     }
     lock.lock();
-    if (!ok) CountDropped(through - written_through_);  // the fd is broken, or a stop gave up on it
+    // The fd is broken, or a stop gave up on it: the lines not wholly written are lost.
+    if (!ok)
+      CountDropped(
+          static_cast<uint64_t>(std::count(batch.begin() + static_cast<ptrdiff_t>(written), batch.end(), '\n')));
     written_through_ = through;
     written_.notify_all();
-    if (!ok && stopping_) return;
+    if (!ok && stopping_) {
+      // Given up on: what is still queued is never written either.
+      CountDropped(static_cast<uint64_t>(std::count(queued_.begin(), queued_.end(), '\n')));
+      queued_.clear();
+      return;
+    }
   }
 }
 
-bool QueuedLogSink::WriteAll(const std::string& bytes) {
+bool QueuedLogSink::WriteAll(const std::string& bytes, size_t& done) {
   auto deadline = std::chrono::steady_clock::time_point::max();
-  size_t done = 0;
+  done = 0;
   while (done < bytes.size()) {
     {
       std::lock_guard lock(mu_);

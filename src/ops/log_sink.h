@@ -42,8 +42,8 @@ class QueuedLogSink final : public spdlog::sinks::sink {
   void WriterLoop();
   // Writes `bytes` to fd_ a pipe's atomic chunk (whole lines) at a time, each
   // once the fd can take it; false when told to give up (stopping and past
-  // the deadline) or the fd is broken.
-  bool WriteAll(const std::string& bytes);
+  // the deadline) or the fd is broken. `done`: the bytes written.
+  bool WriteAll(const std::string& bytes, size_t& done);
   void CountDropped(uint64_t lines);
 
   const int fd_;

@@ -67,6 +67,7 @@ TEST(QueuedLogSink, AReaderThatNeverReadsCostsDroppedLinesNotTime) {
   const std::string text(200, 'x');
   auto started = std::chrono::steady_clock::now();
   uint64_t dropped = 0;
+  const uint64_t dropped_before = LogLinesDropped();
   {
     QueuedLogSink sink(pipe.write_end(), 256 * 1024);
     sink.set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
@@ -83,6 +84,9 @@ TEST(QueuedLogSink, AReaderThatNeverReadsCostsDroppedLinesNotTime) {
   EXPECT_EQ(written.back(), '\n');
   EXPECT_EQ(written.size() % (text.size() + 1), 0u);
   EXPECT_LT(written.size() / (text.size() + 1), 5000u);
+  // Every line is either in the pipe or counted as dropped (the destructor's
+  // leftovers included), none twice.
+  EXPECT_EQ(written.size() / (text.size() + 1) + (LogLinesDropped() - dropped_before), 5000u);
 }
 
 TEST(QueuedLogSink, AReaderThatWentAwayCountsTheLinesAsDropped) {
