@@ -97,6 +97,9 @@ void Dispatcher::PublishKeys(const Caller& c, PublishKeysParams p, Reply reply) 
           DeviceKeys made{user, 0, session, *p.registration_id, *p.identity_key, *p.signed_prekey, now};
           NATTER_TRY(out.device, txn.AddDevice(made));
           out.created = true;
+          // The list the user's sockets are told: the others, then this one (ids only grow).
+          for (const auto& d : existing) out.devices.push_back(d.device_id);
+          out.devices.push_back(out.device);
         } else {
           out.device = device->device_id;
           if (p.identity_key && *p.identity_key != device->identity_key) {
@@ -114,10 +117,6 @@ void Dispatcher::PublishKeys(const Caller& c, PublishKeysParams p, Reply reply) 
         NATTER_TRY(out.prekeys, txn.CountPreKeys(user, out.device));
         if (out.prekeys > kMaxPreKeysPerDevice) {  // the whole publish is undone
           return TooLarge("a device holds at most " + std::to_string(kMaxPreKeysPerDevice) + " prekeys");
-        }
-        if (out.created) {
-          NATTER_TRY(auto all, txn.ListDevices(user));
-          for (const auto& d : all) out.devices.push_back(d.device_id);
         }
         return out;
       },
