@@ -168,6 +168,8 @@ struct Conversation {
   // Large groups and channels keep their own sequence and write no per-member
   // update-log rows for their events.
   bool large = false;
+  // End-to-end encrypted (docs/e2ee.md): set at creation, never removed.
+  bool encrypted = false;
 };
 
 struct Member {
@@ -231,6 +233,17 @@ struct Reaction {
 };
 
 // One timeline entry (a message or an event), in the conversation's sequence.
+// One ciphertext of an end-to-end encrypted message, opaque to natterd: for
+// one device of a user, or (user_id 0) the message's header, naming the
+// device that sent it and holding the ciphertext every device shares (a
+// sender-key message; empty when there is none).
+struct Envelope {
+  UserId user_id = 0;
+  int64_t device_id = 0;
+  int type = 0;      // the protocol's message type, carried for the client
+  std::string body;  // base64url
+};
+
 struct Message {
   ConversationId conversation_id = 0;
   Seq seq = 0;
@@ -248,6 +261,9 @@ struct Message {
   // empty. Opaque to the chat domain and the store.
   std::string attachments;
   std::vector<Reaction> reactions;  // messages only, when loaded with them
+  // Encrypted conversations: the header first, then the envelopes loaded
+  // for whoever reads it (a reader gets only their own devices').
+  std::vector<Envelope> envelopes;
 };
 
 // Where a listing of a user's conversations, newest activity first, goes on:

@@ -22,6 +22,9 @@ enum class ErrorCode {
   kForbidden,
   kNotFound,
   kConflict,
+  // An encrypted send (docs/e2ee.md) addressed devices that are not the
+  // recipients' current ones: 409, with the current lists in `details`.
+  kStaleDevices,
   kRateLimited,
   kTooLarge,
   kUnavailable,
@@ -36,6 +39,9 @@ int HttpStatusFor(ErrorCode code);
 struct Error {
   ErrorCode code;
   std::string message;
+  // What a client needs to act on it, as the text of a JSON object (empty:
+  // nothing); sent as the error's `details`.
+  std::string details = {};
 };
 
 inline Error BadRequest(std::string m) { return {ErrorCode::kBadRequest, std::move(m)}; }

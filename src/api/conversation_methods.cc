@@ -70,16 +70,15 @@ void Dispatcher::CreateConversation(const Caller& c, CreateConversationParams p,
   if (p.kind == ConversationKind::kDirect) {
     partition = d_.store.PartitionOfPair(c.user, p.peer_id);
     while (d_.store.PartitionOf(new_id) != partition) new_id = d_.ids.Next();
-    auto op = [ctx = ContextOf(c), peer = p.peer_id, new_id, limits = Limits()](ConversationTxn& txn) {
-      return chat::CreateDirect(txn, ctx, new_id, limits, peer);
-    };
+    auto op = [ctx = ContextOf(c), peer = p.peer_id, new_id, limits = Limits(), encrypted = p.encrypted](
+                  ConversationTxn& txn) { return chat::CreateDirect(txn, ctx, new_id, limits, peer, encrypted); };
     WriteConversation(c, WriteKey(partition), std::move(op), std::move(reply), std::move(settle));
     return;
   }
   // Who may be added at once depends on who shares a conversation with the
   // caller, on any partition: read first.
   std::vector<UserId> named = p.members;
-  chat::CreateGroupRequest req{p.kind, std::move(p.title), std::move(p.members), {}};
+  chat::CreateGroupRequest req{p.kind, std::move(p.title), std::move(p.members), {}, p.encrypted};
   ReadContacts(c, std::move(named),
                [this, c, req = std::move(req), new_id, partition, settle = std::move(settle),
                 reply = std::move(reply)](chat::Contacts contacts) mutable {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <unordered_set>
 
@@ -174,6 +175,7 @@ void Dispatcher::Logout(const Caller& c, NoParams, Reply reply) {
                        revoke.recipients.push_back(EventRecipient{user, 0});
                        revoke.revoke_session = session;
                        d_.broker.Publish(std::move(revoke));
+                       DevicesMayHaveChanged(user);
                      });
 }
 
@@ -237,14 +239,37 @@ void Dispatcher::PublishConversation(const chat::ConversationView& view, uint64_
 }
 
 void Dispatcher::PublishTimeline(const chat::Appended& appended, uint64_t origin, bool to_each_recipient) {
-  Event event;
-  event.to_each_recipient = to_each_recipient;
-  event.payload = Frame({{"type", "message"}, {"message", ToJson(appended.event)}});
-  event.recipients = ToRecipients(appended.recipients);
-  event.origin_connection = origin;
-  event.conversation_id = appended.event.conversation_id;
-  event.seq = appended.event.seq;
-  d_.broker.Publish(std::move(event));
+  auto publish = [&](const Message& message, std::vector<EventRecipient> recipients) {
+    Event event;
+    event.to_each_recipient = to_each_recipient;
+    event.payload = Frame({{"type", "message"}, {"message", ToJson(message)}});
+    event.recipients = std::move(recipients);
+    event.origin_connection = origin;
+    event.conversation_id = message.conversation_id;
+    event.seq = message.seq;
+    d_.broker.Publish(std::move(event));
+  };
+  const auto& envelopes = appended.event.envelopes;
+  if (envelopes.empty()) return publish(appended.event, ToRecipients(appended.recipients));
+  // Encrypted (docs/e2ee.md): a user's sockets get the envelopes of that
+  // user's devices; whoever has none (a sender-key message) shares one frame
+  // with the header alone.
+  std::map<UserId, std::vector<Envelope>> own;
+  for (size_t i = 1; i < envelopes.size(); ++i) own[envelopes[i].user_id].push_back(envelopes[i]);
+  Message header_only = appended.event;
+  header_only.envelopes = {envelopes.front()};
+  std::vector<EventRecipient> rest;
+  for (const EventRecipient& r : ToRecipients(appended.recipients)) {
+    auto it = own.find(r.user);
+    if (it == own.end()) {
+      rest.push_back(r);
+      continue;
+    }
+    Message theirs = header_only;
+    theirs.envelopes.insert(theirs.envelopes.end(), it->second.begin(), it->second.end());
+    publish(theirs, {r});
+  }
+  if (!rest.empty()) publish(header_only, std::move(rest));
 }
 
 }  // namespace natter::api

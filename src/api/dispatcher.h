@@ -144,6 +144,11 @@ class Dispatcher {
   // may yet run.
   void StopPublishing() { publishing_.store(false); }
 
+  // A session of `user` ended, and its end-to-end encryption device with it
+  // (if it had one): the user and whoever shares an encrypted conversation
+  // with them get a `devices` event with the list as it is now.
+  void DevicesMayHaveChanged(UserId user);
+
   // Runs `method`'s row: refuses a caller it needs but does not have, reads
   // the params, runs the handler.
   void Call(const Method& method, const Caller& caller, const boost::json::object& params, Reply reply);
@@ -276,6 +281,9 @@ class Dispatcher {
   // Writes a change to a message, answers the event it appended and fans it out.
   void ChangeMessage(const Caller& c, ConversationId id, std::function<Result<chat::Appended>(ConversationTxn&)> op,
                      Reply reply);
+  // An encrypted edit or reaction (chat::ChangeEncrypted).
+  void ChangeEncrypted(const Caller& c, ConversationId id, Seq seq, EventKind kind, chat::EncryptedPayload payload,
+                       Reply reply);
   void MarkReceipt(const Caller& c, const MessageParams& p, std::optional<Seq> delivered, std::optional<Seq> read,
                    Reply reply);
   // Tells everyone concerned what a conversation looks like now, and fans out
@@ -284,7 +292,8 @@ class Dispatcher {
   // Tells each user a change invited their invitation ({"type":"invitation"}),
   // and each one it added instead that theirs is gone.
   void PublishInvitations(const chat::ConversationView& view);
-  // A user's devices changed (made or removed): the user's sockets learn the list.
+  // A user's devices changed (made or removed): the user's sockets, and those
+  // of everyone who shares an encrypted conversation with them, learn the list.
   void PublishDevices(UserId user, const std::vector<DeviceId>& devices);
   // A device is short of one-time prekeys: its user's sockets are told.
   void PublishPreKeysLow(UserId user, DeviceId device, int64_t left);
@@ -297,7 +306,7 @@ class Dispatcher {
   void AnswerPresence(Result<std::vector<User>> visible, const Reply& reply);
   LimitsSnapshot Limits() const { return LimitsSnapshot(limits_.Get()); }
   chat::Context ContextOf(const Caller& c) const {
-    return chat::Context{c.user, d_.clock.NowMs(), c.role >= ServerRole::kModerator};
+    return chat::Context{c.user, d_.clock.NowMs(), c.role >= ServerRole::kModerator, c.session};
   }
   static Executor& ExecutorOf(const Caller& c) { return *c.executor; }
 

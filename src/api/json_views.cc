@@ -9,6 +9,28 @@ namespace natter::api {
 
 namespace json = boost::json;
 
+namespace {
+
+// An encrypted message's ciphertexts (docs/e2ee.md): the header's sending
+// device and shared ciphertext, then the envelopes loaded for the reader.
+json::object EncryptedJson(const std::vector<Envelope>& envelopes) {
+  const Envelope& header = envelopes.front();
+  json::object o{{"device_id", header.device_id}};
+  if (!header.body.empty()) {
+    o["type"] = header.type;
+    o["body"] = header.body;
+  }
+  json::array own;
+  for (size_t i = 1; i < envelopes.size(); ++i) {
+    const Envelope& e = envelopes[i];
+    own.push_back(json::object{{"user_id", e.user_id}, {"device_id", e.device_id}, {"type", e.type}, {"body", e.body}});
+  }
+  o["envelopes"] = std::move(own);
+  return o;
+}
+
+}  // namespace
+
 json::object ToJson(const Message& m) {
   json::object o;
   o["conversation_id"] = m.conversation_id;
@@ -16,7 +38,9 @@ json::object ToJson(const Message& m) {
   o["kind"] = EventKindName(m.kind);
   o["sender_id"] = m.sender_id;
   if (!m.client_msg_id.empty()) o["client_msg_id"] = m.client_msg_id;
-  if (m.kind != EventKind::kDelete && !m.deleted) o["text"] = m.text;
+  bool encrypted = !m.envelopes.empty() && m.envelopes.front().user_id == 0;
+  if (m.kind != EventKind::kDelete && !m.deleted && !encrypted) o["text"] = m.text;
+  if (encrypted && !m.deleted) o["encrypted"] = EncryptedJson(m.envelopes);
   if (m.reply_to) o["reply_to"] = *m.reply_to;
   if (m.target_seq) o["target_seq"] = *m.target_seq;
   if (m.target_user) o["target_user"] = *m.target_user;
@@ -48,7 +72,8 @@ json::object ToJson(const Conversation& c) {
           {"created_at", c.created_at},
           {"last_seq", c.last_seq},
           {"last_activity", c.last_activity},
-          {"large", c.large}};
+          {"large", c.large},
+          {"encrypted", c.encrypted}};
 }
 
 json::object ToJson(const chat::ConversationView& v) {
@@ -166,6 +191,14 @@ json::object ToJson(const AuditEntry& e) {
           {"outcome", e.outcome}};
 }
 
-json::object ErrorJson(const Error& e) { return {{"code", ErrorCodeName(e.code)}, {"message", e.message}}; }
+json::object ErrorJson(const Error& e) {
+  json::object out{{"code", ErrorCodeName(e.code)}, {"message", e.message}};
+  if (!e.details.empty()) {
+    boost::system::error_code ec;
+    json::value details = json::parse(e.details, ec);
+    if (!ec) out["details"] = std::move(details);
+  }
+  return out;
+}
 
 }  // namespace natter::api

@@ -1,6 +1,8 @@
 // keys.* and devices.list: the key directory of end-to-end encryption
 // (docs/e2ee.md). natterd keeps each device's public keys and hands out its
 // one-time prekeys, each once; it never sees a private key.
+#include <set>
+
 #include "api/answers.h"
 #include "api/dispatcher.h"
 #include "auth/base64url.h"
@@ -13,6 +15,8 @@ namespace json = boost::json;
 
 // Below this many one-time prekeys left, the device is told to publish more.
 constexpr int64_t kPreKeysLow = 10;
+// The most users one `devices` event goes to (beside the user), per partition.
+constexpr int kMaxDevicePeers = 10000;
 
 json::object SignedPreKeyJson(const SignedPreKey& k) {
   return json::object{{"id", k.id}, {"key", k.public_key}, {"signature", k.signature}};
@@ -231,12 +235,35 @@ void Dispatcher::RemoveKeys(const Caller& c, NoParams, Reply reply) {
 }
 
 void Dispatcher::PublishDevices(UserId user, const std::vector<DeviceId>& devices) {
-  json::array ids;
-  for (DeviceId d : devices) ids.push_back(d);
-  Event event;
-  event.payload = Frame({{"type", "devices"}, {"user_id", user}, {"devices", std::move(ids)}});
-  event.recipients = {EventRecipient{user, 0}};
-  d_.broker.Publish(std::move(event));
+  // Senders address every device of a conversation's members: whoever shares
+  // an encrypted conversation with the user hears of it, on any partition.
+  // One that cannot answer is left out; a stale send tells them anyway.
+  auto frame =
+      Frame({{"type", "devices"}, {"user_id", user}, {"devices", json::array(devices.begin(), devices.end())}});
+  d_.store.ReadEach<std::vector<UserId>>(
+      InlineExecutor(), [user](ConversationTxn& txn, int) { return txn.ListEncryptedPeers(user, kMaxDevicePeers); },
+      [this, user, frame = std::move(frame)](std::vector<Result<std::vector<UserId>>> parts) {
+        std::set<UserId> peers;
+        for (const auto& part : parts) {
+          if (part.ok()) peers.insert(part->begin(), part->end());
+        }
+        Event event;
+        event.payload = frame;
+        event.recipients = {EventRecipient{user, 0}};
+        for (UserId peer : peers) event.recipients.push_back(EventRecipient{peer, 0});
+        d_.broker.Publish(std::move(event));
+      });
+}
+
+void Dispatcher::DevicesMayHaveChanged(UserId user) {
+  d_.store.ReadAccountsResult<std::vector<DeviceKeys>>(
+      InlineExecutor(), [user](AccountsTxn& txn) { return txn.ListDevices(user); },
+      [this, user](Result<std::vector<DeviceKeys>> r) {
+        if (!r.ok()) return;  // a later change or a stale send tells them
+        std::vector<DeviceId> ids;
+        for (const auto& d : *r) ids.push_back(d.device_id);
+        PublishDevices(user, ids);
+      });
 }
 
 void Dispatcher::PublishPreKeysLow(UserId user, DeviceId device, int64_t left) {

@@ -25,6 +25,33 @@ Role ReadRole(Fields& f, std::string_view key, std::optional<Role> fallback) {
   return role.value_or(Role::kMember);
 }
 
+// A message, edit or reaction's `encrypted` (docs/e2ee.md): {type, body,
+// devices: [{user_id, device_id, type, body}]}; nullopt when absent. Forms
+// and sizes are chat::ValidatePayload's.
+Result<std::optional<chat::EncryptedPayload>> ParseEncrypted(const object& o) {
+  constexpr const char* kShape = "field 'encrypted' must be {type, body, devices: [{user_id, device_id, type, body}]}";
+  const auto* value = o.if_contains("encrypted");
+  if (!value || value->is_null()) return std::optional<chat::EncryptedPayload>();
+  if (!value->is_object()) return BadRequest(kShape);
+  Fields f(value->get_object());
+  chat::EncryptedPayload payload;
+  payload.shared_type = static_cast<int>(std::clamp<int64_t>(f.OptionalInt("type").value_or(0), -1, 256));
+  payload.shared_body = f.OptionalString("body").value_or("");
+  const auto* devices = value->get_object().if_contains("devices");
+  if (!devices || !devices->is_array()) return BadRequest(kShape);
+  for (const auto& item : devices->get_array()) {
+    if (!item.is_object()) return BadRequest(kShape);
+    Fields d(item.get_object());
+    Envelope e{d.Int("user_id"), d.Int("device_id"),
+               static_cast<int>(std::clamp<int64_t>(d.OptionalInt("type").value_or(0), -1, 256)),
+               d.OptionalString("body").value_or("")};
+    NATTER_TRY(e, d.Finish(std::move(e)));
+    payload.devices.push_back(std::move(e));
+  }
+  NATTER_TRY(payload, f.Finish(std::move(payload)));
+  return std::optional<chat::EncryptedPayload>(std::move(payload));
+}
+
 int ClampedLimit(std::optional<int64_t> limit, int64_t fallback) {
   return static_cast<int>(std::clamp<int64_t>(limit.value_or(fallback), 0, 100000));
 }
@@ -109,6 +136,9 @@ Result<CreateConversationParams> CreateConversationParams::Parse(const object& o
     p.title = f.OptionalString("title").value_or("");
     p.members = f.IntArray("members");
   }
+  if (const auto* encrypted = o.if_contains("encrypted"); encrypted && !encrypted->is_null()) {
+    p.encrypted = f.Bool("encrypted", "field 'encrypted' must be true or false");
+  }
   return f.Finish(std::move(p));
 }
 
@@ -170,8 +200,9 @@ Result<SendParams> SendParams::Parse(const object& o) {
       p.attachments.push_back(std::move(ref));
     }
   }
-  // Text is required, unless there are attachments to carry the message.
-  if (p.attachments.empty())
+  NATTER_TRY(p.request.encrypted, ParseEncrypted(o));
+  // Text is required, unless there are attachments or ciphertexts to carry the message.
+  if (p.attachments.empty() && !p.request.encrypted)
     p.request.text = f.String("text");
   else
     p.request.text = f.OptionalString("text").value_or("");
@@ -196,13 +227,16 @@ Result<MessageParams> MessageParams::Parse(const object& o) {
 
 Result<EditParams> EditParams::Parse(const object& o) {
   Fields f(o);
-  EditParams p{f.Int("conversation_id"), f.Int("seq"), f.String("text")};
+  EditParams p{f.Int("conversation_id"), f.Int("seq"), ""};
+  NATTER_TRY(p.encrypted, ParseEncrypted(o));
+  p.text = p.encrypted ? f.OptionalString("text").value_or("") : f.String("text");
   return f.Finish(std::move(p));
 }
 
 Result<ReactParams> ReactParams::Parse(const object& o) {
   Fields f(o);
   ReactParams p{f.Int("conversation_id"), f.Int("seq"), f.OptionalString("emoji").value_or("")};
+  NATTER_TRY(p.encrypted, ParseEncrypted(o));
   return f.Finish(std::move(p));
 }
 

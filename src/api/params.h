@@ -80,6 +80,7 @@ struct CreateConversationParams {
   UserId peer_id = 0;  // direct
   std::string title;   // group, channel
   std::vector<UserId> members;
+  bool encrypted = false;  // end-to-end (docs/e2ee.md); direct and group only
   static Result<CreateConversationParams> Parse(const object& o);
 };
 
@@ -177,6 +178,8 @@ struct EditParams {
   ConversationId conversation_id = 0;
   Seq seq = 0;
   std::string text;
+  // Encrypted conversations: the edit as ciphertexts, instead of text.
+  std::optional<chat::EncryptedPayload> encrypted = {};
   static Result<EditParams> Parse(const object& o);
 };
 
@@ -184,6 +187,8 @@ struct ReactParams {
   ConversationId conversation_id = 0;
   Seq seq = 0;
   std::string emoji;  // "" removes the caller's reaction
+  // Encrypted conversations: the reaction (or its removal) as ciphertexts.
+  std::optional<chat::EncryptedPayload> encrypted = {};
   static Result<ReactParams> Parse(const object& o);
 };
 

@@ -90,11 +90,17 @@ Result<std::pair<Conversation, Member>> RequireMember(ConversationTxn& txn, User
   return std::move(*membership);
 }
 
-std::string DirectKey(UserId a, UserId b) {
-  return std::to_string(std::min(a, b)) + ":" + std::to_string(std::max(a, b));
+namespace {
+constexpr std::string_view kEncryptedSuffix = ":e2ee";
+}  // namespace
+
+std::string DirectKey(UserId a, UserId b, bool encrypted) {
+  return std::to_string(std::min(a, b)) + ":" + std::to_string(std::max(a, b)) +
+         std::string(encrypted ? kEncryptedSuffix : "");
 }
 
 std::optional<std::pair<UserId, UserId>> ParseDirectKey(std::string_view key) {
+  if (key.ends_with(kEncryptedSuffix)) key.remove_suffix(kEncryptedSuffix.size());
   auto colon = key.find(':');
   if (colon == std::string_view::npos) return std::nullopt;
   UserId low = 0, high = 0;
@@ -109,11 +115,11 @@ std::optional<std::pair<UserId, UserId>> ParseDirectKey(std::string_view key) {
 }
 
 Result<ConversationView> CreateDirect(ConversationTxn& txn, const Context& ctx, ConversationId new_id,
-                                      const ChatLimits& limits, UserId peer) {
+                                      const ChatLimits& limits, UserId peer, bool encrypted) {
   if (peer == ctx.caller) return BadRequest("a direct conversation needs another user");
   NATTER_RETURN_IF_ERROR(RequireUserExists(txn, peer));
   UserId low = std::min(ctx.caller, peer), high = std::max(ctx.caller, peer);
-  std::string key = DirectKey(low, high);
+  std::string key = DirectKey(low, high, encrypted);
   NATTER_TRY(auto existing, txn.FindDirect(key));
   if (existing) return View(txn, *existing);  // nothing changed: nobody to notify
   // A block stops a new one; one that exists stays readable.
@@ -123,6 +129,7 @@ Result<ConversationView> CreateDirect(ConversationTxn& txn, const Context& ctx, 
   c.id = new_id;
   c.kind = ConversationKind::kDirect;
   c.direct_key = key;
+  c.encrypted = encrypted;
   c.created_by = ctx.caller;
   c.created_at = c.last_activity = ctx.now_ms;
   NATTER_RETURN_IF_ERROR(txn.InsertConversation(c));
@@ -135,6 +142,9 @@ Result<ConversationView> CreateDirect(ConversationTxn& txn, const Context& ctx, 
 Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, ConversationId new_id,
                                      const ChatLimits& limits, const CreateGroupRequest& req) {
   if (req.kind == ConversationKind::kDirect) return BadRequest("use a direct request for direct chats");
+  if (req.encrypted && req.kind == ConversationKind::kChannel) {
+    return BadRequest("channels are not end-to-end encrypted: whoever joins one reads it");
+  }
   NATTER_RETURN_IF_ERROR(CheckTitle(limits, req.title));
   std::set<UserId> members(req.members.begin(), req.members.end());
   members.erase(ctx.caller);
@@ -148,6 +158,7 @@ Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, C
   c.id = new_id;
   c.kind = req.kind;
   c.title = req.title;
+  c.encrypted = req.encrypted;
   c.created_by = ctx.caller;
   c.created_at = c.last_activity = ctx.now_ms;
   c.large = ShouldBeLarge(c, static_cast<int64_t>(split.added.size()) + 1, limits);

@@ -26,6 +26,7 @@ struct Context {
   // A server moderator acting through the admin API (docs/admin.md): may
   // delete any message, member or not.
   bool server_moderator = false;
+  SessionId session = 0;  // the caller's session (0: none, as for system tasks)
 };
 
 struct ConversationView {
@@ -52,8 +53,9 @@ struct ConversationView {
   std::vector<UserId> invitations_closed = {};
 };
 
-// The key that makes a direct chat unique: its two users, lower id first.
-std::string DirectKey(UserId a, UserId b);
+// The key that makes a direct chat unique: its two users, lower id first,
+// and whether it is end-to-end encrypted (a pair may have one of each).
+std::string DirectKey(UserId a, UserId b, bool encrypted = false);
 // The two users of a DirectKey; nullopt for anything else.
 std::optional<std::pair<UserId, UserId>> ParseDirectKey(std::string_view key);
 
@@ -61,13 +63,14 @@ std::optional<std::pair<UserId, UserId>> ParseDirectKey(std::string_view key);
 // one, or creates it with `new_id`. The caller picks the id, so it knows the
 // store partition before the transaction starts.
 Result<ConversationView> CreateDirect(ConversationTxn& txn, const Context& ctx, ConversationId new_id,
-                                      const ChatLimits& limits, UserId peer);
+                                      const ChatLimits& limits, UserId peer, bool encrypted = false);
 
 struct CreateGroupRequest {
   ConversationKind kind = ConversationKind::kGroup;  // group or channel
   std::string title;
   std::vector<UserId> members;  // besides the caller, who becomes owner
   Contacts contacts = {};       // of those, who share a conversation with the caller
+  bool encrypted = false;       // end-to-end (docs/e2ee.md): groups only, never channels
 };
 Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, ConversationId new_id,
                                      const ChatLimits& limits, const CreateGroupRequest& req);

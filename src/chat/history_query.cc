@@ -21,6 +21,7 @@ Result<HistoryPage> ReadHistory(ConversationTxn& txn, const Context& ctx, const 
   }
   if (!query.after) std::reverse(page.messages.begin(), page.messages.end());
   NATTER_RETURN_IF_ERROR(txn.LoadReactions(page.messages));
+  if (membership.first.encrypted) NATTER_RETURN_IF_ERROR(txn.LoadEnvelopes(page.messages, ctx.caller));
   NATTER_TRY(auto blocked, txn.accounts().ListBlocked(ctx.caller));
   for (const auto& b : blocked) page.blocked_senders.insert(b.user_id);
   return page;

@@ -55,14 +55,21 @@ Result<Conversation> CheckEdit(ConversationTxn& txn, const Context& ctx, const C
   if (!IsValidUtf8Text(text)) return BadRequest("text must be valid UTF-8");
   NATTER_TRY(auto found, LiveMessage(txn, ctx, id, seq));
   auto& [membership, message] = found;
+  NATTER_RETURN_IF_ERROR(CheckEncryption(membership.first, false));
+  NATTER_RETURN_IF_ERROR(MayEdit(ctx, limits, membership, message));
+  NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), membership.first, ctx.caller));
+  return std::move(membership.first);
+}
+
+Status MayEdit(const Context& ctx, const ChatLimits& limits, const std::pair<Conversation, Member>& membership,
+               const Message& message) {
   if (message.sender_id != ctx.caller) return Forbidden("only the author may edit a message");
   if (!CanPost(membership.first.kind, membership.second.role)) return Forbidden("your role may not post here");
   NATTER_RETURN_IF_ERROR(CheckNotSilenced(membership.second, ctx.now_ms));
   if (ctx.now_ms - message.created_at > limits.edit_window_ms) {
     return Forbidden("the edit window for this message has passed");
   }
-  NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), membership.first, ctx.caller));
-  return std::move(membership.first);
+  return OkStatus();
 }
 
 Result<Appended> DeleteMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
@@ -87,6 +94,7 @@ Result<Appended> React(ConversationTxn& txn, const Context& ctx, const ChatLimit
   }
   NATTER_TRY(auto found, LiveMessage(txn, ctx, id, seq));
   auto& [membership, message] = found;
+  NATTER_RETURN_IF_ERROR(CheckEncryption(membership.first, false));
   if (membership.second.role == Role::kReadOnly) return Forbidden("read-only members may not react");
   // Taking a reaction back is always allowed; a new one is writing to them.
   if (!emoji.empty()) {
@@ -104,6 +112,31 @@ Result<Appended> React(ConversationTxn& txn, const Context& ctx, const ChatLimit
     return unchanged;
   }
   return AppendEvent(txn, membership.first, About(EventKind::kReaction, ctx.caller, seq, emoji), ctx.now_ms, limits);
+}
+
+Result<Appended> ChangeEncrypted(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                                 Seq seq, EventKind kind, EncryptedPayload payload) {
+  NATTER_RETURN_IF_ERROR(ValidatePayload(limits, payload));
+  if (kind != EventKind::kEdit && kind != EventKind::kReaction) return Internal("not an edit or a reaction");
+  NATTER_TRY(auto found, LiveMessage(txn, ctx, id, seq));
+  auto& [membership, message] = found;
+  NATTER_RETURN_IF_ERROR(CheckEncryption(membership.first, true));
+  if (kind == EventKind::kEdit) {
+    NATTER_RETURN_IF_ERROR(MayEdit(ctx, limits, membership, message));
+  } else if (membership.second.role == Role::kReadOnly) {
+    return Forbidden("read-only members may not react");
+  } else {
+    NATTER_RETURN_IF_ERROR(CheckNotSilenced(membership.second, ctx.now_ms));
+  }
+  NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), membership.first, ctx.caller));
+  NATTER_TRY(auto envelopes, AddressMessage(txn, ctx, id, std::move(payload)));
+  // The message keeps the ciphertexts it was sent with: a device catching up
+  // decrypts each of them, then this one, in order, as the ratchet needs.
+  if (kind == EventKind::kEdit) NATTER_RETURN_IF_ERROR(txn.UpdateMessageText(id, seq, "", ctx.now_ms));
+  NATTER_TRY(auto appended, AppendEvent(txn, membership.first, About(kind, ctx.caller, seq), ctx.now_ms, limits));
+  NATTER_RETURN_IF_ERROR(txn.InsertEnvelopes(id, appended.event.seq, envelopes));
+  appended.event.envelopes = std::move(envelopes);
+  return appended;
 }
 
 Result<ErasedContent> EraseContentBy(ConversationTxn& txn, const ChatLimits& limits, ConversationId id, UserId user,

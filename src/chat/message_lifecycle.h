@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "chat/conversations.h"
+#include "chat/envelopes.h"
 #include "chat/timeline.h"
 
 namespace natter::chat {
@@ -19,6 +20,15 @@ Result<Appended> EditMessage(ConversationTxn& txn, const Context& ctx, const Cha
 // callers that ask first (the pre-send hook).
 Result<Conversation> CheckEdit(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                                Seq seq, const std::string& text);
+// The author's edit window and rights (CheckEdit's checks of the message).
+Status MayEdit(const Context& ctx, const ChatLimits& limits, const std::pair<Conversation, Member>& membership,
+               const Message& message);
+// Encrypted conversations: an edit (author only, within the window) or a
+// reaction (any member who may write) as ciphertexts for every device, like
+// a message (chat/envelopes.h); the server never sees the new text or the
+// emoji, so no reaction is counted.
+Result<Appended> ChangeEncrypted(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
+                                 Seq seq, EventKind kind, EncryptedPayload payload);
 // Leaves a tombstone: the text, and every earlier edit's text, is erased from storage.
 Result<Appended> DeleteMessage(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits, ConversationId id,
                                Seq seq);

@@ -12,8 +12,15 @@ Status ValidateSend(const ChatLimits& limits, const SendRequest& req) {
   if (req.client_msg_id.empty()) return BadRequest("client_msg_id is required");
   if (req.client_msg_id.size() > limits.max_client_msg_id_bytes) return TooLarge("client_msg_id is too long");
   if (!IsValidUtf8Text(req.client_msg_id)) return BadRequest("client_msg_id must be UTF-8 text");
+  if (req.encrypted) {
+    // What an encrypted message says is inside its ciphertexts.
+    if (!req.text.empty() || !req.attachments.empty()) {
+      return BadRequest("an encrypted message carries its text and attachments inside its ciphertexts");
+    }
+    NATTER_RETURN_IF_ERROR(ValidatePayload(limits, *req.encrypted));
+  }
   // A photo may go without words; a message with neither is refused.
-  if (req.text.empty() && req.attachments.empty()) return BadRequest("text is empty");
+  if (req.text.empty() && req.attachments.empty() && !req.encrypted) return BadRequest("text is empty");
   if (req.text.size() > limits.max_text_bytes) {
     return TooLarge("text is longer than " + std::to_string(limits.max_text_bytes) + " bytes");
   }
@@ -43,12 +50,18 @@ Result<SendResult> SendMessage(ConversationTxn& txn, const Context& ctx, const C
     result.duplicate = true;
     return result;
   }
+  NATTER_RETURN_IF_ERROR(CheckEncryption(conversation, req.encrypted.has_value()));
   if (!CanPost(conversation.kind, me.role)) return Forbidden("your role may not post here");
   NATTER_RETURN_IF_ERROR(CheckNotSilenced(me, ctx.now_ms));
   NATTER_RETURN_IF_ERROR(CheckMayWriteIn(txn.accounts(), conversation, ctx.caller));
   if (req.reply_to) {
     NATTER_TRY(auto target, txn.FindMessage(req.conversation_id, *req.reply_to));
     if (!target || target->kind != EventKind::kMessage) return NotFound("the message replied to does not exist");
+  }
+
+  std::vector<Envelope> envelopes;
+  if (req.encrypted) {
+    NATTER_TRY(envelopes, AddressMessage(txn, ctx, conversation.id, *req.encrypted));
   }
 
   Message m;
@@ -59,6 +72,10 @@ Result<SendResult> SendMessage(ConversationTxn& txn, const Context& ctx, const C
   m.reply_to = req.reply_to;
   m.attachments = req.attachments;
   NATTER_TRY(auto appended, AppendEvent(txn, conversation, std::move(m), ctx.now_ms, limits));
+  if (!envelopes.empty()) {
+    NATTER_RETURN_IF_ERROR(txn.InsertEnvelopes(conversation.id, appended.event.seq, envelopes));
+    appended.event.envelopes = std::move(envelopes);
+  }
   // The sender has read (and received) what they wrote.
   NATTER_RETURN_IF_ERROR(txn.UpdateWatermarks(req.conversation_id, ctx.caller, appended.event.seq));
   result.message = std::move(appended.event);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "chat/conversations.h"
+#include "chat/envelopes.h"
 #include "chat/timeline.h"
 
 namespace natter::chat {
@@ -21,6 +22,9 @@ struct SendRequest {
   // The attachments as a JSON array (media/attachment.h), checked and made by
   // the caller from the sender's uploads; empty: none.
   std::string attachments = {};
+  // Encrypted conversations (chat/envelopes.h): the ciphertexts, instead of
+  // text and attachments (those travel inside them).
+  std::optional<EncryptedPayload> encrypted = {};
 };
 
 struct SendResult {

@@ -50,6 +50,7 @@ Result<ConversationCatchUp> LoadChanged(ConversationTxn& txn, const Context& ctx
   }
   rows += static_cast<int64_t>(out.events.size());
   NATTER_RETURN_IF_ERROR(txn.LoadReactions(out.events));
+  if (out.conversation.encrypted) NATTER_RETURN_IF_ERROR(txn.LoadEnvelopes(out.events, ctx.caller));
   return out;
 }
 

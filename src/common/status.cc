@@ -16,6 +16,8 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "not_found";
     case ErrorCode::kConflict:
       return "conflict";
+    case ErrorCode::kStaleDevices:
+      return "stale_devices";
     case ErrorCode::kRateLimited:
       return "rate_limited";
     case ErrorCode::kTooLarge:
@@ -41,6 +43,7 @@ int HttpStatusFor(ErrorCode code) {
     case ErrorCode::kNotFound:
       return 404;
     case ErrorCode::kConflict:
+    case ErrorCode::kStaleDevices:
       return 409;
     case ErrorCode::kRateLimited:
       return 429;

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "api/envelope.h"
+#include "api/json_views.h"
 #include "api/method_table.h"
 #include "common/guarded.h"
 #include "common/request_id.h"
@@ -407,7 +408,9 @@ void WsConnection::SendResult(const json::value& request_id, json::value data) {
 
 void WsConnection::SendError(const json::value& request_id, const Error& error) {
   deps_.metrics.errors_sent.fetch_add(1, std::memory_order_relaxed);
-  SendJson({{"type", "error"}, {"id", request_id}, {"code", ErrorCodeName(error.code)}, {"message", error.message}});
+  json::object frame{{"type", "error"}, {"id", request_id}};
+  for (auto& [key, value] : api::ErrorJson(error)) frame[key] = std::move(value);
+  SendJson(frame);
 }
 
 void WsConnection::SendJson(const json::object& object) { Queue(TextFrame(object), false); }

@@ -55,7 +55,9 @@ std::vector<Outgoing> PlanPushes(const std::vector<Due>& due, const std::vector<
       if (auto u = ctx.unread->find(device.user_id); u != ctx.unread->end()) n.badge = u->second;
     }
     if (n.kind == Notification::Kind::kAlert) {
-      if (!device.show_preview) {
+      // An encrypted conversation's alert says nothing of it: natterd cannot
+      // read it, and the push provider learns no sender or title.
+      if (!device.show_preview || (ctx.conversation && ctx.conversation->encrypted)) {
         n.body = kGenericBody;
       } else if (ctx.conversation && ctx.conversation->kind != ConversationKind::kDirect) {
         n.title = ctx.conversation->title;

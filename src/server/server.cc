@@ -270,13 +270,6 @@ uint16_t Server::Start() {
     p.broker = MakeNatsBroker(options, *p.sink, ListConversationsOf(*p.store));
     p.metrics.broker_connected = [&broker = *p.broker] { return broker.State() == "connected"; };
   }
-  // A reused refresh token ends its session on every node and closes its sockets.
-  p.accounts->OnSessionEnded([&broker = *p.broker](UserId user, SessionId session) {
-    Event revoke;
-    revoke.recipients.push_back(EventRecipient{user, 0});
-    revoke.revoke_session = session;
-    broker.Publish(std::move(revoke));
-  });
   p.presence = std::make_unique<presence::PresenceService>(*p.store, *p.broker, p.clock, p.workers.front()->context(),
                                                            config_.presence_grace_ms, config_.node_id);
   p.presence->ForgetStoredConnections();
@@ -297,6 +290,15 @@ uint16_t Server::Start() {
       api::DispatcherDeps{*p.store, *p.broker, *p.accounts, *p.ids, p.clock, config_.limits, p.metrics, *p.keys,
                           p.presence.get(), timing, p.liveness.get(), p.media.get(),
                           api::OperatorRoles(config_.admins, config_.moderators), p.external, p.presend.get()});
+  // A session ended by the server (a reused refresh token, an operator)
+  // ends on every node, its sockets close, and its device leaves the lists.
+  p.accounts->OnSessionEnded([&broker = *p.broker, &dispatcher = *p.dispatcher](UserId user, SessionId session) {
+    Event revoke;
+    revoke.recipients.push_back(EventRecipient{user, 0});
+    revoke.revoke_session = session;
+    broker.Publish(std::move(revoke));
+    dispatcher.DevicesMayHaveChanged(user);
+  });
   p.limiter = std::make_unique<gateway::RequestLimiter>(config_.gateway);
   p.http_deps = std::make_unique<gateway::HttpDeps>(
       gateway::HttpDeps{gateway::ConnectionDeps{*p.dispatcher, *p.accounts, p.metrics, config_.gateway, p.clock,

@@ -4,6 +4,7 @@
 // them; the API checks their form before they are stored.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,6 +15,13 @@
 namespace natter {
 
 using DeviceId = int64_t;
+
+// One device of one user, as senders address it.
+struct DeviceAddress {
+  UserId user_id = 0;
+  DeviceId device_id = 0;
+  auto operator<=>(const DeviceAddress&) const = default;
+};
 
 // A medium-term key, signed by the device's identity key.
 struct SignedPreKey {

@@ -16,7 +16,11 @@
   "signed_prekey_signature, created_at"
 #define REFRESH_TOKEN_COLUMNS "token_hash, session_id, used"
 #define CONVERSATION_COLUMNS \
-  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large"
+  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large, encrypted"
+// The same, of a conversation joined as `c`; kConversationColumns of them.
+#define JOINED_CONVERSATION_COLUMNS                                                             \
+  "c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, c.last_seq, " \
+  "c.last_activity, c.large, c.encrypted"
 #define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
 // What is read of a member: the columns written at insert, then what changes later.
 #define MEMBER_READ_COLUMNS MEMBER_COLUMNS ", silenced_until"
@@ -99,6 +103,8 @@ RefreshTokenRecord ReadRefreshToken(const Row& r) {
   return RefreshTokenRecord{r.Text(0), r.Int(1), r.Bool(2)};
 }
 
+constexpr int kConversationColumns = 10;
+
 // The CONVERSATION_COLUMNS of `r`, starting at column `first`.
 template <class Row>
 Conversation ReadConversation(const Row& r, int first = 0) {
@@ -112,6 +118,7 @@ Conversation ReadConversation(const Row& r, int first = 0) {
   c.last_seq = r.Int(first + 6);
   c.last_activity = r.Int(first + 7);
   c.large = r.Bool(first + 8);
+  c.encrypted = r.Bool(first + 9);
   return c;
 }
 

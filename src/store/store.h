@@ -73,6 +73,10 @@ class AccountsReader {
   virtual Result<std::vector<UserId>> BlockedEitherWay(UserId user) = 0;
   // Whom `by` blocked, newest first.
   virtual Result<std::vector<BlockedUser>> ListBlocked(UserId by) = 0;
+  // The key directory (docs/e2ee.md): the device a session published keys
+  // as, and the devices of each of `users`, ordered by user and device.
+  virtual Result<std::optional<DeviceKeys>> FindDeviceOfSession(UserId user, SessionId session) = 0;
+  virtual Result<std::vector<DeviceAddress>> ListDeviceIds(const std::vector<UserId>& users) = 0;
 
  protected:
   ~AccountsReader() = default;
@@ -169,7 +173,6 @@ class AccountsTxn : public AccountsReader {
   virtual Result<bool> MoveBotSession(std::string_view token_hash, SessionId session) = 0;
   // The key directory (docs/e2ee.md), with the accounts. AddDevice assigns
   // the user's next device id (never one given before) and returns it.
-  virtual Result<std::optional<DeviceKeys>> FindDeviceOfSession(UserId user, SessionId session) = 0;
   virtual Result<DeviceId> AddDevice(const DeviceKeys& device) = 0;
   virtual Status SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& key) = 0;
   // Adds those above the highest id the device ever published (so a key
@@ -351,6 +354,15 @@ class ConversationTxn {
   virtual Result<bool> RemoveReaction(ConversationId c, Seq seq, UserId u) = 0;
   // Fills `reactions` of every message in `messages`.
   virtual Status LoadReactions(std::vector<Message>& messages) = 0;
+  // Users who share an end-to-end encrypted conversation held here with
+  // `id` (they address its devices), at most `limit`.
+  virtual Result<std::vector<UserId>> ListEncryptedPeers(UserId id, int limit) = 0;
+  // An encrypted message's envelopes (docs/e2ee.md), kept until the message
+  // is erased (EraseMessage takes them, and its edits' and reactions').
+  virtual Status InsertEnvelopes(ConversationId c, Seq seq, const std::vector<Envelope>& envelopes) = 0;
+  // Fills `envelopes` of every message in `messages` (one conversation's)
+  // with its header and the envelopes of `reader`'s devices.
+  virtual Status LoadEnvelopes(std::vector<Message>& messages, UserId reader) = 0;
 
   // Consent (chat/consent.h): additions waiting for an answer, and who left
   // or declined a conversation (their next addition is an invitation again).

@@ -137,5 +137,18 @@ TEST(PushPlan, PreviewsNameTheSenderAndGroupUnlessHidden) {
   EXPECT_EQ(in_direct[0].notification.seq, 1);
 }
 
+TEST(PushPlan, AnEncryptedConversationsAlertNamesNeitherSenderNorTitle) {
+  Conversation group;
+  group.kind = ConversationKind::kGroup;
+  group.title = "Climbing";
+  group.encrypted = true;
+  std::unordered_map<UserId, std::string> names = {{kAlice, "alice"}};
+  auto due = DuePushes({{kBob, 0, 0, 0}}, {Msg(1, kAlice, "")}, 5000);
+  auto out = PlanPushes(due, {Device(kBob, 20)}, PushContext{&group, nullptr, &names});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].notification.title, "");
+  EXPECT_EQ(out[0].notification.body, "New message");
+}
+
 }  // namespace
 }  // namespace natter::push

@@ -47,17 +47,19 @@ Status PgTxn::DeleteInvitation(ConversationId c, UserId u) {
 }
 
 Result<std::vector<PendingInvitation>> PgTxn::ListInvitations(UserId u, int limit) {
-  NATTER_TRY(auto r, db_.Query("SELECT i.conversation_id, i.user_id, i.invited_by, i.role, i.created_at, c.id, "
-                               "c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, c.last_seq, "
-                               "c.last_activity, c.large, "
-                               "(SELECT count(*) FROM members m WHERE m.conversation_id = c.id) "
-                               "FROM invitations i JOIN conversations c ON c.id = i.conversation_id "
-                               "WHERE i.user_id = $1 ORDER BY i.created_at DESC, i.conversation_id DESC LIMIT $2",
-                               {u, int64_t{limit}}));
+  NATTER_TRY(
+      auto r,
+      db_.Query("SELECT i.conversation_id, i.user_id, i.invited_by, i.role, i.created_at, " JOINED_CONVERSATION_COLUMNS
+                ", "
+                "(SELECT count(*) FROM members m WHERE m.conversation_id = c.id) "
+                "FROM invitations i JOIN conversations c ON c.id = i.conversation_id "
+                "WHERE i.user_id = $1 ORDER BY i.created_at DESC, i.conversation_id DESC LIMIT $2",
+                {u, int64_t{limit}}));
   std::vector<PendingInvitation> out;
   for (int i = 0; i < r.size(); ++i) {
     Row row = r.At(i);
-    out.push_back(PendingInvitation{rows::ReadInvitation(row), rows::ReadConversation(row, 5), row.Int(14)});
+    out.push_back(PendingInvitation{rows::ReadInvitation(row), rows::ReadConversation(row, 5),
+                                    row.Int(5 + rows::kConversationColumns)});
   }
   return out;
 }

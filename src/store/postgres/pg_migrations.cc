@@ -369,6 +369,21 @@ CREATE TABLE e2ee_prekeys (
   PRIMARY KEY (user_id, device_id, prekey_id)
 );
 )sql",
+    // 19: end-to-end encrypted conversations: the flag, and each message's
+    // ciphertexts, one per recipient device (user_id 0: the message's header,
+    // naming the sending device and holding the ciphertext all devices share).
+    R"sql(
+ALTER TABLE conversations ADD COLUMN encrypted BOOLEAN NOT NULL DEFAULT false;
+CREATE TABLE message_envelopes (
+  conversation_id BIGINT NOT NULL,
+  seq BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  device_id BIGINT NOT NULL,
+  type BIGINT NOT NULL,
+  body TEXT NOT NULL,                        -- base64url, as the sender gave it
+  PRIMARY KEY (conversation_id, seq, user_id, device_id)
+);
+)sql",
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 namespace natter::pg {
 namespace {
 
+using rows::kConversationColumns;
 using rows::ReadConversation;
 using rows::ReadMember;
 using rows::ReadMembership;
@@ -222,9 +223,9 @@ Status PgTxn::PruneUserUpdates(UserId id, int64_t floor) {
 
 Status PgTxn::InsertConversation(const Conversation& c) {
   NATTER_TRY(auto r, db_.Query("INSERT INTO conversations(id, kind, title, direct_key, created_by, created_at, "
-                               "last_seq, last_activity, large) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+                               "last_seq, last_activity, large, encrypted) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
                                {c.id, KindName(c.kind), c.title, OptText(c.direct_key), c.created_by, c.created_at,
-                                c.last_seq, c.last_activity, c.large}));
+                                c.last_seq, c.last_activity, c.large, c.encrypted}));
   return OkStatus();
 }
 
@@ -307,17 +308,14 @@ Result<std::optional<Member>> PgTxn::FindMember(ConversationId c, UserId u) {
 }
 
 Result<std::optional<std::pair<Conversation, Member>>> PgTxn::FindMembership(ConversationId c, UserId u) {
-  NATTER_TRY(
-      auto r,
-      db_.Query(
-          "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
-          "c.last_seq, c.last_activity, c.large, m.role, m.joined_at, m.read_seq, m.delivered_seq, m.silenced_until "
-          "FROM members m JOIN conversations c ON c.id = m.conversation_id "
-          "WHERE m.conversation_id = $1 AND m.user_id = $2",
-          {c, u}));
+  NATTER_TRY(auto r, db_.Query("SELECT " JOINED_CONVERSATION_COLUMNS
+                               ", m.role, m.joined_at, m.read_seq, m.delivered_seq, m.silenced_until "
+                               "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                               "WHERE m.conversation_id = $1 AND m.user_id = $2",
+                               {c, u}));
   return One<std::pair<Conversation, Member>>(r, [u](const Row& row) {
     Conversation conv = ReadConversation(row);
-    Member m = ReadMembership(row, conv.id, u, 9);
+    Member m = ReadMembership(row, conv.id, u, kConversationColumns);
     return std::make_pair(std::move(conv), m);
   });
 }
@@ -340,8 +338,7 @@ Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int 
   NATTER_TRY(
       auto r,
       db_.Query(
-          "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
-          "c.last_seq, c.last_activity, c.large, m.role, m.read_seq, m.delivered_seq, "
+          "SELECT " JOINED_CONVERSATION_COLUMNS ", m.role, m.read_seq, m.delivered_seq, "
           "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
           "   AND x.kind = 'message' AND NOT x.deleted AND x.sender_id != m.user_id), m.muted_until, "
           "l.conversation_id, l.seq, l.sender_id, coalesce(l.client_msg_id, ''), l.body, l.reply_to, l.created_at, "
@@ -357,12 +354,13 @@ Result<std::vector<ConversationSummary>> PgTxn::ListConversations(UserId u, int 
   for (int i = 0; i < r.size(); ++i) {
     ConversationSummary summary;
     summary.conversation = ReadConversation(r.At(i));
-    summary.my_role = ParseRole(r.Text(i, 9)).value_or(Role::kReadOnly);
-    summary.my_read_seq = r.Int(i, 10);
-    summary.my_delivered_seq = r.Int(i, 11);
-    summary.unread = r.Int(i, 12);
-    summary.my_muted_until = r.Int(i, 13);
-    if (!r.IsNull(i, 14)) summary.last_message = ReadMessage(r.At(i), 14);
+    constexpr int k = kConversationColumns;
+    summary.my_role = ParseRole(r.Text(i, k)).value_or(Role::kReadOnly);
+    summary.my_read_seq = r.Int(i, k + 1);
+    summary.my_delivered_seq = r.Int(i, k + 2);
+    summary.unread = r.Int(i, k + 3);
+    summary.my_muted_until = r.Int(i, k + 4);
+    if (!r.IsNull(i, k + 5)) summary.last_message = ReadMessage(r.At(i), k + 5);
     out.push_back(std::move(summary));
   }
   return out;
@@ -433,6 +431,10 @@ Status PgTxn::EraseMessage(ConversationId c, Seq seq) {
                                "AND kind IN ('edit', 'reaction')",
                                {c, seq}));
   NATTER_TRY(auto d, db_.Query("DELETE FROM reactions WHERE conversation_id = $1 AND message_seq = $2", {c, seq}));
+  NATTER_TRY(auto e, db_.Query("DELETE FROM message_envelopes WHERE conversation_id = $1 AND (seq = $2 OR seq IN "
+                               "(SELECT seq FROM messages WHERE conversation_id = $1 AND target_seq = $2 "
+                               "AND kind IN ('edit', 'reaction')))",
+                               {c, seq}));
   return OkStatus();
 }
 

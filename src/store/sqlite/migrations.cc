@@ -368,6 +368,21 @@ CREATE TABLE e2ee_prekeys (
   PRIMARY KEY (user_id, device_id, prekey_id)
 ) WITHOUT ROWID;
 )sql",
+    // 19: end-to-end encrypted conversations: the flag, and each message's
+    // ciphertexts, one per recipient device (user_id 0: the message's header,
+    // naming the sending device and holding the ciphertext all devices share).
+    R"sql(
+ALTER TABLE conversations ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE message_envelopes (
+  conversation_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  device_id INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  body TEXT NOT NULL,                        -- base64url, as the sender gave it
+  PRIMARY KEY (conversation_id, seq, user_id, device_id)
+) WITHOUT ROWID;
+)sql",
 };
 
 int UserVersion(Database& db) {

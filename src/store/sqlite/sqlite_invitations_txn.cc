@@ -58,8 +58,8 @@ Status SqliteTxn::DeleteInvitation(ConversationId c, UserId u) {
 Result<std::vector<PendingInvitation>> SqliteTxn::ListInvitations(UserId u, int limit) {
   // The invitation's columns, then the conversation's, then its member count.
   auto s = db_.Prepare(
-      "SELECT i.conversation_id, i.user_id, i.invited_by, i.role, i.created_at, c.id, c.kind, c.title, "
-      "coalesce(c.direct_key, ''), c.created_by, c.created_at, c.last_seq, c.last_activity, c.large, "
+      "SELECT i.conversation_id, i.user_id, i.invited_by, i.role, i.created_at, " JOINED_CONVERSATION_COLUMNS
+      ", "
       "(SELECT count(*) FROM members m WHERE m.conversation_id = c.id) "
       "FROM invitations i JOIN conversations c ON c.id = i.conversation_id "
       "WHERE i.user_id = ? ORDER BY i.created_at DESC, i.conversation_id DESC LIMIT ?");
@@ -68,7 +68,8 @@ Result<std::vector<PendingInvitation>> SqliteTxn::ListInvitations(UserId u, int 
   for (;;) {
     NATTER_TRY(bool row, s.Step());
     if (!row) return out;
-    out.push_back(PendingInvitation{rows::ReadInvitation(s), rows::ReadConversation(s, 5), s.Int(14)});
+    out.push_back(PendingInvitation{rows::ReadInvitation(s), rows::ReadConversation(s, 5),
+                                    s.Int(5 + rows::kConversationColumns)});
   }
 }
 

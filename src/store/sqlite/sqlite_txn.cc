@@ -8,6 +8,7 @@
 namespace natter::sqlite {
 namespace {
 
+using rows::kConversationColumns;
 using rows::ReadConversation;
 using rows::ReadMember;
 using rows::ReadMembership;
@@ -94,13 +95,14 @@ Result<bool> SqliteTxn::MarkRefreshTokenUsed(std::string_view hash) {
 Status SqliteTxn::InsertConversation(const Conversation& c) {
   auto s = db_.Prepare(
       "INSERT INTO conversations(id, kind, title, direct_key, created_by, created_at, last_seq, "
-      "last_activity, large) VALUES(?,?,?,?,?,?,?,?,?)");
+      "last_activity, large, encrypted) VALUES(?,?,?,?,?,?,?,?,?,?)");
   s.Bind(1, c.id).Bind(2, KindName(c.kind)).Bind(3, c.title);
   if (c.direct_key.empty())
     s.BindNull(4);
   else
     s.Bind(4, c.direct_key);
   s.Bind(5, c.created_by).Bind(6, c.created_at).Bind(7, c.last_seq).Bind(8, c.last_activity).Bind(9, int64_t{c.large});
+  s.Bind(10, int64_t{c.encrypted});
   return s.Run();
 }
 
@@ -170,15 +172,14 @@ Result<std::optional<Member>> SqliteTxn::FindMember(ConversationId c, UserId u) 
 }
 
 Result<std::optional<std::pair<Conversation, Member>>> SqliteTxn::FindMembership(ConversationId c, UserId u) {
-  auto s = db_.Prepare(
-      "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, c.last_seq, "
-      "c.last_activity, c.large, m.role, m.joined_at, m.read_seq, m.delivered_seq, m.silenced_until "
-      "FROM members m JOIN conversations c ON c.id = m.conversation_id "
-      "WHERE m.conversation_id = ? AND m.user_id = ?");
+  auto s = db_.Prepare("SELECT " JOINED_CONVERSATION_COLUMNS
+                       ", m.role, m.joined_at, m.read_seq, m.delivered_seq, m.silenced_until "
+                       "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                       "WHERE m.conversation_id = ? AND m.user_id = ?");
   s.Bind(1, c).Bind(2, u);
   return One<std::pair<Conversation, Member>>(s, [u](const Statement& s) {
     Conversation conv = ReadConversation(s);
-    Member m = ReadMembership(s, conv.id, u, 9);
+    Member m = ReadMembership(s, conv.id, u, kConversationColumns);
     return std::make_pair(std::move(conv), m);
   });
 }
@@ -200,14 +201,13 @@ Result<int64_t> SqliteTxn::CountMembers(ConversationId c) {
 Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, int limit, ListCursor after) {
   // Unread excludes the member's own messages, so it is counted, bounded by
   // the (usually small) span between read_seq and last_seq.
-  auto s = db_.Prepare(
-      "SELECT c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, "
-      "c.last_seq, c.last_activity, c.large, m.role, m.read_seq, m.delivered_seq, "
-      "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
-      "   AND x.kind = 'message' AND x.deleted = 0 AND x.sender_id != m.user_id), m.muted_until "
-      "FROM members m JOIN conversations c ON c.id = m.conversation_id "
-      "WHERE m.user_id = ? AND (c.last_activity, c.id) < (?, ?) "
-      "ORDER BY c.last_activity DESC, c.id DESC LIMIT ?");
+  auto s = db_.Prepare("SELECT " JOINED_CONVERSATION_COLUMNS
+                       ", m.role, m.read_seq, m.delivered_seq, "
+                       "(SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq "
+                       "   AND x.kind = 'message' AND x.deleted = 0 AND x.sender_id != m.user_id), m.muted_until "
+                       "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                       "WHERE m.user_id = ? AND (c.last_activity, c.id) < (?, ?) "
+                       "ORDER BY c.last_activity DESC, c.id DESC LIMIT ?");
   s.Bind(1, u).Bind(2, after.last_activity).Bind(3, after.id).Bind(4, int64_t{limit});
   std::vector<ConversationSummary> out;
   for (;;) {
@@ -215,11 +215,12 @@ Result<std::vector<ConversationSummary>> SqliteTxn::ListConversations(UserId u, 
     if (!row) break;
     ConversationSummary summary;
     summary.conversation = ReadConversation(s);
-    summary.my_role = ParseRole(s.Text(9)).value_or(Role::kReadOnly);
-    summary.my_read_seq = s.Int(10);
-    summary.my_delivered_seq = s.Int(11);
-    summary.unread = s.Int(12);
-    summary.my_muted_until = s.Int(13);
+    constexpr int k = kConversationColumns;
+    summary.my_role = ParseRole(s.Text(k)).value_or(Role::kReadOnly);
+    summary.my_read_seq = s.Int(k + 1);
+    summary.my_delivered_seq = s.Int(k + 2);
+    summary.unread = s.Int(k + 3);
+    summary.my_muted_until = s.Int(k + 4);
     out.push_back(std::move(summary));
   }
   // The newest message, not the newest event: a reaction is not a preview.
@@ -438,6 +439,11 @@ Status SqliteTxn::EraseMessage(ConversationId c, Seq seq) {
       "AND kind IN ('edit', 'reaction')");
   edits.Bind(1, c).Bind(2, seq);
   NATTER_RETURN_IF_ERROR(edits.Run());
+  auto envelopes = db_.Prepare(
+      "DELETE FROM message_envelopes WHERE conversation_id = ?1 AND (seq = ?2 OR seq IN "
+      "(SELECT seq FROM messages WHERE conversation_id = ?1 AND target_seq = ?2 AND kind IN ('edit', 'reaction')))");
+  envelopes.Bind(1, c).Bind(2, seq);
+  NATTER_RETURN_IF_ERROR(envelopes.Run());
   auto reactions = db_.Prepare("DELETE FROM reactions WHERE conversation_id = ? AND message_seq = ?");
   reactions.Bind(1, c).Bind(2, seq);
   return reactions.Run();

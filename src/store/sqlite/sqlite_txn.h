@@ -70,6 +70,7 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<bool> LockLiveSession(SessionId session) override;
   Result<int64_t> CountPreKeys(UserId user, DeviceId device) override;
   Result<std::vector<DeviceKeys>> ListDevices(UserId user) override;
+  Result<std::vector<DeviceAddress>> ListDeviceIds(const std::vector<UserId>& users) override;
   Result<std::optional<OneTimePreKey>> ClaimPreKey(UserId user, DeviceId device) override;
   Result<bool> RemoveDevice(UserId user, DeviceId device) override;
   Status QueueAccountWebhook(const WebhookJob& job) override;
@@ -151,6 +152,9 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<bool> SetReaction(ConversationId c, Seq seq, UserId u, std::string_view emoji) override;
   Result<bool> RemoveReaction(ConversationId c, Seq seq, UserId u) override;
   Status LoadReactions(std::vector<Message>& messages) override;
+  Result<std::vector<UserId>> ListEncryptedPeers(UserId id, int limit) override;
+  Status InsertEnvelopes(ConversationId c, Seq seq, const std::vector<Envelope>& envelopes) override;
+  Status LoadEnvelopes(std::vector<Message>& messages, UserId reader) override;
 
   // Push (sqlite_push_txn.cc / pg_push_txn.cc).
   // Consent (sqlite_invitations_txn.cc).
