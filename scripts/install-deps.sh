@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libsqlite3-dev libpq-dev libsodium-dev libssl-dev zlib1g-dev
   libspdlog-dev libcli11-dev libtomlplusplus-dev
-  libgtest-dev
+  libgtest-dev libsignal-protocol-c-dev
   libnats-dev nats-server
   libcurl4-openssl-dev python3-h2 python3-cryptography
   libvips-dev libvips-tools python3-pil

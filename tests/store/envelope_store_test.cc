@@ -72,8 +72,8 @@ class EnvelopeStore : public StoreContractTest {
 };
 
 TEST_P(EnvelopeStore, TheFlagIsKeptAndEachReaderLoadsTheHeaderAndItsOwnEnvelopes) {
-  auto found = ReadSync<std::optional<Conversation>>(*store, 0,
-                                                    [=, this](ConversationTxn& txn) { return txn.FindConversation(group); });
+  auto found = ReadSync<std::optional<Conversation>>(
+      *store, 0, [=, this](ConversationTxn& txn) { return txn.FindConversation(group); });
   ASSERT_TRUE(found.ok() && *found);
   EXPECT_TRUE((*found)->encrypted);
   chat::EncryptedPayload payload{4, "c2hhcmVk", {Envelope{bob, bob_device, 3, "Ym9i"}}};
@@ -95,8 +95,8 @@ TEST_P(EnvelopeStore, TheFlagIsKeptAndEachReaderLoadsTheHeaderAndItsOwnEnvelopes
   // Who hears of bob's devices: alice, who shares this encrypted group; not a plain group's members.
   UserId carol = AddUser("carol");
   AddGroup(bob, {carol});
-  auto peers = ReadSync<std::vector<UserId>>(*store, 0,
-                                             [=, this](ConversationTxn& txn) { return txn.ListEncryptedPeers(bob, 10); });
+  auto peers = ReadSync<std::vector<UserId>>(
+      *store, 0, [=, this](ConversationTxn& txn) { return txn.ListEncryptedPeers(bob, 10); });
   ASSERT_TRUE(peers.ok()) << peers.error().message;
   EXPECT_EQ(*peers, std::vector<UserId>{alice});
 }

@@ -31,10 +31,11 @@ Result<std::vector<DeviceAddress>> PgTxn::ListDeviceIds(const std::vector<UserId
 }
 
 Result<std::vector<UserId>> PgTxn::ListEncryptedPeers(UserId id, int limit) {
-  NATTER_TRY(auto r, db_.Query("SELECT DISTINCT o.user_id FROM members m JOIN conversations c ON c.id = m.conversation_id "
-                               "JOIN members o ON o.conversation_id = m.conversation_id "
-                               "WHERE m.user_id = $1 AND c.encrypted AND o.user_id != $1 LIMIT $2",
-                               {id, int64_t{limit}}));
+  NATTER_TRY(auto r,
+             db_.Query("SELECT DISTINCT o.user_id FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                       "JOIN members o ON o.conversation_id = m.conversation_id "
+                       "WHERE m.user_id = $1 AND c.encrypted AND o.user_id != $1 LIMIT $2",
+                       {id, int64_t{limit}}));
   return Ints(r);
 }
 
