@@ -33,7 +33,7 @@ int64_t NowSeconds() {
 
 bool Permanent(const std::string& code) {
   return code == "bad_request" || code == "forbidden" || code == "not_found" || code == "too_large" ||
-         code == "conflict";
+         code == "conflict" || code == "stale_devices";
 }
 
 std::unique_ptr<Client> Client::Create(ClientOptions options) {

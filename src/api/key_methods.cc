@@ -1,6 +1,7 @@
 // keys.* and devices.list: the key directory of end-to-end encryption
 // (docs/e2ee.md). natterd keeps each device's public keys and hands out its
 // one-time prekeys, each once; it never sees a private key.
+#include <algorithm>
 #include <set>
 
 #include "api/answers.h"
@@ -241,8 +242,18 @@ void Dispatcher::PublishDevices(UserId user, const std::vector<DeviceId>& device
   auto frame =
       Frame({{"type", "devices"}, {"user_id", user}, {"devices", json::array(devices.begin(), devices.end())}});
   d_.store.ReadEach<std::vector<UserId>>(
-      InlineExecutor(), [user](ConversationTxn& txn, int) { return txn.ListEncryptedPeers(user, kMaxDevicePeers); },
+      InlineExecutor(),
+      [user](ConversationTxn& txn, int) -> Result<std::vector<UserId>> {
+        NATTER_TRY(auto peers, txn.ListEncryptedPeers(user, kMaxDevicePeers));
+        // Whom the user blocked learns nothing of their devices.
+        NATTER_TRY(auto blocked, txn.accounts().ListBlocked(user));
+        std::erase_if(peers, [&](UserId p) {
+          return std::any_of(blocked.begin(), blocked.end(), [p](const BlockedUser& b) { return b.user_id == p; });
+        });
+        return peers;
+      },
       [this, user, frame = std::move(frame)](std::vector<Result<std::vector<UserId>>> parts) {
+        if (!Publishing()) return;  // a shutdown is under way: the broker may be gone
         std::set<UserId> peers;
         for (const auto& part : parts) {
           if (part.ok()) peers.insert(part->begin(), part->end());
@@ -259,7 +270,7 @@ void Dispatcher::DevicesMayHaveChanged(UserId user) {
   d_.store.ReadAccountsResult<std::vector<DeviceKeys>>(
       InlineExecutor(), [user](AccountsTxn& txn) { return txn.ListDevices(user); },
       [this, user](Result<std::vector<DeviceKeys>> r) {
-        if (!r.ok()) return;  // a later change or a stale send tells them
+        if (!r.ok() || !Publishing()) return;  // a later change or a stale send tells them
         std::vector<DeviceId> ids;
         for (const auto& d : *r) ids.push_back(d.device_id);
         PublishDevices(user, ids);

@@ -98,6 +98,8 @@ void Dispatcher::AttachThenSend(const Caller& c, SendParams p, Reply reply) {
       d_.store.PartitionOf(id), ExecutorOf(c),
       [user = c.user, id, now = d_.clock.NowMs()](ConversationTxn& txn) -> Result<bool> {
         NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
+        // Encrypted conversations take no attachments (they travel inside ciphertexts).
+        NATTER_RETURN_IF_ERROR(chat::CheckEncryption(membership.first, false));
         if (!chat::CanPost(membership.first.kind, membership.second.role)) {
           return Forbidden("your role may not post here");
         }

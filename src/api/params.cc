@@ -230,6 +230,7 @@ Result<EditParams> EditParams::Parse(const object& o) {
   EditParams p{f.Int("conversation_id"), f.Int("seq"), ""};
   NATTER_TRY(p.encrypted, ParseEncrypted(o));
   p.text = p.encrypted ? f.OptionalString("text").value_or("") : f.String("text");
+  if (p.encrypted && !p.text.empty()) return BadRequest("an encrypted edit carries its text inside its ciphertexts");
   return f.Finish(std::move(p));
 }
 

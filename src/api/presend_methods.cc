@@ -31,6 +31,8 @@ void Dispatcher::CheckThenSend(const Caller& c, SendParams p, Reply reply) {
       [user = c.user, id, client_msg_id = std::move(client_msg_id),
        now = d_.clock.NowMs()](ConversationTxn& txn) -> Result<Earlier> {
         NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
+        // Plain text for an encrypted conversation is never shown to the hook.
+        NATTER_RETURN_IF_ERROR(chat::CheckEncryption(membership.first, false));
         NATTER_TRY(auto earlier, txn.FindByClientMsgId(id, user, client_msg_id));
         if (earlier) return Earlier(earlier->text);
         if (!chat::CanPost(membership.first.kind, membership.second.role)) {

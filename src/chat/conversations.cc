@@ -94,6 +94,10 @@ namespace {
 constexpr std::string_view kEncryptedSuffix = ":e2ee";
 }  // namespace
 
+int64_t MaxMembers(bool encrypted, const ChatLimits& limits) {
+  return encrypted ? std::min(limits.max_group_members, kMaxEncryptedMembers) : limits.max_group_members;
+}
+
 std::string DirectKey(UserId a, UserId b, bool encrypted) {
   return std::to_string(std::min(a, b)) + ":" + std::to_string(std::max(a, b)) +
          std::string(encrypted ? kEncryptedSuffix : "");
@@ -148,8 +152,9 @@ Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, C
   NATTER_RETURN_IF_ERROR(CheckTitle(limits, req.title));
   std::set<UserId> members(req.members.begin(), req.members.end());
   members.erase(ctx.caller);
-  if (static_cast<int64_t>(members.size()) + 1 > limits.max_group_members) {
-    return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) + " members");
+  if (static_cast<int64_t>(members.size()) + 1 > MaxMembers(req.encrypted, limits)) {
+    return TooLarge("a conversation may have at most " + std::to_string(MaxMembers(req.encrypted, limits)) +
+                    " members" + (req.encrypted ? " when it is end-to-end encrypted" : ""));
   }
   NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, std::vector<UserId>(members.begin(), members.end())));
   NATTER_TRY(auto split, SplitByConsent(txn, 0, members, req.contacts, limits.default_group_adds));
@@ -192,8 +197,9 @@ Result<MemberChange> Admit(ConversationTxn& txn, const Context& ctx, const ChatL
   ConversationId id = conversation.id;
   NATTER_TRY(int64_t count, txn.CountMembers(id));
   int64_t new_count = count + static_cast<int64_t>(users.size());
-  if (new_count > limits.max_group_members) {
-    return TooLarge("a conversation may have at most " + std::to_string(limits.max_group_members) + " members");
+  if (new_count > MaxMembers(conversation.encrypted, limits)) {
+    return TooLarge("this conversation may have at most " + std::to_string(MaxMembers(conversation.encrypted, limits)) +
+                    " members");
   }
   if (!conversation.large && ShouldBeLarge(conversation, new_count, limits)) {
     // From now on members follow this conversation by its own seq. Each gets

@@ -53,6 +53,13 @@ struct ConversationView {
   std::vector<UserId> invitations_closed = {};
 };
 
+// An encrypted send names every member's devices (chat/envelopes.h) in one
+// frame: past a few hundred members that list outgrows what a client can
+// send, so encrypted groups stop at this size.
+inline constexpr int64_t kMaxEncryptedMembers = 256;
+// The most members a conversation may have.
+int64_t MaxMembers(bool encrypted, const ChatLimits& limits);
+
 // The key that makes a direct chat unique: its two users, lower id first,
 // and whether it is end-to-end encrypted (a pair may have one of each).
 std::string DirectKey(UserId a, UserId b, bool encrypted = false);

@@ -57,7 +57,15 @@ Status ValidatePayload(const ChatLimits& limits, const EncryptedPayload& payload
 
 Result<std::vector<Envelope>> AddressEnvelopes(AccountsReader& accounts, const std::vector<UserId>& members,
                                                UserId sender, DeviceId sender_device, EncryptedPayload payload) {
-  NATTER_TRY(auto devices, accounts.ListDeviceIds(members));
+  // Whoever blocked the sender is not addressed: their keys are not_found to
+  // the sender, and they would hide the message anyway.
+  NATTER_TRY(auto blockers, accounts.BlockersAmong(sender, members));
+  std::vector<UserId> addressed;
+  addressed.reserve(members.size());
+  for (UserId m : members) {
+    if (std::find(blockers.begin(), blockers.end(), m) == blockers.end()) addressed.push_back(m);
+  }
+  NATTER_TRY(auto devices, accounts.ListDeviceIds(addressed));
   std::map<UserId, std::vector<DeviceId>> current;
   for (const auto& d : devices) {
     if (d.user_id == sender && d.device_id == sender_device) continue;

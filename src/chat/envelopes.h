@@ -38,7 +38,7 @@ Status ValidatePayload(const ChatLimits& limits, const EncryptedPayload& payload
 // The envelopes to store for a message the caller's `sender_device` sends to
 // `members` (the sender among them): the header first (user 0), then each
 // device's own. Fails with stale_devices when the sender's view is not the
-// members' current devices.
+// current devices of the members who have not blocked the sender.
 Result<std::vector<Envelope>> AddressEnvelopes(AccountsReader& accounts, const std::vector<UserId>& members,
                                                UserId sender, DeviceId sender_device, EncryptedPayload payload);
 

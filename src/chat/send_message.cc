@@ -48,6 +48,12 @@ Result<SendResult> SendMessage(ConversationTxn& txn, const Context& ctx, const C
     }
     result.message = std::move(*earlier);
     result.duplicate = true;
+    if (conversation.encrypted) {
+      // Answered as the first time: with the header (reader 0: no envelopes).
+      std::vector<Message> one{std::move(result.message)};
+      NATTER_RETURN_IF_ERROR(txn.LoadEnvelopes(one, 0));
+      result.message = std::move(one.front());
+    }
     return result;
   }
   NATTER_RETURN_IF_ERROR(CheckEncryption(conversation, req.encrypted.has_value()));

@@ -388,10 +388,12 @@ class ConversationTxn {
   // `u`'s reactions in `c`: the message and the emoji.
   virtual Result<std::vector<std::pair<Seq, std::string>>> ListReactionsBy(ConversationId c, UserId u) = 0;
   // Takes away `u`'s reactions in `c` and blanks the emoji of their reaction
-  // events: the seqs of the messages that lost one.
+  // events, and erases the ciphertexts of their encrypted edits and
+  // reactions: the seqs of the messages that lost a (plain) reaction.
   virtual Result<std::vector<Seq>> ForgetReactionsBy(ConversationId c, UserId u) = 0;
   // What this partition holds of `u` outside timelines: their update log,
-  // invitations to them and from them, departures, pushes queued and shown.
+  // invitations to them and from them, departures, pushes queued and shown,
+  // the envelopes addressed to their devices.
   virtual Status ForgetUserRows(UserId u) = 0;
 
   // A server moderator's say over a conversation (chat/moderation.h): `u`

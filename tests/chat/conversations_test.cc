@@ -65,6 +65,20 @@ TEST_F(ConversationsTest, GroupSizeIsLimited) {
   EXPECT_EQ(RoleOf(outsider), std::nullopt);
 }
 
+TEST_F(ConversationsTest, AnEncryptedGroupStopsAtItsOwnSize) {
+  // The size check comes before anyone is looked up: ids alone will do.
+  std::vector<UserId> many;
+  for (int i = 0; i < kMaxEncryptedMembers; ++i) many.push_back(1'000'000 + i);
+  CreateGroupRequest req{ConversationKind::kGroup, "big", many};
+  req.encrypted = true;
+  auto too_big = CreateGroup(db.txn(), Ctx(owner), db.ids.Next(), limits, req);
+  ASSERT_FALSE(too_big.ok());
+  EXPECT_EQ(too_big.error().code, ErrorCode::kTooLarge);
+  EXPECT_NE(too_big.error().message.find("encrypted"), std::string::npos);
+  EXPECT_EQ(MaxMembers(true, limits), std::min<int64_t>(limits.max_group_members, kMaxEncryptedMembers));
+  EXPECT_EQ(MaxMembers(false, limits), limits.max_group_members);
+}
+
 TEST_F(ConversationsTest, PlainMemberCannotManage) {
   EXPECT_EQ(AddMembers(db.txn(), Ctx(member), limits, group, {outsider}, Role::kMember, {}).error().code,
             ErrorCode::kForbidden);

@@ -126,8 +126,8 @@ TEST(DeviceCrypto, ATamperedCiphertextFailsCleanlyAndChangesNothing) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code, ErrorCode::kBadRequest) << r.error().message;
   }
-  for (Ciphertext bad : {Ciphertext{kSignalMessage, ""}, Ciphertext{kSignalMessage, "garbage"},
-                         Ciphertext{9, m.bytes}, Ciphertext{kPreKeyMessage, m.bytes}}) {
+  for (Ciphertext bad : {Ciphertext{kSignalMessage, ""}, Ciphertext{kSignalMessage, "garbage"}, Ciphertext{9, m.bytes},
+                         Ciphertext{kPreKeyMessage, m.bytes}}) {
     auto r = bob.crypto.Decrypt(alice.address, bad);
     EXPECT_FALSE(r.ok()) << bad.type << " " << bad.bytes.size() << " " << (r.ok() ? *r : "");
   }

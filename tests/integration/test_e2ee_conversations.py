@@ -81,7 +81,7 @@ class EncryptedConversationTest(h.ServerTestCase):
             {"user_id": bob.id, "device_id": bob_device, "type": 3, "body": ciphertext()},
             {"user_id": bob.id, "device_id": bob2_device, "type": 3, "body": ciphertext()}]},
             client_msg_id=ack["client_msg_id"])
-        self.assertEqual((retry["seq"], retry["duplicate"]), (ack["seq"], True))
+        self.assertEqual((retry["seq"], retry["duplicate"], retry["encrypted"]), (ack["seq"], True, ack["encrypted"]))
         self.assertEqual(self.last_seq(alice, secret["id"]), ack["seq"])
         # Receipts work on the seq as in any conversation.
         await bob_ws.call("messages.read", conversation_id=secret["id"], seq=ack["seq"])
@@ -180,6 +180,10 @@ class EncryptedConversationTest(h.ServerTestCase):
         self.assertEqual((edit["kind"], edit["target_seq"]), ("edit", first["seq"]))
         live = await bob_ws.event(predicate=lambda f: f["message"]["kind"] == "edit")
         self.assertEqual(live["message"]["encrypted"]["envelopes"][0]["body"], edit_payload["devices"][0]["body"])
+        # Text beside the ciphertexts is refused: the server would read it.
+        status, answer = self.server.http("PATCH", f"/v1/conversations/{cid}/messages/{first['seq']}",
+                                          {"text": "plain", "encrypted": to_bob()}, token=alice.token)
+        self.assertEqual((status, h.error_of(answer)[0]), (400, "bad_request"), answer)
         # Only the author edits.
         status, answer = self.server.http("PATCH", f"/v1/conversations/{cid}/messages/{first['seq']}",
                                           {"encrypted": to_alice()}, token=bob.token)
@@ -215,6 +219,29 @@ class EncryptedConversationTest(h.ServerTestCase):
         event = await alice_ws.event("devices")
         self.assertEqual(event["devices"], [bob_device])
         await carol_ws.expect_no_event("devices")
+
+    async def test_whoever_blocked_the_sender_is_not_addressed_and_hears_nothing_of_them(self):
+        alice, bob, carol = (self.server.new_user("blk") for _ in range(3))
+        devices = {u.id: self.device(u, i) for i, u in enumerate((alice, bob, carol))}
+        group = self.call("POST", "/v1/conversations", alice,
+                          {"kind": "group", "title": "g", "members": [bob.id, carol.id], "encrypted": True})
+        self.call("PUT", f"/v1/me/blocks/{alice.id}", carol)
+
+        def to(*users):
+            return {"devices": [{"user_id": u.id, "device_id": devices[u.id], "type": 3, "body": ciphertext()}
+                                for u in users]}
+
+        # Carol's keys are not_found to alice, so alice cannot be asked to encrypt for her.
+        refused = self.send(alice, group["id"], to(bob, carol), expect=409)
+        self.assertEqual(refused["error"]["details"], {"devices": [{"user_id": carol.id, "device_ids": []}]})
+        self.send(alice, group["id"], to(bob))
+        # Carol still writes to alice (the block is hers to keep).
+        self.send(carol, group["id"], to(alice, bob))
+        # Carol's new device: bob hears of it, alice does not.
+        alice_ws, bob_ws = await self.ws(alice), await self.ws(bob)
+        self.device(self.server.relogin(carol), 4)
+        self.assertEqual((await bob_ws.event("devices"))["user_id"], carol.id)
+        await alice_ws.expect_no_event("devices")
 
     async def test_plain_content_never_goes_in_and_bad_ciphertexts_change_nothing(self):
         alice, bob = self.server.new_user("bad"), self.server.new_user("bad")

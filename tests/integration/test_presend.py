@@ -60,6 +60,15 @@ class PresendAcceptsOnFailure(PresendCase):
         self.assertEqual(self.texts(bob, g), ["plain hello"])
         self.assertEqual(self.hook.forged, [])
 
+    async def test_plain_text_for_an_encrypted_conversation_never_reaches_the_hook(self):
+        alice, bob = self.server.new_user("pre"), self.server.new_user("pre")
+        status, body = self.server.http("POST", "/v1/conversations",
+                                        {"kind": "group", "members": [bob.id], "encrypted": True}, token=alice.token)
+        self.assertEqual(status, 200, body)
+        status, answer = self.send(alice, body["id"], "a secret in the clear")
+        self.assertEqual((status, h.error_of(answer)[0]), (400, "bad_request"), answer)
+        self.assertEqual(self.hook.calls_with("a secret in the clear"), [])
+
     async def test_a_rejected_message_is_forbidden_and_never_stored(self):
         alice, bob, g = self.group()
         rejected = self.checks("rejected")

@@ -146,6 +146,32 @@ TEST_P(EnvelopeStore, ErasingAMessageTakesItsEnvelopesAndItsEditsEnvelopes) {
   EXPECT_TRUE(after[1].envelopes.empty());
 }
 
+TEST_P(EnvelopeStore, ErasingAUserTakesTheirEncryptedReactionsAndWhatWasAddressedToThem) {
+  auto sent = SendEncrypted(alice, 10, chat::EncryptedPayload{0, "", {Envelope{bob, bob_device, 3, "Zm9yYm9i"}}});
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  Seq seq = sent->message.seq;
+  auto reacted = WriteSync<chat::Appended>(*store, 0, [=, this](ConversationTxn& txn) {
+    return chat::ChangeEncrypted(txn, SenderCtx(bob, 20), limits, group, seq, EventKind::kReaction,
+                                 chat::EncryptedPayload{0, "", {Envelope{alice, alice_device, 2, "aGVhcnQ"}}});
+  });
+  ASSERT_TRUE(reacted.ok()) << reacted.error().message;
+  auto touched = ReadSync<std::vector<ConversationId>>(
+      *store, 0, [=, this](ConversationTxn& txn) { return txn.ListTouchedConversations(bob); });
+  ASSERT_TRUE(touched.ok());
+  EXPECT_EQ(*touched, std::vector<ConversationId>{group});
+  auto erased = WriteSync<bool>(*store, 0, [=, this](ConversationTxn& txn) -> Result<bool> {
+    NATTER_TRY(auto content, chat::EraseContentBy(txn, limits, group, bob, 3000, 0, 100));
+    NATTER_RETURN_IF_ERROR(txn.ForgetUserRows(bob));
+    return !content.more;
+  });
+  ASSERT_TRUE(erased.ok()) << erased.error().message;
+  auto for_alice = History(alice);
+  ASSERT_EQ(for_alice.size(), 2u);               // the message, then bob's reaction
+  EXPECT_EQ(for_alice[0].envelopes.size(), 1u);  // alice's own: the header, nothing for bob's device now
+  EXPECT_TRUE(for_alice[1].envelopes.empty());   // bob's reaction: gone whole
+  EXPECT_EQ(History(bob)[0].envelopes.size(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Sqlite, EnvelopeStore, ::testing::Values("sqlite"));
 INSTANTIATE_TEST_SUITE_P(Postgres, EnvelopeStore, ::testing::ValuesIn(PostgresParams()));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(EnvelopeStore);

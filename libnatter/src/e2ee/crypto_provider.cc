@@ -28,7 +28,8 @@ int HmacInit(void** context, const uint8_t* key, size_t key_len, void*) {
   if (!ctx) return SG_ERR_NOMEM;
   *context = ctx;
   char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0), OSSL_PARAM_construct_end()};
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
   static const uint8_t kEmpty = 0;
   return EVP_MAC_init(ctx, key_len ? key : &kEmpty, key_len, params) == 1 ? 0 : SG_ERR_UNKNOWN;
 }

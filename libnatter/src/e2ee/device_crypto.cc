@@ -205,10 +205,10 @@ Status DeviceCrypto::StartSession(const Address& device, const Bundle& bundle) {
     NATTER_TRY(prekey, DecodeKey(context_, bundle.prekey->key, "the one-time prekey"));
   }
   session_pre_key_bundle* raw_bundle = nullptr;
-  int st = session_pre_key_bundle_create(
-      &raw_bundle, bundle.registration_id, device.device_id, bundle.prekey ? bundle.prekey->id : 0, prekey.get(),
-      bundle.signed_prekey.id, signed_prekey.get(), DataOf(bundle.signed_prekey.signature),
-      bundle.signed_prekey.signature.size(), identity.get());
+  int st = session_pre_key_bundle_create(&raw_bundle, bundle.registration_id, device.device_id,
+                                         bundle.prekey ? bundle.prekey->id : 0, prekey.get(), bundle.signed_prekey.id,
+                                         signed_prekey.get(), DataOf(bundle.signed_prekey.signature),
+                                         bundle.signed_prekey.signature.size(), identity.get());
   if (st != 0) return Failed(st, "reading the bundle");
   SignalRef<session_pre_key_bundle> owned(raw_bundle);
   signal_protocol_address address = SignalAddress(device);

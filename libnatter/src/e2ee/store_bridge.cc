@@ -10,9 +10,7 @@ namespace {
 
 ProtocolStore& StoreOf(void* user_data) { return *static_cast<ProtocolStore*>(user_data); }
 
-Address AddressOf(const signal_protocol_address* a) {
-  return Address{std::string(a->name, a->name_len), a->device_id};
-}
+Address AddressOf(const signal_protocol_address* a) { return Address{std::string(a->name, a->name_len), a->device_id}; }
 
 std::string Bytes(const uint8_t* data, size_t len) { return std::string(reinterpret_cast<const char*>(data), len); }
 
@@ -194,13 +192,13 @@ StoreContext MakeStoreContext(signal_context* context, ProtocolStore& store) {
   if (signal_protocol_store_context_create(&raw, context) != 0) return nullptr;
   StoreContext out(raw);
   void* user = &store;
-  signal_protocol_session_store sessions{LoadSession, SessionDevices, StoreSession, ContainsSession,
+  signal_protocol_session_store sessions{LoadSession,   SessionDevices, StoreSession, ContainsSession,
                                          DeleteSession, DeleteSessions, nullptr,      user};
   signal_protocol_pre_key_store prekeys{LoadPreKey, StorePreKey, ContainsPreKey, RemovePreKey, nullptr, user};
-  signal_protocol_signed_pre_key_store signed_prekeys{LoadSignedPreKey, StoreSignedPreKey, ContainsSignedPreKey,
-                                                      RemoveSignedPreKey, nullptr, user};
-  signal_protocol_identity_key_store identity{LoadIdentityKeyPair, RegistrationId, SaveIdentity, IsTrustedIdentity,
-                                              nullptr, user};
+  signal_protocol_signed_pre_key_store signed_prekeys{LoadSignedPreKey,   StoreSignedPreKey, ContainsSignedPreKey,
+                                                      RemoveSignedPreKey, nullptr,           user};
+  signal_protocol_identity_key_store identity{LoadIdentityKeyPair, RegistrationId, SaveIdentity,
+                                              IsTrustedIdentity,   nullptr,        user};
   signal_protocol_sender_key_store sender_keys{StoreSenderKey, LoadSenderKey, nullptr, user};
   if (signal_protocol_store_context_set_session_store(raw, &sessions) != 0 ||
       signal_protocol_store_context_set_pre_key_store(raw, &prekeys) != 0 ||

@@ -59,7 +59,11 @@ Result<std::vector<ConversationId>> PgTxn::ListTouchedConversations(UserId u) {
                                "UNION SELECT conversation_id FROM departures WHERE user_id = $1 "
                                "UNION SELECT conversation_id FROM reactions WHERE user_id = $1 "
                                "UNION SELECT conversation_id FROM messages WHERE sender_id = $1 "
-                               "AND ((kind = 'message' AND NOT deleted) OR (kind = 'reaction' AND body <> ''))",
+                               "AND ((kind = 'message' AND NOT deleted) OR (kind = 'reaction' AND body <> '')) "
+                               // Encrypted edits and reactions have no text, only envelopes.
+                               "UNION SELECT e.conversation_id FROM message_envelopes e JOIN messages m "
+                               "ON m.conversation_id = e.conversation_id AND m.seq = e.seq "
+                               "WHERE e.user_id = 0 AND m.sender_id = $1",
                                {u}));
   return Ints(r);
 }
@@ -99,6 +103,11 @@ Result<std::vector<Seq>> PgTxn::ForgetReactionsBy(ConversationId c, UserId u) {
   NATTER_TRY(auto events, db_.Query("UPDATE messages SET body = '' WHERE conversation_id = $1 AND sender_id = $2 "
                                     "AND kind = 'reaction' AND body <> ''",
                                     {c, u}));
+  // Encrypted reactions and edits are ciphertexts only: they go whole.
+  NATTER_TRY(auto envelopes, db_.Query("DELETE FROM message_envelopes WHERE conversation_id = $1 AND seq IN "
+                                       "(SELECT seq FROM messages WHERE conversation_id = $1 AND sender_id = $2 "
+                                       "AND kind IN ('edit', 'reaction'))",
+                                       {c, u}));
   return Ints(taken);
 }
 
@@ -108,7 +117,7 @@ Status PgTxn::ForgetUserRows(UserId u) {
       {"DELETE FROM user_updates WHERE user_id = $1", "DELETE FROM invitations WHERE user_id = $1 OR invited_by = $1",
        "DELETE FROM departures WHERE user_id = $1", "DELETE FROM push_queue WHERE user_id = $1",
        "DELETE FROM push_shown WHERE user_id = $1", "DELETE FROM conversation_bans WHERE user_id = $1",
-       "DELETE FROM conversation_mutes WHERE user_id = $1"});
+       "DELETE FROM conversation_mutes WHERE user_id = $1", "DELETE FROM message_envelopes WHERE user_id = $1"});
 }
 
 }  // namespace natter::pg

@@ -9,17 +9,20 @@ namespace natter::sqlite {
 
 Result<std::vector<DeviceAddress>> SqliteTxn::ListDeviceIds(const std::vector<UserId>& users) {
   std::vector<DeviceAddress> out;
-  for (UserId u : users) {
-    auto s = db_.Prepare("SELECT device_id FROM e2ee_devices WHERE user_id = ? ORDER BY device_id");
-    s.Bind(1, u);
-    for (;;) {
-      NATTER_TRY(bool row, s.Step());
-      if (!row) break;
-      out.push_back(DeviceAddress{u, s.Int(0)});
-    }
+  if (users.empty()) return out;
+  // One statement for the whole group, the ids as a JSON array.
+  std::string ids = "[";
+  for (size_t i = 0; i < users.size(); ++i) ids += (i ? "," : "") + std::to_string(users[i]);
+  ids += "]";
+  auto s = db_.Prepare(
+      "SELECT user_id, device_id FROM e2ee_devices WHERE user_id IN (SELECT value FROM json_each(?)) "
+      "ORDER BY user_id, device_id");
+  s.Bind(1, ids);
+  for (;;) {
+    NATTER_TRY(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(DeviceAddress{s.Int(0), s.Int(1)});
   }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 Result<std::vector<UserId>> SqliteTxn::ListEncryptedPeers(UserId id, int limit) {

@@ -65,7 +65,10 @@ Result<std::vector<ConversationId>> SqliteTxn::ListTouchedConversations(UserId u
       "UNION SELECT conversation_id FROM departures WHERE user_id = ?1 "
       "UNION SELECT conversation_id FROM reactions WHERE user_id = ?1 "
       "UNION SELECT conversation_id FROM messages WHERE sender_id = ?1 "
-      "AND ((kind = 'message' AND deleted = 0) OR (kind = 'reaction' AND body != ''))");
+      "AND ((kind = 'message' AND deleted = 0) OR (kind = 'reaction' AND body != '')) "
+      // Encrypted edits and reactions have no text, only envelopes.
+      "UNION SELECT e.conversation_id FROM message_envelopes e JOIN messages m "
+      "ON m.conversation_id = e.conversation_id AND m.seq = e.seq WHERE e.user_id = 0 AND m.sender_id = ?1");
   s.Bind(1, u);
   return Ints(s);
 }
@@ -104,6 +107,12 @@ Result<std::vector<Seq>> SqliteTxn::ForgetReactionsBy(ConversationId c, UserId u
       "UPDATE messages SET body = '' WHERE conversation_id = ? AND sender_id = ? AND kind = 'reaction' AND body != ''");
   events.Bind(1, c).Bind(2, u);
   NATTER_RETURN_IF_ERROR(events.Run());
+  // Encrypted reactions and edits are ciphertexts only: they go whole.
+  auto envelopes = db_.Prepare(
+      "DELETE FROM message_envelopes WHERE conversation_id = ?1 AND seq IN (SELECT seq FROM messages "
+      "WHERE conversation_id = ?1 AND sender_id = ?2 AND kind IN ('edit', 'reaction'))");
+  envelopes.Bind(1, c).Bind(2, u);
+  NATTER_RETURN_IF_ERROR(envelopes.Run());
   return seqs;
 }
 
@@ -113,7 +122,7 @@ Status SqliteTxn::ForgetUserRows(UserId u) {
       {"DELETE FROM user_updates WHERE user_id = ?1", "DELETE FROM invitations WHERE user_id = ?1 OR invited_by = ?1",
        "DELETE FROM departures WHERE user_id = ?1", "DELETE FROM push_queue WHERE user_id = ?1",
        "DELETE FROM push_shown WHERE user_id = ?1", "DELETE FROM conversation_bans WHERE user_id = ?1",
-       "DELETE FROM conversation_mutes WHERE user_id = ?1"});
+       "DELETE FROM conversation_mutes WHERE user_id = ?1", "DELETE FROM message_envelopes WHERE user_id = ?1"});
 }
 
 }  // namespace natter::sqlite
