@@ -54,6 +54,7 @@ json::value BenchConfig::ToJson() const {
                       {"window", window},
                       {"group_sizes", json::value_from(group_sizes)},
                       {"fanout_senders", fanout_senders},
+                      {"encrypted", encrypted},
                       {"fanout_s", fanout_s},
                       {"fanout_fixed_deliveries", fanout_fixed_deliveries},
                       {"catchup_clients", catchup_clients},

@@ -43,6 +43,7 @@ struct BenchConfig {
   int fanout_senders = 1;
   double fanout_s = 3;
   double fanout_fixed_deliveries = 25000;  // deliveries/s in the fixed phase
+  bool encrypted = false;                  // fanout: end-to-end encrypted groups, sender-key sends
 
   int catchup_clients = 1;
   int catchup_conversations = 100;

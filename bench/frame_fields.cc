@@ -38,6 +38,10 @@ bool FindString(std::string_view frame, std::string_view key, std::string_view& 
   return true;
 }
 
-bool FindSendTime(std::string_view frame, int64_t& ns) { return FindInt(frame, "\"text\":\"t=", ns); }
+// Plain messages carry it at the start of their text, encrypted ones in
+// their client_msg_id.
+bool FindSendTime(std::string_view frame, int64_t& ns) {
+  return FindInt(frame, "\"text\":\"t=", ns) || FindInt(frame, "\"client_msg_id\":\"t=", ns);
+}
 
 }  // namespace natter::bench

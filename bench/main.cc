@@ -96,6 +96,8 @@ int main(int argc, char** argv) {
   app.add_option("--fanout-senders", cfg.fanout_senders, "fanout: senders per group");
   app.add_option("--fanout-seconds", cfg.fanout_s, "fanout: seconds per phase");
   app.add_option("--fanout-deliveries", cfg.fanout_fixed_deliveries, "fanout: deliveries/s in the fixed phase");
+  app.add_flag("--encrypted", cfg.encrypted,
+               "fanout: end-to-end encrypted groups (at most 256 members), sends shaped as sender-key messages");
   app.add_option("--catchup-clients", cfg.catchup_clients, "catchup: clients that go offline");
   app.add_option("--catchup-conversations", cfg.catchup_conversations, "catchup: conversations");
   app.add_option("--catchup-messages", cfg.catchup_messages, "catchup: messages sent while offline");

@@ -153,8 +153,37 @@ bool Provisioner::CreateDirect(const std::vector<BenchUser>& users, const std::v
   return ok;
 }
 
+bool Provisioner::PublishKeys(std::vector<BenchUser>& users, size_t n, std::string& error) {
+  // One identity for every bench device, made and signed by libsignal (the
+  // tests' first vector): natterd checks the signature, not that identities differ.
+  static const json::object kKeys{
+      {"registration_id", 4242},
+      {"identity_key", "BXpLHhlLCTLpLtEBVIG3srirWgJZkcs75hTtGsNWb3Jh"},
+      {"signed_prekey", json::object{{"id", 1},
+                                     {"key", "BYc293w2oIA20EnoGsS8uBiOnKjDBV_YbijeCtLqBoxp"},
+                                     {"signature",
+                                      "5g5wWt-BY7TWmjQ8bLnKC7pOoF9hhK0N1LGFf1BhcFinVjemNv-kq3DL7gfapwxhMz6WbmmCG70RUE1eI6"
+                                      "NsBA"}}}};
+  const int64_t start = NowNs();
+  bool ok = ParallelFor(
+      servers_, parallel_, n, [](size_t k) { return k; },
+      [&](size_t k, HttpClient& http, std::string& e) {
+        BenchUser& u = users[k];
+        HttpAnswer a = http.Request("PUT", "/v1/me/keys", json::serialize(kKeys), u.token);
+        if (!a.ok()) {
+          e = "publish keys of " + u.handle + ": " + (a.status ? std::to_string(a.status) + " " + a.body : a.error);
+          return false;
+        }
+        u.device_id = json::parse(a.body).as_object().at("device_id").to_number<int64_t>();
+        return true;
+      },
+      error);
+  seconds_ += (NowNs() - start) / 1e9;
+  return ok;
+}
+
 bool Provisioner::CreateGroups(const std::vector<BenchUser>& users, const std::vector<std::vector<int>>& groups,
-                               std::vector<int64_t>& ids, std::string& error) {
+                               std::vector<int64_t>& ids, std::string& error, bool encrypted) {
   const int64_t start = NowNs();
   ids.assign(groups.size(), 0);
   bool ok = ParallelFor(
@@ -164,6 +193,7 @@ bool Provisioner::CreateGroups(const std::vector<BenchUser>& users, const std::v
         json::array members;
         for (size_t k = 1; k < g.size(); ++k) members.push_back(users[g[k]].id);
         json::object body{{"kind", "group"}, {"title", "bench " + std::to_string(i)}, {"members", std::move(members)}};
+        if (encrypted) body["encrypted"] = true;
         HttpAnswer r = http.Request("POST", "/v1/conversations", json::serialize(body), users[g[0]].token);
         if (!r.ok()) {
           e = "create group of " + std::to_string(g.size()) + ": " +

@@ -34,9 +34,13 @@ class Provisioner {
   // A direct conversation per pair (a, b); returns ids in order.
   bool CreateDirect(const std::vector<BenchUser>& users, const std::vector<std::pair<int, int>>& pairs,
                     std::vector<int64_t>& ids, std::string& error);
-  // Groups: owner + members (indices into users).
+  // Groups: owner + members (indices into users); end-to-end encrypted ones
+  // when asked (their members need PublishKeys first).
   bool CreateGroups(const std::vector<BenchUser>& users, const std::vector<std::vector<int>>& groups,
-                    std::vector<int64_t>& ids, std::string& error);
+                    std::vector<int64_t>& ids, std::string& error, bool encrypted = false);
+  // Each of users[0..n) publishes end-to-end encryption keys as the device
+  // of its current session (BenchUser::device_id).
+  bool PublishKeys(std::vector<BenchUser>& users, size_t n, std::string& error);
   // Fresh access tokens for users[0..n) (a run can outlast a token's 15 minutes).
   bool Relogin(std::vector<BenchUser>& users, size_t n, std::string& error);
 

@@ -123,15 +123,32 @@ void SimClient::Request(std::string_view type, std::string_view params, ResultFn
 void SimClient::SendMessage(int64_t conversation, int64_t intended_ns, int text_bytes, ResultFn fn) {
   char head[160];
   const int64_t n = ++sent_counter_;
-  int len = std::snprintf(head, sizeof head,
-                          "\"conversation_id\":%lld,\"client_msg_id\":\"%d-%lld\",\"text\":\"t=%lld;c=%d;n=%lld;",
-                          static_cast<long long>(conversation), index_, static_cast<long long>(n),
-                          static_cast<long long>(intended_ns), index_, static_cast<long long>(n));
-  std::string params(head, static_cast<size_t>(len));
-  const size_t text_start = params.find("t=");
-  const size_t text_len = params.size() - text_start;
-  if (text_bytes > static_cast<int>(text_len)) params.append(static_cast<size_t>(text_bytes) - text_len, 'x');
-  params += '"';
+  std::string params;
+  if (auto e = encrypted_.find(conversation); e != encrypted_.end()) {
+    // The send time rides in client_msg_id, which the message event repeats.
+    int len = std::snprintf(head, sizeof head, "\"conversation_id\":%lld,\"client_msg_id\":\"t=%lld;c=%d;n=%lld;\",",
+                            static_cast<long long>(conversation), static_cast<long long>(intended_ns), index_,
+                            static_cast<long long>(n));
+    params.assign(head, static_cast<size_t>(len));
+    // A sender-key message of the padded text: 160-byte blocks, 91 bytes of
+    // header and signature, as base64url (all 'A': zero bytes, well formed).
+    const size_t ciphertext = (static_cast<size_t>(text_bytes) / 160 + 1) * 160 + 91;
+    params += "\"encrypted\":{\"type\":4,\"body\":\"";
+    params.append((ciphertext + 2) / 3 * 4, 'A');
+    params += "\",\"devices\":";
+    params += e->second;
+    params += '}';
+  } else {
+    int len = std::snprintf(head, sizeof head,
+                            "\"conversation_id\":%lld,\"client_msg_id\":\"%d-%lld\",\"text\":\"t=%lld;c=%d;n=%lld;",
+                            static_cast<long long>(conversation), index_, static_cast<long long>(n),
+                            static_cast<long long>(intended_ns), index_, static_cast<long long>(n));
+    params.assign(head, static_cast<size_t>(len));
+    const size_t text_start = params.find("t=");
+    const size_t text_len = params.size() - text_start;
+    if (text_bytes > static_cast<int>(text_len)) params.append(static_cast<size_t>(text_bytes) - text_len, 'x');
+    params += '"';
+  }
   ++sends_outstanding_;
   stats().Add("sends");
   g_progress.sent.fetch_add(1, std::memory_order_relaxed);

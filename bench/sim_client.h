@@ -26,6 +26,7 @@ struct BenchUser {
   std::string handle;
   std::string password;
   std::string token;
+  int64_t device_id = 0;  // end-to-end encryption: the device this session published (0: none)
 };
 
 // Which seqs of one conversation a client holds, as a bitmap (a few KB for
@@ -79,6 +80,11 @@ class SimClient : public std::enable_shared_from_this<SimClient> {
   // messages.send with text "t=<intended_ns>;..." padded to `text_bytes`;
   // records ack latency from `intended_ns` and marks the acked seq as held.
   void SendMessage(int64_t conversation, int64_t intended_ns, int text_bytes, ResultFn fn = nullptr);
+  // Sends to `conversation` are end-to-end encrypted from now on, shaped as
+  // a group's sender-key message: one shared ciphertext of the padded text's
+  // size, and `devices` (a JSON array of {user_id, device_id}: every other
+  // member's) with nothing of their own. The server cannot tell it from real.
+  void SendEncrypted(int64_t conversation, std::string devices) { encrypted_[conversation] = std::move(devices); }
   void Abort();
   void Close() {
     if (ws_) ws_->CloseGracefully();
@@ -136,6 +142,7 @@ class SimClient : public std::enable_shared_from_this<SimClient> {
   };
   std::unordered_map<int64_t, Pending> pending_;
   std::unordered_map<int64_t, SeqTracker> held_;
+  std::unordered_map<int64_t, std::string> encrypted_;  // conversation -> the devices a send names
   int64_t next_id_ = 1;
   int64_t sent_counter_ = 0;
   int sends_outstanding_ = 0;

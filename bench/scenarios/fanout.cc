@@ -27,11 +27,14 @@ ScenarioReport RunFanout(RunContext& ctx) {
     groups.push_back(std::move(members));
   }
   std::vector<int64_t> convs;
-  if (!ctx.prov->EnsureUsers(ctx.users, n, error) || !ctx.prov->CreateGroups(ctx.users, groups, convs, error)) {
+  if (!ctx.prov->EnsureUsers(ctx.users, n, error) ||
+      (cfg.encrypted && !ctx.prov->PublishKeys(ctx.users, n, error)) ||
+      !ctx.prov->CreateGroups(ctx.users, groups, convs, error, cfg.encrypted)) {
     report.problems.push_back("provisioning failed: " + error);
     return report;
   }
   report.parameters = {{"group_sizes", boost::json::value_from(sizes)},
+                       {"encrypted", cfg.encrypted},
                        {"senders_per_group", senders},
                        {"seconds_per_phase", cfg.fanout_s},
                        {"fixed_deliveries_per_s", cfg.fanout_fixed_deliveries},
@@ -52,6 +55,20 @@ ScenarioReport RunFanout(RunContext& ctx) {
                            if (c->index() >= k) continue;
                            members.push_back(c);
                            if (c->index() < senders) specs.push_back(SenderSpec{c, convs[g]});
+                         }
+                         if (cfg.encrypted) {
+                           // Each sender names every other member's device (on its own loop).
+                           std::vector<std::shared_ptr<SimClient>> sending;
+                           for (const auto& spec : specs) sending.push_back(spec.client);
+                           OnEachLoop(engine, sending, [&ctx, k, conv = convs[g]](SimClient& sc) {
+                             boost::json::array devices;
+                             for (int i = 0; i < k; ++i) {
+                               if (i == sc.index()) continue;
+                               devices.push_back(boost::json::object{{"user_id", ctx.users[i].id},
+                                                                     {"device_id", ctx.users[i].device_id}});
+                             }
+                             sc.SendEncrypted(conv, boost::json::serialize(devices));
+                           });
                          }
                          OnEachLoop(engine, members, [conv = convs[g]](SimClient& sc) { sc.Expect(conv); });
                          SetPhase("flat_" + tag);
