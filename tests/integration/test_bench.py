@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -51,6 +52,29 @@ class BenchTest(h.unittest.TestCase):
                 report = json.load(f)
             self.assertIn("direct", json.dumps(report))
             self.assertEqual(len(glob.glob(os.path.join(out, "*.html"))), 1)
+        finally:
+            server.close()
+
+    def test_encrypted_fanout_is_accepted_and_delivered_whole(self):
+        server = h.Natterd("--requests-per-second", "1000000", "--request-burst", "1000000", *BENCH_LIMITS).start()
+        try:
+            proc, out, _ = run_bench(["--server", f"127.0.0.1:{server.port}", "--server-pid", str(server.proc.pid),
+                                      "--scenario", "fanout", "--group-size", "20", "--encrypted",
+                                      "--fanout-seconds", "1", "--fanout-deliveries", "2000"])
+            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
+            with open(glob.glob(os.path.join(out, "*.json"))[0]) as f:
+                fanout = json.load(f)["scenarios"][0]
+            self.assertTrue(fanout["parameters"]["encrypted"])
+            figures = {key: f["value"] for key, f in fanout["figures"].items()}
+            self.assertGreater(figures["flat_k20_sends_per_s"], 0)
+            self.assertEqual((figures["unanswered_sends"], figures["lost_messages"]), (0, 0))
+            self.assertEqual(fanout["counters"].get("send_errors", 0), 0, fanout["counters"])
+            # The sends were end-to-end encrypted: each left its envelope, no text.
+            with sqlite3.connect(f"file:{os.path.join(server.data_dir, 'data', 'natter.db')}?mode=ro", uri=True) as db:
+                envelopes = db.execute("SELECT count(*) FROM message_envelopes").fetchone()[0]
+                texts = db.execute("SELECT count(*) FROM messages WHERE kind = 'message' AND body != ''").fetchone()[0]
+            self.assertGreater(envelopes, 0)
+            self.assertEqual(texts, 0)
         finally:
             server.close()
 
