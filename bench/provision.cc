@@ -159,11 +159,12 @@ bool Provisioner::PublishKeys(std::vector<BenchUser>& users, size_t n, std::stri
   static const json::object kKeys{
       {"registration_id", 4242},
       {"identity_key", "BXpLHhlLCTLpLtEBVIG3srirWgJZkcs75hTtGsNWb3Jh"},
-      {"signed_prekey", json::object{{"id", 1},
-                                     {"key", "BYc293w2oIA20EnoGsS8uBiOnKjDBV_YbijeCtLqBoxp"},
-                                     {"signature",
-                                      "5g5wWt-BY7TWmjQ8bLnKC7pOoF9hhK0N1LGFf1BhcFinVjemNv-kq3DL7gfapwxhMz6WbmmCG70RUE1eI6"
-                                      "NsBA"}}}};
+      {"signed_prekey",
+       json::object{{"id", 1},
+                    {"key", "BYc293w2oIA20EnoGsS8uBiOnKjDBV_YbijeCtLqBoxp"},
+                    {"signature",
+                     "5g5wWt-BY7TWmjQ8bLnKC7pOoF9hhK0N1LGFf1BhcFinVjemNv-kq3DL7gfapwxhMz6WbmmCG70RUE1eI6"
+                     "NsBA"}}}};
   const int64_t start = NowNs();
   bool ok = ParallelFor(
       servers_, parallel_, n, [](size_t k) { return k; },

@@ -27,8 +27,7 @@ ScenarioReport RunFanout(RunContext& ctx) {
     groups.push_back(std::move(members));
   }
   std::vector<int64_t> convs;
-  if (!ctx.prov->EnsureUsers(ctx.users, n, error) ||
-      (cfg.encrypted && !ctx.prov->PublishKeys(ctx.users, n, error)) ||
+  if (!ctx.prov->EnsureUsers(ctx.users, n, error) || (cfg.encrypted && !ctx.prov->PublishKeys(ctx.users, n, error)) ||
       !ctx.prov->CreateGroups(ctx.users, groups, convs, error, cfg.encrypted)) {
     report.problems.push_back("provisioning failed: " + error);
     return report;
@@ -40,53 +39,53 @@ ScenarioReport RunFanout(RunContext& ctx) {
                        {"fixed_deliveries_per_s", cfg.fanout_fixed_deliveries},
                        {"window", cfg.window}};
   const int workers = WorkersFor(cfg, n);
-  RunScenarioWorkers(ctx, report, workers, 120 + sizes.size() * (2 * cfg.fanout_s + 25) + n / 100.0,
-                     [&](WorkerControl& control) {
-                       Engine engine(cfg.threads);
-                       auto clients = MakeClients(engine, ctx, SliceOf(n, control), [](int i) { return i; });
-                       engine.Start();
-                       ConnectAll(engine, ctx, clients, true, 60, "fanout connect");
-                       for (size_t g = 0; g < sizes.size(); ++g) {
-                         const int k = sizes[g];
-                         const std::string tag = "k" + std::to_string(k);
-                         std::vector<SenderSpec> specs;
-                         std::vector<std::shared_ptr<SimClient>> members;
-                         for (auto& c : clients) {
-                           if (c->index() >= k) continue;
-                           members.push_back(c);
-                           if (c->index() < senders) specs.push_back(SenderSpec{c, convs[g]});
-                         }
-                         if (cfg.encrypted) {
-                           // Each sender names every other member's device (on its own loop).
-                           std::vector<std::shared_ptr<SimClient>> sending;
-                           for (const auto& spec : specs) sending.push_back(spec.client);
-                           OnEachLoop(engine, sending, [&ctx, k, conv = convs[g]](SimClient& sc) {
-                             boost::json::array devices;
-                             for (int i = 0; i < k; ++i) {
-                               if (i == sc.index()) continue;
-                               devices.push_back(boost::json::object{{"user_id", ctx.users[i].id},
-                                                                     {"device_id", ctx.users[i].device_id}});
-                             }
-                             sc.SendEncrypted(conv, boost::json::serialize(devices));
-                           });
-                         }
-                         OnEachLoop(engine, members, [conv = convs[g]](SimClient& sc) { sc.Expect(conv); });
-                         SetPhase("flat_" + tag);
-                         control.Barrier("start:flat_" + tag);
-                         RunLoad(engine, ctx, specs, 0, cfg.window, cfg.fanout_s, 15, "fanout flat " + tag, control);
-                         control.Barrier("end:flat_" + tag);
-                         SetPhase("fixed_" + tag);
-                         control.Barrier("start:fixed_" + tag);
-                         const double rate = cfg.fanout_fixed_deliveries / std::max(1, k - 1) / senders;
-                         RunLoad(engine, ctx, specs, rate, 1, cfg.fanout_s, 15, "fanout fixed " + tag, control);
-                         control.Barrier("end:fixed_" + tag);
-                       }
-                       CatchUpAfterResync(engine, clients, 60, control);
-                       ReportHeld(engine, clients);
-                       OnEachLoop(engine, clients, [](SimClient& c) { c.Abort(); });
-                       engine.Stop();
-                       return engine.Collect();
-                     });
+  RunScenarioWorkers(
+      ctx, report, workers, 120 + sizes.size() * (2 * cfg.fanout_s + 25) + n / 100.0, [&](WorkerControl& control) {
+        Engine engine(cfg.threads);
+        auto clients = MakeClients(engine, ctx, SliceOf(n, control), [](int i) { return i; });
+        engine.Start();
+        ConnectAll(engine, ctx, clients, true, 60, "fanout connect");
+        for (size_t g = 0; g < sizes.size(); ++g) {
+          const int k = sizes[g];
+          const std::string tag = "k" + std::to_string(k);
+          std::vector<SenderSpec> specs;
+          std::vector<std::shared_ptr<SimClient>> members;
+          for (auto& c : clients) {
+            if (c->index() >= k) continue;
+            members.push_back(c);
+            if (c->index() < senders) specs.push_back(SenderSpec{c, convs[g]});
+          }
+          if (cfg.encrypted) {
+            // Each sender names every other member's device (on its own loop).
+            std::vector<std::shared_ptr<SimClient>> sending;
+            for (const auto& spec : specs) sending.push_back(spec.client);
+            OnEachLoop(engine, sending, [&ctx, k, conv = convs[g]](SimClient& sc) {
+              boost::json::array devices;
+              for (int i = 0; i < k; ++i) {
+                if (i == sc.index()) continue;
+                devices.push_back(
+                    boost::json::object{{"user_id", ctx.users[i].id}, {"device_id", ctx.users[i].device_id}});
+              }
+              sc.SendEncrypted(conv, boost::json::serialize(devices));
+            });
+          }
+          OnEachLoop(engine, members, [conv = convs[g]](SimClient& sc) { sc.Expect(conv); });
+          SetPhase("flat_" + tag);
+          control.Barrier("start:flat_" + tag);
+          RunLoad(engine, ctx, specs, 0, cfg.window, cfg.fanout_s, 15, "fanout flat " + tag, control);
+          control.Barrier("end:flat_" + tag);
+          SetPhase("fixed_" + tag);
+          control.Barrier("start:fixed_" + tag);
+          const double rate = cfg.fanout_fixed_deliveries / std::max(1, k - 1) / senders;
+          RunLoad(engine, ctx, specs, rate, 1, cfg.fanout_s, 15, "fanout fixed " + tag, control);
+          control.Barrier("end:fixed_" + tag);
+        }
+        CatchUpAfterResync(engine, clients, 60, control);
+        ReportHeld(engine, clients);
+        OnEachLoop(engine, clients, [](SimClient& c) { c.Abort(); });
+        engine.Stop();
+        return engine.Collect();
+      });
   const Stats& s = report.stats;
   report.Add("connected", "members connected", static_cast<double>(s.Get("connected")), "");
   for (int k : sizes) {
