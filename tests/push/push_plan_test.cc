@@ -143,7 +143,8 @@ TEST(PushPlan, AnEncryptedConversationsAlertNamesNeitherSenderNorTitle) {
   group.title = "Climbing";
   group.encrypted = true;
   std::unordered_map<UserId, std::string> names = {{kAlice, "alice"}};
-  auto due = DuePushes({{kBob, 0, 0, 0}}, {Msg(1, kAlice, "")}, 5000);
+  std::vector<Message> messages = {Msg(1, kAlice, "")};  // Due points into it
+  auto due = DuePushes({{kBob, 0, 0, 0}}, messages, 5000);
   auto out = PlanPushes(due, {Device(kBob, 20)}, PushContext{&group, nullptr, &names});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].notification.title, "");
