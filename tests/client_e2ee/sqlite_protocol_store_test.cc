@@ -79,8 +79,9 @@ TEST_F(SqliteProtocolStoreTest, ADeviceKeepsItsIdentityAndSessionsAcrossARestart
   Address bob_tablet{"2", 2};
   MemoryProtocolStore tablet_store(DeviceCrypto::NewIdentity(), 8);
   DeviceCrypto tablet(tablet_store);
-  ASSERT_TRUE(tablet.StartSession(alice_address, Bundle{(*store)->RegistrationId(), first_identity, *alice_spk,
-                                                        (*alice_prekeys)[0]})
+  ASSERT_TRUE(tablet
+                  .StartSession(alice_address,
+                                Bundle{(*store)->RegistrationId(), first_identity, *alice_spk, (*alice_prekeys)[0]})
                   .ok());
   Ciphertext hello = tablet.Encrypt(alice_address, "from the tablet").value();
   store->reset();

@@ -170,6 +170,20 @@ TEST_P(KeyStore, ErasingAUserRemovesTheirDevicesAndKeys) {
   EXPECT_EQ(Count(alice, device), 0);
 }
 
+TEST_P(KeyStore, AKeyComesBackByteForByteWhateverItHolds) {
+  // The store takes keys as text; PostgreSQL's array literal must not bend them.
+  UserId alice = AddUser("alice");
+  DeviceId d = Add(*store, alice, 10, "a1");
+  const std::string odd = R"(q"uote\back,comma{brace} )";
+  auto r = WriteAccountsSync<int64_t>(*store, [=](AccountsTxn& txn) {
+    return txn.AddPreKeys(alice, d, {OneTimePreKey{1, odd}, OneTimePreKey{2, ""}});
+  });
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(*r, 2);
+  EXPECT_EQ(Claim(*store, alice, d)->public_key, odd);
+  EXPECT_EQ(Claim(*store, alice, d)->public_key, "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Sqlite, KeyStore, ::testing::Values("sqlite"));
 INSTANTIATE_TEST_SUITE_P(Postgres, KeyStore, ::testing::ValuesIn(PostgresParams()));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(KeyStore);

@@ -44,8 +44,8 @@ Result<std::unique_ptr<SqliteProtocolStore>> SqliteProtocolStore::Open(const std
                                                                        std::string sealing_key) {
   if (sealing_key.size() != kSealingKeyBytes) return BadRequest("the device store's key must be 32 bytes");
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                      nullptr) != SQLITE_OK ||
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
+          SQLITE_OK ||
       sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -97,8 +97,9 @@ std::optional<std::string> SqliteProtocolStore::Load(const char* kind, const std
 
 void SqliteProtocolStore::Save(const char* kind, const std::string& key, const std::string& value) {
   std::string sealed = Seal(key_, Context(kind, key), value);
-  Statement s = Prepare(db_, "INSERT INTO sealed(kind, key, value) VALUES(?, ?, ?) "
-                             "ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value");
+  Statement s = Prepare(db_,
+                        "INSERT INTO sealed(kind, key, value) VALUES(?, ?, ?) "
+                        "ON CONFLICT(kind, key) DO UPDATE SET value = excluded.value");
   sqlite3_bind_text(s.get(), 1, kind, -1, SQLITE_STATIC);
   BindText(s.get(), 2, key);
   sqlite3_bind_blob(s.get(), 3, sealed.data(), static_cast<int>(sealed.size()), SQLITE_TRANSIENT);

@@ -20,6 +20,19 @@ std::string IdArray(const std::vector<int64_t>& ids) {
   return array + "}";
 }
 
+std::string TextArray(const std::vector<std::string>& values) {
+  std::string array = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    array += i ? ",\"" : "\"";
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') array += '\\';
+      array += c;
+    }
+    array += '"';
+  }
+  return array + "}";
+}
+
 bool IsRetryable(std::string_view sqlstate) { return sqlstate == "40P01" || sqlstate == "40001"; }
 
 Connection::Connection(std::string conninfo, std::string label)

@@ -140,6 +140,9 @@ class Connection {
 
 // A PostgreSQL array literal of ids ("{1,2,3}"), for `= ANY($n::bigint[])`.
 std::string IdArray(const std::vector<int64_t>& ids);
+// A text[] literal ({"a","b"}), each element quoted (so "" is an empty
+// string) with its quotes and backslashes escaped, for `$n::text[]`.
+std::string TextArray(const std::vector<std::string>& values);
 
 // True for SQLSTATEs where running the same transaction again can succeed.
 bool IsRetryable(std::string_view sqlstate);

@@ -7,18 +7,6 @@
 #include "store/postgres/pg_txn.h"
 
 namespace natter::pg {
-namespace {
-
-// A text[] literal of base64url strings (checked by the API: nothing in them
-// needs escaping); each quoted, so an empty one is an empty string.
-std::string Base64UrlArray(const std::vector<Envelope>& envelopes) {
-  std::string array = "{";
-  for (size_t i = 0; i < envelopes.size(); ++i) array += (i ? ",\"" : "\"") + envelopes[i].body + "\"";
-  return array + "}";
-}
-
-}  // namespace
-
 Result<std::vector<DeviceAddress>> PgTxn::ListDeviceIds(const std::vector<UserId>& users) {
   std::vector<DeviceAddress> out;
   if (users.empty()) return out;
@@ -42,16 +30,18 @@ Result<std::vector<UserId>> PgTxn::ListEncryptedPeers(UserId id, int limit) {
 Status PgTxn::InsertEnvelopes(ConversationId c, Seq seq, const std::vector<Envelope>& envelopes) {
   if (envelopes.empty()) return OkStatus();
   std::vector<int64_t> users, devices, types;
+  std::vector<std::string> bodies;
   for (const auto& e : envelopes) {
     users.push_back(e.user_id);
     devices.push_back(e.device_id);
     types.push_back(e.type);
+    bodies.push_back(e.body);
   }
   // One statement for every device of every member.
   NATTER_TRY(auto r, db_.Query("INSERT INTO message_envelopes(conversation_id, seq, user_id, device_id, type, body) "
                                "SELECT $1, $2, u, d, t, b FROM unnest($3::bigint[], $4::bigint[], $5::bigint[], "
                                "$6::text[]) AS e(u, d, t, b)",
-                               {c, seq, IdArray(users), IdArray(devices), IdArray(types), Base64UrlArray(envelopes)}));
+                               {c, seq, IdArray(users), IdArray(devices), IdArray(types), TextArray(bodies)}));
   return OkStatus();
 }
 

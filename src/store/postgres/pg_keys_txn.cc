@@ -43,19 +43,24 @@ Result<int64_t> PgTxn::AddPreKeys(UserId user, DeviceId device, const std::vecto
                                         "FOR NO KEY UPDATE",
                                         {user, device}));
   if (high.empty()) return NotFound("no such device");
-  int64_t above = high.At(0).Int(0), highest = above, added = 0;
+  int64_t above = high.At(0).Int(0), highest = above;
+  std::vector<int64_t> ids;
+  std::vector<std::string> public_keys;
   for (const auto& key : keys) {
     if (key.id <= above) continue;
-    NATTER_TRY(auto r, accounts_.Query("INSERT INTO e2ee_prekeys(user_id, device_id, prekey_id, public_key) "
-                                       "VALUES($1,$2,$3,$4)",
-                                       {user, device, key.id, key.public_key}));
+    ids.push_back(key.id);
+    public_keys.push_back(key.public_key);
     highest = std::max(highest, key.id);
-    ++added;
   }
+  if (ids.empty()) return int64_t{0};
+  // One statement for the whole publish (up to 100 keys), not a round trip each.
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO e2ee_prekeys(user_id, device_id, prekey_id, public_key) "
+                                     "SELECT $1, $2, i, k FROM unnest($3::bigint[], $4::text[]) AS p(i, k)",
+                                     {user, device, IdArray(ids), TextArray(public_keys)}));
   NATTER_TRY(auto raised,
              accounts_.Query("UPDATE e2ee_devices SET prekey_high = $1 WHERE user_id = $2 AND device_id = $3",
                              {highest, user, device}));
-  return added;
+  return static_cast<int64_t>(ids.size());
 }
 
 Result<bool> PgTxn::LockLiveSession(SessionId session) {
