@@ -84,7 +84,13 @@ TEST(DeviceCrypto, PaddingHidesTheLengthWithinABlock) {
   Ciphertext longer = Send(alice, bob, std::string(150, 'x'));
   EXPECT_EQ(short_one.bytes.size(), longer.bytes.size());
   EXPECT_EQ(Pad("").size(), 160u);
-  EXPECT_EQ(Unpad(Pad("text")).value_or(""), "text");
+  EXPECT_EQ(Pad(std::string(159, 'x')).size(), 160u);
+  EXPECT_EQ(Pad(std::string(160, 'x')).size(), 320u);
+  // Plaintexts that end as padding does come back whole.
+  for (std::string text : {std::string("text"), std::string("ends in \x80"), std::string("ends in zeros\0\0", 15),
+                           std::string(159, 'x'), std::string(160, '\0')}) {
+    EXPECT_EQ(Unpad(Pad(text)).value_or("<none>"), text);
+  }
   EXPECT_FALSE(Unpad(std::string(160, '\0')).has_value());
 }
 
@@ -175,11 +181,11 @@ TEST(DeviceCrypto, ALostSessionIsStartedAgainFromANewBundle) {
   EXPECT_EQ(Receive(alice, bob, Send(bob, alice, "ack")), "ack");
   // Bob's device lost its state for alice (a reinstall would be a new device;
   // this is a failed decryption's reset): alice starts again.
-  bob.crypto.EndSession(alice.address);
+  ASSERT_TRUE(bob.crypto.EndSession(alice.address).ok());
   auto r = bob.crypto.Decrypt(alice.address, Send(alice, bob, "two"));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ErrorCode::kNotFound);
-  alice.crypto.EndSession(bob.address);
+  ASSERT_TRUE(alice.crypto.EndSession(bob.address).ok());
   ASSERT_TRUE(alice.crypto.StartSession(bob.address, bob.NextBundle()).ok());
   EXPECT_EQ(Receive(bob, alice, Send(alice, bob, "three")), "three");
 }

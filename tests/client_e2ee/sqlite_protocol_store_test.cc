@@ -84,11 +84,16 @@ TEST_F(SqliteProtocolStoreTest, ADeviceKeepsItsIdentityAndSessionsAcrossARestart
                                 Bundle{(*store)->RegistrationId(), first_identity, *alice_spk, (*alice_prekeys)[0]})
                   .ok());
   Ciphertext hello = tablet.Encrypt(alice_address, "from the tablet").value();
-  store->reset();
+  // The store is reopened by a crypto of its own (each must outlive its crypto).
   auto reopened = SqliteProtocolStore::Open(path, key);
   ASSERT_TRUE(reopened.ok());
   DeviceCrypto alice_again(**reopened);
   EXPECT_EQ(alice_again.Decrypt(bob_tablet, hello).value(), "from the tablet");
+  // Sessions are listed and ended per user.
+  EXPECT_EQ((*reopened)->SessionDevices("2"), (std::vector<int32_t>{1, 2}));
+  EXPECT_TRUE((*reopened)->SessionDevices("20").empty());
+  EXPECT_EQ((*reopened)->DeleteSessions("2"), 2);
+  EXPECT_FALSE(alice_again.HasSession(bob_address));
 }
 
 TEST_F(SqliteProtocolStoreTest, OnlyTheAppsKeyOpensItAndNoSecretIsInTheClear) {

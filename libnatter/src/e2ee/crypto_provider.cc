@@ -97,12 +97,17 @@ int Crypt(bool encrypt, signal_buffer** output, int mode, const uint8_t* key, si
   if (EVP_CipherInit_ex(ctx.get(), cipher, nullptr, key, iv, encrypt ? 1 : 0) != 1) return SG_ERR_UNKNOWN;
   if (mode == SG_CIPHER_AES_CTR_NOPADDING) EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
   std::vector<uint8_t> out(in_len + 16);
+  // Plaintext never stays behind in freed memory, whatever the outcome.
+  std::unique_ptr<std::vector<uint8_t>, void (*)(std::vector<uint8_t>*)> cleanse(
+      &out, [](std::vector<uint8_t>* v) { OPENSSL_cleanse(v->data(), v->size()); });
   int first = 0, last = 0;
   if (EVP_CipherUpdate(ctx.get(), out.data(), &first, in, static_cast<int>(in_len)) != 1) return SG_ERR_UNKNOWN;
-  // A CBC decryption whose padding is wrong fails here.
-  if (EVP_CipherFinal_ex(ctx.get(), out.data() + first, &last) != 1) return SG_ERR_UNKNOWN;
+  // A CBC decryption whose padding is wrong fails here: an invalid message
+  // (which also lets the library try its archived session states).
+  if (EVP_CipherFinal_ex(ctx.get(), out.data() + first, &last) != 1) {
+    return encrypt ? SG_ERR_UNKNOWN : SG_ERR_INVALID_MESSAGE;
+  }
   *output = signal_buffer_create(out.data(), static_cast<size_t>(first + last));
-  OPENSSL_cleanse(out.data(), out.size());
   return *output ? 0 : SG_ERR_NOMEM;
 }
 

@@ -12,6 +12,8 @@
 #include <signal/session_cipher.h>
 #include <signal/session_pre_key.h>
 
+#include <openssl/crypto.h>
+
 #include <stdexcept>
 
 #include "e2ee/crypto_provider.h"
@@ -63,8 +65,10 @@ Error Failed(int code, const std::string& what) {
       return Forbidden(what + ": that device has another identity key than before");
     case SG_ERR_NOMEM:
       return Internal(what + ": out of memory");
+    case kStoreFailed:
+      return Unavailable(what + ": the device store failed");
     case SG_ERR_UNKNOWN:
-      return Unavailable(what + ": failed");
+      return Internal(what + ": failed");
     default:
       return BadRequest(what + ": refused (" + std::to_string(code) + ")");
   }
@@ -138,7 +142,7 @@ uint32_t DeviceCrypto::NewRegistrationId() {
   return id;
 }
 
-DeviceCrypto::DeviceCrypto(ProtocolStore& store) : context_(NewContext(&mu_)) {
+DeviceCrypto::DeviceCrypto(ProtocolStore& store) : context_(NewContext(&mu_)), protocol_store_(store) {
   store_ = MakeStoreContext(context_, store);
   if (!store_) {
     signal_context_destroy(context_);
@@ -229,29 +233,29 @@ bool DeviceCrypto::HasSession(const Address& device) {
   return signal_protocol_session_contains_session(store_.get(), &address) == 1;
 }
 
-void DeviceCrypto::EndSession(const Address& device) {
+Status DeviceCrypto::EndSession(const Address& device) {
   std::lock_guard lock(mu_);
   signal_protocol_address address = SignalAddress(device);
-  signal_protocol_session_delete_session(store_.get(), &address);
+  int rc = signal_protocol_session_delete_session(store_.get(), &address);
+  return rc < 0 ? Result<Ok>(Failed(rc, "ending a session")) : OkStatus();
 }
 
 Result<Ciphertext> DeviceCrypto::Encrypt(const Address& device, std::string_view plaintext) {
   std::lock_guard lock(mu_);
   signal_protocol_address address = SignalAddress(device);
-  // Without a session the library answers a bare "unknown".
-  if (signal_protocol_session_contains_session(store_.get(), &address) != 1) {
-    return Failed(SG_ERR_NO_SESSION, "encrypting");
+  // Without a session the library answers a bare "unknown"; a store that
+  // failed is not "no session" (that would start a new one for nothing).
+  if (int rc = signal_protocol_session_contains_session(store_.get(), &address); rc != 1) {
+    return Failed(rc < 0 ? rc : SG_ERR_NO_SESSION, "encrypting");
   }
   session_cipher* raw = nullptr;
   if (int st = session_cipher_create(&raw, store_.get(), &address, context_); st != 0) return Failed(st, "encrypting");
   std::unique_ptr<session_cipher, SessionCipherFree> cipher(raw);
-  SecretBuffer padded(signal_buffer_create(DataOf(Pad(plaintext)), Pad(plaintext).size()));
+  std::string padded = Pad(plaintext);
   ciphertext_message* message = nullptr;
-  if (int st = session_cipher_encrypt(cipher.get(), signal_buffer_data(padded.get()), signal_buffer_len(padded.get()),
-                                      &message);
-      st != 0) {
-    return Failed(st, "encrypting");
-  }
+  int st = session_cipher_encrypt(cipher.get(), DataOf(padded), padded.size(), &message);
+  OPENSSL_cleanse(padded.data(), padded.size());
+  if (st != 0) return Failed(st, "encrypting");
   SignalRef<ciphertext_message> owned(message);
   return Ciphertext{ciphertext_message_get_type(message), BytesOf(ciphertext_message_get_serialized(message))};
 }
@@ -310,15 +314,11 @@ Status DeviceCrypto::ProcessSenderKey(const std::string& group, const Address& s
   SignalRef<sender_key_distribution_message> message(raw);
   signal_protocol_sender_key_name name = SenderKeyName(group, SignalAddress(sender));
   // Processing one twice would add a state that decrypts old messages again.
-  sender_key_record* raw_record = nullptr;
-  if (int st = signal_protocol_sender_key_load_key(store_.get(), &raw_record, &name); st < 0) {
-    return Failed(st, "a sender key");
-  }
-  SignalRef<sender_key_record> record(raw_record);
-  sender_key_state* known = nullptr;
-  if (record && sender_key_record_get_sender_key_state_by_id(
-                    record.get(), &known, sender_key_distribution_message_get_id(message.get())) == 0) {
-    return OkStatus();
+  const uint32_t key_id = sender_key_distribution_message_get_id(message.get());
+  try {
+    if (protocol_store_.SenderKeySeen(group, sender, key_id)) return OkStatus();
+  } catch (...) {
+    return Failed(kStoreFailed, "a sender key");
   }
   group_session_builder* raw_builder = nullptr;
   if (int st = group_session_builder_create(&raw_builder, store_.get(), context_); st != 0) {
@@ -327,6 +327,11 @@ Status DeviceCrypto::ProcessSenderKey(const std::string& group, const Address& s
   std::unique_ptr<group_session_builder, GroupBuilderFree> builder(raw_builder);
   if (int st = group_session_builder_process_session(builder.get(), &name, message.get()); st != 0) {
     return Failed(st, "a sender key");
+  }
+  try {
+    protocol_store_.MarkSenderKeySeen(group, sender, key_id);
+  } catch (...) {
+    return Failed(kStoreFailed, "a sender key");
   }
   return OkStatus();
 }
@@ -340,9 +345,9 @@ Result<std::string> DeviceCrypto::GroupEncrypt(const std::string& group, const A
   std::unique_ptr<group_cipher, GroupCipherFree> cipher(raw);
   std::string padded = Pad(plaintext);
   ciphertext_message* message = nullptr;
-  if (int st = group_cipher_encrypt(cipher.get(), DataOf(padded), padded.size(), &message); st != 0) {
-    return Failed(st, "group encrypt");
-  }
+  int st = group_cipher_encrypt(cipher.get(), DataOf(padded), padded.size(), &message);
+  OPENSSL_cleanse(padded.data(), padded.size());
+  if (st != 0) return Failed(st, "group encrypt");
   SignalRef<ciphertext_message> owned(message);
   return BytesOf(ciphertext_message_get_serialized(message));
 }

@@ -77,9 +77,10 @@ class DeviceCrypto {
   // X3DH with `device` from its bundle: the signed prekey's signature is
   // checked, and a known device presenting another identity is refused.
   Status StartSession(const Address& device, const Bundle& bundle);
+  // False also when the store cannot say (Encrypt then tells the failure).
   bool HasSession(const Address& device);
   // Forgets the session with `device` (the next message starts a new one).
-  void EndSession(const Address& device);
+  Status EndSession(const Address& device);
 
   Result<Ciphertext> Encrypt(const Address& device, std::string_view plaintext);
   Result<std::string> Decrypt(const Address& device, const Ciphertext& ciphertext);
@@ -102,6 +103,7 @@ class DeviceCrypto {
  private:
   std::recursive_mutex mu_;  // the library's lock: it re-enters
   signal_context* context_ = nullptr;
+  ProtocolStore& protocol_store_;
   StoreContext store_;
 };
 

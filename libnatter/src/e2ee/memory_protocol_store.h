@@ -2,6 +2,8 @@
 #pragma once
 
 #include <map>
+#include <set>
+#include <tuple>
 #include <utility>
 
 #include "e2ee/protocol_store.h"
@@ -39,6 +41,13 @@ class MemoryProtocolStore : public ProtocolStore {
     sender_keys_[{group, sender}] = record;
   }
 
+  bool SenderKeySeen(const std::string& group, const Address& sender, uint32_t key_id) override {
+    return seen_.contains({group, sender, key_id});
+  }
+  void MarkSenderKeySeen(const std::string& group, const Address& sender, uint32_t key_id) override {
+    seen_.insert({group, sender, key_id});
+  }
+
   size_t PreKeyCount() const { return prekeys_.size(); }
 
  private:
@@ -55,6 +64,7 @@ class MemoryProtocolStore : public ProtocolStore {
   std::map<uint32_t, std::string> signed_prekeys_;
   std::map<Address, std::string> identities_;
   std::map<std::pair<std::string, Address>, std::string> sender_keys_;
+  std::set<std::tuple<std::string, Address, uint32_t>> seen_;
 };
 
 }  // namespace natter::e2ee

@@ -54,6 +54,11 @@ class ProtocolStore {
 
   virtual std::optional<std::string> LoadSenderKey(const std::string& group, const Address& sender) = 0;
   virtual void StoreSenderKey(const std::string& group, const Address& sender, const std::string& record) = 0;
+  // Sender key distributions already processed, by key id: processing one
+  // again, even after its state left the record, would let old messages
+  // decrypt a second time.
+  virtual bool SenderKeySeen(const std::string& group, const Address& sender, uint32_t key_id) = 0;
+  virtual void MarkSenderKeySeen(const std::string& group, const Address& sender, uint32_t key_id) = 0;
 };
 
 }  // namespace natter::e2ee

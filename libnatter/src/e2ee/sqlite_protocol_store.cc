@@ -33,6 +33,17 @@ void Done(sqlite3* db, sqlite3_stmt* s) {
 
 std::string Context(const char* kind, const std::string& key) { return std::string(kind) + ":" + key; }
 
+// A value that does not open with the key: the wrong key (or a changed file).
+struct SealBroken : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void Exec(sqlite3* db, const char* sql) {
+  if (sqlite3_exec(db, sql, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    throw std::runtime_error(std::string("device store: ") + sqlite3_errmsg(db));
+  }
+}
+
 constexpr const char* kSchema =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
     "CREATE TABLE IF NOT EXISTS sealed (kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
@@ -46,6 +57,7 @@ Result<std::unique_ptr<SqliteProtocolStore>> SqliteProtocolStore::Open(const std
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
           SQLITE_OK ||
+      sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||
       sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
@@ -56,21 +68,32 @@ Result<std::unique_ptr<SqliteProtocolStore>> SqliteProtocolStore::Open(const std
     auto pub = store->Load("self", "public");
     auto priv = store->Load("self", "private");
     auto registration = store->Load("self", "registration");
-    if (!pub || !priv || !registration) {
-      // A new device: its identity is made here, once.
+    if (!pub && !priv && !registration) {
+      // A new device: its identity is made here, once, in one write.
       IdentityKeyPair identity = DeviceCrypto::NewIdentity();
       uint32_t id = DeviceCrypto::NewRegistrationId();
-      store->Save("self", "public", identity.public_key);
-      store->Save("self", "private", identity.private_key);
-      store->Save("self", "registration", std::to_string(id));
+      Exec(db, "BEGIN IMMEDIATE");
+      try {
+        store->Save("self", "public", identity.public_key);
+        store->Save("self", "private", identity.private_key);
+        store->Save("self", "registration", std::to_string(id));
+        Exec(db, "COMMIT");
+      } catch (...) {
+        sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw;
+      }
       store->identity_ = std::move(identity);
       store->registration_id_ = id;
+    } else if (!pub || !priv || !registration) {
+      return Unavailable("the device store holds part of an identity: it was changed outside libnatter");
     } else {
       store->identity_ = IdentityKeyPair{std::move(*pub), std::move(*priv)};
       store->registration_id_ = static_cast<uint32_t>(std::stoul(*registration));
     }
+  } catch (const SealBroken&) {
+    return Forbidden("the device store does not open with this key");
   } catch (const std::exception& e) {
-    return Forbidden(std::string("the device store does not open with this key: ") + e.what());
+    return Unavailable(std::string("the device store cannot be read: ") + e.what());
   }
   return store;
 }
@@ -91,7 +114,7 @@ std::optional<std::string> SqliteProtocolStore::Load(const char* kind, const std
   std::string sealed(static_cast<const char*>(sqlite3_column_blob(s.get(), 0)),
                      static_cast<size_t>(sqlite3_column_bytes(s.get(), 0)));
   auto value = Unseal(key_, Context(kind, key), sealed);
-  if (!value) throw std::runtime_error("a sealed value does not open with this key");
+  if (!value) throw SealBroken("a sealed value does not open with this key");
   return value;
 }
 
@@ -114,24 +137,27 @@ bool SqliteProtocolStore::Delete(const char* kind, const std::string& key) {
   return sqlite3_changes(db_) > 0;
 }
 
+// A user's sessions are the keys "<name>.<device>": those from "<name>."
+// up to "<name>/" ('/' follows '.'), compared byte by byte.
 std::vector<int32_t> SqliteProtocolStore::SessionDevices(const std::string& name) {
-  Statement s = Prepare(db_, "SELECT key FROM sealed WHERE kind = 'session' AND substr(key, 1, ?) = ?");
+  Statement s = Prepare(db_, "SELECT key FROM sealed WHERE kind = 'session' AND key >= ? AND key < ?");
   std::string prefix = name + ".";
-  sqlite3_bind_int(s.get(), 1, static_cast<int>(prefix.size()));
-  BindText(s.get(), 2, prefix);
+  BindText(s.get(), 1, prefix);
+  BindText(s.get(), 2, name + "/");
   std::vector<int32_t> out;
-  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+  int rc = 0;
+  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
     std::string key(reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0)));
     out.push_back(static_cast<int32_t>(std::stol(key.substr(prefix.size()))));
   }
+  if (rc != SQLITE_DONE) throw std::runtime_error(std::string("device store: ") + sqlite3_errmsg(db_));
   return out;
 }
 
 int SqliteProtocolStore::DeleteSessions(const std::string& name) {
-  Statement s = Prepare(db_, "DELETE FROM sealed WHERE kind = 'session' AND substr(key, 1, ?) = ?");
-  std::string prefix = name + ".";
-  sqlite3_bind_int(s.get(), 1, static_cast<int>(prefix.size()));
-  BindText(s.get(), 2, prefix);
+  Statement s = Prepare(db_, "DELETE FROM sealed WHERE kind = 'session' AND key >= ? AND key < ?");
+  BindText(s.get(), 1, name + ".");
+  BindText(s.get(), 2, name + "/");
   Done(db_, s.get());
   return sqlite3_changes(db_);
 }

@@ -53,6 +53,12 @@ class SqliteProtocolStore : public ProtocolStore {
   void StoreSenderKey(const std::string& group, const Address& sender, const std::string& record) override {
     Save("sender", group + "/" + Key(sender), record);
   }
+  bool SenderKeySeen(const std::string& group, const Address& sender, uint32_t key_id) override {
+    return Load("seen", group + "/" + Key(sender) + "/" + std::to_string(key_id)).has_value();
+  }
+  void MarkSenderKeySeen(const std::string& group, const Address& sender, uint32_t key_id) override {
+    Save("seen", group + "/" + Key(sender) + "/" + std::to_string(key_id), "");
+  }
 
  private:
   SqliteProtocolStore(sqlite3* db, std::string sealing_key) : db_(db), key_(std::move(sealing_key)) {}

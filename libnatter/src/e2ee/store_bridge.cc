@@ -14,13 +14,14 @@ Address AddressOf(const signal_protocol_address* a) { return Address{std::string
 
 std::string Bytes(const uint8_t* data, size_t len) { return std::string(reinterpret_cast<const char*>(data), len); }
 
-// Runs a store call; a throw (a storage failure) is a failed call.
+// Runs a store call; a throw (a storage failure) is a failed call, and
+// nothing may cross the library's C frames.
 template <class Fn>
 int Guarded(Fn fn) {
   try {
     return fn();
-  } catch (const std::exception&) {
-    return SG_ERR_UNKNOWN;
+  } catch (...) {
+    return kStoreFailed;
   }
 }
 
@@ -129,7 +130,7 @@ int RemoveSignedPreKey(uint32_t id, void* user_data) {
 int LoadIdentityKeyPair(signal_buffer** public_data, signal_buffer** private_data, void* user_data) {
   return Guarded([&] {
     auto identity = StoreOf(user_data).Identity();
-    if (!identity) return SG_ERR_INVALID_KEY;
+    if (!identity) return kStoreFailed;
     Buffer pub(signal_buffer_create(DataOf(identity->public_key), identity->public_key.size()));
     SecretBuffer priv(signal_buffer_create(DataOf(identity->private_key), identity->private_key.size()));
     if (!pub || !priv) return SG_ERR_NOMEM;

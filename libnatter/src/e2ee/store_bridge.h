@@ -17,6 +17,10 @@ struct StoreContextFree {
 };
 using StoreContext = std::unique_ptr<signal_protocol_store_context, StoreContextFree>;
 
+// What a store callback answers when the store failed (threw): below the
+// library's own codes, so a caller tells it apart.
+inline constexpr int kStoreFailed = -10001;
+
 // `store` must outlive the result.
 StoreContext MakeStoreContext(signal_context* context, ProtocolStore& store);
 
