@@ -15,11 +15,11 @@ case "$build_dir" in
     # Tests that bound memory allow for the sanitizer's own (ASan keeps freed
     # memory in quarantine, TSan keeps shadow memory for what was touched).
     case "$build_dir" in *asan*) export NATTER_SANITIZER=address ;; *) export NATTER_SANITIZER=thread ;; esac
-    # test_client* load libnatter into Python through ctypes, and the JVM
+    # test_client* and test_e2ee_client load libnatter into Python through ctypes, and the JVM
     # test into a JVM: a sanitized library cannot be loaded into a process
     # without its runtime. The release run covers them; sanitized natterd
     # (and natter CLI) processes serve every other suite.
-    excluded=(-E 'integration\.test_client(_hostile|_retention|_media_capi)?$|^jvm\.')
+    excluded=(-E 'integration\.(test_client(_hostile|_retention|_media_capi)?|test_e2ee_client)$|^jvm\.')
     ;;
 esac
 cd "$build_dir"

@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "natter/client.h"
@@ -20,6 +21,23 @@ thread_local std::string last_error;
 natter_client* Refuse(std::string why) {
   last_error = std::move(why);
   return nullptr;
+}
+
+std::optional<std::string> HexBytes(std::string_view hex) {
+  if (hex.size() % 2) return std::nullopt;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
 }
 }  // namespace
 
@@ -45,6 +63,11 @@ natter_client* natter_client_create(const char* options_json) {
   options.database_directory = std::string(*str("database_directory"));
   if (str("device")) options.device = std::string(*str("device"));
   if (str("ca_file")) options.ca_file = std::string(*str("ca_file"));
+  if (o.contains("device_key")) {
+    auto key = str("device_key") ? HexBytes(*str("device_key")) : std::nullopt;
+    if (!key || key->size() != 32) return Refuse("\"device_key\" must be 64 hex digits (32 bytes)");
+    options.device_key = std::move(*key);
+  }
   if (auto* pins = o.if_contains("pins")) {
     if (!pins->is_array()) return Refuse("\"pins\" must be an array of \"sha256/<base64>\" strings");
     for (const auto& pin : pins->as_array()) {

@@ -46,6 +46,7 @@ ClientCore::ClientCore(ClientOptions options) : options_(std::move(options)), se
   asio::post(ioc_, [this] {
     if (auto id = store_->Get("user_id")) user_id_ = std::stoll(*id);
     LoadBlocked();
+    OpenKeys();
     if (store_->Get("refresh_token")) {
       Emit({{"@type", "auth_state"}, {"state", "logged_in"}, {"user_id", user_id_}});
       Connect();
@@ -146,7 +147,9 @@ void ClientCore::Handle(const Json& req) {
   if (type == "get_state") {
     return Answer(req, {{"user_id", user_id_},
                         {"connection", connection_state_},
-                        {"pending", static_cast<int64_t>(store_->PendingOutbox().size())}});
+                        {"pending", static_cast<int64_t>(store_->PendingOutbox().size())},
+                        {"end_to_end", e2ee_ != nullptr},
+                        {"device_id", device_id_}});
   }
   if (type == "create_direct") return Forward(req, "conversations.create");
   if (type == "create_group") return Forward(req, "conversations.create");
@@ -155,9 +158,11 @@ void ClientCore::Handle(const Json& req) {
   if (type == "set_role") return Forward(req, "members.set_role");
   if (type == "leave") return Forward(req, "members.leave");
   if (type == "rename") return Forward(req, "conversations.rename");
-  if (type == "edit_message") return Forward(req, "messages.edit");
+  if (type == "get_safety_number") return GetSafetyNumber(req);
+  bool sealed = store_->IsEncrypted(Int(req, "conversation_id"));
+  if (type == "edit_message") return sealed ? SealedForward(req, "messages.edit") : Forward(req, "messages.edit");
   if (type == "delete_message") return Forward(req, "messages.delete");
-  if (type == "react") return Forward(req, "messages.react");
+  if (type == "react") return sealed ? SealedForward(req, "messages.react") : Forward(req, "messages.react");
   if (type == "get_user") return GetUser(req);
   if (type == "typing") return Forward(req, "typing");
   if (type == "get_presence") return Forward(req, "presence.get");
@@ -251,9 +256,12 @@ void ClientCore::OnLoginAnswer(const Json& req, const HttpAnswer& answer) {
   ++session_;
   int64_t user = login->user_id;
   if (user != user_id_) ForgetAccount();  // another account: nothing of the old one stays
+  // A new session is a new device to the server: a new identity here too.
+  ForgetKeys();
   user_id_ = user;
   store_->Put("user_id", std::to_string(user));
   StoreTokens(*login);
+  OpenKeys();
   {
     Answer(req, {{"user_id", user}});
     Emit({{"@type", "auth_state"}, {"state", "logged_in"}, {"user_id", user}});
@@ -279,6 +287,7 @@ void ClientCore::DropConversation(int64_t id) {
 }
 
 void ClientCore::ForgetAccount() {
+  ForgetKeys();
   store_->ClearAll();
   PruneMediaCache(true);
   blocked_.clear();
@@ -312,6 +321,9 @@ void ClientCore::SendMessage(const Json& req) {
   if (!AttachFiles(req, e, why)) return Fail(req, "bad_request", why);
   if (e.conversation_id <= 0 || (e.text.empty() && e.files.empty()))
     return Fail(req, "bad_request", "conversation_id and text (or files) are required");
+  if (!e.files.empty() && store_->IsEncrypted(e.conversation_id)) {
+    return Fail(req, "bad_request", "attachments cannot be sent to an encrypted conversation yet");
+  }
   if (user_id_ == 0) return Fail(req, "unauthorized", "log in first");
   // The id makes every retry the same message on the server.
   char id[40];
@@ -557,7 +569,7 @@ void ClientCore::Disconnected(const std::string& why) {
   pending_.clear();
   for (auto& [id, p] : pending) {
     p.deadline->cancel();
-    p.reply(ReplyFrame{id, false, nullptr, "unavailable", why});
+    p.reply(ReplyFrame{id, false, nullptr, "unavailable", why, nullptr});
   }
   refresh_timer_.cancel();
 }
@@ -720,6 +732,8 @@ void ClientCore::On(const SyncConversationFrame& f) {
 void ClientCore::On(const ResyncFrame&) { StartSync(); }  // fell behind: pull what was dropped
 
 void ClientCore::On(const NoticeFrame& f) {
+  if (f.type == "devices") NoteDevices(f.fields);
+  if (f.type == "keys.low") PublishMorePreKeys();
   Json e = f.fields;
   WithoutAppKeys(e);
   e["@type"] = f.type;
@@ -800,7 +814,10 @@ void ClientCore::StartSync() {
              });
       }
     }
-    FlushOutbox();
+    // The outbox may hold encrypted sends: this session's device first.
+    PublishKeys([this, ws = ws_.get()] {
+      if (ws == ws_.get() && ready_) FlushOutbox();
+    });
     SyncPushRegistration();
     RefreshBlocks();
     RefreshInvitations();
@@ -823,10 +840,9 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
   bool uploaded = std::all_of(e.files.begin(), e.files.end(), [](const OutboxFile& f) { return f.ready; });
   if (!uploaded) return UploadFiles(e);
   if (!sending_.insert(e.client_msg_id).second) return;  // already on the wire
-  Json req{{"type", "messages.send"},
-           {"conversation_id", e.conversation_id},
-           {"client_msg_id", e.client_msg_id},
-           {"text", e.text}};
+  bool sealed = store_->IsEncrypted(e.conversation_id);
+  Json req{{"type", "messages.send"}, {"conversation_id", e.conversation_id}, {"client_msg_id", e.client_msg_id}};
+  if (!sealed) req["text"] = e.text;
   if (e.reply_to) req["reply_to"] = *e.reply_to;
   if (!e.files.empty()) {
     boost::json::array attachments;
@@ -840,7 +856,7 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
     }
     req["attachments"] = std::move(attachments);
   }
-  Call(std::move(req), [this, e](const ReplyFrame& reply) {
+  auto answered = [this, e](const ReplyFrame& reply) {
     sending_.erase(e.client_msg_id);
     std::string why;
     auto ack = reply.ok ? DecodeEntry(reply.data, why) : std::nullopt;
@@ -889,7 +905,9 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
           {"seq", ack->seq},
           {"state", "sent"}});
     UpdateOutgoingStates(e.conversation_id);
-  });
+  };
+  if (!sealed) return Call(std::move(req), std::move(answered));
+  SealedCall(std::move(req), json::serialize(Json{{"text", e.text}}), 0, std::move(answered));
 }
 
 std::chrono::milliseconds ClientCore::RetryDelay(const std::string& id) {
@@ -907,6 +925,9 @@ void ClientCore::RetryLater(const std::string& id, std::function<void()> then) {
 }
 
 void ClientCore::ApplyEntry(const Entry& entry, bool live, bool from_history) {
+  if (const auto* sealed = entry.fields.if_contains("encrypted"); sealed && sealed->is_object()) {
+    return ApplyEntry(Opened(entry, !from_history), live, from_history);
+  }
   store_->ApplyEntry(entry.fields);
   // New entries push old ones out (retention); a history page the app asked
   // for stays until the next compaction.

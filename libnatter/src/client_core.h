@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "end_to_end.h"
 #include "http_call.h"
 #include "local_store.h"
 #include "natter/client.h"
@@ -169,6 +170,34 @@ class ClientCore final : public Client {
   // Tells the server what reached this device (delivered watermarks).
   void AckDelivered();
 
+  // End-to-end encryption (client_e2ee.cc, docs/e2ee.md). A server session
+  // that publishes keys is a device: each login starts a new identity.
+  void OpenKeys();
+  void ForgetKeys();
+  // Once caught up, before the outbox goes: this session's device, its
+  // one-time prekeys topped up and its signed prekey renewed weekly.
+  void PublishKeys(std::function<void()> then);
+  void PublishMorePreKeys();
+  // A request to an encrypted conversation, with `content` sealed for every
+  // device of its members; a stale device list is fetched again and the
+  // request resent, up to three times.
+  void SealedCall(Json request, std::string content, int round, ServerReply reply);
+  // An edit or reaction in an encrypted conversation.
+  void SealedForward(const Json& req, const std::string& method);
+  // The device lists of `users` this client lacks, then `then`.
+  void WithDevices(const std::set<int64_t>& users, std::function<void()> then);
+  // Sessions with every device in `devices` (started from claimed
+  // bundles), then `then` with the first failure, if any.
+  void WithSessions(const std::vector<DeviceRef>& devices, std::function<void(std::optional<ReplyFrame>)> then);
+  // Requests on the socket, all answered (in order) before `then`.
+  void CallAll(std::vector<Json> requests, std::function<void(std::vector<ReplyFrame>)> then);
+  void NoteDevices(const Json& fields);  // a `devices` event or a devices.list answer
+  // An entry as this device reads it: an encrypted one decrypted (once:
+  // one seen before is taken from the local store), `encrypted` true.
+  Entry Opened(const Entry& entry, bool tell_failure);
+  void GetSafetyNumber(const Json& req);
+  DeviceRef Self() const { return {user_id_, device_id_}; }
+
   void Emit(const Json& event);
   void SetConnectionState(const std::string& state, const std::string& reason = "");
 
@@ -213,6 +242,11 @@ class ClientCore final : public Client {
   std::set<int64_t> blocked_;                    // whom this user blocked (the local store's list)
   std::string connection_state_;
   int64_t user_id_ = 0;
+  std::unique_ptr<EndToEnd> e2ee_;  // null: no device key, or it could not open (e2ee_why_)
+  std::string e2ee_why_;
+  int64_t device_id_ = 0;                                // this session's device, once published
+  std::map<int64_t, std::set<int64_t>> devices_;         // user -> their devices, as last heard
+  std::map<int64_t, std::set<int64_t>> also_addressed_;  // conversation -> members a stale answer named
   std::mt19937_64 rng_{std::random_device{}()};
 
   std::mutex events_mu_;

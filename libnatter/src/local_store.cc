@@ -15,13 +15,13 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int64_t kSchemaVersion = 3;
+constexpr int64_t kSchemaVersion = 4;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (
   id INTEGER PRIMARY KEY, kind TEXT, title TEXT, last_seq INTEGER, large INTEGER, my_role TEXT,
-  last_activity INTEGER);
+  last_activity INTEGER, encrypted INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS entries (
   conversation_id INTEGER, seq INTEGER, kind TEXT, sender_id INTEGER, client_msg_id TEXT,
   text TEXT, reply_to INTEGER, target_seq INTEGER, created_at INTEGER, edited_at INTEGER,
@@ -89,22 +89,28 @@ void LocalStore::Open(const std::string& path) {
   auto tables = db_->Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
   auto trow = tables.Step();
   bool empty = trow.ok() && *trow && tables.Int(0) == 0;
-  if (found == 2 && !empty) {
+  if ((found == 2 || found == 3) && !empty) {
     // Version 3 added videos' poster frames: an outbox of version 2 is kept
     // (its outbox_files may be missing, or have the column already if an
-    // earlier try was cut). One transaction: a kill leaves version 2.
+    // earlier try was cut). Version 4 marks encrypted conversations. One
+    // transaction: a kill leaves the version before.
     Check(db_->Exec("BEGIN IMMEDIATE"));
-    bool has_files = false, has_thumb_of = false;
-    {
-      auto columns = db_->Prepare("PRAGMA table_info(outbox_files)");
-      for (auto row = columns.Step(); row.ok() && *row; row = columns.Step()) {
-        has_files = true;
-        has_thumb_of |= columns.Text(1) == "thumb_of";
+    // A column added to a table the store has, unless an earlier try added it.
+    auto add_column = [this](const char* info_sql, const char* column, const char* alter_sql) {
+      bool has_table = false, has_column = false;
+      {
+        auto columns = db_->Prepare(info_sql);
+        for (auto row = columns.Step(); row.ok() && *row; row = columns.Step()) {
+          has_table = true;
+          has_column |= columns.Text(1) == column;
+        }
       }
-    }
-    if (has_files && !has_thumb_of) {
-      Check(db_->Exec("ALTER TABLE outbox_files ADD COLUMN thumb_of INTEGER NOT NULL DEFAULT -1"));
-    }
+      if (has_table && !has_column) Check(db_->Exec(alter_sql));
+    };
+    add_column("PRAGMA table_info(conversations)", "encrypted",
+               "ALTER TABLE conversations ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0");
+    add_column("PRAGMA table_info(outbox_files)", "thumb_of",
+               "ALTER TABLE outbox_files ADD COLUMN thumb_of INTEGER NOT NULL DEFAULT -1");
     Check(db_->Exec(kSchema));
     Check(db_->Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str()));
     Check(db_->Exec("COMMIT"));
@@ -165,19 +171,23 @@ void LocalStore::ClearAll() {
 
 void LocalStore::UpsertConversation(const json::object& c, const std::string& my_role) {
   auto s = db_->Prepare(
-      "INSERT INTO conversations(id, kind, title, last_seq, large, my_role, last_activity) VALUES(?,?,?,?,?,?,?) "
+      "INSERT INTO conversations(id, kind, title, last_seq, large, my_role, last_activity, encrypted) "
+      "VALUES(?,?,?,?,?,?,?,?) "
       "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, title = excluded.title, "
       "last_seq = max(last_seq, excluded.last_seq), large = excluded.large, "
       "my_role = CASE WHEN excluded.my_role = '' THEN my_role ELSE excluded.my_role END, "
-      "last_activity = max(last_activity, excluded.last_activity)");
+      "last_activity = max(last_activity, excluded.last_activity), "
+      "encrypted = max(encrypted, excluded.encrypted)");  // never removed (protocol §5.8)
   const json::value* large = c.if_contains("large");
+  const json::value* encrypted = c.if_contains("encrypted");
   s.Bind(1, Int(c, "id"))
       .Bind(2, Str(c, "kind"))
       .Bind(3, Str(c, "title"))
       .Bind(4, Int(c, "last_seq"))
       .Bind(5, int64_t{large && large->is_bool() && large->as_bool()})
       .Bind(6, my_role)
-      .Bind(7, Int(c, "last_activity"));
+      .Bind(7, Int(c, "last_activity"))
+      .Bind(8, int64_t{encrypted && encrypted->is_bool() && encrypted->as_bool()});
   Check(s.Run());
 }
 
@@ -192,7 +202,7 @@ void LocalStore::RemoveConversation(int64_t id) {
 
 json::array LocalStore::Conversations(int64_t me) {
   auto s = db_->Prepare(
-      "SELECT c.id, c.kind, c.title, c.last_seq, c.large, c.my_role, c.last_activity, "
+      "SELECT c.id, c.kind, c.title, c.last_seq, c.large, c.my_role, c.last_activity, c.encrypted, "
       "coalesce((SELECT read_seq FROM receipts r WHERE r.conversation_id = c.id AND r.user_id = ?1), 0), "
       "(SELECT json FROM entries e WHERE e.conversation_id = c.id AND e.kind = 'message' "
       "   ORDER BY seq DESC LIMIT 1), "
@@ -208,7 +218,7 @@ json::array LocalStore::Conversations(int64_t me) {
   for (;;) {
     auto row = s.Step();
     if (!row.ok() || !*row) break;
-    int64_t id = s.Int(0), read_seq = s.Int(7);
+    int64_t id = s.Int(0), read_seq = s.Int(8);
     json::object c{{"id", id},
                    {"kind", s.Text(1)},
                    {"title", s.Text(2)},
@@ -216,10 +226,11 @@ json::array LocalStore::Conversations(int64_t me) {
                    {"large", s.Int(4) != 0},
                    {"my_role", s.Text(5)},
                    {"last_activity", s.Int(6)},
+                   {"encrypted", s.Int(7) != 0},
                    {"read_seq", read_seq}};
-    c["last_message"] = s.IsNull(8) ? json::value(nullptr) : json::parse(s.Text(8));
-    if (!s.IsNull(9)) c["peer_id"] = s.Int(9);
-    if (!s.IsNull(10)) c["peer_handle"] = s.Text(10);
+    c["last_message"] = s.IsNull(9) ? json::value(nullptr) : json::parse(s.Text(9));
+    if (!s.IsNull(10)) c["peer_id"] = s.Int(10);
+    if (!s.IsNull(11)) c["peer_handle"] = s.Text(11);
     // Unread as the server counts it: others' messages after my read mark, not deleted.
     auto u = db_->Prepare(
         "SELECT count(*) FROM entries WHERE conversation_id = ? AND seq > ? AND kind = 'message' "
@@ -345,6 +356,31 @@ bool LocalStore::HasConversation(int64_t conversation_id) {
   s.Bind(1, conversation_id);
   auto row = s.Step();
   return row.ok() && *row;
+}
+
+bool LocalStore::IsEncrypted(int64_t conversation_id) {
+  auto s = db_->Prepare("SELECT encrypted FROM conversations WHERE id = ?");
+  s.Bind(1, conversation_id);
+  auto row = s.Step();
+  return row.ok() && *row && s.Int(0) != 0;
+}
+
+std::string LocalStore::Kind(int64_t conversation_id) {
+  auto s = db_->Prepare("SELECT kind FROM conversations WHERE id = ?");
+  s.Bind(1, conversation_id);
+  auto row = s.Step();
+  return row.ok() && *row ? s.Text(0) : "";
+}
+
+std::optional<json::object> LocalStore::FindEntry(int64_t conversation_id, int64_t seq) {
+  auto s = db_->Prepare("SELECT json FROM entries WHERE conversation_id = ? AND seq = ?");
+  s.Bind(1, conversation_id).Bind(2, seq);
+  auto row = s.Step();
+  if (!row.ok() || !*row) return std::nullopt;
+  boost::system::error_code ec;
+  json::value v = json::parse(s.Text(0), ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
 }
 
 bool LocalStore::HasEntry(int64_t conversation_id, int64_t seq) {

@@ -92,6 +92,10 @@ class LocalStore {
   void SetReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read);
   bool HasConversation(int64_t conversation_id);
   bool HasEntry(int64_t conversation_id, int64_t seq);
+  // The entry as it was applied here (for an encrypted one, as decrypted).
+  std::optional<boost::json::object> FindEntry(int64_t conversation_id, int64_t seq);
+  bool IsEncrypted(int64_t conversation_id);
+  std::string Kind(int64_t conversation_id);  // direct, group, channel; "" when not known here
   // The newest seq this device knows of in the conversation (0: none).
   int64_t LastKnownSeq(int64_t conversation_id);
   // The members as the server last listed them (roles and watermarks).

@@ -203,6 +203,7 @@ ServerFrame ReadFrame(const json::value& v, std::string& why) {
     } else {
       f.code = frame.Str("code");
       f.message = frame.OptStr("message").value_or("");
+      if (const json::value* details = frame.object().if_contains("details")) f.details = *details;
     }
     if (!frame.ok()) return BadFrame{type, why};
     return f;
@@ -255,6 +256,14 @@ ServerFrame ReadFrame(const json::value& v, std::string& why) {
   if (type == "invitation" || type == "invitation_closed") {
     if (type == "invitation") (void)frame.Value("invitation");
     if (type == "invitation_closed") (void)frame.Int("conversation_id", 1);
+    if (!frame.ok()) return BadFrame{type, why};
+    NoticeFrame f{type, frame.object()};
+    f.fields.erase("type");
+    return f;
+  }
+  if (type == "devices" || type == "keys.low") {  // end-to-end encryption (protocol §5.31)
+    if (type == "devices") (void)frame.Int("user_id", 1), (void)frame.Value("devices");
+    if (type == "keys.low") (void)frame.Int("device_id", 1);
     if (!frame.ok()) return BadFrame{type, why};
     NoticeFrame f{type, frame.object()};
     f.fields.erase("type");

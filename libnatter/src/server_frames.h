@@ -48,6 +48,7 @@ struct ReplyFrame {  // "result" or "error", answering the request with this id
   bool ok = false;
   boost::json::value data;  // result: checked by whoever asked (Decode* below)
   std::string code, message;
+  boost::json::value details;  // error: what the client needs to act on it (stale_devices), or null
 };
 struct MessageFrame {
   Entry entry;

@@ -23,6 +23,11 @@ inline std::string Str(const boost::json::object& o, const char* key) {
   return v && v->is_string() ? std::string(v->get_string()) : std::string();
 }
 
+inline bool Bool(const boost::json::object& o, const char* key) {
+  const boost::json::value* v = o.if_contains(key);
+  return v && v->is_bool() && v->get_bool();
+}
+
 // The objects of an array field, others skipped; none when it is missing.
 inline std::vector<const boost::json::object*> Objects(const boost::json::object& o, const char* key) {
   std::vector<const boost::json::object*> out;

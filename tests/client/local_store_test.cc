@@ -104,6 +104,31 @@ TEST(LocalStoreSchema, AnOutboxOfTheVersionBeforePosterFramesIsKept) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(LocalStoreSchema, AVersion3StoreKeepsItsConversationsAndLearnsWhichAreEncrypted) {
+  std::string dir = testing::MakeTempDir("natter-local-store-v3");
+  {
+    // Version 3: conversations without `encrypted`, one with an entry.
+    sqlite::Database db((std::filesystem::path(dir) / "natter-client.db").string(), false);
+    ASSERT_TRUE(db.Exec("CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+                        "CREATE TABLE conversations (id INTEGER PRIMARY KEY, kind TEXT, title TEXT, "
+                        "last_seq INTEGER, large INTEGER, my_role TEXT, last_activity INTEGER);"
+                        "INSERT INTO conversations VALUES(5, 'group', 'team', 1, 0, 'owner', 1000);"
+                        "PRAGMA user_version = 3;")
+                    .ok());
+  }
+  auto store = std::make_unique<LocalStore>(dir);
+  EXPECT_TRUE(store->HasConversation(5));
+  EXPECT_FALSE(store->IsEncrypted(5));
+  EXPECT_EQ(store->Kind(5), "group");
+  store->UpsertConversation({{"id", 6}, {"kind", "direct"}, {"encrypted", true}}, "member");
+  EXPECT_TRUE(store->IsEncrypted(6));
+  // The flag is never taken away (a conversation cannot stop being encrypted).
+  store->UpsertConversation({{"id", 6}, {"kind", "direct"}}, "");
+  EXPECT_TRUE(store->IsEncrypted(6));
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(LocalStoreSchema, AVersion2StoreFromBeforeAttachmentsKeepsItsOutbox) {
   std::string dir = testing::MakeTempDir("natter-local-store-v2-old");
   {

@@ -30,15 +30,18 @@ def free_port():
 class Server:
     """natterd on a fixed port, so it can be stopped and started again where clients expect it."""
 
-    def __init__(self, data_dir, *args, scheme="http", host="127.0.0.1"):
+    def __init__(self, data_dir, *args, scheme="http", host="127.0.0.1", log_path=None):
         self.data_dir, self.args, self.port, self.proc = data_dir, args, free_port(), None
-        self.scheme, self.host = scheme, host
+        self.scheme, self.host, self.log_path = scheme, host, log_path
 
     def start(self):
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen([h._binary(), "--data-dir", self.data_dir, "--port", str(self.port),
                                       "--password-profile", "minimal", *h.group_adds_args(self.args),
                                       *self.args],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                     stdout=log, stderr=log)
+        if self.log_path:
+            log.close()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:

@@ -14,6 +14,7 @@
 #include "admin.h"
 #include "chat.h"
 #include "common/json_lookup.h"
+#include "device_key.h"
 #include "natter/client.h"
 #include "session.h"
 
@@ -41,7 +42,7 @@ struct Args {
   int limit = 20;
   std::vector<std::string> handles, files;
   std::string platform, token, topic, payload, previews, thumb;
-  bool sandbox = false;
+  bool sandbox = false, encrypted = false;
   int64_t minutes = 0;
   natter::cli::AdminArgs admin;
 };
@@ -74,9 +75,13 @@ void AddCommands(CLI::App& app, Args& a) {
       ->check(CLI::IsMember({"everyone", "contacts", "nobody"}));
   auto* direct = app.add_subcommand("create-direct", "Start (or find) a direct conversation");
   direct->add_option("handle", a.handle)->required();
+  direct->add_flag("--encrypted", a.encrypted, "End-to-end encrypted: the server carries only ciphertexts (for good)");
   auto* group = app.add_subcommand("create-group", "Create a group");
   group->add_option("title", a.title)->required();
   group->add_option("handles", a.handles);
+  group->add_flag("--encrypted", a.encrypted, "End-to-end encrypted: the server carries only ciphertexts (for good)");
+  auto* safety = app.add_subcommand("safety", "Show the safety number of your encrypted chats with a user");
+  safety->add_option("handle", a.handle)->required();
   auto* channel = app.add_subcommand("create-channel", "Create a broadcast channel");
   channel->add_option("title", a.title)->required();
   auto* rename = app.add_subcommand("rename", "Rename a group or channel");
@@ -201,7 +206,15 @@ int Run(Session& s, const std::string& command, const Args& a) {
                      [&](const json::object& r) {
                        std::cout << "logged in as " << a.handle << " (user " << Int(r, "user_id") << ")\n";
                      });
-    if (rc == 0) s.WaitReady(a.timeout_s);
+    if (rc == 0 && s.WaitReady(a.timeout_s)) {
+      // A profile is an end-to-end encryption device once its keys are
+      // published (just after the first sync): messages sent to it before
+      // that are not for it.
+      auto st = s.Call({{"@type", "get_state"}}, 2.0);
+      if (st && natter::json_lookup::Bool(*st, "end_to_end") && Int(*st, "device_id") == 0) {
+        s.WaitFor([](const json::object& e) { return Str(e, "@type") == "keys_published"; }, a.timeout_s);
+      }
+    }
     return rc;
   }
   if (command == "logout") {
@@ -316,14 +329,18 @@ int Run(Session& s, const std::string& command, const Args& a) {
                       : command == "create-channel"                         ? std::vector<std::string>{}
                                                                             : std::vector<std::string>{a.handle});
     if (!ids) return 1;
-    if (command == "create-direct")
-      return conversation_call({{"@type", "create_direct"}, {"peer_id", (*ids)[0]}}, "conversation");
+    if (command == "create-direct") {
+      json::object req{{"@type", "create_direct"}, {"peer_id", (*ids)[0]}};
+      if (a.encrypted) req["encrypted"] = true;
+      return conversation_call(std::move(req), "conversation");
+    }
     if (command == "create-group" || command == "create-channel") {
-      return conversation_call({{"@type", "create_group"},
-                                {"kind", command == "create-group" ? "group" : "channel"},
-                                {"title", a.title},
-                                {"members", *ids}},
-                               "conversation");
+      json::object req{{"@type", "create_group"},
+                       {"kind", command == "create-group" ? "group" : "channel"},
+                       {"title", a.title},
+                       {"members", *ids}};
+      if (a.encrypted) req["encrypted"] = true;
+      return conversation_call(std::move(req), "conversation");
     }
     if (command == "add-members") {
       return conversation_call({{"@type", "add_members"}, {"conversation_id", a.conversation}, {"user_ids", *ids}},
@@ -409,6 +426,17 @@ int Run(Session& s, const std::string& command, const Args& a) {
     }
     return Str(out, "state") == "failed" ? 1 : 0;
   }
+  if (command == "safety") {
+    if (!need_online()) return 3;
+    auto ids = ids_of({a.handle});
+    if (!ids) return 1;
+    return s.Print(s.Call({{"@type", "get_safety_number"}, {"user_id", (*ids)[0]}}), [&](const json::object& r) {
+      // Twelve groups of five, as both sides read them out to each other.
+      std::string digits = natter::json_lookup::Str(r, "safety_number"), grouped;
+      for (size_t i = 0; i < digits.size(); i += 5) grouped += (i ? " " : "") + digits.substr(i, 5);
+      std::cout << "safety number with " << natter::cli::Printable(a.handle) << ": " << grouped << "\n";
+    });
+  }
   if (command == "history") {
     s.WaitReady(std::min(a.timeout_s, 3.0));
     return s.Print(s.Call({{"@type", "get_history"}, {"conversation_id", a.conversation}, {"limit", a.limit}}),
@@ -489,6 +517,7 @@ int main(int argc, char** argv) {
     options.server = a.server;
     options.database_directory = a.profile;
     options.device = "natter-cli";
+    options.device_key = natter::cli::ProfileDeviceKey(a.profile);
     options.ca_file = a.ca_file;
     options.pins = a.pins;
     options.keep_messages = a.keep_messages;

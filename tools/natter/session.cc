@@ -168,6 +168,7 @@ std::string Session::RawLine(const json::object& m) {
     if (m.contains("reply_to")) line += "(reply to [" + std::to_string(Int(m, "reply_to")) + "]) ";
     if (m.contains("deleted")) return line + "(deleted)";
     if (m.contains("blocked_sender")) return line + "(hidden: you blocked this user)";
+    if (m.contains("undecryptable")) return line + "(could not decrypt: " + Str(m, "undecryptable") + ")";
     line += text;
     if (m.contains("edited_at")) line += " (edited)";
     for (const auto* reaction : json_lookup::Objects(m, "reactions")) {

@@ -41,6 +41,11 @@ struct ClientOptions {
   int64_t upload_chunk_bytes = 1 << 20;
   std::string database_directory;  // the local store lives here (one per profile)
   std::string device = "libnatter";
+  // End-to-end encryption (docs/e2ee.md): the 32-byte key that seals this
+  // device's private keys and sessions on disk, which the app keeps in the
+  // platform keystore (Android Keystore, iOS Keychain). Empty: this device
+  // takes no part in encrypted conversations.
+  std::string device_key;
   // When set, events go to this callback on the client's thread instead of
   // the queue read by Receive().
   std::function<void(const std::string& event_json)> on_event;

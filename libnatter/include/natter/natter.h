@@ -22,7 +22,9 @@ typedef struct natter_client natter_client;
  * server's chain), "timeout_seconds" (for each connection attempt and HTTP
  * call; default 10), "keep_messages" (per conversation in the local store;
  * default 1000, 0: all), "keep_days" (default 0: no age limit) and
- * "upload_chunk_bytes" (bytes of a file per upload request; default 1 MiB). Returns NULL (and nothing else happens)
+ * "upload_chunk_bytes" (bytes of a file per upload request; default 1 MiB) and "device_key" (64 hex digits:
+ * the 32-byte key from the platform keystore that seals this device's end-to-end encryption keys; without it the
+ * device takes no part in encrypted conversations). Returns NULL (and nothing else happens)
  * when the options are not valid JSON, lack a field, or name a server, directory, CA file or pin that cannot be used;
  * natter_last_error() says which. */
 natter_client* natter_client_create(const char* options_json);

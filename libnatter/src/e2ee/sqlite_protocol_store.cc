@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "common/private_files.h"
 #include "e2ee/device_crypto.h"
 #include "e2ee/sealed_box.h"
 
@@ -55,6 +56,7 @@ Result<std::unique_ptr<SqliteProtocolStore>> SqliteProtocolStore::Open(const std
                                                                        std::string sealing_key) {
   if (sealing_key.size() != kSealingKeyBytes) return BadRequest("the device store's key must be 32 bytes");
   sqlite3* db = nullptr;
+  MakePrivateFile(path);  // sealed, and still nobody else's to read
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr) !=
           SQLITE_OK ||
       sqlite3_busy_timeout(db, 5000) != SQLITE_OK ||

@@ -1,0 +1,149 @@
+"""libnatter's end-to-end encryption (docs/e2ee.md) through the C API against a
+real natterd: a user's new device that reads from the time it was added, a
+stale device list refused and sent again, an identity change reported, safety
+numbers after it, a lost message and bytes that are no ciphertext. (The CLI's
+chats, and the grep of the server for plaintext, are test_e2ee_cli.)"""
+
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import natter_harness as h  # noqa: E402
+from client_harness import CApiClient, Server  # noqa: E402
+from test_keys import VECTORS, b64, device_keys  # noqa: E402
+
+
+class EncryptedClientTest(h.unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="natter-e2ee-client-")
+        cls.server = Server(os.path.join(cls.dir, "server")).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def setUp(self):
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+
+    # ---- helpers ----
+
+    def app(self, handle, name=None):
+        """A libnatter client through the C API, logged in, caught up and with its keys published."""
+        directory = os.path.join(self.dir, name or f"app-{handle}")
+        c = CApiClient(self.server, directory, device_key=os.urandom(32).hex(), timeout_seconds=5)
+        self.clients.append(c)
+        c.call({"@type": "register", "handle": handle, "password": f"password-{handle}"})  # a second device: taken
+        login = c.call({"@type": "login", "handle": handle, "password": f"password-{handle}"})
+        self.assertEqual(login["@type"], "result", login)
+        c.user_id = login["user_id"]
+        c.wait(lambda e: e["@type"] == "keys_published", 15, "keys_published")
+        return c
+
+    def send(self, client, conversation, text):
+        sent = client.call({"@type": "send_message", "conversation_id": conversation, "text": text})
+        self.assertEqual(sent["@type"], "result", sent)
+        state = client.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == sent["client_msg_id"]
+                            and e["state"] in ("sent", "failed"), 20, "the send's outcome")
+        self.assertEqual(state["state"], "sent", state)
+        return state["seq"]
+
+    def entry(self, client, conversation, seq, timeout=15):
+        """The entry `seq` as the client has it once it arrived (live or by sync)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            page = client.call({"@type": "get_history", "conversation_id": conversation, "limit": 100})
+            for m in page.get("messages", []):
+                if m["seq"] == seq:
+                    return m
+            time.sleep(0.2)
+        self.fail(f"entry {seq} of {conversation} never arrived")
+
+    # ---- tests ----
+
+    def test_a_new_device_reads_from_when_it_was_added_after_a_stale_list_is_retried(self):
+        dave, erin = self.app("e2dave"), self.app("e2erin")
+        conv = dave.call({"@type": "create_direct", "peer_id": erin.user_id, "encrypted": True})
+        self.assertTrue(conv["encrypted"], conv)
+        before = self.send(dave, conv["id"], "before the new phone")
+        self.assertEqual(self.entry(erin, conv["id"], before)["text"], "before the new phone")
+
+        # Dave is away while erin signs in on a second phone: he misses the
+        # `devices` event, so his list of erin's devices is stale.
+        dave.call({"@type": "app_background"})
+        erin2 = self.app("e2erin", name="app-e2erin-2")
+        sent = dave.call({"@type": "send_message", "conversation_id": conv["id"], "text": "after the new phone"})
+        dave.call({"@type": "app_foreground"})
+        state = dave.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == sent["client_msg_id"]
+                          and e["state"] in ("sent", "failed"), 20, "the send's outcome")
+        self.assertEqual(state["state"], "sent", state)
+        after = state["seq"]
+        changed = dave.wait(lambda e: e["@type"] == "identity_changed", 5, "identity_changed")
+        self.assertEqual((changed["user_id"], changed["reason"]), (erin.user_id, "new_device"))
+
+        # Both of erin's phones read what came after; the new one not what came before.
+        self.assertEqual(self.entry(erin, conv["id"], after)["text"], "after the new phone")
+        self.assertEqual(self.entry(erin2, conv["id"], after)["text"], "after the new phone")
+        self.assertEqual(self.entry(erin2, conv["id"], before)["undecryptable"], "not_for_this_device")
+        # Erin's new phone answers; dave and erin's first phone read it.
+        reply = self.send(erin2, conv["id"], "new phone, same erin")
+        self.assertEqual(self.entry(dave, conv["id"], reply)["text"], "new phone, same erin")
+        self.assertEqual(self.entry(erin, conv["id"], reply)["text"], "new phone, same erin")
+        # The safety number changed with erin's new device, and both sides see the new one.
+        number = dave.call({"@type": "get_safety_number", "user_id": erin.user_id})
+        self.assertEqual(number, dict(number, **{"@type": "result"}))
+        self.assertEqual(erin2.call({"@type": "get_safety_number", "user_id": dave.user_id})["safety_number"],
+                         number["safety_number"])
+
+    def test_a_lost_message_and_a_tampered_one_leave_the_others_readable(self):
+        frank, gina = self.app("e2frank"), self.app("e2gina")
+        conv = frank.call({"@type": "create_direct", "peer_id": gina.user_id, "encrypted": True})["id"]
+        self.assertEqual(self.entry(gina, conv, self.send(frank, conv, "one"))["text"], "one")
+        # Gina is away; frank sends two and takes the first back before she
+        # returns: its ciphertext is gone, the ratchet skips it.
+        gina.call({"@type": "app_background"})
+        lost = self.send(frank, conv, "two (taken back)")
+        kept = self.send(frank, conv, "three")
+        deleted = frank.call({"@type": "delete_message", "conversation_id": conv, "seq": lost})
+        self.assertEqual(deleted["@type"], "result", deleted)
+        gina.call({"@type": "app_foreground"})
+        self.assertEqual(self.entry(gina, conv, kept)["text"], "three")
+
+        # Mallory speaks the protocol by hand and sends gina bytes that are no ciphertext.
+        port = self.server.port
+        h.http_request(port, "POST", "/v1/auth/register", {"handle": "e2mallory", "password": "password-mallory"})
+        _, login = h.http_request(port, "POST", "/v1/auth/login",
+                                  {"handle": "e2mallory", "password": "password-mallory", "device": "raw"})
+        token = login["access_token"]
+        status, _ = h.http_request(port, "PUT", "/v1/me/keys", device_keys(VECTORS[0]), token=token)
+        self.assertEqual(status, 200)
+        _, mconv = h.http_request(port, "POST", "/v1/conversations",
+                                  {"kind": "direct", "peer_id": gina.user_id, "encrypted": True}, token=token)
+        _, devices = h.http_request(port, "GET", f"/v1/users/{gina.user_id}/devices", token=token)
+        for message_type in (3, 2):
+            envelopes = [{"user_id": gina.user_id, "device_id": d["device_id"], "type": message_type,
+                          "body": b64(random.randbytes(120))} for d in devices["devices"]]
+            status, forged = h.http_request(port, "POST", f"/v1/conversations/{mconv['id']}/messages",
+                                            {"client_msg_id": f"forged-{message_type}",
+                                             "encrypted": {"devices": envelopes}}, token=token)
+            self.assertEqual(status, 200, forged)
+            failed = gina.wait(lambda e: e["@type"] == "decryption_failed" and e["seq"] == forged["seq"]
+                               and e["conversation_id"] == mconv["id"], 15, "decryption_failed")
+            self.assertEqual(failed["code"], "bad_request", failed)
+            self.assertEqual(self.entry(gina, mconv["id"], forged["seq"])["undecryptable"], "bad_request")
+        # Gina's client goes on: frank's next message reads.
+        self.assertEqual(self.entry(gina, conv, self.send(frank, conv, "four"))["text"], "four")
+        self.assertEqual(gina.call({"@type": "get_state"})["connection"], "ready")
+
+
+if __name__ == "__main__":
+    h.unittest.main()
