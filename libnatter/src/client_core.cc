@@ -926,7 +926,7 @@ void ClientCore::RetryLater(const std::string& id, std::function<void()> then) {
 
 void ClientCore::ApplyEntry(const Entry& entry, bool live, bool from_history) {
   if (const auto* sealed = entry.fields.if_contains("encrypted"); sealed && sealed->is_object()) {
-    return ApplyEntry(Opened(entry, !from_history), live, from_history);
+    return ApplyEntry(Opened(entry, live, from_history), live, from_history);
   }
   store_->ApplyEntry(entry.fields);
   // New entries push old ones out (retention); a history page the app asked

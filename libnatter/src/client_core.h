@@ -194,7 +194,8 @@ class ClientCore final : public Client {
   void NoteDevices(const Json& fields);  // a `devices` event or a devices.list answer
   // An entry as this device reads it: an encrypted one decrypted (once:
   // one seen before is taken from the local store), `encrypted` true.
-  Entry Opened(const Entry& entry, bool tell_failure);
+  // Failures are told (decryption_failed) unless the entry is from a history page.
+  Entry Opened(const Entry& entry, bool live, bool from_history);
   void GetSafetyNumber(const Json& req);
   DeviceRef Self() const { return {user_id_, device_id_}; }
 

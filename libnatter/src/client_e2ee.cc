@@ -44,9 +44,26 @@ ReplyFrame Refusal(const std::string& code, const std::string& message) {
   return f;
 }
 
-std::string GivenKey(int64_t conversation, const DeviceRef& d) {
-  return "e2ee_sender_key_given:" + std::to_string(conversation) + ":" + std::to_string(d.user_id) + "." +
-         std::to_string(d.device_id);
+// Marks "this device has my sender key for that group", kept per device so
+// that a new session with the device (it lost its state, or mine) drops them
+// all: the key goes again with the next message to each group.
+std::string GivenKeys(const DeviceRef& d) {
+  return "e2ee_given:" + std::to_string(d.user_id) + "." + std::to_string(d.device_id) + ":";
+}
+std::string GivenKey(int64_t conversation, const DeviceRef& d) { return GivenKeys(d) + std::to_string(conversation); }
+
+constexpr int64_t kPreKeyMessage = 3;  // a ciphertext that starts a session
+
+// The type of the envelope addressed to `me` in an entry's `encrypted`; 0: none.
+int64_t MyEnvelopeType(const json::object& sealed, const DeviceRef& me) {
+  if (me.device_id == 0) return 0;
+  if (const auto* list = sealed.if_contains("envelopes"); list && list->is_array()) {
+    for (const auto& e : list->get_array()) {
+      const auto* o = e.if_object();
+      if (o && Int(*o, "user_id") == me.user_id && Int(*o, "device_id") == me.device_id) return Int(*o, "type", -1);
+    }
+  }
+  return 0;
 }
 
 }  // namespace
@@ -241,6 +258,7 @@ void ClientCore::WithSessions(const std::vector<DeviceRef>& devices,
                                       ": " + started.error().message);
         continue;
       }
+      store_->ErasePrefix(GivenKeys(d));
       if (known_user && d.user_id != user_id_) {
         Emit({{"@type", "identity_changed"},
               {"user_id", d.user_id},
@@ -332,7 +350,8 @@ void ClientCore::SealedForward(const Json& req, const std::string& method) {
   });
 }
 
-Entry ClientCore::Opened(const Entry& entry, bool tell_failure) {
+Entry ClientCore::Opened(const Entry& entry, bool live, bool from_history) {
+  bool tell_failure = !from_history;
   Entry out = entry;
   json::object& f = out.fields;
   json::object sealed = f["encrypted"].as_object();
@@ -360,12 +379,7 @@ Entry ClientCore::Opened(const Entry& entry, bool tell_failure) {
     f["undecryptable"] = "no_keys";
     return out;
   }
-  bool mine = false;
-  if (const auto* list = sealed.if_contains("envelopes"); list && list->is_array()) {
-    for (const auto& e : list->get_array()) {
-      mine |= e.is_object() && Int(e.get_object(), "device_id") == device_id_ && device_id_ != 0;
-    }
-  }
+  bool mine = MyEnvelopeType(sealed, Self()) != 0;
   if (!mine && Str(sealed, "body").empty()) {
     // Sent before this device existed, or to another of my devices only.
     f["undecryptable"] = "not_for_this_device";
@@ -387,13 +401,32 @@ Entry ClientCore::Opened(const Entry& entry, bool tell_failure) {
   if (fields) {
     take(*fields);
     f.erase("undecryptable");
+    // A session the sender's device started anew (it lost its state, or
+    // answers a failure of ours): it has none of my sender keys any more.
+    if (mine && MyEnvelopeType(sealed, Self()) == kPreKeyMessage) {
+      store_->ErasePrefix(GivenKeys({entry.sender_id, Int(sealed, "device_id")}));
+    }
     return out;
+  }
+  if (!mine && code == "not_found") {
+    // A group message whose sender never gave this device its key: sent
+    // before this device existed (history, a first catch-up), or the
+    // message that carried the key was lost. Live, it was meant for this
+    // device, so that is a failure to repair.
+    code = "not_for_this_device";
+    if (!live) {
+      f["undecryptable"] = code;
+      return out;
+    }
   }
   f["undecryptable"] = code;
   if (code != "conflict" && code != "unavailable") {
     // The session with that device is broken (or never was): the next
     // message this device sends it starts a new one, which repairs it.
-    e2ee_->EndSession({entry.sender_id, Int(sealed, "device_id")});
+    // My sender keys go again too, so that even a group message starts it.
+    DeviceRef sender{entry.sender_id, Int(sealed, "device_id")};
+    e2ee_->EndSession(sender);
+    store_->ErasePrefix(GivenKeys(sender));
   }
   if (tell_failure) {
     Emit({{"@type", "decryption_failed"},

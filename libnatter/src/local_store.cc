@@ -151,6 +151,12 @@ void LocalStore::Put(const std::string& key, const std::string& value) {
   Check(s.Run());
 }
 
+void LocalStore::ErasePrefix(const std::string& prefix) {
+  auto s = db_->Prepare("DELETE FROM kv WHERE substr(key, 1, length(?1)) = ?1");
+  s.Bind(1, prefix);
+  Check(s.Run());
+}
+
 void LocalStore::Erase(const std::string& key) {
   auto s = db_->Prepare("DELETE FROM kv WHERE key = ?");
   s.Bind(1, key);

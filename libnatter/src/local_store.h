@@ -70,6 +70,7 @@ class LocalStore {
   std::optional<std::string> Get(const std::string& key);
   void Put(const std::string& key, const std::string& value);
   void Erase(const std::string& key);
+  void ErasePrefix(const std::string& prefix);  // every key that starts with it
   // Forgets everything but the outbox (after a resync or logout).
   void ClearSyncedState();
   void ClearAll();

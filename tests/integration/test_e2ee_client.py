@@ -104,6 +104,65 @@ class EncryptedClientTest(h.unittest.TestCase):
         self.assertEqual(erin2.call({"@type": "get_safety_number", "user_id": dave.user_id})["safety_number"],
                          number["safety_number"])
 
+    def test_a_group_gives_its_sender_keys_to_a_member_s_new_device(self):
+        hal, ivy, jay = self.app("e2hal"), self.app("e2ivy"), self.app("e2jay")
+        group = hal.call({"@type": "create_group", "title": "sealed", "members": [ivy.user_id, jay.user_id],
+                          "encrypted": True})
+        self.assertTrue(group["encrypted"], group)
+        conv = group["id"]
+        first = self.send(hal, conv, "first to the group")
+        for reader in (ivy, jay):
+            self.assertEqual(self.entry(reader, conv, first)["text"], "first to the group")
+        # Every member sends: each has a sender key of its own.
+        from_jay = self.send(jay, conv, "jay's own key")
+        for reader in (hal, ivy):
+            self.assertEqual(self.entry(reader, conv, from_jay)["text"], "jay's own key")
+
+        # Ivy adds a phone: hal's next message gives it his sender key, jay's
+        # next one gives it jay's; ivy's first phone and jay need nothing new.
+        ivy2 = self.app("e2ivy", name="app-e2ivy-2")
+        second = self.send(hal, conv, "second to the group")
+        reply = self.send(jay, conv, "and a reply")
+        for reader in (ivy, ivy2, jay):
+            self.assertEqual(self.entry(reader, conv, second)["text"], "second to the group")
+        for reader in (hal, ivy, ivy2):
+            self.assertEqual(self.entry(reader, conv, reply)["text"], "and a reply")
+        self.assertEqual(self.entry(ivy2, conv, first)["undecryptable"], "not_for_this_device")
+        # The new phone writes to the group; everyone (ivy's first phone too) reads it.
+        from_ivy2 = self.send(ivy2, conv, "from the new phone")
+        for reader in (hal, ivy, jay):
+            self.assertEqual(self.entry(reader, conv, from_ivy2)["text"], "from the new phone")
+        # An edit and a reaction are sealed the same way.
+        edited = ivy2.call({"@type": "edit_message", "conversation_id": conv, "seq": from_ivy2,
+                            "text": "from the new phone, edited"})
+        self.assertEqual(edited["text"], "from the new phone, edited", edited)
+        reacted = hal.call({"@type": "react", "conversation_id": conv, "seq": from_ivy2, "emoji": "+1"})
+        self.assertEqual(reacted["text"], "+1", reacted)
+        self.assertEqual(self.entry(jay, conv, from_ivy2)["text"], "from the new phone, edited")
+        self.assertEqual(self.entry(ivy, conv, reacted["seq"])["text"], "+1")
+
+    def test_a_member_who_lost_a_sender_key_gets_it_again_after_writing(self):
+        kim, lee = self.app("e2kim"), self.app("e2lee")
+        conv = kim.call({"@type": "create_group", "title": "repair", "members": [lee.user_id],
+                         "encrypted": True})["id"]
+        self.assertEqual(self.entry(lee, conv, self.send(lee, conv, "lee first"))["text"], "lee first")
+        # Lee is away; the one message that carried kim's sender key to lee is
+        # deleted before lee comes back, so lee never gets that key.
+        lee.call({"@type": "app_background"})
+        carried = self.send(kim, conv, "kim's key rides on this")
+        kim.call({"@type": "delete_message", "conversation_id": conv, "seq": carried})
+        lee.call({"@type": "app_foreground"})
+        lee.wait(lambda e: e["@type"] == "connection_state" and e["state"] == "ready", 15, "ready")
+        # Kim's next message is live for lee and unreadable: a failure, told.
+        unreadable = self.send(kim, conv, "lee cannot read this")
+        failed = lee.wait(lambda e: e["@type"] == "decryption_failed" and e["seq"] == unreadable, 15,
+                          "decryption_failed")
+        self.assertEqual(failed["code"], "not_for_this_device")
+        # Lee writes: a new session with kim's device, which gives lee kim's key again.
+        self.assertEqual(self.entry(kim, conv, self.send(lee, conv, "lee again"))["text"], "lee again")
+        after = self.send(kim, conv, "readable again")
+        self.assertEqual(self.entry(lee, conv, after)["text"], "readable again")
+
     def test_a_lost_message_and_a_tampered_one_leave_the_others_readable(self):
         frank, gina = self.app("e2frank"), self.app("e2gina")
         conv = frank.call({"@type": "create_direct", "peer_id": gina.user_id, "encrypted": True})["id"]
