@@ -255,6 +255,11 @@ void ClientCore::OnLoginAnswer(const Json& req, const HttpAnswer& answer) {
   // under way for it is not wanted now (a failed login changes nothing).
   ++session_;
   int64_t user = login->user_id;
+  // The session before on this device ends (its end-to-end device with it):
+  // it is replaced, and would linger on the server as a device nobody reads.
+  if (auto old = store_->Get("access_token")) {
+    HttpCall(ioc_, server_, {"POST", "/v1/auth/logout", nullptr, *old}, [](const HttpAnswer&) {});
+  }
   if (user != user_id_) ForgetAccount();  // another account: nothing of the old one stays
   // A new session is a new device to the server: a new identity here too.
   ForgetKeys();
@@ -422,6 +427,10 @@ void ClientCore::Forward(const Json& req, const std::string& method) {
         method == "invitations.accept") {
       auto c = DecodeConversation(reply.data, why);
       if (!c) return Fail(req, "bad_frame", "a malformed answer to " + method + ": " + why);
+      if (json_lookup::Bool(req, "encrypted") && !json_lookup::Bool(c->fields, "encrypted")) {
+        // Text sent there would be read by the server: never take it as encrypted.
+        return Fail(req, "bad_frame", "the server made a plain conversation where an encrypted one was asked for");
+      }
       if (method == "members.leave") {
         DropConversation(c->id);
       } else {
@@ -711,6 +720,8 @@ void ClientCore::On(const ConversationFrame& f) {
   }
   if (!f.members_removed.empty()) {
     store_->RemoveMembers(id, f.members_removed);
+    // Who left must not read what comes next: my key for the group is new.
+    if (store_->IsEncrypted(id)) NewOwnKey(id);
     event["members_removed"] = json::array(f.members_removed.begin(), f.members_removed.end());
   }
   Emit(event);
@@ -733,7 +744,7 @@ void ClientCore::On(const ResyncFrame&) { StartSync(); }  // fell behind: pull w
 
 void ClientCore::On(const NoticeFrame& f) {
   if (f.type == "devices") NoteDevices(f.fields);
-  if (f.type == "keys.low") PublishMorePreKeys();
+  if (f.type == "keys.low" && Int(f.fields, "device_id") == device_id_) PublishMorePreKeys();
   Json e = f.fields;
   WithoutAppKeys(e);
   e["@type"] = f.type;
@@ -907,7 +918,8 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
     UpdateOutgoingStates(e.conversation_id);
   };
   if (!sealed) return Call(std::move(req), std::move(answered));
-  SealedCall(std::move(req), json::serialize(Json{{"text", e.text}}), 0, std::move(answered));
+  SealedCall(std::move(req), SealContent(e.text, {e.conversation_id, "message", std::nullopt, e.reply_to}),
+             std::move(answered));
 }
 
 std::chrono::milliseconds ClientCore::RetryDelay(const std::string& id) {
@@ -924,10 +936,7 @@ void ClientCore::RetryLater(const std::string& id, std::function<void()> then) {
   });
 }
 
-void ClientCore::ApplyEntry(const Entry& entry, bool live, bool from_history) {
-  if (const auto* sealed = entry.fields.if_contains("encrypted"); sealed && sealed->is_object()) {
-    return ApplyEntry(Opened(entry, live, from_history), live, from_history);
-  }
+void ClientCore::ApplyOpened(const Entry& entry, bool live, bool from_history) {
   store_->ApplyEntry(entry.fields);
   // New entries push old ones out (retention); a history page the app asked
   // for stays until the next compaction.

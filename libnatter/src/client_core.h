@@ -24,6 +24,7 @@
 #include "http_call.h"
 #include "local_store.h"
 #include "natter/client.h"
+#include "sealed_content.h"
 #include "server_endpoint.h"
 #include "server_frames.h"
 #include "ws_connection.h"
@@ -113,7 +114,9 @@ class ClientCore final : public Client {
   // Sync and outbox.
   void StartSync();
   void SyncEnded();  // runs a sync asked for while one was under way
+  // An entry from the server: opened first when encrypted (client_opening.cc).
   void ApplyEntry(const Entry& entry, bool live, bool from_history = false);
+  void ApplyOpened(const Entry& entry, bool live, bool from_history);
   // Retention (ClientOptions::keep_messages, keep_days): of one conversation, or all.
   void Compact(std::optional<int64_t> conversation_id);
   void ApplyReceipt(int64_t conversation_id, int64_t user_id, int64_t delivered, int64_t read, bool live);
@@ -170,18 +173,39 @@ class ClientCore final : public Client {
   // Tells the server what reached this device (delivered watermarks).
   void AckDelivered();
 
-  // End-to-end encryption (client_e2ee.cc, docs/e2ee.md). A server session
-  // that publishes keys is a device: each login starts a new identity.
+  // End-to-end encryption (docs/e2ee.md). A server session that publishes
+  // keys is a device: each login starts a new identity.
+  // client_keys.cc: this device's keys and what it knows of others'.
   void OpenKeys();
   void ForgetKeys();
   // Once caught up, before the outbox goes: this session's device, its
   // one-time prekeys topped up and its signed prekey renewed weekly.
   void PublishKeys(std::function<void()> then);
   void PublishMorePreKeys();
-  // A request to an encrypted conversation, with `content` sealed for every
-  // device of its members; a stale device list is fetched again and the
-  // request resent, up to three times.
-  void SealedCall(Json request, std::string content, int round, ServerReply reply);
+  void RenewSignedPreKey();
+  void NoteDevices(const Json& fields);  // a `devices` event or a devices.list answer
+  void GetSafetyNumber(const Json& req);
+  int64_t KvInt(const std::string& key, int64_t fallback);
+  // The name of my own sender key for a group; NewOwnKey makes a new one
+  // (after a member left), which goes again to every device.
+  std::string OwnKeyGroup(int64_t conversation);
+  void NewOwnKey(int64_t conversation);
+  // Whether `device` has my current sender key for the group.
+  std::string GivenKey(int64_t conversation, const DeviceRef& device);
+  void ForgetGivenKeys(const DeviceRef& device);
+  bool KnownUser(int64_t user_id);
+  // A session with `device` began: a new device of a user met before is an
+  // identity change (their safety number is new).
+  void MeetDevice(const DeviceRef& device, bool identity_was_known);
+  DeviceRef Self() const { return {user_id_, device_id_}; }
+  // client_sealing.cc: a request to an encrypted conversation with
+  // `content` sealed for every device of its members, queued behind the
+  // others; a stale device list is taken from the answer and the request
+  // resent, up to three times.
+  void SealedCall(Json request, std::string content, ServerReply reply);
+  void PumpSealing();
+  void SealStep(Json request, std::string content, int round, ServerReply done);
+  void TakeDeviceLists(int64_t conversation, const boost::json::value& details);
   // An edit or reaction in an encrypted conversation.
   void SealedForward(const Json& req, const std::string& method);
   // The device lists of `users` this client lacks, then `then`.
@@ -191,13 +215,10 @@ class ClientCore final : public Client {
   void WithSessions(const std::vector<DeviceRef>& devices, std::function<void(std::optional<ReplyFrame>)> then);
   // Requests on the socket, all answered (in order) before `then`.
   void CallAll(std::vector<Json> requests, std::function<void(std::vector<ReplyFrame>)> then);
-  void NoteDevices(const Json& fields);  // a `devices` event or a devices.list answer
-  // An entry as this device reads it: an encrypted one decrypted (once:
-  // one seen before is taken from the local store), `encrypted` true.
-  // Failures are told (decryption_failed) unless the entry is from a history page.
+  // client_opening.cc: an entry as this device reads it, an encrypted one
+  // decrypted (once: one seen before is taken from the local store), with
+  // `encrypted` true; failures are told unless it is from a history page.
   Entry Opened(const Entry& entry, bool live, bool from_history);
-  void GetSafetyNumber(const Json& req);
-  DeviceRef Self() const { return {user_id_, device_id_}; }
 
   void Emit(const Json& event);
   void SetConnectionState(const std::string& state, const std::string& reason = "");
@@ -246,8 +267,11 @@ class ClientCore final : public Client {
   std::unique_ptr<EndToEnd> e2ee_;  // null: no device key, or it could not open (e2ee_why_)
   std::string e2ee_why_;
   int64_t device_id_ = 0;                                // this session's device, once published
+  bool keys_lost_ = false;                               // keys.db was made anew under a published device
   std::map<int64_t, std::set<int64_t>> devices_;         // user -> their devices, as last heard
   std::map<int64_t, std::set<int64_t>> also_addressed_;  // conversation -> members a stale answer named
+  std::deque<std::function<void()>> sealing_queue_;      // encrypted requests waiting their turn
+  bool sealing_ = false;
   std::mt19937_64 rng_{std::random_device{}()};
 
   std::mutex events_mu_;

@@ -17,6 +17,7 @@
 #include <compare>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -48,6 +49,8 @@ class EndToEnd {
   virtual std::string IdentityKey() = 0;
 
   virtual bool HasSession(const DeviceRef& device) = 0;
+  // The identity key `device` had when this device first met it (33 bytes).
+  virtual std::optional<std::string> KnownIdentity(const DeviceRef& device) = 0;
   // X3DH from one device of a keys.bundle answer; `forbidden` when a device
   // known here presents another identity key.
   virtual Status StartSession(int64_t user_id, const boost::json::object& bundle_device) = 0;

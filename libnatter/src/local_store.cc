@@ -164,8 +164,11 @@ void LocalStore::Erase(const std::string& key) {
 }
 
 void LocalStore::ClearSyncedState() {
+  // The entries of encrypted conversations stay: their ciphertexts decrypt
+  // once, so what the server sends again is read from here.
   Check(
-      db_->Exec("DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; "
+      db_->Exec("DELETE FROM entries WHERE conversation_id NOT IN (SELECT id FROM conversations WHERE encrypted = 1); "
+                "DELETE FROM conversations; DELETE FROM receipts; "
                 "DELETE FROM kv WHERE key = 'sync_token' OR key = 'pts';"));
 }
 
@@ -278,7 +281,8 @@ void LocalStore::ApplyEntry(const json::object& e) {
   Check(s.Run());
   // Events change the message they are about.
   auto target = opt("target_seq");
-  if (kind == "edit" && target) {
+  // An edit this device could not decrypt leaves the message as it was.
+  if (kind == "edit" && target && !e.contains("undecryptable")) {
     auto u = db_->Prepare(
         "UPDATE entries SET text = ?, edited_at = ?, "
         "json = json_set(json, '$.text', ?, '$.edited_at', ?) WHERE conversation_id = ? AND seq = ?");

@@ -71,7 +71,8 @@ class LocalStore {
   void Put(const std::string& key, const std::string& value);
   void Erase(const std::string& key);
   void ErasePrefix(const std::string& prefix);  // every key that starts with it
-  // Forgets everything but the outbox (after a resync or logout).
+  // Forgets everything but the outbox and the entries of encrypted
+  // conversations (after a resync).
   void ClearSyncedState();
   void ClearAll();
 

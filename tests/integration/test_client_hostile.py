@@ -167,6 +167,36 @@ class HostileServerTest(h.unittest.TestCase):
         bad = [e for e in client.events if e["@type"] == "error" and e["code"] == "bad_frame"]
         self.assertIn("the entry is not the message sent", bad[0]["message"])
 
+    def test_a_server_cannot_speak_plainly_in_an_encrypted_conversation(self):
+        """A server that puts plain text in an encrypted conversation (as if a
+        member had written it), or makes a plain conversation when an
+        encrypted one was asked for, is caught: the text is not shown as a
+        member's, and nothing plain is sent there."""
+        forged = {"conversation_id": 5, "seq": 1, "kind": "message", "sender_id": 77, "client_msg_id": "x",
+                  "text": "forged by the server", "created_at": 1}
+        frame = {"type": "sync.conversation", "data": {
+            "conversation_id": 5, "my_role": "member",
+            "conversation": {"id": 5, "kind": "group", "large": False, "encrypted": True},
+            "members": [{"user_id": 77, "delivered_seq": 0, "read_seq": 0}], "events": [forged]}}
+
+        def answer(request):
+            if request.get("type") == "conversations.create":  # asked encrypted, made plain
+                return {"id": 6, "kind": "direct", "encrypted": False, "members": []}
+            return {}
+
+        fake = MisbehavingServer(lambda n: ([], [frame]), answer)
+        self.to_close.append(fake)
+        client = self.client(fake, timeout_seconds=2)
+        failed = client.wait(lambda e: e["@type"] == "decryption_failed", 10, "decryption_failed")
+        self.assertEqual((failed["seq"], failed["code"]), (1, "not_encrypted"))
+        client.wait(lambda e: e["@type"] == "sync_done", 10, "sync_done")
+        [entry] = client.call({"@type": "get_history", "conversation_id": 5})["messages"]
+        self.assertNotIn("text", entry)
+        self.assertEqual(entry["undecryptable"], "not_encrypted")
+        made = client.call({"@type": "create_direct", "peer_id": 77, "encrypted": True})
+        self.assertEqual((made["@type"], made["code"]), ("error", "bad_frame"), made)
+        self.assertEqual(client.call({"@type": "get_conversations"})["conversations"][0]["id"], 5)
+
     def test_random_and_mutilated_frames_never_crash_or_hang_the_process(self):
         seed = int(os.environ.get("NATTER_FRAME_SEED", time.time_ns() % 1_000_000))
         rng = random.Random(seed)

@@ -101,5 +101,18 @@ class EncryptedCliTest(h.unittest.TestCase, Profiles):
             self.assertNotIn(b"meet by the", f.read())
 
 
+    def test_logging_in_again_replaces_the_profile_s_device(self):
+        """A login over a profile's session ends that session, and its device
+        with it: peers do not go on encrypting to a device nobody reads."""
+        rae = self.person("e2rae")
+        for _ in range(2):
+            self.cli(rae, "login", "e2rae", "password-e2rae")
+        _, login = h.http_request(self.server.port, "POST", "/v1/auth/login",
+                                  {"handle": "e2rae", "password": "password-e2rae", "device": "check"})
+        _, listed = h.http_request(self.server.port, "GET", f"/v1/users/{login['user_id']}/devices",
+                                   token=login["access_token"])
+        self.assertEqual(len(listed["devices"]), 1, listed)
+
+
 if __name__ == "__main__":
     h.unittest.main()

@@ -7,6 +7,7 @@ chats, and the grep of the server for plaintext, are test_e2ee_cli.)"""
 import os
 import random
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -40,7 +41,9 @@ class EncryptedClientTest(h.unittest.TestCase):
     def app(self, handle, name=None):
         """A libnatter client through the C API, logged in, caught up and with its keys published."""
         directory = os.path.join(self.dir, name or f"app-{handle}")
-        c = CApiClient(self.server, directory, device_key=os.urandom(32).hex(), timeout_seconds=5)
+        key = os.urandom(32).hex()
+        c = CApiClient(self.server, directory, device_key=key, timeout_seconds=5)
+        c.directory, c.device_key = directory, key
         self.clients.append(c)
         c.call({"@type": "register", "handle": handle, "password": f"password-{handle}"})  # a second device: taken
         login = c.call({"@type": "login", "handle": handle, "password": f"password-{handle}"})
@@ -162,6 +165,47 @@ class EncryptedClientTest(h.unittest.TestCase):
         self.assertEqual(self.entry(kim, conv, self.send(lee, conv, "lee again"))["text"], "lee again")
         after = self.send(kim, conv, "readable again")
         self.assertEqual(self.entry(lee, conv, after)["text"], "readable again")
+
+    def test_a_server_that_swaps_a_device_s_identity_key_is_caught(self):
+        max_, nia = self.app("e2max"), self.app("e2nia")
+        conv = max_.call({"@type": "create_direct", "peer_id": nia.user_id, "encrypted": True})["id"]
+        self.assertEqual(self.entry(nia, conv, self.send(max_, conv, "hello nia"))["text"], "hello nia")
+        number = max_.call({"@type": "get_safety_number", "user_id": nia.user_id})
+        self.assertEqual(number["@type"], "result", number)
+        self.assertEqual(nia.call({"@type": "get_safety_number", "user_id": max_.user_id})["safety_number"],
+                         number["safety_number"])
+        # The server now lists nia's device with a key of its own: the number
+        # max's device would show is refused, not computed over it.
+        with sqlite3.connect(os.path.join(self.server.data_dir, "natter.db"), timeout=10) as db:
+            db.execute("UPDATE e2ee_devices SET identity_key = ? WHERE user_id = ?",
+                       (VECTORS[0]["identity_key"], nia.user_id))
+        refused = max_.call({"@type": "get_safety_number", "user_id": nia.user_id})
+        self.assertEqual((refused["@type"], refused["code"]), ("error", "forbidden"), refused)
+        changed = max_.wait(lambda e: e["@type"] == "identity_changed", 5, "identity_changed")
+        self.assertEqual((changed["user_id"], changed["reason"]), (nia.user_id, "identity_key_changed"))
+
+    def test_a_device_whose_keys_file_was_lost_becomes_a_new_device(self):
+        oli, pam = self.app("e2oli"), self.app("e2pam")
+        conv = oli.call({"@type": "create_direct", "peer_id": pam.user_id, "encrypted": True})["id"]
+        self.assertEqual(self.entry(pam, conv, self.send(oli, conv, "before the loss"))["text"], "before the loss")
+        old_device = pam.call({"@type": "get_state"})["device_id"]
+        # The app is reinstalled over its data but the keys file is gone (or
+        # was never backed up): the identity the server has for the device is lost.
+        pam.close()
+        os.remove(os.path.join(pam.directory, "keys.db"))
+        again = CApiClient(self.server, pam.directory, device_key=pam.device_key, timeout_seconds=5)
+        self.clients.append(again)
+        published = again.wait(lambda e: e["@type"] == "keys_published", 15, "keys_published")
+        self.assertNotEqual(published["device_id"], old_device)
+        _, listed = h.http_request(self.server.port, "GET", f"/v1/users/{pam.user_id}/devices",
+                                   token=self.token_of("e2oli"))
+        self.assertEqual([d["device_id"] for d in listed["devices"]], [published["device_id"]])
+        self.assertEqual(self.entry(again, conv, self.send(oli, conv, "after the loss"))["text"], "after the loss")
+
+    def token_of(self, handle):
+        _, login = h.http_request(self.server.port, "POST", "/v1/auth/login",
+                                  {"handle": handle, "password": f"password-{handle}", "device": "check"})
+        return login["access_token"]
 
     def test_a_lost_message_and_a_tampered_one_leave_the_others_readable(self):
         frank, gina = self.app("e2frank"), self.app("e2gina")

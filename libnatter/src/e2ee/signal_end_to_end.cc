@@ -94,6 +94,14 @@ class SignalEndToEnd final : public EndToEnd {
 
   bool HasSession(const DeviceRef& d) override { return crypto_.HasSession(AddressOf(d.user_id, d.device_id)); }
 
+  std::optional<std::string> KnownIdentity(const DeviceRef& d) override {
+    try {
+      return store_->RemoteIdentity(AddressOf(d.user_id, d.device_id));
+    } catch (const std::exception&) {  // unreadable: as if unknown, the session check refuses it anyway
+      return std::nullopt;
+    }
+  }
+
   Status StartSession(int64_t user_id, const json::object& device) override {
     NATTER_TRY(auto bundle, DecodeBundle(device));
     return crypto_.StartSession(AddressOf(user_id, Int(device, "device_id")), bundle);

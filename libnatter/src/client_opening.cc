@@ -1,0 +1,151 @@
+// Encrypted entries as they arrive in the client core (docs/e2ee.md): each
+// ciphertext is decrypted once and its text kept in the local store; what
+// cannot be read is marked, told to the app and, where a session is broken,
+// repaired by starting a new one. In an encrypted conversation nothing
+// plain is taken for a message: a server cannot speak for a member.
+#include "client_core.h"
+#include "common/json_lookup.h"
+
+namespace natter::client {
+
+namespace json = boost::json;
+using json_lookup::Int;
+using json_lookup::Str;
+
+namespace {
+
+constexpr int64_t kPreKeyMessage = 3;  // a ciphertext that starts a session
+
+// The type of the envelope addressed to `me` in an entry's `encrypted`; 0: none.
+int64_t MyEnvelopeType(const json::object& sealed, const DeviceRef& me) {
+  if (me.device_id == 0) return 0;
+  if (const auto* list = sealed.if_contains("envelopes"); list && list->is_array()) {
+    for (const auto& e : list->get_array()) {
+      const auto* o = e.if_object();
+      if (o && Int(*o, "user_id") == me.user_id && Int(*o, "device_id") == me.device_id) return Int(*o, "type", -1);
+    }
+  }
+  return 0;
+}
+
+// Kinds whose content an encrypted conversation carries only as ciphertext.
+bool SealedKind(const std::string& kind) { return kind == "message" || kind == "edit" || kind == "reaction"; }
+
+// Marks that may read differently next time (nothing was decrypted).
+bool MayReadLater(const std::string& code) {
+  return code == "unavailable" || code == "not_for_this_device" || code == "no_keys";
+}
+
+}  // namespace
+
+void ClientCore::ApplyEntry(const Entry& entry, bool live, bool from_history) {
+  if (const auto* sealed = entry.fields.if_contains("encrypted"); sealed && sealed->is_object()) {
+    return ApplyOpened(Opened(entry, live, from_history), live, from_history);
+  }
+  bool deleted = json_lookup::Bool(entry.fields, "deleted");
+  if (SealedKind(entry.kind) && !deleted && store_->IsEncrypted(entry.conversation_id)) {
+    Entry forged = entry;
+    forged.fields.erase("text");
+    forged.fields["encrypted"] = true;
+    forged.fields["undecryptable"] = "not_encrypted";
+    if (!from_history) {
+      Emit({{"@type", "decryption_failed"},
+            {"conversation_id", entry.conversation_id},
+            {"seq", entry.seq},
+            {"sender_id", entry.sender_id},
+            {"device_id", 0},
+            {"code", "not_encrypted"},
+            {"message", "plain content in an encrypted conversation: not from a member's device"}});
+    }
+    return ApplyOpened(forged, live, from_history);
+  }
+  ApplyOpened(entry, live, from_history);
+}
+
+Entry ClientCore::Opened(const Entry& entry, bool live, bool from_history) {
+  Entry out = entry;
+  json::object& f = out.fields;
+  json::object sealed = f["encrypted"].as_object();
+  f["encrypted"] = true;
+  f.erase("text");
+  DeviceRef sender{entry.sender_id, Int(sealed, "device_id")};
+  // A ciphertext decrypts once: seen before (live, then in a sync), it is what it was then.
+  std::string earlier;  // a mark from before that may read now (a key came since)
+  if (auto known = store_->FindEntry(entry.conversation_id, entry.seq); known && known->contains("encrypted")) {
+    earlier = Str(*known, "undecryptable");
+    if (!MayReadLater(earlier)) {
+      for (const char* k : {"text", "undecryptable"}) {
+        if (const auto* v = known->if_contains(k)) f[k] = *v;
+      }
+      return out;
+    }
+  }
+  if (sender == Self() && device_id_ != 0) {
+    // Sent from this device, which has no envelope of its own: the outbox says what.
+    auto sent = entry.client_msg_id.empty() ? std::nullopt : store_->FindOutbox(entry.client_msg_id);
+    if (sent && entry.kind == "message") {
+      f["text"] = sent->text;
+    } else {
+      f["undecryptable"] = "sent_from_this_device";
+    }
+    return out;
+  }
+  if (!e2ee_) {
+    f["undecryptable"] = "no_keys";
+    return out;
+  }
+  int64_t my_type = MyEnvelopeType(sealed, Self());
+  if (my_type == 0 && Str(sealed, "body").empty()) {
+    // Sent before this device existed, or to another of my devices only.
+    f["undecryptable"] = "not_for_this_device";
+    return out;
+  }
+  bool identity_known = e2ee_->KnownIdentity(sender).has_value();
+  auto plain = e2ee_->Decrypt(std::to_string(entry.conversation_id), entry.sender_id, Self(), sealed);
+  Result<std::string> text = plain.ok() ? OpenContent(*plain, PlaceOf(entry)) : Result<std::string>(plain.error());
+  if (text.ok()) {
+    f["text"] = std::move(*text);
+    if (my_type != 0) MeetDevice(sender, identity_known);
+    // A session the sender's device started anew (it lost its state, or
+    // answers a failure of ours): it has none of my sender keys any more.
+    if (my_type == kPreKeyMessage) ForgetGivenKeys(sender);
+    return out;
+  }
+  std::string code(ErrorCodeName(text.error().code));
+  if (!earlier.empty()) {
+    // Tried again, still unread: as it was (told, and repaired, the first time).
+    f["undecryptable"] = earlier;
+    return out;
+  }
+  if (my_type == 0 && code == "not_found") {
+    // A group message whose sender never gave this device its key: sent
+    // before this device existed (a first catch-up, history), or the
+    // message that carried the key was lost. Live, it was meant for this
+    // device: a failure to repair.
+    code = "not_for_this_device";
+    if (!live) {
+      f["undecryptable"] = code;
+      return out;
+    }
+  }
+  f["undecryptable"] = code;
+  if (from_history) return out;  // an old ciphertext: nothing to repair
+  if (code == "not_found" || code == "not_for_this_device") {
+    // No session with that device, or no key from it: this device's next
+    // message there starts a new session (my sender keys go with it), after
+    // which the sender's device gives this one its keys again. A ciphertext
+    // that does not verify (bad_request) ends nothing: anyone can forge one.
+    e2ee_->EndSession(sender);
+    ForgetGivenKeys(sender);
+  }
+  Emit({{"@type", "decryption_failed"},
+        {"conversation_id", entry.conversation_id},
+        {"seq", entry.seq},
+        {"sender_id", entry.sender_id},
+        {"device_id", sender.device_id},
+        {"code", code},
+        {"message", text.error().message}});
+  return out;
+}
+
+}  // namespace natter::client

@@ -1,0 +1,36 @@
+// What the ciphertext of an encrypted message, edit or reaction holds
+// (docs/e2ee.md): its text, with where it belongs (conversation, kind, the
+// message it edits or reacts to, the one it answers), so that a server that
+// moves a ciphertext to another conversation, or passes a message off as an
+// edit of another, is caught when it is opened.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "natter/status.h"
+#include "server_frames.h"
+
+namespace natter::client {
+
+struct SealedPlace {
+  int64_t conversation_id = 0;
+  std::string kind;  // message, edit, reaction
+  std::optional<int64_t> target_seq;
+  std::optional<int64_t> reply_to;
+};
+
+// Where a timeline entry says it belongs.
+SealedPlace PlaceOf(const Entry& entry);
+
+std::string SealContent(const std::string& text, const SealedPlace& place);
+
+// The text of a decrypted `plaintext` that belongs at `place`; bad_request
+// when it is not sealed content, or was sealed for another place.
+Result<std::string> OpenContent(std::string_view plaintext, const SealedPlace& place);
+
+}  // namespace natter::client
