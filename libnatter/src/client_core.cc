@@ -434,6 +434,8 @@ void ClientCore::Forward(const Json& req, const std::string& method) {
       if (method == "members.leave") {
         DropConversation(c->id);
       } else {
+        // The remover's own socket gets no entry for it: a new key here too.
+        if (method == "members.remove" && store_->IsEncrypted(c->id)) NewOwnKey(c->id);
         store_->UpsertConversation(c->fields, "");
         if (c->members) store_->ReplaceMembers(c->id, *c->members);
       }
@@ -720,8 +722,6 @@ void ClientCore::On(const ConversationFrame& f) {
   }
   if (!f.members_removed.empty()) {
     store_->RemoveMembers(id, f.members_removed);
-    // Who left must not read what comes next: my key for the group is new.
-    if (store_->IsEncrypted(id)) NewOwnKey(id);
     event["members_removed"] = json::array(f.members_removed.begin(), f.members_removed.end());
   }
   Emit(event);
@@ -937,6 +937,12 @@ void ClientCore::RetryLater(const std::string& id, std::function<void()> then) {
 }
 
 void ClientCore::ApplyOpened(const Entry& entry, bool live, bool from_history) {
+  // Who left an encrypted group must not read what comes next: my key for
+  // it is new (once, when the entry first arrives, live or in a catch-up).
+  if ((entry.kind == "member_left" || entry.kind == "member_removed") && !from_history &&
+      store_->IsEncrypted(entry.conversation_id) && !store_->HasEntry(entry.conversation_id, entry.seq)) {
+    NewOwnKey(entry.conversation_id);
+  }
   store_->ApplyEntry(entry.fields);
   // New entries push old ones out (retention); a history page the app asked
   // for stays until the next compaction.

@@ -45,7 +45,8 @@ int64_t ClientCore::KvInt(const std::string& key, int64_t fallback) {
 }
 
 std::string ClientCore::OwnKeyGroup(int64_t conversation) {
-  return std::to_string(conversation) + ":" + std::to_string(KvInt("e2ee_key_generation:" + std::to_string(conversation), 0));
+  return std::to_string(conversation) + ":" +
+         std::to_string(KvInt("e2ee_key_generation:" + std::to_string(conversation), 0));
 }
 
 void ClientCore::NewOwnKey(int64_t conversation) {
@@ -61,7 +62,9 @@ std::string ClientCore::GivenKey(int64_t conversation, const DeviceRef& d) {
 
 void ClientCore::ForgetGivenKeys(const DeviceRef& d) { store_->ErasePrefix("e2ee_given:" + DeviceName(d) + ":"); }
 
-bool ClientCore::KnownUser(int64_t user_id) { return store_->Get("e2ee_known_user:" + std::to_string(user_id)).has_value(); }
+bool ClientCore::KnownUser(int64_t user_id) {
+  return store_->Get("e2ee_known_user:" + std::to_string(user_id)).has_value();
+}
 
 void ClientCore::MeetDevice(const DeviceRef& d, bool identity_was_known) {
   // A device never seen before of someone this device already talks to
@@ -213,7 +216,8 @@ void ClientCore::GetSafetyNumber(const Json& req) {
                 // of what the server says now: its own, and those its
                 // sessions were started with.
                 DeviceRef ref{i == 0 ? user_id_ : them, Int(*device, "device_id")};
-                auto known = ref == Self() ? std::optional<std::string>(e2ee_->IdentityKey()) : e2ee_->KnownIdentity(ref);
+                auto known =
+                    ref == Self() ? std::optional<std::string>(e2ee_->IdentityKey()) : e2ee_->KnownIdentity(ref);
                 if (known && *known != *key) {
                   Emit({{"@type", "identity_changed"},
                         {"user_id", ref.user_id},

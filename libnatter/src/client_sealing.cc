@@ -159,8 +159,8 @@ void ClientCore::SealStep(Json request, std::string content, int round, ServerRe
   for (const auto& m : store_->Members(conv)) users.insert(Int(m.as_object(), "user_id"));
   users.insert(user_id_);  // my other devices read it too
   bool group = users.size() > 2 || store_->Kind(conv) != "direct";
-  WithDevices(users, [this, request = std::move(request), content = std::move(content), round, done, users, group,
-                      conv, lost]() mutable {
+  WithDevices(users, [this, request = std::move(request), content = std::move(content), round, done, users, group, conv,
+                      lost]() mutable {
     if (lost()) return done(Refusal("unavailable", "the connection changed"));
     std::vector<DeviceRef> wanted;
     for (int64_t u : users) {
@@ -168,8 +168,8 @@ void ClientCore::SealStep(Json request, std::string content, int round, ServerRe
         if (DeviceRef{u, d} != Self()) wanted.push_back({u, d});
       }
     }
-    WithSessions(wanted, [this, request = std::move(request), content = std::move(content), round, done, wanted,
-                          group, conv, lost](std::optional<ReplyFrame> failure) mutable {
+    WithSessions(wanted, [this, request = std::move(request), content = std::move(content), round, done, wanted, group,
+                          conv, lost](std::optional<ReplyFrame> failure) mutable {
       if (lost()) return done(Refusal("unavailable", "the connection changed"));
       if (failure) return done(*failure);
       // Devices whose bundles were not found are left out: if they are

@@ -18,10 +18,9 @@ TEST(SealedContentTest, ARelocatedCiphertextIsRefused) {
   std::string sealed = SealContent("pay 10 to bob", {5, "message", std::nullopt, std::nullopt});
   // Moved by the server: another conversation, passed off as an edit, as a
   // reaction to a message, or as an answer to one.
-  for (const SealedPlace& elsewhere : {SealedPlace{6, "message", std::nullopt, std::nullopt},
-                                       SealedPlace{5, "edit", 2, std::nullopt},
-                                       SealedPlace{5, "message", 2, std::nullopt},
-                                       SealedPlace{5, "message", std::nullopt, 4}}) {
+  for (const SealedPlace& elsewhere :
+       {SealedPlace{6, "message", std::nullopt, std::nullopt}, SealedPlace{5, "edit", 2, std::nullopt},
+        SealedPlace{5, "message", 2, std::nullopt}, SealedPlace{5, "message", std::nullopt, 4}}) {
     auto opened = OpenContent(sealed, elsewhere);
     ASSERT_FALSE(opened.ok()) << elsewhere.conversation_id << " " << elsewhere.kind;
     EXPECT_EQ(opened.error().code, ErrorCode::kBadRequest);

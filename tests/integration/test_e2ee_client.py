@@ -144,6 +144,21 @@ class EncryptedClientTest(h.unittest.TestCase):
         self.assertEqual(self.entry(jay, conv, from_ivy2)["text"], "from the new phone, edited")
         self.assertEqual(self.entry(ivy, conv, reacted["seq"])["text"], "+1")
 
+        # Jay is removed: hal's sender key is new, so jay's copy of the old one
+        # reads nothing that follows. The key goes to each of ivy's phones in
+        # an envelope of its own again.
+        removed = hal.call({"@type": "remove_member", "conversation_id": conv, "user_id": jay.user_id})
+        self.assertEqual(removed["@type"], "result", removed)
+        after = self.send(hal, conv, "jay is gone")
+        for reader in (ivy, ivy2):
+            self.assertEqual(self.entry(reader, conv, after)["text"], "jay is gone")
+        with sqlite3.connect(os.path.join(self.server.data_dir, "natter.db"), timeout=10) as db:
+            rows = db.execute("SELECT user_id, type FROM message_envelopes WHERE conversation_id = ? AND seq = ?",
+                              (conv, after)).fetchall()
+        # (A session still starting is a PreKeySignalMessage, 3; an answered one a SignalMessage, 2.)
+        self.assertEqual(len([t for u, t in rows if u == ivy.user_id and t in (2, 3)]), 2, rows)
+        self.assertNotIn(jay.user_id, [u for u, _ in rows])
+
     def test_a_member_who_lost_a_sender_key_gets_it_again_after_writing(self):
         kim, lee = self.app("e2kim"), self.app("e2lee")
         conv = kim.call({"@type": "create_group", "title": "repair", "members": [lee.user_id],
