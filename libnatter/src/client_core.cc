@@ -326,8 +326,8 @@ void ClientCore::SendMessage(const Json& req) {
   if (!AttachFiles(req, e, why)) return Fail(req, "bad_request", why);
   if (e.conversation_id <= 0 || (e.text.empty() && e.files.empty()))
     return Fail(req, "bad_request", "conversation_id and text (or files) are required");
-  if (!e.files.empty() && store_->IsEncrypted(e.conversation_id)) {
-    return Fail(req, "bad_request", "attachments cannot be sent to an encrypted conversation yet");
+  if (!e.files.empty() && store_->IsEncrypted(e.conversation_id) && !SealFiles(e, why)) {
+    return Fail(req, "bad_request", why);
   }
   if (user_id_ == 0) return Fail(req, "unauthorized", "log in first");
   // The id makes every retry the same message on the server.
@@ -867,7 +867,7 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
     }
     req["attachments"] = std::move(attachments);
   }
-  auto answered = [this, e](const ReplyFrame& reply) {
+  auto answered = [this, e, sealed](const ReplyFrame& reply) {
     sending_.erase(e.client_msg_id);
     std::string why;
     auto ack = reply.ok ? DecodeEntry(reply.data, why) : std::nullopt;
@@ -897,6 +897,7 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
       }
       retries_.erase(e.client_msg_id);
       rechecked_.erase(e.client_msg_id);
+      DropSealedFiles(e);
       store_->MarkFailed(e.client_msg_id, reply.message);
       return Emit({{"@type", "message_state"},
                    {"conversation_id", e.conversation_id},
@@ -907,8 +908,13 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
     }
     retries_.erase(e.client_msg_id);
     rechecked_.erase(e.client_msg_id);
-    store_->MarkSent(e.client_msg_id, ack->seq);
-    ApplyEntry(*ack, false);
+    DropSealedFiles(e);
+    store_->MarkSent(e.client_msg_id, ack->seq);  // (its files' keys go from the outbox: kept in the entry)
+    if (sealed) {
+      ApplyOpened(OwnSealed(*ack, e), false, false);
+    } else {
+      ApplyEntry(*ack, false);
+    }
     reported_state_[e.conversation_id][ack->seq] = "sent";
     Emit({{"@type", "message_state"},
           {"conversation_id", e.conversation_id},
@@ -918,7 +924,14 @@ void ClientCore::SendFromOutbox(const OutboxEntry& e) {
     UpdateOutgoingStates(e.conversation_id);
   };
   if (!sealed) return Call(std::move(req), std::move(answered));
-  SealedCall(std::move(req), SealContent(e.text, {e.conversation_id, "message", std::nullopt, e.reply_to}),
+  // The files' keys go inside the message; the uploads are only named.
+  if (req.contains("attachments")) {
+    json::array ids;
+    for (const auto& f : e.files) ids.push_back(Json{{"id", f.media_id}});
+    req["attachments"] = std::move(ids);
+  }
+  SealedCall(std::move(req),
+             SealContent({e.text, SealedAttachments(e)}, {e.conversation_id, "message", std::nullopt, e.reply_to}),
              std::move(answered));
 }
 

@@ -208,6 +208,11 @@ class ClientCore final : public Client {
   void TakeDeviceLists(int64_t conversation, const boost::json::value& details);
   // An edit or reaction in an encrypted conversation.
   void SealedForward(const Json& req, const std::string& method);
+  // A send's files for an encrypted conversation: each sealed into a copy
+  // that goes up instead (attachment_cipher.h), its key kept in the outbox.
+  bool SealFiles(OutboxEntry& e, std::string& why);
+  boost::json::array SealedAttachments(const OutboxEntry& e);  // what the message says of them
+  void DropSealedFiles(const OutboxEntry& e);                  // sent or failed: the copies go
   // The device lists of `users` this client lacks, then `then`.
   void WithDevices(const std::set<int64_t>& users, std::function<void()> then);
   // Sessions with every device in `devices` (started from claimed
@@ -219,6 +224,8 @@ class ClientCore final : public Client {
   // decrypted (once: one seen before is taken from the local store), with
   // `encrypted` true; failures are told unless it is from a history page.
   Entry Opened(const Entry& entry, bool live, bool from_history);
+  // A message this device sent, as it reads it: what its outbox entry says.
+  Entry OwnSealed(const Entry& entry, const OutboxEntry& sent);
 
   void Emit(const Json& event);
   void SetConnectionState(const std::string& state, const std::string& reason = "");

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <filesystem>
 
+#include "attachment_cipher.h"
+#include "auth/base64url.h"
 #include "client_core.h"
 #include "common/json_lookup.h"
 
@@ -36,6 +38,15 @@ void ClientCore::DownloadAttachment(const Json& req) {
     return Fail(req, "bad_request", "conversation_id, seq, media_id and variant (main, thumb or poster) are required");
   }
   std::string path = MediaCachePath(conv, seq, media_id, variant);
+  // A file of an encrypted message: its key and digest are in the entry.
+  std::optional<Json> sealed;
+  if (auto entry = store_->FindEntry(conv, seq); entry && json_lookup::Bool(*entry, "encrypted")) {
+    for (const auto* a : json_lookup::Objects(*entry, "attachments")) {
+      if (Int(*a, "id") == media_id && !Str(*a, "key").empty()) sealed = *a;
+    }
+    if (!sealed) return Fail(req, "not_found", "no readable file " + std::to_string(media_id) + " in that message");
+    if (variant != "main") return Fail(req, "not_found", "an encrypted file has no " + variant + " variant");
+  }
   std::error_code ec;
   if (std::filesystem::exists(path, ec)) {
     return Answer(
@@ -44,7 +55,7 @@ void ClientCore::DownloadAttachment(const Json& req) {
   if (!ready_) return Fail(req, "unavailable", "not connected, and not in the media cache");
   std::filesystem::create_directories(CacheDir(options_), ec);
   Call({{"type", "media.url"}, {"conversation_id", conv}, {"seq", seq}, {"media_id", media_id}, {"variant", variant}},
-       [this, req, path](const ReplyFrame& reply) {
+       [this, req, path, sealed](const ReplyFrame& reply) {
          if (!reply.ok) return Fail(req, reply.code, reply.message);
          const auto* grant = reply.data.if_object();
          std::string url = grant ? Str(*grant, "url") : "";
@@ -57,13 +68,28 @@ void ClientCore::DownloadAttachment(const Json& req) {
            return Fail(req, "bad_frame", "the server gave no usable download URL");
          }
          std::string mime = Str(*grant, "mime");
-         DownloadCall(ioc_, *from, target, path, size, [this, req, path, size, mime](BytesAnswer a) {
-           if (a.status != 200) {
-             return Fail(req, a.status == 0 ? "unavailable" : "not_found",
-                         a.status == 0 ? a.error : "download answered " + std::to_string(a.status));
-           }
-           Answer(req, {{"path", path}, {"size", size}, {"mime", mime}, {"cached", false}});
-         });
+         // A sealed file lands beside its place and is opened into it.
+         std::string landing = sealed ? path + ".sealed" : path;
+         DownloadCall(
+             ioc_, *from, target, landing, size, [this, req, path, landing, size, mime, sealed](BytesAnswer a) {
+               if (a.status != 200) {
+                 return Fail(req, a.status == 0 ? "unavailable" : "not_found",
+                             a.status == 0 ? a.error : "download answered " + std::to_string(a.status));
+               }
+               if (!sealed) return Answer(req, {{"path", path}, {"size", size}, {"mime", mime}, {"cached", false}});
+               auto key = auth::Base64UrlDecode(Str(*sealed, "key"));
+               auto digest = auth::Base64UrlDecode(Str(*sealed, "digest"));
+               Status opened = key && digest ? OpenSealedFile(landing, path, *key, *digest)
+                                             : Status(BadRequest("the message's key or digest is not base64url"));
+               std::error_code ec;
+               std::filesystem::remove(landing, ec);
+               if (!opened.ok())
+                 return Fail(req, std::string(ErrorCodeName(opened.error().code)), opened.error().message);
+               Answer(req, {{"path", path},
+                            {"size", static_cast<int64_t>(std::filesystem::file_size(path, ec))},
+                            {"mime", Str(*sealed, "mime")},
+                            {"cached", false}});
+             });
        });
 }
 

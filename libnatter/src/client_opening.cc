@@ -3,6 +3,8 @@
 // cannot be read is marked, told to the app and, where a session is broken,
 // repaired by starting a new one. In an encrypted conversation nothing
 // plain is taken for a message: a server cannot speak for a member.
+#include <set>
+
 #include "client_core.h"
 #include "common/json_lookup.h"
 
@@ -30,6 +32,31 @@ int64_t MyEnvelopeType(const json::object& sealed, const DeviceRef& me) {
 
 // Kinds whose content an encrypted conversation carries only as ciphertext.
 bool SealedKind(const std::string& kind) { return kind == "message" || kind == "edit" || kind == "reaction"; }
+
+// A message's files as the app sees them: what its ciphertext says of each
+// (with the key and digest its download is opened with), under the upload's
+// id. Nullopt when it names an upload the entry does not attach: a server
+// that swapped the files. (`fields` null: this device's own, from its outbox.)
+std::optional<json::array> FilesOf(const json::array& sealed, const json::object* fields) {
+  std::set<int64_t> attached;
+  const auto* list = fields ? fields->if_contains("attachments") : nullptr;
+  if (list && list->is_array()) {
+    for (const auto& a : list->get_array()) {
+      if (const auto* o = a.if_object()) attached.insert(Int(*o, "id"));
+    }
+  }
+  json::array out;
+  for (const auto& s : sealed) {
+    const auto& o = s.as_object();
+    if (fields && !attached.count(Int(o, "media_id"))) return std::nullopt;
+    json::object file = o;
+    file.erase("media_id");
+    file["id"] = Int(o, "media_id");
+    file["encrypted"] = true;
+    out.push_back(std::move(file));
+  }
+  return out;
+}
 
 // Marks that may read differently next time (nothing was decrypted).
 bool MayReadLater(const std::string& code) {
@@ -62,19 +89,32 @@ void ClientCore::ApplyEntry(const Entry& entry, bool live, bool from_history) {
   ApplyOpened(entry, live, from_history);
 }
 
+Entry ClientCore::OwnSealed(const Entry& entry, const OutboxEntry& sent) {
+  Entry out = entry;
+  out.fields["encrypted"] = true;
+  out.fields["text"] = sent.text;
+  out.fields.erase("attachments");
+  out.fields.erase("undecryptable");
+  if (auto files = FilesOf(SealedAttachments(sent), nullptr); files && !files->empty()) {
+    out.fields["attachments"] = std::move(*files);
+  }
+  return out;
+}
+
 Entry ClientCore::Opened(const Entry& entry, bool live, bool from_history) {
   Entry out = entry;
   json::object& f = out.fields;
   json::object sealed = f["encrypted"].as_object();
   f["encrypted"] = true;
   f.erase("text");
+  f.erase("attachments");  // ciphertext uploads: what they are is inside the message
   DeviceRef sender{entry.sender_id, Int(sealed, "device_id")};
   // A ciphertext decrypts once: seen before (live, then in a sync), it is what it was then.
   std::string earlier;  // a mark from before that may read now (a key came since)
   if (auto known = store_->FindEntry(entry.conversation_id, entry.seq); known && known->contains("encrypted")) {
     earlier = Str(*known, "undecryptable");
     if (!MayReadLater(earlier)) {
-      for (const char* k : {"text", "undecryptable"}) {
+      for (const char* k : {"text", "attachments", "undecryptable"}) {
         if (const auto* v = known->if_contains(k)) f[k] = *v;
       }
       return out;
@@ -84,7 +124,7 @@ Entry ClientCore::Opened(const Entry& entry, bool live, bool from_history) {
     // Sent from this device, which has no envelope of its own: the outbox says what.
     auto sent = entry.client_msg_id.empty() ? std::nullopt : store_->FindOutbox(entry.client_msg_id);
     if (sent && entry.kind == "message") {
-      f["text"] = sent->text;
+      out = OwnSealed(entry, *sent);
     } else {
       f["undecryptable"] = "sent_from_this_device";
     }
@@ -102,9 +142,15 @@ Entry ClientCore::Opened(const Entry& entry, bool live, bool from_history) {
   }
   bool identity_known = e2ee_->KnownIdentity(sender).has_value();
   auto plain = e2ee_->Decrypt(std::to_string(entry.conversation_id), entry.sender_id, Self(), sealed);
-  Result<std::string> text = plain.ok() ? OpenContent(*plain, PlaceOf(entry)) : Result<std::string>(plain.error());
+  Result<SealedBody> text = plain.ok() ? OpenContent(*plain, PlaceOf(entry)) : Result<SealedBody>(plain.error());
+  std::optional<json::array> files;
   if (text.ok()) {
-    f["text"] = std::move(*text);
+    files = FilesOf(text->attachments, &entry.fields);
+    if (!files) text = BadRequest("the message names files it does not attach");
+  }
+  if (text.ok()) {
+    f["text"] = std::move(text->text);
+    if (!files->empty()) f["attachments"] = std::move(*files);
     if (my_type != 0) MeetDevice(sender, identity_known);
     // A session the sender's device started anew (it lost its state, or
     // answers a failure of ours): it has none of my sender keys any more.

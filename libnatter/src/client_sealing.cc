@@ -5,7 +5,12 @@
 // request sent again. One request is sealed at a time, in order, so two
 // sends never claim a bundle for the same device.
 #include <boost/asio/post.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <filesystem>
 
+#include "attachment_cipher.h"
+#include "auth/base64url.h"
 #include "client_core.h"
 #include "common/json_lookup.h"
 
@@ -233,7 +238,7 @@ void ClientCore::SealedForward(const Json& req, const std::string& method) {
   // A reaction's text is its emoji, "" when taken back, as in plain conversations.
   bool edit = method == "messages.edit";
   std::string text = Str(req, edit ? "text" : "emoji");
-  std::string content = SealContent(text, {conv, edit ? "edit" : "reaction", seq, std::nullopt});
+  std::string content = SealContent({text, {}}, {conv, edit ? "edit" : "reaction", seq, std::nullopt});
   SealedCall(std::move(call), std::move(content), [this, req, method, text](const ReplyFrame& reply) {
     if (!reply.ok) return Fail(req, reply.code, reply.message);
     std::string why;
@@ -245,6 +250,60 @@ void ClientCore::SealedForward(const Json& req, const std::string& method) {
     ApplyOpened(*entry, false, false);
     Answer(req, entry->fields);
   });
+}
+
+bool ClientCore::SealFiles(OutboxEntry& e, std::string& why) {
+  auto dir = std::filesystem::path(options_.database_directory) / "outgoing";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  for (auto& f : e.files) {
+    if (f.thumb_of >= 0) {
+      why = "a video's poster frame cannot go to an encrypted conversation (the server cannot make one either)";
+      return false;
+    }
+    char name[40];
+    snprintf(name, sizeof(name), "%016llx%016llx", static_cast<unsigned long long>(rng_()),
+             static_cast<unsigned long long>(rng_()));
+    std::string out = (dir / name).string();
+    auto sealed = SealFile(f.path, out);
+    if (!sealed.ok()) {
+      why = f.path + ": " + sealed.error().message;
+      return false;
+    }
+    f.sealed = json::serialize(json::object{{"key", auth::Base64UrlEncode(sealed->key)},
+                                            {"digest", auth::Base64UrlEncode(sealed->digest)},
+                                            {"mime", f.mime},
+                                            {"filename", f.filename},
+                                            {"size", sealed->size},
+                                            {"caption", f.caption}});
+    // What goes up says nothing of the file but its size.
+    f.path = out;
+    f.mime = "application/octet-stream";
+    f.filename = "";
+    f.caption = "";
+    f.size = static_cast<int64_t>(std::filesystem::file_size(out, ec));
+  }
+  return true;
+}
+
+json::array ClientCore::SealedAttachments(const OutboxEntry& e) {
+  json::array out;
+  for (const auto& f : e.files) {
+    if (f.sealed.empty()) continue;
+    boost::system::error_code ec;
+    json::value v = json::parse(f.sealed, ec);
+    if (ec || !v.is_object()) continue;
+    v.as_object()["media_id"] = f.media_id;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+void ClientCore::DropSealedFiles(const OutboxEntry& e) {
+  std::error_code ec;
+  for (const auto& f : e.files) {
+    if (!f.sealed.empty()) std::filesystem::remove(f.path, ec);
+  }
 }
 
 }  // namespace natter::client

@@ -15,7 +15,7 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int64_t kSchemaVersion = 4;
+constexpr int64_t kSchemaVersion = 5;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE TABLE IF NOT EXISTS outbox_files (
   client_msg_id TEXT, idx INTEGER, path TEXT, mime TEXT, filename TEXT, caption TEXT, size INTEGER,
   media_id INTEGER NOT NULL DEFAULT 0, upload_url TEXT NOT NULL DEFAULT '', etags TEXT NOT NULL DEFAULT '',
-  ready INTEGER NOT NULL DEFAULT 0, thumb_of INTEGER NOT NULL DEFAULT -1,
+  ready INTEGER NOT NULL DEFAULT 0, thumb_of INTEGER NOT NULL DEFAULT -1, sealed TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (client_msg_id, idx)) WITHOUT ROWID;
 )sql";
 
@@ -89,10 +89,11 @@ void LocalStore::Open(const std::string& path) {
   auto tables = db_->Prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
   auto trow = tables.Step();
   bool empty = trow.ok() && *trow && tables.Int(0) == 0;
-  if ((found == 2 || found == 3) && !empty) {
+  if (found >= 2 && found < kSchemaVersion && !empty) {
     // Version 3 added videos' poster frames: an outbox of version 2 is kept
     // (its outbox_files may be missing, or have the column already if an
-    // earlier try was cut). Version 4 marks encrypted conversations. One
+    // earlier try was cut). Version 4 marks encrypted conversations, 5 their
+    // outgoing files' keys. One
     // transaction: a kill leaves the version before.
     Check(db_->Exec("BEGIN IMMEDIATE"));
     // A column added to a table the store has, unless an earlier try added it.
@@ -111,6 +112,8 @@ void LocalStore::Open(const std::string& path) {
                "ALTER TABLE conversations ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0");
     add_column("PRAGMA table_info(outbox_files)", "thumb_of",
                "ALTER TABLE outbox_files ADD COLUMN thumb_of INTEGER NOT NULL DEFAULT -1");
+    add_column("PRAGMA table_info(outbox_files)", "sealed",
+               "ALTER TABLE outbox_files ADD COLUMN sealed TEXT NOT NULL DEFAULT ''");
     Check(db_->Exec(kSchema));
     Check(db_->Exec(("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str()));
     Check(db_->Exec("COMMIT"));

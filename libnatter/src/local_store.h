@@ -34,6 +34,10 @@ struct OutboxFile {
   // A video's poster frame: the index of the video this image is the thumb
   // of (it is named with it, not as an attachment of its own); -1 otherwise.
   int thumb_of = -1;
+  // Encrypted conversations: what the message says of the file inside its
+  // ciphertext (a JSON object: key, digest, mime, filename, size, caption),
+  // while `path` is the sealed copy that goes up; "" otherwise.
+  std::string sealed = {};
 };
 
 struct OutboxEntry {

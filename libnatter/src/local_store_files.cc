@@ -14,8 +14,8 @@ void Check(const Status& st) {
 void LocalStore::AddFiles(const OutboxEntry& e) {
   for (const auto& f : e.files) {
     auto s = db_->Prepare(
-        "INSERT INTO outbox_files(client_msg_id, idx, path, mime, filename, caption, size, thumb_of) "
-        "VALUES(?,?,?,?,?,?,?,?)");
+        "INSERT INTO outbox_files(client_msg_id, idx, path, mime, filename, caption, size, thumb_of, sealed) "
+        "VALUES(?,?,?,?,?,?,?,?,?)");
     s.Bind(1, e.client_msg_id)
         .Bind(2, int64_t{f.index})
         .Bind(3, f.path)
@@ -23,21 +23,23 @@ void LocalStore::AddFiles(const OutboxEntry& e) {
         .Bind(5, f.filename)
         .Bind(6, f.caption)
         .Bind(7, f.size)
-        .Bind(8, int64_t{f.thumb_of});
+        .Bind(8, int64_t{f.thumb_of})
+        .Bind(9, f.sealed);
     Check(s.Run());
   }
 }
 
 void LocalStore::LoadFiles(OutboxEntry& e) {
   auto s = db_->Prepare(
-      "SELECT idx, path, mime, filename, caption, size, media_id, upload_url, etags, ready, thumb_of "
+      "SELECT idx, path, mime, filename, caption, size, media_id, upload_url, etags, ready, thumb_of, sealed "
       "FROM outbox_files WHERE client_msg_id = ? ORDER BY idx");
   s.Bind(1, e.client_msg_id);
   for (;;) {
     auto row = s.Step();
     if (!row.ok() || !*row) return;
     e.files.push_back(OutboxFile{static_cast<int>(s.Int(0)), s.Text(1), s.Text(2), s.Text(3), s.Text(4), s.Int(5),
-                                 s.Int(6), s.Text(7), s.Text(8), s.Int(9) != 0, static_cast<int>(s.Int(10))});
+                                 s.Int(6), s.Text(7), s.Text(8), s.Int(9) != 0, static_cast<int>(s.Int(10)),
+                                 s.Text(11)});
   }
 }
 

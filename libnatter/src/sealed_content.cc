@@ -20,14 +20,15 @@ SealedPlace PlaceOf(const Entry& entry) {
   return {entry.conversation_id, entry.kind, OptInt(entry.fields, "target_seq"), OptInt(entry.fields, "reply_to")};
 }
 
-std::string SealContent(const std::string& text, const SealedPlace& place) {
-  json::object o{{"text", text}, {"conversation_id", place.conversation_id}, {"kind", place.kind}};
+std::string SealContent(const SealedBody& body, const SealedPlace& place) {
+  json::object o{{"text", body.text}, {"conversation_id", place.conversation_id}, {"kind", place.kind}};
+  if (!body.attachments.empty()) o["attachments"] = body.attachments;
   if (place.target_seq) o["target_seq"] = *place.target_seq;
   if (place.reply_to) o["reply_to"] = *place.reply_to;
   return json::serialize(o);
 }
 
-Result<std::string> OpenContent(std::string_view plaintext, const SealedPlace& place) {
+Result<SealedBody> OpenContent(std::string_view plaintext, const SealedPlace& place) {
   boost::system::error_code ec;
   json::value v = json::parse(plaintext, ec);
   const json::object* o = ec ? nullptr : v.if_object();
@@ -40,7 +41,19 @@ Result<std::string> OpenContent(std::string_view plaintext, const SealedPlace& p
     return BadRequest("the ciphertext was sealed for another place (conversation " +
                       std::to_string(sealed.conversation_id) + ", " + sealed.kind + ")");
   }
-  return std::string(text->get_string());
+  SealedBody body{std::string(text->get_string()), {}};
+  if (const auto* files = o->if_contains("attachments")) {
+    if (!files->is_array()) return BadRequest("the decrypted attachments are not a list");
+    for (const auto& f : files->get_array()) {
+      const auto* a = f.if_object();
+      if (!a || json_lookup::Int(*a, "media_id") <= 0 || json_lookup::Str(*a, "key").empty() ||
+          json_lookup::Str(*a, "digest").empty()) {
+        return BadRequest("a decrypted attachment without its media_id, key and digest");
+      }
+    }
+    body.attachments = files->get_array();
+  }
+  return body;
 }
 
 }  // namespace natter::client

@@ -7,6 +7,7 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,10 +28,18 @@ struct SealedPlace {
 // Where a timeline entry says it belongs.
 SealedPlace PlaceOf(const Entry& entry);
 
-std::string SealContent(const std::string& text, const SealedPlace& place);
+// A message's files (encrypted conversations): each {"media_id", "key",
+// "digest", "mime", "filename", "size", "caption"}, keys and digests in
+// base64url; the uploads themselves are ciphertext.
+struct SealedBody {
+  std::string text;
+  boost::json::array attachments;
+};
 
-// The text of a decrypted `plaintext` that belongs at `place`; bad_request
+std::string SealContent(const SealedBody& body, const SealedPlace& place);
+
+// What a decrypted `plaintext` says, when it belongs at `place`; bad_request
 // when it is not sealed content, or was sealed for another place.
-Result<std::string> OpenContent(std::string_view plaintext, const SealedPlace& place);
+Result<SealedBody> OpenContent(std::string_view plaintext, const SealedPlace& place);
 
 }  // namespace natter::client

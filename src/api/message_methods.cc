@@ -96,10 +96,11 @@ void Dispatcher::AttachThenSend(const Caller& c, SendParams p, Reply reply) {
   ConversationId id = p.request.conversation_id;
   d_.store.ReadResult<bool>(
       d_.store.PartitionOf(id), ExecutorOf(c),
-      [user = c.user, id, now = d_.clock.NowMs()](ConversationTxn& txn) -> Result<bool> {
+      [user = c.user, id, now = d_.clock.NowMs(),
+       encrypted = p.request.encrypted.has_value()](ConversationTxn& txn) -> Result<bool> {
         NATTER_TRY(auto membership, chat::RequireMember(txn, user, id));
-        // Encrypted conversations take no attachments (they travel inside ciphertexts).
-        NATTER_RETURN_IF_ERROR(chat::CheckEncryption(membership.first, false));
+        // An encrypted conversation takes attachments with an encrypted message only.
+        NATTER_RETURN_IF_ERROR(chat::CheckEncryption(membership.first, encrypted));
         if (!chat::CanPost(membership.first.kind, membership.second.role)) {
           return Forbidden("your role may not post here");
         }
@@ -121,11 +122,19 @@ void Dispatcher::Attach(const Caller& c, SendParams p, Reply reply) {
   std::string send_key = std::to_string(p.request.conversation_id) + ":" + p.request.client_msg_id;
   d_.store.WriteAccountsResult<std::vector<media::Attachment>>(
       ExecutorOf(c),
-      [refs = p.attachments, user = c.user, now = d_.clock.NowMs(),
-       send_key = std::move(send_key)](AccountsTxn& txn) -> Result<std::vector<media::Attachment>> {
+      [refs = p.attachments, user = c.user, now = d_.clock.NowMs(), send_key = std::move(send_key),
+       encrypted = p.request.encrypted.has_value()](AccountsTxn& txn) -> Result<std::vector<media::Attachment>> {
         std::vector<media::Attachment> out;
         for (const auto& ref : refs) {
+          // An encrypted message's files are ciphertext the server cannot
+          // process, and their captions go inside the message (docs/e2ee.md).
+          if (encrypted && (ref.thumb != 0 || !ref.caption.empty())) {
+            return BadRequest("an encrypted message's attachments carry no caption or thumb: those go inside it");
+          }
           NATTER_TRY(auto a, TakeOwnUpload(txn, user, ref.id, now, send_key));
+          if (encrypted && a.mime != "application/octet-stream") {
+            return BadRequest("an encrypted message attaches only application/octet-stream uploads (encrypted files)");
+          }
           if (ref.thumb != 0) {
             NATTER_TRY(auto image, TakeOwnUpload(txn, user, ref.thumb, now, send_key));
             NATTER_RETURN_IF_ERROR(AddPoster(a, image));

@@ -13,10 +13,9 @@ Status ValidateSend(const ChatLimits& limits, const SendRequest& req) {
   if (req.client_msg_id.size() > limits.max_client_msg_id_bytes) return TooLarge("client_msg_id is too long");
   if (!IsValidUtf8Text(req.client_msg_id)) return BadRequest("client_msg_id must be UTF-8 text");
   if (req.encrypted) {
-    // What an encrypted message says is inside its ciphertexts.
-    if (!req.text.empty() || !req.attachments.empty()) {
-      return BadRequest("an encrypted message carries its text and attachments inside its ciphertexts");
-    }
+    // What an encrypted message says is inside its ciphertexts; its
+    // attachments are uploads of ciphertext whose keys are in there too.
+    if (!req.text.empty()) return BadRequest("an encrypted message carries its text inside its ciphertexts");
     NATTER_RETURN_IF_ERROR(ValidatePayload(limits, *req.encrypted));
   }
   // A photo may go without words; a message with neither is refused.

@@ -222,6 +222,53 @@ class EncryptedClientTest(h.unittest.TestCase):
                                   {"handle": handle, "password": f"password-{handle}", "device": "check"})
         return login["access_token"]
 
+    def test_a_file_goes_up_sealed_and_opens_on_the_members_devices(self):
+        una, vic = self.app("e2una"), self.app("e2vic")
+        conv = una.call({"@type": "create_direct", "peer_id": vic.user_id, "encrypted": True})["id"]
+        plain = b"MARKER-" + os.urandom(3000) + b"-the plans in full"
+        path = os.path.join(self.dir, "plans.bin")
+        with open(path, "wb") as f:
+            f.write(plain)
+        sent = una.call({"@type": "send_message", "conversation_id": conv, "text": "the plans",
+                         "files": [{"path": path, "caption": "read after burning"}]})
+        self.assertEqual(sent["@type"], "result", sent)
+        state = una.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == sent["client_msg_id"]
+                         and e["state"] in ("sent", "failed"), 20, "the send's outcome")
+        self.assertEqual(state["state"], "sent", state)
+        entry = self.entry(vic, conv, state["seq"])
+        self.assertEqual(entry["text"], "the plans")
+        [file] = entry["attachments"]
+        self.assertEqual((file["filename"], file["caption"], file["size"]), ("plans.bin", "read after burning", len(plain)))
+        got = vic.call({"@type": "download_attachment", "conversation_id": conv, "seq": state["seq"],
+                        "media_id": file["id"]})
+        self.assertEqual(got["@type"], "result", got)
+        with open(got["path"], "rb") as f:
+            self.assertEqual(f.read(), plain)
+        # The sender's device shows its own file as sent.
+        [mine] = self.entry(una, conv, state["seq"])["attachments"]
+        self.assertEqual((mine["id"], mine["filename"]), (file["id"], "plans.bin"))
+        # The server holds the upload, and none of what it says.
+        found = []
+        for root, _, names in os.walk(self.server.data_dir):
+            for name in names:
+                with open(os.path.join(root, name), "rb") as f:
+                    data = f.read()
+                found += [(s, name) for s in (b"MARKER-", b"read after burning", b"plans.bin") if s in data]
+        self.assertEqual(found, [])
+        # Bytes the store changed are not the file sent: the download is refused, nothing left in the cache.
+        [stored] = [os.path.join(root, name) for root, _, names in os.walk(os.path.join(self.server.data_dir, "media"))
+                    for name in names if os.path.getsize(os.path.join(root, name)) == len(plain) + 28]
+        with open(stored, "r+b") as f:
+            f.seek(100)
+            byte = f.read(1)
+            f.seek(100)
+            f.write(bytes([byte[0] ^ 1]))
+        os.remove(got["path"])
+        refused = vic.call({"@type": "download_attachment", "conversation_id": conv, "seq": state["seq"],
+                            "media_id": file["id"]})
+        self.assertEqual((refused["@type"], refused["code"]), ("error", "bad_request"), refused)
+        self.assertFalse(os.path.exists(got["path"]))
+
     def test_a_lost_message_and_a_tampered_one_leave_the_others_readable(self):
         frank, gina = self.app("e2frank"), self.app("e2gina")
         conv = frank.call({"@type": "create_direct", "peer_id": gina.user_id, "encrypted": True})["id"]

@@ -14,6 +14,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import natter_harness as h  # noqa: E402
+import tus_client as tus  # noqa: E402
 from test_keys import VECTORS, b64, device_keys  # noqa: E402
 
 
@@ -282,6 +283,38 @@ class EncryptedConversationTest(h.ServerTestCase):
         self.assertEqual((status, h.error_of(answer)[0]), (400, "bad_request"), answer)
         self.send(alice, cid, good)
         self.assertEqual(self.last_seq(alice, cid), 1)
+
+    async def test_an_encrypted_message_attaches_only_ciphertext_uploads(self):
+        alice, bob = self.server.new_user("att"), self.server.new_user("att")
+        self.device(alice, 0)
+        bob_device = self.device(bob, 1)
+        cid = self.direct(alice, bob)["id"]
+        good = {"devices": [{"user_id": bob.id, "device_id": bob_device, "type": 3, "body": ciphertext()}]}
+
+        def media_id(data, mime):
+            location, status, _ = tus.upload(self.server.port, alice.token, data, mime)
+            self.assertEqual(status, 204)
+            return int(location.rsplit("/", 1)[1])
+
+        sealed = media_id(random.randbytes(500), "application/octet-stream")
+        photo = media_id(tus.jpeg_with_location(), "image/jpeg")
+        refused = [
+            ({"client_msg_id": "a", "encrypted": good, "attachments": [{"id": photo}]}, "application/octet-stream"),
+            ({"client_msg_id": "a", "encrypted": good, "attachments": [{"id": sealed, "caption": "plain words"}]},
+             "caption"),
+            ({"client_msg_id": "a", "text": "plain", "attachments": [{"id": sealed}]}, "encrypted"),
+        ]
+        for body, why in refused:
+            status, answer = self.server.http("POST", f"/v1/conversations/{cid}/messages", body, token=alice.token)
+            self.assertEqual(status, 400, (body, answer))
+            self.assertIn(why, h.error_of(answer)[1])
+        self.assertEqual(self.last_seq(alice, cid), 0)
+        sent = self.call("POST", f"/v1/conversations/{cid}/messages", alice,
+                         {"client_msg_id": "b", "encrypted": good, "attachments": [{"id": sealed}]})
+        self.assertEqual([a["id"] for a in sent["attachments"]], [sealed])
+        [seen] = self.history(bob, cid)
+        self.assertEqual(([a["mime"] for a in seen["attachments"]], seen["encrypted"]["envelopes"][0]["type"]),
+                         (["application/octet-stream"], 3))
 
 
 if __name__ == "__main__":
