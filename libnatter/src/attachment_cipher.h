@@ -25,7 +25,6 @@ Result<SealedFile> SealFile(const std::string& in, const std::string& out);
 // Opens a downloaded sealed file at `in` into `out`: the digest is checked
 // first, the tag at the end; on any failure `out` is removed (bad_request
 // for bytes that are not the ones sent).
-Status OpenSealedFile(const std::string& in, const std::string& out, const std::string& key,
-                      const std::string& digest);
+Status OpenSealedFile(const std::string& in, const std::string& out, const std::string& key, const std::string& digest);
 
 }  // namespace natter::client

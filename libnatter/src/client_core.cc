@@ -257,8 +257,14 @@ void ClientCore::OnLoginAnswer(const Json& req, const HttpAnswer& answer) {
   int64_t user = login->user_id;
   // The session before on this device ends (its end-to-end device with it):
   // it is replaced, and would linger on the server as a device nobody reads.
-  if (auto old = store_->Get("access_token")) {
-    HttpCall(ioc_, server_, {"POST", "/v1/auth/logout", nullptr, *old}, [](const HttpAnswer&) {});
+  // Its access token may have expired: its refresh token gets a fresh one.
+  if (auto old = store_->Get("refresh_token")) {
+    HttpCall(ioc_, server_, {"POST", "/v1/auth/refresh", Json{{"refresh_token", *old}}, ""}, [this](HttpAnswer answer) {
+      std::string why;
+      auto tokens = answer.status == 200 ? DecodeTokens(answer.body, why) : std::nullopt;
+      if (!tokens) return;  // ended already, or unreachable: it expires on its own
+      HttpCall(ioc_, server_, {"POST", "/v1/auth/logout", nullptr, tokens->access_token}, [](const HttpAnswer&) {});
+    });
   }
   if (user != user_id_) ForgetAccount();  // another account: nothing of the old one stays
   // A new session is a new device to the server: a new identity here too.
@@ -951,10 +957,13 @@ void ClientCore::RetryLater(const std::string& id, std::function<void()> then) {
 
 void ClientCore::ApplyOpened(const Entry& entry, bool live, bool from_history) {
   // Who left an encrypted group must not read what comes next: my key for
-  // it is new (once, when the entry first arrives, live or in a catch-up).
-  if ((entry.kind == "member_left" || entry.kind == "member_removed") && !from_history &&
-      store_->IsEncrypted(entry.conversation_id) && !store_->HasEntry(entry.conversation_id, entry.seq)) {
+  // it is new (once, when the entry first arrives: live, in a catch-up, or
+  // in a history page that fills a catch-up's gap).
+  if ((entry.kind == "member_left" || entry.kind == "member_removed") && store_->IsEncrypted(entry.conversation_id) &&
+      !store_->HasEntry(entry.conversation_id, entry.seq)) {
     NewOwnKey(entry.conversation_id);
+    int64_t gone = entry.kind == "member_left" ? entry.sender_id : Int(entry.fields, "target_user");
+    also_addressed_[entry.conversation_id].erase(gone);
   }
   store_->ApplyEntry(entry.fields);
   // New entries push old ones out (retention); a history page the app asked

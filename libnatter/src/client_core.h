@@ -224,6 +224,8 @@ class ClientCore final : public Client {
   // decrypted (once: one seen before is taken from the local store), with
   // `encrypted` true; failures are told unless it is from a history page.
   Entry Opened(const Entry& entry, bool live, bool from_history);
+  // What this device read of an entry before, kept over what came now.
+  static void KeepKnown(Json& fields, const Json& known);
   // A message this device sent, as it reads it: what its outbox entry says.
   Entry OwnSealed(const Entry& entry, const OutboxEntry& sent);
 
@@ -279,6 +281,7 @@ class ClientCore final : public Client {
   std::map<int64_t, std::set<int64_t>> also_addressed_;  // conversation -> members a stale answer named
   std::deque<std::function<void()>> sealing_queue_;      // encrypted requests waiting their turn
   bool sealing_ = false;
+  std::map<DeviceRef, std::chrono::steady_clock::time_point> last_reset_;  // sessions ended after failures
   std::mt19937_64 rng_{std::random_device{}()};
 
   std::mutex events_mu_;

@@ -111,9 +111,11 @@ void ClientCore::ForgetKeys() {
 void ClientCore::PublishKeys(std::function<void()> then) {
   if (!e2ee_) return then();
   if (keys_lost_) {
-    // A new identity is a new device: the old one goes first.
-    keys_lost_ = false;
-    return Call({{"type", "keys.remove"}}, [this, then = std::move(then)](const ReplyFrame&) {
+    // A new identity is a new device: the old one goes first. Until the
+    // server says it went, this device sends nothing encrypted.
+    return Call({{"type", "keys.remove"}}, [this, then = std::move(then)](const ReplyFrame& r) {
+      if (!e2ee_ || !keys_lost_ || !ready_ || (!r.ok && r.code != "not_found")) return then();
+      keys_lost_ = false;
       store_->ErasePrefix("e2ee_");
       PublishKeys(then);
     });
@@ -123,6 +125,9 @@ void ClientCore::PublishKeys(std::function<void()> then) {
     if (reply.ok && reply.data.is_object()) {
       device_id_ = Int(reply.data.as_object(), "device_id");
       store_->Put("e2ee_device_id", std::to_string(device_id_));
+      // (Its publish's answer may have been lost: the identity it was made with is this one.)
+      if (!store_->Get("e2ee_identity")) store_->Put("e2ee_identity", auth::Base64UrlEncode(e2ee_->IdentityKey()));
+      store_->Put("e2ee_known_user:" + std::to_string(user_id_), "1");
       if (Int(reply.data.as_object(), "prekeys") < kTopUpBelow) PublishMorePreKeys();
       if (NowMs() - KvInt("e2ee_signed_at", 0) > kSignedPreKeyDays * 86'400'000) RenewSignedPreKey();
       return then();
@@ -145,6 +150,9 @@ void ClientCore::PublishKeys(std::function<void()> then) {
         device_id_ = Int(r.data.as_object(), "device_id");
         store_->Put("e2ee_device_id", std::to_string(device_id_));
         store_->Put("e2ee_identity", auth::Base64UrlEncode(e2ee_->IdentityKey()));
+        store_->Put("e2ee_published_at", std::to_string(NowMs()));
+        // My own account is someone this device knows: a device added to it is news.
+        store_->Put("e2ee_known_user:" + std::to_string(user_id_), "1");
         store_->Put("e2ee_signed_id", std::to_string(signed_id));
         store_->Put("e2ee_signed_at", std::to_string(NowMs()));
         Emit({{"@type", "keys_published"}, {"device_id", device_id_}});

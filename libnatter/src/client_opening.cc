@@ -17,6 +17,9 @@ using json_lookup::Str;
 namespace {
 
 constexpr int64_t kPreKeyMessage = 3;  // a ciphertext that starts a session
+// How far the server's clock (an entry's created_at) may be from this one.
+constexpr int64_t kClockSlackMs = 10 * 60 * 1000;
+constexpr auto kResetEvery = std::chrono::minutes(1);
 
 // The type of the envelope addressed to `me` in an entry's `encrypted`; 0: none.
 int64_t MyEnvelopeType(const json::object& sealed, const DeviceRef& me) {
@@ -69,11 +72,17 @@ void ClientCore::ApplyEntry(const Entry& entry, bool live, bool from_history) {
   if (const auto* sealed = entry.fields.if_contains("encrypted"); sealed && sealed->is_object()) {
     return ApplyOpened(Opened(entry, live, from_history), live, from_history);
   }
-  bool deleted = json_lookup::Bool(entry.fields, "deleted");
-  if (SealedKind(entry.kind) && !deleted && store_->IsEncrypted(entry.conversation_id)) {
+  if (SealedKind(entry.kind) && store_->IsEncrypted(entry.conversation_id)) {
+    // Nothing plain is a member's word here: text, files and reaction
+    // counts can only have come from the server.
     Entry forged = entry;
-    forged.fields.erase("text");
+    for (const char* k : {"text", "attachments", "reactions"}) forged.fields.erase(k);
+    if (json_lookup::Bool(entry.fields, "deleted")) return ApplyOpened(forged, live, from_history);
     forged.fields["encrypted"] = true;
+    if (auto known = store_->FindEntry(entry.conversation_id, entry.seq); known && known->contains("encrypted")) {
+      KeepKnown(forged.fields, *known);  // read before: a plain copy changes nothing
+      return ApplyOpened(forged, live, from_history);
+    }
     forged.fields["undecryptable"] = "not_encrypted";
     if (!from_history) {
       Emit({{"@type", "decryption_failed"},
@@ -87,6 +96,13 @@ void ClientCore::ApplyEntry(const Entry& entry, bool live, bool from_history) {
     return ApplyOpened(forged, live, from_history);
   }
   ApplyOpened(entry, live, from_history);
+}
+
+void ClientCore::KeepKnown(Json& fields, const Json& known) {
+  for (const char* k : {"text", "attachments", "undecryptable", "edited_at"}) {
+    fields.erase(k);
+    if (const auto* v = known.if_contains(k)) fields[k] = *v;
+  }
 }
 
 Entry ClientCore::OwnSealed(const Entry& entry, const OutboxEntry& sent) {
@@ -110,15 +126,14 @@ Entry ClientCore::Opened(const Entry& entry, bool live, bool from_history) {
   f.erase("attachments");  // ciphertext uploads: what they are is inside the message
   DeviceRef sender{entry.sender_id, Int(sealed, "device_id")};
   // A ciphertext decrypts once: seen before (live, then in a sync), it is what it was then.
-  std::string earlier;  // a mark from before that may read now (a key came since)
+  // A mark from before that may read now (a key came since); as it was if not.
+  std::optional<Json> earlier;
   if (auto known = store_->FindEntry(entry.conversation_id, entry.seq); known && known->contains("encrypted")) {
-    earlier = Str(*known, "undecryptable");
-    if (!MayReadLater(earlier)) {
-      for (const char* k : {"text", "attachments", "undecryptable"}) {
-        if (const auto* v = known->if_contains(k)) f[k] = *v;
-      }
+    if (!MayReadLater(Str(*known, "undecryptable"))) {
+      KeepKnown(f, *known);
       return out;
     }
+    earlier = std::move(*known);
   }
   if (sender == Self() && device_id_ != 0) {
     // Sent from this device, which has no envelope of its own: the outbox says what.
@@ -148,9 +163,20 @@ Entry ClientCore::Opened(const Entry& entry, bool live, bool from_history) {
     files = FilesOf(text->attachments, &entry.fields);
     if (!files) text = BadRequest("the message names files it does not attach");
   }
+  if (text.ok() && entry.kind == "edit") {
+    // Only its author edits a message: a member cannot seal an edit of another's.
+    auto target = store_->FindEntry(entry.conversation_id, Int(entry.fields, "target_seq"));
+    if (target && Int(*target, "sender_id") != entry.sender_id)
+      text = BadRequest("an edit of another member's message");
+  }
   if (text.ok()) {
     f["text"] = std::move(text->text);
     if (!files->empty()) f["attachments"] = std::move(*files);
+    // Edited meanwhile (its edit read first): the edit's text stands.
+    if (earlier && earlier->contains("edited_at")) {
+      f["text"] = (*earlier)["text"];
+      f["edited_at"] = (*earlier)["edited_at"];
+    }
     if (my_type != 0) MeetDevice(sender, identity_known);
     // A session the sender's device started anew (it lost its state, or
     // answers a failure of ours): it has none of my sender keys any more.
@@ -158,29 +184,36 @@ Entry ClientCore::Opened(const Entry& entry, bool live, bool from_history) {
     return out;
   }
   std::string code(ErrorCodeName(text.error().code));
-  if (!earlier.empty()) {
+  if (earlier) {
     // Tried again, still unread: as it was (told, and repaired, the first time).
-    f["undecryptable"] = earlier;
+    KeepKnown(f, *earlier);
     return out;
   }
   if (my_type == 0 && code == "not_found") {
     // A group message whose sender never gave this device its key: sent
     // before this device existed (a first catch-up, history), or the
-    // message that carried the key was lost. Live, it was meant for this
-    // device: a failure to repair.
+    // message that carried the key was lost. Live, or in a catch-up and
+    // well after this device published, it was meant for it: a failure to repair.
     code = "not_for_this_device";
-    if (!live) {
+    bool after_publishing =
+        Int(entry.fields, "created_at") > KvInt("e2ee_published_at", INT64_MAX - kClockSlackMs) + kClockSlackMs;
+    if (!live && (from_history || !after_publishing)) {
       f["undecryptable"] = code;
       return out;
     }
   }
   f["undecryptable"] = code;
   if (from_history) return out;  // an old ciphertext: nothing to repair
-  if (code == "not_found" || code == "not_for_this_device") {
+  auto now = std::chrono::steady_clock::now();
+  auto& last = last_reset_[sender];
+  if ((code == "not_found" || code == "not_for_this_device") && now - last > kResetEvery) {
     // No session with that device, or no key from it: this device's next
     // message there starts a new session (my sender keys go with it), after
-    // which the sender's device gives this one its keys again. A ciphertext
-    // that does not verify (bad_request) ends nothing: anyone can forge one.
+    // which the sender's device gives this one its keys again. Once a
+    // minute a device at most, or messages already under way would undo the
+    // repair. A ciphertext that does not verify (bad_request) ends nothing:
+    // anyone can forge one.
+    last = now;
     e2ee_->EndSession(sender);
     ForgetGivenKeys(sender);
   }

@@ -126,13 +126,28 @@ void ClientCore::WithSessions(const std::vector<DeviceRef>& devices,
   });
 }
 
+namespace {
+// The queue's turn, held by every step of one request: when the last step
+// is gone (answered, or dropped by a handler that threw), the next request
+// goes, after this handler (a queue of failures does not nest).
+struct SealingTurn {
+  explicit SealingTurn(std::function<void()> release) : release(std::move(release)) {}
+  ~SealingTurn() { release(); }
+  std::function<void()> release;
+};
+}  // namespace
+
 void ClientCore::SealedCall(Json request, std::string content, ServerReply reply) {
   sealing_queue_.push_back([this, session = session_, request = std::move(request), content = std::move(content),
                             reply = std::move(reply)]() mutable {
-    auto done = [this, reply = std::move(reply)](const ReplyFrame& r) {
+    auto turn = std::make_shared<SealingTurn>([this] {
       sealing_ = false;
-      // The next one after this handler: a queue of failures does not nest.
       boost::asio::post(ioc_, [this] { PumpSealing(); });
+    });
+    auto answered = std::make_shared<bool>(false);
+    auto done = [turn, answered, reply = std::move(reply)](const ReplyFrame& r) {
+      if (*answered) return;
+      *answered = true;
       reply(r);
     };
     // Asked for by a session that is over (a logout, another login).
@@ -181,17 +196,21 @@ void ClientCore::SealStep(Json request, std::string content, int round, ServerRe
       // still there, the server's answer says so.
       std::vector<DeviceRef> to;
       std::set<DeviceRef> needs_key;
+      std::vector<std::string> given;  // named now: a member who leaves meanwhile makes the key another
       for (const auto& d : wanted) {
         if (!devices_[d.user_id].count(d.device_id) || !e2ee_->HasSession(d)) continue;
         to.push_back(d);
-        if (group && !store_->Get(GivenKey(conv, d))) needs_key.insert(d);
+        if (group && !store_->Get(GivenKey(conv, d))) {
+          needs_key.insert(d);
+          given.push_back(GivenKey(conv, d));
+        }
       }
       auto sealed = e2ee_->Encrypt(OwnKeyGroup(conv), group, Self(), to, needs_key, content);
       if (!sealed.ok()) return done(Refusal(std::string(ErrorCodeName(sealed.error().code)), sealed.error().message));
       Json call = request;
       call["encrypted"] = std::move(*sealed);
-      Call(std::move(call), [this, request = std::move(request), content = std::move(content), round, done, needs_key,
-                             conv, lost](const ReplyFrame& r) mutable {
+      Call(std::move(call), [this, request = std::move(request), content = std::move(content), round, done, given, conv,
+                             lost](const ReplyFrame& r) mutable {
         if (!r.ok && r.code == "stale_devices" && round < kStaleRetries && !lost()) {
           TakeDeviceLists(conv, r.details);
           return SealStep(std::move(request), std::move(content), round + 1, std::move(done));
@@ -201,7 +220,7 @@ void ClientCore::SealStep(Json request, std::string content, int round, ServerRe
         const auto* data = r.data.if_object();
         bool duplicate = data && json_lookup::Bool(*data, "duplicate");
         if (r.ok && !duplicate) {
-          for (const auto& d : needs_key) store_->Put(GivenKey(conv, d), "1");
+          for (const auto& key : given) store_->Put(key, "1");
         }
         done(r);
       });

@@ -15,13 +15,17 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr int64_t kSchemaVersion = 5;
+constexpr int64_t kSchemaVersion = 4;
 
 const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS conversations (
   id INTEGER PRIMARY KEY, kind TEXT, title TEXT, last_seq INTEGER, large INTEGER, my_role TEXT,
-  last_activity INTEGER, encrypted INTEGER NOT NULL DEFAULT 0);
+  last_activity INTEGER);
+-- Conversations known to be end-to-end encrypted. Kept apart, and through a
+-- resync or a removal: a conversation never stops being encrypted, whatever
+-- a later listing says, so nothing plain is ever sent there.
+CREATE TABLE IF NOT EXISTS encrypted_conversations (id INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS entries (
   conversation_id INTEGER, seq INTEGER, kind TEXT, sender_id INTEGER, client_msg_id TEXT,
   text TEXT, reply_to INTEGER, target_seq INTEGER, created_at INTEGER, edited_at INTEGER,
@@ -92,8 +96,8 @@ void LocalStore::Open(const std::string& path) {
   if (found >= 2 && found < kSchemaVersion && !empty) {
     // Version 3 added videos' poster frames: an outbox of version 2 is kept
     // (its outbox_files may be missing, or have the column already if an
-    // earlier try was cut). Version 4 marks encrypted conversations, 5 their
-    // outgoing files' keys. One
+    // earlier try was cut). Version 4 marks encrypted conversations (a table
+    // of its own) and keeps their outgoing files' keys. One
     // transaction: a kill leaves the version before.
     Check(db_->Exec("BEGIN IMMEDIATE"));
     // A column added to a table the store has, unless an earlier try added it.
@@ -108,8 +112,6 @@ void LocalStore::Open(const std::string& path) {
       }
       if (has_table && !has_column) Check(db_->Exec(alter_sql));
     };
-    add_column("PRAGMA table_info(conversations)", "encrypted",
-               "ALTER TABLE conversations ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0");
     add_column("PRAGMA table_info(outbox_files)", "thumb_of",
                "ALTER TABLE outbox_files ADD COLUMN thumb_of INTEGER NOT NULL DEFAULT -1");
     add_column("PRAGMA table_info(outbox_files)", "sealed",
@@ -170,26 +172,24 @@ void LocalStore::ClearSyncedState() {
   // The entries of encrypted conversations stay: their ciphertexts decrypt
   // once, so what the server sends again is read from here.
   Check(
-      db_->Exec("DELETE FROM entries WHERE conversation_id NOT IN (SELECT id FROM conversations WHERE encrypted = 1); "
+      db_->Exec("DELETE FROM entries WHERE conversation_id NOT IN (SELECT id FROM encrypted_conversations); "
                 "DELETE FROM conversations; DELETE FROM receipts; "
                 "DELETE FROM kv WHERE key = 'sync_token' OR key = 'pts';"));
 }
 
 void LocalStore::ClearAll() {
-  Check(
-      db_->Exec("DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; DELETE FROM kv; "
-                "DELETE FROM outbox; DELETE FROM outbox_files; DELETE FROM users;"));
+  Check(db_->Exec(
+      "DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; DELETE FROM kv; "
+      "DELETE FROM outbox; DELETE FROM outbox_files; DELETE FROM users; DELETE FROM encrypted_conversations;"));
 }
 
 void LocalStore::UpsertConversation(const json::object& c, const std::string& my_role) {
   auto s = db_->Prepare(
-      "INSERT INTO conversations(id, kind, title, last_seq, large, my_role, last_activity, encrypted) "
-      "VALUES(?,?,?,?,?,?,?,?) "
+      "INSERT INTO conversations(id, kind, title, last_seq, large, my_role, last_activity) VALUES(?,?,?,?,?,?,?) "
       "ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, title = excluded.title, "
       "last_seq = max(last_seq, excluded.last_seq), large = excluded.large, "
       "my_role = CASE WHEN excluded.my_role = '' THEN my_role ELSE excluded.my_role END, "
-      "last_activity = max(last_activity, excluded.last_activity), "
-      "encrypted = max(encrypted, excluded.encrypted)");  // never removed (protocol §5.8)
+      "last_activity = max(last_activity, excluded.last_activity)");
   const json::value* large = c.if_contains("large");
   const json::value* encrypted = c.if_contains("encrypted");
   s.Bind(1, Int(c, "id"))
@@ -198,9 +198,13 @@ void LocalStore::UpsertConversation(const json::object& c, const std::string& my
       .Bind(4, Int(c, "last_seq"))
       .Bind(5, int64_t{large && large->is_bool() && large->as_bool()})
       .Bind(6, my_role)
-      .Bind(7, Int(c, "last_activity"))
-      .Bind(8, int64_t{encrypted && encrypted->is_bool() && encrypted->as_bool()});
+      .Bind(7, Int(c, "last_activity"));
   Check(s.Run());
+  if (encrypted && encrypted->is_bool() && encrypted->as_bool()) {
+    auto e = db_->Prepare("INSERT OR IGNORE INTO encrypted_conversations(id) VALUES(?)");
+    e.Bind(1, Int(c, "id"));
+    Check(e.Run());
+  }
 }
 
 void LocalStore::RemoveConversation(int64_t id) {
@@ -214,7 +218,8 @@ void LocalStore::RemoveConversation(int64_t id) {
 
 json::array LocalStore::Conversations(int64_t me) {
   auto s = db_->Prepare(
-      "SELECT c.id, c.kind, c.title, c.last_seq, c.large, c.my_role, c.last_activity, c.encrypted, "
+      "SELECT c.id, c.kind, c.title, c.last_seq, c.large, c.my_role, c.last_activity, "
+      "EXISTS(SELECT 1 FROM encrypted_conversations x WHERE x.id = c.id), "
       "coalesce((SELECT read_seq FROM receipts r WHERE r.conversation_id = c.id AND r.user_id = ?1), 0), "
       "(SELECT json FROM entries e WHERE e.conversation_id = c.id AND e.kind = 'message' "
       "   ORDER BY seq DESC LIMIT 1), "
@@ -372,10 +377,10 @@ bool LocalStore::HasConversation(int64_t conversation_id) {
 }
 
 bool LocalStore::IsEncrypted(int64_t conversation_id) {
-  auto s = db_->Prepare("SELECT encrypted FROM conversations WHERE id = ?");
+  auto s = db_->Prepare("SELECT 1 FROM encrypted_conversations WHERE id = ?");
   s.Bind(1, conversation_id);
   auto row = s.Step();
-  return row.ok() && *row && s.Int(0) != 0;
+  return row.ok() && *row;
 }
 
 std::string LocalStore::Kind(int64_t conversation_id) {

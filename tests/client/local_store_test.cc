@@ -122,9 +122,15 @@ TEST(LocalStoreSchema, AVersion3StoreKeepsItsConversationsAndLearnsWhichAreEncry
   EXPECT_EQ(store->Kind(5), "group");
   store->UpsertConversation({{"id", 6}, {"kind", "direct"}, {"encrypted", true}}, "member");
   EXPECT_TRUE(store->IsEncrypted(6));
-  // The flag is never taken away (a conversation cannot stop being encrypted).
-  store->UpsertConversation({{"id", 6}, {"kind", "direct"}}, "");
+  // The flag is never taken away (a conversation cannot stop being encrypted):
+  // not by a listing without it, a resync, or a removal.
+  store->UpsertConversation({{"id", 6}, {"kind", "direct"}, {"encrypted", false}}, "");
   EXPECT_TRUE(store->IsEncrypted(6));
+  store->ClearSyncedState();
+  store->RemoveConversation(6);
+  store->UpsertConversation({{"id", 6}, {"kind", "direct"}, {"encrypted", false}}, "");
+  EXPECT_TRUE(store->IsEncrypted(6));
+  EXPECT_TRUE(store->Conversations(1)[0].as_object().at("encrypted").as_bool());
   store.reset();
   std::filesystem::remove_all(dir);
 }

@@ -179,12 +179,18 @@ class HostileServerTest(h.unittest.TestCase):
             "conversation": {"id": 5, "kind": "group", "large": False, "encrypted": True},
             "members": [{"user_id": 77, "delivered_seq": 0, "read_seq": 0}], "events": [forged]}}
 
+        asked = []
+
         def answer(request):
+            asked.append(request)
             if request.get("type") == "conversations.create":  # asked encrypted, made plain
                 return {"id": 6, "kind": "direct", "encrypted": False, "members": []}
             return {}
 
-        fake = MisbehavingServer(lambda n: ([], [frame]), answer)
+        # Later the server lists the conversation as plain: it stays encrypted here.
+        relisted = {"type": "conversation", "conversation": {"id": 5, "kind": "group", "large": False,
+                                                            "encrypted": False}}
+        fake = MisbehavingServer(lambda n: ([relisted], [frame]), answer)
         self.to_close.append(fake)
         client = self.client(fake, timeout_seconds=2)
         failed = client.wait(lambda e: e["@type"] == "decryption_failed", 10, "decryption_failed")
@@ -195,7 +201,17 @@ class HostileServerTest(h.unittest.TestCase):
         self.assertEqual(entry["undecryptable"], "not_encrypted")
         made = client.call({"@type": "create_direct", "peer_id": 77, "encrypted": True})
         self.assertEqual((made["@type"], made["code"]), ("error", "bad_frame"), made)
-        self.assertEqual(client.call({"@type": "get_conversations"})["conversations"][0]["id"], 5)
+        client.wait(lambda e: e["@type"] == "conversation", 10, "the plain listing")
+        [listed] = client.call({"@type": "get_conversations"})["conversations"]
+        self.assertEqual((listed["id"], listed["encrypted"]), (5, True))
+        # A send there is sealed or not sent (this client has no keys): never plain.
+        sent = client.call({"@type": "send_message", "conversation_id": 5, "text": "never in the clear"})
+        state = client.wait(lambda e: e["@type"] == "message_state" and e["client_msg_id"] == sent["client_msg_id"]
+                            and e["state"] == "failed", 10, "the send refused here")
+        self.assertEqual(state["code"], "bad_request")
+        edit = client.call({"@type": "edit_message", "conversation_id": 5, "seq": 1, "text": "nor this"})
+        self.assertEqual(edit["@type"], "error", edit)
+        self.assertFalse([r for r in asked if "text" in r], asked)
 
     def test_random_and_mutilated_frames_never_crash_or_hang_the_process(self):
         seed = int(os.environ.get("NATTER_FRAME_SEED", time.time_ns() % 1_000_000))
