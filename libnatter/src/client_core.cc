@@ -751,6 +751,13 @@ void ClientCore::On(const ResyncFrame&) { StartSync(); }  // fell behind: pull w
 void ClientCore::On(const NoticeFrame& f) {
   if (f.type == "devices") NoteDevices(f.fields);
   if (f.type == "keys.low" && Int(f.fields, "device_id") == device_id_) PublishMorePreKeys();
+  if (f.type == "session_reset" && Int(f.fields, "to_device_id") == device_id_ && e2ee_) {
+    // A device of someone could not read this one: the next message to it
+    // starts a new session and gives it my sender keys again.
+    DeviceRef from{Int(f.fields, "user_id"), Int(f.fields, "device_id")};
+    e2ee_->EndSession(from);
+    ForgetGivenKeys(from);
+  }
   Json e = f.fields;
   WithoutAppKeys(e);
   e["@type"] = f.type;

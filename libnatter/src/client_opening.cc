@@ -208,14 +208,19 @@ Entry ClientCore::Opened(const Entry& entry, bool live, bool from_history) {
   auto& last = last_reset_[sender];
   if ((code == "not_found" || code == "not_for_this_device") && now - last > kResetEvery) {
     // No session with that device, or no key from it: this device's next
-    // message there starts a new session (my sender keys go with it), after
-    // which the sender's device gives this one its keys again. Once a
+    // message there starts a new session (my sender keys go with it). Once a
     // minute a device at most, or messages already under way would undo the
     // repair. A ciphertext that does not verify (bad_request) ends nothing:
     // anyone can forge one.
     last = now;
     e2ee_->EndSession(sender);
     ForgetGivenKeys(sender);
+    // And the sender's device is asked to do the same, so its next message
+    // here starts anew too (carrying its keys) without waiting for mine.
+    if (ready_ && ws_) {
+      Call({{"type", "keys.reset"}, {"user_id", sender.user_id}, {"device_id", sender.device_id}},
+           [](const ReplyFrame&) {});
+    }
   }
   Emit({{"@type", "decryption_failed"},
         {"conversation_id", entry.conversation_id},

@@ -261,9 +261,10 @@ ServerFrame ReadFrame(const json::value& v, std::string& why) {
     f.fields.erase("type");
     return f;
   }
-  if (type == "devices" || type == "keys.low") {  // end-to-end encryption (protocol §5.31)
+  if (type == "devices" || type == "keys.low" || type == "session_reset") {  // end-to-end encryption (§5.31)
     if (type == "devices") (void)frame.Int("user_id", 1), (void)frame.Value("devices");
     if (type == "keys.low") (void)frame.Int("device_id", 1);
+    if (type == "session_reset") (void)frame.Int("user_id", 1), (void)frame.Int("device_id", 1);
     if (!frame.ok()) return BadFrame{type, why};
     NoticeFrame f{type, frame.object()};
     f.fields.erase("type");

@@ -209,6 +209,7 @@ class Dispatcher {
   void ClaimKeyBundles(const Caller& c, KeyBundleParams p, Reply reply);
   void CountKeys(const Caller& c, NoParams p, Reply reply);
   void ListKeyDevices(const Caller& c, UserLookupParams p, Reply reply);
+  void AskSessionReset(const Caller& c, KeyBundleParams p, Reply reply);
   void RemoveKeys(const Caller& c, NoParams p, Reply reply);
 
   void Block(const Caller& c, BlockParams p, Reply reply);

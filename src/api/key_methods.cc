@@ -277,6 +277,43 @@ void Dispatcher::DevicesMayHaveChanged(UserId user) {
       });
 }
 
+void Dispatcher::AskSessionReset(const Caller& c, KeyBundleParams p, Reply reply) {
+  // A device that could not decrypt asks the sender's device to start a new
+  // session (docs/e2ee.md). It carries nothing but who asks; it spends the
+  // same hourly budget as a bundle, which the new session claims anyway.
+  DeviceId asked = p.device_id;
+  if (asked == 0) return reply(BadRequest("device_id names the device asked"));
+  if (!key_bundles_.Take(c.user, d_.clock.SteadyMs() * 1000)) {
+    return reply(RateLimited("you have asked for too many sessions this hour; try again later"));
+  }
+  struct Ask {
+    UserId target = 0;
+    DeviceId from = 0;
+  };
+  d_.store.ReadAccountsResult<Ask>(
+      ExecutorOf(c),
+      [p = std::move(p), caller = c.user, session = c.session](AccountsTxn& txn) -> Result<Ask> {
+        NATTER_TRY(auto mine, txn.FindDeviceOfSession(caller, session));
+        if (!mine) return Forbidden("publish this session's keys (keys.publish) first: it has no device to answer");
+        NATTER_TRY(auto target, FindKeyOwner(txn, p.user, caller));
+        NATTER_TRY(auto devices, txn.ListDevices(target.id));
+        if (std::none_of(devices.begin(), devices.end(),
+                         [&](const DeviceKeys& d) { return d.device_id == p.device_id; })) {
+          return NotFound("no such device");
+        }
+        return Ask{target.id, mine->device_id};
+      },
+      [this, reply = std::move(reply), caller = c.user, device = asked](Result<Ask> r) {
+        if (!r.ok()) return reply(r.take_error());
+        Event event;
+        event.payload =
+            Frame({{"type", "session_reset"}, {"user_id", caller}, {"device_id", r->from}, {"to_device_id", device}});
+        event.recipients = {EventRecipient{r->target, 0}};
+        d_.broker.Publish(std::move(event));
+        reply(json::value(json::object{{"asked", true}}));
+      });
+}
+
 void Dispatcher::PublishPreKeysLow(UserId user, DeviceId device, int64_t left) {
   Event event;
   event.payload = Frame({{"type", "keys.low"}, {"device_id", device}, {"prekeys", left}});

@@ -92,6 +92,8 @@ const std::vector<Method>& Table() {
       Row<NoParams, &D::RemoveKeys>("keys.remove", kUser, kRequest, kAnswer, {{"DELETE", "/v1/me/keys"}}),
       Row<KeyBundleParams, &D::ClaimKeyBundles>("keys.bundle", kUser, kRequest, kAnswer,
                                                 {{"POST", "/v1/users/{handle or user_id}/keys/claim"}}),
+      Row<KeyBundleParams, &D::AskSessionReset>("keys.reset", kUser, kRequest, kAnswer,
+                                                {{"POST", "/v1/users/{handle or user_id}/keys/reset"}}),
       Row<UserLookupParams, &D::ListKeyDevices>("devices.list", kUser, kRequest, kAnswer,
                                                 {{"GET", "/v1/users/{handle or user_id}/devices"}}),
       Row<ReportParams, &D::FileReport>("reports.create", kUser, kRequest, kAnswer, {{"POST", "/v1/reports"}}),

@@ -159,7 +159,7 @@ class EncryptedClientTest(h.unittest.TestCase):
         self.assertEqual(len([t for u, t in rows if u == ivy.user_id and t in (2, 3)]), 2, rows)
         self.assertNotIn(jay.user_id, [u for u, _ in rows])
 
-    def test_a_member_who_lost_a_sender_key_gets_it_again_after_writing(self):
+    def test_a_member_who_lost_a_sender_key_asks_for_it_again(self):
         kim, lee = self.app("e2kim"), self.app("e2lee")
         conv = kim.call({"@type": "create_group", "title": "repair", "members": [lee.user_id],
                          "encrypted": True})["id"]
@@ -176,10 +176,13 @@ class EncryptedClientTest(h.unittest.TestCase):
         failed = lee.wait(lambda e: e["@type"] == "decryption_failed" and e["seq"] == unreadable, 15,
                           "decryption_failed")
         self.assertEqual(failed["code"], "not_for_this_device")
-        # Lee writes: a new session with kim's device, which gives lee kim's key again.
-        self.assertEqual(self.entry(kim, conv, self.send(lee, conv, "lee again"))["text"], "lee again")
+        # Lee's device asked kim's for a new session: kim's next message gives lee the key again.
+        asked = kim.wait(lambda e: e["@type"] == "session_reset", 10, "session_reset")
+        self.assertEqual((asked["user_id"], asked["to_device_id"]), (lee.user_id, kim.call({"@type": "get_state"})["device_id"]))
         after = self.send(kim, conv, "readable again")
         self.assertEqual(self.entry(lee, conv, after)["text"], "readable again")
+        # And both ways work on the new sessions.
+        self.assertEqual(self.entry(kim, conv, self.send(lee, conv, "lee again"))["text"], "lee again")
 
     def test_a_server_that_swaps_a_device_s_identity_key_is_caught(self):
         max_, nia = self.app("e2max"), self.app("e2nia")

@@ -143,6 +143,24 @@ class KeyDirectoryTest(h.ServerTestCase):
         devices = self.call("GET", f"/v1/users/{alice.id}/devices", alice)["devices"]
         self.assertEqual([d["device_id"] for d in devices], [1])
 
+    async def test_a_device_asks_another_for_a_new_session(self):
+        alice, bob = self.server.new_user("reset"), self.server.new_user("reset")
+        self.publish(alice, device_keys(VECTORS[0]))
+        ask = {"device_id": 1}
+        # Only a device can ask (it is what the other answers with a new session).
+        self.call("POST", f"/v1/users/{alice.id}/keys/reset", bob, ask, 403)
+        self.publish(bob, device_keys(VECTORS[1]))
+        self.call("POST", f"/v1/users/{alice.id}/keys/reset", bob, {"device_id": 7}, 404)
+        self.call("POST", f"/v1/users/{alice.id}/keys/reset", bob, {}, 400)
+        alice_ws = await self.ws(alice)
+        self.assertEqual(self.call("POST", f"/v1/users/{alice.id}/keys/reset", bob, ask), {"asked": True})
+        event = await alice_ws.event("session_reset")
+        self.assertEqual((event["user_id"], event["device_id"], event["to_device_id"]), (bob.id, 1, 1))
+        # Whom alice blocked cannot reach her devices this way either.
+        self.call("PUT", f"/v1/me/blocks/{bob.id}", alice)
+        self.call("POST", f"/v1/users/{alice.id}/keys/reset", bob, ask, 404)
+        await alice_ws.expect_no_event("session_reset")
+
     async def test_a_device_short_of_prekeys_is_told(self):
         alice, bob = self.server.new_user("low"), self.server.new_user("low")
         phone = await self.ws(alice)
