@@ -217,7 +217,7 @@ Entry ClientCore::Opened(const Entry& entry, bool live, bool from_history) {
     ForgetGivenKeys(sender);
     // And the sender's device is asked to do the same, so its next message
     // here starts anew too (carrying its keys) without waiting for mine.
-    if (ready_ && ws_) {
+    if (ws_) {  // (also during a catch-up)
       Call({{"type", "keys.reset"}, {"user_id", sender.user_id}, {"device_id", sender.device_id}},
            [](const ReplyFrame&) {});
     }

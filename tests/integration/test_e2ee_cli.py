@@ -115,4 +115,4 @@ class EncryptedCliTest(h.unittest.TestCase, Profiles):
 
 
 if __name__ == "__main__":
-    h.unittest.main()
+    h.main()

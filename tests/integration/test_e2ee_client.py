@@ -314,4 +314,4 @@ class EncryptedClientTest(h.unittest.TestCase):
 
 
 if __name__ == "__main__":
-    h.unittest.main()
+    h.main()
