@@ -7,12 +7,14 @@ this one runs under the sanitizers too.)"""
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import natter_harness as h  # noqa: E402
-from client_harness import Profiles, Server  # noqa: E402
+from client_harness import CLI, Profiles, Server  # noqa: E402
 
 
 def files_under(directory):
@@ -100,6 +102,30 @@ class EncryptedCliTest(h.unittest.TestCase, Profiles):
         with open(os.path.join(self.dir, carol, "keys.db"), "rb") as f:
             self.assertNotIn(b"meet by the", f.read())
 
+
+    def test_chat_tells_of_a_new_device_to_compare_safety_numbers_for(self):
+        sam, tia = self.person("e2sam"), self.person("e2tia")
+        conv = str(self.cli_json(sam, "create-direct", "--encrypted", "e2tia")["id"])
+        self.seq_of(self.cli(sam, "send", conv, "first").stdout)
+        self.person_device("e2tia", "e2tia-phone")  # tia signs in on a second device
+        chat = subprocess.Popen([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, sam),
+                                 "--timeout", "10", "chat", conv],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            chat.stdin.write("to both your phones\n")
+            chat.stdin.flush()
+            lines, deadline = [], time.monotonic() + 20
+            while time.monotonic() < deadline and not any("has a new device" in x for x in lines):
+                lines.append(chat.stdout.readline())
+            self.assertTrue(any("e2tia has a new device; compare safety numbers again" in x for x in lines), lines)
+        finally:
+            chat.stdin.close()
+            chat.wait(15)
+        self.assertIn("e2sam: to both your phones", self.history("e2tia-phone", conv))
+
+    def person_device(self, handle, profile):
+        self.cli(profile, "login", handle, f"password-{handle}")
+        return profile
 
     def test_logging_in_again_replaces_the_profile_s_device(self):
         """A login over a profile's session ends that session, and its device

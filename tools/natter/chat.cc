@@ -204,6 +204,12 @@ class ChatView {
       Print("  (" + Str(event, "state") + (reason.empty() ? "" : ": " + reason) + ")");
     } else if (type == "conversation_removed" && Int(event, "conversation_id") == conversation_) {
       Print("  (you are no longer in this conversation)");
+    } else if (type == "identity_changed") {
+      // End-to-end encryption (docs/e2ee.md): worth comparing safety numbers again.
+      bool new_device = Str(event, "reason") == "new_device";
+      Print("  (" + s_.Name(Int(event, "user_id")) +
+            (new_device ? " has a new device" : " has a device whose identity key changed: refused") +
+            "; compare safety numbers again: natter safety <handle>)");
     } else if (type == "error") {  // one no request of ours waits for (a bad frame, a line that could not go)
       Print("  (" + Str(event, "code") + ": " + Str(event, "message") + ")");
     }
