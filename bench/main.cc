@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include "bench/disk_watch.h"
 #include "bench/http_client.h"
 #include "bench/report.h"
 #include "bench/scenario.h"
@@ -65,10 +66,13 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> servers{"127.0.0.1:8080"};
   std::string commit = "unknown";
+  std::string data_dir;
   CLI::App app{"natter-bench: load generator for natterd"};
   app.add_option("--server", servers, "natterd host:port (repeat for several natterd processes)");
   app.add_option("--server-pid", cfg.server_pids,
                  "natterd pid, to read its CPU and memory from /proc (repeat for several)");
+  app.add_option("--server-data-dir", data_dir,
+                 "natterd's data directory, to report the largest write-ahead log and directory per scenario");
   std::string profile = cfg.profile;
   app.add_option("--profile", profile, "quick or full (design.md section 5 sizes)")
       ->check(CLI::IsMember({"quick", "full"}));
@@ -156,6 +160,8 @@ int main(int argc, char** argv) {
   ctx.run_tag = tag;
   ctx.prov = std::make_unique<Provisioner>(cfg.servers, cfg.provision_parallel, ctx.run_tag, cfg.push_tokens);
 
+  std::unique_ptr<DiskWatch> disk;
+  if (!data_dir.empty()) disk = std::make_unique<DiskWatch>(data_dir);
   std::vector<ScenarioReport> reports;
   std::string why;
   if (!ServerHealthy(cfg.servers.front(), why)) {
@@ -213,6 +219,11 @@ int main(int argc, char** argv) {
         r = RunReconnect(ctx);
       else if (name == "upload")
         r = RunUpload(ctx);
+      if (disk) {
+        const DiskPeaks peaks = disk->TakePeaks();
+        r.Add("server_wal_peak_mib", "largest write-ahead log of the server", peaks.wal_bytes / 1048576.0, "MiB");
+        r.Add("server_data_peak_mib", "largest data directory of the server", peaks.dir_bytes / 1048576.0, "MiB");
+      }
       reports.push_back(std::move(r));
       // Let the server settle (closing sockets, commits) between scenarios.
       std::this_thread::sleep_for(std::chrono::milliseconds(500));

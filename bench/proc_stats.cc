@@ -71,6 +71,10 @@ ProcSample ReadProc(int pid, bool threads) {
   while (std::getline(status, line)) {
     if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::stoll(line.substr(6));
   }
+  std::ifstream io("/proc/" + std::to_string(pid) + "/io");
+  while (std::getline(io, line)) {
+    if (line.rfind("write_bytes:", 0) == 0) s.write_bytes = std::stoll(line.substr(12));
+  }
   s.alive = true;
   if (threads) {
     const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
@@ -96,6 +100,7 @@ ProcSample ReadProcs(const std::vector<int>& pids, bool threads) {
     all.alive = all.alive && s.alive;
     all.cpu_seconds += s.cpu_seconds;
     all.rss_kb += s.rss_kb;
+    all.write_bytes += s.write_bytes;
     for (auto& t : s.threads) all.threads.push_back(std::move(t));
   }
   return all;

@@ -22,6 +22,7 @@ struct ProcSample {
   std::vector<ThreadCpu> threads;  // per thread (/proc/<pid>/task), to name a saturated one
   double cpu_seconds = 0;          // utime + stime
   int64_t rss_kb = 0;              // VmRSS
+  int64_t write_bytes = 0;         // sent to storage so far (/proc/<pid>/io), sockets not counted
   int64_t at_ns = 0;               // when it was read (CLOCK_MONOTONIC)
 };
 

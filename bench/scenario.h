@@ -75,6 +75,8 @@ struct ScenarioReport {
   // Server CPU per event, generator CPU, and a bottleneck note for a phase.
   void AddPhaseCpu(const std::string& phase, const std::string& key, double events, const std::string& per_what,
                    int threads_per_worker);
+  // Bytes the server wrote to storage per event in a phase.
+  void AddPhaseWritten(const std::string& phase, const std::string& key, double events, const std::string& per_what);
 };
 
 // Coordinator side: runs `body` in `workers` processes, sampling the server

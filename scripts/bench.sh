@@ -5,17 +5,21 @@
 # stops natterd by its pid. Extra arguments go to natter-bench.
 #   scripts/bench.sh quick            # what `make bench` runs
 #   scripts/bench.sh full             # what `make bench-full` runs
+#   NATTERD_BIN=/tmp/natterd-before scripts/bench.sh quick   # another build, side by side
 set -euo pipefail
 profile="${1:-quick}"
 shift || true
 build_dir="${BUILD_DIR:-build/release}"
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR=1
 cmake --preset release >/dev/null 2>&1 || cmake --preset release
-nice cmake --build "$build_dir" --target natterd natter-bench -- -j"${BENCH_BUILD_JOBS:-2}"
+natterd_bin="${NATTERD_BIN:-$build_dir/natterd}"
+targets=(natter-bench)
+[ -n "${NATTERD_BIN:-}" ] || targets+=(natterd)
+nice cmake --build "$build_dir" --target "${targets[@]}" -- -j"${BENCH_BUILD_JOBS:-2}"
 
 data_dir="$(mktemp -d /tmp/natter-bench-data.XXXXXX)"
 log="$data_dir/natterd.log"
-"$build_dir/natterd" --data-dir "$data_dir" --port 0 --password-profile minimal \
+"$natterd_bin" --data-dir "$data_dir" --port 0 --password-profile minimal \
   --requests-per-second 1000000 --request-burst 1000000 \
   --max-conversations-per-hour 1000000 --max-member-adds-per-hour 100000000 >"$log" 2>&1 &
 natterd_pid=$!
@@ -44,5 +48,5 @@ if ! git diff --quiet HEAD 2>/dev/null; then commit="$commit+dirty"; fi
 mkdir -p bench-results
 status=0
 timeout "${BENCH_TIMEOUT:-3600}" "$build_dir/bench/natter-bench" --server "127.0.0.1:$port" \
-  --server-pid "$natterd_pid" --profile "$profile" --commit "$commit" --out bench-results "$@" || status=$?
+  --server-pid "$natterd_pid" --server-data-dir "$data_dir" --profile "$profile" --commit "$commit" --out bench-results "$@" || status=$?
 exit "$status"

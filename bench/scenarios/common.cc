@@ -72,6 +72,17 @@ void ScenarioReport::AddPhaseCpu(const std::string& phase, const std::string& ke
   }
 }
 
+void ScenarioReport::AddPhaseWritten(const std::string& phase, const std::string& key, double events,
+                                     const std::string& per_what) {
+  auto it = phases.find(phase);
+  if (it == phases.end() || events <= 0) return;
+  const PhaseSample& p = it->second;
+  if (!p.server_start.alive || !p.server_end.alive) return;
+  // Write amplification: all the server sent to storage (log, checkpoints, database), per event.
+  const double written = static_cast<double>(p.server_end.write_bytes - p.server_start.write_bytes);
+  Add(key + "_server_written_kib", "server bytes written to storage per " + per_what, written / events / 1024, "KiB");
+}
+
 int WorkersFor(const BenchConfig& cfg, int clients) {
   if (cfg.workers > 0) return cfg.workers;
   return std::max(1, (clients + cfg.max_conns_per_worker - 1) / cfg.max_conns_per_worker);

@@ -72,6 +72,7 @@ ScenarioReport RunDirect(RunContext& ctx) {
   report.AddLatency("flat_ack", "flat out: ack latency", "flat.ack");
   report.AddLatency("flat_e2e", "flat out: end-to-end latency", "flat.e2e");
   report.AddPhaseCpu("flat", "flat_ack", flat_acked, "acknowledged send", cfg.threads);
+  report.AddPhaseWritten("flat", "flat_ack", flat_acked, "acknowledged send");
   report.Add("fixed_target_per_s", "fixed: target rate", fixed_rate, "msg/s");
   report.Add("fixed_acked_per_s", "fixed: acknowledged sends", fixed_acked / cfg.direct_s, "msg/s");
   report.AddLatency("fixed_ack", "fixed: ack latency (from schedule)", "fixed.ack");

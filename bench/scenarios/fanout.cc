@@ -104,6 +104,7 @@ ScenarioReport RunFanout(RunContext& ctx) {
       report.Add(phase + "_deliveries_per_s", what + ": deliveries", delivered / cfg.fanout_s, "/s");
       report.AddLatency(phase + "_e2e", what + ": end-to-end", phase + ".e2e");
       report.AddPhaseCpu(phase, phase, delivered, "delivery", cfg.threads);
+      report.AddPhaseWritten(phase, phase, acked, "message");
       if (mode == "fixed" && delivered < 0.95 * cfg.fanout_fixed_deliveries * cfg.fanout_s) {
         report.notes.push_back(what + ": target of " + std::to_string(int64_t(cfg.fanout_fixed_deliveries)) +
                                " deliveries/s not reached");

@@ -229,6 +229,8 @@ void Declare(Declaring& d, Config& c) {
           "PostgreSQL instances, comma separated (libpq URLs, order fixed); replaces SQLite");
   Setting(d, "postgres-writers", c.postgres_writers, "Writer connections per PostgreSQL instance");
   Setting(d, "postgres-readers", c.postgres_readers, "Reader connections per PostgreSQL instance");
+  Setting(d, "wal-limit-mb", c.wal_limit_mb,
+          "Bound of the embedded database's write-ahead log (MiB): past it the log starts over between commits");
   Setting(d, "nats", c.nats, "NATS servers, comma separated (nats://host:port); links the nodes of a cluster");
   Setting(d, "access-token-ttl", c.access_token_ttl_seconds, "Access token lifetime in seconds");
   Setting(d, "password-profile", c.password_profile, "Argon2id cost: interactive, or minimal (for tests only)");
@@ -413,6 +415,11 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const Ex
   if (config.log_json) config.log_format = "json";
   if (config.drain_ms < 0 || config.drain_ms > 600000) {
     std::cerr << "natterd: --drain-ms must be 0 to 600000\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
+  if (config.wal_limit_mb < 1 || config.wal_limit_mb > 65536) {
+    std::cerr << "natterd: --wal-limit-mb must be 1 to 65536\n";
     exit_code = 2;
     return std::nullopt;
   }

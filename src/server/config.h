@@ -51,6 +51,8 @@ struct Config {
   std::vector<std::string> postgres;
   int postgres_writers = 2;  // connections per instance, each committing batches
   int postgres_readers = 2;
+  // The embedded store's write-ahead log bound (SqliteOptions::wal_limit_bytes).
+  int64_t wal_limit_mb = 64;
   std::vector<std::string> nats;
   gateway::GatewayOptions gateway;
   chat::ChatLimits limits;

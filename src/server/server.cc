@@ -184,6 +184,7 @@ uint16_t Server::Start() {
           "volume not mounted?). Restore it, or pass --create-database to start with an empty one");
     }
     SqliteOptions options{db.string()};
+    options.wal_limit_bytes = config_.wal_limit_mb << 20;
     options.on_commit = CommitObserver(p.metrics);
     p.store = OpenSqliteStore(options);
   } else {

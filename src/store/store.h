@@ -766,6 +766,10 @@ struct SqliteOptions {
   size_t max_queued_writes = 100000;
   // Reads waiting for a reader thread; past it a read answers `unavailable`.
   size_t max_queued_reads = 10000;
+  // The write-ahead log's bound: past it the writer restarts the log between
+  // two batches (what passive checkpoints copied need not be copied again),
+  // and a restarted log file is cut back to this size.
+  int64_t wal_limit_bytes = 64LL << 20;
   // Learns each batch the writer ran: its operations and how long it took
   // (microseconds). On the writer thread: it must be quick (metrics).
   std::function<void(size_t ops, int64_t us)> on_commit = nullptr;

@@ -65,6 +65,7 @@ class SqliteStore final : public Store {
     writer_db_ = std::make_unique<Database>(options.path, false);
     Configure(*writer_db_, true);
     sqlite::Migrate(*writer_db_);
+    BoundLog(*writer_db_);
     ReleaseClaimsOfAnEndedProcess(*writer_db_);
     writer_ = std::thread([this] { WriterLoop(); });
     pthread_setname_np(writer_.native_handle(), "store-writer");
@@ -148,6 +149,7 @@ class SqliteStore final : public Store {
       // Committed into a file that was deleted meanwhile is not durable:
       // checked after the commit and before anyone is told it succeeded.
       if (st.ok() && store_.Gone(db_)) return GoneError();
+      if (st.ok()) store_.RestartLogIfLong(db_);
       return st;
     }
     void Rollback() {
@@ -198,16 +200,59 @@ class SqliteStore final : public Store {
                    });
   }
 
-  // Copies committed WAL pages into the database file every half second, beside
-  // the writer (PASSIVE never blocks it), so the WAL stays small and no commit
-  // pays for a checkpoint.
+  // Keeps the write-ahead log within options_.wal_limit_bytes. The
+  // checkpoint thread's passive checkpoints copy pages beside the writer, but
+  // under steady writes they never catch up with its end, and SQLite starts
+  // the log over only once all of it was copied: the file would grow as long
+  // as the load lasts. So the writer, between two batches and when the log is
+  // past the bound, asks for a RESTART checkpoint: it copies what the passive
+  // ones have not (little) and waits briefly for readers to leave the old log;
+  // the next batch then writes from the log's start. journal_size_limit cuts
+  // the file back.
+  void BoundLog(Database& db) {
+    (void)db.Exec(("PRAGMA journal_size_limit=" + std::to_string(options_.wal_limit_bytes)).c_str());
+    sqlite3_wal_hook(
+        db.handle(),
+        [](void* self, sqlite3*, const char*, int frames) {
+          static_cast<SqliteStore*>(self)->wal_frames_ = frames;
+          return SQLITE_OK;
+        },
+        this);
+    auto page = db.Prepare("PRAGMA page_size");
+    if (auto row = page.Step(); row.ok() && *row) page_bytes_ = page.Int(0);
+  }
+
+  void RestartLogIfLong(Database& db) {
+    if (wal_frames_ * page_bytes_ < options_.wal_limit_bytes) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_restart_try_) return;  // a reader was in the way: not every commit waits for it
+    // Readers' transactions are short; a long one is not waited for.
+    sqlite3_busy_timeout(db.handle(), 20);
+    int rc = sqlite3_wal_checkpoint_v2(db.handle(), "main", SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    sqlite3_busy_timeout(db.handle(), sqlite::kBusyTimeoutMs);
+    if (rc == SQLITE_OK) {
+      wal_frames_ = 0;
+      restart_misses_ = 0;
+      return;
+    }
+    next_restart_try_ = now + std::chrono::milliseconds(20);
+    if (++restart_misses_ % 600 == 0) {
+      spdlog::warn("store: the write-ahead log is past its bound ({} MiB) and readers kept it from restarting",
+                   wal_frames_ * page_bytes_ >> 20);
+    }
+  }
+
+  // Copies committed WAL pages into the database file ten times a second,
+  // beside the writer (PASSIVE never blocks it), so that no commit pays for
+  // a checkpoint and the writer's restarts (RestartLogIfLong) find little
+  // left to copy.
   void CheckpointLoop() {
     Database db(options_.path, false);
     int truncate_misses = 0;
     for (;;) {
       {
         MutexLock lock(mu_);
-        if (lock.WaitFor(checkpoint_cv_, std::chrono::milliseconds(500),
+        if (lock.WaitFor(checkpoint_cv_, std::chrono::milliseconds(100),
                          [this]() REQUIRES(mu_) { return stopping_; })) {
           break;
         }
@@ -226,9 +271,9 @@ class SqliteStore final : public Store {
           forget_overwritten_.store(true);
           // Every reader or commit under way stops it; it tries again each
           // round, and says so when that lasts.
-          if (++truncate_misses % 120 == 0) {
+          if (++truncate_misses % 600 == 0) {
             spdlog::warn("store: the write-ahead log could not be emptied for {} s: readers or writes never paused",
-                         truncate_misses / 2);
+                         truncate_misses / 10);
           }
         }
       }
@@ -276,6 +321,11 @@ class SqliteStore final : public Store {
   // See ForgetOverwritten(). Set at start too: a process that died after an
   // erasure may have left older copies in the log.
   std::atomic<bool> forget_overwritten_{true};
+  // The writer thread's own: the log's length after its last commit, in pages.
+  int64_t wal_frames_ = 0;
+  int64_t page_bytes_ = 2048;
+  std::chrono::steady_clock::time_point next_restart_try_{};
+  int64_t restart_misses_ = 0;
   WorkQueue<QueuedRead> reads_;
   Mutex mu_;  // for the checkpointer's wait
   std::condition_variable checkpoint_cv_;
