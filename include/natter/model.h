@@ -165,9 +165,13 @@ struct Conversation {
   int64_t created_at = 0;
   Seq last_seq = 0;
   int64_t last_activity = 0;
-  // Large groups and channels keep their own sequence and write no per-member
-  // update-log rows for their events.
+  // Large groups and channels: no presence, typing or others' receipts
+  // through them, and sync items list only the caller as member.
   bool large = false;
+  // Members follow it by its own sequence: its events write no update-log row
+  // per member (only for whom they concern). Large ones, and groups past
+  // ChatLimits::logged_group_members.
+  bool by_seq = false;
   // End-to-end encrypted (docs/e2ee.md): set at creation, never removed.
   bool encrypted = false;
 };

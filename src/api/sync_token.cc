@@ -41,7 +41,7 @@ std::string EncodeSyncToken(const auth::KeyRing& keys, UserId user, const chat::
   }
   payload += ";";
   bool first = true;
-  for (const auto& [conv, seq] : position.large) {
+  for (const auto& [conv, seq] : position.by_seq) {
     if (!first) payload += ",";
     first = false;
     payload += std::to_string(conv) + ":" + std::to_string(seq);
@@ -108,7 +108,7 @@ Result<std::optional<chat::SyncPosition>> DecodeSyncToken(const auth::KeyRing& k
         !ParseInt(item.substr(colon + 1), seq)) {
       return Invalid();
     }
-    position.large[conv] = seq;
+    position.by_seq[conv] = seq;
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }

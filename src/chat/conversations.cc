@@ -167,6 +167,7 @@ Result<ConversationView> CreateGroup(ConversationTxn& txn, const Context& ctx, C
   c.created_by = ctx.caller;
   c.created_at = c.last_activity = ctx.now_ms;
   c.large = ShouldBeLarge(c, static_cast<int64_t>(split.added.size()) + 1, limits);
+  c.by_seq = ShouldBeBySeq(c, static_cast<int64_t>(split.added.size()) + 1, limits);
   NATTER_RETURN_IF_ERROR(txn.InsertConversation(c));
   NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, ctx.caller, Role::kOwner, ctx.now_ms, 0, 0}));
   for (UserId u : split.added) {
@@ -201,15 +202,19 @@ Result<MemberChange> Admit(ConversationTxn& txn, const Context& ctx, const ChatL
     return TooLarge("this conversation may have at most " + std::to_string(MaxMembers(conversation.encrypted, limits)) +
                     " members");
   }
-  if (!conversation.large && ShouldBeLarge(conversation, new_count, limits)) {
+  if (!conversation.by_seq && ShouldBeBySeq(conversation, new_count, limits)) {
     // From now on members follow this conversation by its own seq. Each gets
     // one log entry at the switch, so their next sync learns where they are.
-    NATTER_RETURN_IF_ERROR(txn.SetLarge(id));
+    NATTER_RETURN_IF_ERROR(txn.SetBySeq(id));
     NATTER_TRY(auto current, txn.ListMembers(id));
     for (const auto& m : current) {
       NATTER_TRY(int64_t pts, LogForUser(txn, limits, m.user_id, id, conversation.last_seq + 1));
       (void)pts;
     }
+    conversation.by_seq = true;
+  }
+  if (!conversation.large && ShouldBeLarge(conversation, new_count, limits)) {
+    NATTER_RETURN_IF_ERROR(txn.SetLarge(id));
     conversation.large = true;
   }
   MemberChange change;

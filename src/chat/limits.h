@@ -23,9 +23,12 @@ struct ChatLimits {
   int max_key_bundles_per_hour = 1000;
   int max_history_page = 100;
   int max_conversation_list = 500;
-  // Groups with more members keep their own sequence instead of one update-log
-  // row per member and event; channels always do.
+  // Groups with more members are large (Conversation::large); channels always are.
   int64_t large_conversation_members = 100;
+  // Groups with more members are followed by seq (Conversation::by_seq): their
+  // events write one row, not one update-log row per member. At most
+  // large_conversation_members counts (large ones are followed by seq).
+  int64_t logged_group_members = 20;
   // Update-log entries kept per user; older sync tokens get "resync required".
   int64_t update_log_retention = 100000;
   // Newest events per conversation in one catch-up; older ones are a gap marker.

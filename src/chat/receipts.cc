@@ -29,10 +29,7 @@ Result<ReceiptChange> MarkReceipt(ConversationTxn& txn, const Context& ctx, cons
     out.recipients.push_back(Recipient{ctx.caller, pts});
     return out;
   }
-  NATTER_TRY(auto members, txn.ListMembers(id));
-  std::vector<UserId> users;
-  users.reserve(members.size());
-  for (const auto& m : members) users.push_back(m.user_id);
+  NATTER_TRY(auto users, txn.ListMemberIds(id));
   NATTER_TRY(auto pts, LogForUsers(txn, limits, users, id, 0));
   for (size_t i = 0; i < users.size(); ++i) out.recipients.push_back(Recipient{users[i], pts[i]});
   return out;

@@ -115,10 +115,10 @@ Result<SyncResult> CatchUp(ConversationTxn& txn, const Context& ctx, const ChatL
     result.more = true;  // at least the changes made while it was listing
   } else {
     NATTER_TRY(auto state, txn.GetUpdateLogState(ctx.caller));
-    NATTER_TRY(auto larges, txn.ListLargeConversations(ctx.caller));
-    result.rows_read += 1 + static_cast<int64_t>(larges.size());
+    NATTER_TRY(auto followed, txn.ListBySeqConversations(ctx.caller));
+    result.rows_read += 1 + static_cast<int64_t>(followed.size());
     result.position.pts = {state.pts};
-    for (const auto& c : larges) result.position.large[c.id] = c.last_seq;
+    for (const auto& c : followed) result.position.by_seq[c.id] = c.last_seq;
     if (!since) {
       NATTER_TRY(result.more, ListingPage(txn, ctx, limits, ListCursor{}, changed, result));
     } else {
@@ -137,21 +137,21 @@ Result<SyncResult> CatchUp(ConversationTxn& txn, const Context& ctx, const ChatL
       }
       NATTER_TRY(result.more, ChangedSince(txn, ctx, limits, since_pts, changed, result));
       if (result.more) {
-        // Large conversations are compared on the last page; until then
+        // Conversations followed by seq are compared on the last page; until then
         // their positions stay. One this page loads anyway (the log named
         // it) is sent from the token's position in it, so nothing between is
         // skipped, and its position moves on below.
-        result.position.large = since->large;
+        result.position.by_seq = since->by_seq;
         for (auto& [id, from] : changed) {
-          auto known = since->large.find(id);
-          if (known != since->large.end() && (from == kNoEvents || known->second < from)) from = known->second;
+          auto known = since->by_seq.find(id);
+          if (known != since->by_seq.end() && (from == kNoEvents || known->second < from)) from = known->second;
         }
       } else {
-        for (const auto& c : larges) {
-          auto known = since->large.find(c.id);
-          Seq pos = known != since->large.end() ? known->second : 0;
+        for (const auto& c : followed) {
+          auto known = since->by_seq.find(c.id);
+          Seq pos = known != since->by_seq.end() ? known->second : 0;
           auto it = changed.find(c.id);
-          if (known == since->large.end() && it != changed.end()) continue;  // joined since: the log says where
+          if (known == since->by_seq.end() && it != changed.end()) continue;  // joined since: the log says where
           if (c.last_seq > pos) {
             if (it == changed.end() || it->second == kNoEvents || pos < it->second) changed[c.id] = pos;
           }
@@ -162,7 +162,7 @@ Result<SyncResult> CatchUp(ConversationTxn& txn, const Context& ctx, const ChatL
   result.conversations.reserve(changed.size());
   for (const auto& [id, since_seq] : changed) {
     NATTER_TRY(auto entry, LoadChanged(txn, ctx, limits, id, since_seq, result.rows_read));
-    if (!entry.removed && entry.conversation.large) result.position.large[id] = entry.conversation.last_seq;
+    if (!entry.removed && entry.conversation.by_seq) result.position.by_seq[id] = entry.conversation.last_seq;
     result.conversations.push_back(std::move(entry));
   }
   return result;
@@ -181,18 +181,18 @@ Result<SyncResult> MergeCatchUps(std::vector<Result<SyncResult>> parts, const st
       // whole answer. A listing cannot skip an instance: it is retried.
       if (listing || parts[p].error().code != ErrorCode::kUnavailable) return parts[p].take_error();
       merged.position.pts[p] = since->pts[p];
-      for (const auto& [id, seq] : since->large) {
-        if (partition_of(id) == static_cast<int>(p)) merged.position.large[id] = seq;
+      for (const auto& [id, seq] : since->by_seq) {
+        if (partition_of(id) == static_cast<int>(p)) merged.position.by_seq[id] = seq;
       }
       continue;
     }
     SyncResult& part = *parts[p];
     if (part.resync_required) return std::move(part);
     merged.position.pts[p] = part.position.pts.front();
-    // A partition answers for its own large conversations (a page that kept
+    // A partition answers for its own conversations followed by seq (a page that kept
     // the token's positions holds every partition's: only its own count).
-    for (const auto& [id, seq] : part.position.large) {
-      if (partition_of(id) == static_cast<int>(p)) merged.position.large.insert_or_assign(id, seq);
+    for (const auto& [id, seq] : part.position.by_seq) {
+      if (partition_of(id) == static_cast<int>(p)) merged.position.by_seq.insert_or_assign(id, seq);
     }
     merged.rows_read += part.rows_read;
     merged.more |= part.more;

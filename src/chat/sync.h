@@ -2,7 +2,8 @@
 // position, with a bounded page of the newest events per conversation and a
 // gap marker for the rest. Cost grows with what changed, not with history or
 // the number of conversations: the user's update log names the small
-// conversations that changed; large ones are compared by their own seq.
+// conversations that changed; those followed by seq (large ones, groups past
+// a small size) are compared by their own seq.
 #pragma once
 
 #include <cstdint>
@@ -17,13 +18,14 @@
 namespace natter::chat {
 
 // Where a client was: its pts in each store partition (one in the embedded
-// store; a user has an update log per partition), and its seq in each large
-// conversation. The API layer wraps this in a signed, opaque token.
+// store; a user has an update log per partition), and its seq in each
+// conversation followed by seq. The API layer wraps this in a signed, opaque
+// token.
 struct SyncPosition {
   std::vector<int64_t> pts;
-  std::map<ConversationId, Seq> large;
+  std::map<ConversationId, Seq> by_seq;
   // A fresh sync that has more conversations to send: the listing goes on
-  // after this point; pts and large stay where its first page found them.
+  // after this point; pts and by_seq stay where its first page found them.
   std::optional<ListCursor> listing;
 };
 

@@ -8,6 +8,10 @@ bool ShouldBeLarge(const Conversation& c, int64_t member_count, const ChatLimits
   return c.kind == ConversationKind::kChannel || member_count > limits.large_conversation_members;
 }
 
+bool ShouldBeBySeq(const Conversation& c, int64_t member_count, const ChatLimits& limits) {
+  return ShouldBeLarge(c, member_count, limits) || member_count > limits.logged_group_members;
+}
+
 namespace {
 
 // Keeps the log bounded: once it holds twice the retention, drops the older
@@ -44,17 +48,14 @@ Result<Appended> AppendEvent(ConversationTxn& txn, const Conversation& conversat
   NATTER_RETURN_IF_ERROR(txn.InsertMessage(event));
   // Queued with the event it tells of: as durable, and never a wait for the sender.
   if (limits.webhooks.Has(event.kind)) NATTER_RETURN_IF_ERROR(txn.QueueWebhook(TimelineWebhookJob(event)));
-  NATTER_TRY(auto members, txn.ListMembers(conversation.id));
-  std::vector<UserId> users;
-  users.reserve(members.size() + 1);
-  for (const auto& m : members) users.push_back(m.user_id);
+  NATTER_TRY(auto users, txn.ListMemberIds(conversation.id));
   if (also != 0 && std::find(users.begin(), users.end(), also) == users.end()) users.push_back(also);
-  // In large conversations only the user an event is about (added, removed,
-  // role changed) gets a log entry, so their next sync finds it.
+  // In conversations followed by seq only the user an event is about (added,
+  // removed, role changed) gets a log entry, so their next sync finds it.
   std::vector<UserId> logged;
   for (UserId u : users) {
     bool concerns_them = u == also || (event.target_user && u == *event.target_user);
-    if (!conversation.large || concerns_them) logged.push_back(u);
+    if (!conversation.by_seq || concerns_them) logged.push_back(u);
   }
   NATTER_TRY(auto pts, LogForUsers(txn, limits, logged, conversation.id, event.seq));
   out.recipients.reserve(users.size());

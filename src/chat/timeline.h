@@ -1,11 +1,12 @@
 // Appending to a conversation's timeline, the one place where sequence
 // numbers and per-user update-log entries are made.
 //
-// Small conversations write one update-log entry per member for each event, so
-// every member's pts moves and a client knows from one number whether it
-// missed anything. Large ones (channels, and groups past
-// ChatLimits::large_conversation_members) keep only their own sequence; their
-// members follow them by seq (design section 3).
+// Direct chats and small groups write one update-log entry per member for each
+// event, so every member's pts moves and a client knows from one number
+// whether it missed anything. The others (channels, and groups past
+// ChatLimits::logged_group_members) keep only their own sequence: their
+// members follow them by seq, their position in the sync token (design
+// section 3). A message to a group of 100 is then one row, not 100.
 #pragma once
 
 #include <vector>
@@ -18,7 +19,7 @@
 namespace natter::chat {
 
 // A user an event goes to, with the pts of the update-log entry it made for
-// them (0 when it made none: large conversations).
+// them (0 when it made none: conversations followed by seq).
 struct Recipient {
   UserId user = 0;
   int64_t pts = 0;
@@ -43,7 +44,9 @@ Result<int64_t> LogForUser(ConversationTxn& txn, const ChatLimits& limits, UserI
 Result<std::vector<int64_t>> LogForUsers(ConversationTxn& txn, const ChatLimits& limits,
                                          const std::vector<UserId>& users, ConversationId c, Seq seq);
 
-// True when this conversation should stop writing per-member log entries.
+// True when this conversation, with `member_count` members, should be large.
 bool ShouldBeLarge(const Conversation& c, int64_t member_count, const ChatLimits& limits);
+// True when it should stop writing per-member log entries for its events.
+bool ShouldBeBySeq(const Conversation& c, int64_t member_count, const ChatLimits& limits);
 
 }  // namespace natter::chat

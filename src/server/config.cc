@@ -282,7 +282,9 @@ void Declare(Declaring& d, Config& c) {
   Setting(d, "presence-grace-ms", c.presence_grace_ms,
           "How long a user with no connection still shows online (flaky networks do not flap)");
   Setting(d, "large-conversation-members", l.large_conversation_members,
-          "Groups with more members keep their own sequence instead of per-member update-log rows");
+          "Groups with more members are large: no presence, typing or others' receipts through them");
+  Setting(d, "logged-group-members", l.logged_group_members,
+          "Groups with more members are followed by their own sequence instead of per-member update-log rows");
   Setting(d, "update-log-retention", l.update_log_retention,
           "Update-log entries kept per user; older sync tokens must resync");
   Setting(d, "sync-page", l.sync_page, "Newest events per conversation in one catch-up");

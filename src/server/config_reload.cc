@@ -58,6 +58,7 @@ std::vector<std::string> NeedRestart(const Config& running, const Config& fresh)
 chat::ChatLimits ReloadedLimits(const chat::ChatLimits& running, const chat::ChatLimits& fresh) {
   chat::ChatLimits out = fresh;
   out.large_conversation_members = running.large_conversation_members;
+  out.logged_group_members = running.logged_group_members;
   out.update_log_retention = running.update_log_retention;
   out.sync_page = running.sync_page;
   out.webhooks = running.webhooks;

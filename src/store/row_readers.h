@@ -15,12 +15,13 @@
   "user_id, device_id, session_id, registration_id, identity_key, signed_prekey_id, signed_prekey, " \
   "signed_prekey_signature, created_at"
 #define REFRESH_TOKEN_COLUMNS "token_hash, session_id, used"
-#define CONVERSATION_COLUMNS \
-  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large, encrypted"
+#define CONVERSATION_COLUMNS                                                                                       \
+  "id, kind, title, coalesce(direct_key, ''), created_by, created_at, last_seq, last_activity, large, encrypted, " \
+  "by_seq"
 // The same, of a conversation joined as `c`; kConversationColumns of them.
 #define JOINED_CONVERSATION_COLUMNS                                                             \
   "c.id, c.kind, c.title, coalesce(c.direct_key, ''), c.created_by, c.created_at, c.last_seq, " \
-  "c.last_activity, c.large, c.encrypted"
+  "c.last_activity, c.large, c.encrypted, c.by_seq"
 #define MEMBER_COLUMNS "conversation_id, user_id, role, joined_at, read_seq, delivered_seq"
 // What is read of a member: the columns written at insert, then what changes later.
 #define MEMBER_READ_COLUMNS MEMBER_COLUMNS ", silenced_until"
@@ -103,7 +104,7 @@ RefreshTokenRecord ReadRefreshToken(const Row& r) {
   return RefreshTokenRecord{r.Text(0), r.Int(1), r.Bool(2)};
 }
 
-constexpr int kConversationColumns = 10;
+constexpr int kConversationColumns = 11;
 
 // The CONVERSATION_COLUMNS of `r`, starting at column `first`.
 template <class Row>
@@ -119,6 +120,7 @@ Conversation ReadConversation(const Row& r, int first = 0) {
   c.last_activity = r.Int(first + 7);
   c.large = r.Bool(first + 8);
   c.encrypted = r.Bool(first + 9);
+  c.by_seq = r.Bool(first + 10);
   return c;
 }
 

@@ -323,7 +323,10 @@ class ConversationTxn {
   virtual Status InsertMember(const Member& m) = 0;
   virtual Status DeleteMember(ConversationId c, UserId u) = 0;
   virtual Status UpdateRole(ConversationId c, UserId u, Role role) = 0;
+  // Large from now on (which is also followed by seq).
   virtual Status SetLarge(ConversationId id) = 0;
+  // Followed by seq from now on (Conversation::by_seq).
+  virtual Status SetBySeq(ConversationId id) = 0;
   virtual Status UpdateReadSeq(ConversationId c, UserId u, Seq seq) = 0;       // only moves forward
   virtual Status UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) = 0;  // only moves forward
   // Moves both watermarks forward to `seq` in one statement (a sender has seen its own message).
@@ -332,13 +335,16 @@ class ConversationTxn {
   // The conversation and `u`'s membership of it, in one lookup; empty when not a member.
   virtual Result<std::optional<std::pair<Conversation, Member>>> FindMembership(ConversationId c, UserId u) = 0;
   virtual Result<std::vector<Member>> ListMembers(ConversationId c) = 0;
+  // Only the members' ids, in id order: what fan-out needs, read from the key
+  // alone (a send to 1,000 members reads no member row).
+  virtual Result<std::vector<UserId>> ListMemberIds(ConversationId c) = 0;
   virtual Result<int64_t> CountMembers(ConversationId c) = 0;
   // The user's conversations after `after`, newest activity first.
   virtual Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit, ListCursor after) = 0;
   // The ids of every conversation `u` is a member of.
   virtual Result<std::vector<ConversationId>> ListConversationIds(UserId u) = 0;
-  // Every conversation `u` is a member of that is large, with its last seq.
-  virtual Result<std::vector<Conversation>> ListLargeConversations(UserId u) = 0;
+  // Every conversation `u` is a member of that is followed by seq, with its last seq.
+  virtual Result<std::vector<Conversation>> ListBySeqConversations(UserId u) = 0;
 
   // Messages.
   virtual Status InsertMessage(const Message& m) = 0;

@@ -13,23 +13,23 @@ TEST(SyncToken, RoundTrip) {
   auto keys = Ring("k1", 'a');
   chat::SyncPosition p;
   p.pts = {42};
-  p.large = {{7, 100}, {9, 3}};
+  p.by_seq = {{7, 100}, {9, 3}};
   auto token = EncodeSyncToken(keys, 5, p);
   auto back = DecodeSyncToken(keys, 5, token);
   ASSERT_TRUE(back.ok() && back->has_value());
   EXPECT_EQ((*back)->pts, std::vector<int64_t>{42});
-  EXPECT_EQ((*back)->large, p.large);
+  EXPECT_EQ((*back)->by_seq, p.by_seq);
 }
 
 TEST(SyncToken, CarriesAPtsPerPartition) {
   auto keys = Ring("k1", 'a');
   chat::SyncPosition p;
   p.pts = {3, 0, 17};
-  p.large = {{11, 2}};
+  p.by_seq = {{11, 2}};
   auto back = DecodeSyncToken(keys, 5, EncodeSyncToken(keys, 5, p));
   ASSERT_TRUE(back.ok() && back->has_value());
   EXPECT_EQ((*back)->pts, p.pts);
-  EXPECT_EQ((*back)->large, p.large);
+  EXPECT_EQ((*back)->by_seq, p.by_seq);
 }
 
 TEST(SyncToken, AnotherUsersTokenIsInvalid) {

@@ -164,7 +164,7 @@ TEST_F(SyncTest, ReceiptsOfOthersArriveWithoutEvents) {
 TEST_F(SyncTest, LargeConversationsAreFollowedByTheirOwnSeq) {
   ConversationId channel = Group(friend_, {me}, ConversationKind::kChannel);
   SyncPosition pos = Sync(me, std::nullopt).position;
-  ASSERT_EQ(pos.large.count(channel), 1u);
+  ASSERT_EQ(pos.by_seq.count(channel), 1u);
   int64_t pts_before = db.txn().GetUpdateLogState(me).value().pts;
   Seq s = Send(friend_, channel, "broadcast");
   // No per-member log row for a channel post.
@@ -173,8 +173,63 @@ TEST_F(SyncTest, LargeConversationsAreFollowedByTheirOwnSeq) {
   ASSERT_EQ(r.conversations.size(), 1u);
   ASSERT_EQ(r.conversations[0].events.size(), 1u);
   EXPECT_EQ(r.conversations[0].events[0].seq, s);
-  EXPECT_EQ(r.position.large.at(channel), s);
+  EXPECT_EQ(r.position.by_seq.at(channel), s);
   EXPECT_EQ(r.conversations[0].members.size(), 1u);  // only me, not the whole audience
+}
+
+// A group past logged_group_members is followed like a large one (one row per
+// message, none per member), yet keeps what a small group shows: its
+// members' watermarks, and receipts that reach the others.
+TEST_F(SyncTest, AGroupPastTheLoggedSizeIsFollowedBySeqAndStaysSmall) {
+  limits.logged_group_members = 3;
+  UserId third = db.AddUser("third"), fourth = db.AddUser("fourth");
+  ConversationId g = Group(friend_, {me, third, fourth});
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  ASSERT_EQ(pos.by_seq.count(g), 1u);
+  int64_t pts_before = db.txn().GetUpdateLogState(me).value().pts;
+  Seq s = Send(friend_, g, "four of us");
+  EXPECT_EQ(db.txn().GetUpdateLogState(me).value().pts, pts_before) << "a log row per member";
+  auto r = Sync(me, pos);
+  ASSERT_EQ(r.conversations.size(), 1u);
+  ASSERT_EQ(r.conversations[0].events.size(), 1u);
+  EXPECT_EQ(r.conversations[0].events[0].seq, s);
+  EXPECT_EQ(r.position.by_seq.at(g), s);
+  EXPECT_FALSE(r.conversations[0].conversation.large);
+  EXPECT_EQ(r.conversations[0].members.size(), 4u);
+  // Others' receipts still reach me through my log.
+  ASSERT_TRUE(MarkReceipt(db.txn(), Ctx(third), limits, g, {}, s).ok());
+  auto receipts = Sync(me, r.position);
+  ASSERT_EQ(receipts.conversations.size(), 1u);
+  EXPECT_TRUE(receipts.conversations[0].events.empty());
+}
+
+// A group that grows past logged_group_members switches to being followed by
+// seq: each member's log says where, so a token from before the switch (which
+// names no position in it) misses nothing of what came after.
+TEST_F(SyncTest, AGroupGrowingPastTheLoggedSizeMissesNothingAtTheSwitch) {
+  limits.logged_group_members = 3;
+  UserId third = db.AddUser("third"), fourth = db.AddUser("fourth");
+  ConversationId g = Group(friend_, {me, third});
+  Send(friend_, g, "three of us");
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  EXPECT_EQ(pos.by_seq.count(g), 0u);
+  Seq before = Send(friend_, g, "still three");
+  ASSERT_TRUE(AddMembers(db.txn(), Ctx(friend_), limits, g, {fourth}, Role::kMember, {}).ok());
+  Seq after = Send(friend_, g, "four now");
+  auto r = Sync(me, pos);
+  const ConversationCatchUp* c = Find(r, g);
+  ASSERT_NE(c, nullptr);
+  std::set<Seq> got;
+  for (const auto& e : c->events) got.insert(e.seq);
+  for (Seq s = before; s <= after; ++s) EXPECT_TRUE(got.contains(s)) << "seq " << s << " missed";
+  EXPECT_EQ(r.position.by_seq.at(g), after);
+  // And from then on by position alone.
+  Seq later = Send(friend_, g, "later");
+  auto next = Sync(me, r.position);
+  c = Find(next, g);
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->events.size(), 1u);
+  EXPECT_EQ(c->events[0].seq, later);
 }
 
 TEST_F(SyncTest, TokensTooOldOrAheadOfTheLogAskForResync) {
@@ -197,18 +252,18 @@ TEST_F(SyncTest, TokensTooOldOrAheadOfTheLogAskForResync) {
 TEST(MergeCatchUps, OnlyAnInstanceThatIsDownKeepsTheOldPosition) {
   SyncPosition since;
   since.pts = {4, 9};
-  since.large = {{100, 3}, {101, 7}};
+  since.by_seq = {{100, 3}, {101, 7}};
   auto on_partition = [](ConversationId id) { return static_cast<int>(id % 2); };
   SyncResult up;
   up.position.pts = {6};
-  up.position.large = {{100, 5}};
+  up.position.by_seq = {{100, 5}};
   std::vector<Result<SyncResult>> parts;
   parts.emplace_back(up);
   parts.emplace_back(Unavailable("partition 1 is down"));
   auto merged = MergeCatchUps(std::move(parts), since, on_partition);
   ASSERT_TRUE(merged.ok());
   EXPECT_EQ(merged->position.pts, (std::vector<int64_t>{6, 9}));
-  EXPECT_EQ(merged->position.large, (std::map<ConversationId, Seq>{{100, 5}, {101, 7}}));
+  EXPECT_EQ(merged->position.by_seq, (std::map<ConversationId, Seq>{{100, 5}, {101, 7}}));
 
   std::vector<Result<SyncResult>> broken;
   broken.emplace_back(up);

@@ -653,6 +653,58 @@ class BecomingLargeTest(SyncBase):
         self.assertEqual(phone.sync_results[-1][1], [])
 
 
+class FollowedBySeqTest(SyncBase):
+    server_args = ("--sync-page", str(PAGE), "--logged-group-members", "3")
+
+    async def test_a_group_past_the_logged_size_is_followed_by_seq(self):
+        """A group grows past --logged-group-members while a member is away: the
+        old token still brings everything. From then on its messages write no log
+        entry per member (live frames carry no pts) yet it stays a small group:
+        every member listed, receipts to everyone."""
+        u, o, x, y = self.users(4, "byseq")
+        O = await self.ws(o)
+        g = (await O.call("conversations.create", kind="group", title="three", members=[u.id, x.id]))["id"]
+        await send(O, g, "while three")
+        phone = await self.device(u, "phone")
+        await phone.sync(token=None)
+        await phone.disconnect()
+        await send(O, g, "before the fourth")
+        grown = await O.call("members.add", conversation_id=g, user_ids=[y.id])
+        self.assertFalse(grown["large"], grown)
+        for i in range(PAGE + 3):
+            await send(O, g, f"four {i}")
+        await phone.connect()
+        await phone.sync()
+        entries = {e["conversation_id"]: e for e in phone.sync_results[-1][1]}
+        self.assertIn(g, entries)
+        self.assertEqual(sorted(m["user_id"] for m in entries[g]["members"]), sorted([u.id, o.id, x.id, y.id]))
+        await self.assert_view_matches(phone, [g])
+        # Live: the message frames carry no pts, a receipt still reaches every member.
+        ack = await O.call("messages.send", conversation_id=g, client_msg_id="live-1", text="live")
+        self.assertNotIn("pts", ack)
+        await phone.settle({g: ack["seq"]})
+        live = [f for f in phone.live if f.get("message", {}).get("conversation_id") == g]
+        self.assertTrue(live)
+        self.assertTrue(all("pts" not in f for f in live), live)
+        X = await self.ws(x)
+        read = await X.call("messages.read", conversation_id=g, seq=ack["seq"])
+        self.assertIn("pts", read)  # receipts still go through every member's log
+        # Away again: the token's position in the group (from before the live
+        # message: frames do not move a token) brings what was missed.
+        await phone.disconnect()
+        for i in range(3):
+            await send(O, g, f"missed {i}")
+        await phone.connect()
+        await phone.sync()
+        entries = {e["conversation_id"]: e for e in phone.sync_results[-1][1]}
+        self.assertEqual(list(entries), [g])
+        self.assertEqual(seqs_of(entries[g]["events"]), list(range(ack["seq"], ack["seq"] + 4)))
+        self.assertEqual({m["user_id"]: m["read_seq"] for m in entries[g]["members"]}[x.id], ack["seq"])
+        await self.assert_view_matches(phone, [g])
+        await phone.sync()
+        self.assertEqual(phone.sync_results[-1][1], [])
+
+
 class BuriedUnderGroupsTest(SyncBase):
     """One user puts another into 2,100 groups (the hourly budgets raised for
     it): the victim's real chat stays reachable. The conversation list pages,

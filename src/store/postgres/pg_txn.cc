@@ -222,10 +222,11 @@ Status PgTxn::PruneUserUpdates(UserId id, int64_t floor) {
 }
 
 Status PgTxn::InsertConversation(const Conversation& c) {
-  NATTER_TRY(auto r, db_.Query("INSERT INTO conversations(id, kind, title, direct_key, created_by, created_at, "
-                               "last_seq, last_activity, large, encrypted) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-                               {c.id, KindName(c.kind), c.title, OptText(c.direct_key), c.created_by, c.created_at,
-                                c.last_seq, c.last_activity, c.large, c.encrypted}));
+  NATTER_TRY(auto r,
+             db_.Query("INSERT INTO conversations(id, kind, title, direct_key, created_by, created_at, "
+                       "last_seq, last_activity, large, encrypted, by_seq) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+                       {c.id, KindName(c.kind), c.title, OptText(c.direct_key), c.created_by, c.created_at, c.last_seq,
+                        c.last_activity, c.large, c.encrypted, c.by_seq}));
   return OkStatus();
 }
 
@@ -274,7 +275,12 @@ Status PgTxn::UpdateRole(ConversationId c, UserId u, Role role) {
 }
 
 Status PgTxn::SetLarge(ConversationId id) {
-  NATTER_TRY(auto r, db_.Query("UPDATE conversations SET large = true WHERE id = $1", {id}));
+  NATTER_TRY(auto r, db_.Query("UPDATE conversations SET large = true, by_seq = true WHERE id = $1", {id}));
+  return OkStatus();
+}
+
+Status PgTxn::SetBySeq(ConversationId id) {
+  NATTER_TRY(auto r, db_.Query("UPDATE conversations SET by_seq = true WHERE id = $1", {id}));
   return OkStatus();
 }
 
@@ -327,6 +333,11 @@ Result<std::vector<Member>> PgTxn::ListMembers(ConversationId c) {
   return All<Member>(r, ReadMember<Row>);
 }
 
+Result<std::vector<UserId>> PgTxn::ListMemberIds(ConversationId c) {
+  NATTER_TRY(auto r, db_.Query("SELECT user_id FROM members WHERE conversation_id = $1 ORDER BY user_id", {c}));
+  return Ints(r);
+}
+
 Result<int64_t> PgTxn::CountMembers(ConversationId c) {
   NATTER_TRY(auto r, db_.Query("SELECT count(*) FROM members WHERE conversation_id = $1", {c}));
   return r.Int(0, 0);
@@ -371,8 +382,8 @@ Result<std::vector<ConversationId>> PgTxn::ListConversationIds(UserId u) {
   return Ints(r);
 }
 
-Result<std::vector<Conversation>> PgTxn::ListLargeConversations(UserId u) {
-  NATTER_TRY(auto r, db_.Query("SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE large AND id IN "
+Result<std::vector<Conversation>> PgTxn::ListBySeqConversations(UserId u) {
+  NATTER_TRY(auto r, db_.Query("SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE by_seq AND id IN "
                                "(SELECT conversation_id FROM members WHERE user_id = $1)",
                                {u}));
   return All<Conversation>(r, [](const Row& row) { return ReadConversation(row); });

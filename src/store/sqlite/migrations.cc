@@ -383,6 +383,12 @@ CREATE TABLE message_envelopes (
   PRIMARY KEY (conversation_id, seq, user_id, device_id)
 ) WITHOUT ROWID;
 )sql",
+    // 20: groups past a small size are followed by seq like large ones (one
+    // row per message, not one per member and message); large ones always were.
+    R"sql(
+ALTER TABLE conversations ADD COLUMN by_seq INTEGER NOT NULL DEFAULT 0;
+UPDATE conversations SET by_seq = large;
+)sql",
 };
 
 int UserVersion(Database& db) {

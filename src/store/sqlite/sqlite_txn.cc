@@ -95,14 +95,14 @@ Result<bool> SqliteTxn::MarkRefreshTokenUsed(std::string_view hash) {
 Status SqliteTxn::InsertConversation(const Conversation& c) {
   auto s = db_.Prepare(
       "INSERT INTO conversations(id, kind, title, direct_key, created_by, created_at, last_seq, "
-      "last_activity, large, encrypted) VALUES(?,?,?,?,?,?,?,?,?,?)");
+      "last_activity, large, encrypted, by_seq) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(1, c.id).Bind(2, KindName(c.kind)).Bind(3, c.title);
   if (c.direct_key.empty())
     s.BindNull(4);
   else
     s.Bind(4, c.direct_key);
   s.Bind(5, c.created_by).Bind(6, c.created_at).Bind(7, c.last_seq).Bind(8, c.last_activity).Bind(9, int64_t{c.large});
-  s.Bind(10, int64_t{c.encrypted});
+  s.Bind(10, int64_t{c.encrypted}).Bind(11, int64_t{c.by_seq});
   return s.Run();
 }
 
@@ -189,6 +189,12 @@ Result<std::vector<Member>> SqliteTxn::ListMembers(ConversationId c) {
       db_.Prepare("SELECT " MEMBER_READ_COLUMNS " FROM members WHERE conversation_id = ? ORDER BY joined_at, user_id");
   s.Bind(1, c);
   return All<Member>(s, ReadMember<Statement>);
+}
+
+Result<std::vector<UserId>> SqliteTxn::ListMemberIds(ConversationId c) {
+  auto s = db_.Prepare("SELECT user_id FROM members WHERE conversation_id = ? ORDER BY user_id");
+  s.Bind(1, c);
+  return Ints(s);
 }
 
 Result<int64_t> SqliteTxn::CountMembers(ConversationId c) {
@@ -361,7 +367,7 @@ Result<UpdateLogState> SqliteTxn::GetUpdateLogState(UserId id) {
 
 Result<int64_t> SqliteTxn::AppendUserUpdate(UserId id, ConversationId c, Seq seq) {
   // A read of the log's last key instead of an update of the (wide) users row:
-  // this runs once per member for every event in a small conversation.
+  // this runs once per member for every event in a direct chat or small group.
   auto last = db_.Prepare("SELECT coalesce(max(pts), 0) FROM user_updates WHERE user_id = ?");
   last.Bind(1, id);
   NATTER_TRY(bool row, last.Step());
@@ -389,7 +395,13 @@ Status SqliteTxn::PruneUserUpdates(UserId id, int64_t floor) {
 }
 
 Status SqliteTxn::SetLarge(ConversationId id) {
-  auto s = db_.Prepare("UPDATE conversations SET large = 1 WHERE id = ?");
+  auto s = db_.Prepare("UPDATE conversations SET large = 1, by_seq = 1 WHERE id = ?");
+  s.Bind(1, id);
+  return s.Run();
+}
+
+Status SqliteTxn::SetBySeq(ConversationId id) {
+  auto s = db_.Prepare("UPDATE conversations SET by_seq = 1 WHERE id = ?");
   s.Bind(1, id);
   return s.Run();
 }
@@ -415,9 +427,9 @@ Result<std::vector<ConversationId>> SqliteTxn::ListConversationIds(UserId u) {
   return Ints(s);
 }
 
-Result<std::vector<Conversation>> SqliteTxn::ListLargeConversations(UserId u) {
+Result<std::vector<Conversation>> SqliteTxn::ListBySeqConversations(UserId u) {
   auto s = db_.Prepare("SELECT " CONVERSATION_COLUMNS
-                       " FROM conversations WHERE large = 1 AND id IN "
+                       " FROM conversations WHERE by_seq = 1 AND id IN "
                        "(SELECT conversation_id FROM members WHERE user_id = ?)");
   s.Bind(1, u);
   return All<Conversation>(s, [](const Statement& s) { return ReadConversation(s); });

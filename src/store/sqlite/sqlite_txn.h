@@ -131,16 +131,18 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Status DeleteMember(ConversationId c, UserId u) override;
   Status UpdateRole(ConversationId c, UserId u, Role role) override;
   Status SetLarge(ConversationId id) override;
+  Status SetBySeq(ConversationId id) override;
   Status UpdateReadSeq(ConversationId c, UserId u, Seq seq) override;
   Status UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) override;
   Status UpdateWatermarks(ConversationId c, UserId u, Seq seq) override;
   Result<std::optional<Member>> FindMember(ConversationId c, UserId u) override;
   Result<std::optional<std::pair<Conversation, Member>>> FindMembership(ConversationId c, UserId u) override;
   Result<std::vector<Member>> ListMembers(ConversationId c) override;
+  Result<std::vector<UserId>> ListMemberIds(ConversationId c) override;
   Result<int64_t> CountMembers(ConversationId c) override;
   Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit, ListCursor after) override;
   Result<std::vector<ConversationId>> ListConversationIds(UserId u) override;
-  Result<std::vector<Conversation>> ListLargeConversations(UserId u) override;
+  Result<std::vector<Conversation>> ListBySeqConversations(UserId u) override;
 
   Status InsertMessage(const Message& m) override;
   Result<std::optional<Message>> FindMessage(ConversationId c, Seq seq) override;
