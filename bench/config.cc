@@ -9,7 +9,7 @@ namespace json = boost::json;
 void ApplyProfile(const std::string& profile, BenchConfig& c) {
   c.profile = profile;
   if (profile == "full") {
-    // design.md section 5: one full natterd process, 1,000-member groups,
+    // The sizes of the targets (docs/benchmarks.md): one full natterd process, 1,000-member groups,
     // 10,000 missed messages in 100 conversations.
     c.connections = 19000;
     c.hold_s = 10;

@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   app.add_option("--server-data-dir", data_dir,
                  "natterd's data directory, to report the largest write-ahead log and directory per scenario");
   std::string profile = cfg.profile;
-  app.add_option("--profile", profile, "quick or full (design.md section 5 sizes)")
+  app.add_option("--profile", profile, "quick (small sizes) or full (the sizes of the targets in docs/benchmarks.md)")
       ->check(CLI::IsMember({"quick", "full"}));
   app.add_option("--scenario", cfg.scenarios, "scenario to run (repeat; default all)")
       ->check(CLI::IsMember(kAllScenarios));

@@ -5,8 +5,7 @@
 // event, so every member's pts moves and a client knows from one number
 // whether it missed anything. The others (channels, and groups past
 // ChatLimits::logged_group_members) keep only their own sequence: their
-// members follow them by seq, their position in the sync token (design
-// section 3). A message to a group of 100 is then one row, not 100.
+// members follow them by seq, their position in the sync token. A message to a group of 100 is then one row, not 100.
 #pragma once
 
 #include <vector>

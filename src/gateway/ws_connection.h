@@ -1,4 +1,4 @@
-// One live WebSocket connection on our own RFC 6455 codec (design section 4):
+// One live WebSocket connection on our own RFC 6455 codec:
 // the upgrade is done by the HTTP session; from then on this object reads
 // frames, authenticates, rate-limits, passes requests to the dispatcher and
 // writes answers and events.

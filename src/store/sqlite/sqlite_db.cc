@@ -47,7 +47,24 @@ Status Statement::Run() {
   }
 }
 
+namespace {
+
+// SQLite counts every allocation under one process-wide mutex unless told
+// not to; natterd never reads those counts, and the writer allocates for
+// every statement. Only possible before SQLite initializes (the first
+// connection): later it fails and changes nothing.
+void ConfigureSqliteOnce() {
+  static const bool configured = [] {
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
+}
+
+}  // namespace
+
 Database::Database(const std::string& path, bool read_only) {
+  ConfigureSqliteOnce();
   // Only the owner may read what a database holds (SQLite gives its WAL and
   // shared-memory files the database file's mode). Not for in-memory or URI names.
   if (!read_only && !path.empty() && path[0] != ':' && path.rfind("file:", 0) != 0) MakePrivateFile(path);
