@@ -136,6 +136,14 @@ Result<SyncResult> CatchUp(ConversationTxn& txn, const Context& ctx, const ChatL
         return result;
       }
       NATTER_TRY(result.more, ChangedSince(txn, ctx, limits, since_pts, changed, result));
+      // A conversation followed by seq that the token has no position in was
+      // joined (or made) since. Its log entry says from where, except one at
+      // no seq (its creation, a receipt): then from its start, or what was
+      // sent between its creation and this sync would never come.
+      for (const auto& c : followed) {
+        auto it = changed.find(c.id);
+        if (it != changed.end() && it->second == kNoEvents && !since->by_seq.contains(c.id)) it->second = 0;
+      }
       if (result.more) {
         // Conversations followed by seq are compared on the last page; until then
         // their positions stay. One this page loads anyway (the log named

@@ -420,6 +420,11 @@ std::optional<Config> LoadConfig(int argc, char** argv, int& exit_code, const Ex
     exit_code = 2;
     return std::nullopt;
   }
+  if (config.limits.logged_group_members < 0) {
+    std::cerr << "natterd: --logged-group-members must be 0 or more\n";
+    exit_code = 2;
+    return std::nullopt;
+  }
   if (config.wal_limit_mb < 1 || config.wal_limit_mb > 65536) {
     std::cerr << "natterd: --wal-limit-mb must be 1 to 65536\n";
     exit_code = 2;

@@ -81,6 +81,7 @@ void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Bac
       RunCatching("store writer callback", [&] { batch[i].done(std::move(results[i]), order.Next()); });
     }
     batch.clear();
+    backend.Answered();  // upkeep that no answer should wait for
   }
 }
 

@@ -120,7 +120,9 @@ Conversation ReadConversation(const Row& r, int first = 0) {
   c.last_activity = r.Int(first + 7);
   c.large = r.Bool(first + 8);
   c.encrypted = r.Bool(first + 9);
-  c.by_seq = r.Bool(first + 10);
+  // A node of the version before by_seq wrote large ones without it (a
+  // cluster upgraded one node at a time): large is always followed by seq.
+  c.by_seq = r.Bool(first + 10) || c.large;
   return c;
 }
 

@@ -203,6 +203,31 @@ TEST_F(SyncTest, AGroupPastTheLoggedSizeIsFollowedBySeqAndStaysSmall) {
   EXPECT_TRUE(receipts.conversations[0].events.empty());
 }
 
+// The defect this guards against: a group made past logged_group_members (or
+// a channel) logs its creation at no seq, and a token from before it has no
+// position in it; the catch-up loaded none of its events and moved the
+// position to its end, so what was sent before that sync never came.
+TEST_F(SyncTest, AConversationFollowedBySeqMadeWhileAwayComesWithItsMessages) {
+  limits.logged_group_members = 3;
+  UserId third = db.AddUser("third"), fourth = db.AddUser("fourth");
+  SyncPosition pos = Sync(me, std::nullopt).position;
+  ConversationId g = Group(friend_, {me, third, fourth});
+  ConversationId ch = Group(friend_, {me}, ConversationKind::kChannel);
+  Seq g_last = 0, ch_last = 0;
+  for (int i = 0; i < 3; ++i) {
+    g_last = Send(friend_, g, "to the group " + std::to_string(i));
+    ch_last = Send(friend_, ch, "to the channel " + std::to_string(i));
+  }
+  auto r = Sync(me, pos);
+  for (auto [c, last] : {std::pair{g, g_last}, std::pair{ch, ch_last}}) {
+    const ConversationCatchUp* got = Find(r, c);
+    ASSERT_NE(got, nullptr);
+    std::set<Seq> seqs;
+    for (const auto& e : got->events) seqs.insert(e.seq);
+    for (Seq s = 1; s <= last; ++s) EXPECT_TRUE(seqs.contains(s)) << c << ": seq " << s << " never came";
+  }
+}
+
 // A group that grows past logged_group_members switches to being followed by
 // seq: each member's log says where, so a token from before the switch (which
 // names no position in it) misses nothing of what came after.

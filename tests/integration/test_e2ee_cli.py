@@ -7,6 +7,7 @@ this one runs under the sanitizers too.)"""
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -122,6 +123,39 @@ class EncryptedCliTest(h.unittest.TestCase, Profiles):
             chat.stdin.close()
             chat.wait(15)
         self.assertIn("e2sam: to both your phones", self.history("e2tia-phone", conv))
+
+    def test_encrypted_sends_made_offline_survive_a_killed_client_and_arrive_once(self):
+        """The outbox keeps encrypted sends as it keeps plain ones: written while
+        the server is down, the client killed before it could seal or send them,
+        they go out sealed, once each and in order, when it next runs."""
+        uma, vic = self.person("e2uma"), self.person("e2vic")
+        conv = str(self.cli_json(uma, "create-direct", "--encrypted", "e2vic")["id"])
+        self.seq_of(self.cli(uma, "send", conv, "before the outage").stdout)
+        self.server.kill()
+        try:
+            chat = subprocess.Popen([CLI, "--server", self.server.url, "--profile", os.path.join(self.dir, uma),
+                                     "--timeout", "1", "chat", conv],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True)
+            try:
+                for i in range(3):
+                    chat.stdin.write(f"sealed later {i}\n")
+                    chat.stdin.flush()
+                seen, deadline = 0, time.monotonic() + 15
+                while seen < 3 and time.monotonic() < deadline:
+                    seen += "pending" in chat.stdout.readline()
+                self.assertEqual(seen, 3)
+            finally:
+                chat.send_signal(signal.SIGKILL)  # nothing sealed, sent or flushed
+                chat.wait(10)
+        finally:
+            self.server.start()
+        self.cli(uma, "sync")
+        self.cli(uma, "sync")  # a second run must not send them again
+        lines = [x for x in self.history(vic, conv).splitlines() if "e2uma:" in x]
+        self.assertEqual([x.split("e2uma: ", 1)[1] for x in lines],
+                         ["before the outage", "sealed later 0", "sealed later 1", "sealed later 2"], lines)
+        self.assert_nowhere_on_the_server(["sealed later 0", "sealed later 1", "sealed later 2"])
 
     def person_device(self, handle, profile):
         self.cli(profile, "login", handle, f"password-{handle}")

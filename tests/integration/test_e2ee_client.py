@@ -107,6 +107,43 @@ class EncryptedClientTest(h.unittest.TestCase):
         self.assertEqual(erin2.call({"@type": "get_safety_number", "user_id": dave.user_id})["safety_number"],
                          number["safety_number"])
 
+    def test_a_burst_of_encrypted_sends_all_go_out_sealed_once_and_in_order(self):
+        """Twenty sends asked at once, in a group whose sessions do not exist yet:
+        they are sealed one at a time (no bundle claimed twice), each goes out
+        once, and every member reads all of them in order."""
+        kim, lou, max_ = self.app("e2kim"), self.app("e2lou"), self.app("e2max")
+        group = kim.call({"@type": "create_group", "title": "burst", "members": [lou.user_id, max_.user_id],
+                          "encrypted": True})
+        self.assertTrue(group["encrypted"], group)
+        ids = [kim.call({"@type": "send_message", "conversation_id": group["id"], "text": f"burst {i}"})
+               for i in range(20)]
+        self.assertTrue(all(r["@type"] == "result" for r in ids), ids)
+        pending = {r["client_msg_id"]: i for i, r in enumerate(ids)}
+        seqs = {}
+        deadline = time.monotonic() + 60
+        while len(seqs) < len(pending) and time.monotonic() < deadline:
+            kim.pump(0.5)
+            for e in kim.events:  # also those that came while the sends were asked
+                if e["@type"] == "message_state" and e.get("client_msg_id") in pending:
+                    self.assertNotEqual(e["state"], "failed", e)
+                    if e["state"] == "sent":
+                        seqs[pending[e["client_msg_id"]]] = e["seq"]
+        self.assertEqual(len(seqs), 20, seqs)
+        in_order = [seqs[i] for i in range(20)]
+        self.assertEqual(in_order, sorted(in_order), "sent out of order")
+        for reader in (lou, max_):
+            last = self.entry(reader, group["id"], in_order[-1])
+            self.assertEqual(last["text"], "burst 19")
+            page = reader.call({"@type": "get_history", "conversation_id": group["id"], "limit": 100})
+            texts = [m.get("text") for m in sorted(page["messages"], key=lambda m: m["seq"]) if m["seq"] in in_order]
+            self.assertEqual(texts, [f"burst {i}" for i in range(20)])
+        # One session per device pair: of the 100 one-time prekeys lou and max
+        # each published, one was claimed.
+        with sqlite3.connect(os.path.join(self.server.data_dir, "natter.db"), timeout=10) as db:
+            for peer in (lou, max_):
+                left = db.execute("SELECT count(*) FROM e2ee_prekeys WHERE user_id = ?", (peer.user_id,)).fetchone()
+                self.assertEqual(left[0], 99, f"{peer.user_id}: {left[0]} one-time prekeys left")
+
     def test_a_group_gives_its_sender_keys_to_a_member_s_new_device(self):
         hal, ivy, jay = self.app("e2hal"), self.app("e2ivy"), self.app("e2jay")
         group = hal.call({"@type": "create_group", "title": "sealed", "members": [ivy.user_id, jay.user_id],

@@ -141,6 +141,7 @@ class Partition {
     Status Commit() { return conn_.Commit(); }
     void Rollback() { conn_.Rollback(); }
     bool LostRace() { return !conn_.broken() && pg::IsRetryable(conn_.last_sqlstate()); }
+    void Answered() {}
 
    private:
     Connection& conn_;
@@ -165,8 +166,9 @@ class Partition {
 
   // Takes, before any operation runs, the row locks the batch's operations
   // will take: the conversations they change, in id order, then the update-log
-  // heads of those conversations' members (small conversations only: large
-  // ones log no member), in user order. Batches of several nodes then always
+  // heads of those conversations' members (those not large: even when their
+  // messages are followed by seq, their receipts log every member), in user
+  // order. Batches of several nodes then always
   // lock in the same order and never deadlock; one that changes members
   // (whose new heads were not locked here) may, and is run again.
   static Status LockAhead(Connection& conn, const std::vector<QueuedWrite>& batch) {

@@ -383,7 +383,7 @@ Result<std::vector<ConversationId>> PgTxn::ListConversationIds(UserId u) {
 }
 
 Result<std::vector<Conversation>> PgTxn::ListBySeqConversations(UserId u) {
-  NATTER_TRY(auto r, db_.Query("SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE by_seq AND id IN "
+  NATTER_TRY(auto r, db_.Query("SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE (by_seq OR large) AND id IN "
                                "(SELECT conversation_id FROM members WHERE user_id = $1)",
                                {u}));
   return All<Conversation>(r, [](const Row& row) { return ReadConversation(row); });

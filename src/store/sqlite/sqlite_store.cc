@@ -1,6 +1,7 @@
 // The embedded store: SQLite in WAL mode, one writer thread that commits
 // queued writes in groups (many operations, one transaction, one fsync), and
 // reader threads with their own read-only connections.
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -149,13 +150,15 @@ class SqliteStore final : public Store {
       // Committed into a file that was deleted meanwhile is not durable:
       // checked after the commit and before anyone is told it succeeded.
       if (st.ok() && store_.Gone(db_)) return GoneError();
-      if (st.ok()) store_.RestartLogIfLong(db_);
       return st;
     }
     void Rollback() {
       if (!sqlite3_get_autocommit(db_.handle())) (void)db_.Exec("ROLLBACK");
     }
     bool LostRace() { return false; }  // one writer: nobody to race
+    // The batch's callers have their answers: the log's restart, when due,
+    // delays the next batch, not this one's acknowledgements.
+    void Answered() { store_.RestartLogIfLong(db_); }
 
    private:
     static Status Logged(const char* what, Status st) {
@@ -204,8 +207,8 @@ class SqliteStore final : public Store {
   // checkpoint thread's passive checkpoints copy pages beside the writer, but
   // under steady writes they never catch up with its end, and SQLite starts
   // the log over only once all of it was copied: the file would grow as long
-  // as the load lasts. So the writer, between two batches and when the log is
-  // past the bound, asks for a RESTART checkpoint: it copies what the passive
+  // as the load lasts. So the writer, after a batch's answers are posted and
+  // when the log is past the bound, asks for a RESTART checkpoint: it copies what the passive
   // ones have not (little) and waits briefly for readers to leave the old log;
   // the next batch then writes from the log's start. journal_size_limit cuts
   // the file back.
@@ -224,8 +227,7 @@ class SqliteStore final : public Store {
 
   void RestartLogIfLong(Database& db) {
     if (wal_frames_ * page_bytes_ < options_.wal_limit_bytes) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (now < next_restart_try_) return;  // a reader was in the way: not every commit waits for it
+    if (std::chrono::steady_clock::now() < next_restart_try_) return;
     // Readers' transactions are short; a long one is not waited for.
     sqlite3_busy_timeout(db.handle(), 20);
     int rc = sqlite3_wal_checkpoint_v2(db.handle(), "main", SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
@@ -235,10 +237,19 @@ class SqliteStore final : public Store {
       restart_misses_ = 0;
       return;
     }
-    next_restart_try_ = now + std::chrono::milliseconds(20);
-    if (++restart_misses_ % 600 == 0) {
-      spdlog::warn("store: the write-ahead log is past its bound ({} MiB) and readers kept it from restarting",
-                   wal_frames_ * page_bytes_ >> 20);
+    // Something in the way (a reader's snapshot, a passive checkpoint still
+    // copying, an online backup that holds its snapshot for minutes): tried
+    // again later, waiting longer each time, up to a second, so a long
+    // reader costs the writer at most 2 % of its time.
+    ++restart_misses_;
+    const auto wait =
+        std::chrono::milliseconds(std::min<int64_t>(1000, int64_t{20} << std::min<int64_t>(restart_misses_ - 1, 6)));
+    next_restart_try_ = std::chrono::steady_clock::now() + wait;
+    if (restart_misses_ % 300 == 0) {
+      spdlog::warn(
+          "store: the write-ahead log is past its bound ({} MiB) and could not start over: a long reader "
+          "(an online backup?) holds it",
+          wal_frames_ * page_bytes_ >> 20);
     }
   }
 

@@ -429,7 +429,7 @@ Result<std::vector<ConversationId>> SqliteTxn::ListConversationIds(UserId u) {
 
 Result<std::vector<Conversation>> SqliteTxn::ListBySeqConversations(UserId u) {
   auto s = db_.Prepare("SELECT " CONVERSATION_COLUMNS
-                       " FROM conversations WHERE by_seq = 1 AND id IN "
+                       " FROM conversations WHERE (by_seq = 1 OR large = 1) AND id IN "
                        "(SELECT conversation_id FROM members WHERE user_id = ?)");
   s.Bind(1, u);
   return All<Conversation>(s, [](const Statement& s) { return ReadConversation(s); });
