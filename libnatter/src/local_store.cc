@@ -133,7 +133,9 @@ void LocalStore::Open(const std::string& path) {
 LocalStore::Batch::Batch(LocalStore& store) : store_(store) { Check(store_.db_->Exec("BEGIN IMMEDIATE")); }
 
 LocalStore::Batch::~Batch() {
-  if (open_) (void)store_.db_->Exec("ROLLBACK");
+  if (!open_) return;
+  (void)store_.db_->Exec("ROLLBACK");
+  store_.encrypted_.reset();
 }
 
 void LocalStore::Batch::Commit() {
@@ -181,6 +183,7 @@ void LocalStore::ClearAll() {
   Check(db_->Exec(
       "DELETE FROM conversations; DELETE FROM entries; DELETE FROM receipts; DELETE FROM kv; "
       "DELETE FROM outbox; DELETE FROM outbox_files; DELETE FROM users; DELETE FROM encrypted_conversations;"));
+  encrypted_.reset();
 }
 
 void LocalStore::UpsertConversation(const json::object& c, const std::string& my_role) {
@@ -204,6 +207,7 @@ void LocalStore::UpsertConversation(const json::object& c, const std::string& my
     auto e = db_->Prepare("INSERT OR IGNORE INTO encrypted_conversations(id) VALUES(?)");
     e.Bind(1, Int(c, "id"));
     Check(e.Run());
+    if (encrypted_) encrypted_->insert(Int(c, "id"));
   }
 }
 
@@ -377,10 +381,18 @@ bool LocalStore::HasConversation(int64_t conversation_id) {
 }
 
 bool LocalStore::IsEncrypted(int64_t conversation_id) {
-  auto s = db_->Prepare("SELECT 1 FROM encrypted_conversations WHERE id = ?");
-  s.Bind(1, conversation_id);
-  auto row = s.Step();
-  return row.ok() && *row;
+  if (!encrypted_) {
+    std::unordered_set<int64_t> ids;
+    auto s = db_->Prepare("SELECT id FROM encrypted_conversations");
+    for (;;) {
+      auto row = s.Step();
+      if (!row.ok()) return true;  // unreadable: never taken for plain (not cached)
+      if (!*row) break;
+      ids.insert(s.Int(0));
+    }
+    encrypted_ = std::move(ids);
+  }
+  return encrypted_->contains(conversation_id);
 }
 
 std::string LocalStore::Kind(int64_t conversation_id) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "server_frames.h"
@@ -142,6 +143,10 @@ class LocalStore {
   void LoadFiles(OutboxEntry& e);
   std::string path_;
   std::unique_ptr<sqlite::Database> db_;
+  // encrypted_conversations in memory, read on first use: every message,
+  // edit and reaction applied asks. Dropped (read again) when a batch that
+  // may have added to it rolls back.
+  std::optional<std::unordered_set<int64_t>> encrypted_;
 };
 
 }  // namespace natter::client

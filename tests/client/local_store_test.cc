@@ -135,6 +135,33 @@ TEST(LocalStoreSchema, AVersion3StoreKeepsItsConversationsAndLearnsWhichAreEncry
   std::filesystem::remove_all(dir);
 }
 
+// The encrypted set is kept in memory (every entry applied asks): it follows
+// what is committed, a batch rolled back, a reopened store and ClearAll.
+TEST(LocalStoreSchema, TheEncryptedSetInMemoryFollowsTheFile) {
+  std::string dir = testing::MakeTempDir("natter-local-store-encrypted");
+  auto store = std::make_unique<LocalStore>(dir);
+  EXPECT_FALSE(store->IsEncrypted(7));  // read (empty) and kept
+  {
+    LocalStore::Batch rolled_back(*store);
+    store->UpsertConversation({{"id", 7}, {"kind", "group"}, {"encrypted", true}}, "member");
+    EXPECT_TRUE(store->IsEncrypted(7));
+  }
+  EXPECT_FALSE(store->IsEncrypted(7)) << "a rolled-back mark stayed in memory";
+  {
+    LocalStore::Batch committed(*store);
+    store->UpsertConversation({{"id", 8}, {"kind", "group"}, {"encrypted", true}}, "member");
+    committed.Commit();
+  }
+  EXPECT_TRUE(store->IsEncrypted(8));
+  store = std::make_unique<LocalStore>(dir);
+  EXPECT_TRUE(store->IsEncrypted(8));
+  EXPECT_FALSE(store->IsEncrypted(7));
+  store->ClearAll();
+  EXPECT_FALSE(store->IsEncrypted(8));
+  store.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(LocalStoreSchema, AVersion2StoreFromBeforeAttachmentsKeepsItsOutbox) {
   std::string dir = testing::MakeTempDir("natter-local-store-v2-old");
   {
