@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!decoded->has_value()) return 0;
   std::string again = natter::api::EncodeSyncToken(natter::fuzz::Keys(), kUser, **decoded);
   auto round = natter::api::DecodeSyncToken(natter::fuzz::Keys(), kUser, again);
-  if (!round.ok() || !round->has_value() || (*round)->pts != (*decoded)->pts || (*round)->by_seq != (*decoded)->by_seq) {
+  if (!round.ok() || !round->has_value() || (*round)->pts != (*decoded)->pts ||
+      (*round)->by_seq != (*decoded)->by_seq) {
     __builtin_trap();
   }
   return 0;
