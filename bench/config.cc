@@ -47,6 +47,7 @@ json::value BenchConfig::ToJson() const {
                       {"text_bytes", text_bytes},
                       {"push_tokens", push_tokens},
                       {"connections", connections},
+                      {"connections_group_size", connections_group_size},
                       {"hold_s", hold_s},
                       {"pairs", pairs},
                       {"direct_s", direct_s},

@@ -33,6 +33,7 @@ struct BenchConfig {
 
   int connections = 2000;
   double hold_s = 3;
+  int connections_group_size = 0;  // 0: no conversations; else users in groups of this size (contacts)
 
   int pairs = 50;
   double direct_s = 4;

@@ -92,6 +92,10 @@ int main(int argc, char** argv) {
   app.add_flag("--push-tokens", cfg.push_tokens, "every user registers a push token (APNs) after logging in");
   app.add_option("--connections", cfg.connections, "connections: how many")->check(CLI::Range(1, 1000000));
   app.add_option("--hold", cfg.hold_s, "connections: seconds to hold them idle");
+  app.add_option("--connections-group-size", cfg.connections_group_size,
+                 "connections: put the users in groups of this size first, so each has size-1 contacts "
+                 "who are told when it comes online (0: none)")
+      ->check(CLI::Range(0, 10000));
   app.add_option("--pairs", cfg.pairs, "direct: pairs of users")->check(CLI::Range(1, 100000));
   app.add_option("--direct-seconds", cfg.direct_s, "direct: seconds per phase");
   app.add_option("--direct-rate", cfg.direct_rate, "direct: fixed total rate, msg/s (0: 75% of flat-out peak)");

@@ -2,6 +2,7 @@
 // connect rate and the server's resident memory per connection.
 #include <iostream>
 
+#include "bench/frame_fields.h"
 #include "bench/scenario.h"
 
 namespace natter::bench {
@@ -12,11 +13,26 @@ ScenarioReport RunConnections(RunContext& ctx) {
   report.title = "Idle authenticated connections";
   const BenchConfig& cfg = ctx.cfg;
   const int n = cfg.connections;
-  report.parameters = {{"connections", n}, {"hold_s", cfg.hold_s}};
+  const int group_size = cfg.connections_group_size;
+  report.parameters = {{"connections", n}, {"hold_s", cfg.hold_s}, {"group_size", group_size}};
   std::string error;
   if (!ctx.prov->EnsureUsers(ctx.users, n, error)) {
     report.problems.push_back("provisioning failed: " + error);
     return report;
+  }
+  // Users in groups, so each has contacts who are told when it comes online:
+  // the presence traffic of a real connect storm.
+  if (group_size > 1) {
+    std::vector<std::vector<int>> groups;
+    for (int first = 0; first + group_size <= n; first += group_size) {
+      groups.emplace_back();
+      for (int i = first; i < first + group_size; ++i) groups.back().push_back(i);
+    }
+    std::vector<int64_t> ids;
+    if (!ctx.prov->CreateGroups(ctx.users, groups, ids, error)) {
+      report.problems.push_back("provisioning failed: " + error);
+      return report;
+    }
   }
   const int workers = WorkersFor(cfg, n);
   std::map<std::string, ProcSample> at;
@@ -25,6 +41,11 @@ ScenarioReport RunConnections(RunContext& ctx) {
       [&](WorkerControl& control) {
         Engine engine(cfg.threads);
         auto clients = MakeClients(engine, ctx, SliceOf(n, control), [](int i) { return i; });
+        for (auto& c : clients) {
+          c->on_frame = [](SimClient& self, std::string_view frame) {
+            if (FrameType(frame) == "presence") self.stats().Add("presence_frames");
+          };
+        }
         engine.Start();
         control.Barrier("start:connect");
         ConnectAll(engine, ctx, clients, true, 30 + n / 200.0, "connections");
@@ -50,6 +71,7 @@ ScenarioReport RunConnections(RunContext& ctx) {
   report.Add("connected", "connections opened", connected, "");
   report.Add("connect_failed", "connections failed", static_cast<double>(s.Get("connect_failed")), "");
   report.Add("open_after_hold", "still open after the hold", static_cast<double>(s.Get("open_after_hold")), "");
+  report.Add("presence_frames", "presence frames received", static_cast<double>(s.Get("presence_frames")), "");
   const auto& phase = report.phases["connect"];
   if (phase.seconds() > 0) report.Add("connect_rate", "connect rate", connected / phase.seconds(), "conn/s");
   report.AddLatency("connect", "connect + upgrade + ping", "connect");

@@ -249,7 +249,8 @@ void WsConnection::ResumeReading() {
 void WsConnection::ServeWaiting() {
   while (!waiting_.empty() && interest_ready_ && !authenticating_ && !closed_ && !closing_) {
     json::value request = std::move(waiting_.front());
-    waiting_.pop_front();
+    waiting_.erase(waiting_.begin());
+    if (waiting_.empty()) std::vector<json::value>().swap(waiting_);
     const json::object& o = request.get_object();
     const json::value* id = o.if_contains("id");
     json::value rid = id ? *id : json::value(nullptr);
@@ -741,9 +742,9 @@ void WsConnection::OnWritten(const boost::system::error_code& ec) {
   if (closing_) closing_since_ms_ = now;
   queue_.erase(queue_.begin(), queue_.begin() + static_cast<long>(in_flight_));
   in_flight_ = 0;
-  if (queue_.empty()) {  // idle connections hold nothing
-    queue_ = {};
-    write_scratch_ = {};
+  if (queue_.empty()) {  // idle connections hold nothing (`= {}` would keep the capacity)
+    std::vector<Outgoing>().swap(queue_);
+    std::vector<char>().swap(write_scratch_);
   }
   if (behind_ && queue_.empty()) behind_ = false;  // the notice is out; events may flow again
   if (!queue_.empty()) {
