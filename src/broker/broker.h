@@ -45,6 +45,10 @@ struct Event {
   // them all of it): their sockets start its seq order afresh, whatever seq
   // they saw there before they left.
   bool joins = false;
+  // A presence change of this user (0: not presence). It may wait a moment
+  // on each socket, so the changes one recipient gets close together leave
+  // in one write, and it replaces a change of the same user still waiting.
+  UserId presence_of = 0;
   // Close the connections of this session (logout); no payload.
   SessionId revoke_session = 0;
   // The request that caused it (empty: none), so its lines on every node

@@ -27,6 +27,9 @@ struct EventFrame {
   bool own = false;
   // The recipient just joined `conversation_id`: its seq order starts afresh.
   bool joins = false;
+  // A presence change of this user (Event::presence_of): it may wait, and
+  // replaces one of the same user still waiting on the socket.
+  UserId presence_of = 0;
 };
 
 class EventTarget {

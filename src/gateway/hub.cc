@@ -23,6 +23,7 @@ void Hub::Deliver(const Event& event) {
   fanout.frame.conversation_id = event.conversation_id;
   fanout.frame.seq = event.seq;
   fanout.frame.joins = event.joins;
+  fanout.frame.presence_of = event.presence_of;
   fanout.recipients = std::make_shared<const std::vector<EventRecipient>>(event.recipients);
   fanout.origin = event.origin_connection;
   fanout.request_id = event.request_id;

@@ -20,6 +20,7 @@ struct Worker::Loop {
   boost::asio::io_context ioc{1};
   AsioExecutor executor{ioc};
   boost::asio::steady_timer tick_timer{ioc};
+  boost::asio::steady_timer flush_timer{ioc};  // armed while flush_soon_ is not empty
   std::unique_ptr<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> guard;
 };
 
@@ -100,6 +101,24 @@ size_t Worker::CloseShare(size_t parts, uint16_t code, const char* reason) {
 void Worker::TellAllToResync(const char* reason) {
   for (auto& [user, conns] : registry_) {
     for (auto* conn : conns) conn->TellToResync(reason);
+  }
+}
+
+void Worker::FlushSoon(WsConnection* conn) {
+  flush_soon_.push_back(conn);
+  if (flush_soon_.size() > 1) return;  // the timer is armed
+  loop_->flush_timer.expires_after(std::chrono::milliseconds(kPresenceWaitMs));
+  loop_->flush_timer.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) FlushWaiting();
+  });
+}
+
+void Worker::FlushWaiting() {
+  std::vector<WsConnection*> due;
+  due.swap(flush_soon_);
+  // A connection may have gone since: only live ones are asked (as Tick does).
+  for (auto* conn : due) {
+    if (live_.count(conn)) conn->FlushWaitingPresence();
   }
 }
 

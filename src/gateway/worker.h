@@ -63,9 +63,15 @@ class Worker {
   // Sends a resync notice to every authenticated connection.
   void TellAllToResync(const char* reason);
   size_t connection_count() const { return live_.size(); }
+  // Writes out what `conn` queued within kPresenceWaitMs: presence changes
+  // wait there, so those a socket gets close together leave in one write
+  // (a connect storm tells each user of dozens of contacts in a few seconds).
+  void FlushSoon(WsConnection* conn);
+  static constexpr int kPresenceWaitMs = 250;
 
  private:
   void Tick();
+  void FlushWaiting();
 
   // The event loop and what belongs to it (Asio stays out of this header, so
   // the files that only fan out do not compile it).
@@ -76,7 +82,8 @@ class Worker {
   std::unique_ptr<char[]> read_buffer_;
   std::unordered_map<UserId, std::vector<EventTarget*>> registry_;
   std::unordered_set<WsConnection*> live_;
-  double drain_carry_ = 0;  // CloseShare's fraction of a connection still owed
+  std::vector<WsConnection*> flush_soon_;  // FlushSoon's, until the timer fires
+  double drain_carry_ = 0;                 // CloseShare's fraction of a connection still owed
   std::thread thread_;
 };
 

@@ -65,8 +65,7 @@ WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::uniq
       transport_(std::move(transport)),
       id_(next_connection_id.fetch_add(1)),
       reader_(ws::ReaderLimits{deps.options.max_frame_bytes}, deflate),
-      leftover_(std::move(leftover)),
-      handshake_(std::move(handshake)),
+      opening_(std::make_unique<Opening>(Opening{std::move(leftover), std::move(handshake), std::move(claims)})),
       bucket_(deps.options.requests_per_second, deps.options.request_burst),
       typing_bucket_(deps.options.typing_per_second, deps.options.typing_burst) {
   caller_.connection = id_;
@@ -75,7 +74,6 @@ WsConnection::WsConnection(const ConnectionDeps& deps, Worker& worker, std::uniq
   opened_ms_ = last_heard_ms_ = deps_.clock.SteadyMs();
   deps_.metrics.connections.fetch_add(1, std::memory_order_relaxed);
   deps_.metrics.connections_total.fetch_add(1, std::memory_order_relaxed);
-  upgrade_claims_ = claims;
 }
 
 WsConnection::~WsConnection() {
@@ -89,16 +87,11 @@ void WsConnection::Start() {
   worker_.Attach(this);
   // The 101 first, then registration, in one turn of this worker: events are
   // handed over on this thread too, so none falls between the two.
-  if (!handshake_.empty()) {
-    Queue(std::make_shared<const std::string>(std::move(handshake_)), false);
-    handshake_ = std::string();
-  }
+  std::unique_ptr<Opening> opening = std::move(opening_);
+  if (!opening->handshake.empty()) Queue(std::make_shared<const std::string>(std::move(opening->handshake)), false);
   // Authenticated by the upgrade's header: owned by a shared_ptr only now.
-  if (upgrade_claims_) Authenticated(*upgrade_claims_);
-  upgrade_claims_.reset();
-  std::string leftover = std::move(leftover_);
-  leftover_ = std::string();
-  if (!leftover.empty()) Consume(leftover);
+  if (opening->claims) Authenticated(*opening->claims);
+  if (!opening->leftover.empty()) Consume(opening->leftover);
   // Even when those bytes ended in a close, keep reading: the peer's EOF (or
   // the linger timeout) is what tears the connection down.
   if (!closed_ && !paused_) ReadMore();
@@ -361,7 +354,7 @@ void WsConnection::FinishAuth(const json::value& request_id, Result<auth::Access
   json::value answer = json::object{
       {"user_id", claims->user_id}, {"expires_at", claims->expires_at}, {"node_id", deps_.options.node_id}};
   if (!interest_ready_) {
-    pending_auth_.emplace(request_id, std::move(answer));
+    pending_auth_ = std::make_unique<std::pair<json::value, json::value>>(request_id, std::move(answer));
     return;
   }
   SendResult(request_id, std::move(answer));
@@ -373,7 +366,7 @@ void WsConnection::InterestReady() {
   if (closed_ || closing_) return;
   if (pending_auth_) {
     auto [rid, answer] = std::move(*pending_auth_);
-    pending_auth_.reset();
+    pending_auth_ = nullptr;
     SendResult(rid, std::move(answer));
   }
   ServeWaiting();
@@ -636,6 +629,8 @@ void WsConnection::SendEvent(const EventFrame& event) {
     out.head_len = static_cast<uint8_t>(
         ws::EncodeFrameHeader(ws::Opcode::kText, out.body_len + out.tail_len, false, out.head.data()));
   }
+  out.presence_of = event.presence_of;
+  if (out.presence_of != 0 && ReplaceWaitingPresence(out)) return;
   // One event larger than the whole bound still goes out when nothing else waits.
   if (queued_bytes_ > 0 && queued_bytes_ + out.size() > deps_.options.send_queue_bytes) return FallBehind();
   deps_.metrics.messages_delivered.fetch_add(1, std::memory_order_relaxed);
@@ -683,7 +678,35 @@ void WsConnection::QueueOutgoing(Outgoing out) {
   if (closing_ || closed_) return;
   if (queue_.empty()) queue_moved_ms_ = deps_.clock.SteadyMs();
   queued_bytes_ += out.size();
+  const bool may_wait = out.presence_of != 0;
   queue_.push_back(std::move(out));
+  if (may_wait && !flush_scheduled_ && in_flight_ == 0) {
+    // Nothing else is about to be written: the change waits for the others
+    // this socket gets meanwhile (or for the next frame that cannot wait).
+    if (!presence_waits_) {
+      presence_waits_ = true;
+      worker_.FlushSoon(this);
+    }
+    return;
+  }
+  ScheduleFlush();
+}
+
+bool WsConnection::ReplaceWaitingPresence(const Outgoing& newer) {
+  // Only the latest state of a user matters to the client: a change that
+  // has not started to be written gives way to the newer one, in its place.
+  for (size_t i = in_flight_; i < queue_.size(); ++i) {
+    Outgoing& older = queue_[i];
+    if (older.presence_of != newer.presence_of) continue;
+    queued_bytes_ = queued_bytes_ - older.size() + newer.size();
+    older = newer;
+    return true;
+  }
+  return false;
+}
+
+void WsConnection::FlushWaitingPresence() {
+  presence_waits_ = false;
   ScheduleFlush();
 }
 

@@ -82,6 +82,8 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   // give way to one "resync" notice. During a catch-up, events are held and
   // released after it, minus what the catch-up already contained.
   void EnqueueEvent(const EventFrame& event) override;
+  // The presence changes that waited (Worker::FlushSoon) go out now.
+  void FlushWaitingPresence();
   // Sends a close frame and ends the connection once it is written.
   void Close(uint16_t code, std::string_view reason) override;
   // Tells the client that events may have been lost (the link between nodes
@@ -99,6 +101,7 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
     uint8_t head_len = 0;
     uint8_t tail_len = 0;
     bool droppable = false;
+    UserId presence_of = 0;  // a presence change of this user: it may wait, and a newer one replaces it
     std::array<uint8_t, 10> head{};
     std::array<char, 28> tail{};
     size_t size() const { return head_len + body_len + tail_len; }
@@ -178,6 +181,9 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   void FallBehind();
   void Queue(std::shared_ptr<const std::string> frame, bool droppable);
   void QueueOutgoing(Outgoing out);
+  // Puts `newer` in the place of a waiting presence change of the same user;
+  // false when none waits.
+  bool ReplaceWaitingPresence(const Outgoing& newer);
   void ScheduleFlush();
   void Flush();
   void OnWritten(const boost::system::error_code& ec);
@@ -188,8 +194,14 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   std::unique_ptr<Transport> transport_;
   const uint64_t id_;
   ws::MessageReader reader_;
-  std::string leftover_;
-  std::string handshake_;  // the 101, until Start() queues it
+  // What the upgrade handed over, until Start() uses it (then freed: an idle
+  // connection is kept small).
+  struct Opening {
+    std::string leftover;                      // bytes read past the upgrade
+    std::string handshake;                     // the 101, unless already written
+    std::optional<auth::AccessClaims> claims;  // authenticated by the upgrade's header
+  };
+  std::unique_ptr<Opening> opening_;
   api::Caller caller_;
   SessionId liveness_session_ = 0;  // the session first authenticated (push::DeviceLiveness)
   int64_t token_expires_at_ = 0;    // seconds
@@ -218,9 +230,10 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   size_t queued_bytes_ = 0;
   size_t in_flight_ = 0;  // frames at the queue's front being written
   bool flush_scheduled_ = false;
-  bool behind_ = false;   // events were dropped; a resync notice is queued
-  bool closing_ = false;  // a close frame is queued: send nothing more
-  bool closed_ = false;   // socket closed, registry entries gone
+  bool presence_waits_ = false;  // the worker flushes this queue soon (FlushSoon)
+  bool behind_ = false;          // events were dropped; a resync notice is queued
+  bool closing_ = false;         // a close frame is queued: send nothing more
+  bool closed_ = false;          // socket closed, registry entries gone
   bool pinged_ = false;
   bool paused_ = false;            // over its bound: the socket is not read (TCP backpressure)
   std::string stashed_;            // read but not yet run while paused
@@ -231,9 +244,8 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   // request wait, so a catch-up never misses what happens before live events
   // flow, and a client's first answer means live events reach it.
   bool interest_ready_ = true;
-  bool authenticating_ = false;                       // an `auth` frame's session is being checked
-  std::optional<auth::AccessClaims> upgrade_claims_;  // until Start()
-  std::optional<std::pair<boost::json::value, boost::json::value>> pending_auth_;  // request id, answer
+  bool authenticating_ = false;  // an `auth` frame's session is being checked
+  std::unique_ptr<std::pair<boost::json::value, boost::json::value>> pending_auth_;  // request id, answer
   std::vector<boost::json::value> waiting_;  // requests that came before that (a deque holds 576 B even empty)
   static constexpr size_t kMaxWaitingRequests = 64;
   bool held_overflowed_ = false;  // events were dropped during this catch-up

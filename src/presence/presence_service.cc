@@ -164,7 +164,7 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
         // Contacts come from the conversations of every partition.
         store_.ReadEach<std::vector<UserId>>(
             executor_, [user](ConversationTxn& txn, int) { return txn.ListContacts(user, kMaxContacts); },
-            [this, payload, blocked](std::vector<Result<std::vector<UserId>>> parts) {
+            [this, user, payload, blocked](std::vector<Result<std::vector<UserId>>> parts) {
               auto answered = JoinAnswered(std::move(parts));
               if (!answered.ok()) return;
               std::set<UserId> contacts;
@@ -174,6 +174,7 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
               if (contacts.empty()) return;
               Event event;
               event.payload = payload;
+              event.presence_of = user;  // may wait on each socket for the changes that follow
               for (UserId c : contacts) event.recipients.push_back(EventRecipient{c, 0});
               broker_.Publish(std::move(event));
             });

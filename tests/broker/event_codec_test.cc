@@ -47,6 +47,12 @@ TEST(EventCodec, RoundTripKeepsEverythingButTheOrigin) {
   out = DecodeEvent(Encode(2, in));
   ASSERT_TRUE(out.ok()) << out.error().message;
   EXPECT_TRUE(out->event.joins);
+  EXPECT_EQ(out->event.presence_of, 0);
+  in.presence_of = 246884001824768;
+  out = DecodeEvent(Encode(3, in));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->event.presence_of, in.presence_of);
+  EXPECT_EQ(out->event.recipients.size(), in.recipients.size());
   // Connection ids mean nothing on another node.
   EXPECT_EQ(out->event.origin_connection, 0u);
 }
@@ -118,6 +124,17 @@ TEST(EventCodec, WrongMagicVersionOrFlagsAreRejected) {
 
 // The fixed header of an event with no payload, then the caller's fields.
 std::string Header() { return std::string("N\x01\x00", 3) + std::string(8, '\0'); }
+
+TEST(EventCodec, APresenceFlagMustNameAUser) {
+  // flags = presence and payload; conversation, seq, revoke_session 0; then the user.
+  std::string head = std::string("N\x01\x05", 3) + std::string(8, '\0') + std::string(3, '\0');
+  std::string named = head + std::string("\x0a\x00\x02{}", 5);  // user 5, no recipients, payload {}
+  Result<WireEvent> out = DecodeEvent(named);
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->event.presence_of, 5);
+  EXPECT_FALSE(DecodeEvent(head + std::string("\x00\x00\x02{}", 5)).ok()) << "user 0";
+  EXPECT_FALSE(DecodeEvent(head).ok()) << "no user at all";
+}
 
 TEST(EventCodec, HugeCountsAreRejectedBeforeAllocating) {
   // Three zero fields, then a recipient count of 2^62 with nothing behind it.

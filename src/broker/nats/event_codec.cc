@@ -10,6 +10,7 @@ constexpr char kMagic = 'N';
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kHasPayload = 0x01;
 constexpr uint8_t kJoins = 0x02;
+constexpr uint8_t kPresence = 0x04;
 // The fixed part: magic, version, flags and the 8-byte id.
 constexpr size_t kHeaderBytes = 11;
 // The smallest recipient: two one-byte varints.
@@ -92,11 +93,13 @@ Result<std::string> EncodeEvent(uint64_t id, const Event& event) {
   out.reserve(kHeaderBytes + 30 + event.recipients.size() * 8 + (event.payload ? event.payload->size() + 5 : 0));
   out.push_back(kMagic);
   out.push_back(static_cast<char>(kVersion));
-  out.push_back(static_cast<char>((event.payload ? kHasPayload : 0) | (event.joins ? kJoins : 0)));
+  out.push_back(static_cast<char>((event.payload ? kHasPayload : 0) | (event.joins ? kJoins : 0) |
+                                  (event.presence_of != 0 ? kPresence : 0)));
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((id >> (8 * i)) & 0xff));
   PutSigned(out, event.conversation_id);
   PutSigned(out, event.seq);
   PutSigned(out, event.revoke_session);
+  if (event.presence_of != 0) PutSigned(out, event.presence_of);
   PutVarint(out, event.recipients.size());
   for (const auto& r : event.recipients) {
     PutSigned(out, r.user);
@@ -116,13 +119,18 @@ Result<WireEvent> DecodeEvent(std::string_view bytes) {
   if (in.Byte().value_or(0) != static_cast<uint8_t>(kMagic)) return Bad("not an event (bad magic byte)");
   if (in.Byte().value_or(0) != kVersion) return Bad("unsupported version");
   uint8_t flags = in.Byte().value_or(0xff);
-  if ((flags & ~(kHasPayload | kJoins)) != 0) return Bad("unknown flags");
+  if ((flags & ~(kHasPayload | kJoins | kPresence)) != 0) return Bad("unknown flags");
 
   WireEvent out;
   out.id = in.Fixed64().value_or(0);
   auto conversation_id = in.Signed();
   auto seq = in.Signed();
   auto revoke_session = in.Signed();
+  if (flags & kPresence) {
+    auto presence_of = in.Signed();
+    if (!presence_of || *presence_of == 0) return Bad("truncated or malformed presence user");
+    out.event.presence_of = *presence_of;
+  }
   auto count = in.Varint();
   if (!conversation_id || !seq || !revoke_session || !count) return Bad("truncated or malformed fields");
   if (*count > kMaxWireRecipients) return Bad("too many recipients");

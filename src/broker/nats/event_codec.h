@@ -2,8 +2,10 @@
 // JSON payload is carried as opaque bytes and never re-serialised.
 //
 // Layout (integers little-endian; varints are LEB128, signed ones zigzagged):
-//   'N' version(1) flags(bit 0: has payload, bit 1: joins) id(u64, 8 bytes)
+//   'N' version(1) flags(bit 0: has payload, bit 1: joins, bit 2: presence)
+//   id(u64, 8 bytes)
 //   conversation_id seq revoke_session (signed varints)
+//   [presence_of (signed varint)]                      if flags bit 2
 //   recipient count (varint), then per recipient: user pts (signed varints)
 //   [payload length (varint) payload bytes]          if flags bit 0
 // Nothing may follow. origin_connection is never sent: connection ids mean
