@@ -43,6 +43,7 @@ const std::shared_ptr<const std::string>& SlowConsumerNotice() {
 }
 
 constexpr size_t kMaxFramesPerWrite = 64;
+constexpr size_t kFirstQueueCapacity = 8;
 // What one write hands the kernel (or one larger frame): when the connection
 // ends, the rest of the write in flight must fit beside the last frames
 // (socket_buffers.h).
@@ -679,6 +680,9 @@ void WsConnection::QueueOutgoing(Outgoing out) {
   if (queue_.empty()) queue_moved_ms_ = deps_.clock.SteadyMs();
   queued_bytes_ += out.size();
   const bool may_wait = out.presence_of != 0;
+  // The queue is freed whenever it empties: one allocation for a typical
+  // burst, not a chain of reallocations as it grows from nothing.
+  if (queue_.capacity() == 0) queue_.reserve(kFirstQueueCapacity);
   queue_.push_back(std::move(out));
   if (may_wait && !flush_scheduled_ && in_flight_ == 0) {
     // Nothing else is about to be written: the change waits for the others
