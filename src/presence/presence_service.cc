@@ -16,6 +16,8 @@ namespace json = boost::json;
 
 namespace {
 constexpr int kMaxContacts = 10000;
+// Changes told per batch: bounds how long one read transaction runs.
+constexpr size_t kMaxChangesPerBatch = 256;
 
 // Whether a change is kept from contacts: a hidden user's comings and goings
 // (only the change of visibility is told), or an offline while another node
@@ -133,52 +135,102 @@ void PresenceService::VisibilityChanged(UserId user, bool hidden) {
 }
 
 void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool visibility_change) {
-  struct Me {
-    User user;
-    std::set<UserId> blocked;  // blocked either way: told nothing
-  };
-  store_.ReadAccountsResult<std::optional<Me>>(
+  {
+    MutexLock lock(changes_mu_);
+    changes_.push_back(Change{user, online, last_seen, visibility_change});
+    if (announcing_) return;  // the batch in flight takes the next ones after it
+    announcing_ = true;
+  }
+  AnnounceBatch();
+}
+
+void PresenceService::AnnounceBatch() {
+  // One batch at a time, in the order the changes came: a user's online and
+  // offline are told in that order, and a connect storm costs one read of
+  // each kind per batch rather than two per user.
+  auto batch = std::make_shared<std::vector<Change>>();
+  {
+    MutexLock lock(changes_mu_);
+    if (changes_.empty()) {
+      announcing_ = false;
+      return;
+    }
+    size_t n = std::min(changes_.size(), kMaxChangesPerBatch);
+    batch->assign(std::make_move_iterator(changes_.begin()), std::make_move_iterator(changes_.begin() + n));
+    changes_.erase(changes_.begin(), changes_.begin() + static_cast<long>(n));
+  }
+  store_.ReadAccountsResult<std::vector<Told>>(
       executor_,
-      [user, online, visibility_change](AccountsTxn& txn) -> Result<std::optional<Me>> {
-        NATTER_TRY(auto found, txn.FindUser(user));
-        if (!found) return std::optional<Me>();
-        // What is not told needs no list of whom not to tell.
-        if (Untold(*found, online, visibility_change)) return std::optional<Me>(Me{std::move(*found), {}});
-        NATTER_TRY(auto blocked, chat::BlockedEitherWay(txn, user));
-        return std::optional<Me>(Me{std::move(*found), std::move(blocked)});
+      [batch](AccountsTxn& txn) -> Result<std::vector<Told>> {
+        std::vector<Told> told;
+        for (const Change& change : *batch) {
+          NATTER_TRY(auto found, txn.FindUser(change.user));
+          // What is not told needs no list of whom not to tell.
+          if (!found || Untold(*found, change.online, change.visibility_change)) continue;
+          NATTER_TRY(auto blocked, chat::BlockedEitherWay(txn, change.user));
+          told.push_back(Told{change, std::move(*found), std::move(blocked), nullptr});
+        }
+        return told;
       },
-      [this, user, online, last_seen, visibility_change](Result<std::optional<Me>> found) {
-        // Not found, or storage overloaded: this change goes untold;
-        // presence.get still answers.
-        if (!found.ok() || !found->has_value()) return;
-        auto blocked = std::make_shared<const std::set<UserId>>(std::move((*found)->blocked));
-        const User* me = &(*found)->user;
-        if (Untold(*me, online, visibility_change)) return;
-        bool hidden = me->presence_hidden;
-        // Contacts see the same as presence.get answers: "hidden" with no
-        // last-seen, or the truth.
-        const char* status = hidden ? "hidden" : online ? "online" : "offline";
-        json::object frame{{"type", "presence"}, {"user_id", user}, {"status", status}};
-        if (!hidden && !online) frame["last_seen"] = last_seen ? last_seen : me->last_seen;
-        auto payload = std::make_shared<const std::string>(json::serialize(frame));
+      [this](Result<std::vector<Told>> read) {
+        // Storage overloaded: these changes go untold; presence.get still answers.
+        if (!read.ok() || read->empty()) return AnnounceBatch();
+        auto told = std::make_shared<std::vector<Told>>(std::move(*read));
+        auto users = std::make_shared<std::vector<UserId>>();
+        for (Told& t : *told) {
+          t.payload = Frame(t);
+          users->push_back(t.change.user);
+        }
         // Contacts come from the conversations of every partition.
-        store_.ReadEach<std::vector<UserId>>(
-            executor_, [user](ConversationTxn& txn, int) { return txn.ListContacts(user, kMaxContacts); },
-            [this, user, payload, blocked](std::vector<Result<std::vector<UserId>>> parts) {
-              auto answered = JoinAnswered(std::move(parts));
-              if (!answered.ok()) return;
-              std::set<UserId> contacts;
-              for (UserId c : *answered) {
-                if (!blocked->contains(c)) contacts.insert(c);
+        store_.ReadEach<std::vector<std::vector<UserId>>>(
+            executor_,
+            [users](ConversationTxn& txn, int) -> Result<std::vector<std::vector<UserId>>> {
+              std::vector<std::vector<UserId>> contacts;
+              for (UserId user : *users) {
+                NATTER_TRY(auto of_user, txn.ListContacts(user, kMaxContacts));
+                contacts.push_back(std::move(of_user));
               }
-              if (contacts.empty()) return;
-              Event event;
-              event.payload = payload;
-              event.presence_of = user;  // may wait on each socket for the changes that follow
-              for (UserId c : contacts) event.recipients.push_back(EventRecipient{c, 0});
-              broker_.Publish(std::move(event));
+              return contacts;
+            },
+            [this, told](std::vector<Result<std::vector<std::vector<UserId>>>> parts) {
+              Publish(*told, parts);
+              AnnounceBatch();
             });
       });
+}
+
+std::shared_ptr<const std::string> PresenceService::Frame(const Told& told) {
+  const User& me = told.user;
+  // Contacts see the same as presence.get answers: "hidden" with no
+  // last-seen, or the truth.
+  const bool hidden = me.presence_hidden, online = told.change.online;
+  const char* status = hidden ? "hidden" : online ? "online" : "offline";
+  json::object frame{{"type", "presence"}, {"user_id", me.id}, {"status", status}};
+  if (!hidden && !online) frame["last_seen"] = told.change.last_seen ? told.change.last_seen : me.last_seen;
+  return std::make_shared<const std::string>(json::serialize(frame));
+}
+
+void PresenceService::Publish(const std::vector<Told>& told,
+                              const std::vector<Result<std::vector<std::vector<UserId>>>>& parts) {
+  for (size_t i = 0; i < told.size(); ++i) {
+    // A partition that is down hides its own conversations, not the rest;
+    // none answering leaves the change untold.
+    std::set<UserId> contacts;
+    bool any = false;
+    for (const auto& part : parts) {
+      if (!part.ok() || part->size() != told.size()) continue;
+      any = true;
+      for (UserId c : (*part)[i]) {
+        if (!told[i].blocked.contains(c)) contacts.insert(c);
+      }
+    }
+    if (!any || contacts.empty()) continue;
+    Event event;
+    event.payload = told[i].payload;
+    event.presence_of = told[i].change.user;  // may wait on each socket for the changes that follow
+    for (UserId c : contacts) event.recipients.push_back(EventRecipient{c, 0});
+    broker_.Publish(std::move(event));
+  }
 }
 
 }  // namespace natter::presence

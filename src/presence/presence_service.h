@@ -2,7 +2,10 @@
 // connected; when the last one leaves, they turn offline (with last-seen
 // stored) only after a grace period, so a flaky mobile network does not flap.
 // Changes are told to the users who share a small conversation with them,
-// unless they chose to hide their presence. Stored: last-seen, and which
+// unless they chose to hide their presence. They are told in batches, in the
+// order they came, one batch at a time (up to 256 changes: one read of the
+// users and one of their contacts), so a connect storm of thousands costs a
+// few reads rather than two per user. Stored: last-seen, and which
 // nodes hold a connection of the user (so any node of a cluster can answer
 // presence.get).
 //
@@ -14,7 +17,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
+#include <set>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "broker/broker.h"
 #include "common/asio_executor.h"
@@ -57,9 +63,29 @@ class PresenceService {
   void WentOffline(UserId user, const boost::asio::steady_timer* timer);
   // Tells contacts the user is offline, unless they came back meanwhile.
   void OfflineStored(UserId user, int64_t last_seen, bool stored);
+  struct Change {
+    UserId user = 0;
+    bool online = false;
+    int64_t last_seen = 0;  // 0: the stored one
+    bool visibility_change = false;
+  };
+  // A change to tell, with what the store said of its user.
+  struct Told {
+    Change change;
+    User user;
+    std::set<UserId> blocked;  // blocked either way: told nothing
+    std::shared_ptr<const std::string> payload;
+  };
   // Publishes {"type":"presence",...} to the user's contacts. A hidden user is
   // announced only when `visibility_change` (as "hidden", without last-seen).
+  // Changes are queued and told in batches, in order (AnnounceBatch).
   void Announce(UserId user, bool online, int64_t last_seen, bool visibility_change);
+  // Tells the next batch of queued changes, then the next, until none is left.
+  void AnnounceBatch();
+  static std::shared_ptr<const std::string> Frame(const Told& told);
+  // Publishes each told change to its contacts, from every partition's
+  // contact lists (one list per change, in order).
+  void Publish(const std::vector<Told>& told, const std::vector<Result<std::vector<std::vector<UserId>>>>& parts);
 
   Store& store_;
   Broker& broker_;
@@ -70,6 +96,9 @@ class PresenceService {
   const int node_id_;
   mutable Mutex mu_;
   std::unordered_map<UserId, State> users_ GUARDED_BY(mu_);
+  Mutex changes_mu_;
+  std::vector<Change> changes_ GUARDED_BY(changes_mu_);  // not yet told
+  bool announcing_ GUARDED_BY(changes_mu_) = false;      // a batch is being told
 };
 
 }  // namespace natter::presence

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -18,7 +19,14 @@ namespace {
 // UserOffline, the moment a racing connect used to slip into.
 class RecordingBroker final : public Broker {
  public:
-  void Publish(Event) override {}
+  void Publish(Event event) override {
+    std::lock_guard lock(mu);
+    published.push_back(std::move(event));
+  }
+  size_t published_count() {
+    std::lock_guard lock(mu);
+    return published.size();
+  }
   void UserOnline(UserId, std::function<void()> ready) override {
     following = true;
     if (ready) ready();
@@ -29,6 +37,8 @@ class RecordingBroker final : public Broker {
   }
   std::atomic<bool> following{false};
   std::function<void()> on_offline;
+  std::mutex mu;
+  std::vector<Event> published;
 };
 
 // Waits until every write queued before it is committed (one writer, FIFO).
@@ -133,6 +143,52 @@ TEST_F(PresenceTest, GracePeriodEndStoresOffline) {
   EXPECT_EQ(stored.online_nodes, 0);
   EXPECT_EQ(stored.last_seen, clock.NowMs());
   store->Shutdown();  // reads presence started still point at it: they end before it does
+}
+
+// A connect storm: 300 contacts come online at once, more than one batch.
+// Each change is told once, to its contact, in the order they came.
+TEST_F(PresenceTest, AStormOfChangesIsToldOnceEachInOrder) {
+  std::vector<UserId> others;
+  for (int i = 0; i < 300; ++i) {
+    User other{ids.Next(), "other" + std::to_string(i), "hash", clock.NowMs()};
+    Conversation c;
+    c.id = ids.Next();
+    c.created_by = user.id;
+    std::promise<Status> made;
+    store->WriteAccounts(
+        InlineExecutor(), [&](AccountsTxn& txn) { return txn.InsertUser(other); },
+        [&](Status st) { made.set_value(st); });
+    ASSERT_TRUE(made.get_future().get().ok());
+    std::promise<Status> joined;
+    store->Write(
+        WriteKey(0, c.id), InlineExecutor(),
+        [&](ConversationTxn& txn) -> Status {
+          NATTER_RETURN_IF_ERROR(txn.InsertConversation(c));
+          NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, user.id}));
+          return txn.InsertMember(Member{c.id, other.id});
+        },
+        [&](Status st, CommitTurn) { joined.set_value(st); });
+    ASSERT_TRUE(joined.get_future().get().ok());
+    others.push_back(other.id);
+  }
+  presence::PresenceService presence(*store, broker, clock, timers, /*grace_ms=*/1000, /*node_id=*/1);
+  for (UserId other : others) presence.Connected(other);
+  // Store answers are posted to the timers' loop: run it until all is told.
+  for (int i = 0; i < 500 && broker.published_count() < others.size(); ++i) {
+    timers.restart();
+    timers.poll();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard lock(broker.mu);
+  ASSERT_EQ(broker.published.size(), others.size());
+  for (size_t i = 0; i < others.size(); ++i) {
+    const Event& e = broker.published[i];
+    EXPECT_EQ(e.presence_of, others[i]) << "change " << i << " told out of order";
+    ASSERT_EQ(e.recipients.size(), 1u);
+    EXPECT_EQ(e.recipients[0].user, user.id);
+    EXPECT_NE(e.payload->find("\"status\":\"online\""), std::string::npos) << *e.payload;
+  }
+  store->Shutdown();
 }
 
 }  // namespace
