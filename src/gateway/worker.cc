@@ -107,7 +107,7 @@ void Worker::TellAllToResync(const char* reason) {
 void Worker::FlushSoon(WsConnection* conn) {
   flush_soon_.push_back(conn);
   if (flush_soon_.size() > 1) return;  // the timer is armed
-  loop_->flush_timer.expires_after(std::chrono::milliseconds(kPresenceWaitMs));
+  loop_->flush_timer.expires_after(std::chrono::milliseconds(presence_wait_ms_));
   loop_->flush_timer.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) FlushWaiting();
   });

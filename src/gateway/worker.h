@@ -68,6 +68,8 @@ class Worker {
   // (a connect storm tells each user of dozens of contacts in a few seconds).
   void FlushSoon(WsConnection* conn);
   static constexpr int kPresenceWaitMs = 250;
+  // Another wait than kPresenceWaitMs (tests that must not race the timer).
+  void set_presence_wait_ms(int ms) { presence_wait_ms_ = ms; }
 
  private:
   void Tick();
@@ -83,7 +85,8 @@ class Worker {
   std::unordered_map<UserId, std::vector<EventTarget*>> registry_;
   std::unordered_set<WsConnection*> live_;
   std::vector<WsConnection*> flush_soon_;  // FlushSoon's, until the timer fires
-  double drain_carry_ = 0;                 // CloseShare's fraction of a connection still owed
+  int presence_wait_ms_ = kPresenceWaitMs;
+  double drain_carry_ = 0;  // CloseShare's fraction of a connection still owed
   std::thread thread_;
 };
 

@@ -44,6 +44,8 @@ const std::shared_ptr<const std::string>& SlowConsumerNotice() {
 
 constexpr size_t kMaxFramesPerWrite = 64;
 constexpr size_t kFirstQueueCapacity = 8;
+// Queued frames a presence change looks through for an older one of its user.
+constexpr size_t kMaxPresenceSearch = 128;
 // What one write hands the kernel (or one larger frame): when the connection
 // ends, the rest of the write in flight must fit beside the last frames
 // (socket_buffers.h).
@@ -698,12 +700,16 @@ void WsConnection::QueueOutgoing(Outgoing out) {
 
 bool WsConnection::ReplaceWaitingPresence(const Outgoing& newer) {
   // Only the latest state of a user matters to the client: a change that
-  // has not started to be written gives way to the newer one, in its place.
+  // has not started to be written gives way to the newer one, in its place
+  // (presence has no order with other events). A long queue (a slow reader)
+  // is not searched: the change is queued as it is.
+  if (queue_.size() - in_flight_ > kMaxPresenceSearch) return false;
   for (size_t i = in_flight_; i < queue_.size(); ++i) {
     Outgoing& older = queue_[i];
     if (older.presence_of != newer.presence_of) continue;
     queued_bytes_ = queued_bytes_ - older.size() + newer.size();
     older = newer;
+    deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);  // the older one, counted when queued
     return true;
   }
   return false;

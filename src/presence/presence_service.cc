@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "chat/blocks.h"
+#include "common/guarded.h"
 
 namespace natter::presence {
 
@@ -145,9 +146,10 @@ void PresenceService::Announce(UserId user, bool online, int64_t last_seen, bool
 }
 
 void PresenceService::AnnounceBatch() {
-  // One batch at a time, in the order the changes came: a user's online and
-  // offline are told in that order, and a connect storm costs one read of
-  // each kind per batch rather than two per user.
+  // One batch at a time, in the order the changes were queued, and a connect
+  // storm costs one read of each kind per batch rather than two per user.
+  // Every way out of a batch (an answer, a refusal, an exception, logged)
+  // starts the next one: a batch that ended otherwise would stop presence.
   auto batch = std::make_shared<std::vector<Change>>();
   {
     MutexLock lock(changes_mu_);
@@ -159,6 +161,13 @@ void PresenceService::AnnounceBatch() {
     batch->assign(std::make_move_iterator(changes_.begin()), std::make_move_iterator(changes_.begin() + n));
     changes_.erase(changes_.begin(), changes_.begin() + static_cast<long>(n));
   }
+  if (!RunCatching("presence", [&] { ReadBatch(std::move(batch)); })) {
+    MutexLock lock(changes_mu_);
+    announcing_ = false;  // the next change starts again
+  }
+}
+
+void PresenceService::ReadBatch(std::shared_ptr<const std::vector<Change>> batch) {
   store_.ReadAccountsResult<std::vector<Told>>(
       executor_,
       [batch](AccountsTxn& txn) -> Result<std::vector<Told>> {
@@ -175,27 +184,31 @@ void PresenceService::AnnounceBatch() {
       [this](Result<std::vector<Told>> read) {
         // Storage overloaded: these changes go untold; presence.get still answers.
         if (!read.ok() || read->empty()) return AnnounceBatch();
-        auto told = std::make_shared<std::vector<Told>>(std::move(*read));
-        auto users = std::make_shared<std::vector<UserId>>();
-        for (Told& t : *told) {
-          t.payload = Frame(t);
-          users->push_back(t.change.user);
+        if (!RunCatching("presence", [&] { ReadContacts(std::move(*read)); })) AnnounceBatch();
+      });
+}
+
+void PresenceService::ReadContacts(std::vector<Told> read) {
+  auto told = std::make_shared<std::vector<Told>>(std::move(read));
+  auto users = std::make_shared<std::vector<UserId>>();
+  for (Told& t : *told) {
+    t.payload = Frame(t);
+    users->push_back(t.change.user);
+  }
+  // Contacts come from the conversations of every partition.
+  store_.ReadEach<std::vector<std::vector<UserId>>>(
+      executor_,
+      [users](ConversationTxn& txn, int) -> Result<std::vector<std::vector<UserId>>> {
+        std::vector<std::vector<UserId>> contacts;
+        for (UserId user : *users) {
+          NATTER_TRY(auto of_user, txn.ListContacts(user, kMaxContacts));
+          contacts.push_back(std::move(of_user));
         }
-        // Contacts come from the conversations of every partition.
-        store_.ReadEach<std::vector<std::vector<UserId>>>(
-            executor_,
-            [users](ConversationTxn& txn, int) -> Result<std::vector<std::vector<UserId>>> {
-              std::vector<std::vector<UserId>> contacts;
-              for (UserId user : *users) {
-                NATTER_TRY(auto of_user, txn.ListContacts(user, kMaxContacts));
-                contacts.push_back(std::move(of_user));
-              }
-              return contacts;
-            },
-            [this, told](std::vector<Result<std::vector<std::vector<UserId>>>> parts) {
-              Publish(*told, parts);
-              AnnounceBatch();
-            });
+        return contacts;
+      },
+      [this, told](std::vector<Result<std::vector<std::vector<UserId>>>> parts) {
+        RunCatching("presence", [&] { Publish(*told, parts); });
+        AnnounceBatch();
       });
 }
 

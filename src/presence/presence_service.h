@@ -82,6 +82,10 @@ class PresenceService {
   void Announce(UserId user, bool online, int64_t last_seen, bool visibility_change);
   // Tells the next batch of queued changes, then the next, until none is left.
   void AnnounceBatch();
+  // The batch's users and blocks, then ReadContacts (or the next batch).
+  void ReadBatch(std::shared_ptr<const std::vector<Change>> batch);
+  // Their contacts on every partition, then Publish and the next batch.
+  void ReadContacts(std::vector<Told> read);
   static std::shared_ptr<const std::string> Frame(const Told& told);
   // Publishes each told change to its contacts, from every partition's
   // contact lists (one list per change, in order).
