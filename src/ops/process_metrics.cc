@@ -63,7 +63,8 @@ void Gauge(std::string& out, std::string_view name, std::string_view help, std::
 
 }  // namespace
 
-ProcessSampler::ProcessSampler(std::chrono::milliseconds period) {
+ProcessSampler::ProcessSampler(std::chrono::milliseconds period, std::function<void()> after)
+    : after_(std::move(after)) {
   Sample();
   thread_ = std::thread([this, period] { Run(period); });
 }
@@ -85,6 +86,7 @@ void ProcessSampler::Run(std::chrono::milliseconds period) {
       if (lock.WaitFor(cv_, period, [this]() REQUIRES(mu_) { return stopping_; })) return;
     }
     Sample();
+    if (after_) after_();
   }
 }
 

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -23,7 +24,8 @@ namespace natter::ops {
 
 class ProcessSampler {
  public:
-  explicit ProcessSampler(std::chrono::milliseconds period = std::chrono::seconds(2));
+  // `after` (may be empty) runs on the sampler's thread after each sample.
+  explicit ProcessSampler(std::chrono::milliseconds period = std::chrono::seconds(2), std::function<void()> after = {});
   ~ProcessSampler();  // stops the thread
   ProcessSampler(const ProcessSampler&) = delete;
   ProcessSampler& operator=(const ProcessSampler&) = delete;
@@ -44,6 +46,7 @@ class ProcessSampler {
   Mutex mu_;
   std::condition_variable cv_;
   bool stopping_ GUARDED_BY(mu_) = false;
+  std::function<void()> after_;
   std::thread thread_;
 };
 

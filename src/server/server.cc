@@ -27,6 +27,7 @@
 #include "hooks/webhook_worker.h"
 #include "media/media_service.h"
 #include "ops/crash_report_review.h"
+#include "ops/heap_trimmer.h"
 #include "ops/log_event.h"
 #include "presence/presence_service.h"
 #include "push/device_liveness.h"
@@ -136,6 +137,7 @@ struct Server::Parts {
   std::unique_ptr<accounts::AccountService> accounts;
   std::shared_ptr<const auth::ExternalTokenVerifier> external;  // null: auth.external is off
   ops::Metrics metrics;
+  std::unique_ptr<ops::HeapTrimmer> heap_trimmer;  // ticked by `process`, so declared before it
   std::unique_ptr<ops::ProcessSampler> process;
   std::unique_ptr<gateway::RequestLimiter> limiter;
   std::vector<std::unique_ptr<gateway::Worker>> workers;
@@ -217,7 +219,9 @@ uint16_t Server::Start() {
   p.tokens = std::make_unique<auth::AccessTokenCodec>(*p.keys, policy);
   p.hash_pool = std::make_unique<ThreadPool>("hash", std::max(1, config_.hash_threads), 1024);
   p.metrics.version = Version();
-  p.process = std::make_unique<ops::ProcessSampler>();
+  p.heap_trimmer = std::make_unique<ops::HeapTrimmer>(p.metrics.connections_total);
+  p.process = std::make_unique<ops::ProcessSampler>(std::chrono::seconds(2),
+                                                    [trimmer = p.heap_trimmer.get()] { trimmer->Tick(); });
   p.metrics.process = p.process.get();
   std::vector<std::string_view> method_names;
   for (const auto& method : api::Methods()) method_names.push_back(method.name);

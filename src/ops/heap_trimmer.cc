@@ -1,0 +1,34 @@
+#include "ops/heap_trimmer.h"
+
+#include <malloc.h>
+
+#include <chrono>
+
+#include "ops/log_event.h"
+
+namespace natter::ops {
+
+HeapTrimmer::HeapTrimmer(const std::atomic<uint64_t>& opened, uint64_t burst, std::function<bool()> trim)
+    : opened_(opened), burst_(burst), trim_(std::move(trim)) {
+  if (!trim_) trim_ = [] { return malloc_trim(0) != 0; };
+  at_trim_ = at_tick_ = opened_.load(std::memory_order_relaxed);
+}
+
+void HeapTrimmer::Tick() {
+  const uint64_t now = opened_.load(std::memory_order_relaxed);
+  const bool quiet = now == at_tick_;
+  at_tick_ = now;
+  if (!quiet || now - at_trim_ < burst_) return;
+  // Each arena is locked while it is walked: a thread allocating in it waits
+  // that long (a few milliseconds for tens of megabytes), once per burst.
+  auto start = std::chrono::steady_clock::now();
+  bool released = trim_();
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+  const auto opened_since = static_cast<int64_t>(now - at_trim_);
+  at_trim_ = now;
+  ++trims_;
+  LogEvent(spdlog::level::info, "heap_trimmed",
+           LogFields().Int("connections_opened", opened_since).Bool("released", released).Int("duration_us", us));
+}
+
+}  // namespace natter::ops
