@@ -699,17 +699,17 @@ void WsConnection::QueueOutgoing(Outgoing out) {
 }
 
 bool WsConnection::ReplaceWaitingPresence(const Outgoing& newer) {
-  // Only the latest state of a user matters to the client: a change that
-  // has not started to be written gives way to the newer one, in its place
-  // (presence has no order with other events). A long queue (a slow reader)
-  // is not searched: the change is queued as it is.
-  if (queue_.size() - in_flight_ > kMaxPresenceSearch) return false;
-  for (size_t i = in_flight_; i < queue_.size(); ++i) {
-    Outgoing& older = queue_[i];
+  // Only the latest state of a user matters to the client: the newest change
+  // of the user that has not started to be written gives way to the newer
+  // one, in its place (presence has no order with other events). Only the
+  // last frames are searched (a slow reader's queue can be long); an older
+  // change of the user further back still goes out before this one.
+  const size_t stop = queue_.size() - std::min(queue_.size() - in_flight_, kMaxPresenceSearch);
+  for (size_t i = queue_.size(); i > stop; --i) {
+    Outgoing& older = queue_[i - 1];
     if (older.presence_of != newer.presence_of) continue;
     queued_bytes_ = queued_bytes_ - older.size() + newer.size();
     older = newer;
-    deps_.metrics.deliveries_dropped.fetch_add(1, std::memory_order_relaxed);  // the older one, counted when queued
     return true;
   }
   return false;

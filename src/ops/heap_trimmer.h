@@ -21,7 +21,8 @@ class HeapTrimmer {
   explicit HeapTrimmer(const std::atomic<uint64_t>& opened, uint64_t burst = 1000, std::function<bool()> trim = {});
 
   // Called every few seconds: trims once when at least `burst` connections
-  // opened since the last trim and none since the previous call.
+  // opened since the last trim and fewer than 1 % of `burst` since the
+  // previous call (the burst is over).
   void Tick();
   int trims() const { return trims_; }
 

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/guarded.h"
+
 namespace natter::ops {
 namespace {
 
@@ -85,8 +87,11 @@ void ProcessSampler::Run(std::chrono::milliseconds period) {
       MutexLock lock(mu_);
       if (lock.WaitFor(cv_, period, [this]() REQUIRES(mu_) { return stopping_; })) return;
     }
-    Sample();
-    if (after_) after_();
+    // A thread of its own: nothing may escape it (std::terminate).
+    RunCatching("process-stats", [this] {
+      Sample();
+      if (after_) after_();
+    });
   }
 }
 

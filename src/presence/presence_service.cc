@@ -150,21 +150,26 @@ void PresenceService::AnnounceBatch() {
   // storm costs one read of each kind per batch rather than two per user.
   // Every way out of a batch (an answer, a refusal, an exception, logged)
   // starts the next one: a batch that ended otherwise would stop presence.
-  auto batch = std::make_shared<std::vector<Change>>();
-  {
-    MutexLock lock(changes_mu_);
-    if (changes_.empty()) {
-      announcing_ = false;
-      return;
-    }
-    size_t n = std::min(changes_.size(), kMaxChangesPerBatch);
-    batch->assign(std::make_move_iterator(changes_.begin()), std::make_move_iterator(changes_.begin() + n));
-    changes_.erase(changes_.begin(), changes_.begin() + static_cast<long>(n));
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    bool done = RunCatching("presence", [&] {
+      auto batch = std::make_shared<std::vector<Change>>();
+      {
+        MutexLock lock(changes_mu_);
+        if (changes_.empty()) {
+          announcing_ = false;
+          return;
+        }
+        size_t n = std::min(changes_.size(), kMaxChangesPerBatch);
+        batch->assign(std::make_move_iterator(changes_.begin()), std::make_move_iterator(changes_.begin() + n));
+        changes_.erase(changes_.begin(), changes_.begin() + static_cast<long>(n));
+      }
+      ReadBatch(std::move(batch));
+    });
+    if (done) return;
   }
-  if (!RunCatching("presence", [&] { ReadBatch(std::move(batch)); })) {
-    MutexLock lock(changes_mu_);
-    announcing_ = false;  // the next change starts again
-  }
+  // Out of memory, most likely: the next change starts again.
+  MutexLock lock(changes_mu_);
+  announcing_ = false;
 }
 
 void PresenceService::ReadBatch(std::shared_ptr<const std::vector<Change>> batch) {

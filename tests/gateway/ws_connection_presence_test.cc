@@ -91,5 +91,20 @@ TEST_F(WsConnectionPresenceTest, AFrameThatCannotWaitTakesTheWaitingChangesAlong
   EXPECT_EQ(Written(), (std::vector<std::string>{"presence:1:online", "typing:3:", "presence:2:online"}));
 }
 
+TEST_F(WsConnectionPresenceTest, BehindALongQueueTheLastChangeOfAUserIsTheLatest) {
+  // A slow reader's queue is searched only at its end: an older change of
+  // user 1 far back stays, and the newest one is what gets replaced.
+  auto conn = Open();
+  conn->EnqueueEvent(Change(1, "online"));
+  for (UserId user = 100; user < 300; ++user) conn->EnqueueEvent(Change(user, "online"));
+  conn->EnqueueEvent(Change(1, "offline"));  // too far back to find the first: queued
+  conn->EnqueueEvent(Change(1, "online"));   // replaces the offline, not the first
+  RunFor(kWaitMs + 300);
+  auto frames = Written();
+  ASSERT_EQ(frames.size(), 202u);
+  EXPECT_EQ(frames.front(), "presence:1:online");
+  EXPECT_EQ(frames.back(), "presence:1:online") << "the client would be left with a stale state";
+}
+
 }  // namespace
 }  // namespace natter::gateway
