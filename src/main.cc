@@ -15,6 +15,7 @@
 #include "common/private_files.h"
 #include "common/version.h"
 #include "ops/crash_report.h"
+#include "ops/heap_trimmer.h"
 #include "ops/log_format.h"
 #include "server/backup_command.h"
 #include "server/config_check.h"
@@ -70,6 +71,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  natter::ops::KeepBatchMemoryInHeaps();
 
   int exit_code = 0;
   auto config = natter::server::LoadConfig(argc, argv, exit_code);

@@ -9,6 +9,14 @@
 
 namespace natter::ops {
 
+void KeepBatchMemoryInHeaps() {
+  // Setting the trim threshold also fixes the mmap threshold, which glibc
+  // otherwise raises as large blocks come and go: 1 MiB keeps the buffers
+  // between 128 KiB and that size (a long history page) in the heap too.
+  mallopt(M_TRIM_THRESHOLD, 8 << 20);
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+}
+
 HeapTrimmer::HeapTrimmer(const std::atomic<uint64_t>& opened, uint64_t burst, std::function<bool()> trim)
     : opened_(opened), burst_(burst), trim_(std::move(trim)) {
   if (!trim_) trim_ = [] { return malloc_trim(0) != 0; };

@@ -14,6 +14,14 @@
 
 namespace natter::ops {
 
+// Keeps up to 8 MiB free at the top of each thread's heap instead of glibc's
+// moving threshold. The store writer frees a whole batch's memory at the end
+// of every batch; glibc handed those pages back each time (madvise, with its
+// TLB shootdowns) and the next batch faulted them in again: 1:1 sends flat out
+// ran 4-18 % faster without it (docs/benchmarks.md). HeapTrimmer still gives
+// everything back after a burst of connections. Called once, at start.
+void KeepBatchMemoryInHeaps();
+
 class HeapTrimmer {
  public:
   // `opened`: connections opened since start. `trim` returns whether
