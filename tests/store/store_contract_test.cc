@@ -8,6 +8,7 @@
 // way (tests/CMakeLists.txt), and fails it when no instance is there.
 #include "store/store_contract.h"
 
+#include <array>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -92,6 +93,53 @@ TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
     });
     ASSERT_TRUE(found.ok());
     EXPECT_EQ(*found, i != 1) << i;  // the failing op's savepoint was rolled back
+  }
+}
+
+TEST_P(StoreContract, ARefusalBeforeWritingNeitherUndoesNorRepeatsItsBatch) {
+  // The embedded store runs operations without savepoints: one refused
+  // before it wrote must leave the batch alone, and run once.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<Status> held;
+  auto held_done = held.get_future();
+  store->WriteAccounts(
+      InlineExecutor(),
+      [released](AccountsTxn&) -> Status {
+        released.wait_for(std::chrono::seconds(10));
+        return OkStatus();
+      },
+      [&held](Status st) { held.set_value(std::move(st)); });
+  auto runs = std::make_shared<std::array<std::atomic<int>, 3>>();
+  std::vector<std::future<Status>> results;
+  for (int i = 0; i < 3; ++i) {
+    auto p = std::make_shared<std::promise<Status>>();
+    results.push_back(p->get_future());
+    UserId id = ids.Next();
+    store->WriteAccounts(
+        InlineExecutor(),
+        [id, i, runs](AccountsTxn& txn) -> Status {
+          ++(*runs)[i];
+          if (i == 1) return Forbidden("refused before writing");
+          return txn.InsertUser(User{id, "kept" + std::to_string(i), "h", 0});
+        },
+        [p](Status st) { p->set_value(std::move(st)); });
+  }
+  release.set_value();
+  EXPECT_TRUE(held_done.get().ok());
+  EXPECT_TRUE(results[0].get().ok());
+  Status refused = results[1].get();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, ErrorCode::kForbidden);
+  EXPECT_TRUE(results[2].get().ok());
+  for (int i = 0; i < 3; ++i) EXPECT_EQ((*runs)[i].load(), 1) << i;
+  for (int i : {0, 2}) {
+    auto found = ReadAccountsSync<bool>(*store, [i](AccountsTxn& txn) -> Result<bool> {
+      NATTER_TRY(auto u, txn.FindUserByHandle("kept" + std::to_string(i)));
+      return u.has_value();
+    });
+    ASSERT_TRUE(found.ok());
+    EXPECT_TRUE(*found) << i;
   }
 }
 
