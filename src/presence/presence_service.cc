@@ -1,5 +1,6 @@
 #include "presence/presence_service.h"
 
+#include <algorithm>
 #include <future>
 #include <set>
 
@@ -26,6 +27,36 @@ constexpr size_t kMaxChangesPerBatch = 256;
 bool Untold(const User& me, bool online, bool visibility_change) {
   if (visibility_change) return false;
   return me.presence_hidden || (!online && me.online_nodes != 0);
+}
+
+// Who shares a small conversation of this partition with `user`, at most
+// kMaxContacts: each conversation's members come from `lists` while its
+// members are unchanged, else from one read, kept for the next user.
+Result<std::vector<UserId>> ContactsOf(ConversationTxn& txn, MemberLists& lists, UserId user) {
+  NATTER_TRY(auto conversations, txn.ListSmallConversations(user, kMaxContacts));
+  std::vector<UserId> contacts;
+  auto distinct = [&] {
+    std::sort(contacts.begin(), contacts.end());
+    contacts.erase(std::unique(contacts.begin(), contacts.end()), contacts.end());
+  };
+  for (const MembersVersion& c : conversations) {
+    auto ids = lists.Find(c.conversation_id, c.version);
+    if (!ids) {
+      NATTER_TRY(auto read, txn.ListMemberIds(c.conversation_id));
+      ids = std::make_shared<const std::vector<UserId>>(std::move(read));
+      lists.Keep(c.conversation_id, c.version, ids);
+    }
+    for (UserId id : *ids) {
+      if (id != user) contacts.push_back(id);
+    }
+    if (contacts.size() >= static_cast<size_t>(kMaxContacts)) {
+      distinct();
+      if (contacts.size() >= static_cast<size_t>(kMaxContacts)) break;
+    }
+  }
+  distinct();
+  if (contacts.size() > static_cast<size_t>(kMaxContacts)) contacts.resize(kMaxContacts);
+  return contacts;
 }
 }  // namespace
 
@@ -203,10 +234,10 @@ void PresenceService::ReadContacts(std::vector<Told> read) {
   // Contacts come from the conversations of every partition.
   store_.ReadEach<std::vector<std::vector<UserId>>>(
       executor_,
-      [users](ConversationTxn& txn, int) -> Result<std::vector<std::vector<UserId>>> {
+      [users, lists = member_lists_](ConversationTxn& txn, int) -> Result<std::vector<std::vector<UserId>>> {
         std::vector<std::vector<UserId>> contacts;
         for (UserId user : *users) {
-          NATTER_TRY(auto of_user, txn.ListContacts(user, kMaxContacts));
+          NATTER_TRY(auto of_user, ContactsOf(txn, *lists, user));
           contacts.push_back(std::move(of_user));
         }
         return contacts;

@@ -5,7 +5,8 @@
 // unless they chose to hide their presence. They are told in batches, in the
 // order they came, one batch at a time (up to 256 changes: one read of the
 // users and one of their contacts), so a connect storm of thousands costs a
-// few reads rather than two per user. Stored: last-seen, and which
+// few reads rather than two per user; each conversation's member list is read
+// once per change of its members (MemberLists). Stored: last-seen, and which
 // nodes hold a connection of the user (so any node of a cluster can answer
 // presence.get).
 //
@@ -26,6 +27,7 @@
 #include "common/asio_executor.h"
 #include "common/mutex.h"
 #include "natter/clock.h"
+#include "presence/member_lists.h"
 #include "store/store.h"
 
 namespace natter::presence {
@@ -51,6 +53,8 @@ class PresenceService {
   bool IsOnline(const User& user) const;
   // Tells the user's contacts of a change of visibility (hidden or shown).
   void VisibilityChanged(UserId user, bool hidden);
+  // Member ids kept for the contact reads (MemberLists).
+  size_t kept_member_ids() const { return member_lists_->ids(); }
 
  private:
   struct State {
@@ -103,6 +107,8 @@ class PresenceService {
   Mutex changes_mu_;
   std::vector<Change> changes_ GUARDED_BY(changes_mu_);  // not yet told
   bool announcing_ GUARDED_BY(changes_mu_) = false;      // a batch is being told
+  // Shared with the contact reads, which run on the store's reader threads.
+  std::shared_ptr<MemberLists> member_lists_ = std::make_shared<MemberLists>();
 };
 
 }  // namespace natter::presence

@@ -49,6 +49,14 @@ struct BlockedUser {
   int64_t blocked_at = 0;  // ms
 };
 
+// A conversation and how many times members were added to or removed from
+// it: the same number means the same member list, so a list read before can
+// stand in for it (presence keeps them: presence/member_lists.h).
+struct MembersVersion {
+  ConversationId conversation_id = 0;
+  int64_t version = 0;
+};
+
 struct HistoryQuery {
   ConversationId conversation_id = 0;
   std::optional<Seq> before;  // messages with seq < before, newest first
@@ -269,9 +277,9 @@ class ConversationTxn {
   virtual AccountsReader& accounts() = 0;
 
   // Contacts: users who share a conversation held on this partition.
-  // Users who share a conversation with `id` that is not large (presence is
-  // shown to them), at most `limit`.
-  virtual Result<std::vector<UserId>> ListContacts(UserId id, int limit) = 0;
+  // The conversations of `id` that are not large (presence is shown to their
+  // members), at most `limit`, with their members' version.
+  virtual Result<std::vector<MembersVersion>> ListSmallConversations(UserId id, int limit) = 0;
   virtual Result<bool> ShareConversation(UserId a, UserId b) = 0;
   // Those of `others` who share a conversation that is not large with `id`.
   // A store that can ask in one statement does.

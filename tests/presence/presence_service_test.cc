@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -188,6 +190,8 @@ TEST_F(PresenceTest, AStormOfChangesIsToldOnceEachInOrder) {
   }
   std::lock_guard lock(broker.mu);
   ASSERT_EQ(broker.published.size(), others.size());
+  // Each group's members were read once, then kept; here 300 lists of two.
+  EXPECT_EQ(presence.kept_member_ids(), 600u);
   for (size_t i = 0; i < others.size(); ++i) {
     const Event& e = broker.published[i];
     EXPECT_EQ(e.presence_of, others[i]) << "change " << i << " told out of order";
@@ -195,6 +199,63 @@ TEST_F(PresenceTest, AStormOfChangesIsToldOnceEachInOrder) {
     EXPECT_EQ(e.recipients[0].user, user.id);
     EXPECT_NE(e.payload->find("\"status\":\"online\""), std::string::npos) << *e.payload;
   }
+  store->Shutdown();
+}
+
+// Member lists are kept between changes (MemberLists): one who left the
+// conversation meanwhile must hear nothing more, one who joined must hear.
+TEST_F(PresenceTest, WhoLeftHearsNothingMoreAndWhoJoinedHears) {
+  auto add_user = [&](const std::string& handle) {
+    User u{ids.Next(), handle, "hash", clock.NowMs()};
+    std::promise<Status> made;
+    store->WriteAccounts(
+        InlineExecutor(), [&](AccountsTxn& txn) { return txn.InsertUser(u); }, [&](Status st) { made.set_value(st); });
+    EXPECT_TRUE(made.get_future().get().ok());
+    return u.id;
+  };
+  UserId stays = add_user("stays"), leaves = add_user("leaves"), joins = add_user("joins");
+  Conversation c;
+  c.id = ids.Next();
+  c.created_by = user.id;
+  auto write = [&](std::function<Status(ConversationTxn&)> fn) {
+    std::promise<Status> done;
+    store->Write(WriteKey(0, c.id), InlineExecutor(), fn, [&](Status st, CommitTurn) { done.set_value(st); });
+    ASSERT_TRUE(done.get_future().get().ok());
+  };
+  write([&](ConversationTxn& txn) -> Status {
+    NATTER_RETURN_IF_ERROR(txn.InsertConversation(c));
+    for (UserId u : {user.id, stays, leaves}) NATTER_RETURN_IF_ERROR(txn.InsertMember(Member{c.id, u}));
+    return OkStatus();
+  });
+  presence::PresenceService presence(*store, broker, clock, timers, /*grace_ms=*/100, /*node_id=*/1);
+  auto told = [&](size_t n) {
+    for (int i = 0; i < 500 && broker.published_count() < n; ++i) {
+      timers.restart();
+      timers.poll();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::lock_guard lock(broker.mu);
+    EXPECT_EQ(broker.published.size(), n);
+    std::vector<UserId> to;
+    if (broker.published.size() == n) {
+      for (const auto& r : broker.published.back().recipients) to.push_back(r.user);
+    }
+    std::sort(to.begin(), to.end());
+    return to;
+  };
+  presence.Connected(user.id);
+  auto first = std::vector<UserId>{stays, leaves};
+  std::sort(first.begin(), first.end());
+  EXPECT_EQ(told(1), first);
+  write([&](ConversationTxn& txn) -> Status {
+    NATTER_RETURN_IF_ERROR(txn.DeleteMember(c.id, leaves));
+    return txn.InsertMember(Member{c.id, joins});
+  });
+  presence.Disconnected(user.id);
+  RunTimers(150);  // the grace period ends: offline is stored, then told
+  auto second = std::vector<UserId>{stays, joins};
+  std::sort(second.begin(), second.end());
+  EXPECT_EQ(told(2), second);
   store->Shutdown();
 }
 

@@ -143,6 +143,35 @@ TEST_P(StoreContract, ARefusalBeforeWritingNeitherUndoesNorRepeatsItsBatch) {
   }
 }
 
+TEST_P(StoreContract, EveryChangeOfMembersCountsInTheirVersion) {
+  UserId a = AddUser("a"), b = AddUser("b"), c = AddUser("c");
+  ConversationId conv = AddGroup(a, {b});
+  int p = store->PartitionOf(conv);
+  auto version = [&]() -> int64_t {
+    auto listed = ReadSync<std::vector<MembersVersion>>(
+        *store, p, [=](ConversationTxn& txn) { return txn.ListSmallConversations(b, 10); });
+    EXPECT_TRUE(listed.ok() && listed->size() == 1);
+    return listed.ok() && listed->size() == 1 ? (*listed)[0].version : -1;
+  };
+  auto change = [&](std::function<Status(ConversationTxn&)> fn) {
+    auto r = WriteSync<bool>(*store, p, [fn](ConversationTxn& txn) -> Result<bool> {
+      NATTER_RETURN_IF_ERROR(fn(txn));
+      return true;
+    });
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  };
+  int64_t made = version();
+  change([=](ConversationTxn& txn) { return txn.InsertMember(Member{conv, c, Role::kMember, 3000, 0, 0}); });
+  int64_t added = version();
+  EXPECT_GT(added, made);
+  // What does not change who is in it leaves the version alone.
+  ASSERT_TRUE(Send(*store, conv, a, "m1").ok());
+  change([=](ConversationTxn& txn) { return txn.UpdateRole(conv, c, Role::kAdmin); });
+  EXPECT_EQ(version(), added);
+  change([=](ConversationTxn& txn) { return txn.DeleteMember(conv, c); });
+  EXPECT_GT(version(), added);
+}
+
 TEST_P(StoreContract, DataSurvivesReopening) {
   UserId a = AddUser("kept"), b = AddUser("other");
   ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
@@ -250,10 +279,11 @@ TEST_P(StoreContract, TxnOperationsKeepTheirMeaning) {
                                                     [=](ConversationTxn& txn) { return txn.ListConversationIds(b); });
   ASSERT_TRUE(of_b.ok());
   EXPECT_EQ(*of_b, std::vector<ConversationId>{conv});
-  auto contacts =
-      ReadSync<std::vector<UserId>>(*store, last, [=](ConversationTxn& txn) { return txn.ListContacts(a, 10); });
-  ASSERT_TRUE(contacts.ok());
-  EXPECT_EQ(*contacts, std::vector<UserId>{b});
+  auto small = ReadSync<std::vector<MembersVersion>>(
+      *store, last, [=](ConversationTxn& txn) { return txn.ListSmallConversations(a, 10); });
+  ASSERT_TRUE(small.ok());
+  ASSERT_EQ(small->size(), 1u);
+  EXPECT_EQ((*small)[0].conversation_id, conv);
   auto shared = ReadSync<std::vector<UserId>>(*store, last, [=](ConversationTxn& txn) {
     return txn.WhoShareWith(a, {c, b, a});
   });

@@ -390,6 +390,11 @@ CREATE TABLE message_envelopes (
 ALTER TABLE conversations ADD COLUMN by_seq BOOLEAN NOT NULL DEFAULT false;
 UPDATE conversations SET by_seq = large;
 )sql",
+    // 21: counts the changes of a conversation's members, so a member list
+    // read before can be told apart from a stale one.
+    R"sql(
+ALTER TABLE conversations ADD COLUMN members_version BIGINT NOT NULL DEFAULT 0;
+)sql",
 };
 
 }  // namespace

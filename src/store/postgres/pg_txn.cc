@@ -133,13 +133,11 @@ Status PgTxn::ClearOnlineAt(int node) {
   return OkStatus();
 }
 
-Result<std::vector<UserId>> PgTxn::ListContacts(UserId id, int limit) {
-  NATTER_TRY(auto r,
-             db_.Query("SELECT DISTINCT o.user_id FROM members m JOIN conversations c ON c.id = m.conversation_id "
-                       "JOIN members o ON o.conversation_id = m.conversation_id "
-                       "WHERE m.user_id = $1 AND NOT c.large AND o.user_id != m.user_id LIMIT $2",
-                       {id, limit}));
-  return All<UserId>(r, [](const Row& row) { return row.Int(0); });
+Result<std::vector<MembersVersion>> PgTxn::ListSmallConversations(UserId id, int limit) {
+  NATTER_TRY(auto r, db_.Query("SELECT c.id, c.members_version FROM members m JOIN conversations c "
+                               "ON c.id = m.conversation_id WHERE m.user_id = $1 AND NOT c.large LIMIT $2",
+                               {id, limit}));
+  return All<MembersVersion>(r, [](const Row& row) { return MembersVersion{row.Int(0), row.Int(1)}; });
 }
 
 Result<bool> PgTxn::ShareConversation(UserId a, UserId b) {
@@ -256,15 +254,22 @@ Result<Seq> PgTxn::NextSeq(ConversationId id, int64_t now_ms) {
   return r.Int(0, 0);
 }
 
+// Both also count the change in members_version (member lists kept by
+// version, presence/member_lists.h, are stale then), in the same round trip.
 Status PgTxn::InsertMember(const Member& m) {
   NATTER_TRY(auto r,
-             db_.Query("INSERT INTO members(" MEMBER_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6)",
+             db_.Query("WITH added AS (INSERT INTO members(" MEMBER_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6) "
+                       "RETURNING conversation_id) UPDATE conversations SET members_version = members_version + 1 "
+                       "WHERE id IN (SELECT conversation_id FROM added)",
                        {m.conversation_id, m.user_id, RoleName(m.role), m.joined_at, m.read_seq, m.delivered_seq}));
   return OkStatus();
 }
 
 Status PgTxn::DeleteMember(ConversationId c, UserId u) {
-  NATTER_TRY(auto r, db_.Query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2", {c, u}));
+  NATTER_TRY(auto r, db_.Query("WITH gone AS (DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 "
+                               "RETURNING conversation_id) UPDATE conversations SET members_version = "
+                               "members_version + 1 WHERE id IN (SELECT conversation_id FROM gone)",
+                               {c, u}));
   return OkStatus();
 }
 

@@ -119,7 +119,7 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
 
   // Conversations (ConversationTxn).
   AccountsReader& accounts() override { return *this; }
-  Result<std::vector<UserId>> ListContacts(UserId id, int limit) override;
+  Result<std::vector<MembersVersion>> ListSmallConversations(UserId id, int limit) override;
   Result<bool> ShareConversation(UserId a, UserId b) override;
   Result<std::vector<UserId>> WhoShareWith(UserId id, const std::vector<UserId>& others) override;
   Result<UpdateLogState> GetUpdateLogState(UserId id) override;

@@ -389,6 +389,11 @@ CREATE TABLE message_envelopes (
 ALTER TABLE conversations ADD COLUMN by_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE conversations SET by_seq = large;
 )sql",
+    // 21: counts the changes of a conversation's members, so a member list
+    // read before can be told apart from a stale one.
+    R"sql(
+ALTER TABLE conversations ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0;
+)sql",
 };
 
 int UserVersion(Database& db) {

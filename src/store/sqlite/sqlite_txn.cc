@@ -144,12 +144,21 @@ Status SqliteTxn::InsertMember(const Member& m) {
       .Bind(4, m.joined_at)
       .Bind(5, m.read_seq)
       .Bind(6, m.delivered_seq);
-  return s.Run();
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return MembersChanged(m.conversation_id);
 }
 
 Status SqliteTxn::DeleteMember(ConversationId c, UserId u) {
   auto s = db_.Prepare("DELETE FROM members WHERE conversation_id = ? AND user_id = ?");
   s.Bind(1, c).Bind(2, u);
+  NATTER_RETURN_IF_ERROR(s.Run());
+  return MembersChanged(c);
+}
+
+Status SqliteTxn::MembersChanged(ConversationId c) {
+  // Member lists kept by version (presence/member_lists.h) are stale now.
+  auto s = db_.Prepare("UPDATE conversations SET members_version = members_version + 1 WHERE id = ?");
+  s.Bind(1, c);
   return s.Run();
 }
 
@@ -336,13 +345,12 @@ Status SqliteTxn::ClearOnlineAt(int node) {
   return devices.Run();
 }
 
-Result<std::vector<UserId>> SqliteTxn::ListContacts(UserId id, int limit) {
+Result<std::vector<MembersVersion>> SqliteTxn::ListSmallConversations(UserId id, int limit) {
   auto s = db_.Prepare(
-      "SELECT DISTINCT o.user_id FROM members m JOIN conversations c ON c.id = m.conversation_id "
-      "JOIN members o ON o.conversation_id = m.conversation_id "
-      "WHERE m.user_id = ? AND c.large = 0 AND o.user_id != m.user_id LIMIT ?");
+      "SELECT c.id, c.members_version FROM members m JOIN conversations c ON c.id = m.conversation_id "
+      "WHERE m.user_id = ? AND c.large = 0 LIMIT ?");
   s.Bind(1, id).Bind(2, int64_t{limit});
-  return All<UserId>(s, [](const Statement& s) { return s.Int(0); });
+  return All<MembersVersion>(s, [](const Statement& s) { return MembersVersion{s.Int(0), s.Int(1)}; });
 }
 
 Result<bool> SqliteTxn::ShareConversation(UserId a, UserId b) {

@@ -115,7 +115,7 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
 
   // Conversations (ConversationTxn).
   AccountsReader& accounts() override { return *this; }
-  Result<std::vector<UserId>> ListContacts(UserId id, int limit) override;
+  Result<std::vector<MembersVersion>> ListSmallConversations(UserId id, int limit) override;
   Result<bool> ShareConversation(UserId a, UserId b) override;
   Result<UpdateLogState> GetUpdateLogState(UserId id) override;
   Result<int64_t> AppendUserUpdate(UserId id, ConversationId c, Seq seq) override;
@@ -191,6 +191,8 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<WebhookQueueStats> GetWebhookQueueStats() override;
 
  private:
+  Status MembersChanged(ConversationId c);
+
   Database& db_;
 };
 
