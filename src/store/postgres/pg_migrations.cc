@@ -391,9 +391,19 @@ ALTER TABLE conversations ADD COLUMN by_seq BOOLEAN NOT NULL DEFAULT false;
 UPDATE conversations SET by_seq = large;
 )sql",
     // 21: counts the changes of a conversation's members, so a member list
-    // read before can be told apart from a stale one.
+    // read before can be told apart from a stale one. A trigger, so that no
+    // way of adding or removing a member can leave it out, not even an older
+    // node's during a rolling upgrade.
     R"sql(
 ALTER TABLE conversations ADD COLUMN members_version BIGINT NOT NULL DEFAULT 0;
+CREATE FUNCTION count_members_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE conversations SET members_version = members_version + 1
+    WHERE id = (CASE WHEN TG_OP = 'DELETE' THEN OLD.conversation_id ELSE NEW.conversation_id END);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER members_changed AFTER INSERT OR DELETE ON members
+  FOR EACH ROW EXECUTE FUNCTION count_members_change();
 )sql",
 };
 

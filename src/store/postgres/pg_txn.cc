@@ -254,22 +254,15 @@ Result<Seq> PgTxn::NextSeq(ConversationId id, int64_t now_ms) {
   return r.Int(0, 0);
 }
 
-// Both also count the change in members_version (member lists kept by
-// version, presence/member_lists.h, are stale then), in the same round trip.
 Status PgTxn::InsertMember(const Member& m) {
   NATTER_TRY(auto r,
-             db_.Query("WITH added AS (INSERT INTO members(" MEMBER_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6) "
-                       "RETURNING conversation_id) UPDATE conversations SET members_version = members_version + 1 "
-                       "WHERE id IN (SELECT conversation_id FROM added)",
+             db_.Query("INSERT INTO members(" MEMBER_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6)",
                        {m.conversation_id, m.user_id, RoleName(m.role), m.joined_at, m.read_seq, m.delivered_seq}));
   return OkStatus();
 }
 
 Status PgTxn::DeleteMember(ConversationId c, UserId u) {
-  NATTER_TRY(auto r, db_.Query("WITH gone AS (DELETE FROM members WHERE conversation_id = $1 AND user_id = $2 "
-                               "RETURNING conversation_id) UPDATE conversations SET members_version = "
-                               "members_version + 1 WHERE id IN (SELECT conversation_id FROM gone)",
-                               {c, u}));
+  NATTER_TRY(auto r, db_.Query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2", {c, u}));
   return OkStatus();
 }
 

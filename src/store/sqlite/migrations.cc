@@ -390,9 +390,16 @@ ALTER TABLE conversations ADD COLUMN by_seq INTEGER NOT NULL DEFAULT 0;
 UPDATE conversations SET by_seq = large;
 )sql",
     // 21: counts the changes of a conversation's members, so a member list
-    // read before can be told apart from a stale one.
+    // read before can be told apart from a stale one. Triggers, so that no
+    // way of adding or removing a member can leave it out.
     R"sql(
 ALTER TABLE conversations ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0;
+CREATE TRIGGER members_added AFTER INSERT ON members BEGIN
+  UPDATE conversations SET members_version = members_version + 1 WHERE id = NEW.conversation_id;
+END;
+CREATE TRIGGER members_removed AFTER DELETE ON members BEGIN
+  UPDATE conversations SET members_version = members_version + 1 WHERE id = OLD.conversation_id;
+END;
 )sql",
 };
 

@@ -144,21 +144,12 @@ Status SqliteTxn::InsertMember(const Member& m) {
       .Bind(4, m.joined_at)
       .Bind(5, m.read_seq)
       .Bind(6, m.delivered_seq);
-  NATTER_RETURN_IF_ERROR(s.Run());
-  return MembersChanged(m.conversation_id);
+  return s.Run();
 }
 
 Status SqliteTxn::DeleteMember(ConversationId c, UserId u) {
   auto s = db_.Prepare("DELETE FROM members WHERE conversation_id = ? AND user_id = ?");
   s.Bind(1, c).Bind(2, u);
-  NATTER_RETURN_IF_ERROR(s.Run());
-  return MembersChanged(c);
-}
-
-Status SqliteTxn::MembersChanged(ConversationId c) {
-  // Member lists kept by version (presence/member_lists.h) are stale now.
-  auto s = db_.Prepare("UPDATE conversations SET members_version = members_version + 1 WHERE id = ?");
-  s.Bind(1, c);
   return s.Run();
 }
 

@@ -191,8 +191,6 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<WebhookQueueStats> GetWebhookQueueStats() override;
 
  private:
-  Status MembersChanged(ConversationId c);
-
   Database& db_;
 };
 
