@@ -11,26 +11,35 @@ MemberLists::Ids MemberLists::Find(ConversationId conversation, int64_t version)
 
 void MemberLists::Keep(ConversationId conversation, int64_t version, Ids ids) {
   if (!ids) return;
-  MutexLock lock(mu_);
-  auto [it, added] = lists_.try_emplace(conversation);
-  List& list = it->second;
-  if (!added) {
-    if (list.version > version) return;
-    ids_ -= list.ids->size();
+  const size_t bytes = BytesOf(*ids);
+  std::unordered_map<ConversationId, List> forgotten;  // freed after the lock is let go
+  {
+    MutexLock lock(mu_);
+    ++kept_;
+    auto it = lists_.find(conversation);
+    if (it != lists_.end()) {
+      if (it->second.version > version) return;
+      bytes_ -= BytesOf(*it->second.ids);
+      lists_.erase(it);
+    }
+    if (bytes > max_bytes_) return;
+    if (bytes_ + bytes > max_bytes_) {
+      forgotten.swap(lists_);
+      bytes_ = 0;
+    }
+    bytes_ += bytes;
+    lists_.emplace(conversation, List{version, std::move(ids)});
   }
-  if (ids_ + ids->size() > max_ids_) {
-    lists_.clear();
-    ids_ = 0;
-    if (ids->size() > max_ids_) return;
-    it = lists_.try_emplace(conversation).first;
-  }
-  ids_ += ids->size();
-  it->second = List{version, std::move(ids)};
 }
 
-size_t MemberLists::ids() const {
+size_t MemberLists::bytes() const {
   MutexLock lock(mu_);
-  return ids_;
+  return bytes_;
+}
+
+uint64_t MemberLists::kept() const {
+  MutexLock lock(mu_);
+  return kept_;
 }
 
 }  // namespace natter::presence

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 #include <set>
+#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
@@ -29,33 +30,61 @@ bool Untold(const User& me, bool online, bool visibility_change) {
   return me.presence_hidden || (!online && me.online_nodes != 0);
 }
 
-// Who shares a small conversation of this partition with `user`, at most
-// kMaxContacts: each conversation's members come from `lists` while its
-// members are unchanged, else from one read, kept for the next user.
-Result<std::vector<UserId>> ContactsOf(ConversationTxn& txn, MemberLists& lists, UserId user) {
-  NATTER_TRY(auto conversations, txn.ListSmallConversations(user, kMaxContacts));
-  std::vector<UserId> contacts;
-  auto distinct = [&] {
-    std::sort(contacts.begin(), contacts.end());
-    contacts.erase(std::unique(contacts.begin(), contacts.end()), contacts.end());
-  };
-  for (const MembersVersion& c : conversations) {
-    auto ids = lists.Find(c.conversation_id, c.version);
-    if (!ids) {
-      NATTER_TRY(auto read, txn.ListMemberIds(c.conversation_id));
-      ids = std::make_shared<const std::vector<UserId>>(std::move(read));
-      lists.Keep(c.conversation_id, c.version, ids);
+// Conversations whose members are read in one statement, at most.
+constexpr size_t kMaxListsPerRead = 1000;
+
+// Who shares a small conversation of this partition with each of `users`, at
+// most kMaxContacts each. The member ids of a conversation come from `lists`
+// while its members are unchanged; those missing are read together, a few
+// statements for the whole batch, and kept for the next users.
+Result<std::vector<std::vector<UserId>>> ContactsOf(ConversationTxn& txn, MemberLists& lists,
+                                                    const std::vector<UserId>& users) {
+  std::vector<std::vector<MembersVersion>> joined;
+  std::unordered_map<ConversationId, MemberLists::Ids> ids;  // null: to read
+  std::vector<MembersVersion> missing;
+  for (UserId user : users) {
+    NATTER_TRY(auto conversations, txn.ListSmallConversations(user, kMaxContacts));
+    for (const MembersVersion& c : conversations) {
+      auto [it, added] = ids.try_emplace(c.conversation_id);
+      if (!added) continue;  // one snapshot: the same version for every user
+      it->second = lists.Find(c.conversation_id, c.version);
+      if (!it->second) missing.push_back(c);
     }
-    for (UserId id : *ids) {
-      if (id != user) contacts.push_back(id);
-    }
-    if (contacts.size() >= static_cast<size_t>(kMaxContacts)) {
-      distinct();
-      if (contacts.size() >= static_cast<size_t>(kMaxContacts)) break;
+    joined.push_back(std::move(conversations));
+  }
+  for (size_t from = 0; from < missing.size(); from += kMaxListsPerRead) {
+    const size_t to = std::min(missing.size(), from + kMaxListsPerRead);
+    std::vector<ConversationId> asked;
+    for (size_t i = from; i < to; ++i) asked.push_back(missing[i].conversation_id);
+    NATTER_TRY(auto rows, txn.ListMemberIdsOf(asked));
+    std::unordered_map<ConversationId, std::vector<UserId>> read;
+    for (const auto& [conversation, user] : rows) read[conversation].push_back(user);
+    for (size_t i = from; i < to; ++i) {
+      auto list = std::make_shared<const std::vector<UserId>>(std::move(read[missing[i].conversation_id]));
+      lists.Keep(missing[i].conversation_id, missing[i].version, list);
+      ids[missing[i].conversation_id] = std::move(list);
     }
   }
-  distinct();
-  if (contacts.size() > static_cast<size_t>(kMaxContacts)) contacts.resize(kMaxContacts);
+  std::vector<std::vector<UserId>> contacts(users.size());
+  for (size_t u = 0; u < users.size(); ++u) {
+    std::vector<UserId>& of_user = contacts[u];
+    auto distinct = [&] {
+      std::sort(of_user.begin(), of_user.end());
+      of_user.erase(std::unique(of_user.begin(), of_user.end()), of_user.end());
+    };
+    for (const MembersVersion& c : joined[u]) {
+      for (UserId id : *ids[c.conversation_id]) {
+        if (id != users[u]) of_user.push_back(id);
+      }
+      // Duplicates are dropped now and then, not per conversation.
+      if (of_user.size() >= 2 * static_cast<size_t>(kMaxContacts)) {
+        distinct();
+        if (of_user.size() >= static_cast<size_t>(kMaxContacts)) break;
+      }
+    }
+    distinct();
+    if (of_user.size() > static_cast<size_t>(kMaxContacts)) of_user.resize(kMaxContacts);
+  }
   return contacts;
 }
 }  // namespace
@@ -233,15 +262,7 @@ void PresenceService::ReadContacts(std::vector<Told> read) {
   }
   // Contacts come from the conversations of every partition.
   store_.ReadEach<std::vector<std::vector<UserId>>>(
-      executor_,
-      [users, lists = member_lists_](ConversationTxn& txn, int) -> Result<std::vector<std::vector<UserId>>> {
-        std::vector<std::vector<UserId>> contacts;
-        for (UserId user : *users) {
-          NATTER_TRY(auto of_user, ContactsOf(txn, *lists, user));
-          contacts.push_back(std::move(of_user));
-        }
-        return contacts;
-      },
+      executor_, [users, lists = member_lists_](ConversationTxn& txn, int) { return ContactsOf(txn, *lists, *users); },
       [this, told](std::vector<Result<std::vector<std::vector<UserId>>>> parts) {
         RunCatching("presence", [&] { Publish(*told, parts); });
         AnnounceBatch();

@@ -53,8 +53,8 @@ class PresenceService {
   bool IsOnline(const User& user) const;
   // Tells the user's contacts of a change of visibility (hidden or shown).
   void VisibilityChanged(UserId user, bool hidden);
-  // Member ids kept for the contact reads (MemberLists).
-  size_t kept_member_ids() const { return member_lists_->ids(); }
+  // Member lists read for the contact reads, since start (MemberLists).
+  uint64_t member_lists_read() const { return member_lists_->kept(); }
 
  private:
   struct State {

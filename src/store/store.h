@@ -49,9 +49,11 @@ struct BlockedUser {
   int64_t blocked_at = 0;  // ms
 };
 
-// A conversation and how many times members were added to or removed from
-// it: the same number means the same member list, so a list read before can
-// stand in for it (presence keeps them: presence/member_lists.h).
+// A conversation and the version of its member list, which changes whenever a
+// member is added or removed (a trigger; on PostgreSQL it never repeats, even
+// after a failover to a standby that was behind): the same number means the
+// same members, so a list read before can stand in for them (presence keeps
+// them: presence/member_lists.h).
 struct MembersVersion {
   ConversationId conversation_id = 0;
   int64_t version = 0;
@@ -346,6 +348,10 @@ class ConversationTxn {
   // Only the members' ids, in id order: what fan-out needs, read from the key
   // alone (a send to 1,000 members reads no member row).
   virtual Result<std::vector<UserId>> ListMemberIds(ConversationId c) = 0;
+  // The members of several conversations in one read: (conversation, user)
+  // pairs, in that order.
+  virtual Result<std::vector<std::pair<ConversationId, UserId>>> ListMemberIdsOf(
+      const std::vector<ConversationId>& conversations) = 0;
   virtual Result<int64_t> CountMembers(ConversationId c) = 0;
   // The user's conversations after `after`, newest activity first.
   virtual Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit, ListCursor after) = 0;

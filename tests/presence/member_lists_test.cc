@@ -25,22 +25,25 @@ TEST(MemberLists, AnOlderReadDoesNotReplaceANewerOne) {
   ASSERT_NE(lists.Find(7, 3), nullptr);
   lists.Keep(7, 4, Of({1}));
   EXPECT_EQ(*lists.Find(7, 4), (std::vector<UserId>{1}));
-  EXPECT_EQ(lists.ids(), 1u);
+  EXPECT_EQ(lists.bytes(), 128 + sizeof(UserId));
 }
 
 TEST(MemberLists, PastItsBoundItStartsOver) {
-  MemberLists lists(/*max_ids=*/5);
+  // Room for two lists of three ids (152 bytes each), not three.
+  MemberLists lists(/*max_bytes=*/2 * (128 + 3 * sizeof(UserId)));
   lists.Keep(1, 0, Of({1, 2, 3}));
-  lists.Keep(2, 0, Of({4, 5}));
-  EXPECT_EQ(lists.ids(), 5u);
-  lists.Keep(3, 0, Of({6, 7}));
+  lists.Keep(2, 0, Of({4, 5, 6}));
+  EXPECT_NE(lists.Find(1, 0), nullptr);
+  lists.Keep(3, 0, Of({7, 8, 9}));
   EXPECT_EQ(lists.Find(1, 0), nullptr);
   EXPECT_EQ(lists.Find(2, 0), nullptr);
   ASSERT_NE(lists.Find(3, 0), nullptr);
-  EXPECT_EQ(lists.ids(), 2u);
-  lists.Keep(4, 0, Of({1, 2, 3, 4, 5, 6}));  // larger than the bound: not kept
+  EXPECT_EQ(lists.bytes(), 128 + 3 * sizeof(UserId));
+  std::vector<UserId> many(100, 1);
+  lists.Keep(4, 0, Of(many));  // larger than the bound: not kept
   EXPECT_EQ(lists.Find(4, 0), nullptr);
-  EXPECT_EQ(lists.ids(), 0u);
+  EXPECT_NE(lists.Find(3, 0), nullptr);
+  EXPECT_EQ(lists.kept(), 4u);
 }
 
 }  // namespace

@@ -190,8 +190,7 @@ TEST_F(PresenceTest, AStormOfChangesIsToldOnceEachInOrder) {
   }
   std::lock_guard lock(broker.mu);
   ASSERT_EQ(broker.published.size(), others.size());
-  // Each group's members were read once, then kept; here 300 lists of two.
-  EXPECT_EQ(presence.kept_member_ids(), 600u);
+  EXPECT_EQ(presence.member_lists_read(), others.size());  // one conversation each
   for (size_t i = 0; i < others.size(); ++i) {
     const Event& e = broker.published[i];
     EXPECT_EQ(e.presence_of, others[i]) << "change " << i << " told out of order";
@@ -243,19 +242,24 @@ TEST_F(PresenceTest, WhoLeftHearsNothingMoreAndWhoJoinedHears) {
     std::sort(to.begin(), to.end());
     return to;
   };
+  auto sorted = [](std::vector<UserId> v) {
+    std::sort(v.begin(), v.end());
+    return v;
+  };
   presence.Connected(user.id);
-  auto first = std::vector<UserId>{stays, leaves};
-  std::sort(first.begin(), first.end());
-  EXPECT_EQ(told(1), first);
+  EXPECT_EQ(told(1), sorted({stays, leaves}));
+  // A second member coming online takes the list kept for the first.
+  presence.Connected(stays);
+  EXPECT_EQ(told(2), sorted({user.id, leaves}));
+  EXPECT_EQ(presence.member_lists_read(), 1u);
   write([&](ConversationTxn& txn) -> Status {
     NATTER_RETURN_IF_ERROR(txn.DeleteMember(c.id, leaves));
     return txn.InsertMember(Member{c.id, joins});
   });
   presence.Disconnected(user.id);
   RunTimers(150);  // the grace period ends: offline is stored, then told
-  auto second = std::vector<UserId>{stays, joins};
-  std::sort(second.begin(), second.end());
-  EXPECT_EQ(told(2), second);
+  EXPECT_EQ(told(3), sorted({stays, joins}));
+  EXPECT_EQ(presence.member_lists_read(), 2u);
   store->Shutdown();
 }
 

@@ -8,6 +8,7 @@
 // way (tests/CMakeLists.txt), and fails it when no instance is there.
 #include "store/store_contract.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <set>
@@ -97,8 +98,8 @@ TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
 }
 
 TEST_P(StoreContract, ARefusalBeforeWritingNeitherUndoesNorRepeatsItsBatch) {
-  // The embedded store runs operations without savepoints: one refused
-  // before it wrote must leave the batch alone, and run once.
+  // An operation refused before it wrote leaves its batch alone and runs
+  // once: nothing of the batch runs again for it.
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::promise<Status> held;
@@ -170,6 +171,13 @@ TEST_P(StoreContract, EveryChangeOfMembersCountsInTheirVersion) {
   EXPECT_EQ(version(), added);
   change([=](ConversationTxn& txn) { return txn.DeleteMember(conv, c); });
   EXPECT_GT(version(), added);
+  ConversationId other = AddGroup(c, {a}, p);
+  using Pairs = std::vector<std::pair<ConversationId, UserId>>;
+  auto members = ReadSync<Pairs>(*store, p, [=](ConversationTxn& txn) { return txn.ListMemberIdsOf({other, conv}); });
+  ASSERT_TRUE(members.ok());
+  Pairs expected{{conv, std::min(a, b)}, {conv, std::max(a, b)}, {other, std::min(a, c)}, {other, std::max(a, c)}};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(*members, expected);
 }
 
 TEST_P(StoreContract, DataSurvivesReopening) {

@@ -390,15 +390,18 @@ CREATE TABLE message_envelopes (
 ALTER TABLE conversations ADD COLUMN by_seq BOOLEAN NOT NULL DEFAULT false;
 UPDATE conversations SET by_seq = large;
 )sql",
-    // 21: counts the changes of a conversation's members, so a member list
-    // read before can be told apart from a stale one. A trigger, so that no
-    // way of adding or removing a member can leave it out, not even an older
-    // node's during a rolling upgrade.
+    // 21: versions a conversation's member list, so a list read before can be
+    // told apart from a stale one. A trigger, so that no way of adding or
+    // removing a member can leave it out, not even an older node's during a
+    // rolling upgrade. At least the time in microseconds: a failover to a
+    // standby that was behind cannot bring back a number already used for
+    // another list (nodes keep lists by it across such a switch).
     R"sql(
 ALTER TABLE conversations ADD COLUMN members_version BIGINT NOT NULL DEFAULT 0;
 CREATE FUNCTION count_members_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE conversations SET members_version = members_version + 1
+  UPDATE conversations
+    SET members_version = greatest(members_version + 1, (extract(epoch FROM clock_timestamp()) * 1000000)::bigint)
     WHERE id = (CASE WHEN TG_OP = 'DELETE' THEN OLD.conversation_id ELSE NEW.conversation_id END);
   RETURN NULL;
 END $$;

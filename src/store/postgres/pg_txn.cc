@@ -336,6 +336,14 @@ Result<std::vector<UserId>> PgTxn::ListMemberIds(ConversationId c) {
   return Ints(r);
 }
 
+Result<std::vector<std::pair<ConversationId, UserId>>> PgTxn::ListMemberIdsOf(
+    const std::vector<ConversationId>& conversations) {
+  NATTER_TRY(auto r, db_.Query("SELECT conversation_id, user_id FROM members WHERE conversation_id = ANY($1::bigint[]) "
+                               "ORDER BY 1, 2",
+                               {pg::IdArray(conversations)}));
+  return All<std::pair<ConversationId, UserId>>(r, [](const Row& row) { return std::pair{row.Int(0), row.Int(1)}; });
+}
+
 Result<int64_t> PgTxn::CountMembers(ConversationId c) {
   NATTER_TRY(auto r, db_.Query("SELECT count(*) FROM members WHERE conversation_id = $1", {c}));
   return r.Int(0, 0);

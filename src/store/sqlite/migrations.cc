@@ -391,7 +391,8 @@ UPDATE conversations SET by_seq = large;
 )sql",
     // 21: counts the changes of a conversation's members, so a member list
     // read before can be told apart from a stale one. Triggers, so that no
-    // way of adding or removing a member can leave it out.
+    // way of adding or removing a member can leave it out. (A database put
+    // back from a backup needs natterd restarted, which forgets every list.)
     R"sql(
 ALTER TABLE conversations ADD COLUMN members_version INTEGER NOT NULL DEFAULT 0;
 CREATE TRIGGER members_added AFTER INSERT ON members BEGIN

@@ -8,6 +8,15 @@
 
 namespace natter::sqlite {
 
+std::string JsonIds(const std::vector<int64_t>& ids) {
+  std::string out = "[";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i) out += ',';
+    out += std::to_string(ids[i]);
+  }
+  return out + "]";
+}
+
 Error SqliteError(sqlite3* db, int rc) {
   // SQLite's own words go to the log only: they name tables and files.
   const char* detail = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "natter/status.h"
 
@@ -84,5 +85,9 @@ class Database {
 
 // Maps an sqlite3 result code to the project's error type.
 Error SqliteError(sqlite3* db, int rc);
+
+// `ids` as a JSON array, for `IN (SELECT value FROM json_each(?))`: a list of
+// any length in one bound parameter.
+std::string JsonIds(const std::vector<int64_t>& ids);
 
 }  // namespace natter::sqlite

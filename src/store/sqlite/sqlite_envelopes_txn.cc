@@ -10,14 +10,11 @@ namespace natter::sqlite {
 Result<std::vector<DeviceAddress>> SqliteTxn::ListDeviceIds(const std::vector<UserId>& users) {
   std::vector<DeviceAddress> out;
   if (users.empty()) return out;
-  // One statement for the whole group, the ids as a JSON array.
-  std::string ids = "[";
-  for (size_t i = 0; i < users.size(); ++i) ids += (i ? "," : "") + std::to_string(users[i]);
-  ids += "]";
+  // One statement for the whole group.
   auto s = db_.Prepare(
       "SELECT user_id, device_id FROM e2ee_devices WHERE user_id IN (SELECT value FROM json_each(?)) "
       "ORDER BY user_id, device_id");
-  s.Bind(1, ids);
+  s.Bind(1, JsonIds(users));
   for (;;) {
     NATTER_TRY(bool row, s.Step());
     if (!row) return out;

@@ -10,16 +10,6 @@ namespace {
 using rows::ReadPushDevice;
 using rows::ReadPushJob;
 
-// `ids` as a JSON array, for `IN (SELECT value FROM json_each(?))`.
-std::string JsonIds(const std::vector<int64_t>& ids) {
-  std::string out = "[";
-  for (size_t i = 0; i < ids.size(); ++i) {
-    if (i) out += ',';
-    out += std::to_string(ids[i]);
-  }
-  return out + "]";
-}
-
 }  // namespace
 
 Status SqliteTxn::PutPushDevice(const PushDevice& d) {

@@ -197,6 +197,15 @@ Result<std::vector<UserId>> SqliteTxn::ListMemberIds(ConversationId c) {
   return Ints(s);
 }
 
+Result<std::vector<std::pair<ConversationId, UserId>>> SqliteTxn::ListMemberIdsOf(
+    const std::vector<ConversationId>& conversations) {
+  auto s = db_.Prepare(
+      "SELECT conversation_id, user_id FROM members WHERE conversation_id IN (SELECT value FROM json_each(?)) "
+      "ORDER BY conversation_id, user_id");
+  s.Bind(1, JsonIds(conversations));
+  return All<std::pair<ConversationId, UserId>>(s, [](const Statement& s) { return std::pair{s.Int(0), s.Int(1)}; });
+}
+
 Result<int64_t> SqliteTxn::CountMembers(ConversationId c) {
   auto s = db_.Prepare("SELECT count(*) FROM members WHERE conversation_id = ?");
   s.Bind(1, c);

@@ -139,6 +139,8 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::optional<std::pair<Conversation, Member>>> FindMembership(ConversationId c, UserId u) override;
   Result<std::vector<Member>> ListMembers(ConversationId c) override;
   Result<std::vector<UserId>> ListMemberIds(ConversationId c) override;
+  Result<std::vector<std::pair<ConversationId, UserId>>> ListMemberIdsOf(
+      const std::vector<ConversationId>& conversations) override;
   Result<int64_t> CountMembers(ConversationId c) override;
   Result<std::vector<ConversationSummary>> ListConversations(UserId u, int limit, ListCursor after) override;
   Result<std::vector<ConversationId>> ListConversationIds(UserId u) override;
