@@ -18,7 +18,8 @@ namespace natter::ops {
 // moving threshold. The store writer frees a whole batch's memory at the end
 // of every batch; glibc handed those pages back each time (madvise, with its
 // TLB shootdowns) and the next batch faulted them in again: 1:1 sends flat out
-// ran 4-18 % faster without it (docs/benchmarks.md). HeapTrimmer still gives
+// were 4-33 % faster in alternating runs without that (docs/benchmarks.md,
+// "the store writer's heap"). HeapTrimmer still gives
 // everything back after a burst of connections. Called once, at start.
 void KeepBatchMemoryInHeaps();
 
