@@ -19,6 +19,32 @@ namespace {
 
 using StoreContract = StoreContractTest;
 
+// Holds the accounts writer inside an operation until Release() (or 10 s), so
+// the writes queued meanwhile commit together as its next batch.
+class HeldWriter {
+ public:
+  explicit HeldWriter(Store& store) {
+    store.WriteAccounts(
+        InlineExecutor(),
+        [released = released_](AccountsTxn&) -> Status {
+          released.wait_for(std::chrono::seconds(10));
+          return OkStatus();
+        },
+        [held = held_](Status st) { held->set_value(std::move(st)); });
+  }
+  // Lets it go; whether its own operation committed.
+  bool Release() {
+    release_.set_value();
+    return done_.get().ok();
+  }
+
+ private:
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+  std::shared_ptr<std::promise<Status>> held_ = std::make_shared<std::promise<Status>>();
+  std::future<Status> done_ = held_->get_future();
+};
+
 TEST_P(StoreContract, ConcurrentSendsGetDenseUniqueSequenceNumbers) {
   UserId a = AddUser("a"), b = AddUser("b");
   ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
@@ -55,17 +81,7 @@ TEST_P(StoreContract, ConcurrentSendsGetDenseUniqueSequenceNumbers) {
 TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
   // Hold the writer inside a first operation while the three are queued, so
   // they commit as one batch.
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<Status> held;
-  auto held_done = held.get_future();
-  store->WriteAccounts(
-      InlineExecutor(),
-      [released](AccountsTxn&) -> Status {
-        released.wait_for(std::chrono::seconds(10));
-        return OkStatus();
-      },
-      [&held](Status st) { held.set_value(std::move(st)); });
+  HeldWriter writer(*store);
   std::vector<std::future<Status>> results;
   for (int i = 0; i < 3; ++i) {
     auto p = std::make_shared<std::promise<Status>>();
@@ -80,8 +96,7 @@ TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
         },
         [p](Status st) { p->set_value(std::move(st)); });
   }
-  release.set_value();
-  EXPECT_TRUE(held_done.get().ok());
+  EXPECT_TRUE(writer.Release());
   EXPECT_TRUE(results[0].get().ok());
   Status failed = results[1].get();
   ASSERT_FALSE(failed.ok());
@@ -100,17 +115,7 @@ TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
 TEST_P(StoreContract, ARefusalBeforeWritingNeitherUndoesNorRepeatsItsBatch) {
   // An operation refused before it wrote leaves its batch alone and runs
   // once: nothing of the batch runs again for it.
-  std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<Status> held;
-  auto held_done = held.get_future();
-  store->WriteAccounts(
-      InlineExecutor(),
-      [released](AccountsTxn&) -> Status {
-        released.wait_for(std::chrono::seconds(10));
-        return OkStatus();
-      },
-      [&held](Status st) { held.set_value(std::move(st)); });
+  HeldWriter writer(*store);
   auto runs = std::make_shared<std::array<std::atomic<int>, 3>>();
   std::vector<std::future<Status>> results;
   for (int i = 0; i < 3; ++i) {
@@ -126,8 +131,7 @@ TEST_P(StoreContract, ARefusalBeforeWritingNeitherUndoesNorRepeatsItsBatch) {
         },
         [p](Status st) { p->set_value(std::move(st)); });
   }
-  release.set_value();
-  EXPECT_TRUE(held_done.get().ok());
+  EXPECT_TRUE(writer.Release());
   EXPECT_TRUE(results[0].get().ok());
   Status refused = results[1].get();
   ASSERT_FALSE(refused.ok());
