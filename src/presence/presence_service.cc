@@ -33,25 +33,11 @@ bool Untold(const User& me, bool online, bool visibility_change) {
 // Conversations whose members are read in one statement, at most.
 constexpr size_t kMaxListsPerRead = 1000;
 
-// Who shares a small conversation of this partition with each of `users`, at
-// most kMaxContacts each. The member ids of a conversation come from `lists`
-// while its members are unchanged; those missing are read together, a few
-// statements for the whole batch, and kept for the next users.
-Result<std::vector<std::vector<UserId>>> ContactsOf(ConversationTxn& txn, MemberLists& lists,
-                                                    const std::vector<UserId>& users) {
-  std::vector<std::vector<MembersVersion>> joined;
-  std::unordered_map<ConversationId, MemberLists::Ids> ids;  // null: to read
-  std::vector<MembersVersion> missing;
-  for (UserId user : users) {
-    NATTER_TRY(auto conversations, txn.ListSmallConversations(user, kMaxContacts));
-    for (const MembersVersion& c : conversations) {
-      auto [it, added] = ids.try_emplace(c.conversation_id);
-      if (!added) continue;  // one snapshot: the same version for every user
-      it->second = lists.Find(c.conversation_id, c.version);
-      if (!it->second) missing.push_back(c);
-    }
-    joined.push_back(std::move(conversations));
-  }
+using Lists = std::unordered_map<ConversationId, MemberLists::Ids>;
+
+// Reads the member lists of `missing` (kMaxListsPerRead conversations per
+// statement), keeps them in `lists` for the next users and puts them in `ids`.
+Status ReadMissing(ConversationTxn& txn, MemberLists& lists, const std::vector<MembersVersion>& missing, Lists& ids) {
   for (size_t from = 0; from < missing.size(); from += kMaxListsPerRead) {
     const size_t to = std::min(missing.size(), from + kMaxListsPerRead);
     std::vector<ConversationId> asked;
@@ -65,26 +51,53 @@ Result<std::vector<std::vector<UserId>>> ContactsOf(ConversationTxn& txn, Member
       ids[missing[i].conversation_id] = std::move(list);
     }
   }
-  std::vector<std::vector<UserId>> contacts(users.size());
-  for (size_t u = 0; u < users.size(); ++u) {
-    std::vector<UserId>& of_user = contacts[u];
-    auto distinct = [&] {
-      std::sort(of_user.begin(), of_user.end());
-      of_user.erase(std::unique(of_user.begin(), of_user.end()), of_user.end());
-    };
-    for (const MembersVersion& c : joined[u]) {
-      for (UserId id : *ids[c.conversation_id]) {
-        if (id != users[u]) of_user.push_back(id);
-      }
-      // Duplicates are dropped now and then, not per conversation.
-      if (of_user.size() >= 2 * static_cast<size_t>(kMaxContacts)) {
-        distinct();
-        if (of_user.size() >= static_cast<size_t>(kMaxContacts)) break;
-      }
+  return OkStatus();
+}
+
+// The members of `conversations` but `user`, each once, at most kMaxContacts.
+std::vector<UserId> Merged(UserId user, const std::vector<MembersVersion>& conversations, const Lists& ids) {
+  std::vector<UserId> out;
+  auto distinct = [&] {
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+  };
+  for (const MembersVersion& c : conversations) {
+    for (UserId id : *ids.at(c.conversation_id)) {
+      if (id != user) out.push_back(id);
     }
-    distinct();
-    if (of_user.size() > static_cast<size_t>(kMaxContacts)) of_user.resize(kMaxContacts);
+    // Duplicates are dropped now and then, not per conversation.
+    if (out.size() >= 2 * static_cast<size_t>(kMaxContacts)) {
+      distinct();
+      if (out.size() >= static_cast<size_t>(kMaxContacts)) break;
+    }
   }
+  distinct();
+  if (out.size() > static_cast<size_t>(kMaxContacts)) out.resize(kMaxContacts);
+  return out;
+}
+
+// Who shares a small conversation of this partition with each of `users`, at
+// most kMaxContacts each. The member ids of a conversation come from `lists`
+// while its members are unchanged; those missing are read together, a few
+// statements for the whole batch.
+Result<std::vector<std::vector<UserId>>> ContactsOf(ConversationTxn& txn, MemberLists& lists,
+                                                    const std::vector<UserId>& users) {
+  std::vector<std::vector<MembersVersion>> joined;
+  Lists ids;
+  std::vector<MembersVersion> missing;
+  for (UserId user : users) {
+    NATTER_TRY(auto conversations, txn.ListSmallConversations(user, kMaxContacts));
+    for (const MembersVersion& c : conversations) {
+      auto [it, added] = ids.try_emplace(c.conversation_id);
+      if (!added) continue;  // one snapshot: the same version for every user
+      it->second = lists.Find(c.conversation_id, c.version);
+      if (!it->second) missing.push_back(c);
+    }
+    joined.push_back(std::move(conversations));
+  }
+  NATTER_RETURN_IF_ERROR(ReadMissing(txn, lists, missing, ids));
+  std::vector<std::vector<UserId>> contacts;
+  for (size_t u = 0; u < users.size(); ++u) contacts.push_back(Merged(users[u], joined[u], ids));
   return contacts;
 }
 }  // namespace
