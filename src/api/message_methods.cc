@@ -154,9 +154,9 @@ void Dispatcher::Attach(const Caller& c, SendParams p, Reply reply) {
 
 void Dispatcher::Send(const Caller& c, chat::SendRequest request, Reply reply) {
   int64_t started = MonotonicUs();
-  ConversationId id = request.conversation_id;
+  WriteKey key = d_.store.ForSend(request.conversation_id, c.user, request.client_msg_id);
   d_.store.WriteResult<chat::SendResult>(
-      d_.store.For(id), ExecutorOf(c),
+      std::move(key), ExecutorOf(c),
       [ctx = ContextOf(c), req = std::move(request), limits = Limits(),
        &timing = d_.push_timing](ConversationTxn& txn) -> Result<chat::SendResult> {
         NATTER_TRY(auto sent, chat::SendMessage(txn, ctx, limits, req));

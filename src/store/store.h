@@ -493,12 +493,18 @@ struct WriteKey {
   WriteKey(int p = 0, ConversationId c = 0) : partition(p), conversation(c) {}  // NOLINT: a partition alone converts
   int partition;
   ConversationId conversation;
+  // Of a send: who sends, under which client_msg_id. Its operation looks
+  // that up first, and a store may read it ahead with the batch's locks.
+  UserId sender = 0;
+  std::string client_msg_id;
 };
 
 // A write waiting in a store's queue for its writer thread: exactly one of
 // `op` and `accounts_op` is set. `done` runs on the writer thread.
 struct QueuedWrite {
   ConversationId conversation = 0;  // the one it changes; 0: none, or a new one
+  UserId sender = 0;                // of a send (WriteKey)
+  std::string client_msg_id;
   std::function<Status(ConversationTxn&)> op;
   std::function<Status(AccountsTxn&)> accounts_op;
   std::function<void(Status, CommitTurn)> done;
@@ -546,6 +552,13 @@ class Store {
   }
   // The key of a write that changes conversation `id`.
   WriteKey For(ConversationId id) const { return WriteKey(PartitionOf(id), id); }
+  // The key of `sender`'s send to `id` under `client_msg_id`.
+  WriteKey ForSend(ConversationId id, UserId sender, std::string client_msg_id) const {
+    WriteKey key = For(id);
+    key.sender = sender;
+    key.client_msg_id = std::move(client_msg_id);
+    return key;
+  }
 
   // Runs `op` inside a write transaction on `key.partition`, possibly batched
   // with others. If `op` fails, only its own changes are undone. `done` gets
@@ -645,6 +658,8 @@ inline void Store::Write(WriteKey key, Executor& ex, std::function<Status(Conver
                          std::function<void(Status, CommitTurn)> done) {
   QueuedWrite write;
   write.conversation = key.conversation;
+  write.sender = key.sender;
+  write.client_msg_id = std::move(key.client_msg_id);
   write.op = std::move(op);
   write.done = [&ex, done = std::move(done)](Status st, CommitTurn turn) mutable {
     ex.Post([done = std::move(done), st = std::move(st), turn = std::move(turn)]() mutable {

@@ -62,5 +62,47 @@ INSTANTIATE_TEST_SUITE_P(Sqlite, BlocksStore, ::testing::Values("sqlite"));
 INSTANTIATE_TEST_SUITE_P(Postgres, BlocksStore, ::testing::ValuesIn(PostgresParams()));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BlocksStore);
 
+TEST_P(BlocksStore, ADirectSendReadsTheBlocksAsItsBatchBegins) {
+  // The PostgreSQL writer reads a batch's blocks ahead (on the first instance
+  // with its locks, elsewhere from the accounts instance): on every
+  // partition, a block or an erased peer stops a direct send, and an unblock
+  // lets it through.
+  UserId a = AddUser("alice");
+  for (int p = 0; p < store->Partitions(); ++p) {
+    UserId b = AddUser("bob" + std::to_string(p)), c = AddUser("carol" + std::to_string(p));
+    auto direct = [&](UserId peer) {
+      ConversationId id = NewConversationId(p);
+      auto made = WriteSync<ConversationId>(*store, p, [=, this](ConversationTxn& txn) -> Result<ConversationId> {
+        NATTER_TRY(auto view, chat::CreateDirect(txn, chat::Context{a, 1000}, id, limits, peer, false));
+        return view.conversation.id;
+      });
+      EXPECT_TRUE(made.ok()) << made.error().message;
+      return made.ok() ? *made : 0;
+    };
+    ConversationId with_b = direct(b), with_c = direct(c);
+    ASSERT_TRUE(Send(*store, with_b, a, "before").ok());
+    auto set = [&](UserId by, UserId whom, bool blocked) {
+      ASSERT_TRUE(WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
+                    NATTER_RETURN_IF_ERROR(txn.SetBlocked(by, whom, blocked, 1));
+                    return true;
+                  }).ok());
+    };
+    set(b, a, true);
+    auto refused = Send(*store, with_b, a, "blocked");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, ErrorCode::kForbidden);
+    EXPECT_TRUE(Send(*store, with_c, a, "other").ok());  // a block between others changes nothing
+    set(b, a, false);
+    EXPECT_TRUE(Send(*store, with_b, a, "after").ok());
+    ASSERT_TRUE(WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
+                  NATTER_TRY(auto gone, txn.EraseAccount(c, 5, 6));
+                  return true;
+                }).ok());
+    auto to_erased = Send(*store, with_c, a, "to nobody");
+    ASSERT_FALSE(to_erased.ok());
+    EXPECT_EQ(to_erased.error().code, ErrorCode::kForbidden);
+  }
+}
+
 }  // namespace
 }  // namespace natter::testing

@@ -111,7 +111,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   Result<chat::SendResult> Send(Store& s, ConversationId conv, UserId from, const std::string& client_id,
                                 const std::string& text = "hello") {
     chat::SendRequest req{conv, client_id, text, {}};
-    return WriteSync<chat::SendResult>(s, s.For(conv), [=, this](ConversationTxn& txn) {
+    return WriteSync<chat::SendResult>(s, s.ForSend(conv, from, client_id), [=, this](ConversationTxn& txn) {
       return chat::SendMessage(txn, chat::Context{from, 2000}, limits, req);
     });
   }
@@ -121,7 +121,7 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
                  std::function<void(Result<chat::SendResult>)> done) {
     chat::SendRequest req{conv, client_id, "hi", {}};
     s.WriteResult<chat::SendResult>(
-        s.For(conv), InlineExecutor(),
+        s.ForSend(conv, from, client_id), InlineExecutor(),
         [=, this](ConversationTxn& txn) {
           return chat::SendMessage(txn, chat::Context{from, 0}, limits, req);
         },

@@ -23,13 +23,20 @@ using StoreContract = StoreContractTest;
 // the writes queued meanwhile commit together as its next batch.
 class HeldWriter {
  public:
-  explicit HeldWriter(Store& store) {
+  // Holds the accounts' writer, or the one of `key`'s conversation.
+  explicit HeldWriter(Store& store, std::optional<WriteKey> key = std::nullopt) {
+    auto hold = [released = released_] {
+      released.wait_for(std::chrono::seconds(10));
+      return OkStatus();
+    };
+    if (key) {
+      store.Write(
+          *key, InlineExecutor(), [hold](ConversationTxn&) { return hold(); },
+          [held = held_](Status st, CommitTurn) { held->set_value(std::move(st)); });
+      return;
+    }
     store.WriteAccounts(
-        InlineExecutor(),
-        [released = released_](AccountsTxn&) -> Status {
-          released.wait_for(std::chrono::seconds(10));
-          return OkStatus();
-        },
+        InlineExecutor(), [hold](AccountsTxn&) { return hold(); },
         [held = held_](Status st) { held->set_value(std::move(st)); });
   }
   // Lets it go; whether its own operation committed.
@@ -110,6 +117,101 @@ TEST_P(StoreContract, AFailingOpDoesNotUndoItsBatch) {
     ASSERT_TRUE(found.ok());
     EXPECT_EQ(*found, i != 1) << i;  // the failing op's savepoint was rolled back
   }
+}
+
+// The result of a send queued with SendAsync.
+std::future<Result<chat::SendResult>> Queued(std::function<void(std::function<void(Result<chat::SendResult>)>)> send) {
+  auto p = std::make_shared<std::promise<Result<chat::SendResult>>>();
+  send([p](Result<chat::SendResult> r) { p->set_value(std::move(r)); });
+  return p->get_future();
+}
+
+int64_t PtsOf(const chat::SendResult& sent, UserId user) {
+  for (const auto& r : sent.recipients) {
+    if (r.user == user) return r.pts;
+  }
+  return -1;
+}
+
+TEST_P(StoreContract, OperationsInOneBatchSeeEachOthersWrites) {
+  // What one operation of a batch changed, the next one reads: the
+  // PostgreSQL writer reads much of it ahead, once per batch.
+  UserId a = AddUser("a"), b = AddUser("b"), c = AddUser("c");
+  ConversationId conv = AddGroup(a, {b, c}, store->Partitions() - 1);
+  HeldWriter writer(*store, store->For(conv));
+  auto first = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
+  auto again = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
+  auto left = std::make_shared<std::promise<Status>>();
+  auto left_status = left->get_future();
+  store->Write(
+      store->For(conv), InlineExecutor(),
+      [&](ConversationTxn& txn) -> Status {
+        NATTER_TRY(auto view, chat::RemoveMember(txn, chat::Context{c, 2000}, limits, conv, c));
+        return OkStatus();
+      },
+      [left](Status st, CommitTurn) { left->set_value(std::move(st)); });
+  auto after = Queued([&](auto done) { SendAsync(*store, conv, a, "two", done); });
+  auto reply = Queued([&](auto done) { SendAsync(*store, conv, b, "three", done); });
+  ASSERT_TRUE(writer.Release());
+
+  auto one = first.get(), dup = again.get(), two = after.get(), three = reply.get();
+  ASSERT_TRUE(one.ok() && dup.ok() && two.ok() && three.ok());
+  ASSERT_TRUE(left_status.get().ok());
+  EXPECT_FALSE(one->duplicate);
+  EXPECT_TRUE(dup->duplicate);  // the first send of the batch is found
+  EXPECT_EQ(dup->message.seq, one->message.seq);
+  EXPECT_GT(two->message.seq, one->message.seq + 1);  // c's leaving came between
+  EXPECT_EQ(three->message.seq, two->message.seq + 1);
+  EXPECT_GE(PtsOf(*one, c), 1);
+  EXPECT_EQ(PtsOf(*two, c), -1);  // gone before the second send
+  EXPECT_GT(PtsOf(*two, b), PtsOf(*one, b));
+  EXPECT_EQ(PtsOf(*three, b), PtsOf(*two, b) + 1);
+  auto state = ReadSync<UpdateLogState>(*store, store->Partitions() - 1,
+                                        [=](ConversationTxn& txn) { return txn.GetUpdateLogState(b); });
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->pts, PtsOf(*three, b));
+}
+
+TEST_P(StoreContract, AStatementThatFailsInABatchFailsOnlyItsOperation) {
+  // A write the database refuses (a seq already taken) fails its own
+  // operation; the others of its batch commit once. (PostgreSQL learns of
+  // it only at the commit of a pipelined batch, and runs the batch again.)
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
+  HeldWriter writer(*store, store->For(conv));
+  auto first = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
+  auto failing = std::make_shared<std::promise<Status>>();
+  auto failed = failing->get_future();
+  store->Write(
+      store->For(conv), InlineExecutor(),
+      [&](ConversationTxn& txn) -> Status {
+        Message taken;
+        taken.conversation_id = conv;
+        taken.seq = 1;  // the first send's
+        taken.sender_id = b;
+        taken.kind = EventKind::kMessage;
+        taken.text = "clash";
+        return txn.InsertMessage(taken);
+      },
+      [failing](Status st, CommitTurn) { failing->set_value(std::move(st)); });
+  auto second = Queued([&](auto done) { SendAsync(*store, conv, b, "two", done); });
+  ASSERT_TRUE(writer.Release());
+
+  auto one = first.get(), two = second.get();
+  ASSERT_TRUE(one.ok()) << one.error().message;
+  ASSERT_TRUE(two.ok()) << two.error().message;
+  Status clash = failed.get();
+  ASSERT_FALSE(clash.ok());
+  EXPECT_NE(clash.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(one->message.seq, 1);
+  EXPECT_EQ(two->message.seq, 2);
+  auto history = ReadSync<std::vector<Message>>(*store, store->Partitions() - 1, [=](ConversationTxn& txn) {
+    return txn.History(HistoryQuery{conv, std::nullopt, Seq{0}, 10});
+  });
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].text, "hi");
+  EXPECT_EQ((*history)[1].sender_id, b);
 }
 
 TEST_P(StoreContract, ARefusalBeforeWritingNeitherUndoesNorRepeatsItsBatch) {

@@ -6,6 +6,9 @@
 namespace natter::pg {
 
 Result<BlockState> PgTxn::BlocksBetween(UserId a, UserId b) {
+  if (view_.block_users.contains(a) && view_.block_users.contains(b)) {
+    return BlockState{view_.blocks.contains({a, b}), view_.blocks.contains({b, a}), view_.erased.contains(b)};
+  }
   NATTER_TRY(auto r, accounts_.Query("SELECT EXISTS (SELECT 1 FROM blocks WHERE user_id = $1 AND blocked_id = $2), "
                                      "EXISTS (SELECT 1 FROM blocks WHERE user_id = $2 AND blocked_id = $1), "
                                      "EXISTS (SELECT 1 FROM users WHERE id = $2 AND erased_at <> 0)",
@@ -29,6 +32,7 @@ Result<std::vector<UserId>> PgTxn::BlockedEitherWay(UserId user) {
 }
 
 Status PgTxn::SetBlocked(UserId by, UserId whom, bool blocked, int64_t now_ms) {
+  view_.Clear();
   if (blocked) {
     NATTER_TRY(auto r, accounts_.Query("INSERT INTO blocks(user_id, blocked_id, created_at) VALUES($1,$2,$3) "
                                        "ON CONFLICT (user_id, blocked_id) DO NOTHING",

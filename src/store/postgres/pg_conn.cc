@@ -100,28 +100,182 @@ Error Connection::Failure(PGresult* r, std::string_view what) {
   return Internal("storage error");
 }
 
+const char* Connection::Prepared(const char* sql, int params, Status& failed) {
+  auto it = prepared_.find(sql);
+  if (it != prepared_.end()) return it->second.c_str();
+  std::string name = "s" + std::to_string(statements_made_++);
+  if (pipelined_) {
+    // Its answer comes in turn; a failure fails the pipeline.
+    if (!PQsendPrepare(conn_, name.c_str(), sql, params, nullptr)) {
+      failed = Failure(nullptr, "prepare");
+      return nullptr;
+    }
+    pending_.push_back(Pending{kUnread, sql});
+    flush_due_ = true;
+  } else {
+    PGresult* r = PQprepare(conn_, name.c_str(), sql, params, nullptr);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+      failed = Failure(r, "prepare");
+      return nullptr;
+    }
+    PQclear(r);
+  }
+  return prepared_.emplace(sql, std::move(name)).first->second.c_str();
+}
+
 Result<Rows> Connection::Query(const char* sql, std::initializer_list<Param> params) {
+  if (pipelined_) {
+    NATTER_TRY(int ticket, Send(sql, params));
+    return Take(ticket);
+  }
   last_sqlstate_.clear();
   NATTER_RETURN_IF_ERROR(EnsureConnected());
-  auto it = prepared_.find(sql);
-  if (it == prepared_.end()) {
-    std::string name = "s" + std::to_string(prepared_.size());
-    PGresult* r = PQprepare(conn_, name.c_str(), sql, static_cast<int>(params.size()), nullptr);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) return Failure(r, "prepare");
-    PQclear(r);
-    it = prepared_.emplace(sql, std::move(name)).first;
-  }
+  Status failed = OkStatus();
+  const char* name = Prepared(sql, static_cast<int>(params.size()), failed);
+  if (!name) return failed.error();
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p.c_str());
-  PGresult* r =
-      PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0);
+  PGresult* r = PQexecPrepared(conn_, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0);
   auto status = PQresultStatus(r);
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return Failure(r, "query");
   return Rows(r);
 }
 
+Status Connection::SendPrepared(const char* name, std::initializer_list<Param> params) {
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p.c_str());
+  if (!PQsendQueryPrepared(conn_, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0)) {
+    return Failure(nullptr, "query");
+  }
+  flush_due_ = true;
+  return OkStatus();
+}
+
+Status Connection::Defer(const char* sql, std::initializer_list<Param> params) {
+  if (!pipelined_) {
+    NATTER_TRY(auto rows, Query(sql, params));
+    return OkStatus();
+  }
+  if (pipeline_failed_) return *pipeline_error_;
+  // A long batch reads its answers now and then, so neither side's buffers
+  // grow without bound.
+  constexpr size_t kMaxUnread = 1000;
+  if (pending_.size() >= kMaxUnread) {
+    NATTER_TRY(auto none, Take(kAll));
+  }
+  Status failed = OkStatus();
+  const char* name = Prepared(sql, static_cast<int>(params.size()), failed);
+  if (!name) return failed;
+  NATTER_RETURN_IF_ERROR(SendPrepared(name, params));
+  pending_.push_back(Pending{});
+  return OkStatus();
+}
+
+Result<int> Connection::Send(const char* sql, std::initializer_list<Param> params) {
+  int ticket = next_ticket_++;
+  if (!pipelined_) {
+    NATTER_TRY(auto rows, Query(sql, params));
+    ready_.emplace_back(ticket, std::move(rows));
+    return ticket;
+  }
+  if (pipeline_failed_) return *pipeline_error_;
+  Status failed = OkStatus();
+  const char* name = Prepared(sql, static_cast<int>(params.size()), failed);
+  if (!name) return failed.error();
+  NATTER_RETURN_IF_ERROR(SendPrepared(name, params));
+  pending_.push_back(Pending{ticket});
+  return ticket;
+}
+
+// Takes `ticket`'s rows, reading every answer sent before it; kAll reads
+// them all.
+Result<Rows> Connection::Take(int ticket) {
+  for (auto it = ready_.begin(); it != ready_.end(); ++it) {
+    if (it->first != ticket) continue;
+    Rows rows = std::move(it->second);
+    ready_.erase(it);
+    return rows;
+  }
+  if (!pipelined_) return Internal("storage: no such answer");
+  if (flush_due_) {
+    if (!PQsendFlushRequest(conn_) || PQflush(conn_) != 0) return Failure(nullptr, "query");
+    flush_due_ = false;
+  }
+  while (!pending_.empty()) {
+    auto [next, prepared] = pending_.front();
+    pending_.pop_front();
+    auto answer = ReadAnswer();
+    if (!answer.ok()) {
+      if (prepared) prepared_.erase(prepared);
+      if (!pipeline_failed_) {
+        pipeline_failed_ = true;
+        pipeline_error_ = answer.error();
+      }
+      if (broken()) return *pipeline_error_;
+      if (next == ticket) return *pipeline_error_;
+      continue;
+    }
+    if (next == ticket) return std::move(*answer);
+    if (next != kUnread) ready_.emplace_back(next, std::move(*answer));
+  }
+  if (pipeline_failed_) return *pipeline_error_;
+  return Rows(nullptr);
+}
+
+Result<Rows> Connection::ReadAnswer() {
+  PGresult* r = PQgetResult(conn_);
+  if (r == nullptr) return Failure(nullptr, "query");  // the connection broke
+  auto status = PQresultStatus(r);
+  Result<Rows> out = Rows(nullptr);
+  if (status == PGRES_PIPELINE_ABORTED) {
+    PQclear(r);
+    out = Unavailable("storage " + label_ + ": the transaction failed");
+  } else if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    out = Failure(r, "query");
+  } else {
+    out = Rows(r);
+  }
+  // Each answer ends with a null result.
+  while (PGresult* rest = PQgetResult(conn_)) PQclear(rest);
+  return out;
+}
+
+void Connection::DrainToSync() {
+  while (!pending_.empty() && !broken()) {
+    const char* prepared = pending_.front().prepared;
+    pending_.pop_front();
+    if (!ReadAnswer().ok() && prepared) prepared_.erase(prepared);
+  }
+  while (!broken()) {
+    PGresult* r = PQgetResult(conn_);
+    if (r == nullptr) continue;  // the end of one answer
+    bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+    PQclear(r);
+    if (sync) return;
+  }
+}
+
+void Connection::LeavePipeline() {
+  if (!broken()) PQexitPipelineMode(conn_);
+  pending_.clear();
+  ready_.clear();
+  pipelined_ = false;
+  flush_due_ = false;  // pipeline_failed() stays true until the next Begin()
+}
+
 Status Connection::Exec(const std::string& sql) {
+  if (pipelined_) {
+    // Sent in turn (a savepoint); a failure shows at the next read.
+    if (pipeline_failed_) return *pipeline_error_;
+    if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)) {
+      return Failure(nullptr, "statement");
+    }
+    pending_.push_back(Pending{});
+    flush_due_ = true;
+    return OkStatus();
+  }
   last_sqlstate_.clear();
   NATTER_RETURN_IF_ERROR(EnsureConnected());
   PGresult* r = PQexec(conn_, sql.c_str());
@@ -131,10 +285,26 @@ Status Connection::Exec(const std::string& sql) {
   return OkStatus();
 }
 
-Status Connection::Begin(const std::string& sql) {
-  Status st = Exec(sql);
-  in_transaction_ = st.ok();
-  return st;
+Status Connection::Begin(const std::string& sql, bool pipelined) {
+  pipeline_failed_ = false;
+  if (!pipelined) {
+    Status st = Exec(sql);
+    in_transaction_ = st.ok();
+    return st;
+  }
+  last_sqlstate_.clear();
+  NATTER_RETURN_IF_ERROR(EnsureConnected());
+  if (!PQenterPipelineMode(conn_)) return Failure(nullptr, "begin");
+  pipelined_ = true;
+  pipeline_failed_ = false;
+  pipeline_error_.reset();
+  in_transaction_ = true;
+  if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)) {
+    return Failure(nullptr, "begin");
+  }
+  pending_.push_back(Pending{});
+  flush_due_ = true;
+  return OkStatus();
 }
 
 Status Connection::Commit() {
@@ -142,6 +312,7 @@ Status Connection::Commit() {
     Rollback();
     return Unavailable("storage " + label_ + ": the transaction failed");
   }
+  if (pipelined_) return CommitPipeline();
   last_sqlstate_.clear();
   PGresult* r = PQexec(conn_, "COMMIT");
   auto status = PQresultStatus(r);
@@ -156,7 +327,38 @@ Status Connection::Commit() {
   return OkStatus();
 }
 
+Status Connection::CommitPipeline() {
+  // COMMIT and a sync: the answers still unread and COMMIT's come in one
+  // round trip.
+  if (!PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) || !PQpipelineSync(conn_)) {
+    Error e = Failure(nullptr, "commit");
+    Rollback();
+    return e;
+  }
+  flush_due_ = false;
+  int commit = next_ticket_++;
+  pending_.push_back(Pending{commit});
+  auto answer = Take(commit);
+  bool committed = answer.ok() && std::string_view(PQcmdStatus(answer->get())) == "COMMIT";
+  std::optional<Error> failure = pipeline_error_;
+  if (!broken()) DrainToSync();
+  LeavePipeline();
+  if (committed) {
+    in_transaction_ = false;
+    return OkStatus();
+  }
+  Rollback();  // an aborted transaction stays open until told
+  if (failure) return *failure;
+  if (!answer.ok()) return answer.error();
+  return Unavailable("storage " + label_ + ": the transaction was rolled back");
+}
+
 void Connection::Rollback() {
+  if (pipelined_) {
+    // What was sent is answered up to a sync; then the transaction ends.
+    if (!broken() && PQpipelineSync(conn_)) DrainToSync();
+    LeavePipeline();
+  }
   if (conn_ && !broken()) PQclear(PQexec(conn_, "ROLLBACK"));
   in_transaction_ = false;
 }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -68,7 +69,8 @@ class Rows {
   }
   Rows(const Rows&) = delete;
 
-  int size() const { return PQntuples(r_); }
+  int size() const { return r_ ? PQntuples(r_) : 0; }
+  PGresult* get() const { return r_; }
   bool empty() const { return size() == 0; }
   int64_t Int(int row, int col) const;
   bool Bool(int row, int col) const { return PQgetvalue(r_, row, col)[0] == 't'; }
@@ -105,6 +107,22 @@ class Connection {
 
   // Runs `sql` (a string literal: it keys the prepared-statement cache).
   Result<Rows> Query(const char* sql, std::initializer_list<Param> params = {});
+
+  // Pipeline mode, for a writer's batch: statements go out without waiting
+  // for their answers, which come back in the order sent, so a read costs one
+  // round trip for everything sent before it. A statement that fails there
+  // fails the transaction (the server skips the rest until the end of the
+  // pipeline): pipeline_failed() says so, and the batch runs again without.
+  // Begin() enters it when asked; Commit() and Rollback() leave it.
+  bool pipelined() const { return pipelined_; }
+  bool pipeline_failed() const { return pipeline_failed_; }
+  // Sends `sql`; its answer, when read, is only checked for an error. Out of
+  // pipeline mode, runs it at once.
+  Status Defer(const char* sql, std::initializer_list<Param> params = {});
+  // Sends `sql` and returns a ticket for Take(), which reads its rows (and
+  // every answer sent before it). Out of pipeline mode, Take() runs it.
+  Result<int> Send(const char* sql, std::initializer_list<Param> params = {});
+  Result<Rows> Take(int ticket);
   // Runs one or more statements without parameters or results.
   Status Exec(const std::string& sql);
 
@@ -113,11 +131,14 @@ class Connection {
   // run outside the transaction), and Commit() succeeds only when the
   // transaction is intact and the server answered COMMIT (an aborted one
   // answers ROLLBACK to a COMMIT).
-  Status Begin(const std::string& sql);
+  Status Begin(const std::string& sql, bool pipelined = false);
   Status Commit();
   void Rollback();
   // Inside a transaction that has not failed.
-  bool TransactionUsable() const { return conn_ && PQtransactionStatus(conn_) == PQTRANS_INTRANS; }
+  bool TransactionUsable() const {
+    if (pipelined_) return !broken() && !pipeline_failed_;
+    return conn_ && PQtransactionStatus(conn_) == PQTRANS_INTRANS;
+  }
 
   // The SQLSTATE of the last failure ("" when none): callers retry a batch
   // after a deadlock or serialization failure.
@@ -127,12 +148,40 @@ class Connection {
 
  private:
   Error Failure(PGresult* r, std::string_view what);
+  // The prepared statement of `sql`, prepared first when new (sent, in
+  // pipeline mode). Null when the prepare failed.
+  const char* Prepared(const char* sql, int params, Status& failed);
+  Status SendPrepared(const char* name, std::initializer_list<Param> params);
+  // Reads the next answer in the pipeline (its results up to the end).
+  Result<Rows> ReadAnswer();
+  // Reads the answers up to the end of the pipeline (after a sync).
+  void DrainToSync();
+  void LeavePipeline();
+  Status CommitPipeline();
+
+  // In pipeline mode: the answers not read yet, in the order sent, and the
+  // rows of the ones read before their Take(). A prepare the server skipped
+  // (after a failure) is forgotten when its answer is read.
+  static constexpr int kUnread = -1;  // a Defer's or a prepare's: only its error matters
+  static constexpr int kAll = -2;     // Take(kAll) reads every answer sent
+  struct Pending {
+    int ticket = kUnread;
+    const char* prepared = nullptr;  // the SQL of a prepare
+  };
+  std::deque<Pending> pending_;
+  std::vector<std::pair<int, Rows>> ready_;
+  int next_ticket_ = 0;
+  bool pipelined_ = false;
+  bool pipeline_failed_ = false;
+  bool flush_due_ = false;               // sent something the server was not asked to answer yet
+  std::optional<Error> pipeline_error_;  // the first failure, answered for everything after it
 
   std::string conninfo_;
   std::string label_;
   PGconn* conn_ = nullptr;
   std::chrono::steady_clock::time_point last_attempt_{};
   std::unordered_map<const char*, std::string> prepared_;
+  int64_t statements_made_ = 0;  // names each prepared statement once per connection
   std::string last_sqlstate_;
   bool in_transaction_ = false;
   bool was_connected_ = false;  // the last connect succeeded

@@ -5,6 +5,7 @@
 namespace natter::pg {
 
 Status PgTxn::SetSilenced(ConversationId c, UserId u, int64_t until) {
+  view_.Clear();
   if (until == 0) {
     NATTER_TRY(auto gone,
                db_.Query("DELETE FROM conversation_mutes WHERE conversation_id = $1 AND user_id = $2", {c, u}));

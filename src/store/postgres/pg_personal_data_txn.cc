@@ -20,6 +20,7 @@ Status RunEach(Connection& conn, UserId id, std::initializer_list<const char*> s
 }  // namespace
 
 Result<std::vector<SessionId>> PgTxn::EraseAccount(UserId id, int64_t now_ms, int64_t release_at) {
+  view_.Clear();
   NATTER_TRY(auto user,
              accounts_.Query("UPDATE users SET handle = '~erased-' || id, password_hash = '', display_name = '', "
                              "avatar = '', avatar_upload = 0, server_role = '', group_adds = 'nobody', last_seen = 0, "
@@ -97,6 +98,7 @@ Result<std::vector<Report>> PgTxn::ListReportsBy(UserId reporter) {
 }
 
 Result<std::vector<Seq>> PgTxn::ForgetReactionsBy(ConversationId c, UserId u) {
+  view_.sent.clear();
   NATTER_TRY(
       auto taken,
       db_.Query("DELETE FROM reactions WHERE conversation_id = $1 AND user_id = $2 RETURNING message_seq", {c, u}));
@@ -112,6 +114,7 @@ Result<std::vector<Seq>> PgTxn::ForgetReactionsBy(ConversationId c, UserId u) {
 }
 
 Status PgTxn::ForgetUserRows(UserId u) {
+  view_.Clear();
   return RunEach(
       db_, u,
       {"DELETE FROM user_updates WHERE user_id = $1", "DELETE FROM invitations WHERE user_id = $1 OR invited_by = $1",

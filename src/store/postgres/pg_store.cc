@@ -102,16 +102,21 @@ class Partition {
    public:
     Backend(Connection& conn, pg::PgTxn& txn) : conn_(conn), txn_(txn) {}
 
+    // A batch runs in pipeline mode (pg_conn.h): BEGIN and LockAhead's
+    // statements cost one round trip, writes none until the commit. After a
+    // statement failed there, it runs again without, one statement at a time,
+    // so that a failing operation undoes only itself.
     Status Begin(const std::vector<QueuedWrite>& batch) {
+      txn_.view().Clear();
       Status begun = conn_.EnsureConnected();
-      if (begun.ok()) begun = conn_.Begin("BEGIN");
+      if (begun.ok()) begun = conn_.Begin("BEGIN", !strict_);
       if (!begun.ok() && conn_.broken()) {
         // The connection died while idle (the instance restarted): nothing ran
         // yet, so a new one may start the batch.
         begun = conn_.EnsureConnected();
-        if (begun.ok()) begun = conn_.Begin("BEGIN");
+        if (begun.ok()) begun = conn_.Begin("BEGIN", !strict_);
       }
-      if (begun.ok()) begun = LockAhead(conn_, batch);
+      if (begun.ok()) begun = txn_.LockAhead(batch);
       return begun;
     }
 
@@ -127,8 +132,9 @@ class Partition {
         // A savepoint that is not rolled back stays until commit: releasing it
         // would cost a round trip per operation.
         if (st.ok()) return st;
-        if (conn_.broken() || pg::IsRetryable(conn_.last_sqlstate())) return st;
+        if (conn_.broken() || conn_.pipeline_failed() || pg::IsRetryable(conn_.last_sqlstate())) return st;
         if (Status rb = conn_.Exec("ROLLBACK TO op"); !rb.ok()) return rb;
+        txn_.view().Clear();  // it may hold what the operation changed
         if (!unique_race) return st;
       }
       return st;
@@ -140,12 +146,17 @@ class Partition {
     // retry with the same client_msg_id settles it (sends are idempotent).
     Status Commit() { return conn_.Commit(); }
     void Rollback() { conn_.Rollback(); }
-    bool LostRace() { return !conn_.broken() && pg::IsRetryable(conn_.last_sqlstate()); }
-    void Answered() {}
+    bool LostRace() {
+      if (conn_.broken()) return false;
+      if (conn_.pipeline_failed()) strict_ = true;
+      return conn_.pipeline_failed() || pg::IsRetryable(conn_.last_sqlstate());
+    }
+    void Answered() { strict_ = false; }
 
    private:
     Connection& conn_;
     pg::PgTxn& txn_;
+    bool strict_ = false;  // the batch runs again out of pipeline mode
   };
 
   void WriterLoop(WorkQueue<QueuedWrite>& queue) {
@@ -162,39 +173,6 @@ class Partition {
                    [this](const Status&, size_t ops, int64_t us) {
                      if (options_.on_commit) options_.on_commit(ops, us);
                    });
-  }
-
-  // Takes, before any operation runs, the row locks the batch's operations
-  // will take: the conversations they change, in id order, then the update-log
-  // heads of those conversations' members (those not large: even when their
-  // messages are followed by seq, their receipts log every member), in user
-  // order. Batches of several nodes then always
-  // lock in the same order and never deadlock; one that changes members
-  // (whose new heads were not locked here) may, and is run again.
-  static Status LockAhead(Connection& conn, const std::vector<QueuedWrite>& batch) {
-    std::vector<ConversationId> ids;
-    for (const auto& w : batch) {
-      if (w.conversation != 0) ids.push_back(w.conversation);
-    }
-    if (ids.empty()) return OkStatus();
-    std::sort(ids.begin(), ids.end());
-    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-    std::string array = pg::IdArray(ids);
-    NATTER_TRY(auto conversations, conn.Query("SELECT id FROM conversations WHERE id = ANY($1::bigint[]) "
-                                              "ORDER BY id FOR UPDATE",
-                                              {array}));
-    NATTER_TRY(auto heads, conn.Query("INSERT INTO user_logs(user_id, pts) "
-                                      "SELECT DISTINCT m.user_id, 0 FROM members m JOIN conversations c "
-                                      "ON c.id = m.conversation_id WHERE m.conversation_id = ANY($1::bigint[]) "
-                                      "AND NOT c.large ORDER BY 1 ON CONFLICT (user_id) DO NOTHING",
-                                      {array}));
-    NATTER_TRY(auto locked,
-               conn.Query("SELECT user_id FROM user_logs WHERE user_id IN (SELECT m.user_id FROM members m "
-                          "JOIN conversations c ON c.id = m.conversation_id "
-                          "WHERE m.conversation_id = ANY($1::bigint[]) AND NOT c.large) "
-                          "ORDER BY user_id FOR UPDATE",
-                          {array}));
-    return OkStatus();
   }
 
   void ReaderLoop() {

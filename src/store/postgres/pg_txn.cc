@@ -21,10 +21,13 @@ Param OptText(const std::string& s) { return s.empty() ? Param::Null() : Param(s
 }  // namespace
 
 Status PgTxn::InsertUser(const User& user) {
-  auto st = accounts_.Query("INSERT INTO users(id, handle, password_hash, created_at) VALUES($1,$2,$3,$4)",
-                            {user.id, user.handle, user.password_hash, user.created_at});
-  if (!st.ok() && st.error().code == ErrorCode::kConflict) return Conflict("handle is taken");
-  return st.ok() ? OkStatus() : Status(st.error());
+  // A taken handle inserts nothing rather than failing: a failed statement
+  // would fail the writer's whole pipelined batch (pg_conn.h).
+  NATTER_TRY(auto r, accounts_.Query("INSERT INTO users(id, handle, password_hash, created_at) VALUES($1,$2,$3,$4) "
+                                     "ON CONFLICT DO NOTHING",
+                                     {user.id, user.handle, user.password_hash, user.created_at}));
+  if (r.affected() == 0) return Conflict("handle is taken");
+  return OkStatus();
 }
 
 Result<std::optional<User>> PgTxn::FindUserByHandle(std::string_view handle) {
@@ -165,7 +168,29 @@ Result<UpdateLogState> PgTxn::GetUpdateLogState(UserId id) {
   return UpdateLogState{r.Int(0, 0), r.Int(0, 1)};
 }
 
+std::optional<int64_t> PgTxn::NextPts(UserId user) {
+  auto it = view_.heads.find(user);
+  if (it == view_.heads.end()) return std::nullopt;
+  return ++it->second;
+}
+
+Member* PgTxn::ViewedMember(ConversationId c, UserId u) {
+  auto* members = view_.MembersOf(c);
+  if (!members) return nullptr;
+  auto it = std::lower_bound(members->begin(), members->end(), u,
+                             [](const Member& m, UserId user) { return m.user_id < user; });
+  return it != members->end() && it->user_id == u ? &*it : nullptr;
+}
+
 Result<int64_t> PgTxn::AppendUserUpdate(UserId id, ConversationId c, Seq seq) {
+  if (auto pts = NextPts(id)) {
+    // The head is locked and known: written without waiting for an answer.
+    NATTER_RETURN_IF_ERROR(
+        db_.Defer("WITH head AS (UPDATE user_logs SET pts = $2 WHERE user_id = $1) "
+                  "INSERT INTO user_updates(user_id, pts, conversation_id, seq) VALUES($1,$2,$3,$4)",
+                  {id, *pts, c, seq}));
+    return *pts;
+  }
   // The log's head row is locked until commit, so concurrent writers (other
   // nodes) number a user's entries one after the other, without gaps. One
   // statement: this runs once per member for every event in a small group.
@@ -184,6 +209,18 @@ Result<std::vector<int64_t>> PgTxn::AppendUserUpdates(const std::vector<UserId>&
   }
   std::vector<int64_t> out;
   if (users.empty()) return out;
+  bool viewed = std::all_of(users.begin(), users.end(), [&](UserId u) { return view_.heads.contains(u); });
+  if (viewed) {
+    for (UserId u : users) out.push_back(*NextPts(u));
+    std::string ids = IdArray(users), pts = IdArray(out);
+    NATTER_RETURN_IF_ERROR(
+        db_.Defer("WITH heads AS (UPDATE user_logs SET pts = x.p "
+                  "FROM unnest($1::bigint[], $2::bigint[]) AS x(u, p) WHERE user_id = x.u) "
+                  "INSERT INTO user_updates(user_id, pts, conversation_id, seq) "
+                  "SELECT u, p, $3, $4 FROM unnest($1::bigint[], $2::bigint[]) AS x(u, p)",
+                  {ids, pts, c, seq}));
+    return out;
+  }
   // One multi-row statement for the whole group: a round trip per member was
   // most of a group send's cost. Heads are taken in user order (as LockAhead
   // does), so this never waits on another transaction in a cycle.
@@ -196,6 +233,9 @@ Result<std::vector<int64_t>> PgTxn::AppendUserUpdates(const std::vector<UserId>&
                                {array, c, seq}));
   std::unordered_map<UserId, int64_t> by_user;
   for (int i = 0; i < r.size(); ++i) by_user[r.Int(i, 0)] = r.Int(i, 1);
+  for (auto& [user, head] : view_.heads) {
+    if (auto it = by_user.find(user); it != by_user.end()) head = it->second;  // the view stays true
+  }
   out.reserve(users.size());
   for (UserId u : users) {
     auto it = by_user.find(u);
@@ -229,6 +269,7 @@ Status PgTxn::InsertConversation(const Conversation& c) {
 }
 
 Result<std::optional<Conversation>> PgTxn::FindConversation(ConversationId id) {
+  if (const Conversation* viewed = view_.FindConversation(id)) return std::optional<Conversation>(*viewed);
   NATTER_TRY(auto r, db_.Query("SELECT " CONVERSATION_COLUMNS " FROM conversations WHERE id = $1", {id}));
   return One<Conversation>(r, [](const Row& row) { return ReadConversation(row); });
 }
@@ -239,6 +280,7 @@ Result<std::optional<ConversationId>> PgTxn::FindDirect(std::string_view direct_
 }
 
 Status PgTxn::UpdateTitle(ConversationId id, std::string_view title) {
+  view_.Clear();
   NATTER_TRY(auto r, db_.Query("UPDATE conversations SET title = $1 WHERE id = $2", {title, id}));
   return OkStatus();
 }
@@ -247,6 +289,14 @@ Result<Seq> PgTxn::NextSeq(ConversationId id, int64_t now_ms) {
   // The row lock this takes is held until commit: a second writer (on this or
   // another node) waits, then continues from the committed value, so numbers
   // stay dense, and a rolled-back transaction gives its number back.
+  if (auto it = view_.conversations.find(id); it != view_.conversations.end()) {
+    // Its row is locked and known: written without waiting for an answer.
+    Seq seq = ++it->second.last_seq;
+    it->second.last_activity = now_ms;
+    NATTER_RETURN_IF_ERROR(
+        db_.Defer("UPDATE conversations SET last_seq = $1, last_activity = $2 WHERE id = $3", {seq, now_ms, id}));
+    return seq;
+  }
   NATTER_TRY(auto r, db_.Query("UPDATE conversations SET last_seq = last_seq + 1, last_activity = $1 WHERE id = $2 "
                                "RETURNING last_seq",
                                {now_ms, id}));
@@ -255,6 +305,7 @@ Result<Seq> PgTxn::NextSeq(ConversationId id, int64_t now_ms) {
 }
 
 Status PgTxn::InsertMember(const Member& m) {
+  view_.Clear();
   NATTER_TRY(auto r,
              db_.Query("INSERT INTO members(" MEMBER_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6)",
                        {m.conversation_id, m.user_id, RoleName(m.role), m.joined_at, m.read_seq, m.delivered_seq}));
@@ -262,49 +313,60 @@ Status PgTxn::InsertMember(const Member& m) {
 }
 
 Status PgTxn::DeleteMember(ConversationId c, UserId u) {
+  view_.Clear();
   NATTER_TRY(auto r, db_.Query("DELETE FROM members WHERE conversation_id = $1 AND user_id = $2", {c, u}));
   return OkStatus();
 }
 
 Status PgTxn::UpdateRole(ConversationId c, UserId u, Role role) {
+  view_.Clear();
   NATTER_TRY(auto r, db_.Query("UPDATE members SET role = $1 WHERE conversation_id = $2 AND user_id = $3",
                                {RoleName(role), c, u}));
   return OkStatus();
 }
 
 Status PgTxn::SetLarge(ConversationId id) {
+  view_.Clear();
   NATTER_TRY(auto r, db_.Query("UPDATE conversations SET large = true, by_seq = true WHERE id = $1", {id}));
   return OkStatus();
 }
 
 Status PgTxn::SetBySeq(ConversationId id) {
+  view_.Clear();
   NATTER_TRY(auto r, db_.Query("UPDATE conversations SET by_seq = true WHERE id = $1", {id}));
   return OkStatus();
 }
 
 Status PgTxn::UpdateReadSeq(ConversationId c, UserId u, Seq seq) {
-  NATTER_TRY(auto r, db_.Query("UPDATE members SET read_seq = greatest(read_seq, $1) "
-                               "WHERE conversation_id = $2 AND user_id = $3",
-                               {seq, c, u}));
-  return OkStatus();
+  if (Member* m = ViewedMember(c, u)) m->read_seq = std::max(m->read_seq, seq);
+  return db_.Defer("UPDATE members SET read_seq = greatest(read_seq, $1) WHERE conversation_id = $2 AND user_id = $3",
+                   {seq, c, u});
 }
 
 Status PgTxn::UpdateDeliveredSeq(ConversationId c, UserId u, Seq seq) {
-  NATTER_TRY(auto r, db_.Query("UPDATE members SET delivered_seq = greatest(delivered_seq, $1) "
-                               "WHERE conversation_id = $2 AND user_id = $3",
-                               {seq, c, u}));
-  return OkStatus();
+  if (Member* m = ViewedMember(c, u)) m->delivered_seq = std::max(m->delivered_seq, seq);
+  return db_.Defer(
+      "UPDATE members SET delivered_seq = greatest(delivered_seq, $1) "
+      "WHERE conversation_id = $2 AND user_id = $3",
+      {seq, c, u});
 }
 
 Status PgTxn::UpdateWatermarks(ConversationId c, UserId u, Seq seq) {
-  NATTER_TRY(auto r,
-             db_.Query("UPDATE members SET read_seq = greatest(read_seq, $1), "
-                       "delivered_seq = greatest(delivered_seq, $1) WHERE conversation_id = $2 AND user_id = $3",
-                       {seq, c, u}));
-  return OkStatus();
+  if (Member* m = ViewedMember(c, u)) {
+    m->read_seq = std::max(m->read_seq, seq);
+    m->delivered_seq = std::max(m->delivered_seq, seq);
+  }
+  return db_.Defer(
+      "UPDATE members SET read_seq = greatest(read_seq, $1), "
+      "delivered_seq = greatest(delivered_seq, $1) WHERE conversation_id = $2 AND user_id = $3",
+      {seq, c, u});
 }
 
 Result<std::optional<Member>> PgTxn::FindMember(ConversationId c, UserId u) {
+  if (view_.MembersOf(c)) {
+    const Member* m = ViewedMember(c, u);
+    return m ? std::optional<Member>(*m) : std::optional<Member>();
+  }
   NATTER_TRY(
       auto r,
       db_.Query("SELECT " MEMBER_READ_COLUMNS " FROM members WHERE conversation_id = $1 AND user_id = $2", {c, u}));
@@ -312,6 +374,11 @@ Result<std::optional<Member>> PgTxn::FindMember(ConversationId c, UserId u) {
 }
 
 Result<std::optional<std::pair<Conversation, Member>>> PgTxn::FindMembership(ConversationId c, UserId u) {
+  if (view_.MembersOf(c)) {
+    const Member* m = ViewedMember(c, u);
+    if (!m) return std::optional<std::pair<Conversation, Member>>();
+    return std::optional(std::make_pair(*view_.FindConversation(c), *m));
+  }
   NATTER_TRY(auto r, db_.Query("SELECT " JOINED_CONVERSATION_COLUMNS
                                ", m.role, m.joined_at, m.read_seq, m.delivered_seq, m.silenced_until "
                                "FROM members m JOIN conversations c ON c.id = m.conversation_id "
@@ -332,6 +399,12 @@ Result<std::vector<Member>> PgTxn::ListMembers(ConversationId c) {
 }
 
 Result<std::vector<UserId>> PgTxn::ListMemberIds(ConversationId c) {
+  if (const auto* members = view_.MembersOf(c)) {
+    std::vector<UserId> ids;
+    ids.reserve(members->size());
+    for (const auto& m : *members) ids.push_back(m.user_id);
+    return ids;
+  }
   NATTER_TRY(auto r, db_.Query("SELECT user_id FROM members WHERE conversation_id = $1 ORDER BY user_id", {c}));
   return Ints(r);
 }
@@ -396,13 +469,14 @@ Result<std::vector<Conversation>> PgTxn::ListBySeqConversations(UserId u) {
 }
 
 Status PgTxn::InsertMessage(const Message& m) {
-  NATTER_TRY(auto r, db_.Query("INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, "
-                               "created_at, kind, target_seq, target_user, edited_at, deleted, attachments) "
-                               "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
-                               {m.conversation_id, m.seq, m.sender_id, OptText(m.client_msg_id), m.text, m.reply_to,
-                                m.created_at, EventKindName(m.kind), m.target_seq, m.target_user, m.edited_at,
-                                m.deleted, m.attachments}));
-  return OkStatus();
+  // A second send of it in this batch reads the database, which has it then.
+  view_.sent.erase(std::tuple{m.conversation_id, m.sender_id, m.client_msg_id});
+  return db_.Defer(
+      "INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, "
+      "created_at, kind, target_seq, target_user, edited_at, deleted, attachments) "
+      "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+      {m.conversation_id, m.seq, m.sender_id, OptText(m.client_msg_id), m.text, m.reply_to, m.created_at,
+       EventKindName(m.kind), m.target_seq, m.target_user, m.edited_at, m.deleted, m.attachments});
 }
 
 Result<std::optional<Message>> PgTxn::FindMessage(ConversationId c, Seq seq) {
@@ -413,6 +487,8 @@ Result<std::optional<Message>> PgTxn::FindMessage(ConversationId c, Seq seq) {
 
 Result<std::optional<Message>> PgTxn::FindByClientMsgId(ConversationId c, UserId sender,
                                                         std::string_view client_msg_id) {
+  auto viewed = view_.sent.find(std::tuple{c, sender, std::string(client_msg_id)});
+  if (viewed != view_.sent.end()) return viewed->second;
   NATTER_TRY(auto r, db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages "
                                "WHERE conversation_id = $1 AND sender_id = $2 AND client_msg_id = $3",
                                {c, sender, client_msg_id}));
@@ -433,12 +509,14 @@ Result<std::vector<Message>> PgTxn::History(const HistoryQuery& q) {
 }
 
 Status PgTxn::UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) {
+  view_.sent.clear();
   NATTER_TRY(auto r, db_.Query("UPDATE messages SET body = $1, edited_at = $2 WHERE conversation_id = $3 AND seq = $4",
                                {text, edited_at, c, seq}));
   return OkStatus();
 }
 
 Status PgTxn::EraseMessage(ConversationId c, Seq seq) {
+  view_.sent.clear();
   NATTER_TRY(
       auto a,
       db_.Query(

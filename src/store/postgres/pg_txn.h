@@ -8,6 +8,7 @@
 // Not thread-safe: used on the thread that owns the connections.
 #pragma once
 
+#include "store/postgres/pg_batch_view.h"
 #include "store/postgres/pg_conn.h"
 #include "store/store.h"
 
@@ -17,6 +18,12 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
  public:
   // `accounts` is null on the first partition (its own connection serves).
   PgTxn(Connection& conn, Connection* accounts) : db_(conn), accounts_(accounts ? *accounts : conn) {}
+
+  // What the writer's batch read ahead (empty on readers, and after any
+  // change it does not follow).
+  BatchView& view() { return view_; }
+  // A writer batch's locks, and its view (pg_lock_ahead.cc).
+  Status LockAhead(const std::vector<QueuedWrite>& batch);
 
   // Accounts (AccountsTxn).
   Status InsertUser(const User& user) override;
@@ -199,8 +206,18 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<WebhookQueueStats> GetWebhookQueueStats() override;
 
  private:
+  Status TakeAhead(int conversations, int heads, int members, std::optional<int> sent,
+                   const std::vector<std::tuple<ConversationId, UserId, std::string>>& looked_up,
+                   std::optional<int> blocks);
+  Status ReadBlocksAhead(std::optional<int> sent);
+  // Written through the view when it holds `user`'s head.
+  std::optional<int64_t> NextPts(UserId user);
+  // The member row of `u` in the view.
+  Member* ViewedMember(ConversationId c, UserId u);
+
   Connection& db_;
   Connection& accounts_;
+  BatchView view_;
 };
 
 }  // namespace natter::pg

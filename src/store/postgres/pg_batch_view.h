@@ -1,0 +1,61 @@
+// What a writer's batch read while taking its locks (pg_store.cc, LockAhead):
+// the rows its operations read most, kept so that reading them again costs no
+// round trip to PostgreSQL. They stay true for the whole transaction because
+// the batch holds the row locks that any change to them needs: a
+// conversation's row (every change of its members updates it too, by
+// trigger) and its members' update-log heads. Two kinds are not locked: a
+// send's earlier message (none can appear without the conversation's lock)
+// and blocks between the two of a direct conversation, read as of the
+// batch's start, as if it ran then. What the batch's own
+// operations change is written through here, or forgets the view (Clear),
+// after which every read goes to the database again.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "natter/model.h"
+
+namespace natter::pg {
+
+struct BatchView {
+  std::unordered_map<ConversationId, Conversation> conversations;
+  // Of the conversations above that are not large, every member, by user.
+  std::unordered_map<ConversationId, std::vector<Member>> members;
+  // The update-log head (pts) of each member of those conversations.
+  std::unordered_map<UserId, int64_t> heads;
+  // The sends of the batch looked up by conversation, sender and
+  // client_msg_id: the earlier message, or none.
+  std::map<std::tuple<ConversationId, UserId, std::string>, std::optional<Message>> sent;
+  // Between the two members of each direct conversation (`block_users`):
+  // who blocked whom, and whose account was erased.
+  std::set<std::pair<UserId, UserId>> blocks;
+  std::set<UserId> erased;
+  std::set<UserId> block_users;
+
+  void Clear() {
+    conversations.clear();
+    members.clear();
+    heads.clear();
+    sent.clear();
+    blocks.clear();
+    erased.clear();
+    block_users.clear();
+  }
+  const Conversation* FindConversation(ConversationId id) const {
+    auto it = conversations.find(id);
+    return it == conversations.end() ? nullptr : &it->second;
+  }
+  // Null when the members of `c` were not read ahead.
+  std::vector<Member>* MembersOf(ConversationId c) {
+    auto it = members.find(c);
+    return it == members.end() ? nullptr : &it->second;
+  }
+};
+
+}  // namespace natter::pg

@@ -1,0 +1,136 @@
+// A writer batch's first step on PostgreSQL: its locks, taken in one order,
+// and what its operations will read (pg_batch_view.h), in one round trip.
+#include <algorithm>
+
+#include "store/postgres/pg_txn.h"
+#include "store/row_readers.h"
+
+namespace natter::pg {
+
+// Takes, before any operation runs, the row locks the batch's operations
+// will take: the conversations they change, in id order, then the update-log
+// heads of those conversations' members (those not large: even when their
+// messages are followed by seq, their receipts log every member), in user
+// order. Batches of several nodes then always lock in the same order and
+// never deadlock; one that changes members (whose new heads were not locked
+// here) may, and is run again.
+Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch) {
+  view_.Clear();
+  std::vector<ConversationId> ids;
+  std::vector<int64_t> send_conversations, senders;
+  std::vector<std::string> client_msg_ids;
+  for (const auto& w : batch) {
+    if (w.conversation == 0) continue;
+    ids.push_back(w.conversation);
+    if (w.sender != 0 && !w.client_msg_id.empty()) {
+      send_conversations.push_back(w.conversation);
+      senders.push_back(w.sender);
+      client_msg_ids.push_back(w.client_msg_id);
+    }
+  }
+  if (ids.empty()) return OkStatus();
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::string array = IdArray(ids);
+  // Sent together: one round trip in pipeline mode.
+  NATTER_TRY(int conversations, db_.Send("SELECT " CONVERSATION_COLUMNS " FROM conversations "
+                                         "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                                         {array}));
+  NATTER_RETURN_IF_ERROR(db_.Defer("INSERT INTO user_logs(user_id, pts) "
+                                   "SELECT DISTINCT m.user_id, 0 FROM members m JOIN conversations c "
+                                   "ON c.id = m.conversation_id WHERE m.conversation_id = ANY($1::bigint[]) "
+                                   "AND NOT c.large ORDER BY 1 ON CONFLICT (user_id) DO NOTHING",
+                                   {array}));
+  NATTER_TRY(int heads, db_.Send("SELECT user_id, pts FROM user_logs WHERE user_id IN (SELECT m.user_id "
+                                 "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                                 "WHERE m.conversation_id = ANY($1::bigint[]) AND NOT c.large) "
+                                 "ORDER BY user_id FOR UPDATE",
+                                 {array}));
+  NATTER_TRY(int members, db_.Send("SELECT " MEMBER_READ_COLUMNS " FROM members WHERE conversation_id IN "
+                                   "(SELECT id FROM conversations WHERE id = ANY($1::bigint[]) AND NOT large) "
+                                   "ORDER BY conversation_id, user_id",
+                                   {array}));
+  // Blocks live with the accounts: on the first instance, in the same round
+  // trip (the two of each direct chat are its members).
+  std::optional<int> blocks;
+  if (&accounts_ == &db_) {
+    NATTER_TRY(blocks, db_.Send("WITH pair AS (SELECT m.user_id FROM members m JOIN conversations c "
+                                "ON c.id = m.conversation_id WHERE c.id = ANY($1::bigint[]) AND c.kind = 'direct') "
+                                "SELECT user_id, blocked_id, 0 FROM blocks WHERE user_id IN (SELECT user_id FROM pair) "
+                                "AND blocked_id IN (SELECT user_id FROM pair) "
+                                "UNION ALL SELECT id, 0, 1 FROM users WHERE id IN (SELECT user_id FROM pair) "
+                                "AND erased_at <> 0",
+                                {array}));
+  }
+  // After the locks: a send's earlier message cannot appear meanwhile.
+  if (senders.empty()) return TakeAhead(conversations, heads, members, std::nullopt, {}, blocks);
+  NATTER_TRY(int sent, db_.Send("SELECT " MESSAGE_COLUMNS " FROM messages JOIN unnest($1::bigint[], $2::bigint[], "
+                                "$3::text[]) AS k(k_conversation, k_sender, k_id) ON conversation_id = k_conversation "
+                                "AND sender_id = k_sender AND client_msg_id = k_id WHERE client_msg_id IS NOT NULL",
+                                {IdArray(send_conversations), IdArray(senders), TextArray(client_msg_ids)}));
+  std::vector<std::tuple<ConversationId, UserId, std::string>> looked_up;
+  for (size_t i = 0; i < senders.size(); ++i) looked_up.emplace_back(send_conversations[i], senders[i], client_msg_ids[i]);
+  return TakeAhead(conversations, heads, members, sent, looked_up, blocks);
+}
+
+// The answers to LockAhead's statements, into the view.
+Status PgTxn::TakeAhead(int conversations, int heads, int members, std::optional<int> sent,
+                        const std::vector<std::tuple<ConversationId, UserId, std::string>>& looked_up,
+                        std::optional<int> blocks) {
+  NATTER_TRY(auto conversation_rows, db_.Take(conversations));
+  NATTER_TRY(auto head_rows, db_.Take(heads));
+  NATTER_TRY(auto member_rows, db_.Take(members));
+  for (int i = 0; i < conversation_rows.size(); ++i) {
+    Conversation c = rows::ReadConversation(conversation_rows.At(i));
+    if (!c.large) view_.members[c.id];  // known, even with no member
+    view_.conversations.emplace(c.id, std::move(c));
+  }
+  for (int i = 0; i < head_rows.size(); ++i) view_.heads.emplace(head_rows.Int(i, 0), head_rows.Int(i, 1));
+  for (int i = 0; i < member_rows.size(); ++i) {
+    Member m = rows::ReadMember(member_rows.At(i));
+    view_.members[m.conversation_id].push_back(std::move(m));
+  }
+  if (sent) {
+    NATTER_TRY(auto sent_rows, db_.Take(*sent));
+    for (const auto& key : looked_up) view_.sent.emplace(key, std::nullopt);
+    for (int i = 0; i < sent_rows.size(); ++i) {
+      Message m = rows::ReadMessage(sent_rows.At(i));
+      view_.sent[std::tuple{m.conversation_id, m.sender_id, m.client_msg_id}] = std::move(m);
+    }
+  }
+  return ReadBlocksAhead(blocks);
+}
+
+// The blocks between the two of each direct chat: sent with the rest on the
+// first instance (`sent`), read from the accounts instance elsewhere.
+Status PgTxn::ReadBlocksAhead(std::optional<int> sent) {
+  std::vector<UserId> users;
+  for (const auto& [id, c] : view_.conversations) {
+    const auto* members = view_.MembersOf(id);
+    if (c.kind != ConversationKind::kDirect || !members) continue;
+    for (const auto& m : *members) users.push_back(m.user_id);
+  }
+  std::optional<Rows> taken;
+  if (sent) {
+    NATTER_TRY(taken, db_.Take(*sent));
+  } else if (!users.empty()) {
+    NATTER_TRY(taken, accounts_.Query("SELECT user_id, blocked_id, 0 FROM blocks "
+                                      "WHERE user_id = ANY($1::bigint[]) AND blocked_id = ANY($1::bigint[]) "
+                                      "UNION ALL SELECT id, 0, 1 FROM users WHERE id = ANY($1::bigint[]) "
+                                      "AND erased_at <> 0",
+                                      {IdArray(users)}));
+  }
+  if (!taken) return OkStatus();
+  const Rows& r = *taken;
+  for (int i = 0; i < r.size(); ++i) {
+    if (r.Int(i, 2) == 1) {
+      view_.erased.insert(r.Int(i, 0));
+    } else {
+      view_.blocks.emplace(r.Int(i, 0), r.Int(i, 1));
+    }
+  }
+  view_.block_users.insert(users.begin(), users.end());
+  return OkStatus();
+}
+
+}  // namespace natter::pg

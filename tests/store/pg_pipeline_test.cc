@@ -1,0 +1,124 @@
+// pg::Connection's pipeline mode against a real PostgreSQL: answers in the
+// order sent, writes whose failure shows only later, and a transaction that
+// then commits nothing.
+#include "store/postgres/pg_conn.h"
+#include "store/store_contract.h"
+
+namespace natter::testing {
+namespace {
+
+class PgPipeline : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    auto urls = PostgresUrls();
+    ASSERT_FALSE(urls.empty());
+    ResetPostgres(urls[0]);
+    conn = std::make_unique<pg::Connection>(urls[0], "test instance");
+    ASSERT_TRUE(conn->Exec("CREATE TABLE probe(id bigint PRIMARY KEY, v text NOT NULL)").ok());
+  }
+
+  int64_t Count() {
+    auto r = conn->Query("SELECT count(*) FROM probe");
+    return r.ok() ? r->Int(0, 0) : -1;
+  }
+
+  std::unique_ptr<pg::Connection> conn;
+};
+
+TEST_P(PgPipeline, ReadsSeeTheWritesSentBeforeThem) {
+  ASSERT_TRUE(conn->Begin("BEGIN", /*pipelined=*/true).ok());
+  ASSERT_TRUE(conn->pipelined());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {1, "a"}).ok());
+  auto first = conn->Send("SELECT v FROM probe WHERE id = $1", {1});
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {2, "b"}).ok());
+  auto second = conn->Send("SELECT count(*) FROM probe", {});
+  ASSERT_TRUE(first.ok() && second.ok());
+  // Taken out of order: the first answer waits while the second is read.
+  auto count = conn->Take(*second);
+  auto value = conn->Take(*first);
+  ASSERT_TRUE(count.ok() && value.ok());
+  EXPECT_EQ(count->Int(0, 0), 2);
+  EXPECT_EQ(value->Text(0, 0), "a");
+  ASSERT_TRUE(conn->Commit().ok());
+  EXPECT_FALSE(conn->pipelined());
+  EXPECT_EQ(Count(), 2);
+}
+
+TEST_P(PgPipeline, AWriteThatFailsFailsTheReadAfterItAndTheCommit) {
+  ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {1, "a"}).ok());
+  // Refused by the server, but nothing waits for its answer yet.
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {1, "again"}).ok());
+  EXPECT_TRUE(conn->TransactionUsable());
+  auto read = conn->Query("SELECT count(*) FROM probe");
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, ErrorCode::kConflict);  // the insert's error, not the skipped read's
+  EXPECT_TRUE(conn->pipeline_failed());
+  EXPECT_FALSE(conn->TransactionUsable());
+  EXPECT_FALSE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {3, "c"}).ok());
+  EXPECT_FALSE(conn->Commit().ok());
+  EXPECT_EQ(Count(), 0);  // nothing of it committed, and the connection works
+}
+
+TEST_P(PgPipeline, ACommitFindsAFailureNothingReadSince) {
+  ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {1, "a"}).ok());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {1, "again"}).ok());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {2, "b"}).ok());
+  Status committed = conn->Commit();
+  ASSERT_FALSE(committed.ok());
+  EXPECT_EQ(conn->last_sqlstate(), "23505");
+  EXPECT_TRUE(conn->pipeline_failed());
+  EXPECT_EQ(Count(), 0);
+  // The next transaction starts clean.
+  ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
+  EXPECT_FALSE(conn->pipeline_failed());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {2, "b"}).ok());
+  ASSERT_TRUE(conn->Commit().ok());
+  EXPECT_EQ(Count(), 1);
+}
+
+TEST_P(PgPipeline, ALongBatchIsReadAsItGoesAndKeepsEveryWrite) {
+  // More writes than the connection leaves unread: it reads their answers
+  // on the way, and a failure among the first still fails the batch.
+  ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
+  for (int i = 0; i < 2500; ++i) ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {i, "v"}).ok());
+  auto count = conn->Query("SELECT count(*) FROM probe");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->Int(0, 0), 2500);
+  ASSERT_TRUE(conn->Commit().ok());
+
+  ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {0, "taken"}).ok());
+  Status later = OkStatus();
+  for (int i = 0; i < 2500 && later.ok(); ++i) later = conn->Defer("INSERT INTO probe VALUES($1, $2)", {5000 + i, "v"});
+  EXPECT_FALSE(later.ok());  // found while reading on the way
+  EXPECT_FALSE(conn->Commit().ok());
+  EXPECT_EQ(Count(), 2500);
+}
+
+TEST_P(PgPipeline, ARollbackUndoesWhatWasSent) {
+  ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {1, "a"}).ok());
+  auto pending = conn->Send("SELECT 1", {});
+  ASSERT_TRUE(pending.ok());
+  conn->Rollback();  // with answers still unread
+  EXPECT_FALSE(conn->pipelined());
+  EXPECT_EQ(Count(), 0);
+}
+
+TEST_P(PgPipeline, OutOfPipelineModeEveryCallRunsAtOnce) {
+  ASSERT_TRUE(conn->Begin("BEGIN").ok());
+  EXPECT_FALSE(conn->pipelined());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {1, "a"}).ok());
+  EXPECT_FALSE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {1, "again"}).ok());  // at once
+  conn->Rollback();
+  EXPECT_EQ(Count(), 0);
+}
+
+}  // namespace
+
+INSTANTIATE_TEST_SUITE_P(Postgres, PgPipeline, ::testing::ValuesIn(PostgresParams()));
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PgPipeline);
+
+}  // namespace natter::testing
