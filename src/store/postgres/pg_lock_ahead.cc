@@ -36,20 +36,22 @@ Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch) {
   NATTER_TRY(int conversations, db_.Send("SELECT " CONVERSATION_COLUMNS " FROM conversations "
                                          "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
                                          {array}));
-  NATTER_RETURN_IF_ERROR(db_.Defer("INSERT INTO user_logs(user_id, pts) "
-                                   "SELECT DISTINCT m.user_id, 0 FROM members m JOIN conversations c "
-                                   "ON c.id = m.conversation_id WHERE m.conversation_id = ANY($1::bigint[]) "
-                                   "AND NOT c.large ORDER BY 1 ON CONFLICT (user_id) DO NOTHING",
-                                   {array}));
+  NATTER_RETURN_IF_ERROR(
+      db_.Defer("INSERT INTO user_logs(user_id, pts) "
+                "SELECT DISTINCT m.user_id, 0 FROM members m JOIN conversations c "
+                "ON c.id = m.conversation_id WHERE m.conversation_id = ANY($1::bigint[]) "
+                "AND NOT c.large ORDER BY 1 ON CONFLICT (user_id) DO NOTHING",
+                {array}));
   NATTER_TRY(int heads, db_.Send("SELECT user_id, pts FROM user_logs WHERE user_id IN (SELECT m.user_id "
                                  "FROM members m JOIN conversations c ON c.id = m.conversation_id "
                                  "WHERE m.conversation_id = ANY($1::bigint[]) AND NOT c.large) "
                                  "ORDER BY user_id FOR UPDATE",
                                  {array}));
-  NATTER_TRY(int members, db_.Send("SELECT " MEMBER_READ_COLUMNS " FROM members WHERE conversation_id IN "
-                                   "(SELECT id FROM conversations WHERE id = ANY($1::bigint[]) AND NOT large) "
-                                   "ORDER BY conversation_id, user_id",
-                                   {array}));
+  NATTER_TRY(int members,
+             db_.Send("SELECT " MEMBER_READ_COLUMNS " FROM members JOIN conversations c "
+                      "ON c.id = conversation_id WHERE conversation_id = ANY($1::bigint[]) AND NOT c.large "
+                      "ORDER BY conversation_id, user_id",
+                      {array}));
   // Blocks live with the accounts: on the first instance, in the same round
   // trip (the two of each direct chat are its members).
   std::optional<int> blocks;
@@ -69,7 +71,8 @@ Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch) {
                                 "AND sender_id = k_sender AND client_msg_id = k_id WHERE client_msg_id IS NOT NULL",
                                 {IdArray(send_conversations), IdArray(senders), TextArray(client_msg_ids)}));
   std::vector<std::tuple<ConversationId, UserId, std::string>> looked_up;
-  for (size_t i = 0; i < senders.size(); ++i) looked_up.emplace_back(send_conversations[i], senders[i], client_msg_ids[i]);
+  for (size_t i = 0; i < senders.size(); ++i)
+    looked_up.emplace_back(send_conversations[i], senders[i], client_msg_ids[i]);
   return TakeAhead(conversations, heads, members, sent, looked_up, blocks);
 }
 
