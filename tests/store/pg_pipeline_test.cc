@@ -97,6 +97,23 @@ TEST_P(PgPipeline, ALongBatchIsReadAsItGoesAndKeepsEveryWrite) {
   EXPECT_EQ(Count(), 2500);
 }
 
+TEST_P(PgPipeline, ATransactionLeftIdleBetweenReadsIsEnded) {
+  // A writer that stalls while its batch runs (a paused node) must not keep
+  // the batch's row locks: each read ends with a sync, after which the
+  // server's idle-in-transaction timeout runs.
+  ASSERT_TRUE(conn->Exec("SET idle_in_transaction_session_timeout = '200ms'").ok());
+  ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {1, "a"}).ok());
+  ASSERT_TRUE(conn->Query("SELECT count(*) FROM probe").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_FALSE(conn->Query("SELECT count(*) FROM probe").ok());
+  EXPECT_FALSE(conn->Commit().ok());
+  pg::Connection other(PostgresUrls()[0], "other");
+  auto count = other.Query("SELECT count(*) FROM probe");
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(count->Int(0, 0), 0);
+}
+
 TEST_P(PgPipeline, ARollbackUndoesWhatWasSent) {
   ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
   ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {1, "a"}).ok());

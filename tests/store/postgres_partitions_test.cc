@@ -51,6 +51,30 @@ TEST_P(PostgresPartitions, ConversationsLiveOnTheInstanceTheirIdPicks) {
   EXPECT_EQ(state->pts, 2);
 }
 
+TEST_P(PostgresPartitions, AWriterWhoseConnectionDiedWhileIdleBeginsOnANewOne) {
+  // An instance restarted (here: every session of the store ended by the
+  // server) while the writers were idle: their next batches find out at
+  // their first read, before anything ran, and start again on a new
+  // connection instead of failing.
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId on0 = AddGroup(a, {b}, 0), on1 = AddGroup(a, {b}, 1);
+  ASSERT_TRUE(Send(*store, on0, a, "before0").ok());
+  ASSERT_TRUE(Send(*store, on1, a, "before1").ok());
+  for (const auto& url : urls) {
+    EXPECT_GT(CountRows(url,
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"),
+              0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  auto sent0 = Send(*store, on0, a, "after0"), sent1 = Send(*store, on1, b, "after1");
+  ASSERT_TRUE(sent0.ok()) << sent0.error().message;
+  ASSERT_TRUE(sent1.ok()) << sent1.error().message;
+  EXPECT_EQ(sent0->message.seq, 2);
+  EXPECT_EQ(sent1->message.seq, 2);
+  AddUser("c");  // an accounts-only batch too
+}
+
 TEST_P(PostgresPartitions, TwoNodesWritingOneConversationKeepSeqDense) {
   auto other = Open();
   UserId a = AddUser("a"), b = AddUser("b");

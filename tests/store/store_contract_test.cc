@@ -141,6 +141,7 @@ TEST_P(StoreContract, OperationsInOneBatchSeeEachOthersWrites) {
   HeldWriter writer(*store, store->For(conv));
   auto first = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
   auto again = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
+  auto next = Queued([&](auto done) { SendAsync(*store, conv, b, "one-b", done); });
   auto left = std::make_shared<std::promise<Status>>();
   auto left_status = left->get_future();
   store->Write(
@@ -154,13 +155,15 @@ TEST_P(StoreContract, OperationsInOneBatchSeeEachOthersWrites) {
   auto reply = Queued([&](auto done) { SendAsync(*store, conv, b, "three", done); });
   ASSERT_TRUE(writer.Release());
 
-  auto one = first.get(), dup = again.get(), two = after.get(), three = reply.get();
-  ASSERT_TRUE(one.ok() && dup.ok() && two.ok() && three.ok());
+  auto one = first.get(), dup = again.get(), one_b = next.get(), two = after.get(), three = reply.get();
+  ASSERT_TRUE(one.ok() && dup.ok() && one_b.ok() && two.ok() && three.ok());
   ASSERT_TRUE(left_status.get().ok());
   EXPECT_FALSE(one->duplicate);
   EXPECT_TRUE(dup->duplicate);  // the first send of the batch is found
   EXPECT_EQ(dup->message.seq, one->message.seq);
-  EXPECT_GT(two->message.seq, one->message.seq + 1);  // c's leaving came between
+  EXPECT_EQ(one_b->message.seq, one->message.seq + 1);
+  for (UserId u : {a, b, c}) EXPECT_EQ(PtsOf(*one_b, u), PtsOf(*one, u) + 1) << u;
+  EXPECT_GT(two->message.seq, one_b->message.seq + 1);  // c's leaving came between
   EXPECT_EQ(three->message.seq, two->message.seq + 1);
   EXPECT_GE(PtsOf(*one, c), 1);
   EXPECT_EQ(PtsOf(*two, c), -1);  // gone before the second send
@@ -170,6 +173,32 @@ TEST_P(StoreContract, OperationsInOneBatchSeeEachOthersWrites) {
                                         [=](ConversationTxn& txn) { return txn.GetUpdateLogState(b); });
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(state->pts, PtsOf(*three, b));
+}
+
+TEST_P(StoreContract, AnOperationRefusedAfterTakingASeqGivesItBack) {
+  // Refused after it wrote (here: took the next seq): its changes are undone,
+  // and the next send of the batch takes that seq.
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
+  ASSERT_TRUE(Send(*store, conv, a, "zero").ok());
+  HeldWriter writer(*store, store->For(conv));
+  auto refused = std::make_shared<std::promise<Status>>();
+  auto refusal = refused->get_future();
+  store->Write(
+      store->For(conv), InlineExecutor(),
+      [&](ConversationTxn& txn) -> Status {
+        NATTER_TRY(auto seq, txn.NextSeq(conv, 3000));
+        return Forbidden("refused after taking seq " + std::to_string(seq));
+      },
+      [refused](Status st, CommitTurn) { refused->set_value(std::move(st)); });
+  auto after = Queued([&](auto done) { SendAsync(*store, conv, b, "one", done); });
+  ASSERT_TRUE(writer.Release());
+  Status st = refusal.get();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kForbidden);
+  auto sent = after.get();
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  EXPECT_EQ(sent->message.seq, 2);
 }
 
 TEST_P(StoreContract, AStatementThatFailsInABatchFailsOnlyItsOperation) {

@@ -2,8 +2,10 @@
 // the rows its operations read most, kept so that reading them again costs no
 // round trip to PostgreSQL. They stay true for the whole transaction because
 // the batch holds the row locks that any change to them needs: a
-// conversation's row (every change of its members updates it too, by
-// trigger) and its members' update-log heads. Two kinds are not locked: a
+// conversation's row (adding or removing a member updates it too, by
+// trigger, and every other change of a member row is an operation of that
+// conversation, which takes its lock first) and its members' update-log
+// heads. Two kinds are not locked: a
 // send's earlier message (none can appear without the conversation's lock)
 // and blocks between the two of a direct conversation, read as of the
 // batch's start, as if it ran then. What the batch's own

@@ -111,7 +111,7 @@ const char* Connection::Prepared(const char* sql, int params, Status& failed) {
       return nullptr;
     }
     pending_.push_back(Pending{kUnread, sql});
-    flush_due_ = true;
+    sync_due_ = true;
   } else {
     PGresult* r = PQprepare(conn_, name.c_str(), sql, params, nullptr);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -149,7 +149,7 @@ Status Connection::SendPrepared(const char* name, std::initializer_list<Param> p
   if (!PQsendQueryPrepared(conn_, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0)) {
     return Failure(nullptr, "query");
   }
-  flush_due_ = true;
+  sync_due_ = true;
   return OkStatus();
 }
 
@@ -199,13 +199,27 @@ Result<Rows> Connection::Take(int ticket) {
     return rows;
   }
   if (!pipelined_) return Internal("storage: no such answer");
-  if (flush_due_) {
-    if (!PQsendFlushRequest(conn_) || PQflush(conn_) != 0) return Failure(nullptr, "query");
-    flush_due_ = false;
-  }
+  // A sync rather than a flush request: PostgreSQL then times a transaction
+  // left idle while this thread runs the batch's operations, so a stalled
+  // node cannot hold the batch's locks past idle_in_transaction_session_timeout.
+  if (sync_due_ && !SendSync()) return Failure(nullptr, "query");
   while (!pending_.empty()) {
     auto [next, prepared] = pending_.front();
     pending_.pop_front();
+    if (next == kSync) {
+      PGresult* r = PQgetResult(conn_);
+      bool synced = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      if (r) PQclear(r);
+      if (synced) continue;
+      // Out of step with the server: nothing read from here can be trusted.
+      PQfinish(conn_);
+      conn_ = nullptr;
+      if (!pipeline_failed_) {
+        pipeline_failed_ = true;
+        pipeline_error_ = Unavailable("storage " + label_ + " is unavailable");
+      }
+      return *pipeline_error_;
+    }
     auto answer = ReadAnswer();
     if (!answer.ok()) {
       if (prepared) prepared_.erase(prepared);
@@ -229,7 +243,8 @@ Result<Rows> Connection::ReadAnswer() {
   if (r == nullptr) return Failure(nullptr, "query");  // the connection broke
   auto status = PQresultStatus(r);
   Result<Rows> out = Rows(nullptr);
-  if (status == PGRES_PIPELINE_ABORTED) {
+  if (status == PGRES_PIPELINE_ABORTED || (pipeline_failed_ && status == PGRES_FATAL_ERROR)) {
+    // Skipped, or refused as part of a transaction that already failed.
     PQclear(r);
     out = Unavailable("storage " + label_ + ": the transaction failed");
   } else if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
@@ -242,27 +257,36 @@ Result<Rows> Connection::ReadAnswer() {
   return out;
 }
 
-void Connection::DrainToSync() {
-  while (!pending_.empty() && !broken()) {
-    const char* prepared = pending_.front().prepared;
-    pending_.pop_front();
-    if (!ReadAnswer().ok() && prepared) prepared_.erase(prepared);
-  }
-  while (!broken()) {
-    PGresult* r = PQgetResult(conn_);
-    if (r == nullptr) continue;  // the end of one answer
-    bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
-    PQclear(r);
-    if (sync) return;
-  }
+bool Connection::SendSync() {
+  if (!PQpipelineSync(conn_)) return false;
+  pending_.push_back(Pending{kSync});
+  sync_due_ = false;
+  return true;
+}
+
+Status Connection::ReadSent() {
+  if (!pipelined_) return OkStatus();
+  NATTER_TRY(auto none, Take(kAll));
+  return OkStatus();
+}
+
+void Connection::DrainPending() {
+  if (broken()) return;
+  if (!pending_.empty() && pending_.back().ticket != kSync && !SendSync()) return;
+  (void)Take(kAll);  // reads them all, failed or not
 }
 
 void Connection::LeavePipeline() {
-  if (!broken()) PQexitPipelineMode(conn_);
+  // A connection still in pipeline mode would refuse every later statement.
+  if (!broken() && !PQexitPipelineMode(conn_)) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
   pending_.clear();
   ready_.clear();
   pipelined_ = false;
-  flush_due_ = false;  // pipeline_failed() stays true until the next Begin()
+  sync_due_ = false;
+  // pipeline_failed() stays true until the next Begin()
 }
 
 Status Connection::Exec(const std::string& sql) {
@@ -273,7 +297,7 @@ Status Connection::Exec(const std::string& sql) {
       return Failure(nullptr, "statement");
     }
     pending_.push_back(Pending{});
-    flush_due_ = true;
+    sync_due_ = true;
     return OkStatus();
   }
   last_sqlstate_.clear();
@@ -287,6 +311,7 @@ Status Connection::Exec(const std::string& sql) {
 
 Status Connection::Begin(const std::string& sql, bool pipelined) {
   pipeline_failed_ = false;
+  ready_.clear();
   if (!pipelined) {
     Status st = Exec(sql);
     in_transaction_ = st.ok();
@@ -296,14 +321,17 @@ Status Connection::Begin(const std::string& sql, bool pipelined) {
   NATTER_RETURN_IF_ERROR(EnsureConnected());
   if (!PQenterPipelineMode(conn_)) return Failure(nullptr, "begin");
   pipelined_ = true;
-  pipeline_failed_ = false;
   pipeline_error_.reset();
-  in_transaction_ = true;
   if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0)) {
-    return Failure(nullptr, "begin");
+    Error e = Failure(nullptr, "begin");
+    LeavePipeline();
+    return e;
   }
+  // Nothing is on the wire yet: a connection that died while idle shows at
+  // the first read, which the caller makes before running anything.
+  in_transaction_ = true;
   pending_.push_back(Pending{});
-  flush_due_ = true;
+  sync_due_ = true;
   return OkStatus();
 }
 
@@ -330,18 +358,17 @@ Status Connection::Commit() {
 Status Connection::CommitPipeline() {
   // COMMIT and a sync: the answers still unread and COMMIT's come in one
   // round trip.
-  if (!PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) || !PQpipelineSync(conn_)) {
+  int commit = next_ticket_++;
+  if (!PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0)) {
     Error e = Failure(nullptr, "commit");
     Rollback();
     return e;
   }
-  flush_due_ = false;
-  int commit = next_ticket_++;
   pending_.push_back(Pending{commit});
-  auto answer = Take(commit);
+  auto answer = SendSync() ? Take(commit) : Result<Rows>(Failure(nullptr, "commit"));
   bool committed = answer.ok() && std::string_view(PQcmdStatus(answer->get())) == "COMMIT";
   std::optional<Error> failure = pipeline_error_;
-  if (!broken()) DrainToSync();
+  DrainPending();
   LeavePipeline();
   if (committed) {
     in_transaction_ = false;
@@ -356,7 +383,7 @@ Status Connection::CommitPipeline() {
 void Connection::Rollback() {
   if (pipelined_) {
     // What was sent is answered up to a sync; then the transaction ends.
-    if (!broken() && PQpipelineSync(conn_)) DrainToSync();
+    DrainPending();
     LeavePipeline();
   }
   if (conn_ && !broken()) PQclear(PQexec(conn_, "ROLLBACK"));

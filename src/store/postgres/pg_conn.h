@@ -123,6 +123,9 @@ class Connection {
   // every answer sent before it). Out of pipeline mode, Take() runs it.
   Result<int> Send(const char* sql, std::initializer_list<Param> params = {});
   Result<Rows> Take(int ticket);
+  // Reads every answer sent (one round trip): a failure among them, or of
+  // the connection, shows now.
+  Status ReadSent();
   // Runs one or more statements without parameters or results.
   Status Exec(const std::string& sql);
 
@@ -154,8 +157,11 @@ class Connection {
   Status SendPrepared(const char* name, std::initializer_list<Param> params);
   // Reads the next answer in the pipeline (its results up to the end).
   Result<Rows> ReadAnswer();
-  // Reads the answers up to the end of the pipeline (after a sync).
-  void DrainToSync();
+  // Sends a sync: the server answers everything sent, and between syncs
+  // its idle-in-transaction timeout runs (it bounds a stalled writer).
+  bool SendSync();
+  // Reads every answer still pending, whatever it says.
+  void DrainPending();
   void LeavePipeline();
   Status CommitPipeline();
 
@@ -164,6 +170,7 @@ class Connection {
   // (after a failure) is forgotten when its answer is read.
   static constexpr int kUnread = -1;  // a Defer's or a prepare's: only its error matters
   static constexpr int kAll = -2;     // Take(kAll) reads every answer sent
+  static constexpr int kSync = -3;    // the end of a pipeline (PGRES_PIPELINE_SYNC)
   struct Pending {
     int ticket = kUnread;
     const char* prepared = nullptr;  // the SQL of a prepare
@@ -173,7 +180,7 @@ class Connection {
   int next_ticket_ = 0;
   bool pipelined_ = false;
   bool pipeline_failed_ = false;
-  bool flush_due_ = false;               // sent something the server was not asked to answer yet
+  bool sync_due_ = false;                // sent something the server was not asked to answer yet
   std::optional<Error> pipeline_error_;  // the first failure, answered for everything after it
 
   std::string conninfo_;

@@ -107,22 +107,28 @@ class Partition {
     // statement failed there, it runs again without, one statement at a time,
     // so that a failing operation undoes only itself.
     Status Begin(const std::vector<QueuedWrite>& batch) {
-      txn_.view().Clear();
-      Status begun = conn_.EnsureConnected();
-      if (begun.ok()) begun = conn_.Begin("BEGIN", !strict_);
+      Status begun = Start(batch);
       if (!begun.ok() && conn_.broken()) {
         // The connection died while idle (the instance restarted): nothing ran
         // yet, so a new one may start the batch.
-        begun = conn_.EnsureConnected();
-        if (begun.ok()) begun = conn_.Begin("BEGIN", !strict_);
+        conn_.Rollback();  // forgets the transaction that never began
+        begun = Start(batch);
       }
-      if (begun.ok()) begun = txn_.LockAhead(batch);
       return begun;
     }
+    // BEGIN and the locks; in pipeline mode LockAhead's first read is where a
+    // dead connection shows.
+    Status Start(const std::vector<QueuedWrite>& batch) {
+      txn_.view().Clear();
+      NATTER_RETURN_IF_ERROR(conn_.EnsureConnected());
+      NATTER_RETURN_IF_ERROR(conn_.Begin("BEGIN", !strict_));
+      return txn_.LockAhead(batch);
+    }
 
-    // One operation inside its savepoint. An operation that hit a unique key
-    // another node committed meanwhile (two devices sending the same
-    // client_msg_id) runs once more: it then sees the committed row.
+    // One operation inside its savepoint. Out of pipeline mode, an operation
+    // that hit a unique key another node committed meanwhile runs once more:
+    // it then sees the committed row. In pipeline mode any failed statement
+    // makes the whole batch run again, out of it.
     Status RunOp(QueuedWrite& w) {
       Status st = OkStatus();
       for (int attempt = 0; attempt < 2; ++attempt) {

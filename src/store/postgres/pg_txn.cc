@@ -213,9 +213,12 @@ Result<std::vector<int64_t>> PgTxn::AppendUserUpdates(const std::vector<UserId>&
   if (viewed) {
     for (UserId u : users) out.push_back(*NextPts(u));
     std::string ids = IdArray(users), pts = IdArray(out);
+    // An upsert of heads that exist finds each through the key, where an
+    // UPDATE ... FROM the arrays may scan the whole table.
     NATTER_RETURN_IF_ERROR(
-        db_.Defer("WITH heads AS (UPDATE user_logs SET pts = x.p "
-                  "FROM unnest($1::bigint[], $2::bigint[]) AS x(u, p) WHERE user_id = x.u) "
+        db_.Defer("WITH heads AS (INSERT INTO user_logs(user_id, pts) "
+                  "SELECT u, p FROM unnest($1::bigint[], $2::bigint[]) AS x(u, p) "
+                  "ON CONFLICT (user_id) DO UPDATE SET pts = excluded.pts) "
                   "INSERT INTO user_updates(user_id, pts, conversation_id, seq) "
                   "SELECT u, p, $3, $4 FROM unnest($1::bigint[], $2::bigint[]) AS x(u, p)",
                   {ids, pts, c, seq}));
