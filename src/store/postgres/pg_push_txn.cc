@@ -120,23 +120,24 @@ Status PgTxn::SetMute(ConversationId c, UserId u, int64_t until) {
 }
 
 Status PgTxn::QueuePush(const PushJob& job) {
+  // Sent without waiting in a writer's pipelined batch (pg_conn.h).
   if (job.user_id == 0) {
-    NATTER_TRY(auto r, db_.Query("INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
-                                 "VALUES($1,0,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
-                                 "SET last_seq = greatest(push_queue.last_seq, excluded.last_seq), "
-                                 "due_at = least(push_queue.due_at, excluded.due_at), "
-                                 "attempts = CASE WHEN excluded.due_at < push_queue.due_at THEN 0 "
-                                 "ELSE push_queue.attempts END",
-                                 {job.conversation_id, job.first_seq, job.last_seq, job.due_at}));
-    return OkStatus();
+    return db_.Defer(
+        "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
+        "VALUES($1,0,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
+        "SET last_seq = greatest(push_queue.last_seq, excluded.last_seq), "
+        "due_at = least(push_queue.due_at, excluded.due_at), "
+        "attempts = CASE WHEN excluded.due_at < push_queue.due_at THEN 0 "
+        "ELSE push_queue.attempts END",
+        {job.conversation_id, job.first_seq, job.last_seq, job.due_at});
   }
-  NATTER_TRY(auto r, db_.Query("INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
-                               "VALUES($1,$5,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
-                               "SET first_seq = excluded.first_seq, "
-                               "last_seq = greatest(push_queue.last_seq, excluded.last_seq), "
-                               "due_at = excluded.due_at, attempts = 0",
-                               {job.conversation_id, job.first_seq, job.last_seq, job.due_at, job.user_id}));
-  return OkStatus();
+  return db_.Defer(
+      "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
+      "VALUES($1,$5,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
+      "SET first_seq = excluded.first_seq, "
+      "last_seq = greatest(push_queue.last_seq, excluded.last_seq), "
+      "due_at = excluded.due_at, attempts = 0",
+      {job.conversation_id, job.first_seq, job.last_seq, job.due_at, job.user_id});
 }
 
 Result<std::vector<PushJob>> PgTxn::ClaimPushJobs(int64_t now, int64_t lease_until, int limit, int64_t claim) {

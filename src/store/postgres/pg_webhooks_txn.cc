@@ -7,12 +7,12 @@
 namespace natter::pg {
 namespace {
 
+// Sent without waiting in a writer's pipelined batch (pg_conn.h).
 Status Queue(Connection& db, const WebhookJob& job) {
-  NATTER_TRY(auto r,
-             db.Query("INSERT INTO webhook_queue(event_id, type, conversation_id, seq, subject, created_at, "
-                      "due_at) VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT(event_id) DO NOTHING",
-                      {job.event_id, job.type, job.conversation_id, job.seq, job.subject, job.created_at, job.due_at}));
-  return OkStatus();
+  return db.Defer(
+      "INSERT INTO webhook_queue(event_id, type, conversation_id, seq, subject, created_at, "
+      "due_at) VALUES($1,$2,$3,$4,$5,$6,$7) ON CONFLICT(event_id) DO NOTHING",
+      {job.event_id, job.type, job.conversation_id, job.seq, job.subject, job.created_at, job.due_at});
 }
 
 }  // namespace
