@@ -53,9 +53,10 @@ Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch) {
                       "ORDER BY conversation_id, user_id",
                       {array}));
   // Blocks live with the accounts: on the first instance, in the same round
-  // trip (the two of each direct chat are its members).
+  // trip (the two of each direct chat are its members). Only sends read them
+  // ahead; an edit or a reaction asks itself.
   std::optional<int> blocks;
-  if (&accounts_ == &db_) {
+  if (!senders.empty() && &accounts_ == &db_) {
     NATTER_TRY(blocks, db_.Send("WITH pair AS (SELECT m.user_id FROM members m JOIN conversations c "
                                 "ON c.id = m.conversation_id WHERE c.id = ANY($1::bigint[]) AND c.kind = 'direct') "
                                 "SELECT user_id, blocked_id, 0 FROM blocks WHERE user_id IN (SELECT user_id FROM pair) "
@@ -102,7 +103,7 @@ Status PgTxn::TakeAhead(int conversations, int heads, int members, std::optional
       view_.sent[std::tuple{m.conversation_id, m.sender_id, m.client_msg_id}] = std::move(m);
     }
   }
-  return ReadBlocksAhead(blocks);
+  return sent ? ReadBlocksAhead(blocks) : OkStatus();
 }
 
 // The blocks between the two of each direct chat: sent with the rest on the
