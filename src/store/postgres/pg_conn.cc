@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace natter::pg {
@@ -82,7 +83,15 @@ Error Connection::Failure(PGresult* r, std::string_view what) {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   last_sqlstate_ = state ? state : "";
   std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
+  const char* severity = r ? PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED) : nullptr;
   if (r) PQclear(r);
+  // The server ended the session (terminated, shutting down, idle too long):
+  // its FATAL answer can come while the socket still looks open, and in a
+  // pipeline libpq then answers the rest itself. The connection is gone.
+  if (conn_ && severity && (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC")) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
   // Class 08 (connection), 57P0x (server shutting down), or no answer at all.
   if (broken() || last_sqlstate_.empty() || last_sqlstate_.starts_with("08") || last_sqlstate_.starts_with("57P")) {
     spdlog::warn("store: {} failed on {}: {}", what, label_, message);
@@ -112,6 +121,7 @@ const char* Connection::Prepared(const char* sql, int params, Status& failed) {
     }
     pending_.push_back(Pending{kUnread, sql});
     sync_due_ = true;
+    unsynced_bytes_ += std::strlen(sql) + 64;
   } else {
     PGresult* r = PQprepare(conn_, name.c_str(), sql, params, nullptr);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -145,11 +155,15 @@ Result<Rows> Connection::Query(const char* sql, std::initializer_list<Param> par
 Status Connection::SendPrepared(const char* name, std::initializer_list<Param> params) {
   std::vector<const char*> values;
   values.reserve(params.size());
-  for (const auto& p : params) values.push_back(p.c_str());
+  for (const auto& p : params) {
+    values.push_back(p.c_str());
+    unsynced_bytes_ += p.size() + 4;
+  }
   if (!PQsendQueryPrepared(conn_, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0)) {
     return Failure(nullptr, "query");
   }
   sync_due_ = true;
+  unsynced_bytes_ += 64;
   return OkStatus();
 }
 
@@ -261,6 +275,7 @@ bool Connection::SendSync() {
   if (!PQpipelineSync(conn_)) return false;
   pending_.push_back(Pending{kSync});
   sync_due_ = false;
+  unsynced_bytes_ = 0;
   return true;
 }
 
@@ -286,6 +301,7 @@ void Connection::LeavePipeline() {
   ready_.clear();
   pipelined_ = false;
   sync_due_ = false;
+  unsynced_bytes_ = 0;
   // pipeline_failed() stays true until the next Begin()
 }
 
@@ -298,6 +314,14 @@ Status Connection::Exec(const std::string& sql) {
     }
     pending_.push_back(Pending{});
     sync_due_ = true;
+    unsynced_bytes_ += sql.size() + 64;
+    // A savepoint starts an operation. libpq sends what it holds unasked
+    // once that passes 64 KiB, and the server's idle-in-transaction timeout
+    // runs only after a sync: with one here once half of that is waiting,
+    // what the server has of the operations before always ends in a sync,
+    // and a writer stalled between operations cannot hold its locks for ever.
+    constexpr size_t kSyncAfterBytes = 32 * 1024;
+    if (unsynced_bytes_ >= kSyncAfterBytes && !SendSync()) return Failure(nullptr, "statement");
     return OkStatus();
   }
   last_sqlstate_.clear();

@@ -34,6 +34,7 @@ class Param {
   }
   static Param Null() { return Param(std::optional<int64_t>()); }
   const char* c_str() const { return value_ ? value_->c_str() : nullptr; }
+  size_t size() const { return value_ ? value_->size() : 0; }
 
  private:
   std::optional<std::string> value_;
@@ -181,6 +182,7 @@ class Connection {
   bool pipelined_ = false;
   bool pipeline_failed_ = false;
   bool sync_due_ = false;                // sent something the server was not asked to answer yet
+  size_t unsynced_bytes_ = 0;            // about how much was sent since the last sync
   std::optional<Error> pipeline_error_;  // the first failure, answered for everything after it
 
   std::string conninfo_;
