@@ -2,6 +2,8 @@
 // (docs/e2ee.md). natterd keeps each device's public keys and hands out its
 // one-time prekeys, each once; it never sees a private key.
 #include <algorithm>
+#include <memory>
+#include <optional>
 #include <set>
 
 #include "api/answers.h"
@@ -139,14 +141,21 @@ void Dispatcher::ClaimKeyBundles(const Caller& c, KeyBundleParams p, Reply reply
     return reply(RateLimited("you have fetched too many key bundles this hour (" +
                              std::to_string(Limits()->max_key_bundles_per_hour) + "); try again later"));
   }
+  // The per-peer budget is charged once per request: a batch that runs
+  // again (PostgreSQL after a lost race or a failed pipeline) runs this
+  // operation again, and must find the first answer.
+  auto peer_allowed = std::make_shared<std::optional<bool>>();
   d_.store.WriteAccountsResult<Bundles>(
       ExecutorOf(c),
-      [p = std::move(p), caller = c.user, &per_peer = key_claims_per_peer_,
+      [p = std::move(p), caller = c.user, &per_peer = key_claims_per_peer_, peer_allowed,
        now_us = d_.clock.SteadyMs() * 1000](AccountsTxn& txn) -> Result<Bundles> {
         NATTER_TRY(auto target, FindKeyOwner(txn, p.user, caller));
         // And a few an hour from one caller to one user: draining someone's
         // prekeys takes many accounts, not one.
-        if (!per_peer.Take(std::to_string(caller) + ":" + std::to_string(target.id), now_us)) {
+        if (!*peer_allowed) {
+          *peer_allowed = per_peer.Take(std::to_string(caller) + ":" + std::to_string(target.id), now_us);
+        }
+        if (!**peer_allowed) {
           return RateLimited("you have fetched this user's keys too often this hour; try again later");
         }
         Bundles out;
