@@ -83,12 +83,13 @@ Error Connection::Failure(PGresult* r, std::string_view what) {
   const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
   last_sqlstate_ = state ? state : "";
   std::string message = r ? PQresultErrorMessage(r) : PQerrorMessage(conn_);
-  const char* severity = r ? PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED) : nullptr;
+  const char* field = r ? PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED) : nullptr;
+  std::string severity = field ? field : "";  // copied: the result goes now
   if (r) PQclear(r);
   // The server ended the session (terminated, shutting down, idle too long):
   // its FATAL answer can come while the socket still looks open, and in a
   // pipeline libpq then answers the rest itself. The connection is gone.
-  if (conn_ && severity && (std::string_view(severity) == "FATAL" || std::string_view(severity) == "PANIC")) {
+  if (conn_ && (severity == "FATAL" || severity == "PANIC")) {
     PQfinish(conn_);
     conn_ = nullptr;
   }
