@@ -126,6 +126,16 @@ std::future<Result<chat::SendResult>> Queued(std::function<void(std::function<vo
   return p->get_future();
 }
 
+// Queues `op` on the writer of `conv`; the future gets its status once its
+// batch has ended.
+std::future<Status> QueueOp(Store& store, ConversationId conv, std::function<Status(ConversationTxn&)> op) {
+  auto p = std::make_shared<std::promise<Status>>();
+  auto status = p->get_future();
+  store.Write(store.For(conv), InlineExecutor(), std::move(op),
+              [p](Status st, CommitTurn) { p->set_value(std::move(st)); });
+  return status;
+}
+
 int64_t PtsOf(const chat::SendResult& sent, UserId user) {
   for (const auto& r : sent.recipients) {
     if (r.user == user) return r.pts;
@@ -142,15 +152,10 @@ TEST_P(StoreContract, OperationsInOneBatchSeeEachOthersWrites) {
   auto first = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
   auto again = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
   auto next = Queued([&](auto done) { SendAsync(*store, conv, b, "one-b", done); });
-  auto left = std::make_shared<std::promise<Status>>();
-  auto left_status = left->get_future();
-  store->Write(
-      store->For(conv), InlineExecutor(),
-      [&](ConversationTxn& txn) -> Status {
-        NATTER_TRY(auto view, chat::RemoveMember(txn, chat::Context{c, 2000}, limits, conv, c));
-        return OkStatus();
-      },
-      [left](Status st, CommitTurn) { left->set_value(std::move(st)); });
+  auto left_status = QueueOp(*store, conv, [&](ConversationTxn& txn) -> Status {
+    NATTER_TRY(auto view, chat::RemoveMember(txn, chat::Context{c, 2000}, limits, conv, c));
+    return OkStatus();
+  });
   auto after = Queued([&](auto done) { SendAsync(*store, conv, a, "two", done); });
   auto reply = Queued([&](auto done) { SendAsync(*store, conv, b, "three", done); });
   ASSERT_TRUE(writer.Release());
@@ -182,15 +187,10 @@ TEST_P(StoreContract, AnOperationRefusedAfterTakingASeqGivesItBack) {
   ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
   ASSERT_TRUE(Send(*store, conv, a, "zero").ok());
   HeldWriter writer(*store, store->For(conv));
-  auto refused = std::make_shared<std::promise<Status>>();
-  auto refusal = refused->get_future();
-  store->Write(
-      store->For(conv), InlineExecutor(),
-      [&](ConversationTxn& txn) -> Status {
-        NATTER_TRY(auto seq, txn.NextSeq(conv, 3000));
-        return Forbidden("refused after taking seq " + std::to_string(seq));
-      },
-      [refused](Status st, CommitTurn) { refused->set_value(std::move(st)); });
+  auto refusal = QueueOp(*store, conv, [&](ConversationTxn& txn) -> Status {
+    NATTER_TRY(auto seq, txn.NextSeq(conv, 3000));
+    return Forbidden("refused after taking seq " + std::to_string(seq));
+  });
   auto after = Queued([&](auto done) { SendAsync(*store, conv, b, "one", done); });
   ASSERT_TRUE(writer.Release());
   Status st = refusal.get();
@@ -209,20 +209,15 @@ TEST_P(StoreContract, AStatementThatFailsInABatchFailsOnlyItsOperation) {
   ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
   HeldWriter writer(*store, store->For(conv));
   auto first = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
-  auto failing = std::make_shared<std::promise<Status>>();
-  auto failed = failing->get_future();
-  store->Write(
-      store->For(conv), InlineExecutor(),
-      [&](ConversationTxn& txn) -> Status {
-        Message taken;
-        taken.conversation_id = conv;
-        taken.seq = 1;  // the first send's
-        taken.sender_id = b;
-        taken.kind = EventKind::kMessage;
-        taken.text = "clash";
-        return txn.InsertMessage(taken);
-      },
-      [failing](Status st, CommitTurn) { failing->set_value(std::move(st)); });
+  auto failed = QueueOp(*store, conv, [&](ConversationTxn& txn) -> Status {
+    Message taken;
+    taken.conversation_id = conv;
+    taken.seq = 1;  // the first send's
+    taken.sender_id = b;
+    taken.kind = EventKind::kMessage;
+    taken.text = "clash";
+    return txn.InsertMessage(taken);
+  });
   auto second = Queued([&](auto done) { SendAsync(*store, conv, b, "two", done); });
   ASSERT_TRUE(writer.Release());
 
