@@ -180,16 +180,23 @@ TEST_P(StoreContract, OperationsInOneBatchSeeEachOthersWrites) {
   EXPECT_EQ(state->pts, PtsOf(*three, b));
 }
 
-TEST_P(StoreContract, AnOperationRefusedAfterTakingASeqGivesItBack) {
-  // Refused after it wrote (here: took the next seq): its changes are undone,
-  // and the next send of the batch takes that seq.
+TEST_P(StoreContract, AnOperationRefusedAfterWritingGivesBackItsSeqAndPts) {
+  // Refused after it wrote (here: took the next seq and a's next pts): its
+  // changes are undone, and the next send of the batch takes that seq and pts.
   UserId a = AddUser("a"), b = AddUser("b");
   ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
-  ASSERT_TRUE(Send(*store, conv, a, "zero").ok());
+  auto zero = Send(*store, conv, a, "zero");
+  ASSERT_TRUE(zero.ok());
+  auto pts_of_a = [&](const chat::SendResult& sent) {
+    for (const auto& r : sent.recipients)
+      if (r.user == a) return r.pts;
+    return int64_t{-1};
+  };
   HeldWriter writer(*store, store->For(conv));
   auto refusal = QueueOp(*store, conv, [&](ConversationTxn& txn) -> Status {
     NATTER_TRY(auto seq, txn.NextSeq(conv, 3000));
-    return Forbidden("refused after taking seq " + std::to_string(seq));
+    NATTER_TRY(auto pts, txn.AppendUserUpdate(a, conv, seq));
+    return Forbidden("refused after taking seq " + std::to_string(seq) + " and pts " + std::to_string(pts));
   });
   auto after = Queued([&](auto done) { SendAsync(*store, conv, b, "one", done); });
   ASSERT_TRUE(writer.Release());
@@ -199,6 +206,7 @@ TEST_P(StoreContract, AnOperationRefusedAfterTakingASeqGivesItBack) {
   auto sent = after.get();
   ASSERT_TRUE(sent.ok()) << sent.error().message;
   EXPECT_EQ(sent->message.seq, 2);
+  EXPECT_EQ(pts_of_a(*sent), pts_of_a(*zero) + 1);
 }
 
 TEST_P(StoreContract, AStatementThatFailsInABatchFailsOnlyItsOperation) {

@@ -117,6 +117,7 @@ Result<std::vector<Seq>> SqliteTxn::ForgetReactionsBy(ConversationId c, UserId u
 }
 
 Status SqliteTxn::ForgetUserRows(UserId u) {
+  last_pts_.erase(u);  // the log is emptied below
   return RunEach(
       db_, u,
       {"DELETE FROM user_updates WHERE user_id = ?1", "DELETE FROM invitations WHERE user_id = ?1 OR invited_by = ?1",

@@ -137,7 +137,10 @@ class SqliteStore final : public Store {
       Status st = RunGuarded(w, txn_);
       // A failed op whose changes cannot be undone, or a savepoint that cannot
       // be closed, must not commit with the batch.
-      if (!st.ok()) aborted_ |= !db_.Prepare("ROLLBACK TO op").Run().ok();
+      if (!st.ok()) {
+        aborted_ |= !db_.Prepare("ROLLBACK TO op").Run().ok();
+        txn_.ForgetOwnWrites();
+      }
       if (!aborted_) aborted_ |= !db_.Prepare("RELEASE op").Run().ok();
       return st;
     }
@@ -154,6 +157,7 @@ class SqliteStore final : public Store {
     }
     void Rollback() {
       if (!sqlite3_get_autocommit(db_.handle())) (void)db_.Exec("ROLLBACK");
+      txn_.ForgetOwnWrites();
     }
     bool LostRace() { return false; }  // one writer: nobody to race
     // The batch's callers have their answers: the log's restart, when due,

@@ -125,15 +125,18 @@ Status SqliteTxn::UpdateTitle(ConversationId id, std::string_view title) {
 }
 
 Result<Seq> SqliteTxn::NextSeq(ConversationId id, int64_t now_ms) {
-  auto s = db_.Prepare(
-      "UPDATE conversations SET last_seq = last_seq + 1, last_activity = ? WHERE id = ? "
-      "RETURNING last_seq");
-  s.Bind(1, now_ms).Bind(2, id);
-  NATTER_TRY(bool row, s.Step());
+  // An update and a read rather than UPDATE ... RETURNING: SQLite gathers
+  // returned rows in a temporary table it opens and closes each time, which
+  // cost more than the update itself (this runs for every event).
+  auto bump = db_.Prepare("UPDATE conversations SET last_seq = last_seq + 1, last_activity = ? WHERE id = ?");
+  bump.Bind(1, now_ms).Bind(2, id);
+  NATTER_RETURN_IF_ERROR(bump.Run());
+  if (db_.changes() == 0) return NotFound("conversation not found");
+  auto read = db_.Prepare("SELECT last_seq FROM conversations WHERE id = ?");
+  read.Bind(1, id);
+  NATTER_TRY(bool row, read.Step());
   if (!row) return NotFound("conversation not found");
-  Seq seq = s.Int(0);
-  NATTER_RETURN_IF_ERROR(s.Run());  // finish the statement so the update is complete
-  return seq;
+  return read.Int(0);
 }
 
 Status SqliteTxn::InsertMember(const Member& m) {
@@ -374,15 +377,32 @@ Result<UpdateLogState> SqliteTxn::GetUpdateLogState(UserId id) {
 }
 
 Result<int64_t> SqliteTxn::AppendUserUpdate(UserId id, ConversationId c, Seq seq) {
-  // A read of the log's last key instead of an update of the (wide) users row:
-  // this runs once per member for every event in a direct chat or small group.
-  auto last = db_.Prepare("SELECT coalesce(max(pts), 0) FROM user_updates WHERE user_id = ?");
-  last.Bind(1, id);
-  NATTER_TRY(bool row, last.Step());
-  int64_t pts = (row ? last.Int(0) : 0) + 1;
+  // The log's last key (remembered, or read) instead of a counter in the
+  // (wide) users row: this runs once per member for every event in a direct
+  // chat or small group.
+  constexpr size_t kRememberedUsers = 65536;  // about 3 MiB
+  auto known = last_pts_.find(id);
+  int64_t pts = 0;
+  if (known != last_pts_.end()) {
+    pts = known->second + 1;
+  } else {
+    auto last = db_.Prepare("SELECT coalesce(max(pts), 0) FROM user_updates WHERE user_id = ?");
+    last.Bind(1, id);
+    NATTER_TRY(bool row, last.Step());
+    pts = (row ? last.Int(0) : 0) + 1;
+  }
   auto s = db_.Prepare("INSERT INTO user_updates(user_id, pts, conversation_id, seq) VALUES(?,?,?,?)");
   s.Bind(1, id).Bind(2, pts).Bind(3, c).Bind(4, seq);
-  NATTER_RETURN_IF_ERROR(s.Run());
+  if (Status st = s.Run(); !st.ok()) {
+    last_pts_.erase(id);
+    return st.take_error();
+  }
+  if (known != last_pts_.end()) {
+    known->second = pts;
+  } else {
+    if (last_pts_.size() >= kRememberedUsers) last_pts_.clear();
+    last_pts_.emplace(id, pts);
+  }
   return pts;
 }
 
@@ -394,6 +414,7 @@ Result<std::vector<UserUpdate>> SqliteTxn::UserUpdatesSince(UserId id, int64_t a
 }
 
 Status SqliteTxn::PruneUserUpdates(UserId id, int64_t floor) {
+  last_pts_.erase(id);  // read again next time, whatever this leaves
   auto del = db_.Prepare("DELETE FROM user_updates WHERE user_id = ? AND pts <= ?");
   del.Bind(1, id).Bind(2, floor);
   NATTER_RETURN_IF_ERROR(del.Run());

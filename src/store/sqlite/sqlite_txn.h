@@ -3,6 +3,8 @@
 // statements. Not thread-safe: used on the thread that owns the connection.
 #pragma once
 
+#include <unordered_map>
+
 #include "store/sqlite/sqlite_db.h"
 #include "store/store.h"
 
@@ -13,6 +15,9 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   explicit SqliteTxn(Database& db) : db_(db) {}
   // The connection underneath, for tests that break a transaction from inside.
   Database& database() { return db_; }
+  // What this connection wrote was undone (an operation's savepoint, a
+  // batch): what it remembers of its own writes goes with it.
+  void ForgetOwnWrites() { last_pts_.clear(); }
 
   // Accounts (AccountsTxn).
   Status InsertUser(const User& user) override;
@@ -194,6 +199,11 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
 
  private:
   Database& db_;
+  // Each user's last pts as this connection appended it, so the next entry
+  // needs no read of the log's end (a statement per member per event). Only
+  // the writer appends; entries are dropped with what is undone, with the
+  // rows they stand for, and all at once past a bound.
+  std::unordered_map<UserId, int64_t> last_pts_;
 };
 
 }  // namespace natter::sqlite
