@@ -33,21 +33,22 @@ Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch) {
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   std::string array = IdArray(ids);
   // Sent together: one round trip in pipeline mode.
-  NATTER_TRY(int conversations, db_.Send("SELECT " CONVERSATION_COLUMNS " FROM conversations "
-                                         "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
-                                         {array}));
+  AheadTickets tickets;
+  NATTER_TRY(tickets.conversations, db_.Send("SELECT " CONVERSATION_COLUMNS " FROM conversations "
+                                             "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                                             {array}));
   NATTER_RETURN_IF_ERROR(
       db_.Defer("INSERT INTO user_logs(user_id, pts) "
                 "SELECT DISTINCT m.user_id, 0 FROM members m JOIN conversations c "
                 "ON c.id = m.conversation_id WHERE m.conversation_id = ANY($1::bigint[]) "
                 "AND NOT c.large ORDER BY 1 ON CONFLICT (user_id) DO NOTHING",
                 {array}));
-  NATTER_TRY(int heads, db_.Send("SELECT user_id, pts FROM user_logs WHERE user_id IN (SELECT m.user_id "
-                                 "FROM members m JOIN conversations c ON c.id = m.conversation_id "
-                                 "WHERE m.conversation_id = ANY($1::bigint[]) AND NOT c.large) "
-                                 "ORDER BY user_id FOR UPDATE",
-                                 {array}));
-  NATTER_TRY(int members,
+  NATTER_TRY(tickets.heads, db_.Send("SELECT user_id, pts FROM user_logs WHERE user_id IN (SELECT m.user_id "
+                                     "FROM members m JOIN conversations c ON c.id = m.conversation_id "
+                                     "WHERE m.conversation_id = ANY($1::bigint[]) AND NOT c.large) "
+                                     "ORDER BY user_id FOR UPDATE",
+                                     {array}));
+  NATTER_TRY(tickets.members,
              db_.Send("SELECT " MEMBER_READ_COLUMNS " FROM members JOIN conversations c "
                       "ON c.id = conversation_id WHERE conversation_id = ANY($1::bigint[]) AND NOT c.large "
                       "ORDER BY conversation_id, user_id",
@@ -55,35 +56,33 @@ Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch) {
   // Blocks live with the accounts: on the first instance, in the same round
   // trip (the two of each direct chat are its members). Only sends read them
   // ahead; an edit or a reaction asks itself.
-  std::optional<int> blocks;
   if (!senders.empty() && &accounts_ == &db_) {
-    NATTER_TRY(blocks, db_.Send("WITH pair AS (SELECT m.user_id FROM members m JOIN conversations c "
-                                "ON c.id = m.conversation_id WHERE c.id = ANY($1::bigint[]) AND c.kind = 'direct') "
-                                "SELECT user_id, blocked_id, 0 FROM blocks WHERE user_id IN (SELECT user_id FROM pair) "
-                                "AND blocked_id IN (SELECT user_id FROM pair) "
-                                "UNION ALL SELECT id, 0, 1 FROM users WHERE id IN (SELECT user_id FROM pair) "
-                                "AND erased_at <> 0",
-                                {array}));
+    NATTER_TRY(tickets.blocks,
+               db_.Send("WITH pair AS (SELECT m.user_id FROM members m JOIN conversations c "
+                        "ON c.id = m.conversation_id WHERE c.id = ANY($1::bigint[]) AND c.kind = 'direct') "
+                        "SELECT user_id, blocked_id, 0 FROM blocks WHERE user_id IN (SELECT user_id FROM pair) "
+                        "AND blocked_id IN (SELECT user_id FROM pair) "
+                        "UNION ALL SELECT id, 0, 1 FROM users WHERE id IN (SELECT user_id FROM pair) "
+                        "AND erased_at <> 0",
+                        {array}));
   }
   // After the locks: a send's earlier message cannot appear meanwhile.
-  if (senders.empty()) return TakeAhead(conversations, heads, members, std::nullopt, {}, blocks);
-  NATTER_TRY(int sent, db_.Send("SELECT " MESSAGE_COLUMNS " FROM messages JOIN unnest($1::bigint[], $2::bigint[], "
-                                "$3::text[]) AS k(k_conversation, k_sender, k_id) ON conversation_id = k_conversation "
-                                "AND sender_id = k_sender AND client_msg_id = k_id WHERE client_msg_id IS NOT NULL",
-                                {IdArray(send_conversations), IdArray(senders), TextArray(client_msg_ids)}));
-  std::vector<std::tuple<ConversationId, UserId, std::string>> looked_up;
+  if (senders.empty()) return TakeAhead(tickets);
+  NATTER_TRY(tickets.sent,
+             db_.Send("SELECT " MESSAGE_COLUMNS " FROM messages JOIN unnest($1::bigint[], $2::bigint[], "
+                      "$3::text[]) AS k(k_conversation, k_sender, k_id) ON conversation_id = k_conversation "
+                      "AND sender_id = k_sender AND client_msg_id = k_id WHERE client_msg_id IS NOT NULL",
+                      {IdArray(send_conversations), IdArray(senders), TextArray(client_msg_ids)}));
   for (size_t i = 0; i < senders.size(); ++i)
-    looked_up.emplace_back(send_conversations[i], senders[i], client_msg_ids[i]);
-  return TakeAhead(conversations, heads, members, sent, looked_up, blocks);
+    tickets.looked_up.emplace_back(send_conversations[i], senders[i], client_msg_ids[i]);
+  return TakeAhead(tickets);
 }
 
 // The answers to LockAhead's statements, into the view.
-Status PgTxn::TakeAhead(int conversations, int heads, int members, std::optional<int> sent,
-                        const std::vector<std::tuple<ConversationId, UserId, std::string>>& looked_up,
-                        std::optional<int> blocks) {
-  NATTER_TRY(auto conversation_rows, db_.Take(conversations));
-  NATTER_TRY(auto head_rows, db_.Take(heads));
-  NATTER_TRY(auto member_rows, db_.Take(members));
+Status PgTxn::TakeAhead(const AheadTickets& tickets) {
+  NATTER_TRY(auto conversation_rows, db_.Take(tickets.conversations));
+  NATTER_TRY(auto head_rows, db_.Take(tickets.heads));
+  NATTER_TRY(auto member_rows, db_.Take(tickets.members));
   for (int i = 0; i < conversation_rows.size(); ++i) {
     Conversation c = rows::ReadConversation(conversation_rows.At(i));
     if (!c.large) view_.members[c.id];  // known, even with no member
@@ -95,15 +94,15 @@ Status PgTxn::TakeAhead(int conversations, int heads, int members, std::optional
     auto it = view_.members.find(m.conversation_id);
     if (it != view_.members.end()) it->second.push_back(std::move(m));  // of a conversation read above
   }
-  if (sent) {
-    NATTER_TRY(auto sent_rows, db_.Take(*sent));
-    for (const auto& key : looked_up) view_.sent.emplace(key, std::nullopt);
+  if (tickets.sent) {
+    NATTER_TRY(auto sent_rows, db_.Take(*tickets.sent));
+    for (const auto& key : tickets.looked_up) view_.sent.emplace(key, std::nullopt);
     for (int i = 0; i < sent_rows.size(); ++i) {
       Message m = rows::ReadMessage(sent_rows.At(i));
       view_.sent[std::tuple{m.conversation_id, m.sender_id, m.client_msg_id}] = std::move(m);
     }
   }
-  return sent ? ReadBlocksAhead(blocks) : OkStatus();
+  return tickets.sent ? ReadBlocksAhead(tickets.blocks) : OkStatus();
 }
 
 // The blocks between the two of each direct chat: sent with the rest on the

@@ -206,9 +206,14 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<WebhookQueueStats> GetWebhookQueueStats() override;
 
  private:
-  Status TakeAhead(int conversations, int heads, int members, std::optional<int> sent,
-                   const std::vector<std::tuple<ConversationId, UserId, std::string>>& looked_up,
-                   std::optional<int> blocks);
+  // LockAhead's statements, whose answers TakeAhead reads in this order.
+  struct AheadTickets {
+    int conversations = 0, heads = 0, members = 0;
+    std::optional<int> sent;  // the sends' earlier messages, by the keys in `looked_up`
+    std::vector<std::tuple<ConversationId, UserId, std::string>> looked_up;
+    std::optional<int> blocks;  // between the two of each direct chat, when on this instance
+  };
+  Status TakeAhead(const AheadTickets& tickets);
   Status ReadBlocksAhead(std::optional<int> sent);
   // Written through the view when it holds `user`'s head.
   std::optional<int64_t> NextPts(UserId user);
