@@ -1,7 +1,7 @@
 // The embedded store's own behaviour, beyond the Store contract: answers come
 // back on the caller's executor and publish in commit order; a savepoint that
-// cannot be undone fails its whole batch; reads past the queue's bound are
-// refused at once.
+// cannot be undone fails its whole batch, and the pts its operations took are
+// taken again; reads past the queue's bound are refused at once.
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -54,6 +54,52 @@ class SqliteStoreTest : public ::testing::Test {
   void Open(SqliteOptions options) {
     options.path = dir + "/natter.db";
     store = OpenSqliteStore(options);
+  }
+  // Holds the writer inside a batch of its own until `released`, so that
+  // what is queued meanwhile forms the next batch; returns once it holds.
+  std::future<Status> HoldWriter(std::shared_future<void> released) {
+    auto answer = std::make_shared<std::promise<Status>>();
+    auto held = answer->get_future();
+    std::promise<void> holding;
+    store->WriteAccounts(
+        InlineExecutor(),
+        [released, &holding](AccountsTxn&) -> Status {
+          holding.set_value();
+          released.wait_for(std::chrono::seconds(10));
+          return OkStatus();
+        },
+        [answer](Status st) { answer->set_value(st); });
+    holding.get_future().wait();
+    return held;
+  }
+  // Queues an op that fails after writing, once its savepoint is gone: its
+  // writes cannot be undone alone, so its whole batch fails.
+  std::future<Status> QueueUnundoableFailure() {
+    auto answer = std::make_shared<std::promise<Status>>();
+    auto failed = answer->get_future();
+    store->WriteAccounts(
+        InlineExecutor(),
+        [this](AccountsTxn& txn) -> Status {
+          auto& db = dynamic_cast<sqlite::SqliteTxn&>(txn).database();
+          EXPECT_TRUE(db.Exec("RELEASE op").ok());  // nothing left to roll back to
+          NATTER_RETURN_IF_ERROR(txn.InsertUser(User{ids.Next(), "half-written", "h", 0}));
+          return Conflict("fails after writing");
+        },
+        [answer](Status st) { answer->set_value(st); });
+    return failed;
+  }
+  // Appends an entry to `user`'s update log; `pts` gets its number.
+  std::future<Status> QueueAppend(UserId user, int64_t& pts) {
+    auto answer = std::make_shared<std::promise<Status>>();
+    auto appended = answer->get_future();
+    store->Write(
+        WriteKey(), InlineExecutor(),
+        [user, &pts](ConversationTxn& txn) -> Status {
+          NATTER_TRY(pts, txn.AppendUserUpdate(user, 1, 1));
+          return OkStatus();
+        },
+        [answer](Status st, CommitTurn) { answer->set_value(st); });
+    return appended;
   }
   bool UserExists(const std::string& handle) {
     std::promise<bool> found;
@@ -109,20 +155,7 @@ TEST_F(SqliteStoreTest, AnswersRunOnTheCallersExecutorAndPublishInCommitOrder) {
 TEST_F(SqliteStoreTest, AFailedOpThatCannotBeUndoneFailsItsWholeBatch) {
   Open({});
   std::promise<void> release;
-  std::shared_future<void> released = release.get_future().share();
-  std::promise<Status> first, broken;
-  std::promise<void> holding;
-  // Hold the writer inside a batch of its own, so that the next two are
-  // queued together and form the next batch.
-  store->WriteAccounts(
-      InlineExecutor(),
-      [released, &holding](AccountsTxn&) -> Status {
-        holding.set_value();
-        released.wait_for(std::chrono::seconds(10));
-        return OkStatus();
-      },
-      [&](Status st) { first.set_value(st); });
-  holding.get_future().wait();
+  auto first = HoldWriter(release.get_future().share());
   std::promise<Status> neighbour;
   store->WriteAccounts(
       InlineExecutor(),
@@ -130,18 +163,10 @@ TEST_F(SqliteStoreTest, AFailedOpThatCannotBeUndoneFailsItsWholeBatch) {
         return txn.InsertUser(User{ids.Next(), "neighbour", "h", 0});
       },
       [&](Status st) { neighbour.set_value(st); });
-  store->WriteAccounts(
-      InlineExecutor(),
-      [this](AccountsTxn& txn) -> Status {
-        auto& db = dynamic_cast<sqlite::SqliteTxn&>(txn).database();
-        EXPECT_TRUE(db.Exec("RELEASE op").ok());  // nothing left to roll back to
-        NATTER_RETURN_IF_ERROR(txn.InsertUser(User{ids.Next(), "half-written", "h", 0}));
-        return Conflict("fails after writing");
-      },
-      [&](Status st) { broken.set_value(st); });
+  auto broken = QueueUnundoableFailure();
   release.set_value();
-  EXPECT_TRUE(first.get_future().get().ok());  // its batch was done before theirs
-  EXPECT_FALSE(broken.get_future().get().ok());
+  EXPECT_TRUE(first.get().ok());  // its batch was done before theirs
+  EXPECT_FALSE(broken.get().ok());
   Status n = neighbour.get_future().get();
   ASSERT_FALSE(n.ok()) << "acknowledged, but its batch could not commit cleanly";
   EXPECT_EQ(n.error().code, ErrorCode::kUnavailable);
@@ -157,6 +182,28 @@ TEST_F(SqliteStoreTest, AFailedOpThatCannotBeUndoneFailsItsWholeBatch) {
       [&](Status st) { after.set_value(st); });
   EXPECT_TRUE(after.get_future().get().ok());
   EXPECT_TRUE(UserExists("after"));
+}
+
+// The writer remembers each user's last pts; what a batch that failed had
+// appended is not in the file, and the next entry takes that number again.
+TEST_F(SqliteStoreTest, ABatchThatFailedGivesBackThePtsItsOperationsTook) {
+  Open({});
+  const UserId user = 4242;
+  int64_t first = 0, undone = 0, next = 0;
+  ASSERT_TRUE(QueueAppend(user, first).get().ok());
+  EXPECT_EQ(first, 1);
+  std::promise<void> release;
+  auto held = HoldWriter(release.get_future().share());
+  auto appended = QueueAppend(user, undone);
+  auto broken = QueueUnundoableFailure();
+  release.set_value();
+  EXPECT_TRUE(held.get().ok());
+  EXPECT_FALSE(broken.get().ok());
+  Status st = appended.get();
+  ASSERT_FALSE(st.ok()) << "acknowledged, but its batch could not commit cleanly";
+  EXPECT_EQ(undone, 2);  // taken, then undone with the batch
+  ASSERT_TRUE(QueueAppend(user, next).get().ok());
+  EXPECT_EQ(next, 2);
 }
 
 // Reads wait in a bounded queue: a read that finds it full is answered

@@ -187,11 +187,6 @@ TEST_P(StoreContract, AnOperationRefusedAfterWritingGivesBackItsSeqAndPts) {
   ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
   auto zero = Send(*store, conv, a, "zero");
   ASSERT_TRUE(zero.ok());
-  auto pts_of_a = [&](const chat::SendResult& sent) {
-    for (const auto& r : sent.recipients)
-      if (r.user == a) return r.pts;
-    return int64_t{-1};
-  };
   HeldWriter writer(*store, store->For(conv));
   auto refusal = QueueOp(*store, conv, [&](ConversationTxn& txn) -> Status {
     NATTER_TRY(auto seq, txn.NextSeq(conv, 3000));
@@ -206,7 +201,7 @@ TEST_P(StoreContract, AnOperationRefusedAfterWritingGivesBackItsSeqAndPts) {
   auto sent = after.get();
   ASSERT_TRUE(sent.ok()) << sent.error().message;
   EXPECT_EQ(sent->message.seq, 2);
-  EXPECT_EQ(pts_of_a(*sent), pts_of_a(*zero) + 1);
+  EXPECT_EQ(PtsOf(*sent, a), PtsOf(*zero, a) + 1);
 }
 
 TEST_P(StoreContract, AStatementThatFailsInABatchFailsOnlyItsOperation) {

@@ -134,12 +134,13 @@ class SqliteStore final : public Store {
         aborted_ = true;  // the op would run with nothing to undo it
         return sp;
       }
+      txn_.OperationBegins();
       Status st = RunGuarded(w, txn_);
       // A failed op whose changes cannot be undone, or a savepoint that cannot
       // be closed, must not commit with the batch.
       if (!st.ok()) {
         aborted_ |= !db_.Prepare("ROLLBACK TO op").Run().ok();
-        txn_.ForgetOwnWrites();
+        txn_.OperationUndone();
       }
       if (!aborted_) aborted_ |= !db_.Prepare("RELEASE op").Run().ok();
       return st;
@@ -150,6 +151,7 @@ class SqliteStore final : public Store {
     bool Usable() { return !aborted_ && !sqlite3_get_autocommit(db_.handle()); }
     Status Commit() {
       Status st = Logged("commit", db_.Exec("COMMIT"));
+      if (st.ok()) txn_.BatchCommitted();
       // Committed into a file that was deleted meanwhile is not durable:
       // checked after the commit and before anyone is told it succeeded.
       if (st.ok() && store_.Gone(db_)) return GoneError();
@@ -157,7 +159,7 @@ class SqliteStore final : public Store {
     }
     void Rollback() {
       if (!sqlite3_get_autocommit(db_.handle())) (void)db_.Exec("ROLLBACK");
-      txn_.ForgetOwnWrites();
+      txn_.BatchUndone();
     }
     bool LostRace() { return false; }  // one writer: nobody to race
     // The batch's callers have their answers: the log's restart, when due,

@@ -403,6 +403,7 @@ Result<int64_t> SqliteTxn::AppendUserUpdate(UserId id, ConversationId c, Seq seq
     if (last_pts_.size() >= kRememberedUsers) last_pts_.clear();
     last_pts_.emplace(id, pts);
   }
+  uncommitted_.push_back(id);
   return pts;
 }
 

@@ -3,7 +3,9 @@
 // statements. Not thread-safe: used on the thread that owns the connection.
 #pragma once
 
+#include <algorithm>
 #include <unordered_map>
+#include <vector>
 
 #include "store/sqlite/sqlite_db.h"
 #include "store/store.h"
@@ -15,9 +17,13 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   explicit SqliteTxn(Database& db) : db_(db) {}
   // The connection underneath, for tests that break a transaction from inside.
   Database& database() { return db_; }
-  // What this connection wrote was undone (an operation's savepoint, a
-  // batch): what it remembers of its own writes goes with it.
-  void ForgetOwnWrites() { last_pts_.clear(); }
+  // The writer's batch, as far as what this connection remembers of its own
+  // writes: what an undone operation or batch appended is forgotten (read
+  // again when next needed); what others appended stays.
+  void OperationBegins() { operation_start_ = uncommitted_.size(); }
+  void OperationUndone() { ForgetSince(operation_start_); }
+  void BatchCommitted() { uncommitted_.clear(); }
+  void BatchUndone() { ForgetSince(0); }
 
   // Accounts (AccountsTxn).
   Status InsertUser(const User& user) override;
@@ -204,6 +210,15 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   // the writer appends; entries are dropped with what is undone, with the
   // rows they stand for, and all at once past a bound.
   std::unordered_map<UserId, int64_t> last_pts_;
+  // Users appended to since the batch began, in order; the operation under
+  // way appended to those from `operation_start_` on.
+  std::vector<UserId> uncommitted_;
+  size_t operation_start_ = 0;
+  void ForgetSince(size_t from) {
+    for (size_t i = from; i < uncommitted_.size(); ++i) last_pts_.erase(uncommitted_[i]);
+    uncommitted_.resize(std::min(from, uncommitted_.size()));
+    operation_start_ = std::min(operation_start_, uncommitted_.size());
+  }
 };
 
 }  // namespace natter::sqlite
