@@ -77,6 +77,8 @@ std::string Metrics::Render() const {
   store_commit_latency.Render(out, "natter_store_commit_duration_seconds",
                               "Time a store writer takes to run and commit one batch.");
   store_commit_batch.Render(out, "natter_store_commit_batch_size", "Operations committed in one store transaction.");
+  store_sync_latency.Render(out, "natter_store_sync_duration_seconds",
+                            "Time the embedded store takes to sync its write-ahead log to disk.");
   if (broker_connected) {
     broker_round_trip.Render(out, "natter_broker_round_trip_seconds",
                              "Time a request to the other nodes (NATS) takes to be answered.");

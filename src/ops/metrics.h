@@ -46,6 +46,9 @@ struct Metrics {
   static constexpr std::array<int64_t, 9> kBatchBounds = {1, 2, 4, 8, 16, 32, 64, 128, 256};
   LatencyHistogram store_commit_latency;
   LatencyHistogram store_commit_batch{kBatchBounds, 1};
+  // The embedded store's syncs of its write-ahead log (one per group of
+  // commits, beside the writer); empty on PostgreSQL, whose COMMIT syncs.
+  LatencyHistogram store_sync_latency;
   // The broker (a cluster): a request to the other nodes and its answer.
   LatencyHistogram broker_round_trip;
   // Work waiting for a thread, by queue (store, hash, media...); each set

@@ -188,6 +188,7 @@ uint16_t Server::Start() {
     SqliteOptions options{db.string()};
     options.wal_limit_bytes = config_.wal_limit_mb << 20;
     options.on_commit = CommitObserver(p.metrics);
+    options.on_sync = [&metrics = p.metrics](int64_t us) { metrics.store_sync_latency.Observe(us); };
     p.store = OpenSqliteStore(options);
   } else {
     PostgresOptions options;

@@ -11,12 +11,17 @@
 //   void Rollback()            ends a failed transaction, whatever state it is in
 //   bool LostRace()            the last failure was a deadlock or serialization
 //                              race: the whole batch may run again
+//   void Answer(BatchAnswers)  tells the batch's callers, now or once what
+//                              it committed is durable, in commit order
+//   void Answered()            upkeep after a batch, which no answer waits for
 // Not thread-safe: one writer thread runs one backend.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -24,9 +29,37 @@
 #include "common/request_id.h"
 #include "natter/status.h"
 #include "store/commit_order.h"
+#include "store/store.h"
 #include "store/work_queue.h"
 
 namespace natter {
+
+// What one batch's callers are told: each write's status and commit turn.
+class BatchAnswers {
+ public:
+  void Add(std::function<void(Status, CommitTurn)> done, Status status, CommitTurn turn, RequestId request) {
+    answers_.push_back({std::move(done), std::move(status), std::move(turn), request});
+  }
+  // Runs each `done` in order. Not `durable`: what the batch committed may
+  // be lost (the disk failed a sync), so its writes were not made.
+  void Send(bool durable) {
+    for (auto& a : answers_) {
+      ScopedRequestId scope(a.request);  // the answer is posted with it
+      if (!durable && a.status.ok()) a.status = NotDurableError();
+      RunCatching("store writer callback", [&] { a.done(std::move(a.status), std::move(a.turn)); });
+    }
+    answers_.clear();
+  }
+
+ private:
+  struct Answer {
+    std::function<void(Status, CommitTurn)> done;
+    Status status;
+    CommitTurn turn;
+    RequestId request;
+  };
+  std::vector<Answer> answers_;
+};
 
 // Runs `batch` in one transaction; `results` gets a status per write and
 // `outcome` whether the storage took it (not: the transaction was lost, or an
@@ -60,8 +93,9 @@ bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<Status>& r
 // The writer thread's loop: batches of at most `max_batch` until `queue`
 // stops and drains; a batch that lost a race runs again, at most
 // `max_attempts` times in all. Each write's `done` gets its status after the
-// batch's outcome is known, with its turn in `order`; `report` gets the
-// outcome of each batch, its size and how long it took (microseconds).
+// batch's outcome is known, with its turn in `order`, through the backend's
+// Answer; `report` gets the outcome of each batch, its size and how long it
+// took (microseconds).
 template <class W, class Backend, class Report>
 void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Backend& backend, CommitOrder& order,
                     Report report) {
@@ -76,12 +110,13 @@ void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Bac
     }
     report(outcome, batch.size(),
            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+    BatchAnswers answers;
     for (size_t i = 0; i < batch.size(); ++i) {
-      ScopedRequestId scope(batch[i].request);  // the answer is posted with it
-      RunCatching("store writer callback", [&] { batch[i].done(std::move(results[i]), order.Next()); });
+      answers.Add(std::move(batch[i].done), std::move(results[i]), order.Next(), batch[i].request);
     }
     batch.clear();
-    backend.Answered();  // upkeep that no answer should wait for
+    backend.Answer(std::move(answers));
+    backend.Answered();
   }
 }
 

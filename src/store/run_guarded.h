@@ -23,15 +23,23 @@ Status RunGuarded(QueuedWrite& write, Txn& txn) {
   return std::move(*st);
 }
 
+// The read's reply, for the store to run once what it saw is durable; empty
+// when the op threw.
 template <class Txn>
-void RunGuarded(QueuedRead& read, Txn& txn, const char* where) {
-  ScopedRequestId scope(read.request);  // its answer is posted with it too
+ReadReply RunGuarded(QueuedRead& read, Txn& txn, const char* where) {
+  ScopedRequestId scope(read.request);
+  ReadReply reply;
   RunCatching(where, [&] {
-    if (read.op)
-      read.op(static_cast<ConversationTxn&>(txn));
-    else
-      read.accounts_op(static_cast<AccountsTxn&>(txn));
+    reply = read.op ? read.op(static_cast<ConversationTxn&>(txn)) : read.accounts_op(static_cast<AccountsTxn&>(txn));
   });
+  return reply;
+}
+
+// Runs a read's reply (its answer's delivery) with its request id.
+inline void Reply(const RequestId& request, const ReadReply& reply, bool durable) {
+  if (!reply) return;
+  ScopedRequestId scope(request);  // its answer is posted with it
+  RunCatching("store read reply", [&] { reply(durable); });
 }
 
 }  // namespace natter

@@ -500,7 +500,8 @@ struct WriteKey {
 };
 
 // A write waiting in a store's queue for its writer thread: exactly one of
-// `op` and `accounts_op` is set. `done` runs on the writer thread.
+// `op` and `accounts_op` is set. `done` runs on a store thread once the
+// batch's outcome is durable (the embedded store's syncer, or the writer).
 struct QueuedWrite {
   ConversationId conversation = 0;  // the one it changes; 0: none, or a new one
   UserId sender = 0;                // of a send (WriteKey)
@@ -511,14 +512,26 @@ struct QueuedWrite {
   RequestId request = CurrentRequestId();  // whose it is, for the log lines it causes
 };
 
+// What a read hands back to the store instead of answering at once: the
+// answer's delivery. The store runs it once what the read saw is durable;
+// `durable` is false when that can no longer be (the storage failed to sync),
+// and the answer must then be `unavailable`.
+using ReadReply = std::function<void(bool durable)>;
+
 // A read waiting in a store's queue for a reader thread: exactly one of `op`
 // and `accounts_op` is set.
 struct QueuedRead {
-  std::function<void(ConversationTxn&)> op;
-  std::function<void(AccountsTxn&)> accounts_op;
+  std::function<ReadReply(ConversationTxn&)> op;
+  std::function<ReadReply(AccountsTxn&)> accounts_op;
   std::function<void(Error)> refused;
   RequestId request = CurrentRequestId();
 };
+
+// Why a committed write or a read of it is answered `unavailable`: the
+// storage could not make it durable.
+inline Error NotDurableError() {
+  return Unavailable("storage unavailable: what was written could not be made durable (the disk failed a sync)");
+}
 
 // `fn(txn)`, or `internal` when it throws (a bug): the caller is still answered.
 template <class T, class Fn, class Txn>
@@ -620,8 +633,9 @@ class Store {
     trouble_ = outcome.ok() ? std::string() : outcome.error().message;
   }
 
-  // What an implementation does. `write.done` and `read.refused` run on a
-  // store thread (or at once, when the work is refused); the public methods
+  // What an implementation does. `write.done`, `read.refused` and the reply a
+  // read's op returns run on a store thread (or at once, when the work is
+  // refused); the public methods
   // above move every result to the caller's executor.
   virtual void QueueWrite(int partition, QueuedWrite write) = 0;
   virtual void QueueRead(int partition, QueuedRead read) = 0;
@@ -730,15 +744,19 @@ void Store::ReadOn(Executor& ex, Fn fn, Done done, Queue queue) {
   auto answer = [&ex, shared](Result<T> r) {
     ex.Post([shared, r = std::move(r)]() mutable { (*shared)(std::move(r)); });
   };
-  queue([fn = std::move(fn), answer](auto& txn) mutable { answer(CatchingRead<T>(fn, txn)); },
-        [answer](Error e) { answer(Result<T>(std::move(e))); });
+  queue(
+      [fn = std::move(fn), answer](auto& txn) mutable -> ReadReply {
+        auto read = std::make_shared<Result<T>>(CatchingRead<T>(fn, txn));
+        return [answer, read](bool durable) { answer(durable ? std::move(*read) : Result<T>(NotDurableError())); };
+      },
+      [answer](Error e) { answer(Result<T>(std::move(e))); });
 }
 
 template <class T, class Fn, class Done>
 void Store::ReadResult(int partition, Executor& ex, Fn fn, Done done) {
   ReadOn<T>(ex, std::move(fn), std::move(done), [&](auto op, auto refused) {
     QueuedRead read;
-    read.op = [op](ConversationTxn& txn) mutable { op(txn); };
+    read.op = [op](ConversationTxn& txn) mutable { return op(txn); };
     read.refused = std::move(refused);
     QueueRead(partition, std::move(read));
   });
@@ -748,7 +766,7 @@ template <class T, class Fn, class Done>
 void Store::ReadAccountsResult(Executor& ex, Fn fn, Done done) {
   ReadOn<T>(ex, std::move(fn), std::move(done), [&](auto op, auto refused) {
     QueuedRead read;
-    read.accounts_op = [op](AccountsTxn& txn) mutable { op(txn); };
+    read.accounts_op = [op](AccountsTxn& txn) mutable { return op(txn); };
     read.refused = std::move(refused);
     QueueRead(0, std::move(read));
   });
@@ -783,9 +801,12 @@ void Store::ReadEach(Executor& ex, Fn fn, Done done) {
   gather->pending = n;
   for (int p = 0; p < n; ++p) {
     QueuedRead read;
-    read.op = [fn, gather, p](ConversationTxn& txn) {
+    read.op = [fn, gather, p](ConversationTxn& txn) -> ReadReply {
       auto on_partition = [&](ConversationTxn& t) { return fn(t, p); };
-      gather->Answer(gather, p, CatchingRead<T>(on_partition, txn));
+      auto read = std::make_shared<Result<T>>(CatchingRead<T>(on_partition, txn));
+      return [gather, p, read](bool durable) {
+        gather->Answer(gather, p, durable ? std::move(*read) : Result<T>(NotDurableError()));
+      };
     };
     read.refused = [gather, p](Error e) { gather->Answer(gather, p, Result<T>(std::move(e))); };
     QueueRead(p, std::move(read));
@@ -808,6 +829,13 @@ struct SqliteOptions {
   // Learns each batch the writer ran: its operations and how long it took
   // (microseconds). On the writer thread: it must be quick (metrics).
   std::function<void(size_t ops, int64_t us)> on_commit = nullptr;
+  // Learns how long each sync of the write-ahead log took (microseconds). On
+  // the syncer thread: it must be quick (metrics).
+  std::function<void(int64_t us)> on_sync = nullptr;
+  // Makes what was written to the write-ahead log durable, and says whether
+  // it did. Empty: fdatasync on the log file. Tests replace it to hold or
+  // fail syncs.
+  std::function<bool()> sync_log = nullptr;
 };
 std::unique_ptr<Store> OpenSqliteStore(const SqliteOptions& options);
 

@@ -173,6 +173,7 @@ class LogsAndMetricsTest(h.ServerTestCase):
         self.assertIn('natter_websocket_connections{state="authenticating"}', m)
         self.assertGreaterEqual(m["natter_store_commit_duration_seconds_count"], 3)
         self.assertGreaterEqual(m["natter_store_commit_batch_size_count"], 3)
+        self.assertGreaterEqual(m["natter_store_sync_duration_seconds_count"], 1)
         self.assertGreaterEqual(m["natter_catchup_conversations_count"], 1)
         self.assertIn('natter_queue_depth{queue="store"}', m)
         self.assertIn('natter_queue_depth{queue="hash"}', m)

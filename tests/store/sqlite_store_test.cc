@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "common/mutex.h"
+#include "fakes/held_sync.h"
 #include "fakes/temp_db.h"
 #include "store/sqlite/sqlite_txn.h"
 #include "store/store.h"
@@ -245,6 +246,90 @@ TEST_F(SqliteStoreTest, ReadsPastTheQueueBoundAreRefused) {
   release.set_value();
   for (int i = 0; i < 200 && ran.load() < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(ran.load(), 2);
+}
+
+// The writer's commit returns once SQLite wrote the batch to its log, before
+// the disk has it; the syncer makes it durable. Until then neither the
+// write's caller nor a read that saw the commit is answered: a power loss
+// meanwhile would take back what they were told.
+TEST_F(SqliteStoreTest, NeitherAWriteNorAReadThatSawItIsAnsweredBeforeTheLogIsSynced) {
+  auto sync = std::make_shared<HeldSync>();
+  SqliteOptions options;
+  options.sync_log = [sync] { return sync->Sync(); };
+  Open(options);
+  std::promise<Status> written;
+  store->WriteAccounts(
+      InlineExecutor(),
+      [this](AccountsTxn& txn) {
+        return txn.InsertUser(User{ids.Next(), "on-disk-later", "h", 0});
+      },
+      [&](Status st) { written.set_value(st); });
+  ASSERT_TRUE(sync->WaitStarted(1));  // committed: its sync is under way
+  std::promise<Result<bool>> found;
+  store->ReadAccountsResult<bool>(
+      InlineExecutor(),
+      [](AccountsTxn& txn) -> Result<bool> {
+        NATTER_TRY(auto user, txn.FindUserByHandle("on-disk-later"));
+        return user.has_value();
+      },
+      [&](Result<bool> r) { found.set_value(std::move(r)); });
+  auto write_answer = written.get_future();
+  auto read_answer = found.get_future();
+  EXPECT_EQ(read_answer.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "a read was answered with a commit that is not on disk yet";
+  EXPECT_EQ(write_answer.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "a write was answered before its commit was on disk";
+  sync->Finish(1);
+  ASSERT_EQ(write_answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_TRUE(write_answer.get().ok());
+  ASSERT_EQ(read_answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Result<bool> read = read_answer.get();
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_TRUE(*read) << "the read did not see the commit it waited for";
+}
+
+// A failed sync may have lost what the batch wrote: the write is answered
+// `unavailable` though its commit returned, /readyz is told, and the store
+// refuses every write (and any read that may see an unsynced commit) until
+// natterd restarts: a later sync that succeeds would not prove the lost
+// pages reached the disk.
+TEST_F(SqliteStoreTest, AFailedSyncFailsWhatWaitedAndEveryWriteAfter) {
+  auto syncs = std::make_shared<std::atomic<int>>(0);
+  SqliteOptions options;
+  options.sync_log = [syncs] {
+    ++*syncs;
+    return false;
+  };
+  Open(options);
+  std::atomic<int> ran{0};
+  auto insert = [&](const std::string& handle) {
+    std::promise<Status> answered;
+    store->WriteAccounts(
+        InlineExecutor(),
+        [&, handle](AccountsTxn& txn) {
+          ++ran;
+          return txn.InsertUser(User{ids.Next(), handle, "h", 0});
+        },
+        [&](Status st) { answered.set_value(st); });
+    return answered.get_future().get();
+  };
+  Status first = insert("never-durable");
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(store->WriteTrouble(), "");
+  Status later = insert("after-the-failure");
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(ran.load(), 1) << "a write ran after a sync failed";
+  EXPECT_EQ(syncs->load(), 1) << "a sync was tried again after one failed";
+  std::promise<Result<bool>> found;
+  store->ReadAccountsResult<bool>(
+      InlineExecutor(), [](AccountsTxn&) -> Result<bool> { return true; },
+      [&](Result<bool> r) { found.set_value(std::move(r)); });
+  Result<bool> read = found.get_future().get();
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(store->WriteTrouble(), "");
 }
 
 // A read or a completion that throws (a bug) is answered `internal` and

@@ -157,6 +157,8 @@ class Partition {
       if (conn_.pipeline_failed()) strict_ = true;
       return conn_.pipeline_failed() || pg::IsRetryable(conn_.last_sqlstate());
     }
+    // PostgreSQL's COMMIT returned once the batch was durable.
+    void Answer(BatchAnswers answers) { answers.Send(true); }
     void Answered() { strict_ = false; }
 
    private:
@@ -191,9 +193,10 @@ class Partition {
       // timelines it points at). When the instance is down, the op still runs:
       // its queries answer `unavailable`, which it passes on.
       bool in_txn = conn.EnsureConnected().ok() && conn.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();
-      RunGuarded(read, txn, "pg reader");
-      if (in_txn) conn.Rollback();  // read only: nothing to commit
-      read = QueuedRead{};          // what it holds goes now, not with the next read
+      ReadReply reply = RunGuarded(read, txn, "pg reader");
+      if (in_txn) conn.Rollback();       // read only: nothing to commit
+      Reply(read.request, reply, true);  // PostgreSQL answers commits once durable
+      read = QueuedRead{};               // what it holds goes now, not with the next read
     }
   }
 

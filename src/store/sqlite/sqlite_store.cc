@@ -1,6 +1,7 @@
 // The embedded store: SQLite in WAL mode, one writer thread that commits
-// queued writes in groups (many operations, one transaction, one fsync), and
-// reader threads with their own read-only connections.
+// queued writes in groups (many operations, one transaction), a syncer thread
+// that makes each group durable (one fsync) while the writer runs the next,
+// and reader threads with their own read-only connections.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -18,6 +19,8 @@
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_txn.h"
+#include "store/sqlite/wal_file.h"
+#include "store/sqlite/wal_syncer.h"
 #include "store/store.h"
 #include "store/work_queue.h"
 
@@ -27,8 +30,9 @@ namespace {
 using sqlite::Database;
 
 void Configure(Database& db, bool writer) {
-  // WAL lets readers work beside the writer; synchronous=FULL fsyncs the WAL at
-  // every commit, which is what makes an acknowledgement durable.
+  // WAL lets readers work beside the writer. synchronous=FULL fsyncs the WAL
+  // at every commit: so for the migrations at start; then the store turns it
+  // to NORMAL and its syncer (WalSyncer) syncs instead, beside the writer.
   if (writer) {
     // Small pages: a commit group writes every page it touched to the WAL, and
     // sends touch many scattered pages (one per conversation, member, update
@@ -68,6 +72,11 @@ class SqliteStore final : public Store {
     sqlite::Migrate(*writer_db_);
     BoundLog(*writer_db_);
     ReleaseClaimsOfAnEndedProcess(*writer_db_);
+    if (!options.sync_log) wal_file_ = std::make_unique<sqlite::WalFile>(options.path);
+    syncer_ = std::make_unique<sqlite::WalSyncer>([this] { return SyncLog(); });
+    // From here on a commit returns once SQLite wrote it to the log; the
+    // syncer makes it durable before anyone learns of it.
+    (void)writer_db_->Exec("PRAGMA synchronous=NORMAL");
     writer_ = std::thread([this] { WriterLoop(); });
     pthread_setname_np(writer_.native_handle(), "store-writer");
     checkpointer_ = std::thread([this] { CheckpointLoop(); });
@@ -111,6 +120,7 @@ class SqliteStore final : public Store {
     if (checkpointer_.joinable()) checkpointer_.join();
     for (auto& t : readers_) t.join();
     readers_.clear();
+    syncer_->Stop();  // the last answers, once what they tell of is on disk
     // Reads still queued hold their callers' objects (connections, sessions);
     // release them now, while the threads those belong to still exist.
     (void)reads_.TakeRest();
@@ -125,6 +135,7 @@ class SqliteStore final : public Store {
     Status Begin(const std::vector<QueuedWrite>&) {
       aborted_ = false;
       if (store_.Gone(db_)) return GoneError();
+      if (store_.syncer_->Failed()) return NotDurableError();
       return Logged("begin", db_.Exec("BEGIN IMMEDIATE"));
     }
 
@@ -150,6 +161,7 @@ class SqliteStore final : public Store {
     // error): what remains of the batch must not run outside one.
     bool Usable() { return !aborted_ && !sqlite3_get_autocommit(db_.handle()); }
     Status Commit() {
+      store_.syncer_->CommitBegins();
       Status st = Logged("commit", db_.Exec("COMMIT"));
       if (st.ok()) txn_.BatchCommitted();
       // Committed into a file that was deleted meanwhile is not durable:
@@ -162,7 +174,11 @@ class SqliteStore final : public Store {
       txn_.BatchUndone();
     }
     bool LostRace() { return false; }  // one writer: nobody to race
-    // The batch's callers have their answers: the log's restart, when due,
+    void Answer(BatchAnswers answers) {
+      store_.syncer_->BatchEnded(
+          [answers = std::make_shared<BatchAnswers>(std::move(answers))](bool durable) { answers->Send(durable); });
+    }
+    // The batch's answers are the syncer's: the log's restart, when due,
     // delays the next batch, not this one's acknowledgements.
     void Answered() { store_.RestartLogIfLong(db_); }
 
@@ -177,6 +193,20 @@ class SqliteStore final : public Store {
     sqlite::SqliteTxn txn_;
     bool aborted_ = false;
   };
+
+  // The syncer's sync: the log file's, or the one the options give (tests).
+  // A failure is reported at once: the writes already answered are not at
+  // risk, but every write from now on is refused.
+  bool SyncLog() {
+    auto started = std::chrono::steady_clock::now();
+    bool synced = options_.sync_log ? options_.sync_log() : wal_file_->Sync();
+    if (options_.on_sync) {
+      options_.on_sync(
+          std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+    }
+    if (!synced) ReportBatch(NotDurableError());
+    return synced;
+  }
 
   static Error GoneError() { return Unavailable("storage unavailable: the database file was deleted or replaced"); }
 
@@ -202,11 +232,12 @@ class SqliteStore final : public Store {
   void WriterLoop() {
     Backend backend(*this, *writer_db_);
     // Once the file is gone, that (not the batch's generic failure) is why.
-    RunGroupCommit(writes_, static_cast<size_t>(options_.max_batch), 1, backend, *commit_order_,
-                   [this](const Status& outcome, size_t ops, int64_t us) {
-                     ReportBatch(gone_.load() ? Status(GoneError()) : outcome);
-                     if (options_.on_commit) options_.on_commit(ops, us);
-                   });
+    RunGroupCommit(
+        writes_, static_cast<size_t>(options_.max_batch), 1, backend, *commit_order_,
+        [this](const Status& outcome, size_t ops, int64_t us) {
+          ReportBatch(gone_.load() ? Status(GoneError()) : syncer_->Failed() ? Status(NotDurableError()) : outcome);
+          if (options_.on_commit) options_.on_commit(ops, us);
+        });
   }
 
   // Keeps the write-ahead log within options_.wal_limit_bytes. The
@@ -323,8 +354,12 @@ class SqliteStore final : public Store {
         spdlog::error("read transaction could not begin: {}", begun.error().message);
         read.refused(Unavailable("storage unavailable"));
       } else {
-        RunGuarded(read, txn, "store reader");
+        ReadReply reply = RunGuarded(read, txn, "store reader");
         (void)db.Exec("COMMIT");  // read only: nothing to lose if it fails
+        if (reply) {
+          syncer_->AfterRead(
+              [request = read.request, reply = std::move(reply)](bool durable) { Reply(request, reply, durable); });
+        }
       }
       read = QueuedRead{};  // what it holds goes now, not with the next read
     }
@@ -332,6 +367,8 @@ class SqliteStore final : public Store {
 
   const SqliteOptions options_;
   std::unique_ptr<Database> writer_db_;
+  std::unique_ptr<sqlite::WalFile> wal_file_;  // the syncer's, unless options_.sync_log
+  std::unique_ptr<sqlite::WalSyncer> syncer_;
   WorkQueue<QueuedWrite> writes_;
   std::shared_ptr<CommitOrder> commit_order_ = std::make_shared<CommitOrder>();
   std::atomic<bool> gone_{false};  // see Gone()
