@@ -41,12 +41,15 @@ class BatchAnswers {
     answers_.push_back({std::move(done), std::move(status), std::move(turn), request});
   }
   // Runs each `done` in order. Not `durable`: what the batch committed may
-  // be lost (the disk failed a sync), so its writes were not made.
+  // or may not have reached the disk (it failed a sync), so no write of it
+  // may be acknowledged.
   void Send(bool durable) {
     for (auto& a : answers_) {
       ScopedRequestId scope(a.request);  // the answer is posted with it
-      if (!durable && a.status.ok()) a.status = NotDurableError();
-      RunCatching("store writer callback", [&] { a.done(std::move(a.status), std::move(a.turn)); });
+      RunCatching("store writer callback", [&] {
+        if (!durable && a.status.ok()) a.status = NotDurableError();
+        a.done(std::move(a.status), std::move(a.turn));
+      });
     }
     answers_.clear();
   }

@@ -1,6 +1,7 @@
 // A stand-in for the embedded store's log sync (SqliteOptions::sync_log,
 // WalSyncer) that the test lets return one call at a time, with the outcome
-// it was made with.
+// it was made with. A call the test never lets go returns after 10 s, so a
+// test that fails while one is held ends instead of hanging its teardown.
 #pragma once
 
 #include <chrono>
@@ -18,7 +19,7 @@ class HeldSync {
     MutexLock lock(mu_);
     int mine = ++started_;
     cv_.notify_all();
-    lock.Wait(cv_, [&]() REQUIRES(mu_) { return finish_up_to_ >= mine; });
+    (void)lock.WaitFor(cv_, std::chrono::seconds(10), [&]() REQUIRES(mu_) { return finish_up_to_ >= mine; });
     return succeeds_;
   }
   // Waits (at most 10 s) until `n` syncs have begun in all.

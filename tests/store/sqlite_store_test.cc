@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <future>
 #include <thread>
 
@@ -266,15 +267,19 @@ TEST_F(SqliteStoreTest, NeitherAWriteNorAReadThatSawItIsAnsweredBeforeTheLogIsSy
       [&](Status st) { written.set_value(st); });
   ASSERT_TRUE(sync->WaitStarted(1));  // committed: its sync is under way
   std::promise<Result<bool>> found;
+  std::promise<void> read_ran;
   store->ReadAccountsResult<bool>(
       InlineExecutor(),
-      [](AccountsTxn& txn) -> Result<bool> {
+      [&](AccountsTxn& txn) -> Result<bool> {
         NATTER_TRY(auto user, txn.FindUserByHandle("on-disk-later"));
+        read_ran.set_value();
         return user.has_value();
       },
       [&](Result<bool> r) { found.set_value(std::move(r)); });
   auto write_answer = written.get_future();
   auto read_answer = found.get_future();
+  ASSERT_EQ(read_ran.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(sync->Started(), 1) << "the held sync returned";
   EXPECT_EQ(read_answer.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
       << "a read was answered with a commit that is not on disk yet";
   EXPECT_EQ(write_answer.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
@@ -330,6 +335,78 @@ TEST_F(SqliteStoreTest, AFailedSyncFailsWhatWaitedAndEveryWriteAfter) {
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(store->WriteTrouble(), "");
+}
+
+// After a failed sync the log may hold commits the disk lost part of. No
+// checkpoint may copy what is left of them into the database file, not the
+// checkpointer's, nor the one SQLite makes when its last connection closes:
+// a restart's recovery could not undo that.
+TEST_F(SqliteStoreTest, AFailedSyncStopsCheckpointsCopyingTheLogIntoTheDatabase) {
+  auto failing = std::make_shared<std::atomic<bool>>(false);
+  SqliteOptions options;
+  options.sync_log = [failing] { return !failing->load(); };
+  Open(options);
+  auto insert = [this](const std::string& handle) {
+    std::promise<Status> answered;
+    store->WriteAccounts(
+        InlineExecutor(),
+        [this, handle](AccountsTxn& txn) {
+          return txn.InsertUser(User{ids.Next(), handle, "h", 0});
+        },
+        [&](Status st) { answered.set_value(st); });
+    return answered.get_future().get();
+  };
+  // Whether `handle` is in the database file alone, without its log: what
+  // checkpoints copied there.
+  int copies = 0;
+  auto in_database_file = [&](const std::string& handle) {
+    const std::string copy = dir + "/copy-" + std::to_string(++copies) + ".db";
+    std::filesystem::copy_file(dir + "/natter.db", copy);
+    sqlite::Database db(copy, false);
+    try {
+      auto count = db.Prepare(("SELECT count(*) FROM users WHERE handle = '" + handle + "'").c_str());
+      auto row = count.Step();
+      return row.ok() && *row && count.Int(0) == 1;
+    } catch (const std::logic_error&) {
+      return false;  // not even the schema was copied yet
+    }
+  };
+  ASSERT_TRUE(insert("synced").ok());
+  bool copied = false;
+  for (int i = 0; i < 200 && !(copied = in_database_file("synced")); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(copied) << "the checkpointer never copied a synced commit";
+  failing->store(true);
+  ASSERT_FALSE(insert("only-in-the-log").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // five of the checkpointer's rounds
+  store.reset();
+  EXPECT_FALSE(in_database_file("only-in-the-log"))
+      << "a commit that failed its sync was checkpointed into the database file";
+}
+
+// Stopping the store while a sync is under way still answers the writes
+// that wait for it, once it returns.
+TEST_F(SqliteStoreTest, StoppingWhileASyncIsUnderWayAnswersWhatWaitsForIt) {
+  auto sync = std::make_shared<HeldSync>();
+  SqliteOptions options;
+  options.sync_log = [sync] { return sync->Sync(); };
+  Open(options);
+  std::promise<Status> written;
+  store->WriteAccounts(
+      InlineExecutor(),
+      [this](AccountsTxn& txn) {
+        return txn.InsertUser(User{ids.Next(), "last-one", "h", 0});
+      },
+      [&](Status st) { written.set_value(st); });
+  ASSERT_TRUE(sync->WaitStarted(1));
+  std::thread stop([this] { store->Shutdown(); });
+  auto answer = written.get_future();
+  EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
+  sync->Finish(1);
+  stop.join();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_TRUE(answer.get().ok());
 }
 
 // A read or a completion that throws (a bug) is answered `internal` and

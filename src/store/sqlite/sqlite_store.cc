@@ -121,6 +121,9 @@ class SqliteStore final : public Store {
     for (auto& t : readers_) t.join();
     readers_.clear();
     syncer_->Stop();  // the last answers, once what they tell of is on disk
+    // The last connection to close checkpoints the log into the database
+    // file: not after a failed sync (see CheckpointLoop).
+    if (syncer_->Failed()) sqlite3_db_config(writer_db_->handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
     // Reads still queued hold their callers' objects (connections, sessions);
     // release them now, while the threads those belong to still exist.
     (void)reads_.TakeRest();
@@ -264,6 +267,7 @@ class SqliteStore final : public Store {
 
   void RestartLogIfLong(Database& db) {
     if (wal_frames_ * page_bytes_ < options_.wal_limit_bytes) return;
+    if (syncer_->Failed()) return;  // see CheckpointLoop
     if (std::chrono::steady_clock::now() < next_restart_try_) return;
     // Readers' transactions are short; a long one is not waited for.
     sqlite3_busy_timeout(db.handle(), 20);
@@ -311,6 +315,14 @@ class SqliteStore final : public Store {
         ReportBatch(GoneError());
         continue;
       }
+      // After a failed sync the log holds commits whose pages the kernel may
+      // have dropped; a checkpoint would copy what is left of them into the
+      // database file, which a restart's recovery could not undo. Nothing is
+      // copied until natterd restarts.
+      if (syncer_->Failed()) {
+        ReportBatch(NotDurableError());
+        continue;
+      }
       (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
       if (forget_overwritten_.exchange(false)) {
         if (TruncateLog(db)) {
@@ -326,7 +338,7 @@ class SqliteStore final : public Store {
         }
       }
     }
-    if (!Gone(db)) (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    if (!Gone(db) && !syncer_->Failed()) (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
   }
 
   // A checkpoint that empties the log file, so no older copy of a page stays

@@ -19,51 +19,43 @@ std::filesystem::path DirectoryOf(const std::string& file) {
   return parent.empty() ? std::filesystem::path(".") : parent;
 }
 
+// The directory entry of a file SQLite made must survive a power loss as
+// well as what is written to the file.
+bool SyncDirectory(const std::string& directory) {
+  int dir = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return false;
+  bool synced = ::fsync(dir) == 0;
+  int error = errno;
+  ::close(dir);
+  errno = error;
+  return synced;
+}
+
 }  // namespace
 
-WalFile::WalFile(const std::string& database_path)
-    : path_(database_path + "-wal"), directory_(DirectoryOf(database_path).string()) {
-  if (!Open()) throw std::runtime_error("cannot open the write-ahead log " + path_ + ": " + std::strerror(errno));
-}
-
-WalFile::~WalFile() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
-bool WalFile::Open() {
-  int fd = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return false;
+WalFile::WalFile(const std::string& database_path) : path_(database_path + "-wal") {
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CLOEXEC);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    return false;
+  if (fd_ < 0 || ::fstat(fd_, &st) != 0 || !SyncDirectory(DirectoryOf(database_path).string())) {
+    int error = errno;
+    if (fd_ >= 0) ::close(fd_);
+    throw std::runtime_error("cannot open the write-ahead log " + path_ + ": " + std::strerror(error));
   }
-  // SQLite made the file; its name must survive a power loss as well as what
-  // is written to it.
-  int dir = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  bool dir_synced = dir >= 0 && ::fsync(dir) == 0;
-  if (dir >= 0) ::close(dir);
-  if (!dir_synced) {
-    ::close(fd);
-    return false;
-  }
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = fd;
   device_ = st.st_dev;
   inode_ = st.st_ino;
-  return true;
 }
+
+WalFile::~WalFile() { ::close(fd_); }
 
 bool WalFile::Sync() {
   // SQLite deletes the log and makes a new one only when its last connection
-  // closes, which the store's never do while it runs; should the name ever
-  // point at another file, that file is the log now.
+  // closes, which the store's never do while it runs. A name that points at
+  // another file now was replaced from outside: SQLite goes on writing to the
+  // file it has open, which no restart will read, so nothing is durable.
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0 || st.st_dev != device_ || st.st_ino != inode_) {
-    if (!Open()) {
-      spdlog::critical("store: cannot open the write-ahead log {} to sync it: {}", path_, std::strerror(errno));
-      return false;
-    }
+    spdlog::critical("store: the write-ahead log {} was deleted or replaced while open", path_);
+    return false;
   }
   if (::fdatasync(fd_) != 0) {
     spdlog::critical("store: syncing the write-ahead log {} failed: {}", path_, std::strerror(errno));

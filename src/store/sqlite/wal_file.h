@@ -13,23 +13,21 @@ namespace natter::sqlite {
 
 class WalFile {
  public:
-  // Opens the log of the database at `database_path`. Throws
-  // std::runtime_error when it cannot be opened.
+  // Opens the log of the database at `database_path` (SQLite has made it)
+  // and makes its directory entry durable. Throws std::runtime_error when it
+  // cannot.
   explicit WalFile(const std::string& database_path);
   ~WalFile();
   WalFile(const WalFile&) = delete;
   WalFile& operator=(const WalFile&) = delete;
 
   // Makes everything written to the log so far durable (fdatasync); false,
-  // with the reason logged, when it could not.
+  // with the reason logged, when it could not, or when the log's name no
+  // longer names the file opened.
   bool Sync();
 
  private:
-  // Opens the file at path_ and makes its directory entry durable.
-  bool Open();
-
   std::string path_;
-  std::string directory_;
   int fd_ = -1;
   dev_t device_ = 0;
   ino_t inode_ = 0;

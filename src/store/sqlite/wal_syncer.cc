@@ -81,7 +81,8 @@ void WalSyncer::Loop() {
     }
     // The lock is not held here: the writer commits, and readers read,
     // while the disk syncs.
-    bool synced = !sync || sync_();
+    bool synced = !sync;
+    if (sync && !RunCatching("store syncer", [&] { synced = sync_(); })) synced = false;
     std::vector<std::pair<uint64_t, Release>> ready;
     uint64_t durable_up_to = 0;
     {
