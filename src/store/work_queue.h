@@ -37,8 +37,8 @@ class WorkQueue {
     MutexLock lock(mu_);
     if (stopping_) return Refusal::kStopping;
     if (items_.size() >= capacity_) return Refusal::kFull;
-    items_.push_back(std::move(item));
-    since_.push_back(std::chrono::steady_clock::now());
+    // One push: if it throws (bad_alloc), nothing was queued.
+    items_.push_back(Entry{std::move(item), std::chrono::steady_clock::now()});
     cv_.notify_one();
     return Refusal::kNone;
   }
@@ -50,9 +50,8 @@ class WorkQueue {
     lock.Wait(cv_, [&]() REQUIRES(mu_) { return stopping_ || !items_.empty(); });
     if (items_.empty()) return false;
     while (!items_.empty() && batch.size() < max) {
-      batch.push_back(std::move(items_.front()));
+      batch.push_back(std::move(items_.front().item));
       items_.pop_front();
-      since_.pop_front();
     }
     return true;
   }
@@ -62,9 +61,8 @@ class WorkQueue {
     MutexLock lock(mu_);
     lock.Wait(cv_, [&]() REQUIRES(mu_) { return stopping_ || !items_.empty(); });
     if (stopping_) return false;
-    item = std::move(items_.front());
+    item = std::move(items_.front().item);
     items_.pop_front();
-    since_.pop_front();
     return true;
   }
 
@@ -77,8 +75,8 @@ class WorkQueue {
   // How long the item that has waited longest has waited; zero when none waits.
   std::chrono::steady_clock::duration OldestWait() const {
     MutexLock lock(mu_);
-    if (since_.empty()) return {};
-    return std::chrono::steady_clock::now() - since_.front();
+    if (items_.empty()) return {};
+    return std::chrono::steady_clock::now() - items_.front().since;
   }
 
   // Refuses new items and wakes every waiting thread. Returns false if it was
@@ -97,16 +95,21 @@ class WorkQueue {
   // own thread (queued reads hold their callers' objects).
   std::deque<T> TakeRest() {
     MutexLock lock(mu_);
-    since_.clear();
-    return std::move(items_);
+    std::deque<T> rest;
+    for (auto& entry : items_) rest.push_back(std::move(entry.item));
+    items_.clear();
+    return rest;
   }
 
  private:
   const size_t capacity_;
   mutable Mutex mu_;
   std::condition_variable cv_;
-  std::deque<T> items_ GUARDED_BY(mu_);
-  std::deque<std::chrono::steady_clock::time_point> since_ GUARDED_BY(mu_);  // when each item came
+  struct Entry {
+    T item;
+    std::chrono::steady_clock::time_point since;  // when it came
+  };
+  std::deque<Entry> items_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
 };
 
