@@ -24,7 +24,7 @@ struct BenchConfig {
   int threads = 1;  // event loops per worker process
   int workers = 0;  // 0: as many as the connection count needs
   int max_conns_per_worker = 15000;
-  int source_addresses = 0;       // 0: one per 25,000 connections (at least 1)
+  int source_addresses = 0;       // 0: one per 2,000 connections to a loopback IPv4 server
   int connect_concurrency = 256;  // connects in flight per worker
   int timeout_ms = 10000;         // connect, upgrade, answer waits
   int provision_parallel = 8;

@@ -158,10 +158,11 @@ int main(int argc, char** argv) {
   // sockets of the last run, that search grows with every connection held
   // and became the generator's main cost (over half its CPU at 19,000, the
   // connect rate falling as they opened). So connections to a loopback server
-  // spread over one source address per 2,000.
+  // (IPv4: the sources are) spread over one source address per 2,000.
   int sources = cfg.source_addresses;
-  const bool loopback = std::all_of(ctx.servers.begin(), ctx.servers.end(),
-                                    [](const auto& server) { return server.address().is_loopback(); });
+  const bool loopback = std::all_of(ctx.servers.begin(), ctx.servers.end(), [](const auto& server) {
+    return server.address().is_v4() && server.address().is_loopback();
+  });
   if (sources == 0 && loopback && most_clients > 2000) sources = (most_clients + 1999) / 2000;
   for (int i = 0; i < sources; ++i) {
     ctx.sources.push_back(boost::asio::ip::make_address_v4(0x7F000002u + static_cast<unsigned>(i)));

@@ -37,8 +37,9 @@ class WorkQueue {
     MutexLock lock(mu_);
     if (stopping_) return Refusal::kStopping;
     if (items_.size() >= capacity_) return Refusal::kFull;
-    // One push: if it throws (bad_alloc), nothing was queued.
-    items_.push_back(Entry{std::move(item), std::chrono::steady_clock::now()});
+    // One push, which moves `item` only once its place exists: if it throws
+    // (bad_alloc), nothing was queued and `item` is as it was.
+    items_.emplace_back(std::move(item), std::chrono::steady_clock::now());
     cv_.notify_one();
     return Refusal::kNone;
   }
@@ -106,6 +107,7 @@ class WorkQueue {
   mutable Mutex mu_;
   std::condition_variable cv_;
   struct Entry {
+    Entry(T&& i, std::chrono::steady_clock::time_point s) : item(std::move(i)), since(s) {}
     T item;
     std::chrono::steady_clock::time_point since;  // when it came
   };

@@ -258,28 +258,31 @@ TEST_F(SqliteStoreTest, NeitherAWriteNorAReadThatSawItIsAnsweredBeforeTheLogIsSy
   SqliteOptions options;
   options.sync_log = [sync] { return sync->Sync(); };
   Open(options);
-  std::promise<Status> written;
+  // Shared with the callbacks: a failed ASSERT leaves them to the store's
+  // teardown, after this body's locals are gone.
+  auto written = std::make_shared<std::promise<Status>>();
+  auto found = std::make_shared<std::promise<Result<bool>>>();
+  auto read_ran = std::make_shared<std::promise<void>>();
+  auto write_answer = written->get_future();
+  auto read_answer = found->get_future();
+  auto ran = read_ran->get_future();
   store->WriteAccounts(
       InlineExecutor(),
       [this](AccountsTxn& txn) {
         return txn.InsertUser(User{ids.Next(), "on-disk-later", "h", 0});
       },
-      [&](Status st) { written.set_value(st); });
+      [written](Status st) { written->set_value(st); });
   ASSERT_TRUE(sync->WaitStarted(1));  // committed: its sync is under way
-  std::promise<Result<bool>> found;
-  std::promise<void> read_ran;
   store->ReadAccountsResult<bool>(
       InlineExecutor(),
-      [&](AccountsTxn& txn) -> Result<bool> {
+      [read_ran](AccountsTxn& txn) -> Result<bool> {
         NATTER_TRY(auto user, txn.FindUserByHandle("on-disk-later"));
-        read_ran.set_value();
+        read_ran->set_value();
         return user.has_value();
       },
-      [&](Result<bool> r) { found.set_value(std::move(r)); });
-  auto write_answer = written.get_future();
-  auto read_answer = found.get_future();
-  ASSERT_EQ(read_ran.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  EXPECT_EQ(sync->Started(), 1) << "the held sync returned";
+      [found](Result<bool> r) { found->set_value(std::move(r)); });
+  ASSERT_EQ(ran.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_EQ(sync->Started(), 1) << "a second sync began while the first was held";
   EXPECT_EQ(read_answer.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
       << "a read was answered with a commit that is not on disk yet";
   EXPECT_EQ(write_answer.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
@@ -392,16 +395,16 @@ TEST_F(SqliteStoreTest, StoppingWhileASyncIsUnderWayAnswersWhatWaitsForIt) {
   SqliteOptions options;
   options.sync_log = [sync] { return sync->Sync(); };
   Open(options);
-  std::promise<Status> written;
+  auto written = std::make_shared<std::promise<Status>>();
+  auto answer = written->get_future();
   store->WriteAccounts(
       InlineExecutor(),
       [this](AccountsTxn& txn) {
         return txn.InsertUser(User{ids.Next(), "last-one", "h", 0});
       },
-      [&](Status st) { written.set_value(st); });
+      [written](Status st) { written->set_value(st); });
   ASSERT_TRUE(sync->WaitStarted(1));
   std::thread stop([this] { store->Shutdown(); });
-  auto answer = written.get_future();
   EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
   sync->Finish(1);
   stop.join();

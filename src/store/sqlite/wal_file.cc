@@ -48,17 +48,18 @@ WalFile::WalFile(const std::string& database_path) : path_(database_path + "-wal
 WalFile::~WalFile() { ::close(fd_); }
 
 bool WalFile::Sync() {
+  if (::fdatasync(fd_) != 0) {
+    spdlog::critical("store: syncing the write-ahead log {} failed: {}", path_, std::strerror(errno));
+    return false;
+  }
   // SQLite deletes the log and makes a new one only when its last connection
   // closes, which the store's never do while it runs. A name that points at
-  // another file now was replaced from outside: SQLite goes on writing to the
+  // another file was replaced from outside: SQLite goes on writing to the
   // file it has open, which no restart will read, so nothing is durable.
+  // Checked after the sync, so a replacement while it ran counts too.
   struct stat st {};
   if (::stat(path_.c_str(), &st) != 0 || st.st_dev != device_ || st.st_ino != inode_) {
     spdlog::critical("store: the write-ahead log {} was deleted or replaced while open", path_);
-    return false;
-  }
-  if (::fdatasync(fd_) != 0) {
-    spdlog::critical("store: syncing the write-ahead log {} failed: {}", path_, std::strerror(errno));
     return false;
   }
   return true;
