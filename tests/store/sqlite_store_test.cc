@@ -380,8 +380,15 @@ TEST_F(SqliteStoreTest, AFailedSyncStopsCheckpointsCopyingTheLogIntoTheDatabase)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_TRUE(copied) << "the checkpointer never copied a synced commit";
+  // A read transaction begun before the failing commit keeps every
+  // checkpoint short of it until the failure is known (its answer comes
+  // after); on a real disk, the checkpoint's own fsync would fail meanwhile.
+  auto pin = std::make_unique<sqlite::Database>(dir + "/natter.db", true);
+  ASSERT_TRUE(pin->Exec("BEGIN").ok());
+  ASSERT_TRUE(pin->Exec("SELECT count(*) FROM users").ok());
   failing->store(true);
   ASSERT_FALSE(insert("only-in-the-log").ok());
+  pin.reset();  // the store's writer is the last connection to close again
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // five of the checkpointer's rounds
   store.reset();
   EXPECT_FALSE(in_database_file("only-in-the-log"))
@@ -410,6 +417,57 @@ TEST_F(SqliteStoreTest, StoppingWhileASyncIsUnderWayAnswersWhatWaitsForIt) {
   stop.join();
   ASSERT_EQ(answer.wait_for(std::chrono::seconds(0)), std::future_status::ready);
   EXPECT_TRUE(answer.get().ok());
+}
+
+// A disk that never finishes a sync: the writer stops a few commits ahead
+// of it, its queue fills, and new writes are refused at once (`unavailable`)
+// instead of being committed and held in memory without end. Once the disk
+// answers, everything queued is answered.
+TEST_F(SqliteStoreTest, ADiskThatNeverFinishesASyncFillsTheQueueInsteadOfMemory) {
+  auto sync = std::make_shared<HeldSync>();
+  SqliteOptions options;
+  options.sync_log = [sync] { return sync->Sync(); };
+  options.max_batch = 1;  // a commit per write
+  options.max_queued_writes = 2;
+  Open(options);
+  auto ran = std::make_shared<std::atomic<int>>(0);
+  auto answers = std::make_shared<std::vector<std::promise<Status>>>(8);
+  std::vector<std::future<Status>> answered;
+  for (auto& p : *answers) answered.push_back(p.get_future());
+  auto write = [&](int i) {
+    store->WriteAccounts(
+        InlineExecutor(),
+        [ran](AccountsTxn&) {
+          ++*ran;
+          return OkStatus();
+        },
+        [answers, i](Status st) { (*answers)[i].set_value(st); });
+  };
+  auto ran_reaches = [&](int n) {
+    for (int i = 0; i < 1000 && ran->load() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return ran->load() >= n;
+  };
+  // Four commits ahead of the disk are allowed; the fifth write's commit
+  // makes the writer wait.
+  for (int i = 0; i < 5; ++i) {
+    write(i);
+    ASSERT_TRUE(ran_reaches(i + 1));
+  }
+  write(5);
+  write(6);                                                     // the queue's two places
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // time to take them, were it allowed
+  EXPECT_EQ(ran->load(), 5) << "the writer went on committing while the disk synced nothing";
+  write(7);
+  ASSERT_EQ(answered[7].wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  Status refused = answered[7].get();
+  ASSERT_FALSE(refused.ok()) << "a write was queued beyond the queue's bound";
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnavailable);
+  EXPECT_EQ(answered[0].wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  sync->Finish(1000);
+  for (int i = 0; i < 7; ++i) {
+    ASSERT_EQ(answered[i].wait_for(std::chrono::seconds(10)), std::future_status::ready) << i;
+    EXPECT_TRUE(answered[i].get().ok()) << i;
+  }
 }
 
 // A read or a completion that throws (a bug) is answered `internal` and

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <string>
@@ -162,6 +163,54 @@ TEST(WalSyncerTest, WhatWasSyncedBeforeAFailureStaysDurable) {
   syncer.BatchEnded(released.Named("lost"));
   ASSERT_TRUE(released.WaitFor(2));
   EXPECT_EQ(released.Got(), (std::vector<std::string>{"synced", "lost (not durable)"}));
+}
+
+// A disk that does not finish a sync must not let commits pile up: the
+// writer waits once it is too far ahead (and its queue fills behind it).
+TEST(WalSyncerTest, TheWriterWaitsOnceItIsTooFarAheadOfTheDisk) {
+  HeldSync sync;
+  Released released;
+  WalSyncer syncer([&] { return sync.Sync(); }, WalSyncer::Limits{.unsynced_commits = 2, .waiting = 100});
+  syncer.CommitBegins();
+  syncer.BatchEnded(released.Named("first"));
+  ASSERT_TRUE(sync.WaitStarted(1));
+  syncer.CommitBegins();
+  syncer.BatchEnded(released.Named("second"));  // two ahead: allowed
+  std::atomic<bool> third_returned{false};
+  std::thread writer([&] {
+    syncer.CommitBegins();
+    syncer.BatchEnded(released.Named("third"));
+    third_returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(third_returned.load()) << "the writer went on three commits ahead of the disk";
+  sync.Finish(1);
+  writer.join();
+  sync.Finish(100);
+  ASSERT_TRUE(released.WaitFor(3));
+  EXPECT_EQ(released.Got(), (std::vector<std::string>{"first", "second", "third"}));
+}
+
+// Nor may answers of reads pile up: a reader waits once too many wait.
+TEST(WalSyncerTest, AReaderWaitsOnceTooManyAnswersWait) {
+  HeldSync sync;
+  sync.Finish(100);
+  Released released;
+  WalSyncer syncer([&] { return sync.Sync(); }, WalSyncer::Limits{.unsynced_commits = 4, .waiting = 2});
+  syncer.CommitBegins();  // a commit under way: every read waits for it
+  syncer.AfterRead(released.Named("read 1"));
+  syncer.AfterRead(released.Named("read 2"));
+  std::atomic<bool> third_returned{false};
+  std::thread reader([&] {
+    syncer.AfterRead(released.Named("read 3"));
+    third_returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(third_returned.load()) << "a third answer waited beside two";
+  syncer.BatchEnded(released.Named("batch"));
+  reader.join();
+  ASSERT_TRUE(released.WaitFor(4));
+  EXPECT_EQ(released.Got(), (std::vector<std::string>{"read 1", "read 2", "batch", "read 3"}));
 }
 
 TEST(WalSyncerTest, StopSyncsAndReleasesWhatWaits) {

@@ -73,7 +73,8 @@ class SqliteStore final : public Store {
     BoundLog(*writer_db_);
     ReleaseClaimsOfAnEndedProcess(*writer_db_);
     if (!options.sync_log) wal_file_ = std::make_unique<sqlite::WalFile>(options.path);
-    syncer_ = std::make_unique<sqlite::WalSyncer>([this] { return SyncLog(); });
+    syncer_ = std::make_unique<sqlite::WalSyncer>([this] { return SyncLog(); },
+                                                  sqlite::WalSyncer::Limits{.waiting = options.max_queued_reads});
     // From here on a commit returns once SQLite wrote it to the log; the
     // syncer makes it durable before anyone learns of it.
     (void)writer_db_->Exec("PRAGMA synchronous=NORMAL");

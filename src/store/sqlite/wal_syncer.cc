@@ -8,7 +8,7 @@
 
 namespace natter::sqlite {
 
-WalSyncer::WalSyncer(std::function<bool()> sync) : sync_(std::move(sync)) {
+WalSyncer::WalSyncer(std::function<bool()> sync, Limits limits) : sync_(std::move(sync)), limits_(limits) {
   thread_ = std::thread([this] { Loop(); });
   pthread_setname_np(thread_.native_handle(), "store-sync");
 }
@@ -25,12 +25,17 @@ void WalSyncer::BatchEnded(Release release) {
   ended_ = begun_;
   waiting_.emplace_back(begun_, std::move(release));
   cv_.notify_one();
+  lock.Wait(room_,
+            [this]() REQUIRES(mu_) { return failed_ || stopping_ || ended_ - synced_ <= limits_.unsynced_commits; });
 }
 
 void WalSyncer::AfterRead(Release release) {
   bool durable = false;
   {
     MutexLock lock(mu_);
+    if (begun_ > synced_) {
+      lock.Wait(room_, [this]() REQUIRES(mu_) { return failed_ || stopping_ || waiting_.size() < limits_.waiting; });
+    }
     durable = begun_ <= synced_;
     if (!durable && !failed_) {
       waiting_.emplace_back(begun_, std::move(release));
@@ -51,6 +56,7 @@ void WalSyncer::Stop() {
     MutexLock lock(mu_);
     stopping_ = true;
     cv_.notify_one();
+    room_.notify_all();
   }
   if (thread_.joinable()) thread_.join();
 }
@@ -94,6 +100,7 @@ void WalSyncer::Loop() {
         ready.push_back(std::move(waiting_.front()));
         waiting_.pop_front();
       }
+      room_.notify_all();
     }
     for (auto& [commits, release] : ready) {
       RunCatching("store syncer", [&] { release(commits <= durable_up_to); });
