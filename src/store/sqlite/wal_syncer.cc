@@ -79,7 +79,7 @@ void WalSyncer::Loop() {
         // (only if the writer was still running, which Stop rules out).
         abandoned.swap(waiting_);
         lock.Unlock();
-        for (auto& [commits, release] : abandoned) RunCatching("store syncer", [&] { release(false); });
+        for (auto& entry : abandoned) RunCatching("store syncer", [&] { entry.second(false); });
         return;
       }
       sync = !failed_ && waiting_.front().first > synced_;
@@ -102,8 +102,8 @@ void WalSyncer::Loop() {
       }
       room_.notify_all();
     }
-    for (auto& [commits, release] : ready) {
-      RunCatching("store syncer", [&] { release(commits <= durable_up_to); });
+    for (auto& entry : ready) {
+      RunCatching("store syncer", [&] { entry.second(entry.first <= durable_up_to); });
     }
   }
 }
