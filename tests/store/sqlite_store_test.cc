@@ -103,6 +103,19 @@ class SqliteStoreTest : public ::testing::Test {
         [answer](Status st, CommitTurn) { answer->set_value(st); });
     return appended;
   }
+  // Queues the insert of user `handle`; its answer, whenever it comes (the
+  // promise is shared with the callback, which may run after the test body).
+  std::future<Status> QueueInsertUser(const std::string& handle) {
+    auto answer = std::make_shared<std::promise<Status>>();
+    auto answered = answer->get_future();
+    store->WriteAccounts(
+        InlineExecutor(),
+        [this, handle](AccountsTxn& txn) {
+          return txn.InsertUser(User{ids.Next(), handle, "h", 0});
+        },
+        [answer](Status st) { answer->set_value(st); });
+    return answered;
+  }
   bool UserExists(const std::string& handle) {
     std::promise<bool> found;
     store->ReadAccountsResult<bool>(
@@ -260,18 +273,11 @@ TEST_F(SqliteStoreTest, NeitherAWriteNorAReadThatSawItIsAnsweredBeforeTheLogIsSy
   Open(options);
   // Shared with the callbacks: a failed ASSERT leaves them to the store's
   // teardown, after this body's locals are gone.
-  auto written = std::make_shared<std::promise<Status>>();
   auto found = std::make_shared<std::promise<Result<bool>>>();
   auto read_ran = std::make_shared<std::promise<void>>();
-  auto write_answer = written->get_future();
   auto read_answer = found->get_future();
   auto ran = read_ran->get_future();
-  store->WriteAccounts(
-      InlineExecutor(),
-      [this](AccountsTxn& txn) {
-        return txn.InsertUser(User{ids.Next(), "on-disk-later", "h", 0});
-      },
-      [written](Status st) { written->set_value(st); });
+  auto write_answer = QueueInsertUser("on-disk-later");
   ASSERT_TRUE(sync->WaitStarted(1));  // committed: its sync is under way
   store->ReadAccountsResult<bool>(
       InlineExecutor(),
@@ -349,16 +355,6 @@ TEST_F(SqliteStoreTest, AFailedSyncStopsCheckpointsCopyingTheLogIntoTheDatabase)
   SqliteOptions options;
   options.sync_log = [failing] { return !failing->load(); };
   Open(options);
-  auto insert = [this](const std::string& handle) {
-    std::promise<Status> answered;
-    store->WriteAccounts(
-        InlineExecutor(),
-        [this, handle](AccountsTxn& txn) {
-          return txn.InsertUser(User{ids.Next(), handle, "h", 0});
-        },
-        [&](Status st) { answered.set_value(st); });
-    return answered.get_future().get();
-  };
   // Whether `handle` is in the database file alone, without its log: what
   // checkpoints copied there.
   int copies = 0;
@@ -374,7 +370,7 @@ TEST_F(SqliteStoreTest, AFailedSyncStopsCheckpointsCopyingTheLogIntoTheDatabase)
       return false;  // not even the schema was copied yet
     }
   };
-  ASSERT_TRUE(insert("synced").ok());
+  ASSERT_TRUE(QueueInsertUser("synced").get().ok());
   bool copied = false;
   for (int i = 0; i < 200 && !(copied = in_database_file("synced")); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -387,7 +383,7 @@ TEST_F(SqliteStoreTest, AFailedSyncStopsCheckpointsCopyingTheLogIntoTheDatabase)
   ASSERT_TRUE(pin->Exec("BEGIN").ok());
   ASSERT_TRUE(pin->Exec("SELECT count(*) FROM users").ok());
   failing->store(true);
-  ASSERT_FALSE(insert("only-in-the-log").ok());
+  ASSERT_FALSE(QueueInsertUser("only-in-the-log").get().ok());
   pin.reset();  // the store's writer is the last connection to close again
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // five of the checkpointer's rounds
   store.reset();
@@ -402,14 +398,7 @@ TEST_F(SqliteStoreTest, StoppingWhileASyncIsUnderWayAnswersWhatWaitsForIt) {
   SqliteOptions options;
   options.sync_log = [sync] { return sync->Sync(); };
   Open(options);
-  auto written = std::make_shared<std::promise<Status>>();
-  auto answer = written->get_future();
-  store->WriteAccounts(
-      InlineExecutor(),
-      [this](AccountsTxn& txn) {
-        return txn.InsertUser(User{ids.Next(), "last-one", "h", 0});
-      },
-      [written](Status st) { written->set_value(st); });
+  auto answer = QueueInsertUser("last-one");
   ASSERT_TRUE(sync->WaitStarted(1));
   std::thread stop([this] { store->Shutdown(); });
   EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(100)), std::future_status::timeout);
@@ -492,14 +481,7 @@ TEST_F(SqliteStoreTest, AThrowingReadOrCallbackLeavesTheThreadsServing) {
         throw std::runtime_error("bug in a completion");
       });
   thrown.get_future().wait();
-  std::promise<Status> after;
-  store->WriteAccounts(
-      InlineExecutor(),
-      [this](AccountsTxn& txn) {
-        return txn.InsertUser(User{ids.Next(), "survivor", "h", 0});
-      },
-      [&](Status st) { after.set_value(st); });
-  EXPECT_TRUE(after.get_future().get().ok());
+  EXPECT_TRUE(QueueInsertUser("survivor").get().ok());
   EXPECT_TRUE(UserExists("survivor"));  // the one reader still serves
 }
 
