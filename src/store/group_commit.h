@@ -4,7 +4,12 @@
 // only itself. Nothing of a batch is acknowledged unless all of it committed.
 //
 // A store supplies the backend, one connection's side of it:
-//   Status Begin(const std::vector<W>& batch)  opens the batch's transaction
+//   Status Begin(const std::vector<W>& batch, const std::vector<int64_t>& wait_for)
+//                              opens the batch's transaction; it may pass over
+//                              conversations another transaction holds, except
+//                              those in `wait_for`, whose turn it waits for
+//   bool PutsOff(const W&)     the write's conversation was passed over: the
+//                              write runs in the next batch, first
 //   Status RunOp(W& write)     runs one operation in its own savepoint
 //   bool Usable()              the transaction can still commit what ran
 //   Status Commit()
@@ -17,11 +22,13 @@
 // Not thread-safe: one writer thread runs one backend.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -66,10 +73,12 @@ class BatchAnswers {
 
 // Runs `batch` in one transaction; `results` gets a status per write and
 // `outcome` whether the storage took it (not: the transaction was lost, or an
-// operation met storage that is unavailable). Returns true when the
+// operation met storage that is unavailable). The writes the backend puts off
+// move, in order, from `batch` to the end of `put_off`. Returns true when the
 // transaction lost a race and the batch should run again.
 template <class W, class Backend>
-bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<Status>& results, Status& outcome) {
+bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<W>& put_off, const std::vector<int64_t>& wait_for,
+                 std::vector<Status>& results, Status& outcome) {
   results.clear();
   outcome = OkStatus();
   // The transaction is lost (or never began): no write of the batch may be
@@ -81,7 +90,10 @@ bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<Status>& r
     outcome = Unavailable(why);
     return again;
   };
-  if (!backend.Begin(batch).ok()) return fail_all("storage is unavailable");
+  if (!backend.Begin(batch, wait_for).ok()) return fail_all("storage is unavailable");
+  auto kept = std::stable_partition(batch.begin(), batch.end(), [&](const W& w) { return !backend.PutsOff(w); });
+  std::move(kept, batch.end(), std::back_inserter(put_off));
+  batch.erase(kept, batch.end());
   for (auto& w : batch) {
     Status st = backend.RunOp(w);
     if (!backend.Usable()) return fail_all("storage is unavailable");
@@ -93,24 +105,49 @@ bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<Status>& r
   return false;
 }
 
+// How many batches in a row may pass over a conversation another
+// transaction holds before one waits for it: passing over keeps a writer
+// busy with the conversations nobody holds, and the bound keeps one that is
+// always held by someone from waiting without end.
+inline constexpr int kMaxPassesOver = 3;
+
 // The writer thread's loop: batches of at most `max_batch` until `queue`
-// stops and drains; a batch that lost a race runs again, at most
-// `max_attempts` times in all. Each write's `done` gets its status after the
-// batch's outcome is known, with its turn in `order`, through the backend's
-// Answer; `report` gets the outcome of each batch, its size and how long it
-// took (microseconds).
+// stops and drains (and nothing put off is left); a batch that lost a race
+// runs again, at most `max_attempts` times in all. What a batch put off leads
+// the next one, so each conversation's writes keep their order. Each write's
+// `done` gets its status after the batch's outcome is known, with its turn in
+// `order`, through the backend's Answer; `report` gets the outcome of each
+// batch, its size and how long it took (microseconds).
 template <class W, class Backend, class Report>
 void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Backend& backend, CommitOrder& order,
                     Report report) {
-  std::vector<W> batch;
+  std::vector<W> batch, put_off;
   std::vector<Status> results;
+  std::vector<int64_t> wait_for, passed;
+  std::unordered_map<int64_t, int> passed_over;  // conversation: batches in a row
   Status outcome = OkStatus();
-  while (queue.PopBatch(batch, max_batch)) {
+  for (;;) {
+    batch.swap(put_off);
+    if (batch.empty()) {
+      if (!queue.PopBatch(batch, max_batch)) break;
+    } else {
+      queue.TakeQueued(batch, max_batch);
+    }
+    wait_for.clear();
+    for (const auto& [conversation, times] : passed_over) {
+      if (times >= kMaxPassesOver) wait_for.push_back(conversation);
+    }
     auto started = std::chrono::steady_clock::now();
     for (int attempt = 1;; ++attempt) {
-      bool again = CommitBatch(backend, batch, results, outcome);
+      bool again = CommitBatch(backend, batch, put_off, wait_for, results, outcome);
       if (!again || attempt >= max_attempts) break;
     }
+    for (const auto& w : batch) passed_over.erase(w.conversation);
+    passed.clear();
+    for (const auto& w : put_off) passed.push_back(w.conversation);
+    std::sort(passed.begin(), passed.end());
+    passed.erase(std::unique(passed.begin(), passed.end()), passed.end());
+    for (int64_t conversation : passed) ++passed_over[conversation];
     report(outcome, batch.size(),
            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
     BatchAnswers answers;

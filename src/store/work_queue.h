@@ -44,17 +44,21 @@ class WorkQueue {
     return Refusal::kNone;
   }
 
-  // Waits for work and moves up to `max` items into `batch`. False once
-  // stopped and drained.
+  // Waits for work and moves items into `batch` until it holds `max`.
+  // False once stopped and drained.
   bool PopBatch(std::vector<T>& batch, size_t max) {
     MutexLock lock(mu_);
     lock.Wait(cv_, [&]() REQUIRES(mu_) { return stopping_ || !items_.empty(); });
     if (items_.empty()) return false;
-    while (!items_.empty() && batch.size() < max) {
-      batch.push_back(std::move(items_.front().item));
-      items_.pop_front();
-    }
+    MoveInto(batch, max);
     return true;
+  }
+
+  // As PopBatch, without waiting: for a writer that already has work (what
+  // its last batch put off). Stopped or not, it takes what is queued.
+  void TakeQueued(std::vector<T>& batch, size_t max) {
+    MutexLock lock(mu_);
+    MoveInto(batch, max);
   }
 
   // Waits for one item. False once stopped, whatever is left (readers).
@@ -111,6 +115,13 @@ class WorkQueue {
     T item;
     std::chrono::steady_clock::time_point since;  // when it came
   };
+  void MoveInto(std::vector<T>& batch, size_t max) REQUIRES(mu_) {
+    while (!items_.empty() && batch.size() < max) {
+      batch.push_back(std::move(items_.front().item));
+      items_.pop_front();
+    }
+  }
+
   std::deque<Entry> items_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
 };

@@ -116,13 +116,13 @@ TEST_P(PgPipeline, ATransactionLeftIdleBetweenReadsIsEnded) {
 
 TEST_P(PgPipeline, AStallAfterLibpqSentALongRunOfWritesIsEndedToo) {
   // libpq sends what it holds once that passes 64 KiB, without a sync; the
-  // savepoint that starts the next operation then adds one, so a writer
-  // stalled there cannot hold the transaction open.
+  // start of the next operation then adds one, so a writer stalled there
+  // cannot hold the transaction open.
   ASSERT_TRUE(conn->Exec("SET idle_in_transaction_session_timeout = '200ms'").ok());
   ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
   std::string body(2000, 'x');
   for (int i = 0; i < 40; ++i) ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {i, body}).ok());
-  ASSERT_TRUE(conn->Exec("SAVEPOINT op").ok());
+  ASSERT_TRUE(conn->OperationStarts().ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   EXPECT_FALSE(conn->Query("SELECT count(*) FROM probe").ok());
   EXPECT_FALSE(conn->Commit().ok());

@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "store/group_commit.h"
 #include "store/postgres/pg_conn.h"
 #include "store/store_contract.h"
 
@@ -109,6 +110,56 @@ TEST_P(PostgresPartitions, TwoNodesWritingOneConversationKeepSeqDense) {
   EXPECT_EQ(*seqs.rbegin(), 2 * kPerNode);
   EXPECT_EQ(CountRows(urls[1], "SELECT count(*) FROM messages WHERE conversation_id = " + std::to_string(conv)),
             2 * kPerNode);
+}
+
+// Another node's batch holds a conversation's row: a writer goes on with its
+// other conversations instead of waiting, takes the held one's writes up
+// again in order once it is free, and does not spin while it is held.
+TEST_P(PostgresPartitions, ABatchPassesOverAConversationAnotherNodeHolds) {
+  std::atomic<int> batches{0};
+  PostgresOptions options{urls};
+  options.writer_threads = 1;  // both conversations' writes meet in one batch
+  options.on_commit = [&](size_t, int64_t) { ++batches; };
+  auto node = OpenPostgresStore(options);
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId held = AddGroup(a, {b}, 0), free = AddGroup(a, {b}, 0);
+  PGconn* other = PQconnectdb(urls[0].c_str());
+  auto exec = [&](const std::string& sql) {
+    PGresult* r = PQexec(other, sql.c_str());
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    return ok;
+  };
+  ASSERT_TRUE(exec("BEGIN"));
+  ASSERT_TRUE(exec("SELECT 1 FROM conversations WHERE id = " + std::to_string(held) + " FOR UPDATE"));
+
+  std::mutex mu;
+  std::vector<std::pair<std::string, Seq>> answered;
+  std::atomic<int> done{0};
+  auto record = [&](std::string name) {
+    return [&, name](Result<chat::SendResult> r) {
+      EXPECT_TRUE(r.ok()) << name << ": " << r.error().message;
+      std::lock_guard lock(mu);
+      answered.emplace_back(name, r.ok() ? r->message.seq : 0);
+      ++done;
+    };
+  };
+  SendAsync(*node, held, a, "h1", record("held 1"));
+  SendAsync(*node, free, a, "f1", record("free"));
+  SendAsync(*node, held, b, "h2", record("held 2"));
+  ASSERT_TRUE(WaitForCount(done, 1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(answered.size(), 1u) << "a write to the held conversation was answered while it was held";
+    EXPECT_EQ(answered[0], (std::pair<std::string, Seq>{"free", 1}));
+  }
+  EXPECT_LE(batches.load(), kMaxPassesOver + 2) << "the writer spun while the conversation was held";
+  ASSERT_TRUE(exec("COMMIT"));
+  PQfinish(other);
+  ASSERT_TRUE(WaitForCount(done, 3));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(answered, (std::vector<std::pair<std::string, Seq>>{{"free", 1}, {"held 1", 1}, {"held 2", 2}}));
 }
 
 TEST_P(PostgresPartitions, SameClientMsgIdOnTwoNodesIsStoredOnce) {

@@ -204,6 +204,32 @@ TEST_P(StoreContract, AnOperationRefusedAfterWritingGivesBackItsSeqAndPts) {
   EXPECT_EQ(PtsOf(*sent, a), PtsOf(*zero, a) + 1);
 }
 
+TEST_P(StoreContract, AnOperationRefusedAfterOnlyReadingRunsOnce) {
+  // Nothing to undo: the batch goes on (PostgreSQL's pipelined batch runs
+  // operations without savepoints and would otherwise run it all again).
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
+  ASSERT_TRUE(Send(*store, conv, a, "zero").ok());
+  HeldWriter writer(*store, store->For(conv));
+  auto first = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
+  std::atomic<int> runs{0};
+  auto refusal = QueueOp(*store, conv, [&](ConversationTxn& txn) -> Status {
+    ++runs;
+    NATTER_TRY(auto message, txn.FindMessage(conv, 1));
+    return Forbidden(message ? "refused after reading" : "the message was not found");
+  });
+  auto second = Queued([&](auto done) { SendAsync(*store, conv, b, "two", done); });
+  ASSERT_TRUE(writer.Release());
+  Status st = refusal.get();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "refused after reading");
+  auto one = first.get(), two = second.get();
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_EQ(one->message.seq, 2);
+  EXPECT_EQ(two->message.seq, 3);
+  EXPECT_EQ(runs.load(), 1);
+}
+
 TEST_P(StoreContract, AStatementThatFailsInABatchFailsOnlyItsOperation) {
   // A write the database refuses (a seq already taken) fails its own
   // operation; the others of its batch commit once. (PostgreSQL learns of

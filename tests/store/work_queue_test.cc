@@ -62,6 +62,24 @@ TEST(WorkQueue, WritersDrainAfterStopReadersDoNot) {
   EXPECT_EQ(reads.TakeRest().size(), 5u);  // the rest goes to whoever stops
 }
 
+// A writer that already holds work tops its batch up without waiting, and
+// takes what is queued after a stop too.
+TEST(WorkQueue, TakeQueuedFillsABatchUpWithoutWaiting) {
+  Queue q(10);
+  std::vector<int> batch{100};
+  q.TakeQueued(batch, 3);  // nothing queued: returns at once
+  EXPECT_EQ(batch, std::vector<int>{100});
+  for (int i = 0; i < 4; ++i) {
+    int item = i;
+    (void)q.Push(item);
+  }
+  q.TakeQueued(batch, 3);
+  EXPECT_EQ(batch, (std::vector<int>{100, 0, 1}));
+  q.Stop();
+  q.TakeQueued(batch, 5);
+  EXPECT_EQ(batch, (std::vector<int>{100, 0, 1, 2, 3}));
+}
+
 TEST(WorkQueue, AWaitingThreadWakesForWorkAndForStop) {
   Queue q(10);
   std::vector<int> got;

@@ -153,7 +153,7 @@ Result<Rows> Connection::Query(const char* sql, std::initializer_list<Param> par
   return Rows(r);
 }
 
-Status Connection::SendPrepared(const char* name, std::initializer_list<Param> params) {
+Status Connection::SendPrepared(const char* sql, const char* name, std::initializer_list<Param> params) {
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) {
@@ -163,6 +163,8 @@ Status Connection::SendPrepared(const char* name, std::initializer_list<Param> p
   if (!PQsendQueryPrepared(conn_, name, static_cast<int>(values.size()), values.data(), nullptr, nullptr, 0)) {
     return Failure(nullptr, "query");
   }
+  // A plain read changes nothing (one that locks rows changes only who waits).
+  if (std::strncmp(sql, "SELECT ", 7) != 0) ++writes_sent_;
   sync_due_ = true;
   unsynced_bytes_ += 64;
   return OkStatus();
@@ -183,7 +185,7 @@ Status Connection::Defer(const char* sql, std::initializer_list<Param> params) {
   Status failed = OkStatus();
   const char* name = Prepared(sql, static_cast<int>(params.size()), failed);
   if (!name) return failed;
-  NATTER_RETURN_IF_ERROR(SendPrepared(name, params));
+  NATTER_RETURN_IF_ERROR(SendPrepared(sql, name, params));
   pending_.push_back(Pending{});
   return OkStatus();
 }
@@ -199,7 +201,7 @@ Result<int> Connection::Send(const char* sql, std::initializer_list<Param> param
   Status failed = OkStatus();
   const char* name = Prepared(sql, static_cast<int>(params.size()), failed);
   if (!name) return failed.error();
-  NATTER_RETURN_IF_ERROR(SendPrepared(name, params));
+  NATTER_RETURN_IF_ERROR(SendPrepared(sql, name, params));
   pending_.push_back(Pending{ticket});
   return ticket;
 }
@@ -314,15 +316,9 @@ Status Connection::Exec(const std::string& sql) {
       return Failure(nullptr, "statement");
     }
     pending_.push_back(Pending{});
+    ++writes_sent_;
     sync_due_ = true;
     unsynced_bytes_ += sql.size() + 64;
-    // A savepoint starts an operation. libpq sends what it holds unasked
-    // once that passes 64 KiB, and the server's idle-in-transaction timeout
-    // runs only after a sync: with one here once half of that is waiting,
-    // what the server has of the operations before always ends in a sync,
-    // and a writer stalled between operations cannot hold its locks for ever.
-    constexpr size_t kSyncAfterBytes = 32 * 1024;
-    if (unsynced_bytes_ >= kSyncAfterBytes && !SendSync()) return Failure(nullptr, "statement");
     return OkStatus();
   }
   last_sqlstate_.clear();
@@ -331,6 +327,19 @@ Status Connection::Exec(const std::string& sql) {
   auto status = PQresultStatus(r);
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) return Failure(r, "statement");
   PQclear(r);
+  return OkStatus();
+}
+
+Status Connection::OperationStarts() {
+  if (!pipelined_) return OkStatus();
+  if (pipeline_failed_) return *pipeline_error_;
+  // libpq sends what it holds unasked once that passes 64 KiB, and the
+  // server's idle-in-transaction timeout runs only after a sync: with one
+  // here once half of that is waiting, what the server has of the operations
+  // before always ends in a sync, and a writer stalled between operations
+  // cannot hold its locks for ever.
+  constexpr size_t kSyncAfterBytes = 32 * 1024;
+  if (unsynced_bytes_ >= kSyncAfterBytes && !SendSync()) return Failure(nullptr, "statement");
   return OkStatus();
 }
 

@@ -129,6 +129,14 @@ class Connection {
   Status ReadSent();
   // Runs one or more statements without parameters or results.
   Status Exec(const std::string& sql);
+  // In pipeline mode, where an operation of a batch begins: a sync goes out
+  // here once enough waits unsynced (a stalled writer then cannot hold its
+  // locks past the server's idle timeout).
+  Status OperationStarts();
+  // How many statements that may change rows (all but plain SELECTs) went
+  // out in pipeline mode on this connection: an operation that sent none
+  // changed nothing.
+  uint64_t writes_sent() const { return writes_sent_; }
 
   // A transaction: from Begin() until Commit() or Rollback(), a broken
   // connection is not silently replaced (statements on a new session would
@@ -155,7 +163,7 @@ class Connection {
   // The prepared statement of `sql`, prepared first when new (sent, in
   // pipeline mode). Null when the prepare failed.
   const char* Prepared(const char* sql, int params, Status& failed);
-  Status SendPrepared(const char* name, std::initializer_list<Param> params);
+  Status SendPrepared(const char* sql, const char* name, std::initializer_list<Param> params);
   // Reads the next answer in the pipeline (its results up to the end).
   Result<Rows> ReadAnswer();
   // Sends a sync: the server answers everything sent, and between syncs
@@ -181,8 +189,9 @@ class Connection {
   int next_ticket_ = 0;
   bool pipelined_ = false;
   bool pipeline_failed_ = false;
-  bool sync_due_ = false;                // sent something the server was not asked to answer yet
-  size_t unsynced_bytes_ = 0;            // about how much was sent since the last sync
+  bool sync_due_ = false;      // sent something the server was not asked to answer yet
+  size_t unsynced_bytes_ = 0;  // about how much was sent since the last sync
+  uint64_t writes_sent_ = 0;
   std::optional<Error> pipeline_error_;  // the first failure, answered for everything after it
 
   std::string conninfo_;

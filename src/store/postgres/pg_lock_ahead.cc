@@ -7,6 +7,10 @@
 
 namespace natter::pg {
 
+// The conversations of the batch ($1) whose rows this transaction holds or
+// takes now without waiting.
+#define HELD_CONVERSATIONS "(SELECT id FROM conversations WHERE id = ANY($1::bigint[]) FOR UPDATE SKIP LOCKED)"
+
 // Takes, before any operation runs, the row locks the batch's operations
 // will take: the conversations they change, in id order, then the update-log
 // heads of those conversations' members (those not large: even when their
@@ -14,8 +18,15 @@ namespace natter::pg {
 // order. Batches of several nodes then always lock in the same order and
 // never deadlock; one that changes members (whose new heads were not locked
 // here) may, and is run again.
-Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch) {
+//
+// A conversation another node's batch holds is passed over rather than
+// waited for (`PassedOver`): its writes lead this writer's next batch, and
+// this one goes on with the rest instead of sitting out the other's round
+// trips and commit. Those in `wait_for` (passed over too often) are waited
+// for, first and in id order; passing over never waits, so the order holds.
+Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch, const std::vector<ConversationId>& wait_for) {
   view_.Clear();
+  passed_over_.clear();
   std::vector<ConversationId> ids;
   std::vector<int64_t> send_conversations, senders;
   std::vector<std::string> client_msg_ids;
@@ -34,18 +45,25 @@ Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch) {
   std::string array = IdArray(ids);
   // Sent together: one round trip in pipeline mode.
   AheadTickets tickets;
+  if (!wait_for.empty()) {
+    std::vector<ConversationId> waited(wait_for);
+    std::sort(waited.begin(), waited.end());
+    NATTER_RETURN_IF_ERROR(db_.Defer("SELECT 1 FROM conversations WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                                     {IdArray(waited)}));
+  }
   NATTER_TRY(tickets.conversations, db_.Send("SELECT " CONVERSATION_COLUMNS " FROM conversations "
-                                             "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+                                             "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED",
                                              {array}));
+  NATTER_TRY(tickets.existing, db_.Send("SELECT id FROM conversations WHERE id = ANY($1::bigint[])", {array}));
   NATTER_RETURN_IF_ERROR(
       db_.Defer("INSERT INTO user_logs(user_id, pts) "
                 "SELECT DISTINCT m.user_id, 0 FROM members m JOIN conversations c "
-                "ON c.id = m.conversation_id WHERE m.conversation_id = ANY($1::bigint[]) "
-                "AND NOT c.large ORDER BY 1 ON CONFLICT (user_id) DO NOTHING",
+                "ON c.id = m.conversation_id WHERE m.conversation_id IN " HELD_CONVERSATIONS
+                " AND NOT c.large ORDER BY 1 ON CONFLICT (user_id) DO NOTHING",
                 {array}));
   NATTER_TRY(tickets.heads, db_.Send("SELECT user_id, pts FROM user_logs WHERE user_id IN (SELECT m.user_id "
                                      "FROM members m JOIN conversations c ON c.id = m.conversation_id "
-                                     "WHERE m.conversation_id = ANY($1::bigint[]) AND NOT c.large) "
+                                     "WHERE m.conversation_id IN " HELD_CONVERSATIONS " AND NOT c.large) "
                                      "ORDER BY user_id FOR UPDATE",
                                      {array}));
   NATTER_TRY(tickets.members,
@@ -81,12 +99,17 @@ Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch) {
 // The answers to LockAhead's statements, into the view.
 Status PgTxn::TakeAhead(const AheadTickets& tickets) {
   NATTER_TRY(auto conversation_rows, db_.Take(tickets.conversations));
+  NATTER_TRY(auto existing_rows, db_.Take(tickets.existing));
   NATTER_TRY(auto head_rows, db_.Take(tickets.heads));
   NATTER_TRY(auto member_rows, db_.Take(tickets.members));
   for (int i = 0; i < conversation_rows.size(); ++i) {
     Conversation c = rows::ReadConversation(conversation_rows.At(i));
     if (!c.large) view_.members[c.id];  // known, even with no member
     view_.conversations.emplace(c.id, std::move(c));
+  }
+  // One that does not exist is not passed over: its writes find that out.
+  for (int i = 0; i < existing_rows.size(); ++i) {
+    if (!view_.conversations.contains(existing_rows.Int(i, 0))) passed_over_.insert(existing_rows.Int(i, 0));
   }
   for (int i = 0; i < head_rows.size(); ++i) view_.heads.emplace(head_rows.Int(i, 0), head_rows.Int(i, 1));
   for (int i = 0; i < member_rows.size(); ++i) {
@@ -140,5 +163,7 @@ Status PgTxn::ReadBlocksAhead(std::optional<int> sent) {
   view_.block_users.insert(users.begin(), users.end());
   return OkStatus();
 }
+
+#undef HELD_CONVERSATIONS
 
 }  // namespace natter::pg

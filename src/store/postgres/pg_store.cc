@@ -104,32 +104,54 @@ class Partition {
 
     // A batch runs in pipeline mode (pg_conn.h): BEGIN and LockAhead's
     // statements cost one round trip, writes none until the commit. After a
-    // statement failed there, it runs again without, one statement at a time,
-    // so that a failing operation undoes only itself.
-    Status Begin(const std::vector<QueuedWrite>& batch) {
-      Status begun = Start(batch);
+    // statement failed there, or an operation failed after it wrote, it runs
+    // again without, one statement at a time, so that a failing operation
+    // undoes only itself.
+    Status Begin(const std::vector<QueuedWrite>& batch, const std::vector<int64_t>& wait_for) {
+      Status begun = Start(batch, wait_for);
       if (!begun.ok() && conn_.broken()) {
         // The connection died while idle (the instance restarted): nothing ran
         // yet, so a new one may start the batch.
         conn_.Rollback();  // forgets the transaction that never began
-        begun = Start(batch);
+        begun = Start(batch, wait_for);
       }
       return begun;
     }
     // BEGIN and the locks; in pipeline mode LockAhead's first read is where a
     // dead connection shows.
-    Status Start(const std::vector<QueuedWrite>& batch) {
+    Status Start(const std::vector<QueuedWrite>& batch, const std::vector<int64_t>& wait_for) {
       txn_.view().Clear();
+      undo_needed_ = false;
       NATTER_RETURN_IF_ERROR(conn_.EnsureConnected());
       NATTER_RETURN_IF_ERROR(conn_.Begin("BEGIN", !strict_));
-      return txn_.LockAhead(batch);
+      return txn_.LockAhead(batch, wait_for);
+    }
+    // Another node's batch held the conversation's row (LockAhead).
+    bool PutsOff(const QueuedWrite& w) const { return w.conversation != 0 && txn_.PassedOver(w.conversation); }
+
+    // In pipeline mode an operation runs without a savepoint: a refusal
+    // before it sent a write changed nothing, and any other failure (of the
+    // operation after it wrote, or of a statement) makes the whole batch
+    // run again out of pipeline mode, where each operation has a savepoint.
+    // A savepoint is a subtransaction, and a row that one transaction locked
+    // and its subtransactions update gets a multixact for each update, which
+    // every later reader of the row must look up: that was a fifth of
+    // PostgreSQL's CPU under 1:1 sends.
+    Status RunOp(QueuedWrite& w) {
+      if (!strict_) {
+        NATTER_RETURN_IF_ERROR(conn_.OperationStarts());
+        uint64_t written = conn_.writes_sent();
+        Status st = RunGuarded(w, txn_);
+        if (!st.ok() && conn_.writes_sent() != written) undo_needed_ = true;
+        return st;
+      }
+      return RunOpInSavepoint(w);
     }
 
-    // One operation inside its savepoint. Out of pipeline mode, an operation
-    // that hit a unique key another node committed meanwhile runs once more:
-    // it then sees the committed row. In pipeline mode any failed statement
-    // makes the whole batch run again, out of it.
-    Status RunOp(QueuedWrite& w) {
+    // Out of pipeline mode: one operation inside its savepoint. One that hit
+    // a unique key another node committed meanwhile runs once more: it then
+    // sees the committed row.
+    Status RunOpInSavepoint(QueuedWrite& w) {
       Status st = OkStatus();
       for (int attempt = 0; attempt < 2; ++attempt) {
         if (Status sp = conn_.Exec("SAVEPOINT op"); !sp.ok()) return sp;
@@ -146,16 +168,17 @@ class Partition {
       return st;
     }
 
-    // Lost with the connection, a deadlock, or an op that left it failed.
-    bool Usable() { return conn_.TransactionUsable(); }
+    // Lost with the connection, a deadlock, or an op that left it failed or
+    // needs undoing.
+    bool Usable() { return !undo_needed_ && conn_.TransactionUsable(); }
     // The outcome of a commit whose answer was lost is unknown: the client's
     // retry with the same client_msg_id settles it (sends are idempotent).
     Status Commit() { return conn_.Commit(); }
     void Rollback() { conn_.Rollback(); }
     bool LostRace() {
       if (conn_.broken()) return false;
-      if (conn_.pipeline_failed()) strict_ = true;
-      return conn_.pipeline_failed() || pg::IsRetryable(conn_.last_sqlstate());
+      if (conn_.pipeline_failed() || undo_needed_) strict_ = true;
+      return conn_.pipeline_failed() || undo_needed_ || pg::IsRetryable(conn_.last_sqlstate());
     }
     // PostgreSQL's COMMIT returned once the batch was durable.
     void Answer(BatchAnswers answers) { answers.Send(true); }
@@ -164,7 +187,8 @@ class Partition {
    private:
     Connection& conn_;
     pg::PgTxn& txn_;
-    bool strict_ = false;  // the batch runs again out of pipeline mode
+    bool strict_ = false;       // the batch runs again out of pipeline mode
+    bool undo_needed_ = false;  // an operation failed after it wrote, with no savepoint
   };
 
   void WriterLoop(WorkQueue<QueuedWrite>& queue) {

@@ -8,6 +8,8 @@
 // Not thread-safe: used on the thread that owns the connections.
 #pragma once
 
+#include <unordered_set>
+
 #include "store/postgres/pg_batch_view.h"
 #include "store/postgres/pg_conn.h"
 #include "store/store.h"
@@ -22,8 +24,12 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   // What the writer's batch read ahead (empty on readers, and after any
   // change it does not follow).
   BatchView& view() { return view_; }
-  // A writer batch's locks, and its view (pg_lock_ahead.cc).
-  Status LockAhead(const std::vector<QueuedWrite>& batch);
+  // A writer batch's locks, and its view (pg_lock_ahead.cc). It passes over
+  // the conversations another transaction holds, except those in `wait_for`.
+  Status LockAhead(const std::vector<QueuedWrite>& batch, const std::vector<ConversationId>& wait_for);
+  // A conversation of the batch that LockAhead passed over: its writes wait
+  // for the next batch.
+  bool PassedOver(ConversationId id) const { return passed_over_.contains(id); }
 
   // Accounts (AccountsTxn).
   Status InsertUser(const User& user) override;
@@ -208,7 +214,7 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
  private:
   // LockAhead's statements, whose answers TakeAhead reads in this order.
   struct AheadTickets {
-    int conversations = 0, heads = 0, members = 0;
+    int conversations = 0, existing = 0, heads = 0, members = 0;
     std::optional<int> sent;  // the sends' earlier messages, by the keys in `looked_up`
     std::vector<std::tuple<ConversationId, UserId, std::string>> looked_up;
     std::optional<int> blocks;  // between the two of each direct chat, when on this instance
@@ -223,6 +229,7 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Connection& db_;
   Connection& accounts_;
   BatchView view_;
+  std::unordered_set<ConversationId> passed_over_;
 };
 
 }  // namespace natter::pg

@@ -136,12 +136,14 @@ class SqliteStore final : public Store {
    public:
     Backend(SqliteStore& store, Database& db) : store_(store), db_(db), txn_(db) {}
 
-    Status Begin(const std::vector<QueuedWrite>&) {
+    Status Begin(const std::vector<QueuedWrite>&, const std::vector<int64_t>&) {
       aborted_ = false;
       if (store_.Gone(db_)) return GoneError();
       if (store_.syncer_->Failed()) return NotDurableError();
       return Logged("begin", db_.Exec("BEGIN IMMEDIATE"));
     }
+    // The only writer: nothing else holds a conversation.
+    bool PutsOff(const QueuedWrite&) const { return false; }
 
     Status RunOp(QueuedWrite& w) {
       // Prepared once: these run for every operation of every batch.
