@@ -88,8 +88,7 @@ TEST_F(GroupCommitTest, AHeldConversationIsPassedOverThenWaitedForAndKeepsItsOrd
   };
   Run(backend);
   ASSERT_EQ(kMaxPassesOver, 3);
-  EXPECT_EQ(backend.runs, (std::vector<std::vector<std::string>>{
-                              {"free 1"}, {"free 2"}, {}, {"held 1", "held 2"}}));
+  EXPECT_EQ(backend.runs, (std::vector<std::vector<std::string>>{{"free 1"}, {"free 2"}, {}, {"held 1", "held 2"}}));
   EXPECT_EQ(backend.wait_fors, (std::vector<std::set<int64_t>>{{}, {}, {}, {1}}));
   EXPECT_EQ(answered, (std::vector<std::string>{"free 1", "free 2", "held 1", "held 2"}));
 }

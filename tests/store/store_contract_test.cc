@@ -230,6 +230,30 @@ TEST_P(StoreContract, AnOperationRefusedAfterOnlyReadingRunsOnce) {
   EXPECT_EQ(runs.load(), 1);
 }
 
+TEST_P(StoreContract, AnOperationWhoseWriteTouchedNoRowRunsOnce) {
+  // As a taken handle or an unknown invite code: a write that matched
+  // nothing leaves its refusal nothing to undo.
+  UserId a = AddUser("a"), b = AddUser("b");
+  ConversationId conv = AddGroup(a, {b}, store->Partitions() - 1);
+  HeldWriter writer(*store, store->For(conv));
+  auto first = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
+  std::atomic<int> runs{0};
+  auto refusal = QueueOp(*store, conv, [&](ConversationTxn& txn) -> Status {
+    ++runs;
+    NATTER_RETURN_IF_ERROR(txn.UpdateTitle(NewConversationId(store->Partitions() - 1), "nobody's"));
+    return Conflict("no such conversation");
+  });
+  auto second = Queued([&](auto done) { SendAsync(*store, conv, b, "two", done); });
+  ASSERT_TRUE(writer.Release());
+  Status st = refusal.get();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().message, "no such conversation");
+  auto one = first.get(), two = second.get();
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_EQ(two->message.seq, 2);
+  EXPECT_EQ(runs.load(), 1);
+}
+
 TEST_P(StoreContract, AStatementThatFailsInABatchFailsOnlyItsOperation) {
   // A write the database refuses (a seq already taken) fails its own
   // operation; the others of its batch commit once. (PostgreSQL learns of

@@ -136,8 +136,16 @@ const char* Connection::Prepared(const char* sql, int params, Status& failed) {
 
 Result<Rows> Connection::Query(const char* sql, std::initializer_list<Param> params) {
   if (pipelined_) {
+    uint64_t writes_before = writes_sent_;
     NATTER_TRY(int ticket, Send(sql, params));
-    return Take(ticket);
+    NATTER_TRY(auto rows, Take(ticket));
+    // A plain INSERT, UPDATE or DELETE that touched no row changed nothing
+    // (the schema's triggers are per row): a taken handle, an unknown invite
+    // code. One with a WITH clause may have changed rows in it.
+    bool plain = std::strncmp(sql, "INSERT ", 7) == 0 || std::strncmp(sql, "UPDATE ", 7) == 0 ||
+                 std::strncmp(sql, "DELETE ", 7) == 0;
+    if (plain && rows.affected() == 0) writes_sent_ = writes_before;
+    return rows;
   }
   last_sqlstate_.clear();
   NATTER_RETURN_IF_ERROR(EnsureConnected());

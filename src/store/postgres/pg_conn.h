@@ -133,9 +133,10 @@ class Connection {
   // here once enough waits unsynced (a stalled writer then cannot hold its
   // locks past the server's idle timeout).
   Status OperationStarts();
-  // How many statements that may change rows (all but plain SELECTs) went
-  // out in pipeline mode on this connection: an operation that sent none
-  // changed nothing.
+  // How many statements that may change rows (all but plain SELECTs, and
+  // not a plain INSERT, UPDATE or DELETE whose answer said it touched no
+  // row) went out in pipeline mode on this connection: an operation that
+  // sent none changed nothing.
   uint64_t writes_sent() const { return writes_sent_; }
 
   // A transaction: from Begin() until Commit() or Rollback(), a broken

@@ -104,9 +104,8 @@ class Partition {
 
     // A batch runs in pipeline mode (pg_conn.h): BEGIN and LockAhead's
     // statements cost one round trip, writes none until the commit. After a
-    // statement failed there, or an operation failed after it wrote, it runs
-    // again without, one statement at a time, so that a failing operation
-    // undoes only itself.
+    // statement failed there, it runs again without, one statement at a time,
+    // so that a failing operation undoes only itself.
     Status Begin(const std::vector<QueuedWrite>& batch, const std::vector<int64_t>& wait_for) {
       Status begun = Start(batch, wait_for);
       if (!begun.ok() && conn_.broken()) {
@@ -130,15 +129,15 @@ class Partition {
     bool PutsOff(const QueuedWrite& w) const { return w.conversation != 0 && txn_.PassedOver(w.conversation); }
 
     // In pipeline mode an operation runs without a savepoint: a refusal
-    // before it sent a write changed nothing, and any other failure (of the
-    // operation after it wrote, or of a statement) makes the whole batch
-    // run again out of pipeline mode, where each operation has a savepoint.
+    // before it sent a write changed nothing. One refused after it wrote
+    // makes the whole batch run again, still pipelined, with a savepoint per
+    // operation; a failed statement makes it run again out of pipeline mode.
     // A savepoint is a subtransaction, and a row that one transaction locked
     // and its subtransactions update gets a multixact for each update, which
     // every later reader of the row must look up: that was a fifth of
     // PostgreSQL's CPU under 1:1 sends.
     Status RunOp(QueuedWrite& w) {
-      if (!strict_) {
+      if (!strict_ && !savepoints_) {
         NATTER_RETURN_IF_ERROR(conn_.OperationStarts());
         uint64_t written = conn_.writes_sent();
         Status st = RunGuarded(w, txn_);
@@ -148,10 +147,11 @@ class Partition {
       return RunOpInSavepoint(w);
     }
 
-    // Out of pipeline mode: one operation inside its savepoint. One that hit
+    // One operation inside its savepoint. Out of pipeline mode, one that hit
     // a unique key another node committed meanwhile runs once more: it then
     // sees the committed row.
     Status RunOpInSavepoint(QueuedWrite& w) {
+      NATTER_RETURN_IF_ERROR(conn_.OperationStarts());
       Status st = OkStatus();
       for (int attempt = 0; attempt < 2; ++attempt) {
         if (Status sp = conn_.Exec("SAVEPOINT op"); !sp.ok()) return sp;
@@ -177,17 +177,19 @@ class Partition {
     void Rollback() { conn_.Rollback(); }
     bool LostRace() {
       if (conn_.broken()) return false;
-      if (conn_.pipeline_failed() || undo_needed_) strict_ = true;
+      if (conn_.pipeline_failed()) strict_ = true;
+      if (undo_needed_) savepoints_ = true;
       return conn_.pipeline_failed() || undo_needed_ || pg::IsRetryable(conn_.last_sqlstate());
     }
     // PostgreSQL's COMMIT returned once the batch was durable.
     void Answer(BatchAnswers answers) { answers.Send(true); }
-    void Answered() { strict_ = false; }
+    void Answered() { strict_ = savepoints_ = false; }
 
    private:
     Connection& conn_;
     pg::PgTxn& txn_;
     bool strict_ = false;       // the batch runs again out of pipeline mode
+    bool savepoints_ = false;   // the batch runs again with a savepoint per operation
     bool undo_needed_ = false;  // an operation failed after it wrote, with no savepoint
   };
 
