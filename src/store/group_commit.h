@@ -10,7 +10,7 @@
 //                              those in `wait_for`, whose turn it waits for
 //   bool PutsOff(const W&)     the write's conversation was passed over: the
 //                              write runs in the next batch, first
-//   Status RunOp(W& write)     runs one operation in its own savepoint
+//   Status RunOp(W& write)     runs one operation, undone alone if it fails
 //   bool Usable()              the transaction can still commit what ran
 //   Status Commit()
 //   void Rollback()            ends a failed transaction, whatever state it is in
@@ -114,7 +114,8 @@ inline constexpr int kMaxPassesOver = 3;
 // The writer thread's loop: batches of at most `max_batch` until `queue`
 // stops and drains (and nothing put off is left); a batch that lost a race
 // runs again, at most `max_attempts` times in all. What a batch put off leads
-// the next one, so each conversation's writes keep their order. Each write's
+// the next one, so each conversation's writes keep their order (writes of no
+// conversation queued after them may commit first). Each write's
 // `done` gets its status after the batch's outcome is known, with its turn in
 // `order`, through the backend's Answer; `report` gets the outcome of each
 // batch, its size and how long it took (microseconds).
@@ -128,14 +129,17 @@ void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Bac
   Status outcome = OkStatus();
   for (;;) {
     batch.swap(put_off);
+    size_t held = batch.size();
     if (batch.empty()) {
       if (!queue.PopBatch(batch, max_batch)) break;
     } else {
       queue.TakeQueued(batch, max_batch);
     }
+    // With nothing else to do, passing over would only spin: wait for them.
+    bool only_held = held > 0 && batch.size() == held;
     wait_for.clear();
     for (const auto& [conversation, times] : passed_over) {
-      if (times >= kMaxPassesOver) wait_for.push_back(conversation);
+      if (times >= kMaxPassesOver || only_held) wait_for.push_back(conversation);
     }
     auto started = std::chrono::steady_clock::now();
     for (int attempt = 1;; ++attempt) {
@@ -148,8 +152,10 @@ void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Bac
     std::sort(passed.begin(), passed.end());
     passed.erase(std::unique(passed.begin(), passed.end()), passed.end());
     for (int64_t conversation : passed) ++passed_over[conversation];
-    report(outcome, batch.size(),
-           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+    if (!batch.empty()) {
+      report(outcome, batch.size(),
+             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+    }
     BatchAnswers answers;
     for (size_t i = 0; i < batch.size(); ++i) {
       answers.Add(std::move(batch[i].done), std::move(results[i]), order.Next(), batch[i].request);

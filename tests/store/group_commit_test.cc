@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace natter {
@@ -37,16 +38,17 @@ class HoldingBackend {
     if (on_run) on_run(w);
     return OkStatus();
   }
-  bool Usable() { return true; }
+  bool Usable() { return !lose_race; }
   Status Commit() { return OkStatus(); }
   void Rollback() {}
-  bool LostRace() { return false; }
+  bool LostRace() { return std::exchange(lose_race, false); }
   void Answer(BatchAnswers answers) { answers.Send(true); }
   void Answered() {}
 
   std::vector<std::vector<std::string>> runs;  // per batch
   std::vector<std::set<int64_t>> wait_fors;    // per batch
   std::function<void(const Write&)> on_run;
+  bool lose_race = false;  // the running batch's transaction is lost, and runs again
 
  private:
   std::set<int64_t> held_;
@@ -67,7 +69,7 @@ class GroupCommitTest : public ::testing::Test {
   }
   void Run(HoldingBackend& backend) {
     auto order = std::make_shared<CommitOrder>();  // it hands out turns that refer to it
-    RunGroupCommit(queue, 10, 1, backend, *order, [](const Status&, size_t, int64_t) {});
+    RunGroupCommit(queue, 10, 2, backend, *order, [](const Status&, size_t, int64_t) {});
   }
 
   WorkQueue<Write> queue{100};
@@ -77,20 +79,52 @@ class GroupCommitTest : public ::testing::Test {
 
 TEST_F(GroupCommitTest, AHeldConversationIsPassedOverThenWaitedForAndKeepsItsOrder) {
   HoldingBackend backend({1});
-  expected = 4;
+  expected = 7;
   Push(1, "held 1");
   Push(2, "free 1");
-  // Queued while the first batch runs: after what that batch puts off.
+  // Each free write queues the next, so every batch has other work; the
+  // first also queues a second write to the held conversation, after what
+  // that batch puts off.
   backend.on_run = [&](const Write& w) {
-    if (w.name != "free 1") return;
-    Push(1, "held 2");
-    Push(2, "free 2");
+    if (w.name == "free 1") Push(1, "held 2");
+    if (w.name.starts_with("free ") && w.name != "free 5") Push(2, "free " + std::to_string(w.name.back() - '0' + 1));
   };
   Run(backend);
   ASSERT_EQ(kMaxPassesOver, 3);
-  EXPECT_EQ(backend.runs, (std::vector<std::vector<std::string>>{{"free 1"}, {"free 2"}, {}, {"held 1", "held 2"}}));
-  EXPECT_EQ(backend.wait_fors, (std::vector<std::set<int64_t>>{{}, {}, {}, {1}}));
-  EXPECT_EQ(answered, (std::vector<std::string>{"free 1", "free 2", "held 1", "held 2"}));
+  EXPECT_EQ(backend.runs, (std::vector<std::vector<std::string>>{
+                              {"free 1"}, {"free 2"}, {"free 3"}, {"held 1", "held 2", "free 4"}, {"free 5"}}));
+  EXPECT_EQ(backend.wait_fors, (std::vector<std::set<int64_t>>{{}, {}, {}, {1}, {}}));
+  EXPECT_EQ(answered, (std::vector<std::string>{"free 1", "free 2", "free 3", "held 1", "held 2", "free 4", "free 5"}));
+}
+
+// Passing over helps only while there is other work: a batch of nothing but
+// put-off writes waits for their conversations at once.
+TEST_F(GroupCommitTest, ABatchOfOnlyPutOffWritesWaitsAtOnce) {
+  HoldingBackend backend({1});
+  expected = 1;
+  Push(1, "held");
+  queue.Stop();
+  Run(backend);
+  EXPECT_EQ(backend.runs, (std::vector<std::vector<std::string>>{{}, {"held"}}));
+  EXPECT_EQ(backend.wait_fors, (std::vector<std::set<int64_t>>{{}, {1}}));
+}
+
+// A batch that runs again keeps what its first attempt put off put off, and
+// answers every write once.
+TEST_F(GroupCommitTest, ABatchThatRunsAgainAnswersEachWriteOnce) {
+  HoldingBackend backend({1});
+  expected = 3;
+  Push(1, "held");
+  Push(2, "free 1");
+  Push(2, "free 2");
+  bool lost = false;
+  backend.on_run = [&](const Write&) {
+    if (!lost) backend.lose_race = lost = true;
+  };
+  queue.Stop();
+  Run(backend);
+  EXPECT_EQ(backend.runs, (std::vector<std::vector<std::string>>{{"free 1"}, {"free 1", "free 2"}, {"held"}}));
+  EXPECT_EQ(answered, (std::vector<std::string>{"free 1", "free 2", "held"}));
 }
 
 // The queue stopped: what a batch put off still runs before the writer ends.
@@ -102,7 +136,7 @@ TEST_F(GroupCommitTest, WritesPutOffWhenTheQueueStopsStillRun) {
   queue.Stop();
   Run(backend);
   EXPECT_EQ(answered, (std::vector<std::string>{"free", "held"}));
-  EXPECT_EQ(backend.runs.back(), std::vector<std::string>{"held"});
+  EXPECT_EQ(backend.runs, (std::vector<std::vector<std::string>>{{"free"}, {"held"}}));
 }
 
 }  // namespace
