@@ -409,6 +409,7 @@ fsync = on                     # natter acknowledges only what is durable
 synchronous_commit = on
 full_page_writes = on
 max_connections = 200
+autovacuum_naptime = 5s        # the rows every send updates are vacuumed often (docs/operations.md)
 log_line_prefix = '%m [%p] %q%u@%d '
 EOF
   give_to_pg "$conf"

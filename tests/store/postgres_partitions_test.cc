@@ -185,6 +185,18 @@ TEST_P(PostgresPartitions, ABatchPassesOverAConversationAnotherNodeHolds) {
   EXPECT_EQ(answered, (std::vector<std::pair<std::string, Seq>>{{"free", 1}, {"held 1", 1}, {"held 2", 2}}));
 }
 
+TEST_P(PostgresPartitions, TheRowsEverySendUpdatesAreVacuumedByCountOnEveryInstance) {
+  for (const auto& url : urls) {
+    for (const char* table : {"conversations", "user_logs", "members"}) {
+      EXPECT_EQ(CountRows(url, std::string("SELECT count(*) FROM pg_class WHERE relname = '") + table +
+                                   "' AND 'autovacuum_vacuum_threshold=1000' = ANY(reloptions) "
+                                   "AND 'autovacuum_vacuum_scale_factor=0' = ANY(reloptions)"),
+                1)
+          << table << " on " << url;
+    }
+  }
+}
+
 TEST_P(PostgresPartitions, SameClientMsgIdOnTwoNodesIsStoredOnce) {
   auto other = Open();
   UserId a = AddUser("a"), b = AddUser("b");

@@ -408,6 +408,20 @@ END $$;
 CREATE TRIGGER members_changed AFTER INSERT OR DELETE ON members
   FOR EACH ROW EXECUTE FUNCTION count_members_change();
 )sql",
+    // 22: the small rows every send updates (a conversation's last seq, the
+    // log heads, the members' watermarks) are vacuumed after a fixed number
+    // of dead versions, not a fifth of the table: at thousands of sends a
+    // second, a table of a few hundred rows otherwise grew to thousands of
+    // dead versions between vacuums, and 1:1 sends fell from about 8,000/s to
+    // 2,000/s within minutes (docs/benchmarks.md).
+    R"sql(
+ALTER TABLE conversations SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+  autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE user_logs SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+  autovacuum_vacuum_cost_delay = 0);
+ALTER TABLE members SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+  autovacuum_vacuum_cost_delay = 0);
+)sql",
 };
 
 }  // namespace
