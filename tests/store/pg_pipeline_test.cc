@@ -148,6 +148,23 @@ TEST_P(PgPipeline, OutOfPipelineModeEveryCallRunsAtOnce) {
   EXPECT_EQ(Count(), 0);
 }
 
+TEST_P(PgPipeline, AConnectionAskedToPlanGenericallyDoesSoAfterAReconnectToo) {
+  auto plan_mode = [](pg::Connection& c) {
+    auto r = c.Query("SELECT current_setting('plan_cache_mode')");
+    return r.ok() ? r->Text(0, 0) : r.error().message;
+  };
+  EXPECT_EQ(plan_mode(*conn), "auto");  // PostgreSQL's default, for every other connection
+  pg::Connection writer(PostgresUrls()[0], "test writer");
+  writer.PlanGenerically();
+  ASSERT_TRUE(writer.EnsureConnected().ok());
+  EXPECT_EQ(plan_mode(writer), "force_generic_plan");
+  // The server ends the session; the next connect sets it again.
+  EXPECT_FALSE(writer.Query("SELECT pg_terminate_backend(pg_backend_pid())").ok());
+  ASSERT_TRUE(writer.broken());
+  ASSERT_TRUE(writer.EnsureConnected().ok());
+  EXPECT_EQ(plan_mode(writer), "force_generic_plan");
+}
+
 }  // namespace
 
 INSTANTIATE_TEST_SUITE_P(Postgres, PgPipeline, ::testing::ValuesIn(PostgresParams()));

@@ -73,6 +73,7 @@ Status Connection::EnsureConnected() {
                             "SET statement_timeout = '15s'; SET lock_timeout = '10s'; "
                             "SET idle_in_transaction_session_timeout = '30s'");
   PQclear(limits);
+  if (generic_plans_) PQclear(PQexec(conn_, "SET plan_cache_mode = force_generic_plan"));
   // Keep the server's notices (e.g. "relation already exists") out of stderr.
   PQsetNoticeProcessor(
       conn_, [](void*, const char*) {}, nullptr);
