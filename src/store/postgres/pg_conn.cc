@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <vector>
 
 namespace natter::pg {
@@ -28,6 +29,25 @@ std::string TextArray(const std::vector<std::string>& values) {
     for (char c : values[i]) {
       if (c == '"' || c == '\\') array += '\\';
       array += c;
+    }
+    array += '"';
+  }
+  return array + "}";
+}
+
+std::string ArrayOf(const std::vector<Param>& values) {
+  std::string array = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i) array += ',';
+    const char* value = values[i].c_str();
+    if (!value) {
+      array += "NULL";
+      continue;
+    }
+    array += '"';
+    for (const char* c = value; *c; ++c) {
+      if (*c == '"' || *c == '\\') array += '\\';
+      array += *c;
     }
     array += '"';
   }
@@ -71,7 +91,9 @@ Status Connection::EnsureConnected() {
   // node hold rows (a conversation, members' log heads) for long.
   PGresult* limits = PQexec(conn_,
                             "SET statement_timeout = '15s'; SET lock_timeout = '10s'; "
-                            "SET idle_in_transaction_session_timeout = '30s'");
+                            "SET idle_in_transaction_session_timeout = '30s'; "
+                            // NULL in an array literal is a null (kept-back writes rely on it)
+                            "SET array_nulls = on");
   PQclear(limits);
   if (generic_plans_) PQclear(PQexec(conn_, "SET plan_cache_mode = force_generic_plan"));
   // Keep the server's notices (e.g. "relation already exists") out of stderr.
@@ -135,7 +157,30 @@ const char* Connection::Prepared(const char* sql, int params, Status& failed) {
   return prepared_.emplace(sql, std::move(name)).first->second.c_str();
 }
 
+Status Connection::SendKeptBack() {
+  if (!kept_back_) return OkStatus();
+  kept_back_ = false;
+  // The caller counted them when it kept them (writes_sent() is what an
+  // operation sent itself).
+  uint64_t writes = writes_sent_;
+  Status sent = OkStatus();
+  try {
+    sent = send_kept_back_ ? send_kept_back_() : Internal("storage: writes kept back with no way to send them");
+  } catch (const std::exception& e) {
+    sent = Internal(std::string("storage: sending kept-back writes: ") + e.what());
+  }
+  writes_sent_ = writes;
+  // Some may have gone out and some not: an operation that already answered
+  // ok counts on all of them, so nothing of the transaction may commit.
+  if (!sent.ok() && pipelined_ && !pipeline_failed_) {
+    pipeline_failed_ = true;
+    pipeline_error_ = sent.error();
+  }
+  return sent;
+}
+
 Result<Rows> Connection::Query(const char* sql, std::initializer_list<Param> params) {
+  NATTER_RETURN_IF_ERROR(SendKeptBack());
   if (pipelined_) {
     uint64_t writes_before = writes_sent_;
     NATTER_TRY(int ticket, Send(sql, params));
@@ -180,6 +225,7 @@ Status Connection::SendPrepared(const char* sql, const char* name, std::initiali
 }
 
 Status Connection::Defer(const char* sql, std::initializer_list<Param> params) {
+  NATTER_RETURN_IF_ERROR(SendKeptBack());
   if (!pipelined_) {
     NATTER_TRY(auto rows, Query(sql, params));
     return OkStatus();
@@ -200,6 +246,7 @@ Status Connection::Defer(const char* sql, std::initializer_list<Param> params) {
 }
 
 Result<int> Connection::Send(const char* sql, std::initializer_list<Param> params) {
+  NATTER_RETURN_IF_ERROR(SendKeptBack());
   int ticket = next_ticket_++;
   if (!pipelined_) {
     NATTER_TRY(auto rows, Query(sql, params));
@@ -292,6 +339,7 @@ bool Connection::SendSync() {
 }
 
 Status Connection::ReadSent() {
+  NATTER_RETURN_IF_ERROR(SendKeptBack());
   if (!pipelined_) return OkStatus();
   NATTER_TRY(auto none, Take(kAll));
   return OkStatus();
@@ -318,6 +366,7 @@ void Connection::LeavePipeline() {
 }
 
 Status Connection::Exec(const std::string& sql) {
+  NATTER_RETURN_IF_ERROR(SendKeptBack());
   if (pipelined_) {
     // Sent in turn (a savepoint); a failure shows at the next read.
     if (pipeline_failed_) return *pipeline_error_;
@@ -379,6 +428,10 @@ Status Connection::Begin(const std::string& sql, bool pipelined) {
 }
 
 Status Connection::Commit() {
+  if (Status kept = SendKeptBack(); !kept.ok()) {
+    Rollback();
+    return kept;
+  }
   if (!TransactionUsable()) {
     Rollback();
     return Unavailable("storage " + label_ + ": the transaction failed");
@@ -424,6 +477,8 @@ Status Connection::CommitPipeline() {
 }
 
 void Connection::Rollback() {
+  kept_back_ = false;
+  if (drop_kept_back_) drop_kept_back_();
   if (pipelined_) {
     // What was sent is answered up to a sync; then the transaction ends.
     DrainPending();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -135,14 +136,25 @@ class Connection {
   Status ReadSent();
   // Runs one or more statements without parameters or results.
   Status Exec(const std::string& sql);
+  // A caller that keeps writes back to send them together (pg_kept_writes.h)
+  // gives here how to send them and how to drop them, and calls KeptBack()
+  // when it keeps one: they go out before the next statement of any kind and
+  // before COMMIT, so every statement sees them. If sending them fails, the
+  // transaction cannot commit. Rollback() drops them.
+  void OnKeptBack(std::function<Status()> send, std::function<void()> drop) {
+    send_kept_back_ = std::move(send);
+    drop_kept_back_ = std::move(drop);
+  }
+  void KeptBack() { kept_back_ = true; }
   // In pipeline mode, where an operation of a batch begins: a sync goes out
   // here once enough waits unsynced (a stalled writer then cannot hold its
   // locks past the server's idle timeout).
   Status OperationStarts();
   // How many statements that may change rows (all but plain SELECTs, and
   // not a plain INSERT, UPDATE or DELETE whose answer said it touched no
-  // row) went out in pipeline mode on this connection: an operation that
-  // sent none changed nothing.
+  // row) went out in pipeline mode on this connection, not counting kept-back
+  // writes (their keeper counts them when it keeps them): an operation that
+  // sent and kept none changed nothing.
   uint64_t writes_sent() const { return writes_sent_; }
 
   // A transaction: from Begin() until Commit() or Rollback(), a broken
@@ -180,6 +192,7 @@ class Connection {
   void DrainPending();
   void LeavePipeline();
   Status CommitPipeline();
+  Status SendKeptBack();
 
   // In pipeline mode: the answers not read yet, in the order sent, and the
   // rows of the ones read before their Take(). A prepare the server skipped
@@ -211,8 +224,14 @@ class Connection {
   bool in_transaction_ = false;
   bool was_connected_ = false;  // the last connect succeeded
   bool generic_plans_ = false;
+  std::function<Status()> send_kept_back_;
+  std::function<void()> drop_kept_back_;
+  bool kept_back_ = false;
 };
 
+// An array literal of any parameters, each quoted, a null one as NULL: for
+// `unnest($n::type[])`.
+std::string ArrayOf(const std::vector<Param>& values);
 // A PostgreSQL array literal of ids ("{1,2,3}"), for `= ANY($n::bigint[])`.
 std::string IdArray(const std::vector<int64_t>& ids);
 // A text[] literal ({"a","b"}), each element quoted (so "" is an empty

@@ -121,6 +121,7 @@ class Partition {
     Status Start(const std::vector<QueuedWrite>& batch, const std::vector<int64_t>& wait_for) {
       txn_.view().Clear();
       undo_needed_ = false;
+      txn_.KeepWritesBack(!strict_ && !savepoints_);
       NATTER_RETURN_IF_ERROR(conn_.EnsureConnected());
       NATTER_RETURN_IF_ERROR(conn_.Begin("BEGIN", !strict_));
       return txn_.LockAhead(batch, wait_for);
@@ -139,9 +140,10 @@ class Partition {
     Status RunOp(QueuedWrite& w) {
       if (!strict_ && !savepoints_) {
         NATTER_RETURN_IF_ERROR(conn_.OperationStarts());
-        uint64_t written = conn_.writes_sent();
+        auto written = [&] { return conn_.writes_sent() + txn_.writes_kept_back(); };
+        uint64_t before = written();
         Status st = RunGuarded(w, txn_);
-        if (!st.ok() && conn_.writes_sent() != written) undo_needed_ = true;
+        if (!st.ok() && written() != before) undo_needed_ = true;
         return st;
       }
       return RunOpInSavepoint(w);

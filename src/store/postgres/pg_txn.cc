@@ -185,10 +185,8 @@ Member* PgTxn::ViewedMember(ConversationId c, UserId u) {
 Result<int64_t> PgTxn::AppendUserUpdate(UserId id, ConversationId c, Seq seq) {
   if (auto pts = NextPts(id)) {
     // The head is locked and known: written without waiting for an answer.
-    NATTER_RETURN_IF_ERROR(
-        db_.Defer("WITH head AS (UPDATE user_logs SET pts = $2 WHERE user_id = $1) "
-                  "INSERT INTO user_updates(user_id, pts, conversation_id, seq) VALUES($1,$2,$3,$4)",
-                  {id, *pts, c, seq}));
+    kept_.LogEntry(id, *pts, c, seq);
+    NATTER_RETURN_IF_ERROR(Keep());
     return *pts;
   }
   // The log's head row is locked until commit, so concurrent writers (other
@@ -211,17 +209,11 @@ Result<std::vector<int64_t>> PgTxn::AppendUserUpdates(const std::vector<UserId>&
   if (users.empty()) return out;
   bool viewed = std::all_of(users.begin(), users.end(), [&](UserId u) { return view_.heads.contains(u); });
   if (viewed) {
-    for (UserId u : users) out.push_back(*NextPts(u));
-    std::string ids = IdArray(users), pts = IdArray(out);
-    // An upsert of heads that exist finds each through the key, where an
-    // UPDATE ... FROM the arrays may scan the whole table.
-    NATTER_RETURN_IF_ERROR(
-        db_.Defer("WITH heads AS (INSERT INTO user_logs(user_id, pts) "
-                  "SELECT u, p FROM unnest($1::bigint[], $2::bigint[]) AS x(u, p) "
-                  "ON CONFLICT (user_id) DO UPDATE SET pts = excluded.pts) "
-                  "INSERT INTO user_updates(user_id, pts, conversation_id, seq) "
-                  "SELECT u, p, $3, $4 FROM unnest($1::bigint[], $2::bigint[]) AS x(u, p)",
-                  {ids, pts, c, seq}));
+    for (UserId u : users) {
+      out.push_back(*NextPts(u));
+      kept_.LogEntry(u, out.back(), c, seq);
+    }
+    NATTER_RETURN_IF_ERROR(Keep());
     return out;
   }
   // One multi-row statement for the whole group: a round trip per member was
@@ -296,8 +288,8 @@ Result<Seq> PgTxn::NextSeq(ConversationId id, int64_t now_ms) {
     // Its row is locked and known: written without waiting for an answer.
     Seq seq = ++it->second.last_seq;
     it->second.last_activity = now_ms;
-    NATTER_RETURN_IF_ERROR(
-        db_.Defer("UPDATE conversations SET last_seq = $1, last_activity = $2 WHERE id = $3", {seq, now_ms, id}));
+    kept_.ConversationSeq(id, seq, now_ms);
+    NATTER_RETURN_IF_ERROR(Keep());
     return seq;
   }
   NATTER_TRY(auto r, db_.Query("UPDATE conversations SET last_seq = last_seq + 1, last_activity = $1 WHERE id = $2 "
@@ -359,10 +351,8 @@ Status PgTxn::UpdateWatermarks(ConversationId c, UserId u, Seq seq) {
     m->read_seq = std::max(m->read_seq, seq);
     m->delivered_seq = std::max(m->delivered_seq, seq);
   }
-  return db_.Defer(
-      "UPDATE members SET read_seq = greatest(read_seq, $1), "
-      "delivered_seq = greatest(delivered_seq, $1) WHERE conversation_id = $2 AND user_id = $3",
-      {seq, c, u});
+  kept_.Watermarks(c, u, seq);
+  return Keep();
 }
 
 Result<std::optional<Member>> PgTxn::FindMember(ConversationId c, UserId u) {
@@ -474,12 +464,16 @@ Result<std::vector<Conversation>> PgTxn::ListBySeqConversations(UserId u) {
 Status PgTxn::InsertMessage(const Message& m) {
   // A second send of it in this batch reads the database, which has it then.
   view_.sent.erase(std::tuple{m.conversation_id, m.sender_id, m.client_msg_id});
-  return db_.Defer(
-      "INSERT INTO messages(conversation_id, seq, sender_id, client_msg_id, body, reply_to, "
-      "created_at, kind, target_seq, target_user, edited_at, deleted, attachments) "
-      "VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
-      {m.conversation_id, m.seq, m.sender_id, OptText(m.client_msg_id), m.text, m.reply_to, m.created_at,
-       EventKindName(m.kind), m.target_seq, m.target_user, m.edited_at, m.deleted, m.attachments});
+  kept_.Message(m);
+  return Keep();
+}
+
+Status PgTxn::Keep() {
+  if (keep_back_ && db_.pipelined()) {
+    db_.KeptBack();
+    return OkStatus();
+  }
+  return kept_.SendTo(db_);
 }
 
 Result<std::optional<Message>> PgTxn::FindMessage(ConversationId c, Seq seq) {

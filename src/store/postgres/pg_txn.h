@@ -12,6 +12,7 @@
 
 #include "store/postgres/pg_batch_view.h"
 #include "store/postgres/pg_conn.h"
+#include "store/postgres/pg_kept_writes.h"
 #include "store/store.h"
 
 namespace natter::pg {
@@ -19,7 +20,25 @@ namespace natter::pg {
 class PgTxn final : public AccountsTxn, public ConversationTxn {
  public:
   // `accounts` is null on the first partition (its own connection serves).
-  PgTxn(Connection& conn, Connection* accounts) : db_(conn), accounts_(accounts ? *accounts : conn) {}
+  PgTxn(Connection& conn, Connection* accounts) : db_(conn), accounts_(accounts ? *accounts : conn) {
+    db_.OnKeptBack([this] { return kept_.SendTo(db_); }, [this] { kept_.Clear(); });
+  }
+  ~PgTxn() { db_.OnKeptBack(nullptr, nullptr); }
+  PgTxn(const PgTxn&) = delete;
+  PgTxn& operator=(const PgTxn&) = delete;
+
+  // While on, and the connection pipelined, a send's writes are kept back
+  // (pg_kept_writes.h) and go out together, before the next statement of any
+  // kind; off (a batch run again strictly or with savepoints), each goes out
+  // inside the operation that made it, so a failure is that operation's.
+  // Set at the start of each batch.
+  void KeepWritesBack(bool on) {
+    keep_back_ = on;
+    kept_.Clear();
+  }
+  // Writes kept back so far, sent or not: with writes_sent(), whether an
+  // operation wrote anything.
+  uint64_t writes_kept_back() const { return kept_.count(); }
 
   // What the writer's batch read ahead (empty on readers, and after any
   // change it does not follow).
@@ -228,8 +247,13 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
 
   Connection& db_;
   Connection& accounts_;
+  // Sends what was just kept, unless writes are kept back now.
+  Status Keep();
+
   BatchView view_;
   std::unordered_set<ConversationId> passed_over_;
+  KeptWrites kept_;
+  bool keep_back_ = false;
 };
 
 }  // namespace natter::pg
