@@ -64,6 +64,10 @@ class EventSink {
   // Events may have been lost (the link between nodes was down): every local
   // connection is told to pull what it missed with a sync.
   virtual void EventsMayBeLost() {}
+  // This node has just started to receive the events of a conversation these
+  // users were added to (or created): what other nodes committed in it before
+  // then did not reach them live, so their connections are told to sync.
+  virtual void FollowedLate(const std::vector<UserId>& users) {}
 };
 
 class Broker {

@@ -82,6 +82,19 @@ void Hub::EventsMayBeLost() {
   }
 }
 
+void Hub::FollowedLate(const std::vector<UserId>& users) {
+  for (auto& worker : workers_) {
+    Worker* w = worker.get();
+    w->Post([w, users] {
+      for (UserId user : users) {
+        const auto* conns = w->ConnectionsOf(user);
+        if (!conns) continue;
+        for (EventTarget* conn : *conns) conn->TellToResync("conversation_followed");
+      }
+    });
+  }
+}
+
 void Hub::RevokeSession(const Event& event) {
   for (auto& worker : workers_) {
     Worker* w = worker.get();

@@ -28,6 +28,7 @@ class Hub final : public EventSink {
   ~Hub() override;
   void Deliver(const Event& event) override;
   void EventsMayBeLost() override;
+  void FollowedLate(const std::vector<UserId>& users) override;
 
  private:
   // One event as every worker receives it.

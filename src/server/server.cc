@@ -63,6 +63,7 @@ class NodeSink final : public EventSink {
     hub_.Deliver(event);
   }
   void EventsMayBeLost() override { hub_.EventsMayBeLost(); }
+  void FollowedLate(const std::vector<UserId>& users) override { hub_.FollowedLate(users); }
 
  private:
   gateway::Hub& hub_;

@@ -44,6 +44,17 @@ class RecordingSink : public EventSink {
     events_.push_back(event);
   }
   void EventsMayBeLost() override { ++lost_; }
+  void FollowedLate(const std::vector<UserId>& users) override {
+    std::lock_guard lock(mu_);
+    for (UserId u : users) ++followed_late_[u];
+  }
+  // How often `user` was told to sync because this node began following one
+  // of their conversations late.
+  int FollowedLateCount(UserId user) const {
+    std::lock_guard lock(mu_);
+    auto it = followed_late_.find(user);
+    return it == followed_late_.end() ? 0 : it->second;
+  }
 
   int Count(ConversationId c, Seq seq) const {
     std::lock_guard lock(mu_);
@@ -101,6 +112,7 @@ class RecordingSink : public EventSink {
  private:
   mutable std::mutex mu_;
   std::vector<Event> events_;
+  std::map<UserId, int> followed_late_;
   std::atomic<int> lost_{0};
 };
 
@@ -416,6 +428,44 @@ TEST_F(NatsBrokerTest, ConversationEventSubscribesNewMembers) {
   Barrier(*b, *a, 1);
   a->broker->Publish(Timeline(7, 1, {1, 2}));
   EXPECT_TRUE(Eventually([&] { return b->sink.Count(7, 1) == 1; })) << "b did not start listening on conversation 7";
+}
+
+// Another node may publish in a conversation before this one listens on it
+// (a message sent right after it was made): the members it subscribed for are
+// told to sync once the subscription is in place, and only they.
+TEST_F(NatsBrokerTest, ANodeThatBeginsFollowingAConversationTellsThoseMembersToSync) {
+  auto a = MakeNode("a", {{1, {7}}});
+  auto b = MakeNode("b", {{2, {}}, {3, {9}}});
+  a->broker->UserOnline(1);
+  b->broker->UserOnline(2);
+  b->broker->UserOnline(3);
+  Barrier(*b, *a, 1);
+
+  Event added;
+  added.recipients = {{1, 5}, {2, 3}};
+  added.payload = std::make_shared<const std::string>(R"({"type":"conversation","conversation":{"id":7}})");
+  a->broker->Publish(added);
+  ASSERT_TRUE(Eventually([&] { return b->sink.FollowedLateCount(2) == 1; }));
+  EXPECT_EQ(a->sink.FollowedLateCount(1), 0);  // a listened on 7 already
+
+  // Told again: b listens already, so no one syncs for it.
+  a->broker->Publish(added);
+  ASSERT_TRUE(Eventually([&] { return b->sink.CountPayload(R"("id":7)") == 2; }));
+  // 3 joins 9, which b follows for 3 already: nothing was missed.
+  Event joined;
+  joined.recipients = {{3, 4}};
+  joined.payload = std::make_shared<const std::string>(R"({"type":"conversation","conversation":{"id":9}})");
+  a->broker->Publish(joined);
+  ASSERT_TRUE(Eventually([&] { return b->sink.CountPayload(R"("id":9)") == 1; }));
+  Barrier(*a, *b, 2);
+  EXPECT_FALSE(Eventually([&] { return b->sink.FollowedLateCount(2) > 1 || b->sink.FollowedLateCount(3) > 0; }, 300ms));
+
+  // A conversation made on b: b begins following it for its own member too.
+  Event created;
+  created.recipients = {{1, 6}, {2, 4}};
+  created.payload = std::make_shared<const std::string>(R"({"type":"conversation","conversation":{"id":11}})");
+  b->broker->Publish(created);
+  EXPECT_TRUE(Eventually([&] { return b->sink.FollowedLateCount(2) == 2 && a->sink.FollowedLateCount(1) == 1; }));
 }
 
 TEST_F(NatsBrokerTest, LocalConversationEventSubscribesLocalMembers) {

@@ -103,7 +103,7 @@ class ClusterTest(h.AsyncTestCase):
         b, node_b = await self.through_proxy(bob)
         node_a = 1 if node_b != 1 else 2
         conv = self.direct(alice, bob, endpoint=self.cluster.nodes[node_a])
-        await b.event("conversation")  # bob's node follows it (the known gap: see the chat test below)
+        await b.event("conversation")  # bob's node follows it: the message comes live, not through a sync
         await asyncio.sleep(0.5)
         trace_id = "%032x" % random.getrandbits(128)
         status, body = h.http_request(self.cluster.nodes[node_a].port, "POST", f"/v1/conversations/{conv}/messages",
@@ -122,6 +122,23 @@ class ClusterTest(h.AsyncTestCase):
         self.assertEqual(line["conversation"], conv)
         self.assertEqual(line["recipients"] >= 1, True)
         self.assertIn(trace_id, self.cluster.log(f"node-{node_a}.log"))  # its access line on the first node
+
+    async def test_a_member_on_another_node_is_told_to_sync_once_their_node_follows_a_new_conversation(self):
+        # A send right after a conversation is made may reach the other member's
+        # node before that node listens on the conversation. Once it listens, it
+        # tells the member's socket to sync, and the sync has the message.
+        alice, bob = self.proxy.new_user("early"), self.proxy.new_user("early")
+        b, node_b = await self.through_proxy(bob)
+        node_a = 1 if node_b != 1 else 2
+        conv = self.direct(alice, bob, endpoint=self.cluster.nodes[node_a])
+        status, body = h.http_request(self.cluster.nodes[node_a].port, "POST", f"/v1/conversations/{conv}/messages",
+                                      {"client_msg_id": "e1", "text": "at once"}, token=alice.token)
+        self.assertEqual(status, 200, body)
+        notice = await b.event("resync", predicate=lambda f: f.get("reason") == "conversation_followed")
+        self.assertEqual(notice["reason"], "conversation_followed")
+        await b.call("sync")
+        page = await b.call("messages.history", conversation_id=conv)
+        self.assertEqual([m["text"] for m in page["messages"]], ["at once"])
 
     async def test_clients_on_different_nodes_chat_with_receipts_typing_presence(self):
         alice, bob, carol = (self.proxy.new_user(p) for p in ("alice", "bob", "carol"))

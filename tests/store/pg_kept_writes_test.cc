@@ -158,7 +158,8 @@ TEST_P(PgKeptWrites, ARollbackForgetsThem) {
   ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
   KeepSend(1, "one", "a");
   conn->Rollback();  // the next statement, out of the transaction, must not send them
-  EXPECT_TRUE(kept.empty());  EXPECT_EQ(Number("SELECT count(*) FROM messages"), 0);
+  EXPECT_TRUE(kept.empty());
+  EXPECT_EQ(Number("SELECT count(*) FROM messages"), 0);
   EXPECT_EQ(Number("SELECT last_seq FROM conversations WHERE id = 7"), 0);
 }
 
@@ -172,12 +173,16 @@ TEST_P(PgKeptWrites, AKeptWriteThatFailsFailsTheCommit) {
 }
 
 TEST_P(PgKeptWrites, AMessageKeepsEveryCharacterOfItsTextAndANullClientId) {
-  const std::vector<std::string> texts = {
-      "quote \" and backslash \\ and \\\" both", "{braces}, commas, and (parens)", "NULL", "", " spaced ",
-      "line\nbreak\ttab",
-      "caf\xc3\xa9 \xf0\x9f\x98\x80"};
+  const std::vector<std::string> texts = {"quote \" and backslash \\ and \\\" both",
+                                          "{braces}, commas, and (parens)",
+                                          "NULL",
+                                          "",
+                                          " spaced ",
+                                          "line\nbreak\ttab",
+                                          "caf\xc3\xa9 \xf0\x9f\x98\x80"};
   ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
-  for (size_t i = 0; i < texts.size(); ++i) KeepSend(static_cast<Seq>(i + 1), texts[i], i == 2 ? "" : "id" + std::to_string(i));
+  for (size_t i = 0; i < texts.size(); ++i)
+    KeepSend(static_cast<Seq>(i + 1), texts[i], i == 2 ? "" : "id" + std::to_string(i));
   ASSERT_TRUE(conn->Commit().ok());
   auto r = conn->Query("SELECT body, client_msg_id IS NULL FROM messages ORDER BY seq");
   ASSERT_TRUE(r.ok());

@@ -26,12 +26,14 @@ void InterestTable::UserOffline(UserId user, InterestChange& change) {
   users_.erase(it);
 }
 
-void InterestTable::Join(UserId user, ConversationId conversation, InterestChange& change, uint64_t generation) {
+bool InterestTable::Join(UserId user, ConversationId conversation, InterestChange& change, uint64_t generation) {
   auto it = users_.find(user);
-  if (it == users_.end() || conversation == 0) return;
-  if (generation != 0 && it->second.generation != generation) return;
-  if (!it->second.conversations.insert(conversation).second) return;
-  if (conversation_refs_[conversation]++ == 0) change.subscribe.push_back(ConversationSubject(conversation));
+  if (it == users_.end() || conversation == 0) return false;
+  if (generation != 0 && it->second.generation != generation) return false;
+  if (!it->second.conversations.insert(conversation).second) return false;
+  if (conversation_refs_[conversation]++ != 0) return false;
+  change.subscribe.push_back(ConversationSubject(conversation));
+  return true;
 }
 
 bool InterestTable::Holds(UserId user, ConversationId conversation) const {

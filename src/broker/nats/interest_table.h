@@ -40,8 +40,9 @@ class InterestTable {
   // Adds `user`'s reference to `conversation` (subscribing at the first).
   // Nothing when the user is offline, already holds it, or `generation` is
   // non-zero and not their current one (an answer meant for an earlier
-  // time online).
-  void Join(UserId user, ConversationId conversation, InterestChange& change, uint64_t generation = 0);
+  // time online). True when it subscribed: this node did not receive the
+  // conversation's events until now.
+  bool Join(UserId user, ConversationId conversation, InterestChange& change, uint64_t generation = 0);
 
   bool IsOnline(UserId user) const { return users_.count(user) != 0; }
   bool Holds(UserId user, ConversationId conversation) const;

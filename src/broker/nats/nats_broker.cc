@@ -115,9 +115,13 @@ class Core : public std::enable_shared_from_this<Core> {
   void AfterFlush(std::function<void()> task);
   void ControlLoop();
   // For the events of a membership change: local users among the recipients
-  // start listening on the conversation it belongs to or announces.
-  void JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change)
-      REQUIRES(mu_);
+  // start listening on the conversation it belongs to or announces. Those
+  // whose joining subscribed the node go to `late`.
+  void JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change,
+                      std::vector<UserId>& late) REQUIRES(mu_);
+  // Once the server has the subscriptions that `late`'s joins made, tells
+  // the sink: events other nodes published before then did not arrive here.
+  void TellFollowedLate(std::vector<UserId> late);
   // Makes the subscriptions match the change.
   void Apply(const InterestChange& change) REQUIRES(mu_);
   void LinkUp(natsConnection* nc, const char* how);
@@ -284,13 +288,15 @@ void Core::Publish(const Event& event) {
   sink_.Deliver(event);
   std::optional<ConversationId> announced;
   if (event.payload) announced = nats::ConversationFrameId(*event.payload);
+  std::vector<UserId> late;
   {
     MutexLock lock(mu_);
     if (closing_) return;
     InterestChange change;
-    JoinRecipients(event, announced, change);
+    JoinRecipients(event, announced, change, late);
     Apply(change);
   }
+  TellFollowedLate(std::move(late));
   std::vector<std::string> subjects = nats::SubjectsFor(event, announced);
   if (subjects.empty()) return;
   uint64_t suppressed = 0;
@@ -413,7 +419,8 @@ std::string Core::State() const {
   }
 }
 
-void Core::JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change) {
+void Core::JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change,
+                          std::vector<UserId>& late) {
   // A new member is not listening on the conversation yet; the events of the
   // change that added them (the conversation frame, and the membership events
   // sent to each recipient) are the first this node hears of it. The listing
@@ -422,9 +429,25 @@ void Core::JoinRecipients(const Event& event, std::optional<ConversationId> anno
   // does nothing for users not online here or already listening.
   if (!announced && !event.to_each_recipient) return;
   for (const auto& r : event.recipients) {
-    if (announced) interest_.Join(r.user, *announced, change);
-    if (event.conversation_id != 0) interest_.Join(r.user, event.conversation_id, change);
+    bool subscribed = announced && interest_.Join(r.user, *announced, change);
+    if (event.conversation_id != 0) subscribed = interest_.Join(r.user, event.conversation_id, change) || subscribed;
+    if (subscribed) late.push_back(r.user);
   }
+}
+
+void Core::TellFollowedLate(std::vector<UserId> late) {
+  // Another node may have committed events in the conversation, and published
+  // them, before this node listened: a message sent right after the
+  // conversation was made, or after these users were added. The store has
+  // them all; a sync after the subscription is in place misses none.
+  if (late.empty()) return;
+  // A control task: the control thread flushes after its tasks, then runs
+  // what they left for after the flush.
+  Post([this, late = std::move(late)]() mutable {
+    AfterFlush([this, late = std::move(late)] {
+      if (!abandoned_) sink_.FollowedLate(late);
+    });
+  });
 }
 
 void Core::Apply(const InterestChange& change) {
@@ -475,16 +498,18 @@ void Core::Received(std::string_view bytes, RequestId request) {
   event.request_id = request;
   std::optional<ConversationId> announced;
   if (event.payload) announced = nats::ConversationFrameId(*event.payload);
+  std::vector<UserId> late;
   {
     MutexLock lock(mu_);
     if (!recent_.Insert(decoded->id)) return;  // a copy from another subject
     if (!closing_) {
       InterestChange change;
-      JoinRecipients(event, announced, change);
+      JoinRecipients(event, announced, change, late);
       Apply(change);
     }
   }
   if (!abandoned_) sink_.Deliver(event);
+  TellFollowedLate(std::move(late));
 }
 
 void Core::LinkUp(natsConnection* nc, const char* how) {
