@@ -1,7 +1,8 @@
 // Group commit, the write path both stores share: a writer thread takes the
 // writes queued for it a batch at a time and commits each batch as one
-// transaction, every operation inside its own savepoint so a failing one undoes
-// only itself. Nothing of a batch is acknowledged unless all of it committed.
+// transaction, in which a failing operation undoes only itself (a savepoint
+// each; PostgreSQL's pipelined batch runs again with them when one that
+// wrote fails). Nothing of a batch is acknowledged unless all of it committed.
 //
 // A store supplies the backend, one connection's side of it:
 //   Status Begin(const std::vector<W>& batch, const std::vector<int64_t>& wait_for)
@@ -111,6 +112,37 @@ bool CommitBatch(Backend& backend, std::vector<W>& batch, std::vector<W>& put_of
 // always held by someone from waiting without end.
 inline constexpr int kMaxPassesOver = 3;
 
+// How many batches in a row passed over each conversation another
+// transaction held, and so which ones the next batch waits for.
+class PassedOver {
+ public:
+  // Those passed over kMaxPassesOver times in a row, or every one when the
+  // batch holds nothing but their writes (`only_held`): passing over would
+  // then only spin.
+  void WaitFor(bool only_held, std::vector<int64_t>& out) const {
+    out.clear();
+    for (const auto& [conversation, times] : times_) {
+      if (times >= kMaxPassesOver || only_held) out.push_back(conversation);
+    }
+  }
+  // After a batch: the conversations whose writes ran are no longer passed
+  // over; those whose writes it put off were, once more (once a batch,
+  // however many of their writes it put off).
+  template <class W>
+  void Count(const std::vector<W>& ran, const std::vector<W>& put_off) {
+    for (const auto& w : ran) times_.erase(w.conversation);
+    passed_.clear();
+    for (const auto& w : put_off) passed_.push_back(w.conversation);
+    std::sort(passed_.begin(), passed_.end());
+    passed_.erase(std::unique(passed_.begin(), passed_.end()), passed_.end());
+    for (int64_t conversation : passed_) ++times_[conversation];
+  }
+
+ private:
+  std::unordered_map<int64_t, int> times_;  // conversation: batches in a row
+  std::vector<int64_t> passed_;
+};
+
 // The writer thread's loop: batches of at most `max_batch` until `queue`
 // stops and drains (and nothing put off is left); a batch that lost a race
 // runs again, at most `max_attempts` times in all. What a batch put off leads
@@ -124,8 +156,8 @@ void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Bac
                     Report report) {
   std::vector<W> batch, put_off;
   std::vector<Status> results;
-  std::vector<int64_t> wait_for, passed;
-  std::unordered_map<int64_t, int> passed_over;  // conversation: batches in a row
+  std::vector<int64_t> wait_for;
+  PassedOver passed_over;
   Status outcome = OkStatus();
   for (;;) {
     batch.swap(put_off);
@@ -135,23 +167,13 @@ void RunGroupCommit(WorkQueue<W>& queue, size_t max_batch, int max_attempts, Bac
     } else {
       queue.TakeQueued(batch, max_batch);
     }
-    // With nothing else to do, passing over would only spin: wait for them.
-    bool only_held = held > 0 && batch.size() == held;
-    wait_for.clear();
-    for (const auto& [conversation, times] : passed_over) {
-      if (times >= kMaxPassesOver || only_held) wait_for.push_back(conversation);
-    }
+    passed_over.WaitFor(/*only_held=*/held > 0 && batch.size() == held, wait_for);
     auto started = std::chrono::steady_clock::now();
     for (int attempt = 1;; ++attempt) {
       bool again = CommitBatch(backend, batch, put_off, wait_for, results, outcome);
       if (!again || attempt >= max_attempts) break;
     }
-    for (const auto& w : batch) passed_over.erase(w.conversation);
-    passed.clear();
-    for (const auto& w : put_off) passed.push_back(w.conversation);
-    std::sort(passed.begin(), passed.end());
-    passed.erase(std::unique(passed.begin(), passed.end()), passed.end());
-    for (int64_t conversation : passed) ++passed_over[conversation];
+    passed_over.Count(batch, put_off);
     if (!batch.empty()) {
       report(outcome, batch.size(),
              std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
