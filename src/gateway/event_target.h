@@ -41,6 +41,11 @@ class EventTarget {
   virtual void EnqueueEvent(const EventFrame& event) = 0;
   // Tells the client that events may have been lost and that it should sync.
   virtual void TellToResync(const char* reason) = 0;
+  // Tells the client to sync for a conversation this node has just begun to
+  // follow, whose first events it may not have received: the order of the
+  // conversations it followed already is kept (nothing of theirs was missed,
+  // and the new one has no order yet).
+  virtual void TellToSync(const char* reason) = 0;
   // Sends a close frame and ends the connection once it is written.
   virtual void Close(uint16_t code, std::string_view reason) = 0;
 

@@ -89,7 +89,7 @@ void Hub::FollowedLate(const std::vector<UserId>& users) {
       for (UserId user : users) {
         const auto* conns = w->ConnectionsOf(user);
         if (!conns) continue;
-        for (EventTarget* conn : *conns) conn->TellToResync("conversation_followed");
+        for (EventTarget* conn : *conns) conn->TellToSync("conversation_followed");
       }
     });
   }

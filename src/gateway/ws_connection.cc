@@ -646,6 +646,8 @@ void WsConnection::TellToResync(const char* reason) {
   SendJson({{"type", "resync"}, {"reason", reason}});
 }
 
+void WsConnection::TellToSync(const char* reason) { SendJson({{"type", "resync"}, {"reason", reason}}); }
+
 void WsConnection::FallBehind() {
   // Too far behind: drop queued events (not answers, not what is being
   // written) and tell the client to pull what it missed by sequence number.

@@ -89,6 +89,7 @@ class WsConnection final : public EventTarget, public std::enable_shared_from_th
   // Tells the client that events may have been lost (the link between nodes
   // was down) and that it should sync.
   void TellToResync(const char* reason) override;
+  void TellToSync(const char* reason) override;
   // Called by the worker about once a second: timeouts, pings, token expiry.
   void OnTick();
 

@@ -95,9 +95,9 @@ TEST(NatsInterestTable, MembersOfOneConversationShareOneSubscription) {
   uint64_t g1 = t.UserOnline(1, c);
   uint64_t g2 = t.UserOnline(2, c);
   c = {};
-  t.Join(1, 7, c, g1);
-  t.Join(2, 7, c, g2);
-  t.Join(2, 7, c);  // again: nothing
+  EXPECT_EQ(t.Join(1, 7, c, g1), Joined::kSubscribed);
+  EXPECT_EQ(t.Join(2, 7, c, g2), Joined::kHeld);  // the node listens already
+  EXPECT_EQ(t.Join(2, 7, c), Joined::kNothing);   // again: nothing
   EXPECT_EQ(c.subscribe, (Subjects{"natter.c.7"}));
   EXPECT_TRUE(t.Holds(1, 7));
   EXPECT_EQ(t.SubjectCount(), 3u);
@@ -114,7 +114,7 @@ TEST(NatsInterestTable, MembersOfOneConversationShareOneSubscription) {
 TEST(NatsInterestTable, JoinIgnoresOfflineUsersAndStaleAnswers) {
   InterestTable t;
   InterestChange c;
-  t.Join(9, 7, c);  // not online here
+  EXPECT_EQ(t.Join(9, 7, c), Joined::kNothing);  // not online here
   EXPECT_TRUE(c.subscribe.empty());
 
   uint64_t first = t.UserOnline(1, c);
@@ -122,12 +122,12 @@ TEST(NatsInterestTable, JoinIgnoresOfflineUsersAndStaleAnswers) {
   uint64_t second = t.UserOnline(1, c);
   EXPECT_NE(first, second);
   c = {};
-  t.Join(1, 7, c, first);  // the answer for the earlier time online
+  EXPECT_EQ(t.Join(1, 7, c, first), Joined::kNothing);  // the answer for the earlier time online
   EXPECT_TRUE(c.subscribe.empty());
   EXPECT_FALSE(t.Holds(1, 7));
   t.Join(1, 7, c, second);
   EXPECT_EQ(c.subscribe, (Subjects{"natter.c.7"}));
-  t.Join(1, 0, c);  // not a conversation
+  EXPECT_EQ(t.Join(1, 0, c), Joined::kNothing);  // not a conversation
   EXPECT_EQ(c.subscribe.size(), 1u);
 }
 

@@ -25,7 +25,19 @@ class RecordingTarget final : public EventTarget {
     cv_.notify_all();
   }
   void TellToResync(const char*) override {}
+  void TellToSync(const char* reason) override {
+    MutexLock lock(mu_);
+    syncs_.emplace_back(reason);
+    cv_.notify_all();
+  }
   void Close(uint16_t, std::string_view) override {}
+
+  // Waits (at most 10 s) for `n` requests to sync; returns their reasons.
+  std::vector<std::string> WaitForSyncs(size_t n) {
+    MutexLock lock(mu_);
+    lock.WaitFor(cv_, std::chrono::seconds(10), [&]() REQUIRES(mu_) { return syncs_.size() >= n; });
+    return syncs_;
+  }
 
   // Waits (at most 10 s) for `n` events; returns what came.
   std::vector<Seq> WaitFor(size_t n) {
@@ -38,6 +50,7 @@ class RecordingTarget final : public EventTarget {
   Mutex mu_;
   std::condition_variable cv_;
   std::vector<Seq> seqs_ GUARDED_BY(mu_);
+  std::vector<std::string> syncs_ GUARDED_BY(mu_);
 };
 
 Event MessageEvent(UserId to, Seq seq) {
@@ -82,6 +95,30 @@ TEST(HubTest, EventsPublishedFromTheWorkerAndAnotherThreadKeepTheirOrder) {
   for (Seq s = 1; s <= 40; ++s) expected.push_back(s);
   EXPECT_EQ(got, expected);
   OnWorker(*workers[0], [&] { workers[0]->RemoveConnection(kUser, &target); });
+  for (auto& w : workers) {
+    w->Stop();
+    w->Join();
+  }
+}
+
+TEST(HubTest, UsersWhoseConversationWasFollowedLateAreToldToSyncOnEveryWorker) {
+  std::vector<std::unique_ptr<Worker>> workers;
+  workers.push_back(std::make_unique<Worker>(0));
+  workers.push_back(std::make_unique<Worker>(1));
+  for (auto& w : workers) w->Start();
+  RecordingTarget first, second, other;
+  OnWorker(*workers[0], [&] { workers[0]->AddConnection(5, &first); });
+  OnWorker(*workers[1], [&] { workers[1]->AddConnection(5, &second); });
+  OnWorker(*workers[1], [&] { workers[1]->AddConnection(6, &other); });
+  Hub hub(workers);
+  hub.FollowedLate({5, 9});
+  EXPECT_EQ(first.WaitForSyncs(1), std::vector<std::string>{"conversation_followed"});
+  EXPECT_EQ(second.WaitForSyncs(1), std::vector<std::string>{"conversation_followed"});
+  for (auto& w : workers) OnWorker(*w, [] {});  // what the hub posted has run
+  EXPECT_TRUE(other.WaitForSyncs(0).empty());
+  OnWorker(*workers[0], [&] { workers[0]->RemoveConnection(5, &first); });
+  OnWorker(*workers[1], [&] { workers[1]->RemoveConnection(5, &second); });
+  OnWorker(*workers[1], [&] { workers[1]->RemoveConnection(6, &other); });
   for (auto& w : workers) {
     w->Stop();
     w->Join();

@@ -26,14 +26,14 @@ void InterestTable::UserOffline(UserId user, InterestChange& change) {
   users_.erase(it);
 }
 
-bool InterestTable::Join(UserId user, ConversationId conversation, InterestChange& change, uint64_t generation) {
+Joined InterestTable::Join(UserId user, ConversationId conversation, InterestChange& change, uint64_t generation) {
   auto it = users_.find(user);
-  if (it == users_.end() || conversation == 0) return false;
-  if (generation != 0 && it->second.generation != generation) return false;
-  if (!it->second.conversations.insert(conversation).second) return false;
-  if (conversation_refs_[conversation]++ != 0) return false;
+  if (it == users_.end() || conversation == 0) return Joined::kNothing;
+  if (generation != 0 && it->second.generation != generation) return Joined::kNothing;
+  if (!it->second.conversations.insert(conversation).second) return Joined::kNothing;
+  if (conversation_refs_[conversation]++ != 0) return Joined::kHeld;
   change.subscribe.push_back(ConversationSubject(conversation));
-  return true;
+  return Joined::kSubscribed;
 }
 
 bool InterestTable::Holds(UserId user, ConversationId conversation) const {

@@ -28,6 +28,13 @@ struct InterestChange {
   std::vector<std::string> unsubscribe;
 };
 
+// What Join() did.
+enum class Joined {
+  kNothing,     // offline, already held, or an answer for another time online
+  kHeld,        // the user holds it now; the node listened on it already
+  kSubscribed,  // the user holds it now, and the node listens from now on
+};
+
 class InterestTable {
  public:
   // Counts a local start of `user`; the first subscribes their user subject.
@@ -40,9 +47,8 @@ class InterestTable {
   // Adds `user`'s reference to `conversation` (subscribing at the first).
   // Nothing when the user is offline, already holds it, or `generation` is
   // non-zero and not their current one (an answer meant for an earlier
-  // time online). True when it subscribed: this node did not receive the
-  // conversation's events until now.
-  bool Join(UserId user, ConversationId conversation, InterestChange& change, uint64_t generation = 0);
+  // time online).
+  Joined Join(UserId user, ConversationId conversation, InterestChange& change, uint64_t generation = 0);
 
   bool IsOnline(UserId user) const { return users_.count(user) != 0; }
   bool Holds(UserId user, ConversationId conversation) const;

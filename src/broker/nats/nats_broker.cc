@@ -5,6 +5,7 @@
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -16,6 +17,7 @@
 #include <stdexcept>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "broker/nats/event_codec.h"
 #include "broker/nats/interest_table.h"
@@ -116,12 +118,13 @@ class Core : public std::enable_shared_from_this<Core> {
   void ControlLoop();
   // For the events of a membership change: local users among the recipients
   // start listening on the conversation it belongs to or announces. Those
-  // whose joining subscribed the node go to `late`.
+  // who hold a conversation the node began to listen on here go to `late`.
   void JoinRecipients(const Event& event, std::optional<ConversationId> announced, InterestChange& change,
                       std::vector<UserId>& late) REQUIRES(mu_);
-  // Once the server has the subscriptions that `late`'s joins made, tells
-  // the sink: events other nodes published before then did not arrive here.
-  void TellFollowedLate(std::vector<UserId> late);
+  // Once the server has the subscriptions made for `late`, tells the sink:
+  // events other nodes published before then did not arrive here. Users
+  // added before the control thread takes them share one flush and one call.
+  void TellFollowedLate(const std::vector<UserId>& late);
   // Makes the subscriptions match the change.
   void Apply(const InterestChange& change) REQUIRES(mu_);
   void LinkUp(natsConnection* nc, const char* how);
@@ -145,6 +148,9 @@ class Core : public std::enable_shared_from_this<Core> {
   nats::InterestTable interest_ GUARDED_BY(mu_);
   std::unordered_map<std::string, natsSubscription*> subscriptions_ GUARDED_BY(mu_);
   nats::RecentIds recent_ GUARDED_BY(mu_){kRecentIds};
+  // Users to tell FollowedLate, and whether a control task will take them.
+  std::unordered_set<UserId> late_ GUARDED_BY(mu_);
+  bool late_queued_ GUARDED_BY(mu_) = false;
 
   std::thread control_;
   Mutex control_mu_;
@@ -288,6 +294,9 @@ void Core::Publish(const Event& event) {
   sink_.Deliver(event);
   std::optional<ConversationId> announced;
   if (event.payload) announced = nats::ConversationFrameId(*event.payload);
+  // Its own members are not told to sync: the subscriptions go out before
+  // the event on this connection, so the server has them before any other
+  // node can hear of the conversation.
   std::vector<UserId> late;
   {
     MutexLock lock(mu_);
@@ -296,7 +305,6 @@ void Core::Publish(const Event& event) {
     JoinRecipients(event, announced, change, late);
     Apply(change);
   }
-  TellFollowedLate(std::move(late));
   std::vector<std::string> subjects = nats::SubjectsFor(event, announced);
   if (subjects.empty()) return;
   uint64_t suppressed = 0;
@@ -428,24 +436,52 @@ void Core::JoinRecipients(const Event& event, std::optional<ConversationId> anno
   // message to 1,000 members would cost 1,000 lookups under the lock. Join()
   // does nothing for users not online here or already listening.
   if (!announced && !event.to_each_recipient) return;
+  std::vector<std::pair<UserId, ConversationId>> held;  // joined where the node listened already
+  std::vector<ConversationId> subscribed;
+  const ConversationId conversations[] = {announced.value_or(0), event.conversation_id};
   for (const auto& r : event.recipients) {
-    bool subscribed = announced && interest_.Join(r.user, *announced, change);
-    if (event.conversation_id != 0) subscribed = interest_.Join(r.user, event.conversation_id, change) || subscribed;
-    if (subscribed) late.push_back(r.user);
+    for (ConversationId c : conversations) {
+      nats::Joined joined = interest_.Join(r.user, c, change);  // nothing for 0
+      if (joined == nats::Joined::kSubscribed) {
+        subscribed.push_back(c);
+        late.push_back(r.user);
+      } else if (joined == nats::Joined::kHeld) {
+        held.emplace_back(r.user, c);
+      }
+    }
+  }
+  // Other local members who joined a conversation subscribed just now missed
+  // what the first did.
+  for (const auto& [user, c] : held) {
+    if (std::find(subscribed.begin(), subscribed.end(), c) != subscribed.end()) late.push_back(user);
   }
 }
 
-void Core::TellFollowedLate(std::vector<UserId> late) {
+void Core::TellFollowedLate(const std::vector<UserId>& late) {
   // Another node may have committed events in the conversation, and published
   // them, before this node listened: a message sent right after the
   // conversation was made, or after these users were added. The store has
   // them all; a sync after the subscription is in place misses none.
   if (late.empty()) return;
+  {
+    MutexLock lock(mu_);
+    late_.insert(late.begin(), late.end());
+    if (late_queued_) return;  // the queued task takes these too
+    late_queued_ = true;
+  }
   // A control task: the control thread flushes after its tasks, then runs
-  // what they left for after the flush.
-  Post([this, late = std::move(late)]() mutable {
-    AfterFlush([this, late = std::move(late)] {
-      if (!abandoned_) sink_.FollowedLate(late);
+  // what they left for after the flush. Whoever it takes was subscribed
+  // before it ran.
+  Post([this] {
+    std::vector<UserId> users;
+    {
+      MutexLock lock(mu_);
+      users.assign(late_.begin(), late_.end());
+      late_.clear();
+      late_queued_ = false;
+    }
+    AfterFlush([this, users = std::move(users)] {
+      if (!abandoned_) sink_.FollowedLate(users);
     });
   });
 }
@@ -509,7 +545,7 @@ void Core::Received(std::string_view bytes, RequestId request) {
     }
   }
   if (!abandoned_) sink_.Deliver(event);
-  TellFollowedLate(std::move(late));
+  TellFollowedLate(late);
 }
 
 void Core::LinkUp(natsConnection* nc, const char* how) {
