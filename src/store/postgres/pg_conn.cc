@@ -22,15 +22,25 @@ std::string IdArray(const std::vector<int64_t>& ids) {
   return array + "}";
 }
 
+namespace {
+
+// One element of an array literal, quoted: any text stays text.
+void AppendQuoted(std::string& array, std::string_view value) {
+  array += '"';
+  for (char c : value) {
+    if (c == '"' || c == '\\') array += '\\';
+    array += c;
+  }
+  array += '"';
+}
+
+}  // namespace
+
 std::string TextArray(const std::vector<std::string>& values) {
   std::string array = "{";
   for (size_t i = 0; i < values.size(); ++i) {
-    array += i ? ",\"" : "\"";
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') array += '\\';
-      array += c;
-    }
-    array += '"';
+    if (i) array += ',';
+    AppendQuoted(array, values[i]);
   }
   return array + "}";
 }
@@ -40,16 +50,11 @@ std::string ArrayOf(const std::vector<Param>& values) {
   for (size_t i = 0; i < values.size(); ++i) {
     if (i) array += ',';
     const char* value = values[i].c_str();
-    if (!value) {
+    if (value) {
+      AppendQuoted(array, value);
+    } else {
       array += "NULL";
-      continue;
     }
-    array += '"';
-    for (const char* c = value; *c; ++c) {
-      if (*c == '"' || *c == '\\') array += '\\';
-      array += *c;
-    }
-    array += '"';
   }
   return array + "}";
 }
