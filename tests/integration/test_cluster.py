@@ -498,6 +498,42 @@ class ClusterTest(h.AsyncTestCase):
             self.assertLess(time.monotonic(), deadline, "the partition did not come back")
             await asyncio.sleep(0.5)
 
+    async def test_reads_right_after_a_postgres_restart_are_answered(self):
+        alice = self.proxy.new_user("r")
+        convs = {}
+        while len(convs) < 2:
+            conv = self.direct(alice, self.proxy.new_user("s"))
+            convs.setdefault(partition_of(conv), conv)
+        a = await self.on_node(2, alice)
+        paths = []
+        for conv in convs.values():
+            await a.call("messages.send", conversation_id=conv, client_msg_id="before", text="before")
+            paths.append(f"/v1/conversations/{conv}/messages")
+        for _ in range(4):  # every reader thread has its sessions
+            for path in paths:
+                self.assertEqual(self.cluster.nodes[2].http("GET", path, token=alice.token)[0], 200)
+        # Both restarted while no request ran: every reader's sessions, its
+        # partition's and the accounts', ended while idle.
+        self.cluster.command("stop-pg", "all")
+        self.cluster.command("start-pg", "all")
+        deadline = time.monotonic() + 20
+        for conv in convs.values():
+            while (await a.request("messages.send", conversation_id=conv, client_msg_id="after",
+                                   text="after"))["type"] != "result":
+                self.assertLess(time.monotonic(), deadline, "the instances did not come back")
+                await asyncio.sleep(0.5)
+        # A reader whose connect failed while an instance was down (a
+        # background read) tries again after a second; the sessions that
+        # ended while idle are what this is about.
+        await asyncio.sleep(1.2)
+        for _ in range(8):
+            for path in paths:
+                status, page = self.cluster.nodes[2].http("GET", path, token=alice.token)
+                self.assertEqual(status, 200, (path, page))
+                self.assertEqual([m["text"] for m in page["messages"]], ["before", "after"])
+        status, body = self.cluster.nodes[2].http("GET", "/v1/conversations", token=alice.token)
+        self.assertEqual(status, 200, body)
+
     async def test_node_killed_mid_load_clients_resume_through_proxy(self):
         senders = [self.proxy.new_user("k") for _ in range(4)]
         reader = self.proxy.new_user("r")

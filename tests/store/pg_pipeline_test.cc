@@ -148,6 +148,31 @@ TEST_P(PgPipeline, OutOfPipelineModeEveryCallRunsAtOnce) {
   EXPECT_EQ(Count(), 0);
 }
 
+// An instance restarted, or an operator ended natter's sessions: the next
+// statement on each idle connection must not be the one that finds out.
+TEST_P(PgPipeline, ASessionTheServerEndedWhileIdleIsReplacedBeforeTheNextStatement) {
+  pg::Connection other(PostgresUrls()[0], "test other");
+  auto end_session = [&](pg::Connection& c) {
+    auto pid = c.Query("SELECT pg_backend_pid()");
+    ASSERT_TRUE(pid.ok());
+    // Waits (up to 5 s) until the backend is gone.
+    auto ended = other.Query("SELECT pg_terminate_backend($1::int, 5000)", {pid->Int(0, 0)});
+    ASSERT_TRUE(ended.ok());
+    ASSERT_EQ(ended->Text(0, 0), "t");
+  };
+  end_session(*conn);
+  auto read = conn->Query("SELECT count(*) FROM probe");
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->Int(0, 0), 0);
+  end_session(*conn);
+  ASSERT_TRUE(conn->Exec("INSERT INTO probe VALUES(1, 'a')").ok());
+  end_session(*conn);
+  ASSERT_TRUE(conn->Begin("BEGIN", /*pipelined=*/true).ok());
+  ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {2, "b"}).ok());
+  ASSERT_TRUE(conn->Commit().ok());
+  EXPECT_EQ(Count(), 2);
+}
+
 TEST_P(PgPipeline, AConnectionAskedToPlanGenericallyDoesSoAfterAReconnectToo) {
   auto plan_mode = [](pg::Connection& c) {
     auto r = c.Query("SELECT current_setting('plan_cache_mode')");

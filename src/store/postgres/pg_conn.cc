@@ -69,7 +69,7 @@ Connection::~Connection() {
 }
 
 Status Connection::EnsureConnected() {
-  if (!broken()) return OkStatus();
+  if (!broken() && (in_transaction_ || pipelined_ || !EndedWhileIdle())) return OkStatus();
   if (in_transaction_) return Unavailable("storage " + label_ + " went away during a transaction");
   auto now = std::chrono::steady_clock::now();
   // A connection that worked may be replaced at once (the instance came
@@ -105,6 +105,20 @@ Status Connection::EnsureConnected() {
   PQsetNoticeProcessor(
       conn_, [](void*, const char*) {}, nullptr);
   return OkStatus();
+}
+
+// libpq learns that the server ended a session (a restart, a terminated
+// backend, an idle timeout) only when it next reads, and that read would be
+// the next statement's, which then fails though nothing of it ran. Two reads
+// that do not wait: the first may take the server's parting FATAL notice,
+// the second then finds the close.
+bool Connection::EndedWhileIdle() {
+  for (int i = 0; i < 2 && PQstatus(conn_) == CONNECTION_OK; ++i) {
+    if (!PQconsumeInput(conn_)) break;
+  }
+  if (PQstatus(conn_) == CONNECTION_OK) return false;
+  spdlog::info("store: {} ended the idle session; connecting again", label_);
+  return true;
 }
 
 Error Connection::Failure(PGresult* r, std::string_view what) {

@@ -105,6 +105,8 @@ class Connection {
 
   // Connects, or reconnects a broken connection (at most once a second, so a
   // stopped instance costs each caller one quick error, not a connect storm).
+  // Outside a transaction it first looks whether the server ended the
+  // session while it was idle, and if so connects again at once.
   Status EnsureConnected();
   // Every session of this connection, from its next connect on, keeps one
   // generic plan per prepared statement instead of planning each run for
@@ -179,6 +181,7 @@ class Connection {
 
  private:
   Error Failure(PGresult* r, std::string_view what);
+  bool EndedWhileIdle();
   // The prepared statement of `sql`, prepared first when new (sent, in
   // pipeline mode). Null when the prepare failed.
   const char* Prepared(const char* sql, int params, Status& failed);
