@@ -173,21 +173,42 @@ TEST_P(PgPipeline, ASessionTheServerEndedWhileIdleIsReplacedBeforeTheNextStateme
   EXPECT_EQ(Count(), 2);
 }
 
-TEST_P(PgPipeline, AConnectionAskedToPlanGenericallyDoesSoAfterAReconnectToo) {
+TEST_P(PgPipeline, AConnectionAskedToPlanByKeyDoesSoAfterAReconnectToo) {
   auto plan_mode = [](pg::Connection& c) {
-    auto r = c.Query("SELECT current_setting('plan_cache_mode')");
+    auto r = c.Query("SELECT current_setting('plan_cache_mode') || ' ' || current_setting('enable_seqscan')");
     return r.ok() ? r->Text(0, 0) : r.error().message;
   };
-  EXPECT_EQ(plan_mode(*conn), "auto");  // PostgreSQL's default, for every other connection
+  EXPECT_EQ(plan_mode(*conn), "auto on");  // PostgreSQL's default, for every other connection
   pg::Connection writer(PostgresUrls()[0], "test writer");
-  writer.PlanGenerically();
+  writer.PlanByKey();
   ASSERT_TRUE(writer.EnsureConnected().ok());
-  EXPECT_EQ(plan_mode(writer), "force_generic_plan");
+  EXPECT_EQ(plan_mode(writer), "force_generic_plan off");
   // The server ends the session; the next connect sets it again.
   EXPECT_FALSE(writer.Query("SELECT pg_terminate_backend(pg_backend_pid())").ok());
   ASSERT_TRUE(writer.broken());
   ASSERT_TRUE(writer.EnsureConnected().ok());
-  EXPECT_EQ(plan_mode(writer), "force_generic_plan");
+  EXPECT_EQ(plan_mode(writer), "force_generic_plan off");
+}
+
+// A writer's plan is made at a statement's first run and kept: one made
+// while the table was empty must still find rows by key once it is not.
+TEST_P(PgPipeline, APlanByKeyMadeOnAnEmptyTableStillUsesItsIndexOnceTheTableGrew) {
+  pg::Connection writer(PostgresUrls()[0], "test writer");
+  writer.PlanByKey();
+  static constexpr const char* kLookup = "SELECT v FROM probe JOIN unnest($1::bigint[]) AS k(key) ON id = k.key";
+  ASSERT_TRUE(writer.Query(kLookup, {"{1,2}"}).ok());  // planned now, on an empty table
+  ASSERT_TRUE(conn->Exec("INSERT INTO probe SELECT g, 'x' FROM generate_series(1, 200000) g").ok());
+  // The plan the writer's session keeps for it, as EXPLAIN shows it there.
+  ASSERT_TRUE(conn->Exec("CREATE FUNCTION kept_plan(statement text) RETURNS SETOF text LANGUAGE plpgsql AS $$ "
+                         "BEGIN RETURN QUERY EXECUTE 'EXPLAIN EXECUTE ' || (SELECT name FROM "
+                         "pg_prepared_statements WHERE pg_prepared_statements.statement = kept_plan.statement) "
+                         "|| '(''{1,2}'')'; END $$")
+                  .ok());
+  auto plan = writer.Query("SELECT string_agg(line, ' / ') FROM kept_plan($1) AS line", {kLookup});
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  std::string text = plan->Text(0, 0);
+  EXPECT_EQ(text.find("Seq Scan on probe"), std::string::npos) << text;
+  EXPECT_NE(text.find("probe_pkey"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -100,7 +100,7 @@ Status Connection::EnsureConnected() {
                             // NULL in an array literal is a null (kept-back writes rely on it)
                             "SET array_nulls = on");
   PQclear(limits);
-  if (generic_plans_) PQclear(PQexec(conn_, "SET plan_cache_mode = force_generic_plan"));
+  if (by_key_) PQclear(PQexec(conn_, "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off"));
   // Keep the server's notices (e.g. "relation already exists") out of stderr.
   PQsetNoticeProcessor(
       conn_, [](void*, const char*) {}, nullptr);

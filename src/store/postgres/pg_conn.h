@@ -108,12 +108,18 @@ class Connection {
   // Outside a transaction it first looks whether the server ended the
   // session while it was idle, and if so connects again at once.
   Status EnsureConnected();
-  // Every session of this connection, from its next connect on, keeps one
-  // generic plan per prepared statement instead of planning each run for
-  // its values (`plan_cache_mode`). For a writer, whose statements find rows
-  // by key: PostgreSQL's default planned its batch reads' joins afresh on
-  // nearly every batch, a fifth of its CPU under sends.
-  void PlanGenerically() { generic_plans_ = true; }
+  // For a writer, whose statements find their rows by key. Every session of
+  // this connection, from its next connect on:
+  // - keeps one generic plan per prepared statement instead of planning each
+  //   run for its values (`plan_cache_mode`): PostgreSQL's default planned
+  //   the batch reads' joins afresh on nearly every batch, a fifth of its
+  //   CPU under sends;
+  // - reads a table whole only when no index can find the rows
+  //   (`enable_seqscan = off`). A plan made while a table was small (a new
+  //   install, a new instance) scanned it whole, and was kept while the
+  //   table grew until the next ANALYZE: a fresh cluster's writers read
+  //   millions of message rows in their first minute.
+  void PlanByKey() { by_key_ = true; }
 
   // Runs `sql` (a string literal: it keys the prepared-statement cache).
   Result<Rows> Query(const char* sql, std::initializer_list<Param> params = {});
@@ -226,7 +232,7 @@ class Connection {
   std::string last_sqlstate_;
   bool in_transaction_ = false;
   bool was_connected_ = false;  // the last connect succeeded
-  bool generic_plans_ = false;
+  bool by_key_ = false;
   std::function<Status()> send_kept_back_;
   std::function<void()> drop_kept_back_;
   bool kept_back_ = false;

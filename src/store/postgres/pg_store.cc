@@ -201,8 +201,8 @@ class Partition {
     auto order = std::make_shared<CommitOrder>();
     Connection conn(conninfo_, Label(index_));
     auto accounts = AccountsConnection();
-    conn.PlanGenerically();
-    if (accounts) accounts->PlanGenerically();
+    conn.PlanByKey();
+    if (accounts) accounts->PlanByKey();
     pg::PgTxn txn(conn, accounts.get());
     Backend backend(conn, txn);
     // An instance that is down hides its own conversations, not the node: the
