@@ -16,15 +16,7 @@ Status OnMessageAppended(ConversationTxn& txn, const PushTiming& timing, const M
 Status OnRead(ConversationTxn& txn, const PushTiming& timing, ConversationId c, UserId user, Seq read_seq,
               int64_t now_ms) {
   if (!timing.enabled) return OkStatus();
-  NATTER_TRY(bool shown, txn.TakePushShown(c, user, read_seq));
-  if (!shown) return OkStatus();
-  PushJob clear;
-  clear.conversation_id = c;
-  clear.user_id = user;
-  clear.first_seq = read_seq;
-  clear.last_seq = read_seq;
-  clear.due_at = now_ms;
-  return txn.QueuePush(clear);
+  return txn.ClearPushShown(c, user, read_seq, now_ms);
 }
 
 }  // namespace natter::push

@@ -465,8 +465,9 @@ class ConversationTxn {
   virtual Result<int64_t> CountUnread(UserId u) = 0;
   virtual Status MarkPushShown(ConversationId c, UserId u, Seq seq) = 0;
   // Forgets that `u` was alerted of `c` up to a seq at or below `read_seq`;
-  // whether there was such an alert (its devices should clear it).
-  virtual Result<bool> TakePushShown(ConversationId c, UserId u, Seq read_seq) = 0;
+  // when there was such an alert, queues a clear job for `u` (up to
+  // `read_seq`, due at `due_at`) so that their devices remove it.
+  virtual Status ClearPushShown(ConversationId c, UserId u, Seq read_seq, int64_t due_at) = 0;
   virtual Result<PushQueueStats> GetPushQueueStats() = 0;
 
   // Webhooks (store/webhook_records.h): the queue of this partition's events
@@ -850,8 +851,8 @@ struct PostgresOptions {
   // (the rare deadlock left, through rows not locked ahead, is run again).
   int writer_threads = 2;
   int reader_threads = 2;
-  // Each operation of a batch is a subtransaction; past 64 PostgreSQL's
-  // snapshots slow down for everyone.
+  // A batch run again with savepoints makes each operation a
+  // subtransaction; past 64 PostgreSQL's snapshots slow down for everyone.
   int max_batch = 60;
   size_t max_queued_writes = 100000;
   size_t max_queued_reads = 10000;  // per instance

@@ -193,6 +193,39 @@ TEST_P(PgKeptWrites, AMessageKeepsEveryCharacterOfItsTextAndANullClientId) {
   }
 }
 
+// A batch of sends queues one push job per conversation, and a reply clears
+// its sender's alert with one statement that also queues the clear job,
+// each as a run of the same statements one by one would have left them.
+TEST_P(PgKeptWrites, PushJobsMergePerConversationAndAClearTakesOnlyAnAlertItCovers) {
+  ASSERT_TRUE(conn->Exec("INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at, attempts) "
+                         "VALUES (8, 0, 1, 1, 500, 3); "
+                         "INSERT INTO push_shown(conversation_id, user_id, seq) VALUES (7, 2, 4), (8, 2, 9)")
+                  .ok());
+  ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
+  kept.PushJob(7, 3, 3, 900);
+  kept.PushJob(7, 4, 4, 800);
+  kept.PushJob(8, 2, 2, 400);     // sooner than the queued job: its attempts start over
+  kept.ClearShown(7, 2, 3, 700);  // below the alert at 4: kept
+  kept.ClearShown(7, 2, 5, 710);  // covers it: taken, clear job up to 5
+  kept.ClearShown(8, 2, 6, 720);  // below the alert at 9
+  kept.ClearShown(7, 1, 5, 730);  // no alert at all
+  conn->KeptBack();
+  EXPECT_EQ(kept.count(), 7u);
+  ASSERT_TRUE(conn->Commit().ok());
+  auto jobs = conn->Query(
+      "SELECT conversation_id, user_id, first_seq, last_seq, due_at, attempts FROM push_queue "
+      "ORDER BY conversation_id, user_id");
+  ASSERT_TRUE(jobs.ok());
+  std::vector<std::vector<int64_t>> got;
+  for (int i = 0; i < jobs->size(); ++i) {
+    got.push_back({});
+    for (int col = 0; col < 6; ++col) got.back().push_back(jobs->Int(i, col));
+  }
+  EXPECT_EQ(got, (std::vector<std::vector<int64_t>>{{7, 0, 3, 4, 800, 0}, {7, 2, 5, 5, 710, 0}, {8, 0, 1, 2, 400, 0}}));
+  EXPECT_EQ(Number("SELECT count(*) FROM push_shown WHERE conversation_id = 7"), 0);
+  EXPECT_EQ(Number("SELECT seq FROM push_shown WHERE conversation_id = 8"), 9);
+}
+
 }  // namespace
 
 INSTANTIATE_TEST_SUITE_P(Postgres, PgKeptWrites, ::testing::ValuesIn(PostgresParams()));

@@ -255,14 +255,23 @@ TEST_P(PushStore, RecipientsCarryTheirReadMarkMuteAndLastAlert) {
   });
   ASSERT_TRUE(unread.ok());
   EXPECT_EQ(*unread, (std::vector<int64_t>{0, 3, 0}));
-  auto taken = WriteSync<std::vector<bool>>(*store, last, [=](ConversationTxn& txn) -> Result<std::vector<bool>> {
-    NATTER_TRY(bool below, txn.TakePushShown(conv, b, 1));
-    NATTER_TRY(bool at, txn.TakePushShown(conv, b, 2));
-    NATTER_TRY(bool again, txn.TakePushShown(conv, b, 3));
-    return std::vector<bool>{below, at, again};
-  });
-  ASSERT_TRUE(taken.ok());
-  EXPECT_EQ(*taken, (std::vector<bool>{false, true, false}));
+  // b's clear job after reading up to `read_seq`, as {first, last, due}.
+  auto clear_after = [&](Seq read_seq, int64_t due_at) -> std::vector<int64_t> {
+    auto st = WriteSync<Ok>(
+        *store, last, [=](ConversationTxn& txn) -> Status { return txn.ClearPushShown(conv, b, read_seq, due_at); });
+    EXPECT_TRUE(st.ok()) << st.error().message;
+    auto jobs = WriteSync<std::vector<PushJob>>(*store, last, [](ConversationTxn& txn) {
+      return txn.ClaimPushJobs(/*now=*/1000, /*lease_until=*/0, 100, /*claim=*/0);  // a lease already over
+    });
+    EXPECT_TRUE(jobs.ok());
+    for (const PushJob& j : *jobs) {
+      if (j.user_id == b) return {j.first_seq, j.last_seq, j.due_at};
+    }
+    return {};
+  };
+  EXPECT_EQ(clear_after(1, 100), (std::vector<int64_t>{}));           // below the alert at 2: kept
+  EXPECT_EQ(clear_after(2, 200), (std::vector<int64_t>{2, 2, 200}));  // taken: b's devices clear it
+  EXPECT_EQ(clear_after(3, 300), (std::vector<int64_t>{2, 2, 200}));  // taken already: nothing more
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, PushStore, ::testing::Values("sqlite"));

@@ -3,6 +3,21 @@
 #include <algorithm>
 
 namespace natter::pg {
+namespace {
+
+// Four bigint columns of what `kept` holds, in key order: `row` gives each
+// entry's values.
+template <class Map, class Row>
+std::array<std::vector<int64_t>, 4> FourColumns(const Map& kept, Row row) {
+  std::array<std::vector<int64_t>, 4> columns;
+  for (const auto& [key, value] : kept) {
+    std::array<int64_t, 4> values = row(key, value);
+    for (size_t i = 0; i < values.size(); ++i) columns[i].push_back(values[i]);
+  }
+  return columns;
+}
+
+}  // namespace
 
 void KeptWrites::ConversationSeq(ConversationId id, Seq last_seq, int64_t last_activity) {
   conversations_[id] = {last_seq, last_activity};
@@ -42,8 +57,25 @@ void KeptWrites::Watermarks(ConversationId c, UserId user, Seq seq) {
   ++count_;
 }
 
+void KeptWrites::PushJob(ConversationId c, Seq first_seq, Seq last_seq, int64_t due_at) {
+  auto [it, added] = push_jobs_.emplace(c, SeqsDue{first_seq, last_seq, due_at});
+  if (!added) {
+    it->second.first = std::min(it->second.first, first_seq);
+    it->second.last = std::max(it->second.last, last_seq);
+    it->second.due_at = std::min(it->second.due_at, due_at);
+  }
+  ++count_;
+}
+
+void KeptWrites::ClearShown(ConversationId c, UserId user, Seq read_seq, int64_t due_at) {
+  auto [it, added] = cleared_.emplace(std::pair{c, user}, SeqsDue{read_seq, read_seq, due_at});
+  if (!added && read_seq >= it->second.last) it->second = SeqsDue{read_seq, read_seq, due_at};
+  ++count_;
+}
+
 bool KeptWrites::empty() const {
-  return conversations_.empty() && messages_[0].empty() && entries_[0].empty() && watermarks_.empty();
+  return conversations_.empty() && messages_[0].empty() && entries_[0].empty() && watermarks_.empty() &&
+         push_jobs_.empty() && cleared_.empty();
 }
 
 Status KeptWrites::SendTo(Connection& db) {
@@ -99,6 +131,28 @@ Status KeptWrites::SendTo(Connection& db) {
         "WHERE m.conversation_id = x.c AND m.user_id = x.u",
         {IdArray(conversations), IdArray(users), IdArray(seqs)});
   }
+  if (sent.ok() && !push_jobs_.empty()) {
+    auto job = FourColumns(push_jobs_, [](ConversationId c, const SeqsDue& j) {
+      return std::array<int64_t, 4>{c, j.first, j.last, j.due_at};
+    });
+    sent = db.Defer(
+        "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
+        "SELECT c, 0, f, l, d FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) "
+        "AS x(c, f, l, d) " PUSH_JOB_CONFLICT,
+        {IdArray(job[0]), IdArray(job[1]), IdArray(job[2]), IdArray(job[3])});
+  }
+  if (sent.ok() && !cleared_.empty()) {
+    auto clear = FourColumns(cleared_, [](const std::pair<ConversationId, UserId>& key, const SeqsDue& j) {
+      return std::array<int64_t, 4>{key.first, key.second, j.last, j.due_at};  // the read seq
+    });
+    sent = db.Defer(
+        "WITH taken AS (DELETE FROM push_shown s "
+        "USING unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS x(c, u, r, d) "
+        "WHERE s.conversation_id = x.c AND s.user_id = x.u AND s.seq <= x.r RETURNING x.c, x.u, x.r, x.d) "
+        "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
+        "SELECT c, u, r, r, d FROM taken " PUSH_CLEAR_JOB_CONFLICT,
+        {IdArray(clear[0]), IdArray(clear[1]), IdArray(clear[2]), IdArray(clear[3])});
+  }
   Clear();
   return sent;
 }
@@ -109,6 +163,8 @@ void KeptWrites::Clear() {
   heads_.clear();
   for (auto& column : entries_) column.clear();
   watermarks_.clear();
+  push_jobs_.clear();
+  cleared_.clear();
 }
 
 }  // namespace natter::pg

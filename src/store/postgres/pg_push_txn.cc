@@ -120,23 +120,15 @@ Status PgTxn::SetMute(ConversationId c, UserId u, int64_t until) {
 }
 
 Status PgTxn::QueuePush(const PushJob& job) {
-  // Sent without waiting in a writer's pipelined batch (pg_conn.h).
+  // A conversation's job for a batch of sends: kept back with the sends'
+  // writes, one per conversation. Sent without waiting otherwise (pg_conn.h).
   if (job.user_id == 0) {
-    return db_.Defer(
-        "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
-        "VALUES($1,0,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
-        "SET last_seq = greatest(push_queue.last_seq, excluded.last_seq), "
-        "due_at = least(push_queue.due_at, excluded.due_at), "
-        "attempts = CASE WHEN excluded.due_at < push_queue.due_at THEN 0 "
-        "ELSE push_queue.attempts END",
-        {job.conversation_id, job.first_seq, job.last_seq, job.due_at});
+    kept_.PushJob(job.conversation_id, job.first_seq, job.last_seq, job.due_at);
+    return Keep();
   }
   return db_.Defer(
       "INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at) "
-      "VALUES($1,$5,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
-      "SET first_seq = excluded.first_seq, "
-      "last_seq = greatest(push_queue.last_seq, excluded.last_seq), "
-      "due_at = excluded.due_at, attempts = 0",
+      "VALUES($1,$5,$2,$3,$4) " PUSH_CLEAR_JOB_CONFLICT,
       {job.conversation_id, job.first_seq, job.last_seq, job.due_at, job.user_id});
 }
 
@@ -208,10 +200,11 @@ Status PgTxn::MarkPushShown(ConversationId c, UserId u, Seq seq) {
   return OkStatus();
 }
 
-Result<bool> PgTxn::TakePushShown(ConversationId c, UserId u, Seq read_seq) {
-  NATTER_TRY(auto r, db_.Query("DELETE FROM push_shown WHERE conversation_id = $1 AND user_id = $2 AND seq <= $3",
-                               {c, u, read_seq}));
-  return r.affected() > 0;
+Status PgTxn::ClearPushShown(ConversationId c, UserId u, Seq read_seq, int64_t due_at) {
+  // Nothing waits for an answer: the statement itself queues the clear job
+  // when it took an alert.
+  kept_.ClearShown(c, u, read_seq, due_at);
+  return Keep();
 }
 
 Result<PushQueueStats> PgTxn::GetPushQueueStats() {

@@ -221,11 +221,18 @@ Status SqliteTxn::MarkPushShown(ConversationId c, UserId u, Seq seq) {
   return s.Run();
 }
 
-Result<bool> SqliteTxn::TakePushShown(ConversationId c, UserId u, Seq read_seq) {
+Status SqliteTxn::ClearPushShown(ConversationId c, UserId u, Seq read_seq, int64_t due_at) {
   auto s = db_.Prepare("DELETE FROM push_shown WHERE conversation_id = ? AND user_id = ? AND seq <= ?");
   s.Bind(1, c).Bind(2, u).Bind(3, read_seq);
   NATTER_RETURN_IF_ERROR(s.Run());
-  return db_.changes() > 0;
+  if (db_.changes() == 0) return OkStatus();
+  PushJob clear;
+  clear.conversation_id = c;
+  clear.user_id = u;
+  clear.first_seq = read_seq;
+  clear.last_seq = read_seq;
+  clear.due_at = due_at;
+  return QueuePush(clear);
 }
 
 Result<PushQueueStats> SqliteTxn::GetPushQueueStats() {

@@ -189,7 +189,7 @@ class SqliteTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::vector<PushRecipient>> ListPushRecipients(ConversationId c, Seq seq) override;
   Result<int64_t> CountUnread(UserId u) override;
   Status MarkPushShown(ConversationId c, UserId u, Seq seq) override;
-  Result<bool> TakePushShown(ConversationId c, UserId u, Seq read_seq) override;
+  Status ClearPushShown(ConversationId c, UserId u, Seq read_seq, int64_t due_at) override;
   Result<PushQueueStats> GetPushQueueStats() override;
   Status SetSilenced(ConversationId c, UserId u, int64_t until) override;
   Result<int64_t> FindSilenced(ConversationId c, UserId u) override;
