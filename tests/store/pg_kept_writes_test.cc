@@ -226,6 +226,41 @@ TEST_P(PgKeptWrites, PushJobsMergePerConversationAndAClearTakesOnlyAnAlertItCove
   EXPECT_EQ(Number("SELECT seq FROM push_shown WHERE conversation_id = 8"), 9);
 }
 
+// Webhook jobs go out in the order queued, each event once, and an event
+// queued before is left as it was (a retry's attempts are not reset).
+TEST_P(PgKeptWrites, WebhookJobsKeepTheirOrderAndEachEventIsQueuedOnce) {
+  ASSERT_TRUE(conn->Exec("INSERT INTO webhook_queue(event_id, type, conversation_id, seq, subject, created_at, "
+                         "due_at, attempts) VALUES ('e-old', 'message.created', 7, 1, 0, 10, 20, 4)")
+                  .ok());
+  auto job = [](std::string id, Seq seq) {
+    WebhookJob j;
+    j.event_id = std::move(id);
+    j.type = "message.created";
+    j.conversation_id = 7;
+    j.seq = seq;
+    j.created_at = 100 + seq;
+    j.due_at = 200 + seq;
+    return j;
+  };
+  ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
+  kept.Webhook(job("e-3", 3));
+  kept.Webhook(job("e-old", 1));
+  kept.Webhook(job("e-2 'quoted' {x}", 2));
+  kept.Webhook(job("e-3", 3));
+  conn->KeptBack();
+  ASSERT_TRUE(conn->Commit().ok());
+  auto r = conn->Query("SELECT event_id, seq, created_at, due_at, attempts FROM webhook_queue ORDER BY id");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 3);
+  EXPECT_EQ(r->Text(0, 0), "e-old");
+  EXPECT_EQ(r->Int(0, 4), 4);
+  EXPECT_EQ(r->Text(1, 0), "e-3");
+  EXPECT_EQ(r->Int(1, 1) * 10000 + r->Int(1, 2) * 10 + r->Int(1, 4), 3 * 10000 + 103 * 10 + 0);
+  EXPECT_EQ(r->Int(1, 3), 203);
+  EXPECT_EQ(r->Text(2, 0), "e-2 'quoted' {x}");
+  EXPECT_EQ(r->Int(2, 1), 2);
+}
+
 }  // namespace
 
 INSTANTIATE_TEST_SUITE_P(Postgres, PgKeptWrites, ::testing::ValuesIn(PostgresParams()));

@@ -73,9 +73,17 @@ void KeptWrites::ClearShown(ConversationId c, UserId user, Seq read_seq, int64_t
   ++count_;
 }
 
+void KeptWrites::Webhook(const WebhookJob& job) {
+  ++count_;
+  if (!webhook_events_.insert(job.event_id).second) return;
+  const Param row[kWebhookColumns] = {job.event_id, job.type,       job.conversation_id, job.seq,
+                                      job.subject,  job.created_at, job.due_at};
+  for (size_t i = 0; i < kWebhookColumns; ++i) webhooks_[i].push_back(row[i]);
+}
+
 bool KeptWrites::empty() const {
   return conversations_.empty() && messages_[0].empty() && entries_[0].empty() && watermarks_.empty() &&
-         push_jobs_.empty() && cleared_.empty();
+         push_jobs_.empty() && cleared_.empty() && webhooks_[0].empty();
 }
 
 Status KeptWrites::SendTo(Connection& db) {
@@ -153,6 +161,14 @@ Status KeptWrites::SendTo(Connection& db) {
         "SELECT c, u, r, r, d FROM taken " PUSH_CLEAR_JOB_CONFLICT,
         {IdArray(clear[0]), IdArray(clear[1]), IdArray(clear[2]), IdArray(clear[3])});
   }
+  if (sent.ok() && !webhooks_[0].empty()) {
+    const auto& w = webhooks_;  // in the order queued: the ids keep it
+    sent = db.Defer(
+        "INSERT INTO webhook_queue(event_id, type, conversation_id, seq, subject, created_at, due_at) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], "
+        "$7::bigint[]) ON CONFLICT (event_id) DO NOTHING",
+        {ArrayOf(w[0]), ArrayOf(w[1]), ArrayOf(w[2]), ArrayOf(w[3]), ArrayOf(w[4]), ArrayOf(w[5]), ArrayOf(w[6])});
+  }
   Clear();
   return sent;
 }
@@ -165,6 +181,8 @@ void KeptWrites::Clear() {
   watermarks_.clear();
   push_jobs_.clear();
   cleared_.clear();
+  for (auto& column : webhooks_) column.clear();
+  webhook_events_.clear();
 }
 
 }  // namespace natter::pg

@@ -16,11 +16,14 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <string>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "natter/model.h"
 #include "store/postgres/pg_conn.h"
+#include "store/webhook_records.h"
 
 // How a queued push job takes a newer one of the same conversation and
 // user: a conversation's job (user 0) runs to the newest seq, due at the
@@ -54,6 +57,9 @@ class KeptWrites {
   // queues their clear job (ConversationTxn::ClearPushShown); one per
   // conversation and user, at the highest `read_seq`.
   void ClearShown(ConversationId c, UserId user, Seq read_seq, int64_t due_at);
+  // A timeline event's webhook job; one whose event id is queued already
+  // (kept here or stored) is not queued again.
+  void Webhook(const WebhookJob& job);
 
   // How many writes were kept since this was made: a statement each, before.
   uint64_t count() const { return count_; }
@@ -76,6 +82,9 @@ class KeptWrites {
   };
   std::map<ConversationId, SeqsDue> push_jobs_;
   std::map<std::pair<ConversationId, UserId>, SeqsDue> cleared_;
+  static constexpr size_t kWebhookColumns = 7;
+  std::array<std::vector<Param>, kWebhookColumns> webhooks_;
+  std::unordered_set<std::string> webhook_events_;
   uint64_t count_ = 0;
 };
 

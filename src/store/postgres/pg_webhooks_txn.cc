@@ -7,7 +7,8 @@
 namespace natter::pg {
 namespace {
 
-// Sent without waiting in a writer's pipelined batch (pg_conn.h).
+// An account event's job: sent without waiting in a writer's pipelined
+// batch (pg_conn.h). A timeline event's is kept back with the batch's writes.
 Status Queue(Connection& db, const WebhookJob& job) {
   return db.Defer(
       "INSERT INTO webhook_queue(event_id, type, conversation_id, seq, subject, created_at, "
@@ -17,7 +18,10 @@ Status Queue(Connection& db, const WebhookJob& job) {
 
 }  // namespace
 
-Status PgTxn::QueueWebhook(const WebhookJob& job) { return Queue(db_, job); }
+Status PgTxn::QueueWebhook(const WebhookJob& job) {
+  kept_.Webhook(job);
+  return Keep();
+}
 
 Status PgTxn::QueueAccountWebhook(const WebhookJob& job) { return Queue(accounts_, job); }
 
