@@ -193,13 +193,17 @@ TEST_P(PgKeptWrites, AMessageKeepsEveryCharacterOfItsTextAndANullClientId) {
   }
 }
 
-// A batch of sends queues one push job per conversation, and a reply clears
-// its sender's alert with one statement that also queues the clear job,
-// each as a run of the same statements one by one would have left them.
+// A batch of sends queues one push job per conversation, as the upserts one
+// by one would have left it, and a reply clears its sender's alert with one
+// statement that also queues the clear job. Of several read marks of one
+// member in the batch, the highest gives the clear job its seq (one by one,
+// the first that covered the alert would have: the member read up to the
+// highest all the same).
 TEST_P(PgKeptWrites, PushJobsMergePerConversationAndAClearTakesOnlyAnAlertItCovers) {
   ASSERT_TRUE(conn->Exec("INSERT INTO push_queue(conversation_id, user_id, first_seq, last_seq, due_at, attempts) "
-                         "VALUES (8, 0, 1, 1, 500, 3); "
-                         "INSERT INTO push_shown(conversation_id, user_id, seq) VALUES (7, 2, 4), (8, 2, 9)")
+                         "VALUES (8, 0, 1, 1, 500, 3), (9, 2, 1, 1, 50, 2); "
+                         "INSERT INTO push_shown(conversation_id, user_id, seq) "
+                         "VALUES (7, 2, 4), (8, 2, 9), (9, 2, 3), (10, 2, 2)")
                   .ok());
   ASSERT_TRUE(conn->Begin("BEGIN", true).ok());
   kept.PushJob(7, 3, 3, 900);
@@ -209,8 +213,11 @@ TEST_P(PgKeptWrites, PushJobsMergePerConversationAndAClearTakesOnlyAnAlertItCove
   kept.ClearShown(7, 2, 5, 710);  // covers it: taken, clear job up to 5
   kept.ClearShown(8, 2, 6, 720);  // below the alert at 9
   kept.ClearShown(7, 1, 5, 730);  // no alert at all
+  kept.ClearShown(9, 2, 4, 760);  // replaces the clear job queued before
+  kept.ClearShown(10, 2, 3, 740);
+  kept.ClearShown(10, 2, 5, 750);  // both cover the alert at 2
   conn->KeptBack();
-  EXPECT_EQ(kept.count(), 7u);
+  EXPECT_EQ(kept.count(), 10u);
   ASSERT_TRUE(conn->Commit().ok());
   auto jobs = conn->Query(
       "SELECT conversation_id, user_id, first_seq, last_seq, due_at, attempts FROM push_queue "
@@ -221,8 +228,12 @@ TEST_P(PgKeptWrites, PushJobsMergePerConversationAndAClearTakesOnlyAnAlertItCove
     got.push_back({});
     for (int col = 0; col < 6; ++col) got.back().push_back(jobs->Int(i, col));
   }
-  EXPECT_EQ(got, (std::vector<std::vector<int64_t>>{{7, 0, 3, 4, 800, 0}, {7, 2, 5, 5, 710, 0}, {8, 0, 1, 2, 400, 0}}));
-  EXPECT_EQ(Number("SELECT count(*) FROM push_shown WHERE conversation_id = 7"), 0);
+  EXPECT_EQ(got, (std::vector<std::vector<int64_t>>{{7, 0, 3, 4, 800, 0},
+                                                    {7, 2, 5, 5, 710, 0},
+                                                    {8, 0, 1, 2, 400, 0},
+                                                    {9, 2, 4, 4, 760, 0},
+                                                    {10, 2, 5, 5, 750, 0}}));
+  EXPECT_EQ(Number("SELECT count(*) FROM push_shown WHERE conversation_id IN (7, 9, 10)"), 0);
   EXPECT_EQ(Number("SELECT seq FROM push_shown WHERE conversation_id = 8"), 9);
 }
 

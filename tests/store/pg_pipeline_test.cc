@@ -171,6 +171,14 @@ TEST_P(PgPipeline, ASessionTheServerEndedWhileIdleIsReplacedBeforeTheNextStateme
   ASSERT_TRUE(conn->Defer("INSERT INTO probe VALUES($1, $2)", {2, "b"}).ok());
   ASSERT_TRUE(conn->Commit().ok());
   EXPECT_EQ(Count(), 2);
+  // A transaction begun by a plain statement (as the migrations begin
+  // theirs) fails with its session rather than go on outside it.
+  ASSERT_TRUE(conn->Exec("BEGIN").ok());
+  ASSERT_TRUE(conn->Exec("INSERT INTO probe VALUES(3, 'c')").ok());
+  end_session(*conn);
+  EXPECT_FALSE(conn->Exec("INSERT INTO probe VALUES(4, 'd')").ok());
+  EXPECT_FALSE(conn->Exec("COMMIT").ok() && Count() == 4);
+  EXPECT_EQ(Count(), 2);
 }
 
 TEST_P(PgPipeline, AConnectionAskedToPlanByKeyDoesSoAfterAReconnectToo) {

@@ -101,23 +101,39 @@ Status Connection::EnsureConnected() {
                             "SET array_nulls = on");
   PQclear(limits);
   if (by_key_) PQclear(PQexec(conn_, "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off"));
-  // Keep the server's notices (e.g. "relation already exists") out of stderr.
-  PQsetNoticeProcessor(
-      conn_, [](void*, const char*) {}, nullptr);
+  // Keep the server's notices (e.g. "relation already exists") out of
+  // stderr; a FATAL one that comes while idle means the session is over.
+  ended_by_server_ = false;
+  PQsetNoticeReceiver(
+      conn_,
+      [](void* self, const PGresult* r) {
+        const char* severity = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+        if (severity && (std::strcmp(severity, "FATAL") == 0 || std::strcmp(severity, "PANIC") == 0)) {
+          static_cast<Connection*>(self)->ended_by_server_ = true;
+        }
+      },
+      this);
   return OkStatus();
 }
 
 // libpq learns that the server ended a session (a restart, a terminated
 // backend, an idle timeout) only when it next reads, and that read would be
-// the next statement's, which then fails though nothing of it ran. Two reads
-// that do not wait: the first may take the server's parting FATAL notice,
-// the second then finds the close.
+// the next statement's, which then fails though nothing of it ran. Reads
+// what came without waiting: the server's parting FATAL message (libpq
+// hands an error that comes while idle to the notice receiver) or the close.
+// Only while libpq knows the session idle: a transaction begun by a plain
+// statement (the migrations' BEGIN) must fail with its session, not go on
+// in a new one.
 bool Connection::EndedWhileIdle() {
-  for (int i = 0; i < 2 && PQstatus(conn_) == CONNECTION_OK; ++i) {
+  if (PQtransactionStatus(conn_) != PQTRANS_IDLE) return false;
+  for (int i = 0; i < 2 && PQstatus(conn_) == CONNECTION_OK && !ended_by_server_; ++i) {
     if (!PQconsumeInput(conn_)) break;
+    PQisBusy(conn_);  // parses what came, which reaches the notice receiver
   }
-  if (PQstatus(conn_) == CONNECTION_OK) return false;
+  if (PQstatus(conn_) == CONNECTION_OK && !ended_by_server_) return false;
   spdlog::info("store: {} ended the idle session; connecting again", label_);
+  PQfinish(conn_);
+  conn_ = nullptr;
   return true;
 }
 

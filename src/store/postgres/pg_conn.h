@@ -114,11 +114,11 @@ class Connection {
   //   run for its values (`plan_cache_mode`): PostgreSQL's default planned
   //   the batch reads' joins afresh on nearly every batch, a fifth of its
   //   CPU under sends;
-  // - reads a table whole only when no index can find the rows
-  //   (`enable_seqscan = off`). A plan made while a table was small (a new
-  //   install, a new instance) scanned it whole, and was kept while the
-  //   table grew until the next ANALYZE: a fresh cluster's writers read
-  //   millions of message rows in their first minute.
+  // - prefers an index to reading a table whole (`enable_seqscan = off`).
+  //   A plan made while a table was small (a new install, a new instance)
+  //   scanned it whole, and was kept while the table grew until the next
+  //   ANALYZE: a fresh cluster's writers read millions of message rows in
+  //   their first minute.
   void PlanByKey() { by_key_ = true; }
 
   // Runs `sql` (a string literal: it keys the prepared-statement cache).
@@ -231,7 +231,8 @@ class Connection {
   int64_t statements_made_ = 0;  // names each prepared statement once per connection
   std::string last_sqlstate_;
   bool in_transaction_ = false;
-  bool was_connected_ = false;  // the last connect succeeded
+  bool was_connected_ = false;    // the last connect succeeded
+  bool ended_by_server_ = false;  // a FATAL notice came while idle
   bool by_key_ = false;
   std::function<Status()> send_kept_back_;
   std::function<void()> drop_kept_back_;
