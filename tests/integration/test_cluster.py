@@ -304,6 +304,9 @@ class ClusterTest(h.AsyncTestCase):
             while self.cluster.nodes[n].http("GET", f"/v1/conversations/{conv}/messages", token=peer.token)[0] != 200:
                 self.assertLess(time.monotonic(), deadline + 20, f"node {n} did not get the partition back")
                 await asyncio.sleep(0.5)
+        # That was one reader thread of each node: another whose connect
+        # failed while the instance came back tries again a second later.
+        await asyncio.sleep(1.2)
         for p, (conv, peer) in by_partition.items():
             mine = [m for m in self.history(peer, conv) if m["sender_id"] == bob.id and m["kind"] == "message"]
             self.assertEqual([(m.get("deleted"), m.get("text", "")) for m in mine], [(True, "")])

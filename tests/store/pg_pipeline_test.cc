@@ -177,8 +177,7 @@ TEST_P(PgPipeline, ASessionTheServerEndedWhileIdleIsReplacedBeforeTheNextStateme
   ASSERT_TRUE(conn->Exec("INSERT INTO probe VALUES(3, 'c')").ok());
   end_session(*conn);
   EXPECT_FALSE(conn->Exec("INSERT INTO probe VALUES(4, 'd')").ok());
-  EXPECT_FALSE(conn->Exec("COMMIT").ok() && Count() == 4);
-  EXPECT_EQ(Count(), 2);
+  EXPECT_EQ(Count(), 2);  // the insert before went with the session
 }
 
 TEST_P(PgPipeline, AConnectionAskedToPlanByKeyDoesSoAfterAReconnectToo) {

@@ -102,6 +102,7 @@ class Connection {
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
+  Connection(Connection&&) = delete;  // libpq's notice receiver holds `this`
 
   // Connects, or reconnects a broken connection (at most once a second, so a
   // stopped instance costs each caller one quick error, not a connect storm).
