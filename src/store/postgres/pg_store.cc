@@ -122,8 +122,7 @@ class Partition {
       txn_.view().Clear();
       undo_needed_ = false;
       txn_.KeepWritesBack(!strict_ && !savepoints_);
-      NATTER_RETURN_IF_ERROR(conn_.EnsureConnected());
-      NATTER_RETURN_IF_ERROR(conn_.Begin("BEGIN", !strict_));
+      NATTER_RETURN_IF_ERROR(conn_.Begin("BEGIN", !strict_));  // connects first when it must
       return txn_.LockAhead(batch, wait_for);
     }
     // Another node's batch held the conversation's row (LockAhead).
@@ -222,7 +221,7 @@ class Partition {
       // One snapshot for the whole operation (a catch-up reads the log and the
       // timelines it points at). When the instance is down, the op still runs:
       // its queries answer `unavailable`, which it passes on.
-      bool in_txn = conn.EnsureConnected().ok() && conn.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();
+      bool in_txn = conn.Begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").ok();  // connects first
       ReadReply reply = RunGuarded(read, txn, "pg reader");
       if (in_txn) conn.Rollback();       // read only: nothing to commit
       Reply(read.request, reply, true);  // PostgreSQL answers commits once durable
