@@ -115,16 +115,14 @@ void Dispatcher::PublishKeys(const Caller& c, PublishKeysParams p, Reply reply) 
           if (p.registration_id && *p.registration_id != device->registration_id) {
             return Conflict("this session's device has another registration_id");
           }
-          if (p.signed_prekey) NATTER_RETURN_IF_ERROR(txn.SetSignedPreKey(user, out.device, *p.signed_prekey));
         }
         // Ids at or below the highest the device published are skipped: a
         // retried publish cannot bring back a key someone already claimed.
-        NATTER_TRY(int64_t added, txn.AddPreKeys(user, out.device, p.prekeys));
-        (void)added;
-        NATTER_TRY(out.prekeys, txn.CountPreKeys(user, out.device));
-        if (out.prekeys > kMaxPreKeysPerDevice) {  // the whole publish is undone
-          return TooLarge("a device holds at most " + std::to_string(kMaxPreKeysPerDevice) + " prekeys");
-        }
+        // Past the cap the publish is refused before anything of it is
+        // written (a new device's first publish cannot reach the cap).
+        static_assert(kMaxPreKeysPerPublish <= kMaxPreKeysPerDevice);
+        NATTER_TRY(out.prekeys, txn.AddPreKeys(user, out.device, p.prekeys, kMaxPreKeysPerDevice));
+        if (device && p.signed_prekey) NATTER_RETURN_IF_ERROR(txn.SetSignedPreKey(user, out.device, *p.signed_prekey));
         return out;
       },
       [this, reply = std::move(reply), user = c.user](Result<Published> r) {

@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "api/answers.h"
+#include "api/attach_uploads.h"
 #include "api/dispatcher.h"
 #include "api/json_views.h"
 #include "chat/blocks.h"
@@ -23,40 +24,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr int64_t kTypingExpiresMs = 6000;
-
-// One of the sender's uploads attached to the message `send_key` names (a
-// retry of that send finds it attached already).
-Result<media::Attachment> TakeOwnUpload(AccountsTxn& txn, UserId user, int64_t id, int64_t now,
-                                        const std::string& send_key) {
-  std::string name = "attachment " + std::to_string(id);
-  NATTER_TRY(auto upload, txn.FindUpload(id));
-  if (!upload || upload->user_id != user) return NotFound(name + " is not one of your uploads");
-  if (upload->state == UploadState::kUploading) return Conflict(name + " is still uploading");
-  NATTER_TRY(bool attached, txn.AttachUpload(id, user, now, send_key));
-  // An upload is one message's: sending a file again uploads it again
-  // (its bytes are stored once all the same).
-  if (!attached && upload->state == UploadState::kAttached) {
-    return Conflict(name + " belongs to another message; upload the file again to send it again");
-  }
-  if (!attached) return NotFound(name + " has expired");
-  return media::ParseInfo(upload->info);
-}
-
-// A video shown by the image its sender made of it: the image's thumbnail
-// and display size become the video's `thumb` and `poster`, its placeholder
-// the video's, and the image is released with it.
-Status AddPoster(media::Attachment& video, const media::Attachment& image) {
-  if (video.kind != media::MediaKind::kVideo) return BadRequest("only a video takes a thumb");
-  if (image.kind != media::MediaKind::kImage) return BadRequest("a video's thumb must be an image");
-  auto main = image.variants.find("main");
-  if (main == image.variants.end()) return Internal("an image without its main variant");
-  auto thumb = image.variants.find("thumb");
-  video.variants["thumb"] = thumb != image.variants.end() ? thumb->second : main->second;
-  video.variants["poster"] = main->second;
-  video.blurhash = image.blurhash;
-  video.thumb_upload = image.id;
-  return OkStatus();
-}
 
 // What the sender is answered: of an encrypted message, its header, not the
 // envelopes it sent.
@@ -123,26 +90,8 @@ void Dispatcher::Attach(const Caller& c, SendParams p, Reply reply) {
   d_.store.WriteAccountsResult<std::vector<media::Attachment>>(
       ExecutorOf(c),
       [refs = p.attachments, user = c.user, now = d_.clock.NowMs(), send_key = std::move(send_key),
-       encrypted = p.request.encrypted.has_value()](AccountsTxn& txn) -> Result<std::vector<media::Attachment>> {
-        std::vector<media::Attachment> out;
-        for (const auto& ref : refs) {
-          // An encrypted message's files are ciphertext the server cannot
-          // process, and their captions go inside the message (docs/e2ee.md).
-          if (encrypted && (ref.thumb != 0 || !ref.caption.empty())) {
-            return BadRequest("an encrypted message's attachments carry no caption or thumb: those go inside it");
-          }
-          NATTER_TRY(auto a, TakeOwnUpload(txn, user, ref.id, now, send_key));
-          if (encrypted && a.mime != "application/octet-stream") {
-            return BadRequest("an encrypted message attaches only application/octet-stream uploads (encrypted files)");
-          }
-          if (ref.thumb != 0) {
-            NATTER_TRY(auto image, TakeOwnUpload(txn, user, ref.thumb, now, send_key));
-            NATTER_RETURN_IF_ERROR(AddPoster(a, image));
-          }
-          a.caption = ref.caption;
-          out.push_back(std::move(a));
-        }
-        return out;
+       encrypted = p.request.encrypted.has_value()](AccountsTxn& txn) {
+        return AttachUploads(txn, user, refs, now, send_key, encrypted);
       },
       [this, c, request = std::move(p.request),
        reply = std::move(reply)](Result<std::vector<media::Attachment>> r) mutable {

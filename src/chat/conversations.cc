@@ -188,20 +188,28 @@ Result<ConversationView> GetConversation(ConversationTxn& txn, const Context& ct
 
 namespace {
 
-// Puts `users` (none of them members) into `conversation` with `role`, added
-// by `actor`: within the size cap, switching it to large when it grows past
-// the threshold, one member_joined event each. Settles what consent kept of
-// them: an invitation waiting, a departure.
-Result<MemberChange> Admit(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
-                           Conversation& conversation, const std::vector<UserId>& users, Role role, UserId actor,
-                           std::vector<Appended>& events) {
-  ConversationId id = conversation.id;
-  NATTER_TRY(int64_t count, txn.CountMembers(id));
-  int64_t new_count = count + static_cast<int64_t>(users.size());
+// Refuses `adding` more members past the conversation's cap; returns the
+// member count they would make. Read before anything is written, so a refusal
+// changes nothing (a PostgreSQL batch would otherwise run again to undo it).
+Result<int64_t> CheckRoom(ConversationTxn& txn, const ChatLimits& limits, const Conversation& conversation,
+                          size_t adding) {
+  NATTER_TRY(int64_t count, txn.CountMembers(conversation.id));
+  int64_t new_count = count + static_cast<int64_t>(adding);
   if (new_count > MaxMembers(conversation.encrypted, limits)) {
     return TooLarge("this conversation may have at most " + std::to_string(MaxMembers(conversation.encrypted, limits)) +
                     " members");
   }
+  return new_count;
+}
+
+// Puts `users` (none of them members) into `conversation` with `role`, added
+// by `actor`, making `new_count` members (CheckRoom): switching it to large when it grows past
+// the threshold, one member_joined event each. Settles what consent kept of
+// them: an invitation waiting, a departure.
+Result<MemberChange> Admit(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
+                           Conversation& conversation, const std::vector<UserId>& users, int64_t new_count, Role role,
+                           UserId actor, std::vector<Appended>& events) {
+  ConversationId id = conversation.id;
   if (!conversation.by_seq && ShouldBeBySeq(conversation, new_count, limits)) {
     // From now on members follow this conversation by its own seq. Each gets
     // one log entry at the switch, so their next sync learns where they are.
@@ -262,6 +270,10 @@ Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, co
   }
   NATTER_RETURN_IF_ERROR(CheckMayAdd(txn.accounts(), ctx.caller, std::vector<UserId>(to_add.begin(), to_add.end())));
   NATTER_TRY(auto split, SplitByConsent(txn, id, to_add, contacts, limits.default_group_adds));
+  int64_t new_count = 0;
+  if (!split.added.empty()) {  // before the invitations are written
+    NATTER_TRY(new_count, CheckRoom(txn, limits, conversation, split.added.size()));
+  }
   NATTER_TRY(auto invitations, Invite(txn, ctx.caller, id, split.invited, role, ctx.now_ms));
   if (split.added.empty()) {  // nobody joined: the members hear of nothing
     NATTER_TRY(auto view, View(txn, id));
@@ -270,7 +282,7 @@ Result<ConversationView> AddMembers(ConversationTxn& txn, const Context& ctx, co
     return view;
   }
   std::vector<Appended> events;
-  NATTER_TRY(auto change, Admit(txn, ctx, limits, conversation, split.added, role, ctx.caller, events));
+  NATTER_TRY(auto change, Admit(txn, ctx, limits, conversation, split.added, new_count, role, ctx.caller, events));
   NATTER_TRY(auto view, ViewAfter(txn, id, std::move(events), std::move(change)));
   view.invited = std::move(split.invited);
   view.invitations = std::move(invitations);
@@ -292,9 +304,10 @@ Result<ConversationView> AcceptInvitation(ConversationTxn& txn, const Context& c
       (invitation->role >= inviter->role && inviter->role != Role::kOwner)) {
     return Forbidden("this invitation no longer holds: who invited you may not add members now");
   }
+  NATTER_TRY(int64_t new_count, CheckRoom(txn, limits, *conversation, 1));
   std::vector<Appended> events;
-  NATTER_TRY(auto change,
-             Admit(txn, ctx, limits, *conversation, {ctx.caller}, invitation->role, invitation->invited_by, events));
+  NATTER_TRY(auto change, Admit(txn, ctx, limits, *conversation, {ctx.caller}, new_count, invitation->role,
+                                invitation->invited_by, events));
   change.invitations_closed.clear();  // answered: the accept tells the user's devices itself
   return ViewAfter(txn, id, std::move(events), std::move(change));
 }

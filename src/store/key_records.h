@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "natter/model.h"
+#include "natter/status.h"
 
 namespace natter {
 
@@ -53,5 +54,12 @@ struct KeyBundle {
   DeviceKeys device;
   std::optional<OneTimePreKey> prekey;
 };
+
+// A publish that would leave a device holding more one-time prekeys than
+// `max_held` is refused whole (both stores check before they write).
+inline Status CheckPreKeyCap(int64_t would_hold, int64_t max_held) {
+  if (would_hold <= max_held) return OkStatus();
+  return TooLarge("a device holds at most " + std::to_string(max_held) + " prekeys");
+}
 
 }  // namespace natter

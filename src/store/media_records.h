@@ -44,6 +44,9 @@ struct MediaUpload {
   // The object store's name for the upload under way (an S3 multipart
   // upload's id); empty with the local store.
   std::string store_ref = {};
+  // Which send holds it once attached ("<conversation>:<client_msg_id>",
+  // or "avatar:<user>"); empty before.
+  std::string attached_to = {};
 };
 
 // What a user's uploads add up to, for the per-user limits.
@@ -54,7 +57,8 @@ struct MediaUsage {
 
 }  // namespace natter
 
-#define UPLOAD_COLUMNS "id, user_id, size, declared_mime, filename, state, created_at, expires_at, info, store_ref"
+#define UPLOAD_COLUMNS \
+  "id, user_id, size, declared_mime, filename, state, created_at, expires_at, info, store_ref, attached_to"
 
 namespace natter::rows {
 
@@ -72,6 +76,7 @@ MediaUpload ReadUpload(const Row& r) {
   u.expires_at = r.Int(7);
   u.info = r.Text(8);
   u.store_ref = r.Text(9);
+  u.attached_to = r.Text(10);
   return u;
 }
 

@@ -186,8 +186,11 @@ class AccountsTxn : public AccountsReader {
   virtual Result<DeviceId> AddDevice(const DeviceKeys& device) = 0;
   virtual Status SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& key) = 0;
   // Adds those above the highest id the device ever published (so a key
-  // claimed and gone never comes back); returns how many it added.
-  virtual Result<int64_t> AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) = 0;
+  // claimed and gone never comes back); returns how many the device holds
+  // then. Refused (TooLarge) before anything is written when that would be
+  // more than `max_held`.
+  virtual Result<int64_t> AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys,
+                                     int64_t max_held) = 0;
   // False when the session has ended. Until the transaction ends, an ending
   // of it waits (PostgreSQL: a share lock), so nothing is added for a
   // session that a revocation is removing the device of.

@@ -24,7 +24,7 @@ class KeyStore : public StoreContractTest {
     std::vector<OneTimePreKey> keys;
     for (int i = first; i < first + count; ++i) keys.push_back(OneTimePreKey{i, "pk-" + std::to_string(i)});
     auto r = WriteAccountsSync<bool>(*store, [=](AccountsTxn& txn) -> Result<bool> {
-      NATTER_RETURN_IF_ERROR(txn.AddPreKeys(user, device, keys));
+      NATTER_RETURN_IF_ERROR(txn.AddPreKeys(user, device, keys, 1000));
       return true;
     });
     ASSERT_TRUE(r.ok()) << r.error().message;
@@ -176,7 +176,7 @@ TEST_P(KeyStore, AKeyComesBackByteForByteWhateverItHolds) {
   DeviceId d = Add(*store, alice, 10, "a1");
   const std::string odd = R"(q"uote\back,comma{brace} )";
   auto r = WriteAccountsSync<int64_t>(*store, [=](AccountsTxn& txn) {
-    return txn.AddPreKeys(alice, d, {OneTimePreKey{1, odd}, OneTimePreKey{2, ""}});
+    return txn.AddPreKeys(alice, d, {OneTimePreKey{1, odd}, OneTimePreKey{2, ""}}, 1000);
   });
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(*r, 2);

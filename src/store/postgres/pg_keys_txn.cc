@@ -38,12 +38,15 @@ Status PgTxn::SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& 
   return OkStatus();
 }
 
-Result<int64_t> PgTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) {
-  NATTER_TRY(auto high, accounts_.Query("SELECT prekey_high FROM e2ee_devices WHERE user_id = $1 AND device_id = $2 "
+Result<int64_t> PgTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys,
+                                  int64_t max_held) {
+  NATTER_TRY(auto high, accounts_.Query("SELECT prekey_high, (SELECT count(*) FROM e2ee_prekeys "
+                                        "WHERE user_id = $1 AND device_id = $2) "
+                                        "FROM e2ee_devices WHERE user_id = $1 AND device_id = $2 "
                                         "FOR NO KEY UPDATE",
                                         {user, device}));
   if (high.empty()) return NotFound("no such device");
-  int64_t above = high.At(0).Int(0), highest = above;
+  int64_t above = high.At(0).Int(0), highest = above, held = high.At(0).Int(1);
   std::vector<int64_t> ids;
   std::vector<std::string> public_keys;
   for (const auto& key : keys) {
@@ -52,7 +55,8 @@ Result<int64_t> PgTxn::AddPreKeys(UserId user, DeviceId device, const std::vecto
     public_keys.push_back(key.public_key);
     highest = std::max(highest, key.id);
   }
-  if (ids.empty()) return int64_t{0};
+  if (ids.empty()) return held;
+  NATTER_RETURN_IF_ERROR(CheckPreKeyCap(held + static_cast<int64_t>(ids.size()), max_held));
   // One statement for the whole publish (up to 100 keys), not a round trip each.
   NATTER_TRY(auto r, accounts_.Query("INSERT INTO e2ee_prekeys(user_id, device_id, prekey_id, public_key) "
                                      "SELECT $1, $2, i, k FROM unnest($3::bigint[], $4::text[]) AS p(i, k)",
@@ -60,7 +64,7 @@ Result<int64_t> PgTxn::AddPreKeys(UserId user, DeviceId device, const std::vecto
   NATTER_TRY(auto raised,
              accounts_.Query("UPDATE e2ee_devices SET prekey_high = $1 WHERE user_id = $2 AND device_id = $3",
                              {highest, user, device}));
-  return static_cast<int64_t>(ids.size());
+  return held + static_cast<int64_t>(ids.size());
 }
 
 Result<bool> PgTxn::LockLiveSession(SessionId session) {

@@ -6,9 +6,9 @@ namespace natter::pg {
 
 Status PgTxn::InsertUpload(const MediaUpload& u) {
   NATTER_TRY(auto r,
-             accounts_.Query("INSERT INTO media_uploads(" UPLOAD_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+             accounts_.Query("INSERT INTO media_uploads(" UPLOAD_COLUMNS ") VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
                              {u.id, u.user_id, u.size, u.declared_mime, u.filename, static_cast<int64_t>(u.state),
-                              u.created_at, u.expires_at, u.info, u.store_ref}));
+                              u.created_at, u.expires_at, u.info, u.store_ref, u.attached_to}));
   return OkStatus();
 }
 

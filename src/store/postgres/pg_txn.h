@@ -102,7 +102,8 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   Result<std::optional<DeviceKeys>> FindDeviceOfSession(UserId user, SessionId session) override;
   Result<DeviceId> AddDevice(const DeviceKeys& device) override;
   Status SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& key) override;
-  Result<int64_t> AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) override;
+  Result<int64_t> AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys,
+                             int64_t max_held) override;
   Result<bool> LockLiveSession(SessionId session) override;
   Result<int64_t> CountPreKeys(UserId user, DeviceId device) override;
   Result<std::vector<DeviceKeys>> ListDevices(UserId user) override;

@@ -46,12 +46,17 @@ Status SqliteTxn::SetSignedPreKey(UserId user, DeviceId device, const SignedPreK
   return s.Run();
 }
 
-Result<int64_t> SqliteTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys) {
-  auto high = db_.Prepare("SELECT prekey_high FROM e2ee_devices WHERE user_id = ? AND device_id = ?");
+Result<int64_t> SqliteTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys,
+                                      int64_t max_held) {
+  auto high = db_.Prepare(
+      "SELECT prekey_high, (SELECT count(*) FROM e2ee_prekeys WHERE user_id = ?1 AND device_id = ?2) "
+      "FROM e2ee_devices WHERE user_id = ?1 AND device_id = ?2");
   high.Bind(1, user).Bind(2, device);
   NATTER_TRY(bool found, high.Step());
   if (!found) return NotFound("no such device");
-  int64_t above = high.Int(0), highest = above, added = 0;
+  int64_t above = high.Int(0), highest = above, held = high.Int(1), added = 0;
+  int64_t adding = std::count_if(keys.begin(), keys.end(), [above](const OneTimePreKey& k) { return k.id > above; });
+  NATTER_RETURN_IF_ERROR(CheckPreKeyCap(held + adding, max_held));
   for (const auto& key : keys) {
     if (key.id <= above) continue;
     auto s = db_.Prepare("INSERT INTO e2ee_prekeys(user_id, device_id, prekey_id, public_key) VALUES(?,?,?,?)");
@@ -63,7 +68,7 @@ Result<int64_t> SqliteTxn::AddPreKeys(UserId user, DeviceId device, const std::v
   auto raise = db_.Prepare("UPDATE e2ee_devices SET prekey_high = ? WHERE user_id = ? AND device_id = ?");
   raise.Bind(1, highest).Bind(2, user).Bind(3, device);
   NATTER_RETURN_IF_ERROR(raise.Run());
-  return added;
+  return held + added;
 }
 
 Result<bool> SqliteTxn::LockLiveSession(SessionId session) {

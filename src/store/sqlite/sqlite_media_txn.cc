@@ -5,7 +5,7 @@
 namespace natter::sqlite {
 
 Status SqliteTxn::InsertUpload(const MediaUpload& u) {
-  auto s = db_.Prepare("INSERT INTO media_uploads(" UPLOAD_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?,?)");
+  auto s = db_.Prepare("INSERT INTO media_uploads(" UPLOAD_COLUMNS ") VALUES(?,?,?,?,?,?,?,?,?,?,?)");
   s.Bind(1, u.id)
       .Bind(2, u.user_id)
       .Bind(3, u.size)
@@ -15,7 +15,8 @@ Status SqliteTxn::InsertUpload(const MediaUpload& u) {
       .Bind(7, u.created_at)
       .Bind(8, u.expires_at)
       .Bind(9, u.info)
-      .Bind(10, u.store_ref);
+      .Bind(10, u.store_ref)
+      .Bind(11, u.attached_to);
   return s.Run();
 }
 
