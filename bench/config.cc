@@ -46,6 +46,7 @@ json::value BenchConfig::ToJson() const {
                       {"timeout_ms", timeout_ms},
                       {"text_bytes", text_bytes},
                       {"push_tokens", push_tokens},
+                      {"reply_every", reply_every},
                       {"connections", connections},
                       {"connections_group_size", connections_group_size},
                       {"hold_s", hold_s},

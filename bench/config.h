@@ -30,6 +30,7 @@ struct BenchConfig {
   int provision_parallel = 8;
   int text_bytes = 64;
   bool push_tokens = false;  // every user registers an APNs token (natterd's push cost)
+  int reply_every = 0;       // every n-th plain send replies to the conversation's last acknowledged message; 0: none
 
   int connections = 2000;
   double hold_s = 3;

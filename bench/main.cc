@@ -91,6 +91,9 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", cfg.timeout_ms, "connect and upgrade timeout");
   app.add_option("--text-bytes", cfg.text_bytes, "message text size")->check(CLI::Range(1, 16000));
   app.add_flag("--push-tokens", cfg.push_tokens, "every user registers a push token (APNs) after logging in");
+  app.add_option("--reply-every", cfg.reply_every,
+                 "every n-th plain send replies to the last message acknowledged in its conversation (0: none)")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--connections", cfg.connections, "connections: how many")->check(CLI::Range(1, 1000000));
   app.add_option("--hold", cfg.hold_s, "connections: seconds to hold them idle");
   app.add_option("--connections-group-size", cfg.connections_group_size,

@@ -148,6 +148,13 @@ void SimClient::SendMessage(int64_t conversation, int64_t intended_ns, int text_
     const size_t text_len = params.size() - text_start;
     if (text_bytes > static_cast<int>(text_len)) params.append(static_cast<size_t>(text_bytes) - text_len, 'x');
     params += '"';
+    if (reply_every_ > 0 && n % reply_every_ == 0) {
+      auto acked = stats().convs.find(conversation);
+      if (acked != stats().convs.end() && acked->second.acked_max > 0) {
+        params += ",\"reply_to\":" + std::to_string(acked->second.acked_max);
+        stats().Add("replies");
+      }
+    }
   }
   ++sends_outstanding_;
   stats().Add("sends");

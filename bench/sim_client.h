@@ -85,6 +85,9 @@ class SimClient : public std::enable_shared_from_this<SimClient> {
   // size, and `devices` (a JSON array of {user_id, device_id}: every other
   // member's) with nothing of their own. The server cannot tell it from real.
   void SendEncrypted(int64_t conversation, std::string devices) { encrypted_[conversation] = std::move(devices); }
+  // Every n-th plain send replies (`reply_to`) to the highest seq acknowledged
+  // in its conversation on this client's loop; 0: none do.
+  void ReplyEvery(int n) { reply_every_ = n; }
   void Abort();
   void Close() {
     if (ws_) ws_->CloseGracefully();
@@ -133,6 +136,7 @@ class SimClient : public std::enable_shared_from_this<SimClient> {
 
   Engine& engine_;
   int loop_;
+  int reply_every_ = 0;
   int index_;
   const BenchUser* user_;
   WsClient::Target target_;

@@ -193,6 +193,7 @@ std::vector<std::shared_ptr<SimClient>> MakeClients(Engine& engine, const RunCon
     t.source = ctx.sources.empty() ? boost::asio::ip::address() : ctx.sources[i % ctx.sources.size()];
     t.host = t.server.address().to_string() + ":" + std::to_string(t.server.port());
     clients.push_back(std::make_shared<SimClient>(engine, i % engine.threads(), i, &ctx.users[user_of(i)], t));
+    clients.back()->ReplyEvery(ctx.cfg.reply_every);
   }
   return clients;
 }

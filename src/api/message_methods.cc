@@ -103,7 +103,7 @@ void Dispatcher::Attach(const Caller& c, SendParams p, Reply reply) {
 
 void Dispatcher::Send(const Caller& c, chat::SendRequest request, Reply reply) {
   int64_t started = MonotonicUs();
-  WriteKey key = d_.store.ForSend(request.conversation_id, c.user, request.client_msg_id);
+  WriteKey key = d_.store.ForSend(request.conversation_id, c.user, request.client_msg_id, request.reply_to.value_or(0));
   d_.store.WriteResult<chat::SendResult>(
       std::move(key), ExecutorOf(c),
       [ctx = ContextOf(c), req = std::move(request), limits = Limits(),

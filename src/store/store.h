@@ -501,6 +501,7 @@ struct WriteKey {
   // that up first, and a store may read it ahead with the batch's locks.
   UserId sender = 0;
   std::string client_msg_id;
+  Seq reply_to = 0;  // of a send that replies: the message replied to, also read ahead
 };
 
 // A write waiting in a store's queue for its writer thread: exactly one of
@@ -510,6 +511,7 @@ struct QueuedWrite {
   ConversationId conversation = 0;  // the one it changes; 0: none, or a new one
   UserId sender = 0;                // of a send (WriteKey)
   std::string client_msg_id;
+  Seq reply_to = 0;
   std::function<Status(ConversationTxn&)> op;
   std::function<Status(AccountsTxn&)> accounts_op;
   std::function<void(Status, CommitTurn)> done;
@@ -569,11 +571,13 @@ class Store {
   }
   // The key of a write that changes conversation `id`.
   WriteKey For(ConversationId id) const { return WriteKey(PartitionOf(id), id); }
-  // The key of `sender`'s send to `id` under `client_msg_id`.
-  WriteKey ForSend(ConversationId id, UserId sender, std::string client_msg_id) const {
+  // The key of `sender`'s send to `id` under `client_msg_id`, replying to
+  // `reply_to` (0: none).
+  WriteKey ForSend(ConversationId id, UserId sender, std::string client_msg_id, Seq reply_to = 0) const {
     WriteKey key = For(id);
     key.sender = sender;
     key.client_msg_id = std::move(client_msg_id);
+    key.reply_to = reply_to;
     return key;
   }
 
@@ -678,6 +682,7 @@ inline void Store::Write(WriteKey key, Executor& ex, std::function<Status(Conver
   write.conversation = key.conversation;
   write.sender = key.sender;
   write.client_msg_id = std::move(key.client_msg_id);
+  write.reply_to = key.reply_to;
   write.op = std::move(op);
   write.done = [&ex, done = std::move(done)](Status st, CommitTurn turn) mutable {
     ex.Post([done = std::move(done), st = std::move(st), turn = std::move(turn)]() mutable {

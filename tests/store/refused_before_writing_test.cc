@@ -25,7 +25,8 @@ TEST_P(RefusedBeforeWriting, GroupAddsPastTheCapInviteNobody) {
   std::atomic<int> runs{0};
   auto added = WriteSync<bool>(*store, store->For(conv), [&](ConversationTxn& txn) -> Result<bool> {
     ++runs;
-    NATTER_TRY(auto view, chat::AddMembers(txn, chat::Context{owner, 3000}, limits, conv, {e, c, d}, Role::kMember, {}));
+    NATTER_TRY(auto view,
+               chat::AddMembers(txn, chat::Context{owner, 3000}, limits, conv, {e, c, d}, Role::kMember, {}));
     return !view.invitations.empty();
   });
   ASSERT_FALSE(added.ok());

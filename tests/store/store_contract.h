@@ -10,8 +10,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -141,5 +143,56 @@ class StoreContractTest : public ::testing::TestWithParam<std::string> {
   IdGenerator ids{clock, 2};
   chat::ChatLimits limits = EveryoneMayAdd();
 };
+
+// Holds the accounts writer inside an operation until Release() (or 10 s), so
+// the writes queued meanwhile commit together as its next batch.
+class HeldWriter {
+ public:
+  // Holds the accounts' writer, or the one of `key`'s conversation.
+  explicit HeldWriter(Store& store, std::optional<WriteKey> key = std::nullopt) {
+    auto hold = [released = released_] {
+      released.wait_for(std::chrono::seconds(10));
+      return OkStatus();
+    };
+    if (key) {
+      store.Write(
+          *key, InlineExecutor(), [hold](ConversationTxn&) { return hold(); },
+          [held = held_](Status st, CommitTurn) { held->set_value(std::move(st)); });
+      return;
+    }
+    store.WriteAccounts(
+        InlineExecutor(), [hold](AccountsTxn&) { return hold(); },
+        [held = held_](Status st) { held->set_value(std::move(st)); });
+  }
+  // Lets it go; whether its own operation committed.
+  bool Release() {
+    release_.set_value();
+    return done_.get().ok();
+  }
+
+ private:
+  std::promise<void> release_;
+  std::shared_future<void> released_ = release_.get_future().share();
+  std::shared_ptr<std::promise<Status>> held_ = std::make_shared<std::promise<Status>>();
+  std::future<Status> done_ = held_->get_future();
+};
+
+// The result of a send queued with SendAsync.
+inline std::future<Result<chat::SendResult>> Queued(
+    std::function<void(std::function<void(Result<chat::SendResult>)>)> send) {
+  auto p = std::make_shared<std::promise<Result<chat::SendResult>>>();
+  send([p](Result<chat::SendResult> r) { p->set_value(std::move(r)); });
+  return p->get_future();
+}
+
+// Queues `op` on the writer of `conv`; the future gets its status once its
+// batch has ended.
+inline std::future<Status> QueueOp(Store& store, ConversationId conv, std::function<Status(ConversationTxn&)> op) {
+  auto p = std::make_shared<std::promise<Status>>();
+  auto status = p->get_future();
+  store.Write(store.For(conv), InlineExecutor(), std::move(op),
+              [p](Status st, CommitTurn) { p->set_value(std::move(st)); });
+  return status;
+}
 
 }  // namespace natter::testing

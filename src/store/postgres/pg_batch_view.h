@@ -5,8 +5,9 @@
 // conversation's row (adding or removing a member updates it too, by
 // trigger, and every other change of a member row is an operation of that
 // conversation, which takes its lock first) and its members' update-log
-// heads. Two kinds are not locked: a
-// send's earlier message (none can appear without the conversation's lock)
+// heads. Three kinds are not locked: a
+// send's earlier message (none can appear without the conversation's lock),
+// the message a send replies to (none changes without it either)
 // and blocks between the two of a direct conversation, read as of the
 // batch's start, as if it ran then. What the batch's own
 // operations change is written through here, or forgets the view (Clear),
@@ -34,6 +35,9 @@ struct BatchView {
   // The sends of the batch looked up by conversation, sender and
   // client_msg_id: the earlier message, or none.
   std::map<std::tuple<ConversationId, UserId, std::string>, std::optional<Message>> sent;
+  // The messages the batch's replies name, by conversation and seq: the
+  // message, or none.
+  std::map<std::pair<ConversationId, Seq>, std::optional<Message>> replied;
   // Between the two members of each direct conversation (`block_users`):
   // who blocked whom, and whose account was erased.
   std::set<std::pair<UserId, UserId>> blocks;
@@ -44,10 +48,15 @@ struct BatchView {
     conversations.clear();
     members.clear();
     heads.clear();
-    sent.clear();
+    ForgetMessages();
     blocks.clear();
     erased.clear();
     block_users.clear();
+  }
+  // After a change to messages that is not written through.
+  void ForgetMessages() {
+    sent.clear();
+    replied.clear();
   }
   const Conversation* FindConversation(ConversationId id) const {
     auto it = conversations.find(id);

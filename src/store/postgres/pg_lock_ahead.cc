@@ -30,6 +30,7 @@ Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch, const std::vector
   std::vector<ConversationId> ids;
   std::vector<int64_t> send_conversations, senders;
   std::vector<std::string> client_msg_ids;
+  std::vector<int64_t> reply_conversations, reply_seqs;
   for (const auto& w : batch) {
     if (w.conversation == 0) continue;
     ids.push_back(w.conversation);
@@ -37,6 +38,10 @@ Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch, const std::vector
       send_conversations.push_back(w.conversation);
       senders.push_back(w.sender);
       client_msg_ids.push_back(w.client_msg_id);
+      if (w.reply_to > 0) {
+        reply_conversations.push_back(w.conversation);
+        reply_seqs.push_back(w.reply_to);
+      }
     }
   }
   if (ids.empty()) return db_.ReadSent();  // BEGIN's answer: a dead connection shows before any op runs
@@ -93,6 +98,15 @@ Status PgTxn::LockAhead(const std::vector<QueuedWrite>& batch, const std::vector
                       {IdArray(send_conversations), IdArray(senders), TextArray(client_msg_ids)}));
   for (size_t i = 0; i < senders.size(); ++i)
     tickets.looked_up.emplace_back(send_conversations[i], senders[i], client_msg_ids[i]);
+  // The messages replied to: unchanged while the batch holds their
+  // conversations, like the sends' earlier messages.
+  if (!reply_seqs.empty()) {
+    NATTER_TRY(tickets.replied,
+               db_.Send("SELECT " MESSAGE_COLUMNS " FROM messages JOIN unnest($1::bigint[], $2::bigint[]) "
+                        "AS k(k_conversation, k_seq) ON conversation_id = k_conversation AND seq = k_seq",
+                        {IdArray(reply_conversations), IdArray(reply_seqs)}));
+    for (size_t i = 0; i < reply_seqs.size(); ++i) tickets.replies.emplace_back(reply_conversations[i], reply_seqs[i]);
+  }
   return TakeAhead(tickets);
 }
 
@@ -123,6 +137,14 @@ Status PgTxn::TakeAhead(const AheadTickets& tickets) {
     for (int i = 0; i < sent_rows.size(); ++i) {
       Message m = rows::ReadMessage(sent_rows.At(i));
       view_.sent[std::tuple{m.conversation_id, m.sender_id, m.client_msg_id}] = std::move(m);
+    }
+  }
+  if (tickets.replied) {
+    NATTER_TRY(auto replied_rows, db_.Take(*tickets.replied));
+    for (const auto& key : tickets.replies) view_.replied.emplace(key, std::nullopt);
+    for (int i = 0; i < replied_rows.size(); ++i) {
+      Message m = rows::ReadMessage(replied_rows.At(i));
+      view_.replied[std::pair{m.conversation_id, m.seq}] = std::move(m);
     }
   }
   return tickets.sent ? ReadBlocksAhead(tickets.blocks) : OkStatus();

@@ -98,7 +98,7 @@ Result<std::vector<Report>> PgTxn::ListReportsBy(UserId reporter) {
 }
 
 Result<std::vector<Seq>> PgTxn::ForgetReactionsBy(ConversationId c, UserId u) {
-  view_.sent.clear();
+  view_.ForgetMessages();
   NATTER_TRY(
       auto taken,
       db_.Query("DELETE FROM reactions WHERE conversation_id = $1 AND user_id = $2 RETURNING message_seq", {c, u}));

@@ -464,6 +464,7 @@ Result<std::vector<Conversation>> PgTxn::ListBySeqConversations(UserId u) {
 Status PgTxn::InsertMessage(const Message& m) {
   // A second send of it in this batch reads the database, which has it then.
   view_.sent.erase(std::tuple{m.conversation_id, m.sender_id, m.client_msg_id});
+  view_.replied.erase(std::pair{m.conversation_id, m.seq});  // a reply to it, later in the batch
   kept_.Message(m);
   return Keep();
 }
@@ -477,6 +478,8 @@ Status PgTxn::Keep() {
 }
 
 Result<std::optional<Message>> PgTxn::FindMessage(ConversationId c, Seq seq) {
+  auto viewed = view_.replied.find(std::pair{c, seq});
+  if (viewed != view_.replied.end()) return viewed->second;
   NATTER_TRY(auto r,
              db_.Query("SELECT " MESSAGE_COLUMNS " FROM messages WHERE conversation_id = $1 AND seq = $2", {c, seq}));
   return One<Message>(r, [](const Row& row) { return ReadMessage(row); });
@@ -506,14 +509,14 @@ Result<std::vector<Message>> PgTxn::History(const HistoryQuery& q) {
 }
 
 Status PgTxn::UpdateMessageText(ConversationId c, Seq seq, std::string_view text, int64_t edited_at) {
-  view_.sent.clear();
+  view_.ForgetMessages();
   NATTER_TRY(auto r, db_.Query("UPDATE messages SET body = $1, edited_at = $2 WHERE conversation_id = $3 AND seq = $4",
                                {text, edited_at, c, seq}));
   return OkStatus();
 }
 
 Status PgTxn::EraseMessage(ConversationId c, Seq seq) {
-  view_.sent.clear();
+  view_.ForgetMessages();
   NATTER_TRY(
       auto a,
       db_.Query(

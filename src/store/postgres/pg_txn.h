@@ -237,6 +237,8 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
     int conversations = 0, existing = 0, heads = 0, members = 0;
     std::optional<int> sent;  // the sends' earlier messages, by the keys in `looked_up`
     std::vector<std::tuple<ConversationId, UserId, std::string>> looked_up;
+    std::optional<int> replied;  // the messages replied to, by the keys in `replies`
+    std::vector<std::pair<ConversationId, Seq>> replies;
     std::optional<int> blocks;  // between the two of each direct chat, when on this instance
   };
   Status TakeAhead(const AheadTickets& tickets);
