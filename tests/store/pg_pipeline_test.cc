@@ -2,6 +2,7 @@
 // order sent, writes whose failure shows only later, and a transaction that
 // then commits nothing.
 #include "store/postgres/pg_conn.h"
+#include "store/postgres/pg_txn.h"
 #include "store/store_contract.h"
 
 namespace natter::testing {
@@ -20,6 +21,19 @@ class PgPipeline : public ::testing::TestWithParam<std::string> {
   int64_t Count() {
     auto r = conn->Query("SELECT count(*) FROM probe");
     return r.ok() ? r->Int(0, 0) : -1;
+  }
+
+  // The plan `session` keeps for `statement`, as EXPLAIN EXECUTE with `args`
+  // (SQL literals) shows it there, its lines joined by " / ".
+  std::string KeptPlan(pg::Connection& session, const char* statement, const std::string& args) {
+    EXPECT_TRUE(conn->Exec("CREATE OR REPLACE FUNCTION kept_plan(statement text, args text) RETURNS SETOF text "
+                           "LANGUAGE plpgsql AS $$ BEGIN RETURN QUERY EXECUTE 'EXPLAIN EXECUTE ' || (SELECT name "
+                           "FROM pg_prepared_statements WHERE pg_prepared_statements.statement = "
+                           "kept_plan.statement) || '(' || args || ')'; END $$")
+                    .ok());
+    auto plan = session.Query("SELECT string_agg(line, ' / ') FROM kept_plan($1, $2) AS line", {statement, args});
+    EXPECT_TRUE(plan.ok()) << plan.error().message;
+    return plan.ok() ? plan->Text(0, 0) : std::string();
   }
 
   std::unique_ptr<pg::Connection> conn;
@@ -205,17 +219,28 @@ TEST_P(PgPipeline, APlanByKeyMadeOnAnEmptyTableStillUsesItsIndexOnceTheTableGrew
   static constexpr const char* kLookup = "SELECT v FROM probe JOIN unnest($1::bigint[]) AS k(key) ON id = k.key";
   ASSERT_TRUE(writer.Query(kLookup, {"{1,2}"}).ok());  // planned now, on an empty table
   ASSERT_TRUE(conn->Exec("INSERT INTO probe SELECT g, 'x' FROM generate_series(1, 200000) g").ok());
-  // The plan the writer's session keeps for it, as EXPLAIN shows it there.
-  ASSERT_TRUE(conn->Exec("CREATE FUNCTION kept_plan(statement text) RETURNS SETOF text LANGUAGE plpgsql AS $$ "
-                         "BEGIN RETURN QUERY EXECUTE 'EXPLAIN EXECUTE ' || (SELECT name FROM "
-                         "pg_prepared_statements WHERE pg_prepared_statements.statement = kept_plan.statement) "
-                         "|| '(''{1,2}'')'; END $$")
-                  .ok());
-  auto plan = writer.Query("SELECT string_agg(line, ' / ') FROM kept_plan($1) AS line", {kLookup});
-  ASSERT_TRUE(plan.ok()) << plan.error().message;
-  std::string text = plan->Text(0, 0);
+  std::string text = KeptPlan(writer, kLookup, "'{1,2}'");
   EXPECT_EQ(text.find("Seq Scan on probe"), std::string::npos) << text;
   EXPECT_NE(text.find("probe_pkey"), std::string::npos) << text;
+}
+
+TEST_P(PgPipeline, LockAheadsMessageLookupsMadeOnAnEmptyTableLookUpEachKey) {
+  OpenPostgresStore(PostgresOptions{{PostgresUrls()[0]}}).reset();  // the schema, messages empty
+  pg::Connection writer(PostgresUrls()[0], "test writer");
+  writer.PlanByKey();
+  ASSERT_TRUE(writer.Query(pg::PgTxn::kEarlierSendsSql, {"{1}", "{2}", "{a}"}).ok());  // planned now
+  ASSERT_TRUE(writer.Query(pg::PgTxn::kRepliedToSql, {"{1}", "{2}"}).ok());
+  ASSERT_TRUE(conn->Exec("INSERT INTO messages(conversation_id, seq, kind, sender_id, client_msg_id, body, "
+                         "created_at) SELECT g % 100, g, 'message', 1, 'c' || g, 'x', 0 "
+                         "FROM generate_series(1, 200000) g")
+                  .ok());
+  // Not a hash join over every message that has a client_msg_id (or every message).
+  std::string earlier = KeptPlan(writer, pg::PgTxn::kEarlierSendsSql, "'{1,2}', '{1,1}', '{c1,c2}'");
+  EXPECT_EQ(earlier.find("Hash"), std::string::npos) << earlier;
+  EXPECT_NE(earlier.find("Index Scan using messages_idempotency"), std::string::npos) << earlier;
+  std::string replied = KeptPlan(writer, pg::PgTxn::kRepliedToSql, "'{1,2}', '{1,2}'");
+  EXPECT_EQ(replied.find("Hash"), std::string::npos) << replied;
+  EXPECT_NE(replied.find("messages_pkey"), std::string::npos) << replied;
 }
 
 }  // namespace

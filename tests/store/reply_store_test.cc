@@ -16,7 +16,9 @@ std::future<Result<chat::SendResult>> QueueReply(Store& s, const chat::ChatLimit
   return Queued([&](auto done) {
     s.WriteResult<chat::SendResult>(
         s.ForSend(conv, from, client_id, reply_to), InlineExecutor(),
-        [req, from, limits](ConversationTxn& txn) { return chat::SendMessage(txn, chat::Context{from, 0}, limits, req); },
+        [req, from, limits](ConversationTxn& txn) {
+          return chat::SendMessage(txn, chat::Context{from, 0}, limits, req);
+        },
         [done](Result<chat::SendResult> r, CommitTurn) { done(std::move(r)); });
   });
 }

@@ -46,6 +46,11 @@ class PgTxn final : public AccountsTxn, public ConversationTxn {
   // A writer batch's locks, and its view (pg_lock_ahead.cc). It passes over
   // the conversations another transaction holds, except those in `wait_for`.
   Status LockAhead(const std::vector<QueuedWrite>& batch, const std::vector<ConversationId>& wait_for);
+  // LockAhead's reads of the sends' earlier messages (conversations,
+  // senders, client_msg_ids) and of the messages replies name
+  // (conversations, seqs), as arrays.
+  static const char* const kEarlierSendsSql;
+  static const char* const kRepliedToSql;
   // A conversation of the batch that LockAhead passed over: its writes wait
   // for the next batch.
   bool PassedOver(ConversationId id) const { return passed_over_.contains(id); }
