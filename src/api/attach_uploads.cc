@@ -72,11 +72,15 @@ Result<std::vector<media::Attachment>> AttachUploads(AccountsTxn& txn, UserId us
     a.caption = ref.caption;
     out.push_back(std::move(a));
   }
-  // Every one passed; only an expiry sweep on another node between the read
-  // and this write can still refuse one now.
+  // Every one passed; only another node since the read (an expiry sweep, or
+  // another send of the same user attaching it) can still refuse one now.
+  // Read again, it tells which.
   for (int64_t id : taken) {
     NATTER_TRY(bool attached, txn.AttachUpload(id, user, now_ms, send_key));
-    if (!attached) return NotFound("attachment " + std::to_string(id) + " has expired");
+    if (attached) continue;
+    NATTER_TRY(auto now_is, OwnUpload(txn, user, id, now_ms, send_key));
+    (void)now_is;
+    return NotFound("attachment " + std::to_string(id) + " has expired");
   }
   return out;
 }

@@ -321,6 +321,47 @@ TEST_P(PostgresPartitions, AChangedInstanceListIsRefusedAtStart) {
   EXPECT_NE(Open(), nullptr);  // the list it was created with still opens
 }
 
+TEST_P(PostgresPartitions, APreKeyPublishThatWaitedForAnotherNodesCountsItsKeys) {
+  // The count comes after the device's lock: counted in the statement that
+  // waited for it, another node's keys added meanwhile would be missed.
+  UserId alice = AddUser("alice");
+  auto device = WriteAccountsSync<DeviceId>(*store, [=](AccountsTxn& txn) {
+    return txn.AddDevice(DeviceKeys{alice, 0, 10, 77, "ik", SignedPreKey{1, "spk", "sig"}, 1000});
+  });
+  ASSERT_TRUE(device.ok()) << device.error().message;
+  pg::Connection other(urls[0], "another node");  // publishing keys 1-3, holding the device
+  ASSERT_TRUE(other.Exec("BEGIN").ok());
+  ASSERT_TRUE(other
+                  .Query("SELECT prekey_high FROM e2ee_devices WHERE user_id = $1 AND device_id = $2 "
+                         "FOR NO KEY UPDATE",
+                         {alice, *device})
+                  .ok());
+  ASSERT_TRUE(other
+                  .Query("INSERT INTO e2ee_prekeys(user_id, device_id, prekey_id, public_key) "
+                         "SELECT $1, $2, g, 'k' FROM generate_series(1, 3) g",
+                         {alice, *device})
+                  .ok());
+  ASSERT_TRUE(
+      other.Query("UPDATE e2ee_devices SET prekey_high = 3 WHERE user_id = $1 AND device_id = $2", {alice, *device})
+          .ok());
+  auto publish = std::async(std::launch::async, [&] {
+    return WriteAccountsSync<int64_t>(*store, [&](AccountsTxn& txn) {
+      return txn.AddPreKeys(alice, *device, {{4, "k4"}, {5, "k5"}, {6, "k6"}}, 5);
+    });
+  });
+  // Once the publish waits for the device's lock, the other node commits.
+  const std::string waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'";
+  for (int i = 0; i < 500 && CountRows(urls[0], waiting) < 1; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(CountRows(urls[0], waiting), 1);
+  ASSERT_TRUE(other.Exec("COMMIT").ok());
+  auto added = publish.get();
+  ASSERT_FALSE(added.ok()) << "holds " << *added;  // 3 + 3 > 5
+  EXPECT_EQ(added.error().code, ErrorCode::kTooLarge);
+  EXPECT_EQ(CountRows(urls[0], "SELECT count(*) FROM e2ee_prekeys"), 3);
+}
+
 INSTANTIATE_TEST_SUITE_P(Postgres, PostgresPartitions, ::testing::ValuesIn(PostgresParams()));
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PostgresPartitions);
 

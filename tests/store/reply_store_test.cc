@@ -33,7 +33,7 @@ TEST_P(ReplyStore, RepliesInOneBatchSeeWhatTheBatchSentAndChanged) {
   HeldWriter writer(*store, store->For(conv));
   auto to_zero = QueueReply(*store, limits, conv, b, "r0", z);
   auto one = Queued([&](auto done) { SendAsync(*store, conv, a, "one", done); });
-  auto to_one = QueueReply(*store, limits, conv, b, "r1", z + 1);  // sent above, in this batch
+  auto to_one = QueueReply(*store, limits, conv, b, "r1", z + 1);  // r0, sent in this batch
   auto to_none = QueueReply(*store, limits, conv, b, "r9", z + 9);
   std::string seen;  // by the edit, right after it (written on the writer thread, read after the batch)
   auto edited = QueueOp(*store, conv, [&](ConversationTxn& txn) -> Status {
@@ -46,7 +46,8 @@ TEST_P(ReplyStore, RepliesInOneBatchSeeWhatTheBatchSentAndChanged) {
   ASSERT_TRUE(writer.Release());
 
   auto r0 = to_zero.get(), r1 = to_one.get(), r9 = to_none.get(), r0e = to_edited.get();
-  ASSERT_TRUE(one.get().ok());
+  auto one_sent = one.get();
+  ASSERT_TRUE(one_sent.ok()) << one_sent.error().message;
   ASSERT_TRUE(r0.ok()) << r0.error().message;
   EXPECT_EQ(r0->message.reply_to, z);
   ASSERT_TRUE(r1.ok()) << r1.error().message;
@@ -57,6 +58,22 @@ TEST_P(ReplyStore, RepliesInOneBatchSeeWhatTheBatchSentAndChanged) {
   EXPECT_TRUE(edit.ok()) << edit.error().message;
   EXPECT_EQ(seen, "zero, edited");
   ASSERT_TRUE(r0e.ok()) << r0e.error().message;
+
+  // Another batch: a reply reads "one" ahead, and an erasure of it shows.
+  Seq one_seq = one_sent->message.seq;
+  HeldWriter again(*store, store->For(conv));
+  auto to_two = QueueReply(*store, limits, conv, b, "r2", one_seq);
+  bool seen_erased = false;
+  auto erased = QueueOp(*store, conv, [&](ConversationTxn& txn) -> Status {
+    NATTER_RETURN_IF_ERROR(txn.EraseMessage(conv, one_seq));
+    NATTER_TRY(auto found, txn.FindMessage(conv, one_seq));
+    seen_erased = found && found->deleted;
+    return OkStatus();
+  });
+  ASSERT_TRUE(again.Release());
+  ASSERT_TRUE(to_two.get().ok());
+  EXPECT_TRUE(erased.get().ok());
+  EXPECT_TRUE(seen_erased);
 }
 
 INSTANTIATE_TEST_SUITE_P(Sqlite, ReplyStore, ::testing::Values("sqlite"));

@@ -40,13 +40,18 @@ Status PgTxn::SetSignedPreKey(UserId user, DeviceId device, const SignedPreKey& 
 
 Result<int64_t> PgTxn::AddPreKeys(UserId user, DeviceId device, const std::vector<OneTimePreKey>& keys,
                                   int64_t max_held) {
-  NATTER_TRY(auto high, accounts_.Query("SELECT prekey_high, (SELECT count(*) FROM e2ee_prekeys "
-                                        "WHERE user_id = $1 AND device_id = $2) "
-                                        "FROM e2ee_devices WHERE user_id = $1 AND device_id = $2 "
+  // The count is a statement of its own, after the lock: one that waited for
+  // the lock keeps the snapshot it began with, without the keys another
+  // node's publish added meanwhile. Sent together: one round trip.
+  NATTER_TRY(int locked, accounts_.Send("SELECT prekey_high FROM e2ee_devices WHERE user_id = $1 AND device_id = $2 "
                                         "FOR NO KEY UPDATE",
                                         {user, device}));
+  NATTER_TRY(int counted,
+             accounts_.Send("SELECT count(*) FROM e2ee_prekeys WHERE user_id = $1 AND device_id = $2", {user, device}));
+  NATTER_TRY(auto high, accounts_.Take(locked));
+  NATTER_TRY(auto count, accounts_.Take(counted));
   if (high.empty()) return NotFound("no such device");
-  int64_t above = high.At(0).Int(0), highest = above, held = high.At(0).Int(1);
+  int64_t above = high.At(0).Int(0), highest = above, held = count.Int(0, 0);
   std::vector<int64_t> ids;
   std::vector<std::string> public_keys;
   for (const auto& key : keys) {

@@ -56,6 +56,7 @@ Result<int64_t> SqliteTxn::AddPreKeys(UserId user, DeviceId device, const std::v
   if (!found) return NotFound("no such device");
   int64_t above = high.Int(0), highest = above, held = high.Int(1), added = 0;
   int64_t adding = std::count_if(keys.begin(), keys.end(), [above](const OneTimePreKey& k) { return k.id > above; });
+  if (adding == 0) return held;
   NATTER_RETURN_IF_ERROR(CheckPreKeyCap(held + adding, max_held));
   for (const auto& key : keys) {
     if (key.id <= above) continue;
