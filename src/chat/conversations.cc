@@ -203,9 +203,9 @@ Result<int64_t> CheckRoom(ConversationTxn& txn, const ChatLimits& limits, const 
 }
 
 // Puts `users` (none of them members) into `conversation` with `role`, added
-// by `actor`, making `new_count` members (CheckRoom): switching it to large when it grows past
-// the threshold, one member_joined event each. Settles what consent kept of
-// them: an invitation waiting, a departure.
+// by `actor`, making `new_count` members (CheckRoom): switching it to large
+// when it grows past the threshold, one member_joined event each. Settles what
+// consent kept of them: an invitation waiting, a departure.
 Result<MemberChange> Admit(ConversationTxn& txn, const Context& ctx, const ChatLimits& limits,
                            Conversation& conversation, const std::vector<UserId>& users, int64_t new_count, Role role,
                            UserId actor, std::vector<Appended>& events) {
