@@ -103,8 +103,14 @@ Result<std::vector<std::vector<UserId>>> ContactsOf(ConversationTxn& txn, Member
 }  // namespace
 
 PresenceService::PresenceService(Store& store, Broker& broker, const Clock& clock, boost::asio::io_context& timers,
-                                 int64_t grace_ms, int node_id)
-    : store_(store), broker_(broker), clock_(clock), timers_(timers), grace_ms_(grace_ms), node_id_(node_id) {}
+                                 int64_t grace_ms, int node_id, bool shared_store)
+    : store_(store),
+      broker_(broker),
+      clock_(clock),
+      timers_(timers),
+      grace_ms_(grace_ms),
+      node_id_(node_id),
+      shared_store_(shared_store) {}
 
 void PresenceService::ForgetStoredConnections() {
   std::promise<Status> cleared;
@@ -136,9 +142,11 @@ void PresenceService::Connected(UserId user, std::function<void()> ready) {
     return;
   }
   broker_.UserOnline(user, std::move(ready));  // a cluster broker starts listening for their events
-  store_.WriteAccounts(
-      executor_, [user, node = node_id_](AccountsTxn& txn) { return txn.SetOnlineAt(user, node, true); },
-      [](const Status&) {});
+  if (shared_store_) {
+    store_.WriteAccounts(
+        executor_, [user, node = node_id_](AccountsTxn& txn) { return txn.SetOnlineAt(user, node, true); },
+        [](const Status&) {});
+  }
   // Back while the offline change is still being stored: contacts were not
   // told of it (its completion sees this connection), so nothing to tell.
   bool announce = s.offline_writes == 0;
@@ -181,9 +189,9 @@ void PresenceService::WentOffline(UserId user, const boost::asio::steady_timer* 
     // Its answer runs on the timers' thread, never inline under this lock.
     store_.WriteAccounts(
         executor_,
-        [user, now, node = node_id_](AccountsTxn& txn) -> Status {
+        [user, now, node = node_id_, shared = shared_store_](AccountsTxn& txn) -> Status {
           NATTER_RETURN_IF_ERROR(txn.SetLastSeen(user, now));
-          return txn.SetOnlineAt(user, node, false);
+          return shared ? txn.SetOnlineAt(user, node, false) : OkStatus();
         },
         [this, user, now](const Status& st) { OfflineStored(user, now, st.ok()); });
   }

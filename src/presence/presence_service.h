@@ -8,7 +8,8 @@
 // few reads rather than two per user; each conversation's member list is read
 // once per change of its members (MemberLists). Stored: last-seen, and which
 // nodes hold a connection of the user (so any node of a cluster can answer
-// presence.get).
+// presence.get), only when other nodes share the store: a lone node knows its
+// connections without asking the store, and a connect then writes nothing.
 //
 // Thread-safety: Connected/Disconnected/IsOnline may be called from any
 // thread (one mutex); timers run on the io_context given at construction.
@@ -34,8 +35,10 @@ namespace natter::presence {
 
 class PresenceService {
  public:
+  // `shared_store`: other nodes read the store too (a cluster), so it records
+  // which nodes hold each user's connections.
   PresenceService(Store& store, Broker& broker, const Clock& clock, boost::asio::io_context& timers, int64_t grace_ms,
-                  int node_id = 0);
+                  int node_id = 0, bool shared_store = true);
 
   // At start-up, before serving (blocks): this node holds no connection yet,
   // whatever a previous run that was killed left stored.
@@ -102,6 +105,7 @@ class PresenceService {
   AsioExecutor executor_{timers_};  // store answers run where the timers do
   const int64_t grace_ms_;
   const int node_id_;
+  const bool shared_store_;
   mutable Mutex mu_;
   std::unordered_map<UserId, State> users_ GUARDED_BY(mu_);
   Mutex changes_mu_;

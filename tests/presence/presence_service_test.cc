@@ -147,6 +147,26 @@ TEST_F(PresenceTest, GracePeriodEndStoresOffline) {
   store->Shutdown();  // reads presence started still point at it: they end before it does
 }
 
+// A lone node (no other node reads its store) keeps its connections in
+// memory: a connect writes nothing, and going offline stores last-seen only.
+TEST_F(PresenceTest, ALoneNodeStoresLastSeenButNotItsConnections) {
+  presence::PresenceService presence(*store, broker, clock, timers, /*grace_ms=*/1, /*node_id=*/1,
+                                     /*shared_store=*/false);
+  presence.Connected(user.id);
+  Drain(*store);
+  EXPECT_EQ(Stored(*store, user.id).online_nodes, 0) << "a connect wrote to the store";
+  EXPECT_TRUE(presence.IsOnline(user.id));
+  EXPECT_TRUE(presence.IsOnline(Stored(*store, user.id)));
+  presence.Disconnected(user.id);
+  RunTimers(30);
+  EXPECT_FALSE(presence.IsOnline(user.id));
+  User stored = Stored(*store, user.id);
+  EXPECT_EQ(stored.online_nodes, 0);
+  EXPECT_EQ(stored.last_seen, clock.NowMs());
+  EXPECT_FALSE(presence.IsOnline(stored));
+  store->Shutdown();  // reads presence started still point at it: they end before it does
+}
+
 // A connect storm: 300 contacts come online at once, more than one batch.
 // Each change is told once, to its contact, in the order they came.
 TEST_F(PresenceTest, AStormOfChangesIsToldOnceEachInOrder) {
