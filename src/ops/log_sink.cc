@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <utility>
 
 namespace natter::ops {
 namespace {
@@ -52,19 +53,26 @@ void QueuedLogSink::log(const spdlog::details::log_msg& msg) {
   }
   spdlog::memory_buf_t line;
   formatter->format(msg, line);
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (queued_.size() + line.size() > max_queued_bytes_) return CountDropped(1);
     queued_.append(line.data(), line.size());
     ++queued_through_;
+    // Gathering, or already woken: it takes this line with the others, unless
+    // the queue is half full.
+    wake = std::exchange(writer_waits_, false) || queued_.size() >= max_queued_bytes_ / 2;
   }
-  wake_.notify_one();
+  if (wake) wake_.notify_one();
 }
 
 void QueuedLogSink::flush() {
   std::unique_lock lock(mu_);
   uint64_t target = queued_through_;
+  ++flushes_waiting_;
+  wake_.notify_one();
   written_.wait_for(lock, kGiveUpAfter, [&] { return written_through_ >= target || stopping_; });
+  --flushes_waiting_;
 }
 
 void QueuedLogSink::set_pattern(const std::string& pattern) {
@@ -80,7 +88,9 @@ void QueuedLogSink::WriterLoop() {
   uint64_t reported = 0;
   std::unique_lock lock(mu_);
   for (;;) {
+    writer_waits_ = true;
     wake_.wait(lock, [this] { return !queued_.empty() || stopping_; });
+    writer_waits_ = false;
     if (queued_.empty()) return;  // stopping, and everything is out
     std::string batch;
     batch.swap(queued_);
@@ -100,6 +110,7 @@ void QueuedLogSink::WriterLoop() {
       CountDropped(
           static_cast<uint64_t>(std::count(batch.begin() + static_cast<ptrdiff_t>(written), batch.end(), '\n')));
     written_through_ = through;
+    batches_written_.fetch_add(1, std::memory_order_relaxed);
     written_.notify_all();
     if (!ok && stopping_) {
       // Given up on: what is still queued is never written either.
@@ -107,6 +118,10 @@ void QueuedLogSink::WriterLoop() {
       queued_.clear();
       return;
     }
+    // Gathers what comes next (unwoken by it) unless a stop or a flush waits,
+    // or half the queue's bound is already taken.
+    wake_.wait_for(lock, std::chrono::milliseconds(kGatherMs),
+                   [this] { return stopping_ || flushes_waiting_ > 0 || queued_.size() >= max_queued_bytes_ / 2; });
   }
 }
 

@@ -4,7 +4,10 @@
 // that logs it (the request id is that thread's), then queued; past
 // `max_queued_bytes` lines are dropped and counted
 // (natter_log_lines_dropped_total), and once the writer catches up it logs
-// how many went missing.
+// how many went missing. A line logged while the writer waits is written at
+// once; after each write the writer gathers for up to kGatherMs before the
+// next, so a burst (a connect storm logs two lines per connection) costs a
+// write and a wake-up per few milliseconds, not per line.
 //
 // Thread-safety: log() and flush() may be called from any thread.
 #pragma once
@@ -37,6 +40,10 @@ class QueuedLogSink final : public spdlog::sinks::sink {
   void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override;
 
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+  // Batches of lines written since start.
+  uint64_t batches_written() const { return batches_written_.load(std::memory_order_relaxed); }
+
+  static constexpr int kGatherMs = 10;
 
  private:
   void WriterLoop();
@@ -56,7 +63,10 @@ class QueuedLogSink final : public spdlog::sinks::sink {
   uint64_t queued_through_ = 0;   // lines queued so far
   uint64_t written_through_ = 0;  // lines written (or given up on) so far
   bool stopping_ = false;
+  bool writer_waits_ = false;  // for lines: the next one wakes it
+  int flushes_waiting_ = 0;    // cut the gathering short
   std::atomic<uint64_t> dropped_{0};
+  std::atomic<uint64_t> batches_written_{0};
   std::thread writer_;  // last: it uses everything above
 };
 

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 namespace natter::ops {
 namespace {
@@ -60,6 +61,40 @@ TEST(QueuedLogSink, WritesEveryLineInOrderWhenRead) {
   std::string expected;
   for (int i = 0; i < 100; ++i) expected += "line " + std::to_string(i) + "\n";
   EXPECT_EQ(pipe.ReadAvailable(), expected);
+}
+
+// A steady stream of lines (a connect storm logs two per connection) is
+// written a gathered batch at a time, not a write and a wake-up per line; a
+// line logged alone still goes out at once, without a flush.
+TEST(QueuedLogSink, AStreamOfLinesIsWrittenInGatheredBatches) {
+  Pipe pipe;
+  QueuedLogSink sink(pipe.write_end(), 1 << 20);
+  sink.set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
+  Log(sink, "alone");
+  std::string got;
+  for (int i = 0; i < 200 && got.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    got = pipe.ReadAvailable();
+  }
+  EXPECT_EQ(got, "alone\n");
+
+  const uint64_t before = sink.batches_written();
+  const int lines = 2000;
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < lines; ++i) {
+    Log(sink, "line " + std::to_string(i));
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+  auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  sink.flush();
+  const uint64_t batches = sink.batches_written() - before;
+  // One batch per gathering period at most, plus the first and the flush's.
+  EXPECT_LE(batches, static_cast<uint64_t>(elapsed_ms.count() / QueuedLogSink::kGatherMs + 3))
+      << lines << " lines over " << elapsed_ms.count() << " ms";
+  std::string expected;
+  for (int i = 0; i < lines; ++i) expected += "line " + std::to_string(i) + "\n";
+  EXPECT_EQ(pipe.ReadAvailable(), expected);
+  EXPECT_EQ(sink.dropped(), 0u);
 }
 
 TEST(QueuedLogSink, AReaderThatNeverReadsCostsDroppedLinesNotTime) {
