@@ -30,8 +30,11 @@ void QueuedLogSink::CountDropped(uint64_t lines) {
   dropped_by_every_sink.fetch_add(lines, std::memory_order_relaxed);
 }
 
-QueuedLogSink::QueuedLogSink(int fd, size_t max_queued_bytes)
-    : fd_(fd), max_queued_bytes_(max_queued_bytes), formatter_(std::make_shared<spdlog::pattern_formatter>()) {
+QueuedLogSink::QueuedLogSink(int fd, size_t max_queued_bytes, std::chrono::milliseconds gather)
+    : fd_(fd),
+      max_queued_bytes_(max_queued_bytes),
+      gather_(gather),
+      formatter_(std::make_shared<spdlog::pattern_formatter>()) {
   writer_ = std::thread([this] { WriterLoop(); });
   pthread_setname_np(writer_.native_handle(), "log-writer");
 }
@@ -60,8 +63,10 @@ void QueuedLogSink::log(const spdlog::details::log_msg& msg) {
     queued_.append(line.data(), line.size());
     ++queued_through_;
     // Gathering, or already woken: it takes this line with the others, unless
-    // the queue is half full.
-    wake = std::exchange(writer_waits_, false) || queued_.size() >= max_queued_bytes_ / 2;
+    // the queue is half full or the line is a warning or worse (the lines
+    // before a crash are the ones worth having).
+    if (msg.level >= spdlog::level::warn) urgent_ = true;
+    wake = std::exchange(writer_waits_, false) || queued_.size() >= max_queued_bytes_ / 2 || urgent_;
   }
   if (wake) wake_.notify_one();
 }
@@ -94,6 +99,7 @@ void QueuedLogSink::WriterLoop() {
     if (queued_.empty()) return;  // stopping, and everything is out
     std::string batch;
     batch.swap(queued_);
+    urgent_ = false;
     uint64_t through = queued_through_;
     lock.unlock();
     size_t written = 0;
@@ -119,9 +125,10 @@ void QueuedLogSink::WriterLoop() {
       return;
     }
     // Gathers what comes next (unwoken by it) unless a stop or a flush waits,
-    // or half the queue's bound is already taken.
-    wake_.wait_for(lock, std::chrono::milliseconds(kGatherMs),
-                   [this] { return stopping_ || flushes_waiting_ > 0 || queued_.size() >= max_queued_bytes_ / 2; });
+    // half the queue's bound is already taken, or a warning came.
+    wake_.wait_for(lock, gather_, [this] {
+      return stopping_ || flushes_waiting_ > 0 || urgent_ || queued_.size() >= max_queued_bytes_ / 2;
+    });
   }
 }
 

@@ -5,9 +5,9 @@
 // `max_queued_bytes` lines are dropped and counted
 // (natter_log_lines_dropped_total), and once the writer catches up it logs
 // how many went missing. A line logged while the writer waits is written at
-// once; after each write the writer gathers for up to kGatherMs before the
-// next, so a burst (a connect storm logs two lines per connection) costs a
-// write and a wake-up per few milliseconds, not per line.
+// once, as is a warning or worse; otherwise, after each write the writer
+// gathers for up to `gather` (10 ms) before the next, so a burst (a connect storm logs two lines per connection) costs
+// a write and a wake-up per few milliseconds, not per line.
 //
 // Thread-safety: log() and flush() may be called from any thread.
 #pragma once
@@ -26,7 +26,7 @@ namespace natter::ops {
 
 class QueuedLogSink final : public spdlog::sinks::sink {
  public:
-  QueuedLogSink(int fd, size_t max_queued_bytes);
+  QueuedLogSink(int fd, size_t max_queued_bytes, std::chrono::milliseconds gather = std::chrono::milliseconds(10));
   // Writes what is queued, waiting at most a few seconds for a reader that
   // does not read, then stops the writer.
   ~QueuedLogSink() override;
@@ -42,8 +42,7 @@ class QueuedLogSink final : public spdlog::sinks::sink {
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   // Batches of lines written since start.
   uint64_t batches_written() const { return batches_written_.load(std::memory_order_relaxed); }
-
-  static constexpr int kGatherMs = 10;
+  std::chrono::milliseconds gather() const { return gather_; }
 
  private:
   void WriterLoop();
@@ -55,6 +54,7 @@ class QueuedLogSink final : public spdlog::sinks::sink {
 
   const int fd_;
   const size_t max_queued_bytes_;
+  const std::chrono::milliseconds gather_;
   std::mutex mu_;
   std::condition_variable wake_;     // the writer: lines queued, or stopping
   std::condition_variable written_;  // flush(): a batch went out
@@ -65,6 +65,7 @@ class QueuedLogSink final : public spdlog::sinks::sink {
   bool stopping_ = false;
   bool writer_waits_ = false;  // for lines: the next one wakes it
   int flushes_waiting_ = 0;    // cut the gathering short
+  bool urgent_ = false;        // a warning or worse is queued: cut it short too
   std::atomic<uint64_t> dropped_{0};
   std::atomic<uint64_t> batches_written_{0};
   std::thread writer_;  // last: it uses everything above

@@ -12,6 +12,7 @@
 
 #include "chat/blocks.h"
 #include "common/guarded.h"
+#include "common/id_generator.h"
 
 namespace natter::presence {
 
@@ -115,7 +116,13 @@ PresenceService::PresenceService(Store& store, Broker& broker, const Clock& cloc
 void PresenceService::ForgetStoredConnections() {
   std::promise<Status> cleared;
   store_.WriteAccounts(
-      InlineExecutor(), [node = node_id_](AccountsTxn& txn) { return txn.ClearOnlineAt(node); },
+      InlineExecutor(),
+      [node = node_id_, shared = shared_store_](AccountsTxn& txn) -> Status {
+        if (shared) return txn.ClearOnlineAt(node);
+        // No other node serves: marks of any node are left over.
+        for (int n = 0; n <= IdGenerator::kMaxNodeId; ++n) NATTER_RETURN_IF_ERROR(txn.ClearOnlineAt(n));
+        return OkStatus();
+      },
       [&cleared](Status st) { cleared.set_value(std::move(st)); });
   Status st = cleared.get_future().get();
   if (!st.ok()) spdlog::warn("presence: could not clear this node's stored connections: {}", st.error().message);
@@ -183,8 +190,8 @@ void PresenceService::WentOffline(UserId user, const boost::asio::steady_timer* 
     it->second.going_offline.reset();
     ++it->second.offline_writes;
     // Queued under the lock: a Connected that follows queues its UserOnline
-    // and its online write after these, so the user is not left marked
-    // offline (in the store, and by the broker) while connected.
+    // and (in a cluster) its online write after these, so the user is not
+    // left marked offline (in the store, and by the broker) while connected.
     broker_.UserOffline(user);
     // Its answer runs on the timers' thread, never inline under this lock.
     store_.WriteAccounts(

@@ -41,7 +41,8 @@ class PresenceService {
                   int node_id = 0, bool shared_store = true);
 
   // At start-up, before serving (blocks): this node holds no connection yet,
-  // whatever a previous run that was killed left stored.
+  // whatever a previous run that was killed left stored. A lone node clears
+  // the marks of every node (a cluster shrunk to it, a changed --node-id).
   void ForgetStoredConnections();
 
   // `ready` (may be empty) runs, on any thread, once this node receives the
@@ -65,8 +66,9 @@ class PresenceService {
     std::shared_ptr<boost::asio::steady_timer> going_offline;  // set during the grace period
     int offline_writes = 0;  // grace periods that ended whose offline write is not stored yet
   };
-  // The grace period ended: stores last-seen and that this node no longer
-  // holds the user, then OfflineStored runs on the timers' io_context.
+  // The grace period ended: stores last-seen (and, in a cluster, that this
+  // node no longer holds the user), then OfflineStored runs on the timers'
+  // io_context.
   void WentOffline(UserId user, const boost::asio::steady_timer* timer);
   // Tells contacts the user is offline, unless they came back meanwhile.
   void OfflineStored(UserId user, int64_t last_seen, bool stored);

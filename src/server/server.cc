@@ -277,9 +277,9 @@ uint16_t Server::Start() {
     p.broker = MakeNatsBroker(options, *p.sink, ListConversationsOf(*p.store));
     p.metrics.broker_connected = [&broker = *p.broker] { return broker.State() == "connected"; };
   }
-  p.presence = std::make_unique<presence::PresenceService>(*p.store, *p.broker, p.clock, p.workers.front()->context(),
-                                                           config_.presence_grace_ms, config_.node_id,
-                                                           /*shared_store=*/!config_.nats.empty());
+  p.presence = std::make_unique<presence::PresenceService>(
+      *p.store, *p.broker, p.clock, p.workers.front()->context(), config_.presence_grace_ms, config_.node_id,
+      /*shared_store=*/!config_.nats.empty() || !config_.postgres.empty());
   p.presence->ForgetStoredConnections();
   StartPush();
   if (!config_.webhooks.url.empty()) {

@@ -89,12 +89,36 @@ TEST(QueuedLogSink, AStreamOfLinesIsWrittenInGatheredBatches) {
   sink.flush();
   const uint64_t batches = sink.batches_written() - before;
   // One batch per gathering period at most, plus the first and the flush's.
-  EXPECT_LE(batches, static_cast<uint64_t>(elapsed_ms.count() / QueuedLogSink::kGatherMs + 3))
+  EXPECT_LE(batches, static_cast<uint64_t>(elapsed_ms.count() / sink.gather().count() + 3))
       << lines << " lines over " << elapsed_ms.count() << " ms";
   std::string expected;
   for (int i = 0; i < lines; ++i) expected += "line " + std::to_string(i) + "\n";
   EXPECT_EQ(pipe.ReadAvailable(), expected);
   EXPECT_EQ(sink.dropped(), 0u);
+}
+
+// A warning does not wait for the gathering to end: the lines before a
+// crash are the ones worth having.
+TEST(QueuedLogSink, AWarningIsWrittenWithoutWaitingForTheGathering) {
+  Pipe pipe;
+  QueuedLogSink sink(pipe.write_end(), 1 << 20, std::chrono::seconds(3));
+  sink.set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
+  auto read_within = [&](std::chrono::milliseconds limit) {
+    std::string got;
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (got.empty() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      got = pipe.ReadAvailable();
+    }
+    return got;
+  };
+  Log(sink, "first");  // the writer waited: out at once, then it gathers for 3 s
+  EXPECT_EQ(read_within(std::chrono::milliseconds(1500)), "first\n");
+  Log(sink, "gathered");
+  EXPECT_EQ(read_within(std::chrono::milliseconds(100)), "") << "an info line cut the gathering short";
+  spdlog::details::log_msg warning("", spdlog::level::warn, "trouble");
+  sink.log(warning);
+  EXPECT_EQ(read_within(std::chrono::milliseconds(1500)), "gathered\ntrouble\n");
 }
 
 TEST(QueuedLogSink, AReaderThatNeverReadsCostsDroppedLinesNotTime) {

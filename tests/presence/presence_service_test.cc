@@ -167,6 +167,33 @@ TEST_F(PresenceTest, ALoneNodeStoresLastSeenButNotItsConnections) {
   store->Shutdown();  // reads presence started still point at it: they end before it does
 }
 
+// At start a cluster node forgets only its own marks (the others' users are
+// still connected there); a lone node forgets every node's, which a cluster
+// shrunk to it or a changed node id left behind.
+TEST_F(PresenceTest, ALoneNodeStartsWithEveryNodesMarksCleared) {
+  std::promise<Status> marked;
+  store->WriteAccounts(
+      InlineExecutor(),
+      [&](AccountsTxn& txn) -> Status {
+        NATTER_RETURN_IF_ERROR(txn.SetOnlineAt(user.id, 1, true));
+        return txn.SetOnlineAt(user.id, 5, true);
+      },
+      [&](Status st) { marked.set_value(st); });
+  ASSERT_TRUE(marked.get_future().get().ok());
+  {
+    presence::PresenceService in_cluster(*store, broker, clock, timers, /*grace_ms=*/1, /*node_id=*/1);
+    in_cluster.ForgetStoredConnections();
+    EXPECT_EQ(Stored(*store, user.id).online_nodes, int64_t{1} << 5);
+  }
+  presence::PresenceService alone(*store, broker, clock, timers, /*grace_ms=*/1, /*node_id=*/1,
+                                  /*shared_store=*/false);
+  alone.ForgetStoredConnections();
+  User stored = Stored(*store, user.id);
+  EXPECT_EQ(stored.online_nodes, 0);
+  EXPECT_FALSE(alone.IsOnline(stored)) << "shown online by a node that no longer serves";
+  store->Shutdown();
+}
+
 // A connect storm: 300 contacts come online at once, more than one batch.
 // Each change is told once, to its contact, in the order they came.
 TEST_F(PresenceTest, AStormOfChangesIsToldOnceEachInOrder) {
