@@ -6,8 +6,9 @@
 // (natter_log_lines_dropped_total), and once the writer catches up it logs
 // how many went missing. A line logged while the writer waits is written at
 // once, as is a warning or worse; otherwise, after each write the writer
-// gathers for up to `gather` (10 ms) before the next, so a burst (a connect storm logs two lines per connection) costs
-// a write and a wake-up per few milliseconds, not per line.
+// gathers for up to `gather` (10 ms) before the next, so a burst (a connect
+// storm logs two lines per connection) costs a write and a wake-up per few
+// milliseconds, not per line.
 //
 // Thread-safety: log() and flush() may be called from any thread.
 #pragma once
