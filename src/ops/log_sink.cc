@@ -30,10 +30,10 @@ void QueuedLogSink::CountDropped(uint64_t lines) {
   dropped_by_every_sink.fetch_add(lines, std::memory_order_relaxed);
 }
 
-QueuedLogSink::QueuedLogSink(int fd, size_t max_queued_bytes, std::chrono::milliseconds gather)
+QueuedLogSink::QueuedLogSink(int fd, size_t max_queued_bytes, Gathering gathering)
     : fd_(fd),
       max_queued_bytes_(max_queued_bytes),
-      gather_(gather),
+      gathering_(gathering),
       formatter_(std::make_shared<spdlog::pattern_formatter>()) {
   writer_ = std::thread([this] { WriterLoop(); });
   pthread_setname_np(writer_.native_handle(), "log-writer");
@@ -91,6 +91,8 @@ void QueuedLogSink::set_formatter(std::unique_ptr<spdlog::formatter> formatter) 
 
 void QueuedLogSink::WriterLoop() {
   uint64_t reported = 0;
+  auto second_began = std::chrono::steady_clock::now();
+  int writes_this_second = 0;
   std::unique_lock lock(mu_);
   for (;;) {
     writer_waits_ = true;
@@ -124,9 +126,15 @@ void QueuedLogSink::WriterLoop() {
       queued_.clear();
       return;
     }
-    // Gathers what comes next (unwoken by it) unless a stop or a flush waits,
-    // half the queue's bound is already taken, or a warning came.
-    wake_.wait_for(lock, gather_, [this] {
+    // In a burst, gathers what comes next (unwoken by it) unless a stop or a
+    // flush waits, half the queue's bound is already taken, or a warning came.
+    auto now = std::chrono::steady_clock::now();
+    if (now - second_began >= std::chrono::seconds(1)) {
+      second_began = now;
+      writes_this_second = 0;
+    }
+    if (++writes_this_second <= gathering_.after_writes) continue;
+    wake_.wait_for(lock, gathering_.period, [this] {
       return stopping_ || flushes_waiting_ > 0 || urgent_ || queued_.size() >= max_queued_bytes_ / 2;
     });
   }

@@ -4,11 +4,13 @@
 // that logs it (the request id is that thread's), then queued; past
 // `max_queued_bytes` lines are dropped and counted
 // (natter_log_lines_dropped_total), and once the writer catches up it logs
-// how many went missing. A line logged while the writer waits is written at
-// once, as is a warning or worse; otherwise, after each write the writer
-// gathers for up to `gather` (10 ms) before the next, so a burst (a connect
-// storm logs two lines per connection) costs a write and a wake-up per few
-// milliseconds, not per line.
+// how many went missing. A line is written as soon as the writer is free,
+// unless lines come in a burst: past `Gathering::after_writes` writes within
+// a second (a connect storm logs two lines per connection), the writer
+// gathers for `Gathering::period` after each write, so the burst costs a write
+// and a wake-up per period, not per line. A warning or worse cuts the
+// gathering short. A crash loses what is queued: at most a period's worth
+// while the writer keeps up, and only during a burst.
 //
 // Thread-safety: log() and flush() may be called from any thread.
 #pragma once
@@ -27,7 +29,12 @@ namespace natter::ops {
 
 class QueuedLogSink final : public spdlog::sinks::sink {
  public:
-  QueuedLogSink(int fd, size_t max_queued_bytes, std::chrono::milliseconds gather = std::chrono::milliseconds(10));
+  struct Gathering {
+    std::chrono::milliseconds period{10};
+    int after_writes = 100;  // in one second
+  };
+  QueuedLogSink(int fd, size_t max_queued_bytes, Gathering gathering);
+  QueuedLogSink(int fd, size_t max_queued_bytes) : QueuedLogSink(fd, max_queued_bytes, Gathering{}) {}
   // Writes what is queued, waiting at most a few seconds for a reader that
   // does not read, then stops the writer.
   ~QueuedLogSink() override;
@@ -43,7 +50,7 @@ class QueuedLogSink final : public spdlog::sinks::sink {
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
   // Batches of lines written since start.
   uint64_t batches_written() const { return batches_written_.load(std::memory_order_relaxed); }
-  std::chrono::milliseconds gather() const { return gather_; }
+  const Gathering& gathering() const { return gathering_; }
 
  private:
   void WriterLoop();
@@ -55,7 +62,7 @@ class QueuedLogSink final : public spdlog::sinks::sink {
 
   const int fd_;
   const size_t max_queued_bytes_;
-  const std::chrono::milliseconds gather_;
+  const Gathering gathering_;
   std::mutex mu_;
   std::condition_variable wake_;     // the writer: lines queued, or stopping
   std::condition_variable written_;  // flush(): a batch went out

@@ -88,8 +88,12 @@ TEST(QueuedLogSink, AStreamOfLinesIsWrittenInGatheredBatches) {
   auto elapsed_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   sink.flush();
   const uint64_t batches = sink.batches_written() - before;
-  // One batch per gathering period at most, plus the first and the flush's.
-  EXPECT_LE(batches, static_cast<uint64_t>(elapsed_ms.count() / sink.gather().count() + 3))
+  // The writes allowed per second before gathering starts (the stream may
+  // touch one second more than it lasts), then one per gathering period at
+  // most, plus the first and the flush's.
+  const auto& gathering = sink.gathering();
+  EXPECT_LE(batches, static_cast<uint64_t>((elapsed_ms.count() / 1000 + 2) * gathering.after_writes +
+                                           elapsed_ms.count() / gathering.period.count() + 3))
       << lines << " lines over " << elapsed_ms.count() << " ms";
   std::string expected;
   for (int i = 0; i < lines; ++i) expected += "line " + std::to_string(i) + "\n";
@@ -97,11 +101,30 @@ TEST(QueuedLogSink, AStreamOfLinesIsWrittenInGatheredBatches) {
   EXPECT_EQ(sink.dropped(), 0u);
 }
 
+// Outside a burst nothing waits for a gathering period: the lines just before
+// a crash are on their way already.
+TEST(QueuedLogSink, LinesOutsideABurstAreWrittenAtOnce) {
+  Pipe pipe;
+  QueuedLogSink sink(pipe.write_end(), 1 << 20, {.period = std::chrono::seconds(3), .after_writes = 100});
+  sink.set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
+  for (int i = 0; i < 5; ++i) {
+    const std::string text = "line " + std::to_string(i);
+    Log(sink, text);
+    std::string got;
+    auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    while (got.empty() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      got = pipe.ReadAvailable();
+    }
+    EXPECT_EQ(got, text + "\n") << "waited for the gathering";
+  }
+}
+
 // A warning does not wait for the gathering to end: the lines before a
 // crash are the ones worth having.
 TEST(QueuedLogSink, AWarningIsWrittenWithoutWaitingForTheGathering) {
   Pipe pipe;
-  QueuedLogSink sink(pipe.write_end(), 1 << 20, std::chrono::seconds(3));
+  QueuedLogSink sink(pipe.write_end(), 1 << 20, {.period = std::chrono::seconds(3), .after_writes = 0});
   sink.set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
   auto read_within = [&](std::chrono::milliseconds limit) {
     std::string got;
