@@ -214,6 +214,13 @@ class SqliteStore final : public Store {
       options_.on_sync(
           std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
     }
+    if (!synced) {
+      // Waits for a checkpoint under way and keeps every later one from
+      // starting (CheckpointLoop) before anyone learns of the failure: none
+      // copies a commit that was answered as not durable.
+      MutexLock lock(checkpoint_mu_);
+      sync_failed_ = true;
+    }
     if (!synced) ReportBatch(NotDurableError());
     return synced;
   }
@@ -325,8 +332,11 @@ class SqliteStore final : public Store {
       // After a failed sync the log holds commits whose pages the kernel may
       // have dropped; a checkpoint would copy what is left of them into the
       // database file, which a restart's recovery could not undo. Nothing is
-      // copied until natterd restarts.
-      if (syncer_->Failed()) {
+      // copied until natterd restarts. Decided and done under checkpoint_mu_,
+      // so a sync cannot fail between the two.
+      MutexLock lock(checkpoint_mu_);
+      if (sync_failed_ || syncer_->Failed()) {
+        lock.Unlock();
         ReportBatch(NotDurableError());
         continue;
       }
@@ -345,7 +355,8 @@ class SqliteStore final : public Store {
         }
       }
     }
-    if (!Gone(db) && !syncer_->Failed()) (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
+    MutexLock lock(checkpoint_mu_);
+    if (!Gone(db) && !sync_failed_ && !syncer_->Failed()) (void)db.Exec("PRAGMA wal_checkpoint(PASSIVE)");
   }
 
   // A checkpoint that empties the log file, so no older copy of a page stays
@@ -400,6 +411,8 @@ class SqliteStore final : public Store {
   std::chrono::steady_clock::time_point next_restart_try_{};
   int64_t restart_misses_ = 0;
   WorkQueue<QueuedRead> reads_;
+  Mutex checkpoint_mu_;  // held by each checkpoint, and while a failed sync is recorded
+  bool sync_failed_ GUARDED_BY(checkpoint_mu_) = false;
   Mutex mu_;  // for the checkpointer's wait
   std::condition_variable checkpoint_cv_;
   bool stopping_ GUARDED_BY(mu_) = false;
