@@ -18,6 +18,7 @@
 #include <spdlog/sinks/sink.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>

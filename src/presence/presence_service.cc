@@ -125,7 +125,8 @@ void PresenceService::ForgetStoredConnections() {
       },
       [&cleared](Status st) { cleared.set_value(std::move(st)); });
   Status st = cleared.get_future().get();
-  if (!st.ok()) spdlog::warn("presence: could not clear this node's stored connections: {}", st.error().message);
+  if (!st.ok())
+    spdlog::warn("presence: could not clear the stored connections left from before: {}", st.error().message);
 }
 
 bool PresenceService::IsOnline(const User& user) const {
